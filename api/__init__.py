@@ -1,0 +1,1 @@
+"""FastAPI application: authentication, role checks, routers per process. Thin over the services."""

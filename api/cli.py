@@ -1,0 +1,136 @@
+"""Command line: ``cqp run`` (the main job), ``cqp demo``, ``cqp migrate``, ``cqp sweep``, ``cqp serve-flows``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import typer
+
+app = typer.Typer(help="Moteur de processus de certification CQP (SP, EPSP).", no_args_is_help=True)
+
+
+def _banner(lines: list[str]) -> None:
+    width = max(len(line) for line in lines) + 4
+    typer.echo("=" * width)
+    for line in lines:
+        typer.echo(f"  {line}")
+    typer.echo("=" * width)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from certification.migrate import upgrade
+    from certification.settings import get_settings
+
+    upgrade()
+    typer.echo(f"Base de données à jour : {get_settings().sqlalchemy_url}")
+
+
+def _demo() -> None:
+    from api.app import create_app
+    from api.demo import DEMO_PASSWORD, DEMO_USERS, demo_paths, run_demo
+    from certification.settings import get_settings, reset_settings_cache
+
+    os.environ["CQP_FLOW_DISPATCH"] = "inline"
+    reset_settings_cache()
+    result = run_demo(create_app())
+    generated, outbox = demo_paths()
+    settings = get_settings()
+    lines = [
+        f"Démonstration : demande {result.reference} -> état « {result.state} »"
+        + (f", agrément {result.agrement_number}" if result.agrement_number else "")
+        + (" (déjà faite)" if result.skipped else ""),
+        f"PDF générés      : {generated.resolve()}",
+        f"E-mails envoyés  : {outbox.resolve() if settings.mail_transport == 'outbox' else settings.smtp_host}",
+        f"Comptes de démo (mot de passe « {DEMO_PASSWORD} ») :",
+        *[f"  {role.value:<11} {email}" for email, _name, role in DEMO_USERS],
+    ]
+    _banner(lines)
+
+
+@app.command()
+def demo() -> None:
+    """Sample data and one agrément request driven to a granted agrément."""
+    from certification.migrate import upgrade
+
+    upgrade()
+    _demo()
+
+
+@app.command()
+def run(
+    host: str = typer.Option("127.0.0.1", help="Adresse d'écoute de l'API"),
+    port: int = typer.Option(8000, help="Port de l'API"),
+    demo: bool = typer.Option(True, help="Données de démonstration au premier lancement"),
+    exit_after_demo: bool = typer.Option(False, "--exit-after-demo", help="S'arrêter après la démonstration"),
+) -> None:
+    """The main job: migrate, demo on first run, then the API with its flows and periodic sweep."""
+    import uvicorn
+
+    from certification.migrate import upgrade
+    from certification.settings import get_settings, reset_settings_cache
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
+    upgrade()
+    if demo:
+        _demo()
+    if exit_after_demo:
+        return
+    os.environ["CQP_FLOW_DISPATCH"] = dispatch_mode  # the demo ran its flows inline
+    reset_settings_cache()
+    from api.app import create_app
+
+    settings = get_settings()
+    _banner([
+        f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
+        f"Base : {settings.sqlalchemy_url}",
+        f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter.",
+    ])
+    uvicorn.run(create_app(sweeper=True), host=host, port=port, log_level="info")
+
+
+@app.command()
+def sweep() -> None:
+    """Run the deadline and reminder sweep once (for cron or a Prefect schedule)."""
+    from flows.agrement import agrement_sweep_flow
+
+    typer.echo(asyncio.run(agrement_sweep_flow()))
+
+
+@app.command("serve-flows")
+def serve_flows(
+    sweep_interval: int = typer.Option(300, help="Secondes entre deux balayages planifiés"),
+) -> None:
+    """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL)."""
+    from prefect import serve
+
+    from flows.agrement import agrement_request_flow, agrement_sweep_flow
+
+    serve(
+        agrement_request_flow.to_deployment(name="agrement-request"),
+        agrement_sweep_flow.to_deployment(name="agrement-sweep", interval=sweep_interval),
+    )
+
+
+@app.command("create-user")
+def create_user_cmd(
+    email: str = typer.Option(...),
+    name: str = typer.Option(..., help="Nom complet"),
+    role: str = typer.Option(..., help="officer, mandataire, controleur, formateur, jury_member, structure"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create an account."""
+    from certification.db import session_scope
+    from certification.services.users import create_user
+
+    with session_scope() as session:
+        user = create_user(session, email=email, full_name=name, role=role, password=password)
+        typer.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""Request dependencies: authentication and role checks (enforced server side on every endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, Header
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from certification.audit import Actor
+from certification.db import session_scope
+from certification.errors import DomainError, Forbidden
+from certification.models import Role, User
+from certification.services.users import user_for_token
+
+bearer = HTTPBearer(auto_error=False, description="Jeton obtenu par POST /auth/token")
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    actor: Actor
+
+
+def current_principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Authentification requise (en-tête Authorization: Bearer <jeton>).")
+    with session_scope() as session:
+        user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise Unauthorized("Jeton invalide ou expiré.")
+    return Principal(user, Actor.of(user))
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """Dependency allowing only ``roles``."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.actor.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"Action réservée aux rôles : {allowed}.", code="role_not_allowed")
+        return principal
+
+    return dependency
+
+
+def idempotency_key(
+    key: str | None = Header(
+        default=None, alias="Idempotency-Key", max_length=200,
+        description="Clé unique choisie par le client : un nouvel envoi avec la même clé rejoue la réponse.",
+    ),
+) -> str | None:
+    return key.strip() if key else None

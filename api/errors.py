@@ -1,0 +1,64 @@
+"""Error responses: every error is JSON ``{"error": {"code", "message", "details"}}`` in French."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certification.errors import DomainError
+from documents.storage import UploadRejected
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        content={"error": {"code": code, "message": message, "details": details or {}}},
+        headers=headers,
+    )
+
+
+def _field(loc) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body", "query", "path", "header"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(UploadRejected)
+    async def upload_rejected(_request: Request, exc: UploadRejected):
+        return error_response(exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "Le corps de la requête n'est pas un JSON valide.")
+        fields = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            for e in errors
+        ]
+        names = ", ".join(f["field"] or "corps" for f in fields)
+        return error_response(422, "invalid_input", f"Données invalides : {names}.", {"fields": fields})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        messages = {404: "Ressource introuvable.", 405: "Méthode non autorisée.", 413: "Requête trop volumineuse."}
+        message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages else None
+        return error_response(
+            exc.status_code, f"http_{exc.status_code}", message or messages.get(exc.status_code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception):
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "Erreur interne ; l'incident est journalisé.")

@@ -1,0 +1,428 @@
+"""Agrément requests: submission with PDF pieces, instruction steps, decision, timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import ValidationError
+from fastapi.exceptions import RequestValidationError
+from sqlmodel import Session, select
+from starlette.datastructures import UploadFile
+
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import fingerprint, run_idempotent
+from api.schemas import (
+    AgrementOut,
+    AvisIn,
+    CommentIn,
+    ComplementsIn,
+    ComplementsRequestIn,
+    DecisionIn,
+    DocumentOut,
+    EventOut,
+    PieceOut,
+    ReasonIn,
+    RequestOut,
+    RequestSummary,
+    SubmissionIn,
+)
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import DomainError, NotFound, ValidationFailed
+from certification.models import Agrement, AgrementRequest, Certification, Role, Structure, User
+from certification.processes.agrement import (
+    AGREMENT_REQUEST,
+    AGREMENT_STATE_LABELS,
+    PIECE_KINDS,
+    REQUEST_STATE_LABELS,
+)
+from certification.services import agrement as svc
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.service import list_documents
+from documents.storage import store_upload
+from flows import dispatch
+from flows.agrement import waiting_for
+
+router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
+
+# API action name -> transition name, for ``allowed_actions``.
+ACTIONS = {
+    "request-complements": "request_complements",
+    "complements": "provide_complements",
+    "admissible": "declare_admissible",
+    "avis": "give_avis",
+    "decision": "grant",
+    "withdraw": "withdraw",
+}
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+MULTIPART_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
+                        **{
+                            kind: {"type": "array", "items": {"type": "string", "format": "binary"},
+                                   "description": f"PDF : {label}"}
+                            for kind, label in PIECE_KINDS.items()
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _read_multipart(request: Request) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+    """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
+    settings = get_settings()
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
+    limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
+    form = await request.form(max_files=settings.upload_max_files, max_fields=20)
+    try:
+        metadata = None
+        files: list[tuple[str, str, bytes]] = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name not in PIECE_KINDS:
+                    raise ValidationFailed(
+                        f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(PIECE_KINDS)}.",
+                        code="unknown_piece_kind",
+                    )
+                data = await value.read(settings.upload_max_bytes + 1)
+                files.append((name, value.filename or "", data))
+            elif name == "metadata":
+                metadata = value
+            else:
+                raise ValidationFailed(f"Champ inconnu « {name} ».", code="unknown_field")
+        return metadata, files
+    finally:
+        await form.close()
+
+
+def _parse(model, raw: str | None):
+    try:
+        return model.model_validate_json(raw or "{}")
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("metadata", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        ) from None
+
+
+def _store(files: list[tuple[str, str, bytes]]) -> list[svc.PieceIn]:
+    settings = get_settings()
+    pieces = []
+    for kind, filename, data in files:
+        stored = store_upload(
+            data, filename, allowed=("application/pdf",), max_bytes=settings.upload_max_bytes,
+            root=settings.uploads_dir,
+        )
+        relative = (settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir)
+        pieces.append(
+            svc.PieceIn(
+                kind=kind, original_name=stored.original_name, content_type=stored.content_type,
+                size=stored.size, sha256=stored.sha256, relative_path=str(relative),
+            )
+        )
+    return pieces
+
+
+def _allowed_actions(principal: Principal, request: AgrementRequest) -> list[str]:
+    role = principal.actor.role
+    if role is Role.mandataire and request.mandataire_id != principal.actor.user_id:
+        return []
+    names = {t.name for t in AGREMENT_REQUEST.available(request.state, role)}
+    if role is Role.officer and "grant" in names and not request.avis:
+        names -= {"grant", "refuse"}
+    if role is Role.mandataire and request.avis:
+        names.discard("give_avis")
+    return [action for action, transition in ACTIONS.items() if transition in names]
+
+
+def _summary(session: Session, request: AgrementRequest) -> dict:
+    structure = session.get(Structure, request.structure_id)
+    cert = session.get(Certification, request.certification_id)
+    return {
+        "id": request.id,
+        "reference": request.reference,
+        "state": request.state,
+        "state_label": REQUEST_STATE_LABELS[request.state],
+        "structure_name": structure.name,
+        "structure_siret": structure.siret,
+        "structure_region": structure.region,
+        "certification_code": cert.code,
+        "submitted_at": request.submitted_at,
+        "waiting_for": waiting_for(request),
+    }
+
+
+def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
+    cert = session.get(Certification, agrement.certification_id)
+    return AgrementOut(
+        id=agrement.id, number=agrement.number, state=agrement.state,
+        state_label=AGREMENT_STATE_LABELS[agrement.state], structure_id=agrement.structure_id,
+        certification_code=cert.code, start_date=agrement.start_date, end_date=agrement.end_date,
+        scope=agrement.scope,
+    )
+
+
+def _document_out(request_id: int, doc: GeneratedDocument) -> DocumentOut:
+    return DocumentOut(
+        id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
+        size=doc.size, created_at=doc.created_at, url=f"/agrement-requests/{request_id}/documents/{doc.id}",
+    )
+
+
+def request_out(session: Session, principal: Principal, request: AgrementRequest) -> RequestOut:
+    agrement = svc.agrement_of(session, request.id)
+    mandataire = session.get(User, request.mandataire_id)
+    return RequestOut(
+        **_summary(session, request),
+        kind=request.kind,
+        round=request.round,
+        mandataire_id=request.mandataire_id,
+        mandataire_name=mandataire.full_name,
+        scope=request.scope,
+        motivation=request.motivation,
+        last_submitted_at=request.last_submitted_at,
+        complement_request=request.complement_request,
+        complements_deadline=request.complements_deadline,
+        avis=request.avis,
+        avis_comment=request.avis_comment,
+        avis_deadline=request.avis_deadline,
+        decision_reason=request.decision_reason,
+        decided_at=request.decided_at,
+        agrement=agrement_out(session, agrement) if agrement else None,
+        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in svc.pieces_of(session, request.id)],
+        documents=[
+            _document_out(request.id, d)
+            for d in list_documents(session, AgrementRequest.__tablename__, request.id)
+        ],
+        allowed_actions=_allowed_actions(principal, request),
+    )
+
+
+def _respond(
+    http: Request,
+    background: BackgroundTasks,
+    principal: Principal,
+    key: str | None,
+    digest_parts: tuple,
+    action,
+    status: int = 200,
+) -> JSONResponse:
+    """Apply ``action(session) -> request`` idempotently, answer the dossier, trigger its flow."""
+    touched: list[int] = []
+
+    def work(session: Session):
+        request = action(session)
+        touched.append(request.id)
+        return status, request_out(session, principal, request)
+
+    response = run_idempotent(
+        user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
+        digest=fingerprint(*digest_parts), work=work,
+    )
+    for request_id in touched:
+        background.add_task(dispatch.agrement_request_changed, request_id)
+    return response
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=RequestOut,
+    summary="Déposer une demande d'agrément (mandataire)",
+    description=(
+        "Formulaire multipart : un champ `metadata` (JSON, voir `SubmissionIn`) et des PDF dont le nom de "
+        "champ est le type de pièce (`dossier` et `attestation_epsp` obligatoires pour la recevabilité). "
+        "En-tête `Idempotency-Key` recommandé."
+    ),
+    openapi_extra=MULTIPART_DOC,
+    responses={413: {"model": dict}, 415: {"model": dict}, 409: {"model": dict}},
+)
+async def submit(
+    http: Request,
+    background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.mandataire)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    raw, files = await _read_multipart(http)
+    body = _parse(SubmissionIn, raw)
+    pieces = _store(files)
+
+    def action(session: Session) -> AgrementRequest:
+        return svc.submit_request(
+            session, principal.actor,
+            structure=svc.StructureIn(**body.structure.model_dump()),
+            certification_code=body.certification_code,
+            pieces=pieces, scope=body.scope, motivation=body.motivation,
+            previous_agrement_id=body.previous_agrement_id,
+        )
+
+    return _respond(http, background, principal, key, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
+
+
+@router.get("", response_model=list[RequestSummary], summary="Lister les demandes visibles")
+def list_requests(
+    state: str | None = Query(default=None, description="Filtrer par état"),
+    principal: Principal = Depends(current_principal),
+) -> list[RequestSummary]:
+    with session_scope() as session:
+        return [RequestSummary(**_summary(session, r)) for r in svc.list_requests(session, principal.actor, state=state)]
+
+
+@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande")
+def read(request_id: int, principal: Principal = Depends(current_principal)) -> RequestOut:
+    with session_scope() as session:
+        return request_out(session, principal, svc.get_request(session, principal.actor, request_id))
+
+
+@router.get("/{request_id}/timeline", response_model=list[EventOut], summary="Historique de la demande")
+def read_timeline(request_id: int, principal: Principal = Depends(current_principal)) -> list[EventOut]:
+    with session_scope() as session:
+        request = svc.get_request(session, principal.actor, request_id)
+        events = timeline(session, AgrementRequest.__tablename__, request.id)
+        agrement = svc.agrement_of(session, request.id)
+        if agrement:
+            events += timeline(session, Agrement.__tablename__, agrement.id)
+        return [EventOut.model_validate(e, from_attributes=True) for e in events]
+
+
+def _file(path: Path, filename: str, media_type: str) -> FileResponse:
+    if not path.is_file():
+        raise NotFound("Fichier introuvable sur le stockage.", code="file_missing")
+    return FileResponse(path, media_type=media_type, filename=filename)
+
+
+@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)")
+def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        request = svc.get_request(session, principal.actor, request_id)
+        doc = session.get(GeneratedDocument, document_id)
+        if doc is None or doc.entity_type != AgrementRequest.__tablename__ or doc.entity_id != request.id:
+            raise NotFound("Document introuvable.", code="document_not_found")
+    return _file(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+
+@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée")
+def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        request = svc.get_request(session, principal.actor, request_id)
+        piece = next((p for p in svc.pieces_of(session, request.id) if p.id == piece_id), None)
+        if piece is None:
+            raise NotFound("Pièce introuvable.", code="piece_not_found")
+    return _file(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
+
+
+@router.post(
+    "/{request_id}/complements", response_model=RequestOut, openapi_extra=MULTIPART_DOC,
+    summary="Transmettre les compléments demandés (mandataire)",
+)
+async def provide_complements(
+    request_id: int,
+    http: Request,
+    background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.mandataire)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    with session_scope() as session:  # 404 before reading and storing any upload
+        svc.get_request(session, principal.actor, request_id)
+    raw, files = await _read_multipart(http)
+    body = _parse(ComplementsIn, raw)
+    pieces = _store(files)
+    return _respond(
+        http, background, principal, key, (request_id, body, [(p.kind, p.sha256) for p in pieces]),
+        lambda s: svc.provide_complements(s, principal.actor, request_id, comment=body.comment, pieces=pieces),
+    )
+
+
+@router.post("/{request_id}/request-complements", response_model=RequestOut,
+             summary="Demander des compléments (chargé·e de certification)")
+def request_complements(
+    request_id: int, body: ComplementsRequestIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _respond(
+        http, background, principal, key, (request_id, body),
+        lambda s: svc.request_complements(s, principal.actor, request_id, body.message,
+                                          deadline_days=body.deadline_days),
+    )
+
+
+@router.post("/{request_id}/admissible", response_model=RequestOut,
+             summary="Déclarer la demande recevable (chargé·e de certification)")
+def declare_admissible(
+    request_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _respond(
+        http, background, principal, key, (request_id, body),
+        lambda s: svc.declare_admissible(s, principal.actor, request_id, body.comment),
+    )
+
+
+@router.post("/{request_id}/avis", response_model=RequestOut, summary="Rendre l'avis (mandataire)")
+def give_avis(
+    request_id: int, body: AvisIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.mandataire)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _respond(
+        http, background, principal, key, (request_id, body),
+        lambda s: svc.give_avis(s, principal.actor, request_id, body.avis, body.comment),
+    )
+
+
+@router.post("/{request_id}/decision", response_model=RequestOut,
+             summary="Décider : accorder ou refuser l'agrément (chargé·e de certification)")
+def decide(
+    request_id: int, body: DecisionIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    def action(session: Session) -> AgrementRequest:
+        if body.decision == "grant":
+            request, _ = svc.grant(
+                session, principal.actor, request_id, start_date=body.start_date, end_date=body.end_date,
+                scope=body.scope, comment=body.reason,
+            )
+            return request
+        return svc.refuse(session, principal.actor, request_id, body.reason)
+
+    return _respond(http, background, principal, key, (request_id, body), action)
+
+
+@router.post("/{request_id}/withdraw", response_model=RequestOut, summary="Retirer la demande (mandataire)")
+def withdraw(
+    request_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.mandataire)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _respond(
+        http, background, principal, key, (request_id, body),
+        lambda s: svc.withdraw(s, principal.actor, request_id, body.reason),
+    )

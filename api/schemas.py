@@ -1,0 +1,180 @@
+"""Request and response bodies of the API (inputs refuse unknown fields)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenIn(Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: str
+    user_id: int
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    role: str
+    structure_id: int | None
+
+
+class StructureIn(Strict):
+    siret: str = Field(max_length=20, examples=["73282932000074"])
+    name: str = Field(min_length=1, max_length=200, examples=["Les Jardins de l'Étang"])
+    region: str = Field(default="", max_length=100, examples=["Auvergne-Rhône-Alpes"])
+    address: str = Field(default="", max_length=400)
+    email: EmailStr | Literal[""] = ""
+
+
+class SubmissionIn(Strict):
+    """The ``metadata`` part of a multipart submission."""
+
+    structure: StructureIn
+    certification_code: Literal["CQP_SP", "CQP_EPSP"]
+    scope: list[str] = Field(default_factory=list, max_length=20, description="Codes des blocs (vide : tous)")
+    motivation: str = Field(default="", max_length=10000)
+    previous_agrement_id: int | None = None
+
+
+class ComplementsIn(Strict):
+    comment: str = Field(default="", max_length=10000)
+
+
+class ComplementsRequestIn(Strict):
+    message: str = Field(min_length=1, max_length=10000)
+    deadline_days: int | None = Field(default=None, ge=1, le=180)
+
+
+class CommentIn(Strict):
+    comment: str = Field(default="", max_length=10000)
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=10000)
+
+
+class AvisIn(Strict):
+    avis: Literal["favorable", "defavorable"]
+    comment: str = Field(default="", max_length=10000)
+
+
+class DecisionIn(Strict):
+    decision: Literal["grant", "refuse"]
+    reason: str = Field(default="", max_length=10000)
+    start_date: date | None = None
+    end_date: date | None = None
+    scope: list[str] | None = Field(default=None, max_length=20)
+
+
+class UserIn(Strict):
+    email: EmailStr
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Literal["officer", "mandataire", "controleur", "formateur", "jury_member", "structure"]
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    structure_siret: str | None = None
+
+
+class PieceOut(BaseModel):
+    id: int
+    kind: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    round: int
+    uploaded_at: datetime
+
+
+class DocumentOut(BaseModel):
+    id: int
+    kind: str
+    version: int
+    filename: str
+    sha256: str
+    size: int
+    created_at: datetime
+    url: str
+
+
+class AgrementOut(BaseModel):
+    id: int
+    number: str
+    state: str
+    state_label: str
+    structure_id: int
+    certification_code: str
+    start_date: date
+    end_date: date
+    scope: list[str]
+
+
+class RequestSummary(BaseModel):
+    id: int
+    reference: str
+    state: str
+    state_label: str
+    structure_name: str
+    structure_siret: str
+    certification_code: str
+    submitted_at: datetime
+    waiting_for: str | None
+
+
+class RequestOut(RequestSummary):
+    kind: str
+    round: int
+    mandataire_id: int
+    mandataire_name: str
+    structure_region: str
+    scope: list[str]
+    motivation: str
+    last_submitted_at: datetime
+    complement_request: str | None
+    complements_deadline: date | None
+    avis: str | None
+    avis_comment: str | None
+    avis_deadline: date | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    agrement: AgrementOut | None
+    pieces: list[PieceOut]
+    documents: list[DocumentOut]
+    allowed_actions: list[str]
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str | None
+    actor_id: int | None
+    actor_role: str
+    actor_label: str
+    reason: str | None
+    data: dict
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,229 @@
+"""SQLModel tables of the domain. The database is the case record."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from certification.clock import now
+from certification.types import UTCDateTime
+
+
+def _ts(**kw) -> Any:
+    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
+
+
+def _opt_ts(**kw) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class Role(StrEnum):
+    officer = "officer"
+    mandataire = "mandataire"
+    controleur = "controleur"
+    formateur = "formateur"
+    jury_member = "jury_member"
+    structure = "structure"
+    system = "system"
+
+
+ROLE_LABELS_FR = {
+    Role.officer: "chargé·e de certification",
+    Role.mandataire: "mandataire",
+    Role.controleur: "contrôleur",
+    Role.formateur: "formateur EPSP",
+    Role.jury_member: "membre de jury",
+    Role.structure: "structure",
+    Role.system: "système",
+}
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    full_name: str = Field(max_length=200)
+    role: str = Field(max_length=20, index=True)
+    structure_id: int | None = Field(default=None, foreign_key="structures.id")
+    password_hash: str | None = Field(default=None, max_length=300)
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    label: str = Field(default="", max_length=100)
+    created_at: datetime = _ts()
+    expires_at: datetime | None = _opt_ts()
+    revoked_at: datetime | None = _opt_ts()
+
+
+class Structure(SQLModel, table=True):
+    __tablename__ = "structures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    siret: str = Field(max_length=14, unique=True, index=True)
+    name: str = Field(max_length=200)
+    region: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=400)
+    email: str = Field(default="", max_length=254)
+    created_at: datetime = _ts()
+
+
+class LinkKind(StrEnum):
+    mandataire = "mandataire"  # accompanied the structure (instructed its agrément)
+    formateur = "formateur"  # trained its staff
+    controleur = "controleur"  # audited it
+    employee = "employee"  # works there
+
+
+class StructureLink(SQLModel, table=True):
+    """Who accompanied, trained or audited a structure: the basis of conflict-of-interest checks."""
+
+    __tablename__ = "structure_links"
+    __table_args__ = (UniqueConstraint("user_id", "structure_id", "kind", name="uq_structure_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    structure_id: int = Field(foreign_key="structures.id", index=True)
+    kind: str = Field(max_length=20)
+    since: datetime = _ts()
+
+
+class Certification(SQLModel, table=True):
+    __tablename__ = "certifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    title: str = Field(max_length=200)
+    registry_code: str = Field(default="", max_length=40)  # RNCP/RS number
+
+
+class Bloc(SQLModel, table=True):
+    __tablename__ = "blocs"
+    __table_args__ = (UniqueConstraint("certification_id", "code", name="uq_bloc_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    certification_id: int = Field(foreign_key="certifications.id", index=True)
+    code: str = Field(max_length=20)
+    title: str = Field(max_length=300)
+    position: int = 0
+
+
+class AgrementRequest(SQLModel, table=True):
+    __tablename__ = "agrement_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    structure_id: int = Field(foreign_key="structures.id", index=True)
+    certification_id: int = Field(foreign_key="certifications.id")
+    mandataire_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(default="initial", max_length=20)  # initial | renewal
+    previous_agrement_id: int | None = Field(default=None, foreign_key="agrements.id")
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    round: int = 1  # submission round: 1, then +1 at each answer to a demande de compléments
+    scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    motivation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    submitted_at: datetime = _ts()
+    last_submitted_at: datetime = _ts()
+    complement_request: str | None = Field(default=None, sa_column=Column(Text))
+    complements_requested_at: datetime | None = _opt_ts()
+    complements_deadline: date | None = None
+    avis_deadline: date | None = None
+    avis: str | None = Field(default=None, max_length=20)  # favorable | defavorable
+    avis_comment: str | None = Field(default=None, sa_column=Column(Text))
+    avis_at: datetime | None = _opt_ts()
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = _opt_ts()
+    decided_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Piece(SQLModel, table=True):
+    """An uploaded file of a dossier (content-addressed on disk)."""
+
+    __tablename__ = "pieces"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="agrement_requests.id", index=True)
+    round: int = 1
+    kind: str = Field(max_length=40)
+    original_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    relative_path: str = Field(max_length=300)
+    uploaded_by_id: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = _ts()
+
+
+class Agrement(SQLModel, table=True):
+    __tablename__ = "agrements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, unique=True, index=True)
+    structure_id: int = Field(foreign_key="structures.id", index=True)
+    certification_id: int = Field(foreign_key="certifications.id")
+    request_id: int | None = Field(default=None, unique=True)
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    start_date: date
+    end_date: date
+    scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    granted_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """One row per state change or audited action: who, role, when, from, to, why."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=40, index=True)
+    entity_id: int = Field(index=True)
+    action: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str | None = Field(default=None, max_length=20)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor_role: str = Field(max_length=20)
+    actor_label: str = Field(default="", max_length=200)
+    at: datetime = _ts(index=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Counter(SQLModel, table=True):
+    """Gap-free sequences (references, agrément and certificate numbers), per name and year."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=40)
+    year: int = Field(primary_key=True)
+    value: int = 0
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=300)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None  # None while the first request is being processed
+    response_body: dict | list | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _ts()

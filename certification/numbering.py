@@ -1,0 +1,30 @@
+"""Gap-free sequential numbers per name and year.
+
+The counter row is incremented with ``UPDATE ... RETURNING`` inside the caller's transaction:
+PostgreSQL locks the row until commit and SQLite serializes writers, so two transactions never
+get the same value, and a rolled-back transaction gives its value back (no gap).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from certification.models import Counter
+
+
+def next_value(session: Session, name: str, year: int) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Counter).values(name=name, year=year, value=0).on_conflict_do_nothing(
+            index_elements=["name", "year"]
+        )
+    )
+    return session.execute(
+        update(Counter)
+        .where(Counter.name == name, Counter.year == year)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()

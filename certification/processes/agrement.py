@@ -1,0 +1,157 @@
+"""The agrément request process and the life of a granted agrément, as explicit state machines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from certification.clock import today
+from certification.models import Role
+from certification.statemachine import StateMachine, transition
+
+O, M, S = Role.officer, Role.mandataire, Role.system
+
+REQUIRED_PIECE_KINDS: dict[str, str] = {
+    "dossier": "dossier de demande d'agrément",
+    "attestation_epsp": "attestation de formation EPSP d'un encadrant",
+}
+PIECE_KINDS: dict[str, str] = {
+    **REQUIRED_PIECE_KINDS,
+    "statuts": "statuts ou conventionnement ACI",
+    "programme": "programme et organisation de la formation",
+    "complement": "pièce complémentaire",
+    "autre": "autre pièce",
+}
+
+
+class RequestState(StrEnum):
+    submitted = "submitted"
+    incomplete = "incomplete"
+    admissible = "admissible"
+    under_review = "under_review"
+    granted = "granted"
+    refused = "refused"
+    closed = "closed"  # classée sans suite (no answer to the demande de compléments)
+    withdrawn = "withdrawn"  # désistement of the mandataire
+
+
+REQUEST_STATE_LABELS = {
+    RequestState.submitted: "déposée",
+    RequestState.incomplete: "incomplète (compléments demandés)",
+    RequestState.admissible: "recevable",
+    RequestState.under_review: "en instruction",
+    RequestState.granted: "agrément accordé",
+    RequestState.refused: "agrément refusé",
+    RequestState.closed: "classée sans suite",
+    RequestState.withdrawn: "retirée par le mandataire",
+}
+
+OPEN_REQUEST_STATES = frozenset(
+    {RequestState.submitted, RequestState.incomplete, RequestState.admissible, RequestState.under_review}
+)
+
+
+def _required_pieces_present(request: Any, ctx: Mapping[str, Any]) -> str | None:
+    kinds = set(ctx.get("piece_kinds", ()))
+    missing = [label for kind, label in REQUIRED_PIECE_KINDS.items() if kind not in kinds]
+    if missing:
+        return "Pièces obligatoires manquantes : " + ", ".join(missing) + "."
+    return None
+
+
+def _avis_given(request: Any, _ctx: Mapping[str, Any]) -> str | None:
+    if not request.avis:
+        return "L'avis du mandataire doit être rendu avant la décision."
+    return None
+
+
+def _avis_not_given(request: Any, _ctx: Mapping[str, Any]) -> str | None:
+    if request.avis:
+        return "L'avis du mandataire a déjà été rendu."
+    return None
+
+
+def _complements_deadline_passed(request: Any, ctx: Mapping[str, Any]) -> str | None:
+    deadline = request.complements_deadline
+    if deadline is None or ctx.get("today", today()) <= deadline:
+        return "Le délai de réponse à la demande de compléments n'est pas échu."
+    return None
+
+
+R = RequestState
+AGREMENT_REQUEST = StateMachine(
+    name="agrement_request",
+    states=REQUEST_STATE_LABELS,
+    initial=R.submitted,
+    final=frozenset({R.granted, R.refused, R.closed, R.withdrawn}),
+    transitions=[
+        transition(
+            "request_complements", [R.submitted, R.admissible], R.incomplete, [O],
+            "demander des compléments", requires_reason=True,
+        ),
+        transition("provide_complements", [R.incomplete], R.submitted, [M], "transmettre les compléments"),
+        transition(
+            "close_unanswered", [R.incomplete], R.closed, [S, O], "classer sans suite",
+            guards=[_complements_deadline_passed], requires_reason=True,
+        ),
+        transition(
+            "declare_admissible", [R.submitted], R.admissible, [O], "déclarer recevable",
+            guards=[_required_pieces_present],
+        ),
+        transition("start_review", [R.admissible], R.under_review, [S, O], "ouvrir l'instruction"),
+        transition(
+            "give_avis", [R.under_review], R.under_review, [M], "rendre l'avis", guards=[_avis_not_given]
+        ),
+        transition("grant", [R.under_review], R.granted, [O], "accorder l'agrément", guards=[_avis_given]),
+        transition(
+            "refuse", [R.under_review], R.refused, [O], "refuser l'agrément",
+            guards=[_avis_given], requires_reason=True,
+        ),
+        transition(
+            "withdraw", [R.submitted, R.incomplete, R.admissible, R.under_review], R.withdrawn, [M],
+            "retirer la demande", requires_reason=True,
+        ),
+    ],
+)
+
+
+class AgrementState(StrEnum):
+    active = "active"
+    expiring = "expiring"
+    renewed = "renewed"
+    expired = "expired"
+    suspended = "suspended"
+    withdrawn = "withdrawn"
+
+
+AGREMENT_STATE_LABELS = {
+    AgrementState.active: "en vigueur",
+    AgrementState.expiring: "arrive à échéance",
+    AgrementState.renewed: "renouvelé",
+    AgrementState.expired: "expiré",
+    AgrementState.suspended: "suspendu",
+    AgrementState.withdrawn: "retiré",
+}
+
+# States in which the structure may register candidates and present them to a jury.
+VALID_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring})
+
+A = AgrementState
+AGREMENT = StateMachine(
+    name="agrement",
+    states=AGREMENT_STATE_LABELS,
+    initial=A.active,
+    final=frozenset({A.renewed, A.expired, A.withdrawn}),
+    transitions=[
+        transition("mark_expiring", [A.active], A.expiring, [S], "signaler l'échéance prochaine"),
+        transition("renew", [A.active, A.expiring], A.renewed, [S, O], "renouveler"),
+        transition("expire", [A.active, A.expiring], A.expired, [S], "constater l'expiration"),
+        transition("suspend", [A.active, A.expiring], A.suspended, [O], "suspendre", requires_reason=True),
+        transition("reinstate", [A.suspended], A.active, [O], "lever la suspension", requires_reason=True),
+        transition(
+            "withdraw", [A.active, A.expiring, A.suspended], A.withdrawn, [O], "retirer l'agrément",
+            requires_reason=True,
+        ),
+    ],
+)

@@ -1,0 +1,454 @@
+"""Services of the agrément request process: each applies one transition and its audit event
+in the caller's transaction (the caller commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from certification.audit import Actor, apply_transition, record_event
+from certification.clock import now, today
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.models import (
+    Agrement,
+    AgrementRequest,
+    Certification,
+    LinkKind,
+    Piece,
+    Role,
+    Structure,
+    StructureLink,
+    User,
+)
+from certification.numbering import next_value
+from certification.processes.agrement import (
+    AGREMENT_REQUEST,
+    OPEN_REQUEST_STATES,
+    PIECE_KINDS,
+    REQUEST_STATE_LABELS,
+    AgrementState,
+    RequestState,
+)
+from certification.services.referential import blocs_of, get_certification
+from certification.settings import get_settings
+from certification.siret import validate_siret
+
+ENTITY = AgrementRequest.__tablename__
+
+
+@dataclass(frozen=True)
+class PieceIn:
+    kind: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    relative_path: str
+
+
+@dataclass(frozen=True)
+class StructureIn:
+    siret: str
+    name: str
+    region: str = ""
+    address: str = ""
+    email: str = ""
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _visible(actor: Actor, request: AgrementRequest, session: Session) -> bool:
+    if actor.role in (Role.officer, Role.system):
+        return True
+    if actor.role is Role.mandataire:
+        return request.mandataire_id == actor.user_id
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        return user is not None and user.structure_id == request.structure_id
+    return False
+
+
+def get_request(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
+    """The request if ``actor`` may see it. Others get 404, so existence does not leak."""
+    request = session.get(AgrementRequest, request_id)
+    if request is None or not _visible(actor, request, session):
+        raise NotFound("Demande d'agrément introuvable.", code="request_not_found")
+    return request
+
+
+def list_requests(session: Session, actor: Actor, *, state: str | None = None) -> list[AgrementRequest]:
+    query = select(AgrementRequest).order_by(AgrementRequest.id.desc())
+    if actor.role is Role.mandataire:
+        query = query.where(AgrementRequest.mandataire_id == actor.user_id)
+    elif actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        query = query.where(AgrementRequest.structure_id == (user.structure_id if user else -1))
+    elif actor.role not in (Role.officer, Role.system):
+        raise Forbidden("Votre rôle ne donne pas accès aux demandes d'agrément.", code="role_not_allowed")
+    if state:
+        if state not in REQUEST_STATE_LABELS:
+            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
+        query = query.where(AgrementRequest.state == state)
+    return list(session.exec(query))
+
+
+def pieces_of(session: Session, request_id: int) -> list[Piece]:
+    return list(session.exec(select(Piece).where(Piece.request_id == request_id).order_by(Piece.id)))
+
+
+def agrement_of(session: Session, request_id: int) -> Agrement | None:
+    return session.exec(select(Agrement).where(Agrement.request_id == request_id)).first()
+
+
+def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
+    request = get_request(session, actor, request_id)
+    if actor.role is Role.structure:
+        raise Forbidden("Une structure ne peut pas agir sur la demande.", code="role_not_allowed")
+    return request
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _validate_pieces(pieces: Sequence[PieceIn]) -> None:
+    limit = get_settings().upload_max_files
+    if len(pieces) > limit:
+        raise ValidationFailed(f"{limit} pièces au plus par envoi.", code="too_many_files")
+    for piece in pieces:
+        if piece.kind not in PIECE_KINDS:
+            raise ValidationFailed(
+                f"Type de pièce inconnu : « {piece.kind} ». Types acceptés : {', '.join(PIECE_KINDS)}.",
+                code="unknown_piece_kind",
+            )
+
+
+def _add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+    for piece in pieces:
+        session.add(
+            Piece(
+                request_id=request.id,
+                round=request.round,
+                kind=piece.kind,
+                original_name=piece.original_name,
+                content_type=piece.content_type,
+                size=piece.size,
+                sha256=piece.sha256,
+                relative_path=piece.relative_path,
+                uploaded_by_id=actor.user_id,
+            )
+        )
+
+
+def _upsert_structure(session: Session, data: StructureIn) -> Structure:
+    siret = validate_siret(data.siret)
+    name = data.name.strip()
+    if not name:
+        raise ValidationFailed("Le nom de la structure est obligatoire.", code="structure_name_required")
+    structure = session.exec(select(Structure).where(Structure.siret == siret)).first()
+    if structure is None:
+        structure = Structure(
+            siret=siret, name=name, region=data.region.strip(), address=data.address.strip(),
+            email=data.email.strip(),
+        )
+        session.add(structure)
+        session.flush()
+    return structure
+
+
+def _link(session: Session, user_id: int, structure_id: int, kind: LinkKind) -> None:
+    exists = session.exec(
+        select(StructureLink).where(
+            StructureLink.user_id == user_id,
+            StructureLink.structure_id == structure_id,
+            StructureLink.kind == kind.value,
+        )
+    ).first()
+    if exists is None:
+        session.add(StructureLink(user_id=user_id, structure_id=structure_id, kind=kind.value))
+
+
+def _resolve_scope(session: Session, cert: Certification, scope: Sequence[str] | None) -> list[str]:
+    codes = [b.code for b in blocs_of(session, cert.id)]
+    if not scope:
+        return codes
+    unknown = sorted(set(scope) - set(codes))
+    if unknown:
+        raise ValidationFailed(
+            f"Blocs inconnus pour {cert.title} : {', '.join(unknown)}.", code="unknown_bloc"
+        )
+    return [c for c in codes if c in set(scope)]
+
+
+def submit_request(
+    session: Session,
+    actor: Actor,
+    *,
+    structure: StructureIn,
+    certification_code: str,
+    pieces: Sequence[PieceIn],
+    scope: Sequence[str] | None = None,
+    motivation: str = "",
+    previous_agrement_id: int | None = None,
+) -> AgrementRequest:
+    """A mandataire files an agrément request for a structure, with its pieces."""
+    if actor.role is not Role.mandataire:
+        raise Forbidden("Seul un mandataire peut déposer une demande d'agrément.", code="role_not_allowed")
+    _validate_pieces(pieces)
+    if not pieces:
+        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+    cert = get_certification(session, certification_code)
+    struct = _upsert_structure(session, structure)
+    open_request = session.exec(
+        select(AgrementRequest).where(
+            AgrementRequest.structure_id == struct.id,
+            AgrementRequest.certification_id == cert.id,
+            AgrementRequest.state.in_([s.value for s in OPEN_REQUEST_STATES]),
+        )
+    ).first()
+    if open_request is not None:
+        raise Conflict(
+            f"Une demande est déjà en cours pour cette structure et cette certification "
+            f"({open_request.reference}).",
+            code="request_already_open",
+            details={"reference": open_request.reference},
+        )
+    kind = "initial"
+    if previous_agrement_id is not None:
+        previous = session.get(Agrement, previous_agrement_id)
+        if previous is None or previous.structure_id != struct.id or previous.certification_id != cert.id:
+            raise ValidationFailed("Agrément à renouveler introuvable pour cette structure.", code="bad_renewal")
+        kind = "renewal"
+    year = now().year
+    reference = f"DA-{year}-{next_value(session, 'agrement_request', year):05d}"
+    request = AgrementRequest(
+        reference=reference,
+        structure_id=struct.id,
+        certification_id=cert.id,
+        mandataire_id=actor.user_id,
+        kind=kind,
+        previous_agrement_id=previous_agrement_id,
+        state=RequestState.submitted.value,
+        scope=_resolve_scope(session, cert, scope),
+        motivation=motivation.strip(),
+    )
+    session.add(request)
+    session.flush()
+    _add_pieces(session, request, actor, pieces)
+    _link(session, actor.user_id, struct.id, LinkKind.mandataire)
+    record_event(
+        session,
+        entity_type=ENTITY,
+        entity_id=request.id,
+        action="submit",
+        actor=actor,
+        from_state=None,
+        to_state=request.state,
+        data={"reference": reference, "pieces": len(pieces), "kind": kind},
+    )
+    session.flush()
+    return request
+
+
+def request_complements(
+    session: Session, actor: Actor, request_id: int, message: str, *, deadline_days: int | None = None
+) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    days = deadline_days if deadline_days is not None else get_settings().complements_deadline_days
+    if not 1 <= days <= 180:
+        raise ValidationFailed("Le délai de réponse doit être compris entre 1 et 180 jours.", code="bad_deadline")
+    deadline = today() + timedelta(days=days)
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "request_complements", actor,
+        reason=message.strip() if message else message,
+        data={"deadline": deadline.isoformat(), "round": request.round},
+        changes={
+            "complement_request": (message or "").strip(),
+            "complements_requested_at": now(),
+            "complements_deadline": deadline,
+        },
+    )
+    return request
+
+
+def provide_complements(
+    session: Session, actor: Actor, request_id: int, *, comment: str = "", pieces: Sequence[PieceIn] = ()
+) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    if actor.role is Role.mandataire and not pieces and not comment.strip():
+        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
+    _validate_pieces(pieces)
+    new_round = request.round + 1
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "provide_complements", actor,
+        reason=comment.strip() or None,
+        data={"round": new_round, "pieces": len(pieces)},
+        changes={"round": new_round, "last_submitted_at": now()},
+    )
+    _add_pieces(session, request, actor, pieces)
+    session.flush()
+    return request
+
+
+def declare_admissible(session: Session, actor: Actor, request_id: int, comment: str = "") -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    kinds = {p.kind for p in pieces_of(session, request.id)}
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "declare_admissible", actor,
+        reason=comment.strip() or None, context={"piece_kinds": kinds},
+    )
+    return request
+
+
+def start_review(
+    session: Session, actor: Actor, request_id: int, *, avis_deadline_days: int | None = None
+) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    days = avis_deadline_days if avis_deadline_days is not None else get_settings().avis_deadline_days
+    deadline = today() + timedelta(days=days)
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "start_review", actor,
+        data={"avis_deadline": deadline.isoformat()}, changes={"avis_deadline": deadline},
+    )
+    return request
+
+
+AVIS_VALUES = {"favorable": "favorable", "defavorable": "défavorable"}
+
+
+def give_avis(session: Session, actor: Actor, request_id: int, avis: str, comment: str = "") -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    if avis not in AVIS_VALUES:
+        raise ValidationFailed("L'avis doit être « favorable » ou « defavorable ».", code="bad_avis")
+    if avis == "defavorable" and not comment.strip():
+        raise ValidationFailed("Un avis défavorable doit être motivé.", code="reason_required")
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "give_avis", actor,
+        reason=comment.strip() or None, data={"avis": avis},
+        changes={"avis": avis, "avis_comment": comment.strip() or None, "avis_at": now()},
+    )
+    return request
+
+
+def grant(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    *,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    scope: Sequence[str] | None = None,
+    comment: str = "",
+) -> tuple[AgrementRequest, Agrement]:
+    """Grant the agrément: the request is decided and the agrément created, in one transaction."""
+    request = _acting_on(session, actor, request_id)
+    start = start_date or today()
+    years = get_settings().agrement_validity_years
+    end = end_date or _add_years(start, years) - timedelta(days=1)
+    if end <= start:
+        raise ValidationFailed("La date de fin doit suivre la date de début.", code="bad_dates")
+    cert = session.get(Certification, request.certification_id)
+    granted_scope = _resolve_scope(session, cert, scope) if scope else list(request.scope)
+    if not set(granted_scope) <= set(request.scope):
+        raise ValidationFailed("Le périmètre accordé dépasse le périmètre demandé.", code="scope_too_wide")
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "grant", actor,
+        reason=comment.strip() or None,
+        data={"start_date": start.isoformat(), "end_date": end.isoformat(), "scope": granted_scope},
+        changes={"decided_at": now(), "decided_by_id": actor.user_id, "decision_reason": comment.strip() or None},
+    )
+    year = now().year
+    number = f"AGR-{cert.code.removeprefix('CQP_')}-{year}-{next_value(session, 'agrement', year):04d}"
+    agrement = Agrement(
+        number=number,
+        structure_id=request.structure_id,
+        certification_id=request.certification_id,
+        request_id=request.id,
+        state=AgrementState.active.value,
+        start_date=start,
+        end_date=end,
+        scope=granted_scope,
+    )
+    session.add(agrement)
+    session.flush()
+    record_event(
+        session, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="create",
+        actor=actor, from_state=None, to_state=agrement.state,
+        data={"number": number, "request": request.reference},
+    )
+    session.flush()
+    return request, agrement
+
+
+def refuse(session: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "refuse", actor, reason=(reason or "").strip(),
+        changes={"decided_at": now(), "decided_by_id": actor.user_id, "decision_reason": (reason or "").strip()},
+    )
+    return request
+
+
+def close_unanswered(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    deadline = request.complements_deadline
+    reason = (
+        f"Aucune réponse à la demande de compléments avant le {deadline:%d/%m/%Y}." if deadline else
+        "Aucune réponse à la demande de compléments."
+    )
+    apply_transition(
+        session, AGREMENT_REQUEST, request, "close_unanswered", actor, reason=reason,
+        context={"today": today()}, changes={"decided_at": now(), "decision_reason": reason},
+    )
+    return request
+
+
+def withdraw(session: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
+    request = _acting_on(session, actor, request_id)
+    apply_transition(session, AGREMENT_REQUEST, request, "withdraw", actor, reason=(reason or "").strip())
+    return request
+
+
+def _add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.exec(
+        select(AgrementRequest.state, func.count()).group_by(AgrementRequest.state)
+    ).all()
+    return {state: n for state, n in rows}
+
+
+# --- granted agréments ---------------------------------------------------------------------
+
+
+def _agrements_query(session: Session, actor: Actor):
+    query = select(Agrement).order_by(Agrement.id.desc())
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        return query.where(Agrement.structure_id == (user.structure_id if user else -1))
+    if actor.role is Role.mandataire:
+        mine = select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)
+        return query.where(Agrement.request_id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux agréments.", code="role_not_allowed")
+
+
+def list_agrements(session: Session, actor: Actor) -> list[Agrement]:
+    return list(session.exec(_agrements_query(session, actor)))
+
+
+def get_agrement(session: Session, actor: Actor, agrement_id: int) -> Agrement:
+    agrement = session.exec(_agrements_query(session, actor).where(Agrement.id == agrement_id)).first()
+    if agrement is None:
+        raise NotFound("Agrément introuvable.", code="agrement_not_found")
+    return agrement

@@ -1,0 +1,82 @@
+"""Application settings, read from the environment (prefix ``CQP_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CQP_", env_file=".env", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(default=Path("var"), description="Root of every file the engine writes.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: SQLite file <data_dir>/cqp.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+
+    # Uploads
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_files: int = 20
+
+    # Mail
+    mail_transport: Literal["outbox", "smtp"] = "outbox"
+    mail_from: str = "Certification CQP <certification@cqp-aci.example.org>"
+    officers_mailbox: str = "chargee-certification@cqp-aci.example.org"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_max_attempts: int = 8
+    mail_backoff_seconds: float = 30.0
+
+    # Process deadlines (agrément requests)
+    complements_deadline_days: int = 30
+    complements_reminder_days_before: list[int] = [15, 5]
+    avis_deadline_days: int = 21
+    agrement_validity_years: int = 3
+
+    # Flows
+    flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
+    sweep_interval_seconds: int = 300
+
+    # API
+    token_ttl_hours: int = 12
+    public_base_url: str = "http://127.0.0.1:8000"
+    certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cqp.db').resolve()}"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,26 @@
+"""Column types shared by the models."""
+
+from __future__ import annotations
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+from certification.clock import as_utc
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)

@@ -1,0 +1,281 @@
+"""The agrément request flow: drives one request from its database state.
+
+The flow is re-entrant: each run reads the request, produces the side effects owed for its
+current state (documents keyed by request+kind+round, e-mails through the outbox with a dedupe
+key), fires the system transitions that are due (opening the review, closing an unanswered
+demande de compléments) and stops when a human has to act. A human action through the API
+triggers a new run; the sweep flow runs every open request for deadlines and reminders and
+catches up any run that was lost. Killed anywhere and run again, it neither skips nor repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM, record_event
+from certification.clock import today
+from certification.db import get_engine, session_scope
+from certification.errors import Conflict
+from certification.models import AgrementRequest
+from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
+from certification.services import agrement as svc
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.service import ensure_document
+from flows.context import request_context
+from notifications.models import OutboxMessage
+from notifications.outbox import deliver_pending, enqueue
+from notifications.transport import build_transport
+
+ENTITY = AgrementRequest.__tablename__
+R = RequestState
+
+# The mail that closes each final state; a final request whose mail is missing needs a run.
+FINAL_MAIL = {R.granted: "decision", R.refused: "decision", R.closed: "closed"}
+
+
+@dataclass
+class Outcome:
+    request_id: int
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+
+
+def mail_key(request_id: int, name: str) -> str:
+    return f"{ENTITY}:{request_id}:{name}"
+
+
+# --- side effects --------------------------------------------------------------------------
+
+
+def _letter(session: Session, request: AgrementRequest, ctx: dict, kind: str, version: int, out: Outcome):
+    key = (GeneratedDocument.entity_type == ENTITY, GeneratedDocument.entity_id == request.id,
+           GeneratedDocument.kind == kind, GeneratedDocument.version == version)
+    existed = session.exec(select(GeneratedDocument.id).where(*key)).first() is not None
+    doc = ensure_document(
+        session,
+        entity_type=ENTITY,
+        entity_id=request.id,
+        kind=kind,
+        version=version,
+        template=f"{kind}.html",
+        context=ctx,
+        filename=f"{request.reference}-{kind}-v{version}.pdf",
+        root=get_settings().data_dir,
+    )
+    if not existed:
+        record_event(
+            session, entity_type=ENTITY, entity_id=request.id, action="document_generated", actor=SYSTEM,
+            data={"kind": kind, "version": version, "sha256": doc.sha256, "path": doc.relative_path},
+        )
+        out.documents.append(f"{kind}-v{version}")
+    return doc
+
+
+def _mail(
+    session: Session,
+    request: AgrementRequest,
+    ctx: dict,
+    name: str,
+    template: str,
+    to: list[str],
+    out: Outcome,
+    *,
+    cc: list[str] = (),
+    attach: GeneratedDocument | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    key = mail_key(request.id, name)
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
+        return
+    recipients = [a for a in dict.fromkeys(to) if a]
+    attachments = (
+        [{"filename": attach.filename, "relative_path": attach.relative_path, "content_type": attach.content_type}]
+        if attach else []
+    )
+    enqueue(
+        session,
+        dedupe_key=key,
+        to=recipients,
+        cc=[a for a in cc if a and a not in recipients],
+        template=template,
+        context={**ctx, "recipient_name": "", "action_url": _action_url(request), **(extra or {})},
+        attachments=attachments,
+        entity_type=ENTITY,
+        entity_id=request.id,
+    )
+    record_event(
+        session, entity_type=ENTITY, entity_id=request.id, action="mail_queued", actor=SYSTEM,
+        data={"template": template, "to": recipients, "key": key},
+    )
+    out.mails.append(name)
+
+
+def _action_url(request: AgrementRequest) -> str:
+    return f"{get_settings().public_base_url}/agrement-requests/{request.id}"
+
+
+def _side_effects(session: Session, request: AgrementRequest, out: Outcome) -> None:
+    """Produce what the current state owes; every call is a no-op once done."""
+    settings = get_settings()
+    ctx = request_context(session, request)
+    r = ctx["request"]
+    applicants = [r["structure_email"], r["mandataire_email"]]
+    state = RequestState(request.state)
+
+    # Every submission round gets its accusé de réception, whatever happened since.
+    ack = _letter(session, request, ctx, "accuse_reception", request.round, out)
+    _mail(session, request, ctx, f"ack:r{request.round}", "accuse_reception", applicants, out, attach=ack)
+
+    if state is R.incomplete:
+        letter = _letter(session, request, ctx, "demande_complements", request.round, out)
+        _mail(session, request, ctx, f"complements:r{request.round}", "demande_complements", applicants, out,
+              attach=letter)
+        deadline = request.complements_deadline
+        due = [d for d in settings.complements_reminder_days_before if today() >= deadline - timedelta(days=d)]
+        if due and today() <= deadline:
+            days = min(due)
+            _mail(session, request, ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements",
+                  applicants, out, extra={"days_left": (deadline - today()).days})
+    elif state is R.under_review:
+        extra = {"avis_deadline": request.avis_deadline}
+        if request.avis is None:
+            _mail(session, request, ctx, "avis-request", "demande_avis", [r["mandataire_email"]], out, extra=extra)
+            if request.avis_deadline and today() > request.avis_deadline:
+                _mail(session, request, ctx, "avis-reminder", "relance_avis", [r["mandataire_email"]], out,
+                      cc=[settings.officers_mailbox], extra=extra)
+        else:
+            _mail(session, request, ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], out, extra=extra)
+    elif state is R.granted:
+        letter = _letter(session, request, ctx, "decision_agrement", 1, out)
+        _mail(session, request, ctx, "decision", "decision_agrement", applicants, out,
+              cc=[settings.officers_mailbox], attach=letter)
+    elif state is R.refused:
+        letter = _letter(session, request, ctx, "refus_agrement", 1, out)
+        _mail(session, request, ctx, "decision", "refus_agrement", applicants, out,
+              cc=[settings.officers_mailbox], attach=letter)
+    elif state is R.closed:
+        letter = _letter(session, request, ctx, "classement_sans_suite", 1, out)
+        _mail(session, request, ctx, "closed", "classement_sans_suite", applicants, out, attach=letter)
+
+
+def _system_transition(session: Session, request: AgrementRequest) -> str | None:
+    """Fire the one system transition that is due now, if any."""
+    state = RequestState(request.state)
+    try:
+        if state is R.admissible:
+            svc.start_review(session, SYSTEM, request.id)
+            return "start_review"
+        if state is R.incomplete and request.complements_deadline and today() > request.complements_deadline:
+            svc.close_unanswered(session, SYSTEM, request.id)
+            return "close_unanswered"
+    except Conflict:
+        session.rollback()  # another run moved it first: the next loop sees the new state
+    return None
+
+
+def waiting_for(request: AgrementRequest) -> str | None:
+    state = RequestState(request.state)
+    if state is R.submitted:
+        return "chargé·e de certification : examen de la recevabilité"
+    if state is R.incomplete:
+        return f"mandataire : compléments attendus avant le {request.complements_deadline:%d/%m/%Y}"
+    if state is R.under_review and not request.avis:
+        deadline = f" avant le {request.avis_deadline:%d/%m/%Y}" if request.avis_deadline else ""
+        return f"mandataire : avis attendu{deadline}"
+    if state is R.under_review:
+        return "chargé·e de certification : décision"
+    return None
+
+
+def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
+    """Bring one request up to date with its state; plain function (Prefect wraps it as a task)."""
+    out = Outcome(request_id)
+    for _ in range(len(REQUEST_STATE_LABELS)):
+        with session_scope(engine) as session:
+            request = session.get(AgrementRequest, request_id)
+            if request is None:
+                raise LookupError(f"agrément request {request_id} does not exist")
+            _side_effects(session, request, out)
+        with session_scope(engine) as session:
+            request = session.get(AgrementRequest, request_id)
+            fired = _system_transition(session, request)
+        if not fired:
+            break
+        out.transitions.append(fired)
+    out.state = request.state
+    out.waiting_for = waiting_for(request)
+    return out
+
+
+def requests_needing_attention(engine: Engine | None = None) -> list[int]:
+    """Open requests (deadlines, reminders) and final ones whose closing mail is missing."""
+    open_states = [s.value for s in R if s not in (R.granted, R.refused, R.closed, R.withdrawn)]
+    with session_scope(engine) as session:
+        ids = list(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
+        finals = session.exec(
+            select(AgrementRequest.id, AgrementRequest.state).where(
+                AgrementRequest.state.in_([s.value for s in FINAL_MAIL])
+            )
+        ).all()
+        if finals:
+            keys = {mail_key(i, FINAL_MAIL[R(s)]): i for i, s in finals}
+            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+            ids += [i for k, i in keys.items() if k not in sent]
+    return sorted(ids)
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(name="advance-agrement-request", retries=2, retry_delay_seconds=2)
+async def advance_task(request_id: int) -> dict:
+    return asdict(await anyio.to_thread.run_sync(advance_request, request_id))
+
+
+@task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
+async def deliver_task() -> dict:
+    settings = get_settings()
+    report = await deliver_pending(
+        get_engine(), build_transport(settings),
+        max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
+    )
+    return asdict(report)
+
+
+@flow(name="agrement-request", log_prints=True)
+async def agrement_request_flow(request_id: int) -> dict:
+    """Drive agrément request ``request_id`` as far as it can go without a human."""
+    outcome = await advance_task(request_id)
+    delivery = await deliver_task()
+    get_run_logger().info(
+        "request %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
+        request_id, outcome["state"], outcome["transitions"], outcome["documents"], outcome["mails"],
+        outcome["waiting_for"],
+    )
+    return {**outcome, "delivery": delivery}
+
+
+@flow(name="agrement-sweep", log_prints=True)
+async def agrement_sweep_flow() -> dict:
+    """Scheduled sweep: deadlines, reminders, lost runs, and the outbox's retries."""
+    ids = await anyio.to_thread.run_sync(requests_needing_attention)
+    outcomes = [await advance_task(i) for i in ids]
+    delivery = await deliver_task()
+    return {
+        "requests": len(ids),
+        "transitions": sum(len(o["transitions"]) for o in outcomes),
+        "documents": sum(len(o["documents"]) for o in outcomes),
+        "mails": sum(len(o["mails"]) for o in outcomes),
+        "delivery": delivery,
+    }

@@ -1,0 +1,64 @@
+"""Build the template context of an agrément request (documents and e-mails share it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from certification.clock import today
+from certification.models import AgrementRequest, Bloc, Certification, Structure, User
+from certification.processes.agrement import PIECE_KINDS
+from certification.services.agrement import agrement_of, pieces_of
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+
+
+def request_context(session: Session, request: AgrementRequest) -> dict[str, Any]:
+    structure = session.get(Structure, request.structure_id)
+    cert = session.get(Certification, request.certification_id)
+    mandataire = session.get(User, request.mandataire_id)
+    agrement = agrement_of(session, request.id)
+    blocs: dict[str, Bloc] = {b.code: b for b in blocs_of(session, cert.id)}
+    scope_codes = agrement.scope if agrement else request.scope
+    pieces = [p for p in pieces_of(session, request.id) if p.round == request.round]
+    return {
+        "certifier_name": get_settings().certifier_name,
+        "today": today(),
+        "request": {
+            "id": request.id,
+            "reference": request.reference,
+            "kind": request.kind,
+            "state": request.state,
+            "round": request.round,
+            "structure_name": structure.name,
+            "structure_siret": structure.siret,
+            "structure_address": structure.address,
+            "structure_region": structure.region,
+            "structure_email": structure.email,
+            "certification_code": cert.code,
+            "certification_title": cert.title,
+            "mandataire_name": mandataire.full_name,
+            "mandataire_email": mandataire.email,
+            "submitted_at": request.last_submitted_at if request.round > 1 else request.submitted_at,
+            "pieces": [
+                {
+                    "filename": p.original_name,
+                    "sha256": p.sha256,
+                    "size": p.size,
+                    "kind_label": PIECE_KINDS.get(p.kind, p.kind),
+                }
+                for p in pieces
+            ],
+            "complement_request": request.complement_request,
+            "complements_deadline": request.complements_deadline,
+            "avis": request.avis,
+            "avis_comment": request.avis_comment,
+            "avis_deadline": request.avis_deadline,
+            "decision_reason": request.decision_reason,
+            "agrement_number": agrement.number if agrement else None,
+            "start_date": agrement.start_date if agrement else None,
+            "end_date": agrement.end_date if agrement else None,
+            "scope": [f"{code} — {blocs[code].title}" if code in blocs else code for code in scope_codes],
+        },
+    }

@@ -1,0 +1,43 @@
+"""Test data builders (real rows through the real services)."""
+
+from __future__ import annotations
+
+from certification.audit import Actor
+from certification.db import session_scope
+from certification.models import Role
+from certification.services.referential import ensure_referential
+from certification.services.users import create_user, issue_token
+from certification.siret import luhn_ok
+
+
+def siret(n: int) -> str:
+    """A valid SIRET, distinct for each ``n``."""
+    base = f"{n:09d}0001"[:13]
+    return next(base + str(d) for d in range(10) if luhn_ok(base + str(d)))
+
+
+def make_users() -> dict[str, dict]:
+    """Referential plus one user per role of interest; returns id, actor and a bearer token for each."""
+    people = {
+        "officer": ("camille.martin@cqp.test", "Camille Martin", Role.officer),
+        "mandataire": ("helene.dubois@cqp.test", "Hélène Dubois-Lefèvre", Role.mandataire),
+        "other_mandataire": ("jf.ndiaye@cqp.test", "Jean-François N'Diaye", Role.mandataire),
+        "controleur": ("gaelle.legoff@cqp.test", "Gaëlle Le Goff", Role.controleur),
+        "formateur": ("oceane.perrin@cqp.test", "Océane Perrin", Role.formateur),
+    }
+    out = {}
+    with session_scope() as session:
+        ensure_referential(session)
+        for key, (email, name, role) in people.items():
+            user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr")
+            out[key] = {
+                "id": user.id,
+                "email": email,
+                "actor": Actor(user.id, role, name),
+                "token": issue_token(session, user),
+            }
+    return out
+
+
+def auth(user: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user['token']}"}
