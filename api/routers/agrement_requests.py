@@ -95,7 +95,7 @@ async def _read_multipart(request: Request) -> tuple[str | None, list[tuple[str,
     """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
     settings = get_settings()
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
     limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
     length = request.headers.get("content-length")

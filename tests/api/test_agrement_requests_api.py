@@ -1,0 +1,197 @@
+"""The agrément API: submission with uploads, bad input, idempotency, roles, instruction steps."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlmodel import select
+
+from certification.audit import SYSTEM
+from certification.db import session_scope
+from certification.models import AgrementRequest, Piece
+from certification.services import agrement as svc
+from tests.factories import auth
+
+
+def count_requests() -> int:
+    with session_scope() as s:
+        return len(s.exec(select(AgrementRequest)).all())
+
+
+def test_authentication(client, people):
+    assert client.get("/agrement-requests").status_code == 401
+    r = client.get("/agrement-requests", headers={"Authorization": "Bearer faux"})
+    assert r.status_code == 401 and r.json()["error"]["message"] == "Jeton invalide ou expiré."
+    r = client.post("/auth/token", json={"email": people["officer"]["email"], "password": "mauvais"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_credentials"
+    r = client.post("/auth/token", json={"email": people["officer"]["email"].upper(), "password": "mot-de-passe-sûr"})
+    assert r.status_code == 200 and r.json()["role"] == "officer"
+    me = client.get("/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert me.json()["full_name"] == "Camille Martin"
+
+
+def test_submission_stores_pieces_and_answers_the_dossier(submit, people, pdf_bytes, settings):
+    r = submit(name="Jardins d'Insertion de l'Étang & Cie")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["state"] == "submitted" and body["reference"].startswith("DA-")
+    assert body["structure_name"] == "Jardins d'Insertion de l'Étang & Cie"
+    assert body["waiting_for"].startswith("chargé·e de certification")
+    assert body["allowed_actions"] == ["withdraw"]
+    pieces = {p["kind"]: p for p in body["pieces"]}
+    assert pieces["dossier"]["sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
+    assert pieces["attestation_epsp"]["original_name"] == "Attestation EPSP – Zoé.pdf"
+    with session_scope() as s:
+        piece = s.exec(select(Piece).where(Piece.kind == "dossier")).one()
+    assert (settings.data_dir / piece.relative_path).read_bytes() == pdf_bytes
+
+
+def test_download_piece_is_the_uploaded_file(client, submit, people, pdf_bytes):
+    body = submit().json()
+    piece = next(p for p in body["pieces"] if p["kind"] == "dossier")
+    url = f"/agrement-requests/{body['id']}/pieces/{piece['id']}"
+    r = client.get(url, headers=auth(people["mandataire"]))
+    assert r.status_code == 200 and r.content == pdf_bytes
+    assert client.get(url, headers=auth(people["other_mandataire"])).status_code == 404
+
+
+def test_wrong_file_type_is_refused_and_nothing_is_kept(submit):
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+    r = submit(files=[("dossier", ("dossier.pdf", png, "application/pdf"))])
+    assert r.status_code == 415, r.text
+    assert "PDF" in r.json()["error"]["message"]
+    assert count_requests() == 0
+
+
+def test_oversized_upload_is_refused(submit, monkeypatch, pdf_bytes):
+    monkeypatch.setenv("CQP_UPLOAD_MAX_BYTES", str(len(pdf_bytes) - 1))
+    from certification.settings import reset_settings_cache
+
+    reset_settings_cache()
+    r = submit(files=[("dossier", ("dossier.pdf", pdf_bytes, "application/pdf"))])
+    assert r.status_code == 413, r.text
+    assert count_requests() == 0
+
+
+def test_path_traversal_name_is_neutralized(submit, pdf_bytes):
+    r = submit(files=[("dossier", ("../../etc/passwd.pdf", pdf_bytes, "application/pdf"))])
+    assert r.status_code == 201
+    assert r.json()["pieces"][0]["original_name"] == "passwd.pdf"
+
+
+def test_invalid_siret(client, people, submission):
+    parts = submission()
+    parts["data"]["metadata"] = parts["data"]["metadata"].replace('"siret": "', '"siret": "9')
+    r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_siret"
+    assert count_requests() == 0
+
+
+def test_malformed_json_and_unknown_fields(client, people, submission):
+    parts = submission()
+    parts["data"]["metadata"] = '{"structure": {'
+    r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+
+    parts = submission(unexpected="x")
+    r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
+    assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "metadata.unexpected"
+
+    r = client.post("/agrement-requests/1/avis", headers={**auth(people["mandataire"]),
+                    "Content-Type": "application/json"}, content=b"{avis: favorable")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+
+
+def test_not_multipart_and_unknown_file_field(client, people, submit, pdf_bytes):
+    r = client.post("/agrement-requests", headers=auth(people["mandataire"]), json={"structure": {}})
+    assert r.status_code == 415
+    r = submit(files=[("cv", ("cv.pdf", pdf_bytes, "application/pdf"))])
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_piece_kind"
+
+
+def test_idempotent_submission(submit):
+    first = submit(headers={"Idempotency-Key": "envoi-42"})
+    again = submit(headers={"Idempotency-Key": "envoi-42"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == first.json()["id"] and count_requests() == 1
+
+    changed = submit(headers={"Idempotency-Key": "envoi-42"}, motivation="autre")
+    assert changed.status_code == 422 and changed.json()["error"]["code"] == "idempotency_key_reused"
+
+    duplicate = submit()  # no key: the open request is found
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_already_open"
+    assert count_requests() == 1
+
+
+def test_roles_are_enforced(client, people, submit):
+    rid = submit().json()["id"]
+    other = auth(people["other_mandataire"])
+    assert client.get(f"/agrement-requests/{rid}", headers=other).status_code == 404
+    assert client.get(f"/agrement-requests/{rid}/timeline", headers=other).status_code == 404
+    assert client.get("/agrement-requests", headers=other).json() == []
+    r = client.post(f"/agrement-requests/{rid}/withdraw", headers=other, json={"reason": "non"})
+    assert r.status_code == 404
+    r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["mandataire"]), json={})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "role_not_allowed"
+    r = client.post("/agrement-requests", headers=auth(people["officer"]), files={"dossier": ("a.pdf", b"%PDF-")})
+    assert r.status_code == 403
+    assert client.get("/agrement-requests", headers=auth(people["controleur"])).status_code == 403
+    assert client.get(f"/agrement-requests/{rid}", headers=auth(people["officer"])).status_code == 200
+    assert client.post("/users", headers=auth(people["mandataire"]),
+                       json={"email": "x@y.fr", "full_name": "X", "role": "officer"}).status_code == 403
+
+
+def test_instruction_to_decision_through_the_api(client, people, submit):
+    officer, mandataire = auth(people["officer"]), auth(people["mandataire"])
+    rid = submit().json()["id"]
+    r = client.post(f"/agrement-requests/{rid}/admissible", headers=officer, json={"comment": "Complet"})
+    assert r.status_code == 200 and r.json()["state"] == "admissible"
+    with session_scope() as s:  # done by the flow in production
+        svc.start_review(s, SYSTEM, rid)
+    r = client.post(f"/agrement-requests/{rid}/decision", headers=officer, json={"decision": "grant"})
+    assert r.status_code == 409 and "avis" in r.json()["error"]["message"]
+    r = client.post(f"/agrement-requests/{rid}/avis", headers=mandataire,
+                    json={"avis": "favorable", "comment": "Équipe d'encadrement formée"})
+    assert r.status_code == 200 and r.json()["avis"] == "favorable"
+    assert client.get(f"/agrement-requests/{rid}", headers=officer).json()["allowed_actions"] == ["decision"]
+    r = client.post(f"/agrement-requests/{rid}/decision", headers=officer,
+                    json={"decision": "grant", "start_date": "2027-01-01"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] == "granted" and body["agrement"]["number"].startswith("AGR-SP-")
+    assert body["agrement"]["end_date"] == "2029-12-31"
+    timeline = client.get(f"/agrement-requests/{rid}/timeline", headers=mandataire).json()
+    assert [(e["action"], e["actor_role"]) for e in timeline] == [
+        ("submit", "mandataire"), ("declare_admissible", "officer"), ("start_review", "system"),
+        ("give_avis", "mandataire"), ("grant", "officer"), ("create", "officer"),
+    ]
+    agrements = client.get("/agrements", headers=mandataire).json()
+    assert [a["number"] for a in agrements] == [body["agrement"]["number"]]
+    assert client.get("/agrements", headers=auth(people["other_mandataire"])).json() == []
+
+
+def test_complements_through_the_api(client, people, submit, pdf_bytes):
+    officer, mandataire = auth(people["officer"]), auth(people["mandataire"])
+    rid = submit().json()["id"]
+    r = client.post(f"/agrement-requests/{rid}/request-complements", headers=officer,
+                    json={"message": "Joindre les statuts de l'association.", "deadline_days": 15})
+    assert r.status_code == 200 and r.json()["state"] == "incomplete"
+    r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
+                    data={"metadata": '{"comment": "Statuts joints"}'},
+                    files=[("statuts", ("statuts.pdf", pdf_bytes, "application/pdf"))])
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "submitted" and r.json()["round"] == 2
+    r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
+                    data={"metadata": '{"comment": "encore"}'})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+
+
+def test_officer_creates_accounts(client, people):
+    r = client.post("/users", headers=auth(people["officer"]),
+                    json={"email": "nouveau.mandataire@example.org", "full_name": "Loïc L'Hénoret",
+                          "role": "mandataire", "password": "un-mot-de-passe"})
+    assert r.status_code == 201 and r.json()["full_name"] == "Loïc L'Hénoret"
+    again = client.post("/users", headers=auth(people["officer"]),
+                        json={"email": "nouveau.mandataire@example.org", "full_name": "X", "role": "mandataire"})
+    assert again.status_code == 409
