@@ -41,3 +41,28 @@ def make_users() -> dict[str, dict]:
 
 def auth(user: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {user['token']}"}
+
+
+def pieces():
+    from certification.services.agrement import PieceIn
+
+    return [
+        PieceIn("dossier", "dossier d'agrément.pdf", "application/pdf", 1200, "a" * 64, "uploads/aa/aa/a.pdf"),
+        PieceIn("attestation_epsp", "attestation EPSP.pdf", "application/pdf", 900, "b" * 64, "uploads/bb/bb/b.pdf"),
+    ]
+
+
+def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_in=None, **kw) -> int:
+    """File a request through the service; returns its id."""
+    from certification.services.agrement import StructureIn, submit_request as submit
+
+    with session_scope() as session:
+        request = submit(
+            session, actor,
+            structure=StructureIn(
+                siret=siret(n), name=name or f"Chantier d'insertion n°{n} — Saint-Étienne",
+                region="Auvergne-Rhône-Alpes", email=f"aci{n}@example.org",
+            ),
+            certification_code="CQP_SP", pieces=pieces() if pieces_in is None else pieces_in, **kw,
+        )
+        return request.id

@@ -14,12 +14,9 @@ from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, AgrementRequest, AuditEvent, Counter, StructureLink
 from certification.numbering import next_value
 from certification.services import agrement as svc
-from tests.factories import make_users, siret
+from tests.factories import make_users, pieces, siret, submit_request
 
-PIECES = [
-    svc.PieceIn("dossier", "dossier.pdf", "application/pdf", 1200, "a" * 64, "uploads/aa/aa/a.pdf"),
-    svc.PieceIn("attestation_epsp", "attestation EPSP.pdf", "application/pdf", 900, "b" * 64, "uploads/bb/bb/b.pdf"),
-]
+PIECES = pieces()
 
 
 @pytest.fixture
@@ -28,14 +25,7 @@ def people():
 
 
 def submit(actor, n=1, pieces=PIECES, **kw) -> int:
-    with session_scope() as s:
-        request = svc.submit_request(
-            s, actor,
-            structure=svc.StructureIn(siret=siret(n), name=f"Chantier d'insertion n°{n} — Saint-Étienne",
-                                      region="Auvergne-Rhône-Alpes", email=f"aci{n}@example.org"),
-            certification_code="CQP_SP", pieces=pieces, **kw,
-        )
-        return request.id
+    return submit_request(actor, n, pieces_in=pieces, **kw)
 
 
 def test_submission_is_recorded_with_reference_pieces_link_and_audit(people):

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from certification.settings import reset_settings_cache
+from tests.smtp import SmtpServer, free_port
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One real (ephemeral) Prefect server for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    server = SmtpServer(free_port())
+    server.start()
+    monkeypatch.setenv("CQP_MAIL_TRANSPORT", "smtp")
+    monkeypatch.setenv("CQP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CQP_SMTP_PORT", str(server.port))
+    reset_settings_cache()
+    yield server
+    server.stop()
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF as a reader sees it, whitespace folded."""
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
