@@ -73,3 +73,28 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+@contextmanager
+def begin_savepoint(session: Session) -> Iterator[None]:
+    """``session.begin_nested()`` that stays nested on SQLite too.
+
+    The pysqlite driver opens its transaction lazily, at the first INSERT/UPDATE. A
+    SAVEPOINT issued before that starts the transaction itself, and its RELEASE then
+    *commits*: the caller could no longer roll back. When the connection is in that
+    state an explicit BEGIN is issued first, so the savepoint nests inside the caller's
+    transaction. (Engines configured with SQLAlchemy's "BEGIN on begin" recipe are
+    already in a transaction and are left alone.) The block flushes on exit; an
+    IntegrityError rolls back to the savepoint only and propagates.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        dbapi_connection = connection.connection.dbapi_connection
+        if (
+            dbapi_connection is not None
+            and not dbapi_connection.in_transaction
+            and dbapi_connection.isolation_level is not None
+        ):
+            connection.exec_driver_sql("BEGIN")
+    with session.begin_nested():
+        yield

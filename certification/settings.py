@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     complements_deadline_days: int = 30
     complements_reminder_days_before: list[int] = [15, 5]
     avis_deadline_days: int = 21
+    avis_reminder_days_before: int = 5
     agrement_validity_years: int = 3
 
     # Flows

@@ -148,11 +148,15 @@ def _side_effects(session: Session, request: AgrementRequest, out: Outcome) -> N
             _mail(session, request, ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements",
                   applicants, out, extra={"days_left": (deadline - today()).days})
     elif state is R.under_review:
-        extra = {"avis_deadline": request.avis_deadline}
+        days_left = (request.avis_deadline - today()).days if request.avis_deadline else None
+        extra = {"avis_deadline": request.avis_deadline, "days_left": days_left}
         if request.avis is None:
             _mail(session, request, ctx, "avis-request", "demande_avis", [r["mandataire_email"]], out, extra=extra)
-            if request.avis_deadline and today() > request.avis_deadline:
+            if days_left is not None and 0 <= days_left <= settings.avis_reminder_days_before:
                 _mail(session, request, ctx, "avis-reminder", "relance_avis", [r["mandataire_email"]], out,
+                      extra=extra)
+            elif days_left is not None and days_left < 0:
+                _mail(session, request, ctx, "avis-overdue", "relance_avis", [r["mandataire_email"]], out,
                       cc=[settings.officers_mailbox], extra=extra)
         else:
             _mail(session, request, ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], out, extra=extra)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:37:51.393281
+Create Date: 2026-11-23 08:44:41.505608
 """
 from alembic import op
 import sqlalchemy as sa
@@ -71,6 +71,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_messages_entity', ['entity_type', 'entity_id'], unique=False)
 
     op.create_table('structures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -314,6 +315,7 @@ def downgrade() -> None:
 
     op.drop_table('structures')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_messages_entity')
         batch_op.drop_index('ix_outbox_messages_due')
 
     op.drop_table('outbox_messages')

@@ -1,0 +1,106 @@
+"""Idempotent generation of documents: render once, store once, record once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from documents import render
+from certification.db import begin_savepoint
+from documents.models import GeneratedDocument
+from documents.storage import DocumentStore
+
+
+def generated_path(entity_type: str, entity_id: int, kind: str, version: int) -> str:
+    """Relative path (under the documents root) of a generated PDF."""
+    return f"generated/{entity_type}/{entity_id}/{kind}-v{version}.pdf"
+
+
+def get_document(
+    session: Session, *, entity_type: str, entity_id: int, kind: str, version: int
+) -> GeneratedDocument | None:
+    return session.exec(
+        select(GeneratedDocument).where(
+            GeneratedDocument.entity_type == entity_type,
+            GeneratedDocument.entity_id == entity_id,
+            GeneratedDocument.kind == kind,
+            GeneratedDocument.version == version,
+        )
+    ).first()
+
+
+def list_documents(session: Session, entity_type: str, entity_id: int) -> list[GeneratedDocument]:
+    """Documents of an entity, oldest kind/version first."""
+    return list(
+        session.exec(
+            select(GeneratedDocument)
+            .where(GeneratedDocument.entity_type == entity_type, GeneratedDocument.entity_id == entity_id)
+            .order_by(GeneratedDocument.created_at, GeneratedDocument.kind, GeneratedDocument.version)
+        ).all()
+    )
+
+
+def _matches_file(store: DocumentStore, row: GeneratedDocument) -> bool:
+    return store.digest(row.relative_path) == (row.sha256, row.size)
+
+
+def ensure_document(
+    session: Session,
+    *,
+    entity_type: str,
+    entity_id: int,
+    kind: str,
+    version: int,
+    template: str,
+    context: Mapping[str, Any],
+    filename: str,
+    root: Path,
+) -> GeneratedDocument:
+    """Return the document for this key, rendering and storing it only if needed.
+
+    * row present and file intact (same sha256): returned as is, nothing rendered;
+    * row present but file missing or altered: re-rendered, rewritten, row updated;
+    * no row: rendered, written under ``generated/<entity_type>/<entity_id>/<kind>-v<version>.pdf``
+      and inserted. A concurrent insert of the same key is absorbed (SAVEPOINT, then
+      re-select), and the row is aligned on the file actually left on disk.
+
+    The caller owns the transaction: this function flushes but never commits.
+    ``row.relative_path`` is relative to ``root``; the flows pass ``settings.data_dir``, so
+    the same path serves downloads and outbox attachments.
+    """
+    store = DocumentStore(root)
+    key = dict(entity_type=entity_type, entity_id=entity_id, kind=kind, version=version)
+    row = get_document(session, **key)
+    if row is not None and _matches_file(store, row):
+        return row
+
+    relative_path = generated_path(entity_type, entity_id, kind, version)
+    sha256, size = store.write(relative_path, render.render_pdf(template, context))
+    values = dict(filename=filename, relative_path=relative_path, sha256=sha256, size=size)
+
+    if row is None:
+        row = GeneratedDocument(**key, **values)
+        try:
+            with begin_savepoint(session):
+                session.add(row)
+        except IntegrityError:
+            # Another worker recorded the same key meanwhile; both wrote the same path,
+            # so record whatever file won the last rename.
+            row = get_document(session, **key)
+            if row is None:  # pragma: no cover - the conflicting row vanished
+                raise
+            if not _matches_file(store, row):
+                row.sha256, row.size = store.digest(relative_path) or (sha256, size)
+                session.add(row)
+                session.flush()
+        return row
+
+    for field, value in values.items():
+        setattr(row, field, value)
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,368 @@
+"""Transactional outbox: e-mails are recorded with the business change, sent afterwards.
+
+* :func:`enqueue` adds a message in the caller's transaction; its ``dedupe_key``
+  guarantees at most one message per business event, however often a flow retries.
+* :func:`deliver_pending` sends due messages, each claimed and updated in its own short
+  transaction, retrying failures with exponential backoff.
+
+Delivery is at-least-once: a sender that crashes between the SMTP "250 OK" and the
+database update sends the message again after the claim lease expires. The deterministic
+``Message-ID`` (:func:`message_id_for`) lets mail systems drop that duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import mimetypes
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from certification.clock import as_utc, today
+from certification.clock import now as utcnow
+from certification.db import session_scope
+from certification.settings import get_settings
+from certification.db import begin_savepoint
+from documents.render import make_environment
+from documents.storage import DocumentStore, checked_relative_path
+from notifications.models import (
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_SENDING,
+    STATUS_SENT,
+    OutboxMessage,
+)
+from notifications.transport import DEDUPE_HEADER, PermanentDeliveryError, Transport
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+MESSAGE_ID_DOMAIN = "cqp-engine.local"
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=6)
+
+env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html.j2",))
+
+
+# --- Rendering -----------------------------------------------------------------------
+
+
+def _with_defaults(context: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = {
+        "certifier_name": get_settings().certifier_name,
+        "today": today(),
+        "recipient_name": None,
+        "action_url": None,
+        "attachment_names": [],
+    }
+    return {**defaults, **context}
+
+
+def render_message(template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Render ``<template>.subject.j2``, ``.txt.j2`` and ``.html.j2``: ``(subject, text, html)``.
+
+    ``certifier_name``, ``today``, ``recipient_name``, ``action_url`` and
+    ``attachment_names`` get defaults; every other key the template uses is required.
+    The subject is flattened to one line (it becomes a header).
+    """
+    ctx = _with_defaults(context)
+    subject = " ".join(env.get_template(f"{template}.subject.j2").render(ctx).split())
+    ctx["subject"] = subject
+    text = env.get_template(f"{template}.txt.j2").render(ctx)
+    html = env.get_template(f"{template}.html.j2").render(ctx)
+    return subject, text, html
+
+
+# --- Enqueuing -----------------------------------------------------------------------
+
+
+def message_id_for(dedupe_key: str) -> str:
+    """Deterministic Message-ID, identical for every attempt of one message."""
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{MESSAGE_ID_DOMAIN}>"
+
+
+def document_attachment(document: Any, *, root: Path | None = None, data_dir: Path | None = None) -> dict:
+    """Attachment entry for a generated document (``documents.models.GeneratedDocument``).
+
+    ``root`` is the directory the document was generated under (``ensure_document(root=...)``,
+    default ``data_dir``); outbox attachment paths are relative to ``data_dir``.
+    """
+    data_dir = Path(data_dir if data_dir is not None else get_settings().data_dir).resolve()
+    root = Path(root).resolve() if root is not None else data_dir
+    path = root.joinpath(*checked_relative_path(document.relative_path).parts)
+    return {
+        "filename": document.filename,
+        "relative_path": path.relative_to(data_dir).as_posix(),
+        "content_type": document.content_type,
+    }
+
+
+def _normalize_attachments(attachments: Iterable[Mapping[str, str]]) -> list[dict]:
+    normalized = []
+    for item in attachments:
+        filename, relative_path = item["filename"], item["relative_path"]
+        content_type = item.get("content_type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        checked_relative_path(relative_path)
+        normalized.append({"filename": filename, "relative_path": relative_path, "content_type": content_type})
+    return normalized
+
+
+def get_by_dedupe_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    return session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    to: Sequence[str],
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Iterable[Mapping[str, str]] = (),
+    cc: Sequence[str] = (),
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+) -> OutboxMessage:
+    """Record an e-mail to send; returns the existing message if ``dedupe_key`` is known.
+
+    The message is rendered now (the outbox keeps what was promised, even if templates
+    change later). Attachments are ``{"filename", "relative_path", "content_type"}``
+    with paths relative to ``settings.data_dir`` (see :func:`document_attachment`).
+    Flushes, never commits: the caller's transaction decides.
+    """
+    if len(dedupe_key) > 200:
+        raise ValueError("dedupe_key longer than 200 characters")
+    existing = get_by_dedupe_key(session, dedupe_key)
+    if existing is not None:
+        return existing
+    recipients = [addr for addr in to if addr]
+    if not recipients:
+        raise ValueError(f"No recipient for message {dedupe_key!r}")
+
+    attachment_list = _normalize_attachments(attachments)
+    subject, text, html = render_message(
+        template, {**context, "attachment_names": [a["filename"] for a in attachment_list]}
+    )
+    message = OutboxMessage(
+        dedupe_key=dedupe_key,
+        to_addrs=recipients,
+        cc_addrs=[addr for addr in cc if addr],
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        attachments=attachment_list,
+        message_id=message_id_for(dedupe_key),
+        entity_type=entity_type,
+        entity_id=entity_id,
+        template=template,
+    )
+    try:
+        with begin_savepoint(session):
+            session.add(message)
+    except IntegrityError:
+        existing = get_by_dedupe_key(session, dedupe_key)
+        if existing is None:  # pragma: no cover - the conflict was on another constraint
+            raise
+        return existing
+    return message
+
+
+def list_messages(session: Session, entity_type: str, entity_id: int) -> list[OutboxMessage]:
+    """Messages about an entity, for its timeline."""
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        ).all()
+    )
+
+
+def requeue(session: Session, message_id: int) -> OutboxMessage:
+    """Give a failed message a fresh set of attempts (officer action after fixing the cause)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"Outbox message {message_id} not found")
+    if message.status == STATUS_FAILED:
+        message.status = STATUS_PENDING
+        message.attempts = 0
+        message.next_attempt_at = utcnow()
+        session.add(message)
+        session.flush()
+    return message
+
+
+# --- Building ------------------------------------------------------------------------
+
+
+def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = None) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, attachments read from ``data_dir``."""
+    email = EmailMessage(policy=policy.SMTP)
+    email["From"] = mail_from or get_settings().mail_from
+    email["To"] = ", ".join(msg.to_addrs)
+    if msg.cc_addrs:
+        email["Cc"] = ", ".join(msg.cc_addrs)
+    email["Subject"] = msg.subject
+    email["Message-ID"] = msg.message_id
+    email["Date"] = format_datetime(as_utc(msg.created_at))
+    email[DEDUPE_HEADER] = msg.dedupe_key
+    # Quoted-printable keeps the French text 7-bit clean for any relay (no 8BITMIME needed).
+    email.set_content(msg.body_text, cte="quoted-printable")
+    email.add_alternative(msg.body_html, subtype="html", cte="quoted-printable")
+    store = DocumentStore(Path(data_dir))
+    for attachment in msg.attachments:
+        maintype, _, subtype = attachment["content_type"].partition("/")
+        email.add_attachment(
+            store.read(attachment["relative_path"]),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=attachment["filename"],
+        )
+    return email
+
+
+# --- Delivery ------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def backoff_delay(attempts: int, backoff_seconds: float) -> timedelta:
+    """Delay before the next try after ``attempts`` failed tries: base * 2**(attempts-1), max 6 h."""
+    seconds = backoff_seconds * 2 ** max(attempts - 1, 0)
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
+    """Pending messages whose time has come, and 'sending' ones whose claim lease expired."""
+    with session_scope(engine) as session:
+        return list(
+            session.exec(
+                select(OutboxMessage.id)
+                .where(
+                    or_(OutboxMessage.status == STATUS_PENDING, OutboxMessage.status == STATUS_SENDING),
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+            ).all()
+        )
+
+
+def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | None:
+    """Atomically take a message; None if another sender got it first.
+
+    A claimed message is 'sending' with ``next_attempt_at`` set to the end of its lease:
+    if this sender dies, the message becomes due again when the lease expires.
+    """
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                or_(OutboxMessage.status == STATUS_PENDING, OutboxMessage.status == STATUS_SENDING),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(status=STATUS_SENDING, next_attempt_at=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        return session.get(OutboxMessage, message_id)
+
+
+def _record_success(engine: Engine, message_id: int) -> None:
+    with session_scope(engine) as session:
+        message = session.get(OutboxMessage, message_id)
+        message.status = STATUS_SENT
+        message.attempts += 1
+        message.sent_at = utcnow()
+        message.last_error = None
+
+
+def _record_failure(
+    engine: Engine, message_id: int, error: BaseException, *, now: datetime, max_attempts: int, backoff_seconds: float
+) -> str:
+    """Schedule a retry or give up; returns the new status."""
+    permanent = isinstance(error, PermanentDeliveryError)
+    with session_scope(engine) as session:
+        message = session.get(OutboxMessage, message_id)
+        message.attempts += 1
+        message.last_error = f"{type(error).__name__}: {error}"[:4000]
+        if permanent or message.attempts >= max_attempts:
+            message.status = STATUS_FAILED
+        else:
+            message.status = STATUS_PENDING
+            message.next_attempt_at = now + backoff_delay(message.attempts, backoff_seconds)
+        return message.status
+
+
+async def deliver_pending(
+    engine: Engine,
+    transport: Transport,
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    max_attempts: int | None = None,
+    backoff_seconds: float | None = None,
+    data_dir: Path | None = None,
+    mail_from: str | None = None,
+) -> DeliveryReport:
+    """Send the messages due at ``now`` (default: current time), one transaction each.
+
+    Safe to run concurrently (claims are compare-and-set updates). Database work runs in
+    worker threads, so the event loop is never blocked by a busy SQLite file. Defaults come from
+    the settings (``mail_max_attempts``, ``mail_backoff_seconds``, ``data_dir``, ``mail_from``).
+    """
+    settings = get_settings()
+    fixed_now = as_utc(now) if now is not None else None
+
+    def clock() -> datetime:
+        # Without an explicit ``now``, each claim and backoff uses the current time, so a
+        # long batch never hands out leases that are already expired.
+        return fixed_now or utcnow()
+
+    max_attempts = max_attempts if max_attempts is not None else settings.mail_max_attempts
+    backoff_seconds = backoff_seconds if backoff_seconds is not None else settings.mail_backoff_seconds
+    data_dir = Path(data_dir) if data_dir is not None else settings.data_dir
+    report = DeliveryReport()
+
+    for message_id in await asyncio.to_thread(_due_ids, engine, clock(), limit):
+        message = await asyncio.to_thread(_claim, engine, message_id, clock())
+        if message is None:
+            continue  # another sender claimed it first
+        try:
+            email = await asyncio.to_thread(build_email, message, data_dir, mail_from=mail_from)
+            await transport.send(email)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried or failed
+            status = await asyncio.to_thread(
+                _record_failure, engine, message_id, exc,
+                now=clock(), max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+            )
+            log = logger.error if status == STATUS_FAILED else logger.warning
+            log("Outbox message %s (%s) not sent, now %s: %s", message_id, message.dedupe_key, status, exc)
+            if status == STATUS_FAILED:
+                report.failed += 1
+            else:
+                report.retried += 1
+            continue
+        await asyncio.to_thread(_record_success, engine, message_id)
+        report.sent += 1
+    return report
