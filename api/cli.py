@@ -74,6 +74,8 @@ def run(
     from certification.settings import get_settings, reset_settings_cache
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("weasyprint", "fontTools", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
     upgrade()
     if demo:

@@ -137,4 +137,4 @@ async def _atoken(client: httpx.AsyncClient, email: str) -> dict[str, str]:
 
 def demo_paths() -> tuple[Path, Path]:
     settings = get_settings()
-    return settings.data_dir / "generated", settings.outbox_dir
+    return settings.generated_dir, settings.outbox_dir

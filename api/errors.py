@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certification.errors import DomainError
-from documents.storage import UploadRejected
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +31,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
-
-    @app.exception_handler(UploadRejected)
-    async def upload_rejected(_request: Request, exc: UploadRejected):
-        return error_response(exc.status_code, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError):

@@ -62,8 +62,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'cqp.db').resolve()}"
 
     @property
-    def documents_dir(self) -> Path:
-        return self.data_dir / "documents"
+    def generated_dir(self) -> Path:
+        """Generated PDFs live under ``<data_dir>/generated/<entity>/<id>/``."""
+        return self.data_dir / "generated"
 
     @property
     def uploads_dir(self) -> Path:

@@ -31,7 +31,7 @@ from documents.models import GeneratedDocument
 from documents.service import ensure_document
 from flows.context import request_context
 from notifications.models import OutboxMessage
-from notifications.outbox import deliver_pending, enqueue
+from notifications.outbox import deliver_pending, document_attachment, enqueue
 from notifications.transport import build_transport
 
 ENTITY = AgrementRequest.__tablename__
@@ -99,10 +99,7 @@ def _mail(
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
         return
     recipients = [a for a in dict.fromkeys(to) if a]
-    attachments = (
-        [{"filename": attach.filename, "relative_path": attach.relative_path, "content_type": attach.content_type}]
-        if attach else []
-    )
+    attachments = [document_attachment(attach)] if attach else []
     enqueue(
         session,
         dedupe_key=key,

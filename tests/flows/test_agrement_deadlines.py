@@ -120,4 +120,8 @@ def test_avis_is_reminded_before_and_after_its_deadline_once_each(settings):
     with session_scope() as s:
         overdue = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-overdue"))).one()
         assert overdue.cc_addrs == [settings.officers_mailbox]
+        assert "Avis en retard" in overdue.subject
+        assert "est dépassée de 1 jour." in overdue.body_text
+        reminder = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-reminder"))).one()
+        assert f"Il reste {settings.avis_reminder_days_before} jours" in reminder.body_text
         assert s.get(AgrementRequest, rid).state == "under_review"  # an avis is never skipped

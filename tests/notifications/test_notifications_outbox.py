@@ -127,7 +127,7 @@ def test_document_attachment_paths_are_relative_to_the_data_dir(settings) -> Non
         content_type = "application/pdf"
 
     assert document_attachment(Doc())["relative_path"] == Doc.relative_path
-    under_documents = document_attachment(Doc(), root=settings.documents_dir)
+    under_documents = document_attachment(Doc(), root=settings.data_dir / "documents")
     assert under_documents == {
         "filename": "lettre.pdf",
         "relative_path": "documents/generated/agrement_requests/1/decision_agrement-v1.pdf",
