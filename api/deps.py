@@ -10,16 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from certification.audit import Actor
 from certification.db import session_scope
-from certification.errors import DomainError, Forbidden
+from api.errors import Unauthorized
+from certification.errors import Forbidden
 from certification.models import Role, User
 from certification.services.users import user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="Jeton obtenu par POST /auth/token")
-
-
-class Unauthorized(DomainError):
-    status_code = 401
-    code = "unauthorized"
 
 
 @dataclass(frozen=True)

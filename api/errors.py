@@ -14,6 +14,21 @@ from certification.errors import DomainError
 log = logging.getLogger(__name__)
 
 
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 def error_response(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
     return JSONResponse(
         status_code=status,

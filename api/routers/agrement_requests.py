@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
 from api.deps import Principal, current_principal, idempotency_key, require
+from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.idempotency import fingerprint, run_idempotent
 from api.schemas import (
     AgrementOut,
@@ -30,7 +31,7 @@ from api.schemas import (
 )
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import DomainError, NotFound, ValidationFailed
+from certification.errors import NotFound, ValidationFailed
 from certification.models import Agrement, AgrementRequest, Certification, Role, Structure, User
 from certification.processes.agrement import (
     AGREMENT_REQUEST,
@@ -57,16 +58,6 @@ ACTIONS = {
     "decision": "grant",
     "withdraw": "withdraw",
 }
-
-
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(DomainError):
-    status_code = 415
-    code = "unsupported_media_type"
 
 
 MULTIPART_DOC = {

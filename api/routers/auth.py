@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import Principal, Unauthorized, current_principal
+from api.deps import Principal, current_principal
+from api.errors import Unauthorized
 from api.schemas import MeOut, TokenIn, TokenOut
 from certification.db import session_scope
 from certification.services.users import login

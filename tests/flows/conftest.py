@@ -6,7 +6,7 @@ import pytest
 from pypdf import PdfReader
 
 from certification.settings import reset_settings_cache
-from tests.smtp import SmtpServer, free_port
+from tests.smtp import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def prefect_server():
 
 @pytest.fixture
 def smtp(monkeypatch):
-    server = SmtpServer(free_port())
+    server = SmtpServer()
     server.start()
     monkeypatch.setenv("CQP_MAIL_TRANSPORT", "smtp")
     monkeypatch.setenv("CQP_SMTP_HOST", "127.0.0.1")

@@ -51,7 +51,7 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     assert result["delivery"]["sent"] == 1
     (ack,) = smtp.messages
     assert "Accusé de réception" in str(ack["Subject"]) and "DA-" in str(ack["Subject"])
-    assert set(smtp.collector.envelopes[0][1]) == {"aci1@example.org", "helene.dubois@cqp.test"}
+    assert set(smtp.recipients(0)) == {"aci1@example.org", "helene.dubois@cqp.test"}
     ((filename, data),) = attachments(ack)
     assert filename.endswith(".pdf") and data == (settings.data_dir / documents(rid)["accuse_reception-v1"].relative_path).read_bytes()
     text = pdf_text(data)
@@ -66,12 +66,12 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     result = await agrement_request_flow(rid)
     assert result["transitions"] == ["start_review"] and result["state"] == "under_review"
     assert result["waiting_for"].startswith("mandataire : avis attendu")
-    assert smtp.collector.envelopes[-1][1] == ["helene.dubois@cqp.test"]
+    assert smtp.recipients(-1) == ["helene.dubois@cqp.test"]
 
     with session_scope() as s:
         svc.give_avis(s, mandataire, rid, "favorable", "Encadrement formé à l'EPSP")
     await agrement_request_flow(rid)
-    assert smtp.collector.envelopes[-1][1] == [settings.officers_mailbox]
+    assert smtp.recipients(-1) == [settings.officers_mailbox]
 
     with session_scope() as s:
         _, agrement = svc.grant(s, officer, rid)
