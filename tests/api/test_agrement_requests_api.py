@@ -195,3 +195,22 @@ def test_officer_creates_accounts(client, people):
     again = client.post("/users", headers=auth(people["officer"]),
                         json={"email": "nouveau.mandataire@example.org", "full_name": "X", "role": "mandataire"})
     assert again.status_code == 409
+
+
+def test_a_structure_account_reads_its_own_dossiers_only(client, people, submit):
+    mine = submit(1).json()
+    submit(2)  # another structure's request
+    officer = auth(people["officer"])
+    r = client.post("/users", headers=officer, json={
+        "email": "direction@jardins.example.org", "full_name": "Direction des Jardins", "role": "structure",
+        "password": "structure-2026", "structure_siret": mine["structure_siret"]})
+    assert r.status_code == 201, r.text
+    token = client.post("/auth/token", json={"email": "direction@jardins.example.org",
+                                             "password": "structure-2026"}).json()["access_token"]
+    structure = {"Authorization": f"Bearer {token}"}
+    assert [d["id"] for d in client.get("/agrement-requests", headers=structure).json()] == [mine["id"]]
+    detail = client.get(f"/agrement-requests/{mine['id']}", headers=structure).json()
+    assert detail["allowed_actions"] == []
+    assert client.get(f"/agrement-requests/{mine['id'] + 1}", headers=structure).status_code == 404
+    r = client.post(f"/agrement-requests/{mine['id']}/withdraw", headers=structure, json={"reason": "x"})
+    assert r.status_code == 403
