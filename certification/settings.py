@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     avis_reminder_days_before: int = 5
     agrement_validity_years: int = 3
 
+    # Agrément lifecycle and contrôles
+    expiry_reminder_days_before: list[int] = [90, 30, 7]
+    controle_periodic_after_days: int = 540  # a periodic contrôle is planned this long into an agrément
+    action_plan_reminder_days_before: list[int] = [14, 3]
+    action_plan_grace_days: int = 7  # after the deadline, an unanswered plan is escalated to the officer
+    visit_duration_minutes: int = 180
+
     # Flows
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
     sweep_interval_seconds: int = 300
