@@ -11,15 +11,14 @@ catches up any run that was lost. Killed anywhere and run again, it neither skip
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
 
 import anyio
 from prefect import flow, get_run_logger, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from certification.audit import SYSTEM, record_event
+from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import get_engine, session_scope
 from certification.errors import Conflict
@@ -27,18 +26,21 @@ from certification.models import AgrementRequest
 from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
 from certification.services import agrement as svc
 from certification.settings import get_settings
-from documents.models import GeneratedDocument
-from documents.service import ensure_document
 from flows.context import request_context
+from flows.effects import Effects, mail_key
 from notifications.models import OutboxMessage
-from notifications.outbox import deliver_pending, document_attachment, enqueue
+from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
 
 ENTITY = AgrementRequest.__tablename__
 R = RequestState
 
-# The mail that closes each final state; a final request whose mail is missing needs a run.
-FINAL_MAIL = {R.granted: "decision", R.refused: "decision", R.closed: "closed"}
+# The letter and e-mail that close each final state: (template, e-mail name).
+FINAL_LETTER = {
+    R.granted: ("decision_agrement", "decision"),
+    R.refused: ("refus_agrement", "decision"),
+    R.closed: ("classement_sans_suite", "closed"),
+}
 
 
 @dataclass
@@ -51,73 +53,6 @@ class Outcome:
     waiting_for: str | None = None
 
 
-def mail_key(request_id: int, name: str) -> str:
-    return f"{ENTITY}:{request_id}:{name}"
-
-
-# --- side effects --------------------------------------------------------------------------
-
-
-def _letter(session: Session, request: AgrementRequest, ctx: dict, kind: str, version: int, out: Outcome):
-    key = (GeneratedDocument.entity_type == ENTITY, GeneratedDocument.entity_id == request.id,
-           GeneratedDocument.kind == kind, GeneratedDocument.version == version)
-    existed = session.exec(select(GeneratedDocument.id).where(*key)).first() is not None
-    doc = ensure_document(
-        session,
-        entity_type=ENTITY,
-        entity_id=request.id,
-        kind=kind,
-        version=version,
-        template=f"{kind}.html",
-        context=ctx,
-        filename=f"{request.reference}-{kind}-v{version}.pdf",
-        root=get_settings().data_dir,
-    )
-    if not existed:
-        record_event(
-            session, entity_type=ENTITY, entity_id=request.id, action="document_generated", actor=SYSTEM,
-            data={"kind": kind, "version": version, "sha256": doc.sha256, "path": doc.relative_path},
-        )
-        out.documents.append(f"{kind}-v{version}")
-    return doc
-
-
-def _mail(
-    session: Session,
-    request: AgrementRequest,
-    ctx: dict,
-    name: str,
-    template: str,
-    to: list[str],
-    out: Outcome,
-    *,
-    cc: list[str] = (),
-    attach: GeneratedDocument | None = None,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    key = mail_key(request.id, name)
-    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
-        return
-    recipients = [a for a in dict.fromkeys(to) if a]
-    attachments = [document_attachment(attach)] if attach else []
-    enqueue(
-        session,
-        dedupe_key=key,
-        to=recipients,
-        cc=[a for a in cc if a and a not in recipients],
-        template=template,
-        context={**ctx, "recipient_name": "", "action_url": _action_url(request), **(extra or {})},
-        attachments=attachments,
-        entity_type=ENTITY,
-        entity_id=request.id,
-    )
-    record_event(
-        session, entity_type=ENTITY, entity_id=request.id, action="mail_queued", actor=SYSTEM,
-        data={"template": template, "to": recipients, "key": key},
-    )
-    out.mails.append(name)
-
-
 def _action_url(request: AgrementRequest) -> str:
     return f"{get_settings().public_base_url}/agrement-requests/{request.id}"
 
@@ -125,49 +60,51 @@ def _action_url(request: AgrementRequest) -> str:
 def _side_effects(session: Session, request: AgrementRequest, out: Outcome) -> None:
     """Produce what the current state owes; every call is a no-op once done."""
     settings = get_settings()
-    ctx = request_context(session, request)
+    ctx = {**request_context(session, request), "action_url": _action_url(request)}
     r = ctx["request"]
     applicants = [r["structure_email"], r["mandataire_email"]]
     state = RequestState(request.state)
+    fx = Effects(session, ENTITY, request.id, request.reference)
 
     # Every submission round gets its accusé de réception, whatever happened since.
-    ack = _letter(session, request, ctx, "accuse_reception", request.round, out)
-    _mail(session, request, ctx, f"ack:r{request.round}", "accuse_reception", applicants, out, attach=ack)
+    ack = fx.letter(ctx, "accuse_reception", request.round)
+    fx.mail(ctx, f"ack:r{request.round}", "accuse_reception", applicants, attach=[ack])
 
     if state is R.incomplete:
-        letter = _letter(session, request, ctx, "demande_complements", request.round, out)
-        _mail(session, request, ctx, f"complements:r{request.round}", "demande_complements", applicants, out,
-              attach=letter)
+        letter = fx.letter(ctx, "demande_complements", request.round)
+        fx.mail(ctx, f"complements:r{request.round}", "demande_complements", applicants, attach=[letter])
         deadline = request.complements_deadline
-        due = [d for d in settings.complements_reminder_days_before if today() >= deadline - timedelta(days=d)]
-        if due and today() <= deadline:
-            days = min(due)
-            _mail(session, request, ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements",
-                  applicants, out, extra={"days_left": (deadline - today()).days})
+        days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
+        if days is not None:
+            fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements", applicants,
+                    extra={"days_left": (deadline - today()).days})
     elif state is R.under_review:
         days_left = (request.avis_deadline - today()).days if request.avis_deadline else None
         extra = {"avis_deadline": request.avis_deadline, "days_left": days_left}
         if request.avis is None:
-            _mail(session, request, ctx, "avis-request", "demande_avis", [r["mandataire_email"]], out, extra=extra)
+            fx.mail(ctx, "avis-request", "demande_avis", [r["mandataire_email"]], extra=extra)
             if days_left is not None and 0 <= days_left <= settings.avis_reminder_days_before:
-                _mail(session, request, ctx, "avis-reminder", "relance_avis", [r["mandataire_email"]], out,
-                      extra=extra)
+                fx.mail(ctx, "avis-reminder", "relance_avis", [r["mandataire_email"]], extra=extra)
             elif days_left is not None and days_left < 0:
-                _mail(session, request, ctx, "avis-overdue", "relance_avis", [r["mandataire_email"]], out,
-                      cc=[settings.officers_mailbox], extra=extra)
+                fx.mail(ctx, "avis-overdue", "relance_avis", [r["mandataire_email"]],
+                        cc=[settings.officers_mailbox], extra=extra)
         else:
-            _mail(session, request, ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], out, extra=extra)
-    elif state is R.granted:
-        letter = _letter(session, request, ctx, "decision_agrement", 1, out)
-        _mail(session, request, ctx, "decision", "decision_agrement", applicants, out,
-              cc=[settings.officers_mailbox], attach=letter)
-    elif state is R.refused:
-        letter = _letter(session, request, ctx, "refus_agrement", 1, out)
-        _mail(session, request, ctx, "decision", "refus_agrement", applicants, out,
-              cc=[settings.officers_mailbox], attach=letter)
-    elif state is R.closed:
-        letter = _letter(session, request, ctx, "classement_sans_suite", 1, out)
-        _mail(session, request, ctx, "closed", "classement_sans_suite", applicants, out, attach=letter)
+            fx.mail(ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], extra=extra)
+    elif state in FINAL_LETTER:
+        kind, name = FINAL_LETTER[state]
+        letter = fx.letter(ctx, kind)
+        cc = [] if state is R.closed else [settings.officers_mailbox]
+        fx.mail(ctx, name, kind, applicants, cc=cc, attach=[letter])
+    out.documents += fx.documents
+    out.mails += fx.mails
+
+
+def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:
+    """The reminder owed today before ``deadline`` (only the latest when several are due)."""
+    if deadline is None or today() > deadline:
+        return None
+    due = [d for d in days_before if today() >= deadline - timedelta(days=d)]
+    return min(due) if due else None
 
 
 def _system_transition(session: Session, request: AgrementRequest) -> str | None:
@@ -226,11 +163,11 @@ def requests_needing_attention(engine: Engine | None = None) -> list[int]:
         ids = list(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
         finals = session.exec(
             select(AgrementRequest.id, AgrementRequest.state).where(
-                AgrementRequest.state.in_([s.value for s in FINAL_MAIL])
+                AgrementRequest.state.in_([s.value for s in FINAL_LETTER])
             )
         ).all()
         if finals:
-            keys = {mail_key(i, FINAL_MAIL[R(s)]): i for i, s in finals}
+            keys = {mail_key(ENTITY, i, FINAL_LETTER[R(s)][1]): i for i, s in finals}
             sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
             ids += [i for k, i in keys.items() if k not in sent]
     return sorted(ids)

@@ -12,7 +12,7 @@ from certification.db import session_scope
 from certification.models import AgrementRequest
 from certification.services import agrement as svc
 from documents.models import GeneratedDocument
-from flows import agrement as flows_agrement
+from flows import effects as flow_effects
 from flows.agrement import agrement_request_flow, agrement_sweep_flow
 from notifications.models import OutboxMessage
 from tests.factories import make_users, submit_request
@@ -121,19 +121,19 @@ async def test_refusal_letter_escapes_and_keeps_the_reasons(prefect_server, smtp
 async def test_flow_killed_mid_step_restarts_without_duplicates(prefect_server, smtp, people, monkeypatch, settings):
     """The run dies after the PDF is written but before its e-mail is recorded; the rerun completes once."""
     rid = submit_request(people["mandataire"]["actor"])
-    real_enqueue = flows_agrement.enqueue
+    real_enqueue = flow_effects.enqueue
 
     def crash(*_a, **_k):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(flows_agrement, "enqueue", crash)
+    monkeypatch.setattr(flow_effects, "enqueue", crash)
     state = await agrement_request_flow(rid, return_state=True)
     assert state.is_failed()
     assert (settings.data_dir / "generated/agrement_requests" / str(rid) / "accuse_reception-v1.pdf").exists()
     assert documents(rid) == {}  # the transaction was rolled back with the failure
     assert smtp.messages == []
 
-    monkeypatch.setattr(flows_agrement, "enqueue", real_enqueue)
+    monkeypatch.setattr(flow_effects, "enqueue", real_enqueue)
     result = await agrement_request_flow(rid)
     assert result["documents"] == ["accuse_reception-v1"] and result["mails"] == ["ack:r1"]
     await agrement_request_flow(rid)
