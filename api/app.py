@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import agrement_requests, agrements, auth, users
+from api.routers import agrement_requests, agrements, auth, controles, structures, users
 from certification.settings import get_settings
 from flows import dispatch
 
@@ -59,7 +59,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (auth, users, agrement_requests, agrements):
+    for module in (auth, users, structures, agrement_requests, agrements, controles):
         app.include_router(module.router)
 
     @app.get("/health", tags=["supervision"], summary="État du service")

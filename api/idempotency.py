@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi import BackgroundTasks, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -72,3 +73,33 @@ def run_idempotent(
             raise
         return replayed
     return JSONResponse(body, status_code=status)
+
+
+def respond(
+    http: Request,
+    background: BackgroundTasks,
+    *,
+    user_id: int,
+    key: str | None,
+    digest_parts: tuple,
+    action: Callable[[Session], Any],
+    render: Callable[[Session, Any], Any],
+    on_change: Callable[[int], Awaitable[None]],
+    status: int = 200,
+) -> JSONResponse:
+    """Apply ``action(session) -> entity`` idempotently, answer ``render(session, entity)`` and,
+    once committed, trigger ``on_change(entity.id)`` (the entity's flow) in the background."""
+    touched: list[int] = []
+
+    def work(session: Session):
+        entity = action(session)
+        touched.append(entity.id)
+        return status, render(session, entity)
+
+    response = run_idempotent(
+        user_id=user_id, key=key, method=http.method, path=http.url.path,
+        digest=fingerprint(*digest_parts), work=work,
+    )
+    for entity_id in touched:
+        background.add_task(on_change, entity_id)
+    return response

@@ -13,14 +13,26 @@ flows work from the database state.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+from dataclasses import dataclass
 
 from certification.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENTS = {
-    "agrement_request": "agrement-request/agrement-request",
+
+@dataclass(frozen=True)
+class Process:
+    flow: str  # "module:attribute" of the Prefect flow
+    parameter: str  # the flow's id parameter
+    deployment: str  # "<flow name>/<deployment name>" served by `cqp serve-flows`
+
+
+PROCESSES = {
+    "agrement_request": Process("flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"),
+    "agrement": Process("flows.lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
+    "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
 }
 
 _background: set[asyncio.Task] = set()
@@ -34,34 +46,50 @@ def flow_lock() -> asyncio.Lock:
     return _lock
 
 
-async def _run_agrement_request(request_id: int) -> dict:
-    from flows.agrement import agrement_request_flow
+def _flow(process: Process):
+    module, attribute = process.flow.split(":")
+    return getattr(importlib.import_module(module), attribute)
 
+
+async def _run(process: Process, entity_id: int) -> dict:
     async with flow_lock():
-        return await agrement_request_flow(request_id)
+        return await _flow(process)(**{process.parameter: entity_id})
 
 
-async def _background_run(request_id: int) -> None:
+async def _background_run(process: Process, entity_id: int) -> None:
     try:
-        await _run_agrement_request(request_id)
+        await _run(process, entity_id)
     except Exception:  # the sweep will retry; never crash the API for a flow
-        log.exception("background flow for agrément request %s failed", request_id)
+        log.exception("background flow %s(%s) failed", process.flow, entity_id)
 
 
-async def agrement_request_changed(request_id: int) -> None:
+async def changed(kind: str, entity_id: int) -> None:
+    """Entity ``entity_id`` of process ``kind`` changed: run its flow as configured."""
+    process = PROCESSES[kind]
     mode = get_settings().flow_dispatch
     if mode == "inline":
-        await _run_agrement_request(request_id)
+        await _run(process, entity_id)
     elif mode == "background":
-        task = asyncio.get_running_loop().create_task(_background_run(request_id))
+        task = asyncio.get_running_loop().create_task(_background_run(process, entity_id))
         _background.add(task)
         task.add_done_callback(_background.discard)
     elif mode == "deployment":
         from prefect.deployments import run_deployment
 
-        await run_deployment(
-            DEPLOYMENTS["agrement_request"], parameters={"request_id": request_id}, timeout=0
-        )
+        await run_deployment(process.deployment, parameters={process.parameter: entity_id}, timeout=0)
+
+
+async def agrement_request_changed(request_id: int) -> None:
+    await changed("agrement_request", request_id)
+
+
+async def agrement_changed(agrement_id: int) -> None:
+    """A granted agrément changed (suspension, reinstatement, withdrawal): run its lifecycle flow."""
+    await changed("agrement", agrement_id)
+
+
+async def controle_changed(controle_id: int) -> None:
+    await changed("controle", controle_id)
 
 
 async def drain_background() -> None:

@@ -66,3 +66,25 @@ def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_
             certification_code="CQP_SP", pieces=pieces() if pieces_in is None else pieces_in, **kw,
         )
         return request.id
+
+
+def grant_agrement(people: dict, n: int = 1, **kw) -> int:
+    """An agrément granted through the real services; returns its id."""
+    from certification.audit import SYSTEM
+    from certification.services import agrement as svc
+
+    officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
+    rid = submit_request(mandataire, n, **kw)
+    with session_scope() as session:
+        svc.declare_admissible(session, officer, rid)
+        svc.start_review(session, SYSTEM, rid)
+        svc.give_avis(session, mandataire, rid, "favorable")
+        _, agrement = svc.grant(session, officer, rid)
+        return agrement.id
+
+
+def add_user(email: str, name: str, role: Role, **kw) -> dict:
+    with session_scope() as session:
+        user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
+        return {"id": user.id, "email": email, "actor": Actor(user.id, role, name),
+                "token": issue_token(session, user)}

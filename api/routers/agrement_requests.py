@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
@@ -13,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.errors import PayloadTooLarge, UnsupportedMediaType
-from api.idempotency import fingerprint, run_idempotent
+from api.idempotency import respond
 from api.schemas import (
     AgrementOut,
     AvisIn,
@@ -82,7 +83,9 @@ MULTIPART_DOC = {
 }
 
 
-async def _read_multipart(request: Request) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+async def _read_multipart(
+    request: Request, kinds: Mapping[str, str] = PIECE_KINDS
+) -> tuple[str | None, list[tuple[str, str, bytes]]]:
     """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
     settings = get_settings()
     content_type = request.headers.get("content-type", "")
@@ -98,9 +101,9 @@ async def _read_multipart(request: Request) -> tuple[str | None, list[tuple[str,
         files: list[tuple[str, str, bytes]] = []
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                if name not in PIECE_KINDS:
+                if name not in kinds:
                     raise ValidationFailed(
-                        f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(PIECE_KINDS)}.",
+                        f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(kinds)}.",
                         code="unknown_piece_kind",
                     )
                 data = await value.read(settings.upload_max_bytes + 1)
@@ -180,10 +183,11 @@ def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
     )
 
 
-def _document_out(request_id: int, doc: GeneratedDocument) -> DocumentOut:
+def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
+    """A generated document, downloadable at ``<base_url>/documents/<id>``."""
     return DocumentOut(
         id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
-        size=doc.size, created_at=doc.created_at, url=f"/agrement-requests/{request_id}/documents/{doc.id}",
+        size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
     )
 
 
@@ -209,7 +213,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
         agrement=agrement_out(session, agrement) if agrement else None,
         pieces=[PieceOut.model_validate(p, from_attributes=True) for p in svc.pieces_of(session, request.id)],
         documents=[
-            _document_out(request.id, d)
+            document_out(f"/agrement-requests/{request.id}", d)
             for d in list_documents(session, AgrementRequest.__tablename__, request.id)
         ],
         allowed_actions=_allowed_actions(principal, request),
@@ -226,20 +230,11 @@ def _respond(
     status: int = 200,
 ) -> JSONResponse:
     """Apply ``action(session) -> request`` idempotently, answer the dossier, trigger its flow."""
-    touched: list[int] = []
-
-    def work(session: Session):
-        request = action(session)
-        touched.append(request.id)
-        return status, request_out(session, principal, request)
-
-    response = run_idempotent(
-        user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
-        digest=fingerprint(*digest_parts), work=work,
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, request: request_out(session, principal, request),
+        on_change=dispatch.agrement_request_changed, status=status,
     )
-    for request_id in touched:
-        background.add_task(dispatch.agrement_request_changed, request_id)
-    return response
 
 
 # --- endpoints -----------------------------------------------------------------------------

@@ -1,0 +1,250 @@
+"""Contrôles d'agrément: planning, assignment (conflicts of interest refused), visit, report,
+decision, action plan. Contrôleurs see only the contrôles entrusted to them."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.controle_schemas import (
+    AssignIn,
+    ControleDecisionIn,
+    ControleFileOut,
+    ControleOut,
+    ControlePlanIn,
+    ControleSummary,
+    EvidenceIn,
+    ReportIn,
+    SampleIn,
+    VisitIn,
+)
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import fingerprint, respond, run_idempotent
+from api.routers.agrement_requests import _file, _parse, _read_multipart, _store, document_out
+from api.schemas import CommentIn, EventOut, ReasonIn
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import NotFound
+from certification.models import Agrement, Controle, Role, Structure, User
+from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS
+from certification.services import conflicts
+from certification.services import controle as svc
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.service import list_documents
+from flows import dispatch
+from flows.controle import waiting_for
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])
+
+ACTIONS = {
+    "assign": "assign",
+    "visit": "schedule_visit",
+    "report": "submit_report",
+    "decision": "conclude_compliant",
+    "close-action-plan": "close_action_plan",
+    "cancel": "cancel",
+}
+REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
+EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
+
+
+def _summary(session: Session, c: Controle) -> dict:
+    agrement = session.get(Agrement, c.agrement_id)
+    structure = session.get(Structure, c.structure_id)
+    controleur = session.get(User, c.controleur_id) if c.controleur_id else None
+    return {
+        "id": c.id, "reference": c.reference, "kind": c.kind, "state": c.state,
+        "state_label": CONTROLE_STATE_LABELS[c.state], "agrement_id": c.agrement_id,
+        "agrement_number": agrement.number, "structure_id": c.structure_id, "structure_name": structure.name,
+        "controleur_id": c.controleur_id, "controleur_name": controleur.full_name if controleur else None,
+        "visit_at": c.visit_at, "action_plan_deadline": c.action_plan_deadline, "waiting_for": waiting_for(c),
+    }
+
+
+def _allowed_actions(principal: Principal, c: Controle) -> list[str]:
+    role = principal.actor.role
+    names = {t.name for t in CONTROLE.available(c.state, role)}
+    actions = [a for a, t in ACTIONS.items() if t in names]
+    if role is Role.structure and c.state in ("action_plan", "escalated"):
+        actions.append("evidence")
+    return actions
+
+
+def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
+    return ControleOut(
+        **_summary(session, c),
+        reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
+        findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
+        decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
+        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in svc.files_of(session, c.id)],
+        documents=[
+            document_out(f"/controles/{c.id}", d)
+            for d in list_documents(session, Controle.__tablename__, c.id)
+        ],
+        allowed_actions=_allowed_actions(principal, c),
+    )
+
+
+def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, c: controle_out(session, principal, c), on_change=dispatch.controle_changed,
+        status=status,
+    )
+
+
+@router.post("", status_code=201, response_model=ControleOut, summary="Planifier un contrôle sur demande (chargé·e)")
+def plan(body: ControlePlanIn, http: Request, background: BackgroundTasks,
+         principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(
+        http, background, principal, key, (body,),
+        lambda s: svc.plan_controle(s, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
+        status=201,
+    )
+
+
+@router.post("/sample", status_code=201, response_model=list[ControleSummary],
+             summary="Planifier des contrôles par échantillonnage (chargé·e)")
+def sample(body: SampleIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    planned: list[int] = []
+
+    def work(session: Session):
+        controles = svc.sample_controles(session, principal.actor, count=body.count, seed=body.seed)
+        planned.extend(c.id for c in controles)
+        return 201, [ControleSummary(**_summary(session, c)) for c in controles]
+
+    response = run_idempotent(user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
+                              digest=fingerprint(body), work=work)
+    for controle_id in planned:
+        background.add_task(dispatch.controle_changed, controle_id)
+    return response
+
+
+@router.get("", response_model=list[ControleSummary], summary="Lister les contrôles visibles")
+def list_controles(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return [ControleSummary(**_summary(session, c)) for c in svc.list_controles(session, principal.actor, state=state)]
+
+
+@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle")
+def read(controle_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id))
+
+
+@router.get("/{controle_id}/timeline", response_model=list[EventOut], summary="Historique du contrôle")
+def read_timeline(controle_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        c = svc.get_controle(session, principal.actor, controle_id)
+        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Controle.__tablename__, c.id)]
+
+
+@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)")
+def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        c = svc.get_controle(session, principal.actor, controle_id)
+        doc = session.get(GeneratedDocument, document_id)
+        if doc is None or doc.entity_type != Controle.__tablename__ or doc.entity_id != c.id:
+            raise NotFound("Document introuvable.", code="document_not_found")
+    return _file(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+
+@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée")
+def download_file(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        c = svc.get_controle(session, principal.actor, controle_id)
+        f = next((f for f in svc.files_of(session, c.id) if f.id == file_id), None)
+        if f is None:
+            raise NotFound("Fichier introuvable.", code="file_not_found")
+    return _file(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
+
+
+@router.post("/{controle_id}/assign", response_model=ControleOut,
+             summary="Confier le contrôle à un contrôleur indépendant (chargé·e)",
+             responses={409: {"description": "Conflit d'intérêts ou contrôle déjà confié"}})
+def assign(controle_id: int, body: AssignIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    try:
+        return _respond(http, background, principal, key, (controle_id, body),
+                        lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
+    except conflicts.ConflictOfInterest as exc:
+        log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
+        with session_scope() as session:
+            conflicts.record_refusal(session, principal.actor, exc, entity_type=Controle.__tablename__,
+                                     entity_id=controle_id, action="assign")
+        raise
+
+
+@router.post("/{controle_id}/visit", response_model=ControleOut,
+             summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
+def schedule_visit(controle_id: int, body: VisitIn, http: Request, background: BackgroundTasks,
+                   principal: Principal = Depends(require(Role.controleur, Role.officer)),
+                   key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (controle_id, body), lambda s: svc.schedule_visit(
+        s, principal.actor, controle_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
+        duration_minutes=body.duration_minutes))
+
+
+@router.post("/{controle_id}/report", response_model=ControleOut,
+             summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
+async def submit_report(controle_id: int, http: Request, background: BackgroundTasks,
+                        principal: Principal = Depends(require(Role.controleur)),
+                        key: str | None = Depends(idempotency_key)):
+    with session_scope() as session:  # 404 before storing anything
+        svc.get_controle(session, principal.actor, controle_id)
+    raw, files = await _read_multipart(http, REPORT_FILES)
+    body = _parse(ReportIn, raw)
+    stored = _store(files)
+    return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
+                    lambda s: svc.submit_report(s, principal.actor, controle_id,
+                                                findings=[f.model_dump() for f in body.findings],
+                                                summary=body.summary, files=stored))
+
+
+@router.post("/{controle_id}/decision", response_model=ControleOut, summary="Décider sur le rapport (chargé·e)")
+def decide(controle_id: int, body: ControleDecisionIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    def action(session: Session) -> Controle:
+        c = svc.decide(session, principal.actor, controle_id, decision=body.decision, reason=body.reason,
+                       action_plan_items=body.action_plan_items, action_plan_deadline=body.action_plan_deadline)
+        if body.decision in ("suspension", "withdrawal"):
+            background.add_task(dispatch.agrement_changed, c.agrement_id)
+        return c
+
+    return _respond(http, background, principal, key, (controle_id, body), action)
+
+
+@router.post("/{controle_id}/evidence", response_model=ControleOut,
+             summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
+async def add_evidence(controle_id: int, http: Request, background: BackgroundTasks,
+                       principal: Principal = Depends(require(Role.structure, Role.officer)),
+                       key: str | None = Depends(idempotency_key)):
+    with session_scope() as session:
+        svc.get_controle(session, principal.actor, controle_id)
+    raw, files = await _read_multipart(http, EVIDENCE_FILES)
+    body = _parse(EvidenceIn, raw)
+    stored = _store(files)
+    return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
+                    lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
+
+
+@router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
+             summary="Clôturer le plan d'actions sur preuves (chargé·e)")
+def close_action_plan(controle_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
+                      principal: Principal = Depends(require(Role.officer)),
+                      key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (controle_id, body),
+                    lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
+
+
+@router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
+def cancel(controle_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (controle_id, body),
+                    lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))

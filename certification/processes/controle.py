@@ -1,0 +1,118 @@
+"""The contrôle d'agrément process as an explicit state machine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from certification.clock import now, today
+from certification.models import Role
+from certification.statemachine import StateMachine, transition
+
+O, C, S = Role.officer, Role.controleur, Role.system
+
+
+class ControleState(StrEnum):
+    planned = "planned"
+    assigned = "assigned"
+    visit_scheduled = "visit_scheduled"
+    report_submitted = "report_submitted"
+    compliant = "compliant"
+    action_plan = "action_plan"
+    escalated = "escalated"  # action plan overdue: the officer must decide
+    closed = "closed"  # action plan closed on evidence
+    suspended = "suspended"
+    withdrawn = "withdrawn"
+    cancelled = "cancelled"
+
+
+CONTROLE_STATE_LABELS = {
+    ControleState.planned: "planifié",
+    ControleState.assigned: "confié à un contrôleur",
+    ControleState.visit_scheduled: "visite programmée",
+    ControleState.report_submitted: "rapport déposé",
+    ControleState.compliant: "conforme : agrément maintenu",
+    ControleState.action_plan: "plan d'actions en cours",
+    ControleState.escalated: "plan d'actions échu : décision attendue",
+    ControleState.closed: "plan d'actions clôturé",
+    ControleState.suspended: "agrément suspendu",
+    ControleState.withdrawn: "agrément retiré",
+    ControleState.cancelled: "annulé",
+}
+
+KIND_LABELS = {
+    "periodic": "contrôle périodique",
+    "sampled": "contrôle par échantillonnage",
+    "on_demand": "contrôle sur demande",
+}
+
+FINDING_STATUSES = ("conforme", "non_conforme", "observation")
+
+# Decision of the officer on a report -> transition name.
+DECISIONS = {
+    "compliant": "conclude_compliant",
+    "action_plan": "require_action_plan",
+    "suspension": "suspend",
+    "withdrawal": "withdraw",
+}
+
+OPEN_CONTROLE_STATES = frozenset({
+    ControleState.planned, ControleState.assigned, ControleState.visit_scheduled,
+    ControleState.report_submitted, ControleState.action_plan, ControleState.escalated,
+})
+
+
+def _visit_happened(controle: Any, _ctx: Mapping[str, Any]) -> str | None:
+    if controle.visit_at is None or controle.visit_at > now():
+        return "Le rapport ne peut être déposé qu'après la visite."
+    return None
+
+
+def _has_findings(controle: Any, ctx: Mapping[str, Any]) -> str | None:
+    if not ctx.get("findings"):
+        return "Le rapport doit comporter au moins un constat."
+    return None
+
+
+def _evidence_provided(controle: Any, ctx: Mapping[str, Any]) -> str | None:
+    if not ctx.get("evidence_count"):
+        return "Aucune preuve de réalisation du plan d'actions n'a été déposée."
+    return None
+
+
+def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
+    deadline = controle.action_plan_deadline
+    grace = ctx.get("grace_days", 0)
+    if deadline is None or (today() - deadline).days <= grace:
+        return "Le plan d'actions n'est pas échu."
+    return None
+
+
+K = ControleState
+CONTROLE = StateMachine(
+    name="controle",
+    states=CONTROLE_STATE_LABELS,
+    initial=K.planned,
+    final=frozenset({K.compliant, K.closed, K.suspended, K.withdrawn, K.cancelled}),
+    transitions=[
+        transition("assign", [K.planned, K.assigned, K.visit_scheduled], K.assigned, [O], "confier à un contrôleur"),
+        transition("schedule_visit", [K.assigned, K.visit_scheduled], K.visit_scheduled, [C, O],
+                   "programmer la visite"),
+        transition("submit_report", [K.visit_scheduled], K.report_submitted, [C], "déposer le rapport",
+                   guards=[_visit_happened, _has_findings]),
+        transition("conclude_compliant", [K.report_submitted], K.compliant, [O], "conclure à la conformité"),
+        transition("require_action_plan", [K.report_submitted], K.action_plan, [O],
+                   "exiger un plan d'actions", requires_reason=True),
+        transition("escalate", [K.action_plan], K.escalated, [S], "signaler le plan d'actions échu",
+                   guards=[_plan_overdue]),
+        transition("close_action_plan", [K.action_plan, K.escalated], K.closed, [O],
+                   "clôturer le plan d'actions", guards=[_evidence_provided]),
+        transition("suspend", [K.report_submitted, K.action_plan, K.escalated], K.suspended, [O],
+                   "suspendre l'agrément", requires_reason=True),
+        transition("withdraw", [K.report_submitted, K.action_plan, K.escalated], K.withdrawn, [O],
+                   "retirer l'agrément", requires_reason=True),
+        transition("cancel", [K.planned, K.assigned, K.visit_scheduled], K.cancelled, [O], "annuler",
+                   requires_reason=True),
+    ],
+)

@@ -1,0 +1,247 @@
+"""The contrôle flow: drives one contrôle d'agrément from its database state (re-entrant).
+
+Owed per state: the mission e-mail to the contrôleur, the convocation with its .ics invitation
+(one per scheduling, SEQUENCE increasing), the report PDF and its notice to the officers, the
+decision letter, the action-plan reminders and the escalation of an overdue plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from email.utils import parseaddr
+from typing import Any
+
+import anyio
+from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM
+from certification.clock import today
+from certification.db import session_scope
+from certification.errors import Conflict
+from certification.models import Agrement, Certification, Controle, Structure, User
+from certification.processes.controle import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
+from certification.services import controle as svc
+from certification.settings import get_settings
+from flows.agrement import deliver_task, latest_due_reminder
+from flows.effects import Effects, mail_key
+from notifications.ics import build_invitation, ics_attachment
+from notifications.models import OutboxMessage
+
+ENTITY = Controle.__tablename__
+K = ControleState
+
+DECISION_LETTERS = {
+    "compliant": "decision_maintien",
+    "action_plan": "decision_plan_actions",
+    "suspension": "decision_suspension",
+    "withdrawal": "decision_retrait",
+}
+# Final states and the e-mail that must exist for them (a run is owed while it does not).
+FINAL_MAIL = {K.compliant: "decision", K.suspended: "decision", K.withdrawn: "decision", K.closed: "plan-closed"}
+
+
+@dataclass
+class ControleOutcome:
+    controle_id: int
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+
+
+def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
+    structure = session.get(Structure, controle.structure_id)
+    agrement = session.get(Agrement, controle.agrement_id)
+    cert = session.get(Certification, agrement.certification_id)
+    controleur = session.get(User, controle.controleur_id) if controle.controleur_id else None
+    deadline = controle.action_plan_deadline
+    settings = get_settings()
+    return {
+        "certifier_name": settings.certifier_name,
+        "today": today(),
+        "action_url": f"{settings.public_base_url}/controles/{controle.id}",
+        "controle": {
+            "reference": controle.reference,
+            "kind": controle.kind,
+            "kind_label": KIND_LABELS[controle.kind],
+            "reason": controle.reason,
+            "state": controle.state,
+            "state_label": CONTROLE_STATE_LABELS[controle.state],
+            "structure_name": structure.name,
+            "structure_siret": structure.siret,
+            "structure_address": structure.address,
+            "structure_region": structure.region,
+            "structure_email": structure.email,
+            "certification_title": cert.title,
+            "certification_code": cert.code,
+            "agrement_number": agrement.number,
+            "agrement_start_date": agrement.start_date,
+            "agrement_end_date": agrement.end_date,
+            "controleur_name": controleur.full_name if controleur else None,
+            "controleur_email": controleur.email if controleur else None,
+            "visit_at": controle.visit_at,
+            "visit_end": controle.visit_end,
+            "visit_place": controle.visit_place,
+            "visit_notes": controle.visit_notes,
+            "visit_sequence": max(controle.visit_sequence, 0),
+            "findings": controle.findings,
+            "report_summary": controle.report_summary,
+            "report_submitted_at": controle.report_submitted_at,
+            "decision": controle.decision,
+            "decision_reason": controle.decision_reason,
+            "action_plan_items": controle.action_plan_items,
+            "action_plan_deadline": deadline,
+            "days_left": (deadline - today()).days if deadline else None,
+            "evidence": [
+                {"filename": f.original_name, "uploaded_at": f.uploaded_at}
+                for f in svc.files_of(session, controle.id, "evidence")
+            ],
+        },
+    }
+
+
+def _invitation(controle: Controle, c: dict) -> dict:
+    settings = get_settings()
+    data = build_invitation(
+        uid=f"{controle.reference}@cqp-engine.local",
+        sequence=controle.visit_sequence,
+        start=controle.visit_at,
+        end=controle.visit_end,
+        summary=f"Visite de contrôle d'agrément {controle.reference} — {c['structure_name']}",
+        location=controle.visit_place or "",
+        description=(
+            f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
+            f"par {c['controleur_name']}." + (f"\n{controle.visit_notes}" if controle.visit_notes else "")
+        ),
+        organizer=parseaddr(settings.mail_from)[1],
+        attendees=[a for a in (c["structure_email"], c["controleur_email"]) if a],
+    )
+    path = f"generated/{ENTITY}/{controle.id}/visite-s{controle.visit_sequence}.ics"
+    return ics_attachment(settings.data_dir, path, data)
+
+
+def _side_effects(session: Session, controle: Controle, fx: Effects) -> None:
+    settings = get_settings()
+    ctx = controle_context(session, controle)
+    c = ctx["controle"]
+    state = K(controle.state)
+    structure, officers = [c["structure_email"]], [settings.officers_mailbox]
+
+    if controle.controleur_id and state is not K.cancelled:
+        fx.mail(ctx, f"mission:u{controle.controleur_id}", "mission_controle", [c["controleur_email"]])
+    if state is K.visit_scheduled:
+        name = f"visit:s{controle.visit_sequence}"
+        if not fx.sent(name):
+            fx.mail(ctx, name, "convocation_visite", structure, cc=[c["controleur_email"]],
+                    attach=[_invitation(controle, c)])
+    if controle.report_submitted_at is not None:
+        report = fx.letter(ctx, "rapport_controle")
+        if state is K.report_submitted:
+            fx.mail(ctx, "report", "rapport_depose", officers, attach=[report])
+    if controle.decision:
+        letter = fx.letter(ctx, DECISION_LETTERS[controle.decision])
+        fx.mail(ctx, "decision", "decision_controle", structure, cc=officers, attach=[letter])
+    if state is K.action_plan:
+        deadline = controle.action_plan_deadline
+        days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)
+        if days is not None:
+            fx.mail(ctx, f"plan-reminder:d{days}", "relance_plan_actions", structure)
+        elif today() > deadline:
+            fx.mail(ctx, "plan-overdue", "relance_plan_actions", structure, cc=officers)
+    elif state is K.escalated:
+        fx.mail(ctx, "plan-escalated", "plan_actions_echu", officers)
+    elif state is K.closed:
+        fx.mail(ctx, "plan-closed", "cloture_plan_actions", structure, cc=officers)
+
+
+def _system_transition(session: Session, controle: Controle) -> str | None:
+    if controle.state != K.action_plan or controle.action_plan_deadline is None:
+        return None
+    if (today() - controle.action_plan_deadline).days <= get_settings().action_plan_grace_days:
+        return None
+    try:
+        svc.escalate(session, SYSTEM, controle.id)
+    except Conflict:
+        session.rollback()  # another run moved it first
+        return None
+    return "escalate"
+
+
+def waiting_for(controle: Controle) -> str | None:
+    state = K(controle.state)
+    return {
+        K.planned: "chargé·e de certification : désigner un contrôleur",
+        K.assigned: "contrôleur : programmer la visite",
+        K.visit_scheduled: "contrôleur : visite puis dépôt du rapport",
+        K.report_submitted: "chargé·e de certification : décision",
+        K.action_plan: f"structure : plan d'actions avant le {controle.action_plan_deadline:%d/%m/%Y}"
+        if controle.action_plan_deadline else None,
+        K.escalated: "chargé·e de certification : plan d'actions échu, décision",
+    }.get(state)
+
+
+def advance_controle(controle_id: int, engine: Engine | None = None) -> ControleOutcome:
+    """Bring one contrôle up to date with its state (plain function; Prefect wraps it)."""
+    out = ControleOutcome(controle_id)
+    for _ in range(3):
+        with session_scope(engine) as session:
+            controle = session.get(Controle, controle_id)
+            if controle is None:
+                raise LookupError(f"contrôle {controle_id} does not exist")
+            fx = Effects(session, ENTITY, controle.id, controle.reference)
+            _side_effects(session, controle, fx)
+            out.documents += fx.documents
+            out.mails += fx.mails
+        with session_scope(engine) as session:
+            controle = session.get(Controle, controle_id)
+            fired = _system_transition(session, controle)
+        if not fired:
+            break
+        out.transitions.append(fired)
+    out.state = controle.state
+    out.waiting_for = waiting_for(controle)
+    return out
+
+
+def controles_needing_attention(engine: Engine | None = None) -> list[int]:
+    """Open contrôles (deadlines, reminders) and final ones whose closing e-mail is missing."""
+    with session_scope(engine) as session:
+        open_states = [s.value for s in K if s not in FINAL_MAIL and s is not K.cancelled]
+        ids = list(session.exec(select(Controle.id).where(Controle.state.in_(open_states))))
+        finals = session.exec(
+            select(Controle.id, Controle.state).where(Controle.state.in_([s.value for s in FINAL_MAIL]))
+        ).all()
+        keys = {mail_key(ENTITY, i, FINAL_MAIL[K(s)]): i for i, s in finals}
+        if keys:
+            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+            ids += [i for k, i in keys.items() if k not in sent]
+    return sorted(ids)
+
+
+def plan_periodic(engine: Engine | None = None) -> list[int]:
+    with session_scope(engine) as session:
+        return [c.id for c in svc.plan_periodic_controles(session, SYSTEM)]
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(name="advance-controle", retries=2, retry_delay_seconds=2)
+async def advance_controle_task(controle_id: int) -> dict:
+    return asdict(await anyio.to_thread.run_sync(advance_controle, controle_id))
+
+
+@flow(name="controle", log_prints=True)
+async def controle_flow(controle_id: int) -> dict:
+    """Drive contrôle ``controle_id`` as far as it can go without a human."""
+    outcome = await advance_controle_task(controle_id)
+    delivery = await deliver_task()
+    get_run_logger().info(
+        "contrôle %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
+        controle_id, outcome["state"], outcome["transitions"], outcome["documents"], outcome["mails"],
+        outcome["waiting_for"],
+    )
+    return {**outcome, "delivery": delivery}
