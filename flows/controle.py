@@ -39,7 +39,11 @@ DECISION_LETTERS = {
     "withdrawal": "decision_retrait",
 }
 # Final states and the e-mail that must exist for them (a run is owed while it does not).
-FINAL_MAIL = {K.compliant: "decision", K.suspended: "decision", K.withdrawn: "decision", K.closed: "plan-closed"}
+# (An action plan may be followed by a suspension: each decision has its own letter and e-mail.)
+FINAL_MAIL = {
+    K.compliant: "decision:compliant", K.suspended: "decision:suspension", K.withdrawn: "decision:withdrawal",
+    K.closed: "plan-closed",
+}
 
 
 @dataclass
@@ -143,7 +147,7 @@ def _side_effects(session: Session, controle: Controle, fx: Effects) -> None:
             fx.mail(ctx, "report", "rapport_depose", officers, attach=[report])
     if controle.decision:
         letter = fx.letter(ctx, DECISION_LETTERS[controle.decision])
-        fx.mail(ctx, "decision", "decision_controle", structure, cc=officers, attach=[letter])
+        fx.mail(ctx, f"decision:{controle.decision}", "decision_controle", structure, cc=officers, attach=[letter])
     if state is K.action_plan:
         deadline = controle.action_plan_deadline
         days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)

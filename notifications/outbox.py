@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -224,14 +224,31 @@ def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = N
     email.add_alternative(msg.body_html, subtype="html", cte="quoted-printable")
     store = DocumentStore(Path(data_dir))
     for attachment in msg.attachments:
-        maintype, _, subtype = attachment["content_type"].partition("/")
+        maintype, subtype, params = _split_content_type(attachment["content_type"])
         email.add_attachment(
             store.read(attachment["relative_path"]),
             maintype=maintype,
-            subtype=subtype or "octet-stream",
+            subtype=subtype,
             filename=attachment["filename"],
+            params=params,
         )
     return email
+
+
+def _split_content_type(content_type: str) -> tuple[str, str, dict[str, str]]:
+    """``"text/calendar; charset=utf-8; method=REQUEST"`` -> ``("text", "calendar", {...params})``.
+
+    Parameters are kept (a calendar invitation needs ``method``); a value without a subtype
+    falls back to ``application/octet-stream``.
+    """
+    header = Message()
+    header["Content-Type"] = content_type
+    full = content_type.split(";", 1)[0].strip().lower()
+    if "/" not in full:
+        return "application", "octet-stream", {}
+    maintype, _, subtype = full.partition("/")
+    params = {key: value for key, value in header.get_params()[1:] if key}
+    return maintype, subtype or "octet-stream", params
 
 
 # --- Delivery ------------------------------------------------------------------------
