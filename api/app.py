@@ -26,12 +26,12 @@ ne voit que ses propres dossiers. Les erreurs sont au format
 
 
 async def _sweep_forever(interval: int) -> None:
-    from flows.agrement import agrement_sweep_flow
+    from flows.sweep import daily_sweep_flow
 
     while True:
         try:
             async with dispatch.flow_lock():
-                await agrement_sweep_flow()
+                await daily_sweep_flow()
         except Exception:  # keep sweeping; each failure is logged and retried next time
             log.exception("sweep failed")
         await asyncio.sleep(interval)

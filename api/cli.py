@@ -98,24 +98,25 @@ def run(
 @app.command()
 def sweep() -> None:
     """Run the deadline and reminder sweep once (for cron or a Prefect schedule)."""
-    from flows.agrement import agrement_sweep_flow
+    from flows.sweep import daily_sweep_flow
 
-    typer.echo(asyncio.run(agrement_sweep_flow()))
+    typer.echo(asyncio.run(daily_sweep_flow()))
 
 
 @app.command("serve-flows")
 def serve_flows(
-    sweep_interval: int = typer.Option(300, help="Secondes entre deux balayages planifiés"),
+    sweep_cron: str = typer.Option("0 6 * * *", help="Planification cron du balayage quotidien"),
 ) -> None:
     """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL)."""
     from prefect import serve
 
-    from flows.agrement import agrement_request_flow, agrement_sweep_flow
+    from flows.dispatch import PROCESSES, load_flow
+    from flows.sweep import daily_sweep_flow
 
-    serve(
-        agrement_request_flow.to_deployment(name="agrement-request"),
-        agrement_sweep_flow.to_deployment(name="agrement-sweep", interval=sweep_interval),
-    )
+    deployments = [
+        load_flow(process).to_deployment(name=process.deployment.split("/")[1]) for process in PROCESSES.values()
+    ]
+    serve(*deployments, daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron))
 
 
 @app.command("create-user")

@@ -123,6 +123,25 @@ class AgrementOut(BaseModel):
     scope: list[str]
 
 
+class AgrementDetailOut(AgrementOut):
+    structure_name: str
+    structure_siret: str
+    certification_title: str
+    request_id: int | None
+    renews_agrement_id: int | None = Field(description="Agrément renouvelé par celui-ci")
+    renewed_by_agrement_id: int | None = Field(description="Agrément qui renouvelle celui-ci")
+    renewal_request_id: int | None = Field(description="Demande de renouvellement en cours")
+    days_left: int = Field(description="Jours restants jusqu'à la date de fin (négatif : dépassée)")
+    registration_allowed: bool = Field(description="La structure peut inscrire des candidats aujourd'hui")
+    allowed_actions: list[str]
+
+
+class RenewalIn(Strict):
+    """The ``metadata`` part of a multipart renewal request (optional)."""
+
+    motivation: str = Field(default="", max_length=10000)
+
+
 class RequestSummary(BaseModel):
     id: int
     reference: str

@@ -46,14 +46,14 @@ def flow_lock() -> asyncio.Lock:
     return _lock
 
 
-def _flow(process: Process):
+def load_flow(process: Process):
     module, attribute = process.flow.split(":")
     return getattr(importlib.import_module(module), attribute)
 
 
 async def _run(process: Process, entity_id: int) -> dict:
     async with flow_lock():
-        return await _flow(process)(**{process.parameter: entity_id})
+        return await load_flow(process)(**{process.parameter: entity_id})
 
 
 async def _background_run(process: Process, entity_id: int) -> None:

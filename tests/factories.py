@@ -34,7 +34,7 @@ def make_users() -> dict[str, dict]:
                 "id": user.id,
                 "email": email,
                 "actor": Actor(user.id, role, name),
-                "token": issue_token(session, user),
+                "token": issue_token(session, user, ttl_hours=None),
             }
     return out
 
@@ -68,23 +68,37 @@ def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_
         return request.id
 
 
-def grant_agrement(people: dict, n: int = 1, **kw) -> int:
-    """An agrément granted through the real services; returns its id."""
+def instruct(request_id: int, people: dict) -> None:
+    """Take a submitted request to the decision: admissible, review, favourable avis."""
     from certification.audit import SYSTEM
     from certification.services import agrement as svc
 
-    officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
-    rid = submit_request(mandataire, n, **kw)
-    with session_scope() as session:
-        svc.declare_admissible(session, officer, rid)
-        svc.start_review(session, SYSTEM, rid)
-        svc.give_avis(session, mandataire, rid, "favorable")
-        _, agrement = svc.grant(session, officer, rid)
+    with session_scope() as s:
+        mandataire_id = svc.get_request(s, SYSTEM, request_id).mandataire_id
+        svc.declare_admissible(s, people["officer"]["actor"], request_id)
+        svc.start_review(s, SYSTEM, request_id)
+        mandataire = next(p["actor"] for p in people.values() if p["id"] == mandataire_id)
+        svc.give_avis(s, mandataire, request_id, "favorable")
+
+
+def grant_request(request_id: int, people: dict, *, start=None, end=None) -> int:
+    """Instruct and grant ``request_id``; returns the agrément id."""
+    from certification.services import agrement as svc
+
+    instruct(request_id, people)
+    with session_scope() as s:
+        _, agrement = svc.grant(s, people["officer"]["actor"], request_id, start_date=start, end_date=end)
         return agrement.id
+
+
+def grant_agrement(people: dict, n: int = 1, *, start=None, end=None, mandataire: Actor | None = None, **kw) -> int:
+    """A structure (n) with a granted CQP SP agrément, through the real services; returns its id."""
+    rid = submit_request(mandataire or people["mandataire"]["actor"], n, **kw)
+    return grant_request(rid, people, start=start, end=end)
 
 
 def add_user(email: str, name: str, role: Role, **kw) -> dict:
     with session_scope() as session:
         user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
         return {"id": user.id, "email": email, "actor": Actor(user.id, role, name),
-                "token": issue_token(session, user)}
+                "token": issue_token(session, user, ttl_hours=None)}

@@ -1,18 +1,82 @@
-"""Granted agréments (read side; the lifecycle actions come with the contrôles)."""
+"""Granted agréments: consultation, the officer's decisions (suspension, reinstatement,
+withdrawal) and the renewal request of a mandataire."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
-from api.deps import Principal, current_principal
-from api.routers.agrement_requests import agrement_out
-from api.schemas import AgrementOut, EventOut
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import respond
+from api.routers.agrement_requests import (
+    MULTIPART_DOC,
+    _parse,
+    _read_multipart,
+    _respond,
+    _store,
+    agrement_out,
+)
+from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
 from certification.audit import timeline
+from certification.clock import today
 from certification.db import session_scope
-from certification.models import Agrement
+from certification.models import Agrement, AgrementRequest, Certification, Role, Structure
+from certification.processes.agrement import AGREMENT, VALID_AGREMENT_STATES
 from certification.services import agrement as svc
+from certification.services import lifecycle
+from flows import dispatch
 
 router = APIRouter(prefix="/agrements", tags=["agréments"])
+
+RENEWAL_DOC = {"requestBody": {**MULTIPART_DOC["requestBody"], "required": False}}
+
+# API action name -> transition name, for ``allowed_actions`` (``renewal`` is a request, not a transition).
+ACTIONS = {"suspend": "suspend", "reinstate": "reinstate", "withdraw": "withdraw"}
+
+
+def _allowed_actions(session: Session, principal: Principal, agrement: Agrement, renewal_open: bool) -> list[str]:
+    role = principal.actor.role
+    if role is Role.mandataire:
+        return ["renewal"] if agrement.state in VALID_AGREMENT_STATES and not renewal_open else []
+    names = {t.name for t in AGREMENT.available(agrement.state, role)}
+    return [action for action, transition in ACTIONS.items() if transition in names]
+
+
+def agrement_detail(session: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
+    structure = session.get(Structure, agrement.structure_id)
+    cert = session.get(Certification, agrement.certification_id)
+    request = session.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
+    successor = lifecycle.successor_of(session, agrement.id)
+    renewal = lifecycle.open_renewal_of(session, agrement.id)
+    on = today()
+    return AgrementDetailOut(
+        **agrement_out(session, agrement).model_dump(),
+        structure_name=structure.name,
+        structure_siret=structure.siret,
+        certification_title=cert.title,
+        request_id=agrement.request_id,
+        renews_agrement_id=request.previous_agrement_id if request else None,
+        renewed_by_agrement_id=successor.id if successor else None,
+        renewal_request_id=renewal.id if renewal else None,
+        days_left=(agrement.end_date - on).days,
+        registration_allowed=lifecycle.registration_allowed(session, agrement.structure_id, cert.id, on),
+        allowed_actions=_allowed_actions(session, principal, agrement, renewal is not None),
+    )
+
+
+def _decide(
+    http: Request, background: BackgroundTasks, principal: Principal, key: str | None, digest_parts: tuple, action
+) -> JSONResponse:
+    """Apply ``action(session) -> agrément`` idempotently, answer it, run its lifecycle flow."""
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, agrement: agrement_detail(session, principal, agrement),
+        on_change=dispatch.agrement_changed,
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
 
 
 @router.get("", response_model=list[AgrementOut], summary="Lister les agréments visibles")
@@ -21,10 +85,10 @@ def list_agrements(principal: Principal = Depends(current_principal)) -> list[Ag
         return [agrement_out(session, a) for a in svc.list_agrements(session, principal.actor)]
 
 
-@router.get("/{agrement_id}", response_model=AgrementOut, summary="Consulter un agrément")
-def read(agrement_id: int, principal: Principal = Depends(current_principal)) -> AgrementOut:
+@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément")
+def read(agrement_id: int, principal: Principal = Depends(current_principal)) -> AgrementDetailOut:
     with session_scope() as session:
-        return agrement_out(session, svc.get_agrement(session, principal.actor, agrement_id))
+        return agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id))
 
 
 @router.get("/{agrement_id}/timeline", response_model=list[EventOut], summary="Historique de l'agrément")
@@ -35,3 +99,80 @@ def read_timeline(agrement_id: int, principal: Principal = Depends(current_princ
             EventOut.model_validate(e, from_attributes=True)
             for e in timeline(session, Agrement.__tablename__, agrement.id)
         ]
+
+
+# --- decisions of the officer ----------------------------------------------------------------
+
+
+@router.post("/{agrement_id}/suspend", response_model=AgrementDetailOut,
+             summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
+def suspend(
+    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _decide(
+        http, background, principal, key, (agrement_id, body),
+        lambda s: lifecycle.suspend(s, principal.actor, agrement_id, body.reason),
+    )
+
+
+@router.post("/{agrement_id}/reinstate", response_model=AgrementDetailOut,
+             summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
+def reinstate(
+    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _decide(
+        http, background, principal, key, (agrement_id, body),
+        lambda s: lifecycle.reinstate(s, principal.actor, agrement_id, body.reason),
+    )
+
+
+@router.post("/{agrement_id}/withdraw", response_model=AgrementDetailOut,
+             summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
+def withdraw(
+    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return _decide(
+        http, background, principal, key, (agrement_id, body),
+        lambda s: lifecycle.withdraw(s, principal.actor, agrement_id, body.reason),
+    )
+
+
+# --- renewal -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/{agrement_id}/renewal",
+    status_code=201,
+    response_model=RequestOut,
+    summary="Demander le renouvellement de l'agrément (mandataire)",
+    description=(
+        "Crée une demande d'agrément de type « renewal » qui reprend la structure, la certification, le "
+        "périmètre et les pièces de la demande précédente. Formulaire multipart facultatif : un champ "
+        "`metadata` (JSON, voir `RenewalIn`) et de nouveaux PDF dont le nom de champ est le type de pièce. "
+        "Possible tant que l'agrément est en vigueur ou arrive à échéance, une seule demande à la fois."
+    ),
+    openapi_extra=RENEWAL_DOC,
+    responses={409: {"model": dict}, 413: {"model": dict}, 415: {"model": dict}},
+)
+async def request_renewal(
+    agrement_id: int,
+    http: Request,
+    background: BackgroundTasks,
+    principal: Principal = Depends(require(Role.mandataire)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    with session_scope() as session:  # 404 before reading and storing any upload
+        svc.get_agrement(session, principal.actor, agrement_id)
+    raw, files = await _read_multipart(http) if "content-type" in http.headers else (None, [])
+    body = _parse(RenewalIn, raw)
+    pieces = _store(files)
+    return _respond(
+        http, background, principal, key, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
+        lambda s: lifecycle.request_renewal(
+            s, principal.actor, agrement_id, pieces=pieces, motivation=body.motivation
+        ),
+        201,
+    )

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
-from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import (
     Agrement,
     AgrementRequest,
@@ -27,9 +27,11 @@ from certification.models import (
 from certification.numbering import next_value
 from certification.processes.agrement import (
     AGREMENT_REQUEST,
+    AGREMENT_STATE_LABELS,
     OPEN_REQUEST_STATES,
     PIECE_KINDS,
     REQUEST_STATE_LABELS,
+    VALID_AGREMENT_STATES,
     AgrementState,
     RequestState,
 )
@@ -222,6 +224,11 @@ def submit_request(
         previous = session.get(Agrement, previous_agrement_id)
         if previous is None or previous.structure_id != struct.id or previous.certification_id != cert.id:
             raise ValidationFailed("Agrément à renouveler introuvable pour cette structure.", code="bad_renewal")
+        if previous.state not in VALID_AGREMENT_STATES:
+            raise Conflict(
+                f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[previous.state]} ».",
+                code="not_renewable", details={"state": previous.state},
+            )
         kind = "renewal"
     year = now().year
     reference = f"DA-{year}-{next_value(session, 'agrement_request', year):05d}"
@@ -344,9 +351,15 @@ def grant(
     scope: Sequence[str] | None = None,
     comment: str = "",
 ) -> tuple[AgrementRequest, Agrement]:
-    """Grant the agrément: the request is decided and the agrément created, in one transaction."""
+    """Grant the agrément: the request is decided and the agrément created, in one transaction.
+
+    On a renewal request the new agrément starts, by default, the day after the end of the
+    previous one (today if that day is past), and the previous one is marked renewed in the
+    same transaction.
+    """
     request = _acting_on(session, actor, request_id)
-    start = start_date or today()
+    previous = _renewed_agrement(session, request)
+    start = start_date or (_renewal_start(previous) if previous else today())
     years = get_settings().agrement_validity_years
     end = end_date or _add_years(start, years) - timedelta(days=1)
     if end <= start:
@@ -375,13 +388,38 @@ def grant(
     )
     session.add(agrement)
     session.flush()
+    data = {"number": number, "request": request.reference}
+    if previous is not None:
+        data["renews"] = previous.number
     record_event(
         session, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="create",
-        actor=actor, from_state=None, to_state=agrement.state,
-        data={"number": number, "request": request.reference},
+        actor=actor, from_state=None, to_state=agrement.state, data=data,
     )
+    if previous is not None and previous.state in VALID_AGREMENT_STATES:
+        from certification.services.lifecycle import mark_renewed  # lifecycle builds on this module
+
+        mark_renewed(session, actor, previous.id, by_agrement_id=agrement.id)
     session.flush()
     return request, agrement
+
+
+def _renewed_agrement(session: Session, request: AgrementRequest) -> Agrement | None:
+    """The agrément a renewal request renews; it must not be suspended or withdrawn."""
+    if request.previous_agrement_id is None:
+        return None
+    previous = session.get(Agrement, request.previous_agrement_id)
+    if previous.state in (AgrementState.suspended, AgrementState.withdrawn, AgrementState.renewed):
+        raise InvalidTransition(
+            f"Renouvellement impossible : l'agrément n° {previous.number} est "
+            f"« {AGREMENT_STATE_LABELS[previous.state]} ».",
+            code="not_renewable", details={"state": previous.state},
+        )
+    return previous
+
+
+def _renewal_start(previous: Agrement) -> date:
+    """The day after the previous agrément ends, or today if that day is already past."""
+    return max(previous.end_date + timedelta(days=1), today())
 
 
 def refuse(session: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:

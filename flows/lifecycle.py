@@ -1,0 +1,259 @@
+"""The life of a granted agrément: expiry reminders, échéance, expiry, and the notification of
+the officer's decisions (suspension, reinstatement, withdrawal).
+
+Like the agrément request flow, it is re-entrant from the database state: a run fires the
+system transitions that are due (``mark_expiring`` when the first reminder window opens,
+``expire`` the day after the end date), then queues the e-mails the agrément is owed, each
+under its own dedupe key:
+
+- ``agrements:<id>:expiry-reminder:d<N>``: one reminder per window of
+  ``settings.expiry_reminder_days_before`` (only the latest due one after an outage);
+- ``agrements:<id>:suspended:e<event>`` / ``reinstated:e<event>`` / ``withdrawn:e<event>``:
+  one per decision, keyed by its audit event (a second suspension gets its own mail);
+- ``agrements:<id>:expired``: once, when the agrément has expired.
+
+``agrement-lifecycle`` runs one agrément after an action (API); ``agrement-lifecycle-sweep``
+runs every agrément that may owe something, daily or more often.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import anyio
+from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM
+from certification.clock import today
+from certification.db import session_scope
+from certification.errors import Conflict
+from certification.models import Agrement, AgrementRequest, AuditEvent, Certification, Structure, User
+from certification.processes.agrement import (
+    AGREMENT_STATE_LABELS,
+    VALID_AGREMENT_STATES,
+    AgrementState,
+)
+from certification.services import lifecycle as svc
+from certification.settings import get_settings
+from flows.agrement import deliver_task, latest_due_reminder
+from flows.effects import Effects, mail_key
+from notifications.models import OutboxMessage
+
+ENTITY = Agrement.__tablename__
+A = AgrementState
+
+# Decision (audit action) -> (e-mail name prefix, template).
+DECISION_MAILS = {
+    "suspend": ("suspended", "agrement_suspendu"),
+    "reinstate": ("reinstated", "agrement_retabli"),
+    "withdraw": ("withdrawn", "agrement_retire"),
+}
+REMINDER_TEMPLATE = "rappel_echeance_agrement"
+EXPIRED_TEMPLATE = "agrement_expire"
+EXPIRED_MAIL = "expired"
+
+
+@dataclass
+class Outcome:
+    agrement_id: int
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+
+
+def reminder_mail(days: int) -> str:
+    return f"expiry-reminder:d{days}"
+
+
+def decision_mail(event: AuditEvent) -> str:
+    return f"{DECISION_MAILS[event.action][0]}:e{event.id}"
+
+
+def _action_url(agrement: Agrement) -> str:
+    return f"{get_settings().public_base_url}/agrements/{agrement.id}"
+
+
+def _last_reason(session: Session, agrement: Agrement) -> str | None:
+    """Why the agrément is in its current state (reason of the transition that led there)."""
+    event = session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == agrement.id,
+            AuditEvent.to_state == agrement.state, AuditEvent.from_state.is_not(None),
+        )
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    return event.reason if event else None
+
+
+def mandataire_of(session: Session, agrement: Agrement) -> User | None:
+    request = session.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
+    return session.get(User, request.mandataire_id) if request else None
+
+
+def agrement_context(session: Session, agrement: Agrement, *, reason: str | None = None) -> dict[str, Any]:
+    """Template context of the lifecycle e-mails of ``agrement``.
+
+    ``reason`` defaults to the reason of the transition that led to the current state.
+    """
+    structure = session.get(Structure, agrement.structure_id)
+    cert = session.get(Certification, agrement.certification_id)
+    return {
+        "certifier_name": get_settings().certifier_name,
+        "today": today(),
+        "agrement": {
+            "id": agrement.id,
+            "number": agrement.number,
+            "structure_name": structure.name,
+            "structure_siret": structure.siret,
+            "structure_email": structure.email,
+            "certification_title": cert.title,
+            "certification_code": cert.code,
+            "start_date": agrement.start_date,
+            "end_date": agrement.end_date,
+            "state": agrement.state,
+            "state_label": AGREMENT_STATE_LABELS[agrement.state],
+            "days_left": (agrement.end_date - today()).days,
+            "reason": reason if reason is not None else _last_reason(session, agrement),
+        },
+        "recipient_name": "",
+        "action_url": _action_url(agrement),
+    }
+
+
+def _decision_events(session: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:
+    """Officers' decisions owed an e-mail. A decision taken on a contrôle is left out: the
+    contrôle's decision letter already tells the structure (one notice, not two)."""
+    query = select(AuditEvent).where(
+        AuditEvent.entity_type == ENTITY, AuditEvent.action.in_(list(DECISION_MAILS))
+    )
+    if agrement_ids is not None:
+        query = query.where(AuditEvent.entity_id.in_(agrement_ids))
+    return [e for e in session.exec(query.order_by(AuditEvent.id)) if not e.data.get("controle_id")]
+
+
+# --- one agrément --------------------------------------------------------------------------
+
+
+def _side_effects(session: Session, agrement: Agrement, out: Outcome) -> None:
+    """Queue the e-mails the agrément is owed now; every call is a no-op once done."""
+    settings = get_settings()
+    ctx = agrement_context(session, agrement)
+    mandataire = mandataire_of(session, agrement)
+    applicants = [a for a in (ctx["agrement"]["structure_email"], mandataire.email if mandataire else "") if a]
+    to = applicants or [settings.officers_mailbox]
+    officers = [settings.officers_mailbox]
+    fx = Effects(session, ENTITY, agrement.id, agrement.number)
+
+    for event in _decision_events(session, [agrement.id]):
+        name = decision_mail(event)
+        if not fx.sent(name):
+            event_ctx = {**ctx, "agrement": {**ctx["agrement"], "reason": event.reason}}
+            fx.mail(event_ctx, name, DECISION_MAILS[event.action][1], to, cc=officers)
+
+    state = A(agrement.state)
+    if state in VALID_AGREMENT_STATES:
+        days = latest_due_reminder(settings.expiry_reminder_days_before, agrement.end_date)
+        if days is not None:
+            fx.mail(ctx, reminder_mail(days), REMINDER_TEMPLATE, to)
+    elif state is A.expired:
+        fx.mail(ctx, EXPIRED_MAIL, EXPIRED_TEMPLATE, to, cc=officers)
+    out.mails += fx.mails
+
+
+def _first_window(settings) -> int:
+    return max(settings.expiry_reminder_days_before, default=0)
+
+
+def _system_transition(session: Session, agrement: Agrement) -> str | None:
+    """Fire the one system transition that is due now, if any."""
+    state = A(agrement.state)
+    if state not in VALID_AGREMENT_STATES:
+        return None
+    days_left = (agrement.end_date - today()).days
+    try:
+        if days_left < 0:
+            svc.expire(session, SYSTEM, agrement.id)
+            return "expire"
+        if state is A.active and days_left <= _first_window(get_settings()):
+            svc.mark_expiring(session, SYSTEM, agrement.id)
+            return "mark_expiring"
+    except Conflict:
+        session.rollback()  # another run or an officer moved it first: the next loop sees it
+    return None
+
+
+def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
+    """Bring one agrément up to date with the calendar; plain function (Prefect wraps it)."""
+    out = Outcome(agrement_id)
+    for _ in range(len(AGREMENT_STATE_LABELS)):
+        with session_scope(engine) as session:
+            agrement = session.get(Agrement, agrement_id)
+            if agrement is None:
+                raise LookupError(f"agrément {agrement_id} does not exist")
+            fired = _system_transition(session, agrement)
+        if not fired:
+            break
+        out.transitions.append(fired)
+    with session_scope(engine) as session:
+        agrement = session.get(Agrement, agrement_id)
+        _side_effects(session, agrement, out)
+        out.state = agrement.state
+    return asdict(out)
+
+
+def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
+    """Agréments in force (calendar), expired ones without their mail, unnotified decisions."""
+    with session_scope(engine) as session:
+        ids = set(
+            session.exec(
+                select(Agrement.id).where(Agrement.state.in_([s.value for s in VALID_AGREMENT_STATES]))
+            )
+        )
+        owed: dict[str, int] = {
+            mail_key(ENTITY, i, EXPIRED_MAIL): i
+            for i in session.exec(select(Agrement.id).where(Agrement.state == A.expired.value))
+        }
+        for event in _decision_events(session):
+            owed[mail_key(ENTITY, event.entity_id, decision_mail(event))] = event.entity_id
+        if owed:
+            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(owed))))
+            ids |= {i for key, i in owed.items() if key not in sent}
+    return sorted(ids)
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(name="advance-agrement", retries=2, retry_delay_seconds=2)
+async def advance_agrement_task(agrement_id: int) -> dict:
+    return await anyio.to_thread.run_sync(advance_agrement, agrement_id)
+
+
+@flow(name="agrement-lifecycle", log_prints=True)
+async def agrement_lifecycle_flow(agrement_id: int) -> dict:
+    """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance)."""
+    outcome = await advance_agrement_task(agrement_id)
+    delivery = await deliver_task()
+    get_run_logger().info(
+        "agrément %s: state=%s transitions=%s mails=%s",
+        agrement_id, outcome["state"], outcome["transitions"], outcome["mails"],
+    )
+    return {**outcome, "delivery": delivery}
+
+
+@flow(name="agrement-lifecycle-sweep", log_prints=True)
+async def agrement_lifecycle_sweep_flow() -> dict:
+    """Scheduled sweep (daily is enough): reminders, échéance, expiry, unsent notifications."""
+    ids = await anyio.to_thread.run_sync(agrements_needing_attention)
+    outcomes = [await advance_agrement_task(i) for i in ids]
+    delivery = await deliver_task()
+    return {
+        "agrements": len(ids),
+        "transitions": sum(len(o["transitions"]) for o in outcomes),
+        "mails": sum(len(o["mails"]) for o in outcomes),
+        "delivery": delivery,
+    }

@@ -1,0 +1,34 @@
+"""The daily sweep as a real Prefect flow: run twice (or after a crash), each reminder goes once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from certification.db import session_scope
+from certification.services import agrement as svc
+from flows.sweep import daily_sweep_flow
+from notifications.models import OutboxMessage
+from tests.factories import grant_agrement, make_users, submit_request
+
+pytestmark = pytest.mark.integration
+
+
+async def test_daily_sweep_twice_sends_each_reminder_once(prefect_server, smtp):
+    people = make_users()
+    grant_agrement(people, 2)
+    rid = submit_request(people["mandataire"]["actor"], 1)
+    with session_scope() as s:  # deadline in 5 days: the 5-day reminder is due today
+        svc.request_complements(s, people["officer"]["actor"], rid, "Statuts manquants", deadline_days=5)
+
+    first = await daily_sweep_flow()
+    assert first["agrement_requests"]["runs"] == 2 and first["agrement_requests"]["mails"] >= 3
+    assert first["agrements"]["runs"] == 1
+    second = await daily_sweep_flow()
+    assert second["agrement_requests"]["mails"] == 0 and second["agrements"]["mails"] == 0
+    assert second["delivery"]["sent"] == 0
+
+    with session_scope() as s:
+        keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
+    assert keys.count(f"agrement_requests:{rid}:complements-reminder:r1:d5") == 1
+    assert len(smtp.messages) == len(keys) == len(set(keys))
