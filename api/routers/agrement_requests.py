@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
-from pydantic import ValidationError
-from fastapi.exceptions import RequestValidationError
-from sqlmodel import Session, select
-from starlette.datastructures import UploadFile
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from api.deps import Principal, current_principal, idempotency_key, require
-from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.idempotency import respond
+from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
 from api.schemas import (
     AgrementOut,
     AvisIn,
@@ -22,7 +16,6 @@ from api.schemas import (
     ComplementsIn,
     ComplementsRequestIn,
     DecisionIn,
-    DocumentOut,
     EventOut,
     PieceOut,
     ReasonIn,
@@ -32,19 +25,17 @@ from api.schemas import (
 )
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import NotFound, ValidationFailed
+from certification.errors import NotFound
 from certification.models import Agrement, AgrementRequest, Certification, Role, Structure, User
 from certification.processes.agrement import (
     AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
-    PIECE_KINDS,
     REQUEST_STATE_LABELS,
 )
 from certification.services import agrement as svc
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
-from documents.storage import store_upload
 from flows import dispatch
 from flows.agrement import waiting_for
 
@@ -61,87 +52,7 @@ ACTIONS = {
 }
 
 
-MULTIPART_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
-                        **{
-                            kind: {"type": "array", "items": {"type": "string", "format": "binary"},
-                                   "description": f"PDF : {label}"}
-                            for kind, label in PIECE_KINDS.items()
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
 
-
-async def _read_multipart(
-    request: Request, kinds: Mapping[str, str] = PIECE_KINDS
-) -> tuple[str | None, list[tuple[str, str, bytes]]]:
-    """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
-    settings = get_settings()
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
-    limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
-    form = await request.form(max_files=settings.upload_max_files, max_fields=20)
-    try:
-        metadata = None
-        files: list[tuple[str, str, bytes]] = []
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if name not in kinds:
-                    raise ValidationFailed(
-                        f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(kinds)}.",
-                        code="unknown_piece_kind",
-                    )
-                data = await value.read(settings.upload_max_bytes + 1)
-                files.append((name, value.filename or "", data))
-            elif name == "metadata":
-                metadata = value
-            else:
-                raise ValidationFailed(f"Champ inconnu « {name} ».", code="unknown_field")
-        return metadata, files
-    finally:
-        await form.close()
-
-
-def _parse(model, raw: str | None):
-    try:
-        return model.model_validate_json(raw or "{}")
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("metadata", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
-        ) from None
-
-
-def _store(files: list[tuple[str, str, bytes]]) -> list[svc.PieceIn]:
-    settings = get_settings()
-    pieces = []
-    for kind, filename, data in files:
-        stored = store_upload(
-            data, filename, allowed=("application/pdf",), max_bytes=settings.upload_max_bytes,
-            root=settings.uploads_dir,
-        )
-        relative = (settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir)
-        pieces.append(
-            svc.PieceIn(
-                kind=kind, original_name=stored.original_name, content_type=stored.content_type,
-                size=stored.size, sha256=stored.sha256, relative_path=str(relative),
-            )
-        )
-    return pieces
 
 
 def _allowed_actions(principal: Principal, request: AgrementRequest) -> list[str]:
@@ -180,14 +91,6 @@ def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
         state_label=AGREMENT_STATE_LABELS[agrement.state], structure_id=agrement.structure_id,
         certification_code=cert.code, start_date=agrement.start_date, end_date=agrement.end_date,
         scope=agrement.scope,
-    )
-
-
-def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
-    """A generated document, downloadable at ``<base_url>/documents/<id>``."""
-    return DocumentOut(
-        id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
-        size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
     )
 
 
@@ -259,9 +162,9 @@ async def submit(
     principal: Principal = Depends(require(Role.mandataire)),
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
-    raw, files = await _read_multipart(http)
-    body = _parse(SubmissionIn, raw)
-    pieces = _store(files)
+    raw, files = await read_multipart(http)
+    body = parse_metadata(SubmissionIn, raw)
+    pieces = store_pieces(files)
 
     def action(session: Session) -> AgrementRequest:
         return svc.submit_request(
@@ -301,12 +204,6 @@ def read_timeline(request_id: int, principal: Principal = Depends(current_princi
         return [EventOut.model_validate(e, from_attributes=True) for e in events]
 
 
-def _file(path: Path, filename: str, media_type: str) -> FileResponse:
-    if not path.is_file():
-        raise NotFound("Fichier introuvable sur le stockage.", code="file_missing")
-    return FileResponse(path, media_type=media_type, filename=filename)
-
-
 @router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)")
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
@@ -314,7 +211,7 @@ def download_document(request_id: int, document_id: int, principal: Principal = 
         doc = session.get(GeneratedDocument, document_id)
         if doc is None or doc.entity_type != AgrementRequest.__tablename__ or doc.entity_id != request.id:
             raise NotFound("Document introuvable.", code="document_not_found")
-    return _file(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
 @router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée")
@@ -324,7 +221,7 @@ def download_piece(request_id: int, piece_id: int, principal: Principal = Depend
         piece = next((p for p in svc.pieces_of(session, request.id) if p.id == piece_id), None)
         if piece is None:
             raise NotFound("Pièce introuvable.", code="piece_not_found")
-    return _file(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
+    return file_response(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
 
 
 @router.post(
@@ -340,9 +237,9 @@ async def provide_complements(
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_request(session, principal.actor, request_id)
-    raw, files = await _read_multipart(http)
-    body = _parse(ComplementsIn, raw)
-    pieces = _store(files)
+    raw, files = await read_multipart(http)
+    body = parse_metadata(ComplementsIn, raw)
+    pieces = store_pieces(files)
     return _respond(
         http, background, principal, key, (request_id, body, [(p.kind, p.sha256) for p in pieces]),
         lambda s: svc.provide_complements(s, principal.actor, request_id, comment=body.comment, pieces=pieces),

@@ -9,14 +9,8 @@ from sqlmodel import Session
 
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
-from api.routers.agrement_requests import (
-    MULTIPART_DOC,
-    _parse,
-    _read_multipart,
-    _respond,
-    _store,
-    agrement_out,
-)
+from api.routers.agrement_requests import _respond, agrement_out
+from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
 from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
 from certification.audit import timeline
 from certification.clock import today
@@ -166,9 +160,9 @@ async def request_renewal(
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_agrement(session, principal.actor, agrement_id)
-    raw, files = await _read_multipart(http) if "content-type" in http.headers else (None, [])
-    body = _parse(RenewalIn, raw)
-    pieces = _store(files)
+    raw, files = await read_multipart(http) if "content-type" in http.headers else (None, [])
+    body = parse_metadata(RenewalIn, raw)
+    pieces = store_pieces(files)
     return _respond(
         http, background, principal, key, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
         lambda s: lifecycle.request_renewal(

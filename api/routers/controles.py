@@ -23,7 +23,7 @@ from api.controle_schemas import (
 )
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
-from api.routers.agrement_requests import _file, _parse, _read_multipart, _store, document_out
+from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
 from api.schemas import CommentIn, EventOut, ReasonIn
 from certification.audit import timeline
 from certification.db import session_scope
@@ -152,17 +152,17 @@ def download_document(controle_id: int, document_id: int, principal: Principal =
         doc = session.get(GeneratedDocument, document_id)
         if doc is None or doc.entity_type != Controle.__tablename__ or doc.entity_id != c.id:
             raise NotFound("Document introuvable.", code="document_not_found")
-    return _file(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
 @router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée")
-def download_file(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
+def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)
         f = next((f for f in svc.files_of(session, c.id) if f.id == file_id), None)
         if f is None:
             raise NotFound("Fichier introuvable.", code="file_not_found")
-    return _file(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
+    return file_response(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
 
 
 @router.post("/{controle_id}/assign", response_model=ControleOut,
@@ -198,9 +198,9 @@ async def submit_report(controle_id: int, http: Request, background: BackgroundT
                         key: str | None = Depends(idempotency_key)):
     with session_scope() as session:  # 404 before storing anything
         svc.get_controle(session, principal.actor, controle_id)
-    raw, files = await _read_multipart(http, REPORT_FILES)
-    body = _parse(ReportIn, raw)
-    stored = _store(files)
+    raw, files = await read_multipart(http, REPORT_FILES)
+    body = parse_metadata(ReportIn, raw)
+    stored = store_pieces(files)
     return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
                     lambda s: svc.submit_report(s, principal.actor, controle_id,
                                                 findings=[f.model_dump() for f in body.findings],
@@ -227,9 +227,9 @@ async def add_evidence(controle_id: int, http: Request, background: BackgroundTa
                        key: str | None = Depends(idempotency_key)):
     with session_scope() as session:
         svc.get_controle(session, principal.actor, controle_id)
-    raw, files = await _read_multipart(http, EVIDENCE_FILES)
-    body = _parse(EvidenceIn, raw)
-    stored = _store(files)
+    raw, files = await read_multipart(http, EVIDENCE_FILES)
+    body = parse_metadata(EvidenceIn, raw)
+    stored = store_pieces(files)
     return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
                     lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
 

@@ -14,7 +14,7 @@ from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, AgrementRequest, AuditEvent, Counter, StructureLink
 from certification.numbering import next_value
 from certification.services import agrement as svc
-from tests.factories import make_users, pieces, siret, submit_request
+from tests.factories import make_users, pieces, submit_request
 
 PIECES = pieces()
 

@@ -1,0 +1,117 @@
+"""Shared pieces of the routers: multipart uploads of PDF pieces, metadata parsing, downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from api.errors import PayloadTooLarge, UnsupportedMediaType
+from api.schemas import DocumentOut
+from certification.errors import NotFound, ValidationFailed
+from certification.processes.agrement import PIECE_KINDS
+from certification.services.agrement import PieceIn
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.storage import store_upload
+
+MULTIPART_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
+                        **{
+                            kind: {"type": "array", "items": {"type": "string", "format": "binary"},
+                                   "description": f"PDF : {label}"}
+                            for kind, label in PIECE_KINDS.items()
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def read_multipart(
+    request: Request, kinds: Mapping[str, str] = PIECE_KINDS
+) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+    """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
+    settings = get_settings()
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
+    limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
+    form = await request.form(max_files=settings.upload_max_files, max_fields=20)
+    try:
+        metadata = None
+        files: list[tuple[str, str, bytes]] = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name not in kinds:
+                    raise ValidationFailed(
+                        f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(kinds)}.",
+                        code="unknown_piece_kind",
+                    )
+                data = await value.read(settings.upload_max_bytes + 1)
+                files.append((name, value.filename or "", data))
+            elif name == "metadata":
+                metadata = value
+            else:
+                raise ValidationFailed(f"Champ inconnu « {name} ».", code="unknown_field")
+        return metadata, files
+    finally:
+        await form.close()
+
+
+def parse_metadata(model, raw: str | None):
+    try:
+        return model.model_validate_json(raw or "{}")
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("metadata", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        ) from None
+
+
+def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
+    settings = get_settings()
+    pieces = []
+    for kind, filename, data in files:
+        stored = store_upload(
+            data, filename, allowed=("application/pdf",), max_bytes=settings.upload_max_bytes,
+            root=settings.uploads_dir,
+        )
+        relative = (settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir)
+        pieces.append(
+            PieceIn(
+                kind=kind, original_name=stored.original_name, content_type=stored.content_type,
+                size=stored.size, sha256=stored.sha256, relative_path=str(relative),
+            )
+        )
+    return pieces
+
+
+def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
+    """A generated document, downloadable at ``<base_url>/documents/<id>``."""
+    return DocumentOut(
+        id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
+        size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
+    )
+
+
+def file_response(path: Path, filename: str, media_type: str) -> FileResponse:
+    if not path.is_file():
+        raise NotFound("Fichier introuvable sur le stockage.", code="file_missing")
+    return FileResponse(path, media_type=media_type, filename=filename)
