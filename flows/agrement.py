@@ -11,7 +11,6 @@ catches up any run that was lost. Killed anywhere and run again, it neither skip
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
 
 import anyio
 from prefect import flow, get_run_logger, task
@@ -20,17 +19,16 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM
 from certification.clock import today
-from certification.db import get_engine, session_scope
+from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import AgrementRequest
 from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
 from certification.services import agrement as svc
 from certification.settings import get_settings
 from flows.context import request_context
+from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
 from notifications.models import OutboxMessage
-from notifications.outbox import deliver_pending
-from notifications.transport import build_transport
 
 ENTITY = AgrementRequest.__tablename__
 R = RequestState
@@ -97,14 +95,6 @@ def _side_effects(session: Session, request: AgrementRequest, out: Outcome) -> N
         fx.mail(ctx, name, kind, applicants, cc=cc, attach=[letter])
     out.documents += fx.documents
     out.mails += fx.mails
-
-
-def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:
-    """The reminder owed today before ``deadline`` (only the latest when several are due)."""
-    if deadline is None or today() > deadline:
-        return None
-    due = [d for d in days_before if today() >= deadline - timedelta(days=d)]
-    return min(due) if due else None
 
 
 def _system_transition(session: Session, request: AgrementRequest) -> str | None:
@@ -181,16 +171,6 @@ async def advance_task(request_id: int) -> dict:
     return asdict(await anyio.to_thread.run_sync(advance_request, request_id))
 
 
-@task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
-async def deliver_task() -> dict:
-    settings = get_settings()
-    report = await deliver_pending(
-        get_engine(), build_transport(settings),
-        max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
-    )
-    return asdict(report)
-
-
 @flow(name="agrement-request", log_prints=True)
 async def agrement_request_flow(request_id: int) -> dict:
     """Drive agrément request ``request_id`` as far as it can go without a human."""
@@ -206,14 +186,5 @@ async def agrement_request_flow(request_id: int) -> dict:
 
 @flow(name="agrement-sweep", log_prints=True)
 async def agrement_sweep_flow() -> dict:
-    """Scheduled sweep: deadlines, reminders, lost runs, and the outbox's retries."""
-    ids = await anyio.to_thread.run_sync(requests_needing_attention)
-    outcomes = [await advance_task(i) for i in ids]
-    delivery = await deliver_task()
-    return {
-        "requests": len(ids),
-        "transitions": sum(len(o["transitions"]) for o in outcomes),
-        "documents": sum(len(o["documents"]) for o in outcomes),
-        "mails": sum(len(o["mails"]) for o in outcomes),
-        "delivery": delivery,
-    }
+    """Deadlines, reminders and lost runs of the agrément requests, then the outbox."""
+    return await sweep(requests_needing_attention, advance_task)

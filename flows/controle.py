@@ -24,7 +24,7 @@ from certification.models import Agrement, Certification, Controle, Structure, U
 from certification.processes.controle import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
 from certification.services import controle as svc
 from certification.settings import get_settings
-from flows.agrement import deliver_task, latest_due_reminder
+from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
 from notifications.ics import build_invitation, ics_attachment
 from notifications.models import OutboxMessage
@@ -249,3 +249,10 @@ async def controle_flow(controle_id: int) -> dict:
         outcome["waiting_for"],
     )
     return {**outcome, "delivery": delivery}
+
+
+@flow(name="controle-sweep", log_prints=True)
+async def controle_sweep_flow() -> dict:
+    """Periodic contrôles to plan, action-plan reminders and escalations, lost runs; then the outbox."""
+    planned = await anyio.to_thread.run_sync(plan_periodic)
+    return {"planned": len(planned), **await sweep(controles_needing_attention, advance_controle_task)}

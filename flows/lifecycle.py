@@ -38,7 +38,7 @@ from certification.processes.agrement import (
 )
 from certification.services import lifecycle as svc
 from certification.settings import get_settings
-from flows.agrement import deliver_task, latest_due_reminder
+from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
 from notifications.models import OutboxMessage
 
@@ -247,13 +247,5 @@ async def agrement_lifecycle_flow(agrement_id: int) -> dict:
 
 @flow(name="agrement-lifecycle-sweep", log_prints=True)
 async def agrement_lifecycle_sweep_flow() -> dict:
-    """Scheduled sweep (daily is enough): reminders, échéance, expiry, unsent notifications."""
-    ids = await anyio.to_thread.run_sync(agrements_needing_attention)
-    outcomes = [await advance_agrement_task(i) for i in ids]
-    delivery = await deliver_task()
-    return {
-        "agrements": len(ids),
-        "transitions": sum(len(o["transitions"]) for o in outcomes),
-        "mails": sum(len(o["mails"]) for o in outcomes),
-        "delivery": delivery,
-    }
+    """Reminders, échéance, expiry and unsent notifications of the agréments, then the outbox."""
+    return await sweep(agrements_needing_attention, advance_agrement_task)

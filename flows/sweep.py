@@ -7,30 +7,18 @@ embedded mode; ``cqp serve-flows`` serves it as a scheduled deployment (daily by
 
 from __future__ import annotations
 
-import anyio
 from prefect import flow
 
-from flows.agrement import advance_task, deliver_task, requests_needing_attention
-from flows.controle import advance_controle_task, controles_needing_attention, plan_periodic
-from flows.lifecycle import advance_agrement_task, agrements_needing_attention
+from flows.agrement import agrement_sweep_flow
+from flows.controle import controle_sweep_flow
+from flows.lifecycle import agrement_lifecycle_sweep_flow
 
 
 @flow(name="daily-sweep", log_prints=True)
 async def daily_sweep_flow() -> dict:
-    """Plan the periodic contrôles, advance every dossier that needs it, deliver the outbox."""
-    planned = await anyio.to_thread.run_sync(plan_periodic)
-    summary: dict[str, dict] = {}
-    for name, find, advance in (
-        ("agrement_requests", requests_needing_attention, advance_task),
-        ("agrements", agrements_needing_attention, advance_agrement_task),
-        ("controles", controles_needing_attention, advance_controle_task),
-    ):
-        ids = await anyio.to_thread.run_sync(find)
-        outcomes = [await advance(i) for i in ids]
-        summary[name] = {
-            "runs": len(ids),
-            "transitions": sum(len(o["transitions"]) for o in outcomes),
-            "documents": sum(len(o.get("documents", ())) for o in outcomes),
-            "mails": sum(len(o["mails"]) for o in outcomes),
-        }
-    return {"periodic_controles_planned": len(planned), **summary, "delivery": await deliver_task()}
+    """The per-process sweeps, one after the other (subflows)."""
+    return {
+        "agrement_requests": await agrement_sweep_flow(),
+        "agrements": await agrement_lifecycle_sweep_flow(),
+        "controles": await controle_sweep_flow(),
+    }

@@ -220,7 +220,7 @@ async def test_lifecycle_flows_deliver_the_mails(prefect_server, smtp, people, s
     soon = grant_agrement(people, 1, start=today() - timedelta(days=700), end=today() + timedelta(days=20))
     later = grant_agrement(people, 2, start=today(), end=today() + timedelta(days=900))
     result = await agrement_lifecycle_sweep_flow()
-    assert result["agrements"] == 2 and result["transitions"] == 1 and result["mails"] == 1
+    assert result["runs"] == 2 and result["transitions"] == 1 and result["mails"] == 1
     assert result["delivery"]["sent"] == 1
     (reminder,) = smtp.messages
     assert "arrive à échéance" in str(reminder["Subject"])

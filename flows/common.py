@@ -1,0 +1,48 @@
+"""Pieces shared by the flows of every process: outbox delivery, reminder windows, sweeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, timedelta
+
+import anyio
+from prefect import task
+
+from certification.clock import today
+from certification.db import get_engine
+from certification.settings import get_settings
+from notifications.outbox import deliver_pending
+from notifications.transport import build_transport
+
+
+@task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
+async def deliver_task() -> dict:
+    """Send what the outbox holds and is due (each message claimed atomically, retried with backoff)."""
+    settings = get_settings()
+    report = await deliver_pending(
+        get_engine(), build_transport(settings),
+        max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
+    )
+    return asdict(report)
+
+
+def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:
+    """The reminder owed today before ``deadline`` (only the latest when several are due)."""
+    if deadline is None or today() > deadline:
+        return None
+    due = [d for d in days_before if today() >= deadline - timedelta(days=d)]
+    return min(due) if due else None
+
+
+async def sweep(find: Callable[[], list[int]], advance) -> dict:
+    """Advance every entity ``find()`` returns with the Prefect task ``advance``, then deliver."""
+    ids = await anyio.to_thread.run_sync(find)
+    outcomes = [await advance(i) for i in ids]
+    return {
+        "runs": len(ids),
+        "transitions": sum(len(o["transitions"]) for o in outcomes),
+        "documents": sum(len(o.get("documents", ())) for o in outcomes),
+        "mails": sum(len(o["mails"]) for o in outcomes),
+        "delivery": await deliver_task(),
+    }
