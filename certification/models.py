@@ -277,3 +277,166 @@ class ControleFile(SQLModel, table=True):
     relative_path: str = Field(max_length=300)
     uploaded_by_id: int = Field(foreign_key="users.id")
     uploaded_at: datetime = _ts()
+
+
+class Candidate(SQLModel, table=True):
+    """A salarié in insertion registered by a structure for a CQP."""
+
+    __tablename__ = "candidates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    structure_id: int = Field(foreign_key="structures.id", index=True)
+    certification_id: int = Field(foreign_key="certifications.id", index=True)
+    agrement_id: int = Field(foreign_key="agrements.id")
+    last_name: str = Field(max_length=100)
+    first_names: str = Field(max_length=150)
+    birth_date: date
+    birth_place: str = Field(default="", max_length=150)
+    email: str = Field(default="", max_length=254)
+    contract_type: str = Field(max_length=40)
+    contract_start: date
+    contract_end: date | None = None
+    blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    registered_by_id: int = Field(foreign_key="users.id")
+    registered_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Evaluation(SQLModel, table=True):
+    """An evaluation of a candidate on one bloc de compétences, with its evidence."""
+
+    __tablename__ = "evaluations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    bloc_code: str = Field(max_length=20)
+    evaluated_on: date
+    result: str = Field(max_length=20)  # acquis | en_cours | non_acquis
+    evaluator_name: str = Field(max_length=200)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    files: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _ts()
+
+
+class JurySession(SQLModel, table=True):
+    __tablename__ = "jury_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    certification_id: int = Field(foreign_key="certifications.id")
+    scheduled_at: datetime = Field(sa_type=UTCDateTime)
+    duration_minutes: int = 240
+    place: str | None = Field(default=None, max_length=300)
+    video_link: str | None = Field(default=None, max_length=500)
+    quorum: int = 3
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    pv_version: int = 1
+    pv_signed_at: datetime | None = _opt_ts()
+    pv_signed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    results_notified_at: datetime | None = _opt_ts()
+    flag_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class JuryMember(SQLModel, table=True):
+    __tablename__ = "jury_members"
+    __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_jury_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    college: str = Field(max_length=20)  # employeur | salarie
+    is_president: bool = False
+    present: bool | None = None
+
+
+class JuryCandidate(SQLModel, table=True):
+    __tablename__ = "jury_candidates"
+    __table_args__ = (UniqueConstraint("session_id", "candidate_id", name="uq_jury_candidate"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # assessed here
+    outcome: str | None = Field(default=None, max_length=20)  # certified | partial | none | absent
+
+
+class Deliberation(SQLModel, table=True):
+    """The jury's result for one candidate on one bloc."""
+
+    __tablename__ = "deliberations"
+    __table_args__ = (UniqueConstraint("session_id", "candidate_id", "bloc_code", name="uq_deliberation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    bloc_code: str = Field(max_length=20)
+    result: str = Field(max_length=20)  # validated | not_validated | absent
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_by_id: int = Field(foreign_key="users.id")
+    recorded_at: datetime = _ts()
+
+
+class BlocAcquisition(SQLModel, table=True):
+    """A bloc held by a candidate: valid 5 years (partial validation)."""
+
+    __tablename__ = "bloc_acquisitions"
+    __table_args__ = (UniqueConstraint("candidate_id", "bloc_code", "session_id", name="uq_bloc_acquisition"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    bloc_code: str = Field(max_length=20)
+    session_id: int = Field(foreign_key="jury_sessions.id")
+    acquired_on: date
+    valid_until: date
+    cancelled: bool = False  # an upheld appeal or a revocation can cancel it
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate (all blocs) or an attestation de blocs; its number never changes."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("candidate_id", "session_id", "kind", name="uq_certificate_issue"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, unique=True, index=True)
+    kind: str = Field(max_length=20)  # certificate | attestation
+    certification_id: int = Field(foreign_key="certifications.id")
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
+    blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    holder_last_name: str = Field(max_length=100)
+    holder_first_names: str = Field(max_length=150)
+    holder_birth_date: date
+    issued_on: date
+    state: str = Field(max_length=20, index=True)  # valid | revoked | superseded
+    version: int = 1  # document version: +1 at each duplicate or correction
+    revoked_at: datetime | None = _opt_ts()
+    revoked_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Appeal(SQLModel, table=True):
+    """A recours of a candidate against a jury's decision (within 2 months)."""
+
+    __tablename__ = "appeals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
+    grounds: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
+    filed_by_id: int = Field(foreign_key="users.id")
+    filed_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     action_plan_grace_days: int = 7  # after the deadline, an unanswered plan is escalated to the officer
     visit_duration_minutes: int = 180
 
+    # Candidates, juries, certificates
+    bloc_validity_years: int = 5
+    appeal_delay_months: int = 2
+    verification_secret: SecretStr = SecretStr("dev-only-verification-secret-change-me")
+
     # Flows
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
     sweep_interval_seconds: int = 300

@@ -61,6 +61,7 @@ def suspend(
     agrement = _load(session, agrement_id)
     data = {"controle_id": controle_id} if controle_id is not None else None
     apply_transition(session, AGREMENT, agrement, "suspend", actor, reason=_clean(reason), data=data)
+    _flag_juries(session, actor, agrement, "agrément suspendu")
     return agrement
 
 
@@ -81,7 +82,15 @@ def withdraw(
     agrement = _load(session, agrement_id)
     data = {"controle_id": controle_id} if controle_id is not None else None
     apply_transition(session, AGREMENT, agrement, "withdraw", actor, reason=_clean(reason), data=data)
+    _flag_juries(session, actor, agrement, "agrément retiré")
     return agrement
+
+
+def _flag_juries(session: Session, actor: Actor, agrement: Agrement, what: str) -> None:
+    """Pending jury sessions presenting candidates of this structure are flagged for the officer."""
+    from certification.services.jury import flag_pending_sessions  # jury depends on lifecycle
+
+    flag_pending_sessions(session, actor, agrement.structure_id, f"{what} ({agrement.number})")
 
 
 # --- system transitions (the daily sweep) ----------------------------------------------------
@@ -111,6 +120,7 @@ def expire(session: Session, actor: Actor, agrement_id: int) -> Agrement:
         reason=f"Arrivé à échéance le {agrement.end_date:%d/%m/%Y}.",
         data={"end_date": agrement.end_date.isoformat()},
     )
+    _flag_juries(session, actor, agrement, "agrément expiré")
     return agrement
 
 

@@ -1,0 +1,150 @@
+"""Recours (appeals) against a jury's decision: filed within 2 months of the results, admissibility,
+review by the jury, upheld (new results, new PV, new documents) or rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from sqlmodel import Session, select
+
+from certification.audit import Actor, apply_transition, record_event
+from certification.clock import now
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.models import Appeal, Candidate, JuryCandidate, JurySession, Role, User
+from certification.numbering import next_value
+from certification.processes.certification import APPEAL, JURY, AppealState, JuryState
+from certification.services import jury as jury_svc
+from certification.settings import get_settings
+
+ENTITY = Appeal.__tablename__
+
+
+def deadline_of(jury: JurySession) -> date | None:
+    if jury.results_notified_at is None:
+        return None
+    notified = jury.results_notified_at.date()
+    months = get_settings().appeal_delay_months
+    month = notified.month - 1 + months
+    year, month = notified.year + month // 12, month % 12 + 1
+    for day in (notified.day, 30, 29, 28):
+        try:
+            return notified.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _query(session: Session, actor: Actor):
+    query = select(Appeal).order_by(Appeal.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
+        return query.where(Appeal.candidate_id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux recours.", code="role_not_allowed")
+
+
+def list_appeals(session: Session, actor: Actor) -> list[Appeal]:
+    return list(session.exec(_query(session, actor)))
+
+
+def get_appeal(session: Session, actor: Actor, appeal_id: int) -> Appeal:
+    try:
+        row = session.exec(_query(session, actor).where(Appeal.id == appeal_id)).first()
+    except Forbidden:
+        row = None
+    if row is None:
+        raise NotFound("Recours introuvable.", code="appeal_not_found")
+    return row
+
+
+def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:
+    """Filed by the candidate's structure (or an officer on the candidate's behalf)."""
+    if actor.role not in (Role.structure, Role.officer):
+        raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
+    from certification.services.candidates import get_candidate
+
+    candidate = get_candidate(session, actor, candidate_id)
+    jury = session.get(JurySession, session_id)
+    row = session.exec(select(JuryCandidate).where(
+        JuryCandidate.session_id == session_id, JuryCandidate.candidate_id == candidate.id)).first() if jury else None
+    if row is None:
+        raise NotFound("Ce candidat n'a pas été présenté à cette session.", code="candidate_not_in_session")
+    deadline = deadline_of(jury)
+    if deadline is None:
+        raise Conflict("Les résultats de cette session n'ont pas encore été notifiés.", code="results_not_notified")
+    if now().date() > deadline:
+        raise Conflict(f"Le délai de recours a expiré le {deadline:%d/%m/%Y}.", code="appeal_too_late")
+    if not grounds.strip():
+        raise ValidationFailed("Exposez les motifs du recours.", code="grounds_required")
+    open_states = [AppealState.filed.value, AppealState.admissible.value]
+    if session.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == session_id,
+                                         Appeal.state.in_(open_states))).first():
+        raise Conflict("Un recours est déjà en cours pour ce candidat et cette session.", code="appeal_already_open")
+    year = now().year
+    appeal = Appeal(reference=f"REC-{year}-{next_value(session, 'appeal', year):04d}", candidate_id=candidate.id,
+                    session_id=session_id, grounds=grounds.strip(), state=AppealState.filed.value,
+                    filed_by_id=actor.user_id)
+    session.add(appeal)
+    session.flush()
+    record_event(session, entity_type=ENTITY, entity_id=appeal.id, action="file", actor=actor, from_state=None,
+                 to_state=appeal.state, data={"reference": appeal.reference, "deadline": deadline.isoformat()})
+    return appeal
+
+
+def _officer(actor: Actor) -> None:
+    if actor.role is not Role.officer:
+        raise Forbidden("Action réservée au chargé·e de certification.", code="role_not_allowed")
+
+
+def declare_admissible(session: Session, actor: Actor, appeal_id: int) -> Appeal:
+    _officer(actor)
+    appeal = get_appeal(session, actor, appeal_id)
+    apply_transition(session, APPEAL, appeal, "declare_admissible", actor)
+    return appeal
+
+
+def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    _officer(actor)
+    appeal = get_appeal(session, actor, appeal_id)
+    apply_transition(session, APPEAL, appeal, "declare_inadmissible", actor, reason=(reason or "").strip(),
+                     changes={"decision_reason": (reason or "").strip()})
+    return appeal
+
+
+def reject(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    _officer(actor)
+    appeal = get_appeal(session, actor, appeal_id)
+    apply_transition(session, APPEAL, appeal, "reject", actor, reason=(reason or "").strip(),
+                     changes={"decision_reason": (reason or "").strip()})
+    return appeal
+
+
+def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, str], reason: str) -> Appeal:
+    """The jury, reviewing the appeal, changes the candidate's results: new PV version, and the flow
+    issues the new documents."""
+    _officer(actor)
+    appeal = get_appeal(session, actor, appeal_id)
+    jury = session.get(JurySession, appeal.session_id)
+    if jury.state != JuryState.results_notified:
+        raise Conflict("La session doit avoir notifié ses résultats.", code="results_not_notified")
+    apply_transition(session, APPEAL, appeal, "uphold", actor, reason=(reason or "").strip(),
+                     data={"results": dict(results)}, changes={"decision_reason": (reason or "").strip()})
+    row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
+                                                   JuryCandidate.candidate_id == appeal.candidate_id)).one()
+    if set(results) != set(row.blocs) or not set(results.values()) <= {"validated", "not_validated", "absent"}:
+        raise ValidationFailed(f"Indiquez le nouveau résultat des blocs {', '.join(row.blocs)}.", code="bad_blocs")
+    apply_transition(session, JURY, jury, "amend_after_appeal", actor, reason=f"Recours {appeal.reference} fondé",
+                     data={"appeal": appeal.reference, "pv_version": jury.pv_version + 1},
+                     changes={"pv_version": jury.pv_version + 1, "pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
+    for d in jury_svc.deliberations_of(session, jury.id, appeal.candidate_id):
+        d.result, d.comment, d.recorded_by_id, d.recorded_at = (
+            results[d.bloc_code], f"Recours {appeal.reference}", actor.user_id, now())
+        session.add(d)
+    session.flush()
+    row.outcome = jury_svc.outcome_of(session, row)
+    session.add(row)
+    session.flush()
+    return appeal

@@ -1,0 +1,257 @@
+"""Candidates: registration by a structure holding a valid agrément, training, evaluations per
+bloc, and the blocs they already hold (partial validation, valid 5 years)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel import Session, select
+
+from certification.audit import Actor, apply_transition, record_event
+from certification.clock import now, today
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.models import (
+    BlocAcquisition,
+    Candidate,
+    Certification,
+    Evaluation,
+    JuryCandidate,
+    JuryMember,
+    Role,
+    Structure,
+    User,
+)
+from certification.numbering import next_value
+from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
+from certification.services import lifecycle
+from certification.services.agrement import PieceIn
+from certification.services.referential import blocs_of, get_certification
+
+ENTITY = Candidate.__tablename__
+CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
+
+
+def _structure_of(session: Session, actor: Actor) -> int | None:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return user.structure_id if user else None
+
+
+def _query(session: Session, actor: Actor):
+    query = select(Candidate).order_by(Candidate.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        return query.where(Candidate.structure_id == (_structure_of(session, actor) or -1))
+    if actor.role is Role.jury_member:
+        sessions = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
+        mine = select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
+        return query.where(Candidate.id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux candidats.", code="role_not_allowed")
+
+
+def list_candidates(session: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:
+    query = _query(session, actor)
+    if state:
+        query = query.where(Candidate.state == state)
+    return list(session.exec(query))
+
+
+def get_candidate(session: Session, actor: Actor, candidate_id: int) -> Candidate:
+    try:
+        candidate = session.exec(_query(session, actor).where(Candidate.id == candidate_id)).first()
+    except Forbidden:
+        candidate = None
+    if candidate is None:
+        raise NotFound("Candidat introuvable.", code="candidate_not_found")
+    return candidate
+
+
+def _acting_on(session: Session, actor: Actor, candidate_id: int) -> Candidate:
+    candidate = get_candidate(session, actor, candidate_id)
+    if actor.role not in (Role.structure, Role.officer, Role.system):
+        raise Forbidden("Seule la structure ou le certificateur agit sur un candidat.", code="role_not_allowed")
+    return candidate
+
+
+def _fold(text: str) -> str:
+    """Identity key of a name: case, accents, hyphens and spaces do not matter."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in letters if c.isalnum())
+
+
+def same_person(session: Session, candidate: Candidate) -> list[int]:
+    """Ids of the registrations of the same person for the same certification (returning candidates)."""
+    rows = session.exec(
+        select(Candidate).where(
+            Candidate.certification_id == candidate.certification_id, Candidate.birth_date == candidate.birth_date
+        )
+    ).all()
+    key = (_fold(candidate.last_name), _fold(candidate.first_names))
+    return [c.id for c in rows if (_fold(c.last_name), _fold(c.first_names)) == key]
+
+
+def held_blocs(session: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
+    """The blocs the person holds on ``on`` (valid 5 years, across registrations)."""
+    on = on or today()
+    rows = session.exec(
+        select(BlocAcquisition).where(
+            BlocAcquisition.candidate_id.in_(same_person(session, candidate)),
+            BlocAcquisition.cancelled == False,  # noqa: E712 (SQL)
+            BlocAcquisition.valid_until >= on,
+        ).order_by(BlocAcquisition.acquired_on)
+    ).all()
+    return {row.bloc_code: row for row in rows}
+
+
+def missing_blocs(session: Session, candidate: Candidate) -> list[str]:
+    held = held_blocs(session, candidate)
+    return [b for b in candidate.blocs if b not in held]
+
+
+def register_candidate(
+    session: Session,
+    actor: Actor,
+    *,
+    certification_code: str,
+    last_name: str,
+    first_names: str,
+    birth_date: date,
+    contract_type: str,
+    contract_start: date,
+    birth_place: str = "",
+    email: str = "",
+    contract_end: date | None = None,
+    blocs: Sequence[str] | None = None,
+    structure_id: int | None = None,
+) -> Candidate:
+    """Register a candidate; refused unless the structure holds a valid agrément for the CQP."""
+    if actor.role is Role.structure:
+        structure_id = _structure_of(session, actor)
+    elif actor.role is not Role.officer:
+        raise Forbidden("Seule une structure (ou le certificateur) inscrit un candidat.", code="role_not_allowed")
+    structure = session.get(Structure, structure_id) if structure_id else None
+    if structure is None:
+        raise NotFound("Structure introuvable.", code="structure_not_found")
+    cert = get_certification(session, certification_code)
+    agrement = lifecycle.valid_agrement_for(session, structure.id, cert.id, today())
+    if agrement is None:
+        raise Conflict(
+            f"La structure « {structure.name} » ne détient pas d'agrément en vigueur pour le {cert.title} : "
+            "inscription impossible.",
+            code="no_valid_agrement",
+        )
+    last_name, first_names = last_name.strip(), first_names.strip()
+    if not last_name or not first_names:
+        raise ValidationFailed("Nom et prénoms sont obligatoires.", code="identity_required")
+    if not date(1900, 1, 1) < birth_date < today():
+        raise ValidationFailed("Date de naissance invalide.", code="bad_birth_date")
+    if contract_type not in CONTRACT_TYPES:
+        raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
+    if contract_end is not None and contract_end < contract_start:
+        raise ValidationFailed("La fin du contrat précède son début.", code="bad_contract_dates")
+    codes = [b.code for b in blocs_of(session, cert.id)]
+    chosen = list(blocs) if blocs else codes
+    outside = sorted(set(chosen) - set(agrement.scope))
+    if outside:
+        raise ValidationFailed(
+            f"Blocs hors du périmètre de l'agrément {agrement.number} : {', '.join(outside)}.", code="bloc_out_of_scope"
+        )
+    year = now().year
+    candidate = Candidate(
+        reference=f"CAND-{year}-{next_value(session, 'candidate', year):05d}",
+        structure_id=structure.id, certification_id=cert.id, agrement_id=agrement.id,
+        last_name=last_name, first_names=first_names, birth_date=birth_date, birth_place=birth_place.strip(),
+        email=email.strip(), contract_type=contract_type, contract_start=contract_start, contract_end=contract_end,
+        blocs=[c for c in codes if c in set(chosen)], state=CandidateState.registered.value,
+        registered_by_id=actor.user_id,
+    )
+    session.add(candidate)
+    session.flush()
+    held = held_blocs(session, candidate)
+    record_event(
+        session, entity_type=ENTITY, entity_id=candidate.id, action="register", actor=actor, from_state=None,
+        to_state=candidate.state,
+        data={"reference": candidate.reference, "agrement": agrement.number, "blocs": candidate.blocs,
+              "already_held": sorted(held)},
+    )
+    return candidate
+
+
+def add_evaluation(
+    session: Session,
+    actor: Actor,
+    candidate_id: int,
+    *,
+    bloc_code: str,
+    evaluated_on: date,
+    result: str,
+    evaluator_name: str,
+    comment: str = "",
+    files: Sequence[PieceIn] = (),
+) -> Evaluation:
+    candidate = _acting_on(session, actor, candidate_id)
+    if candidate.state not in (CandidateState.registered, CandidateState.in_training):
+        raise Conflict("Les évaluations se saisissent pendant la formation.", code="not_in_training")
+    if bloc_code not in candidate.blocs:
+        raise ValidationFailed(f"Le bloc {bloc_code} n'est pas suivi par ce candidat.", code="unknown_bloc")
+    if result not in EVALUATION_RESULTS:
+        raise ValidationFailed(f"Résultat parmi : {', '.join(EVALUATION_RESULTS)}.", code="bad_result")
+    if evaluated_on > today():
+        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    if not evaluator_name.strip():
+        raise ValidationFailed("Le nom de l'évaluateur est obligatoire.", code="evaluator_required")
+    evaluation = Evaluation(
+        candidate_id=candidate.id, bloc_code=bloc_code, evaluated_on=evaluated_on, result=result,
+        evaluator_name=evaluator_name.strip(), comment=comment.strip(), created_by_id=actor.user_id,
+        files=[{"original_name": f.original_name, "sha256": f.sha256, "size": f.size,
+                "relative_path": f.relative_path, "content_type": f.content_type} for f in files],
+    )
+    session.add(evaluation)
+    session.flush()
+    record_event(
+        session, entity_type=ENTITY, entity_id=candidate.id, action="evaluation", actor=actor,
+        from_state=candidate.state, to_state=candidate.state,
+        data={"bloc": bloc_code, "result": result, "evaluation_id": evaluation.id, "files": len(files)},
+    )
+    return evaluation
+
+
+def evaluations_of(session: Session, candidate_id: int) -> list[Evaluation]:
+    return list(session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)))
+
+
+def _fire(session: Session, actor: Actor, candidate_id: int, name: str, reason: str | None = None,
+          context: dict | None = None) -> Candidate:
+    candidate = _acting_on(session, actor, candidate_id)
+    apply_transition(session, CANDIDATE, candidate, name, actor, reason=reason, context=context)
+    return candidate
+
+
+def start_training(session: Session, actor: Actor, candidate_id: int) -> Candidate:
+    return _fire(session, actor, candidate_id, "start_training")
+
+
+def mark_ready(session: Session, actor: Actor, candidate_id: int) -> Candidate:
+    candidate = _acting_on(session, actor, candidate_id)
+    evaluated = {e.bloc_code for e in evaluations_of(session, candidate.id) if e.result == "acquis"}
+    return _fire(session, actor, candidate_id, "mark_ready",
+                 context={"blocs_to_assess": missing_blocs(session, candidate), "evaluated_blocs": evaluated})
+
+
+def postpone(session: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
+    return _fire(session, actor, candidate_id, "postpone", reason=(reason or "").strip())
+
+
+def resume(session: Session, actor: Actor, candidate_id: int) -> Candidate:
+    return _fire(session, actor, candidate_id, "resume")
+
+
+def withdraw(session: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
+    return _fire(session, actor, candidate_id, "withdraw", reason=(reason or "").strip())
+
+
+def certification_of(session: Session, candidate: Candidate) -> Certification:
+    return session.get(Certification, candidate.certification_id)

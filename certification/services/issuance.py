@@ -1,0 +1,192 @@
+"""Issuance of certificates (all blocs held) and attestations de blocs (partial validation), their
+duplicates, corrections and revocation, and the public verification of a number."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.clock import now, today
+from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.models import (
+    BlocAcquisition,
+    Candidate,
+    Certificate,
+    Certification,
+    JurySession,
+    Role,
+    User,
+)
+from certification.numbering import next_value
+from certification.processes.certification import CERTIFICATE, KIND_LABELS, CertificateState
+from certification.services import candidates as cand
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+
+ENTITY = Certificate.__tablename__
+
+
+def number_for(session: Session, cert: Certification, year: int) -> str:
+    """Sequential per certification and year, gap-free (see certification.numbering)."""
+    short = cert.code.removeprefix("CQP_")
+    return f"{short}-{year}-{next_value(session, f'certificate-{cert.code}', year):06d}"
+
+
+def checksum(number: str) -> str:
+    """The key printed in the QR code: without it, a number guessed or forged is not shown."""
+    secret = get_settings().verification_secret.get_secret_value().encode()
+    return hmac.new(secret, number.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def verification_url(number: str) -> str:
+    return f"{get_settings().public_base_url}/verify/{number}?c={checksum(number)}"
+
+
+def issue_for(session: Session, session_id: int, candidate_id: int) -> Certificate | None:
+    """Issue what the candidate's results call for, once (re-running returns the same document)."""
+    jury = session.get(JurySession, session_id)
+    candidate = session.get(Candidate, candidate_id)
+    held = cand.held_blocs(session, candidate, on=jury.scheduled_at.date())
+    validated_here = {a.bloc_code for a in held.values() if a.session_id == session_id}
+    if not validated_here:
+        return None
+    kind = "certificate" if set(candidate.blocs) <= set(held) else "attestation"
+    existing = session.exec(select(Certificate).where(
+        Certificate.candidate_id == candidate_id, Certificate.session_id == session_id, Certificate.kind == kind,
+    )).first()
+    if existing is not None:
+        return existing
+    cert = session.get(Certification, candidate.certification_id)
+    issued = today()
+    row = Certificate(
+        number=number_for(session, cert, issued.year), kind=kind, certification_id=cert.id,
+        candidate_id=candidate.id, session_id=session_id,
+        blocs=[b for b in candidate.blocs if b in held] if kind == "attestation" else list(candidate.blocs),
+        holder_last_name=candidate.last_name, holder_first_names=candidate.first_names,
+        holder_birth_date=candidate.birth_date, issued_on=issued, state=CertificateState.valid.value,
+    )
+    session.add(row)
+    session.flush()
+    record_event(session, entity_type=ENTITY, entity_id=row.id, action="issue", actor=SYSTEM, from_state=None,
+                 to_state=row.state, data={"number": row.number, "kind": kind, "jury": jury.reference})
+    if kind == "certificate":  # an attestation of the same session (before an appeal) is replaced
+        for old in session.exec(select(Certificate).where(
+            Certificate.candidate_id == candidate_id, Certificate.session_id == session_id,
+            Certificate.kind == "attestation", Certificate.state == CertificateState.valid.value,
+        )):
+            apply_transition(session, CERTIFICATE, old, "supersede", SYSTEM, data={"by": row.number})
+    return row
+
+
+# --- reading and officer's actions -----------------------------------------------------------
+
+
+def _query(session: Session, actor: Actor):
+    query = select(Certificate).order_by(Certificate.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
+        return query.where(Certificate.candidate_id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux certificats.", code="role_not_allowed")
+
+
+def list_certificates(session: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
+    query = _query(session, actor)
+    if session_id is not None:
+        query = query.where(Certificate.session_id == session_id)
+    return list(session.exec(query))
+
+
+def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
+    try:
+        row = session.exec(_query(session, actor).where(Certificate.id == certificate_id)).first()
+    except Forbidden:
+        row = None
+    if row is None:
+        raise NotFound("Certificat introuvable.", code="certificate_not_found")
+    return row
+
+
+def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) -> Certificate:
+    """A duplicate: same number, new document version marked DUPLICATA."""
+    row = get_certificate(session, actor, certificate_id)
+    apply_transition(session, CERTIFICATE, row, "duplicate", actor, reason=(reason or "").strip(),
+                     data={"version": row.version + 1, "duplicate": True}, changes={"version": row.version + 1})
+    return row
+
+
+def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str, last_name: str | None = None,
+            first_names: str | None = None, birth_date: date | None = None) -> Certificate:
+    """A correction of the holder's identity: same number, new version, the former values kept in history."""
+    row = get_certificate(session, actor, certificate_id)
+    changes = {k: v for k, v in {"holder_last_name": (last_name or "").strip() or None,
+                                 "holder_first_names": (first_names or "").strip() or None,
+                                 "holder_birth_date": birth_date}.items() if v is not None}
+    if not changes:
+        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+    before = {k: str(getattr(row, k)) for k in changes}
+    apply_transition(session, CERTIFICATE, row, "correct", actor, reason=(reason or "").strip(),
+                     data={"version": row.version + 1, "before": before, "after": {k: str(v) for k, v in changes.items()}},
+                     changes={**changes, "version": row.version + 1})
+    return row
+
+
+def revoke(session: Session, actor: Actor, certificate_id: int, reason: str) -> Certificate:
+    """Revocation: the number answers « révoqué » from now on; the blocs it carried are cancelled."""
+    row = get_certificate(session, actor, certificate_id)
+    apply_transition(session, CERTIFICATE, row, "revoke", actor, reason=(reason or "").strip(),
+                     changes={"revoked_at": now(), "revoked_reason": (reason or "").strip()})
+    for acquisition in session.exec(select(BlocAcquisition).where(
+        BlocAcquisition.candidate_id == row.candidate_id, BlocAcquisition.session_id == row.session_id,
+    )):
+        acquisition.cancelled = True
+        session.add(acquisition)
+    session.flush()
+    return row
+
+
+# --- public verification ---------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    status: str  # valid | revoked | unknown
+    number: str
+    holder_initials: str | None = None
+    certification_title: str | None = None
+    kind_label: str | None = None
+    issued_on: date | None = None
+    revoked_on: date | None = None
+    revoked_reason: str | None = None
+    blocs: list[str] = field(default_factory=list)
+
+
+def _initials(first_names: str, last_name: str) -> str:
+    return f"{first_names.strip()[:1].upper()}. {last_name.strip()[:1].upper()}."
+
+
+def verify(session: Session, number: str, key: str | None) -> Verification:
+    """What anyone may know of a number: initials, certification, date, status. A number without
+    its printed key (or a forged one) is « unknown », so numbers cannot be enumerated."""
+    number = (number or "").strip()[:40]
+    row = session.exec(select(Certificate).where(Certificate.number == number)).first()
+    if row is None or not key or not hmac.compare_digest(checksum(number), key.strip()):
+        return Verification(status="unknown", number=number)
+    cert = session.get(Certification, row.certification_id)
+    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    status = "valid" if row.state == CertificateState.valid else "revoked"
+    return Verification(
+        status=status, number=row.number, holder_initials=_initials(row.holder_first_names, row.holder_last_name),
+        certification_title=cert.title, kind_label=KIND_LABELS[row.kind], issued_on=row.issued_on,
+        revoked_on=(row.revoked_at or row.updated_at).date() if status == "revoked" else None,
+        revoked_reason=row.revoked_reason if row.state == CertificateState.revoked
+        else "Document remplacé à la suite d'une nouvelle décision du jury." if status == "revoked" else None,
+        blocs=[f"{b} — {titles.get(b, b)}" for b in row.blocs],
+    )
