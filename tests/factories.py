@@ -102,3 +102,79 @@ def add_user(email: str, name: str, role: Role, **kw) -> dict:
         user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
         return {"id": user.id, "email": email, "actor": Actor(user.id, role, name),
                 "token": issue_token(session, user, ttl_hours=None)}
+
+
+def structure_account(people: dict, structure_siret: str, key: str = "structure") -> dict:
+    """A structure account for the structure of ``structure_siret`` (stored in people[key])."""
+    from sqlmodel import select
+
+    from certification.models import Structure
+
+    with session_scope() as session:
+        structure_id = session.exec(select(Structure.id).where(Structure.siret == structure_siret)).one()
+    people[key] = add_user(f"{key}.{structure_siret}@aci.example.org", f"Direction {structure_siret}", Role.structure,
+                           structure_id=structure_id)
+    return people[key]
+
+
+def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None) -> list[int]:
+    """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready."""
+    from datetime import date, timedelta
+
+    from certification.services import candidates as cand
+
+    actor, ids = structure["actor"], []
+    for i in range(first, first + count):
+        last, given = names[i - first] if names else (f"Martin-N'Guessan {i}", "Zoé-Hélène")
+        with session_scope() as session:
+            c = cand.register_candidate(
+                session, actor, certification_code="CQP_SP", last_name=last, first_names=given,
+                birth_date=date(1990, 1, 1) + timedelta(days=i), contract_type="CDDI",
+                contract_start=date(2026, 1, 5), email=f"candidat{i}@example.org",
+            )
+            cand.start_training(session, actor, c.id)
+            for bloc in c.blocs:
+                cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=date(2026, 6, 1),
+                                    result="acquis", evaluator_name="Zoé Lefèvre")
+            cand.mark_ready(session, actor, c.id)
+            ids.append(c.id)
+    return ids
+
+
+def jury_members(people: dict) -> list[dict]:
+    """A jury paritaire: president (employers), one more employer, two employees."""
+    specs = [("presidente", "Anne-Sophie Président", "employeur", True),
+             ("employeur2", "Marc D'Alembert", "employeur", False),
+             ("salarie1", "Fatou N'Diaye", "salarie", False),
+             ("salarie2", "Élodie Rémy", "salarie", False)]
+    out = []
+    for key, name, college, president in specs:
+        people[key] = add_user(f"{key}@jury.example.org", name, Role.jury_member)
+        out.append({"user": people[key], "college": college, "is_president": president})
+    return out
+
+
+def deliberated_session(people: dict, candidate_ids: list[int], results=None, *, sign: bool = True) -> int:
+    """Plan, compose, convene, check, record results (all validated unless ``results``) and sign."""
+    from datetime import UTC, datetime, timedelta
+
+    from certification.services import jury as jury_svc
+
+    officer = people["officer"]["actor"]
+    members = jury_members(people)
+    with session_scope() as session:
+        jury = jury_svc.plan_session(session, officer, certification_code="CQP_SP",
+                                     scheduled_at=datetime.now(UTC) + timedelta(days=1), place="Lyon, salle Gerland")
+        for m in members:
+            jury_svc.add_member(session, officer, jury.id, user_id=m["user"]["id"], college=m["college"],
+                                is_president=m["is_president"])
+        rows = jury_svc.add_candidates(session, officer, jury.id, candidate_ids)
+        jury_svc.convene(session, officer, jury.id)
+        jury_svc.check_composition(session, officer, jury.id)
+        for row in rows:
+            chosen = (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs}
+            jury_svc.record_results(session, officer, jury.id, row.candidate_id, chosen)
+        jury_svc.close_deliberation(session, officer, jury.id)
+        if sign:
+            jury_svc.sign_pv(session, people["presidente"]["actor"], jury.id)
+        return jury.id

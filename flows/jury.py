@@ -1,0 +1,384 @@
+"""The jury session flow and the certificate flow (re-entrant from the database state).
+
+A jury run sends the convocations (.ics), asks the president to sign, and once the PV is signed
+applies the results candidate by candidate (blocs acquired, certificate or attestation with its
+number), renders the PV and every document, notifies each candidate's results, then marks the
+results notified. Each step is keyed: killed at candidate 77 of 130 and restarted, it finishes
+the other 53 and redoes nothing. Appeals of the session get their acknowledgement and decision
+letters from the same flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from email.utils import parseaddr
+from typing import Any
+
+import anyio
+from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from certification.clock import today
+from certification.db import session_scope
+from certification.errors import Conflict
+from certification.models import (
+    Appeal,
+    AuditEvent,
+    Bloc,
+    Candidate,
+    Certificate,
+    Certification,
+    JuryCandidate,
+    JurySession,
+    Structure,
+    User,
+)
+from certification.processes.certification import (
+    APPEAL_STATE_LABELS,
+    COLLEGES,
+    DELIBERATION_RESULTS,
+    KIND_LABELS,
+    OUTCOME_LABELS,
+    AppealState,
+    JuryState,
+)
+from certification.services import appeals as appeal_svc
+from certification.services import issuance
+from certification.services import jury as svc
+from certification.services.candidates import held_blocs
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+from documents.qr import qr_svg
+from flows.common import deliver_task, sweep
+from flows.effects import Effects, mail_key
+from notifications.ics import build_invitation, ics_attachment
+from notifications.models import OutboxMessage
+
+ENTITY = JurySession.__tablename__
+CERT_ENTITY = Certificate.__tablename__
+APPEAL_ENTITY = Appeal.__tablename__
+J = JuryState
+CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}
+APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
+
+
+@dataclass
+class JuryOutcome:
+    session_id: int
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    certificates: list[str] = field(default_factory=list)
+
+
+# --- contexts ------------------------------------------------------------------------------
+
+
+def _blocs(session: Session, certification_id: int) -> dict[str, Bloc]:
+    return {b.code: b for b in blocs_of(session, certification_id)}
+
+
+def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]) -> dict[str, Any]:
+    candidate = session.get(Candidate, row.candidate_id)
+    results = {d.bloc_code: d.result for d in svc.deliberations_of(session, row.session_id, row.candidate_id)}
+    certificate = session.exec(select(Certificate).where(
+        Certificate.candidate_id == candidate.id, Certificate.session_id == row.session_id,
+        Certificate.state == "valid")).first()
+    entries = []
+    for code in candidate.blocs:
+        result = results.get(code, "previously_acquired" if code not in row.blocs else None)
+        label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
+        entries.append({"code": code, "title": blocs[code].title, "result": result or "absent", "result_label": label})
+    outcome = row.outcome or "none"
+    return {
+        "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
+        "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
+        "structure_name": session.get(Structure, candidate.structure_id).name,
+        "structure_email": session.get(Structure, candidate.structure_id).email,
+        "blocs": entries, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
+        "certificate_number": certificate.number if certificate else None,
+    }
+
+
+def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
+    cert = session.get(Certification, jury.certification_id)
+    blocs = _blocs(session, cert.id)
+    members = []
+    for m in svc.members_of(session, jury.id):
+        user = session.get(User, m.user_id)
+        members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "college": m.college,
+                        "college_label": COLLEGES[m.college], "is_president": m.is_president, "present": m.present})
+    president = next((m for m in members if m["is_president"]), None)
+    signer = session.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
+    appeals = [a.reference for a in session.exec(select(Appeal).where(
+        Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
+    settings = get_settings()
+    return {
+        "certifier_name": settings.certifier_name,
+        "today": today(),
+        "action_url": f"{settings.public_base_url}/jury-sessions/{jury.id}",
+        "jury": {
+            "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
+            "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
+            "quorum": jury.quorum, "president_name": president["name"] if president else None,
+            "members": members,
+            "candidates": [candidate_entry(session, row, blocs) for row in svc.candidates_of(session, jury.id)],
+            "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
+            "pv_signed_by": signer.full_name if signer else None,
+            "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
+            else None,
+        },
+    }
+
+
+def _version_event(session: Session, certificate: Certificate) -> AuditEvent | None:
+    events = session.exec(select(AuditEvent).where(
+        AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id == certificate.id,
+        AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)).all()
+    return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
+
+
+def certificate_context(session: Session, certificate: Certificate) -> dict[str, Any]:
+    cert = session.get(Certification, certificate.certification_id)
+    jury = session.get(JurySession, certificate.session_id)
+    candidate = session.get(Candidate, certificate.candidate_id)
+    blocs = _blocs(session, cert.id)
+    held = held_blocs(session, candidate, on=jury.scheduled_at.date())
+    url = issuance.verification_url(certificate.number)
+    event = _version_event(session, certificate)
+    return {
+        "certifier_name": get_settings().certifier_name,
+        "today": today(),
+        "certificate": {
+            "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
+            "kind_label": KIND_LABELS[certificate.kind],
+            "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
+            "holder_birth_date": certificate.holder_birth_date,
+            "certification_code": cert.code, "certification_title": cert.title, "registry_code": cert.registry_code,
+            "blocs": [
+                {"code": code, "title": blocs[code].title,
+                 "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
+                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None}
+                for code in certificate.blocs
+            ],
+            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
+            "issued_on": certificate.issued_on, "verification_url": url, "qr_svg": qr_svg(url),
+            "version": certificate.version,
+            "duplicate": bool(event and event.action == "duplicate"),
+            "correction_note": f"Document rectifié le {event.at:%d/%m/%Y} : {event.reason}"
+            if event and event.action == "correct" else None,
+            "state": certificate.state,
+        },
+    }
+
+
+def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
+    jury = session.get(JurySession, appeal.session_id)
+    candidate = session.get(Candidate, appeal.candidate_id)
+    cert = session.get(Certification, jury.certification_id)
+    return {
+        "certifier_name": get_settings().certifier_name,
+        "today": today(),
+        "recours": {
+            "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
+            "structure_name": session.get(Structure, candidate.structure_id).name,
+            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
+            "certification_title": cert.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
+            "state": appeal.state, "state_label": APPEAL_STATE_LABELS[appeal.state],
+            "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
+            "deadline": appeal_svc.deadline_of(jury),
+        },
+    }
+
+
+# --- side effects --------------------------------------------------------------------------
+
+
+def _convocations(session: Session, jury: JurySession, ctx: dict, fx: Effects) -> None:
+    settings = get_settings()
+    j = ctx["jury"]
+    for member in j["members"]:
+        name = f"convocation:u{member['user_id']}"
+        if fx.sent(name):
+            continue
+        ics = build_invitation(
+            uid=f"{jury.reference}@cqp-engine.local", sequence=0, start=jury.scheduled_at,
+            end=jury.scheduled_at + timedelta(minutes=jury.duration_minutes),
+            summary=f"Jury {j['certification_title']} — {jury.reference}",
+            location=jury.place or jury.video_link or "", description=f"Session de jury {jury.reference}.",
+            organizer=parseaddr(settings.mail_from)[1], attendees=[member["email"]],
+        )
+        attachment = ics_attachment(settings.data_dir, f"generated/{ENTITY}/{jury.id}/convocation-u{member['user_id']}.ics", ics)
+        fx.mail(ctx, name, "convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
+
+
+def _notify_candidates(jury: JurySession, session: Session) -> set[int] | None:
+    """Who gets a results e-mail for this PV version: everyone at v1, appellants afterwards."""
+    if jury.pv_version == 1:
+        return None
+    return set(session.exec(select(Appeal.candidate_id).where(
+        Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)))
+
+
+def _apply_and_issue(engine: Engine | None, jury_id: int, out: JuryOutcome) -> None:
+    """Results of every candidate, one transaction each (restart-safe, numbers never skipped)."""
+    with session_scope(engine) as session:
+        candidate_ids = [r.candidate_id for r in svc.candidates_of(session, jury_id)]
+    for candidate_id in candidate_ids:
+        with session_scope(engine) as session:
+            svc.apply_results(session, jury_id, candidate_id)
+            certificate = issuance.issue_for(session, jury_id, candidate_id)
+            if certificate is not None and certificate.number not in out.certificates:
+                out.certificates.append(certificate.number)
+
+
+def _documents_and_results(engine: Engine | None, jury_id: int, out: JuryOutcome) -> None:
+    with session_scope(engine) as session:
+        jury = session.get(JurySession, jury_id)
+        ctx = jury_context(session, jury)
+        fx = Effects(session, ENTITY, jury.id, jury.reference)
+        fx.letter(ctx, "pv_jury", jury.pv_version)
+        out.documents += fx.documents
+        out.mails += fx.mails
+        recipients = _notify_candidates(jury, session)
+        entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
+    for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
+        with session_scope(engine) as session:
+            jury = session.get(JurySession, jury_id)
+            fx = Effects(session, ENTITY, jury.id, jury.reference)
+            attachments, certificate_ctx = [], None
+            certificate = session.exec(select(Certificate).where(
+                Certificate.candidate_id == entry["id"], Certificate.session_id == jury.id,
+                Certificate.state == "valid")).first()
+            if certificate is not None:
+                cctx = certificate_context(session, certificate)
+                cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+                attachments.append(cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version))
+                certificate_ctx = cctx["certificate"]
+                out.documents += cfx.documents
+            fx.mail(ctx, f"results:c{entry['id']}:v{jury.pv_version}", "resultats_jury",
+                    [entry["structure_email"], entry["email"]], attach=attachments,
+                    extra={"candidate": entry, "certificate": certificate_ctx})
+            out.mails += fx.mails
+
+
+def _appeal_letters(session: Session, jury: JurySession, out: JuryOutcome) -> None:
+    settings = get_settings()
+    for appeal in session.exec(select(Appeal).where(Appeal.session_id == jury.id)):
+        ctx = appeal_context(session, appeal)
+        candidate = session.get(Candidate, appeal.candidate_id)
+        to = [session.get(Structure, candidate.structure_id).email, candidate.email]
+        fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
+        fx.mail(ctx, "received", "recours_recu", to, cc=[settings.officers_mailbox])
+        if AppealState(appeal.state) in APPEAL_FINAL:
+            letter = fx.letter(ctx, "recours_decision")
+            fx.mail(ctx, "decision", "recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
+        out.documents += fx.documents
+        out.mails += fx.mails
+
+
+def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
+    """Bring one jury session up to date with its state (plain function; Prefect wraps it)."""
+    out = JuryOutcome(session_id)
+    settings = get_settings()
+    with session_scope(engine) as session:
+        jury = session.get(JurySession, session_id)
+        if jury is None:
+            raise LookupError(f"jury session {session_id} does not exist")
+        state = J(jury.state)
+        ctx = jury_context(session, jury)
+        fx = Effects(session, ENTITY, jury.id, jury.reference)
+        if state is J.convened:
+            _convocations(session, jury, ctx, fx)
+        if jury.flag_reason:
+            digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
+            fx.mail(ctx, f"flag:{digest}", "jury_signale", [settings.officers_mailbox],
+                    extra={"flag_reason": jury.flag_reason})
+        if state is J.deliberated:
+            president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
+            fx.mail(ctx, f"pv-to-sign:v{jury.pv_version}", "pv_a_signer", president, cc=[settings.officers_mailbox])
+        out.mails += fx.mails
+        _appeal_letters(session, jury, out)
+    if state is J.pv_signed or state is J.results_notified:
+        _apply_and_issue(engine, session_id, out)
+        _documents_and_results(engine, session_id, out)
+    if state is J.pv_signed:
+        with session_scope(engine) as session:
+            try:
+                svc.notify_results(session, session_id)
+                out.transitions.append("notify_results")
+            except Conflict:
+                session.rollback()
+    with session_scope(engine) as session:
+        out.state = session.get(JurySession, session_id).state
+    return out
+
+
+def advance_certificate(certificate_id: int, engine: Engine | None = None) -> dict:
+    """The document of the certificate's current version (duplicate, correction) exists once."""
+    with session_scope(engine) as session:
+        certificate = session.get(Certificate, certificate_id)
+        fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+        if certificate.state == "valid":
+            fx.letter(certificate_context(session, certificate), CERTIFICATE_TEMPLATES[certificate.kind],
+                      certificate.version)
+        return {"certificate_id": certificate_id, "state": certificate.state, "documents": fx.documents,
+                "mails": [], "transitions": []}
+
+
+def juries_needing_attention(engine: Engine | None = None) -> list[int]:
+    """Sessions convened or past their deliberation, flagged ones, and those with appeal letters owed."""
+    with session_scope(engine) as session:
+        active = [J.convened.value, J.deliberated.value, J.pv_signed.value]
+        ids = set(session.exec(select(JurySession.id).where(JurySession.state.in_(active))))
+        ids |= set(session.exec(select(JurySession.id).where(JurySession.flag_reason.is_not(None),
+                                                               JurySession.state != J.cancelled.value)))
+        owed = {}
+        for appeal in session.exec(select(Appeal)):
+            owed[mail_key(APPEAL_ENTITY, appeal.id, "received")] = appeal.session_id
+            if AppealState(appeal.state) in APPEAL_FINAL:
+                owed[mail_key(APPEAL_ENTITY, appeal.id, "decision")] = appeal.session_id
+        if owed:
+            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(owed))))
+            ids |= {i for k, i in owed.items() if k not in sent}
+    return sorted(ids)
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(name="advance-jury", retries=1, retry_delay_seconds=2)
+async def advance_jury_task(session_id: int) -> dict:
+    return asdict(await anyio.to_thread.run_sync(advance_jury, session_id))
+
+
+@flow(name="jury-session", log_prints=True)
+async def jury_session_flow(session_id: int) -> dict:
+    """Drive jury session ``session_id`` as far as it can go without a human."""
+    outcome = await advance_jury_task(session_id)
+    delivery = await deliver_task()
+    get_run_logger().info(
+        "jury %s: state=%s documents=%d mails=%d certificates=%d", session_id, outcome["state"],
+        len(outcome["documents"]), len(outcome["mails"]), len(outcome["certificates"]),
+    )
+    return {**outcome, "delivery": delivery}
+
+
+@task(name="advance-certificate", retries=1, retry_delay_seconds=2)
+async def advance_certificate_task(certificate_id: int) -> dict:
+    return await anyio.to_thread.run_sync(advance_certificate, certificate_id)
+
+
+@flow(name="certificate", log_prints=True)
+async def certificate_flow(certificate_id: int) -> dict:
+    """The document of a duplicate or a correction."""
+    return await advance_certificate_task(certificate_id)
+
+
+@flow(name="jury-sweep", log_prints=True)
+async def jury_sweep_flow() -> dict:
+    return await sweep(juries_needing_attention, advance_jury_task)
