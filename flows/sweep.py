@@ -11,6 +11,7 @@ from prefect import flow
 
 from flows.agrement import agrement_sweep_flow
 from flows.controle import controle_sweep_flow
+from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
 
 
@@ -21,4 +22,5 @@ async def daily_sweep_flow() -> dict:
         "agrement_requests": await agrement_sweep_flow(),
         "agrements": await agrement_lifecycle_sweep_flow(),
         "controles": await controle_sweep_flow(),
+        "juries": await jury_sweep_flow(),
     }

@@ -154,7 +154,8 @@ def jury_members(people: dict) -> list[dict]:
     return out
 
 
-def deliberated_session(people: dict, candidate_ids: list[int], results=None, *, sign: bool = True) -> int:
+def deliberated_session(people: dict, candidate_ids: list[int], results=None, *, sign: bool = True,
+                        convene_only: bool = False) -> int:
     """Plan, compose, convene, check, record results (all validated unless ``results``) and sign."""
     from datetime import UTC, datetime, timedelta
 
@@ -170,6 +171,8 @@ def deliberated_session(people: dict, candidate_ids: list[int], results=None, *,
                                 is_president=m["is_president"])
         rows = jury_svc.add_candidates(session, officer, jury.id, candidate_ids)
         jury_svc.convene(session, officer, jury.id)
+        if convene_only:
+            return jury.id
         jury_svc.check_composition(session, officer, jury.id)
         for row in rows:
             chosen = (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs}
