@@ -9,7 +9,19 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import agrement_requests, agrements, auth, controles, structures, users
+from api.routers import (
+    agrement_requests,
+    agrements,
+    appeals,
+    auth,
+    candidates,
+    certificates,
+    controles,
+    juries,
+    structures,
+    users,
+    verification,
+)
 from certification.settings import get_settings
 from flows import dispatch
 
@@ -59,7 +71,8 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (auth, users, structures, agrement_requests, agrements, controles):
+    for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
+                   certificates, appeals, verification):
         app.include_router(module.router)
 
     @app.get("/health", tags=["supervision"], summary="État du service")

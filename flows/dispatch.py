@@ -33,6 +33,8 @@ PROCESSES = {
     "agrement_request": Process("flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"),
     "agrement": Process("flows.lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
+    "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),
+    "certificate": Process("flows.jury:certificate_flow", "certificate_id", "certificate/certificate"),
 }
 
 _background: set[asyncio.Task] = set()
@@ -90,6 +92,16 @@ async def agrement_changed(agrement_id: int) -> None:
 
 async def controle_changed(controle_id: int) -> None:
     await changed("controle", controle_id)
+
+
+async def jury_changed(session_id: int) -> None:
+    """A jury session changed (or an appeal against it): run the session's flow."""
+    await changed("jury", session_id)
+
+
+async def certificate_changed(certificate_id: int) -> None:
+    """A certificate was duplicated, corrected or revoked: run its flow (new document version)."""
+    await changed("certificate", certificate_id)
 
 
 async def drain_background() -> None:

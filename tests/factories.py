@@ -181,3 +181,30 @@ def deliberated_session(people: dict, candidate_ids: list[int], results=None, *,
         if sign:
             jury_svc.sign_pv(session, people["presidente"]["actor"], jury.id)
         return jury.id
+
+
+# --- API tests of candidates, juries, certificates -----------------------------------------------
+
+
+def structure_id_of(n: int) -> int:
+    """Id of the structure created by ``submit_request(..., n)`` (SIRET ``siret(n)``)."""
+    from sqlmodel import select
+
+    from certification.models import Structure
+
+    with session_scope() as session:
+        return session.exec(select(Structure.id).where(Structure.siret == siret(n))).one()
+
+
+def issue_results(session_id: int, *, notify: bool = True) -> None:
+    """The system's part after a signed PV (what the jury flow does): blocs acquired, certificates
+    and attestations issued, results notified (which opens the appeal period)."""
+    from certification.services import issuance
+    from certification.services import jury as jury_svc
+
+    with session_scope() as session:
+        for row in jury_svc.candidates_of(session, session_id):
+            jury_svc.apply_results(session, session_id, row.candidate_id)
+            issuance.issue_for(session, session_id, row.candidate_id)
+        if notify:
+            jury_svc.notify_results(session, session_id)

@@ -1,0 +1,285 @@
+"""Bodies of the candidate, jury, certificate, appeal and public verification endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field
+
+from api.schemas import DocumentOut, EventOut, Strict
+
+CertificationCode = Literal["CQP_SP", "CQP_EPSP"]
+BlocResult = Literal["validated", "not_validated", "absent"]
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+class CandidateIn(Strict):
+    """Identity and contract of the candidate (salarié en parcours d'insertion)."""
+
+    last_name: str = Field(min_length=1, max_length=100, examples=["N'Guessan"])
+    first_names: str = Field(min_length=1, max_length=150, examples=["Aïssatou Marie"])
+    birth_date: date
+    birth_place: str = Field(default="", max_length=150, examples=["Saint-Étienne (42)"])
+    email: EmailStr | Literal[""] = ""
+    contract_type: Literal["CDDI", "CDD", "CDI", "contrat aidé", "autre"]
+    contract_start: date
+    contract_end: date | None = None
+    certification_code: CertificationCode
+    blocs: list[str] | None = Field(default=None, max_length=20,
+                                    description="Codes des blocs préparés (vide : tous ceux de l'agrément)")
+    structure_id: int | None = Field(default=None, description="Structure (chargé·e de certification seulement)")
+
+
+class EvaluationIn(Strict):
+    """The ``metadata`` part of a multipart evaluation (PDF evidence in the ``evidence`` field)."""
+
+    bloc_code: str = Field(min_length=1, max_length=20)
+    evaluated_on: date
+    result: Literal["acquis", "en_cours", "non_acquis"]
+    evaluator_name: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=10000)
+
+
+class EvidenceFileOut(BaseModel):
+    index: int
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class EvaluationOut(BaseModel):
+    id: int
+    bloc_code: str
+    evaluated_on: date
+    result: str
+    result_label: str
+    evaluator_name: str
+    comment: str
+    files: list[EvidenceFileOut]
+    created_at: datetime
+
+
+class HeldBlocOut(BaseModel):
+    bloc_code: str
+    title: str
+    acquired_on: date
+    valid_until: date = Field(description="Acquis conservé 5 ans")
+    session_id: int
+
+
+class CandidateJuryOut(BaseModel):
+    session_id: int
+    session_reference: str
+    scheduled_at: datetime
+    blocs: list[str]
+    outcome: str | None
+    outcome_label: str | None
+
+
+class CandidateSummary(BaseModel):
+    id: int
+    reference: str
+    state: str
+    state_label: str
+    last_name: str
+    first_names: str
+    birth_date: date
+    structure_id: int
+    structure_name: str
+    certification_code: str
+    registered_at: datetime
+
+
+class CandidateOut(CandidateSummary):
+    birth_place: str
+    email: str
+    contract_type: str
+    contract_start: date
+    contract_end: date | None
+    certification_title: str
+    agrement_id: int
+    agrement_number: str
+    blocs: list[str]
+    evaluations: list[EvaluationOut]
+    held_blocs: list[HeldBlocOut]
+    missing_blocs: list[str] = Field(description="Blocs préparés et pas encore détenus (à présenter au jury)")
+    juries: list[CandidateJuryOut]
+    timeline_url: str
+    allowed_actions: list[str]
+
+
+# --- jury sessions ---------------------------------------------------------------------------
+
+
+class JuryPlanIn(Strict):
+    certification_code: CertificationCode
+    scheduled_at: datetime = Field(description="Date et heure avec fuseau, ex. 2027-03-02T09:00:00+01:00")
+    place: str | None = Field(default=None, max_length=300)
+    video_link: str | None = Field(default=None, max_length=500, description="Lien https:// de visioconférence")
+    quorum: int = Field(default=3, ge=3, le=20)
+    duration_minutes: int = Field(default=240, ge=30, le=720)
+
+
+class MemberIn(Strict):
+    user_id: int
+    college: Literal["employeur", "salarie"]
+    is_president: bool = False
+
+
+class JuryCandidatesIn(Strict):
+    candidate_ids: list[int] = Field(min_length=1, max_length=200)
+
+
+class AttendanceIn(Strict):
+    present: dict[int, bool] = Field(min_length=1, description="Présence de chaque membre : {user_id: true|false}")
+
+
+class ResultsIn(Strict):
+    candidate_id: int
+    results: dict[str, BlocResult] = Field(min_length=1, max_length=20,
+                                           description="Résultat par bloc évalué : {\"SP-B1\": \"validated\"}")
+    comment: str = Field(default="", max_length=10000)
+
+
+class JuryMemberOut(BaseModel):
+    user_id: int
+    full_name: str
+    college: str
+    college_label: str
+    is_president: bool
+    present: bool | None
+
+
+class JuryCandidateOut(BaseModel):
+    candidate_id: int
+    reference: str
+    last_name: str
+    first_names: str
+    structure_id: int
+    structure_name: str
+    blocs: list[str] = Field(description="Blocs évalués à cette session (ceux qui n'étaient pas encore acquis)")
+    results: dict[str, str] = Field(description="Résultats enregistrés par bloc")
+    outcome: str | None
+    outcome_label: str | None
+
+
+class JurySummary(BaseModel):
+    id: int
+    reference: str
+    state: str
+    state_label: str
+    certification_code: str
+    scheduled_at: datetime
+    duration_minutes: int
+    place: str | None
+    video_link: str | None
+    quorum: int
+    members_count: int
+    candidates_count: int
+    flag_reason: str | None
+
+
+class JuryOut(JurySummary):
+    certification_title: str
+    pv_version: int
+    pv_signed_at: datetime | None
+    results_notified_at: datetime | None
+    members: list[JuryMemberOut]
+    candidates: list[JuryCandidateOut]
+    composition_problems: list[str] = Field(description="Ce qui empêche de délibérer (président, collèges, quorum…)")
+    missing_results: list[str] = Field(description="Candidats dont un résultat manque")
+    documents: list[DocumentOut]
+    allowed_actions: list[str]
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+class CorrectionIn(Strict):
+    reason: str = Field(min_length=1, max_length=10000)
+    last_name: str | None = Field(default=None, max_length=100)
+    first_names: str | None = Field(default=None, max_length=150)
+    birth_date: date | None = None
+
+
+class CertificateSummary(BaseModel):
+    id: int
+    number: str
+    kind: str
+    kind_label: str
+    state: str
+    state_label: str
+    certification_code: str
+    candidate_id: int
+    candidate_reference: str
+    session_id: int
+    session_reference: str
+    holder_last_name: str
+    holder_first_names: str
+    holder_birth_date: date
+    issued_on: date
+    version: int
+    blocs: list[str]
+
+
+class CertificateOut(CertificateSummary):
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    verification_url: str
+    documents: list[DocumentOut]
+    history: list[EventOut]
+    allowed_actions: list[str]
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+class AppealIn(Strict):
+    candidate_id: int
+    session_id: int
+    grounds: str = Field(min_length=1, max_length=20000)
+
+
+class UpholdIn(Strict):
+    results: dict[str, BlocResult] = Field(min_length=1, max_length=20,
+                                           description="Nouveaux résultats des blocs évalués")
+    reason: str = Field(min_length=1, max_length=10000)
+
+
+class AppealOut(BaseModel):
+    id: int
+    reference: str
+    state: str
+    state_label: str
+    candidate_id: int
+    candidate_reference: str
+    candidate_name: str
+    session_id: int
+    session_reference: str
+    grounds: str
+    decision_reason: str | None
+    filed_at: datetime
+    deadline: date | None = Field(description="Fin du délai de recours (2 mois après la notification)")
+    documents: list[DocumentOut]
+    allowed_actions: list[str]
+
+
+# --- public verification ---------------------------------------------------------------------
+
+
+class VerificationOut(BaseModel):
+    status: Literal["valid", "revoked", "unknown"]
+    number: str
+    holder_initials: str | None = None
+    certification_title: str | None = None
+    kind_label: str | None = None
+    issued_on: date | None = None
+    revoked_on: date | None = None
+    revoked_reason: str | None = None
+    blocs: list[str] = []
+    certifier_name: str

@@ -1,0 +1,270 @@
+"""Candidates: registration by a structure holding a valid agrément, evaluations per bloc with
+evidence, training steps. A structure sees only its own candidates; a jury member only those of
+his sessions (read only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, select
+
+from api.certification_schemas import (
+    CandidateIn,
+    CandidateJuryOut,
+    CandidateOut,
+    CandidateSummary,
+    EvaluationIn,
+    EvaluationOut,
+    EvidenceFileOut,
+    HeldBlocOut,
+)
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import respond
+from api.schemas import EventOut, ReasonIn
+from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.models import Agrement, Candidate, Certification, JuryCandidate, JurySession, Role, Structure
+from certification.processes.certification import (
+    CANDIDATE,
+    CANDIDATE_STATE_LABELS,
+    EVALUATION_RESULTS,
+    OUTCOME_LABELS,
+    CandidateState,
+)
+from certification.services import candidates as svc
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+
+router = APIRouter(prefix="/candidates", tags=["candidats"])
+
+# API action name -> transition name, for ``allowed_actions``.
+ACTIONS = {
+    "start-training": "start_training",
+    "ready": "mark_ready",
+    "postpone": "postpone",
+    "resume": "resume",
+    "withdraw": "withdraw",
+}
+EVIDENCE_FILES = {"evidence": "preuve d'évaluation (PDF)"}
+EVALUATION_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "metadata": {"type": "string", "description": "JSON (voir EvaluationIn)"},
+                        "evidence": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                     "description": "PDF : preuves de l'évaluation (facultatif)"},
+                    },
+                    "required": ["metadata"],
+                }
+            }
+        },
+    }
+}
+
+
+async def _no_flow(_candidate_id: int) -> None:
+    """Candidates have no flow of their own: the jury flow picks them up."""
+
+
+def summary(session: Session, c: Candidate) -> CandidateSummary:
+    structure = session.get(Structure, c.structure_id)
+    cert = session.get(Certification, c.certification_id)
+    return CandidateSummary(
+        id=c.id, reference=c.reference, state=c.state, state_label=CANDIDATE_STATE_LABELS[c.state],
+        last_name=c.last_name, first_names=c.first_names, birth_date=c.birth_date, structure_id=c.structure_id,
+        structure_name=structure.name, certification_code=cert.code, registered_at=c.registered_at,
+    )
+
+
+def _allowed_actions(principal: Principal, c: Candidate) -> list[str]:
+    role = principal.actor.role
+    if role not in (Role.structure, Role.officer):
+        return []
+    names = {t.name for t in CANDIDATE.available(c.state, role)}
+    actions = [a for a, t in ACTIONS.items() if t in names]
+    if c.state in (CandidateState.registered, CandidateState.in_training):
+        actions.insert(0, "evaluations")
+    return actions
+
+
+def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
+    return EvaluationOut(
+        id=e.id, bloc_code=e.bloc_code, evaluated_on=e.evaluated_on, result=e.result,
+        result_label=EVALUATION_RESULTS.get(e.result, e.result), evaluator_name=e.evaluator_name, comment=e.comment,
+        files=[
+            EvidenceFileOut(index=i, original_name=f["original_name"], content_type=f.get("content_type", "application/pdf"),
+                            size=f["size"], sha256=f["sha256"],
+                            url=f"/candidates/{candidate_id}/evaluations/{e.id}/files/{i}")
+            for i, f in enumerate(e.files)
+        ],
+        created_at=e.created_at,
+    )
+
+
+def candidate_out(session: Session, principal: Principal, c: Candidate) -> CandidateOut:
+    cert = session.get(Certification, c.certification_id)
+    agrement = session.get(Agrement, c.agrement_id)
+    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    held = svc.held_blocs(session, c)
+    juries = session.exec(
+        select(JuryCandidate, JurySession).join(JurySession, JurySession.id == JuryCandidate.session_id)
+        .where(JuryCandidate.candidate_id == c.id).order_by(JurySession.scheduled_at)
+    ).all()
+    return CandidateOut(
+        **summary(session, c).model_dump(),
+        birth_place=c.birth_place, email=c.email, contract_type=c.contract_type, contract_start=c.contract_start,
+        contract_end=c.contract_end, certification_title=cert.title, agrement_id=c.agrement_id,
+        agrement_number=agrement.number, blocs=list(c.blocs),
+        evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],
+        held_blocs=[
+            HeldBlocOut(bloc_code=code, title=titles.get(code, code), acquired_on=a.acquired_on,
+                        valid_until=a.valid_until, session_id=a.session_id)
+            for code, a in held.items()
+        ],
+        missing_blocs=svc.missing_blocs(session, c),
+        juries=[
+            CandidateJuryOut(session_id=j.id, session_reference=j.reference, scheduled_at=j.scheduled_at,
+                             blocs=list(row.blocs), outcome=row.outcome,
+                             outcome_label=OUTCOME_LABELS.get(row.outcome) if row.outcome else None)
+            for row, j in juries
+        ],
+        timeline_url=f"/candidates/{c.id}/timeline",
+        allowed_actions=_allowed_actions(principal, c),
+    )
+
+
+def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, c: candidate_out(session, principal, c), on_change=_no_flow, status=status,
+    )
+
+
+# --- registration and reading ----------------------------------------------------------------
+
+
+@router.post("", status_code=201, response_model=CandidateOut,
+             summary="Inscrire un candidat (structure agréée, ou chargé·e avec structure_id)",
+             responses={409: {"description": "La structure ne détient pas d'agrément en vigueur (no_valid_agrement)"}})
+def register(body: CandidateIn, http: Request, background: BackgroundTasks,
+             principal: Principal = Depends(require(Role.structure, Role.officer)),
+             key: str | None = Depends(idempotency_key)):
+    if principal.actor.role is Role.officer and body.structure_id is None:
+        raise ValidationFailed("Indiquez la structure (structure_id) du candidat.", code="structure_required")
+    if principal.actor.role is Role.structure and body.structure_id not in (None, principal.user.structure_id):
+        raise Forbidden("Une structure n'inscrit que ses propres salariés.", code="other_structure")
+
+    def action(session: Session) -> Candidate:
+        return svc.register_candidate(
+            session, principal.actor, certification_code=body.certification_code, last_name=body.last_name,
+            first_names=body.first_names, birth_date=body.birth_date, contract_type=body.contract_type,
+            contract_start=body.contract_start, birth_place=body.birth_place, email=str(body.email),
+            contract_end=body.contract_end, blocs=body.blocs, structure_id=body.structure_id,
+        )
+
+    return _respond(http, background, principal, key, (body,), action, status=201)
+
+
+@router.get("", response_model=list[CandidateSummary], summary="Lister les candidats visibles")
+def list_candidates(state: str | None = Query(default=None, max_length=20),
+                    principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member))):
+    with session_scope() as session:
+        return [summary(session, c) for c in svc.list_candidates(session, principal.actor, state=state)]
+
+
+@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat")
+def read(candidate_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id))
+
+
+@router.get("/{candidate_id}/timeline", response_model=list[EventOut], summary="Historique du candidat")
+def read_timeline(candidate_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        c = svc.get_candidate(session, principal.actor, candidate_id)
+        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Candidate.__tablename__, c.id)]
+
+
+@router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
+            summary="Télécharger une preuve d'évaluation (PDF)")
+def download_evidence(candidate_id: int, evaluation_id: int, index: int,
+                      principal: Principal = Depends(require(Role.officer, Role.structure))):
+    with session_scope() as session:
+        c = svc.get_candidate(session, principal.actor, candidate_id)
+        e = next((e for e in svc.evaluations_of(session, c.id) if e.id == evaluation_id), None)
+        if e is None or not 0 <= index < len(e.files):
+            raise NotFound("Fichier introuvable.", code="file_not_found")
+        f = e.files[index]
+    return file_response(get_settings().data_dir / f["relative_path"], f["original_name"],
+                         f.get("content_type", "application/pdf"))
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
+             summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
+async def add_evaluation(candidate_id: int, http: Request, background: BackgroundTasks,
+                         principal: Principal = Depends(require(Role.structure, Role.officer)),
+                         key: str | None = Depends(idempotency_key)):
+    with session_scope() as session:  # 404 before storing anything
+        svc.get_candidate(session, principal.actor, candidate_id)
+    raw, files = await read_multipart(http, EVIDENCE_FILES)
+    body = parse_metadata(EvaluationIn, raw)
+    stored = store_pieces(files)
+
+    def action(session: Session) -> Candidate:
+        svc.add_evaluation(session, principal.actor, candidate_id, bloc_code=body.bloc_code,
+                           evaluated_on=body.evaluated_on, result=body.result, evaluator_name=body.evaluator_name,
+                           comment=body.comment, files=stored)
+        return svc.get_candidate(session, principal.actor, candidate_id)
+
+    return _respond(http, background, principal, key, (candidate_id, body, [f.sha256 for f in stored]), action,
+                    status=201)
+
+
+@router.post("/{candidate_id}/start-training", response_model=CandidateOut, summary="Commencer la formation")
+def start_training(candidate_id: int, http: Request, background: BackgroundTasks,
+                   principal: Principal = Depends(require(Role.structure, Role.officer)),
+                   key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (candidate_id, "start-training"),
+                    lambda s: svc.start_training(s, principal.actor, candidate_id))
+
+
+@router.post("/{candidate_id}/ready", response_model=CandidateOut,
+             summary="Présenter au jury (toutes les évaluations des blocs manquants sont « acquis »)")
+def mark_ready(candidate_id: int, http: Request, background: BackgroundTasks,
+               principal: Principal = Depends(require(Role.structure, Role.officer)),
+               key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (candidate_id, "ready"),
+                    lambda s: svc.mark_ready(s, principal.actor, candidate_id))
+
+
+@router.post("/{candidate_id}/postpone", response_model=CandidateOut, summary="Ajourner le candidat (motif)")
+def postpone(candidate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+             principal: Principal = Depends(require(Role.structure, Role.officer)),
+             key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (candidate_id, "postpone", body),
+                    lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
+
+
+@router.post("/{candidate_id}/resume", response_model=CandidateOut, summary="Reprendre la formation")
+def resume(candidate_id: int, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.structure, Role.officer)),
+           key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (candidate_id, "resume"),
+                    lambda s: svc.resume(s, principal.actor, candidate_id))
+
+
+@router.post("/{candidate_id}/withdraw", response_model=CandidateOut, summary="Retirer le candidat (motif)")
+def withdraw(candidate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+             principal: Principal = Depends(require(Role.structure, Role.officer)),
+             key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (candidate_id, "withdraw", body),
+                    lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))

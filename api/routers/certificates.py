@@ -1,0 +1,113 @@
+"""Certificates (parchemins) and attestations de blocs: consultation, duplicate, correction and
+revocation, each keeping its history. A structure sees its own candidates' documents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.certification_schemas import CertificateOut, CertificateSummary, CorrectionIn
+from api.deps import Principal, idempotency_key, require
+from api.idempotency import respond
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out, file_response
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import NotFound
+from certification.models import Candidate, Certificate, Certification, JurySession, Role
+from certification.processes.certification import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS
+from certification.services import issuance as svc
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.service import list_documents
+from flows import dispatch
+
+router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
+
+ENTITY = Certificate.__tablename__
+ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
+READERS = (Role.officer, Role.structure)
+
+
+def _summary(session: Session, row: Certificate) -> dict:
+    cert = session.get(Certification, row.certification_id)
+    candidate = session.get(Candidate, row.candidate_id)
+    jury = session.get(JurySession, row.session_id)
+    return {
+        "id": row.id, "number": row.number, "kind": row.kind, "kind_label": KIND_LABELS[row.kind],
+        "state": row.state, "state_label": CERTIFICATE_STATE_LABELS[row.state], "certification_code": cert.code,
+        "candidate_id": row.candidate_id, "candidate_reference": candidate.reference, "session_id": row.session_id,
+        "session_reference": jury.reference, "holder_last_name": row.holder_last_name,
+        "holder_first_names": row.holder_first_names, "holder_birth_date": row.holder_birth_date,
+        "issued_on": row.issued_on, "version": row.version, "blocs": list(row.blocs),
+    }
+
+
+def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
+    names = {t.name for t in CERTIFICATE.available(row.state, principal.actor.role)}
+    return CertificateOut(
+        **_summary(session, row),
+        revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
+        verification_url=svc.verification_url(row.number),
+        documents=[document_out(f"/certificates/{row.id}", d) for d in list_documents(session, ENTITY, row.id)],
+        history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
+        allowed_actions=[a for a, t in ACTIONS.items() if t in names],
+    )
+
+
+def _respond(http, background, principal, key, digest_parts, action) -> JSONResponse:
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, row: certificate_out(session, principal, row), on_change=dispatch.certificate_changed,
+    )
+
+
+@router.get("", response_model=list[CertificateSummary],
+            summary="Lister les certificats et attestations (chargé·e : tous ; structure : ceux de ses candidats)")
+def list_certificates(session_id: int | None = Query(default=None), principal: Principal = Depends(require(*READERS))):
+    with session_scope() as session:
+        return [CertificateSummary(**_summary(session, c))
+                for c in svc.list_certificates(session, principal.actor, session_id=session_id)]
+
+
+@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique")
+def read(certificate_id: int, principal: Principal = Depends(require(*READERS))):
+    with session_scope() as session:
+        return certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id))
+
+
+@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)")
+def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
+    with session_scope() as session:
+        row = svc.get_certificate(session, principal.actor, certificate_id)
+        doc = session.get(GeneratedDocument, document_id)
+        if doc is None or doc.entity_type != ENTITY or doc.entity_id != row.id:
+            raise NotFound("Document introuvable.", code="document_not_found")
+    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+
+@router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
+             summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
+def duplicate(certificate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+              principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (certificate_id, "duplicate", body),
+                    lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+
+
+@router.post("/{certificate_id}/correct", response_model=CertificateOut,
+             summary="Corriger l'identité du titulaire (anciennes valeurs gardées dans l'historique) (chargé·e)")
+def correct(certificate_id: int, body: CorrectionIn, http: Request, background: BackgroundTasks,
+            principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (certificate_id, "correct", body),
+                    lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
+                                          last_name=body.last_name, first_names=body.first_names,
+                                          birth_date=body.birth_date))
+
+
+@router.post("/{certificate_id}/revoke", response_model=CertificateOut,
+             summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
+def revoke(certificate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (certificate_id, "revoke", body),
+                    lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))
