@@ -21,7 +21,6 @@ from certification.models import (
     Piece,
     Role,
     Structure,
-    StructureLink,
     User,
 )
 from certification.numbering import next_value
@@ -35,7 +34,9 @@ from certification.processes.agrement import (
     AgrementState,
     RequestState,
 )
+from certification.services import conflicts
 from certification.services.referential import blocs_of, get_certification
+from certification.services.training import epsp_trained
 from certification.settings import get_settings
 from certification.siret import validate_siret
 
@@ -162,18 +163,6 @@ def _upsert_structure(session: Session, data: StructureIn) -> Structure:
     return structure
 
 
-def _link(session: Session, user_id: int, structure_id: int, kind: LinkKind) -> None:
-    exists = session.exec(
-        select(StructureLink).where(
-            StructureLink.user_id == user_id,
-            StructureLink.structure_id == structure_id,
-            StructureLink.kind == kind.value,
-        )
-    ).first()
-    if exists is None:
-        session.add(StructureLink(user_id=user_id, structure_id=structure_id, kind=kind.value))
-
-
 def _resolve_scope(session: Session, cert: Certification, scope: Sequence[str] | None) -> list[str]:
     codes = [b.code for b in blocs_of(session, cert.id)]
     if not scope:
@@ -246,7 +235,7 @@ def submit_request(
     session.add(request)
     session.flush()
     _add_pieces(session, request, actor, pieces)
-    _link(session, actor.user_id, struct.id, LinkKind.mandataire)
+    conflicts.link(session, actor.user_id, struct.id, LinkKind.mandataire)
     record_event(
         session,
         entity_type=ENTITY,
@@ -306,7 +295,8 @@ def declare_admissible(session: Session, actor: Actor, request_id: int, comment:
     kinds = {p.kind for p in pieces_of(session, request.id)}
     apply_transition(
         session, AGREMENT_REQUEST, request, "declare_admissible", actor,
-        reason=comment.strip() or None, context={"piece_kinds": kinds},
+        reason=comment.strip() or None,
+        context={"piece_kinds": kinds, "epsp_trained": epsp_trained(session, request.structure_id)},
     )
     return request
 

@@ -27,10 +27,10 @@ from certification.processes.agrement import (
     AgrementState,
     RequestState,
 )
+from certification.services import conflicts
 from certification.services.agrement import (
     PieceIn,
     _add_pieces,
-    _link,
     _validate_pieces,
     get_agrement,
     pieces_of,
@@ -290,7 +290,7 @@ def request_renewal(
             )
         )
     _add_pieces(session, request, actor, pieces)
-    _link(session, actor.user_id, agrement.structure_id, LinkKind.mandataire)
+    conflicts.link(session, actor.user_id, agrement.structure_id, LinkKind.mandataire)
     record_event(
         session, entity_type=AgrementRequest.__tablename__, entity_id=request.id, action="submit",
         actor=actor, from_state=None, to_state=request.state,
