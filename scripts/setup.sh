@@ -39,7 +39,8 @@ _cqp_die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 _cqp_apt_packages() {
     local with_pg=$1
     local wanted=(libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
-    [[ $with_pg == 1 ]] && wanted+=(postgresql)
+    # The test set-up also needs a PostgreSQL server and Chromium (browser tests of the back-office).
+    [[ $with_pg == 1 ]] && wanted+=(postgresql chromium)
 
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         _cqp_log "no dpkg/apt here: make sure these (or their equivalents) are installed: ${wanted[*]}"
