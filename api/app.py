@@ -8,17 +8,22 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
+from api import web
 from api.errors import install_error_handlers
 from api.routers import (
     agrement_requests,
     agrements,
     appeals,
+    appuis,
     auth,
     candidates,
     certificates,
     controles,
+    exports,
     juries,
+    reports,
     structures,
+    training,
     users,
     verification,
 )
@@ -72,8 +77,10 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, verification):
+                   certificates, appeals, training, appuis, reports, exports, verification):
         app.include_router(module.router)
+    app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
+    app.include_router(web.router)
 
     @app.get("/health", tags=["supervision"], summary="État du service")
     def health() -> dict:

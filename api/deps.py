@@ -43,6 +43,7 @@ def require(*roles: Role) -> Callable[..., Principal]:
             raise Forbidden(f"Action réservée aux rôles : {allowed}.", code="role_not_allowed")
         return principal
 
+    dependency.roles = roles
     return dependency
 
 

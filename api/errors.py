@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certification.errors import DomainError
@@ -67,6 +68,14 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, f"http_{exc.status_code}", message or messages.get(exc.status_code, str(exc.detail)),
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(_request: Request, exc: Exception):
+        # A number too large for the database (an id of 2**70: OverflowError on SQLite, « integer
+        # out of range » on PostgreSQL) or a value it cannot store: the input is wrong, not the server.
+        log.info("value refused by the database: %s", str(exc).splitlines()[0][:200])
+        return error_response(422, "invalid_input", "Données invalides : valeur hors des limites acceptées.")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception):

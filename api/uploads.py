@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.schemas import DocumentOut
@@ -18,7 +20,8 @@ from certification.processes.agrement import PIECE_KINDS
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
-from documents.storage import store_upload
+from documents.formatting import filesize
+from documents.storage import UploadRejected, _check_type, sanitize_filename, store_upload
 
 MULTIPART_DOC = {
     "requestBody": {
@@ -51,10 +54,11 @@ async def read_multipart(
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
     limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
+    too_large = PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
-    form = await request.form(max_files=settings.upload_max_files, max_fields=20)
+        raise too_large
+    form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files, max_fields=20)
     try:
         metadata = None
         files: list[tuple[str, str, bytes]] = []
@@ -65,6 +69,9 @@ async def read_multipart(
                         f"Champ de fichier inconnu « {name} ». Champs acceptés : {', '.join(kinds)}.",
                         code="unknown_piece_kind",
                     )
+                if any(unicodedata.category(ch) == "Cc" for ch in value.filename or ""):
+                    raise ValidationFailed("Un nom de fichier contient des caractères de contrôle.",
+                                           code="invalid_filename")
                 data = await value.read(settings.upload_max_bytes + 1)
                 files.append((name, value.filename or "", data))
             elif name == "metadata":
@@ -76,6 +83,23 @@ async def read_multipart(
         await form.close()
 
 
+def _limited(request: Request, limit: int, error: Exception) -> Request:
+    """The request, reading its body at most ``limit`` bytes: a body sent without Content-Length
+    (chunked) or longer than announced is cut off there instead of being spooled to disk whole."""
+    receive, received = request.receive, 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise error
+        return message
+
+    return Request(request.scope, limited_receive)
+
+
 def parse_metadata(model, raw: str | None):
     try:
         return model.model_validate_json(raw or "{}")
@@ -85,8 +109,22 @@ def parse_metadata(model, raw: str | None):
         ) from None
 
 
+def _check_all(files: list[tuple[str, str, bytes]], max_bytes: int) -> None:
+    """Refuse the whole upload before storing any of its files: a bad second file must not leave
+    the first one stored on disk with no dossier referring to it."""
+    for _kind, filename, data in files:
+        name = sanitize_filename(filename)
+        if not data:
+            raise UploadRejected(f"Le fichier « {name} » est vide.", status_code=422, code="empty_file")
+        if len(data) > max_bytes:
+            raise UploadRejected(f"Le fichier « {name} » dépasse la taille maximale autorisée ({filesize(max_bytes)}).",
+                                 status_code=413, code="file_too_large")
+        _check_type(name, data[:1024], ("application/pdf",))
+
+
 def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
     settings = get_settings()
+    _check_all(files, settings.upload_max_bytes)
     pieces = []
     for kind, filename, data in files:
         stored = store_upload(

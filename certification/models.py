@@ -440,3 +440,7 @@ class Appeal(SQLModel, table=True):
     filed_by_id: int = Field(foreign_key="users.id")
     filed_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+from certification.models_training import *  # noqa: E402,F401,F403
+from certification.models_reporting import *  # noqa: E402,F401,F403

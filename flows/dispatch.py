@@ -35,6 +35,8 @@ PROCESSES = {
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
     "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),
     "certificate": Process("flows.jury:certificate_flow", "certificate_id", "certificate/certificate"),
+    "training_session": Process("flows.training:training_session_flow", "session_id", "training-session/training-session"),
+    "appui": Process("flows.training:appui_flow", "appui_id", "appui/appui"),
 }
 
 _background: set[asyncio.Task] = set()
@@ -102,6 +104,15 @@ async def jury_changed(session_id: int) -> None:
 async def certificate_changed(certificate_id: int) -> None:
     """A certificate was duplicated, corrected or revoked: run its flow (new document version)."""
     await changed("certificate", certificate_id)
+
+
+async def training_session_changed(session_id: int) -> None:
+    """An EPSP training session (or one of its enrollments) changed: run the session's flow."""
+    await changed("training_session", session_id)
+
+
+async def appui_changed(appui_id: int) -> None:
+    await changed("appui", appui_id)
 
 
 async def drain_background() -> None:

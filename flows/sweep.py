@@ -13,6 +13,7 @@ from flows.agrement import agrement_sweep_flow
 from flows.controle import controle_sweep_flow
 from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
+from flows.training import appui_sweep_flow, training_sweep_flow
 
 
 @flow(name="daily-sweep", log_prints=True)
@@ -23,4 +24,6 @@ async def daily_sweep_flow() -> dict:
         "agrements": await agrement_lifecycle_sweep_flow(),
         "controles": await controle_sweep_flow(),
         "juries": await jury_sweep_flow(),
+        "training_sessions": await training_sweep_flow(),
+        "appuis": await appui_sweep_flow(),
     }

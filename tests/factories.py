@@ -208,3 +208,226 @@ def issue_results(session_id: int, *, notify: bool = True) -> None:
             issuance.issue_for(session, session_id, row.candidate_id)
         if notify:
             jury_svc.notify_results(session, session_id)
+
+
+# --- EPSP training and appuis pédagogiques -------------------------------------------------------
+
+
+def add_structure(n: int, *, name: str | None = None, region: str = "Bretagne") -> int:
+    """A structure (SIRET ``siret(n)``) without any agrément; returns its id."""
+    from certification.models import Structure
+
+    with session_scope() as session:
+        structure = Structure(siret=siret(n), name=name or f"Atelier d'insertion n°{n}", region=region,
+                              address=f"{n} rue de l'Église\n35000 Rennes", email=f"aci{n}@example.org")
+        session.add(structure)
+        session.flush()
+        return structure.id
+
+
+def plan_training(people: dict, *, days, formateur: str = "formateur", place: str = "Rennes, salle Bréhat",
+                  **kw) -> int:
+    """A training session of ``people[formateur]`` on ``days`` (planned by himself); returns its id."""
+    from certification.services import training as tr
+
+    with session_scope() as session:
+        return tr.plan_session(session, people[formateur]["actor"], days=days, place=place, **kw).id
+
+
+def enroll_encadrant(people: dict, session_id: int, structure_id: int, *, first_names: str = "Zoé",
+                     last_name: str = "L'Hôpital-N'Diaye", email: str = "zoe.lhopital@aci.example.org",
+                     formateur: str = "formateur") -> int:
+    from certification.services import training as tr
+
+    with session_scope() as session:
+        return tr.enroll(session, people[formateur]["actor"], session_id, structure_id=structure_id,
+                         last_name=last_name, first_names=first_names, email=email).id
+
+
+def completed_training(people: dict, structure_id: int, *, formateur: str = "formateur", **encadrant) -> tuple[int, int]:
+    """A two-day session planned a week ago for yesterday and today, one encadrant of ``structure_id``
+    present both days and his training completed; returns (session_id, enrollment_id)."""
+    from datetime import UTC, datetime, time, timedelta
+
+    import time_machine
+
+    from certification.clock import today as utc_today
+    from certification.services import training as tr
+
+    today = utc_today()
+    days = [today - timedelta(days=1), today]
+    with time_machine.travel(datetime.combine(today - timedelta(days=7), time(12), tzinfo=UTC)):
+        session_id = plan_training(people, days=days, formateur=formateur)
+        enrollment_id = enroll_encadrant(people, session_id, structure_id, formateur=formateur, **encadrant)
+    actor = people[formateur]["actor"]
+    with session_scope() as session:
+        for day in days:
+            tr.record_attendance(session, actor, session_id, day=day, present={enrollment_id: True})
+        tr.record_outcome(session, actor, session_id, enrollment_id, completed=True)
+    return session_id, enrollment_id
+
+
+# --- reporting and CPF export: rows built directly (hundreds of them, as the published tables) ---
+
+
+class ReportRows:
+    """Builds rows of the activity report straight with the models (fast: no service, no audit),
+    with unique references. ``structure(region)`` gives a structure with its agrément and one
+    candidate, to which juries, contrôles, requests, appuis and certificates are attached."""
+
+    def __init__(self, people: dict, certification_code: str = "CQP_SP"):
+        from sqlmodel import select
+
+        from certification.models import Certification
+
+        self.people = people
+        self.officer_id = people["officer"]["id"]
+        self.mandataire_id = people["mandataire"]["id"]
+        self.n = 0
+        with session_scope() as session:
+            self.certification_id = session.exec(
+                select(Certification.id).where(Certification.code == certification_code)).one()
+        self.structures: dict[str, dict] = {}
+
+    def _next(self) -> int:
+        self.n += 1
+        return self.n
+
+    def structure(self, region: str) -> dict:
+        """A structure of ``region`` (one per region), its agrément and one candidate."""
+        from datetime import date
+
+        from certification.models import Agrement, Candidate, Structure
+
+        if region in self.structures:
+            return self.structures[region]
+        n = 900 + len(self.structures)
+        with session_scope() as s:
+            st = Structure(siret=siret(n), name=f"ACI {region or 'sans région'}", region=region)
+            s.add(st)
+            s.flush()
+            ag = Agrement(number=f"AGR-TEST-{n}", structure_id=st.id, certification_id=self.certification_id,
+                          state="active", start_date=date(2020, 1, 1), end_date=date(2030, 1, 1), scope=[])
+            s.add(ag)
+            s.flush()
+            cand = Candidate(reference=f"CAND-TEST-{n}", structure_id=st.id, certification_id=self.certification_id,
+                             agrement_id=ag.id, last_name="Le Bihan", first_names="Maël", birth_date=date(1990, 5, 4),
+                             contract_type="CDDI", contract_start=date(2020, 1, 6), blocs=["SP-B1", "SP-B2", "SP-B3"],
+                             state="certified", registered_by_id=self.officer_id)
+            s.add(cand)
+            s.flush()
+            self.structures[region] = {"structure_id": st.id, "agrement_id": ag.id, "candidate_id": cand.id}
+        return self.structures[region]
+
+    def candidate(self, region: str, k: int = 0) -> int:
+        """The k-th candidate of the structure of ``region`` (created on demand)."""
+        from datetime import date
+
+        from certification.models import Candidate
+
+        target = self.structure(region)
+        extra = target.setdefault("more", [target["candidate_id"]])
+        while len(extra) <= k:
+            with session_scope() as s:
+                cand = Candidate(reference=f"CAND-TEST-{self._next():05d}", structure_id=target["structure_id"],
+                                 certification_id=self.certification_id, agrement_id=target["agrement_id"],
+                                 last_name="Le Bihan", first_names="Nolwenn", birth_date=date(1992, 3, 8),
+                                 contract_type="CDDI", contract_start=date(2020, 1, 6), blocs=["SP-B1"],
+                                 state="certified", registered_by_id=self.officer_id)
+                s.add(cand)
+                s.flush()
+                extra.append(cand.id)
+        return extra[k]
+
+    def juries(self, count: int, at, *, region: str = "Bretagne", state: str = "results_notified",
+               candidate_regions: list[str] | None = None, signed_event_at=None) -> list[int]:
+        """``count`` jury sessions signed (and notified) at ``at``; their candidates come from
+        ``candidate_regions`` (default: one candidate of ``region``)."""
+        from certification.audit import SYSTEM, record_event
+        from certification.models import JuryCandidate, JurySession
+
+        regions = candidate_regions if candidate_regions is not None else [region]
+        seen: dict[str, int] = {}
+        candidate_ids = []
+        for r in regions:  # the k-th mention of a region is its k-th candidate
+            candidate_ids.append(self.candidate(r, seen.get(r, 0)))
+            seen[r] = seen.get(r, 0) + 1
+        signed = at if state in ("pv_signed", "results_notified") else None
+        ids = []
+        with session_scope() as s:
+            for _ in range(count):
+                jury = JurySession(reference=f"JURY-TEST-{self._next():05d}", certification_id=self.certification_id,
+                                   scheduled_at=at, place="Rennes", state=state, pv_signed_at=signed,
+                                   results_notified_at=at if state == "results_notified" else None,
+                                   created_by_id=self.officer_id)
+                s.add(jury)
+                s.flush()
+                for cid in dict.fromkeys(candidate_ids):
+                    s.add(JuryCandidate(session_id=jury.id, candidate_id=cid, blocs=["SP-B1"], outcome="certified"))
+                if signed_event_at is not None:
+                    event = record_event(s, entity_type="jury_sessions", entity_id=jury.id, action="sign_pv",
+                                         actor=SYSTEM, from_state="deliberated", to_state="pv_signed")
+                    event.at = signed_event_at
+                ids.append(jury.id)
+        return ids
+
+    def controles(self, count: int, at, *, region: str = "Bretagne", state: str = "compliant") -> None:
+        from certification.models import Controle
+
+        target = self.structure(region)
+        decision = {"compliant": "compliant", "action_plan": "action_plan", "closed": "action_plan",
+                    "escalated": "action_plan", "suspended": "suspension", "withdrawn": "withdrawal"}.get(state)
+        with session_scope() as s:
+            for _ in range(count):
+                s.add(Controle(reference=f"CTRL-TEST-{self._next():05d}", agrement_id=target["agrement_id"],
+                               structure_id=target["structure_id"], kind="periodic", state=state,
+                               decision=decision, decided_at=at if decision else None, created_at=at, updated_at=at))
+
+    def agrement_requests(self, count: int, at, *, region: str = "Bretagne", state: str = "submitted") -> None:
+        from certification.models import AgrementRequest
+
+        target = self.structure(region)
+        with session_scope() as s:
+            for _ in range(count):
+                s.add(AgrementRequest(reference=f"DA-TEST-{self._next():05d}", structure_id=target["structure_id"],
+                                      certification_id=self.certification_id, mandataire_id=self.mandataire_id,
+                                      state=state, submitted_at=at, last_submitted_at=at, created_at=at,
+                                      updated_at=at))
+
+    def appuis(self, count: int, at, *, region: str = "Bretagne", reported: bool = True) -> bool:
+        """``count`` appuis pédagogiques reported at ``at``; False when the training module is absent."""
+        from certification.services.reporting import appui_model
+
+        appui = appui_model()
+        if appui is None:
+            return False
+        target = self.structure(region)
+        with session_scope() as s:
+            for _ in range(count):
+                s.add(appui(reference=f"APP-TEST-{self._next():05d}", structure_id=target["structure_id"],
+                            subject="Transmettre les gestes professionnels", need="Accueil de nouveaux salariés",
+                            requested_by_id=self.officer_id, state="reported" if reported else "scheduled",
+                            reported_at=at if reported else None, report_text="Compte rendu" if reported else None,
+                            created_at=at, updated_at=at))
+        return True
+
+    def certificates(self, count: int, issued_on, *, region: str = "Bretagne", kind: str = "certificate") -> None:
+        from certification.models import Certificate
+
+        from datetime import date
+
+        target = self.structure(region)
+        # one (planned, so uncounted) session per document: a candidate has one document per session
+        jury_ids = self.juries(count, issued_on_dt(issued_on), region=region, state="planned")
+        with session_scope() as s:
+            for jury_id in jury_ids:
+                s.add(Certificate(number=f"SP-TEST-{self._next():06d}", kind=kind, certification_id=self.certification_id,
+                                  candidate_id=target["candidate_id"], session_id=jury_id, blocs=["SP-B1"],
+                                  holder_last_name="Le Bihan", holder_first_names="Maël",
+                                  holder_birth_date=date(1990, 5, 4), issued_on=issued_on, state="valid"))
+
+
+def issued_on_dt(day):
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)

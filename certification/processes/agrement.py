@@ -54,6 +54,8 @@ OPEN_REQUEST_STATES = frozenset(
 
 def _required_pieces_present(request: Any, ctx: Mapping[str, Any]) -> str | None:
     kinds = set(ctx.get("piece_kinds", ()))
+    if ctx.get("epsp_trained"):  # an EPSP-trained encadrant on record stands in for the attestation
+        kinds.add("attestation_epsp")
     missing = [label for kind, label in REQUIRED_PIECE_KINDS.items() if kind not in kinds]
     if missing:
         return "Pièces obligatoires manquantes : " + ", ".join(missing) + "."

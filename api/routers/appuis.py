@@ -1,0 +1,151 @@
+"""Appuis pédagogiques: requested by a structure (or an officer), entrusted to a formateur EPSP,
+visit programmed (.ics) and reported. A formateur sees the appuis entrusted to him; a structure
+its own; officers all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.controle_schemas import VisitIn
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import respond
+from api.schemas import EventOut, ReasonIn
+from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
+from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import NotFound, ValidationFailed
+from certification.models import Role, Structure, User
+from certification.models_training import Appui
+from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiState
+from certification.services import appuis as svc
+from certification.settings import get_settings
+from flows import dispatch
+from flows.training import appui_waiting_for
+
+router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
+
+ACTIONS = {"assign": "assign", "visit": "schedule_visit", "report": "report", "cancel": "cancel"}
+REPORT_FILES = {"compte_rendu": "compte rendu de l'appui (PDF, facultatif)"}
+
+
+def _summary(session: Session, a: Appui) -> dict:
+    structure = session.get(Structure, a.structure_id)
+    formateur = session.get(User, a.formateur_id) if a.formateur_id else None
+    return {
+        "id": a.id, "reference": a.reference, "state": a.state, "state_label": APPUI_STATE_LABELS[a.state],
+        "subject": a.subject, "structure_id": a.structure_id, "structure_name": structure.name,
+        "structure_region": structure.region, "formateur_id": a.formateur_id,
+        "formateur_name": formateur.full_name if formateur else None, "visit_at": a.visit_at,
+        "reported_at": a.reported_at, "created_at": a.created_at, "waiting_for": appui_waiting_for(a),
+    }
+
+
+def _allowed_actions(principal: Principal, a: Appui) -> list[str]:
+    role = principal.actor.role
+    names = {t.name for t in APPUI.available(a.state, role)}
+    if role is Role.structure and a.state != AppuiState.requested:
+        names.discard("cancel")
+    return [action for action, name in ACTIONS.items() if name in names]
+
+
+def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
+    f = a.report_file
+    return AppuiOut(
+        **_summary(session, a),
+        need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
+        report_text=a.report_text, cancel_reason=a.cancel_reason,
+        report_file=AppuiFileOut(original_name=f["original_name"], size=f["size"], sha256=f["sha256"],
+                                 url=f"/appuis/{a.id}/file") if f else None,
+        allowed_actions=_allowed_actions(principal, a),
+    )
+
+
+def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, a: appui_out(session, principal, a), on_change=dispatch.appui_changed,
+        status=status,
+    )
+
+
+@router.post("", status_code=201, response_model=AppuiOut,
+             summary="Demander un appui pédagogique (structure : pour elle-même ; chargé·e : pour une structure)")
+def request_appui(body: AppuiIn, http: Request, background: BackgroundTasks,
+                  principal: Principal = Depends(require(Role.structure, Role.officer)),
+                  key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (body,), lambda s: svc.request_appui(
+        s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
+
+
+@router.get("", response_model=list[AppuiSummary], summary="Lister les appuis visibles")
+def list_appuis(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return [AppuiSummary(**_summary(session, a)) for a in svc.list_appuis(session, principal.actor, state=state)]
+
+
+@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui")
+def read(appui_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id))
+
+
+@router.get("/{appui_id}/timeline", response_model=list[EventOut], summary="Historique de l'appui")
+def read_timeline(appui_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        a = svc.get_appui(session, principal.actor, appui_id)
+        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Appui.__tablename__, a.id)]
+
+
+@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)")
+def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        a = svc.get_appui(session, principal.actor, appui_id)
+        f = a.report_file
+        if not f:
+            raise NotFound("Aucun fichier de compte rendu.", code="file_not_found")
+    return file_response(get_settings().data_dir / f["relative_path"], f["original_name"], f["content_type"])
+
+
+@router.post("/{appui_id}/assign", response_model=AppuiOut, summary="Confier l'appui à un formateur EPSP (chargé·e)")
+def assign(appui_id: int, body: AppuiAssignIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (appui_id, body),
+                    lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
+
+
+@router.post("/{appui_id}/visit", response_model=AppuiOut,
+             summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
+def schedule_visit(appui_id: int, body: VisitIn, http: Request, background: BackgroundTasks,
+                   principal: Principal = Depends(require(Role.formateur, Role.officer)),
+                   key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (appui_id, body), lambda s: svc.schedule_visit(
+        s, principal.actor, appui_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
+        duration_minutes=body.duration_minutes))
+
+
+@router.post("/{appui_id}/report", response_model=AppuiOut,
+             summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
+async def report(appui_id: int, http: Request, background: BackgroundTasks,
+                 principal: Principal = Depends(require(Role.formateur)), key: str | None = Depends(idempotency_key)):
+    with session_scope() as session:  # 404 before storing anything
+        svc.get_appui(session, principal.actor, appui_id)
+    raw, files = await read_multipart(http, REPORT_FILES)
+    body = parse_metadata(AppuiReportIn, raw)
+    if len(files) > 1:
+        raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
+    stored = store_pieces(files)
+    return _respond(http, background, principal, key, (appui_id, body, [f.sha256 for f in stored]),
+                    lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
+                                         file=stored[0] if stored else None))
+
+
+@router.post("/{appui_id}/cancel", response_model=AppuiOut,
+             summary="Annuler l'appui (chargé·e ; la structure tant qu'il n'est pas confié)")
+def cancel(appui_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(require(Role.officer, Role.structure)),
+           key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (appui_id, body),
+                    lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))

@@ -1,0 +1,234 @@
+"""Exports of certified holders to the Caisse des Dépôts (SI CPF « accrochage ») (officers).
+
+``POST /exports/cpf`` writes the next XML flux of a certification (nothing when nothing is
+owed); the officer deposits the file on the Caisse des Dépôts portal, then uploads the
+processing report (compte rendu, XML or CSV) with ``POST /exports/cpf/{id}/report``: accepted
+records are final, rejected ones go in the next flux once corrected.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+import anyio
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from api.deps import Principal, require
+from api.errors import PayloadTooLarge
+from api.schemas import ReasonIn, Strict
+from api.uploads import file_response
+from certification.clock import today
+from certification.db import session_scope
+from certification.errors import NotFound
+from certification.models import Certification, Role
+from certification.models_reporting import CpfExportBatch, CpfRecord
+from certification.processes.cpf_export import CPF_STATE_LABELS
+from certification.services import cpf_export as svc
+from certification.settings import get_settings
+from flows import cpf_export as export_flow
+
+router = APIRouter(prefix="/exports/cpf", tags=["export Caisse des Dépôts (SI CPF)"])
+OFFICER = require(Role.officer)
+REPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class CpfExportIn(Strict):
+    certification_code: Literal["CQP_SP", "CQP_EPSP"]
+
+
+class CpfBatchOut(BaseModel):
+    id: int
+    reference: str = Field(description="Identifiant du flux (idFlux)")
+    certification_code: str
+    registry_type: str = Field(description="RNCP ou RS")
+    registry_code: str
+    state: str = Field(description="generated | report_imported")
+    record_count: int
+    resent_count: int = Field(description="Dont enregistrements retransmis après rejet")
+    filename: str
+    sha256: str
+    size: int
+    created_at: datetime
+    report_imported_at: datetime | None
+    report_filename: str | None
+    accepted_count: int
+    rejected_count: int
+    file_url: str
+
+
+class CpfItemOut(BaseModel):
+    record_id: int
+    technical_id: str
+    resend: bool
+    outcome: str | None
+    message: str | None
+    reported_at: datetime | None
+
+
+class CpfBatchDetailOut(CpfBatchOut):
+    items: list[CpfItemOut]
+
+
+class CpfExportResultOut(BaseModel):
+    batch: CpfBatchOut | None
+    message: str
+
+
+class CpfRecordOut(BaseModel):
+    id: int
+    technical_id: str = Field(description="Numéro du certificat (idTechnique)")
+    certificate_id: int
+    certification_code: str
+    state: str
+    state_label: str
+    issued_on: date
+    due_on: date = Field(description="Date limite de transmission (3 mois après la délivrance)")
+    overdue: bool
+    sent_count: int
+    last_sent_at: datetime | None
+    last_batch_reference: str | None
+    accepted_at: datetime | None
+    rejected_at: datetime | None
+    error_message: str | None
+    resend_requested: bool
+
+
+class CpfReportOut(BaseModel):
+    batch: CpfBatchOut
+    accepted: list[str]
+    rejected: list[str]
+    unchanged: list[str]
+    superseded: list[str] = Field(description="Retransmis depuis dans un lot plus récent : statut inchangé")
+    ignored: list[str] = Field(description="Contredit un résultat définitif déjà enregistré")
+    unknown: list[str] = Field(description="Absents de ce lot")
+
+
+def _codes(session: Session) -> dict[int, str]:
+    return {c.id: c.code for c in session.exec(select(Certification))}
+
+
+def batch_out(session: Session, batch: CpfExportBatch) -> CpfBatchOut:
+    return CpfBatchOut(
+        id=batch.id, reference=batch.reference, certification_code=_codes(session)[batch.certification_id],
+        registry_type=batch.registry_type, registry_code=batch.registry_code, state=batch.state,
+        record_count=batch.record_count, resent_count=batch.resent_count, filename=batch.filename,
+        sha256=batch.sha256, size=batch.size, created_at=batch.created_at,
+        report_imported_at=batch.report_imported_at, report_filename=batch.report_filename,
+        accepted_count=batch.accepted_count, rejected_count=batch.rejected_count,
+        file_url=f"{router.prefix}/{batch.id}/file",
+    )
+
+
+def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut]:
+    codes = _codes(session)
+    batches = {}
+    on = today()
+    out = []
+    for r in records:
+        if r.last_batch_id and r.last_batch_id not in batches:
+            batches[r.last_batch_id] = session.get(CpfExportBatch, r.last_batch_id).reference
+        out.append(CpfRecordOut(
+            id=r.id, technical_id=r.technical_id, certificate_id=r.certificate_id,
+            certification_code=codes[r.certification_id], state=r.state, state_label=CPF_STATE_LABELS[r.state],
+            issued_on=r.issued_on, due_on=r.due_on, overdue=svc.is_overdue(r, on), sent_count=r.sent_count,
+            last_sent_at=r.last_sent_at, last_batch_reference=batches.get(r.last_batch_id),
+            accepted_at=r.accepted_at, rejected_at=r.rejected_at, error_message=r.error_message,
+            resend_requested=r.resend_requested,
+        ))
+    return out
+
+
+@router.post("", response_model=CpfExportResultOut, status_code=201,
+             responses={200: {"model": CpfExportResultOut, "description": "Rien de nouveau à transmettre"}},
+             summary="Générer le flux XML d'une certification (nouveaux certifiés, rejets corrigés) (chargé·e)")
+async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
+    summary = await anyio.to_thread.run_sync(export_flow.export_once, body.certification_code, principal.actor)
+    if summary is None:
+        return JSONResponse(CpfExportResultOut(
+            batch=None, message="Rien de nouveau à transmettre : aucun flux n'a été généré.").model_dump(mode="json"),
+            status_code=200)
+    with session_scope() as session:
+        batch = session.get(CpfExportBatch, summary["id"])
+        out = CpfExportResultOut(batch=batch_out(session, batch),
+                                 message=f"Flux {batch.reference} généré : {batch.record_count} enregistrement(s).")
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+
+
+@router.get("", response_model=list[CpfBatchOut], summary="Lister les lots d'export (chargé·e)")
+def list_batches(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+                 principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return [batch_out(session, b) for b in svc.list_batches(session, principal.actor,
+                                                                 certification_code=certification_code)]
+
+
+@router.get("/records", response_model=list[CpfRecordOut],
+            summary="Suivi par certifié : état de la transmission, échéance (3 mois), rejets (chargé·e)")
+def list_records(
+    certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+    state: Literal["pending", "sent", "accepted", "rejected", "resent", "cancelled"] | None = Query(default=None),
+    overdue: bool = Query(default=False, description="Seulement ceux non transmis avec succès après l'échéance"),
+    principal: Principal = Depends(OFFICER),
+):
+    with session_scope() as session:
+        rows = svc.list_records(session, principal.actor, certification_code=certification_code, state=state,
+                                overdue=overdue)
+        return records_out(session, rows)
+
+
+@router.get("/overdue", response_model=list[CpfRecordOut],
+            summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e)")
+def overdue(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+            principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return records_out(session, svc.overdue_records(session, principal.actor,
+                                                        certification_code=certification_code))
+
+
+@router.post("/records/{record_id}/resend", response_model=CpfRecordOut,
+             summary="Retransmettre un enregistrement rejeté sans modification (chargé·e, motif)")
+def resend(record_id: int, body: ReasonIn, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        record = svc.request_resend(session, principal.actor, record_id, body.reason)
+        return records_out(session, [record])[0]
+
+
+@router.get("/{batch_id}", response_model=CpfBatchDetailOut, summary="Consulter un lot et ses enregistrements")
+def read(batch_id: int, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        batch = svc.get_batch(session, principal.actor, batch_id)
+        return CpfBatchDetailOut(
+            **batch_out(session, batch).model_dump(),
+            items=[CpfItemOut(record_id=i.record_id, technical_id=i.technical_id, resend=i.resend, outcome=i.outcome,
+                              message=i.message, reported_at=i.reported_at) for i in svc.items_of(session, batch.id)],
+        )
+
+
+@router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",
+            responses={200: {"content": {"application/xml": {}}}})
+def download(batch_id: int, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        batch = svc.get_batch(session, principal.actor, batch_id)
+    path = get_settings().data_dir / batch.relative_path
+    if not path.is_file():
+        raise NotFound("Fichier du lot introuvable sur le stockage.", code="file_missing")
+    return file_response(path, batch.filename, "application/xml")
+
+
+@router.post("/{batch_id}/report", response_model=CpfReportOut,
+             summary="Importer le compte rendu de traitement (XML ou CSV) du lot (chargé·e)")
+async def import_report(batch_id: int, report: UploadFile = File(description="Compte rendu (XML ou CSV)"),
+                        principal: Principal = Depends(OFFICER)):
+    data = await report.read(REPORT_MAX_BYTES + 1)
+    if len(data) > REPORT_MAX_BYTES:
+        raise PayloadTooLarge(f"Compte rendu trop volumineux (au plus {REPORT_MAX_BYTES // 1024 // 1024} Mo).")
+    outcome = await anyio.to_thread.run_sync(
+        export_flow.import_report_once, batch_id, data, report.filename or "", principal.actor)
+    with session_scope() as session:
+        batch = session.get(CpfExportBatch, batch_id)
+        return CpfReportOut(batch=batch_out(session, batch),
+                            **{k: v for k, v in outcome.items() if k != "batch_id"})

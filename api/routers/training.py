@@ -1,0 +1,259 @@
+"""EPSP training: sessions planned by formateurs, encadrants registered, attendance per day,
+outcome and attestation. A formateur sees and acts on his own sessions only; officers on all;
+a structure reads its encadrants' enrollments and attestations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.deps import Principal, current_principal, idempotency_key, require
+from api.idempotency import respond
+from api.schemas import CommentIn, EventOut, ReasonIn
+from api.training_schemas import (
+    AttendanceIn,
+    AttendanceOut,
+    EncadrantOut,
+    EnrollmentIn,
+    EnrollmentOut,
+    OutcomeIn,
+    RescheduleIn,
+    TrainingSessionIn,
+    TrainingSessionOut,
+    TrainingSessionSummary,
+)
+from api.uploads import document_out, file_response
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.errors import Forbidden, NotFound
+from certification.models import Role, Structure, User
+from certification.models_training import Encadrant, TrainingEnrollment, TrainingSession
+from certification.processes.training import (
+    ENROLLMENT,
+    ENROLLMENT_STATE_LABELS,
+    TRAINING_SESSION,
+    TRAINING_STATE_LABELS,
+    TrainingState,
+)
+from certification.services import training as svc
+from certification.settings import get_settings
+from documents.models import GeneratedDocument
+from documents.service import get_document
+from flows import dispatch
+from flows.training import ATTESTATION, ENROLLMENT_ENTITY, training_waiting_for
+
+router = APIRouter(prefix="/training-sessions", tags=["formation EPSP"])
+actors = require(Role.formateur, Role.officer)
+
+SESSION_ACTIONS = {"reschedule": "reschedule", "start": "start", "close": "close", "cancel": "cancel"}
+ENROLLMENT_ACTIONS = {"complete": "complete", "fail": "fail", "withdraw": "withdraw"}
+
+
+def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnrollment]) -> dict:
+    formateur = session.get(User, t.formateur_id)
+    return {
+        "id": t.id, "reference": t.reference, "title": t.title, "state": t.state,
+        "state_label": TRAINING_STATE_LABELS[t.state], "formateur_id": t.formateur_id,
+        "formateur_name": formateur.full_name, "days": svc.days_of(t), "start_date": t.start_date,
+        "end_date": t.end_date, "place": t.place, "capacity": t.capacity,
+        "enrolled": sum(1 for e in enrollments if e.state in svc.ACTIVE_ENROLLMENT_STATES),
+        "waiting_for": training_waiting_for(t),
+    }
+
+
+def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
+    encadrant = session.get(Encadrant, e.encadrant_id)
+    structure = session.get(Structure, e.structure_id)
+    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=ATTESTATION, version=1)
+    role = principal.actor.role
+    names = {tr.name for tr in ENROLLMENT.available(e.state, role)} if role is not Role.structure else set()
+    if t.state != TrainingState.in_progress:
+        names -= {"complete", "fail"}
+    return EnrollmentOut(
+        id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
+        last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,
+        state_label=ENROLLMENT_STATE_LABELS[e.state],
+        attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in svc.days_of(t)],
+        outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
+        attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
+        allowed_actions=[a for a, name in ENROLLMENT_ACTIONS.items() if name in names],
+    )
+
+
+def _allowed_actions(principal: Principal, t: TrainingSession) -> list[str]:
+    role = principal.actor.role
+    if role is Role.structure:
+        return []
+    names = {tr.name for tr in TRAINING_SESSION.available(t.state, role)}
+    actions = [a for a, name in SESSION_ACTIONS.items() if name in names]
+    if t.state in (TrainingState.planned, TrainingState.in_progress):
+        actions += ["enroll", "attendance"]
+    return actions
+
+
+def session_out(session: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
+    session.refresh(t)
+    mine = svc.enrollments_of(session, t.id, principal.actor)
+    everyone = svc.enrollments_of(session, t.id)
+    return TrainingSessionOut(
+        **_summary(session, t, everyone),
+        hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
+        closed_at=t.closed_at, enrollments=[_enrollment_out(session, principal, t, e) for e in mine],
+        allowed_actions=_allowed_actions(principal, t),
+    )
+
+
+def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
+    return respond(
+        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
+        render=lambda session, t: session_out(session, principal, t), on_change=dispatch.training_session_changed,
+        status=status,
+    )
+
+
+def _session(session: Session, session_id: int) -> TrainingSession:
+    return session.get(TrainingSession, session_id)
+
+
+@router.post("", status_code=201, response_model=TrainingSessionOut,
+             summary="Programmer une session de formation EPSP (formateur : la sienne ; chargé·e : pour un formateur)")
+def plan(body: TrainingSessionIn, http: Request, background: BackgroundTasks,
+         principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (body,), lambda s: svc.plan_session(
+        s, principal.actor, days=body.days, place=body.place, formateur_id=body.formateur_id, title=body.title,
+        hours=body.hours, hours_per_day=body.hours_per_day, capacity=body.capacity, notes=body.notes), status=201)
+
+
+@router.get("", response_model=list[TrainingSessionSummary], summary="Lister les sessions visibles")
+def list_sessions(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return [TrainingSessionSummary(**_summary(session, t, svc.enrollments_of(session, t.id)))
+                for t in svc.list_sessions(session, principal.actor, state=state)]
+
+
+@router.get("/encadrants", response_model=list[EncadrantOut],
+            summary="Encadrants (chargé·e : tous ; structure : les siens ; formateur : ceux de ses sessions)")
+def list_encadrants(structure_id: int | None = Query(default=None),
+                    principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        out = []
+        for e in svc.list_encadrants(session, principal.actor, structure_id=structure_id):
+            structure = session.get(Structure, e.structure_id)
+            out.append(EncadrantOut(
+                id=e.id, structure_id=e.structure_id, structure_name=structure.name, last_name=e.last_name,
+                first_names=e.first_names, email=e.email, epsp_trained=e.epsp_trained_on is not None,
+                epsp_trained_on=e.epsp_trained_on, epsp_enrollment_id=e.epsp_enrollment_id,
+            ))
+        return out
+
+
+@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session")
+def read(session_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        return session_out(session, principal, svc.get_session(session, principal.actor, session_id))
+
+
+@router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
+def read_timeline(session_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        t = svc.get_session(session, principal.actor, session_id)
+        if principal.actor.role is Role.structure:  # the session's history names other structures' encadrants
+            raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
+                            code="role_not_allowed")
+        return [EventOut.model_validate(e, from_attributes=True)
+                for e in timeline(session, TrainingSession.__tablename__, t.id)]
+
+
+@router.get("/{session_id}/enrollments/{enrollment_id}/timeline", response_model=list[EventOut],
+            summary="Historique d'une inscription")
+def enrollment_timeline(session_id: int, enrollment_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
+        return [EventOut.model_validate(ev, from_attributes=True) for ev in timeline(session, ENROLLMENT_ENTITY, e.id)]
+
+
+@router.get("/{session_id}/enrollments/{enrollment_id}/documents/{document_id}",
+            summary="Télécharger l'attestation de formation (PDF)")
+def download_attestation(session_id: int, enrollment_id: int, document_id: int,
+                         principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
+        doc = session.get(GeneratedDocument, document_id)
+        if doc is None or doc.entity_type != ENROLLMENT_ENTITY or doc.entity_id != e.id:
+            raise NotFound("Document introuvable.", code="document_not_found")
+    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+
+@router.post("/{session_id}/reschedule", response_model=TrainingSessionOut,
+             summary="Modifier les dates ou le lieu d'une session programmée (nouvelle convocation)")
+def reschedule(session_id: int, body: RescheduleIn, http: Request, background: BackgroundTasks,
+               principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (session_id, body), lambda s: svc.reschedule(
+        s, principal.actor, session_id, days=body.days, place=body.place, hours=body.hours, notes=body.notes))
+
+
+@router.post("/{session_id}/enrollments", status_code=201, response_model=TrainingSessionOut,
+             summary="Inscrire un encadrant d'une structure",
+             responses={409: {"description": "Déjà inscrit, déjà formé ou session complète"}})
+def enroll(session_id: int, body: EnrollmentIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    def action(s: Session) -> TrainingSession:
+        svc.enroll(s, principal.actor, session_id, structure_id=body.structure_id, last_name=body.last_name,
+                   first_names=body.first_names, email=str(body.email))
+        return _session(s, session_id)
+
+    return _respond(http, background, principal, key, (session_id, body), action, status=201)
+
+
+@router.post("/{session_id}/start", response_model=TrainingSessionOut, summary="Ouvrir la session (premier jour)")
+def start(session_id: int, http: Request, background: BackgroundTasks,
+          principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (session_id,),
+                    lambda s: svc.start(s, principal.actor, session_id))
+
+
+@router.post("/{session_id}/attendance", response_model=TrainingSessionOut,
+             summary="Relever les présences d'une journée (ouvre la session le premier jour)")
+def attendance(session_id: int, body: AttendanceIn, http: Request, background: BackgroundTasks,
+               principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (session_id, body), lambda s: svc.record_attendance(
+        s, principal.actor, session_id, day=body.day, present=body.present))
+
+
+@router.post("/{session_id}/enrollments/{enrollment_id}/outcome", response_model=TrainingSessionOut,
+             summary="Enregistrer le résultat : formation achevée (présence à chaque journée) ou non achevée (motif)")
+def outcome(session_id: int, enrollment_id: int, body: OutcomeIn, http: Request, background: BackgroundTasks,
+            principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    def action(s: Session) -> TrainingSession:
+        svc.record_outcome(s, principal.actor, session_id, enrollment_id, completed=body.completed,
+                           reason=body.reason)
+        return _session(s, session_id)
+
+    return _respond(http, background, principal, key, (session_id, enrollment_id, body), action)
+
+
+@router.post("/{session_id}/enrollments/{enrollment_id}/withdraw", response_model=TrainingSessionOut,
+             summary="Désinscrire un encadrant")
+def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+             principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    def action(s: Session) -> TrainingSession:
+        svc.withdraw(s, principal.actor, session_id, enrollment_id, body.reason)
+        return _session(s, session_id)
+
+    return _respond(http, background, principal, key, (session_id, enrollment_id, body), action)
+
+
+@router.post("/{session_id}/close", response_model=TrainingSessionOut,
+             summary="Clôturer la session (tous les résultats enregistrés)")
+def close(session_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
+          principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (session_id, body),
+                    lambda s: svc.close(s, principal.actor, session_id, body.comment))
+
+
+@router.post("/{session_id}/cancel", response_model=TrainingSessionOut, summary="Annuler la session")
+def cancel(session_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
+           principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+    return _respond(http, background, principal, key, (session_id, body),
+                    lambda s: svc.cancel(s, principal.actor, session_id, body.reason))

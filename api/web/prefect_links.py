@@ -1,0 +1,54 @@
+"""Links from a dossier to its process in the Prefect UI.
+
+Only when ``PREFECT_UI_URL`` is set (e.g. ``http://127.0.0.1:4200``); otherwise the page says
+that no Prefect interface is configured. Two links:
+
+- the flow, found by name on the UI's flows page (``/flows?flows.nameLike=<flow>``);
+- the runs of this dossier: the UI's runs page filtered by the tag ``<process>:<id>``
+  (``/runs?tag=…``); the runs carry it when ``flows.dispatch`` starts them with that tag.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+# Process key (flows.dispatch.PROCESSES) -> name of its Prefect flow.
+FLOW_NAMES = {
+    "agrement_request": "agrement-request",
+    "agrement": "agrement-lifecycle",
+    "controle": "controle",
+    "jury": "jury-session",
+    "certificate": "certificate",
+}
+
+
+@dataclass(frozen=True)
+class PrefectLinks:
+    flow_name: str
+    tag: str
+    flow_url: str | None
+    runs_url: str | None
+
+    @property
+    def configured(self) -> bool:
+        return self.flow_url is not None
+
+
+def ui_url() -> str | None:
+    value = os.environ.get("PREFECT_UI_URL", "").strip().rstrip("/")
+    return value if value.startswith(("http://", "https://")) else None
+
+
+def links(process: str, entity_id: int) -> PrefectLinks:
+    flow_name = FLOW_NAMES[process]
+    tag = f"{process}:{entity_id}"
+    base = ui_url()
+    if base is None:
+        return PrefectLinks(flow_name, tag, None, None)
+    return PrefectLinks(
+        flow_name, tag,
+        flow_url=f"{base}/flows?{urlencode({'flows.nameLike': flow_name})}",
+        runs_url=f"{base}/runs?{urlencode({'tag': tag})}",
+    )

@@ -1,0 +1,108 @@
+"""The timeline of a dossier as shown on its page: audit events with French labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from certification.audit import timeline
+from certification.models import ROLE_LABELS_FR, Role
+from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
+from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY
+from certification.processes.controle import CONTROLE
+from certification.statemachine import StateMachine
+
+MACHINES: dict[str, StateMachine] = {
+    "agrement_requests": AGREMENT_REQUEST,
+    "agrements": AGREMENT,
+    "controles": CONTROLE,
+    "jury_sessions": JURY,
+    "candidates": CANDIDATE,
+    "certificates": CERTIFICATE,
+    "appeals": APPEAL,
+}
+
+# Audited actions that are not transitions of the machine.
+OTHER_ACTIONS = {
+    "submit": "dépôt de la demande",
+    "create": "création",
+    "plan": "planification",
+    "register": "inscription",
+    "add_evidence": "dépôt de preuves",
+    "assign_refused": "affectation refusée (conflit d'intérêts)",
+    "add_member": "désignation d'un membre",
+    "add_candidates": "inscription de candidats",
+    "record_attendance": "émargement",
+    "attendance": "émargement",
+    "evaluation": "évaluation",
+    "issue": "délivrance",
+    "declare_link": "déclaration d'un lien",
+    "renewal_requested": "demande de renouvellement",
+    "flag": "signalement",
+    "file": "dépôt du recours",
+}
+
+# Keys of ``AuditEvent.data`` worth showing, with their French label.
+DETAILS = {
+    "deadline": "échéance",
+    "avis_deadline": "avis attendu avant le",
+    "controleur": "contrôleur",
+    "avis": "avis",
+    "decision": "décision",
+    "number": "numéro",
+    "start_date": "début",
+    "end_date": "fin",
+    "visit_at": "visite",
+    "place": "lieu",
+    "round": "envoi n°",
+    "pieces": "pièces",
+}
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: datetime
+    what: str
+    actor: str
+    role: str
+    from_label: str | None
+    to_label: str | None
+    reason: str | None
+    details: list[tuple[str, str]]
+    entity: str
+
+
+def _label(machine: StateMachine | None, state: str | None) -> str | None:
+    if state is None:
+        return None
+    return machine.states.get(state, state) if machine else state
+
+
+def _what(machine: StateMachine | None, action: str) -> str:
+    if machine is not None:
+        t = next((t for t in machine.transitions if t.name == action), None)
+        if t is not None:
+            return t.label
+    return OTHER_ACTIONS.get(action, action.replace("_", " "))
+
+
+def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]:
+    """Timeline of one or several entities ``(entity_type, id, label)``, merged by date."""
+    out = []
+    for entity_type, entity_id, entity_label in entities:
+        machine = MACHINES.get(entity_type)
+        for e in timeline(session, entity_type, entity_id):
+            try:
+                role = ROLE_LABELS_FR[Role(e.actor_role)]
+            except ValueError:
+                role = e.actor_role
+            details = [(DETAILS[k], str(v)) for k, v in (e.data or {}).items()
+                       if k in DETAILS and v not in (None, "", [])]
+            out.append(TimelineRow(
+                at=e.at, what=_what(machine, e.action), actor=e.actor_label, role=role,
+                from_label=_label(machine, e.from_state), to_label=_label(machine, e.to_state),
+                reason=e.reason, details=details, entity=entity_label if len(entities) > 1 else "",
+            ))
+    return sorted(out, key=lambda r: r.at)

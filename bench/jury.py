@@ -1,0 +1,159 @@
+"""Jury benchmark: from a deliberated, signed session to every document and e-mail, against the bare
+loop of rendering the same PDFs and sending the same e-mails, in the same run.
+
+    .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
+    .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
+
+Engine = ``flows.jury.advance_jury`` (results applied, certificate numbers, PV and certificates
+rendered and stored atomically with their audit rows, results e-mails queued, one transaction per
+candidate) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
+``documents.render.render_pdf`` of the same templates and contexts written to disk, then
+``build_email`` + ``transport.send`` of the same outbox messages. Ratio target: ≤ 1.25×.
+Results: ``bench/results/jury.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from bench import _env
+
+TARGET_RATIO = 1.25
+
+
+def build_session(size: int) -> tuple[int, float]:
+    """A signed jury of ``size`` candidates (one in ten with a partial result); returns (id, seconds)."""
+    from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
+        structure_account
+
+    started = time.perf_counter()
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    ids = ready_candidates(people["structure"], size)
+    partial = {cid: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for cid in ids[::10]}
+    sid = deliberated_session(people, ids, partial)
+    return sid, time.perf_counter() - started
+
+
+def transport_for(settings, smtp):
+    from notifications.transport import FileTransport, SmtpTransport
+
+    if smtp is not None:
+        return SmtpTransport(host="127.0.0.1", port=smtp.port)
+    return FileTransport(settings.outbox_dir)
+
+
+def run_size(size: int, use_smtp: bool) -> dict:
+    data_dir = _env.prepare(f"jury{size}")
+    from sqlmodel import select
+
+    from certification.db import get_engine, session_scope
+    from certification.models import Certificate, JurySession
+    from certification.settings import get_settings
+    from documents.models import GeneratedDocument
+    from documents.render import render_pdf
+    from flows.jury import CERTIFICATE_TEMPLATES, advance_jury, certificate_context, jury_context
+    from notifications.models import OutboxMessage
+    from notifications.outbox import build_email, deliver_pending
+    from notifications.transport import FileTransport, SmtpTransport
+
+    settings = get_settings()
+    smtp = None
+    if use_smtp:
+        from tests.smtp import SmtpServer
+
+        smtp = SmtpServer()
+        smtp.start()
+    try:
+        sid, setup_s = build_session(size)
+        print(f"[{size}] session ready in {setup_s:.1f} s", flush=True)
+        with session_scope() as s:  # warm-up (fonts, stylesheet), outside both timings
+            render_pdf("pv_jury.html", jury_context(s, s.get(JurySession, sid)))
+
+        # --- the engine ---------------------------------------------------------------------------
+        engine = get_engine()
+        t0 = time.perf_counter()
+        outcome = advance_jury(sid)
+        t1 = time.perf_counter()
+        report = asyncio.run(deliver_pending(engine, transport_for(settings, smtp), limit=10**6))
+        t2 = time.perf_counter()
+        assert outcome.state == "results_notified", outcome.state
+        assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
+
+        # --- the bare loop: the same PDFs and the same e-mails ------------------------------------
+        with session_scope() as s:
+            jury = s.get(JurySession, sid)
+            docs = list(s.exec(select(GeneratedDocument).order_by(GeneratedDocument.id)))
+            work = []
+            for doc in docs:
+                if doc.entity_type == JurySession.__tablename__:
+                    work.append((f"{doc.kind}.html", jury_context(s, jury)))
+                else:
+                    certificate = s.get(Certificate, doc.entity_id)
+                    work.append((f"{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
+            messages = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        bare_dir = data_dir / "bare"
+        bare_dir.mkdir()
+        t3 = time.perf_counter()
+        for i, (template, ctx) in enumerate(work):
+            (bare_dir / f"{i}.pdf").write_bytes(render_pdf(template, ctx))
+        t4 = time.perf_counter()
+        bare_transport = SmtpTransport(host="127.0.0.1", port=smtp.port) if smtp else FileTransport(bare_dir / "outbox")
+
+        async def send_all() -> None:
+            for m in messages:
+                await bare_transport.send(build_email(m, data_dir))
+
+        asyncio.run(send_all())
+        t5 = time.perf_counter()
+        if smtp:
+            assert len(smtp.handler.envelopes) == 2 * len(messages)
+        else:
+            assert len(list(settings.outbox_dir.glob("*.eml"))) == len(messages)
+    finally:
+        if smtp:
+            smtp.stop()
+
+    engine_s, bare_s = t2 - t0, t5 - t3
+    result = {
+        "candidates": size, "documents": len(docs), "emails": len(messages),
+        "transport": "smtp (aiosmtpd on 127.0.0.1)" if use_smtp else "file outbox (.eml)",
+        "setup_s": round(setup_s, 2),
+        "engine": {"total_s": round(engine_s, 2), "advance_jury_s": round(t1 - t0, 2),
+                   "deliver_s": round(t2 - t1, 2), "per_candidate_ms": round(1000 * engine_s / size, 1)},
+        "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
+                 "per_candidate_ms": round(1000 * bare_s / size, 1)},
+        "ratio": round(engine_s / bare_s, 3),
+        "ratio_documents": round((t1 - t0) / (t4 - t3), 3),
+        "ratio_emails": round((t2 - t1) / (t5 - t4), 3),
+        "target": TARGET_RATIO,
+    }
+    result["within_target"] = result["ratio"] <= TARGET_RATIO
+    print(f"[{size}] engine {engine_s:.1f} s (advance {t1 - t0:.1f} + deliver {t2 - t1:.1f}) vs bare "
+          f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
+          f"(target ≤ {TARGET_RATIO}x) — {len(docs)} documents, {len(messages)} e-mails", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[130, 1000])
+    parser.add_argument("--smtp", action="store_true", help="deliver through a local aiosmtpd instead of .eml files")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    try:
+        results = [run_size(size, args.smtp) for size in args.sizes]
+    finally:
+        _env.cleanup()
+    path = _env.write("jury" + ("-smtp" if args.smtp else ""), {"runs": results})
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The EPSP training of encadrants and the appuis pédagogiques, as explicit state machines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from certification.clock import now, today
+from certification.models import Role
+from certification.statemachine import StateMachine, transition
+
+O, F, S, ST = Role.officer, Role.formateur, Role.system, Role.structure
+
+
+# --- training sessions ---------------------------------------------------------------------
+
+
+class TrainingState(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    closed = "closed"
+    cancelled = "cancelled"
+
+
+TRAINING_STATE_LABELS = {
+    TrainingState.planned: "programmée",
+    TrainingState.in_progress: "en cours",
+    TrainingState.closed: "clôturée",
+    TrainingState.cancelled: "annulée",
+}
+
+DEFAULT_TITLE = "Formation EPSP des encadrants (Encadrant Pédagogique en Situation de Production)"
+MAX_DAYS = 15
+
+
+def _first_day_reached(training: Any, ctx: Mapping[str, Any]) -> str | None:
+    if ctx.get("today", today()) < training.start_date:
+        return f"La session ne commence que le {training.start_date:%d/%m/%Y}."
+    return None
+
+
+def _every_outcome_recorded(training: Any, ctx: Mapping[str, Any]) -> str | None:
+    pending = ctx.get("pending", ())
+    if pending:
+        return "Résultat à enregistrer pour : " + ", ".join(pending) + "."
+    return None
+
+
+def _nobody_completed(training: Any, ctx: Mapping[str, Any]) -> str | None:
+    if ctx.get("completed_count"):
+        return "Des encadrants ont déjà achevé la formation : la session ne peut plus être annulée."
+    return None
+
+
+T = TrainingState
+TRAINING_SESSION = StateMachine(
+    name="training_session",
+    states=TRAINING_STATE_LABELS,
+    initial=T.planned,
+    final=frozenset({T.closed, T.cancelled}),
+    transitions=[
+        transition("reschedule", [T.planned], T.planned, [F, O], "modifier les dates ou le lieu"),
+        transition("start", [T.planned], T.in_progress, [F, O, S], "ouvrir la session",
+                   guards=[_first_day_reached]),
+        transition("close", [T.in_progress], T.closed, [F, O], "clôturer la session",
+                   guards=[_every_outcome_recorded]),
+        transition("cancel", [T.planned, T.in_progress], T.cancelled, [F, O], "annuler la session",
+                   guards=[_nobody_completed], requires_reason=True),
+    ],
+)
+
+
+# --- enrollments ---------------------------------------------------------------------------
+
+
+class EnrollmentState(StrEnum):
+    registered = "registered"
+    completed = "completed"
+    not_completed = "not_completed"
+    withdrawn = "withdrawn"
+
+
+ENROLLMENT_STATE_LABELS = {
+    EnrollmentState.registered: "inscrit",
+    EnrollmentState.completed: "formation achevée",
+    EnrollmentState.not_completed: "formation non achevée",
+    EnrollmentState.withdrawn: "désinscrit",
+}
+
+
+def _session_in_progress(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
+    if ctx.get("session_state") != TrainingState.in_progress:
+        return "Le résultat ne s'enregistre que pendant la session (session ouverte)."
+    return None
+
+
+def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
+    attendance = enrollment.attendance or {}
+    missing = [d for d in ctx.get("days", ()) if attendance.get(d) is not True]
+    if missing:
+        return ("La formation n'est achevée qu'avec une présence à chaque journée ; absence ou présence non "
+                "relevée le : " + ", ".join(missing) + ".")
+    return None
+
+
+E = EnrollmentState
+ENROLLMENT = StateMachine(
+    name="training_enrollment",
+    states=ENROLLMENT_STATE_LABELS,
+    initial=E.registered,
+    final=frozenset({E.completed, E.not_completed, E.withdrawn}),
+    transitions=[
+        transition("complete", [E.registered], E.completed, [F, O], "valider la formation",
+                   guards=[_session_in_progress, _attended_every_day]),
+        transition("fail", [E.registered], E.not_completed, [F, O], "constater la formation non achevée",
+                   guards=[_session_in_progress], requires_reason=True),
+        transition("withdraw", [E.registered], E.withdrawn, [F, O, S], "désinscrire", requires_reason=True),
+    ],
+)
+
+
+# --- appuis pédagogiques -------------------------------------------------------------------
+
+
+class AppuiState(StrEnum):
+    requested = "requested"
+    assigned = "assigned"
+    scheduled = "scheduled"
+    reported = "reported"
+    cancelled = "cancelled"
+
+
+APPUI_STATE_LABELS = {
+    AppuiState.requested: "demandé",
+    AppuiState.assigned: "confié à un formateur",
+    AppuiState.scheduled: "visite programmée",
+    AppuiState.reported: "compte rendu déposé",
+    AppuiState.cancelled: "annulé",
+}
+
+OPEN_APPUI_STATES = frozenset({AppuiState.requested, AppuiState.assigned, AppuiState.scheduled})
+
+
+def _visit_happened(appui: Any, _ctx: Mapping[str, Any]) -> str | None:
+    if appui.visit_at is None or appui.visit_at > now():
+        return "Le compte rendu ne peut être déposé qu'après la visite."
+    return None
+
+
+A = AppuiState
+APPUI = StateMachine(
+    name="appui",
+    states=APPUI_STATE_LABELS,
+    initial=A.requested,
+    final=frozenset({A.reported, A.cancelled}),
+    transitions=[
+        transition("assign", [A.requested, A.assigned, A.scheduled], A.assigned, [O], "confier à un formateur"),
+        transition("schedule_visit", [A.assigned, A.scheduled], A.scheduled, [F, O], "programmer la visite"),
+        transition("report", [A.scheduled], A.reported, [F], "déposer le compte rendu", guards=[_visit_happened]),
+        transition("cancel", [A.requested, A.assigned, A.scheduled], A.cancelled, [O, ST], "annuler",
+                   requires_reason=True),
+    ],
+)

@@ -1,0 +1,643 @@
+"""Export of certified holders to the Caisse des Dépôts (SI CPF « accrochage certificateurs »).
+
+Every certificate (all blocs held) of a certification registered with France Compétences is
+declared once to the SI CPF, within 3 months of its issue, in an XML flux of that certification.
+Each certificate is followed by a :class:`CpfRecord` (technical id: the certificate number):
+
+- ``pending``: to declare; a batch takes every pending record of the certification;
+- ``sent`` / ``resent``: in a batch whose processing report (compte rendu) is awaited;
+- ``accepted``: final, never sent again;
+- ``rejected``: sent again in the next batch once corrected — the passage it would send differs
+  from the one rejected (identity corrected on the certificate, registry code fixed…) — or when
+  the officer asks for it (:func:`request_resend`, the error was on the receiving side);
+- ``cancelled``: the certificate was revoked before being accepted.
+
+The XML follows the public data dictionary and XSD of the Caisse des Dépôts (namespace
+``urn:cdc:cpf:pc5:schema:1.0.0``): ``flux / emetteur / certificateurs / certificateur /
+certifications / certification (type, code) / passageCertifications / passageCertification``.
+What the engine does not hold is left out where the schema makes it optional (``sexe``, the
+second and third given names when absent) or nil where it is nillable (``nomUsage``,
+``dateFinValidite`` — a CQP does not expire —, ``scoring``, ``mentionValidee``, the birth postal
+code). Built with :mod:`xml.etree.ElementTree`: well-formed UTF-8, every value escaped.
+
+Pure domain code: no file is written here; :mod:`flows.cpf_export` writes the batch file in the
+transaction that records it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.clock import now, today
+from certification.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from certification.models import Candidate, Certificate, Certification, JurySession, Role
+from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
+from certification.numbering import next_value
+from certification.processes.certification import CertificateState
+from certification.processes.cpf_export import CPF_RECORD, OWED_STATES, CpfState
+from certification.services.referential import get_certification
+
+NS = "urn:cdc:cpf:pc5:schema:1.0.0"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ET.register_namespace("cpf", NS)
+ET.register_namespace("xsi", XSI)
+
+PARIS = ZoneInfo("Europe/Paris")
+BATCH_ENTITY = CpfExportBatch.__tablename__
+RECORD_ENTITY = CpfRecord.__tablename__
+DUE_MONTHS = 3
+REPORT_MAX_LINES = 100_000
+
+
+class CpfSettings(BaseSettings):
+    """Identifiers given by the Caisse des Dépôts at the certifier's enrolment (env ``CQP_CPF_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CQP_CPF_", env_file=".env", extra="ignore")
+
+    id_client: str = "00000000"  # 8 characters, « idClient » of the emitter and of the certifier
+    id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
+    modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` months, clamped to the end of a shorter month (30/11 + 3 = 28/02)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def due_date(issued_on: date) -> date:
+    return add_months(issued_on, DUE_MONTHS)
+
+
+def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
+    return CpfState(record.state) in OWED_STATES and record.due_on < (on or today())
+
+
+# --- the certification's registry code ------------------------------------------------------------
+
+
+def registry_of(cert: Certification) -> tuple[str, str]:
+    """``("RNCP", "RNCP12345")`` or ``("RS", "RS1234")`` from ``Certification.registry_code``."""
+    code = re.sub(r"\s+", "", cert.registry_code or "").upper()
+    for kind in ("RNCP", "RS"):
+        if re.fullmatch(rf"{kind}\d+", code):
+            return kind, code
+    raise ValidationFailed(
+        f"La certification {cert.code} n'a pas de code RNCP ou RS valide (« {cert.registry_code or ''} ») : "
+        "renseignez-le avant tout export vers la Caisse des Dépôts.",
+        code="registry_code_missing", details={"certification_code": cert.code},
+    )
+
+
+# --- records ---------------------------------------------------------------------------------------
+
+
+def sync_records(session: Session, certification_id: int | None = None) -> int:
+    """Create the record of every valid certificate not yet followed; cancel the records of revoked
+    certificates not accepted yet. Idempotent, safe under concurrency. Returns the records created."""
+    query = (
+        select(Certificate.id, Certificate.certification_id, Certificate.number, Certificate.issued_on)
+        .where(Certificate.kind == "certificate", Certificate.state == CertificateState.valid.value)
+        .where(Certificate.id.not_in(select(CpfRecord.certificate_id)))
+    )
+    if certification_id is not None:
+        query = query.where(Certificate.certification_id == certification_id)
+    rows = [
+        {"certificate_id": cid, "certification_id": cert_id, "technical_id": number, "state": CpfState.pending.value,
+         "version": 1, "issued_on": issued_on, "due_on": due_date(issued_on), "sent_count": 0,
+         "resend_requested": False, "created_at": now(), "updated_at": now()}
+        for cid, cert_id, number, issued_on in session.exec(query)
+    ]
+    created = 0
+    if rows:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        result = session.execute(
+            insert(CpfRecord).values(rows).on_conflict_do_nothing(index_elements=["certificate_id"])
+        )
+        created = max(result.rowcount or 0, 0)
+    stale = select(CpfRecord).join(Certificate, Certificate.id == CpfRecord.certificate_id).where(
+        Certificate.state != CertificateState.valid.value,
+        CpfRecord.state.in_([s.value for s in OWED_STATES]),
+    )
+    if certification_id is not None:
+        stale = stale.where(CpfRecord.certification_id == certification_id)
+    for record in list(session.exec(stale)):
+        apply_transition(session, CPF_RECORD, record, "cancel", SYSTEM,
+                         reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.")
+    session.flush()
+    return created
+
+
+def _officer_only(actor: Actor) -> None:
+    if actor.role not in (Role.officer, Role.system):
+        raise Forbidden("Les exports vers la Caisse des Dépôts sont réservés au certificateur.",
+                        code="role_not_allowed")
+
+
+def list_records(session: Session, actor: Actor, *, certification_code: str | None = None,
+                 state: str | None = None, overdue: bool = False, on: date | None = None) -> list[CpfRecord]:
+    """Records (created for any certificate not followed yet), optionally only the overdue ones:
+    still owed (pending or rejected) after their due date (3 months after issue)."""
+    _officer_only(actor)
+    cert_id = get_certification(session, certification_code).id if certification_code else None
+    sync_records(session, cert_id)
+    query = select(CpfRecord).order_by(CpfRecord.due_on, CpfRecord.technical_id)
+    if cert_id is not None:
+        query = query.where(CpfRecord.certification_id == cert_id)
+    if state:
+        if state not in CpfState.__members__:
+            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
+        query = query.where(CpfRecord.state == state)
+    if overdue:
+        query = query.where(CpfRecord.state.in_([s.value for s in OWED_STATES]), CpfRecord.due_on < (on or today()))
+    return list(session.exec(query))
+
+
+def overdue_records(session: Session, actor: Actor, *, certification_code: str | None = None,
+                    on: date | None = None) -> list[CpfRecord]:
+    return list_records(session, actor, certification_code=certification_code, overdue=True, on=on)
+
+
+def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
+    _officer_only(actor)
+    record = session.get(CpfRecord, record_id)
+    if record is None:
+        raise NotFound("Enregistrement introuvable.", code="cpf_record_not_found")
+    return record
+
+
+def request_resend(session: Session, actor: Actor, record_id: int, reason: str) -> CpfRecord:
+    """Send a rejected record again in the next batch even though its data did not change (the
+    rejection came from the receiving side, or the error was fixed there)."""
+    record = get_record(session, actor, record_id)
+    if record.state != CpfState.rejected:
+        raise InvalidTransition("Seul un enregistrement rejeté peut être retransmis.", code="not_rejected",
+                                details={"state": record.state})
+    if not (reason or "").strip():
+        raise ValidationFailed("Un motif est obligatoire.", code="reason_required")
+    record.resend_requested = True
+    record.updated_at = now()
+    session.add(record)
+    record_event(session, entity_type=RECORD_ENTITY, entity_id=record.id, action="request_resend", actor=actor,
+                 from_state=record.state, to_state=record.state, reason=reason.strip())
+    session.flush()
+    return record
+
+
+# --- XML -------------------------------------------------------------------------------------------
+
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(value: str | None, max_length: int) -> str:
+    """NFC, without characters XML 1.0 forbids, whitespace folded, cut to the schema's length."""
+    text = unicodedata.normalize("NFC", value or "")
+    text = _XML_INVALID.sub("", text)
+    text = " ".join(text.split())
+    return text[:max_length].rstrip()
+
+
+def _el(parent: ET.Element | None, tag: str, text: str | None = None, *, nil: bool = False) -> ET.Element:
+    name = f"{{{NS}}}{tag}"
+    element = ET.Element(name) if parent is None else ET.SubElement(parent, name)
+    if nil:
+        element.set(f"{{{XSI}}}nil", "true")
+    elif text is not None:
+        element.text = text
+    return element
+
+
+def split_given_names(first_names: str) -> list[str]:
+    """``prenom1``, ``prenom2``, ``prenom3`` (the rest of the names joined in the third)."""
+    names = [n for n in re.split(r"[\s,]+", clean_text(first_names, 500)) if n]
+    if len(names) > 3:
+        names = names[:2] + [" ".join(names[2:])]
+    return [clean_text(n, 60) for n in names]
+
+
+def _local_date(value: datetime) -> date:
+    return value.astimezone(PARIS).date()
+
+
+def passage_element(certificate: Certificate, candidate: Candidate | None, jury: JurySession | None,
+                    settings: CpfSettings) -> ET.Element:
+    """The ``passageCertification`` of a certificate (data dictionary order)."""
+    p = _el(None, "passageCertification")
+    _el(p, "idTechnique", clean_text(certificate.number, 255))
+    _el(p, "obtentionCertification", "PAR_ADMISSION")
+    _el(p, "donneeCertifiee", "true")
+    if jury is not None:
+        exam = _local_date(jury.scheduled_at).isoformat()
+        _el(p, "dateDebutExamen", exam)
+        _el(p, "dateFinExamen", exam)
+    _el(p, "dateDebutValidite", certificate.issued_on.isoformat())  # date d'obtention
+    _el(p, "dateFinValidite", nil=True)  # a CQP has no end of validity
+    _el(p, "presenceNiveauLangueEuro", "false")
+    _el(p, "presenceNiveauNumeriqueEuro", "false")
+    _el(p, "scoring", nil=True)
+    _el(p, "mentionValidee", nil=True)
+    modalites = _el(p, "modalitesInscription")
+    _el(modalites, "modaliteAcces", settings.modalite_acces)
+    holder = _el(_el(p, "identificationTitulaire"), "titulaire")
+    _el(holder, "nomNaissance", clean_text(certificate.holder_last_name, 60))
+    _el(holder, "nomUsage", nil=True)
+    for i, name in enumerate(split_given_names(certificate.holder_first_names), start=1):
+        _el(holder, f"prenom{i}", name)
+    born = certificate.holder_birth_date
+    _el(holder, "anneeNaissance", str(born.year))
+    _el(holder, "moisNaissance", str(born.month))
+    _el(holder, "jourNaissance", str(born.day))
+    # « sexe » is not collected by the engine: left out (optional in the data dictionary).
+    place = _el(holder, "codeCommuneNaissance")
+    _el(_el(place, "codePostalNaissance"), "codePostal", nil=True)
+    birth_place = clean_text(candidate.birth_place if candidate else "", 60)
+    if birth_place:
+        _el(holder, "libelleCommuneNaissance", birth_place)
+    return p
+
+
+def passage_digest(element: ET.Element) -> str:
+    return hashlib.sha256(ET.tostring(element, encoding="utf-8")).hexdigest()
+
+
+def build_flux(reference: str, created_at: datetime, registry_type: str, registry_code: str,
+               passages: list[ET.Element], settings: CpfSettings) -> bytes:
+    """The whole XML flux of one certification (UTF-8, with its declaration)."""
+    root = _el(None, "flux")
+    _el(root, "idFlux", clean_text(reference, 50))
+    _el(root, "horodatage", created_at.astimezone(PARIS).replace(microsecond=0).isoformat())
+    emitter = _el(root, "emetteur")
+    _el(emitter, "idClient", clean_text(settings.id_client, 8))
+    certifier = _el(_el(emitter, "certificateurs"), "certificateur")
+    _el(certifier, "idClient", clean_text(settings.id_client, 8))
+    _el(certifier, "idContrat", clean_text(settings.id_contrat, 20))
+    certification = _el(_el(certifier, "certifications"), "certification")
+    _el(certification, "type", registry_type)
+    _el(certification, "code", registry_code)
+    _el(certification, "natureDeposant", "CERTIFICATEUR")
+    container = _el(certification, "passageCertifications")
+    container.extend(passages)
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+# --- batches ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Due:
+    record: CpfRecord
+    element: ET.Element
+    digest: str
+    resend: bool
+
+
+def _passages(session: Session, records: list[CpfRecord], settings: CpfSettings) -> dict[int, ET.Element]:
+    if not records:
+        return {}
+    certificates = {c.id: c for c in session.exec(
+        select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))}
+    candidates = {c.id: c for c in session.exec(
+        select(Candidate).where(Candidate.id.in_({c.candidate_id for c in certificates.values()})))}
+    juries = {j.id: j for j in session.exec(
+        select(JurySession).where(JurySession.id.in_({c.session_id for c in certificates.values()})))}
+    out = {}
+    for r in records:
+        c = certificates[r.certificate_id]
+        out[r.id] = passage_element(c, candidates.get(c.candidate_id), juries.get(c.session_id), settings)
+    return out
+
+
+def due_for_batch(session: Session, cert: Certification, settings: CpfSettings | None = None) -> list[_Due]:
+    """What the next batch of ``cert`` would carry: pending records, and rejected ones corrected
+    since (or whose re-sending the officer asked for). Accepted records never come back."""
+    settings = settings or CpfSettings()
+    records = list(session.exec(
+        select(CpfRecord).where(CpfRecord.certification_id == cert.id,
+                                CpfRecord.state.in_([CpfState.pending.value, CpfState.rejected.value]))
+        .order_by(CpfRecord.technical_id)
+    ))
+    elements = _passages(session, records, settings)
+    due = []
+    for record in records:
+        element = elements[record.id]
+        digest = passage_digest(element)
+        if record.state == CpfState.pending:
+            due.append(_Due(record, element, digest, resend=False))
+        elif digest != record.payload_sha256 or record.resend_requested:
+            due.append(_Due(record, element, digest, resend=True))
+    return due
+
+
+def prepare_batch(session: Session, actor: Actor, certification_code: str,
+                  settings: CpfSettings | None = None) -> tuple[CpfExportBatch, bytes] | None:
+    """Record the next batch of ``certification_code`` and return it with its XML, or None when
+    nothing is to be sent. The caller writes the file before committing."""
+    _officer_only(actor)
+    settings = settings or CpfSettings()
+    cert = get_certification(session, certification_code)
+    registry_type, registry_code = registry_of(cert)
+    sync_records(session, cert.id)
+    due = due_for_batch(session, cert, settings)
+    if not due:
+        return None
+    created = now()
+    year = created.astimezone(PARIS).year
+    short = cert.code.removeprefix("CQP_")
+    reference = f"CPF-{short}-{year}-{next_value(session, f'cpf-export-{cert.code}', year):04d}"
+    filename = f"{reference}.xml"
+    batch = CpfExportBatch(
+        reference=reference, certification_id=cert.id, registry_type=registry_type, registry_code=registry_code,
+        state="generated", record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
+        relative_path=f"exports/cpf/{cert.code}/{filename}", sha256="", size=0,
+        created_by_id=actor.user_id, created_at=created, updated_at=created,
+    )
+    session.add(batch)
+    session.flush()
+    for d in due:
+        record = d.record
+        apply_transition(
+            session, CPF_RECORD, record, "resend" if d.resend else "send", actor,
+            data={"batch": reference},
+            changes={"last_batch_id": batch.id, "sent_count": record.sent_count + 1,
+                     "first_sent_at": record.first_sent_at or created, "last_sent_at": created,
+                     "payload_sha256": d.digest, "resend_requested": False},
+        )
+        session.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
+                                 resend=d.resend, payload_sha256=d.digest))
+    data = build_flux(reference, created, registry_type, registry_code, [d.element for d in due], settings)
+    batch.sha256, batch.size = hashlib.sha256(data).hexdigest(), len(data)
+    session.add(batch)
+    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
+                 to_state="generated", data={"reference": reference, "records": len(due),
+                                             "resent": batch.resent_count, "sha256": batch.sha256})
+    session.flush()
+    return batch, data
+
+
+def list_batches(session: Session, actor: Actor, *, certification_code: str | None = None) -> list[CpfExportBatch]:
+    _officer_only(actor)
+    query = select(CpfExportBatch).order_by(CpfExportBatch.id.desc())
+    if certification_code:
+        query = query.where(CpfExportBatch.certification_id == get_certification(session, certification_code).id)
+    return list(session.exec(query))
+
+
+def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
+    _officer_only(actor)
+    batch = session.get(CpfExportBatch, batch_id)
+    if batch is None:
+        raise NotFound("Lot d'export introuvable.", code="cpf_batch_not_found")
+    return batch
+
+
+def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:
+    return list(session.exec(select(CpfBatchItem).where(CpfBatchItem.batch_id == batch_id)
+                             .order_by(CpfBatchItem.technical_id)))
+
+
+# --- processing report (compte rendu de traitement) -------------------------------------------------
+
+ACCEPTED_WORDS = {"ACCEPTE", "ACCEPTEE", "ACCEPTED", "OK", "VALIDE", "VALIDEE", "INTEGRE", "INTEGREE", "SUCCES",
+                  "SUCCESS", "TRAITE", "TRAITEE"}
+REJECTED_WORDS = {"REJETE", "REJETEE", "REJECTED", "REJET", "KO", "ERREUR", "ERROR", "REFUSE", "REFUSEE",
+                  "ANOMALIE", "INVALIDE"}
+ID_KEYS = ("idtechnique", "identifianttechnique", "idpassage", "idpassagecertification", "numerocertificat",
+           "numero", "id")
+STATUS_KEYS = ("statut", "etat", "resultat", "status", "statuttraitement", "etattraitement", "result",
+               "statutpassage", "etatpassage")
+MESSAGE_KEYS = ("codeerreur", "message", "messageerreur", "libelleerreur", "erreur", "erreurs", "motif",
+                "motifrejet", "commentaire", "libelle", "anomalie", "anomalies", "detail")
+
+
+@dataclass
+class ReportLine:
+    technical_id: str
+    outcome: str  # accepted | rejected
+    message: str = ""
+
+
+@dataclass
+class ParsedReport:
+    lines: list[ReportLine]
+    flux_id: str | None = None
+    kind: str = "csv"  # csv | xml
+
+
+@dataclass
+class ReportOutcome:
+    batch_id: int
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # same outcome already recorded (re-import)
+    superseded: list[str] = field(default_factory=list)  # sent again since in a later batch
+    ignored: list[str] = field(default_factory=list)  # contradicts a final outcome already recorded
+    unknown: list[str] = field(default_factory=list)  # not in this batch
+
+
+def _key(name: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]", "", plain.lower())
+
+
+def _outcome(word: str) -> str | None:
+    key = _key(word).upper()
+    if key in ACCEPTED_WORDS:
+        return "accepted"
+    if key in REJECTED_WORDS:
+        return "rejected"
+    return None
+
+
+def _text(element: ET.Element) -> str:
+    return " ".join(" ".join(element.itertext()).split())
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _parse_xml(data: bytes) -> ParsedReport:
+    head = data[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in data.lower():
+        raise ValidationFailed("Compte rendu refusé : les déclarations DOCTYPE et ENTITY ne sont pas admises.",
+                               code="report_doctype")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ValidationFailed(f"Compte rendu XML illisible : {exc}.", code="report_unreadable") from None
+    flux_id = next((_text(e) for e in root.iter() if _key(_local(e.tag)) == "idflux"), None)
+    lines, bad = [], []
+    for element in root.iter():
+        children = {}
+        for child in element:
+            children.setdefault(_key(_local(child.tag)), child)
+        attributes = {_key(k.rsplit("}", 1)[-1]): v for k, v in element.attrib.items()}
+        tid = next((_text(children[k]) for k in ID_KEYS[:4] if k in children), None) \
+            or next((attributes[k] for k in ID_KEYS[:4] if k in attributes), None)
+        if not tid:
+            continue
+        status = next((_text(children[k]) for k in STATUS_KEYS if k in children), None) \
+            or next((attributes[k] for k in STATUS_KEYS if k in attributes), "")
+        message = " ; ".join(_text(children[k]) for k in MESSAGE_KEYS if k in children and _text(children[k]))
+        outcome = _outcome(status)
+        if outcome is None:
+            bad.append(f"{tid} : « {status} »")
+            continue
+        lines.append(ReportLine(tid.strip(), outcome, message))
+    _check(lines, bad)
+    return ParsedReport(lines, flux_id, "xml")
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed("Compte rendu illisible : encodage inconnu.", code="report_unreadable")  # pragma: no cover
+
+
+def _parse_csv(data: bytes) -> ParsedReport:
+    text = _decode(data)
+    first = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t", "|"), key=first.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationFailed("Compte rendu vide.", code="report_empty") from None
+    columns = [_key(h) for h in header]
+
+    def find(keys) -> list[int]:
+        return [columns.index(k) for k in keys if k in columns]
+
+    id_col, status_col, message_cols = find(ID_KEYS)[:1], find(STATUS_KEYS)[:1], find(MESSAGE_KEYS)
+    if not id_col or not status_col:
+        raise ValidationFailed(
+            "Compte rendu CSV non reconnu : il faut une colonne d'identifiant technique (idTechnique) et une "
+            "colonne de statut (statut : ACCEPTE / REJETE).", code="report_columns",
+            details={"columns": header})
+    lines, bad = [], []
+    for n, row in enumerate(reader, start=2):
+        if n > REPORT_MAX_LINES:
+            raise ValidationFailed("Compte rendu trop long.", code="report_too_long")
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = row + [""] * (len(columns) - len(row))
+        tid, status = cells[id_col[0]].strip(), cells[status_col[0]].strip()
+        outcome = _outcome(status)
+        if not tid or outcome is None:
+            bad.append(f"ligne {n} : « {tid} » « {status} »")
+            continue
+        message = " ; ".join(" ".join(cells[i].split()) for i in message_cols if cells[i].strip())
+        lines.append(ReportLine(tid, outcome, message))
+    _check(lines, bad)
+    return ParsedReport(lines, None, "csv")
+
+
+def _check(lines: list[ReportLine], bad: list[str]) -> None:
+    if bad:
+        raise ValidationFailed(
+            "Statut non reconnu (attendu : ACCEPTE ou REJETE) — " + " ; ".join(bad[:5]) + ("…" if len(bad) > 5 else ""),
+            code="report_status_unknown", details={"lines": bad[:50]})
+    if not lines:
+        raise ValidationFailed("Aucun passage de certification reconnu dans le compte rendu.", code="report_empty")
+
+
+def parse_report(data: bytes) -> ParsedReport:
+    """A processing report in XML (elements carrying an ``idTechnique`` and a ``statut``) or CSV
+    (columns ``idTechnique``, ``statut`` and optionally ``message`` / ``libelleErreur``…)."""
+    body = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not body:
+        raise ValidationFailed("Compte rendu vide.", code="report_empty")
+    return _parse_xml(body) if body.startswith(b"<") else _parse_csv(data)
+
+
+def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *, filename: str = "",
+                  stored_path: str | None = None) -> ReportOutcome:
+    """Apply the processing report of batch ``batch_id``: accepted records become final, rejected
+    ones wait for a correction. Importing the same report twice changes nothing."""
+    batch = get_batch(session, actor, batch_id)
+    parsed = parse_report(data)
+    if parsed.flux_id and parsed.flux_id != batch.reference:
+        raise ValidationFailed(
+            f"Ce compte rendu porte sur le flux « {parsed.flux_id} », pas sur le lot {batch.reference}.",
+            code="report_for_another_batch", details={"flux_id": parsed.flux_id, "batch": batch.reference})
+    items = {i.technical_id: i for i in items_of(session, batch.id)}
+    outcome = ReportOutcome(batch.id)
+    at = now()
+    for line in parsed.lines:
+        item = items.get(line.technical_id)
+        if item is None:
+            outcome.unknown.append(line.technical_id)
+            continue
+        message = clean_text(line.message, 2000) or None
+        record = session.get(CpfRecord, item.record_id)
+        if item.outcome == line.outcome and (item.message or None) == message:
+            outcome.unchanged.append(line.technical_id)
+            continue
+        if record.last_batch_id != batch.id:
+            item.outcome, item.message, item.reported_at = line.outcome, message, at
+            session.add(item)
+            outcome.superseded.append(line.technical_id)
+            continue
+        if record.state not in (CpfState.sent, CpfState.resent):
+            if record.state == CpfState.rejected and line.outcome == "rejected":
+                item.message, item.reported_at = message, at  # a new wording of the same rejection
+                record.error_message = message
+                session.add_all([item, record])
+                outcome.unchanged.append(line.technical_id)
+            else:
+                outcome.ignored.append(line.technical_id)
+            continue
+        if line.outcome == "accepted":
+            apply_transition(session, CPF_RECORD, record, "accept", actor, data={"batch": batch.reference},
+                             changes={"accepted_at": at, "error_message": None})
+            outcome.accepted.append(line.technical_id)
+        else:
+            apply_transition(session, CPF_RECORD, record, "reject", actor, reason=message,
+                             data={"batch": batch.reference},
+                             changes={"rejected_at": at, "error_message": message})
+            outcome.rejected.append(line.technical_id)
+        item.outcome, item.message, item.reported_at = line.outcome, message, at
+        session.add(item)
+    session.flush()
+    all_items = items_of(session, batch.id)
+    batch.accepted_count = sum(i.outcome == "accepted" for i in all_items)
+    batch.rejected_count = sum(i.outcome == "rejected" for i in all_items)
+    batch.state = "report_imported"
+    batch.report_imported_at = at
+    batch.report_filename = clean_text(filename, 200) or None
+    batch.report_sha256 = hashlib.sha256(data).hexdigest()
+    if stored_path:
+        batch.report_relative_path = stored_path
+    batch.updated_at = at
+    session.add(batch)
+    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="import_report", actor=actor,
+                 from_state="generated", to_state="report_imported",
+                 data={"file": batch.report_filename, "sha256": batch.report_sha256, "format": parsed.kind,
+                       "accepted": len(outcome.accepted), "rejected": len(outcome.rejected),
+                       "unchanged": len(outcome.unchanged), "superseded": len(outcome.superseded),
+                       "ignored": len(outcome.ignored), "unknown": outcome.unknown[:50]})
+    session.flush()
+    return outcome

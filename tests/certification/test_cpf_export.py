@@ -1,0 +1,398 @@
+"""Export of certified holders to the Caisse des Dépôts (SI CPF accrochage): XML, records, reports."""
+
+from __future__ import annotations
+
+import re
+import threading
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from certification.audit import SYSTEM, timeline
+from certification.db import session_scope
+from certification.errors import Conflict, InvalidTransition, ValidationFailed
+from certification.models import Candidate, Certificate, Certification
+from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
+from certification.services import cpf_export as svc
+from certification.services import issuance
+from flows.cpf_export import export_once, import_report_once
+from tests.factories import (
+    deliberated_session,
+    grant_agrement,
+    issue_results,
+    make_users,
+    ready_candidates,
+    siret,
+    structure_account,
+)
+
+NS = {"cpf": svc.NS}
+XSI_NIL = f"{{{svc.XSI}}}nil"
+NAMES = [
+    ("O'Brien <Zoé> & Cie", "Aïssatou Marie-Hélène"),
+    ("N'Guessan-Lefèvre", "Jean-François Éloi Maël Noé"),
+    ("Le Goff", "Gaëlle"),
+]
+
+
+@pytest.fixture
+def world(settings):
+    people = make_users()
+    grant_agrement(people, 1)
+    structure = structure_account(people, siret(1))
+    with session_scope() as s:
+        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+        cert.registry_code = "RNCP 34567"
+        s.add(cert)
+    return people, structure
+
+
+def certify(people, structure, names, *, first=1, partial=()):
+    """Register, deliberate and issue: certificates for every candidate, attestations for ``partial``
+    (indexes). Returns {last name: certificate id} of the certificates."""
+    ids = ready_candidates(structure, len(names), first=first, names=names)
+    results = {ids[i]: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for i in partial}
+    issue_results(deliberate(people, ids, results))
+    with session_scope() as s:
+        rows = s.exec(select(Certificate).where(Certificate.candidate_id.in_(ids))).all()
+        return {c.holder_last_name: c.id for c in rows if c.kind == "certificate"}
+
+
+def deliberate(people, ids, results) -> int:
+    """A signed session of ``ids``; the jury members of the first session sit again in later ones."""
+    if "presidente" not in people:
+        return deliberated_session(people, ids, results)
+    from datetime import timedelta
+
+    from certification.services import jury as jury_svc
+
+    officer_actor = people["officer"]["actor"]
+    members = [("presidente", "employeur", True), ("employeur2", "employeur", False), ("salarie1", "salarie", False),
+               ("salarie2", "salarie", False)]
+    with session_scope() as s:
+        jury = jury_svc.plan_session(s, officer_actor, certification_code="CQP_SP",
+                                     scheduled_at=datetime.now(UTC) + timedelta(days=1), place="Rennes")
+        for key, college, president in members:
+            jury_svc.add_member(s, officer_actor, jury.id, user_id=people[key]["id"], college=college,
+                                is_president=president)
+        rows = jury_svc.add_candidates(s, officer_actor, jury.id, ids)
+        jury_svc.convene(s, officer_actor, jury.id)
+        jury_svc.check_composition(s, officer_actor, jury.id)
+        for row in rows:
+            jury_svc.record_results(s, officer_actor, jury.id, row.candidate_id,
+                                    (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs})
+        jury_svc.close_deliberation(s, officer_actor, jury.id)
+        jury_svc.sign_pv(s, people["presidente"]["actor"], jury.id)
+        return jury.id
+
+
+def read_flux(settings, summary) -> tuple[bytes, ET.Element]:
+    data = (settings.data_dir / summary["relative_path"]).read_bytes()
+    return data, ET.fromstring(data)
+
+
+def passages(root) -> dict[str, ET.Element]:
+    return {p.findtext("cpf:idTechnique", namespaces=NS): p for p in root.iterfind(".//cpf:passageCertification", NS)}
+
+
+def states() -> dict[str, str]:
+    with session_scope() as s:
+        return {r.technical_id: r.state for r in s.exec(select(CpfRecord))}
+
+
+def numbers() -> dict[str, str]:
+    with session_scope() as s:
+        return {c.holder_last_name: c.number for c in s.exec(select(Certificate).where(Certificate.kind == "certificate"))}
+
+
+def xml_report(reference: str, lines) -> bytes:
+    """A processing report in XML: per passage its idTechnique, statut and message."""
+    root = ET.Element(f"{{{svc.NS}}}compteRendu")
+    ET.SubElement(root, f"{{{svc.NS}}}idFlux").text = reference
+    for tid, status, message in lines:
+        p = ET.SubElement(ET.SubElement(root, f"{{{svc.NS}}}passages"), f"{{{svc.NS}}}passage")
+        ET.SubElement(p, f"{{{svc.NS}}}idTechnique").text = tid
+        ET.SubElement(p, f"{{{svc.NS}}}statut").text = status
+        if message:
+            ET.SubElement(p, f"{{{svc.NS}}}libelleErreur").text = message
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def csv_report(lines) -> bytes:
+    body = "Identifiant technique;Statut;Libellé de l'erreur\r\n" + "".join(
+        f"{tid};{status};{message}\r\n" for tid, status, message in lines)
+    return body.encode("utf-8-sig")
+
+
+def officer(people):
+    return people["officer"]["actor"]
+
+
+def test_xml_flux_as_the_data_dictionary(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES, partial=[2])  # Le Goff only gets an attestation: not declared
+    with session_scope() as s:
+        s.exec(select(Candidate).where(Candidate.last_name == "Le Goff")).one()
+        c = s.exec(select(Candidate).where(Candidate.last_name == NAMES[0][0])).one()
+        c.birth_place = "Saint-Étienne (42)"
+        s.add(c)
+
+    summary = export_once("CQP_SP", officer(people))
+    assert summary["reference"].startswith(f"CPF-SP-{datetime.now(UTC).year}-0001")
+    assert summary["relative_path"] == f"exports/cpf/CQP_SP/{summary['reference']}.xml"
+    data, root = read_flux(settings, summary)
+    assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    data.decode("utf-8")  # well-formed UTF-8 (parsed above)
+    assert root.tag == f"{{{svc.NS}}}flux"
+    assert root.findtext("cpf:idFlux", namespaces=NS) == summary["reference"]
+    assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", root.findtext("cpf:horodatage", namespaces=NS))
+    certifier = root.find("cpf:emetteur/cpf:certificateurs/cpf:certificateur", NS)
+    assert len(certifier.findtext("cpf:idClient", namespaces=NS)) == 8
+    certification = certifier.find("cpf:certifications/cpf:certification", NS)
+    assert certification.findtext("cpf:type", namespaces=NS) == "RNCP"
+    assert certification.findtext("cpf:code", namespaces=NS) == "RNCP34567"
+
+    nums = numbers()
+    found = passages(root)
+    assert set(found) == {nums[NAMES[0][0]], nums[NAMES[1][0]]}
+    first = found[nums[NAMES[0][0]]]
+    holder = first.find("cpf:identificationTitulaire/cpf:titulaire", NS)
+    assert holder.findtext("cpf:nomNaissance", namespaces=NS) == "O'Brien <Zoé> & Cie"
+    assert b"O'Brien &lt;Zo\xc3\xa9&gt; &amp; Cie" in data  # escaped, accents in UTF-8
+    assert holder.findtext("cpf:prenom1", namespaces=NS) == "Aïssatou"
+    assert holder.findtext("cpf:prenom2", namespaces=NS) == "Marie-Hélène"
+    assert holder.find("cpf:prenom3", NS) is None
+    assert holder.find("cpf:sexe", NS) is None  # not collected: left out
+    assert holder.find("cpf:nomUsage", NS).get(XSI_NIL) == "true"
+    assert holder.findtext("cpf:libelleCommuneNaissance", namespaces=NS) == "Saint-Étienne (42)"
+    assert holder.find("cpf:codeCommuneNaissance/cpf:codePostalNaissance/cpf:codePostal", NS).get(XSI_NIL) == "true"
+    with session_scope() as s:
+        cert = s.exec(select(Certificate).where(Certificate.number == nums[NAMES[0][0]])).one()
+    born = cert.holder_birth_date
+    assert [holder.findtext(f"cpf:{k}Naissance", namespaces=NS) for k in ("annee", "mois", "jour")] == [
+        str(born.year), str(born.month), str(born.day)]
+    assert first.findtext("cpf:dateDebutValidite", namespaces=NS) == cert.issued_on.isoformat()
+    assert first.find("cpf:dateFinValidite", NS).get(XSI_NIL) == "true"
+    assert first.findtext("cpf:obtentionCertification", namespaces=NS) == "PAR_ADMISSION"
+    assert first.findtext("cpf:donneeCertifiee", namespaces=NS) == "true"
+    second = found[nums[NAMES[1][0]]].find("cpf:identificationTitulaire/cpf:titulaire", NS)
+    assert [second.findtext(f"cpf:prenom{i}", namespaces=NS) for i in (1, 2, 3)] == [
+        "Jean-François", "Éloi", "Maël Noé"]
+    assert second.find("cpf:libelleCommuneNaissance", NS) is None
+
+    assert states() == {nums[NAMES[0][0]]: "sent", nums[NAMES[1][0]]: "sent"}
+    with session_scope() as s:
+        batch = s.exec(select(CpfExportBatch)).one()
+        assert (batch.record_count, batch.resent_count, batch.size) == (2, 0, len(data))
+        assert [e.action for e in timeline(s, "cpf_export_batches", batch.id)] == ["generate"]
+        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == nums[NAMES[0][0]])).one()
+        assert [e.action for e in timeline(s, "cpf_records", record.id)] == ["send"]
+        assert record.due_on == svc.add_months(cert.issued_on, 3)
+
+
+def test_second_export_with_nothing_new_writes_nothing(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:2])
+    assert export_once("CQP_SP") is not None
+    before = sorted(p.name for p in (settings.data_dir / "exports").rglob("*"))
+    assert export_once("CQP_SP") is None
+    assert export_once("CQP_SP", officer(people)) is None
+    assert sorted(p.name for p in (settings.data_dir / "exports").rglob("*")) == before
+    with session_scope() as s:
+        assert len(s.exec(select(CpfExportBatch)).all()) == 1
+    with session_scope() as s, pytest.raises(ValidationFailed):  # EPSP has no registry code
+        svc.prepare_batch(s, SYSTEM, "CQP_EPSP")
+
+
+def test_accepted_never_resent_and_rejected_resent_after_correction(world, settings):
+    people, structure = world
+    ids = certify(people, structure, NAMES[:2] + [("Morvan", "Yann")])
+    nums = numbers()
+    a, b, c = nums[NAMES[0][0]], nums[NAMES[1][0]], nums["Morvan"]
+    first = export_once("CQP_SP", officer(people))
+
+    # The report of the first batch: A accepted, B rejected, C not in the report yet.
+    report = xml_report(first["reference"], [(a, "ACCEPTE", ""), (b, "REJETE", "Nom de naissance : caractère interdit")])
+    outcome = import_report_once(first["id"], report, "compte-rendu.xml", officer(people))
+    assert (outcome["accepted"], outcome["rejected"]) == ([a], [b])
+    assert states() == {a: "accepted", b: "rejected", c: "sent"}
+    with session_scope() as s:
+        rb = s.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
+        assert rb.error_message == "Nom de naissance : caractère interdit"
+        batch = s.get(CpfExportBatch, first["id"])
+        assert (batch.state, batch.accepted_count, batch.rejected_count) == ("report_imported", 1, 1)
+        assert (settings.data_dir / batch.report_relative_path).read_bytes() == report
+    again = import_report_once(first["id"], report, "compte-rendu.xml", officer(people))  # same report twice
+    assert (again["accepted"], again["rejected"], sorted(again["unchanged"])) == ([], [], sorted([a, b]))
+
+    # Nothing corrected yet: nothing to send (A accepted, B uncorrected, C awaiting its report).
+    assert export_once("CQP_SP") is None
+
+    # B's identity corrected on the certificate: B alone goes again, as a re-sending.
+    with session_scope() as s:
+        issuance.correct(s, officer(people), ids[NAMES[1][0]], reason="Erreur de saisie", last_name="N'Guessan")
+    second = export_once("CQP_SP")
+    assert (second["record_count"], second["resent_count"]) == (1, 1)
+    _, root = read_flux(settings, second)
+    found = passages(root)
+    assert list(found) == [b]
+    assert found[b].findtext(".//cpf:nomNaissance", namespaces=NS) == "N'Guessan"
+    assert states() == {a: "accepted", b: "resent", c: "sent"}
+
+    # Its report (CSV this time) accepts it; A and B are never sent again.
+    outcome = import_report_once(second["id"], csv_report([(b, "Accepté", "")]), "cr.csv", officer(people))
+    assert outcome["accepted"] == [b]
+    # A late report of the first batch about B changes nothing any more (B went again since).
+    late = import_report_once(first["id"], xml_report(first["reference"], [(b, "REJETE", "autre motif")]),
+                              "cr2.xml", officer(people))
+    assert late["superseded"] == [b]
+    assert states() == {a: "accepted", b: "accepted", c: "sent"}
+
+    # A new certificate: the next batch carries it alone.
+    certify(people, structure, [("Kerouac", "Léa")], first=10)
+    third = export_once("CQP_SP")
+    _, root = read_flux(settings, third)
+    assert list(passages(root)) == [numbers()["Kerouac"]]
+
+    # C rejected for a reason outside our data: re-sent only when the officer asks for it.
+    import_report_once(first["id"], xml_report(first["reference"], [(c, "KO", "Service indisponible")]), "cr3.xml",
+                       officer(people))
+    assert states()[c] == "rejected"
+    assert export_once("CQP_SP") is None
+    with session_scope() as s:
+        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == c)).one()
+        svc.request_resend(s, officer(people), record.id, "Incident de la plateforme résolu")
+        with pytest.raises(InvalidTransition):
+            svc.request_resend(s, officer(people), s.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
+                               "déjà accepté")
+    fourth = export_once("CQP_SP")
+    _, root = read_flux(settings, fourth)
+    assert list(passages(root)) == [c]
+    with session_scope() as s:
+        items = s.exec(select(CpfBatchItem).where(CpfBatchItem.technical_id == c)).all()
+        assert [(i.resend, i.outcome) for i in items] == [(False, "rejected"), (True, None)]
+
+
+def test_report_formats_and_refusals(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:2])
+    batch = export_once("CQP_SP")
+    a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
+
+    def imp(data):
+        with session_scope() as s:
+            return svc.import_report(s, officer(people), batch["id"], data, filename="cr")
+
+    for bad, code in [
+        (b"", "report_empty"),
+        (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x/>", "report_doctype"),
+        (b"<flux><passage>", "report_unreadable"),
+        (xml_report("CPF-SP-1999-0001", [(a, "ACCEPTE", "")]), "report_for_another_batch"),
+        (xml_report(batch["reference"], [(a, "PEUT-ETRE", "")]), "report_status_unknown"),
+        (csv_report([(a, "", "")]), "report_status_unknown"),
+        ("nom,prénom\r\nX,Y\r\n".encode(), "report_columns"),
+        ((settings.data_dir / batch["relative_path"]).read_bytes(), "report_status_unknown"),  # the flux itself
+    ]:
+        with pytest.raises(ValidationFailed) as exc:
+            imp(bad)
+        assert exc.value.code == code, bad
+    assert states() == {a: "sent", b: "sent"}
+
+    # CSV with commas, Windows-1252, unknown ids reported, messages kept.
+    data = f"idTechnique,statut,codeErreur,message\r\n{a},OK,,\r\n{b},KO,E12,Date de naissance incohérente\r\n" \
+           "SP-1999-000001,OK,,\r\n".encode("cp1252")
+    outcome = imp(data)
+    assert (outcome.accepted, outcome.rejected, outcome.unknown) == ([a], [b], ["SP-1999-000001"])
+    with session_scope() as s:
+        rb = s.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
+        assert rb.error_message == "E12 ; Date de naissance incohérente"
+    # An accepted record contradicted later stays accepted.
+    outcome = imp(csv_report([(a, "REJETE", "?")]))
+    assert outcome.ignored == [a] and states()[a] == "accepted"
+
+
+def test_overdue_three_months_after_issue(world, settings):
+    people, structure = world
+    with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):  # within the agrément
+        certify(people, structure, NAMES[:2])
+    a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
+
+    def overdue():
+        with session_scope() as s:
+            return sorted(r.technical_id for r in svc.overdue_records(s, officer(people)))
+
+    with time_machine.travel(datetime(2027, 3, 2, 10, tzinfo=UTC), tick=False):
+        with session_scope() as s:
+            records = svc.list_records(s, officer(people))
+        assert {(r.technical_id, r.issued_on, r.due_on) for r in records} == {
+            (a, date(2027, 3, 1), date(2027, 6, 1)), (b, date(2027, 3, 1), date(2027, 6, 1))}
+        assert overdue() == []
+    with time_machine.travel(datetime(2027, 6, 1, 12, tzinfo=UTC), tick=False):
+        assert overdue() == []  # due today
+    with time_machine.travel(datetime(2027, 6, 2, 8, tzinfo=UTC), tick=False):
+        assert overdue() == sorted([a, b])
+        batch = export_once("CQP_SP")
+        assert overdue() == []  # sent, awaiting the report
+        import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
+                           officer(people))
+        assert overdue() == [b]  # rejected: still owed
+    assert svc.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert svc.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+
+
+def test_revoked_certificate_is_not_declared(world, settings):
+    people, structure = world
+    ids = certify(people, structure, NAMES[:2])
+    nums = numbers()
+    with session_scope() as s:
+        svc.list_records(s, officer(people))  # both followed from now on
+        issuance.revoke(s, officer(people), ids[NAMES[0][0]], "Fraude avérée")
+    summary = export_once("CQP_SP")
+    _, root = read_flux(settings, summary)
+    assert list(passages(root)) == [nums[NAMES[1][0]]]
+    assert states() == {nums[NAMES[0][0]]: "cancelled", nums[NAMES[1][0]]: "sent"}
+
+
+def test_registry_code_and_roles(world):
+    people, _ = world
+    with session_scope() as s:
+        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+        assert svc.registry_of(cert) == ("RNCP", "RNCP34567")
+        for code, expected in [("rs5286", ("RS", "RS5286")), ("RNCP", None), ("", None), ("CPF206", None)]:
+            cert.registry_code = code
+            if expected:
+                assert svc.registry_of(cert) == expected
+            else:
+                with pytest.raises(ValidationFailed):
+                    svc.registry_of(cert)
+        s.rollback()
+    with session_scope() as s, pytest.raises(Exception) as exc:
+        svc.prepare_batch(s, people["mandataire"]["actor"], "CQP_SP")
+    assert exc.value.status_code == 403
+
+
+def test_two_exports_at_once_send_each_record_once(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:2])
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(export_once("CQP_SP"))
+        except Conflict as exc:  # the other run took the records first
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [r for r in results if r]
+    assert len(made) == 1 and len(made) + len(errors) + results.count(None) == 2
+    with session_scope() as s:
+        assert len(s.exec(select(CpfBatchItem)).all()) == 2
+    files = list((settings.data_dir / "exports").rglob("*.xml"))
+    assert [f.name for f in files] == [made[0]["filename"]]

@@ -1,0 +1,57 @@
+"""Fixtures of the back-office page tests: a client, the users, and a browser-like login."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.factories import make_users
+
+PASSWORD = "mot-de-passe-sûr"  # the password of tests.factories.make_users
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def people():
+    return make_users()
+
+
+@pytest.fixture
+def app():
+    return create_app()
+
+
+@pytest.fixture
+def browser(app):
+    """A factory of logged-in clients (each with its own cookie jar), like one browser per user."""
+    clients = []
+
+    def login(user: dict) -> TestClient:
+        client = TestClient(app, follow_redirects=False)
+        client.__enter__()
+        clients.append(client)
+        page = client.get("/app/login")
+        assert page.status_code == 200
+        r = client.post("/app/login", data={"email": user["email"], "password": PASSWORD,
+                                            "csrf_token": csrf_of(page.text), "next": "/app/"})
+        assert r.status_code == 303, r.text
+        return client
+
+    yield login
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def page_csrf(client: TestClient, url: str = "/app/") -> str:
+    r = client.get(url)
+    assert r.status_code == 200, r.text
+    return csrf_of(r.text)

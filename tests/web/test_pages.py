@@ -1,0 +1,435 @@
+"""Back-office pages (server-rendered): login, CSRF, role filtering, inbox ordering, actions with
+confirmation, timelines, escaping, Prefect links."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from certification.audit import SYSTEM
+from certification.clock import today
+from certification.db import session_scope
+from certification.models import AgrementRequest, AuditEvent, Controle, Role, Structure
+from certification.services import agrement as svc
+from certification.services import controle as controle_svc
+from tests.factories import (
+    add_user,
+    grant_agrement,
+    instruct,
+    ready_candidates,
+    siret,
+    structure_account,
+    submit_request,
+)
+from tests.web.conftest import PASSWORD, csrf_of, page_csrf
+
+
+def inbox_references(html: str) -> list[str]:
+    return re.findall(r'<a href="[^"]+" class="ref">([^<]+)</a>', html)
+
+
+def state_of(request_id: int) -> str:
+    with session_scope() as s:
+        return s.get(AgrementRequest, request_id).state
+
+
+def reference_of(request_id: int) -> str:
+    with session_scope() as s:
+        return s.get(AgrementRequest, request_id).reference
+
+
+def set_request(request_id: int, **values) -> None:
+    with session_scope() as s:
+        s.execute(update(AgrementRequest).where(AgrementRequest.id == request_id).values(**values))
+
+
+# --- login, sessions, CSRF -------------------------------------------------------------------
+
+
+def test_login_cookie_and_logout(app, people):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, follow_redirects=False) as client:
+        r = client.get("/app/demandes")
+        assert r.status_code == 303 and r.headers["location"] == "/app/login?next=/app/demandes"
+        page = client.get("/app/login?next=/app/demandes")
+        assert "Connexion" in page.text and 'lang="fr"' in page.text
+        token = csrf_of(page.text)
+        r = client.post("/app/login", data={"email": people["officer"]["email"], "password": "faux",
+                                            "csrf_token": token, "next": "/app/demandes"})
+        assert r.status_code == 401 and "Adresse e-mail ou mot de passe incorrect." in r.text
+        assert "cqp_session" not in r.headers.get("set-cookie", "")
+        token = csrf_of(r.text)
+        r = client.post("/app/login", data={"email": people["officer"]["email"].upper(), "password": PASSWORD,
+                                            "csrf_token": token, "next": "/app/demandes"})
+        assert r.status_code == 303 and r.headers["location"] == "/app/demandes"
+        cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("cqp_session="))
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/app" in cookie
+        session_token = client.cookies.get("cqp_session")
+        home = client.get("/app/")
+        assert home.status_code == 200 and "Camille Martin" in home.text
+        assert home.headers["content-security-policy"].startswith("default-src 'none'")
+        assert home.headers["cache-control"] == "no-store"
+        # Logging out needs the CSRF token, and revokes the session token itself.
+        assert client.post("/app/logout", data={"csrf_token": "x"}).status_code == 403
+        r = client.post("/app/logout", data={"csrf_token": csrf_of(home.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/app/login"
+    with TestClient(app, follow_redirects=False, cookies={"cqp_session": session_token}) as replay:
+        assert replay.get("/app/").status_code == 303
+
+
+def test_login_form_needs_its_token_and_next_stays_inside(app, people):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, follow_redirects=False) as client:
+        r = client.post("/app/login", data={"email": people["officer"]["email"], "password": PASSWORD})
+        assert r.status_code == 403 and "expiré" in r.text
+        page = client.get("/app/login")
+        r = client.post("/app/login", data={"email": people["officer"]["email"], "password": PASSWORD,
+                                            "csrf_token": csrf_of(page.text), "next": "https://evil.example/app/"})
+        assert r.status_code == 303 and r.headers["location"] == "/app/"
+
+
+def test_csrf_is_checked_on_actions(browser, people):
+    rid = submit_request(people["mandataire"]["actor"])
+    officer = browser(people["officer"])
+    url = f"/app/demandes/{rid}/recevable"
+    for data, headers in [({}, {}), ({"csrf_token": "forged"}, {}),
+                          ({"csrf_token": page_csrf(officer)}, {"Origin": "https://evil.example"})]:
+        r = officer.post(url, data={**data, "confirm": "1", "version": "1"}, headers=headers)
+        assert r.status_code == 403 and "jeton de sécurité invalide" in r.text
+        assert r.headers["content-type"].startswith("text/html")
+    assert state_of(rid) == "submitted"
+    # The token of one session is worthless in another.
+    other = browser(people["officer"])
+    r = other.post(url, data={"csrf_token": page_csrf(officer), "confirm": "1", "version": "1"})
+    assert r.status_code == 403 and state_of(rid) == "submitted"
+
+
+# --- role filtering --------------------------------------------------------------------------
+
+
+def test_each_role_sees_its_own_dossiers_only(browser, people):
+    mine = submit_request(people["mandataire"]["actor"], 1, name="Atelier Hélène")
+    theirs = submit_request(people["other_mandataire"]["actor"], 2, name="Chantier Jean-François")
+    with session_scope() as s:
+        svc.request_complements(s, people["officer"]["actor"], mine, "Statuts signés", deadline_days=10)
+
+    mandataire = browser(people["mandataire"])
+    html = mandataire.get("/app/").text
+    assert inbox_references(html) == [reference_of(mine)] and "Transmettre les compléments" in html
+    listing = mandataire.get("/app/demandes").text
+    assert "Atelier Hélène" in listing and "Jean-François" not in listing
+    assert mandataire.get(f"/app/demandes/{theirs}").status_code == 404
+    r = mandataire.post(f"/app/demandes/{mine}/recevable", data={"csrf_token": page_csrf(mandataire)})
+    assert r.status_code == 403 and "n'est pas ouverte au rôle « mandataire »" in unescape(r.text)
+    assert mandataire.get("/app/controles").status_code == 403
+    assert mandataire.get("/app/jurys").status_code == 403
+
+    controleur = browser(people["controleur"])
+    r = controleur.get("/app/demandes")
+    assert r.status_code == 403 and "ne sont pas accessibles au rôle « contrôleur »" in r.text
+    assert controleur.get(f"/app/demandes/{mine}").status_code == 403
+    assert "Aucune action en attente." in controleur.get("/app/").text
+    nav = controleur.get("/app/controles").text
+    assert 'href="/app/controles"' in nav and 'href="/app/demandes"' not in nav
+
+    formateur = browser(people["formateur"])
+    assert formateur.get("/app/").status_code == 200
+    assert formateur.get("/app/candidats").status_code == 403
+
+
+def test_a_controleur_sees_only_his_controles(browser, people):
+    people["controleur2"] = add_user("bruno.lemaitre@cqp.test", "Bruno Lemaître", Role.controleur)
+    officer = people["officer"]["actor"]
+    a1 = grant_agrement(people, 1)
+    a2 = grant_agrement(people, 2)
+    with session_scope() as s:
+        c1 = controle_svc.plan_controle(s, officer, a1, reason="Signalement")
+        c2 = controle_svc.plan_controle(s, officer, a2, reason="Échantillon")
+        controle_svc.assign(s, officer, c1.id, people["controleur"]["id"])
+        controle_svc.assign(s, officer, c2.id, people["controleur2"]["id"])
+        c1_id, c1_ref, c2_id = c1.id, c1.reference, c2.id
+    gaelle = browser(people["controleur"])
+    html = gaelle.get("/app/").text
+    assert inbox_references(html) == [c1_ref] and "Programmer la visite" in html
+    assert gaelle.get(f"/app/controles/{c1_id}").status_code == 200
+    assert gaelle.get(f"/app/controles/{c2_id}").status_code == 404
+    assert 'id="form-confier"' not in gaelle.get(f"/app/controles/{c1_id}").text
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+
+def test_inbox_lists_overdue_first_then_by_deadline(browser, people):
+    mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
+    submitted = submit_request(mandataire, 1)
+    late = submit_request(mandataire, 2)
+    soon = submit_request(mandataire, 3)
+    review = submit_request(mandataire, 4)
+    decide = submit_request(mandataire, 5)
+    done = submit_request(mandataire, 6)
+    with session_scope() as s:
+        svc.request_complements(s, officer, late, "Attestation EPSP lisible", deadline_days=30)
+        svc.request_complements(s, officer, soon, "Programme de formation", deadline_days=3)
+        for rid in (review, decide, done):
+            svc.declare_admissible(s, officer, rid)
+            svc.start_review(s, SYSTEM, rid, avis_deadline_days=10)
+        svc.give_avis(s, mandataire, decide, "favorable")
+        svc.give_avis(s, mandataire, done, "favorable")
+        svc.refuse(s, officer, done, "Encadrement non formé")
+    set_request(late, complements_deadline=today() - timedelta(days=2))
+
+    client = browser(people["officer"])
+    html = client.get("/app/").text
+    refs = inbox_references(html)
+    # Overdue, then by deadline (3 days, 10 days), then the steps without a deadline.
+    assert refs == [reference_of(i) for i in (late, soon, review, submitted, decide)]
+    rows = html.split('<tr class="inbox-item')[1:]
+    assert rows[0].startswith(' overdue"') and "en retard" in rows[0] and "de 2 jours" in rows[0]
+    assert all("en retard" not in row for row in rows[1:])
+    assert "dont <strong>1 en retard</strong>" in html
+    assert reference_of(done) not in html  # a closed dossier waits for nobody
+    # "Mes actions": only the officer's own steps.
+    mine = inbox_references(client.get("/app/?vue=moi").text)
+    assert sorted(mine) == sorted([reference_of(submitted), reference_of(decide)])
+
+
+# --- actions with confirmation -----------------------------------------------------------------
+
+
+def test_declare_admissible_through_the_confirmation(browser, people, monkeypatch):
+    from flows import dispatch
+
+    triggered = []
+
+    async def fake_changed(request_id: int) -> None:
+        triggered.append(request_id)
+
+    monkeypatch.setattr(dispatch, "agrement_request_changed", fake_changed)
+    rid = submit_request(people["mandataire"]["actor"])
+    officer = browser(people["officer"])
+    page = officer.get(f"/app/demandes/{rid}")
+    assert 'id="form-recevable"' in page.text and 'id="form-decision"' not in page.text
+
+    # Step 1: a confirmation page; nothing is recorded yet.
+    r = officer.post(f"/app/demandes/{rid}/recevable",
+                     data={"csrf_token": csrf_of(page.text), "comment": "Dossier complet, pièces lisibles."})
+    assert r.status_code == 200 and "Confirmer : déclarer la demande recevable" in r.text
+    assert "Dossier complet, pièces lisibles." in r.text and 'name="confirm" value="1"' in r.text
+    assert state_of(rid) == "submitted" and not triggered
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    assert hidden["version"] == "1"
+
+    # Step 2: confirmed, the service applies the transition, writes its audit row, runs the flow.
+    r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
+    assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
+    assert state_of(rid) == "admissible" and triggered == [rid]
+    with session_scope() as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).one()
+        assert (event.entity_id, event.actor_id, event.actor_role) == (rid, people["officer"]["id"], "officer")
+        assert (event.from_state, event.to_state, event.reason) == ("submitted", "admissible",
+                                                                    "Dossier complet, pièces lisibles.")
+    page = officer.get(r.headers["location"]).text
+    assert "La demande a été déclarée recevable." in page
+    timeline = page.split('id="historique"')[1]
+    assert "Déclarer recevable" in timeline and "déposée → recevable" in timeline
+    assert "Camille Martin" in timeline and "chargé·e de certification" in timeline
+    assert "Motif : Dossier complet, pièces lisibles." in timeline
+
+    # Replaying the confirmation: a French error, not a 500, and nothing else changes.
+    r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
+    assert r.status_code == 409 and "impossible : le dossier est à l'état « recevable »" in unescape(r.text)
+    assert triggered == [rid]
+
+
+def test_complements_and_decision_with_errors_in_french(browser, people):
+    rid = submit_request(people["mandataire"]["actor"])
+    officer = browser(people["officer"])
+    token = page_csrf(officer, f"/app/demandes/{rid}")
+    r = officer.post(f"/app/demandes/{rid}/complements", data={"csrf_token": token, "message": "  "})
+    assert r.status_code == 422 and "Précisez les compléments demandés." in r.text
+    r = officer.post(f"/app/demandes/{rid}/complements",
+                     data={"csrf_token": token, "message": "Statuts à jour", "deadline_days": "500"})
+    assert r.status_code == 422 and "entre 1 et 180 jours" in r.text and "Statuts à jour" in r.text
+    r = officer.post(f"/app/demandes/{rid}/complements",
+                     data={"csrf_token": token, "message": "Statuts à jour", "deadline_days": "15"})
+    assert r.status_code == 200 and "15 jours, soit jusqu'au" in unescape(r.text)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    assert officer.post(f"/app/demandes/{rid}/complements", data=hidden).status_code == 303
+    with session_scope() as s:
+        request = s.get(AgrementRequest, rid)
+        assert request.state == "incomplete" and request.complements_deadline == today() + timedelta(days=15)
+
+    # Decision: a refusal must be motivated; a stale confirmation is refused.
+    other = submit_request(people["mandataire"]["actor"], 2)
+    instruct(other, people)
+    r = officer.post(f"/app/demandes/{other}/decision", data={"csrf_token": token, "decision": "refuse"})
+    assert r.status_code == 422 and "Un refus doit être motivé." in r.text
+    r = officer.post(f"/app/demandes/{other}/decision",
+                     data={"csrf_token": token, "decision": "refuse", "reason": "Aucun encadrant formé à l'EPSP"})
+    assert r.status_code == 200 and "Confirmer : refuser l'agrément" in unescape(r.text)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    r = officer.post(f"/app/demandes/{other}/decision", data={**hidden, "version": "1"})
+    assert r.status_code == 409 and "modifié entre-temps" in r.text
+    assert officer.post(f"/app/demandes/{other}/decision", data=hidden).status_code == 303
+    assert state_of(other) == "refused"
+
+
+def test_grant_from_the_decision_form(browser, people):
+    rid = submit_request(people["mandataire"]["actor"])
+    instruct(rid, people)
+    officer = browser(people["officer"])
+    token = page_csrf(officer, f"/app/demandes/{rid}")
+    r = officer.post(f"/app/demandes/{rid}/decision", data={"csrf_token": token, "decision": "grant"})
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    r = officer.post(f"/app/demandes/{rid}/decision", data=hidden)
+    assert r.status_code == 303
+    page = officer.get(r.headers["location"]).text
+    assert "La décision a été enregistrée." in page and "AGR-SP-" in page
+    agrement_id = int(re.search(r'href="/app/agrements/(\d+)"', page).group(1))
+    agrement_page = officer.get(f"/app/agrements/{agrement_id}").text
+    assert "en vigueur" in agrement_page and "Création" in agrement_page
+
+
+def test_mandataire_gives_avis(browser, people):
+    rid = submit_request(people["mandataire"]["actor"])
+    with session_scope() as s:
+        svc.declare_admissible(s, people["officer"]["actor"], rid)
+        svc.start_review(s, SYSTEM, rid)
+    mandataire = browser(people["mandataire"])
+    page = mandataire.get(f"/app/demandes/{rid}").text
+    assert 'id="form-avis"' in page and 'id="form-recevable"' not in page
+    r = mandataire.post(f"/app/demandes/{rid}/avis", data={"csrf_token": csrf_of(page), "avis": "defavorable"})
+    assert r.status_code == 422 and "Un avis défavorable doit être motivé." in r.text
+    r = mandataire.post(f"/app/demandes/{rid}/avis", data={"csrf_token": csrf_of(page), "avis": "favorable",
+                                                            "comment": "Équipe formée et motivée."})
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    assert mandataire.post(f"/app/demandes/{rid}/avis", data=hidden).status_code == 303
+    with session_scope() as s:
+        assert s.get(AgrementRequest, rid).avis == "favorable"
+
+
+def test_assign_controle_with_conflict_of_interest(browser, people):
+    people["controleur2"] = add_user("bruno.lemaitre@cqp.test", "Bruno Lemaître", Role.controleur)
+    agrement_id = grant_agrement(people)
+    with session_scope() as s:
+        controle = controle_svc.plan_controle(s, people["officer"]["actor"], agrement_id, reason="Signalement")
+        cid = controle.id
+        structure_id = s.exec(select(Structure.id)).one()
+        from certification.services import conflicts
+        from certification.models import LinkKind
+
+        conflicts.link(s, people["controleur"]["id"], structure_id, LinkKind.formateur)
+    officer = browser(people["officer"])
+    page = officer.get(f"/app/controles/{cid}").text
+    assert 'id="form-confier"' in page and "Confier le contrôle à un contrôleur" not in page
+    assert "Gaëlle Le Goff — conflit d'intérêts : a formé le personnel de la structure" in unescape(page)
+    token = csrf_of(page)
+    r = officer.post(f"/app/controles/{cid}/confier", data={"csrf_token": token, "controleur_id": "999"})
+    assert r.status_code == 422 and "Choisissez un contrôleur dans la liste." in r.text
+    # A conflicting contrôleur: the confirmation warns, the service refuses (409) and it is traced.
+    r = officer.post(f"/app/controles/{cid}/confier",
+                     data={"csrf_token": token, "controleur_id": str(people["controleur"]["id"])})
+    assert r.status_code == 200 and "conflit d'intérêts déclaré" in unescape(r.text)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    r = officer.post(f"/app/controles/{cid}/confier", data=hidden)
+    assert r.status_code == 409 and "Conflit d'intérêts : Gaëlle Le Goff ne peut pas contrôler" in unescape(r.text)
+    with session_scope() as s:
+        assert s.get(Controle, cid).state == "planned"
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one().entity_id == cid
+    # An independent one.
+    r = officer.post(f"/app/controles/{cid}/confier",
+                     data={"csrf_token": token, "controleur_id": str(people["controleur2"]["id"])})
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    r = officer.post(f"/app/controles/{cid}/confier", data=hidden)
+    assert r.status_code == 303 and r.headers["location"] == f"/app/controles/{cid}?fait=confier"
+    page = officer.get(r.headers["location"]).text
+    assert "Le contrôle a été confié." in page and "Bruno Lemaître" in page
+    timeline = page.split('id="historique"')[1]
+    assert "Confier à un contrôleur" in timeline and "planifié → confié à un contrôleur" in timeline
+    assert "Affectation refusée (conflit d'intérêts)" in unescape(timeline)
+
+
+# --- other dossiers, escaping, Prefect links ---------------------------------------------------
+
+
+def test_jury_and_candidate_pages_with_timeline(browser, people):
+    from tests.factories import deliberated_session
+
+    grant_agrement(people, 1)
+    structure = structure_account(people, siret(1))
+    ids = ready_candidates(structure, 2)
+    jury_id = deliberated_session(people, ids, sign=False)
+    officer = browser(people["officer"])
+    page = officer.get(f"/app/jurys/{jury_id}").text
+    assert "délibération close" in page and "Anne-Sophie Président" in page and "Zoé-Hélène" in page
+    assert "Convoquer les membres" in page.split('id="historique"')[1]
+    html = officer.get("/app/").text
+    assert "Signer le procès-verbal" in html
+    candidate = officer.get(f"/app/candidats/{ids[0]}").text
+    assert "prêt pour le jury" in candidate and "Présenter au jury" in candidate
+    # The president sees the session and his step; a structure does not see the juries.
+    president = browser(people["presidente"])
+    assert "Signer le procès-verbal" in president.get("/app/").text
+    assert president.get(f"/app/jurys/{jury_id}").status_code == 200
+    member = browser(people["salarie1"])
+    assert "Aucune action en attente." in member.get("/app/").text
+    aci = browser(structure)
+    assert aci.get(f"/app/jurys/{jury_id}").status_code == 403
+    assert aci.get(f"/app/candidats/{ids[0]}").status_code == 200
+
+
+def test_user_text_is_escaped(browser, people):
+    evil = '<script>alert("x")</script> & Cie'
+    rid = submit_request(people["mandataire"]["actor"], name=evil, motivation="<b>gras</b>\nligne 2")
+    officer = browser(people["officer"])
+    for url in ("/app/", "/app/demandes", f"/app/demandes/{rid}"):
+        html = officer.get(url).text
+        assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Cie" in html
+    page = officer.get(f"/app/demandes/{rid}").text
+    assert "&lt;b&gt;gras&lt;/b&gt;<br>" in page and "<b>gras</b>" not in page
+    r = officer.post(f"/app/demandes/{rid}/recevable", data={"csrf_token": csrf_of(page),
+                                                              "comment": '"><script>alert(1)</script>'})
+    assert "<script>alert(1)" not in r.text and 'value="&#34;&gt;&lt;script&gt;' in r.text
+
+
+def test_prefect_links(browser, people, monkeypatch):
+    rid = submit_request(people["mandataire"]["actor"])
+    officer = browser(people["officer"])
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    assert "Interface Prefect non configurée" in officer.get(f"/app/demandes/{rid}").text
+    monkeypatch.setenv("PREFECT_UI_URL", "http://127.0.0.1:4200/")
+    page = officer.get(f"/app/demandes/{rid}").text
+    assert "Interface Prefect non configurée" not in page
+    assert 'href="http://127.0.0.1:4200/flows?flows.nameLike=agrement-request"' in page
+    assert f'href="http://127.0.0.1:4200/runs?tag=agrement_request%3A{rid}"' in page
+
+
+def test_unknown_pages_and_static(browser, people, app):
+    from fastapi.testclient import TestClient
+
+    officer = browser(people["officer"])
+    r = officer.get("/app/nulle-part")
+    assert r.status_code == 404 and "Cette page n'existe pas." in unescape(r.text)
+    assert officer.get("/app/demandes/abc").status_code == 404
+    assert officer.get("/app/demandes/999999").status_code == 404
+    with TestClient(app) as anonymous:
+        css = anonymous.get("/app/static/style.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert anonymous.get("/app/nulle-part", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("role", ["officer", "mandataire", "controleur", "formateur"])
+def test_every_list_page_renders_or_refuses(browser, people, role):
+    grant_agrement(people, 1)
+    client = browser(people[role])
+    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "recours"):
+        r = client.get(f"/app/{section}")
+        assert r.status_code in (200, 403), (section, r.status_code)
+        assert "Accès refusé" in r.text if r.status_code == 403 else "<table>" in r.text or "Aucun" in r.text
