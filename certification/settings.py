@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Uploads
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_files: int = 20
+    # Uploaded files that no dossier refers to (refused or failed actions, crashes) are deleted
+    # by the daily sweep once they are this old.
+    upload_orphan_grace_hours: float = 24.0
 
     # Mail
     mail_transport: Literal["outbox", "smtp"] = "outbox"

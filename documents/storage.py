@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -98,16 +99,23 @@ def _printable(name: str) -> str:
 def sanitize_filename(name: str | None) -> str:
     """A safe display name for an uploaded file.
 
-    Drops any directory part (``/`` and ``\\``), control and invisible formatting
-    characters (e.g. right-to-left override), NFC-normalizes (accents kept) and limits
-    the length to 150 characters, keeping the extension. Raises :class:`UploadRejected`
-    (422) when nothing usable remains.
+    Refuses (:class:`UploadRejected`, 422) a name that carries a directory part (``/`` or
+    ``\\``: ``../../etc/passwd.pdf``, ``C:\\Users\\x.pdf``) or of which nothing usable
+    remains; a client sends the bare name of the file, anything else is not a file name.
+    Drops control and invisible formatting characters (e.g. right-to-left override),
+    NFC-normalizes (accents kept) and limits the length to 150 characters, keeping the
+    extension. The file itself is stored under its content hash, whatever its name.
     """
     raw = name or ""
-    cleaned = unicodedata.normalize("NFC", _printable(raw))
-    cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = unicodedata.normalize("NFC", _printable(raw)).strip()
+    shown = _printable(raw)[:100]
+    if "/" in cleaned or "\\" in cleaned:
+        raise UploadRejected(
+            f"Le nom de fichier « {shown} » contient un chemin (« / » ou « \\ ») : "
+            "envoyez le fichier sous son seul nom.",
+            status_code=422, code="invalid_filename",
+        )
     if cleaned in ("", ".", ".."):
-        shown = _printable(raw)[:100]
         raise UploadRejected(
             f"Le nom de fichier « {shown} » n'est pas valide.", status_code=422, code="invalid_filename"
         )
@@ -275,7 +283,11 @@ def store_upload_stream(
         target = root / relative_path
         if file_digest(target) != (sha256, size):
             staged.publish(target)
-        # else: same content already stored; the staged copy is discarded.
+        else:
+            # Same content already stored; the staged copy is discarded. The file is touched so
+            # that the collector of orphans (which spares recent files) leaves it to the dossier
+            # about to refer to it again.
+            os.utime(target)
     return StoredFile(
         sha256=sha256,
         size=size,
@@ -297,6 +309,42 @@ def store_upload(
     if len(data) > max_bytes:
         raise _too_large(sanitize_filename(filename), max_bytes)
     return store_upload_stream(io.BytesIO(data), filename, allowed=allowed, max_bytes=max_bytes, root=root)
+
+
+def collect_orphans(root: Path, referenced: set[str], *, grace_seconds: float,
+                    now: float | None = None) -> list[str]:
+    """Delete the files under ``root`` that no record refers to and that are older than
+    ``grace_seconds``; return their paths relative to ``root`` (POSIX), sorted.
+
+    Uploads are stored before the transaction that refers to them: a refused or failed action
+    leaves its files behind, and so does a crash. ``referenced`` holds the paths (relative to
+    ``root``) that the database refers to. The grace period spares the files of requests still
+    in flight (storing a file again touches it). Temporary files left by a crash (in
+    ``.incoming``) are collected the same way. Empty directories are removed.
+    """
+    if not root.is_dir():
+        return []
+    limit = (time.time() if now is None else now) - grace_seconds
+    removed = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if relative in referenced:
+            continue
+        try:
+            if path.stat().st_mtime > limit:
+                continue
+            path.unlink()
+        except FileNotFoundError:  # pragma: no cover - removed meanwhile
+            continue
+        removed.append(relative)
+    for directory in sorted((d for d in root.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
+        try:
+            directory.rmdir()  # only when empty
+        except OSError:
+            pass
+    return removed
 
 
 # --- Generated documents -------------------------------------------------------------

@@ -10,8 +10,10 @@ import anyio
 from prefect import task
 
 from certification.clock import today
-from certification.db import get_engine
+from certification.db import get_engine, session_scope
+from certification.services.files import referenced_uploads
 from certification.settings import get_settings
+from documents.storage import collect_orphans
 from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
 
@@ -25,6 +27,25 @@ async def deliver_task() -> dict:
         max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
     )
     return asdict(report)
+
+
+def collect_orphan_uploads() -> dict:
+    """Delete the uploaded files that no dossier refers to, once past the grace period."""
+    settings = get_settings()
+    with session_scope() as session:
+        referenced = referenced_uploads(session)
+    root = settings.uploads_dir
+    prefix = root.relative_to(settings.data_dir).as_posix() + "/"
+    removed = collect_orphans(
+        root, {p.removeprefix(prefix) for p in referenced if p.startswith(prefix)},
+        grace_seconds=settings.upload_orphan_grace_hours * 3600,
+    )
+    return {"removed": len(removed)}
+
+
+@task(name="collect-orphan-uploads")
+async def collect_orphan_uploads_task() -> dict:
+    return await anyio.to_thread.run_sync(collect_orphan_uploads)
 
 
 def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.agrement import agrement_sweep_flow
+from flows.common import collect_orphan_uploads_task
 from flows.controle import controle_sweep_flow
 from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
@@ -26,4 +27,5 @@ async def daily_sweep_flow() -> dict:
         "juries": await jury_sweep_flow(),
         "training_sessions": await training_sweep_flow(),
         "appuis": await appui_sweep_flow(),
+        "orphan_uploads": await collect_orphan_uploads_task(),
     }

@@ -73,10 +73,12 @@ def test_oversized_upload_is_refused(submit, monkeypatch, pdf_bytes):
     assert count_requests() == 0
 
 
-def test_path_traversal_name_is_neutralized(submit, pdf_bytes):
+def test_path_traversal_name_is_refused(submit, pdf_bytes):
     r = submit(files=[("dossier", ("../../etc/passwd.pdf", pdf_bytes, "application/pdf"))])
-    assert r.status_code == 201
-    assert r.json()["pieces"][0]["original_name"] == "passwd.pdf"
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_filename"
+    assert "contient un chemin" in r.json()["error"]["message"]
+    assert count_requests() == 0
 
 
 def test_invalid_siret(client, people, submission):
@@ -185,6 +187,36 @@ def test_complements_through_the_api(client, people, submit, pdf_bytes):
     r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
                     data={"metadata": '{"comment": "encore"}'})
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+
+
+def test_files_of_a_refused_action_are_collected_after_the_grace_period(client, people, submit, pdf_bytes,
+                                                                       settings, monkeypatch):
+    """An upload checked and stored, then refused by the domain (409), leaves a file no dossier
+    refers to: the sweep's collector deletes it once past the grace period, never a referenced one."""
+    from flows.common import collect_orphan_uploads
+
+    rid = submit().json()["id"]
+    stray = pdf_bytes + b"\n% piece of a refused action"
+    r = client.post(f"/agrement-requests/{rid}/complements", headers=auth(people["mandataire"]),
+                    data={"metadata": '{"comment": "hors délai"}'},
+                    files=[("statuts", ("statuts.pdf", stray, "application/pdf"))])
+    assert r.status_code == 409, r.text
+    uploads = settings.uploads_dir
+    files = {p.relative_to(uploads).as_posix(): p for p in uploads.rglob("*.pdf")}
+    digest = hashlib.sha256(stray).hexdigest()
+    assert any(digest in name for name in files)  # stored before the domain refused the action
+    with session_scope() as s:
+        pieces = s.exec(select(Piece).where(Piece.request_id == rid)).all()
+    assert len(pieces) == 2 and all(digest not in p.relative_path for p in pieces)
+
+    assert collect_orphan_uploads() == {"removed": 0}  # within the grace period: untouched
+    monkeypatch.setattr(settings, "upload_orphan_grace_hours", 0.0)
+    assert collect_orphan_uploads() == {"removed": 1}
+    remaining = {p.relative_to(settings.data_dir).as_posix() for p in uploads.rglob("*.pdf")}
+    assert remaining == {p.relative_path for p in pieces}
+    for piece in pieces:  # the dossier's pieces are still served
+        r = client.get(f"/agrement-requests/{rid}/pieces/{piece.id}", headers=auth(people["mandataire"]))
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
 
 def test_officer_creates_accounts(client, people):

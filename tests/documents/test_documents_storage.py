@@ -130,25 +130,28 @@ def test_empty_upload_is_refused_with_422(tmp_path) -> None:
     assert exc.value.message == "Le fichier « vide.pdf » est vide."
 
 
-def test_path_traversal_is_neutralized(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "raw", ["../../etc/passwd.pdf", "C:\\Users\\marie\\Bureau\\bilan 2026.pdf", "/tmp/x/../y/z.pdf",
+            "dossier/piece.pdf", "..\\evil.pdf"],
+)
+def test_names_with_a_path_are_refused_before_storage(tmp_path, raw) -> None:
     root = tmp_path / "uploads"
-    stored = store_upload(PDF, "../../etc/passwd.pdf", max_bytes=MAX, root=root)
-
-    assert stored.original_name == "passwd.pdf"
-    assert (root / stored.relative_path).resolve().is_relative_to(root.resolve())
+    with pytest.raises(UploadRejected) as exc:
+        store_upload(PDF, raw, max_bytes=MAX, root=root)
+    assert exc.value.status_code == 422 and exc.value.code == "invalid_filename"
+    assert "contient un chemin" in exc.value.message
+    assert not root.exists() or files_under(root) == []
     assert not (tmp_path / "etc").exists()
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("../../etc/passwd.pdf", "passwd.pdf"),
-        ("C:\\Users\\marie\\Bureau\\bilan 2026.pdf", "bilan 2026.pdf"),
-        ("/tmp/x/../y/z.pdf", "z.pdf"),
         ("rapport\x00\x1b[31m.pdf", "rapport[31m.pdf"),
         ("facture\u202efdp.exe", "facturefdp.exe"),  # right-to-left override removed
         ("  espaces.pdf  ", "espaces.pdf"),
         ("Accusé.pdf", "Accusé.pdf"),
+        ("L'attestation d'Hélène <b>.pdf", "L'attestation d'Hélène <b>.pdf"),  # escaped where shown
     ],
 )
 def test_sanitize_filename(raw, expected) -> None:
@@ -167,7 +170,7 @@ def test_sanitize_filename_limits_length_and_keeps_the_extension() -> None:
     assert name.endswith("é.pdf")
 
 
-@pytest.mark.parametrize("raw", ["", ".", "..", "../", "a/..", "\x00\x01", None])
+@pytest.mark.parametrize("raw", ["", ".", "..", "../", "a/..", "\x00\x01", " / ", None])
 def test_unusable_names_are_refused_with_422(raw) -> None:
     with pytest.raises(UploadRejected) as exc:
         sanitize_filename(raw)
@@ -215,3 +218,41 @@ def test_document_store_refuses_paths_outside_its_root(tmp_path, bad) -> None:
 def test_stored_files_are_not_world_readable(tmp_path) -> None:
     write_generated(tmp_path, "lettre.pdf", PDF)
     assert os.stat(tmp_path / "lettre.pdf").st_mode & 0o777 == storage.FILE_MODE
+
+
+# --- orphan uploads ------------------------------------------------------------------
+
+
+def _age(path, seconds: float) -> None:
+    past = path.stat().st_mtime - seconds
+    os.utime(path, (past, past))
+
+
+def test_collect_orphans_deletes_only_old_unreferenced_files(tmp_path) -> None:
+    root = tmp_path / "uploads"
+    kept = store_upload(PDF, "gardé.pdf", max_bytes=MAX, root=root)
+    orphan = store_upload(PDF + b"\n%orphan", "orphelin.pdf", max_bytes=MAX, root=root)
+    recent = store_upload(PDF + b"\n%recent", "récent.pdf", max_bytes=MAX, root=root)
+    crashed = root / ".incoming" / ".tmp-crash.part"
+    crashed.write_bytes(b"half a file")
+    for path in (root / kept.relative_path, root / orphan.relative_path, crashed):
+        _age(path, 7200)
+
+    removed = storage.collect_orphans(root, {kept.relative_path}, grace_seconds=3600)
+
+    assert removed == sorted([orphan.relative_path, ".incoming/.tmp-crash.part"])
+    assert (root / kept.relative_path).read_bytes() == PDF
+    assert (root / recent.relative_path).exists()  # in its grace period: a request may be in flight
+    assert not (root / orphan.relative_path).exists() and not crashed.exists()
+    assert not (root / orphan.relative_path).parent.exists()  # empty directories removed
+    assert storage.collect_orphans(root, {kept.relative_path}, grace_seconds=3600) == []
+
+
+def test_storing_known_content_again_restarts_its_grace_period(tmp_path) -> None:
+    root = tmp_path / "uploads"
+    first = store_upload(PDF, "a.pdf", max_bytes=MAX, root=root)
+    _age(root / first.relative_path, 7200)
+    again = store_upload(PDF, "b.pdf", max_bytes=MAX, root=root)  # same content, another dossier
+    assert again.relative_path == first.relative_path
+    assert storage.collect_orphans(root, set(), grace_seconds=3600) == []
+    assert (root / first.relative_path).exists()

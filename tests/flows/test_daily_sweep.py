@@ -25,7 +25,10 @@ async def test_daily_sweep_twice_sends_each_reminder_once(prefect_server, smtp):
     assert first["agrement_requests"]["runs"] == 2 and first["agrement_requests"]["mails"] >= 3
     assert first["agrements"]["runs"] == 1
     second = await daily_sweep_flow()
-    assert all(second[p]["mails"] == 0 and second[p]["delivery"]["sent"] == 0 for p in second)
+    processes = [p for p in second if p != "orphan_uploads"]
+    assert len(processes) == 6
+    assert all(second[p]["mails"] == 0 and second[p]["delivery"]["sent"] == 0 for p in processes)
+    assert second["orphan_uploads"] == {"removed": 0}
 
     with session_scope() as s:
         keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]

@@ -149,16 +149,12 @@ async def test_precise_answers_on_the_submission(api, people, pdf_bytes, setting
     assert pulled["bytes"] < LIMIT + 2 * 65536, pulled
     assert stored(settings) == before
 
-    # A name carrying a path (no NUL, no control character) keeps its last part only: the file is
-    # stored under its content hash, inside the uploads directory, whatever it was called.
-    r = await api.post("/agrement-requests", headers=headers, data={"metadata": metadata()}, files=[
-        ("dossier", ("../../../../etc/cron.d/evil.pdf", pdf_bytes, "application/pdf")),
-        ("attestation_epsp", ("..\\..\\windows\\system32\\a.pdf", pdf_bytes + b"\n%2", "application/pdf"))])
-    assert r.status_code == 201, r.text
-    names = sorted(p["original_name"] for p in r.json()["pieces"])
-    assert names == ["a.pdf", "evil.pdf"]
-    after = stored(settings)
-    assert all(".." not in f and not f.startswith("/") for f in after["files"])
+    # A name carrying a path (no NUL, no control character) is refused as a whole: nothing stored.
+    for label, name in {"unix traversal": "../../../../etc/cron.d/evil.pdf",
+                        "windows traversal": "..\\..\\windows\\system32\\a.pdf",
+                        "absolute path": "/var/lib/cqp/uploads/x.pdf"}.items():
+        r = await submit(label, [("dossier", (name, pdf_bytes, "application/pdf")), good])
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_filename", f"{label}: {r.text[:300]}"
     assert not (settings.data_dir.parent / "etc").exists()
 
 
