@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     # API
     token_ttl_hours: int = 12
+    login_max_failures: int = 5  # per e-mail address in the window, then 429 until it slides
+    login_max_failures_per_client: int = 50  # per client address in the window
+    login_window_minutes: int = 15
     public_base_url: str = "http://127.0.0.1:8000"
     certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
 

@@ -67,7 +67,10 @@ def _wipe(engine) -> None:
 @pytest.fixture(autouse=True)
 def clean_state(engine):
     """Each test starts from empty tables, an empty data directory and fresh settings."""
+    from api.throttle import throttle
+
     reset_settings_cache()
+    throttle.reset()
     _wipe(engine)
     shutil.rmtree(DATA_DIR, ignore_errors=True)
     DATA_DIR.mkdir(parents=True)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.throttle import TooManyAttempts, throttle
 from api.web.render import SECURITY_HEADERS, render
 from api.web.router import router
 from api.web.session import (
@@ -68,6 +69,13 @@ async def login_submit(request: Request):
         return _login_form(request, next_url=target, email=email, status=422,
                            error="Saisissez votre adresse e-mail et votre mot de passe.")
     ttl = get_settings().token_ttl_hours
+    client = request.client.host if request.client else "?"
+    try:
+        throttle.check(email, client)
+    except TooManyAttempts as exc:
+        response = _login_form(request, next_url=target, email=email, status=429, error=exc.message)
+        response.headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+        return response
 
     def attempt():
         with session_scope() as session:
@@ -76,8 +84,10 @@ async def login_submit(request: Request):
 
     token = await run_in_threadpool(attempt)
     if token is None:
+        throttle.failed(email, client)
         return _login_form(request, next_url=target, email=email, status=401,
                            error="Adresse e-mail ou mot de passe incorrect.")
+    throttle.succeeded(email)
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=ttl * 3600)
