@@ -20,8 +20,7 @@ from certification.processes.agrement import PIECE_KINDS
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
-from documents.formatting import filesize
-from documents.storage import UploadRejected, _check_type, sanitize_filename, store_upload
+from documents.storage import check_upload, store_upload
 
 MULTIPART_DOC = {
     "requestBody": {
@@ -109,22 +108,10 @@ def parse_metadata(model, raw: str | None):
         ) from None
 
 
-def _check_all(files: list[tuple[str, str, bytes]], max_bytes: int) -> None:
-    """Refuse the whole upload before storing any of its files: a bad second file must not leave
-    the first one stored on disk with no dossier referring to it."""
-    for _kind, filename, data in files:
-        name = sanitize_filename(filename)
-        if not data:
-            raise UploadRejected(f"Le fichier « {name} » est vide.", status_code=422, code="empty_file")
-        if len(data) > max_bytes:
-            raise UploadRejected(f"Le fichier « {name} » dépasse la taille maximale autorisée ({filesize(max_bytes)}).",
-                                 status_code=413, code="file_too_large")
-        _check_type(name, data[:1024], ("application/pdf",))
-
-
 def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
     settings = get_settings()
-    _check_all(files, settings.upload_max_bytes)
+    for _kind, filename, data in files:  # refuse the whole upload before storing any of its files
+        check_upload(data, filename, allowed=("application/pdf",), max_bytes=settings.upload_max_bytes)
     pieces = []
     for kind, filename, data in files:
         stored = store_upload(

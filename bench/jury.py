@@ -7,7 +7,8 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
 Engine = ``flows.jury.advance_jury`` (results applied, certificate numbers, PV and certificates
 rendered and stored atomically with their audit rows, results e-mails queued, one transaction per
 candidate) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
-``documents.render.render_pdf`` of the same templates and contexts written to disk, then
+``documents.render.render_pdf`` of the same templates and contexts written to disk (the QR code of
+each certificate drawn again, as it is part of the document), then
 ``build_email`` + ``transport.send`` of the same outbox messages. Ratio target: ≤ 1.25×.
 Results: ``bench/results/jury.json``.
 """
@@ -56,6 +57,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from certification.models import Certificate, JurySession
     from certification.settings import get_settings
     from documents.models import GeneratedDocument
+    from documents.qr import qr_svg
     from documents.render import render_pdf
     from flows.jury import CERTIFICATE_TEMPLATES, advance_jury, certificate_context, jury_context
     from notifications.models import OutboxMessage
@@ -101,6 +103,9 @@ def run_size(size: int, use_smtp: bool) -> dict:
         bare_dir.mkdir()
         t3 = time.perf_counter()
         for i, (template, ctx) in enumerate(work):
+            if "certificate" in ctx:  # the QR code is part of the PDF: the bare loop draws it too
+                ctx = {**ctx, "certificate": {**ctx["certificate"],
+                                              "qr_svg": qr_svg(ctx["certificate"]["verification_url"])}}
             (bare_dir / f"{i}.pdf").write_bytes(render_pdf(template, ctx))
         t4 = time.perf_counter()
         bare_transport = SmtpTransport(host="127.0.0.1", port=smtp.port) if smtp else FileTransport(bare_dir / "outbox")

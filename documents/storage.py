@@ -240,6 +240,18 @@ def _check_type(name: str, head: bytes, allowed: Iterable[str]) -> FileType:
     return file_type
 
 
+def check_upload(data: bytes, filename: str | None, *, allowed: Iterable[str] = ("application/pdf",),
+                 max_bytes: int) -> FileType:
+    """Every check of :func:`store_upload` (name, emptiness, size, type), without storing: to
+    refuse a whole multi-file upload before any of its files is stored."""
+    name = sanitize_filename(filename)
+    if not data:
+        raise UploadRejected(f"Le fichier « {name} » est vide.", status_code=422, code="empty_file")
+    if len(data) > max_bytes:
+        raise _too_large(name, max_bytes)
+    return _check_type(name, data[:_SNIFF_BYTES], allowed)
+
+
 def _too_large(name: str, max_bytes: int) -> UploadRejected:
     return UploadRejected(
         f"Le fichier « {name} » dépasse la taille maximale autorisée ({filesize(max_bytes)}).",
