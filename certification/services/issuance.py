@@ -68,7 +68,8 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
         candidate_id=candidate.id, session_id=session_id,
         blocs=[b for b in candidate.blocs if b in held] if kind == "attestation" else list(candidate.blocs),
         holder_last_name=candidate.last_name, holder_first_names=candidate.first_names,
-        holder_birth_date=candidate.birth_date, issued_on=issued, state=CertificateState.valid.value,
+        holder_birth_date=candidate.birth_date, holder_sex=candidate.sex, issued_on=issued,
+        state=CertificateState.valid.value,
     )
     session.add(row)
     session.flush()
@@ -123,18 +124,28 @@ def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) 
 
 
 def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str, last_name: str | None = None,
-            first_names: str | None = None, birth_date: date | None = None) -> Certificate:
-    """A correction of the holder's identity: same number, new version, the former values kept in history."""
+            first_names: str | None = None, birth_date: date | None = None, sex: str | None = None) -> Certificate:
+    """A correction of the holder's identity, the former values kept in history. A correction of
+    what the document prints (names, birth date) makes a new version of it (same number); the sex,
+    declared to the SI CPF but not printed, is corrected without a new document."""
     row = get_certificate(session, actor, certificate_id)
-    changes = {k: v for k, v in {"holder_last_name": (last_name or "").strip() or None,
+    printed = {k: v for k, v in {"holder_last_name": (last_name or "").strip() or None,
                                  "holder_first_names": (first_names or "").strip() or None,
                                  "holder_birth_date": birth_date}.items() if v is not None}
+    changes = {**printed, **({"holder_sex": cand.check_sex(sex)} if sex is not None else {})}
     if not changes:
         raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
     before = {k: str(getattr(row, k)) for k in changes}
+    after = {k: str(v) for k, v in changes.items()}
+    version = {"version": row.version + 1} if printed else {}
     apply_transition(session, CERTIFICATE, row, "correct", actor, reason=(reason or "").strip(),
-                     data={"version": row.version + 1, "before": before, "after": {k: str(v) for k, v in changes.items()}},
-                     changes={**changes, "version": row.version + 1})
+                     data={**version, "before": before, "after": after}, changes={**changes, **version})
+    candidate = session.get(Candidate, row.candidate_id)
+    if "holder_sex" in changes and candidate.sex != row.holder_sex:  # a later issue copies it from there
+        candidate.sex = row.holder_sex
+        candidate.updated_at = now()
+        session.add(candidate)
+        session.flush()
     return row
 
 
