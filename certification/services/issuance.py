@@ -8,11 +8,12 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
-from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
@@ -137,9 +138,23 @@ def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str,
         raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
     before = {k: str(getattr(row, k)) for k in changes}
     after = {k: str(v) for k, v in changes.items()}
-    version = {"version": row.version + 1} if printed else {}
-    apply_transition(session, CERTIFICATE, row, "correct", actor, reason=(reason or "").strip(),
-                     data={**version, "before": before, "after": after}, changes={**changes, **version})
+    reason = (reason or "").strip()
+    if printed:  # a new version of the document (apply_transition increments it)
+        apply_transition(session, CERTIFICATE, row, "correct", actor, reason=reason,
+                         data={"version": row.version + 1, "before": before, "after": after}, changes=changes)
+    else:  # same checks and compare-and-set, without a new version
+        CERTIFICATE.check("correct", row.state, actor.role, entity=row, reason=reason)
+        result = session.execute(
+            update(Certificate).where(Certificate.id == row.id, Certificate.state == row.state,
+                                      Certificate.version == row.version)
+            .values(**changes, updated_at=now()).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict("Le certificat a été modifié entre-temps ; rechargez-le et recommencez.",
+                           code="concurrent_update")
+        session.refresh(row)
+        record_event(session, entity_type=ENTITY, entity_id=row.id, action="correct", actor=actor,
+                     from_state=row.state, to_state=row.state, reason=reason,
+                     data={"before": before, "after": after, "printed": False})
     candidate = session.get(Candidate, row.candidate_id)
     if "holder_sex" in changes and candidate.sex != row.holder_sex:  # a later issue copies it from there
         candidate.sex = row.holder_sex
