@@ -18,6 +18,7 @@ from api.routers import (
     auth,
     candidates,
     certificates,
+    certifications,
     controles,
     exports,
     juries,
@@ -77,7 +78,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, exports, verification):
+                   certificates, appeals, training, appuis, reports, certifications, exports, verification):
         app.include_router(module.router)
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)

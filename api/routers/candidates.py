@@ -118,7 +118,8 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
     ).all()
     return CandidateOut(
         **summary(session, c).model_dump(),
-        birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type, contract_start=c.contract_start,
+        birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
+        contract_start=c.contract_start,
         contract_end=c.contract_end, certification_title=cert.title, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
         evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],

@@ -33,7 +33,8 @@ ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
 # The holder's sex as the SI CPF data dictionary codes it (« sexe »): required by the Caisse des Dépôts.
 SEXES = {"M": "masculin", "F": "féminin"}
-SEX_MESSAGE = "Sexe invalide : « M » (masculin) ou « F » (féminin), comme le dictionnaire de la Caisse des Dépôts."
+SEX_MESSAGE = ("Sexe invalide : « M » (masculin) ou « F » (féminin), comme le dictionnaire de la "
+               "Caisse des Dépôts.")
 
 
 def check_sex(value: str | None) -> str | None:

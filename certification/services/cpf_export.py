@@ -59,7 +59,7 @@ from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfReco
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
 from certification.processes.cpf_export import CPF_RECORD, OWED_STATES, CpfState
-from certification.services.referential import get_certification
+from certification.services.referential import get_certification, parse_registry_code
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -107,10 +107,9 @@ def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
 
 def registry_of(cert: Certification) -> tuple[str, str]:
     """``("RNCP", "RNCP12345")`` or ``("RS", "RS1234")`` from ``Certification.registry_code``."""
-    code = re.sub(r"\s+", "", cert.registry_code or "").upper()
-    for kind in ("RNCP", "RS"):
-        if re.fullmatch(rf"{kind}\d+", code):
-            return kind, code
+    parsed = parse_registry_code(cert.registry_code)
+    if parsed is not None:
+        return parsed
     raise ValidationFailed(
         f"La certification {cert.code} n'a pas de code RNCP ou RS valide (« {cert.registry_code or ''} ») : "
         "renseignez-le avant tout export vers la Caisse des Dépôts.",
