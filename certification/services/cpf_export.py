@@ -152,7 +152,8 @@ def sync_records(session: Session, certification_id: int | None = None) -> int:
         stale = stale.where(CpfRecord.certification_id == certification_id)
     for record in list(session.exec(stale)):
         apply_transition(session, CPF_RECORD, record, "cancel", SYSTEM,
-                         reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.")
+                         reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.",
+                         changes={"held_reason": None, "held_since": None})
     session.flush()
     return created
 

@@ -347,15 +347,19 @@ def test_overdue_three_months_after_issue(world, settings):
 
 def test_revoked_certificate_is_not_declared(world, settings):
     people, structure = world
-    ids = certify(people, structure, NAMES[:2])
+    ids = certify(people, structure, NAMES, sexes=["F", "M", None])
     nums = numbers()
     with session_scope() as s:
-        svc.list_records(s, officer(people))  # both followed from now on
+        svc.list_records(s, officer(people))  # followed from now on (the third held back: no sex)
         issuance.revoke(s, officer(people), ids[NAMES[0][0]], "Fraude avérée")
+        issuance.revoke(s, officer(people), ids[NAMES[2][0]], "Erreur de jury")
     summary = export_once("CQP_SP")
     _, root = read_flux(settings, summary)
     assert list(passages(root)) == [nums[NAMES[1][0]]]
-    assert states() == {nums[NAMES[0][0]]: "cancelled", nums[NAMES[1][0]]: "sent"}
+    assert states() == {nums[NAMES[0][0]]: "cancelled", nums[NAMES[1][0]]: "sent", nums[NAMES[2][0]]: "cancelled"}
+    assert record_of(nums[NAMES[2][0]]).held_reason is None  # no longer owed: no longer held either
+    with session_scope() as s:
+        assert svc.list_records(s, officer(people), held=True) == []
 
 
 def test_registry_code_and_roles(world):
