@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from api.routers import (
     auth,
     candidates,
     certificates,
+    certifications,
     controles,
     exports,
     juries,
@@ -42,28 +44,38 @@ ne voit que ses propres dossiers. Les erreurs sont au format
 """
 
 
-async def _sweep_forever(interval: int) -> None:
-    from flows.sweep import daily_sweep_flow
-
+async def _every(interval: int, name: str, run_flow: Callable[[], Awaitable[object]]) -> None:
+    """Run ``run_flow`` now, then every ``interval`` seconds, one flow at a time in this process."""
     while True:
         try:
             async with dispatch.flow_lock():
-                await daily_sweep_flow()
-        except Exception:  # keep sweeping; each failure is logged and retried next time
-            log.exception("sweep failed")
+                await run_flow()
+        except Exception:  # keep going; each failure is logged and retried next time
+            log.exception("%s failed", name)
         await asyncio.sleep(interval)
 
 
+def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
+    """The flows the embedded mode runs periodically: the deadline sweep, and the export of
+    certified holders to the Caisse des Dépôts (unless its interval is 0)."""
+    from flows.cpf_export import cpf_export_all_flow
+    from flows.sweep import daily_sweep_flow
+
+    settings = get_settings()
+    flows = [(settings.sweep_interval_seconds, "sweep", daily_sweep_flow)]
+    if settings.cpf_export_interval_seconds > 0:
+        flows.append((settings.cpf_export_interval_seconds, "cpf export", cpf_export_all_flow))
+    return flows
+
+
 def create_app(*, sweeper: bool = False) -> FastAPI:
-    """``sweeper``: run the periodic sweep in this process (embedded mode)."""
+    """``sweeper``: run the periodic flows in this process (embedded mode)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        task = None
-        if sweeper:
-            task = asyncio.create_task(_sweep_forever(get_settings().sweep_interval_seconds))
+        tasks = [asyncio.create_task(_every(*spec)) for spec in periodic_flows()] if sweeper else []
         yield
-        if task:
+        for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
@@ -77,7 +89,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, exports, verification):
+                   certificates, appeals, training, appuis, reports, certifications, exports, verification):
         app.include_router(module.router)
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
+from api.errors import french_error
 from api.schemas import DocumentOut, EventOut, Strict
+from certification.services.candidates import SEX_MESSAGE, SEXES
 
 CertificationCode = Literal["CQP_SP", "CQP_EPSP"]
 BlocResult = Literal["validated", "not_validated", "absent"]
+
+
+def _sex(value: Any) -> Any:
+    if value is not None and not (isinstance(value, str) and value in SEXES):
+        raise french_error("sex", SEX_MESSAGE)
+    return value
+
+
+# The holder's sex (M | F, as the SI CPF data dictionary codes it), optional; other values: 422 in French.
+Sex = Annotated[Literal["M", "F"] | None, BeforeValidator(_sex)]
 
 
 # --- candidates ------------------------------------------------------------------------------
@@ -23,6 +35,8 @@ class CandidateIn(Strict):
     first_names: str = Field(min_length=1, max_length=150, examples=["Aïssatou Marie"])
     birth_date: date
     birth_place: str = Field(default="", max_length=150, examples=["Saint-Étienne (42)"])
+    sex: Sex = Field(default=None, description="M ou F : obligatoire pour déclarer le certifié à la Caisse "
+                                                      "des Dépôts (sans lui, la déclaration est retenue)")
     email: EmailStr | Literal[""] = ""
     contract_type: Literal["CDDI", "CDD", "CDI", "contrat aidé", "autre"]
     contract_start: date
@@ -97,6 +111,7 @@ class CandidateSummary(BaseModel):
 
 class CandidateOut(CandidateSummary):
     birth_place: str
+    sex: str | None
     email: str
     contract_type: str
     contract_start: date
@@ -205,6 +220,8 @@ class CorrectionIn(Strict):
     last_name: str | None = Field(default=None, max_length=100)
     first_names: str | None = Field(default=None, max_length=150)
     birth_date: date | None = None
+    sex: Sex = Field(default=None, description="M ou F (déclaré à la Caisse des Dépôts, non imprimé : "
+                                                      "pas de nouvelle version du document)")
 
 
 class CertificateSummary(BaseModel):
@@ -222,6 +239,7 @@ class CertificateSummary(BaseModel):
     holder_last_name: str
     holder_first_names: str
     holder_birth_date: date
+    holder_sex: str | None
     issued_on: date
     version: int
     blocs: list[str]

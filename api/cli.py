@@ -91,6 +91,9 @@ def run(
         f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
         f"Base : {settings.sqlalchemy_url}",
         f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter.",
+        (f"Export des certifiés vers la Caisse des Dépôts toutes les {settings.cpf_export_interval_seconds} s "
+         f"(flux dans {(settings.data_dir / 'exports' / 'cpf').resolve()})"
+         if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé"),
     ])
     uvicorn.run(create_app(sweeper=True), host=host, port=port, log_level="info")
 
@@ -103,20 +106,36 @@ def sweep() -> None:
     typer.echo(asyncio.run(daily_sweep_flow()))
 
 
-@app.command("serve-flows")
-def serve_flows(
-    sweep_cron: str = typer.Option("0 6 * * *", help="Planification cron du balayage quotidien"),
-) -> None:
-    """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL)."""
-    from prefect import serve
-
+def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
+    """The deployments ``serve-flows`` serves: one per process, the daily sweep and the export of
+    certified holders to the Caisse des Dépôts on their cron schedules."""
+    from flows.cpf_export import cpf_export_all_flow
     from flows.dispatch import PROCESSES, load_flow
     from flows.sweep import daily_sweep_flow
 
     deployments = [
         load_flow(process).to_deployment(name=process.deployment.split("/")[1]) for process in PROCESSES.values()
     ]
-    serve(*deployments, daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron))
+    return [
+        *deployments,
+        daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron),
+        cpf_export_all_flow.to_deployment(name="cpf-export-all", cron=cpf_export_cron),
+    ]
+
+
+@app.command("serve-flows")
+def serve_flows(
+    sweep_cron: str = typer.Option("0 6 * * *", help="Planification cron du balayage quotidien"),
+    cpf_export_cron: str | None = typer.Option(
+        None, help="Planification cron de l'export des certifiés vers la Caisse des Dépôts "
+                   "(défaut : CQP_CPF_EXPORT_CRON, « 0 7 * * * »)"),
+) -> None:
+    """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL)."""
+    from prefect import serve
+
+    from certification.settings import get_settings
+
+    serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron))
 
 
 @app.command("create-user")

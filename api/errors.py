@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +29,11 @@ class PayloadTooLarge(DomainError):
 class UnsupportedMediaType(DomainError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+def french_error(kind: str, message: str) -> PydanticCustomError:
+    """A validation error of a request body whose (French) message the 422 answer quotes."""
+    return PydanticCustomError(kind, message, {"fr": True})
 
 
 def error_response(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
@@ -60,7 +66,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in errors
         ]
         names = ", ".join(f["field"] or "corps" for f in fields)
-        return error_response(422, "invalid_input", f"Données invalides : {names}.", {"fields": fields})
+        # Errors raised with a French message (``french_error``) are quoted in the message itself.
+        said = [f"{_field(e.get('loc', ())) or 'corps'} — {e.get('msg', '')}" for e in errors
+                if (e.get("ctx") or {}).get("fr")]
+        message = f"Données invalides : {names}." + (" " + " ; ".join(said) if said else "")
+        return error_response(422, "invalid_input", message, {"fields": fields})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):

@@ -293,6 +293,7 @@ class Candidate(SQLModel, table=True):
     first_names: str = Field(max_length=150)
     birth_date: date
     birth_place: str = Field(default="", max_length=150)
+    sex: str | None = Field(default=None, max_length=1)  # M | F, « sexe » of the SI CPF (None: not collected)
     email: str = Field(default="", max_length=254)
     contract_type: str = Field(max_length=40)
     contract_start: date
@@ -415,6 +416,7 @@ class Certificate(SQLModel, table=True):
     holder_last_name: str = Field(max_length=100)
     holder_first_names: str = Field(max_length=150)
     holder_birth_date: date
+    holder_sex: str | None = Field(default=None, max_length=1)  # M | F (declared to the SI CPF, not printed)
     issued_on: date
     state: str = Field(max_length=20, index=True)  # valid | revoked | superseded
     version: int = 1  # document version: +1 at each duplicate or correction

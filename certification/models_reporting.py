@@ -81,6 +81,8 @@ class CpfRecord(SQLModel, table=True):
     rejected_at: datetime | None = _opt_ts()
     error_message: str | None = Field(default=None, sa_column=Column(Text))
     resend_requested: bool = False  # the officer asks to re-send a rejected record as it is
+    held_reason: str | None = Field(default=None, sa_column=Column(Text))  # owed but held back: data to fix
+    held_since: datetime | None = _opt_ts()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Flows
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
     sweep_interval_seconds: int = 300
+    # Export of certified holders to the Caisse des Dépôts (flow cpf-export-all) with the officers' alerts:
+    # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.
+    cpf_export_interval_seconds: int = 86400
+    cpf_export_cron: str = "0 7 * * *"
 
     # API
     token_ttl_hours: int = 12

@@ -8,12 +8,18 @@ overwritten) by the next run. A run with nothing new writes nothing. Two runs at
 send a record twice (compare-and-set on each record).
 
 The processing report (compte rendu) imported by the officer is kept beside the batch file.
+
+``cpf-export-all`` (scheduled by ``cqp serve-flows``, run periodically by ``cqp run``) exports every
+certification with an RNCP/RS code, then alerts the officers once (outbox, dedupe key) of what is
+still owed near or past its due date, held back for missing data, or of an export that failed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 import anyio
@@ -22,12 +28,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from certification.audit import SYSTEM, Actor
+from certification.clock import today
 from certification.db import session_scope
-from certification.models import Certification
+from certification.errors import Conflict, DomainError
+from certification.models import Certificate, Certification
 from certification.models_reporting import CpfExportBatch
+from certification.processes.cpf_export import CPF_STATE_LABELS
 from certification.services import cpf_export as svc
+from certification.services.referential import get_certification
 from certification.settings import get_settings
 from documents.storage import write_generated
+from flows.common import deliver_task
+from flows.effects import Effects
 
 
 def batch_summary(batch: CpfExportBatch, certification_code: str) -> dict[str, Any]:
@@ -81,6 +93,70 @@ def registered_certifications(engine: Engine | None = None) -> list[str]:
                 if c.registry_code.strip()]
 
 
+# --- alerts to the officers -----------------------------------------------------------------------
+
+
+def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
+    certificates = {c.id: c for c in session.exec(
+        select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
+    rows = []
+    for r in records:
+        c = certificates[r.certificate_id]
+        rows.append({
+            "technical_id": r.technical_id, "holder": f"{c.holder_first_names} {c.holder_last_name.upper()}",
+            "issued_on": r.issued_on, "due_on": r.due_on, "days_left": (r.due_on - on).days,
+            "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
+            "error_message": r.error_message,
+            "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
+        })
+    return sorted(rows, key=lambda row: (row["due_on"], row["technical_id"]))
+
+
+def alert_once(certification_code: str, export_error: str | None = None, engine: Engine | None = None) -> list[str]:
+    """E-mail the officers' mailbox about the records of ``certification_code`` that need them
+    (overdue or due within ``CQP_CPF_ALERT_DAYS_BEFORE`` days and still owed, or held back) and
+    about a failed export. One e-mail per distinct situation: the same records at the same stage
+    (held back, due soon, overdue) with the same reasons and error are never announced twice; a
+    record that reaches the next stage is, with the others still owed."""
+    settings, cpf = get_settings(), svc.CpfSettings()
+    on = today()
+    with session_scope(engine) as session:
+        cert = get_certification(session, certification_code)
+        records = svc.attention_records(session, SYSTEM, certification_code, on=on, days_before=cpf.alert_days_before)
+        if not records and not export_error:
+            return []
+        rows = alert_rows(session, records, on, cpf.alert_days_before)
+        situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
+                     for r in rows] + [export_error or ""]
+        digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
+        parsed = svc.parse_registry_code(cert.registry_code)
+        context = {
+            "cpf": {
+                "certification_code": cert.code, "certification_title": cert.title,
+                "registry_code": parsed[1] if parsed else None, "days_before": cpf.alert_days_before,
+                "overdue_count": sum(r["overdue"] for r in rows),
+                "held_count": sum(bool(r["held_reason"]) for r in rows), "export_error": export_error, "records": rows,
+            },
+            "action_url": f"{settings.public_base_url}/exports/cpf/records?certification_code={cert.code}",
+        }
+        fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
+        fx.mail(context, f"cpf-alert:{digest}", "cpf_alerte", [settings.officers_mailbox])
+        return fx.mails
+
+
+def export_and_alert(certification_code: str, engine: Engine | None = None) -> dict[str, Any]:
+    """The scheduled step of one certification: export what is owed, then alert the officers. An
+    export refused (a flux the schema rejects, a registry code gone) is reported, not raised."""
+    error = None
+    try:
+        batch = export_once(certification_code, SYSTEM, engine)
+    except Conflict:  # an officer's export took the records at the same moment: nothing to say
+        batch = None
+    except DomainError as exc:
+        batch, error = None, exc.message
+    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine)}
+
+
 # --- Prefect -------------------------------------------------------------------------------------
 
 
@@ -102,8 +178,21 @@ async def cpf_export_flow(certification_code: str) -> dict:
     return {"certification_code": certification_code, "batch": batch}
 
 
+@task(name="export-and-alert-cpf", retries=1, retry_delay_seconds=2)
+async def export_and_alert_task(certification_code: str) -> dict:
+    return await anyio.to_thread.run_sync(export_and_alert, certification_code)
+
+
 @flow(name="cpf-export-all", log_prints=True)
 async def cpf_export_all_flow() -> dict:
-    """The export of every certification with an RNCP/RS code (e.g. scheduled monthly)."""
+    """The export of every certification with an RNCP/RS code, then the officers' alerts (served
+    with a cron schedule by ``cqp serve-flows``, run every ``CQP_CPF_EXPORT_INTERVAL_SECONDS`` by
+    ``cqp run``)."""
     codes = await anyio.to_thread.run_sync(registered_certifications)
-    return {code: await export_cpf_task(code) for code in codes}
+    logger = get_run_logger()
+    out: dict[str, Any] = {}
+    for code in codes:
+        out[code] = result = await export_and_alert_task(code)
+        if result["error"]:
+            logger.warning("cpf export %s refused: %s", code, result["error"])
+    return {"certifications": out, "delivery": await deliver_task()}

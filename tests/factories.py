@@ -117,8 +117,9 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
     return people[key]
 
 
-def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None) -> list[int]:
-    """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready."""
+def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None) -> list[int]:
+    """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready
+    (``sexes``: the sex of each, M or F alternately by default; None: not collected)."""
     from datetime import date, timedelta
 
     from certification.services import candidates as cand
@@ -131,6 +132,7 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None)
                 session, actor, certification_code="CQP_SP", last_name=last, first_names=given,
                 birth_date=date(1990, 1, 1) + timedelta(days=i), contract_type="CDDI",
                 contract_start=date(2026, 1, 5), email=f"candidat{i}@example.org",
+                sex=sexes[i - first] if sexes is not None else "FM"[i % 2],
             )
             cand.start_training(session, actor, c.id)
             for bloc in c.blocs:

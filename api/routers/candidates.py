@@ -118,7 +118,8 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
     ).all()
     return CandidateOut(
         **summary(session, c).model_dump(),
-        birth_place=c.birth_place, email=c.email, contract_type=c.contract_type, contract_start=c.contract_start,
+        birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
+        contract_start=c.contract_start,
         contract_end=c.contract_end, certification_title=cert.title, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
         evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],
@@ -164,7 +165,7 @@ def register(body: CandidateIn, http: Request, background: BackgroundTasks,
         return svc.register_candidate(
             session, principal.actor, certification_code=body.certification_code, last_name=body.last_name,
             first_names=body.first_names, birth_date=body.birth_date, contract_type=body.contract_type,
-            contract_start=body.contract_start, birth_place=body.birth_place, email=str(body.email),
+            contract_start=body.contract_start, birth_place=body.birth_place, sex=body.sex, email=str(body.email),
             contract_end=body.contract_end, blocs=body.blocs, structure_id=body.structure_id,
         )
 

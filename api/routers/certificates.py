@@ -40,6 +40,7 @@ def _summary(session: Session, row: Certificate) -> dict:
         "candidate_id": row.candidate_id, "candidate_reference": candidate.reference, "session_id": row.session_id,
         "session_reference": jury.reference, "holder_last_name": row.holder_last_name,
         "holder_first_names": row.holder_first_names, "holder_birth_date": row.holder_birth_date,
+        "holder_sex": row.holder_sex,
         "issued_on": row.issued_on, "version": row.version, "blocs": list(row.blocs),
     }
 
@@ -102,7 +103,7 @@ def correct(certificate_id: int, body: CorrectionIn, http: Request, background: 
     return _respond(http, background, principal, key, (certificate_id, "correct", body),
                     lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
                                           last_name=body.last_name, first_names=body.first_names,
-                                          birth_date=body.birth_date))
+                                          birth_date=body.birth_date, sex=body.sex))
 
 
 @router.post("/{certificate_id}/revoke", response_model=CertificateOut,

@@ -95,6 +95,9 @@ class CpfRecordOut(BaseModel):
     rejected_at: datetime | None
     error_message: str | None
     resend_requested: bool
+    held_reason: str | None = Field(description="Retenu faute de données du titulaire (sexe, date de naissance…) : "
+                                                "ce qu'il faut corriger ; transmis au lot suivant une fois corrigé")
+    held_since: datetime | None
 
 
 class CpfReportOut(BaseModel):
@@ -137,7 +140,7 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
             issued_on=r.issued_on, due_on=r.due_on, overdue=svc.is_overdue(r, on), sent_count=r.sent_count,
             last_sent_at=r.last_sent_at, last_batch_reference=batches.get(r.last_batch_id),
             accepted_at=r.accepted_at, rejected_at=r.rejected_at, error_message=r.error_message,
-            resend_requested=r.resend_requested,
+            resend_requested=r.resend_requested, held_reason=r.held_reason, held_since=r.held_since,
         ))
     return out
 
@@ -147,14 +150,18 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
              summary="Générer le flux XML d'une certification (nouveaux certifiés, rejets corrigés) (chargé·e)")
 async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
     summary = await anyio.to_thread.run_sync(export_flow.export_once, body.certification_code, principal.actor)
-    if summary is None:
-        return JSONResponse(CpfExportResultOut(
-            batch=None, message="Rien de nouveau à transmettre : aucun flux n'a été généré.").model_dump(mode="json"),
-            status_code=200)
     with session_scope() as session:
+        held = len(svc.list_records(session, principal.actor, certification_code=body.certification_code, held=True))
+        note = (f" {held} enregistrement(s) retenu(s) faute de données du titulaire : voir "
+                f"{router.prefix}/records?held=true" if held else "")
+        if summary is None:
+            nothing = "Rien de nouveau à transmettre : aucun flux n'a été généré."
+            out = CpfExportResultOut(batch=None, message=nothing + note)
+            return JSONResponse(out.model_dump(mode="json"), status_code=200)
         batch = session.get(CpfExportBatch, summary["id"])
         out = CpfExportResultOut(batch=batch_out(session, batch),
-                                 message=f"Flux {batch.reference} généré : {batch.record_count} enregistrement(s).")
+                                 message=f"Flux {batch.reference} généré : {batch.record_count} enregistrement(s)."
+                                 + note)
     return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
@@ -172,11 +179,13 @@ def list_records(
     certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
     state: Literal["pending", "sent", "accepted", "rejected", "resent", "cancelled"] | None = Query(default=None),
     overdue: bool = Query(default=False, description="Seulement ceux non transmis avec succès après l'échéance"),
+    held: bool | None = Query(default=None, description="true : seulement ceux retenus faute de données du "
+                                                        "titulaire (avec le motif) ; false : les autres"),
     principal: Principal = Depends(OFFICER),
 ):
     with session_scope() as session:
         rows = svc.list_records(session, principal.actor, certification_code=certification_code, state=state,
-                                overdue=overdue)
+                                overdue=overdue, held=held)
         return records_out(session, rows)
 
 

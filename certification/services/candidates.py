@@ -31,6 +31,19 @@ from certification.services.referential import blocs_of, get_certification
 
 ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
+# The holder's sex as the SI CPF data dictionary codes it (« sexe »): required by the Caisse des Dépôts.
+SEXES = {"M": "masculin", "F": "féminin"}
+SEX_MESSAGE = ("Sexe invalide : « M » (masculin) ou « F » (féminin), comme le dictionnaire de la "
+               "Caisse des Dépôts.")
+
+
+def check_sex(value: str | None) -> str | None:
+    """``"M"``, ``"F"`` or None (not given); anything else is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in SEXES:
+        raise ValidationFailed(SEX_MESSAGE, code="bad_sex", details={"sex": str(value)[:20]})
+    return value
 
 
 def _structure_of(session: Session, actor: Actor) -> int | None:
@@ -122,6 +135,7 @@ def register_candidate(
     contract_type: str,
     contract_start: date,
     birth_place: str = "",
+    sex: str | None = None,
     email: str = "",
     contract_end: date | None = None,
     blocs: Sequence[str] | None = None,
@@ -148,6 +162,7 @@ def register_candidate(
         raise ValidationFailed("Nom et prénoms sont obligatoires.", code="identity_required")
     if not date(1900, 1, 1) < birth_date < today():
         raise ValidationFailed("Date de naissance invalide.", code="bad_birth_date")
+    sex = check_sex(sex)
     if contract_type not in CONTRACT_TYPES:
         raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
     if contract_end is not None and contract_end < contract_start:
@@ -164,7 +179,8 @@ def register_candidate(
         reference=f"CAND-{year}-{next_value(session, 'candidate', year):05d}",
         structure_id=structure.id, certification_id=cert.id, agrement_id=agrement.id,
         last_name=last_name, first_names=first_names, birth_date=birth_date, birth_place=birth_place.strip(),
-        email=email.strip(), contract_type=contract_type, contract_start=contract_start, contract_end=contract_end,
+        sex=sex, email=email.strip(), contract_type=contract_type, contract_start=contract_start,
+        contract_end=contract_end,
         blocs=[c for c in codes if c in set(chosen)], state=CandidateState.registered.value,
         registered_by_id=actor.user_id,
     )

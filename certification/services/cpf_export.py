@@ -12,13 +12,20 @@ Each certificate is followed by a :class:`CpfRecord` (technical id: the certific
   the officer asks for it (:func:`request_resend`, the error was on the receiving side);
 - ``cancelled``: the certificate was revoked before being accepted.
 
-The XML follows the public data dictionary and XSD of the Caisse des Dépôts (namespace
+The XML follows the public data dictionary of the Caisse des Dépôts (namespace
 ``urn:cdc:cpf:pc5:schema:1.0.0``): ``flux / emetteur / certificateurs / certificateur /
 certifications / certification (type, code) / passageCertifications / passageCertification``.
-What the engine does not hold is left out where the schema makes it optional (``sexe``, the
-second and third given names when absent) or nil where it is nillable (``nomUsage``,
-``dateFinValidite`` — a CQP does not expire —, ``scoring``, ``mentionValidee``, the birth postal
-code). Built with :mod:`xml.etree.ElementTree`: well-formed UTF-8, every value escaped.
+What the engine does not hold is left out where the dictionary makes it optional (the second and
+third given names when absent, the birth commune's name) or nil where it is nillable
+(``nomUsage``, ``dateFinValidite`` — a CQP does not expire —, ``scoring``, ``mentionValidee``, the
+birth postal code). Built with :mod:`xml.etree.ElementTree`: well-formed UTF-8, every value escaped.
+
+A record whose holder lacks data the dictionary requires (``sexe``, a birth date within its
+bounds, a name and a given name) is **held back**: it stays owed, with ``held_reason`` saying what
+to correct (audited ``hold`` / ``release`` events), and goes in the next batch once the
+certificate is corrected. Every flux is then validated against ``certification/schemas/
+cpf-accrochage.xsd`` (the dictionary as an XML Schema) before its batch is recorded: a flux
+that fails is neither recorded nor written, and the error names the record and the field.
 
 Pure domain code: no file is written here; :mod:`flows.cpf_export` writes the batch file in the
 transaction that records it.
@@ -34,9 +41,12 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
+import xmlschema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -49,7 +59,7 @@ from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfReco
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
 from certification.processes.cpf_export import CPF_RECORD, OWED_STATES, CpfState
-from certification.services.referential import get_certification
+from certification.services.referential import get_certification, parse_registry_code
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -71,6 +81,7 @@ class CpfSettings(BaseSettings):
     id_client: str = "00000000"  # 8 characters, « idClient » of the emitter and of the certifier
     id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
     modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
+    alert_days_before: int = 30  # officers are alerted of records still owed this close to their due date
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -96,10 +107,9 @@ def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
 
 def registry_of(cert: Certification) -> tuple[str, str]:
     """``("RNCP", "RNCP12345")`` or ``("RS", "RS1234")`` from ``Certification.registry_code``."""
-    code = re.sub(r"\s+", "", cert.registry_code or "").upper()
-    for kind in ("RNCP", "RS"):
-        if re.fullmatch(rf"{kind}\d+", code):
-            return kind, code
+    parsed = parse_registry_code(cert.registry_code)
+    if parsed is not None:
+        return parsed
     raise ValidationFailed(
         f"La certification {cert.code} n'a pas de code RNCP ou RS valide (« {cert.registry_code or ''} ») : "
         "renseignez-le avant tout export vers la Caisse des Dépôts.",
@@ -142,7 +152,8 @@ def sync_records(session: Session, certification_id: int | None = None) -> int:
         stale = stale.where(CpfRecord.certification_id == certification_id)
     for record in list(session.exec(stale)):
         apply_transition(session, CPF_RECORD, record, "cancel", SYSTEM,
-                         reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.")
+                         reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.",
+                         changes={"held_reason": None, "held_since": None})
     session.flush()
     return created
 
@@ -154,13 +165,18 @@ def _officer_only(actor: Actor) -> None:
 
 
 def list_records(session: Session, actor: Actor, *, certification_code: str | None = None,
-                 state: str | None = None, overdue: bool = False, on: date | None = None) -> list[CpfRecord]:
-    """Records (created for any certificate not followed yet), optionally only the overdue ones:
-    still owed (pending or rejected) after their due date (3 months after issue)."""
+                 state: str | None = None, overdue: bool = False, held: bool | None = None,
+                 on: date | None = None) -> list[CpfRecord]:
+    """Records (created for any certificate not followed yet, holds brought up to date), optionally
+    only the overdue ones: still owed (pending or rejected) after their due date (3 months after
+    issue); ``held``: only those held back (True) or not (False)."""
     _officer_only(actor)
     cert_id = get_certification(session, certification_code).id if certification_code else None
     sync_records(session, cert_id)
+    refresh_holds(session, cert_id)
     query = select(CpfRecord).order_by(CpfRecord.due_on, CpfRecord.technical_id)
+    if held is not None:
+        query = query.where(CpfRecord.held_reason.is_not(None) if held else CpfRecord.held_reason.is_(None))
     if cert_id is not None:
         query = query.where(CpfRecord.certification_id == cert_id)
     if state:
@@ -175,6 +191,17 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
 def overdue_records(session: Session, actor: Actor, *, certification_code: str | None = None,
                     on: date | None = None) -> list[CpfRecord]:
     return list_records(session, actor, certification_code=certification_code, overdue=True, on=on)
+
+
+def attention_records(session: Session, actor: Actor, certification_code: str, *, on: date | None = None,
+                      days_before: int | None = None) -> list[CpfRecord]:
+    """What the officers must hear of: records still owed (pending or rejected) that are overdue or
+    due within ``days_before`` days, and every record held back for missing data."""
+    on = on or today()
+    days = CpfSettings().alert_days_before if days_before is None else days_before
+    horizon = on + timedelta(days=days)
+    return [r for r in list_records(session, actor, certification_code=certification_code)
+            if CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason)]
 
 
 def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
@@ -201,6 +228,58 @@ def request_resend(session: Session, actor: Actor, record_id: int, reason: str) 
                  from_state=record.state, to_state=record.state, reason=reason.strip())
     session.flush()
     return record
+
+
+# --- records held back for missing data -----------------------------------------------------------
+
+HOLD_FIX = "corrigez le certificat (correction de l'identité du titulaire)"
+
+
+def hold_reasons(certificate: Certificate) -> list[str]:
+    """What the data dictionary requires and the certificate's holder lacks (empty: declarable)."""
+    reasons = []
+    if not clean_text(certificate.holder_last_name, 60):
+        reasons.append("nom de naissance du titulaire vide ou illisible")
+    if not split_given_names(certificate.holder_first_names):
+        reasons.append("prénom du titulaire vide ou illisible")
+    born = certificate.holder_birth_date
+    if born is None or not 1900 <= born.year <= 2099:
+        reasons.append("date de naissance du titulaire absente ou hors des bornes du dictionnaire (1900 à 2099)")
+    if certificate.holder_sex not in ("M", "F"):
+        reasons.append("sexe du titulaire non renseigné (M ou F), exigé par la Caisse des Dépôts")
+    return reasons
+
+
+def _set_hold(session: Session, record: CpfRecord, reasons: list[str]) -> None:
+    """Hold ``record`` back (or release it) when what it lacks changed; each change is audited."""
+    reason = f"Retenu : {' ; '.join(reasons)} — {HOLD_FIX}." if reasons else None
+    if reason == record.held_reason:
+        return
+    record_event(session, entity_type=RECORD_ENTITY, entity_id=record.id, action="hold" if reason else "release",
+                 actor=SYSTEM, from_state=record.state, to_state=record.state,
+                 reason=reason or "Données du titulaire complétées : enregistrement à transmettre.",
+                 data={"previous": record.held_reason} if record.held_reason else {})
+    record.held_since = (record.held_since or now()) if reason else None
+    record.held_reason = reason
+    record.updated_at = now()
+    session.add(record)
+
+
+def refresh_holds(session: Session, certification_id: int | None = None) -> list[CpfRecord]:
+    """Hold back the owed records whose holder lacks required data, release the corrected ones;
+    returns the owed records of ``certification_id`` (all when None) that are not held."""
+    query = select(CpfRecord, Certificate).join(Certificate, Certificate.id == CpfRecord.certificate_id).where(
+        CpfRecord.state.in_([s.value for s in OWED_STATES])).order_by(CpfRecord.technical_id)
+    if certification_id is not None:
+        query = query.where(CpfRecord.certification_id == certification_id)
+    free = []
+    for record, certificate in session.exec(query).all():
+        reasons = hold_reasons(certificate)
+        _set_hold(session, record, reasons)
+        if not reasons:
+            free.append(record)
+    session.flush()
+    return free
 
 
 # --- XML -------------------------------------------------------------------------------------------
@@ -266,7 +345,7 @@ def passage_element(certificate: Certificate, candidate: Candidate | None, jury:
     _el(holder, "anneeNaissance", str(born.year))
     _el(holder, "moisNaissance", str(born.month))
     _el(holder, "jourNaissance", str(born.day))
-    # « sexe » is not collected by the engine: left out (optional in the data dictionary).
+    _el(holder, "sexe", certificate.holder_sex)  # M | F (a record without it is held back)
     place = _el(holder, "codeCommuneNaissance")
     _el(_el(place, "codePostalNaissance"), "codePostal", nil=True)
     birth_place = clean_text(candidate.birth_place if candidate else "", 60)
@@ -275,8 +354,10 @@ def passage_element(certificate: Certificate, candidate: Candidate | None, jury:
     return p
 
 
-def passage_digest(element: ET.Element) -> str:
-    return hashlib.sha256(ET.tostring(element, encoding="utf-8")).hexdigest()
+def passage_digest(element: ET.Element, registry_code: str) -> str:
+    """What a record would send: its passage under its certification's registry code (a rejected
+    record goes again when either changed)."""
+    return hashlib.sha256(registry_code.encode() + b"\n" + ET.tostring(element, encoding="utf-8")).hexdigest()
 
 
 def build_flux(reference: str, created_at: datetime, registry_type: str, registry_code: str,
@@ -298,6 +379,67 @@ def build_flux(reference: str, created_at: datetime, registry_type: str, registr
     container.extend(passages)
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+# --- validation against the data dictionary's schema ----------------------------------------------
+
+SCHEMA_FILE = "cpf-accrochage.xsd"
+
+
+@lru_cache
+def flux_schema() -> xmlschema.XMLSchema10:
+    """``certification/schemas/cpf-accrochage.xsd`` (package data), loaded once."""
+    with (files("certification") / "schemas" / SCHEMA_FILE).open("rb") as f:
+        return xmlschema.XMLSchema10(f)
+
+
+def _local_path(element: ET.Element, parents: dict[ET.Element, ET.Element]) -> list[str]:
+    names = []
+    while element is not None:
+        names.append(_local(element.tag))
+        element = parents.get(element)
+    return names[::-1]
+
+
+def flux_errors(data: bytes) -> list[dict[str, str | None]]:
+    """Each way ``data`` departs from the schema: the record (``idTechnique`` of the passage, None
+    outside any), the field (path of element names) and the validator's reason."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        return [{"technical_id": None, "field": None, "reason": f"XML mal formé : {exc}"}]
+    parents = {child: parent for parent in root.iter() for child in parent}
+    errors = []
+    for error in flux_schema().iter_errors(root):
+        element = error.elem
+        if not isinstance(element, ET.Element) or (element is not root and element not in parents):
+            element = None
+        names = _local_path(element, parents) if element is not None else []
+        technical_id, field_names = None, names[1:]
+        if "passageCertification" in names:
+            i = names.index("passageCertification")
+            passage = element
+            for _ in range(len(names) - 1 - i):
+                passage = parents[passage]
+            technical_id = passage.findtext(f"{{{NS}}}idTechnique") or "(sans idTechnique)"
+            field_names = names[i + 1:]
+        where = "/".join(field_names) or (names[0] if names else None)
+        errors.append({"technical_id": technical_id, "field": where, "reason": error.reason or error.message})
+    return errors
+
+
+def validate_flux(data: bytes, reference: str = "") -> None:
+    """Refuse (422) a flux that the data dictionary's schema does not accept, naming each record
+    and field at fault."""
+    errors = flux_errors(data)
+    if not errors:
+        return
+    said = [(f"enregistrement {e['technical_id']}, " if e["technical_id"] else "")
+            + (f"champ {e['field']} : " if e["field"] else "") + str(e["reason"]) for e in errors[:5]]
+    raise ValidationFailed(
+        f"Flux {reference or 'XML'} refusé par le schéma {SCHEMA_FILE} ({len(errors)} erreur(s)) : "
+        + " ; ".join(said) + ("…" if len(errors) > 5 else "") + ". Aucun lot n'a été enregistré.",
+        code="cpf_flux_invalid", details={"errors": errors[:50]})
 
 
 # --- batches ---------------------------------------------------------------------------------------
@@ -329,18 +471,16 @@ def _passages(session: Session, records: list[CpfRecord], settings: CpfSettings)
 
 def due_for_batch(session: Session, cert: Certification, settings: CpfSettings | None = None) -> list[_Due]:
     """What the next batch of ``cert`` would carry: pending records, and rejected ones corrected
-    since (or whose re-sending the officer asked for). Accepted records never come back."""
+    since (or whose re-sending the officer asked for), except those held back for missing data.
+    Accepted records never come back."""
     settings = settings or CpfSettings()
-    records = list(session.exec(
-        select(CpfRecord).where(CpfRecord.certification_id == cert.id,
-                                CpfRecord.state.in_([CpfState.pending.value, CpfState.rejected.value]))
-        .order_by(CpfRecord.technical_id)
-    ))
+    _, registry_code = registry_of(cert)
+    records = refresh_holds(session, cert.id)
     elements = _passages(session, records, settings)
     due = []
     for record in records:
         element = elements[record.id]
-        digest = passage_digest(element)
+        digest = passage_digest(element, registry_code)
         if record.state == CpfState.pending:
             due.append(_Due(record, element, digest, resend=False))
         elif digest != record.payload_sha256 or record.resend_requested:
@@ -365,11 +505,13 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
     short = cert.code.removeprefix("CQP_")
     reference = f"CPF-{short}-{year}-{next_value(session, f'cpf-export-{cert.code}', year):04d}"
     filename = f"{reference}.xml"
+    data = build_flux(reference, created, registry_type, registry_code, [d.element for d in due], settings)
+    validate_flux(data, reference)  # before anything of the batch is recorded (the caller rolls back)
     batch = CpfExportBatch(
         reference=reference, certification_id=cert.id, registry_type=registry_type, registry_code=registry_code,
         state="generated", record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
-        relative_path=f"exports/cpf/{cert.code}/{filename}", sha256="", size=0,
-        created_by_id=actor.user_id, created_at=created, updated_at=created,
+        relative_path=f"exports/cpf/{cert.code}/{filename}", sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data), created_by_id=actor.user_id, created_at=created, updated_at=created,
     )
     session.add(batch)
     session.flush()
@@ -384,9 +526,6 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
         )
         session.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
                                  resend=d.resend, payload_sha256=d.digest))
-    data = build_flux(reference, created, registry_type, registry_code, [d.element for d in due], settings)
-    batch.sha256, batch.size = hashlib.sha256(data).hexdigest(), len(data)
-    session.add(batch)
     record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
                  to_state="generated", data={"reference": reference, "records": len(due),
                                              "resent": batch.resent_count, "sha256": batch.sha256})

@@ -8,11 +8,12 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
-from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
@@ -68,7 +69,8 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
         candidate_id=candidate.id, session_id=session_id,
         blocs=[b for b in candidate.blocs if b in held] if kind == "attestation" else list(candidate.blocs),
         holder_last_name=candidate.last_name, holder_first_names=candidate.first_names,
-        holder_birth_date=candidate.birth_date, issued_on=issued, state=CertificateState.valid.value,
+        holder_birth_date=candidate.birth_date, holder_sex=candidate.sex, issued_on=issued,
+        state=CertificateState.valid.value,
     )
     session.add(row)
     session.flush()
@@ -123,18 +125,42 @@ def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) 
 
 
 def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str, last_name: str | None = None,
-            first_names: str | None = None, birth_date: date | None = None) -> Certificate:
-    """A correction of the holder's identity: same number, new version, the former values kept in history."""
+            first_names: str | None = None, birth_date: date | None = None, sex: str | None = None) -> Certificate:
+    """A correction of the holder's identity, the former values kept in history. A correction of
+    what the document prints (names, birth date) makes a new version of it (same number); the sex,
+    declared to the SI CPF but not printed, is corrected without a new document."""
     row = get_certificate(session, actor, certificate_id)
-    changes = {k: v for k, v in {"holder_last_name": (last_name or "").strip() or None,
+    printed = {k: v for k, v in {"holder_last_name": (last_name or "").strip() or None,
                                  "holder_first_names": (first_names or "").strip() or None,
                                  "holder_birth_date": birth_date}.items() if v is not None}
+    changes = {**printed, **({"holder_sex": cand.check_sex(sex)} if sex is not None else {})}
     if not changes:
         raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
     before = {k: str(getattr(row, k)) for k in changes}
-    apply_transition(session, CERTIFICATE, row, "correct", actor, reason=(reason or "").strip(),
-                     data={"version": row.version + 1, "before": before, "after": {k: str(v) for k, v in changes.items()}},
-                     changes={**changes, "version": row.version + 1})
+    after = {k: str(v) for k, v in changes.items()}
+    reason = (reason or "").strip()
+    if printed:  # a new version of the document (apply_transition increments it)
+        apply_transition(session, CERTIFICATE, row, "correct", actor, reason=reason,
+                         data={"version": row.version + 1, "before": before, "after": after}, changes=changes)
+    else:  # same checks and compare-and-set, without a new version
+        CERTIFICATE.check("correct", row.state, actor.role, entity=row, reason=reason)
+        result = session.execute(
+            update(Certificate).where(Certificate.id == row.id, Certificate.state == row.state,
+                                      Certificate.version == row.version)
+            .values(**changes, updated_at=now()).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict("Le certificat a été modifié entre-temps ; rechargez-le et recommencez.",
+                           code="concurrent_update")
+        session.refresh(row)
+        record_event(session, entity_type=ENTITY, entity_id=row.id, action="correct", actor=actor,
+                     from_state=row.state, to_state=row.state, reason=reason,
+                     data={"before": before, "after": after, "printed": False})
+    candidate = session.get(Candidate, row.candidate_id)
+    if "holder_sex" in changes and candidate.sex != row.holder_sex:  # a later issue copies it from there
+        candidate.sex = row.holder_sex
+        candidate.updated_at = now()
+        session.add(candidate)
+        session.flush()
     return row
 
 

@@ -25,7 +25,7 @@ from tests.factories import (
 
 IDENTITY = {
     "last_name": "N'Guessan", "first_names": "Aïssatou Marie", "birth_date": "1991-03-08",
-    "birth_place": "Saint-Étienne (42)", "email": "aissatou@example.org", "contract_type": "CDDI",
+    "birth_place": "Saint-Étienne (42)", "sex": "F", "email": "aissatou@example.org", "contract_type": "CDDI",
     "contract_start": "2025-09-01", "contract_end": "2026-08-31", "certification_code": "CQP_SP",
 }
 
@@ -52,6 +52,7 @@ def test_registration_and_visibility(client, setup):
     assert c["state"] == "registered" and c["reference"].startswith("CAND-")
     assert c["blocs"] == ["SP-B1", "SP-B2", "SP-B3"] and c["missing_blocs"] == c["blocs"]
     assert c["held_blocs"] == [] and c["evaluations"] == [] and c["juries"] == []
+    assert c["sex"] == "F"
     assert c["structure_id"] == people["structure"]["structure_id"]
     assert c["timeline_url"] == f"/candidates/{c['id']}/timeline"
     assert c["allowed_actions"] == ["evaluations", "start-training", "postpone", "withdraw"]
@@ -125,6 +126,17 @@ def test_malformed_and_invalid_input(client, setup):
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_contract_dates"
     r = register(client, people["structure"], certification_code="CQP_EPSP")
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_valid_agrement"
+    # the sex, as the Caisse des Dépôts codes it: M or F, nothing else
+    for bad in ("X", "f", "Femme", "", 1, ["F"]):
+        r = register(client, people["structure"], sex=bad)
+        assert r.status_code == 422, (bad, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "invalid_input" and [f["field"] for f in error["details"]["fields"]] == ["sex"]
+        assert "Sexe invalide : « M » (masculin) ou « F » (féminin)" in error["message"]
+    with session_scope() as s:
+        assert s.exec(select(Candidate)).all() == []
+    r = register(client, people["structure"], sex=None)  # not given: registered, held back at the CPF export
+    assert r.status_code == 201 and r.json()["sex"] is None
 
 
 def test_idempotent_registration(client, setup):

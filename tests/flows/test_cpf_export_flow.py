@@ -1,17 +1,26 @@
-"""The SI CPF export flow with a real Prefect server: one file per batch, nothing when nothing is new."""
+"""The SI CPF export flow with a real Prefect server: one file per batch, nothing when nothing is new;
+the officers alerted once per situation of the records still owed; the flow served on a schedule."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, time
 
 import pytest
+import time_machine
 from sqlmodel import select
 
+from api.app import periodic_flows
+from api.cli import scheduled_deployments
 from certification.db import session_scope
-from certification.models import Certification
+from certification.models import Certificate, Certification
 from certification.models_reporting import CpfExportBatch, CpfRecord
+from certification.services import cpf_export as cpf
+from certification.services import issuance
 from certification.services.cpf_export import NS
-from flows.cpf_export import cpf_export_all_flow, cpf_export_flow
+from certification.settings import reset_settings_cache
+from flows.cpf_export import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
+from notifications.models import OutboxMessage
 from tests.factories import (
     deliberated_session,
     grant_agrement,
@@ -25,14 +34,26 @@ from tests.factories import (
 pytestmark = pytest.mark.integration
 
 
-async def test_export_flow_writes_each_batch_once(prefect_server, settings):
+def registered(code: str = "RS5286"):
+    """An agréée structure's account, CQP SP registered under ``code``."""
     people = make_users()
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
     with session_scope() as s:
         cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = "RS5286"
+        cert.registry_code = code
         s.add(cert)
+    return people, structure
+
+
+def alerts() -> list[OutboxMessage]:
+    with session_scope() as s:
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf_alerte")
+                           .order_by(OutboxMessage.id)))
+
+
+async def test_export_flow_writes_each_batch_once(prefect_server, settings):
+    people, structure = registered()
     ids = ready_candidates(structure, 3, names=[("Éluard", "Paul"), ("D'Arc", "Jeanne"), ("Brassens", "Georges")])
     issue_results(deliberated_session(people, ids))
 
@@ -47,9 +68,112 @@ async def test_export_flow_writes_each_batch_once(prefect_server, settings):
 
     again = await cpf_export_flow("CQP_SP")
     assert again["batch"] is None
-    assert await cpf_export_all_flow() == {"CQP_SP": None}  # EPSP has no registry code: not exported
+    everything = await cpf_export_all_flow()
+    assert list(everything["certifications"]) == ["CQP_SP"]  # EPSP has no registry code: not exported
+    assert everything["certifications"]["CQP_SP"] == {"batch": None, "error": None, "alerts": []}
     assert path.stat().st_mtime_ns == written
     assert [p.name for p in (settings.data_dir / "exports").rglob("*.xml")] == [path.name]
     with session_scope() as s:
         assert len(s.exec(select(CpfExportBatch)).all()) == 1
         assert {r.state for r in s.exec(select(CpfRecord))} == {"sent"}
+
+
+async def test_scheduled_export_alerts_the_officers_once(prefect_server, smtp, settings):
+    people, structure = registered()
+    ids = ready_candidates(structure, 2, names=[("Éluard", "Paul"), ("D'Arc <b>", "Jeanne")], sexes=["M", None])
+    issue_results(deliberated_session(people, ids))
+
+    first = await cpf_export_all_flow()
+    sp = first["certifications"]["CQP_SP"]
+    assert sp["batch"]["record_count"] == 1 and sp["error"] is None and len(sp["alerts"]) == 1
+    assert first["delivery"]["sent"] == 1
+    second = await cpf_export_all_flow()
+    assert second["certifications"]["CQP_SP"] == {"batch": None, "error": None, "alerts": []}
+    assert second["delivery"]["sent"] == 0
+
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert smtp.recipients(0) == [settings.officers_mailbox]
+    assert str(message["Subject"]) == "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    with session_scope() as s:
+        number = s.exec(select(Certificate.number).where(Certificate.holder_last_name == "D'Arc <b>")).one()
+    assert number in text and "Jeanne D'ARC <B>" in text
+    assert "sexe du titulaire non renseigné (M ou F)" in text and "RS5286" in text
+    assert "Jeanne D&#39;ARC &lt;B&gt;" in html and "<B>" not in html
+
+
+def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
+    people, structure = registered("RNCP34567")
+    with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):
+        ids = ready_candidates(structure, 2, names=[("Éluard", "Paul"), ("Darc", "Jeanne")], sexes=["M", None])
+        issue_results(deliberated_session(people, ids))
+    with session_scope() as s:
+        certificates = {c.holder_last_name: c for c in s.exec(select(Certificate))}
+    darc = certificates["Darc"]
+    assert darc.issued_on == date(2027, 3, 1)  # due on 1 June 2027
+
+    def run(day: date) -> dict:
+        with time_machine.travel(datetime.combine(day, time(9), UTC), tick=False):
+            return export_and_alert("CQP_SP")
+
+    first = run(date(2027, 3, 2))  # Éluard sent; Darc held back (no sex): announced
+    assert first["batch"]["record_count"] == 1 and len(first["alerts"]) == 1
+    for day in (date(2027, 3, 3), date(2027, 5, 1)):  # nothing new; still 31 days before the due date
+        assert run(day) == {"batch": None, "error": None, "alerts": []}
+    assert len(run(date(2027, 5, 2))["alerts"]) == 1  # due within 30 days
+    assert run(date(2027, 5, 20))["alerts"] == []
+    assert len(run(date(2027, 6, 2))["alerts"]) == 1  # overdue
+    assert run(date(2027, 6, 3))["alerts"] == []
+
+    with session_scope() as s:
+        issuance.correct(s, people["officer"]["actor"], darc.id, reason="Sexe recueilli", sex="F")
+    sent = run(date(2027, 6, 4))
+    assert sent["batch"]["record_count"] == 1 and sent["alerts"] == []  # declared (late): nothing owed
+    import_report_once(sent["batch"]["id"], f"idTechnique;statut;message\n{darc.number};REJETE;Nom inconnu\n".encode(),
+                       "cr.csv", people["officer"]["actor"])
+    assert len(run(date(2027, 6, 5))["alerts"]) == 1  # rejected and overdue: owed again
+
+    # An export that fails (the schema refuses the flux) is said once, nothing recorded.
+    with session_scope() as s:
+        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == darc.number)).one()
+        cpf.request_resend(s, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
+    monkeypatch.setenv("CQP_CPF_ID_CLIENT", "1234567")
+    failed = run(date(2027, 6, 6))
+    assert failed["batch"] is None and "champ emetteur/idClient" in failed["error"] and len(failed["alerts"]) == 1
+    assert run(date(2027, 6, 7))["alerts"] == []
+
+    mails = alerts()
+    assert [m.subject for m in mails] == [
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts",
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts",
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard)",
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard)",
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard) — export en échec",
+    ]
+    assert {m.entity_type for m in mails} == {"certifications"} and len({m.dedupe_key for m in mails}) == 5
+    assert "échéance le 1er juin 2027, dans 91 jours" in mails[0].body_text
+    assert "retenu" in mails[0].body_text.lower() and "sexe du titulaire" in mails[1].body_text
+    assert "DÉPASSÉE de 1 jour" in mails[2].body_text
+    assert "Motif du rejet : Nom inconnu" in mails[3].body_text and "sexe du titulaire" not in mails[3].body_text
+    assert "L'export automatique du flux de cette certification a échoué" in mails[4].body_text
+    assert "idClient" in mails[4].body_text
+    with session_scope() as s:
+        assert len(s.exec(select(CpfExportBatch)).all()) == 2
+        assert s.exec(select(CpfRecord.state).where(CpfRecord.technical_id == darc.number)).one() == "rejected"
+
+
+def test_the_export_is_scheduled(prefect_server, monkeypatch):
+    deployments = {d.name: d for d in scheduled_deployments("0 6 * * *", "30 5 * * 1")}
+    assert [s.schedule.cron for s in deployments["cpf-export-all"].schedules] == ["30 5 * * 1"]
+    assert [s.schedule.cron for s in deployments["daily-sweep"].schedules] == ["0 6 * * *"]
+
+    monkeypatch.setenv("CQP_CPF_EXPORT_INTERVAL_SECONDS", "3600")
+    reset_settings_cache()
+    assert [(interval, name) for interval, name, _ in periodic_flows()] == [(300, "sweep"), (3600, "cpf export")]
+    assert periodic_flows()[1][2] is cpf_export_all_flow
+    monkeypatch.setenv("CQP_CPF_EXPORT_INTERVAL_SECONDS", "0")  # disabled
+    reset_settings_cache()
+    assert [name for _, name, _ in periodic_flows()] == ["sweep"]
+    reset_settings_cache()

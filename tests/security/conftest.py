@@ -181,7 +181,7 @@ def world() -> World:
             "structure_id": structure_id_of(1), "piece_id": piece.id, "evaluation_id": evaluation.id,
             "file_id": controle_file.id if controle_file else 1, "user_id": owner_mandataire["id"],
             "controleur_id": people["owner_controleur"]["id"], "number": certificate.number, "index": 0,
-            "key": certificate.number, "year": certificate.issued_on.year,
+            "key": certificate.number, "year": certificate.issued_on.year, "certification_code": "CQP_SP",
         }
         entities = {"agrement-requests": (AgrementRequest, open_request), "agrements": (Agrement, agrement_id),
                     "controles": (Controle, controle.id), "candidates": (Candidate, c1),

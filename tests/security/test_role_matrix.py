@@ -143,6 +143,16 @@ def test_role_endpoint_matrix(client, world, capsys):
     assert status("jury_member", f"/jury-sessions/{world.ids['session_id']}") == 404
     assert status("jury_member", f"/candidates/{world.ids['candidate_id']}") == 404
 
+    # The certifications' registry codes (RNCP / RS) are the officer's alone: 403 for every other role.
+    certification_routes = [("GET", "/certifications"), ("PUT", "/certifications/{certification_code}/registry-code"),
+                            ("GET", "/certifications/{certification_code}/timeline")]
+    assert all(op in cells for op in certification_routes)
+    for role in ORDER[1:-1]:
+        assert [cells[op][role] for op in certification_routes] == ["403"] * 3, role
+        response = client.put("/certifications/CQP_SP/registry-code", json={"registry_code": "RS5286"},
+                              headers=auth(world.callers[role]))
+        assert response.status_code == 403, (role, response.text)
+
     width = max(len(f"{m} {p}") for m, p in cells)
     cells = dict(sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])))
     lines = [f"{'route':{width}} " + " ".join(f"{r[:11]:>11}" for r in ORDER)]
