@@ -70,3 +70,24 @@ async def test_background_dispatch_tags_the_run_with_the_dossier(prefect_server,
     (name, run), = await runs_tagged(run_tag("training_session", sid))
     assert name == "training-session" and run.state.is_completed()
     assert run.parameters == {"session_id": sid}
+
+
+def test_deployment_dispatch_without_a_prefect_server_keeps_the_action(monkeypatch, caplog):
+    """The action is committed before its run is requested: an unreachable Prefect server is logged
+    (the sweep catches the dossier up), the user gets his answer, not a 500."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    from tests.smtp import free_port
+
+    people = make_users()
+    monkeypatch.setenv("CQP_FLOW_DISPATCH", "deployment")
+    reset_settings_cache()
+    body = {"days": [(today() + timedelta(days=30)).isoformat()], "place": "Rennes"}
+    nowhere = f"http://127.0.0.1:{free_port()}/api"
+    with temporary_settings({PREFECT_API_URL: nowhere, PREFECT_CLIENT_MAX_RETRIES: 0}), \
+            TestClient(create_app()) as client:
+        r = client.post("/training-sessions", headers=auth(people["formateur"]), json=body)
+        assert r.status_code == 201, r.text
+        assert client.get(f"/training-sessions/{r.json()['id']}", headers=auth(people["formateur"])).status_code == 200
+    assert f"could not start deployment training-session/training-session for training_session:{r.json()['id']}" \
+        in caplog.text
