@@ -19,13 +19,23 @@ def _banner(lines: list[str]) -> None:
     typer.echo("=" * width)
 
 
-@app.command()
-def migrate() -> None:
-    """Create or upgrade the database schema (Alembic)."""
+def _upgrade() -> None:
+    """Alembic migrations, then the certifications of the branch and their blocs (idempotent)."""
+    from certification.db import session_scope
     from certification.migrate import upgrade
-    from certification.settings import get_settings
+    from certification.services.referential import ensure_referential
 
     upgrade()
+    with session_scope() as session:
+        ensure_referential(session)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic) and the referential (certifications, blocs)."""
+    from certification.settings import get_settings
+
+    _upgrade()
     typer.echo(f"Base de données à jour : {get_settings().sqlalchemy_url}")
 
 
@@ -54,9 +64,7 @@ def _demo() -> None:
 @app.command()
 def demo() -> None:
     """Sample data and one agrément request driven to a granted agrément."""
-    from certification.migrate import upgrade
-
-    upgrade()
+    _upgrade()
     _demo()
 
 
@@ -67,17 +75,20 @@ def run(
     demo: bool = typer.Option(True, help="Données de démonstration au premier lancement"),
     exit_after_demo: bool = typer.Option(False, "--exit-after-demo", help="S'arrêter après la démonstration"),
 ) -> None:
-    """The main job: migrate, demo on first run, then the API with its flows and periodic sweep."""
+    """The main job: migrate, demo on first run, then the API with its flows and periodic sweep.
+
+    With ``CQP_FLOW_DISPATCH=deployment`` (scale-out) the flows, and the sweep, run on the workers
+    (``cqp serve-flows``): this process only serves the API.
+    """
     import uvicorn
 
-    from certification.migrate import upgrade
     from certification.settings import get_settings, reset_settings_cache
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("weasyprint", "fontTools", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
-    upgrade()
+    _upgrade()
     if demo:
         _demo()
     if exit_after_demo:
@@ -87,15 +98,18 @@ def run(
     from api.app import create_app
 
     settings = get_settings()
+    sweeper = settings.flow_dispatch != "deployment"
     _banner([
         f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
         f"Base : {settings.sqlalchemy_url}",
-        f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter.",
+        f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter."
+        if sweeper else "Flux et balayage exécutés par les workers (cqp serve-flows) ; Ctrl-C pour arrêter.",
         (f"Export des certifiés vers la Caisse des Dépôts toutes les {settings.cpf_export_interval_seconds} s "
          f"(flux dans {(settings.data_dir / 'exports' / 'cpf').resolve()})"
-         if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé"),
+         if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
+        if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
     ])
-    uvicorn.run(create_app(sweeper=True), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -108,18 +122,23 @@ def sweep() -> None:
 
 def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
     """The deployments ``serve-flows`` serves: one per process, the daily sweep and the export of
-    certified holders to the Caisse des Dépôts on their cron schedules."""
+    certified holders to the Caisse des Dépôts on their cron schedules. Entrypoints are module
+    paths (``flows.agrement.…``), so a worker does not depend on its working directory."""
+    from prefect.types.entrypoint import EntrypointType
+
     from flows.cpf_export import cpf_export_all_flow
     from flows.dispatch import PROCESSES, load_flow
     from flows.sweep import daily_sweep_flow
 
+    module = EntrypointType.MODULE_PATH
     deployments = [
-        load_flow(process).to_deployment(name=process.deployment.split("/")[1]) for process in PROCESSES.values()
+        load_flow(process).to_deployment(name=process.deployment.split("/")[1], entrypoint_type=module)
+        for process in PROCESSES.values()
     ]
     return [
         *deployments,
-        daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron),
-        cpf_export_all_flow.to_deployment(name="cpf-export-all", cron=cpf_export_cron),
+        daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron, entrypoint_type=module),
+        cpf_export_all_flow.to_deployment(name="cpf-export-all", cron=cpf_export_cron, entrypoint_type=module),
     ]
 
 
@@ -130,12 +149,18 @@ def serve_flows(
         None, help="Planification cron de l'export des certifiés vers la Caisse des Dépôts "
                    "(défaut : CQP_CPF_EXPORT_CRON, « 0 7 * * * »)"),
 ) -> None:
-    """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL)."""
+    """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL).
+
+    Start as many as needed, on as many machines: they register the same deployments, and each
+    run is taken by one of them; stopping one does not pause the deployments that the others
+    still serve.
+    """
     from prefect import serve
 
     from certification.settings import get_settings
 
-    serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron))
+    serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron),
+          pause_on_shutdown=False)
 
 
 @app.command("create-user")

@@ -8,6 +8,9 @@
 
 Whatever the mode, a run that is lost (crash, restart) is caught up by the sweep, because the
 flows work from the database state.
+
+Every run started here carries the tag ``<process>:<id>`` (e.g. ``agrement_request:12``), so the
+runs of one dossier can be listed in the Prefect UI or API (``api.web.prefect_links``).
 """
 
 from __future__ import annotations
@@ -55,32 +58,54 @@ def load_flow(process: Process):
     return getattr(importlib.import_module(module), attribute)
 
 
-async def _run(process: Process, entity_id: int) -> dict:
+def run_tag(kind: str, entity_id: int) -> str:
+    """The Prefect tag of the runs of one dossier: ``<process>:<id>``."""
+    return f"{kind}:{entity_id}"
+
+
+async def _run(kind: str, entity_id: int) -> dict:
+    from prefect import tags
+
+    process = PROCESSES[kind]
     async with flow_lock():
-        return await load_flow(process)(**{process.parameter: entity_id})
+        with tags(run_tag(kind, entity_id)):
+            return await load_flow(process)(**{process.parameter: entity_id})
 
 
-async def _background_run(process: Process, entity_id: int) -> None:
+async def _background_run(kind: str, entity_id: int) -> None:
     try:
-        await _run(process, entity_id)
+        await _run(kind, entity_id)
     except Exception:  # the sweep will retry; never crash the API for a flow
-        log.exception("background flow %s(%s) failed", process.flow, entity_id)
+        log.exception("background flow %s(%s) failed", kind, entity_id)
+
+
+async def _deployment_run(kind: str, entity_id: int) -> None:
+    """Ask the Prefect server for a run of the dossier's deployment; a worker picks it up."""
+    from prefect.deployments import run_deployment
+
+    process = PROCESSES[kind]
+    try:
+        await run_deployment(
+            process.deployment, parameters={process.parameter: entity_id}, timeout=0,
+            tags=[run_tag(kind, entity_id)],
+        )
+    except Exception:  # the action is committed: the sweep catches the dossier up
+        log.exception("could not start deployment %s for %s", process.deployment, run_tag(kind, entity_id))
 
 
 async def changed(kind: str, entity_id: int) -> None:
     """Entity ``entity_id`` of process ``kind`` changed: run its flow as configured."""
-    process = PROCESSES[kind]
+    if kind not in PROCESSES:
+        raise KeyError(f"unknown process {kind!r}")
     mode = get_settings().flow_dispatch
     if mode == "inline":
-        await _run(process, entity_id)
+        await _run(kind, entity_id)
     elif mode == "background":
-        task = asyncio.get_running_loop().create_task(_background_run(process, entity_id))
+        task = asyncio.get_running_loop().create_task(_background_run(kind, entity_id))
         _background.add(task)
         task.add_done_callback(_background.discard)
     elif mode == "deployment":
-        from prefect.deployments import run_deployment
-
-        await run_deployment(process.deployment, parameters={process.parameter: entity_id}, timeout=0)
+        await _deployment_run(kind, entity_id)
 
 
 async def agrement_request_changed(request_id: int) -> None:

@@ -1,9 +1,10 @@
 """The EPSP training flow and the appui pédagogique flow (re-entrant from the database state).
 
-Training session, owed per enrollment: the convocation of the encadrant (one per programming of
-the session, a new one when dates or place change), the attestation de formation (PDF, once per
-completed enrollment) e-mailed to the encadrant and his structure, the notice of a cancelled
-session to those who were convened. The session is opened by the system on its first day.
+Training session, owed per enrollment: the convocation of the encadrant with its .ics invitation
+(one per programming of the session, a new one with a higher SEQUENCE when dates or place change),
+the attestation de formation (PDF, once per completed enrollment) e-mailed to the encadrant and his
+structure, the notice of a cancelled session to those who were convened (with a CANCEL invitation).
+The session is opened by the system on its first day.
 
 Appui pédagogique, owed per state: the request to the officers (the structure in copy), the
 mission of the formateur, the visit programme with its .ics invitation (one per scheduling,
@@ -40,7 +41,7 @@ from certification.services import training as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, sweep
 from flows.effects import Effects, mail_key
-from notifications.ics import build_invitation, ics_attachment
+from notifications.ics import build_invitation, day_spans, ics_attachment
 from notifications.models import OutboxMessage
 
 ENTITY = TrainingSession.__tablename__
@@ -188,6 +189,37 @@ def _convened(fx: Effects, training: TrainingSession) -> bool:
     return any(fx.sent(f"convocation:s{k}") for k in range(training.schedule_sequence + 1))
 
 
+def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
+                         entry: dict[str, Any], *, cancelled: bool = False) -> dict:
+    """The encadrant's invitation to the session's days (whole days: the hours are free text).
+
+    One UID per enrollment (each encadrant's event is his own, also in his structure's calendar);
+    SEQUENCE is the session's programming, one more for the cancellation.
+    """
+    settings = get_settings()
+    t = ctx["training"]
+    sequence = training.schedule_sequence + (1 if cancelled else 0)
+    method = "CANCEL" if cancelled else "REQUEST"
+    hours = f"Horaires : {t['hours']}.\n" if t["hours"] else ""
+    data = build_invitation(
+        uid=f"{training.reference}-I{enrollment.id}@cqp-engine.local",
+        sequence=sequence,
+        **day_spans(t["days"]),
+        summary=f"Formation EPSP {training.reference} — {entry['name']}",
+        location=training.place,
+        description=f"{t['title']} (formateur : {t['formateur_name']}, {t['formateur_email']}).\n{hours}"
+        f"Inscription au titre de la structure {entry['structure_name']}."
+        + (f"\n{training.notes}" if training.notes else ""),
+        organizer=parseaddr(settings.mail_from)[1],
+        attendees=[entry["email"]],
+        method=method,
+        cancelled=cancelled,
+    )
+    suffix = "annulation" if cancelled else "convocation"
+    path = f"generated/{ENROLLMENT_ENTITY}/{enrollment.id}/{suffix}-s{sequence}.ics"
+    return ics_attachment(settings.data_dir, path, data, method=method)
+
+
 def _enrollment_effects(session: Session, training: TrainingSession, enrollment: TrainingEnrollment,
                         ctx: dict[str, Any], out: Outcome) -> None:
     entry = enrollment_entry(session, training, enrollment)
@@ -196,13 +228,16 @@ def _enrollment_effects(session: Session, training: TrainingSession, enrollment:
     state, enrollment_state = T(training.state), E(enrollment.state)
     to, cc = [entry["email"]], [entry["structure_email"]]
     extra = {"enrollment": entry}
-    if state in (T.planned, T.in_progress) and enrollment_state is E.registered:
-        fx.mail(ctx, f"convocation:s{training.schedule_sequence}", "convocation_formation", to, cc=cc, extra=extra)
+    convocation = f"convocation:s{training.schedule_sequence}"
+    if state in (T.planned, T.in_progress) and enrollment_state is E.registered and not fx.sent(convocation):
+        fx.mail(ctx, convocation, "convocation_formation", to, cc=cc, extra=extra,
+                attach=[_training_invitation(training, enrollment, ctx, entry)])
     if enrollment_state is E.completed:
         letter = fx.letter(attestation_context(ctx, entry), ATTESTATION)
         fx.mail(ctx, "attestation", "attestation_formation", to + cc, attach=[letter], extra=extra)
-    if state is T.cancelled and _convened(fx, training):
-        fx.mail(ctx, "cancelled", "formation_annulee", to, cc=cc, extra=extra)
+    if state is T.cancelled and not fx.sent("cancelled") and _convened(fx, training):
+        fx.mail(ctx, "cancelled", "formation_annulee", to, cc=cc, extra=extra,
+                attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
     out.documents += fx.documents
     out.mails += fx.mails
 

@@ -6,11 +6,16 @@ each change, so that a client updates the event it already has instead of adding
 Apart from DTSTAMP (the time the invitation is built), the output depends only on the arguments.
 
 A cancellation is ``method="CANCEL", cancelled=True`` with the same UID and a higher SEQUENCE.
+
+An event on whole days (a training) has ``date`` bounds (``DTSTART;VALUE=DATE``, ``DTEND`` the day
+after the last one); days apart from the first span are further occurrences (``RDATE``), since an
+iTIP message holds one UID: :func:`day_spans` turns a list of days into those arguments.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -41,12 +46,30 @@ def _calendar_address(address: str, *, role: str | None = None) -> vCalAddress:
     return cal_address
 
 
+def day_spans(days: Sequence[date]) -> dict:
+    """``start``, ``end`` and ``rdates`` of :func:`build_invitation` for whole ``days``.
+
+    Consecutive days make one event from the first to the last; otherwise each day is an
+    occurrence of one day (the first as DTSTART, the others as RDATE).
+    """
+    days = sorted(set(days))
+    if not days:
+        raise ValueError("An event needs at least one day")
+    if days[-1] - days[0] == timedelta(days=len(days) - 1):
+        return {"start": days[0], "end": days[-1] + timedelta(days=1), "rdates": []}
+    return {"start": days[0], "end": days[0] + timedelta(days=1), "rdates": days[1:]}
+
+
+def _all_day(value: date | datetime) -> bool:
+    return not isinstance(value, datetime)
+
+
 def build_invitation(
     *,
     uid: str,
     sequence: int,
-    start: datetime,
-    end: datetime,
+    start: datetime | date,
+    end: datetime | date,
     summary: str,
     location: str,
     description: str,
@@ -54,12 +77,14 @@ def build_invitation(
     attendees: list[str],
     method: str = "REQUEST",
     cancelled: bool = False,
+    rdates: Sequence[date] = (),
 ) -> bytes:
     """An iCalendar invitation (UTF-8 bytes, CRLF line ends) for one event.
 
     ``start`` and ``end`` are aware datetimes (naive ones are taken as UTC, like the stored
-    ones); they are written in UTC. ``organizer`` and ``attendees`` are e-mail addresses,
-    optionally ``"Nom <adresse>"``; every attendee is a required participant.
+    ones), written in UTC; or two dates for an event on whole days (``end`` excluded, as in
+    RFC 5545), which may recur on the days ``rdates``. ``organizer`` and ``attendees`` are e-mail
+    addresses, optionally ``"Nom <adresse>"``; every attendee is a required participant.
     """
     if method not in METHODS:
         raise ValueError(f"Unknown iTIP method: {method!r}")
@@ -67,8 +92,15 @@ def build_invitation(
         raise ValueError(f"Invalid UID: {uid!r}")
     if sequence < 0:
         raise ValueError("SEQUENCE must be >= 0")
-    start_utc, end_utc = clock.as_utc(start), clock.as_utc(end)
-    if end_utc <= start_utc:
+    if _all_day(start) != _all_day(end) or (rdates and not _all_day(start)):
+        raise ValueError("Dates and times cannot be mixed in one event")
+    if _all_day(start):
+        dtstart, dtend = start, end
+        if any(not _all_day(d) or d <= start for d in rdates):
+            raise ValueError("Further days must be dates after the first one")
+    else:
+        dtstart, dtend = clock.as_utc(start).replace(microsecond=0), clock.as_utc(end).replace(microsecond=0)
+    if dtend <= dtstart:
         raise ValueError("The event must end after it starts")
 
     calendar = Calendar()
@@ -81,8 +113,10 @@ def build_invitation(
     event.add("uid", uid)
     event.add("sequence", sequence)
     event.add("dtstamp", clock.now().replace(microsecond=0))
-    event.add("dtstart", start_utc.replace(microsecond=0))
-    event.add("dtend", end_utc.replace(microsecond=0))
+    event.add("dtstart", dtstart)
+    event.add("dtend", dtend)
+    if rdates:
+        event.add("rdate", sorted(set(rdates)))
     event.add("summary", summary)
     if location:
         event.add("location", location)

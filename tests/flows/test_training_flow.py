@@ -215,3 +215,60 @@ def test_appui_cancelled_after_scheduling_sends_a_cancel_invitation(world, setti
     event = calendar.walk("VEVENT")[0]
     assert str(calendar["METHOD"]) == "CANCEL" and int(event["SEQUENCE"]) == 1 and str(event["STATUS"]) == "CANCELLED"
     assert "La structure a fermé" in message.body_text
+
+
+async def test_convocation_invitations_follow_the_session_moved_then_cancelled(prefect_server, smtp, world, settings):
+    """The encadrant's .ics: whole days, a higher SEQUENCE when moved, METHOD:CANCEL when cancelled,
+    each sent once (real SMTP, parsed back with icalendar)."""
+    people, structure_id = world
+    d1 = today() + timedelta(days=20)
+    sid = plan_training(people, days=[d1, d1 + timedelta(days=1)], place="Lorient, salle Groix", hours="9 h – 17 h")
+    eid = enroll_encadrant(people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>",
+                           email="zoe@envol.example.org")
+    with session_scope() as s:
+        reference = s.get(tr.TrainingSession, sid).reference
+    uid = f"{reference}-I{eid}@cqp-engine.local"
+
+    assert (await training_session_flow(sid))["mails"] == ["convocation:s0"]
+    first = smtp.messages[-1]
+    (part,) = [p for p in first.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "invitation.ics" and part.get_param("method") == "REQUEST"
+    calendar = invitation(first)
+    (event,) = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "REQUEST" and str(event["UID"]) == uid and int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == d1 and event.decoded("DTEND") == d1 + timedelta(days=2)  # both days
+    assert "RDATE" not in event and str(event["STATUS"]) == "CONFIRMED"
+    assert str(event["LOCATION"]) == "Lorient, salle Groix"
+    assert str(event["ATTENDEE"]) == "mailto:zoe@envol.example.org"  # his own event (the structure in copy)
+    assert "Zoé <i>L'Hôpital</i>" in str(event["SUMMARY"]) and "9 h – 17 h" in str(event["DESCRIPTION"])
+    assert "invitation.ics" in first.get_body(("plain",)).get_content()
+    assert (await training_session_flow(sid))["mails"] == [] and len(smtp.messages) == 1
+
+    # Moved to two days a week apart: same UID, SEQUENCE 1, the second day as a further occurrence.
+    moved_days = [d1 + timedelta(days=7), d1 + timedelta(days=14)]
+    with session_scope() as s:
+        tr.reschedule(s, people["formateur"]["actor"], sid, days=moved_days, place="Lorient, salle Belle-Île")
+    assert (await training_session_flow(sid))["mails"] == ["convocation:s1"]
+    (moved,) = invitation(smtp.messages[-1]).walk("VEVENT")
+    assert str(moved["UID"]) == uid and int(moved["SEQUENCE"]) == 1
+    assert moved.decoded("DTSTART") == moved_days[0] and moved.decoded("DTEND") == moved_days[0] + timedelta(days=1)
+    assert [d.dt for d in moved["RDATE"].dts] == [moved_days[1]]
+    assert str(moved["LOCATION"]) == "Lorient, salle Belle-Île"
+    assert "met à jour" in smtp.messages[-1].get_body(("plain",)).get_content()
+
+    # Cancelled: METHOD:CANCEL with the same UID and a higher SEQUENCE, once.
+    with session_scope() as s:
+        tr.cancel(s, people["officer"]["actor"], sid, "Formateur indisponible")
+    assert (await training_session_flow(sid))["mails"] == ["cancelled"]
+    (part,) = [p for p in smtp.messages[-1].iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "CANCEL"
+    calendar = invitation(smtp.messages[-1])
+    (cancel,) = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "CANCEL" and str(cancel["STATUS"]) == "CANCELLED"
+    assert str(cancel["UID"]) == uid and int(cancel["SEQUENCE"]) == 2
+    assert (await training_session_flow(sid))["mails"] == [] and len(smtp.messages) == 3
+    assert (await training_sweep_flow())["runs"] == 0
+
+    folder = settings.data_dir / "generated" / "training_enrollments" / str(eid)
+    assert sorted(p.name for p in folder.glob("*.ics")) == ["annulation-s2.ics", "convocation-s0.ics",
+                                                            "convocation-s1.ics"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from certification.db import session_scope
 from documents.samples import sample_controle_context
-from notifications.ics import PRODID, build_invitation, ics_attachment
+from notifications.ics import PRODID, build_invitation, day_spans, ics_attachment
 from notifications.models import OutboxMessage
 from notifications.outbox import DeliveryReport, build_email, deliver_pending, enqueue
 from notifications.transport import SmtpTransport
@@ -120,6 +120,39 @@ def test_a_cancellation() -> None:
     ],
 )
 def test_invalid_invitations_are_refused(overrides) -> None:
+    with pytest.raises(ValueError):
+        invitation(**overrides)
+
+
+def test_whole_days_make_one_span_or_single_days_with_rdate() -> None:
+    d = date(2026, 3, 16)
+    assert day_spans([d + timedelta(days=2), d, d + timedelta(days=1)]) == {
+        "start": d, "end": d + timedelta(days=3), "rdates": []}
+    assert day_spans([d]) == {"start": d, "end": d + timedelta(days=1), "rdates": []}
+    apart = [d, d + timedelta(days=1), d + timedelta(days=8)]
+    assert day_spans(apart) == {"start": d, "end": d + timedelta(days=1), "rdates": apart[1:]}
+    with pytest.raises(ValueError):
+        day_spans([])
+
+    data = invitation(**day_spans(apart))
+    _, event = event_of(data)
+    assert b"DTSTART;VALUE=DATE:20260316\r\n" in data and b"DTEND;VALUE=DATE:20260317\r\n" in data
+    assert b"RDATE;VALUE=DATE:20260317,20260324\r\n" in data
+    assert event.decoded("DTSTART") == d and [x.dt for x in event["RDATE"].dts] == apart[1:]
+    _, span = event_of(invitation(**day_spans(apart[:2])))
+    assert span.decoded("DTEND") == d + timedelta(days=2) and "RDATE" not in span
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"start": date(2026, 3, 16), "end": END},  # a date and a time
+        {"start": date(2026, 3, 16), "end": date(2026, 3, 16)},  # ends when it starts
+        {"start": date(2026, 3, 16), "end": date(2026, 3, 17), "rdates": [date(2026, 3, 16)]},
+        {"rdates": [date(2026, 3, 20)]},  # further days of a timed event
+    ],
+)
+def test_invalid_whole_day_invitations_are_refused(overrides) -> None:
     with pytest.raises(ValueError):
         invitation(**overrides)
 
