@@ -21,6 +21,8 @@ FLOW_NAMES = {
     "controle": "controle",
     "jury": "jury-session",
     "certificate": "certificate",
+    "training_session": "training-session",
+    "appui": "appui",
 }
 
 

@@ -12,6 +12,7 @@ from certification.models import ROLE_LABELS_FR, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY
 from certification.processes.controle import CONTROLE
+from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION
 from certification.statemachine import StateMachine
 
 MACHINES: dict[str, StateMachine] = {
@@ -22,6 +23,9 @@ MACHINES: dict[str, StateMachine] = {
     "candidates": CANDIDATE,
     "certificates": CERTIFICATE,
     "appeals": APPEAL,
+    "training_sessions": TRAINING_SESSION,
+    "training_enrollments": ENROLLMENT,
+    "appuis": APPUI,
 }
 
 # Audited actions that are not transitions of the machine.
@@ -42,6 +46,11 @@ OTHER_ACTIONS = {
     "renewal_requested": "demande de renouvellement",
     "flag": "signalement",
     "file": "dépôt du recours",
+    "enroll": "inscription d'un encadrant",
+    "withdraw_enrollment": "désinscription d'un encadrant",
+    "request": "demande d'appui",
+    "add_member_refused": "désignation refusée (conflit d'intérêts)",
+    "add_candidates_refused": "inscription refusée (conflit d'intérêts)",
 }
 
 # Keys of ``AuditEvent.data`` worth showing, with their French label.
@@ -58,6 +67,12 @@ DETAILS = {
     "place": "lieu",
     "round": "envoi n°",
     "pieces": "pièces",
+    "day": "journée",
+    "encadrant": "encadrant",
+    "formateur": "formateur",
+    "name": "nom",
+    "attestation_number": "attestation",
+    "reference": "référence",
 }
 
 

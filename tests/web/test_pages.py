@@ -242,8 +242,14 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
     assert "Camille Martin" in timeline and "chargé·e de certification" in timeline
     assert "Motif : Dossier complet, pièces lisibles." in timeline
 
-    # Replaying the confirmation: a French error, not a 500, and nothing else changes.
+    # The same confirmation again (a double click): the first answer, nothing applied twice.
     r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
+    assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
+    assert triggered == [rid]
+    with session_scope() as s:
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).all()) == 1
+    # Another confirmation of the same action: a French error, not a 500, and nothing else changes.
+    r = officer.post(f"/app/demandes/{rid}/recevable", data={**hidden, "nonce": "une-autre-confirmation-0001"})
     assert r.status_code == 409 and "impossible : le dossier est à l'état « recevable »" in unescape(r.text)
     assert triggered == [rid]
 
