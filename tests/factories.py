@@ -117,8 +117,9 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
     return people[key]
 
 
-def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None) -> list[int]:
-    """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready."""
+def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, mark_ready: bool = True) -> list[int]:
+    """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready
+    (unless ``mark_ready`` is false: they stay in training, ready to be presented)."""
     from datetime import date, timedelta
 
     from certification.services import candidates as cand
@@ -136,7 +137,8 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None)
             for bloc in c.blocs:
                 cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=date(2026, 6, 1),
                                     result="acquis", evaluator_name="Zoé Lefèvre")
-            cand.mark_ready(session, actor, c.id)
+            if mark_ready:
+                cand.mark_ready(session, actor, c.id)
             ids.append(c.id)
     return ids
 

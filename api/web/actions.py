@@ -377,6 +377,8 @@ def _label(entity) -> str:
 
 def _check_allowed(action: FormAction, ctx: dict) -> None:
     if action.api_action is not None and action.api_action not in ctx["actions"]:
+        if ctx.get("role_refusal"):  # the user may see the dossier, not act on it (e.g. a jury member)
+            raise Forbidden(ctx["role_refusal"], code="role_not_allowed")
         state = f" : le dossier est à l'état « {ctx['state_label']} »" if ctx.get("state_label") else ""
         raise Conflict(f"Action « {action.title.lower()} » impossible{state}.", code="invalid_transition")
     if action.per is not None:
@@ -396,8 +398,11 @@ def _trace_refusal(kind: DossierKind, action: FormAction, actor: Actor, exc: con
 async def handle(request: Request, background: BackgroundTasks, current: WebUser, kind: DossierKind,
                  action: FormAction, entity_id: int | None):
     """One POST of an action: the confirmation page, or (``confirm=1``) the action applied once."""
-    form, files = await read_form(request, {name: i.label for name, i in action.files.items()},
-                                  max_fields=MAX_FIELDS, limit=None if action.files else FORM_LIMIT, skip_empty=True)
+    form, files = {}, []
+    if request.headers.get("content-type"):  # no body at all: an empty form (refused below, no CSRF token)
+        form, files = await read_form(request, {name: i.label for name, i in action.files.items()},
+                                      max_fields=MAX_FIELDS, limit=None if action.files else FORM_LIMIT,
+                                      skip_empty=True)
     check_csrf(request, form, current.csrf)
     require_roles(current, SECTION_ROLES[kind.section], kind.title)
     if current.role not in action.roles:

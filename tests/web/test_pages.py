@@ -26,6 +26,7 @@ from tests.factories import (
     structure_account,
     submit_request,
 )
+from tests.web import scenarios
 from tests.web.conftest import PASSWORD, csrf_of, page_csrf
 
 
@@ -439,3 +440,97 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
         r = client.get(f"/app/{section}")
         assert r.status_code in (200, 403), (section, r.status_code)
         assert "Accès refusé" in r.text if r.status_code == 403 else "<table>" in r.text or "Aucun" in r.text
+
+
+# --- every action of the back-office, table-driven (tests/web/scenarios.py) ----------------------
+
+FLOWS = ("agrement_request_changed", "agrement_changed", "controle_changed", "jury_changed",
+         "training_session_changed", "appui_changed")
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The fields of the confirmation form, as a browser sends them (HTML entities decoded)."""
+    form = html.split('id="confirm-form"', 1)[1]
+    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
+
+
+def audit_count() -> int:
+    with session_scope() as s:
+        return len(s.exec(select(AuditEvent.id)).all())
+
+
+@pytest.fixture
+def flows(monkeypatch):
+    """The flows the actions trigger (flows.dispatch), recorded instead of run."""
+    from flows import dispatch
+
+    runs: list[tuple[str, int]] = []
+    for name in FLOWS:
+        async def record(entity_id: int, name: str = name) -> None:
+            runs.append((name, entity_id))
+
+        monkeypatch.setattr(dispatch, name, record)
+    return runs
+
+
+@pytest.mark.parametrize("case", scenarios.CASES, ids=lambda c: c.key)
+def test_action_with_confirmation(case, browser, people, flows):
+    """For each action: offered on the page; refused without the CSRF token and to a role that may not
+    take it (403); the confirmation page changes nothing and escapes the user's text; a change in
+    between makes the confirmation stale (409); confirmed, the service applies it once (its audit
+    row by the user, the dossier's flow triggered), and confirming again replays the answer."""
+    e = case.setup(people)
+    client = browser(people[case.actor])
+    page = client.get(e["page"])
+    assert page.status_code == 200, page.text
+    assert f'id="{e["form"]}"' in page.text, f"the form {e['form']} is not offered"
+    fields, before, events = case.fields(e), case.observe(e), audit_count()
+
+    def post(data: dict, who=client):
+        files = case.files(e) if case.files and "confirm" not in data else None
+        return who.post(e["post"], data=data, files=files)
+
+    other = browser(people[case.wrong])
+    r = post({**fields, "csrf_token": page_csrf(other)}, other)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), (r.status_code, r.text[:300])
+    r = post(fields)
+    assert r.status_code == 403 and "jeton de sécurité invalide" in r.text
+    assert case.observe(e) == before and audit_count() == events and not flows
+
+    def confirmation() -> dict[str, str]:
+        r = post({**fields, "csrf_token": csrf_of(page.text)})
+        assert r.status_code == 200 and 'id="confirm"' in r.text, r.text[:2000]
+        assert "Rien n'est encore enregistré" in r.text
+        if case.escaped:
+            assert scenarios.EVIL not in r.text and scenarios.ESCAPED in r.text
+        return hidden_fields(r.text)
+
+    hidden = confirmation()
+    assert case.observe(e) == before and audit_count() == events and not flows
+    if e["entity"] is not None:  # someone else acts in between: the confirmation is stale
+        scenarios.touch(*e["entity"])
+        r = post(hidden)
+        assert r.status_code == 409 and "modifié entre-temps" in unescape(r.text), r.text[:500]
+        assert case.observe(e) == before and not flows
+        hidden = confirmation()
+
+    r = post(hidden)
+    assert r.status_code == 303, r.text[:2000]
+    after = case.observe(e)
+    assert after != before
+    case.check(e, after)
+    location = case.location(e, after) if case.location else f"{e['page']}?fait={e['post'].rsplit('/', 1)[1]}"
+    assert r.headers["location"] == location
+    assert flows == case.flows(e, after)
+    with session_scope() as s:
+        mine = s.exec(select(AuditEvent).where(AuditEvent.actor_id == people[case.actor]["id"])
+                      .order_by(AuditEvent.id.desc())).first()
+        assert mine is not None and mine.actor_role == people[case.actor]["actor"].role.value
+    applied = audit_count()
+    # The same confirmation again (a double click): the same answer, nothing applied twice.
+    r = post(hidden)
+    assert r.status_code == 303 and r.headers["location"] == location
+    assert audit_count() == applied and case.observe(e) == after and flows == case.flows(e, after)
+    shown = client.get(location)
+    assert shown.status_code == 200 and '<p class="flash" role="status">' in shown.text
+    assert scenarios.EVIL not in shown.text

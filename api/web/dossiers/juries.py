@@ -29,6 +29,7 @@ from api.web.actions import (
     row_values,
     text,
 )
+from api.web.inbox import unplaced_ready_candidates
 from api.web.pages import certification_of, principal, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -47,8 +48,6 @@ from certification.processes.certification import (
     JURY,
     JURY_STATE_LABELS,
     OUTCOME_LABELS,
-    PENDING_JURY_STATES,
-    CandidateState,
     JuryState,
 )
 from certification.services import appeals as appeals_svc
@@ -67,17 +66,6 @@ DELIBERATING = (JuryState.planned, JuryState.convened, JuryState.composition_che
 
 def person(c: Candidate) -> str:
     return f"{c.first_names} {c.last_name}"
-
-
-def unplaced_ready_candidates(session: Session, certification_id: int | None = None) -> list[Candidate]:
-    """Candidates ready for a jury who are not registered in a pending session."""
-    placed = select(JuryCandidate.candidate_id).join(JurySession, JurySession.id == JuryCandidate.session_id).where(
-        JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
-    query = select(Candidate).where(Candidate.state == CandidateState.ready_for_jury.value,
-                                    Candidate.id.not_in(placed)).order_by(Candidate.id)
-    if certification_id is not None:
-        query = query.where(Candidate.certification_id == certification_id)
-    return list(session.exec(query))
 
 
 # --- jury sessions ---------------------------------------------------------------------------
@@ -120,7 +108,10 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
             "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
         })
     cert = certification_of(session, j.certification_id)
+    president = any(m["president"] and m["user_id"] == current.user.id for m in members)
     return {
+        "role_refusal": "Seul le président du jury peut effectuer cette action."
+        if current.role is Role.jury_member and not president else None,
         "j": j, "certification": cert, "state_label": JURY_STATE_LABELS[j.state], "final": JURY.is_final(j.state),
         "members": members, "candidates": candidates, "actions": actions,
         "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
