@@ -48,6 +48,7 @@ from tests.factories import (
     ready_candidates,
     siret,
     structure_account,
+    structure_id_of,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -102,14 +103,23 @@ def agrement(people, suspended: bool = False) -> dict:
     return {"id": aid}
 
 
+def structure_one(people) -> tuple[int, dict]:
+    """Structure 1, its granted CQP SP agrément and its account (people["structure"]), made once."""
+    if "structure" not in people:
+        grant_agrement(people, 1)
+        structure_account(people, siret(1))
+    with session_scope() as s:
+        aid = s.exec(select(Agrement.id).where(Agrement.structure_id == structure_id_of(1))).first()
+    return aid, people["structure"]
+
+
 STAGES = ("planned", "assigned", "visited", "reported", "action_plan", "evidence")
 
 
 def controle(people, stage: str) -> dict:
     """A contrôle of the agrément of structure 1 (which has an account), up to ``stage``."""
     officer, controleur = people["officer"]["actor"], people["controleur"]["actor"]
-    aid = grant_agrement(people)
-    structure = structure_account(people, siret(1))
+    aid, structure = structure_one(people)
     with session_scope() as s:
         cid = controles_svc.plan_controle(s, officer, aid, reason="Signalement").id
     reached = STAGES.index(stage)
@@ -141,8 +151,7 @@ JURY_STAGES = ("planned", "composed", "convened", "checked", "results", "deliber
 def jury(people, stage: str, *, members: bool = True, candidates: bool = True, results=None) -> dict:
     """A CQP SP session with one ready candidate of structure 1 and a jury paritaire, up to ``stage``."""
     officer = people["officer"]["actor"]
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
+    _, structure = structure_one(people)
     candidate_ids = ready_candidates(structure, 1)
     team = jury_members(people)
     reached = JURY_STAGES.index(stage)
@@ -186,7 +195,7 @@ def training(people, stage: str) -> dict:
     """A session of the formateur: « future » (in 10 days), « today » (one day, today), « enrolled »
     (future, one encadrant), « today_enrolled », « attended » (opened, present), « completed »."""
     structure_id = add_structure(7, name="Atelier d'insertion de Brest")
-    structure_account(people, siret(7))
+    structure_account(people, siret(7), "structure_7")
     days = [today()] if stage in ("today", "today_enrolled", "attended", "completed") else \
         [today() + timedelta(days=10), today() + timedelta(days=11)]
     sid = plan_training(people, days=days)
@@ -207,7 +216,7 @@ def appui(people, stage: str) -> dict:
     """An appui of structure 8 (which has an account): « requested », « assigned » to the formateur,
     « visited » (a visit five days ago)."""
     structure_id = add_structure(8, name="Ressourcerie de Quimper")
-    structure = structure_account(people, siret(8))
+    structure = structure_account(people, siret(8), "structure_8")
     with session_scope() as s:
         aid = appuis_svc.request_appui(s, structure["actor"], subject="Accueil des nouveaux salariés",
                                        need="Transmettre les gestes professionnels.").id
@@ -339,7 +348,7 @@ def _created(model):
 
 def _appui_request_env(people) -> dict:
     structure_id = add_structure(9, name="Jardin de Cocagne")
-    structure_account(people, siret(9))
+    structure_account(people, siret(9), "structure_9")
     return env("/app/appuis", "/app/appuis/demander", structure_id=structure_id)
 
 
@@ -349,8 +358,7 @@ def _plan_controle_env(people) -> dict:
 
 
 def _candidate_env(people) -> dict:
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
+    _, structure = structure_one(people)
     cid = ready_candidates(structure, 1, mark_ready=False)[0]
     return env(f"/app/candidats/{cid}", f"/app/candidats/{cid}/presenter", (Candidate, cid), id=cid)
 
@@ -455,31 +463,31 @@ CASES: list[Case] = [
          lambda e: {"structure_id": str(e["structure_id"]), "last_name": EVIL, "first_names": "Zoé",
                     "email": "zoe@aci.example.org"},
          _training_row, lambda e, after: _eq(after[1][0][0], "registered"),
-         lambda e, _: [("training_session_changed", e["id"])], "structure"),
+         lambda e, _: [("training_session_changed", e["id"])], "structure_7"),
     Case("ouvrir", lambda p: _training_env(p, "today", "ouvrir"), "formateur", lambda e: {}, _training_row,
          lambda e, after: _eq(after[0], "in_progress"), lambda e, _: [("training_session_changed", e["id"])],
-         "structure", escaped=False),
+         "structure_7", escaped=False),
     Case("presences-formation", lambda p: {**_training_env(p, "today_enrolled", "presences"), "form": "form-presences"},
          "formateur", lambda e: {"day": today().isoformat(), f"present_{e['enrollment_id']}": "1"}, _training_row,
          lambda e, after: _eq(after, ("in_progress", (("registered", ((today().isoformat(), True),)),))),
-         lambda e, _: [("training_session_changed", e["id"])], "structure", escaped=False),
+         lambda e, _: [("training_session_changed", e["id"])], "structure_7", escaped=False),
     Case("resultat", lambda p: _training_env(p, "attended", "resultat", per="enrollment_id"), "formateur",
          lambda e: {"enrollment_id": str(e["enrollment_id"]), "completed": "1", "reason": EVIL}, _training_row,
          lambda e, after: _eq(after[1][0][0], "completed"), lambda e, _: [("training_session_changed", e["id"])],
-         "structure"),
+         "structure_7"),
     Case("desinscrire", lambda p: _training_env(p, "enrolled", "desinscrire", per="enrollment_id"), "formateur",
          lambda e: {"enrollment_id": str(e["enrollment_id"]), "reason": f"{EVIL} arrêt maladie"}, _training_row,
          lambda e, after: _eq(after[1][0][0], "withdrawn"), lambda e, _: [("training_session_changed", e["id"])],
-         "structure"),
+         "structure_7"),
     Case("cloturer-formation", lambda p: {**_training_env(p, "completed", "cloturer"), "form": "form-cloturer"},
          "formateur", lambda e: {"comment": f"{EVIL} bonne session"}, _training_row,
-         lambda e, after: _eq(after[0], "closed"), lambda e, _: [("training_session_changed", e["id"])], "structure"),
+         lambda e, after: _eq(after[0], "closed"), lambda e, _: [("training_session_changed", e["id"])], "structure_7"),
     Case("annuler-formation", lambda p: {**_training_env(p, "future", "annuler"), "form": "form-annuler"},
          "formateur", lambda e: {"reason": f"{EVIL} formateur indisponible"}, _training_row,
          lambda e, after: _eq(after[0], "cancelled"), lambda e, _: [("training_session_changed", e["id"])],
-         "structure"),
+         "structure_7"),
     # appuis pédagogiques
-    Case("demander", lambda p: _appui_request_env(p), "structure",
+    Case("demander", lambda p: _appui_request_env(p), "structure_9",
          lambda e: {"structure_id": str(e["structure_id"]), "subject": f"{EVIL} accueil",
                     "need": "Former les nouveaux encadrants."},
          _created(Appui), lambda e, after: _eq(state(Appui, after), "requested"),
@@ -491,7 +499,7 @@ CASES: list[Case] = [
          lambda e, _: [("appui_changed", e["id"])], "formateur", escaped=False),
     Case("visite-appui", lambda p: {**_appui_env(p, "assigned", "visite"), "form": "form-visite"}, "formateur",
          _visit_fields, _appui_row, lambda e, after: _eq(after[:3][0::2], ("scheduled", f"{EVIL} salle 2")),
-         lambda e, _: [("appui_changed", e["id"])], "structure"),
+         lambda e, _: [("appui_changed", e["id"])], "structure_8"),
     Case("compte-rendu", lambda p: _appui_env(p, "visited", "compte-rendu"), "formateur",
          lambda e: {"text": f"{EVIL} gestes transmis"}, _appui_row,
          lambda e, after: _eq((after[0], after[4]), ("reported", True)), lambda e, _: [("appui_changed", e["id"])],
