@@ -316,7 +316,7 @@ def dossier_page(request: Request, current: WebUser, kind: DossierKind, entity_i
         ctx |= {"values": values or {}, "failed": failed}
         forms = forms_for(kind, kind.actions, ctx, current, kind.url(entity_id))
     return render(request, kind.template, section=kind.section, status=status, error=error, flash=flash,
-                  forms=forms, **ctx)
+                  forms=forms, dossier_url=kind.url(entity_id), **ctx)
 
 
 def list_page(request: Request, current: WebUser, kind: DossierKind, *, flash: str | None = None,
@@ -506,6 +506,14 @@ def done_message(kind: DossierKind, fait: str) -> str | None:
     """The message of ``?fait=<key>``, shown once an action is applied."""
     action = kind.actions.get(fait) or kind.creations.get(fait)
     return action.done if action else kind.messages.get(fait)
+
+
+def stored_file(files: Sequence[Any], file_id: int) -> tuple[Any, str, str]:
+    """Path, name and type of the uploaded file ``file_id`` among ``files`` (rows with ``relative_path``)."""
+    f = next((f for f in files if f.id == file_id), None)
+    if f is None:
+        raise NotFound("Fichier introuvable.")
+    return get_settings().data_dir / f.relative_path, f.original_name, f.content_type
 
 
 def _document(session: Session, kind: DossierKind, ctx: dict, document_id: int) -> GeneratedDocument:

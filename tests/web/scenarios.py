@@ -250,8 +250,7 @@ class Case:
 
 def _agrement_case(key, suspended, expected):
     def setup(people):
-        a = agrement(people, suspended)
-        return env(f"/app/agrements/{a['id']}", f"/app/agrements/{a['id']}/{key}", (Agrement, a["id"]), **a)
+        return dossier_env("agrements", Agrement, agrement(people, suspended), key)
 
     return Case(key, setup, "officer", lambda e: {"reason": f"{EVIL} décision du {today():%d/%m/%Y}"},
                 lambda e: state(Agrement, e["id"]), lambda e, after: _eq(after, expected),
@@ -268,9 +267,14 @@ def _open_controle(aid: int) -> int | None:
         return c.id if c else None
 
 
+def dossier_env(section: str, model, built: dict, key: str, form: str | None = None) -> dict:
+    """The env of an action ``key`` on the dossier ``built`` (its ``id``) of ``/app/<section>``."""
+    url = f"/app/{section}/{built['id']}"
+    return env(url, f"{url}/{key}", (model, built["id"]), form=form, **built)
+
+
 def _controle_env(people, stage, key):
-    c = controle(people, stage)
-    return env(f"/app/controles/{c['id']}", f"/app/controles/{c['id']}/{key}", (Controle, c["id"]), **c)
+    return dossier_env("controles", Controle, controle(people, stage), key)
 
 
 def _controle_row(e):
@@ -281,8 +285,7 @@ def _controle_row(e):
 
 
 def _jury_env(people, stage, key, **kw):
-    j = jury(people, stage, **kw)
-    return env(f"/app/jurys/{j['id']}", f"/app/jurys/{j['id']}/{key}", (JurySession, j["id"]), **j)
+    return dossier_env("jurys", JurySession, jury(people, stage, **kw), key)
 
 
 def _per_candidate(e: dict) -> dict:
@@ -299,8 +302,7 @@ def _jury_row(e):
 
 
 def _appeal_env(people, admissible, key):
-    a = appeal(people, admissible)
-    return env(f"/app/recours/{a['id']}", f"/app/recours/{a['id']}/{key}", (Appeal, a["id"]), **a)
+    return dossier_env("recours", Appeal, appeal(people, admissible), key)
 
 
 def _appeal_row(e):
@@ -310,9 +312,7 @@ def _appeal_row(e):
 
 def _training_env(people, stage, key, *, per: str | None = None):
     t = training(people, stage)
-    form = f"form-{key}-{t[per]}" if per else None
-    return env(f"/app/formations/{t['id']}", f"/app/formations/{t['id']}/{key}", (TrainingSession, t["id"]),
-               form=form, **t)
+    return dossier_env("formations", TrainingSession, t, key, f"form-{key}-{t[per]}" if per else None)
 
 
 def _training_row(e):
@@ -324,8 +324,7 @@ def _training_row(e):
 
 
 def _appui_env(people, stage, key):
-    a = appui(people, stage)
-    return env(f"/app/appuis/{a['id']}", f"/app/appuis/{a['id']}/{key}", (Appui, a["id"]), **a)
+    return dossier_env("appuis", Appui, appui(people, stage), key)
 
 
 def _appui_row(e):
@@ -353,14 +352,12 @@ def _appui_request_env(people) -> dict:
 
 
 def _plan_controle_env(people) -> dict:
-    a = agrement(people)
-    return env(f"/app/agrements/{a['id']}", f"/app/agrements/{a['id']}/controle", (Agrement, a["id"]), **a)
+    return dossier_env("agrements", Agrement, agrement(people), "controle")
 
 
 def _candidate_env(people) -> dict:
     _, structure = structure_one(people)
-    cid = ready_candidates(structure, 1, mark_ready=False)[0]
-    return env(f"/app/candidats/{cid}", f"/app/candidats/{cid}/presenter", (Candidate, cid), id=cid)
+    return dossier_env("candidats", Candidate, {"id": ready_candidates(structure, 1, mark_ready=False)[0]}, "presenter")
 
 
 CASES: list[Case] = [

@@ -192,24 +192,29 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
         assert len(events) == 1 and events[0].actor_id == people["officer"]["id"]
 
 
-def _open_from_inbox(page, server: str, reference: str, step: str, url: str) -> None:
+def reference_of(model, entity_id: int) -> str:
+    with session_scope() as s:
+        return s.get(model, entity_id).reference
+
+
+def from_inbox(chromium, server: str, scenario: str, user: dict, reference: str, step: str, url: str):
+    """A new page signed in as ``user``, whose inbox shows ``step`` for ``reference``, opened at ``url``."""
+    page = chromium()
+    shot = shooter(page, scenario)
+    sign_in(page, server, user, shot)
+    shot("02-actions-en-attente")
     row = page.locator("#inbox tbody tr", has_text=reference)
     assert step in row.inner_text(), row.inner_text()
     row.locator("a.ref").click()
     page.wait_for_url(f"{server}{url}")
+    return page, shot
 
 
 def test_formateur_records_the_outcome_and_closes_his_session(server, chromium):
     people = make_users()
     t = scenarios.training(people, "attended")  # today's session, the encadrant present, result not recorded
-    with session_scope() as s:
-        reference = s.get(TrainingSession, t["id"]).reference
-    page = chromium()
-    shot = shooter(page, "formation")
-    sign_in(page, server, people["formateur"], shot)
-    shot("02-actions-en-attente")
-    _open_from_inbox(page, server, reference, "Relever les présences et enregistrer les résultats",
-                     f"/app/formations/{t['id']}")
+    page, shot = from_inbox(chromium, server, "formation", people["formateur"], reference_of(TrainingSession, t["id"]),
+                            "Relever les présences et enregistrer les résultats", f"/app/formations/{t['id']}")
     assert page.inner_text("#state") == "en cours"
     assert "présent" in page.inner_text("#enrollments")
     assert page.locator("#form-cloturer").count() == 1
@@ -240,14 +245,9 @@ def test_formateur_records_the_outcome_and_closes_his_session(server, chromium):
 def test_controleur_schedules_a_visit(server, chromium):
     people = make_users()
     c = scenarios.controle(people, "assigned")
-    with session_scope() as s:
-        reference = s.get(Controle, c["id"]).reference
     when = (to_local(now()) + timedelta(days=10)).replace(hour=9, minute=30, second=0, microsecond=0)
-    page = chromium()
-    shot = shooter(page, "visite")
-    sign_in(page, server, people["controleur"], shot)
-    shot("02-actions-en-attente")
-    _open_from_inbox(page, server, reference, "Programmer la visite", f"/app/controles/{c['id']}")
+    page, shot = from_inbox(chromium, server, "visite", people["controleur"], reference_of(Controle, c["id"]),
+                            "Programmer la visite", f"/app/controles/{c['id']}")
     assert page.locator("#form-confier").count() == 0  # the officer's action is not offered
     page.fill("#visite-visit-at", when.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#visite-place", "Saint-Étienne, 12 rue de la Mulatière")
@@ -268,13 +268,8 @@ def test_controleur_schedules_a_visit(server, chromium):
 def test_jury_president_signs_the_pv(server, chromium):
     people = make_users()
     j = scenarios.jury(people, "deliberated")
-    with session_scope() as s:
-        reference = s.get(JurySession, j["id"]).reference
-    page = chromium()
-    shot = shooter(page, "pv")
-    sign_in(page, server, people["presidente"], shot)
-    shot("02-actions-en-attente")
-    _open_from_inbox(page, server, reference, "Signer le procès-verbal", f"/app/jurys/{j['id']}")
+    page, shot = from_inbox(chromium, server, "pv", people["presidente"], reference_of(JurySession, j["id"]),
+                            "Signer le procès-verbal", f"/app/jurys/{j['id']}")
     assert page.inner_text("#state") == "délibération close"
     assert "certification obtenue" in page.inner_text("#candidates")
     assert page.locator("#form-annuler").count() == 0  # only the president's actions
@@ -294,13 +289,8 @@ def test_jury_president_signs_the_pv(server, chromium):
 def test_officer_upholds_a_recours(server, chromium):
     people = make_users()
     a = scenarios.appeal(people, admissible=True)  # SP-B2 not validated by the jury
-    with session_scope() as s:
-        reference = s.get(Appeal, a["id"]).reference
-    page = chromium()
-    shot = shooter(page, "recours")
-    sign_in(page, server, people["officer"], shot)
-    shot("02-actions-en-attente")
-    _open_from_inbox(page, server, reference, "Statuer sur le recours (fondé ou rejeté)", f"/app/recours/{a['id']}")
+    page, shot = from_inbox(chromium, server, "recours", people["officer"], reference_of(Appeal, a["id"]),
+                            "Statuer sur le recours (fondé ou rejeté)", f"/app/recours/{a['id']}")
     assert "SP-B2 : non validé" in page.inner_text("#results")
     assert page.locator("#form-rejeter").count() == 1
     assert page.is_checked("#form-fonde input[name='bloc_SP-B2'][value=not_validated]")

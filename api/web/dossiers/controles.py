@@ -24,6 +24,7 @@ from api.web.actions import (
     pick,
     reason,
     register,
+    stored_file,
     text,
 )
 from api.web.pages import principal, structure_name, user_name
@@ -31,7 +32,7 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.clock import now, today
-from certification.errors import NotFound, ValidationFailed
+from certification.errors import ValidationFailed
 from certification.models import Agrement, Controle, Role, Structure, User
 from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
 from certification.services import conflicts
@@ -246,16 +247,9 @@ CONTROLE_ACTIONS = actions_of(
 )
 
 
-def _controle_file(_session: Session, ctx: dict, file_id: int):
-    f = next((f for f in ctx["files"] if f.id == file_id), None)
-    if f is None:
-        raise NotFound("Fichier introuvable.")
-    return get_settings().data_dir / f.relative_path, f.original_name, f.content_type
-
-
 CONTROLES = register(DossierKind(
     "controles", "Les contrôles", "controle_id", "controle.html", controle_context, "c", "controle_changed",
     Controle.__tablename__, CONTROLE_ACTIONS, listing=controle_listing,
-    documents=lambda _s, ctx: {(Controle.__tablename__, ctx["c"].id)}, files=_controle_file,
+    documents=lambda _s, ctx: {(Controle.__tablename__, ctx["c"].id)}, files=lambda _s, ctx, file_id: stored_file(ctx["files"], file_id),
     messages={"planifie": "Le contrôle a été planifié."},
 ))

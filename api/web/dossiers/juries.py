@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 
 from api.routers.appeals import allowed_actions as appeal_api_actions
 from api.routers.candidates import _allowed_actions as candidate_api_actions
-from api.routers.juries import _allowed_actions as jury_api_actions
-from api.routers.juries import session_documents
+from api.routers.juries import jury_out, session_documents
 from api.web.actions import (
     REASON,
     DossierKind,
@@ -71,9 +70,9 @@ def person(c: Candidate) -> str:
 # --- jury sessions ---------------------------------------------------------------------------
 
 
-def _member_choices(session: Session, j: JurySession, members: list[dict]) -> list[dict[str, Any]]:
+def _member_choices(session: Session, j: JurySession, members) -> list[dict[str, Any]]:
     """Active jury members not yet in the session, each with his conflicts with the candidates' structures."""
-    taken = {m["user_id"] for m in members}
+    taken = {m.user_id for m in members}
     structures = jury_svc._structures_of_candidates(session, j.id)  # noqa: SLF001 - the service's own rule
     out = []
     for u in session.exec(select(User).where(User.role == Role.jury_member.value, User.active.is_(True))
@@ -88,38 +87,24 @@ def _member_choices(session: Session, j: JurySession, members: list[dict]) -> li
 
 def jury_context(session: Session, current: WebUser, session_id: int) -> dict[str, Any]:
     j = jury_svc.get_session(session, current.actor, session_id)
-    actions = jury_api_actions(session, principal(current), j)
-    members = []
-    for m in jury_svc.members_of(session, j.id):
-        user = session.get(User, m.user_id)
-        members.append({"user_id": m.user_id, "name": user.full_name, "college": COLLEGES.get(m.college, m.college),
-                        "president": m.is_president, "present": m.present})
-    results: dict[int, dict[str, str]] = {}
-    for d in jury_svc.deliberations_of(session, j.id):
-        results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
-    candidates = []
-    for row in jury_svc.candidates_of(session, j.id):
-        cand = session.get(Candidate, row.candidate_id)
-        mine = results.get(cand.id, {})
-        candidates.append({
-            "id": cand.id, "reference": cand.reference, "name": person(cand),
-            "structure": structure_name(session, cand.structure_id), "blocs": list(row.blocs),
-            "results": mine, "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in mine.items()),
-            "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
-        })
+    out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
+    candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
+                   "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
+                   "outcome": c.outcome_label or "—"} for c in out.candidates]
+    president = any(m.is_president and m.user_id == current.user.id for m in out.members)
     cert = certification_of(session, j.certification_id)
-    president = any(m["president"] and m["user_id"] == current.user.id for m in members)
     return {
         "role_refusal": "Seul le président du jury peut effectuer cette action."
         if current.role is Role.jury_member and not president else None,
-        "j": j, "certification": cert, "state_label": JURY_STATE_LABELS[j.state], "final": JURY.is_final(j.state),
-        "members": members, "candidates": candidates, "actions": actions,
+        "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
+        "members": out.members, "candidates": candidates, "actions": out.allowed_actions,
+        "composition_problems": out.composition_problems, "missing_results": out.missing_results,
         "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
-        "composition_problems": jury_svc.composition_problems(session, j) if j.state in DELIBERATING else [],
-        "missing_results": jury_svc.missing_results(session, j) if j.state == JuryState.composition_checked else [],
-        "member_choices": _member_choices(session, j, members) if "members" in actions else [],
+        "result_labels": DELIBERATION_RESULTS,
+        "member_choices": _member_choices(session, j, out.members) if "members" in out.allowed_actions else [],
         "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(session, c.structure_id)})"}
-                  for c in unplaced_ready_candidates(session, j.certification_id)] if "candidates" in actions else [],
+                  for c in unplaced_ready_candidates(session, j.certification_id)]
+        if "candidates" in out.allowed_actions else [],
         "documents": session_documents(session, j) if current.role is Role.officer
         else list_documents(session, ENTITY, j.id),
         "timeline": timeline_rows(session, (ENTITY, j.id, "session")),
@@ -183,7 +168,7 @@ def _parse_candidates(form, ctx) -> Parsed:
 
 
 def _parse_convene(_form, ctx) -> Parsed:
-    return Parsed({}, [("Membres convoqués", ", ".join(m["name"] for m in ctx["members"]) or "aucun"),
+    return Parsed({}, [("Membres convoqués", ", ".join(m.full_name for m in ctx["members"]) or "aucun"),
                        ("Candidats", str(len(ctx["candidates"]))),
                        ("Envoi", "une convocation par membre, avec l'invitation (.ics)")])
 
@@ -193,7 +178,7 @@ ATTENDANCE = {"1": "présent", "0": "absent"}
 
 def _parse_attendance(form, ctx) -> Parsed:
     marks = row_values(form, "present_")
-    members = {str(m["user_id"]): m["name"] for m in ctx["members"]}
+    members = {str(m.user_id): m.full_name for m in ctx["members"]}
     present: dict[int, bool] = {}
     for user_id, value in marks.items():
         if user_id not in members or value not in ATTENDANCE:
@@ -211,7 +196,7 @@ def _parse_check(_form, ctx) -> Parsed:
     if ctx["composition_problems"]:
         raise Conflict("Composition irrégulière : " + " ; ".join(ctx["composition_problems"]) + ".",
                        code="composition_irregular")
-    present = [m["name"] for m in ctx["members"] if m["present"] is not False]
+    present = [m.full_name for m in ctx["members"] if m.present is not False]
     return Parsed({}, [("Membres présents", ", ".join(present)),
                        ("Contrôles", "président présent, deux collèges paritaires, quorum, indépendance")])
 
@@ -285,7 +270,7 @@ JURY_ACTIONS = actions_of(
                done="Les membres sont convoqués.", button="Confirmer et envoyer les convocations"),
     FormAction("presences", "Saisir les présences", O, "attendance", (
         Input("present", "Présence des membres", "matrix", choices=tuple(ATTENDANCE.items()),
-              rows=lambda ctx, _item: [(m["user_id"], m["name"], "" if m["present"] is None else str(int(m["present"])))
+              rows=lambda ctx, _item: [(m.user_id, m.full_name, "" if m.present is None else str(int(m.present)))
                                        for m in ctx["members"]]),
     ), _parse_attendance, lambda s, actor, i, v: jury_svc.record_attendance(s, actor, i, v["present"]),
         done="Les présences ont été enregistrées."),

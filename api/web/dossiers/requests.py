@@ -20,6 +20,7 @@ from api.web.actions import (
     integer,
     reason,
     register,
+    stored_file,
     text,
 )
 from api.web.pages import certification_of, principal, structure_name
@@ -28,7 +29,6 @@ from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.clock import today
-from certification.errors import NotFound
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, AGREMENT_STATE_LABELS, PIECE_KINDS, REQUEST_STATE_LABELS
 from certification.processes.controle import CONTROLE_STATE_LABELS
@@ -147,17 +147,11 @@ REQUEST_ACTIONS = actions_of(
 )
 
 
-def _request_piece(session: Session, ctx: dict, piece_id: int):
-    piece = next((p for p in ctx["pieces"] if p.id == piece_id), None)
-    if piece is None:
-        raise NotFound("Pièce introuvable.")
-    return get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type
-
-
 REQUESTS = register(DossierKind(
     "demandes", "Les demandes d'agrément", "request_id", "request.html", request_context, "r",
     "agrement_request_changed", AgrementRequest.__tablename__, REQUEST_ACTIONS, listing=request_listing,
-    documents=lambda _s, ctx: {(AgrementRequest.__tablename__, ctx["r"].id)}, files=_request_piece,
+    documents=lambda _s, ctx: {(AgrementRequest.__tablename__, ctx["r"].id)},
+    files=lambda _s, ctx, file_id: stored_file(ctx["pieces"], file_id),
 ))
 
 
