@@ -162,9 +162,6 @@ def actions_of(*actions: FormAction) -> dict[str, FormAction]:
     return {a.key: a for a in actions}
 
 
-KINDS: dict[str, DossierKind] = {}
-
-
 # --- parsing helpers (French messages) -----------------------------------------------------------
 
 
@@ -240,10 +237,6 @@ def reason(form: Mapping[str, str], label: str = "Motif") -> Parsed:
     """The parse of an action whose only field is a required reason (``reason``)."""
     value = text(form, "reason", required=f"{label} obligatoire.")
     return Parsed({"reason": value}, [(label, value)])
-
-
-def nothing(_form: Mapping[str, str], _ctx: dict) -> Parsed:
-    return Parsed({}, [])
 
 
 REASON = Input("reason", "Motif", "textarea", required=True)
@@ -525,7 +518,6 @@ def _document(session: Session, kind: DossierKind, ctx: dict, document_id: int) 
 
 def register(kind: DossierKind) -> DossierKind:
     """Add the routes of ``kind`` to the back-office."""
-    KINDS[kind.section] = kind
     section, param = kind.section, kind.param
 
     def check(current: WebUser) -> None:

@@ -23,7 +23,13 @@ from certification.processes.certification import (
     JuryState,
 )
 from certification.processes.controle import CONTROLE_STATE_LABELS, ControleState
-from certification.processes.training import APPUI_STATE_LABELS, TRAINING_STATE_LABELS, AppuiState, EnrollmentState, TrainingState
+from certification.processes.training import (
+    APPUI_STATE_LABELS,
+    TRAINING_STATE_LABELS,
+    AppuiState,
+    EnrollmentState,
+    TrainingState,
+)
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
 from certification.services import appuis as appuis_svc

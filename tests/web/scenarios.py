@@ -138,7 +138,8 @@ def controle(people, stage: str) -> dict:
     if reached >= 4:
         with session_scope() as s:
             controles_svc.decide(s, officer, cid, decision="action_plan", reason="Livret à mettre en place",
-                                 action_plan_items="Livret pour chaque salarié", action_plan_deadline=today() + timedelta(days=30))
+                                 action_plan_items="Livret pour chaque salarié",
+                                 action_plan_deadline=today() + timedelta(days=30))
     if reached >= 5:
         with session_scope() as s:
             controles_svc.add_evidence(s, structure["actor"], cid, pieces()[:1], "Livrets")
@@ -365,7 +366,8 @@ CASES: list[Case] = [
     _agrement_case("suspendre", False, "suspended"),
     _agrement_case("lever", True, "active"),
     _agrement_case("retirer", False, "withdrawn"),
-    Case("controle", _plan_controle_env, "officer", lambda e: {"reason": f"{EVIL} signalement d'un salarié"}, lambda e: _open_controle(e["id"]),
+    Case("controle", _plan_controle_env, "officer", lambda e: {"reason": f"{EVIL} signalement d'un salarié"},
+         lambda e: _open_controle(e["id"]),
          lambda e, after: _eq(state(Controle, after), "planned"), lambda e, after: [("controle_changed", after)],
          "mandataire", location=lambda e, after: f"/app/controles/{after}?fait=planifie"),
     # contrôles

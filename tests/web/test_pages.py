@@ -664,7 +664,8 @@ def test_validation_errors_are_french_and_change_nothing(browser, people):
     gaelle = browser(people["controleur"])
     url = f"/app/controles/{c['id']}"
     token = page_csrf(gaelle, url)
-    r = gaelle.post(f"{url}/visite", data={"csrf_token": token, "visit_at": local_input(datetime.now(UTC) - timedelta(hours=2)),
+    past = local_input(datetime.now(UTC) - timedelta(hours=2))
+    r = gaelle.post(f"{url}/visite", data={"csrf_token": token, "visit_at": past,
                                           "place": "Saint-Étienne"})
     assert r.status_code == 422 and "La visite doit être programmée dans le futur." in r.text
     assert 'value="Saint-Étienne"' in r.text  # the form keeps what was typed
@@ -674,6 +675,7 @@ def test_validation_errors_are_french_and_change_nothing(browser, people):
     r = gaelle.post(f"{url}/rapport", data={"csrf_token": token, "summary": "x"},
                     files={"rapport": ("rapport.pdf", PDF, "application/pdf")})
     assert r.status_code == 409 and "impossible" in r.text
+    assert 'id="form-rapport"' not in r.text and 'id="form-visite"' in r.text
     with session_scope() as s:
         assert s.get(Controle, c["id"]).state == "assigned"
 
@@ -692,7 +694,8 @@ def test_uploads_of_the_back_office(browser, people):
               "summary": "RAS"}
     uploads = get_settings().uploads_dir
     stored = set(uploads.rglob("*.pdf")) if uploads.exists() else set()
-    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("rapport.pdf", b"MZ\x90\x00 pas un pdf", "application/pdf")})
+    not_pdf = ("rapport.pdf", b"MZ\x90\x00 pas un pdf", "application/pdf")
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": not_pdf})
     assert r.status_code == 415 and r.headers["content-type"].startswith("text/html")
     assert "PDF" in unescape(r.text)
     r = gaelle.post(f"{url}/rapport", data=fields, files={"autre": ("x.pdf", PDF, "application/pdf")})

@@ -131,7 +131,8 @@ def parse_visit(form, ctx) -> Parsed:
     summary = [("Date et heure", datetime_fr(at)), ("Lieu", place), ("Durée", f"{minutes} minutes"),
                ("Informations", notes or "—")]
     if ctx.get("visit_scheduled"):
-        summary.append(("Attention", "la visite déjà programmée est déplacée : une nouvelle invitation remplace la précédente"))
+        summary.append(("Attention", "la visite déjà programmée est déplacée : une nouvelle invitation remplace "
+                                     "la précédente"))
     return Parsed({"visit_at": at, "place": place, "minutes": minutes, "notes": notes}, summary)
 
 
@@ -250,6 +251,7 @@ CONTROLE_ACTIONS = actions_of(
 CONTROLES = register(DossierKind(
     "controles", "Les contrôles", "controle_id", "controle.html", controle_context, "c", "controle_changed",
     Controle.__tablename__, CONTROLE_ACTIONS, listing=controle_listing,
-    documents=lambda _s, ctx: {(Controle.__tablename__, ctx["c"].id)}, files=lambda _s, ctx, file_id: stored_file(ctx["files"], file_id),
+    documents=lambda _s, ctx: {(Controle.__tablename__, ctx["c"].id)},
+    files=lambda _s, ctx, file_id: stored_file(ctx["files"], file_id),
     messages={"planifie": "Le contrôle a été planifié."},
 ))

@@ -153,7 +153,8 @@ def _parse_member(form, ctx) -> Parsed:
     chosen = pick(form, "user_id", ctx["member_choices"], "Choisissez un membre dans la liste.")
     college = choice(form, "college", COLLEGES, "Choisissez le collège du membre.")
     president = form.get("is_president") == "1"
-    summary = [("Membre", chosen["name"]), ("Collège", COLLEGES[college]), ("Rôle", "président·e" if president else "membre")]
+    summary = [("Membre", chosen["name"]), ("Collège", COLLEGES[college]),
+               ("Rôle", "président·e" if president else "membre")]
     if chosen["conflict"]:
         summary.append(("Attention", f"conflit d'intérêts : {chosen['conflict']}"))
     return Parsed({"user_id": chosen["id"], "college": college, "president": president}, summary)

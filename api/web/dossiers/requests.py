@@ -30,7 +30,13 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.clock import today
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
-from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, AGREMENT_STATE_LABELS, PIECE_KINDS, REQUEST_STATE_LABELS
+from certification.processes.agrement import (
+    AGREMENT,
+    AGREMENT_REQUEST,
+    AGREMENT_STATE_LABELS,
+    PIECE_KINDS,
+    REQUEST_STATE_LABELS,
+)
 from certification.processes.controle import CONTROLE_STATE_LABELS
 from certification.services import agrement as requests_svc
 from certification.services import controle as controles_svc
@@ -176,7 +182,8 @@ def agrement_context(session: Session, current: WebUser, agrement_id: int) -> di
     return {
         "a": a, "structure": session.get(Structure, a.structure_id),
         "certification": certification_of(session, a.certification_id), "state_label": AGREMENT_STATE_LABELS[a.state],
-        "final": AGREMENT.is_final(a.state), "request_row": session.get(AgrementRequest, a.request_id) if a.request_id else None,
+        "final": AGREMENT.is_final(a.state),
+        "request_row": session.get(AgrementRequest, a.request_id) if a.request_id else None,
         "renewal": renewal, "controles": [(c, CONTROLE_STATE_LABELS[c.state]) for c in controles],
         "documents": list_documents(session, Agrement.__tablename__, a.id),
         "timeline": timeline_rows(session, (Agrement.__tablename__, a.id, "agrément")),
