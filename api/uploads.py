@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from fastapi import Request
@@ -48,18 +48,35 @@ async def read_multipart(
     request: Request, kinds: Mapping[str, str] = PIECE_KINDS
 ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
     """Parse a multipart body: ``metadata`` (JSON text) and files whose field name is their kind."""
+    texts, files = await read_form(request, kinds, text_fields=("metadata",))
+    return texts.get("metadata"), files
+
+
+async def read_form(
+    request: Request,
+    kinds: Mapping[str, str] = PIECE_KINDS,
+    *,
+    text_fields: Collection[str] | None = None,
+    max_fields: int = 20,
+    limit: int | None = None,
+    skip_empty: bool = False,
+) -> tuple[dict[str, str], list[tuple[str, str, bytes]]]:
+    """Parse a form (multipart or urlencoded), reading at most ``limit`` bytes: its text fields
+    (only ``text_fields`` when given, the first value of each) and its files, whose field name
+    is their kind. ``skip_empty``: ignore a file input left empty by a browser (no name, no content)."""
     settings = get_settings()
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise UnsupportedMediaType("Envoyez un formulaire multipart/form-data (métadonnées JSON + PDF).")
-    limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
-    too_large = PayloadTooLarge(f"Envoi trop volumineux (au plus {limit // 1_000_000} Mo).")
+    if limit is None:
+        limit = settings.upload_max_bytes * settings.upload_max_files + 1_000_000
+    too_large = PayloadTooLarge(f"Envoi trop volumineux (au plus {max(limit // 1_000_000, 1)} Mo).")
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise too_large
-    form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files, max_fields=20)
+    form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files, max_fields=max_fields)
     try:
-        metadata = None
+        texts: dict[str, str] = {}
         files: list[tuple[str, str, bytes]] = []
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
@@ -72,12 +89,14 @@ async def read_multipart(
                     raise ValidationFailed("Un nom de fichier contient des caractères de contrôle.",
                                            code="invalid_filename")
                 data = await value.read(settings.upload_max_bytes + 1)
+                if skip_empty and not value.filename and not data:
+                    continue
                 files.append((name, value.filename or "", data))
-            elif name == "metadata":
-                metadata = value
+            elif text_fields is None or name in text_fields:
+                texts.setdefault(name, value)
             else:
                 raise ValidationFailed(f"Champ inconnu « {name} ».", code="unknown_field")
-        return metadata, files
+        return texts, files
     finally:
         await form.close()
 

@@ -117,9 +117,11 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
     return people[key]
 
 
-def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None) -> list[int]:
+def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None,
+                     mark_ready: bool = True) -> list[int]:
     """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready
-    (``sexes``: the sex of each, M or F alternately by default; None: not collected)."""
+    (unless ``mark_ready`` is false: they stay in training, ready to be presented). ``sexes``: the
+    sex of each, M or F alternately by default; None: not collected."""
     from datetime import date, timedelta
 
     from certification.services import candidates as cand
@@ -138,7 +140,8 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
             for bloc in c.blocs:
                 cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=date(2026, 6, 1),
                                     result="acquis", evaluator_name="Zoé Lefèvre")
-            cand.mark_ready(session, actor, c.id)
+            if mark_ready:
+                cand.mark_ready(session, actor, c.id)
             ids.append(c.id)
     return ids
 

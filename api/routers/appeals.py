@@ -37,10 +37,14 @@ ACTIONS = {
 READERS = (Role.officer, Role.structure)
 
 
+def allowed_actions(principal: Principal, appeal: Appeal) -> list[str]:
+    names = {t.name for t in APPEAL.available(appeal.state, principal.actor.role)}
+    return [a for a, t in ACTIONS.items() if t in names]
+
+
 def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> AppealOut:
     candidate = session.get(Candidate, appeal.candidate_id)
     jury = session.get(JurySession, appeal.session_id)
-    names = {t.name for t in APPEAL.available(appeal.state, principal.actor.role)}
     return AppealOut(
         id=appeal.id, reference=appeal.reference, state=appeal.state, state_label=APPEAL_STATE_LABELS[appeal.state],
         candidate_id=candidate.id, candidate_reference=candidate.reference,
@@ -48,7 +52,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
         session_reference=jury.reference, grounds=appeal.grounds, decision_reason=appeal.decision_reason,
         filed_at=appeal.filed_at, deadline=svc.deadline_of(jury),
         documents=[document_out(f"/appeals/{appeal.id}", d) for d in list_documents(session, ENTITY, appeal.id)],
-        allowed_actions=[a for a, t in ACTIONS.items() if t in names],
+        allowed_actions=allowed_actions(principal, appeal),
     )
 
 

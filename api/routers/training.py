@@ -62,14 +62,18 @@ def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnr
     }
 
 
-def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
-    encadrant = session.get(Encadrant, e.encadrant_id)
-    structure = session.get(Structure, e.structure_id)
-    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=ATTESTATION, version=1)
+def enrollment_actions(principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> list[str]:
     role = principal.actor.role
     names = {tr.name for tr in ENROLLMENT.available(e.state, role)} if role is not Role.structure else set()
     if t.state != TrainingState.in_progress:
         names -= {"complete", "fail"}
+    return [a for a, name in ENROLLMENT_ACTIONS.items() if name in names]
+
+
+def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
+    encadrant = session.get(Encadrant, e.encadrant_id)
+    structure = session.get(Structure, e.structure_id)
+    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=ATTESTATION, version=1)
     return EnrollmentOut(
         id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
         last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,
@@ -77,7 +81,7 @@ def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, 
         attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in svc.days_of(t)],
         outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
         attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
-        allowed_actions=[a for a, name in ENROLLMENT_ACTIONS.items() if name in names],
+        allowed_actions=enrollment_actions(principal, t, e),
     )
 
 

@@ -1,18 +1,42 @@
-"""Actions of the back-office, each in two steps: the form posts to ``/app/<dossier>/<action>``,
-which shows a confirmation page (nothing changes yet); the confirmation posts the same fields
-with ``confirm=1`` and the version of the dossier that was shown, and only then the service of
-``certification`` is called — the same as the API's, in one transaction with its audit row —
-and the dossier's flow is triggered after the answer (``flows.dispatch``, as the API does).
+"""Dossiers and actions of the back-office, table-driven.
 
-Domain errors are shown on the dossier page in French, with their status (403, 404, 409, 422),
-never as a 500. Every POST carries the CSRF token of the session.
+A :class:`DossierKind` describes one kind of dossier (a section of the back-office): how to build
+the context of its page with the same services as the API (``context``), its list, the documents
+and files that may be downloaded from it, and its actions. :func:`register` adds the routes of a
+kind: ``GET /app/<section>`` (list, with the forms that create a dossier), ``GET
+/app/<section>/<id>`` (the dossier, its timeline, the forms of the actions the user may take),
+``POST /app/<section>/<id>/<action>``, ``POST /app/<section>/<action>`` (creations) and the
+downloads.
+
+Every action (:class:`FormAction`) takes two steps. The form posts to the action's URL, which
+shows a confirmation page (nothing changes yet; files are checked and stored, content-addressed,
+and carried to the confirmation by a signed token). The confirmation posts the same fields with
+``confirm=1``, the version of the dossier that was shown and the number of events of its
+timeline (a change by anyone in between is refused with 409), and a one-time key: the service of
+``certification`` is then called — the same as the API's, in one transaction with its audit row
+and the idempotency record of that key, so that a repeated confirmation (a double click) answers
+the first result without applying anything twice — and the dossier's flow is triggered after
+the answer (``flows.dispatch``, as the API does).
+
+The forms offered are those of the API's ``allowed_actions`` for the user (``api_action``), and
+the services check the roles again. Domain errors are shown on the page in French with their
+status (403, 404, 409, 413, 415, 422), never as a 500; a refused conflict of interest is traced
+in the audit trail as the API does. Every POST carries the CSRF token of the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+import base64
+import binascii
+import hashlib
+import hmac
+import inspect
+import json
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import BackgroundTasks, Depends, Request
@@ -20,22 +44,56 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.web.pages import controle_context, request_context
+from api.idempotency import fingerprint, run_idempotent
+from api.uploads import file_response, read_form, store_pieces
 from api.web.render import SECTION_ROLES, SECURITY_HEADERS, render
 from api.web.router import router
 from api.web.session import CSRF_FIELD, WebUser, check_csrf, require_roles, web_user
 from certification.audit import Actor
-from certification.clock import today
 from certification.db import session_scope
-from certification.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from certification.models import Controle, Role
-from certification.services import agrement as requests_svc
+from certification.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from certification.models import Role
 from certification.services import conflicts
-from certification.services import controle as controles_svc
-from documents.formatting import date_fr
+from certification.services.agrement import PieceIn
+from certification.settings import get_settings
+from documents.formatting import DISPLAY_TZ, filesize
+from documents.models import GeneratedDocument
 from flows import dispatch
 
 MAX_TEXT = 10000
+FORM_LIMIT = 2_000_000  # bytes of a form without files
+MAX_FIELDS = 1000  # an attendance sheet or a list of candidates has a field per row
+NONCE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+# --- descriptions ------------------------------------------------------------------------------
+
+Rows = Callable[[dict, Any], Sequence[tuple]]  # (id, label[, default value])
+Choices = Sequence[tuple[str, str]] | Callable[[dict, Any], Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of an action's form. ``widget``: text, textarea, number, date, datetime, email,
+    select, radio, checkbox, file (PDF), or one field per row of ``rows``: checkboxes, matrix (a
+    radio group per row) and grid (the ``columns`` inputs per row)."""
+
+    name: str
+    label: str
+    widget: str = "text"
+    required: bool = False
+    choices: Choices = ()
+    rows: Rows | None = None  # checkboxes, matrix: fields « <name>_<row> »; grid: « <name>_<row>_<column> »
+    columns: tuple[Input, ...] = ()  # grid
+    default: str | Callable[[dict, Any], str] = ""
+    help: str = ""
+    id: str | None = None
+    attrs: tuple[tuple[str, str], ...] = ()
+    empty: str = "Aucun élément."
+
+    @property
+    def prefix(self) -> str | None:
+        return f"{self.name}_" if self.widget in ("checkboxes", "matrix", "grid") else None
 
 
 @dataclass(frozen=True)
@@ -48,232 +106,475 @@ class Parsed:
 @dataclass(frozen=True)
 class FormAction:
     key: str  # URL segment
-    title: str  # heading of the confirmation page
+    title: str  # heading of the form and of the confirmation page
     roles: frozenset[Role]  # roles that may ever take it (others: 403)
-    api_action: str  # must be among the dossier's allowed actions (the API's rules)
-    fields: tuple[str, ...]  # form fields carried from the form to the confirmation
+    api_action: str | None  # must be among the dossier's allowed actions (the API's rules)
+    inputs: tuple[Input, ...]
     parse: Callable[[Mapping[str, str], dict], Parsed]
-    apply: Callable[[Session, Actor, int, dict], Any]
+    apply: Callable[[Session, Actor, int | None, dict], Any]
+    done: str  # message shown once applied
     button: str = "Confirmer"
+    submit: str = ""  # label of the form's button (default: the title)
+    per: Callable[[dict], Sequence[tuple[str, str]]] | None = None  # one form per item (value, label)
+    per_field: str = ""  # the field carrying the item's value
+    redirect: Callable[[Any], str] | None = None  # where to go once applied (a created dossier)
+    dispatch: Callable[[int | None, dict, Any], Sequence[tuple[str, int]]] | None = None  # flows to run
+    refusal: str | None = None  # audited name of an assignment refused for a conflict of interest
+
+    @property
+    def files(self) -> dict[str, Input]:
+        return {i.name: i for i in self.inputs if i.widget == "file"}
+
+    def collect(self, form: Mapping[str, Any]) -> dict[str, str]:
+        """The fields of this action in ``form`` (carried from the form to the confirmation)."""
+        names = [i.name for i in self.inputs if i.widget != "file" and not i.prefix]
+        if self.per_field:
+            names.append(self.per_field)
+        out = {name: str(form.get(name, "")) for name in names}
+        prefixes = tuple(i.prefix for i in self.inputs if i.prefix)
+        if prefixes:
+            out |= {k: v for k, v in form.items() if k.startswith(prefixes) and isinstance(v, str)}
+        return out
 
 
 @dataclass(frozen=True)
 class DossierKind:
-    section: str
+    section: str  # URL segment, key of api.web.render.SECTIONS
+    title: str  # the dossiers, in French (list heading, refusals)
+    param: str  # name of the id in the URLs
     template: str
-    url: Callable[[int], str]
-    context: Callable[[Session, WebUser, int], dict]
+    context: Callable[[Session, WebUser, int], dict]  # 404 for a dossier the user may not see
     entity: str  # key of the dossier in the context
-    on_change: str  # name of the flows.dispatch function (looked up when called)
+    on_change: str | None  # name of the flows.dispatch function (looked up when called)
+    entity_type: str = ""  # table of the dossier (traces of refused assignments)
     actions: dict[str, FormAction] = field(default_factory=dict)
+    listing: Callable[[Session, WebUser], dict] | None = None  # title, columns, rows, empty, actions
+    creations: dict[str, FormAction] = field(default_factory=dict)  # forms of the list page
+    documents: Callable[[Session, dict], set[tuple[str, int]]] | None = None  # entities whose PDFs are shown
+    files: Callable[[Session, dict, int], tuple[Any, str, str]] | None = None  # uploaded file -> path, name, type
+    messages: dict[str, str] = field(default_factory=dict)  # other « fait » messages (a dossier created elsewhere)
+
+    def url(self, entity_id: int | None = None) -> str:
+        return f"/app/{self.section}" + (f"/{entity_id}" if entity_id is not None else "")
 
 
-def _text(form: Mapping[str, str], name: str, *, required: str | None = None) -> str:
+def actions_of(*actions: FormAction) -> dict[str, FormAction]:
+    return {a.key: a for a in actions}
+
+
+# --- parsing helpers (French messages) -----------------------------------------------------------
+
+
+def text(form: Mapping[str, str], name: str, *, required: str | None = None, max_len: int = MAX_TEXT) -> str:
     value = form.get(name, "").strip()
     if required and not value:
         raise ValidationFailed(required, code="field_required")
-    if len(value) > MAX_TEXT:
-        raise ValidationFailed(f"Texte trop long ({MAX_TEXT} caractères au plus).", code="text_too_long")
+    if len(value) > max_len:
+        raise ValidationFailed(f"Texte trop long ({max_len} caractères au plus).", code="text_too_long")
     return value
 
 
-# --- agrément requests -----------------------------------------------------------------------
+def choice(form: Mapping[str, str], name: str, options: Mapping[str, str], message: str) -> str:
+    value = form.get(name, "")
+    if value not in options:
+        raise ValidationFailed(message, code="choice_required")
+    return value
 
 
-def _parse_admissible(form, _ctx) -> Parsed:
-    comment = _text(form, "comment")
-    return Parsed({"comment": comment}, [("Commentaire", comment or "—")])
-
-
-def _parse_complements(form, ctx) -> Parsed:
-    message = _text(form, "message", required="Précisez les compléments demandés.")
-    raw = form.get("deadline_days", "").strip() or str(ctx["complements_days"])
+def integer(form: Mapping[str, str], name: str, *, lo: int, hi: int, message: str, default: int | None = None) -> int:
+    raw = form.get(name, "").strip()
+    if not raw and default is not None:
+        return default
     try:
-        days = int(raw)
+        value = int(raw)
     except ValueError:
-        raise ValidationFailed("Le délai de réponse doit être un nombre de jours.", code="bad_deadline") from None
-    if not 1 <= days <= 180:
-        raise ValidationFailed("Le délai de réponse doit être compris entre 1 et 180 jours.", code="bad_deadline")
-    return Parsed({"message": message, "days": days}, [
-        ("Compléments demandés", message),
-        ("Délai de réponse", f"{days} jours, soit jusqu'au {date_fr(today() + timedelta(days=days))}"),
-    ])
+        raise ValidationFailed(message, code="bad_number") from None
+    if not lo <= value <= hi:
+        raise ValidationFailed(message, code="bad_number")
+    return value
 
 
-DECISIONS = {"grant": "Accorder l'agrément", "refuse": "Refuser l'agrément"}
+def day(form: Mapping[str, str], name: str, *, required: str | None = None) -> date | None:
+    raw = form.get(name, "").strip()
+    if not raw:
+        if required:
+            raise ValidationFailed(required, code="field_required")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("Date invalide (format attendu : AAAA-MM-JJ).", code="bad_date") from None
 
 
-def _parse_decision(form, _ctx) -> Parsed:
-    decision = form.get("decision", "")
-    if decision not in DECISIONS:
-        raise ValidationFailed("Choisissez d'accorder ou de refuser l'agrément.", code="decision_required")
-    reason = _text(form, "reason", required="Un refus doit être motivé." if decision == "refuse" else None)
-    label = "Motif du refus" if decision == "refuse" else "Commentaire"
-    return Parsed({"decision": decision, "reason": reason},
-                  [("Décision", DECISIONS[decision].lower()), (label, reason or "—")], title=DECISIONS[decision])
+def moment(form: Mapping[str, str], name: str, *, required: str) -> datetime:
+    """A ``datetime-local`` input, in French local time."""
+    raw = form.get(name, "").strip()
+    if not raw:
+        raise ValidationFailed(required, code="field_required")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("Date et heure invalides (format attendu : AAAA-MM-JJTHH:MM).",
+                               code="bad_datetime") from None
+    return value.replace(tzinfo=DISPLAY_TZ) if value.tzinfo is None else value
 
 
-def _apply_decision(session: Session, actor: Actor, request_id: int, v: dict):
-    if v["decision"] == "grant":
-        return requests_svc.grant(session, actor, request_id, comment=v["reason"])[0]
-    return requests_svc.refuse(session, actor, request_id, v["reason"])
+def pick(form: Mapping[str, str], name: str, items: Sequence[Mapping[str, Any]], message: str) -> Mapping[str, Any]:
+    """The item of ``items`` (dicts with an ``id``) chosen in ``name``."""
+    raw = form.get(name, "").strip()
+    found = next((i for i in items if str(i["id"]) == raw), None)
+    if found is None:
+        raise ValidationFailed(message, code="choice_required")
+    return found
 
 
-AVIS = {"favorable": "favorable", "defavorable": "défavorable"}
+def row_values(form: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """The fields of a checkboxes or matrix input: row id -> value."""
+    return {k[len(prefix):]: v for k, v in form.items() if k.startswith(prefix)}
 
 
-def _parse_avis(form, _ctx) -> Parsed:
-    avis = form.get("avis", "")
-    if avis not in AVIS:
-        raise ValidationFailed("Choisissez un avis favorable ou défavorable.", code="avis_required")
-    comment = _text(form, "comment", required="Un avis défavorable doit être motivé." if avis == "defavorable" else None)
-    return Parsed({"avis": avis, "comment": comment}, [("Avis", AVIS[avis]), ("Motivation", comment or "—")])
+def reason(form: Mapping[str, str], label: str = "Motif") -> Parsed:
+    """The parse of an action whose only field is a required reason (``reason``)."""
+    value = text(form, "reason", required=f"{label} obligatoire.")
+    return Parsed({"reason": value}, [(label, value)])
 
 
-O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
-REQUEST_ACTIONS = {
-    a.key: a for a in (
-        FormAction("recevable", "Déclarer la demande recevable", O, "admissible", ("comment",), _parse_admissible,
-                   lambda s, actor, i, v: requests_svc.declare_admissible(s, actor, i, v["comment"])),
-        FormAction("complements", "Demander des compléments", O, "request-complements",
-                   ("message", "deadline_days"), _parse_complements,
-                   lambda s, actor, i, v: requests_svc.request_complements(s, actor, i, v["message"],
-                                                                           deadline_days=v["days"]),
-                   button="Confirmer et envoyer la demande"),
-        FormAction("decision", "Décider", O, "decision", ("decision", "reason"), _parse_decision, _apply_decision),
-        FormAction("avis", "Rendre l'avis", M, "avis", ("avis", "comment"), _parse_avis,
-                   lambda s, actor, i, v: requests_svc.give_avis(s, actor, i, v["avis"], v["comment"])),
-    )
-}
+REASON = Input("reason", "Motif", "textarea", required=True)
+COMMENT = Input("comment", "Commentaire (facultatif)", "textarea")
 
 
-# --- contrôles -------------------------------------------------------------------------------
+def optional_comment(form: Mapping[str, str], _ctx: dict) -> Parsed:
+    value = text(form, "comment")
+    return Parsed({"comment": value}, [("Commentaire", value or "—")])
 
 
-def _parse_assign(form, ctx) -> Parsed:
-    raw = form.get("controleur_id", "").strip()
-    choice = next((c for c in ctx["controleurs"] if str(c["id"]) == raw), None)
-    if choice is None:
-        raise ValidationFailed("Choisissez un contrôleur dans la liste.", code="controleur_required")
-    summary = [("Contrôleur", choice["name"])]
-    if choice["conflict"]:
-        summary.append(("Attention", f"conflit d'intérêts déclaré : {choice['conflict']}"))
-    return Parsed({"controleur_id": choice["id"]}, summary)
+# --- forms of a page -----------------------------------------------------------------------------
 
 
-CONTROLE_ACTIONS = {
-    "confier": FormAction("confier", "Confier le contrôle", O, "assign", ("controleur_id",), _parse_assign,
-                          lambda s, actor, i, v: controles_svc.assign(s, actor, i, v["controleur_id"])),
-}
-
-KINDS = {
-    "demandes": DossierKind("demandes", "request.html", lambda i: f"/app/demandes/{i}", request_context, "r",
-                            "agrement_request_changed", REQUEST_ACTIONS),
-    "controles": DossierKind("controles", "controle.html", lambda i: f"/app/controles/{i}", controle_context, "c",
-                             "controle_changed", CONTROLE_ACTIONS),
-}
+def _resolve(value, ctx: dict, item) -> Any:
+    return value(ctx, item) if callable(value) else value
 
 
-# --- the two steps ---------------------------------------------------------------------------
+def _input_view(action: FormAction, i: Input, ctx: dict, item, values: Mapping[str, str]) -> dict[str, Any]:
+    suffix = f"-{item[0]}" if item else ""
+    default = _resolve(i.default, ctx, item)
+    rows = []
+    for row in (i.rows(ctx, item) if i.rows else ()):
+        name = f"{i.prefix}{row[0]}"
+        if i.widget == "grid":  # (id, label[, {column: default}])
+            defaults = row[2] if len(row) > 2 else {}
+            rows.append((row[1], [{
+                "name": f"{name}_{c.name}", "label": f"{c.label} ({row[1]})", "widget": c.widget,
+                "choices": list(_resolve(c.choices, ctx, item)),
+                "value": values.get(f"{name}_{c.name}", defaults.get(c.name, "")),
+            } for c in i.columns]))
+        else:
+            rows.append((name, row[1], values.get(name, row[2] if len(row) > 2 else default)))
+    return {
+        "id": (i.id or f"{action.key}-{i.name}".replace("_", "-")) + suffix, "name": i.name, "label": i.label,
+        "widget": i.widget, "required": i.required, "value": values.get(i.name, default),
+        "choices": list(_resolve(i.choices, ctx, item)), "rows": rows, "help": i.help, "attrs": i.attrs,
+        "empty": i.empty, "columns": [c.label for c in i.columns],
+    }
 
 
-def _page(request: Request, current: WebUser, kind: DossierKind, entity_id: int, *, error: str, status: int,
-          values: dict):
+def forms_for(kind: DossierKind, actions: Mapping[str, FormAction], ctx: dict, current: WebUser,
+              base_url: str) -> list[dict[str, Any]]:
+    """The forms of the actions ``current`` may take here (the API's allowed actions), each with the
+    values sent when it failed."""
+    allowed = ctx.get("actions", ())
+    failed = ctx.get("failed")
+    out = []
+    for action in actions.values():
+        if current.role not in action.roles or (action.api_action is not None and action.api_action not in allowed):
+            continue
+        for item in (action.per(ctx) if action.per else [None]):
+            this = (action.key, item[0] if item else "")
+            values = ctx.get("values", {}) if failed == this else {}
+            suffix = f"-{item[0]}" if item else ""
+            out.append({
+                "id": f"form-{action.key}{suffix}", "url": f"{base_url}/{action.key}",
+                "title": action.title + (f" — {item[1]}" if item else ""),
+                "submit": action.submit or action.title, "multipart": bool(action.files),
+                "hidden": [(action.per_field, item[0])] if item else [],
+                "inputs": [_input_view(action, i, ctx, item, values) for i in action.inputs],
+            })
+    return out
+
+
+def dossier_page(request: Request, current: WebUser, kind: DossierKind, entity_id: int, *, flash: str | None = None,
+                 error: str | None = None, status: int = 200, values: dict | None = None, failed=None):
     with session_scope() as session:
         ctx = kind.context(session, current, entity_id)
-    ctx["values"] = values
-    return render(request, kind.template, section=kind.section, status=status, error=error, **ctx)
+        ctx |= {"values": values or {}, "failed": failed}
+        forms = forms_for(kind, kind.actions, ctx, current, kind.url(entity_id))
+    return render(request, kind.template, section=kind.section, status=status, error=error, flash=flash,
+                  forms=forms, dossier_url=kind.url(entity_id), **ctx)
 
 
-def _trace_refusal(actor: Actor, exc: conflicts.ConflictOfInterest, controle_id: int) -> None:
+def list_page(request: Request, current: WebUser, kind: DossierKind, *, flash: str | None = None,
+              error: str | None = None, status: int = 200, values: dict | None = None, failed=None):
+    with session_scope() as session:
+        ctx = kind.listing(session, current)
+        ctx |= {"values": values or {}, "failed": failed}
+        forms = forms_for(kind, kind.creations, ctx, current, kind.url())
+    return render(request, "list.html", section=kind.section, status=status, error=error, flash=flash,
+                  forms=forms, **ctx)
+
+
+# --- files carried from the form to the confirmation ----------------------------------------------
+
+
+def _mac(current: WebUser, payload: str) -> str:
+    key = get_settings().verification_secret.get_secret_value().encode()
+    return hmac.new(key, f"cqp-back-office-upload:{current.user.id}:{payload}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign_pieces(current: WebUser, pieces: Sequence[PieceIn]) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps([asdict(p) for p in pieces]).encode()).decode()
+    return f"{payload}.{_mac(current, payload)}"
+
+
+def pieces_of(current: WebUser, token: str) -> list[PieceIn]:
+    """The files stored at the first step, from the token of the confirmation (signed: a user
+    cannot point to a file he did not upload)."""
+    payload, _, mac = token.rpartition(".")
+    if not payload or not hmac.compare_digest(mac, _mac(current, payload)):
+        raise ValidationFailed("Fichiers joints invalides : recommencez depuis le formulaire.", code="bad_upload_token")
+    try:
+        return [PieceIn(**row) for row in json.loads(base64.urlsafe_b64decode(payload))]
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed("Fichiers joints invalides : recommencez depuis le formulaire.",
+                               code="bad_upload_token") from None
+
+
+def _store_files(action: FormAction, files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
+    for name, spec in action.files.items():
+        if spec.required and not any(kind == name for kind, _, _ in files):
+            raise ValidationFailed(f"Joignez le fichier demandé : {spec.label.lower()}.", code="pieces_required")
+    return store_pieces(files) if files else []
+
+
+# --- the two steps -------------------------------------------------------------------------------
+
+
+def _stamp(kind: DossierKind, ctx: dict) -> dict[str, str]:
+    """What the confirmation carries to detect a change in between: the dossier's version and the
+    length of its timeline (every audited action adds a row)."""
+    return {"version": str(getattr(ctx[kind.entity], "version", "")), "events": str(len(ctx.get("timeline", ())))}
+
+
+def _label(entity) -> str:
+    return getattr(entity, "reference", None) or getattr(entity, "number", "")
+
+
+def _check_allowed(action: FormAction, ctx: dict) -> None:
+    if action.api_action is not None and action.api_action not in ctx["actions"]:
+        if ctx.get("role_refusal"):  # the user may see the dossier, not act on it (e.g. a jury member)
+            raise Forbidden(ctx["role_refusal"], code="role_not_allowed")
+        state = f" : le dossier est à l'état « {ctx['state_label']} »" if ctx.get("state_label") else ""
+        raise Conflict(f"Action « {action.title.lower()} » impossible{state}.", code="invalid_transition")
+    if action.per is not None:
+        chosen = ctx.get("values", {}).get(action.per_field, "")
+        if chosen not in {value for value, _ in action.per(ctx)}:
+            raise Conflict(f"Action « {action.title.lower()} » impossible pour cet élément.", code="invalid_transition")
+
+
+def _trace_refusal(kind: DossierKind, action: FormAction, actor: Actor, exc: conflicts.ConflictOfInterest,
+                   entity_id: int) -> None:
     """Keep a trace of a refused assignment, as the API does (own transaction: the refused one rolled back)."""
     with session_scope() as session:
-        conflicts.record_refusal(session, actor, exc, entity_type=Controle.__tablename__, entity_id=controle_id,
-                                 action="assign")
+        conflicts.record_refusal(session, actor, exc, entity_type=kind.entity_type, entity_id=entity_id,
+                                 action=action.refusal)
 
 
-async def handle(request: Request, background: BackgroundTasks, current: WebUser, kind_key: str, action_key: str,
-                 entity_id: int):
-    kind = KINDS[kind_key]
-    action = kind.actions[action_key]
-    form = await request.form()
+async def handle(request: Request, background: BackgroundTasks, current: WebUser, kind: DossierKind,
+                 action: FormAction, entity_id: int | None):
+    """One POST of an action: the confirmation page, or (``confirm=1``) the action applied once."""
+    form, files = {}, []
+    if request.headers.get("content-type"):  # no body at all: an empty form (refused below, no CSRF token)
+        form, files = await read_form(request, {name: i.label for name, i in action.files.items()},
+                                      max_fields=MAX_FIELDS, limit=None if action.files else FORM_LIMIT,
+                                      skip_empty=True)
     check_csrf(request, form, current.csrf)
-    require_roles(current, SECTION_ROLES[kind.section], "Ces dossiers")
+    require_roles(current, SECTION_ROLES[kind.section], kind.title)
     if current.role not in action.roles:
         raise Forbidden(f"L'action « {action.title.lower()} » n'est pas ouverte au rôle « {current.role_label} ».",
                         code="role_not_allowed")
-    raw = {name: str(form.get(name, "")) for name in action.fields}
+    raw = action.collect(form)
+    creation = entity_id is None
 
-    def load():
+    def load(session: Session) -> dict:
+        ctx = kind.listing(session, current) if creation else kind.context(session, current, entity_id)
+        ctx["values"] = raw
+        return ctx
+
+    def load_alone() -> dict:
         with session_scope() as session:
-            return kind.context(session, current, entity_id)
+            return load(session)
 
-    ctx = await run_in_threadpool(load)  # 404 for a dossier the user may not see
-    entity = ctx[kind.entity]
+    ctx = await run_in_threadpool(load_alone)  # 404 for a dossier the user may not see
 
     def fail(exc: DomainError):
-        return run_in_threadpool(_page, request, current, kind, entity_id, error=exc.message,
-                                 status=exc.status_code, values=raw)
-
-    if action.api_action not in ctx["actions"]:
-        return await fail(Conflict(f"Action « {action.title.lower()} » impossible : le dossier est à l'état "
-                                   f"« {ctx['state_label']} ».", code="invalid_transition"))
-    try:
-        parsed = action.parse(raw, ctx)
-    except ValidationFailed as exc:
-        return await fail(exc)
+        page = list_page if creation else dossier_page
+        args = (request, current, kind) if creation else (request, current, kind, entity_id)
+        return run_in_threadpool(page, *args, error=exc.message, status=exc.status_code, values=raw,
+                                 failed=(action.key, raw.get(action.per_field, "") if action.per_field else ""))
 
     if form.get("confirm") != "1":
-        hidden = [(name, value) for name, value in raw.items()] + [("version", str(entity.version)), ("confirm", "1")]
+        try:
+            _check_allowed(action, ctx)
+            parsed = action.parse(raw, ctx)
+            pieces = await run_in_threadpool(_store_files, action, files)
+        except DomainError as exc:
+            return await fail(exc)
+        hidden = list(raw.items())
+        if not creation:
+            hidden += list(_stamp(kind, ctx).items())
+        if action.files:
+            hidden.append(("pieces", sign_pieces(current, pieces)))
+        hidden += [("nonce", secrets.token_urlsafe(24)), ("confirm", "1")]
+        summary = parsed.summary + ([("Fichiers joints", ", ".join(f"{p.original_name} ({filesize(p.size)})"
+                                                                   for p in pieces) or "aucun")]
+                                    if action.files else [])
         return render(request, "confirm.html", section=kind.section, title=parsed.title or action.title,
-                      dossier=entity, subject=ctx.get("structure"), summary=parsed.summary, hidden=hidden,
-                      action_url=request.url.path, cancel_url=kind.url(entity_id), button=action.button,
-                      csrf_field=CSRF_FIELD)
+                      dossier_label=None if creation else _label(ctx[kind.entity]), subject=ctx.get("structure"),
+                      summary=summary,
+                      hidden=hidden, action_url=request.url.path, cancel_url=kind.url(entity_id),
+                      button=action.button, csrf_field=CSRF_FIELD)
 
-    def apply():
-        with session_scope() as session:
-            ctx_now = kind.context(session, current, entity_id)
-            if str(ctx_now[kind.entity].version) != str(form.get("version", "")):
+    nonce = str(form.get("nonce", ""))
+    applied: list[tuple[Any, dict]] = []
+    try:
+        if not NONCE.match(nonce):
+            raise ValidationFailed("Confirmation incomplète : recommencez depuis le formulaire.", code="bad_nonce")
+        pieces = pieces_of(current, str(form.get("pieces", ""))) if action.files else []
+
+        def work(session: Session):
+            ctx_now = load(session)
+            _check_allowed(action, ctx_now)
+            parsed = action.parse(raw, ctx_now)
+            if not creation and _stamp(kind, ctx_now) != {k: str(form.get(k, "")) for k in ("version", "events")}:
                 raise Conflict("Le dossier a été modifié entre-temps par une autre action ; vérifiez-le puis "
                                "recommencez.", code="concurrent_update")
-            action.apply(session, current.actor, entity_id, parsed.values)
+            values = {**parsed.values, "pieces": pieces} if action.files else parsed.values
+            result = action.apply(session, current.actor, entity_id, values)
+            location = action.redirect(result) if action.redirect else f"{kind.url(entity_id)}?fait={action.key}"
+            applied.append((result, values))
+            return 303, {"location": location}
 
-    try:
-        await run_in_threadpool(apply)
+        response = await run_in_threadpool(
+            lambda: run_idempotent(user_id=current.user.id, key=f"web:{nonce}", method="POST", path=request.url.path,
+                                   digest=fingerprint(kind.section, action.key, entity_id, raw), work=work))
     except conflicts.ConflictOfInterest as exc:
-        await run_in_threadpool(_trace_refusal, current.actor, exc, entity_id)
+        if action.refusal and not creation:
+            await run_in_threadpool(_trace_refusal, kind, action, current.actor, exc, entity_id)
         return await fail(exc)
     except DomainError as exc:
         return await fail(exc)
-    background.add_task(getattr(dispatch, kind.on_change), entity_id)
-    return RedirectResponse(f"{kind.url(entity_id)}?fait={action.key}", status_code=303, headers=SECURITY_HEADERS)
+    for result, values in applied:  # nothing when the confirmation is a repeat
+        if action.dispatch is not None:
+            runs = action.dispatch(entity_id, values, result)
+        else:
+            runs = [(kind.on_change, entity_id if entity_id is not None else result.id)] if kind.on_change else []
+        for name, run_id in runs:
+            background.add_task(getattr(dispatch, name), run_id)
+    location = json.loads(response.body)["location"]
+    return RedirectResponse(location, status_code=303, headers=SECURITY_HEADERS)
 
 
-@router.post("/demandes/{request_id}/recevable", summary="Déclarer recevable")
-async def request_admissible(request: Request, request_id: int, background: BackgroundTasks,
-                             current: WebUser = Depends(web_user)):
-    return await handle(request, background, current, "demandes", "recevable", request_id)
+# --- routes --------------------------------------------------------------------------------------
 
 
-@router.post("/demandes/{request_id}/complements", summary="Demander des compléments")
-async def request_complements(request: Request, request_id: int, background: BackgroundTasks,
-                              current: WebUser = Depends(web_user)):
-    return await handle(request, background, current, "demandes", "complements", request_id)
+def _named(func, *params: str):
+    """Give ``func(**ids)`` a signature naming its path parameters (integers), for FastAPI."""
+    signature = inspect.signature(func)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=int) for name in params]
+    func.__signature__ = signature.replace(parameters=kept + extra)
+    return func
 
 
-@router.post("/demandes/{request_id}/decision", summary="Décider")
-async def request_decision(request: Request, request_id: int, background: BackgroundTasks,
-                           current: WebUser = Depends(web_user)):
-    return await handle(request, background, current, "demandes", "decision", request_id)
+def done_message(kind: DossierKind, fait: str) -> str | None:
+    """The message of ``?fait=<key>``, shown once an action is applied."""
+    action = kind.actions.get(fait) or kind.creations.get(fait)
+    return action.done if action else kind.messages.get(fait)
 
 
-@router.post("/demandes/{request_id}/avis", summary="Rendre l'avis")
-async def request_avis(request: Request, request_id: int, background: BackgroundTasks,
-                       current: WebUser = Depends(web_user)):
-    return await handle(request, background, current, "demandes", "avis", request_id)
+def stored_file(files: Sequence[Any], file_id: int) -> tuple[Any, str, str]:
+    """Path, name and type of the uploaded file ``file_id`` among ``files`` (rows with ``relative_path``)."""
+    f = next((f for f in files if f.id == file_id), None)
+    if f is None:
+        raise NotFound("Fichier introuvable.")
+    return get_settings().data_dir / f.relative_path, f.original_name, f.content_type
 
 
-@router.post("/controles/{controle_id}/confier", summary="Confier le contrôle")
-async def controle_assign(request: Request, controle_id: int, background: BackgroundTasks,
-                          current: WebUser = Depends(web_user)):
-    return await handle(request, background, current, "controles", "confier", controle_id)
+def _document(session: Session, kind: DossierKind, ctx: dict, document_id: int) -> GeneratedDocument:
+    doc = session.get(GeneratedDocument, document_id)
+    if doc is None or (doc.entity_type, doc.entity_id) not in kind.documents(session, ctx):
+        raise NotFound("Document introuvable.")
+    return doc
+
+
+def register(kind: DossierKind) -> DossierKind:
+    """Add the routes of ``kind`` to the back-office."""
+    section, param = kind.section, kind.param
+
+    def check(current: WebUser) -> None:
+        require_roles(current, SECTION_ROLES[section], kind.title)
+
+    if kind.listing is not None:
+        def listing(request: Request, fait: str = "", current: WebUser = Depends(web_user)):
+            check(current)
+            return list_page(request, current, kind, flash=done_message(kind, fait))
+
+        router.add_api_route(f"/{section}", listing, methods=["GET"], summary=kind.title)
+
+    def page(request: Request, fait: str = "", current: WebUser = Depends(web_user), **ids):
+        check(current)
+        return dossier_page(request, current, kind, ids[param], flash=done_message(kind, fait))
+
+    router.add_api_route(f"/{section}/{{{param}}}", _named(page, param), methods=["GET"], summary=kind.title)
+
+    for action in kind.creations.values():
+        async def create(request: Request, background: BackgroundTasks, current: WebUser = Depends(web_user),
+                         action: FormAction = action):  # noqa: B008 - bound per route, not a dependency
+            return await handle(request, background, current, kind, action, None)
+
+        create.__signature__ = inspect.signature(create).replace(
+            parameters=[p for p in inspect.signature(create).parameters.values() if p.name != "action"])
+        router.add_api_route(f"/{section}/{action.key}", create, methods=["POST"], summary=action.title)
+
+    for action in kind.actions.values():
+        async def act(request: Request, background: BackgroundTasks, current: WebUser = Depends(web_user),
+                      action: FormAction = action, **ids):  # noqa: B008
+            return await handle(request, background, current, kind, action, ids[param])
+
+        signature = inspect.signature(act)
+        act.__signature__ = signature.replace(parameters=[p for p in signature.parameters.values()
+                                                          if p.name != "action"])
+        router.add_api_route(f"/{section}/{{{param}}}/{action.key}", _named(act, param), methods=["POST"],
+                             summary=action.title)
+
+    if kind.documents is not None:
+        def document(current: WebUser = Depends(web_user), **ids):
+            check(current)
+            with session_scope() as session:
+                ctx = kind.context(session, current, ids[param])
+                doc = _document(session, kind, ctx, ids["document_id"])
+            return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+        router.add_api_route(f"/{section}/{{{param}}}/documents/{{document_id}}",
+                             _named(document, param, "document_id"), methods=["GET"], summary="Document")
+
+    if kind.files is not None:
+        def uploaded(current: WebUser = Depends(web_user), **ids):
+            check(current)
+            with session_scope() as session:
+                ctx = kind.context(session, current, ids[param])
+                path, name, content_type = kind.files(session, ctx, ids["file_id"])
+            return file_response(path, name, content_type)
+
+        router.add_api_route(f"/{section}/{{{param}}}/fichiers/{{file_id}}", _named(uploaded, param, "file_id"),
+                             methods=["GET"], summary="Fichier déposé")
+    return kind

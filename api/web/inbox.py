@@ -6,25 +6,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from certification.audit import Actor
 from certification.clock import now, today
 from certification.errors import Forbidden
-from certification.models import ROLE_LABELS_FR, Candidate, Certification, Role, Structure, User
-from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
-from certification.processes.certification import APPEAL_STATE_LABELS, JURY_STATE_LABELS, AppealState, JuryState
+from certification.models import ROLE_LABELS_FR, Candidate, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.processes.agrement import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
+from certification.processes.certification import (
+    APPEAL_STATE_LABELS,
+    CANDIDATE_STATE_LABELS,
+    JURY_STATE_LABELS,
+    PENDING_JURY_STATES,
+    AppealState,
+    CandidateState,
+    JuryState,
+)
 from certification.processes.controle import CONTROLE_STATE_LABELS, ControleState
+from certification.processes.training import (
+    APPUI_STATE_LABELS,
+    TRAINING_STATE_LABELS,
+    AppuiState,
+    EnrollmentState,
+    TrainingState,
+)
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
+from certification.services import appuis as appuis_svc
+from certification.services import candidates as candidates_svc
 from certification.services import controle as controles_svc
 from certification.services import jury as jury_svc
+from certification.services import lifecycle
+from certification.services import training as training_svc
 from documents.formatting import date_fr, to_local
 
 
 @dataclass(frozen=True)
 class InboxItem:
-    kind: str  # demande | controle | jury | recours
+    kind: str  # demande | agrement | controle | jury | recours | candidats | formation | appui
     kind_label: str
     url: str
     reference: str
@@ -119,6 +138,10 @@ def _controles(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
             items.append(InboxItem(**common, step="Réaliser le plan d'actions et déposer les preuves",
                                    who=Role.structure, due=c.action_plan_deadline,
                                    due_label="plan d'actions à réaliser avant le"))
+            evidence = controles_svc.files_of(session, c.id, "evidence")
+            if evidence and actor.role is Role.officer:
+                items.append(InboxItem(**common, step="Examiner les preuves et clôturer le plan d'actions",
+                                       who=Role.officer, note=f"{len(evidence)} preuve(s) déposée(s)"))
     return items
 
 
@@ -171,7 +194,120 @@ def _appeals(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-SOURCES = (_requests, _controles, _juries, _appeals)
+def _agrements(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    """Agréments arriving at échéance without a renewal request (the mandataire's step) and suspended
+    agréments (the officer decides: reinstate or withdraw)."""
+    items = []
+    for a in requests_svc.list_agrements(session, actor):
+        state = AgrementState(a.state)
+        common = dict(kind="agrement", kind_label="Agrément", url=f"/app/agrements/{a.id}", reference=a.number,
+                      subject=names.structure(a.structure_id), state_label=AGREMENT_STATE_LABELS[state])
+        if state is AgrementState.expiring and lifecycle.open_renewal_of(session, a.id) is None:
+            items.append(InboxItem(**common, step="Demander le renouvellement de l'agrément", who=Role.mandataire,
+                                   due=a.end_date, due_label="échéance de l'agrément le"))
+        elif state is AgrementState.suspended:
+            items.append(InboxItem(**common, step="Statuer sur la suspension : la lever ou retirer l'agrément",
+                                   who=Role.officer))
+    return items
+
+
+def unplaced_ready_candidates(session: Session, certification_id: int | None = None) -> list[Candidate]:
+    """Candidates ready for a jury who are not registered in a pending session."""
+    placed = select(JuryCandidate.candidate_id).join(JurySession, JurySession.id == JuryCandidate.session_id).where(
+        JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
+    query = select(Candidate).where(Candidate.state == CandidateState.ready_for_jury.value,
+                                    Candidate.id.not_in(placed)).order_by(Candidate.id)
+    if certification_id is not None:
+        query = query.where(Candidate.certification_id == certification_id)
+    return list(session.exec(query))
+
+
+def _ready_candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    """Officer: candidates ready for a jury and registered in no pending session, per certification,
+    with the session to register them in (or the planning of one)."""
+    if actor.role is not Role.officer:
+        return []
+    by_certification: dict[int, list[Candidate]] = {}
+    for c in unplaced_ready_candidates(session):
+        by_certification.setdefault(c.certification_id, []).append(c)
+    items = []
+    for certification_id, candidates in by_certification.items():
+        target = next((j for j in jury_svc.list_sessions(session, actor)
+                       if j.certification_id == certification_id and j.state in (JuryState.planned, JuryState.convened)),
+                      None)
+        structures = sorted({names.structure(c.structure_id) for c in candidates})
+        items.append(InboxItem(
+            kind="candidats", kind_label="Candidats prêts", reference=names.certification(certification_id),
+            url=f"/app/jurys/{target.id}#form-candidats" if target else "/app/jurys#form-planifier",
+            subject=f"{len(candidates)} candidat(s) : " + ", ".join(structures),
+            step=f"Inscrire les candidats à la session {target.reference}" if target
+            else "Planifier une session de jury pour les candidats prêts",
+            who=Role.officer, state_label=CANDIDATE_STATE_LABELS[CandidateState.ready_for_jury],
+            note="prêts pour le jury, sans session",
+        ))
+    return items
+
+
+def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    """The structure's candidates in training whose blocs to present are all evaluated « acquis »."""
+    if actor.role not in (Role.structure, Role.officer):
+        return []
+    items = []
+    for c in candidates_svc.list_candidates(session, actor, state=CandidateState.in_training.value):
+        missing = candidates_svc.missing_blocs(session, c)
+        acquired = {e.bloc_code for e in candidates_svc.evaluations_of(session, c.id) if e.result == "acquis"}
+        if missing and set(missing) <= acquired:
+            items.append(InboxItem(
+                kind="candidat", kind_label="Candidat", url=f"/app/candidats/{c.id}", reference=c.reference,
+                subject=f"{c.first_names} {c.last_name} — {names.structure(c.structure_id)}",
+                step="Présenter au jury (blocs évalués)", who=Role.structure,
+                state_label=CANDIDATE_STATE_LABELS[CandidateState(c.state)], note="blocs : " + ", ".join(missing),
+            ))
+    return items
+
+
+def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    items = []
+    for t in training_svc.list_sessions(session, actor):
+        state = TrainingState(t.state)
+        common = dict(kind="formation", kind_label="Formation EPSP", url=f"/app/formations/{t.id}",
+                      reference=t.reference, subject=t.place, who=Role.formateur,
+                      state_label=TRAINING_STATE_LABELS[state])
+        if state is TrainingState.planned:
+            enrolled = sum(1 for e in training_svc.enrollments_of(session, t.id)
+                           if e.state == EnrollmentState.registered)
+            items.append(InboxItem(**common, step="Tenir la session : inscriptions, puis première journée",
+                                   due=t.start_date, due_label="première journée le",
+                                   note=f"{enrolled} inscrit(s) sur {t.capacity}"))
+        elif state is TrainingState.in_progress:
+            pending = sum(1 for e in training_svc.enrollments_of(session, t.id)
+                          if e.state == EnrollmentState.registered)
+            step = ("Relever les présences et enregistrer les résultats" if pending
+                    else "Clôturer la session (tous les résultats sont enregistrés)")
+            items.append(InboxItem(**common, step=step, due=t.end_date, due_label="dernière journée le",
+                                   note=f"{pending} résultat(s) à enregistrer" if pending else ""))
+    return items
+
+
+def _appuis(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    items = []
+    at = now()
+    for a in appuis_svc.list_appuis(session, actor):
+        state = AppuiState(a.state)
+        common = dict(kind="appui", kind_label="Appui pédagogique", url=f"/app/appuis/{a.id}", reference=a.reference,
+                      subject=f"{names.structure(a.structure_id)} — {a.subject}", state_label=APPUI_STATE_LABELS[state])
+        if state is AppuiState.requested:
+            items.append(InboxItem(**common, step="Confier l'appui à un formateur", who=Role.officer,
+                                   note=f"demandé le {date_fr(a.created_at)}"))
+        elif state is AppuiState.assigned:
+            items.append(InboxItem(**common, step="Programmer la visite", who=Role.formateur))
+        elif state is AppuiState.scheduled and a.visit_at is not None and a.visit_at <= at:
+            items.append(InboxItem(**common, step="Déposer le compte rendu de l'appui", who=Role.formateur,
+                                   note=f"visite du {date_fr(a.visit_at)}"))
+    return items
+
+
+SOURCES = (_requests, _agrements, _controles, _juries, _appeals, _ready_candidates, _candidates, _trainings, _appuis)
 
 
 def build_inbox(session: Session, user: User, actor: Actor, *, mine_only: bool = False) -> list[InboxItem]:

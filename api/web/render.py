@@ -49,6 +49,9 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("jurys", "Jurys", frozenset({Role.officer, Role.jury_member})),
     ("candidats", "Candidats", frozenset({Role.officer, Role.structure, Role.jury_member})),
     ("recours", "Recours", frozenset({Role.officer, Role.structure})),
+    ("formations", "Formations EPSP", frozenset({Role.officer, Role.formateur, Role.structure})),
+    ("appuis", "Appuis pédagogiques", frozenset({Role.officer, Role.formateur, Role.structure})),
+    ("rapport", "Rapport d'activité", frozenset({Role.officer})),
 ]
 SECTION_ROLES = {key: roles for key, _, roles in SECTIONS}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -12,7 +12,9 @@ from certification.models import ROLE_LABELS_FR, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY
 from certification.processes.controle import CONTROLE
+from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION
 from certification.statemachine import StateMachine
+from documents.formatting import date_fr, datetime_fr
 
 MACHINES: dict[str, StateMachine] = {
     "agrement_requests": AGREMENT_REQUEST,
@@ -22,6 +24,9 @@ MACHINES: dict[str, StateMachine] = {
     "candidates": CANDIDATE,
     "certificates": CERTIFICATE,
     "appeals": APPEAL,
+    "training_sessions": TRAINING_SESSION,
+    "training_enrollments": ENROLLMENT,
+    "appuis": APPUI,
 }
 
 # Audited actions that are not transitions of the machine.
@@ -42,6 +47,11 @@ OTHER_ACTIONS = {
     "renewal_requested": "demande de renouvellement",
     "flag": "signalement",
     "file": "dépôt du recours",
+    "enroll": "inscription d'un encadrant",
+    "withdraw_enrollment": "désinscription d'un encadrant",
+    "request": "demande d'appui",
+    "add_member_refused": "désignation refusée (conflit d'intérêts)",
+    "add_candidates_refused": "inscription refusée (conflit d'intérêts)",
 }
 
 # Keys of ``AuditEvent.data`` worth showing, with their French label.
@@ -58,6 +68,12 @@ DETAILS = {
     "place": "lieu",
     "round": "envoi n°",
     "pieces": "pièces",
+    "day": "journée",
+    "encadrant": "encadrant",
+    "formateur": "formateur",
+    "name": "nom",
+    "attestation_number": "attestation",
+    "reference": "référence",
 }
 
 
@@ -88,6 +104,18 @@ def _what(machine: StateMachine | None, action: str) -> str:
     return OTHER_ACTIONS.get(action, action.replace("_", " "))
 
 
+def _value(value) -> str:
+    """A detail as shown: ISO dates and times in French, lists joined."""
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            return date_fr(date.fromisoformat(value)) if len(value) == 10 else datetime_fr(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    return str(value)
+
+
 def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]:
     """Timeline of one or several entities ``(entity_type, id, label)``, merged by date."""
     out = []
@@ -98,7 +126,7 @@ def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]
                 role = ROLE_LABELS_FR[Role(e.actor_role)]
             except ValueError:
                 role = e.actor_role
-            details = [(DETAILS[k], str(v)) for k, v in (e.data or {}).items()
+            details = [(DETAILS[k], _value(v)) for k, v in (e.data or {}).items()
                        if k in DETAILS and v not in (None, "", [])]
             out.append(TimelineRow(
                 at=e.at, what=_what(machine, e.action), actor=e.actor_label, role=role,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -14,18 +14,21 @@ from sqlmodel import select
 from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import AgrementRequest, AuditEvent, Controle, Role, Structure
+from certification.models import AgrementRequest, AuditEvent, Candidate, Controle, JuryMember, JurySession, Role, Structure
 from certification.services import agrement as svc
 from certification.services import controle as controle_svc
 from tests.factories import (
+    add_structure,
     add_user,
     grant_agrement,
     instruct,
     ready_candidates,
     siret,
     structure_account,
+    structure_id_of,
     submit_request,
 )
+from tests.web import scenarios
 from tests.web.conftest import PASSWORD, csrf_of, page_csrf
 
 
@@ -242,8 +245,14 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
     assert "Camille Martin" in timeline and "chargé·e de certification" in timeline
     assert "Motif : Dossier complet, pièces lisibles." in timeline
 
-    # Replaying the confirmation: a French error, not a 500, and nothing else changes.
+    # The same confirmation again (a double click): the first answer, nothing applied twice.
     r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
+    assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
+    assert triggered == [rid]
+    with session_scope() as s:
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).all()) == 1
+    # Another confirmation of the same action: a French error, not a 500, and nothing else changes.
+    r = officer.post(f"/app/demandes/{rid}/recevable", data={**hidden, "nonce": "une-autre-confirmation-0001"})
     assert r.status_code == 409 and "impossible : le dossier est à l'état « recevable »" in unescape(r.text)
     assert triggered == [rid]
 
@@ -425,11 +434,369 @@ def test_unknown_pages_and_static(browser, people, app):
         assert anonymous.get("/app/nulle-part", follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize("role", ["officer", "mandataire", "controleur", "formateur"])
+@pytest.mark.parametrize("role", ["officer", "mandataire", "controleur", "formateur", "structure"])
 def test_every_list_page_renders_or_refuses(browser, people, role):
+    from api.web.render import SECTION_ROLES
+
     grant_agrement(people, 1)
+    structure_account(people, siret(1))
     client = browser(people[role])
-    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "recours"):
+    home = client.get("/app/").text
+    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "recours", "formations", "appuis",
+                    "rapport"):
+        allowed = people[role]["actor"].role in SECTION_ROLES[section]
         r = client.get(f"/app/{section}")
-        assert r.status_code in (200, 403), (section, r.status_code)
-        assert "Accès refusé" in r.text if r.status_code == 403 else "<table>" in r.text or "Aucun" in r.text
+        assert r.status_code == (200 if allowed else 403), (section, r.status_code)
+        assert "Accès refusé" in r.text if not allowed else "<table" in r.text or "Aucun" in r.text
+        assert (f'href="/app/{section}"' in home) is allowed, section  # the navigation offers only these
+
+
+# --- every action of the back-office, table-driven (tests/web/scenarios.py) ----------------------
+
+FLOWS = ("agrement_request_changed", "agrement_changed", "controle_changed", "jury_changed",
+         "training_session_changed", "appui_changed")
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The fields of the confirmation form, as a browser sends them (HTML entities decoded)."""
+    form = html.split('id="confirm-form"', 1)[1]
+    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
+
+
+def audit_count() -> int:
+    with session_scope() as s:
+        return len(s.exec(select(AuditEvent.id)).all())
+
+
+@pytest.fixture
+def flows(monkeypatch):
+    """The flows the actions trigger (flows.dispatch), recorded instead of run."""
+    from flows import dispatch
+
+    runs: list[tuple[str, int]] = []
+    for name in FLOWS:
+        async def record(entity_id: int, name: str = name) -> None:
+            runs.append((name, entity_id))
+
+        monkeypatch.setattr(dispatch, name, record)
+    return runs
+
+
+@pytest.mark.parametrize("case", scenarios.CASES, ids=lambda c: c.key)
+def test_action_with_confirmation(case, browser, people, flows):
+    """For each action: offered on the page; refused without the CSRF token and to a role that may not
+    take it (403); the confirmation page changes nothing and escapes the user's text; a change in
+    between makes the confirmation stale (409); confirmed, the service applies it once (its audit
+    row by the user, the dossier's flow triggered), and confirming again replays the answer."""
+    e = case.setup(people)
+    client = browser(people[case.actor])
+    page = client.get(e["page"])
+    assert page.status_code == 200, page.text
+    assert f'id="{e["form"]}"' in page.text, f"the form {e['form']} is not offered"
+    fields, before, events = case.fields(e), case.observe(e), audit_count()
+
+    def post(data: dict, who=client):
+        files = case.files(e) if case.files and "confirm" not in data else None
+        return who.post(e["post"], data=data, files=files)
+
+    other = browser(people[case.wrong])
+    r = post({**fields, "csrf_token": page_csrf(other)}, other)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), (r.status_code, r.text[:300])
+    r = post(fields)
+    assert r.status_code == 403 and "jeton de sécurité invalide" in r.text
+    assert case.observe(e) == before and audit_count() == events and not flows
+
+    def confirmation() -> dict[str, str]:
+        r = post({**fields, "csrf_token": csrf_of(page.text)})
+        assert r.status_code == 200 and 'id="confirm"' in r.text, r.text[:2000]
+        assert "Rien n'est encore enregistré" in r.text
+        if case.escaped:
+            assert scenarios.EVIL not in r.text and scenarios.ESCAPED in r.text
+        return hidden_fields(r.text)
+
+    hidden = confirmation()
+    assert case.observe(e) == before and audit_count() == events and not flows
+    if e["entity"] is not None:  # someone else acts in between: the confirmation is stale
+        scenarios.touch(*e["entity"])
+        r = post(hidden)
+        assert r.status_code == 409 and "modifié entre-temps" in unescape(r.text), r.text[:500]
+        assert case.observe(e) == before and not flows
+        hidden = confirmation()
+
+    r = post(hidden)
+    assert r.status_code == 303, r.text[:2000]
+    after = case.observe(e)
+    assert after != before
+    case.check(e, after)
+    location = case.location(e, after) if case.location else f"{e['page']}?fait={e['post'].rsplit('/', 1)[1]}"
+    assert r.headers["location"] == location
+    assert flows == case.flows(e, after)
+    with session_scope() as s:
+        mine = s.exec(select(AuditEvent).where(AuditEvent.actor_id == people[case.actor]["id"])
+                      .order_by(AuditEvent.id.desc())).first()
+        assert mine is not None and mine.actor_role == people[case.actor]["actor"].role.value
+    applied = audit_count()
+    # The same confirmation again (a double click): the same answer, nothing applied twice.
+    r = post(hidden)
+    assert r.status_code == 303 and r.headers["location"] == location
+    assert audit_count() == applied and case.observe(e) == after and flows == case.flows(e, after)
+    shown = client.get(location)
+    assert shown.status_code == 200 and '<p class="flash" role="status">' in shown.text
+    assert scenarios.EVIL not in shown.text
+
+
+# --- inbox of each role ----------------------------------------------------------------------------
+
+
+def steps_of(html: str) -> list[tuple[str, str]]:
+    """(reference, expected action) of each inbox row, in order."""
+    rows = html.split('<tr class="inbox-item')[1:]
+    return [(re.search(r'class="ref">([^<]+)</a>', row).group(1), unescape(re.findall(r"<td>(.*?)</td>", row, re.S)[2]))
+            for row in rows]
+
+
+def test_inbox_of_each_role(browser, people):
+    import time_machine
+
+    from certification.audit import SYSTEM
+    from certification.clock import now
+    from certification.models import Agrement
+    from certification.models_training import Appui, TrainingSession
+    from certification.services import appuis as appuis_svc
+    from certification.services import lifecycle
+    from certification.services import training as training_svc
+    from tests.factories import enroll_encadrant, plan_training
+    from tests.web.scenarios import appui, controle, jury
+
+    officer, formateur = people["officer"]["actor"], people["formateur"]["actor"]
+    c = controle(people, "action_plan")  # structure 1 (its account: people["structure"]), action plan due in 30 days
+    present = ready_candidates(people["structure"], 1, first=10, mark_ready=False)[0]
+    j = jury(people, "checked")  # its candidate is placed; the president has results to enter
+    unplaced = ready_candidates(people["structure"], 2, first=20)
+    suspended, expiring = grant_agrement(people, 2), grant_agrement(people, 3)
+    with session_scope() as s:
+        lifecycle.suspend(s, officer, suspended, "Contrôle : plan d'actions non réalisé")
+        lifecycle.mark_expiring(s, SYSTEM, expiring)
+        expiring_number, end = s.get(Agrement, expiring).number, s.get(Agrement, expiring).end_date
+    structure_7 = add_structure(7)
+    future = plan_training(people, days=[today() + timedelta(days=8)])
+    with time_machine.travel(now() - timedelta(days=6)):  # held three days ago, results not recorded
+        late = plan_training(people, days=[today() + timedelta(days=3)])
+        enrollment = enroll_encadrant(people, late, structure_7)
+    with time_machine.travel(now() - timedelta(days=3)):
+        with session_scope() as s:
+            training_svc.record_attendance(s, formateur, late, day=today(), present={enrollment: True})
+    requested = appui(people, "requested")["id"]
+    with session_scope() as s:
+        assigned = appuis_svc.request_appui(s, officer, subject="Tutorat", need="Accueil", structure_id=structure_7).id
+        appuis_svc.assign(s, officer, assigned, people["formateur"]["id"])
+        refs = {k: s.get(m, i).reference for k, (m, i) in {
+            "future": (TrainingSession, future), "late": (TrainingSession, late), "requested": (Appui, requested),
+            "assigned": (Appui, assigned), "controle": (Controle, c["id"])}.items()}
+        jury_ref = s.get(JurySession, j["id"]).reference
+        candidate_ref = s.get(Candidate, present).reference
+
+    # The formateur: the late session first, then by deadline, then his appui without a deadline.
+    html = browser(people["formateur"]).get("/app/").text
+    assert steps_of(html) == [
+        (refs["late"], "Relever les présences et enregistrer les résultats"),
+        (refs["future"], "Tenir la session : inscriptions, puis première journée"),
+        (refs["assigned"], "Programmer la visite"),
+    ]
+    assert "dont <strong>1 en retard</strong>" in html
+    # The structure: its action plan (deadline) and its candidate to present.
+    assert steps_of(browser(people["structure"]).get("/app/").text) == [
+        (refs["controle"], "Réaliser le plan d'actions et déposer les preuves"),
+        (candidate_ref, "Présenter au jury (blocs évalués)"),
+    ]
+    # The jury's president: the results to enter; another member: nothing.
+    assert steps_of(browser(people["presidente"]).get("/app/").text) == [
+        (jury_ref, "Délibérer : enregistrer les résultats")]
+    assert "Aucune action en attente." in browser(people["salarie1"]).get("/app/").text
+    # The mandataire: the renewal of the agrément arriving at échéance.
+    assert (expiring_number, "Demander le renouvellement de l'agrément") in steps_of(
+        browser(people["mandataire"]).get("/app/").text)
+    # The officer's own steps: the suspension, the appui to entrust, the candidates to place.
+    mine = steps_of(browser(people["officer"]).get("/app/?vue=moi").text)
+    assert (refs["requested"], "Confier l'appui à un formateur") in mine
+    assert any(step == "Statuer sur la suspension : la lever ou retirer l'agrément" for _, step in mine)
+    ready = [row for row in mine if row[1] == "Planifier une session de jury pour les candidats prêts"]
+    assert ready == [("CQP SP", "Planifier une session de jury pour les candidats prêts")]
+    everything = unescape(browser(people["officer"]).get("/app/").text)
+    assert "2 candidat(s) : " in everything and "échéance de l'agrément le" in everything
+    assert "Présenter au jury" in everything and len(unplaced) == 2 and end
+
+
+# --- conflicts of interest, validation, uploads ------------------------------------------------------
+
+
+def test_conflicts_of_interest_on_the_jury_are_refused_and_traced(browser, people):
+    from certification.models import LinkKind
+    from certification.services import conflicts
+    from tests.web.scenarios import jury
+
+    j = jury(people, "planned", members=False)  # a candidate of structure 1 is presented
+    structure_id = structure_id_of(1)
+    marc = next(uid for uid in j["members"] if uid == people["employeur2"]["id"])
+    with session_scope() as s:
+        conflicts.link(s, marc, structure_id, LinkKind.employee)
+    officer = browser(people["officer"])
+    page = officer.get(f"/app/jurys/{j['id']}").text
+    assert "Marc D'Alembert — conflit d'intérêts : travaille pour la structure" in unescape(page)
+    r = officer.post(f"/app/jurys/{j['id']}/membre", data={"csrf_token": csrf_of(page), "user_id": str(marc),
+                                                          "college": "employeur"})
+    assert r.status_code == 200 and "conflit d'intérêts : travaille pour la structure" in unescape(r.text)
+    r = officer.post(f"/app/jurys/{j['id']}/membre", data=hidden_fields(r.text))
+    assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
+    assert "Conflit d'intérêts : Marc D'Alembert ne peut pas siéger au jury d'un candidat de" in unescape(r.text)
+    with session_scope() as s:
+        assert s.exec(select(JuryMember)).all() == []
+        refused = s.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
+        assert (refused.entity_id, refused.actor_id) == (j["id"], people["officer"]["id"])
+    timeline = officer.get(f"/app/jurys/{j['id']}").text.split('id="historique"')[1]
+    assert "Désignation refusée (conflit d'intérêts)" in unescape(timeline)
+
+
+def test_validation_errors_are_french_and_change_nothing(browser, people):
+    from tests.web.scenarios import PDF, controle, local_input
+
+    c = controle(people, "assigned")
+    gaelle = browser(people["controleur"])
+    url = f"/app/controles/{c['id']}"
+    token = page_csrf(gaelle, url)
+    past = local_input(datetime.now(UTC) - timedelta(hours=2))
+    r = gaelle.post(f"{url}/visite", data={"csrf_token": token, "visit_at": past,
+                                          "place": "Saint-Étienne"})
+    assert r.status_code == 422 and "La visite doit être programmée dans le futur." in r.text
+    assert 'value="Saint-Étienne"' in r.text  # the form keeps what was typed
+    r = gaelle.post(f"{url}/visite", data={"csrf_token": token, "visit_at": "demain matin", "place": "x"})
+    assert r.status_code == 422 and "Date et heure invalides" in r.text
+    # The report before the visit: the action is not open (409), its form is not offered.
+    r = gaelle.post(f"{url}/rapport", data={"csrf_token": token, "summary": "x"},
+                    files={"rapport": ("rapport.pdf", PDF, "application/pdf")})
+    assert r.status_code == 409 and "impossible" in r.text
+    assert 'id="form-rapport"' not in r.text and 'id="form-visite"' in r.text
+    with session_scope() as s:
+        assert s.get(Controle, c["id"]).state == "assigned"
+
+
+def test_uploads_of_the_back_office(browser, people):
+    from certification.models import ControleFile
+    from certification.settings import get_settings
+    from tests.web.scenarios import PDF, controle
+
+    c = controle(people, "visited")
+    gaelle = browser(people["controleur"])
+    url = f"/app/controles/{c['id']}"
+    page = gaelle.get(url).text
+    assert 'enctype="multipart/form-data"' in page.split('id="form-rapport"')[1].split(">")[0]
+    fields = {"csrf_token": csrf_of(page), "constat_1_critere": "Encadrants formés", "constat_1_statut": "conforme",
+              "summary": "RAS"}
+    uploads = get_settings().uploads_dir
+    stored = set(uploads.rglob("*.pdf")) if uploads.exists() else set()
+    not_pdf = ("rapport.pdf", b"MZ\x90\x00 pas un pdf", "application/pdf")
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": not_pdf})
+    assert r.status_code == 415 and r.headers["content-type"].startswith("text/html")
+    assert "PDF" in unescape(r.text)
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"autre": ("x.pdf", PDF, "application/pdf")})
+    assert r.status_code == 422 and "Champ de fichier inconnu" in unescape(r.text)
+    assert (set(uploads.rglob("*.pdf")) if uploads.exists() else set()) == stored
+    # A finding without status is refused; a file input left empty is ignored (the report is optional).
+    r = gaelle.post(f"{url}/rapport", data={**fields, "constat_2_critere": "Livret", "constat_2_commentaire": "absent"},
+                    files={"rapport": ("", b"", "application/octet-stream")})
+    assert r.status_code == 422 and "Constat n° 2 : choisissez un statut." in unescape(r.text)
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("", b"", "application/octet-stream")})
+    assert r.status_code == 200 and "Fichiers joints" in r.text and "aucun" in r.text
+    # The signed token of the stored files cannot be forged to point at another file.
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("rapport signé.pdf", PDF, "application/pdf")})
+    hidden = hidden_fields(r.text)
+    payload, mac = hidden["pieces"].rsplit(".", 1)
+    forged = {**hidden, "pieces": payload + "." + ("0" * len(mac))}
+    r = gaelle.post(f"{url}/rapport", data=forged)
+    assert r.status_code == 422 and "Fichiers joints invalides" in r.text
+    r = gaelle.post(f"{url}/rapport", data=hidden)
+    assert r.status_code == 303
+    with session_scope() as s:
+        f = s.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).one()
+        assert (f.kind, f.original_name, f.size) == ("rapport", "rapport signé.pdf", len(PDF))
+    download = gaelle.get(f"{url}/fichiers/{f.id}")
+    assert download.status_code == 200 and download.content == PDF
+    assert browser(people["structure"]).get(f"{url}/fichiers/{f.id}").status_code == 200  # the structure reads it
+    assert gaelle.get(f"{url}/fichiers/{f.id + 1000}").status_code == 404
+
+
+def test_training_outcome_and_jury_rules_in_french(browser, people):
+    from tests.web.scenarios import jury, training
+
+    t = training(people, "today_enrolled")  # planned today, the encadrant's attendance not recorded
+    formateur = browser(people["formateur"])
+    page = formateur.get(f"/app/formations/{t['id']}").text
+    assert 'id="form-resultat-' not in page  # an outcome is recorded once the session is open
+    assert 'id="form-presences"' in page and 'id="form-inscrire"' in page
+    r = formateur.post(f"/app/formations/{t['id']}/resultat", data={
+        "csrf_token": csrf_of(page), "enrollment_id": str(t["enrollment_id"]), "completed": "1"})
+    assert r.status_code == 409 and "impossible" in r.text
+    # The composition of a jury without its quorum present: 409 with the problems, in French.
+    j = jury(people, "convened")
+    officer = browser(people["officer"])
+    page = officer.get(f"/app/jurys/{j['id']}").text
+    r = officer.post(f"/app/jurys/{j['id']}/presences", data={
+        "csrf_token": csrf_of(page), **{f"present_{uid}": "0" for uid in j["members"][1:]}})
+    r = officer.post(f"/app/jurys/{j['id']}/presences", data=hidden_fields(r.text))
+    assert r.status_code == 303
+    r = officer.post(f"/app/jurys/{j['id']}/composition", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 409 and "Composition irrégulière" in unescape(r.text)
+    assert "quorum non atteint" in unescape(r.text)
+
+
+# --- activity report -----------------------------------------------------------------------------
+
+
+def test_activity_report_page_and_downloads(browser, people):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from tests.factories import ReportRows
+
+    rows = ReportRows(people)
+    rows.juries(3, datetime(2023, 5, 10, 9, tzinfo=UTC), region="Bretagne")
+    rows.juries(2, datetime(2022, 3, 1, 9, tzinfo=UTC), region="Normandie")
+    rows.controles(1, datetime(2023, 6, 1, tzinfo=UTC), region="Bretagne")
+    officer = browser(people["officer"])
+    home = officer.get("/app/").text
+    assert 'href="/app/rapport"' in home
+    page = officer.get("/app/rapport").text
+    assert '<option value="2022">2022</option>' in page and '<option value="2023">2023</option>' in page
+    assert 'href="/app/rapport/activite.csv"' in page and 'href="/app/rapport/activite.pdf"' in page
+    page = officer.get("/app/rapport?annee=2023").text
+    assert "Rapport d'activité 2023" in page and '<option value="2023" selected>' in page
+    assert 'href="/app/rapport/activite.csv?annee=2023"' in page and "Bretagne" in page
+    csv = officer.get("/app/rapport/activite.csv?annee=2023")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert 'filename="rapport-activite-2023.csv"' in csv.headers["content-disposition"]
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Année;Région;") and lines[1].startswith("2023;Toutes régions;3;1;")
+    pdf = officer.get("/app/rapport/activite.pdf?annee=2023")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert "2023" in text and "Bretagne" in text
+    assert officer.get("/app/rapport?annee=deux-mille").status_code == 422
+    for role in ("mandataire", "formateur"):
+        other = browser(people[role])
+        assert other.get("/app/rapport").status_code == 403
+        assert other.get("/app/rapport/activite.csv").status_code == 403
+        assert 'href="/app/rapport"' not in other.get("/app/").text
+
+
+def test_prefect_links_of_training_and_appui(browser, people, monkeypatch):
+    from tests.web.scenarios import appui, training
+
+    t, a = training(people, "future"), appui(people, "assigned")
+    monkeypatch.setenv("PREFECT_UI_URL", "http://127.0.0.1:4200")
+    formateur = browser(people["formateur"])
+    page = formateur.get(f"/app/formations/{t['id']}").text
+    assert 'href="http://127.0.0.1:4200/flows?flows.nameLike=training-session"' in page
+    assert f'href="http://127.0.0.1:4200/runs?tag=training_session%3A{t["id"]}"' in page
+    page = formateur.get(f"/app/appuis/{a['id']}").text
+    assert 'flows.nameLike=appui"' in page and f"tag=appui%3A{a['id']}" in page

@@ -1,0 +1,230 @@
+"""Agrément requests and granted agréments in the back-office."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from api.routers.agrement_requests import _allowed_actions as request_api_actions
+from api.routers.agrements import _allowed_actions as agrement_api_actions
+from api.web.actions import (
+    REASON,
+    DossierKind,
+    FormAction,
+    Input,
+    Parsed,
+    actions_of,
+    choice,
+    integer,
+    reason,
+    register,
+    stored_file,
+    text,
+)
+from api.web.pages import certification_of, principal, structure_name
+from api.web.prefect_links import links as prefect_links
+from api.web.render import SECTION_ROLES
+from api.web.session import WebUser
+from api.web.timeline import rows as timeline_rows
+from certification.clock import today
+from certification.models import Agrement, AgrementRequest, Role, Structure, User
+from certification.processes.agrement import (
+    AGREMENT,
+    AGREMENT_REQUEST,
+    AGREMENT_STATE_LABELS,
+    PIECE_KINDS,
+    REQUEST_STATE_LABELS,
+)
+from certification.processes.controle import CONTROLE_STATE_LABELS
+from certification.services import agrement as requests_svc
+from certification.services import controle as controles_svc
+from certification.services import lifecycle
+from certification.settings import get_settings
+from documents.formatting import date_fr
+from documents.service import list_documents
+from flows.agrement import waiting_for as request_waiting_for
+
+O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
+
+
+# --- agrément requests -----------------------------------------------------------------------
+
+
+def request_context(session: Session, current: WebUser, request_id: int) -> dict[str, Any]:
+    r = requests_svc.get_request(session, current.actor, request_id)
+    agrement = requests_svc.agrement_of(session, r.id)
+    entities = [(AgrementRequest.__tablename__, r.id, "demande")]
+    if agrement:
+        entities.append((Agrement.__tablename__, agrement.id, "agrément"))
+    return {
+        "r": r,
+        "structure": session.get(Structure, r.structure_id),
+        "certification": certification_of(session, r.certification_id),
+        "mandataire": session.get(User, r.mandataire_id),
+        "state_label": REQUEST_STATE_LABELS[r.state],
+        "waiting_for": request_waiting_for(r),
+        "final": AGREMENT_REQUEST.is_final(r.state),
+        "pieces": requests_svc.pieces_of(session, r.id),
+        "piece_kinds": PIECE_KINDS,
+        "documents": list_documents(session, AgrementRequest.__tablename__, r.id),
+        "agrement": agrement,
+        "agrement_state_label": AGREMENT_STATE_LABELS[agrement.state] if agrement else "",
+        "timeline": timeline_rows(session, *entities),
+        "actions": request_api_actions(principal(current), r),
+        "prefect": prefect_links("agrement_request", r.id),
+        "complements_days": get_settings().complements_deadline_days,
+    }
+
+
+def request_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = [(f"/app/demandes/{r.id}", [
+        r.reference, structure_name(session, r.structure_id), certification_of(session, r.certification_id).code,
+        date_fr(r.submitted_at), REQUEST_STATE_LABELS[r.state], request_waiting_for(r) or "—",
+    ]) for r in requests_svc.list_requests(session, current.actor)]
+    return {"title": "Demandes d'agrément", "rows": rows, "empty": "Aucune demande d'agrément.",
+            "columns": ["Référence", "Structure", "Certification", "Déposée le", "État", "En attente de"]}
+
+
+def _parse_admissible(form, _ctx) -> Parsed:
+    comment = text(form, "comment")
+    return Parsed({"comment": comment}, [("Commentaire", comment or "—")])
+
+
+def _parse_complements(form, ctx) -> Parsed:
+    message = text(form, "message", required="Précisez les compléments demandés.")
+    days = integer(form, "deadline_days", lo=1, hi=180, default=ctx["complements_days"],
+                   message="Le délai de réponse doit être compris entre 1 et 180 jours.")
+    return Parsed({"message": message, "days": days}, [
+        ("Compléments demandés", message),
+        ("Délai de réponse", f"{days} jours, soit jusqu'au {date_fr(today() + timedelta(days=days))}"),
+    ])
+
+
+DECISIONS = {"grant": "Accorder l'agrément", "refuse": "Refuser l'agrément"}
+
+
+def _parse_decision(form, _ctx) -> Parsed:
+    decision = choice(form, "decision", DECISIONS, "Choisissez d'accorder ou de refuser l'agrément.")
+    why = text(form, "reason", required="Un refus doit être motivé." if decision == "refuse" else None)
+    label = "Motif du refus" if decision == "refuse" else "Commentaire"
+    return Parsed({"decision": decision, "reason": why},
+                  [("Décision", DECISIONS[decision].lower()), (label, why or "—")], title=DECISIONS[decision])
+
+
+def _apply_decision(session: Session, actor, request_id: int, v: dict):
+    if v["decision"] == "grant":
+        return requests_svc.grant(session, actor, request_id, comment=v["reason"])[0]
+    return requests_svc.refuse(session, actor, request_id, v["reason"])
+
+
+AVIS = {"favorable": "favorable", "defavorable": "défavorable"}
+
+
+def _parse_avis(form, _ctx) -> Parsed:
+    avis = choice(form, "avis", AVIS, "Choisissez un avis favorable ou défavorable.")
+    comment = text(form, "comment", required="Un avis défavorable doit être motivé." if avis == "defavorable" else None)
+    return Parsed({"avis": avis, "comment": comment}, [("Avis", AVIS[avis]), ("Motivation", comment or "—")])
+
+
+REQUEST_ACTIONS = actions_of(
+    FormAction("recevable", "Déclarer la demande recevable", O, "admissible",
+               (Input("comment", "Commentaire (facultatif)", "textarea", id="admissible-comment"),),
+               _parse_admissible, lambda s, actor, i, v: requests_svc.declare_admissible(s, actor, i, v["comment"]),
+               done="La demande a été déclarée recevable.", submit="Déclarer recevable"),
+    FormAction("complements", "Demander des compléments", O, "request-complements",
+               (Input("message", "Pièces ou précisions attendues", "textarea", required=True),
+                Input("deadline_days", "Délai de réponse (jours)", "number",
+                      default=lambda ctx, _: str(ctx["complements_days"]), attrs=(("min", "1"), ("max", "180")))),
+               _parse_complements,
+               lambda s, actor, i, v: requests_svc.request_complements(s, actor, i, v["message"], deadline_days=v["days"]),
+               done="La demande de compléments a été envoyée.", button="Confirmer et envoyer la demande"),
+    FormAction("decision", "Décider", O, "decision",
+               (Input("decision", "Décision", "radio", required=True,
+                      choices=(("grant", "accorder l'agrément"), ("refuse", "refuser l'agrément"))),
+                Input("reason", "Motif (obligatoire pour un refus)", "textarea")),
+               _parse_decision, _apply_decision, done="La décision a été enregistrée."),
+    FormAction("avis", "Rendre l'avis", M, "avis",
+               (Input("avis", "Avis", "radio", required=True, choices=tuple(AVIS.items())),
+                Input("comment", "Motivation (obligatoire pour un avis défavorable)", "textarea")),
+               _parse_avis, lambda s, actor, i, v: requests_svc.give_avis(s, actor, i, v["avis"], v["comment"]),
+               done="Votre avis a été enregistré."),
+)
+
+
+REQUESTS = register(DossierKind(
+    "demandes", "Les demandes d'agrément", "request_id", "request.html", request_context, "r",
+    "agrement_request_changed", AgrementRequest.__tablename__, REQUEST_ACTIONS, listing=request_listing,
+    documents=lambda _s, ctx: {(AgrementRequest.__tablename__, ctx["r"].id)},
+    files=lambda _s, ctx, file_id: stored_file(ctx["pieces"], file_id),
+))
+
+
+# --- agréments -------------------------------------------------------------------------------
+
+
+def _plannable(session: Session, current: WebUser, a: Agrement) -> bool:
+    """Whether the officer may plan a contrôle of this agrément now (the service's rules)."""
+    return (current.role is Role.officer and a.state in controles_svc.PLANNABLE_AGREMENT_STATES
+            and controles_svc.open_controle_of(session, a.id) is None)
+
+
+def agrement_context(session: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
+    a = requests_svc.get_agrement(session, current.actor, agrement_id)
+    controles = []
+    if current.role in SECTION_ROLES["controles"]:
+        controles = [c for c in controles_svc.list_controles(session, current.actor) if c.agrement_id == a.id]
+    renewal = lifecycle.open_renewal_of(session, a.id)
+    actions = agrement_api_actions(session, principal(current), a, renewal is not None)
+    if _plannable(session, current, a):
+        actions.append("plan-controle")
+    return {
+        "a": a, "structure": session.get(Structure, a.structure_id),
+        "certification": certification_of(session, a.certification_id), "state_label": AGREMENT_STATE_LABELS[a.state],
+        "final": AGREMENT.is_final(a.state),
+        "request_row": session.get(AgrementRequest, a.request_id) if a.request_id else None,
+        "renewal": renewal, "controles": [(c, CONTROLE_STATE_LABELS[c.state]) for c in controles],
+        "documents": list_documents(session, Agrement.__tablename__, a.id),
+        "timeline": timeline_rows(session, (Agrement.__tablename__, a.id, "agrément")),
+        "prefect": prefect_links("agrement", a.id), "actions": actions,
+    }
+
+
+def agrement_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = [(f"/app/agrements/{a.id}", [
+        a.number, structure_name(session, a.structure_id), date_fr(a.start_date), date_fr(a.end_date),
+        AGREMENT_STATE_LABELS[a.state],
+    ]) for a in requests_svc.list_agrements(session, current.actor)]
+    return {"title": "Agréments", "columns": ["Numéro", "Structure", "Début", "Fin", "État"], "rows": rows,
+            "empty": "Aucun agrément."}
+
+
+def _parse_plan(form, _ctx) -> Parsed:
+    why = text(form, "reason")
+    return Parsed({"reason": why}, [("Type", "contrôle sur demande"), ("Motif", why or "—")])
+
+
+AGREMENT_ACTIONS = actions_of(
+    FormAction("suspendre", "Suspendre l'agrément", O, "suspend", (REASON,), reason,
+               lambda s, actor, i, v: lifecycle.suspend(s, actor, i, v["reason"]),
+               done="L'agrément a été suspendu.", button="Confirmer la suspension"),
+    FormAction("lever", "Lever la suspension", O, "reinstate", (REASON,), reason,
+               lambda s, actor, i, v: lifecycle.reinstate(s, actor, i, v["reason"]),
+               done="La suspension a été levée : l'agrément est de nouveau en vigueur."),
+    FormAction("retirer", "Retirer l'agrément", O, "withdraw", (REASON,), reason,
+               lambda s, actor, i, v: lifecycle.withdraw(s, actor, i, v["reason"]),
+               done="L'agrément a été retiré.", button="Confirmer le retrait définitif"),
+    FormAction("controle", "Planifier un contrôle sur demande", O, "plan-controle",
+               (Input("reason", "Motif du contrôle (facultatif)", "textarea"),), _parse_plan,
+               lambda s, actor, i, v: controles_svc.plan_controle(s, actor, i, kind="on_demand", reason=v["reason"]),
+               done="Le contrôle a été planifié.", submit="Planifier un contrôle",
+               redirect=lambda c: f"/app/controles/{c.id}?fait=planifie",
+               dispatch=lambda _i, _v, c: [("controle_changed", c.id)]),
+)
+
+AGREMENTS = register(DossierKind(
+    "agrements", "Les agréments", "agrement_id", "agrement.html", agrement_context, "a", "agrement_changed",
+    Agrement.__tablename__, AGREMENT_ACTIONS, listing=agrement_listing,
+    documents=lambda _s, ctx: {(Agrement.__tablename__, ctx["a"].id)},
+))
