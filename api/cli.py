@@ -41,7 +41,7 @@ def migrate() -> None:
 
 def _demo() -> None:
     from api.app import create_app
-    from api.demo import DEMO_PASSWORD, DEMO_USERS, demo_paths, run_demo
+    from api.demo import DEMO_JURY, DEMO_PASSWORD, DEMO_STRUCTURE_ACCOUNT, DEMO_USERS, demo_paths, run_demo
     from certification.settings import get_settings, reset_settings_cache
 
     os.environ["CQP_FLOW_DISPATCH"] = "inline"
@@ -53,10 +53,17 @@ def _demo() -> None:
         f"Démonstration : demande {result.reference} -> état « {result.state} »"
         + (f", agrément {result.agrement_number}" if result.agrement_number else "")
         + (" (déjà faite)" if result.skipped else ""),
+        *([f"Jury {result.jury_reference} -> « {result.jury_state} », certificats et attestations : {', '.join(result.certificates)}",
+           f"Vérification publique : {result.verification_url}",
+           f"Contrôle {result.controle_reference} confié au contrôleur ; formation EPSP {result.training_reference}"]
+          if result.jury_reference else []),
         f"PDF générés      : {generated.resolve()}",
         f"E-mails envoyés  : {outbox.resolve() if settings.mail_transport == 'outbox' else settings.smtp_host}",
         f"Comptes de démo (mot de passe « {DEMO_PASSWORD} ») :",
         *[f"  {role.value:<11} {email}" for email, _name, role in DEMO_USERS],
+        f"  {'structure':<11} {DEMO_STRUCTURE_ACCOUNT[0]}",
+        f"  {'président':<11} {DEMO_JURY[0][0]} (jury)",
+        f"Back-office : {settings.public_base_url}/app/",
     ]
     _banner(lines)
 

@@ -1,16 +1,28 @@
-"""Sample data and one agrément request driven to a granted agrément, through the real API."""
+"""Sample data driven through the real API (flows run inline), so that every process and every
+role's inbox has something in it on first run:
+
+1. an agrément request, from submission to a granted agrément (accusé de réception, decision);
+2. the structure's account registers three candidates, evaluates their blocs (evidence PDF) and
+   presents them; a jury paritaire is planned, convened (.ics), composed, deliberates (two
+   certified, one partial validation), its president signs the PV: PV, two certificates with
+   their QR code and an attestation de blocs, results e-mails;
+3. a contrôle of the agrément, entrusted to the contrôleur (the visit is his next step);
+4. an EPSP training session of the formateur, with an encadrant of the structure enrolled.
+"""
 
 from __future__ import annotations
 
 import json
-from html import escape
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import anyio
 import httpx
 from sqlmodel import select
 
+from certification.clock import today
 from certification.db import session_scope
 from certification.models import AgrementRequest, Role, Structure, User
 from certification.services.referential import ensure_referential
@@ -25,6 +37,18 @@ DEMO_USERS = [
     ("jean-francois.ndiaye@mandataires.example.org", "Jean-François N'Diaye", Role.mandataire),
     ("gaelle.le-goff@controle.example.org", "Gaëlle Le Goff", Role.controleur),
     ("oceane.perrin@formation.example.org", "Océane Perrin", Role.formateur),
+]
+DEMO_STRUCTURE_ACCOUNT = ("direction@jardins-etang.example.org", "Direction des Jardins de l'Étang")
+DEMO_JURY = [  # (email, name, college, president)
+    ("anne-sophie.roux@employeurs.example.org", "Anne-Sophie Roux", "employeur", True),
+    ("marc.dalembert@employeurs.example.org", "Marc D'Alembert", "employeur", False),
+    ("fatou.ndiaye@salaries.example.org", "Fatou N'Diaye", "salarie", False),
+    ("elodie.remy@salaries.example.org", "Élodie Rémy", "salarie", False),
+]
+DEMO_CANDIDATES = [  # (last name, first names, sex, results: None = every bloc validated)
+    ("N'Guessan", "Aïssatou Marie", "F", None),
+    ("Le Bihan", "Loïc", "M", None),
+    ("Da Silva", "João", "M", {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}),
 ]
 DEMO_STRUCTURE = {
     "name": "Les Jardins de l'Étang — Chantier d'insertion",
@@ -69,6 +93,12 @@ class DemoResult:
     state: str = ""
     documents: list[str] = field(default_factory=list)
     skipped: bool = False
+    jury_reference: str = ""
+    jury_state: str = ""
+    certificates: list[str] = field(default_factory=list)  # numbers
+    verification_url: str = ""  # of the first certificate
+    controle_reference: str = ""
+    training_reference: str = ""
 
 
 def _ok(response: httpx.Response) -> dict:
@@ -120,13 +150,97 @@ def run_demo(app) -> DemoResult:
             _ok(await client.post(f"/agrement-requests/{rid}/decision", headers=officer,
                                   json={"decision": "grant", "reason": "Avis favorable du mandataire."}))
             final = _ok(await client.get(f"/agrement-requests/{rid}", headers=officer))
-            return DemoResult(
+            result = DemoResult(
                 reference=final["reference"], request_id=rid, state=final["state"],
                 agrement_number=(final["agrement"] or {}).get("number"),
                 documents=[d["filename"] for d in final["documents"]],
             )
+            agrement = final["agrement"]
+            await _jury(client, officer, agrement, result)
+            await _controle_and_training(client, officer, agrement, result)
+            return result
 
     return anyio.run(scenario)
+
+
+async def _account(client: httpx.AsyncClient, officer: dict, email: str, name: str, role: str,
+                   **extra) -> dict:
+    return _ok(await client.post("/users", headers=officer, json={
+        "email": email, "full_name": name, "role": role, "password": DEMO_PASSWORD, **extra}))
+
+
+async def _jury(client: httpx.AsyncClient, officer: dict, agrement: dict, result: DemoResult) -> None:
+    """Candidates of the structure, then a jury from planning to the signed PV (documents, e-mails)."""
+    await _account(client, officer, *DEMO_STRUCTURE_ACCOUNT, "structure", structure_siret=DEMO_SIRET)
+    structure = await _atoken(client, DEMO_STRUCTURE_ACCOUNT[0])
+    evidence = sample_pdf("Grille d'évaluation", "Mise en situation professionnelle sur le chantier.")
+    candidate_ids = []
+    for i, (last, first, sex, _results) in enumerate(DEMO_CANDIDATES):
+        c = _ok(await client.post("/candidates", headers={**structure, "Idempotency-Key": f"demo-candidate-{i}"},
+                                  json={"last_name": last, "first_names": first, "sex": sex,
+                                        "birth_date": f"199{i}-0{i + 3}-1{i}", "birth_place": "Lyon (69)",
+                                        "email": f"candidat{i + 1}@jardins-etang.example.org",
+                                        "contract_type": "CDDI", "contract_start": "2025-09-01",
+                                        "certification_code": "CQP_SP"}))
+        _ok(await client.post(f"/candidates/{c['id']}/start-training", headers=structure))
+        for bloc in c["blocs"]:
+            meta = {"bloc_code": bloc, "evaluated_on": str(today() - timedelta(days=20)), "result": "acquis",
+                    "evaluator_name": "Zoé Lefèvre", "comment": "Mise en situation réussie."}
+            _ok(await client.post(f"/candidates/{c['id']}/evaluations", headers=structure,
+                                  data={"metadata": json.dumps(meta)},
+                                  files=[("evidence", (f"evaluation-{bloc}.pdf", evidence, "application/pdf"))]))
+        _ok(await client.post(f"/candidates/{c['id']}/ready", headers=structure))
+        candidate_ids.append(c["id"])
+
+    jury = _ok(await client.post("/jury-sessions", headers=officer, json={
+        "certification_code": "CQP_SP", "place": "Maison de la branche, 12 rue de l'Arbre-Sec, Lyon",
+        "scheduled_at": (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat()}))
+    sid = jury["id"]
+    _ok(await client.post(f"/jury-sessions/{sid}/candidates", headers=officer,
+                          json={"candidate_ids": candidate_ids}))
+    for email, name, college, president in DEMO_JURY:
+        user = await _account(client, officer, email, name, "jury_member")
+        _ok(await client.post(f"/jury-sessions/{sid}/members", headers=officer,
+                              json={"user_id": user["id"], "college": college, "is_president": president}))
+    detail = _ok(await client.post(f"/jury-sessions/{sid}/convene", headers=officer))
+    _ok(await client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
+                          json={"present": {str(m["user_id"]): True for m in detail["members"]}}))
+    _ok(await client.post(f"/jury-sessions/{sid}/check-composition", headers=officer))
+    president = await _atoken(client, DEMO_JURY[0][0])
+    for cid, (_last, _first, _sex, results) in zip(candidate_ids, DEMO_CANDIDATES):
+        blocs = results or {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
+        _ok(await client.post(f"/jury-sessions/{sid}/results", headers=president,
+                              json={"candidate_id": cid, "results": blocs}))
+    _ok(await client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president))
+    signed = _ok(await client.post(f"/jury-sessions/{sid}/sign-pv", headers=president))
+    final = _ok(await client.get(f"/jury-sessions/{sid}", headers=officer))
+    certificates = _ok(await client.get("/certificates", headers=officer))
+    result.jury_reference, result.jury_state = signed["reference"], final["state"]
+    result.certificates = [c["number"] for c in certificates]
+    first = next((c for c in certificates if c["kind"] == "certificate"), None)
+    if first:
+        result.verification_url = _ok(await client.get(f"/certificates/{first['id']}", headers=officer))[
+            "verification_url"]
+
+
+async def _controle_and_training(client: httpx.AsyncClient, officer: dict, agrement: dict,
+                                 result: DemoResult) -> None:
+    """A contrôle entrusted to the contrôleur, and an EPSP session of the formateur with an enrolment."""
+    users = {u["email"]: u for u in _ok(await client.get("/users", headers=officer))}
+    controle = _ok(await client.post("/controles", headers=officer, json={
+        "agrement_id": agrement["id"], "reason": "Contrôle de la première année d'agrément."}))
+    _ok(await client.post(f"/controles/{controle['id']}/assign", headers=officer,
+                          json={"controleur_id": users[DEMO_USERS[3][0]]["id"]}))
+    result.controle_reference = controle["reference"]
+    formateur = await _atoken(client, DEMO_USERS[4][0])
+    first_day = today() + timedelta(days=21)
+    session = _ok(await client.post("/training-sessions", headers=formateur, json={
+        "days": [str(first_day), str(first_day + timedelta(days=1))], "place": "Lyon, salle Croix-Rousse",
+        "title": "Formation EPSP — encadrants d'insertion", "hours": "9 h – 12 h 30, 13 h 30 – 17 h"}))
+    _ok(await client.post(f"/training-sessions/{session['id']}/enrollments", headers=formateur, json={
+        "structure_id": agrement["structure_id"], "last_name": "Lefèvre", "first_names": "Zoé",
+        "email": "zoe.lefevre@jardins-etang.example.org"}))
+    result.training_reference = session["reference"]
 
 
 async def _atoken(client: httpx.AsyncClient, email: str) -> dict[str, str]:
