@@ -442,8 +442,8 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
     structure_account(people, siret(1))
     client = browser(people[role])
     home = client.get("/app/").text
-    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "recours", "formations", "appuis",
-                    "rapport"):
+    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "certificats", "recours", "formations",
+                    "appuis", "rapport"):
         allowed = people[role]["actor"].role in SECTION_ROLES[section]
         r = client.get(f"/app/{section}")
         assert r.status_code == (200 if allowed else 403), (section, r.status_code)
@@ -454,7 +454,7 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
 # --- every action of the back-office, table-driven (tests/web/scenarios.py) ----------------------
 
 FLOWS = ("agrement_request_changed", "agrement_changed", "controle_changed", "jury_changed",
-         "training_session_changed", "appui_changed")
+         "training_session_changed", "appui_changed", "certificate_changed")
 
 
 def hidden_fields(html: str) -> dict[str, str]:
