@@ -241,6 +241,8 @@ def _parse_close(form, ctx) -> Parsed:
 def _parse_reschedule(form, ctx) -> Parsed:
     t = ctx["t"]
     days = sorted(_days(form))
+    if days[0] < today():
+        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
     place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
     hours = text(form, "hours", max_len=100)
     if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
