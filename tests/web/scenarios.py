@@ -119,9 +119,9 @@ def structure_one(people) -> tuple[int, dict]:
     return aid, people["structure"]
 
 
-def incomplete_request(people) -> dict:
-    """A request of the mandataire whose compléments the officer asked for."""
-    rid = submit_request(people["mandataire"]["actor"])
+def incomplete_request(people, n: int = 1) -> dict:
+    """A request of the mandataire (for structure ``n``) whose compléments the officer asked for."""
+    rid = submit_request(people["mandataire"]["actor"], n)
     with session_scope() as s:
         requests_svc.request_complements(s, people["officer"]["actor"], rid, "Statuts signés de l'association",
                                          deadline_days=15)
