@@ -932,6 +932,15 @@ def test_candidate_registration_evaluation_evidence_and_rules(browser, people):
     assert structure.get(f"{url}/fichiers/1").content == PDF
     assert structure.get(f"{url}/fichiers/2").status_code == 404
     assert client.get(f"{url}/fichiers/1").status_code == 404  # another structure
+    j = scenarios.jury(people, "planned")  # a jury member reads the candidates of his sessions, not their evidence
+    with session_scope() as s:
+        from certification.models import JuryCandidate
+
+        s.add(JuryCandidate(session_id=j["id"], candidate_id=c["id"], blocs=["SP-B1"]))
+    member = browser(people["salarie1"])
+    shown = member.get(url)
+    assert shown.status_code == 200 and "Yann Le Gall" in shown.text and "grille.pdf" not in shown.text
+    assert member.get(f"{url}/fichiers/1").status_code == 404
     # Presenting before every bloc is evaluated « acquis »: 409 with the missing blocs.
     r = structure.post(f"{url}/presenter", data={"csrf_token": csrf_of(page)})
     r = structure.post(f"{url}/presenter", data=hidden_fields(r.text))

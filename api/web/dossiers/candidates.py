@@ -59,13 +59,14 @@ SEXES = candidates_svc.SEXES
 # --- candidates ------------------------------------------------------------------------------
 
 
-def _evidence(session: Session, c: Candidate) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
+def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
     """Each evaluation with its label and its evidence files, numbered across the candidate's
-    evaluations (evaluations are only added: a number always names the same file)."""
+    evaluations (evaluations are only added: a number always names the same file). The evidence
+    is read by the structure and the officer only, as in the API (not by the jury's members)."""
     out, n = [], 0
     for e in candidates_svc.evaluations_of(session, c.id):
         files = []
-        for f in e.files:
+        for f in e.files if readable else ():
             n += 1
             files.append((n, f))
         out.append((e, EVALUATION_RESULTS.get(e.result, e.result), files))
@@ -82,7 +83,7 @@ def candidate_context(session: Session, current: WebUser, candidate_id: int) -> 
     return {
         "c": c, "structure": session.get(Structure, c.structure_id), "certification": cert,
         "state_label": CANDIDATE_STATE_LABELS[c.state], "final": CANDIDATE.is_final(c.state),
-        "evaluations": _evidence(session, c),
+        "evaluations": _evidence(session, c, current.role in ST_O),
         "held": sorted(candidates_svc.held_blocs(session, c).items()),
         "missing": candidates_svc.missing_blocs(session, c),
         "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
