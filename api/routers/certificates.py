@@ -45,15 +45,19 @@ def _summary(session: Session, row: Certificate) -> dict:
     }
 
 
-def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
+def allowed_actions(principal: Principal, row: Certificate) -> list[str]:
     names = {t.name for t in CERTIFICATE.available(row.state, principal.actor.role)}
+    return [a for a, t in ACTIONS.items() if t in names]
+
+
+def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
     return CertificateOut(
         **_summary(session, row),
         revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
         verification_url=svc.verification_url(row.number),
         documents=[document_out(f"/certificates/{row.id}", d) for d in list_documents(session, ENTITY, row.id)],
         history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
-        allowed_actions=[a for a, t in ACTIONS.items() if t in names],
+        allowed_actions=allowed_actions(principal, row),
     )
 
 

@@ -110,7 +110,7 @@ class FormAction:
     roles: frozenset[Role]  # roles that may ever take it (others: 403)
     api_action: str | None  # must be among the dossier's allowed actions (the API's rules)
     inputs: tuple[Input, ...]
-    parse: Callable[[Mapping[str, str], dict], Parsed]
+    parse: Callable[[Mapping[str, str], dict], Parsed]  # ctx["uploads"]: (kind, file name) of the files sent
     apply: Callable[[Session, Actor, int | None, dict], Any]
     done: str  # message shown once applied
     button: str = "Confirmer"
@@ -348,6 +348,14 @@ def pieces_of(current: WebUser, token: str) -> list[PieceIn]:
                                code="bad_upload_token") from None
 
 
+def _files_summary(action: FormAction, pieces: Sequence[PieceIn]) -> str:
+    """The files of the confirmation page, each under the label of its input when there are several."""
+    if len(action.files) == 1:
+        return ", ".join(f"{p.original_name} ({filesize(p.size)})" for p in pieces) or "aucun"
+    return "\n".join(f"{action.files[p.kind].label} : {p.original_name} ({filesize(p.size)})"
+                     for p in pieces) or "aucun"
+
+
 def _store_files(action: FormAction, files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
     for name, spec in action.files.items():
         if spec.required and not any(kind == name for kind, _, _ in files):
@@ -424,6 +432,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
     if form.get("confirm") != "1":
         try:
             _check_allowed(action, ctx)
+            ctx["uploads"] = [(kind, name) for kind, name, _ in files]
             parsed = action.parse(raw, ctx)
             pieces = await run_in_threadpool(_store_files, action, files)
         except DomainError as exc:
@@ -434,9 +443,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
         if action.files:
             hidden.append(("pieces", sign_pieces(current, pieces)))
         hidden += [("nonce", secrets.token_urlsafe(24)), ("confirm", "1")]
-        summary = parsed.summary + ([("Fichiers joints", ", ".join(f"{p.original_name} ({filesize(p.size)})"
-                                                                   for p in pieces) or "aucun")]
-                                    if action.files else [])
+        summary = parsed.summary + ([("Fichiers joints", _files_summary(action, pieces))] if action.files else [])
         return render(request, "confirm.html", section=kind.section, title=parsed.title or action.title,
                       dossier_label=None if creation else _label(ctx[kind.entity]), subject=ctx.get("structure"),
                       summary=summary,
@@ -452,6 +459,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
 
         def work(session: Session):
             ctx_now = load(session)
+            ctx_now["uploads"] = [(p.kind, p.original_name) for p in pieces]
             _check_allowed(action, ctx_now)
             parsed = action.parse(raw, ctx_now)
             if not creation and _stamp(kind, ctx_now) != {k: str(form.get(k, "")) for k in ("version", "events")}:

@@ -74,6 +74,11 @@ DETAILS = {
     "name": "nom",
     "attestation_number": "attestation",
     "reference": "référence",
+    "days": "journées",
+    "previous_days": "journées précédentes",
+    "previous_place": "lieu précédent",
+    "bloc": "bloc",
+    "version": "version du document",
 }
 
 

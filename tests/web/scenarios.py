@@ -20,17 +20,22 @@ from certification.clock import now, today
 from certification.db import session_scope
 from certification.models import (
     Agrement,
+    AgrementRequest,
     Appeal,
     AuditEvent,
     Candidate,
+    Certificate,
     Controle,
+    Evaluation,
     Deliberation,
     JuryCandidate,
     JuryMember,
     JurySession,
 )
 from certification.models_training import Appui, TrainingEnrollment, TrainingSession
+from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
+from certification.services import candidates as candidates_svc
 from certification.services import appuis as appuis_svc
 from certification.services import controle as controles_svc
 from certification.services import jury as jury_svc
@@ -49,6 +54,7 @@ from tests.factories import (
     siret,
     structure_account,
     structure_id_of,
+    submit_request,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -111,6 +117,39 @@ def structure_one(people) -> tuple[int, dict]:
     with session_scope() as s:
         aid = s.exec(select(Agrement.id).where(Agrement.structure_id == structure_id_of(1))).first()
     return aid, people["structure"]
+
+
+def incomplete_request(people, n: int = 1) -> dict:
+    """A request of the mandataire (for structure ``n``) whose compléments the officer asked for."""
+    rid = submit_request(people["mandataire"]["actor"], n)
+    with session_scope() as s:
+        requests_svc.request_complements(s, people["officer"]["actor"], rid, "Statuts signés de l'association",
+                                         deadline_days=15)
+    return {"id": rid}
+
+
+def candidate(people, stage: str) -> dict:
+    """A CQP SP candidate of structure 1 (which has an account): « registered », « in_training »
+    (no evaluation yet) or « postponed »."""
+    _, structure = structure_one(people)
+    actor = structure["actor"]
+    with session_scope() as s:
+        cid = candidates_svc.register_candidate(
+            s, actor, certification_code="CQP_SP", last_name="Le Floc'h", first_names="Maëlys",
+            birth_date=today().replace(year=today().year - 30), contract_type="CDDI", contract_start=today(),
+            sex="F").id
+        if stage != "registered":
+            candidates_svc.start_training(s, actor, cid)
+        if stage == "postponed":
+            candidates_svc.postpone(s, actor, cid, "Arrêt maladie")
+    return {"id": cid}
+
+
+def certificate(people) -> dict:
+    """The certificate of the candidate of a session whose results are notified (all blocs validated)."""
+    j = jury(people, "notified")
+    with session_scope() as s:
+        return {"id": s.exec(select(Certificate.id).where(Certificate.candidate_id == j["candidate_id"])).one()}
 
 
 STAGES = ("planned", "assigned", "visited", "reported", "action_plan", "evidence")
@@ -356,12 +395,75 @@ def _plan_controle_env(people) -> dict:
     return dossier_env("agrements", Agrement, agrement(people), "controle")
 
 
-def _candidate_env(people) -> dict:
+def _request_row(e):
+    with session_scope() as s:
+        r = s.get(AgrementRequest, e["id"])
+        return r.state, r.round, len(requests_svc.pieces_of(s, r.id))
+
+
+def _renewal_of(e):
+    with session_scope() as s:
+        r = lifecycle.open_renewal_of(s, e["id"])
+        return r.id if r else None
+
+
+def _renewal_check(_e, after):
+    with session_scope() as s:
+        r = s.get(AgrementRequest, after)
+        pieces_kinds = sorted(p.kind for p in requests_svc.pieces_of(s, r.id))
+    _eq((r.state, r.kind, pieces_kinds), ("submitted", "renewal", ["attestation_epsp", "dossier", "programme"]))
+
+
+def _schedule_row(e):
+    with session_scope() as s:
+        t = s.get(TrainingSession, e["id"])
+        return tuple(t.days), t.place, t.schedule_sequence
+
+
+def _candidate_env(people, stage: str, key: str, form: str | None = None) -> dict:
+    return dossier_env("candidats", Candidate, candidate(people, stage), key, form)
+
+
+def _candidate_row(e):
+    with session_scope() as s:
+        rows = s.exec(select(Evaluation).where(Evaluation.candidate_id == e["id"])).all()
+        return s.get(Candidate, e["id"]).state, [(r.bloc_code, r.result, len(r.files)) for r in rows]
+
+
+def _certificate_env(people, key: str) -> dict:
+    return dossier_env("certificats", Certificate, certificate(people), key)
+
+
+def _certificate_row(e):
+    with session_scope() as s:
+        k = s.get(Certificate, e["id"])
+        return k.state, k.version, k.holder_last_name, k.holder_sex
+
+
+def _certificate_flow(e, _after):
+    return [("certificate_changed", e["id"])]
+
+
+def _presenter_env(people) -> dict:
     _, structure = structure_one(people)
     return dossier_env("candidats", Candidate, {"id": ready_candidates(structure, 1, mark_ready=False)[0]}, "presenter")
 
 
 CASES: list[Case] = [
+    # agrément requests (the mandataire's steps)
+    Case("transmettre", lambda p: dossier_env("demandes", AgrementRequest, incomplete_request(p), "transmettre"),
+         "mandataire", lambda e: {"comment": f"{EVIL} statuts signés joints"}, _request_row,
+         lambda e, after: _eq(after, ("submitted", 2, 3)), lambda e, _: [("agrement_request_changed", e["id"])],
+         "officer", files=lambda e: {"statuts": ("statuts signés.pdf", PDF, "application/pdf")}),
+    Case("retirer-demande", lambda p: dossier_env("demandes", AgrementRequest, incomplete_request(p), "retirer"),
+         "mandataire", lambda e: {"reason": f"{EVIL} la structure renonce"}, _request_row,
+         lambda e, after: _eq(after[0], "withdrawn"), lambda e, _: [("agrement_request_changed", e["id"])],
+         "officer"),
+    Case("renouveler", lambda p: dossier_env("agrements", Agrement, agrement(p), "renouveler"), "mandataire",
+         lambda e: {"motivation": f"{EVIL} activité poursuivie"}, _renewal_of, _renewal_check,
+         lambda e, after: [("agrement_request_changed", after)], "officer",
+         files=lambda e: {"programme": ("programme 2027.pdf", PDF, "application/pdf")},
+         location=lambda e, after: f"/app/demandes/{after}?fait=renouvellement"),
     # agréments
     _agrement_case("suspendre", False, "suspended"),
     _agrement_case("lever", True, "active"),
@@ -481,6 +583,12 @@ CASES: list[Case] = [
     Case("cloturer-formation", lambda p: {**_training_env(p, "completed", "cloturer"), "form": "form-cloturer"},
          "formateur", lambda e: {"comment": f"{EVIL} bonne session"}, _training_row,
          lambda e, after: _eq(after[0], "closed"), lambda e, _: [("training_session_changed", e["id"])], "structure_7"),
+    Case("reprogrammer", lambda p: _training_env(p, "enrolled", "reprogrammer"), "formateur",
+         lambda e: {"jour_1_date": (today() + timedelta(days=12)).isoformat(),
+                    "jour_2_date": (today() + timedelta(days=13)).isoformat(), "place": f"{EVIL} Brest",
+                    "hours": "9 h – 17 h"},
+         _schedule_row, lambda e, after: _eq(after[1:], (f"{EVIL} Brest", 1)),
+         lambda e, _: [("training_session_changed", e["id"])], "structure_7"),
     Case("annuler-formation", lambda p: {**_training_env(p, "future", "annuler"), "form": "form-annuler"},
          "formateur", lambda e: {"reason": f"{EVIL} formateur indisponible"}, _training_row,
          lambda e, after: _eq(after[0], "cancelled"), lambda e, _: [("training_session_changed", e["id"])],
@@ -507,8 +615,42 @@ CASES: list[Case] = [
          lambda e: {"reason": f"{EVIL} besoin couvert"}, _appui_row, lambda e, after: _eq(after[0], "cancelled"),
          lambda e, _: [("appui_changed", e["id"])], "formateur"),
     # candidates
-    Case("presenter", lambda p: _candidate_env(p), "structure", lambda e: {},
+    Case("inscrire-candidat", lambda p: (structure_one(p), env("/app/candidats", "/app/candidats/inscrire",
+                                                              structure_id=structure_id_of(1)))[1], "structure",
+         lambda e: {"structure_id": str(e["structure_id"]), "certification_code": "CQP_SP", "last_name": EVIL,
+                    "first_names": "Aïssatou", "birth_date": "1994-03-02", "sex": "F", "contract_type": "CDDI",
+                    "contract_start": today().isoformat(), "bloc_SP-B1": "1", "bloc_SP-B2": "1"},
+         _created(Candidate), lambda e, after: _eq(state(Candidate, after), "registered"), lambda e, after: [],
+         "formateur", location=lambda e, after: f"/app/candidats/{after}?fait=inscrire"),
+    Case("evaluer", lambda p: _candidate_env(p, "in_training", "evaluer"), "structure",
+         lambda e: {"bloc_code": "SP-B2", "evaluated_on": today().isoformat(), "result": "acquis",
+                    "evaluator_name": "Yann Le Gall, encadrant", "comment": f"{EVIL} tri maîtrisé"},
+         _candidate_row, lambda e, after: _eq(after, ("in_training", [("SP-B2", "acquis", 1)])), lambda e, _: [],
+         "formateur", files=lambda e: {"evidence": ("grille SP-B2.pdf", PDF, "application/pdf")}),
+    Case("commencer", lambda p: _candidate_env(p, "registered", "commencer"), "officer", lambda e: {},
+         _candidate_row, lambda e, after: _eq(after[0], "in_training"), lambda e, _: [], "formateur", escaped=False),
+    Case("presenter", _presenter_env, "structure", lambda e: {},
          lambda e: state(Candidate, e["id"]), lambda e, after: _eq(after, "ready_for_jury"), lambda e, _: [],
          "formateur", escaped=False),
+    Case("ajourner", lambda p: _candidate_env(p, "in_training", "ajourner"), "structure",
+         lambda e: {"reason": f"{EVIL} contrat suspendu"}, _candidate_row, lambda e, after: _eq(after[0], "postponed"),
+         lambda e, _: [], "formateur"),
+    Case("reprendre", lambda p: _candidate_env(p, "postponed", "reprendre"), "structure", lambda e: {},
+         _candidate_row, lambda e, after: _eq(after[0], "in_training"), lambda e, _: [], "formateur", escaped=False),
+    Case("retirer-candidat", lambda p: _candidate_env(p, "in_training", "retirer", "form-retirer"), "structure",
+         lambda e: {"reason": f"{EVIL} fin de contrat"}, _candidate_row, lambda e, after: _eq(after[0], "withdrawn"),
+         lambda e, _: [], "formateur"),
+    # certificates
+    Case("duplicata", lambda p: _certificate_env(p, "duplicata"), "officer",
+         lambda e: {"reason": f"{EVIL} original perdu"}, _certificate_row, lambda e, after: _eq(after[:2], ("valid", 2)),
+         _certificate_flow, "structure"),
+    Case("corriger", lambda p: _certificate_env(p, "corriger"), "officer",
+         lambda e: {"last_name": "Martin N'Guessan", "first_names": "Zoé-Hélène", "birth_date": "1990-01-02",
+                    "sex": "F", "reason": f"{EVIL} erreur de saisie"},
+         _certificate_row, lambda e, after: _eq(after, ("valid", 2, "Martin N'Guessan", "F")), _certificate_flow,
+         "structure"),
+    Case("revoquer", lambda p: _certificate_env(p, "revoquer"), "officer",
+         lambda e: {"reason": f"{EVIL} fraude établie"}, _certificate_row, lambda e, after: _eq(after[0], "revoked"),
+         _certificate_flow, "structure"),
 ]
 

@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium, one user at a time, from the login to the timeline:
-the officer declares a request admissible (the overdue step first in his inbox), a formateur
+the officer declares a request admissible (the overdue step first in his inbox) and the mandataire
+sends the compléments of the other one (a PDF chosen in a file input), a formateur
 records an outcome and closes his EPSP session, a contrôleur schedules a visit, the jury's
 president signs the PV, and the officer upholds a recours. Every action goes through its
 confirmation page. Screenshots of every step go to ``test-artifacts/web/<scenario>/``.
@@ -190,6 +191,34 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
         events = s.exec(select(AuditEvent).where(AuditEvent.entity_id == waiting,
                                                  AuditEvent.action == "declare_admissible")).all()
         assert len(events) == 1 and events[0].actor_id == people["officer"]["id"]
+
+    # 6. The mandataire sends the overdue compléments: a PDF chosen in the file input, the
+    #    confirmation (nothing recorded yet), then the request goes back to the officer.
+    page, shot = from_inbox(chromium, server, "complements", people["mandataire"], late_ref,
+                            "Transmettre les compléments demandés", f"/app/demandes/{late}")
+    assert "Attestation EPSP de l'encadrante" in page.inner_text("main")
+    page.set_input_files("#transmettre-attestation-epsp", files=[
+        {"name": "attestation EPSP signée.pdf", "mimeType": "application/pdf", "buffer": scenarios.PDF}])
+    page.fill("#transmettre-comment", "Attestation de Mme Le Bihan, formée en mars.")
+    shot("03-demande")
+    summary = confirm(page, "form-transmettre", shot, "04-complements")
+    assert "attestation EPSP signée.pdf" in summary and "envoi n° 2" in summary
+    assert "Les compléments ont été transmis" in page.inner_text(".flash")
+    assert page.inner_text("#state") == "déposée"
+    assert page.locator("#form-transmettre").count() == 0
+    assert "attestation EPSP signée.pdf" in page.inner_text("main")
+    last = page.locator("ol.timeline li.event").last.inner_text()
+    assert "Hélène Dubois-Lefèvre" in last and "incomplète (compléments demandés) → déposée" in last
+    shot("05-historique")
+    page.goto(f"{server}/app/")
+    assert "Aucune action en attente." in page.inner_text("main")
+    assert not page.problems, page.problems
+    with session_scope() as s:
+        request = s.get(AgrementRequest, late)
+        stored = [p for p in svc.pieces_of(s, late) if p.round == 2]
+        assert (request.state, request.round) == ("submitted", 2)
+        assert [(p.kind, p.original_name, p.size) for p in stored] == [
+            ("attestation_epsp", "attestation EPSP signée.pdf", len(scenarios.PDF))]
 
 
 def reference_of(model, entity_id: int) -> str:

@@ -442,8 +442,8 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
     structure_account(people, siret(1))
     client = browser(people[role])
     home = client.get("/app/").text
-    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "recours", "formations", "appuis",
-                    "rapport"):
+    for section in ("demandes", "agrements", "controles", "jurys", "candidats", "certificats", "recours", "formations",
+                    "appuis", "rapport"):
         allowed = people[role]["actor"].role in SECTION_ROLES[section]
         r = client.get(f"/app/{section}")
         assert r.status_code == (200 if allowed else 403), (section, r.status_code)
@@ -454,7 +454,7 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
 # --- every action of the back-office, table-driven (tests/web/scenarios.py) ----------------------
 
 FLOWS = ("agrement_request_changed", "agrement_changed", "controle_changed", "jury_changed",
-         "training_session_changed", "appui_changed")
+         "training_session_changed", "appui_changed", "certificate_changed")
 
 
 def hidden_fields(html: str) -> dict[str, str]:
@@ -800,3 +800,223 @@ def test_prefect_links_of_training_and_appui(browser, people, monkeypatch):
     assert f'href="http://127.0.0.1:4200/runs?tag=training_session%3A{t["id"]}"' in page
     page = formateur.get(f"/app/appuis/{a['id']}").text
     assert 'flows.nameLike=appui"' in page and f"tag=appui%3A{a['id']}" in page
+
+
+# --- the mandataire's compléments and renewals, candidates, certificates, rescheduling -------------
+
+
+def test_mandataire_sends_complements_with_pdf_pieces(browser, people, monkeypatch):
+    from certification.settings import get_settings, reset_settings_cache
+    from tests.web.scenarios import PDF, incomplete_request
+
+    rid = incomplete_request(people)["id"]
+    mandataire = browser(people["mandataire"])
+    assert "Transmettre les compléments demandés" in mandataire.get("/app/").text
+    url = f"/app/demandes/{rid}"
+    page = mandataire.get(url).text
+    form = page.split('id="form-transmettre"')[1].split("</form>")[0]
+    assert "par l'API" not in page and 'enctype="multipart/form-data"' in page.split('id="form-transmettre"')[1][:80]
+    assert 'name="statuts"' in form and 'name="attestation_epsp"' in form and "multiple" in form
+    token = csrf_of(page)
+    uploads = get_settings().uploads_dir
+    before = set(uploads.rglob("*.pdf")) if uploads.exists() else set()
+    # Nothing sent: 422; not a PDF: 415; an unknown kind: 422; nothing stored, nothing changed.
+    r = mandataire.post(f"{url}/transmettre", data={"csrf_token": token},
+                        files={"statuts": ("", b"", "application/octet-stream")})
+    assert r.status_code == 422 and "Joignez au moins une pièce ou un commentaire." in unescape(r.text)
+    r = mandataire.post(f"{url}/transmettre", data={"csrf_token": token, "comment": "Voici"},
+                        files={"statuts": ("statuts.pdf", b"MZ\x90\x00 pas un pdf", "application/pdf")})
+    assert r.status_code == 415 and r.headers["content-type"].startswith("text/html") and "PDF" in r.text
+    r = mandataire.post(f"{url}/transmettre", data={"csrf_token": token},
+                        files={"rapport": ("rapport.pdf", PDF, "application/pdf")})
+    assert r.status_code == 422 and "Champ de fichier inconnu" in unescape(r.text)
+    assert (set(uploads.rglob("*.pdf")) if uploads.exists() else set()) == before
+    assert state_of(rid) == "incomplete"
+    # Two kinds of pieces: the confirmation lists each under its kind; confirmed, a second round.
+    r = mandataire.post(f"{url}/transmettre", data={"csrf_token": token, "comment": "Statuts et programme."},
+                        files=[("statuts", ("statuts signés.pdf", PDF, "application/pdf")),
+                               ("programme", ("programme.pdf", PDF + b"%", "application/pdf"))])
+    summary = unescape(r.text.split('id="summary"')[1].split("</dl>")[0])
+    assert r.status_code == 200 and "Statuts signés de l'association" in summary and "envoi n° 2" in summary
+    assert "Statuts ou conventionnement ACI (PDF) : statuts signés.pdf" in summary
+    assert "Programme et organisation de la formation (PDF) : programme.pdf" in summary
+    assert state_of(rid) == "incomplete"
+    r = mandataire.post(f"{url}/transmettre", data=hidden_fields(r.text))
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?fait=transmettre"
+    with session_scope() as s:
+        request = s.get(AgrementRequest, rid)
+        assert (request.state, request.round) == ("submitted", 2)
+        new = [(p.kind, p.original_name, p.round) for p in svc.pieces_of(s, rid) if p.round == 2]
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "provide_complements")).one()
+    assert sorted(new) == [("programme", "programme.pdf", 2), ("statuts", "statuts signés.pdf", 2)]
+    assert (event.actor_id, event.from_state, event.to_state, event.reason) == (
+        people["mandataire"]["id"], "incomplete", "submitted", "Statuts et programme.")
+    page = mandataire.get(f"{url}?fait=transmettre").text
+    assert "Les compléments ont été transmis" in page and 'id="form-transmettre"' not in page
+    assert "statuts signés.pdf" in page and "Aucune action en attente." in mandataire.get("/app/").text
+    officer_inbox = browser(people["officer"]).get("/app/").text
+    assert "compléments reçus (envoi n° 2)" in officer_inbox
+    # A body over the limit: 413, as a French page.
+    other = incomplete_request(people, 2)["id"]
+    monkeypatch.setenv("CQP_UPLOAD_MAX_BYTES", "1000")
+    monkeypatch.setenv("CQP_UPLOAD_MAX_FILES", "1")
+    reset_settings_cache()
+    r = mandataire.post(f"/app/demandes/{other}/transmettre", data={"csrf_token": token},
+                        files={"statuts": ("gros.pdf", PDF + b"0" * 1_100_000, "application/pdf")})
+    assert r.status_code == 413 and "Envoi trop volumineux" in r.text
+    assert state_of(other) == "incomplete"
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
+def test_renewal_reuses_the_previous_pieces_and_is_asked_once(browser, people):
+    aid = grant_agrement(people)
+    mandataire = browser(people["mandataire"])
+    page = mandataire.get(f"/app/agrements/{aid}").text
+    assert 'id="form-renouveler"' in page and "par l'API" not in page
+    r = mandataire.post(f"/app/agrements/{aid}/renouveler", data={"csrf_token": csrf_of(page)})
+    summary = unescape(r.text.split('id="summary"')[1])
+    assert r.status_code == 200 and "dossier d'agrément.pdf (dossier de demande d'agrément)" in summary
+    hidden = hidden_fields(r.text)
+    assert mandataire.post(f"/app/agrements/{aid}/renouveler", data=hidden).status_code == 303
+    with session_scope() as s:
+        renewal = s.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).one()
+        assert len(svc.pieces_of(s, renewal.id)) == 2 and renewal.previous_agrement_id == aid
+    page = mandataire.get(f"/app/agrements/{aid}").text
+    assert 'id="form-renouveler"' not in page and renewal.reference in page
+    # A second renewal: refused (409), in French, and the officer may not ask for one (403).
+    r = mandataire.post(f"/app/agrements/{aid}/renouveler", data={**hidden, "nonce": "une-autre-confirmation-0002"})
+    assert r.status_code == 409 and "impossible" in unescape(r.text)
+    officer = browser(people["officer"])
+    r = officer.post(f"/app/agrements/{aid}/renouveler", data={"csrf_token": page_csrf(officer)})
+    assert r.status_code == 403
+
+
+def test_candidate_registration_evaluation_evidence_and_rules(browser, people):
+    from tests.web.scenarios import PDF, candidate
+
+    # A structure without an agrément in force: no form, and a registration is refused.
+    add_structure(5)
+    lonely = structure_account(people, siret(5), "structure_5")
+    client = browser(lonely)
+    page = client.get("/app/candidats").text
+    assert 'id="form-inscrire"' not in page
+    r = client.post("/app/candidats/inscrire", data={"csrf_token": csrf_of(page), "last_name": "X"})
+    assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
+    # The officer chooses the structure; a birth date in the future is refused by the service (422).
+    c = candidate(people, "in_training")
+    officer = browser(people["officer"])
+    page = officer.get("/app/candidats").text
+    assert 'id="form-inscrire"' in page and "SP-B1 — Réaliser les activités" in page
+    fields = {"csrf_token": csrf_of(page), "structure_id": str(structure_id_of(1)), "certification_code": "CQP_SP",
+              "last_name": "Kerouac", "first_names": "Jean", "birth_date": "2090-01-01", "sex": "X",
+              "contract_type": "CDDI", "contract_start": today().isoformat()}
+    r = officer.post("/app/candidats/inscrire", data=fields)
+    assert r.status_code == 422 and "Sexe invalide" in unescape(r.text) and 'value="Kerouac"' in r.text
+    r = officer.post("/app/candidats/inscrire", data={**fields, "sex": "M"})
+    r = officer.post("/app/candidats/inscrire", data=hidden_fields(r.text))
+    assert r.status_code == 422 and "Date de naissance invalide." in r.text
+    # Evaluations: a future date is refused; the evidence is downloaded from the candidate's page.
+    structure = browser(people["structure"])
+    url = f"/app/candidats/{c['id']}"
+    page = structure.get(url).text
+    evaluation = {"csrf_token": csrf_of(page), "bloc_code": "SP-B1", "result": "acquis",
+                  "evaluator_name": "Yann Le Gall", "evaluated_on": (today() + timedelta(days=1)).isoformat()}
+    r = structure.post(f"{url}/evaluer", data=evaluation, files={"evidence": ("grille.pdf", PDF, "application/pdf")})
+    assert r.status_code == 422 and "ne peut pas être future" in r.text
+    r = structure.post(f"{url}/evaluer", data={**evaluation, "evaluated_on": today().isoformat()},
+                       files={"evidence": ("grille.pdf", PDF, "application/pdf")})
+    assert structure.post(f"{url}/evaluer", data=hidden_fields(r.text)).status_code == 303
+    page = structure.get(url).text
+    assert f'href="{url}/fichiers/1"' in page and "grille.pdf" in page
+    assert structure.get(f"{url}/fichiers/1").content == PDF
+    assert structure.get(f"{url}/fichiers/2").status_code == 404
+    assert client.get(f"{url}/fichiers/1").status_code == 404  # another structure
+    j = scenarios.jury(people, "planned")  # a jury member reads the candidates of his sessions, not their evidence
+    with session_scope() as s:
+        from certification.models import JuryCandidate
+
+        s.add(JuryCandidate(session_id=j["id"], candidate_id=c["id"], blocs=["SP-B1"]))
+    member = browser(people["salarie1"])
+    shown = member.get(url)
+    assert shown.status_code == 200 and "Yann Le Gall" in shown.text and "grille.pdf" not in shown.text
+    assert member.get(f"{url}/fichiers/1").status_code == 404
+    # Presenting before every bloc is evaluated « acquis »: 409 with the missing blocs.
+    r = structure.post(f"{url}/presenter", data={"csrf_token": csrf_of(page)})
+    r = structure.post(f"{url}/presenter", data=hidden_fields(r.text))
+    assert r.status_code == 409 and "Évaluations manquantes pour les blocs : SP-B2, SP-B3." in unescape(r.text)
+
+
+def test_certificate_page_correction_rules_and_readers(browser, people):
+    from tests.web.scenarios import certificate
+
+    k = certificate(people)
+    url = f"/app/certificats/{k['id']}"
+    officer = browser(people["officer"])
+    page = officer.get(url).text
+    assert all(f'id="form-{a}"' in page for a in ("duplicata", "corriger", "revoquer"))
+    assert "/verify/" in page and "Délivrance" in unescape(page.split('id="historique"')[1])
+    token = csrf_of(page)
+    with session_scope() as s:
+        from certification.models import Certificate
+
+        row = s.get(Certificate, k["id"])
+        current = {"last_name": row.holder_last_name, "first_names": row.holder_first_names,
+                   "birth_date": row.holder_birth_date.isoformat(), "sex": row.holder_sex}
+    r = officer.post(f"{url}/corriger", data={"csrf_token": token, **current, "reason": "rien"})
+    assert r.status_code == 422 and "Indiquez au moins une donnée à corriger." in r.text
+    r = officer.post(f"{url}/corriger", data={"csrf_token": token, **current, "sex": "X", "reason": "x"})
+    assert r.status_code == 422 and "Sexe invalide" in unescape(r.text)
+    # The sex only: declared to the Caisse des Dépôts, not printed: no new version of the document.
+    other = "F" if current["sex"] == "M" else "M"
+    r = officer.post(f"{url}/corriger", data={"csrf_token": token, **current, "sex": other, "reason": "état civil"})
+    assert "pas de nouvelle version" in unescape(r.text)
+    assert officer.post(f"{url}/corriger", data=hidden_fields(r.text)).status_code == 303
+    with session_scope() as s:
+        row = s.get(Certificate, k["id"])
+        assert (row.holder_sex, row.version) == (other, 1)
+        assert s.get(Candidate, row.candidate_id).sex == other
+    # The structure reads its candidate's certificate, without any action; a jury member may not.
+    structure = browser(people["structure"])
+    page = structure.get(url)
+    assert page.status_code == 200 and 'id="actions"' not in page.text
+    assert f'href="{url}"' in structure.get(f"/app/candidats/{row.candidate_id}").text
+    assert structure.post(f"{url}/revoquer", data={"csrf_token": csrf_of(page.text), "reason": "x"}).status_code == 403
+    assert browser(people["presidente"]).get(url).status_code == 403
+    # Revoked: no more action (409 for a late one), the page says so.
+    r = officer.post(f"{url}/revoquer", data={"csrf_token": token, "reason": "Fraude"})
+    assert officer.post(f"{url}/revoquer", data=hidden_fields(r.text)).status_code == 303
+    page = officer.get(url).text
+    assert "révoqué" in page and 'id="form-duplicata"' not in page
+    r = officer.post(f"{url}/duplicata", data={"csrf_token": token, "reason": "perdu"})
+    assert r.status_code == 409 and "révoqué" in unescape(r.text)
+
+
+def test_rescheduling_a_training_session(browser, people):
+    from tests.web.scenarios import training
+
+    t = training(people, "enrolled")
+    formateur = browser(people["formateur"])
+    url = f"/app/formations/{t['id']}"
+    page = formateur.get(url).text
+    with session_scope() as s:
+        from certification.models_training import TrainingSession
+
+        days = s.get(TrainingSession, t["id"]).days
+    form = page.split('id="form-reprogrammer"')[1].split("</form>")[0]
+    assert f'value="{days[0]}"' in form and f'value="{days[1]}"' in form and 'value="Rennes, salle Bréhat"' in form
+    fields = {"csrf_token": csrf_of(page), "jour_1_date": days[0], "jour_2_date": days[1],
+              "place": "Rennes, salle Bréhat"}
+    r = formateur.post(f"{url}/reprogrammer", data=fields)
+    assert r.status_code == 422 and "Rien ne change" in r.text
+    r = formateur.post(f"{url}/reprogrammer", data={**fields, "jour_1_date": "2001-01-01"})
+    assert r.status_code == 422 and "doivent être à venir" in r.text
+    r = formateur.post(f"{url}/reprogrammer", data={**fields, "jour_2_date": ""})
+    summary = unescape(r.text.split('id="summary"')[1])
+    assert "(au lieu de :" in summary and "1 encadrant(s) inscrit(s)" in summary
+    assert formateur.post(f"{url}/reprogrammer", data=hidden_fields(r.text)).status_code == 303
+    with session_scope() as s:
+        row = s.get(TrainingSession, t["id"])
+        assert (row.days, row.schedule_sequence) == ([days[0]], 1)
+    timeline = unescape(formateur.get(url).text.split('id="historique"')[1])
+    assert "Modifier les dates ou le lieu" in timeline and "journées précédentes" in timeline

@@ -1,7 +1,6 @@
 """Jury sessions, recours and candidates in the back-office: composition (conflicts of interest
 shown and refused), convocation, attendance, composition check, results per candidate and bloc,
-closing, the PV signed by the president (or an officer), decisions on recours, and the
-structure presenting its candidates."""
+closing, the PV signed by the president (or an officer) and decisions on recours."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from typing import Any
 from sqlmodel import Session, select
 
 from api.routers.appeals import allowed_actions as appeal_api_actions
-from api.routers.candidates import _allowed_actions as candidate_api_actions
 from api.routers.juries import jury_out, session_documents
 from api.web.actions import (
     REASON,
@@ -39,18 +37,14 @@ from certification.models import Appeal, Candidate, Certification, JuryCandidate
 from certification.processes.certification import (
     APPEAL,
     APPEAL_STATE_LABELS,
-    CANDIDATE,
-    CANDIDATE_STATE_LABELS,
     COLLEGES,
     DELIBERATION_RESULTS,
-    EVALUATION_RESULTS,
     JURY,
     JURY_STATE_LABELS,
     OUTCOME_LABELS,
     JuryState,
 )
 from certification.services import appeals as appeals_svc
-from certification.services import candidates as candidates_svc
 from certification.services import conflicts
 from certification.services import jury as jury_svc
 from certification.services.referential import blocs_of
@@ -393,45 +387,4 @@ APPEALS = register(DossierKind(
     "recours", "Les recours", "appeal_id", "appeal.html", appeal_context, "a", None, Appeal.__tablename__,
     APPEAL_ACTIONS, listing=appeal_listing,
     documents=lambda _s, ctx: {(Appeal.__tablename__, ctx["a"].id)},
-))
-
-
-# --- candidates ------------------------------------------------------------------------------
-
-
-def candidate_context(session: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
-    c = candidates_svc.get_candidate(session, current.actor, candidate_id)
-    return {
-        "c": c, "structure": session.get(Structure, c.structure_id),
-        "certification": certification_of(session, c.certification_id), "state_label": CANDIDATE_STATE_LABELS[c.state],
-        "final": CANDIDATE.is_final(c.state),
-        "evaluations": [(e, EVALUATION_RESULTS.get(e.result, e.result))
-                        for e in candidates_svc.evaluations_of(session, c.id)],
-        "held": sorted(candidates_svc.held_blocs(session, c).items()),
-        "missing": candidates_svc.missing_blocs(session, c),
-        "actions": candidate_api_actions(principal(current), c),
-        "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
-    }
-
-
-def candidate_listing(session: Session, current: WebUser) -> dict[str, Any]:
-    rows = [(f"/app/candidats/{c.id}", [
-        c.reference, person(c), structure_name(session, c.structure_id),
-        certification_of(session, c.certification_id).code, CANDIDATE_STATE_LABELS[c.state],
-    ]) for c in candidates_svc.list_candidates(session, current.actor)]
-    return {"title": "Candidats", "rows": rows, "empty": "Aucun candidat.",
-            "columns": ["Référence", "Nom", "Structure", "Certification", "État"]}
-
-
-def _parse_ready(_form, ctx) -> Parsed:
-    return Parsed({}, [("Candidat", person(ctx["c"])), ("Blocs présentés", ", ".join(ctx["missing"]) or "—")])
-
-
-CANDIDATES = register(DossierKind(
-    "candidats", "Les candidats", "candidate_id", "candidate.html", candidate_context, "c", None,
-    Candidate.__tablename__, actions_of(
-        FormAction("presenter", "Présenter au jury", frozenset({Role.structure, Role.officer}), "ready", (),
-                   _parse_ready, lambda s, actor, i, v: candidates_svc.mark_ready(s, actor, i),
-                   done="Le candidat est prêt pour le jury ; le certificateur l'inscrira à une session."),
-    ), listing=candidate_listing,
 ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlmodel import Session
 from api.routers.agrement_requests import _allowed_actions as request_api_actions
 from api.routers.agrements import _allowed_actions as agrement_api_actions
 from api.web.actions import (
+    COMMENT,
     REASON,
     DossierKind,
     FormAction,
@@ -29,6 +31,7 @@ from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.clock import today
+from certification.errors import ValidationFailed
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
 from certification.processes.agrement import (
     AGREMENT,
@@ -128,6 +131,26 @@ def _parse_avis(form, _ctx) -> Parsed:
     return Parsed({"avis": avis, "comment": comment}, [("Avis", AVIS[avis]), ("Motivation", comment or "—")])
 
 
+# One file input per kind of piece (several PDF each), as the API's multipart fields.
+PIECE_INPUTS = tuple(Input(kind, f"{label[0].upper()}{label[1:]} (PDF)", "file", attrs=(("multiple", "multiple"),))
+                     for kind, label in PIECE_KINDS.items())
+
+
+def _with_help(inputs: tuple[Input, ...], help_text: str) -> tuple[Input, ...]:
+    return (replace(inputs[0], help=help_text), *inputs[1:])
+
+
+def _parse_provide(form, ctx) -> Parsed:
+    comment = text(form, "comment")
+    if not ctx["uploads"] and not comment:
+        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
+    r = ctx["r"]
+    return Parsed({"comment": comment}, [
+        ("Compléments demandés", r.complement_request or "—"), ("Commentaire", comment or "—"),
+        ("Effet", f"envoi n° {r.round + 1} : la recevabilité de la demande est examinée à nouveau"),
+    ])
+
+
 REQUEST_ACTIONS = actions_of(
     FormAction("recevable", "Déclarer la demande recevable", O, "admissible",
                (Input("comment", "Commentaire (facultatif)", "textarea", id="admissible-comment"),),
@@ -150,6 +173,16 @@ REQUEST_ACTIONS = actions_of(
                 Input("comment", "Motivation (obligatoire pour un avis défavorable)", "textarea")),
                _parse_avis, lambda s, actor, i, v: requests_svc.give_avis(s, actor, i, v["avis"], v["comment"]),
                done="Votre avis a été enregistré."),
+    FormAction("transmettre", "Transmettre les compléments", M, "complements",
+               (*_with_help(PIECE_INPUTS, "Un ou plusieurs PDF par type de pièce ; laissez vides les autres types."),
+                COMMENT),
+               _parse_provide, lambda s, actor, i, v: requests_svc.provide_complements(
+                   s, actor, i, comment=v["comment"], pieces=v["pieces"]),
+               done="Les compléments ont été transmis ; la recevabilité de la demande va être examinée à nouveau.",
+               button="Confirmer et transmettre"),
+    FormAction("retirer", "Retirer la demande", M, "withdraw", (REASON,), reason,
+               lambda s, actor, i, v: requests_svc.withdraw(s, actor, i, v["reason"]),
+               done="La demande a été retirée.", button="Confirmer le retrait de la demande"),
 )
 
 
@@ -158,6 +191,8 @@ REQUESTS = register(DossierKind(
     "agrement_request_changed", AgrementRequest.__tablename__, REQUEST_ACTIONS, listing=request_listing,
     documents=lambda _s, ctx: {(AgrementRequest.__tablename__, ctx["r"].id)},
     files=lambda _s, ctx, file_id: stored_file(ctx["pieces"], file_id),
+    messages={"renouvellement": "La demande de renouvellement a été déposée ; l'accusé de réception va être "
+                                "envoyé."},
 ))
 
 
@@ -188,6 +223,8 @@ def agrement_context(session: Session, current: WebUser, agrement_id: int) -> di
         "documents": list_documents(session, Agrement.__tablename__, a.id),
         "timeline": timeline_rows(session, (Agrement.__tablename__, a.id, "agrément")),
         "prefect": prefect_links("agrement", a.id), "actions": actions,
+        "previous_pieces": requests_svc.pieces_of(session, a.request_id)
+        if "renewal" in actions and a.request_id else [],
     }
 
 
@@ -203,6 +240,19 @@ def agrement_listing(session: Session, current: WebUser) -> dict[str, Any]:
 def _parse_plan(form, _ctx) -> Parsed:
     why = text(form, "reason")
     return Parsed({"reason": why}, [("Type", "contrôle sur demande"), ("Motif", why or "—")])
+
+
+def _parse_renewal(form, ctx) -> Parsed:
+    motivation = text(form, "motivation")
+    previous = ctx["previous_pieces"]
+    if not previous and not ctx["uploads"]:
+        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+    kept = ", ".join(f"{p.original_name} ({PIECE_KINDS.get(p.kind, p.kind)})" for p in previous)
+    return Parsed({"motivation": motivation}, [
+        ("Périmètre", ", ".join(ctx["a"].scope) or "—"), ("Motivation", motivation or "—"),
+        ("Pièces reprises de la demande précédente", kept or "aucune"),
+        ("Effet", "une demande de renouvellement est déposée ; l'accusé de réception est envoyé"),
+    ])
 
 
 AGREMENT_ACTIONS = actions_of(
@@ -221,6 +271,15 @@ AGREMENT_ACTIONS = actions_of(
                done="Le contrôle a été planifié.", submit="Planifier un contrôle",
                redirect=lambda c: f"/app/controles/{c.id}?fait=planifie",
                dispatch=lambda _i, _v, c: [("controle_changed", c.id)]),
+    FormAction("renouveler", "Demander le renouvellement", M, "renewal", (
+        Input("motivation", "Motivation (facultatif)", "textarea"),
+        *_with_help(PIECE_INPUTS, "Les pièces de la demande précédente sont reprises : joignez seulement les "
+                                  "nouvelles ou celles qui changent."),
+    ), _parse_renewal, lambda s, actor, i, v: lifecycle.request_renewal(
+        s, actor, i, pieces=v["pieces"], motivation=v["motivation"]),
+        done="La demande de renouvellement a été déposée.", button="Confirmer et déposer la demande",
+        redirect=lambda r: f"/app/demandes/{r.id}?fait=renouvellement",
+        dispatch=lambda _i, _v, r: [("agrement_request_changed", r.id)]),
 )
 
 AGREMENTS = register(DossierKind(

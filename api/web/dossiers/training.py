@@ -130,10 +130,10 @@ def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
             "actions": ["plan"] if can_plan else [], "formateurs": _formateurs(session, current) if can_plan else []}
 
 
-def _parse_plan(form, ctx) -> Parsed:
-    formateur = pick(form, "formateur_id", ctx["formateurs"], "Choisissez le formateur de la session.")
+def _days(form) -> list[date]:
+    """The days of the « jour » grid (empty rows ignored)."""
     days = []
-    for n, value in sorted(row_values(form, "jour_").items()):
+    for _n, value in sorted(row_values(form, "jour_").items()):
         if value.strip():
             try:
                 days.append(date.fromisoformat(value.strip()))
@@ -141,6 +141,12 @@ def _parse_plan(form, ctx) -> Parsed:
                 raise ValidationFailed("Date de journée invalide (format attendu : AAAA-MM-JJ).", code="bad_date") from None
     if not days:
         raise ValidationFailed("Indiquez au moins une journée de formation.", code="days_required")
+    return days
+
+
+def _parse_plan(form, ctx) -> Parsed:
+    formateur = pick(form, "formateur_id", ctx["formateurs"], "Choisissez le formateur de la session.")
+    days = _days(form)
     place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
     hours = text(form, "hours", max_len=100)
     capacity = integer(form, "capacity", lo=1, hi=50, default=12, message="Capacité invalide (1 à 50 encadrants).")
@@ -232,6 +238,36 @@ def _parse_close(form, ctx) -> Parsed:
                                   *parsed.summary])
 
 
+def _parse_reschedule(form, ctx) -> Parsed:
+    t = ctx["t"]
+    days = sorted(_days(form))
+    if days[0] < today():
+        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
+    place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
+    hours = text(form, "hours", max_len=100)
+    if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
+        raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
+    notified = len(ctx["registered"])
+
+    def fr(ds):
+        return ", ".join(date_fr(d) for d in ds)
+
+    return Parsed({"days": days, "place": place, "hours": hours}, [
+        ("Journées", fr(days) if days == ctx["days"] else f"{fr(days)} (au lieu de : {fr(ctx['days'])})"),
+        ("Lieu", place if place == t.place else f"{place} (au lieu de : {t.place})"),
+        ("Horaires", hours or "—"),
+        ("Effet", f"une nouvelle convocation, avec l'invitation (.ics) mise à jour, est envoyée à chacun des "
+                  f"{notified} encadrant(s) inscrit(s)" if notified else "aucun encadrant inscrit à prévenir"),
+    ])
+
+
+def _day_rows(ctx, _item):
+    """The rows of the « jour » grid of the rescheduling, filled with the current days."""
+    days = ctx["days"]
+    return [(str(n), f"journée {n}", {"date": days[n - 1].isoformat() if n <= len(days) else ""})
+            for n in range(1, max(PLAN_DAYS, len(days)) + 1)]
+
+
 def _parse_start(_form, ctx) -> Parsed:
     return Parsed({}, [("Session", ctx["t"].reference), ("Premier jour", date_fr(ctx["t"].start_date))])
 
@@ -253,6 +289,16 @@ TRAINING_ACTIONS = actions_of(
     ), _parse_enroll, lambda s, actor, i, v: training_svc.enroll(
         s, actor, i, structure_id=v["structure_id"], last_name=v["last_name"], first_names=v["first_names"],
         email=v["email"]), done="L'encadrant est inscrit ; sa convocation lui est envoyée."),
+    FormAction("reprogrammer", "Modifier les dates ou le lieu", F_O, "reschedule", (
+        Input("jour", "Journées de formation", "grid", rows=_day_rows, columns=(Input("date", "Date", "date"),),
+              help="Videz une ligne pour retirer la journée."),
+        Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),), default=lambda ctx, _i: ctx["t"].place),
+        Input("hours", "Horaires (facultatif)", attrs=(("maxlength", "100"),),
+              default=lambda ctx, _i: ctx["t"].hours or ""),
+    ), _parse_reschedule, lambda s, actor, i, v: training_svc.reschedule(
+        s, actor, i, days=v["days"], place=v["place"], hours=v["hours"]),
+        done="La session est reprogrammée ; les encadrants inscrits reçoivent une nouvelle convocation.",
+        button="Confirmer et envoyer les nouvelles convocations"),
     FormAction("ouvrir", "Ouvrir la session", F_O, "start", (), _parse_start,
                lambda s, actor, i, v: training_svc.start(s, actor, i), done="La session est ouverte."),
     FormAction("presences", "Relever les présences", F_O, "attendance", (

@@ -1,0 +1,377 @@
+"""Candidates and their certificates in the back-office: a structure (or an officer) registers a
+candidate, records his evaluations per bloc with their evidence (PDF) and follows his training
+(start, ready for the jury, postponed, resumed, withdrawn); the officer duplicates, corrects or
+revokes a certificate or an attestation de blocs, which the structure reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from api.routers.candidates import _allowed_actions as candidate_api_actions
+from api.routers.certificates import allowed_actions as certificate_api_actions
+from api.web.actions import (
+    REASON,
+    DossierKind,
+    FormAction,
+    Input,
+    Parsed,
+    actions_of,
+    choice,
+    day,
+    pick,
+    reason,
+    register,
+    row_values,
+    text,
+)
+from api.web.dossiers.juries import person
+from api.web.pages import certification_of, principal, structure_name
+from api.web.prefect_links import links as prefect_links
+from api.web.session import WebUser
+from api.web.timeline import rows as timeline_rows
+from certification.clock import today
+from certification.errors import NotFound, ValidationFailed
+from certification.models import Agrement, Candidate, Certificate, Certification, JurySession, Role, Structure
+from certification.processes.agrement import VALID_AGREMENT_STATES
+from certification.processes.certification import (
+    CANDIDATE,
+    CANDIDATE_STATE_LABELS,
+    CERTIFICATE,
+    CERTIFICATE_STATE_LABELS,
+    EVALUATION_RESULTS,
+    KIND_LABELS,
+)
+from certification.services import agrement as requests_svc
+from certification.services import candidates as candidates_svc
+from certification.services import issuance
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+from documents.formatting import date_fr
+from documents.service import list_documents
+
+O = frozenset({Role.officer})
+ST_O = frozenset({Role.structure, Role.officer})
+SEXES = candidates_svc.SEXES
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
+    """Each evaluation with its label and its evidence files, numbered across the candidate's
+    evaluations (evaluations are only added: a number always names the same file). The evidence
+    is read by the structure and the officer only, as in the API (not by the jury's members)."""
+    out, n = [], 0
+    for e in candidates_svc.evaluations_of(session, c.id):
+        files = []
+        for f in e.files if readable else ():
+            n += 1
+            files.append((n, f))
+        out.append((e, EVALUATION_RESULTS.get(e.result, e.result), files))
+    return out
+
+
+def candidate_context(session: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
+    c = candidates_svc.get_candidate(session, current.actor, candidate_id)
+    certificates = []
+    if current.role in ST_O:
+        certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in session.exec(
+            select(Certificate).where(Certificate.candidate_id == c.id).order_by(Certificate.id))]
+    cert = certification_of(session, c.certification_id)
+    return {
+        "c": c, "structure": session.get(Structure, c.structure_id), "certification": cert,
+        "state_label": CANDIDATE_STATE_LABELS[c.state], "final": CANDIDATE.is_final(c.state),
+        "evaluations": _evidence(session, c, current.role in ST_O),
+        "held": sorted(candidates_svc.held_blocs(session, c).items()),
+        "missing": candidates_svc.missing_blocs(session, c),
+        "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
+        "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
+        "actions": candidate_api_actions(principal(current), c),
+        "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
+    }
+
+
+def _registrable(session: Session, current: WebUser) -> list[Agrement]:
+    """The agréments in force under which the user may register candidates."""
+    if current.role not in ST_O:
+        return []
+    return [a for a in requests_svc.list_agrements(session, current.actor) if a.state in VALID_AGREMENT_STATES]
+
+
+def candidate_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = [(f"/app/candidats/{c.id}", [
+        c.reference, person(c), structure_name(session, c.structure_id),
+        certification_of(session, c.certification_id).code, CANDIDATE_STATE_LABELS[c.state],
+    ]) for c in candidates_svc.list_candidates(session, current.actor)]
+    agrements = _registrable(session, current)
+    structure_ids = sorted({a.structure_id for a in agrements}, key=lambda i: structure_name(session, i))
+    certifications = [session.get(Certification, i) for i in sorted({a.certification_id for a in agrements})]
+    return {"title": "Candidats", "rows": rows, "empty": "Aucun candidat.",
+            "columns": ["Référence", "Nom", "Structure", "Certification", "État"],
+            "actions": ["register"] if agrements else [],
+            "structures": [{"id": i, "name": structure_name(session, i)} for i in structure_ids],
+            "certifications": [(k.code, f"{k.code.replace('_', ' ')} — {k.title}") for k in certifications],
+            "blocs": [(b.code, f"{b.code} — {b.title}") for k in certifications for b in blocs_of(session, k.id)]}
+
+
+CONTRACTS = {t: t for t in candidates_svc.CONTRACT_TYPES}
+
+
+def _parse_register(form, ctx) -> Parsed:
+    structure = pick(form, "structure_id", ctx["structures"], "Choisissez la structure du candidat.")
+    code = choice(form, "certification_code", dict(ctx["certifications"]), "Choisissez la certification préparée.")
+    last = text(form, "last_name", required="Le nom du candidat est obligatoire.", max_len=100)
+    first = text(form, "first_names", required="Le ou les prénoms du candidat sont obligatoires.", max_len=150)
+    born = day(form, "birth_date", required="La date de naissance est obligatoire.")
+    place = text(form, "birth_place", max_len=150)
+    sex = form.get("sex", "").strip()
+    if sex and sex not in SEXES:
+        raise ValidationFailed(candidates_svc.SEX_MESSAGE, code="bad_sex")
+    email = text(form, "email", max_len=254)
+    if email and "@" not in email:
+        raise ValidationFailed("Adresse e-mail du candidat invalide.", code="invalid_email")
+    contract = choice(form, "contract_type", CONTRACTS, "Choisissez le type de contrat.")
+    start = day(form, "contract_start", required="La date de début du contrat est obligatoire.")
+    end = day(form, "contract_end")
+    labels = dict(ctx["blocs"])
+    chosen = [b for b, v in row_values(form, "bloc_").items() if v == "1"]
+    if any(b not in labels for b in chosen):
+        raise ValidationFailed("Cochez des blocs de la liste.", code="unknown_bloc")
+    blocs = [b for b in labels if b in chosen]  # in the order of the referential
+    return Parsed({
+        "structure_id": structure["id"], "code": code, "last_name": last, "first_names": first, "birth_date": born,
+        "birth_place": place, "sex": sex or None, "email": email, "contract_type": contract, "contract_start": start,
+        "contract_end": end, "blocs": blocs or None,
+    }, [
+        ("Structure", structure["name"]), ("Certification", dict(ctx["certifications"])[code]),
+        ("Candidat", f"{first} {last}"), ("Né·e le", date_fr(born) + (f" à {place}" if place else "")),
+        ("Sexe", SEXES.get(sex, "non renseigné (la déclaration à la Caisse des Dépôts sera retenue)")),
+        ("E-mail", email or "—"),
+        ("Contrat", f"{contract} depuis le {date_fr(start)}" + (f" jusqu'au {date_fr(end)}" if end else "")),
+        ("Blocs préparés", "\n".join(labels[b] for b in blocs) if blocs else "tous ceux de l'agrément"),
+    ])
+
+
+def _apply_register(session: Session, actor, _id, v: dict) -> Candidate:
+    return candidates_svc.register_candidate(
+        session, actor, certification_code=v["code"], last_name=v["last_name"], first_names=v["first_names"],
+        birth_date=v["birth_date"], contract_type=v["contract_type"], contract_start=v["contract_start"],
+        birth_place=v["birth_place"], sex=v["sex"], email=v["email"], contract_end=v["contract_end"],
+        blocs=v["blocs"], structure_id=v["structure_id"])
+
+
+def _bloc_options(ctx, _item) -> list[tuple[str, str]]:
+    held = {code for code, _ in ctx["held"]}
+    return [(b, f"{b} — {ctx['bloc_titles'].get(b, '')}" + (" (déjà acquis)" if b in held else ""))
+            for b in ctx["c"].blocs]
+
+
+def _parse_evaluation(form, ctx) -> Parsed:
+    bloc = choice(form, "bloc_code", dict(_bloc_options(ctx, None)), "Choisissez un bloc suivi par le candidat.")
+    on = day(form, "evaluated_on", required="La date de l'évaluation est obligatoire.")
+    if on > today():
+        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    result = choice(form, "result", EVALUATION_RESULTS, "Choisissez le résultat de l'évaluation.")
+    evaluator = text(form, "evaluator_name", required="Le nom de l'évaluateur est obligatoire.", max_len=200)
+    comment = text(form, "comment")
+    return Parsed({"bloc": bloc, "on": on, "result": result, "evaluator": evaluator, "comment": comment}, [
+        ("Candidat", person(ctx["c"])), ("Bloc", f"{bloc} — {ctx['bloc_titles'].get(bloc, '')}"),
+        ("Évalué le", date_fr(on)), ("Résultat", EVALUATION_RESULTS[result]), ("Évaluateur", evaluator),
+        ("Commentaire", comment or "—"),
+    ])
+
+
+def _apply_evaluation(session: Session, actor, candidate_id: int, v: dict) -> Candidate:
+    candidates_svc.add_evaluation(session, actor, candidate_id, bloc_code=v["bloc"], evaluated_on=v["on"],
+                                  result=v["result"], evaluator_name=v["evaluator"], comment=v["comment"],
+                                  files=v["pieces"])
+    return candidates_svc.get_candidate(session, actor, candidate_id)
+
+
+def _parse_ready(_form, ctx) -> Parsed:
+    return Parsed({}, [("Candidat", person(ctx["c"])), ("Blocs présentés", ", ".join(ctx["missing"]) or "—")])
+
+
+def _parse_step(effect: str):
+    def parse(_form, ctx) -> Parsed:
+        return Parsed({}, [("Candidat", f"{ctx['c'].reference} — {person(ctx['c'])}"), ("Effet", effect)])
+    return parse
+
+
+def _candidate_file(_session: Session, ctx: dict, file_id: int):
+    found = next((f for _, _, files in ctx["evaluations"] for n, f in files if n == file_id), None)
+    if found is None:
+        raise NotFound("Fichier introuvable.")
+    return (get_settings().data_dir / found["relative_path"], found["original_name"],
+            found.get("content_type", "application/pdf"))
+
+
+CANDIDATE_ACTIONS = actions_of(
+    FormAction("evaluer", "Saisir une évaluation", ST_O, "evaluations", (
+        Input("bloc_code", "Bloc de compétences", "select", required=True, choices=_bloc_options),
+        Input("evaluated_on", "Date de l'évaluation", "date", required=True,
+              default=lambda _ctx, _item: today().isoformat()),
+        Input("result", "Résultat", "radio", required=True, choices=tuple(EVALUATION_RESULTS.items())),
+        Input("evaluator_name", "Évaluateur (nom et fonction)", required=True, attrs=(("maxlength", "200"),)),
+        Input("comment", "Commentaire (facultatif)", "textarea"),
+        Input("evidence", "Preuves de l'évaluation (PDF, facultatif)", "file", attrs=(("multiple", "multiple"),)),
+    ), _parse_evaluation, _apply_evaluation, done="L'évaluation a été enregistrée."),
+    FormAction("commencer", "Commencer la formation", ST_O, "start-training", (),
+               _parse_step("le candidat est en formation ; ses évaluations par bloc peuvent être saisies"),
+               lambda s, actor, i, v: candidates_svc.start_training(s, actor, i), done="La formation a commencé."),
+    FormAction("presenter", "Présenter au jury", ST_O, "ready", (), _parse_ready,
+               lambda s, actor, i, v: candidates_svc.mark_ready(s, actor, i),
+               done="Le candidat est prêt pour le jury ; le certificateur l'inscrira à une session."),
+    FormAction("ajourner", "Ajourner le candidat", ST_O, "postpone", (REASON,), reason,
+               lambda s, actor, i, v: candidates_svc.postpone(s, actor, i, v["reason"]),
+               done="Le candidat est ajourné."),
+    FormAction("reprendre", "Reprendre la formation", ST_O, "resume", (),
+               _parse_step("le candidat reprend sa formation"),
+               lambda s, actor, i, v: candidates_svc.resume(s, actor, i), done="Le candidat a repris sa formation."),
+    FormAction("retirer", "Retirer le candidat", ST_O, "withdraw", (REASON,), reason,
+               lambda s, actor, i, v: candidates_svc.withdraw(s, actor, i, v["reason"]),
+               done="Le candidat a été retiré.", button="Confirmer le retrait définitif"),
+)
+
+CANDIDATE_CREATIONS = actions_of(
+    FormAction("inscrire", "Inscrire un candidat", ST_O, "register", (
+        Input("structure_id", "Structure", "select", required=True,
+              choices=lambda ctx, _item: [(str(s["id"]), s["name"]) for s in ctx["structures"]],
+              default=lambda ctx, _item: str(ctx["structures"][0]["id"]) if len(ctx["structures"]) == 1 else ""),
+        Input("certification_code", "Certification préparée", "select", required=True,
+              choices=lambda ctx, _item: ctx["certifications"],
+              default=lambda ctx, _item: ctx["certifications"][0][0] if len(ctx["certifications"]) == 1 else ""),
+        Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),)),
+        Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),)),
+        Input("birth_date", "Date de naissance", "date", required=True),
+        Input("birth_place", "Lieu de naissance (facultatif)", attrs=(("maxlength", "150"),)),
+        Input("sex", "Sexe", "radio", choices=tuple(SEXES.items()),
+              help="Demandé par la Caisse des Dépôts pour déclarer le certifié (SI CPF)."),
+        Input("email", "Adresse e-mail (facultatif)", "email", attrs=(("maxlength", "254"),)),
+        Input("contract_type", "Type de contrat", "select", required=True, choices=tuple(CONTRACTS.items())),
+        Input("contract_start", "Début du contrat", "date", required=True),
+        Input("contract_end", "Fin du contrat (facultatif)", "date"),
+        Input("bloc", "Blocs préparés", "checkboxes", rows=lambda ctx, _item: ctx["blocs"],
+              help="Aucun bloc coché : tous les blocs de l'agrément."),
+    ), _parse_register, _apply_register, done="Le candidat est inscrit.",
+        redirect=lambda c: f"/app/candidats/{c.id}?fait=inscrire"),
+)
+
+CANDIDATES = register(DossierKind(
+    "candidats", "Les candidats", "candidate_id", "candidate.html", candidate_context, "c", None,
+    Candidate.__tablename__, CANDIDATE_ACTIONS, listing=candidate_listing, creations=CANDIDATE_CREATIONS,
+    files=_candidate_file,
+))
+
+
+# --- certificates and attestations de blocs --------------------------------------------------
+
+
+def certificate_context(session: Session, current: WebUser, certificate_id: int) -> dict[str, Any]:
+    k = issuance.get_certificate(session, current.actor, certificate_id)
+    candidate = session.get(Candidate, k.candidate_id)
+    return {
+        "k": k, "candidate": candidate, "structure": session.get(Structure, candidate.structure_id),
+        "certification": certification_of(session, k.certification_id), "jury": session.get(JurySession, k.session_id),
+        "kind_label": KIND_LABELS[k.kind], "state_label": CERTIFICATE_STATE_LABELS[k.state],
+        "final": CERTIFICATE.is_final(k.state), "sex_label": SEXES.get(k.holder_sex or "", "non renseigné"),
+        "verification_url": issuance.verification_url(k.number),
+        "actions": certificate_api_actions(principal(current), k),
+        "documents": list_documents(session, Certificate.__tablename__, k.id),
+        "timeline": timeline_rows(session, (Certificate.__tablename__, k.id, "certificat")),
+        "prefect": prefect_links("certificate", k.id),
+    }
+
+
+def certificate_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = [(f"/app/certificats/{k.id}", [
+        k.number, KIND_LABELS[k.kind], f"{k.holder_first_names} {k.holder_last_name}",
+        certification_of(session, k.certification_id).code, date_fr(k.issued_on), CERTIFICATE_STATE_LABELS[k.state],
+    ]) for k in issuance.list_certificates(session, current.actor)]
+    return {"title": "Certificats et attestations", "rows": rows, "empty": "Aucun certificat délivré.",
+            "columns": ["Numéro", "Document", "Titulaire", "Certification", "Délivré le", "État"]}
+
+
+def _parse_duplicate(form, ctx) -> Parsed:
+    parsed = reason(form)
+    return Parsed(parsed.values, [*parsed.summary, (
+        "Effet", f"version {ctx['k'].version + 1} du document, marquée DUPLICATA, même numéro {ctx['k'].number}")])
+
+
+IDENTITY = {"holder_last_name": "Nom", "holder_first_names": "Prénom(s)", "holder_birth_date": "Date de naissance",
+            "holder_sex": "Sexe"}
+
+
+def _shown(field: str, value) -> str:
+    if field == "holder_birth_date":
+        return date_fr(value)
+    if field == "holder_sex":
+        return SEXES.get(value or "", "non renseigné")
+    return str(value)
+
+
+def _parse_correct(form, ctx) -> Parsed:
+    k = ctx["k"]
+    new = {
+        "holder_last_name": text(form, "last_name", required="Le nom du titulaire est obligatoire.", max_len=100),
+        "holder_first_names": text(form, "first_names", required="Le ou les prénoms du titulaire sont obligatoires.",
+                                   max_len=150),
+        "holder_birth_date": day(form, "birth_date", required="La date de naissance est obligatoire."),
+        "holder_sex": form.get("sex", "").strip() or None,
+    }
+    if new["holder_sex"] is not None and new["holder_sex"] not in SEXES:
+        raise ValidationFailed(candidates_svc.SEX_MESSAGE, code="bad_sex")
+    changed = {f: v for f, v in new.items() if v is not None and v != getattr(k, f)}
+    if not changed:
+        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+    why = text(form, "reason", required="Motif obligatoire.")
+    printed = set(changed) - {"holder_sex"}
+    effect = (f"version {k.version + 1} du document, même numéro {k.number}" if printed
+              else "donnée déclarée à la Caisse des Dépôts, non imprimée : pas de nouvelle version du document")
+    return Parsed({"changes": changed, "reason": why}, [
+        *[(IDENTITY[f], f"{_shown(f, getattr(k, f))} → {_shown(f, v)}") for f, v in changed.items()],
+        ("Motif", why), ("Effet", effect),
+    ])
+
+
+def _apply_correct(session: Session, actor, certificate_id: int, v: dict) -> Certificate:
+    c = v["changes"]
+    return issuance.correct(session, actor, certificate_id, reason=v["reason"], last_name=c.get("holder_last_name"),
+                            first_names=c.get("holder_first_names"), birth_date=c.get("holder_birth_date"),
+                            sex=c.get("holder_sex"))
+
+
+def _parse_revoke(form, ctx) -> Parsed:
+    parsed = reason(form)
+    return Parsed(parsed.values, [*parsed.summary, (
+        "Effet", f"le numéro {ctx['k'].number} répond « révoqué » à la vérification ; les blocs qu'il porte sont "
+                 "annulés")])
+
+
+CERTIFICATE_ACTIONS = actions_of(
+    FormAction("duplicata", "Délivrer un duplicata", O, "duplicate", (REASON,), _parse_duplicate,
+               lambda s, actor, i, v: issuance.duplicate(s, actor, i, v["reason"]),
+               done="Le duplicata va être établi et envoyé."),
+    FormAction("corriger", "Corriger l'identité du titulaire", O, "correct", (
+        Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),),
+              default=lambda ctx, _i: ctx["k"].holder_last_name),
+        Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),),
+              default=lambda ctx, _i: ctx["k"].holder_first_names),
+        Input("birth_date", "Date de naissance", "date", required=True,
+              default=lambda ctx, _i: ctx["k"].holder_birth_date.isoformat()),
+        Input("sex", "Sexe", "select", choices=tuple(SEXES.items()), default=lambda ctx, _i: ctx["k"].holder_sex or ""),
+        REASON,
+    ), _parse_correct, _apply_correct, done="La correction est enregistrée ; les anciennes valeurs restent dans "
+                                             "l'historique."),
+    FormAction("revoquer", "Révoquer", O, "revoke", (REASON,), _parse_revoke,
+               lambda s, actor, i, v: issuance.revoke(s, actor, i, v["reason"]),
+               done="Le document est révoqué.", button="Confirmer la révocation définitive"),
+)
+
+CERTIFICATES = register(DossierKind(
+    "certificats", "Les certificats et attestations", "certificate_id", "certificate.html", certificate_context, "k",
+    "certificate_changed", Certificate.__tablename__, CERTIFICATE_ACTIONS, listing=certificate_listing,
+    documents=lambda _s, ctx: {(Certificate.__tablename__, ctx["k"].id)},
+))
