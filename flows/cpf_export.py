@@ -11,7 +11,8 @@ The processing report (compte rendu) imported by the officer is kept beside the 
 
 ``cpf-export-all`` (scheduled by ``cqp serve-flows``, run periodically by ``cqp run``) exports every
 certification with an RNCP/RS code, then alerts the officers once (outbox, dedupe key) of what is
-still owed near or past its due date, held back for missing data, or of an export that failed.
+still owed near or past its due date, held back for missing data, sent but still without report
+past its due date, or of an export that failed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from certification.db import session_scope
 from certification.errors import Conflict, DomainError
 from certification.models import Certificate, Certification
 from certification.models_reporting import CpfExportBatch
-from certification.processes.cpf_export import CPF_STATE_LABELS
+from certification.processes.cpf_export import AWAITING_REPORT_STATES, CPF_STATE_LABELS
 from certification.services import cpf_export as svc
 from certification.services.referential import get_certification
 from certification.settings import get_settings
@@ -96,17 +97,34 @@ def registered_certifications(engine: Engine | None = None) -> list[str]:
 # --- alerts to the officers -----------------------------------------------------------------------
 
 
+def back_office_url() -> str:
+    """Where the officers' e-mails about the SI CPF lead: the back-office (its inbox)."""
+    return f"{get_settings().public_base_url}/app/"
+
+
+def certification_context(cert: Certification) -> dict[str, Any]:
+    parsed = svc.parse_registry_code(cert.registry_code)
+    return {"certification_code": cert.code, "certification_title": cert.title,
+            "registry_code": parsed[1] if parsed else None}
+
+
 def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
     certificates = {c.id: c for c in session.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
+    batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}
+    batches = {b.id: b for b in session.exec(
+        select(CpfExportBatch).where(CpfExportBatch.id.in_(batch_ids)))} if batch_ids else {}
     rows = []
     for r in records:
         c = certificates[r.certificate_id]
+        batch = batches.get(r.last_batch_id) if r.state in AWAITING_REPORT_STATES else None
         rows.append({
             "technical_id": r.technical_id, "holder": f"{c.holder_first_names} {c.holder_last_name.upper()}",
             "issued_on": r.issued_on, "due_on": r.due_on, "days_left": (r.due_on - on).days,
             "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
-            "error_message": r.error_message,
+            "error_message": r.error_message, "awaiting_report": batch is not None,
+            "batch": batch.reference if batch else None, "batch_produced_on": svc.produced_on(batch) if batch else None,
+            "batch_deposited_on": None,
             "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
         })
     return sorted(rows, key=lambda row: (row["due_on"], row["technical_id"]))
@@ -115,9 +133,10 @@ def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict
 def alert_once(certification_code: str, export_error: str | None = None, engine: Engine | None = None) -> list[str]:
     """E-mail the officers' mailbox about the records of ``certification_code`` that need them
     (overdue or due within ``CQP_CPF_ALERT_DAYS_BEFORE`` days and still owed, or held back) and
-    about a failed export. One e-mail per distinct situation: the same records at the same stage
-    (held back, due soon, overdue) with the same reasons and error are never announced twice; a
-    record that reaches the next stage is, with the others still owed."""
+    about a failed export, and about the records sent whose batch has no imported report once they
+    are overdue (not declared yet). One e-mail per distinct situation: the same records at the same
+    stage (held back, due soon, overdue) in the same state with the same reasons and error are never
+    announced twice; a record that reaches the next stage is, with the others still owed."""
     settings, cpf = get_settings(), svc.CpfSettings()
     on = today()
     with session_scope(engine) as session:
@@ -129,15 +148,16 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
         situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
                      for r in rows] + [export_error or ""]
         digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
-        parsed = svc.parse_registry_code(cert.registry_code)
         context = {
             "cpf": {
-                "certification_code": cert.code, "certification_title": cert.title,
-                "registry_code": parsed[1] if parsed else None, "days_before": cpf.alert_days_before,
+                **certification_context(cert), "days_before": cpf.alert_days_before,
                 "overdue_count": sum(r["overdue"] for r in rows),
-                "held_count": sum(bool(r["held_reason"]) for r in rows), "export_error": export_error, "records": rows,
+                "held_count": sum(bool(r["held_reason"]) for r in rows),
+                "awaiting_count": sum(r["awaiting_report"] for r in rows),
+                "owed_count": sum(not r["awaiting_report"] for r in rows),
+                "export_error": export_error, "records": rows,
             },
-            "action_url": f"{settings.public_base_url}/exports/cpf/records?certification_code={cert.code}",
+            "action_url": back_office_url(),
         }
         fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
         fx.mail(context, f"cpf-alert:{digest}", "cpf_alerte", [settings.officers_mailbox])

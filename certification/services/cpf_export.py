@@ -58,7 +58,13 @@ from certification.models import Candidate, Certificate, Certification, JurySess
 from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
-from certification.processes.cpf_export import CPF_RECORD, OWED_STATES, CpfState
+from certification.processes.cpf_export import (
+    AWAITING_REPORT_STATES,
+    CPF_RECORD,
+    OWED_STATES,
+    UNDECLARED_STATES,
+    CpfState,
+)
 from certification.services.referential import get_certification, parse_registry_code
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
@@ -99,7 +105,9 @@ def due_date(issued_on: date) -> date:
 
 
 def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
-    return CpfState(record.state) in OWED_STATES and record.due_on < (on or today())
+    """Past its due date and not declared yet: still owed, or sent in a batch whose processing
+    report was not imported (nothing says the Caisse des Dépôts received and accepted it)."""
+    return CpfState(record.state) in UNDECLARED_STATES and record.due_on < (on or today())
 
 
 # --- the certification's registry code ------------------------------------------------------------
@@ -168,8 +176,9 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
                  state: str | None = None, overdue: bool = False, held: bool | None = None,
                  on: date | None = None) -> list[CpfRecord]:
     """Records (created for any certificate not followed yet, holds brought up to date), optionally
-    only the overdue ones: still owed (pending or rejected) after their due date (3 months after
-    issue); ``held``: only those held back (True) or not (False)."""
+    only the overdue ones: not declared yet (pending, rejected, or sent and awaiting the processing
+    report) after their due date (3 months after issue); ``held``: only those held back (True) or
+    not (False)."""
     _officer_only(actor)
     cert_id = get_certification(session, certification_code).id if certification_code else None
     sync_records(session, cert_id)
@@ -184,7 +193,8 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
             raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
         query = query.where(CpfRecord.state == state)
     if overdue:
-        query = query.where(CpfRecord.state.in_([s.value for s in OWED_STATES]), CpfRecord.due_on < (on or today()))
+        query = query.where(CpfRecord.state.in_([s.value for s in UNDECLARED_STATES]),
+                            CpfRecord.due_on < (on or today()))
     return list(session.exec(query))
 
 
@@ -196,12 +206,15 @@ def overdue_records(session: Session, actor: Actor, *, certification_code: str |
 def attention_records(session: Session, actor: Actor, certification_code: str, *, on: date | None = None,
                       days_before: int | None = None) -> list[CpfRecord]:
     """What the officers must hear of: records still owed (pending or rejected) that are overdue or
-    due within ``days_before`` days, and every record held back for missing data."""
+    due within ``days_before`` days, every record held back for missing data, and the records sent
+    whose batch has no imported report once they are overdue (not declared yet; before their due
+    date they are followed with their batch)."""
     on = on or today()
     days = CpfSettings().alert_days_before if days_before is None else days_before
     horizon = on + timedelta(days=days)
     return [r for r in list_records(session, actor, certification_code=certification_code)
-            if CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason)]
+            if (CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason))
+            or (CpfState(r.state) in AWAITING_REPORT_STATES and r.due_on < on)]
 
 
 def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
@@ -547,6 +560,11 @@ def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
     if batch is None:
         raise NotFound("Lot d'export introuvable.", code="cpf_batch_not_found")
     return batch
+
+
+def produced_on(batch: CpfExportBatch) -> date:
+    """The day (Paris) ``batch`` was produced."""
+    return _local_date(batch.created_at)
 
 
 def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:

@@ -337,12 +337,38 @@ def test_overdue_three_months_after_issue(world, settings):
     with time_machine.travel(datetime(2027, 6, 2, 8, tzinfo=UTC), tick=False):
         assert overdue() == sorted([a, b])
         batch = export_once("CQP_SP")
-        assert overdue() == []  # sent, awaiting the report
+        # Sent (the file is written), but nothing says the Caisse des Dépôts accepted them: not
+        # declared yet, still overdue in the listing and in the officers' alerts.
+        assert overdue() == sorted([a, b])
+        with session_scope() as s:
+            assert all(svc.is_overdue(r) for r in svc.list_records(s, officer(people), state="sent"))
+            assert sorted(r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP")) == sorted([a, b])
         import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
                            officer(people))
-        assert overdue() == [b]  # rejected: still owed
+        assert overdue() == [b]  # accepted: declared; rejected: still owed
+        with session_scope() as s:
+            assert not svc.is_overdue(s.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
     assert svc.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
     assert svc.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+
+
+def test_sent_records_are_alerted_only_once_overdue(world, settings):
+    """Before its due date a record sent without report is followed by its batch's reminders, not
+    by the alerts of the records still owed."""
+    people, structure = world
+    with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):
+        certify(people, structure, NAMES[:1])
+        export_once("CQP_SP")
+    (a,) = numbers().values()
+
+    def attention(day: date) -> list[str]:
+        with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), \
+                session_scope() as s:
+            return [r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP", days_before=30)]
+
+    assert attention(date(2027, 5, 20)) == []  # due within 30 days, but sent: its batch is followed
+    assert attention(date(2027, 6, 1)) == []  # due today
+    assert attention(date(2027, 6, 2)) == [a]  # overdue and still without report
 
 
 def test_revoked_certificate_is_not_declared(world, settings):

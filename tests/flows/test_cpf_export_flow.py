@@ -120,6 +120,9 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
 
     first = run(date(2027, 3, 2))  # Éluard sent; Darc held back (no sex): announced
     assert first["batch"]["record_count"] == 1 and len(first["alerts"]) == 1
+    with time_machine.travel(datetime(2027, 3, 5, 9, tzinfo=UTC), tick=False):  # Éluard accepted: declared
+        import_report_once(first["batch"]["id"], f"idTechnique;statut\n{certificates['Éluard'].number};OK\n".encode(),
+                           "cr.csv", people["officer"]["actor"])
     for day in (date(2027, 3, 3), date(2027, 5, 1)):  # nothing new; still 31 days before the due date
         assert run(day) == {"batch": None, "error": None, "alerts": []}
     assert len(run(date(2027, 5, 2))["alerts"]) == 1  # due within 30 days
@@ -129,8 +132,9 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
 
     with session_scope() as s:
         issuance.correct(s, people["officer"]["actor"], darc.id, reason="Sexe recueilli", sex="F")
-    sent = run(date(2027, 6, 4))
-    assert sent["batch"]["record_count"] == 1 and sent["alerts"] == []  # declared (late): nothing owed
+    sent = run(date(2027, 6, 4))  # sent (late), but not declared until a report accepts it: still overdue
+    assert sent["batch"]["record_count"] == 1 and len(sent["alerts"]) == 1
+    assert run(date(2027, 6, 4))["alerts"] == []
     import_report_once(sent["batch"]["id"], f"idTechnique;statut;message\n{darc.number};REJETE;Nom inconnu\n".encode(),
                        "cr.csv", people["officer"]["actor"])
     assert len(run(date(2027, 6, 5))["alerts"]) == 1  # rejected and overdue: owed again
@@ -150,15 +154,23 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
         "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts",
         "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard)",
         "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard)",
+        "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard)",
         "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts (1 en retard) — export en échec",
     ]
-    assert {m.entity_type for m in mails} == {"certifications"} and len({m.dedupe_key for m in mails}) == 5
+    assert {m.entity_type for m in mails} == {"certifications"} and len({m.dedupe_key for m in mails}) == 6
     assert "échéance le 1er juin 2027, dans 91 jours" in mails[0].body_text
     assert "retenu" in mails[0].body_text.lower() and "sexe du titulaire" in mails[1].body_text
-    assert "DÉPASSÉE de 1 jour" in mails[2].body_text
-    assert "Motif du rejet : Nom inconnu" in mails[3].body_text and "sexe du titulaire" not in mails[3].body_text
-    assert "L'export automatique du flux de cette certification a échoué" in mails[4].body_text
-    assert "idClient" in mails[4].body_text
+    assert "DÉPASSÉE de 1 jour" in mails[2].body_text and "Corrigez les données manquantes" in mails[2].body_text
+    assert f"{darc.number}, Jeanne DARC, délivré le 1er mars 2027 — échéance le 1er juin 2027, DÉPASSÉE de 3 jours ; " \
+        "transmis, en attente du compte rendu\n" in mails[3].body_text
+    assert f"Lot {sent['batch']['reference']} produit le 4 juin 2027, dépôt non déclaré : compte rendu de traitement " \
+        "non importé" in mails[3].body_text
+    assert "déposez le lot sur la plateforme de la Caisse des Dépôts si ce n'est pas fait, puis importez son compte " \
+        "rendu" in mails[3].body_text and "Corrigez les données manquantes" not in mails[3].body_text
+    assert "Motif du rejet : Nom inconnu" in mails[4].body_text and "sexe du titulaire" not in mails[4].body_text
+    assert "L'export automatique du flux de cette certification a échoué" in mails[5].body_text
+    assert "idClient" in mails[5].body_text
+    assert all(f"Accéder au back-office : {settings.public_base_url}/app/\n" in m.body_text for m in mails)
     with session_scope() as s:
         assert len(s.exec(select(CpfExportBatch)).all()) == 2
         assert s.exec(select(CpfRecord.state).where(CpfRecord.technical_id == darc.number)).one() == "rejected"
