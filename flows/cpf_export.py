@@ -124,7 +124,7 @@ def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict
             "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
             "error_message": r.error_message, "awaiting_report": batch is not None,
             "batch": batch.reference if batch else None, "batch_produced_on": svc.produced_on(batch) if batch else None,
-            "batch_deposited_on": None,
+            "batch_deposited_on": batch.deposited_on if batch else None,
             "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
         })
     return sorted(rows, key=lambda row: (row["due_on"], row["technical_id"]))

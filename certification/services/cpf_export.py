@@ -51,10 +51,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, record_event, timeline
 from certification.clock import now, today
 from certification.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Candidate, Certificate, Certification, JurySession, Role
+from certification.models import AuditEvent, Candidate, Certificate, Certification, JurySession, Role
 from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
@@ -562,14 +562,52 @@ def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
     return batch
 
 
-def produced_on(batch: CpfExportBatch) -> date:
-    """The day (Paris) ``batch`` was produced."""
-    return _local_date(batch.created_at)
+def batch_timeline(session: Session, actor: Actor, batch_id: int) -> list[AuditEvent]:
+    """Generation, declared deposit, reminders, imported reports of a batch (its audit trail)."""
+    return timeline(session, BATCH_ENTITY, get_batch(session, actor, batch_id).id)
 
 
 def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:
     return list(session.exec(select(CpfBatchItem).where(CpfBatchItem.batch_id == batch_id)
                              .order_by(CpfBatchItem.technical_id)))
+
+
+# --- after the batch: its deposit on the platform, its report awaited ------------------------------
+
+
+def produced_on(batch: CpfExportBatch) -> date:
+    """The day (Paris) ``batch`` was produced."""
+    return _local_date(batch.created_at)
+
+
+def paris_today() -> date:
+    return _local_date(now())
+
+
+def declare_deposit(session: Session, actor: Actor, batch_id: int, deposited_on: date) -> CpfExportBatch:
+    """The officer says on which day the batch's file was deposited on the Caisse des Dépôts
+    platform (audited ``declare_deposit``, with the previous date when corrected; the same date
+    again changes nothing). The records stay undeclared until the processing report says so."""
+    batch = get_batch(session, actor, batch_id)
+    produced, on = produced_on(batch), paris_today()
+    if deposited_on < produced:
+        raise ValidationFailed(
+            f"Le lot {batch.reference} a été produit le {produced:%d/%m/%Y} : il ne peut pas avoir été déposé "
+            "avant cette date.", code="deposit_before_batch", details={"produced_on": produced.isoformat()})
+    if deposited_on > on:
+        raise ValidationFailed("La date de dépôt ne peut pas être postérieure à aujourd'hui.",
+                               code="deposit_in_future", details={"today": on.isoformat()})
+    if batch.deposited_on == deposited_on:
+        return batch
+    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="declare_deposit", actor=actor,
+                 from_state=batch.state, to_state=batch.state,
+                 data={"deposited_on": deposited_on.isoformat(),
+                       "previous": batch.deposited_on.isoformat() if batch.deposited_on else None})
+    batch.deposited_on = deposited_on
+    batch.updated_at = now()
+    session.add(batch)
+    session.flush()
+    return batch
 
 
 # --- processing report (compte rendu de traitement) -------------------------------------------------

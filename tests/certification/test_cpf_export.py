@@ -371,6 +371,39 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
     assert attention(date(2027, 6, 2)) == [a]  # overdue and still without report
 
 
+def test_the_officer_declares_the_deposit(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:1])
+    with time_machine.travel(datetime(2027, 3, 2, 9, tzinfo=UTC), tick=False):
+        summary = export_once("CQP_SP")
+    with time_machine.travel(datetime(2027, 3, 5, 9, tzinfo=UTC), tick=False):
+        refused = []
+        for day in (date(2027, 3, 1), date(2027, 3, 6)):  # before the batch was produced; in the future
+            with session_scope() as s, pytest.raises(ValidationFailed) as exc:
+                svc.declare_deposit(s, officer(people), summary["id"], day)
+            refused.append((exc.value.code, exc.value.status_code, exc.value.message))
+        assert refused == [
+            ("deposit_before_batch", 422, f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
+                                          "pas avoir été déposé avant cette date."),
+            ("deposit_in_future", 422, "La date de dépôt ne peut pas être postérieure à aujourd'hui."),
+        ]
+        with session_scope() as s, pytest.raises(Exception) as exc:
+            svc.declare_deposit(s, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
+        assert exc.value.status_code == 403
+        for day in (date(2027, 3, 3), date(2027, 3, 3), date(2027, 3, 2)):  # the same date twice, then corrected
+            with session_scope() as s:
+                batch = svc.declare_deposit(s, officer(people), summary["id"], day)
+        assert batch.deposited_on == date(2027, 3, 2)
+    with session_scope() as s:
+        trail = [(e.action, e.actor_role, e.data) for e in svc.batch_timeline(s, officer(people), summary["id"])]
+        assert trail[0][0] == "generate" and trail[1:] == [
+            ("declare_deposit", "officer", {"deposited_on": "2027-03-03", "previous": None}),
+            ("declare_deposit", "officer", {"deposited_on": "2027-03-02", "previous": "2027-03-03"}),
+        ]
+        assert s.get(CpfExportBatch, summary["id"]).state == "generated"  # still awaiting its report
+    assert set(states().values()) == {"sent"}  # a deposit declares nothing: the report does
+
+
 def test_revoked_certificate_is_not_declared(world, settings):
     people, structure = world
     ids = certify(people, structure, NAMES, sexes=["F", "M", None])
