@@ -12,7 +12,9 @@ The processing report (compte rendu) imported by the officer is kept beside the 
 ``cpf-export-all`` (scheduled by ``cqp serve-flows``, run periodically by ``cqp run``) exports every
 certification with an RNCP/RS code, then alerts the officers once (outbox, dedupe key) of what is
 still owed near or past its due date, held back for missing data, sent but still without report
-past its due date, or of an export that failed.
+past its due date, or of an export that failed; and reminds them of each batch whose processing
+report is not imported ``CQP_CPF_REPORT_REMINDER_DAYS`` days after it was produced (then twice
+that), once per batch and step.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import anyio
@@ -164,9 +166,44 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
         return fx.mails
 
 
+def remind_reports_once(certification_code: str, engine: Engine | None = None) -> list[str]:
+    """Remind the officers' mailbox of each batch of ``certification_code`` whose processing report
+    is not imported ``CQP_CPF_REPORT_REMINDER_DAYS`` days after it was produced, then twice that
+    (one e-mail per batch and step, dedupe key ``cpf_export_batches:<id>:report-reminder-<step>``;
+    after a long pause only the latest step is sent). None once the report is imported."""
+    settings, every = get_settings(), svc.CpfSettings().report_reminder_days
+    on = svc.paris_today()
+    sent = []
+    with session_scope(engine) as session:
+        cert = get_certification(session, certification_code)
+        for batch in svc.batches_awaiting_report(session, SYSTEM, cert.id):
+            step = svc.report_reminder_step(batch, on, every)
+            if not step:
+                continue
+            records = svc.awaiting_records(session, batch)
+            produced = svc.produced_on(batch)
+            context = {
+                "cpf": {
+                    **certification_context(cert), "batch_id": batch.id, "reference": batch.reference,
+                    "filename": batch.filename, "relative_path": batch.relative_path,
+                    "record_count": batch.record_count, "resent_count": batch.resent_count,
+                    "awaiting_count": len(records), "produced_on": produced, "days_since": (on - produced).days,
+                    "deposited_on": batch.deposited_on, "step": step, "last": step == svc.REPORT_REMINDER_STEPS,
+                    "next_on": produced + timedelta(days=every * (step + 1)),
+                    "earliest_due_on": records[0].due_on if records else None,
+                },
+                "action_url": back_office_url(),
+            }
+            fx = Effects(session, svc.BATCH_ENTITY, batch.id, batch.reference)
+            fx.mail(context, f"report-reminder-{step}", "cpf_rappel_compte_rendu", [settings.officers_mailbox])
+            sent += [f"{batch.reference}:{name}" for name in fx.mails]
+    return sent
+
+
 def export_and_alert(certification_code: str, engine: Engine | None = None) -> dict[str, Any]:
-    """The scheduled step of one certification: export what is owed, then alert the officers. An
-    export refused (a flux the schema rejects, a registry code gone) is reported, not raised."""
+    """The scheduled step of one certification: export what is owed, then alert the officers and
+    remind them of the batches without report. An export refused (a flux the schema rejects, a
+    registry code gone) is reported, not raised."""
     error = None
     try:
         batch = export_once(certification_code, SYSTEM, engine)
@@ -174,7 +211,8 @@ def export_and_alert(certification_code: str, engine: Engine | None = None) -> d
         batch = None
     except DomainError as exc:
         batch, error = None, exc.message
-    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine)}
+    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine),
+            "reminders": remind_reports_once(certification_code, engine)}
 
 
 # --- Prefect -------------------------------------------------------------------------------------

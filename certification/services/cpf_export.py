@@ -5,7 +5,11 @@ declared once to the SI CPF, within 3 months of its issue, in an XML flux of tha
 Each certificate is followed by a :class:`CpfRecord` (technical id: the certificate number):
 
 - ``pending``: to declare; a batch takes every pending record of the certification;
-- ``sent`` / ``resent``: in a batch whose processing report (compte rendu) is awaited;
+- ``sent`` / ``resent``: in a batch whose processing report (compte rendu) is awaited: not
+  declared yet (overdue past the due date like a pending one). The officer may say on which day
+  the batch was deposited on the platform (:func:`declare_deposit`); while its report is not
+  imported, the batch is reminded to the officers ``report_reminder_days`` then twice that many
+  days after it was produced (:func:`report_reminder_step`, sent by :mod:`flows.cpf_export`);
 - ``accepted``: final, never sent again;
 - ``rejected``: sent again in the next batch once corrected — the passage it would send differs
   from the one rejected (identity corrected on the certificate, registry code fixed…) — or when
@@ -47,6 +51,7 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 import xmlschema
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -74,6 +79,7 @@ ET.register_namespace("xsi", XSI)
 
 PARIS = ZoneInfo("Europe/Paris")
 BATCH_ENTITY = CpfExportBatch.__tablename__
+BATCH_GENERATED, BATCH_REPORTED = "generated", "report_imported"  # CpfExportBatch.state
 RECORD_ENTITY = CpfRecord.__tablename__
 DUE_MONTHS = 3
 REPORT_MAX_LINES = 100_000
@@ -88,6 +94,7 @@ class CpfSettings(BaseSettings):
     id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
     modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
     alert_days_before: int = 30  # officers are alerted of records still owed this close to their due date
+    report_reminder_days: int = Field(default=15, ge=0)  # a batch without report: reminders after N, 2N days
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -207,8 +214,8 @@ def attention_records(session: Session, actor: Actor, certification_code: str, *
                       days_before: int | None = None) -> list[CpfRecord]:
     """What the officers must hear of: records still owed (pending or rejected) that are overdue or
     due within ``days_before`` days, every record held back for missing data, and the records sent
-    whose batch has no imported report once they are overdue (not declared yet; before their due
-    date they are followed with their batch)."""
+    whose batch has no imported report once they are overdue (before that, the batch's own
+    reminders follow them: :func:`report_reminder_step`)."""
     on = on or today()
     days = CpfSettings().alert_days_before if days_before is None else days_before
     horizon = on + timedelta(days=days)
@@ -522,7 +529,7 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
     validate_flux(data, reference)  # before anything of the batch is recorded (the caller rolls back)
     batch = CpfExportBatch(
         reference=reference, certification_id=cert.id, registry_type=registry_type, registry_code=registry_code,
-        state="generated", record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
+        state=BATCH_GENERATED, record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
         relative_path=f"exports/cpf/{cert.code}/{filename}", sha256=hashlib.sha256(data).hexdigest(),
         size=len(data), created_by_id=actor.user_id, created_at=created, updated_at=created,
     )
@@ -540,7 +547,7 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
         session.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
                                  resend=d.resend, payload_sha256=d.digest))
     record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
-                 to_state="generated", data={"reference": reference, "records": len(due),
+                 to_state=BATCH_GENERATED, data={"reference": reference, "records": len(due),
                                              "resent": batch.resent_count, "sha256": batch.sha256})
     session.flush()
     return batch, data
@@ -573,6 +580,8 @@ def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:
 
 
 # --- after the batch: its deposit on the platform, its report awaited ------------------------------
+
+REPORT_REMINDER_STEPS = 2  # reminders of a batch without report: N days after it was produced, then 2N
 
 
 def produced_on(batch: CpfExportBatch) -> date:
@@ -608,6 +617,29 @@ def declare_deposit(session: Session, actor: Actor, batch_id: int, deposited_on:
     session.add(batch)
     session.flush()
     return batch
+
+
+def report_reminder_step(batch: CpfExportBatch, on: date, every_days: int) -> int:
+    """The reminder due for ``batch`` on ``on`` (a Paris day): 0 for none (report imported, too
+    early, reminders off), 1 from ``every_days`` days after it was produced, 2 (the last) from
+    twice that."""
+    if batch.state != BATCH_GENERATED or every_days <= 0:
+        return 0
+    return min((on - produced_on(batch)).days // every_days, REPORT_REMINDER_STEPS)
+
+
+def batches_awaiting_report(session: Session, actor: Actor, certification_id: int) -> list[CpfExportBatch]:
+    _officer_only(actor)
+    return list(session.exec(select(CpfExportBatch).where(
+        CpfExportBatch.certification_id == certification_id, CpfExportBatch.state == BATCH_GENERATED,
+    ).order_by(CpfExportBatch.id)))
+
+
+def awaiting_records(session: Session, batch: CpfExportBatch) -> list[CpfRecord]:
+    """The records whose last flux is ``batch`` and that wait for its report, earliest due first."""
+    return list(session.exec(select(CpfRecord).where(
+        CpfRecord.last_batch_id == batch.id, CpfRecord.state.in_([s.value for s in AWAITING_REPORT_STATES]),
+    ).order_by(CpfRecord.due_on, CpfRecord.technical_id)))
 
 
 # --- processing report (compte rendu de traitement) -------------------------------------------------
@@ -820,7 +852,7 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
     all_items = items_of(session, batch.id)
     batch.accepted_count = sum(i.outcome == "accepted" for i in all_items)
     batch.rejected_count = sum(i.outcome == "rejected" for i in all_items)
-    batch.state = "report_imported"
+    previous_state, batch.state = batch.state, BATCH_REPORTED
     batch.report_imported_at = at
     batch.report_filename = clean_text(filename, 200) or None
     batch.report_sha256 = hashlib.sha256(data).hexdigest()
@@ -829,7 +861,7 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
     batch.updated_at = at
     session.add(batch)
     record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="import_report", actor=actor,
-                 from_state="generated", to_state="report_imported",
+                 from_state=previous_state, to_state=BATCH_REPORTED,
                  data={"file": batch.report_filename, "sha256": batch.report_sha256, "format": parsed.kind,
                        "accepted": len(outcome.accepted), "rejected": len(outcome.rejected),
                        "unchanged": len(outcome.unchanged), "superseded": len(outcome.superseded),

@@ -371,6 +371,29 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
     assert attention(date(2027, 6, 2)) == [a]  # overdue and still without report
 
 
+def summary_ids(summary) -> list[str]:
+    with session_scope() as s:
+        return [i.technical_id for i in svc.items_of(s, summary["id"])]
+
+
+def test_report_reminder_steps(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:1])
+    with time_machine.travel(datetime(2027, 3, 1, 23, 30, tzinfo=UTC), tick=False):  # 2 March in Paris
+        summary = export_once("CQP_SP")
+    with session_scope() as s:
+        batch = s.get(CpfExportBatch, summary["id"])
+    assert svc.produced_on(batch) == date(2027, 3, 2)
+    days = [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 17), date(2027, 3, 31), date(2027, 4, 1),
+            date(2027, 9, 1)]
+    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
+    assert [svc.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
+    import_report_once(batch.id, csv_report([(summary_ids(summary)[0], "ACCEPTE", "")]), "cr.csv", officer(people))
+    with session_scope() as s:
+        batch = s.get(CpfExportBatch, summary["id"])
+    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0] * 6  # report imported
+
+
 def test_the_officer_declares_the_deposit(world, settings):
     people, structure = world
     certify(people, structure, NAMES[:1])
