@@ -50,6 +50,7 @@ class CpfExportBatch(SQLModel, table=True):
     size: int = 0
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _ts()
+    deposited_on: date | None = None  # on the Caisse des Dépôts platform, as the officer declared it
     report_imported_at: datetime | None = _opt_ts()
     report_filename: str | None = Field(default=None, max_length=200)
     report_relative_path: str | None = Field(default=None, max_length=300)

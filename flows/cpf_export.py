@@ -11,7 +11,10 @@ The processing report (compte rendu) imported by the officer is kept beside the 
 
 ``cpf-export-all`` (scheduled by ``cqp serve-flows``, run periodically by ``cqp run``) exports every
 certification with an RNCP/RS code, then alerts the officers once (outbox, dedupe key) of what is
-still owed near or past its due date, held back for missing data, or of an export that failed.
+still owed near or past its due date, held back for missing data, sent but still without report
+past its due date, or of an export that failed; and reminds them of each batch whose processing
+report is not imported ``CQP_CPF_REPORT_REMINDER_DAYS`` days after it was produced (then twice
+that), once per batch and step.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import anyio
@@ -33,7 +36,7 @@ from certification.db import session_scope
 from certification.errors import Conflict, DomainError
 from certification.models import Certificate, Certification
 from certification.models_reporting import CpfExportBatch
-from certification.processes.cpf_export import CPF_STATE_LABELS
+from certification.processes.cpf_export import AWAITING_REPORT_STATES, CPF_STATE_LABELS
 from certification.services import cpf_export as svc
 from certification.services.referential import get_certification
 from certification.settings import get_settings
@@ -96,17 +99,34 @@ def registered_certifications(engine: Engine | None = None) -> list[str]:
 # --- alerts to the officers -----------------------------------------------------------------------
 
 
+def back_office_url() -> str:
+    """Where the officers' e-mails about the SI CPF lead: the back-office (its inbox)."""
+    return f"{get_settings().public_base_url}/app/"
+
+
+def certification_context(cert: Certification) -> dict[str, Any]:
+    parsed = svc.parse_registry_code(cert.registry_code)
+    return {"certification_code": cert.code, "certification_title": cert.title,
+            "registry_code": parsed[1] if parsed else None}
+
+
 def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
     certificates = {c.id: c for c in session.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
+    batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}
+    batches = {b.id: b for b in session.exec(
+        select(CpfExportBatch).where(CpfExportBatch.id.in_(batch_ids)))} if batch_ids else {}
     rows = []
     for r in records:
         c = certificates[r.certificate_id]
+        batch = batches.get(r.last_batch_id) if r.state in AWAITING_REPORT_STATES else None
         rows.append({
             "technical_id": r.technical_id, "holder": f"{c.holder_first_names} {c.holder_last_name.upper()}",
             "issued_on": r.issued_on, "due_on": r.due_on, "days_left": (r.due_on - on).days,
             "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
-            "error_message": r.error_message,
+            "error_message": r.error_message, "awaiting_report": batch is not None,
+            "batch": batch.reference if batch else None, "batch_produced_on": svc.produced_on(batch) if batch else None,
+            "batch_deposited_on": batch.deposited_on if batch else None,
             "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
         })
     return sorted(rows, key=lambda row: (row["due_on"], row["technical_id"]))
@@ -115,9 +135,10 @@ def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict
 def alert_once(certification_code: str, export_error: str | None = None, engine: Engine | None = None) -> list[str]:
     """E-mail the officers' mailbox about the records of ``certification_code`` that need them
     (overdue or due within ``CQP_CPF_ALERT_DAYS_BEFORE`` days and still owed, or held back) and
-    about a failed export. One e-mail per distinct situation: the same records at the same stage
-    (held back, due soon, overdue) with the same reasons and error are never announced twice; a
-    record that reaches the next stage is, with the others still owed."""
+    about a failed export, and about the records sent whose batch has no imported report once they
+    are overdue (not declared yet). One e-mail per distinct situation: the same records at the same
+    stage (held back, due soon, overdue) in the same state with the same reasons and error are never
+    announced twice; a record that reaches the next stage is, with the others still owed."""
     settings, cpf = get_settings(), svc.CpfSettings()
     on = today()
     with session_scope(engine) as session:
@@ -129,24 +150,60 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
         situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
                      for r in rows] + [export_error or ""]
         digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
-        parsed = svc.parse_registry_code(cert.registry_code)
         context = {
             "cpf": {
-                "certification_code": cert.code, "certification_title": cert.title,
-                "registry_code": parsed[1] if parsed else None, "days_before": cpf.alert_days_before,
+                **certification_context(cert), "days_before": cpf.alert_days_before,
                 "overdue_count": sum(r["overdue"] for r in rows),
-                "held_count": sum(bool(r["held_reason"]) for r in rows), "export_error": export_error, "records": rows,
+                "held_count": sum(bool(r["held_reason"]) for r in rows),
+                "awaiting_count": sum(r["awaiting_report"] for r in rows),
+                "owed_count": sum(not r["awaiting_report"] for r in rows),
+                "export_error": export_error, "records": rows,
             },
-            "action_url": f"{settings.public_base_url}/exports/cpf/records?certification_code={cert.code}",
+            "action_url": back_office_url(),
         }
         fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
         fx.mail(context, f"cpf-alert:{digest}", "cpf_alerte", [settings.officers_mailbox])
         return fx.mails
 
 
+def remind_reports_once(certification_code: str, engine: Engine | None = None) -> list[str]:
+    """Remind the officers' mailbox of each batch of ``certification_code`` whose processing report
+    is not imported ``CQP_CPF_REPORT_REMINDER_DAYS`` days after it was produced, then twice that
+    (one e-mail per batch and step, dedupe key ``cpf_export_batches:<id>:report-reminder-<step>``;
+    after a long pause only the latest step is sent). None once the report is imported."""
+    settings, every = get_settings(), svc.CpfSettings().report_reminder_days
+    on = svc.paris_today()
+    sent = []
+    with session_scope(engine) as session:
+        cert = get_certification(session, certification_code)
+        for batch in svc.batches_awaiting_report(session, SYSTEM, cert.id):
+            step = svc.report_reminder_step(batch, on, every)
+            if not step:
+                continue
+            records = svc.awaiting_records(session, batch)
+            produced = svc.produced_on(batch)
+            context = {
+                "cpf": {
+                    **certification_context(cert), "batch_id": batch.id, "reference": batch.reference,
+                    "filename": batch.filename, "relative_path": batch.relative_path,
+                    "record_count": batch.record_count, "resent_count": batch.resent_count,
+                    "awaiting_count": len(records), "produced_on": produced, "days_since": (on - produced).days,
+                    "deposited_on": batch.deposited_on, "step": step, "last": step == svc.REPORT_REMINDER_STEPS,
+                    "next_on": produced + timedelta(days=every * (step + 1)),
+                    "earliest_due_on": records[0].due_on if records else None,
+                },
+                "action_url": back_office_url(),
+            }
+            fx = Effects(session, svc.BATCH_ENTITY, batch.id, batch.reference)
+            fx.mail(context, f"report-reminder-{step}", "cpf_rappel_compte_rendu", [settings.officers_mailbox])
+            sent += [f"{batch.reference}:{name}" for name in fx.mails]
+    return sent
+
+
 def export_and_alert(certification_code: str, engine: Engine | None = None) -> dict[str, Any]:
-    """The scheduled step of one certification: export what is owed, then alert the officers. An
-    export refused (a flux the schema rejects, a registry code gone) is reported, not raised."""
+    """The scheduled step of one certification: export what is owed, then alert the officers and
+    remind them of the batches without report. An export refused (a flux the schema rejects, a
+    registry code gone) is reported, not raised."""
     error = None
     try:
         batch = export_once(certification_code, SYSTEM, engine)
@@ -154,7 +211,8 @@ def export_and_alert(certification_code: str, engine: Engine | None = None) -> d
         batch = None
     except DomainError as exc:
         batch, error = None, exc.message
-    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine)}
+    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine),
+            "reminders": remind_reports_once(certification_code, engine)}
 
 
 # --- Prefect -------------------------------------------------------------------------------------

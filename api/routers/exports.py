@@ -1,9 +1,10 @@
 """Exports of certified holders to the Caisse des Dépôts (SI CPF « accrochage ») (officers).
 
 ``POST /exports/cpf`` writes the next XML flux of a certification (nothing when nothing is
-owed); the officer deposits the file on the Caisse des Dépôts portal, then uploads the
-processing report (compte rendu, XML or CSV) with ``POST /exports/cpf/{id}/report``: accepted
-records are final, rejected ones go in the next flux once corrected.
+owed); the officer deposits the file on the Caisse des Dépôts portal (and may say on which day:
+``POST /exports/cpf/{id}/deposit``), then uploads the processing report (compte rendu, XML or CSV)
+with ``POST /exports/cpf/{id}/report``: accepted records are final, rejected ones go in the next
+flux once corrected. Until then the records are not declared (overdue past their due date).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlmodel import Session, select
 
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
-from api.schemas import ReasonIn, Strict
+from api.schemas import EventOut, ReasonIn, Strict
 from api.uploads import file_response
 from certification.clock import today
 from certification.db import session_scope
@@ -40,6 +41,10 @@ class CpfExportIn(Strict):
     certification_code: Literal["CQP_SP", "CQP_EPSP"]
 
 
+class CpfDepositIn(Strict):
+    deposited_on: date = Field(description="Jour du dépôt du fichier sur la plateforme de la Caisse des Dépôts")
+
+
 class CpfBatchOut(BaseModel):
     id: int
     reference: str = Field(description="Identifiant du flux (idFlux)")
@@ -53,6 +58,8 @@ class CpfBatchOut(BaseModel):
     sha256: str
     size: int
     created_at: datetime
+    deposited_on: date | None = Field(description="Jour du dépôt sur la plateforme, tel que déclaré par le "
+                                                  "chargé·e (null : non déclaré)")
     report_imported_at: datetime | None
     report_filename: str | None
     accepted_count: int
@@ -119,7 +126,7 @@ def batch_out(session: Session, batch: CpfExportBatch) -> CpfBatchOut:
         id=batch.id, reference=batch.reference, certification_code=_codes(session)[batch.certification_id],
         registry_type=batch.registry_type, registry_code=batch.registry_code, state=batch.state,
         record_count=batch.record_count, resent_count=batch.resent_count, filename=batch.filename,
-        sha256=batch.sha256, size=batch.size, created_at=batch.created_at,
+        sha256=batch.sha256, size=batch.size, created_at=batch.created_at, deposited_on=batch.deposited_on,
         report_imported_at=batch.report_imported_at, report_filename=batch.report_filename,
         accepted_count=batch.accepted_count, rejected_count=batch.rejected_count,
         file_url=f"{router.prefix}/{batch.id}/file",
@@ -178,7 +185,8 @@ def list_batches(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Quer
 def list_records(
     certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
     state: Literal["pending", "sent", "accepted", "rejected", "resent", "cancelled"] | None = Query(default=None),
-    overdue: bool = Query(default=False, description="Seulement ceux non transmis avec succès après l'échéance"),
+    overdue: bool = Query(default=False, description="Seulement ceux non déclarés après l'échéance : à transmettre, "
+                                                     "rejetés, ou transmis sans compte rendu importé"),
     held: bool | None = Query(default=None, description="true : seulement ceux retenus faute de données du "
                                                         "titulaire (avec le motif) ; false : les autres"),
     principal: Principal = Depends(OFFICER),
@@ -215,6 +223,21 @@ def read(batch_id: int, principal: Principal = Depends(OFFICER)):
             items=[CpfItemOut(record_id=i.record_id, technical_id=i.technical_id, resend=i.resend, outcome=i.outcome,
                               message=i.message, reported_at=i.reported_at) for i in svc.items_of(session, batch.id)],
         )
+
+
+@router.get("/{batch_id}/timeline", response_model=list[EventOut],
+            summary="Historique du lot : génération, dépôt déclaré, rappels, compte rendu (chargé·e)")
+def read_timeline(batch_id: int, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return [EventOut.model_validate(e, from_attributes=True)
+                for e in svc.batch_timeline(session, principal.actor, batch_id)]
+
+
+@router.post("/{batch_id}/deposit", response_model=CpfBatchOut,
+             summary="Déclarer le jour du dépôt du fichier sur la plateforme de la Caisse des Dépôts (chargé·e)")
+def declare_deposit(batch_id: int, body: CpfDepositIn, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return batch_out(session, svc.declare_deposit(session, principal.actor, batch_id, body.deposited_on))
 
 
 @router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",

@@ -33,9 +33,12 @@ CPF_STATE_LABELS = {
     CpfState.cancelled: "annulé (certificat révoqué avant acceptation)",
 }
 
-# States in which the certifier still owes the declaration (overdue past the due date).
+# States in which the certifier still owes a flux (the record goes in the next batch).
 OWED_STATES = frozenset({CpfState.pending, CpfState.rejected})
+# In a batch whose processing report is not imported yet: the file may never have been deposited.
 AWAITING_REPORT_STATES = frozenset({CpfState.sent, CpfState.resent})
+# Not declared yet (no report has accepted it): overdue once past the due date, sent or not.
+UNDECLARED_STATES = OWED_STATES | AWAITING_REPORT_STATES
 
 K = CpfState
 CPF_RECORD = StateMachine(

@@ -5,7 +5,11 @@ declared once to the SI CPF, within 3 months of its issue, in an XML flux of tha
 Each certificate is followed by a :class:`CpfRecord` (technical id: the certificate number):
 
 - ``pending``: to declare; a batch takes every pending record of the certification;
-- ``sent`` / ``resent``: in a batch whose processing report (compte rendu) is awaited;
+- ``sent`` / ``resent``: in a batch whose processing report (compte rendu) is awaited: not
+  declared yet (overdue past the due date like a pending one). The officer may say on which day
+  the batch was deposited on the platform (:func:`declare_deposit`); while its report is not
+  imported, the batch is reminded to the officers ``report_reminder_days`` then twice that many
+  days after it was produced (:func:`report_reminder_step`, sent by :mod:`flows.cpf_export`);
 - ``accepted``: final, never sent again;
 - ``rejected``: sent again in the next batch once corrected — the passage it would send differs
   from the one rejected (identity corrected on the certificate, registry code fixed…) — or when
@@ -47,18 +51,25 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 import xmlschema
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, record_event, timeline
 from certification.clock import now, today
 from certification.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Candidate, Certificate, Certification, JurySession, Role
+from certification.models import AuditEvent, Candidate, Certificate, Certification, JurySession, Role
 from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
-from certification.processes.cpf_export import CPF_RECORD, OWED_STATES, CpfState
+from certification.processes.cpf_export import (
+    AWAITING_REPORT_STATES,
+    CPF_RECORD,
+    OWED_STATES,
+    UNDECLARED_STATES,
+    CpfState,
+)
 from certification.services.referential import get_certification, parse_registry_code
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
@@ -68,6 +79,7 @@ ET.register_namespace("xsi", XSI)
 
 PARIS = ZoneInfo("Europe/Paris")
 BATCH_ENTITY = CpfExportBatch.__tablename__
+BATCH_GENERATED, BATCH_REPORTED = "generated", "report_imported"  # CpfExportBatch.state
 RECORD_ENTITY = CpfRecord.__tablename__
 DUE_MONTHS = 3
 REPORT_MAX_LINES = 100_000
@@ -82,6 +94,7 @@ class CpfSettings(BaseSettings):
     id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
     modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
     alert_days_before: int = 30  # officers are alerted of records still owed this close to their due date
+    report_reminder_days: int = Field(default=15, ge=0)  # a batch without report: reminders after N, 2N days
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -99,7 +112,9 @@ def due_date(issued_on: date) -> date:
 
 
 def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
-    return CpfState(record.state) in OWED_STATES and record.due_on < (on or today())
+    """Past its due date and not declared yet: still owed, or sent in a batch whose processing
+    report was not imported (nothing says the Caisse des Dépôts received and accepted it)."""
+    return CpfState(record.state) in UNDECLARED_STATES and record.due_on < (on or today())
 
 
 # --- the certification's registry code ------------------------------------------------------------
@@ -168,8 +183,9 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
                  state: str | None = None, overdue: bool = False, held: bool | None = None,
                  on: date | None = None) -> list[CpfRecord]:
     """Records (created for any certificate not followed yet, holds brought up to date), optionally
-    only the overdue ones: still owed (pending or rejected) after their due date (3 months after
-    issue); ``held``: only those held back (True) or not (False)."""
+    only the overdue ones: not declared yet (pending, rejected, or sent and awaiting the processing
+    report) after their due date (3 months after issue); ``held``: only those held back (True) or
+    not (False)."""
     _officer_only(actor)
     cert_id = get_certification(session, certification_code).id if certification_code else None
     sync_records(session, cert_id)
@@ -184,7 +200,8 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
             raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
         query = query.where(CpfRecord.state == state)
     if overdue:
-        query = query.where(CpfRecord.state.in_([s.value for s in OWED_STATES]), CpfRecord.due_on < (on or today()))
+        query = query.where(CpfRecord.state.in_([s.value for s in UNDECLARED_STATES]),
+                            CpfRecord.due_on < (on or today()))
     return list(session.exec(query))
 
 
@@ -196,12 +213,15 @@ def overdue_records(session: Session, actor: Actor, *, certification_code: str |
 def attention_records(session: Session, actor: Actor, certification_code: str, *, on: date | None = None,
                       days_before: int | None = None) -> list[CpfRecord]:
     """What the officers must hear of: records still owed (pending or rejected) that are overdue or
-    due within ``days_before`` days, and every record held back for missing data."""
+    due within ``days_before`` days, every record held back for missing data, and the records sent
+    whose batch has no imported report once they are overdue (before that, the batch's own
+    reminders follow them: :func:`report_reminder_step`)."""
     on = on or today()
     days = CpfSettings().alert_days_before if days_before is None else days_before
     horizon = on + timedelta(days=days)
     return [r for r in list_records(session, actor, certification_code=certification_code)
-            if CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason)]
+            if (CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason))
+            or (CpfState(r.state) in AWAITING_REPORT_STATES and r.due_on < on)]
 
 
 def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
@@ -509,7 +529,7 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
     validate_flux(data, reference)  # before anything of the batch is recorded (the caller rolls back)
     batch = CpfExportBatch(
         reference=reference, certification_id=cert.id, registry_type=registry_type, registry_code=registry_code,
-        state="generated", record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
+        state=BATCH_GENERATED, record_count=len(due), resent_count=sum(d.resend for d in due), filename=filename,
         relative_path=f"exports/cpf/{cert.code}/{filename}", sha256=hashlib.sha256(data).hexdigest(),
         size=len(data), created_by_id=actor.user_id, created_at=created, updated_at=created,
     )
@@ -527,7 +547,7 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
         session.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
                                  resend=d.resend, payload_sha256=d.digest))
     record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
-                 to_state="generated", data={"reference": reference, "records": len(due),
+                 to_state=BATCH_GENERATED, data={"reference": reference, "records": len(due),
                                              "resent": batch.resent_count, "sha256": batch.sha256})
     session.flush()
     return batch, data
@@ -549,9 +569,77 @@ def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
     return batch
 
 
+def batch_timeline(session: Session, actor: Actor, batch_id: int) -> list[AuditEvent]:
+    """Generation, declared deposit, reminders, imported reports of a batch (its audit trail)."""
+    return timeline(session, BATCH_ENTITY, get_batch(session, actor, batch_id).id)
+
+
 def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:
     return list(session.exec(select(CpfBatchItem).where(CpfBatchItem.batch_id == batch_id)
                              .order_by(CpfBatchItem.technical_id)))
+
+
+# --- after the batch: its deposit on the platform, its report awaited ------------------------------
+
+REPORT_REMINDER_STEPS = 2  # reminders of a batch without report: N days after it was produced, then 2N
+
+
+def produced_on(batch: CpfExportBatch) -> date:
+    """The day (Paris) ``batch`` was produced."""
+    return _local_date(batch.created_at)
+
+
+def paris_today() -> date:
+    return _local_date(now())
+
+
+def declare_deposit(session: Session, actor: Actor, batch_id: int, deposited_on: date) -> CpfExportBatch:
+    """The officer says on which day the batch's file was deposited on the Caisse des Dépôts
+    platform (audited ``declare_deposit``, with the previous date when corrected; the same date
+    again changes nothing). The records stay undeclared until the processing report says so."""
+    batch = get_batch(session, actor, batch_id)
+    produced, on = produced_on(batch), paris_today()
+    if deposited_on < produced:
+        raise ValidationFailed(
+            f"Le lot {batch.reference} a été produit le {produced:%d/%m/%Y} : il ne peut pas avoir été déposé "
+            "avant cette date.", code="deposit_before_batch", details={"produced_on": produced.isoformat()})
+    if deposited_on > on:
+        raise ValidationFailed("La date de dépôt ne peut pas être postérieure à aujourd'hui.",
+                               code="deposit_in_future", details={"today": on.isoformat()})
+    if batch.deposited_on == deposited_on:
+        return batch
+    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="declare_deposit", actor=actor,
+                 from_state=batch.state, to_state=batch.state,
+                 data={"deposited_on": deposited_on.isoformat(),
+                       "previous": batch.deposited_on.isoformat() if batch.deposited_on else None})
+    batch.deposited_on = deposited_on
+    batch.updated_at = now()
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def report_reminder_step(batch: CpfExportBatch, on: date, every_days: int) -> int:
+    """The reminder due for ``batch`` on ``on`` (a Paris day): 0 for none (report imported, too
+    early, reminders off), 1 from ``every_days`` days after it was produced, 2 (the last) from
+    twice that."""
+    if batch.state != BATCH_GENERATED or every_days <= 0:
+        return 0
+    return min((on - produced_on(batch)).days // every_days, REPORT_REMINDER_STEPS)
+
+
+def batches_awaiting_report(session: Session, actor: Actor, certification_id: int) -> list[CpfExportBatch]:
+    _officer_only(actor)
+    return list(session.exec(select(CpfExportBatch).where(
+        CpfExportBatch.certification_id == certification_id, CpfExportBatch.state == BATCH_GENERATED,
+    ).order_by(CpfExportBatch.id)))
+
+
+def awaiting_records(session: Session, batch: CpfExportBatch) -> list[CpfRecord]:
+    """The records whose last flux is ``batch`` and that wait for its report, earliest due first."""
+    return list(session.exec(select(CpfRecord).where(
+        CpfRecord.last_batch_id == batch.id, CpfRecord.state.in_([s.value for s in AWAITING_REPORT_STATES]),
+    ).order_by(CpfRecord.due_on, CpfRecord.technical_id)))
 
 
 # --- processing report (compte rendu de traitement) -------------------------------------------------
@@ -764,7 +852,7 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
     all_items = items_of(session, batch.id)
     batch.accepted_count = sum(i.outcome == "accepted" for i in all_items)
     batch.rejected_count = sum(i.outcome == "rejected" for i in all_items)
-    batch.state = "report_imported"
+    previous_state, batch.state = batch.state, BATCH_REPORTED
     batch.report_imported_at = at
     batch.report_filename = clean_text(filename, 200) or None
     batch.report_sha256 = hashlib.sha256(data).hexdigest()
@@ -773,7 +861,7 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
     batch.updated_at = at
     session.add(batch)
     record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="import_report", actor=actor,
-                 from_state="generated", to_state="report_imported",
+                 from_state=previous_state, to_state=BATCH_REPORTED,
                  data={"file": batch.report_filename, "sha256": batch.report_sha256, "format": parsed.kind,
                        "accepted": len(outcome.accepted), "rejected": len(outcome.rejected),
                        "unchanged": len(outcome.unchanged), "superseded": len(outcome.superseded),

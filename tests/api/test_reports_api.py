@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.models import Certification
-from certification.services.cpf_export import NS
+from certification.services.cpf_export import NS, paris_today
 from documents.charts import PALETTE
 from tests.factories import (
     ReportRows,
@@ -254,3 +254,31 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     epsp = client.post("/exports/cpf", json={"certification_code": "CQP_EPSP"}, headers=officer)
     assert epsp.status_code == 422 and epsp.json()["error"]["code"] == "registry_code_missing"
     assert client.post("/exports/cpf", json={"certification_code": "CQP_XX"}, headers=officer).status_code == 422
+
+
+def test_cpf_deposit_is_declared_and_traced(client, people, certified):
+    officer = auth(people["officer"])
+    batch = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer).json()["batch"]
+    assert batch["deposited_on"] is None
+    url, today = f"/exports/cpf/{batch['id']}/deposit", paris_today()
+
+    future = client.post(url, json={"deposited_on": (today + timedelta(days=1)).isoformat()}, headers=officer)
+    assert future.status_code == 422 and future.json()["error"]["code"] == "deposit_in_future"
+    assert future.json()["error"]["message"] == "La date de dépôt ne peut pas être postérieure à aujourd'hui."
+    before = client.post(url, json={"deposited_on": (today - timedelta(days=1)).isoformat()}, headers=officer)
+    assert before.status_code == 422 and before.json()["error"]["code"] == "deposit_before_batch"
+    for body in ({"deposited_on": "31/12/2026"}, {}, {"deposited_on": today.isoformat(), "by": "x"}):
+        assert client.post(url, json=body, headers=officer).status_code == 422
+    assert client.post(url, json={"deposited_on": today.isoformat()},
+                       headers=auth(people["mandataire"])).status_code == 403
+    assert client.post("/exports/cpf/9999/deposit", json={"deposited_on": today.isoformat()},
+                       headers=officer).status_code == 404
+
+    for _ in range(2):  # the same date again changes nothing
+        declared = client.post(url, json={"deposited_on": today.isoformat()}, headers=officer)
+        assert declared.status_code == 200 and declared.json()["deposited_on"] == today.isoformat()
+    assert client.get(f"/exports/cpf/{batch['id']}", headers=officer).json()["deposited_on"] == today.isoformat()
+    trail = client.get(f"/exports/cpf/{batch['id']}/timeline", headers=officer).json()
+    assert [(e["action"], e["actor_role"]) for e in trail] == [("generate", "officer"), ("declare_deposit", "officer")]
+    assert trail[1]["data"] == {"deposited_on": today.isoformat(), "previous": None}
+    assert client.get(f"/exports/cpf/{batch['id']}/timeline", headers=auth(people["mandataire"])).status_code == 403

@@ -337,12 +337,94 @@ def test_overdue_three_months_after_issue(world, settings):
     with time_machine.travel(datetime(2027, 6, 2, 8, tzinfo=UTC), tick=False):
         assert overdue() == sorted([a, b])
         batch = export_once("CQP_SP")
-        assert overdue() == []  # sent, awaiting the report
+        # Sent (the file is written), but nothing says the Caisse des Dépôts accepted them: not
+        # declared yet, still overdue in the listing and in the officers' alerts.
+        assert overdue() == sorted([a, b])
+        with session_scope() as s:
+            assert all(svc.is_overdue(r) for r in svc.list_records(s, officer(people), state="sent"))
+            assert sorted(r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP")) == sorted([a, b])
         import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
                            officer(people))
-        assert overdue() == [b]  # rejected: still owed
+        assert overdue() == [b]  # accepted: declared; rejected: still owed
+        with session_scope() as s:
+            assert not svc.is_overdue(s.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
     assert svc.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
     assert svc.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+
+
+def test_sent_records_are_alerted_only_once_overdue(world, settings):
+    """Before its due date a record sent without report is followed by its batch's reminders, not
+    by the alerts of the records still owed."""
+    people, structure = world
+    with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):
+        certify(people, structure, NAMES[:1])
+        export_once("CQP_SP")
+    (a,) = numbers().values()
+
+    def attention(day: date) -> list[str]:
+        with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), \
+                session_scope() as s:
+            return [r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP", days_before=30)]
+
+    assert attention(date(2027, 5, 20)) == []  # due within 30 days, but sent: its batch is followed
+    assert attention(date(2027, 6, 1)) == []  # due today
+    assert attention(date(2027, 6, 2)) == [a]  # overdue and still without report
+
+
+def summary_ids(summary) -> list[str]:
+    with session_scope() as s:
+        return [i.technical_id for i in svc.items_of(s, summary["id"])]
+
+
+def test_report_reminder_steps(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:1])
+    with time_machine.travel(datetime(2027, 3, 1, 23, 30, tzinfo=UTC), tick=False):  # 2 March in Paris
+        summary = export_once("CQP_SP")
+    with session_scope() as s:
+        batch = s.get(CpfExportBatch, summary["id"])
+    assert svc.produced_on(batch) == date(2027, 3, 2)
+    days = [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 17), date(2027, 3, 31), date(2027, 4, 1),
+            date(2027, 9, 1)]
+    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
+    assert [svc.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
+    import_report_once(batch.id, csv_report([(summary_ids(summary)[0], "ACCEPTE", "")]), "cr.csv", officer(people))
+    with session_scope() as s:
+        batch = s.get(CpfExportBatch, summary["id"])
+    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0] * 6  # report imported
+
+
+def test_the_officer_declares_the_deposit(world, settings):
+    people, structure = world
+    certify(people, structure, NAMES[:1])
+    with time_machine.travel(datetime(2027, 3, 2, 9, tzinfo=UTC), tick=False):
+        summary = export_once("CQP_SP")
+    with time_machine.travel(datetime(2027, 3, 5, 9, tzinfo=UTC), tick=False):
+        refused = []
+        for day in (date(2027, 3, 1), date(2027, 3, 6)):  # before the batch was produced; in the future
+            with session_scope() as s, pytest.raises(ValidationFailed) as exc:
+                svc.declare_deposit(s, officer(people), summary["id"], day)
+            refused.append((exc.value.code, exc.value.status_code, exc.value.message))
+        assert refused == [
+            ("deposit_before_batch", 422, f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
+                                          "pas avoir été déposé avant cette date."),
+            ("deposit_in_future", 422, "La date de dépôt ne peut pas être postérieure à aujourd'hui."),
+        ]
+        with session_scope() as s, pytest.raises(Exception) as exc:
+            svc.declare_deposit(s, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
+        assert exc.value.status_code == 403
+        for day in (date(2027, 3, 3), date(2027, 3, 3), date(2027, 3, 2)):  # the same date twice, then corrected
+            with session_scope() as s:
+                batch = svc.declare_deposit(s, officer(people), summary["id"], day)
+        assert batch.deposited_on == date(2027, 3, 2)
+    with session_scope() as s:
+        trail = [(e.action, e.actor_role, e.data) for e in svc.batch_timeline(s, officer(people), summary["id"])]
+        assert trail[0][0] == "generate" and trail[1:] == [
+            ("declare_deposit", "officer", {"deposited_on": "2027-03-03", "previous": None}),
+            ("declare_deposit", "officer", {"deposited_on": "2027-03-02", "previous": "2027-03-03"}),
+        ]
+        assert s.get(CpfExportBatch, summary["id"]).state == "generated"  # still awaiting its report
+    assert set(states().values()) == {"sent"}  # a deposit declares nothing: the report does
 
 
 def test_revoked_certificate_is_not_declared(world, settings):
