@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
+from email.header import Header
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 from pathlib import Path
@@ -208,6 +209,22 @@ def requeue(session: Session, message_id: int) -> OutboxMessage:
 # --- Building ------------------------------------------------------------------------
 
 
+class EncodedSubject(str):
+    """The subject, folded by :class:`email.header.Header` (RFC 2047 encoded words, spaces
+    encoded inside them) instead of by the e-mail policy: Python 3.11's policy folds a long
+    accented subject as ``… rendu\r\n =?utf-8?q?import=C3=A9?= …``, which every reader decodes
+    with two spaces (``rendu  importé``; CPython gh-144156 and related). Compares and reads as the
+    plain subject; ASCII subjects are folded as usual."""
+
+    name = "Subject"
+
+    def fold(self, *, policy) -> str:
+        if self.isascii():
+            return policy.fold(self.name, str(self))
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
 def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = None) -> EmailMessage:
     """The MIME message: text and HTML alternatives, attachments read from ``data_dir``."""
     email = EmailMessage(policy=policy.SMTP)
@@ -215,7 +232,7 @@ def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = N
     email["To"] = ", ".join(msg.to_addrs)
     if msg.cc_addrs:
         email["Cc"] = ", ".join(msg.cc_addrs)
-    email["Subject"] = msg.subject
+    email["Subject"] = EncodedSubject(msg.subject)
     email["Message-ID"] = msg.message_id
     email["Date"] = format_datetime(as_utc(msg.created_at))
     email[DEDUPE_HEADER] = msg.dedupe_key

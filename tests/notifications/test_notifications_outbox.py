@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from email import message_from_bytes, policy
 
 import pytest
 from sqlmodel import select
@@ -133,3 +134,28 @@ def test_document_attachment_paths_are_relative_to_the_data_dir(settings) -> Non
         "relative_path": "documents/generated/agrement_requests/1/decision_agrement-v1.pdf",
         "content_type": "application/pdf",
     }
+
+
+@pytest.mark.parametrize("subject", [
+    "[CPF CQP_SP] Dernier rappel : lot CPF-SP-2026-0001 sans compte rendu importé depuis 30 jours",
+    "[JURY-2026-0001] Résultats de Zoé-Hélène Martin-N'Guessan à la session du jury paritaire « CQP Salarié "
+    "Polyvalent » — attestation de blocs de compétences délivrée",
+    "Short ASCII subject",
+    "x" * 120,
+])
+def test_long_subjects_read_back_exactly_as_written(session, settings, context, subject) -> None:
+    """A folded accented subject is read back without a doubled space (Python 3.11's folding puts
+    one before the line break and one after it, around an encoded word)."""
+    msg = put(session, context=context)
+    msg.subject = subject
+    email = build_email(msg, settings.data_dir)
+    assert email["Subject"] == subject
+    raw = email.as_bytes()
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 998
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    if subject.isascii() and len(subject) < 70:
+        assert f"Subject: {subject}\r\n".encode() in head
+    if not subject.isascii():
+        assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert str(parsed["Subject"]) == subject
