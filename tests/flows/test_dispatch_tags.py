@@ -6,7 +6,7 @@ these tests check that the Prefect API really lists the dossier's runs under it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,11 +23,14 @@ from tests.factories import auth, make_users, siret
 pytestmark = pytest.mark.integration
 
 
-async def runs_tagged(tag: str) -> list:
+async def runs_tagged(tag: str, since: datetime) -> list:
+    """The runs carrying ``tag`` created since ``since``: the Prefect server lives for the whole
+    session while the case database is emptied before each test, so dossier ids (and their tags)
+    come back in every test."""
     async with get_client() as client:
         runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])))
         flows = {f.id: f.name for f in await client.read_flows()}
-    return [(flows[r.flow_id], r) for r in runs]
+    return [(flows[r.flow_id], r) for r in sorted(runs, key=lambda r: r.created) if r.created >= since]
 
 
 def test_every_process_has_its_flow_name_for_the_links():
@@ -37,6 +40,7 @@ def test_every_process_has_its_flow_name_for_the_links():
 
 
 async def test_inline_dispatch_tags_the_run_with_the_dossier(prefect_server, smtp, monkeypatch, pdf_bytes):
+    since = datetime.now(UTC)
     people = make_users()
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
     reset_settings_cache()
@@ -51,13 +55,14 @@ async def test_inline_dispatch_tags_the_run_with_the_dossier(prefect_server, smt
         r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["officer"]), json={})
         assert r.status_code == 200, r.text
 
-    runs = await runs_tagged(run_tag("agrement_request", rid))
+    runs = await runs_tagged(run_tag("agrement_request", rid), since)
     assert [name for name, _ in runs] == ["agrement-request", "agrement-request"]
     assert all(run.state.is_completed() and run.parameters == {"request_id": rid} for _, run in runs)
-    assert await runs_tagged(run_tag("agrement_request", rid + 1000)) == []
+    assert await runs_tagged(run_tag("agrement_request", rid + 1000), since) == []
 
 
 async def test_background_dispatch_tags_the_run_with_the_dossier(prefect_server, monkeypatch):
+    since = datetime.now(UTC)
     people = make_users()
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "background")
     reset_settings_cache()
@@ -67,7 +72,7 @@ async def test_background_dispatch_tags_the_run_with_the_dossier(prefect_server,
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
 
-    (name, run), = await runs_tagged(run_tag("training_session", sid))
+    (name, run), = await runs_tagged(run_tag("training_session", sid), since)
     assert name == "training-session" and run.state.is_completed()
     assert run.parameters == {"session_id": sid}
 
