@@ -290,7 +290,10 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
         if jury is None:
             raise LookupError(f"jury session {session_id} does not exist")
         state = J(jury.state)
-        ctx = jury_context(session, jury)
+        # The session's context (every candidate, every member) only for the e-mails of these
+        # steps: a signed PV's documents and results build their own, once the results are applied.
+        needs_ctx = state in (J.convened, J.deliberated) or bool(jury.flag_reason)
+        ctx = jury_context(session, jury) if needs_ctx else {}
         fx = Effects(session, ENTITY, jury.id, jury.reference)
         if state is J.convened:
             _convocations(session, jury, ctx, fx)
