@@ -342,10 +342,19 @@ def pieces_of(current: WebUser, token: str) -> list[PieceIn]:
     if not payload or not hmac.compare_digest(mac, _mac(current, payload)):
         raise ValidationFailed("Fichiers joints invalides : recommencez depuis le formulaire.", code="bad_upload_token")
     try:
-        return [PieceIn(**row) for row in json.loads(base64.urlsafe_b64decode(payload))]
+        pieces = [PieceIn(**row) for row in json.loads(base64.urlsafe_b64decode(payload))]
     except (ValueError, TypeError, binascii.Error):
         raise ValidationFailed("Fichiers joints invalides : recommencez depuis le formulaire.",
                                code="bad_upload_token") from None
+    # A confirmation left open past the grace period of the orphan collector (the files are not
+    # referenced until it is confirmed) would record pieces whose files are gone.
+    data_dir = get_settings().data_dir
+    for piece in pieces:
+        path = data_dir / piece.relative_path
+        if not path.is_file() or path.stat().st_size != piece.size:
+            raise ValidationFailed("Les fichiers joints ne sont plus disponibles (confirmation trop tardive) : "
+                                   "recommencez depuis le formulaire.", code="upload_expired")
+    return pieces
 
 
 def _files_summary(action: FormAction, pieces: Sequence[PieceIn]) -> str:

@@ -714,6 +714,18 @@ def test_uploads_of_the_back_office(browser, people):
     forged = {**hidden, "pieces": payload + "." + ("0" * len(mac))}
     r = gaelle.post(f"{url}/rapport", data=forged)
     assert r.status_code == 422 and "Fichiers joints invalides" in r.text
+    # A confirmation left open until the orphan collector took its file is refused, nothing recorded.
+    late = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("tardif.pdf", PDF + b"\n%late",
+                                                                        "application/pdf")})
+    late_hidden = hidden_fields(late.text)
+    from documents.storage import collect_orphans
+    assert len(collect_orphans(uploads, set(), grace_seconds=-60)) == 2  # both stored files, nothing refers to them
+    r = gaelle.post(f"{url}/rapport", data=late_hidden)
+    assert r.status_code == 422 and "ne sont plus disponibles" in unescape(r.text)
+    with session_scope() as s:
+        assert s.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).all() == []
+    r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("rapport signé.pdf", PDF, "application/pdf")})
+    hidden = hidden_fields(r.text)
     r = gaelle.post(f"{url}/rapport", data=hidden)
     assert r.status_code == 303
     with session_scope() as s:
