@@ -20,6 +20,9 @@ from certification.errors import DomainError
 from certification.settings import get_settings
 
 
+PRUNE_ABOVE = 10_000  # counters kept before the ones with no failure left in the window are dropped
+
+
 class TooManyAttempts(DomainError):
     status_code = 429
     code = "too_many_attempts"
@@ -60,6 +63,9 @@ class LoginThrottle:
     def failed(self, email: str, client: str) -> None:
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) >= PRUNE_ABOVE:  # addresses tried once and never again: forget them
+                for key in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[key]
             for key, _limit in self._keys(email, client):
                 self._failures[key] = self._recent(key, now)
                 self._failures[key].append(now)

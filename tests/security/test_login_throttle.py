@@ -87,3 +87,20 @@ def test_back_office_form_is_throttled_too(client, people):
     assert "Set-Cookie" not in r.headers or "cqp_session" not in r.headers.get("Set-Cookie", "")
     # The API shares the count: the address is locked there as well.
     assert _token(client, email, PASSWORD).status_code == 429
+
+
+def test_counters_of_addresses_tried_long_ago_are_dropped(monkeypatch, settings):
+    """An attacker trying many addresses does not make the counters grow without bound."""
+    import api.throttle as throttle_module
+    from api.throttle import LoginThrottle
+
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(throttle_module.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(throttle_module, "PRUNE_ABOVE", 100)
+    t = LoginThrottle()
+    for i in range(60):
+        t.failed(f"essai{i}@example.org", f"10.0.0.{i}")
+    assert len(t._failures) == 120  # noqa: SLF001 - one per address and one per client
+    clock["now"] += settings.login_window_minutes * 60 + 1
+    t.failed("nouveau@example.org", "10.0.1.1")
+    assert set(t._failures) == {("email", "nouveau@example.org"), ("client", "10.0.1.1")}  # noqa: SLF001
