@@ -231,10 +231,10 @@ def _ready_candidates(session: Session, actor: Actor, names: _Names) -> list[Inb
     for c in unplaced_ready_candidates(session):
         by_certification.setdefault(c.certification_id, []).append(c)
     items = []
+    open_sessions = [j for j in jury_svc.list_sessions(session, actor) if j.state in (JuryState.planned,
+                                                                                       JuryState.convened)]
     for certification_id, candidates in by_certification.items():
-        target = next((j for j in jury_svc.list_sessions(session, actor)
-                       if j.certification_id == certification_id and j.state in (JuryState.planned, JuryState.convened)),
-                      None)
+        target = next((j for j in open_sessions if j.certification_id == certification_id), None)
         structures = sorted({names.structure(c.structure_id) for c in candidates})
         items.append(InboxItem(
             kind="candidats", kind_label="Candidats prêts", reference=names.certification(certification_id),
@@ -254,8 +254,10 @@ def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem
         return []
     items = []
     for c in candidates_svc.list_candidates(session, actor, state=CandidateState.in_training.value):
-        missing = candidates_svc.missing_blocs(session, c)
         acquired = {e.bloc_code for e in candidates_svc.evaluations_of(session, c.id) if e.result == "acquis"}
+        if not acquired:  # nothing evaluated « acquis » yet: no need to look up the blocs already held
+            continue
+        missing = candidates_svc.missing_blocs(session, c)
         if missing and set(missing) <= acquired:
             items.append(InboxItem(
                 kind="candidat", kind_label="Candidat", url=f"/app/candidats/{c.id}", reference=c.reference,
