@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from certification.clock import now
+from certification.effects import owe_step
 from certification.errors import Conflict
 from certification.models import ROLE_LABELS_FR, AuditEvent, Role, User
 from certification.statemachine import StateMachine
@@ -64,6 +65,9 @@ def record_event(
         data=dict(data or {}),
     )
     session.add(event)
+    session.flush()
+    # The effects this step owes (letters, e-mails) are recorded with it, in the same transaction.
+    owe_step(session, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
     return event
 
 

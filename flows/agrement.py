@@ -27,8 +27,8 @@ from certification.services import agrement as svc
 from certification.settings import get_settings
 from flows.context import request_context
 from flows.common import deliver_task, latest_due_reminder, sweep
-from flows.effects import Effects, mail_key
-from notifications.models import OutboxMessage
+from certification.effects import OwedEffect, dossiers_owed
+from flows.effects import Effects, fulfil_owed
 
 ENTITY = AgrementRequest.__tablename__
 R = RequestState
@@ -39,6 +39,8 @@ FINAL_LETTER = {
     R.refused: ("refus_agrement", "decision"),
     R.closed: ("classement_sans_suite", "closed"),
 }
+STEP_FINAL = {"grant": R.granted, "refuse": R.refused, "close_unanswered": R.closed}
+PROCESS = "agrement_request"
 
 
 @dataclass
@@ -55,45 +57,73 @@ def _action_url(request: AgrementRequest) -> str:
     return f"{get_settings().public_base_url}/agrement-requests/{request.id}"
 
 
-def _side_effects(session: Session, request: AgrementRequest, out: Outcome) -> None:
-    """Produce what the current state owes; every call is a no-op once done."""
+def _applicants(ctx: dict) -> list[str]:
+    return [ctx["request"]["structure_email"], ctx["request"]["mandataire_email"]]
+
+
+def _context(session: Session, request: AgrementRequest, round: int | None = None) -> dict:
+    return {**request_context(session, request, round), "action_url": _action_url(request)}
+
+
+def _avis_extra(request: AgrementRequest) -> dict:
+    days_left = (request.avis_deadline - today()).days if request.avis_deadline else None
+    return {"avis_deadline": request.avis_deadline, "days_left": days_left}
+
+
+def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """The letters and e-mails one step of the request owes, whatever its state is now."""
     settings = get_settings()
-    ctx = {**request_context(session, request), "action_url": _action_url(request)}
-    r = ctx["request"]
-    applicants = [r["structure_email"], r["mandataire_email"]]
-    state = RequestState(request.state)
+    request = session.get(AgrementRequest, effect.dossier_id)
+    round = effect.payload.get("round") or request.round
+    ctx = _context(session, request, round)
     fx = Effects(session, ENTITY, request.id, request.reference)
-
-    # Every submission round gets its accusé de réception, whatever happened since.
-    ack = fx.letter(ctx, "accuse_reception", request.round)
-    fx.mail(ctx, f"ack:r{request.round}", "accuse_reception", applicants, attach=[ack])
-
-    if state is R.incomplete:
-        letter = fx.letter(ctx, "demande_complements", request.round)
-        fx.mail(ctx, f"complements:r{request.round}", "demande_complements", applicants, attach=[letter])
-        deadline = request.complements_deadline
-        days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
-        if days is not None:
-            fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements", applicants,
-                    extra={"days_left": (deadline - today()).days})
-    elif state is R.under_review:
-        days_left = (request.avis_deadline - today()).days if request.avis_deadline else None
-        extra = {"avis_deadline": request.avis_deadline, "days_left": days_left}
-        if request.avis is None:
-            fx.mail(ctx, "avis-request", "demande_avis", [r["mandataire_email"]], extra=extra)
-            if days_left is not None and 0 <= days_left <= settings.avis_reminder_days_before:
-                fx.mail(ctx, "avis-reminder", "relance_avis", [r["mandataire_email"]], extra=extra)
-            elif days_left is not None and days_left < 0:
-                fx.mail(ctx, "avis-overdue", "relance_avis", [r["mandataire_email"]],
-                        cc=[settings.officers_mailbox], extra=extra)
-        else:
-            fx.mail(ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], extra=extra)
-    elif state in FINAL_LETTER:
+    step = effect.step
+    if step in ("submit", "provide_complements"):  # every submission round gets its accusé de réception
+        ack = fx.letter(ctx, "accuse_reception", round)
+        fx.mail(ctx, f"ack:r{round}", "accuse_reception", _applicants(ctx), attach=[ack])
+    elif step == "request_complements":
+        letter = fx.letter(ctx, "demande_complements", round)
+        fx.mail(ctx, f"complements:r{round}", "demande_complements", _applicants(ctx), attach=[letter])
+    elif step == "start_review":
+        fx.mail(ctx, "avis-request", "demande_avis", [ctx["request"]["mandataire_email"]], extra=_avis_extra(request))
+    elif step == "give_avis":
+        fx.mail(ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], extra=_avis_extra(request))
+    elif step in STEP_FINAL:
+        state = STEP_FINAL[step]
         kind, name = FINAL_LETTER[state]
         letter = fx.letter(ctx, kind)
         cc = [] if state is R.closed else [settings.officers_mailbox]
-        fx.mail(ctx, name, kind, applicants, cc=cc, attach=[letter])
-    out.documents += fx.documents
+        fx.mail(ctx, name, kind, _applicants(ctx), cc=cc, attach=[letter])
+    return [fx]
+
+
+def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None:
+    """Reminders owed today by the calendar, while the request still waits for the mandataire."""
+    settings = get_settings()
+    state = RequestState(request.state)
+    if state is R.incomplete:
+        deadline = request.complements_deadline
+        days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
+        if days is None:
+            return
+        ctx = _context(session, request)
+        fx = Effects(session, ENTITY, request.id, request.reference)
+        fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements", _applicants(ctx),
+                extra={"days_left": (deadline - today()).days})
+    elif state is R.under_review and request.avis is None and request.avis_deadline:
+        extra = _avis_extra(request)
+        days_left = extra["days_left"]
+        if not (0 <= days_left <= settings.avis_reminder_days_before or days_left < 0):
+            return
+        ctx = _context(session, request)
+        fx = Effects(session, ENTITY, request.id, request.reference)
+        mandataire = [ctx["request"]["mandataire_email"]]
+        if days_left >= 0:
+            fx.mail(ctx, "avis-reminder", "relance_avis", mandataire, extra=extra)
+        else:
+            fx.mail(ctx, "avis-overdue", "relance_avis", mandataire, cc=[settings.officers_mailbox], extra=extra)
+    else:
+        return
     out.mails += fx.mails
 
 
@@ -101,7 +131,7 @@ def _system_transition(session: Session, request: AgrementRequest) -> str | None
     """Fire the one system transition that is due now, if any."""
     state = RequestState(request.state)
     try:
-        if state is R.admissible:
+        if state is R.admissible:  # admissible before the review opened in the same transaction
             svc.start_review(session, SYSTEM, request.id)
             return "start_review"
         if state is R.incomplete and request.complements_deadline and today() > request.complements_deadline:
@@ -127,14 +157,17 @@ def waiting_for(request: AgrementRequest) -> str | None:
 
 
 def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
-    """Bring one request up to date with its state; plain function (Prefect wraps it as a task)."""
+    """Fulfil what the request's steps owe, then the calendar's reminders and deadlines."""
     out = Outcome(request_id)
     for _ in range(len(REQUEST_STATE_LABELS)):
+        produced = fulfil_owed(engine, PROCESS, request_id, fulfil_step)
+        out.documents += produced.documents
+        out.mails += produced.mails
         with session_scope(engine) as session:
             request = session.get(AgrementRequest, request_id)
             if request is None:
                 raise LookupError(f"agrément request {request_id} does not exist")
-            _side_effects(session, request, out)
+            _reminders(session, request, out)
         with session_scope(engine) as session:
             request = session.get(AgrementRequest, request_id)
             fired = _system_transition(session, request)
@@ -147,19 +180,11 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
 
 
 def requests_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Open requests (deadlines, reminders) and final ones whose closing mail is missing."""
+    """Open requests (deadlines, reminders) and those with effects still owed (lost runs)."""
     open_states = [s.value for s in R if s not in (R.granted, R.refused, R.closed, R.withdrawn)]
     with session_scope(engine) as session:
-        ids = list(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
-        finals = session.exec(
-            select(AgrementRequest.id, AgrementRequest.state).where(
-                AgrementRequest.state.in_([s.value for s in FINAL_LETTER])
-            )
-        ).all()
-        if finals:
-            keys = {mail_key(ENTITY, i, FINAL_LETTER[R(s)][1]): i for i, s in finals}
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
-            ids += [i for k, i in keys.items() if k not in sent]
+        ids = set(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
+        ids |= set(dossiers_owed(session, PROCESS))
     return sorted(ids)
 
 

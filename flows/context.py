@@ -4,24 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from certification.clock import today
-from certification.models import AgrementRequest, Bloc, Certification, Structure, User
+from certification.models import AgrementRequest, AuditEvent, Bloc, Certification, Structure, User
 from certification.processes.agrement import PIECE_KINDS
 from certification.services.agrement import agrement_of, pieces_of
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 
 
-def request_context(session: Session, request: AgrementRequest) -> dict[str, Any]:
+def _submitted_at(session: Session, request: AgrementRequest, round: int):
+    """When round ``round`` was submitted: the first submission, or its compléments."""
+    if round <= 1:
+        return request.submitted_at
+    events = list(session.exec(select(AuditEvent.at).where(
+        AuditEvent.entity_type == AgrementRequest.__tablename__, AuditEvent.entity_id == request.id,
+        AuditEvent.action == "provide_complements").order_by(AuditEvent.id)))
+    return events[round - 2] if len(events) >= round - 1 else request.last_submitted_at
+
+
+def request_context(session: Session, request: AgrementRequest, round: int | None = None) -> dict[str, Any]:
+    """The request as its letters and e-mails show it; ``round``: the submission round they are
+    about (default: the current one), so that a round's accusé de réception lists its own pieces."""
+    round = round or request.round
     structure = session.get(Structure, request.structure_id)
     cert = session.get(Certification, request.certification_id)
     mandataire = session.get(User, request.mandataire_id)
     agrement = agrement_of(session, request.id)
     blocs: dict[str, Bloc] = {b.code: b for b in blocs_of(session, cert.id)}
     scope_codes = agrement.scope if agrement else request.scope
-    pieces = [p for p in pieces_of(session, request.id) if p.round == request.round]
+    pieces = [p for p in pieces_of(session, request.id) if p.round == round]
     return {
         "certifier_name": get_settings().certifier_name,
         "today": today(),
@@ -30,7 +43,7 @@ def request_context(session: Session, request: AgrementRequest) -> dict[str, Any
             "reference": request.reference,
             "kind": request.kind,
             "state": request.state,
-            "round": request.round,
+            "round": round,
             "structure_name": structure.name,
             "structure_siret": structure.siret,
             "structure_address": structure.address,
@@ -40,7 +53,7 @@ def request_context(session: Session, request: AgrementRequest) -> dict[str, Any
             "certification_title": cert.title,
             "mandataire_name": mandataire.full_name,
             "mandataire_email": mandataire.email,
-            "submitted_at": request.last_submitted_at if request.round > 1 else request.submitted_at,
+            "submitted_at": _submitted_at(session, request, round),
             "pieces": [
                 {
                     "filename": p.original_name,

@@ -8,13 +8,17 @@ audit trail (``document_generated`` / ``mail_queued``) in the caller's transacti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, record_event
+from certification.clock import now
+from certification.db import session_scope
+from certification.effects import OwedEffect, owed_ids
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import ensure_document
@@ -104,3 +108,56 @@ class Effects:
             self.session, entity_type=self.entity_type, entity_id=self.entity_id, action=action,
             actor=SYSTEM, data=data,
         )
+
+
+# --- owed effects ---------------------------------------------------------------------------
+
+Handler = Callable[[Session, OwedEffect], Iterable["Effects"]]
+
+
+@dataclass
+class Produced:
+    """What a run newly produced: document and e-mail names."""
+
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+
+
+def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Handler) -> Produced:
+    """Fulfil every effect the dossier owes, oldest first, each once.
+
+    Each owed row is handled in its own transaction that also marks it done, so a run killed
+    anywhere resumes at the first row not done and redoes nothing (documents and e-mails are
+    keyed besides). The row is locked while handled (PostgreSQL), so two runs of one dossier
+    on two workers never handle it twice. A failure is recorded on the row (attempts, last
+    error) and raised: the run fails, and the next run or the sweep tries again.
+    """
+    produced = Produced()
+    with session_scope(engine) as db:
+        ids = owed_ids(db, process, dossier_id)
+    for effect_id in ids:
+        try:
+            with session_scope(engine) as db:
+                effect = db.get(OwedEffect, effect_id, with_for_update=True)
+                if effect is None or effect.done_at is not None:
+                    continue
+                documents, mails = [], []
+                for fx in handle(db, effect):
+                    documents += fx.documents
+                    mails += fx.mails
+                effect.done_at = now()
+                effect.produced = documents + mails
+                effect.attempts += 1
+                effect.last_error = None
+                db.add(effect)
+            produced.documents += documents
+            produced.mails += mails
+        except Exception as exc:
+            with session_scope(engine) as db:
+                effect = db.get(OwedEffect, effect_id)
+                if effect is not None and effect.done_at is None:
+                    effect.attempts += 1
+                    effect.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    db.add(effect)
+            raise
+    return produced

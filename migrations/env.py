@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import certification.models  # noqa: F401  (register tables)
+import certification.effects  # noqa: F401  (register tables)
+import certification.models  # noqa: F401
 import documents.models  # noqa: F401
 import notifications.models  # noqa: F401
 from certification.db import get_engine

@@ -76,7 +76,6 @@ def instruct(request_id: int, people: dict) -> None:
     with session_scope() as s:
         mandataire_id = svc.get_request(s, SYSTEM, request_id).mandataire_id
         svc.declare_admissible(s, people["officer"]["actor"], request_id)
-        svc.start_review(s, SYSTEM, request_id)
         mandataire = next(p["actor"] for p in people.values() if p["id"] == mandataire_id)
         svc.give_avis(s, mandataire, request_id, "favorable")
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import (
@@ -290,7 +290,9 @@ def provide_complements(
     return request
 
 
-def declare_admissible(session: Session, actor: Actor, request_id: int, comment: str = "") -> AgrementRequest:
+def declare_admissible(
+    session: Session, actor: Actor, request_id: int, comment: str = "", *, avis_deadline_days: int | None = None,
+) -> AgrementRequest:
     request = _acting_on(session, actor, request_id)
     kinds = {p.kind for p in pieces_of(session, request.id)}
     apply_transition(
@@ -298,7 +300,9 @@ def declare_admissible(session: Session, actor: Actor, request_id: int, comment:
         reason=comment.strip() or None,
         context={"piece_kinds": kinds, "epsp_trained": epsp_trained(session, request.structure_id)},
     )
-    return request
+    # Opening the review needs nothing from outside: it happens in the same transaction, so the
+    # mandataire may give the avis as soon as the officer's answer is back.
+    return start_review(session, SYSTEM, request.id, avis_deadline_days=avis_deadline_days)
 
 
 def start_review(

@@ -148,9 +148,7 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
     officer, mandataire = auth(people["officer"]), auth(people["mandataire"])
     rid = submit().json()["id"]
     r = client.post(f"/agrement-requests/{rid}/admissible", headers=officer, json={"comment": "Complet"})
-    assert r.status_code == 200 and r.json()["state"] == "admissible"
-    with session_scope() as s:  # done by the flow in production
-        svc.start_review(s, SYSTEM, rid)
+    assert r.status_code == 200 and r.json()["state"] == "under_review"  # the review opens at once
     r = client.post(f"/agrement-requests/{rid}/decision", headers=officer, json={"decision": "grant"})
     assert r.status_code == 409 and "avis" in r.json()["error"]["message"]
     r = client.post(f"/agrement-requests/{rid}/avis", headers=mandataire,

@@ -86,8 +86,6 @@ def test_full_path_to_granted_agrement_with_audit_trail(people):
     with session_scope() as s:
         svc.declare_admissible(s, officer, rid, "Dossier complet")
     with session_scope() as s:
-        svc.start_review(s, SYSTEM, rid)
-    with session_scope() as s:
         svc.give_avis(s, mandataire, rid, "favorable", "Très bon plateau technique")
     with session_scope() as s:
         request, agrement = svc.grant(s, officer, rid, start_date=date(2027, 1, 1))
@@ -128,7 +126,7 @@ def test_complements_round_trip(people):
         assert (request.state, request.round) == ("submitted", 2)
         assert [(p.kind, p.round) for p in svc.pieces_of(s, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
         svc.declare_admissible(s, officer, rid)
-        last = timeline(s, "agrement_requests", rid)[-2]
+        last = timeline(s, "agrement_requests", rid)[-3]
         assert (last.action, last.reason) == ("provide_complements", "Voici l'attestation.")
 
 
@@ -163,7 +161,7 @@ def test_concurrent_actions_on_the_same_request_fire_once(people):
         first.close()
         second.close()
     with session_scope() as s:
-        assert [e.action for e in timeline(s, "agrement_requests", rid)] == ["submit", "declare_admissible"]
+        assert [e.action for e in timeline(s, "agrement_requests", rid)] == ["submit", "declare_admissible", "start_review"]
 
 
 def test_failure_mid_transition_leaves_no_half_state(people, monkeypatch):
@@ -171,7 +169,6 @@ def test_failure_mid_transition_leaves_no_half_state(people, monkeypatch):
     rid = submit(mandataire)
     with session_scope() as s:
         svc.declare_admissible(s, officer, rid)
-        svc.start_review(s, SYSTEM, rid)
         svc.give_avis(s, mandataire, rid, "favorable")
 
     def broken(*_a, **_k):
@@ -191,7 +188,6 @@ def test_defavorable_avis_must_be_motivated_and_refusal_needs_reason(people):
     rid = submit(mandataire)
     with session_scope() as s:
         svc.declare_admissible(s, officer, rid)
-        svc.start_review(s, SYSTEM, rid)
         with pytest.raises(ValidationFailed):
             svc.give_avis(s, mandataire, rid, "defavorable", "")
         svc.give_avis(s, mandataire, rid, "defavorable", "Encadrement insuffisant")

@@ -62,9 +62,10 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     assert "<script>" not in html and "&lt;script&gt;" in html
 
     with session_scope() as s:
-        svc.declare_admissible(s, officer, rid)
+        # The review opens in the officer's own transaction: the avis may be given at once.
+        assert svc.declare_admissible(s, officer, rid).state == "under_review"
     result = await agrement_request_flow(rid)
-    assert result["transitions"] == ["start_review"] and result["state"] == "under_review"
+    assert result["transitions"] == [] and result["state"] == "under_review"
     assert result["waiting_for"].startswith("mandataire : avis attendu")
     assert smtp.recipients(-1) == ["helene.dubois@cqp.test"]
 
@@ -107,7 +108,6 @@ async def test_refusal_letter_escapes_and_keeps_the_reasons(prefect_server, smtp
     rid = submit_request(mandataire)
     with session_scope() as s:
         svc.declare_admissible(s, officer, rid)
-        svc.start_review(s, officer, rid)
         svc.give_avis(s, mandataire, rid, "defavorable", "Pas d'encadrant formé")
         svc.refuse(s, officer, rid, "Encadrement <b>insuffisant</b>.\nAucun encadrant formé à l'EPSP.")
     await agrement_request_flow(rid)

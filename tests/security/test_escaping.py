@@ -95,7 +95,6 @@ def hostile_world(settings):
     with session_scope() as s:
         agr.provide_complements(s, mandataire, rid, comment=hostile("answer"))
         agr.declare_admissible(s, officer, rid, hostile("admissible"))
-        agr.start_review(s, SYSTEM, rid)
         agr.give_avis(s, mandataire, rid, "favorable", hostile("avis"))
     advance_request(rid)
     with session_scope() as s:
@@ -106,7 +105,6 @@ def hostile_world(settings):
     refused = submit_request(mandataire, 2, name=hostile("structure2"))
     with session_scope() as s:
         agr.declare_admissible(s, officer, refused)
-        agr.start_review(s, SYSTEM, refused)
         agr.give_avis(s, mandataire, refused, "defavorable", hostile("avis2"))
         agr.refuse(s, officer, refused, hostile("refusal"))
     advance_request(refused)

@@ -181,8 +181,7 @@ def test_inbox_lists_overdue_first_then_by_deadline(browser, people):
         svc.request_complements(s, officer, late, "Attestation EPSP lisible", deadline_days=30)
         svc.request_complements(s, officer, soon, "Programme de formation", deadline_days=3)
         for rid in (review, decide, done):
-            svc.declare_admissible(s, officer, rid)
-            svc.start_review(s, SYSTEM, rid, avis_deadline_days=10)
+            svc.declare_admissible(s, officer, rid, avis_deadline_days=10)
         svc.give_avis(s, mandataire, decide, "favorable")
         svc.give_avis(s, mandataire, done, "favorable")
         svc.refuse(s, officer, done, "Encadrement non formé")
@@ -232,7 +231,7 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
     # Step 2: confirmed, the service applies the transition, writes its audit row, runs the flow.
     r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
     assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
-    assert state_of(rid) == "admissible" and triggered == [rid]
+    assert state_of(rid) == "under_review" and triggered == [rid]
     with session_scope() as s:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).one()
         assert (event.entity_id, event.actor_id, event.actor_role) == (rid, people["officer"]["id"], "officer")
@@ -253,7 +252,7 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
         assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).all()) == 1
     # Another confirmation of the same action: a French error, not a 500, and nothing else changes.
     r = officer.post(f"/app/demandes/{rid}/recevable", data={**hidden, "nonce": "une-autre-confirmation-0001"})
-    assert r.status_code == 409 and "impossible : le dossier est à l'état « recevable »" in unescape(r.text)
+    assert r.status_code == 409 and "impossible : le dossier est à l'état « en instruction »" in unescape(r.text)
     assert triggered == [rid]
 
 
@@ -310,7 +309,6 @@ def test_mandataire_gives_avis(browser, people):
     rid = submit_request(people["mandataire"]["actor"])
     with session_scope() as s:
         svc.declare_admissible(s, people["officer"]["actor"], rid)
-        svc.start_review(s, SYSTEM, rid)
     mandataire = browser(people["mandataire"])
     page = mandataire.get(f"/app/demandes/{rid}").text
     assert 'id="form-avis"' in page and 'id="form-recevable"' not in page
