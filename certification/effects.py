@@ -91,7 +91,8 @@ OWED_STEPS: dict[str, Owner] = {
         ("controleur_id", "visit_sequence", "decision"),
     ),
     "jury_sessions": Owner(
-        "jury", _self, frozenset({"convene", "flag", "close_deliberation", "sign_pv"}), ("pv_version",),
+        "jury", _self, frozenset({"convene", "flag", "close_deliberation", "sign_pv", "amend_after_appeal"}),
+        ("pv_version",),
     ),
     "appeals": Owner(
         "jury", _parent("appeals", "session_id"),

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
 
     # Flows
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
+    # Background dispatch: runs of different dossiers at once (a dossier has at most one queued and
+    # one running run); 0: 2 on SQLite (one writer at a time), 8 on PostgreSQL.
+    flow_concurrency: int = 0
+    # Processes rendering a big batch of documents (a jury's certificates); 0: one per core.
+    render_processes: int = 0
     sweep_interval_seconds: int = 300
     # Export of certified holders to the Caisse des Dépôts (flow cpf-export-all) with the officers' alerts:
     # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.

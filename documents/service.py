@@ -59,6 +59,7 @@ def ensure_document(
     context: Mapping[str, Any],
     filename: str,
     root: Path,
+    pdf: bytes | None = None,
 ) -> GeneratedDocument:
     """Return the document for this key, rendering and storing it only if needed.
 
@@ -79,7 +80,7 @@ def ensure_document(
         return row
 
     relative_path = generated_path(entity_type, entity_id, kind, version)
-    sha256, size = store.write(relative_path, render.render_pdf(template, context))
+    sha256, size = store.write(relative_path, pdf if pdf is not None else render.render_pdf(template, context))
     values = dict(filename=filename, relative_path=relative_path, sha256=sha256, size=size)
 
     if row is None:

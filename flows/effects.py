@@ -41,8 +41,11 @@ class Effects:
     documents: list[str] = field(default_factory=list)
     mails: list[str] = field(default_factory=list)
 
-    def letter(self, context: Mapping[str, Any], kind: str, version: int = 1) -> GeneratedDocument:
-        """The PDF ``kind`` (template ``<kind>.html``), rendered once per version."""
+    def letter(
+        self, context: Mapping[str, Any], kind: str, version: int = 1, *, pdf: bytes | None = None,
+    ) -> GeneratedDocument:
+        """The PDF ``kind`` (template ``<kind>.html``), rendered once per version (``pdf``: already
+        rendered from the same template and context, e.g. by ``documents.pool``)."""
         key = (
             GeneratedDocument.entity_type == self.entity_type, GeneratedDocument.entity_id == self.entity_id,
             GeneratedDocument.kind == kind, GeneratedDocument.version == version,
@@ -58,6 +61,7 @@ class Effects:
             context=context,
             filename=f"{self.reference}-{kind}-v{version}.pdf",
             root=get_settings().data_dir,
+            pdf=pdf,
         )
         if not existed:
             self._event("document_generated", {

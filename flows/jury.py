@@ -53,15 +53,18 @@ from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
-from flows.effects import Effects, mail_key
+from certification.effects import OwedEffect, dossiers_owed, owed
+from flows.effects import Effects, fulfil_owed
 from notifications.ics import build_invitation, ics_attachment
-from notifications.models import OutboxMessage
 
 ENTITY = JurySession.__tablename__
 CERT_ENTITY = Certificate.__tablename__
 APPEAL_ENTITY = Appeal.__tablename__
 J = JuryState
 CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}
+PROCESS = "jury"
+SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
+RESULTS_ATTACHMENTS_MAX = 20  # a structure's results e-mail attaches its documents up to this many
 APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
 
 
@@ -97,6 +100,7 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
     return {
         "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
         "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
+        "structure_id": candidate.structure_id,
         "structure_name": session.get(Structure, candidate.structure_id).name,
         "structure_email": session.get(Structure, candidate.structure_id).email,
         "blocs": entries, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
@@ -216,101 +220,157 @@ def _convocations(session: Session, jury: JurySession, ctx: dict, fx: Effects) -
         fx.mail(ctx, name, "convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
 
 
-def _notify_candidates(jury: JurySession, session: Session) -> set[int] | None:
+def _notified_candidates(session: Session, jury: JurySession, pv_version: int) -> set[int] | None:
     """Who gets a results e-mail for this PV version: everyone at v1, appellants afterwards."""
-    if jury.pv_version == 1:
+    if pv_version == 1:
         return None
     return set(session.exec(select(Appeal.candidate_id).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)))
 
 
-def _apply_and_issue(engine: Engine | None, jury_id: int, out: JuryOutcome) -> None:
-    """Results of every candidate, one transaction each (restart-safe, numbers never skipped)."""
-    with session_scope(engine) as session:
-        candidate_ids = [r.candidate_id for r in svc.candidates_of(session, jury_id)]
-    for candidate_id in candidate_ids:
-        with session_scope(engine) as session:
-            svc.apply_results(session, jury_id, candidate_id)
-            certificate = issuance.issue_for(session, jury_id, candidate_id)
-            if certificate is not None and certificate.number not in out.certificates:
-                out.certificates.append(certificate.number)
+def _certificate_document(session: Session, jury: JurySession, candidate_id: int,
+                          pdf: bytes | None = None) -> tuple[Any, dict | None, list[str]]:
+    """The candidate's certificate or attestation of this session, rendered once (or None)."""
+    certificate = session.exec(select(Certificate).where(
+        Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id,
+        Certificate.state == "valid")).first()
+    if certificate is None:
+        return None, None, []
+    cctx = certificate_context(session, certificate)
+    cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+    document = cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version, pdf=pdf)
+    return document, cctx["certificate"], cfx.documents
 
 
-def _documents_and_results(engine: Engine | None, jury_id: int, out: JuryOutcome) -> None:
+def _pending_certificates(session: Session, jury: JurySession, candidate_ids: list[int]) -> list[tuple]:
+    """(certificate id, template, context) of the certificates whose document is not rendered yet."""
+    from documents.service import get_document
+
+    pending = []
+    for certificate in session.exec(select(Certificate).where(
+            Certificate.session_id == jury.id, Certificate.state == "valid",
+            Certificate.candidate_id.in_(candidate_ids))):
+        kind = CERTIFICATE_TEMPLATES[certificate.kind]
+        if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
+                        version=certificate.version) is None:
+            pending.append((certificate.candidate_id, f"{kind}.html", certificate_context(session, certificate)))
+    return pending
+
+
+def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutcome) -> None:
+    """The PV of this version, every certificate's document, one results e-mail per structure
+    (its candidates, documents attached) and one per candidate who has an address.
+
+    Documents are rendered on every core first (a process pool, ``documents.pool``), then
+    stored and mailed one candidate per transaction: a restart resumes where it stopped.
+    """
+    from documents.pool import render_many
+
     with session_scope(engine) as session:
         jury = session.get(JurySession, jury_id)
         ctx = jury_context(session, jury)
         fx = Effects(session, ENTITY, jury.id, jury.reference)
-        fx.letter(ctx, "pv_jury", jury.pv_version)
+        fx.letter(ctx, "pv_jury", pv_version)
         out.documents += fx.documents
-        out.mails += fx.mails
-        recipients = _notify_candidates(jury, session)
+        recipients = _notified_candidates(session, jury, pv_version)
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
+        pending = _pending_certificates(session, jury, [e["id"] for e in entries])
+    rendered = render_many([(template, context) for _, template, context in pending])
+    pdfs = {candidate_id: pdf for (candidate_id, _, _), pdf in zip(pending, rendered, strict=True)}
+    by_structure: dict[int, list[dict]] = {}
     for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
         with session_scope(engine) as session:
             jury = session.get(JurySession, jury_id)
+            document, certificate_ctx, documents = _certificate_document(session, jury, entry["id"],
+                                                                         pdfs.get(entry["id"]))
+            out.documents += documents
+            if certificate_ctx and certificate_ctx["number"] not in out.certificates:
+                out.certificates.append(certificate_ctx["number"])
             fx = Effects(session, ENTITY, jury.id, jury.reference)
-            attachments, certificate_ctx = [], None
-            certificate = session.exec(select(Certificate).where(
-                Certificate.candidate_id == entry["id"], Certificate.session_id == jury.id,
-                Certificate.state == "valid")).first()
-            if certificate is not None:
-                cctx = certificate_context(session, certificate)
-                cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
-                attachments.append(cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version))
-                certificate_ctx = cctx["certificate"]
-                out.documents += cfx.documents
-            fx.mail(ctx, f"results:c{entry['id']}:v{jury.pv_version}", "resultats_jury",
-                    [entry["structure_email"], entry["email"]], attach=attachments,
-                    extra={"candidate": entry, "certificate": certificate_ctx})
+            if entry["email"]:
+                fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "resultats_jury", [entry["email"]],
+                        attach=[document] if document else [],
+                        extra={"candidate": entry, "certificate": certificate_ctx, "recipient_name": "",
+                               "action_url": certificate_ctx["verification_url"] if certificate_ctx else ""})
+            out.mails += fx.mails
+        by_structure.setdefault(entry["structure_id"], []).append(
+            {**entry, "certificate": certificate_ctx, "document": document})
+    for structure_id, listed in by_structure.items():
+        with session_scope(engine) as session:
+            jury = session.get(JurySession, jury_id)
+            fx = Effects(session, ENTITY, jury.id, jury.reference)
+            documents = [c["document"] for c in listed if c["document"] is not None]
+            attach = documents if len(documents) <= RESULTS_ATTACHMENTS_MAX else []
+            fx.mail(ctx, f"results:s{structure_id}:v{pv_version}", "resultats_jury_structure",
+                    [listed[0]["structure_email"]],
+                    attach=attach,
+                    extra={"structure_name": listed[0]["structure_name"], "listed": [
+                        {k: v for k, v in c.items() if k != "document"} for c in listed],
+                        "documents_attached": bool(attach)})
             out.mails += fx.mails
 
 
-def _appeal_letters(session: Session, jury: JurySession, out: JuryOutcome) -> None:
+def _appeal_step(session: Session, effect: OwedEffect) -> Effects:
     settings = get_settings()
-    for appeal in session.exec(select(Appeal).where(Appeal.session_id == jury.id)):
-        ctx = appeal_context(session, appeal)
-        candidate = session.get(Candidate, appeal.candidate_id)
-        to = [session.get(Structure, candidate.structure_id).email, candidate.email]
-        fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
+    appeal = session.get(Appeal, effect.entity_id)
+    ctx = appeal_context(session, appeal)
+    candidate = session.get(Candidate, appeal.candidate_id)
+    to = [session.get(Structure, candidate.structure_id).email, candidate.email]
+    fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
+    if effect.step == "file":
         fx.mail(ctx, "received", "recours_recu", to, cc=[settings.officers_mailbox])
-        if AppealState(appeal.state) in APPEAL_FINAL:
-            letter = fx.letter(ctx, "recours_decision")
-            fx.mail(ctx, "decision", "recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
-        out.documents += fx.documents
-        out.mails += fx.mails
+    else:
+        letter = fx.letter(ctx, "recours_decision")
+        fx.mail(ctx, "decision", "recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
+    return fx
+
+
+def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """What one step of the session (or of an appeal against it) owes, whatever its state now.
+
+    The PV and results of a signature are done apart (``_results``: many transactions); here a
+    signature step owes nothing more once they are.
+    """
+    settings = get_settings()
+    if effect.entity_type == APPEAL_ENTITY:
+        return [_appeal_step(session, effect)]
+    jury = session.get(JurySession, effect.dossier_id)
+    fx = Effects(session, ENTITY, jury.id, jury.reference)
+    if effect.step == "convene":
+        _convocations(session, jury, jury_context(session, jury), fx)
+    elif effect.step == "flag" and jury.flag_reason:
+        digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
+        fx.mail(jury_context(session, jury), f"flag:{digest}", "jury_signale", [settings.officers_mailbox],
+                extra={"flag_reason": jury.flag_reason})
+    elif effect.step == "close_deliberation":
+        ctx = jury_context(session, jury)
+        pv_version = effect.payload.get("pv_version") or jury.pv_version
+        president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
+        fx.mail(ctx, f"pv-to-sign:v{pv_version}", "pv_a_signer", president, cc=[settings.officers_mailbox])
+    return [fx]
 
 
 def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
-    """Bring one jury session up to date with its state (plain function; Prefect wraps it)."""
+    """Fulfil what the session's steps owe (plain function; Prefect wraps it).
+
+    A signature (or a PV amended after an appeal) owes the PV, the documents and the results
+    e-mails: they are produced before its owed row is marked done, then the session is marked
+    « résultats notifiés ».
+    """
     out = JuryOutcome(session_id)
-    settings = get_settings()
+    with session_scope(engine) as session:
+        if session.get(JurySession, session_id) is None:
+            raise LookupError(f"jury session {session_id} does not exist")
+        signatures = [(e.id, e.payload.get("pv_version")) for e in owed(session, PROCESS, session_id)
+                      if e.step in SIGNATURE_STEPS]
+    for _, pv_version in signatures:
+        _results(engine, session_id, pv_version or 1, out)
+    produced = fulfil_owed(engine, PROCESS, session_id, fulfil_step)
+    out.documents += produced.documents
+    out.mails += produced.mails
     with session_scope(engine) as session:
         jury = session.get(JurySession, session_id)
-        if jury is None:
-            raise LookupError(f"jury session {session_id} does not exist")
-        state = J(jury.state)
-        # The session's context (every candidate, every member) only for the e-mails of these
-        # steps: a signed PV's documents and results build their own, once the results are applied.
-        needs_ctx = state in (J.convened, J.deliberated) or bool(jury.flag_reason)
-        ctx = jury_context(session, jury) if needs_ctx else {}
-        fx = Effects(session, ENTITY, jury.id, jury.reference)
-        if state is J.convened:
-            _convocations(session, jury, ctx, fx)
-        if jury.flag_reason:
-            digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
-            fx.mail(ctx, f"flag:{digest}", "jury_signale", [settings.officers_mailbox],
-                    extra={"flag_reason": jury.flag_reason})
-        if state is J.deliberated:
-            president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
-            fx.mail(ctx, f"pv-to-sign:v{jury.pv_version}", "pv_a_signer", president, cc=[settings.officers_mailbox])
-        out.mails += fx.mails
-        _appeal_letters(session, jury, out)
-    if state is J.pv_signed or state is J.results_notified:
-        _apply_and_issue(engine, session_id, out)
-        _documents_and_results(engine, session_id, out)
-    if state is J.pv_signed:
-        with session_scope(engine) as session:
+        if signatures and jury.state == J.pv_signed.value:
             try:
                 svc.notify_results(session, session_id)
                 out.transitions.append("notify_results")
@@ -321,33 +381,30 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
     return out
 
 
+def _certificate_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """A duplicate or a correction owes the document of its version."""
+    certificate = session.get(Certificate, effect.dossier_id)
+    fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+    version = effect.payload.get("version") or certificate.version
+    if certificate.state == "valid" and version == certificate.version:
+        fx.letter(certificate_context(session, certificate), CERTIFICATE_TEMPLATES[certificate.kind], version)
+    return [fx]
+
+
 def advance_certificate(certificate_id: int, engine: Engine | None = None) -> dict:
     """The document of the certificate's current version (duplicate, correction) exists once."""
+    produced = fulfil_owed(engine, "certificate", certificate_id, _certificate_step)
     with session_scope(engine) as session:
         certificate = session.get(Certificate, certificate_id)
-        fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
-        if certificate.state == "valid":
-            fx.letter(certificate_context(session, certificate), CERTIFICATE_TEMPLATES[certificate.kind],
-                      certificate.version)
-        return {"certificate_id": certificate_id, "state": certificate.state, "documents": fx.documents,
+        return {"certificate_id": certificate_id, "state": certificate.state, "documents": produced.documents,
                 "mails": [], "transitions": []}
 
 
 def juries_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Sessions convened or past their deliberation, flagged ones, and those with appeal letters owed."""
+    """Sessions with effects still owed (lost runs), and signed ones whose results are not notified."""
     with session_scope(engine) as session:
-        active = [J.convened.value, J.deliberated.value, J.pv_signed.value]
-        ids = set(session.exec(select(JurySession.id).where(JurySession.state.in_(active))))
-        ids |= set(session.exec(select(JurySession.id).where(JurySession.flag_reason.is_not(None),
-                                                               JurySession.state != J.cancelled.value)))
-        owed = {}
-        for appeal in session.exec(select(Appeal)):
-            owed[mail_key(APPEAL_ENTITY, appeal.id, "received")] = appeal.session_id
-            if AppealState(appeal.state) in APPEAL_FINAL:
-                owed[mail_key(APPEAL_ENTITY, appeal.id, "decision")] = appeal.session_id
-        if owed:
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(owed))))
-            ids |= {i for k, i in owed.items() if k not in sent}
+        ids = set(dossiers_owed(session, PROCESS))
+        ids |= set(session.exec(select(JurySession.id).where(JurySession.state == J.pv_signed.value)))
     return sorted(ids)
 
 

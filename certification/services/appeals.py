@@ -147,4 +147,5 @@ def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[s
     row.outcome = jury_svc.outcome_of(session, row)
     session.add(row)
     session.flush()
+    jury_svc.apply_all_results(session, jury.id)
     return appeal

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
-from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
@@ -278,8 +278,22 @@ def record_results(
         raise ValidationFailed(f"Résultat parmi : {', '.join(DELIBERATION_RESULTS)}.", code="bad_result")
     if len(set(results.values()) & {"absent"}) and set(results.values()) != {"absent"}:
         raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
-    apply_transition(session, JURY, jury, "record_results", actor, reason=comment.strip() or None,
-                     data={"candidate_id": candidate_id, "results": dict(results)})
+    # Results of different candidates are recorded concurrently: the session row is only read
+    # under a shared lock (closing the deliberation waits for them, and they for it), the
+    # candidate's row is locked for update, and the session's version does not move.
+    JURY.check("record_results", jury.state, actor.role, entity=jury, reason=comment.strip() or None)
+    locked = session.exec(select(JurySession).where(
+        JurySession.id == jury.id, JurySession.state == JuryState.composition_checked.value,
+    ).with_for_update(read=True)).first()
+    if locked is None:
+        raise InvalidTransition(
+            "Action « saisir les résultats » impossible : la délibération n'est pas ouverte pour cette session.",
+            code="invalid_transition", details={"state": jury.state, "transition": "record_results"},
+        )
+    session.exec(select(JuryCandidate).where(JuryCandidate.id == row.id).with_for_update())
+    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="record_results", actor=actor,
+                 from_state=jury.state, to_state=jury.state, reason=comment.strip() or None,
+                 data={"candidate_id": candidate_id, "results": dict(results)})
     existing = {d.bloc_code: d for d in deliberations_of(session, jury.id, candidate_id)}
     for bloc, result in results.items():
         row_d = existing.get(bloc) or Deliberation(session_id=jury.id, candidate_id=candidate_id, bloc_code=bloc,
@@ -329,7 +343,18 @@ def sign_pv(session: Session, actor: Actor, session_id: int) -> JurySession:
     _president_or_officer(session, actor, jury)
     apply_transition(session, JURY, jury, "sign_pv", actor, data={"pv_version": jury.pv_version},
                      changes={"pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
+    apply_all_results(session, jury.id)
     return jury
+
+
+def apply_all_results(session: Session, session_id: int) -> None:
+    """Blocs acquired, candidates' states and certificate numbers, in the signature's transaction:
+    the register is up to date when the signature answers; the flow renders and sends."""
+    from certification.services import issuance
+
+    for row in candidates_of(session, session_id):
+        apply_results(session, session_id, row.candidate_id)
+        issuance.issue_for(session, session_id, row.candidate_id)
 
 
 def cancel(session: Session, actor: Actor, session_id: int, reason: str) -> JurySession:

@@ -45,6 +45,13 @@ def test_convocations_with_ics_once(world, settings):
     assert all(a["filename"] == "invitation.ics" for m in mails for a in m.attachments)
 
 
+def _candidates(ids):
+    from certification.models import Candidate
+
+    with session_scope() as s:
+        return [s.get(Candidate, i) for i in ids]
+
+
 async def test_jury_to_certificates_and_results(prefect_server, smtp, world, settings):
     people = world
     hostile = [("<b>O'Brien</b>-Lefèvre", "Marie-Noëlle"), ("Dupont", "Jean-Éudes")]
@@ -64,8 +71,12 @@ async def test_jury_to_certificates_and_results(prefect_server, smtp, world, set
         certificate = s.exec(select(Certificate).where(Certificate.kind == "certificate")).one()
         attestation = s.exec(select(Certificate).where(Certificate.kind == "attestation")).one()
     results = smtp.by_subject("sultats")
-    assert len(results) == 2
-    by_candidate = {m["To"]: m for m in results}
+    assert len(results) == 3  # one per candidate with an address, one for their structure
+    (to_structure,) = [m for m in results if "2 candidats" in m["Subject"]]
+    assert [p.get_content_type() for p in to_structure.iter_attachments()] == ["application/pdf"] * 2
+    assert {str(m["To"]) for m in results if m is not to_structure} == {
+        str(c.email) for c in _candidates(ids)}
+    by_candidate = {m["To"]: m for m in results if m is not to_structure}
     mail = next(m for to, m in by_candidate.items() if "candidat1@" in str(to))
     (pdf_part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
     cert_text = pdf_text(pdf_part.get_content())
@@ -103,7 +114,9 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
         numbers = [c.number for c in s.exec(select(Certificate))]
         keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
     assert len(numbers) == len(set(numbers)) == 5
-    assert len([k for k in keys if ":results:" in k]) == 5 and len(keys) == len(set(keys))
+    # five candidates, one structure
+    assert len([k for k in keys if ":results:c" in k]) == 5 and len([k for k in keys if ":results:s" in k]) == 1
+    assert len(keys) == len(set(keys))
     assert len(docs("certificates")) == 5 and len(docs("jury_sessions")) == 1
     assert advance_jury(sid).mails == []
 
@@ -126,7 +139,8 @@ def test_appeal_letters_and_new_pv(world, settings):
     outcome = advance_jury(sid)
     assert outcome.state == "results_notified"
     assert sorted(outcome.documents) == ["certificat-v1", "pv_jury-v2", "recours_decision-v1"]
-    assert sorted(outcome.mails) == ["decision", "received", f"results:c{cid}:v2"]
+    structure_id = _candidates([cid])[0].structure_id
+    assert sorted(outcome.mails) == ["decision", "received", f"results:c{cid}:v2", f"results:s{structure_id}:v2"]
     with session_scope() as s:
         states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
         assert states == [("attestation", "superseded"), ("certificate", "valid")]

@@ -1,0 +1,76 @@
+"""Rendering many documents on every core: a pool of worker processes (WeasyPrint is CPU-bound
+and holds the GIL, so threads would not help).
+
+``render_many`` renders (template, context) pairs and returns their PDF bytes in order. Small
+batches are rendered in this process (a worker's start costs more than a few pages); larger
+ones go to a pool of ``settings.render_processes`` processes (default: the number of cores),
+started once with the ``spawn`` method (safe beside the threads of Prefect and the API) and kept
+for the next batch. The bytes are then stored by the caller, in its own transactions: workers
+never touch the database nor the files.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from certification.settings import get_settings
+from documents import render
+
+POOL_THRESHOLD = 8  # below this many documents, render here
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def _processes() -> int:
+    configured = get_settings().render_processes
+    return configured if configured > 0 else (os.cpu_count() or 1)
+
+
+def _warm_up() -> None:  # pragma: no cover - runs in the workers
+    import weasyprint  # noqa: F401  (the import is most of a worker's start)
+
+
+def _pool_of(size: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_warm_up)
+            _pool_size = size
+        return _pool
+
+
+def shutdown() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
+atexit.register(shutdown)
+
+
+def render_many(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[bytes]:
+    """PDF bytes of each (template, context), in order; on every core when worth it."""
+    size = min(_processes(), len(items))
+    if size <= 1 or len(items) < POOL_THRESHOLD:
+        return [render.render_pdf(template, context) for template, context in items]
+    pool = _pool_of(_processes())
+    chunk = max(1, len(items) // (size * 8))
+    return list(pool.map(_render, [(t, dict(c)) for t, c in items], chunksize=chunk))
+
+
+def _render(item: tuple[str, Mapping[str, Any]]) -> bytes:
+    template, context = item
+    return render.render_pdf(template, context)
