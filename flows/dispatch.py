@@ -1,13 +1,16 @@
 """How a human action (through the API) triggers the flow of its dossier.
 
 - ``inline``: run the flow now and wait for it (tests, demo, CLI);
-- ``background``: run it in this process's event loop after the response, one at a time
-  (embedded default: SQLite does not like concurrent writers);
+- ``background``: run it in this process's event loop after the response (embedded default).
+  A dossier has at most one run queued and one running: a trigger for a dossier already queued
+  merges into that run. Different dossiers run concurrently, up to ``flow_concurrency`` (2 on
+  SQLite, whose single writer serialises them anyway; 8 on PostgreSQL), so a big jury being
+  issued does not hold up an unrelated request's accusé de réception;
 - ``deployment``: ask the Prefect server to run the deployment on a worker (scale-out);
 - ``none``: do nothing; the sweep picks the dossier up.
 
-Whatever the mode, a run that is lost (crash, restart) is caught up by the sweep, because the
-flows work from the database state.
+Whatever the mode, a run that is lost (crash, restart) is caught up by the sweep, because what
+a dossier is owed is in the database (``certification.effects``).
 
 Every run started here carries the tag ``<process>:<id>`` (e.g. ``agrement_request:12``), so the
 runs of one dossier can be listed in the Prefect UI or API (``api.web.prefect_links``).
@@ -18,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import weakref
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from certification.settings import get_settings
@@ -43,14 +48,63 @@ PROCESSES = {
 }
 
 _background: set[asyncio.Task] = set()
-_lock: asyncio.Lock | None = None
 
 
-def flow_lock() -> asyncio.Lock:
-    global _lock
-    if _lock is None:
-        _lock = asyncio.Lock()
-    return _lock
+class _Dispatcher:
+    """Background runs: per dossier, one queued and one running; across dossiers, bounded."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.slots = asyncio.Semaphore(concurrency)
+        self.queued: set[tuple[str, int]] = set()
+        self.locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+    def trigger(self, kind: str, entity_id: int) -> bool:
+        """Queue a run of the dossier, unless one is queued already (merged). True if queued."""
+        key = (kind, entity_id)
+        if key in self.queued:
+            return False
+        self.queued.add(key)
+        task = asyncio.get_running_loop().create_task(self._run(key))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return True
+
+    async def _run(self, key: tuple[str, int]) -> None:
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock, self.slots:  # the dossier's previous run first, then a free slot
+                self.queued.discard(key)  # from now on a new trigger queues the next run
+                await _background_run(*key)
+        finally:
+            self.queued.discard(key)
+            if not lock.locked() and key not in self.queued:
+                self.locks.pop(key, None)
+
+
+_dispatchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def _concurrency() -> int:
+    settings = get_settings()
+    if settings.flow_concurrency > 0:
+        return settings.flow_concurrency
+    return 8 if settings.sqlalchemy_url.startswith("postgresql") else 2
+
+
+def dispatcher() -> _Dispatcher:
+    """This event loop's dispatcher (asyncio primitives belong to one loop)."""
+    loop = asyncio.get_running_loop()
+    found = _dispatchers.get(loop)
+    if found is None:
+        found = _dispatchers[loop] = _Dispatcher(_concurrency())
+    return found
+
+
+@asynccontextmanager
+async def flow_lock():
+    """A slot among the background runs (the periodic sweep takes one like any run)."""
+    async with dispatcher().slots:
+        yield
 
 
 def load_flow(process: Process):
@@ -67,9 +121,8 @@ async def _run(kind: str, entity_id: int) -> dict:
     from prefect import tags
 
     process = PROCESSES[kind]
-    async with flow_lock():
-        with tags(run_tag(kind, entity_id)):
-            return await load_flow(process)(**{process.parameter: entity_id})
+    with tags(run_tag(kind, entity_id)):
+        return await load_flow(process)(**{process.parameter: entity_id})
 
 
 async def _background_run(kind: str, entity_id: int) -> None:
@@ -101,9 +154,7 @@ async def changed(kind: str, entity_id: int) -> None:
     if mode == "inline":
         await _run(kind, entity_id)
     elif mode == "background":
-        task = asyncio.get_running_loop().create_task(_background_run(kind, entity_id))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        dispatcher().trigger(kind, entity_id)
     elif mode == "deployment":
         await _deployment_run(kind, entity_id)
 
