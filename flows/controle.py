@@ -25,9 +25,9 @@ from certification.processes.controle import CONTROLE_STATE_LABELS, KIND_LABELS,
 from certification.services import controle as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
-from flows.effects import Effects, mail_key
+from certification.effects import OwedEffect, dossiers_owed
+from flows.effects import Effects, fulfil_owed
 from notifications.ics import build_invitation, ics_attachment
-from notifications.models import OutboxMessage
 
 ENTITY = Controle.__tablename__
 K = ControleState
@@ -40,6 +40,8 @@ DECISION_LETTERS = {
 }
 # Final states and the e-mail that must exist for them (a run is owed while it does not).
 # (An action plan may be followed by a suspension: each decision has its own letter and e-mail.)
+PROCESS = "controle"
+DECISION_STEPS = ("conclude_compliant", "require_action_plan", "suspend", "withdraw")
 FINAL_MAIL = {
     K.compliant: "decision:compliant", K.suspended: "decision:suspension", K.withdrawn: "decision:withdrawal",
     K.closed: "plan-closed",
@@ -107,11 +109,11 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
     }
 
 
-def _invitation(controle: Controle, c: dict) -> dict:
+def _invitation(controle: Controle, c: dict, sequence: int) -> dict:
     settings = get_settings()
     data = build_invitation(
         uid=f"{controle.reference}@cqp-engine.local",
-        sequence=controle.visit_sequence,
+        sequence=sequence,
         start=controle.visit_at,
         end=controle.visit_end,
         summary=f"Visite de contrôle d'agrément {controle.reference} — {c['structure_name']}",
@@ -123,42 +125,57 @@ def _invitation(controle: Controle, c: dict) -> dict:
         organizer=parseaddr(settings.mail_from)[1],
         attendees=[a for a in (c["structure_email"], c["controleur_email"]) if a],
     )
-    path = f"generated/{ENTITY}/{controle.id}/visite-s{controle.visit_sequence}.ics"
+    path = f"generated/{ENTITY}/{controle.id}/visite-s{sequence}.ics"
     return ics_attachment(settings.data_dir, path, data)
 
 
-def _side_effects(session: Session, controle: Controle, fx: Effects) -> None:
+def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """The letters and e-mails one step of the contrôle owes, whatever its state is now."""
     settings = get_settings()
+    controle = session.get(Controle, effect.dossier_id)
     ctx = controle_context(session, controle)
     c = ctx["controle"]
-    state = K(controle.state)
     structure, officers = [c["structure_email"]], [settings.officers_mailbox]
-
-    if controle.controleur_id and state is not K.cancelled:
-        fx.mail(ctx, f"mission:u{controle.controleur_id}", "mission_controle", [c["controleur_email"]])
-    if state is K.visit_scheduled:
-        name = f"visit:s{controle.visit_sequence}"
+    fx = Effects(session, ENTITY, controle.id, controle.reference)
+    step, payload = effect.step, effect.payload
+    if step == "assign" and payload.get("controleur_id"):
+        controleur = session.get(User, payload["controleur_id"])
+        fx.mail({**ctx, "controle": {**c, "controleur_name": controleur.full_name,
+                                     "controleur_email": controleur.email}},
+                f"mission:u{controleur.id}", "mission_controle", [controleur.email])
+    elif step == "schedule_visit":
+        sequence = payload.get("visit_sequence", controle.visit_sequence)
+        name = f"visit:s{sequence}"
         if not fx.sent(name):
             fx.mail(ctx, name, "convocation_visite", structure, cc=[c["controleur_email"]],
-                    attach=[_invitation(controle, c)])
-    if controle.report_submitted_at is not None:
+                    attach=[_invitation(controle, c, sequence)])
+    elif step == "submit_report":
         report = fx.letter(ctx, "rapport_controle")
-        if state is K.report_submitted:
-            fx.mail(ctx, "report", "rapport_depose", officers, attach=[report])
-    if controle.decision:
-        letter = fx.letter(ctx, DECISION_LETTERS[controle.decision])
-        fx.mail(ctx, f"decision:{controle.decision}", "decision_controle", structure, cc=officers, attach=[letter])
-    if state is K.action_plan:
-        deadline = controle.action_plan_deadline
-        days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)
-        if days is not None:
-            fx.mail(ctx, f"plan-reminder:d{days}", "relance_plan_actions", structure)
-        elif today() > deadline:
-            fx.mail(ctx, "plan-overdue", "relance_plan_actions", structure, cc=officers)
-    elif state is K.escalated:
+        fx.mail(ctx, "report", "rapport_depose", officers, attach=[report])
+    elif step in DECISION_STEPS:
+        decision = payload.get("decision") or controle.decision
+        letter = fx.letter({**ctx, "controle": {**c, "decision": decision}}, DECISION_LETTERS[decision])
+        fx.mail(ctx, f"decision:{decision}", "decision_controle", structure, cc=officers, attach=[letter])
+    elif step == "escalate":
         fx.mail(ctx, "plan-escalated", "plan_actions_echu", officers)
-    elif state is K.closed:
+    elif step == "close_action_plan":
         fx.mail(ctx, "plan-closed", "cloture_plan_actions", structure, cc=officers)
+    return [fx]
+
+
+def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
+    """Action-plan reminders owed today by the calendar, while the plan is still awaited."""
+    if controle.state != K.action_plan or controle.action_plan_deadline is None:
+        return
+    settings = get_settings()
+    ctx = controle_context(session, controle)
+    structure = [ctx["controle"]["structure_email"]]
+    deadline = controle.action_plan_deadline
+    days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)
+    if days is not None:
+        fx.mail(ctx, f"plan-reminder:d{days}", "relance_plan_actions", structure)
+    elif today() > deadline:
+        fx.mail(ctx, "plan-overdue", "relance_plan_actions", structure, cc=[settings.officers_mailbox])
 
 
 def _system_transition(session: Session, controle: Controle) -> str | None:
@@ -188,16 +205,18 @@ def waiting_for(controle: Controle) -> str | None:
 
 
 def advance_controle(controle_id: int, engine: Engine | None = None) -> ControleOutcome:
-    """Bring one contrôle up to date with its state (plain function; Prefect wraps it)."""
+    """Fulfil what the contrôle's steps owe, then the calendar's reminders and escalation."""
     out = ControleOutcome(controle_id)
     for _ in range(3):
+        produced = fulfil_owed(engine, PROCESS, controle_id, fulfil_step)
+        out.documents += produced.documents
+        out.mails += produced.mails
         with session_scope(engine) as session:
             controle = session.get(Controle, controle_id)
             if controle is None:
                 raise LookupError(f"contrôle {controle_id} does not exist")
             fx = Effects(session, ENTITY, controle.id, controle.reference)
-            _side_effects(session, controle, fx)
-            out.documents += fx.documents
+            _reminders(session, controle, fx)
             out.mails += fx.mails
         with session_scope(engine) as session:
             controle = session.get(Controle, controle_id)
@@ -211,17 +230,11 @@ def advance_controle(controle_id: int, engine: Engine | None = None) -> Controle
 
 
 def controles_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Open contrôles (deadlines, reminders) and final ones whose closing e-mail is missing."""
+    """Open contrôles (deadlines, reminders) and those with effects still owed (lost runs)."""
     with session_scope(engine) as session:
         open_states = [s.value for s in K if s not in FINAL_MAIL and s is not K.cancelled]
-        ids = list(session.exec(select(Controle.id).where(Controle.state.in_(open_states))))
-        finals = session.exec(
-            select(Controle.id, Controle.state).where(Controle.state.in_([s.value for s in FINAL_MAIL]))
-        ).all()
-        keys = {mail_key(ENTITY, i, FINAL_MAIL[K(s)]): i for i, s in finals}
-        if keys:
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
-            ids += [i for k, i in keys.items() if k not in sent]
+        ids = set(session.exec(select(Controle.id).where(Controle.state.in_(open_states))))
+        ids |= set(dossiers_owed(session, PROCESS))
     return sorted(ids)
 
 
