@@ -27,7 +27,7 @@ from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import Certification, Structure, User
+from certification.models import AuditEvent, Certification, Structure, User
 from certification.models_training import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.processes.training import (
     APPUI_STATE_LABELS,
@@ -40,17 +40,17 @@ from certification.processes.training import (
 from certification.services import training as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, sweep
-from flows.effects import Effects, mail_key
+from certification.effects import OwedEffect, dossiers_owed
+from flows.effects import Effects, fulfil_owed
 from notifications.ics import build_invitation, day_spans, ics_attachment
-from notifications.models import OutboxMessage
 
 ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 APPUI_ENTITY = Appui.__tablename__
 T, E, A = TrainingState, EnrollmentState, AppuiState
 ATTESTATION = "attestation_formation_epsp"
+PROCESS = "training_session"
 # Final appui states and the e-mail that must exist for them (a run is owed while it does not).
-APPUI_FINAL_MAIL = {A.reported: "report", A.cancelled: "cancelled"}
 
 
 @dataclass
@@ -190,7 +190,7 @@ def _convened(fx: Effects, training: TrainingSession) -> bool:
 
 
 def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
-                         entry: dict[str, Any], *, cancelled: bool = False) -> dict:
+                         entry: dict[str, Any], *, cancelled: bool = False, sequence: int | None = None) -> dict:
     """The encadrant's invitation to the session's days (whole days: the hours are free text).
 
     One UID per enrollment (each encadrant's event is his own, also in his structure's calendar);
@@ -198,7 +198,7 @@ def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollme
     """
     settings = get_settings()
     t = ctx["training"]
-    sequence = training.schedule_sequence + (1 if cancelled else 0)
+    sequence = (training.schedule_sequence if sequence is None else sequence) + (1 if cancelled else 0)
     method = "CANCEL" if cancelled else "REQUEST"
     hours = f"Horaires : {t['hours']}.\n" if t["hours"] else ""
     data = build_invitation(
@@ -220,26 +220,56 @@ def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollme
     return ics_attachment(settings.data_dir, path, data, method=method)
 
 
-def _enrollment_effects(session: Session, training: TrainingSession, enrollment: TrainingEnrollment,
-                        ctx: dict[str, Any], out: Outcome) -> None:
+def _convene(session: Session, training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
+             sequence: int) -> Effects:
     entry = enrollment_entry(session, training, enrollment)
+    fx = _enrollment_fx(session, training, enrollment)
+    name = f"convocation:s{sequence}"
+    if not fx.sent(name):
+        fx.mail(ctx, name, "convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
+                extra={"enrollment": entry},
+                attach=[_training_invitation(training, enrollment, ctx, entry, sequence=sequence)])
+    return fx
+
+
+def _enrollment_fx(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> Effects:
     reference = enrollment.attestation_number or f"{training.reference}-I{enrollment.id}"
-    fx = Effects(session, ENROLLMENT_ENTITY, enrollment.id, reference)
-    state, enrollment_state = T(training.state), E(enrollment.state)
-    to, cc = [entry["email"]], [entry["structure_email"]]
-    extra = {"enrollment": entry}
-    convocation = f"convocation:s{training.schedule_sequence}"
-    if state in (T.planned, T.in_progress) and enrollment_state is E.registered and not fx.sent(convocation):
-        fx.mail(ctx, convocation, "convocation_formation", to, cc=cc, extra=extra,
-                attach=[_training_invitation(training, enrollment, ctx, entry)])
-    if enrollment_state is E.completed:
+    return Effects(session, ENROLLMENT_ENTITY, enrollment.id, reference)
+
+
+def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """What one step of the session (or of an enrollment) owes, whatever the states are now."""
+    training = session.get(TrainingSession, effect.dossier_id)
+    ctx = training_context(session, training)
+    if effect.entity_type == ENROLLMENT_ENTITY:
+        enrollment = session.get(TrainingEnrollment, effect.entity_id)
+        if effect.step == "register":
+            if _convened(_enrollment_fx(session, training, enrollment), training):
+                return []
+            return [_convene(session, training, enrollment, ctx, training.schedule_sequence)]
+        entry = enrollment_entry(session, training, enrollment)  # complete
+        fx = _enrollment_fx(session, training, enrollment)
         letter = fx.letter(attestation_context(ctx, entry), ATTESTATION)
-        fx.mail(ctx, "attestation", "attestation_formation", to + cc, attach=[letter], extra=extra)
-    if state is T.cancelled and not fx.sent("cancelled") and _convened(fx, training):
-        fx.mail(ctx, "cancelled", "formation_annulee", to, cc=cc, extra=extra,
-                attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
-    out.documents += fx.documents
-    out.mails += fx.mails
+        fx.mail(ctx, "attestation", "attestation_formation", [entry["email"], entry["structure_email"]],
+                attach=[letter], extra={"enrollment": entry})
+        return [fx]
+    enrollments = [e for e in svc.enrollments_of(session, training.id)]
+    if effect.step == "reschedule":
+        sequence = effect.payload.get("schedule_sequence", training.schedule_sequence)
+        return [_convene(session, training, e, ctx, sequence) for e in enrollments if e.state == E.registered.value]
+    done = []  # cancel: every encadrant convened and still enrolled then gets the cancellation
+    withdrawn_before = set(session.exec(select(AuditEvent.entity_id).where(
+        AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.action == "withdraw",
+        AuditEvent.id < (effect.audit_event_id or 0))))
+    for enrollment in enrollments:
+        fx = _enrollment_fx(session, training, enrollment)
+        if _convened(fx, training) and enrollment.id not in withdrawn_before:
+            entry = enrollment_entry(session, training, enrollment)
+            fx.mail(ctx, "cancelled", "formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
+                    extra={"enrollment": entry},
+                    attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
+        done.append(fx)
+    return done
 
 
 def training_waiting_for(training: TrainingSession) -> str | None:
@@ -250,7 +280,7 @@ def training_waiting_for(training: TrainingSession) -> str | None:
 
 
 def advance_training_session(session_id: int, engine: Engine | None = None) -> Outcome:
-    """Bring one training session up to date (plain function; Prefect wraps it)."""
+    """Open the session on its first day, then fulfil what its steps owe (Prefect wraps it)."""
     out = Outcome(session_id)
     with session_scope(engine) as session:
         training = session.get(TrainingSession, session_id)
@@ -262,13 +292,9 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
                 out.transitions.append("start")
             except Conflict:  # another run (or the formateur) opened it first
                 session.rollback()
-    with session_scope(engine) as session:
-        enrollment_ids = [e.id for e in svc.enrollments_of(session, session_id)]
-    for enrollment_id in enrollment_ids:  # one transaction each: a restart resumes where it stopped
-        with session_scope(engine) as session:
-            training = session.get(TrainingSession, session_id)
-            enrollment = session.get(TrainingEnrollment, enrollment_id)
-            _enrollment_effects(session, training, enrollment, training_context(session, training), out)
+    produced = fulfil_owed(engine, PROCESS, session_id, fulfil_step)
+    out.documents += produced.documents
+    out.mails += produced.mails
     with session_scope(engine) as session:
         training = session.get(TrainingSession, session_id)
         out.state = training.state
@@ -276,44 +302,20 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
     return out
 
 
-def _owed_keys(session: Session, training: TrainingSession, enrollment: TrainingEnrollment,
-               sent: set[str]) -> list[str]:
-    """The e-mails a final session still owes to one enrollment (a sweep catches up lost runs)."""
-    def key(name: str) -> str:
-        return mail_key(ENROLLMENT_ENTITY, enrollment.id, name)
-
-    owed = []
-    if enrollment.state == E.completed:
-        owed.append(key("attestation"))
-    if training.state == T.cancelled and any(
-            key(f"convocation:s{k}") in sent for k in range(training.schedule_sequence + 1)):
-        owed.append(key("cancelled"))
-    return [k for k in owed if k not in sent]
-
-
 def training_sessions_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Open sessions (start, convocations, attestations), and final ones still owing an e-mail."""
+    """Sessions to open on their first day, and those with effects still owed (lost runs)."""
     with session_scope(engine) as session:
-        ids = set(session.exec(select(TrainingSession.id).where(
-            TrainingSession.state.in_([T.planned.value, T.in_progress.value]))))
-        finals = {t.id: t for t in session.exec(select(TrainingSession).where(
-            TrainingSession.state.in_([T.closed.value, T.cancelled.value])))}
-        if finals:
-            enrollments = list(session.exec(select(TrainingEnrollment).where(
-                TrainingEnrollment.session_id.in_(list(finals)))))
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(
-                OutboxMessage.entity_type == ENROLLMENT_ENTITY,
-                OutboxMessage.entity_id.in_([e.id for e in enrollments]))))
-            ids |= {e.session_id for e in enrollments if _owed_keys(session, finals[e.session_id], e, sent)}
+        ids = set(session.exec(select(TrainingSession.id).where(TrainingSession.state == T.planned.value)))
+        ids |= set(dossiers_owed(session, PROCESS))
     return sorted(ids)
 
 
 # --- appuis pédagogiques -------------------------------------------------------------------
 
 
-def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False) -> dict:
+def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False, sequence: int | None = None) -> dict:
     settings = get_settings()
-    sequence = appui.visit_sequence + (1 if cancelled else 0)
+    sequence = (appui.visit_sequence if sequence is None else sequence) + (1 if cancelled else 0)
     method = "CANCEL" if cancelled else "REQUEST"
     data = build_invitation(
         uid=f"{appui.reference}@cqp-engine.local",
@@ -334,32 +336,39 @@ def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False) -> dict
     return ics_attachment(settings.data_dir, path, data, method=method)
 
 
-def _appui_effects(session: Session, appui: Appui, fx: Effects) -> None:
+def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """What one step of the appui owes, whatever its state is now."""
     settings = get_settings()
+    appui = session.get(Appui, effect.dossier_id)
     ctx = appui_context(session, appui)
     a = ctx["appui"]
-    state = A(appui.state)
     structure, officers = [a["structure_email"]], [settings.officers_mailbox]
     formateur = [a["formateur_email"]] if a["formateur_email"] else []
-
-    if state is A.requested:
+    fx = Effects(session, APPUI_ENTITY, appui.id, appui.reference)
+    step, payload = effect.step, effect.payload
+    if step == "request":
         fx.mail(ctx, "requested", "appui_demande", officers, cc=structure)
-    if appui.formateur_id and state in (A.assigned, A.scheduled):
-        fx.mail(ctx, f"mission:u{appui.formateur_id}", "appui_mission", formateur)
-    if state is A.scheduled and appui.visit_at is not None:
-        name = f"visit:s{appui.visit_sequence}"
+    elif step == "assign" and payload.get("formateur_id"):
+        assigned = session.get(User, payload["formateur_id"])
+        fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email}},
+                f"mission:u{assigned.id}", "appui_mission", [assigned.email])
+    elif step == "schedule_visit":
+        sequence = payload.get("visit_sequence", appui.visit_sequence)
+        name = f"visit:s{sequence}"
         if not fx.sent(name):
-            fx.mail(ctx, name, "appui_programme", structure, cc=formateur, attach=[_appui_invitation(appui, a)])
-    if state is A.reported:
+            fx.mail(ctx, name, "appui_programme", structure, cc=formateur,
+                    attach=[_appui_invitation(appui, a, sequence=sequence)])
+    elif step == "report":
         attach = []
         if appui.report_file:
             f = appui.report_file
             attach.append({"filename": f["original_name"], "relative_path": f["relative_path"],
                            "content_type": f["content_type"]})
         fx.mail(ctx, "report", "appui_compte_rendu", structure, cc=officers + formateur, attach=attach)
-    if state is A.cancelled:
+    elif step == "cancel":
         attach = [_appui_invitation(appui, a, cancelled=True)] if appui.visit_at is not None else []
         fx.mail(ctx, "cancelled", "appui_annule", structure, cc=officers + formateur, attach=attach)
+    return [fx]
 
 
 def appui_waiting_for(appui: Appui) -> str | None:
@@ -371,33 +380,24 @@ def appui_waiting_for(appui: Appui) -> str | None:
 
 
 def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:
-    """Bring one appui pédagogique up to date with its state (plain function; Prefect wraps it)."""
+    """Fulfil what the appui's steps owe (plain function; Prefect wraps it)."""
     out = Outcome(appui_id)
+    produced = fulfil_owed(engine, "appui", appui_id, fulfil_appui_step)
+    out.documents += produced.documents
+    out.mails += produced.mails
     with session_scope(engine) as session:
         appui = session.get(Appui, appui_id)
         if appui is None:
             raise LookupError(f"appui {appui_id} does not exist")
-        fx = Effects(session, APPUI_ENTITY, appui.id, appui.reference)
-        _appui_effects(session, appui, fx)
-        out.documents += fx.documents
-        out.mails += fx.mails
         out.state = appui.state
         out.waiting_for = appui_waiting_for(appui)
     return out
 
 
 def appuis_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Open appuis, and final ones whose closing e-mail is missing."""
+    """Appuis with effects still owed (lost runs)."""
     with session_scope(engine) as session:
-        open_states = [s.value for s in A if s not in APPUI_FINAL_MAIL]
-        ids = list(session.exec(select(Appui.id).where(Appui.state.in_(open_states))))
-        finals = session.exec(
-            select(Appui.id, Appui.state).where(Appui.state.in_([s.value for s in APPUI_FINAL_MAIL]))).all()
-        keys = {mail_key(APPUI_ENTITY, i, APPUI_FINAL_MAIL[A(s)]): i for i, s in finals}
-        if keys:
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
-            ids += [i for k, i in keys.items() if k not in sent]
-    return sorted(ids)
+        return dossiers_owed(session, "appui")
 
 
 # --- Prefect -------------------------------------------------------------------------------

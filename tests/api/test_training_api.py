@@ -122,7 +122,8 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     actions = [e["action"] for e in client.get(f"/training-sessions/{sid}/enrollments/{e1}/timeline",
                                                headers=auth(people["structure1"])).json()]
     # (the completion was recorded at a travelled time, later than the flow's events)
-    assert sorted(actions) == sorted(["register", "complete", "document_generated", "mail_queued"])
+    # the registration owed the convocation, the completion the attestation and its e-mail
+    assert sorted(actions) == sorted(["register", "complete", "document_generated", "mail_queued", "mail_queued"])
     with session_scope() as s:
         link = s.exec(select(StructureLink).where(StructureLink.user_id == people["formateur"]["id"])).one()
         assert (link.structure_id, link.kind) == (s1, "formateur")
@@ -138,7 +139,7 @@ def test_agrement_admissible_with_an_epsp_trained_encadrant_instead_of_the_piece
 
     completed_training(people, structure_id_of(3))
     r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["officer"]), json={})
-    assert r.status_code == 200 and r.json()["state"] == "admissible"
+    assert r.status_code == 200 and r.json()["state"] == "under_review"
 
 
 def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):

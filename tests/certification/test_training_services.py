@@ -211,7 +211,7 @@ def test_completion_is_the_agrement_prerequisite_in_place_of_the_attestation_pie
     completed_training(people, structure_id, formateur="formateur2", email="chef.atelier@aci7.example.org")
     with session_scope() as s:
         request = agrement_svc.declare_admissible(s, actor(people, "officer"), rid)
-        assert request.state == "admissible"
+        assert request.state == "under_review"  # admissible, and the review opened at once
 
 
 def test_a_formateur_who_trained_a_structure_cannot_audit_it_nor_sit_on_its_jury(world):
