@@ -29,6 +29,7 @@ from certification.services.referential import ensure_referential
 from certification.services.users import create_user
 from certification.settings import get_settings
 from certification.siret import luhn_ok
+from flows import dispatch
 
 DEMO_PASSWORD = "demo-cqp-2026"
 DEMO_USERS = [
@@ -158,7 +159,8 @@ def run_demo(app) -> DemoResult:
             agrement = final["agrement"]
             await _jury(client, officer, agrement, result)
             await _controle_and_training(client, officer, agrement, result)
-            return result
+        await dispatch.drain_background()  # the flows the demo's actions started (background mode)
+        return result
 
     return anyio.run(scenario)
 

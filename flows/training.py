@@ -237,6 +237,24 @@ def _enrollment_fx(session: Session, training: TrainingSession, enrollment: Trai
     return Effects(session, ENROLLMENT_ENTITY, enrollment.id, reference)
 
 
+def _enrolled_at(session: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
+    """The enrollments still registered when the session's step was recorded (by the audit trail:
+    registered before it, and neither completed, failed nor withdrawn before it)."""
+    enrollments = svc.enrollments_of(session, training.id)
+    if audit_event_id is None:
+        return [e for e in enrollments if e.state == E.registered.value]
+    events = session.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
+        AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.entity_id.in_([e.id for e in enrollments]),
+        AuditEvent.id < audit_event_id))
+    registered, left = set(), set()
+    for entity_id, action in events:
+        if action == "register":
+            registered.add(entity_id)
+        elif action in ("complete", "fail", "withdraw"):
+            left.add(entity_id)
+    return [e for e in enrollments if e.id in registered and e.id not in left]
+
+
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the session (or of an enrollment) owes, whatever the states are now."""
     training = session.get(TrainingSession, effect.dossier_id)
@@ -253,17 +271,14 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
         fx.mail(ctx, "attestation", "attestation_formation", [entry["email"], entry["structure_email"]],
                 attach=[letter], extra={"enrollment": entry})
         return [fx]
-    enrollments = [e for e in svc.enrollments_of(session, training.id)]
+    enrolled = _enrolled_at(session, training, effect.audit_event_id)
     if effect.step == "reschedule":
         sequence = effect.payload.get("schedule_sequence", training.schedule_sequence)
-        return [_convene(session, training, e, ctx, sequence) for e in enrollments if e.state == E.registered.value]
+        return [_convene(session, training, e, ctx, sequence) for e in enrolled]
     done = []  # cancel: every encadrant convened and still enrolled then gets the cancellation
-    withdrawn_before = set(session.exec(select(AuditEvent.entity_id).where(
-        AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.action == "withdraw",
-        AuditEvent.id < (effect.audit_event_id or 0))))
-    for enrollment in enrollments:
+    for enrollment in enrolled:
         fx = _enrollment_fx(session, training, enrollment)
-        if _convened(fx, training) and enrollment.id not in withdrawn_before:
+        if _convened(fx, training):
             entry = enrollment_entry(session, training, enrollment)
             fx.mail(ctx, "cancelled", "formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
                     extra={"enrollment": entry},
