@@ -4,12 +4,15 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
 
-Engine = ``flows.jury.advance_jury`` (results applied, certificate numbers, PV and certificates
-rendered and stored atomically with their audit rows, results e-mails queued, one transaction per
-candidate) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
-``documents.render.render_pdf`` of the same templates and contexts written to disk (the QR code of
-each certificate drawn again, as it is part of the document), then
-``build_email`` + ``transport.send`` of the same outbox messages. Ratio target: ≤ 1.25×.
+Engine = the president's signature (``services.jury.sign_pv``: results applied and certificate
+numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
+convocations, « PV à signer », the PV, every certificate rendered on every core by
+``documents.pool`` then stored with its audit row, one results e-mail per candidate and one per
+structure) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
+``documents.render.render_pdf`` of the same templates and contexts, one after the other in one
+process, written to disk (the QR code of each certificate drawn again, as it is part of the
+document), then ``build_email`` + ``transport.send`` of the same outbox messages. Ratio target on
+this 2-core machine: ≤ 0.65× (the engine uses both cores; the bare loop one).
 Results: ``bench/results/jury.json``.
 """
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from bench import _env
 
-TARGET_RATIO = 1.25
+TARGET_RATIO = 0.65
 
 
 def build_session(size: int) -> tuple[int, float]:
@@ -37,8 +40,8 @@ def build_session(size: int) -> tuple[int, float]:
     structure_account(people, siret(1))
     ids = ready_candidates(people["structure"], size)
     partial = {cid: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for cid in ids[::10]}
-    sid = deliberated_session(people, ids, partial)
-    return sid, time.perf_counter() - started
+    sid = deliberated_session(people, ids, partial, sign=False)
+    return sid, time.perf_counter() - started, people
 
 
 def transport_for(settings, smtp):
@@ -72,14 +75,18 @@ def run_size(size: int, use_smtp: bool) -> dict:
         smtp = SmtpServer()
         smtp.start()
     try:
-        sid, setup_s = build_session(size)
+        sid, setup_s, people = build_session(size)
         print(f"[{size}] session ready in {setup_s:.1f} s", flush=True)
         with session_scope() as s:  # warm-up (fonts, stylesheet), outside both timings
             render_pdf("pv_jury.html", jury_context(s, s.get(JurySession, sid)))
 
         # --- the engine ---------------------------------------------------------------------------
         engine = get_engine()
+        from certification.services import jury as jury_svc
+
         t0 = time.perf_counter()
+        with session_scope() as s:
+            jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
         outcome = advance_jury(sid)
         t1 = time.perf_counter()
         report = asyncio.run(deliver_pending(engine, transport_for(settings, smtp), limit=10**6))
@@ -129,7 +136,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
         "candidates": size, "documents": len(docs), "emails": len(messages),
         "transport": "smtp (aiosmtpd on 127.0.0.1)" if use_smtp else "file outbox (.eml)",
         "setup_s": round(setup_s, 2),
-        "engine": {"total_s": round(engine_s, 2), "advance_jury_s": round(t1 - t0, 2),
+        "engine": {"total_s": round(engine_s, 2), "sign_and_advance_jury_s": round(t1 - t0, 2),
                    "deliver_s": round(t2 - t1, 2), "per_candidate_ms": round(1000 * engine_s / size, 1)},
         "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
                  "per_candidate_ms": round(1000 * bare_s / size, 1)},

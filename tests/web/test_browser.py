@@ -176,8 +176,8 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     page.click("#confirm")
     page.wait_for_url(f"{server}/app/demandes/{waiting}?fait=recevable")
     assert page.inner_text(".flash") == "La demande a été déclarée recevable."
-    assert page.inner_text("#state") == "recevable"
-    last = page.locator("ol.timeline li.event").last
+    assert page.inner_text("#state") == "en instruction"  # admissible, and the review opened at once
+    last = page.locator("ol.timeline li.event", has_text="Déclarer recevable").last
     text = last.inner_text()
     assert "Déclarer recevable" in text and "déposée → recevable" in text
     assert "Camille Martin" in text and "chargé·e de certification" in text
@@ -187,7 +187,7 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     assert not page.problems, page.problems
 
     with session_scope() as s:
-        assert s.get(AgrementRequest, waiting).state == "admissible"
+        assert s.get(AgrementRequest, waiting).state == "under_review"
         events = s.exec(select(AuditEvent).where(AuditEvent.entity_id == waiting,
                                                  AuditEvent.action == "declare_admissible")).all()
         assert len(events) == 1 and events[0].actor_id == people["officer"]["id"]
