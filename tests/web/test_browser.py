@@ -211,7 +211,10 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     assert "Hélène Dubois-Lefèvre" in last and "incomplète (compléments demandés) → déposée" in last
     shot("05-historique")
     page.goto(f"{server}/app/")
-    assert "Aucune action en attente." in page.inner_text("main")
+    # left in the inbox: the avis on the request the officer declared admissible (its review opened
+    # in the same transaction), nothing else
+    inbox = page.inner_text("main")
+    assert "1 étape en attente" in inbox and "Rendre l'avis" in inbox
     assert not page.problems, page.problems
     with session_scope() as s:
         request = s.get(AgrementRequest, late)
