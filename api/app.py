@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from api import web
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, unavailable_response
+from api.security import SecurityHeaders
 from api.routers import (
     agrement_requests,
     agrements,
@@ -94,8 +95,25 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)
 
-    @app.get("/health", tags=["supervision"], summary="État du service")
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/health", tags=["supervision"], summary="Vivacité du processus (sans la base de données)")
     def health() -> dict:
         return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["supervision"], summary="Disponibilité : la base de données répond",
+             responses={503: {"model": dict, "description": "Base de données injoignable"}})
+    def ready():
+        from sqlalchemy import text
+
+        from certification.db import get_engine
+
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database: not ready
+            log.warning("readiness: database unreachable: %s", type(exc).__name__)
+            return unavailable_response()
+        return {"status": "ok", "database": "ok"}
 
     return app

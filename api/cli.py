@@ -116,7 +116,8 @@ def run(
          if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
         if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
     ])
-    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info")
+    # X-Forwarded-For is read by api.security.client_address from the configured proxies only.
+    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command()

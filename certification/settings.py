@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # per e-mail address in the window, then 429 until it slides
     login_max_failures_per_client: int = 50  # per client address in the window
     login_window_minutes: int = 15
+    # Addresses (or networks, CIDR) of the reverse proxies whose X-Forwarded-For is believed; empty:
+    # the header is ignored and the peer address is the client (login throttling, audit).
+    trusted_proxies: list[str] = []
+    password_min_length: int = 12
+    db_retry_after_seconds: int = 5  # Retry-After of the 503 answered while the database is unreachable
     public_base_url: str = "http://127.0.0.1:8000"
     certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
 
