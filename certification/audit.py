@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from certification.audit_chain import seal
 from certification.clock import now
 from certification.errors import Conflict
 from certification.models import ROLE_LABELS_FR, AuditEvent, Role, User
@@ -64,6 +65,7 @@ def record_event(
         data=dict(data or {}),
     )
     session.add(event)
+    seal(session, event)  # chained to the entity's previous row, in this transaction
     return event
 
 
