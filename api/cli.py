@@ -1,4 +1,5 @@
-"""Command line: ``cqp run`` (the main job), ``cqp demo``, ``cqp migrate``, ``cqp sweep``, ``cqp serve-flows``."""
+"""Command line: ``cqp run`` (the main job), ``cqp demo``, ``cqp migrate``, ``cqp sweep``, ``cqp serve-flows``,
+``cqp check``, ``cqp backup``, ``cqp restore``."""
 
 from __future__ import annotations
 
@@ -169,6 +170,27 @@ def serve_flows(
 
     serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron),
           pause_on_shutdown=False)
+
+
+@app.command()
+def check() -> None:
+    """Verify the installation: files and their SHA-256, the register of certificate numbers, the
+    audit chain. Exit code 1 on any problem."""
+    from api.maintenance import check_installation
+    from certification.settings import get_settings
+
+    report = check_installation()
+    typer.echo(f"Vérification de l'installation ({get_settings().data_dir.resolve()}) :")
+    typer.echo(f"  fichiers : {'conformes' if not report.files else f'{len(report.files)} anomalie(s)'}")
+    typer.echo(f"  registre des numéros : {'complet' if not report.register else f'{len(report.register)} anomalie(s)'}")
+    typer.echo(f"  journal d'audit : {report.chain.checked} ligne(s), "
+               + ("chaîne intacte" if report.chain.intact else "chaîne rompue"))
+    for problem in report.problems:
+        typer.echo(f"  - {problem}")
+    if not report.ok:
+        typer.echo("Anomalies détectées.", err=True)
+        raise typer.Exit(1)
+    typer.echo("Aucune anomalie.")
 
 
 @app.command("create-user")
