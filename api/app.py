@@ -57,8 +57,8 @@ async def _every(interval: int, name: str, run_flow: Callable[[], Awaitable[obje
 
 
 def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
-    """The flows the embedded mode runs periodically: the deadline sweep, and the export of
-    certified holders to the Caisse des Dépôts (unless its interval is 0)."""
+    """The flows the embedded mode runs periodically: the deadline sweep, the export of certified
+    holders to the Caisse des Dépôts and the backup (each unless its interval is 0)."""
     from flows.cpf_export import cpf_export_all_flow
     from flows.sweep import daily_sweep_flow
 
@@ -66,7 +66,17 @@ def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
     flows = [(settings.sweep_interval_seconds, "sweep", daily_sweep_flow)]
     if settings.cpf_export_interval_seconds > 0:
         flows.append((settings.cpf_export_interval_seconds, "cpf export", cpf_export_all_flow))
+    if settings.backup_interval_seconds > 0:
+        flows.append((settings.backup_interval_seconds, "backup", _scheduled_backup))
     return flows
+
+
+async def _scheduled_backup() -> str:
+    from api.backup import scheduled_backup
+
+    archive = await asyncio.to_thread(scheduled_backup)
+    log.info("backup written: %s", archive)
+    return str(archive)
 
 
 def create_app(*, sweeper: bool = False) -> FastAPI:

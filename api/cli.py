@@ -193,6 +193,48 @@ def check() -> None:
     typer.echo("Aucune anomalie.")
 
 
+@app.command("backup")
+def backup_cmd(
+    to: str | None = typer.Option(None, "--to", help="Dossier des archives (défaut : CQP_BACKUP_DIR)"),
+    with_secrets: bool = typer.Option(False, "--with-secrets", help="Inclure les secrets, chiffrés"),
+    passphrase: str | None = typer.Option(None, help="Phrase de passe du chiffrement des secrets "
+                                                     "(défaut : CQP_BACKUP_PASSPHRASE)"),
+) -> None:
+    """Write one dated archive (database, files, configuration, manifest) while the engine runs."""
+    from pathlib import Path
+
+    from api.backup import BackupError, backup
+
+    try:
+        archive = backup(Path(to) if to else None, with_secrets=with_secrets or None, passphrase=passphrase)
+    except BackupError as exc:
+        typer.echo(f"Sauvegarde impossible : {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Sauvegarde écrite : {archive}")
+
+
+@app.command("restore")
+def restore_cmd(
+    archive: str = typer.Argument(..., help="Archive cqp-backup-….tar.gz"),
+    passphrase: str | None = typer.Option(None, help="Phrase de passe des secrets (si sauvegardés)"),
+) -> None:
+    """Rebuild an empty installation (CQP_DATA_DIR, CQP_DATABASE_URL) from an archive; then run
+    ``cqp migrate`` (newer schema) and ``cqp check``."""
+    from pathlib import Path
+
+    from api.backup import BackupError, restore
+
+    try:
+        result = restore(Path(archive), passphrase=passphrase)
+    except BackupError as exc:
+        typer.echo(f"Restauration impossible : {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Restauration terminée : base {result.database}, {result.files} fichier(s).")
+    if result.secrets_file:
+        typer.echo(f"Secrets restaurés dans {result.secrets_file} (à charger dans l'environnement, droits 600).")
+    typer.echo("Vérifiez l'installation restaurée : cqp check")
+
+
 @app.command("create-user")
 def create_user_cmd(
     email: str = typer.Option(...),

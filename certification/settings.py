@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     cpf_export_interval_seconds: int = 86400
     cpf_export_cron: str = "0 7 * * *"
 
+    # Backups (cqp backup; scheduled in cqp run unless the interval is 0)
+    backup_dir: Path | None = Field(default=None, description="Default: <data_dir>/../backups")
+    backup_interval_seconds: int = 86400
+    backup_keep: int = 14  # the most recent archives kept by the scheduled backup
+    backup_with_secrets: bool = False  # secrets go in backups only encrypted, with this passphrase
+    backup_passphrase: SecretStr | None = None
+    pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")  # pg_dump / pg_restore (else found on PATH)
+
     # API
     token_ttl_hours: int = 12
     login_max_failures: int = 5  # per e-mail address in the window, then 429 until it slides
@@ -100,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or (self.data_dir.resolve().parent / "backups")
 
 
 @lru_cache

@@ -19,6 +19,7 @@ from documents.models import GeneratedDocument
 from flows.jury import advance_jury
 from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, \
     siret, structure_account
+from tests.operations.files import give_pieces_their_files
 from tests.web.conftest import PASSWORD, csrf_of
 
 
@@ -31,25 +32,8 @@ def issued():
     candidates = ready_candidates(structure, 3)
     session_id = deliberated_session(people, candidates)
     advance_jury(session_id)
-    _give_pieces_their_files()
+    give_pieces_their_files()
     return people
-
-
-def _give_pieces_their_files() -> None:
-    """The factories record pieces without files (fake hashes): store a real file for each."""
-    import hashlib
-
-    from certification.models import Piece
-    from certification.settings import get_settings
-
-    with session_scope() as s:
-        for piece in s.exec(select(Piece)):
-            data = f"%PDF-1.4 pièce {piece.id}".encode()
-            path = get_settings().data_dir / piece.relative_path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            piece.sha256 = hashlib.sha256(data).hexdigest()
-            s.add(piece)
 
 
 def _check() -> tuple[int, str]:
