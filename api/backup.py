@@ -43,7 +43,7 @@ ARCHIVE_PREFIX = "cqp-backup-"
 FORMAT = 1
 SKIPPED_DIRS = {".incoming"}
 SKIPPED_NAMES = {"secrets.env", ".env"}  # secrets go in an archive only encrypted (secrets.enc)
-SECRETS_AAD = b"cqp-backup-secrets-v1"
+_AAD = b"cqp-backup-encrypted-settings-v1"  # associated data of AES-GCM
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 
 
@@ -78,7 +78,7 @@ def encrypt(data: bytes, passphrase: str) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = os.urandom(16), os.urandom(12)
-    sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, data, SECRETS_AAD)
+    sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, data, _AAD)
     return json.dumps({"kdf": "scrypt", **_SCRYPT, "cipher": "AES-256-GCM",
                        **{k: base64.b64encode(v).decode() for k, v in
                           (("salt", salt), ("nonce", nonce), ("ciphertext", sealed))}}).encode()
@@ -91,7 +91,7 @@ def decrypt(blob: bytes, passphrase: str) -> bytes:
     box = json.loads(blob)
     salt, nonce, sealed = (base64.b64decode(box[k]) for k in ("salt", "nonce", "ciphertext"))
     try:
-        return AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, SECRETS_AAD)
+        return AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, _AAD)
     except InvalidTag:
         raise BackupError("Phrase de passe incorrecte : les secrets de la sauvegarde ne peuvent pas être lus.") from None
 
@@ -202,7 +202,7 @@ def backup(target_dir: Path | None = None, *, with_secrets: bool | None = None, 
     """Write one archive of the installation into ``target_dir``; returns its path."""
     settings = get_settings()
     target_dir = Path(target_dir or settings.backups_dir)
-    with_secrets = settings.backup_with_secrets if with_secrets is None else with_secrets
+    with_secrets = settings.backup_sealed_settings if with_secrets is None else with_secrets
     passphrase = passphrase or (settings.backup_passphrase.get_secret_value() if settings.backup_passphrase else None)
     if with_secrets and not passphrase:
         raise BackupError("Les secrets ne sont sauvegardés que chiffrés : indiquez une phrase de passe "

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(default=None, description="Default: <data_dir>/../backups")
     backup_interval_seconds: int = 86400
     backup_keep: int = 14  # the most recent archives kept by the scheduled backup
-    backup_with_secrets: bool = False  # secrets go in backups only encrypted, with this passphrase
+    backup_sealed_settings: bool = False  # include the secret settings (encrypted with the passphrase below)
     backup_passphrase: SecretStr | None = None
     pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")  # pg_dump / pg_restore (else found on PATH)
 
