@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     cpf_export_interval_seconds: int = 86400
     cpf_export_cron: str = "0 7 * * *"
 
+    # Retention of personal data (days), applied by the daily sweep (certification/services/retention.py).
+    # Certificates, the register, bloc results, the audit trail and the CPF export data are kept.
+    retention_days: dict[str, int] = {
+        "ended_request_pieces": 730,  # pieces of a refused, withdrawn or closed agrément request, after it ended
+        "evaluation_evidence": 365,  # evidence files of a certified or withdrawn candidate, after that
+        "sent_emails": 365,  # e-mails of the outbox, after they were sent
+        "login_records": 90,  # API and back-office sessions (tokens), after they expired or were revoked
+    }
+
     # Backups (cqp backup; scheduled in cqp run unless the interval is 0)
     backup_dir: Path | None = Field(default=None, description="Default: <data_dir>/../backups")
     backup_interval_seconds: int = 86400

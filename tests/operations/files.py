@@ -14,7 +14,7 @@ from certification.settings import get_settings
 def give_pieces_their_files() -> None:
     with session_scope() as s:
         for piece in s.exec(select(Piece)):
-            data = f"%PDF-1.4 pièce {piece.id}".encode()
+            data = f"%PDF-1.4 pièce {piece.relative_path}".encode()  # pieces may share a file
             path = get_settings().data_dir / piece.relative_path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
