@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CQP_", env_file=".env", extra="ignore")
 
+    # Secrets may also be files of this folder, one per setting, named like its variable in lower case
+    # (e.g. ``cqp_verification_secret``, ``cqp_smtp_password``): Docker or Kubernetes secrets. The
+    # environment wins over a file.
+    secrets_dir: Path | None = None
+
     # Storage
     data_dir: Path = Field(default=Path("var"), description="Root of every file the engine writes.")
     database_url: str | None = Field(
@@ -125,7 +130,10 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    if settings.secrets_dir is not None:
+        settings = Settings(_secrets_dir=settings.secrets_dir)
+    return settings
 
 
 def reset_settings_cache() -> None:

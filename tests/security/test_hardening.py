@@ -337,3 +337,23 @@ def test_security_headers_on_every_response(client):
     csp = page.headers["Content-Security-Policy"]
     nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
     assert f'<style nonce="{nonce}">' in page.text and "unsafe-inline" not in csp
+
+
+# --- secrets from files -------------------------------------------------------------------------
+
+
+def test_secrets_are_read_from_a_secrets_folder(tmp_path, monkeypatch):
+    from certification.settings import get_settings
+
+    (tmp_path / "cqp_verification_secret").write_text("clef-lue-dans-un-fichier")
+    (tmp_path / "cqp_smtp_password").write_text("mot-de-passe-du-relais")
+    monkeypatch.setenv("CQP_SECRETS_DIR", str(tmp_path))
+    monkeypatch.delenv("CQP_VERIFICATION_SECRET", raising=False)
+    reset_settings_cache()
+    settings = get_settings()
+    assert settings.verification_secret.get_secret_value() == "clef-lue-dans-un-fichier"
+    assert settings.smtp_password.get_secret_value() == "mot-de-passe-du-relais"
+    assert "mot-de-passe-du-relais" not in repr(settings)  # never printed in logs
+    monkeypatch.setenv("CQP_SMTP_PASSWORD", "depuis-l-environnement")  # the environment wins
+    reset_settings_cache()
+    assert get_settings().smtp_password.get_secret_value() == "depuis-l-environnement"
