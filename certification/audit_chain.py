@@ -127,17 +127,37 @@ def verify_chain(session: Session) -> ChainReport:
     return check_events(_all_events(session))
 
 
-def seal_existing(session: Session) -> int:
-    """Chain rows written before the audit chain existed (migration 0017); returns how many."""
+def seal_existing(connection) -> int:
+    """Chain rows written before the audit chain existed (migration 0017); returns how many.
+    Plain SQL on the columns of that revision, so that later changes of the model do not matter."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import JSON, Column, Integer, String, Text, bindparam, table, update
+
+    from certification.types import UTCDateTime
+
+    events = table("audit_events", Column("id", Integer), Column("entity_type", String), Column("entity_id", Integer),
+                   Column("action", String), Column("from_state", String), Column("to_state", String),
+                   Column("actor_id", Integer), Column("actor_role", String), Column("actor_label", String),
+                   Column("at", UTCDateTime()), Column("reason", Text), Column("data", JSON),
+                   Column("prev_hash", String), Column("row_hash", String))
     heads: dict[tuple[str, int], str] = {}
-    count = 0
-    for event in _all_events(session):
-        key = (event.entity_type, int(event.entity_id))
-        if event.row_hash is None:
-            event.prev_hash = heads.get(key, GENESIS)
-            event.row_hash = row_hash(event.prev_hash, event)
-            session.add(event)
-            session.flush()
-            count += 1
-        heads[key] = event.row_hash
-    return count
+    count, last = 0, 0
+    while True:
+        rows = connection.execute(events.select().where(events.c.id > last).order_by(events.c.id).limit(_BATCH)).all()
+        if not rows:
+            return count
+        sealed = []
+        for row in rows:
+            event = SimpleNamespace(**row._mapping)
+            key = (event.entity_type, int(event.entity_id))
+            if event.row_hash is None:
+                event.prev_hash = heads.get(key, GENESIS)
+                event.row_hash = row_hash(event.prev_hash, event)
+                sealed.append({"key_id": event.id, "p": event.prev_hash, "h": event.row_hash})
+            heads[key] = event.row_hash
+        if sealed:
+            connection.execute(update(events).where(events.c.id == bindparam("key_id"))
+                               .values(prev_hash=bindparam("p"), row_hash=bindparam("h")), sealed)
+            count += len(sealed)
+        last = rows[-1].id

@@ -11,7 +11,6 @@ Create Date: 2026-11-30 22:45:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlmodel import Session
 
 
 revision = '0017_audit_chain'
@@ -27,7 +26,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_events_entity_chain', ['entity_type', 'entity_id', 'id'])
     from certification.audit_chain import seal_existing
 
-    seal_existing(Session(bind=op.get_bind()))
+    seal_existing(op.get_bind())
 
 
 def downgrade() -> None:

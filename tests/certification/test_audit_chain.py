@@ -75,3 +75,19 @@ def test_a_rehashed_row_breaks_the_next_link(engine):
     with session_scope() as s:
         report = verify_chain(s)
     assert report.first_break.event_id == notes[1].id
+
+
+def test_the_migration_seals_rows_written_before_the_chain(engine):
+    from certification.audit_chain import seal_existing
+
+    events = _world()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET prev_hash = NULL, row_hash = NULL"))
+    with session_scope() as s:
+        assert verify_chain(s).first_break.event_id == events[0].id  # unsealed
+    with engine.begin() as conn:
+        assert seal_existing(conn) == len(events)
+    sealed = _events()
+    assert [(e.prev_hash, e.row_hash) for e in sealed] == [(e.prev_hash, e.row_hash) for e in events]
+    with session_scope() as s:
+        assert verify_chain(s).intact
