@@ -70,6 +70,15 @@ def test_database_unreachable_answers_503_and_liveness_stays_up(client, people, 
     _assert_unavailable(client.post("/users", headers=auth(people["officer"]), json={
         "email": "nouveau.compte@example.org", "full_name": "Nouveau Compte", "role": "mandataire",
         "password": "une-phrase-de-passe-longue"}))
+    _assert_page_unavailable(client.get("/app/", headers={"Cookie": f"cqp_session={people['officer']['token']}"},
+                                        follow_redirects=False))
+
+
+def _assert_page_unavailable(response) -> None:
+    """The back-office answers with its French HTML page, 503 and Retry-After."""
+    assert response.status_code == 503, response.text[:300]
+    assert int(response.headers["Retry-After"]) >= 1
+    assert "momentanément indisponible" in response.text and response.headers["content-type"].startswith("text/html")
 
 
 def _pg(*args: str, port: int | None = None) -> None:
@@ -95,6 +104,8 @@ def test_postgresql_stopped_during_reads_and_a_write(client, people, settings):
             "password": "une-phrase-de-passe-longue"}))
         assert client.get("/health").status_code == 200
         _assert_unavailable(client.get("/health/ready"))
+        _assert_page_unavailable(client.get("/app/candidats", follow_redirects=False,
+                                            headers={"Cookie": f"cqp_session={people['officer']['token']}"}))
     finally:
         _pg("start", port=url.port)
     assert client.get("/health/ready").status_code == 200
