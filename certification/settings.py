@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     # Secrets may also be files of this folder, one per setting, named like its variable in lower case
     # (e.g. ``cqp_verification_secret``, ``cqp_smtp_password``): Docker or Kubernetes secrets. The
     # environment wins over a file.
-    secrets_dir: Path | None = None
+    secrets_path: Path | None = None
 
     # Storage
     data_dir: Path = Field(default=Path("var"), description="Root of every file the engine writes.")
@@ -131,8 +131,8 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     settings = Settings()
-    if settings.secrets_dir is not None:
-        settings = Settings(_secrets_dir=settings.secrets_dir)
+    if settings.secrets_path is not None:
+        settings = Settings(_secrets_dir=settings.secrets_path)
     return settings
 
 

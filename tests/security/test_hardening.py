@@ -358,7 +358,7 @@ def test_secrets_are_read_from_a_secrets_folder(tmp_path, monkeypatch):
 
     (tmp_path / "cqp_verification_secret").write_text("clef-lue-dans-un-fichier")
     (tmp_path / "cqp_smtp_password").write_text("mot-de-passe-du-relais")
-    monkeypatch.setenv("CQP_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("CQP_SECRETS_PATH", str(tmp_path))
     monkeypatch.delenv("CQP_VERIFICATION_SECRET", raising=False)
     reset_settings_cache()
     settings = get_settings()
