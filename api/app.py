@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from api import web
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, unavailable_response
+from api.security import SecurityHeaders
 from api.routers import (
     agrement_requests,
     agrements,
@@ -56,8 +57,8 @@ async def _every(interval: int, name: str, run_flow: Callable[[], Awaitable[obje
 
 
 def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
-    """The flows the embedded mode runs periodically: the deadline sweep, and the export of
-    certified holders to the Caisse des Dépôts (unless its interval is 0)."""
+    """The flows the embedded mode runs periodically: the deadline sweep, the export of certified
+    holders to the Caisse des Dépôts and the backup (each unless its interval is 0)."""
     from flows.cpf_export import cpf_export_all_flow
     from flows.sweep import daily_sweep_flow
 
@@ -65,7 +66,17 @@ def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
     flows = [(settings.sweep_interval_seconds, "sweep", daily_sweep_flow)]
     if settings.cpf_export_interval_seconds > 0:
         flows.append((settings.cpf_export_interval_seconds, "cpf export", cpf_export_all_flow))
+    if settings.backup_interval_seconds > 0:
+        flows.append((settings.backup_interval_seconds, "backup", _scheduled_backup))
     return flows
+
+
+async def _scheduled_backup() -> str:
+    from api.backup import scheduled_backup
+
+    archive = await asyncio.to_thread(scheduled_backup)
+    log.info("backup written: %s", archive)
+    return str(archive)
 
 
 def create_app(*, sweeper: bool = False) -> FastAPI:
@@ -94,8 +105,25 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)
 
-    @app.get("/health", tags=["supervision"], summary="État du service")
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/health", tags=["supervision"], summary="Vivacité du processus (sans la base de données)")
     def health() -> dict:
         return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["supervision"], summary="Disponibilité : la base de données répond",
+             responses={503: {"model": dict, "description": "Base de données injoignable"}})
+    def ready():
+        from sqlalchemy import text
+
+        from certification.db import get_engine
+
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database: not ready
+            log.warning("readiness: database unreachable: %s", type(exc).__name__)
+            return unavailable_response()
+        return {"status": "ok", "database": "ok"}
 
     return app

@@ -1,4 +1,5 @@
-"""Command line: ``cqp run`` (the main job), ``cqp demo``, ``cqp migrate``, ``cqp sweep``, ``cqp serve-flows``."""
+"""Command line: ``cqp run`` (the main job), ``cqp demo``, ``cqp migrate``, ``cqp sweep``, ``cqp serve-flows``,
+``cqp check``, ``cqp backup``, ``cqp restore``."""
 
 from __future__ import annotations
 
@@ -116,7 +117,8 @@ def run(
          if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
         if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
     ])
-    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info")
+    # X-Forwarded-For is read by api.security.client_address from the configured proxies only.
+    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command()
@@ -168,6 +170,69 @@ def serve_flows(
 
     serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron),
           pause_on_shutdown=False)
+
+
+@app.command()
+def check() -> None:
+    """Verify the installation: files and their SHA-256, the register of certificate numbers, the
+    audit chain. Exit code 1 on any problem."""
+    from api.maintenance import check_installation
+    from certification.settings import get_settings
+
+    report = check_installation()
+    typer.echo(f"Vérification de l'installation ({get_settings().data_dir.resolve()}) :")
+    typer.echo(f"  fichiers : {'conformes' if not report.files else f'{len(report.files)} anomalie(s)'}")
+    typer.echo(f"  registre des numéros : {'complet' if not report.register else f'{len(report.register)} anomalie(s)'}")
+    typer.echo(f"  journal d'audit : {report.chain.checked} ligne(s), "
+               + ("chaîne intacte" if report.chain.intact else "chaîne rompue"))
+    for problem in report.problems:
+        typer.echo(f"  - {problem}")
+    if not report.ok:
+        typer.echo("Anomalies détectées.", err=True)
+        raise typer.Exit(1)
+    typer.echo("Aucune anomalie.")
+
+
+@app.command("backup")
+def backup_cmd(
+    to: str | None = typer.Option(None, "--to", help="Dossier des archives (défaut : CQP_BACKUP_DIR)"),
+    with_secrets: bool = typer.Option(False, "--with-secrets", help="Inclure les secrets, chiffrés"),
+    passphrase: str | None = typer.Option(None, help="Phrase de passe du chiffrement des secrets "
+                                                     "(défaut : CQP_BACKUP_PASSPHRASE)"),
+) -> None:
+    """Write one dated archive (database, files, configuration, manifest) while the engine runs."""
+    from pathlib import Path
+
+    from api.backup import BackupError, backup
+
+    try:
+        archive = backup(Path(to) if to else None, with_secrets=with_secrets or None, passphrase=passphrase)
+    except BackupError as exc:
+        typer.echo(f"Sauvegarde impossible : {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Sauvegarde écrite : {archive}")
+
+
+@app.command("restore")
+def restore_cmd(
+    archive: str = typer.Argument(..., help="Archive cqp-backup-….tar.gz"),
+    passphrase: str | None = typer.Option(None, help="Phrase de passe des secrets (si sauvegardés)"),
+) -> None:
+    """Rebuild an empty installation (CQP_DATA_DIR, CQP_DATABASE_URL) from an archive; then run
+    ``cqp migrate`` (newer schema) and ``cqp check``."""
+    from pathlib import Path
+
+    from api.backup import BackupError, restore
+
+    try:
+        result = restore(Path(archive), passphrase=passphrase)
+    except BackupError as exc:
+        typer.echo(f"Restauration impossible : {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Restauration terminée : base {result.database}, {result.files} fichier(s).")
+    if result.secrets_file:
+        typer.echo(f"Secrets restaurés dans {result.secrets_file} (à charger dans l'environnement, droits 600).")
+    typer.echo("Vérifiez l'installation restaurée : cqp check")
 
 
 @app.command("create-user")

@@ -8,10 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic_core import PydanticCustomError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InvalidatePoolError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certification.errors import DomainError
+from certification.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,34 @@ def error_response(status: int, code: str, message: str, details=None, headers=N
         status_code=status,
         content={"error": {"code": code, "message": message, "details": details or {}}},
         headers=headers,
+    )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (server stopped, connection lost, pool
+    invalidated, SQLite file unreadable or locked too long) rather than a bug or bad input."""
+    try:
+        import psycopg
+        driver_errors: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        driver_errors = ()
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (OperationalError, DisconnectionError, InvalidatePoolError, *driver_errors)):
+            return True
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def unavailable_response() -> JSONResponse:
+    seconds = get_settings().db_retry_after_seconds
+    return error_response(
+        503, "database_unavailable",
+        "Service momentanément indisponible (base de données injoignable). Réessayez dans quelques instants.",
+        headers={"Retry-After": str(seconds)},
     )
 
 
@@ -89,7 +118,31 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("value refused by the database: %s", str(exc).splitlines()[0][:200])
         return error_response(422, "invalid_input", "Données invalides : valeur hors des limites acceptées.")
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: Exception):
+        if database_unavailable(exc):
+            return await unavailable(request, exc)
+        log.exception("database error", exc_info=exc)
+        return error_response(500, "internal_error", "Erreur interne ; l'incident est journalisé.")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(InvalidatePoolError)
+    async def unavailable(_request: Request, exc: Exception):
+        log.warning("database unavailable: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return unavailable_response()
+
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    else:
+        app.add_exception_handler(psycopg.OperationalError, unavailable)
+
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception):
+        if database_unavailable(exc):  # a DBAPI disconnect, or a driver error SQLAlchemy did not wrap
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return unavailable_response()
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "Erreur interne ; l'incident est journalisé.")

@@ -85,7 +85,7 @@ class UserIn(Strict):
     email: EmailStr
     full_name: str = Field(min_length=1, max_length=200)
     role: Literal["officer", "mandataire", "controleur", "formateur", "jury_member", "structure"]
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: str | None = Field(default=None, max_length=200)  # policy: certification.passwords
     structure_siret: str | None = None
 
 

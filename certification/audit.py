@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from certification.audit_chain import seal
 from certification.clock import now
 from certification.effects import owe_step
 from certification.errors import Conflict
@@ -65,7 +66,7 @@ def record_event(
         data=dict(data or {}),
     )
     session.add(event)
-    session.flush()
+    seal(session, event)  # chained to the entity's previous row, in this transaction
     # The effects this step owes (letters, e-mails) are recorded with it, in the same transaction.
     owe_step(session, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
     return event

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from certification.clock import now
@@ -189,6 +189,7 @@ class AuditEvent(SQLModel, table=True):
     """One row per state change or audited action: who, role, when, from, to, why."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity_chain", "entity_type", "entity_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     entity_type: str = Field(max_length=40, index=True)
@@ -202,6 +203,9 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = _ts(index=True)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Tamper evidence (certification/audit_chain.py): the hash of the entity's previous row and of this one.
+    prev_hash: str | None = Field(default=None, max_length=64)
+    row_hash: str | None = Field(default=None, max_length=64)
 
 
 class Counter(SQLModel, table=True):

@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CQP_", env_file=".env", extra="ignore")
 
+    # Secrets may also be files of this folder, one per setting, named like its variable in lower case
+    # (e.g. ``cqp_verification_secret``, ``cqp_smtp_password``): Docker or Kubernetes secrets. The
+    # environment wins over a file.
+    secrets_path: Path | None = None
+
     # Storage
     data_dir: Path = Field(default=Path("var"), description="Root of every file the engine writes.")
     database_url: str | None = Field(
@@ -74,11 +79,33 @@ class Settings(BaseSettings):
     cpf_export_interval_seconds: int = 86400
     cpf_export_cron: str = "0 7 * * *"
 
+    # Retention of personal data (days), applied by the daily sweep (certification/services/retention.py).
+    # Certificates, the register, bloc results, the audit trail and the CPF export data are kept.
+    retention_days: dict[str, int] = {
+        "ended_request_pieces": 730,  # pieces of a refused, withdrawn or closed agrément request, after it ended
+        "evaluation_evidence": 365,  # evidence files of a certified or withdrawn candidate, after that
+        "sent_emails": 365,  # e-mails of the outbox, after they were sent
+        "login_records": 90,  # API and back-office sessions (tokens), after they expired or were revoked
+    }
+
+    # Backups (cqp backup; scheduled in cqp run unless the interval is 0)
+    backup_dir: Path | None = Field(default=None, description="Default: <data_dir>/../backups")
+    backup_interval_seconds: int = 86400
+    backup_keep: int = 14  # the most recent archives kept by the scheduled backup
+    backup_sealed_settings: bool = False  # include the secret settings (encrypted with the passphrase below)
+    backup_passphrase: SecretStr | None = None
+    pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")  # pg_dump / pg_restore (else found on PATH)
+
     # API
     token_ttl_hours: int = 12
     login_max_failures: int = 5  # per e-mail address in the window, then 429 until it slides
     login_max_failures_per_client: int = 50  # per client address in the window
     login_window_minutes: int = 15
+    # Addresses (or networks, CIDR) of the reverse proxies whose X-Forwarded-For is believed; empty:
+    # the header is ignored and the peer address is the client (login throttling, audit).
+    trusted_proxies: list[str] = []
+    password_min_length: int = 12
+    db_retry_after_seconds: int = 5  # Retry-After of the 503 answered while the database is unreachable
     public_base_url: str = "http://127.0.0.1:8000"
     certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
 
@@ -101,10 +128,17 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or (self.data_dir.resolve().parent / "backups")
+
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    if settings.secrets_path is not None:
+        settings = Settings(_secrets_dir=settings.secrets_path)
+    return settings
 
 
 def reset_settings_cache() -> None:

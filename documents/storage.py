@@ -240,6 +240,18 @@ def _check_type(name: str, head: bytes, allowed: Iterable[str]) -> FileType:
     return file_type
 
 
+def _refuse_active_pdf(name: str, stream: BinaryIO) -> None:
+    from documents.pdf_safety import active_content
+
+    found = active_content(stream)
+    if found is not None:
+        raise UploadRejected(
+            f"Le fichier « {name} » contient {found} (contenu actif) : il est refusé. "
+            "Enregistrez-le de nouveau en PDF simple (impression en PDF) puis déposez-le.",
+            status_code=415, code="active_pdf",
+        )
+
+
 def check_upload(data: bytes, filename: str | None, *, allowed: Iterable[str] = ("application/pdf",),
                  max_bytes: int) -> FileType:
     """Every check of :func:`store_upload` (name, emptiness, size, type), without storing: to
@@ -249,7 +261,10 @@ def check_upload(data: bytes, filename: str | None, *, allowed: Iterable[str] = 
         raise UploadRejected(f"Le fichier « {name} » est vide.", status_code=422, code="empty_file")
     if len(data) > max_bytes:
         raise _too_large(name, max_bytes)
-    return _check_type(name, data[:_SNIFF_BYTES], allowed)
+    file_type = _check_type(name, data[:_SNIFF_BYTES], allowed)
+    if file_type.content_type == "application/pdf":
+        _refuse_active_pdf(name, io.BytesIO(data))
+    return file_type
 
 
 def _too_large(name: str, max_bytes: int) -> UploadRejected:
@@ -291,6 +306,10 @@ def store_upload_stream(
             staged.file.write(chunk)
             chunk = stream.read(CHUNK_SIZE)
         sha256 = hasher.hexdigest()
+        if file_type.content_type == "application/pdf":
+            staged.file.flush()
+            with open(staged.path, "rb") as written:
+                _refuse_active_pdf(name, written)
         relative_path = f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{file_type.extensions[0]}"
         target = root / relative_path
         if file_digest(target) != (sha256, size):

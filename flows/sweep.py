@@ -14,6 +14,7 @@ from flows.common import collect_orphan_uploads_task
 from flows.controle import controle_sweep_flow
 from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
+from flows.retention import apply_retention_task
 from flows.training import appui_sweep_flow, training_sweep_flow
 
 
@@ -27,5 +28,6 @@ async def daily_sweep_flow() -> dict:
         "juries": await jury_sweep_flow(),
         "training_sessions": await training_sweep_flow(),
         "appuis": await appui_sweep_flow(),
+        "retention": await apply_retention_task(),  # before the collector, which then finds fewer files
         "orphan_uploads": await collect_orphan_uploads_task(),
     }

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
 
-from api.deps import Principal, current_principal
+from api.deps import Principal, bearer, current_principal
 from api.errors import Unauthorized
+from api.security import client_address
 from api.throttle import throttle
 from api.schemas import MeOut, TokenIn, TokenOut
 from certification.db import session_scope
-from certification.services.users import login
+from certification.audit import record_event
+from certification.models import User
+from certification.services.users import change_password, login, revoke_token
 from certification.settings import get_settings
 
 router = APIRouter(prefix="/auth", tags=["authentification"])
@@ -19,7 +24,7 @@ router = APIRouter(prefix="/auth", tags=["authentification"])
              responses={401: {"model": dict}, 429: {"model": dict, "description": "Trop de tentatives échouées"}})
 def token(body: TokenIn, request: Request) -> TokenOut:
     ttl = get_settings().token_ttl_hours
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     throttle.check(body.email, client)
     with session_scope() as session:
         result = login(session, body.email, body.password, ttl_hours=ttl)
@@ -35,3 +40,27 @@ def token(body: TokenIn, request: Request) -> TokenOut:
 def me(principal: Principal = Depends(current_principal)) -> MeOut:
     u = principal.user
     return MeOut(id=u.id, email=u.email, full_name=u.full_name, role=u.role, structure_id=u.structure_id)
+
+
+@router.post("/logout", status_code=204, summary="Se déconnecter (révoque le jeton utilisé)")
+def logout(principal: Principal = Depends(current_principal),
+           credentials: HTTPAuthorizationCredentials = Depends(bearer)) -> None:
+    with session_scope() as session:
+        revoke_token(session, credentials.credentials)
+        record_event(session, entity_type="users", entity_id=principal.user.id, action="logout",
+                     actor=principal.actor)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/password", status_code=204, summary="Changer mon mot de passe",
+             responses={422: {"model": dict, "description": "Mot de passe actuel incorrect ou trop faible"}})
+def password(body: PasswordChangeIn, principal: Principal = Depends(current_principal)) -> None:
+    with session_scope() as session:
+        user = session.get(User, principal.user.id)
+        change_password(session, user, body.current_password, body.new_password)
+        record_event(session, entity_type="users", entity_id=user.id, action="password_change",
+                     actor=principal.actor)

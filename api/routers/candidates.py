@@ -5,7 +5,7 @@ his sessions (read only)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
@@ -22,7 +22,7 @@ from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
-from certification.audit import timeline
+from certification.audit import record_event, timeline
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, Candidate, Certification, JuryCandidate, JurySession, Role, Structure
@@ -183,6 +183,21 @@ def list_candidates(state: str | None = Query(default=None, max_length=20),
 def read(candidate_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         return candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id))
+
+
+@router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
+            response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+def personal_data_export(candidate_id: int, principal: Principal = Depends(require(Role.officer))):
+    from api.personal_data import personal_data_zip
+
+    with session_scope() as session:
+        svc.get_candidate(session, principal.actor, candidate_id)
+        data = personal_data_zip(session, candidate_id, get_settings().data_dir)
+        record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate_id,
+                     action="personal_data_export", actor=principal.actor)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="donnees-candidat-{candidate_id}.zip"',
+        "Cache-Control": "no-store"})
 
 
 @router.get("/{candidate_id}/timeline", response_model=list[EventOut], summary="Historique du candidat")

@@ -11,7 +11,7 @@ from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Role, Structure, User
-from certification.services.users import create_user
+from certification.services.users import create_user, revoke_user_tokens
 from certification.siret import validate_siret
 
 router = APIRouter(prefix="/users", tags=["comptes"])
@@ -46,3 +46,14 @@ def create(body: UserIn, principal: Principal = Depends(require(Role.officer))) 
 def list_users(_principal: Principal = Depends(require(Role.officer))) -> list[MeOut]:
     with session_scope() as session:
         return [_out(u) for u in session.exec(select(User).order_by(User.id))]
+
+
+@router.post("/{user_id}/revoke-tokens", summary="Révoquer tous les jetons d'un compte (chargé·e de certification)")
+def revoke_tokens(user_id: int, principal: Principal = Depends(require(Role.officer))) -> dict:
+    with session_scope() as session:
+        if session.get(User, user_id) is None:
+            raise NotFound("Compte introuvable.", code="user_not_found")
+        count = revoke_user_tokens(session, user_id)
+        record_event(session, entity_type="users", entity_id=user_id, action="revoke_tokens",
+                     actor=principal.actor, data={"revoked": count})
+        return {"user_id": user_id, "revoked": count}

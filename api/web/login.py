@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.security import client_address
 from api.throttle import TooManyAttempts, throttle
 from api.web.render import SECURITY_HEADERS, render
 from api.web.router import router
@@ -69,7 +70,7 @@ async def login_submit(request: Request):
         return _login_form(request, next_url=target, email=email, status=422,
                            error="Saisissez votre adresse e-mail et votre mot de passe.")
     ttl = get_settings().token_ttl_hours
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     try:
         throttle.check(email, client)
     except TooManyAttempts as exc:

@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from api.errors import database_unavailable
 from certification.clock import today
 from certification.errors import DomainError
 from certification.models import Role
+from certification.settings import get_settings
 from documents.render import make_environment
 from api.web.session import LoginRequired
 
@@ -53,6 +55,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("formations", "Formations EPSP", frozenset({Role.officer, Role.formateur, Role.structure})),
     ("appuis", "Appuis pédagogiques", frozenset({Role.officer, Role.formateur, Role.structure})),
     ("rapport", "Rapport d'activité", frozenset({Role.officer})),
+    ("integrite", "Intégrité", frozenset({Role.officer})),
 ]
 SECTION_ROLES = {key: roles for key, _, roles in SECTIONS}
 
@@ -76,7 +79,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
 def error_page(request: Request, status: int, message: str, title: str | None = None) -> HTMLResponse:
     titles = {400: "Requête invalide", 401: "Connexion requise", 403: "Accès refusé", 404: "Page introuvable",
               409: "Action impossible", 413: "Envoi trop volumineux", 422: "Données invalides",
-              500: "Erreur interne"}
+              500: "Erreur interne", 503: "Service indisponible"}
     return render(request, "error.html", status=status, title=title or titles.get(status, "Erreur"),
                   message=message, status_code=status)
 
@@ -107,7 +110,13 @@ class WebRoute(APIRoute):
             except HTTPException as exc:
                 detail = exc.detail if isinstance(exc.detail, str) else "Erreur."
                 return error_page(request, exc.status_code, detail)
-            except Exception:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    log.warning("back-office page %s: database unavailable", request.url.path)
+                    page = error_page(request, 503, "Le service est momentanément indisponible (base de données "
+                                                    "injoignable). Réessayez dans quelques instants.")
+                    page.headers["Retry-After"] = str(get_settings().db_retry_after_seconds)
+                    return page
                 log.exception("back-office page %s failed", request.url.path)
                 return error_page(request, 500, "Une erreur interne est survenue ; l'incident est journalisé.")
             for name, value in SECURITY_HEADERS.items():

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from certification.clock import as_utc, now
 from certification.errors import Conflict, ValidationFailed
 from certification.models import ApiToken, Role, User
+from certification.passwords import check_password
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -28,6 +29,10 @@ def verify_password(password: str, stored: str | None) -> bool:
     _, salt_hex, digest_hex = stored.split("$")
     digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
     return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+# Hashed for an unknown address, so that a login takes as long whether the address exists or not.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def _token_hash(token: str) -> str:
@@ -51,6 +56,8 @@ def create_user(
         raise ValidationFailed("Le rôle « system » est réservé.", code="invalid_role")
     if role is Role.structure and structure_id is None:
         raise ValidationFailed("Un compte structure doit être rattaché à une structure.", code="structure_required")
+    if password:
+        check_password(password, email)
     if session.exec(select(User).where(User.email == email)).first():
         raise Conflict(f"Un compte existe déjà pour {email}.", code="duplicate_user")
     user = User(
@@ -92,6 +99,43 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def login(session: Session, email: str, password: str, *, ttl_hours: int) -> tuple[User, str] | None:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    # The password is hashed in every case (a dummy hash for an unknown address or an account
+    # without password), so that the answer's timing does not tell which addresses exist.
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    matches = verify_password(password, stored)
+    if user is None or not user.active or not user.password_hash or not matches:
         return None
     return user, issue_token(session, user, ttl_hours=ttl_hours, label="login")
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change ``user``'s password after checking the current one; the policy applies to the new one.
+    Every other token of the user stays valid (revoke them explicitly)."""
+    if not verify_password(current, user.password_hash):
+        raise ValidationFailed("Le mot de passe actuel est incorrect.", code="bad_current_password")
+    check_password(new, user.email)
+    user.password_hash = hash_password(new)
+    session.add(user)
+    session.flush()
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    """Revoke one bearer token (logout). False when it was unknown or already revoked."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now()
+    session.add(row)
+    session.flush()
+    return True
+
+
+def revoke_user_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user (stolen token, departure); returns how many."""
+    rows = session.exec(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
+    at = now()
+    for row in rows:
+        row.revoked_at = at
+        session.add(row)
+    session.flush()
+    return len(rows)

@@ -181,6 +181,7 @@ def test_the_export_is_scheduled(prefect_server, monkeypatch):
     assert [s.schedule.cron for s in deployments["cpf-export-all"].schedules] == ["30 5 * * 1"]
     assert [s.schedule.cron for s in deployments["daily-sweep"].schedules] == ["0 6 * * *"]
 
+    monkeypatch.setenv("CQP_BACKUP_INTERVAL_SECONDS", "0")  # the scheduled backup: tests/operations
     monkeypatch.setenv("CQP_CPF_EXPORT_INTERVAL_SECONDS", "3600")
     reset_settings_cache()
     assert [(interval, name) for interval, name, _ in periodic_flows()] == [(300, "sweep"), (3600, "cpf export")]

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 EXAMPLES = int(os.environ.get("CQP_FUZZ_EXAMPLES", "6"))
 DERANDOMIZE = not os.environ.get("CQP_FUZZ_RANDOM")  # set it to explore new inputs on each run
 # Routes that only stream back files (downloads) are fuzzed too: the seeded world has real files.
-SKIPPED: set[str] = set()
+# The logout would revoke the officer's token and leave every later operation at 401 (it is tested in
+# tests/security/test_hardening.py).
+SKIPPED: set[str] = {"POST /auth/logout"}
 
 
 def test_no_server_error_on_any_generated_input(world, capsys):

@@ -441,7 +441,7 @@ def test_every_list_page_renders_or_refuses(browser, people, role):
     client = browser(people[role])
     home = client.get("/app/").text
     for section in ("demandes", "agrements", "controles", "jurys", "candidats", "certificats", "recours", "formations",
-                    "appuis", "rapport"):
+                    "appuis", "rapport", "integrite"):
         allowed = people[role]["actor"].role in SECTION_ROLES[section]
         r = client.get(f"/app/{section}")
         assert r.status_code == (200 if allowed else 403), (section, r.status_code)

@@ -1,0 +1,123 @@
+"""Retention of personal data: what the daily sweep deletes once its period (settings
+``retention_days``) has passed. Each deletion is audited on the dossier it belonged to, with the
+rule and counts only (never the deleted content). Certificates, the register of numbers, bloc
+results and deliberations, the audit trail and what the export to the Caisse des Dépôts needs are
+never deleted here.
+
+| rule                   | what                                              | counted from                 |
+|------------------------|---------------------------------------------------|------------------------------|
+| ended_request_pieces   | pieces of refused / withdrawn / closed requests   | the request's last change    |
+| evaluation_evidence    | evidence files of certified / withdrawn candidates| the candidate's last change  |
+| sent_emails            | outbox e-mails sent (rows and their .eml copies)   | sending                      |
+| login_records          | tokens (API and back-office sessions)             | expiry or revocation         |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM, record_event
+from certification.clock import as_utc, now
+from certification.models import AgrementRequest, ApiToken, Candidate, Evaluation, Piece
+from certification.processes.agrement import RequestState
+from certification.processes.certification import CandidateState
+from certification.services.files import referenced_uploads
+from certification.settings import get_settings
+
+ENDED_REQUESTS = (RequestState.refused, RequestState.withdrawn, RequestState.closed)
+ENDED_CANDIDATES = (CandidateState.certified, CandidateState.withdrawn)
+ACTION = "retention_purge"
+
+
+@dataclass
+class RetentionResult:
+    counts: dict[str, int] = field(default_factory=dict)
+    unlinked: list[str] = field(default_factory=list)  # files deleted, relative to data_dir
+
+
+def _cutoff(rule: str):
+    days = get_settings().retention_days.get(rule)
+    return None if days is None or days < 0 else now() - timedelta(days=days)
+
+
+def _purge_request_pieces(session: Session, result: RetentionResult) -> set[str]:
+    cutoff, paths = _cutoff("ended_request_pieces"), set()
+    if cutoff is None:
+        return paths
+    requests = session.exec(select(AgrementRequest).where(
+        AgrementRequest.state.in_([s.value for s in ENDED_REQUESTS]), AgrementRequest.updated_at <= cutoff)).all()
+    for request in requests:
+        pieces = session.exec(select(Piece).where(Piece.request_id == request.id)).all()
+        if not pieces:
+            continue
+        for piece in pieces:
+            paths.add(piece.relative_path)
+            session.delete(piece)
+        record_event(session, entity_type=AgrementRequest.__tablename__, entity_id=request.id, action=ACTION,
+                     actor=SYSTEM, reason="Durée de conservation des pièces écoulée (demande close).",
+                     data={"rule": "ended_request_pieces", "pieces": len(pieces)})
+        result.counts["ended_request_pieces"] = result.counts.get("ended_request_pieces", 0) + len(pieces)
+    return paths
+
+
+def _purge_evidence(session: Session, result: RetentionResult) -> set[str]:
+    cutoff, paths = _cutoff("evaluation_evidence"), set()
+    if cutoff is None:
+        return paths
+    candidates = session.exec(select(Candidate).where(
+        Candidate.state.in_([s.value for s in ENDED_CANDIDATES]), Candidate.updated_at <= cutoff)).all()
+    for candidate in candidates:
+        removed = 0
+        for evaluation in session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate.id)):
+            if evaluation.files:
+                paths.update(f["relative_path"] for f in evaluation.files if f.get("relative_path"))
+                removed += len(evaluation.files)
+                evaluation.files = []
+                session.add(evaluation)
+        if removed:
+            record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate.id, action=ACTION,
+                         actor=SYSTEM, reason="Durée de conservation des preuves d'évaluation écoulée.",
+                         data={"rule": "evaluation_evidence", "files": removed})
+            result.counts["evaluation_evidence"] = result.counts.get("evaluation_evidence", 0) + removed
+    return paths
+
+
+def _purge_login_records(session: Session, result: RetentionResult) -> None:
+    cutoff = _cutoff("login_records")
+    if cutoff is None:
+        return
+    tokens = session.exec(select(ApiToken).where(or_(ApiToken.revoked_at <= cutoff, ApiToken.expires_at <= cutoff))).all()
+    per_user: dict[int, int] = {}
+    for token in tokens:
+        ended = min(t for t in (as_utc(token.revoked_at), as_utc(token.expires_at)) if t is not None)
+        if ended <= cutoff:
+            per_user[token.user_id] = per_user.get(token.user_id, 0) + 1
+            session.delete(token)
+    for user_id, count in per_user.items():
+        record_event(session, entity_type="users", entity_id=user_id, action=ACTION, actor=SYSTEM,
+                     reason="Durée de conservation des traces de connexion écoulée.",
+                     data={"rule": "login_records", "tokens": count})
+    if per_user:
+        result.counts["login_records"] = sum(per_user.values())
+
+
+def apply_retention(session: Session, data_dir: Path | None = None) -> RetentionResult:
+    """Delete what has outlived its period, in the caller's transaction; the files no row refers to
+    any more are unlinked by :func:`unlink_unreferenced` after the commit."""
+    result = RetentionResult()
+    paths = _purge_request_pieces(session, result) | _purge_evidence(session, result)
+    _purge_login_records(session, result)
+    session.flush()
+    result.unlinked = sorted(paths - referenced_uploads(session))
+    return result
+
+
+def unlink_unreferenced(paths: list[str], data_dir: Path | None = None) -> None:
+    data_dir = data_dir or get_settings().data_dir
+    for relative in paths:
+        (data_dir / relative).unlink(missing_ok=True)

@@ -1,0 +1,44 @@
+"""Retention of sent e-mails: past ``retention_days["sent_emails"]`` after sending, an outbox
+message's content (recipients, subject, bodies, attachment list) and its ``.eml`` copy are deleted.
+The row stays, emptied, so that its dedupe key still prevents a second sending; the deletion is
+audited on the dossier the message belonged to (rule and counts only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from certification.audit import SYSTEM, record_event
+from certification.clock import now
+from certification.settings import get_settings
+from notifications.models import STATUS_SENT, OutboxMessage
+from notifications.transport import eml_filename
+
+ERASED = "(supprimé : durée de conservation écoulée)"
+
+
+def scrub_sent_emails(session: Session) -> tuple[int, list[Path]]:
+    """Empty the messages past their period; returns how many and the .eml files to delete."""
+    days = get_settings().retention_days.get("sent_emails")
+    if days is None or days < 0:
+        return 0, []
+    cutoff = now() - timedelta(days=days)
+    messages = session.exec(select(OutboxMessage).where(
+        OutboxMessage.status == STATUS_SENT, OutboxMessage.sent_at <= cutoff,
+        OutboxMessage.subject != ERASED)).all()
+    files, per_dossier = [], {}
+    for message in messages:
+        files.append(get_settings().outbox_dir / eml_filename(message.dedupe_key))
+        message.to_addrs, message.cc_addrs, message.attachments = [], [], []
+        message.subject, message.body_text, message.body_html = ERASED, "", ""
+        message.last_error = None
+        session.add(message)
+        key = (message.entity_type or "outbox_messages", message.entity_id or message.id)
+        per_dossier[key] = per_dossier.get(key, 0) + 1
+    for (entity_type, entity_id), count in per_dossier.items():
+        record_event(session, entity_type=entity_type, entity_id=entity_id, action="retention_purge",
+                     actor=SYSTEM, reason="Durée de conservation des e-mails envoyés écoulée.",
+                     data={"rule": "sent_emails", "emails": count})
+    return len(messages), files
