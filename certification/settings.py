@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     mail_max_attempts: int = 8
     mail_backoff_seconds: float = 30.0
+    # A message claimed by a process of another host that died is taken again after this lease
+    # (a dead claimer on this host is detected at once).
+    mail_claim_lease_seconds: float = 600.0
 
     # Process deadlines (agrément requests)
     complements_deadline_days: int = 30
