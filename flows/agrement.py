@@ -28,6 +28,7 @@ from certification.settings import get_settings
 from flows.context import request_context
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
+from flows.monitoring import monitored
 from notifications.models import OutboxMessage
 
 ENTITY = AgrementRequest.__tablename__
@@ -172,6 +173,7 @@ async def advance_task(request_id: int) -> dict:
 
 
 @flow(name="agrement-request", log_prints=True)
+@monitored("agrement_request")
 async def agrement_request_flow(request_id: int) -> dict:
     """Drive agrément request ``request_id`` as far as it can go without a human."""
     outcome = await advance_task(request_id)

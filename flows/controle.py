@@ -26,6 +26,7 @@ from certification.services import controle as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 from notifications.models import OutboxMessage
 
@@ -239,6 +240,7 @@ async def advance_controle_task(controle_id: int) -> dict:
 
 
 @flow(name="controle", log_prints=True)
+@monitored("controle")
 async def controle_flow(controle_id: int) -> dict:
     """Drive contrôle ``controle_id`` as far as it can go without a human."""
     outcome = await advance_controle_task(controle_id)

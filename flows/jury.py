@@ -54,6 +54,7 @@ from certification.settings import get_settings
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
 from flows.effects import Effects, mail_key
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 from notifications.models import OutboxMessage
 
@@ -360,6 +361,7 @@ async def advance_jury_task(session_id: int) -> dict:
 
 
 @flow(name="jury-session", log_prints=True)
+@monitored("jury")
 async def jury_session_flow(session_id: int) -> dict:
     """Drive jury session ``session_id`` as far as it can go without a human."""
     outcome = await advance_jury_task(session_id)
@@ -377,6 +379,7 @@ async def advance_certificate_task(certificate_id: int) -> dict:
 
 
 @flow(name="certificate", log_prints=True)
+@monitored("certificate")
 async def certificate_flow(certificate_id: int) -> dict:
     """The document of a duplicate or a correction."""
     return await advance_certificate_task(certificate_id)

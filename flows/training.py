@@ -41,6 +41,7 @@ from certification.services import training as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, sweep
 from flows.effects import Effects, mail_key
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 from notifications.models import OutboxMessage
 
@@ -409,6 +410,7 @@ async def advance_training_session_task(session_id: int) -> dict:
 
 
 @flow(name="training-session", log_prints=True)
+@monitored("training_session")
 async def training_session_flow(session_id: int) -> dict:
     """Drive EPSP training session ``session_id`` as far as it can go without a human."""
     outcome = await advance_training_session_task(session_id)
@@ -427,6 +429,7 @@ async def advance_appui_task(appui_id: int) -> dict:
 
 
 @flow(name="appui", log_prints=True)
+@monitored("appui")
 async def appui_flow(appui_id: int) -> dict:
     """Drive appui pédagogique ``appui_id`` as far as it can go without a human."""
     outcome = await advance_appui_task(appui_id)
