@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from api import web
+from api import metrics, web
 from api.errors import install_error_handlers
 from api.routers import (
     agrement_requests,
@@ -68,12 +68,18 @@ def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
     return flows
 
 
-def create_app(*, sweeper: bool = False) -> FastAPI:
-    """``sweeper``: run the periodic flows in this process (embedded mode)."""
+def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
+    """``sweeper``: run the periodic flows in this process (embedded mode), once ``ready()`` returned
+    (``cqp run``: the local Prefect server answers); the API answers meanwhile."""
+
+    async def periodic() -> None:
+        if ready is not None:
+            await ready()
+        await asyncio.gather(*(_every(*spec) for spec in periodic_flows()))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        tasks = [asyncio.create_task(_every(*spec)) for spec in periodic_flows()] if sweeper else []
+        tasks = [asyncio.create_task(periodic())] if sweeper else []
         yield
         for task in tasks:
             task.cancel()
@@ -88,6 +94,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    metrics.install(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
                    certificates, appeals, training, appuis, reports, certifications, exports, verification):
         app.include_router(module.router)
