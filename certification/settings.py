@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # Flows
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
     sweep_interval_seconds: int = 300
+    # Alerts to the officers' mailbox (one e-mail per incident, on top of the inbox until resolved):
+    # a dossier's flow failed this many times in a row; a message still not sent after this many attempts.
+    alert_flow_failures: int = 3
+    alert_mail_attempts: int = 5
     # Export of certified holders to the Caisse des Dépôts (flow cpf-export-all) with the officers' alerts:
     # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.
     cpf_export_interval_seconds: int = 86400
