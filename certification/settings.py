@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # a dossier's flow failed this many times in a row; a message still not sent after this many attempts.
     alert_flow_failures: int = 3
     alert_mail_attempts: int = 5
+    # A run « Running » on the Prefect server that no process of this host vouches for is marked
+    # Crashed (and its dossier's flow run again) once the server has heard nothing of it this long.
+    flow_run_stale_after_seconds: float = 3600.0
     # Export of certified holders to the Caisse des Dépôts (flow cpf-export-all) with the officers' alerts:
     # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.
     cpf_export_interval_seconds: int = 86400

@@ -230,12 +230,30 @@ def crashed_runs(engine: Engine | None = None) -> list[tuple[str, int]]:
         return dossiers
 
 
+def prefect_server_configured() -> bool:
+    """A Prefect server outside this process (``cqp run``'s local one, or the scale-out one)."""
+    try:
+        from prefect.settings import PREFECT_API_URL
+
+        return bool(PREFECT_API_URL.value())
+    except Exception:  # noqa: BLE001
+        return False
+
+
 async def recover() -> dict:
     """Start-up and sweep: reclaim the messages and runs of dead processes, run their dossiers' flows."""
     from flows import dispatch
 
     messages = await anyio.to_thread.run_sync(reclaim_orphaned)
-    dossiers = sorted(set(await anyio.to_thread.run_sync(crashed_runs)))
+    dossiers = set(await anyio.to_thread.run_sync(crashed_runs))
+    if prefect_server_configured():
+        try:
+            from flows.prefect_runs import crash_abandoned_runs
+
+            dossiers |= set(await crash_abandoned_runs())
+        except Exception:  # noqa: BLE001 - Prefect unreachable: the next sweep tries again
+            log.exception("could not check the runs left running on the Prefect server")
+    dossiers = sorted(dossiers)
     for kind, entity_id in dossiers:
         if kind in dispatch.PROCESSES:
             try:
