@@ -202,7 +202,8 @@ def undeliverable(session: Session) -> list[OutboxMessage]:
 def mail_alerts(session: Session) -> int:
     """One alert per undeliverable message and per incident (a resend starts a new one)."""
     settings = get_settings()
-    for message in undeliverable(session):
+    messages = undeliverable(session)
+    for message in messages:
         enqueue(
             session, dedupe_key=f"alerts:mail:{message.id}:{resends(session, message.id)}",
             to=[settings.officers_mailbox], template="alerte_courriel",
@@ -211,7 +212,7 @@ def mail_alerts(session: Session) -> int:
                 "status": message.status, "created_at": message.created_at}},
             entity_type=OUTBOX_ENTITY, entity_id=message.id,
         )
-    return len(undeliverable(session))
+    return len(messages)
 
 
 # --- Recovery -----------------------------------------------------------------------------
