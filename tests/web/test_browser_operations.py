@@ -78,7 +78,7 @@ def test_operations_page_and_the_prefect_link_of_a_dossier(server, chromium, pre
     page.goto(href)
     page.wait_for_load_state("networkidle")
     assert page.url.startswith(prefect_ui.ui_url)
-    assert "Prefect" in page.title()
+    assert "Prefect" in page.title() and "Runs" in page.inner_text("body")
     shot("04-prefect")
     # The Prefect UI is not ours: only a server error of it would fail this test.
     assert not [p for p in page.problems if p[:1] == "5"], page.problems
