@@ -19,7 +19,7 @@ from certification.clock import as_utc, now
 from certification.db import session_scope
 from certification.models_monitoring import RUN_RUNNING, FlowRunRecord
 from certification.settings import get_settings
-from notifications.claimer import is_dead
+from notifications.claimer import is_dead, is_local
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,16 @@ def _process_flow_names() -> dict[str, str]:
 
 
 def _local_verdicts(run_ids: list[str]) -> dict[str, bool]:
-    """Prefect run id -> True when our record says its process is gone, False when it lives."""
+    """Prefect run id -> True when our record says its process is gone (closed, or dead on this
+    host), False when it lives on this host; runs of other hosts are left out (unknown here)."""
+    verdicts = {}
     with session_scope() as session:
-        records = session.exec(select(FlowRunRecord).where(FlowRunRecord.prefect_run_id.in_(run_ids))).all()
-        return {r.prefect_run_id: r.state != RUN_RUNNING or is_dead(r.runner) for r in records
-                if r.state != RUN_RUNNING or is_dead(r.runner) or r.runner}
+        for r in session.exec(select(FlowRunRecord).where(FlowRunRecord.prefect_run_id.in_(run_ids))):
+            if r.state != RUN_RUNNING or is_dead(r.runner):
+                verdicts[r.prefect_run_id] = True
+            elif is_local(r.runner):
+                verdicts[r.prefect_run_id] = False
+    return verdicts
 
 
 def _dossier(tags: list[str], names: set[str]) -> tuple[str, int] | None:

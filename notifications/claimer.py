@@ -54,6 +54,11 @@ def current_claimer() -> str:
     return _identity(os.getpid())
 
 
+def is_local(claimer: str | None) -> bool:
+    """True when ``claimer`` names a process of this host."""
+    return bool(claimer) and claimer.split(SEPARATOR, 1)[0] == socket.gethostname()
+
+
 def is_dead(claimer: str | None) -> bool:
     """True when ``claimer`` ran on this host and is gone (pid ended, or reused by another process).
 

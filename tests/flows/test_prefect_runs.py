@@ -42,6 +42,8 @@ async def test_runs_of_dead_processes_are_crashed_on_the_server(prefect_server, 
         with session_scope() as s:
             s.add(FlowRunRecord(process="jury", entity_id=1, prefect_run_id=str(dead.id), runner=dead_runner()))
             s.add(FlowRunRecord(process="jury", entity_id=2, prefect_run_id=str(alive.id), runner=current_claimer()))
+            s.add(FlowRunRecord(process="jury", entity_id=3, prefect_run_id=str(foreign.id),
+                                runner="worker-2.example|4242|x"))  # another host: only its silence counts
 
         assert monitoring.prefect_server_configured()
         assert await crash_abandoned_runs() == [("jury", 1)]
