@@ -102,8 +102,9 @@ def _demo_pending() -> bool:
             select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)).first())
 
 
-def _announce_when_ready(url: str, lines: list[str]) -> None:
-    """Print the banner, with « prêt », once the API answers ``/health`` (from a thread)."""
+def _announce_when_ready(url: str, lines: list[str], then=None) -> None:
+    """Print the banner, with « prêt », once the API answers ``/health`` (from a thread); then
+    call ``then`` (start the local Prefect server)."""
     import time
     import urllib.request
 
@@ -115,6 +116,8 @@ def _announce_when_ready(url: str, lines: list[str]) -> None:
         except OSError:
             time.sleep(0.05)
     _banner([f"Moteur de certification prêt : {url}/app/", *lines])
+    if then is not None:
+        then()
 
 
 @app.command()
@@ -147,10 +150,12 @@ def run(
         from api.prefect_server import LocalPrefectServer
 
         server = LocalPrefectServer(settings.data_dir, port=prefect_port)
-        server.start()
+        server.configure()  # started once the API answers (both would share the CPU meanwhile)
     try:
         if demo and _demo_pending():
             typer.echo("Premier lancement : démonstration (le serveur Prefect démarre)…")
+            if server is not None:
+                server.start()
             if server is not None and not server.wait():
                 typer.echo(f"Le serveur Prefect n'a pas démarré (voir {server.home / 'server.log'}).", err=True)
                 raise typer.Exit(1)
@@ -173,7 +178,7 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
 
     sweeper = dispatch_mode != "deployment"
     # Until Prefect answers, actions are only recorded (the sweep catches them up once it does).
-    pending = server is not None and not server.healthy()
+    pending = server is not None and (server.process is None or not server.healthy())
     os.environ["CQP_FLOW_DISPATCH"] = "none" if pending and dispatch_mode == "background" else dispatch_mode
     reset_settings_cache()
     from api.app import create_app
@@ -197,7 +202,8 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
          if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
         if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
     ]
-    threading.Thread(target=_announce_when_ready, args=(f"http://{host}:{port}", lines), daemon=True).start()
+    threading.Thread(target=_announce_when_ready, args=(f"http://{host}:{port}", lines),
+                     kwargs={"then": server.start if server is not None else None}, daemon=True).start()
     # uvicorn re-raises the SIGTERM it caught once shut down: make it an exit, so that the local
     # Prefect server is stopped too (``finally`` of ``run``).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

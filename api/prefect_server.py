@@ -35,8 +35,15 @@ class LocalPrefectServer:
         prefect = str(script) if script.exists() else shutil.which("prefect") or "prefect"
         return [prefect, "server", "start", "--host", self.host, "--port", str(self.port), "--analytics-off"]
 
+    def configure(self) -> None:
+        """Point this process's Prefect client, and the back-office's links, at the server."""
+        os.environ["PREFECT_API_URL"] = self.api_url
+        os.environ["PREFECT_UI_URL"] = self.ui_url
+
     def start(self) -> None:
         """Start the server (returns at once) and point this process's Prefect client at it."""
+        if self.process is not None:
+            return
         self.home.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -51,8 +58,7 @@ class LocalPrefectServer:
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - kept open for the subprocess's life
         self.process = subprocess.Popen(self._command(), env=env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        os.environ["PREFECT_API_URL"] = self.api_url
-        os.environ["PREFECT_UI_URL"] = self.ui_url
+        self.configure()
 
     def healthy(self) -> bool:
         try:

@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--before", help="a commit whose `cqp run` is measured too (git archive)")
+    parser.add_argument("--launch-only", action="store_true", help="skip the flow overhead part")
+    parser.add_argument("--name", default="startup", help="name of the results file")
     args = parser.parse_args(argv)
 
     result: dict = {"launches": args.launches, "runs": args.runs, "load_average": os.getloadavg()}
@@ -169,16 +171,19 @@ def main(argv: list[str] | None = None) -> int:
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
         result["before"] = {"commit": args.before, **summary_of(launches(before, args.launches))}
-    result["flow_overhead_local_server"] = overhead(args.runs, local=True)
-    result["flow_overhead_ephemeral_server"] = overhead(args.runs, local=False)
+    if not args.launch_only:
+        result["flow_overhead_local_server"] = overhead(args.runs, local=True)
+        result["flow_overhead_ephemeral_server"] = overhead(args.runs, local=False)
     for key in ("after", "before"):
         if key in result:
             print(f"{key:7} /health after {result[key]['health']}  Prefect after {result[key].get('prefect')}")
     for key in ("flow_overhead_local_server", "flow_overhead_ephemeral_server"):
+        if key not in result:
+            continue
         r = result[key]
         print(f"{key:32} flow median {r['flow_run']['median_ms']} ms p95 {r['flow_run']['p95_ms']} ms; overhead "
               f"median {r['overhead_median_ms']} ms p95 {r['overhead_p95_ms']} ms")
-    print(f"results: {_env.write('startup', result)}")
+    print(f"results: {_env.write(args.name, result)}")
     return 0
 
 
