@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from api import web
+from api import metrics, web
 from api.errors import install_error_handlers, unavailable_response
 from api.security import SecurityHeaders
 from api.routers import (
@@ -79,12 +79,18 @@ async def _scheduled_backup() -> str:
     return str(archive)
 
 
-def create_app(*, sweeper: bool = False) -> FastAPI:
-    """``sweeper``: run the periodic flows in this process (embedded mode)."""
+def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
+    """``sweeper``: run the periodic flows in this process (embedded mode), once ``ready()`` returned
+    (``cqp run``: the local Prefect server answers); the API answers meanwhile."""
+
+    async def periodic() -> None:
+        if ready is not None:
+            await ready()
+        await asyncio.gather(*(_every(*spec) for spec in periodic_flows()))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        tasks = [asyncio.create_task(_every(*spec)) for spec in periodic_flows()] if sweeper else []
+        tasks = [asyncio.create_task(periodic())] if sweeper else []
         yield
         for task in tasks:
             task.cancel()
@@ -99,6 +105,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    metrics.install(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
                    certificates, appeals, training, appuis, reports, certifications, exports, verification):
         app.include_router(module.router)
@@ -113,7 +120,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
 
     @app.get("/health/ready", tags=["supervision"], summary="Disponibilité : la base de données répond",
              responses={503: {"model": dict, "description": "Base de données injoignable"}})
-    def ready():
+    def readiness():
         from sqlalchemy import text
 
         from certification.db import get_engine

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import sys
 
 import typer
 
@@ -76,39 +78,123 @@ def demo() -> None:
     _demo()
 
 
+def _quiet_logging(verbose: bool) -> None:
+    """Our INFO lines; Prefect's per-run and per-task lines only with ``--verbose``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("weasyprint", "fontTools", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # read when prefect is first imported
+        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _demo_pending() -> bool:
+    """True until the demo request exists (the demo then runs flows: it needs Prefect)."""
+    from sqlmodel import select
+
+    from api.demo import DEMO_SIRET
+    from certification.db import session_scope
+    from certification.models import AgrementRequest, Structure
+
+    with session_scope() as session:
+        structure = session.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
+        return not (structure and session.exec(
+            select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)).first())
+
+
+def _announce_when_ready(url: str, lines: list[str], then=None) -> None:
+    """Print the banner, with « prêt », once the API answers ``/health`` (from a thread); then
+    call ``then`` (start the local Prefect server)."""
+    import time
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.05)
+    _banner([f"Moteur de certification prêt : {url}/app/", *lines])
+    if then is not None:
+        then()
+
+
 @app.command()
 def run(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute de l'API"),
     port: int = typer.Option(8000, help="Port de l'API"),
     demo: bool = typer.Option(True, help="Données de démonstration au premier lancement"),
     exit_after_demo: bool = typer.Option(False, "--exit-after-demo", help="S'arrêter après la démonstration"),
+    verbose: bool = typer.Option(False, "--verbose", help="Journal détaillé de Prefect (chaque flux, chaque tâche)"),
+    prefect_port: int = typer.Option(4200, help="Port du serveur Prefect local et de son interface"),
 ) -> None:
-    """The main job: migrate, demo on first run, then the API with its flows and periodic sweep.
+    """The main job: migrate, start the API at once and a local Prefect server (with its UI) in the
+    background; the demo on first run; the flows and the periodic sweep once Prefect is ready.
 
-    With ``CQP_FLOW_DISPATCH=deployment`` (scale-out) the flows, and the sweep, run on the workers
-    (``cqp serve-flows``): this process only serves the API.
+    Actions taken before Prefect is ready are recorded and caught up by the first sweep, run as soon
+    as it is. With ``CQP_FLOW_DISPATCH=deployment`` (scale-out) or ``PREFECT_API_URL`` set, no local
+    server is started; in scale-out the flows, and the sweep, run on the workers (``cqp serve-flows``).
     """
+    from certification.settings import get_settings
+
+    _quiet_logging(verbose)
+    dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
+    _upgrade()
+    from notifications.outbox import reclaim_orphaned
+
+    reclaim_orphaned()  # messages left 'sending' by a previous process that died
+    settings = get_settings()
+    server = None
+    if dispatch_mode != "deployment" and not os.environ.get("PREFECT_API_URL"):
+        from api.prefect_server import LocalPrefectServer
+
+        server = LocalPrefectServer(settings.data_dir, port=prefect_port)
+        server.configure()  # started once the API answers (both would share the CPU meanwhile)
+    try:
+        if demo and _demo_pending():
+            typer.echo("Premier lancement : démonstration (le serveur Prefect démarre)…")
+            if server is not None:
+                server.start()
+            if server is not None and not server.wait():
+                typer.echo(f"Le serveur Prefect n'a pas démarré (voir {server.home / 'server.log'}).", err=True)
+                raise typer.Exit(1)
+            _demo()
+        if exit_after_demo:
+            return
+        _serve(host, port, dispatch_mode, server, verbose)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> None:
+    import threading
+
+    import anyio
     import uvicorn
 
     from certification.settings import get_settings, reset_settings_cache
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("weasyprint", "fontTools", "httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
-    _upgrade()
-    if demo:
-        _demo()
-    if exit_after_demo:
-        return
-    os.environ["CQP_FLOW_DISPATCH"] = dispatch_mode  # the demo ran its flows inline
+    sweeper = dispatch_mode != "deployment"
+    # Until Prefect answers, actions are only recorded (the sweep catches them up once it does).
+    pending = server is not None and (server.process is None or not server.healthy())
+    os.environ["CQP_FLOW_DISPATCH"] = "none" if pending and dispatch_mode == "background" else dispatch_mode
     reset_settings_cache()
     from api.app import create_app
 
+    async def prefect_ready() -> None:
+        if pending:
+            await anyio.to_thread.run_sync(server.wait)
+        os.environ["CQP_FLOW_DISPATCH"] = dispatch_mode
+        reset_settings_cache()
+
     settings = get_settings()
-    sweeper = settings.flow_dispatch != "deployment"
-    _banner([
+    lines = [
         f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
+        f"Interface Prefect : {server.ui_url} (démarrage en arrière-plan)" if server is not None else
+        f"Serveur Prefect : {os.environ.get('PREFECT_API_URL', 'éphémère')}",
         f"Base : {settings.sqlalchemy_url}",
         f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter."
         if sweeper else "Flux et balayage exécutés par les workers (cqp serve-flows) ; Ctrl-C pour arrêter.",
@@ -116,9 +202,15 @@ def run(
          f"(flux dans {(settings.data_dir / 'exports' / 'cpf').resolve()})"
          if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
         if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
-    ])
+    ]
+    threading.Thread(target=_announce_when_ready, args=(f"http://{host}:{port}", lines),
+                     kwargs={"then": server.start if server is not None else None}, daemon=True).start()
+    # uvicorn re-raises the SIGTERM it caught once shut down: make it an exit, so that the local
+    # Prefect server is stopped too (``finally`` of ``run``).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # X-Forwarded-For is read by api.security.client_address from the configured proxies only.
-    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(create_app(sweeper=sweeper, ready=prefect_ready), host=host, port=port,
+                log_level="info" if verbose else "warning", proxy_headers=False)
 
 
 @app.command()
@@ -167,7 +259,9 @@ def serve_flows(
     from prefect import serve
 
     from certification.settings import get_settings
+    from flows.monitoring import recover
 
+    asyncio.run(recover())  # messages and runs left by a process of this host that died
     serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron),
           pause_on_shutdown=False)
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     mail_max_attempts: int = 8
     mail_backoff_seconds: float = 30.0
+    # A message claimed by a process of another host that died is taken again after this lease
+    # (a dead claimer on this host is detected at once).
+    mail_claim_lease_seconds: float = 600.0
 
     # Process deadlines (agrément requests)
     complements_deadline_days: int = 30
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
     # Processes rendering a big batch of documents (a jury's certificates); 0: one per core.
     render_processes: int = 0
     sweep_interval_seconds: int = 300
+    # Alerts to the officers' mailbox (one e-mail per incident, on top of the inbox until resolved):
+    # a dossier's flow failed this many times in a row; a message still not sent after this many attempts.
+    alert_flow_failures: int = 3
+    alert_mail_attempts: int = 5
+    # A run « Running » on the Prefect server that no process of this host vouches for is marked
+    # Crashed (and its dossier's flow run again) once the server has heard nothing of it this long.
+    flow_run_stale_after_seconds: float = 3600.0
     # Export of certified holders to the Caisse des Dépôts (flow cpf-export-all) with the officers' alerts:
     # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.
     cpf_export_interval_seconds: int = 86400

@@ -29,6 +29,7 @@ from flows.context import request_context
 from flows.common import deliver_task, latest_due_reminder, sweep
 from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
+from flows.monitoring import monitored
 
 ENTITY = AgrementRequest.__tablename__
 R = RequestState
@@ -197,6 +198,7 @@ async def advance_task(request_id: int) -> dict:
 
 
 @flow(name="agrement-request", log_prints=True)
+@monitored("agrement_request")
 async def agrement_request_flow(request_id: int) -> dict:
     """Drive agrément request ``request_id`` as far as it can go without a human."""
     outcome = await advance_task(request_id)

@@ -27,6 +27,7 @@ from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = Controle.__tablename__
@@ -252,6 +253,7 @@ async def advance_controle_task(controle_id: int) -> dict:
 
 
 @flow(name="controle", log_prints=True)
+@monitored("controle")
 async def controle_flow(controle_id: int) -> dict:
     """Drive contrôle ``controle_id`` as far as it can go without a human."""
     outcome = await advance_controle_task(controle_id)

@@ -55,6 +55,7 @@ from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
 from certification.effects import OwedEffect, dossiers_owed, owed
 from flows.effects import Effects, fulfil_owed
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = JurySession.__tablename__
@@ -417,6 +418,7 @@ async def advance_jury_task(session_id: int) -> dict:
 
 
 @flow(name="jury-session", log_prints=True)
+@monitored("jury")
 async def jury_session_flow(session_id: int) -> dict:
     """Drive jury session ``session_id`` as far as it can go without a human."""
     outcome = await advance_jury_task(session_id)
@@ -434,6 +436,7 @@ async def advance_certificate_task(certificate_id: int) -> dict:
 
 
 @flow(name="certificate", log_prints=True)
+@monitored("certificate")
 async def certificate_flow(certificate_id: int) -> dict:
     """The document of a duplicate or a correction."""
     return await advance_certificate_task(certificate_id)

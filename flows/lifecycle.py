@@ -40,6 +40,7 @@ from certification.services import lifecycle as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
+from flows.monitoring import monitored
 from notifications.models import OutboxMessage
 
 ENTITY = Agrement.__tablename__
@@ -234,6 +235,7 @@ async def advance_agrement_task(agrement_id: int) -> dict:
 
 
 @flow(name="agrement-lifecycle", log_prints=True)
+@monitored("agrement")
 async def agrement_lifecycle_flow(agrement_id: int) -> dict:
     """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance)."""
     outcome = await advance_agrement_task(agrement_id)

@@ -16,12 +16,15 @@ from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
 from flows.retention import apply_retention_task
 from flows.training import appui_sweep_flow, training_sweep_flow
+from flows.monitoring import monitored, recover
 
 
 @flow(name="daily-sweep", log_prints=True)
+@monitored("sweep")
 async def daily_sweep_flow() -> dict:
-    """The per-process sweeps, one after the other (subflows)."""
+    """Recovery of what dead processes left (messages, runs), then the per-process sweeps (subflows)."""
     return {
+        "recovery": await recover(),
         "agrement_requests": await agrement_sweep_flow(),
         "agrements": await agrement_lifecycle_sweep_flow(),
         "controles": await controle_sweep_flow(),

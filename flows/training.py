@@ -42,6 +42,7 @@ from certification.settings import get_settings
 from flows.common import deliver_task, sweep
 from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
+from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
 ENTITY = TrainingSession.__tablename__
@@ -424,6 +425,7 @@ async def advance_training_session_task(session_id: int) -> dict:
 
 
 @flow(name="training-session", log_prints=True)
+@monitored("training_session")
 async def training_session_flow(session_id: int) -> dict:
     """Drive EPSP training session ``session_id`` as far as it can go without a human."""
     outcome = await advance_training_session_task(session_id)
@@ -442,6 +444,7 @@ async def advance_appui_task(appui_id: int) -> dict:
 
 
 @flow(name="appui", log_prints=True)
+@monitored("appui")
 async def appui_flow(appui_id: int) -> dict:
     """Drive appui pédagogique ``appui_id`` as far as it can go without a human."""
     outcome = await advance_appui_task(appui_id)

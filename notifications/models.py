@@ -51,3 +51,5 @@ class OutboxMessage(SQLModel, table=True):
     entity_type: str | None = Field(default=None, max_length=40)
     entity_id: int | None = None
     template: str | None = Field(default=None, max_length=100)
+    # "<host>|<pid>|<start token>" of the process sending it (status 'sending'), see notifications.claimer
+    claimed_by: str | None = Field(default=None, max_length=300)

@@ -5,9 +5,14 @@
 * :func:`deliver_pending` sends due messages, each claimed and updated in its own short
   transaction, retrying failures with exponential backoff.
 
-Delivery is at-least-once: a sender that crashes between the SMTP "250 OK" and the
-database update sends the message again after the claim lease expires. The deterministic
-``Message-ID`` (:func:`message_id_for`) lets mail systems drop that duplicate.
+Each claim records its claimer (host, pid, start token: :mod:`notifications.claimer`). A message
+left 'sending' by a process that no longer exists on this host is reclaimed at once
+(:func:`reclaim_orphaned`, at start-up and before every delivery); the claim lease
+(``mail_claim_lease_seconds``) is only the fallback for claimers on other hosts.
+
+Delivery is at-least-once: a sender that dies, or loses its SMTP connection, after the data was
+sent but before the database update sends the message again. The deterministic ``Message-ID``
+(:func:`message_id_for`), identical for every attempt, lets mail systems drop that duplicate.
 """
 
 from __future__ import annotations
@@ -45,13 +50,13 @@ from notifications.models import (
     STATUS_SENT,
     OutboxMessage,
 )
+from notifications.claimer import current_claimer, is_dead
 from notifications.transport import DEDUPE_HEADER, PermanentDeliveryError, Transport
 
 logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MESSAGE_ID_DOMAIN = "cqp-engine.local"
-CLAIM_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
 
 env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html.j2",))
@@ -300,11 +305,45 @@ def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
         )
 
 
+def claim_lease() -> timedelta:
+    return timedelta(seconds=get_settings().mail_claim_lease_seconds)
+
+
+def reclaim_orphaned(engine: Engine | None = None, *, now: datetime | None = None) -> list[int]:
+    """Messages left 'sending' by a process gone from this host become due now; returns their ids.
+
+    Each is reset with a compare-and-set on its claimer, so a live sender's claim is never taken.
+    """
+    now = as_utc(now) if now is not None else utcnow()
+    with session_scope(engine) as session:
+        claims = session.exec(
+            select(OutboxMessage.id, OutboxMessage.claimed_by)
+            .where(OutboxMessage.status == STATUS_SENDING, OutboxMessage.claimed_by.is_not(None))
+        ).all()
+    reclaimed = []
+    for message_id, claimer in claims:
+        if not is_dead(claimer):
+            continue
+        with session_scope(engine) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == STATUS_SENDING,
+                       OutboxMessage.claimed_by == claimer)
+                .values(status=STATUS_PENDING, next_attempt_at=now, claimed_by=None)
+                .execution_options(synchronize_session=False)
+            )
+        if result.rowcount == 1:
+            logger.warning("Outbox message %s reclaimed from %s (process gone)", message_id, claimer)
+            reclaimed.append(message_id)
+    return reclaimed
+
+
 def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | None:
     """Atomically take a message; None if another sender got it first.
 
-    A claimed message is 'sending' with ``next_attempt_at`` set to the end of its lease:
-    if this sender dies, the message becomes due again when the lease expires.
+    A claimed message is 'sending', records its claimer, and has ``next_attempt_at`` set to the
+    end of its lease: if this sender dies, :func:`reclaim_orphaned` makes it due again at once on
+    this host, and any host takes it again when the lease expires.
     """
     with session_scope(engine) as session:
         result = session.execute(
@@ -314,7 +353,7 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
                 or_(OutboxMessage.status == STATUS_PENDING, OutboxMessage.status == STATUS_SENDING),
                 OutboxMessage.next_attempt_at <= now,
             )
-            .values(status=STATUS_SENDING, next_attempt_at=now + CLAIM_LEASE)
+            .values(status=STATUS_SENDING, next_attempt_at=now + claim_lease(), claimed_by=current_claimer())
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -329,6 +368,7 @@ def _record_success(engine: Engine, message_id: int) -> None:
         message.attempts += 1
         message.sent_at = utcnow()
         message.last_error = None
+        message.claimed_by = None
 
 
 def _record_failure(
@@ -340,6 +380,7 @@ def _record_failure(
         message = session.get(OutboxMessage, message_id)
         message.attempts += 1
         message.last_error = f"{type(error).__name__}: {error}"[:4000]
+        message.claimed_by = None
         if permanent or message.attempts >= max_attempts:
             message.status = STATUS_FAILED
         else:
@@ -378,6 +419,7 @@ async def deliver_pending(
     data_dir = Path(data_dir) if data_dir is not None else settings.data_dir
     report = DeliveryReport()
 
+    await asyncio.to_thread(reclaim_orphaned, engine, now=fixed_now)
     for message_id in await asyncio.to_thread(_due_ids, engine, clock(), limit):
         message = await asyncio.to_thread(_claim, engine, message_id, clock())
         if message is None:

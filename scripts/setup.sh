@@ -2,14 +2,16 @@
 # Prepare this machine for running or testing the engine. Idempotent and quick
 # when everything is already in place.
 #
-#   scripts/setup.sh [--with-postgres|--without-postgres]         # called
-#   source scripts/setup.sh --with-postgres|--without-postgres    # sourced: also exports the env defaults
+#   scripts/setup.sh [--with-postgres|--without-postgres] [--main]         # called
+#   source scripts/setup.sh --with-postgres|--without-postgres [--main]    # sourced: also exports the env defaults
 #
 # 1. Debian packages (apt, only what is missing): HarfBuzz subset + Pango +
 #    DejaVu fonts for WeasyPrint; PostgreSQL 15 with --with-postgres (tests).
-# 2. .venv (python3 -m venv) with `pip install -e '.[test]'`, redone only when
-#    pyproject.toml, the set of top-level packages or the Python changed
-#    (stamp: .venv/.installed-<sha>).
+# 2. .venv (python3 -m venv) with `pip install -e '.[test]'` (with --main, what
+#    the main job needs only: `pip install -e .`, as scripts/run.sh does), redone
+#    only when pyproject.toml, the set of top-level packages or the Python
+#    changed (stamps: .venv/.installed-test-<sha>, .venv/.installed-main-<sha>;
+#    the test install also satisfies the main one). Pip's progress is shown.
 # 3. Checks that libharfbuzz-subset is found from the venv Python.
 # 4. Exports defaults: PREFECT_HOME=<repo>/var/prefect, no analytics, DO_NOT_TRACK=1.
 #
@@ -89,6 +91,7 @@ _cqp_pick_python() {
 }
 
 _cqp_venv() {
+    local main_only=$1
     local venv="$CQP_ROOT/.venv" py
     # A venv whose interpreter no longer runs (Python removed or upgraded) is rebuilt.
     if [[ -e $venv ]] && ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
@@ -113,18 +116,26 @@ _cqp_venv() {
             "$venv/bin/python" -c 'import sys; print(sys.version)'
         } | sha256sum | cut -c1-16
     )"
-    local stamp="$venv/.installed-$sha"
-    if [[ -e $stamp ]]; then
-        return 0
+    local test_stamp="$venv/.installed-test-$sha" main_stamp="$venv/.installed-main-$sha"
+    local target="." stamp="$test_stamp"
+    if [[ $main_only == 1 ]]; then
+        [[ -e $test_stamp || -e $main_stamp ]] && return 0
+        stamp="$main_stamp"
+    else
+        [[ -e $test_stamp ]] && return 0
+        target=".[test]"
     fi
-    _cqp_log "installing the project into .venv (pip install -e '.[test]')"
+    _cqp_log "installing the project into .venv (pip install -e '$target'); the first time takes a few minutes"
     rm -f "$venv"/.installed-*
-    # Output goes to a log, shown only on failure (pip's extra local indexes make it noisy).
-    local pip_log="$venv/pip-install.log"
-    if ! (cd "$CQP_ROOT" && "$venv/bin/python" -m pip install --disable-pip-version-check -e '.[test]') \
-        >"$pip_log" 2>&1; then
+    # Progress: pip's "Collecting"/"Installing" lines; the full output goes to a log, shown on failure.
+    local pip_log="$venv/pip-install.log" rc=0
+    (cd "$CQP_ROOT" && "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
+        -e "$target") 2>&1 | tee "$pip_log" \
+        | { grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed)' || true; } \
+        | sed -u -e 's/^/[setup]   /' -e 's/^\(.\{110\}\).*/\1…/' >&2 || rc=$?
+    if [[ $rc -ne 0 ]] || ! grep -q '^Successfully installed' "$pip_log"; then
         grep -v 'is ignored: it is neither a file nor a directory' "$pip_log" | tail -n 60 >&2 || true
-        _cqp_die "pip install -e '.[test]' failed (full log: $pip_log)"
+        _cqp_die "pip install -e '$target' failed (full log: $pip_log)"
     fi
     touch "$stamp"
 }
@@ -143,20 +154,21 @@ EOF
 }
 
 _cqp_setup() {
-    local with_pg=0 arg
+    local with_pg=0 main_only=0 arg
     for arg in "$@"; do
         case $arg in
             --with-postgres) with_pg=1 ;;
             --without-postgres) with_pg=0 ;;
+            --main) main_only=1 ;;
             -h | --help)
-                sed -n '2,19p' "$CQP_ROOT/scripts/setup.sh" | sed 's/^# \{0,1\}//'
+                sed -n '2,21p' "$CQP_ROOT/scripts/setup.sh" | sed 's/^# \{0,1\}//'
                 return 0
                 ;;
-            *) _cqp_die "unknown option: $arg (expected --with-postgres or --without-postgres)" ;;
+            *) _cqp_die "unknown option: $arg (expected --with-postgres, --without-postgres or --main)" ;;
         esac
     done
     _cqp_apt_packages "$with_pg"
-    _cqp_venv
+    _cqp_venv "$main_only"
     _cqp_check_harfbuzz
     mkdir -p "$PREFECT_HOME"
 }

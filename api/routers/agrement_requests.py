@@ -37,7 +37,7 @@ from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
 from flows import dispatch
-from flows.agrement import waiting_for
+from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
 

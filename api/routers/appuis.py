@@ -23,7 +23,7 @@ from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiSta
 from certification.services import appuis as svc
 from certification.settings import get_settings
 from flows import dispatch
-from flows.training import appui_waiting_for
+from api.flow_helpers import appui_waiting_for
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 

@@ -36,7 +36,7 @@ from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
 from flows import dispatch
-from flows.controle import waiting_for
+from api.flow_helpers import controle_waiting_for as waiting_for
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])

@@ -41,7 +41,9 @@ from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import get_document
 from flows import dispatch
-from flows.training import ATTESTATION, ENROLLMENT_ENTITY, training_waiting_for
+from api.flow_helpers import training_attestation_kind, training_waiting_for
+
+ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__  # as in flows.training
 
 router = APIRouter(prefix="/training-sessions", tags=["formation EPSP"])
 actors = require(Role.formateur, Role.officer)
@@ -73,7 +75,7 @@ def enrollment_actions(principal: Principal, t: TrainingSession, e: TrainingEnro
 def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
     encadrant = session.get(Encadrant, e.encadrant_id)
     structure = session.get(Structure, e.structure_id)
-    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=ATTESTATION, version=1)
+    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=training_attestation_kind(), version=1)
     return EnrollmentOut(
         id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
         last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,

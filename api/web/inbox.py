@@ -54,6 +54,7 @@ class InboxItem:
     due: date | None = None
     due_label: str = "échéance"
     note: str = ""
+    alert: bool = False  # an incident of the automatic processing: on top until resolved
 
     @property
     def who_label(self) -> str:
@@ -67,8 +68,8 @@ class InboxItem:
 
 
 def sort_key(item: InboxItem, on: date) -> tuple:
-    """Overdue first, then the nearest deadline, then the steps without a deadline."""
-    return (not item.overdue(on), item.due is None, item.due or date.max, item.kind, item.reference)
+    """Alerts first, then overdue steps, then the nearest deadline, then the steps without a deadline."""
+    return (not item.alert, not item.overdue(on), item.due is None, item.due or date.max, item.kind, item.reference)
 
 
 class _Names:
@@ -309,7 +310,30 @@ def _appuis(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-SOURCES = (_requests, _agrements, _controles, _juries, _appeals, _ready_candidates, _candidates, _trainings, _appuis)
+def _alerts(session: Session, actor: Actor, _names: _Names) -> list[InboxItem]:
+    """The open incidents of the automatic processing (``flows.monitoring``), for the officers."""
+    from api.web.operations import dossier_label, dossier_url
+    from flows import monitoring
+
+    if actor.role is not Role.officer:
+        raise Forbidden("Alertes réservées aux chargés de certification.")
+    items = [InboxItem(
+        kind="alerte", kind_label="Alerte", url=dossier_url(r.process, r.entity_id) or "/app/operations",
+        reference=dossier_label(r.process, r.entity_id), subject=r.error or "",
+        step=f"Traitement automatique en échec ({r.failures_in_a_row} fois de suite) : corriger la cause, "
+             "puis le relancer depuis la page Opérations",
+        who=Role.officer, state_label="alerte", alert=True,
+    ) for r in monitoring.open_flow_incidents(session)]
+    items += [InboxItem(
+        kind="alerte", kind_label="Alerte", url=f"/app/operations#mail-{m.id}", reference=f"Courriel n° {m.id}",
+        subject=m.subject, step=f"Courriel non distribué après {m.attempts} tentatives : vérifier l'adresse ou "
+                                "le serveur de messagerie, puis le renvoyer depuis la page Opérations",
+        who=Role.officer, state_label="alerte", alert=True, note=m.last_error or "",
+    ) for m in monitoring.undeliverable(session)]
+    return items
+
+
+SOURCES = (_alerts, _requests, _agrements, _controles, _juries, _appeals, _ready_candidates, _candidates, _trainings, _appuis)
 
 
 def build_inbox(session: Session, user: User, actor: Actor, *, mine_only: bool = False) -> list[InboxItem]:

@@ -1,7 +1,7 @@
 """Links from a dossier to its process in the Prefect UI.
 
-Only when ``PREFECT_UI_URL`` is set (e.g. ``http://127.0.0.1:4200``); otherwise the page says
-that no Prefect interface is configured. Two links:
+Only when ``PREFECT_UI_URL`` is set (``cqp run`` sets it to the local Prefect server it starts);
+otherwise the page names the flow and its tag, without a hint meant for the administrator. Two links:
 
 - the flow, found by name on the UI's flows page (``/flows?flows.nameLike=<flow>``);
 - the runs of this dossier: the UI's runs page filtered by the tag ``<process>:<id>``

@@ -56,6 +56,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("appuis", "Appuis pédagogiques", frozenset({Role.officer, Role.formateur, Role.structure})),
     ("rapport", "Rapport d'activité", frozenset({Role.officer})),
     ("integrite", "Intégrité", frozenset({Role.officer})),
+    ("operations", "Opérations", frozenset({Role.officer})),
 ]
 SECTION_ROLES = {key: roles for key, _, roles in SECTIONS}
 

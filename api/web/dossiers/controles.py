@@ -40,7 +40,7 @@ from certification.services import controle as controles_svc
 from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
-from flows.controle import waiting_for as controle_waiting_for
+from api.flow_helpers import controle_waiting_for
 
 O = frozenset({Role.officer})
 FINDING_LABELS = {"conforme": "conforme", "non_conforme": "non conforme", "observation": "observation"}

@@ -47,7 +47,7 @@ from certification.services import lifecycle
 from certification.settings import get_settings
 from documents.formatting import date_fr
 from documents.service import list_documents
-from flows.agrement import waiting_for as request_waiting_for
+from api.flow_helpers import request_waiting_for
 
 O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
 

@@ -53,7 +53,7 @@ from certification.services import training as training_svc
 from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
-from flows.training import appui_waiting_for, training_waiting_for
+from api.flow_helpers import appui_waiting_for, training_waiting_for
 
 F_O = frozenset({Role.formateur, Role.officer})
 O = frozenset({Role.officer})

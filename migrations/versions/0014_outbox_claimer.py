@@ -1,0 +1,29 @@
+"""Outbox: who claimed a message being sent (prompt recovery after a crash)
+
+Revision ID: 0014_outbox_claimer
+Revises: 0007
+Create Date: 2026-11-30 22:30:00.000000
+
+- ``outbox_messages.claimed_by``: ``<host>|<pid>|<start token>`` of the sending process, NULL when
+  the message is not being sent. A message left 'sending' by a process gone from its host is
+  reclaimed at once instead of after the claim lease.
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0014_outbox_claimer'
+down_revision = '0017_audit_chain'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_column('claimed_by')
