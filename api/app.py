@@ -39,8 +39,8 @@ API du moteur de processus de l'organisme certificateur (CQP SP, CQP EPSP).
 
 Authentification : `POST /auth/token` avec e-mail et mot de passe, puis en-tête
 `Authorization: Bearer <jeton>`. Chaque route vérifie le rôle côté serveur ; un utilisateur
-ne voit que ses propres dossiers. Les erreurs sont au format
-`{"error": {"code", "message", "details"}}`.
+ne voit que ses propres dossiers. Les erreurs sont au format RFC 9457 (`application/problem+json` : `type`, `title`, `status`,
+`detail`, `code`, `errors` par champ avec un pointeur JSON, `details`).
 """
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.certification_schemas import CertificationCode
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -31,6 +35,7 @@ from certification.processes.agrement import (
     AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
     REQUEST_STATE_LABELS,
+    RequestState,
 )
 from certification.services import agrement as svc
 from certification.settings import get_settings
@@ -178,13 +183,25 @@ async def submit(
     return _respond(http, background, principal, key, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
 
 
-@router.get("", response_model=list[RequestSummary], summary="Lister les demandes visibles")
+@router.get("", response_model=Page[RequestSummary], summary="Lister les demandes visibles (paginé, plus récentes d'abord)")
 def list_requests(
-    state: str | None = Query(default=None, description="Filtrer par état"),
+    pager: Pager = Depends(),
+    state: RequestState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Déposées"),
+    until: date | None = until_query("Déposées"),
     principal: Principal = Depends(current_principal),
-) -> list[RequestSummary]:
+) -> Page[RequestSummary]:
     with session_scope() as session:
-        return [RequestSummary(**_summary(session, r)) for r in svc.list_requests(session, principal.actor, state=state)]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_requests(session, principal.actor, state=state),
+            lambda r: RequestSummary(**_summary(session, r)), key=lambda r: (-r.id,),
+            text=lambda r: (r.reference, session.get(Structure, r.structure_id).name),
+            where=lambda r: (structure_id in (None, r.structure_id) and r.certification_id in cert_ids
+                             and in_range(r.submitted_at, since, until)),
+        )
 
 
 @router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande")

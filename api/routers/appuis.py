@@ -4,11 +4,14 @@ its own; officers all."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.controle_schemas import VisitIn
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -80,10 +83,21 @@ def request_appui(body: AppuiIn, http: Request, background: BackgroundTasks,
         s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
 
-@router.get("", response_model=list[AppuiSummary], summary="Lister les appuis visibles")
-def list_appuis(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+@router.get("", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)")
+def list_appuis(
+    pager: Pager = Depends(),
+    state: AppuiState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Demandés"),
+    until: date | None = until_query("Demandés"),
+    principal: Principal = Depends(current_principal),
+):
     with session_scope() as session:
-        return [AppuiSummary(**_summary(session, a)) for a in svc.list_appuis(session, principal.actor, state=state)]
+        return pager.page(
+            svc.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
+            text=lambda a: (a.reference, a.subject, session.get(Structure, a.structure_id).name),
+            where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
+        )
 
 
 @router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui")

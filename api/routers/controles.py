@@ -3,6 +3,8 @@ decision, action plan. Contrôleurs see only the contrôles entrusted to them.""
 
 from __future__ import annotations
 
+from datetime import date
+
 import logging
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
@@ -21,6 +23,7 @@ from api.controle_schemas import (
     SampleIn,
     VisitIn,
 )
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
 from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -29,7 +32,7 @@ from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Agrement, Controle, Role, Structure, User
-from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS
+from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, ControleState
 from certification.services import conflicts
 from certification.services import controle as svc
 from certification.settings import get_settings
@@ -126,10 +129,21 @@ def sample(body: SampleIn, http: Request, background: BackgroundTasks,
     return response
 
 
-@router.get("", response_model=list[ControleSummary], summary="Lister les contrôles visibles")
-def list_controles(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+@router.get("", response_model=Page[ControleSummary], summary="Lister les contrôles visibles (paginé)")
+def list_controles(
+    pager: Pager = Depends(),
+    state: ControleState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Ouverts"),
+    until: date | None = until_query("Ouverts"),
+    principal: Principal = Depends(current_principal),
+):
     with session_scope() as session:
-        return [ControleSummary(**_summary(session, c)) for c in svc.list_controles(session, principal.actor, state=state)]
+        return pager.page(
+            svc.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
+            text=lambda c: (c.reference, session.get(Structure, c.structure_id).name),
+            where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
+        )
 
 
 @router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle")

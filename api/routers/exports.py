@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
 from api.schemas import EventOut, ReasonIn, Strict
@@ -27,7 +28,7 @@ from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Certification, Role
 from certification.models_reporting import CpfExportBatch, CpfRecord
-from certification.processes.cpf_export import CPF_STATE_LABELS
+from certification.processes.cpf_export import CPF_STATE_LABELS, CpfState
 from certification.services import cpf_export as svc
 from certification.settings import get_settings
 from flows import cpf_export as export_flow
@@ -172,38 +173,46 @@ async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
     return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
-@router.get("", response_model=list[CpfBatchOut], summary="Lister les lots d'export (chargé·e)")
-def list_batches(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+@router.get("", response_model=Page[CpfBatchOut], summary="Lister les lots d'export (chargé·e ; paginé)")
+def list_batches(pager: Pager = Depends(),
+                 certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+                 since: date | None = since_query("Lots générés"),
+                 until: date | None = until_query("Lots générés"),
                  principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return [batch_out(session, b) for b in svc.list_batches(session, principal.actor,
-                                                                 certification_code=certification_code)]
+        return pager.page(svc.list_batches(session, principal.actor, certification_code=certification_code),
+                          lambda b: batch_out(session, b), text=lambda b: (b.reference,),
+                          where=lambda b: in_range(b.created_at, since, until))
 
 
-@router.get("/records", response_model=list[CpfRecordOut],
-            summary="Suivi par certifié : état de la transmission, échéance (3 mois), rejets (chargé·e)")
+@router.get("/records", response_model=Page[CpfRecordOut],
+            summary="Suivi par certifié : état de la transmission, échéance (3 mois), rejets (chargé·e ; paginé)")
 def list_records(
+    pager: Pager = Depends(),
     certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
-    state: Literal["pending", "sent", "accepted", "rejected", "resent", "cancelled"] | None = Query(default=None),
+    state: CpfState | None = Query(default=None),
     overdue: bool = Query(default=False, description="Seulement ceux non déclarés après l'échéance : à transmettre, "
                                                      "rejetés, ou transmis sans compte rendu importé"),
     held: bool | None = Query(default=None, description="true : seulement ceux retenus faute de données du "
                                                         "titulaire (avec le motif) ; false : les autres"),
+    since: date | None = since_query("Certifiés délivrés"),
+    until: date | None = until_query("Certifiés délivrés"),
     principal: Principal = Depends(OFFICER),
 ):
     with session_scope() as session:
         rows = svc.list_records(session, principal.actor, certification_code=certification_code, state=state,
                                 overdue=overdue, held=held)
-        return records_out(session, rows)
+        return pager.page(rows, lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,),
+                          where=lambda r: in_range(r.issued_on, since, until))
 
 
-@router.get("/overdue", response_model=list[CpfRecordOut],
-            summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e)")
-def overdue(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+@router.get("/overdue", response_model=Page[CpfRecordOut],
+            summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e ; paginé)")
+def overdue(pager: Pager = Depends(), certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
             principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return records_out(session, svc.overdue_records(session, principal.actor,
-                                                        certification_code=certification_code))
+        return pager.page(svc.overdue_records(session, principal.actor, certification_code=certification_code),
+                          lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,))
 
 
 @router.post("/records/{record_id}/resend", response_model=CpfRecordOut,

@@ -5,6 +5,8 @@ president among the members records results, closes the deliberation and signs t
 
 from __future__ import annotations
 
+from datetime import date
+
 import logging
 import tempfile
 import zipfile
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
+    CertificationCode,
     AttendanceIn,
     JuryCandidateOut,
     JuryCandidatesIn,
@@ -26,6 +29,7 @@ from api.certification_schemas import (
     MemberIn,
     ResultsIn,
 )
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -155,13 +159,24 @@ def plan(body: JuryPlanIn, http: Request, background: BackgroundTasks,
     ), status=201)
 
 
-@router.get("", response_model=list[JurySummary],
-            summary="Lister les sessions (chargé·e : toutes ; membre de jury : les siennes)")
-def list_sessions(state: str | None = Query(default=None, max_length=20),
-                  principal: Principal = Depends(require(Role.officer, Role.jury_member))):
+@router.get("", response_model=Page[JurySummary],
+            summary="Lister les sessions (chargé·e : toutes ; membre de jury : les siennes ; paginé)")
+def list_sessions(
+    pager: Pager = Depends(),
+    state: JuryState | None = Query(default=None, description="Filtrer par état"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Sessions"),
+    until: date | None = until_query("Sessions"),
+    principal: Principal = Depends(require(Role.officer, Role.jury_member)),
+):
     with session_scope() as session:
-        return [JurySummary(**_summary(session, j)) for j in svc.list_sessions(session, principal.actor)
-                if state is None or j.state == state]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_sessions(session, principal.actor), lambda j: JurySummary(**_summary(session, j)),
+            text=lambda j: (j.reference, j.place),
+            where=lambda j: (state in (None, j.state) and j.certification_id in cert_ids
+                             and in_range(j.scheduled_at, since, until)),
+        )
 
 
 @router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury")

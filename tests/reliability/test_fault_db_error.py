@@ -109,7 +109,7 @@ def test_sign_pv_through_the_api_fails_cleanly(world):
     with TestClient(create_app(), raise_server_exceptions=False) as client:
         with database_fails_on("INSERT INTO audit_events", after="UPDATE jury_sessions"):
             r = client.post(f"/jury-sessions/{sid}/sign-pv", headers=headers)
-        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+        assert r.status_code == 500 and r.json()["code"] == "internal_error"
         assert "disk I/O" not in r.text  # no internals leaked
         assert snapshot(sid) == before  # nor the idempotency record of a failed action
         r = client.post(f"/jury-sessions/{sid}/sign-pv", headers=headers)
