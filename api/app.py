@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from api import web
+from api.contract import install_contract
 from api.errors import install_error_handlers
 from api.routers import (
     agrement_requests,
@@ -88,6 +89,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_contract(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
                    certificates, appeals, training, appuis, reports, certifications, exports, verification):
         app.include_router(module.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from api.types import UtcDateTime
 from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
 from api.errors import french_error
@@ -75,7 +76,7 @@ class EvaluationOut(BaseModel):
     evaluator_name: str
     comment: str
     files: list[EvidenceFileOut]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class HeldBlocOut(BaseModel):
@@ -89,7 +90,7 @@ class HeldBlocOut(BaseModel):
 class CandidateJuryOut(BaseModel):
     session_id: int
     session_reference: str
-    scheduled_at: datetime
+    scheduled_at: UtcDateTime
     blocs: list[str]
     outcome: str | None
     outcome_label: str | None
@@ -106,7 +107,7 @@ class CandidateSummary(BaseModel):
     structure_id: int
     structure_name: str
     certification_code: str
-    registered_at: datetime
+    registered_at: UtcDateTime
 
 
 class CandidateOut(CandidateSummary):
@@ -133,7 +134,7 @@ class CandidateOut(CandidateSummary):
 
 class JuryPlanIn(Strict):
     certification_code: CertificationCode
-    scheduled_at: datetime = Field(description="Date et heure avec fuseau, ex. 2027-03-02T09:00:00+01:00")
+    scheduled_at: UtcDateTime = Field(description="Date et heure avec fuseau, ex. 2027-03-02T09:00:00+01:00")
     place: str | None = Field(default=None, max_length=300)
     video_link: str | None = Field(default=None, max_length=500, description="Lien https:// de visioconférence")
     quorum: int = Field(default=3, ge=3, le=20)
@@ -189,7 +190,7 @@ class JurySummary(BaseModel):
     state: str
     state_label: str
     certification_code: str
-    scheduled_at: datetime
+    scheduled_at: UtcDateTime
     duration_minutes: int
     place: str | None
     video_link: str | None
@@ -202,8 +203,8 @@ class JurySummary(BaseModel):
 class JuryOut(JurySummary):
     certification_title: str
     pv_version: int
-    pv_signed_at: datetime | None
-    results_notified_at: datetime | None
+    pv_signed_at: UtcDateTime | None
+    results_notified_at: UtcDateTime | None
     members: list[JuryMemberOut]
     candidates: list[JuryCandidateOut]
     composition_problems: list[str] = Field(description="Ce qui empêche de délibérer (président, collèges, quorum…)")
@@ -246,7 +247,7 @@ class CertificateSummary(BaseModel):
 
 
 class CertificateOut(CertificateSummary):
-    revoked_at: datetime | None
+    revoked_at: UtcDateTime | None
     revoked_reason: str | None
     verification_url: str
     documents: list[DocumentOut]
@@ -281,7 +282,7 @@ class AppealOut(BaseModel):
     session_reference: str
     grounds: str
     decision_reason: str | None
-    filed_at: datetime
+    filed_at: UtcDateTime
     deadline: date | None = Field(description="Fin du délai de recours (2 mois après la notification)")
     documents: list[DocumentOut]
     allowed_actions: list[str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from api.types import UtcDateTime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 
@@ -97,7 +98,7 @@ class PieceOut(BaseModel):
     size: int
     sha256: str
     round: int
-    uploaded_at: datetime
+    uploaded_at: UtcDateTime
 
 
 class DocumentOut(BaseModel):
@@ -107,7 +108,7 @@ class DocumentOut(BaseModel):
     filename: str
     sha256: str
     size: int
-    created_at: datetime
+    created_at: UtcDateTime
     url: str
 
 
@@ -150,7 +151,7 @@ class RequestSummary(BaseModel):
     structure_name: str
     structure_siret: str
     certification_code: str
-    submitted_at: datetime
+    submitted_at: UtcDateTime
     waiting_for: str | None
 
 
@@ -162,14 +163,14 @@ class RequestOut(RequestSummary):
     structure_region: str
     scope: list[str]
     motivation: str
-    last_submitted_at: datetime
+    last_submitted_at: UtcDateTime
     complement_request: str | None
     complements_deadline: date | None
     avis: str | None
     avis_comment: str | None
     avis_deadline: date | None
     decision_reason: str | None
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
     agrement: AgrementOut | None
     pieces: list[PieceOut]
     documents: list[DocumentOut]
@@ -178,7 +179,7 @@ class RequestOut(RequestSummary):
 
 class EventOut(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     action: str
     from_state: str | None
     to_state: str | None

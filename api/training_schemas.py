@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from api.types import UtcDateTime
 from pydantic import BaseModel, EmailStr, Field
 
 from api.schemas import DocumentOut, Strict
@@ -65,7 +66,7 @@ class EnrollmentOut(BaseModel):
     state_label: str
     attendance: list[AttendanceOut]
     outcome_reason: str | None
-    completed_at: datetime | None
+    completed_at: UtcDateTime | None
     attestation_number: str | None
     attestation: DocumentOut | None
     allowed_actions: list[str]
@@ -93,7 +94,7 @@ class TrainingSessionOut(TrainingSessionSummary):
     hours_per_day: int
     notes: str | None
     cancel_reason: str | None
-    closed_at: datetime | None
+    closed_at: UtcDateTime | None
     enrollments: list[EnrollmentOut]
     allowed_actions: list[str]
 
@@ -148,15 +149,15 @@ class AppuiSummary(BaseModel):
     structure_region: str
     formateur_id: int | None
     formateur_name: str | None
-    visit_at: datetime | None
-    reported_at: datetime | None
-    created_at: datetime
+    visit_at: UtcDateTime | None
+    reported_at: UtcDateTime | None
+    created_at: UtcDateTime
     waiting_for: str | None
 
 
 class AppuiOut(AppuiSummary):
     need: str
-    visit_end: datetime | None
+    visit_end: UtcDateTime | None
     visit_place: str | None
     visit_notes: str | None
     report_text: str | None

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -221,7 +222,7 @@ def read_timeline(request_id: int, principal: Principal = Depends(current_princi
         return [EventOut.model_validate(e, from_attributes=True) for e in events]
 
 
-@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)")
+@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         request = svc.get_request(session, principal.actor, request_id)
@@ -231,7 +232,7 @@ def download_document(request_id: int, document_id: int, principal: Principal = 
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
-@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée")
+@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
 def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         request = svc.get_request(session, principal.actor, request_id)

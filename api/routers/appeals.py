@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from api.certification_schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -122,7 +123,7 @@ def read_timeline(appeal_id: int, principal: Principal = Depends(require(*READER
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, appeal.id)]
 
 
-@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)")
+@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
 def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
     with session_scope() as session:
         appeal = svc.get_appeal(session, principal.actor, appeal_id)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from api.controle_schemas import VisitIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -113,7 +114,7 @@ def read_timeline(appui_id: int, principal: Principal = Depends(current_principa
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Appui.__tablename__, a.id)]
 
 
-@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)")
+@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
 def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         a = svc.get_appui(session, principal.actor, appui_id)

@@ -22,6 +22,7 @@ from api.certification_schemas import (
     HeldBlocOut,
 )
 from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -210,7 +211,7 @@ def read_timeline(candidate_id: int, principal: Principal = Depends(current_prin
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
-            summary="Télécharger une preuve d'évaluation (PDF)")
+            summary="Télécharger une preuve d'évaluation (PDF)", responses=binary(PDF))
 def download_evidence(candidate_id: int, evaluation_id: int, index: int,
                       principal: Principal = Depends(require(Role.officer, Role.structure))):
     with session_scope() as session:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.certification_schemas import CertificateOut, CertificateSummary, CertificationCode, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -99,7 +100,7 @@ def read(certificate_id: int, principal: Principal = Depends(require(*READERS)))
         return certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id))
 
 
-@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)")
+@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
 def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
     with session_scope() as session:
         row = svc.get_certificate(session, principal.actor, certificate_id)

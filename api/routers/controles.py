@@ -24,6 +24,7 @@ from api.controle_schemas import (
     VisitIn,
 )
 from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
 from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -159,7 +160,7 @@ def read_timeline(controle_id: int, principal: Principal = Depends(current_princ
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Controle.__tablename__, c.id)]
 
 
-@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)")
+@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
 def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)
@@ -169,7 +170,7 @@ def download_document(controle_id: int, document_id: int, principal: Principal =
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
-@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée")
+@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
 def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)

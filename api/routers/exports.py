@@ -15,10 +15,12 @@ from typing import Literal
 import anyio
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse
+from api.types import UtcDateTime
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import binary
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
 from api.schemas import EventOut, ReasonIn, Strict
@@ -58,10 +60,10 @@ class CpfBatchOut(BaseModel):
     filename: str
     sha256: str
     size: int
-    created_at: datetime
+    created_at: UtcDateTime
     deposited_on: date | None = Field(description="Jour du dépôt sur la plateforme, tel que déclaré par le "
                                                   "chargé·e (null : non déclaré)")
-    report_imported_at: datetime | None
+    report_imported_at: UtcDateTime | None
     report_filename: str | None
     accepted_count: int
     rejected_count: int
@@ -74,7 +76,7 @@ class CpfItemOut(BaseModel):
     resend: bool
     outcome: str | None
     message: str | None
-    reported_at: datetime | None
+    reported_at: UtcDateTime | None
 
 
 class CpfBatchDetailOut(CpfBatchOut):
@@ -97,15 +99,15 @@ class CpfRecordOut(BaseModel):
     due_on: date = Field(description="Date limite de transmission (3 mois après la délivrance)")
     overdue: bool
     sent_count: int
-    last_sent_at: datetime | None
+    last_sent_at: UtcDateTime | None
     last_batch_reference: str | None
-    accepted_at: datetime | None
-    rejected_at: datetime | None
+    accepted_at: UtcDateTime | None
+    rejected_at: UtcDateTime | None
     error_message: str | None
     resend_requested: bool
     held_reason: str | None = Field(description="Retenu faute de données du titulaire (sexe, date de naissance…) : "
                                                 "ce qu'il faut corriger ; transmis au lot suivant une fois corrigé")
-    held_since: datetime | None
+    held_since: UtcDateTime | None
 
 
 class CpfReportOut(BaseModel):
@@ -250,7 +252,7 @@ def declare_deposit(batch_id: int, body: CpfDepositIn, principal: Principal = De
 
 
 @router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",
-            responses={200: {"content": {"application/xml": {}}}})
+            responses=binary("application/xml"))
 def download(batch_id: int, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
         batch = svc.get_batch(session, principal.actor, batch_id)

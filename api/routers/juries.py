@@ -30,6 +30,7 @@ from api.certification_schemas import (
     ResultsIn,
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -357,7 +358,7 @@ def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
 
 @router.get("/{session_id}/documents.zip", summary="Archive ZIP de tous les documents de la session (chargé·e)",
             response_class=StreamingResponse,
-            responses={200: {"content": {"application/zip": {}}, "description": "PV/…, certificats/…, recours/…"}})
+            responses=binary("application/zip", description="PV/…, certificats/…, recours/…"))
 def download_zip(session_id: int, principal: Principal = Depends(require(Role.officer))):
     root = get_settings().data_dir
     with session_scope() as session:
@@ -386,7 +387,7 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
     )
 
 
-@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)")
+@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
 def download_document(session_id: int, document_id: int,
                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
     with session_scope() as session:

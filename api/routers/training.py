@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import CommentIn, EventOut, ReasonIn
@@ -191,7 +192,7 @@ def enrollment_timeline(session_id: int, enrollment_id: int, principal: Principa
 
 
 @router.get("/{session_id}/enrollments/{enrollment_id}/documents/{document_id}",
-            summary="Télécharger l'attestation de formation (PDF)")
+            summary="Télécharger l'attestation de formation (PDF)", responses=binary(PDF))
 def download_attestation(session_id: int, enrollment_id: int, document_id: int,
                          principal: Principal = Depends(current_principal)):
     with session_scope() as session:
