@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from api.dossier import ProgressOut
 from api.types import UtcDateTime
 from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
@@ -111,6 +112,7 @@ class CandidateSummary(BaseModel):
 
 
 class CandidateOut(CandidateSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     birth_place: str
     sex: str | None
     email: str
@@ -201,6 +203,7 @@ class JurySummary(BaseModel):
 
 
 class JuryOut(JurySummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     certification_title: str
     pv_version: int
     pv_signed_at: UtcDateTime | None
@@ -247,6 +250,7 @@ class CertificateSummary(BaseModel):
 
 
 class CertificateOut(CertificateSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     revoked_at: UtcDateTime | None
     revoked_reason: str | None
     verification_url: str
@@ -271,6 +275,7 @@ class UpholdIn(Strict):
 
 
 class AppealOut(BaseModel):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     id: int
     reference: str
     state: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from api.dossier import ProgressOut
 from api.types import UtcDateTime
 from pydantic import BaseModel, Field
 
@@ -89,6 +90,7 @@ class ControleSummary(BaseModel):
 
 
 class ControleOut(ControleSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     reason: str | None
     visit_end: UtcDateTime | None
     visit_place: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from api.dossier import ProgressOut
 from api.types import UtcDateTime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -125,6 +126,7 @@ class AgrementOut(BaseModel):
 
 
 class AgrementDetailOut(AgrementOut):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     structure_name: str
     structure_siret: str
     certification_title: str
@@ -156,6 +158,7 @@ class RequestSummary(BaseModel):
 
 
 class RequestOut(RequestSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     kind: str
     round: int
     mandataire_id: int
@@ -188,13 +191,3 @@ class EventOut(BaseModel):
     actor_label: str
     reason: str | None
     data: dict
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from api.dossier import ProgressOut
 from api.types import UtcDateTime
 from pydantic import BaseModel, EmailStr, Field
 
@@ -90,6 +91,7 @@ class TrainingSessionSummary(BaseModel):
 
 
 class TrainingSessionOut(TrainingSessionSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     hours: str
     hours_per_day: int
     notes: str | None
@@ -156,6 +158,7 @@ class AppuiSummary(BaseModel):
 
 
 class AppuiOut(AppuiSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     need: str
     visit_end: UtcDateTime | None
     visit_place: str | None

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -104,6 +105,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
     agrement = svc.agrement_of(session, request.id)
     mandataire = session.get(User, request.mandataire_id)
     return RequestOut(
+        progress=progress_of(session, AgrementRequest.__tablename__, request.id),
         **_summary(session, request),
         kind=request.kind,
         round=request.round,
@@ -205,10 +207,11 @@ def list_requests(
         )
 
 
-@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande")
-def read(request_id: int, principal: Principal = Depends(current_principal)) -> RequestOut:
+@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
+def read(request_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return request_out(session, principal, svc.get_request(session, principal.actor, request_id))
+        return conditional.respond(request_out(session, principal, svc.get_request(session, principal.actor, request_id)))
 
 
 @router.get("/{request_id}/timeline", response_model=list[EventOut], summary="Historique de la demande")

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.routers.agrement_requests import _respond, agrement_out
@@ -49,6 +50,7 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
     renewal = lifecycle.open_renewal_of(session, agrement.id)
     on = today()
     return AgrementDetailOut(
+        progress=progress_of(session, Agrement.__tablename__, agrement.id),
         **agrement_out(session, agrement).model_dump(),
         structure_name=structure.name,
         structure_siret=structure.siret,
@@ -97,10 +99,11 @@ def list_agrements(
         )
 
 
-@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément")
-def read(agrement_id: int, principal: Principal = Depends(current_principal)) -> AgrementDetailOut:
+@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
+def read(agrement_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id))
+        return conditional.respond(agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id)))
 
 
 @router.get("/{agrement_id}/timeline", response_model=list[EventOut], summary="Historique de l'agrément")

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from api.certification_schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -50,6 +51,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
     candidate = session.get(Candidate, appeal.candidate_id)
     jury = session.get(JurySession, appeal.session_id)
     return AppealOut(
+        progress=progress_of(session, Appeal.__tablename__, appeal.id),
         id=appeal.id, reference=appeal.reference, state=appeal.state, state_label=APPEAL_STATE_LABELS[appeal.state],
         candidate_id=candidate.id, candidate_reference=candidate.reference,
         candidate_name=f"{candidate.first_names} {candidate.last_name}", session_id=jury.id,
@@ -110,10 +112,11 @@ def list_appeals(
         )
 
 
-@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours")
-def read(appeal_id: int, principal: Principal = Depends(require(*READERS))):
+@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
+def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id))
+        return conditional.respond(appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id)))
 
 
 @router.get("/{appeal_id}/timeline", response_model=list[EventOut], summary="Historique du recours")

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from api.controle_schemas import VisitIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -58,6 +59,7 @@ def _allowed_actions(principal: Principal, a: Appui) -> list[str]:
 def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
     f = a.report_file
     return AppuiOut(
+        progress=progress_of(session, Appui.__tablename__, a.id),
         **_summary(session, a),
         need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
         report_text=a.report_text, cancel_reason=a.cancel_reason,
@@ -101,10 +103,11 @@ def list_appuis(
         )
 
 
-@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui")
-def read(appui_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
+def read(appui_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id))
+        return conditional.respond(appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id)))
 
 
 @router.get("/{appui_id}/timeline", response_model=list[EventOut], summary="Historique de l'appui")

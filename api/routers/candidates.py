@@ -23,6 +23,7 @@ from api.certification_schemas import (
 )
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -122,6 +123,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         .where(JuryCandidate.candidate_id == c.id).order_by(JurySession.scheduled_at)
     ).all()
     return CandidateOut(
+        progress=progress_of(session, Candidate.__tablename__, c.id),
         **summary(session, c).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
@@ -197,10 +199,11 @@ def list_candidates(
         )
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat")
-def read(candidate_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
+def read(candidate_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id))
+        return conditional.respond(candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id)))
 
 
 @router.get("/{candidate_id}/timeline", response_model=list[EventOut], summary="Historique du candidat")

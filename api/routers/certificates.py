@@ -12,6 +12,7 @@ from sqlmodel import Session
 from api.certification_schemas import CertificateOut, CertificateSummary, CertificationCode, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -56,6 +57,7 @@ def allowed_actions(principal: Principal, row: Certificate) -> list[str]:
 
 def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
     return CertificateOut(
+        progress=progress_of(session, Certificate.__tablename__, row.id),
         **_summary(session, row),
         revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
         verification_url=svc.verification_url(row.number),
@@ -94,10 +96,11 @@ def list_certificates(
         )
 
 
-@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique")
-def read(certificate_id: int, principal: Principal = Depends(require(*READERS))):
+@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
+def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id))
+        return conditional.respond(certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id)))
 
 
 @router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))

@@ -25,6 +25,7 @@ from api.controle_schemas import (
 )
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
 from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -81,6 +82,7 @@ def _allowed_actions(principal: Principal, c: Controle) -> list[str]:
 
 def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
     return ControleOut(
+        progress=progress_of(session, Controle.__tablename__, c.id),
         **_summary(session, c),
         reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
@@ -147,10 +149,11 @@ def list_controles(
         )
 
 
-@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle")
-def read(controle_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
+def read(controle_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id))
+        return conditional.respond(controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id)))
 
 
 @router.get("/{controle_id}/timeline", response_model=list[EventOut], summary="Historique du contrôle")

@@ -31,6 +31,7 @@ from api.certification_schemas import (
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -122,6 +123,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         ))
     deliberating = jury.state in (JuryState.planned, JuryState.convened, JuryState.composition_checked)
     return JuryOut(
+        progress=progress_of(session, JurySession.__tablename__, jury.id),
         **_summary(session, jury),
         certification_title=cert.title, pv_version=jury.pv_version, pv_signed_at=jury.pv_signed_at,
         results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
@@ -180,10 +182,11 @@ def list_sessions(
         )
 
 
-@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury")
-def read(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
+def read(session_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return jury_out(session, principal, svc.get_session(session, principal.actor, session_id))
+        return conditional.respond(jury_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
 @router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import CommentIn, EventOut, ReasonIn
@@ -105,6 +106,7 @@ def session_out(session: Session, principal: Principal, t: TrainingSession) -> T
     mine = svc.enrollments_of(session, t.id, principal.actor)
     everyone = svc.enrollments_of(session, t.id)
     return TrainingSessionOut(
+        progress=progress_of(session, TrainingSession.__tablename__, t.id),
         **_summary(session, t, everyone),
         hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
         closed_at=t.closed_at, enrollments=[_enrollment_out(session, principal, t, e) for e in mine],
@@ -166,10 +168,11 @@ def list_encadrants(pager: Pager = Depends(),
                           text=lambda e: (e.last_name, e.first_names, e.email))
 
 
-@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session")
-def read(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
+def read(session_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return session_out(session, principal, svc.get_session(session, principal.actor, session_id))
+        return conditional.respond(session_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
 @router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
