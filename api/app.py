@@ -29,6 +29,7 @@ from api.routers import (
     training,
     users,
     verification,
+    webhooks,
 )
 from certification.settings import get_settings
 from flows import dispatch
@@ -91,7 +92,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     install_error_handlers(app)
     install_contract(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, certifications, exports, verification):
+                   certificates, appeals, training, appuis, reports, certifications, exports, verification, webhooks):
         app.include_router(module.router)
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)

@@ -64,6 +64,9 @@ def record_event(
         data=dict(data or {}),
     )
     session.add(event)
+    from certification.webhooks import enqueue_for  # webhooks import the models; imported late
+
+    enqueue_for(session, event)
     return event
 
 
