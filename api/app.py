@@ -7,10 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import web
-from api.contract import install_contract
+from api.contract import install_contract, strict_query
 from api.errors import install_error_handlers
 from api.routers import (
     agrement_requests,
@@ -93,7 +93,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     install_contract(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
                    certificates, appeals, training, appuis, reports, certifications, exports, verification, webhooks):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(strict_query)])
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)
 

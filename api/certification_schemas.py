@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from api.dossier import ProgressOut
-from api.types import UtcDateTime
-from pydantic import BaseModel, BeforeValidator, EmailStr, Field
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.errors import french_error
 from api.schemas import DocumentOut, EventOut, Strict
@@ -39,7 +39,7 @@ class CandidateIn(Strict):
     birth_place: str = Field(default="", max_length=150, examples=["Saint-Étienne (42)"])
     sex: Sex = Field(default=None, description="M ou F : obligatoire pour déclarer le certifié à la Caisse "
                                                       "des Dépôts (sans lui, la déclaration est retenue)")
-    email: EmailStr | Literal[""] = ""
+    email: Email | Literal[""] = ""
     contract_type: Literal["CDDI", "CDD", "CDI", "contrat aidé", "autre"]
     contract_start: date
     contract_end: date | None = None
@@ -154,7 +154,8 @@ class JuryCandidatesIn(Strict):
 
 
 class AttendanceIn(Strict):
-    present: dict[int, bool] = Field(min_length=1, description="Présence de chaque membre : {user_id: true|false}")
+    present: dict[int, bool] = Field(min_length=1, description="Présence de chaque membre : {user_id: true|false}",
+                                     json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,9}$"}})
 
 
 class ResultsIn(Strict):

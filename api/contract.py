@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi import routing
+from fastapi import FastAPI, Request, routing
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import _get_api_route_for_openapi, get_openapi
 from fastapi.routing import APIRoute
 
@@ -61,6 +61,44 @@ def statuses(route: APIRoute, operation: dict) -> set[int]:
     return codes
 
 
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer of the document is a 32-bit one (the databases' integer columns): the spec
+    says so, and a larger value is refused (422) instead of being schema-valid."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", INT32[1])
+            node.setdefault("minimum", INT32[0])
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
+async def strict_query(request: Request) -> None:
+    """Query parameters are those the operation declares, each given once: a misspelt or repeated
+    parameter is refused (422) rather than silently ignored."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    declared, stack = set(), [dependant]
+    while stack:
+        current = stack.pop()
+        declared |= {p.alias for p in current.query_params}
+        stack += current.dependencies
+    errors = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in declared:
+            errors.append({"type": "extra_forbidden", "loc": ("query", name), "msg": "", "input": None})
+        elif len(request.query_params.getlist(name)) > 1:
+            errors.append({"type": "repeated", "loc": ("query", name), "msg": "", "input": None})
+    if errors:
+        raise RequestValidationError(errors)
+
+
 def _problem(status: int) -> dict:
     return {"description": TITLES.get(status, "Erreur"), "content": {PROBLEM_JSON: {"schema": {"$ref": REF}}}}
 
@@ -92,6 +130,8 @@ def install_contract(app: FastAPI) -> None:
                 content = responses.get("200", {}).get("content", {})
                 if any(c.get("schema", {}).get("format") == "binary" for c in content.values()):
                     content.pop("application/json", None)
+        _bound_integers(spec["paths"])
+        _bound_integers(schemas)
         app.openapi_schema = spec
         return spec
 

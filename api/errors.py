@@ -87,6 +87,7 @@ MESSAGES = {
     "missing": "champ obligatoire",
     "missing_argument": "champ obligatoire",
     "extra_forbidden": "champ inconnu",
+    "repeated": "paramètre donné plusieurs fois",
     "string_type": "une chaîne de caractères est attendue",
     "string_too_short": "au moins {min_length} caractère(s)",
     "string_too_long": "au plus {max_length} caractère(s)",
@@ -143,7 +144,7 @@ def french_message(error: dict) -> str:
         return error.get("msg", "")
     if kind == "value_error":
         reason = str(ctx.get("error", "")) or error.get("msg", "").removeprefix("Value error, ")
-        if "email" in reason.lower():
+        if "mail" in reason.lower():
             return "adresse e-mail invalide"
         return reason if _looks_french(reason) else MESSAGES["value_error"]
     template = MESSAGES.get(kind)

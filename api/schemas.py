@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from api.dossier import ProgressOut
-from api.types import UtcDateTime
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -40,7 +40,7 @@ class StructureIn(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Les Jardins de l'Étang"])
     region: str = Field(default="", max_length=100, examples=["Auvergne-Rhône-Alpes"])
     address: str = Field(default="", max_length=400)
-    email: EmailStr | Literal[""] = ""
+    email: Email | Literal[""] = ""
 
 
 class SubmissionIn(Strict):
@@ -84,7 +84,7 @@ class DecisionIn(Strict):
 
 
 class UserIn(Strict):
-    email: EmailStr
+    email: Email
     full_name: str = Field(min_length=1, max_length=200)
     role: Literal["officer", "mandataire", "controleur", "formateur", "jury_member", "structure"]
     password: str | None = Field(default=None, min_length=10, max_length=200)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from api.dossier import ProgressOut
-from api.types import UtcDateTime
-from pydantic import BaseModel, EmailStr, Field
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, Field
 
 from api.schemas import DocumentOut, Strict
 
@@ -36,13 +36,14 @@ class EnrollmentIn(Strict):
     structure_id: int
     last_name: str = Field(min_length=1, max_length=100)
     first_names: str = Field(min_length=1, max_length=150)
-    email: EmailStr
+    email: Email
 
 
 class AttendanceIn(Strict):
     day: date
     present: dict[int, bool] = Field(min_length=1, max_length=100,
-                                     description="Identifiant d'inscription -> présent (true) ou absent (false)")
+                                     description="Identifiant d'inscription -> présent (true) ou absent (false)",
+                                     json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,9}$"}})
 
 
 class OutcomeIn(Strict):

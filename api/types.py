@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import PlainSerializer, WithJsonSchema
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 
 def utc_iso(value: datetime) -> str:
@@ -21,3 +22,15 @@ UtcDateTime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "description": "Horodatage UTC (ISO 8601, suffixe Z)"},
                    mode="serialization"),
 ]
+
+
+def _email(value: str) -> str:
+    """A syntactically valid address; test and local domains are accepted (no deliverability check)."""
+    try:
+        return validate_email(value, check_deliverability=False, globally_deliverable=False,
+                              test_environment=True).normalized
+    except EmailNotValidError:
+        raise ValueError("adresse e-mail invalide") from None
+
+
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]

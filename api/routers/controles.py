@@ -56,6 +56,10 @@ ACTIONS = {
 }
 REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
 EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
+EVIDENCE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["evidence"],
+    "properties": {"evidence": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
+                                "description": "PDF : preuves de réalisation du plan d'actions"}}}}}}}
 
 
 def _summary(session: Session, c: Controle) -> dict:
@@ -238,7 +242,7 @@ def decide(controle_id: int, body: ControleDecisionIn, http: Request, background
     return _respond(http, background, principal, key, (controle_id, body), action)
 
 
-@router.post("/{controle_id}/evidence", response_model=ControleOut,
+@router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, http: Request, background: BackgroundTasks,
                        principal: Principal = Depends(require(Role.structure, Role.officer)),
