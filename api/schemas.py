@@ -10,8 +10,20 @@ from api.types import Email, UtcDateTime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# Characters ``str.strip`` removes: a required text made only of them is empty once stripped.
+VISIBLE = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _visible_texts(schema: dict) -> None:
+    """In the spec, a text that must not be empty must contain a visible character (inputs are stripped)."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", [])]:
+            if variant.get("type") == "string" and variant.get("minLength", 0) >= 1 and "pattern" not in variant:
+                variant["pattern"] = VISIBLE
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_visible_texts)
 
 
 class TokenIn(Strict):

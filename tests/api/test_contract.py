@@ -78,3 +78,21 @@ def test_timestamps_are_utc_with_z(client, people, submit):
     collect(client.get(f"/agrement-requests/{created['id']}/timeline", headers=auth(people["mandataire"])).json())
     assert detail["documents"] or detail["pieces"]
     assert stamps and all(s.endswith("Z") for s in stamps), stamps
+
+
+def test_unknown_or_repeated_query_parameters_are_refused(client, people):
+    officer = auth(people["officer"])
+    r = client.get("/candidates?stat=ready_for_jury", headers=officer)  # misspelt: not silently ignored
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"location": "query", "pointer": "/stat", "message": "champ inconnu", "type": "extra_forbidden"}]
+    r = client.get("/candidates?limit=5&limit=6", headers=officer)
+    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "paramètre donné plusieurs fois"
+    assert client.get("/candidates?limit=5", headers=officer).status_code == 200
+
+
+def test_blank_texts_are_refused_as_the_spec_says(client, people):
+    spec = client.get("/openapi.json").json()
+    pattern = spec["components"]["schemas"]["ReasonIn"]["properties"]["reason"]["pattern"]
+    assert not re.search(pattern, "\t\v ") and re.search(pattern, " motif ")
+    r = client.post("/candidates/1/withdraw", headers=auth(people["officer"]), json={"reason": "\t"})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/reason"
