@@ -99,7 +99,7 @@ async def test_precise_answers_on_the_submission(api, people, pdf_bytes, setting
         "one file too large": ([("dossier", ("dossier.pdf", pdf_bytes + b"0" * MAX_BYTES, "application/pdf")), good],
                                413, "file_too_large"),
         "too many files": ([("dossier", (f"d{i}.pdf", pdf_bytes, "application/pdf")) for i in range(MAX_FILES + 1)],
-                           400, None),
+                           422, "too_many_parts"),
         "the second file is bad": ([good, ("dossier", ("dossier.pdf", HTML_AS_PDF, "application/pdf"))], 415,
                                    "unsupported_type"),
     }
