@@ -7,9 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import metrics, web
+from api.contract import install_contract, strict_query
 from api.errors import install_error_handlers, unavailable_response
 from api.security import SecurityHeaders
 from api.routers import (
@@ -29,6 +30,7 @@ from api.routers import (
     training,
     users,
     verification,
+    webhooks,
 )
 from certification.settings import get_settings
 from flows import dispatch
@@ -40,8 +42,8 @@ API du moteur de processus de l'organisme certificateur (CQP SP, CQP EPSP).
 
 Authentification : `POST /auth/token` avec e-mail et mot de passe, puis en-tête
 `Authorization: Bearer <jeton>`. Chaque route vérifie le rôle côté serveur ; un utilisateur
-ne voit que ses propres dossiers. Les erreurs sont au format
-`{"error": {"code", "message", "details"}}`.
+ne voit que ses propres dossiers. Les erreurs sont au format RFC 9457 (`application/problem+json` : `type`, `title`, `status`,
+`detail`, `code`, `errors` par champ avec un pointeur JSON, `details`).
 """
 
 
@@ -106,9 +108,10 @@ def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | 
     )
     install_error_handlers(app)
     metrics.install(app)
+    install_contract(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, certifications, exports, verification):
-        app.include_router(module.router)
+                   certificates, appeals, training, appuis, reports, certifications, exports, verification, webhooks):
+        app.include_router(module.router, dependencies=[Depends(strict_query)])
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, EmailStr, Field
+from api.dossier import ProgressOut
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.errors import french_error
 from api.schemas import DocumentOut, EventOut, Strict
@@ -37,7 +39,7 @@ class CandidateIn(Strict):
     birth_place: str = Field(default="", max_length=150, examples=["Saint-Étienne (42)"])
     sex: Sex = Field(default=None, description="M ou F : obligatoire pour déclarer le certifié à la Caisse "
                                                       "des Dépôts (sans lui, la déclaration est retenue)")
-    email: EmailStr | Literal[""] = ""
+    email: Email | Literal[""] = ""
     contract_type: Literal["CDDI", "CDD", "CDI", "contrat aidé", "autre"]
     contract_start: date
     contract_end: date | None = None
@@ -75,7 +77,7 @@ class EvaluationOut(BaseModel):
     evaluator_name: str
     comment: str
     files: list[EvidenceFileOut]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class HeldBlocOut(BaseModel):
@@ -89,7 +91,7 @@ class HeldBlocOut(BaseModel):
 class CandidateJuryOut(BaseModel):
     session_id: int
     session_reference: str
-    scheduled_at: datetime
+    scheduled_at: UtcDateTime
     blocs: list[str]
     outcome: str | None
     outcome_label: str | None
@@ -106,10 +108,11 @@ class CandidateSummary(BaseModel):
     structure_id: int
     structure_name: str
     certification_code: str
-    registered_at: datetime
+    registered_at: UtcDateTime
 
 
 class CandidateOut(CandidateSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     birth_place: str
     sex: str | None
     email: str
@@ -133,7 +136,7 @@ class CandidateOut(CandidateSummary):
 
 class JuryPlanIn(Strict):
     certification_code: CertificationCode
-    scheduled_at: datetime = Field(description="Date et heure avec fuseau, ex. 2027-03-02T09:00:00+01:00")
+    scheduled_at: UtcDateTime = Field(description="Date et heure avec fuseau, ex. 2027-03-02T09:00:00+01:00")
     place: str | None = Field(default=None, max_length=300)
     video_link: str | None = Field(default=None, max_length=500, description="Lien https:// de visioconférence")
     quorum: int = Field(default=3, ge=3, le=20)
@@ -151,7 +154,8 @@ class JuryCandidatesIn(Strict):
 
 
 class AttendanceIn(Strict):
-    present: dict[int, bool] = Field(min_length=1, description="Présence de chaque membre : {user_id: true|false}")
+    present: dict[int, bool] = Field(min_length=1, description="Présence de chaque membre : {user_id: true|false}",
+                                     json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,9}$"}})
 
 
 class ResultsIn(Strict):
@@ -189,7 +193,7 @@ class JurySummary(BaseModel):
     state: str
     state_label: str
     certification_code: str
-    scheduled_at: datetime
+    scheduled_at: UtcDateTime
     duration_minutes: int
     place: str | None
     video_link: str | None
@@ -200,10 +204,11 @@ class JurySummary(BaseModel):
 
 
 class JuryOut(JurySummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     certification_title: str
     pv_version: int
-    pv_signed_at: datetime | None
-    results_notified_at: datetime | None
+    pv_signed_at: UtcDateTime | None
+    results_notified_at: UtcDateTime | None
     members: list[JuryMemberOut]
     candidates: list[JuryCandidateOut]
     composition_problems: list[str] = Field(description="Ce qui empêche de délibérer (président, collèges, quorum…)")
@@ -246,7 +251,8 @@ class CertificateSummary(BaseModel):
 
 
 class CertificateOut(CertificateSummary):
-    revoked_at: datetime | None
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
+    revoked_at: UtcDateTime | None
     revoked_reason: str | None
     verification_url: str
     documents: list[DocumentOut]
@@ -270,6 +276,7 @@ class UpholdIn(Strict):
 
 
 class AppealOut(BaseModel):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     id: int
     reference: str
     state: str
@@ -281,7 +288,7 @@ class AppealOut(BaseModel):
     session_reference: str
     grounds: str
     decision_reason: str | None
-    filed_at: datetime
+    filed_at: UtcDateTime
     deadline: date | None = Field(description="Fin du délai de recours (2 mois après la notification)")
     documents: list[DocumentOut]
     allowed_actions: list[str]

@@ -213,6 +213,21 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
                 log_level="info" if verbose else "warning", proxy_headers=False)
 
 
+def openapi_document() -> str:
+    """The API's OpenAPI document, as committed in ``openapi.json`` (sorted keys, stable)."""
+    import json
+
+    from api.app import create_app
+
+    return json.dumps(create_app().openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+@app.command()
+def openapi() -> None:
+    """Écrire le document OpenAPI de l'API (ex. `cqp openapi > openapi.json`)."""
+    typer.echo(openapi_document(), nl=False)
+
+
 @app.command()
 def sweep() -> None:
     """Run the deadline and reminder sweep once (for cron or a Prefect schedule)."""

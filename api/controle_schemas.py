@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from api.dossier import ProgressOut
+from api.types import UtcDateTime
 from pydantic import BaseModel, Field
 
 from api.schemas import DocumentOut, Strict
@@ -25,7 +27,7 @@ class AssignIn(Strict):
 
 
 class VisitIn(Strict):
-    visit_at: datetime = Field(description="Date et heure avec fuseau, ex. 2027-01-12T09:30:00+01:00")
+    visit_at: UtcDateTime = Field(description="Date et heure avec fuseau, ex. 2027-01-12T09:30:00+01:00")
     place: str = Field(min_length=1, max_length=300)
     notes: str = Field(default="", max_length=5000)
     duration_minutes: int | None = Field(default=None, ge=15, le=720)
@@ -67,7 +69,7 @@ class ControleFileOut(BaseModel):
     original_name: str
     size: int
     sha256: str
-    uploaded_at: datetime
+    uploaded_at: UtcDateTime
 
 
 class ControleSummary(BaseModel):
@@ -82,19 +84,20 @@ class ControleSummary(BaseModel):
     structure_name: str
     controleur_id: int | None
     controleur_name: str | None
-    visit_at: datetime | None
+    visit_at: UtcDateTime | None
     action_plan_deadline: date | None
     waiting_for: str | None
 
 
 class ControleOut(ControleSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     reason: str | None
-    visit_end: datetime | None
+    visit_end: UtcDateTime | None
     visit_place: str | None
     visit_notes: str | None
     findings: list[dict]
     report_summary: str | None
-    report_submitted_at: datetime | None
+    report_submitted_at: UtcDateTime | None
     decision: str | None
     decision_reason: str | None
     action_plan_items: str | None
@@ -116,4 +119,4 @@ class LinkOut(BaseModel):
     user_id: int
     structure_id: int
     kind: str
-    since: datetime
+    since: UtcDateTime

@@ -216,7 +216,7 @@ async def _jury(client: httpx.AsyncClient, officer: dict, agrement: dict, result
     _ok(await client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president))
     signed = _ok(await client.post(f"/jury-sessions/{sid}/sign-pv", headers=president))
     final = _ok(await client.get(f"/jury-sessions/{sid}", headers=officer))
-    certificates = _ok(await client.get("/certificates", headers=officer))
+    certificates = await _all(client, "/certificates", officer)
     result.jury_reference, result.jury_state = signed["reference"], final["state"]
     result.certificates = [c["number"] for c in certificates]
     first = next((c for c in certificates if c["kind"] == "certificate"), None)
@@ -225,10 +225,20 @@ async def _jury(client: httpx.AsyncClient, officer: dict, agrement: dict, result
             "verification_url"]
 
 
+async def _all(client: httpx.AsyncClient, url: str, headers: dict) -> list[dict]:
+    """Every item of a paginated list, following its ``next`` links."""
+    items: list[dict] = []
+    while url:
+        page = _ok(await client.get(url, headers=headers))
+        items += page["items"]
+        url = page["next"]
+    return items
+
+
 async def _controle_and_training(client: httpx.AsyncClient, officer: dict, agrement: dict,
                                  result: DemoResult) -> None:
     """A contrôle entrusted to the contrôleur, and an EPSP session of the formateur with an enrolment."""
-    users = {u["email"]: u for u in _ok(await client.get("/users", headers=officer))}
+    users = {u["email"]: u for u in await _all(client, "/users", officer)}
     controle = _ok(await client.post("/controles", headers=officer, json={
         "agrement_id": agrement["id"], "reason": "Contrôle de la première année d'agrément."}))
     _ok(await client.post(f"/controles/{controle['id']}/assign", headers=officer,

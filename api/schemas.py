@@ -5,11 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from api.dossier import ProgressOut
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, ConfigDict, Field
+
+
+# Characters ``str.strip`` removes: a required text made only of them is empty once stripped.
+VISIBLE = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _visible_texts(schema: dict) -> None:
+    """In the spec, a text that must not be empty must contain a visible character (inputs are stripped)."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", [])]:
+            if variant.get("type") == "string" and variant.get("minLength", 0) >= 1 and "pattern" not in variant:
+                variant["pattern"] = VISIBLE
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_visible_texts)
 
 
 class TokenIn(Strict):
@@ -38,7 +52,7 @@ class StructureIn(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Les Jardins de l'Étang"])
     region: str = Field(default="", max_length=100, examples=["Auvergne-Rhône-Alpes"])
     address: str = Field(default="", max_length=400)
-    email: EmailStr | Literal[""] = ""
+    email: Email | Literal[""] = ""
 
 
 class SubmissionIn(Strict):
@@ -82,7 +96,7 @@ class DecisionIn(Strict):
 
 
 class UserIn(Strict):
-    email: EmailStr
+    email: Email
     full_name: str = Field(min_length=1, max_length=200)
     role: Literal["officer", "mandataire", "controleur", "formateur", "jury_member", "structure"]
     password: str | None = Field(default=None, max_length=200)  # policy: certification.passwords
@@ -97,7 +111,7 @@ class PieceOut(BaseModel):
     size: int
     sha256: str
     round: int
-    uploaded_at: datetime
+    uploaded_at: UtcDateTime
 
 
 class DocumentOut(BaseModel):
@@ -107,7 +121,7 @@ class DocumentOut(BaseModel):
     filename: str
     sha256: str
     size: int
-    created_at: datetime
+    created_at: UtcDateTime
     url: str
 
 
@@ -124,6 +138,7 @@ class AgrementOut(BaseModel):
 
 
 class AgrementDetailOut(AgrementOut):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     structure_name: str
     structure_siret: str
     certification_title: str
@@ -150,11 +165,12 @@ class RequestSummary(BaseModel):
     structure_name: str
     structure_siret: str
     certification_code: str
-    submitted_at: datetime
+    submitted_at: UtcDateTime
     waiting_for: str | None
 
 
 class RequestOut(RequestSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     kind: str
     round: int
     mandataire_id: int
@@ -162,14 +178,14 @@ class RequestOut(RequestSummary):
     structure_region: str
     scope: list[str]
     motivation: str
-    last_submitted_at: datetime
+    last_submitted_at: UtcDateTime
     complement_request: str | None
     complements_deadline: date | None
     avis: str | None
     avis_comment: str | None
     avis_deadline: date | None
     decision_reason: str | None
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
     agrement: AgrementOut | None
     pieces: list[PieceOut]
     documents: list[DocumentOut]
@@ -178,7 +194,7 @@ class RequestOut(RequestSummary):
 
 class EventOut(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     action: str
     from_state: str | None
     to_state: str | None
@@ -187,13 +203,3 @@ class EventOut(BaseModel):
     actor_label: str
     reason: str | None
     data: dict
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, EmailStr, Field
+from api.dossier import ProgressOut
+from api.types import Email, UtcDateTime
+from pydantic import BaseModel, Field
 
 from api.schemas import DocumentOut, Strict
 
@@ -34,13 +36,14 @@ class EnrollmentIn(Strict):
     structure_id: int
     last_name: str = Field(min_length=1, max_length=100)
     first_names: str = Field(min_length=1, max_length=150)
-    email: EmailStr
+    email: Email
 
 
 class AttendanceIn(Strict):
     day: date
     present: dict[int, bool] = Field(min_length=1, max_length=100,
-                                     description="Identifiant d'inscription -> présent (true) ou absent (false)")
+                                     description="Identifiant d'inscription -> présent (true) ou absent (false)",
+                                     json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,9}$"}})
 
 
 class OutcomeIn(Strict):
@@ -65,7 +68,7 @@ class EnrollmentOut(BaseModel):
     state_label: str
     attendance: list[AttendanceOut]
     outcome_reason: str | None
-    completed_at: datetime | None
+    completed_at: UtcDateTime | None
     attestation_number: str | None
     attestation: DocumentOut | None
     allowed_actions: list[str]
@@ -89,11 +92,12 @@ class TrainingSessionSummary(BaseModel):
 
 
 class TrainingSessionOut(TrainingSessionSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     hours: str
     hours_per_day: int
     notes: str | None
     cancel_reason: str | None
-    closed_at: datetime | None
+    closed_at: UtcDateTime | None
     enrollments: list[EnrollmentOut]
     allowed_actions: list[str]
 
@@ -148,15 +152,16 @@ class AppuiSummary(BaseModel):
     structure_region: str
     formateur_id: int | None
     formateur_name: str | None
-    visit_at: datetime | None
-    reported_at: datetime | None
-    created_at: datetime
+    visit_at: UtcDateTime | None
+    reported_at: UtcDateTime | None
+    created_at: UtcDateTime
     waiting_for: str | None
 
 
 class AppuiOut(AppuiSummary):
+    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
     need: str
-    visit_end: datetime | None
+    visit_end: UtcDateTime | None
     visit_place: str | None
     visit_notes: str | None
     report_text: str | None

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
@@ -74,7 +75,12 @@ async def read_form(
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise too_large
-    form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files, max_fields=max_fields)
+    try:
+        form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files,
+                                                              max_fields=max_fields)
+    except StarletteHTTPException:  # Starlette's multipart limits, worded in English
+        raise ValidationFailed(f"Formulaire trop chargé : au plus {settings.upload_max_files} fichiers et "
+                               f"{max_fields} champs.", code="too_many_parts") from None
     try:
         texts: dict[str, str] = {}
         files: list[tuple[str, str, bytes]] = []

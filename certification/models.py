@@ -451,3 +451,4 @@ class Appeal(SQLModel, table=True):
 from certification.models_training import *  # noqa: E402,F401,F403
 from certification.models_reporting import *  # noqa: E402,F401,F403
 from certification.models_monitoring import *  # noqa: E402,F401,F403
+from certification.models_webhooks import *  # noqa: E402,F401,F403

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # (a dead claimer on this host is detected at once).
     mail_claim_lease_seconds: float = 600.0
 
+    # Webhooks (deliveries to integrators' URLs)
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0
+
     # Process deadlines (agrément requests)
     complements_deadline_days: int = 30
     complements_reminder_days_before: list[int] = [15, 5]

@@ -16,17 +16,20 @@ from certification.settings import get_settings
 from documents.storage import collect_orphans
 from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
+from notifications.webhooks import deliver_webhooks
 
 
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
 async def deliver_task() -> dict:
-    """Send what the outbox holds and is due (each message claimed atomically, retried with backoff)."""
+    """Send what the outbox holds and is due (each message claimed atomically, retried with backoff),
+    then the webhook deliveries due."""
     settings = get_settings()
     report = await deliver_pending(
         get_engine(), build_transport(settings),
         max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
     )
-    return asdict(report)
+    hooks = asdict(await deliver_webhooks(get_engine()))  # the webhook events due, same loop shape (#13)
+    return {**asdict(report), **({"webhooks": hooks} if any(hooks.values()) else {})}
 
 
 def collect_orphan_uploads() -> dict:

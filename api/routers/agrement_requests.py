@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.certification_schemas import CertificationCode
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -31,6 +37,7 @@ from certification.processes.agrement import (
     AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
     REQUEST_STATE_LABELS,
+    RequestState,
 )
 from certification.services import agrement as svc
 from certification.settings import get_settings
@@ -98,6 +105,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
     agrement = svc.agrement_of(session, request.id)
     mandataire = session.get(User, request.mandataire_id)
     return RequestOut(
+        progress=progress_of(session, AgrementRequest.__tablename__, request.id),
         **_summary(session, request),
         kind=request.kind,
         round=request.round,
@@ -178,19 +186,32 @@ async def submit(
     return _respond(http, background, principal, key, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
 
 
-@router.get("", response_model=list[RequestSummary], summary="Lister les demandes visibles")
+@router.get("", response_model=Page[RequestSummary], summary="Lister les demandes visibles (paginé, plus récentes d'abord)")
 def list_requests(
-    state: str | None = Query(default=None, description="Filtrer par état"),
+    pager: Pager = Depends(),
+    state: RequestState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Déposées"),
+    until: date | None = until_query("Déposées"),
     principal: Principal = Depends(current_principal),
-) -> list[RequestSummary]:
+) -> Page[RequestSummary]:
     with session_scope() as session:
-        return [RequestSummary(**_summary(session, r)) for r in svc.list_requests(session, principal.actor, state=state)]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_requests(session, principal.actor, state=state),
+            lambda r: RequestSummary(**_summary(session, r)), key=lambda r: (-r.id,),
+            text=lambda r: (r.reference, session.get(Structure, r.structure_id).name),
+            where=lambda r: (structure_id in (None, r.structure_id) and r.certification_id in cert_ids
+                             and in_range(r.submitted_at, since, until)),
+        )
 
 
-@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande")
-def read(request_id: int, principal: Principal = Depends(current_principal)) -> RequestOut:
+@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
+def read(request_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return request_out(session, principal, svc.get_request(session, principal.actor, request_id))
+        return conditional.respond(request_out(session, principal, svc.get_request(session, principal.actor, request_id)))
 
 
 @router.get("/{request_id}/timeline", response_model=list[EventOut], summary="Historique de la demande")
@@ -204,7 +225,7 @@ def read_timeline(request_id: int, principal: Principal = Depends(current_princi
         return [EventOut.model_validate(e, from_attributes=True) for e in events]
 
 
-@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)")
+@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         request = svc.get_request(session, principal.actor, request_id)
@@ -214,7 +235,7 @@ def download_document(request_id: int, document_id: int, principal: Principal = 
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
-@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée")
+@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
 def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         request = svc.get_request(session, principal.actor, request_id)

@@ -3,10 +3,15 @@ withdrawal) and the renewal request of a mandataire."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from datetime import date
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.certification_schemas import CertificationCode
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.routers.agrement_requests import _respond, agrement_out
@@ -16,7 +21,7 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.models import Agrement, AgrementRequest, Certification, Role, Structure
-from certification.processes.agrement import AGREMENT, VALID_AGREMENT_STATES
+from certification.processes.agrement import AGREMENT, VALID_AGREMENT_STATES, AgrementState
 from certification.services import agrement as svc
 from certification.services import lifecycle
 from flows import dispatch
@@ -45,6 +50,7 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
     renewal = lifecycle.open_renewal_of(session, agrement.id)
     on = today()
     return AgrementDetailOut(
+        progress=progress_of(session, Agrement.__tablename__, agrement.id),
         **agrement_out(session, agrement).model_dump(),
         structure_name=structure.name,
         structure_siret=structure.siret,
@@ -73,16 +79,31 @@ def _decide(
 # --- reading -------------------------------------------------------------------------------
 
 
-@router.get("", response_model=list[AgrementOut], summary="Lister les agréments visibles")
-def list_agrements(principal: Principal = Depends(current_principal)) -> list[AgrementOut]:
+@router.get("", response_model=Page[AgrementOut], summary="Lister les agréments visibles (paginé)")
+def list_agrements(
+    pager: Pager = Depends(),
+    state: AgrementState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Accordés"),
+    until: date | None = until_query("Accordés"),
+    principal: Principal = Depends(current_principal),
+) -> Page[AgrementOut]:
     with session_scope() as session:
-        return [agrement_out(session, a) for a in svc.list_agrements(session, principal.actor)]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_agrements(session, principal.actor), lambda a: agrement_out(session, a),
+            text=lambda a: (a.number, session.get(Structure, a.structure_id).name),
+            where=lambda a: (state in (None, a.state) and structure_id in (None, a.structure_id)
+                             and a.certification_id in cert_ids and in_range(a.granted_at, since, until)),
+        )
 
 
-@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément")
-def read(agrement_id: int, principal: Principal = Depends(current_principal)) -> AgrementDetailOut:
+@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
+def read(agrement_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id))
+        return conditional.respond(agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id)))
 
 
 @router.get("/{agrement_id}/timeline", response_model=list[EventOut], summary="Historique de l'agrément")

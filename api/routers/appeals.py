@@ -5,11 +5,16 @@ of an appeal runs the flow of its session."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from datetime import date
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.certification_schemas import AppealIn, AppealOut, UpholdIn
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -18,7 +23,7 @@ from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Appeal, Candidate, JurySession, Role
-from certification.processes.certification import APPEAL, APPEAL_STATE_LABELS
+from certification.processes.certification import APPEAL, APPEAL_STATE_LABELS, AppealState
 from certification.services import appeals as svc
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
@@ -46,6 +51,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
     candidate = session.get(Candidate, appeal.candidate_id)
     jury = session.get(JurySession, appeal.session_id)
     return AppealOut(
+        progress=progress_of(session, Appeal.__tablename__, appeal.id),
         id=appeal.id, reference=appeal.reference, state=appeal.state, state_label=APPEAL_STATE_LABELS[appeal.state],
         candidate_id=candidate.id, candidate_reference=candidate.reference,
         candidate_name=f"{candidate.first_names} {candidate.last_name}", session_id=jury.id,
@@ -87,16 +93,30 @@ def file_appeal(body: AppealIn, http: Request, background: BackgroundTasks,
     ), status=201)
 
 
-@router.get("", response_model=list[AppealOut], summary="Lister les recours (chargé·e : tous ; structure : les siens)")
-def list_appeals(principal: Principal = Depends(require(*READERS))):
+@router.get("", response_model=Page[AppealOut],
+            summary="Lister les recours (chargé·e : tous ; structure : les siens ; paginé)")
+def list_appeals(
+    pager: Pager = Depends(),
+    state: AppealState | None = Query(default=None, description="Filtrer par état"),
+    session_id: int | None = Query(default=None, ge=1, description="Filtrer par session de jury"),
+    since: date | None = since_query("Déposés"),
+    until: date | None = until_query("Déposés"),
+    principal: Principal = Depends(require(*READERS)),
+):
     with session_scope() as session:
-        return [appeal_out(session, principal, a) for a in svc.list_appeals(session, principal.actor)]
+        return pager.page(
+            svc.list_appeals(session, principal.actor), lambda a: appeal_out(session, principal, a),
+            text=lambda a: (a.reference,),
+            where=lambda a: (state in (None, a.state) and session_id in (None, a.session_id)
+                             and in_range(a.filed_at, since, until)),
+        )
 
 
-@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours")
-def read(appeal_id: int, principal: Principal = Depends(require(*READERS))):
+@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
+def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id))
+        return conditional.respond(appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id)))
 
 
 @router.get("/{appeal_id}/timeline", response_model=list[EventOut], summary="Historique du recours")
@@ -106,7 +126,7 @@ def read_timeline(appeal_id: int, principal: Principal = Depends(require(*READER
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, appeal.id)]
 
 
-@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)")
+@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
 def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
     with session_scope() as session:
         appeal = svc.get_appeal(session, principal.actor, appeal_id)

@@ -4,11 +4,16 @@ its own; officers all."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.controle_schemas import VisitIn
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -54,6 +59,7 @@ def _allowed_actions(principal: Principal, a: Appui) -> list[str]:
 def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
     f = a.report_file
     return AppuiOut(
+        progress=progress_of(session, Appui.__tablename__, a.id),
         **_summary(session, a),
         need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
         report_text=a.report_text, cancel_reason=a.cancel_reason,
@@ -80,16 +86,28 @@ def request_appui(body: AppuiIn, http: Request, background: BackgroundTasks,
         s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
 
-@router.get("", response_model=list[AppuiSummary], summary="Lister les appuis visibles")
-def list_appuis(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+@router.get("", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)")
+def list_appuis(
+    pager: Pager = Depends(),
+    state: AppuiState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Demandés"),
+    until: date | None = until_query("Demandés"),
+    principal: Principal = Depends(current_principal),
+):
     with session_scope() as session:
-        return [AppuiSummary(**_summary(session, a)) for a in svc.list_appuis(session, principal.actor, state=state)]
+        return pager.page(
+            svc.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
+            text=lambda a: (a.reference, a.subject, session.get(Structure, a.structure_id).name),
+            where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
+        )
 
 
-@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui")
-def read(appui_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
+def read(appui_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id))
+        return conditional.respond(appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id)))
 
 
 @router.get("/{appui_id}/timeline", response_model=list[EventOut], summary="Historique de l'appui")
@@ -99,7 +117,7 @@ def read_timeline(appui_id: int, principal: Principal = Depends(current_principa
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Appui.__tablename__, a.id)]
 
 
-@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)")
+@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
 def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         a = svc.get_appui(session, principal.actor, appui_id)

@@ -4,11 +4,14 @@ his sessions (read only)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
+    CertificationCode,
     CandidateIn,
     CandidateJuryOut,
     CandidateOut,
@@ -18,6 +21,9 @@ from api.certification_schemas import (
     EvidenceFileOut,
     HeldBlocOut,
 )
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -117,6 +123,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         .where(JuryCandidate.candidate_id == c.id).order_by(JurySession.scheduled_at)
     ).all()
     return CandidateOut(
+        progress=progress_of(session, Candidate.__tablename__, c.id),
         **summary(session, c).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
@@ -172,17 +179,31 @@ def register(body: CandidateIn, http: Request, background: BackgroundTasks,
     return _respond(http, background, principal, key, (body,), action, status=201)
 
 
-@router.get("", response_model=list[CandidateSummary], summary="Lister les candidats visibles")
-def list_candidates(state: str | None = Query(default=None, max_length=20),
-                    principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member))):
+@router.get("", response_model=Page[CandidateSummary], summary="Lister les candidats visibles (paginé)")
+def list_candidates(
+    pager: Pager = Depends(),
+    state: CandidateState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Inscrits"),
+    until: date | None = until_query("Inscrits"),
+    principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
+):
     with session_scope() as session:
-        return [summary(session, c) for c in svc.list_candidates(session, principal.actor, state=state)]
+        cert_ids = {c.id for c in session.exec(select(Certification)) if certification_code in (None, c.code)}
+        return pager.page(
+            svc.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
+            text=lambda c: (c.reference, c.last_name, c.first_names),
+            where=lambda c: (structure_id in (None, c.structure_id) and c.certification_id in cert_ids
+                             and in_range(c.registered_at, since, until)),
+        )
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat")
-def read(candidate_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
+def read(candidate_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id))
+        return conditional.respond(candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id)))
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -208,7 +229,7 @@ def read_timeline(candidate_id: int, principal: Principal = Depends(current_prin
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
-            summary="Télécharger une preuve d'évaluation (PDF)")
+            summary="Télécharger une preuve d'évaluation (PDF)", responses=binary(PDF))
 def download_evidence(candidate_id: int, evaluation_id: int, index: int,
                       principal: Principal = Depends(require(Role.officer, Role.structure))):
     with session_scope() as session:

@@ -3,11 +3,16 @@ revocation, each keeping its history. A structure sees its own candidates' docum
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.certification_schemas import CertificateOut, CertificateSummary, CorrectionIn
+from api.certification_schemas import CertificateOut, CertificateSummary, CertificationCode, CorrectionIn
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -16,7 +21,7 @@ from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Candidate, Certificate, Certification, JurySession, Role
-from certification.processes.certification import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS
+from certification.processes.certification import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.services import issuance as svc
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
@@ -52,6 +57,7 @@ def allowed_actions(principal: Principal, row: Certificate) -> list[str]:
 
 def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
     return CertificateOut(
+        progress=progress_of(session, Certificate.__tablename__, row.id),
         **_summary(session, row),
         revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
         verification_url=svc.verification_url(row.number),
@@ -68,21 +74,36 @@ def _respond(http, background, principal, key, digest_parts, action) -> JSONResp
     )
 
 
-@router.get("", response_model=list[CertificateSummary],
-            summary="Lister les certificats et attestations (chargé·e : tous ; structure : ceux de ses candidats)")
-def list_certificates(session_id: int | None = Query(default=None), principal: Principal = Depends(require(*READERS))):
+@router.get("", response_model=Page[CertificateSummary],
+            summary="Lister les certificats et attestations (chargé·e : tous ; structure : ceux de ses candidats ; paginé)")
+def list_certificates(
+    pager: Pager = Depends(),
+    session_id: int | None = Query(default=None, ge=1, description="Filtrer par session de jury"),
+    state: CertificateState | None = Query(default=None, description="Filtrer par état"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Délivrés"),
+    until: date | None = until_query("Délivrés"),
+    principal: Principal = Depends(require(*READERS)),
+):
     with session_scope() as session:
-        return [CertificateSummary(**_summary(session, c))
-                for c in svc.list_certificates(session, principal.actor, session_id=session_id)]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_certificates(session, principal.actor, session_id=session_id),
+            lambda c: CertificateSummary(**_summary(session, c)),
+            text=lambda c: (c.number, c.holder_last_name, c.holder_first_names),
+            where=lambda c: (state in (None, c.state) and c.certification_id in cert_ids
+                             and in_range(c.issued_on, since, until)),
+        )
 
 
-@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique")
-def read(certificate_id: int, principal: Principal = Depends(require(*READERS))):
+@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
+def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id))
+        return conditional.respond(certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id)))
 
 
-@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)")
+@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
 def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
     with session_scope() as session:
         row = svc.get_certificate(session, principal.actor, certificate_id)

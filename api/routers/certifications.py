@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api.certification_schemas import CertificationCode
+from api.pagination import Page, Pager
 from api.deps import Principal, require
 from api.schemas import EventOut, Strict
 from certification.db import session_scope
@@ -50,11 +51,12 @@ def certification_out(session, cert: Certification) -> CertificationOut:
     )
 
 
-@router.get("", response_model=list[CertificationOut],
-            summary="Lister les certifications et leur code RNCP/RS (chargé·e)")
-def list_certifications(principal: Principal = Depends(OFFICER)):
+@router.get("", response_model=Page[CertificationOut],
+            summary="Lister les certifications et leur code RNCP/RS (chargé·e ; paginé)")
+def list_certifications(pager: Pager = Depends(), principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return [certification_out(session, c) for c in svc.list_certifications(session, principal.actor)]
+        return pager.page(svc.list_certifications(session, principal.actor), lambda c: certification_out(session, c),
+                          key=lambda c: (c.code,), text=lambda c: (c.code, c.title, c.registry_code))
 
 
 @router.put("/{certification_code}/registry-code", response_model=CertificationOut,

@@ -3,6 +3,8 @@ decision, action plan. Contrôleurs see only the contrôles entrusted to them.""
 
 from __future__ import annotations
 
+from datetime import date
+
 import logging
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
@@ -21,6 +23,9 @@ from api.controle_schemas import (
     SampleIn,
     VisitIn,
 )
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
 from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
@@ -29,7 +34,7 @@ from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Agrement, Controle, Role, Structure, User
-from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS
+from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, ControleState
 from certification.services import conflicts
 from certification.services import controle as svc
 from certification.settings import get_settings
@@ -51,6 +56,10 @@ ACTIONS = {
 }
 REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
 EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
+EVIDENCE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["evidence"],
+    "properties": {"evidence": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
+                                "description": "PDF : preuves de réalisation du plan d'actions"}}}}}}}
 
 
 def _summary(session: Session, c: Controle) -> dict:
@@ -77,6 +86,7 @@ def _allowed_actions(principal: Principal, c: Controle) -> list[str]:
 
 def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
     return ControleOut(
+        progress=progress_of(session, Controle.__tablename__, c.id),
         **_summary(session, c),
         reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
@@ -126,16 +136,28 @@ def sample(body: SampleIn, http: Request, background: BackgroundTasks,
     return response
 
 
-@router.get("", response_model=list[ControleSummary], summary="Lister les contrôles visibles")
-def list_controles(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+@router.get("", response_model=Page[ControleSummary], summary="Lister les contrôles visibles (paginé)")
+def list_controles(
+    pager: Pager = Depends(),
+    state: ControleState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Ouverts"),
+    until: date | None = until_query("Ouverts"),
+    principal: Principal = Depends(current_principal),
+):
     with session_scope() as session:
-        return [ControleSummary(**_summary(session, c)) for c in svc.list_controles(session, principal.actor, state=state)]
+        return pager.page(
+            svc.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
+            text=lambda c: (c.reference, session.get(Structure, c.structure_id).name),
+            where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
+        )
 
 
-@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle")
-def read(controle_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
+def read(controle_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id))
+        return conditional.respond(controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id)))
 
 
 @router.get("/{controle_id}/timeline", response_model=list[EventOut], summary="Historique du contrôle")
@@ -145,7 +167,7 @@ def read_timeline(controle_id: int, principal: Principal = Depends(current_princ
         return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Controle.__tablename__, c.id)]
 
 
-@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)")
+@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
 def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)
@@ -155,7 +177,7 @@ def download_document(controle_id: int, document_id: int, principal: Principal =
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
-@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée")
+@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
 def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)
@@ -220,7 +242,7 @@ def decide(controle_id: int, body: ControleDecisionIn, http: Request, background
     return _respond(http, background, principal, key, (controle_id, body), action)
 
 
-@router.post("/{controle_id}/evidence", response_model=ControleOut,
+@router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, http: Request, background: BackgroundTasks,
                        principal: Principal = Depends(require(Role.structure, Role.officer)),

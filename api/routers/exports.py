@@ -15,9 +15,12 @@ from typing import Literal
 import anyio
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse
+from api.types import UtcDateTime
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import binary
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
 from api.schemas import EventOut, ReasonIn, Strict
@@ -27,7 +30,7 @@ from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Certification, Role
 from certification.models_reporting import CpfExportBatch, CpfRecord
-from certification.processes.cpf_export import CPF_STATE_LABELS
+from certification.processes.cpf_export import CPF_STATE_LABELS, CpfState
 from certification.services import cpf_export as svc
 from certification.settings import get_settings
 from api.flow_helpers import cpf_export
@@ -57,10 +60,10 @@ class CpfBatchOut(BaseModel):
     filename: str
     sha256: str
     size: int
-    created_at: datetime
+    created_at: UtcDateTime
     deposited_on: date | None = Field(description="Jour du dépôt sur la plateforme, tel que déclaré par le "
                                                   "chargé·e (null : non déclaré)")
-    report_imported_at: datetime | None
+    report_imported_at: UtcDateTime | None
     report_filename: str | None
     accepted_count: int
     rejected_count: int
@@ -73,7 +76,7 @@ class CpfItemOut(BaseModel):
     resend: bool
     outcome: str | None
     message: str | None
-    reported_at: datetime | None
+    reported_at: UtcDateTime | None
 
 
 class CpfBatchDetailOut(CpfBatchOut):
@@ -96,15 +99,15 @@ class CpfRecordOut(BaseModel):
     due_on: date = Field(description="Date limite de transmission (3 mois après la délivrance)")
     overdue: bool
     sent_count: int
-    last_sent_at: datetime | None
+    last_sent_at: UtcDateTime | None
     last_batch_reference: str | None
-    accepted_at: datetime | None
-    rejected_at: datetime | None
+    accepted_at: UtcDateTime | None
+    rejected_at: UtcDateTime | None
     error_message: str | None
     resend_requested: bool
     held_reason: str | None = Field(description="Retenu faute de données du titulaire (sexe, date de naissance…) : "
                                                 "ce qu'il faut corriger ; transmis au lot suivant une fois corrigé")
-    held_since: datetime | None
+    held_since: UtcDateTime | None
 
 
 class CpfReportOut(BaseModel):
@@ -172,38 +175,46 @@ async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
     return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
-@router.get("", response_model=list[CpfBatchOut], summary="Lister les lots d'export (chargé·e)")
-def list_batches(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+@router.get("", response_model=Page[CpfBatchOut], summary="Lister les lots d'export (chargé·e ; paginé)")
+def list_batches(pager: Pager = Depends(),
+                 certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+                 since: date | None = since_query("Lots générés"),
+                 until: date | None = until_query("Lots générés"),
                  principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return [batch_out(session, b) for b in svc.list_batches(session, principal.actor,
-                                                                 certification_code=certification_code)]
+        return pager.page(svc.list_batches(session, principal.actor, certification_code=certification_code),
+                          lambda b: batch_out(session, b), text=lambda b: (b.reference,),
+                          where=lambda b: in_range(b.created_at, since, until))
 
 
-@router.get("/records", response_model=list[CpfRecordOut],
-            summary="Suivi par certifié : état de la transmission, échéance (3 mois), rejets (chargé·e)")
+@router.get("/records", response_model=Page[CpfRecordOut],
+            summary="Suivi par certifié : état de la transmission, échéance (3 mois), rejets (chargé·e ; paginé)")
 def list_records(
+    pager: Pager = Depends(),
     certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
-    state: Literal["pending", "sent", "accepted", "rejected", "resent", "cancelled"] | None = Query(default=None),
+    state: CpfState | None = Query(default=None),
     overdue: bool = Query(default=False, description="Seulement ceux non déclarés après l'échéance : à transmettre, "
                                                      "rejetés, ou transmis sans compte rendu importé"),
     held: bool | None = Query(default=None, description="true : seulement ceux retenus faute de données du "
                                                         "titulaire (avec le motif) ; false : les autres"),
+    since: date | None = since_query("Certifiés délivrés"),
+    until: date | None = until_query("Certifiés délivrés"),
     principal: Principal = Depends(OFFICER),
 ):
     with session_scope() as session:
         rows = svc.list_records(session, principal.actor, certification_code=certification_code, state=state,
                                 overdue=overdue, held=held)
-        return records_out(session, rows)
+        return pager.page(rows, lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,),
+                          where=lambda r: in_range(r.issued_on, since, until))
 
 
-@router.get("/overdue", response_model=list[CpfRecordOut],
-            summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e)")
-def overdue(certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
+@router.get("/overdue", response_model=Page[CpfRecordOut],
+            summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e ; paginé)")
+def overdue(pager: Pager = Depends(), certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
             principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return records_out(session, svc.overdue_records(session, principal.actor,
-                                                        certification_code=certification_code))
+        return pager.page(svc.overdue_records(session, principal.actor, certification_code=certification_code),
+                          lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,))
 
 
 @router.post("/records/{record_id}/resend", response_model=CpfRecordOut,
@@ -241,7 +252,7 @@ def declare_deposit(batch_id: int, body: CpfDepositIn, principal: Principal = De
 
 
 @router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",
-            responses={200: {"content": {"application/xml": {}}}})
+            responses=binary("application/xml"))
 def download(batch_id: int, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
         batch = svc.get_batch(session, principal.actor, batch_id)

@@ -5,6 +5,8 @@ president among the members records results, closes the deliberation and signs t
 
 from __future__ import annotations
 
+from datetime import date
+
 import logging
 import tempfile
 import zipfile
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
+    CertificationCode,
     AttendanceIn,
     JuryCandidateOut,
     JuryCandidatesIn,
@@ -26,6 +29,9 @@ from api.certification_schemas import (
     MemberIn,
     ResultsIn,
 )
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import EventOut, ReasonIn
@@ -117,6 +123,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         ))
     deliberating = jury.state in (JuryState.planned, JuryState.convened, JuryState.composition_checked)
     return JuryOut(
+        progress=progress_of(session, JurySession.__tablename__, jury.id),
         **_summary(session, jury),
         certification_title=cert.title, pv_version=jury.pv_version, pv_signed_at=jury.pv_signed_at,
         results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
@@ -155,19 +162,31 @@ def plan(body: JuryPlanIn, http: Request, background: BackgroundTasks,
     ), status=201)
 
 
-@router.get("", response_model=list[JurySummary],
-            summary="Lister les sessions (chargé·e : toutes ; membre de jury : les siennes)")
-def list_sessions(state: str | None = Query(default=None, max_length=20),
-                  principal: Principal = Depends(require(Role.officer, Role.jury_member))):
+@router.get("", response_model=Page[JurySummary],
+            summary="Lister les sessions (chargé·e : toutes ; membre de jury : les siennes ; paginé)")
+def list_sessions(
+    pager: Pager = Depends(),
+    state: JuryState | None = Query(default=None, description="Filtrer par état"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Sessions"),
+    until: date | None = until_query("Sessions"),
+    principal: Principal = Depends(require(Role.officer, Role.jury_member)),
+):
     with session_scope() as session:
-        return [JurySummary(**_summary(session, j)) for j in svc.list_sessions(session, principal.actor)
-                if state is None or j.state == state]
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            svc.list_sessions(session, principal.actor), lambda j: JurySummary(**_summary(session, j)),
+            text=lambda j: (j.reference, j.place),
+            where=lambda j: (state in (None, j.state) and j.certification_id in cert_ids
+                             and in_range(j.scheduled_at, since, until)),
+        )
 
 
-@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury")
-def read(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
+def read(session_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return jury_out(session, principal, svc.get_session(session, principal.actor, session_id))
+        return conditional.respond(jury_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
 @router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
@@ -342,7 +361,7 @@ def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
 
 @router.get("/{session_id}/documents.zip", summary="Archive ZIP de tous les documents de la session (chargé·e)",
             response_class=StreamingResponse,
-            responses={200: {"content": {"application/zip": {}}, "description": "PV/…, certificats/…, recours/…"}})
+            responses=binary("application/zip", description="PV/…, certificats/…, recours/…"))
 def download_zip(session_id: int, principal: Principal = Depends(require(Role.officer))):
     root = get_settings().data_dir
     with session_scope() as session:
@@ -371,7 +390,7 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
     )
 
 
-@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)")
+@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
 def download_document(session_id: int, document_id: int,
                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
     with session_scope() as session:

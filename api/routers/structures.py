@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import select
 
 from api.controle_schemas import LinkIn, LinkOut, StructureOut
+from api.pagination import Page, Pager
 from api.deps import Principal, require
 from api.schemas import EventOut
 from certification.audit import timeline
@@ -25,19 +26,23 @@ def _structure(session, structure_id: int) -> Structure:
     return structure
 
 
-@router.get("", response_model=list[StructureOut], summary="Lister les structures (chargé·e)")
-def list_structures(_principal: Principal = Depends(officer)):
+@router.get("", response_model=Page[StructureOut], summary="Lister les structures (chargé·e ; paginé, par nom)")
+def list_structures(pager: Pager = Depends(),
+                    region: str | None = Query(default=None, min_length=1, max_length=100,
+                                               description="Filtrer par région (nom exact)"),
+                    _principal: Principal = Depends(officer)):
     with session_scope() as session:
-        return [StructureOut.model_validate(s, from_attributes=True)
-                for s in session.exec(select(Structure).order_by(Structure.name))]
+        return pager.page(session.exec(select(Structure)), lambda s: StructureOut.model_validate(s, from_attributes=True),
+                          key=lambda s: (s.name, s.id), text=lambda s: (s.name, s.siret),
+                          where=lambda s: region in (None, s.region))
 
 
-@router.get("/{structure_id}/links", response_model=list[LinkOut], summary="Liens déclarés avec la structure")
-def list_links(structure_id: int, _principal: Principal = Depends(officer)):
+@router.get("/{structure_id}/links", response_model=Page[LinkOut], summary="Liens déclarés avec la structure (paginé)")
+def list_links(structure_id: int, pager: Pager = Depends(), _principal: Principal = Depends(officer)):
     with session_scope() as session:
         _structure(session, structure_id)
         rows = session.exec(select(StructureLink).where(StructureLink.structure_id == structure_id))
-        return [LinkOut.model_validate(r, from_attributes=True) for r in rows]
+        return pager.page(rows, lambda r: LinkOut.model_validate(r, from_attributes=True))
 
 
 @router.post("/{structure_id}/links", response_model=LinkOut, status_code=201,

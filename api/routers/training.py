@@ -4,10 +4,15 @@ a structure reads its encadrants' enrollments and attestations."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.schemas import CommentIn, EventOut, ReasonIn
@@ -103,6 +108,7 @@ def session_out(session: Session, principal: Principal, t: TrainingSession) -> T
     mine = svc.enrollments_of(session, t.id, principal.actor)
     everyone = svc.enrollments_of(session, t.id)
     return TrainingSessionOut(
+        progress=progress_of(session, TrainingSession.__tablename__, t.id),
         **_summary(session, t, everyone),
         hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
         closed_at=t.closed_at, enrollments=[_enrollment_out(session, principal, t, e) for e in mine],
@@ -131,33 +137,44 @@ def plan(body: TrainingSessionIn, http: Request, background: BackgroundTasks,
         hours=body.hours, hours_per_day=body.hours_per_day, capacity=body.capacity, notes=body.notes), status=201)
 
 
-@router.get("", response_model=list[TrainingSessionSummary], summary="Lister les sessions visibles")
-def list_sessions(state: str | None = Query(default=None), principal: Principal = Depends(current_principal)):
+@router.get("", response_model=Page[TrainingSessionSummary], summary="Lister les sessions visibles (paginé)")
+def list_sessions(
+    pager: Pager = Depends(),
+    state: TrainingState | None = Query(default=None, description="Filtrer par état"),
+    since: date | None = since_query("Sessions commençant"),
+    until: date | None = until_query("Sessions commençant"),
+    principal: Principal = Depends(current_principal),
+):
     with session_scope() as session:
-        return [TrainingSessionSummary(**_summary(session, t, svc.enrollments_of(session, t.id)))
-                for t in svc.list_sessions(session, principal.actor, state=state)]
+        return pager.page(
+            svc.list_sessions(session, principal.actor, state=state),
+            lambda t: TrainingSessionSummary(**_summary(session, t, svc.enrollments_of(session, t.id))),
+            text=lambda t: (t.reference, t.title, t.place), where=lambda t: in_range(t.start_date, since, until),
+        )
 
 
-@router.get("/encadrants", response_model=list[EncadrantOut],
-            summary="Encadrants (chargé·e : tous ; structure : les siens ; formateur : ceux de ses sessions)")
-def list_encadrants(structure_id: int | None = Query(default=None),
+@router.get("/encadrants", response_model=Page[EncadrantOut],
+            summary="Encadrants (chargé·e : tous ; structure : les siens ; formateur : ceux de ses sessions ; paginé)")
+def list_encadrants(pager: Pager = Depends(),
+                    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
                     principal: Principal = Depends(current_principal)):
+    def render(e: Encadrant) -> EncadrantOut:
+        return EncadrantOut(
+            id=e.id, structure_id=e.structure_id, structure_name=session.get(Structure, e.structure_id).name,
+            last_name=e.last_name, first_names=e.first_names, email=e.email, epsp_trained=e.epsp_trained_on is not None,
+            epsp_trained_on=e.epsp_trained_on, epsp_enrollment_id=e.epsp_enrollment_id,
+        )
+
     with session_scope() as session:
-        out = []
-        for e in svc.list_encadrants(session, principal.actor, structure_id=structure_id):
-            structure = session.get(Structure, e.structure_id)
-            out.append(EncadrantOut(
-                id=e.id, structure_id=e.structure_id, structure_name=structure.name, last_name=e.last_name,
-                first_names=e.first_names, email=e.email, epsp_trained=e.epsp_trained_on is not None,
-                epsp_trained_on=e.epsp_trained_on, epsp_enrollment_id=e.epsp_enrollment_id,
-            ))
-        return out
+        return pager.page(svc.list_encadrants(session, principal.actor, structure_id=structure_id), render,
+                          text=lambda e: (e.last_name, e.first_names, e.email))
 
 
-@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session")
-def read(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
+def read(session_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
     with session_scope() as session:
-        return session_out(session, principal, svc.get_session(session, principal.actor, session_id))
+        return conditional.respond(session_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
 @router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
@@ -180,7 +197,7 @@ def enrollment_timeline(session_id: int, enrollment_id: int, principal: Principa
 
 
 @router.get("/{session_id}/enrollments/{enrollment_id}/documents/{document_id}",
-            summary="Télécharger l'attestation de formation (PDF)")
+            summary="Télécharger l'attestation de formation (PDF)", responses=binary(PDF))
 def download_attestation(session_id: int, enrollment_id: int, document_id: int,
                          principal: Principal = Depends(current_principal)):
     with session_scope() as session:

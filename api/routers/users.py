@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import select
 
+from api.pagination import Page, Pager
 from api.deps import Principal, require
 from api.schemas import MeOut, UserIn
 from certification.audit import record_event
@@ -42,10 +43,12 @@ def create(body: UserIn, principal: Principal = Depends(require(Role.officer))) 
         return _out(user)
 
 
-@router.get("", response_model=list[MeOut], summary="Lister les comptes (chargé·e de certification)")
-def list_users(_principal: Principal = Depends(require(Role.officer))) -> list[MeOut]:
+@router.get("", response_model=Page[MeOut], summary="Lister les comptes (chargé·e de certification ; paginé)")
+def list_users(pager: Pager = Depends(), role: Role | None = Query(default=None, description="Filtrer par rôle"),
+               _principal: Principal = Depends(require(Role.officer))) -> Page[MeOut]:
     with session_scope() as session:
-        return [_out(u) for u in session.exec(select(User).order_by(User.id))]
+        return pager.page(session.exec(select(User)), _out, text=lambda u: (u.full_name, u.email),
+                          where=lambda u: role in (None, u.role))
 
 
 @router.post("/{user_id}/revoke-tokens", summary="Révoquer tous les jetons d'un compte (chargé·e de certification)")

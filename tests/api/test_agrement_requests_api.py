@@ -21,9 +21,9 @@ def count_requests() -> int:
 def test_authentication(client, people):
     assert client.get("/agrement-requests").status_code == 401
     r = client.get("/agrement-requests", headers={"Authorization": "Bearer faux"})
-    assert r.status_code == 401 and r.json()["error"]["message"] == "Jeton invalide ou expiré."
+    assert r.status_code == 401 and r.json()["detail"] == "Jeton invalide ou expiré."
     r = client.post("/auth/token", json={"email": people["officer"]["email"], "password": "mauvais"})
-    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_credentials"
+    assert r.status_code == 401 and r.json()["code"] == "bad_credentials"
     r = client.post("/auth/token", json={"email": people["officer"]["email"].upper(), "password": "mot-de-passe-sûr"})
     assert r.status_code == 200 and r.json()["role"] == "officer"
     me = client.get("/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
@@ -59,7 +59,7 @@ def test_wrong_file_type_is_refused_and_nothing_is_kept(submit):
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
     r = submit(files=[("dossier", ("dossier.pdf", png, "application/pdf"))])
     assert r.status_code == 415, r.text
-    assert "PDF" in r.json()["error"]["message"]
+    assert "PDF" in r.json()["detail"]
     assert count_requests() == 0
 
 
@@ -76,8 +76,8 @@ def test_oversized_upload_is_refused(submit, monkeypatch, pdf_bytes):
 def test_path_traversal_name_is_refused(submit, pdf_bytes):
     r = submit(files=[("dossier", ("../../etc/passwd.pdf", pdf_bytes, "application/pdf"))])
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["code"] == "invalid_filename"
-    assert "contient un chemin" in r.json()["error"]["message"]
+    assert r.json()["code"] == "invalid_filename"
+    assert "contient un chemin" in r.json()["detail"]
     assert count_requests() == 0
 
 
@@ -85,7 +85,7 @@ def test_invalid_siret(client, people, submission):
     parts = submission()
     parts["data"]["metadata"] = parts["data"]["metadata"].replace('"siret": "', '"siret": "9')
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_siret"
+    assert r.status_code == 422 and r.json()["code"] == "invalid_siret"
     assert count_requests() == 0
 
 
@@ -93,22 +93,22 @@ def test_malformed_json_and_unknown_fields(client, people, submission):
     parts = submission()
     parts["data"]["metadata"] = '{"structure": {'
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
-    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
 
     parts = submission(unexpected="x")
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
-    assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "metadata.unexpected"
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/metadata/unexpected"
 
     r = client.post("/agrement-requests/1/avis", headers={**auth(people["mandataire"]),
                     "Content-Type": "application/json"}, content=b"{avis: favorable")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
 
 
 def test_not_multipart_and_unknown_file_field(client, people, submit, pdf_bytes):
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]), json={"structure": {}})
     assert r.status_code == 415
     r = submit(files=[("cv", ("cv.pdf", pdf_bytes, "application/pdf"))])
-    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_piece_kind"
+    assert r.status_code == 422 and r.json()["code"] == "unknown_piece_kind"
 
 
 def test_idempotent_submission(submit):
@@ -119,10 +119,10 @@ def test_idempotent_submission(submit):
     assert again.json()["id"] == first.json()["id"] and count_requests() == 1
 
     changed = submit(headers={"Idempotency-Key": "envoi-42"}, motivation="autre")
-    assert changed.status_code == 422 and changed.json()["error"]["code"] == "idempotency_key_reused"
+    assert changed.status_code == 422 and changed.json()["code"] == "idempotency_key_reused"
 
     duplicate = submit()  # no key: the open request is found
-    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_already_open"
+    assert duplicate.status_code == 409 and duplicate.json()["code"] == "request_already_open"
     assert count_requests() == 1
 
 
@@ -131,11 +131,11 @@ def test_roles_are_enforced(client, people, submit):
     other = auth(people["other_mandataire"])
     assert client.get(f"/agrement-requests/{rid}", headers=other).status_code == 404
     assert client.get(f"/agrement-requests/{rid}/timeline", headers=other).status_code == 404
-    assert client.get("/agrement-requests", headers=other).json() == []
+    assert client.get("/agrement-requests", headers=other).json()["items"] == []
     r = client.post(f"/agrement-requests/{rid}/withdraw", headers=other, json={"reason": "non"})
     assert r.status_code == 404
     r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["mandataire"]), json={})
-    assert r.status_code == 403 and r.json()["error"]["code"] == "role_not_allowed"
+    assert r.status_code == 403 and r.json()["code"] == "role_not_allowed"
     r = client.post("/agrement-requests", headers=auth(people["officer"]), files={"dossier": ("a.pdf", b"%PDF-")})
     assert r.status_code == 403
     assert client.get("/agrement-requests", headers=auth(people["controleur"])).status_code == 403
@@ -150,7 +150,7 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
     r = client.post(f"/agrement-requests/{rid}/admissible", headers=officer, json={"comment": "Complet"})
     assert r.status_code == 200 and r.json()["state"] == "under_review"  # the review opens at once
     r = client.post(f"/agrement-requests/{rid}/decision", headers=officer, json={"decision": "grant"})
-    assert r.status_code == 409 and "avis" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "avis" in r.json()["detail"]
     r = client.post(f"/agrement-requests/{rid}/avis", headers=mandataire,
                     json={"avis": "favorable", "comment": "Équipe d'encadrement formée"})
     assert r.status_code == 200 and r.json()["avis"] == "favorable"
@@ -166,9 +166,9 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
         ("submit", "mandataire"), ("declare_admissible", "officer"), ("start_review", "system"),
         ("give_avis", "mandataire"), ("grant", "officer"), ("create", "officer"),
     ]
-    agrements = client.get("/agrements", headers=mandataire).json()
+    agrements = client.get("/agrements", headers=mandataire).json()["items"]
     assert [a["number"] for a in agrements] == [body["agrement"]["number"]]
-    assert client.get("/agrements", headers=auth(people["other_mandataire"])).json() == []
+    assert client.get("/agrements", headers=auth(people["other_mandataire"])).json()["items"] == []
 
 
 def test_complements_through_the_api(client, people, submit, pdf_bytes):
@@ -184,7 +184,7 @@ def test_complements_through_the_api(client, people, submit, pdf_bytes):
     assert r.json()["state"] == "submitted" and r.json()["round"] == 2
     r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
                     data={"metadata": '{"comment": "encore"}'})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
 
 
 def test_files_of_a_refused_action_are_collected_after_the_grace_period(client, people, submit, pdf_bytes,
@@ -238,7 +238,7 @@ def test_a_structure_account_reads_its_own_dossiers_only(client, people, submit)
     token = client.post("/auth/token", json={"email": "direction@jardins.example.org",
                                              "password": "structure-2026"}).json()["access_token"]
     structure = {"Authorization": f"Bearer {token}"}
-    assert [d["id"] for d in client.get("/agrement-requests", headers=structure).json()] == [mine["id"]]
+    assert [d["id"] for d in client.get("/agrement-requests", headers=structure).json()["items"]] == [mine["id"]]
     detail = client.get(f"/agrement-requests/{mine['id']}", headers=structure).json()
     assert detail["allowed_actions"] == []
     assert client.get(f"/agrement-requests/{mine['id'] + 1}", headers=structure).status_code == 404

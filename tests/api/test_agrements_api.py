@@ -75,7 +75,7 @@ def test_officer_suspends_reinstates_then_withdraws(client, people, agrement_id,
     ]
     assert timeline[1]["actor_label"] == "Camille Martin"
     r = post(client, people, "officer", agrement_id, "reinstate")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
 
 
 @pytest.mark.parametrize("action", DECISIONS)
@@ -83,7 +83,7 @@ def test_officer_suspends_reinstates_then_withdraws(client, people, agrement_id,
 def test_decisions_are_for_the_officer_only(client, people, agrement_id, action, who):
     r = post(client, people, who, agrement_id, action)
     assert r.status_code == 403, r.text
-    assert r.json()["error"]["code"] == "role_not_allowed"
+    assert r.json()["code"] == "role_not_allowed"
 
 
 def test_decisions_need_authentication_and_a_known_agrement(client, people, agrement_id, structure_user):
@@ -126,7 +126,7 @@ def test_read_shows_actions_per_role_and_hides_other_mandataires(client, people,
     assert structure.status_code == 200 and structure.json()["allowed_actions"] == []
     for path in (f"/agrements/{agrement_id}", f"/agrements/{agrement_id}/timeline"):
         assert client.get(path, headers=auth(people["other_mandataire"])).status_code == 404
-    assert client.get("/agrements", headers=auth(people["other_mandataire"])).json() == []
+    assert client.get("/agrements", headers=auth(people["other_mandataire"])).json()["items"] == []
 
 
 # --- renewal -------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_mandataire_requests_the_renewal_with_new_pieces(client, people, agremen
     detail = client.get(f"/agrements/{agrement_id}", headers=auth(people["mandataire"])).json()
     assert detail["renewal_request_id"] == body["id"] and detail["allowed_actions"] == []
     again = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people["mandataire"]))
-    assert again.status_code == 409 and again.json()["error"]["code"] == "renewal_already_open"
+    assert again.status_code == 409 and again.json()["code"] == "renewal_already_open"
 
 
 def test_renewal_without_body_reuses_the_previous_pieces(client, people, agrement_id):
@@ -172,7 +172,7 @@ def test_renewal_roles_and_visibility(client, people, agrement_id, pdf_bytes, st
                     headers={"Authorization": f"Bearer {structure_user['token']}"}, files=files)
     assert r.status_code == 403
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people["other_mandataire"]), files=files)
-    assert r.status_code == 404 and r.json()["error"]["code"] == "agrement_not_found"
+    assert r.status_code == 404 and r.json()["code"] == "agrement_not_found"
     assert client.post("/agrements/9999/renewal", headers=auth(people["mandataire"])).status_code == 404
     with session_scope() as s:
         assert s.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).all() == []
@@ -181,7 +181,7 @@ def test_renewal_roles_and_visibility(client, people, agrement_id, pdf_bytes, st
 def test_renewal_bad_input(client, people, agrement_id):
     headers = auth(people["mandataire"])
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=headers, data={"metadata": '{"motivation": 3'})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=headers, data={"metadata": '{"scope": []}'})
     assert r.status_code == 422
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
@@ -195,4 +195,4 @@ def test_renewal_bad_input(client, people, agrement_id):
 def test_renewal_of_a_suspended_agrement_is_refused(client, people, agrement_id):
     post(client, people, "officer", agrement_id, "suspend")
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people["mandataire"]))
-    assert r.status_code == 409 and r.json()["error"]["code"] == "not_renewable"
+    assert r.status_code == 409 and r.json()["code"] == "not_renewable"

@@ -58,7 +58,7 @@ def test_registration_and_visibility(client, setup):
     assert c["allowed_actions"] == ["evaluations", "start-training", "postpone", "withdraw"]
 
     # the other structure never sees it
-    assert client.get("/candidates", headers=auth(people["other_structure"])).json() == []
+    assert client.get("/candidates", headers=auth(people["other_structure"])).json()["items"] == []
     assert client.get(f"/candidates/{c['id']}", headers=auth(people["other_structure"])).status_code == 404
     assert client.get(f"/candidates/{c['id']}/timeline", headers=auth(people["other_structure"])).status_code == 404
     r = client.post(f"/candidates/{c['id']}/start-training", headers=auth(people["other_structure"]))
@@ -72,19 +72,19 @@ def test_registration_and_visibility(client, setup):
         assert r.status_code == 403
     # a jury member sees only the candidates of his sessions
     member = add_user("jury.libre@cqp.test", "Juré sans session", Role.jury_member)
-    assert client.get("/candidates", headers=auth(member)).json() == []
+    assert client.get("/candidates", headers=auth(member)).json()["items"] == []
     assert client.get(f"/candidates/{c['id']}", headers=auth(member)).status_code == 404
     assert client.get("/candidates").status_code == 401
 
-    mine = client.get("/candidates", headers=auth(people["structure"])).json()
+    mine = client.get("/candidates", headers=auth(people["structure"])).json()["items"]
     assert [m["id"] for m in mine] == [c["id"]]
-    assert client.get("/candidates", headers=auth(people["officer"])).json()[0]["structure_name"]
+    assert client.get("/candidates", headers=auth(people["officer"])).json()["items"][0]["structure_name"]
     timeline = client.get(f"/candidates/{c['id']}/timeline", headers=auth(people["structure"])).json()
     assert [e["action"] for e in timeline] == ["register"]
 
     # officer registers for a structure (structure_id required)
     r = register(client, people["officer"])
-    assert r.status_code == 422 and r.json()["error"]["code"] == "structure_required"
+    assert r.status_code == 422 and r.json()["code"] == "structure_required"
     r = register(client, people["officer"], structure_id=people["other_structure"]["structure_id"], last_name="Martin")
     assert r.status_code == 201 and r.json()["structure_id"] == people["other_structure"]["structure_id"]
     # a structure cannot register for another one
@@ -96,7 +96,7 @@ def test_registration_refused_without_valid_agrement(client, people):
     submit_request(people["mandataire"]["actor"], 3)  # submitted, never granted
     pending = structure_account(people, siret(3), "pending")
     r = register(client, pending)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "no_valid_agrement"
+    assert r.status_code == 409 and r.json()["code"] == "no_valid_agrement"
 
     agrement_id = grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
@@ -105,8 +105,8 @@ def test_registration_refused_without_valid_agrement(client, people):
                     json={"reason": "Contrôle : encadrement non formé"})
     assert r.status_code == 200
     r = register(client, structure, last_name="Martin")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "no_valid_agrement"
-    assert "agrément en vigueur" in r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["code"] == "no_valid_agrement"
+    assert "agrément en vigueur" in r.json()["detail"]
     with session_scope() as s:
         assert len(s.exec(select(Candidate)).all()) == 1
 
@@ -115,24 +115,25 @@ def test_malformed_and_invalid_input(client, setup):
     people = setup
     headers = {**auth(people["structure"]), "Content-Type": "application/json"}
     r = client.post("/candidates", headers=headers, content=b'{"last_name": "Martin",')
-    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     r = register(client, people["structure"], contract_type="intérim")
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
     r = register(client, people["structure"], unexpected="x")
     assert r.status_code == 422
     r = register(client, people["structure"], birth_date="2090-01-01")
-    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_birth_date"
+    assert r.status_code == 422 and r.json()["code"] == "bad_birth_date"
     r = register(client, people["structure"], contract_end="2025-01-01")
-    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_contract_dates"
+    assert r.status_code == 422 and r.json()["code"] == "bad_contract_dates"
     r = register(client, people["structure"], certification_code="CQP_EPSP")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "no_valid_agrement"
+    assert r.status_code == 409 and r.json()["code"] == "no_valid_agrement"
     # the sex, as the Caisse des Dépôts codes it: M or F, nothing else
     for bad in ("X", "f", "Femme", "", 1, ["F"]):
         r = register(client, people["structure"], sex=bad)
         assert r.status_code == 422, (bad, r.text)
-        error = r.json()["error"]
-        assert error["code"] == "invalid_input" and [f["field"] for f in error["details"]["fields"]] == ["sex"]
-        assert "Sexe invalide : « M » (masculin) ou « F » (féminin)" in error["message"]
+        error = r.json()
+        assert r.headers["content-type"] == "application/problem+json"
+        assert error["code"] == "invalid_input" and [f["pointer"] for f in error["errors"]] == ["/sex"]
+        assert "Sexe invalide : « M » (masculin) ou « F » (féminin)" in error["detail"]
     with session_scope() as s:
         assert s.exec(select(Candidate)).all() == []
     r = register(client, people["structure"], sex=None)  # not given: registered, held back at the CPF export
@@ -147,7 +148,7 @@ def test_idempotent_registration(client, setup):
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == first.json()["id"]
     r = client.post("/candidates", headers=headers, json={**IDENTITY, "last_name": "Autre"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "idempotency_key_reused"
+    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
     with session_scope() as s:
         assert len(s.exec(select(Candidate)).all()) == 1
 
@@ -169,7 +170,7 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     assert r.status_code == 409  # still « inscrit »
     assert client.post(f"/candidates/{cid}/start-training", headers=structure).json()["state"] == "in_training"
     r = client.post(f"/candidates/{cid}/ready", headers=structure)
-    assert r.status_code == 409 and "Évaluations manquantes" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "Évaluations manquantes" in r.json()["detail"]
 
     r = evaluate("SP-B1", files=[("evidence", ("grille d'évaluation.pdf", pdf_bytes, "application/pdf"))])
     assert r.status_code == 201, r.text
@@ -183,7 +184,7 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     r = evaluate("SP-B2", files=[("evidence", ("faux.pdf", b"MZ\x90\x00 not a pdf", "application/pdf"))])
     assert r.status_code in (415, 422)
     r = evaluate("SP-B2", files=[("rapport", ("x.pdf", pdf_bytes, "application/pdf"))])
-    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_piece_kind"
+    assert r.status_code == 422 and r.json()["code"] == "unknown_piece_kind"
     r = client.post(f"/candidates/{cid}/evaluations", headers=structure, data={"metadata": "{not json"})
     assert r.status_code in (400, 422)
     assert evaluate("SP-B2", who=auth(people["other_structure"])).status_code == 404

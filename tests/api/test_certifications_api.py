@@ -29,7 +29,7 @@ def put_code(client, who, code, certification="CQP_SP", **extra):
 
 def test_registry_code_set_normalised_and_audited(client, people):
     officer = people["officer"]
-    listed = client.get("/certifications", headers=auth(officer)).json()
+    listed = client.get("/certifications", headers=auth(officer)).json()["items"]
     assert [(c["code"], c["registry_code"], c["cpf_declared"]) for c in listed] == [
         ("CQP_EPSP", None, False), ("CQP_SP", None, False)]
     assert [b["code"] for b in listed[1]["blocs"]] == ["SP-B1", "SP-B2", "SP-B3"]
@@ -45,8 +45,8 @@ def test_registry_code_set_normalised_and_audited(client, people):
     for bad in ("CPF206", "RNCP", "RS-5286", "34567", "RNCP12345678901234567", "RNCP 3456x", "<b>RS1</b>"):
         r = put_code(client, officer, bad)
         assert r.status_code == 422, bad
-        assert r.json()["error"]["code"] == "bad_registry_code"
-        assert "« RNCP » ou « RS » suivi du numéro" in r.json()["error"]["message"]
+        assert r.json()["code"] == "bad_registry_code"
+        assert "« RNCP » ou « RS » suivi du numéro" in r.json()["detail"]
     assert put_code(client, officer, "").status_code == 422
     assert put_code(client, officer, "RS1", "CQP_XX").status_code == 422
     assert client.put("/certifications/CQP_SP/registry-code", headers=auth(officer), json={}).status_code == 422
@@ -62,7 +62,7 @@ def test_registry_code_set_normalised_and_audited(client, people):
         assert put_code(client, people[who], "RS1").status_code == 403
         assert client.get("/certifications/CQP_SP/timeline", headers=auth(people[who])).status_code == 403
     assert client.get("/certifications").status_code == 401
-    assert client.get("/certifications", headers=auth(officer)).json()[1]["registry_code"] == "RS5286"
+    assert client.get("/certifications", headers=auth(officer)).json()["items"][1]["registry_code"] == "RS5286"
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def certified(people):
 def test_holder_without_sex_held_back_then_sent_once_corrected(client, people, certified, settings):
     officer = auth(people["officer"])
     export = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer)
-    assert export.status_code == 422 and export.json()["error"]["code"] == "registry_code_missing"
+    assert export.status_code == 422 and export.json()["code"] == "registry_code_missing"
     assert put_code(client, people["officer"], "RNCP34567").status_code == 200
 
     export = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer)
@@ -88,16 +88,16 @@ def test_holder_without_sex_held_back_then_sent_once_corrected(client, people, c
     body = export.json()
     assert body["batch"]["record_count"] == 1
     assert "1 enregistrement(s) retenu(s) faute de données du titulaire" in body["message"]
-    held = client.get("/exports/cpf/records", params={"held": "true"}, headers=officer).json()
+    held = client.get("/exports/cpf/records", params={"held": "true"}, headers=officer).json()["items"]
     assert len(held) == 1 and held[0]["state"] == "pending"
     assert "sexe du titulaire non renseigné (M ou F)" in held[0]["held_reason"] and held[0]["held_since"]
     assert [r["held_reason"] for r in client.get("/exports/cpf/records", params={"held": "false"},
-                                                   headers=officer).json()] == [None]
+                                                   headers=officer).json()["items"]] == [None]
 
     # The certificate's correction: a French 422 for anything but M or F, then the sex is recorded.
     cid = certified["Ndiaye"]
     r = client.post(f"/certificates/{cid}/correct", headers=officer, json={"reason": "Sexe", "sex": "H"})
-    assert r.status_code == 422 and "Sexe invalide" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "Sexe invalide" in r.json()["detail"]
     r = client.post(f"/certificates/{cid}/correct", headers=officer, json={"reason": "Sexe recueilli", "sex": "M"})
     assert r.status_code == 200, r.text
     assert (r.json()["holder_sex"], r.json()["version"]) == ("M", 1)  # not printed: no new document version
@@ -109,4 +109,4 @@ def test_holder_without_sex_held_back_then_sent_once_corrected(client, people, c
     assert flux_errors(file.content) == []
     root = ET.fromstring(file.content)
     assert [e.text for e in root.iterfind(f".//{{{NS}}}sexe")] == ["M"]
-    assert client.get("/exports/cpf/records", params={"held": "true"}, headers=officer).json() == []
+    assert client.get("/exports/cpf/records", params={"held": "true"}, headers=officer).json()["items"] == []

@@ -36,7 +36,7 @@ def test_roles_on_controles(client, people, agrement_id):
     c = plan(client, people, agrement_id)
     assert c["state"] == "planned" and c["allowed_actions"] == ["assign", "cancel"]
     assert client.get("/controles", headers=auth(people["mandataire"])).status_code == 403
-    assert client.get("/controles", headers=auth(people["controleur"])).json() == []
+    assert client.get("/controles", headers=auth(people["controleur"])).json()["items"] == []
     assert client.get(f"/controles/{c['id']}", headers=auth(people["controleur"])).status_code == 404
     r = client.post(f"/controles/{c['id']}/assign", headers=auth(people["controleur"]),
                     json={"controleur_id": people["controleur"]["id"]})
@@ -44,7 +44,7 @@ def test_roles_on_controles(client, people, agrement_id):
     r = client.post(f"/controles/{c['id']}/assign", headers=auth(people["officer"]),
                     json={"controleur_id": people["controleur"]["id"]})
     assert r.status_code == 200 and r.json()["controleur_name"] == "Gaëlle Le Goff"
-    mine = client.get("/controles", headers=auth(people["controleur"])).json()
+    mine = client.get("/controles", headers=auth(people["controleur"])).json()["items"]
     assert [m["id"] for m in mine] == [c["id"]]
     assert client.get(f"/controles/{c['id']}", headers=auth(people["controleur2"])).status_code == 404
     visit = {"visit_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(), "place": "Atelier"}
@@ -62,13 +62,13 @@ def test_conflict_of_interest_gives_409_and_is_traced(client, people, agrement_i
     assert r.status_code == 201
     r = client.post(f"/controles/{c['id']}/assign", headers=auth(people["officer"]),
                     json={"controleur_id": people["controleur"]["id"]})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict_of_interest"
-    assert "formé le personnel" in r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
+    assert "formé le personnel" in r.json()["detail"]
     with session_scope() as s:
         refusal = s.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one()
         assert refusal.entity_id == c["id"] and refusal.actor_role == "officer"
         assert s.get(Controle, c["id"]).state == "planned"
-    links = client.get(f"/structures/{structure_id}/links", headers=auth(people["officer"])).json()
+    links = client.get(f"/structures/{structure_id}/links", headers=auth(people["officer"])).json()["items"]
     assert {link["kind"] for link in links} == {"mandataire", "formateur"}
     assert client.get(f"/structures/{structure_id}/links", headers=auth(people["controleur"])).status_code == 403
 
@@ -84,12 +84,12 @@ def test_report_decision_and_evidence(client, people, agrement_id, pdf_bytes):
     assert r.status_code == 200 and r.json()["state"] == "visit_scheduled"
     r = client.post(f"/controles/{cid}/visit", headers=auth(people["controleur"]),
                     json={"visit_at": "2027-01-12T09:30:00", "place": "x"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "naive_datetime"
+    assert r.status_code == 422 and r.json()["code"] == "naive_datetime"
 
     report = {"data": {"metadata": json.dumps({"findings": FINDINGS, "summary": "Structure conforme."})},
               "files": [("rapport", ("rapport signé.pdf", pdf_bytes, "application/pdf"))]}
     r = client.post(f"/controles/{cid}/report", headers=auth(people["controleur"]), **report)
-    assert r.status_code == 409 and "après la visite" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "après la visite" in r.json()["detail"]
     with time_machine.travel(visit_at + timedelta(hours=4)):
         r = client.post(f"/controles/{cid}/report", headers=auth(people["controleur"]), **report)
     assert r.status_code == 200, r.text

@@ -69,13 +69,13 @@ def test_full_jury_through_the_api(client, world):
     # planning: naive datetime, past date, no place are refused
     r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
                                                                "scheduled_at": "2027-03-02T09:00:00", "place": "x"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "naive_datetime"
+    assert r.status_code == 422 and r.json()["code"] == "naive_datetime"
     r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
                                                                "scheduled_at": scheduled(-1), "place": "x"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "session_in_past"
+    assert r.status_code == 422 and r.json()["code"] == "session_in_past"
     r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
                                                                "scheduled_at": scheduled()})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "place_required"
+    assert r.status_code == 422 and r.json()["code"] == "place_required"
     jury = plan(client, people)
     sid = jury["id"]
     assert jury["state"] == "planned" and jury["reference"].startswith("JURY-")
@@ -87,7 +87,7 @@ def test_full_jury_through_the_api(client, world):
     assert r.status_code == 200, r.text
     assert [c["blocs"] for c in r.json()["candidates"]] == [["SP-B1", "SP-B2", "SP-B3"]] * 2
     r = client.post(f"/jury-sessions/{sid}/convene", headers=officer)
-    assert r.status_code == 409 and "Au moins 3 membres" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "Au moins 3 membres" in r.json()["detail"]
     for seat in seats:
         r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
                         json={"user_id": seat["user"]["id"], "college": seat["college"],
@@ -99,16 +99,16 @@ def test_full_jury_through_the_api(client, world):
         ("Fatou N'Diaye", "salarie", False), ("Élodie Rémy", "salarie", False)}
     r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
                     json={"user_id": people["outsider"]["id"], "college": "salarie", "is_president": True})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "president_exists"
+    assert r.status_code == 409 and r.json()["code"] == "president_exists"
     r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
                     json={"user_id": people["controleur"]["id"], "college": "salarie"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "not_a_jury_member"
+    assert r.status_code == 422 and r.json()["code"] == "not_a_jury_member"
 
     # convocation; a jury member sees only his sessions
     r = client.post(f"/jury-sessions/{sid}/convene", headers=officer)
     assert r.status_code == 200 and r.json()["state"] == "convened"
-    assert [j["id"] for j in client.get("/jury-sessions", headers=member).json()] == [sid]
-    assert client.get("/jury-sessions", headers=auth(people["outsider"])).json() == []
+    assert [j["id"] for j in client.get("/jury-sessions", headers=member).json()["items"]] == [sid]
+    assert client.get("/jury-sessions", headers=auth(people["outsider"])).json()["items"] == []
     assert client.get(f"/jury-sessions/{sid}", headers=auth(people["outsider"])).status_code == 404
     seen = client.get(f"/jury-sessions/{sid}", headers=member).json()
     assert seen["allowed_actions"] == [] and len(seen["candidates"]) == 2
@@ -119,8 +119,8 @@ def test_full_jury_through_the_api(client, world):
                     json={"present": {str(people["presidente"]["id"]): False}})
     assert r.status_code == 200
     r = client.post(f"/jury-sessions/{sid}/check-composition", headers=officer)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "composition_irregular"
-    problems = r.json()["error"]["details"]["problems"]
+    assert r.status_code == 409 and r.json()["code"] == "composition_irregular"
+    problems = r.json()["details"]["problems"]
     assert problems == ["un président présent est requis"]
     assert client.get(f"/jury-sessions/{sid}", headers=officer).json()["state"] == "convened"
     r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
@@ -128,7 +128,7 @@ def test_full_jury_through_the_api(client, world):
     assert r.status_code == 200 and all(m["present"] for m in r.json()["members"])
     r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
                     json={"present": {str(people["outsider"]["id"]): True}})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_member"
+    assert r.status_code == 422 and r.json()["code"] == "unknown_member"
     r = client.post(f"/jury-sessions/{sid}/check-composition", headers=officer)
     assert r.status_code == 200 and r.json()["state"] == "composition_checked"
     assert r.json()["composition_problems"] == []
@@ -138,20 +138,20 @@ def test_full_jury_through_the_api(client, world):
     # deliberation: only the president among the members records the results
     results_a = {"candidate_id": people["cand_a"], "results": ALL_VALIDATED}
     r = client.post(f"/jury-sessions/{sid}/results", headers=member, json=results_a)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "not_president"
+    assert r.status_code == 403 and r.json()["code"] == "not_president"
     r = client.post(f"/jury-sessions/{sid}/results", headers=auth(people["outsider"]), json=results_a)
     assert r.status_code == 404
     r = client.post(f"/jury-sessions/{sid}/results", headers=auth(people["structure"]), json=results_a)
     assert r.status_code == 403
     r = client.post(f"/jury-sessions/{sid}/results", headers=president,
                     json={"candidate_id": people["cand_a"], "results": {"SP-B1": "validated"}})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_blocs"
+    assert r.status_code == 422 and r.json()["code"] == "bad_blocs"
     r = client.post(f"/jury-sessions/{sid}/results", headers=president,
                     json={"candidate_id": people["cand_a"], "results": {**ALL_VALIDATED, "SP-B2": "maybe"}})
     assert r.status_code == 422
     assert client.post(f"/jury-sessions/{sid}/results", headers=president, json=results_a).status_code == 200
     r = client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "guard_failed"
+    assert r.status_code == 409 and r.json()["code"] == "guard_failed"
     r = client.post(f"/jury-sessions/{sid}/results", headers=officer,
                     json={"candidate_id": people["cand_b"], "results": PARTIAL, "comment": "Bloc 2 à retravailler"})
     assert r.status_code == 200
@@ -176,7 +176,7 @@ def test_full_jury_through_the_api(client, world):
 
     # the system's part (the jury flow): blocs acquired, certificate and attestation issued
     issue_results(sid, notify=False)
-    certificates = client.get("/certificates", headers=officer).json()
+    certificates = client.get("/certificates", headers=officer).json()["items"]
     assert {(c["candidate_id"], c["kind"]) for c in certificates} == {
         (people["cand_a"], "certificate"), (people["cand_b"], "attestation")}
     attestation = next(c for c in certificates if c["kind"] == "attestation")
@@ -227,8 +227,8 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
     assert r.status_code == 201
     r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
                     json={"user_id": people["outsider"]["id"], "college": "salarie"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict_of_interest"
-    assert "travaille pour la structure" in r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
+    assert "travaille pour la structure" in r.json()["detail"]
     with session_scope() as s:
         refusal = s.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
         assert refusal.entity_type == "jury_sessions" and refusal.entity_id == sid
@@ -241,7 +241,7 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
                 json={"user_id": people["outsider"]["id"], "college": "salarie"})
     r = client.post(f"/jury-sessions/{other['id']}/candidates", headers=officer,
                     json={"candidate_ids": [people["cand_a"]]})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict_of_interest"
+    assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
     with session_scope() as s:
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "add_candidates_refused")).one().entity_id \
             == other["id"]
@@ -289,8 +289,8 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     assert client.get(detail["documents"][0]["url"], headers=auth(people["outsider"])).status_code == 404
 
     # certificates: officer all; a structure its own candidates' only; others refused
-    assert len(client.get("/certificates", headers=auth(people["officer"])).json()) == 2
-    mine = client.get("/certificates", headers=auth(people["structure"])).json()
+    assert len(client.get("/certificates", headers=auth(people["officer"])).json()["items"]) == 2
+    mine = client.get("/certificates", headers=auth(people["structure"])).json()["items"]
     assert [c["candidate_id"] for c in mine] == [people["cand_a"]]
     cert_b = certs[people["cand_b"]]
     assert client.get(f"/certificates/{cert_b}", headers=auth(people["structure"])).status_code == 404
@@ -314,7 +314,7 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     r = client.post(f"/certificates/{cert_b}/duplicate", headers=officer, json={"reason": "Perte de l'original"})
     assert r.status_code == 200 and r.json()["version"] == 2
     r = client.post(f"/certificates/{cert_b}/correct", headers=officer, json={"reason": "Erreur de saisie"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "nothing_to_correct"
+    assert r.status_code == 422 and r.json()["code"] == "nothing_to_correct"
     r = client.post(f"/certificates/{cert_b}/correct", headers=officer,
                     json={"reason": "Erreur de saisie", "first_names": "João Pedro"})
     assert r.status_code == 200 and r.json()["holder_first_names"] == "João Pedro" and r.json()["version"] == 3
@@ -345,10 +345,10 @@ def test_appeals(client, world):
     again = client.post("/appeals", headers={**structure_b, "Idempotency-Key": "recours-1"}, json=body)
     assert again.json()["id"] == appeal["id"] and again.headers.get("Idempotent-Replayed") == "true"
     r = client.post("/appeals", headers=structure_b, json=body)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "appeal_already_open"
-    assert client.get("/appeals", headers=auth(people["structure"])).json() == []
+    assert r.status_code == 409 and r.json()["code"] == "appeal_already_open"
+    assert client.get("/appeals", headers=auth(people["structure"])).json()["items"] == []
     assert client.get(f"/appeals/{appeal['id']}", headers=auth(people["structure"])).status_code == 404
-    assert [a["id"] for a in client.get("/appeals", headers=structure_b).json()] == [appeal["id"]]
+    assert [a["id"] for a in client.get("/appeals", headers=structure_b).json()["items"]] == [appeal["id"]]
     assert client.get(f"/appeals/{appeal['id']}", headers=structure_b).json()["allowed_actions"] == []
     assert client.get(f"/appeals/{appeal['id']}", headers=officer).json()["allowed_actions"] == [
         "admissible", "inadmissible"]
@@ -372,7 +372,7 @@ def test_appeals(client, world):
     late = {"candidate_id": people["cand_a"], "session_id": sid, "grounds": "Contestation"}
     with time_machine.travel(datetime.now(UTC) + timedelta(days=70)):
         r = client.post("/appeals", headers=auth(people["structure"]), json=late)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "appeal_too_late"
+    assert r.status_code == 409 and r.json()["code"] == "appeal_too_late"
     r = client.post("/appeals", headers=auth(people["structure"]), json=late)
     assert r.status_code == 201
     r = client.post(f"/appeals/{r.json()['id']}/inadmissible", headers=officer, json={"reason": "Hors sujet"})
@@ -385,7 +385,7 @@ def test_appeal_before_results_notified(client, world):
     issue_results(sid, notify=False)
     r = client.post("/appeals", headers=auth(people["other_structure"]),
                     json={"candidate_id": people["cand_b"], "session_id": sid, "grounds": "x"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "results_not_notified"
+    assert r.status_code == 409 and r.json()["code"] == "results_not_notified"
 
 
 def test_documents_zip_with_the_documents_of_the_jury_flow(client, world):
@@ -406,6 +406,6 @@ def test_documents_zip_with_the_documents_of_the_jury_flow(client, world):
     assert [n.split("/")[0] for n in names] == ["PV", "certificats", "certificats"]
     assert names[0] == f"PV/{jury['reference']}-pv_jury-v1.pdf"
     assert all(archive.read(n).startswith(b"%PDF") for n in names)
-    certificates = client.get(f"/certificates?session_id={sid}", headers=auth(people["officer"])).json()
+    certificates = client.get(f"/certificates?session_id={sid}", headers=auth(people["officer"])).json()["items"]
     assert {f"certificats/{c['number']}-{'certificat' if c['kind'] == 'certificate' else 'attestation_blocs'}-v1.pdf"
             for c in certificates} == set(names[1:])

@@ -217,12 +217,12 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     ids = [e.text for e in root.iterfind(".//{%s}idTechnique" % NS)]
     names = [e.text for e in root.iterfind(".//{%s}nomNaissance" % NS)]
     assert len(ids) == 2 and "L'Hôpital <Zoé>" in names
-    assert [b["id"] for b in client.get("/exports/cpf", headers=officer).json()] == [batch["id"]]
+    assert [b["id"] for b in client.get("/exports/cpf", headers=officer).json()["items"]] == [batch["id"]]
 
-    records = client.get("/exports/cpf/records", params={"state": "sent"}, headers=officer).json()
+    records = client.get("/exports/cpf/records", params={"state": "sent"}, headers=officer).json()["items"]
     assert sorted(r["technical_id"] for r in records) == sorted(ids)
     assert all(not r["overdue"] and r["last_batch_reference"] == batch["reference"] for r in records)
-    assert client.get("/exports/cpf/overdue", headers=officer).json() == []
+    assert client.get("/exports/cpf/overdue", headers=officer).json()["items"] == []
 
     report = f"idTechnique;statut;message\n{ids[0]};ACCEPTE;\n{ids[1]};REJETE;Prénom invalide\n".encode()
     imported = client.post(f"/exports/cpf/{batch['id']}/report", headers=officer,
@@ -237,7 +237,7 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     again = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer)
     assert again.status_code == 200 and again.json()["batch"] is None  # nothing corrected: no new file
 
-    rejected = next(r for r in client.get("/exports/cpf/records", headers=officer).json() if r["state"] == "rejected")
+    rejected = next(r for r in client.get("/exports/cpf/records", headers=officer).json()["items"] if r["state"] == "rejected")
     assert rejected["error_message"] == "Prénom invalide"
     resend = client.post(f"/exports/cpf/records/{rejected['id']}/resend", json={"reason": "Erreur côté plateforme"},
                          headers=officer)
@@ -248,11 +248,11 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     bad = client.post(f"/exports/cpf/{batch['id']}/report", headers=officer,
                       files={"report": ("cr.xml", b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY b 'c'>]><a/>",
                                         "application/xml")})
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "report_doctype"
+    assert bad.status_code == 422 and bad.json()["code"] == "report_doctype"
     assert client.get("/exports/cpf/9999", headers=officer).status_code == 404
     assert client.get("/exports/cpf/9999/file", headers=officer).status_code == 404
     epsp = client.post("/exports/cpf", json={"certification_code": "CQP_EPSP"}, headers=officer)
-    assert epsp.status_code == 422 and epsp.json()["error"]["code"] == "registry_code_missing"
+    assert epsp.status_code == 422 and epsp.json()["code"] == "registry_code_missing"
     assert client.post("/exports/cpf", json={"certification_code": "CQP_XX"}, headers=officer).status_code == 422
 
 
@@ -263,10 +263,10 @@ def test_cpf_deposit_is_declared_and_traced(client, people, certified):
     url, today = f"/exports/cpf/{batch['id']}/deposit", paris_today()
 
     future = client.post(url, json={"deposited_on": (today + timedelta(days=1)).isoformat()}, headers=officer)
-    assert future.status_code == 422 and future.json()["error"]["code"] == "deposit_in_future"
-    assert future.json()["error"]["message"] == "La date de dépôt ne peut pas être postérieure à aujourd'hui."
+    assert future.status_code == 422 and future.json()["code"] == "deposit_in_future"
+    assert future.json()["detail"] == "La date de dépôt ne peut pas être postérieure à aujourd'hui."
     before = client.post(url, json={"deposited_on": (today - timedelta(days=1)).isoformat()}, headers=officer)
-    assert before.status_code == 422 and before.json()["error"]["code"] == "deposit_before_batch"
+    assert before.status_code == 422 and before.json()["code"] == "deposit_before_batch"
     for body in ({"deposited_on": "31/12/2026"}, {}, {"deposited_on": today.isoformat(), "by": "x"}):
         assert client.post(url, json=body, headers=officer).status_code == 422
     assert client.post(url, json={"deposited_on": today.isoformat()},

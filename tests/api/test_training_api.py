@@ -48,9 +48,9 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     assert t["allowed_actions"] == ["reschedule", "start", "cancel", "enroll", "attendance"]
     sid = t["id"]
     r = client.post("/training-sessions", headers=auth(people["officer"]), json=body)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "formateur_required"
+    assert r.status_code == 422 and r.json()["code"] == "formateur_required"
 
-    assert client.get("/training-sessions", headers=auth(people["formateur2"])).json() == []
+    assert client.get("/training-sessions", headers=auth(people["formateur2"])).json()["items"] == []
     assert client.get(f"/training-sessions/{sid}", headers=auth(people["formateur2"])).status_code == 404
     encadrant = {"structure_id": s1, "last_name": "L'Hôpital", "first_names": "Zoé", "email": "zoe@aci1.example.org"}
     r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["formateur2"]), json=encadrant)
@@ -65,17 +65,17 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     assert r.status_code == 201 and r.json()["enrolled"] == 2
     e2 = r.json()["enrollments"][1]["id"]
     r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["formateur"]), json=encadrant)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "already_enrolled"
+    assert r.status_code == 409 and r.json()["code"] == "already_enrolled"
 
     # A structure reads the session with its own encadrants only, and cannot act.
     mine = client.get(f"/training-sessions/{sid}", headers=auth(people["structure1"])).json()
     assert [e["id"] for e in mine["enrollments"]] == [e1] and mine["allowed_actions"] == []
     assert mine["enrollments"][0]["allowed_actions"] == []
-    assert [t["id"] for t in client.get("/training-sessions", headers=auth(people["structure2"])).json()] == [sid]
-    encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure2"])).json()
+    assert [t["id"] for t in client.get("/training-sessions", headers=auth(people["structure2"])).json()["items"]] == [sid]
+    encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure2"])).json()["items"]
     assert [(e["last_name"], e["epsp_trained"]) for e in encadrants] == [("D'Alembert", False)]
     assert client.get("/training-sessions/encadrants", headers=auth(people["mandataire"])).status_code == 403
-    assert len(client.get("/training-sessions/encadrants", headers=auth(people["officer"])).json()) == 2
+    assert len(client.get("/training-sessions/encadrants", headers=auth(people["officer"])).json()["items"]) == 2
     assert client.get(f"/training-sessions/{sid}/timeline", headers=auth(people["structure1"])).status_code == 403
 
     with time_machine.travel(_noon(d1), tick=False):
@@ -89,7 +89,7 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
         assert r.status_code == 200
         r = client.post(f"/training-sessions/{sid}/enrollments/{e2}/outcome", headers=auth(people["formateur"]),
                         json={"completed": True})
-        assert r.status_code == 409 and "présence à chaque journée" in r.json()["error"]["message"]
+        assert r.status_code == 409 and "présence à chaque journée" in r.json()["detail"]
         r = client.post(f"/training-sessions/{sid}/enrollments/{e2}/outcome", headers=auth(people["formateur"]),
                         json={"completed": False, "reason": "Absent le second jour"})
         assert r.status_code == 200
@@ -116,7 +116,7 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     assert client.get(url, headers=auth(people["officer"])).status_code == 200
     other = url.replace(f"/enrollments/{e1}/", f"/enrollments/{e2}/")  # the document is not e2's
     assert client.get(other, headers=auth(people["officer"])).status_code == 404
-    encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure1"])).json()
+    encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure1"])).json()["items"]
     assert [(e["first_names"], e["epsp_trained"], e["epsp_trained_on"]) for e in encadrants] == [
         ("Zoé", True, d2.isoformat())]
     actions = [e["action"] for e in client.get(f"/training-sessions/{sid}/enrollments/{e1}/timeline",
@@ -134,7 +134,7 @@ def test_agrement_admissible_with_an_epsp_trained_encadrant_instead_of_the_piece
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
     r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["officer"]), json={})
-    assert r.status_code == 409 and "attestation de formation EPSP" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "attestation de formation EPSP" in r.json()["detail"]
     from tests.factories import completed_training
 
     completed_training(people, structure_id_of(3))
@@ -155,11 +155,11 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     again = client.post("/appuis", headers={**auth(people["structure1"]), **key}, json=body)
     assert again.json()["id"] == a["id"] and again.headers.get("Idempotent-Replayed") == "true"
     r = client.post("/appuis", headers=auth(people["officer"]), json=body)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "structure_required"
+    assert r.status_code == 422 and r.json()["code"] == "structure_required"
     aid = a["id"]
 
     assert client.get("/appuis", headers=auth(people["controleur"])).status_code == 403
-    assert client.get("/appuis", headers=auth(people["structure2"])).json() == []
+    assert client.get("/appuis", headers=auth(people["structure2"])).json()["items"] == []
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure2"])).status_code == 404
     assert client.get(f"/appuis/{aid}", headers=auth(people["formateur"])).status_code == 404
     r = client.post(f"/appuis/{aid}/assign", headers=auth(people["structure1"]),
@@ -169,7 +169,7 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
                     json={"formateur_id": people["formateur"]["id"]})
     assert r.status_code == 200 and r.json()["formateur_name"] == "Océane Perrin"
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure1"])).json()["allowed_actions"] == []
-    assert [x["id"] for x in client.get("/appuis", headers=auth(people["formateur"])).json()] == [aid]
+    assert [x["id"] for x in client.get("/appuis", headers=auth(people["formateur"])).json()["items"]] == [aid]
     assert client.get(f"/appuis/{aid}", headers=auth(people["formateur2"])).status_code == 404
 
     visit_at = datetime.now(UTC) + timedelta(days=5)
@@ -180,7 +180,7 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     parts = {"data": {"metadata": json.dumps({"text": "Grille d'évaluation remise."})},
              "files": [("compte_rendu", ("compte rendu.pdf", pdf_bytes, "application/pdf"))]}
     r = client.post(f"/appuis/{aid}/report", headers=auth(people["formateur"]), **parts)
-    assert r.status_code == 409 and "après la visite" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "après la visite" in r.json()["detail"]
     with time_machine.travel(visit_at + timedelta(hours=4)):
         r = client.post(f"/appuis/{aid}/report", headers=auth(people["officer"]), **parts)
         assert r.status_code == 403

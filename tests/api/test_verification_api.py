@@ -115,7 +115,7 @@ def test_unknown_and_oversized_numbers(client, issued):
     assert page.status_code == 200 and "<img src=x" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     r = client.get(url("A" * 41, "x"))
-    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_number"
+    assert r.status_code == 404 and r.json()["code"] == "unknown_number"
     assert_private(r)
     r = client.get(url("Numéro-àccentué", "é"))
     assert r.status_code == 200 and "Numéro inconnu" in r.text

@@ -69,8 +69,8 @@ async def _more_steps(client: httpx.AsyncClient) -> None:
     officer = await _atoken(client, DEMO_USERS[0][0])
     controleur = await _atoken(client, DEMO_USERS[3][0])
     formateur = await _atoken(client, DEMO_USERS[4][0])
-    users = {u["email"]: u for u in _ok(await client.get("/users", headers=officer))}
-    (controle,) = _ok(await client.get("/controles", headers=officer))
+    users = {u["email"]: u for u in _ok(await client.get("/users", headers=officer))["items"]}
+    (controle,) = _ok(await client.get("/controles", headers=officer))["items"]
     cid = controle["id"]
     structure_id = controle["structure_id"]
     soon = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()
@@ -92,7 +92,7 @@ async def _more_steps(client: httpx.AsyncClient) -> None:
         _ok(await client.post(f"/appuis/{appui['id']}/report", headers=formateur,
                               data={"metadata": json.dumps({"text": "Séance de tutorat menée."})}))
 
-    (training,) = _ok(await client.get("/training-sessions", headers=formateur))
+    (training,) = _ok(await client.get("/training-sessions", headers=formateur))["items"]
     tid = training["id"]
     detail = _ok(await client.get(f"/training-sessions/{tid}", headers=formateur))
     _ok(await client.post(f"/training-sessions/{tid}/reschedule", headers=formateur, json={

@@ -113,7 +113,7 @@ def test_sign_pv_through_the_api_fails_cleanly(world):
         with database_fails_on("INSERT INTO audit_events", after="UPDATE jury_sessions"):
             r = client.post(f"/jury-sessions/{sid}/sign-pv", headers=headers)
         # An OperationalError is the database failing, not the request: 503 + Retry-After (issue 17).
-        assert r.status_code == 503 and r.json()["error"]["code"] == "database_unavailable"
+        assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
         assert int(r.headers["Retry-After"]) >= 1
         assert "disk I/O" not in r.text  # no internals leaked
         assert snapshot(sid) == before  # nor the idempotency record of a failed action

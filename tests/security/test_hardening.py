@@ -52,8 +52,8 @@ def _point_database_at(monkeypatch, url: str) -> None:
 def _assert_unavailable(response) -> None:
     assert response.status_code == 503, response.text
     assert int(response.headers["Retry-After"]) >= 1
-    assert response.json()["error"]["code"] == "database_unavailable"
-    assert "indisponible" in response.json()["error"]["message"]
+    assert response.json()["code"] == "database_unavailable"
+    assert "indisponible" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("url", [
@@ -160,8 +160,8 @@ def test_weak_passwords_are_refused_in_french(client, people, password, expected
         "email": "claire.fontaine@example.org", "full_name": "Claire Fontaine", "role": "mandataire",
         "password": password})
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["code"] == "weak_password"
-    assert expected in r.json()["error"]["message"]
+    assert r.json()["code"] == "weak_password"
+    assert expected in r.json()["detail"]
 
 
 def test_a_strong_password_is_accepted_and_can_be_changed_under_the_same_policy(client, people):
@@ -174,10 +174,10 @@ def test_a_strong_password_is_accepted_and_can_be_changed_under_the_same_policy(
     headers = {"Authorization": f"Bearer {token}"}
     r = client.post("/auth/password", headers=headers, json={"current_password": "Brume sur la Rance 1987",
                                                              "new_password": "motdepasse123"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
+    assert r.status_code == 422 and r.json()["code"] == "weak_password"
     r = client.post("/auth/password", headers=headers, json={"current_password": "faux-mot-de-passe",
                                                              "new_password": "Marée haute à Cancale"})
-    assert r.status_code == 422 and "actuel est incorrect" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "actuel est incorrect" in r.json()["detail"]
     r = client.post("/auth/password", headers=headers, json={"current_password": "Brume sur la Rance 1987",
                                                              "new_password": "Marée haute à Cancale"})
     assert r.status_code == 204, r.text
@@ -315,8 +315,8 @@ def test_active_pdfs_are_refused_on_upload(client, people, pdf_bytes, settings, 
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]),
                     data={"metadata": json.dumps(metadata)}, files=files)
     assert r.status_code == 415, r.text
-    body = r.json()["error"]
-    assert body["code"] == "active_pdf" and "dossier.pdf" in body["message"] and said in body["message"]
+    body = r.json()
+    assert body["code"] == "active_pdf" and "dossier.pdf" in body["detail"] and said in body["detail"]
     uploads = settings.data_dir / "uploads"
     assert not [p for p in uploads.rglob("*.pdf")] if uploads.exists() else True  # nothing stored
 

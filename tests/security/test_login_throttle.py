@@ -33,8 +33,8 @@ def test_api_locks_an_address_after_repeated_failures(client, people, settings):
         assert _token(client, email, "mauvais").status_code == 401
     r = _token(client, email, PASSWORD)  # even the right password, while locked
     assert r.status_code == 429, r.text
-    assert r.json()["error"]["code"] == "too_many_attempts"
-    assert "Trop de tentatives" in r.json()["error"]["message"]
+    assert r.json()["code"] == "too_many_attempts"
+    assert "Trop de tentatives" in r.json()["detail"]
     assert 1 <= int(r.headers["Retry-After"]) <= 15 * 60
     assert _token(client, email.upper(), PASSWORD).status_code == 429  # same address, other case
     # Other accounts are not affected.

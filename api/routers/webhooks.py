@@ -1,0 +1,115 @@
+"""Webhooks for integrators (officers): subscribe a URL to events, list and revoke subscriptions,
+read the delivery log. The secret of a subscription is shown once, in the creation's answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
+from typing_extensions import Annotated
+
+from api.deps import Principal, require
+from api.pagination import Page, Pager
+from api.schemas import Strict
+from api.types import UtcDateTime
+from certification.db import session_scope
+from certification.models import Role
+from certification.models_webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from certification import webhooks as svc
+from sqlmodel import select
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks (intégrateurs)"])
+OFFICER = require(Role.officer)
+Event = Literal["dossier.state_changed", "document.issued", "certificate.revoked"]
+WebUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=500, allowed_schemes=["http", "https"])]
+
+
+class SubscriptionIn(Strict):
+    url: WebUrl = Field(description="URL (http ou https) qui recevra les événements en POST")
+    events: list[Event] = Field(min_length=1, max_length=3, description="Événements souscrits")
+    description: str = Field(default="", max_length=200)
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    created_at: UtcDateTime
+
+
+class SubscriptionCreatedOut(SubscriptionOut):
+    secret: str = Field(description="Clé HMAC des signatures, affichée cette seule fois : conservez-la")
+
+
+class AttemptOut(BaseModel):
+    at: UtcDateTime
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event: str
+    status: Literal["pending", "sending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: UtcDateTime
+    last_error: str | None
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None
+    log: list[AttemptOut]
+
+
+def _out(sub: WebhookSubscription) -> SubscriptionOut:
+    return SubscriptionOut(id=sub.id, url=sub.url, events=sub.events, description=sub.description, active=sub.active,
+                           created_at=sub.created_at)
+
+
+@router.post("", status_code=201, response_model=SubscriptionCreatedOut,
+             summary="Abonner une URL à des événements (chargé·e) ; le secret n'est affiché qu'ici")
+def subscribe(body: SubscriptionIn, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        sub = svc.subscribe(session, principal.actor, url=str(body.url), events=list(body.events),
+                            description=body.description)
+        return SubscriptionCreatedOut(**_out(sub).model_dump(), secret=sub.secret)
+
+
+@router.get("", response_model=Page[SubscriptionOut], summary="Lister les abonnements (chargé·e ; paginé)")
+def list_subscriptions(pager: Pager = Depends(), _principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return pager.page(session.exec(select(WebhookSubscription)), _out, text=lambda s: (s.url, s.description))
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionOut, summary="Consulter un abonnement (chargé·e)")
+def read(subscription_id: int, _principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return _out(svc.get_subscription(session, subscription_id))
+
+
+@router.delete("/{subscription_id}", response_model=SubscriptionOut,
+               summary="Désactiver un abonnement (chargé·e) : plus aucun envoi")
+def unsubscribe(subscription_id: int, principal: Principal = Depends(OFFICER)):
+    with session_scope() as session:
+        return _out(svc.unsubscribe(session, principal.actor, subscription_id))
+
+
+@router.get("/{subscription_id}/deliveries", response_model=Page[DeliveryOut],
+            summary="Journal des envois d'un abonnement, avec chaque tentative (chargé·e ; paginé)")
+def deliveries(subscription_id: int, pager: Pager = Depends(), _principal: Principal = Depends(OFFICER)):
+    def render(d: WebhookDelivery) -> DeliveryOut:
+        attempts = session.exec(select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id)
+                                .order_by(WebhookAttempt.id)).all()
+        return DeliveryOut(
+            id=d.id, event_id=d.event_id, event=d.event, status=d.status, attempts=d.attempts,
+            next_attempt_at=d.next_attempt_at, last_error=d.last_error, created_at=d.created_at,
+            delivered_at=d.delivered_at,
+            log=[AttemptOut(at=a.at, status_code=a.status_code, error=a.error) for a in attempts],
+        )
+
+    with session_scope() as session:
+        svc.get_subscription(session, subscription_id)
+        return pager.page(svc.deliveries_of(session, subscription_id), render, key=lambda d: (-d.id,),
+                          text=lambda d: (d.event, d.event_id))

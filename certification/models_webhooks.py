@@ -1,0 +1,57 @@
+"""Webhooks: an officer's subscriptions of an integrator's URL to events, and the deliveries owed
+to each (enqueued with the audit row of the event, sent by ``notifications.webhooks``), with the
+log of every attempt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from certification.clock import now
+from certification.types import UTCDateTime
+
+
+class WebhookSubscription(SQLModel, table=True):
+    __tablename__ = "webhook_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=500)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(max_length=100)  # the HMAC key, shown once to the officer at creation
+    description: str = Field(default="", max_length=200)
+    active: bool = True
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event owed to one subscription; ``event_id`` is stable across retries (receivers dedupe on it)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscriptions.id", index=True)
+    event_id: str = Field(max_length=60)
+    event: str = Field(max_length=50)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the exact JSON body that is signed
+    status: str = Field(default="pending", max_length=20)  # pending | sending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhook_deliveries.id", index=True)
+    at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,50 @@
+"""Dossier reads: the engine's work still owed (progress) and ETag / If-None-Match polling."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from certification.db import session_scope
+from notifications.models import STATUS_SENT, OutboxMessage
+from tests.factories import auth
+
+
+def test_progress_and_conditional_polling(client, people, submit):
+    created = submit(1).json()
+    url, headers = f"/agrement-requests/{created['id']}", auth(people["mandataire"])
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200 and first.json()["progress"] == {"pending": [], "idle": True}
+    etag = first.headers["ETag"]
+    again = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    assert client.get(url, headers={**headers, "If-None-Match": '"autre"'}).status_code == 200
+
+    with session_scope() as session:  # an e-mail the engine still owes to this dossier
+        session.add(OutboxMessage(dedupe_key=f"test:{created['id']}", to_addrs=["a@example.org"], subject="Accusé",
+                                  body_text="x", body_html="x", message_id="<m@test>", template="accuse_reception",
+                                  entity_type="agrement_requests", entity_id=created["id"]))
+    owed = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert owed.status_code == 200 and owed.headers["ETag"] != etag
+    progress = owed.json()["progress"]
+    assert progress["idle"] is False
+    assert [(p["kind"], p["name"], p["status"]) for p in progress["pending"]] == [("mail", "accuse_reception", "pending")]
+    assert progress["pending"][0]["created_at"].endswith("Z")
+
+    with session_scope() as session:
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:{created['id']}")).one()
+        message.status = STATUS_SENT
+        session.add(message)
+    done = client.get(url, headers={**headers, "If-None-Match": owed.headers["ETag"]})
+    assert done.status_code == 200 and done.json()["progress"]["idle"] is True
+
+
+def test_every_dossier_read_declares_etag_and_304(client):
+    spec = client.get("/openapi.json").json()
+    reads = [path for path, item in spec["paths"].items() if "304" in item.get("get", {}).get("responses", {})]
+    assert len(reads) == 9, reads
+    for path in reads:
+        operation = spec["paths"][path]["get"]
+        assert "ETag" in operation["responses"]["200"]["headers"]
+        assert any(p["name"] == "If-None-Match" for p in operation["parameters"])
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        assert "progress" in spec["components"]["schemas"][schema]["required"], path
