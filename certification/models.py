@@ -446,3 +446,4 @@ class Appeal(SQLModel, table=True):
 
 from certification.models_training import *  # noqa: E402,F401,F403
 from certification.models_reporting import *  # noqa: E402,F401,F403
+from certification.models_credentials import *  # noqa: E402,F401,F403
