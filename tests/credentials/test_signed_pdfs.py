@@ -1,0 +1,89 @@
+"""PAdES seal of certificates, attestations and PV (pyHanko), validated by pyHanko's validator
+with the local CA as the only trust root; a one-byte change fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from certification import keys
+from certification.db import new_session, session_scope
+from documents.models import GeneratedDocument
+from documents.samples import sample_certificate_context, sample_jury_context
+from documents.service import ensure_document
+from flows.jury import advance_jury
+from tests.credentials.independent import pdf_is_valid, pdf_signature_status
+from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
+    structure_account
+
+pytestmark = pytest.mark.integration
+
+
+def stored(settings, doc: GeneratedDocument) -> bytes:
+    return (settings.data_dir / doc.relative_path).read_bytes()
+
+
+def one_byte_changed(data: bytes, at: int) -> bytes:
+    changed = bytearray(data)
+    changed[at] = (changed[at] + 1) % 256
+    return bytes(changed)
+
+
+def test_a_stored_certificate_is_sealed_and_a_byte_changed_breaks_it(engine, settings):
+    context = sample_certificate_context()
+    with new_session(engine) as s:
+        doc = ensure_document(s, entity_type="certificates", entity_id=1, kind="certificat", version=1,
+                              template="certificat.html", context=context, filename="SP-certificat.pdf",
+                              root=settings.data_dir)
+        s.commit()
+    data = stored(settings, doc)
+    ca = keys.seal().ca_file
+    signature, status = pdf_signature_status(data, ca)
+    assert status.bottom_line and status.intact and status.valid and status.trusted
+    assert "délivré et scellé par le certificateur" in str(signature.sig_object["/Reason"])
+    stamp = signature.sig_field["/AP"]["/N"].data  # the visible stamp's appearance stream
+    assert rb"(Sign\351 \351lectroniquement par Organisme certificateur" in stamp  # WinAnsi « é »
+    assert pdf_is_valid(data, ca)
+    for at in (len(data) // 3, len(data) // 2, len(data) - 200):  # content, middle, signature dictionary
+        assert not pdf_is_valid(one_byte_changed(data, at), ca)
+
+
+def test_the_pv_carries_the_presidents_signature_act(engine, settings):
+    context = sample_jury_context(3)
+    context["jury"]["pv_signed_at"] = datetime(2026, 6, 12, 14, 10, tzinfo=UTC)
+    with new_session(engine) as s:
+        doc = ensure_document(s, entity_type="jury_sessions", entity_id=1, kind="pv_jury", version=1,
+                              template="pv_jury.html", context=context, filename="pv.pdf", root=settings.data_dir)
+        s.commit()
+    signature, status = pdf_signature_status(stored(settings, doc), keys.seal().ca_file)
+    assert status.bottom_line
+    reason = str(signature.sig_object["/Reason"])
+    assert f"signé par son président, {context['jury']['pv_signed_by']}" in reason and "12/06/2026" in reason
+
+
+def test_other_letters_are_not_sealed(engine, settings):
+    from documents.samples import sample_context
+
+    with new_session(engine) as s:
+        doc = ensure_document(s, entity_type="agrement_requests", entity_id=1, kind="accuse_reception", version=1,
+                              template="accuse_reception.html", context=sample_context(), filename="ar.pdf",
+                              root=settings.data_dir)
+        s.commit()
+    assert b"/ByteRange" not in stored(settings, doc)
+
+
+def test_every_document_of_a_jury_is_sealed(settings):
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    ids = ready_candidates(people["structure"], 3)
+    sid = deliberated_session(people, ids, {ids[2]: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                     "SP-B3": "validated"}})
+    assert advance_jury(sid).state == "results_notified"
+    with session_scope() as s:
+        documents = list(s.exec(select(GeneratedDocument)))
+    assert sorted(d.kind for d in documents) == ["attestation_blocs", "certificat", "certificat", "pv_jury"]
+    for doc in documents:
+        assert pdf_is_valid(stored(settings, doc), keys.seal().ca_file), doc.kind
