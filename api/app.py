@@ -21,6 +21,7 @@ from api.routers import (
     certificates,
     certifications,
     controles,
+    credentials,
     exports,
     juries,
     reports,
@@ -89,7 +90,8 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, certifications, exports, verification):
+                   certificates, appeals, training, appuis, reports, certifications, exports, credentials,
+                   verification):
         app.include_router(module.router)
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)

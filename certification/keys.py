@@ -9,9 +9,9 @@ Embedded mode (``CQP_KEYS_MODE=embedded``, the default): created on first use un
 * ``seal/``: a local certification authority (``ca.pem``) and the certifier's ECDSA P-256 key and
   certificate issued by it (``certifier-key.pem``, ``certifier.pem``).
 
-Production mode: nothing is created. The credential keys are read from ``credential_keys_dir``
+Production mode: nothing is created. The credential keys are read from ``credential_keys_path``
 and the seal from the PKCS#12 file ``signing_pkcs12_path`` (password from
-``signing_pkcs12_password`` or ``signing_pkcs12_password_file``).
+``signing_pkcs12_password`` or ``signing_pkcs12_password_path``).
 
 Private keys are never logged, never returned by a route: only public keys leave this module.
 """
@@ -39,7 +39,7 @@ MARKER = "NOT_FOR_PRODUCTION.txt"
 MARKER_TEXT = (
     "NOT FOR PRODUCTION\n\nThese keys and this certification authority were created by the embedded mode of the\n"
     "CQP engine for demonstrations and tests. Documents and credentials they sign are not trusted by anyone.\n"
-    "In production set CQP_KEYS_MODE=production, CQP_CREDENTIAL_KEYS_DIR and CQP_SIGNING_PKCS12_PATH.\n"
+    "In production set CQP_KEYS_MODE=production, CQP_CREDENTIAL_KEYS_PATH and CQP_SIGNING_PKCS12_PATH.\n"
 )
 _lock = threading.Lock()
 _cache: dict[Path, list[CredentialKey]] = {}
@@ -134,8 +134,8 @@ def _new_credential_key_file(folder: Path) -> Path:
 
 def credential_keys_dir() -> Path:
     settings = get_settings()
-    if settings.credential_keys_dir is not None:
-        return settings.credential_keys_dir
+    if settings.credential_keys_path is not None:
+        return settings.credential_keys_path
     return settings.keys_dir / "credentials"
 
 

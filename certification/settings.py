@@ -82,12 +82,12 @@ class Settings(BaseSettings):
     keys_mode: Literal["embedded", "production"] = "embedded"
     # Ed25519 keys of the Open Badges credentials (PKCS#8 PEM files, one per key; the newest signs,
     # the others stay published so that older credentials remain verifiable). Default <data_dir>/keys/credentials.
-    credential_keys_dir: Path | None = None
+    credential_keys_path: Path | None = None
     # PAdES seal of the PDFs in production: a PKCS#12 file (certifier's key + certificate + chain) and its
     # password, given directly (CQP_SIGNING_PKCS12_PASSWORD) or in a file readable by the engine only.
     signing_pkcs12_path: Path | None = None
     signing_pkcs12_password: SecretStr | None = None
-    signing_pkcs12_password_file: Path | None = None
+    signing_pkcs12_password_path: Path | None = None
     # Documents sealed (PAdES) when they are stored.
     signed_document_kinds: list[str] = ["certificat", "attestation_blocs", "pv_jury"]
 
@@ -117,8 +117,8 @@ class Settings(BaseSettings):
     def pkcs12_password(self) -> bytes | None:
         if self.signing_pkcs12_password is not None:
             return self.signing_pkcs12_password.get_secret_value().encode()
-        if self.signing_pkcs12_password_file is not None:
-            return self.signing_pkcs12_password_file.read_text().strip().encode()
+        if self.signing_pkcs12_password_path is not None:
+            return self.signing_pkcs12_password_path.read_text().strip().encode()
         return None
 
 

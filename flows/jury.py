@@ -51,6 +51,7 @@ from certification.services import jury as svc
 from certification.services.candidates import held_blocs
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from documents import badge
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
 from flows.effects import Effects, mail_key
@@ -258,7 +259,9 @@ def _documents_and_results(engine: Engine | None, jury_id: int, out: JuryOutcome
                 cctx = certificate_context(session, certificate)
                 cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
                 attachments.append(cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version))
-                certificate_ctx = cctx["certificate"]
+                attachments += badge.badge_attachments(session, certificate, get_settings().data_dir)  # #15
+                certificate_ctx = {**cctx["certificate"], "badges": len(attachments) - 1,
+                                   "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
                 out.documents += cfx.documents
             fx.mail(ctx, f"results:c{entry['id']}:v{jury.pv_version}", "resultats_jury",
                     [entry["structure_email"], entry["email"]], attach=attachments,

@@ -90,9 +90,15 @@ def verify(
         key = None
     with session_scope() as session:
         result = issuance.verify(session, number, key)
+        badges = []
+        if result.status == "valid" and not wants_json(accept, format):  # the holder's Open Badges (#15)
+            from api.routers.credentials import holder_badges
+
+            badges = holder_badges(session, result.number, key)
     certifier = get_settings().certifier_name
     if wants_json(accept, format):
         body = VerificationOut(**asdict(result), certifier_name=certifier)
         return JSONResponse(body.model_dump(mode="json"), headers=HEADERS)
-    html = _environment().get_template("verification.html").render(certifier_name=certifier, result=asdict(result))
+    html = _environment().get_template("verification.html").render(certifier_name=certifier, result=asdict(result),
+                                                                   badges=badges)
     return HTMLResponse(html, headers=HEADERS)

@@ -225,7 +225,7 @@ def test_production_mode_creates_nothing(monkeypatch, tmp_path):
     from certification.settings import reset_settings_cache
 
     monkeypatch.setenv("CQP_KEYS_MODE", "production")
-    monkeypatch.setenv("CQP_CREDENTIAL_KEYS_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("CQP_CREDENTIAL_KEYS_PATH", str(tmp_path / "none"))
     reset_settings_cache()
     keys.forget_keys()
     with pytest.raises(keys.KeyConfigurationError):
@@ -234,7 +234,7 @@ def test_production_mode_creates_nothing(monkeypatch, tmp_path):
         keys.seal()
     assert not (tmp_path / "none").exists()
     monkeypatch.delenv("CQP_KEYS_MODE")
-    monkeypatch.delenv("CQP_CREDENTIAL_KEYS_DIR")
+    monkeypatch.delenv("CQP_CREDENTIAL_KEYS_PATH")
     reset_settings_cache()
     keys.forget_keys()
 

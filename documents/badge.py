@@ -1,0 +1,114 @@
+"""Open Badges 3.0 badge images: a PNG drawn with Pillow, the signed credential baked into it.
+
+Baking (OB 3.0 §5.3): an ``iTXt`` chunk with the keyword ``openbadgecredential`` whose text is the
+compact VC-JWT, uncompressed, once per image. :func:`unbake` reads it back (the public
+verification page accepts such an image). Rendering is deterministic, so the same credential
+always gives the same file.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from io import BytesIO
+from pathlib import Path
+
+from sqlmodel import Session
+
+from certification.models import Certificate, Certification
+from certification.models_credentials import Credential
+from certification.services import credentials as credential_svc
+from certification.services.referential import blocs_of
+from documents.storage import DocumentStore
+
+KEYWORD = "openbadgecredential"
+SIZE = 400
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+
+
+def _font(path: Path, size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(path), size) if path.exists() else ImageFont.load_default()
+
+
+def draw(heading: str, title: str, footer: str) -> bytes:
+    """A round badge: the heading (certification or bloc code), the title, the certifier."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (SIZE, SIZE), (255, 255, 255, 0))
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((8, 8, SIZE - 8, SIZE - 8), fill=(31, 58, 95, 255), outline=(183, 121, 31, 255), width=10)
+    pen.ellipse((40, 40, SIZE - 40, SIZE - 40), outline=(255, 255, 255, 160), width=2)
+    centre = SIZE // 2
+    pen.text((centre, 105), heading, font=_font(FONT_BOLD, 34), fill="white", anchor="mm")
+    lines = textwrap.wrap(title, 26)[:5]
+    for i, line in enumerate(lines):
+        pen.text((centre, 160 + 24 * i), line, font=_font(FONT, 17), fill="white", anchor="mm")
+    for i, line in enumerate(textwrap.wrap(footer, 34)[:2]):
+        pen.text((centre, 310 + 18 * i), line, font=_font(FONT, 12), fill=(230, 230, 230), anchor="mm")
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def bake(png: bytes, jwt: str) -> bytes:
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    image = Image.open(BytesIO(png))
+    info = PngInfo()
+    info.add_itxt(KEYWORD, jwt, zip=False)
+    out = BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def unbake(data: bytes) -> str | None:
+    """The credential baked in a PNG, or None (not a PNG, no such chunk, unreadable image)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data.startswith(PNG_SIGNATURE) or len(data) > MAX_IMAGE_BYTES:
+        return None
+    try:
+        with Image.open(BytesIO(data)) as image:
+            image.load()
+            value = image.text.get(KEYWORD) if hasattr(image, "text") else None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return str(value).strip() if value else None
+
+
+def badge_for(session: Session, credential: Credential) -> bytes:
+    certificate = session.get(Certificate, credential.certificate_id)
+    cert = session.get(Certification, certificate.certification_id)
+    if credential.bloc_code is None:
+        heading, title = cert.code.replace("_", " "), cert.title
+    else:
+        titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+        heading, title = credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
+    from certification.settings import get_settings
+
+    return bake(draw(heading, title, get_settings().certifier_name), credential.jwt)
+
+
+def filename_for(certificate: Certificate, credential: Credential) -> str:
+    return f"{certificate.number}-{credential.achievement_key}-v{credential.certificate_version}.png"
+
+
+def badge_attachments(session: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
+    """The baked badges of the certificate's current version, written under the data folder
+    (idempotent: same credential, same file), as outbox attachment entries."""
+    store = DocumentStore(data_dir)
+    out = []
+    for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
+        if credential.revoked_at is not None:
+            continue
+        relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
+        if store.digest(relative) is None:
+            store.write(relative, badge_for(session, credential))
+        out.append({"filename": filename_for(certificate, credential), "relative_path": relative,
+                    "content_type": "image/png"})
+    return out
