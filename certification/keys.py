@@ -42,7 +42,7 @@ MARKER_TEXT = (
     "In production set CQP_KEYS_MODE=production, CQP_CREDENTIAL_KEYS_PATH and CQP_SIGNING_PKCS12_PATH.\n"
 )
 _lock = threading.Lock()
-_cache: dict[Path, list[CredentialKey]] = {}
+_cache: dict[Path, tuple[tuple[int, int], list[CredentialKey]]] = {}
 
 
 class KeyConfigurationError(RuntimeError):
@@ -150,22 +150,35 @@ def _load_credential_keys(folder: Path) -> list[CredentialKey]:
     return keys
 
 
+def _stamp(folder: Path) -> tuple[int, int] | None:
+    """Identity and modification time of the folder: a key added (rotation, by any process) or a
+    folder replaced (restore, tests) is seen at the next signature."""
+    try:
+        st = folder.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
 def credential_keys() -> list[CredentialKey]:
     """Every credential key, oldest first (the last one signs)."""
     folder = credential_keys_dir()
     with _lock:
-        if folder in _cache and folder.is_dir():  # (the folder may be removed under us: tests, restores)
-            return _cache[folder]
-        if not any(folder.glob("*.pem")):
+        stamp = _stamp(folder)
+        cached = _cache.get(folder)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if stamp is None or not any(folder.glob("*.pem")):
             if get_settings().keys_mode != "embedded":
                 raise KeyConfigurationError(f"no Ed25519 credential key in {folder}")
             _embedded_root()
             folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             _publish_dir(_new_credential_key_file, folder)
+            stamp = _stamp(folder)
         keys = _load_credential_keys(folder)
         if not keys:
             raise KeyConfigurationError(f"no Ed25519 credential key in {folder}")
-        _cache[folder] = keys
+        _cache[folder] = (stamp, keys)
         return keys
 
 
@@ -212,6 +225,7 @@ class Seal:
     pkcs12_file: Path | None = None
     embedded: bool = True
     fingerprint: str = ""  # SHA-256 of the certificate or PKCS#12 file: a new one is loaded anew
+    stamp: tuple[int, int] | None = None  # of that file, to notice it was replaced
 
     def __repr__(self) -> str:
         return f"Seal(embedded={self.embedded}, cert={self.cert_file or self.pkcs12_file})"
@@ -259,13 +273,14 @@ def seal() -> Seal:
     cache_key = str(settings.data_dir.resolve()) + str(settings.signing_pkcs12_path)
     with _lock:
         cached = _seal_cache.get(cache_key)
-        if cached is not None and (cached.cert_file or cached.pkcs12_file).is_file():
+        if cached is not None and cached.stamp == _stamp(cached.cert_file or cached.pkcs12_file):
             return cached
         if settings.signing_pkcs12_path is not None:
             if not settings.signing_pkcs12_path.is_file():
                 raise KeyConfigurationError("the PKCS#12 file of CQP_SIGNING_PKCS12_PATH does not exist")
             result = Seal(pkcs12_file=settings.signing_pkcs12_path, embedded=False,
-                          fingerprint=hashlib.sha256(settings.signing_pkcs12_path.read_bytes()).hexdigest())
+                          fingerprint=hashlib.sha256(settings.signing_pkcs12_path.read_bytes()).hexdigest(),
+                          stamp=_stamp(settings.signing_pkcs12_path))
         elif settings.keys_mode != "embedded":
             raise KeyConfigurationError("CQP_SIGNING_PKCS12_PATH is required in production mode")
         else:
@@ -273,6 +288,7 @@ def seal() -> Seal:
             _publish_dir(_build_seal, folder)
             result = Seal(key_file=folder / "certifier-key.pem", cert_file=folder / "certifier.pem",
                           ca_file=folder / "ca.pem",
-                          fingerprint=hashlib.sha256((folder / "certifier.pem").read_bytes()).hexdigest())
+                          fingerprint=hashlib.sha256((folder / "certifier.pem").read_bytes()).hexdigest(),
+                          stamp=_stamp(folder / "certifier.pem"))
         _seal_cache[cache_key] = result
         return result

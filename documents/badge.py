@@ -18,6 +18,7 @@ from certification.models import Certificate, Certification
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
 from certification.services.referential import blocs_of
+from certification.settings import get_settings
 from documents.storage import DocumentStore
 
 KEYWORD = "openbadgecredential"
@@ -81,16 +82,18 @@ def unbake(data: bytes) -> str | None:
     return str(value).strip() if value else None
 
 
-def badge_for(session: Session, credential: Credential) -> bytes:
+def badge_parts(session: Session, credential: Credential) -> tuple[str, str]:
+    """(heading, title) drawn on the badge of a credential."""
     certificate = session.get(Certificate, credential.certificate_id)
     cert = session.get(Certification, certificate.certification_id)
     if credential.bloc_code is None:
-        heading, title = cert.code.replace("_", " "), cert.title
-    else:
-        titles = {b.code: b.title for b in blocs_of(session, cert.id)}
-        heading, title = credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
-    from certification.settings import get_settings
+        return cert.code.replace("_", " "), cert.title
+    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
 
+
+def badge_for(session: Session, credential: Credential) -> bytes:
+    heading, title = badge_parts(session, credential)
     return bake(draw(heading, title, get_settings().certifier_name), credential.jwt)
 
 
@@ -98,17 +101,25 @@ def filename_for(certificate: Certificate, credential: Credential) -> str:
     return f"{certificate.number}-{credential.achievement_key}-v{credential.certificate_version}.png"
 
 
+def badge_file(session: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
+    """The baked badge of a credential, written under the data folder if missing: (path, filename)."""
+    certificate = session.get(Certificate, credential.certificate_id)
+    name = filename_for(certificate, credential)
+    relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{name}"
+    store = DocumentStore(data_dir)
+    if store.digest(relative) is None:
+        store.write(relative, badge_for(session, credential))
+    return store.path(relative), name
+
+
 def badge_attachments(session: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
     """The baked badges of the certificate's current version, written under the data folder
     (idempotent: same credential, same file), as outbox attachment entries."""
-    store = DocumentStore(data_dir)
     out = []
     for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
         if credential.revoked_at is not None:
             continue
-        relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
-        if store.digest(relative) is None:
-            store.write(relative, badge_for(session, credential))
-        out.append({"filename": filename_for(certificate, credential), "relative_path": relative,
+        path, name = badge_file(session, credential, data_dir)
+        out.append({"filename": name, "relative_path": path.relative_to(data_dir).as_posix(),
                     "content_type": "image/png"})
     return out

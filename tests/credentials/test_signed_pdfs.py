@@ -74,7 +74,7 @@ def test_other_letters_are_not_sealed(engine, settings):
     assert b"/ByteRange" not in stored(settings, doc)
 
 
-def test_every_document_of_a_jury_is_sealed(settings):
+def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     people = make_users()
     grant_agrement(people, 1)
     structure_account(people, siret(1))
@@ -87,3 +87,17 @@ def test_every_document_of_a_jury_is_sealed(settings):
     assert sorted(d.kind for d in documents) == ["attestation_blocs", "certificat", "certificat", "pv_jury"]
     for doc in documents:
         assert pdf_is_valid(stored(settings, doc), keys.seal().ca_file), doc.kind
+    # each results e-mail carries the sealed PDF and the badges of the candidate's credentials
+    from certification.models_credentials import Credential
+    from documents.badge import unbake
+    from notifications.models import OutboxMessage
+
+    with session_scope() as s:
+        mails = [m for m in s.exec(select(OutboxMessage)) if ":results:" in m.dedupe_key]
+        credentials = {c.jwt for c in s.exec(select(Credential))}
+    baked = [unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
+             if a["content_type"] == "image/png"]
+    assert sorted(len(m.attachments) for m in mails) == [3, 5, 5] and set(baked) == credentials and len(baked) == 10
+    assert sum("Les badges numériques (Open Badges) du document et de chaque bloc acquis sont joints" in m.body_text
+               for m in mails) == 3
+    assert all("/credentials/verify" in m.body_text and "/credentials/verify" in m.body_html for m in mails)
