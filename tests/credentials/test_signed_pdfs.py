@@ -101,3 +101,36 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     assert sum("Les badges numériques (Open Badges) du document et de chaque bloc acquis sont joints" in m.body_text
                for m in mails) == 3
     assert all("/credentials/verify" in m.body_text and "/credentials/verify" in m.body_html for m in mails)
+
+
+def test_production_seal_from_a_pkcs12_file(monkeypatch, tmp_path, settings):
+    """Production: the certifier's PKCS#12 (password in a file) seals; nothing is created."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from certification.settings import reset_settings_cache
+    from documents import render, signing
+
+    embedded = keys.seal()  # stands for the certificate a provider would deliver
+    key = serialization.load_pem_private_key(embedded.key_file.read_bytes(), password=None)
+    cert = x509.load_pem_x509_certificate(embedded.cert_file.read_bytes())
+    ca = x509.load_pem_x509_certificate(embedded.ca_file.read_bytes())
+    p12 = tmp_path / "cachet.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"cachet", key, cert, [ca], serialization.BestAvailableEncryption(b"mot de passe")))
+    (tmp_path / "password").write_text("mot de passe\n")
+    monkeypatch.setenv("CQP_KEYS_MODE", "production")
+    monkeypatch.setenv("CQP_SIGNING_PKCS12_PATH", str(p12))
+    monkeypatch.setenv("CQP_SIGNING_PKCS12_PASSWORD_PATH", str(tmp_path / "password"))
+    reset_settings_cache()
+    try:
+        sealed = keys.seal()
+        assert not sealed.embedded and sealed.pkcs12_file == p12
+        context = sample_certificate_context()
+        data = signing.seal_pdf(render.render_pdf("certificat.html", context), kind="certificat", context=context)
+        assert pdf_is_valid(data, embedded.ca_file)
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
+        keys.forget_keys()
