@@ -9,6 +9,8 @@ always gives the same file.
 from __future__ import annotations
 
 import textwrap
+import zlib
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -35,6 +37,7 @@ def _font(path: Path, size: int):
     return ImageFont.truetype(str(path), size) if path.exists() else ImageFont.load_default()
 
 
+@lru_cache(maxsize=64)
 def draw(heading: str, title: str, footer: str) -> bytes:
     """A round badge: the heading (certification or bloc code), the title, the certifier."""
     from PIL import Image, ImageDraw
@@ -55,16 +58,34 @@ def draw(heading: str, title: str, footer: str) -> bytes:
     return out.getvalue()
 
 
-def bake(png: bytes, jwt: str) -> bytes:
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
+def _chunks(png: bytes):
+    """(type, data, raw bytes) of each chunk of a PNG."""
+    at = len(PNG_SIGNATURE)
+    while at + 12 <= len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        kind = png[at + 4:at + 8]
+        yield kind, png[at + 8:at + 8 + length], png[at:at + 12 + length]
+        at += 12 + length
 
-    image = Image.open(BytesIO(png))
-    info = PngInfo()
-    info.add_itxt(KEYWORD, jwt, zip=False)
-    out = BytesIO()
-    image.save(out, format="PNG", pnginfo=info)
-    return out.getvalue()
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def bake(png: bytes, jwt: str) -> bytes:
+    """``png`` with the credential in an uncompressed ``iTXt`` chunk ``openbadgecredential`` (any
+    former one replaced), inserted before ``IEND``: the pixels are not re-encoded."""
+    if not png.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG image")
+    text = KEYWORD.encode("latin-1") + b"\0\0\0" + b"\0" + b"\0" + jwt.encode("utf-8")
+    out = [PNG_SIGNATURE]
+    for kind, data, raw in _chunks(png):
+        if kind == b"iTXt" and data.split(b"\0", 1)[0] == KEYWORD.encode("latin-1"):
+            continue
+        if kind == b"IEND":
+            out.append(_chunk(b"iTXt", text))
+        out.append(raw)
+    return b"".join(out)
 
 
 def unbake(data: bytes) -> str | None:
