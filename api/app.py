@@ -23,6 +23,7 @@ from api.routers import (
     certificates,
     certifications,
     controles,
+    credentials,
     exports,
     juries,
     reports,
@@ -110,7 +111,8 @@ def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | 
     metrics.install(app)
     install_contract(app)
     for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, certifications, exports, verification, webhooks):
+                   certificates, appeals, training, appuis, reports, certifications, exports, credentials,
+                   verification, webhooks):
         app.include_router(module.router, dependencies=[Depends(strict_query)])
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)

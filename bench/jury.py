@@ -11,7 +11,9 @@ convocations, « PV à signer », the PV, every certificate rendered on every co
 structure) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
 ``documents.render.render_pdf`` of the same templates and contexts, one after the other in one
 process, written to disk (the QR code of each certificate drawn again, as it is part of the
-document), then ``build_email`` + ``transport.send`` of the same outbox messages. Ratio target on
+document), then ``build_email`` + ``transport.send`` of the same outbox messages. Both sign the same outputs:
+the PAdES seal of the certificates, attestations and PV, and each Open Badges credential signed and
+baked into its badge image (``signing`` in the results: the per-certificate cost). Ratio target on
 this 2-core machine: ≤ 0.65× (the engine uses both cores; the bare loop one).
 Results: ``bench/results/jury.json``.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
 import sys
 import time
 from pathlib import Path
@@ -66,6 +70,9 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from notifications.models import OutboxMessage
     from notifications.outbox import build_email, deliver_pending
     from notifications.transport import FileTransport, SmtpTransport
+    from certification.models_credentials import Credential
+    from certification.services import credentials as credential_svc
+    from documents import badge, signing
 
     settings = get_settings()
     smtp = None
@@ -106,14 +113,29 @@ def run_size(size: int, use_smtp: bool) -> dict:
                     certificate = s.get(Certificate, doc.entity_id)
                     work.append((f"{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
             messages = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+            # the Open Badges: each credential signed again and baked into its badge image
+            badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),
+                       badge.badge_parts(s, c)) for c in s.exec(select(Credential).order_by(Credential.id))]
         bare_dir = data_dir / "bare"
         bare_dir.mkdir()
+        seal_s = 0.0
         t3 = time.perf_counter()
         for i, (template, ctx) in enumerate(work):
             if "certificate" in ctx:  # the QR code is part of the PDF: the bare loop draws it too
                 ctx = {**ctx, "certificate": {**ctx["certificate"],
                                               "qr_svg": qr_svg(ctx["certificate"]["verification_url"])}}
-            (bare_dir / f"{i}.pdf").write_bytes(render_pdf(template, ctx))
+            data = render_pdf(template, ctx)
+            started = time.perf_counter()  # the PAdES seal, as documents.service does before storing
+            if signing.should_seal(template.removesuffix(".html")):
+                data = signing.seal_pdf(data, kind=template.removesuffix(".html"), context=ctx)
+            seal_s += time.perf_counter() - started
+            (bare_dir / f"{i}.pdf").write_bytes(data)
+        started = time.perf_counter()
+        for i, (payload, (heading, title)) in enumerate(badges):
+            token = credential_svc._sign(payload)[0]
+            image = badge.bake(badge.draw(heading, title, settings.certifier_name), token)
+            (bare_dir / f"badge-{i}.png").write_bytes(image)
+        badges_s = time.perf_counter() - started
         t4 = time.perf_counter()
         bare_transport = SmtpTransport(host="127.0.0.1", port=smtp.port) if smtp else FileTransport(bare_dir / "outbox")
 
@@ -140,6 +162,10 @@ def run_size(size: int, use_smtp: bool) -> dict:
                    "deliver_s": round(t2 - t1, 2), "per_candidate_ms": round(1000 * engine_s / size, 1)},
         "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
                  "per_candidate_ms": round(1000 * bare_s / size, 1)},
+        "signing": {"pades_s": round(seal_s, 2), "credentials_and_badges_s": round(badges_s, 2),
+                    "credentials": len(badges),
+                    "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, len(docs) - 1), 1),
+                    "pades_per_pdf_ms": round(1000 * seal_s / max(1, len(docs)), 1)},
         "ratio": round(engine_s / bare_s, 3),
         "ratio_documents": round((t1 - t0) / (t4 - t3), 3),
         "ratio_emails": round((t2 - t1) / (t5 - t4), 3),

@@ -452,3 +452,4 @@ from certification.models_training import *  # noqa: E402,F401,F403
 from certification.models_reporting import *  # noqa: E402,F401,F403
 from certification.models_monitoring import *  # noqa: E402,F401,F403
 from certification.models_webhooks import *  # noqa: E402,F401,F403
+from certification.models_credentials import *  # noqa: E402,F401,F403

@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
 
+    # Signing keys (certification/keys.py). "embedded": keys and a local CA created on first use
+    # under <data_dir>/keys/ (NOT FOR PRODUCTION); "production": the keys below must exist.
+    keys_mode: Literal["embedded", "production"] = "embedded"
+    # Ed25519 keys of the Open Badges credentials (PKCS#8 PEM files, one per key; the newest signs,
+    # the others stay published so that older credentials remain verifiable). Default <data_dir>/keys/credentials.
+    credential_keys_path: Path | None = None
+    # PAdES seal of the PDFs in production: a PKCS#12 file (certifier's key + certificate + chain) and its
+    # password, given directly (CQP_SIGNING_PKCS12_PASSWORD) or in a file readable by the engine only.
+    signing_pkcs12_path: Path | None = None
+    signing_pkcs12_password: SecretStr | None = None
+    signing_pkcs12_password_path: Path | None = None
+    # Documents sealed (PAdES) when they are stored.
+    signed_document_kinds: list[str] = ["certificat", "attestation_blocs", "pv_jury"]
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -146,6 +160,17 @@ class Settings(BaseSettings):
     @property
     def backups_dir(self) -> Path:
         return self.backup_dir or (self.data_dir.resolve().parent / "backups")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def pkcs12_password(self) -> bytes | None:
+        if self.signing_pkcs12_password is not None:
+            return self.signing_pkcs12_password.get_secret_value().encode()
+        if self.signing_pkcs12_password_path is not None:
+            return self.signing_pkcs12_password_path.read_text().strip().encode()
+        return None
 
 
 @lru_cache

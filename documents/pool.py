@@ -1,7 +1,9 @@
 """Rendering many documents on every core: a pool of worker processes (WeasyPrint is CPU-bound
 and holds the GIL, so threads would not help).
 
-``render_many`` renders (template, context) pairs and returns their PDF bytes in order. Small
+``render_many`` renders (kind, context) pairs — template ``<kind>.html`` — and returns their PDF
+bytes in order, sealed (PAdES) for the kinds that are (``documents.signing``), as
+``documents.service.ensure_document`` would store them. Small
 batches are rendered in this process (a worker's start costs more than a few pages); larger
 ones go to a pool of ``settings.render_processes`` processes (default: the number of cores),
 started once with the ``spawn`` method (safe beside the threads of Prefect and the API) and kept
@@ -20,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from certification.settings import get_settings
-from documents import render
+from documents import render, signing
 
 POOL_THRESHOLD = 8  # below this many documents, render here
 
@@ -62,15 +64,18 @@ atexit.register(shutdown)
 
 
 def render_many(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[bytes]:
-    """PDF bytes of each (template, context), in order; on every core when worth it."""
+    """PDF bytes of each (kind, context), in order; on every core when worth it."""
     size = min(_processes(), len(items))
     if size <= 1 or len(items) < POOL_THRESHOLD:
-        return [render.render_pdf(template, context) for template, context in items]
+        return [_render(item) for item in items]
     pool = _pool_of(_processes())
     chunk = max(1, len(items) // (size * 8))
     return list(pool.map(_render, [(t, dict(c)) for t, c in items], chunksize=chunk))
 
 
 def _render(item: tuple[str, Mapping[str, Any]]) -> bytes:
-    template, context = item
-    return render.render_pdf(template, context)
+    kind, context = item
+    pdf = render.render_pdf(f"{kind}.html", context)
+    if signing.should_seal(kind):
+        pdf = signing.seal_pdf(pdf, kind=kind, context=context)
+    return pdf

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from documents import render
+from documents import render, signing
 from certification.db import begin_savepoint
 from documents.models import GeneratedDocument
 from documents.storage import DocumentStore
@@ -69,6 +69,9 @@ def ensure_document(
       and inserted. A concurrent insert of the same key is absorbed (SAVEPOINT, then
       re-select), and the row is aligned on the file actually left on disk.
 
+    The kinds of ``settings.signed_document_kinds`` are sealed by the certifier (PAdES,
+    :mod:`documents.signing`) before they are written, whichever flow asks for them.
+
     The caller owns the transaction: this function flushes but never commits.
     ``row.relative_path`` is relative to ``root``; the flows pass ``settings.data_dir``, so
     the same path serves downloads and outbox attachments.
@@ -80,7 +83,11 @@ def ensure_document(
         return row
 
     relative_path = generated_path(entity_type, entity_id, kind, version)
-    sha256, size = store.write(relative_path, pdf if pdf is not None else render.render_pdf(template, context))
+    if pdf is None:
+        pdf = render.render_pdf(template, context)
+        if signing.should_seal(kind):  # certificates, attestations, PV: sealed before they are stored
+            pdf = signing.seal_pdf(pdf, kind=kind, context=context)
+    sha256, size = store.write(relative_path, pdf)
     values = dict(filename=filename, relative_path=relative_path, sha256=sha256, size=size)
 
     if row is None:

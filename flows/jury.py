@@ -51,6 +51,7 @@ from certification.services import jury as svc
 from certification.services.candidates import held_blocs
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from documents import badge
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
 from certification.effects import OwedEffect, dossiers_owed, owed
@@ -230,17 +231,21 @@ def _notified_candidates(session: Session, jury: JurySession, pv_version: int) -
 
 
 def _certificate_document(session: Session, jury: JurySession, candidate_id: int,
-                          pdf: bytes | None = None) -> tuple[Any, dict | None, list[str]]:
-    """The candidate's certificate or attestation of this session, rendered once (or None)."""
+                          pdf: bytes | None = None) -> tuple[Any, dict | None, list[str], list[dict]]:
+    """The candidate's certificate or attestation of this session, rendered once, with its Open
+    Badges (baked PNG attachments); (None, None, [], []) when the session issued none."""
     certificate = session.exec(select(Certificate).where(
         Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id,
         Certificate.state == "valid")).first()
     if certificate is None:
-        return None, None, []
+        return None, None, [], []
     cctx = certificate_context(session, certificate)
     cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
     document = cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version, pdf=pdf)
-    return document, cctx["certificate"], cfx.documents
+    badges = badge.badge_attachments(session, certificate, get_settings().data_dir)
+    certificate_ctx = {**cctx["certificate"], "badges": len(badges),
+                       "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
+    return document, certificate_ctx, cfx.documents, badges
 
 
 def _pending_certificates(session: Session, jury: JurySession, candidate_ids: list[int]) -> list[tuple]:
@@ -254,7 +259,7 @@ def _pending_certificates(session: Session, jury: JurySession, candidate_ids: li
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
         if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
                         version=certificate.version) is None:
-            pending.append((certificate.candidate_id, f"{kind}.html", certificate_context(session, certificate)))
+            pending.append((certificate.candidate_id, kind, certificate_context(session, certificate)))
     return pending
 
 
@@ -276,21 +281,21 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
         recipients = _notified_candidates(session, jury, pv_version)
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
         pending = _pending_certificates(session, jury, [e["id"] for e in entries])
-    rendered = render_many([(template, context) for _, template, context in pending])
+    rendered = render_many([(kind, context) for _, kind, context in pending])
     pdfs = {candidate_id: pdf for (candidate_id, _, _), pdf in zip(pending, rendered, strict=True)}
     by_structure: dict[int, list[dict]] = {}
     for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
         with session_scope(engine) as session:
             jury = session.get(JurySession, jury_id)
-            document, certificate_ctx, documents = _certificate_document(session, jury, entry["id"],
-                                                                         pdfs.get(entry["id"]))
+            document, certificate_ctx, documents, badges = _certificate_document(
+                session, jury, entry["id"], pdfs.get(entry["id"]))
             out.documents += documents
             if certificate_ctx and certificate_ctx["number"] not in out.certificates:
                 out.certificates.append(certificate_ctx["number"])
             fx = Effects(session, ENTITY, jury.id, jury.reference)
             if entry["email"]:
                 fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "resultats_jury", [entry["email"]],
-                        attach=[document] if document else [],
+                        attach=[document, *badges] if document else [],
                         extra={"candidate": entry, "certificate": certificate_ctx, "recipient_name": "",
                                "action_url": certificate_ctx["verification_url"] if certificate_ctx else ""})
             out.mails += fx.mails

@@ -91,13 +91,18 @@ def verify(
         key = None
     with session_scope() as session:
         result = issuance.verify(session, number, key)
+        badges = []
+        if result.status == "valid" and not wants_json(accept, format):  # the holder's Open Badges (#15)
+            from api.routers.credentials import holder_badges
+
+            badges = holder_badges(session, result.number, key)
     certifier = get_settings().certifier_name
     if wants_json(accept, format):
         body = VerificationOut(**asdict(result), certifier_name=certifier)
         return JSONResponse(body.model_dump(mode="json"), headers=HEADERS)
     nonce = secrets.token_urlsafe(16)  # the page's only style sheet is inline, allowed by this nonce
     html = _environment().get_template("verification.html").render(
-        certifier_name=certifier, result=asdict(result), csp_nonce=nonce)
+        certifier_name=certifier, result=asdict(result), csp_nonce=nonce, badges=badges)
     csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; form-action 'none'; "
            "frame-ancestors 'none'; base-uri 'none'")
     return HTMLResponse(html, headers={**HEADERS, "Content-Security-Policy": csp})

@@ -43,6 +43,8 @@ OTHER_ACTIONS = {
     "attendance": "émargement",
     "evaluation": "évaluation",
     "issue": "délivrance",
+    "credentials_issued": "délivrance des badges numériques (Open Badges)",
+    "credentials_revoked": "révocation des badges numériques (Open Badges)",
     "declare_link": "déclaration d'un lien",
     "renewal_requested": "demande de renouvellement",
     "flag": "signalement",

@@ -26,6 +26,7 @@ from certification.models import (
 from certification.numbering import next_value
 from certification.processes.certification import CERTIFICATE, KIND_LABELS, CertificateState
 from certification.services import candidates as cand
+from certification.services import credentials
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 
@@ -76,12 +77,14 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
     session.flush()
     record_event(session, entity_type=ENTITY, entity_id=row.id, action="issue", actor=SYSTEM, from_state=None,
                  to_state=row.state, data={"number": row.number, "kind": kind, "jury": jury.reference})
+    credentials.issue(session, row)  # its Open Badges, in the transaction that gives the number
     if kind == "certificate":  # an attestation of the same session (before an appeal) is replaced
         for old in session.exec(select(Certificate).where(
             Certificate.candidate_id == candidate_id, Certificate.session_id == session_id,
             Certificate.kind == "attestation", Certificate.state == CertificateState.valid.value,
         )):
             apply_transition(session, CERTIFICATE, old, "supersede", SYSTEM, data={"by": row.number})
+            credentials.revoke(session, old, "superseded")
     return row
 
 
@@ -121,6 +124,7 @@ def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) 
     row = get_certificate(session, actor, certificate_id)
     apply_transition(session, CERTIFICATE, row, "duplicate", actor, reason=(reason or "").strip(),
                      data={"version": row.version + 1, "duplicate": True}, changes={"version": row.version + 1})
+    credentials.issue(session, row)  # re-issued for the new version; the former ones stay valid
     return row
 
 
@@ -142,6 +146,8 @@ def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str,
     if printed:  # a new version of the document (apply_transition increments it)
         apply_transition(session, CERTIFICATE, row, "correct", actor, reason=reason,
                          data={"version": row.version + 1, "before": before, "after": after}, changes=changes)
+        credentials.revoke(session, row, "corrected", before_version=row.version)  # they name the holder wrongly
+        credentials.issue(session, row)
     else:  # same checks and compare-and-set, without a new version
         CERTIFICATE.check("correct", row.state, actor.role, entity=row, reason=reason)
         result = session.execute(
@@ -169,6 +175,7 @@ def revoke(session: Session, actor: Actor, certificate_id: int, reason: str) -> 
     row = get_certificate(session, actor, certificate_id)
     apply_transition(session, CERTIFICATE, row, "revoke", actor, reason=(reason or "").strip(),
                      changes={"revoked_at": now(), "revoked_reason": (reason or "").strip()})
+    credentials.revoke(session, row, "revoked")  # status bits set in the same transaction
     for acquisition in session.exec(select(BlocAcquisition).where(
         BlocAcquisition.candidate_id == row.candidate_id, BlocAcquisition.session_id == row.session_id,
     )):

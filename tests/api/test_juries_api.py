@@ -301,7 +301,7 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     detail = client.get(f"/certificates/{cert_b}", headers=auth(people["other_structure"])).json()
     assert detail["kind"] == "attestation" and detail["allowed_actions"] == []
     assert detail["verification_url"].startswith(f"http://127.0.0.1:8000/verify/{detail['number']}?c=")
-    assert [h["action"] for h in detail["history"]] == ["issue"]
+    assert [h["action"] for h in detail["history"]] == ["issue", "credentials_issued"]  # its Open Badges (#15)
     doc = detail["documents"][0]
     assert client.get(doc["url"], headers=auth(people["other_structure"])).content == pdf_bytes + b"%b"
     assert client.get(doc["url"], headers=auth(people["structure"])).status_code == 404
@@ -318,10 +318,14 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     r = client.post(f"/certificates/{cert_b}/correct", headers=officer,
                     json={"reason": "Erreur de saisie", "first_names": "João Pedro"})
     assert r.status_code == 200 and r.json()["holder_first_names"] == "João Pedro" and r.json()["version"] == 3
-    assert r.json()["history"][-1]["data"]["before"] == {"holder_first_names": "João"}
+    correction = [h for h in r.json()["history"] if h["action"] == "correct"][-1]  # (then its Open Badges, #15)
+    assert correction["data"]["before"] == {"holder_first_names": "João"}
     r = client.post(f"/certificates/{cert_b}/revoke", headers=officer, json={"reason": "Fraude avérée"})
     assert r.status_code == 200 and r.json()["state"] == "revoked" and r.json()["allowed_actions"] == []
-    assert [h["action"] for h in r.json()["history"]] == ["issue", "duplicate", "correct", "revoke"]
+    assert [h["action"] for h in r.json()["history"] if not h["action"].startswith("credentials_")] == [
+        "issue", "duplicate", "correct", "revoke"]
+    assert [h["action"] for h in r.json()["history"] if h["action"].startswith("credentials_")] == [  # #15
+        "credentials_issued", "credentials_issued", "credentials_revoked", "credentials_issued", "credentials_revoked"]
     r = client.post(f"/certificates/{cert_b}/revoke", headers=officer, json={"reason": "encore"})
     assert r.status_code == 409
 

@@ -1,11 +1,12 @@
 """A flow worker killed with SIGKILL in the middle of a jury's results, then restarted.
 
-The results step of a 30-candidate jury (``flows.jury.advance_jury``) runs in a separate Python
+The results step of a 30-candidate jury (and of a 130-candidate one, the size of a real session) (``flows.jury.advance_jury``) runs in a separate Python
 process sharing the test database and data directory (``CQP_DATABASE_URL`` / ``CQP_DATA_DIR``).
 The test polls the database and kills the process without warning (no ``finally``, no rollback
 on the client side) once some certificates exist, then runs the step again to completion: no
 document twice (rows or files), certificate numbers 1..N without gap nor repeat, one results
-e-mail per candidate.
+e-mail per candidate; four Open Badges per certificate (the certification and its three blocs),
+each issued once, verifiable and baked in the badges the e-mail carries; every PDF sealed once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlmodel import func, select
 
 from certification.db import session_scope
 from certification.models import Certificate, JurySession
+from certification.models_credentials import Credential
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage
 from notifications.outbox import deliver_pending
@@ -42,6 +44,7 @@ def counts(session_id: int) -> dict[str, int]:
             "certificates": s.exec(select(func.count()).select_from(Certificate)).one(),
             "documents": s.exec(select(func.count()).select_from(GeneratedDocument)).one(),
             "mails": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
+            "credentials": s.exec(select(func.count()).select_from(Credential)).one(),
             "state": s.get(JurySession, session_id).state,
         }
 
@@ -68,9 +71,11 @@ def kill_when(proc: subprocess.Popen, session_id: int, what: str, threshold: int
     pytest.fail(f"{what} never reached {threshold}")
 
 
-@pytest.mark.parametrize(("what", "threshold"), [("certificates", 8), ("documents", 12)],
-                         ids=["while-issuing", "while-rendering-and-mailing"])
-def test_worker_killed_mid_results_then_restarted(world, settings, what, threshold):
+@pytest.mark.parametrize(("what", "threshold", "size"), [("certificates", 8, SIZE), ("documents", 12, SIZE),
+                                                        ("certificates", 77, 130)],
+                         ids=["while-issuing", "while-rendering-and-mailing", "130-candidates-killed-at-77"])
+def test_worker_killed_mid_results_then_restarted(world, settings, what, threshold, size):
+    SIZE = size  # noqa: N806 - the module's default size, or the 130 of a real jury
     ids = ready_candidates(world["structure"], SIZE)
     sid = deliberated_session(world, ids)
 
@@ -114,8 +119,13 @@ def test_worker_killed_mid_results_then_restarted(world, settings, what, thresho
     assert len(results) == SIZE and len({m.dedupe_key for m in mails}) == len(mails)
     per_candidate = Counter(a for m in results for a in m.to_addrs if a.startswith("candidat"))
     assert len(per_candidate) == SIZE and set(per_candidate.values()) == {1}
-    for m in results:  # each carries its own certificate
-        assert len(m.attachments) == 1 and m.attachments[0]["relative_path"].startswith("generated/certificates/")
+    for m in results:  # each carries its own certificate (sealed PDF) and its Open Badges (baked PNG)
+        pdf, *badges = m.attachments
+        assert pdf["relative_path"].startswith("generated/certificates/") and pdf["content_type"] == "application/pdf"
+        assert len(badges) == 4 and {b["content_type"] for b in badges} == {"image/png"}
+
+    # Credentials: a certificate and three blocs per candidate, exactly once, each verifiable.
+    check_credentials_once(certificates, documents, mails, settings)
 
     # Delivered to the outbox directory: one .eml per message.
     report = asyncio.run(deliver_pending(session_engine(), FileTransport(settings.outbox_dir)))
@@ -132,7 +142,33 @@ def test_worker_killed_mid_results_then_restarted(world, settings, what, thresho
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-3000:]
     assert counts(sid) == {"certificates": SIZE, "documents": SIZE + 1, "mails": len(mails),
-                           "state": "results_notified"}
+                           "credentials": 4 * SIZE, "state": "results_notified"}
+
+
+def check_credentials_once(certificates, documents, mails, settings) -> None:
+    from certification import keys
+    from certification.services import credentials as credential_svc
+    from documents.badge import unbake
+    from tests.credentials.independent import check_open_badge, decode_verified, pdf_is_valid, status_bit
+
+    with session_scope() as s:
+        rows = list(s.exec(select(Credential)))
+        status_list = credential_svc.signed_status_list(s)
+    per_certificate = Counter(r.certificate_id for r in rows)
+    assert set(per_certificate) == {c.id for c in certificates} and set(per_certificate.values()) == {4}
+    assert len({(r.certificate_id, r.achievement_key) for r in rows}) == len(rows)
+    assert sorted(r.status_index for r in rows) == list(range(len(rows)))  # no index lost nor repeated
+    jwks = keys.public_jwks()
+    assert len(jwks["keys"]) == 1  # the worker and its restart signed with the same key
+    for row in rows:
+        check_open_badge(decode_verified(row.jwt, jwks)[1])
+        assert status_bit(status_list, jwks, row.status_index) is False
+    baked = {unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
+             if a["content_type"] == "image/png"}
+    assert baked == {r.jwt for r in rows}
+    ca = keys.seal().ca_file
+    for d in documents:  # every PDF sealed, once, and valid
+        assert pdf_is_valid((settings.data_dir / d.relative_path).read_bytes(), ca), d.relative_path
 
 
 def session_engine():

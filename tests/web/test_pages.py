@@ -1031,3 +1031,20 @@ def test_rescheduling_a_training_session(browser, people):
         assert (row.days, row.schedule_sequence) == ([days[0]], 1)
     timeline = unescape(formateur.get(url).text.split('id="historique"')[1])
     assert "Modifier les dates ou le lieu" in timeline and "journées précédentes" in timeline
+
+
+def test_certificate_page_offers_its_open_badges(browser, people):
+    """#15: the officer and the structure download the badges (PNG, credential baked in)."""
+    from documents.badge import unbake
+    from tests.web.scenarios import certificate
+
+    k = certificate(people)
+    url = f"/app/certificats/{k['id']}"
+    for who in ("officer", "structure"):
+        page = browser(people[who]).get(url).text
+        links = re.findall(rf'href="({url}/fichiers/\d+)">Télécharger \(PNG\)', page)
+        assert len(links) == 4, who
+        png = browser(people[who]).get(links[0])
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        assert unbake(png.content).count(".") == 2
+    assert browser(people["officer"]).get(f"{url}/fichiers/99999").status_code == 404

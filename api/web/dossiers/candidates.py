@@ -45,9 +45,11 @@ from certification.processes.certification import (
 )
 from certification.services import agrement as requests_svc
 from certification.services import candidates as candidates_svc
+from certification.services import credentials as credential_svc
 from certification.services import issuance
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from documents import badge
 from documents.formatting import date_fr
 from documents.service import list_documents
 
@@ -280,6 +282,7 @@ def certificate_context(session: Session, current: WebUser, certificate_id: int)
         "verification_url": issuance.verification_url(k.number),
         "actions": certificate_api_actions(principal(current), k),
         "documents": list_documents(session, Certificate.__tablename__, k.id),
+        "credentials": credential_svc.credentials_of(session, k.id),  # Open Badges (#15)
         "timeline": timeline_rows(session, (Certificate.__tablename__, k.id, "certificat")),
         "prefect": prefect_links("certificate", k.id),
     }
@@ -370,8 +373,17 @@ CERTIFICATE_ACTIONS = actions_of(
                done="Le document est révoqué.", button="Confirmer la révocation définitive"),
 )
 
+def _certificate_badge(session: Session, ctx: dict, credential_id: int):
+    """A badge (PNG, credential baked in) of the certificate shown."""
+    found = next((c for c in ctx["credentials"] if c.id == credential_id), None)
+    if found is None:
+        raise NotFound("Badge introuvable.")
+    path, name = badge.badge_file(session, found, get_settings().data_dir)
+    return path, name, "image/png"
+
+
 CERTIFICATES = register(DossierKind(
     "certificats", "Les certificats et attestations", "certificate_id", "certificate.html", certificate_context, "k",
     "certificate_changed", Certificate.__tablename__, CERTIFICATE_ACTIONS, listing=certificate_listing,
-    documents=lambda _s, ctx: {(Certificate.__tablename__, ctx["k"].id)},
+    documents=lambda _s, ctx: {(Certificate.__tablename__, ctx["k"].id)}, files=_certificate_badge,
 ))

@@ -1,0 +1,146 @@
+"""Open Badges 3.0 badge images: a PNG drawn with Pillow, the signed credential baked into it.
+
+Baking (OB 3.0 §5.3): an ``iTXt`` chunk with the keyword ``openbadgecredential`` whose text is the
+compact VC-JWT, uncompressed, once per image. :func:`unbake` reads it back (the public
+verification page accepts such an image). Rendering is deterministic, so the same credential
+always gives the same file.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import zlib
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from sqlmodel import Session
+
+from certification.models import Certificate, Certification
+from certification.models_credentials import Credential
+from certification.services import credentials as credential_svc
+from certification.services.referential import blocs_of
+from certification.settings import get_settings
+from documents.storage import DocumentStore
+
+KEYWORD = "openbadgecredential"
+SIZE = 400
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+
+
+def _font(path: Path, size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(path), size) if path.exists() else ImageFont.load_default()
+
+
+@lru_cache(maxsize=64)
+def draw(heading: str, title: str, footer: str) -> bytes:
+    """A round badge: the heading (certification or bloc code), the title, the certifier."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (SIZE, SIZE), (255, 255, 255, 0))
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((8, 8, SIZE - 8, SIZE - 8), fill=(31, 58, 95, 255), outline=(183, 121, 31, 255), width=10)
+    pen.ellipse((40, 40, SIZE - 40, SIZE - 40), outline=(255, 255, 255, 160), width=2)
+    centre = SIZE // 2
+    pen.text((centre, 105), heading, font=_font(FONT_BOLD, 34), fill="white", anchor="mm")
+    lines = textwrap.wrap(title, 26)[:5]
+    for i, line in enumerate(lines):
+        pen.text((centre, 160 + 24 * i), line, font=_font(FONT, 17), fill="white", anchor="mm")
+    for i, line in enumerate(textwrap.wrap(footer, 34)[:2]):
+        pen.text((centre, 310 + 18 * i), line, font=_font(FONT, 12), fill=(230, 230, 230), anchor="mm")
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def _chunks(png: bytes):
+    """(type, data, raw bytes) of each chunk of a PNG."""
+    at = len(PNG_SIGNATURE)
+    while at + 12 <= len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        kind = png[at + 4:at + 8]
+        yield kind, png[at + 8:at + 8 + length], png[at:at + 12 + length]
+        at += 12 + length
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def bake(png: bytes, jwt: str) -> bytes:
+    """``png`` with the credential in an uncompressed ``iTXt`` chunk ``openbadgecredential`` (any
+    former one replaced), inserted before ``IEND``: the pixels are not re-encoded."""
+    if not png.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG image")
+    text = KEYWORD.encode("latin-1") + b"\0\0\0" + b"\0" + b"\0" + jwt.encode("utf-8")
+    out = [PNG_SIGNATURE]
+    for kind, data, raw in _chunks(png):
+        if kind == b"iTXt" and data.split(b"\0", 1)[0] == KEYWORD.encode("latin-1"):
+            continue
+        if kind == b"IEND":
+            out.append(_chunk(b"iTXt", text))
+        out.append(raw)
+    return b"".join(out)
+
+
+def unbake(data: bytes) -> str | None:
+    """The credential baked in a PNG, or None (not a PNG, no such chunk, unreadable image)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data.startswith(PNG_SIGNATURE) or len(data) > MAX_IMAGE_BYTES:
+        return None
+    try:
+        with Image.open(BytesIO(data)) as image:
+            image.load()
+            value = image.text.get(KEYWORD) if hasattr(image, "text") else None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return str(value).strip() if value else None
+
+
+def badge_parts(session: Session, credential: Credential) -> tuple[str, str]:
+    """(heading, title) drawn on the badge of a credential."""
+    certificate = session.get(Certificate, credential.certificate_id)
+    cert = session.get(Certification, certificate.certification_id)
+    if credential.bloc_code is None:
+        return cert.code.replace("_", " "), cert.title
+    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
+
+
+def badge_for(session: Session, credential: Credential) -> bytes:
+    heading, title = badge_parts(session, credential)
+    return bake(draw(heading, title, get_settings().certifier_name), credential.jwt)
+
+
+def filename_for(certificate: Certificate, credential: Credential) -> str:
+    return f"{certificate.number}-{credential.achievement_key}-v{credential.certificate_version}.png"
+
+
+def badge_file(session: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
+    """The baked badge of a credential, written under the data folder if missing: (path, filename)."""
+    certificate = session.get(Certificate, credential.certificate_id)
+    name = filename_for(certificate, credential)
+    relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{name}"
+    store = DocumentStore(data_dir)
+    if store.digest(relative) is None:
+        store.write(relative, badge_for(session, credential))
+    return store.path(relative), name
+
+
+def badge_attachments(session: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
+    """The baked badges of the certificate's current version, written under the data folder
+    (idempotent: same credential, same file), as outbox attachment entries."""
+    out = []
+    for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
+        if credential.revoked_at is not None:
+            continue
+        path, name = badge_file(session, credential, data_dir)
+        out.append({"filename": name, "relative_path": path.relative_to(data_dir).as_posix(),
+                    "content_type": "image/png"})
+    return out

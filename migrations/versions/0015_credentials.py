@@ -1,0 +1,49 @@
+"""Open Badges 3.0 credentials of certificates and blocs (issue #15)
+
+Revision ID: 0015_credentials
+Revises: 0007
+Create Date: 2026-11-30 22:30:00.000000
+
+- ``credentials``: one signed VC-JWT per certificate version and achievement (the certification or
+  one of its blocs), its bit in the revocation status list, revocation date and reason.
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+import certification.types
+
+
+revision = '0015_credentials'
+down_revision = '0013_webhooks'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'credentials',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('certificate_id', sa.Integer(), nullable=False),
+        sa.Column('certificate_version', sa.Integer(), nullable=False),
+        sa.Column('bloc_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column('achievement_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column('credential_uuid', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column('status_index', sa.Integer(), nullable=False),
+        sa.Column('kid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('jwt', sa.Text(), nullable=False),
+        sa.Column('issued_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('revoked_at', certification.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('certificate_id', 'certificate_version', 'achievement_key', name='uq_credential_issue'),
+        sa.UniqueConstraint('credential_uuid'),
+        sa.UniqueConstraint('status_index'),
+    )
+    op.create_index(op.f('ix_credentials_certificate_id'), 'credentials', ['certificate_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f('ix_credentials_certificate_id'), table_name='credentials')
+    op.drop_table('credentials')
