@@ -84,6 +84,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
             "title": training.title,
             "formateur_name": formateur.full_name,
             "formateur_email": formateur.email,
+            "formateur_sex": formateur.sex,
             "days": svc.days_of(training),
             "start_date": training.start_date,
             "end_date": training.end_date,

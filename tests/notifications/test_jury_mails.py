@@ -108,7 +108,7 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
     assert "Atelier d'insertion « Les Jardins de l'Œuvre »" in text
     assert "indépendant des structures des candidats" in text
     assert "L'invitation jointe (fichier .ics)" in text
-    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe : invitation.ics" in html
+    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
 
 
 def test_convocation_of_a_member_by_video_only() -> None:
@@ -143,7 +143,7 @@ def test_results_of_a_certified_candidate_with_the_certificate() -> None:
     context = {**_jury_context("resultats_jury"), "attachment_names": ["SP-2026-000123.pdf"]}
     _, text, html = render_message("resultats_jury", context)
 
-    assert f"a délibéré sur le parcours de {HOLDER} (candidat CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
+    assert f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
     assert ESCAPED_HOLDER in html and ESCAPED_STRUCTURE in html
     assert "Décision du jury : Certifié." in text
     assert "Félicitations" in text
@@ -172,7 +172,7 @@ def test_results_of_a_partial_validation_with_the_attestation() -> None:
 
 @pytest.mark.parametrize(
     ("index", "expected"),
-    [(2, "Aucun bloc de compétences n'a été validé"), (3, "Le candidat était absent lors de cette session")],
+    [(2, "Aucun bloc de compétences n'a été validé"), (3, "La candidate était absente lors de cette session")],
 )
 def test_results_without_document(index, expected) -> None:
     context = sample_jury_context(4)
