@@ -122,7 +122,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/jury-sessions/{jury.id}",
+        "action_url": f"{settings.public_base_url}/app/jurys/{jury.id}",
         "jury": {
             "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,

@@ -78,7 +78,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/training-sessions/{training.id}",
+        "action_url": f"{settings.public_base_url}/app/formations/{training.id}",
         "training": {
             "reference": training.reference,
             "title": training.title,
@@ -155,7 +155,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/appuis/{appui.id}",
+        "action_url": f"{settings.public_base_url}/app/appuis/{appui.id}",
         "appui": {
             "reference": appui.reference,
             "subject": appui.subject,

@@ -35,7 +35,8 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     assert result.jury_state == "results_notified" and len(result.certificates) == 3
     assert result.controle_reference and result.training_reference
     with session_scope() as s:
-        docs = {(d.entity_type, d.kind): d for d in s.exec(select(GeneratedDocument))}
+        docs = {(d.entity_type, d.kind): d for d in s.exec(select(GeneratedDocument).order_by(GeneratedDocument.id))
+                if (d.entity_type, d.kind) not in {("jury_sessions", "pv_jury")} or d.entity_id == 1}
         kinds = sorted(c.kind for c in s.exec(select(Certificate)))
     assert kinds == ["attestation", "certificate", "certificate"]
     data_dir = get_settings().data_dir
