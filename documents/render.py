@@ -95,14 +95,19 @@ def _url_fetcher():
     return TemplatesOnlyFetcher(allowed_protocols=("file", "data"))
 
 
+#: Archival PDFs: PDF/A-3b (fonts embedded, sRGB output intent, XMP metadata: title from <title>,
+#: author from <meta name="author">, language from <html lang="fr">).
+PDF_VARIANT = "pdf/a-3b"
+
+
 def render_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
-    """Render a letter template to PDF bytes (A4, DejaVu Sans, page numbers in the footer)."""
+    """Render a letter template to PDF/A bytes (A4, DejaVu Sans, page numbers in the footer)."""
     from weasyprint import HTML
 
     html = render_html(template_name, context)
     font_config, cache = _weasyprint_state()
     document = HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=_url_fetcher())
-    return document.write_pdf(font_config=font_config, cache=cache)
+    return document.write_pdf(font_config=font_config, cache=cache, pdf_variant=PDF_VARIANT)
 
 
 # --- Setup checks --------------------------------------------------------------------
