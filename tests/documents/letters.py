@@ -23,6 +23,16 @@ def _controle(decision: str | None, **extra) -> Callable[[], dict]:
     return build
 
 
+def _pv() -> dict:
+    """Six candidates, with the outcome labels of the domain (« certification obtenue » is the longest)."""
+    from certification.processes.certification import OUTCOME_LABELS
+
+    context = sample_jury_context(6)
+    for candidate in context["jury"]["candidates"]:
+        candidate["outcome_label"] = OUTCOME_LABELS[candidate["outcome"]]
+    return context
+
+
 def _attestation() -> dict:
     context = sample_certificate_context()
     context["certificate"] = sample_attestation()
@@ -42,7 +52,7 @@ LETTERS: dict[str, Callable[[], dict]] = {
     "decision_suspension.html": _controle("suspension", decision_reason="Plan d'actions non réalisé."),
     "decision_retrait.html": _controle("withdrawal", decision_reason="Manquements graves et répétés."),
     "recours_decision.html": sample_recours_context,
-    "pv_jury.html": lambda: sample_jury_context(6),
+    "pv_jury.html": _pv,
     "certificat.html": sample_certificate_context,
     "attestation_blocs.html": _attestation,
 }
