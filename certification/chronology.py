@@ -33,7 +33,7 @@ def _fr_time(value: datetime) -> str:
 def check_evaluation_date(evaluated_on: date, *, registered_at: datetime, agrement_start: date,
                           agrement_end: date) -> None:
     """An evaluation is dated on or after the candidate's registration, within the agrément."""
-    registered = local_date(registered_at)
+    registered = as_utc(registered_at).date()  # the domain's calendar (clock.today) is UTC
     if evaluated_on < registered:
         raise ValidationFailed(
             f"Une évaluation ne peut pas être antérieure à l'inscription du candidat ({_fr(registered)}).",
@@ -55,6 +55,10 @@ def check_session_started(scheduled_at: datetime, what: str) -> None:
 
 
 def issue_date(scheduled_at: datetime, pv_signed_at: datetime | None) -> date:
-    """Certificates and attestations are dated from the signed PV, never before the jury."""
-    day = local_date(scheduled_at)
-    return max(day, local_date(pv_signed_at)) if pv_signed_at is not None else day
+    """Certificates and attestations are dated from the signed PV, never before the jury.
+
+    UTC calendar days, like :func:`certification.clock.today` (a PV signed after 23:00 UTC is dated
+    the UTC day, one day before the Paris day printed on the PV: the whole domain uses UTC dates).
+    """
+    day = as_utc(scheduled_at).date()
+    return max(day, as_utc(pv_signed_at).date()) if pv_signed_at is not None else day

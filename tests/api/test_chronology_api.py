@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlmodel import select
 
-from certification.chronology import local_date
-from certification.clock import today
+from certification.clock import as_utc, today
 from certification.db import session_scope
 from certification.models import Certificate, JurySession
 from certification.services import candidates as cand
@@ -71,7 +70,7 @@ def test_certificates_are_dated_from_the_signed_pv_never_before_the_jury(client,
     with session_scope() as session:
         jury = session.get(JurySession, sid)
         certificate = session.exec(select(Certificate).where(Certificate.session_id == sid)).one()
-        signed_on, jury_on = local_date(jury.pv_signed_at), local_date(jury.scheduled_at)
+        signed_on, jury_on = as_utc(jury.pv_signed_at).date(), as_utc(jury.scheduled_at).date()
     assert certificate.issued_on == signed_on and jury_on <= certificate.issued_on
     r = client.get(f"/certificates/{certificate.id}", headers=auth(people["officer"]))
     assert r.status_code == 200 and r.json()["issued_on"] == signed_on.isoformat()

@@ -67,7 +67,10 @@ def test_every_jury_mail_renders(template, expected) -> None:
     assert subject == expected
     _check_common(subject, text, html, "JURY-2026-0001")
     assert "Date : 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
-    assert 'href="https://cqp.example.org/juries/1"' in html
+    if template == "resultats_jury":  # candidates have no account: the public verification page only
+        assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html and "juries/1" not in html
+    else:
+        assert 'href="https://cqp.example.org/juries/1"' in html
     if template == "convocation_jury":
         greeting = "Bonjour Hélène Lefèvre,"
     else:
@@ -96,7 +99,7 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
     context = {**_jury_context("convocation_jury"), "attachment_names": ["invitation.ics"]}
     _, text, html = render_message("convocation_jury", context)
 
-    assert "en qualité de membre du collège employeurs, et vous êtes désigné(e) pour en assurer la présidence" in text
+    assert "en qualité de membre du collège employeurs, et vous êtes désignée pour en assurer la présidence" in text
     assert "Date : le 12 juin 2026 à 9 h 30 (heure de Paris)" in text
     assert "Lieu : Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon" in text
     assert "Participation à distance : https://visio.example.org/jury/2026-0001?code=A1&lang=fr" in text
