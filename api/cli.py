@@ -33,7 +33,7 @@ def _upgrade() -> None:
         ensure_referential(session)
 
 
-@app.command()
+@app.command(help="Crée ou met à jour le schéma de la base (Alembic) et le référentiel (certifications, blocs).")
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic) and the referential (certifications, blocs)."""
     from certification.settings import get_settings
@@ -45,33 +45,40 @@ def migrate() -> None:
 def _demo() -> None:
     from api.app import create_app
     from api.demo import DEMO_JURY, DEMO_PASSWORD, DEMO_STRUCTURE_ACCOUNT, DEMO_USERS, demo_paths, run_demo
+    from certification.models import ROLE_LABELS_FR, Role
     from certification.settings import get_settings, reset_settings_cache
 
     os.environ["CQP_FLOW_DISPATCH"] = "inline"
     reset_settings_cache()
     result = run_demo(create_app())
     generated, outbox = demo_paths()
+    from certification.processes.agrement import AGREMENT_REQUEST
+    from certification.processes.certification import JURY
+
     settings = get_settings()
+    state = AGREMENT_REQUEST.states.get(result.state, result.state)
+    jury_state = JURY.states.get(result.jury_state, result.jury_state)
     lines = [
-        f"Démonstration : demande {result.reference} -> état « {result.state} »"
+        f"Démonstration : demande {result.reference} -> état « {state} »"
         + (f", agrément {result.agrement_number}" if result.agrement_number else "")
         + (" (déjà faite)" if result.skipped else ""),
-        *([f"Jury {result.jury_reference} -> « {result.jury_state} », certificats et attestations : {', '.join(result.certificates)}",
+        *([f"Jury {result.jury_reference} -> « {jury_state} », certificats et attestations : {', '.join(result.certificates)}",
            f"Vérification publique : {result.verification_url}",
            f"Contrôle {result.controle_reference} confié au contrôleur ; formation EPSP {result.training_reference}"]
           if result.jury_reference else []),
         f"PDF générés      : {generated.resolve()}",
         f"E-mails envoyés  : {outbox.resolve() if settings.mail_transport == 'outbox' else settings.smtp_host}",
         f"Comptes de démo (mot de passe « {DEMO_PASSWORD} ») :",
-        *[f"  {role.value:<11} {email}" for email, _name, role in DEMO_USERS],
-        f"  {'structure':<11} {DEMO_STRUCTURE_ACCOUNT[0]}",
-        f"  {'président':<11} {DEMO_JURY[0][0]} (jury)",
+        *[f"  {ROLE_LABELS_FR[role]:<26} {email}" for email, _name, role in DEMO_USERS],
+        f"  {ROLE_LABELS_FR[Role.structure]:<26} {DEMO_STRUCTURE_ACCOUNT[0]}",
+        f"  {'présidente du jury':<26} {DEMO_JURY[0][0]}",
         f"Back-office : {settings.public_base_url}/app/",
     ]
     _banner(lines)
 
 
-@app.command()
+@app.command(help="Données de démonstration : chaque processus mené par l'API réelle, une étape en attente "
+                  "dans chaque boîte de réception.")
 def demo() -> None:
     """Sample data and one agrément request driven to a granted agrément."""
     _upgrade()
@@ -121,7 +128,8 @@ def _announce_when_ready(url: str, lines: list[str], then=None) -> None:
         then()
 
 
-@app.command()
+@app.command(help="Le service principal : migrations, démonstration au premier lancement, puis l'API, le "
+                  "back-office, les flux et le balayage périodique des échéances.")
 def run(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute de l'API"),
     port: int = typer.Option(8000, help="Port de l'API"),
@@ -141,6 +149,12 @@ def run(
 
     _quiet_logging(verbose)
     dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
+    # Links in e-mails and documents point at the address this server listens on, unless configured.
+    link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault("CQP_PUBLIC_BASE_URL", f"http://{link_host}:{port}")
+    from certification.settings import reset_settings_cache
+
+    reset_settings_cache()
     _upgrade()
     from notifications.outbox import reclaim_orphaned
 
@@ -228,7 +242,7 @@ def openapi() -> None:
     typer.echo(openapi_document(), nl=False)
 
 
-@app.command()
+@app.command(help="Exécute une fois le balayage des échéances et des relances (cron ou planification Prefect).")
 def sweep() -> None:
     """Run the deadline and reminder sweep once (for cron or a Prefect schedule)."""
     from flows.sweep import daily_sweep_flow
@@ -258,7 +272,8 @@ def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
     ]
 
 
-@app.command("serve-flows")
+@app.command("serve-flows", help="Worker de montée en charge : sert les flux comme déploiements d'un serveur "
+                                  "Prefect (PREFECT_API_URL), avec le balayage et l'export vers la Caisse des Dépôts.")
 def serve_flows(
     sweep_cron: str = typer.Option("0 6 * * *", help="Planification cron du balayage quotidien"),
     cpf_export_cron: str | None = typer.Option(
@@ -281,7 +296,8 @@ def serve_flows(
           pause_on_shutdown=False)
 
 
-@app.command()
+@app.command(help="Vérifie l'installation : fichiers et leur empreinte SHA-256, registre des numéros de "
+                  "certificat, chaîne du journal d'audit. Code de sortie 1 à la moindre anomalie.")
 def check() -> None:
     """Verify the installation: files and their SHA-256, the register of certificate numbers, the
     audit chain. Exit code 1 on any problem."""
@@ -302,7 +318,8 @@ def check() -> None:
     typer.echo("Aucune anomalie.")
 
 
-@app.command("backup")
+@app.command("backup", help="Écrit une archive datée (base, fichiers, configuration, manifeste) pendant que le "
+                            "moteur fonctionne.")
 def backup_cmd(
     to: str | None = typer.Option(None, "--to", help="Dossier des archives (défaut : CQP_BACKUP_DIR)"),
     with_secrets: bool = typer.Option(False, "--with-secrets", help="Inclure les secrets, chiffrés"),
@@ -322,7 +339,7 @@ def backup_cmd(
     typer.echo(f"Sauvegarde écrite : {archive}")
 
 
-@app.command("restore")
+@app.command("restore", help="Reconstruit une installation vide à partir d'une archive, puis : cqp check.")
 def restore_cmd(
     archive: str = typer.Argument(..., help="Archive cqp-backup-….tar.gz"),
     passphrase: str | None = typer.Option(None, help="Phrase de passe des secrets (si sauvegardés)"),
@@ -344,19 +361,23 @@ def restore_cmd(
     typer.echo("Vérifiez l'installation restaurée : cqp check")
 
 
-@app.command("create-user")
+@app.command("create-user", help="Crée un compte.")
 def create_user_cmd(
     email: str = typer.Option(...),
     name: str = typer.Option(..., help="Nom complet"),
-    role: str = typer.Option(..., help="officer, mandataire, controleur, formateur, jury_member, structure"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    role: str = typer.Option(..., help="Rôle : officer (chargé·e de certification), mandataire, controleur, "
+                                       "formateur, jury_member (membre de jury), structure"),
+    sex: str | None = typer.Option(None, help="Sexe (M ou F), facultatif : formules « Madame »/« Monsieur » et accords"),
+    password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,
+                                 help="Mot de passe (demandé s'il n'est pas donné)"),
 ) -> None:
     """Create an account."""
     from certification.db import session_scope
     from certification.services.users import create_user
 
     with session_scope() as session:
-        user = create_user(session, email=email, full_name=name, role=role, password=password)
+        user = create_user(session, email=email, full_name=name, role=role, password=password,
+                           sex=sex.upper() if sex else None)
         typer.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
 
 

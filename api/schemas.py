@@ -101,6 +101,8 @@ class UserIn(Strict):
     role: Literal["officer", "mandataire", "controleur", "formateur", "jury_member", "structure"]
     password: str | None = Field(default=None, max_length=200)  # policy: certification.passwords
     structure_siret: str | None = None
+    sex: Literal["M", "F"] | None = Field(
+        default=None, description="M or F, optional: « Madame »/« Monsieur » and agreed forms in letters and e-mails.")
 
 
 class PieceOut(BaseModel):

@@ -1,16 +1,39 @@
-"""Time source of the domain (UTC, timezone-aware). Tests travel in time with time-machine."""
+"""Time source of the domain (UTC, timezone-aware). Tests travel in time with time-machine.
+
+:func:`shifted` moves the domain's clock for the demo only (``cqp run`` on first start tells a
+story that began weeks ago); production code never shifts it.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+_offset = timedelta(0)
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset
 
 
 def today() -> date:
     return now().date()
+
+
+@contextmanager
+def shifted(to: datetime) -> Iterator[None]:
+    """The domain's clock reads ``to`` (then runs on) inside the block; restored afterwards.
+
+    Process-wide: only for the demo, which runs before the server accepts requests.
+    """
+    global _offset
+    previous = _offset
+    _offset = to - datetime.now(UTC)
+    try:
+        yield
+    finally:
+        _offset = previous
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -48,6 +48,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     full_name: str = Field(max_length=200)
+    sex: str | None = Field(default=None, max_length=1)  # M | F: « Madame »/« Monsieur », agreement in letters
     role: str = Field(max_length=20, index=True)
     structure_id: int | None = Field(default=None, foreign_key="structures.id")
     password_hash: str | None = Field(default=None, max_length=300)

@@ -121,8 +121,23 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []
     password_min_length: int = 12
     db_retry_after_seconds: int = 5  # Retry-After of the 503 answered while the database is unreachable
+    # Base of every link in e-mails, documents and QR codes. ``cqp run`` sets it to the address
+    # it listens on (``--host``/``--port``) unless it is configured (CQP_PUBLIC_BASE_URL).
     public_base_url: str = "http://127.0.0.1:8000"
-    certifier_name: str = "Organisme certificateur CQP de la branche des ACI"
+
+    # The certifier's identity, printed on every letter, certificate and e-mail
+    certifier_name: str = Field(
+        default="Organisme certificateur CQP de la branche des ACI",
+        description="Legal name, without its article (documents print « l'Organisme… », « de l'Organisme… »).")
+    certifier_article: str | None = Field(
+        default=None, description="Definite article of the name: « le », « la », « l' », « les »; "
+        "default: « l' » before a vowel sound, « le » otherwise.")
+    certifier_address: str = "12 rue de la Certification\n75011 Paris"
+    signatory_name: str = Field(default="Claire Martin", description="Who signs letters and certificates.")
+    signatory_title: str = "responsable de la certification"
+    signatory_sex: Literal["M", "F"] | None = "F"
+    certifier_logo: str | None = Field(
+        default=None, description="Logo file name under documents/templates (PNG or SVG); none: text letterhead.")
 
     # Signing keys (certification/keys.py). "embedded": keys and a local CA created on first use
     # under <data_dir>/keys/ (NOT FOR PRODUCTION); "production": the keys below must exist.

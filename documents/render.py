@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from documents.formatting import FILTERS
+from documents.french import FRENCH_FILTERS, FRENCH_GLOBALS, typography_html
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -29,9 +30,11 @@ logger = logging.getLogger(__name__)
 
 
 def make_environment(templates_dir: Path, *, autoescape_extensions: tuple[str, ...]) -> Environment:
-    """A strict Jinja2 environment with the French formatting filters.
+    """A strict Jinja2 environment with the French formatting and grammar filters.
 
-    Shared with ``notifications`` so that letters and e-mails format dates and sizes alike.
+    Shared with ``notifications`` and the API's pages so that letters, e-mails and pages format
+    dates and sizes alike and share the grammar helpers of :mod:`documents.french` (elision,
+    agreement with the sex, the certifier's name with its article).
     """
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
@@ -42,6 +45,8 @@ def make_environment(templates_dir: Path, *, autoescape_extensions: tuple[str, .
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(FRENCH_FILTERS)
+    env.globals.update(FRENCH_GLOBALS)
     return env
 
 
@@ -49,8 +54,9 @@ env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html", "htm", "xml
 
 
 def render_html(template_name: str, context: Mapping[str, Any]) -> str:
-    """Render a letter template to an HTML string (also used for on-screen previews)."""
-    return env.get_template(template_name).render(**context)
+    """Render a letter template to an HTML string (also used for on-screen previews), with the
+    non-breaking spaces of French typography."""
+    return typography_html(env.get_template(template_name).render(**context))
 
 
 # --- PDF ---------------------------------------------------------------------------
@@ -89,14 +95,19 @@ def _url_fetcher():
     return TemplatesOnlyFetcher(allowed_protocols=("file", "data"))
 
 
+#: Archival PDFs: PDF/A-3b (fonts embedded, sRGB output intent, XMP metadata: title from <title>,
+#: author from <meta name="author">, language from <html lang="fr">).
+PDF_VARIANT = "pdf/a-3b"
+
+
 def render_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
-    """Render a letter template to PDF bytes (A4, DejaVu Sans, page numbers in the footer)."""
+    """Render a letter template to PDF/A bytes (A4, DejaVu Sans, page numbers in the footer)."""
     from weasyprint import HTML
 
     html = render_html(template_name, context)
     font_config, cache = _weasyprint_state()
     document = HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=_url_fetcher())
-    return document.write_pdf(font_config=font_config, cache=cache)
+    return document.write_pdf(font_config=font_config, cache=cache, pdf_variant=PDF_VARIANT)
 
 
 # --- Setup checks --------------------------------------------------------------------

@@ -239,6 +239,7 @@ def _sample_candidate(index: int) -> dict[str, Any]:
         "outcome": outcome,
         "outcome_label": OUTCOME_LABELS[outcome],
         "certificate_number": number,
+        "sex": ("F", "M", None)[index % 3],
     }
 
 
@@ -259,13 +260,13 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
         "president_name": "Hélène Lefèvre",
         "members": [
             {"name": "Hélène Lefèvre", "college": "employeur", "college_label": "collège employeurs",
-             "is_president": True, "present": True},
+             "is_president": True, "present": True, "sex": "F"},
             {"name": "Jean-Michel D'Arcy", "college": "employeur", "college_label": "collège employeurs",
-             "is_president": False, "present": True},
+             "is_president": False, "present": True, "sex": "M"},
             {"name": "Fatoumata Koné", "college": "salarie", "college_label": "collège salariés",
-             "is_president": False, "present": True},
+             "is_president": False, "present": True, "sex": None},
             {"name": "Anne-Sophie L'Hôte <em>", "college": "salarie", "college_label": "collège salariés",
-             "is_president": False, "present": False},
+             "is_president": False, "present": False, "sex": "F"},
         ],
         "candidates": [_sample_candidate(i) for i in range(n_candidates)],
         "pv_version": 1,
@@ -300,6 +301,7 @@ def sample_certificate(**overrides: Any) -> dict[str, Any]:
         "holder_last_name": SAMPLE_HOLDER_LAST_NAME,
         "holder_first_names": SAMPLE_HOLDER_FIRST_NAMES,
         "holder_birth_date": date(1980, 1, 1),
+        "holder_sex": "F",
         "certification_code": "CQP_SP",
         "certification_title": "CQP Salarié Polyvalent",
         "registry_code": "RS6149",
@@ -355,6 +357,7 @@ def sample_recours(**overrides: Any) -> dict[str, Any]:
     recours: dict[str, Any] = {
         "reference": "REC-2026-0001",
         "candidate_name": f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",
+        "candidate_sex": "F",
         "structure_name": SAMPLE_STRUCTURE_NAME,
         "jury_reference": "JURY-2026-0001",
         "jury_date": date(2026, 6, 12),

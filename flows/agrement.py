@@ -55,7 +55,7 @@ class Outcome:
 
 
 def _action_url(request: AgrementRequest) -> str:
-    return f"{get_settings().public_base_url}/agrement-requests/{request.id}"
+    return f"{get_settings().public_base_url}/app/demandes/{request.id}"  # the back-office page
 
 
 def _applicants(ctx: dict) -> list[str]:

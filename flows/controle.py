@@ -69,7 +69,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/controles/{controle.id}",
+        "action_url": f"{settings.public_base_url}/app/controles/{controle.id}",
         "controle": {
             "reference": controle.reference,
             "kind": controle.kind,

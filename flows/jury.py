@@ -103,6 +103,7 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
         "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
         "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
         "structure_id": candidate.structure_id,
+        "sex": candidate.sex,
         "structure_name": session.get(Structure, candidate.structure_id).name,
         "structure_email": session.get(Structure, candidate.structure_id).email,
         "blocs": entries, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
@@ -116,7 +117,8 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     members = []
     for m in svc.members_of(session, jury.id):
         user = session.get(User, m.user_id)
-        members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "college": m.college,
+        members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
+                        "college": m.college,
                         "college_label": COLLEGES[m.college], "is_president": m.is_president, "present": m.present})
     president = next((m for m in members if m["is_president"]), None)
     signer = session.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
@@ -126,7 +128,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/jury-sessions/{jury.id}",
+        "action_url": f"{settings.public_base_url}/app/jurys/{jury.id}",
         "jury": {
             "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
@@ -163,7 +165,7 @@ def certificate_context(session: Session, certificate: Certificate) -> dict[str,
             "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
             "kind_label": KIND_LABELS[certificate.kind],
             "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
-            "holder_birth_date": certificate.holder_birth_date,
+            "holder_birth_date": certificate.holder_birth_date, "holder_sex": certificate.holder_sex,
             "certification_code": cert.code, "certification_title": cert.title, "registry_code": cert.registry_code,
             "blocs": [
                 {"code": code, "title": blocs[code].title,
@@ -191,6 +193,7 @@ def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
         "today": today(),
         "recours": {
             "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
+            "candidate_sex": candidate.sex,
             "structure_name": session.get(Structure, candidate.structure_id).name,
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
             "certification_title": cert.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,

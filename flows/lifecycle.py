@@ -74,7 +74,7 @@ def decision_mail(event: AuditEvent) -> str:
 
 
 def _action_url(agrement: Agrement) -> str:
-    return f"{get_settings().public_base_url}/agrements/{agrement.id}"
+    return f"{get_settings().public_base_url}/app/agrements/{agrement.id}"  # the back-office page
 
 
 def _last_reason(session: Session, agrement: Agrement) -> str | None:

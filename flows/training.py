@@ -79,12 +79,13 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/training-sessions/{training.id}",
+        "action_url": f"{settings.public_base_url}/app/formations/{training.id}",
         "training": {
             "reference": training.reference,
             "title": training.title,
             "formateur_name": formateur.full_name,
             "formateur_email": formateur.email,
+            "formateur_sex": formateur.sex,
             "days": svc.days_of(training),
             "start_date": training.start_date,
             "end_date": training.end_date,
@@ -155,7 +156,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
     return {
         "certifier_name": settings.certifier_name,
         "today": today(),
-        "action_url": f"{settings.public_base_url}/appuis/{appui.id}",
+        "action_url": f"{settings.public_base_url}/app/appuis/{appui.id}",
         "appui": {
             "reference": appui.reference,
             "subject": appui.subject,

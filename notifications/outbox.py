@@ -41,6 +41,7 @@ from certification.clock import now as utcnow
 from certification.db import session_scope
 from certification.settings import get_settings
 from certification.db import begin_savepoint
+from documents.french import typography_html
 from documents.render import make_environment
 from documents.storage import DocumentStore, checked_relative_path
 from notifications.models import (
@@ -70,6 +71,7 @@ def _with_defaults(context: Mapping[str, Any]) -> dict[str, Any]:
         "certifier_name": get_settings().certifier_name,
         "today": today(),
         "recipient_name": None,
+        "recipient_sex": None,  # M | F when known: « Madame, » / « Monsieur, » instead of « Madame, Monsieur, »
         "action_url": None,
         "attachment_names": [],
     }
@@ -81,13 +83,14 @@ def render_message(template: str, context: Mapping[str, Any]) -> tuple[str, str,
 
     ``certifier_name``, ``today``, ``recipient_name``, ``action_url`` and
     ``attachment_names`` get defaults; every other key the template uses is required.
-    The subject is flattened to one line (it becomes a header).
+    The subject is flattened to one line (it becomes a header). The HTML part gets the
+    non-breaking spaces of French typography (:func:`documents.french.typography_html`).
     """
     ctx = _with_defaults(context)
     subject = " ".join(env.get_template(f"{template}.subject.j2").render(ctx).split())
     ctx["subject"] = subject
     text = env.get_template(f"{template}.txt.j2").render(ctx)
-    html = env.get_template(f"{template}.html.j2").render(ctx)
+    html = typography_html(env.get_template(f"{template}.html.j2").render(ctx))
     return subject, text, html
 
 

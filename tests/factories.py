@@ -123,6 +123,7 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
     sex of each, M or F alternately by default; None: not collected."""
     from datetime import date, timedelta
 
+    from certification.clock import today
     from certification.services import candidates as cand
 
     actor, ids = structure["actor"], []
@@ -137,7 +138,7 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
             )
             cand.start_training(session, actor, c.id)
             for bloc in c.blocs:
-                cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=date(2026, 6, 1),
+                cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=today(),
                                     result="acquis", evaluator_name="Zoé Lefèvre")
             if mark_ready:
                 cand.mark_ready(session, actor, c.id)
@@ -158,18 +159,39 @@ def jury_members(people: dict) -> list[dict]:
     return out
 
 
+def plan_past_session(session, officer, *, days_ago: float = 1, **kw):
+    """A jury session planned the day before for ``days_ago`` days ago: its results may be recorded now."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from certification.services import jury as jury_svc
+
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    with time_machine.travel(at - timedelta(days=1), tick=True):
+        return jury_svc.plan_session(session, officer, certification_code=kw.pop("certification_code", "CQP_SP"),
+                                     scheduled_at=at, **kw)
+
+
 def deliberated_session(people: dict, candidate_ids: list[int], results=None, *, sign: bool = True,
                         convene_only: bool = False) -> int:
-    """Plan, compose, convene, check, record results (all validated unless ``results``) and sign."""
+    """Plan, compose, convene, check, record results (all validated unless ``results``) and sign.
+
+    The session is planned two days ago for yesterday (results and the PV come after the jury's date),
+    unless ``convene_only``: then it is planned for tomorrow."""
     from datetime import UTC, datetime, timedelta
+
+    import time_machine
 
     from certification.services import jury as jury_svc
 
     officer = people["officer"]["actor"]
     members = jury_members(people)
+    planned_on = datetime.now(UTC) - (timedelta(0) if convene_only else timedelta(days=2))
     with session_scope() as session:
-        jury = jury_svc.plan_session(session, officer, certification_code="CQP_SP",
-                                     scheduled_at=datetime.now(UTC) + timedelta(days=1), place="Lyon, salle Gerland")
+        with time_machine.travel(planned_on, tick=True):
+            jury = jury_svc.plan_session(session, officer, certification_code="CQP_SP",
+                                         scheduled_at=planned_on + timedelta(days=1), place="Lyon, salle Gerland")
         for m in members:
             jury_svc.add_member(session, officer, jury.id, user_id=m["user"]["id"], college=m["college"],
                                 is_president=m["is_president"])

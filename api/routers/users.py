@@ -34,7 +34,7 @@ def create(body: UserIn, principal: Principal = Depends(require(Role.officer))) 
             structure_id = structure.id
         user = create_user(
             session, email=body.email, full_name=body.full_name, role=body.role,
-            password=body.password, structure_id=structure_id,
+            password=body.password, structure_id=structure_id, sex=body.sex,
         )
         record_event(
             session, entity_type="users", entity_id=user.id, action="create", actor=principal.actor,

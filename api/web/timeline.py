@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from certification.audit import timeline
 from certification.models import ROLE_LABELS_FR, Role
@@ -15,6 +15,7 @@ from certification.processes.controle import CONTROLE
 from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION
 from certification.statemachine import StateMachine
 from documents.formatting import date_fr, datetime_fr
+from notifications.models import OutboxMessage
 
 MACHINES: dict[str, StateMachine] = {
     "agrement_requests": AGREMENT_REQUEST,
@@ -54,6 +55,26 @@ OTHER_ACTIONS = {
     "request": "demande d'appui",
     "add_member_refused": "désignation refusée (conflit d'intérêts)",
     "add_candidates_refused": "inscription refusée (conflit d'intérêts)",
+}
+
+# Titles of the generated documents (``document_generated`` events name their kind).
+DOCUMENT_TITLES = {
+    "accuse_reception": "accusé de réception",
+    "demande_complements": "demande de compléments",
+    "classement_sans_suite": "lettre de classement sans suite",
+    "decision_agrement": "décision d'agrément",
+    "refus_agrement": "décision de refus d'agrément",
+    "rapport_controle": "rapport de contrôle",
+    "decision_maintien": "décision de maintien de l'agrément",
+    "decision_plan_actions": "décision de plan d'actions",
+    "decision_suspension": "décision de suspension",
+    "decision_retrait": "décision de retrait",
+    "pv_jury": "procès-verbal de jury",
+    "certificat": "certificat de qualification professionnelle",
+    "attestation_blocs": "attestation de blocs de compétences",
+    "recours_decision": "décision sur recours",
+    "attestation_formation_epsp": "attestation de formation EPSP",
+    "rapport_activite": "rapport d'activité",
 }
 
 # Keys of ``AuditEvent.data`` worth showing, with their French label.
@@ -111,6 +132,21 @@ def _what(machine: StateMachine | None, action: str) -> str:
     return OTHER_ACTIONS.get(action, action.replace("_", " "))
 
 
+def _effect(session: Session, action: str, data: dict) -> str | None:
+    """What a recorded effect is about: the document's title, the mail's subject and recipients."""
+    if action == "document_generated":
+        kind = str(data.get("kind", ""))
+        version = data.get("version")
+        title = DOCUMENT_TITLES.get(kind, kind.replace("_", " "))
+        return f"Document généré : {title}" + (f" (version {version})" if version and version != 1 else "")
+    if action == "mail_queued":
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == data.get("key"))).first()
+        subject = message.subject if message else str(data.get("template", ""))
+        recipients = ", ".join(data.get("to") or []) or "destinataire non renseigné"
+        return f"Courriel mis en file : « {subject} » à {recipients}"
+    return None
+
+
 def _value(value) -> str:
     """A detail as shown: ISO dates and times in French, lists joined."""
     if isinstance(value, list):
@@ -136,7 +172,8 @@ def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]
             details = [(DETAILS[k], _value(v)) for k, v in (e.data or {}).items()
                        if k in DETAILS and v not in (None, "", [])]
             out.append(TimelineRow(
-                at=e.at, what=_what(machine, e.action), actor=e.actor_label, role=role,
+                at=e.at, what=_effect(session, e.action, e.data or {}) or _what(machine, e.action),
+                actor=e.actor_label, role=role,
                 from_label=_label(machine, e.from_state), to_label=_label(machine, e.to_state),
                 reason=e.reason, details=details, entity=entity_label if len(entities) > 1 else "",
             ))

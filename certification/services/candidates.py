@@ -9,10 +9,12 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from certification import chronology
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
+    Agrement,
     BlocAcquisition,
     Candidate,
     Certification,
@@ -217,6 +219,9 @@ def add_evaluation(
         raise ValidationFailed(f"Résultat parmi : {', '.join(EVALUATION_RESULTS)}.", code="bad_result")
     if evaluated_on > today():
         raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    agrement = session.get(Agrement, candidate.agrement_id)
+    chronology.check_evaluation_date(evaluated_on, registered_at=candidate.registered_at,
+                                     agrement_start=agrement.start_date, agrement_end=agrement.end_date)
     if not evaluator_name.strip():
         raise ValidationFailed("Le nom de l'évaluateur est obligatoire.", code="evaluator_required")
     evaluation = Evaluation(

@@ -11,8 +11,9 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
-from certification.clock import now, today
+from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
@@ -64,7 +65,7 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
     if existing is not None:
         return existing
     cert = session.get(Certification, candidate.certification_id)
-    issued = today()
+    issued = chronology.issue_date(jury.scheduled_at, jury.pv_signed_at)
     row = Certificate(
         number=number_for(session, cert, issued.year), kind=kind, certification_id=cert.id,
         candidate_id=candidate.id, session_id=session_id,

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -211,6 +212,7 @@ def record_attendance(session: Session, actor: Actor, session_id: int, present: 
     jury = get_session(session, actor, session_id)
     if jury.state != JuryState.convened:
         raise Conflict("Les présences se saisissent une fois les membres convoqués.", code="not_convened")
+    chronology.check_session_started(jury.scheduled_at, "La saisie des présences")
     members = {m.user_id: m for m in members_of(session, jury.id)}
     unknown = set(present) - set(members)
     if unknown:
@@ -278,6 +280,7 @@ def record_results(
         raise ValidationFailed(f"Résultat parmi : {', '.join(DELIBERATION_RESULTS)}.", code="bad_result")
     if len(set(results.values()) & {"absent"}) and set(results.values()) != {"absent"}:
         raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
+    chronology.check_session_started(jury.scheduled_at, "La délibération")
     # Results of different candidates are recorded concurrently: the session row is only read
     # under a shared lock (closing the deliberation waits for them, and they for it), the
     # candidate's row is locked for update, and the session's version does not move.
@@ -329,6 +332,7 @@ def outcome_of(session: Session, row: JuryCandidate) -> str:
 def close_deliberation(session: Session, actor: Actor, session_id: int) -> JurySession:
     jury = get_session(session, actor, session_id)
     _president_or_officer(session, actor, jury)
+    chronology.check_session_started(jury.scheduled_at, "La clôture de la délibération")
     apply_transition(session, JURY, jury, "close_deliberation", actor,
                      context={"missing_results": missing_results(session, jury)})
     for row in candidates_of(session, jury.id):
@@ -341,6 +345,7 @@ def close_deliberation(session: Session, actor: Actor, session_id: int) -> JuryS
 def sign_pv(session: Session, actor: Actor, session_id: int) -> JurySession:
     jury = get_session(session, actor, session_id)
     _president_or_officer(session, actor, jury)
+    chronology.check_session_started(jury.scheduled_at, "La signature du procès-verbal")
     apply_transition(session, JURY, jury, "sign_pv", actor, data={"pv_version": jury.pv_version},
                      changes={"pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
     apply_all_results(session, jury.id)

@@ -47,6 +47,7 @@ def create_user(
     role: Role | str,
     password: str | None = None,
     structure_id: int | None = None,
+    sex: str | None = None,
 ) -> User:
     email = email.strip().lower()
     if "@" not in email:
@@ -56,6 +57,8 @@ def create_user(
         raise ValidationFailed("Le rôle « system » est réservé.", code="invalid_role")
     if role is Role.structure and structure_id is None:
         raise ValidationFailed("Un compte structure doit être rattaché à une structure.", code="structure_required")
+    if sex not in (None, "M", "F"):
+        raise ValidationFailed("Sexe invalide : « M » (masculin) ou « F » (féminin).", code="invalid_sex")
     if password:
         check_password(password, email)
     if session.exec(select(User).where(User.email == email)).first():
@@ -65,6 +68,7 @@ def create_user(
         full_name=full_name.strip(),
         role=role.value,
         structure_id=structure_id,
+        sex=sex,
         password_hash=hash_password(password) if password else None,
     )
     session.add(user)

@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlmodel import select
 
+from certification.clock import today
 from certification.db import session_scope
 from certification.models import AuditEvent, Candidate, Role
 from tests.factories import (
@@ -161,7 +162,7 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     assert c["blocs"] == ["SP-B1", "SP-B2"]
 
     def evaluate(bloc: str, result: str = "acquis", files=None, who=structure):
-        meta = {"bloc_code": bloc, "evaluated_on": "2026-01-15", "result": result,
+        meta = {"bloc_code": bloc, "evaluated_on": today().isoformat(), "result": result,
                 "evaluator_name": "Paul Encadrant", "comment": "Mise en situation sur chantier"}
         return client.post(f"/candidates/{cid}/evaluations", headers=who, data={"metadata": json.dumps(meta)},
                            files=files or [])

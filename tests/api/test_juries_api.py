@@ -60,7 +60,7 @@ def plan(client, people, **overrides) -> dict:
     return r.json()
 
 
-def test_full_jury_through_the_api(client, world):
+def test_full_jury_through_the_api(client, world, request):
     people = world
     seats = jury_members(people)  # presidente (employeur), employeur2, salarie1, salarie2
     officer = auth(people["officer"])
@@ -76,7 +76,7 @@ def test_full_jury_through_the_api(client, world):
     r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
                                                                "scheduled_at": scheduled()})
     assert r.status_code == 422 and r.json()["code"] == "place_required"
-    jury = plan(client, people)
+    jury = plan(client, people, scheduled_at=(datetime.now(UTC) + timedelta(hours=2)).isoformat())
     sid = jury["id"]
     assert jury["state"] == "planned" and jury["reference"].startswith("JURY-")
     assert jury["allowed_actions"] == ["members", "candidates", "convene", "cancel"]
@@ -113,6 +113,15 @@ def test_full_jury_through_the_api(client, world):
     seen = client.get(f"/jury-sessions/{sid}", headers=member).json()
     assert seen["allowed_actions"] == [] and len(seen["candidates"]) == 2
     assert client.get(f"/jury-sessions/{sid}", headers=president).json()["allowed_actions"] == []  # not yet
+
+    # chronology: nothing of the session itself before its date and time
+    r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
+                    json={"present": {str(seat["user"]["id"]): True for seat in seats}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "before_jury_date"
+    assert "ne peut pas avoir lieu avant la séance du jury, fixée au" in r.json()["error"]["message"]
+    traveller = time_machine.travel(datetime.now(UTC) + timedelta(hours=2, minutes=5), tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
 
     # attendance: the president is absent -> composition refused with the list of problems
     r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,

@@ -21,6 +21,7 @@ from certification.services import issuance
 from flows.cpf_export import export_once, import_report_once
 from tests.factories import (
     deliberated_session,
+    plan_past_session,
     grant_agrement,
     issue_results,
     make_users,
@@ -74,8 +75,7 @@ def deliberate(people, ids, results) -> int:
     members = [("presidente", "employeur", True), ("employeur2", "employeur", False), ("salarie1", "salarie", False),
                ("salarie2", "salarie", False)]
     with session_scope() as s:
-        jury = jury_svc.plan_session(s, officer_actor, certification_code="CQP_SP",
-                                     scheduled_at=datetime.now(UTC) + timedelta(days=1), place="Rennes")
+        jury = plan_past_session(s, officer_actor, place="Rennes")
         for key, college, president in members:
             jury_svc.add_member(s, officer_actor, jury.id, user_id=people[key]["id"], college=college,
                                 is_president=president)

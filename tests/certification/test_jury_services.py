@@ -10,6 +10,7 @@ import time_machine
 from sqlmodel import select
 
 from certification.audit import timeline
+from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import BlocAcquisition, Candidate, Certificate, JurySession, Role, Structure
@@ -18,6 +19,7 @@ from certification.services import candidates as cand
 from certification.services import jury as svc
 from tests.factories import (
     add_user,
+    plan_past_session,
     deliberated_session,
     grant_agrement,
     jury_members,
@@ -78,12 +80,12 @@ def test_ready_needs_evaluations_of_every_bloc(world):
                                     first_names="Maël", birth_date=date(1998, 7, 14), contract_type="CDDI",
                                     contract_start=date(2026, 2, 1))
         cand.start_training(s, actor, c.id)
-        cand.add_evaluation(s, actor, c.id, bloc_code="SP-B1", evaluated_on=date(2026, 5, 1), result="acquis",
+        cand.add_evaluation(s, actor, c.id, bloc_code="SP-B1", evaluated_on=today(), result="acquis",
                             evaluator_name="Tuteur")
         with pytest.raises(InvalidTransition, match="SP-B2, SP-B3"):
             cand.mark_ready(s, actor, c.id)
         with pytest.raises(ValidationFailed):
-            cand.add_evaluation(s, actor, c.id, bloc_code="EPSP-B1", evaluated_on=date(2026, 5, 1),
+            cand.add_evaluation(s, actor, c.id, bloc_code="EPSP-B1", evaluated_on=today(),
                                 result="acquis", evaluator_name="Tuteur")
 
 
@@ -106,8 +108,7 @@ def test_composition_is_checked(world):
     officer = people["officer"]["actor"]
     members = jury_members(people)
     with session_scope() as s:
-        jury = svc.plan_session(s, officer, certification_code="CQP_SP",
-                                scheduled_at=datetime.now(UTC) + timedelta(days=3), video_link="https://visio.example.org/j")
+        jury = plan_past_session(s, officer, video_link="https://visio.example.org/j")
         with pytest.raises(InvalidTransition, match="Au moins 3 membres"):
             svc.convene(s, officer, jury.id)
         for m in members[1:3]:  # no president, one employer and one employee
@@ -188,8 +189,7 @@ def _second_session(people, cid) -> int:
     officer = people["officer"]["actor"]
     members = [add_user(f"j{i}@jury2.example.org", f"Juré {i}", Role.jury_member) for i in range(3)]
     with session_scope() as s:
-        jury = svc.plan_session(s, officer, certification_code="CQP_SP",
-                                scheduled_at=datetime.now(UTC) + timedelta(days=40), place="Lyon")
+        jury = plan_past_session(s, officer, days_ago=0.5, place="Lyon")
         for m, college, president in zip(members, ["employeur", "salarie", "employeur"], [True, False, False]):
             svc.add_member(s, officer, jury.id, user_id=m["id"], college=college, is_president=president)
         svc.add_candidates(s, officer, jury.id, [cid])

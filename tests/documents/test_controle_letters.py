@@ -110,7 +110,7 @@ def test_decision_maintien_recalls_the_observations(context, pdf_text) -> None:
     assert "Vu le rapport de contrôle établi par François Lefèvre-N'Diaye, déposé le 20 mars 2026" in text
     assert "Information des candidats : Livret d'accueil à mettre à jour" in text
     assert "Grilles d'évaluation absentes" not in text  # only the observations are recalled
-    assert "La chargée de certification" in text
+    assert "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin Responsable de la certification" in text
 
 
 def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf_text) -> None:
@@ -122,7 +122,7 @@ def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf
     assert "au plus tard le 1er avril 2026" in text
     assert "1. Mettre en place une grille d'évaluation par candidat ;" in text
     assert "2. Archiver les preuves d'évaluation <signées> ;" in text
-    assert "par candidat ;<br>\n2. Archiver les preuves d&#39;évaluation &lt;signées&gt; ;<br>\n3." in html
+    assert "par candidat\u202f;<br>\n2. Archiver les preuves d&#39;évaluation &lt;signées&gt;\u202f;<br>\n3." in html
     assert "Écarts constatés Suivi des évaluations en situation de production" in text
     assert "L'agrément reste en vigueur pendant la durée du plan." in text
     assert "le certificateur pourra suspendre l'agrément" in text

@@ -53,8 +53,8 @@ def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pd
     html = render.render_html("demande_complements.html", context)
     text = pdf_text(render.render_pdf("demande_complements.html", context))
 
-    escaped = "- l&#39;attestation EPSP de l&#39;encadrant &lt;b&gt;principal&lt;/b&gt; ;<br>"
-    assert "Merci de fournir :<br>\n" + escaped in html
+    escaped = "- l&#39;attestation EPSP de l&#39;encadrant &lt;b&gt;principal&lt;/b&gt;\u202f;<br>"
+    assert "Merci de fournir\u00a0:<br>\n" + escaped in html
     assert "<b>principal</b>" in text  # escaped, printed as typed
     assert "À défaut de réponse avant le 23 décembre 2026, la demande sera classée sans suite" in text
 
@@ -66,7 +66,7 @@ def test_decision_agrement_states_number_validity_scope_and_avis(context, pdf_te
     assert "du 1er janvier 2027 au 31 décembre 2029" in text
     assert "BC01 — Accueillir et informer" in text
     assert "Vu l'avis favorable rendu par Hélène Lefèvre" in text
-    assert "La chargée de certification" in text
+    assert "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin Responsable de la certification" in text
 
 
 def test_refus_agrement_gives_reasons_and_recourse(context, pdf_text) -> None:

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import select
 
+from api.web.timeline import rows as timeline_rows
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.models import AgrementRequest
@@ -95,6 +96,12 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     with session_scope() as s:
         actions = [e.action for e in timeline(s, "agrement_requests", rid)]
     assert actions.count("document_generated") == 2 and actions.count("mail_queued") == 4
+    with session_scope() as s:  # the back-office timeline says which document, which mail, to whom
+        shown = [row.what for row in timeline_rows(s, ("agrement_requests", rid, ""))]
+    assert "Document généré : accusé de réception" in shown and "Document généré : décision d'agrément" in shown
+    queued = [w for w in shown if w.startswith("Courriel mis en file : « [")]
+    assert len(queued) == 4 and any(f" à {settings.officers_mailbox}" in w for w in queued)
+    assert not any("generated" in w or "queued" in w for w in shown)
 
     from prefect.client.orchestration import get_client
 

@@ -98,7 +98,7 @@ def test_first_convocation_gives_date_paris_time_place_notes_and_invitation(cont
     assert "Accès par la cour.<br>\nPrévoir les &lt;b&gt;livrets&lt;/b&gt; des candidats &amp; les plannings." in html
     assert "L'invitation jointe (fichier invitation.ics)" in text
     assert "met à jour le rendez-vous précédent" not in text
-    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe : invitation.ics" in html
+    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
 
 
 def test_a_moved_visit_says_so(controle_context) -> None:
@@ -184,7 +184,7 @@ def test_decision_mail_follows_the_decision(decision, expected, controle_context
         assert "recours gracieux dans un délai de deux mois" in text
     if decision == "action_plan":
         assert "2. Archiver les preuves d'évaluation <signées> ;" in text
-        assert "&lt;signées&gt; ;<br>" in html
+        assert "&lt;signées&gt;\u202f;<br>" in html
         assert "Déposer les justificatifs : https://cqp.example.org/controles/1" in text
 
 

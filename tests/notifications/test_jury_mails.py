@@ -67,7 +67,10 @@ def test_every_jury_mail_renders(template, expected) -> None:
     assert subject == expected
     _check_common(subject, text, html, "JURY-2026-0001")
     assert "Date : 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
-    assert 'href="https://cqp.example.org/juries/1"' in html
+    if template == "resultats_jury":  # candidates have no account: the public verification page only
+        assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html and "juries/1" not in html
+    else:
+        assert 'href="https://cqp.example.org/juries/1"' in html
     if template == "convocation_jury":
         greeting = "Bonjour Hélène Lefèvre,"
     else:
@@ -96,7 +99,7 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
     context = {**_jury_context("convocation_jury"), "attachment_names": ["invitation.ics"]}
     _, text, html = render_message("convocation_jury", context)
 
-    assert "en qualité de membre du collège employeurs, et vous êtes désigné(e) pour en assurer la présidence" in text
+    assert "en qualité de membre du collège employeurs, et vous êtes désignée pour en assurer la présidence" in text
     assert "Date : le 12 juin 2026 à 9 h 30 (heure de Paris)" in text
     assert "Lieu : Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon" in text
     assert "Participation à distance : https://visio.example.org/jury/2026-0001?code=A1&lang=fr" in text
@@ -108,7 +111,7 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
     assert "Atelier d'insertion « Les Jardins de l'Œuvre »" in text
     assert "indépendant des structures des candidats" in text
     assert "L'invitation jointe (fichier .ics)" in text
-    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe : invitation.ics" in html
+    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
 
 
 def test_convocation_of_a_member_by_video_only() -> None:
@@ -143,7 +146,7 @@ def test_results_of_a_certified_candidate_with_the_certificate() -> None:
     context = {**_jury_context("resultats_jury"), "attachment_names": ["SP-2026-000123.pdf"]}
     _, text, html = render_message("resultats_jury", context)
 
-    assert f"a délibéré sur le parcours de {HOLDER} (candidat CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
+    assert f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
     assert ESCAPED_HOLDER in html and ESCAPED_STRUCTURE in html
     assert "Décision du jury : Certifié." in text
     assert "Félicitations" in text
@@ -172,7 +175,7 @@ def test_results_of_a_partial_validation_with_the_attestation() -> None:
 
 @pytest.mark.parametrize(
     ("index", "expected"),
-    [(2, "Aucun bloc de compétences n'a été validé"), (3, "Le candidat était absent lors de cette session")],
+    [(2, "Aucun bloc de compétences n'a été validé"), (3, "La candidate était absente lors de cette session")],
 )
 def test_results_without_document(index, expected) -> None:
     context = sample_jury_context(4)

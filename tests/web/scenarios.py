@@ -43,6 +43,7 @@ from certification.services import lifecycle
 from certification.services import training as training_svc
 from documents.formatting import to_local
 from tests.factories import (
+    plan_past_session,
     add_structure,
     enroll_encadrant,
     grant_agrement,
@@ -196,8 +197,8 @@ def jury(people, stage: str, *, members: bool = True, candidates: bool = True, r
     team = jury_members(people)
     reached = JURY_STAGES.index(stage)
     with session_scope() as s:
-        sid = jury_svc.plan_session(s, officer, certification_code="CQP_SP", place="Lyon, salle Gerland",
-                                    scheduled_at=datetime.now(UTC) + timedelta(days=3)).id
+        # the session sat two hours ago: attendance, results and the PV come after its date
+        sid = plan_past_session(s, officer, days_ago=1 / 12, place="Lyon, salle Gerland").id
         if reached >= 1 or members:
             for m in team:
                 jury_svc.add_member(s, officer, sid, user_id=m["user"]["id"], college=m["college"],

@@ -1,0 +1,28 @@
+"""The sex of an account holder (optional), for the agreed forms of letters and e-mails
+
+Revision ID: 0012_user_sex
+Revises: 0007
+Create Date: 2026-11-30 22:30:00.000000
+
+``users.sex`` (M | F, NULL when not given): « Madame »/« Monsieur », « présidente du jury »,
+« présent »/« présente » in the PV and convocations. Unknown: the neutral forms.
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0012_user_sex'
+down_revision = '0015_credentials'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('sex')
