@@ -17,22 +17,64 @@ from certification.effects import pending_effects
 
 
 class PendingEffectOut(BaseModel):
-    kind: Literal["document", "mail", "timer"]
+    kind: Literal["step", "mail"] = Field(description="« step » : une étape dont les documents et courriels "
+                                                     "restent à produire ; « mail » : un courriel pas encore remis")
     name: str
-    status: str
+    status: str = Field(description="owed, failed (step) ; pending, sending, failed (mail)")
     created_at: UtcDateTime
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class LastRunOut(BaseModel):
+    state: str = Field(description="running, completed, failed, crashed")
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None = None
+    error: str | None = None
 
 
 class ProgressOut(BaseModel):
     """The engine's work still owed to the dossier: ``idle`` once nothing is pending."""
 
-    pending: list[PendingEffectOut] = Field(description="Documents, courriels et échéances encore dus")
+    pending: list[PendingEffectOut] = Field(description="Étapes dont les documents et courriels restent à "
+                                                        "produire, courriels pas encore remis")
     idle: bool = Field(description="Vrai quand le moteur n'a plus rien à produire pour ce dossier")
+    last_run: LastRunOut | None = Field(default=None, description="Dernière exécution du traitement du dossier")
+
+
+def _pending_mails(session: Session, entity_type: str, entity_id: int) -> list[PendingEffectOut]:
+    from sqlmodel import select
+
+    from notifications.models import OutboxMessage
+
+    rows = session.exec(select(OutboxMessage).where(
+        OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id,
+        OutboxMessage.status != "sent").order_by(OutboxMessage.id))
+    return [PendingEffectOut(kind="mail", name=m.dedupe_key.split(":", 2)[-1], status=m.status,
+                             created_at=m.created_at, attempts=m.attempts, last_error=m.last_error) for m in rows]
+
+
+def _last_run(session: Session, entity_type: str, entity_id: int) -> LastRunOut | None:
+    from sqlmodel import select
+
+    from certification.effects import OWED_STEPS
+    from certification.models_monitoring import FlowRunRecord
+
+    owner = OWED_STEPS.get(entity_type)
+    if owner is None:
+        return None
+    run = session.exec(select(FlowRunRecord).where(
+        FlowRunRecord.process == owner.process, FlowRunRecord.entity_id == entity_id,
+    ).order_by(FlowRunRecord.id.desc()).limit(1)).first()
+    if run is None:
+        return None
+    return LastRunOut(state=run.state, started_at=run.started_at, finished_at=run.finished_at, error=run.error)
 
 
 def progress_of(session: Session, entity_type: str, entity_id: int) -> ProgressOut:
     pending = [PendingEffectOut(**effect) for effect in pending_effects(session, entity_type, entity_id)]
-    return ProgressOut(pending=pending, idle=not pending)
+    pending += _pending_mails(session, entity_type, entity_id)
+    return ProgressOut(pending=pending, idle=not pending, last_run=_last_run(session, entity_type, entity_id))
 
 
 # A dossier read's responses: 200 with an ETag, 304 when the client's copy is current.

@@ -10,28 +10,31 @@ from tests.factories import auth
 
 
 def test_progress_and_conditional_polling(client, people, submit):
+    """The submission owes its accusé de réception (a step); once the flow ran, the e-mail is
+    queued (a mail); once delivered, the dossier is idle. Each change gives a new ETag."""
+    from flows.agrement import advance_request
+
     created = submit(1).json()
     url, headers = f"/agrement-requests/{created['id']}", auth(people["mandataire"])
     first = client.get(url, headers=headers)
-    assert first.status_code == 200 and first.json()["progress"] == {"pending": [], "idle": True}
+    progress = first.json()["progress"]
+    assert first.status_code == 200 and progress["idle"] is False and progress["last_run"] is None
+    assert [(p["kind"], p["name"], p["status"]) for p in progress["pending"]] == [("step", "submit", "owed")]
+    assert progress["pending"][0]["created_at"].endswith("Z")
     etag = first.headers["ETag"]
     again = client.get(url, headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
     assert client.get(url, headers={**headers, "If-None-Match": '"autre"'}).status_code == 200
 
-    with session_scope() as session:  # an e-mail the engine still owes to this dossier
-        session.add(OutboxMessage(dedupe_key=f"test:{created['id']}", to_addrs=["a@example.org"], subject="Accusé",
-                                  body_text="x", body_html="x", message_id="<m@test>", template="accuse_reception",
-                                  entity_type="agrement_requests", entity_id=created["id"]))
+    advance_request(created["id"])  # the flow's step: the letter rendered, the e-mail queued
     owed = client.get(url, headers={**headers, "If-None-Match": etag})
     assert owed.status_code == 200 and owed.headers["ETag"] != etag
     progress = owed.json()["progress"]
     assert progress["idle"] is False
-    assert [(p["kind"], p["name"], p["status"]) for p in progress["pending"]] == [("mail", "accuse_reception", "pending")]
-    assert progress["pending"][0]["created_at"].endswith("Z")
+    assert [(p["kind"], p["name"], p["status"]) for p in progress["pending"]] == [("mail", "ack:r1", "pending")]
 
     with session_scope() as session:
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:{created['id']}")).one()
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.entity_id == created["id"])).one()
         message.status = STATUS_SENT
         session.add(message)
     done = client.get(url, headers={**headers, "If-None-Match": owed.headers["ETag"]})
