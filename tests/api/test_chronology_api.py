@@ -45,8 +45,8 @@ def test_an_evaluation_before_the_registration_is_refused(client, people):
     account, cid = _candidate_in_training(people)
 
     r = _evaluate(client, account, cid, today() - timedelta(days=3))
-    assert r.status_code == 422 and r.json()["error"]["code"] == "evaluation_before_registration"
-    assert "ne peut pas être antérieure à l'inscription du candidat" in r.json()["error"]["message"]
+    assert r.status_code == 422 and r.json()["code"] == "evaluation_before_registration"
+    assert "ne peut pas être antérieure à l'inscription du candidat" in r.json()["detail"]
     assert _evaluate(client, account, cid, today()).status_code == 201
 
 
@@ -56,8 +56,8 @@ def test_an_evaluation_after_the_agrement_ended_is_refused(client, people):
         account, cid = _candidate_in_training(people)
 
     r = _evaluate(client, account, cid, today())
-    assert r.status_code == 422 and r.json()["error"]["code"] == "evaluation_outside_agrement"
-    assert "dans la période de validité de l'agrément" in r.json()["error"]["message"]
+    assert r.status_code == 422 and r.json()["code"] == "evaluation_outside_agrement"
+    assert "dans la période de validité de l'agrément" in r.json()["detail"]
     assert _evaluate(client, account, cid, today() - timedelta(days=25)).status_code == 201
 
 
@@ -82,4 +82,4 @@ def test_a_controle_visit_before_its_assignment_is_refused(client, people):
     assert r.status_code == 201
     visit = {"visit_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(), "place": "Atelier"}
     r = client.post(f"/controles/{r.json()['id']}/visit", headers=auth(people["officer"]), json=visit)
-    assert r.status_code == 409 and r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["detail"]

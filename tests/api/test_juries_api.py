@@ -117,8 +117,8 @@ def test_full_jury_through_the_api(client, world, request):
     # chronology: nothing of the session itself before its date and time
     r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
                     json={"present": {str(seat["user"]["id"]): True for seat in seats}})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "before_jury_date"
-    assert "ne peut pas avoir lieu avant la séance du jury, fixée au" in r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["code"] == "before_jury_date"
+    assert "ne peut pas avoir lieu avant la séance du jury, fixée au" in r.json()["detail"]
     traveller = time_machine.travel(datetime.now(UTC) + timedelta(hours=2, minutes=5), tick=True)
     traveller.start()
     request.addfinalizer(traveller.stop)

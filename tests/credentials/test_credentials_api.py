@@ -87,7 +87,7 @@ def test_verification_as_json_and_html(client, people, issued):
     jwks = client.get("/.well-known/jwks.json").json()
     assert status_bit(client.get("/credentials/status/1").text, jwks, rows[0].status_index) is True
     missing = client.post("/credentials/verify", data={}, headers=JSON)
-    assert missing.status_code == 422 and "Collez un justificatif" in missing.json()["error"]["message"]
+    assert missing.status_code == 422 and "Collez un justificatif" in missing.json()["detail"]
 
 
 def test_badges_for_the_officer_the_structure_and_the_holder(client, people, issued):
@@ -112,6 +112,6 @@ def test_badges_for_the_officer_the_structure_and_the_holder(client, people, iss
     assert verdict["status"] == "valid"
     assert client.get(links[0].split("?")[0] + "?c=0000000000000000").status_code == 404
     not_png = client.post("/credentials/verify", files={"image": ("x.png", b"GIF89a....", "image/png")}, headers=JSON)
-    assert not_png.status_code == 422 and "ne contient pas de justificatif" in not_png.json()["error"]["message"]
+    assert not_png.status_code == 422 and "ne contient pas de justificatif" in not_png.json()["detail"]
     plain = badge.draw("SP-B1", "Un badge sans justificatif", "Quelqu'un")
     assert client.post("/credentials/verify", files={"image": ("b.png", plain, "image/png")}).status_code == 422

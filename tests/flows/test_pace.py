@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import time_machine
 from sqlmodel import select
 
 from api.app import create_app
@@ -73,24 +72,26 @@ async def _more_steps(client: httpx.AsyncClient) -> None:
     (controle,) = _ok(await client.get("/controles", headers=officer))["items"]
     cid = controle["id"]
     structure_id = controle["structure_id"]
-    soon = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()
-    _ok(await client.post(f"/controles/{cid}/visit", headers=controleur, json={"visit_at": soon, "place": "Sur le chantier"}))
+    def soon() -> str:
+        return (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0).isoformat()
+
+    _ok(await client.post(f"/controles/{cid}/visit", headers=controleur, json={"visit_at": soon(), "place": "Sur le chantier"}))
     appui = _ok(await client.post("/appuis", headers=officer, json={
         "structure_id": structure_id, "subject": "Tutorat", "need": "Former une tutrice à l'évaluation."}))
     _ok(await client.post(f"/appuis/{appui['id']}/assign", headers=officer,
                           json={"formateur_id": users[DEMO_USERS[4][0]]["id"]}))
-    _ok(await client.post(f"/appuis/{appui['id']}/visit", headers=formateur, json={"visit_at": soon, "place": "Villeurbanne"}))
-    with time_machine.travel(datetime.now(UTC) + timedelta(hours=4), tick=True):  # the visits took place
-        report = sample_pdf("Rapport de contrôle", "Visite du chantier, entretien avec l'encadrante.")
-        findings = {"summary": "Conforme au référentiel.", "findings": [
-            {"criterion": "Encadrement", "status": "conforme", "comment": "Encadrante formée EPSP."}]}
-        _ok(await client.post(f"/controles/{cid}/report", headers=controleur,
-                              data={"metadata": json.dumps(findings)},
-                              files=[("rapport", ("rapport.pdf", report, "application/pdf"))]))
-        _ok(await client.post(f"/controles/{cid}/decision", headers=officer,
-                              json={"decision": "compliant", "reason": "Aucun écart constaté."}))
-        _ok(await client.post(f"/appuis/{appui['id']}/report", headers=formateur,
-                              data={"metadata": json.dumps({"text": "Séance de tutorat menée."})}))
+    _ok(await client.post(f"/appuis/{appui['id']}/visit", headers=formateur, json={"visit_at": soon(), "place": "Villeurbanne"}))
+    await asyncio.sleep(4)  # the visits took place (real time: the engine's own clock is not moved)
+    report = sample_pdf("Rapport de contrôle", "Visite du chantier, entretien avec l'encadrante.")
+    findings = {"summary": "Conforme au référentiel.", "findings": [
+        {"criterion": "Encadrement", "status": "conforme", "comment": "Encadrante formée EPSP."}]}
+    _ok(await client.post(f"/controles/{cid}/report", headers=controleur,
+                          data={"metadata": json.dumps(findings)},
+                          files=[("rapport", ("rapport.pdf", report, "application/pdf"))]))
+    _ok(await client.post(f"/controles/{cid}/decision", headers=officer,
+                          json={"decision": "compliant", "reason": "Aucun écart constaté."}))
+    _ok(await client.post(f"/appuis/{appui['id']}/report", headers=formateur,
+                          data={"metadata": json.dumps({"text": "Séance de tutorat menée."})}))
 
     (training,) = _ok(await client.get("/training-sessions", headers=formateur))["items"]
     tid = training["id"]
