@@ -93,8 +93,10 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     from notifications.models import OutboxMessage
 
     with session_scope() as s:
-        mails = [m for m in s.exec(select(OutboxMessage)) if ":results:" in m.dedupe_key]
+        mails = [m for m in s.exec(select(OutboxMessage)) if ":results:c" in m.dedupe_key]
+        (to_structure,) = [m for m in s.exec(select(OutboxMessage)) if ":results:s" in m.dedupe_key]
         credentials = {c.jwt for c in s.exec(select(Credential))}
+    assert [a["content_type"] for a in to_structure.attachments] == ["application/pdf"] * 3
     baked = [unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
              if a["content_type"] == "image/png"]
     assert sorted(len(m.attachments) for m in mails) == [3, 5, 5] and set(baked) == credentials and len(baked) == 10

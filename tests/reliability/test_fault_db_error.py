@@ -101,7 +101,8 @@ def test_sign_pv_fails_after_the_state_update(world):
     n = len(before["events"])
     assert after["events"][:n + 1] == before["events"] + [("jury_sessions", sid, "sign_pv")]
     # the results applied to the register in the same transaction: each candidate certified once
-    assert sorted(action for _, _, action in after["events"][n + 1:]) == ["certify", "certify", "issue", "issue"]
+    assert sorted(action for _, _, action in after["events"][n + 1:]) == [
+        "certify", "certify", "credentials_issued", "credentials_issued", "issue", "issue"]
 
 
 def test_sign_pv_through_the_api_fails_cleanly(world):

@@ -29,7 +29,8 @@ from tests.factories import auth
 from tests.security.conftest import WEB_PREFIX, Builder, api_routes, needs_login, route_roles
 
 PUBLIC_PREFIXES = ("/health", "/auth/token", "/verify/", "/docs", "/redoc", "/openapi.json", "/app/login",
-                   "/static", "/app/static", "/credentials/", "/.well-known/")  # Open Badges: public (#15)
+                   "/static", "/app/static", "/credentials/", "/.well-known/",  # Open Badges: public (#15)
+                   "/metrics")  # Prometheus scrape, unauthenticated by design (README: monitoring network only)
 ORDER = ["anonymous", "formateur", "controleur", "mandataire", "jury_member", "structure", "officer"]
 ROLE_OF = {"formateur": Role.formateur, "controleur": Role.controleur, "mandataire": Role.mandataire,
            "jury_member": Role.jury_member, "structure": Role.structure, "officer": Role.officer}
