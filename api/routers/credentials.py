@@ -117,7 +117,10 @@ def verify_form() -> HTMLResponse:
     summary="Vérifier un justificatif collé (VC-JWT) ou une image de badge (PNG) (public)",
     responses={200: {"content": {"text/html": {}, "application/json": {}},
                      "description": "valid | revoked | altered | unknown_issuer | expired | not_yet_valid"},
-               413: {"description": "Image de plus de 2 Mo"}, 422: {"description": "Rien de vérifiable transmis"}},
+               413: {"description": "Image de plus de 2 Mo (la page, ou un problème JSON avec format=json)",
+                     "content": {"text/html": {}, "application/problem+json": {}}},
+               422: {"description": "Rien de vérifiable transmis (la page, ou un problème JSON avec format=json)",
+                     "content": {"text/html": {}, "application/problem+json": {}}}},
 )
 async def verify_credential(
     credential: str | None = Form(default=None, description="Le justificatif (JWT compact)"),
