@@ -133,6 +133,18 @@ def badge_file(session: Session, credential: Credential, data_dir: Path) -> tupl
     return store.path(relative), name
 
 
+def badge_jobs(session: Session, certificate: Certificate, data_dir: Path) -> list[tuple[str, str, str, str, str]]:
+    """The badges of the certificate's current version not yet written, as work for a renderer
+    process (``documents.pool.render_iter``): (relative path, heading, title, certifier, credential)."""
+    store = DocumentStore(data_dir)
+    jobs = []
+    for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
+        relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
+        if credential.revoked_at is None and store.digest(relative) is None:
+            jobs.append((relative, *badge_parts(session, credential), get_settings().certifier_name, credential.jwt))
+    return jobs
+
+
 def badge_attachments(session: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
     """The baked badges of the certificate's current version, written under the data folder
     (idempotent: same credential, same file), as outbox attachment entries."""

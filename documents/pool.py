@@ -1,9 +1,9 @@
 """Rendering many documents on every core: a pool of worker processes (WeasyPrint is CPU-bound
 and holds the GIL, so threads would not help).
 
-``render_many`` renders (kind, context) pairs — template ``<kind>.html`` — and returns their PDF
-bytes in order, sealed (PAdES) for the kinds that are (``documents.signing``), as
-``documents.service.ensure_document`` would store them. Small
+``render_iter`` renders (kind, context, badge jobs) — template ``<kind>.html`` — and yields their
+PDF bytes in order, sealed (PAdES) for the kinds that are (``documents.signing``), as
+``documents.service.ensure_document`` would store them, with the baked badge images. Small
 batches are rendered in this process (a worker's start costs more than a few pages); larger
 ones go to a pool of ``settings.render_processes`` processes (default: the number of cores),
 started once with the ``spawn`` method (safe beside the threads of Prefect and the API) and kept
@@ -17,7 +17,7 @@ import atexit
 import multiprocessing
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -63,14 +63,33 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def render_many(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[bytes]:
-    """PDF bytes of each (kind, context), in order; on every core when worth it."""
-    size = min(_processes(), len(items))
-    if size <= 1 or len(items) < POOL_THRESHOLD:
-        return [_render(item) for item in items]
+BadgeJob = tuple[str, str, str, str, str]  # (relative path, heading, title, certifier name, signed credential)
+
+
+def render_iter(items: Sequence[tuple[str, Mapping[str, Any], Sequence[BadgeJob]]]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """For each (kind, context, badge jobs): the sealed PDF and the baked badge images, yielded in
+    order as soon as each is ready, so that the caller stores the first documents while the
+    workers render the next ones. A certificate's QR code is drawn by the worker when its context
+    carries only the verification URL."""
+    work = [(kind, dict(context), list(jobs)) for kind, context, jobs in items]
+    size = min(_processes(), len(work))
+    if size <= 1 or len(work) < POOL_THRESHOLD:
+        return (_render_bundle(item) for item in work)
     pool = _pool_of(_processes())
-    chunk = max(1, len(items) // (size * 8))
-    return list(pool.map(_render, [(t, dict(c)) for t, c in items], chunksize=chunk))
+    return pool.map(_render_bundle, work, chunksize=max(1, len(work) // (size * 16)))
+
+
+def _render_bundle(item: tuple[str, Mapping[str, Any], Sequence[BadgeJob]]) -> tuple[bytes, list[bytes]]:
+    from documents import badge
+
+    kind, context, jobs = item
+    certificate = context.get("certificate")
+    if isinstance(certificate, Mapping) and certificate.get("verification_url") and not certificate.get("qr_svg"):
+        from documents.qr import qr_svg
+
+        context = {**context, "certificate": {**certificate, "qr_svg": qr_svg(certificate["verification_url"])}}
+    pdf = _render((kind, context))
+    return pdf, [badge.bake(badge.draw(heading, title, certifier), token) for _, heading, title, certifier, token in jobs]
 
 
 def _render(item: tuple[str, Mapping[str, Any]]) -> bytes:

@@ -52,6 +52,7 @@ from certification.services.candidates import held_blocs
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from documents import badge
+from documents.storage import DocumentStore
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
 from certification.effects import OwedEffect, dossiers_owed, owed
@@ -150,7 +151,9 @@ def _version_event(session: Session, certificate: Certificate) -> AuditEvent | N
     return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
 
 
-def certificate_context(session: Session, certificate: Certificate) -> dict[str, Any]:
+def certificate_context(session: Session, certificate: Certificate, *, qr: bool = True) -> dict[str, Any]:
+    """What the certificate's template reads (``qr=False``: without the QR code's drawing, that a
+    renderer process draws from ``verification_url``)."""
     cert = session.get(Certification, certificate.certification_id)
     jury = session.get(JurySession, certificate.session_id)
     candidate = session.get(Candidate, certificate.candidate_id)
@@ -174,7 +177,7 @@ def certificate_context(session: Session, certificate: Certificate) -> dict[str,
                 for code in certificate.blocs
             ],
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "issued_on": certificate.issued_on, "verification_url": url, "qr_svg": qr_svg(url),
+            "issued_on": certificate.issued_on, "verification_url": url, "qr_svg": qr_svg(url) if qr else None,
             "version": certificate.version,
             "duplicate": bool(event and event.action == "duplicate"),
             "correction_note": f"Document rectifié le {event.at:%d/%m/%Y} : {event.reason}"
@@ -234,64 +237,89 @@ def _notified_candidates(session: Session, jury: JurySession, pv_version: int) -
 
 
 def _certificate_document(session: Session, jury: JurySession, candidate_id: int,
-                          pdf: bytes | None = None) -> tuple[Any, dict | None, list[str], list[dict]]:
-    """The candidate's certificate or attestation of this session, rendered once, with its Open
-    Badges (baked PNG attachments); (None, None, [], []) when the session issued none."""
+                          rendered: tuple[dict, bytes, list[tuple[str, bytes]]] | None = None,
+                          ) -> tuple[Any, dict | None, list[str], list[dict]]:
+    """The candidate's certificate or attestation of this session, stored once, with its Open
+    Badges (baked PNG attachments); (None, None, [], []) when the session issued none.
+    ``rendered``: (context, PDF, [(badge path, image)]) made by a renderer process (``documents.pool``)."""
     certificate = session.exec(select(Certificate).where(
         Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id,
         Certificate.state == "valid")).first()
     if certificate is None:
         return None, None, [], []
-    cctx = certificate_context(session, certificate)
+    data_dir = get_settings().data_dir
+    if rendered is not None:
+        cctx, pdf, images = rendered
+        store = DocumentStore(data_dir)
+        for relative, image in images:
+            if store.digest(relative) is None:
+                store.write(relative, image)
+    else:
+        cctx, pdf = certificate_context(session, certificate), None
     cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
     document = cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version, pdf=pdf)
-    badges = badge.badge_attachments(session, certificate, get_settings().data_dir)
-    certificate_ctx = {**cctx["certificate"], "badges": len(badges),
+    badges = badge.badge_attachments(session, certificate, data_dir)
+    certificate_ctx = {**{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"}, "badges": len(badges),
                        "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
     return document, certificate_ctx, cfx.documents, badges
 
 
-def _pending_certificates(session: Session, jury: JurySession, candidate_ids: list[int]) -> list[tuple]:
-    """(certificate id, template, context) of the certificates whose document is not rendered yet."""
+def _pending_certificates(session: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
+    """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
+    whose document is not stored yet, in the order of ``candidate_ids``."""
     from documents.service import get_document
 
-    pending = []
+    pending = {}
+    data_dir = get_settings().data_dir
     for certificate in session.exec(select(Certificate).where(
             Certificate.session_id == jury.id, Certificate.state == "valid",
             Certificate.candidate_id.in_(candidate_ids))):
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
         if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
                         version=certificate.version) is None:
-            pending.append((certificate.candidate_id, kind, certificate_context(session, certificate)))
-    return pending
+            pending[certificate.candidate_id] = (kind, certificate_context(session, certificate, qr=False),
+                                                 badge.badge_jobs(session, certificate, data_dir))
+    return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 
 
 def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutcome) -> None:
     """The PV of this version, every certificate's document, one results e-mail per structure
     (its candidates, documents attached) and one per candidate who has an address.
 
-    Documents are rendered on every core first (a process pool, ``documents.pool``), then
-    stored and mailed one candidate per transaction: a restart resumes where it stopped.
+    The PV, the certificates and their badges are rendered on every core (a process pool,
+    ``documents.pool``) while this process stores each one as it arrives and mails its
+    candidate, one candidate per transaction: a restart resumes where it stopped.
     """
-    from documents.pool import render_many
+    from documents.pool import render_iter
+    from documents.service import get_document
 
     with session_scope(engine) as session:
         jury = session.get(JurySession, jury_id)
         ctx = jury_context(session, jury)
-        fx = Effects(session, ENTITY, jury.id, jury.reference)
-        fx.letter(ctx, "pv_jury", pv_version)
-        out.documents += fx.documents
+        pv_missing = get_document(session, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury",
+                                  version=pv_version) is None
         recipients = _notified_candidates(session, jury, pv_version)
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
         pending = _pending_certificates(session, jury, [e["id"] for e in entries])
-    rendered = render_many([(kind, context) for _, kind, context in pending])
-    pdfs = {candidate_id: pdf for (candidate_id, _, _), pdf in zip(pending, rendered, strict=True)}
+        reference = jury.reference
+    work = ([("pv_jury", ctx, [])] if pv_missing else []) + [job for job in pending.values()]
+    rendered = iter(render_iter(work))
+    if pv_missing:
+        pv_pdf, _ = next(rendered)
+        with session_scope(engine) as session:
+            fx = Effects(session, ENTITY, jury_id, reference)
+            fx.letter(ctx, "pv_jury", pv_version, pdf=pv_pdf)
+            out.documents += fx.documents
     by_structure: dict[int, list[dict]] = {}
     for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
+        made = None
+        if entry["id"] in pending:
+            _, context, jobs = pending[entry["id"]]
+            pdf, images = next(rendered)
+            made = (context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)])
         with session_scope(engine) as session:
             jury = session.get(JurySession, jury_id)
-            document, certificate_ctx, documents, badges = _certificate_document(
-                session, jury, entry["id"], pdfs.get(entry["id"]))
+            document, certificate_ctx, documents, badges = _certificate_document(session, jury, entry["id"], made)
             out.documents += documents
             if certificate_ctx and certificate_ctx["number"] not in out.certificates:
                 out.certificates.append(certificate_ctx["number"])
