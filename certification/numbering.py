@@ -14,7 +14,13 @@ from sqlmodel import Session
 from certification.models import Counter
 
 
-def next_value(session: Session, name: str, year: int) -> int:
+def next_value(session: Session, name: str, year: int, count: int = 1) -> int:
+    """The next value of the counter (``count`` > 1: reserves that many, returns the last of them)."""
+    bump = (update(Counter).where(Counter.name == name, Counter.year == year)
+            .values(value=Counter.value + count).returning(Counter.value))
+    value = session.execute(bump).scalar_one_or_none()
+    if value is not None:
+        return value
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
@@ -22,9 +28,4 @@ def next_value(session: Session, name: str, year: int) -> int:
             index_elements=["name", "year"]
         )
     )
-    return session.execute(
-        update(Counter)
-        .where(Counter.name == name, Counter.year == year)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar_one()
+    return session.execute(bump).scalar_one()

@@ -248,8 +248,9 @@ def issue(session: Session, row: Certificate) -> list[Credential]:
     cert = session.get(Certification, row.certification_id)
     issued = now()
     out = []
-    for bloc_code, bloc_title in _achievements_for(session, row):
-        index = next_value(session, "credential-status", 0) - 1
+    achievements = _achievements_for(session, row)
+    first = next_value(session, "credential-status", 0, count=len(achievements)) - len(achievements)
+    for index, (bloc_code, bloc_title) in enumerate(achievements, start=first):
         if index >= STATUS_LIST_BITS:  # pragma: no cover - 131,072 credentials: a second list is needed
             raise RuntimeError("the revocation status list is full")
         credential_uuid = str(uuid.uuid4())
