@@ -171,7 +171,11 @@ with_lock() {
 case "${1:-}" in
     start) with_lock start ;;
     stop) with_lock stop ;;
-    url) echo "postgresql+psycopg://postgres@127.0.0.1:$(current_port)/$DB" ;;
+    url)
+        # Only the URL of this checkout's own running cluster: a default port may be another's.
+        is_running || die "this checkout's cluster is not running ($BASE): run scripts/pg.sh start first"
+        echo "postgresql+psycopg://postgres@127.0.0.1:$(current_port)/$DB"
+        ;;
     status) is_running ;;
     reset)
         with_lock stop
