@@ -67,7 +67,6 @@ def deliberate(people, ids, results) -> int:
     """A signed session of ``ids``; the jury members of the first session sit again in later ones."""
     if "presidente" not in people:
         return deliberated_session(people, ids, results)
-    from datetime import timedelta
 
     from certification.services import jury as jury_svc
 

@@ -557,7 +557,6 @@ def steps_of(html: str) -> list[tuple[str, str]]:
 def test_inbox_of_each_role(browser, people):
     import time_machine
 
-    from certification.audit import SYSTEM
     from certification.clock import now
     from certification.models import Agrement
     from certification.models_training import Appui, TrainingSession
