@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 from prefect import flow, get_run_logger, task
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, Actor
 from certification.clock import today
@@ -110,7 +110,7 @@ def certification_context(cert: Certification) -> dict[str, Any]:
             "registry_code": parsed[1] if parsed else None}
 
 
-def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
+def alert_rows(session: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
     certificates = {c.id: c for c in session.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
     batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}

@@ -44,6 +44,7 @@ import io
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -715,7 +716,7 @@ def _parse_xml(data: bytes) -> ParsedReport:
     flux_id = next((_text(e) for e in root.iter() if _key(_local(e.tag)) == "idflux"), None)
     lines, bad = [], []
     for element in root.iter():
-        children = {}
+        children: dict[str, ET.Element] = {}
         for child in element:
             children.setdefault(_key(_local(child.tag)), child)
         attributes = {_key(k.rsplit("}", 1)[-1]): v for k, v in element.attrib.items()}
@@ -755,7 +756,7 @@ def _parse_csv(data: bytes) -> ParsedReport:
         raise ValidationFailed("Compte rendu vide.", code="report_empty") from None
     columns = [_key(h) for h in header]
 
-    def find(keys) -> list[int]:
+    def find(keys: Iterable[str]) -> list[int]:
         return [columns.index(k) for k in keys if k in columns]
 
     id_col, status_col, message_cols = find(ID_KEYS)[:1], find(STATUS_KEYS)[:1], find(MESSAGE_KEYS)
