@@ -26,7 +26,7 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     # PYTHONPATH first: the copies are found before the editable install of the real tree.
     env = {**os.environ, "PYTHONPATH": str(tree)}
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(tree / "pyproject.toml")],
         cwd=tree, env=env, capture_output=True, text=True, timeout=120,
     )
 
