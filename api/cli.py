@@ -148,20 +148,20 @@ def run(
     from certification.settings import get_settings
 
     _quiet_logging(verbose)
-    dispatch_mode = os.environ.get("CQP_FLOW_DISPATCH", "background")
     # Links in e-mails and documents point at the address this server listens on, unless configured.
     link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     os.environ.setdefault("CQP_PUBLIC_BASE_URL", f"http://{link_host}:{port}")
     from certification.settings import reset_settings_cache
 
     reset_settings_cache()
+    dispatch_mode = get_settings().flow_dispatch
     _upgrade()
     from notifications.outbox import reclaim_orphaned
 
     reclaim_orphaned()  # messages left 'sending' by a previous process that died
     settings = get_settings()
     server = None
-    if dispatch_mode != "deployment" and not os.environ.get("PREFECT_API_URL"):
+    if dispatch_mode != "deployment" and not settings.prefect_api_url:
         from api.prefect_server import LocalPrefectServer
 
         server = LocalPrefectServer(settings.data_dir, port=prefect_port)
@@ -208,7 +208,7 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
     lines = [
         f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
         f"Interface Prefect : {server.ui_url} (démarrage en arrière-plan)" if server is not None else
-        f"Serveur Prefect : {os.environ.get('PREFECT_API_URL', 'éphémère')}",
+        f"Serveur Prefect : {settings.prefect_api_url or 'éphémère'}",
         f"Base : {settings.sqlalchemy_url}",
         f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter."
         if sweeper else "Flux et balayage exécutés par les workers (cqp serve-flows) ; Ctrl-C pour arrêter.",

@@ -15,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from certification.settings import reset_settings_cache
+
 
 class LocalPrefectServer:
     def __init__(self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 4200):
@@ -39,6 +41,7 @@ class LocalPrefectServer:
         """Point this process's Prefect client, and the back-office's links, at the server."""
         os.environ["PREFECT_API_URL"] = self.api_url
         os.environ["PREFECT_UI_URL"] = self.ui_url
+        reset_settings_cache()  # the settings read them
 
     def start(self) -> None:
         """Start the server (returns at once) and point this process's Prefect client at it."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from certification.clock import as_utc
@@ -127,7 +128,7 @@ def verify_chain(session: Session) -> ChainReport:
     return check_events(_all_events(session))
 
 
-def seal_existing(connection) -> int:
+def seal_existing(connection: Connection) -> int:
     """Chain rows written before the audit chain existed (migration 0017); returns how many.
     Plain SQL on the columns of that revision, so that later changes of the model do not matter."""
     from types import SimpleNamespace

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import overload
 
 _offset = timedelta(0)
 
@@ -36,6 +37,12 @@ def shifted(to: datetime) -> Iterator[None]:
         _offset = previous
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Normalize a datetime read back from any backend to aware UTC (SQLite returns naive)."""
     if value is None:

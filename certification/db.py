@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,7 +18,7 @@ _engines: dict[str, Engine] = {}
 _lock = Lock()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - driver hook
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -70,7 +71,7 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def is_postgres(session_or_engine) -> bool:
+def is_postgres(session_or_engine: Session | Engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
 

@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ MARKER_TEXT = (
     "In production set CQP_KEYS_MODE=production, CQP_CREDENTIAL_KEYS_PATH and CQP_SIGNING_PKCS12_PATH.\n"
 )
 _lock = threading.Lock()
-_cache: dict[Path, tuple[tuple[int, int], list[CredentialKey]]] = {}
+_cache: dict[Path, tuple[tuple[int, int] | None, list[CredentialKey]]] = {}
 
 
 class KeyConfigurationError(RuntimeError):
@@ -97,7 +98,7 @@ def _embedded_root() -> Path:
     return root
 
 
-def _publish_dir(build, target: Path) -> None:
+def _publish_dir(build: Callable[[Path], object], target: Path) -> None:
     """Build a directory in a temporary sibling, then rename it into place: two processes starting
     together keep one set of keys (the loser's is discarded)."""
     if target.exists():
@@ -116,7 +117,7 @@ def _publish_dir(build, target: Path) -> None:
             tmp.rmdir()
 
 
-def _pem(private) -> bytes:
+def _pem(private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
 
@@ -239,7 +240,8 @@ def _name(common_name: str) -> x509.Name:
     ])
 
 
-def _certificate(subject, issuer, public_key, signer, *, ca: bool) -> x509.Certificate:
+def _certificate(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
+                 signer: ec.EllipticCurvePrivateKey, *, ca: bool) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
         .serial_number(x509.random_serial_number())

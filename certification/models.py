@@ -13,11 +13,11 @@ from certification.clock import now
 from certification.types import UTCDateTime
 
 
-def _ts(**kw) -> Any:
+def _ts(**kw: Any) -> Any:
     return Field(default_factory=now, sa_type=UTCDateTime, **kw)
 
 
-def _opt_ts(**kw) -> Any:
+def _opt_ts(**kw: Any) -> Any:
     return Field(default=None, sa_type=UTCDateTime, **kw)
 
 

@@ -23,11 +23,11 @@ from certification.types import UTCDateTime
 __all__ = ["CpfBatchItem", "CpfExportBatch", "CpfRecord"]
 
 
-def _ts(**kw) -> Any:
+def _ts(**kw: Any) -> Any:
     return Field(default_factory=now, sa_type=UTCDateTime, **kw)
 
 
-def _opt_ts(**kw) -> Any:
+def _opt_ts(**kw: Any) -> Any:
     return Field(default=None, sa_type=UTCDateTime, **kw)
 
 

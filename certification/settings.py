@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     verification_secret: SecretStr = SecretStr("dev-only-verification-secret-change-me")
 
     # Flows
+    # Prefect's own variables, read here too (no prefix): the server the flows report to, and its UI
+    # that the back-office links to (``cqp run`` sets both to the local server it starts).
+    prefect_api_url: str | None = Field(default=None, validation_alias="PREFECT_API_URL")
+    prefect_ui_url: str | None = Field(default=None, validation_alias="PREFECT_UI_URL")
     flow_dispatch: Literal["inline", "background", "deployment", "none"] = "background"
     # Background dispatch: runs of different dossiers at once (a dossier has at most one queued and
     # one running run); 0: 2 on SQLite (one writer at a time), 8 on PostgreSQL.
@@ -93,6 +98,12 @@ class Settings(BaseSettings):
     # its period in ``cqp run`` (0: never), and its cron schedule in ``cqp serve-flows``.
     cpf_export_interval_seconds: int = 86400
     cpf_export_cron: str = "0 7 * * *"
+    # Identifiers given by the Caisse des Dépôts at the certifier's enrolment, and the export's alerts
+    cpf_id_client: str = "00000000"  # 8 characters, « idClient » of the emitter and of the certifier
+    cpf_id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
+    cpf_modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
+    cpf_alert_days_before: int = 30  # officers are alerted of records still owed this close to their due date
+    cpf_report_reminder_days: int = Field(default=15, ge=0)  # a batch without report: reminders after N, 2N days
 
     # Retention of personal data (days), applied by the daily sweep (certification/services/retention.py).
     # Certificates, the register, bloc results, the audit trail and the CPF export data are kept.
@@ -198,3 +209,12 @@ def get_settings() -> Settings:
 
 def reset_settings_cache() -> None:
     get_settings.cache_clear()
+
+
+def set_prefect_env_defaults() -> None:
+    """Embedded defaults of Prefect's own settings, set before Prefect is first imported (by
+    ``flows``); explicit environment values win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_HOME", os.path.abspath(os.path.join("var", "prefect")))
+    os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -47,7 +47,7 @@ def transition(
 @dataclass
 class StateMachine:
     name: str
-    states: Mapping[str, str]  # state -> French label
+    states: Mapping[Any, str]  # state (a StrEnum member) -> French label
     initial: str
     transitions: list[Transition]
     final: frozenset[str] = field(default_factory=frozenset)

@@ -13,13 +13,16 @@ import hmac
 import json
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import AuditEvent, Role
 from certification.models_webhooks import WebhookDelivery, WebhookSubscription
+
+if TYPE_CHECKING:  # certification.audit imports this module
+    from certification.audit import Actor
 
 EVENTS = ("dossier.state_changed", "document.issued", "certificate.revoked")
 SIGNATURE_HEADER = "X-CQP-Signature"
@@ -91,7 +94,7 @@ def verify(secret: str, body: bytes, header: str, now: int, tolerance: int = TOL
 # --- subscriptions (officers) ------------------------------------------------------------------
 
 
-def subscribe(session: Session, actor, *, url: str, events: list[str], description: str = "") -> WebhookSubscription:
+def subscribe(session: Session, actor: Actor, *, url: str, events: list[str], description: str = "") -> WebhookSubscription:
     from certification.audit import record_event
 
     if actor.role is not Role.officer:
@@ -116,7 +119,7 @@ def get_subscription(session: Session, subscription_id: int) -> WebhookSubscript
     return sub
 
 
-def unsubscribe(session: Session, actor, subscription_id: int) -> WebhookSubscription:
+def unsubscribe(session: Session, actor: Actor, subscription_id: int) -> WebhookSubscription:
     from certification.audit import record_event
 
     sub = get_subscription(session, subscription_id)

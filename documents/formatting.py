@@ -7,7 +7,7 @@ month names and number formats are spelled out here.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
@@ -35,7 +35,7 @@ try:
     DISPLAY_TZ: timezone | ZoneInfo = ZoneInfo("Europe/Paris")
 except ZoneInfoNotFoundError:  # pragma: no cover - host without tz database
     logger.warning("Time zone Europe/Paris unavailable (install tzdata); times are shown in UTC.")
-    DISPLAY_TZ = timezone.utc
+    DISPLAY_TZ = UTC
 
 
 def to_local(value: datetime) -> datetime:

@@ -6,7 +6,7 @@ escape it shows up at once.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from typing import Any
 
 SAMPLE_STRUCTURE_NAME = "<script>alert('x')</script> & Fils"
@@ -25,7 +25,7 @@ def sample_request(**overrides: Any) -> dict[str, Any]:
         "certification_title": "CQP Salarié Polyvalent",
         "mandataire_name": "Hélène Lefèvre",
         "mandataire_email": "helene.lefevre@example.org",
-        "submitted_at": datetime(2026, 11, 23, 13, 5, tzinfo=timezone.utc),  # 14 h 05 in Paris
+        "submitted_at": datetime(2026, 11, 23, 13, 5, tzinfo=UTC),  # 14 h 05 in Paris
         "round": 1,
         "pieces": [
             {
@@ -93,8 +93,8 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
         "agrement_end_date": date(2028, 12, 31),
         "controleur_name": "François Lefèvre-N'Diaye",
         "controleur_email": "francois.lefevre@controleurs.example.org",
-        "visit_at": datetime(2026, 3, 12, 8, 30, tzinfo=timezone.utc),  # 9 h 30 in Paris
-        "visit_end": datetime(2026, 3, 12, 11, 30, tzinfo=timezone.utc),  # 12 h 30 in Paris
+        "visit_at": datetime(2026, 3, 12, 8, 30, tzinfo=UTC),  # 9 h 30 in Paris
+        "visit_end": datetime(2026, 3, 12, 11, 30, tzinfo=UTC),  # 12 h 30 in Paris
         "visit_place": "Atelier de l'Église, 12 rue de l'Église, 69007 Lyon",
         "visit_notes": "Accès par la cour.\nPrévoir les <b>livrets</b> des candidats & les plannings.",
         "visit_sequence": 1,
@@ -116,7 +116,7 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
             },
         ],
         "report_summary": "Structure globalement conforme.\nUn écart sur le suivi des évaluations.",
-        "report_submitted_at": datetime(2026, 3, 20, 16, 45, tzinfo=timezone.utc),  # 17 h 45 in Paris
+        "report_submitted_at": datetime(2026, 3, 20, 16, 45, tzinfo=UTC),  # 17 h 45 in Paris
         "decision": "action_plan",
         "decision_reason": "Écart constaté sur le suivi des évaluations (critère « Suivi des évaluations »).",
         "action_plan_items": (
@@ -127,8 +127,8 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
         "action_plan_deadline": date(2026, 4, 1),
         "days_left": 5,
         "evidence": [
-            {"filename": "grilles-évaluation.pdf", "uploaded_at": datetime(2026, 3, 25, 9, 0, tzinfo=timezone.utc)},
-            {"filename": "livret_accueil_2026.pdf", "uploaded_at": datetime(2026, 3, 27, 14, 10, tzinfo=timezone.utc)},
+            {"filename": "grilles-évaluation.pdf", "uploaded_at": datetime(2026, 3, 25, 9, 0, tzinfo=UTC)},
+            {"filename": "livret_accueil_2026.pdf", "uploaded_at": datetime(2026, 3, 27, 14, 10, tzinfo=UTC)},
         ],
     }
     controle.update(overrides)
@@ -253,7 +253,7 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
         "reference": "JURY-2026-0001",
         "certification_code": "CQP_SP",
         "certification_title": "CQP Salarié Polyvalent",
-        "scheduled_at": datetime(2026, 6, 12, 7, 30, tzinfo=timezone.utc),  # 9 h 30 in Paris (CEST)
+        "scheduled_at": datetime(2026, 6, 12, 7, 30, tzinfo=UTC),  # 9 h 30 in Paris (CEST)
         "place": "Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon",
         "video_link": "https://visio.example.org/jury/2026-0001?code=A1&lang=fr",
         "quorum": 3,
@@ -270,7 +270,7 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
         ],
         "candidates": [_sample_candidate(i) for i in range(n_candidates)],
         "pv_version": 1,
-        "pv_signed_at": datetime(2026, 6, 12, 14, 10, tzinfo=timezone.utc),  # 16 h 10 in Paris
+        "pv_signed_at": datetime(2026, 6, 12, 14, 10, tzinfo=UTC),  # 16 h 10 in Paris
         "pv_signed_by": "Hélène Lefèvre",
         "recours_note": None,
     }
@@ -362,7 +362,7 @@ def sample_recours(**overrides: Any) -> dict[str, Any]:
         "jury_reference": "JURY-2026-0001",
         "jury_date": date(2026, 6, 12),
         "certification_title": "CQP Salarié Polyvalent",
-        "filed_at": datetime(2026, 7, 1, 8, 15, tzinfo=timezone.utc),  # 10 h 15 in Paris
+        "filed_at": datetime(2026, 7, 1, 8, 15, tzinfo=UTC),  # 10 h 15 in Paris
         "grounds": (
             "Le bloc BC02 n'a pas été évalué <b>équitablement</b>.\n"
             "L'évaluateur était mon encadrant & tuteur."

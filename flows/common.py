@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, timedelta
+from typing import Any
 
 import anyio
 from prefect import task
@@ -59,7 +60,7 @@ def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | 
     return min(due) if due else None
 
 
-async def sweep(find: Callable[[], list[int]], advance) -> dict:
+async def sweep(find: Callable[[], list[int]], advance: Callable[[int], Awaitable[dict[str, Any]]]) -> dict:
     """Advance every entity ``find()`` returns with the Prefect task ``advance``, then deliver."""
     ids = await anyio.to_thread.run_sync(find)
     outcomes = [await advance(i) for i in ids]

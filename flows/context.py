@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -14,7 +15,7 @@ from certification.services.referential import blocs_of
 from certification.settings import get_settings
 
 
-def _submitted_at(session: Session, request: AgrementRequest, round: int):
+def _submitted_at(session: Session, request: AgrementRequest, round: int) -> datetime | None:
     """When round ``round`` was submitted: the first submission, or its compléments."""
     if round <= 1:
         return request.submitted_at

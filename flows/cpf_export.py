@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 from prefect import flow, get_run_logger, task
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, Actor
 from certification.clock import today
@@ -110,7 +110,7 @@ def certification_context(cert: Certification) -> dict[str, Any]:
             "registry_code": parsed[1] if parsed else None}
 
 
-def alert_rows(session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
+def alert_rows(session: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
     certificates = {c.id: c for c in session.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
     batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}
@@ -139,20 +139,20 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
     are overdue (not declared yet). One e-mail per distinct situation: the same records at the same
     stage (held back, due soon, overdue) in the same state with the same reasons and error are never
     announced twice; a record that reaches the next stage is, with the others still owed."""
-    settings, cpf = get_settings(), svc.CpfSettings()
+    settings = get_settings()
     on = today()
     with session_scope(engine) as session:
         cert = get_certification(session, certification_code)
-        records = svc.attention_records(session, SYSTEM, certification_code, on=on, days_before=cpf.alert_days_before)
+        records = svc.attention_records(session, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
         if not records and not export_error:
             return []
-        rows = alert_rows(session, records, on, cpf.alert_days_before)
+        rows = alert_rows(session, records, on, settings.cpf_alert_days_before)
         situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
                      for r in rows] + [export_error or ""]
         digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
         context = {
             "cpf": {
-                **certification_context(cert), "days_before": cpf.alert_days_before,
+                **certification_context(cert), "days_before": settings.cpf_alert_days_before,
                 "overdue_count": sum(r["overdue"] for r in rows),
                 "held_count": sum(bool(r["held_reason"]) for r in rows),
                 "awaiting_count": sum(r["awaiting_report"] for r in rows),
@@ -171,7 +171,8 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
     is not imported ``CQP_CPF_REPORT_REMINDER_DAYS`` days after it was produced, then twice that
     (one e-mail per batch and step, dedupe key ``cpf_export_batches:<id>:report-reminder-<step>``;
     after a long pause only the latest step is sent). None once the report is imported."""
-    settings, every = get_settings(), svc.CpfSettings().report_reminder_days
+    settings = get_settings()
+    every = settings.cpf_report_reminder_days
     on = svc.paris_today()
     sent = []
     with session_scope(engine) as session:

@@ -22,8 +22,10 @@ import asyncio
 import importlib
 import logging
 import weakref
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from certification.settings import get_settings
 
@@ -101,13 +103,13 @@ def dispatcher() -> _Dispatcher:
 
 
 @asynccontextmanager
-async def flow_lock():
+async def flow_lock() -> AsyncIterator[None]:
     """A slot among the background runs (the periodic sweep takes one like any run)."""
     async with dispatcher().slots:
         yield
 
 
-def load_flow(process: Process):
+def load_flow(process: Process) -> Any:
     module, attribute = process.flow.split(":")
     return getattr(importlib.import_module(module), attribute)
 
@@ -138,7 +140,7 @@ async def _deployment_run(kind: str, entity_id: int) -> None:
 
     process = PROCESSES[kind]
     try:
-        await run_deployment(
+        await run_deployment(  # type: ignore[misc]  # sync-compatible: awaitable when called in a loop
             process.deployment, parameters={process.parameter: entity_id}, timeout=0,
             tags=[run_tag(kind, entity_id)],
         )

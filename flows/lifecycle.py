@@ -37,7 +37,7 @@ from certification.processes.agrement import (
     AgrementState,
 )
 from certification.services import lifecycle as svc
-from certification.settings import get_settings
+from certification.settings import Settings, get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key
 from flows.monitoring import monitored
@@ -165,7 +165,7 @@ def _side_effects(session: Session, agrement: Agrement, out: Outcome) -> None:
     out.mails += fx.mails
 
 
-def _first_window(settings) -> int:
+def _first_window(settings: Settings) -> int:
     return max(settings.expiry_reminder_days_before, default=0)
 
 

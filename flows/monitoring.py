@@ -128,7 +128,7 @@ def monitored(process: str) -> Callable:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
-        async def wrapper(*args, **kwargs):
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
             entity_id = _entity_id(signature, args, kwargs)
             record_id = None
             try:
@@ -148,7 +148,7 @@ def monitored(process: str) -> Callable:
     return decorate
 
 
-async def _finish_quietly(record_id: int | None, **outcome) -> None:
+async def _finish_quietly(record_id: int | None, **outcome: Any) -> None:
     if record_id is None:
         return
     try:

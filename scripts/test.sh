@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run the whole test suite, on SQLite then on PostgreSQL.
+# Run the static checks, then the whole test suite on SQLite then on PostgreSQL.
 #
 #   scripts/test.sh [pytest args]
 #
-# Installs what is missing (scripts/setup.sh --with-postgres), then runs
+# Installs what is missing (scripts/setup.sh --with-postgres), runs scripts/check.sh (ruff,
+# import-linter, mypy; a failure fails the run, after the tests), then runs
 # `.venv/bin/python -m pytest -q -p no:cacheprovider [args]` once per backend:
 #   sqlite    CQP_TEST_DATABASE_URL unset
 #   postgres  CQP_TEST_DATABASE_URL=$(scripts/pg.sh url), on a throwaway cluster
@@ -60,6 +61,9 @@ run_pytest() {
 }
 
 failed=()
+echo "== static checks (scripts/check.sh) =="
+"$ROOT/scripts/check.sh" || failed+=("static checks")
+
 for backend in "${backends[@]}"; do
     case $backend in
         sqlite)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.certification_schemas import AppealIn, AppealOut, UpholdIn
-from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require

@@ -9,7 +9,7 @@ flux once corrected. Until then the records are not declared (overdue past their
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 import anyio

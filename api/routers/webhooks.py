@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
-from typing_extensions import Annotated
+from typing import Annotated
 
 from api.deps import Principal, require
 from api.pagination import Page, Pager

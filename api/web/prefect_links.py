@@ -10,9 +10,10 @@ otherwise the page names the flow and its tag, without a hint meant for the admi
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from urllib.parse import urlencode
+
+from certification.settings import get_settings
 
 # Process key (flows.dispatch.PROCESSES) -> name of its Prefect flow.
 FLOW_NAMES = {
@@ -39,7 +40,7 @@ class PrefectLinks:
 
 
 def ui_url() -> str | None:
-    value = os.environ.get("PREFECT_UI_URL", "").strip().rstrip("/")
+    value = (get_settings().prefect_ui_url or "").strip().rstrip("/")
     return value if value.startswith(("http://", "https://")) else None
 
 

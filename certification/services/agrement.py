@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
@@ -462,7 +463,7 @@ def count_by_state(session: Session) -> dict[str, int]:
 # --- granted agréments ---------------------------------------------------------------------
 
 
-def _agrements_query(session: Session, actor: Actor):
+def _agrements_query(session: Session, actor: Actor) -> SelectOfScalar[Agrement]:
     query = select(Agrement).order_by(Agrement.id.desc())
     if actor.role in (Role.officer, Role.system):
         return query

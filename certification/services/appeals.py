@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
@@ -35,7 +36,7 @@ def deadline_of(jury: JurySession) -> date | None:
     raise AssertionError("unreachable")
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
     query = select(Appeal).order_by(Appeal.id)
     if actor.role in (Role.officer, Role.system):
         return query

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
@@ -26,7 +27,7 @@ ENTITY = Appui.__tablename__
 # --- reading -------------------------------------------------------------------------------
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
     query = select(Appui).order_by(Appui.id.desc())
     if actor.role in (Role.officer, Role.system):
         return query

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import Actor, apply_transition, record_event
@@ -53,7 +54,7 @@ def _structure_of(session: Session, actor: Actor) -> int | None:
     return user.structure_id if user else None
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[Candidate]:
     query = select(Candidate).order_by(Candidate.id)
     if actor.role in (Role.officer, Role.system):
         return query

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
@@ -36,7 +37,7 @@ MAX_FINDINGS = 100
 # --- reading -------------------------------------------------------------------------------
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
     query = select(Controle).order_by(Controle.id.desc())
     if actor.role in (Role.officer, Role.system):
         return query

@@ -44,6 +44,7 @@ import io
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -51,8 +52,6 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 import xmlschema
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -71,6 +70,7 @@ from certification.processes.cpf_export import (
     CpfState,
 )
 from certification.services.referential import get_certification, parse_registry_code
+from certification.settings import Settings, get_settings
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -83,18 +83,6 @@ BATCH_GENERATED, BATCH_REPORTED = "generated", "report_imported"  # CpfExportBat
 RECORD_ENTITY = CpfRecord.__tablename__
 DUE_MONTHS = 3
 REPORT_MAX_LINES = 100_000
-
-
-class CpfSettings(BaseSettings):
-    """Identifiers given by the Caisse des Dépôts at the certifier's enrolment (env ``CQP_CPF_*``)."""
-
-    model_config = SettingsConfigDict(env_prefix="CQP_CPF_", env_file=".env", extra="ignore")
-
-    id_client: str = "00000000"  # 8 characters, « idClient » of the emitter and of the certifier
-    id_contrat: str = "MCFCER000000"  # « idContrat » (at most 20 characters)
-    modalite_acces: str = "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION"
-    alert_days_before: int = 30  # officers are alerted of records still owed this close to their due date
-    report_reminder_days: int = Field(default=15, ge=0)  # a batch without report: reminders after N, 2N days
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -217,7 +205,7 @@ def attention_records(session: Session, actor: Actor, certification_code: str, *
     whose batch has no imported report once they are overdue (before that, the batch's own
     reminders follow them: :func:`report_reminder_step`)."""
     on = on or today()
-    days = CpfSettings().alert_days_before if days_before is None else days_before
+    days = get_settings().cpf_alert_days_before if days_before is None else days_before
     horizon = on + timedelta(days=days)
     return [r for r in list_records(session, actor, certification_code=certification_code)
             if (CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason))
@@ -338,7 +326,7 @@ def _local_date(value: datetime) -> date:
 
 
 def passage_element(certificate: Certificate, candidate: Candidate | None, jury: JurySession | None,
-                    settings: CpfSettings) -> ET.Element:
+                    settings: Settings) -> ET.Element:
     """The ``passageCertification`` of a certificate (data dictionary order)."""
     p = _el(None, "passageCertification")
     _el(p, "idTechnique", clean_text(certificate.number, 255))
@@ -355,7 +343,7 @@ def passage_element(certificate: Certificate, candidate: Candidate | None, jury:
     _el(p, "scoring", nil=True)
     _el(p, "mentionValidee", nil=True)
     modalites = _el(p, "modalitesInscription")
-    _el(modalites, "modaliteAcces", settings.modalite_acces)
+    _el(modalites, "modaliteAcces", settings.cpf_modalite_acces)
     holder = _el(_el(p, "identificationTitulaire"), "titulaire")
     _el(holder, "nomNaissance", clean_text(certificate.holder_last_name, 60))
     _el(holder, "nomUsage", nil=True)
@@ -381,16 +369,16 @@ def passage_digest(element: ET.Element, registry_code: str) -> str:
 
 
 def build_flux(reference: str, created_at: datetime, registry_type: str, registry_code: str,
-               passages: list[ET.Element], settings: CpfSettings) -> bytes:
+               passages: list[ET.Element], settings: Settings) -> bytes:
     """The whole XML flux of one certification (UTF-8, with its declaration)."""
     root = _el(None, "flux")
     _el(root, "idFlux", clean_text(reference, 50))
     _el(root, "horodatage", created_at.astimezone(PARIS).replace(microsecond=0).isoformat())
     emitter = _el(root, "emetteur")
-    _el(emitter, "idClient", clean_text(settings.id_client, 8))
+    _el(emitter, "idClient", clean_text(settings.cpf_id_client, 8))
     certifier = _el(_el(emitter, "certificateurs"), "certificateur")
-    _el(certifier, "idClient", clean_text(settings.id_client, 8))
-    _el(certifier, "idContrat", clean_text(settings.id_contrat, 20))
+    _el(certifier, "idClient", clean_text(settings.cpf_id_client, 8))
+    _el(certifier, "idContrat", clean_text(settings.cpf_id_contrat, 20))
     certification = _el(_el(certifier, "certifications"), "certification")
     _el(certification, "type", registry_type)
     _el(certification, "code", registry_code)
@@ -473,7 +461,7 @@ class _Due:
     resend: bool
 
 
-def _passages(session: Session, records: list[CpfRecord], settings: CpfSettings) -> dict[int, ET.Element]:
+def _passages(session: Session, records: list[CpfRecord], settings: Settings) -> dict[int, ET.Element]:
     if not records:
         return {}
     certificates = {c.id: c for c in session.exec(
@@ -489,11 +477,11 @@ def _passages(session: Session, records: list[CpfRecord], settings: CpfSettings)
     return out
 
 
-def due_for_batch(session: Session, cert: Certification, settings: CpfSettings | None = None) -> list[_Due]:
+def due_for_batch(session: Session, cert: Certification, settings: Settings | None = None) -> list[_Due]:
     """What the next batch of ``cert`` would carry: pending records, and rejected ones corrected
     since (or whose re-sending the officer asked for), except those held back for missing data.
     Accepted records never come back."""
-    settings = settings or CpfSettings()
+    settings = settings or get_settings()
     _, registry_code = registry_of(cert)
     records = refresh_holds(session, cert.id)
     elements = _passages(session, records, settings)
@@ -509,11 +497,11 @@ def due_for_batch(session: Session, cert: Certification, settings: CpfSettings |
 
 
 def prepare_batch(session: Session, actor: Actor, certification_code: str,
-                  settings: CpfSettings | None = None) -> tuple[CpfExportBatch, bytes] | None:
+                  settings: Settings | None = None) -> tuple[CpfExportBatch, bytes] | None:
     """Record the next batch of ``certification_code`` and return it with its XML, or None when
     nothing is to be sent. The caller writes the file before committing."""
     _officer_only(actor)
-    settings = settings or CpfSettings()
+    settings = settings or get_settings()
     cert = get_certification(session, certification_code)
     registry_type, registry_code = registry_of(cert)
     sync_records(session, cert.id)
@@ -715,7 +703,7 @@ def _parse_xml(data: bytes) -> ParsedReport:
     flux_id = next((_text(e) for e in root.iter() if _key(_local(e.tag)) == "idflux"), None)
     lines, bad = [], []
     for element in root.iter():
-        children = {}
+        children: dict[str, ET.Element] = {}
         for child in element:
             children.setdefault(_key(_local(child.tag)), child)
         attributes = {_key(k.rsplit("}", 1)[-1]): v for k, v in element.attrib.items()}
@@ -755,7 +743,7 @@ def _parse_csv(data: bytes) -> ParsedReport:
         raise ValidationFailed("Compte rendu vide.", code="report_empty") from None
     columns = [_key(h) for h in header]
 
-    def find(keys) -> list[int]:
+    def find(keys: Iterable[str]) -> list[int]:
         return [columns.index(k) for k in keys if k in columns]
 
     id_col, status_col, message_cols = find(ID_KEYS)[:1], find(STATUS_KEYS)[:1], find(MESSAGE_KEYS)

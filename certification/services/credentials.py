@@ -17,6 +17,7 @@ import json
 import secrets
 import uuid
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -142,7 +143,7 @@ def _sign(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 @contextmanager
-def _eddsa():
+def _eddsa() -> Iterator[None]:
     """RFC 9864 deprecates "EdDSA" in favour of "Ed25519"; Open Badges 3.0 verifiers and wallets
     expect "EdDSA", so joserfc's warning is silenced where we use it on purpose."""
     with warnings.catch_warnings():
@@ -355,7 +356,7 @@ class CredentialCheck:
                 "valid_until": credential.get("validUntil"), "id": credential.get("id")}
 
 
-def _result(status: str, **kw) -> CredentialCheck:
+def _result(status: str, **kw: Any) -> CredentialCheck:
     return CredentialCheck(status=status, message=MESSAGES[status], label=LABELS[status], **kw)
 
 

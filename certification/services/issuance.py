@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import update
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
@@ -92,7 +93,7 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
 # --- reading and officer's actions -----------------------------------------------------------
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[Certificate]:
     query = select(Certificate).order_by(Certificate.id)
     if actor.role in (Role.officer, Role.system):
         return query

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
@@ -44,7 +45,7 @@ ENTITY = JurySession.__tablename__
 # --- reading -------------------------------------------------------------------------------
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[JurySession]:
     query = select(JurySession).order_by(JurySession.scheduled_at, JurySession.id)
     if actor.role in (Role.officer, Role.system):
         return query

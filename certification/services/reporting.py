@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -41,6 +42,9 @@ from certification.models import (
 )
 from certification.processes.certification import JuryState
 from certification.processes.controle import ControleState
+
+if TYPE_CHECKING:
+    from certification.models_training import Appui
 
 PARIS = ZoneInfo("Europe/Paris")
 NO_REGION = "Région non renseignée"
@@ -123,7 +127,7 @@ def region_sort_key(region: str | None) -> tuple:
     return (0, plain.casefold())
 
 
-def appui_model():
+def appui_model() -> type[Appui] | None:
     """The appuis table of the EPSP training module, or None when the module is absent."""
     try:
         from certification.models_training import Appui

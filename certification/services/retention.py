@@ -15,7 +15,7 @@ never deleted here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_
@@ -40,13 +40,13 @@ class RetentionResult:
     unlinked: list[str] = field(default_factory=list)  # files deleted, relative to data_dir
 
 
-def _cutoff(rule: str):
+def _cutoff(rule: str) -> datetime | None:
     days = get_settings().retention_days.get(rule)
     return None if days is None or days < 0 else now() - timedelta(days=days)
 
 
 def _purge_request_pieces(session: Session, result: RetentionResult) -> set[str]:
-    cutoff, paths = _cutoff("ended_request_pieces"), set()
+    cutoff, paths = _cutoff("ended_request_pieces"), set[str]()
     if cutoff is None:
         return paths
     requests = session.exec(select(AgrementRequest).where(
@@ -66,7 +66,7 @@ def _purge_request_pieces(session: Session, result: RetentionResult) -> set[str]
 
 
 def _purge_evidence(session: Session, result: RetentionResult) -> set[str]:
-    cutoff, paths = _cutoff("evaluation_evidence"), set()
+    cutoff, paths = _cutoff("evaluation_evidence"), set[str]()
     if cutoff is None:
         return paths
     candidates = session.exec(select(Candidate).where(

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
@@ -47,7 +48,7 @@ def structure_of(session: Session, actor: Actor) -> int | None:
     return user.structure_id if user else None
 
 
-def _query(session: Session, actor: Actor):
+def _query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
     query = select(TrainingSession).order_by(TrainingSession.start_date, TrainingSession.id)
     if actor.role in (Role.officer, Role.system):
         return query
@@ -318,7 +319,8 @@ def enroll(
     return enrollment
 
 
-def _enrollment_acting(session: Session, actor: Actor, session_id: int, enrollment_id: int):
+def _enrollment_acting(session: Session, actor: Actor, session_id: int,
+                       enrollment_id: int) -> tuple[TrainingSession, TrainingEnrollment]:
     training = _acting_on(session, actor, session_id)
     enrollment = session.get(TrainingEnrollment, enrollment_id)
     if enrollment is None or enrollment.session_id != training.id:

@@ -6,10 +6,8 @@ import hashlib
 
 from sqlmodel import select
 
-from certification.audit import SYSTEM
 from certification.db import session_scope
 from certification.models import AgrementRequest, Piece
-from certification.services import agrement as svc
 from tests.factories import auth
 
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from certification.audit import SYSTEM, timeline
+from certification.audit import timeline
 from certification.db import new_session, session_scope
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, AgrementRequest, AuditEvent, Counter, StructureLink

@@ -18,6 +18,7 @@ from certification.models import Candidate, Certificate, Certification
 from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.services import cpf_export as svc
 from certification.services import issuance
+from certification.settings import reset_settings_cache
 from flows.cpf_export import export_once, import_report_once
 from tests.factories import (
     deliberated_session,
@@ -67,7 +68,6 @@ def deliberate(people, ids, results) -> int:
     """A signed session of ``ids``; the jury members of the first session sit again in later ones."""
     if "presidente" not in people:
         return deliberated_session(people, ids, results)
-    from datetime import timedelta
 
     from certification.services import jury as jury_svc
 
@@ -652,6 +652,7 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
         svc.list_records(s, officer(people))  # followed from now on
 
     monkeypatch.setenv("CQP_CPF_MODALITE_ACCES", "APPRENTISSAGE_EN_ENTREPRISE")  # not in the dictionary
+    reset_settings_cache()
     with pytest.raises(ValidationFailed) as exc:
         export_once("CQP_SP", officer(people))
     message = exc.value.message
@@ -662,6 +663,7 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
 
     monkeypatch.delenv("CQP_CPF_MODALITE_ACCES")
     monkeypatch.setenv("CQP_CPF_ID_CLIENT", "1234567")  # 7 characters instead of 8
+    reset_settings_cache()
     with pytest.raises(ValidationFailed) as exc:
         export_once("CQP_SP", officer(people))
     assert "champ emetteur/idClient" in exc.value.message
@@ -673,6 +675,7 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
         assert s.exec(select(CpfExportBatch)).all() == [] and s.exec(select(CpfBatchItem)).all() == []
     assert list((settings.data_dir / "exports").rglob("*.xml")) == []
     monkeypatch.delenv("CQP_CPF_ID_CLIENT")
+    reset_settings_cache()
     summary = export_once("CQP_SP", officer(people))
     assert summary["reference"].endswith("-0001") and summary["record_count"] == 2
 

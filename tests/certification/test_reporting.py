@@ -80,7 +80,7 @@ def test_published_tables_reproduced(people):
     rows = ReportRows(people)
     appuis_available = build_published(rows)
 
-    for year, (juries, controles, requests, appuis) in PUBLISHED.items():
+    for year, (juries, controles, requests, _appuis) in PUBLISHED.items():
         total = report(year).total(year)
         assert (total.juries, total.controles, total.agrement_requests) == (juries, controles, requests), year
     several = report()

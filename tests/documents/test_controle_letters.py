@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import jinja2
 import pytest
@@ -86,8 +86,8 @@ def test_rapport_without_visit_nor_findings(context, pdf_text) -> None:
 
 def test_a_visit_over_two_days_shows_both_dates(context) -> None:
     context["controle"].update(
-        visit_at=datetime(2026, 3, 12, 8, 30, tzinfo=timezone.utc),
-        visit_end=datetime(2026, 3, 13, 11, 30, tzinfo=timezone.utc),
+        visit_at=datetime(2026, 3, 12, 8, 30, tzinfo=UTC),
+        visit_end=datetime(2026, 3, 13, 11, 30, tzinfo=UTC),
     )
     html = render.render_html("rapport_controle.html", context)
 

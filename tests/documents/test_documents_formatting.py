@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 
 import pytest
 
@@ -24,12 +24,12 @@ def test_date_fr(value, expected) -> None:
 
 def test_date_fr_of_datetime_uses_the_french_calendar_day() -> None:
     # 23:30 UTC on 31 December is already New Year's Day in Paris.
-    assert date_fr(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == "1er janvier 2027"
+    assert date_fr(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == "1er janvier 2027"
 
 
 def test_datetime_fr_converts_utc_to_paris_time() -> None:
-    winter = datetime(2026, 11, 23, 13, 5, tzinfo=timezone.utc)  # UTC+1
-    summer = datetime(2026, 7, 14, 8, 0, tzinfo=timezone.utc)  # UTC+2
+    winter = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)  # UTC+1
+    summer = datetime(2026, 7, 14, 8, 0, tzinfo=UTC)  # UTC+2
     assert datetime_fr(winter) == "23 novembre 2026 à 14 h 05"
     assert datetime_fr(summer) == "14 juillet 2026 à 10 h 00"
 

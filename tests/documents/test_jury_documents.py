@@ -7,7 +7,7 @@ import html as html_lib
 import io
 import time
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import jinja2
@@ -370,4 +370,4 @@ def test_verification_page_renders_as_pdf_too(verification_env) -> None:
 def test_sample_contexts_use_aware_datetimes() -> None:
     jury = sample_jury_context()["jury"]
     assert jury["scheduled_at"].tzinfo is not None and jury["pv_signed_at"].tzinfo is not None
-    assert sample_recours_context()["recours"]["filed_at"].tzinfo == timezone.utc
+    assert sample_recours_context()["recours"]["filed_at"].tzinfo == UTC

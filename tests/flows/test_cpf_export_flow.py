@@ -144,6 +144,7 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
         record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == darc.number)).one()
         cpf.request_resend(s, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
     monkeypatch.setenv("CQP_CPF_ID_CLIENT", "1234567")
+    reset_settings_cache()
     failed = run(date(2027, 6, 6))
     assert failed["batch"] is None and "champ emetteur/idClient" in failed["error"] and len(failed["alerts"]) == 1
     assert run(date(2027, 6, 7))["alerts"] == []
@@ -273,9 +274,11 @@ def test_after_a_pause_only_the_latest_reminder_is_sent(settings, monkeypatch):
     with time_machine.travel(datetime(2027, 3, 2, 9, tzinfo=UTC), tick=False):
         export_and_alert("CQP_SP")
     monkeypatch.setenv("CQP_CPF_REPORT_REMINDER_DAYS", "0")  # turned off: nothing
+    reset_settings_cache()
     with time_machine.travel(datetime(2027, 4, 20, 9, tzinfo=UTC), tick=False):
         assert export_and_alert("CQP_SP")["reminders"] == []
     monkeypatch.setenv("CQP_CPF_REPORT_REMINDER_DAYS", "10")
+    reset_settings_cache()
     with time_machine.travel(datetime(2027, 4, 20, 9, tzinfo=UTC), tick=False):
         assert export_and_alert("CQP_SP")["reminders"] == ["CPF-SP-2027-0001:report-reminder-2"]
         assert export_and_alert("CQP_SP")["reminders"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import jinja2
 import pytest
@@ -104,8 +104,8 @@ def test_first_convocation_gives_date_paris_time_place_notes_and_invitation(cont
 def test_a_moved_visit_says_so(controle_context) -> None:
     controle_context["controle"].update(
         visit_sequence=2,
-        visit_at=datetime(2026, 3, 19, 13, 0, tzinfo=timezone.utc),
-        visit_end=datetime(2026, 3, 19, 15, 0, tzinfo=timezone.utc),
+        visit_at=datetime(2026, 3, 19, 13, 0, tzinfo=UTC),
+        visit_end=datetime(2026, 3, 19, 15, 0, tzinfo=UTC),
         visit_place=None,
         visit_notes=None,
     )
@@ -123,8 +123,8 @@ def test_a_moved_visit_says_so(controle_context) -> None:
 
 def test_convocation_in_summer_time(controle_context) -> None:
     controle_context["controle"].update(
-        visit_at=datetime(2026, 7, 2, 7, 0, tzinfo=timezone.utc),
-        visit_end=datetime(2026, 7, 2, 10, 0, tzinfo=timezone.utc),
+        visit_at=datetime(2026, 7, 2, 7, 0, tzinfo=UTC),
+        visit_end=datetime(2026, 7, 2, 10, 0, tzinfo=UTC),
     )
     _, text, _ = render_message("convocation_visite", controle_context)
 

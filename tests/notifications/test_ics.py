@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,10 +16,10 @@ from notifications.models import OutboxMessage
 from notifications.outbox import DeliveryReport, build_email, deliver_pending, enqueue
 from notifications.transport import SmtpTransport
 
-START = datetime(2026, 3, 12, 8, 30, tzinfo=timezone.utc)  # 9 h 30 in Paris
-END = datetime(2026, 3, 12, 11, 30, tzinfo=timezone.utc)
+START = datetime(2026, 3, 12, 8, 30, tzinfo=UTC)  # 9 h 30 in Paris
+END = datetime(2026, 3, 12, 11, 30, tzinfo=UTC)
 UID = "controle-1-visite@cqp-engine.local"
-STAMP = datetime(2026, 2, 20, 10, 15, 42, tzinfo=timezone.utc)
+STAMP = datetime(2026, 2, 20, 10, 15, 42, tzinfo=UTC)
 
 
 def invitation(**overrides) -> bytes:
@@ -82,7 +82,7 @@ def test_local_times_are_written_in_utc() -> None:
 
     _, event = event_of(data)
     assert b"DTSTART:20260702T070000Z\r\n" in data
-    assert event["DTEND"].dt == datetime(2026, 7, 2, 10, 0, tzinfo=timezone.utc)
+    assert event["DTEND"].dt == datetime(2026, 7, 2, 10, 0, tzinfo=UTC)
 
 
 def test_only_dtstamp_changes_between_builds() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import jinja2
 import pytest
@@ -277,7 +277,7 @@ def test_recours_decision_without_reason_and_unknown_decision() -> None:
 
 
 def test_filed_at_is_shown_in_paris_time() -> None:
-    context = sample_recours_context(filed_at=datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc))
+    context = sample_recours_context(filed_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
     _, text, _ = render_message("recours_recu", context)
 
     assert "formé le 1er janvier 2027 à 0 h 30" in text

@@ -17,7 +17,6 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from api.app import create_app
-from certification.audit import SYSTEM
 from certification.db import session_scope
 from certification.models import Certificate, Role
 from certification.services import agrement as agr
@@ -30,7 +29,6 @@ from flows.jury import advance_certificate, advance_jury
 from notifications.models import OutboxMessage
 from tests.factories import (
     add_user,
-    auth,
     deliberated_session,
     make_users,
     ready_candidates,

@@ -12,6 +12,7 @@ from api.prefect_server import LocalPrefectServer
 from certification.db import session_scope
 from certification.models import AuditEvent
 from certification.models_monitoring import FlowRunRecord
+from certification.settings import reset_settings_cache
 from tests.factories import make_users, submit_request
 from tests.smtp import free_port
 from tests.web.test_browser import CHROMIUM, chromium, server, shooter, sign_in  # noqa: F401 - fixtures
@@ -48,6 +49,7 @@ def test_operations_page_and_the_prefect_link_of_a_dossier(server, chromium, pre
                                 error="PermissionError: [Errno 13] Permission denied: 'var/generated'",
                                 incident_id=1))
     monkeypatch.setenv("PREFECT_UI_URL", prefect_ui.ui_url)
+    reset_settings_cache()
     page = chromium()
     shot = shooter(page, "operations")
     sign_in(page, server, people["officer"])

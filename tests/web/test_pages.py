@@ -17,6 +17,7 @@ from certification.db import session_scope
 from certification.models import AgrementRequest, AuditEvent, Candidate, Controle, JuryMember, JurySession, Role, Structure
 from certification.services import agrement as svc
 from certification.services import controle as controle_svc
+from certification.settings import reset_settings_cache
 from tests.factories import (
     add_structure,
     add_user,
@@ -410,10 +411,12 @@ def test_prefect_links(browser, people, monkeypatch):
     rid = submit_request(people["mandataire"]["actor"])
     officer = browser(people["officer"])
     monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    reset_settings_cache()
     page = officer.get(f"/app/demandes/{rid}").text  # no hint meant for the administrator, no link
     assert "PREFECT_UI_URL" not in page and "non configurée" not in page and "/runs?tag=" not in page
     assert f"agrement_request:{rid}" in page
     monkeypatch.setenv("PREFECT_UI_URL", "http://127.0.0.1:4200/")
+    reset_settings_cache()
     page = officer.get(f"/app/demandes/{rid}").text
     assert 'href="http://127.0.0.1:4200/flows?flows.nameLike=agrement-request"' in page
     assert f'href="http://127.0.0.1:4200/runs?tag=agrement_request%3A{rid}"' in page
@@ -557,7 +560,6 @@ def steps_of(html: str) -> list[tuple[str, str]]:
 def test_inbox_of_each_role(browser, people):
     import time_machine
 
-    from certification.audit import SYSTEM
     from certification.clock import now
     from certification.models import Agrement
     from certification.models_training import Appui, TrainingSession
@@ -805,6 +807,7 @@ def test_prefect_links_of_training_and_appui(browser, people, monkeypatch):
 
     t, a = training(people, "future"), appui(people, "assigned")
     monkeypatch.setenv("PREFECT_UI_URL", "http://127.0.0.1:4200")
+    reset_settings_cache()
     formateur = browser(people["formateur"])
     page = formateur.get(f"/app/formations/{t['id']}").text
     assert 'href="http://127.0.0.1:4200/flows?flows.nameLike=training-session"' in page

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Static checks of the tree, configured in pyproject.toml; run by scripts/test.sh before the tests
+# (so by .ci/run):
+#   ruff check      lint (pycodestyle, pyflakes, bugbear, pyupgrade)
+#   lint-imports    the layers: certification imports neither api, flows, fastapi nor prefect;
+#                   documents and notifications neither api nor flows; flows not api
+#   mypy            certification/ and flows/, untyped definitions refused
+# Uses the tools of .venv (scripts/setup.sh installs them with the test extras). Runs every check,
+# then exits non-zero when any failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/.venv/bin"
+
+failed=()
+run_check() {
+    local name=$1
+    shift
+    echo "== check: $name =="
+    "$@" || failed+=("$name")
+}
+
+run_check ruff "$BIN/ruff" check .
+run_check import-linter "$BIN/lint-imports" --no-cache --no-logo
+run_check mypy "$BIN/mypy"
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "check.sh: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "check.sh: ruff, import-linter and mypy passed"

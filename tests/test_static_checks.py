@@ -1,0 +1,47 @@
+"""The checks of scripts/check.sh catch what they are meant to catch, and the migrations have one head."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from certification.migrate import alembic_config
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("certification", "flows", "documents", "notifications", "api")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def test_migrations_have_one_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: add a merge revision"
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    # PYTHONPATH first: the copies are found before the editable install of the real tree.
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(tree / "pyproject.toml")],
+        cwd=tree, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_import_contracts_refuse_fastapi_in_the_domain(tmp_path: Path) -> None:
+    """A copy of the tree passes the contracts of pyproject.toml until ``certification`` imports FastAPI."""
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.pyc", "__pycache__"),
+                        ignore_dangling_symlinks=True)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+
+    clean = _lint_imports(tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    (tmp_path / "certification" / "leak.py").write_text("import fastapi  # a domain module reaching the web layer\n")
+    broken = _lint_imports(tmp_path)
+    assert broken.returncode != 0, broken.stdout
+    assert "certification.leak -> fastapi" in broken.stdout, broken.stdout
