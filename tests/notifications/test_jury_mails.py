@@ -85,7 +85,7 @@ def test_every_recours_mail_renders(template, expected) -> None:
 
     assert subject == expected
     _check_common(subject, text, html, "REC-2026-0001")
-    assert f"Candidat\u00a0: {HOLDER}" in text and ESCAPED_HOLDER in html
+    assert f"Candidate\u00a0: {HOLDER}" in text and ESCAPED_HOLDER in html  # candidate_sex F
     assert f"Structure\u00a0: {SAMPLE_STRUCTURE_NAME}" in text and ESCAPED_STRUCTURE in html
     assert "jury JURY-2026-0001 du 12 juin 2026" in text
     assert "Madame, Monsieur," in text and "Madame, Monsieur," in html
