@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import partial
 from datetime import date
 
 import pytest
@@ -23,7 +24,9 @@ from pypdf import PdfReader
 from documents import render
 from documents.formatting import MONTHS_FR
 from documents.samples import sample_certificate, sample_context, sample_controle_context, sample_jury_context
+from notifications.outbox import env as mail_env
 from notifications.outbox import render_message
+from tests.documents import proofreading as proof
 from tests.documents.letters import LETTERS
 
 CERTIFIER = "Organisme certificateur CQP de la branche des ACI"
@@ -107,13 +110,81 @@ def _dates(text: str, after: str) -> list[date]:
         if after in text else []
 
 
-@pytest.mark.parametrize("template", sorted(LETTERS))
-def test_documents_read_as_correct_french(template: str) -> None:
-    context = _tricky(template)
-    html = render.render_html(template, context)
-    assert _problems(_html_lines(html)) == []
-    pdf = _pdf_text(render.render_pdf(template, context))
-    assert "Organisme certificateur CQP de la branche des ACI" in pdf
+# --- Every template, enumerated from the template directories ---------------------------------
+
+
+def test_every_template_file_is_proofread() -> None:
+    """Each file of documents/templates and notifications/templates is rendered below: either it is an
+    entry point (a PDF template, one of the three parts of an e-mail) or one of them builds on it."""
+    documents = proof.document_templates()
+    assert {"pv_jury.html", "certificat.html", "rapport_activite.html", "attestation_formation_epsp.html"} \
+        <= set(documents) and "base.html" not in documents
+    covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)
+    assert set(proof.template_files(proof.DOCUMENT_DIR, (".html",))) - covered == set()
+    mails = proof.mail_templates()
+    assert len(mails) >= 40 and "convocation_formation" in mails and "cpf_alerte" in mails
+    parts = [f"{name}{part}" for name in mails for part in proof.MAIL_PARTS]
+    assert all((proof.MAIL_DIR / part).is_file() for part in parts), "an e-mail lacks a subject, text or HTML part"
+    covered = proof.reachable(mail_env, proof.MAIL_DIR, parts)
+    assert set(proof.template_files(proof.MAIL_DIR, (".j2",))) - covered == set()
+
+
+def _neutral_allowed(env, directory, name: str) -> bool:
+    """A template about an encadrant may use neutral forms: the sex of encadrants is not recorded."""
+    sources = proof.reachable(env, directory, [name])
+    return any("enrollment." in (directory / source).read_text(encoding="utf-8") for source in sources)
+
+
+def test_encadrants_have_no_recorded_sex() -> None:
+    """The reason why e-mails to encadrants write « inscrit·e »: if Encadrant gets a sex, they must agree."""
+    from certification.models import Encadrant
+
+    assert "sex" not in Encadrant.model_fields
+
+
+@pytest.mark.parametrize("scenario", sorted(proof.SCENARIOS))
+@pytest.mark.parametrize("template", proof.document_templates())
+def test_every_document_reads_as_correct_french(template: str, scenario: str) -> None:
+    html = render.render_html(template, proof.universe(scenario))
+    neutral = _neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+    assert proof.problems(proof.html_lines(html), scenario=scenario, neutral_allowed=neutral) == []
+
+
+@pytest.mark.parametrize("template", proof.document_templates())
+def test_every_pdf_reads_as_correct_french(template: str) -> None:
+    """The PDF itself, as the reader gets it (text extracted from the pages)."""
+    lines = proof.pdf_lines(render.render_pdf(template, proof.universe("known")))
+    neutral = _neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+    assert proof.problems(lines, scenario="known", neutral_allowed=neutral, layout=False) == []
+    assert proof.CERTIFIER in " ".join(lines)
+
+
+@pytest.mark.parametrize("scenario", sorted(proof.SCENARIOS))
+@pytest.mark.parametrize("template", proof.mail_templates())
+def test_every_mail_reads_as_correct_french(template: str, scenario: str) -> None:
+    subject, text, html = render_message(template, proof.universe(scenario))
+    neutral = _neutral_allowed(mail_env, proof.MAIL_DIR, f"{template}.txt.j2")
+    check = partial(proof.problems, scenario=scenario, neutral_allowed=neutral, mail=True)
+    assert check([subject]) == []
+    assert check(proof.text_lines(text)) == []
+    assert check(proof.html_lines(html)) == []
+
+
+@pytest.mark.parametrize("template", proof.mail_templates())
+def test_every_mail_has_french_typography_in_both_parts(template: str) -> None:
+    """Non-breaking spaces before « : ; ! ? » and inside « », in the plain-text part as in the HTML one."""
+    _, text, html = render_message(template, proof.universe("known"))
+    for part, lines in (("texte", proof.text_lines(text)), ("HTML", proof.html_lines(html))):
+        for line in lines:
+            assert not re.search(r" [:;!?»]|« ", line.replace("://", "")), f"{part} : {line!r}"
+    assert "\u00a0:" in text and "\u00a0:" in html
+
+
+def test_guillemets_get_thin_spaces_in_both_parts() -> None:
+    """The structure's name « Atelier d'insertion « Les Jardins de l'Œuvre » » as typed by its user."""
+    _, text, html = render_message("accuse_reception", proof.universe("known"))
+    assert "Atelier d'insertion «\u202fLes Jardins de l'Œuvre\u202f»" in text
+    assert "Atelier d&#39;insertion «\u202fLes Jardins de l&#39;Œuvre\u202f»" in html
 
 
 def test_pv_agrees_with_the_sex_and_its_dates_are_in_order() -> None:
@@ -153,13 +224,6 @@ def _mail_contexts() -> dict[str, dict]:
     }
 
 
-@pytest.mark.parametrize("template", sorted(_mail_contexts()))
-def test_mails_read_as_correct_french(template: str) -> None:
-    subject, text, html = render_message(template, _mail_contexts()[template])
-    assert _problems([subject, *text.splitlines()]) == []
-    assert _problems(_html_lines(html)) == []
-
-
 def test_mails_agree_with_the_recipient() -> None:
     contexts = _mail_contexts()
     _, text, _ = render_message("convocation_jury", contexts["convocation_jury"])
@@ -192,3 +256,45 @@ def test_a_certifier_name_with_another_article(monkeypatch) -> None:
     assert "Le Conseil paritaire de la certification des ACI décide" in lines
     assert "Pour le Conseil paritaire" in lines
     assert "Le service de la certification du Conseil paritaire" in text and "de le " not in text
+
+
+@pytest.mark.parametrize(("line", "fault"), [
+    ("Le parcours de Aïssatou Diallo.", "« de Aïssatou » sans élision"),
+    ("Le dossier de Éloïse N'Diaye-Lefèvre.", "« de Éloïse » sans élision"),
+    ("Nous confirmons que il est convoqué.", "« que il » sans élision"),
+    ("Décision de Organisme certificateur CQP de la branche des ACI.", "« de Organisme » sans élision"),
+    ("Organisme certificateur CQP de la branche des ACI décide d'accorder l'agrément.", "sans article"),
+    ("Document generated : décision.pdf", "mot anglais ou valeur brute « Document generated »"),
+    ("Mail queued pour la structure.", "mot anglais ou valeur brute « Mail queued »"),
+    ("Statut : granted", "mot anglais ou valeur brute « granted »"),
+    ("Avis : None", "mot anglais ou valeur brute « None »"),
+    ("Présence : True", "mot anglais ou valeur brute « True »"),
+    ("État : results_notified", "identifiant technique « results_notified »"),
+    ("Lieu : {{ jury.place }}", "reste de gabarit"),
+    ("{% if jury.place %}Lieu", "reste de gabarit"),
+    ("Structure : Atelier , 69007 Lyon", "valeur vide"),
+    ("Le jury réuni le .", "valeur vide"),
+    ("Décision n° , notifiée", "valeur vide"),
+    ("Ophélie d'Harcourt, président du jury – présente", "accord : « président » après Ophélie d'Harcourt"),
+    ("Hugo Ernaux – présente", "accord : « présente » après Hugo Ernaux"),
+    ("Candidat : Éloïse N'Diaye-Lefèvre", "accord : « candidat » avant Éloïse N'Diaye-Lefèvre"),
+    ("Zoë Ærøskøbing, formateur EPSP", "accord : « formateur » après Zoë Ærøskøbing"),
+    ("Ophélie d'Harcourt, né·e le 3 mars 1980", "forme neutre alors que le sexe est connu"),
+    ("Hugo Ernaux, candidat(e) libre", "forme neutre alors que le sexe est connu"),
+    ("Madame, Monsieur,", "« Madame, Monsieur » alors que le destinataire est connu"),
+])
+def test_the_proofreader_catches_each_fault(line: str, fault: str) -> None:
+    """Each rule of the proofreading can fail: a line with the fault is reported."""
+    found = proof.problems([line], scenario="known", mail=True)
+    assert any(fault in problem for problem in found), found
+
+
+@pytest.mark.parametrize("line", [
+    "Le parcours d'Aïssatou Diallo, de Zoë Ærøskøbing et d'Ophélie d'Harcourt.",
+    "Le jury de Harcourt, de Yannick Le Hir ; le huit.",
+    "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin",
+    "Ophélie d'Harcourt, présidente du jury – présente ; Hugo Ernaux – présent",
+    "Lien : https://cqp.example.org/verify/SP-2026-000123?c=abc, fichier livret_accueil_2026.pdf",
+])
+def test_the_proofreader_accepts_correct_french(line: str) -> None:
+    assert proof.problems([line], scenario="known", mail=True) == []
