@@ -298,3 +298,16 @@ def test_the_proofreader_catches_each_fault(line: str, fault: str) -> None:
 ])
 def test_the_proofreader_accepts_correct_french(line: str) -> None:
     assert proof.problems([line], scenario="known", mail=True) == []
+
+
+@pytest.mark.parametrize(("index", "greeting"), [(4, "Monsieur,"), (0, "Madame,"), (None, "Madame, Monsieur,")])
+def test_results_mail_greets_the_candidate_by_the_recorded_sex(index, greeting: str) -> None:
+    """The flow sends the results to the candidate with no recipient_sex: the candidate's own sex decides."""
+    context = {**proof.universe("known"), "recipient_name": "", "recipient_sex": None}
+    if index is None:
+        context["candidate"] = {**context["candidate"], "sex": None}
+    else:
+        context["candidate"] = context["jury"]["candidates"][index]
+    _, text, html = render_message("resultats_jury", context)
+    assert f"\n{greeting}\n" in text and f">{greeting}</p>" in html
+    assert f"Nous vous prions d'agréer, {greeting[:-1]}, l'expression" in text

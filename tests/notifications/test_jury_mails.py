@@ -73,6 +73,8 @@ def test_every_jury_mail_renders(template, expected) -> None:
         assert 'href="https://cqp.example.org/juries/1"' in html
     if template == "convocation_jury":
         greeting = "Bonjour Hélène Lefèvre,"
+    elif template == "resultats_jury":  # to the candidate, whose sex is recorded (F)
+        greeting = "Madame,"
     else:
         greeting = "Bonjour," if template in TO_STAFF else "Madame, Monsieur,"
     assert greeting in text and greeting in html
