@@ -169,6 +169,12 @@ def people(scenario: str) -> dict[str, str]:
 # --- Templates ------------------------------------------------------------------------------
 
 
+def neutral_allowed(env: Environment, directory: Path, name: str) -> bool:
+    """A template about an encadrant may use neutral forms: the sex of encadrants is not recorded."""
+    sources = reachable(env, directory, [name])
+    return any("enrollment." in (directory / source).read_text(encoding="utf-8") for source in sources)
+
+
 def _references(env: Environment, directory: Path, name: str) -> set[str]:
     source = (directory / name).read_text(encoding="utf-8")
     return {ref for ref in meta.find_referenced_templates(env.parse(source)) if ref}
@@ -326,10 +332,11 @@ def _agreement(lines: list[str], known: dict[str, str]) -> list[str]:
     return found
 
 
-def problems(lines: list[str], *, scenario: str, neutral_allowed: bool = False, layout: bool = True,
-             mail: bool = False) -> list[str]:
+def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, str] | None = None,
+             neutral_allowed: bool = False, layout: bool = True, mail: bool = False) -> list[str]:
     """What an officer would send back in these lines of a rendered document or e-mail.
 
+    ``known``: full name -> recorded sex of the people named (default: those of ``scenario``);
     ``neutral_allowed``: the text is about someone whose sex is not recorded (an encadrant);
     ``layout``: also check empty placeholders (not on text extracted from a PDF, whose spacing
     is the extractor's); ``mail``: the greeting must agree with a known recipient.
@@ -343,7 +350,7 @@ def problems(lines: list[str], *, scenario: str, neutral_allowed: bool = False, 
     found += [f"reste de gabarit : « {line[:120]} »" for line in lines if _JINJA.search(line)]
     if layout:
         found += [f"valeur vide : « {line[:120]} »" for line in lines if _EMPTY_PLACEHOLDER.search(line)]
-    known = people(scenario)
+    known = people(scenario) if known is None and scenario else known or {}
     if known:
         if not neutral_allowed:
             found += [f"forme neutre alors que le sexe est connu : « {line[:120]} »"

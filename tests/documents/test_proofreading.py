@@ -129,12 +129,6 @@ def test_every_template_file_is_proofread() -> None:
     assert set(proof.template_files(proof.MAIL_DIR, (".j2",))) - covered == set()
 
 
-def _neutral_allowed(env, directory, name: str) -> bool:
-    """A template about an encadrant may use neutral forms: the sex of encadrants is not recorded."""
-    sources = proof.reachable(env, directory, [name])
-    return any("enrollment." in (directory / source).read_text(encoding="utf-8") for source in sources)
-
-
 def test_encadrants_have_no_recorded_sex() -> None:
     """The reason why e-mails to encadrants write « inscrit·e »: if Encadrant gets a sex, they must agree."""
     from certification.models import Encadrant
@@ -146,7 +140,7 @@ def test_encadrants_have_no_recorded_sex() -> None:
 @pytest.mark.parametrize("template", proof.document_templates())
 def test_every_document_reads_as_correct_french(template: str, scenario: str) -> None:
     html = render.render_html(template, proof.universe(scenario))
-    neutral = _neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+    neutral = proof.neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
     assert proof.problems(proof.html_lines(html), scenario=scenario, neutral_allowed=neutral) == []
 
 
@@ -154,7 +148,7 @@ def test_every_document_reads_as_correct_french(template: str, scenario: str) ->
 def test_every_pdf_reads_as_correct_french(template: str) -> None:
     """The PDF itself, as the reader gets it (text extracted from the pages)."""
     lines = proof.pdf_lines(render.render_pdf(template, proof.universe("known")))
-    neutral = _neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+    neutral = proof.neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
     assert proof.problems(lines, scenario="known", neutral_allowed=neutral, layout=False) == []
     assert proof.CERTIFIER in " ".join(lines)
 
@@ -163,7 +157,7 @@ def test_every_pdf_reads_as_correct_french(template: str) -> None:
 @pytest.mark.parametrize("template", proof.mail_templates())
 def test_every_mail_reads_as_correct_french(template: str, scenario: str) -> None:
     subject, text, html = render_message(template, proof.universe(scenario))
-    neutral = _neutral_allowed(mail_env, proof.MAIL_DIR, f"{template}.txt.j2")
+    neutral = proof.neutral_allowed(mail_env, proof.MAIL_DIR, f"{template}.txt.j2")
     check = partial(proof.problems, scenario=scenario, neutral_allowed=neutral, mail=True)
     assert check([subject]) == []
     assert check(proof.text_lines(text)) == []
