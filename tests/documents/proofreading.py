@@ -293,13 +293,20 @@ def _unelided(text: str) -> list[str]:
     return found
 
 
-def _certifier_without_article(lines: list[str]) -> list[str]:
+_ARTICLE_BEFORE = re.compile(r"(?:[lL]['’]|\b(?:[lL][ea]|[dD]u|[aA]ux?|[dD]es) )$")
+
+
+def _certifier_without_article(lines: list[str], certifier: str) -> list[str]:
+    """The certifier's name is a common noun phrase (« l'Organisme… », « du Conseil… »): it always
+    takes its article, except standing alone (letterhead) or after a dash (signature block)."""
     found = []
     for line in lines:
-        for match in re.finditer(re.escape(CERTIFIER), line):
+        for match in re.finditer(re.escape(certifier), line):
             before = line[:match.start()]
-            if line.strip() != CERTIFIER and not re.search(r"[lL]['’]$", before) and not before.endswith("– "):
+            if line.strip() != certifier and not _ARTICLE_BEFORE.search(before) and not before.endswith("– "):
                 found.append(f"nom du certificateur sans article : « {line[:120]} »")
+        if re.search(rf"\b(?:[dD]e|[àÀ]) (?:le|les) {re.escape(certifier)}", line):
+            found.append(f"« de le » / « à le » au lieu de « du » / « au » : « {line[:120]} »")
     return found
 
 
@@ -333,7 +340,8 @@ def _agreement(lines: list[str], known: dict[str, str]) -> list[str]:
 
 
 def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, str] | None = None,
-             neutral_allowed: bool = False, layout: bool = True, mail: bool = False) -> list[str]:
+             neutral_allowed: bool = False, layout: bool = True, mail: bool = False,
+             certifier: str = CERTIFIER) -> list[str]:
     """What an officer would send back in these lines of a rendered document or e-mail.
 
     ``known``: full name -> recorded sex of the people named (default: those of ``scenario``);
@@ -344,7 +352,7 @@ def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, 
     found: list[str] = []
     text = "\n".join(lines)  # a line is a block: « Reçue le » and the letterhead below are not one sentence
     found += _unelided(text)
-    found += _certifier_without_article(lines)
+    found += _certifier_without_article(lines, certifier)
     found += [f"mot anglais ou valeur brute « {w} »" for w in sorted(set(_ENGLISH.findall(text)))]
     found += [f"identifiant technique « {w} »" for w in sorted(set(_SNAKE_CASE.findall(text)))]
     found += [f"reste de gabarit : « {line[:120]} »" for line in lines if _JINJA.search(line)]

@@ -305,3 +305,45 @@ def test_results_mail_greets_the_candidate_by_the_recorded_sex(index, greeting: 
     _, text, html = render_message("resultats_jury", context)
     assert f"\n{greeting}\n" in text and f">{greeting}</p>" in html
     assert f"Nous vous prions d'agréer, {greeting[:-1]}, l'expression" in text
+
+
+OTHER_CERTIFIERS = ["Conseil paritaire de la certification des ACI", "Union des employeurs de l'insertion",
+                    "Hôtel des métiers de l'insertion"]
+
+
+@pytest.mark.parametrize("name", OTHER_CERTIFIERS)
+def test_every_template_with_another_certifier_name(name: str, monkeypatch) -> None:
+    """A certifier configured with a name taking « le » (« du Conseil… », « au Conseil… »), or starting
+    with a vowel or a mute h (« l'Union… », « de l'Hôtel… »): every template keeps the article."""
+    from certification.settings import reset_settings_cache
+
+    monkeypatch.setenv("CQP_CERTIFIER_NAME", name)
+    reset_settings_cache()
+    try:
+        context = {**proof.universe("known"), "certifier_name": name}
+        found = []
+        for template in proof.document_templates():
+            lines = proof.html_lines(render.render_html(template, context))
+            found += [f"{template}: {p}" for p in proof.problems(lines, scenario="known", certifier=name,
+                                                                 neutral_allowed=True) if "certificateur" in p
+                      or "élision" in p or "de le" in p]
+            assert any(name in line for line in lines), template
+        for template in proof.mail_templates():
+            subject, text, html = render_message(template, context)
+            for lines in ([subject], proof.text_lines(text), proof.html_lines(html)):
+                found += [f"{template}: {p}" for p in proof.problems(lines, scenario="known", certifier=name,
+                                                                     neutral_allowed=True) if "certificateur" in p
+                          or "élision" in p or "de le" in p]
+    finally:
+        monkeypatch.delenv("CQP_CERTIFIER_NAME")
+        reset_settings_cache()
+    assert found == []
+
+
+def test_the_proofreader_catches_a_certifier_without_its_article() -> None:
+    name = OTHER_CERTIFIERS[0]
+    assert proof.problems([f"La décision de le {name}."], scenario="known", certifier=name)
+    assert proof.problems([f"{name} décide d'accorder l'agrément."], scenario="known", certifier=name)
+    assert proof.problems([f"Délivré par {name}."], scenario="known", certifier=name)
+    assert proof.problems([f"Le {name} décide ; pour le {name} ; délivré au {name}, du {name}."],
+                          scenario="known", certifier=name) == []
