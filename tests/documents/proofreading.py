@@ -369,3 +369,19 @@ def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, 
     elif "(e)" in text:
         found.append("« (e) » au lieu de la forme neutre")
     return found
+
+
+_TYPOGRAPHY = [
+    (re.compile(r" [:;!?»]"), "espace ordinaire avant « : ; ! ? » » (espace insécable attendue)"),
+    (re.compile(r"« "), "espace ordinaire après « « » (espace insécable attendue)"),
+    (re.compile(r"[^\s\u00a0\u202f/]([;!?])(?=\s|$)|(?<![\s\u00a0\u202f])(?<!https)(?<!http):(?=\s|$)"),
+     "ponctuation haute collée au mot"),
+    (re.compile(r"«(?![\u202f\u00a0])|(?<![\u202f\u00a0])»"), "guillemet sans espace insécable"),
+]
+
+
+def typography_faults(lines: list[str]) -> list[str]:
+    """French typography of a rendered text: a non-breaking space (U+00A0 before « : », U+202F
+    before « ; ! ? » and inside « ») and never an ordinary one, never none."""
+    return [f"{label} : « {line[:120]} »" for line in lines for pattern, label in _TYPOGRAPHY
+            if pattern.search(line.replace("://", "//"))]

@@ -168,10 +168,25 @@ def test_every_mail_reads_as_correct_french(template: str, scenario: str) -> Non
 def test_every_mail_has_french_typography_in_both_parts(template: str) -> None:
     """Non-breaking spaces before « : ; ! ? » and inside « », in the plain-text part as in the HTML one."""
     _, text, html = render_message(template, proof.universe("known"))
-    for part, lines in (("texte", proof.text_lines(text)), ("HTML", proof.html_lines(html))):
-        for line in lines:
-            assert not re.search(r" [:;!?»]|« ", line.replace("://", "")), f"{part} : {line!r}"
+    assert proof.typography_faults(proof.text_lines(text)) == []
+    assert proof.typography_faults(proof.html_lines(html)) == []
     assert "\u00a0:" in text and "\u00a0:" in html
+
+
+@pytest.mark.parametrize("template", proof.document_templates())
+def test_every_document_has_french_typography(template: str) -> None:
+    assert proof.typography_faults(proof.html_lines(render.render_html(template, proof.universe("known")))) == []
+
+
+@pytest.mark.parametrize("line", ["Objet : décision", "Objet: décision", "Pourquoi ?", "Pourquoi?", "« Les Jardins »",
+                                  "«\u202fLes Jardins»", "Fin ; suite"])
+def test_the_typography_check_catches_each_fault(line: str) -> None:
+    assert proof.typography_faults([line])
+
+
+def test_the_typography_check_accepts_french_typography_and_urls() -> None:
+    assert proof.typography_faults(["Objet\u00a0: décision\u202f; pourquoi\u202f? «\u202fLes Jardins\u202f»",
+                                    "Lien\u00a0: https://cqp.example.org/verify?c=1", "9 h 30"]) == []
 
 
 def test_guillemets_get_thin_spaces_in_both_parts() -> None:
