@@ -22,6 +22,7 @@ from jinja2 import Environment, meta
 from markupsafe import Markup
 
 from documents import render
+from documents.french import H_ASPIRE
 from documents.samples import (
     SAMPLE_OTHER_STRUCTURE_NAME,
     sample_activity_context,
@@ -252,8 +253,10 @@ def text_lines(text: str) -> list[str]:
 VOWEL = "AEIOUYÉÈÊËÀÂÎÏÔÙÛÜŒÆØÅaeiouéèêëàâîïôùûüœæøå"
 UNELIDED = re.compile(rf"(?<![\w'’-])([Dd]e|[Ll]e|[Ll]a|[Qq]ue|[Jj]usque|[Ll]orsque|[Pp]uisque) "
                       rf"([{VOWEL}][\w'’-]*|[Hh][\w'’-]*)")
-H_ASPIRE_OK = {"Harcourt", "haut", "hauteur", "huit", "Hir", "hors"}  # no elision: h aspiré
-Y_CONSONANT = re.compile(r"^(Y[^\W\d_]|y[aeiou])")  # « de Yannick », « le yaourt »: y sounds as a consonant
+#: Words after which « de », « le »… stay whole: h aspiré (documents.french.H_ASPIRE) and « Le Hir »,
+#: a surname whose « Le » is not an article.
+NO_ELISION = H_ASPIRE | {"hir"}
+Y_CONSONANT = re.compile(r"^[Yy][aeiouàâéèêëîïôöûü]")  # « de Yannick », « le yaourt »; but « d'Yves »
 ENGLISH = (
     # timeline and technical words
     "Document generated", "Mail queued", "generated", "queued", "pending", "granted", "refused", "submitted",
@@ -282,13 +285,11 @@ NEUTRAL = re.compile(r"\w·\w|\(e\)|\(ne\)|\bLa ou le\b|\bla ou le\b|\belle ou i
 def _unelided(text: str) -> list[str]:
     found = []
     for article, word in UNELIDED.findall(text):
-        if word.strip("'’") in H_ASPIRE_OK or Y_CONSONANT.match(word):
+        first = re.split(r"[-'’]", word.lower(), maxsplit=1)[0]
+        if first in NO_ELISION or Y_CONSONANT.match(word):
             continue
-        if word[:1] in "Hh" and word[1:2].lower() not in "éèêeaâoôuûiî":
-            continue
-        if word[:1] in "Hh" and word.lower().split("-")[0] in {"harcourt", "hir", "haut", "hauteur", "huit", "hors",
-                                                               "hameau", "hangar", "handicap", "hall", "halle"}:
-            continue
+        if first[:1] == "h" and first[1:2] not in "aâàeéèêëiîïoôuûü":
+            continue  # « h » then a consonant: an abbreviation (« le HLM »), not a word starting with a mute h
         found.append(f"« {article} {word} » sans élision")
     return found
 

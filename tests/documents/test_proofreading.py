@@ -1,12 +1,17 @@
-"""Proofreading: every document template and the e-mails rendered with tricky data (names starting
-with an accented vowel or an h, a female president, a male candidate, a certifier name starting with
-a vowel), checked as a certification officer would before signing:
+"""Proofreading: every template of documents/templates (PDF) and notifications/templates (subject,
+text and HTML parts of each e-mail), found in the directories, rendered with tricky data (names
+starting with an accented vowel, a ligature or an h, a female president, a male candidate, a
+certifier name starting with a vowel) and checked as a certification officer would before signing
+(the rules are in tests/documents/proofreading.py):
 
-- no « de », « le », « la », « que » left unelided before a vowel;
-- the certifier's name always has its article (« l'Organisme… », « par l'Organisme… »), except
+- no « de », « le », « la », « que » left unelided before a vowel or a mute h;
+- the certifier's name always has its article (« l'Organisme… », « du Conseil… »), except
   standing alone (letterhead, e-mail header);
-- no English word in the French text;
-- agreement with the recorded sex, no « (e) »;
+- no English word, no raw value (None, True, null…), no technical identifier in the French text;
+- no template leftover ({{ … }}, {% … %}) nor empty placeholder (« , », « le . », « n° »);
+- agreement with the recorded sex (président/présidente, né/née, Madame/Monsieur…), neutral
+  forms only where the sex is not recorded;
+- French typography in documents and in both parts of every e-mail;
 - dates in order (PV signed and certificate issued on or after the jury's date).
 """
 
@@ -14,11 +19,10 @@ from __future__ import annotations
 
 import io
 import re
-from functools import partial
 from datetime import date
+from functools import partial
 
 import pytest
-from markupsafe import Markup
 from pypdf import PdfReader
 
 from documents import render
@@ -29,7 +33,6 @@ from notifications.outbox import render_message
 from tests.documents import proofreading as proof
 from tests.documents.letters import LETTERS
 
-CERTIFIER = "Organisme certificateur CQP de la branche des ACI"
 PEOPLE = [  # (first names, last name, sex)
     ("Éloïse", "N'Diaye-Lefèvre", "F"),
     ("Zoë", "Ærøskøbing", "F"),
@@ -38,12 +41,6 @@ PEOPLE = [  # (first names, last name, sex)
     ("Hugo", "Ernaux", "M"),
     ("Yannick", "Le Hir", None),
 ]
-ENGLISH = ("generated", "queued", "granted", "pending", "submitted", "refused", "validated", "not_validated",
-           "results_notified", "certified", "partial", "withdrawn", "suspended", "expired", "draft",
-           "compliant", "action_plan", "upheld", "rejected", "signed", "notified", "Mail", "Document generated")
-VOWEL = "AEIOUÉÈÊËÀÂÎÏÔÙÛÜŒÆaeiouéèêëàâîïôùûüœæ"
-UNELIDED = re.compile(rf"(?<![\w'’-])([Dd]e|[Ll]e|[Ll]a|[Qq]ue) ([{VOWEL}][\w'’-]*|[Hh](?:é|e|ô|u)[\w'’-]*)")
-H_ASPIRE_OK = {"Harcourt", "haut", "hauteur", "huit"}
 DATE = re.compile(rf"(\d{{1,2}})(?:er)? ({'|'.join(MONTHS_FR)}) (\d{{4}})")
 
 
@@ -76,33 +73,6 @@ def _tricky(template: str) -> dict:
 
 def _pdf_text(data: bytes) -> str:
     return " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages).split())
-
-
-def _html_lines(html: str) -> list[str]:
-    """Text of an HTML document, one line per block, <head> left out."""
-    html = re.sub(r"(?s)<head>.*?</head>|<style.*?</style>", "", html)
-    html = re.sub(r"(?i)<(br|/p|/div|/li|/tr|/h\d|/td|/th|/dt|/dd|/section|/header|/footer)\b[^>]*>", "\n", html)
-    text = Markup(re.sub(r"<[^>]+>", " ", html)).unescape()
-    return [" ".join(line.split()) for line in text.split("\n") if line.strip()]
-
-
-def _problems(lines: list[str]) -> list[str]:
-    found = []
-    text = " ".join(lines)
-    for article, word in UNELIDED.findall(text):
-        if word.strip("'’") not in H_ASPIRE_OK:
-            found.append(f"« {article} {word} » sans élision")
-    for line in lines:
-        for match in re.finditer(re.escape(CERTIFIER), line):
-            before = line[:match.start()]
-            if line.strip() != CERTIFIER and not re.search(r"[lL]['’]$", before) and not before.endswith("– "):
-                found.append(f"nom du certificateur sans article : « {line[:120]} »")
-    for word in ENGLISH:
-        if re.search(rf"(?<![\w/.-]){re.escape(word)}(?![\w/.-])", text):
-            found.append(f"mot anglais « {word} »")
-    if "(e)" in text:
-        found.append("« (e) » au lieu de l'accord")
-    return found
 
 
 def _dates(text: str, after: str) -> list[date]:
@@ -261,7 +231,7 @@ def test_a_certifier_name_with_another_article(monkeypatch) -> None:
     finally:
         monkeypatch.delenv("CQP_CERTIFIER_NAME")
         reset_settings_cache()
-    lines = " ".join(_html_lines(html))
+    lines = " ".join(proof.html_lines(html))
     assert "Le Conseil paritaire de la certification des ACI décide" in lines
     assert "Pour le Conseil paritaire" in lines
     assert "Le service de la certification du Conseil paritaire" in text and "de le " not in text
@@ -362,3 +332,12 @@ def test_the_proofreader_catches_a_certifier_without_its_article() -> None:
     assert proof.problems([f"Délivré par {name}."], scenario="known", certifier=name)
     assert proof.problems([f"Le {name} décide ; pour le {name} ; délivré au {name}, du {name}."],
                           scenario="known", certifier=name) == []
+
+
+@pytest.mark.parametrize(("line", "faulty"), [
+    ("Le dossier de Hélène Martin.", True), ("Le dossier d'Hélène Martin.", False),
+    ("Le dossier de Yves Martin.", True), ("Le dossier de Yannick Le Hir.", False),
+    ("Le jury de la Haute-Savoie, le hameau.", False), ("La attestation est jointe.", True),
+])
+def test_the_elision_check_knows_h_and_y(line: str, faulty: bool) -> None:
+    assert any("élision" in p for p in proof.problems([line], scenario="unknown")) is faulty
