@@ -97,7 +97,8 @@ def universe(scenario: str = "known") -> dict[str, Any]:
     ]
     for candidate, (first, last, candidate_sex) in zip(jury["candidates"], CANDIDATES):
         candidate.update(first_names=first, last_name=last, sex=sex(candidate_sex),
-                         structure_name=SAMPLE_OTHER_STRUCTURE_NAME, outcome_label=outcome_label(candidate["outcome"], sex(candidate_sex)),
+                         structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+                         outcome_label=outcome_label(candidate["outcome"], sex(candidate_sex)),
                          email="candidat@example.org", structure_email="contact@aci-exemple.fr", certificate=None)
     candidate = jury["candidates"][options.get("candidate", 4)]
     holder = {"holder_first_names": CANDIDATE[0], "holder_last_name": CANDIDATE[1], "holder_sex": sex("M")}

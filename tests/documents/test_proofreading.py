@@ -148,8 +148,8 @@ def test_every_document_has_french_typography(template: str) -> None:
     assert proof.typography_faults(proof.html_lines(render.render_html(template, proof.universe("known")))) == []
 
 
-@pytest.mark.parametrize("line", ["Objet : décision", "Objet: décision", "Pourquoi ?", "Pourquoi?", "« Les Jardins »",
-                                  "«\u202fLes Jardins»", "Fin ; suite"])
+@pytest.mark.parametrize("line", ["Objet : décision", "Objet: décision", "Pourquoi ?", "Pourquoi?",
+                                  "« Les Jardins »", "«\u202fLes Jardins»", "Fin ; suite"])
 def test_the_typography_check_catches_each_fault(line: str) -> None:
     assert proof.typography_faults([line])
 
