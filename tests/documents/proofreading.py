@@ -278,7 +278,7 @@ _EMPTY_PLACEHOLDER = re.compile(r"[ \u00a0\u202f][,.](?=\s|$)|\(\s*\)|«[\s\u202
 GENDERED = [("président", "présidente"), ("présent", "présente"), ("absent", "absente"), ("né", "née"),
             ("candidat", "candidate"), ("convoqué", "convoquée"), ("désigné", "désignée"),
             ("formateur", "formatrice"), ("contrôleur", "contrôleuse"), ("inscrit", "inscrite"),
-            ("Monsieur", "Madame"), ("titulaire", "titulaire"), ("mandataire", "mandataire")]
+            ("Monsieur", "Madame")]
 #: Neutral forms (« président·e », « (e) », « La ou le candidat·e »), right only when the sex is unknown.
 NEUTRAL = re.compile(r"\w·\w|\(e\)|\(ne\)|\bLa ou le\b|\bla ou le\b|\belle ou il\b|\bElle ou il\b")
 
@@ -330,8 +330,6 @@ def _agreement(lines: list[str], known: dict[str, str]) -> list[str]:
             after = line[match.end():min(end, match.end() + 60)]
             after = re.split(r"[.;]\s|\s[–—]\s(?!présent|absent)", after, maxsplit=1)[0]
             for masculine, feminine in GENDERED:
-                if masculine == feminine:
-                    continue
                 wrong = masculine if sex == "F" else feminine
                 for window, where in ((before, "avant"), (after, "après")):
                     if where == "avant" and not re.search(rf"\b{wrong}\b\s*[:\u00a0\u202f]*\s*$", window, re.I):
