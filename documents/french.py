@@ -21,9 +21,9 @@ NNBSP = "\u202f"  # espace fine insécable: before ; ! ? and inside « »
 NBSP = "\u00a0"  # espace insécable: before :
 
 # Words starting with an h that is *not* mute (h aspiré): no elision before them.
-H_ASPIRE = frozenset({"hache", "haie", "halle", "hameau", "handicap", "hangar", "harcourt", "hardi", "haut",
-                      "hauteur", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande", "homard", "honte",
-                      "hors", "hublot", "huit", "hurlement", "hutte"})
+H_ASPIRE = frozenset({"hache", "haie", "hall", "halle", "hameau", "handicap", "hangar", "harcourt", "hardi",
+                      "haut", "haute", "hauteur", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande",
+                      "homard", "honte", "hors", "hublot", "huit", "hurlement", "hutte"})
 # Words starting with a vowel letter that is pronounced as a consonant: no elision either.
 VOWEL_AS_CONSONANT = frozenset({"yaourt", "yacht", "yoga", "ouistiti", "onze", "onzième", "ouate"})
 

@@ -93,6 +93,7 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
         "agrement_end_date": date(2028, 12, 31),
         "controleur_name": "François Lefèvre-N'Diaye",
         "controleur_email": "francois.lefevre@controleurs.example.org",
+        "controleur_sex": "M",
         "visit_at": datetime(2026, 3, 12, 8, 30, tzinfo=UTC),  # 9 h 30 in Paris
         "visit_end": datetime(2026, 3, 12, 11, 30, tzinfo=UTC),  # 12 h 30 in Paris
         "visit_place": "Atelier de l'Église, 12 rue de l'Église, 69007 Lyon",
@@ -408,3 +409,218 @@ def sample_verification_context(status: str = "valid", **result_overrides: Any) 
                       kind_label=None, issued_on=None, blocs=[])
     result.update(result_overrides)
     return {"certifier_name": SAMPLE_CERTIFIER_NAME, "result": result}
+
+
+# --- EPSP training, appuis pédagogiques, SI CPF and supervision alerts ---------------
+
+
+def sample_training(**overrides: Any) -> dict[str, Any]:
+    """A complete ``training`` dict (EPSP training e-mails and attestation), as
+    ``flows.training.training_context`` builds it: a two-day session, first programming."""
+    training: dict[str, Any] = {
+        "reference": "FORM-2026-0001",
+        "title": "Encadrer en situation de production (EPSP)",
+        "formateur_name": "Zoë Ærøskøbing",
+        "formateur_email": "zoe.aeroskobing@formateurs.example.org",
+        "formateur_sex": "F",
+        "days": [date(2026, 5, 18), date(2026, 5, 19)],
+        "start_date": date(2026, 5, 18),
+        "end_date": date(2026, 5, 19),
+        "hours": "9 h 00 – 12 h 30 et 13 h 30 – 17 h 00",
+        "hours_per_day": 7,
+        "place": "Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon",
+        "notes": "Apporter un <b>livret</b> d'accueil & un exemple de grille.",
+        "state": "completed",
+        "state_label": "terminée",
+        "schedule_sequence": 0,
+        "cancel_reason": "Nombre d'inscrits insuffisant.\nUne nouvelle session sera proposée.",
+        "certification_code": "CQP_EPSP",
+        "certification_title": "CQP Encadrant Pédagogique en Situation de Production",
+    }
+    training.update(overrides)
+    return training
+
+
+def sample_enrollment(**overrides: Any) -> dict[str, Any]:
+    """An ``enrollment`` entry of a training session (``flows.training.enrollment_entry``): completed."""
+    days = [date(2026, 5, 18), date(2026, 5, 19)]
+    enrollment: dict[str, Any] = {
+        "id": 1,
+        "state": "completed",
+        "state_label": "formation validée",
+        "last_name": "N'Diaye-Lefèvre",
+        "first_names": "Éloïse",
+        "name": "Éloïse N'Diaye-Lefèvre",
+        "email": "eloise.ndiaye@aci-exemple.fr",
+        "structure_name": SAMPLE_OTHER_STRUCTURE_NAME,
+        "structure_siret": "73282932000074",
+        "structure_address": "12 rue de l'Église\n69007 Lyon",
+        "structure_region": "Auvergne-Rhône-Alpes",
+        "structure_email": "contact@aci-exemple.fr",
+        "attendance": [{"day": d, "present": True} for d in days],
+        "days_attended": 2,
+        "hours_attended": 14,
+        "outcome_reason": None,
+        "completed_at": datetime(2026, 5, 19, 15, 0, tzinfo=UTC),
+        "attestation_number": "EPSP-2026-000001",
+    }
+    enrollment.update(overrides)
+    return enrollment
+
+
+def sample_training_context(**training_overrides: Any) -> dict[str, Any]:
+    """An e-mail / attestation context around :func:`sample_training` and :func:`sample_enrollment`
+    (``attestation`` stands in for the ``request`` of the letters' base template)."""
+    training, enrollment = sample_training(**training_overrides), sample_enrollment()
+    return {
+        "certifier_name": SAMPLE_CERTIFIER_NAME,
+        "today": date(2026, 5, 19),
+        "action_url": "https://cqp.example.org/app/formations/1",
+        "training": training,
+        "enrollment": enrollment,
+        "attestation": {
+            "reference": enrollment["attestation_number"],
+            "structure_name": enrollment["structure_name"],
+            "structure_siret": enrollment["structure_siret"],
+            "structure_address": enrollment["structure_address"],
+            "certification_code": training["certification_code"],
+            "certification_title": training["certification_title"],
+        },
+    }
+
+
+def sample_appui(**overrides: Any) -> dict[str, Any]:
+    """A complete ``appui`` dict (``flows.training.appui_context``): scheduled once, reported."""
+    appui: dict[str, Any] = {
+        "reference": "APP-2026-0001",
+        "subject": "Mise en place des grilles d'évaluation",
+        "need": "Accompagner l'équipe encadrante sur l'évaluation <b>en situation</b> & le suivi des preuves.",
+        "state": "reported",
+        "state_label": "compte rendu déposé",
+        "requested_by": "Aïssatou Diallo",
+        "requested_at": datetime(2026, 4, 2, 8, 0, tzinfo=UTC),
+        "structure_name": SAMPLE_OTHER_STRUCTURE_NAME,
+        "structure_siret": "73282932000074",
+        "structure_address": "12 rue de l'Église\n69007 Lyon",
+        "structure_region": "Auvergne-Rhône-Alpes",
+        "structure_email": "contact@aci-exemple.fr",
+        "formateur_name": "Zoë Ærøskøbing",
+        "formateur_email": "zoe.aeroskobing@formateurs.example.org",
+        "formateur_sex": "F",
+        "visit_at": datetime(2026, 4, 20, 7, 30, tzinfo=UTC),  # 9 h 30 in Paris
+        "visit_end": datetime(2026, 4, 20, 10, 30, tzinfo=UTC),
+        "visit_place": "Atelier de l'Église, 12 rue de l'Église, 69007 Lyon",
+        "visit_notes": "Accès par la cour.",
+        "visit_sequence": 0,
+        "report_text": "Grilles présentées et adoptées.\nSuivi des preuves à consolider.",
+        "reported_at": datetime(2026, 4, 21, 14, 0, tzinfo=UTC),
+        "cancel_reason": "La structure a retiré sa demande.",
+    }
+    appui.update(overrides)
+    return appui
+
+
+def sample_appui_context(**appui_overrides: Any) -> dict[str, Any]:
+    return {
+        "certifier_name": SAMPLE_CERTIFIER_NAME,
+        "today": date(2026, 4, 21),
+        "action_url": "https://cqp.example.org/app/appuis/1",
+        "appui": sample_appui(**appui_overrides),
+    }
+
+
+def sample_cpf(**overrides: Any) -> dict[str, Any]:
+    """A ``cpf`` dict holding the keys of both SI CPF e-mails (``flows.cpf_export``): the alert
+    (records owed, held, awaiting a report) and the reminder of a batch without imported report."""
+    cpf: dict[str, Any] = {
+        "certification_code": "CQP_SP",
+        "certification_title": "CQP Salarié Polyvalent",
+        "registry_code": "RS6149",
+        "days_before": 15,
+        "overdue_count": 1,
+        "held_count": 1,
+        "awaiting_count": 1,
+        "owed_count": 2,
+        "export_error": None,
+        "records": [
+            {"technical_id": "SP-2026-000123", "holder": "Hugo ERNAUX", "issued_on": date(2026, 3, 2),
+             "due_on": date(2026, 6, 2), "days_left": -3, "overdue": True, "state_label": "à transmettre",
+             "held_reason": None, "error_message": None, "awaiting_report": False, "batch": None,
+             "batch_produced_on": None, "batch_deposited_on": None},
+            {"technical_id": "SP-2026-000124", "holder": "Éloïse N'DIAYE-LEFÈVRE", "issued_on": date(2026, 3, 20),
+             "due_on": date(2026, 6, 20), "days_left": 15, "overdue": False, "state_label": "retenu",
+             "held_reason": "Date de naissance du titulaire manquante.", "error_message": "Nom inconnu",
+             "awaiting_report": False, "batch": None, "batch_produced_on": None, "batch_deposited_on": None},
+            {"technical_id": "SP-2026-000125", "holder": "Zoë ÆRØSKØBING", "issued_on": date(2026, 3, 1),
+             "due_on": date(2026, 6, 1), "days_left": -4, "overdue": True,
+             "state_label": "transmis, en attente du compte rendu", "held_reason": None, "error_message": None,
+             "awaiting_report": True, "batch": "CPF-SP-2026-0001", "batch_produced_on": date(2026, 5, 4),
+             "batch_deposited_on": None},
+        ],
+        "batch_id": 1,
+        "reference": "CPF-SP-2026-0001",
+        "filename": "CPF-SP-2026-0001.xml",
+        "relative_path": "exports/cpf/CQP_SP/CPF-SP-2026-0001.xml",
+        "record_count": 2,
+        "resent_count": 1,
+        "produced_on": date(2026, 5, 4),
+        "days_since": 15,
+        "deposited_on": None,
+        "step": 1,
+        "last": False,
+        "next_on": date(2026, 6, 3),
+        "earliest_due_on": date(2026, 6, 1),
+    }
+    cpf.update(overrides)
+    return cpf
+
+
+def sample_cpf_context(**cpf_overrides: Any) -> dict[str, Any]:
+    return {
+        "certifier_name": SAMPLE_CERTIFIER_NAME,
+        "today": date(2026, 5, 19),
+        "action_url": "https://cqp.example.org/app/",
+        "cpf": sample_cpf(**cpf_overrides),
+    }
+
+
+def sample_alert(**overrides: Any) -> dict[str, Any]:
+    """An ``alert`` dict holding the keys of both supervision e-mails (``flows.monitoring``): a flow
+    failing in a row (``alerte_flux``) and an undeliverable message (``alerte_courriel``)."""
+    alert: dict[str, Any] = {
+        "process": "jury",
+        "process_label": "Session de jury",
+        "entity_id": 1,
+        "failures": 3,
+        "error": "Dossier de documents non accessible en écriture : /var/lib/cqp/documents",
+        "since": datetime(2026, 6, 12, 15, 0, tzinfo=UTC),
+        "subject": "[JURY-2026-0001] Résultats du jury du 12 juin 2026 : Éloïse N'Diaye-Lefèvre",
+        "attempts": 5,
+        "status": "pending",
+        "created_at": datetime(2026, 6, 12, 15, 5, tzinfo=UTC),
+    }
+    alert.update(overrides)
+    return alert
+
+
+def sample_alert_context(**alert_overrides: Any) -> dict[str, Any]:
+    return {
+        "certifier_name": SAMPLE_CERTIFIER_NAME,
+        "today": date(2026, 6, 13),
+        "action_url": "https://cqp.example.org/app/",
+        "mail_reference": "jury:1",
+        "alert": sample_alert(**alert_overrides),
+    }
+
+
+def sample_activity_context() -> dict[str, Any]:
+    """The yearly activity report (page and PDF) of two years and three regions."""
+    from certification.services.reporting import ActivityReport, ActivityRow
+    from documents.activity_report import activity_context
+
+    totals = [ActivityRow(2025, None, 120, 20, 8, 1, 300, 40), ActivityRow(2026, None, 130, 22, 9, 2, 310, 45)]
+    regions = [ActivityRow(2026, "Auvergne-Rhône-Alpes", 50, 9, 4, 1, 120, 15),
+               ActivityRow(2026, "Île-de-France", 60, 10, 3, 1, 140, 20),
+               ActivityRow(2026, "Occitanie", 20, 3, 2, 0, 50, 10)]
+    return activity_context(ActivityReport(years=[2025, 2026], totals=totals, regions=regions,
+                                           appuis_available=True, year=2026))

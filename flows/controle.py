@@ -89,6 +89,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "agrement_end_date": agrement.end_date,
             "controleur_name": controleur.full_name if controleur else None,
             "controleur_email": controleur.email if controleur else None,
+            "controleur_sex": controleur.sex if controleur else None,  # M | F: « contrôleur »/« contrôleuse »
             "visit_at": controle.visit_at,
             "visit_end": controle.visit_end,
             "visit_place": controle.visit_place,
@@ -142,7 +143,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     if step == "assign" and payload.get("controleur_id"):
         controleur = session.get(User, payload["controleur_id"])
         fx.mail({**ctx, "controle": {**c, "controleur_name": controleur.full_name,
-                                     "controleur_email": controleur.email}},
+                                     "controleur_email": controleur.email, "controleur_sex": controleur.sex}},
                 f"mission:u{controleur.id}", "mission_controle", [controleur.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", controle.visit_sequence)

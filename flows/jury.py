@@ -52,6 +52,7 @@ from certification.services.candidates import held_blocs
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from documents import badge
+from documents.french import agree
 from documents.storage import DocumentStore
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep
@@ -88,6 +89,11 @@ def _blocs(session: Session, certification_id: int) -> dict[str, Bloc]:
     return {b.code: b for b in blocs_of(session, certification_id)}
 
 
+def outcome_label(outcome: str, sex: str | None) -> str:
+    """The jury's decision for a candidate, agreed with the candidate's sex (« absente »)."""
+    return agree(sex, "absent", "absente") if outcome == "absent" else OUTCOME_LABELS[outcome]
+
+
 def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]) -> dict[str, Any]:
     candidate = session.get(Candidate, row.candidate_id)
     results = {d.bloc_code: d.result for d in svc.deliberations_of(session, row.session_id, row.candidate_id)}
@@ -98,6 +104,8 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
         label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
+        if result == "absent":  # the candidate was absent: « absente » for a woman
+            label = agree(candidate.sex, "absent", "absente")
         entries.append({"code": code, "title": blocs[code].title, "result": result or "absent", "result_label": label})
     outcome = row.outcome or "none"
     return {
@@ -107,7 +115,7 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
         "sex": candidate.sex,
         "structure_name": session.get(Structure, candidate.structure_id).name,
         "structure_email": session.get(Structure, candidate.structure_id).email,
-        "blocs": entries, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
+        "blocs": entries, "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
         "certificate_number": certificate.number if certificate else None,
     }
 

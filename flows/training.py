@@ -172,6 +172,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
             "structure_email": structure.email,
             "formateur_name": formateur.full_name if formateur else None,
             "formateur_email": formateur.email if formateur else None,
+            "formateur_sex": formateur.sex if formateur else None,  # M | F: « formateur »/« formatrice »
             "visit_at": appui.visit_at,
             "visit_end": appui.visit_end,
             "visit_place": appui.visit_place,
@@ -367,7 +368,8 @@ def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
         fx.mail(ctx, "requested", "appui_demande", officers, cc=structure)
     elif step == "assign" and payload.get("formateur_id"):
         assigned = session.get(User, payload["formateur_id"])
-        fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email}},
+        fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email,
+                                 "formateur_sex": assigned.sex}},
                 f"mission:u{assigned.id}", "appui_mission", [assigned.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", appui.visit_sequence)

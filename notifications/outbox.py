@@ -41,7 +41,7 @@ from certification.clock import now as utcnow
 from certification.db import session_scope
 from certification.settings import get_settings
 from certification.db import begin_savepoint
-from documents.french import typography_html
+from documents.french import typography, typography_html
 from documents.render import make_environment
 from documents.storage import DocumentStore, checked_relative_path
 from notifications.models import (
@@ -83,13 +83,16 @@ def render_message(template: str, context: Mapping[str, Any]) -> tuple[str, str,
 
     ``certifier_name``, ``today``, ``recipient_name``, ``action_url`` and
     ``attachment_names`` get defaults; every other key the template uses is required.
-    The subject is flattened to one line (it becomes a header). The HTML part gets the
-    non-breaking spaces of French typography (:func:`documents.french.typography_html`).
+    The subject is flattened to one line (it becomes a header). Both bodies get the
+    non-breaking spaces of French typography before « : ; ! ? » and inside « »
+    (:func:`documents.french.typography` for the plain-text part,
+    :func:`documents.french.typography_html` for the HTML part), so that a line never starts
+    with a colon or a guillemet in either part.
     """
     ctx = _with_defaults(context)
     subject = " ".join(env.get_template(f"{template}.subject.j2").render(ctx).split())
     ctx["subject"] = subject
-    text = env.get_template(f"{template}.txt.j2").render(ctx)
+    text = typography(env.get_template(f"{template}.txt.j2").render(ctx))
     html = typography_html(env.get_template(f"{template}.html.j2").render(ctx))
     return subject, text, html
 

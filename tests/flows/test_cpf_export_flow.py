@@ -162,16 +162,16 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     assert "échéance le 1er juin 2027, dans 91 jours" in mails[0].body_text
     assert "retenu" in mails[0].body_text.lower() and "sexe du titulaire" in mails[1].body_text
     assert "DÉPASSÉE de 1 jour" in mails[2].body_text and "Corrigez les données manquantes" in mails[2].body_text
-    assert f"{darc.number}, Jeanne DARC, délivré le 1er mars 2027 — échéance le 1er juin 2027, DÉPASSÉE de 3 jours ; " \
+    assert f"{darc.number}, Jeanne DARC, délivré le 1er mars 2027 — échéance le 1er juin 2027, DÉPASSÉE de 3 jours\u202f; " \
         "transmis, en attente du compte rendu\n" in mails[3].body_text
-    assert f"Lot {sent['batch']['reference']} produit le 4 juin 2027, dépôt non déclaré : compte rendu de traitement " \
+    assert f"Lot {sent['batch']['reference']} produit le 4 juin 2027, dépôt non déclaré\u00a0: compte rendu de traitement " \
         "non importé" in mails[3].body_text
     assert "déposez le lot sur la plateforme de la Caisse des Dépôts si ce n'est pas fait, puis importez son compte " \
         "rendu" in mails[3].body_text and "Corrigez les données manquantes" not in mails[3].body_text
-    assert "Motif du rejet : Nom inconnu" in mails[4].body_text and "sexe du titulaire" not in mails[4].body_text
+    assert "Motif du rejet\u00a0: Nom inconnu" in mails[4].body_text and "sexe du titulaire" not in mails[4].body_text
     assert "L'export automatique du flux de cette certification a échoué" in mails[5].body_text
     assert "idClient" in mails[5].body_text
-    assert all(f"Accéder au back-office : {settings.public_base_url}/app/\n" in m.body_text for m in mails)
+    assert all(f"Accéder au back-office\u00a0: {settings.public_base_url}/app/\n" in m.body_text for m in mails)
     with session_scope() as s:
         assert len(s.exec(select(CpfExportBatch)).all()) == 2
         assert s.exec(select(CpfRecord.state).where(CpfRecord.technical_id == darc.number)).one() == "rejected"
@@ -251,15 +251,15 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
          f"cpf_export_batches:{batch_of(a).id}:report-reminder-2", [settings.officers_mailbox]),
     ]
     first, _, last = (m.body_text for m in mails)
-    assert f"Lot : {a} (fichier {a}.xml)" in first and "Certification : CQP Salarié Polyvalent (RNCP34567)" in first
+    assert f"Lot\u00a0: {a} (fichier {a}.xml)" in first and "Certification\u00a0: CQP Salarié Polyvalent (RNCP34567)" in first
     assert f"Le lot {a}, produit le 2 mars 2027, déclare 2 certifiés. Son compte rendu de traitement n'a toujours pas " \
-        "été importé, 15 jours plus tard : tant qu'il ne l'est pas, 2 certifiés de ce lot ne sont pas comptés comme " \
-        "déclarés à la Caisse des Dépôts (échéance la plus proche : 1er juin 2027)." in first
+        "été importé, 15 jours plus tard\u00a0: tant qu'il ne l'est pas, 2 certifiés de ce lot ne sont pas comptés comme " \
+        "déclarés à la Caisse des Dépôts (échéance la plus proche\u00a0: 1er juin 2027)." in first
     assert "Son dépôt sur la plateforme de la Caisse des Dépôts n'a pas été déclaré" in first
-    assert f"déposez le fichier {a}.xml (répertoire de données : exports/cpf/CQP_SP/{a}.xml)" in first
+    assert f"déposez le fichier {a}.xml (répertoire de données\u00a0: exports/cpf/CQP_SP/{a}.xml)" in first
     assert f"POST /exports/cpf/{batch_of(a).id}/deposit" in first
     assert "un dernier rappel suivra le 1er avril 2027" in first
-    assert f"Accéder au back-office : {settings.public_base_url}/app/\n" in first
+    assert f"Accéder au back-office\u00a0: {settings.public_base_url}/app/\n" in first
     assert "déposé sur la plateforme de la Caisse des Dépôts le 18 mars 2027" in last
     assert "n'a pas été déclaré" not in last and "C'est le dernier rappel pour ce lot" in last
     with session_scope() as s:  # each reminder in the batch's audit trail, with the declared deposit

@@ -11,12 +11,24 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
-from api.demo import DEMO_JURY, DEMO_PASSWORD, DEMO_USERS, run_demo
+from api.demo import (
+    DEMO_CANDIDATES,
+    DEMO_JURY,
+    DEMO_JURY_SEXES,
+    DEMO_LATER_CANDIDATES,
+    DEMO_PASSWORD,
+    DEMO_USER_SEXES,
+    DEMO_USERS,
+    run_demo,
+)
 from certification.db import session_scope
 from certification.models import AuditEvent, Certificate
 from certification.settings import get_settings, reset_settings_cache
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage
+from documents import render
+from notifications import outbox
+from tests.documents import proofreading as proof
 from tests.flows.conftest import pdf_text
 
 pytestmark = pytest.mark.integration
@@ -64,6 +76,7 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
         assert r.json()["status"] == "valid"
 
     _every_mail_link_opens_a_page(app)
+    _every_mail_and_document_reads_as_correct_french()
     _every_account_has_a_pending_step(app)
 
     before = _counts()
@@ -102,6 +115,33 @@ def _every_mail_link_opens_a_page(app) -> None:
                 assert _login(client, who, urlsplit(path).path) == urlsplit(path).path
             r = client.get(path, headers={"Accept": "text/html"})
             assert r.status_code == 200, (link, to, r.status_code)
+
+
+def _every_mail_and_document_reads_as_correct_french() -> None:
+    """The proofreading of tests/documents/test_proofreading.py on what the demo produced: no « de »
+    before a vowel, the certifier's article, no English word nor raw value, no template leftover,
+    agreement with the sex recorded for the demo's users, jury members and candidates."""
+    known = {name: DEMO_USER_SEXES[email] for email, name, _role in DEMO_USERS}
+    known |= {name: DEMO_JURY_SEXES[email] for email, name, *_ in DEMO_JURY}
+    known |= {f"{first} {last}": sex for last, first, sex, _ in DEMO_CANDIDATES + DEMO_LATER_CANDIDATES}
+    found = []
+    with session_scope() as s:
+        mails = [(m.template, m.subject, m.body_text, m.body_html) for m in s.exec(select(OutboxMessage))]
+        documents = [(d.kind, d.relative_path) for d in s.exec(select(GeneratedDocument))
+                     if d.content_type == "application/pdf"]
+    for template, subject, text, html in mails:
+        neutral = bool(template) and proof.neutral_allowed(outbox.env, proof.MAIL_DIR, f"{template}.txt.j2")
+        for lines in ([subject], proof.text_lines(text), proof.html_lines(html)):
+            found += [f"{template}: {p}" for p in proof.problems(lines, known=known, neutral_allowed=neutral)]
+    data_dir = get_settings().data_dir
+    for kind, relative_path in documents:
+        template = f"{kind}.html"
+        neutral = (proof.DOCUMENT_DIR / template).is_file() and \
+            proof.neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+        lines = proof.pdf_lines((data_dir / relative_path).read_bytes())
+        found += [f"{kind}: {p}" for p in proof.problems(lines, known=known, neutral_allowed=neutral, layout=False)]
+    assert len(mails) >= 12 and len(documents) >= 8
+    assert found == []
 
 
 def _every_account_has_a_pending_step(app) -> None:

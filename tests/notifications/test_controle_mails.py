@@ -77,7 +77,7 @@ def test_mission_asks_to_plan_the_visit_and_to_declare_conflicts(controle_contex
     _, text, html = render_message("mission_controle", controle_context)
 
     assert "Le contrôle périodique de l'agrément n° AGR-CQP_SP-2026-0001" in text
-    assert "Adresse : 12 rue de l'Église\n69007 Lyon" in text
+    assert "Adresse\u00a0: 12 rue de l'Église\n69007 Lyon" in text
     assert "12 rue de l&#39;Église<br>\n69007 Lyon" in html
     assert "Motif du contrôle" in text and "mi-parcours" in text
     assert "convenir de la date de la visite" in text
@@ -91,14 +91,14 @@ def test_first_convocation_gives_date_paris_time_place_notes_and_invitation(cont
 
     assert subject == "[CTL-2026-0001] Contrôle de votre agrément : visite le 12 mars 2026"
     assert "Modification" not in subject + text + html
-    assert "Date : le 12 mars 2026 de 9 h 30 à 12 h 30 (heure de Paris)" in text
-    assert "Lieu : Atelier de l'Église, 12 rue de l'Église, 69007 Lyon" in text
-    assert "Contrôleur : François Lefèvre-N'Diaye (francois.lefevre@controleurs.example.org)" in text
+    assert "Date\u00a0: le 12 mars 2026 de 9 h 30 à 12 h 30 (heure de Paris)" in text
+    assert "Lieu\u00a0: Atelier de l'Église, 12 rue de l'Église, 69007 Lyon" in text
+    assert "Contrôleur\u00a0: François Lefèvre-N'Diaye (francois.lefevre@controleurs.example.org)" in text
     assert "Accès par la cour.\nPrévoir les <b>livrets</b> des candidats & les plannings." in text
     assert "Accès par la cour.<br>\nPrévoir les &lt;b&gt;livrets&lt;/b&gt; des candidats &amp; les plannings." in html
     assert "L'invitation jointe (fichier invitation.ics)" in text
     assert "met à jour le rendez-vous précédent" not in text
-    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
+    assert "Pièce jointe\u00a0: invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
 
 
 def test_a_moved_visit_says_so(controle_context) -> None:
@@ -113,10 +113,10 @@ def test_a_moved_visit_says_so(controle_context) -> None:
 
     assert subject.startswith("[CTL-2026-0001] Modification de la date de visite")
     assert "19 mars 2026" in subject
-    assert "Modification de la date de visite : la visite de contrôle de votre structure a été déplacée." in text
+    assert "Modification de la date de visite\u00a0: la visite de contrôle de votre structure a été déplacée." in text
     assert "<strong>Modification de la date de visite</strong>" in html
-    assert "Date : le 19 mars 2026 de 14 h 00 à 16 h 00 (heure de Paris)" in text
-    assert "Lieu : dans les locaux de la structure" in text
+    assert "Date\u00a0: le 19 mars 2026 de 14 h 00 à 16 h 00 (heure de Paris)" in text
+    assert "Lieu\u00a0: dans les locaux de la structure" in text
     assert "Informations pratiques" not in text
     assert "met à jour le rendez-vous précédent" in text
 
@@ -128,15 +128,15 @@ def test_convocation_in_summer_time(controle_context) -> None:
     )
     _, text, _ = render_message("convocation_visite", controle_context)
 
-    assert "Date : le 2 juillet 2026 de 9 h 00 à 12 h 00 (heure de Paris)" in text
+    assert "Date\u00a0: le 2 juillet 2026 de 9 h 00 à 12 h 00 (heure de Paris)" in text
 
 
 def test_rapport_depose_summarises_the_findings(controle_context) -> None:
     _, text, html = render_message("rapport_depose", controle_context)
 
     assert "François Lefèvre-N'Diaye a déposé le 20 mars 2026 à 17 h 45 le rapport" in text
-    assert "Constats : 1 critère conforme, 1 critère non conforme, 1 observation." in text
-    assert "- Non conforme : Suivi des évaluations en situation de production — Grilles" in text
+    assert "Constats\u00a0: 1 critère conforme, 1 critère non conforme, 1 observation." in text
+    assert "- Non conforme\u00a0: Suivi des évaluations en situation de production — Grilles" in text
     assert "Encadrants formés" not in text  # compliant criteria are only counted
     assert "Pas de &lt;i&gt;traçabilité&lt;/i&gt; des preuves." in html
     assert "Structure globalement conforme.<br>\nUn écart" in html
@@ -171,7 +171,7 @@ def test_decision_mail_follows_the_decision(decision, expected, controle_context
 
     assert subject == expected[0]
     assert expected[1] in text
-    assert "Pièce jointe : décision CTL-2026-0001.pdf" in text
+    assert "Pièce jointe\u00a0: décision CTL-2026-0001.pdf" in text
     assert "jointe à ce message" in text
     others = {"compliant": "maintenir", "action_plan": "plan d'actions", "suspension": "suspendre",
               "withdrawal": "retirer"}
@@ -183,9 +183,9 @@ def test_decision_mail_follows_the_decision(decision, expected, controle_context
         assert "Motif &lt;b&gt;grave&lt;/b&gt;.<br>\nDeuxième ligne." in html
         assert "recours gracieux dans un délai de deux mois" in text
     if decision == "action_plan":
-        assert "2. Archiver les preuves d'évaluation <signées> ;" in text
+        assert "2. Archiver les preuves d'évaluation <signées>\u202f;" in text
         assert "&lt;signées&gt;\u202f;<br>" in html
-        assert "Déposer les justificatifs : https://cqp.example.org/controles/1" in text
+        assert "Déposer les justificatifs\u00a0: https://cqp.example.org/controles/1" in text
 
 
 def test_an_unknown_decision_fails_loudly(controle_context) -> None:
@@ -210,7 +210,7 @@ def test_action_plan_reminder_before_and_after_the_deadline(days_left, subject_p
 
     assert subject == f"[CTL-2026-0001] {subject_part}"
     assert sentence in text
-    assert "Justificatifs déjà reçus :\n- grilles-évaluation.pdf, déposé le 25 mars 2026" in text
+    assert "Justificatifs déjà reçus\u00a0:\n- grilles-évaluation.pdf, déposé le 25 mars 2026" in text
     overdue = days_left < 0
     assert ("pourra décider de suspendre l'agrément" in text) is overdue
     assert ("merci de ne pas tenir compte de ce message" in text) is not overdue
@@ -247,8 +247,8 @@ def test_closing_the_plan_lists_the_evidence(controle_context) -> None:
 @pytest.mark.parametrize(
     ("days_left", "fragment"),
     [
-        (90, "arrive à échéance le 31 décembre 2028 : il reste 90 jours."),
-        (1, "arrive à échéance le 31 décembre 2028 : il reste 1 jour."),
+        (90, "arrive à échéance le 31 décembre 2028\u00a0: il reste 90 jours."),
+        (1, "arrive à échéance le 31 décembre 2028\u00a0: il reste 1 jour."),
         (0, "arrive à échéance le 31 décembre 2028, c'est-à-dire aujourd'hui."),
         (None, "arrive à échéance le 31 décembre 2028."),
     ],
@@ -265,7 +265,7 @@ def test_expiry_reminder_counts_the_days_and_explains_renewal(days_left, fragmen
 @pytest.mark.parametrize("template", ["agrement_suspendu", "agrement_retabli", "agrement_retire"])
 def test_lifecycle_mails_give_the_reason_escaped_or_nothing(template, agrement_context) -> None:
     _, text, html = render_message(template, agrement_context)
-    assert "Motifs :\n\nPlan d'actions non réalisé à l'échéance.\nAbsence de <b>grilles</b> d'évaluation." in text
+    assert "Motifs\u00a0:\n\nPlan d'actions non réalisé à l'échéance.\nAbsence de <b>grilles</b> d'évaluation." in text
     assert "Plan d&#39;actions non réalisé à l&#39;échéance.<br>\nAbsence de &lt;b&gt;grilles&lt;/b&gt;" in html
 
     agrement_context["agrement"]["reason"] = None

@@ -222,7 +222,7 @@ async def test_convocation_with_invitation_is_delivered_by_smtp(engine, settings
     assert received["Cc"] == "francois.lefevre@controleurs.example.org"
     body = received.get_body(("plain",)).get_content()
     assert "le 12 mars 2026 de 9 h 30 à 12 h 30 (heure de Paris)" in body
-    assert "Pièce jointe : invitation.ics" in body
+    assert "Pièce jointe\u00a0: invitation.ics" in body
     [part] = list(received.iter_attachments())
     assert part.get_content_type() == "text/calendar"
     assert part.get_param("method") == "REQUEST"

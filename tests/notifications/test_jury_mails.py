@@ -66,13 +66,15 @@ def test_every_jury_mail_renders(template, expected) -> None:
 
     assert subject == expected
     _check_common(subject, text, html, "JURY-2026-0001")
-    assert "Date : 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
+    assert "Date\u00a0: 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
     if template == "resultats_jury":  # candidates have no account: the public verification page only
         assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html and "juries/1" not in html
     else:
         assert 'href="https://cqp.example.org/juries/1"' in html
     if template == "convocation_jury":
         greeting = "Bonjour Hélène Lefèvre,"
+    elif template == "resultats_jury":  # to the candidate, whose sex is recorded (F)
+        greeting = "Madame,"
     else:
         greeting = "Bonjour," if template in TO_STAFF else "Madame, Monsieur,"
     assert greeting in text and greeting in html
@@ -85,8 +87,8 @@ def test_every_recours_mail_renders(template, expected) -> None:
 
     assert subject == expected
     _check_common(subject, text, html, "REC-2026-0001")
-    assert f"Candidat : {HOLDER}" in text and ESCAPED_HOLDER in html
-    assert f"Structure : {SAMPLE_STRUCTURE_NAME}" in text and ESCAPED_STRUCTURE in html
+    assert f"Candidate\u00a0: {HOLDER}" in text and ESCAPED_HOLDER in html  # candidate_sex F
+    assert f"Structure\u00a0: {SAMPLE_STRUCTURE_NAME}" in text and ESCAPED_STRUCTURE in html
     assert "jury JURY-2026-0001 du 12 juin 2026" in text
     assert "Madame, Monsieur," in text and "Madame, Monsieur," in html
     assert 'href="https://cqp.example.org/recours/1"' in html
@@ -100,18 +102,18 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
     _, text, html = render_message("convocation_jury", context)
 
     assert "en qualité de membre du collège employeurs, et vous êtes désignée pour en assurer la présidence" in text
-    assert "Date : le 12 juin 2026 à 9 h 30 (heure de Paris)" in text
-    assert "Lieu : Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon" in text
-    assert "Participation à distance : https://visio.example.org/jury/2026-0001?code=A1&lang=fr" in text
+    assert "Date\u00a0: le 12 juin 2026 à 9 h 30 (heure de Paris)" in text
+    assert "Lieu\u00a0: Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon" in text
+    assert "Participation à distance\u00a0: https://visio.example.org/jury/2026-0001?code=A1&lang=fr" in text
     url = "https://visio.example.org/jury/2026-0001?code=A1&amp;lang=fr"
     assert f'<a href="{url}" style="color:#1f3a5f;">{url}</a>' in html
-    assert "Candidats : 3" in text
+    assert "Candidats\u00a0: 3" in text
     assert "le quorum (3 membres) est atteint" in text
     assert f"- {SAMPLE_STRUCTURE_NAME}\n" in text and f"<li>{ESCAPED_STRUCTURE}</li>" in html
-    assert "Atelier d'insertion « Les Jardins de l'Œuvre »" in text
+    assert "Atelier d'insertion «\u202fLes Jardins de l'Œuvre\u202f»" in text
     assert "indépendant des structures des candidats" in text
     assert "L'invitation jointe (fichier .ics)" in text
-    assert "Pièce jointe : invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
+    assert "Pièce jointe\u00a0: invitation.ics" in text and "Pièce jointe\u00a0: invitation.ics" in html
 
 
 def test_convocation_of_a_member_by_video_only() -> None:
@@ -125,8 +127,8 @@ def test_convocation_of_a_member_by_video_only() -> None:
     assert "Bonjour Anne-Sophie L&#39;Hôte &lt;em&gt;," in html
     assert "en qualité de membre du collège salariés." in text
     assert "présidence" not in subject and "En tant que président" not in text
-    assert "Présidence du jury : Hélène Lefèvre" in text
-    assert "Séance en visioconférence : javascript:alert(1)" in text
+    assert "Présidence du jury\u00a0: Hélène Lefèvre" in text
+    assert "Séance en visioconférence\u00a0: javascript:alert(1)" in text
     assert 'href="javascript' not in html  # only http(s) links become links
     assert "Lieu :" not in text
 
@@ -136,7 +138,7 @@ def test_convocation_without_place_nor_link() -> None:
     context["jury"].update(place=None, video_link=None)
     _, text, _ = render_message("convocation_jury", context)
 
-    assert "Lieu : il vous sera communiqué prochainement" in text
+    assert "Lieu\u00a0: il vous sera communiqué prochainement" in text
 
 
 # --- Results -------------------------------------------------------------------------
@@ -148,16 +150,16 @@ def test_results_of_a_certified_candidate_with_the_certificate() -> None:
 
     assert f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
     assert ESCAPED_HOLDER in html and ESCAPED_STRUCTURE in html
-    assert "Décision du jury : Certifié." in text
+    assert "Décision du jury\u00a0: Certifié." in text
     assert "Félicitations" in text
-    assert "- BC02 – Réaliser des travaux d'entretien et de maintenance : Acquis antérieurement" in text
-    assert "- BC03 – Travailler en équipe & rendre compte de son activité : Validé" in text
+    assert "- BC02 – Réaliser des travaux d'entretien et de maintenance\u00a0: Acquis antérieurement" in text
+    assert "- BC03 – Travailler en équipe & rendre compte de son activité\u00a0: Validé" in text
     assert "Travailler en équipe &amp; rendre compte" in html
-    assert "Document délivré : Certificat de qualification professionnelle n° SP-2026-000123 (joint à ce message" in text
+    assert "Document délivré\u00a0: Certificat de qualification professionnelle n° SP-2026-000123 (joint à ce message" in text
     assert "https://cqp.example.org/verification/SP-2026-000123" in text
     assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html
     assert "recours auprès du certificateur dans un délai de deux mois" in text
-    assert "Pièce jointe : SP-2026-000123.pdf" in text
+    assert "Pièce jointe\u00a0: SP-2026-000123.pdf" in text
 
 
 def test_results_of_a_partial_validation_with_the_attestation() -> None:
@@ -167,9 +169,9 @@ def test_results_of_a_partial_validation_with_the_attestation() -> None:
 
     assert subject == "[JURY-2026-0001] Résultats du jury du 12 juin 2026 : Jean-Émile <b>Durand</b> & D'Arcy"
     assert "&lt;b&gt;Durand&lt;/b&gt; &amp; D&#39;Arcy" in html
-    assert "Décision du jury : Validation partielle." in text
+    assert "Décision du jury\u00a0: Validation partielle." in text
     assert "acquis pour une durée de cinq ans" in text and "que sur les blocs manquants" in text
-    assert "- BC02 – Réaliser des travaux d'entretien et de maintenance : Non validé" in text
+    assert "- BC02 – Réaliser des travaux d'entretien et de maintenance\u00a0: Non validé" in text
     assert "Attestation de validation de blocs de compétences n° SP-2026-000124" in text
 
 
@@ -194,7 +196,7 @@ def test_pv_a_signer_counts_outcomes_and_names_the_president() -> None:
     _, text, html = render_message("pv_a_signer", context)
 
     assert "Le procès-verbal de la session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30) est prêt à être signé." in text
-    assert "Candidats : 8 (2 certifiés, 2 validations partielles, 2 sans bloc validé, 2 absents)" in text
+    assert "Candidats\u00a0: 8 (2 certifiés, 2 validations partielles, 2 sans bloc validé, 2 absents)" in text
     assert "La présidence du jury (Hélène Lefèvre) est invitée à relire le procès-verbal" in text
     assert "Accéder au dossier" not in text  # no action_url given
 
@@ -209,7 +211,7 @@ def test_pv_modificatif_a_signer() -> None:
     assert "Le procès-verbal modificatif n° 2 (version 3)" in text
     assert "PV modificatif après recours R-2026-0001 <candidat 1>." in text
     assert "R-2026-0001 &lt;candidat 1&gt;." in html
-    assert "Présidence du jury : non désignée" in text
+    assert "Présidence du jury\u00a0: non désignée" in text
     assert "La présidence du jury est invitée" in text
 
 
@@ -250,8 +252,8 @@ def test_recours_recu_acknowledges_with_grounds_and_deadline() -> None:
 @pytest.mark.parametrize(
     ("decision", "subject_end", "expected"),
     [
-        ("upheld", "recours fondé", "est déclaré fondé : la décision du jury est modifiée pour"),
-        ("rejected", "recours rejeté", "est rejeté : la décision du jury est confirmée"),
+        ("upheld", "recours fondé", "est déclaré fondé\u00a0: la décision du jury est modifiée pour"),
+        ("rejected", "recours rejeté", "est rejeté\u00a0: la décision du jury est confirmée"),
         ("inadmissible", "recours irrecevable", "est déclaré irrecevable"),
     ],
 )
@@ -261,11 +263,11 @@ def test_recours_decision_per_decision(decision, subject_end, expected) -> None:
 
     assert subject == f"[REC-2026-0001] Décision sur votre recours : {subject_end}"
     assert expected in text
-    assert "Motifs de la décision :\n\nLe jury a réexaminé l'ensemble des preuves du bloc BC02." in text
+    assert "Motifs de la décision\u00a0:\n\nLe jury a réexaminé l'ensemble des preuves du bloc BC02." in text
     assert "avec le &lt;i&gt;membre&lt;/i&gt; du jury." in html
     assert ("procès-verbal modificatif" in text) is (decision == "upheld")
     assert ("voies de recours" in text) is (decision != "upheld")
-    assert "Pièce jointe : REC-2026-0001-decision.pdf" in text
+    assert "Pièce jointe\u00a0: REC-2026-0001-decision.pdf" in text
 
 
 def test_recours_decision_without_reason_and_unknown_decision() -> None:

@@ -118,7 +118,7 @@ def test_build_email_has_alternatives_attachment_and_headers(session, settings, 
     assert part.get_filename() == "Accusé de réception AGR-2026-00001.pdf"
     assert part.get_content_type() == "application/pdf"
     assert part.get_content() == PDF
-    assert "Pièce jointe : Accusé de réception AGR-2026-00001.pdf" in msg.body_text
+    assert "Pièce jointe\u00a0: Accusé de réception AGR-2026-00001.pdf" in msg.body_text
 
 
 def test_document_attachment_paths_are_relative_to_the_data_dir(settings) -> None:

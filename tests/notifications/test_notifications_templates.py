@@ -40,7 +40,7 @@ def test_every_mail_renders(template, subject, context) -> None:
 def test_demande_complements_keeps_line_breaks_and_escapes(context) -> None:
     _, text, html = render_message("demande_complements", context)
 
-    assert "- l'attestation EPSP de l'encadrant <b>principal</b> ;\n- le budget prévisionnel." in text
+    assert "- l'attestation EPSP de l'encadrant <b>principal</b>\u202f;\n- le budget prévisionnel." in text
     assert "&lt;b&gt;principal&lt;/b&gt;\u202f;<br>" in html
     assert "À défaut de réponse avant le 23 décembre 2026, la demande sera classée sans suite." in text
 
@@ -60,7 +60,7 @@ def test_recipient_and_attachments_are_mentioned(context) -> None:
     _, text, html = render_message("accuse_reception", context)
 
     assert "À l'attention d'Hélène Lefèvre" in text
-    assert "Pièce jointe : AGR-2026-00001-ar.pdf" in text
+    assert "Pièce jointe\u00a0: AGR-2026-00001-ar.pdf" in text
     assert "Pièce jointe\u00a0: AGR-2026-00001-ar.pdf" in html
 
 
