@@ -48,9 +48,14 @@ def test_every_operation_declares_its_problems_and_files_their_media_type(client
         for method, operation in item.items():
             responses = operation["responses"]
             assert "422" in responses and "500" in responses, (method, path)
+            # A page for people (the public verification forms) also answers its refusals as a page.
+            pages = "text/html" in responses.get("200", {}).get("content", {})
             for status, response in responses.items():
                 if status >= "4":
-                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+                    media = list(response["content"])
+                    assert "application/problem+json" in media, (method, path, status)
+                    assert set(media) <= {"application/problem+json", *(["text/html"] if pages else [])}, \
+                        (method, path, status)
             if operation.get("security"):
                 assert {"401", "403"} <= set(responses), (method, path)
     pdf = spec["paths"]["/certificates/{certificate_id}/documents/{document_id}"]["get"]["responses"]["200"]
