@@ -278,7 +278,7 @@ def test_cpf_deposit_is_declared_and_traced(client, people, certified):
         declared = client.post(url, json={"deposited_on": today.isoformat()}, headers=officer)
         assert declared.status_code == 200 and declared.json()["deposited_on"] == today.isoformat()
     assert client.get(f"/exports/cpf/{batch['id']}", headers=officer).json()["deposited_on"] == today.isoformat()
-    trail = client.get(f"/exports/cpf/{batch['id']}/timeline", headers=officer).json()
+    trail = client.get(f"/exports/cpf/{batch['id']}/timeline", headers=officer).json()["items"]
     assert [(e["action"], e["actor_role"]) for e in trail] == [("generate", "officer"), ("declare_deposit", "officer")]
     assert trail[1]["data"] == {"deposited_on": today.isoformat(), "previous": None}
     assert client.get(f"/exports/cpf/{batch['id']}/timeline", headers=auth(people["mandataire"])).status_code == 403
