@@ -8,6 +8,7 @@ and a French message; ``details`` carries the domain's extra data (e.g. ``retry_
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -193,8 +194,20 @@ def _escape(part: Any) -> str:
     return str(part).replace("~", "~0").replace("/", "~1")
 
 
+# How Pydantic names the member of a union that failed (``function-after[_email(), constrained-str]``,
+# ``literal['']``, ``str``): not a field, so not a step of the JSON pointer.
+_UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9-]*\[.*\]|[a-z]+(?:-[a-z]+)+|str|int|float|bool|bytes|none|date|datetime)$",
+                           re.S)
+
+
+def _union_member(part: Any, index: int, error: dict) -> bool:
+    last_extra = error.get("type") == "extra_forbidden" and index == len(error.get("loc", ())) - 1
+    return isinstance(part, str) and not last_extra and bool(_UNION_MEMBER.match(part))
+
+
 def field_error(error: dict) -> dict:
-    loc = [p for p in error.get("loc", ()) if p != "[key]"]  # a dict key's own error points at the key
+    loc = [p for i, p in enumerate(error.get("loc", ()))
+           if p != "[key]" and not _union_member(p, i, error)]  # a dict key's own error points at the key
     location = str(loc[0]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else "body"
     parts = loc[1:] if loc and loc[0] == location else loc
     return {"location": location, "pointer": "".join(f"/{_escape(p)}" for p in parts),
@@ -219,7 +232,10 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem_response(400, "malformed_json", "Le corps de la requête n'est pas un JSON valide.")
-        fields = [field_error(e) for e in errors]
+        fields: list[dict] = []
+        for field in map(field_error, errors):  # a union: one error per member, the first one said
+            if not any(f["location"] == field["location"] and f["pointer"] == field["pointer"] for f in fields):
+                fields.append(field)
         return problem_response(422, "invalid_input", _summary(fields), errors=fields)
 
     @app.exception_handler(StarletteHTTPException)

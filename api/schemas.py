@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from collections.abc import Iterable
+from datetime import UTC, date
+from typing import Any, Literal
 
 from api.dossier import ProgressOut
+from api.pagination import Page, Pager
 from api.types import Email, UtcDateTime
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -205,3 +207,19 @@ class EventOut(BaseModel):
     actor_label: str
     reason: str | None
     data: dict
+
+
+def _event_key(event: Any) -> tuple[str, int]:
+    """Chronological order of a timeline, as the cursor stores it: the UTC time (fixed width, so that
+    the strings sort like the times), then the id."""
+    at = event.at if event.at.tzinfo is None else event.at.astimezone(UTC).replace(tzinfo=None)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f"), event.id
+
+
+def timeline_page(pager: Pager, events: Iterable[Any]) -> Page[EventOut]:
+    """A dossier's timeline (its audit events, oldest first) as one page of ``pager``; ``q`` searches the
+    action, the states, the actor and the reason."""
+    return pager.page(
+        events, lambda e: EventOut.model_validate(e, from_attributes=True), key=_event_key,
+        text=lambda e: (e.action, e.from_state, e.to_state, e.actor_label, e.reason),
+    )

@@ -28,6 +28,7 @@ from api.schemas import (
     RequestOut,
     RequestSummary,
     SubmissionIn,
+    timeline_page,
 )
 from certification.audit import timeline
 from certification.db import session_scope
@@ -214,15 +215,17 @@ def read(request_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(request_out(session, principal, svc.get_request(session, principal.actor, request_id)))
 
 
-@router.get("/{request_id}/timeline", response_model=list[EventOut], summary="Historique de la demande")
-def read_timeline(request_id: int, principal: Principal = Depends(current_principal)) -> list[EventOut]:
+@router.get("/{request_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de la demande et de l'agrément délivré (paginé, plus anciens d'abord)")
+def read_timeline(request_id: int, pager: Pager = Depends(),
+                  principal: Principal = Depends(current_principal)) -> Page[EventOut]:
     with session_scope() as session:
         request = svc.get_request(session, principal.actor, request_id)
         events = timeline(session, AgrementRequest.__tablename__, request.id)
         agrement = svc.agrement_of(session, request.id)
         if agrement:
             events += timeline(session, Agrement.__tablename__, agrement.id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in events]
+        return timeline_page(pager, events)
 
 
 @router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))

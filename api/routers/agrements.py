@@ -16,7 +16,7 @@ from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
 from api.routers.agrement_requests import _respond, agrement_out
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
-from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
+from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut, timeline_page
 from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
@@ -106,14 +106,13 @@ def read(agrement_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id)))
 
 
-@router.get("/{agrement_id}/timeline", response_model=list[EventOut], summary="Historique de l'agrément")
-def read_timeline(agrement_id: int, principal: Principal = Depends(current_principal)) -> list[EventOut]:
+@router.get("/{agrement_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de l'agrément (paginé, plus anciens d'abord)")
+def read_timeline(agrement_id: int, pager: Pager = Depends(),
+                  principal: Principal = Depends(current_principal)) -> Page[EventOut]:
     with session_scope() as session:
         agrement = svc.get_agrement(session, principal.actor, agrement_id)
-        return [
-            EventOut.model_validate(e, from_attributes=True)
-            for e in timeline(session, Agrement.__tablename__, agrement.id)
-        ]
+        return timeline_page(pager, timeline(session, Agrement.__tablename__, agrement.id))
 
 
 # --- decisions of the officer ----------------------------------------------------------------

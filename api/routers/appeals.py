@@ -17,7 +17,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, idempotency_key, require
 from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn
+from api.schemas import EventOut, ReasonIn, timeline_page
 from api.uploads import document_out, file_response
 from certification.audit import timeline
 from certification.db import session_scope
@@ -119,11 +119,12 @@ def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
         return conditional.respond(appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id)))
 
 
-@router.get("/{appeal_id}/timeline", response_model=list[EventOut], summary="Historique du recours")
-def read_timeline(appeal_id: int, principal: Principal = Depends(require(*READERS))):
+@router.get("/{appeal_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du recours (paginé, plus anciens d'abord)")
+def read_timeline(appeal_id: int, pager: Pager = Depends(), principal: Principal = Depends(require(*READERS))):
     with session_scope() as session:
         appeal = svc.get_appeal(session, principal.actor, appeal_id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, appeal.id)]
+        return timeline_page(pager, timeline(session, ENTITY, appeal.id))
 
 
 @router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))

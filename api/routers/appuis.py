@@ -16,7 +16,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn
+from api.schemas import EventOut, ReasonIn, timeline_page
 from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.audit import timeline
@@ -110,11 +110,12 @@ def read(appui_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id)))
 
 
-@router.get("/{appui_id}/timeline", response_model=list[EventOut], summary="Historique de l'appui")
-def read_timeline(appui_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{appui_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de l'appui (paginé, plus anciens d'abord)")
+def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         a = svc.get_appui(session, principal.actor, appui_id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Appui.__tablename__, a.id)]
+        return timeline_page(pager, timeline(session, Appui.__tablename__, a.id))
 
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))

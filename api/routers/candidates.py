@@ -26,7 +26,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn
+from api.schemas import EventOut, ReasonIn, timeline_page
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.audit import record_event, timeline
 from certification.db import session_scope
@@ -221,11 +221,12 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
         "Cache-Control": "no-store"})
 
 
-@router.get("/{candidate_id}/timeline", response_model=list[EventOut], summary="Historique du candidat")
-def read_timeline(candidate_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du candidat (paginé, plus anciens d'abord)")
+def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_candidate(session, principal.actor, candidate_id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Candidate.__tablename__, c.id)]
+        return timeline_page(pager, timeline(session, Candidate.__tablename__, c.id))
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",

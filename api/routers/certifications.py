@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api.certification_schemas import CertificationCode
 from api.pagination import Page, Pager
 from api.deps import Principal, require
-from api.schemas import EventOut, Strict
+from api.schemas import EventOut, Strict, timeline_page
 from certification.db import session_scope
 from certification.models import Certification, Role
 from certification.services import referential as svc
@@ -68,9 +68,9 @@ def set_registry_code(certification_code: CertificationCode, body: RegistryCodeI
         return certification_out(session, cert)
 
 
-@router.get("/{certification_code}/timeline", response_model=list[EventOut],
-            summary="Historique des changements du code RNCP/RS (chargé·e)")
-def read_timeline(certification_code: CertificationCode, principal: Principal = Depends(OFFICER)):
+@router.get("/{certification_code}/timeline", response_model=Page[EventOut],
+            summary="Historique des changements du code RNCP/RS (chargé·e ; paginé, plus anciens d'abord)")
+def read_timeline(certification_code: CertificationCode, pager: Pager = Depends(),
+                  principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return [EventOut.model_validate(e, from_attributes=True)
-                for e in svc.certification_timeline(session, principal.actor, certification_code)]
+        return timeline_page(pager, svc.certification_timeline(session, principal.actor, certification_code))

@@ -29,7 +29,7 @@ from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import fingerprint, respond, run_idempotent
 from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
-from api.schemas import CommentIn, EventOut, ReasonIn
+from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
@@ -160,11 +160,12 @@ def read(controle_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id)))
 
 
-@router.get("/{controle_id}/timeline", response_model=list[EventOut], summary="Historique du contrôle")
-def read_timeline(controle_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{controle_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du contrôle (paginé, plus anciens d'abord)")
+def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         c = svc.get_controle(session, principal.actor, controle_id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, Controle.__tablename__, c.id)]
+        return timeline_page(pager, timeline(session, Controle.__tablename__, c.id))
 
 
 @router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))

@@ -14,10 +14,13 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from api.deps import Principal, require
 from api.errors import error_response
+from api.pagination import Page, Pager
 from api.routers.verification import HEADERS, wants_json
+from api.types import UtcDateTime
 from certification import keys
 from certification.db import session_scope
 from certification.errors import NotFound
@@ -198,16 +201,37 @@ def holder_badges(session, number: str, key: str) -> list[dict]:
             for c in _current(session, certificate)]
 
 
-@router.get("/certificates/{certificate_id}/credentials", summary="Justificatifs Open Badges d'un certificat "
-            "(chargé·e ; structure : ses candidats)")
-def list_credentials(certificate_id: int, principal: Principal = Depends(require(Role.officer, Role.structure))):
+class CredentialOut(BaseModel):
+    """One Open Badge of a certificate: the certification's or a bloc's, of one version of the certificate."""
+
+    id: int
+    achievement: str = Field(description="Code de la certification ou du bloc")
+    bloc_code: str | None
+    version: int = Field(description="Version du certificat que le justificatif atteste")
+    issued_at: UtcDateTime
+    revoked_at: UtcDateTime | None
+    revoked_reason: str | None
+    status_index: int
+    kid: str
+    jwt: str
+    badge_url: str
+
+
+@router.get("/certificates/{certificate_id}/credentials", response_model=Page[CredentialOut],
+            summary="Justificatifs Open Badges d'un certificat (chargé·e ; structure : ses candidats ; paginé)")
+def list_credentials(certificate_id: int, pager: Pager = Depends(),
+                     principal: Principal = Depends(require(Role.officer, Role.structure))) -> Page[CredentialOut]:
     with session_scope() as session:
         certificate = issuance.get_certificate(session, principal.actor, certificate_id)
-        return [{"id": c.id, "achievement": c.achievement_key, "bloc_code": c.bloc_code, "version": c.certificate_version,
-                 "issued_at": c.issued_at, "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason,
-                 "status_index": c.status_index, "kid": c.kid, "jwt": c.jwt,
-                 "badge_url": f"/certificates/{certificate_id}/credentials/{c.id}/badge.png"}
-                for c in svc.credentials_of(session, certificate.id)]
+        return pager.page(
+            svc.credentials_of(session, certificate.id),
+            lambda c: CredentialOut(
+                id=c.id, achievement=c.achievement_key, bloc_code=c.bloc_code, version=c.certificate_version,
+                issued_at=c.issued_at, revoked_at=c.revoked_at, revoked_reason=c.revoked_reason,
+                status_index=c.status_index, kid=c.kid, jwt=c.jwt,
+                badge_url=f"/certificates/{certificate_id}/credentials/{c.id}/badge.png"),
+            text=lambda c: (c.achievement_key, c.bloc_code),
+        )
 
 
 @router.get("/certificates/{certificate_id}/credentials/{credential_id}/badge.png",

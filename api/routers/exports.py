@@ -23,7 +23,7 @@ from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import binary
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
-from api.schemas import EventOut, ReasonIn, Strict
+from api.schemas import EventOut, ReasonIn, Strict, timeline_page
 from api.uploads import file_response
 from certification.clock import today
 from certification.db import session_scope
@@ -236,12 +236,11 @@ def read(batch_id: int, principal: Principal = Depends(OFFICER)):
         )
 
 
-@router.get("/{batch_id}/timeline", response_model=list[EventOut],
-            summary="Historique du lot : génération, dépôt déclaré, rappels, compte rendu (chargé·e)")
-def read_timeline(batch_id: int, principal: Principal = Depends(OFFICER)):
+@router.get("/{batch_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du lot : génération, dépôt déclaré, rappels, compte rendu (chargé·e ; paginé)")
+def read_timeline(batch_id: int, pager: Pager = Depends(), principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return [EventOut.model_validate(e, from_attributes=True)
-                for e in svc.batch_timeline(session, principal.actor, batch_id)]
+        return timeline_page(pager, svc.batch_timeline(session, principal.actor, batch_id))
 
 
 @router.post("/{batch_id}/deposit", response_model=CpfBatchOut,

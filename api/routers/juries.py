@@ -34,7 +34,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn
+from api.schemas import EventOut, ReasonIn, timeline_page
 from api.uploads import document_out, file_response
 from certification.audit import timeline
 from certification.db import session_scope
@@ -189,11 +189,12 @@ def read(session_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(jury_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
-@router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
-def read_timeline(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de la session (paginé, plus anciens d'abord)")
+def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         jury = svc.get_session(session, principal.actor, session_id)
-        return [EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, jury.id)]
+        return timeline_page(pager, timeline(session, ENTITY, jury.id))
 
 
 # --- composition -----------------------------------------------------------------------------

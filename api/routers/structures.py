@@ -8,7 +8,7 @@ from sqlmodel import select
 from api.controle_schemas import LinkIn, LinkOut, StructureOut
 from api.pagination import Page, Pager
 from api.deps import Principal, require
-from api.schemas import EventOut
+from api.schemas import EventOut, timeline_page
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
@@ -54,9 +54,9 @@ def declare_link(structure_id: int, body: LinkIn, principal: Principal = Depends
         return LinkOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/{structure_id}/timeline", response_model=list[EventOut], summary="Historique de la structure")
-def structure_timeline(structure_id: int, _principal: Principal = Depends(officer)):
+@router.get("/{structure_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de la structure (paginé, plus anciens d'abord)")
+def structure_timeline(structure_id: int, pager: Pager = Depends(), _principal: Principal = Depends(officer)):
     with session_scope() as session:
         _structure(session, structure_id)
-        return [EventOut.model_validate(e, from_attributes=True)
-                for e in timeline(session, Structure.__tablename__, structure_id)]
+        return timeline_page(pager, timeline(session, Structure.__tablename__, structure_id))

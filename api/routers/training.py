@@ -15,7 +15,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, idempotency_key, require
 from api.idempotency import respond
-from api.schemas import CommentIn, EventOut, ReasonIn
+from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from api.training_schemas import (
     AttendanceIn,
     AttendanceOut,
@@ -177,23 +177,24 @@ def read(session_id: int, principal: Principal = Depends(current_principal),
         return conditional.respond(session_out(session, principal, svc.get_session(session, principal.actor, session_id)))
 
 
-@router.get("/{session_id}/timeline", response_model=list[EventOut], summary="Historique de la session")
-def read_timeline(session_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de la session (paginé, plus anciens d'abord)")
+def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         t = svc.get_session(session, principal.actor, session_id)
         if principal.actor.role is Role.structure:  # the session's history names other structures' encadrants
             raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
                             code="role_not_allowed")
-        return [EventOut.model_validate(e, from_attributes=True)
-                for e in timeline(session, TrainingSession.__tablename__, t.id)]
+        return timeline_page(pager, timeline(session, TrainingSession.__tablename__, t.id))
 
 
-@router.get("/{session_id}/enrollments/{enrollment_id}/timeline", response_model=list[EventOut],
-            summary="Historique d'une inscription")
-def enrollment_timeline(session_id: int, enrollment_id: int, principal: Principal = Depends(current_principal)):
+@router.get("/{session_id}/enrollments/{enrollment_id}/timeline", response_model=Page[EventOut],
+            summary="Historique d'une inscription (paginé, plus anciens d'abord)")
+def enrollment_timeline(session_id: int, enrollment_id: int, pager: Pager = Depends(),
+                        principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
-        return [EventOut.model_validate(ev, from_attributes=True) for ev in timeline(session, ENROLLMENT_ENTITY, e.id)]
+        return timeline_page(pager, timeline(session, ENROLLMENT_ENTITY, e.id))
 
 
 @router.get("/{session_id}/enrollments/{enrollment_id}/documents/{document_id}",

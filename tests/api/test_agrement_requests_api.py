@@ -159,7 +159,7 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
     body = r.json()
     assert body["state"] == "granted" and body["agrement"]["number"].startswith("AGR-SP-")
     assert body["agrement"]["end_date"] == "2029-12-31"
-    timeline = client.get(f"/agrement-requests/{rid}/timeline", headers=mandataire).json()
+    timeline = client.get(f"/agrement-requests/{rid}/timeline", headers=mandataire).json()["items"]
     assert [(e["action"], e["actor_role"]) for e in timeline] == [
         ("submit", "mandataire"), ("declare_admissible", "officer"), ("start_review", "system"),
         ("give_avis", "mandataire"), ("grant", "officer"), ("create", "officer"),

@@ -69,7 +69,7 @@ def test_officer_suspends_reinstates_then_withdraws(client, people, agrement_id,
     r = post(client, people, "officer", agrement_id, "withdraw", reason="Manquements répétés.")
     assert r.json()["state"] == "withdrawn" and r.json()["allowed_actions"] == []
 
-    timeline = client.get(f"/agrements/{agrement_id}/timeline", headers=auth(people["officer"])).json()
+    timeline = client.get(f"/agrements/{agrement_id}/timeline", headers=auth(people["officer"])).json()["items"]
     assert [(e["action"], e["reason"]) for e in timeline[1:]] == [
         ("suspend", "Grilles absentes."), ("reinstate", "Plan d'actions réalisé."), ("withdraw", "Manquements répétés."),
     ]
@@ -110,7 +110,7 @@ def test_a_repeated_decision_is_replayed_not_reapplied(client, people, agrement_
     again = post(client, people, "officer", agrement_id, "suspend", headers=key)
     assert first.status_code == again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
-    timeline = client.get(f"/agrements/{agrement_id}/timeline", headers=auth(people["officer"])).json()
+    timeline = client.get(f"/agrements/{agrement_id}/timeline", headers=auth(people["officer"])).json()["items"]
     assert [e["action"] for e in timeline] == ["create", "suspend"]
     assert triggered == [("agrement", agrement_id)]
 

@@ -80,7 +80,7 @@ def test_registration_and_visibility(client, setup):
     mine = client.get("/candidates", headers=auth(people["structure"])).json()["items"]
     assert [m["id"] for m in mine] == [c["id"]]
     assert client.get("/candidates", headers=auth(people["officer"])).json()["items"][0]["structure_name"]
-    timeline = client.get(f"/candidates/{c['id']}/timeline", headers=auth(people["structure"])).json()
+    timeline = client.get(f"/candidates/{c['id']}/timeline", headers=auth(people["structure"])).json()["items"]
     assert [e["action"] for e in timeline] == ["register"]
 
     # officer registers for a structure (structure_id required)

@@ -51,7 +51,7 @@ def test_registry_code_set_normalised_and_audited(client, people):
     assert put_code(client, officer, "RS1", "CQP_XX").status_code == 422
     assert client.put("/certifications/CQP_SP/registry-code", headers=auth(officer), json={}).status_code == 422
 
-    events = client.get("/certifications/CQP_SP/timeline", headers=auth(officer)).json()
+    events = client.get("/certifications/CQP_SP/timeline", headers=auth(officer)).json()["items"]
     assert [(e["action"], e["from_state"], e["to_state"], e["actor_role"], e["reason"]) for e in events] == [
         ("set_registry_code", None, "RNCP34567", "officer", "Fiche publiée"),
         ("set_registry_code", "RNCP34567", "RS5286", "officer", None)]

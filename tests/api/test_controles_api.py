@@ -117,7 +117,8 @@ def test_report_decision_and_evidence(client, people, agrement_id, pdf_bytes):
     assert r.status_code == 403
     r = client.post(f"/controles/{cid}/close-action-plan", headers=auth(people["officer"]), json={"comment": "OK"})
     assert r.status_code == 200 and r.json()["state"] == "closed"
-    actions = [e["action"] for e in client.get(f"/controles/{cid}/timeline", headers=auth(people["officer"])).json()]
+    timeline = client.get(f"/controles/{cid}/timeline", headers=auth(people["officer"])).json()["items"]
+    actions = [e["action"] for e in timeline]
     # (the report was filed at a travelled time, later than the real-time steps after it)
     assert sorted(actions) == sorted(["plan", "assign", "schedule_visit", "submit_report", "require_action_plan",
                                       "add_evidence", "close_action_plan"])

@@ -177,7 +177,7 @@ def test_full_jury_through_the_api(client, world, request):
     assert r.status_code == 200 and r.json()["state"] == "pv_signed" and r.json()["pv_signed_at"]
     assert r.json()["allowed_actions"] == []
 
-    timeline = client.get(f"/jury-sessions/{sid}/timeline", headers=officer).json()
+    timeline = client.get(f"/jury-sessions/{sid}/timeline", headers=officer).json()["items"]
     actions = [e["action"] for e in timeline]
     assert actions[:2] == ["plan", "add_candidates"] and actions[-2:] == ["close_deliberation", "sign_pv"]
     assert actions.count("record_results") == 2 and "check_composition" in actions
@@ -378,7 +378,7 @@ def test_appeals(client, world):
     jury = client.get(f"/jury-sessions/{sid}", headers=officer).json()
     assert jury["state"] == "pv_signed" and jury["pv_version"] == 2
     assert {c["candidate_id"]: c["outcome"] for c in jury["candidates"]}[people["cand_b"]] == "certified"
-    timeline = client.get(f"/appeals/{appeal['id']}/timeline", headers=structure_b).json()
+    timeline = client.get(f"/appeals/{appeal['id']}/timeline", headers=structure_b).json()["items"]
     assert [e["action"] for e in timeline] == ["file", "declare_admissible", "uphold"]
 
     # the other candidate: too late after two months

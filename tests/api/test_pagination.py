@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlmodel import select
+
 from certification.db import session_scope
 from certification.services import candidates as cand
 from tests.factories import auth, grant_agrement, siret, structure_account, structure_id_of
@@ -97,3 +99,65 @@ def test_state_filters_are_the_process_enums_in_the_spec(client):
         schema = param["schema"]["anyOf"][0]
         enum = schema.get("enum") or spec["components"]["schemas"][schema["$ref"].split("/")[-1]]["enum"]
         assert states <= set(enum), (path, enum)
+
+
+def test_every_json_list_of_the_spec_is_a_page(client):
+    """No read answers a bare array: every list, timelines and sub-lists included, is a ``Page``
+    (``items``, ``total``, ``next``) with ``limit`` and ``cursor``. (An action creating several dossiers at
+    once, ``POST /controles/sample``, answers them all.)"""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    lists = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method != "get":
+                continue
+            for status, response in operation.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                assert schema.get("type") != "array", f"{method.upper()} {path} {status} answers a bare array"
+                name = schema.get("$ref", "").split("/")[-1]
+                if name.startswith("Page_"):
+                    assert {"items", "total", "next"} <= set(schemas[name]["properties"]), name
+                    names = {p["name"] for p in operation.get("parameters", [])}
+                    assert {"limit", "cursor"} <= names, (method, path)
+                    lists.append(path)
+    for expected in ("/candidates", "/candidates/{candidate_id}/timeline", "/agrement-requests/{request_id}/timeline",
+                     "/jury-sessions/{session_id}/timeline", "/webhooks/{subscription_id}/deliveries",
+                     "/certificates/{certificate_id}/credentials", "/structures/{structure_id}/links"):
+        assert expected in lists, expected
+
+
+def test_a_timeline_is_walked_in_pages_oldest_first(client, people):
+    from certification.audit import SYSTEM, record_event
+    from certification.models import Candidate
+
+    grant_agrement(people, 1)
+    structure = structure_account(people, siret(1))
+    _register(structure, 1)
+    with session_scope() as session:
+        candidate_id = session.exec(select(Candidate.id)).one()
+        for i in range(129):  # and « register »: 130 events
+            record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate_id, action="note",
+                         actor=SYSTEM, reason=f"Note {i}")
+    officer = auth(people["officer"])
+
+    first = client.get(f"/candidates/{candidate_id}/timeline", headers=officer)
+    assert first.status_code == 200 and first.json()["total"] == 130 and len(first.json()["items"]) == 50
+    seen, url, pages = [], f"/candidates/{candidate_id}/timeline?limit=60", 0
+    while url:
+        r = client.get(url, headers=officer)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total"] == 130
+        if page["next"]:
+            assert r.headers["Link"] == f'<{page["next"]}>; rel="next"'
+        seen += page["items"]
+        pages += 1
+        url = page["next"]
+    assert pages == 3 and len({e["id"] for e in seen}) == len(seen) == 130
+    assert seen[0]["action"] == "register" and [e["reason"] for e in seen[1:]] == [f"Note {i}" for i in range(129)]
+    assert [(e["at"], e["id"]) for e in seen] == sorted((e["at"], e["id"]) for e in seen)  # oldest first
+    found = client.get(f"/candidates/{candidate_id}/timeline?q=note 12", headers=officer).json()
+    assert [e["reason"] for e in found["items"]] == ["Note 12"] + [f"Note {i}" for i in range(120, 129)]
+    bad = client.get(f"/candidates/{candidate_id}/timeline?limit=0", headers=officer)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

@@ -112,6 +112,23 @@ def test_json_and_html_page(client, people, published):
     assert re.search(r"Jurys tenus</th>\s*<td class=\"num\">113</td>\s*<td class=\"num\">130</td>", html)
 
 
+def test_the_activity_report_holds_no_personal_data(client, people, published):
+    """Counts only: no holder, candidate or account is named in any format of the report."""
+    from certification.models import Candidate, Certificate, User
+
+    with session_scope() as s:
+        personal = {v for c in s.exec(select(Candidate)) for v in (c.last_name, c.first_names, c.email, c.reference)}
+        personal |= {v for c in s.exec(select(Certificate))
+                     for v in (c.number, c.holder_last_name, c.holder_first_names)}
+        personal |= {v for u in s.exec(select(User)) for v in (u.email, u.full_name)}
+    personal = {v for v in personal if v and len(v) > 3}
+    assert any("@" in v for v in personal) and len(personal) > 10
+    outputs = [get(client, people, year=2023, format=f).text for f in ("json", "csv")] + [get(client, people).text]
+    outputs.append(pdf_text(get(client, people, year=2023, format="pdf").content))
+    for text in outputs:
+        assert not [v for v in personal if v.casefold() in text.casefold()]
+
+
 def test_csv_for_excel(client, people, published):
     response = get(client, people, year=2023, format="csv")
     assert response.status_code == 200
@@ -278,7 +295,7 @@ def test_cpf_deposit_is_declared_and_traced(client, people, certified):
         declared = client.post(url, json={"deposited_on": today.isoformat()}, headers=officer)
         assert declared.status_code == 200 and declared.json()["deposited_on"] == today.isoformat()
     assert client.get(f"/exports/cpf/{batch['id']}", headers=officer).json()["deposited_on"] == today.isoformat()
-    trail = client.get(f"/exports/cpf/{batch['id']}/timeline", headers=officer).json()
+    trail = client.get(f"/exports/cpf/{batch['id']}/timeline", headers=officer).json()["items"]
     assert [(e["action"], e["actor_role"]) for e in trail] == [("generate", "officer"), ("declare_deposit", "officer")]
     assert trail[1]["data"] == {"deposited_on": today.isoformat(), "previous": None}
     assert client.get(f"/exports/cpf/{batch['id']}/timeline", headers=auth(people["mandataire"])).status_code == 403

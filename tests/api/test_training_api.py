@@ -120,7 +120,7 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     assert [(e["first_names"], e["epsp_trained"], e["epsp_trained_on"]) for e in encadrants] == [
         ("Zoé", True, d2.isoformat())]
     actions = [e["action"] for e in client.get(f"/training-sessions/{sid}/enrollments/{e1}/timeline",
-                                               headers=auth(people["structure1"])).json()]
+                                               headers=auth(people["structure1"])).json()["items"]]
     # (the completion was recorded at a travelled time, later than the flow's events)
     # the registration owed the convocation, the completion the attestation and its e-mail
     assert sorted(actions) == sorted(["register", "complete", "document_generated", "mail_queued", "mail_queued"])
@@ -193,7 +193,8 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     r = client.get(f"/appuis/{aid}/file", headers=auth(people["structure1"]))
     assert r.status_code == 200 and r.content == pdf_bytes
     assert client.get(f"/appuis/{aid}/file", headers=auth(people["structure2"])).status_code == 404
-    actions = [e["action"] for e in client.get(f"/appuis/{aid}/timeline", headers=auth(people["officer"])).json()]
+    timeline = client.get(f"/appuis/{aid}/timeline", headers=auth(people["officer"])).json()["items"]
+    actions = [e["action"] for e in timeline]
     assert sorted(actions) == sorted(["request", "assign", "schedule_visit", "report"])
     with session_scope() as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.entity_type == "appuis")).all()

@@ -95,10 +95,12 @@ def test_badges_for_the_officer_the_structure_and_the_holder(client, people, iss
     certificate = certificates["certificate"]
     for who in ("officer", "structure"):
         listed = client.get(f"/certificates/{certificate.id}/credentials", headers=auth(people[who]))
-        assert listed.status_code == 200 and len(listed.json()) == 4
-    png = client.get(listed.json()[0]["badge_url"], headers=auth(people["officer"]))
+        assert listed.status_code == 200 and listed.json()["total"] == len(listed.json()["items"]) == 4
+    first = listed.json()["items"][0]
+    assert first["issued_at"].endswith("Z")
+    png = client.get(first["badge_url"], headers=auth(people["officer"]))
     assert png.headers["content-type"] == "image/png"
-    assert badge.unbake(png.content) == listed.json()[0]["jwt"]
+    assert badge.unbake(png.content) == first["jwt"]
     assert client.get(f"/certificates/{certificate.id}/credentials").status_code == 401
     # the holder, from the public verification page (number and key of the QR code)
     key = checksum(certificate.number)

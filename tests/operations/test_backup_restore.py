@@ -33,7 +33,7 @@ from tests.factories import deliberated_session, grant_agrement, make_users, rea
 from tests.operations.files import give_pieces_their_files
 
 pytestmark = pytest.mark.integration
-SIZE = 40  # the issue's 130 works too; 40 keeps the test short and the issuance long enough to overlap
+SIZE = 130  # the issue's jury: 130 candidates, so 130 certificates issued while the backup runs
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = "import sys; from flows.jury import advance_jury; print(advance_jury(int(sys.argv[1])).state)"
 
@@ -96,9 +96,12 @@ def test_backup_during_issuance_then_restore_check_and_verify(tmp_path, empty_in
         time.sleep(0.02)
     archive = backup(tmp_path / "backups")  # the engine keeps issuing meanwhile
     at_backup_end = _certificates(), _documents()
+    issuing_during_backup = proc.poll() is None
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     assert _certificates() == SIZE
+    # The backup overlapped the issuance: the worker was still rendering the jury's PDFs when it ended.
+    assert issuing_during_backup and at_backup_end[1] < _documents(), at_backup_end
     assert archive.name.startswith("cqp-backup-") and archive.name.endswith(".tar.gz")
     with tarfile.open(archive) as tar:
         names = tar.getnames()
@@ -119,8 +122,10 @@ def test_backup_during_issuance_then_restore_check_and_verify(tmp_path, empty_in
     with session_scope() as s:
         numbers = [c.number for c in s.exec(select(Certificate).order_by(Certificate.number))]
         assert s.exec(select(JurySession)).one().id == session_id
-    assert 3 <= len(numbers) <= SIZE
-    assert len(numbers) <= at_backup_end[0]  # the snapshot, not later issues
+    # The jury's certificates are numbered together, before their PDFs are rendered: the snapshot, taken
+    # once the first PDFs were stored, holds every one of the 130 (and nothing issued after it).
+    assert len(numbers) == SIZE <= at_backup_end[0]
+    assert len(set(numbers)) == SIZE
     with session_scope() as s:
         restored_documents = s.exec(select(func.count()).select_from(GeneratedDocument)).one()
     assert 5 <= restored_documents <= at_backup_end[1]
@@ -128,6 +133,7 @@ def test_backup_during_issuance_then_restore_check_and_verify(tmp_path, empty_in
         for number in numbers:
             r = client.get(f"/verify/{number}", params={"c": checksum(number), "format": "json"})
             assert r.status_code == 200 and r.json()["status"] == "valid", (number, r.text)
+            assert r.json()["number"] == number
     # A restore never overwrites an installation.
     again = CliRunner().invoke(cli, ["restore", str(archive)])
     assert again.exit_code == 1 and "n'est pas vide" in again.output

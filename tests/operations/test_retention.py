@@ -63,6 +63,14 @@ def _evidence(candidate_id: int) -> list[str]:
     return [relative]
 
 
+def _own_pieces(n: int) -> list:
+    """The request's own two files (the factory's pieces share theirs between requests)."""
+    from certification.services.agrement import PieceIn
+
+    return [PieceIn(kind, f"{kind}.pdf", "application/pdf", 1000, f"{n}" * 64, f"uploads/r{n}/{kind}.pdf")
+            for kind in ("dossier", "attestation_epsp")]
+
+
 def _world() -> dict:
     people = make_users()
     grant_agrement(people, 1)
@@ -72,7 +80,7 @@ def _world() -> dict:
     session_id = deliberated_session(people, certified)
     issue_results(session_id)
     mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
-    refused, withdrawn, open_request = (submit_request(mandataire, n) for n in (2, 3, 4))
+    refused, withdrawn, open_request = (submit_request(mandataire, n, pieces_in=_own_pieces(n)) for n in (2, 3, 4))
     instruct(refused, people)
     with session_scope() as s:
         agrement_svc.refuse(s, officer, refused, "Dossier incomplet.")
@@ -109,6 +117,11 @@ def _outbox(certified_id: int) -> tuple[int, int]:
     return ids
 
 
+def _piece_files(*request_ids: int) -> set[str]:
+    with session_scope() as s:
+        return {p.relative_path for p in s.exec(select(Piece).where(Piece.request_id.in_(request_ids)))}
+
+
 def _state() -> dict:
     with session_scope() as s:
         return {
@@ -136,6 +149,9 @@ def test_each_period_deletes_exactly_its_data():
     assert before["pieces"] == {world["refused"], world["withdrawn"], world["open"]} | before["pieces"]
     assert before["evidence"] == {world["certified"][0], world["in_training"]}
     kept = {k: before[k] for k in ("certificates", "deliberations", "blocs", "evaluations")}
+    open_files = _piece_files(world["open"])
+    ended_files = _piece_files(world["refused"], world["withdrawn"]) - open_files
+    assert ended_files and all((data_dir / f).exists() for f in ended_files | open_files)
 
     with _at(30):
         assert apply_retention_rules() == {}
@@ -165,6 +181,8 @@ def test_each_period_deletes_exactly_its_data():
     after = _state()
     assert world["refused"] not in after["pieces"] and world["withdrawn"] not in after["pieces"]
     assert world["open"] in after["pieces"]
+    assert not [f for f in ended_files if (data_dir / f).exists()]  # the files too, once no row refers to them
+    assert all((data_dir / f).exists() for f in open_files)
     assert {k: after[k] for k in kept} == kept  # certificates, bloc results, evaluations: kept
     rules = [(t, d["rule"]) for t, _i, d in after["purges"]]
     assert rules == [("users", "login_records"), ("candidates", "evaluation_evidence"), ("candidates", "sent_emails"),
