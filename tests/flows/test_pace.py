@@ -161,7 +161,12 @@ def test_same_documents_and_mails_at_any_pace(prefect_server, smtp, monkeypatch,
         unsent = [(key, status) for key, _, status in record["mails"] if status != "sent"]
         assert unsent == [], f"{mode}/{pause}: not delivered: {unsent}"
         delivered = smtp.messages[before:]
-        assert len(delivered) == len(record["mails"]) == len({m["Message-ID"] for m in delivered})
+        ids = [m["Message-ID"] for m in delivered]
+        twice = sorted({(i, m["Subject"]) for i, m in zip(ids, delivered, strict=True) if ids.count(i) > 1})
+        assert twice == [], f"{mode}/{pause}: delivered more than once: {twice}"
+        assert len(delivered) == len(record["mails"]), (
+            f"{mode}/{pause}: {len(delivered)} delivered for {len(record['mails'])} recorded: "
+            f"{sorted((m['Subject'], m['To']) for m in delivered)}")
         records[(mode, pause)] = record
 
     reference = records[("inline", "wait")]
