@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from certification.migrate import alembic_config
+from certification.migrate import alembic_config, at_head, script_head, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("certification", "flows", "documents", "notifications", "api")
@@ -20,6 +20,22 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def test_migrations_have_one_head() -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"several Alembic heads {heads}: add a merge revision"
+    # the start-up's fast path (no Alembic when the database is at head) reads the same head
+    assert script_head() == heads[0]
+
+
+def test_start_up_skips_alembic_only_at_head(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert not at_head(url)  # an empty database: Alembic runs
+    upgrade(url)
+    assert at_head(url)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:  # one revision behind: Alembic runs again and brings it to head
+        conn.execute(text("UPDATE alembic_version SET version_num = '0015_credentials'"))
+    engine.dispose()
+    assert not at_head(url)
 
 
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:

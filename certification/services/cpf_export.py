@@ -37,6 +37,11 @@ transaction that records it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xmlschema
+
 import calendar
 import csv
 import hashlib
@@ -51,7 +56,6 @@ from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
-import xmlschema
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -396,7 +400,10 @@ SCHEMA_FILE = "cpf-accrochage.xsd"
 
 @lru_cache
 def flux_schema() -> xmlschema.XMLSchema10:
-    """``certification/schemas/cpf-accrochage.xsd`` (package data), loaded once."""
+    """``certification/schemas/cpf-accrochage.xsd`` (package data), loaded once (xmlschema is
+    imported here: a third of a second that the API's start does not need)."""
+    import xmlschema
+
     with (files("certification") / "schemas" / SCHEMA_FILE).open("rb") as f:
         return xmlschema.XMLSchema10(f)
 
