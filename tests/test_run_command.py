@@ -4,6 +4,7 @@ the API answers; no per-task Prefect lines without ``--verbose``; Ctrl-C/SIGTERM
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -61,6 +62,20 @@ def test_cqp_run_serves_the_api_then_prefect_and_its_first_sweep(tmp_path):
                                   "AND state = 'completed'").fetchone()[0] > 0
 
         wait("the first sweep", swept, proc)
+
+        def prefect_idle() -> bool:
+            # The sweep's record is completed a moment before Prefect's engine reports the final
+            # state and gives SIGTERM back to uvicorn: stop once no run is pending or running.
+            # (A SIGTERM during a flow run is a known limit: Prefect's engine then owns the signal.)
+            query = {"flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING"]}}}}
+            request = urllib.request.Request(f"http://127.0.0.1:{prefect_port}/api/flow_runs/filter",
+                                             data=json.dumps(query).encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=5) as r:
+                return json.loads(r.read()) == []
+
+        wait("the sweep's run to end in Prefect", prefect_idle, proc)
+        time.sleep(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{prefect_port}/", timeout=5) as ui:
             assert b"<html" in ui.read().lower()  # the UI is served
     finally:
