@@ -122,11 +122,16 @@ def filename_for(certificate: Certificate, credential: Credential) -> str:
     return f"{certificate.number}-{credential.achievement_key}-v{credential.certificate_version}.png"
 
 
+def relative_path(certificate: Certificate, credential: Credential) -> str:
+    """Where a credential's baked badge is stored, under the data folder."""
+    return f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
+
+
 def badge_file(session: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
     """The baked badge of a credential, written under the data folder if missing: (path, filename)."""
     certificate = session.get(Certificate, credential.certificate_id)
     name = filename_for(certificate, credential)
-    relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{name}"
+    relative = relative_path(certificate, credential)
     store = DocumentStore(data_dir)
     if store.digest(relative) is None:
         store.write(relative, badge_for(session, credential))
@@ -139,7 +144,7 @@ def badge_jobs(session: Session, certificate: Certificate, data_dir: Path) -> li
     store = DocumentStore(data_dir)
     jobs = []
     for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
-        relative = f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
+        relative = relative_path(certificate, credential)
         if credential.revoked_at is None and store.digest(relative) is None:
             jobs.append((relative, *badge_parts(session, credential), get_settings().certifier_name, credential.jwt))
     return jobs

@@ -310,7 +310,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
         pending = _pending_certificates(session, jury, [e["id"] for e in entries])
         reference = jury.reference
-    work = ([("pv_jury", ctx, [])] if pv_missing else []) + [job for job in pending.values()]
+    work = ([("pv_jury", ctx, [])] if pv_missing else []) + list(pending.values())
     rendered = iter(render_iter(work))
     if pv_missing:
         pv_pdf, _ = next(rendered)
