@@ -17,7 +17,9 @@ from certification.models import Counter
 def next_value(session: Session, name: str, year: int, count: int = 1) -> int:
     """The next value of the counter (``count`` > 1: reserves that many, returns the last of them)."""
     bump = (update(Counter).where(Counter.name == name, Counter.year == year)
-            .values(value=Counter.value + count).returning(Counter.value))
+            .values(value=Counter.value + count).returning(Counter.value)
+            # no ORM synchronisation: it would scan every object the session holds, at each number
+            .execution_options(synchronize_session=False))
     value = session.execute(bump).scalar_one_or_none()
     if value is not None:
         return value

@@ -135,11 +135,22 @@ def achievements_of(session: Session, cert: Certification) -> list[dict[str, Any
 
 def _sign(payload: dict[str, Any]) -> tuple[str, str]:
     key = keys.signing_key()
-    jwk = OKPKey.import_key(_private_pem(key))
+    jwk = _jwk(key.kid, key)
     header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     with _eddsa():
         return jws.serialize_compact(header, data, jwk, algorithms=[ALGORITHM]), key.kid
+
+
+_jwks: dict[str, OKPKey] = {}
+
+
+def _jwk(kid: str, key: keys.CredentialKey) -> OKPKey:
+    """The signing key as a JWK, imported once per key (a key id names one key for good)."""
+    jwk = _jwks.get(kid)
+    if jwk is None:
+        jwk = _jwks[kid] = OKPKey.import_key(_private_pem(key))
+    return jwk
 
 
 @contextmanager
@@ -241,9 +252,10 @@ def credentials_of(session: Session, certificate_id: int, *, version: int | None
     return list(session.exec(query.order_by(Credential.id)))
 
 
-def issue(session: Session, row: Certificate) -> list[Credential]:
-    """The credentials of the certificate's current version, once (re-running returns the same)."""
-    existing = credentials_of(session, row.id, version=row.version)
+def issue(session: Session, row: Certificate, *, new: bool = False) -> list[Credential]:
+    """The credentials of the certificate's current version, once (re-running returns the same).
+    ``new``: the certificate was created by this transaction, so it has none yet."""
+    existing = [] if new else credentials_of(session, row.id, version=row.version)
     if existing:
         return existing
     cert = session.get(Certification, row.certification_id)

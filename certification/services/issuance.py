@@ -35,12 +35,6 @@ from certification.settings import get_settings
 ENTITY = Certificate.__tablename__
 
 
-def number_for(session: Session, cert: Certification, year: int) -> str:
-    """Sequential per certification and year, gap-free (see certification.numbering)."""
-    short = cert.code.removeprefix("CQP_")
-    return f"{short}-{year}-{next_value(session, f'certificate-{cert.code}', year):06d}"
-
-
 def checksum(number: str) -> str:
     """The key printed in the QR code: without it, a number guessed or forged is not shown."""
     secret = get_settings().verification_secret.get_secret_value().encode()
@@ -55,34 +49,71 @@ def issue_for(session: Session, session_id: int, candidate_id: int) -> Certifica
     """Issue what the candidate's results call for, once (re-running returns the same document)."""
     jury = session.get(JurySession, session_id)
     candidate = session.get(Candidate, candidate_id)
+    if jury is None or candidate is None:
+        raise NotFound("Session de jury ou candidat introuvable.", code="not_found")
+    return issue_all(session, jury, [candidate])[0]
+
+
+def _due(session: Session, jury: JurySession, candidate: Candidate) -> tuple[str, list[str]] | None:
+    """(kind, blocs) of the document the candidate's results in ``jury`` call for; None if none."""
     held = cand.held_blocs(session, candidate, on=jury.scheduled_at.date())
-    validated_here = {a.bloc_code for a in held.values() if a.session_id == session_id}
-    if not validated_here:
+    if not any(a.session_id == jury.id for a in held.values()):
         return None
-    kind = "certificate" if set(candidate.blocs) <= set(held) else "attestation"
-    existing = session.exec(select(Certificate).where(
-        Certificate.candidate_id == candidate_id, Certificate.session_id == session_id, Certificate.kind == kind,
-    )).first()
-    if existing is not None:
-        return existing
-    cert = session.get(Certification, candidate.certification_id)
-    issued = chronology.issue_date(jury.scheduled_at, jury.pv_signed_at)
+    if set(candidate.blocs) <= set(held):
+        return "certificate", list(candidate.blocs)
+    return "attestation", [b for b in candidate.blocs if b in held]
+
+
+def issue_all(session: Session, jury: JurySession, candidates: list[Candidate]) -> list[Certificate | None]:
+    """For each candidate (in order), what its results in ``jury`` call for, issued once: the
+    certificate or attestation already issued for this session, else a new one numbered in this
+    transaction (the numbers of a certification and year reserved in one step, in this order)."""
+    issued: dict[tuple[int | None, str], Certificate] = {}
+    for row in session.exec(select(Certificate).where(Certificate.session_id == jury.id).order_by(Certificate.id)):
+        issued.setdefault((row.candidate_id, row.kind), row)
+    issued_on = chronology.issue_date(jury.scheduled_at, jury.pv_signed_at)
+    due = [_due(session, jury, candidate) for candidate in candidates]
+    new: dict[int, list[int]] = {}  # certification id -> positions of the new documents
+    for position, (candidate, plan) in enumerate(zip(candidates, due, strict=True)):
+        if plan is not None and (candidate.id, plan[0]) not in issued:
+            new.setdefault(candidate.certification_id, []).append(position)
+    numbers: dict[int, str] = {}
+    certifications = {cid: session.get(Certification, cid) for cid in new}
+    for cid, positions in new.items():
+        last = next_value(session, f"certificate-{certifications[cid].code}", issued_on.year, count=len(positions))
+        short = certifications[cid].code.removeprefix("CQP_")
+        numbers.update({p: f"{short}-{issued_on.year}-{last - len(positions) + 1 + i:06d}"
+                        for i, p in enumerate(positions)})
+    out: list[Certificate | None] = []
+    for position, (candidate, plan) in enumerate(zip(candidates, due, strict=True)):
+        if plan is None:
+            out.append(None)
+        elif position not in numbers:
+            out.append(issued[(candidate.id, plan[0])])
+        else:
+            out.append(_issue(session, jury, candidate, plan, numbers[position], issued_on,
+                              certifications[candidate.certification_id]))
+    return out
+
+
+def _issue(session: Session, jury: JurySession, candidate: Candidate, plan: tuple[str, list[str]], number: str,
+           issued_on: date, cert: Certification) -> Certificate:
+    kind, blocs = plan
     row = Certificate(
-        number=number_for(session, cert, issued.year), kind=kind, certification_id=cert.id,
-        candidate_id=candidate.id, session_id=session_id,
-        blocs=[b for b in candidate.blocs if b in held] if kind == "attestation" else list(candidate.blocs),
+        number=number, kind=kind, certification_id=cert.id,
+        candidate_id=candidate.id, session_id=jury.id, blocs=blocs,
         holder_last_name=candidate.last_name, holder_first_names=candidate.first_names,
-        holder_birth_date=candidate.birth_date, holder_sex=candidate.sex, issued_on=issued,
+        holder_birth_date=candidate.birth_date, holder_sex=candidate.sex, issued_on=issued_on,
         state=CertificateState.valid.value,
     )
     session.add(row)
     session.flush()
     record_event(session, entity_type=ENTITY, entity_id=row.id, action="issue", actor=SYSTEM, from_state=None,
                  to_state=row.state, data={"number": row.number, "kind": kind, "jury": jury.reference})
-    credentials.issue(session, row)  # its Open Badges, in the transaction that gives the number
+    credentials.issue(session, row, new=True)  # its Open Badges, in the transaction that gives the number
     if kind == "certificate":  # an attestation of the same session (before an appeal) is replaced
         for old in session.exec(select(Certificate).where(
-            Certificate.candidate_id == candidate_id, Certificate.session_id == session_id,
+            Certificate.candidate_id == candidate.id, Certificate.session_id == jury.id,
             Certificate.kind == "attestation", Certificate.state == CertificateState.valid.value,
         )):
             apply_transition(session, CERTIFICATE, old, "supersede", SYSTEM, data={"by": row.number})

@@ -358,9 +358,18 @@ def apply_all_results(session: Session, session_id: int) -> None:
     the register is up to date when the signature answers; the flow renders and sends."""
     from certification.services import issuance
 
-    for row in candidates_of(session, session_id):
-        apply_results(session, session_id, row.candidate_id)
-        issuance.issue_for(session, session_id, row.candidate_id)
+    jury = session.get(JurySession, session_id)
+    rows = candidates_of(session, session_id)
+    ids = [row.candidate_id for row in rows]
+    # Loaded once and held here: the session's identity map keeps them while this runs (it holds
+    # its rows weakly, and each would otherwise be read again at every step of every candidate).
+    people = {c.id: c for c in session.exec(select(Candidate).where(Candidate.id.in_(ids)))}
+    results: dict[int, list[Deliberation]] = {}
+    for d in deliberations_of(session, session_id):
+        results.setdefault(d.candidate_id, []).append(d)
+    for candidate_id in ids:
+        apply_results(session, session_id, candidate_id, deliberations=results.get(candidate_id, []))
+    issuance.issue_all(session, jury, [people[i] for i in ids])
 
 
 def cancel(session: Session, actor: Actor, session_id: int, reason: str) -> JurySession:
@@ -372,8 +381,10 @@ def cancel(session: Session, actor: Actor, session_id: int, reason: str) -> Jury
 # --- results (system, driven by the flow) ----------------------------------------------------
 
 
-def apply_results(session: Session, session_id: int, candidate_id: int) -> None:
-    """Blocs acquired and the candidate's state, once the PV is signed. Idempotent."""
+def apply_results(session: Session, session_id: int, candidate_id: int,
+                  deliberations: list[Deliberation] | None = None) -> None:
+    """Blocs acquired and the candidate's state, once the PV is signed. Idempotent.
+    ``deliberations``: the candidate's results in this session, when the caller has read them."""
     jury = session.get(JurySession, session_id)
     if jury.state not in (JuryState.pv_signed, JuryState.results_notified):
         raise Conflict("Le PV n'est pas signé.", code="pv_not_signed")
@@ -382,7 +393,9 @@ def apply_results(session: Session, session_id: int, candidate_id: int) -> None:
     until = _add_years(acquired_on, validity)
     existing = {a.bloc_code: a for a in session.exec(select(BlocAcquisition).where(
         BlocAcquisition.candidate_id == candidate_id, BlocAcquisition.session_id == session_id))}
-    for d in deliberations_of(session, session_id, candidate_id):
+    if deliberations is None:
+        deliberations = deliberations_of(session, session_id, candidate_id)
+    for d in deliberations:
         row = existing.get(d.bloc_code)
         if d.result == "validated" and row is None:
             session.add(BlocAcquisition(candidate_id=candidate_id, bloc_code=d.bloc_code, session_id=session_id,
