@@ -8,7 +8,9 @@ Engine = the president's signature (``services.jury.sign_pv``: results applied a
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
 convocations, « PV à signer », the PV, every certificate rendered on every core by
 ``documents.pool`` then stored with its audit row, one results e-mail per candidate and one per
-structure) + ``notifications.outbox.deliver_pending`` (claim, build, send, record). Baseline =
+structure) with ``notifications.outbox.deliver_while`` sending, in passes, the e-mails already
+enqueued while the documents are still rendered (as ``flows.jury.jury_session_flow`` does), then
+``deliver_pending`` once more for the rest (claim, build, send, record). Baseline =
 ``documents.render.render_pdf`` of the same templates and contexts, one after the other in one
 process, written to disk (the QR code of each certificate drawn again, as it is part of the
 document), then ``build_email`` + ``transport.send`` of the same outbox messages. Both sign the same outputs:
@@ -68,7 +70,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from documents.render import render_pdf
     from flows.jury import CERTIFICATE_TEMPLATES, advance_jury, certificate_context, jury_context
     from notifications.models import OutboxMessage
-    from notifications.outbox import build_email, deliver_pending
+    from notifications.outbox import build_email, deliver_pending, deliver_while
     from notifications.transport import FileTransport, SmtpTransport
     from certification.models_credentials import Credential
     from certification.services import credentials as credential_svc
@@ -91,12 +93,22 @@ def run_size(size: int, use_smtp: bool) -> dict:
         engine = get_engine()
         from certification.services import jury as jury_svc
 
+        transport = transport_for(settings, smtp)
+
+        async def advance_and_deliver() -> tuple:
+            """As ``flows.jury.jury_session_flow`` does: the outbox delivered in passes while the
+            session's documents are rendered and stored, then once more when they all are."""
+            advancing = asyncio.ensure_future(asyncio.to_thread(advance_jury, sid))
+            early = await deliver_while(advancing, engine, transport, limit=200)
+            outcome = await advancing
+            advanced, early_sent = time.perf_counter(), early.sent
+            return outcome, advanced, early_sent, early.add(await deliver_pending(engine, transport, limit=10**6))
+
         t0 = time.perf_counter()
         with session_scope() as s:
             jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
-        outcome = advance_jury(sid)
-        t1 = time.perf_counter()
-        report = asyncio.run(deliver_pending(engine, transport_for(settings, smtp), limit=10**6))
+        t_signed = time.perf_counter()
+        outcome, t1, early_sent, report = asyncio.run(advance_and_deliver())
         t2 = time.perf_counter()
         assert outcome.state == "results_notified", outcome.state
         assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
@@ -158,8 +170,9 @@ def run_size(size: int, use_smtp: bool) -> dict:
         "candidates": size, "documents": len(docs), "emails": len(messages),
         "transport": "smtp (aiosmtpd on 127.0.0.1)" if use_smtp else "file outbox (.eml)",
         "setup_s": round(setup_s, 2),
-        "engine": {"total_s": round(engine_s, 2), "sign_and_advance_jury_s": round(t1 - t0, 2),
-                   "deliver_s": round(t2 - t1, 2), "per_candidate_ms": round(1000 * engine_s / size, 1)},
+        "engine": {"total_s": round(engine_s, 2), "sign_s": round(t_signed - t0, 2),
+                   "sign_and_advance_jury_s": round(t1 - t0, 2), "deliver_after_s": round(t2 - t1, 2),
+                   "early_emails": early_sent, "per_candidate_ms": round(1000 * engine_s / size, 1)},
         "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
                  "per_candidate_ms": round(1000 * bare_s / size, 1)},
         "signing": {"pades_s": round(seal_s, 2), "credentials_and_badges_s": round(badges_s, 2),
@@ -167,12 +180,11 @@ def run_size(size: int, use_smtp: bool) -> dict:
                     "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, len(docs) - 1), 1),
                     "pades_per_pdf_ms": round(1000 * seal_s / max(1, len(docs)), 1)},
         "ratio": round(engine_s / bare_s, 3),
-        "ratio_documents": round((t1 - t0) / (t4 - t3), 3),
-        "ratio_emails": round((t2 - t1) / (t5 - t4), 3),
+        "ratio_documents": round((t1 - t0) / (t4 - t3), 3),  # sign + advance (with early e-mails) / bare render
         "target": TARGET_RATIO,
     }
     result["within_target"] = result["ratio"] <= TARGET_RATIO
-    print(f"[{size}] engine {engine_s:.1f} s (advance {t1 - t0:.1f} + deliver {t2 - t1:.1f}) vs bare "
+    print(f"[{size}] engine {engine_s:.1f} s (sign {t_signed - t0:.1f}, advance {t1 - t_signed:.1f} with {early_sent} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
           f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
           f"(target ≤ {TARGET_RATIO}x) — {len(docs)} documents, {len(messages)} e-mails", flush=True)
     return result

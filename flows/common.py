@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from prefect import task
@@ -15,9 +16,13 @@ from certification.db import get_engine, session_scope
 from certification.services.files import referenced_uploads
 from certification.settings import get_settings
 from documents.storage import collect_orphans
-from notifications.outbox import deliver_pending
+from notifications.outbox import DeliveryReport, deliver_pending, deliver_while
 from notifications.transport import build_transport
 from notifications.webhooks import deliver_webhooks
+
+DELIVERY_BATCH = 200  # messages claimed per pass
+DELIVERY_PASSES = 100  # at most this many passes per run: a steady stream is left to the next run
+T = TypeVar("T")
 
 
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
@@ -25,12 +30,28 @@ async def deliver_task() -> dict:
     """Send what the outbox holds and is due (each message claimed atomically, retried with backoff),
     then the webhook deliveries due."""
     settings = get_settings()
-    report = await deliver_pending(
-        get_engine(), build_transport(settings),
-        max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
-    )
+    report = DeliveryReport()
+    for _ in range(DELIVERY_PASSES):  # until fewer are due than a pass takes: a big jury's e-mails all leave
+        done = await deliver_pending(
+            get_engine(), build_transport(settings), limit=DELIVERY_BATCH,
+            max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
+        )
+        report.add(done)
+        if done.handled < DELIVERY_BATCH:
+            break
     hooks = asdict(await deliver_webhooks(get_engine()))  # the webhook events due, same loop shape (#13)
     return {**asdict(report), **({"webhooks": hooks} if any(hooks.values()) else {})}
+
+
+async def while_delivering(step: Awaitable[T]) -> tuple[T, DeliveryReport]:
+    """Run ``step`` (a task of a flow) while the outbox is delivered in passes: what the step
+    enqueues as it goes leaves before it ends (the flow delivers once more afterwards)."""
+    settings = get_settings()
+    running = asyncio.ensure_future(step)
+    early = await deliver_while(running, get_engine(), build_transport(settings), limit=DELIVERY_BATCH,
+                                max_attempts=settings.mail_max_attempts,
+                                backoff_seconds=settings.mail_backoff_seconds)
+    return await running, early
 
 
 def collect_orphan_uploads() -> dict:

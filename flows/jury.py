@@ -55,7 +55,7 @@ from documents import badge
 from documents.french import agree
 from documents.storage import DocumentStore
 from documents.qr import qr_svg
-from flows.common import deliver_task, sweep
+from flows.common import deliver_task, sweep, while_delivering
 from certification.effects import OwedEffect, dossiers_owed, owed
 from flows.effects import Effects, fulfil_owed
 from flows.monitoring import monitored
@@ -465,8 +465,12 @@ async def advance_jury_task(session_id: int) -> dict:
 @monitored("jury")
 async def jury_session_flow(session_id: int) -> dict:
     """Drive jury session ``session_id`` as far as it can go without a human."""
-    outcome = await advance_jury_task(session_id)
+    # The results e-mails leave as their documents are stored, while the rest is still rendered.
+    outcome, early = await while_delivering(advance_jury_task(session_id))
     delivery = await deliver_task()
+    delivery["sent"] += early.sent
+    delivery["retried"] += early.retried
+    delivery["failed"] += early.failed
     get_run_logger().info(
         "jury %s: state=%s documents=%d mails=%d certificates=%d", session_id, outcome["state"],
         len(outcome["documents"]), len(outcome["mails"]), len(outcome["certificates"]),

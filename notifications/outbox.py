@@ -288,6 +288,16 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
 
+    def add(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        return self
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
 
 def backoff_delay(attempts: int, backoff_seconds: float) -> timedelta:
     """Delay before the next try after ``attempts`` failed tries: base * 2**(attempts-1), max 6 h."""
@@ -448,3 +458,18 @@ async def deliver_pending(
         await asyncio.to_thread(_record_success, engine, message_id)
         report.sent += 1
     return report
+
+
+async def deliver_while(running: asyncio.Future[Any], engine: Engine, transport: Transport, *,
+                        pause: float = 1.0, **options: Any) -> DeliveryReport:
+    """Deliver in passes while ``running`` is not done, so that what a long step enqueues as it
+    goes (the results e-mails of a big jury, one per candidate as its document is stored) leaves
+    while the step still works; the caller delivers once more when it is done. ``options`` go to
+    :func:`deliver_pending`. Safe beside any other sender (each message is claimed)."""
+    report = DeliveryReport()
+    while not running.done():
+        await asyncio.wait({running}, timeout=pause)
+        if not running.done():
+            report.add(await deliver_pending(engine, transport, **options))
+    return report
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -252,3 +253,41 @@ async def test_permanent_errors_from_any_transport_fail_at_once(engine, settings
 
     assert report == DeliveryReport(failed=1)
     assert load(engine, message_id).status == "failed"
+
+
+async def test_what_a_long_step_enqueues_leaves_while_it_still_works(engine, settings, context) -> None:
+    """``deliver_while``: the messages a running step commits are sent in passes before it ends,
+    each once; what it enqueues after the last pass is left to the caller's final delivery."""
+    from notifications.outbox import deliver_while
+
+    transport = FileTransport(settings.outbox_dir)
+    sent_before_end: list[int] = []
+
+    def step() -> None:  # a flow step storing documents one by one, each with its e-mail
+        for i in range(6):
+            queue(engine, settings, context, key=f"jury_sessions:1:results:c{i}:v1")
+            time.sleep(0.15)
+        sent_before_end.append(len(list(settings.outbox_dir.glob("*.eml"))))
+
+    running = asyncio.ensure_future(asyncio.to_thread(step))
+    early = await deliver_while(running, engine, transport, pause=0.05)
+    await running
+    final = await deliver_pending(engine, transport)
+    assert sent_before_end[0] >= 4, sent_before_end  # most left while the step was still working
+    assert early.sent + final.sent == 6 and early.failed == final.failed == 0
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 6  # each once
+    with session_scope(engine) as session:
+        assert {m.status for m in session.exec(select(OutboxMessage))} == {"sent"}
+
+
+async def test_one_flow_run_delivers_more_than_one_pass_of_messages(engine, settings, context, monkeypatch) -> None:
+    """A run sends all that is due, pass after pass (a 1,000-candidate jury's e-mails do not wait
+    for the next run), not only the first pass's batch."""
+    from flows import common
+
+    monkeypatch.setattr(common, "DELIVERY_BATCH", 4)
+    for i in range(11):
+        queue(engine, settings, context, key=f"jury_sessions:1:results:c{i}:v1")
+    report = await common.deliver_task.fn()
+    assert report["sent"] == 11
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 11
