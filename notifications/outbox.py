@@ -379,12 +379,24 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
 
 def _record_success(engine: Engine, message_id: int) -> None:
     with session_scope(engine) as session:
-        message = session.get(OutboxMessage, message_id)
-        message.status = STATUS_SENT
-        message.attempts += 1
-        message.sent_at = utcnow()
-        message.last_error = None
-        message.claimed_by = None
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id)
+            .values(status=STATUS_SENT, attempts=OutboxMessage.attempts + 1, sent_at=utcnow(), last_error=None,
+                    claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _claim_and_build(engine: Engine, message_id: int, now: datetime, data_dir: Path,
+                     mail_from: str | None) -> tuple[OutboxMessage | None, EmailMessage | BaseException | None]:
+    """The claim, then the e-mail built (or why it could not be), in one trip to a worker thread."""
+    message = _claim(engine, message_id, now)
+    if message is None:
+        return None, None
+    try:
+        return message, build_email(message, data_dir, mail_from=mail_from)
+    except Exception as exc:  # noqa: BLE001 - recorded as a failed attempt by the caller
+        return message, exc
 
 
 def _record_failure(
@@ -437,12 +449,14 @@ async def deliver_pending(
 
     await asyncio.to_thread(reclaim_orphaned, engine, now=fixed_now)
     for message_id in await asyncio.to_thread(_due_ids, engine, clock(), limit):
-        message = await asyncio.to_thread(_claim, engine, message_id, clock())
+        message, built = await asyncio.to_thread(_claim_and_build, engine, message_id, clock(), data_dir, mail_from)
         if message is None:
             continue  # another sender claimed it first
         try:
-            email = await asyncio.to_thread(build_email, message, data_dir, mail_from=mail_from)
-            await transport.send(email)
+            if isinstance(built, BaseException):
+                raise built
+            assert built is not None
+            await transport.send(built)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried or failed
             status = await asyncio.to_thread(
                 _record_failure, engine, message_id, exc,
