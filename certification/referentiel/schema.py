@@ -12,7 +12,15 @@ from datetime import date
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from certification.errors import ValidationFailed
 
@@ -115,17 +123,29 @@ class ReferentielFile(_Model):
 
     _version_text = field_validator("version", mode="before")(_text)
 
-    @model_validator(mode="after")
-    def _coherent(self) -> ReferentielFile:
-        codes = [b.code for b in self.blocs]
+    @field_validator("blocs")
+    @classmethod
+    def _distinct_codes(cls, blocs: list[BlocIn]) -> list[BlocIn]:
+        codes = [b.code for b in blocs]
         twice = sorted({c for c in codes if codes.count(c) > 1})
         if twice:
             raise ValueError(f"code de bloc en double : {', '.join(twice)}")
+        return blocs
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError("la fin de validité précède valid_from")
+        return value
+
+    @model_validator(mode="after")
+    def _known_required_blocs(self) -> ReferentielFile:
+        codes = [b.code for b in self.blocs]
         unknown = [c for c in self.certificate_rule.required_blocs if c not in codes]
         if unknown:
             raise ValueError(f"certificate_rule.required_blocs : bloc inconnu {', '.join(unknown)}")
-        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
-            raise ValueError("valid_until précède valid_from")
         return self
 
     @property

@@ -325,3 +325,38 @@ def _fr(day: date | None) -> str:
 def _officer_only(actor: Actor) -> None:
     if actor.role is not Role.officer:
         raise Forbidden("Le référentiel des certifications est réservé au certificateur.", code="role_not_allowed")
+
+
+def describe(p: Preview) -> list[str]:
+    """The preview in French, one line per change (the command line prints it)."""
+    lines = [f"{p.certification_code}, version « {p.version} » : {p.title}"]
+    if p.new_certification:
+        lines.append("Nouvelle certification.")
+    if p.same_as:
+        lines.append(f"Contenu identique à la version « {p.same_as} » déjà chargée : rien ne changera.")
+    if p.label_taken:
+        lines.append(f"La version « {p.version} » existe déjà avec un autre contenu : chargement refusé.")
+    if p.compared_with:
+        lines.append(f"Comparée à la version « {p.compared_with} » (en vigueur) :")
+    changes = [
+        *(f"  bloc ajouté : {c}" for c in p.blocs_added),
+        *(f"  bloc retiré : {c}" for c in p.blocs_removed),
+        *(f"  bloc renommé : {r['code']} « {r['from']} » → « {r['to']} »" for r in p.blocs_renamed),
+        *(f"  compétences, modalités ou critères modifiés : {c}" for c in p.blocs_content_changed),
+    ]
+    if p.rule_changed:
+        changes.append(f"  règle de délivrance : {', '.join(p.rule_changed['from']) or '—'} → "
+                       f"{', '.join(p.rule_changed['to'])}")
+    if p.registry_changed:
+        before, after = p.registry_changed["from"] or {}, p.registry_changed["to"]
+        changes.append(f"  fiche : {before.get('kind') or '—'} {before.get('code') or '(sans numéro)'} → "
+                       f"{after.get('kind') or '—'} {after.get('code') or '(sans numéro)'}")
+    if p.title_changed:
+        changes.append(f"  intitulé : « {p.title_changed['from']} » → « {p.title_changed['to']} »")
+    if p.compared_with and not changes:
+        changes.append("  aucun changement de blocs, de règle ni de fiche")
+    lines.extend(changes)
+    if p.to_complete:
+        lines.append("À compléter par le certificateur avant activation :")
+        lines.extend(f"  - {item}" for item in p.to_complete)
+    return lines
