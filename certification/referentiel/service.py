@@ -46,7 +46,8 @@ def initial_files() -> list[ReferentielFile]:
 def ensure_shipped(session: Session) -> None:
     """The certifications and their initial version (active since always) with its blocs, from the
     shipped files ``initial: true`` (idempotent). A first version made by the migration from the
-    former constants takes the file's content when its blocs are the same."""
+    former constants takes the file's content when its blocs and record are the same (a record
+    code set in the database meanwhile keeps the migration's content)."""
     for model in initial_files():
         cert = session.exec(select(Certification).where(Certification.code == model.certification.code)).first()
         if cert is None:
@@ -61,12 +62,17 @@ def ensure_shipped(session: Session) -> None:
             version.activated_at = version.loaded_at
             session.add(version)
             session.flush()
-        elif version.source == "migration" and version.content_hash != model.content_hash() and [
-                (b["code"], b["title"]) for b in version.content.get("blocs", [])] == [
-                (b.code, b.title) for b in model.blocs]:
+        elif version.source == "migration" and version.content_hash != model.content_hash() and _same_frame(
+                version, model):
             version.content, version.content_hash, version.source = model.content(), model.content_hash(), "installation"
             session.add(version)
     session.flush()
+
+
+def _same_frame(version: CertificationVersion, model: ReferentielFile) -> bool:
+    """The blocs (codes, titles) and the record of a version made by the migration are the file's."""
+    return [(b["code"], b["title"]) for b in version.content.get("blocs", [])] == [
+        (b.code, b.title) for b in model.blocs] and version.content.get("registry") == model.registry.model_dump()
 
 
 # --- versions in force ------------------------------------------------------------------------------------
