@@ -32,7 +32,7 @@ def _fill(conn, table: str, values: dict) -> int:
 
 
 def test_existing_certifications_get_their_first_version():
-    from certification.db import dispose_engines, get_engine, session_scope
+    from certification.db import get_engine, session_scope
     from certification.models import CertificationVersion
     from certification.services.referential import ensure_referential
 
@@ -80,4 +80,4 @@ def test_existing_certifications_get_their_first_version():
         sp_version = s.exec(sa.select(CertificationVersion).where(
             CertificationVersion.certification_id == sp)).scalars().one()
         assert sp_version.source == "installation"
-    dispose_engines()
+    get_engine(url).dispose()
