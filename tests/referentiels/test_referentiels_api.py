@@ -93,3 +93,21 @@ def test_officers_only(client, people, who, v2_text):
     assert client.post("/certifications/CQP_SP/versions/1/activate", headers=headers,
                        json={"on": today().isoformat()}).status_code == 403
     assert client.get("/certifications/CQP_SP/versions").status_code == 401
+
+
+def test_a_candidate_shows_the_version_of_its_registration(client, people):
+    from datetime import date
+
+    from certification.db import session_scope
+    from certification.services import candidates as cand
+    from tests.factories import grant_agrement, siret, structure_account
+
+    grant_agrement(people, 1)
+    structure = structure_account(people, siret(1))
+    with session_scope() as s:
+        candidate_id = cand.register_candidate(
+            s, structure["actor"], certification_code="CQP_SP", last_name="Roux", first_names="Léa",
+            birth_date=date(1991, 2, 3), contract_type="CDDI", contract_start=date(2026, 1, 5)).id
+    r = client.get(f"/candidates/{candidate_id}", headers=auth(structure))
+    assert r.status_code == 200, r.text
+    assert r.json()["certification_version"] == "1"
