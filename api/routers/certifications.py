@@ -44,6 +44,7 @@ class CertificationOut(BaseModel):
     registry_code: str | None = Field(description="Code de la fiche France Compétences (RNCP… ou RS…)")
     registry_type: str | None = Field(description="RNCP ou RS ; vide tant que le code n'est pas renseigné")
     cpf_declared: bool = Field(description="Les certifiés sont déclarés à la Caisse des Dépôts (SI CPF)")
+    version: str | None = Field(default=None, description="Version du référentiel en vigueur (ses blocs ci-dessous)")
     blocs: list[BlocRefOut]
 
 
@@ -58,6 +59,7 @@ def certification_out(session, cert: Certification) -> CertificationOut:
     return CertificationOut(
         code=cert.code, title=cert.title, registry_code=parsed[1] if parsed else (cert.registry_code or None),
         registry_type=parsed[0] if parsed else None, cpf_declared=parsed is not None,
+        version=current.label if (current := versions.current_or_latest(session, cert.id)) else None,
         blocs=[BlocRefOut(code=b.code, title=b.title) for b in svc.blocs_of(session, cert.id)],
     )
 

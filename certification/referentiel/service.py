@@ -203,7 +203,8 @@ def load_version(session: Session, actor: Actor, model: ReferentielFile, *, sour
     """Load a validated file as a new draft version (and activate it on ``activate_on`` if given).
     The same content loaded again changes nothing: ``(version, False)``."""
     _officer_only(actor)
-    cert = session.exec(select(Certification).where(Certification.code == model.certification.code)).first()
+    query = select(Certification).where(Certification.code == model.certification.code)
+    cert = session.exec(query.with_for_update()).first()
     if cert is None:
         cert = Certification(code=model.certification.code, title=model.certification.title)
         session.add(cert)
@@ -244,7 +245,7 @@ def activate_version(session: Session, actor: Actor, certification_code: str, la
     version in force on that date ends the day before. In the caller's transaction, with its audit
     row: all or nothing. Activating again on the same date changes nothing."""
     _officer_only(actor)
-    cert = _certification(session, certification_code)
+    cert = _certification(session, certification_code, lock=True)
     version = get_version(session, certification_code, label)
     start = on or version.valid_from
     if version.status == VersionStatus.active:
@@ -308,8 +309,11 @@ def state_of(session: Session, version: CertificationVersion, on: date | None = 
     return "en vigueur"
 
 
-def _certification(session: Session, code: str) -> Certification:
-    cert = session.exec(select(Certification).where(Certification.code == code)).first()
+def _certification(session: Session, code: str, *, lock: bool = False) -> Certification:
+    """The certification; ``lock``: its row locked until the end of the transaction (PostgreSQL), so
+    that two officers loading or activating versions of one certification do it one after the other."""
+    query = select(Certification).where(Certification.code == code)
+    cert = session.exec(query.with_for_update() if lock else query).first()
     if cert is None:
         raise NotFound(f"Certification inconnue : {code[:40]}.", code="unknown_certification")
     return cert
