@@ -498,7 +498,8 @@ def _read_or_fail(path: str):
 def referentiels_activate(
     certification: str = typer.Argument(..., help="Code de la certification (ex. CQP_SP)"),
     version: str = typer.Argument(..., help="Libellé de la version"),
-    on: str = typer.Option(..., "--on", help="Date d'entrée en vigueur (AAAA-MM-JJ)"),
+    on: str | None = typer.Option(None, "--on", help="Date d'entrée en vigueur (AAAA-MM-JJ ; défaut : valid_from "
+                                                    "du fichier)"),
     officer: str = typer.Option(..., "--officer", help="Adresse du compte de chargé·e de certification (journal)"),
     reason: str | None = typer.Option(None, "--reason", help="Motif, inscrit au journal"),
 ) -> None:

@@ -61,6 +61,7 @@ def test_load_activate_list(cqp, people, tmp_path, v2_text):
     assert result.exit_code == 0, result.output
     assert f"active à compter du {start:%d/%m/%Y}" in result.output
     assert cqp("activate", "CQP_SP", "9", "--on", start.isoformat(), "--officer", officer).exit_code == 1
+    assert "Version « 9 » du référentiel inconnue." in cqp("activate", "CQP_SP", "9", "--officer", officer).output
     assert "AAAA-MM-JJ" in cqp("activate", "CQP_SP", "2", "--on", "01/03/2027", "--officer", officer).output
 
     listed = cqp("list").output
@@ -78,3 +79,14 @@ def test_load_with_activation_refused_leaves_nothing(cqp, people):
     assert result.exit_code == 1
     assert "n'est pas activable : contenu à compléter par le certificateur" in result.output
     assert "version « 2 »" not in cqp("list", "CQP_SP").output  # loading and activating: one transaction
+
+
+def test_activate_without_a_date_takes_the_files(cqp, people, tmp_path, v2_text):
+    officer = people["officer"]["email"]
+    start = today() + timedelta(days=7)
+    file = tmp_path / "CQP_SP-2.yaml"
+    file.write_text(v2_text + f"valid_from: {start.isoformat()}\n", encoding="utf-8")
+    assert cqp("load", str(file), "--officer", officer).exit_code == 0
+    result = cqp("activate", "CQP_SP", "2", "--officer", officer)
+    assert result.exit_code == 0, result.output
+    assert f"active à compter du {start:%d/%m/%Y}" in result.output
