@@ -203,3 +203,43 @@ def test_no_version_in_force_refuses_registration(people):
     with session_scope() as s:  # the blocs stay those of the latest version started
         assert [b.code for b in blocs_of(s, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
         assert s.exec(select(Bloc)).first() is not None
+
+
+def test_two_officers_activating_at_once_make_one_activation(people, v2_text, monkeypatch):
+    """The certification's row is locked: the second activation waits, then finds the version active
+    on that date and changes nothing (PostgreSQL; SQLite writes one transaction at a time anyway)."""
+    import threading
+    import time
+
+    from tests.conftest import IS_POSTGRES
+
+    if not IS_POSTGRES:
+        pytest.skip("row locks: PostgreSQL")
+    officer = people["officer"]["actor"]
+    with session_scope() as s:
+        service.load_version(s, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
+    record = service.record_event
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)  # the first activation holds the lock meanwhile
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(service, "record_event", slow)
+    errors: list[BaseException] = []
+
+    def activate() -> None:
+        try:
+            with session_scope() as s:
+                service.activate_version(s, officer, "CQP_SP", "2", on=today())
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=activate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with session_scope() as s:
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "activate_version")).all()) == 1
+    assert _versions() == [("1", "active", None, today() - timedelta(days=1)), ("2", "active", today(), None)]
