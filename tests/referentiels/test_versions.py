@@ -211,9 +211,9 @@ def test_two_officers_activating_at_once_make_one_activation(people, v2_text, mo
     import threading
     import time
 
-    from tests.conftest import IS_POSTGRES
+    from certification.db import get_engine, is_postgres
 
-    if not IS_POSTGRES:
+    if not is_postgres(get_engine()):
         pytest.skip("row locks: PostgreSQL")
     officer = people["officer"]["actor"]
     with session_scope() as s:
