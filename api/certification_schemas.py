@@ -120,6 +120,7 @@ class CandidateOut(CandidateSummary):
     contract_start: date
     contract_end: date | None
     certification_title: str
+    certification_version: str | None = Field(description="Version du référentiel en vigueur à l'inscription")
     agrement_id: int
     agrement_number: str
     blocs: list[str]

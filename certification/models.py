@@ -109,12 +109,44 @@ class Certification(SQLModel, table=True):
     registry_code: str = Field(default="", max_length=40)  # RNCP/RS number
 
 
-class Bloc(SQLModel, table=True):
-    __tablename__ = "blocs"
-    __table_args__ = (UniqueConstraint("certification_id", "code", name="uq_bloc_code"),)
+class VersionStatus(StrEnum):
+    draft = "draft"  # loaded, not yet activated (its content may still be « à compléter »)
+    active = "active"  # activated: in force from valid_from (or since always when None) to valid_until
+
+
+class CertificationVersion(SQLModel, table=True):
+    """One version of a certification's référentiel, loaded from a shipped or uploaded file
+    (certification/referentiel/): its content as validated, the hash of that content, and who
+    activated it from which date. A candidate records the version in force at registration."""
+
+    __tablename__ = "certification_versions"
+    __table_args__ = (UniqueConstraint("certification_id", "label", name="uq_certification_version_label"),)
 
     id: int | None = Field(default=None, primary_key=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
+    label: str = Field(max_length=20)
+    title: str = Field(max_length=200)
+    registry_kind: str | None = Field(default=None, max_length=4)  # RNCP | RS
+    registry_code: str = Field(default="", max_length=40)
+    valid_from: date | None = None  # None on an active version: in force since always (the initial one)
+    valid_until: date | None = None
+    status: str = Field(default=VersionStatus.draft.value, max_length=20, index=True)
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    source: str = Field(default="", max_length=200)  # file name, « installation » or « migration »
+    loaded_at: datetime = _ts()
+    loaded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    activated_at: datetime | None = _opt_ts()
+    activated_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class Bloc(SQLModel, table=True):
+    __tablename__ = "blocs"
+    __table_args__ = (UniqueConstraint("version_id", "code", name="uq_bloc_version_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    certification_id: int = Field(foreign_key="certifications.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="certification_versions.id", index=True)
     code: str = Field(max_length=20)
     title: str = Field(max_length=300)
     position: int = 0
@@ -293,6 +325,8 @@ class Candidate(SQLModel, table=True):
     reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
+    # The version of the référentiel in force at registration (certification/referentiel/).
+    certification_version_id: int | None = Field(default=None, foreign_key="certification_versions.id", index=True)
     agrement_id: int = Field(foreign_key="agrements.id")
     last_name: str = Field(max_length=100)
     first_names: str = Field(max_length=150)

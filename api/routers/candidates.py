@@ -31,7 +31,7 @@ from api.uploads import file_response, parse_metadata, read_multipart, store_pie
 from certification.audit import record_event, timeline
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certification, JuryCandidate, JurySession, Role, Structure
+from certification.models import Agrement, Candidate, Certification, CertificationVersion, JuryCandidate, JurySession, Role, Structure
 from certification.processes.certification import (
     CANDIDATE,
     CANDIDATE_STATE_LABELS,
@@ -116,7 +116,8 @@ def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
 def candidate_out(session: Session, principal: Principal, c: Candidate) -> CandidateOut:
     cert = session.get(Certification, c.certification_id)
     agrement = session.get(Agrement, c.agrement_id)
-    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    titles = {b.code: b.title for b in blocs_of(session, cert.id, c.certification_version_id)}
+    version = session.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None
     held = svc.held_blocs(session, c)
     juries = session.exec(
         select(JuryCandidate, JurySession).join(JurySession, JurySession.id == JuryCandidate.session_id)
@@ -127,7 +128,8 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         **summary(session, c).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
-        contract_end=c.contract_end, certification_title=cert.title, agrement_id=c.agrement_id,
+        contract_end=c.contract_end, certification_title=cert.title,
+        certification_version=version.label if version else None, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
         evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],
         held_blocs=[

@@ -30,6 +30,7 @@ from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.services import lifecycle
 from certification.services.agrement import PieceIn
+from certification.referentiel.service import version_in_force
 from certification.services.referential import blocs_of, get_certification
 
 ENTITY = Candidate.__tablename__
@@ -170,7 +171,14 @@ def register_candidate(
         raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
     if contract_end is not None and contract_end < contract_start:
         raise ValidationFailed("La fin du contrat précède son début.", code="bad_contract_dates")
-    codes = [b.code for b in blocs_of(session, cert.id)]
+    version = version_in_force(session, cert.id, today())
+    if version is None:
+        raise Conflict(
+            f"Aucune version du référentiel du {cert.title} n'est en vigueur au {today():%d/%m/%Y} : "
+            "inscription impossible.",
+            code="no_version_in_force",
+        )
+    codes = [b.code for b in blocs_of(session, cert.id, version.id)]
     chosen = list(blocs) if blocs else codes
     outside = sorted(set(chosen) - set(agrement.scope))
     if outside:
@@ -180,7 +188,8 @@ def register_candidate(
     year = now().year
     candidate = Candidate(
         reference=f"CAND-{year}-{next_value(session, 'candidate', year):05d}",
-        structure_id=structure.id, certification_id=cert.id, agrement_id=agrement.id,
+        structure_id=structure.id, certification_id=cert.id, certification_version_id=version.id,
+        agrement_id=agrement.id,
         last_name=last_name, first_names=first_names, birth_date=birth_date, birth_place=birth_place.strip(),
         sex=sex, email=email.strip(), contract_type=contract_type, contract_start=contract_start,
         contract_end=contract_end,
@@ -193,8 +202,8 @@ def register_candidate(
     record_event(
         session, entity_type=ENTITY, entity_id=candidate.id, action="register", actor=actor, from_state=None,
         to_state=candidate.state,
-        data={"reference": candidate.reference, "agrement": agrement.number, "blocs": candidate.blocs,
-              "already_held": sorted(held)},
+        data={"reference": candidate.reference, "agrement": agrement.number, "version": version.label,
+              "blocs": candidate.blocs, "already_held": sorted(held)},
     )
     return candidate
 

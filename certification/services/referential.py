@@ -1,5 +1,6 @@
 """The certifications of the branch, their blocs de compétences and their registry code (the
-number of their record in France Compétences' RNCP or Répertoire spécifique)."""
+number of their record in France Compétences' RNCP or Répertoire spécifique). The blocs are those
+of a version of the certification's référentiel (certification/referentiel/)."""
 
 from __future__ import annotations
 
@@ -10,44 +11,18 @@ from sqlmodel import Session, select
 from certification.audit import Actor, record_event, timeline
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import AuditEvent, Bloc, Certification, Role
+from certification.referentiel.service import current_or_latest, ensure_shipped
 
 ENTITY = Certification.__tablename__
 # « RNCP34567 » or « RS5286 »: the registry, then the number of the record (at most 20 characters).
 REGISTRY_CODE = re.compile(r"(RNCP|RS)(\d{1,16})")
 
-CERTIFICATIONS: dict[str, dict] = {
-    "CQP_SP": {
-        "title": "CQP Salarié Polyvalent",
-        "blocs": [
-            ("SP-B1", "Réaliser les activités de production ou de service dans le respect des consignes"),
-            ("SP-B2", "Communiquer et travailler en équipe en situation de production"),
-            ("SP-B3", "Appliquer les règles d'hygiène, de sécurité et de préservation de l'environnement"),
-        ],
-    },
-    "CQP_EPSP": {
-        "title": "CQP Encadrant Pédagogique en Situation de Production",
-        "blocs": [
-            ("EPSP-B1", "Organiser et encadrer l'activité de production d'une équipe"),
-            ("EPSP-B2", "Transmettre des savoir-faire en situation de production"),
-            ("EPSP-B3", "Évaluer les acquis et accompagner le parcours des salariés"),
-        ],
-    },
-}
 
 
 def ensure_referential(session: Session) -> None:
-    """Create the certifications and blocs if missing (idempotent)."""
-    for code, spec in CERTIFICATIONS.items():
-        cert = session.exec(select(Certification).where(Certification.code == code)).first()
-        if cert is None:
-            cert = Certification(code=code, title=spec["title"])
-            session.add(cert)
-            session.flush()
-        existing = {b.code for b in session.exec(select(Bloc).where(Bloc.certification_id == cert.id))}
-        for position, (bloc_code, title) in enumerate(spec["blocs"], start=1):
-            if bloc_code not in existing:
-                session.add(Bloc(certification_id=cert.id, code=bloc_code, title=title, position=position))
-    session.flush()
+    """Create the certifications, their initial version and its blocs if missing (idempotent), from
+    the référentiel files shipped with the engine (certification/data/referentiels/)."""
+    ensure_shipped(session)
 
 
 def get_certification(session: Session, code: str) -> Certification:
@@ -57,10 +32,14 @@ def get_certification(session: Session, code: str) -> Certification:
     return cert
 
 
-def blocs_of(session: Session, certification_id: int) -> list[Bloc]:
-    return list(
-        session.exec(select(Bloc).where(Bloc.certification_id == certification_id).order_by(Bloc.position))
-    )
+def blocs_of(session: Session, certification_id: int, version_id: int | None = None) -> list[Bloc]:
+    """The blocs of a version of the certification: by default the version in force today (or the
+    latest one started)."""
+    if version_id is None:
+        version = current_or_latest(session, certification_id)
+        version_id = version.id if version else None
+    return list(session.exec(select(Bloc).where(
+        Bloc.certification_id == certification_id, Bloc.version_id == version_id).order_by(Bloc.position)))
 
 
 # --- registry code ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certificate, Certification, JurySession, Role, Structure
+from certification.models import Agrement, Candidate, Certificate, Certification, CertificationVersion, JurySession, Role, Structure
 from certification.processes.agrement import VALID_AGREMENT_STATES
 from certification.processes.certification import (
     CANDIDATE,
@@ -84,11 +84,12 @@ def candidate_context(session: Session, current: WebUser, candidate_id: int) -> 
     cert = certification_of(session, c.certification_id)
     return {
         "c": c, "structure": session.get(Structure, c.structure_id), "certification": cert,
+        "version": session.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None,
         "state_label": CANDIDATE_STATE_LABELS[c.state], "final": CANDIDATE.is_final(c.state),
         "evaluations": _evidence(session, c, current.role in ST_O),
         "held": sorted(candidates_svc.held_blocs(session, c).items()),
         "missing": candidates_svc.missing_blocs(session, c),
-        "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
+        "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id, c.certification_version_id)},
         "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
         "actions": candidate_api_actions(principal(current), c),
         "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
