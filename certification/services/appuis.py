@@ -20,6 +20,7 @@ from certification.services import conflicts
 from certification.services.agrement import PieceIn
 from certification.services.training import structure_of
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Appui.__tablename__
 
@@ -49,13 +50,7 @@ def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> 
 
 def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
     """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        appui = session.exec(_query(session, actor).where(Appui.id == appui_id)).first()
-    except Forbidden:
-        appui = None
-    if appui is None:
-        raise NotFound("Appui pédagogique introuvable.", code="appui_not_found")
-    return appui
+    return visible_one(session, actor, _query, Appui, appui_id, missing="Appui pédagogique introuvable.", code="appui_not_found")
 
 
 # --- request -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS,
 from certification.services import lifecycle
 from certification.services.agrement import PieceIn
 from certification.services.referential import blocs_of, get_certification
+from certification.visibility import visible_one
 
 ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
@@ -75,13 +76,7 @@ def list_candidates(session: Session, actor: Actor, *, state: str | None = None)
 
 
 def get_candidate(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    try:
-        candidate = session.exec(_query(session, actor).where(Candidate.id == candidate_id)).first()
-    except Forbidden:
-        candidate = None
-    if candidate is None:
-        raise NotFound("Candidat introuvable.", code="candidate_not_found")
-    return candidate
+    return visible_one(session, actor, _query, Candidate, candidate_id, missing="Candidat introuvable.", code="candidate_not_found")
 
 
 def _acting_on(session: Session, actor: Actor, candidate_id: int) -> Candidate:

@@ -28,6 +28,7 @@ from certification.processes.controle import (
 from certification.services import conflicts, lifecycle
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Controle.__tablename__
 PLANNABLE_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring, AgrementState.suspended})
@@ -60,13 +61,7 @@ def list_controles(session: Session, actor: Actor, *, state: str | None = None) 
 
 def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:
     """The contrôle if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        controle = session.exec(_query(session, actor).where(Controle.id == controle_id)).first()
-    except Forbidden:
-        controle = None
-    if controle is None:
-        raise NotFound("Contrôle introuvable.", code="controle_not_found")
-    return controle
+    return visible_one(session, actor, _query, Controle, controle_id, missing="Contrôle introuvable.", code="controle_not_found")
 
 
 def files_of(session: Session, controle_id: int, kind: str | None = None) -> list[ControleFile]:

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
-from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
@@ -31,6 +31,7 @@ from certification.services import candidates as cand
 from certification.services import credentials
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Certificate.__tablename__
 
@@ -112,13 +113,7 @@ def list_certificates(session: Session, actor: Actor, *, session_id: int | None 
 
 
 def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
-    try:
-        row = session.exec(_query(session, actor).where(Certificate.id == certificate_id)).first()
-    except Forbidden:
-        row = None
-    if row is None:
-        raise NotFound("Certificat introuvable.", code="certificate_not_found")
-    return row
+    return visible_one(session, actor, _query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")
 
 
 def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) -> Certificate:

@@ -32,6 +32,7 @@ from certification.processes.training import (
     TrainingState,
 )
 from certification.services import conflicts
+from certification.visibility import visible_one
 
 ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
@@ -72,13 +73,7 @@ def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -
 
 def get_session(session: Session, actor: Actor, session_id: int) -> TrainingSession:
     """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        training = session.exec(_query(session, actor).where(TrainingSession.id == session_id)).first()
-    except Forbidden:
-        training = None
-    if training is None:
-        raise NotFound("Session de formation introuvable.", code="training_session_not_found")
-    return training
+    return visible_one(session, actor, _query, TrainingSession, session_id, missing="Session de formation introuvable.", code="training_session_not_found")
 
 
 def enrollments_of(session: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.controles import _allowed_actions as controle_api_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -27,10 +26,11 @@ from api.web.actions import (
     stored_file,
     text,
 )
-from api.web.pages import principal, structure_name, user_name
+from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import controle_actions
 from certification.clock import now, today
 from certification.errors import ValidationFailed
 from certification.models import Agrement, Controle, Role, Structure, User
@@ -73,7 +73,7 @@ def controleur_choices(session: Session, c: Controle) -> list[dict[str, Any]]:
 
 def controle_context(session: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
     c = controles_svc.get_controle(session, current.actor, controle_id)
-    actions = controle_api_actions(principal(current), c)
+    actions = controle_actions(session, current.actor, c)
     return {
         "c": c,
         "structure": session.get(Structure, c.structure_id),

@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.routers.agrement_requests import _allowed_actions as request_api_actions
-from api.routers.agrements import _allowed_actions as agrement_api_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -25,11 +23,12 @@ from api.web.actions import (
     stored_file,
     text,
 )
-from api.web.pages import certification_of, principal, structure_name
+from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import agrement_actions, request_actions
 from certification.clock import today
 from certification.errors import ValidationFailed
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
@@ -75,7 +74,7 @@ def request_context(session: Session, current: WebUser, request_id: int) -> dict
         "agrement": agrement,
         "agrement_state_label": AGREMENT_STATE_LABELS[agrement.state] if agrement else "",
         "timeline": timeline_rows(session, *entities),
-        "actions": request_api_actions(principal(current), r),
+        "actions": request_actions(session, current.actor, r),
         "prefect": prefect_links("agrement_request", r.id),
         "complements_days": get_settings().complements_deadline_days,
     }
@@ -211,7 +210,7 @@ def agrement_context(session: Session, current: WebUser, agrement_id: int) -> di
     if current.role in SECTION_ROLES["controles"]:
         controles = [c for c in controles_svc.list_controles(session, current.actor) if c.agrement_id == a.id]
     renewal = lifecycle.open_renewal_of(session, a.id)
-    actions = agrement_api_actions(session, principal(current), a, renewal is not None)
+    actions = agrement_actions(session, current.actor, a)
     if _plannable(session, current, a):
         actions.append("plan-controle")
     return {

@@ -10,9 +10,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.appuis import _allowed_actions as appui_api_actions
-from api.routers.training import _allowed_actions as training_api_actions
-from api.routers.training import enrollment_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -31,10 +28,11 @@ from api.web.actions import (
     text,
 )
 from api.web.dossiers.controles import VISIT_INPUTS, parse_visit
-from api.web.pages import principal, structure_name, user_name
+from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import appui_actions, enrollment_actions, training_actions
 from certification.clock import today
 from certification.errors import Conflict, NotFound, ValidationFailed
 from certification.models import Role, Structure, User
@@ -83,7 +81,6 @@ def _options(key: str):
 
 def training_context(session: Session, current: WebUser, training_id: int) -> dict[str, Any]:
     t = training_svc.get_session(session, current.actor, training_id)
-    who = principal(current)
     days = training_svc.days_of(t)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants
@@ -95,11 +92,11 @@ def training_context(session: Session, current: WebUser, training_id: int) -> di
             "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(session, e.structure_id),
             "state": e.state, "state_label": ENROLLMENT_STATE_LABELS[e.state],
             "attendance": [e.attendance.get(d.isoformat()) for d in days], "reason": e.outcome_reason,
-            "attestation": e.attestation_number, "actions": enrollment_actions(who, t, e),
+            "attestation": e.attestation_number, "actions": enrollment_actions(session, current.actor, e),
             "documents": list_documents(session, ENROLLMENT_ENTITY, e.id),
         })
         entities.append((ENROLLMENT_ENTITY, e.id, f"inscription de {name}"))
-    actions = training_api_actions(who, t)
+    actions = training_actions(session, current.actor, t)
     if any({"complete", "fail"} & set(e["actions"]) for e in enrollments):
         actions.append("outcome")
     if any("withdraw" in e["actions"] for e in enrollments):
@@ -358,7 +355,7 @@ TRAINING = register(DossierKind(
 
 def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
     a = appuis_svc.get_appui(session, current.actor, appui_id)
-    actions = appui_api_actions(principal(current), a)
+    actions = appui_actions(session, current.actor, a)
     return {
         "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
         "requested_by": user_name(session, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
