@@ -23,6 +23,7 @@ from api.deps import Principal, idempotency_key
 from certification.db import session_scope
 from certification.errors import ValidationFailed
 from certification.models import IdempotencyRecord
+from flows import dispatch
 
 
 def fingerprint(*parts: Any) -> str:
@@ -131,17 +132,17 @@ Call = Annotated[ActionCall, Depends(_action_call)]
 class Responder:
     """The answer of a router's action endpoints: ``responder(call, principal, digest_parts, action)``
     applies ``action(session) -> dossier`` idempotently, answers ``render(session, principal, dossier)``
-    and then runs the dossier's flow ``on_change`` (of ``flow_of(dossier)``, by default its id)."""
+    and then runs the dossier's flow: the function ``flow`` of :mod:`flows.dispatch` (looked up at
+    each call), for ``flow_of(dossier)`` (by default the dossier's id); ``None`` runs no flow."""
 
-    def __init__(self, render: Callable[[Session, Principal, Any], Any],
-                 on_change: Callable[[int], Awaitable[None]] | None,
+    def __init__(self, render: Callable[[Session, Principal, Any], Any], flow: str | None,
                  flow_of: Callable[[Any], int] = lambda entity: entity.id) -> None:
-        self.render, self.on_change, self.flow_of = render, on_change, flow_of
+        self.render, self.flow, self.flow_of = render, flow, flow_of
 
     def __call__(self, call: ActionCall, principal: Principal, digest_parts: tuple,
                  action: Callable[[Session], Any], status: int = 200) -> JSONResponse:
         return respond(
             call.http, call.background, user_id=principal.actor.user_id, key=call.key, digest_parts=digest_parts,
             action=action, render=lambda session, dossier: self.render(session, principal, dossier),
-            on_change=self.on_change, status=status, flow_of=self.flow_of,
+            on_change=getattr(dispatch, self.flow) if self.flow else None, status=status, flow_of=self.flow_of,
         )

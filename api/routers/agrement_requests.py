@@ -52,7 +52,6 @@ from certification.processes.agrement import (
 from certification.services import agrement as svc
 from certification.settings import get_settings
 from documents.service import list_documents
-from flows import dispatch
 from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
@@ -120,7 +119,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
     )
 
 
-responder = Responder(request_out, dispatch.agrement_request_changed)
+responder = Responder(request_out, "agrement_request_changed")
 
 
 # --- endpoints -----------------------------------------------------------------------------

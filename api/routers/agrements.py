@@ -26,7 +26,6 @@ from certification.models import Agrement, AgrementRequest, Certification, Role,
 from certification.processes.agrement import AgrementState
 from certification.services import agrement as svc
 from certification.services import lifecycle
-from flows import dispatch
 
 router = APIRouter(prefix="/agrements", tags=["agréments"])
 
@@ -58,7 +57,7 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
     )
 
 
-responder = Responder(agrement_detail, dispatch.agrement_changed)  # then its lifecycle flow
+responder = Responder(agrement_detail, "agrement_changed")  # then its lifecycle flow
 
 
 # --- reading -------------------------------------------------------------------------------

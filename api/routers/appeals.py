@@ -25,7 +25,6 @@ from certification.models import Appeal, Candidate, JurySession, Role
 from certification.processes.certification import APPEAL_STATE_LABELS, AppealState
 from certification.services import appeals as svc
 from documents.service import list_documents
-from flows import dispatch
 
 router = APIRouter(prefix="/appeals", tags=["recours"])
 
@@ -50,7 +49,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
 
 # An appeal has no flow: that of its jury session sends its letters and, when upheld, the new PV
 # and documents.
-responder = Responder(appeal_out, dispatch.jury_changed, flow_of=lambda appeal: appeal.session_id)
+responder = Responder(appeal_out, "jury_changed", flow_of=lambda appeal: appeal.session_id)
 
 
 @router.post("", status_code=201, response_model=AppealOut,

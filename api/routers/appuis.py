@@ -27,7 +27,6 @@ from certification.models_training import Appui
 from certification.processes.training import APPUI_STATE_LABELS, AppuiState
 from certification.services import appuis as svc
 from certification.settings import get_settings
-from flows import dispatch
 from api.flow_helpers import appui_waiting_for
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
@@ -60,7 +59,7 @@ def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
     )
 
 
-responder = Responder(appui_out, dispatch.appui_changed)
+responder = Responder(appui_out, "appui_changed")
 
 
 @router.post("", status_code=201, response_model=AppuiOut,

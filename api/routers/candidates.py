@@ -67,10 +67,6 @@ EVALUATION_DOC = {
 }
 
 
-async def _no_flow(_candidate_id: int) -> None:
-    """Candidates have no flow of their own: the jury flow picks them up."""
-
-
 def summary(session: Session, c: Candidate) -> CandidateSummary:
     structure = session.get(Structure, c.structure_id)
     cert = session.get(Certification, c.certification_id)

@@ -23,7 +23,6 @@ from certification.models import Candidate, Certificate, Certification, JurySess
 from certification.processes.certification import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.services import issuance as svc
 from documents.service import list_documents
-from flows import dispatch
 
 router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
 
@@ -58,7 +57,7 @@ def certificate_out(session: Session, principal: Principal, row: Certificate) ->
     )
 
 
-responder = Responder(certificate_out, dispatch.certificate_changed)
+responder = Responder(certificate_out, "certificate_changed")
 
 
 @router.get("", response_model=Page[CertificateSummary],

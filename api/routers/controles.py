@@ -90,7 +90,7 @@ def controle_out(session: Session, principal: Principal, c: Controle) -> Control
     )
 
 
-responder = Responder(controle_out, dispatch.controle_changed)
+responder = Responder(controle_out, "controle_changed")
 
 
 @router.post("", status_code=201, response_model=ControleOut, summary="Planifier un contrôle sur demande (chargé·e)")

@@ -52,7 +52,6 @@ from certification.services import jury as svc
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
-from flows import dispatch
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/jury-sessions", tags=["sessions de jury"])
@@ -105,7 +104,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
     )
 
 
-responder = Responder(jury_out, dispatch.jury_changed)  # then the jury flow
+responder = Responder(jury_out, "jury_changed")  # then the jury flow
 
 
 def _traced_conflict(principal: Principal, session_id: int, action: str, exc: conflicts.ConflictOfInterest) -> None:

@@ -41,7 +41,6 @@ from certification.processes.training import (
 )
 from certification.services import training as svc
 from documents.service import get_document
-from flows import dispatch
 from api.flow_helpers import training_attestation_kind, training_waiting_for
 
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__  # as in flows.training
@@ -91,7 +90,7 @@ def session_out(session: Session, principal: Principal, t: TrainingSession) -> T
     )
 
 
-responder = Responder(session_out, dispatch.training_session_changed)
+responder = Responder(session_out, "training_session_changed")
 
 
 def _session(session: Session, session_id: int) -> TrainingSession:

@@ -119,7 +119,8 @@ def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementReque
 # --- writing -------------------------------------------------------------------------------
 
 
-def _validate_pieces(pieces: Sequence[PieceIn]) -> None:
+def validate_pieces(pieces: Sequence[PieceIn]) -> None:
+    """At most ``upload_max_files`` pieces per sending, each of a known kind."""
     limit = get_settings().upload_max_files
     if len(pieces) > limit:
         raise ValidationFailed(f"{limit} pièces au plus par envoi.", code="too_many_files")
@@ -131,7 +132,8 @@ def _validate_pieces(pieces: Sequence[PieceIn]) -> None:
             )
 
 
-def _add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+def add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+    """Attach stored ``pieces`` to the request's current round (in the caller's transaction)."""
     for piece in pieces:
         session.add(
             Piece(
@@ -190,7 +192,7 @@ def submit_request(
     """A mandataire files an agrément request for a structure, with its pieces."""
     if actor.role is not Role.mandataire:
         raise Forbidden("Seul un mandataire peut déposer une demande d'agrément.", code="role_not_allowed")
-    _validate_pieces(pieces)
+    validate_pieces(pieces)
     if not pieces:
         raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
     cert = get_certification(session, certification_code)
@@ -235,7 +237,7 @@ def submit_request(
     )
     session.add(request)
     session.flush()
-    _add_pieces(session, request, actor, pieces)
+    add_pieces(session, request, actor, pieces)
     conflicts.link(session, actor.user_id, struct.id, LinkKind.mandataire)
     record_event(
         session,
@@ -278,7 +280,7 @@ def provide_complements(
     request = _acting_on(session, actor, request_id)
     if actor.role is Role.mandataire and not pieces and not comment.strip():
         raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
-    _validate_pieces(pieces)
+    validate_pieces(pieces)
     new_round = request.round + 1
     apply_transition(
         session, AGREMENT_REQUEST, request, "provide_complements", actor,
@@ -286,7 +288,7 @@ def provide_complements(
         data={"round": new_round, "pieces": len(pieces)},
         changes={"round": new_round, "last_submitted_at": now()},
     )
-    _add_pieces(session, request, actor, pieces)
+    add_pieces(session, request, actor, pieces)
     session.flush()
     return request
 
