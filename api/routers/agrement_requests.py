@@ -12,18 +12,17 @@ from api.pagination import Page, Pager, certification_ids, in_range, since_query
 from api.certification_schemas import CertificationCode
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
 from api.uploads import (
     MULTIPART_DOC,
     document_out,
-    document_response,
     file_response,
-    owned_document,
     parse_metadata,
     read_multipart,
     store_pieces,
 )
+from api.reads import dossier_document, dossier_read
 from api.schemas import (
     AgrementOut,
     AvisIn,
@@ -43,7 +42,7 @@ from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Agrement, AgrementRequest, Certification, Role, Structure, User
+from certification.models import Agrement, AgrementRequest, Certification, Structure, User
 from certification.processes.agrement import (
     AGREMENT_STATE_LABELS,
     REQUEST_STATE_LABELS,
@@ -55,11 +54,6 @@ from documents.service import list_documents
 from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
-
-# API action name -> transition name, for ``allowed_actions``.
-
-
-
 
 
 def _summary(session: Session, request: AgrementRequest) -> dict:
@@ -140,7 +134,7 @@ responder = Responder(request_out, "agrement_request_changed")
 )
 async def submit(
     call: Call,
-    principal: Principal = Depends(require(Role.mandataire)),
+    principal: Mandataire,
 ) -> JSONResponse:
     raw, files = await read_multipart(call.http)
     body = parse_metadata(SubmissionIn, raw)
@@ -182,8 +176,7 @@ def list_requests(
 @router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
 def read(request_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(request_out(session, principal, svc.get_request(session, principal.actor, request_id)))
+    return dossier_read(conditional, principal, svc.get_request, request_out, request_id)
 
 
 @router.get("/{request_id}/timeline", response_model=Page[EventOut],
@@ -201,10 +194,7 @@ def read_timeline(request_id: int, pager: Pager = Depends(),
 
 @router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        request = svc.get_request(session, principal.actor, request_id)
-        doc = owned_document(session, AgrementRequest.__tablename__, request.id, document_id)
-    return document_response(doc)
+    return dossier_document(principal, svc.get_request, AgrementRequest.__tablename__, request_id, document_id)
 
 
 @router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
@@ -224,7 +214,7 @@ def download_piece(request_id: int, piece_id: int, principal: Principal = Depend
 async def provide_complements(
     request_id: int,
     call: Call,
-    principal: Principal = Depends(require(Role.mandataire)),
+    principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_request(session, principal.actor, request_id)
@@ -241,7 +231,7 @@ async def provide_complements(
              summary="Demander des compléments (chargé·e de certification)")
 def request_complements(
     request_id: int, body: ComplementsRequestIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     return responder(
         call, principal, (request_id, body),
@@ -254,7 +244,7 @@ def request_complements(
              summary="Déclarer la demande recevable (chargé·e de certification)")
 def declare_admissible(
     request_id: int, body: CommentIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     return responder(
         call, principal, (request_id, body),
@@ -265,7 +255,7 @@ def declare_admissible(
 @router.post("/{request_id}/avis", response_model=RequestOut, summary="Rendre l'avis (mandataire)")
 def give_avis(
     request_id: int, body: AvisIn, call: Call,
-    principal: Principal = Depends(require(Role.mandataire)),
+    principal: Mandataire,
 ) -> JSONResponse:
     return responder(
         call, principal, (request_id, body),
@@ -277,7 +267,7 @@ def give_avis(
              summary="Décider : accorder ou refuser l'agrément (chargé·e de certification)")
 def decide(
     request_id: int, body: DecisionIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     def action(session: Session) -> AgrementRequest:
         if body.decision == "grant":
@@ -294,7 +284,7 @@ def decide(
 @router.post("/{request_id}/withdraw", response_model=RequestOut, summary="Retirer la demande (mandataire)")
 def withdraw(
     request_id: int, body: ReasonIn, call: Call,
-    principal: Principal = Depends(require(Role.mandataire)),
+    principal: Mandataire,
 ) -> JSONResponse:
     return responder(
         call, principal, (request_id, body),

@@ -12,17 +12,17 @@ from sqlmodel import Session
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
 from api.routers.agrement_requests import agrement_out
 from api.routers.agrement_requests import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
-from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut, timeline_page
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
 from certification import actions
-from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Agrement, AgrementRequest, Certification, Role, Structure
+from certification.models import Agrement, AgrementRequest, Certification, Structure
 from certification.processes.agrement import AgrementState
 from certification.services import agrement as svc
 from certification.services import lifecycle
@@ -30,8 +30,6 @@ from certification.services import lifecycle
 router = APIRouter(prefix="/agrements", tags=["agréments"])
 
 RENEWAL_DOC = {"requestBody": {**MULTIPART_DOC["requestBody"], "required": False}}
-
-# API action name -> transition name, for ``allowed_actions`` (``renewal`` is a request, not a transition).
 
 
 def agrement_detail(session: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
@@ -86,17 +84,14 @@ def list_agrements(
 @router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
 def read(agrement_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id)))
+    return dossier_read(conditional, principal, svc.get_agrement, agrement_detail, agrement_id)
 
 
 @router.get("/{agrement_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'agrément (paginé, plus anciens d'abord)")
 def read_timeline(agrement_id: int, pager: Pager = Depends(),
                   principal: Principal = Depends(current_principal)) -> Page[EventOut]:
-    with session_scope() as session:
-        agrement = svc.get_agrement(session, principal.actor, agrement_id)
-        return timeline_page(pager, timeline(session, Agrement.__tablename__, agrement.id))
+    return dossier_timeline(pager, principal, svc.get_agrement, Agrement.__tablename__, agrement_id)
 
 
 # --- decisions of the officer ----------------------------------------------------------------
@@ -106,7 +101,7 @@ def read_timeline(agrement_id: int, pager: Pager = Depends(),
              summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
 def suspend(
     agrement_id: int, body: ReasonIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     return responder(
         call, principal, (agrement_id, body),
@@ -118,7 +113,7 @@ def suspend(
              summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
 def reinstate(
     agrement_id: int, body: ReasonIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     return responder(
         call, principal, (agrement_id, body),
@@ -130,7 +125,7 @@ def reinstate(
              summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
 def withdraw(
     agrement_id: int, body: ReasonIn, call: Call,
-    principal: Principal = Depends(require(Role.officer)),
+    principal: Officer,
 ) -> JSONResponse:
     return responder(
         call, principal, (agrement_id, body),
@@ -158,7 +153,7 @@ def withdraw(
 async def request_renewal(
     agrement_id: int,
     call: Call,
-    principal: Principal = Depends(require(Role.mandataire)),
+    principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_agrement(session, principal.actor, agrement_id)

@@ -14,12 +14,12 @@ from api.certification_schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, require
+from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.schemas import EventOut, ReasonIn, timeline_page
-from api.uploads import document_out, document_response, owned_document
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out
 from certification import actions
-from certification.audit import timeline
 from certification.db import session_scope
 from certification.models import Appeal, Candidate, JurySession, Role
 from certification.processes.certification import APPEAL_STATE_LABELS, AppealState
@@ -55,8 +55,7 @@ responder = Responder(appeal_out, "jury_changed", flow_of=lambda appeal: appeal.
 @router.post("", status_code=201, response_model=AppealOut,
              summary="Déposer un recours (structure du candidat ou chargé·e), dans les 2 mois des résultats",
              responses={409: {"description": "Délai expiré (appeal_too_late), résultats non notifiés, recours en cours"}})
-def file_appeal(body: AppealIn, call: Call,
-                principal: Principal = Depends(require(Role.structure, Role.officer))):
+def file_appeal(body: AppealIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (body,), lambda s: svc.file_appeal(
         s, principal.actor, candidate_id=body.candidate_id, session_id=body.session_id, grounds=body.grounds,
     ), status=201)
@@ -84,51 +83,41 @@ def list_appeals(
 @router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
 def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(appeal_out(session, principal, svc.get_appeal(session, principal.actor, appeal_id)))
+    return dossier_read(conditional, principal, svc.get_appeal, appeal_out, appeal_id)
 
 
 @router.get("/{appeal_id}/timeline", response_model=Page[EventOut],
             summary="Historique du recours (paginé, plus anciens d'abord)")
 def read_timeline(appeal_id: int, pager: Pager = Depends(), principal: Principal = Depends(require(*READERS))):
-    with session_scope() as session:
-        appeal = svc.get_appeal(session, principal.actor, appeal_id)
-        return timeline_page(pager, timeline(session, ENTITY, appeal.id))
+    return dossier_timeline(pager, principal, svc.get_appeal, ENTITY, appeal_id)
 
 
 @router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
 def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    with session_scope() as session:
-        appeal = svc.get_appeal(session, principal.actor, appeal_id)
-        doc = owned_document(session, ENTITY, appeal.id, document_id)
-    return document_response(doc)
+    return dossier_document(principal, svc.get_appeal, ENTITY, appeal_id, document_id)
 
 
 @router.post("/{appeal_id}/admissible", response_model=AppealOut, summary="Déclarer le recours recevable (chargé·e)")
-def declare_admissible(appeal_id: int, call: Call,
-                       principal: Principal = Depends(require(Role.officer))):
+def declare_admissible(appeal_id: int, call: Call, principal: Officer):
     return responder(call, principal, (appeal_id, "admissible"),
-                    lambda s: svc.declare_admissible(s, principal.actor, appeal_id))
+                     lambda s: svc.declare_admissible(s, principal.actor, appeal_id))
 
 
 @router.post("/{appeal_id}/inadmissible", response_model=AppealOut,
              summary="Déclarer le recours irrecevable (chargé·e, motif)")
-def declare_inadmissible(appeal_id: int, body: ReasonIn, call: Call,
-                         principal: Principal = Depends(require(Role.officer))):
+def declare_inadmissible(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (appeal_id, "inadmissible", body),
-                    lambda s: svc.declare_inadmissible(s, principal.actor, appeal_id, body.reason))
+                     lambda s: svc.declare_inadmissible(s, principal.actor, appeal_id, body.reason))
 
 
 @router.post("/{appeal_id}/reject", response_model=AppealOut, summary="Rejeter le recours (chargé·e, motif)")
-def reject(appeal_id: int, body: ReasonIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def reject(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (appeal_id, "reject", body),
-                    lambda s: svc.reject(s, principal.actor, appeal_id, body.reason))
+                     lambda s: svc.reject(s, principal.actor, appeal_id, body.reason))
 
 
 @router.post("/{appeal_id}/uphold", response_model=AppealOut,
              summary="Déclarer le recours fondé : nouveaux résultats, nouveau PV et nouveaux documents (chargé·e)")
-def uphold(appeal_id: int, body: UpholdIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def uphold(appeal_id: int, body: UpholdIn, call: Call, principal: Officer):
     return responder(call, principal, (appeal_id, "uphold", body),
-                    lambda s: svc.uphold(s, principal.actor, appeal_id, results=body.results, reason=body.reason))
+                     lambda s: svc.uphold(s, principal.actor, appeal_id, results=body.results, reason=body.reason))

@@ -13,13 +13,13 @@ from api.controle_schemas import VisitIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
 from api.idempotency import Call, Responder
-from api.schemas import EventOut, ReasonIn, timeline_page
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
 from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification import actions
-from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
@@ -64,8 +64,7 @@ responder = Responder(appui_out, "appui_changed")
 
 @router.post("", status_code=201, response_model=AppuiOut,
              summary="Demander un appui pédagogique (structure : pour elle-même ; chargé·e : pour une structure)")
-def request_appui(body: AppuiIn, call: Call,
-                  principal: Principal = Depends(require(Role.structure, Role.officer))):
+def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (body,), lambda s: svc.request_appui(
         s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
@@ -90,16 +89,13 @@ def list_appuis(
 @router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
 def read(appui_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id)))
+    return dossier_read(conditional, principal, svc.get_appui, appui_out, appui_id)
 
 
 @router.get("/{appui_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'appui (paginé, plus anciens d'abord)")
 def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        a = svc.get_appui(session, principal.actor, appui_id)
-        return timeline_page(pager, timeline(session, Appui.__tablename__, a.id))
+    return dossier_timeline(pager, principal, svc.get_appui, Appui.__tablename__, appui_id)
 
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
@@ -113,10 +109,9 @@ def download_file(appui_id: int, principal: Principal = Depends(current_principa
 
 
 @router.post("/{appui_id}/assign", response_model=AppuiOut, summary="Confier l'appui à un formateur EPSP (chargé·e)")
-def assign(appui_id: int, body: AppuiAssignIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def assign(appui_id: int, body: AppuiAssignIn, call: Call, principal: Officer):
     return responder(call, principal, (appui_id, body),
-                    lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
+                     lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
 
 
 @router.post("/{appui_id}/visit", response_model=AppuiOut,
@@ -140,7 +135,7 @@ async def report(appui_id: int, call: Call,
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
     stored = store_pieces(files)
     return responder(call, principal, (appui_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
+                     lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
                                          file=stored[0] if stored else None))
 
 
@@ -149,4 +144,4 @@ async def report(appui_id: int, call: Call,
 def cancel(appui_id: int, body: ReasonIn, call: Call,
            principal: Principal = Depends(require(Role.officer, Role.structure))):
     return responder(call, principal, (appui_id, body),
-                    lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))
+                     lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))

@@ -24,12 +24,13 @@ from api.certification_schemas import (
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Principal, StructureOrOfficer, current_principal, require
 from api.idempotency import Call, Responder
-from api.schemas import EventOut, ReasonIn, timeline_page
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification import actions
-from certification.audit import record_event, timeline
+from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, Candidate, Certification, JuryCandidate, JurySession, Role, Structure
@@ -45,7 +46,6 @@ from certification.settings import get_settings
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
 
-# API action name -> transition name, for ``allowed_actions``.
 EVIDENCE_FILES = {"evidence": "preuve d'évaluation (PDF)"}
 EVALUATION_DOC = {
     "requestBody": {
@@ -134,8 +134,7 @@ responder = Responder(candidate_out, None)  # candidates have no flow: the jury 
 @router.post("", status_code=201, response_model=CandidateOut,
              summary="Inscrire un candidat (structure agréée, ou chargé·e avec structure_id)",
              responses={409: {"description": "La structure ne détient pas d'agrément en vigueur (no_valid_agrement)"}})
-def register(body: CandidateIn, call: Call,
-             principal: Principal = Depends(require(Role.structure, Role.officer))):
+def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
     if principal.actor.role is Role.officer and body.structure_id is None:
         raise ValidationFailed("Indiquez la structure (structure_id) du candidat.", code="structure_required")
     if principal.actor.role is Role.structure and body.structure_id not in (None, principal.user.structure_id):
@@ -175,8 +174,7 @@ def list_candidates(
 @router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
 def read(candidate_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id)))
+    return dossier_read(conditional, principal, svc.get_candidate, candidate_out, candidate_id)
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -197,9 +195,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
 @router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
             summary="Historique du candidat (paginé, plus anciens d'abord)")
 def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_candidate(session, principal.actor, candidate_id)
-        return timeline_page(pager, timeline(session, Candidate.__tablename__, c.id))
+    return dossier_timeline(pager, principal, svc.get_candidate, Candidate.__tablename__, candidate_id)
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
@@ -221,8 +217,7 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
 
 @router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
-async def add_evaluation(candidate_id: int, call: Call,
-                         principal: Principal = Depends(require(Role.structure, Role.officer))):
+async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:  # 404 before storing anything
         svc.get_candidate(session, principal.actor, candidate_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
@@ -236,40 +231,35 @@ async def add_evaluation(candidate_id: int, call: Call,
         return svc.get_candidate(session, principal.actor, candidate_id)
 
     return responder(call, principal, (candidate_id, body, [f.sha256 for f in stored]), action,
-                    status=201)
+                     status=201)
 
 
 @router.post("/{candidate_id}/start-training", response_model=CandidateOut, summary="Commencer la formation")
-def start_training(candidate_id: int, call: Call,
-                   principal: Principal = Depends(require(Role.structure, Role.officer))):
+def start_training(candidate_id: int, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (candidate_id, "start-training"),
-                    lambda s: svc.start_training(s, principal.actor, candidate_id))
+                     lambda s: svc.start_training(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/ready", response_model=CandidateOut,
              summary="Présenter au jury (toutes les évaluations des blocs manquants sont « acquis »)")
-def mark_ready(candidate_id: int, call: Call,
-               principal: Principal = Depends(require(Role.structure, Role.officer))):
+def mark_ready(candidate_id: int, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (candidate_id, "ready"),
-                    lambda s: svc.mark_ready(s, principal.actor, candidate_id))
+                     lambda s: svc.mark_ready(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/postpone", response_model=CandidateOut, summary="Ajourner le candidat (motif)")
-def postpone(candidate_id: int, body: ReasonIn, call: Call,
-             principal: Principal = Depends(require(Role.structure, Role.officer))):
+def postpone(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (candidate_id, "postpone", body),
-                    lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
+                     lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
 
 
 @router.post("/{candidate_id}/resume", response_model=CandidateOut, summary="Reprendre la formation")
-def resume(candidate_id: int, call: Call,
-           principal: Principal = Depends(require(Role.structure, Role.officer))):
+def resume(candidate_id: int, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (candidate_id, "resume"),
-                    lambda s: svc.resume(s, principal.actor, candidate_id))
+                     lambda s: svc.resume(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/withdraw", response_model=CandidateOut, summary="Retirer le candidat (motif)")
-def withdraw(candidate_id: int, body: ReasonIn, call: Call,
-             principal: Principal = Depends(require(Role.structure, Role.officer))):
+def withdraw(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (candidate_id, "withdraw", body),
-                    lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))
+                     lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))

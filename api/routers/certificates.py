@@ -12,10 +12,11 @@ from api.certification_schemas import CertificateOut, CertificateSummary, Certif
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, require
+from api.deps import Officer, Principal, require
 from api.idempotency import Call, Responder
+from api.reads import dossier_document, dossier_read
 from api.schemas import EventOut, ReasonIn
-from api.uploads import document_out, document_response, owned_document
+from api.uploads import document_out
 from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
@@ -85,39 +86,32 @@ def list_certificates(
 @router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
 def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id)))
+    return dossier_read(conditional, principal, svc.get_certificate, certificate_out, certificate_id)
 
 
 @router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
 def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    with session_scope() as session:
-        row = svc.get_certificate(session, principal.actor, certificate_id)
-        doc = owned_document(session, ENTITY, row.id, document_id)
-    return document_response(doc)
+    return dossier_document(principal, svc.get_certificate, ENTITY, certificate_id, document_id)
 
 
 @router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
              summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
-def duplicate(certificate_id: int, body: ReasonIn, call: Call,
-              principal: Principal = Depends(require(Role.officer))):
+def duplicate(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (certificate_id, "duplicate", body),
-                    lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+                     lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
 
 
 @router.post("/{certificate_id}/correct", response_model=CertificateOut,
              summary="Corriger l'identité du titulaire (anciennes valeurs gardées dans l'historique) (chargé·e)")
-def correct(certificate_id: int, body: CorrectionIn, call: Call,
-            principal: Principal = Depends(require(Role.officer))):
+def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Officer):
     return responder(call, principal, (certificate_id, "correct", body),
-                    lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
+                     lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
                                           last_name=body.last_name, first_names=body.first_names,
                                           birth_date=body.birth_date, sex=body.sex))
 
 
 @router.post("/{certificate_id}/revoke", response_model=CertificateOut,
              summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
-def revoke(certificate_id: int, body: ReasonIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def revoke(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (certificate_id, "revoke", body),
-                    lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))
+                     lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))

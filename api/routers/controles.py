@@ -25,20 +25,18 @@ from api.controle_schemas import (
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.uploads import (
     document_out,
-    document_response,
     file_response,
-    owned_document,
     parse_metadata,
     read_multipart,
     store_pieces,
 )
-from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import CommentIn, EventOut, ReasonIn
 from certification import actions
-from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Agrement, Controle, Role, Structure, User
@@ -94,8 +92,7 @@ responder = Responder(controle_out, "controle_changed")
 
 
 @router.post("", status_code=201, response_model=ControleOut, summary="Planifier un contrôle sur demande (chargé·e)")
-def plan(body: ControlePlanIn, call: Call,
-         principal: Principal = Depends(require(Role.officer))):
+def plan(body: ControlePlanIn, call: Call, principal: Officer):
     return responder(
         call, principal, (body,),
         lambda s: svc.plan_controle(s, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
@@ -105,8 +102,7 @@ def plan(body: ControlePlanIn, call: Call,
 
 @router.post("/sample", status_code=201, response_model=list[ControleSummary],
              summary="Planifier des contrôles par échantillonnage (chargé·e)")
-def sample(body: SampleIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def sample(body: SampleIn, call: Call, principal: Officer):
     planned: list[int] = []
 
     def work(session: Session):
@@ -141,24 +137,18 @@ def list_controles(
 @router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
 def read(controle_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id)))
+    return dossier_read(conditional, principal, svc.get_controle, controle_out, controle_id)
 
 
 @router.get("/{controle_id}/timeline", response_model=Page[EventOut],
             summary="Historique du contrôle (paginé, plus anciens d'abord)")
 def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_controle(session, principal.actor, controle_id)
-        return timeline_page(pager, timeline(session, Controle.__tablename__, c.id))
+    return dossier_timeline(pager, principal, svc.get_controle, Controle.__tablename__, controle_id)
 
 
 @router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
 def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_controle(session, principal.actor, controle_id)
-        doc = owned_document(session, Controle.__tablename__, c.id, document_id)
-    return document_response(doc)
+    return dossier_document(principal, svc.get_controle, Controle.__tablename__, controle_id, document_id)
 
 
 @router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
@@ -174,11 +164,10 @@ def downloadfile_response(controle_id: int, file_id: int, principal: Principal =
 @router.post("/{controle_id}/assign", response_model=ControleOut,
              summary="Confier le contrôle à un contrôleur indépendant (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts ou contrôle déjà confié"}})
-def assign(controle_id: int, body: AssignIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
     try:
         return responder(call, principal, (controle_id, body),
-                        lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
+                         lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
     except conflicts.ConflictOfInterest as exc:
         log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
         with session_scope() as session:
@@ -206,14 +195,13 @@ async def submit_report(controle_id: int, call: Call,
     body = parse_metadata(ReportIn, raw)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.submit_report(s, principal.actor, controle_id,
+                     lambda s: svc.submit_report(s, principal.actor, controle_id,
                                                 findings=[f.model_dump() for f in body.findings],
                                                 summary=body.summary, files=stored))
 
 
 @router.post("/{controle_id}/decision", response_model=ControleOut, summary="Décider sur le rapport (chargé·e)")
-def decide(controle_id: int, body: ControleDecisionIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Officer):
     def action(session: Session) -> Controle:
         c = svc.decide(session, principal.actor, controle_id, decision=body.decision, reason=body.reason,
                        action_plan_items=body.action_plan_items, action_plan_deadline=body.action_plan_deadline)
@@ -226,27 +214,24 @@ def decide(controle_id: int, body: ControleDecisionIn, call: Call,
 
 @router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
-async def add_evidence(controle_id: int, call: Call,
-                       principal: Principal = Depends(require(Role.structure, Role.officer))):
+async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:
         svc.get_controle(session, principal.actor, controle_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvidenceIn, raw)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
+                     lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
 
 
 @router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
              summary="Clôturer le plan d'actions sur preuves (chargé·e)")
-def close_action_plan(controle_id: int, body: CommentIn, call: Call,
-                      principal: Principal = Depends(require(Role.officer))):
+def close_action_plan(controle_id: int, body: CommentIn, call: Call, principal: Officer):
     return responder(call, principal, (controle_id, body),
-                    lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
+                     lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
 
 
 @router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
-def cancel(controle_id: int, body: ReasonIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def cancel(controle_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (controle_id, body),
-                    lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))
+                     lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))

@@ -32,12 +32,12 @@ from api.certification_schemas import (
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, require
+from api.deps import Officer, OfficerOrJuryMember, Principal, current_principal, require
 from api.idempotency import Call, Responder
-from api.schemas import EventOut, ReasonIn, timeline_page
-from api.uploads import document_out, document_response, owned_document
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out
 from certification import actions
-from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
 from certification.models import Appeal, Candidate, Certificate, Certification, JurySession, Role, Structure, User
@@ -118,8 +118,7 @@ def _traced_conflict(principal: Principal, session_id: int, action: str, exc: co
 
 
 @router.post("", status_code=201, response_model=JuryOut, summary="Planifier une session de jury (chargé·e)")
-def plan(body: JuryPlanIn, call: Call,
-         principal: Principal = Depends(require(Role.officer))):
+def plan(body: JuryPlanIn, call: Call, principal: Officer):
     return responder(call, principal, (body,), lambda s: svc.plan_session(
         s, principal.actor, certification_code=body.certification_code, scheduled_at=body.scheduled_at,
         place=body.place, video_link=body.video_link, quorum=body.quorum, duration_minutes=body.duration_minutes,
@@ -149,16 +148,13 @@ def list_sessions(
 @router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(jury_out(session, principal, svc.get_session(session, principal.actor, session_id)))
+    return dossier_read(conditional, principal, svc.get_session, jury_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
             summary="Historique de la session (paginé, plus anciens d'abord)")
 def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        jury = svc.get_session(session, principal.actor, session_id)
-        return timeline_page(pager, timeline(session, ENTITY, jury.id))
+    return dossier_timeline(pager, principal, svc.get_session, ENTITY, session_id)
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -167,8 +163,7 @@ def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principa
 @router.post("/{session_id}/members", response_model=JuryOut,
              summary="Désigner un membre (collège, président) (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts, membre déjà désigné ou président déjà désigné"}})
-def add_member(session_id: int, body: MemberIn, call: Call,
-               principal: Principal = Depends(require(Role.officer))):
+def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_member(s, principal.actor, session_id, user_id=body.user_id, college=body.college,
                        is_president=body.is_president)
@@ -185,8 +180,7 @@ def add_member(session_id: int, body: MemberIn, call: Call,
              summary="Inscrire des candidats prêts (évalués sur les seuls blocs non encore acquis) (chargé·e)",
              responses={409: {"description": "Candidat non prêt, déjà inscrit, structure sans agrément, "
                                              "ou conflit d'intérêts d'un membre"}})
-def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call,
-                   principal: Principal = Depends(require(Role.officer))):
+def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_candidates(s, principal.actor, session_id, body.candidate_ids)
         return svc.get_session(s, principal.actor, session_id)
@@ -200,25 +194,22 @@ def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call,
 
 @router.post("/{session_id}/convene", response_model=JuryOut,
              summary="Convoquer les membres (convocations avec invitation .ics) (chargé·e)")
-def convene(session_id: int, call: Call,
-            principal: Principal = Depends(require(Role.officer))):
+def convene(session_id: int, call: Call, principal: Officer):
     return responder(call, principal, (session_id, "convene"),
-                    lambda s: svc.convene(s, principal.actor, session_id))
+                     lambda s: svc.convene(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/attendance", response_model=JuryOut,
              summary="Saisir la présence des membres : {\"present\": {user_id: true|false}} (chargé·e)")
-def attendance(session_id: int, body: AttendanceIn, call: Call,
-               principal: Principal = Depends(require(Role.officer))):
+def attendance(session_id: int, body: AttendanceIn, call: Call, principal: Officer):
     return responder(call, principal, (session_id, "attendance", body),
-                    lambda s: svc.record_attendance(s, principal.actor, session_id, body.present))
+                     lambda s: svc.record_attendance(s, principal.actor, session_id, body.present))
 
 
 @router.post("/{session_id}/check-composition", response_model=JuryOut,
              summary="Vérifier la composition : président, deux collèges paritaires, quorum, indépendance (chargé·e)",
              responses={409: {"description": "Composition irrégulière ; details.problems en donne la liste"}})
-def check_composition(session_id: int, call: Call,
-                      principal: Principal = Depends(require(Role.officer))):
+def check_composition(session_id: int, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         try:
             return svc.check_composition(s, principal.actor, session_id)
@@ -236,8 +227,7 @@ def check_composition(session_id: int, call: Call,
 
 @router.post("/{session_id}/results", response_model=JuryOut,
              summary="Enregistrer les résultats d'un candidat par bloc (chargé·e ou président du jury)")
-def record_results(session_id: int, body: ResultsIn, call: Call,
-                   principal: Principal = Depends(require(Role.officer, Role.jury_member))):
+def record_results(session_id: int, body: ResultsIn, call: Call, principal: OfficerOrJuryMember):
     def action(s: Session) -> JurySession:
         svc.record_results(s, principal.actor, session_id, body.candidate_id, body.results, body.comment)
         return svc.get_session(s, principal.actor, session_id)
@@ -247,25 +237,22 @@ def record_results(session_id: int, body: ResultsIn, call: Call,
 
 @router.post("/{session_id}/close-deliberation", response_model=JuryOut,
              summary="Clore la délibération (chargé·e ou président du jury)")
-def close_deliberation(session_id: int, call: Call,
-                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
+def close_deliberation(session_id: int, call: Call, principal: OfficerOrJuryMember):
     return responder(call, principal, (session_id, "close-deliberation"),
-                    lambda s: svc.close_deliberation(s, principal.actor, session_id))
+                     lambda s: svc.close_deliberation(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/sign-pv", response_model=JuryOut,
              summary="Signer le procès-verbal (président du jury ou chargé·e)")
-def sign_pv(session_id: int, call: Call,
-            principal: Principal = Depends(require(Role.officer, Role.jury_member))):
+def sign_pv(session_id: int, call: Call, principal: OfficerOrJuryMember):
     return responder(call, principal, (session_id, "sign-pv"),
-                    lambda s: svc.sign_pv(s, principal.actor, session_id))
+                     lambda s: svc.sign_pv(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/cancel", response_model=JuryOut, summary="Annuler la session (chargé·e, motif)")
-def cancel(session_id: int, body: ReasonIn, call: Call,
-           principal: Principal = Depends(require(Role.officer))):
+def cancel(session_id: int, body: ReasonIn, call: Call, principal: Officer):
     return responder(call, principal, (session_id, "cancel", body),
-                    lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -354,7 +341,4 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
 @router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
 def download_document(session_id: int, document_id: int,
                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
-    with session_scope() as session:
-        jury = svc.get_session(session, principal.actor, session_id)
-        doc = owned_document(session, ENTITY, jury.id, document_id)
-    return document_response(doc)
+    return dossier_document(principal, svc.get_session, ENTITY, session_id, document_id)

@@ -14,6 +14,7 @@ from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, require
 from api.idempotency import Call, Responder
+from api.reads import dossier_read
 from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from api.training_schemas import (
     AttendanceIn,
@@ -142,8 +143,7 @@ def list_encadrants(pager: Pager = Depends(),
 @router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(session_out(session, principal, svc.get_session(session, principal.actor, session_id)))
+    return dossier_read(conditional, principal, svc.get_session, session_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
@@ -201,7 +201,7 @@ def enroll(session_id: int, body: EnrollmentIn, call: Call,
 def start(session_id: int, call: Call,
           principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id,),
-                    lambda s: svc.start(s, principal.actor, session_id))
+                     lambda s: svc.start(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/attendance", response_model=TrainingSessionOut,
@@ -240,11 +240,11 @@ def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, call: Call,
 def close(session_id: int, body: CommentIn, call: Call,
           principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id, body),
-                    lambda s: svc.close(s, principal.actor, session_id, body.comment))
+                     lambda s: svc.close(s, principal.actor, session_id, body.comment))
 
 
 @router.post("/{session_id}/cancel", response_model=TrainingSessionOut, summary="Annuler la session")
 def cancel(session_id: int, body: ReasonIn, call: Call,
            principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id, body),
-                    lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))

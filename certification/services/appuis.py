@@ -19,7 +19,7 @@ from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiSta
 from certification.services import conflicts
 from certification.services.agrement import PieceIn
 from certification.services.training import structure_of
-from certification.settings import get_settings
+from certification import visits
 from certification.visibility import visible_one
 
 ENTITY = Appui.__tablename__
@@ -126,16 +126,7 @@ def schedule_visit(
     duration_minutes: int | None = None,
 ) -> Appui:
     appui = _acting_on(session, actor, appui_id)
-    if visit_at.tzinfo is None:
-        raise ValidationFailed("Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).",
-                               code="naive_datetime")
-    if visit_at <= now():
-        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
-    if not place.strip():
-        raise ValidationFailed("Le lieu de la visite est obligatoire.", code="place_required")
-    minutes = duration_minutes or get_settings().visit_duration_minutes
-    if not 15 <= minutes <= 12 * 60:
-        raise ValidationFailed("Durée de visite invalide (15 minutes à 12 heures).", code="bad_duration")
+    minutes = visits.check_visit(visit_at, place, duration_minutes)
     sequence = appui.visit_sequence + 1
     apply_transition(
         session, APPUI, appui, "schedule_visit", actor,

@@ -30,8 +30,9 @@ from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification import visits
 from certification.actions import controle_actions
-from certification.clock import now, today
+from certification.clock import today
 from certification.errors import ValidationFailed
 from certification.models import Agrement, Controle, Role, Structure, User
 from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
@@ -122,11 +123,10 @@ def _controleur_options(ctx, _item) -> list[tuple[str, str]]:
 def parse_visit(form, ctx) -> Parsed:
     """Date, place, length and notes of a visit (contrôle or appui pédagogique)."""
     at = moment(form, "visit_at", required="Indiquez la date et l'heure de la visite.")
-    if at <= now():
-        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
-    place = text(form, "place", required="Le lieu de la visite est obligatoire.", max_len=300)
-    minutes = integer(form, "duration_minutes", lo=15, hi=720, default=get_settings().visit_duration_minutes,
-                      message="Durée de visite invalide (15 minutes à 12 heures).")
+    visits.check_moment(at)
+    place = text(form, "place", required=visits.PLACE_REQUIRED, max_len=300)
+    minutes = integer(form, "duration_minutes", lo=visits.MIN_MINUTES, hi=visits.MAX_MINUTES,
+                      default=get_settings().visit_duration_minutes, message=visits.BAD_DURATION)
     notes = text(form, "notes")
     summary = [("Date et heure", datetime_fr(at)), ("Lieu", place), ("Durée", f"{minutes} minutes"),
                ("Informations", notes or "—")]
