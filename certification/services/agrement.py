@@ -119,6 +119,14 @@ def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementReque
 # --- writing -------------------------------------------------------------------------------
 
 
+# Messages and bounds of the instruction, shared with the back-office's forms.
+PIECES_REQUIRED = "Joignez au moins le dossier de demande (PDF)."
+EMPTY_COMPLEMENTS = "Joignez au moins une pièce ou un commentaire."
+AVIS_REASON_REQUIRED = "Un avis défavorable doit être motivé."
+DEADLINE_DAYS_MIN, DEADLINE_DAYS_MAX = 1, 180
+BAD_DEADLINE = f"Le délai de réponse doit être compris entre {DEADLINE_DAYS_MIN} et {DEADLINE_DAYS_MAX} jours."
+
+
 def validate_pieces(pieces: Sequence[PieceIn]) -> None:
     """At most ``upload_max_files`` pieces per sending, each of a known kind."""
     limit = get_settings().upload_max_files
@@ -194,7 +202,7 @@ def submit_request(
         raise Forbidden("Seul un mandataire peut déposer une demande d'agrément.", code="role_not_allowed")
     validate_pieces(pieces)
     if not pieces:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     cert = get_certification(session, certification_code)
     struct = _upsert_structure(session, structure)
     open_request = session.exec(
@@ -258,8 +266,8 @@ def request_complements(
 ) -> AgrementRequest:
     request = _acting_on(session, actor, request_id)
     days = deadline_days if deadline_days is not None else get_settings().complements_deadline_days
-    if not 1 <= days <= 180:
-        raise ValidationFailed("Le délai de réponse doit être compris entre 1 et 180 jours.", code="bad_deadline")
+    if not DEADLINE_DAYS_MIN <= days <= DEADLINE_DAYS_MAX:
+        raise ValidationFailed(BAD_DEADLINE, code="bad_deadline")
     deadline = today() + timedelta(days=days)
     apply_transition(
         session, AGREMENT_REQUEST, request, "request_complements", actor,
@@ -279,7 +287,7 @@ def provide_complements(
 ) -> AgrementRequest:
     request = _acting_on(session, actor, request_id)
     if actor.role is Role.mandataire and not pieces and not comment.strip():
-        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
+        raise ValidationFailed(EMPTY_COMPLEMENTS, code="empty_complements")
     validate_pieces(pieces)
     new_round = request.round + 1
     apply_transition(
@@ -329,7 +337,7 @@ def give_avis(session: Session, actor: Actor, request_id: int, avis: str, commen
     if avis not in AVIS_VALUES:
         raise ValidationFailed("L'avis doit être « favorable » ou « defavorable ».", code="bad_avis")
     if avis == "defavorable" and not comment.strip():
-        raise ValidationFailed("Un avis défavorable doit être motivé.", code="reason_required")
+        raise ValidationFailed(AVIS_REASON_REQUIRED, code="reason_required")
     apply_transition(
         session, AGREMENT_REQUEST, request, "give_avis", actor,
         reason=comment.strip() or None, data={"avis": avis},

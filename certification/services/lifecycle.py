@@ -29,6 +29,7 @@ from certification.processes.agrement import (
 )
 from certification.services import conflicts
 from certification.services.agrement import (
+    PIECES_REQUIRED,
     PieceIn,
     add_pieces,
     get_agrement,
@@ -262,7 +263,7 @@ def request_renewal(
         )
     previous_pieces = pieces_of(session, agrement.request_id) if agrement.request_id else []
     if not previous_pieces and not pieces:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     _claim(session, agrement)
 
     year = now().year

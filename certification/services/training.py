@@ -122,22 +122,34 @@ def days_of(training: TrainingSession) -> list[date]:
 # --- planning ------------------------------------------------------------------------------
 
 
+# Messages and bounds of the planning, shared with the back-office's forms.
+DAYS_REQUIRED = "Indiquez au moins une journée de formation."
+PLACE_REQUIRED = "Le lieu de la formation est obligatoire."
+CAPACITY_MIN, CAPACITY_MAX = 1, 50
+BAD_CAPACITY = f"Capacité invalide ({CAPACITY_MIN} à {CAPACITY_MAX} encadrants)."
+
+
+def check_days_ahead(first_day: date) -> None:
+    """The days of a session are to come."""
+    if first_day < today():
+        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
+
+
 def _clean_days(days: Sequence[date]) -> list[date]:
     cleaned = sorted(set(days))
     if not cleaned:
-        raise ValidationFailed("Indiquez au moins une journée de formation.", code="days_required")
+        raise ValidationFailed(DAYS_REQUIRED, code="days_required")
     if len(cleaned) != len(days):
         raise ValidationFailed("Une même journée est indiquée deux fois.", code="duplicate_day")
     if len(cleaned) > MAX_DAYS:
         raise ValidationFailed(f"{MAX_DAYS} journées au plus par session.", code="too_many_days")
-    if cleaned[0] < today():
-        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
+    check_days_ahead(cleaned[0])
     return cleaned
 
 
 def _check_place(place: str) -> str:
     if not place.strip():
-        raise ValidationFailed("Le lieu de la formation est obligatoire.", code="place_required")
+        raise ValidationFailed(PLACE_REQUIRED, code="place_required")
     return place.strip()
 
 
@@ -175,8 +187,8 @@ def plan_session(
     cleaned = _clean_days(days)
     if not 1 <= hours_per_day <= 10:
         raise ValidationFailed("Durée quotidienne invalide (1 à 10 heures).", code="bad_hours")
-    if not 1 <= capacity <= 50:
-        raise ValidationFailed("Capacité invalide (1 à 50 encadrants).", code="bad_capacity")
+    if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        raise ValidationFailed(BAD_CAPACITY, code="bad_capacity")
     year = now().year
     training = TrainingSession(
         reference=f"FEPSP-{year}-{next_value(session, 'training_session', year):04d}",

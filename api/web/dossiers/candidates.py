@@ -172,10 +172,9 @@ def _bloc_options(ctx, _item) -> list[tuple[str, str]]:
 def _parse_evaluation(form, ctx) -> Parsed:
     bloc = choice(form, "bloc_code", dict(_bloc_options(ctx, None)), "Choisissez un bloc suivi par le candidat.")
     on = day(form, "evaluated_on", required="La date de l'évaluation est obligatoire.")
-    if on > today():
-        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    candidates_svc.check_evaluation_day(on)
     result = choice(form, "result", EVALUATION_RESULTS, "Choisissez le résultat de l'évaluation.")
-    evaluator = text(form, "evaluator_name", required="Le nom de l'évaluateur est obligatoire.", max_len=200)
+    evaluator = text(form, "evaluator_name", required=candidates_svc.EVALUATOR_REQUIRED, max_len=200)
     comment = text(form, "comment")
     return Parsed({"bloc": bloc, "on": on, "result": result, "evaluator": evaluator, "comment": comment}, [
         ("Candidat", person(ctx["c"])), ("Bloc", f"{bloc} — {ctx['bloc_titles'].get(bloc, '')}"),

@@ -96,8 +96,8 @@ def _parse_admissible(form, _ctx) -> Parsed:
 
 def _parse_complements(form, ctx) -> Parsed:
     message = text(form, "message", required="Précisez les compléments demandés.")
-    days = integer(form, "deadline_days", lo=1, hi=180, default=ctx["complements_days"],
-                   message="Le délai de réponse doit être compris entre 1 et 180 jours.")
+    days = integer(form, "deadline_days", lo=requests_svc.DEADLINE_DAYS_MIN, hi=requests_svc.DEADLINE_DAYS_MAX,
+                   default=ctx["complements_days"], message=requests_svc.BAD_DEADLINE)
     return Parsed({"message": message, "days": days}, [
         ("Compléments demandés", message),
         ("Délai de réponse", f"{days} jours, soit jusqu'au {date_fr(today() + timedelta(days=days))}"),
@@ -126,7 +126,7 @@ AVIS = {"favorable": "favorable", "defavorable": "défavorable"}
 
 def _parse_avis(form, _ctx) -> Parsed:
     avis = choice(form, "avis", AVIS, "Choisissez un avis favorable ou défavorable.")
-    comment = text(form, "comment", required="Un avis défavorable doit être motivé." if avis == "defavorable" else None)
+    comment = text(form, "comment", required=requests_svc.AVIS_REASON_REQUIRED if avis == "defavorable" else None)
     return Parsed({"avis": avis, "comment": comment}, [("Avis", AVIS[avis]), ("Motivation", comment or "—")])
 
 
@@ -142,7 +142,7 @@ def _with_help(inputs: tuple[Input, ...], help_text: str) -> tuple[Input, ...]:
 def _parse_provide(form, ctx) -> Parsed:
     comment = text(form, "comment")
     if not ctx["uploads"] and not comment:
-        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
+        raise ValidationFailed(requests_svc.EMPTY_COMPLEMENTS, code="empty_complements")
     r = ctx["r"]
     return Parsed({"comment": comment}, [
         ("Compléments demandés", r.complement_request or "—"), ("Commentaire", comment or "—"),
@@ -245,7 +245,7 @@ def _parse_renewal(form, ctx) -> Parsed:
     motivation = text(form, "motivation")
     previous = ctx["previous_pieces"]
     if not previous and not ctx["uploads"]:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(requests_svc.PIECES_REQUIRED, code="pieces_required")
     kept = ", ".join(f"{p.original_name} ({PIECE_KINDS.get(p.kind, p.kind)})" for p in previous)
     return Parsed({"motivation": motivation}, [
         ("Périmètre", ", ".join(ctx["a"].scope) or "—"), ("Motivation", motivation or "—"),

@@ -137,16 +137,17 @@ def _days(form) -> list[date]:
             except ValueError:
                 raise ValidationFailed("Date de journée invalide (format attendu : AAAA-MM-JJ).", code="bad_date") from None
     if not days:
-        raise ValidationFailed("Indiquez au moins une journée de formation.", code="days_required")
+        raise ValidationFailed(training_svc.DAYS_REQUIRED, code="days_required")
     return days
 
 
 def _parse_plan(form, ctx) -> Parsed:
     formateur = pick(form, "formateur_id", ctx["formateurs"], "Choisissez le formateur de la session.")
     days = _days(form)
-    place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
     hours = text(form, "hours", max_len=100)
-    capacity = integer(form, "capacity", lo=1, hi=50, default=12, message="Capacité invalide (1 à 50 encadrants).")
+    capacity = integer(form, "capacity", lo=training_svc.CAPACITY_MIN, hi=training_svc.CAPACITY_MAX, default=12,
+                       message=training_svc.BAD_CAPACITY)
     return Parsed({"formateur_id": formateur["id"], "days": days, "place": place, "hours": hours, "capacity": capacity}, [
         ("Formateur", formateur["name"]), ("Journées", ", ".join(date_fr(d) for d in sorted(days))), ("Lieu", place),
         ("Horaires", hours or "—"), ("Capacité", f"{capacity} encadrants"),
@@ -238,9 +239,8 @@ def _parse_close(form, ctx) -> Parsed:
 def _parse_reschedule(form, ctx) -> Parsed:
     t = ctx["t"]
     days = sorted(_days(form))
-    if days[0] < today():
-        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
-    place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
+    training_svc.check_days_ahead(days[0])
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
     hours = text(form, "hours", max_len=100)
     if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
         raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
