@@ -121,7 +121,8 @@ def jury_listing(session: Session, current: WebUser) -> dict[str, Any]:
 def _parse_plan(form, ctx) -> Parsed:
     code = choice(form, "certification_code", dict(ctx["certifications"]), "Choisissez la certification.")
     at = moment(form, "scheduled_at", required="Indiquez la date et l'heure de la session.")
-    place, video = jury_svc.check_plan(at, text(form, "place", max_len=300), text(form, "video_link", max_len=500))
+    place, video = text(form, "place", max_len=300), text(form, "video_link", max_len=500)
+    jury_svc.check_plan(at, place, video)
     quorum = integer(form, "quorum", lo=jury_svc.QUORUM_MIN, hi=jury_svc.QUORUM_MAX, default=3,
                      message=jury_svc.BAD_QUORUM)
     minutes = integer(form, "duration_minutes", lo=30, hi=720, default=240,
