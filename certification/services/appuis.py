@@ -139,11 +139,14 @@ def schedule_visit(
     return appui
 
 
+REPORT_REQUIRED = "Le compte rendu est obligatoire."
+
+
 def report(session: Session, actor: Actor, appui_id: int, *, text: str, file: PieceIn | None = None) -> Appui:
     """The formateur's compte rendu of the visit (text, and optionally a PDF)."""
     appui = _acting_on(session, actor, appui_id)
     if not text.strip():
-        raise ValidationFailed("Le compte rendu est obligatoire.", code="report_required")
+        raise ValidationFailed(REPORT_REQUIRED, code="report_required")
     stored = None
     if file is not None:
         stored = {"original_name": file.original_name, "content_type": file.content_type, "size": file.size,

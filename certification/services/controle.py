@@ -247,6 +247,15 @@ def _add_files(session: Session, controle: Controle, actor: Actor, files: Sequen
         ))
 
 
+SUMMARY_REQUIRED = "La synthèse du rapport est obligatoire."
+
+
+def check_action_plan_deadline(deadline: date) -> None:
+    """An action plan's deadline is in the future."""
+    if deadline <= today():
+        raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+
+
 def submit_report(
     session: Session,
     actor: Actor,
@@ -260,7 +269,7 @@ def submit_report(
     _owner_or_officer(actor, controle)
     cleaned = _clean_findings(findings)
     if not summary.strip():
-        raise ValidationFailed("La synthèse du rapport est obligatoire.", code="summary_required")
+        raise ValidationFailed(SUMMARY_REQUIRED, code="summary_required")
     counts = {s: sum(1 for f in cleaned if f["status"] == s) for s in FINDING_STATUSES}
     apply_transition(
         session, CONTROLE, controle, "submit_report", actor, context={"findings": cleaned},
@@ -291,8 +300,7 @@ def decide(
     if decision == "action_plan":
         if not action_plan_items.strip() or action_plan_deadline is None:
             raise ValidationFailed("Un plan d'actions demande des actions et une échéance.", code="action_plan_required")
-        if action_plan_deadline <= today():
-            raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+        check_action_plan_deadline(action_plan_deadline)
         changes |= {"action_plan_items": action_plan_items.strip(), "action_plan_deadline": action_plan_deadline}
         reason = reason or action_plan_items
     apply_transition(

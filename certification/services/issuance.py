@@ -125,6 +125,9 @@ def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) 
     return row
 
 
+NOTHING_TO_CORRECT = "Indiquez au moins une donnée à corriger."
+
+
 def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str, last_name: str | None = None,
             first_names: str | None = None, birth_date: date | None = None, sex: str | None = None) -> Certificate:
     """A correction of the holder's identity, the former values kept in history. A correction of
@@ -136,7 +139,7 @@ def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str,
                                  "holder_birth_date": birth_date}.items() if v is not None}
     changes = {**printed, **({"holder_sex": cand.check_sex(sex)} if sex is not None else {})}
     if not changes:
-        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+        raise ValidationFailed(NOTHING_TO_CORRECT, code="nothing_to_correct")
     before = {k: str(getattr(row, k)) for k in changes}
     after = {k: str(v) for k, v in changes.items()}
     reason = (reason or "").strip()

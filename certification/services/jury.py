@@ -264,6 +264,7 @@ def check_composition(session: Session, actor: Actor, session_id: int) -> JurySe
 
 
 NOT_PRESIDENT = "Seul le président du jury peut effectuer cette action."
+PARTIAL_ABSENCE = "Un candidat absent l'est pour tous ses blocs."
 
 
 def is_president(session: Session, actor: Actor, jury: JurySession) -> bool:
@@ -292,7 +293,7 @@ def record_results(
     if bad:
         raise ValidationFailed(f"Résultat parmi : {', '.join(DELIBERATION_RESULTS)}.", code="bad_result")
     if len(set(results.values()) & {"absent"}) and set(results.values()) != {"absent"}:
-        raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
+        raise ValidationFailed(PARTIAL_ABSENCE, code="partial_absence")
     chronology.check_session_started(jury.scheduled_at, "La délibération")
     # Results of different candidates are recorded concurrently: the session row is only read
     # under a shared lock (closing the deliberation waits for them, and they for it), the

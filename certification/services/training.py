@@ -127,6 +127,9 @@ DAYS_REQUIRED = "Indiquez au moins une journée de formation."
 PLACE_REQUIRED = "Le lieu de la formation est obligatoire."
 CAPACITY_MIN, CAPACITY_MAX = 1, 50
 BAD_CAPACITY = f"Capacité invalide ({CAPACITY_MIN} à {CAPACITY_MAX} encadrants)."
+BAD_EMAIL = "Adresse e-mail de l'encadrant invalide."
+ATTENDANCE_REQUIRED = "Indiquez la présence d'au moins un encadrant."
+NOTHING_CHANGED = "Rien ne change dans la programmation de la session."
 
 
 def check_days_ahead(first_day: date) -> None:
@@ -243,7 +246,7 @@ def reschedule(
     if (changes["days"] == training.days and place == training.place
             and changes.get("hours", training.hours) == training.hours
             and changes.get("notes", training.notes) == training.notes):
-        raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
+        raise ValidationFailed(NOTHING_CHANGED, code="nothing_changed")
     apply_transition(
         session, TRAINING_SESSION, training, "reschedule", actor,
         data={"days": changes["days"], "place": place, "sequence": changes["schedule_sequence"],
@@ -266,7 +269,7 @@ def _upsert_encadrant(session: Session, actor: Actor, structure: Structure, *, l
                       email: str) -> Encadrant:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise ValidationFailed("Adresse e-mail de l'encadrant invalide.", code="invalid_email")
+        raise ValidationFailed(BAD_EMAIL, code="invalid_email")
     if not last_name.strip() or not first_names.strip():
         raise ValidationFailed("Nom et prénom(s) de l'encadrant obligatoires.", code="name_required")
     encadrant = session.exec(
@@ -356,7 +359,7 @@ def record_attendance(
     if day > today():
         raise ValidationFailed("La présence ne se relève pas à l'avance.", code="day_in_future")
     if not present:
-        raise ValidationFailed("Indiquez la présence d'au moins un encadrant.", code="attendance_required")
+        raise ValidationFailed(ATTENDANCE_REQUIRED, code="attendance_required")
     if training.state == TrainingState.planned:
         apply_transition(session, TRAINING_SESSION, training, "start", actor)
     if training.state != TrainingState.in_progress:

@@ -326,7 +326,7 @@ def _parse_correct(form, ctx) -> Parsed:
         raise ValidationFailed(candidates_svc.SEX_MESSAGE, code="bad_sex")
     changed = {f: v for f, v in new.items() if v is not None and v != getattr(k, f)}
     if not changed:
-        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+        raise ValidationFailed(issuance.NOTHING_TO_CORRECT, code="nothing_to_correct")
     why = text(form, "reason", required="Motif obligatoire.")
     printed = set(changed) - {"holder_sex"}
     effect = (f"version {k.version + 1} du document, même numéro {k.number}" if printed

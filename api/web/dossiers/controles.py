@@ -32,7 +32,6 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification import visits
 from certification.actions import controle_actions
-from certification.clock import today
 from certification.errors import ValidationFailed
 from certification.models import Agrement, Controle, Role, Structure, User
 from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
@@ -167,7 +166,7 @@ def _parse_report(form, _ctx) -> Parsed:
     if not findings:
         raise ValidationFailed("Le rapport doit comporter au moins un constat (critère et statut).",
                                code="findings_required")
-    summary = text(form, "summary", required="La synthèse du rapport est obligatoire.")
+    summary = text(form, "summary", required=controles_svc.SUMMARY_REQUIRED)
     lines = "\n".join(f"{f['criterion']} : {FINDING_LABELS[f['status']]}" + (f" ({f['comment']})" if f["comment"] else "")
                       for f in findings)
     return Parsed({"findings": findings, "summary": summary}, [("Synthèse", summary), ("Constats", lines)])
@@ -182,8 +181,7 @@ def _parse_decision(form, _ctx) -> Parsed:
     if decision == "action_plan":
         items = text(form, "action_plan_items", required="Décrivez les actions attendues.")
         deadline = day(form, "action_plan_deadline", required="Indiquez l'échéance du plan d'actions.")
-        if deadline <= today():
-            raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+        controles_svc.check_action_plan_deadline(deadline)
         summary += [("Actions attendues", items), ("Échéance", date_fr(deadline))]
     if decision in ("suspension", "withdrawal"):
         summary.append(("Effet", "l'agrément est " + ("suspendu" if decision == "suspension" else "retiré")

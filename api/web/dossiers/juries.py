@@ -212,7 +212,7 @@ def parse_bloc_results(form, blocs: list[str]) -> dict[str, str]:
         raise ValidationFailed("Indiquez un résultat (validé, non validé ou absent) pour chaque bloc : "
                                + ", ".join(blocs) + ".", code="bad_blocs")
     if "absent" in results.values() and set(results.values()) != {"absent"}:
-        raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
+        raise ValidationFailed(jury_svc.PARTIAL_ABSENCE, code="partial_absence")
     return results
 
 

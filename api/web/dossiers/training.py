@@ -45,6 +45,8 @@ from certification.processes.training import (
     TRAINING_SESSION,
     TRAINING_STATE_LABELS,
     EnrollmentState,
+    missing_attendance_refusal,
+    pending_outcomes_refusal,
 )
 from certification.services import appuis as appuis_svc
 from certification.services import training as training_svc
@@ -160,7 +162,7 @@ def _parse_enroll(form, ctx) -> Parsed:
     first = text(form, "first_names", required="Le prénom de l'encadrant est obligatoire.", max_len=150)
     email = text(form, "email", required="L'adresse e-mail de l'encadrant est obligatoire.", max_len=254)
     if "@" not in email:
-        raise ValidationFailed("Adresse e-mail de l'encadrant invalide.", code="invalid_email")
+        raise ValidationFailed(training_svc.BAD_EMAIL, code="invalid_email")
     return Parsed({"structure_id": structure["id"], "last_name": last, "first_names": first, "email": email}, [
         ("Encadrant", f"{first} {last}"), ("Structure", structure["name"]), ("Adresse e-mail", email),
         ("Envoi", "une convocation à l'encadrant"),
@@ -180,7 +182,7 @@ def _parse_attendance(form, ctx) -> Parsed:
             raise ValidationFailed("Indiquez présent ou absent pour des encadrants inscrits.", code="bad_attendance")
         present[int(enrollment_id)] = value == "1"
     if not present:
-        raise ValidationFailed("Indiquez la présence d'au moins un encadrant.", code="attendance_required")
+        raise ValidationFailed(training_svc.ATTENDANCE_REQUIRED, code="attendance_required")
     return Parsed({"day": date.fromisoformat(chosen), "present": present}, [
         ("Journée", date_fr(date.fromisoformat(chosen))),
         ("Présents", ", ".join(names[str(i)] for i, p in present.items() if p) or "aucun"),
@@ -205,8 +207,7 @@ def _parse_outcome(form, ctx) -> Parsed:
     why = text(form, "reason", required=None if completed else "Motivez une formation non achevée.")
     if completed and any(p is not True for p in e["attendance"]):
         missing = [date_fr(d) for d, p in zip(ctx["days"], e["attendance"]) if p is not True]
-        raise ValidationFailed("La formation n'est achevée qu'avec une présence à chaque journée ; absence ou "
-                               "présence non relevée le : " + ", ".join(missing) + ".", code="guard_failed")
+        raise ValidationFailed(missing_attendance_refusal(missing), code="guard_failed")
     summary = [("Encadrant", f"{e['name']} ({e['structure']})"), ("Résultat", OUTCOMES["1" if completed else "0"]),
                ("Motif", why or "—")]
     if completed:
@@ -227,9 +228,9 @@ def _parse_unenroll(form, ctx) -> Parsed:
 
 
 def _parse_close(form, ctx) -> Parsed:
-    pending = [e["name"] for e in ctx["registered"]]
-    if pending:
-        raise Conflict("Résultat à enregistrer pour : " + ", ".join(pending) + ".", code="guard_failed")
+    refusal = pending_outcomes_refusal([e["name"] for e in ctx["registered"]])
+    if refusal:
+        raise Conflict(refusal, code="guard_failed")
     done = [e for e in ctx["enrollments"] if e["state"] == EnrollmentState.completed]
     parsed = optional_comment(form, ctx)
     return Parsed(parsed.values, [("Formation achevée", ", ".join(e["name"] for e in done) or "personne"),
@@ -243,7 +244,7 @@ def _parse_reschedule(form, ctx) -> Parsed:
     place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
     hours = text(form, "hours", max_len=100)
     if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
-        raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
+        raise ValidationFailed(training_svc.NOTHING_CHANGED, code="nothing_changed")
     notified = len(ctx["registered"])
 
     def fr(ds):
@@ -401,7 +402,7 @@ def _parse_assign(form, ctx) -> Parsed:
 
 
 def _parse_report(form, _ctx) -> Parsed:
-    report = text(form, "text", required="Le compte rendu est obligatoire.", max_len=20000)
+    report = text(form, "text", required=appuis_svc.REPORT_REQUIRED, max_len=20000)
     return Parsed({"text": report}, [("Compte rendu", report)])
 
 
