@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -54,3 +55,10 @@ def idempotency_key(
     ),
 ) -> str | None:
     return key.strip() if key else None
+
+
+# The principals of the most common role sets, as typed parameters: ``principal: Officer``.
+Officer = Annotated[Principal, Depends(require(Role.officer))]
+StructureOrOfficer = Annotated[Principal, Depends(require(Role.structure, Role.officer))]
+OfficerOrJuryMember = Annotated[Principal, Depends(require(Role.officer, Role.jury_member))]
+Mandataire = Annotated[Principal, Depends(require(Role.mandataire))]

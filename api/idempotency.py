@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from api.deps import Principal, idempotency_key
 from certification.db import session_scope
 from certification.errors import ValidationFailed
 from certification.models import IdempotencyRecord
+from flows import dispatch
 
 
 def fingerprint(*parts: Any) -> str:
@@ -84,22 +87,62 @@ def respond(
     digest_parts: tuple,
     action: Callable[[Session], Any],
     render: Callable[[Session, Any], Any],
-    on_change: Callable[[int], Awaitable[None]],
+    on_change: Callable[[int], Awaitable[None]] | None,
     status: int = 200,
+    flow_of: Callable[[Any], int] = lambda entity: entity.id,
 ) -> JSONResponse:
     """Apply ``action(session) -> entity`` idempotently, answer ``render(session, entity)`` and,
-    once committed, trigger ``on_change(entity.id)`` (the entity's flow) in the background."""
+    once committed, trigger ``on_change(flow_of(entity))`` (the flow of the entity, by default
+    its own) in the background."""
     touched: list[int] = []
 
     def work(session: Session):
         entity = action(session)
-        touched.append(entity.id)
+        touched.append(flow_of(entity))
         return status, render(session, entity)
 
     response = run_idempotent(
         user_id=user_id, key=key, method=http.method, path=http.url.path,
         digest=fingerprint(*digest_parts), work=work,
     )
-    for entity_id in touched:
-        background.add_task(on_change, entity_id)
+    if on_change is not None:
+        for entity_id in touched:
+            background.add_task(on_change, entity_id)
     return response
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """What every POST action endpoint receives besides its body: the request, its background
+    tasks and the client's ``Idempotency-Key``."""
+
+    http: Request
+    background: BackgroundTasks
+    key: str | None
+
+
+def _action_call(http: Request, background: BackgroundTasks,
+                 key: str | None = Depends(idempotency_key)) -> ActionCall:
+    return ActionCall(http, background, key)
+
+
+Call = Annotated[ActionCall, Depends(_action_call)]
+
+
+class Responder:
+    """The answer of a router's action endpoints: ``responder(call, principal, digest_parts, action)``
+    applies ``action(session) -> dossier`` idempotently, answers ``render(session, principal, dossier)``
+    and then runs the dossier's flow: the function ``flow`` of :mod:`flows.dispatch` (looked up at
+    each call), for ``flow_of(dossier)`` (by default the dossier's id); ``None`` runs no flow."""
+
+    def __init__(self, render: Callable[[Session, Principal, Any], Any], flow: str | None,
+                 flow_of: Callable[[Any], int] = lambda entity: entity.id) -> None:
+        self.render, self.flow, self.flow_of = render, flow, flow_of
+
+    def __call__(self, call: ActionCall, principal: Principal, digest_parts: tuple,
+                 action: Callable[[Session], Any], status: int = 200) -> JSONResponse:
+        return respond(
+            call.http, call.background, user_id=principal.actor.user_id, key=call.key, digest_parts=digest_parts,
+            action=action, render=lambda session, dossier: self.render(session, principal, dossier),
+            on_change=getattr(dispatch, self.flow) if self.flow else None, status=status, flow_of=self.flow_of,
+        )

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
@@ -159,6 +160,19 @@ def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
         id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
         size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
     )
+
+
+def owned_document(session: Session, entity_type: str, entity_id: int, document_id: int) -> GeneratedDocument:
+    """Generated document ``document_id`` of the dossier ``(entity_type, entity_id)``; 404 otherwise."""
+    doc = session.get(GeneratedDocument, document_id)
+    if doc is None or doc.entity_type != entity_type or doc.entity_id != entity_id:
+        raise NotFound("Document introuvable.", code="document_not_found")
+    return doc
+
+
+def document_response(doc: GeneratedDocument) -> FileResponse:
+    """The file of a generated document, from the data directory."""
+    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
 def file_response(path: Path, filename: str, media_type: str) -> FileResponse:

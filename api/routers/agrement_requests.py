@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -12,9 +12,17 @@ from api.pagination import Page, Pager, certification_ids, in_range, since_query
 from api.certification_schemas import CertificationCode
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
-from api.uploads import MULTIPART_DOC, document_out, file_response, parse_metadata, read_multipart, store_pieces
+from api.deps import Mandataire, Officer, Principal, current_principal
+from api.idempotency import Call, Responder
+from api.uploads import (
+    MULTIPART_DOC,
+    document_out,
+    file_response,
+    parse_metadata,
+    read_multipart,
+    store_pieces,
+)
+from api.reads import dossier_document, dossier_read
 from api.schemas import (
     AgrementOut,
     AvisIn,
@@ -30,49 +38,22 @@ from api.schemas import (
     SubmissionIn,
     timeline_page,
 )
+from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Agrement, AgrementRequest, Certification, Role, Structure, User
+from certification.models import Agrement, AgrementRequest, Certification, Structure, User
 from certification.processes.agrement import (
-    AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
     REQUEST_STATE_LABELS,
     RequestState,
 )
 from certification.services import agrement as svc
 from certification.settings import get_settings
-from documents.models import GeneratedDocument
 from documents.service import list_documents
-from flows import dispatch
 from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
-
-# API action name -> transition name, for ``allowed_actions``.
-ACTIONS = {
-    "request-complements": "request_complements",
-    "complements": "provide_complements",
-    "admissible": "declare_admissible",
-    "avis": "give_avis",
-    "decision": "grant",
-    "withdraw": "withdraw",
-}
-
-
-
-
-
-def _allowed_actions(principal: Principal, request: AgrementRequest) -> list[str]:
-    role = principal.actor.role
-    if role is Role.mandataire and request.mandataire_id != principal.actor.user_id:
-        return []
-    names = {t.name for t in AGREMENT_REQUEST.available(request.state, role)}
-    if role is Role.officer and "grant" in names and not request.avis:
-        names -= {"grant", "refuse"}
-    if role is Role.mandataire and request.avis:
-        names.discard("give_avis")
-    return [action for action, transition in ACTIONS.items() if transition in names]
 
 
 def _summary(session: Session, request: AgrementRequest) -> dict:
@@ -128,25 +109,11 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
             document_out(f"/agrement-requests/{request.id}", d)
             for d in list_documents(session, AgrementRequest.__tablename__, request.id)
         ],
-        allowed_actions=_allowed_actions(principal, request),
+        allowed_actions=actions.request_actions(session, principal.actor, request),
     )
 
 
-def _respond(
-    http: Request,
-    background: BackgroundTasks,
-    principal: Principal,
-    key: str | None,
-    digest_parts: tuple,
-    action,
-    status: int = 200,
-) -> JSONResponse:
-    """Apply ``action(session) -> request`` idempotently, answer the dossier, trigger its flow."""
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, request: request_out(session, principal, request),
-        on_change=dispatch.agrement_request_changed, status=status,
-    )
+responder = Responder(request_out, "agrement_request_changed")
 
 
 # --- endpoints -----------------------------------------------------------------------------
@@ -166,12 +133,10 @@ def _respond(
     responses={413: {"model": dict}, 415: {"model": dict}, 409: {"model": dict}},
 )
 async def submit(
-    http: Request,
-    background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.mandataire)),
-    key: str | None = Depends(idempotency_key),
+    call: Call,
+    principal: Mandataire,
 ) -> JSONResponse:
-    raw, files = await read_multipart(http)
+    raw, files = await read_multipart(call.http)
     body = parse_metadata(SubmissionIn, raw)
     pieces = store_pieces(files)
 
@@ -184,7 +149,7 @@ async def submit(
             previous_agrement_id=body.previous_agrement_id,
         )
 
-    return _respond(http, background, principal, key, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
+    return responder(call, principal, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
 
 
 @router.get("", response_model=Page[RequestSummary], summary="Lister les demandes visibles (paginé, plus récentes d'abord)")
@@ -211,8 +176,7 @@ def list_requests(
 @router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
 def read(request_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(request_out(session, principal, svc.get_request(session, principal.actor, request_id)))
+    return dossier_read(conditional, principal, svc.get_request, request_out, request_id)
 
 
 @router.get("/{request_id}/timeline", response_model=Page[EventOut],
@@ -230,12 +194,7 @@ def read_timeline(request_id: int, pager: Pager = Depends(),
 
 @router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        request = svc.get_request(session, principal.actor, request_id)
-        doc = session.get(GeneratedDocument, document_id)
-        if doc is None or doc.entity_type != AgrementRequest.__tablename__ or doc.entity_id != request.id:
-            raise NotFound("Document introuvable.", code="document_not_found")
-    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return dossier_document(principal, svc.get_request, AgrementRequest.__tablename__, request_id, document_id)
 
 
 @router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
@@ -254,18 +213,16 @@ def download_piece(request_id: int, piece_id: int, principal: Principal = Depend
 )
 async def provide_complements(
     request_id: int,
-    http: Request,
-    background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.mandataire)),
-    key: str | None = Depends(idempotency_key),
+    call: Call,
+    principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_request(session, principal.actor, request_id)
-    raw, files = await read_multipart(http)
+    raw, files = await read_multipart(call.http)
     body = parse_metadata(ComplementsIn, raw)
     pieces = store_pieces(files)
-    return _respond(
-        http, background, principal, key, (request_id, body, [(p.kind, p.sha256) for p in pieces]),
+    return responder(
+        call, principal, (request_id, body, [(p.kind, p.sha256) for p in pieces]),
         lambda s: svc.provide_complements(s, principal.actor, request_id, comment=body.comment, pieces=pieces),
     )
 
@@ -273,11 +230,11 @@ async def provide_complements(
 @router.post("/{request_id}/request-complements", response_model=RequestOut,
              summary="Demander des compléments (chargé·e de certification)")
 def request_complements(
-    request_id: int, body: ComplementsRequestIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    request_id: int, body: ComplementsRequestIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
-    return _respond(
-        http, background, principal, key, (request_id, body),
+    return responder(
+        call, principal, (request_id, body),
         lambda s: svc.request_complements(s, principal.actor, request_id, body.message,
                                           deadline_days=body.deadline_days),
     )
@@ -286,22 +243,22 @@ def request_complements(
 @router.post("/{request_id}/admissible", response_model=RequestOut,
              summary="Déclarer la demande recevable (chargé·e de certification)")
 def declare_admissible(
-    request_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    request_id: int, body: CommentIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
-    return _respond(
-        http, background, principal, key, (request_id, body),
+    return responder(
+        call, principal, (request_id, body),
         lambda s: svc.declare_admissible(s, principal.actor, request_id, body.comment),
     )
 
 
 @router.post("/{request_id}/avis", response_model=RequestOut, summary="Rendre l'avis (mandataire)")
 def give_avis(
-    request_id: int, body: AvisIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.mandataire)), key: str | None = Depends(idempotency_key),
+    request_id: int, body: AvisIn, call: Call,
+    principal: Mandataire,
 ) -> JSONResponse:
-    return _respond(
-        http, background, principal, key, (request_id, body),
+    return responder(
+        call, principal, (request_id, body),
         lambda s: svc.give_avis(s, principal.actor, request_id, body.avis, body.comment),
     )
 
@@ -309,8 +266,8 @@ def give_avis(
 @router.post("/{request_id}/decision", response_model=RequestOut,
              summary="Décider : accorder ou refuser l'agrément (chargé·e de certification)")
 def decide(
-    request_id: int, body: DecisionIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    request_id: int, body: DecisionIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
     def action(session: Session) -> AgrementRequest:
         if body.decision == "grant":
@@ -321,15 +278,15 @@ def decide(
             return request
         return svc.refuse(session, principal.actor, request_id, body.reason)
 
-    return _respond(http, background, principal, key, (request_id, body), action)
+    return responder(call, principal, (request_id, body), action)
 
 
 @router.post("/{request_id}/withdraw", response_model=RequestOut, summary="Retirer la demande (mandataire)")
 def withdraw(
-    request_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.mandataire)), key: str | None = Depends(idempotency_key),
+    request_id: int, body: ReasonIn, call: Call,
+    principal: Mandataire,
 ) -> JSONResponse:
-    return _respond(
-        http, background, principal, key, (request_id, body),
+    return responder(
+        call, principal, (request_id, body),
         lambda s: svc.withdraw(s, principal.actor, request_id, body.reason),
     )

@@ -5,41 +5,31 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
-from api.routers.agrement_requests import _respond, agrement_out
+from api.deps import Mandataire, Officer, Principal, current_principal
+from api.idempotency import Call, Responder
+from api.routers.agrement_requests import agrement_out
+from api.routers.agrement_requests import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
-from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut, timeline_page
-from certification.audit import timeline
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
+from certification import actions
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Agrement, AgrementRequest, Certification, Role, Structure
-from certification.processes.agrement import AGREMENT, VALID_AGREMENT_STATES, AgrementState
+from certification.models import Agrement, AgrementRequest, Certification, Structure
+from certification.processes.agrement import AgrementState
 from certification.services import agrement as svc
 from certification.services import lifecycle
-from flows import dispatch
 
 router = APIRouter(prefix="/agrements", tags=["agréments"])
 
 RENEWAL_DOC = {"requestBody": {**MULTIPART_DOC["requestBody"], "required": False}}
-
-# API action name -> transition name, for ``allowed_actions`` (``renewal`` is a request, not a transition).
-ACTIONS = {"suspend": "suspend", "reinstate": "reinstate", "withdraw": "withdraw"}
-
-
-def _allowed_actions(session: Session, principal: Principal, agrement: Agrement, renewal_open: bool) -> list[str]:
-    role = principal.actor.role
-    if role is Role.mandataire:
-        return ["renewal"] if agrement.state in VALID_AGREMENT_STATES and not renewal_open else []
-    names = {t.name for t in AGREMENT.available(agrement.state, role)}
-    return [action for action, transition in ACTIONS.items() if transition in names]
 
 
 def agrement_detail(session: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
@@ -61,19 +51,11 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
         renewal_request_id=renewal.id if renewal else None,
         days_left=(agrement.end_date - on).days,
         registration_allowed=lifecycle.registration_allowed(session, agrement.structure_id, cert.id, on),
-        allowed_actions=_allowed_actions(session, principal, agrement, renewal is not None),
+        allowed_actions=actions.agrement_actions(session, principal.actor, agrement),
     )
 
 
-def _decide(
-    http: Request, background: BackgroundTasks, principal: Principal, key: str | None, digest_parts: tuple, action
-) -> JSONResponse:
-    """Apply ``action(session) -> agrément`` idempotently, answer it, run its lifecycle flow."""
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, agrement: agrement_detail(session, principal, agrement),
-        on_change=dispatch.agrement_changed,
-    )
+responder = Responder(agrement_detail, "agrement_changed")  # then its lifecycle flow
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -102,17 +84,14 @@ def list_agrements(
 @router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
 def read(agrement_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(agrement_detail(session, principal, svc.get_agrement(session, principal.actor, agrement_id)))
+    return dossier_read(conditional, principal, svc.get_agrement, agrement_detail, agrement_id)
 
 
 @router.get("/{agrement_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'agrément (paginé, plus anciens d'abord)")
 def read_timeline(agrement_id: int, pager: Pager = Depends(),
                   principal: Principal = Depends(current_principal)) -> Page[EventOut]:
-    with session_scope() as session:
-        agrement = svc.get_agrement(session, principal.actor, agrement_id)
-        return timeline_page(pager, timeline(session, Agrement.__tablename__, agrement.id))
+    return dossier_timeline(pager, principal, svc.get_agrement, Agrement.__tablename__, agrement_id)
 
 
 # --- decisions of the officer ----------------------------------------------------------------
@@ -121,11 +100,11 @@ def read_timeline(agrement_id: int, pager: Pager = Depends(),
 @router.post("/{agrement_id}/suspend", response_model=AgrementDetailOut,
              summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
 def suspend(
-    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    agrement_id: int, body: ReasonIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
-    return _decide(
-        http, background, principal, key, (agrement_id, body),
+    return responder(
+        call, principal, (agrement_id, body),
         lambda s: lifecycle.suspend(s, principal.actor, agrement_id, body.reason),
     )
 
@@ -133,11 +112,11 @@ def suspend(
 @router.post("/{agrement_id}/reinstate", response_model=AgrementDetailOut,
              summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
 def reinstate(
-    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    agrement_id: int, body: ReasonIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
-    return _decide(
-        http, background, principal, key, (agrement_id, body),
+    return responder(
+        call, principal, (agrement_id, body),
         lambda s: lifecycle.reinstate(s, principal.actor, agrement_id, body.reason),
     )
 
@@ -145,11 +124,11 @@ def reinstate(
 @router.post("/{agrement_id}/withdraw", response_model=AgrementDetailOut,
              summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
 def withdraw(
-    agrement_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key),
+    agrement_id: int, body: ReasonIn, call: Call,
+    principal: Officer,
 ) -> JSONResponse:
-    return _decide(
-        http, background, principal, key, (agrement_id, body),
+    return responder(
+        call, principal, (agrement_id, body),
         lambda s: lifecycle.withdraw(s, principal.actor, agrement_id, body.reason),
     )
 
@@ -173,18 +152,16 @@ def withdraw(
 )
 async def request_renewal(
     agrement_id: int,
-    http: Request,
-    background: BackgroundTasks,
-    principal: Principal = Depends(require(Role.mandataire)),
-    key: str | None = Depends(idempotency_key),
+    call: Call,
+    principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
         svc.get_agrement(session, principal.actor, agrement_id)
-    raw, files = await read_multipart(http) if "content-type" in http.headers else (None, [])
+    raw, files = await read_multipart(call.http) if "content-type" in call.http.headers else (None, [])
     body = parse_metadata(RenewalIn, raw)
     pieces = store_pieces(files)
-    return _respond(
-        http, background, principal, key, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
+    return request_responder(
+        call, principal, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
         lambda s: lifecycle.request_renewal(
             s, principal.actor, agrement_id, pieces=pieces, motivation=body.motivation
         ),

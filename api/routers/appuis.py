@@ -6,33 +6,31 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.controle_schemas import VisitIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn, timeline_page
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
 from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
-from certification.audit import timeline
+from certification import actions
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
 from certification.models_training import Appui
-from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiState
+from certification.processes.training import APPUI_STATE_LABELS, AppuiState
 from certification.services import appuis as svc
 from certification.settings import get_settings
-from flows import dispatch
 from api.flow_helpers import appui_waiting_for
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 
-ACTIONS = {"assign": "assign", "visit": "schedule_visit", "report": "report", "cancel": "cancel"}
 REPORT_FILES = {"compte_rendu": "compte rendu de l'appui (PDF, facultatif)"}
 
 
@@ -48,14 +46,6 @@ def _summary(session: Session, a: Appui) -> dict:
     }
 
 
-def _allowed_actions(principal: Principal, a: Appui) -> list[str]:
-    role = principal.actor.role
-    names = {t.name for t in APPUI.available(a.state, role)}
-    if role is Role.structure and a.state != AppuiState.requested:
-        names.discard("cancel")
-    return [action for action, name in ACTIONS.items() if name in names]
-
-
 def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
     f = a.report_file
     return AppuiOut(
@@ -65,24 +55,17 @@ def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
         report_text=a.report_text, cancel_reason=a.cancel_reason,
         report_file=AppuiFileOut(original_name=f["original_name"], size=f["size"], sha256=f["sha256"],
                                  url=f"/appuis/{a.id}/file") if f else None,
-        allowed_actions=_allowed_actions(principal, a),
+        allowed_actions=actions.appui_actions(session, principal.actor, a),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, a: appui_out(session, principal, a), on_change=dispatch.appui_changed,
-        status=status,
-    )
+responder = Responder(appui_out, "appui_changed")
 
 
 @router.post("", status_code=201, response_model=AppuiOut,
              summary="Demander un appui pédagogique (structure : pour elle-même ; chargé·e : pour une structure)")
-def request_appui(body: AppuiIn, http: Request, background: BackgroundTasks,
-                  principal: Principal = Depends(require(Role.structure, Role.officer)),
-                  key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (body,), lambda s: svc.request_appui(
+def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (body,), lambda s: svc.request_appui(
         s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
 
@@ -106,16 +89,13 @@ def list_appuis(
 @router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
 def read(appui_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(appui_out(session, principal, svc.get_appui(session, principal.actor, appui_id)))
+    return dossier_read(conditional, principal, svc.get_appui, appui_out, appui_id)
 
 
 @router.get("/{appui_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'appui (paginé, plus anciens d'abord)")
 def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        a = svc.get_appui(session, principal.actor, appui_id)
-        return timeline_page(pager, timeline(session, Appui.__tablename__, a.id))
+    return dossier_timeline(pager, principal, svc.get_appui, Appui.__tablename__, appui_id)
 
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
@@ -129,42 +109,39 @@ def download_file(appui_id: int, principal: Principal = Depends(current_principa
 
 
 @router.post("/{appui_id}/assign", response_model=AppuiOut, summary="Confier l'appui à un formateur EPSP (chargé·e)")
-def assign(appui_id: int, body: AppuiAssignIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (appui_id, body),
-                    lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
+def assign(appui_id: int, body: AppuiAssignIn, call: Call, principal: Officer):
+    return responder(call, principal, (appui_id, body),
+                     lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
 
 
 @router.post("/{appui_id}/visit", response_model=AppuiOut,
              summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
-def schedule_visit(appui_id: int, body: VisitIn, http: Request, background: BackgroundTasks,
-                   principal: Principal = Depends(require(Role.formateur, Role.officer)),
-                   key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (appui_id, body), lambda s: svc.schedule_visit(
+def schedule_visit(appui_id: int, body: VisitIn, call: Call,
+                   principal: Principal = Depends(require(Role.formateur, Role.officer))):
+    return responder(call, principal, (appui_id, body), lambda s: svc.schedule_visit(
         s, principal.actor, appui_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
         duration_minutes=body.duration_minutes))
 
 
 @router.post("/{appui_id}/report", response_model=AppuiOut,
              summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
-async def report(appui_id: int, http: Request, background: BackgroundTasks,
-                 principal: Principal = Depends(require(Role.formateur)), key: str | None = Depends(idempotency_key)):
+async def report(appui_id: int, call: Call,
+                 principal: Principal = Depends(require(Role.formateur))):
     with session_scope() as session:  # 404 before storing anything
         svc.get_appui(session, principal.actor, appui_id)
-    raw, files = await read_multipart(http, REPORT_FILES)
+    raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(AppuiReportIn, raw)
     if len(files) > 1:
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
     stored = store_pieces(files)
-    return _respond(http, background, principal, key, (appui_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
+    return responder(call, principal, (appui_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
                                          file=stored[0] if stored else None))
 
 
 @router.post("/{appui_id}/cancel", response_model=AppuiOut,
              summary="Annuler l'appui (chargé·e ; la structure tant qu'il n'est pas confié)")
-def cancel(appui_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer, Role.structure)),
-           key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (appui_id, body),
-                    lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))
+def cancel(appui_id: int, body: ReasonIn, call: Call,
+           principal: Principal = Depends(require(Role.officer, Role.structure))):
+    return responder(call, principal, (appui_id, body),
+                     lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
@@ -24,16 +24,17 @@ from api.certification_schemas import (
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn, timeline_page
+from api.deps import Principal, StructureOrOfficer, current_principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
-from certification.audit import record_event, timeline
+from certification import actions
+from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, Candidate, Certification, CertificationVersion, JuryCandidate, JurySession, Role, Structure
 from certification.processes.certification import (
-    CANDIDATE,
     CANDIDATE_STATE_LABELS,
     EVALUATION_RESULTS,
     OUTCOME_LABELS,
@@ -45,14 +46,6 @@ from certification.settings import get_settings
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
 
-# API action name -> transition name, for ``allowed_actions``.
-ACTIONS = {
-    "start-training": "start_training",
-    "ready": "mark_ready",
-    "postpone": "postpone",
-    "resume": "resume",
-    "withdraw": "withdraw",
-}
 EVIDENCE_FILES = {"evidence": "preuve d'évaluation (PDF)"}
 EVALUATION_DOC = {
     "requestBody": {
@@ -74,10 +67,6 @@ EVALUATION_DOC = {
 }
 
 
-async def _no_flow(_candidate_id: int) -> None:
-    """Candidates have no flow of their own: the jury flow picks them up."""
-
-
 def summary(session: Session, c: Candidate) -> CandidateSummary:
     structure = session.get(Structure, c.structure_id)
     cert = session.get(Certification, c.certification_id)
@@ -86,17 +75,6 @@ def summary(session: Session, c: Candidate) -> CandidateSummary:
         last_name=c.last_name, first_names=c.first_names, birth_date=c.birth_date, structure_id=c.structure_id,
         structure_name=structure.name, certification_code=cert.code, registered_at=c.registered_at,
     )
-
-
-def _allowed_actions(principal: Principal, c: Candidate) -> list[str]:
-    role = principal.actor.role
-    if role not in (Role.structure, Role.officer):
-        return []
-    names = {t.name for t in CANDIDATE.available(c.state, role)}
-    actions = [a for a, t in ACTIONS.items() if t in names]
-    if c.state in (CandidateState.registered, CandidateState.in_training):
-        actions.insert(0, "evaluations")
-    return actions
 
 
 def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
@@ -145,15 +123,11 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
             for row, j in juries
         ],
         timeline_url=f"/candidates/{c.id}/timeline",
-        allowed_actions=_allowed_actions(principal, c),
+        allowed_actions=actions.candidate_actions(session, principal.actor, c),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, c: candidate_out(session, principal, c), on_change=_no_flow, status=status,
-    )
+responder = Responder(candidate_out, None)  # candidates have no flow: the jury flow picks them up
 
 
 # --- registration and reading ----------------------------------------------------------------
@@ -162,9 +136,7 @@ def _respond(http, background, principal, key, digest_parts, action, status: int
 @router.post("", status_code=201, response_model=CandidateOut,
              summary="Inscrire un candidat (structure agréée, ou chargé·e avec structure_id)",
              responses={409: {"description": "La structure ne détient pas d'agrément en vigueur (no_valid_agrement)"}})
-def register(body: CandidateIn, http: Request, background: BackgroundTasks,
-             principal: Principal = Depends(require(Role.structure, Role.officer)),
-             key: str | None = Depends(idempotency_key)):
+def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
     if principal.actor.role is Role.officer and body.structure_id is None:
         raise ValidationFailed("Indiquez la structure (structure_id) du candidat.", code="structure_required")
     if principal.actor.role is Role.structure and body.structure_id not in (None, principal.user.structure_id):
@@ -178,7 +150,7 @@ def register(body: CandidateIn, http: Request, background: BackgroundTasks,
             contract_end=body.contract_end, blocs=body.blocs, structure_id=body.structure_id,
         )
 
-    return _respond(http, background, principal, key, (body,), action, status=201)
+    return responder(call, principal, (body,), action, status=201)
 
 
 @router.get("", response_model=Page[CandidateSummary], summary="Lister les candidats visibles (paginé)")
@@ -204,8 +176,7 @@ def list_candidates(
 @router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
 def read(candidate_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(candidate_out(session, principal, svc.get_candidate(session, principal.actor, candidate_id)))
+    return dossier_read(conditional, principal, svc.get_candidate, candidate_out, candidate_id)
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -226,9 +197,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
 @router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
             summary="Historique du candidat (paginé, plus anciens d'abord)")
 def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_candidate(session, principal.actor, candidate_id)
-        return timeline_page(pager, timeline(session, Candidate.__tablename__, c.id))
+    return dossier_timeline(pager, principal, svc.get_candidate, Candidate.__tablename__, candidate_id)
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
@@ -250,12 +219,10 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
 
 @router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
-async def add_evaluation(candidate_id: int, http: Request, background: BackgroundTasks,
-                         principal: Principal = Depends(require(Role.structure, Role.officer)),
-                         key: str | None = Depends(idempotency_key)):
+async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:  # 404 before storing anything
         svc.get_candidate(session, principal.actor, candidate_id)
-    raw, files = await read_multipart(http, EVIDENCE_FILES)
+    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvaluationIn, raw)
     stored = store_pieces(files)
 
@@ -265,46 +232,36 @@ async def add_evaluation(candidate_id: int, http: Request, background: Backgroun
                            comment=body.comment, files=stored)
         return svc.get_candidate(session, principal.actor, candidate_id)
 
-    return _respond(http, background, principal, key, (candidate_id, body, [f.sha256 for f in stored]), action,
-                    status=201)
+    return responder(call, principal, (candidate_id, body, [f.sha256 for f in stored]), action,
+                     status=201)
 
 
 @router.post("/{candidate_id}/start-training", response_model=CandidateOut, summary="Commencer la formation")
-def start_training(candidate_id: int, http: Request, background: BackgroundTasks,
-                   principal: Principal = Depends(require(Role.structure, Role.officer)),
-                   key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (candidate_id, "start-training"),
-                    lambda s: svc.start_training(s, principal.actor, candidate_id))
+def start_training(candidate_id: int, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (candidate_id, "start-training"),
+                     lambda s: svc.start_training(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/ready", response_model=CandidateOut,
              summary="Présenter au jury (toutes les évaluations des blocs manquants sont « acquis »)")
-def mark_ready(candidate_id: int, http: Request, background: BackgroundTasks,
-               principal: Principal = Depends(require(Role.structure, Role.officer)),
-               key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (candidate_id, "ready"),
-                    lambda s: svc.mark_ready(s, principal.actor, candidate_id))
+def mark_ready(candidate_id: int, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (candidate_id, "ready"),
+                     lambda s: svc.mark_ready(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/postpone", response_model=CandidateOut, summary="Ajourner le candidat (motif)")
-def postpone(candidate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-             principal: Principal = Depends(require(Role.structure, Role.officer)),
-             key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (candidate_id, "postpone", body),
-                    lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
+def postpone(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (candidate_id, "postpone", body),
+                     lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
 
 
 @router.post("/{candidate_id}/resume", response_model=CandidateOut, summary="Reprendre la formation")
-def resume(candidate_id: int, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.structure, Role.officer)),
-           key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (candidate_id, "resume"),
-                    lambda s: svc.resume(s, principal.actor, candidate_id))
+def resume(candidate_id: int, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (candidate_id, "resume"),
+                     lambda s: svc.resume(s, principal.actor, candidate_id))
 
 
 @router.post("/{candidate_id}/withdraw", response_model=CandidateOut, summary="Retirer le candidat (motif)")
-def withdraw(candidate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-             principal: Principal = Depends(require(Role.structure, Role.officer)),
-             key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (candidate_id, "withdraw", body),
-                    lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))
+def withdraw(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (candidate_id, "withdraw", body),
+                     lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))

@@ -5,33 +5,29 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.certification_schemas import CertificateOut, CertificateSummary, CertificationCode, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, idempotency_key, require
-from api.idempotency import respond
+from api.deps import Officer, Principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_document, dossier_read
 from api.schemas import EventOut, ReasonIn
-from api.uploads import document_out, file_response
+from api.uploads import document_out
+from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import NotFound
 from certification.models import Candidate, Certificate, Certification, JurySession, Role
-from certification.processes.certification import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
+from certification.processes.certification import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.services import issuance as svc
-from certification.settings import get_settings
-from documents.models import GeneratedDocument
 from documents.service import list_documents
-from flows import dispatch
 
 router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
 
 ENTITY = Certificate.__tablename__
-ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
 READERS = (Role.officer, Role.structure)
 
 
@@ -50,11 +46,6 @@ def _summary(session: Session, row: Certificate) -> dict:
     }
 
 
-def allowed_actions(principal: Principal, row: Certificate) -> list[str]:
-    names = {t.name for t in CERTIFICATE.available(row.state, principal.actor.role)}
-    return [a for a, t in ACTIONS.items() if t in names]
-
-
 def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
     return CertificateOut(
         progress=progress_of(session, Certificate.__tablename__, row.id),
@@ -63,15 +54,11 @@ def certificate_out(session: Session, principal: Principal, row: Certificate) ->
         verification_url=svc.verification_url(row.number),
         documents=[document_out(f"/certificates/{row.id}", d) for d in list_documents(session, ENTITY, row.id)],
         history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
-        allowed_actions=allowed_actions(principal, row),
+        allowed_actions=actions.certificate_actions(session, principal.actor, row),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action) -> JSONResponse:
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, row: certificate_out(session, principal, row), on_change=dispatch.certificate_changed,
-    )
+responder = Responder(certificate_out, "certificate_changed")
 
 
 @router.get("", response_model=Page[CertificateSummary],
@@ -99,41 +86,32 @@ def list_certificates(
 @router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
 def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(certificate_out(session, principal, svc.get_certificate(session, principal.actor, certificate_id)))
+    return dossier_read(conditional, principal, svc.get_certificate, certificate_out, certificate_id)
 
 
 @router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
 def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    with session_scope() as session:
-        row = svc.get_certificate(session, principal.actor, certificate_id)
-        doc = session.get(GeneratedDocument, document_id)
-        if doc is None or doc.entity_type != ENTITY or doc.entity_id != row.id:
-            raise NotFound("Document introuvable.", code="document_not_found")
-    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return dossier_document(principal, svc.get_certificate, ENTITY, certificate_id, document_id)
 
 
 @router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
              summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
-def duplicate(certificate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-              principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (certificate_id, "duplicate", body),
-                    lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+def duplicate(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "duplicate", body),
+                     lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
 
 
 @router.post("/{certificate_id}/correct", response_model=CertificateOut,
              summary="Corriger l'identité du titulaire (anciennes valeurs gardées dans l'historique) (chargé·e)")
-def correct(certificate_id: int, body: CorrectionIn, http: Request, background: BackgroundTasks,
-            principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (certificate_id, "correct", body),
-                    lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
+def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "correct", body),
+                     lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
                                           last_name=body.last_name, first_names=body.first_names,
                                           birth_date=body.birth_date, sex=body.sex))
 
 
 @router.post("/{certificate_id}/revoke", response_model=CertificateOut,
              summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
-def revoke(certificate_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (certificate_id, "revoke", body),
-                    lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))
+def revoke(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "revoke", body),
+                     lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))

@@ -7,8 +7,7 @@ from datetime import date
 
 import logging
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.controle_schemas import (
@@ -26,19 +25,25 @@ from api.controle_schemas import (
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import fingerprint, respond, run_idempotent
-from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
-from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
-from certification.audit import timeline
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.idempotency import Call, Responder, fingerprint, run_idempotent
+from api.uploads import (
+    document_out,
+    file_response,
+    parse_metadata,
+    read_multipart,
+    store_pieces,
+)
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import CommentIn, EventOut, ReasonIn
+from certification import actions
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Agrement, Controle, Role, Structure, User
-from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, ControleState
+from certification.processes.controle import CONTROLE_STATE_LABELS, ControleState
 from certification.services import conflicts
 from certification.services import controle as svc
 from certification.settings import get_settings
-from documents.models import GeneratedDocument
 from documents.service import list_documents
 from flows import dispatch
 from api.flow_helpers import controle_waiting_for as waiting_for
@@ -46,14 +51,6 @@ from api.flow_helpers import controle_waiting_for as waiting_for
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])
 
-ACTIONS = {
-    "assign": "assign",
-    "visit": "schedule_visit",
-    "report": "submit_report",
-    "decision": "conclude_compliant",
-    "close-action-plan": "close_action_plan",
-    "cancel": "cancel",
-}
 REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
 EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
 EVIDENCE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -75,15 +72,6 @@ def _summary(session: Session, c: Controle) -> dict:
     }
 
 
-def _allowed_actions(principal: Principal, c: Controle) -> list[str]:
-    role = principal.actor.role
-    names = {t.name for t in CONTROLE.available(c.state, role)}
-    actions = [a for a, t in ACTIONS.items() if t in names]
-    if role is Role.structure and c.state in ("action_plan", "escalated"):
-        actions.append("evidence")
-    return actions
-
-
 def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
     return ControleOut(
         progress=progress_of(session, Controle.__tablename__, c.id),
@@ -96,23 +84,17 @@ def controle_out(session: Session, principal: Principal, c: Controle) -> Control
             document_out(f"/controles/{c.id}", d)
             for d in list_documents(session, Controle.__tablename__, c.id)
         ],
-        allowed_actions=_allowed_actions(principal, c),
+        allowed_actions=actions.controle_actions(session, principal.actor, c),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, c: controle_out(session, principal, c), on_change=dispatch.controle_changed,
-        status=status,
-    )
+responder = Responder(controle_out, "controle_changed")
 
 
 @router.post("", status_code=201, response_model=ControleOut, summary="Planifier un contrôle sur demande (chargé·e)")
-def plan(body: ControlePlanIn, http: Request, background: BackgroundTasks,
-         principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(
-        http, background, principal, key, (body,),
+def plan(body: ControlePlanIn, call: Call, principal: Officer):
+    return responder(
+        call, principal, (body,),
         lambda s: svc.plan_controle(s, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
         status=201,
     )
@@ -120,8 +102,7 @@ def plan(body: ControlePlanIn, http: Request, background: BackgroundTasks,
 
 @router.post("/sample", status_code=201, response_model=list[ControleSummary],
              summary="Planifier des contrôles par échantillonnage (chargé·e)")
-def sample(body: SampleIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+def sample(body: SampleIn, call: Call, principal: Officer):
     planned: list[int] = []
 
     def work(session: Session):
@@ -129,10 +110,10 @@ def sample(body: SampleIn, http: Request, background: BackgroundTasks,
         planned.extend(c.id for c in controles)
         return 201, [ControleSummary(**_summary(session, c)) for c in controles]
 
-    response = run_idempotent(user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
-                              digest=fingerprint(body), work=work)
+    response = run_idempotent(user_id=principal.actor.user_id, key=call.key, method=call.http.method,
+                              path=call.http.url.path, digest=fingerprint(body), work=work)
     for controle_id in planned:
-        background.add_task(dispatch.controle_changed, controle_id)
+        call.background.add_task(dispatch.controle_changed, controle_id)
     return response
 
 
@@ -156,26 +137,18 @@ def list_controles(
 @router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
 def read(controle_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(controle_out(session, principal, svc.get_controle(session, principal.actor, controle_id)))
+    return dossier_read(conditional, principal, svc.get_controle, controle_out, controle_id)
 
 
 @router.get("/{controle_id}/timeline", response_model=Page[EventOut],
             summary="Historique du contrôle (paginé, plus anciens d'abord)")
 def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_controle(session, principal.actor, controle_id)
-        return timeline_page(pager, timeline(session, Controle.__tablename__, c.id))
+    return dossier_timeline(pager, principal, svc.get_controle, Controle.__tablename__, controle_id)
 
 
 @router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
 def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = svc.get_controle(session, principal.actor, controle_id)
-        doc = session.get(GeneratedDocument, document_id)
-        if doc is None or doc.entity_type != Controle.__tablename__ or doc.entity_id != c.id:
-            raise NotFound("Document introuvable.", code="document_not_found")
-    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return dossier_document(principal, svc.get_controle, Controle.__tablename__, controle_id, document_id)
 
 
 @router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
@@ -191,11 +164,10 @@ def downloadfile_response(controle_id: int, file_id: int, principal: Principal =
 @router.post("/{controle_id}/assign", response_model=ControleOut,
              summary="Confier le contrôle à un contrôleur indépendant (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts ou contrôle déjà confié"}})
-def assign(controle_id: int, body: AssignIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
     try:
-        return _respond(http, background, principal, key, (controle_id, body),
-                        lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
+        return responder(call, principal, (controle_id, body),
+                         lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
     except conflicts.ConflictOfInterest as exc:
         log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
         with session_scope() as session:
@@ -206,68 +178,60 @@ def assign(controle_id: int, body: AssignIn, http: Request, background: Backgrou
 
 @router.post("/{controle_id}/visit", response_model=ControleOut,
              summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
-def schedule_visit(controle_id: int, body: VisitIn, http: Request, background: BackgroundTasks,
-                   principal: Principal = Depends(require(Role.controleur, Role.officer)),
-                   key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (controle_id, body), lambda s: svc.schedule_visit(
+def schedule_visit(controle_id: int, body: VisitIn, call: Call,
+                   principal: Principal = Depends(require(Role.controleur, Role.officer))):
+    return responder(call, principal, (controle_id, body), lambda s: svc.schedule_visit(
         s, principal.actor, controle_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
         duration_minutes=body.duration_minutes))
 
 
 @router.post("/{controle_id}/report", response_model=ControleOut,
              summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
-async def submit_report(controle_id: int, http: Request, background: BackgroundTasks,
-                        principal: Principal = Depends(require(Role.controleur)),
-                        key: str | None = Depends(idempotency_key)):
+async def submit_report(controle_id: int, call: Call,
+                        principal: Principal = Depends(require(Role.controleur))):
     with session_scope() as session:  # 404 before storing anything
         svc.get_controle(session, principal.actor, controle_id)
-    raw, files = await read_multipart(http, REPORT_FILES)
+    raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(ReportIn, raw)
     stored = store_pieces(files)
-    return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.submit_report(s, principal.actor, controle_id,
+    return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.submit_report(s, principal.actor, controle_id,
                                                 findings=[f.model_dump() for f in body.findings],
                                                 summary=body.summary, files=stored))
 
 
 @router.post("/{controle_id}/decision", response_model=ControleOut, summary="Décider sur le rapport (chargé·e)")
-def decide(controle_id: int, body: ControleDecisionIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Officer):
     def action(session: Session) -> Controle:
         c = svc.decide(session, principal.actor, controle_id, decision=body.decision, reason=body.reason,
                        action_plan_items=body.action_plan_items, action_plan_deadline=body.action_plan_deadline)
         if body.decision in ("suspension", "withdrawal"):
-            background.add_task(dispatch.agrement_changed, c.agrement_id)
+            call.background.add_task(dispatch.agrement_changed, c.agrement_id)
         return c
 
-    return _respond(http, background, principal, key, (controle_id, body), action)
+    return responder(call, principal, (controle_id, body), action)
 
 
 @router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
-async def add_evidence(controle_id: int, http: Request, background: BackgroundTasks,
-                       principal: Principal = Depends(require(Role.structure, Role.officer)),
-                       key: str | None = Depends(idempotency_key)):
+async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:
         svc.get_controle(session, principal.actor, controle_id)
-    raw, files = await read_multipart(http, EVIDENCE_FILES)
+    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvidenceIn, raw)
     stored = store_pieces(files)
-    return _respond(http, background, principal, key, (controle_id, body, [f.sha256 for f in stored]),
-                    lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
+    return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
 
 
 @router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
              summary="Clôturer le plan d'actions sur preuves (chargé·e)")
-def close_action_plan(controle_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
-                      principal: Principal = Depends(require(Role.officer)),
-                      key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (controle_id, body),
-                    lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
+def close_action_plan(controle_id: int, body: CommentIn, call: Call, principal: Officer):
+    return responder(call, principal, (controle_id, body),
+                     lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
 
 
 @router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
-def cancel(controle_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (controle_id, body),
-                    lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))
+def cancel(controle_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (controle_id, body),
+                     lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))

@@ -13,8 +13,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 from sqlmodel import Session, select
 
 from api.certification_schemas import (
@@ -32,17 +32,17 @@ from api.certification_schemas import (
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
-from api.schemas import EventOut, ReasonIn, timeline_page
-from api.uploads import document_out, file_response
-from certification.audit import timeline
+from api.deps import Officer, OfficerOrJuryMember, Principal, current_principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out
+from certification import actions
 from certification.db import session_scope
-from certification.errors import Conflict, InvalidTransition, NotFound
+from certification.errors import Conflict, InvalidTransition
 from certification.models import Appeal, Candidate, Certificate, Certification, JurySession, Role, Structure, User
 from certification.processes.certification import (
     COLLEGES,
-    JURY,
     JURY_STATE_LABELS,
     OUTCOME_LABELS,
     JuryState,
@@ -52,23 +52,11 @@ from certification.services import jury as svc
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
-from flows import dispatch
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/jury-sessions", tags=["sessions de jury"])
 
 ENTITY = JurySession.__tablename__
-# API action name -> transition name, for ``allowed_actions``.
-ACTIONS = {
-    "convene": "convene",
-    "check-composition": "check_composition",
-    "results": "record_results",
-    "close-deliberation": "close_deliberation",
-    "sign-pv": "sign_pv",
-    "cancel": "cancel",
-}
-PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
-EDITABLE = (JuryState.planned, JuryState.convened)
 
 
 def _summary(session: Session, jury: JurySession) -> dict:
@@ -80,24 +68,6 @@ def _summary(session: Session, jury: JurySession) -> dict:
         "members_count": len(svc.members_of(session, jury.id)),
         "candidates_count": len(svc.candidates_of(session, jury.id)), "flag_reason": jury.flag_reason,
     }
-
-
-def _is_president(session: Session, principal: Principal, jury: JurySession) -> bool:
-    return any(m.user_id == principal.actor.user_id and m.is_president for m in svc.members_of(session, jury.id))
-
-
-def _allowed_actions(session: Session, principal: Principal, jury: JurySession) -> list[str]:
-    role = principal.actor.role
-    names = {t.name for t in JURY.available(jury.state, role)}
-    actions = [a for a, t in ACTIONS.items() if t in names]
-    if role is Role.jury_member:
-        return [a for a in actions if a in PRESIDENT_ACTIONS] if _is_president(session, principal, jury) else []
-    if role is Role.officer:
-        extra = ["members", "candidates"] if jury.state in EDITABLE else []
-        if jury.state == JuryState.convened:
-            extra.append("attendance")
-        return extra + actions
-    return []
 
 
 def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryOut:
@@ -130,17 +100,11 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         composition_problems=svc.composition_problems(session, jury) if deliberating else [],
         missing_results=svc.missing_results(session, jury) if jury.state == JuryState.composition_checked else [],
         documents=[document_out(f"/jury-sessions/{jury.id}", d) for d in list_documents(session, ENTITY, jury.id)],
-        allowed_actions=_allowed_actions(session, principal, jury),
+        allowed_actions=actions.jury_actions(session, principal.actor, jury),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
-    """Apply ``action(session) -> session de jury``, answer it, then run the jury flow."""
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, jury: jury_out(session, principal, jury), on_change=dispatch.jury_changed,
-        status=status,
-    )
+responder = Responder(jury_out, "jury_changed")  # then the jury flow
 
 
 def _traced_conflict(principal: Principal, session_id: int, action: str, exc: conflicts.ConflictOfInterest) -> None:
@@ -154,9 +118,8 @@ def _traced_conflict(principal: Principal, session_id: int, action: str, exc: co
 
 
 @router.post("", status_code=201, response_model=JuryOut, summary="Planifier une session de jury (chargé·e)")
-def plan(body: JuryPlanIn, http: Request, background: BackgroundTasks,
-         principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (body,), lambda s: svc.plan_session(
+def plan(body: JuryPlanIn, call: Call, principal: Officer):
+    return responder(call, principal, (body,), lambda s: svc.plan_session(
         s, principal.actor, certification_code=body.certification_code, scheduled_at=body.scheduled_at,
         place=body.place, video_link=body.video_link, quorum=body.quorum, duration_minutes=body.duration_minutes,
     ), status=201)
@@ -185,16 +148,13 @@ def list_sessions(
 @router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(jury_out(session, principal, svc.get_session(session, principal.actor, session_id)))
+    return dossier_read(conditional, principal, svc.get_session, jury_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
             summary="Historique de la session (paginé, plus anciens d'abord)")
 def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        jury = svc.get_session(session, principal.actor, session_id)
-        return timeline_page(pager, timeline(session, ENTITY, jury.id))
+    return dossier_timeline(pager, principal, svc.get_session, ENTITY, session_id)
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -203,15 +163,14 @@ def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principa
 @router.post("/{session_id}/members", response_model=JuryOut,
              summary="Désigner un membre (collège, président) (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts, membre déjà désigné ou président déjà désigné"}})
-def add_member(session_id: int, body: MemberIn, http: Request, background: BackgroundTasks,
-               principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_member(s, principal.actor, session_id, user_id=body.user_id, college=body.college,
                        is_president=body.is_president)
         return svc.get_session(s, principal.actor, session_id)
 
     try:
-        return _respond(http, background, principal, key, (session_id, "members", body), action)
+        return responder(call, principal, (session_id, "members", body), action)
     except conflicts.ConflictOfInterest as exc:
         _traced_conflict(principal, session_id, "add_member", exc)
         raise
@@ -221,14 +180,13 @@ def add_member(session_id: int, body: MemberIn, http: Request, background: Backg
              summary="Inscrire des candidats prêts (évalués sur les seuls blocs non encore acquis) (chargé·e)",
              responses={409: {"description": "Candidat non prêt, déjà inscrit, structure sans agrément, "
                                              "ou conflit d'intérêts d'un membre"}})
-def add_candidates(session_id: int, body: JuryCandidatesIn, http: Request, background: BackgroundTasks,
-                   principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
+def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_candidates(s, principal.actor, session_id, body.candidate_ids)
         return svc.get_session(s, principal.actor, session_id)
 
     try:
-        return _respond(http, background, principal, key, (session_id, "candidates", body), action)
+        return responder(call, principal, (session_id, "candidates", body), action)
     except conflicts.ConflictOfInterest as exc:
         _traced_conflict(principal, session_id, "add_candidates", exc)
         raise
@@ -236,26 +194,22 @@ def add_candidates(session_id: int, body: JuryCandidatesIn, http: Request, backg
 
 @router.post("/{session_id}/convene", response_model=JuryOut,
              summary="Convoquer les membres (convocations avec invitation .ics) (chargé·e)")
-def convene(session_id: int, http: Request, background: BackgroundTasks,
-            principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, "convene"),
-                    lambda s: svc.convene(s, principal.actor, session_id))
+def convene(session_id: int, call: Call, principal: Officer):
+    return responder(call, principal, (session_id, "convene"),
+                     lambda s: svc.convene(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/attendance", response_model=JuryOut,
              summary="Saisir la présence des membres : {\"present\": {user_id: true|false}} (chargé·e)")
-def attendance(session_id: int, body: AttendanceIn, http: Request, background: BackgroundTasks,
-               principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, "attendance", body),
-                    lambda s: svc.record_attendance(s, principal.actor, session_id, body.present))
+def attendance(session_id: int, body: AttendanceIn, call: Call, principal: Officer):
+    return responder(call, principal, (session_id, "attendance", body),
+                     lambda s: svc.record_attendance(s, principal.actor, session_id, body.present))
 
 
 @router.post("/{session_id}/check-composition", response_model=JuryOut,
              summary="Vérifier la composition : président, deux collèges paritaires, quorum, indépendance (chargé·e)",
              responses={409: {"description": "Composition irrégulière ; details.problems en donne la liste"}})
-def check_composition(session_id: int, http: Request, background: BackgroundTasks,
-                      principal: Principal = Depends(require(Role.officer)),
-                      key: str | None = Depends(idempotency_key)):
+def check_composition(session_id: int, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         try:
             return svc.check_composition(s, principal.actor, session_id)
@@ -265,7 +219,7 @@ def check_composition(session_id: int, http: Request, background: BackgroundTask
             problems = svc.composition_problems(s, svc.get_session(s, principal.actor, session_id))
             raise Conflict(exc.message, code="composition_irregular", details={"problems": problems}) from None
 
-    return _respond(http, background, principal, key, (session_id, "check-composition"), action)
+    return responder(call, principal, (session_id, "check-composition"), action)
 
 
 # --- deliberation ----------------------------------------------------------------------------
@@ -273,39 +227,32 @@ def check_composition(session_id: int, http: Request, background: BackgroundTask
 
 @router.post("/{session_id}/results", response_model=JuryOut,
              summary="Enregistrer les résultats d'un candidat par bloc (chargé·e ou président du jury)")
-def record_results(session_id: int, body: ResultsIn, http: Request, background: BackgroundTasks,
-                   principal: Principal = Depends(require(Role.officer, Role.jury_member)),
-                   key: str | None = Depends(idempotency_key)):
+def record_results(session_id: int, body: ResultsIn, call: Call, principal: OfficerOrJuryMember):
     def action(s: Session) -> JurySession:
         svc.record_results(s, principal.actor, session_id, body.candidate_id, body.results, body.comment)
         return svc.get_session(s, principal.actor, session_id)
 
-    return _respond(http, background, principal, key, (session_id, "results", body), action)
+    return responder(call, principal, (session_id, "results", body), action)
 
 
 @router.post("/{session_id}/close-deliberation", response_model=JuryOut,
              summary="Clore la délibération (chargé·e ou président du jury)")
-def close_deliberation(session_id: int, http: Request, background: BackgroundTasks,
-                       principal: Principal = Depends(require(Role.officer, Role.jury_member)),
-                       key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, "close-deliberation"),
-                    lambda s: svc.close_deliberation(s, principal.actor, session_id))
+def close_deliberation(session_id: int, call: Call, principal: OfficerOrJuryMember):
+    return responder(call, principal, (session_id, "close-deliberation"),
+                     lambda s: svc.close_deliberation(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/sign-pv", response_model=JuryOut,
              summary="Signer le procès-verbal (président du jury ou chargé·e)")
-def sign_pv(session_id: int, http: Request, background: BackgroundTasks,
-            principal: Principal = Depends(require(Role.officer, Role.jury_member)),
-            key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, "sign-pv"),
-                    lambda s: svc.sign_pv(s, principal.actor, session_id))
+def sign_pv(session_id: int, call: Call, principal: OfficerOrJuryMember):
+    return responder(call, principal, (session_id, "sign-pv"),
+                     lambda s: svc.sign_pv(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/cancel", response_model=JuryOut, summary="Annuler la session (chargé·e, motif)")
-def cancel(session_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(require(Role.officer)), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, "cancel", body),
-                    lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+def cancel(session_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (session_id, "cancel", body),
+                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -394,9 +341,4 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
 @router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
 def download_document(session_id: int, document_id: int,
                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
-    with session_scope() as session:
-        jury = svc.get_session(session, principal.actor, session_id)
-        doc = session.get(GeneratedDocument, document_id)
-        if doc is None or doc.entity_type != ENTITY or doc.entity_id != jury.id:
-            raise NotFound("Document introuvable.", code="document_not_found")
-    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+    return dossier_document(principal, svc.get_session, ENTITY, session_id, document_id)

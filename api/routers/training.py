@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, current_principal, idempotency_key, require
-from api.idempotency import respond
+from api.deps import Principal, current_principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_read
 from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from api.training_schemas import (
     AttendanceIn,
@@ -28,24 +28,20 @@ from api.training_schemas import (
     TrainingSessionOut,
     TrainingSessionSummary,
 )
-from api.uploads import document_out, file_response
+from api.uploads import document_out, document_response, owned_document
+from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import Forbidden, NotFound
+from certification.errors import Forbidden
 from certification.models import Role, Structure, User
 from certification.models_training import Encadrant, TrainingEnrollment, TrainingSession
 from certification.processes.training import (
-    ENROLLMENT,
     ENROLLMENT_STATE_LABELS,
-    TRAINING_SESSION,
     TRAINING_STATE_LABELS,
     TrainingState,
 )
 from certification.services import training as svc
-from certification.settings import get_settings
-from documents.models import GeneratedDocument
 from documents.service import get_document
-from flows import dispatch
 from api.flow_helpers import training_attestation_kind, training_waiting_for
 
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__  # as in flows.training
@@ -53,8 +49,6 @@ ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__  # as in flows.training
 router = APIRouter(prefix="/training-sessions", tags=["formation EPSP"])
 actors = require(Role.formateur, Role.officer)
 
-SESSION_ACTIONS = {"reschedule": "reschedule", "start": "start", "close": "close", "cancel": "cancel"}
-ENROLLMENT_ACTIONS = {"complete": "complete", "fail": "fail", "withdraw": "withdraw"}
 
 
 def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnrollment]) -> dict:
@@ -69,14 +63,6 @@ def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnr
     }
 
 
-def enrollment_actions(principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> list[str]:
-    role = principal.actor.role
-    names = {tr.name for tr in ENROLLMENT.available(e.state, role)} if role is not Role.structure else set()
-    if t.state != TrainingState.in_progress:
-        names -= {"complete", "fail"}
-    return [a for a, name in ENROLLMENT_ACTIONS.items() if name in names]
-
-
 def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
     encadrant = session.get(Encadrant, e.encadrant_id)
     structure = session.get(Structure, e.structure_id)
@@ -88,19 +74,8 @@ def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, 
         attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in svc.days_of(t)],
         outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
         attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
-        allowed_actions=enrollment_actions(principal, t, e),
+        allowed_actions=actions.enrollment_actions(session, principal.actor, e),
     )
-
-
-def _allowed_actions(principal: Principal, t: TrainingSession) -> list[str]:
-    role = principal.actor.role
-    if role is Role.structure:
-        return []
-    names = {tr.name for tr in TRAINING_SESSION.available(t.state, role)}
-    actions = [a for a, name in SESSION_ACTIONS.items() if name in names]
-    if t.state in (TrainingState.planned, TrainingState.in_progress):
-        actions += ["enroll", "attendance"]
-    return actions
 
 
 def session_out(session: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
@@ -112,16 +87,11 @@ def session_out(session: Session, principal: Principal, t: TrainingSession) -> T
         **_summary(session, t, everyone),
         hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
         closed_at=t.closed_at, enrollments=[_enrollment_out(session, principal, t, e) for e in mine],
-        allowed_actions=_allowed_actions(principal, t),
+        allowed_actions=actions.training_actions(session, principal.actor, t),
     )
 
 
-def _respond(http, background, principal, key, digest_parts, action, status: int = 200) -> JSONResponse:
-    return respond(
-        http, background, user_id=principal.actor.user_id, key=key, digest_parts=digest_parts, action=action,
-        render=lambda session, t: session_out(session, principal, t), on_change=dispatch.training_session_changed,
-        status=status,
-    )
+responder = Responder(session_out, "training_session_changed")
 
 
 def _session(session: Session, session_id: int) -> TrainingSession:
@@ -130,9 +100,9 @@ def _session(session: Session, session_id: int) -> TrainingSession:
 
 @router.post("", status_code=201, response_model=TrainingSessionOut,
              summary="Programmer une session de formation EPSP (formateur : la sienne ; chargé·e : pour un formateur)")
-def plan(body: TrainingSessionIn, http: Request, background: BackgroundTasks,
-         principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (body,), lambda s: svc.plan_session(
+def plan(body: TrainingSessionIn, call: Call,
+         principal: Principal = Depends(actors)):
+    return responder(call, principal, (body,), lambda s: svc.plan_session(
         s, principal.actor, days=body.days, place=body.place, formateur_id=body.formateur_id, title=body.title,
         hours=body.hours, hours_per_day=body.hours_per_day, capacity=body.capacity, notes=body.notes), status=201)
 
@@ -173,8 +143,7 @@ def list_encadrants(pager: Pager = Depends(),
 @router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    with session_scope() as session:
-        return conditional.respond(session_out(session, principal, svc.get_session(session, principal.actor, session_id)))
+    return dossier_read(conditional, principal, svc.get_session, session_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
@@ -203,81 +172,79 @@ def download_attestation(session_id: int, enrollment_id: int, document_id: int,
                          principal: Principal = Depends(current_principal)):
     with session_scope() as session:
         e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
-        doc = session.get(GeneratedDocument, document_id)
-        if doc is None or doc.entity_type != ENROLLMENT_ENTITY or doc.entity_id != e.id:
-            raise NotFound("Document introuvable.", code="document_not_found")
-    return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+        doc = owned_document(session, ENROLLMENT_ENTITY, e.id, document_id)
+    return document_response(doc)
 
 
 @router.post("/{session_id}/reschedule", response_model=TrainingSessionOut,
              summary="Modifier les dates ou le lieu d'une session programmée (nouvelle convocation)")
-def reschedule(session_id: int, body: RescheduleIn, http: Request, background: BackgroundTasks,
-               principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, body), lambda s: svc.reschedule(
+def reschedule(session_id: int, body: RescheduleIn, call: Call,
+               principal: Principal = Depends(actors)):
+    return responder(call, principal, (session_id, body), lambda s: svc.reschedule(
         s, principal.actor, session_id, days=body.days, place=body.place, hours=body.hours, notes=body.notes))
 
 
 @router.post("/{session_id}/enrollments", status_code=201, response_model=TrainingSessionOut,
              summary="Inscrire un encadrant d'une structure",
              responses={409: {"description": "Déjà inscrit, déjà formé ou session complète"}})
-def enroll(session_id: int, body: EnrollmentIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+def enroll(session_id: int, body: EnrollmentIn, call: Call,
+           principal: Principal = Depends(actors)):
     def action(s: Session) -> TrainingSession:
         svc.enroll(s, principal.actor, session_id, structure_id=body.structure_id, last_name=body.last_name,
                    first_names=body.first_names, email=str(body.email))
         return _session(s, session_id)
 
-    return _respond(http, background, principal, key, (session_id, body), action, status=201)
+    return responder(call, principal, (session_id, body), action, status=201)
 
 
 @router.post("/{session_id}/start", response_model=TrainingSessionOut, summary="Ouvrir la session (premier jour)")
-def start(session_id: int, http: Request, background: BackgroundTasks,
-          principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id,),
-                    lambda s: svc.start(s, principal.actor, session_id))
+def start(session_id: int, call: Call,
+          principal: Principal = Depends(actors)):
+    return responder(call, principal, (session_id,),
+                     lambda s: svc.start(s, principal.actor, session_id))
 
 
 @router.post("/{session_id}/attendance", response_model=TrainingSessionOut,
              summary="Relever les présences d'une journée (ouvre la session le premier jour)")
-def attendance(session_id: int, body: AttendanceIn, http: Request, background: BackgroundTasks,
-               principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, body), lambda s: svc.record_attendance(
+def attendance(session_id: int, body: AttendanceIn, call: Call,
+               principal: Principal = Depends(actors)):
+    return responder(call, principal, (session_id, body), lambda s: svc.record_attendance(
         s, principal.actor, session_id, day=body.day, present=body.present))
 
 
 @router.post("/{session_id}/enrollments/{enrollment_id}/outcome", response_model=TrainingSessionOut,
              summary="Enregistrer le résultat : formation achevée (présence à chaque journée) ou non achevée (motif)")
-def outcome(session_id: int, enrollment_id: int, body: OutcomeIn, http: Request, background: BackgroundTasks,
-            principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+def outcome(session_id: int, enrollment_id: int, body: OutcomeIn, call: Call,
+            principal: Principal = Depends(actors)):
     def action(s: Session) -> TrainingSession:
         svc.record_outcome(s, principal.actor, session_id, enrollment_id, completed=body.completed,
                            reason=body.reason)
         return _session(s, session_id)
 
-    return _respond(http, background, principal, key, (session_id, enrollment_id, body), action)
+    return responder(call, principal, (session_id, enrollment_id, body), action)
 
 
 @router.post("/{session_id}/enrollments/{enrollment_id}/withdraw", response_model=TrainingSessionOut,
              summary="Désinscrire un encadrant")
-def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-             principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
+def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, call: Call,
+             principal: Principal = Depends(actors)):
     def action(s: Session) -> TrainingSession:
         svc.withdraw(s, principal.actor, session_id, enrollment_id, body.reason)
         return _session(s, session_id)
 
-    return _respond(http, background, principal, key, (session_id, enrollment_id, body), action)
+    return responder(call, principal, (session_id, enrollment_id, body), action)
 
 
 @router.post("/{session_id}/close", response_model=TrainingSessionOut,
              summary="Clôturer la session (tous les résultats enregistrés)")
-def close(session_id: int, body: CommentIn, http: Request, background: BackgroundTasks,
-          principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, body),
-                    lambda s: svc.close(s, principal.actor, session_id, body.comment))
+def close(session_id: int, body: CommentIn, call: Call,
+          principal: Principal = Depends(actors)):
+    return responder(call, principal, (session_id, body),
+                     lambda s: svc.close(s, principal.actor, session_id, body.comment))
 
 
 @router.post("/{session_id}/cancel", response_model=TrainingSessionOut, summary="Annuler la session")
-def cancel(session_id: int, body: ReasonIn, http: Request, background: BackgroundTasks,
-           principal: Principal = Depends(actors), key: str | None = Depends(idempotency_key)):
-    return _respond(http, background, principal, key, (session_id, body),
-                    lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+def cancel(session_id: int, body: ReasonIn, call: Call,
+           principal: Principal = Depends(actors)):
+    return responder(call, principal, (session_id, body),
+                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))

@@ -18,10 +18,10 @@ and the idempotency record of that key, so that a repeated confirmation (a doubl
 the first result without applying anything twice — and the dossier's flow is triggered after
 the answer (``flows.dispatch``, as the API does).
 
-The forms offered are those of the API's ``allowed_actions`` for the user (``api_action``), and
-the services check the roles again. Domain errors are shown on the page in French with their
-status (403, 404, 409, 413, 415, 422), never as a 500; a refused conflict of interest is traced
-in the audit trail as the API does. Every POST carries the CSRF token of the session.
+The forms offered are those of the dossier's allowed actions for the user (``api_action``, as
+:mod:`certification.actions` answers them, for the API too), and the services check the roles
+again. Domain errors are shown on the page in French with their status (403, 404, 409, 413, 415,
+422), never as a 500; a refused conflict of interest is traced in the audit trail as the API does. Every POST carries the CSRF token of the session.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class FormAction:
     key: str  # URL segment
     title: str  # heading of the form and of the confirmation page
     roles: frozenset[Role]  # roles that may ever take it (others: 403)
-    api_action: str | None  # must be among the dossier's allowed actions (the API's rules)
+    api_action: str | None  # must be among the dossier's allowed actions (certification.actions)
     inputs: tuple[Input, ...]
     parse: Callable[[Mapping[str, str], dict], Parsed]  # ctx["uploads"]: (kind, file name) of the files sent
     apply: Callable[[Session, Actor, int | None, dict], Any]
@@ -280,7 +280,7 @@ def _input_view(action: FormAction, i: Input, ctx: dict, item, values: Mapping[s
 
 def forms_for(kind: DossierKind, actions: Mapping[str, FormAction], ctx: dict, current: WebUser,
               base_url: str) -> list[dict[str, Any]]:
-    """The forms of the actions ``current`` may take here (the API's allowed actions), each with the
+    """The forms of the actions ``current`` may take here (its allowed actions), each with the
     values sent when it failed."""
     allowed = ctx.get("actions", ())
     failed = ctx.get("failed")

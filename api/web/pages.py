@@ -27,7 +27,7 @@ from documents.service import list_documents
 
 
 def principal(current: WebUser) -> Principal:
-    """The API's view of the signed-in user (for the API's ``allowed_actions`` rules)."""
+    """The API's view of the signed-in user (to render a dossier as the API does)."""
     return Principal(current.user, current.actor)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -107,15 +107,23 @@ def _can_convene(jury: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _composition(jury: Any, ctx: Mapping[str, Any]) -> str | None:
-    problems = ctx.get("composition_problems", [])
+def composition_refusal(problems: Sequence[str]) -> str | None:
+    """Why the jury may not deliberate (``None`` when its composition is regular)."""
     return "Composition irrégulière : " + " ; ".join(problems) + "." if problems else None
 
 
-def _all_results(jury: Any, ctx: Mapping[str, Any]) -> str | None:
-    missing = ctx.get("missing_results", [])
+def missing_results_refusal(missing: Sequence[str]) -> str | None:
+    """Why the deliberation may not be closed: the candidates whose results are missing."""
     return "Résultats manquants : " + ", ".join(missing[:10]) + ("…" if len(missing) > 10 else "") + "." \
         if missing else None
+
+
+def _composition(jury: Any, ctx: Mapping[str, Any]) -> str | None:
+    return composition_refusal(ctx.get("composition_problems", []))
+
+
+def _all_results(jury: Any, ctx: Mapping[str, Any]) -> str | None:
+    return missing_results_refusal(ctx.get("missing_results", []))
 
 
 J_ = JuryState

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -40,11 +40,15 @@ def _first_day_reached(training: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _every_outcome_recorded(training: Any, ctx: Mapping[str, Any]) -> str | None:
-    pending = ctx.get("pending", ())
+def pending_outcomes_refusal(pending: Sequence[str]) -> str | None:
+    """Why a session may not be closed: the encadrants whose outcome is still to record."""
     if pending:
         return "Résultat à enregistrer pour : " + ", ".join(pending) + "."
     return None
+
+
+def _every_outcome_recorded(training: Any, ctx: Mapping[str, Any]) -> str | None:
+    return pending_outcomes_refusal(ctx.get("pending", ()))
 
 
 def _nobody_completed(training: Any, ctx: Mapping[str, Any]) -> str | None:
@@ -95,13 +99,17 @@ def _session_in_progress(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
-    attendance = enrollment.attendance or {}
-    missing = [d for d in ctx.get("days", ()) if attendance.get(d) is not True]
+def missing_attendance_refusal(missing: Sequence[str]) -> str | None:
+    """Why an enrolment may not be completed: the days (as given) without a recorded presence."""
     if missing:
         return ("La formation n'est achevée qu'avec une présence à chaque journée ; absence ou présence non "
                 "relevée le : " + ", ".join(missing) + ".")
     return None
+
+
+def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
+    attendance = enrollment.attendance or {}
+    return missing_attendance_refusal([d for d in ctx.get("days", ()) if attendance.get(d) is not True])
 
 
 E = EnrollmentState

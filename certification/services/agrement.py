@@ -119,7 +119,16 @@ def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementReque
 # --- writing -------------------------------------------------------------------------------
 
 
-def _validate_pieces(pieces: Sequence[PieceIn]) -> None:
+# Messages and bounds of the instruction, shared with the back-office's forms.
+PIECES_REQUIRED = "Joignez au moins le dossier de demande (PDF)."
+EMPTY_COMPLEMENTS = "Joignez au moins une pièce ou un commentaire."
+AVIS_REASON_REQUIRED = "Un avis défavorable doit être motivé."
+DEADLINE_DAYS_MIN, DEADLINE_DAYS_MAX = 1, 180
+BAD_DEADLINE = f"Le délai de réponse doit être compris entre {DEADLINE_DAYS_MIN} et {DEADLINE_DAYS_MAX} jours."
+
+
+def validate_pieces(pieces: Sequence[PieceIn]) -> None:
+    """At most ``upload_max_files`` pieces per sending, each of a known kind."""
     limit = get_settings().upload_max_files
     if len(pieces) > limit:
         raise ValidationFailed(f"{limit} pièces au plus par envoi.", code="too_many_files")
@@ -131,7 +140,8 @@ def _validate_pieces(pieces: Sequence[PieceIn]) -> None:
             )
 
 
-def _add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+def add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+    """Attach stored ``pieces`` to the request's current round (in the caller's transaction)."""
     for piece in pieces:
         session.add(
             Piece(
@@ -190,9 +200,9 @@ def submit_request(
     """A mandataire files an agrément request for a structure, with its pieces."""
     if actor.role is not Role.mandataire:
         raise Forbidden("Seul un mandataire peut déposer une demande d'agrément.", code="role_not_allowed")
-    _validate_pieces(pieces)
+    validate_pieces(pieces)
     if not pieces:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     cert = get_certification(session, certification_code)
     struct = _upsert_structure(session, structure)
     open_request = session.exec(
@@ -235,7 +245,7 @@ def submit_request(
     )
     session.add(request)
     session.flush()
-    _add_pieces(session, request, actor, pieces)
+    add_pieces(session, request, actor, pieces)
     conflicts.link(session, actor.user_id, struct.id, LinkKind.mandataire)
     record_event(
         session,
@@ -256,8 +266,8 @@ def request_complements(
 ) -> AgrementRequest:
     request = _acting_on(session, actor, request_id)
     days = deadline_days if deadline_days is not None else get_settings().complements_deadline_days
-    if not 1 <= days <= 180:
-        raise ValidationFailed("Le délai de réponse doit être compris entre 1 et 180 jours.", code="bad_deadline")
+    if not DEADLINE_DAYS_MIN <= days <= DEADLINE_DAYS_MAX:
+        raise ValidationFailed(BAD_DEADLINE, code="bad_deadline")
     deadline = today() + timedelta(days=days)
     apply_transition(
         session, AGREMENT_REQUEST, request, "request_complements", actor,
@@ -277,8 +287,8 @@ def provide_complements(
 ) -> AgrementRequest:
     request = _acting_on(session, actor, request_id)
     if actor.role is Role.mandataire and not pieces and not comment.strip():
-        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
-    _validate_pieces(pieces)
+        raise ValidationFailed(EMPTY_COMPLEMENTS, code="empty_complements")
+    validate_pieces(pieces)
     new_round = request.round + 1
     apply_transition(
         session, AGREMENT_REQUEST, request, "provide_complements", actor,
@@ -286,7 +296,7 @@ def provide_complements(
         data={"round": new_round, "pieces": len(pieces)},
         changes={"round": new_round, "last_submitted_at": now()},
     )
-    _add_pieces(session, request, actor, pieces)
+    add_pieces(session, request, actor, pieces)
     session.flush()
     return request
 
@@ -327,7 +337,7 @@ def give_avis(session: Session, actor: Actor, request_id: int, avis: str, commen
     if avis not in AVIS_VALUES:
         raise ValidationFailed("L'avis doit être « favorable » ou « defavorable ».", code="bad_avis")
     if avis == "defavorable" and not comment.strip():
-        raise ValidationFailed("Un avis défavorable doit être motivé.", code="reason_required")
+        raise ValidationFailed(AVIS_REASON_REQUIRED, code="reason_required")
     apply_transition(
         session, AGREMENT_REQUEST, request, "give_avis", actor,
         reason=comment.strip() or None, data={"avis": avis},

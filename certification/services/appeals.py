@@ -17,6 +17,7 @@ from certification.numbering import next_value
 from certification.processes.certification import APPEAL, JURY, AppealState, JuryState
 from certification.services import jury as jury_svc
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Appeal.__tablename__
 
@@ -52,13 +53,7 @@ def list_appeals(session: Session, actor: Actor) -> list[Appeal]:
 
 
 def get_appeal(session: Session, actor: Actor, appeal_id: int) -> Appeal:
-    try:
-        row = session.exec(_query(session, actor).where(Appeal.id == appeal_id)).first()
-    except Forbidden:
-        row = None
-    if row is None:
-        raise NotFound("Recours introuvable.", code="appeal_not_found")
-    return row
+    return visible_one(session, actor, _query, Appeal, appeal_id, missing="Recours introuvable.", code="appeal_not_found")
 
 
 def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:

@@ -19,7 +19,8 @@ from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiSta
 from certification.services import conflicts
 from certification.services.agrement import PieceIn
 from certification.services.training import structure_of
-from certification.settings import get_settings
+from certification import visits
+from certification.visibility import visible_one
 
 ENTITY = Appui.__tablename__
 
@@ -49,13 +50,7 @@ def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> 
 
 def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
     """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        appui = session.exec(_query(session, actor).where(Appui.id == appui_id)).first()
-    except Forbidden:
-        appui = None
-    if appui is None:
-        raise NotFound("Appui pédagogique introuvable.", code="appui_not_found")
-    return appui
+    return visible_one(session, actor, _query, Appui, appui_id, missing="Appui pédagogique introuvable.", code="appui_not_found")
 
 
 # --- request -------------------------------------------------------------------------------
@@ -131,16 +126,7 @@ def schedule_visit(
     duration_minutes: int | None = None,
 ) -> Appui:
     appui = _acting_on(session, actor, appui_id)
-    if visit_at.tzinfo is None:
-        raise ValidationFailed("Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).",
-                               code="naive_datetime")
-    if visit_at <= now():
-        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
-    if not place.strip():
-        raise ValidationFailed("Le lieu de la visite est obligatoire.", code="place_required")
-    minutes = duration_minutes or get_settings().visit_duration_minutes
-    if not 15 <= minutes <= 12 * 60:
-        raise ValidationFailed("Durée de visite invalide (15 minutes à 12 heures).", code="bad_duration")
+    minutes = visits.check_visit(visit_at, place, duration_minutes)
     sequence = appui.visit_sequence + 1
     apply_transition(
         session, APPUI, appui, "schedule_visit", actor,
@@ -153,11 +139,14 @@ def schedule_visit(
     return appui
 
 
+REPORT_REQUIRED = "Le compte rendu est obligatoire."
+
+
 def report(session: Session, actor: Actor, appui_id: int, *, text: str, file: PieceIn | None = None) -> Appui:
     """The formateur's compte rendu of the visit (text, and optionally a PDF)."""
     appui = _acting_on(session, actor, appui_id)
     if not text.strip():
-        raise ValidationFailed("Le compte rendu est obligatoire.", code="report_required")
+        raise ValidationFailed(REPORT_REQUIRED, code="report_required")
     stored = None
     if file is not None:
         stored = {"original_name": file.original_name, "content_type": file.content_type, "size": file.size,

@@ -32,6 +32,7 @@ from certification.services import lifecycle
 from certification.services.agrement import PieceIn
 from certification.referentiel.service import version_in_force
 from certification.services.referential import blocs_of, get_certification
+from certification.visibility import visible_one
 
 ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
@@ -76,13 +77,7 @@ def list_candidates(session: Session, actor: Actor, *, state: str | None = None)
 
 
 def get_candidate(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    try:
-        candidate = session.exec(_query(session, actor).where(Candidate.id == candidate_id)).first()
-    except Forbidden:
-        candidate = None
-    if candidate is None:
-        raise NotFound("Candidat introuvable.", code="candidate_not_found")
-    return candidate
+    return visible_one(session, actor, _query, Candidate, candidate_id, missing="Candidat introuvable.", code="candidate_not_found")
 
 
 def _acting_on(session: Session, actor: Actor, candidate_id: int) -> Candidate:
@@ -208,6 +203,15 @@ def register_candidate(
     return candidate
 
 
+EVALUATOR_REQUIRED = "Le nom de l'évaluateur est obligatoire."
+
+
+def check_evaluation_day(evaluated_on: date) -> None:
+    """An evaluation is not dated in the future."""
+    if evaluated_on > today():
+        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+
+
 def add_evaluation(
     session: Session,
     actor: Actor,
@@ -227,13 +231,12 @@ def add_evaluation(
         raise ValidationFailed(f"Le bloc {bloc_code} n'est pas suivi par ce candidat.", code="unknown_bloc")
     if result not in EVALUATION_RESULTS:
         raise ValidationFailed(f"Résultat parmi : {', '.join(EVALUATION_RESULTS)}.", code="bad_result")
-    if evaluated_on > today():
-        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    check_evaluation_day(evaluated_on)
     agrement = session.get(Agrement, candidate.agrement_id)
     chronology.check_evaluation_date(evaluated_on, registered_at=candidate.registered_at,
                                      agrement_start=agrement.start_date, agrement_end=agrement.end_date)
     if not evaluator_name.strip():
-        raise ValidationFailed("Le nom de l'évaluateur est obligatoire.", code="evaluator_required")
+        raise ValidationFailed(EVALUATOR_REQUIRED, code="evaluator_required")
     evaluation = Evaluation(
         candidate_id=candidate.id, bloc_code=bloc_code, evaluated_on=evaluated_on, result=result,
         evaluator_name=evaluator_name.strip(), comment=comment.strip(), created_by_id=actor.user_id,

@@ -27,7 +27,9 @@ from certification.processes.controle import (
 )
 from certification.services import conflicts, lifecycle
 from certification.services.agrement import PieceIn
+from certification import visits
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Controle.__tablename__
 PLANNABLE_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring, AgrementState.suspended})
@@ -60,13 +62,7 @@ def list_controles(session: Session, actor: Actor, *, state: str | None = None) 
 
 def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:
     """The contrôle if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        controle = session.exec(_query(session, actor).where(Controle.id == controle_id)).first()
-    except Forbidden:
-        controle = None
-    if controle is None:
-        raise NotFound("Contrôle introuvable.", code="controle_not_found")
-    return controle
+    return visible_one(session, actor, _query, Controle, controle_id, missing="Contrôle introuvable.", code="controle_not_found")
 
 
 def files_of(session: Session, controle_id: int, kind: str | None = None) -> list[ControleFile]:
@@ -214,16 +210,7 @@ def schedule_visit(
 ) -> Controle:
     controle = _acting_on(session, actor, controle_id)
     _owner_or_officer(actor, controle)
-    if visit_at.tzinfo is None:
-        raise ValidationFailed("Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).",
-                               code="naive_datetime")
-    if visit_at <= now():
-        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
-    if not place.strip():
-        raise ValidationFailed("Le lieu de la visite est obligatoire.", code="place_required")
-    minutes = duration_minutes or get_settings().visit_duration_minutes
-    if not 15 <= minutes <= 12 * 60:
-        raise ValidationFailed("Durée de visite invalide (15 minutes à 12 heures).", code="bad_duration")
+    minutes = visits.check_visit(visit_at, place, duration_minutes)
     sequence = controle.visit_sequence + 1
     apply_transition(
         session, CONTROLE, controle, "schedule_visit", actor,
@@ -260,6 +247,15 @@ def _add_files(session: Session, controle: Controle, actor: Actor, files: Sequen
         ))
 
 
+SUMMARY_REQUIRED = "La synthèse du rapport est obligatoire."
+
+
+def check_action_plan_deadline(deadline: date) -> None:
+    """An action plan's deadline is in the future."""
+    if deadline <= today():
+        raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+
+
 def submit_report(
     session: Session,
     actor: Actor,
@@ -273,7 +269,7 @@ def submit_report(
     _owner_or_officer(actor, controle)
     cleaned = _clean_findings(findings)
     if not summary.strip():
-        raise ValidationFailed("La synthèse du rapport est obligatoire.", code="summary_required")
+        raise ValidationFailed(SUMMARY_REQUIRED, code="summary_required")
     counts = {s: sum(1 for f in cleaned if f["status"] == s) for s in FINDING_STATUSES}
     apply_transition(
         session, CONTROLE, controle, "submit_report", actor, context={"findings": cleaned},
@@ -304,8 +300,7 @@ def decide(
     if decision == "action_plan":
         if not action_plan_items.strip() or action_plan_deadline is None:
             raise ValidationFailed("Un plan d'actions demande des actions et une échéance.", code="action_plan_required")
-        if action_plan_deadline <= today():
-            raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+        check_action_plan_deadline(action_plan_deadline)
         changes |= {"action_plan_items": action_plan_items.strip(), "action_plan_deadline": action_plan_deadline}
         reason = reason or action_plan_items
     apply_transition(

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
-from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, Forbidden, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
@@ -31,6 +31,7 @@ from certification.services import candidates as cand
 from certification.services import credentials
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = Certificate.__tablename__
 
@@ -143,13 +144,7 @@ def list_certificates(session: Session, actor: Actor, *, session_id: int | None 
 
 
 def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
-    try:
-        row = session.exec(_query(session, actor).where(Certificate.id == certificate_id)).first()
-    except Forbidden:
-        row = None
-    if row is None:
-        raise NotFound("Certificat introuvable.", code="certificate_not_found")
-    return row
+    return visible_one(session, actor, _query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")
 
 
 def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) -> Certificate:
@@ -159,6 +154,9 @@ def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) 
                      data={"version": row.version + 1, "duplicate": True}, changes={"version": row.version + 1})
     credentials.issue(session, row)  # re-issued for the new version; the former ones stay valid
     return row
+
+
+NOTHING_TO_CORRECT = "Indiquez au moins une donnée à corriger."
 
 
 def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str, last_name: str | None = None,
@@ -172,7 +170,7 @@ def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str,
                                  "holder_birth_date": birth_date}.items() if v is not None}
     changes = {**printed, **({"holder_sex": cand.check_sex(sex)} if sex is not None else {})}
     if not changes:
-        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+        raise ValidationFailed(NOTHING_TO_CORRECT, code="nothing_to_correct")
     before = {k: str(getattr(row, k)) for k in changes}
     after = {k: str(v) for k, v in changes.items()}
     reason = (reason or "").strip()

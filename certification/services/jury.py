@@ -38,6 +38,7 @@ from certification.services import candidates as cand
 from certification.services import conflicts, lifecycle
 from certification.services.referential import get_certification
 from certification.settings import get_settings
+from certification.visibility import visible_one
 
 ENTITY = JurySession.__tablename__
 
@@ -60,13 +61,7 @@ def list_sessions(session: Session, actor: Actor) -> list[JurySession]:
 
 
 def get_session(session: Session, actor: Actor, session_id: int) -> JurySession:
-    try:
-        jury = session.exec(_query(session, actor).where(JurySession.id == session_id)).first()
-    except Forbidden:
-        jury = None
-    if jury is None:
-        raise NotFound("Session de jury introuvable.", code="jury_not_found")
-    return jury
+    return visible_one(session, actor, _query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
 
 
 def members_of(session: Session, session_id: int) -> list[JuryMember]:
@@ -93,6 +88,24 @@ def _officer_only(actor: Actor) -> None:
 
 # --- planning ------------------------------------------------------------------------------
 
+QUORUM_MIN, QUORUM_MAX = 3, 20
+BAD_QUORUM = f"Le quorum doit être compris entre {QUORUM_MIN} et {QUORUM_MAX} membres."
+
+
+def check_plan(scheduled_at: datetime, place: str | None, video_link: str | None) -> tuple[str | None, str | None]:
+    """The date and the place of a session to plan, checked: ``(place, video_link)`` stripped."""
+    if scheduled_at.tzinfo is None:
+        raise ValidationFailed("Indiquez le fuseau horaire de la session.", code="naive_datetime")
+    if scheduled_at <= now():
+        raise ValidationFailed("La session doit être planifiée dans le futur.", code="session_in_past")
+    place, video_link = (place or "").strip() or None, (video_link or "").strip() or None
+    if not place and not video_link:
+        raise ValidationFailed("Indiquez un lieu ou un lien de visioconférence.", code="place_required")
+    if video_link and not video_link.startswith("https://"):
+        raise ValidationFailed("Le lien de visioconférence doit commencer par https://.", code="bad_video_link")
+    return place, video_link
+
+
 
 def plan_session(
     session: Session,
@@ -107,17 +120,9 @@ def plan_session(
 ) -> JurySession:
     _officer_only(actor)
     cert = get_certification(session, certification_code)
-    if scheduled_at.tzinfo is None:
-        raise ValidationFailed("Indiquez le fuseau horaire de la session.", code="naive_datetime")
-    if scheduled_at <= now():
-        raise ValidationFailed("La session doit être planifiée dans le futur.", code="session_in_past")
-    place, video_link = (place or "").strip() or None, (video_link or "").strip() or None
-    if not place and not video_link:
-        raise ValidationFailed("Indiquez un lieu ou un lien de visioconférence.", code="place_required")
-    if video_link and not video_link.startswith("https://"):
-        raise ValidationFailed("Le lien de visioconférence doit commencer par https://.", code="bad_video_link")
-    if not 3 <= quorum <= 20:
-        raise ValidationFailed("Le quorum doit être compris entre 3 et 20 membres.", code="bad_quorum")
+    place, video_link = check_plan(scheduled_at, place, video_link)
+    if not QUORUM_MIN <= quorum <= QUORUM_MAX:
+        raise ValidationFailed(BAD_QUORUM, code="bad_quorum")
     year = scheduled_at.year
     jury = JurySession(
         reference=f"JURY-{year}-{next_value(session, 'jury', year):04d}", certification_id=cert.id,
@@ -136,7 +141,8 @@ def _editable(jury: JurySession) -> None:
         raise Conflict("La composition et la liste des candidats sont figées à ce stade.", code="jury_frozen")
 
 
-def _structures_of_candidates(session: Session, session_id: int) -> list[Structure]:
+def structures_of_candidates(session: Session, session_id: int) -> list[Structure]:
+    """The structures of the session's candidates (its members must be independent of each)."""
     ids = {c.structure_id for c in session.exec(
         select(Candidate).join(JuryCandidate, JuryCandidate.candidate_id == Candidate.id)
         .where(JuryCandidate.session_id == session_id))}
@@ -157,7 +163,7 @@ def add_member(session: Session, actor: Actor, session_id: int, *, user_id: int,
         raise Conflict(f"{user.full_name} siège déjà dans cette session.", code="already_member")
     if is_president and any(m.is_president for m in members_of(session, jury.id)):
         raise Conflict("La session a déjà un président.", code="president_exists")
-    for structure in _structures_of_candidates(session, jury.id):
+    for structure in structures_of_candidates(session, jury.id):
         conflicts.ensure_independent(session, user, structure, purpose="siéger au jury d'un candidat de")
     member = JuryMember(session_id=jury.id, user_id=user.id, college=college, is_president=is_president)
     session.add(member)
@@ -241,7 +247,7 @@ def composition_problems(session: Session, jury: JurySession) -> list[str]:
     employers = sum(m.college == "employeur" for m in present)
     if present and abs(employers - (len(present) - employers)) > 1:
         problems.append("les collèges ne sont pas paritaires")
-    structures = _structures_of_candidates(session, jury.id)
+    structures = structures_of_candidates(session, jury.id)
     for member in present:
         user = session.get(User, member.user_id)
         for structure in structures:
@@ -257,11 +263,18 @@ def check_composition(session: Session, actor: Actor, session_id: int) -> JurySe
     return jury
 
 
+NOT_PRESIDENT = "Seul le président du jury peut effectuer cette action."
+PARTIAL_ABSENCE = "Un candidat absent l'est pour tous ses blocs."
+
+
+def is_president(session: Session, actor: Actor, jury: JurySession) -> bool:
+    """Whether ``actor`` sits on the session as its president."""
+    return any(m.user_id == actor.user_id and m.is_president for m in members_of(session, jury.id))
+
+
 def _president_or_officer(session: Session, actor: Actor, jury: JurySession) -> None:
-    if actor.role is Role.jury_member and not any(
-        m.user_id == actor.user_id and m.is_president for m in members_of(session, jury.id)
-    ):
-        raise Forbidden("Seul le président du jury peut effectuer cette action.", code="not_president")
+    if actor.role is Role.jury_member and not is_president(session, actor, jury):
+        raise Forbidden(NOT_PRESIDENT, code="not_president")
 
 
 def record_results(
@@ -280,7 +293,7 @@ def record_results(
     if bad:
         raise ValidationFailed(f"Résultat parmi : {', '.join(DELIBERATION_RESULTS)}.", code="bad_result")
     if len(set(results.values()) & {"absent"}) and set(results.values()) != {"absent"}:
-        raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
+        raise ValidationFailed(PARTIAL_ABSENCE, code="partial_absence")
     chronology.check_session_started(jury.scheduled_at, "La délibération")
     # Results of different candidates are recorded concurrently: the session row is only read
     # under a shared lock (closing the deliberation waits for them, and they for it), the

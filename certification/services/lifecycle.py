@@ -29,11 +29,12 @@ from certification.processes.agrement import (
 )
 from certification.services import conflicts
 from certification.services.agrement import (
+    PIECES_REQUIRED,
     PieceIn,
-    _add_pieces,
-    _validate_pieces,
+    add_pieces,
     get_agrement,
     pieces_of,
+    validate_pieces,
 )
 
 ENTITY = Agrement.__tablename__
@@ -247,7 +248,7 @@ def request_renewal(
             f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[agrement.state]} ».",
             code="not_renewable", details={"state": agrement.state},
         )
-    _validate_pieces(pieces)
+    validate_pieces(pieces)
     pending = open_renewal_of(session, agrement.id)
     if pending is not None:
         raise Conflict(
@@ -262,7 +263,7 @@ def request_renewal(
         )
     previous_pieces = pieces_of(session, agrement.request_id) if agrement.request_id else []
     if not previous_pieces and not pieces:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     _claim(session, agrement)
 
     year = now().year
@@ -289,7 +290,7 @@ def request_renewal(
                 uploaded_at=piece.uploaded_at,
             )
         )
-    _add_pieces(session, request, actor, pieces)
+    add_pieces(session, request, actor, pieces)
     conflicts.link(session, actor.user_id, agrement.structure_id, LinkKind.mandataire)
     record_event(
         session, entity_type=AgrementRequest.__tablename__, entity_id=request.id, action="submit",

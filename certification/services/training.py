@@ -32,6 +32,7 @@ from certification.processes.training import (
     TrainingState,
 )
 from certification.services import conflicts
+from certification.visibility import visible_one
 
 ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
@@ -72,13 +73,7 @@ def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -
 
 def get_session(session: Session, actor: Actor, session_id: int) -> TrainingSession:
     """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    try:
-        training = session.exec(_query(session, actor).where(TrainingSession.id == session_id)).first()
-    except Forbidden:
-        training = None
-    if training is None:
-        raise NotFound("Session de formation introuvable.", code="training_session_not_found")
-    return training
+    return visible_one(session, actor, _query, TrainingSession, session_id, missing="Session de formation introuvable.", code="training_session_not_found")
 
 
 def enrollments_of(session: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
@@ -127,22 +122,37 @@ def days_of(training: TrainingSession) -> list[date]:
 # --- planning ------------------------------------------------------------------------------
 
 
+# Messages and bounds of the planning, shared with the back-office's forms.
+DAYS_REQUIRED = "Indiquez au moins une journée de formation."
+PLACE_REQUIRED = "Le lieu de la formation est obligatoire."
+CAPACITY_MIN, CAPACITY_MAX = 1, 50
+BAD_CAPACITY = f"Capacité invalide ({CAPACITY_MIN} à {CAPACITY_MAX} encadrants)."
+BAD_EMAIL = "Adresse e-mail de l'encadrant invalide."
+ATTENDANCE_REQUIRED = "Indiquez la présence d'au moins un encadrant."
+NOTHING_CHANGED = "Rien ne change dans la programmation de la session."
+
+
+def check_days_ahead(first_day: date) -> None:
+    """The days of a session are to come."""
+    if first_day < today():
+        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
+
+
 def _clean_days(days: Sequence[date]) -> list[date]:
     cleaned = sorted(set(days))
     if not cleaned:
-        raise ValidationFailed("Indiquez au moins une journée de formation.", code="days_required")
+        raise ValidationFailed(DAYS_REQUIRED, code="days_required")
     if len(cleaned) != len(days):
         raise ValidationFailed("Une même journée est indiquée deux fois.", code="duplicate_day")
     if len(cleaned) > MAX_DAYS:
         raise ValidationFailed(f"{MAX_DAYS} journées au plus par session.", code="too_many_days")
-    if cleaned[0] < today():
-        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
+    check_days_ahead(cleaned[0])
     return cleaned
 
 
 def _check_place(place: str) -> str:
     if not place.strip():
-        raise ValidationFailed("Le lieu de la formation est obligatoire.", code="place_required")
+        raise ValidationFailed(PLACE_REQUIRED, code="place_required")
     return place.strip()
 
 
@@ -180,8 +190,8 @@ def plan_session(
     cleaned = _clean_days(days)
     if not 1 <= hours_per_day <= 10:
         raise ValidationFailed("Durée quotidienne invalide (1 à 10 heures).", code="bad_hours")
-    if not 1 <= capacity <= 50:
-        raise ValidationFailed("Capacité invalide (1 à 50 encadrants).", code="bad_capacity")
+    if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        raise ValidationFailed(BAD_CAPACITY, code="bad_capacity")
     year = now().year
     training = TrainingSession(
         reference=f"FEPSP-{year}-{next_value(session, 'training_session', year):04d}",
@@ -236,7 +246,7 @@ def reschedule(
     if (changes["days"] == training.days and place == training.place
             and changes.get("hours", training.hours) == training.hours
             and changes.get("notes", training.notes) == training.notes):
-        raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
+        raise ValidationFailed(NOTHING_CHANGED, code="nothing_changed")
     apply_transition(
         session, TRAINING_SESSION, training, "reschedule", actor,
         data={"days": changes["days"], "place": place, "sequence": changes["schedule_sequence"],
@@ -259,7 +269,7 @@ def _upsert_encadrant(session: Session, actor: Actor, structure: Structure, *, l
                       email: str) -> Encadrant:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise ValidationFailed("Adresse e-mail de l'encadrant invalide.", code="invalid_email")
+        raise ValidationFailed(BAD_EMAIL, code="invalid_email")
     if not last_name.strip() or not first_names.strip():
         raise ValidationFailed("Nom et prénom(s) de l'encadrant obligatoires.", code="name_required")
     encadrant = session.exec(
@@ -349,7 +359,7 @@ def record_attendance(
     if day > today():
         raise ValidationFailed("La présence ne se relève pas à l'avance.", code="day_in_future")
     if not present:
-        raise ValidationFailed("Indiquez la présence d'au moins un encadrant.", code="attendance_required")
+        raise ValidationFailed(ATTENDANCE_REQUIRED, code="attendance_required")
     if training.state == TrainingState.planned:
         apply_transition(session, TRAINING_SESSION, training, "start", actor)
     if training.state != TrainingState.in_progress:

@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.candidates import _allowed_actions as candidate_api_actions
-from api.routers.certificates import allowed_actions as certificate_api_actions
 from api.web.actions import (
     REASON,
     DossierKind,
@@ -27,10 +25,11 @@ from api.web.actions import (
     text,
 )
 from api.web.dossiers.juries import person
-from api.web.pages import certification_of, principal, structure_name
+from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import candidate_actions, certificate_actions
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Agrement, Candidate, Certificate, Certification, CertificationVersion, JurySession, Role, Structure
@@ -91,7 +90,7 @@ def candidate_context(session: Session, current: WebUser, candidate_id: int) -> 
         "missing": candidates_svc.missing_blocs(session, c),
         "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id, c.certification_version_id)},
         "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
-        "actions": candidate_api_actions(principal(current), c),
+        "actions": candidate_actions(session, current.actor, c),
         "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
     }
 
@@ -174,10 +173,9 @@ def _bloc_options(ctx, _item) -> list[tuple[str, str]]:
 def _parse_evaluation(form, ctx) -> Parsed:
     bloc = choice(form, "bloc_code", dict(_bloc_options(ctx, None)), "Choisissez un bloc suivi par le candidat.")
     on = day(form, "evaluated_on", required="La date de l'évaluation est obligatoire.")
-    if on > today():
-        raise ValidationFailed("La date d'évaluation ne peut pas être future.", code="future_date")
+    candidates_svc.check_evaluation_day(on)
     result = choice(form, "result", EVALUATION_RESULTS, "Choisissez le résultat de l'évaluation.")
-    evaluator = text(form, "evaluator_name", required="Le nom de l'évaluateur est obligatoire.", max_len=200)
+    evaluator = text(form, "evaluator_name", required=candidates_svc.EVALUATOR_REQUIRED, max_len=200)
     comment = text(form, "comment")
     return Parsed({"bloc": bloc, "on": on, "result": result, "evaluator": evaluator, "comment": comment}, [
         ("Candidat", person(ctx["c"])), ("Bloc", f"{bloc} — {ctx['bloc_titles'].get(bloc, '')}"),
@@ -281,7 +279,7 @@ def certificate_context(session: Session, current: WebUser, certificate_id: int)
         "kind_label": KIND_LABELS[k.kind], "state_label": CERTIFICATE_STATE_LABELS[k.state],
         "final": CERTIFICATE.is_final(k.state), "sex_label": SEXES.get(k.holder_sex or "", "non renseigné"),
         "verification_url": issuance.verification_url(k.number),
-        "actions": certificate_api_actions(principal(current), k),
+        "actions": certificate_actions(session, current.actor, k),
         "documents": list_documents(session, Certificate.__tablename__, k.id),
         "credentials": credential_svc.credentials_of(session, k.id),  # Open Badges (#15)
         "timeline": timeline_rows(session, (Certificate.__tablename__, k.id, "certificat")),
@@ -329,7 +327,7 @@ def _parse_correct(form, ctx) -> Parsed:
         raise ValidationFailed(candidates_svc.SEX_MESSAGE, code="bad_sex")
     changed = {f: v for f, v in new.items() if v is not None and v != getattr(k, f)}
     if not changed:
-        raise ValidationFailed("Indiquez au moins une donnée à corriger.", code="nothing_to_correct")
+        raise ValidationFailed(issuance.NOTHING_TO_CORRECT, code="nothing_to_correct")
     why = text(form, "reason", required="Motif obligatoire.")
     printed = set(changed) - {"holder_sex"}
     effect = (f"version {k.version + 1} du document, même numéro {k.number}" if printed

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.controles import _allowed_actions as controle_api_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -27,11 +26,12 @@ from api.web.actions import (
     stored_file,
     text,
 )
-from api.web.pages import principal, structure_name, user_name
+from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.clock import now, today
+from certification import visits
+from certification.actions import controle_actions
 from certification.errors import ValidationFailed
 from certification.models import Agrement, Controle, Role, Structure, User
 from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
@@ -73,7 +73,7 @@ def controleur_choices(session: Session, c: Controle) -> list[dict[str, Any]]:
 
 def controle_context(session: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
     c = controles_svc.get_controle(session, current.actor, controle_id)
-    actions = controle_api_actions(principal(current), c)
+    actions = controle_actions(session, current.actor, c)
     return {
         "c": c,
         "structure": session.get(Structure, c.structure_id),
@@ -122,11 +122,10 @@ def _controleur_options(ctx, _item) -> list[tuple[str, str]]:
 def parse_visit(form, ctx) -> Parsed:
     """Date, place, length and notes of a visit (contrôle or appui pédagogique)."""
     at = moment(form, "visit_at", required="Indiquez la date et l'heure de la visite.")
-    if at <= now():
-        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
-    place = text(form, "place", required="Le lieu de la visite est obligatoire.", max_len=300)
-    minutes = integer(form, "duration_minutes", lo=15, hi=720, default=get_settings().visit_duration_minutes,
-                      message="Durée de visite invalide (15 minutes à 12 heures).")
+    visits.check_moment(at)
+    place = text(form, "place", required=visits.PLACE_REQUIRED, max_len=300)
+    minutes = integer(form, "duration_minutes", lo=visits.MIN_MINUTES, hi=visits.MAX_MINUTES,
+                      default=get_settings().visit_duration_minutes, message=visits.BAD_DURATION)
     notes = text(form, "notes")
     summary = [("Date et heure", datetime_fr(at)), ("Lieu", place), ("Durée", f"{minutes} minutes"),
                ("Informations", notes or "—")]
@@ -167,7 +166,7 @@ def _parse_report(form, _ctx) -> Parsed:
     if not findings:
         raise ValidationFailed("Le rapport doit comporter au moins un constat (critère et statut).",
                                code="findings_required")
-    summary = text(form, "summary", required="La synthèse du rapport est obligatoire.")
+    summary = text(form, "summary", required=controles_svc.SUMMARY_REQUIRED)
     lines = "\n".join(f"{f['criterion']} : {FINDING_LABELS[f['status']]}" + (f" ({f['comment']})" if f["comment"] else "")
                       for f in findings)
     return Parsed({"findings": findings, "summary": summary}, [("Synthèse", summary), ("Constats", lines)])
@@ -182,8 +181,7 @@ def _parse_decision(form, _ctx) -> Parsed:
     if decision == "action_plan":
         items = text(form, "action_plan_items", required="Décrivez les actions attendues.")
         deadline = day(form, "action_plan_deadline", required="Indiquez l'échéance du plan d'actions.")
-        if deadline <= today():
-            raise ValidationFailed("L'échéance du plan d'actions doit être dans le futur.", code="bad_deadline")
+        controles_svc.check_action_plan_deadline(deadline)
         summary += [("Actions attendues", items), ("Échéance", date_fr(deadline))]
     if decision in ("suspension", "withdrawal"):
         summary.append(("Effet", "l'agrément est " + ("suspendu" if decision == "suspension" else "retiré")

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.appeals import allowed_actions as appeal_api_actions
 from api.routers.juries import jury_out, session_documents
 from api.web.actions import (
     REASON,
@@ -31,7 +30,7 @@ from api.web.pages import certification_of, principal, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.clock import now
+from certification.actions import appeal_actions
 from certification.errors import Conflict, ValidationFailed
 from certification.models import Appeal, Candidate, Certification, JuryCandidate, JurySession, Role, Structure, User
 from certification.processes.certification import (
@@ -43,6 +42,8 @@ from certification.processes.certification import (
     JURY_STATE_LABELS,
     OUTCOME_LABELS,
     JuryState,
+    composition_refusal,
+    missing_results_refusal,
 )
 from certification.services import appeals as appeals_svc
 from certification.services import conflicts
@@ -67,7 +68,7 @@ def person(c: Candidate) -> str:
 def _member_choices(session: Session, j: JurySession, members) -> list[dict[str, Any]]:
     """Active jury members not yet in the session, each with his conflicts with the candidates' structures."""
     taken = {m.user_id for m in members}
-    structures = jury_svc._structures_of_candidates(session, j.id)  # noqa: SLF001 - the service's own rule
+    structures = jury_svc.structures_of_candidates(session, j.id)
     out = []
     for u in session.exec(select(User).where(User.role == Role.jury_member.value, User.active.is_(True))
                           .order_by(User.full_name)):
@@ -85,11 +86,10 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
                    "outcome": c.outcome_label or "—"} for c in out.candidates]
-    president = any(m.is_president and m.user_id == current.user.id for m in out.members)
     cert = certification_of(session, j.certification_id)
     return {
-        "role_refusal": "Seul le président du jury peut effectuer cette action."
-        if current.role is Role.jury_member and not president else None,
+        "role_refusal": jury_svc.NOT_PRESIDENT
+        if current.role is Role.jury_member and not jury_svc.is_president(session, current.actor, j) else None,
         "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
         "members": out.members, "candidates": candidates, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
@@ -121,14 +121,10 @@ def jury_listing(session: Session, current: WebUser) -> dict[str, Any]:
 def _parse_plan(form, ctx) -> Parsed:
     code = choice(form, "certification_code", dict(ctx["certifications"]), "Choisissez la certification.")
     at = moment(form, "scheduled_at", required="Indiquez la date et l'heure de la session.")
-    if at <= now():
-        raise ValidationFailed("La session doit être planifiée dans le futur.", code="session_in_past")
     place, video = text(form, "place", max_len=300), text(form, "video_link", max_len=500)
-    if not place and not video:
-        raise ValidationFailed("Indiquez un lieu ou un lien de visioconférence.", code="place_required")
-    if video and not video.startswith("https://"):
-        raise ValidationFailed("Le lien de visioconférence doit commencer par https://.", code="bad_video_link")
-    quorum = integer(form, "quorum", lo=3, hi=20, default=3, message="Le quorum doit être compris entre 3 et 20 membres.")
+    jury_svc.check_plan(at, place, video)
+    quorum = integer(form, "quorum", lo=jury_svc.QUORUM_MIN, hi=jury_svc.QUORUM_MAX, default=3,
+                     message=jury_svc.BAD_QUORUM)
     minutes = integer(form, "duration_minutes", lo=30, hi=720, default=240,
                       message="Durée invalide (30 minutes à 12 heures).")
     return Parsed({"code": code, "at": at, "place": place, "video": video, "quorum": quorum, "minutes": minutes}, [
@@ -188,9 +184,9 @@ def _parse_attendance(form, ctx) -> Parsed:
 
 
 def _parse_check(_form, ctx) -> Parsed:
-    if ctx["composition_problems"]:
-        raise Conflict("Composition irrégulière : " + " ; ".join(ctx["composition_problems"]) + ".",
-                       code="composition_irregular")
+    refusal = composition_refusal(ctx["composition_problems"])
+    if refusal:
+        raise Conflict(refusal, code="composition_irregular")
     present = [m.full_name for m in ctx["members"] if m.present is not False]
     return Parsed({}, [("Membres présents", ", ".join(present)),
                        ("Contrôles", "président présent, deux collèges paritaires, quorum, indépendance")])
@@ -216,7 +212,7 @@ def parse_bloc_results(form, blocs: list[str]) -> dict[str, str]:
         raise ValidationFailed("Indiquez un résultat (validé, non validé ou absent) pour chaque bloc : "
                                + ", ".join(blocs) + ".", code="bad_blocs")
     if "absent" in results.values() and set(results.values()) != {"absent"}:
-        raise ValidationFailed("Un candidat absent l'est pour tous ses blocs.", code="partial_absence")
+        raise ValidationFailed(jury_svc.PARTIAL_ABSENCE, code="partial_absence")
     return results
 
 
@@ -232,8 +228,9 @@ def _parse_results(form, ctx) -> Parsed:
 
 
 def _parse_close(_form, ctx) -> Parsed:
-    if ctx["missing_results"]:
-        raise Conflict("Résultats manquants : " + ", ".join(ctx["missing_results"][:10]) + ".", code="missing_results")
+    refusal = missing_results_refusal(ctx["missing_results"])
+    if refusal:
+        raise Conflict(refusal, code="missing_results")
     return Parsed({}, [("Candidats délibérés", str(len(ctx["candidates"]))),
                        ("Effet", "les résultats ne peuvent plus être modifiés ; le PV est établi pour signature")])
 
@@ -327,7 +324,7 @@ def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[s
         "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items()) or "—",
         "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
         "bloc_titles": {b.code: b.title for b in blocs_of(session, cand.certification_id)},
-        "actions": appeal_api_actions(principal(current), a),
+        "actions": appeal_actions(session, current.actor, a),
         "documents": list_documents(session, Appeal.__tablename__, a.id),
         "timeline": timeline_rows(session, (Appeal.__tablename__, a.id, "recours")),
         "prefect": prefect_links("jury", jury.id),

@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.routers.agrement_requests import _allowed_actions as request_api_actions
-from api.routers.agrements import _allowed_actions as agrement_api_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -25,11 +23,12 @@ from api.web.actions import (
     stored_file,
     text,
 )
-from api.web.pages import certification_of, principal, structure_name
+from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import agrement_actions, request_actions
 from certification.clock import today
 from certification.errors import ValidationFailed
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
@@ -75,7 +74,7 @@ def request_context(session: Session, current: WebUser, request_id: int) -> dict
         "agrement": agrement,
         "agrement_state_label": AGREMENT_STATE_LABELS[agrement.state] if agrement else "",
         "timeline": timeline_rows(session, *entities),
-        "actions": request_api_actions(principal(current), r),
+        "actions": request_actions(session, current.actor, r),
         "prefect": prefect_links("agrement_request", r.id),
         "complements_days": get_settings().complements_deadline_days,
     }
@@ -97,8 +96,8 @@ def _parse_admissible(form, _ctx) -> Parsed:
 
 def _parse_complements(form, ctx) -> Parsed:
     message = text(form, "message", required="Précisez les compléments demandés.")
-    days = integer(form, "deadline_days", lo=1, hi=180, default=ctx["complements_days"],
-                   message="Le délai de réponse doit être compris entre 1 et 180 jours.")
+    days = integer(form, "deadline_days", lo=requests_svc.DEADLINE_DAYS_MIN, hi=requests_svc.DEADLINE_DAYS_MAX,
+                   default=ctx["complements_days"], message=requests_svc.BAD_DEADLINE)
     return Parsed({"message": message, "days": days}, [
         ("Compléments demandés", message),
         ("Délai de réponse", f"{days} jours, soit jusqu'au {date_fr(today() + timedelta(days=days))}"),
@@ -127,7 +126,7 @@ AVIS = {"favorable": "favorable", "defavorable": "défavorable"}
 
 def _parse_avis(form, _ctx) -> Parsed:
     avis = choice(form, "avis", AVIS, "Choisissez un avis favorable ou défavorable.")
-    comment = text(form, "comment", required="Un avis défavorable doit être motivé." if avis == "defavorable" else None)
+    comment = text(form, "comment", required=requests_svc.AVIS_REASON_REQUIRED if avis == "defavorable" else None)
     return Parsed({"avis": avis, "comment": comment}, [("Avis", AVIS[avis]), ("Motivation", comment or "—")])
 
 
@@ -143,7 +142,7 @@ def _with_help(inputs: tuple[Input, ...], help_text: str) -> tuple[Input, ...]:
 def _parse_provide(form, ctx) -> Parsed:
     comment = text(form, "comment")
     if not ctx["uploads"] and not comment:
-        raise ValidationFailed("Joignez au moins une pièce ou un commentaire.", code="empty_complements")
+        raise ValidationFailed(requests_svc.EMPTY_COMPLEMENTS, code="empty_complements")
     r = ctx["r"]
     return Parsed({"comment": comment}, [
         ("Compléments demandés", r.complement_request or "—"), ("Commentaire", comment or "—"),
@@ -211,7 +210,7 @@ def agrement_context(session: Session, current: WebUser, agrement_id: int) -> di
     if current.role in SECTION_ROLES["controles"]:
         controles = [c for c in controles_svc.list_controles(session, current.actor) if c.agrement_id == a.id]
     renewal = lifecycle.open_renewal_of(session, a.id)
-    actions = agrement_api_actions(session, principal(current), a, renewal is not None)
+    actions = agrement_actions(session, current.actor, a)
     if _plannable(session, current, a):
         actions.append("plan-controle")
     return {
@@ -246,7 +245,7 @@ def _parse_renewal(form, ctx) -> Parsed:
     motivation = text(form, "motivation")
     previous = ctx["previous_pieces"]
     if not previous and not ctx["uploads"]:
-        raise ValidationFailed("Joignez au moins le dossier de demande (PDF).", code="pieces_required")
+        raise ValidationFailed(requests_svc.PIECES_REQUIRED, code="pieces_required")
     kept = ", ".join(f"{p.original_name} ({PIECE_KINDS.get(p.kind, p.kind)})" for p in previous)
     return Parsed({"motivation": motivation}, [
         ("Périmètre", ", ".join(ctx["a"].scope) or "—"), ("Motivation", motivation or "—"),

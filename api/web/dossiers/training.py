@@ -10,9 +10,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.appuis import _allowed_actions as appui_api_actions
-from api.routers.training import _allowed_actions as training_api_actions
-from api.routers.training import enrollment_actions
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -31,10 +28,11 @@ from api.web.actions import (
     text,
 )
 from api.web.dossiers.controles import VISIT_INPUTS, parse_visit
-from api.web.pages import principal, structure_name, user_name
+from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from certification.actions import appui_actions, enrollment_actions, training_actions
 from certification.clock import today
 from certification.errors import Conflict, NotFound, ValidationFailed
 from certification.models import Role, Structure, User
@@ -47,6 +45,8 @@ from certification.processes.training import (
     TRAINING_SESSION,
     TRAINING_STATE_LABELS,
     EnrollmentState,
+    missing_attendance_refusal,
+    pending_outcomes_refusal,
 )
 from certification.services import appuis as appuis_svc
 from certification.services import training as training_svc
@@ -83,7 +83,6 @@ def _options(key: str):
 
 def training_context(session: Session, current: WebUser, training_id: int) -> dict[str, Any]:
     t = training_svc.get_session(session, current.actor, training_id)
-    who = principal(current)
     days = training_svc.days_of(t)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants
@@ -95,11 +94,11 @@ def training_context(session: Session, current: WebUser, training_id: int) -> di
             "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(session, e.structure_id),
             "state": e.state, "state_label": ENROLLMENT_STATE_LABELS[e.state],
             "attendance": [e.attendance.get(d.isoformat()) for d in days], "reason": e.outcome_reason,
-            "attestation": e.attestation_number, "actions": enrollment_actions(who, t, e),
+            "attestation": e.attestation_number, "actions": enrollment_actions(session, current.actor, e),
             "documents": list_documents(session, ENROLLMENT_ENTITY, e.id),
         })
         entities.append((ENROLLMENT_ENTITY, e.id, f"inscription de {name}"))
-    actions = training_api_actions(who, t)
+    actions = training_actions(session, current.actor, t)
     if any({"complete", "fail"} & set(e["actions"]) for e in enrollments):
         actions.append("outcome")
     if any("withdraw" in e["actions"] for e in enrollments):
@@ -140,16 +139,17 @@ def _days(form) -> list[date]:
             except ValueError:
                 raise ValidationFailed("Date de journée invalide (format attendu : AAAA-MM-JJ).", code="bad_date") from None
     if not days:
-        raise ValidationFailed("Indiquez au moins une journée de formation.", code="days_required")
+        raise ValidationFailed(training_svc.DAYS_REQUIRED, code="days_required")
     return days
 
 
 def _parse_plan(form, ctx) -> Parsed:
     formateur = pick(form, "formateur_id", ctx["formateurs"], "Choisissez le formateur de la session.")
     days = _days(form)
-    place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
     hours = text(form, "hours", max_len=100)
-    capacity = integer(form, "capacity", lo=1, hi=50, default=12, message="Capacité invalide (1 à 50 encadrants).")
+    capacity = integer(form, "capacity", lo=training_svc.CAPACITY_MIN, hi=training_svc.CAPACITY_MAX, default=12,
+                       message=training_svc.BAD_CAPACITY)
     return Parsed({"formateur_id": formateur["id"], "days": days, "place": place, "hours": hours, "capacity": capacity}, [
         ("Formateur", formateur["name"]), ("Journées", ", ".join(date_fr(d) for d in sorted(days))), ("Lieu", place),
         ("Horaires", hours or "—"), ("Capacité", f"{capacity} encadrants"),
@@ -162,7 +162,7 @@ def _parse_enroll(form, ctx) -> Parsed:
     first = text(form, "first_names", required="Le prénom de l'encadrant est obligatoire.", max_len=150)
     email = text(form, "email", required="L'adresse e-mail de l'encadrant est obligatoire.", max_len=254)
     if "@" not in email:
-        raise ValidationFailed("Adresse e-mail de l'encadrant invalide.", code="invalid_email")
+        raise ValidationFailed(training_svc.BAD_EMAIL, code="invalid_email")
     return Parsed({"structure_id": structure["id"], "last_name": last, "first_names": first, "email": email}, [
         ("Encadrant", f"{first} {last}"), ("Structure", structure["name"]), ("Adresse e-mail", email),
         ("Envoi", "une convocation à l'encadrant"),
@@ -182,7 +182,7 @@ def _parse_attendance(form, ctx) -> Parsed:
             raise ValidationFailed("Indiquez présent ou absent pour des encadrants inscrits.", code="bad_attendance")
         present[int(enrollment_id)] = value == "1"
     if not present:
-        raise ValidationFailed("Indiquez la présence d'au moins un encadrant.", code="attendance_required")
+        raise ValidationFailed(training_svc.ATTENDANCE_REQUIRED, code="attendance_required")
     return Parsed({"day": date.fromisoformat(chosen), "present": present}, [
         ("Journée", date_fr(date.fromisoformat(chosen))),
         ("Présents", ", ".join(names[str(i)] for i, p in present.items() if p) or "aucun"),
@@ -207,8 +207,7 @@ def _parse_outcome(form, ctx) -> Parsed:
     why = text(form, "reason", required=None if completed else "Motivez une formation non achevée.")
     if completed and any(p is not True for p in e["attendance"]):
         missing = [date_fr(d) for d, p in zip(ctx["days"], e["attendance"]) if p is not True]
-        raise ValidationFailed("La formation n'est achevée qu'avec une présence à chaque journée ; absence ou "
-                               "présence non relevée le : " + ", ".join(missing) + ".", code="guard_failed")
+        raise ValidationFailed(missing_attendance_refusal(missing), code="guard_failed")
     summary = [("Encadrant", f"{e['name']} ({e['structure']})"), ("Résultat", OUTCOMES["1" if completed else "0"]),
                ("Motif", why or "—")]
     if completed:
@@ -229,9 +228,9 @@ def _parse_unenroll(form, ctx) -> Parsed:
 
 
 def _parse_close(form, ctx) -> Parsed:
-    pending = [e["name"] for e in ctx["registered"]]
-    if pending:
-        raise Conflict("Résultat à enregistrer pour : " + ", ".join(pending) + ".", code="guard_failed")
+    refusal = pending_outcomes_refusal([e["name"] for e in ctx["registered"]])
+    if refusal:
+        raise Conflict(refusal, code="guard_failed")
     done = [e for e in ctx["enrollments"] if e["state"] == EnrollmentState.completed]
     parsed = optional_comment(form, ctx)
     return Parsed(parsed.values, [("Formation achevée", ", ".join(e["name"] for e in done) or "personne"),
@@ -241,12 +240,11 @@ def _parse_close(form, ctx) -> Parsed:
 def _parse_reschedule(form, ctx) -> Parsed:
     t = ctx["t"]
     days = sorted(_days(form))
-    if days[0] < today():
-        raise ValidationFailed("Les journées de formation doivent être à venir.", code="day_in_past")
-    place = text(form, "place", required="Le lieu de la formation est obligatoire.", max_len=300)
+    training_svc.check_days_ahead(days[0])
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
     hours = text(form, "hours", max_len=100)
     if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
-        raise ValidationFailed("Rien ne change dans la programmation de la session.", code="nothing_changed")
+        raise ValidationFailed(training_svc.NOTHING_CHANGED, code="nothing_changed")
     notified = len(ctx["registered"])
 
     def fr(ds):
@@ -358,7 +356,7 @@ TRAINING = register(DossierKind(
 
 def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
     a = appuis_svc.get_appui(session, current.actor, appui_id)
-    actions = appui_api_actions(principal(current), a)
+    actions = appui_actions(session, current.actor, a)
     return {
         "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
         "requested_by": user_name(session, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
@@ -404,7 +402,7 @@ def _parse_assign(form, ctx) -> Parsed:
 
 
 def _parse_report(form, _ctx) -> Parsed:
-    report = text(form, "text", required="Le compte rendu est obligatoire.", max_len=20000)
+    report = text(form, "text", required=appuis_svc.REPORT_REQUIRED, max_len=20000)
     return Parsed({"text": report}, [("Compte rendu", report)])
 
 

@@ -1,0 +1,179 @@
+"""Who may do what now: the actions an actor may take on a dossier, one function per process.
+
+Each ``<process>_actions(session, actor, dossier)`` answers the names of the actions (the names of
+the API's action endpoints, which the back-office forms reuse) that ``actor`` may take on the
+dossier in its current state. The API's dossier reads, the back-office pages and anything else
+that offers actions ask here, so the rule is written once, next to the services that enforce it.
+The services still check everything themselves: an action listed here may still be refused (a
+guard, a conflict of interest), and one not listed is refused by the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlmodel import Session
+
+from certification.audit import Actor
+from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, Controle, JurySession, Role
+from certification.models_training import Appui, TrainingEnrollment, TrainingSession
+from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
+from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
+from certification.processes.controle import CONTROLE
+from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION, AppuiState, TrainingState
+from certification.services import jury as jury_svc
+from certification.services import lifecycle
+from certification.statemachine import StateMachine
+
+# Action name -> transition name, per process (the actions that are transitions of its machine).
+JURY_ACTIONS = {
+    "convene": "convene",
+    "check-composition": "check_composition",
+    "results": "record_results",
+    "close-deliberation": "close_deliberation",
+    "sign-pv": "sign_pv",
+    "cancel": "cancel",
+}
+JURY_PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
+JURY_EDITABLE = (JuryState.planned, JuryState.convened)
+APPEAL_ACTIONS = {
+    "admissible": "declare_admissible",
+    "inadmissible": "declare_inadmissible",
+    "reject": "reject",
+    "uphold": "uphold",
+}
+CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
+CANDIDATE_ACTIONS = {
+    "start-training": "start_training",
+    "ready": "mark_ready",
+    "postpone": "postpone",
+    "resume": "resume",
+    "withdraw": "withdraw",
+}
+CONTROLE_ACTIONS = {
+    "assign": "assign",
+    "visit": "schedule_visit",
+    "report": "submit_report",
+    "decision": "conclude_compliant",
+    "close-action-plan": "close_action_plan",
+    "cancel": "cancel",
+}
+APPUI_ACTIONS = {"assign": "assign", "visit": "schedule_visit", "report": "report", "cancel": "cancel"}
+REQUEST_ACTIONS = {
+    "request-complements": "request_complements",
+    "complements": "provide_complements",
+    "admissible": "declare_admissible",
+    "avis": "give_avis",
+    "decision": "grant",
+    "withdraw": "withdraw",
+}
+AGREMENT_ACTIONS = {"suspend": "suspend", "reinstate": "reinstate", "withdraw": "withdraw"}
+TRAINING_ACTIONS = {"reschedule": "reschedule", "start": "start", "close": "close", "cancel": "cancel"}
+ENROLLMENT_ACTIONS = {"complete": "complete", "fail": "fail", "withdraw": "withdraw"}
+
+
+def _available(machine: StateMachine, state: str, role: Role) -> set[str]:
+    """The names of the transitions ``role`` may fire from ``state``."""
+    return {t.name for t in machine.available(state, role)}
+
+
+def _named(actions: Mapping[str, str], transitions: set[str]) -> list[str]:
+    """The action names (in their declared order) whose transition is among ``transitions``."""
+    return [action for action, transition in actions.items() if transition in transitions]
+
+
+def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]:
+    """An officer plans and runs the session; among the members only the president records the
+    results, closes the deliberation and signs the PV."""
+    role = actor.role
+    actions = _named(JURY_ACTIONS, _available(JURY, jury.state, role))
+    if role is Role.jury_member:
+        if not jury_svc.is_president(session, actor, jury):
+            return []
+        return [a for a in actions if a in JURY_PRESIDENT_ACTIONS]
+    if role is Role.officer:
+        extra = ["members", "candidates"] if jury.state in JURY_EDITABLE else []
+        if jury.state == JuryState.convened:
+            extra.append("attendance")
+        return extra + actions
+    return []
+
+
+def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
+    return _named(APPEAL_ACTIONS, _available(APPEAL, appeal.state, actor.role))
+
+
+def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:
+    return _named(CERTIFICATE_ACTIONS, _available(CERTIFICATE, certificate.state, actor.role))
+
+
+def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> list[str]:
+    """The structure and the officer follow the candidate; evaluations are recorded until the jury."""
+    role = actor.role
+    if role not in (Role.structure, Role.officer):
+        return []
+    actions = _named(CANDIDATE_ACTIONS, _available(CANDIDATE, candidate.state, role))
+    if candidate.state in (CandidateState.registered, CandidateState.in_training):
+        actions.insert(0, "evaluations")
+    return actions
+
+
+def controle_actions(_session: Session, actor: Actor, controle: Controle) -> list[str]:
+    """The structure also sends the evidence of its action plan while one is due."""
+    actions = _named(CONTROLE_ACTIONS, _available(CONTROLE, controle.state, actor.role))
+    if actor.role is Role.structure and controle.state in ("action_plan", "escalated"):
+        actions.append("evidence")
+    return actions
+
+
+def appui_actions(_session: Session, actor: Actor, appui: Appui) -> list[str]:
+    """The structure may cancel its request only until it is assigned."""
+    names = _available(APPUI, appui.state, actor.role)
+    if actor.role is Role.structure and appui.state != AppuiState.requested:
+        names.discard("cancel")
+    return _named(APPUI_ACTIONS, names)
+
+
+def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -> list[str]:
+    """A mandataire acts on his own requests only, and gives one avis; the officer decides once
+    the avis is given."""
+    role = actor.role
+    if role is Role.mandataire and request.mandataire_id != actor.user_id:
+        return []
+    names = _available(AGREMENT_REQUEST, request.state, role)
+    if role is Role.officer and "grant" in names and not request.avis:
+        names -= {"grant", "refuse"}
+    if role is Role.mandataire and request.avis:
+        names.discard("give_avis")
+    return _named(REQUEST_ACTIONS, names)
+
+
+def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list[str]:
+    """A mandataire asks for the renewal of an agrément in force (once); the officer suspends,
+    reinstates or withdraws it."""
+    if actor.role is Role.mandataire:
+        assert agrement.id is not None  # a stored row
+        renewable = agrement.state in VALID_AGREMENT_STATES and lifecycle.open_renewal_of(session, agrement.id) is None
+        return ["renewal"] if renewable else []
+    return _named(AGREMENT_ACTIONS, _available(AGREMENT, agrement.state, actor.role))
+
+
+def training_actions(_session: Session, actor: Actor, training: TrainingSession) -> list[str]:
+    """Structures only read their enrolments; the staff runs the session."""
+    if actor.role is Role.structure:
+        return []
+    actions = _named(TRAINING_ACTIONS, _available(TRAINING_SESSION, training.state, actor.role))
+    if training.state in (TrainingState.planned, TrainingState.in_progress):
+        actions += ["enroll", "attendance"]
+    return actions
+
+
+def enrollment_actions(session: Session, actor: Actor, enrollment: TrainingEnrollment) -> list[str]:
+    """The outcome of an enrolment is recorded while its session is in progress."""
+    training = session.get(TrainingSession, enrollment.session_id)
+    assert training is not None  # a foreign key
+    names = _available(ENROLLMENT, enrollment.state, actor.role) if actor.role is not Role.structure else set()
+    if training.state != TrainingState.in_progress:
+        names -= {"complete", "fail"}
+    return _named(ENROLLMENT_ACTIONS, names)
+

@@ -1,0 +1,41 @@
+"""Reading one dossier as an actor: the row if the actor may see it, else 404.
+
+Every service defines what an actor sees with a query (``query(session, actor)``, which raises
+``Forbidden`` for a role that sees none of them); :func:`visible_one` reads one row through it.
+A dossier the actor may not see answers the same 404 as one that does not exist, so its
+existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
+
+from certification.audit import Actor
+from certification.errors import Forbidden, NotFound
+
+T = TypeVar("T")
+
+
+def visible_one(
+    session: Session,
+    actor: Actor,
+    query: Callable[[Session, Actor], SelectOfScalar[T]],
+    model: Any,
+    row_id: int,
+    *,
+    missing: str,
+    code: str,
+) -> T:
+    """The row ``row_id`` of ``model`` among those ``query`` lets ``actor`` see; ``NotFound``
+    (message ``missing``, ``code``) when there is none or the actor's role sees none."""
+    try:
+        row = session.exec(query(session, actor).where(model.id == row_id)).first()
+    except Forbidden:
+        row = None
+    if row is None:
+        raise NotFound(missing, code=code)
+    return row

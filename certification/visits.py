@@ -1,0 +1,33 @@
+"""The rules of a visit on site (contrôle or appui pédagogique): when, where and how long."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from certification.clock import now
+from certification.errors import ValidationFailed
+from certification.settings import get_settings
+
+MIN_MINUTES, MAX_MINUTES = 15, 12 * 60
+PLACE_REQUIRED = "Le lieu de la visite est obligatoire."
+BAD_DURATION = "Durée de visite invalide (15 minutes à 12 heures)."
+
+
+def check_moment(visit_at: datetime) -> None:
+    """A visit is programmed in the future, at a time with its time zone."""
+    if visit_at.tzinfo is None:
+        raise ValidationFailed("Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).",
+                               code="naive_datetime")
+    if visit_at <= now():
+        raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
+
+
+def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) -> int:
+    """Check a visit to programme; its length in minutes (the configured one by default)."""
+    check_moment(visit_at)
+    if not place.strip():
+        raise ValidationFailed(PLACE_REQUIRED, code="place_required")
+    minutes = duration_minutes or get_settings().visit_duration_minutes
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise ValidationFailed(BAD_DURATION, code="bad_duration")
+    return minutes
