@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
-from certification.errors import Conflict, Forbidden, ValidationFailed
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
     Candidate,
