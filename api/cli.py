@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 
 import typer
 
@@ -219,12 +218,36 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
     ]
     threading.Thread(target=_announce_when_ready, args=(f"http://{host}:{port}", lines),
                      kwargs={"then": server.start if server is not None else None}, daemon=True).start()
-    # uvicorn re-raises the SIGTERM it caught once shut down: make it an exit, so that the local
-    # Prefect server is stopped too (``finally`` of ``run``).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # X-Forwarded-For is read by api.security.client_address from the configured proxies only.
-    uvicorn.run(create_app(sweeper=sweeper, ready=prefect_ready), host=host, port=port,
-                log_level="info" if verbose else "warning", proxy_headers=False)
+    web = uvicorn.Server(uvicorn.Config(create_app(sweeper=sweeper, ready=prefect_ready), host=host, port=port,
+                                        log_level="info" if verbose else "warning", proxy_headers=False))
+    _serve_until_signalled(web)
+
+
+def _serve_until_signalled(web) -> None:
+    """Serve from a thread; SIGINT and SIGTERM stay with this (main) thread and ask for a graceful
+    stop. The flows run in the server's event loop: from a thread other than the main one, Prefect's
+    engine installs no signal handler of its own, so a stop during a flow run is the same graceful
+    stop (requests finished, the run completed or left owed for the next start's sweep). A second
+    signal forces the exit. ``run`` then stops the local Prefect server (its ``finally``)."""
+    import threading
+
+    def stop(_signum: int, _frame: object) -> None:
+        if web.should_exit:
+            web.force_exit = True
+        web.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread = threading.Thread(target=web.run, name="cqp-api", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)  # wakes up for the signal handlers, which run in this thread
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not web.started and not web.should_exit:
+        raise typer.Exit(1)  # could not start (port taken…): uvicorn said why
 
 
 def openapi_document() -> str:

@@ -4,7 +4,6 @@ the API answers; no per-task Prefect lines without ``--verbose``; Ctrl-C/SIGTERM
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -63,26 +62,17 @@ def test_cqp_run_serves_the_api_then_prefect_and_its_first_sweep(tmp_path):
 
         wait("the first sweep", swept, proc)
 
-        def prefect_idle() -> bool:
-            # The sweep's record is completed a moment before Prefect's engine reports the final
-            # state and gives SIGTERM back to uvicorn: stop once no run is pending or running.
-            # (A SIGTERM during a flow run is a known limit: Prefect's engine then owns the signal.)
-            query = {"flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING"]}}}}
-            request = urllib.request.Request(f"http://127.0.0.1:{prefect_port}/api/flow_runs/filter",
-                                             data=json.dumps(query).encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=5) as r:
-                return json.loads(r.read()) == []
-
-        wait("the sweep's run to end in Prefect", prefect_idle, proc)
-        time.sleep(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{prefect_port}/", timeout=5) as ui:
             assert b"<html" in ui.read().lower()  # the UI is served
+        # Stopped at once, while Prefect may still be finishing the sweep's run (its engine once
+        # took SIGTERM over then, and the stop was a « Crash detected » with a traceback).
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        code = proc.wait(timeout=60)
     out.seek(0)
     text = out.read()
+    assert code == 0, text
+    assert "Crash detected" not in text and "Traceback" not in text, text
     assert f"Moteur de certification prêt : http://127.0.0.1:{api_port}/app/" in text
     assert f"Interface Prefect : http://127.0.0.1:{prefect_port}" in text
     assert "Finished in state" not in text
