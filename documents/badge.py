@@ -103,13 +103,16 @@ def unbake(data: bytes) -> str | None:
     return str(value).strip() if value else None
 
 
-def badge_parts(session: Session, credential: Credential) -> tuple[str, str]:
-    """(heading, title) drawn on the badge of a credential."""
+def badge_parts(session: Session, credential: Credential,
+                titles: dict[str, str] | None = None) -> tuple[str, str]:
+    """(heading, title) drawn on the badge of a credential (``titles``: the blocs' titles, when
+    the caller has read them)."""
     certificate = session.get(Certificate, credential.certificate_id)
     cert = session.get(Certification, certificate.certification_id)
     if credential.bloc_code is None:
         return cert.code.replace("_", " "), cert.title
-    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    if titles is None:
+        titles = {b.code: b.title for b in blocs_of(session, cert.id)}
     return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
 
 
@@ -143,10 +146,12 @@ def badge_jobs(session: Session, certificate: Certificate, data_dir: Path) -> li
     process (``documents.pool.render_iter``): (relative path, heading, title, certifier, credential)."""
     store = DocumentStore(data_dir)
     jobs = []
+    titles = {b.code: b.title for b in blocs_of(session, certificate.certification_id)}
     for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
         relative = relative_path(certificate, credential)
         if credential.revoked_at is None and store.digest(relative) is None:
-            jobs.append((relative, *badge_parts(session, credential), get_settings().certifier_name, credential.jwt))
+            jobs.append((relative, *badge_parts(session, credential, titles), get_settings().certifier_name,
+                         credential.jwt))
     return jobs
 
 

@@ -120,6 +120,15 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
     }
 
 
+def _candidate_entries(session: Session, jury: JurySession, blocs: dict[str, Bloc]) -> list[dict[str, Any]]:
+    rows = svc.candidates_of(session, jury.id)
+    # Read once and held while the entries are built: ``session.get`` then finds them in the
+    # session's identity map (which holds rows weakly) instead of reading each again.
+    held = list(session.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
+    held += list(session.exec(select(Structure).where(Structure.id.in_({c.structure_id for c in held}))))
+    return [candidate_entry(session, row, blocs) for row in rows]
+
+
 def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     cert = session.get(Certification, jury.certification_id)
     blocs = _blocs(session, cert.id)
@@ -143,7 +152,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
             "members": members,
-            "candidates": [candidate_entry(session, row, blocs) for row in svc.candidates_of(session, jury.id)],
+            "candidates": _candidate_entries(session, jury, blocs),
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
             "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
@@ -279,9 +288,13 @@ def _pending_certificates(session: Session, jury: JurySession, candidate_ids: li
 
     pending = {}
     data_dir = get_settings().data_dir
-    for certificate in session.exec(select(Certificate).where(
-            Certificate.session_id == jury.id, Certificate.state == "valid",
-            Certificate.candidate_id.in_(candidate_ids))):
+    certificates = list(session.exec(select(Certificate).where(
+        Certificate.session_id == jury.id, Certificate.state == "valid", Certificate.candidate_id.in_(candidate_ids))))
+    # held while the contexts are built (see _candidate_entries)
+    held: list[Any] = list(session.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
+    held += list(session.exec(select(Certification).where(
+        Certification.id.in_({c.certification_id for c in certificates}))))
+    for certificate in certificates:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
         if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
                         version=certificate.version) is None:
