@@ -52,6 +52,22 @@ def _pool_of(size: int) -> ProcessPoolExecutor:
         return _pool
 
 
+def _ready(_: int) -> bool:  # pragma: no cover - runs in the workers
+    import time
+
+    time.sleep(0.2)  # long enough for every worker to be started and busy once
+    return True
+
+
+def warm() -> int:
+    """Start the pool's workers now (a long-running process keeps them for every batch); returns
+    how many."""
+    size = _processes()
+    if size > 1:
+        list(_pool_of(size).map(_ready, range(size)))
+    return size
+
+
 def shutdown() -> None:
     global _pool
     with _lock:
