@@ -230,32 +230,50 @@ def submit_request(
                 code="not_renewable", details={"state": previous.state},
             )
         kind = "renewal"
+    return create_request(
+        session, actor, structure_id=struct.id, certification_id=cert.id, kind=kind,
+        previous_agrement_id=previous_agrement_id, scope=_resolve_scope(session, cert, scope),
+        motivation=motivation, pieces=pieces,
+    )
+
+
+def create_request(
+    session: Session,
+    actor: Actor,
+    *,
+    structure_id: int,
+    certification_id: int,
+    kind: str,
+    previous_agrement_id: int | None,
+    scope: list[str],
+    motivation: str,
+    pieces: Sequence[PieceIn],
+    copied: Sequence[Piece] = (),
+    data: dict | None = None,
+) -> AgrementRequest:
+    """A submitted request (``initial`` or ``renewal``), numbered, with its pieces in round 1 (the
+    ``copied`` ones of a previous request first, same stored files), the mandataire linked to the
+    structure, and its audit row. The caller has checked that it may be made."""
     year = now().year
     reference = f"DA-{year}-{next_value(session, 'agrement_request', year):05d}"
     request = AgrementRequest(
-        reference=reference,
-        structure_id=struct.id,
-        certification_id=cert.id,
-        mandataire_id=actor.user_id,
-        kind=kind,
-        previous_agrement_id=previous_agrement_id,
-        state=RequestState.submitted.value,
-        scope=_resolve_scope(session, cert, scope),
-        motivation=motivation.strip(),
+        reference=reference, structure_id=structure_id, certification_id=certification_id,
+        mandataire_id=actor.user_id, kind=kind, previous_agrement_id=previous_agrement_id,
+        state=RequestState.submitted.value, scope=scope, motivation=motivation.strip(),
     )
     session.add(request)
     session.flush()
+    for piece in copied:
+        session.add(Piece(
+            request_id=request.id, round=1, kind=piece.kind, original_name=piece.original_name,
+            content_type=piece.content_type, size=piece.size, sha256=piece.sha256,
+            relative_path=piece.relative_path, uploaded_by_id=piece.uploaded_by_id, uploaded_at=piece.uploaded_at,
+        ))
     add_pieces(session, request, actor, pieces)
-    conflicts.link(session, actor.user_id, struct.id, LinkKind.mandataire)
+    conflicts.link(session, actor.user_id, structure_id, LinkKind.mandataire)
     record_event(
-        session,
-        entity_type=ENTITY,
-        entity_id=request.id,
-        action="submit",
-        actor=actor,
-        from_state=None,
-        to_state=request.state,
-        data={"reference": reference, "pieces": len(pieces), "kind": kind},
+        session, entity_type=ENTITY, entity_id=request.id, action="submit", actor=actor, from_state=None,
+        to_state=request.state, data={"reference": reference, "pieces": len(pieces), "kind": kind, **(data or {})},
     )
     session.flush()
     return request

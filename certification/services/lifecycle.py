@@ -17,21 +17,18 @@ from sqlmodel import Session, select
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, AgrementRequest, LinkKind, Piece, Role
-from certification.numbering import next_value
+from certification.models import Agrement, AgrementRequest, Role
 from certification.processes.agrement import (
     AGREMENT,
     AGREMENT_STATE_LABELS,
     OPEN_REQUEST_STATES,
     VALID_AGREMENT_STATES,
     AgrementState,
-    RequestState,
 )
-from certification.services import conflicts
 from certification.services.agrement import (
     PIECES_REQUIRED,
     PieceIn,
-    add_pieces,
+    create_request,
     get_agrement,
     pieces_of,
     validate_pieces,
@@ -265,44 +262,15 @@ def request_renewal(
     if not previous_pieces and not pieces:
         raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     _claim(session, agrement)
-
-    year = now().year
-    reference = f"DA-{year}-{next_value(session, 'agrement_request', year):05d}"
-    request = AgrementRequest(
-        reference=reference,
-        structure_id=agrement.structure_id,
-        certification_id=agrement.certification_id,
-        mandataire_id=actor.user_id,
-        kind="renewal",
-        previous_agrement_id=agrement.id,
-        state=RequestState.submitted.value,
-        scope=list(agrement.scope),
-        motivation=motivation.strip(),
-    )
-    session.add(request)
-    session.flush()
-    for piece in previous_pieces:
-        session.add(
-            Piece(
-                request_id=request.id, round=1, kind=piece.kind, original_name=piece.original_name,
-                content_type=piece.content_type, size=piece.size, sha256=piece.sha256,
-                relative_path=piece.relative_path, uploaded_by_id=piece.uploaded_by_id,
-                uploaded_at=piece.uploaded_at,
-            )
-        )
-    add_pieces(session, request, actor, pieces)
-    conflicts.link(session, actor.user_id, agrement.structure_id, LinkKind.mandataire)
-    record_event(
-        session, entity_type=AgrementRequest.__tablename__, entity_id=request.id, action="submit",
-        actor=actor, from_state=None, to_state=request.state,
-        data={
-            "reference": reference, "kind": "renewal", "previous_agrement": agrement.number,
-            "pieces": len(pieces), "pieces_copied": len(previous_pieces),
-        },
+    request = create_request(
+        session, actor, structure_id=agrement.structure_id, certification_id=agrement.certification_id,
+        kind="renewal", previous_agrement_id=agrement.id, scope=list(agrement.scope), motivation=motivation,
+        pieces=pieces, copied=previous_pieces,
+        data={"previous_agrement": agrement.number, "pieces_copied": len(previous_pieces)},
     )
     record_event(
         session, entity_type=ENTITY, entity_id=agrement.id, action="renewal_requested", actor=actor,
-        data={"request_id": request.id, "reference": reference},
+        data={"request_id": request.id, "reference": request.reference},
     )
     session.flush()
     return request
