@@ -405,6 +405,43 @@ def _trace_refusal(kind: DossierKind, action: FormAction, actor: Actor, exc: con
                                  action=action.refusal)
 
 
+async def _confirmation(request: Request, current: WebUser, kind: DossierKind, action: FormAction,
+                       entity_id: int | None, ctx: dict, raw: dict, files: list, fail: Any):
+    """The confirmation page of an action: what will be done, the form's values carried in hidden
+    fields with the dossier's stamp (version, events) and a nonce, the files stored and signed."""
+    creation = entity_id is None
+    try:
+        _check_allowed(action, ctx)
+        ctx["uploads"] = [(kind, name) for kind, name, _ in files]
+        parsed = action.parse(raw, ctx)
+        pieces = await run_in_threadpool(_store_files, action, files)
+    except DomainError as exc:
+        return await fail(exc)
+    hidden = list(raw.items())
+    if not creation:
+        hidden += list(_stamp(kind, ctx).items())
+    if action.files:
+        hidden.append(("pieces", sign_pieces(current, pieces)))
+    hidden += [("nonce", secrets.token_urlsafe(24)), ("confirm", "1")]
+    summary = parsed.summary + ([("Fichiers joints", _files_summary(action, pieces))] if action.files else [])
+    return render(request, "confirm.html", section=kind.section, title=parsed.title or action.title,
+                  dossier_label=None if creation else _label(ctx[kind.entity]), subject=ctx.get("structure"),
+                  summary=summary,
+                  hidden=hidden, action_url=request.url.path, cancel_url=kind.url(entity_id),
+                  button=action.button, csrf_field=CSRF_FIELD)
+
+
+def _dispatch(background: BackgroundTasks, kind: DossierKind, action: FormAction, entity_id: int | None,
+              values: dict, result: Any) -> None:
+    """The flow runs an applied action triggers, after the response."""
+    if action.dispatch is not None:
+        runs = action.dispatch(entity_id, values, result)
+    else:
+        runs = [(kind.on_change, entity_id if entity_id is not None else result.id)] if kind.on_change else []
+    for name, run_id in runs:
+        background.add_task(getattr(dispatch, name), run_id)
+
+
 async def handle(request: Request, background: BackgroundTasks, current: WebUser, kind: DossierKind,
                  action: FormAction, entity_id: int | None):
     """One POST of an action: the confirmation page, or (``confirm=1``) the action applied once."""
@@ -439,25 +476,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
                                  failed=(action.key, raw.get(action.per_field, "") if action.per_field else ""))
 
     if form.get("confirm") != "1":
-        try:
-            _check_allowed(action, ctx)
-            ctx["uploads"] = [(kind, name) for kind, name, _ in files]
-            parsed = action.parse(raw, ctx)
-            pieces = await run_in_threadpool(_store_files, action, files)
-        except DomainError as exc:
-            return await fail(exc)
-        hidden = list(raw.items())
-        if not creation:
-            hidden += list(_stamp(kind, ctx).items())
-        if action.files:
-            hidden.append(("pieces", sign_pieces(current, pieces)))
-        hidden += [("nonce", secrets.token_urlsafe(24)), ("confirm", "1")]
-        summary = parsed.summary + ([("Fichiers joints", _files_summary(action, pieces))] if action.files else [])
-        return render(request, "confirm.html", section=kind.section, title=parsed.title or action.title,
-                      dossier_label=None if creation else _label(ctx[kind.entity]), subject=ctx.get("structure"),
-                      summary=summary,
-                      hidden=hidden, action_url=request.url.path, cancel_url=kind.url(entity_id),
-                      button=action.button, csrf_field=CSRF_FIELD)
+        return await _confirmation(request, current, kind, action, entity_id, ctx, raw, files, fail)
 
     nonce = str(form.get("nonce", ""))
     applied: list[tuple[Any, dict]] = []
@@ -490,12 +509,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
     except DomainError as exc:
         return await fail(exc)
     for result, values in applied:  # nothing when the confirmation is a repeat
-        if action.dispatch is not None:
-            runs = action.dispatch(entity_id, values, result)
-        else:
-            runs = [(kind.on_change, entity_id if entity_id is not None else result.id)] if kind.on_change else []
-        for name, run_id in runs:
-            background.add_task(getattr(dispatch, name), run_id)
+        _dispatch(background, kind, action, entity_id, values, result)
     location = json.loads(response.body)["location"]
     return RedirectResponse(location, status_code=303, headers=SECURITY_HEADERS)
 
