@@ -19,14 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, select
 
 from certification.clock import as_utc
+from certification.db import transaction_cache
 from certification.models import AuditEvent
 
 GENESIS = ""
@@ -49,9 +47,6 @@ def row_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(event)).hexdigest()
 
 
-_HEADS = "audit_chain_heads"  # session.info key: {(entity_type, entity_id): last row_hash} of this transaction
-
-
 def _lock_entity(session: Session, entity_type: str, entity_id: int) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(entity_type.encode()) - 2**31  # int4 range
@@ -65,8 +60,9 @@ def seal(session: Session, event: AuditEvent) -> None:
     The head of an entity's chain is read once per transaction: once read, the entity's lock
     (PostgreSQL) or the database's write lock (SQLite) is held until the transaction ends, so no
     other writer can append to that chain meanwhile; the head is then kept in ``session.info``
-    and forgotten when any transaction or savepoint of the session ends."""
-    heads: dict[tuple[str, int], str] = session.info.setdefault(_HEADS, {})
+    and forgotten when any transaction or savepoint of the session ends
+    (:func:`certification.db.transaction_cache`)."""
+    heads = transaction_cache(session, "audit_chain_heads")
     key = (event.entity_type, int(event.entity_id))
     prev = heads.get(key)
     if prev is None:
@@ -85,12 +81,6 @@ def seal(session: Session, event: AuditEvent) -> None:
     event.row_hash = row_hash(event.prev_hash, event)
     session.add(event)
     heads[key] = event.row_hash
-
-
-@sa_event.listens_for(OrmSession, "after_transaction_end")
-def _forget_heads(session: OrmSession, _transaction: SessionTransaction) -> None:
-    """A commit, a rollback or a savepoint's end: the heads read may no longer hold."""
-    session.info.pop(_HEADS, None)
 
 
 @dataclass(frozen=True)

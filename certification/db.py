@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, create_engine
 
 from certification.settings import get_settings
@@ -69,6 +71,22 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_CACHES = "transaction_caches"
+
+
+def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
+    """A dict kept in ``session.info`` for what one transaction may read once (the head of an
+    audit chain it holds the lock of, the webhook subscriptions); emptied when any transaction or
+    savepoint of the session ends (commit, rollback, release)."""
+    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_CACHES, {})
+    return caches.setdefault(name, {})
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_caches(session: OrmSession, _transaction: SessionTransaction) -> None:
+    session.info.pop(_CACHES, None)
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

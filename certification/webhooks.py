@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from certification.db import transaction_cache
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import AuditEvent, Role
 from certification.models_webhooks import WebhookDelivery, WebhookSubscription
@@ -58,10 +59,13 @@ def enqueue_for(session: Session, event: AuditEvent) -> list[WebhookDelivery]:
     names = events_of(event)
     if not names:
         return []
-    with session.no_autoflush:  # the caller's pending rows are flushed by the caller, not here
-        subscriptions = session.exec(
-            select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
-        ).all()
+    cache = transaction_cache(session, "webhook_subscriptions")  # read once per transaction
+    if "active" not in cache:
+        with session.no_autoflush:  # the caller's pending rows are flushed by the caller, not here
+            cache["active"] = session.exec(
+                select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
+            ).all()
+    subscriptions = cache["active"]
     deliveries = []
     for sub in subscriptions:
         for name in names:
@@ -107,6 +111,7 @@ def subscribe(session: Session, actor: Actor, *, url: str, events: list[str], de
                               description=description, created_by_id=actor.user_id)
     session.add(sub)
     session.flush()
+    transaction_cache(session, "webhook_subscriptions").clear()
     record_event(session, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="subscribe",
                  actor=actor, data={"url": url, "events": sub.events})
     return sub
@@ -125,6 +130,7 @@ def unsubscribe(session: Session, actor: Actor, subscription_id: int) -> Webhook
     sub = get_subscription(session, subscription_id)
     sub.active = False
     session.add(sub)
+    transaction_cache(session, "webhook_subscriptions").clear()
     record_event(session, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="unsubscribe",
                  actor=actor)
     return sub
