@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from certification.models import Certificate, Certification
+from certification.models import Candidate, Certificate, Certification
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
-from certification.services.referential import blocs_of
+from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings
 from documents.storage import DocumentStore
 
@@ -107,9 +107,10 @@ def badge_parts(session: Session, credential: Credential) -> tuple[str, str]:
     """(heading, title) drawn on the badge of a credential."""
     certificate = session.get(Certificate, credential.certificate_id)
     cert = session.get(Certification, certificate.certification_id)
+    candidate = session.get(Candidate, certificate.candidate_id)  # the holder's version of the référentiel
     if credential.bloc_code is None:
-        return cert.code.replace("_", " "), cert.title
-    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+        return cert.code.replace("_", " "), version_title(cert, version_of(session, candidate))
+    titles = bloc_titles(session, candidate)
     return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
 
 

@@ -241,6 +241,8 @@ def _sample_candidate(index: int) -> dict[str, Any]:
         "outcome_label": OUTCOME_LABELS[outcome],
         "certificate_number": number,
         "sex": ("F", "M", None)[index % 3],
+        "version_label": "1",
+        "version_note": None,  # « version 2 » when the session mixes versions of the référentiel
     }
 
 
@@ -270,6 +272,7 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
              "is_president": False, "present": False, "sex": "F"},
         ],
         "candidates": [_sample_candidate(i) for i in range(n_candidates)],
+        "mixed_versions": False,
         "pv_version": 1,
         "pv_signed_at": datetime(2026, 6, 12, 14, 10, tzinfo=UTC),  # 16 h 10 in Paris
         "pv_signed_by": "Hélène Lefèvre",

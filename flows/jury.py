@@ -49,7 +49,13 @@ from certification.services import appeals as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
 from certification.services.candidates import held_blocs
-from certification.services.referential import blocs_of
+from certification.services.referential import (
+    candidate_blocs,
+    mixed_versions,
+    version_of,
+    version_registry_code,
+    version_title,
+)
 from certification.settings import get_settings
 from documents import badge
 from documents.french import agree
@@ -85,8 +91,9 @@ class JuryOutcome:
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _blocs(session: Session, certification_id: int) -> dict[str, Bloc]:
-    return {b.code: b for b in blocs_of(session, certification_id)}
+def _blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
+    """The blocs of the candidate's version of the référentiel (kept after a new version)."""
+    return candidate_blocs(session, candidate)
 
 
 def outcome_label(outcome: str, sex: str | None) -> str:
@@ -94,8 +101,12 @@ def outcome_label(outcome: str, sex: str | None) -> str:
     return agree(sex, "absent", "absente") if outcome == "absent" else OUTCOME_LABELS[outcome]
 
 
-def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]) -> dict[str, Any]:
+def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False) -> dict[str, Any]:
+    """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
+    version; ``show_version``: the session mixes versions, so the PV names each one's."""
     candidate = session.get(Candidate, row.candidate_id)
+    blocs = _blocs(session, candidate)
+    version = version_of(session, candidate)
     results = {d.bloc_code: d.result for d in svc.deliberations_of(session, row.session_id, row.candidate_id)}
     certificate = session.exec(select(Certificate).where(
         Certificate.candidate_id == candidate.id, Certificate.session_id == row.session_id,
@@ -106,7 +117,8 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
         label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
         if result == "absent":  # the candidate was absent: « absente » for a woman
             label = agree(candidate.sex, "absent", "absente")
-        entries.append({"code": code, "title": blocs[code].title, "result": result or "absent", "result_label": label})
+        title = blocs[code].title if code in blocs else code
+        entries.append({"code": code, "title": title, "result": result or "absent", "result_label": label})
     outcome = row.outcome or "none"
     return {
         "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
@@ -117,12 +129,15 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
         "structure_email": session.get(Structure, candidate.structure_id).email,
         "blocs": entries, "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
         "certificate_number": certificate.number if certificate else None,
+        "version_label": version.label if version else None,
+        "version_note": f"version {version.label}" if show_version and version else None,
     }
 
 
 def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     cert = session.get(Certification, jury.certification_id)
-    blocs = _blocs(session, cert.id)
+    rows = svc.candidates_of(session, jury.id)
+    mixed = mixed_versions(session, [c for row in rows if (c := session.get(Candidate, row.candidate_id))])
     members = []
     for m in svc.members_of(session, jury.id):
         user = session.get(User, m.user_id)
@@ -143,7 +158,8 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
             "members": members,
-            "candidates": [candidate_entry(session, row, blocs) for row in svc.candidates_of(session, jury.id)],
+            "candidates": [candidate_entry(session, row, show_version=mixed) for row in rows],
+            "mixed_versions": mixed,
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
             "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
@@ -165,7 +181,8 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
     cert = session.get(Certification, certificate.certification_id)
     jury = session.get(JurySession, certificate.session_id)
     candidate = session.get(Candidate, certificate.candidate_id)
-    blocs = _blocs(session, cert.id)
+    blocs = _blocs(session, candidate)
+    version = version_of(session, candidate)
     held = held_blocs(session, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
     event = _version_event(session, certificate)
@@ -177,9 +194,11 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             "kind_label": KIND_LABELS[certificate.kind],
             "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
             "holder_birth_date": certificate.holder_birth_date, "holder_sex": certificate.holder_sex,
-            "certification_code": cert.code, "certification_title": cert.title, "registry_code": cert.registry_code,
+            "certification_code": cert.code, "certification_title": version_title(cert, version),
+            "registry_code": version_registry_code(cert, version),
+            "version_label": version.label if version else None,
             "blocs": [
-                {"code": code, "title": blocs[code].title,
+                {"code": code, "title": blocs[code].title if code in blocs else code,
                  "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
                  "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None}
                 for code in certificate.blocs
