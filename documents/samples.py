@@ -310,7 +310,7 @@ def sample_certificate(**overrides: Any) -> dict[str, Any]:
         "certification_title": "CQP Salarié Polyvalent",
         "registry_code": "RS6149",
         "blocs": [
-            {"code": code, "title": title, "valid_until": None,
+            {"code": code, "title": title, "valid_until": None, "equivalence": None,
              "acquired_on": date(2025, 11, 20) if code == "BC02" else date(2026, 6, 12)}
             for code, title in SAMPLE_BLOCS
         ],
@@ -337,9 +337,9 @@ def sample_attestation(**overrides: Any) -> dict[str, Any]:
         "kind_label": "Attestation de validation de blocs de compétences",
         "blocs": [
             {"code": "BC01", "title": SAMPLE_BLOCS[0][1], "acquired_on": date(2026, 6, 12),
-             "valid_until": date(2031, 6, 12)},
+             "valid_until": date(2031, 6, 12), "equivalence": None},
             {"code": "BC03", "title": SAMPLE_BLOCS[2][1], "acquired_on": date(2025, 11, 20),
-             "valid_until": date(2030, 11, 20)},
+             "valid_until": date(2030, 11, 20), "equivalence": None},
         ],
         "verification_url": "https://cqp.example.org/verification/SP-2026-000124",
     }

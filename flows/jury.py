@@ -28,6 +28,7 @@ from certification.models import (
     Appeal,
     AuditEvent,
     Bloc,
+    BlocAcquisition,
     Candidate,
     Certificate,
     Certification,
@@ -48,7 +49,7 @@ from certification.processes.certification import (
 from certification.services import appeals as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
-from certification.services.candidates import held_blocs
+from certification.services.candidates import held_blocs, held_by_equivalence
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,
@@ -111,12 +112,16 @@ def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool 
     certificate = session.exec(select(Certificate).where(
         Certificate.candidate_id == candidate.id, Certificate.session_id == row.session_id,
         Certificate.state == "valid")).first()
+    jury = session.get(JurySession, row.session_id)
+    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date()) if jury else {}
     entries = []
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
         label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
         if result == "absent":  # the candidate was absent: « absente » for a woman
             label = agree(candidate.sex, "absent", "absente")
+        if result == "previously_acquired" and code in equivalent:
+            label = "acquis par équivalence"
         title = blocs[code].title if code in blocs else code
         entries.append({"code": code, "title": title, "result": result or "absent", "result_label": label})
     outcome = row.outcome or "none"
@@ -184,6 +189,7 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
     blocs = _blocs(session, candidate)
     version = version_of(session, candidate)
     held = held_blocs(session, candidate, on=jury.scheduled_at.date())
+    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
     event = _version_event(session, certificate)
     return {
@@ -200,7 +206,9 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             "blocs": [
                 {"code": code, "title": blocs[code].title if code in blocs else code,
                  "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
-                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None}
+                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None,
+                 "equivalence": _equivalence(session, equivalent[code])
+                 if code in equivalent and held.get(code) is equivalent[code] else None}
                 for code in certificate.blocs
             ],
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
@@ -212,6 +220,13 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             "state": certificate.state,
         },
     }
+
+
+def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
+    """A bloc held by equivalence: the bloc of the earlier version, its jury and date."""
+    jury = session.get(JurySession, acquisition.session_id)
+    return {"from_code": acquisition.bloc_code, "jury_reference": jury.reference if jury else "",
+            "acquired_on": acquisition.acquired_on}
 
 
 def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
