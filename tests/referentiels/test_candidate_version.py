@@ -134,11 +134,15 @@ def test_cpf_export_declares_each_holder_under_the_record_of_their_version(peopl
 
 
 def test_api_reads_the_candidates_version(people, mixed_session):
-    _, old, new, _ = mixed_session
+    jury_id, old, new, _ = mixed_session
     with TestClient(create_app()) as client:
         officer = auth(people["officer"])
         old_out = client.get(f"/candidates/{old}", headers=officer).json()
         new_out = client.get(f"/candidates/{new}", headers=officer).json()
+        jury = client.get(f"/jury-sessions/{jury_id}", headers=officer).json()
+    by_id = {c["candidate_id"]: c for c in jury["candidates"]}
+    assert (by_id[old]["certification_version"], by_id[old]["bloc_titles"]["SP-B1"]) == ("1", V1_B1)
+    assert (by_id[new]["certification_version"], by_id[new]["bloc_titles"]["TST-B1"]) == ("2", V2_B1)
     assert (old_out["certification_version"], old_out["certification_title"]) == ("1", "CQP Salarié Polyvalent")
     assert [b["title"] for b in old_out["held_blocs"]][0] == V1_B1
     assert (new_out["certification_version"], new_out["certification_title"]) == ("2", V2_TITLE)
