@@ -147,3 +147,26 @@ def test_api_reads_the_candidates_version(people, mixed_session):
     assert [b["title"] for b in old_out["held_blocs"]][0] == V1_B1
     assert (new_out["certification_version"], new_out["certification_title"]) == ("2", V2_TITLE)
     assert [b["bloc_code"] for b in new_out["held_blocs"]] == ["TST-B1", "TST-B2"]
+
+
+def test_an_agrement_granted_on_version_1_keeps_its_bloc_titles(people, mixed_session):
+    from certification.models import AgrementRequest
+    from flows.context import request_context
+
+    with session_scope() as s:
+        request = s.exec(select(AgrementRequest)).first()
+        scope = request_context(s, request)["request"]["scope"]
+    assert scope[0] == f"SP-B1 — {V1_B1}" and scope[-2:] == [f"TST-B1 — {V2_B1}", "TST-B2 — Bloc d'essai deux de "
+                                                                                    "la version deux"]
+
+
+def test_the_back_office_jury_page_names_each_candidates_version(people, mixed_session):
+    from tests.web.conftest import PASSWORD, csrf_of
+
+    jury_id, *_ = mixed_session
+    with TestClient(create_app(), follow_redirects=False) as client:
+        page = client.get("/app/login")
+        client.post("/app/login", data={"email": people["officer"]["email"], "password": PASSWORD,
+                                        "csrf_token": csrf_of(page.text), "next": "/app/"})
+        html = client.get(f"/app/jurys/{jury_id}").text
+    assert "référentiel version 1" in html and "référentiel version 2" in html

@@ -85,13 +85,14 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
     out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
-                   "outcome": c.outcome_label or "—"} for c in out.candidates]
+                   "outcome": c.outcome_label or "—", "version": c.certification_version} for c in out.candidates]
     cert = certification_of(session, j.certification_id)
     return {
         "role_refusal": jury_svc.NOT_PRESIDENT
         if current.role is Role.jury_member and not jury_svc.is_president(session, current.actor, j) else None,
         "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
-        "members": out.members, "candidates": candidates, "actions": out.allowed_actions,
+        "members": out.members, "candidates": candidates,
+        "mixed_versions": len({c["version"] for c in candidates}) > 1, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
         "bloc_titles": {code: title for row in jury_svc.candidates_of(session, j.id)  # each one's version
                         for code, title in bloc_titles(session, session.get(Candidate, row.candidate_id)).items()},
