@@ -186,6 +186,10 @@ class JuryCandidateOut(BaseModel):
     results: dict[str, str] = Field(description="Résultats enregistrés par bloc")
     outcome: str | None
     outcome_label: str | None
+    certification_version: str | None = Field(
+        default=None, description="Version du référentiel du candidat (celle en vigueur à son inscription)")
+    bloc_titles: dict[str, str] = Field(
+        default_factory=dict, description="Intitulés des blocs du candidat, dans sa version du référentiel")
 
 
 class JurySummary(BaseModel):

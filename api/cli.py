@@ -482,6 +482,8 @@ def referentiels_load(
 ) -> None:
     from certification.db import session_scope
     from certification.errors import DomainError
+    from pathlib import Path
+
     from certification.referentiel import service
 
     model = _read_or_fail(file)
@@ -490,14 +492,12 @@ def referentiels_load(
     try:
         with session_scope() as session:
             actor = _officer(session, officer)
-            for line in service.describe(service.preview(session, actor, model)):
+            for line in service.describe(service.preview(session, actor, model, Path(file).name)):
                 typer.echo(line)
             if dry_run:
                 session.rollback()
                 typer.echo("Simulation : rien n'a été enregistré.")
                 return
-            from pathlib import Path
-
             version, created = service.load_version(session, actor, model, source=Path(file).name,
                                                     activate_on=on, reason=reason)
             state = service.state_of(session, version)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from certification.models import Certificate, Certification
+from certification.models import Candidate, Certificate, Certification
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
-from certification.services.referential import blocs_of
+from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings
 from documents.storage import DocumentStore
 
@@ -109,10 +109,11 @@ def badge_parts(session: Session, credential: Credential,
     the caller has read them)."""
     certificate = session.get(Certificate, credential.certificate_id)
     cert = session.get(Certification, certificate.certification_id)
+    candidate = session.get(Candidate, certificate.candidate_id)  # the holder's version of the référentiel
     if credential.bloc_code is None:
-        return cert.code.replace("_", " "), cert.title
+        return cert.code.replace("_", " "), version_title(cert, version_of(session, candidate))
     if titles is None:
-        titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+        titles = bloc_titles(session, candidate)
     return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
 
 
@@ -146,7 +147,7 @@ def badge_jobs(session: Session, certificate: Certificate, data_dir: Path) -> li
     process (``documents.pool.render_iter``): (relative path, heading, title, certifier, credential)."""
     store = DocumentStore(data_dir)
     jobs = []
-    titles = {b.code: b.title for b in blocs_of(session, certificate.certification_id)}
+    titles = bloc_titles(session, session.get(Candidate, certificate.candidate_id))
     for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
         relative = relative_path(certificate, credential)
         if credential.revoked_at is None and store.digest(relative) is None:

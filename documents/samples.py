@@ -241,6 +241,8 @@ def _sample_candidate(index: int) -> dict[str, Any]:
         "outcome_label": OUTCOME_LABELS[outcome],
         "certificate_number": number,
         "sex": ("F", "M", None)[index % 3],
+        "version_label": "1",
+        "version_note": None,  # « version 2 » when the session mixes versions of the référentiel
     }
 
 
@@ -270,6 +272,7 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
              "is_president": False, "present": False, "sex": "F"},
         ],
         "candidates": [_sample_candidate(i) for i in range(n_candidates)],
+        "mixed_versions": False,
         "pv_version": 1,
         "pv_signed_at": datetime(2026, 6, 12, 14, 10, tzinfo=UTC),  # 16 h 10 in Paris
         "pv_signed_by": "Hélène Lefèvre",
@@ -307,7 +310,7 @@ def sample_certificate(**overrides: Any) -> dict[str, Any]:
         "certification_title": "CQP Salarié Polyvalent",
         "registry_code": "RS6149",
         "blocs": [
-            {"code": code, "title": title, "valid_until": None,
+            {"code": code, "title": title, "valid_until": None, "equivalence": None,
              "acquired_on": date(2025, 11, 20) if code == "BC02" else date(2026, 6, 12)}
             for code, title in SAMPLE_BLOCS
         ],
@@ -334,9 +337,9 @@ def sample_attestation(**overrides: Any) -> dict[str, Any]:
         "kind_label": "Attestation de validation de blocs de compétences",
         "blocs": [
             {"code": "BC01", "title": SAMPLE_BLOCS[0][1], "acquired_on": date(2026, 6, 12),
-             "valid_until": date(2031, 6, 12)},
+             "valid_until": date(2031, 6, 12), "equivalence": None},
             {"code": "BC03", "title": SAMPLE_BLOCS[2][1], "acquired_on": date(2025, 11, 20),
-             "valid_until": date(2030, 11, 20)},
+             "valid_until": date(2030, 11, 20), "equivalence": None},
         ],
         "verification_url": "https://cqp.example.org/verification/SP-2026-000124",
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certification.clock import today
 from certification.models import AgrementRequest, AuditEvent, Bloc, Certification, Structure, User
@@ -33,7 +33,11 @@ def request_context(session: Session, request: AgrementRequest, round: int | Non
     cert = session.get(Certification, request.certification_id)
     mandataire = session.get(User, request.mandataire_id)
     agrement = agrement_of(session, request.id)
-    blocs: dict[str, Bloc] = {b.code: b for b in blocs_of(session, cert.id)}
+    # The scope's blocs titled as the version in force words them, else as the latest version having them
+    # (an agrément granted on an earlier version keeps its codes).
+    blocs: dict[str, Bloc] = {b.code: b for b in session.exec(
+        select(Bloc).where(Bloc.certification_id == cert.id).order_by(col(Bloc.id)))}
+    blocs.update({b.code: b for b in blocs_of(session, cert.id)})
     scope_codes = agrement.scope if agrement else request.scope
     pieces = [p for p in pieces_of(session, request.id) if p.round == round]
     return {

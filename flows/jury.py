@@ -28,6 +28,7 @@ from certification.models import (
     Appeal,
     AuditEvent,
     Bloc,
+    BlocAcquisition,
     Candidate,
     Certificate,
     Certification,
@@ -48,8 +49,14 @@ from certification.processes.certification import (
 from certification.services import appeals as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
-from certification.services.candidates import held_blocs
-from certification.services.referential import blocs_of
+from certification.services.candidates import held_blocs, held_by_equivalence
+from certification.services.referential import (
+    candidate_blocs,
+    mixed_versions,
+    version_of,
+    version_registry_code,
+    version_title,
+)
 from certification.settings import get_settings
 from documents import badge
 from documents.french import agree
@@ -85,8 +92,9 @@ class JuryOutcome:
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _blocs(session: Session, certification_id: int) -> dict[str, Bloc]:
-    return {b.code: b for b in blocs_of(session, certification_id)}
+def _blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
+    """The blocs of the candidate's version of the référentiel (kept after a new version)."""
+    return candidate_blocs(session, candidate)
 
 
 def outcome_label(outcome: str, sex: str | None) -> str:
@@ -94,19 +102,28 @@ def outcome_label(outcome: str, sex: str | None) -> str:
     return agree(sex, "absent", "absente") if outcome == "absent" else OUTCOME_LABELS[outcome]
 
 
-def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]) -> dict[str, Any]:
+def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False) -> dict[str, Any]:
+    """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
+    version; ``show_version``: the session mixes versions, so the PV names each one's."""
     candidate = session.get(Candidate, row.candidate_id)
+    blocs = _blocs(session, candidate)
+    version = version_of(session, candidate)
     results = {d.bloc_code: d.result for d in svc.deliberations_of(session, row.session_id, row.candidate_id)}
     certificate = session.exec(select(Certificate).where(
         Certificate.candidate_id == candidate.id, Certificate.session_id == row.session_id,
         Certificate.state == "valid")).first()
+    jury = session.get(JurySession, row.session_id)
+    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date()) if jury else {}
     entries = []
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
         label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
         if result == "absent":  # the candidate was absent: « absente » for a woman
             label = agree(candidate.sex, "absent", "absente")
-        entries.append({"code": code, "title": blocs[code].title, "result": result or "absent", "result_label": label})
+        if result == "previously_acquired" and code in equivalent:
+            label = "acquis par équivalence"
+        title = blocs[code].title if code in blocs else code
+        entries.append({"code": code, "title": title, "result": result or "absent", "result_label": label})
     outcome = row.outcome or "none"
     return {
         "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
@@ -117,21 +134,26 @@ def candidate_entry(session: Session, row: JuryCandidate, blocs: dict[str, Bloc]
         "structure_email": session.get(Structure, candidate.structure_id).email,
         "blocs": entries, "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
         "certificate_number": certificate.number if certificate else None,
+        "version_label": version.label if version else None,
+        "version_note": f"version {version.label}" if show_version and version else None,
     }
 
 
-def _candidate_entries(session: Session, jury: JurySession, blocs: dict[str, Bloc]) -> list[dict[str, Any]]:
-    rows = svc.candidates_of(session, jury.id)
-    # Read once and held while the entries are built: ``session.get`` then finds them in the
-    # session's identity map (which holds rows weakly) instead of reading each again.
-    held = list(session.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
+def _hold_candidates(session: Session, rows: list[JuryCandidate]) -> list[Any]:
+    """The session's candidates and their structures, read at once: while the caller holds the
+    list, ``session.get`` finds them in the session's identity map (which holds rows weakly)
+    instead of reading each again for every candidate."""
+    held: list[Any] = list(session.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
     held += list(session.exec(select(Structure).where(Structure.id.in_({c.structure_id for c in held}))))
-    return [candidate_entry(session, row, blocs) for row in rows]
+    return held
 
 
 def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     cert = session.get(Certification, jury.certification_id)
-    blocs = _blocs(session, cert.id)
+    rows = svc.candidates_of(session, jury.id)
+    held = _hold_candidates(session, rows)  # kept until the entries are built
+    people = {c.id: c for c in held if isinstance(c, Candidate)}
+    mixed = mixed_versions(session, [people[row.candidate_id] for row in rows if row.candidate_id in people])
     members = []
     for m in svc.members_of(session, jury.id):
         user = session.get(User, m.user_id)
@@ -152,7 +174,8 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
             "members": members,
-            "candidates": _candidate_entries(session, jury, blocs),
+            "candidates": [candidate_entry(session, row, show_version=mixed) for row in rows],
+            "mixed_versions": mixed,
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
             "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
@@ -174,8 +197,10 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
     cert = session.get(Certification, certificate.certification_id)
     jury = session.get(JurySession, certificate.session_id)
     candidate = session.get(Candidate, certificate.candidate_id)
-    blocs = _blocs(session, cert.id)
+    blocs = _blocs(session, candidate)
+    version = version_of(session, candidate)
     held = held_blocs(session, candidate, on=jury.scheduled_at.date())
+    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
     event = _version_event(session, certificate)
     return {
@@ -186,11 +211,15 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             "kind_label": KIND_LABELS[certificate.kind],
             "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
             "holder_birth_date": certificate.holder_birth_date, "holder_sex": certificate.holder_sex,
-            "certification_code": cert.code, "certification_title": cert.title, "registry_code": cert.registry_code,
+            "certification_code": cert.code, "certification_title": version_title(cert, version),
+            "registry_code": version_registry_code(cert, version),
+            "version_label": version.label if version else None,
             "blocs": [
-                {"code": code, "title": blocs[code].title,
+                {"code": code, "title": blocs[code].title if code in blocs else code,
                  "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
-                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None}
+                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None,
+                 "equivalence": _equivalence(session, equivalent[code])
+                 if code in equivalent and held.get(code) is equivalent[code] else None}
                 for code in certificate.blocs
             ],
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
@@ -202,6 +231,13 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             "state": certificate.state,
         },
     }
+
+
+def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
+    """A bloc held by equivalence: the bloc of the earlier version, its jury and date."""
+    jury = session.get(JurySession, acquisition.session_id)
+    return {"from_code": acquisition.bloc_code, "jury_reference": jury.reference if jury else "",
+            "acquired_on": acquisition.acquired_on}
 
 
 def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
@@ -290,7 +326,7 @@ def _pending_certificates(session: Session, jury: JurySession, candidate_ids: li
     data_dir = get_settings().data_dir
     certificates = list(session.exec(select(Certificate).where(
         Certificate.session_id == jury.id, Certificate.state == "valid", Certificate.candidate_id.in_(candidate_ids))))
-    # held while the contexts are built (see _candidate_entries)
+    # held while the contexts are built (see _hold_candidates)
     held: list[Any] = list(session.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
     held += list(session.exec(select(Certification).where(
         Certification.id.in_({c.certification_id for c in certificates}))))

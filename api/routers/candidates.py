@@ -41,7 +41,7 @@ from certification.processes.certification import (
     CandidateState,
 )
 from certification.services import candidates as svc
-from certification.services.referential import blocs_of
+from certification.services.referential import blocs_of, version_title
 from certification.settings import get_settings
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
@@ -106,7 +106,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         **summary(session, c).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
-        contract_end=c.contract_end, certification_title=cert.title,
+        contract_end=c.contract_end, certification_title=version_title(cert, version),
         certification_version=version.label if version else None, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
         evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],

@@ -127,6 +127,8 @@ class PreviewOut(BaseModel):
     registry_changed: dict | None
     title_changed: dict | None
     to_complete: list[str]
+    from_version: str | None = Field(description="Version dont les blocs détenus sont repris par équivalence")
+    equivalences: list[dict] = Field(description="Table d'équivalence : [{from, to: [...]}]")
     can_activate: bool
     summary: list[str] = Field(description="Les changements en clair")
 
@@ -182,7 +184,7 @@ async def preview_version(file: UploadFile = FILE, principal: Principal = Depend
     data, name = await _file(file)
     model = parse(data, name)
     with session_scope() as session:
-        found = versions.preview(session, principal.actor, model)
+        found = versions.preview(session, principal.actor, model, name)
         return PreviewOut(**{k: getattr(found, k) for k in found.__dataclass_fields__},
                           can_activate=found.can_activate, summary=versions.describe(found))
 

@@ -24,7 +24,7 @@ from api.types import UtcDateTime
 from certification import keys
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Certificate, Certification, Role
+from certification.models import Bloc, Certificate, Certification, Role
 from certification.models_credentials import Credential
 from certification.services import credentials as svc
 from certification.services import issuance
@@ -90,9 +90,14 @@ def certification_achievement(certification_code: str) -> JSONResponse:
 @router.get("/credentials/achievements/{certification_code}/{bloc_code}",
             summary="Définition d'un bloc de compétences (Achievement)")
 def bloc_achievement(certification_code: str, bloc_code: str) -> JSONResponse:
+    from sqlmodel import select
+
     with session_scope() as session:
         cert = _certification(session, certification_code)
-        bloc = next((b for b in blocs_of(session, cert.id) if b.code == bloc_code), None)
+        # The version in force first, then the earlier ones (their holders' badges point here too).
+        bloc = next((b for b in blocs_of(session, cert.id) if b.code == bloc_code), None) or session.exec(
+            select(Bloc).where(Bloc.certification_id == cert.id, Bloc.code == bloc_code[:20])
+            .order_by(Bloc.id.desc())).first()
         if bloc is None:
             raise NotFound("Bloc de compétences inconnu.", code="unknown_bloc")
         body = {"@context": [svc.VC_CONTEXT, svc.OB_CONTEXT], **svc.achievement(cert, bloc.code, bloc.title)}

@@ -49,6 +49,7 @@ from certification.processes.certification import (
 )
 from certification.services import conflicts
 from certification.services import jury as svc
+from certification.services.referential import bloc_titles, version_of
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
@@ -90,6 +91,8 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
             structure_id=structure.id, structure_name=structure.name, blocs=list(row.blocs),
             results=results.get(c.id, {}), outcome=row.outcome,
             outcome_label=OUTCOME_LABELS.get(row.outcome) if row.outcome else None,
+            certification_version=version.label if (version := version_of(session, c)) else None,
+            bloc_titles=bloc_titles(session, c),
         ))
     deliberating = jury.state in (JuryState.planned, JuryState.convened, JuryState.composition_checked)
     return JuryOut(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.staticfiles import StaticFiles
 
-from api.web import integrity, login, operations, pages, report  # noqa: F401 - register the routes, in this order
+from api.web import integrity, login, operations, pages, referentiels, report  # noqa: F401 - register the routes, in this order
 from api.web.dossiers import candidates, controles, juries, requests, training  # noqa: F401
 from api.web.render import STATIC_DIR, error_page, render
 from api.web.router import router

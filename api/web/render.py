@@ -55,6 +55,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("formations", "Formations EPSP", frozenset({Role.officer, Role.formateur, Role.structure})),
     ("appuis", "Appuis pédagogiques", frozenset({Role.officer, Role.formateur, Role.structure})),
     ("rapport", "Rapport d'activité", frozenset({Role.officer})),
+    ("referentiels", "Référentiels", frozenset({Role.officer})),
     ("integrite", "Intégrité", frozenset({Role.officer})),
     ("operations", "Opérations", frozenset({Role.officer})),
 ]

@@ -94,6 +94,16 @@ class BlocIn(_Model):
     criteria: list[str] = Field(default_factory=list)
 
 
+class EquivalenceIn(_Model):
+    """A bloc of the earlier version (``from``) held by a returning candidate counts for the blocs
+    ``to`` of this version."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", pattern=BLOC_CODE)
+    to: list[str] = Field(min_length=1)
+
+
 class CertificateRuleIn(_Model):
     all_blocs: bool = True
     required_blocs: list[str] = Field(default_factory=list)
@@ -120,8 +130,11 @@ class ReferentielFile(_Model):
     to_complete: list[str] = Field(default_factory=list)  # what the certificateur has still to write
     blocs: list[BlocIn] = Field(min_length=1)
     certificate_rule: CertificateRuleIn = Field(default_factory=CertificateRuleIn)
+    # The equivalence table with an earlier version: its blocs held count for blocs of this one.
+    from_version: str | None = Field(default=None, min_length=1, max_length=20)
+    equivalences: list[EquivalenceIn] = Field(default_factory=list)
 
-    _version_text = field_validator("version", mode="before")(_text)
+    _version_text = field_validator("version", "from_version", mode="before")(_text)
 
     @field_validator("blocs")
     @classmethod
@@ -148,6 +161,28 @@ class ReferentielFile(_Model):
             raise ValueError(f"certificate_rule.required_blocs : bloc inconnu {', '.join(unknown)}")
         return self
 
+    @model_validator(mode="after")
+    def _equivalences_to_this_version(self) -> ReferentielFile:
+        if self.equivalences and not self.from_version:
+            raise ValueError("equivalences : indiquez « from_version », la version dont les blocs sont repris")
+        if self.from_version is not None and self.from_version == self.version:
+            raise ValueError("from_version : une version ne peut pas reprendre ses propres blocs")
+        return self
+
+    def equivalence_errors(self) -> list[tuple[Path, str]]:
+        """The table's blocs ``to`` that this version does not have, and a bloc ``from`` given twice
+        (each with its place); the blocs ``from`` are checked against the earlier version at loading."""
+        codes = {b.code for b in self.blocs}
+        errors: list[tuple[Path, str]] = []
+        seen: set[str] = set()
+        for i, item in enumerate(self.equivalences):
+            if item.from_ in seen:
+                errors.append((("equivalences", i, "from"), f"bloc {item.from_} déjà repris plus haut"))
+            seen.add(item.from_)
+            errors += [(("equivalences", i, "to", j), f"bloc {code} inconnu dans la version « {self.version} »")
+                       for j, code in enumerate(item.to) if code not in codes]
+        return errors
+
     @property
     def version_title(self) -> str:
         return self.title or self.certification.title
@@ -157,8 +192,12 @@ class ReferentielFile(_Model):
         return [b.code for b in self.blocs] if self.certificate_rule.all_blocs else self.certificate_rule.required_blocs
 
     def content(self) -> dict:
-        """The canonical content stored with the version (and hashed)."""
-        return self.model_dump(mode="json")
+        """The canonical content stored with the version (and hashed); without an equivalence table,
+        the same as before there were any (the hashes of the versions loaded then stay theirs)."""
+        content = self.model_dump(mode="json", by_alias=True)
+        if not self.equivalences and self.from_version is None:
+            del content["equivalences"], content["from_version"]
+        return content
 
     def content_hash(self) -> str:
         return content_hash(self.content())
@@ -283,6 +322,9 @@ def parse(text: str | bytes, name: str) -> ReferentielFile:
         for error in exc.errors(include_url=False):
             loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
             errors.append(f"{_place(name, lines, loc)} : {_dotted(loc) + ' : ' if loc else ''}{_message(error)}")
+    else:
+        errors += [f"{_place(name, lines, loc)} : {_dotted(loc)} : {message}"
+                   for loc, message in model.equivalence_errors()]
     if errors:
         raise ReferentielInvalid(errors)
     return model

@@ -15,7 +15,7 @@ from certification.audit import Actor, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import Bloc, Certification, CertificationVersion, Role, VersionStatus
-from certification.referentiel.schema import ReferentielFile, parse
+from certification.referentiel.schema import ReferentielFile, ReferentielInvalid, parse
 
 ENTITY = Certification.__tablename__
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "referentiels"
@@ -110,6 +110,32 @@ def blocs_of_version(session: Session, version_id: int) -> list[Bloc]:
     return list(session.exec(select(Bloc).where(Bloc.version_id == version_id).order_by(col(Bloc.position))))
 
 
+# --- equivalences -----------------------------------------------------------------------------------
+
+
+def check_equivalences(session: Session, cert: Certification | None, model: ReferentielFile, name: str) -> None:
+    """The table's ``from_version`` is a version of the certification and each bloc ``from`` one of
+    its blocs; refused (ReferentielInvalid, naming the place) otherwise."""
+    if model.from_version is None:
+        return
+    earlier = None if cert is None else session.exec(select(CertificationVersion).where(
+        CertificationVersion.certification_id == _id(cert), CertificationVersion.label == model.from_version)).first()
+    if earlier is None:
+        raise ReferentielInvalid([f"{name} : from_version : version « {model.from_version} » inconnue pour le "
+                                  f"{model.certification.code} (chargez-la d'abord)"])
+    codes = {b.code for b in blocs_of_version(session, _id(earlier))}
+    errors = [f"{name} : equivalences[{i}].from : bloc {item.from_} inconnu dans la version « {earlier.label} »"
+              for i, item in enumerate(model.equivalences, start=1) if item.from_ not in codes]
+    if errors:
+        raise ReferentielInvalid(errors)
+
+
+def equivalences_of(version: CertificationVersion) -> tuple[str | None, dict[str, list[str]]]:
+    """(label of the earlier version, {its bloc: [blocs of ``version`` it counts for]}) as stored."""
+    table = {item["from"]: list(item["to"]) for item in version.content.get("equivalences") or []}
+    return version.content.get("from_version"), table
+
+
 # --- preview --------------------------------------------------------------------------------------------
 
 
@@ -132,19 +158,23 @@ class Preview:
     registry_changed: dict | None = None
     title_changed: dict | None = None
     to_complete: list[str] = field(default_factory=list)
+    from_version: str | None = None  # the equivalence table's earlier version
+    equivalences: list[dict] = field(default_factory=list)  # {from, to: [...]}
 
     @property
     def can_activate(self) -> bool:
         return not self.to_complete
 
 
-def preview(session: Session, actor: Actor, model: ReferentielFile) -> Preview:
+def preview(session: Session, actor: Actor, model: ReferentielFile, source: str = "fichier") -> Preview:
     """Compare a validated file with the version in force (no write)."""
     _officer_only(actor)
     cert = session.exec(select(Certification).where(Certification.code == model.certification.code)).first()
+    check_equivalences(session, cert, model, source)
     out = Preview(certification_code=model.certification.code, version=model.version, title=model.version_title,
                   new_certification=cert is None, compared_with=None, same_as=None, label_taken=False,
-                  to_complete=model.placeholders())
+                  to_complete=model.placeholders(), from_version=model.from_version,
+                  equivalences=[{"from": e.from_, "to": list(e.to)} for e in model.equivalences])
     if cert is None:
         out.blocs_added = [b.code for b in model.blocs]
         return out
@@ -209,6 +239,7 @@ def load_version(session: Session, actor: Actor, model: ReferentielFile, *, sour
         cert = Certification(code=model.certification.code, title=model.certification.title)
         session.add(cert)
         session.flush()
+    check_equivalences(session, cert, model, source)
     versions = versions_of(session, _id(cert))
     digest = model.content_hash()
     same = next((v for v in versions if v.content_hash == digest), None)
@@ -366,6 +397,9 @@ def describe(p: Preview) -> list[str]:
     if p.compared_with and not changes:
         changes.append("  aucun changement de blocs, de règle ni de fiche")
     lines.extend(changes)
+    if p.equivalences:
+        lines.append(f"Équivalences avec la version « {p.from_version} » (blocs détenus repris) :")
+        lines.extend(f"  {e['from']} → {', '.join(e['to'])}" for e in p.equivalences)
     if p.to_complete:
         lines.append("À compléter par le certificateur avant activation :")
         lines.extend(f"  - {item}" for item in p.to_complete)

@@ -19,6 +19,7 @@ from certification.models import (
     BlocAcquisition,
     Candidate,
     Certification,
+    CertificationVersion,
     Evaluation,
     JuryCandidate,
     JuryMember,
@@ -30,7 +31,7 @@ from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.services import lifecycle
 from certification.services.agrement import PieceIn
-from certification.referentiel.service import version_in_force
+from certification.referentiel.service import equivalences_of, version_in_force
 from certification.services.referential import blocs_of, get_certification
 from certification.visibility import visible_one
 
@@ -105,17 +106,57 @@ def same_person(session: Session, candidate: Candidate) -> list[int]:
     return [c.id for c in rows if (_fold(c.last_name), _fold(c.first_names)) == key]
 
 
-def held_blocs(session: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
-    """The blocs the person holds on ``on`` (valid 5 years, across registrations)."""
+def _acquisitions(session: Session, candidate: Candidate, on: date | None) -> list[BlocAcquisition]:
     on = on or today()
-    rows = session.exec(
+    return list(session.exec(
         select(BlocAcquisition).where(
             BlocAcquisition.candidate_id.in_(same_person(session, candidate)),
             BlocAcquisition.cancelled == False,  # noqa: E712 (SQL)
             BlocAcquisition.valid_until >= on,
         ).order_by(BlocAcquisition.acquired_on)
-    ).all()
-    return {row.bloc_code: row for row in rows}
+    ).all())
+
+
+def _versions_of(session: Session, candidate_ids: set[int]) -> dict[int, int | None]:
+    rows = session.exec(select(Candidate.id, Candidate.certification_version_id).where(
+        Candidate.id.in_(candidate_ids))).all()
+    return {cid: vid for cid, vid in rows}
+
+
+def held_by_equivalence(session: Session, candidate: Candidate, *, on: date | None = None
+                        ) -> dict[str, BlocAcquisition]:
+    """The blocs of the candidate's version that the person holds through its equivalence table: a
+    bloc of the earlier version it names, acquired there (valid 5 years), counts for the blocs it
+    maps to ({bloc of this version: the original acquisition})."""
+    version = session.get(CertificationVersion, candidate.certification_version_id) \
+        if candidate.certification_version_id else None
+    if version is None:
+        return {}
+    from_label, table = equivalences_of(version)
+    if not table:
+        return {}
+    earlier = session.exec(select(CertificationVersion.id).where(
+        CertificationVersion.certification_id == candidate.certification_id,
+        CertificationVersion.label == from_label)).first()
+    rows = [row for row in _acquisitions(session, candidate, on) if row.bloc_code in table]
+    versions = _versions_of(session, {row.candidate_id for row in rows})
+    out: dict[str, BlocAcquisition] = {}
+    for row in rows:
+        if earlier is not None and versions.get(row.candidate_id) == earlier:
+            out.update({code: row for code in table[row.bloc_code]})
+    return out
+
+
+def held_blocs(session: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
+    """The blocs of the candidate's version the person holds on ``on`` (valid 5 years, across
+    registrations): acquired on this version, or on the earlier one its equivalence table names
+    (then under the bloc they count for, the acquisition keeping its own code, jury and date)."""
+    rows = _acquisitions(session, candidate, on)
+    versions = _versions_of(session, {row.candidate_id for row in rows})
+    mine = candidate.certification_version_id
+    direct = {row.bloc_code: row for row in rows
+              if mine is None or versions.get(row.candidate_id) in (None, mine)}
+    return {**held_by_equivalence(session, candidate, on=on), **direct}
 
 
 def missing_blocs(session: Session, candidate: Candidate) -> list[str]:
@@ -175,7 +216,7 @@ def register_candidate(
         )
     codes = [b.code for b in blocs_of(session, cert.id, version.id)]
     chosen = list(blocs) if blocs else codes
-    outside = sorted(set(chosen) - set(agrement.scope))
+    outside = sorted(set(chosen) - in_scope(agrement.scope, version))
     if outside:
         raise ValidationFailed(
             f"Blocs hors du périmètre de l'agrément {agrement.number} : {', '.join(outside)}.", code="bloc_out_of_scope"
@@ -201,6 +242,13 @@ def register_candidate(
               "blocs": candidate.blocs, "already_held": sorted(held)},
     )
     return candidate
+
+
+def in_scope(scope: Sequence[str], version: CertificationVersion) -> set[str]:
+    """The blocs of ``version`` an agrément's scope covers: its codes, and the blocs its codes map to
+    in the version's equivalence table (an agrément granted on the earlier version)."""
+    _, table = equivalences_of(version)
+    return set(scope) | {code for bloc in scope for code in table.get(bloc, [])}
 
 
 EVALUATOR_REQUIRED = "Le nom de l'évaluateur est obligatoire."

@@ -62,7 +62,15 @@ from sqlmodel import Session, select
 from certification.audit import SYSTEM, Actor, apply_transition, record_event, timeline
 from certification.clock import now, today
 from certification.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import AuditEvent, Candidate, Certificate, Certification, JurySession, Role
+from certification.models import (
+    AuditEvent,
+    Candidate,
+    Certificate,
+    Certification,
+    CertificationVersion,
+    JurySession,
+    Role,
+)
 from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.numbering import next_value
 from certification.processes.certification import CertificateState
@@ -73,7 +81,13 @@ from certification.processes.cpf_export import (
     UNDECLARED_STATES,
     CpfState,
 )
-from certification.services.referential import get_certification, parse_registry_code
+from certification.referentiel.service import current_or_latest
+from certification.services.referential import (
+    get_certification,
+    parse_registry_code,
+    version_of,
+    version_registry_code,
+)
 from certification.settings import Settings, get_settings
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
@@ -112,13 +126,15 @@ def is_overdue(record: CpfRecord, on: date | None = None) -> bool:
 # --- the certification's registry code ------------------------------------------------------------
 
 
-def registry_of(cert: Certification) -> tuple[str, str]:
-    """``("RNCP", "RNCP12345")`` or ``("RS", "RS1234")`` from ``Certification.registry_code``."""
-    parsed = parse_registry_code(cert.registry_code)
+def registry_of(cert: Certification, version: CertificationVersion | None = None) -> tuple[str, str]:
+    """``("RNCP", "RNCP12345")`` or ``("RS", "RS1234")``: the record of ``version`` of the
+    référentiel when it has one, else ``Certification.registry_code``."""
+    code = version_registry_code(cert, version)
+    parsed = parse_registry_code(code)
     if parsed is not None:
         return parsed
     raise ValidationFailed(
-        f"La certification {cert.code} n'a pas de code RNCP ou RS valide (« {cert.registry_code or ''} ») : "
+        f"La certification {cert.code} n'a pas de code RNCP ou RS valide (« {code or ''} ») : "
         "renseignez-le avant tout export vers la Caisse des Dépôts.",
         code="registry_code_missing", details={"certification_code": cert.code},
     )
@@ -373,8 +389,11 @@ def passage_digest(element: ET.Element, registry_code: str) -> str:
 
 
 def build_flux(reference: str, created_at: datetime, registry_type: str, registry_code: str,
-               passages: list[ET.Element], settings: Settings) -> bytes:
-    """The whole XML flux of one certification (UTF-8, with its declaration)."""
+               passages: list[ET.Element], settings: Settings,
+               more: list[tuple[str, str, list[ET.Element]]] = ()) -> bytes:
+    """The whole XML flux of one certification (UTF-8, with its declaration); ``more``: the
+    passages of holders of other versions of its référentiel recorded under another code, one
+    ``certification`` element each ((type, code, passages))."""
     root = _el(None, "flux")
     _el(root, "idFlux", clean_text(reference, 50))
     _el(root, "horodatage", created_at.astimezone(PARIS).replace(microsecond=0).isoformat())
@@ -383,12 +402,14 @@ def build_flux(reference: str, created_at: datetime, registry_type: str, registr
     certifier = _el(_el(emitter, "certificateurs"), "certificateur")
     _el(certifier, "idClient", clean_text(settings.cpf_id_client, 8))
     _el(certifier, "idContrat", clean_text(settings.cpf_id_contrat, 20))
-    certification = _el(_el(certifier, "certifications"), "certification")
-    _el(certification, "type", registry_type)
-    _el(certification, "code", registry_code)
-    _el(certification, "natureDeposant", "CERTIFICATEUR")
-    container = _el(certification, "passageCertifications")
-    container.extend(passages)
+    certifications = _el(certifier, "certifications")
+    for kind, code, elements in [(registry_type, registry_code, passages), *more]:
+        certification = _el(certifications, "certification")
+        _el(certification, "type", kind)
+        _el(certification, "code", code)
+        _el(certification, "natureDeposant", "CERTIFICATEUR")
+        container = _el(certification, "passageCertifications")
+        container.extend(elements)
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
@@ -466,6 +487,7 @@ class _Due:
     element: ET.Element
     digest: str
     resend: bool
+    registry: tuple[str, str] = ("", "")  # (type, code) of the holder's version of the référentiel
 
 
 def _passages(session: Session, records: list[CpfRecord], settings: Settings) -> dict[int, ET.Element]:
@@ -489,18 +511,34 @@ def due_for_batch(session: Session, cert: Certification, settings: Settings | No
     since (or whose re-sending the officer asked for), except those held back for missing data.
     Accepted records never come back."""
     settings = settings or get_settings()
-    _, registry_code = registry_of(cert)
     records = refresh_holds(session, cert.id)
     elements = _passages(session, records, settings)
+    registries = _registries(session, cert, records)
     due = []
     for record in records:
         element = elements[record.id]
-        digest = passage_digest(element, registry_code)
+        registry = registries[record.id]
+        digest = passage_digest(element, registry[1])
         if record.state == CpfState.pending:
-            due.append(_Due(record, element, digest, resend=False))
+            due.append(_Due(record, element, digest, resend=False, registry=registry))
         elif digest != record.payload_sha256 or record.resend_requested:
-            due.append(_Due(record, element, digest, resend=True))
+            due.append(_Due(record, element, digest, resend=True, registry=registry))
     return due
+
+
+def _registries(session: Session, cert: Certification, records: list[CpfRecord]) -> dict[int, tuple[str, str]]:
+    """Each record's registry (type, code): the one of its holder's version of the référentiel."""
+    out: dict[int, tuple[str, str]] = {}
+    by_version: dict[int | None, tuple[str, str]] = {}
+    for record in records:
+        certificate = session.get(Certificate, record.certificate_id)
+        candidate = session.get(Candidate, certificate.candidate_id) if certificate else None
+        version = version_of(session, candidate) if candidate else None
+        key = version.id if version else None
+        if key not in by_version:
+            by_version[key] = registry_of(cert, version)
+        out[record.id] = by_version[key]
+    return out
 
 
 def prepare_batch(session: Session, actor: Actor, certification_code: str,
@@ -510,17 +548,26 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
     _officer_only(actor)
     settings = settings or get_settings()
     cert = get_certification(session, certification_code)
-    registry_type, registry_code = registry_of(cert)
+    registry_of(cert, current_or_latest(session, cert.id))  # a code to declare under, before anything else
     sync_records(session, cert.id)
     due = due_for_batch(session, cert, settings)
     if not due:
         return None
+    groups: dict[tuple[str, str], list[ET.Element]] = {}
+    for d in due:  # one « certification » per record code (holders of versions recorded elsewhere)
+        groups.setdefault(d.registry, []).append(d.element)
+    (registry_type, registry_code), *_ = groups
+    if len(groups) > 1:
+        registry_type = ",".join(dict.fromkeys(kind for kind, _ in groups))[:10]
+        registry_code = ",".join(code for _, code in groups)[:40]
     created = now()
     year = created.astimezone(PARIS).year
     short = cert.code.removeprefix("CQP_")
     reference = f"CPF-{short}-{year}-{next_value(session, f'cpf-export-{cert.code}', year):04d}"
     filename = f"{reference}.xml"
-    data = build_flux(reference, created, registry_type, registry_code, [d.element for d in due], settings)
+    (first_type, first_code), *others = groups
+    data = build_flux(reference, created, first_type, first_code, groups[(first_type, first_code)], settings,
+                      more=[(kind, code, groups[(kind, code)]) for kind, code in others])
     validate_flux(data, reference)  # before anything of the batch is recorded (the caller rolls back)
     batch = CpfExportBatch(
         reference=reference, certification_id=cert.id, registry_type=registry_type, registry_code=registry_code,

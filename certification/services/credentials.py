@@ -31,10 +31,17 @@ from sqlmodel import Session, select
 from certification import keys
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
-from certification.models import BlocAcquisition, Candidate, Certificate, Certification
+from certification.models import BlocAcquisition, Candidate, Certificate, Certification, CertificationVersion
 from certification.models_credentials import Credential
 from certification.numbering import next_value
-from certification.services.referential import blocs_of, parse_registry_code
+from certification.services.referential import (
+    bloc_titles,
+    blocs_of,
+    parse_registry_code,
+    version_of,
+    version_registry_code,
+    version_title,
+)
 from certification.settings import get_settings
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -92,29 +99,32 @@ def issuer_profile() -> dict[str, Any]:
 # --- achievements (from the référentiel) ---------------------------------------------------------
 
 
-def _alignment(cert: Certification) -> list[dict[str, Any]]:
-    parsed = parse_registry_code(cert.registry_code)
+def _alignment(cert: Certification, version: CertificationVersion | None = None) -> list[dict[str, Any]]:
+    parsed = parse_registry_code(version_registry_code(cert, version))
     if parsed is None:
         return []
     registry, code = parsed
     number = code.removeprefix(registry)
     url = f"https://www.francecompetences.fr/recherche/{registry.lower()}/{number}/"
-    return [{"type": ["Alignment"], "targetName": f"{cert.title} ({code})", "targetUrl": url,
+    return [{"type": ["Alignment"], "targetName": f"{version_title(cert, version)} ({code})", "targetUrl": url,
              "targetCode": code, "targetFramework": "Répertoire national des certifications professionnelles"
              if registry == "RNCP" else "Répertoire spécifique", "targetType": "ext:FranceCompetences"}]
 
 
-def achievement(cert: Certification, bloc_code: str | None, bloc_title: str | None) -> dict[str, Any]:
-    """The achievement definition of a certification or of one of its blocs."""
+def achievement(cert: Certification, bloc_code: str | None, bloc_title: str | None,
+                version: CertificationVersion | None = None) -> dict[str, Any]:
+    """The achievement definition of a certification or of one of its blocs, as ``version`` of its
+    référentiel words it (its title and record; the certification's when None)."""
+    title = version_title(cert, version)
     if bloc_code is None:
-        name, kind = cert.title, "Certificate"
-        description = f"Certificat de qualification professionnelle « {cert.title} », délivré par " \
+        name, kind = title, "Certificate"
+        description = f"Certificat de qualification professionnelle « {title} », délivré par " \
                       f"{get_settings().certifier_name} lorsque tous les blocs de compétences sont acquis."
         narrative = "Tous les blocs de compétences du référentiel validés par un jury paritaire, au vu des " \
                     "évaluations réalisées en situation de production."
     else:
         name, kind = f"{bloc_code} — {bloc_title}", "Competency"
-        description = f"Bloc de compétences {bloc_code} du {cert.title} : {bloc_title}."
+        description = f"Bloc de compétences {bloc_code} du {title} : {bloc_title}."
         narrative = f"Bloc de compétences « {bloc_title} » validé par un jury paritaire, au vu des évaluations " \
                     "réalisées en situation de production selon les critères du référentiel."
     return {
@@ -122,7 +132,7 @@ def achievement(cert: Certification, bloc_code: str | None, bloc_title: str | No
         "name": name, "description": description, "criteria": {"narrative": narrative},
         "humanCode": bloc_code or cert.code, "inLanguage": "fr",
         "creator": {"id": issuer_id(), "type": ["Profile"], "name": get_settings().certifier_name},
-        **({"alignment": _alignment(cert)} if _alignment(cert) else {}),
+        **({"alignment": _alignment(cert, version)} if _alignment(cert, version) else {}),
     }
 
 
@@ -201,7 +211,7 @@ def build_credential(session: Session, row: Certificate, bloc_code: str | None, 
     cert = session.get(Certification, row.certification_id)
     candidate = session.get(Candidate, row.candidate_id)
     holder = f"{row.holder_first_names} {row.holder_last_name}"
-    definition = achievement(cert, bloc_code, bloc_title)
+    definition = achievement(cert, bloc_code, bloc_title, version_of(session, candidate))
     valid_from = datetime.combine(row.issued_on, time(0, 0), tzinfo=UTC)
     until = _valid_until(session, row, bloc_code)
     credential: dict[str, Any] = {
@@ -240,7 +250,7 @@ def build_credential(session: Session, row: Certificate, bloc_code: str | None, 
 
 
 def _achievements_for(session: Session, row: Certificate) -> list[tuple[str | None, str | None]]:
-    titles = {b.code: b.title for b in blocs_of(session, row.certification_id)}
+    titles = bloc_titles(session, session.get(Candidate, row.candidate_id))  # the holder's version
     blocs = [(code, titles.get(code, code)) for code in row.blocs]
     return ([(None, None)] if row.kind == "certificate" else []) + blocs
 

@@ -29,7 +29,7 @@ from certification.numbering import next_value
 from certification.processes.certification import CERTIFICATE, KIND_LABELS, CertificateState
 from certification.services import candidates as cand
 from certification.services import credentials
-from certification.services.referential import blocs_of
+from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings
 from certification.visibility import visible_one
 
@@ -244,11 +244,12 @@ def verify(session: Session, number: str, key: str | None) -> Verification:
     if row is None or not key or not hmac.compare_digest(checksum(number), key.strip()):
         return Verification(status="unknown", number=number)
     cert = session.get(Certification, row.certification_id)
-    titles = {b.code: b.title for b in blocs_of(session, cert.id)}
+    candidate = session.get(Candidate, row.candidate_id)
+    titles = bloc_titles(session, candidate)
     status = "valid" if row.state == CertificateState.valid else "revoked"
     return Verification(
         status=status, number=row.number, holder_initials=_initials(row.holder_first_names, row.holder_last_name),
-        certification_title=cert.title, kind_label=KIND_LABELS[row.kind], issued_on=row.issued_on,
+        certification_title=version_title(cert, version_of(session, candidate)), kind_label=KIND_LABELS[row.kind], issued_on=row.issued_on,
         revoked_on=(row.revoked_at or row.updated_at).date() if status == "revoked" else None,
         revoked_reason=row.revoked_reason if row.state == CertificateState.revoked
         else "Document remplacé à la suite d'une nouvelle décision du jury." if status == "revoked" else None,

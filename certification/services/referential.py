@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from certification.audit import Actor, record_event, timeline
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import AuditEvent, Bloc, Certification, Role
+from certification.models import AuditEvent, Bloc, Candidate, Certification, CertificationVersion, Role
 from certification.referentiel.service import current_or_latest, ensure_shipped
 
 ENTITY = Certification.__tablename__
@@ -40,6 +40,44 @@ def blocs_of(session: Session, certification_id: int, version_id: int | None = N
         version_id = version.id if version else None
     return list(session.exec(select(Bloc).where(
         Bloc.certification_id == certification_id, Bloc.version_id == version_id).order_by(Bloc.position)))
+
+
+def version_of(session: Session, candidate: Candidate) -> CertificationVersion | None:
+    """The version of the référentiel the candidate registered on (kept for good); a candidate
+    registered before versions existed: the version in force today."""
+    if candidate.certification_version_id is not None:
+        return session.get(CertificationVersion, candidate.certification_version_id)
+    return current_or_latest(session, candidate.certification_id)
+
+
+def candidate_blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
+    """The blocs of the candidate's version, by code (their titles as that version words them)."""
+    version = version_of(session, candidate)
+    return {b.code: b for b in blocs_of(session, candidate.certification_id, version.id if version else None)}
+
+
+def bloc_titles(session: Session, candidate: Candidate) -> dict[str, str]:
+    return {code: bloc.title for code, bloc in candidate_blocs(session, candidate).items()}
+
+
+def version_title(cert: Certification, version: CertificationVersion | None) -> str:
+    """The title printed for a holder of ``version``: the version's own, else the certification's."""
+    return (version.title if version is not None and version.title else "") or cert.title
+
+
+def version_registry_code(cert: Certification, version: CertificationVersion | None) -> str:
+    """The France Compétences record of ``version``: its own code when it has one, else the
+    certification's current one (``PUT /certifications/{code}/registry-code``)."""
+    return (version.registry_code if version is not None and version.registry_code else "") or cert.registry_code
+
+
+def mixed_versions(session: Session, candidates: list[Candidate]) -> bool:
+    """Whether ``candidates`` are not all on one version (a jury session's PV then names each one's)."""
+    ids = set()
+    for candidate in candidates:
+        version = version_of(session, candidate)
+        ids.add(version.id if version else None)
+    return len(ids) > 1
 
 
 # --- registry code ---------------------------------------------------------------------------------

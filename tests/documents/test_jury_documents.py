@@ -187,7 +187,7 @@ def test_certificat_is_one_landscape_page_with_holder_blocs_number_and_qr(pdf_te
     assert f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}" in text  # hostile name, literal
     assert "née le 1er janvier 1980" in text
     assert "pour la certification CQP Salarié Polyvalent" in text
-    assert "enregistrée au répertoire national sous le code RS6149" in text
+    assert "enregistrée au Répertoire spécifique sous le code RS6149" in text
     assert "BC02 Réaliser des travaux d'entretien et de maintenance acquis le 20 novembre 2025" in text
     assert "BC03 Travailler en équipe & rendre compte de son activité" in text
     assert "Sur décision du jury paritaire JURY-2026-0001 réuni le 12 juin 2026." in text

@@ -48,7 +48,7 @@ from certification.processes.certification import (
 from certification.services import appeals as appeals_svc
 from certification.services import conflicts
 from certification.services import jury as jury_svc
-from certification.services.referential import blocs_of
+from certification.services.referential import bloc_titles
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
 
@@ -85,15 +85,17 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
     out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
-                   "outcome": c.outcome_label or "—"} for c in out.candidates]
+                   "outcome": c.outcome_label or "—", "version": c.certification_version} for c in out.candidates]
     cert = certification_of(session, j.certification_id)
     return {
         "role_refusal": jury_svc.NOT_PRESIDENT
         if current.role is Role.jury_member and not jury_svc.is_president(session, current.actor, j) else None,
         "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
-        "members": out.members, "candidates": candidates, "actions": out.allowed_actions,
+        "members": out.members, "candidates": candidates,
+        "mixed_versions": len({c["version"] for c in candidates}) > 1, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
-        "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id)},
+        "bloc_titles": {code: title for row in jury_svc.candidates_of(session, j.id)  # each one's version
+                        for code, title in bloc_titles(session, session.get(Candidate, row.candidate_id)).items()},
         "result_labels": DELIBERATION_RESULTS,
         "member_choices": _member_choices(session, j, out.members) if "members" in out.allowed_actions else [],
         "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(session, c.structure_id)})"}
@@ -323,7 +325,7 @@ def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[s
         "deadline": appeals_svc.deadline_of(jury), "blocs": list(row.blocs), "results": results,
         "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items()) or "—",
         "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
-        "bloc_titles": {b.code: b.title for b in blocs_of(session, cand.certification_id)},
+        "bloc_titles": bloc_titles(session, cand),
         "actions": appeal_actions(session, current.actor, a),
         "documents": list_documents(session, Appeal.__tablename__, a.id),
         "timeline": timeline_rows(session, (Appeal.__tablename__, a.id, "recours")),
