@@ -18,14 +18,16 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM
 from certification.clock import today
+from certification.controle import queries as controle_queries
+from certification.controle import service as svc
+from certification.controle.models import Controle
+from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
 from certification.db import session_scope
+from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import Agrement, Certification, Controle, Structure, User
-from certification.processes.controle import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
-from certification.services import controle as svc
+from certification.models import Agrement, Certification, Structure, User
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
-from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
@@ -105,7 +107,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "days_left": (deadline - today()).days if deadline else None,
             "evidence": [
                 {"filename": f.original_name, "uploaded_at": f.uploaded_at}
-                for f in svc.files_of(session, controle.id, "evidence")
+                for f in controle_queries.files_of(session, controle.id, "evidence")
             ],
         },
     }

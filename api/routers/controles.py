@@ -3,13 +3,13 @@ decision, action plan. Contrôleurs see only the contrôles entrusted to them.""
 
 from __future__ import annotations
 
-from datetime import date
-
 import logging
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
+from api.contract import PDF, binary
 from api.controle_schemas import (
     AssignIn,
     ControleDecisionIn,
@@ -22,11 +22,13 @@ from api.controle_schemas import (
     SampleIn,
     VisitIn,
 )
-from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import CommentIn, EventOut, ReasonIn
 from api.uploads import (
     document_out,
     file_response,
@@ -34,19 +36,18 @@ from api.uploads import (
     read_multipart,
     store_pieces,
 )
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import CommentIn, EventOut, ReasonIn
-from certification import actions
+from certification.controle import actions
+from certification.controle import queries as controle_queries
+from certification.controle import service as svc
+from certification.controle.models import Controle
+from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Agrement, Controle, Role, Structure, User
-from certification.processes.controle import CONTROLE_STATE_LABELS, ControleState
+from certification.models import Agrement, Role, Structure, User
 from certification.services import conflicts
-from certification.services import controle as svc
 from certification.settings import get_settings
 from documents.service import list_documents
 from flows import dispatch
-from api.flow_helpers import controle_waiting_for as waiting_for
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])
@@ -79,7 +80,7 @@ def controle_out(session: Session, principal: Principal, c: Controle) -> Control
         reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
         decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
-        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in svc.files_of(session, c.id)],
+        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(session, c.id)],
         documents=[
             document_out(f"/controles/{c.id}", d)
             for d in list_documents(session, Controle.__tablename__, c.id)
@@ -128,7 +129,7 @@ def list_controles(
 ):
     with session_scope() as session:
         return pager.page(
-            svc.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
+            controle_queries.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
             text=lambda c: (c.reference, session.get(Structure, c.structure_id).name),
             where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
         )
@@ -137,25 +138,25 @@ def list_controles(
 @router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
 def read(controle_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_controle, controle_out, controle_id)
+    return dossier_read(conditional, principal, controle_queries.get_controle, controle_out, controle_id)
 
 
 @router.get("/{controle_id}/timeline", response_model=Page[EventOut],
             summary="Historique du contrôle (paginé, plus anciens d'abord)")
 def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, svc.get_controle, Controle.__tablename__, controle_id)
+    return dossier_timeline(pager, principal, controle_queries.get_controle, Controle.__tablename__, controle_id)
 
 
 @router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
 def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    return dossier_document(principal, svc.get_controle, Controle.__tablename__, controle_id, document_id)
+    return dossier_document(principal, controle_queries.get_controle, Controle.__tablename__, controle_id, document_id)
 
 
 @router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
 def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        c = svc.get_controle(session, principal.actor, controle_id)
-        f = next((f for f in svc.files_of(session, c.id) if f.id == file_id), None)
+        c = controle_queries.get_controle(session, principal.actor, controle_id)
+        f = next((f for f in controle_queries.files_of(session, c.id) if f.id == file_id), None)
         if f is None:
             raise NotFound("Fichier introuvable.", code="file_not_found")
     return file_response(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
@@ -190,7 +191,7 @@ def schedule_visit(controle_id: int, body: VisitIn, call: Call,
 async def submit_report(controle_id: int, call: Call,
                         principal: Principal = Depends(require(Role.controleur))):
     with session_scope() as session:  # 404 before storing anything
-        svc.get_controle(session, principal.actor, controle_id)
+        controle_queries.get_controle(session, principal.actor, controle_id)
     raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(ReportIn, raw)
     stored = store_pieces(files)
@@ -216,7 +217,7 @@ def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Of
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:
-        svc.get_controle(session, principal.actor, controle_id)
+        controle_queries.get_controle(session, principal.actor, controle_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvidenceIn, raw)
     stored = store_pieces(files)

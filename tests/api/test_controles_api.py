@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from sqlmodel import select
 
+from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AuditEvent, Controle, Role, Structure
+from certification.models import AuditEvent, Role, Structure
 from tests.factories import add_user, auth, grant_agrement
 
 FINDINGS = [{"criterion": "Encadrement formé", "status": "conforme", "comment": "RAS"}]

@@ -9,11 +9,13 @@ import time_machine
 from sqlmodel import select
 
 from certification.audit import SYSTEM, timeline
+from certification.controle import queries as controle_queries
+from certification.controle import service as svc
+from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Agrement, Controle, Role, Structure
+from certification.models import Agrement, Role, Structure
 from certification.services import conflicts, lifecycle
-from certification.services import controle as svc
 from certification.services.agrement import PieceIn
 from tests.factories import add_user, grant_agrement, make_users
 
@@ -120,12 +122,12 @@ def test_only_the_assigned_controleur_acts_and_sees(world):
         svc.assign(s, officer(people), cid, people["controleur"]["id"])
     other = people["controleur2"]["actor"]
     with session_scope() as s:
-        assert svc.list_controles(s, other) == []
+        assert controle_queries.list_controles(s, other) == []
         with pytest.raises(NotFound):
             svc.schedule_visit(s, other, cid, visit_at=datetime.now(UTC) + timedelta(days=3), place="x")
         with pytest.raises(Forbidden):
-            svc.list_controles(s, people["mandataire"]["actor"])
-        assert [c.id for c in svc.list_controles(s, people["controleur"]["actor"])] == [cid]
+            controle_queries.list_controles(s, people["mandataire"]["actor"])
+        assert [c.id for c in controle_queries.list_controles(s, people["controleur"]["actor"])] == [cid]
 
 
 def test_visit_rules_and_report_guard(world):
@@ -171,7 +173,7 @@ def test_action_plan_then_evidence_then_closure(world):
     with session_scope() as s:
         c = s.get(Controle, cid)
         assert c.state == "closed" and c.closed_at is not None
-        assert [f.kind for f in svc.files_of(s, cid)] == ["evidence"]
+        assert [f.kind for f in controle_queries.files_of(s, cid)] == ["evidence"]
         assert s.get(Agrement, agrement_id).state == "active"
 
 

@@ -9,9 +9,10 @@ import time_machine
 from icalendar import Calendar
 from sqlmodel import select
 
+from certification.controle import service as svc
+from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import Agrement, Controle, Role
-from certification.services import controle as svc
+from certification.models import Agrement, Role
 from flows.controle import advance_controle, controle_flow, controles_needing_attention
 from notifications.models import OutboxMessage
 from tests.factories import add_user, grant_agrement, make_users

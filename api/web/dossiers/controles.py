@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api.flow_helpers import controle_waiting_for
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -31,16 +32,17 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification import visits
-from certification.actions import controle_actions
+from certification.controle import queries as controle_queries
+from certification.controle import service as controles_svc
+from certification.controle.actions import controle_actions
+from certification.controle.models import Controle
+from certification.controle.states import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
 from certification.errors import ValidationFailed
-from certification.models import Agrement, Controle, Role, Structure, User
-from certification.processes.controle import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
+from certification.models import Agrement, Role, Structure, User
 from certification.services import conflicts
-from certification.services import controle as controles_svc
 from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
-from api.flow_helpers import controle_waiting_for
 
 O = frozenset({Role.officer})
 FINDING_LABELS = {"conforme": "conforme", "non_conforme": "non conforme", "observation": "observation"}
@@ -72,7 +74,7 @@ def controleur_choices(session: Session, c: Controle) -> list[dict[str, Any]]:
 
 
 def controle_context(session: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
-    c = controles_svc.get_controle(session, current.actor, controle_id)
+    c = controle_queries.get_controle(session, current.actor, controle_id)
     actions = controle_actions(session, current.actor, c)
     return {
         "c": c,
@@ -83,7 +85,7 @@ def controle_context(session: Session, current: WebUser, controle_id: int) -> di
         "state_label": CONTROLE_STATE_LABELS[c.state],
         "waiting_for": controle_waiting_for(c),
         "final": CONTROLE.is_final(c.state),
-        "files": controles_svc.files_of(session, c.id),
+        "files": controle_queries.files_of(session, c.id),
         "documents": list_documents(session, Controle.__tablename__, c.id),
         "timeline": timeline_rows(session, (Controle.__tablename__, c.id, "contrôle")),
         "actions": actions,
@@ -98,7 +100,7 @@ def controle_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/controles/{c.id}", [
         c.reference, structure_name(session, c.structure_id), KIND_LABELS.get(c.kind, c.kind),
         user_name(session, c.controleur_id) or "—", CONTROLE_STATE_LABELS[c.state], controle_waiting_for(c) or "—",
-    ]) for c in controles_svc.list_controles(session, current.actor)]
+    ]) for c in controle_queries.list_controles(session, current.actor)]
     return {"title": "Contrôles d'agrément", "rows": rows, "empty": "Aucun contrôle.",
             "columns": ["Référence", "Structure", "Type", "Contrôleur", "État", "En attente de"]}
 

@@ -8,77 +8,31 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
+from certification import visits
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
-from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Agrement, Controle, ControleFile, LinkKind, Role, Structure, User
-from certification.numbering import next_value
-from certification.processes.agrement import AgrementState
-from certification.processes.controle import (
+from certification.controle.models import Controle, ControleFile
+from certification.controle.queries import files_of, get_controle, open_controle_of
+from certification.controle.states import (
     CONTROLE,
-    CONTROLE_STATE_LABELS,
     DECISIONS,
     FINDING_STATUSES,
     KIND_LABELS,
     OPEN_CONTROLE_STATES,
     ControleState,
 )
+from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from certification.models import Agrement, LinkKind, Role, Structure, User
+from certification.numbering import next_value
+from certification.processes.agrement import AgrementState
 from certification.services import conflicts, lifecycle
 from certification.services.agrement import PieceIn
-from certification import visits
 from certification.settings import get_settings
-from certification.visibility import visible_one
 
 ENTITY = Controle.__tablename__
 PLANNABLE_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring, AgrementState.suspended})
 MAX_FINDINGS = 100
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
-    query = select(Controle).order_by(Controle.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.controleur:
-        return query.where(Controle.controleur_id == actor.user_id)
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(Controle.structure_id == (user.structure_id if user else -1))
-    raise Forbidden("Votre rôle ne donne pas accès aux contrôles.", code="role_not_allowed")
-
-
-def list_controles(session: Session, actor: Actor, *, state: str | None = None) -> list[Controle]:
-    query = _query(session, actor)
-    if state:
-        if state not in CONTROLE_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(Controle.state == state)
-    return list(session.exec(query))
-
-
-def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:
-    """The contrôle if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _query, Controle, controle_id, missing="Contrôle introuvable.", code="controle_not_found")
-
-
-def files_of(session: Session, controle_id: int, kind: str | None = None) -> list[ControleFile]:
-    query = select(ControleFile).where(ControleFile.controle_id == controle_id)
-    if kind:
-        query = query.where(ControleFile.kind == kind)
-    return list(session.exec(query.order_by(ControleFile.id)))
-
-
-def open_controle_of(session: Session, agrement_id: int) -> Controle | None:
-    return session.exec(
-        select(Controle).where(
-            Controle.agrement_id == agrement_id,
-            Controle.state.in_([s.value for s in OPEN_CONTROLE_STATES]),
-        )
-    ).first()
 
 
 # --- planning ------------------------------------------------------------------------------
