@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.contract import PDF, binary
-from api.controle_schemas import (
+from api.controle.schemas import (
     AssignIn,
     ControleDecisionIn,
     ControleFileOut,
@@ -20,7 +20,6 @@ from api.controle_schemas import (
     EvidenceIn,
     ReportIn,
     SampleIn,
-    VisitIn,
 )
 from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
 from api.dossier import CONDITIONAL, Conditional, progress_of
@@ -28,7 +27,7 @@ from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import CommentIn, EventOut, ReasonIn
+from api.schemas import CommentIn, EventOut, ReasonIn, VisitIn
 from api.uploads import (
     document_out,
     file_response,

@@ -1,4 +1,4 @@
-"""Contrôles d'agrément in the back-office: assignment (conflicts of interest shown and refused),
+"""Contrôles d'agrément in the back-office (``/app/controles``): assignment (conflicts of interest shown and refused),
 the contrôleur's visit and report, the officer's decision, the structure's evidence, closing."""
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from api.web.actions import (
     actions_of,
     choice,
     day,
-    integer,
-    moment,
     optional_comment,
     pick,
     reason,
@@ -31,7 +29,7 @@ from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification import visits
+from api.web.visits import VISIT_INPUTS, parse_visit
 from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.actions import controle_actions
@@ -40,8 +38,7 @@ from certification.controle.states import CONTROLE, CONTROLE_STATE_LABELS, FINDI
 from certification.errors import ValidationFailed
 from certification.models import Agrement, Role, Structure, User
 from certification.services import conflicts
-from certification.settings import get_settings
-from documents.formatting import date_fr, datetime_fr
+from documents.formatting import date_fr
 from documents.service import list_documents
 
 O = frozenset({Role.officer})
@@ -119,32 +116,6 @@ def _parse_assign(form, ctx) -> Parsed:
 def _controleur_options(ctx, _item) -> list[tuple[str, str]]:
     return [(str(u["id"]), u["name"] + (" (actuel)" if u["current"] else "")
              + (f" — conflit d'intérêts : {u['conflict']}" if u["conflict"] else "")) for u in ctx["controleurs"]]
-
-
-def parse_visit(form, ctx) -> Parsed:
-    """Date, place, length and notes of a visit (contrôle or appui pédagogique)."""
-    at = moment(form, "visit_at", required="Indiquez la date et l'heure de la visite.")
-    visits.check_moment(at)
-    place = text(form, "place", required=visits.PLACE_REQUIRED, max_len=300)
-    minutes = integer(form, "duration_minutes", lo=visits.MIN_MINUTES, hi=visits.MAX_MINUTES,
-                      default=get_settings().visit_duration_minutes, message=visits.BAD_DURATION)
-    notes = text(form, "notes")
-    summary = [("Date et heure", datetime_fr(at)), ("Lieu", place), ("Durée", f"{minutes} minutes"),
-               ("Informations", notes or "—")]
-    if ctx.get("visit_scheduled"):
-        summary.append(("Attention", "la visite déjà programmée est déplacée : une nouvelle invitation remplace "
-                                     "la précédente"))
-    return Parsed({"visit_at": at, "place": place, "minutes": minutes, "notes": notes}, summary)
-
-
-VISIT_INPUTS = (
-    Input("visit_at", "Date et heure (heure de Paris)", "datetime", required=True),
-    Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),)),
-    Input("duration_minutes", "Durée (minutes)", "number",
-          default=lambda _ctx, _item: str(get_settings().visit_duration_minutes),
-          attrs=(("min", "15"), ("max", "720"))),
-    Input("notes", "Informations pour la structure (facultatif)", "textarea"),
-)
 
 
 def _finding_rows(ctx, _item):

@@ -1,15 +1,15 @@
-"""Bodies of the contrôle and structure endpoints."""
+"""Bodies of the contrôle endpoints (the visit, shared with the appuis, is in :mod:`api.schemas`)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Literal
 
-from api.dossier import ProgressOut
-from api.types import UtcDateTime
 from pydantic import BaseModel, Field
 
+from api.dossier import ProgressOut
 from api.schemas import DocumentOut, Strict
+from api.types import UtcDateTime
 
 
 class ControlePlanIn(Strict):
@@ -25,12 +25,6 @@ class SampleIn(Strict):
 class AssignIn(Strict):
     controleur_id: int
 
-
-class VisitIn(Strict):
-    visit_at: UtcDateTime = Field(description="Date et heure avec fuseau, ex. 2027-01-12T09:30:00+01:00")
-    place: str = Field(min_length=1, max_length=300)
-    notes: str = Field(default="", max_length=5000)
-    duration_minutes: int | None = Field(default=None, ge=15, le=720)
 
 
 class FindingIn(Strict):
@@ -56,11 +50,6 @@ class ControleDecisionIn(Strict):
 class EvidenceIn(Strict):
     comment: str = Field(default="", max_length=5000)
 
-
-class LinkIn(Strict):
-    user_id: int
-    kind: Literal["mandataire", "formateur", "employee", "controleur"]
-    reason: str = Field(min_length=1, max_length=2000)
 
 
 class ControleFileOut(BaseModel):
@@ -104,19 +93,3 @@ class ControleOut(ControleSummary):
     files: list[ControleFileOut]
     documents: list[DocumentOut]
     allowed_actions: list[str]
-
-
-class StructureOut(BaseModel):
-    id: int
-    siret: str
-    name: str
-    region: str
-    email: str
-
-
-class LinkOut(BaseModel):
-    id: int
-    user_id: int
-    structure_id: int
-    kind: str
-    since: UtcDateTime
