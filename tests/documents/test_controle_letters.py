@@ -13,11 +13,11 @@ from documents.samples import SAMPLE_STRUCTURE_NAME, sample_controle_context
 pytestmark = pytest.mark.integration
 
 LETTERS = {
-    "rapport_controle.html": "Rapport de contrôle d'agrément",
-    "decision_maintien.html": "Maintien de l'agrément n° AGR-CQP_SP-2026-0001",
-    "decision_plan_actions.html": "Plan d'actions à mettre en œuvre",
-    "decision_suspension.html": "Suspension de l'agrément n° AGR-CQP_SP-2026-0001",
-    "decision_retrait.html": "Retrait de l'agrément n° AGR-CQP_SP-2026-0001",
+    "controle/rapport_controle.html": "Rapport de contrôle d'agrément",
+    "controle/decision_maintien.html": "Maintien de l'agrément n° AGR-CQP_SP-2026-0001",
+    "controle/decision_plan_actions.html": "Plan d'actions à mettre en œuvre",
+    "controle/decision_suspension.html": "Suspension de l'agrément n° AGR-CQP_SP-2026-0001",
+    "controle/decision_retrait.html": "Retrait de l'agrément n° AGR-CQP_SP-2026-0001",
 }
 
 
@@ -48,8 +48,8 @@ def test_every_controle_letter_renders_with_escaped_user_text(template, heading,
 
 
 def test_rapport_lists_the_findings_with_their_status(context, pdf_text) -> None:
-    html = render.render_html("rapport_controle.html", context)
-    text = pdf_text(render.render_pdf("rapport_controle.html", context))
+    html = render.render_html("controle/rapport_controle.html", context)
+    text = pdf_text(render.render_pdf("controle/rapport_controle.html", context))
 
     assert "Contrôleur Visite Rapport déposé le" in text
     assert "Contrôle périodique François Lefèvre-N'Diaye le 12 mars 2026 de 9 h 30 à 12 h 30 20 mars 2026 à 17 h 45" in text  # Paris time
@@ -75,7 +75,7 @@ def test_rapport_without_visit_nor_findings(context, pdf_text) -> None:
         visit_at=None, visit_end=None, visit_place=None, controleur_name=None, reason=None,
         findings=[], report_summary=None,
     )
-    text = pdf_text(render.render_pdf("rapport_controle.html", context))
+    text = pdf_text(render.render_pdf("controle/rapport_controle.html", context))
 
     assert "réalisé sur pièces, sans visite sur place" in text
     assert "Constats (0 critère examiné)" in text
@@ -89,7 +89,7 @@ def test_a_visit_over_two_days_shows_both_dates(context) -> None:
         visit_at=datetime(2026, 3, 12, 8, 30, tzinfo=UTC),
         visit_end=datetime(2026, 3, 13, 11, 30, tzinfo=UTC),
     )
-    html = render.render_html("rapport_controle.html", context)
+    html = render.render_html("controle/rapport_controle.html", context)
 
     assert "du 12 mars 2026 à 9 h 30 au 13 mars 2026 à 12 h 30" in html
 
@@ -97,13 +97,13 @@ def test_a_visit_over_two_days_shows_both_dates(context) -> None:
 def test_an_unknown_finding_status_fails_loudly(context) -> None:
     context["controle"]["findings"][0]["status"] = "peut-être"
     with pytest.raises(jinja2.UndefinedError):
-        render.render_html("rapport_controle.html", context)
+        render.render_html("controle/rapport_controle.html", context)
 
 
 def test_decision_maintien_recalls_the_observations(context, pdf_text) -> None:
     context["controle"].update(decision="compliant", decision_reason=None, action_plan_items=None,
                                action_plan_deadline=None)
-    text = pdf_text(render.render_pdf("decision_maintien.html", context))
+    text = pdf_text(render.render_pdf("controle/decision_maintien.html", context))
 
     assert "Décision de maintien de l'agrément à l'issue du contrôle" in text
     assert "décide de maintenir l'agrément n° AGR-CQP_SP-2026-0001, jusqu'à son échéance du 31 décembre 2028" in text
@@ -114,8 +114,8 @@ def test_decision_maintien_recalls_the_observations(context, pdf_text) -> None:
 
 
 def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf_text) -> None:
-    html = render.render_html("decision_plan_actions.html", context)
-    text = pdf_text(render.render_pdf("decision_plan_actions.html", context))
+    html = render.render_html("controle/decision_plan_actions.html", context)
+    text = pdf_text(render.render_pdf("controle/decision_plan_actions.html", context))
 
     assert "Décision de mise en œuvre d'un plan d'actions" in text
     assert "Contrôle périodique 1er avril 2026" in text  # meta: "Échéance du plan"
@@ -131,8 +131,8 @@ def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf
 
 def test_decision_suspension_gives_reasons_effects_lifting_and_recourse(context, pdf_text) -> None:
     context["controle"].update(decision="suspension", decision_reason="Plan d'actions non réalisé.\nAucun justificatif <reçu>.")
-    html = render.render_html("decision_suspension.html", context)
-    text = pdf_text(render.render_pdf("decision_suspension.html", context))
+    html = render.render_html("controle/decision_suspension.html", context)
+    text = pdf_text(render.render_pdf("controle/decision_suspension.html", context))
 
     assert "Décision de suspension de l'agrément" in text
     assert "décide de suspendre l'agrément" in text
@@ -148,7 +148,7 @@ def test_decision_suspension_gives_reasons_effects_lifting_and_recourse(context,
 def test_decision_retrait_gives_reasons_effects_and_recourse(context, pdf_text) -> None:
     context["controle"].update(decision="withdrawal", decision_reason="Manquements graves et répétés.",
                                action_plan_items=None, action_plan_deadline=None)
-    text = pdf_text(render.render_pdf("decision_retrait.html", context))
+    text = pdf_text(render.render_pdf("controle/decision_retrait.html", context))
 
     assert "Décision de retrait de l'agrément" in text
     assert "décide de retirer l'agrément" in text

@@ -13,13 +13,13 @@ from notifications.outbox import render_message
 ESCAPED_NAME = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils"
 
 CONTROLE_MAILS = {
-    "mission_controle": "[CTL-2026-0001] Mission de contrôle d'agrément confiée",
-    "convocation_visite": "[CTL-2026-0001] Modification de la date de visite : contrôle de votre agrément le 12 mars 2026",
-    "rapport_depose": "[CTL-2026-0001] Rapport de contrôle déposé : décision à prendre",
-    "decision_controle": "[CTL-2026-0001] Contrôle de votre agrément : plan d'actions à réaliser avant le 1er avril 2026",
-    "relance_plan_actions": "[CTL-2026-0001] Rappel : plan d'actions à réaliser avant le 1er avril 2026",
-    "plan_actions_echu": "[CTL-2026-0001] Plan d'actions échu depuis 5 jours : décision à prendre",
-    "cloture_plan_actions": "[CTL-2026-0001] Clôture du plan d'actions : agrément maintenu",
+    "controle/mission_controle": "[CTL-2026-0001] Mission de contrôle d'agrément confiée",
+    "controle/convocation_visite": "[CTL-2026-0001] Modification de la date de visite : contrôle de votre agrément le 12 mars 2026",
+    "controle/rapport_depose": "[CTL-2026-0001] Rapport de contrôle déposé : décision à prendre",
+    "controle/decision_controle": "[CTL-2026-0001] Contrôle de votre agrément : plan d'actions à réaliser avant le 1er avril 2026",
+    "controle/relance_plan_actions": "[CTL-2026-0001] Rappel : plan d'actions à réaliser avant le 1er avril 2026",
+    "controle/plan_actions_echu": "[CTL-2026-0001] Plan d'actions échu depuis 5 jours : décision à prendre",
+    "controle/cloture_plan_actions": "[CTL-2026-0001] Clôture du plan d'actions : agrément maintenu",
 }
 AGREMENT_MAILS = {
     "rappel_echeance_agrement": "[AGR-CQP_SP-2026-0001] Votre agrément arrive à échéance le 31 décembre 2028",
@@ -28,7 +28,7 @@ AGREMENT_MAILS = {
     "agrement_retabli": "[AGR-CQP_SP-2026-0001] Levée de la suspension de votre agrément",
     "agrement_retire": "[AGR-CQP_SP-2026-0001] Retrait de votre agrément",
 }
-TO_STAFF = {"mission_controle", "rapport_depose", "plan_actions_echu"}
+TO_STAFF = {"controle/mission_controle", "controle/rapport_depose", "controle/plan_actions_echu"}
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def _check_common(template: str, subject: str, text: str, html: str, url: str) -
 
 @pytest.mark.parametrize(("template", "expected"), CONTROLE_MAILS.items())
 def test_every_controle_mail_renders(template, expected, controle_context) -> None:
-    if template == "plan_actions_echu":
+    if template == "controle/plan_actions_echu":
         controle_context["controle"]["days_left"] = -5
     subject, text, html = render_message(template, controle_context)
 
@@ -74,7 +74,7 @@ def test_every_agrement_mail_renders(template, expected, agrement_context) -> No
 
 
 def test_mission_asks_to_plan_the_visit_and_to_declare_conflicts(controle_context) -> None:
-    _, text, html = render_message("mission_controle", controle_context)
+    _, text, html = render_message("controle/mission_controle", controle_context)
 
     assert "Le contrôle périodique de l'agrément n° AGR-CQP_SP-2026-0001" in text
     assert "Adresse\u00a0: 12 rue de l'Église\n69007 Lyon" in text
@@ -87,7 +87,7 @@ def test_mission_asks_to_plan_the_visit_and_to_declare_conflicts(controle_contex
 def test_first_convocation_gives_date_paris_time_place_notes_and_invitation(controle_context) -> None:
     controle_context["controle"]["visit_sequence"] = 0
     context = {**controle_context, "attachment_names": ["invitation.ics"]}
-    subject, text, html = render_message("convocation_visite", context)
+    subject, text, html = render_message("controle/convocation_visite", context)
 
     assert subject == "[CTL-2026-0001] Contrôle de votre agrément : visite le 12 mars 2026"
     assert "Modification" not in subject + text + html
@@ -109,7 +109,7 @@ def test_a_moved_visit_says_so(controle_context) -> None:
         visit_place=None,
         visit_notes=None,
     )
-    subject, text, html = render_message("convocation_visite", controle_context)
+    subject, text, html = render_message("controle/convocation_visite", controle_context)
 
     assert subject.startswith("[CTL-2026-0001] Modification de la date de visite")
     assert "19 mars 2026" in subject
@@ -126,13 +126,13 @@ def test_convocation_in_summer_time(controle_context) -> None:
         visit_at=datetime(2026, 7, 2, 7, 0, tzinfo=UTC),
         visit_end=datetime(2026, 7, 2, 10, 0, tzinfo=UTC),
     )
-    _, text, _ = render_message("convocation_visite", controle_context)
+    _, text, _ = render_message("controle/convocation_visite", controle_context)
 
     assert "Date\u00a0: le 2 juillet 2026 de 9 h 00 à 12 h 00 (heure de Paris)" in text
 
 
 def test_rapport_depose_summarises_the_findings(controle_context) -> None:
-    _, text, html = render_message("rapport_depose", controle_context)
+    _, text, html = render_message("controle/rapport_depose", controle_context)
 
     assert "François Lefèvre-N'Diaye a déposé le 20 mars 2026 à 17 h 45 le rapport" in text
     assert "Constats\u00a0: 1 critère conforme, 1 critère non conforme, 1 observation." in text
@@ -167,7 +167,7 @@ DECISIONS = {
 def test_decision_mail_follows_the_decision(decision, expected, controle_context) -> None:
     controle_context["controle"].update(decision=decision, decision_reason="Motif <b>grave</b>.\nDeuxième ligne.")
     context = {**controle_context, "attachment_names": ["décision CTL-2026-0001.pdf"]}
-    subject, text, html = render_message("decision_controle", context)
+    subject, text, html = render_message("controle/decision_controle", context)
 
     assert subject == expected[0]
     assert expected[1] in text
@@ -191,7 +191,7 @@ def test_decision_mail_follows_the_decision(decision, expected, controle_context
 def test_an_unknown_decision_fails_loudly(controle_context) -> None:
     controle_context["controle"]["decision"] = None
     with pytest.raises(jinja2.UndefinedError):
-        render_message("decision_controle", controle_context)
+        render_message("controle/decision_controle", controle_context)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +206,7 @@ def test_an_unknown_decision_fails_loudly(controle_context) -> None:
 )
 def test_action_plan_reminder_before_and_after_the_deadline(days_left, subject_part, sentence, controle_context) -> None:
     controle_context["controle"]["days_left"] = days_left
-    subject, text, html = render_message("relance_plan_actions", controle_context)
+    subject, text, html = render_message("controle/relance_plan_actions", controle_context)
 
     assert subject == f"[CTL-2026-0001] {subject_part}"
     assert sentence in text
@@ -219,7 +219,7 @@ def test_action_plan_reminder_before_and_after_the_deadline(days_left, subject_p
 
 def test_action_plan_reminder_without_evidence(controle_context) -> None:
     controle_context["controle"].update(evidence=[], days_left=-2)
-    _, text, html = render_message("relance_plan_actions", controle_context)
+    _, text, html = render_message("controle/relance_plan_actions", controle_context)
 
     assert "Aucun justificatif n'a été reçu à ce jour." in text
     assert "Aucun justificatif n'a été reçu à ce jour." in html
@@ -227,7 +227,7 @@ def test_action_plan_reminder_without_evidence(controle_context) -> None:
 
 def test_overdue_plan_is_escalated_to_the_officers(controle_context) -> None:
     controle_context["controle"].update(days_left=-1, evidence=[])
-    subject, text, _ = render_message("plan_actions_echu", controle_context)
+    subject, text, _ = render_message("controle/plan_actions_echu", controle_context)
 
     assert subject == "[CTL-2026-0001] Plan d'actions échu depuis 1 jour : décision à prendre"
     assert "Cette échéance est dépassée de 1 jour" in text
@@ -236,7 +236,7 @@ def test_overdue_plan_is_escalated_to_the_officers(controle_context) -> None:
 
 
 def test_closing_the_plan_lists_the_evidence(controle_context) -> None:
-    _, text, html = render_message("cloture_plan_actions", controle_context)
+    _, text, html = render_message("controle/cloture_plan_actions", controle_context)
 
     assert "Le plan d'actions est clôturé et l'agrément n° AGR-CQP_SP-2026-0001 est maintenu" in text
     assert "jusqu'à son échéance du 31 décembre 2028" in text
@@ -289,7 +289,7 @@ def test_suspension_and_withdrawal_mails_state_effects_and_recourse(agrement_con
 
 def test_recipient_name_is_shown(controle_context) -> None:
     controle_context["recipient_name"] = "François Lefèvre-N'Diaye"
-    _, text, html = render_message("mission_controle", controle_context)
+    _, text, html = render_message("controle/mission_controle", controle_context)
 
     assert "À l'attention de François Lefèvre-N'Diaye" in text
     assert "À l'attention de François Lefèvre-N&#39;Diaye" in html
