@@ -6,6 +6,9 @@ dossier in its current state. The API's dossier reads, the back-office pages and
 that offers actions ask here, so the rule is written once, next to the services that enforce it.
 The services still check everything themselves: an action listed here may still be refused (a
 guard, a conflict of interest), and one not listed is refused by the service.
+
+A process gathered in its own package keeps its function there, built on the helpers below
+(the contrôle: :mod:`certification.controle.actions`).
 """
 
 from __future__ import annotations
