@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI
 
 from api import metrics, web
 from api.contract import install_contract, strict_query
+from api.controle import router as controles
 from api.errors import install_error_handlers, unavailable_response
-from api.security import SecurityHeaders
 from api.routers import (
     agrement_requests,
     agrements,
@@ -22,7 +22,6 @@ from api.routers import (
     candidates,
     certificates,
     certifications,
-    controles,
     credentials,
     exports,
     juries,
@@ -33,6 +32,7 @@ from api.routers import (
     verification,
     webhooks,
 )
+from api.security import SecurityHeaders
 from certification.settings import get_settings
 from flows import dispatch
 

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from datetime import UTC, date
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from api.dossier import ProgressOut
 from api.pagination import Page, Pager
 from api.types import Email, UtcDateTime
-from pydantic import BaseModel, ConfigDict, Field
-
 
 # Characters ``str.strip`` removes: a required text made only of them is empty once stripped.
 VISIBLE = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
@@ -223,3 +223,35 @@ def timeline_page(pager: Pager, events: Iterable[Any]) -> Page[EventOut]:
         events, lambda e: EventOut.model_validate(e, from_attributes=True), key=_event_key,
         text=lambda e: (e.action, e.from_state, e.to_state, e.actor_label, e.reason),
     )
+
+
+# --- shared by several processes: the visit on site (contrôle, appui), the structures ---
+
+
+class VisitIn(Strict):
+    visit_at: UtcDateTime = Field(description="Date et heure avec fuseau, ex. 2027-01-12T09:30:00+01:00")
+    place: str = Field(min_length=1, max_length=300)
+    notes: str = Field(default="", max_length=5000)
+    duration_minutes: int | None = Field(default=None, ge=15, le=720)
+
+
+class LinkIn(Strict):
+    user_id: int
+    kind: Literal["mandataire", "formateur", "employee", "controleur"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StructureOut(BaseModel):
+    id: int
+    siret: str
+    name: str
+    region: str
+    email: str
+
+
+class LinkOut(BaseModel):
+    id: int
+    user_id: int
+    structure_id: int
+    kind: str
+    since: UtcDateTime

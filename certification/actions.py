@@ -6,6 +6,9 @@ dossier in its current state. The API's dossier reads, the back-office pages and
 that offers actions ask here, so the rule is written once, next to the services that enforce it.
 The services still check everything themselves: an action listed here may still be refused (a
 guard, a conflict of interest), and one not listed is refused by the service.
+
+A process gathered in its own package keeps its function there, built on the helpers below
+(the contrôle: :mod:`certification.controle.actions`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, Controle, JurySession, Role
+from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, JurySession, Role
 from certification.models_training import Appui, TrainingEnrollment, TrainingSession
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
-from certification.processes.controle import CONTROLE
 from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION, AppuiState, TrainingState
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
@@ -50,14 +52,6 @@ CANDIDATE_ACTIONS = {
     "resume": "resume",
     "withdraw": "withdraw",
 }
-CONTROLE_ACTIONS = {
-    "assign": "assign",
-    "visit": "schedule_visit",
-    "report": "submit_report",
-    "decision": "conclude_compliant",
-    "close-action-plan": "close_action_plan",
-    "cancel": "cancel",
-}
 APPUI_ACTIONS = {"assign": "assign", "visit": "schedule_visit", "report": "report", "cancel": "cancel"}
 REQUEST_ACTIONS = {
     "request-complements": "request_complements",
@@ -72,12 +66,13 @@ TRAINING_ACTIONS = {"reschedule": "reschedule", "start": "start", "close": "clos
 ENROLLMENT_ACTIONS = {"complete": "complete", "fail": "fail", "withdraw": "withdraw"}
 
 
-def _available(machine: StateMachine, state: str, role: Role) -> set[str]:
-    """The names of the transitions ``role`` may fire from ``state``."""
+def available_transitions(machine: StateMachine, state: str, role: Role) -> set[str]:
+    """The names of the transitions ``role`` may fire from ``state`` (also used by the process
+    packages' own ``actions`` modules, e.g. :mod:`certification.controle.actions`)."""
     return {t.name for t in machine.available(state, role)}
 
 
-def _named(actions: Mapping[str, str], transitions: set[str]) -> list[str]:
+def named_actions(actions: Mapping[str, str], transitions: set[str]) -> list[str]:
     """The action names (in their declared order) whose transition is among ``transitions``."""
     return [action for action, transition in actions.items() if transition in transitions]
 
@@ -86,7 +81,7 @@ def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]
     """An officer plans and runs the session; among the members only the president records the
     results, closes the deliberation and signs the PV."""
     role = actor.role
-    actions = _named(JURY_ACTIONS, _available(JURY, jury.state, role))
+    actions = named_actions(JURY_ACTIONS, available_transitions(JURY, jury.state, role))
     if role is Role.jury_member:
         if not jury_svc.is_president(session, actor, jury):
             return []
@@ -100,11 +95,11 @@ def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]
 
 
 def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
-    return _named(APPEAL_ACTIONS, _available(APPEAL, appeal.state, actor.role))
+    return named_actions(APPEAL_ACTIONS, available_transitions(APPEAL, appeal.state, actor.role))
 
 
 def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:
-    return _named(CERTIFICATE_ACTIONS, _available(CERTIFICATE, certificate.state, actor.role))
+    return named_actions(CERTIFICATE_ACTIONS, available_transitions(CERTIFICATE, certificate.state, actor.role))
 
 
 def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> list[str]:
@@ -112,26 +107,18 @@ def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> 
     role = actor.role
     if role not in (Role.structure, Role.officer):
         return []
-    actions = _named(CANDIDATE_ACTIONS, _available(CANDIDATE, candidate.state, role))
+    actions = named_actions(CANDIDATE_ACTIONS, available_transitions(CANDIDATE, candidate.state, role))
     if candidate.state in (CandidateState.registered, CandidateState.in_training):
         actions.insert(0, "evaluations")
     return actions
 
 
-def controle_actions(_session: Session, actor: Actor, controle: Controle) -> list[str]:
-    """The structure also sends the evidence of its action plan while one is due."""
-    actions = _named(CONTROLE_ACTIONS, _available(CONTROLE, controle.state, actor.role))
-    if actor.role is Role.structure and controle.state in ("action_plan", "escalated"):
-        actions.append("evidence")
-    return actions
-
-
 def appui_actions(_session: Session, actor: Actor, appui: Appui) -> list[str]:
     """The structure may cancel its request only until it is assigned."""
-    names = _available(APPUI, appui.state, actor.role)
+    names = available_transitions(APPUI, appui.state, actor.role)
     if actor.role is Role.structure and appui.state != AppuiState.requested:
         names.discard("cancel")
-    return _named(APPUI_ACTIONS, names)
+    return named_actions(APPUI_ACTIONS, names)
 
 
 def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -> list[str]:
@@ -140,12 +127,12 @@ def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -
     role = actor.role
     if role is Role.mandataire and request.mandataire_id != actor.user_id:
         return []
-    names = _available(AGREMENT_REQUEST, request.state, role)
+    names = available_transitions(AGREMENT_REQUEST, request.state, role)
     if role is Role.officer and "grant" in names and not request.avis:
         names -= {"grant", "refuse"}
     if role is Role.mandataire and request.avis:
         names.discard("give_avis")
-    return _named(REQUEST_ACTIONS, names)
+    return named_actions(REQUEST_ACTIONS, names)
 
 
 def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list[str]:
@@ -155,14 +142,14 @@ def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list
         assert agrement.id is not None  # a stored row
         renewable = agrement.state in VALID_AGREMENT_STATES and lifecycle.open_renewal_of(session, agrement.id) is None
         return ["renewal"] if renewable else []
-    return _named(AGREMENT_ACTIONS, _available(AGREMENT, agrement.state, actor.role))
+    return named_actions(AGREMENT_ACTIONS, available_transitions(AGREMENT, agrement.state, actor.role))
 
 
 def training_actions(_session: Session, actor: Actor, training: TrainingSession) -> list[str]:
     """Structures only read their enrolments; the staff runs the session."""
     if actor.role is Role.structure:
         return []
-    actions = _named(TRAINING_ACTIONS, _available(TRAINING_SESSION, training.state, actor.role))
+    actions = named_actions(TRAINING_ACTIONS, available_transitions(TRAINING_SESSION, training.state, actor.role))
     if training.state in (TrainingState.planned, TrainingState.in_progress):
         actions += ["enroll", "attendance"]
     return actions
@@ -172,8 +159,8 @@ def enrollment_actions(session: Session, actor: Actor, enrollment: TrainingEnrol
     """The outcome of an enrolment is recorded while its session is in progress."""
     training = session.get(TrainingSession, enrollment.session_id)
     assert training is not None  # a foreign key
-    names = _available(ENROLLMENT, enrollment.state, actor.role) if actor.role is not Role.structure else set()
+    names = available_transitions(ENROLLMENT, enrollment.state, actor.role) if actor.role is not Role.structure else set()
     if training.state != TrainingState.in_progress:
         names -= {"complete", "fail"}
-    return _named(ENROLLMENT_ACTIONS, names)
+    return named_actions(ENROLLMENT_ACTIONS, names)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from certification.models import ControleFile, Evaluation, Piece
+from certification.controle.models import ControleFile
+from certification.models import Evaluation, Piece
 from certification.models_reporting import CpfExportBatch
 from certification.models_training import Appui
 from documents.models import GeneratedDocument

@@ -18,14 +18,16 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM
 from certification.clock import today
+from certification.controle import queries as controle_queries
+from certification.controle import service as svc
+from certification.controle.models import Controle
+from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
 from certification.db import session_scope
+from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import Agrement, Certification, Controle, Structure, User
-from certification.processes.controle import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
-from certification.services import controle as svc
+from certification.models import Agrement, Certification, Structure, User
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
-from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
@@ -39,6 +41,13 @@ DECISION_LETTERS = {
     "suspension": "decision_suspension",
     "withdrawal": "decision_retrait",
 }
+
+
+def letter_template(kind: str) -> str:
+    """The template of the contrôle letter ``kind`` (its document kind stays ``kind``)."""
+    return f"controle/{kind}.html"
+
+
 # Final states and the e-mail that must exist for them (a run is owed while it does not).
 # (An action plan may be followed by a suspension: each decision has its own letter and e-mail.)
 PROCESS = "controle"
@@ -105,7 +114,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "days_left": (deadline - today()).days if deadline else None,
             "evidence": [
                 {"filename": f.original_name, "uploaded_at": f.uploaded_at}
-                for f in svc.files_of(session, controle.id, "evidence")
+                for f in controle_queries.files_of(session, controle.id, "evidence")
             ],
         },
     }
@@ -144,24 +153,25 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
         controleur = session.get(User, payload["controleur_id"])
         fx.mail({**ctx, "controle": {**c, "controleur_name": controleur.full_name,
                                      "controleur_email": controleur.email, "controleur_sex": controleur.sex}},
-                f"mission:u{controleur.id}", "mission_controle", [controleur.email])
+                f"mission:u{controleur.id}", "controle/mission_controle", [controleur.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", controle.visit_sequence)
         name = f"visit:s{sequence}"
         if not fx.sent(name):
-            fx.mail(ctx, name, "convocation_visite", structure, cc=[c["controleur_email"]],
+            fx.mail(ctx, name, "controle/convocation_visite", structure, cc=[c["controleur_email"]],
                     attach=[_invitation(controle, c, sequence)])
     elif step == "submit_report":
-        report = fx.letter(ctx, "rapport_controle")
-        fx.mail(ctx, "report", "rapport_depose", officers, attach=[report])
+        report = fx.letter(ctx, "rapport_controle", template=letter_template("rapport_controle"))
+        fx.mail(ctx, "report", "controle/rapport_depose", officers, attach=[report])
     elif step in DECISION_STEPS:
         decision = payload.get("decision") or controle.decision
-        letter = fx.letter({**ctx, "controle": {**c, "decision": decision}}, DECISION_LETTERS[decision])
-        fx.mail(ctx, f"decision:{decision}", "decision_controle", structure, cc=officers, attach=[letter])
+        kind = DECISION_LETTERS[decision]
+        letter = fx.letter({**ctx, "controle": {**c, "decision": decision}}, kind, template=letter_template(kind))
+        fx.mail(ctx, f"decision:{decision}", "controle/decision_controle", structure, cc=officers, attach=[letter])
     elif step == "escalate":
-        fx.mail(ctx, "plan-escalated", "plan_actions_echu", officers)
+        fx.mail(ctx, "plan-escalated", "controle/plan_actions_echu", officers)
     elif step == "close_action_plan":
-        fx.mail(ctx, "plan-closed", "cloture_plan_actions", structure, cc=officers)
+        fx.mail(ctx, "plan-closed", "controle/cloture_plan_actions", structure, cc=officers)
     return [fx]
 
 
@@ -175,9 +185,9 @@ def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
     deadline = controle.action_plan_deadline
     days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)
     if days is not None:
-        fx.mail(ctx, f"plan-reminder:d{days}", "relance_plan_actions", structure)
+        fx.mail(ctx, f"plan-reminder:d{days}", "controle/relance_plan_actions", structure)
     elif today() > deadline:
-        fx.mail(ctx, "plan-overdue", "relance_plan_actions", structure, cc=[settings.officers_mailbox])
+        fx.mail(ctx, "plan-overdue", "controle/relance_plan_actions", structure, cc=[settings.officers_mailbox])
 
 
 def _system_transition(session: Session, controle: Controle) -> str | None:

@@ -43,9 +43,11 @@ class Effects:
 
     def letter(
         self, context: Mapping[str, Any], kind: str, version: int = 1, *, pdf: bytes | None = None,
+        template: str | None = None,
     ) -> GeneratedDocument:
-        """The PDF ``kind`` (template ``<kind>.html``), rendered once per version (``pdf``: already
-        rendered from the same template and context, e.g. by ``documents.pool``)."""
+        """The PDF ``kind`` (template ``<kind>.html`` unless ``template`` names it, e.g. in a process's
+        folder ``controle/``), rendered once per version (``pdf``: already rendered from the same
+        template and context, e.g. by ``documents.pool``)."""
         key = (
             GeneratedDocument.entity_type == self.entity_type, GeneratedDocument.entity_id == self.entity_id,
             GeneratedDocument.kind == kind, GeneratedDocument.version == version,
@@ -57,7 +59,7 @@ class Effects:
             entity_id=self.entity_id,
             kind=kind,
             version=version,
-            template=f"{kind}.html",
+            template=template or f"{kind}.html",
             context=context,
             filename=f"{self.reference}-{kind}-v{version}.pdf",
             root=get_settings().data_dir,

@@ -329,7 +329,8 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
 
 def waiting_dossiers(session: Session) -> list[Waiting]:
     """Dossiers with automatic work the sweep would do, and since when (their last change)."""
-    from certification.models import Agrement, AgrementRequest, Controle, JurySession
+    from certification.controle.models import Controle
+    from certification.models import Agrement, AgrementRequest, JurySession
     from certification.models_training import Appui, TrainingSession
 
     models = {"agrement_request": AgrementRequest, "agrement": Agrement, "controle": Controle,

@@ -54,7 +54,8 @@ def pieces():
 
 def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_in=None, **kw) -> int:
     """File a request through the service; returns its id."""
-    from certification.services.agrement import StructureIn, submit_request as submit
+    from certification.services.agrement import StructureIn
+    from certification.services.agrement import submit_request as submit
 
     with session_scope() as session:
         request = submit(
@@ -398,7 +399,7 @@ class ReportRows:
         return ids
 
     def controles(self, count: int, at, *, region: str = "Bretagne", state: str = "compliant") -> None:
-        from certification.models import Controle
+        from certification.controle.models import Controle
 
         target = self.structure(region)
         decision = {"compliant": "compliant", "action_plan": "action_plan", "closed": "action_plan",
@@ -438,9 +439,9 @@ class ReportRows:
         return True
 
     def certificates(self, count: int, issued_on, *, region: str = "Bretagne", kind: str = "certificate") -> None:
-        from certification.models import Certificate
-
         from datetime import date
+
+        from certification.models import Certificate
 
         target = self.structure(region)
         # one (planned, so uncounted) session per document: a candidate has one document per session

@@ -9,14 +9,14 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.controle_schemas import VisitIn
-from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.flow_helpers import appui_waiting_for
 from api.idempotency import Call, Responder
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.schemas import EventOut, ReasonIn, VisitIn
 from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification import actions
@@ -27,7 +27,6 @@ from certification.models_training import Appui
 from certification.processes.training import APPUI_STATE_LABELS, AppuiState
 from certification.services import appuis as svc
 from certification.settings import get_settings
-from api.flow_helpers import appui_waiting_for
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 

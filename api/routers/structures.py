@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import select
 
-from api.controle_schemas import LinkIn, LinkOut, StructureOut
-from api.pagination import Page, Pager
 from api.deps import Principal, require
-from api.schemas import EventOut, timeline_page
+from api.pagination import Page, Pager
+from api.schemas import EventOut, LinkIn, LinkOut, StructureOut, timeline_page
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound

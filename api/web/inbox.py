@@ -10,8 +10,19 @@ from sqlmodel import Session, select
 
 from certification.audit import Actor
 from certification.clock import now, today
+from certification.controle import queries as controle_queries
+from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.errors import Forbidden
-from certification.models import ROLE_LABELS_FR, Candidate, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.models import (
+    ROLE_LABELS_FR,
+    Candidate,
+    Certification,
+    JuryCandidate,
+    JurySession,
+    Role,
+    Structure,
+    User,
+)
 from certification.processes.agrement import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
 from certification.processes.certification import (
     APPEAL_STATE_LABELS,
@@ -22,7 +33,6 @@ from certification.processes.certification import (
     CandidateState,
     JuryState,
 )
-from certification.processes.controle import CONTROLE_STATE_LABELS, ControleState
 from certification.processes.training import (
     APPUI_STATE_LABELS,
     TRAINING_STATE_LABELS,
@@ -34,7 +44,6 @@ from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
 from certification.services import appuis as appuis_svc
 from certification.services import candidates as candidates_svc
-from certification.services import controle as controles_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.services import training as training_svc
@@ -118,7 +127,7 @@ def _requests(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
 def _controles(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
     at = now()
-    for c in controles_svc.list_controles(session, actor):
+    for c in controle_queries.list_controles(session, actor):
         state = ControleState(c.state)
         common = dict(kind="controle", kind_label="Contrôle d'agrément", url=f"/app/controles/{c.id}",
                       reference=c.reference, subject=names.structure(c.structure_id),
@@ -139,7 +148,7 @@ def _controles(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
             items.append(InboxItem(**common, step="Réaliser le plan d'actions et déposer les preuves",
                                    who=Role.structure, due=c.action_plan_deadline,
                                    due_label="plan d'actions à réaliser avant le"))
-            evidence = controles_svc.files_of(session, c.id, "evidence")
+            evidence = controle_queries.files_of(session, c.id, "evidence")
             if evidence and actor.role is Role.officer:
                 items.append(InboxItem(**common, step="Examiner les preuves et clôturer le plan d'actions",
                                        who=Role.officer, note=f"{len(evidence)} preuve(s) déposée(s)"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from certification.models import ControleFile, Evaluation, Piece
+from certification.controle.models import ControleFile
+from certification.models import Evaluation, Piece
 from certification.models_training import Appui
 
 

@@ -30,18 +30,18 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from certification.clock import as_utc
+from certification.controle.models import Controle
+from certification.controle.states import ControleState
 from certification.models import (
     AgrementRequest,
     AuditEvent,
     Candidate,
     Certificate,
-    Controle,
     JuryCandidate,
     JurySession,
     Structure,
 )
 from certification.processes.certification import JuryState
-from certification.processes.controle import ControleState
 
 if TYPE_CHECKING:
     from certification.models_training import Appui

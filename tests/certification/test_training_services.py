@@ -10,6 +10,7 @@ import time_machine
 from sqlmodel import select
 
 from certification.audit import SYSTEM, timeline
+from certification.controle import service as controle_svc
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import Role, StructureLink, User
@@ -17,7 +18,6 @@ from certification.models_training import Appui, Encadrant, TrainingEnrollment, 
 from certification.services import agrement as agrement_svc
 from certification.services import appuis as ap
 from certification.services import conflicts
-from certification.services import controle as controle_svc
 from certification.services import training as tr
 from certification.services.agrement import PieceIn
 from tests.factories import (

@@ -183,7 +183,9 @@ def _references(env: Environment, directory: Path, name: str) -> set[str]:
 
 
 def template_files(directory: Path, suffixes: tuple[str, ...]) -> list[str]:
-    return sorted(p.name for p in directory.iterdir() if p.is_file() and p.name.endswith(suffixes))
+    """The template names under ``directory``, its process folders included (``controle/…``)."""
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                  if p.is_file() and p.name.endswith(suffixes))
 
 
 def entry_points(env: Environment, directory: Path, suffixes: tuple[str, ...]) -> list[str]:
@@ -208,9 +210,10 @@ MAIL_PARTS = (".subject.j2", ".txt.j2", ".html.j2")
 
 
 def mail_templates() -> list[str]:
-    """Every e-mail of ``notifications/templates``: the names with a subject, text or HTML part."""
-    names = {p.name.split(".")[0] for p in MAIL_DIR.iterdir() if p.name.endswith(MAIL_PARTS)}
-    return sorted(n for n in names if not n.startswith("_"))
+    """Every e-mail of ``notifications/templates`` (process folders included): the names with a subject,
+    text or HTML part."""
+    names = {name.split(".")[0] for name in template_files(MAIL_DIR, MAIL_PARTS)}
+    return sorted(n for n in names if not n.rsplit("/", 1)[-1].startswith("_"))
 
 
 def document_templates() -> list[str]:

@@ -199,7 +199,7 @@ def _mail_contexts() -> dict[str, dict]:
         "resultats_jury": {**jury, "candidate": male,
                            "certificate": sample_certificate(holder_first_names="Hugo", holder_last_name="Ernaux")},
         "pv_a_signer": {**jury, "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"},
-        "mission_controle": {**sample_controle_context(), "recipient_name": "Aïssatou Diallo", "recipient_sex": "F"},
+        "controle/mission_controle": {**sample_controle_context(), "recipient_name": "Aïssatou Diallo", "recipient_sex": "F"},
     }
 
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
+from certification.controle.models import Controle, ControleFile
 from certification.db import session_scope
 from certification.models import (
     Agrement,
@@ -20,8 +21,6 @@ from certification.models import (
     Appeal,
     Candidate,
     Certificate,
-    Controle,
-    ControleFile,
     Evaluation,
     JurySession,
     Piece,
@@ -140,8 +139,8 @@ def world() -> World:
     """Dossiers of every kind owned by an « owner » set of users, and one caller per role who owns none
     of them: another mandataire, an unassigned contrôleur, a formateur, a jury member of no session,
     the account of another structure."""
+    from certification.controle import service as controle_svc
     from certification.services import appeals
-    from certification.services import controle as controle_svc
     from flows.agrement import advance_request
     from flows.jury import advance_jury
 

@@ -17,11 +17,11 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from api.app import create_app
+from certification.controle import service as ctl
 from certification.db import session_scope
 from certification.models import Certificate, Role
 from certification.services import agrement as agr
 from certification.services import appeals, issuance
-from certification.services import controle as ctl
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request
 from flows.controle import advance_controle

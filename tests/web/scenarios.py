@@ -17,6 +17,9 @@ from sqlmodel import func, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import now, today
+from certification.controle import queries as controle_queries
+from certification.controle import service as controles_svc
+from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.models import (
     Agrement,
@@ -25,9 +28,8 @@ from certification.models import (
     AuditEvent,
     Candidate,
     Certificate,
-    Controle,
-    Evaluation,
     Deliberation,
+    Evaluation,
     JuryCandidate,
     JuryMember,
     JurySession,
@@ -35,21 +37,20 @@ from certification.models import (
 from certification.models_training import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
-from certification.services import candidates as candidates_svc
 from certification.services import appuis as appuis_svc
-from certification.services import controle as controles_svc
+from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.services import training as training_svc
 from documents.formatting import to_local
 from tests.factories import (
-    plan_past_session,
     add_structure,
     enroll_encadrant,
     grant_agrement,
     issue_results,
     jury_members,
     pieces,
+    plan_past_session,
     plan_training,
     ready_candidates,
     siret,
@@ -304,7 +305,7 @@ def _eq(actual, expected):
 
 def _open_controle(aid: int) -> int | None:
     with session_scope() as s:
-        c = controles_svc.open_controle_of(s, aid)
+        c = controle_queries.open_controle_of(s, aid)
         return c.id if c else None
 
 
@@ -322,7 +323,7 @@ def _controle_row(e):
     with session_scope() as s:
         c = s.get(Controle, e["id"])
         return (c.state, c.visit_place, len(c.findings or []), c.decision,
-                len(controles_svc.files_of(s, c.id)), c.version)
+                len(controle_queries.files_of(s, c.id)), c.version)
 
 
 def _jury_env(people, stage, key, **kw):

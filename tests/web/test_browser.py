@@ -22,8 +22,9 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from certification.clock import now, today
+from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, Appeal, AuditEvent, Controle, Deliberation, JurySession
+from certification.models import AgrementRequest, Appeal, AuditEvent, Deliberation, JurySession
 from certification.models_training import TrainingEnrollment, TrainingSession
 from certification.services import agrement as svc
 from certification.settings import reset_settings_cache

@@ -4,8 +4,8 @@ confirmation, timelines, escaping, Prefect links."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import update
@@ -13,10 +13,11 @@ from sqlmodel import select
 
 from certification.audit import SYSTEM
 from certification.clock import today
+from certification.controle import service as controle_svc
+from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, AuditEvent, Candidate, Controle, JuryMember, JurySession, Role, Structure
+from certification.models import AgrementRequest, AuditEvent, Candidate, JuryMember, JurySession, Role, Structure
 from certification.services import agrement as svc
-from certification.services import controle as controle_svc
 from certification.settings import reset_settings_cache
 from tests.factories import (
     add_structure,
@@ -330,8 +331,8 @@ def test_assign_controle_with_conflict_of_interest(browser, people):
         controle = controle_svc.plan_controle(s, people["officer"]["actor"], agrement_id, reason="Signalement")
         cid = controle.id
         structure_id = s.exec(select(Structure.id)).one()
-        from certification.services import conflicts
         from certification.models import LinkKind
+        from certification.services import conflicts
 
         conflicts.link(s, people["controleur"]["id"], structure_id, LinkKind.formateur)
     officer = browser(people["officer"])
@@ -682,7 +683,7 @@ def test_validation_errors_are_french_and_change_nothing(browser, people):
 
 
 def test_uploads_of_the_back_office(browser, people):
-    from certification.models import ControleFile
+    from certification.controle.models import ControleFile
     from certification.settings import get_settings
     from tests.web.scenarios import PDF, controle
 

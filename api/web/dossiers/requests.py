@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from api.flow_helpers import request_waiting_for
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -30,6 +31,9 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.actions import agrement_actions, request_actions
 from certification.clock import today
+from certification.controle import queries as controle_queries
+from certification.controle import service as controles_svc
+from certification.controle.states import CONTROLE_STATE_LABELS
 from certification.errors import ValidationFailed
 from certification.models import Agrement, AgrementRequest, Role, Structure, User
 from certification.processes.agrement import (
@@ -39,14 +43,11 @@ from certification.processes.agrement import (
     PIECE_KINDS,
     REQUEST_STATE_LABELS,
 )
-from certification.processes.controle import CONTROLE_STATE_LABELS
 from certification.services import agrement as requests_svc
-from certification.services import controle as controles_svc
 from certification.services import lifecycle
 from certification.settings import get_settings
 from documents.formatting import date_fr
 from documents.service import list_documents
-from api.flow_helpers import request_waiting_for
 
 O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
 
@@ -201,14 +202,14 @@ REQUESTS = register(DossierKind(
 def _plannable(session: Session, current: WebUser, a: Agrement) -> bool:
     """Whether the officer may plan a contrôle of this agrément now (the service's rules)."""
     return (current.role is Role.officer and a.state in controles_svc.PLANNABLE_AGREMENT_STATES
-            and controles_svc.open_controle_of(session, a.id) is None)
+            and controle_queries.open_controle_of(session, a.id) is None)
 
 
 def agrement_context(session: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
     a = requests_svc.get_agrement(session, current.actor, agrement_id)
     controles = []
     if current.role in SECTION_ROLES["controles"]:
-        controles = [c for c in controles_svc.list_controles(session, current.actor) if c.agrement_id == a.id]
+        controles = [c for c in controle_queries.list_controles(session, current.actor) if c.agrement_id == a.id]
     renewal = lifecycle.open_renewal_of(session, a.id)
     actions = agrement_actions(session, current.actor, a)
     if _plannable(session, current, a):

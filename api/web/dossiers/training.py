@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api.flow_helpers import appui_waiting_for, training_waiting_for
 from api.web.actions import (
     COMMENT,
     REASON,
@@ -27,11 +28,11 @@ from api.web.actions import (
     row_values,
     text,
 )
-from api.web.dossiers.controles import VISIT_INPUTS, parse_visit
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
+from api.web.visits import VISIT_INPUTS, parse_visit
 from certification.actions import appui_actions, enrollment_actions, training_actions
 from certification.clock import today
 from certification.errors import Conflict, NotFound, ValidationFailed
@@ -53,7 +54,6 @@ from certification.services import training as training_svc
 from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
-from api.flow_helpers import appui_waiting_for, training_waiting_for
 
 F_O = frozenset({Role.formateur, Role.officer})
 O = frozenset({Role.officer})

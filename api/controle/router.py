@@ -1,0 +1,237 @@
+"""Contrôles d'agrément: planning, assignment (conflicts of interest refused), visit, report,
+decision, action plan. Contrôleurs see only the contrôles entrusted to them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from api.contract import PDF, binary
+from api.controle.schemas import (
+    AssignIn,
+    ControleDecisionIn,
+    ControleFileOut,
+    ControleOut,
+    ControlePlanIn,
+    ControleSummary,
+    EvidenceIn,
+    ReportIn,
+    SampleIn,
+)
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.flow_helpers import controle_waiting_for as waiting_for
+from api.idempotency import Call, Responder, fingerprint, run_idempotent
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import CommentIn, EventOut, ReasonIn, VisitIn
+from api.uploads import (
+    document_out,
+    file_response,
+    parse_metadata,
+    read_multipart,
+    store_pieces,
+)
+from certification.controle import actions
+from certification.controle import queries as controle_queries
+from certification.controle import service as svc
+from certification.controle.models import Controle
+from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
+from certification.db import session_scope
+from certification.errors import NotFound
+from certification.models import Agrement, Role, Structure, User
+from certification.services import conflicts
+from certification.settings import get_settings
+from documents.service import list_documents
+from flows import dispatch
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])
+
+REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
+EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
+EVIDENCE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["evidence"],
+    "properties": {"evidence": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
+                                "description": "PDF : preuves de réalisation du plan d'actions"}}}}}}}
+
+
+def _summary(session: Session, c: Controle) -> dict:
+    agrement = session.get(Agrement, c.agrement_id)
+    structure = session.get(Structure, c.structure_id)
+    controleur = session.get(User, c.controleur_id) if c.controleur_id else None
+    return {
+        "id": c.id, "reference": c.reference, "kind": c.kind, "state": c.state,
+        "state_label": CONTROLE_STATE_LABELS[c.state], "agrement_id": c.agrement_id,
+        "agrement_number": agrement.number, "structure_id": c.structure_id, "structure_name": structure.name,
+        "controleur_id": c.controleur_id, "controleur_name": controleur.full_name if controleur else None,
+        "visit_at": c.visit_at, "action_plan_deadline": c.action_plan_deadline, "waiting_for": waiting_for(c),
+    }
+
+
+def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
+    return ControleOut(
+        progress=progress_of(session, Controle.__tablename__, c.id),
+        **_summary(session, c),
+        reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
+        findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
+        decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
+        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(session, c.id)],
+        documents=[
+            document_out(f"/controles/{c.id}", d)
+            for d in list_documents(session, Controle.__tablename__, c.id)
+        ],
+        allowed_actions=actions.controle_actions(session, principal.actor, c),
+    )
+
+
+responder = Responder(controle_out, "controle_changed")
+
+
+@router.post("", status_code=201, response_model=ControleOut, summary="Planifier un contrôle sur demande (chargé·e)")
+def plan(body: ControlePlanIn, call: Call, principal: Officer):
+    return responder(
+        call, principal, (body,),
+        lambda s: svc.plan_controle(s, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
+        status=201,
+    )
+
+
+@router.post("/sample", status_code=201, response_model=list[ControleSummary],
+             summary="Planifier des contrôles par échantillonnage (chargé·e)")
+def sample(body: SampleIn, call: Call, principal: Officer):
+    planned: list[int] = []
+
+    def work(session: Session):
+        controles = svc.sample_controles(session, principal.actor, count=body.count, seed=body.seed)
+        planned.extend(c.id for c in controles)
+        return 201, [ControleSummary(**_summary(session, c)) for c in controles]
+
+    response = run_idempotent(user_id=principal.actor.user_id, key=call.key, method=call.http.method,
+                              path=call.http.url.path, digest=fingerprint(body), work=work)
+    for controle_id in planned:
+        call.background.add_task(dispatch.controle_changed, controle_id)
+    return response
+
+
+@router.get("", response_model=Page[ControleSummary], summary="Lister les contrôles visibles (paginé)")
+def list_controles(
+    pager: Pager = Depends(),
+    state: ControleState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Ouverts"),
+    until: date | None = until_query("Ouverts"),
+    principal: Principal = Depends(current_principal),
+):
+    with session_scope() as session:
+        return pager.page(
+            controle_queries.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
+            text=lambda c: (c.reference, session.get(Structure, c.structure_id).name),
+            where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
+        )
+
+
+@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
+def read(controle_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
+    return dossier_read(conditional, principal, controle_queries.get_controle, controle_out, controle_id)
+
+
+@router.get("/{controle_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du contrôle (paginé, plus anciens d'abord)")
+def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
+    return dossier_timeline(pager, principal, controle_queries.get_controle, Controle.__tablename__, controle_id)
+
+
+@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
+def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
+    return dossier_document(principal, controle_queries.get_controle, Controle.__tablename__, controle_id, document_id)
+
+
+@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
+def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        c = controle_queries.get_controle(session, principal.actor, controle_id)
+        f = next((f for f in controle_queries.files_of(session, c.id) if f.id == file_id), None)
+        if f is None:
+            raise NotFound("Fichier introuvable.", code="file_not_found")
+    return file_response(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
+
+
+@router.post("/{controle_id}/assign", response_model=ControleOut,
+             summary="Confier le contrôle à un contrôleur indépendant (chargé·e)",
+             responses={409: {"description": "Conflit d'intérêts ou contrôle déjà confié"}})
+def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
+    try:
+        return responder(call, principal, (controle_id, body),
+                         lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
+    except conflicts.ConflictOfInterest as exc:
+        log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
+        with session_scope() as session:
+            conflicts.record_refusal(session, principal.actor, exc, entity_type=Controle.__tablename__,
+                                     entity_id=controle_id, action="assign")
+        raise
+
+
+@router.post("/{controle_id}/visit", response_model=ControleOut,
+             summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
+def schedule_visit(controle_id: int, body: VisitIn, call: Call,
+                   principal: Principal = Depends(require(Role.controleur, Role.officer))):
+    return responder(call, principal, (controle_id, body), lambda s: svc.schedule_visit(
+        s, principal.actor, controle_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
+        duration_minutes=body.duration_minutes))
+
+
+@router.post("/{controle_id}/report", response_model=ControleOut,
+             summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
+async def submit_report(controle_id: int, call: Call,
+                        principal: Principal = Depends(require(Role.controleur))):
+    with session_scope() as session:  # 404 before storing anything
+        controle_queries.get_controle(session, principal.actor, controle_id)
+    raw, files = await read_multipart(call.http, REPORT_FILES)
+    body = parse_metadata(ReportIn, raw)
+    stored = store_pieces(files)
+    return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.submit_report(s, principal.actor, controle_id,
+                                                findings=[f.model_dump() for f in body.findings],
+                                                summary=body.summary, files=stored))
+
+
+@router.post("/{controle_id}/decision", response_model=ControleOut, summary="Décider sur le rapport (chargé·e)")
+def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Officer):
+    def action(session: Session) -> Controle:
+        c = svc.decide(session, principal.actor, controle_id, decision=body.decision, reason=body.reason,
+                       action_plan_items=body.action_plan_items, action_plan_deadline=body.action_plan_deadline)
+        if body.decision in ("suspension", "withdrawal"):
+            call.background.add_task(dispatch.agrement_changed, c.agrement_id)
+        return c
+
+    return responder(call, principal, (controle_id, body), action)
+
+
+@router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
+             summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
+async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
+    with session_scope() as session:
+        controle_queries.get_controle(session, principal.actor, controle_id)
+    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
+    body = parse_metadata(EvidenceIn, raw)
+    stored = store_pieces(files)
+    return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
+
+
+@router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
+             summary="Clôturer le plan d'actions sur preuves (chargé·e)")
+def close_action_plan(controle_id: int, body: CommentIn, call: Call, principal: Officer):
+    return responder(call, principal, (controle_id, body),
+                     lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
+
+
+@router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
+def cancel(controle_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (controle_id, body),
+                     lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))

@@ -1,0 +1,76 @@
+"""Tables of the contrôle d'agrément: the contrôle itself and its files.
+
+Imported at the bottom of :mod:`certification.models`, so that every import of the models
+registers these tables too (the table names are unchanged: ``controles``, ``controle_files``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from certification.clock import now
+from certification.types import UTCDateTime
+
+__all__ = ["Controle", "ControleFile"]
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
+
+
+def _opt_ts(**kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class Controle(SQLModel, table=True):
+    """A contrôle d'agrément (audit of an approved structure)."""
+
+    __tablename__ = "controles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    agrement_id: int = Field(foreign_key="agrements.id", index=True)
+    structure_id: int = Field(foreign_key="structures.id", index=True)
+    kind: str = Field(max_length=20)  # periodic | sampled | on_demand
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    controleur_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    visit_at: datetime | None = _opt_ts()
+    visit_end: datetime | None = _opt_ts()
+    visit_place: str | None = Field(default=None, max_length=300)
+    visit_notes: str | None = Field(default=None, sa_column=Column(Text))
+    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
+    findings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    report_summary: str | None = Field(default=None, sa_column=Column(Text))
+    report_submitted_at: datetime | None = _opt_ts()
+    decision: str | None = Field(default=None, max_length=20)
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = _opt_ts()
+    decided_by_id: int | None = Field(default=None, foreign_key="users.id")
+    action_plan_items: str | None = Field(default=None, sa_column=Column(Text))
+    action_plan_deadline: date | None = None
+    closed_at: datetime | None = _opt_ts()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ControleFile(SQLModel, table=True):
+    """A file of a contrôle: the contrôleur's report or the structure's evidence."""
+
+    __tablename__ = "controle_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    controle_id: int = Field(foreign_key="controles.id", index=True)
+    kind: str = Field(max_length=20)  # rapport | evidence
+    original_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    relative_path: str = Field(max_length=300)
+    uploaded_by_id: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = _ts()
