@@ -43,14 +43,23 @@ def positive_data_acceptance_unless_a_business_rule(ctx, response, case):
 
     Known limit: the multipart uploads carry PDFs checked by their content and a ``metadata`` JSON
     text that the schema describes as a string; there a refusal of the upload itself (415, 400 or
-    422 on ``/metadata/...``) is tolerated, and so is a refusal of an optional file part that the
-    generator sends as the text ``null`` (``/image`` of the credential verification form)."""
+    422 on ``/metadata/...``) is tolerated, and so is a refusal of an optional part that the
+    generator sends as the text ``null`` (``/image`` of the credential verification form, the
+    ``activate_on`` date of a référentiel upload)."""
     if "json" not in response.headers.get("content-type", [""])[0]:
         # a public page answering in HTML (the credential verification form): its refusals (nothing
         # to verify, image too large) are the page itself with the French message, not a problem body
         return None if response.status_code in (413, 422) else positive_data_acceptance(ctx, response, case)
     if response.status_code == 422 and response.json().get("code") != "invalid_input":
         return None
+    if case.media_type == "multipart/form-data" and response.status_code == 422:
+        # Multipart has no null: an optional part the generator sends as the text "null" (the
+        # schema's ``anyOf [..., null]``, e.g. ``activate_on`` of a référentiel upload) is a value
+        # of its own type, refused when that type is a date.
+        body = case.body if isinstance(case.body, dict) else {}
+        errors = response.json().get("errors", [])
+        if errors and all(body.get(e["pointer"].strip("/").split("/")[0], "") is None for e in errors):
+            return None
     if case.media_type == "multipart/form-data" and response.status_code in (400, 413, 415, 422):
         problem = response.json()
         if problem.get("code") in UPLOAD_CODES and all(e["pointer"].startswith(("/metadata", "/image"))
