@@ -25,17 +25,20 @@ DELIVERY_PASSES = 100  # at most this many passes per run: a steady stream is le
 T = TypeVar("T")
 
 
+def _delivery_options() -> dict[str, Any]:
+    """What every delivery pass of a flow uses: the batch size and the settings' retry policy."""
+    settings = get_settings()
+    return {"limit": DELIVERY_BATCH, "max_attempts": settings.mail_max_attempts,
+            "backoff_seconds": settings.mail_backoff_seconds}
+
+
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
 async def deliver_task() -> dict:
     """Send what the outbox holds and is due (each message claimed atomically, retried with backoff),
     then the webhook deliveries due."""
-    settings = get_settings()
     report = DeliveryReport()
     for _ in range(DELIVERY_PASSES):  # until fewer are due than a pass takes: a big jury's e-mails all leave
-        done = await deliver_pending(
-            get_engine(), build_transport(settings), limit=DELIVERY_BATCH,
-            max_attempts=settings.mail_max_attempts, backoff_seconds=settings.mail_backoff_seconds,
-        )
+        done = await deliver_pending(get_engine(), build_transport(get_settings()), **_delivery_options())
         report.add(done)
         if done.handled < DELIVERY_BATCH:
             break
@@ -46,11 +49,8 @@ async def deliver_task() -> dict:
 async def while_delivering(step: Awaitable[T]) -> tuple[T, DeliveryReport]:
     """Run ``step`` (a task of a flow) while the outbox is delivered in passes: what the step
     enqueues as it goes leaves before it ends (the flow delivers once more afterwards)."""
-    settings = get_settings()
     running = asyncio.ensure_future(step)
-    early = await deliver_while(running, get_engine(), build_transport(settings), limit=DELIVERY_BATCH,
-                                max_attempts=settings.mail_max_attempts,
-                                backoff_seconds=settings.mail_backoff_seconds)
+    early = await deliver_while(running, get_engine(), build_transport(get_settings()), **_delivery_options())
     return await running, early
 
 
