@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.models import Certification
-from certification.services.cpf_export import NS, paris_today
+from certification.cpf.flux import NS
+from certification.cpf.states import paris_today
 from documents.charts import PALETTE
 from tests.factories import (
     ReportRows,

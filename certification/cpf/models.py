@@ -6,7 +6,8 @@ per XML flux generated (one certification per flux), and one :class:`CpfBatchIte
 carried by a batch, which keeps what was sent each time and what the processing report said.
 
 Imported at the bottom of :mod:`certification.models`, so that every import of the models
-registers these tables too.
+registers these tables too (the table names are unchanged: ``cpf_export_batches``,
+``cpf_records``, ``cpf_batch_items``).
 """
 
 from __future__ import annotations
