@@ -33,7 +33,7 @@ from certification.cpf.models import CpfExportBatch, CpfRecord
 from certification.cpf.states import CPF_STATE_LABELS, CpfState, is_overdue
 from certification.models import Certification, Role
 from certification.settings import get_settings
-from api.flow_helpers import cpf_export
+from api.flow_helpers import cpf as cpf_flow
 
 router = APIRouter(prefix="/exports/cpf", tags=["export Caisse des Dépôts (SI CPF)"])
 OFFICER = require(Role.officer)
@@ -159,7 +159,7 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
              responses={200: {"model": CpfExportResultOut, "description": "Rien de nouveau à transmettre"}},
              summary="Générer le flux XML d'une certification (nouveaux certifiés, rejets corrigés) (chargé·e)")
 async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
-    summary = await anyio.to_thread.run_sync(cpf_export().export_once, body.certification_code, principal.actor)
+    summary = await anyio.to_thread.run_sync(cpf_flow().export_once, body.certification_code, principal.actor)
     with session_scope() as session:
         held = len(queries.list_records(session, principal.actor, certification_code=body.certification_code, held=True))
         note = (f" {held} enregistrement(s) retenu(s) faute de données du titulaire : voir "
@@ -269,7 +269,7 @@ async def import_report(batch_id: int, report: UploadFile = File(description="Co
     if len(data) > REPORT_MAX_BYTES:
         raise PayloadTooLarge(f"Compte rendu trop volumineux (au plus {REPORT_MAX_BYTES // 1024 // 1024} Mo).")
     outcome = await anyio.to_thread.run_sync(
-        cpf_export().import_report_once, batch_id, data, report.filename or "", principal.actor)
+        cpf_flow().import_report_once, batch_id, data, report.filename or "", principal.actor)
     with session_scope() as session:
         batch = session.get(CpfExportBatch, batch_id)
         return CpfReportOut(batch=batch_out(session, batch),

@@ -10,7 +10,7 @@ Each certificate is followed by a :class:`CpfRecord` (technical id: the certific
   the batch was deposited on the platform (:func:`declare_deposit`); while its report is not
   imported, the batch is reminded to the officers ``report_reminder_days`` then twice that many
   days after it was produced (:func:`~certification.cpf.states.report_reminder_step`, sent by
-  :mod:`flows.cpf_export`);
+  :mod:`flows.cpf`);
 - ``accepted``: final, never sent again;
 - ``rejected``: sent again in the next batch once corrected — the passage it would send differs
   from the one rejected (identity corrected on the certificate, registry code fixed…) — or when
@@ -28,7 +28,7 @@ certificate is corrected. Every flux is then validated against ``certification/s
 cpf-accrochage.xsd`` (the dictionary as an XML Schema) before its batch is recorded: a flux
 that fails is neither recorded nor written, and the error names the record and the field.
 
-Pure domain code: no file is written here; :mod:`flows.cpf_export` writes the batch file in the
+Pure domain code: no file is written here; :mod:`flows.cpf` writes the batch file in the
 transaction that records it.
 """
 

@@ -20,7 +20,7 @@ from certification.cpf import states as cpf_states
 from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.services import issuance
 from certification.settings import reset_settings_cache
-from flows.cpf_export import export_once, import_report_once
+from flows.cpf import export_once, import_report_once
 from tests.factories import (
     deliberated_session,
     plan_past_session,

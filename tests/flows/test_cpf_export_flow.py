@@ -19,7 +19,7 @@ from certification.cpf.flux import NS
 from certification.cpf.models import CpfExportBatch, CpfRecord
 from certification.services import issuance
 from certification.settings import reset_settings_cache
-from flows.cpf_export import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
+from flows.cpf import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
 from notifications.models import OutboxMessage
 from tests.factories import (
     deliberated_session,
