@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.controle import router as controles
+from api.cpf import router as exports
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
     agrement_requests,
@@ -23,7 +24,6 @@ from api.routers import (
     certificates,
     certifications,
     credentials,
-    exports,
     juries,
     reports,
     structures,

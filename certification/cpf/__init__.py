@@ -12,6 +12,6 @@ layer of the domain (issue #11).
 - :mod:`certification.cpf.flux`: the XML flux and its validation against the data dictionary;
 - :mod:`certification.cpf.report`: the processing report (compte rendu) read.
 
-Its flow is :mod:`flows.cpf`, its API :mod:`api.routers.exports` and its e-mails
+Its flow is :mod:`flows.cpf`, its API :mod:`api.cpf` and its e-mails
 ``notifications/templates/cpf_*``.
 """
