@@ -171,7 +171,7 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
             "action_url": back_office_url(),
         }
         fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
-        fx.mail(context, f"cpf-alert:{digest}", "cpf_alerte", [settings.officers_mailbox])
+        fx.mail(context, f"cpf-alert:{digest}", "cpf/alerte", [settings.officers_mailbox])
         return fx.mails
 
 
@@ -205,7 +205,7 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
                 "action_url": back_office_url(),
             }
             fx = Effects(session, BATCH_ENTITY, batch.id, batch.reference)
-            fx.mail(context, f"report-reminder-{step}", "cpf_rappel_compte_rendu", [settings.officers_mailbox])
+            fx.mail(context, f"report-reminder-{step}", "cpf/rappel_compte_rendu", [settings.officers_mailbox])
             sent += [f"{batch.reference}:{name}" for name in fx.mails]
     return sent
 

@@ -13,5 +13,5 @@ layer of the domain (issue #11).
 - :mod:`certification.cpf.report`: the processing report (compte rendu) read.
 
 Its flow is :mod:`flows.cpf`, its API :mod:`api.cpf` and its e-mails
-``notifications/templates/cpf_*``.
+``notifications/templates/cpf/`` (queued as ``cpf/<name>``).
 """

@@ -48,7 +48,7 @@ def registered(code: str = "RS5286"):
 
 def alerts() -> list[OutboxMessage]:
     with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf_alerte")
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte")
                            .order_by(OutboxMessage.id)))
 
 
@@ -198,7 +198,7 @@ def test_the_export_is_scheduled(prefect_server, monkeypatch):
 
 def reminders() -> list[OutboxMessage]:
     with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf_rappel_compte_rendu")
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/rappel_compte_rendu")
                            .order_by(OutboxMessage.id)))
 
 
