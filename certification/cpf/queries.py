@@ -5,6 +5,7 @@ their items and audit trail, and the batches still awaiting their processing rep
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlmodel import Session, select
 
@@ -24,6 +25,8 @@ from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import AuditEvent, Role
 from certification.services.referential import get_certification
 from certification.settings import get_settings
+
+_Row = TypeVar("_Row", CpfRecord, CpfExportBatch)
 
 
 def officer_only(actor: Actor) -> None:
@@ -78,12 +81,17 @@ def attention_records(session: Session, actor: Actor, certification_code: str, *
             or (CpfState(r.state) in AWAITING_REPORT_STATES and r.due_on < on)]
 
 
-def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
+def _officer_get(session: Session, actor: Actor, model: type[_Row], row_id: int, missing: str, code: str) -> _Row:
+    """The row ``row_id`` of ``model`` for an officer (404 ``code`` with ``missing`` when absent)."""
     officer_only(actor)
-    record = session.get(CpfRecord, record_id)
-    if record is None:
-        raise NotFound("Enregistrement introuvable.", code="cpf_record_not_found")
-    return record
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(missing, code=code)
+    return row
+
+
+def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
+    return _officer_get(session, actor, CpfRecord, record_id, "Enregistrement introuvable.", "cpf_record_not_found")
 
 
 def list_batches(session: Session, actor: Actor, *, certification_code: str | None = None) -> list[CpfExportBatch]:
@@ -95,11 +103,7 @@ def list_batches(session: Session, actor: Actor, *, certification_code: str | No
 
 
 def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
-    officer_only(actor)
-    batch = session.get(CpfExportBatch, batch_id)
-    if batch is None:
-        raise NotFound("Lot d'export introuvable.", code="cpf_batch_not_found")
-    return batch
+    return _officer_get(session, actor, CpfExportBatch, batch_id, "Lot d'export introuvable.", "cpf_batch_not_found")
 
 
 def batch_timeline(session: Session, actor: Actor, batch_id: int) -> list[AuditEvent]:

@@ -50,10 +50,7 @@ UNDECLARED_STATES = OWED_STATES | AWAITING_REPORT_STATES
 
 K = CpfState
 CPF_RECORD = StateMachine(
-    name="cpf_record",
-    states=CPF_STATE_LABELS,
-    initial=K.pending,
-    final=frozenset({K.accepted, K.cancelled}),
+    name="cpf_record", states=CPF_STATE_LABELS, initial=K.pending, final=frozenset({K.accepted, K.cancelled}),
     transitions=[
         transition("send", [K.pending], K.sent, [S, O], "transmettre à la Caisse des Dépôts"),
         transition("resend", [K.rejected], K.resent, [S, O], "retransmettre après correction"),

@@ -7,31 +7,16 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from certification.cpf.flux import NS
 from certification.cpf.states import paris_today
-from certification.db import session_scope
-from certification.models import Certification
-from tests.factories import (
-    auth,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.cpf.holders import registered_structure
+from tests.factories import auth, deliberated_session, issue_results, ready_candidates
 
 
 @pytest.fixture
 def certified(people):
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = "RNCP34567"
-        s.add(cert)
+    structure = registered_structure(people, "RNCP34567")
     ids = ready_candidates(structure, 2, names=[("L'Hôpital <Zoé>", "Anaïs"), ("Ndiaye", "Moussa")])
     issue_results(deliberated_session(people, ids))
 

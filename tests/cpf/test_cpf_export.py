@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -21,16 +21,8 @@ from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.services import issuance
 from certification.settings import reset_settings_cache
 from flows.cpf import export_once, import_report_once
-from tests.factories import (
-    deliberated_session,
-    plan_past_session,
-    grant_agrement,
-    issue_results,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.cpf.holders import registered_structure
+from tests.factories import deliberated_session, issue_results, make_users, plan_past_session, ready_candidates
 
 NS = {"cpf": flux.NS}
 XSI_NIL = f"{{{flux.XSI}}}nil"
@@ -44,13 +36,7 @@ NAMES = [
 @pytest.fixture
 def world(settings):
     people = make_users()
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = "RNCP 34567"
-        s.add(cert)
-    return people, structure
+    return people, registered_structure(people, "RNCP 34567")
 
 
 def certify(people, structure, names, *, first=1, partial=(), sexes=None):
@@ -466,19 +452,17 @@ def test_registry_code_and_roles(world):
 def test_two_exports_at_once_send_each_record_once(world, settings):
     people, structure = world
     certify(people, structure, NAMES[:2])
-    results, errors = [], []
 
-    def run():
+    def run(_: int) -> dict | Conflict | None:
         try:
-            results.append(export_once("CQP_SP"))
+            return export_once("CQP_SP")
         except Conflict as exc:  # the other run took the records first
-            errors.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both runs at once
+        outcomes = list(pool.map(run, range(2)))
+    errors = [o for o in outcomes if isinstance(o, Conflict)]
+    results = [o for o in outcomes if not isinstance(o, Conflict)]
     made = [r for r in results if r]
     assert len(made) == 1 and len(made) + len(errors) + results.count(None) == 2
     with session_scope() as s:

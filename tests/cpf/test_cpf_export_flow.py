@@ -13,7 +13,7 @@ from sqlmodel import select
 from api.app import periodic_flows
 from api.cli import scheduled_deployments
 from certification.db import session_scope
-from certification.models import Certificate, Certification
+from certification.models import Certificate
 from certification.cpf import queries, service, states
 from certification.cpf.flux import NS
 from certification.cpf.models import CpfExportBatch, CpfRecord
@@ -21,15 +21,8 @@ from certification.services import issuance
 from certification.settings import reset_settings_cache
 from flows.cpf import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
 from notifications.models import OutboxMessage
-from tests.factories import (
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.cpf.holders import registered_structure
+from tests.factories import deliberated_session, issue_results, make_users, ready_candidates
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +30,7 @@ pytestmark = pytest.mark.integration
 def registered(code: str = "RS5286"):
     """An agréée structure's account, CQP SP registered under ``code``."""
     people = make_users()
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = code
-        s.add(cert)
-    return people, structure
+    return people, registered_structure(people, code)
 
 
 def alerts() -> list[OutboxMessage]:
