@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.models import Certificate
-from certification.services.cpf_export import NS, flux_errors
+from certification.cpf.flux import NS, flux_errors
 from tests.factories import (
     auth,
     deliberated_session,
