@@ -18,13 +18,15 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import certification.types
+from certification.types import UTCDateTime
+
+AutoString = sqlmodel.sql.sqltypes.AutoString
 
 
 def workflow_state() -> list[sa.Column]:
     """The state of a dossier's state machine and its optimistic-lock version."""
     return [
-        sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column('state', AutoString(length=20), nullable=False),
         sa.Column('version', sa.Integer(), nullable=False),
     ]
 
@@ -32,8 +34,8 @@ def workflow_state() -> list[sa.Column]:
 def created_and_updated() -> list[sa.Column]:
     """When the row was created and last changed (UTC, both required)."""
     return [
-        sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     ]
 
 
@@ -41,9 +43,9 @@ def visit_columns() -> list[sa.Column]:
     """A planned visit (contrôle, appui): its slot, place, notes and the sequence of its invitation
     (iCalendar SEQUENCE, raised at each change)."""
     return [
-        sa.Column('visit_at', certification.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('visit_end', certification.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('visit_place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column('visit_at', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('visit_end', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('visit_place', AutoString(length=300), nullable=True),
         sa.Column('visit_notes', sa.Text(), nullable=True),
         sa.Column('visit_sequence', sa.Integer(), nullable=False),
     ]
@@ -54,14 +56,14 @@ def uploaded_file_columns(kind_length: int) -> list[sa.Column]:
     digest, where it is stored, who uploaded it and when. The caller declares the foreign key of
     ``uploaded_by_id``."""
     return [
-        sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=kind_length), nullable=False),
-        sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column('kind', AutoString(length=kind_length), nullable=False),
+        sa.Column('original_name', AutoString(length=200), nullable=False),
+        sa.Column('content_type', AutoString(length=100), nullable=False),
         sa.Column('size', sa.Integer(), nullable=False),
-        sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column('relative_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column('sha256', AutoString(length=64), nullable=False),
+        sa.Column('relative_path', AutoString(length=300), nullable=False),
         sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-        sa.Column('uploaded_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('uploaded_at', UTCDateTime(timezone=True), nullable=False),
     ]
 
 
