@@ -9,7 +9,7 @@ import pytest
 
 from certification.db import session_scope
 from certification.services.reporting import NO_REGION, activity_report, appui_model
-from tests.factories import ReportRows, certified_holders, make_users
+from tests.factories import ReportRows, certified_holders
 
 PUBLISHED = {  # year: (juries, contrôles, agrément requests, appuis) — the certifier's published table
     2023: (130, 22, 9, 2),
@@ -28,11 +28,6 @@ def spread(year: int, i: int) -> datetime:
 def report(year=None):
     with session_scope() as session:
         return activity_report(session, year)
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 def build_published(rows: ReportRows) -> bool:
