@@ -32,15 +32,14 @@ from flows.effects import Effects, fulfil_owed
 from flows.monitoring import monitored
 
 ENTITY = AgrementRequest.__tablename__
-R = RequestState
 
 # The letter and e-mail that close each final state: (template, e-mail name).
 FINAL_LETTER = {
-    R.granted: ("decision_agrement", "decision"),
-    R.refused: ("refus_agrement", "decision"),
-    R.closed: ("classement_sans_suite", "closed"),
+    RequestState.granted: ("decision_agrement", "decision"),
+    RequestState.refused: ("refus_agrement", "decision"),
+    RequestState.closed: ("classement_sans_suite", "closed"),
 }
-STEP_FINAL = {"grant": R.granted, "refuse": R.refused, "close_unanswered": R.closed}
+STEP_FINAL = {"grant": RequestState.granted, "refuse": RequestState.refused, "close_unanswered": RequestState.closed}
 PROCESS = "agrement_request"
 
 
@@ -93,7 +92,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
         state = STEP_FINAL[step]
         kind, name = FINAL_LETTER[state]
         letter = fx.letter(ctx, kind)
-        cc = [] if state is R.closed else [settings.officers_mailbox]
+        cc = [] if state is RequestState.closed else [settings.officers_mailbox]
         fx.mail(ctx, name, kind, _applicants(ctx), cc=cc, attach=[letter])
     return [fx]
 
@@ -102,7 +101,7 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
     """Reminders owed today by the calendar, while the request still waits for the mandataire."""
     settings = get_settings()
     state = RequestState(request.state)
-    if state is R.incomplete:
+    if state is RequestState.incomplete:
         deadline = request.complements_deadline
         days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
         if days is None:
@@ -111,7 +110,7 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
         fx = Effects(session, ENTITY, request.id, request.reference)
         fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements", _applicants(ctx),
                 extra={"days_left": (deadline - today()).days})
-    elif state is R.under_review and request.avis is None and request.avis_deadline:
+    elif state is RequestState.under_review and request.avis is None and request.avis_deadline:
         extra = _avis_extra(request)
         days_left = extra["days_left"]
         if not (0 <= days_left <= settings.avis_reminder_days_before or days_left < 0):
@@ -132,10 +131,10 @@ def _system_transition(session: Session, request: AgrementRequest) -> str | None
     """Fire the one system transition that is due now, if any."""
     state = RequestState(request.state)
     try:
-        if state is R.admissible:  # admissible before the review opened in the same transaction
+        if state is RequestState.admissible:  # admissible before the review opened in the same transaction
             svc.start_review(session, SYSTEM, request.id)
             return "start_review"
-        if state is R.incomplete and request.complements_deadline and today() > request.complements_deadline:
+        if state is RequestState.incomplete and request.complements_deadline and today() > request.complements_deadline:
             svc.close_unanswered(session, SYSTEM, request.id)
             return "close_unanswered"
     except Conflict:
@@ -145,14 +144,14 @@ def _system_transition(session: Session, request: AgrementRequest) -> str | None
 
 def waiting_for(request: AgrementRequest) -> str | None:
     state = RequestState(request.state)
-    if state is R.submitted:
+    if state is RequestState.submitted:
         return "chargé·e de certification : examen de la recevabilité"
-    if state is R.incomplete:
+    if state is RequestState.incomplete:
         return f"mandataire : compléments attendus avant le {request.complements_deadline:%d/%m/%Y}"
-    if state is R.under_review and not request.avis:
+    if state is RequestState.under_review and not request.avis:
         deadline = f" avant le {request.avis_deadline:%d/%m/%Y}" if request.avis_deadline else ""
         return f"mandataire : avis attendu{deadline}"
-    if state is R.under_review:
+    if state is RequestState.under_review:
         return "chargé·e de certification : décision"
     return None
 
@@ -182,7 +181,7 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
 
 def requests_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open requests (deadlines, reminders) and those with effects still owed (lost runs)."""
-    open_states = [s.value for s in R if s not in (R.granted, R.refused, R.closed, R.withdrawn)]
+    open_states = [s.value for s in RequestState if s not in (RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn)]
     with session_scope(engine) as session:
         ids = set(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
         ids |= set(dossiers_owed(session, PROCESS))

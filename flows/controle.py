@@ -33,7 +33,6 @@ from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = Controle.__tablename__
-K = ControleState
 
 DECISION_LETTERS = {
     "compliant": "decision_maintien",
@@ -53,8 +52,8 @@ def letter_template(kind: str) -> str:
 PROCESS = "controle"
 DECISION_STEPS = ("conclude_compliant", "require_action_plan", "suspend", "withdraw")
 FINAL_MAIL = {
-    K.compliant: "decision:compliant", K.suspended: "decision:suspension", K.withdrawn: "decision:withdrawal",
-    K.closed: "plan-closed",
+    ControleState.compliant: "decision:compliant", ControleState.suspended: "decision:suspension", ControleState.withdrawn: "decision:withdrawal",
+    ControleState.closed: "plan-closed",
 }
 
 
@@ -177,7 +176,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
 
 def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
     """Action-plan reminders owed today by the calendar, while the plan is still awaited."""
-    if controle.state != K.action_plan or controle.action_plan_deadline is None:
+    if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return
     settings = get_settings()
     ctx = controle_context(session, controle)
@@ -191,7 +190,7 @@ def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
 
 
 def _system_transition(session: Session, controle: Controle) -> str | None:
-    if controle.state != K.action_plan or controle.action_plan_deadline is None:
+    if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return None
     if (today() - controle.action_plan_deadline).days <= get_settings().action_plan_grace_days:
         return None
@@ -204,15 +203,15 @@ def _system_transition(session: Session, controle: Controle) -> str | None:
 
 
 def waiting_for(controle: Controle) -> str | None:
-    state = K(controle.state)
+    state = ControleState(controle.state)
     return {
-        K.planned: "chargé·e de certification : désigner un contrôleur",
-        K.assigned: "contrôleur : programmer la visite",
-        K.visit_scheduled: "contrôleur : visite puis dépôt du rapport",
-        K.report_submitted: "chargé·e de certification : décision",
-        K.action_plan: f"structure : plan d'actions avant le {controle.action_plan_deadline:%d/%m/%Y}"
+        ControleState.planned: "chargé·e de certification : désigner un contrôleur",
+        ControleState.assigned: "contrôleur : programmer la visite",
+        ControleState.visit_scheduled: "contrôleur : visite puis dépôt du rapport",
+        ControleState.report_submitted: "chargé·e de certification : décision",
+        ControleState.action_plan: f"structure : plan d'actions avant le {controle.action_plan_deadline:%d/%m/%Y}"
         if controle.action_plan_deadline else None,
-        K.escalated: "chargé·e de certification : plan d'actions échu, décision",
+        ControleState.escalated: "chargé·e de certification : plan d'actions échu, décision",
     }.get(state)
 
 
@@ -244,7 +243,7 @@ def advance_controle(controle_id: int, engine: Engine | None = None) -> Controle
 def controles_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open contrôles (deadlines, reminders) and those with effects still owed (lost runs)."""
     with session_scope(engine) as session:
-        open_states = [s.value for s in K if s not in FINAL_MAIL and s is not K.cancelled]
+        open_states = [s.value for s in ControleState if s not in FINAL_MAIL and s is not ControleState.cancelled]
         ids = set(session.exec(select(Controle.id).where(Controle.state.in_(open_states))))
         ids |= set(dossiers_owed(session, PROCESS))
     return sorted(ids)

@@ -71,7 +71,6 @@ from notifications.ics import build_invitation, ics_attachment
 ENTITY = JurySession.__tablename__
 CERT_ENTITY = Certificate.__tablename__
 APPEAL_ENTITY = Appeal.__tablename__
-J = JuryState
 CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}
 PROCESS = "jury"
 SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
@@ -486,7 +485,7 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
     out.mails += produced.mails
     with session_scope(engine) as session:
         jury = session.get(JurySession, session_id)
-        if signatures and jury.state == J.pv_signed.value:
+        if signatures and jury.state == JuryState.pv_signed.value:
             try:
                 svc.notify_results(session, session_id)
                 out.transitions.append("notify_results")
@@ -520,7 +519,7 @@ def juries_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions with effects still owed (lost runs), and signed ones whose results are not notified."""
     with session_scope(engine) as session:
         ids = set(dossiers_owed(session, PROCESS))
-        ids |= set(session.exec(select(JurySession.id).where(JurySession.state == J.pv_signed.value)))
+        ids |= set(session.exec(select(JurySession.id).where(JurySession.state == JuryState.pv_signed.value)))
     return sorted(ids)
 
 

@@ -44,7 +44,6 @@ from flows.monitoring import monitored
 from notifications.models import OutboxMessage
 
 ENTITY = Agrement.__tablename__
-A = AgrementState
 
 # Decision (audit action) -> (e-mail name prefix, template).
 DECISION_MAILS = {
@@ -155,12 +154,12 @@ def _side_effects(session: Session, agrement: Agrement, out: Outcome) -> None:
             event_ctx = {**ctx, "agrement": {**ctx["agrement"], "reason": event.reason}}
             fx.mail(event_ctx, name, DECISION_MAILS[event.action][1], to, cc=officers)
 
-    state = A(agrement.state)
+    state = AgrementState(agrement.state)
     if state in VALID_AGREMENT_STATES:
         days = latest_due_reminder(settings.expiry_reminder_days_before, agrement.end_date)
         if days is not None:
             fx.mail(ctx, reminder_mail(days), REMINDER_TEMPLATE, to)
-    elif state is A.expired:
+    elif state is AgrementState.expired:
         fx.mail(ctx, EXPIRED_MAIL, EXPIRED_TEMPLATE, to, cc=officers)
     out.mails += fx.mails
 
@@ -171,7 +170,7 @@ def _first_window(settings: Settings) -> int:
 
 def _system_transition(session: Session, agrement: Agrement) -> str | None:
     """Fire the one system transition that is due now, if any."""
-    state = A(agrement.state)
+    state = AgrementState(agrement.state)
     if state not in VALID_AGREMENT_STATES:
         return None
     days_left = (agrement.end_date - today()).days
@@ -179,7 +178,7 @@ def _system_transition(session: Session, agrement: Agrement) -> str | None:
         if days_left < 0:
             svc.expire(session, SYSTEM, agrement.id)
             return "expire"
-        if state is A.active and days_left <= _first_window(get_settings()):
+        if state is AgrementState.active and days_left <= _first_window(get_settings()):
             svc.mark_expiring(session, SYSTEM, agrement.id)
             return "mark_expiring"
     except Conflict:
@@ -216,7 +215,7 @@ def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
         )
         owed: dict[str, int] = {
             mail_key(ENTITY, i, EXPIRED_MAIL): i
-            for i in session.exec(select(Agrement.id).where(Agrement.state == A.expired.value))
+            for i in session.exec(select(Agrement.id).where(Agrement.state == AgrementState.expired.value))
         }
         for event in _decision_events(session):
             owed[mail_key(ENTITY, event.entity_id, decision_mail(event))] = event.entity_id

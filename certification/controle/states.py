@@ -89,30 +89,29 @@ def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-K = ControleState
 CONTROLE = StateMachine(
     name="controle",
     states=CONTROLE_STATE_LABELS,
-    initial=K.planned,
-    final=frozenset({K.compliant, K.closed, K.suspended, K.withdrawn, K.cancelled}),
+    initial=ControleState.planned,
+    final=frozenset({ControleState.compliant, ControleState.closed, ControleState.suspended, ControleState.withdrawn, ControleState.cancelled}),
     transitions=[
-        transition("assign", [K.planned, K.assigned, K.visit_scheduled], K.assigned, [O], "confier à un contrôleur"),
-        transition("schedule_visit", [K.assigned, K.visit_scheduled], K.visit_scheduled, [C, O],
+        transition("assign", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.assigned, [O], "confier à un contrôleur"),
+        transition("schedule_visit", [ControleState.assigned, ControleState.visit_scheduled], ControleState.visit_scheduled, [C, O],
                    "programmer la visite"),
-        transition("submit_report", [K.visit_scheduled], K.report_submitted, [C], "déposer le rapport",
+        transition("submit_report", [ControleState.visit_scheduled], ControleState.report_submitted, [C], "déposer le rapport",
                    guards=[_visit_happened, _has_findings]),
-        transition("conclude_compliant", [K.report_submitted], K.compliant, [O], "conclure à la conformité"),
-        transition("require_action_plan", [K.report_submitted], K.action_plan, [O],
+        transition("conclude_compliant", [ControleState.report_submitted], ControleState.compliant, [O], "conclure à la conformité"),
+        transition("require_action_plan", [ControleState.report_submitted], ControleState.action_plan, [O],
                    "exiger un plan d'actions", requires_reason=True),
-        transition("escalate", [K.action_plan], K.escalated, [S], "signaler le plan d'actions échu",
+        transition("escalate", [ControleState.action_plan], ControleState.escalated, [S], "signaler le plan d'actions échu",
                    guards=[_plan_overdue]),
-        transition("close_action_plan", [K.action_plan, K.escalated], K.closed, [O],
+        transition("close_action_plan", [ControleState.action_plan, ControleState.escalated], ControleState.closed, [O],
                    "clôturer le plan d'actions", guards=[_evidence_provided]),
-        transition("suspend", [K.report_submitted, K.action_plan, K.escalated], K.suspended, [O],
+        transition("suspend", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.suspended, [O],
                    "suspendre l'agrément", requires_reason=True),
-        transition("withdraw", [K.report_submitted, K.action_plan, K.escalated], K.withdrawn, [O],
+        transition("withdraw", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.withdrawn, [O],
                    "retirer l'agrément", requires_reason=True),
-        transition("cancel", [K.planned, K.assigned, K.visit_scheduled], K.cancelled, [O], "annuler",
+        transition("cancel", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.cancelled, [O], "annuler",
                    requires_reason=True),
     ],
 )

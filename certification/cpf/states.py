@@ -48,15 +48,14 @@ AWAITING_REPORT_STATES = frozenset({CpfState.sent, CpfState.resent})
 # Not declared yet (no report has accepted it): overdue once past the due date, sent or not.
 UNDECLARED_STATES = OWED_STATES | AWAITING_REPORT_STATES
 
-K = CpfState
 CPF_RECORD = StateMachine(
-    name="cpf_record", states=CPF_STATE_LABELS, initial=K.pending, final=frozenset({K.accepted, K.cancelled}),
+    name="cpf_record", states=CPF_STATE_LABELS, initial=CpfState.pending, final=frozenset({CpfState.accepted, CpfState.cancelled}),
     transitions=[
-        transition("send", [K.pending], K.sent, [S, O], "transmettre à la Caisse des Dépôts"),
-        transition("resend", [K.rejected], K.resent, [S, O], "retransmettre après correction"),
-        transition("accept", [K.sent, K.resent], K.accepted, [O, S], "accepté (compte rendu de traitement)"),
-        transition("reject", [K.sent, K.resent], K.rejected, [O, S], "rejeté (compte rendu de traitement)"),
-        transition("cancel", [K.pending, K.rejected], K.cancelled, [S, O], "annuler (certificat révoqué)",
+        transition("send", [CpfState.pending], CpfState.sent, [S, O], "transmettre à la Caisse des Dépôts"),
+        transition("resend", [CpfState.rejected], CpfState.resent, [S, O], "retransmettre après correction"),
+        transition("accept", [CpfState.sent, CpfState.resent], CpfState.accepted, [O, S], "accepté (compte rendu de traitement)"),
+        transition("reject", [CpfState.sent, CpfState.resent], CpfState.rejected, [O, S], "rejeté (compte rendu de traitement)"),
+        transition("cancel", [CpfState.pending, CpfState.rejected], CpfState.cancelled, [S, O], "annuler (certificat révoqué)",
                    requires_reason=True),
     ],
 )

@@ -81,37 +81,36 @@ def _complements_deadline_passed(request: Any, ctx: Mapping[str, Any]) -> str | 
     return None
 
 
-R = RequestState
 AGREMENT_REQUEST = StateMachine(
     name="agrement_request",
     states=REQUEST_STATE_LABELS,
-    initial=R.submitted,
-    final=frozenset({R.granted, R.refused, R.closed, R.withdrawn}),
+    initial=RequestState.submitted,
+    final=frozenset({RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn}),
     transitions=[
         transition(
-            "request_complements", [R.submitted, R.admissible], R.incomplete, [O],
+            "request_complements", [RequestState.submitted, RequestState.admissible], RequestState.incomplete, [O],
             "demander des compléments", requires_reason=True,
         ),
-        transition("provide_complements", [R.incomplete], R.submitted, [M], "transmettre les compléments"),
+        transition("provide_complements", [RequestState.incomplete], RequestState.submitted, [M], "transmettre les compléments"),
         transition(
-            "close_unanswered", [R.incomplete], R.closed, [S, O], "classer sans suite",
+            "close_unanswered", [RequestState.incomplete], RequestState.closed, [S, O], "classer sans suite",
             guards=[_complements_deadline_passed], requires_reason=True,
         ),
         transition(
-            "declare_admissible", [R.submitted], R.admissible, [O], "déclarer recevable",
+            "declare_admissible", [RequestState.submitted], RequestState.admissible, [O], "déclarer recevable",
             guards=[_required_pieces_present],
         ),
-        transition("start_review", [R.admissible], R.under_review, [S, O], "ouvrir l'instruction"),
+        transition("start_review", [RequestState.admissible], RequestState.under_review, [S, O], "ouvrir l'instruction"),
         transition(
-            "give_avis", [R.under_review], R.under_review, [M], "rendre l'avis", guards=[_avis_not_given]
+            "give_avis", [RequestState.under_review], RequestState.under_review, [M], "rendre l'avis", guards=[_avis_not_given]
         ),
-        transition("grant", [R.under_review], R.granted, [O], "accorder l'agrément", guards=[_avis_given]),
+        transition("grant", [RequestState.under_review], RequestState.granted, [O], "accorder l'agrément", guards=[_avis_given]),
         transition(
-            "refuse", [R.under_review], R.refused, [O], "refuser l'agrément",
+            "refuse", [RequestState.under_review], RequestState.refused, [O], "refuser l'agrément",
             guards=[_avis_given], requires_reason=True,
         ),
         transition(
-            "withdraw", [R.submitted, R.incomplete, R.admissible, R.under_review], R.withdrawn, [M],
+            "withdraw", [RequestState.submitted, RequestState.incomplete, RequestState.admissible, RequestState.under_review], RequestState.withdrawn, [M],
             "retirer la demande", requires_reason=True,
         ),
     ],
@@ -139,20 +138,19 @@ AGREMENT_STATE_LABELS = {
 # States in which the structure may register candidates and present them to a jury.
 VALID_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring})
 
-A = AgrementState
 AGREMENT = StateMachine(
     name="agrement",
     states=AGREMENT_STATE_LABELS,
-    initial=A.active,
-    final=frozenset({A.renewed, A.expired, A.withdrawn}),
+    initial=AgrementState.active,
+    final=frozenset({AgrementState.renewed, AgrementState.expired, AgrementState.withdrawn}),
     transitions=[
-        transition("mark_expiring", [A.active], A.expiring, [S], "signaler l'échéance prochaine"),
-        transition("renew", [A.active, A.expiring], A.renewed, [S, O], "renouveler"),
-        transition("expire", [A.active, A.expiring], A.expired, [S], "constater l'expiration"),
-        transition("suspend", [A.active, A.expiring], A.suspended, [O], "suspendre", requires_reason=True),
-        transition("reinstate", [A.suspended], A.active, [O], "lever la suspension", requires_reason=True),
+        transition("mark_expiring", [AgrementState.active], AgrementState.expiring, [S], "signaler l'échéance prochaine"),
+        transition("renew", [AgrementState.active, AgrementState.expiring], AgrementState.renewed, [S, O], "renouveler"),
+        transition("expire", [AgrementState.active, AgrementState.expiring], AgrementState.expired, [S], "constater l'expiration"),
+        transition("suspend", [AgrementState.active, AgrementState.expiring], AgrementState.suspended, [O], "suspendre", requires_reason=True),
+        transition("reinstate", [AgrementState.suspended], AgrementState.active, [O], "lever la suspension", requires_reason=True),
         transition(
-            "withdraw", [A.active, A.expiring, A.suspended], A.withdrawn, [O], "retirer l'agrément",
+            "withdraw", [AgrementState.active, AgrementState.expiring, AgrementState.suspended], AgrementState.withdrawn, [O], "retirer l'agrément",
             requires_reason=True,
         ),
     ],

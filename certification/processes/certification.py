@@ -45,24 +45,23 @@ def _evaluated(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-C = CandidateState
 CANDIDATE = StateMachine(
     name="candidate",
     states=CANDIDATE_STATE_LABELS,
-    initial=C.registered,
-    final=frozenset({C.withdrawn, C.certified}),
+    initial=CandidateState.registered,
+    final=frozenset({CandidateState.withdrawn, CandidateState.certified}),
     transitions=[
-        transition("start_training", [C.registered], C.in_training, [ST, O], "commencer la formation"),
-        transition("mark_ready", [C.in_training], C.ready_for_jury, [ST, O], "présenter au jury",
+        transition("start_training", [CandidateState.registered], CandidateState.in_training, [ST, O], "commencer la formation"),
+        transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [ST, O], "présenter au jury",
                    guards=[_evaluated]),
-        transition("postpone", [C.registered, C.in_training, C.ready_for_jury], C.postponed, [ST, O], "ajourner",
+        transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [ST, O], "ajourner",
                    requires_reason=True),
-        transition("resume", [C.postponed], C.in_training, [ST, O], "reprendre la formation"),
-        transition("withdraw", [C.registered, C.in_training, C.ready_for_jury, C.postponed], C.withdrawn, [ST, O],
+        transition("resume", [CandidateState.postponed], CandidateState.in_training, [ST, O], "reprendre la formation"),
+        transition("withdraw", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury, CandidateState.postponed], CandidateState.withdrawn, [ST, O],
                    "retirer le candidat", requires_reason=True),
-        transition("return_to_training", [C.ready_for_jury], C.in_training, [S, O],
+        transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [S, O],
                    "retour en formation (blocs manquants)"),
-        transition("certify", [C.ready_for_jury, C.in_training], C.certified, [S], "certifier"),
+        transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [S], "certifier"),
     ],
 )
 
@@ -169,17 +168,16 @@ KIND_LABELS = {
     "certificate": "Certificat de qualification professionnelle",
     "attestation": "Attestation de validation de blocs de compétences",
 }
-K = CertificateState
 CERTIFICATE = StateMachine(
     name="certificate",
     states=CERTIFICATE_STATE_LABELS,
-    initial=K.valid,
-    final=frozenset({K.revoked, K.superseded}),
+    initial=CertificateState.valid,
+    final=frozenset({CertificateState.revoked, CertificateState.superseded}),
     transitions=[
-        transition("duplicate", [K.valid], K.valid, [O], "délivrer un duplicata", requires_reason=True),
-        transition("correct", [K.valid], K.valid, [O], "corriger", requires_reason=True),
-        transition("revoke", [K.valid], K.revoked, [O], "révoquer", requires_reason=True),
-        transition("supersede", [K.valid], K.superseded, [S, O], "remplacer"),
+        transition("duplicate", [CertificateState.valid], CertificateState.valid, [O], "délivrer un duplicata", requires_reason=True),
+        transition("correct", [CertificateState.valid], CertificateState.valid, [O], "corriger", requires_reason=True),
+        transition("revoke", [CertificateState.valid], CertificateState.revoked, [O], "révoquer", requires_reason=True),
+        transition("supersede", [CertificateState.valid], CertificateState.superseded, [S, O], "remplacer"),
     ],
 )
 
@@ -202,17 +200,16 @@ APPEAL_STATE_LABELS = {
     AppealState.upheld: "fondé : décision modifiée",
     AppealState.rejected: "rejeté",
 }
-A = AppealState
 APPEAL = StateMachine(
     name="appeal",
     states=APPEAL_STATE_LABELS,
-    initial=A.filed,
-    final=frozenset({A.inadmissible, A.upheld, A.rejected}),
+    initial=AppealState.filed,
+    final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
     transitions=[
-        transition("declare_admissible", [A.filed], A.admissible, [O], "déclarer recevable"),
-        transition("declare_inadmissible", [A.filed], A.inadmissible, [O], "déclarer irrecevable",
+        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [O], "déclarer recevable"),
+        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [O], "déclarer irrecevable",
                    requires_reason=True),
-        transition("uphold", [A.admissible], A.upheld, [O], "déclarer fondé", requires_reason=True),
-        transition("reject", [A.admissible], A.rejected, [O], "rejeter", requires_reason=True),
+        transition("uphold", [AppealState.admissible], AppealState.upheld, [O], "déclarer fondé", requires_reason=True),
+        transition("reject", [AppealState.admissible], AppealState.rejected, [O], "rejeter", requires_reason=True),
     ],
 )

@@ -35,7 +35,6 @@ from certification.services.agrement import (
 )
 
 ENTITY = Agrement.__tablename__
-A = AgrementState
 
 
 def _load(session: Session, agrement_id: int) -> Agrement:
@@ -163,7 +162,7 @@ def valid_agrement_for(session: Session, structure_id: int, certification_id: in
                 Agrement.certification_id == certification_id,
                 Agrement.start_date <= on,
                 Agrement.end_date >= on,
-                Agrement.state.in_([s.value for s in (*VALID_AGREMENT_STATES, A.renewed)]),
+                Agrement.state.in_([s.value for s in (*VALID_AGREMENT_STATES, AgrementState.renewed)]),
             )
             .order_by(Agrement.end_date.desc(), Agrement.id.desc())
         )

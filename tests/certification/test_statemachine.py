@@ -6,7 +6,7 @@ import pytest
 
 from certification.errors import Forbidden, InvalidTransition, ValidationFailed
 from certification.models import Role
-from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, RequestState as R
+from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, RequestState
 from certification.statemachine import StateMachine, transition
 
 
@@ -18,50 +18,50 @@ class Req:
 
 def test_officer_declares_admissible_with_required_pieces():
     t = AGREMENT_REQUEST.check(
-        "declare_admissible", R.submitted, Role.officer, entity=Req(),
+        "declare_admissible", RequestState.submitted, Role.officer, entity=Req(),
         context={"piece_kinds": {"dossier", "attestation_epsp"}},
     )
-    assert t.target == R.admissible
+    assert t.target == RequestState.admissible
 
 
 def test_admissibility_needs_the_epsp_attestation():
     with pytest.raises(InvalidTransition, match="attestation de formation EPSP"):
         AGREMENT_REQUEST.check(
-            "declare_admissible", R.submitted, Role.officer, entity=Req(), context={"piece_kinds": {"dossier"}}
+            "declare_admissible", RequestState.submitted, Role.officer, entity=Req(), context={"piece_kinds": {"dossier"}}
         )
 
 
 @pytest.mark.parametrize("role", [Role.mandataire, Role.controleur, Role.formateur, Role.structure, Role.system])
 def test_only_officers_decide(role):
     with pytest.raises(Forbidden):
-        AGREMENT_REQUEST.check("grant", R.under_review, role, entity=Req(avis="favorable"))
+        AGREMENT_REQUEST.check("grant", RequestState.under_review, role, entity=Req(avis="favorable"))
 
 
 def test_decision_requires_the_avis():
     with pytest.raises(InvalidTransition, match="avis du mandataire"):
-        AGREMENT_REQUEST.check("grant", R.under_review, Role.officer, entity=Req())
-    AGREMENT_REQUEST.check("grant", R.under_review, Role.officer, entity=Req(avis="favorable"))
+        AGREMENT_REQUEST.check("grant", RequestState.under_review, Role.officer, entity=Req())
+    AGREMENT_REQUEST.check("grant", RequestState.under_review, Role.officer, entity=Req(avis="favorable"))
 
 
 def test_refusal_requires_a_reason():
     with pytest.raises(ValidationFailed):
-        AGREMENT_REQUEST.check("refuse", R.under_review, Role.officer, entity=Req(avis="defavorable"), reason="  ")
+        AGREMENT_REQUEST.check("refuse", RequestState.under_review, Role.officer, entity=Req(avis="defavorable"), reason="  ")
 
 
 def test_no_transition_from_a_final_state():
-    for state in (R.granted, R.refused, R.closed, R.withdrawn):
+    for state in (RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn):
         assert AGREMENT_REQUEST.available(state, Role.officer) == []
         assert AGREMENT_REQUEST.available(state, Role.mandataire) == []
     with pytest.raises(InvalidTransition, match="agrément accordé"):
-        AGREMENT_REQUEST.check("request_complements", R.granted, Role.officer, reason="x")
+        AGREMENT_REQUEST.check("request_complements", RequestState.granted, Role.officer, reason="x")
 
 
 def test_closing_waits_for_the_deadline():
     req = Req(complements_deadline=date(2026, 3, 1))
     with pytest.raises(InvalidTransition, match="pas échu"):
-        AGREMENT_REQUEST.check("close_unanswered", R.incomplete, Role.system, entity=req,
+        AGREMENT_REQUEST.check("close_unanswered", RequestState.incomplete, Role.system, entity=req,
                                context={"today": date(2026, 3, 1)}, reason="r")
-    AGREMENT_REQUEST.check("close_unanswered", R.incomplete, Role.system, entity=req,
+    AGREMENT_REQUEST.check("close_unanswered", RequestState.incomplete, Role.system, entity=req,
                            context={"today": date(2026, 3, 2)}, reason="r")
 
 
