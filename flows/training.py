@@ -28,8 +28,9 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import AuditEvent, Certification, Structure, User
-from certification.models_training import Appui, Encadrant, TrainingEnrollment, TrainingSession
-from certification.processes.training import (
+from certification.training import queries as training_queries
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import (
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
@@ -37,7 +38,7 @@ from certification.processes.training import (
     EnrollmentState,
     TrainingState,
 )
-from certification.services import training as svc
+from certification.training import service as svc
 from certification.settings import get_settings
 from flows.common import deliver_task, sweep
 from certification.effects import OwedEffect, dossiers_owed
@@ -86,7 +87,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
             "formateur_name": formateur.full_name,
             "formateur_email": formateur.email,
             "formateur_sex": formateur.sex,
-            "days": svc.days_of(training),
+            "days": training_queries.days_of(training),
             "start_date": training.start_date,
             "end_date": training.end_date,
             "hours": training.hours,
@@ -105,7 +106,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
 def enrollment_entry(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
     encadrant = session.get(Encadrant, enrollment.encadrant_id)
     structure = session.get(Structure, enrollment.structure_id)
-    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())} for d in svc.days_of(training)]
+    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())} for d in training_queries.days_of(training)]
     attended = sum(1 for a in attendance if a["present"] is True)
     return {
         "id": enrollment.id,
@@ -243,7 +244,7 @@ def _enrollment_fx(session: Session, training: TrainingSession, enrollment: Trai
 def _enrolled_at(session: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
     """The enrollments still registered when the session's step was recorded (by the audit trail:
     registered before it, and neither completed, failed nor withdrawn before it)."""
-    enrollments = svc.enrollments_of(session, training.id)
+    enrollments = training_queries.enrollments_of(session, training.id)
     if audit_event_id is None:
         return [e for e in enrollments if e.state == E.registered.value]
     events = session.exec(select(AuditEvent.entity_id, AuditEvent.action).where(

@@ -19,13 +19,14 @@ from api.reads import dossier_read, dossier_timeline
 from api.schemas import EventOut, ReasonIn, VisitIn
 from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
-from certification import actions
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
-from certification.models_training import Appui
-from certification.processes.training import APPUI_STATE_LABELS, AppuiState
-from certification.services import appuis as svc
+from certification.training import actions
+from certification.training import queries as training_queries
+from certification.training.models import Appui
+from certification.training.states import APPUI_STATE_LABELS, AppuiState
+from certification.training import appuis as svc
 from certification.settings import get_settings
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
@@ -79,7 +80,7 @@ def list_appuis(
 ):
     with session_scope() as session:
         return pager.page(
-            svc.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
+            training_queries.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
             text=lambda a: (a.reference, a.subject, session.get(Structure, a.structure_id).name),
             where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
         )
@@ -88,19 +89,19 @@ def list_appuis(
 @router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
 def read(appui_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_appui, appui_out, appui_id)
+    return dossier_read(conditional, principal, training_queries.get_appui, appui_out, appui_id)
 
 
 @router.get("/{appui_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'appui (paginé, plus anciens d'abord)")
 def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, svc.get_appui, Appui.__tablename__, appui_id)
+    return dossier_timeline(pager, principal, training_queries.get_appui, Appui.__tablename__, appui_id)
 
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
 def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        a = svc.get_appui(session, principal.actor, appui_id)
+        a = training_queries.get_appui(session, principal.actor, appui_id)
         f = a.report_file
         if not f:
             raise NotFound("Aucun fichier de compte rendu.", code="file_not_found")
@@ -127,7 +128,7 @@ def schedule_visit(appui_id: int, body: VisitIn, call: Call,
 async def report(appui_id: int, call: Call,
                  principal: Principal = Depends(require(Role.formateur))):
     with session_scope() as session:  # 404 before storing anything
-        svc.get_appui(session, principal.actor, appui_id)
+        training_queries.get_appui(session, principal.actor, appui_id)
     raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(AppuiReportIn, raw)
     if len(files) > 1:

@@ -29,18 +29,19 @@ from api.training_schemas import (
     TrainingSessionSummary,
 )
 from api.uploads import document_out, document_response, owned_document
-from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import Forbidden
 from certification.models import Role, Structure, User
-from certification.models_training import Encadrant, TrainingEnrollment, TrainingSession
-from certification.processes.training import (
+from certification.training import actions
+from certification.training import queries as training_queries
+from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import (
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
     TrainingState,
 )
-from certification.services import training as svc
+from certification.training import service as svc
 from documents.service import get_document
 from api.flow_helpers import training_attestation_kind, training_waiting_for
 
@@ -56,9 +57,9 @@ def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnr
     return {
         "id": t.id, "reference": t.reference, "title": t.title, "state": t.state,
         "state_label": TRAINING_STATE_LABELS[t.state], "formateur_id": t.formateur_id,
-        "formateur_name": formateur.full_name, "days": svc.days_of(t), "start_date": t.start_date,
+        "formateur_name": formateur.full_name, "days": training_queries.days_of(t), "start_date": t.start_date,
         "end_date": t.end_date, "place": t.place, "capacity": t.capacity,
-        "enrolled": sum(1 for e in enrollments if e.state in svc.ACTIVE_ENROLLMENT_STATES),
+        "enrolled": sum(1 for e in enrollments if e.state in training_queries.ACTIVE_ENROLLMENT_STATES),
         "waiting_for": training_waiting_for(t),
     }
 
@@ -71,7 +72,7 @@ def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, 
         id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
         last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,
         state_label=ENROLLMENT_STATE_LABELS[e.state],
-        attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in svc.days_of(t)],
+        attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in training_queries.days_of(t)],
         outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
         attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
         allowed_actions=actions.enrollment_actions(session, principal.actor, e),
@@ -80,8 +81,8 @@ def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, 
 
 def session_out(session: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
     session.refresh(t)
-    mine = svc.enrollments_of(session, t.id, principal.actor)
-    everyone = svc.enrollments_of(session, t.id)
+    mine = training_queries.enrollments_of(session, t.id, principal.actor)
+    everyone = training_queries.enrollments_of(session, t.id)
     return TrainingSessionOut(
         progress=progress_of(session, TrainingSession.__tablename__, t.id),
         **_summary(session, t, everyone),
@@ -117,8 +118,8 @@ def list_sessions(
 ):
     with session_scope() as session:
         return pager.page(
-            svc.list_sessions(session, principal.actor, state=state),
-            lambda t: TrainingSessionSummary(**_summary(session, t, svc.enrollments_of(session, t.id))),
+            training_queries.list_sessions(session, principal.actor, state=state),
+            lambda t: TrainingSessionSummary(**_summary(session, t, training_queries.enrollments_of(session, t.id))),
             text=lambda t: (t.reference, t.title, t.place), where=lambda t: in_range(t.start_date, since, until),
         )
 
@@ -136,21 +137,21 @@ def list_encadrants(pager: Pager = Depends(),
         )
 
     with session_scope() as session:
-        return pager.page(svc.list_encadrants(session, principal.actor, structure_id=structure_id), render,
+        return pager.page(training_queries.list_encadrants(session, principal.actor, structure_id=structure_id), render,
                           text=lambda e: (e.last_name, e.first_names, e.email))
 
 
 @router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_session, session_out, session_id)
+    return dossier_read(conditional, principal, training_queries.get_session, session_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
             summary="Historique de la session (paginé, plus anciens d'abord)")
 def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        t = svc.get_session(session, principal.actor, session_id)
+        t = training_queries.get_session(session, principal.actor, session_id)
         if principal.actor.role is Role.structure:  # the session's history names other structures' encadrants
             raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
                             code="role_not_allowed")
@@ -162,7 +163,7 @@ def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principa
 def enrollment_timeline(session_id: int, enrollment_id: int, pager: Pager = Depends(),
                         principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
+        e = training_queries.get_enrollment(session, principal.actor, session_id, enrollment_id)
         return timeline_page(pager, timeline(session, ENROLLMENT_ENTITY, e.id))
 
 
@@ -171,7 +172,7 @@ def enrollment_timeline(session_id: int, enrollment_id: int, pager: Pager = Depe
 def download_attestation(session_id: int, enrollment_id: int, document_id: int,
                          principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        e = svc.get_enrollment(session, principal.actor, session_id, enrollment_id)
+        e = training_queries.get_enrollment(session, principal.actor, session_id, enrollment_id)
         doc = owned_document(session, ENROLLMENT_ENTITY, e.id, document_id)
     return document_response(doc)
 

@@ -14,11 +14,12 @@ from certification.controle import service as controle_svc
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import Role, StructureLink, User
-from certification.models_training import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training import queries as training_queries
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.services import agrement as agrement_svc
-from certification.services import appuis as ap
+from certification.training import appuis as ap
 from certification.services import conflicts
-from certification.services import training as tr
+from certification.training import service as tr
 from certification.services.agrement import PieceIn
 from tests.factories import (
     add_structure,
@@ -89,7 +90,7 @@ def test_full_training_path_with_audit_trail(world):
         assert second.state == "not_completed" and second.attestation_number is None
         trained = {e.email: e.epsp_trained_on for e in s.exec(select(Encadrant))}
         assert trained == {"zoe.lhopital@aci.example.org": D2, "marc@regie.example.org": None}
-        assert tr.epsp_trained(s, s1) and not tr.epsp_trained(s, s2)
+        assert training_queries.epsp_trained(s, s1) and not training_queries.epsp_trained(s, s2)
         steps = [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(s, "training_sessions", sid)]
         assert steps == [
             ("plan", None, "planned", "formateur"),
@@ -113,20 +114,20 @@ def test_a_formateur_sees_and_acts_on_his_own_sessions_only(world):
     other = actor(people, "formateur2")
     with time_machine.travel(T0, tick=False):
         with session_scope() as s:
-            assert tr.list_sessions(s, other) == []
+            assert training_queries.list_sessions(s, other) == []
             with pytest.raises(NotFound):
-                tr.get_session(s, other, sid)
+                training_queries.get_session(s, other, sid)
             with pytest.raises(NotFound):
                 tr.enroll(s, other, sid, structure_id=s1, last_name="X", first_names="Y", email="x@y.org")
             with pytest.raises(Forbidden):
                 tr.plan_session(s, other, days=[D1], place="Brest", formateur_id=people["formateur"]["id"])
             for role in ("mandataire", "controleur"):
                 with pytest.raises(Forbidden):
-                    tr.list_sessions(s, actor(people, role))
+                    training_queries.list_sessions(s, actor(people, role))
                 with pytest.raises(Forbidden):
                     tr.plan_session(s, actor(people, role), days=[D1], place="Brest")
-            assert [t.id for t in tr.list_sessions(s, actor(people))] == [sid]
-            assert [t.id for t in tr.list_sessions(s, actor(people, "officer"))] == [sid]
+            assert [t.id for t in training_queries.list_sessions(s, actor(people))] == [sid]
+            assert [t.id for t in training_queries.list_sessions(s, actor(people, "officer"))] == [sid]
             with pytest.raises(ValidationFailed, match="Désignez le formateur"):
                 tr.plan_session(s, actor(people, "officer"), days=[D1], place="Brest")
             with pytest.raises(ValidationFailed, match="formateur EPSP actif"):
@@ -134,20 +135,20 @@ def test_a_formateur_sees_and_acts_on_his_own_sessions_only(world):
                                 formateur_id=people["controleur"]["id"])
             by_officer = tr.plan_session(s, actor(people, "officer"), days=[D1], place="Brest",
                                          formateur_id=people["formateur2"]["id"])
-            assert [t.id for t in tr.list_sessions(s, other)] == [by_officer.id]
+            assert [t.id for t in training_queries.list_sessions(s, other)] == [by_officer.id]
         e1 = enroll_encadrant(people, sid, s1)
         enroll_encadrant(people, sid, s2, email="autre@regie.example.org")
         with session_scope() as s:
             structure1 = actor(people, "structure1")
-            assert [t.id for t in tr.list_sessions(s, structure1)] == [sid]
-            assert [e.id for e in tr.enrollments_of(s, sid, structure1)] == [e1]
-            assert [e.structure_id for e in tr.list_encadrants(s, structure1)] == [s1]
-            assert len(tr.list_encadrants(s, actor(people, "officer"))) == 2
-            assert tr.list_encadrants(s, other) == []
+            assert [t.id for t in training_queries.list_sessions(s, structure1)] == [sid]
+            assert [e.id for e in training_queries.enrollments_of(s, sid, structure1)] == [e1]
+            assert [e.structure_id for e in training_queries.list_encadrants(s, structure1)] == [s1]
+            assert len(training_queries.list_encadrants(s, actor(people, "officer"))) == 2
+            assert training_queries.list_encadrants(s, other) == []
             with pytest.raises(Forbidden):
                 tr.enroll(s, structure1, sid, structure_id=s1, last_name="X", first_names="Y", email="x@y.org")
             with pytest.raises(Forbidden):
-                tr.list_encadrants(s, actor(people, "mandataire"))
+                training_queries.list_encadrants(s, actor(people, "mandataire"))
 
 
 def test_enrollment_rules(world):
@@ -263,12 +264,12 @@ def test_appui_path_roles_and_audit(world):
             aid = appui.id
             assert appui.reference == "AP-2027-0001" and appui.structure_id == s1
         with session_scope() as s:
-            assert ap.list_appuis(s, actor(people, "structure2")) == []
-            assert ap.list_appuis(s, formateur) == []
+            assert training_queries.list_appuis(s, actor(people, "structure2")) == []
+            assert training_queries.list_appuis(s, formateur) == []
             with pytest.raises(NotFound):
-                ap.get_appui(s, actor(people, "structure2"), aid)
+                training_queries.get_appui(s, actor(people, "structure2"), aid)
             with pytest.raises(Forbidden):
-                ap.list_appuis(s, actor(people, "controleur"))
+                training_queries.list_appuis(s, actor(people, "controleur"))
             with pytest.raises(Forbidden):
                 ap.assign(s, structure1, aid, formateur.user_id)
             with pytest.raises(ValidationFailed, match="formateur EPSP actif"):

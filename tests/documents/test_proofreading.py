@@ -101,7 +101,7 @@ def test_every_template_file_is_proofread() -> None:
 
 def test_encadrants_have_no_recorded_sex() -> None:
     """The reason why e-mails to encadrants write « inscrit·e »: if Encadrant gets a sex, they must agree."""
-    from certification.models import Encadrant
+    from certification.training.models import Encadrant
 
     assert "sex" not in Encadrant.model_fields
 

@@ -13,8 +13,8 @@ from sqlmodel import func, select
 from certification.clock import today
 from certification.db import session_scope
 from certification.models import Role
-from certification.services import appuis as ap
-from certification.services import training as tr
+from certification.training import appuis as ap
+from certification.training import service as tr
 from certification.services.agrement import PieceIn
 from documents.models import GeneratedDocument
 from documents.storage import store_upload

@@ -33,12 +33,13 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from api.web.visits import VISIT_INPUTS, parse_visit
-from certification.actions import appui_actions, enrollment_actions, training_actions
+from certification.training import queries as training_queries
+from certification.training.actions import appui_actions, enrollment_actions, training_actions
 from certification.clock import today
 from certification.errors import Conflict, NotFound, ValidationFailed
 from certification.models import Role, Structure, User
-from certification.models_training import Appui, Encadrant, TrainingEnrollment, TrainingSession
-from certification.processes.training import (
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import (
     APPUI,
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
@@ -49,8 +50,8 @@ from certification.processes.training import (
     missing_attendance_refusal,
     pending_outcomes_refusal,
 )
-from certification.services import appuis as appuis_svc
-from certification.services import training as training_svc
+from certification.training import appuis as appuis_svc
+from certification.training import service as training_svc
 from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
@@ -82,12 +83,12 @@ def _options(key: str):
 
 
 def training_context(session: Session, current: WebUser, training_id: int) -> dict[str, Any]:
-    t = training_svc.get_session(session, current.actor, training_id)
-    days = training_svc.days_of(t)
+    t = training_queries.get_session(session, current.actor, training_id)
+    days = training_queries.days_of(t)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants
         entities.append((SESSION_ENTITY, t.id, "session"))
-    for e in training_svc.enrollments_of(session, t.id, current.actor):
+    for e in training_queries.enrollments_of(session, t.id, current.actor):
         encadrant = session.get(Encadrant, e.encadrant_id)
         name = f"{encadrant.first_names} {encadrant.last_name}"
         enrollments.append({
@@ -116,9 +117,9 @@ def training_context(session: Session, current: WebUser, training_id: int) -> di
 
 def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = []
-    for t in training_svc.list_sessions(session, current.actor):
-        enrolled = sum(1 for e in training_svc.enrollments_of(session, t.id)
-                       if e.state in training_svc.ACTIVE_ENROLLMENT_STATES)
+    for t in training_queries.list_sessions(session, current.actor):
+        enrolled = sum(1 for e in training_queries.enrollments_of(session, t.id)
+                       if e.state in training_queries.ACTIVE_ENROLLMENT_STATES)
         rows.append((f"/app/formations/{t.id}", [
             t.reference, user_name(session, t.formateur_id) or "—", f"{date_fr(t.start_date)} – {date_fr(t.end_date)}",
             t.place, f"{enrolled} / {t.capacity}", TRAINING_STATE_LABELS[t.state], training_waiting_for(t) or "—",
@@ -355,7 +356,7 @@ TRAINING = register(DossierKind(
 
 
 def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
-    a = appuis_svc.get_appui(session, current.actor, appui_id)
+    a = training_queries.get_appui(session, current.actor, appui_id)
     actions = appui_actions(session, current.actor, a)
     return {
         "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
@@ -374,7 +375,7 @@ def appui_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/appuis/{a.id}", [
         a.reference, structure_name(session, a.structure_id), a.subject, user_name(session, a.formateur_id) or "—",
         datetime_fr(a.visit_at) if a.visit_at else "—", APPUI_STATE_LABELS[a.state], appui_waiting_for(a) or "—",
-    ]) for a in appuis_svc.list_appuis(session, current.actor)]
+    ]) for a in training_queries.list_appuis(session, current.actor)]
     can_request = current.role in (Role.structure, Role.officer)
     structures = []
     if current.role is Role.officer:

@@ -6,51 +6,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session
 
+from certification import visits
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import LinkKind, Role, Structure, User
-from certification.models_training import Appui
 from certification.numbering import next_value
-from certification.processes.training import APPUI, APPUI_STATE_LABELS, AppuiState
 from certification.services import conflicts
 from certification.services.agrement import PieceIn
-from certification.services.training import structure_of
-from certification import visits
-from certification.visibility import visible_one
+from certification.training.models import Appui
+from certification.training.queries import get_appui, structure_of
+from certification.training.states import APPUI, AppuiState
 
 ENTITY = Appui.__tablename__
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
-    query = select(Appui).order_by(Appui.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.formateur:
-        return query.where(Appui.formateur_id == actor.user_id)
-    if actor.role is Role.structure:
-        return query.where(Appui.structure_id == (structure_of(session, actor) or -1))
-    raise Forbidden("Votre rôle ne donne pas accès aux appuis pédagogiques.", code="role_not_allowed")
-
-
-def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:
-    query = _query(session, actor)
-    if state:
-        if state not in APPUI_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(Appui.state == state)
-    return list(session.exec(query))
-
-
-def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
-    """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _query, Appui, appui_id, missing="Appui pédagogique introuvable.", code="appui_not_found")
 
 
 # --- request -------------------------------------------------------------------------------

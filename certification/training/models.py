@@ -1,7 +1,8 @@
 """Tables of the EPSP training of structure supervisors (encadrants) and of the appuis pédagogiques.
 
 Imported at the bottom of :mod:`certification.models`, so that every import of the models
-registers these tables too.
+registers these tables too (the table names are unchanged: ``encadrants``, ``training_sessions``,
+``training_enrollments``, ``appuis``).
 """
 
 from __future__ import annotations
