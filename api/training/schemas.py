@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from api.dossier import ProgressOut
-from api.types import Email, UtcDateTime
 from pydantic import BaseModel, Field
 
+from api.dossier import ProgressOut
 from api.schemas import DocumentOut, Strict
+from api.types import Email, UtcDateTime
 
 # --- EPSP training -------------------------------------------------------------------------
 

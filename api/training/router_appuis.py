@@ -17,17 +17,17 @@ from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import dossier_read, dossier_timeline
 from api.schemas import EventOut, ReasonIn, VisitIn
-from api.training_schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
+from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
+from certification.settings import get_settings
 from certification.training import actions
+from certification.training import appuis as svc
 from certification.training import queries as training_queries
 from certification.training.models import Appui
 from certification.training.states import APPUI_STATE_LABELS, AppuiState
-from certification.training import appuis as svc
-from certification.settings import get_settings
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 

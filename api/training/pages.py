@@ -33,11 +33,14 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from api.web.visits import VISIT_INPUTS, parse_visit
-from certification.training import queries as training_queries
-from certification.training.actions import appui_actions, enrollment_actions, training_actions
 from certification.clock import today
 from certification.errors import Conflict, NotFound, ValidationFailed
 from certification.models import Role, Structure, User
+from certification.settings import get_settings
+from certification.training import appuis as appuis_svc
+from certification.training import queries as training_queries
+from certification.training import service as training_svc
+from certification.training.actions import appui_actions, enrollment_actions, training_actions
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import (
     APPUI,
@@ -50,9 +53,6 @@ from certification.training.states import (
     missing_attendance_refusal,
     pending_outcomes_refusal,
 )
-from certification.training import appuis as appuis_svc
-from certification.training import service as training_svc
-from certification.settings import get_settings
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
 

@@ -9,14 +9,15 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Principal, current_principal, require
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.flow_helpers import training_attestation_kind, training_waiting_for
 from api.idempotency import Call, Responder
+from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import dossier_read
 from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
-from api.training_schemas import (
+from api.training.schemas import (
     AttendanceIn,
     AttendanceOut,
     EncadrantOut,
@@ -35,15 +36,14 @@ from certification.errors import Forbidden
 from certification.models import Role, Structure, User
 from certification.training import actions
 from certification.training import queries as training_queries
+from certification.training import service as svc
 from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import (
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
     TrainingState,
 )
-from certification.training import service as svc
 from documents.service import get_document
-from api.flow_helpers import training_attestation_kind, training_waiting_for
 
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__  # as in flows.training
 
