@@ -32,7 +32,7 @@ def enrollment_actions(session: Session, actor: Actor, enrollment: TrainingEnrol
     """The outcome of an enrolment is recorded while its session is in progress."""
     training = session.get(TrainingSession, enrollment.session_id)
     assert training is not None  # a foreign key
-    names = available_transitions(ENROLLMENT, enrollment.state, actor.role) if actor.role is not Role.structure else set()
+    names = set() if actor.role is Role.structure else available_transitions(ENROLLMENT, enrollment.state, actor.role)
     if training.state != TrainingState.in_progress:
         names -= {"complete", "fail"}
     return named_actions(ENROLLMENT_ACTIONS, names)

@@ -12,12 +12,12 @@ from certification import visits
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import LinkKind, Role, Structure, User
+from certification.models import LinkKind, Role, Structure
 from certification.numbering import next_value
 from certification.services import conflicts
 from certification.services.agrement import PieceIn
 from certification.training.models import Appui
-from certification.training.queries import get_appui, structure_of
+from certification.training.queries import active_formateur, get_appui, structure_of
 from certification.training.states import APPUI, AppuiState
 
 ENTITY = Appui.__tablename__
@@ -76,9 +76,7 @@ def assign(session: Session, actor: Actor, appui_id: int, formateur_id: int) -> 
     if actor.role is not Role.officer:
         raise Forbidden("Seul·e un·e chargé·e de certification confie un appui à un formateur.",
                         code="role_not_allowed")
-    formateur = session.get(User, formateur_id)
-    if formateur is None or formateur.role != Role.formateur.value or not formateur.active:
-        raise ValidationFailed("Le compte désigné n'est pas un formateur EPSP actif.", code="not_a_formateur")
+    formateur = active_formateur(session, formateur_id)
     if formateur.id == appui.formateur_id:
         raise Conflict(f"L'appui est déjà confié à {formateur.full_name}.", code="already_assigned")
     apply_transition(

@@ -14,7 +14,7 @@ from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Role, User
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import APPUI_STATE_LABELS, TRAINING_STATE_LABELS, EnrollmentState
-from certification.visibility import visible_one
+from certification.visibility import in_state, visible_one
 
 ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentState.completed,
                                       EnrollmentState.not_completed})
@@ -42,17 +42,13 @@ def _session_query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSes
 
 
 def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -> list[TrainingSession]:
-    query = _session_query(session, actor)
-    if state:
-        if state not in TRAINING_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(TrainingSession.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_session_query(session, actor), TrainingSession, state, TRAINING_STATE_LABELS)))
 
 
 def get_session(session: Session, actor: Actor, session_id: int) -> TrainingSession:
     """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _session_query, TrainingSession, session_id, missing="Session de formation introuvable.", code="training_session_not_found")
+    return visible_one(session, actor, _session_query, TrainingSession, session_id,
+                       missing="Session de formation introuvable.", code="training_session_not_found")
 
 
 def enrollments_of(session: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
@@ -87,6 +83,14 @@ def list_encadrants(session: Session, actor: Actor, *, structure_id: int | None 
     return list(session.exec(query))
 
 
+def active_formateur(session: Session, user_id: int) -> User:
+    """The account ``user_id`` if it is an active formateur EPSP (who holds sessions and appuis)."""
+    user = session.get(User, user_id)
+    if user is None or user.role != Role.formateur.value or not user.active:
+        raise ValidationFailed("Le compte désigné n'est pas un formateur EPSP actif.", code="not_a_formateur")
+    return user
+
+
 def epsp_trained(session: Session, structure_id: int) -> bool:
     """Whether the structure has at least one EPSP-trained encadrant (agrément prerequisite)."""
     return session.exec(
@@ -113,14 +117,10 @@ def _appui_query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
 
 
 def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:
-    query = _appui_query(session, actor)
-    if state:
-        if state not in APPUI_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(Appui.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_appui_query(session, actor), Appui, state, APPUI_STATE_LABELS)))
 
 
 def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
     """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _appui_query, Appui, appui_id, missing="Appui pédagogique introuvable.", code="appui_not_found")
+    return visible_one(session, actor, _appui_query, Appui, appui_id, missing="Appui pédagogique introuvable.",
+                       code="appui_not_found")

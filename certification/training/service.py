@@ -3,8 +3,8 @@ per day, outcome per encadrant. Each applies one transition (or audited action) 
 event in the caller's transaction (the caller commits).
 
 A completed enrollment makes the encadrant EPSP-trained (a prerequisite of the agrément, see
-:func:`certification.training.queries.epsp_trained`) and links the formateur to the structure: he then neither audits it nor
-sits on its jury (:mod:`certification.services.conflicts`).
+:func:`certification.training.queries.epsp_trained`) and links the formateur to the structure: he
+then neither audits it nor sits on its jury (:mod:`certification.services.conflicts`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from certification.models import LinkKind, Role, Structure, User
 from certification.numbering import next_value
 from certification.services import conflicts
 from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
-from certification.training.queries import ACTIVE_ENROLLMENT_STATES, enrollments_of, get_session
+from certification.training.queries import ACTIVE_ENROLLMENT_STATES, active_formateur, enrollments_of, get_session
 from certification.training.states import (
     DEFAULT_TITLE,
     ENROLLMENT,
@@ -85,10 +85,7 @@ def _formateur(session: Session, actor: Actor, formateur_id: int | None) -> User
                         code="role_not_allowed")
     if formateur_id is None:
         raise ValidationFailed("Désignez le formateur de la session.", code="formateur_required")
-    user = session.get(User, formateur_id)
-    if user is None or user.role != Role.formateur.value or not user.active:
-        raise ValidationFailed("Le compte désigné n'est pas un formateur EPSP actif.", code="not_a_formateur")
-    return user
+    return active_formateur(session, formateur_id)
 
 
 def plan_session(
