@@ -18,7 +18,6 @@ from api.routers import (
     agrement_requests,
     agrements,
     appeals,
-    appuis,
     auth,
     candidates,
     certificates,
@@ -27,12 +26,13 @@ from api.routers import (
     juries,
     reports,
     structures,
-    training,
     users,
     verification,
     webhooks,
 )
 from api.security import SecurityHeaders
+from api.training import router as training
+from api.training import router_appuis as appuis
 from certification.settings import get_settings
 from flows import dispatch
 

@@ -8,7 +8,8 @@ The services still check everything themselves: an action listed here may still 
 guard, a conflict of interest), and one not listed is refused by the service.
 
 A process gathered in its own package keeps its function there, built on the helpers below
-(the contrôle: :mod:`certification.controle.actions`).
+(the contrôle: :mod:`certification.controle.actions`; the training and the appuis:
+:mod:`certification.training.actions`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from sqlmodel import Session
 
 from certification.audit import Actor
 from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, JurySession, Role
-from certification.models_training import Appui, TrainingEnrollment, TrainingSession
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
-from certification.processes.training import APPUI, ENROLLMENT, TRAINING_SESSION, AppuiState, TrainingState
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.statemachine import StateMachine
@@ -52,7 +51,6 @@ CANDIDATE_ACTIONS = {
     "resume": "resume",
     "withdraw": "withdraw",
 }
-APPUI_ACTIONS = {"assign": "assign", "visit": "schedule_visit", "report": "report", "cancel": "cancel"}
 REQUEST_ACTIONS = {
     "request-complements": "request_complements",
     "complements": "provide_complements",
@@ -62,8 +60,6 @@ REQUEST_ACTIONS = {
     "withdraw": "withdraw",
 }
 AGREMENT_ACTIONS = {"suspend": "suspend", "reinstate": "reinstate", "withdraw": "withdraw"}
-TRAINING_ACTIONS = {"reschedule": "reschedule", "start": "start", "close": "close", "cancel": "cancel"}
-ENROLLMENT_ACTIONS = {"complete": "complete", "fail": "fail", "withdraw": "withdraw"}
 
 
 def available_transitions(machine: StateMachine, state: str, role: Role) -> set[str]:
@@ -113,14 +109,6 @@ def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> 
     return actions
 
 
-def appui_actions(_session: Session, actor: Actor, appui: Appui) -> list[str]:
-    """The structure may cancel its request only until it is assigned."""
-    names = available_transitions(APPUI, appui.state, actor.role)
-    if actor.role is Role.structure and appui.state != AppuiState.requested:
-        names.discard("cancel")
-    return named_actions(APPUI_ACTIONS, names)
-
-
 def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -> list[str]:
     """A mandataire acts on his own requests only, and gives one avis; the officer decides once
     the avis is given."""
@@ -143,24 +131,3 @@ def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list
         renewable = agrement.state in VALID_AGREMENT_STATES and lifecycle.open_renewal_of(session, agrement.id) is None
         return ["renewal"] if renewable else []
     return named_actions(AGREMENT_ACTIONS, available_transitions(AGREMENT, agrement.state, actor.role))
-
-
-def training_actions(_session: Session, actor: Actor, training: TrainingSession) -> list[str]:
-    """Structures only read their enrolments; the staff runs the session."""
-    if actor.role is Role.structure:
-        return []
-    actions = named_actions(TRAINING_ACTIONS, available_transitions(TRAINING_SESSION, training.state, actor.role))
-    if training.state in (TrainingState.planned, TrainingState.in_progress):
-        actions += ["enroll", "attendance"]
-    return actions
-
-
-def enrollment_actions(session: Session, actor: Actor, enrollment: TrainingEnrollment) -> list[str]:
-    """The outcome of an enrolment is recorded while its session is in progress."""
-    training = session.get(TrainingSession, enrollment.session_id)
-    assert training is not None  # a foreign key
-    names = available_transitions(ENROLLMENT, enrollment.state, actor.role) if actor.role is not Role.structure else set()
-    if training.state != TrainingState.in_progress:
-        names -= {"complete", "fail"}
-    return named_actions(ENROLLMENT_ACTIONS, names)
-

@@ -425,7 +425,7 @@ class Appeal(SQLModel, table=True):
 
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
 import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)
+import certification.training.models  # noqa: E402,F401  (registers the training and appui tables)
 from certification.models_credentials import *  # noqa: E402,F401,F403
 from certification.models_monitoring import *  # noqa: E402,F401,F403
-from certification.models_training import *  # noqa: E402,F401,F403
 from certification.models_webhooks import *  # noqa: E402,F401,F403

@@ -8,14 +8,14 @@ existence does not leak.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
-from certification.errors import Forbidden, NotFound
+from certification.errors import Forbidden, NotFound, ValidationFailed
 
 T = TypeVar("T")
 
@@ -39,3 +39,13 @@ def visible_one(
     if row is None:
         raise NotFound(missing, code=code)
     return row
+
+
+def in_state(query: SelectOfScalar[T], model: Any, state: str | None, labels: Mapping[str, str]) -> SelectOfScalar[T]:
+    """``query`` narrowed to the dossiers of ``model`` in ``state`` when one is asked (one of
+    ``labels``, the process's states; another answers 422)."""
+    if not state:
+        return query
+    if state not in labels:
+        raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
+    return query.where(model.state == state)

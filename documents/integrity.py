@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from certification.controle.models import ControleFile
 from certification.models import Evaluation, Piece
 from certification.cpf.models import CpfExportBatch
-from certification.models_training import Appui
+from certification.training.models import Appui
 from documents.models import GeneratedDocument
 from documents.storage import file_digest
 

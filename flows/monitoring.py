@@ -331,7 +331,7 @@ def waiting_dossiers(session: Session) -> list[Waiting]:
     """Dossiers with automatic work the sweep would do, and since when (their last change)."""
     from certification.controle.models import Controle
     from certification.models import Agrement, AgrementRequest, JurySession
-    from certification.models_training import Appui, TrainingSession
+    from certification.training.models import Appui, TrainingSession
 
     models = {"agrement_request": AgrementRequest, "agrement": Agrement, "controle": Controle,
               "jury": JurySession, "training_session": TrainingSession, "appui": Appui}

@@ -10,6 +10,9 @@ Appui pédagogique, owed per state: the request to the officers (the structure i
 mission of the formateur, the visit programme with its .ics invitation (one per scheduling,
 SEQUENCE increasing), the compte rendu to the structure (with the formateur's PDF), the notice
 of a cancellation (with a CANCEL invitation when a visit was planned).
+
+The attestation's template is ``documents/templates/training/`` (its document kind unchanged), the
+e-mails ``notifications/templates/training/``, queued as ``training/<name>``.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ from sqlmodel import Session, select
 from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
+from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
 from certification.models import AuditEvent, Certification, Structure, User
-from certification.models_training import Appui, Encadrant, TrainingEnrollment, TrainingSession
-from certification.processes.training import (
+from certification.settings import get_settings
+from certification.training import queries as training_queries
+from certification.training import service as svc
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import (
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
@@ -37,10 +44,7 @@ from certification.processes.training import (
     EnrollmentState,
     TrainingState,
 )
-from certification.services import training as svc
-from certification.settings import get_settings
 from flows.common import deliver_task, sweep
-from certification.effects import OwedEffect, dossiers_owed
 from flows.effects import Effects, fulfil_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
@@ -49,7 +53,8 @@ ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 APPUI_ENTITY = Appui.__tablename__
 T, E, A = TrainingState, EnrollmentState, AppuiState
-ATTESTATION = "attestation_formation_epsp"
+ATTESTATION = "attestation_formation_epsp"  # the document kind (stored rows, timeline labels)
+ATTESTATION_TEMPLATE = f"training/{ATTESTATION}.html"
 PROCESS = "training_session"
 # Final appui states and the e-mail that must exist for them (a run is owed while it does not).
 
@@ -86,7 +91,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
             "formateur_name": formateur.full_name,
             "formateur_email": formateur.email,
             "formateur_sex": formateur.sex,
-            "days": svc.days_of(training),
+            "days": training_queries.days_of(training),
             "start_date": training.start_date,
             "end_date": training.end_date,
             "hours": training.hours,
@@ -105,7 +110,8 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
 def enrollment_entry(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
     encadrant = session.get(Encadrant, enrollment.encadrant_id)
     structure = session.get(Structure, enrollment.structure_id)
-    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())} for d in svc.days_of(training)]
+    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())}
+                  for d in training_queries.days_of(training)]
     attended = sum(1 for a in attendance if a["present"] is True)
     return {
         "id": enrollment.id,
@@ -229,7 +235,7 @@ def _convene(session: Session, training: TrainingSession, enrollment: TrainingEn
     fx = _enrollment_fx(session, training, enrollment)
     name = f"convocation:s{sequence}"
     if not fx.sent(name):
-        fx.mail(ctx, name, "convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
+        fx.mail(ctx, name, "training/convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
                 extra={"enrollment": entry},
                 attach=[_training_invitation(training, enrollment, ctx, entry, sequence=sequence)])
     return fx
@@ -243,7 +249,7 @@ def _enrollment_fx(session: Session, training: TrainingSession, enrollment: Trai
 def _enrolled_at(session: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
     """The enrollments still registered when the session's step was recorded (by the audit trail:
     registered before it, and neither completed, failed nor withdrawn before it)."""
-    enrollments = svc.enrollments_of(session, training.id)
+    enrollments = training_queries.enrollments_of(session, training.id)
     if audit_event_id is None:
         return [e for e in enrollments if e.state == E.registered.value]
     events = session.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
@@ -270,8 +276,8 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
             return [_convene(session, training, enrollment, ctx, training.schedule_sequence)]
         entry = enrollment_entry(session, training, enrollment)  # complete
         fx = _enrollment_fx(session, training, enrollment)
-        letter = fx.letter(attestation_context(ctx, entry), ATTESTATION)
-        fx.mail(ctx, "attestation", "attestation_formation", [entry["email"], entry["structure_email"]],
+        letter = fx.letter(attestation_context(ctx, entry), ATTESTATION, template=ATTESTATION_TEMPLATE)
+        fx.mail(ctx, "attestation", "training/attestation_formation", [entry["email"], entry["structure_email"]],
                 attach=[letter], extra={"enrollment": entry})
         return [fx]
     enrolled = _enrolled_at(session, training, effect.audit_event_id)
@@ -283,7 +289,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
         fx = _enrollment_fx(session, training, enrollment)
         if _convened(fx, training):
             entry = enrollment_entry(session, training, enrollment)
-            fx.mail(ctx, "cancelled", "formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
+            fx.mail(ctx, "cancelled", "training/formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
                     extra={"enrollment": entry},
                     attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
         done.append(fx)
@@ -365,17 +371,17 @@ def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
     fx = Effects(session, APPUI_ENTITY, appui.id, appui.reference)
     step, payload = effect.step, effect.payload
     if step == "request":
-        fx.mail(ctx, "requested", "appui_demande", officers, cc=structure)
+        fx.mail(ctx, "requested", "training/appui_demande", officers, cc=structure)
     elif step == "assign" and payload.get("formateur_id"):
         assigned = session.get(User, payload["formateur_id"])
         fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email,
                                  "formateur_sex": assigned.sex}},
-                f"mission:u{assigned.id}", "appui_mission", [assigned.email])
+                f"mission:u{assigned.id}", "training/appui_mission", [assigned.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", appui.visit_sequence)
         name = f"visit:s{sequence}"
         if not fx.sent(name):
-            fx.mail(ctx, name, "appui_programme", structure, cc=formateur,
+            fx.mail(ctx, name, "training/appui_programme", structure, cc=formateur,
                     attach=[_appui_invitation(appui, a, sequence=sequence)])
     elif step == "report":
         attach = []
@@ -383,10 +389,10 @@ def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
             f = appui.report_file
             attach.append({"filename": f["original_name"], "relative_path": f["relative_path"],
                            "content_type": f["content_type"]})
-        fx.mail(ctx, "report", "appui_compte_rendu", structure, cc=officers + formateur, attach=attach)
+        fx.mail(ctx, "report", "training/appui_compte_rendu", structure, cc=officers + formateur, attach=attach)
     elif step == "cancel":
         attach = [_appui_invitation(appui, a, cancelled=True)] if appui.visit_at is not None else []
-        fx.mail(ctx, "cancelled", "appui_annule", structure, cc=officers + formateur, attach=attach)
+        fx.mail(ctx, "cancelled", "training/appui_annule", structure, cc=officers + formateur, attach=attach)
     return [fx]
 
 

@@ -269,7 +269,7 @@ def add_structure(n: int, *, name: str | None = None, region: str = "Bretagne") 
 def plan_training(people: dict, *, days, formateur: str = "formateur", place: str = "Rennes, salle Bréhat",
                   **kw) -> int:
     """A training session of ``people[formateur]`` on ``days`` (planned by himself); returns its id."""
-    from certification.services import training as tr
+    from certification.training import service as tr
 
     with session_scope() as session:
         return tr.plan_session(session, people[formateur]["actor"], days=days, place=place, **kw).id
@@ -278,7 +278,7 @@ def plan_training(people: dict, *, days, formateur: str = "formateur", place: st
 def enroll_encadrant(people: dict, session_id: int, structure_id: int, *, first_names: str = "Zoé",
                      last_name: str = "L'Hôpital-N'Diaye", email: str = "zoe.lhopital@aci.example.org",
                      formateur: str = "formateur") -> int:
-    from certification.services import training as tr
+    from certification.training import service as tr
 
     with session_scope() as session:
         return tr.enroll(session, people[formateur]["actor"], session_id, structure_id=structure_id,
@@ -293,7 +293,7 @@ def completed_training(people: dict, structure_id: int, *, formateur: str = "for
     import time_machine
 
     from certification.clock import today as utc_today
-    from certification.services import training as tr
+    from certification.training import service as tr
 
     today = utc_today()
     days = [today - timedelta(days=1), today]

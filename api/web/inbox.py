@@ -33,7 +33,7 @@ from certification.processes.certification import (
     CandidateState,
     JuryState,
 )
-from certification.processes.training import (
+from certification.training.states import (
     APPUI_STATE_LABELS,
     TRAINING_STATE_LABELS,
     AppuiState,
@@ -42,11 +42,10 @@ from certification.processes.training import (
 )
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
-from certification.services import appuis as appuis_svc
 from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
-from certification.services import training as training_svc
+from certification.training import queries as training_queries
 from documents.formatting import date_fr, to_local
 
 
@@ -280,19 +279,19 @@ def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem
 
 def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for t in training_svc.list_sessions(session, actor):
+    for t in training_queries.list_sessions(session, actor):
         state = TrainingState(t.state)
         common = dict(kind="formation", kind_label="Formation EPSP", url=f"/app/formations/{t.id}",
                       reference=t.reference, subject=t.place, who=Role.formateur,
                       state_label=TRAINING_STATE_LABELS[state])
         if state is TrainingState.planned:
-            enrolled = sum(1 for e in training_svc.enrollments_of(session, t.id)
+            enrolled = sum(1 for e in training_queries.enrollments_of(session, t.id)
                            if e.state == EnrollmentState.registered)
             items.append(InboxItem(**common, step="Tenir la session : inscriptions, puis première journée",
                                    due=t.start_date, due_label="première journée le",
                                    note=f"{enrolled} inscrit(s) sur {t.capacity}"))
         elif state is TrainingState.in_progress:
-            pending = sum(1 for e in training_svc.enrollments_of(session, t.id)
+            pending = sum(1 for e in training_queries.enrollments_of(session, t.id)
                           if e.state == EnrollmentState.registered)
             step = ("Relever les présences et enregistrer les résultats" if pending
                     else "Clôturer la session (tous les résultats sont enregistrés)")
@@ -304,7 +303,7 @@ def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
 def _appuis(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
     at = now()
-    for a in appuis_svc.list_appuis(session, actor):
+    for a in training_queries.list_appuis(session, actor):
         state = AppuiState(a.state)
         common = dict(kind="appui", kind_label="Appui pédagogique", url=f"/app/appuis/{a.id}", reference=a.reference,
                       subject=f"{names.structure(a.structure_id)} — {a.subject}", state_label=APPUI_STATE_LABELS[state])

@@ -37,7 +37,7 @@ from certification.processes.agrement import (
 )
 from certification.services import conflicts
 from certification.services.referential import blocs_of, get_certification
-from certification.services.training import epsp_trained
+from certification.training.queries import epsp_trained
 from certification.settings import get_settings
 from certification.siret import validate_siret
 

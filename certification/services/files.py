@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from certification.controle.models import ControleFile
 from certification.models import Evaluation, Piece
-from certification.models_training import Appui
+from certification.training.models import Appui
 
 
 def referenced_uploads(session: Session) -> set[str]:

@@ -44,7 +44,7 @@ from certification.models import (
 from certification.processes.certification import JuryState
 
 if TYPE_CHECKING:
-    from certification.models_training import Appui
+    from certification.training.models import Appui
 
 PARIS = ZoneInfo("Europe/Paris")
 NO_REGION = "Région non renseignée"
@@ -130,7 +130,7 @@ def region_sort_key(region: str | None) -> tuple:
 def appui_model() -> type[Appui] | None:
     """The appuis table of the EPSP training module, or None when the module is absent."""
     try:
-        from certification.models_training import Appui
+        from certification.training.models import Appui
     except ImportError:
         return None
     return Appui

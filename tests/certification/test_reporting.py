@@ -75,7 +75,7 @@ def test_published_tables_reproduced(people):
         PUBLISHED[y][:3] for y in several.years]
 
     if not appuis_available:
-        pytest.skip("appuis pédagogiques : la table des appuis (certification.models_training) n'existe pas encore ; "
+        pytest.skip("appuis pédagogiques : la table des appuis (certification.training.models) n'existe pas encore ; "
                     "les autres colonnes sont vérifiées, relancer quand le module de formation EPSP sera là")
     assert report(2023).appuis_available
     assert report(2023).total(2023).appuis == 2

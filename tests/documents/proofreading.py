@@ -221,6 +221,11 @@ def document_templates() -> list[str]:
     return entry_points(render.env, DOCUMENT_DIR, (".html",))
 
 
+def document_template_of(kind: str) -> str | None:
+    """The PDF template of the document ``kind``: ``<kind>.html``, at the top or in a process's folder."""
+    return next((name for name in document_templates() if name.rsplit("/", 1)[-1] == f"{kind}.html"), None)
+
+
 # --- Text of a rendering --------------------------------------------------------------------
 
 _BLOCK_TAGS = re.compile(r"(?i)<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h\d|/?td|/?th|dt|/dd|/?section|/?header|"

@@ -87,12 +87,13 @@ def test_every_template_file_is_proofread() -> None:
     """Each file of documents/templates and notifications/templates is rendered below: either it is an
     entry point (a PDF template, one of the three parts of an e-mail) or one of them builds on it."""
     documents = proof.document_templates()
-    assert {"pv_jury.html", "certificat.html", "rapport_activite.html", "attestation_formation_epsp.html"} \
+    assert {"pv_jury.html", "certificat.html", "rapport_activite.html",
+            "training/attestation_formation_epsp.html"} \
         <= set(documents) and "base.html" not in documents
     covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)
     assert set(proof.template_files(proof.DOCUMENT_DIR, (".html",))) - covered == set()
     mails = proof.mail_templates()
-    assert len(mails) >= 40 and "convocation_formation" in mails and "cpf/alerte" in mails
+    assert len(mails) >= 40 and "training/convocation_formation" in mails and "cpf/alerte" in mails
     parts = [f"{name}{part}" for name in mails for part in proof.MAIL_PARTS]
     assert all((proof.MAIL_DIR / part).is_file() for part in parts), "an e-mail lacks a subject, text or HTML part"
     covered = proof.reachable(mail_env, proof.MAIL_DIR, parts)
@@ -101,7 +102,7 @@ def test_every_template_file_is_proofread() -> None:
 
 def test_encadrants_have_no_recorded_sex() -> None:
     """The reason why e-mails to encadrants write « inscrit·e »: if Encadrant gets a sex, they must agree."""
-    from certification.models import Encadrant
+    from certification.training.models import Encadrant
 
     assert "sex" not in Encadrant.model_fields
 

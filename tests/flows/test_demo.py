@@ -135,9 +135,8 @@ def _every_mail_and_document_reads_as_correct_french() -> None:
             found += [f"{template}: {p}" for p in proof.problems(lines, known=known, neutral_allowed=neutral)]
     data_dir = get_settings().data_dir
     for kind, relative_path in documents:
-        template = f"{kind}.html"
-        neutral = (proof.DOCUMENT_DIR / template).is_file() and \
-            proof.neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
+        template = proof.document_template_of(kind)
+        neutral = template is not None and proof.neutral_allowed(render.env, proof.DOCUMENT_DIR, template)
         lines = proof.pdf_lines((data_dir / relative_path).read_bytes())
         found += [f"{kind}: {p}" for p in proof.problems(lines, known=known, neutral_allowed=neutral, layout=False)]
     assert len(mails) >= 12 and len(documents) >= 8

@@ -34,14 +34,14 @@ from certification.models import (
     JuryMember,
     JurySession,
 )
-from certification.models_training import Appui, TrainingEnrollment, TrainingSession
+from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
-from certification.services import appuis as appuis_svc
+from certification.training import appuis as appuis_svc
 from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
-from certification.services import training as training_svc
+from certification.training import service as training_svc
 from documents.formatting import to_local
 from tests.factories import (
     add_structure,

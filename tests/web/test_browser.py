@@ -25,7 +25,7 @@ from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.models import AgrementRequest, Appeal, AuditEvent, Deliberation, JurySession
-from certification.models_training import TrainingEnrollment, TrainingSession
+from certification.training.models import TrainingEnrollment, TrainingSession
 from certification.services import agrement as svc
 from certification.settings import reset_settings_cache
 from documents.formatting import to_local

@@ -563,10 +563,10 @@ def test_inbox_of_each_role(browser, people):
 
     from certification.clock import now
     from certification.models import Agrement
-    from certification.models_training import Appui, TrainingSession
-    from certification.services import appuis as appuis_svc
+    from certification.training.models import Appui, TrainingSession
+    from certification.training import appuis as appuis_svc
     from certification.services import lifecycle
-    from certification.services import training as training_svc
+    from certification.training import service as training_svc
     from tests.factories import enroll_encadrant, plan_training
     from tests.web.scenarios import appui, controle, jury
 
@@ -1015,7 +1015,7 @@ def test_rescheduling_a_training_session(browser, people):
     url = f"/app/formations/{t['id']}"
     page = formateur.get(url).text
     with session_scope() as s:
-        from certification.models_training import TrainingSession
+        from certification.training.models import TrainingSession
 
         days = s.get(TrainingSession, t["id"]).days
     form = page.split('id="form-reprogrammer"')[1].split("</form>")[0]

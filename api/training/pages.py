@@ -1,0 +1,458 @@
+"""EPSP training sessions and appuis pédagogiques in the back-office: the formateur plans and
+holds his sessions (enrolment, attendance per day, outcome per encadrant, closing) and programmes
+and reports his appuis; the officer entrusts the appuis; a structure asks for one and reads its
+encadrants' enrolments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from api.flow_helpers import appui_waiting_for, training_waiting_for
+from api.web.actions import (
+    COMMENT,
+    REASON,
+    DossierKind,
+    FormAction,
+    Input,
+    Parsed,
+    actions_of,
+    choice,
+    integer,
+    optional_comment,
+    pick,
+    reason,
+    register,
+    row_values,
+    text,
+)
+from api.web.pages import structure_name, user_name
+from api.web.prefect_links import links as prefect_links
+from api.web.session import WebUser
+from api.web.timeline import rows as timeline_rows
+from api.web.visits import VISIT_INPUTS, parse_visit
+from certification.clock import today
+from certification.errors import Conflict, NotFound, ValidationFailed
+from certification.models import Role, Structure, User
+from certification.settings import get_settings
+from certification.training import appuis as appuis_svc
+from certification.training import queries as training_queries
+from certification.training import service as training_svc
+from certification.training.actions import appui_actions, enrollment_actions, training_actions
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import (
+    APPUI,
+    APPUI_STATE_LABELS,
+    ENROLLMENT_STATE_LABELS,
+    MAX_DAYS,
+    TRAINING_SESSION,
+    TRAINING_STATE_LABELS,
+    EnrollmentState,
+    missing_attendance_refusal,
+    pending_outcomes_refusal,
+)
+from documents.formatting import date_fr, datetime_fr
+from documents.service import list_documents
+
+F_O = frozenset({Role.formateur, Role.officer})
+O = frozenset({Role.officer})
+SESSION_ENTITY = TrainingSession.__tablename__
+ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
+PLAN_DAYS = 5  # day inputs of the planning form (the API takes up to MAX_DAYS)
+
+
+def _structures(session: Session) -> list[dict[str, Any]]:
+    return [{"id": s.id, "name": f"{s.name} ({s.siret})"}
+            for s in session.exec(select(Structure).order_by(Structure.name))]
+
+
+def _formateurs(session: Session, current: WebUser) -> list[dict[str, Any]]:
+    query = select(User).where(User.role == Role.formateur.value, User.active.is_(True)).order_by(User.full_name)
+    if current.role is Role.formateur:
+        query = query.where(User.id == current.user.id)
+    return [{"id": u.id, "name": u.full_name} for u in session.exec(query)]
+
+
+def _options(key: str):
+    return lambda ctx, _item: [(str(x["id"]), x["name"]) for x in ctx[key]]
+
+
+# --- training sessions -----------------------------------------------------------------------
+
+
+def training_context(session: Session, current: WebUser, training_id: int) -> dict[str, Any]:
+    t = training_queries.get_session(session, current.actor, training_id)
+    days = training_queries.days_of(t)
+    enrollments, entities = [], []
+    if current.role is not Role.structure:  # the session's history names every structure's encadrants
+        entities.append((SESSION_ENTITY, t.id, "session"))
+    for e in training_queries.enrollments_of(session, t.id, current.actor):
+        encadrant = session.get(Encadrant, e.encadrant_id)
+        name = f"{encadrant.first_names} {encadrant.last_name}"
+        enrollments.append({
+            "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(session, e.structure_id),
+            "state": e.state, "state_label": ENROLLMENT_STATE_LABELS[e.state],
+            "attendance": [e.attendance.get(d.isoformat()) for d in days], "reason": e.outcome_reason,
+            "attestation": e.attestation_number, "actions": enrollment_actions(session, current.actor, e),
+            "documents": list_documents(session, ENROLLMENT_ENTITY, e.id),
+        })
+        entities.append((ENROLLMENT_ENTITY, e.id, f"inscription de {name}"))
+    actions = training_actions(session, current.actor, t)
+    if any({"complete", "fail"} & set(e["actions"]) for e in enrollments):
+        actions.append("outcome")
+    if any("withdraw" in e["actions"] for e in enrollments):
+        actions.append("unenroll")
+    return {
+        "t": t, "formateur": user_name(session, t.formateur_id), "state_label": TRAINING_STATE_LABELS[t.state],
+        "final": TRAINING_SESSION.is_final(t.state), "waiting_for": training_waiting_for(t), "days": days,
+        "enrollments": enrollments, "actions": actions,
+        "registered": [e for e in enrollments if e["state"] == EnrollmentState.registered],
+        "structures": _structures(session) if "enroll" in actions else [],
+        "timeline": timeline_rows(session, *entities),
+        "prefect": prefect_links("training_session", t.id),
+    }
+
+
+def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = []
+    for t in training_queries.list_sessions(session, current.actor):
+        enrolled = sum(1 for e in training_queries.enrollments_of(session, t.id)
+                       if e.state in training_queries.ACTIVE_ENROLLMENT_STATES)
+        rows.append((f"/app/formations/{t.id}", [
+            t.reference, user_name(session, t.formateur_id) or "—", f"{date_fr(t.start_date)} – {date_fr(t.end_date)}",
+            t.place, f"{enrolled} / {t.capacity}", TRAINING_STATE_LABELS[t.state], training_waiting_for(t) or "—",
+        ]))
+    can_plan = current.role in F_O
+    return {"title": "Formations EPSP", "rows": rows, "empty": "Aucune session de formation.",
+            "columns": ["Référence", "Formateur", "Dates", "Lieu", "Inscrits", "État", "En attente de"],
+            "actions": ["plan"] if can_plan else [], "formateurs": _formateurs(session, current) if can_plan else []}
+
+
+def _days(form) -> list[date]:
+    """The days of the « jour » grid (empty rows ignored)."""
+    days = []
+    for _n, value in sorted(row_values(form, "jour_").items()):
+        if value.strip():
+            try:
+                days.append(date.fromisoformat(value.strip()))
+            except ValueError:
+                raise ValidationFailed("Date de journée invalide (format attendu : AAAA-MM-JJ).", code="bad_date") from None
+    if not days:
+        raise ValidationFailed(training_svc.DAYS_REQUIRED, code="days_required")
+    return days
+
+
+def _parse_plan(form, ctx) -> Parsed:
+    formateur = pick(form, "formateur_id", ctx["formateurs"], "Choisissez le formateur de la session.")
+    days = _days(form)
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
+    hours = text(form, "hours", max_len=100)
+    capacity = integer(form, "capacity", lo=training_svc.CAPACITY_MIN, hi=training_svc.CAPACITY_MAX, default=12,
+                       message=training_svc.BAD_CAPACITY)
+    return Parsed({"formateur_id": formateur["id"], "days": days, "place": place, "hours": hours, "capacity": capacity}, [
+        ("Formateur", formateur["name"]), ("Journées", ", ".join(date_fr(d) for d in sorted(days))), ("Lieu", place),
+        ("Horaires", hours or "—"), ("Capacité", f"{capacity} encadrants"),
+    ])
+
+
+def _parse_enroll(form, ctx) -> Parsed:
+    structure = pick(form, "structure_id", ctx["structures"], "Choisissez la structure de l'encadrant.")
+    last = text(form, "last_name", required="Le nom de l'encadrant est obligatoire.", max_len=100)
+    first = text(form, "first_names", required="Le prénom de l'encadrant est obligatoire.", max_len=150)
+    email = text(form, "email", required="L'adresse e-mail de l'encadrant est obligatoire.", max_len=254)
+    if "@" not in email:
+        raise ValidationFailed(training_svc.BAD_EMAIL, code="invalid_email")
+    return Parsed({"structure_id": structure["id"], "last_name": last, "first_names": first, "email": email}, [
+        ("Encadrant", f"{first} {last}"), ("Structure", structure["name"]), ("Adresse e-mail", email),
+        ("Envoi", "une convocation à l'encadrant"),
+    ])
+
+
+def _attendance_days(ctx, _item=None) -> list[tuple[str, str]]:
+    return [(d.isoformat(), date_fr(d)) for d in ctx["days"] if d <= today()]
+
+
+def _parse_attendance(form, ctx) -> Parsed:
+    chosen = choice(form, "day", dict(_attendance_days(ctx)), "Choisissez une journée passée de la session.")
+    names = {str(e["id"]): e["name"] for e in ctx["registered"]}
+    present: dict[int, bool] = {}
+    for enrollment_id, value in row_values(form, "present_").items():
+        if enrollment_id not in names or value not in ("1", "0"):
+            raise ValidationFailed("Indiquez présent ou absent pour des encadrants inscrits.", code="bad_attendance")
+        present[int(enrollment_id)] = value == "1"
+    if not present:
+        raise ValidationFailed(training_svc.ATTENDANCE_REQUIRED, code="attendance_required")
+    return Parsed({"day": date.fromisoformat(chosen), "present": present}, [
+        ("Journée", date_fr(date.fromisoformat(chosen))),
+        ("Présents", ", ".join(names[str(i)] for i, p in present.items() if p) or "aucun"),
+        ("Absents", ", ".join(names[str(i)] for i, p in present.items() if not p) or "aucun"),
+    ])
+
+
+def _outcome_items(ctx) -> list[tuple[str, str]]:
+    return [(str(e["id"]), e["name"]) for e in ctx["enrollments"] if {"complete", "fail"} & set(e["actions"])]
+
+
+def _enrollment(ctx, enrollment_id: str) -> dict:
+    return next(e for e in ctx["enrollments"] if str(e["id"]) == enrollment_id)
+
+
+OUTCOMES = {"1": "formation achevée (présent à chaque journée)", "0": "formation non achevée"}
+
+
+def _parse_outcome(form, ctx) -> Parsed:
+    e = _enrollment(ctx, form.get("enrollment_id", ""))
+    completed = choice(form, "completed", OUTCOMES, "Choisissez le résultat de la formation.") == "1"
+    why = text(form, "reason", required=None if completed else "Motivez une formation non achevée.")
+    if completed and any(p is not True for p in e["attendance"]):
+        missing = [date_fr(d) for d, p in zip(ctx["days"], e["attendance"]) if p is not True]
+        raise ValidationFailed(missing_attendance_refusal(missing), code="guard_failed")
+    summary = [("Encadrant", f"{e['name']} ({e['structure']})"), ("Résultat", OUTCOMES["1" if completed else "0"]),
+               ("Motif", why or "—")]
+    if completed:
+        summary.append(("Effet", "l'encadrant est formé à l'EPSP ; son attestation lui est envoyée"))
+    return Parsed({"enrollment_id": e["id"], "completed": completed, "reason": why}, summary,
+                  title=f"Résultat de {e['name']}")
+
+
+def _unenroll_items(ctx) -> list[tuple[str, str]]:
+    return [(str(e["id"]), e["name"]) for e in ctx["enrollments"] if "withdraw" in e["actions"]]
+
+
+def _parse_unenroll(form, ctx) -> Parsed:
+    e = _enrollment(ctx, form.get("enrollment_id", ""))
+    parsed = reason(form)
+    return Parsed({**parsed.values, "enrollment_id": e["id"]}, [("Encadrant", e["name"]), *parsed.summary],
+                  title=f"Désinscrire {e['name']}")
+
+
+def _parse_close(form, ctx) -> Parsed:
+    refusal = pending_outcomes_refusal([e["name"] for e in ctx["registered"]])
+    if refusal:
+        raise Conflict(refusal, code="guard_failed")
+    done = [e for e in ctx["enrollments"] if e["state"] == EnrollmentState.completed]
+    parsed = optional_comment(form, ctx)
+    return Parsed(parsed.values, [("Formation achevée", ", ".join(e["name"] for e in done) or "personne"),
+                                  *parsed.summary])
+
+
+def _parse_reschedule(form, ctx) -> Parsed:
+    t = ctx["t"]
+    days = sorted(_days(form))
+    training_svc.check_days_ahead(days[0])
+    place = text(form, "place", required=training_svc.PLACE_REQUIRED, max_len=300)
+    hours = text(form, "hours", max_len=100)
+    if days == ctx["days"] and place == t.place and hours == (t.hours or ""):
+        raise ValidationFailed(training_svc.NOTHING_CHANGED, code="nothing_changed")
+    notified = len(ctx["registered"])
+
+    def fr(ds):
+        return ", ".join(date_fr(d) for d in ds)
+
+    return Parsed({"days": days, "place": place, "hours": hours}, [
+        ("Journées", fr(days) if days == ctx["days"] else f"{fr(days)} (au lieu de : {fr(ctx['days'])})"),
+        ("Lieu", place if place == t.place else f"{place} (au lieu de : {t.place})"),
+        ("Horaires", hours or "—"),
+        ("Effet", f"une nouvelle convocation, avec l'invitation (.ics) mise à jour, est envoyée à chacun des "
+                  f"{notified} encadrant(s) inscrit(s)" if notified else "aucun encadrant inscrit à prévenir"),
+    ])
+
+
+def _day_rows(ctx, _item):
+    """The rows of the « jour » grid of the rescheduling, filled with the current days."""
+    days = ctx["days"]
+    return [(str(n), f"journée {n}", {"date": days[n - 1].isoformat() if n <= len(days) else ""})
+            for n in range(1, max(PLAN_DAYS, len(days)) + 1)]
+
+
+def _parse_start(_form, ctx) -> Parsed:
+    return Parsed({}, [("Session", ctx["t"].reference), ("Premier jour", date_fr(ctx["t"].start_date))])
+
+
+def _attendance_rows(ctx, _item):
+    on = today().isoformat()
+    index = next((n for n, d in enumerate(ctx["days"]) if d.isoformat() == on), None)
+    return [(e["id"], f"{e['name']} ({e['structure']})",
+             "" if index is None or e["attendance"][index] is None else str(int(e["attendance"][index])))
+            for e in ctx["registered"]]
+
+
+TRAINING_ACTIONS = actions_of(
+    FormAction("inscrire", "Inscrire un encadrant", F_O, "enroll", (
+        Input("structure_id", "Structure", "select", required=True, choices=_options("structures")),
+        Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),)),
+        Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),)),
+        Input("email", "Adresse e-mail", "email", required=True, attrs=(("maxlength", "254"),)),
+    ), _parse_enroll, lambda s, actor, i, v: training_svc.enroll(
+        s, actor, i, structure_id=v["structure_id"], last_name=v["last_name"], first_names=v["first_names"],
+        email=v["email"]), done="L'encadrant est inscrit ; sa convocation lui est envoyée."),
+    FormAction("reprogrammer", "Modifier les dates ou le lieu", F_O, "reschedule", (
+        Input("jour", "Journées de formation", "grid", rows=_day_rows, columns=(Input("date", "Date", "date"),),
+              help="Videz une ligne pour retirer la journée."),
+        Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),), default=lambda ctx, _i: ctx["t"].place),
+        Input("hours", "Horaires (facultatif)", attrs=(("maxlength", "100"),),
+              default=lambda ctx, _i: ctx["t"].hours or ""),
+    ), _parse_reschedule, lambda s, actor, i, v: training_svc.reschedule(
+        s, actor, i, days=v["days"], place=v["place"], hours=v["hours"]),
+        done="La session est reprogrammée ; les encadrants inscrits reçoivent une nouvelle convocation.",
+        button="Confirmer et envoyer les nouvelles convocations"),
+    FormAction("ouvrir", "Ouvrir la session", F_O, "start", (), _parse_start,
+               lambda s, actor, i, v: training_svc.start(s, actor, i), done="La session est ouverte."),
+    FormAction("presences", "Relever les présences", F_O, "attendance", (
+        Input("day", "Journée", "select", required=True, choices=_attendance_days,
+              default=lambda _ctx, _item: today().isoformat()),
+        Input("present", "Présence des encadrants", "matrix", choices=(("1", "présent"), ("0", "absent")),
+              rows=_attendance_rows, empty="Aucun encadrant en attente de résultat."),
+    ), _parse_attendance, lambda s, actor, i, v: training_svc.record_attendance(
+        s, actor, i, day=v["day"], present=v["present"]), done="Les présences ont été enregistrées."),
+    FormAction("resultat", "Enregistrer le résultat", F_O, "outcome", (
+        Input("completed", "Résultat", "radio", required=True, choices=tuple(OUTCOMES.items())),
+        Input("reason", "Motif (obligatoire si la formation n'est pas achevée)", "textarea"),
+    ), _parse_outcome, lambda s, actor, i, v: training_svc.record_outcome(
+        s, actor, i, v["enrollment_id"], completed=v["completed"], reason=v["reason"]),
+        done="Le résultat est enregistré.", per=_outcome_items, per_field="enrollment_id"),
+    FormAction("desinscrire", "Désinscrire", F_O, "unenroll", (REASON,), _parse_unenroll,
+               lambda s, actor, i, v: training_svc.withdraw(s, actor, i, v["enrollment_id"], v["reason"]),
+               done="L'encadrant a été désinscrit.", per=_unenroll_items, per_field="enrollment_id"),
+    FormAction("cloturer", "Clôturer la session", F_O, "close", (COMMENT,), _parse_close,
+               lambda s, actor, i, v: training_svc.close(s, actor, i, v["comment"]),
+               done="La session est clôturée.", button="Clôturer la session"),
+    FormAction("annuler", "Annuler la session", F_O, "cancel", (REASON,), reason,
+               lambda s, actor, i, v: training_svc.cancel(s, actor, i, v["reason"]),
+               done="La session a été annulée ; les encadrants inscrits en sont informés."),
+)
+
+TRAINING_CREATIONS = actions_of(
+    FormAction("programmer", "Programmer une session", F_O, "plan", (
+        Input("formateur_id", "Formateur", "select", required=True, choices=_options("formateurs"),
+              default=lambda ctx, _item: str(ctx["formateurs"][0]["id"]) if len(ctx["formateurs"]) == 1 else ""),
+        Input("jour", "Journées de formation", "grid", rows=lambda _ctx, _item: [
+            (str(n), f"journée {n}") for n in range(1, PLAN_DAYS + 1)], columns=(Input("date", "Date", "date"),),
+            help=f"Jusqu'à {PLAN_DAYS} journées ici ({MAX_DAYS} par l'API) ; les lignes vides sont ignorées."),
+        Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),)),
+        Input("hours", "Horaires (facultatif)", attrs=(("maxlength", "100"),)),
+        Input("capacity", "Capacité (encadrants)", "number", default="12", attrs=(("min", "1"), ("max", "50"))),
+    ), _parse_plan, lambda s, actor, _i, v: training_svc.plan_session(
+        s, actor, days=v["days"], place=v["place"], formateur_id=v["formateur_id"], hours=v["hours"],
+        capacity=v["capacity"]), done="La session a été programmée.",
+        redirect=lambda t: f"/app/formations/{t.id}?fait=programmer"),
+)
+
+
+def _training_documents(_session: Session, ctx: dict) -> set[tuple[str, int]]:
+    return {(d.entity_type, d.entity_id) for e in ctx["enrollments"] for d in e["documents"]}
+
+
+TRAINING = register(DossierKind(
+    "formations", "Les formations EPSP", "training_id", "training.html", training_context, "t",
+    "training_session_changed", SESSION_ENTITY, TRAINING_ACTIONS, listing=training_listing,
+    creations=TRAINING_CREATIONS, documents=_training_documents,
+))
+
+
+# --- appuis pédagogiques ---------------------------------------------------------------------
+
+
+def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
+    a = training_queries.get_appui(session, current.actor, appui_id)
+    actions = appui_actions(session, current.actor, a)
+    return {
+        "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
+        "requested_by": user_name(session, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
+        "final": APPUI.is_final(a.state), "waiting_for": appui_waiting_for(a), "actions": actions,
+        "visit_scheduled": a.visit_at is not None,
+        "formateurs": [{"id": f["id"], "name": f["name"] + (" (actuel)" if f["id"] == a.formateur_id else "")}
+                       for f in _formateurs(session, current)] if "assign" in actions else [],
+        "documents": list_documents(session, Appui.__tablename__, a.id),
+        "timeline": timeline_rows(session, (Appui.__tablename__, a.id, "appui")),
+        "prefect": prefect_links("appui", a.id),
+    }
+
+
+def appui_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = [(f"/app/appuis/{a.id}", [
+        a.reference, structure_name(session, a.structure_id), a.subject, user_name(session, a.formateur_id) or "—",
+        datetime_fr(a.visit_at) if a.visit_at else "—", APPUI_STATE_LABELS[a.state], appui_waiting_for(a) or "—",
+    ]) for a in training_queries.list_appuis(session, current.actor)]
+    can_request = current.role in (Role.structure, Role.officer)
+    structures = []
+    if current.role is Role.officer:
+        structures = _structures(session)
+    elif current.role is Role.structure and current.user.structure_id:
+        structures = [{"id": current.user.structure_id, "name": structure_name(session, current.user.structure_id)}]
+    return {"title": "Appuis pédagogiques", "rows": rows, "empty": "Aucun appui pédagogique.",
+            "columns": ["Référence", "Structure", "Objet", "Formateur", "Visite", "État", "En attente de"],
+            "actions": ["request"] if can_request else [], "structures": structures}
+
+
+def _parse_request(form, ctx) -> Parsed:
+    structure = pick(form, "structure_id", ctx["structures"], "Choisissez la structure concernée.")
+    subject = text(form, "subject", required="L'objet de l'appui est obligatoire.", max_len=200)
+    need = text(form, "need", required="Décrivez le besoin.")
+    return Parsed({"structure_id": structure["id"], "subject": subject, "need": need},
+                  [("Structure", structure["name"]), ("Objet", subject), ("Besoin", need)])
+
+
+def _parse_assign(form, ctx) -> Parsed:
+    chosen = pick(form, "formateur_id", ctx["formateurs"], "Choisissez un formateur dans la liste.")
+    return Parsed({"formateur_id": chosen["id"]}, [("Formateur", chosen["name"]),
+                                                    ("Effet", "le formateur est lié à la structure (il ne pourra "
+                                                              "pas la contrôler ni siéger au jury de ses candidats)")])
+
+
+def _parse_report(form, _ctx) -> Parsed:
+    report = text(form, "text", required=appuis_svc.REPORT_REQUIRED, max_len=20000)
+    return Parsed({"text": report}, [("Compte rendu", report)])
+
+
+def _apply_report(session: Session, actor, appui_id: int, v: dict) -> Appui:
+    if len(v["pieces"]) > 1:
+        raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
+    return appuis_svc.report(session, actor, appui_id, text=v["text"], file=v["pieces"][0] if v["pieces"] else None)
+
+
+APPUI_ACTIONS = actions_of(
+    FormAction("confier", "Confier l'appui à un formateur", O, "assign",
+               (Input("formateur_id", "Formateur EPSP", "select", required=True, choices=_options("formateurs")),),
+               _parse_assign, lambda s, actor, i, v: appuis_svc.assign(s, actor, i, v["formateur_id"]),
+               done="L'appui a été confié ; le formateur reçoit sa mission."),
+    FormAction("visite", "Programmer la visite", F_O, "visit", VISIT_INPUTS, parse_visit,
+               lambda s, actor, i, v: appuis_svc.schedule_visit(
+                   s, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
+                   duration_minutes=v["minutes"]),
+               done="La visite est programmée ; la structure reçoit le programme et l'invitation.",
+               button="Confirmer et envoyer l'invitation"),
+    FormAction("compte-rendu", "Déposer le compte rendu", frozenset({Role.formateur}), "report", (
+        Input("text", "Compte rendu de l'appui", "textarea", required=True),
+        Input("compte_rendu", "Compte rendu signé (PDF, facultatif)", "file"),
+    ), _parse_report, _apply_report, done="Le compte rendu a été déposé ; la structure le reçoit."),
+    FormAction("annuler", "Annuler l'appui", frozenset({Role.officer, Role.structure}), "cancel", (REASON,), reason,
+               lambda s, actor, i, v: appuis_svc.cancel(s, actor, i, v["reason"]), done="L'appui a été annulé."),
+)
+
+APPUI_CREATIONS = actions_of(
+    FormAction("demander", "Demander un appui pédagogique", frozenset({Role.structure, Role.officer}), "request", (
+        Input("structure_id", "Structure", "select", required=True, choices=_options("structures"),
+              default=lambda ctx, _item: str(ctx["structures"][0]["id"]) if len(ctx["structures"]) == 1 else ""),
+        Input("subject", "Objet", required=True, attrs=(("maxlength", "200"),)),
+        Input("need", "Description du besoin", "textarea", required=True),
+    ), _parse_request, lambda s, actor, _i, v: appuis_svc.request_appui(
+        s, actor, subject=v["subject"], need=v["need"], structure_id=v["structure_id"]),
+        done="La demande d'appui a été enregistrée.", redirect=lambda a: f"/app/appuis/{a.id}?fait=demander"),
+)
+
+
+def _appui_file(_session: Session, ctx: dict, file_id: int):
+    f = ctx["a"].report_file
+    if not f or file_id != 1:
+        raise NotFound("Fichier introuvable.")
+    return get_settings().data_dir / f["relative_path"], f["original_name"], f["content_type"]
+
+
+APPUIS = register(DossierKind(
+    "appuis", "Les appuis pédagogiques", "appui_id", "appui.html", appui_context, "a", "appui_changed",
+    Appui.__tablename__, APPUI_ACTIONS, listing=appui_listing, creations=APPUI_CREATIONS,
+    documents=lambda _s, ctx: {(Appui.__tablename__, ctx["a"].id)}, files=_appui_file,
+))

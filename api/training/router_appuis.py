@@ -1,0 +1,147 @@
+"""Appuis pédagogiques: requested by a structure (or an officer), entrusted to a formateur EPSP,
+visit programmed (.ics) and reported. A formateur sees the appuis entrusted to him; a structure
+its own; officers all."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from api.contract import PDF, binary
+from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.flow_helpers import appui_waiting_for
+from api.idempotency import Call, Responder
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.reads import dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn, VisitIn
+from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
+from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from certification.db import session_scope
+from certification.errors import NotFound, ValidationFailed
+from certification.models import Role, Structure, User
+from certification.settings import get_settings
+from certification.training import actions
+from certification.training import appuis as svc
+from certification.training import queries as training_queries
+from certification.training.models import Appui
+from certification.training.states import APPUI_STATE_LABELS, AppuiState
+
+router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
+
+REPORT_FILES = {"compte_rendu": "compte rendu de l'appui (PDF, facultatif)"}
+
+
+def _summary(session: Session, a: Appui) -> dict:
+    structure = session.get(Structure, a.structure_id)
+    formateur = session.get(User, a.formateur_id) if a.formateur_id else None
+    return {
+        "id": a.id, "reference": a.reference, "state": a.state, "state_label": APPUI_STATE_LABELS[a.state],
+        "subject": a.subject, "structure_id": a.structure_id, "structure_name": structure.name,
+        "structure_region": structure.region, "formateur_id": a.formateur_id,
+        "formateur_name": formateur.full_name if formateur else None, "visit_at": a.visit_at,
+        "reported_at": a.reported_at, "created_at": a.created_at, "waiting_for": appui_waiting_for(a),
+    }
+
+
+def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
+    f = a.report_file
+    return AppuiOut(
+        progress=progress_of(session, Appui.__tablename__, a.id),
+        **_summary(session, a),
+        need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
+        report_text=a.report_text, cancel_reason=a.cancel_reason,
+        report_file=AppuiFileOut(original_name=f["original_name"], size=f["size"], sha256=f["sha256"],
+                                 url=f"/appuis/{a.id}/file") if f else None,
+        allowed_actions=actions.appui_actions(session, principal.actor, a),
+    )
+
+
+responder = Responder(appui_out, "appui_changed")
+
+
+@router.post("", status_code=201, response_model=AppuiOut,
+             summary="Demander un appui pédagogique (structure : pour elle-même ; chargé·e : pour une structure)")
+def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (body,), lambda s: svc.request_appui(
+        s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
+
+
+@router.get("", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)")
+def list_appuis(
+    pager: Pager = Depends(),
+    state: AppuiState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Demandés"),
+    until: date | None = until_query("Demandés"),
+    principal: Principal = Depends(current_principal),
+):
+    with session_scope() as session:
+        return pager.page(
+            training_queries.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
+            text=lambda a: (a.reference, a.subject, session.get(Structure, a.structure_id).name),
+            where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
+        )
+
+
+@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
+def read(appui_id: int, principal: Principal = Depends(current_principal),
+         conditional: Conditional = Depends()):
+    return dossier_read(conditional, principal, training_queries.get_appui, appui_out, appui_id)
+
+
+@router.get("/{appui_id}/timeline", response_model=Page[EventOut],
+            summary="Historique de l'appui (paginé, plus anciens d'abord)")
+def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
+    return dossier_timeline(pager, principal, training_queries.get_appui, Appui.__tablename__, appui_id)
+
+
+@router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
+def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        a = training_queries.get_appui(session, principal.actor, appui_id)
+        f = a.report_file
+        if not f:
+            raise NotFound("Aucun fichier de compte rendu.", code="file_not_found")
+    return file_response(get_settings().data_dir / f["relative_path"], f["original_name"], f["content_type"])
+
+
+@router.post("/{appui_id}/assign", response_model=AppuiOut, summary="Confier l'appui à un formateur EPSP (chargé·e)")
+def assign(appui_id: int, body: AppuiAssignIn, call: Call, principal: Officer):
+    return responder(call, principal, (appui_id, body),
+                     lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
+
+
+@router.post("/{appui_id}/visit", response_model=AppuiOut,
+             summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
+def schedule_visit(appui_id: int, body: VisitIn, call: Call,
+                   principal: Principal = Depends(require(Role.formateur, Role.officer))):
+    return responder(call, principal, (appui_id, body), lambda s: svc.schedule_visit(
+        s, principal.actor, appui_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
+        duration_minutes=body.duration_minutes))
+
+
+@router.post("/{appui_id}/report", response_model=AppuiOut,
+             summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
+async def report(appui_id: int, call: Call,
+                 principal: Principal = Depends(require(Role.formateur))):
+    with session_scope() as session:  # 404 before storing anything
+        training_queries.get_appui(session, principal.actor, appui_id)
+    raw, files = await read_multipart(call.http, REPORT_FILES)
+    body = parse_metadata(AppuiReportIn, raw)
+    if len(files) > 1:
+        raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
+    stored = store_pieces(files)
+    return responder(call, principal, (appui_id, body, [f.sha256 for f in stored]),
+                     lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
+                                         file=stored[0] if stored else None))
+
+
+@router.post("/{appui_id}/cancel", response_model=AppuiOut,
+             summary="Annuler l'appui (chargé·e ; la structure tant qu'il n'est pas confié)")
+def cancel(appui_id: int, body: ReasonIn, call: Call,
+           principal: Principal = Depends(require(Role.officer, Role.structure))):
+    return responder(call, principal, (appui_id, body),
+                     lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))

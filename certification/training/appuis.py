@@ -1,0 +1,138 @@
+"""Services of the appuis pédagogiques: requested by a structure (or an officer on its behalf),
+entrusted to a formateur EPSP by an officer, visit scheduled and reported by the formateur.
+Each applies one transition and its audit event in the caller's transaction (the caller commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from certification import visits
+from certification.audit import Actor, apply_transition, record_event
+from certification.clock import now
+from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.models import LinkKind, Role, Structure
+from certification.numbering import next_value
+from certification.services import conflicts
+from certification.services.agrement import PieceIn
+from certification.training.models import Appui
+from certification.training.queries import active_formateur, get_appui, structure_of
+from certification.training.states import APPUI, AppuiState
+
+ENTITY = Appui.__tablename__
+
+
+# --- request -------------------------------------------------------------------------------
+
+
+def request_appui(
+    session: Session, actor: Actor, *, subject: str, need: str, structure_id: int | None = None
+) -> Appui:
+    """A structure asks for an appui pédagogique (an officer may ask on its behalf)."""
+    if actor.role is Role.structure:
+        own = structure_of(session, actor)
+        if structure_id not in (None, own):
+            raise Forbidden("Une structure ne demande un appui que pour elle-même.", code="role_not_allowed")
+        structure_id = own
+    elif actor.role is not Role.officer:
+        raise Forbidden("Seule une structure ou un·e chargé·e de certification demande un appui pédagogique.",
+                        code="role_not_allowed")
+    if structure_id is None:
+        raise ValidationFailed("Indiquez la structure concernée.", code="structure_required")
+    structure = session.get(Structure, structure_id)
+    if structure is None:
+        raise NotFound("Structure introuvable.", code="structure_not_found")
+    if not subject.strip() or not need.strip():
+        raise ValidationFailed("L'objet et la description du besoin sont obligatoires.", code="need_required")
+    year = now().year
+    appui = Appui(
+        reference=f"AP-{year}-{next_value(session, 'appui', year):04d}",
+        structure_id=structure.id, subject=subject.strip(), need=need.strip(), requested_by_id=actor.user_id,
+        state=AppuiState.requested.value,
+    )
+    session.add(appui)
+    session.flush()
+    record_event(session, entity_type=ENTITY, entity_id=appui.id, action="request", actor=actor,
+                 to_state=appui.state, reason=appui.subject,
+                 data={"reference": appui.reference, "structure_id": structure.id, "structure": structure.name})
+    return appui
+
+
+# --- instruction ---------------------------------------------------------------------------
+
+
+def _acting_on(session: Session, actor: Actor, appui_id: int) -> Appui:
+    appui = get_appui(session, actor, appui_id)
+    if actor.role is Role.structure:
+        raise Forbidden("Une structure ne peut pas agir sur l'appui, seulement l'annuler tant qu'il n'est pas confié.",
+                        code="role_not_allowed")
+    return appui
+
+
+def assign(session: Session, actor: Actor, appui_id: int, formateur_id: int) -> Appui:
+    """Entrust the appui to a formateur EPSP (who is then linked to the structure)."""
+    appui = _acting_on(session, actor, appui_id)
+    if actor.role is not Role.officer:
+        raise Forbidden("Seul·e un·e chargé·e de certification confie un appui à un formateur.",
+                        code="role_not_allowed")
+    formateur = active_formateur(session, formateur_id)
+    if formateur.id == appui.formateur_id:
+        raise Conflict(f"L'appui est déjà confié à {formateur.full_name}.", code="already_assigned")
+    apply_transition(
+        session, APPUI, appui, "assign", actor,
+        data={"formateur_id": formateur.id, "formateur": formateur.full_name,
+              "previous_formateur_id": appui.formateur_id},
+        changes={"formateur_id": formateur.id, "visit_at": None, "visit_end": None},
+    )
+    conflicts.link(session, formateur.id, appui.structure_id, LinkKind.formateur)
+    return appui
+
+
+def schedule_visit(
+    session: Session, actor: Actor, appui_id: int, *, visit_at: datetime, place: str, notes: str = "",
+    duration_minutes: int | None = None,
+) -> Appui:
+    appui = _acting_on(session, actor, appui_id)
+    minutes = visits.check_visit(visit_at, place, duration_minutes)
+    sequence = appui.visit_sequence + 1
+    apply_transition(
+        session, APPUI, appui, "schedule_visit", actor,
+        data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
+        changes={
+            "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes), "visit_place": place.strip(),
+            "visit_notes": notes.strip() or None, "visit_sequence": sequence,
+        },
+    )
+    return appui
+
+
+REPORT_REQUIRED = "Le compte rendu est obligatoire."
+
+
+def report(session: Session, actor: Actor, appui_id: int, *, text: str, file: PieceIn | None = None) -> Appui:
+    """The formateur's compte rendu of the visit (text, and optionally a PDF)."""
+    appui = _acting_on(session, actor, appui_id)
+    if not text.strip():
+        raise ValidationFailed(REPORT_REQUIRED, code="report_required")
+    stored = None
+    if file is not None:
+        stored = {"original_name": file.original_name, "content_type": file.content_type, "size": file.size,
+                  "sha256": file.sha256, "relative_path": file.relative_path}
+    apply_transition(
+        session, APPUI, appui, "report", actor,
+        data={"file": file.original_name if file else None, "length": len(text.strip())},
+        changes={"report_text": text.strip(), "report_file": stored, "reported_at": now()},
+    )
+    return appui
+
+
+def cancel(session: Session, actor: Actor, appui_id: int, reason: str) -> Appui:
+    """An officer cancels; the structure may withdraw its request until it is entrusted to a formateur."""
+    appui = get_appui(session, actor, appui_id)
+    if actor.role is Role.structure and appui.state != AppuiState.requested:
+        raise Forbidden("L'appui est déjà confié à un formateur : adressez-vous au certificateur pour l'annuler.",
+                        code="role_not_allowed")
+    reason = (reason or "").strip()
+    apply_transition(session, APPUI, appui, "cancel", actor, reason=reason, changes={"cancel_reason": reason or None})
+    return appui

@@ -1,0 +1,126 @@
+"""What an actor may read of the EPSP training and of the appuis pédagogiques: the officer and the
+system everything, a formateur his own sessions and appuis (and the encadrants enrolled in them), a
+structure the sessions its encadrants are enrolled in, its enrolments, encadrants and appuis."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from certification.audit import Actor
+from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.models import Role, User
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.states import APPUI_STATE_LABELS, TRAINING_STATE_LABELS, EnrollmentState
+from certification.visibility import in_state, visible_one
+
+ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentState.completed,
+                                      EnrollmentState.not_completed})
+
+
+# --- training sessions, enrolments, encadrants ---------------------------------------------
+
+
+def structure_of(session: Session, actor: Actor) -> int | None:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return user.structure_id if user else None
+
+
+def _session_query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
+    query = select(TrainingSession).order_by(TrainingSession.start_date, TrainingSession.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.formateur:
+        return query.where(TrainingSession.formateur_id == actor.user_id)
+    if actor.role is Role.structure:
+        mine = select(TrainingEnrollment.session_id).where(
+            TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))
+        return query.where(TrainingSession.id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux formations EPSP.", code="role_not_allowed")
+
+
+def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -> list[TrainingSession]:
+    return list(session.exec(in_state(_session_query(session, actor), TrainingSession, state, TRAINING_STATE_LABELS)))
+
+
+def get_session(session: Session, actor: Actor, session_id: int) -> TrainingSession:
+    """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
+    return visible_one(session, actor, _session_query, TrainingSession, session_id,
+                       missing="Session de formation introuvable.", code="training_session_not_found")
+
+
+def enrollments_of(session: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
+    """Enrollments of a session; a structure account sees only its own encadrants'."""
+    query = select(TrainingEnrollment).where(TrainingEnrollment.session_id == session_id)
+    if actor is not None and actor.role is Role.structure:
+        query = query.where(TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))
+    return list(session.exec(query.order_by(TrainingEnrollment.id)))
+
+
+def get_enrollment(session: Session, actor: Actor, session_id: int, enrollment_id: int) -> TrainingEnrollment:
+    get_session(session, actor, session_id)
+    enrollment = next((e for e in enrollments_of(session, session_id, actor) if e.id == enrollment_id), None)
+    if enrollment is None:
+        raise NotFound("Inscription introuvable.", code="enrollment_not_found")
+    return enrollment
+
+
+def list_encadrants(session: Session, actor: Actor, *, structure_id: int | None = None) -> list[Encadrant]:
+    """Officers: every encadrant; a structure: its own; a formateur: those of his sessions."""
+    query = select(Encadrant).order_by(Encadrant.structure_id, Encadrant.last_name, Encadrant.id)
+    if actor.role is Role.structure:
+        query = query.where(Encadrant.structure_id == (structure_of(session, actor) or -1))
+    elif actor.role is Role.formateur:
+        mine = select(TrainingSession.id).where(TrainingSession.formateur_id == actor.user_id)
+        enrolled = select(TrainingEnrollment.encadrant_id).where(TrainingEnrollment.session_id.in_(mine))
+        query = query.where(Encadrant.id.in_(enrolled))
+    elif actor.role not in (Role.officer, Role.system):
+        raise Forbidden("Votre rôle ne donne pas accès aux encadrants.", code="role_not_allowed")
+    if structure_id is not None:
+        query = query.where(Encadrant.structure_id == structure_id)
+    return list(session.exec(query))
+
+
+def active_formateur(session: Session, user_id: int) -> User:
+    """The account ``user_id`` if it is an active formateur EPSP (who holds sessions and appuis)."""
+    user = session.get(User, user_id)
+    if user is None or user.role != Role.formateur.value or not user.active:
+        raise ValidationFailed("Le compte désigné n'est pas un formateur EPSP actif.", code="not_a_formateur")
+    return user
+
+
+def epsp_trained(session: Session, structure_id: int) -> bool:
+    """Whether the structure has at least one EPSP-trained encadrant (agrément prerequisite)."""
+    return session.exec(
+        select(Encadrant.id).where(Encadrant.structure_id == structure_id, Encadrant.epsp_trained_on.is_not(None))
+    ).first() is not None
+
+
+def days_of(training: TrainingSession) -> list[date]:
+    return [date.fromisoformat(d) for d in training.days]
+
+
+# --- appuis pédagogiques -------------------------------------------------------------------
+
+
+def _appui_query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
+    query = select(Appui).order_by(Appui.id.desc())
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.formateur:
+        return query.where(Appui.formateur_id == actor.user_id)
+    if actor.role is Role.structure:
+        return query.where(Appui.structure_id == (structure_of(session, actor) or -1))
+    raise Forbidden("Votre rôle ne donne pas accès aux appuis pédagogiques.", code="role_not_allowed")
+
+
+def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:
+    return list(session.exec(in_state(_appui_query(session, actor), Appui, state, APPUI_STATE_LABELS)))
+
+
+def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
+    """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
+    return visible_one(session, actor, _appui_query, Appui, appui_id, missing="Appui pédagogique introuvable.",
+                       code="appui_not_found")
