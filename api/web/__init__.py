@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.web import integrity, login, operations, pages, referentiels, report  # noqa: F401 - register the routes, in this order
 from api.web.dossiers import candidates  # noqa: F401 - the dossier kinds, in this order
 from api.controle import pages as controle_pages  # noqa: F401
+from api.vae import pages as vae_pages  # noqa: F401
 from api.web.dossiers import juries, requests, training  # noqa: F401
 from api.web.render import STATIC_DIR, error_page, render
 from api.web.router import router

@@ -63,6 +63,9 @@ CANDIDATE = StateMachine(
         transition("return_to_training", [C.ready_for_jury], C.in_training, [S, O],
                    "retour en formation (blocs manquants)"),
         transition("certify", [C.ready_for_jury, C.in_training], C.certified, [S], "certifier"),
+        # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
+        transition("present_by_vae", [C.registered, C.in_training], C.ready_for_jury, [ST, O],
+                   "présenter au jury (VAE : livret 2 déposé)"),
     ],
 )
 
