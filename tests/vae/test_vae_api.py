@@ -123,3 +123,13 @@ def test_the_back_office_page_and_the_request_form(client, world, browser):  # n
     created = structure.get(r.headers["location"]).text
     assert "SP-B3" in created and "Agent de tri depuis 2019." in created
     assert browser(people["other_structure"]).get(r.headers["location"].split("?")[0]).status_code == 404
+
+
+def test_the_officer_inbox_shows_the_recevabilite_to_decide(client, world, browser):  # noqa: F811
+    people = world
+    candidate = register(client, people["structure"])
+    assert "start-training" not in candidate["allowed_actions"] and "evaluations" not in candidate["allowed_actions"]
+    did = client.post("/vae-dossiers", headers=auth(people["structure"]), json={"candidate_id": candidate["id"]}).json()["id"]
+    inbox = browser(people["officer"]).get("/app/").text
+    assert f'href="/app/vae/{did}"' in inbox and "Décider de la recevabilité de la demande de VAE" in inbox
+    assert f'href="/app/vae/{did}"' not in browser(people["structure"]).get("/app/").text
