@@ -17,6 +17,7 @@ from certification.models import Candidate, Certificate, JuryCandidate
 from certification.services import cpf_export, issuance
 from certification.services import jury as jury_svc
 from certification.services.agrement import PieceIn
+from certification.services.files import referenced_uploads
 from certification.services.reporting import activity_report
 from certification.settings import get_settings
 from certification.vae import service as svc
@@ -105,6 +106,7 @@ def test_livret2_makes_the_candidate_ready_and_the_jury_deliberates_the_requeste
         actions = [e.action for e in timeline(s, "vae_dossiers", dossier_id)]
         assert actions == ["file", "declare_recevable", "accompaniment", "deposit_livret2"]
         assert [e.action for e in timeline(s, "candidates", candidate_id)][-1] == "present_by_vae"
+        assert LIVRET2.relative_path in referenced_uploads(s)  # the collector of orphan uploads keeps it
 
     sid = jury_with(world, [candidate_id])
     president, member = world["presidente"]["actor"], world["salarie1"]["actor"]
