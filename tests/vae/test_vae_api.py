@@ -3,7 +3,10 @@ candidates' dossiers, a jury member the livret 2 of his sessions' candidates onl
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 from tests.factories import auth, jury_members
@@ -63,6 +66,12 @@ def test_roles_on_vae_dossiers(client, world, pdf_bytes):
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "livret2_depose" and r.json()["livret2"]["original_name"] == "livret 2.pdf"
     assert client.get(f"/candidates/{candidate['id']}", headers=structure).json()["state"] == "ready_for_jury"
+    r = client.get(f"/candidates/{candidate['id']}/personal-data", headers=officer)  # right of access
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        assert archive.read("vae/livret2-livret 2.pdf") == pdf_bytes
+        exported = json.loads(archive.read(next(n for n in archive.namelist() if n.endswith(".json"))))
+    assert exported["vae_dossier"]["reference"] == dossier["reference"]
+    assert exported["vae_dossier"]["experience"] == "Six ans en ressourcerie."
 
     # the jury: its members read the livret 2 of its candidates, no one else's
     seats = jury_members(people)
