@@ -53,6 +53,14 @@ def vae_dossier_id(session: Session, candidate_id: int) -> int | None:
     return session.exec(select(VaeDossier.id).where(VaeDossier.candidate_id == candidate_id)).first()
 
 
+def presides(session: Session, user_id: int | None, jury_session_id: int) -> bool:
+    """Whether the user is the president of the jury session."""
+    return session.exec(select(JuryMember.id).where(
+        JuryMember.session_id == jury_session_id, JuryMember.user_id == user_id,
+        JuryMember.is_president == True,  # noqa: E712 (SQL)
+    )).first() is not None
+
+
 def jury_sessions_of(session: Session, candidate_id: int) -> list[int]:
     """The jury sessions the candidate is presented to, most recent last."""
     return list(session.exec(select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate_id)

@@ -7,19 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, ValidationFailed
-from certification.models import Candidate, JuryMember, Role
+from certification.models import Candidate, Role
 from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, CandidateState
 from certification.services import candidates as cand
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
-from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of
+from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, presides
 from certification.vae.states import RECEVABILITE_DECISIONS, VAE
 
 ENTITY = VaeDossier.__tablename__
@@ -147,12 +147,6 @@ def deposit_livret2(session: Session, actor: Actor, dossier_id: int, livret2: Pi
 # --- the jury's interview ----------------------------------------------------------------------
 
 
-def _presides(session: Session, user_id: int | None, session_id: int) -> bool:
-    return session.exec(select(JuryMember.id).where(
-        JuryMember.session_id == session_id, JuryMember.user_id == user_id, JuryMember.is_president == True,  # noqa: E712
-    )).first() is not None
-
-
 def record_interview(
     session: Session, actor: Actor, dossier_id: int, *, interview_at: datetime, notes: str = "",
 ) -> VaeDossier:
@@ -163,7 +157,7 @@ def record_interview(
         raise ValidationFailed("Indiquez le fuseau horaire de l'entretien.", code="naive_datetime")
     sessions = jury_sessions_of(session, dossier.candidate_id)
     jury_session_id = sessions[-1] if sessions else None
-    if actor.role is Role.jury_member and (jury_session_id is None or not _presides(session, actor.user_id, jury_session_id)):
+    if actor.role is Role.jury_member and (jury_session_id is None or not presides(session, actor.user_id, jury_session_id)):
         raise Forbidden("Seul le président du jury du candidat enregistre l'entretien.", code="not_president")
     apply_transition(
         session, VAE, dossier, "record_interview", actor,

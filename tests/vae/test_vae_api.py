@@ -142,3 +142,33 @@ def test_the_officer_inbox_shows_the_recevabilite_to_decide(client, world, brows
     inbox = browser(people["officer"]).get("/app/").text
     assert f'href="/app/vae/{did}"' in inbox and "Décider de la recevabilité de la demande de VAE" in inbox
     assert f'href="/app/vae/{did}"' not in browser(people["structure"]).get("/app/").text
+
+
+def test_jury_members_reach_the_livret2_from_their_session_page_only(client, world, browser, pdf_bytes):  # noqa: F811
+    people = world
+    structure, officer = auth(people["structure"]), auth(people["officer"])
+    candidate = register(client, people["structure"])
+    did = client.post("/vae-dossiers", headers=structure, json={"candidate_id": candidate["id"]}).json()["id"]
+    client.post(f"/vae-dossiers/{did}/recevabilite", headers=officer, json={"decision": "recevable"})
+    client.post(f"/vae-dossiers/{did}/livret2", headers=structure,
+                files=[("livret2", ("livret 2.pdf", pdf_bytes, "application/pdf"))])
+    seats = jury_members(people)
+    sid = client.post("/jury-sessions", headers=officer, json={
+        "certification_code": "CQP_SP", "scheduled_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        "place": "Lyon", "quorum": 3}).json()["id"]
+    client.post(f"/jury-sessions/{sid}/candidates", headers=officer, json={"candidate_ids": [candidate["id"]]})
+    for seat in seats:
+        client.post(f"/jury-sessions/{sid}/members", headers=officer, json={
+            "user_id": seat["user"]["id"], "college": seat["college"], "is_president": seat["is_president"]})
+
+    member = browser(people["salarie1"])
+    assert f'href="/app/vae/{did}"' in member.get(f"/app/jurys/{sid}").text
+    page = member.get(f"/app/vae/{did}").text
+    assert "livret 2.pdf" in page and 'id="form-recevabilite"' not in page and 'id="form-entretien"' not in page
+    r = member.get(f"/app/vae/{did}/fichiers/1")
+    assert r.status_code == 200 and r.content == pdf_bytes
+    outsider = browser(people["outsider"])
+    assert outsider.get(f"/app/vae/{did}").status_code == 404
+    assert outsider.get(f"/app/vae/{did}/fichiers/1").status_code == 404
+    president = browser(people["presidente"]).get(f"/app/vae/{did}").text
+    assert 'id="form-entretien"' in president
