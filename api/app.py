@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.controle import router as controles
+from api.cpf import router as exports
 from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
@@ -24,7 +25,6 @@ from api.routers import (
     certificates,
     certifications,
     credentials,
-    exports,
     juries,
     reports,
     structures,
@@ -63,7 +63,7 @@ async def _every(interval: int, name: str, run_flow: Callable[[], Awaitable[obje
 def periodic_flows() -> list[tuple[int, str, Callable[[], Awaitable[object]]]]:
     """The flows the embedded mode runs periodically: the deadline sweep, the export of certified
     holders to the Caisse des Dépôts and the backup (each unless its interval is 0)."""
-    from flows.cpf_export import cpf_export_all_flow
+    from flows.cpf import cpf_export_all_flow
     from flows.sweep import daily_sweep_flow
 
     settings = get_settings()

@@ -279,7 +279,7 @@ def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
     paths (``flows.agrement.…``), so a worker does not depend on its working directory."""
     from prefect.types.entrypoint import EntrypointType
 
-    from flows.cpf_export import cpf_export_all_flow
+    from flows.cpf import cpf_export_all_flow
     from flows.dispatch import PROCESSES, load_flow
     from flows.sweep import daily_sweep_flow
 

@@ -46,7 +46,7 @@ def training_attestation_kind() -> str:
     return ATTESTATION
 
 
-def cpf_export() -> Any:
-    from flows import cpf_export as module
+def cpf() -> Any:
+    from flows import cpf as module
 
     return module

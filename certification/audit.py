@@ -65,8 +65,7 @@ def record_event(
         reason=reason,
         data=dict(data or {}),
     )
-    session.add(event)
-    seal(session, event)  # chained to the entity's previous row, in this transaction
+    seal(session, event)  # added, chained to the entity's previous row, in this transaction
     # The effects this step owes (letters, e-mails) are recorded with it, in the same transaction.
     owe_step(session, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
     from certification.webhooks import enqueue_for  # webhooks import the models; imported late

@@ -54,32 +54,44 @@ def _lock_entity(session: Session, entity_type: str, entity_id: int) -> None:
                         {"k": key, "i": int(entity_id) % 2**31})
 
 
+def _write_locked(session: Session) -> bool:
+    """Whether this transaction already holds the database's write lock. SQLite's driver opens
+    its transaction at the first INSERT/UPDATE only: before that, a read is not protected from a
+    concurrent writer. On PostgreSQL the entity's advisory lock (``_lock_entity``) is what counts."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return True
+    return bool(connection.connection.dbapi_connection.in_transaction)
+
+
 def seal(session: Session, event: AuditEvent) -> None:
-    """Insert ``event`` (already added to the session) chained after its entity's last row.
+    """Insert ``event`` (not yet added to the session) chained after its entity's last row.
 
     The head of an entity's chain is read once per transaction: once read, the entity's lock
     (PostgreSQL) or the database's write lock (SQLite) is held until the transaction ends, so no
     other writer can append to that chain meanwhile; the head is then kept in ``session.info``
-    and forgotten when any transaction or savepoint of the session ends
-    (:func:`certification.db.transaction_cache`)."""
+    and forgotten when the transaction or any savepoint of the session ends
+    (:func:`certification.db.transaction_cache`). The row is inserted with its hashes (one
+    statement), except when nothing has been written yet on SQLite: then it is inserted first, to
+    take the write lock before its predecessor is read, and its hashes are written after.
+    """
     heads = transaction_cache(session, "audit_chain_heads")
     key = (event.entity_type, int(event.entity_id))
     prev = heads.get(key)
     if prev is None:
         _lock_entity(session, event.entity_type, event.entity_id)
         session.flush()
-        prev = session.exec(
-            select(AuditEvent.row_hash)
-            .where(AuditEvent.entity_type == event.entity_type, AuditEvent.entity_id == event.entity_id,
-                   AuditEvent.id < event.id)
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        ).first() or GENESIS
-    else:
-        session.flush()
+        latest = select(AuditEvent.row_hash).where(
+            AuditEvent.entity_type == event.entity_type, AuditEvent.entity_id == event.entity_id)
+        if not _write_locked(session):
+            session.add(event)
+            session.flush()
+            latest = latest.where(AuditEvent.id < event.id)
+        prev = session.exec(latest.order_by(AuditEvent.id.desc()).limit(1)).first() or GENESIS
     event.prev_hash = prev
     event.row_hash = row_hash(event.prev_hash, event)
     session.add(event)
+    session.flush()  # its id: the effects it owes and its webhooks name it
     heads[key] = event.row_hash
 
 

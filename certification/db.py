@@ -6,15 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import SessionTransaction, SessionTransactionOrigin
 from sqlmodel import Session, create_engine
 
 from certification.settings import get_settings
+
+T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
 _lock = Lock()
@@ -78,15 +80,34 @@ _CACHES = "transaction_caches"
 
 def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
     """A dict kept in ``session.info`` for what one transaction may read once (the head of an
-    audit chain it holds the lock of, the webhook subscriptions); emptied when any transaction or
-    savepoint of the session ends (commit, rollback, release)."""
+    audit chain it holds the lock of, the webhook subscriptions); emptied when the transaction or
+    any savepoint of the session ends (commit, rollback, release), not at each flush."""
     caches: dict[str, dict[Any, Any]] = session.info.setdefault(_CACHES, {})
     return caches.setdefault(name, {})
 
 
 @event.listens_for(OrmSession, "after_transaction_end")
-def _forget_caches(session: OrmSession, _transaction: SessionTransaction) -> None:
+def _forget_caches(session: OrmSession, transaction: SessionTransaction) -> None:
+    # A flush runs in a subtransaction of the caller's: its end is not the transaction's (a failed
+    # flush rolls the enclosing transaction back, which ends it and empties the caches then).
+    if transaction.origin is SessionTransactionOrigin.SUBTRANSACTION:
+        return
     session.info.pop(_CACHES, None)
+
+
+_KEPT = "kept_rows"
+
+
+def get_kept(session: Session, model: type[T], ident: Any) -> T | None:
+    """``session.get`` for a reference row read again and again in one session (a référentiel's
+    version for each of a jury's 1,000 candidates): the row is kept referenced for the session's
+    life, so that the next ``get`` finds it in the identity map instead of querying again (the
+    identity map only holds rows weakly). Expiry still applies: after a commit the row is
+    refreshed on access as any other."""
+    row = session.get(model, ident)
+    if row is not None:
+        session.info.setdefault(_KEPT, {})[(model, ident)] = row
+    return row
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

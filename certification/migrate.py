@@ -17,6 +17,8 @@ def alembic_config(url: str | None = None) -> Config:
 
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
+    # the scripts import their shared building blocks as ``migrations.helpers``, whatever the cwd
+    config.set_main_option("prepend_sys_path", str(ROOT))
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
+from certification.types import UTCDateTime, optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 
 class Role(StrEnum):
@@ -436,9 +426,9 @@ class Appeal(SQLModel, table=True):
 
 
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
+import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)
 import certification.vae.models  # noqa: E402,F401  (registers the VAE table)
 from certification.models_credentials import *  # noqa: E402,F401,F403
 from certification.models_monitoring import *  # noqa: E402,F401,F403
-from certification.models_reporting import *  # noqa: E402,F401,F403
 from certification.models_training import *  # noqa: E402,F401,F403
 from certification.models_webhooks import *  # noqa: E402,F401,F403

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from certification.controle.models import ControleFile
 from certification.models import Evaluation, Piece
-from certification.models_reporting import CpfExportBatch
+from certification.cpf.models import CpfExportBatch
 from certification.models_training import Appui
 from documents.models import GeneratedDocument
 from documents.storage import file_digest

@@ -584,7 +584,7 @@ def sample_appui_context(**appui_overrides: Any) -> dict[str, Any]:
 
 
 def sample_cpf(**overrides: Any) -> dict[str, Any]:
-    """A ``cpf`` dict holding the keys of both SI CPF e-mails (``flows.cpf_export``): the alert
+    """A ``cpf`` dict holding the keys of both SI CPF e-mails (``flows.cpf``): the alert
     (records owed, held, awaiting a report) and the reminder of a batch without imported report."""
     cpf: dict[str, Any] = {
         "certification_code": "CQP_SP",

@@ -102,17 +102,38 @@ def outcome_label(outcome: str, sex: str | None) -> str:
     return agree(sex, "absent", "absente") if outcome == "absent" else OUTCOME_LABELS[outcome]
 
 
-def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False) -> dict[str, Any]:
+@dataclass
+class _SessionRows:
+    """The rows of a whole jury session that its candidates' entries read, read at once."""
+
+    jury: JurySession | None
+    results: dict[int, dict[str, str]]  # candidate id -> {bloc: result}
+    certificates: dict[int, Certificate]  # candidate id -> the first valid document of the session
+
+    @classmethod
+    def read(cls, session: Session, session_id: int) -> _SessionRows:
+        results: dict[int, dict[str, str]] = {}
+        for d in svc.deliberations_of(session, session_id):
+            results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+        certificates: dict[int, Certificate] = {}
+        for c in session.exec(select(Certificate).where(
+                Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):
+            certificates.setdefault(c.candidate_id, c)
+        return cls(session.get(JurySession, session_id), results, certificates)
+
+
+def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False,
+                    rows: _SessionRows | None = None) -> dict[str, Any]:
     """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
-    version; ``show_version``: the session mixes versions, so the PV names each one's."""
+    version; ``show_version``: the session mixes versions, so the PV names each one's. ``rows``:
+    the session's results and documents, when the caller has read them for all its candidates."""
+    rows = rows or _SessionRows.read(session, row.session_id)
     candidate = session.get(Candidate, row.candidate_id)
     blocs = _blocs(session, candidate)
     version = version_of(session, candidate)
-    results = {d.bloc_code: d.result for d in svc.deliberations_of(session, row.session_id, row.candidate_id)}
-    certificate = session.exec(select(Certificate).where(
-        Certificate.candidate_id == candidate.id, Certificate.session_id == row.session_id,
-        Certificate.state == "valid")).first()
-    jury = session.get(JurySession, row.session_id)
+    results = rows.results.get(candidate.id, {})
+    certificate = rows.certificates.get(candidate.id)
+    jury = rows.jury
     equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date()) if jury else {}
     entries = []
     for code in candidate.blocs:
@@ -154,6 +175,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     held = _hold_candidates(session, rows)  # kept until the entries are built
     people = {c.id: c for c in held if isinstance(c, Candidate)}
     mixed = mixed_versions(session, [people[row.candidate_id] for row in rows if row.candidate_id in people])
+    session_rows = _SessionRows.read(session, jury.id)
     members = []
     for m in svc.members_of(session, jury.id):
         user = session.get(User, m.user_id)
@@ -174,7 +196,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
             "members": members,
-            "candidates": [candidate_entry(session, row, show_version=mixed) for row in rows],
+            "candidates": [candidate_entry(session, row, show_version=mixed, rows=session_rows) for row in rows],
             "mixed_versions": mixed,
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,

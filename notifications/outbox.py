@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from certification.clock import as_utc, today
@@ -469,9 +469,27 @@ async def deliver_pending(
             else:
                 report.retried += 1
             continue
-        await asyncio.to_thread(_record_success, engine, message_id)
+        await _record_success_retrying(engine, message_id)
         report.sent += 1
     return report
+
+
+_RECORD_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+async def _record_success_retrying(engine: Engine, message_id: int) -> None:
+    """Record a sent message, retried while the database is busy: the message has left, and a
+    record that failed now would leave it 'sending' until its lease expires, then send it again.
+    (Each database call already waits for the write lock up to SQLite's busy timeout.)"""
+    for pause in (*_RECORD_RETRIES, None):
+        try:
+            await asyncio.to_thread(_record_success, engine, message_id)
+            return
+        except OperationalError as exc:  # database locked or connection lost: transient
+            if pause is None:
+                raise
+            logger.warning("Outbox message %s sent, recording it failed (%s): retried in %.1f s", message_id, exc, pause)
+            await asyncio.sleep(pause)
 
 
 async def deliver_while(running: asyncio.Future[Any], engine: Engine, transport: Transport, *,

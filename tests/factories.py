@@ -237,6 +237,20 @@ def issue_results(session_id: int, *, notify: bool = True) -> None:
             jury_svc.notify_results(session, session_id)
 
 
+def certified_holders(people: dict, count: int, *, names=None, sexes=None, results=None) -> tuple[int, list[int]]:
+    """``count`` CQP SP candidates of structure 1 (its agrément granted, its account in
+    people["structure"]) presented to a jury whose PV is signed, their results issued: all blocs
+    validated unless ``results``, one dict of bloc results per candidate (None: all validated).
+    ``names`` and ``sexes`` as for ``ready_candidates``. Returns the jury's id and the candidates' ids."""
+    grant_agrement(people, 1)
+    structure = structure_account(people, siret(1))
+    ids = ready_candidates(structure, count, names=names, sexes=sexes)
+    chosen = {cid: r for cid, r in zip(ids, results or []) if r is not None}
+    session_id = deliberated_session(people, ids, chosen)
+    issue_results(session_id)
+    return session_id, ids
+
+
 # --- EPSP training and appuis pédagogiques -------------------------------------------------------
 
 

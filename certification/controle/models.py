@@ -7,23 +7,13 @@ registers these tables too (the table names are unchanged: ``controles``, ``cont
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
 
 
 class Controle(SQLModel, table=True):
@@ -40,23 +30,23 @@ class Controle(SQLModel, table=True):
     state: str = Field(max_length=20, index=True)
     version: int = 1
     controleur_id: int | None = Field(default=None, foreign_key="users.id", index=True)
-    visit_at: datetime | None = _opt_ts()
-    visit_end: datetime | None = _opt_ts()
+    visit_at: datetime | None = optional_timestamp_field()
+    visit_end: datetime | None = optional_timestamp_field()
     visit_place: str | None = Field(default=None, max_length=300)
     visit_notes: str | None = Field(default=None, sa_column=Column(Text))
     visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
     findings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     report_summary: str | None = Field(default=None, sa_column=Column(Text))
-    report_submitted_at: datetime | None = _opt_ts()
+    report_submitted_at: datetime | None = optional_timestamp_field()
     decision: str | None = Field(default=None, max_length=20)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text))
-    decided_at: datetime | None = _opt_ts()
+    decided_at: datetime | None = optional_timestamp_field()
     decided_by_id: int | None = Field(default=None, foreign_key="users.id")
     action_plan_items: str | None = Field(default=None, sa_column=Column(Text))
     action_plan_deadline: date | None = None
-    closed_at: datetime | None = _opt_ts()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    closed_at: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ControleFile(SQLModel, table=True):
@@ -73,4 +63,4 @@ class ControleFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     relative_path: str = Field(max_length=300)
     uploaded_by_id: int = Field(foreign_key="users.id")
-    uploaded_at: datetime = _ts()
+    uploaded_at: datetime = timestamp_field()

@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification import chronology
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
+from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     Agrement,
@@ -99,32 +100,48 @@ def _fold(text: str) -> str:
     return "".join(c for c in letters if c.isalnum())
 
 
-def same_person(session: Session, candidate: Candidate) -> list[int]:
-    """Ids of the registrations of the same person for the same certification (returning candidates)."""
-    rows = session.exec(
-        select(Candidate).where(
-            Candidate.certification_id == candidate.certification_id, Candidate.birth_date == candidate.birth_date
-        )
-    ).all()
-    key = (_fold(candidate.last_name), _fold(candidate.first_names))
-    return [c.id for c in rows if (_fold(c.last_name), _fold(c.first_names)) == key]
-
-
-def _acquisitions(session: Session, candidate: Candidate, on: date | None) -> list[BlocAcquisition]:
+def _acquisitions(session: Session, candidate: Candidate, on: date | None
+                  ) -> list[tuple[BlocAcquisition, int | None]]:
+    """The person's blocs still valid on ``on`` (the same person: every registration for the same
+    certification with the same birth date and name, case, accents and hyphens aside), oldest
+    first, each with the référentiel version of the registration that acquired it. One query."""
     on = on or today()
-    return list(session.exec(
-        select(BlocAcquisition).where(
-            BlocAcquisition.candidate_id.in_(same_person(session, candidate)),
+    rows = session.exec(
+        select(BlocAcquisition, Candidate.last_name, Candidate.first_names, Candidate.certification_version_id)
+        .join(Candidate, Candidate.id == BlocAcquisition.candidate_id)
+        .where(
+            Candidate.certification_id == candidate.certification_id, Candidate.birth_date == candidate.birth_date,
             BlocAcquisition.cancelled == False,  # noqa: E712 (SQL)
             BlocAcquisition.valid_until >= on,
-        ).order_by(BlocAcquisition.acquired_on)
-    ).all())
+        ).order_by(BlocAcquisition.acquired_on, BlocAcquisition.id)
+    ).all()
+    key = (_fold(candidate.last_name), _fold(candidate.first_names))
+    return [(row, version_id) for row, last, first, version_id in rows if (_fold(last), _fold(first)) == key]
 
 
-def _versions_of(session: Session, candidate_ids: set[int]) -> dict[int, int | None]:
-    rows = session.exec(select(Candidate.id, Candidate.certification_version_id).where(
-        Candidate.id.in_(candidate_ids))).all()
-    return {cid: vid for cid, vid in rows}
+def _equivalence_table(session: Session, candidate: Candidate) -> tuple[int | None, dict[str, list[str]]]:
+    """(id of the earlier version, {its bloc: blocs of the candidate's version}) of the equivalence
+    table of the candidate's version; (None, {}) without one."""
+    version = get_kept(session, CertificationVersion, candidate.certification_version_id) \
+        if candidate.certification_version_id else None
+    if version is None:
+        return None, {}
+    from_label, table = equivalences_of(version)
+    if not table:
+        return None, {}
+    earlier = session.exec(select(CertificationVersion.id).where(
+        CertificationVersion.certification_id == candidate.certification_id,
+        CertificationVersion.label == from_label)).first()
+    return earlier, table
+
+
+def _by_equivalence(earlier: int | None, table: dict[str, list[str]],
+                    acquisitions: list[tuple[BlocAcquisition, int | None]]) -> dict[str, BlocAcquisition]:
+    out: dict[str, BlocAcquisition] = {}
+    for row, version_id in acquisitions:
+        if row.bloc_code in table and earlier is not None and version_id == earlier:
+            out.update({code: row for code in table[row.bloc_code]})
+    return out
 
 
 def held_by_equivalence(session: Session, candidate: Candidate, *, on: date | None = None
@@ -132,35 +149,20 @@ def held_by_equivalence(session: Session, candidate: Candidate, *, on: date | No
     """The blocs of the candidate's version that the person holds through its equivalence table: a
     bloc of the earlier version it names, acquired there (valid 5 years), counts for the blocs it
     maps to ({bloc of this version: the original acquisition})."""
-    version = session.get(CertificationVersion, candidate.certification_version_id) \
-        if candidate.certification_version_id else None
-    if version is None:
+    earlier, table = _equivalence_table(session, candidate)
+    if earlier is None:
         return {}
-    from_label, table = equivalences_of(version)
-    if not table:
-        return {}
-    earlier = session.exec(select(CertificationVersion.id).where(
-        CertificationVersion.certification_id == candidate.certification_id,
-        CertificationVersion.label == from_label)).first()
-    rows = [row for row in _acquisitions(session, candidate, on) if row.bloc_code in table]
-    versions = _versions_of(session, {row.candidate_id for row in rows})
-    out: dict[str, BlocAcquisition] = {}
-    for row in rows:
-        if earlier is not None and versions.get(row.candidate_id) == earlier:
-            out.update({code: row for code in table[row.bloc_code]})
-    return out
+    return _by_equivalence(earlier, table, _acquisitions(session, candidate, on))
 
 
 def held_blocs(session: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
     """The blocs of the candidate's version the person holds on ``on`` (valid 5 years, across
     registrations): acquired on this version, or on the earlier one its equivalence table names
     (then under the bloc they count for, the acquisition keeping its own code, jury and date)."""
-    rows = _acquisitions(session, candidate, on)
-    versions = _versions_of(session, {row.candidate_id for row in rows})
+    acquisitions = _acquisitions(session, candidate, on)
     mine = candidate.certification_version_id
-    direct = {row.bloc_code: row for row in rows
-              if mine is None or versions.get(row.candidate_id) in (None, mine)}
-    return {**held_by_equivalence(session, candidate, on=on), **direct}
+    direct = {row.bloc_code: row for row, version_id in acquisitions if mine is None or version_id in (None, mine)}
+    return {**_by_equivalence(*_equivalence_table(session, candidate), acquisitions), **direct}
 
 
 def missing_blocs(session: Session, candidate: Candidate) -> list[str]:

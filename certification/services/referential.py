@@ -8,6 +8,7 @@ import re
 
 from sqlmodel import Session, select
 
+from certification.db import get_kept, transaction_cache
 from certification.audit import Actor, record_event, timeline
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import AuditEvent, Bloc, Candidate, Certification, CertificationVersion, Role
@@ -46,14 +47,21 @@ def version_of(session: Session, candidate: Candidate) -> CertificationVersion |
     """The version of the référentiel the candidate registered on (kept for good); a candidate
     registered before versions existed: the version in force today."""
     if candidate.certification_version_id is not None:
-        return session.get(CertificationVersion, candidate.certification_version_id)
+        return get_kept(session, CertificationVersion, candidate.certification_version_id)
     return current_or_latest(session, candidate.certification_id)
 
 
 def candidate_blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
     """The blocs of the candidate's version, by code (their titles as that version words them)."""
     version = version_of(session, candidate)
-    return {b.code: b for b in blocs_of(session, candidate.certification_id, version.id if version else None)}
+    if version is None:
+        return {b.code: b for b in blocs_of(session, candidate.certification_id, None)}
+    # A version's blocs are written with it and never after: read once per transaction (a jury's
+    # PV and certificates name them for each of its candidates).
+    cache = transaction_cache(session, "version_blocs")
+    if version.id not in cache:
+        cache[version.id] = {b.code: b for b in blocs_of(session, candidate.certification_id, version.id)}
+    return dict(cache[version.id])
 
 
 def bloc_titles(session: Session, candidate: Candidate) -> dict[str, str]:

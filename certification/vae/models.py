@@ -7,23 +7,13 @@ registers it too.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import optional_timestamp_field, timestamp_field
 
 __all__ = ["VaeDossier"]
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
 
 
 class VaeDossier(SQLModel, table=True):
@@ -40,10 +30,10 @@ class VaeDossier(SQLModel, table=True):
     state: str = Field(max_length=20, index=True)
     version: int = 1
     filed_by_id: int = Field(foreign_key="users.id")
-    filed_at: datetime = _ts()
+    filed_at: datetime = timestamp_field()
     recevabilite_due_on: date
     decision_reason: str | None = Field(default=None, sa_column=Column(Text))
-    decided_at: datetime | None = _opt_ts()
+    decided_at: datetime | None = optional_timestamp_field()
     decided_by_id: int | None = Field(default=None, foreign_key="users.id")
     livret2_due_on: date | None = None
     accompanist_name: str | None = Field(default=None, max_length=200)
@@ -54,10 +44,10 @@ class VaeDossier(SQLModel, table=True):
     livret2_size: int | None = None
     livret2_sha256: str | None = Field(default=None, max_length=64)
     livret2_path: str | None = Field(default=None, max_length=300)
-    livret2_deposited_at: datetime | None = _opt_ts()
+    livret2_deposited_at: datetime | None = optional_timestamp_field()
     interview_session_id: int | None = Field(default=None, foreign_key="jury_sessions.id")
-    interview_at: datetime | None = _opt_ts()
+    interview_at: datetime | None = optional_timestamp_field()
     interview_notes: str | None = Field(default=None, sa_column=Column(Text))
     interview_recorded_by_id: int | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -8,12 +8,17 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import certification.types
+from migrations.helpers import (
+    create_indexes,
+    created_and_updated,
+    drop_indexed_table,
+    uploaded_file_columns,
+    workflow_state,
+)
 
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -83,8 +88,7 @@ def upgrade() -> None:
     sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('structures', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_structures_siret'), ['siret'], unique=True)
+    create_indexes('structures', [], unique=['siret'])
 
     op.create_table('agrements',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -92,8 +96,7 @@ def upgrade() -> None:
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=True),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('start_date', sa.Date(), nullable=False),
     sa.Column('end_date', sa.Date(), nullable=False),
     sa.Column('scope', sa.JSON(), nullable=False),
@@ -104,10 +107,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('request_id')
     )
-    with op.batch_alter_table('agrements', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_agrements_number'), ['number'], unique=True)
-        batch_op.create_index(batch_op.f('ix_agrements_state'), ['state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_agrements_structure_id'), ['structure_id'], unique=False)
+    create_indexes('agrements', ['state', 'structure_id'], unique=['number'])
 
     op.create_table('blocs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -119,8 +119,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('certification_id', 'code', name='uq_bloc_code')
     )
-    with op.batch_alter_table('blocs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_blocs_certification_id'), ['certification_id'], unique=False)
+    create_indexes('blocs', ['certification_id'])
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -134,9 +133,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=True)
-        batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
+    create_indexes('users', ['role'], unique=['email'])
 
     op.create_table('agrement_requests',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -146,8 +143,7 @@ def upgrade() -> None:
     sa.Column('mandataire_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('previous_agrement_id', sa.Integer(), nullable=True),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('round', sa.Integer(), nullable=False),
     sa.Column('scope', sa.JSON(), nullable=False),
     sa.Column('motivation', sa.Text(), nullable=False),
@@ -163,8 +159,7 @@ def upgrade() -> None:
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('decided_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *created_and_updated(),
     sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['mandataire_id'], ['users.id'], ),
@@ -172,11 +167,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('agrement_requests', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_agrement_requests_mandataire_id'), ['mandataire_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_agrement_requests_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_agrement_requests_state'), ['state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_agrement_requests_structure_id'), ['structure_id'], unique=False)
+    create_indexes('agrement_requests', ['mandataire_id', 'state', 'structure_id'], unique=['reference'])
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -189,9 +180,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_tokens_token_hash'), ['token_hash'], unique=True)
-        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+    create_indexes('api_tokens', ['user_id'], unique=['token_hash'])
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -209,10 +198,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_entity_id'), ['entity_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_entity_type'), ['entity_type'], unique=False)
+    create_indexes('audit_events', ['at', 'entity_id', 'entity_type'])
 
     op.create_table('idempotency_records',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -239,81 +225,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'structure_id', 'kind', name='uq_structure_link')
     )
-    with op.batch_alter_table('structure_links', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_structure_links_structure_id'), ['structure_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_structure_links_user_id'), ['user_id'], unique=False)
+    create_indexes('structure_links', ['structure_id', 'user_id'])
 
     op.create_table('pieces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
     sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('relative_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-    sa.Column('uploaded_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *uploaded_file_columns(kind_length=40),
     sa.ForeignKeyConstraint(['request_id'], ['agrement_requests.id'], ),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('pieces', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_pieces_request_id'), ['request_id'], unique=False)
+    create_indexes('pieces', ['request_id'])
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('pieces', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pieces_request_id'))
-
-    op.drop_table('pieces')
-    with op.batch_alter_table('structure_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_structure_links_user_id'))
-        batch_op.drop_index(batch_op.f('ix_structure_links_structure_id'))
-
-    op.drop_table('structure_links')
+    drop_indexed_table('pieces', ['request_id'])
+    drop_indexed_table('structure_links', ['structure_id', 'user_id'])
     op.drop_table('idempotency_records')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_events_entity_type'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_entity_id'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
-
-    op.drop_table('audit_events')
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
-        batch_op.drop_index(batch_op.f('ix_api_tokens_token_hash'))
-
-    op.drop_table('api_tokens')
-    with op.batch_alter_table('agrement_requests', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_agrement_requests_structure_id'))
-        batch_op.drop_index(batch_op.f('ix_agrement_requests_state'))
-        batch_op.drop_index(batch_op.f('ix_agrement_requests_reference'))
-        batch_op.drop_index(batch_op.f('ix_agrement_requests_mandataire_id'))
-
-    op.drop_table('agrement_requests')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_role'))
-        batch_op.drop_index(batch_op.f('ix_users_email'))
-
-    op.drop_table('users')
-    with op.batch_alter_table('blocs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_blocs_certification_id'))
-
-    op.drop_table('blocs')
-    with op.batch_alter_table('agrements', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_agrements_structure_id'))
-        batch_op.drop_index(batch_op.f('ix_agrements_state'))
-        batch_op.drop_index(batch_op.f('ix_agrements_number'))
-
-    op.drop_table('agrements')
-    with op.batch_alter_table('structures', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_structures_siret'))
-
-    op.drop_table('structures')
+    drop_indexed_table('audit_events', ['at', 'entity_id', 'entity_type'])
+    drop_indexed_table('api_tokens', ['token_hash', 'user_id'])
+    drop_indexed_table('agrement_requests', ['mandataire_id', 'reference', 'state', 'structure_id'])
+    drop_indexed_table('users', ['email', 'role'])
+    drop_indexed_table('blocs', ['certification_id'])
+    drop_indexed_table('agrements', ['number', 'state', 'structure_id'])
+    drop_indexed_table('structures', ['siret'])
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_messages_entity')
         batch_op.drop_index('ix_outbox_messages_due')

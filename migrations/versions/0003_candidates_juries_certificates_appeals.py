@@ -8,12 +8,16 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import certification.types
+from migrations.helpers import (
+    create_indexes,
+    created_and_updated,
+    drop_indexed_table,
+    workflow_state,
+)
 
 
 revision = '0003'
 down_revision = '0002'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -33,8 +37,7 @@ def upgrade() -> None:
     sa.Column('contract_start', sa.Date(), nullable=False),
     sa.Column('contract_end', sa.Date(), nullable=True),
     sa.Column('blocs', sa.JSON(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('registered_by_id', sa.Integer(), nullable=False),
     sa.Column('registered_at', certification.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
@@ -44,11 +47,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('candidates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_candidates_certification_id'), ['certification_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_candidates_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_candidates_state'), ['state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_candidates_structure_id'), ['structure_id'], unique=False)
+    create_indexes('candidates', ['certification_id', 'state', 'structure_id'], unique=['reference'])
 
     op.create_table('jury_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -59,24 +58,20 @@ def upgrade() -> None:
     sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('video_link', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('quorum', sa.Integer(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('pv_version', sa.Integer(), nullable=False),
     sa.Column('pv_signed_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('pv_signed_by_id', sa.Integer(), nullable=True),
     sa.Column('results_notified_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('flag_reason', sa.Text(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *created_and_updated(),
     sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['pv_signed_by_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('jury_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_jury_sessions_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_jury_sessions_state'), ['state'], unique=False)
+    create_indexes('jury_sessions', ['state'], unique=['reference'])
 
     op.create_table('appeals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -84,8 +79,7 @@ def upgrade() -> None:
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('grounds', sa.Text(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('filed_by_id', sa.Integer(), nullable=False),
     sa.Column('filed_at', certification.types.UTCDateTime(timezone=True), nullable=False),
@@ -95,11 +89,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('appeals', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_appeals_candidate_id'), ['candidate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appeals_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_appeals_session_id'), ['session_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appeals_state'), ['state'], unique=False)
+    create_indexes('appeals', ['candidate_id', 'session_id', 'state'], unique=['reference'])
 
     op.create_table('bloc_acquisitions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -114,8 +104,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('candidate_id', 'bloc_code', 'session_id', name='uq_bloc_acquisition')
     )
-    with op.batch_alter_table('bloc_acquisitions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_bloc_acquisitions_candidate_id'), ['candidate_id'], unique=False)
+    create_indexes('bloc_acquisitions', ['candidate_id'])
 
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -129,23 +118,17 @@ def upgrade() -> None:
     sa.Column('holder_first_names', sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
     sa.Column('holder_birth_date', sa.Date(), nullable=False),
     sa.Column('issued_on', sa.Date(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('revoked_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *created_and_updated(),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
     sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
     sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('candidate_id', 'session_id', 'kind', name='uq_certificate_issue')
     )
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_certificates_candidate_id'), ['candidate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_certificates_number'), ['number'], unique=True)
-        batch_op.create_index(batch_op.f('ix_certificates_session_id'), ['session_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_certificates_state'), ['state'], unique=False)
+    create_indexes('certificates', ['candidate_id', 'session_id', 'state'], unique=['number'])
 
     op.create_table('deliberations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -162,9 +145,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('session_id', 'candidate_id', 'bloc_code', name='uq_deliberation')
     )
-    with op.batch_alter_table('deliberations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_deliberations_candidate_id'), ['candidate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliberations_session_id'), ['session_id'], unique=False)
+    create_indexes('deliberations', ['candidate_id', 'session_id'])
 
     op.create_table('evaluations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -181,8 +162,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('evaluations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_evaluations_candidate_id'), ['candidate_id'], unique=False)
+    create_indexes('evaluations', ['candidate_id'])
 
     op.create_table('jury_candidates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -195,9 +175,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('session_id', 'candidate_id', name='uq_jury_candidate')
     )
-    with op.batch_alter_table('jury_candidates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_jury_candidates_candidate_id'), ['candidate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_jury_candidates_session_id'), ['session_id'], unique=False)
+    create_indexes('jury_candidates', ['candidate_id', 'session_id'])
 
     op.create_table('jury_members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -211,62 +189,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('session_id', 'user_id', name='uq_jury_member')
     )
-    with op.batch_alter_table('jury_members', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_jury_members_session_id'), ['session_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_jury_members_user_id'), ['user_id'], unique=False)
+    create_indexes('jury_members', ['session_id', 'user_id'])
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('jury_members', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_jury_members_user_id'))
-        batch_op.drop_index(batch_op.f('ix_jury_members_session_id'))
-
-    op.drop_table('jury_members')
-    with op.batch_alter_table('jury_candidates', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_jury_candidates_session_id'))
-        batch_op.drop_index(batch_op.f('ix_jury_candidates_candidate_id'))
-
-    op.drop_table('jury_candidates')
-    with op.batch_alter_table('evaluations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_evaluations_candidate_id'))
-
-    op.drop_table('evaluations')
-    with op.batch_alter_table('deliberations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_deliberations_session_id'))
-        batch_op.drop_index(batch_op.f('ix_deliberations_candidate_id'))
-
-    op.drop_table('deliberations')
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_certificates_state'))
-        batch_op.drop_index(batch_op.f('ix_certificates_session_id'))
-        batch_op.drop_index(batch_op.f('ix_certificates_number'))
-        batch_op.drop_index(batch_op.f('ix_certificates_candidate_id'))
-
-    op.drop_table('certificates')
-    with op.batch_alter_table('bloc_acquisitions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_bloc_acquisitions_candidate_id'))
-
-    op.drop_table('bloc_acquisitions')
-    with op.batch_alter_table('appeals', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appeals_state'))
-        batch_op.drop_index(batch_op.f('ix_appeals_session_id'))
-        batch_op.drop_index(batch_op.f('ix_appeals_reference'))
-        batch_op.drop_index(batch_op.f('ix_appeals_candidate_id'))
-
-    op.drop_table('appeals')
-    with op.batch_alter_table('jury_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_jury_sessions_state'))
-        batch_op.drop_index(batch_op.f('ix_jury_sessions_reference'))
-
-    op.drop_table('jury_sessions')
-    with op.batch_alter_table('candidates', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_candidates_structure_id'))
-        batch_op.drop_index(batch_op.f('ix_candidates_state'))
-        batch_op.drop_index(batch_op.f('ix_candidates_reference'))
-        batch_op.drop_index(batch_op.f('ix_candidates_certification_id'))
-
-    op.drop_table('candidates')
+    drop_indexed_table('jury_members', ['session_id', 'user_id'])
+    drop_indexed_table('jury_candidates', ['candidate_id', 'session_id'])
+    drop_indexed_table('evaluations', ['candidate_id'])
+    drop_indexed_table('deliberations', ['candidate_id', 'session_id'])
+    drop_indexed_table('certificates', ['candidate_id', 'number', 'session_id', 'state'])
+    drop_indexed_table('bloc_acquisitions', ['candidate_id'])
+    drop_indexed_table('appeals', ['candidate_id', 'reference', 'session_id', 'state'])
+    drop_indexed_table('jury_sessions', ['reference', 'state'])
+    drop_indexed_table('candidates', ['certification_id', 'reference', 'state', 'structure_id'])
     # ### end Alembic commands ###

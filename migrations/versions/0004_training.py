@@ -8,12 +8,17 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import certification.types
+from migrations.helpers import (
+    create_indexes,
+    created_and_updated,
+    drop_indexed_table,
+    visit_columns,
+    workflow_state,
+)
 
 
 revision = '0004'
 down_revision = '0003'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -25,31 +30,20 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('need', sa.Text(), nullable=False),
     sa.Column('requested_by_id', sa.Integer(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('formateur_id', sa.Integer(), nullable=True),
-    sa.Column('visit_at', certification.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('visit_end', certification.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('visit_place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('visit_notes', sa.Text(), nullable=True),
-    sa.Column('visit_sequence', sa.Integer(), nullable=False),
+    *visit_columns(),
     sa.Column('report_text', sa.Text(), nullable=True),
     sa.Column('report_file', sa.JSON(), nullable=True),
     sa.Column('reported_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *created_and_updated(),
     sa.ForeignKeyConstraint(['formateur_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('appuis', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_appuis_formateur_id'), ['formateur_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appuis_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_appuis_reported_at'), ['reported_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appuis_state'), ['state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appuis_structure_id'), ['structure_id'], unique=False)
+    create_indexes('appuis', ['formateur_id', 'reported_at', 'state', 'structure_id'], unique=['reference'])
 
     op.create_table('encadrants',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -66,8 +60,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('structure_id', 'email', name='uq_encadrant_email')
     )
-    with op.batch_alter_table('encadrants', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_encadrants_structure_id'), ['structure_id'], unique=False)
+    create_indexes('encadrants', ['structure_id'])
 
     op.create_table('training_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -82,31 +75,24 @@ def upgrade() -> None:
     sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('schedule_sequence', sa.Integer(), nullable=False),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     sa.Column('closed_at', certification.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+    *created_and_updated(),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['formateur_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('training_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_training_sessions_formateur_id'), ['formateur_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_sessions_reference'), ['reference'], unique=True)
-        batch_op.create_index(batch_op.f('ix_training_sessions_start_date'), ['start_date'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_sessions_state'), ['state'], unique=False)
+    create_indexes('training_sessions', ['formateur_id', 'start_date', 'state'], unique=['reference'])
 
     op.create_table('training_enrollments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('encadrant_id', sa.Integer(), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    *workflow_state(),
     sa.Column('attendance', sa.JSON(), nullable=False),
     sa.Column('outcome_reason', sa.Text(), nullable=True),
     sa.Column('completed_at', certification.types.UTCDateTime(timezone=True), nullable=True),
@@ -122,41 +108,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('attestation_number'),
     sa.UniqueConstraint('session_id', 'encadrant_id', name='uq_training_enrollment')
     )
-    with op.batch_alter_table('training_enrollments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_training_enrollments_encadrant_id'), ['encadrant_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_enrollments_session_id'), ['session_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_enrollments_state'), ['state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_enrollments_structure_id'), ['structure_id'], unique=False)
+    create_indexes('training_enrollments', ['encadrant_id', 'session_id', 'state', 'structure_id'])
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('training_enrollments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_training_enrollments_structure_id'))
-        batch_op.drop_index(batch_op.f('ix_training_enrollments_state'))
-        batch_op.drop_index(batch_op.f('ix_training_enrollments_session_id'))
-        batch_op.drop_index(batch_op.f('ix_training_enrollments_encadrant_id'))
-
-    op.drop_table('training_enrollments')
-    with op.batch_alter_table('training_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_training_sessions_state'))
-        batch_op.drop_index(batch_op.f('ix_training_sessions_start_date'))
-        batch_op.drop_index(batch_op.f('ix_training_sessions_reference'))
-        batch_op.drop_index(batch_op.f('ix_training_sessions_formateur_id'))
-
-    op.drop_table('training_sessions')
-    with op.batch_alter_table('encadrants', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_encadrants_structure_id'))
-
-    op.drop_table('encadrants')
-    with op.batch_alter_table('appuis', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appuis_structure_id'))
-        batch_op.drop_index(batch_op.f('ix_appuis_state'))
-        batch_op.drop_index(batch_op.f('ix_appuis_reported_at'))
-        batch_op.drop_index(batch_op.f('ix_appuis_reference'))
-        batch_op.drop_index(batch_op.f('ix_appuis_formateur_id'))
-
-    op.drop_table('appuis')
+    drop_indexed_table('training_enrollments', ['encadrant_id', 'session_id', 'state', 'structure_id'])
+    drop_indexed_table('training_sessions', ['formateur_id', 'reference', 'start_date', 'state'])
+    drop_indexed_table('encadrants', ['structure_id'])
+    drop_indexed_table('appuis', ['formateur_id', 'reference', 'reported_at', 'state', 'structure_id'])
     # ### end Alembic commands ###

@@ -17,8 +17,6 @@ import certification.types
 
 revision = '0006'
 down_revision = ('0004', '0005')
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

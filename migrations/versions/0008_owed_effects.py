@@ -16,8 +16,6 @@ from certification.types import UTCDateTime
 
 revision = '0008'
 down_revision = '0007'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

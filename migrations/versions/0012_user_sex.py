@@ -14,8 +14,6 @@ import sqlmodel
 
 revision = '0012_user_sex'
 down_revision = '0015_credentials'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

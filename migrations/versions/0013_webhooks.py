@@ -11,8 +11,6 @@ from certification.types import UTCDateTime
 
 revision = '0013_webhooks'
 down_revision = '0014_flow_run_records'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

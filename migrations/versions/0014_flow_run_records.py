@@ -17,8 +17,6 @@ from certification.types import UTCDateTime
 
 revision = '0014_flow_run_records'
 down_revision = '0014_outbox_claimer'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -15,8 +15,6 @@ import sqlmodel
 
 revision = '0014_outbox_claimer'
 down_revision = '0017_audit_chain'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -16,8 +16,6 @@ import certification.types
 
 revision = '0015_credentials'
 down_revision = '0013_webhooks'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

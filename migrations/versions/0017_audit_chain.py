@@ -15,8 +15,6 @@ import sqlalchemy as sa
 
 revision = '0017_audit_chain'
 down_revision = '0008'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -28,8 +28,6 @@ import certification.types
 
 revision = '0018_certification_versions'
 down_revision = '0012_user_sex'
-branch_labels = None
-depends_on = None
 
 
 def _content(code: str, title: str, registry_code: str, blocs: list[tuple[str, str]]) -> dict:

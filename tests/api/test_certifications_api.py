@@ -10,16 +10,8 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.models import Certificate
-from certification.services.cpf_export import NS, flux_errors
-from tests.factories import (
-    auth,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from certification.cpf.flux import NS, flux_errors
+from tests.factories import auth, certified_holders
 
 
 def put_code(client, who, code, certification="CQP_SP", **extra):
@@ -68,11 +60,7 @@ def test_registry_code_set_normalised_and_audited(client, people):
 @pytest.fixture
 def certified(people):
     """Two CQP SP holders, the second registered without his sex (before it was collected)."""
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    ids = ready_candidates(structure, 2, names=[("L'Hôpital <Zoé>", "Anaïs"), ("Ndiaye", "Moussa")],
-                           sexes=["F", None])
-    issue_results(deliberated_session(people, ids))
+    certified_holders(people, 2, names=[("L'Hôpital <Zoé>", "Anaïs"), ("Ndiaye", "Moussa")], sexes=["F", None])
     with session_scope() as s:
         return {c.holder_last_name: c.id for c in s.exec(select(Certificate))}
 

@@ -14,15 +14,7 @@ from certification.clock import as_utc, today
 from certification.db import session_scope
 from certification.models import Certificate, JurySession
 from certification.services import candidates as cand
-from tests.factories import (
-    auth,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.factories import auth, certified_holders, grant_agrement, siret, structure_account
 
 
 def _candidate_in_training(people) -> tuple[dict, int]:
@@ -62,11 +54,7 @@ def test_an_evaluation_after_the_agrement_ended_is_refused(client, people):
 
 
 def test_certificates_are_dated_from_the_signed_pv_never_before_the_jury(client, people):
-    grant_agrement(people, 1)
-    account = structure_account(people, siret(1))
-    ids = ready_candidates(account, 1)
-    sid = deliberated_session(people, ids)  # the jury sat yesterday, its PV is signed today
-    issue_results(sid)
+    sid, _ = certified_holders(people, 1)  # the jury sat yesterday, its PV is signed today
     with session_scope() as session:
         jury = session.get(JurySession, sid)
         certificate = session.exec(select(Certificate).where(Certificate.session_id == sid)).one()

@@ -9,15 +9,7 @@ from sqlmodel import select
 from certification.db import session_scope
 from certification.models import Certificate
 from certification.services.issuance import checksum
-from tests.factories import (
-    auth,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.factories import auth, certified_holders
 
 ALL = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
 
@@ -25,12 +17,9 @@ ALL = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
 @pytest.fixture
 def issued(people):
     """A certificate (all blocs) and an attestation (partial), issued after a signed PV."""
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    zoe, joao = ready_candidates(structure, 2, names=[("Lefèvre-Éluard", "Zoé"), ("Da Silva", "João")])
-    sid = deliberated_session(people, [zoe, joao],
-                              {zoe: ALL, joao: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}})
-    issue_results(sid)
+    _, (zoe, joao) = certified_holders(
+        people, 2, names=[("Lefèvre-Éluard", "Zoé"), ("Da Silva", "João")],
+        results=[ALL, {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}])
     with session_scope() as s:
         rows = {c.candidate_id: c for c in s.exec(select(Certificate))}
     return {"certificate": rows[zoe], "attestation": rows[joao]}

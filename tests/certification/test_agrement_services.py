@@ -14,14 +14,9 @@ from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import Agrement, AgrementRequest, AuditEvent, Counter, StructureLink
 from certification.numbering import next_value
 from certification.services import agrement as svc
-from tests.factories import make_users, pieces, submit_request
+from tests.factories import pieces, submit_request
 
 PIECES = pieces()
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 def submit(actor, n=1, pieces=PIECES, **kw) -> int:

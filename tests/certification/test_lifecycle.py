@@ -15,15 +15,10 @@ from certification.models import Agrement, AgrementRequest, Certification
 from certification.services import agrement as svc
 from certification.services import lifecycle
 from tests.factories import grant_request, grant_agrement, instruct
-from tests.factories import make_users, submit_request
+from tests.factories import submit_request
 
 TODAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 START, END = date(2026, 1, 1), date(2028, 12, 31)
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 @pytest.fixture(autouse=True)

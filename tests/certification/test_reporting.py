@@ -9,16 +9,7 @@ import pytest
 
 from certification.db import session_scope
 from certification.services.reporting import NO_REGION, activity_report, appui_model
-from tests.factories import (
-    ReportRows,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.factories import ReportRows, certified_holders
 
 PUBLISHED = {  # year: (juries, contrôles, agrément requests, appuis) — the certifier's published table
     2023: (130, 22, 9, 2),
@@ -37,11 +28,6 @@ def spread(year: int, i: int) -> datetime:
 def report(year=None):
     with session_scope() as session:
         return activity_report(session, year)
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 def build_published(rows: ReportRows) -> bool:
@@ -149,12 +135,8 @@ def test_french_calendar_year_and_first_signature(people):
 
 def test_counts_what_the_services_recorded(people):
     """A real agrément, a real jury and real certificates, through the services."""
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    ids = ready_candidates(structure, 3)
-    partial = {ids[2]: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}}
-    session_id = deliberated_session(people, ids, partial)
-    issue_results(session_id)
+    partial = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
+    certified_holders(people, 3, results=[None, None, partial])
 
     year = datetime.now(UTC).year
     result = report(year)

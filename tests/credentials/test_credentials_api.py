@@ -7,10 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from certification.db import session_scope
 from certification.models import Certificate
 from certification.models_credentials import Credential
@@ -18,21 +16,10 @@ from certification.services.issuance import checksum
 from documents import badge
 from tests.credentials.independent import check_open_badge, decode_verified, status_bit
 from tests.credentials.test_credentials_services import forge, tamper
-from tests.factories import auth, deliberated_session, grant_agrement, issue_results, make_users, ready_candidates, \
+from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, \
     siret, structure_account
 
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-def people():
-    return make_users()
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ def test_every_template_file_is_proofread() -> None:
     covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)
     assert set(proof.template_files(proof.DOCUMENT_DIR, (".html",))) - covered == set()
     mails = proof.mail_templates()
-    assert len(mails) >= 40 and "convocation_formation" in mails and "cpf_alerte" in mails
+    assert len(mails) >= 40 and "convocation_formation" in mails and "cpf/alerte" in mails
     parts = [f"{name}{part}" for name in mails for part in proof.MAIL_PARTS]
     assert all((proof.MAIL_DIR / part).is_file() for part in parts), "an e-mail lacks a subject, text or HTML part"
     covered = proof.reachable(mail_env, proof.MAIL_DIR, parts)

@@ -291,3 +291,32 @@ async def test_one_flow_run_delivers_more_than_one_pass_of_messages(engine, sett
     report = await common.deliver_task.fn()
     assert report["sent"] == 11
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 11
+
+
+async def test_a_sent_message_whose_record_fails_once_is_recorded_not_sent_again(
+        engine, settings, context, smtp_server, monkeypatch) -> None:
+    """The database busy when a sent message is recorded: the record is retried, so the message
+    does not stay 'sending' until its lease expires and leave a second time."""
+    from sqlalchemy.exc import OperationalError
+
+    import notifications.outbox as outbox
+
+    smtp_server.start()
+    message_id = queue(engine, settings, context)
+    record, calls = outbox._record_success, []
+
+    def busy_once(engine_, message_id_):
+        calls.append(message_id_)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE outbox_messages", {}, Exception("database is locked"))
+        record(engine_, message_id_)
+
+    monkeypatch.setattr(outbox, "_record_success", busy_once)
+    monkeypatch.setattr(outbox, "_RECORD_RETRIES", (0.05,))
+    report = await deliver_pending(engine, smtp(smtp_server))
+    assert report == DeliveryReport(sent=1)
+    assert calls == [message_id, message_id]
+    assert load(engine, message_id).status == "sent"
+    assert len(smtp_server.handler.envelopes) == 1
+    assert (await deliver_pending(engine, smtp(smtp_server), now=utcnow() + timedelta(days=1))).sent == 0
+    assert len(smtp_server.handler.envelopes) == 1

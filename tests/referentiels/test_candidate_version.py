@@ -20,7 +20,9 @@ from certification.models import Agrement, Certificate, Certification
 from certification.models_credentials import Credential
 from certification.referentiel import service
 from certification.referentiel.schema import parse
-from certification.services import cpf_export, credentials, issuance
+from certification.cpf import flux as cpf_flux
+from certification.cpf import service as cpf_service
+from certification.services import credentials, issuance
 from documents import badge
 from documents.render import render_pdf
 from flows.jury import certificate_context, jury_context
@@ -121,13 +123,13 @@ def test_cpf_export_declares_each_holder_under_the_record_of_their_version(peopl
         cert.registry_code = "RNCP34567"  # the certification's own record (version 1 has none)
         s.add(cert)
     with session_scope() as s:
-        batch, data = cpf_export.prepare_batch(s, people["officer"]["actor"], "CQP_SP")
+        batch, data = cpf_service.prepare_batch(s, people["officer"]["actor"], "CQP_SP")
         numbers = {c.holder_last_name: c.number for c in s.exec(select(Certificate))}
-    ns = {"cpf": cpf_export.NS}
+    ns = {"cpf": cpf_flux.NS}
     found = {
         element.findtext("cpf:code", namespaces=ns): [p.findtext("cpf:idTechnique", namespaces=ns)
-                                                      for p in element.iter(f"{{{cpf_export.NS}}}passageCertification")]
-        for element in ET.fromstring(data).iter(f"{{{cpf_export.NS}}}certification")
+                                                      for p in element.iter(f"{{{cpf_flux.NS}}}passageCertification")]
+        for element in ET.fromstring(data).iter(f"{{{cpf_flux.NS}}}certification")
     }
     assert found == {"RNCP34567": [numbers["Ancien"]], "RS9999": [numbers["Nouveau"]]}
     assert (batch.registry_code, batch.record_count) == ("RNCP34567,RS9999", 2)

@@ -10,11 +10,12 @@ import time_machine
 from sqlmodel import select
 
 from certification.audit import timeline
+from certification.cpf import flux as cpf_export
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import Candidate, Certificate, JuryCandidate
-from certification.services import cpf_export, issuance
+from certification.services import issuance
 from certification.services import jury as jury_svc
 from certification.services.agrement import PieceIn
 from certification.services.files import referenced_uploads

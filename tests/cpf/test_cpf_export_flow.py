@@ -13,23 +13,16 @@ from sqlmodel import select
 from api.app import periodic_flows
 from api.cli import scheduled_deployments
 from certification.db import session_scope
-from certification.models import Certificate, Certification
-from certification.models_reporting import CpfExportBatch, CpfRecord
-from certification.services import cpf_export as cpf
+from certification.models import Certificate
+from certification.cpf import queries, service, states
+from certification.cpf.flux import NS
+from certification.cpf.models import CpfExportBatch, CpfRecord
 from certification.services import issuance
-from certification.services.cpf_export import NS
 from certification.settings import reset_settings_cache
-from flows.cpf_export import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
+from flows.cpf import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
 from notifications.models import OutboxMessage
-from tests.factories import (
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.cpf.holders import registered_structure
+from tests.factories import deliberated_session, issue_results, make_users, ready_candidates
 
 pytestmark = pytest.mark.integration
 
@@ -37,18 +30,12 @@ pytestmark = pytest.mark.integration
 def registered(code: str = "RS5286"):
     """An agréée structure's account, CQP SP registered under ``code``."""
     people = make_users()
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = code
-        s.add(cert)
-    return people, structure
+    return people, registered_structure(people, code)
 
 
 def alerts() -> list[OutboxMessage]:
     with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf_alerte")
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte")
                            .order_by(OutboxMessage.id)))
 
 
@@ -142,7 +129,7 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     # An export that fails (the schema refuses the flux) is said once, nothing recorded.
     with session_scope() as s:
         record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == darc.number)).one()
-        cpf.request_resend(s, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
+        service.request_resend(s, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
     monkeypatch.setenv("CQP_CPF_ID_CLIENT", "1234567")
     reset_settings_cache()
     failed = run(date(2027, 6, 6))
@@ -198,7 +185,7 @@ def test_the_export_is_scheduled(prefect_server, monkeypatch):
 
 def reminders() -> list[OutboxMessage]:
     with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf_rappel_compte_rendu")
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/rappel_compte_rendu")
                            .order_by(OutboxMessage.id)))
 
 
@@ -234,7 +221,7 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
     # The officer says A was deposited (the next reminder words it); B's report is imported: B is done.
     with time_machine.travel(datetime(2027, 3, 26, 9, tzinfo=UTC), tick=False):
         with session_scope() as s:
-            cpf.declare_deposit(s, officer, batch_of(a).id, date(2027, 3, 18))
+            service.declare_deposit(s, officer, batch_of(a).id, date(2027, 3, 18))
         import_report_once(batch_of(b).id, f"idTechnique;statut\n{darc.number};ACCEPTE\n".encode(), "cr.csv", officer)
     assert run(date(2027, 3, 31)) == []
     assert run(date(2027, 4, 1)) == [f"{a}:report-reminder-2"]  # 30 days: the last one
@@ -263,7 +250,7 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
     assert "déposé sur la plateforme de la Caisse des Dépôts le 18 mars 2027" in last
     assert "n'a pas été déclaré" not in last and "C'est le dernier rappel pour ce lot" in last
     with session_scope() as s:  # each reminder in the batch's audit trail, with the declared deposit
-        trail = [e.action for e in cpf.batch_timeline(s, officer, batch_of(a).id)]
+        trail = [e.action for e in queries.batch_timeline(s, officer, batch_of(a).id)]
     assert trail == ["generate", "mail_queued", "declare_deposit", "mail_queued"]
 
 
@@ -295,8 +282,8 @@ async def test_the_scheduled_flow_delivers_each_reminder_once(prefect_server, sm
     reference = produced["reference"]
 
     with session_scope() as s:
-        produced_on = cpf.produced_on(s.get(CpfExportBatch, produced["id"]))
-    later = datetime.combine(produced_on + timedelta(days=15), time(12), cpf.PARIS)
+        produced_on = states.produced_on(s.get(CpfExportBatch, produced["id"]))
+    later = datetime.combine(produced_on + timedelta(days=15), time(12), states.PARIS)
     with time_machine.travel(later, tick=True):  # the flow runs for real, 15 days after the batch
         runs = [await cpf_export_all_flow() for _ in range(2)]
     assert [r["certifications"]["CQP_SP"]["reminders"] for r in runs] == [[f"{reference}:report-reminder-1"], []]

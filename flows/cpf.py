@@ -34,11 +34,20 @@ from certification.audit import SYSTEM, Actor
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, DomainError
+from certification.cpf import queries, service
+from certification.cpf.models import CpfExportBatch
+from certification.cpf.report import parse_report
+from certification.cpf.states import (
+    AWAITING_REPORT_STATES,
+    BATCH_ENTITY,
+    CPF_STATE_LABELS,
+    REPORT_REMINDER_STEPS,
+    paris_today,
+    produced_on,
+    report_reminder_step,
+)
 from certification.models import Certificate, Certification
-from certification.models_reporting import CpfExportBatch
-from certification.processes.cpf_export import AWAITING_REPORT_STATES, CPF_STATE_LABELS
-from certification.services import cpf_export as svc
-from certification.services.referential import get_certification
+from certification.services.referential import get_certification, parse_registry_code
 from certification.settings import get_settings
 from documents.storage import write_generated
 from flows.common import deliver_task
@@ -59,7 +68,7 @@ def export_once(certification_code: str, actor: Actor = SYSTEM, engine: Engine |
     """Record and write the next batch of ``certification_code``; None when nothing is owed."""
     data_dir = get_settings().data_dir
     with session_scope(engine) as session:
-        prepared = svc.prepare_batch(session, actor, certification_code)
+        prepared = service.prepare_batch(session, actor, certification_code)
         if prepared is None:
             return None
         batch, data = prepared
@@ -81,10 +90,10 @@ def import_report_once(batch_id: int, data: bytes, filename: str, actor: Actor,
     """Apply a processing report and keep its file beside the batch (same transaction)."""
     data_dir = get_settings().data_dir
     with session_scope(engine) as session:
-        batch = svc.get_batch(session, actor, batch_id)
-        svc.parse_report(data)  # refuse an unreadable report before storing anything
+        batch = queries.get_batch(session, actor, batch_id)
+        parse_report(data)  # refuse an unreadable report before storing anything
         stored = report_path(batch, data)
-        outcome = svc.import_report(session, actor, batch_id, data, filename=filename, stored_path=stored)
+        outcome = service.import_report(session, actor, batch_id, data, filename=filename, stored_path=stored)
         write_generated(data_dir, stored, data)
         return asdict(outcome)
 
@@ -105,7 +114,7 @@ def back_office_url() -> str:
 
 
 def certification_context(cert: Certification) -> dict[str, Any]:
-    parsed = svc.parse_registry_code(cert.registry_code)
+    parsed = parse_registry_code(cert.registry_code)
     return {"certification_code": cert.code, "certification_title": cert.title,
             "registry_code": parsed[1] if parsed else None}
 
@@ -125,7 +134,7 @@ def alert_rows(session: Session, records: list, on: date, horizon_days: int) -> 
             "issued_on": r.issued_on, "due_on": r.due_on, "days_left": (r.due_on - on).days,
             "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
             "error_message": r.error_message, "awaiting_report": batch is not None,
-            "batch": batch.reference if batch else None, "batch_produced_on": svc.produced_on(batch) if batch else None,
+            "batch": batch.reference if batch else None, "batch_produced_on": produced_on(batch) if batch else None,
             "batch_deposited_on": batch.deposited_on if batch else None,
             "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
         })
@@ -143,7 +152,7 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
     on = today()
     with session_scope(engine) as session:
         cert = get_certification(session, certification_code)
-        records = svc.attention_records(session, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
+        records = queries.attention_records(session, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
         if not records and not export_error:
             return []
         rows = alert_rows(session, records, on, settings.cpf_alert_days_before)
@@ -162,7 +171,7 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
             "action_url": back_office_url(),
         }
         fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
-        fx.mail(context, f"cpf-alert:{digest}", "cpf_alerte", [settings.officers_mailbox])
+        fx.mail(context, f"cpf-alert:{digest}", "cpf/alerte", [settings.officers_mailbox])
         return fx.mails
 
 
@@ -173,30 +182,30 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
     after a long pause only the latest step is sent). None once the report is imported."""
     settings = get_settings()
     every = settings.cpf_report_reminder_days
-    on = svc.paris_today()
+    on = paris_today()
     sent = []
     with session_scope(engine) as session:
         cert = get_certification(session, certification_code)
-        for batch in svc.batches_awaiting_report(session, SYSTEM, cert.id):
-            step = svc.report_reminder_step(batch, on, every)
+        for batch in queries.batches_awaiting_report(session, SYSTEM, cert.id):
+            step = report_reminder_step(batch, on, every)
             if not step:
                 continue
-            records = svc.awaiting_records(session, batch)
-            produced = svc.produced_on(batch)
+            records = queries.awaiting_records(session, batch)
+            produced = produced_on(batch)
             context = {
                 "cpf": {
                     **certification_context(cert), "batch_id": batch.id, "reference": batch.reference,
                     "filename": batch.filename, "relative_path": batch.relative_path,
                     "record_count": batch.record_count, "resent_count": batch.resent_count,
                     "awaiting_count": len(records), "produced_on": produced, "days_since": (on - produced).days,
-                    "deposited_on": batch.deposited_on, "step": step, "last": step == svc.REPORT_REMINDER_STEPS,
+                    "deposited_on": batch.deposited_on, "step": step, "last": step == REPORT_REMINDER_STEPS,
                     "next_on": produced + timedelta(days=every * (step + 1)),
                     "earliest_due_on": records[0].due_on if records else None,
                 },
                 "action_url": back_office_url(),
             }
-            fx = Effects(session, svc.BATCH_ENTITY, batch.id, batch.reference)
-            fx.mail(context, f"report-reminder-{step}", "cpf_rappel_compte_rendu", [settings.officers_mailbox])
+            fx = Effects(session, BATCH_ENTITY, batch.id, batch.reference)
+            fx.mail(context, f"report-reminder-{step}", "cpf/rappel_compte_rendu", [settings.officers_mailbox])
             sent += [f"{batch.reference}:{name}" for name in fx.mails]
     return sent
 

@@ -15,109 +15,37 @@ from typing import Literal
 import anyio
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse
-from api.types import UtcDateTime
-from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import binary
+from api.cpf.schemas import (
+    CpfBatchDetailOut,
+    CpfBatchOut,
+    CpfDepositIn,
+    CpfExportIn,
+    CpfExportResultOut,
+    CpfItemOut,
+    CpfRecordOut,
+    CpfReportOut,
+)
 from api.deps import Principal, require
 from api.errors import PayloadTooLarge
-from api.schemas import EventOut, ReasonIn, Strict, timeline_page
+from api.flow_helpers import cpf as cpf_flow
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.schemas import EventOut, ReasonIn, timeline_page
 from api.uploads import file_response
 from certification.clock import today
+from certification.cpf import queries, service
+from certification.cpf.models import CpfExportBatch, CpfRecord
+from certification.cpf.states import CPF_STATE_LABELS, CpfState, is_overdue
 from certification.db import session_scope
 from certification.errors import NotFound
 from certification.models import Certification, Role
-from certification.models_reporting import CpfExportBatch, CpfRecord
-from certification.processes.cpf_export import CPF_STATE_LABELS, CpfState
-from certification.services import cpf_export as svc
 from certification.settings import get_settings
-from api.flow_helpers import cpf_export
 
 router = APIRouter(prefix="/exports/cpf", tags=["export Caisse des Dépôts (SI CPF)"])
 OFFICER = require(Role.officer)
 REPORT_MAX_BYTES = 20 * 1024 * 1024
-
-
-class CpfExportIn(Strict):
-    certification_code: Literal["CQP_SP", "CQP_EPSP"]
-
-
-class CpfDepositIn(Strict):
-    deposited_on: date = Field(description="Jour du dépôt du fichier sur la plateforme de la Caisse des Dépôts")
-
-
-class CpfBatchOut(BaseModel):
-    id: int
-    reference: str = Field(description="Identifiant du flux (idFlux)")
-    certification_code: str
-    registry_type: str = Field(description="RNCP ou RS")
-    registry_code: str
-    state: str = Field(description="generated | report_imported")
-    record_count: int
-    resent_count: int = Field(description="Dont enregistrements retransmis après rejet")
-    filename: str
-    sha256: str
-    size: int
-    created_at: UtcDateTime
-    deposited_on: date | None = Field(description="Jour du dépôt sur la plateforme, tel que déclaré par le "
-                                                  "chargé·e (null : non déclaré)")
-    report_imported_at: UtcDateTime | None
-    report_filename: str | None
-    accepted_count: int
-    rejected_count: int
-    file_url: str
-
-
-class CpfItemOut(BaseModel):
-    record_id: int
-    technical_id: str
-    resend: bool
-    outcome: str | None
-    message: str | None
-    reported_at: UtcDateTime | None
-
-
-class CpfBatchDetailOut(CpfBatchOut):
-    items: list[CpfItemOut]
-
-
-class CpfExportResultOut(BaseModel):
-    batch: CpfBatchOut | None
-    message: str
-
-
-class CpfRecordOut(BaseModel):
-    id: int
-    technical_id: str = Field(description="Numéro du certificat (idTechnique)")
-    certificate_id: int
-    certification_code: str
-    state: str
-    state_label: str
-    issued_on: date
-    due_on: date = Field(description="Date limite de transmission (3 mois après la délivrance)")
-    overdue: bool
-    sent_count: int
-    last_sent_at: UtcDateTime | None
-    last_batch_reference: str | None
-    accepted_at: UtcDateTime | None
-    rejected_at: UtcDateTime | None
-    error_message: str | None
-    resend_requested: bool
-    held_reason: str | None = Field(description="Retenu faute de données du titulaire (sexe, date de naissance…) : "
-                                                "ce qu'il faut corriger ; transmis au lot suivant une fois corrigé")
-    held_since: UtcDateTime | None
-
-
-class CpfReportOut(BaseModel):
-    batch: CpfBatchOut
-    accepted: list[str]
-    rejected: list[str]
-    unchanged: list[str]
-    superseded: list[str] = Field(description="Retransmis depuis dans un lot plus récent : statut inchangé")
-    ignored: list[str] = Field(description="Contredit un résultat définitif déjà enregistré")
-    unknown: list[str] = Field(description="Absents de ce lot")
 
 
 def _codes(session: Session) -> dict[int, str]:
@@ -147,7 +75,7 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
         out.append(CpfRecordOut(
             id=r.id, technical_id=r.technical_id, certificate_id=r.certificate_id,
             certification_code=codes[r.certification_id], state=r.state, state_label=CPF_STATE_LABELS[r.state],
-            issued_on=r.issued_on, due_on=r.due_on, overdue=svc.is_overdue(r, on), sent_count=r.sent_count,
+            issued_on=r.issued_on, due_on=r.due_on, overdue=is_overdue(r, on), sent_count=r.sent_count,
             last_sent_at=r.last_sent_at, last_batch_reference=batches.get(r.last_batch_id),
             accepted_at=r.accepted_at, rejected_at=r.rejected_at, error_message=r.error_message,
             resend_requested=r.resend_requested, held_reason=r.held_reason, held_since=r.held_since,
@@ -159,9 +87,9 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
              responses={200: {"model": CpfExportResultOut, "description": "Rien de nouveau à transmettre"}},
              summary="Générer le flux XML d'une certification (nouveaux certifiés, rejets corrigés) (chargé·e)")
 async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
-    summary = await anyio.to_thread.run_sync(cpf_export().export_once, body.certification_code, principal.actor)
+    summary = await anyio.to_thread.run_sync(cpf_flow().export_once, body.certification_code, principal.actor)
     with session_scope() as session:
-        held = len(svc.list_records(session, principal.actor, certification_code=body.certification_code, held=True))
+        held = len(queries.list_records(session, principal.actor, certification_code=body.certification_code, held=True))
         note = (f" {held} enregistrement(s) retenu(s) faute de données du titulaire : voir "
                 f"{router.prefix}/records?held=true" if held else "")
         if summary is None:
@@ -182,7 +110,7 @@ def list_batches(pager: Pager = Depends(),
                  until: date | None = until_query("Lots générés"),
                  principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return pager.page(svc.list_batches(session, principal.actor, certification_code=certification_code),
+        return pager.page(queries.list_batches(session, principal.actor, certification_code=certification_code),
                           lambda b: batch_out(session, b), text=lambda b: (b.reference,),
                           where=lambda b: in_range(b.created_at, since, until))
 
@@ -202,7 +130,7 @@ def list_records(
     principal: Principal = Depends(OFFICER),
 ):
     with session_scope() as session:
-        rows = svc.list_records(session, principal.actor, certification_code=certification_code, state=state,
+        rows = queries.list_records(session, principal.actor, certification_code=certification_code, state=state,
                                 overdue=overdue, held=held)
         return pager.page(rows, lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,),
                           where=lambda r: in_range(r.issued_on, since, until))
@@ -213,7 +141,7 @@ def list_records(
 def overdue(pager: Pager = Depends(), certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
             principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return pager.page(svc.overdue_records(session, principal.actor, certification_code=certification_code),
+        return pager.page(queries.overdue_records(session, principal.actor, certification_code=certification_code),
                           lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,))
 
 
@@ -221,18 +149,18 @@ def overdue(pager: Pager = Depends(), certification_code: Literal["CQP_SP", "CQP
              summary="Retransmettre un enregistrement rejeté sans modification (chargé·e, motif)")
 def resend(record_id: int, body: ReasonIn, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        record = svc.request_resend(session, principal.actor, record_id, body.reason)
+        record = service.request_resend(session, principal.actor, record_id, body.reason)
         return records_out(session, [record])[0]
 
 
 @router.get("/{batch_id}", response_model=CpfBatchDetailOut, summary="Consulter un lot et ses enregistrements")
 def read(batch_id: int, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        batch = svc.get_batch(session, principal.actor, batch_id)
+        batch = queries.get_batch(session, principal.actor, batch_id)
         return CpfBatchDetailOut(
             **batch_out(session, batch).model_dump(),
             items=[CpfItemOut(record_id=i.record_id, technical_id=i.technical_id, resend=i.resend, outcome=i.outcome,
-                              message=i.message, reported_at=i.reported_at) for i in svc.items_of(session, batch.id)],
+                              message=i.message, reported_at=i.reported_at) for i in queries.items_of(session, batch.id)],
         )
 
 
@@ -240,21 +168,21 @@ def read(batch_id: int, principal: Principal = Depends(OFFICER)):
             summary="Historique du lot : génération, dépôt déclaré, rappels, compte rendu (chargé·e ; paginé)")
 def read_timeline(batch_id: int, pager: Pager = Depends(), principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return timeline_page(pager, svc.batch_timeline(session, principal.actor, batch_id))
+        return timeline_page(pager, queries.batch_timeline(session, principal.actor, batch_id))
 
 
 @router.post("/{batch_id}/deposit", response_model=CpfBatchOut,
              summary="Déclarer le jour du dépôt du fichier sur la plateforme de la Caisse des Dépôts (chargé·e)")
 def declare_deposit(batch_id: int, body: CpfDepositIn, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        return batch_out(session, svc.declare_deposit(session, principal.actor, batch_id, body.deposited_on))
+        return batch_out(session, service.declare_deposit(session, principal.actor, batch_id, body.deposited_on))
 
 
 @router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",
             responses=binary("application/xml"))
 def download(batch_id: int, principal: Principal = Depends(OFFICER)):
     with session_scope() as session:
-        batch = svc.get_batch(session, principal.actor, batch_id)
+        batch = queries.get_batch(session, principal.actor, batch_id)
     path = get_settings().data_dir / batch.relative_path
     if not path.is_file():
         raise NotFound("Fichier du lot introuvable sur le stockage.", code="file_missing")
@@ -269,7 +197,7 @@ async def import_report(batch_id: int, report: UploadFile = File(description="Co
     if len(data) > REPORT_MAX_BYTES:
         raise PayloadTooLarge(f"Compte rendu trop volumineux (au plus {REPORT_MAX_BYTES // 1024 // 1024} Mo).")
     outcome = await anyio.to_thread.run_sync(
-        cpf_export().import_report_once, batch_id, data, report.filename or "", principal.actor)
+        cpf_flow().import_report_once, batch_id, data, report.filename or "", principal.actor)
     with session_scope() as session:
         batch = session.get(CpfExportBatch, batch_id)
         return CpfReportOut(batch=batch_out(session, batch),

@@ -6,29 +6,20 @@ per XML flux generated (one certification per flux), and one :class:`CpfBatchIte
 carried by a batch, which keeps what was sent each time and what the processing report said.
 
 Imported at the bottom of :mod:`certification.models`, so that every import of the models
-registers these tables too.
+registers these tables too (the table names are unchanged: ``cpf_export_batches``,
+``cpf_records``, ``cpf_batch_items``).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import optional_timestamp_field, timestamp_field
 
 __all__ = ["CpfBatchItem", "CpfExportBatch", "CpfRecord"]
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
 
 
 class CpfExportBatch(SQLModel, table=True):
@@ -49,15 +40,15 @@ class CpfExportBatch(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int = 0
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
     deposited_on: date | None = None  # on the Caisse des Dépôts platform, as the officer declared it
-    report_imported_at: datetime | None = _opt_ts()
+    report_imported_at: datetime | None = optional_timestamp_field()
     report_filename: str | None = Field(default=None, max_length=200)
     report_relative_path: str | None = Field(default=None, max_length=300)
     report_sha256: str | None = Field(default=None, max_length=64)
     accepted_count: int = 0
     rejected_count: int = 0
-    updated_at: datetime = _ts()
+    updated_at: datetime = timestamp_field()
 
 
 class CpfRecord(SQLModel, table=True):
@@ -75,17 +66,17 @@ class CpfRecord(SQLModel, table=True):
     due_on: date = Field(index=True)  # issued_on + 3 months
     last_batch_id: int | None = Field(default=None, foreign_key="cpf_export_batches.id")
     sent_count: int = 0
-    first_sent_at: datetime | None = _opt_ts()
-    last_sent_at: datetime | None = _opt_ts()
+    first_sent_at: datetime | None = optional_timestamp_field()
+    last_sent_at: datetime | None = optional_timestamp_field()
     payload_sha256: str | None = Field(default=None, max_length=64)  # of the passage last sent
-    accepted_at: datetime | None = _opt_ts()
-    rejected_at: datetime | None = _opt_ts()
+    accepted_at: datetime | None = optional_timestamp_field()
+    rejected_at: datetime | None = optional_timestamp_field()
     error_message: str | None = Field(default=None, sa_column=Column(Text))
     resend_requested: bool = False  # the officer asks to re-send a rejected record as it is
     held_reason: str | None = Field(default=None, sa_column=Column(Text))  # owed but held back: data to fix
-    held_since: datetime | None = _opt_ts()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    held_since: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class CpfBatchItem(SQLModel, table=True):
@@ -102,4 +93,4 @@ class CpfBatchItem(SQLModel, table=True):
     payload_sha256: str = Field(max_length=64)
     outcome: str | None = Field(default=None, max_length=20)  # accepted | rejected
     message: str | None = Field(default=None, sa_column=Column(Text))
-    reported_at: datetime | None = _opt_ts()
+    reported_at: datetime | None = optional_timestamp_field()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,24 +15,17 @@ from certification.audit import SYSTEM, timeline
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition, ValidationFailed
 from certification.models import Candidate, Certificate, Certification
-from certification.models_reporting import CpfBatchItem, CpfExportBatch, CpfRecord
-from certification.services import cpf_export as svc
+from certification.cpf import flux, queries, service
+from certification.cpf import states as cpf_states
+from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.services import issuance
 from certification.settings import reset_settings_cache
-from flows.cpf_export import export_once, import_report_once
-from tests.factories import (
-    deliberated_session,
-    plan_past_session,
-    grant_agrement,
-    issue_results,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from flows.cpf import export_once, import_report_once
+from tests.cpf.holders import registered_structure
+from tests.factories import deliberated_session, issue_results, make_users, plan_past_session, ready_candidates
 
-NS = {"cpf": svc.NS}
-XSI_NIL = f"{{{svc.XSI}}}nil"
+NS = {"cpf": flux.NS}
+XSI_NIL = f"{{{flux.XSI}}}nil"
 NAMES = [
     ("O'Brien <Zoé> & Cie", "Aïssatou Marie-Hélène"),
     ("N'Guessan-Lefèvre", "Jean-François Éloi Maël Noé"),
@@ -43,13 +36,7 @@ NAMES = [
 @pytest.fixture
 def world(settings):
     people = make_users()
-    grant_agrement(people, 1)
-    structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        cert.registry_code = "RNCP 34567"
-        s.add(cert)
-    return people, structure
+    return people, registered_structure(people, "RNCP 34567")
 
 
 def certify(people, structure, names, *, first=1, partial=(), sexes=None):
@@ -111,14 +98,14 @@ def numbers() -> dict[str, str]:
 
 def xml_report(reference: str, lines) -> bytes:
     """A processing report in XML: per passage its idTechnique, statut and message."""
-    root = ET.Element(f"{{{svc.NS}}}compteRendu")
-    ET.SubElement(root, f"{{{svc.NS}}}idFlux").text = reference
+    root = ET.Element(f"{{{flux.NS}}}compteRendu")
+    ET.SubElement(root, f"{{{flux.NS}}}idFlux").text = reference
     for tid, status, message in lines:
-        p = ET.SubElement(ET.SubElement(root, f"{{{svc.NS}}}passages"), f"{{{svc.NS}}}passage")
-        ET.SubElement(p, f"{{{svc.NS}}}idTechnique").text = tid
-        ET.SubElement(p, f"{{{svc.NS}}}statut").text = status
+        p = ET.SubElement(ET.SubElement(root, f"{{{flux.NS}}}passages"), f"{{{flux.NS}}}passage")
+        ET.SubElement(p, f"{{{flux.NS}}}idTechnique").text = tid
+        ET.SubElement(p, f"{{{flux.NS}}}statut").text = status
         if message:
-            ET.SubElement(p, f"{{{svc.NS}}}libelleErreur").text = message
+            ET.SubElement(p, f"{{{flux.NS}}}libelleErreur").text = message
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
@@ -147,7 +134,7 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
     data, root = read_flux(settings, summary)
     assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     data.decode("utf-8")  # well-formed UTF-8 (parsed above)
-    assert root.tag == f"{{{svc.NS}}}flux"
+    assert root.tag == f"{{{flux.NS}}}flux"
     assert root.findtext("cpf:idFlux", namespaces=NS) == summary["reference"]
     assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", root.findtext("cpf:horodatage", namespaces=NS))
     certifier = root.find("cpf:emetteur/cpf:certificateurs/cpf:certificateur", NS)
@@ -183,7 +170,7 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
     assert [second.findtext(f"cpf:prenom{i}", namespaces=NS) for i in (1, 2, 3)] == [
         "Jean-François", "Éloi", "Maël Noé"]
     assert second.find("cpf:libelleCommuneNaissance", NS) is None
-    assert svc.flux_errors(data) == []  # the written flux is valid against the data dictionary's schema
+    assert flux.flux_errors(data) == []  # the written flux is valid against the data dictionary's schema
 
     assert states() == {nums[NAMES[0][0]]: "sent", nums[NAMES[1][0]]: "sent"}
     with session_scope() as s:
@@ -192,7 +179,7 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
         assert [e.action for e in timeline(s, "cpf_export_batches", batch.id)] == ["generate"]
         record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == nums[NAMES[0][0]])).one()
         assert [e.action for e in timeline(s, "cpf_records", record.id)] == ["send"]
-        assert record.due_on == svc.add_months(cert.issued_on, 3)
+        assert record.due_on == cpf_states.add_months(cert.issued_on, 3)
 
 
 def test_second_export_with_nothing_new_writes_nothing(world, settings):
@@ -206,7 +193,7 @@ def test_second_export_with_nothing_new_writes_nothing(world, settings):
     with session_scope() as s:
         assert len(s.exec(select(CpfExportBatch)).all()) == 1
     with session_scope() as s, pytest.raises(ValidationFailed):  # EPSP has no registry code
-        svc.prepare_batch(s, SYSTEM, "CQP_EPSP")
+        service.prepare_batch(s, SYSTEM, "CQP_EPSP")
 
 
 def test_accepted_never_resent_and_rejected_resent_after_correction(world, settings):
@@ -266,9 +253,9 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     assert export_once("CQP_SP") is None
     with session_scope() as s:
         record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == c)).one()
-        svc.request_resend(s, officer(people), record.id, "Incident de la plateforme résolu")
+        service.request_resend(s, officer(people), record.id, "Incident de la plateforme résolu")
         with pytest.raises(InvalidTransition):
-            svc.request_resend(s, officer(people), s.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
+            service.request_resend(s, officer(people), s.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
                                "déjà accepté")
     fourth = export_once("CQP_SP")
     _, root = read_flux(settings, fourth)
@@ -286,7 +273,7 @@ def test_report_formats_and_refusals(world, settings):
 
     def imp(data):
         with session_scope() as s:
-            return svc.import_report(s, officer(people), batch["id"], data, filename="cr")
+            return service.import_report(s, officer(people), batch["id"], data, filename="cr")
 
     for bad, code in [
         (b"", "report_empty"),
@@ -324,11 +311,11 @@ def test_overdue_three_months_after_issue(world, settings):
 
     def overdue():
         with session_scope() as s:
-            return sorted(r.technical_id for r in svc.overdue_records(s, officer(people)))
+            return sorted(r.technical_id for r in queries.overdue_records(s, officer(people)))
 
     with time_machine.travel(datetime(2027, 3, 2, 10, tzinfo=UTC), tick=False):
         with session_scope() as s:
-            records = svc.list_records(s, officer(people))
+            records = queries.list_records(s, officer(people))
         assert {(r.technical_id, r.issued_on, r.due_on) for r in records} == {
             (a, date(2027, 3, 1), date(2027, 6, 1)), (b, date(2027, 3, 1), date(2027, 6, 1))}
         assert overdue() == []
@@ -341,15 +328,15 @@ def test_overdue_three_months_after_issue(world, settings):
         # declared yet, still overdue in the listing and in the officers' alerts.
         assert overdue() == sorted([a, b])
         with session_scope() as s:
-            assert all(svc.is_overdue(r) for r in svc.list_records(s, officer(people), state="sent"))
-            assert sorted(r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP")) == sorted([a, b])
+            assert all(cpf_states.is_overdue(r) for r in queries.list_records(s, officer(people), state="sent"))
+            assert sorted(r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP")) == sorted([a, b])
         import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
                            officer(people))
         assert overdue() == [b]  # accepted: declared; rejected: still owed
         with session_scope() as s:
-            assert not svc.is_overdue(s.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
-    assert svc.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
-    assert svc.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+            assert not cpf_states.is_overdue(s.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
+    assert cpf_states.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert cpf_states.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
 
 
 def test_sent_records_are_alerted_only_once_overdue(world, settings):
@@ -364,7 +351,7 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
     def attention(day: date) -> list[str]:
         with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), \
                 session_scope() as s:
-            return [r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP", days_before=30)]
+            return [r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP", days_before=30)]
 
     assert attention(date(2027, 5, 20)) == []  # due within 30 days, but sent: its batch is followed
     assert attention(date(2027, 6, 1)) == []  # due today
@@ -373,7 +360,7 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
 
 def summary_ids(summary) -> list[str]:
     with session_scope() as s:
-        return [i.technical_id for i in svc.items_of(s, summary["id"])]
+        return [i.technical_id for i in queries.items_of(s, summary["id"])]
 
 
 def test_report_reminder_steps(world, settings):
@@ -383,15 +370,15 @@ def test_report_reminder_steps(world, settings):
         summary = export_once("CQP_SP")
     with session_scope() as s:
         batch = s.get(CpfExportBatch, summary["id"])
-    assert svc.produced_on(batch) == date(2027, 3, 2)
+    assert cpf_states.produced_on(batch) == date(2027, 3, 2)
     days = [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 17), date(2027, 3, 31), date(2027, 4, 1),
             date(2027, 9, 1)]
-    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
-    assert [svc.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
+    assert [cpf_states.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
+    assert [cpf_states.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
     import_report_once(batch.id, csv_report([(summary_ids(summary)[0], "ACCEPTE", "")]), "cr.csv", officer(people))
     with session_scope() as s:
         batch = s.get(CpfExportBatch, summary["id"])
-    assert [svc.report_reminder_step(batch, d, 15) for d in days] == [0] * 6  # report imported
+    assert [cpf_states.report_reminder_step(batch, d, 15) for d in days] == [0] * 6  # report imported
 
 
 def test_the_officer_declares_the_deposit(world, settings):
@@ -403,7 +390,7 @@ def test_the_officer_declares_the_deposit(world, settings):
         refused = []
         for day in (date(2027, 3, 1), date(2027, 3, 6)):  # before the batch was produced; in the future
             with session_scope() as s, pytest.raises(ValidationFailed) as exc:
-                svc.declare_deposit(s, officer(people), summary["id"], day)
+                service.declare_deposit(s, officer(people), summary["id"], day)
             refused.append((exc.value.code, exc.value.status_code, exc.value.message))
         assert refused == [
             ("deposit_before_batch", 422, f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
@@ -411,14 +398,14 @@ def test_the_officer_declares_the_deposit(world, settings):
             ("deposit_in_future", 422, "La date de dépôt ne peut pas être postérieure à aujourd'hui."),
         ]
         with session_scope() as s, pytest.raises(Exception) as exc:
-            svc.declare_deposit(s, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
+            service.declare_deposit(s, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
         assert exc.value.status_code == 403
         for day in (date(2027, 3, 3), date(2027, 3, 3), date(2027, 3, 2)):  # the same date twice, then corrected
             with session_scope() as s:
-                batch = svc.declare_deposit(s, officer(people), summary["id"], day)
+                batch = service.declare_deposit(s, officer(people), summary["id"], day)
         assert batch.deposited_on == date(2027, 3, 2)
     with session_scope() as s:
-        trail = [(e.action, e.actor_role, e.data) for e in svc.batch_timeline(s, officer(people), summary["id"])]
+        trail = [(e.action, e.actor_role, e.data) for e in queries.batch_timeline(s, officer(people), summary["id"])]
         assert trail[0][0] == "generate" and trail[1:] == [
             ("declare_deposit", "officer", {"deposited_on": "2027-03-03", "previous": None}),
             ("declare_deposit", "officer", {"deposited_on": "2027-03-02", "previous": "2027-03-03"}),
@@ -432,7 +419,7 @@ def test_revoked_certificate_is_not_declared(world, settings):
     ids = certify(people, structure, NAMES, sexes=["F", "M", None])
     nums = numbers()
     with session_scope() as s:
-        svc.list_records(s, officer(people))  # followed from now on (the third held back: no sex)
+        queries.list_records(s, officer(people))  # followed from now on (the third held back: no sex)
         issuance.revoke(s, officer(people), ids[NAMES[0][0]], "Fraude avérée")
         issuance.revoke(s, officer(people), ids[NAMES[2][0]], "Erreur de jury")
     summary = export_once("CQP_SP")
@@ -441,43 +428,41 @@ def test_revoked_certificate_is_not_declared(world, settings):
     assert states() == {nums[NAMES[0][0]]: "cancelled", nums[NAMES[1][0]]: "sent", nums[NAMES[2][0]]: "cancelled"}
     assert record_of(nums[NAMES[2][0]]).held_reason is None  # no longer owed: no longer held either
     with session_scope() as s:
-        assert svc.list_records(s, officer(people), held=True) == []
+        assert queries.list_records(s, officer(people), held=True) == []
 
 
 def test_registry_code_and_roles(world):
     people, _ = world
     with session_scope() as s:
         cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        assert svc.registry_of(cert) == ("RNCP", "RNCP34567")
+        assert service.registry_of(cert) == ("RNCP", "RNCP34567")
         for code, expected in [("rs5286", ("RS", "RS5286")), ("RNCP", None), ("", None), ("CPF206", None)]:
             cert.registry_code = code
             if expected:
-                assert svc.registry_of(cert) == expected
+                assert service.registry_of(cert) == expected
             else:
                 with pytest.raises(ValidationFailed):
-                    svc.registry_of(cert)
+                    service.registry_of(cert)
         s.rollback()
     with session_scope() as s, pytest.raises(Exception) as exc:
-        svc.prepare_batch(s, people["mandataire"]["actor"], "CQP_SP")
+        service.prepare_batch(s, people["mandataire"]["actor"], "CQP_SP")
     assert exc.value.status_code == 403
 
 
 def test_two_exports_at_once_send_each_record_once(world, settings):
     people, structure = world
     certify(people, structure, NAMES[:2])
-    results, errors = [], []
 
-    def run():
+    def run(_: int) -> dict | Conflict | None:
         try:
-            results.append(export_once("CQP_SP"))
+            return export_once("CQP_SP")
         except Conflict as exc:  # the other run took the records first
-            errors.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both runs at once
+        outcomes = list(pool.map(run, range(2)))
+    errors = [o for o in outcomes if isinstance(o, Conflict)]
+    results = [o for o in outcomes if not isinstance(o, Conflict)]
     made = [r for r in results if r]
     assert len(made) == 1 and len(made) + len(errors) + results.count(None) == 2
     with session_scope() as s:
@@ -513,10 +498,10 @@ def test_holder_without_sex_is_held_back_until_corrected(world, settings):
     assert "sexe du titulaire non renseigné (M ou F)" in held.held_reason
     assert "corrigez le certificat" in held.held_reason and held.held_since is not None
     with session_scope() as s:  # listed for the officer, with the reason
-        listed = svc.list_records(s, officer(people), held=True)
+        listed = queries.list_records(s, officer(people), held=True)
         assert [(r.technical_id, r.held_reason) for r in listed] == [(b, held.held_reason)]
-        assert {r.technical_id for r in svc.list_records(s, officer(people), held=False)} == {a, c}
-        assert [r.technical_id for r in svc.attention_records(s, officer(people), "CQP_SP", days_before=0)] == [b]
+        assert {r.technical_id for r in queries.list_records(s, officer(people), held=False)} == {a, c}
+        assert [r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP", days_before=0)] == [b]
     assert [a for a, _ in events("cpf_records", held.id)] == ["hold"]
 
     # Nothing corrected: nothing to send, and the hold is not written again.
@@ -540,7 +525,7 @@ def test_holder_without_sex_is_held_back_until_corrected(world, settings):
     data, root = read_flux(settings, second)
     assert list(passages(root)) == [b] and second["resent_count"] == 0
     assert passages(root)[b].findtext(".//cpf:sexe", namespaces=NS) == "M"
-    assert svc.flux_errors(data) == []
+    assert flux.flux_errors(data) == []
     released = record_of(b)
     assert (released.state, released.held_reason, released.held_since) == ("sent", None, None)
     assert [a for a, _ in events("cpf_records", held.id)] == ["hold", "release", "send"]
@@ -572,15 +557,15 @@ def test_generated_flux_validates_and_escaping_survives(world, settings):
     certify(people, structure, names)
     summary = export_once("CQP_SP")
     data, root = read_flux(settings, summary)
-    assert svc.flux_errors(data) == []
-    svc.validate_flux(data)
+    assert flux.flux_errors(data) == []
+    flux.validate_flux(data)
     assert b"<script>" not in data and b"&lt;script&gt;alert('x')&lt;/script&gt; &amp; Fils" in data
     holders = {p.findtext(".//cpf:nomNaissance", namespaces=NS): p for p in passages(root).values()}
     assert set(holders) == {"O'Brien <Zoé> & Cie", "N'Guessan-Lefèvre", "<script>alert('x')</script> & Fils",
                             "Ñúñez Çelik"}
     assert holders["<script>alert('x')</script> & Fils"].findtext(".//cpf:prenom2", namespaces=NS) == "d'Ornano"
     # The schema's own parse of the document gives the same names back.
-    decoded = svc.flux_schema().to_dict(data)
+    decoded = flux.flux_schema().to_dict(data)
     passages_ = decoded["cpf:emetteur"]["cpf:certificateurs"]["cpf:certificateur"]["cpf:certifications"][
         "cpf:certification"][0]["cpf:passageCertifications"]["cpf:passageCertification"]
     assert {p["cpf:identificationTitulaire"]["cpf:titulaire"]["cpf:nomNaissance"] for p in passages_} == set(holders)
@@ -597,7 +582,7 @@ def test_hand_broken_documents_are_rejected(world, settings):
     summary = export_once("CQP_SP")
     data, _ = read_flux(settings, summary)
     tid = numbers()[NAMES[0][0]]
-    assert svc.flux_errors(data) == []
+    assert flux.flux_errors(data) == []
     nil = b' xsi:nil="true" />'
     cases = [
         # (what is broken, replacement, expected record, expected field)
@@ -622,7 +607,7 @@ def test_hand_broken_documents_are_rejected(world, settings):
     ]
     for old, new, record, where in cases:
         with pytest.raises(ValidationFailed) as exc:
-            svc.validate_flux(_broken(data, old, new), "CPF-TEST")
+            flux.validate_flux(_broken(data, old, new), "CPF-TEST")
         assert exc.value.code == "cpf_flux_invalid", (old, new)
         errors = exc.value.details["errors"]
         assert errors and errors[0]["technical_id"] == record, (old, new, errors)
@@ -634,14 +619,14 @@ def test_hand_broken_documents_are_rejected(world, settings):
     for old, new in [(b"<cpf:dateDebutValidite>", b"<cpf:dateDebutValidite>1"),
                      (b"<cpf:horodatage>", b"<cpf:horodatage>x")]:
         with pytest.raises(ValidationFailed):
-            svc.validate_flux(_broken(data, old, new))
+            flux.validate_flux(_broken(data, old, new))
     horodatage = re.search(rb"<cpf:horodatage>([^<]+)</cpf:horodatage>", data).group(1)
     with pytest.raises(ValidationFailed):  # without its UTC offset
-        svc.validate_flux(_broken(data, horodatage, horodatage[:19]))
+        flux.validate_flux(_broken(data, horodatage, horodatage[:19]))
     # Another namespace, not XML at all.
-    for bad in (data.replace(svc.NS.encode(), b"urn:autre"), b"<cpf:flux", b""):
+    for bad in (data.replace(flux.NS.encode(), b"urn:autre"), b"<cpf:flux", b""):
         with pytest.raises(ValidationFailed):
-            svc.validate_flux(bad)
+            flux.validate_flux(bad)
 
 
 def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch):
@@ -649,7 +634,7 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
     certify(people, structure, NAMES[:2])
     a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
     with session_scope() as s:
-        svc.list_records(s, officer(people))  # followed from now on
+        queries.list_records(s, officer(people))  # followed from now on
 
     monkeypatch.setenv("CQP_CPF_MODALITE_ACCES", "APPRENTISSAGE_EN_ENTREPRISE")  # not in the dictionary
     reset_settings_cache()

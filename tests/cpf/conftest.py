@@ -1,0 +1,8 @@
+"""Fixtures of the SI CPF export tests (tests/cpf/), taken from the layers' own test folders: the
+API client and accounts (tests/api), the Prefect server and SMTP server of the flows (tests/flows).
+The database comes from tests/conftest.py."""
+
+from __future__ import annotations
+
+from tests.api.conftest import client, people  # noqa: F401  (fixtures)
+from tests.flows.conftest import prefect_server, smtp  # noqa: F401  (fixtures)
