@@ -13,6 +13,7 @@ from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.controle import router as controles
 from api.cpf import router as exports
+from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
     agrement_requests,
@@ -110,8 +111,8 @@ def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | 
     install_error_handlers(app)
     metrics.install(app)
     install_contract(app)
-    for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, juries,
-                   certificates, appeals, training, appuis, reports, certifications, exports, credentials,
+    for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, vae_dossiers,
+                   juries, certificates, appeals, training, appuis, reports, certifications, exports, credentials,
                    verification, webhooks):
         app.include_router(module.router, dependencies=[Depends(strict_query)])
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all

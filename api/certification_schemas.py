@@ -47,6 +47,8 @@ class CandidateIn(Strict):
     blocs: list[str] | None = Field(default=None, max_length=20,
                                     description="Codes des blocs préparés (vide : tous ceux de l'agrément)")
     structure_id: int | None = Field(default=None, description="Structure (chargé·e de certification seulement)")
+    pathway: Literal["formation", "vae"] = Field(
+        default="formation", description="Voie d'accès : formation, ou validation des acquis de l'expérience (vae)")
 
 
 class EvaluationIn(Strict):
@@ -109,10 +111,12 @@ class CandidateSummary(BaseModel):
     structure_name: str
     certification_code: str
     registered_at: UtcDateTime
+    pathway: str = Field(description="Voie d'accès : formation ou vae")
 
 
 class CandidateOut(CandidateSummary):
     progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
+    vae_dossier_id: int | None = Field(default=None, description="Dossier de VAE (candidat inscrit en VAE)")
     birth_place: str
     sex: str | None
     email: str

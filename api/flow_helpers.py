@@ -22,6 +22,12 @@ def controle_waiting_for(controle: Any) -> str | None:
     return waiting_for(controle)
 
 
+def vae_waiting_for(dossier: Any) -> str | None:
+    from flows.vae import waiting_for
+
+    return waiting_for(dossier)
+
+
 def training_waiting_for(session: Any) -> str | None:
     from flows.training import training_waiting_for as waiting_for
 

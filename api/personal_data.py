@@ -29,6 +29,7 @@ from certification.models import (
     JurySession,
     Structure,
 )
+from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage
 
@@ -53,8 +54,9 @@ def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple
     evaluations = _all(session, Evaluation, Evaluation.candidate_id == candidate.id)
     juries = {j.id: j.reference for j in session.exec(select(JurySession).where(JurySession.id.in_(
         select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate.id))))}
+    vae = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
     entities = {("candidates", candidate.id), *(("certificates", c.id) for c in certificates),
-                *(("appeals", a.id) for a in appeals)}
+                *(("appeals", a.id) for a in appeals), *((("vae_dossiers", vae.id),) if vae else ())}
     events = [e for e in _all(session, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))
               if (e.entity_type, e.entity_id) in entities]
     documents = [d for d in _all(session, GeneratedDocument, GeneratedDocument.entity_id.in_([i for _, i in entities]))
@@ -75,6 +77,8 @@ def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple
         "blocs_acquired": [_row(b) for b in _all(session, BlocAcquisition, BlocAcquisition.candidate_id == candidate.id)],
         "certificates": [_row(c) for c in certificates],
         "appeals": [_row(a, drop=("filed_by_id",)) for a in appeals],
+        "vae_dossier": _row(vae, drop=("filed_by_id", "decided_by_id", "interview_recorded_by_id", "livret2_path"))
+        if vae else None,
         "emails": [{"subject": m.subject, "to": m.to_addrs, "status": m.status,
                     "sent_at": m.sent_at.isoformat() if m.sent_at else None, "body": m.body_text} for m in emails],
         "audit_trail": [{k: v for k, v in _row(e).items() if k in AUDIT_FIELDS} for e in events],
@@ -85,6 +89,8 @@ def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple
         for index, f in enumerate(evaluation.files or ()):
             files.append((f"preuves/evaluation-{evaluation.id}-{index}-{Path(f['original_name']).name}",
                           Path(f["relative_path"])))
+    if vae is not None and vae.livret2_path:
+        files.append((f"vae/livret2-{Path(vae.livret2_name or 'livret2.pdf').name}", Path(vae.livret2_path)))
     return document, files
 
 

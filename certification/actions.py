@@ -104,6 +104,8 @@ def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> 
     if role not in (Role.structure, Role.officer):
         return []
     actions = named_actions(CANDIDATE_ACTIONS, available_transitions(CANDIDATE, candidate.state, role))
+    if candidate.pathway == "vae":  # presented to the jury by his dossier de VAE (certification/vae/)
+        return [a for a in actions if a not in ("start-training", "ready")]
     if candidate.state in (CandidateState.registered, CandidateState.in_training):
         actions.insert(0, "evaluations")
     return actions

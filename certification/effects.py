@@ -90,6 +90,10 @@ OWED_STEPS: dict[str, Owner] = {
                    "suspend", "withdraw", "escalate", "close_action_plan"}),
         ("controleur_id", "visit_sequence", "decision"),
     ),
+    "vae_dossiers": Owner(
+        "vae", _self,
+        frozenset({"file", "declare_recevable", "declare_non_recevable", "deposit_livret2", "record_interview"}),
+    ),
     "jury_sessions": Owner(
         "jury", _self, frozenset({"convene", "flag", "close_deliberation", "sign_pv", "amend_after_appeal"}),
         ("pv_version",),

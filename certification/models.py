@@ -278,6 +278,8 @@ class Candidate(SQLModel, table=True):
     contract_start: date
     contract_end: date | None = None
     blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The pathway of access: « formation » (evaluations in training) or « vae » (certification/vae/).
+    pathway: str = Field(default="formation", max_length=20, index=True)
     state: str = Field(max_length=20, index=True)
     version: int = 1
     registered_by_id: int = Field(foreign_key="users.id")
@@ -426,6 +428,7 @@ class Appeal(SQLModel, table=True):
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
 import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)
 import certification.training.models  # noqa: E402,F401  (registers the training and appui tables)
+import certification.vae.models  # noqa: E402,F401  (registers the VAE table)
 from certification.models_credentials import *  # noqa: E402,F401,F403
 from certification.models_monitoring import *  # noqa: E402,F401,F403
 from certification.models_webhooks import *  # noqa: E402,F401,F403

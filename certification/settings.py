@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     controle_periodic_after_days: int = 540  # a periodic contrôle is planned this long into an agrément
     action_plan_reminder_days_before: list[int] = [14, 3]
     action_plan_grace_days: int = 7  # after the deadline, an unanswered plan is escalated to the officer
+    vae_recevabilite_days: int = 60  # the officer decides on a VAE request within this delay
+    vae_recevabilite_reminder_days_before: list[int] = [14, 3]  # officers reminded before that deadline
+    vae_livret2_reminder_after_days: int = 90  # no livret 2 this long after recevabilité: structure reminded
     visit_duration_minutes: int = 180
 
     # Candidates, juries, certificates

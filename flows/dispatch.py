@@ -43,6 +43,7 @@ PROCESSES = {
     "agrement_request": Process("flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"),
     "agrement": Process("flows.lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
+    "vae": Process("flows.vae:vae_flow", "dossier_id", "vae/vae"),
     "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),
     "certificate": Process("flows.jury:certificate_flow", "certificate_id", "certificate/certificate"),
     "training_session": Process("flows.training:training_session_flow", "session_id", "training-session/training-session"),
@@ -172,6 +173,11 @@ async def agrement_changed(agrement_id: int) -> None:
 
 async def controle_changed(controle_id: int) -> None:
     await changed("controle", controle_id)
+
+
+async def vae_changed(dossier_id: int) -> None:
+    """A dossier de VAE changed: run its flow (letters, e-mails)."""
+    await changed("vae", dossier_id)
 
 
 async def jury_changed(session_id: int) -> None:

@@ -270,6 +270,7 @@ PROCESS_LABELS = {
     "agrement_request": "Demande d'agrément",
     "agrement": "Agrément",
     "controle": "Contrôle",
+    "vae": "Dossier de VAE",
     "jury": "Session de jury",
     "certificate": "Certificat",
     "training_session": "Formation EPSP",
@@ -321,10 +322,12 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
     from flows.jury import juries_needing_attention
     from flows.lifecycle import agrements_needing_attention
     from flows.training import appuis_needing_attention, training_sessions_needing_attention
+    from flows.vae import vae_needing_attention
 
     return {"agrement_request": requests_needing_attention, "agrement": agrements_needing_attention,
             "controle": controles_needing_attention, "jury": juries_needing_attention,
-            "training_session": training_sessions_needing_attention, "appui": appuis_needing_attention}
+            "training_session": training_sessions_needing_attention, "appui": appuis_needing_attention,
+            "vae": vae_needing_attention}
 
 
 def waiting_dossiers(session: Session) -> list[Waiting]:
@@ -332,9 +335,10 @@ def waiting_dossiers(session: Session) -> list[Waiting]:
     from certification.controle.models import Controle
     from certification.models import Agrement, AgrementRequest, JurySession
     from certification.training.models import Appui, TrainingSession
+    from certification.vae.models import VaeDossier
 
     models = {"agrement_request": AgrementRequest, "agrement": Agrement, "controle": Controle,
-              "jury": JurySession, "training_session": TrainingSession, "appui": Appui}
+              "jury": JurySession, "training_session": TrainingSession, "appui": Appui, "vae": VaeDossier}
     waiting = []
     for process, find in _finders().items():
         model = models[process]

@@ -16,6 +16,7 @@ from flows.jury import jury_sweep_flow
 from flows.lifecycle import agrement_lifecycle_sweep_flow
 from flows.retention import apply_retention_task
 from flows.training import appui_sweep_flow, training_sweep_flow
+from flows.vae import vae_sweep_flow
 from flows.monitoring import monitored, recover
 
 
@@ -28,6 +29,7 @@ async def daily_sweep_flow() -> dict:
         "agrement_requests": await agrement_sweep_flow(),
         "agrements": await agrement_lifecycle_sweep_flow(),
         "controles": await controle_sweep_flow(),
+        "vae_dossiers": await vae_sweep_flow(),
         "juries": await jury_sweep_flow(),
         "training_sessions": await training_sweep_flow(),
         "appuis": await appui_sweep_flow(),

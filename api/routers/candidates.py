@@ -43,6 +43,7 @@ from certification.processes.certification import (
 from certification.services import candidates as svc
 from certification.services.referential import blocs_of, version_title
 from certification.settings import get_settings
+from certification.vae.queries import vae_dossier_id
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
 
@@ -74,6 +75,7 @@ def summary(session: Session, c: Candidate) -> CandidateSummary:
         id=c.id, reference=c.reference, state=c.state, state_label=CANDIDATE_STATE_LABELS[c.state],
         last_name=c.last_name, first_names=c.first_names, birth_date=c.birth_date, structure_id=c.structure_id,
         structure_name=structure.name, certification_code=cert.code, registered_at=c.registered_at,
+        pathway=c.pathway,
     )
 
 
@@ -123,6 +125,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
             for row, j in juries
         ],
         timeline_url=f"/candidates/{c.id}/timeline",
+        vae_dossier_id=vae_dossier_id(session, c.id),
         allowed_actions=actions.candidate_actions(session, principal.actor, c),
     )
 
@@ -148,6 +151,7 @@ def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
             first_names=body.first_names, birth_date=body.birth_date, contract_type=body.contract_type,
             contract_start=body.contract_start, birth_place=body.birth_place, sex=body.sex, email=str(body.email),
             contract_end=body.contract_end, blocs=body.blocs, structure_id=body.structure_id,
+            pathway=body.pathway,
         )
 
     return responder(call, principal, (body,), action, status=201)

@@ -46,6 +46,8 @@ from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.training import queries as training_queries
+from certification.vae import queries as vae_queries
+from certification.vae.states import VAE_STATE_LABELS, VaeState
 from documents.formatting import date_fr, to_local
 
 
@@ -277,6 +279,30 @@ def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem
     return items
 
 
+VAE_STEPS = {
+    VaeState.demande_deposee: ("Décider de la recevabilité de la demande de VAE", Role.officer),
+    VaeState.recevable: ("Déposer le livret 2", Role.structure),
+    VaeState.livret2_depose: ("Inscrire le candidat à une session de jury, puis tenir l'entretien", Role.officer),
+}
+
+
+def _vae(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+    """The dossiers de VAE waiting for a human: the recevabilité (with its deadline), the livret 2, the jury."""
+    items = []
+    for d in vae_queries.list_dossiers(session, actor):
+        step = VAE_STEPS.get(VaeState(d.state))
+        if step is None:
+            continue
+        waiting = VaeState(d.state) is VaeState.demande_deposee
+        items.append(InboxItem(
+            kind="vae", kind_label="Dossier de VAE", url=f"/app/vae/{d.id}", reference=d.reference,
+            subject=names.structure(d.structure_id), step=step[0], who=step[1],
+            state_label=VAE_STATE_LABELS[VaeState(d.state)], due=d.recevabilite_due_on if waiting else None,
+            due_label="décision avant le",
+        ))
+    return items
+
+
 def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
     for t in training_queries.list_sessions(session, actor):
@@ -341,7 +367,8 @@ def _alerts(session: Session, actor: Actor, _names: _Names) -> list[InboxItem]:
     return items
 
 
-SOURCES = (_alerts, _requests, _agrements, _controles, _juries, _appeals, _ready_candidates, _candidates, _trainings, _appuis)
+SOURCES = (_alerts, _requests, _agrements, _controles, _vae, _juries, _appeals, _ready_candidates, _candidates,
+           _trainings, _appuis)
 
 
 def build_inbox(session: Session, user: User, actor: Actor, *, mine_only: bool = False) -> list[InboxItem]:

@@ -38,6 +38,7 @@ DOSSIERS = {
     "agrement_request": ("agrement_requests", "demandes"),
     "agrement": ("agrements", "agrements"),
     "controle": ("controles", "controles"),
+    "vae": ("vae_dossiers", "vae"),
     "jury": ("jury_sessions", "jurys"),
     "certificate": ("certificates", "certificats"),
     "training_session": ("training_sessions", "formations"),

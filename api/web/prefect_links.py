@@ -20,6 +20,7 @@ FLOW_NAMES = {
     "agrement_request": "agrement-request",
     "agrement": "agrement-lifecycle",
     "controle": "controle",
+    "vae": "vae",
     "jury": "jury-session",
     "certificate": "certificate",
     "training_session": "training-session",

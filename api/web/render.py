@@ -50,6 +50,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("controles", "Contrôles", frozenset({Role.officer, Role.controleur, Role.structure})),
     ("jurys", "Jurys", frozenset({Role.officer, Role.jury_member})),
     ("candidats", "Candidats", frozenset({Role.officer, Role.structure, Role.jury_member})),
+    ("vae", "VAE", frozenset({Role.officer, Role.structure, Role.jury_member})),
     ("certificats", "Certificats", frozenset({Role.officer, Role.structure})),
     ("recours", "Recours", frozenset({Role.officer, Role.structure})),
     ("formations", "Formations EPSP", frozenset({Role.officer, Role.formateur, Role.structure})),

@@ -104,7 +104,11 @@ def passage_element(certificate: Certificate, candidate: Candidate | None, jury:
     _el(p, "scoring", nil=True)
     _el(p, "mentionValidee", nil=True)
     modalites = _el(p, "modalitesInscription")
-    _el(modalites, "modaliteAcces", settings.cpf_modalite_acces)
+    if candidate is not None and candidate.pathway == "vae":  # the VAE pathway (certification/vae/)
+        _el(modalites, "modaliteAcces", "VAE")
+        _el(modalites, "voieAccessVAE", "VAE_CLASSIQUE")
+    else:
+        _el(modalites, "modaliteAcces", settings.cpf_modalite_acces)
     holder = _el(_el(p, "identificationTitulaire"), "titulaire")
     _el(holder, "nomNaissance", clean_text(certificate.holder_last_name, 60))
     _el(holder, "nomUsage", nil=True)

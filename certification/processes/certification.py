@@ -62,6 +62,9 @@ CANDIDATE = StateMachine(
         transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [S, O],
                    "retour en formation (blocs manquants)"),
         transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [S], "certifier"),
+        # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
+        transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
+                   "présenter au jury (VAE : livret 2 déposé)"),
     ],
 )
 

@@ -34,12 +34,16 @@ from certification.services import lifecycle
 from certification.services.agrement import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force
 from certification.services.referential import blocs_of, get_certification
+from certification.vae.models import VaeDossier
 from certification.visibility import visible_one
 
 ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
 # The holder's sex as the SI CPF data dictionary codes it (« sexe »): required by the Caisse des Dépôts.
 SEXES = {"M": "masculin", "F": "féminin"}
+# The pathway of access to the certification: training (evaluations per bloc) or VAE (certification/vae/).
+PATHWAY_TRAINING, PATHWAY_VAE = "formation", "vae"
+PATHWAYS = {PATHWAY_TRAINING: "formation", PATHWAY_VAE: "validation des acquis de l'expérience (VAE)"}
 SEX_MESSAGE = ("Sexe invalide : « M » (masculin) ou « F » (féminin), comme le dictionnaire de la "
                "Caisse des Dépôts.")
 
@@ -166,6 +170,25 @@ def missing_blocs(session: Session, candidate: Candidate) -> list[str]:
     return [b for b in candidate.blocs if b not in held]
 
 
+def blocs_to_assess(session: Session, candidate: Candidate) -> list[str]:
+    """The blocs a jury assesses: those the candidate does not hold; for a VAE candidate, only
+    those of them his dossier de VAE requests."""
+    missing = missing_blocs(session, candidate)
+    if candidate.pathway != PATHWAY_VAE:
+        return missing
+    dossier = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
+    requested = set(dossier.requested_blocs) if dossier else set()
+    return [b for b in missing if b in requested]
+
+
+def vae_interview_missing(session: Session, candidate: Candidate) -> bool:
+    """A VAE candidate is deliberated on after the jury's interview with him (certification/vae/)."""
+    if candidate.pathway != PATHWAY_VAE:
+        return False
+    dossier = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
+    return dossier is None or dossier.interview_at is None
+
+
 def register_candidate(
     session: Session,
     actor: Actor,
@@ -182,6 +205,7 @@ def register_candidate(
     contract_end: date | None = None,
     blocs: Sequence[str] | None = None,
     structure_id: int | None = None,
+    pathway: str = PATHWAY_TRAINING,
 ) -> Candidate:
     """Register a candidate; refused unless the structure holds a valid agrément for the CQP."""
     if actor.role is Role.structure:
@@ -205,6 +229,8 @@ def register_candidate(
     if not date(1900, 1, 1) < birth_date < today():
         raise ValidationFailed("Date de naissance invalide.", code="bad_birth_date")
     sex = check_sex(sex)
+    if pathway not in PATHWAYS:
+        raise ValidationFailed("Voie d'accès parmi : formation, vae.", code="bad_pathway")
     if contract_type not in CONTRACT_TYPES:
         raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
     if contract_end is not None and contract_end < contract_start:
@@ -231,7 +257,7 @@ def register_candidate(
         last_name=last_name, first_names=first_names, birth_date=birth_date, birth_place=birth_place.strip(),
         sex=sex, email=email.strip(), contract_type=contract_type, contract_start=contract_start,
         contract_end=contract_end,
-        blocs=[c for c in codes if c in set(chosen)], state=CandidateState.registered.value,
+        blocs=[c for c in codes if c in set(chosen)], pathway=pathway, state=CandidateState.registered.value,
         registered_by_id=actor.user_id,
     )
     session.add(candidate)
@@ -241,7 +267,7 @@ def register_candidate(
         session, entity_type=ENTITY, entity_id=candidate.id, action="register", actor=actor, from_state=None,
         to_state=candidate.state,
         data={"reference": candidate.reference, "agrement": agrement.number, "version": version.label,
-              "blocs": candidate.blocs, "already_held": sorted(held)},
+              "blocs": candidate.blocs, "already_held": sorted(held), "pathway": pathway},
     )
     return candidate
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from certification.controle.models import ControleFile
 from certification.models import Evaluation, Piece
 from certification.training.models import Appui
+from certification.vae.models import VaeDossier
 
 
 def referenced_uploads(session: Session) -> set[str]:
@@ -22,4 +23,5 @@ def referenced_uploads(session: Session) -> set[str]:
     for report in session.exec(select(Appui.report_file)).all():
         if report and report.get("relative_path"):
             paths.add(report["relative_path"])
+    paths.update(p for p in session.exec(select(VaeDossier.livret2_path)).all() if p)  # the livret 2 of VAE
     return paths

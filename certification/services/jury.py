@@ -198,7 +198,7 @@ def add_candidates(session: Session, actor: Actor, session_id: int, candidate_id
         structure = session.get(Structure, candidate.structure_id)
         for member in members:
             conflicts.ensure_independent(session, member, structure, purpose="siéger au jury d'un candidat de")
-        row = JuryCandidate(session_id=jury.id, candidate_id=candidate.id, blocs=cand.missing_blocs(session, candidate))
+        row = JuryCandidate(session_id=jury.id, candidate_id=candidate.id, blocs=cand.blocs_to_assess(session, candidate))
         session.add(row)
         added.append(row)
     session.flush()
@@ -289,6 +289,9 @@ def record_results(
     if set(results) != set(row.blocs):
         raise ValidationFailed(f"Indiquez un résultat pour exactement les blocs évalués : {', '.join(row.blocs)}.",
                                code="bad_blocs")
+    if cand.vae_interview_missing(session, session.get(Candidate, candidate_id)) and set(results.values()) != {"absent"}:
+        raise Conflict("Candidat en VAE : enregistrez d'abord l'entretien avec le jury (dossier de VAE).",
+                       code="vae_interview_missing")
     bad = {r for r in results.values() if r not in DELIBERATION_RESULTS}
     if bad:
         raise ValidationFailed(f"Résultat parmi : {', '.join(DELIBERATION_RESULTS)}.", code="bad_result")

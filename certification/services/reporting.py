@@ -13,7 +13,10 @@ Pure queries (no FastAPI, no Prefect). Per calendar year (French time) and per r
 - **appuis pédagogiques**: appuis reported that year (``reported_at``), counted from the appuis
   table when the EPSP training module is installed, 0 otherwise;
 - **certificates** (all blocs) and **attestations de blocs** issued that year, whatever became
-  of them since (a revoked document was issued that year all the same).
+  of them since (a revoked document was issued that year all the same);
+- **VAE candidates apart**: VAE requests filed that year, requests declared recevables that year
+  (the decision's date, whatever became of the dossier since), and certificates issued that year
+  to candidates registered on the VAE pathway (also counted among the certificates).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from certification.models import (
     Structure,
 )
 from certification.processes.certification import JuryState
+from certification.vae.models import VaeDossier
 
 if TYPE_CHECKING:
     from certification.training.models import Appui
@@ -65,6 +69,9 @@ INDICATORS: dict[str, str] = {
     "appuis": "Appuis pédagogiques",
     "certificates": "Certificats délivrés",
     "attestations": "Attestations de blocs délivrées",
+    "vae_requests": "Demandes de VAE",
+    "vae_recevables": "Demandes de VAE recevables",
+    "vae_certified": "Certificats obtenus par la VAE",
 }
 PUBLISHED = ("juries", "controles", "agrement_requests", "appuis")
 
@@ -79,6 +86,9 @@ class ActivityRow:
     appuis: int = 0
     certificates: int = 0
     attestations: int = 0
+    vae_requests: int = 0
+    vae_recevables: int = 0
+    vae_certified: int = 0
 
     def values(self) -> list[int]:
         return [getattr(self, k) for k in INDICATORS]
@@ -225,14 +235,25 @@ def _appuis(session: Session, tally: _Tally) -> bool:
 
 def _certificates(session: Session, tally: _Tally) -> None:
     query = (
-        select(Certificate.kind, Certificate.issued_on, Candidate.structure_id)
+        select(Certificate.kind, Certificate.issued_on, Candidate.structure_id, Candidate.pathway)
         .join(Candidate, Candidate.id == Certificate.candidate_id)
     )
     if tally.year is not None:
         query = query.where(Certificate.issued_on >= date(tally.year, 1, 1),
                             Certificate.issued_on <= date(tally.year, 12, 31))
-    for kind, issued_on, structure_id in session.exec(query):
+    for kind, issued_on, structure_id, pathway in session.exec(query):
         tally.add("certificates" if kind == "certificate" else "attestations", issued_on, structure_id)
+        if kind == "certificate" and pathway == "vae":
+            tally.add("vae_certified", issued_on, structure_id)
+
+
+def _vae(session: Session, tally: _Tally) -> None:
+    for filed_at, decided_at, state, structure_id in session.exec(
+        select(VaeDossier.filed_at, VaeDossier.decided_at, VaeDossier.state, VaeDossier.structure_id)
+    ):
+        tally.add("vae_requests", filed_at, structure_id)
+        if decided_at is not None and state != "non_recevable":
+            tally.add("vae_recevables", decided_at, structure_id)
 
 
 def activity_report(session: Session, year: int | None = None) -> ActivityReport:
@@ -243,6 +264,7 @@ def activity_report(session: Session, year: int | None = None) -> ActivityReport
     _agrement_requests(session, tally)
     appuis_available = _appuis(session, tally)
     _certificates(session, tally)
+    _vae(session, tally)
 
     years = sorted({y for y, _ in tally.counts} | ({year} if year is not None else set()))
     keys = [f.name for f in fields(ActivityRow) if f.name in INDICATORS]

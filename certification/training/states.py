@@ -57,19 +57,18 @@ def _nobody_completed(training: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-T = TrainingState
 TRAINING_SESSION = StateMachine(
     name="training_session",
     states=TRAINING_STATE_LABELS,
-    initial=T.planned,
-    final=frozenset({T.closed, T.cancelled}),
+    initial=TrainingState.planned,
+    final=frozenset({TrainingState.closed, TrainingState.cancelled}),
     transitions=[
-        transition("reschedule", [T.planned], T.planned, [F, O], "modifier les dates ou le lieu"),
-        transition("start", [T.planned], T.in_progress, [F, O, S], "ouvrir la session",
+        transition("reschedule", [TrainingState.planned], TrainingState.planned, [F, O], "modifier les dates ou le lieu"),
+        transition("start", [TrainingState.planned], TrainingState.in_progress, [F, O, S], "ouvrir la session",
                    guards=[_first_day_reached]),
-        transition("close", [T.in_progress], T.closed, [F, O], "clôturer la session",
+        transition("close", [TrainingState.in_progress], TrainingState.closed, [F, O], "clôturer la session",
                    guards=[_every_outcome_recorded]),
-        transition("cancel", [T.planned, T.in_progress], T.cancelled, [F, O], "annuler la session",
+        transition("cancel", [TrainingState.planned, TrainingState.in_progress], TrainingState.cancelled, [F, O], "annuler la session",
                    guards=[_nobody_completed], requires_reason=True),
     ],
 )
@@ -112,18 +111,17 @@ def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
     return missing_attendance_refusal([d for d in ctx.get("days", ()) if attendance.get(d) is not True])
 
 
-E = EnrollmentState
 ENROLLMENT = StateMachine(
     name="training_enrollment",
     states=ENROLLMENT_STATE_LABELS,
-    initial=E.registered,
-    final=frozenset({E.completed, E.not_completed, E.withdrawn}),
+    initial=EnrollmentState.registered,
+    final=frozenset({EnrollmentState.completed, EnrollmentState.not_completed, EnrollmentState.withdrawn}),
     transitions=[
-        transition("complete", [E.registered], E.completed, [F, O], "valider la formation",
+        transition("complete", [EnrollmentState.registered], EnrollmentState.completed, [F, O], "valider la formation",
                    guards=[_session_in_progress, _attended_every_day]),
-        transition("fail", [E.registered], E.not_completed, [F, O], "constater la formation non achevée",
+        transition("fail", [EnrollmentState.registered], EnrollmentState.not_completed, [F, O], "constater la formation non achevée",
                    guards=[_session_in_progress], requires_reason=True),
-        transition("withdraw", [E.registered], E.withdrawn, [F, O, S], "désinscrire", requires_reason=True),
+        transition("withdraw", [EnrollmentState.registered], EnrollmentState.withdrawn, [F, O, S], "désinscrire", requires_reason=True),
     ],
 )
 
@@ -156,17 +154,16 @@ def _visit_happened(appui: Any, _ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-A = AppuiState
 APPUI = StateMachine(
     name="appui",
     states=APPUI_STATE_LABELS,
-    initial=A.requested,
-    final=frozenset({A.reported, A.cancelled}),
+    initial=AppuiState.requested,
+    final=frozenset({AppuiState.reported, AppuiState.cancelled}),
     transitions=[
-        transition("assign", [A.requested, A.assigned, A.scheduled], A.assigned, [O], "confier à un formateur"),
-        transition("schedule_visit", [A.assigned, A.scheduled], A.scheduled, [F, O], "programmer la visite"),
-        transition("report", [A.scheduled], A.reported, [F], "déposer le compte rendu", guards=[_visit_happened]),
-        transition("cancel", [A.requested, A.assigned, A.scheduled], A.cancelled, [O, ST], "annuler",
+        transition("assign", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.assigned, [O], "confier à un formateur"),
+        transition("schedule_visit", [AppuiState.assigned, AppuiState.scheduled], AppuiState.scheduled, [F, O], "programmer la visite"),
+        transition("report", [AppuiState.scheduled], AppuiState.reported, [F], "déposer le compte rendu", guards=[_visit_happened]),
+        transition("cancel", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.cancelled, [O, ST], "annuler",
                    requires_reason=True),
     ],
 )

@@ -21,7 +21,8 @@ from tests.factories import (
 PUBLISHED = {2023: (130, 22, 9, 2), 2022: (113, 24, 15, 8)}
 REGIONS = ["Bretagne", "Île-de-France", "Provence-Alpes-Côte d'Azur"]
 HEADERS = ["Année", "Région", "Jurys tenus", "Contrôles d'agrément", "Demandes d'agrément", "Appuis pédagogiques",
-           "Certificats délivrés", "Attestations de blocs délivrées"]
+           "Certificats délivrés", "Attestations de blocs délivrées", "Demandes de VAE", "Demandes de VAE recevables",
+           "Certificats obtenus par la VAE"]
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_counts_what_the_services_recorded(people):
 def test_empty_year(people):
     result = report(2019)
     assert result.years == [2019]
-    assert result.total(2019).values() == [0, 0, 0, 0, 0, 0]
+    assert result.total(2019).values() == [0] * 9
     assert result.regions_of(2019) == []
     assert report().years == []
 

@@ -38,6 +38,7 @@ from documents.samples import (
     sample_recours,
     sample_request,
     sample_training_context,
+    sample_vae,
 )
 from notifications import outbox
 
@@ -132,6 +133,10 @@ def universe(scenario: str = "known") -> dict[str, Any]:
         "request": sample_request(mandataire_name=APPELLANT, structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
                                   avis="défavorable" if scenario == "suspension" else "favorable"),
         "controle": controle,
+        "vae": sample_vae(structure_name=SAMPLE_OTHER_STRUCTURE_NAME, days_left=days_left,
+                          decision="non_recevable" if scenario in ("suspension", "withdrawal") else "recevable",
+                          candidate_name="Éloïse N'Diaye-Lefèvre", candidate_sex=sex("F"),
+                          accompanist_name=None if unknown else "Hélène Dubois"),
         "agrement": sample_agrement(structure_name=SAMPLE_OTHER_STRUCTURE_NAME, days_left=days_left),
         "jury": jury,
         "member": jury["members"][0],

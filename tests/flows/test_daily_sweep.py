@@ -26,7 +26,7 @@ async def test_daily_sweep_twice_sends_each_reminder_once(prefect_server, smtp):
     assert first["agrements"]["runs"] == 1
     second = await daily_sweep_flow()
     processes = [p for p in second if p not in ("orphan_uploads", "retention", "recovery")]
-    assert len(processes) == 6
+    assert len(processes) == 7  # the six processes with a sweep and the dossiers de VAE
     assert second["retention"] == {}  # nothing past its retention period
     assert second["recovery"] == {"messages": 0, "runs": 0}
     assert all(second[p]["mails"] == 0 and second[p]["delivery"]["sent"] == 0 for p in processes)

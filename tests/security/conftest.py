@@ -26,6 +26,7 @@ from certification.models import (
     Piece,
     Role,
 )
+from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
 from tests.factories import (
     add_user,
@@ -134,6 +135,30 @@ def client():
         yield c
 
 
+def _vae_dossier(owner_structure: dict, officer) -> int:
+    """A VAE candidate of the owner structure, his request declared recevable (its letter) and his livret 2."""
+    from datetime import date
+
+    from weasyprint import HTML
+
+    from api.uploads import store_pieces
+    from certification.services import candidates as cand
+    from certification.vae import service as vae_svc
+    from flows.vae import advance_vae
+
+    livret2 = store_pieces([("livret2", "livret 2.pdf", HTML(string="<h1>Livret 2</h1>").write_pdf())])[0]
+    with session_scope() as s:
+        candidate = cand.register_candidate(
+            s, owner_structure["actor"], certification_code="CQP_SP", last_name="N'Diaye", first_names="Aïssatou",
+            birth_date=date(1985, 4, 2), contract_type="CDDI", contract_start=date(2026, 1, 5), sex="F",
+            pathway="vae")
+        dossier_id = vae_svc.file_request(s, owner_structure["actor"], candidate.id).id
+        vae_svc.decide_recevabilite(s, officer, dossier_id, decision="recevable")
+        vae_svc.deposit_livret2(s, owner_structure["actor"], dossier_id, livret2)
+    advance_vae(dossier_id)  # the décision de recevabilité
+    return dossier_id
+
+
 @pytest.fixture
 def world() -> World:
     """Dossiers of every kind owned by an « owner » set of users, and one caller per role who owns none
@@ -167,6 +192,7 @@ def world() -> World:
         controle = controle_svc.plan_controle(s, officer, agrement_id, reason="Signalement")
         controle_svc.assign(s, officer, controle.id, people["owner_controleur"]["id"])
     advance_jury(sid)  # the appeal's letters
+    vae_dossier = _vae_dossier(owner_structure, officer)
 
     w = World(people)
     with session_scope() as s:
@@ -181,11 +207,12 @@ def world() -> World:
             "file_id": controle_file.id if controle_file else 1, "user_id": owner_mandataire["id"],
             "controleur_id": people["owner_controleur"]["id"], "number": certificate.number, "index": 0,
             "key": certificate.number, "year": certificate.issued_on.year, "certification_code": "CQP_SP",
+            "dossier_id": vae_dossier,
         }
         entities = {"agrement-requests": (AgrementRequest, open_request), "agrements": (Agrement, agrement_id),
                     "controles": (Controle, controle.id), "candidates": (Candidate, c1),
                     "jury-sessions": (JurySession, sid), "certificates": (Certificate, certificate.id),
-                    "appeals": (Appeal, appeal.id)}
+                    "appeals": (Appeal, appeal.id), "vae-dossiers": (VaeDossier, vae_dossier)}
         for prefix, (model, entity_id) in entities.items():
             doc = s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == model.__tablename__,
                                                          GeneratedDocument.entity_id == entity_id)).first()

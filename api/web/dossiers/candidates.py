@@ -48,6 +48,7 @@ from certification.services import credentials as credential_svc
 from certification.services import issuance
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+from certification.vae.queries import vae_dossier_id
 from documents import badge
 from documents.formatting import date_fr
 from documents.service import list_documents
@@ -92,6 +93,8 @@ def candidate_context(session: Session, current: WebUser, candidate_id: int) -> 
         "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
         "actions": candidate_actions(session, current.actor, c),
         "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
+        "pathway_label": candidates_svc.PATHWAYS.get(c.pathway, c.pathway),
+        "vae_dossier_id": vae_dossier_id(session, c.id),
     }
 
 
@@ -135,6 +138,8 @@ def _parse_register(form, ctx) -> Parsed:
     if email and "@" not in email:
         raise ValidationFailed("Adresse e-mail du candidat invalide.", code="invalid_email")
     contract = choice(form, "contract_type", CONTRACTS, "Choisissez le type de contrat.")
+    pathway = choice(form, "pathway", candidates_svc.PATHWAYS, "Choisissez la voie d'accès.") \
+        if form.get("pathway") else candidates_svc.PATHWAY_TRAINING
     start = day(form, "contract_start", required="La date de début du contrat est obligatoire.")
     end = day(form, "contract_end")
     labels = dict(ctx["blocs"])
@@ -145,7 +150,7 @@ def _parse_register(form, ctx) -> Parsed:
     return Parsed({
         "structure_id": structure["id"], "code": code, "last_name": last, "first_names": first, "birth_date": born,
         "birth_place": place, "sex": sex or None, "email": email, "contract_type": contract, "contract_start": start,
-        "contract_end": end, "blocs": blocs or None,
+        "contract_end": end, "blocs": blocs or None, "pathway": pathway,
     }, [
         ("Structure", structure["name"]), ("Certification", dict(ctx["certifications"])[code]),
         ("Candidat", f"{first} {last}"), ("Né·e le", date_fr(born) + (f" à {place}" if place else "")),
@@ -153,6 +158,7 @@ def _parse_register(form, ctx) -> Parsed:
         ("E-mail", email or "—"),
         ("Contrat", f"{contract} depuis le {date_fr(start)}" + (f" jusqu'au {date_fr(end)}" if end else "")),
         ("Blocs préparés", "\n".join(labels[b] for b in blocs) if blocs else "tous ceux de l'agrément"),
+        ("Voie d'accès", candidates_svc.PATHWAYS[pathway]),
     ])
 
 
@@ -161,7 +167,7 @@ def _apply_register(session: Session, actor, _id, v: dict) -> Candidate:
         session, actor, certification_code=v["code"], last_name=v["last_name"], first_names=v["first_names"],
         birth_date=v["birth_date"], contract_type=v["contract_type"], contract_start=v["contract_start"],
         birth_place=v["birth_place"], sex=v["sex"], email=v["email"], contract_end=v["contract_end"],
-        blocs=v["blocs"], structure_id=v["structure_id"])
+        blocs=v["blocs"], structure_id=v["structure_id"], pathway=v.get("pathway", candidates_svc.PATHWAY_TRAINING))
 
 
 def _bloc_options(ctx, _item) -> list[tuple[str, str]]:
@@ -256,6 +262,9 @@ CANDIDATE_CREATIONS = actions_of(
         Input("contract_end", "Fin du contrat (facultatif)", "date"),
         Input("bloc", "Blocs préparés", "checkboxes", rows=lambda ctx, _item: ctx["blocs"],
               help="Aucun bloc coché : tous les blocs de l'agrément."),
+        Input("pathway", "Voie d'accès", "radio", required=True, choices=tuple(candidates_svc.PATHWAYS.items()),
+              default=lambda _ctx, _item: candidates_svc.PATHWAY_TRAINING,
+              help="En VAE, la structure dépose ensuite la demande de VAE du candidat (menu « VAE »)."),
     ), _parse_register, _apply_register, done="Le candidat est inscrit.",
         redirect=lambda c: f"/app/candidats/{c.id}?fait=inscrire"),
 )

@@ -49,6 +49,7 @@ from certification.services import appeals as appeals_svc
 from certification.services import conflicts
 from certification.services import jury as jury_svc
 from certification.services.referential import bloc_titles
+from certification.vae.queries import vae_dossier_id
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
 
@@ -85,7 +86,8 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
     out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
-                   "outcome": c.outcome_label or "—", "version": c.certification_version} for c in out.candidates]
+                   "outcome": c.outcome_label or "—", "version": c.certification_version,
+                   "vae_dossier_id": vae_dossier_id(session, c.candidate_id)} for c in out.candidates]
     cert = certification_of(session, j.certification_id)
     return {
         "role_refusal": jury_svc.NOT_PRESIDENT

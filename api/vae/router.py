@@ -1,0 +1,179 @@
+"""Dossiers de VAE: the request of a candidate registered on the VAE pathway, the officer's
+recevabilité decision (with its letter), the accompaniment, the livret 2 (PDF) and the jury's
+interview. Structures see only their candidates' dossiers, jury members only those of the
+candidates of their own sessions (404 otherwise); the deliberation is the jury's (``/juries``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
+from api.flow_helpers import vae_waiting_for as waiting_for
+from api.idempotency import Call, Responder
+from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.reads import dossier_document, dossier_read, dossier_timeline
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out, file_response, read_multipart, store_pieces
+from api.vae.schemas import (
+    AccompanimentIn,
+    BlocOut,
+    InterviewIn,
+    Livret2Out,
+    RecevabiliteIn,
+    VaeOut,
+    VaeRequestIn,
+    VaeSummary,
+)
+from certification.db import session_scope
+from certification.errors import NotFound, ValidationFailed
+from certification.models import Candidate, Structure
+from certification.services.referential import bloc_titles
+from certification.settings import get_settings
+from certification.vae import queries as vae_queries
+from certification.vae import service as svc
+from certification.vae.actions import vae_actions
+from certification.vae.models import VaeDossier
+from certification.vae.states import VAE_STATE_LABELS, VaeState
+from documents.service import list_documents
+
+router = APIRouter(prefix="/vae-dossiers", tags=["VAE"])
+
+LIVRET2_FILES = {"livret2": "livret 2 : dossier de validation (PDF)"}
+LIVRET2_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["livret2"],
+    "properties": {"livret2": {"type": "string", "format": "binary",
+                               "description": "PDF : le livret 2 (dossier de validation) du candidat"}}}}}}}
+
+
+def _summary(session: Session, d: VaeDossier) -> dict:
+    candidate = session.get(Candidate, d.candidate_id)
+    structure = session.get(Structure, d.structure_id)
+    return {
+        "id": d.id, "reference": d.reference, "state": d.state, "state_label": VAE_STATE_LABELS[d.state],
+        "candidate_id": d.candidate_id, "candidate_reference": candidate.reference,
+        "candidate_name": f"{candidate.first_names} {candidate.last_name}", "structure_id": d.structure_id,
+        "structure_name": structure.name, "recevabilite_due_on": d.recevabilite_due_on, "waiting_for": waiting_for(d),
+    }
+
+
+def vae_out(session: Session, principal: Principal, d: VaeDossier) -> VaeOut:
+    titles = bloc_titles(session, session.get(Candidate, d.candidate_id))
+    livret2 = Livret2Out(original_name=d.livret2_name, size=d.livret2_size, sha256=d.livret2_sha256,
+                         deposited_at=d.livret2_deposited_at, url=f"/vae-dossiers/{d.id}/livret2") \
+        if d.livret2_path else None
+    return VaeOut(
+        progress=progress_of(session, VaeDossier.__tablename__, d.id),
+        **_summary(session, d),
+        requested_blocs=[BlocOut(code=b, title=titles.get(b, b)) for b in d.requested_blocs],
+        experience=d.experience, filed_at=d.filed_at, decision_reason=d.decision_reason, decided_at=d.decided_at,
+        livret2_due_on=d.livret2_due_on, accompanist_name=d.accompanist_name,
+        accompanist_organisation=d.accompanist_organisation, accompaniment_hours=d.accompaniment_hours,
+        livret2=livret2, interview_at=d.interview_at, interview_session_id=d.interview_session_id,
+        interview_notes=d.interview_notes,
+        documents=[document_out(f"/vae-dossiers/{d.id}", doc)
+                   for doc in list_documents(session, VaeDossier.__tablename__, d.id)],
+        allowed_actions=vae_actions(session, principal.actor, d),
+    )
+
+
+responder = Responder(vae_out, "vae_changed")
+
+
+@router.post("", status_code=201, response_model=VaeOut,
+             summary="Déposer la demande de VAE d'un candidat inscrit en VAE (structure, ou chargé·e)",
+             responses={409: {"description": "Candidat non inscrit en VAE, ou demande déjà déposée"}})
+def file_request(body: VaeRequestIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (body,), lambda s: svc.file_request(
+        s, principal.actor, body.candidate_id, requested_blocs=body.requested_blocs, experience=body.experience),
+        status=201)
+
+
+@router.get("", response_model=Page[VaeSummary], summary="Lister les dossiers de VAE visibles (paginé)")
+def list_dossiers(
+    pager: Pager = Depends(),
+    state: VaeState | None = Query(default=None, description="Filtrer par état"),
+    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
+    since: date | None = since_query("Déposés"),
+    until: date | None = until_query("Déposés"),
+    principal: Principal = Depends(current_principal),
+):
+    with session_scope() as session:
+        return pager.page(
+            vae_queries.list_dossiers(session, principal.actor, state=state),
+            lambda d: VaeSummary(**_summary(session, d)),
+            text=lambda d: (d.reference, session.get(Candidate, d.candidate_id).last_name),
+            where=lambda d: structure_id in (None, d.structure_id) and in_range(d.filed_at, since, until),
+        )
+
+
+@router.get("/{dossier_id}", response_model=VaeOut, summary="Consulter un dossier de VAE", responses=CONDITIONAL)
+def read(dossier_id: int, principal: Principal = Depends(current_principal), conditional: Conditional = Depends()):
+    return dossier_read(conditional, principal, vae_queries.get_dossier, vae_out, dossier_id)
+
+
+@router.get("/{dossier_id}/timeline", response_model=Page[EventOut],
+            summary="Historique du dossier de VAE (paginé, plus anciens d'abord)")
+def read_timeline(dossier_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
+    return dossier_timeline(pager, principal, vae_queries.get_dossier, VaeDossier.__tablename__, dossier_id)
+
+
+@router.get("/{dossier_id}/documents/{document_id}", summary="Télécharger une lettre du dossier (PDF)",
+            responses=binary(PDF))
+def download_document(dossier_id: int, document_id: int, principal: Principal = Depends(current_principal)):
+    return dossier_document(principal, vae_queries.get_dossier, VaeDossier.__tablename__, dossier_id, document_id)
+
+
+@router.get("/{dossier_id}/livret2", summary="Télécharger le livret 2 (jury : candidats de ses sessions seulement)",
+            responses=binary(PDF))
+def download_livret2(dossier_id: int, principal: Principal = Depends(current_principal)):
+    with session_scope() as session:
+        d = vae_queries.get_dossier(session, principal.actor, dossier_id)
+        if not d.livret2_path:
+            raise NotFound("Le livret 2 n'a pas encore été déposé.", code="livret2_not_found")
+        path, name, media_type = d.livret2_path, d.livret2_name, d.livret2_content_type
+    return file_response(get_settings().data_dir / path, name, media_type)
+
+
+@router.post("/{dossier_id}/recevabilite", response_model=VaeOut,
+             summary="Décider de la recevabilité de la demande (chargé·e) : lettre de décision")
+def decide_recevabilite(dossier_id: int, body: RecevabiliteIn, call: Call, principal: Officer):
+    return responder(call, principal, (dossier_id, body), lambda s: svc.decide_recevabilite(
+        s, principal.actor, dossier_id, decision=body.decision, reason=body.reason))
+
+
+@router.post("/{dossier_id}/accompaniment", response_model=VaeOut,
+             summary="Renseigner l'accompagnement du candidat (facultatif ; structure ou chargé·e)")
+def record_accompaniment(dossier_id: int, body: AccompanimentIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (dossier_id, body), lambda s: svc.record_accompaniment(
+        s, principal.actor, dossier_id, accompanist_name=body.accompanist_name, organisation=body.organisation,
+        hours=body.hours))
+
+
+@router.post("/{dossier_id}/livret2", response_model=VaeOut, openapi_extra=LIVRET2_DOC,
+             summary="Déposer le livret 2 (structure ou chargé·e) : PDF « livret2 »")
+async def deposit_livret2(dossier_id: int, call: Call, principal: StructureOrOfficer):
+    with session_scope() as session:  # 404 before storing anything
+        vae_queries.get_dossier(session, principal.actor, dossier_id)
+    _raw, files = await read_multipart(call.http, LIVRET2_FILES)
+    if len(files) != 1:
+        raise ValidationFailed("Joignez le livret 2 : un seul fichier PDF, champ « livret2 ».", code="livret2_required")
+    (stored,) = store_pieces(files)
+    return responder(call, principal, (dossier_id, stored.sha256),
+                     lambda s: svc.deposit_livret2(s, principal.actor, dossier_id, stored))
+
+
+@router.post("/{dossier_id}/interview", response_model=VaeOut,
+             summary="Enregistrer l'entretien avec le jury (président du jury du candidat, ou chargé·e)")
+def record_interview(dossier_id: int, body: InterviewIn, call: Call, principal: OfficerOrJuryMember):
+    return responder(call, principal, (dossier_id, body), lambda s: svc.record_interview(
+        s, principal.actor, dossier_id, interview_at=body.interview_at, notes=body.notes))
+
+
+@router.post("/{dossier_id}/abandon", response_model=VaeOut, summary="Abandonner la démarche de VAE (structure ou chargé·e)")
+def abandon(dossier_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
+    return responder(call, principal, (dossier_id, body), lambda s: svc.abandon(s, principal.actor, dossier_id, body.reason))

@@ -1,0 +1,67 @@
+"""What an actor may read of the dossiers de VAE: the officer and the system everything, a
+structure those of its candidates, a jury member those of the candidates of his own sessions
+(the livret 2 he assesses); 404 for any other dossier (its existence does not leak)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from certification.audit import Actor
+from certification.errors import Forbidden, ValidationFailed
+from certification.models import JuryCandidate, JuryMember, Role, User
+from certification.vae.models import VaeDossier
+from certification.vae.states import VAE_STATE_LABELS
+from certification.visibility import visible_one
+
+
+def _query(session: Session, actor: Actor) -> SelectOfScalar[VaeDossier]:
+    query = select(VaeDossier).order_by(VaeDossier.id.desc())
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        return query.where(VaeDossier.structure_id == (user.structure_id if user and user.structure_id else -1))
+    if actor.role is Role.jury_member:
+        sessions = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
+        mine = select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
+        return query.where(VaeDossier.candidate_id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux dossiers de VAE.", code="role_not_allowed")
+
+
+def list_dossiers(session: Session, actor: Actor, *, state: str | None = None) -> list[VaeDossier]:
+    query = _query(session, actor)
+    if state:
+        if state not in VAE_STATE_LABELS:
+            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
+        query = query.where(VaeDossier.state == state)
+    return list(session.exec(query))
+
+
+def get_dossier(session: Session, actor: Actor, dossier_id: int) -> VaeDossier:
+    """The dossier if ``actor`` may see it; 404 otherwise."""
+    return visible_one(session, actor, _query, VaeDossier, dossier_id, missing="Dossier de VAE introuvable.",
+                       code="vae_dossier_not_found")
+
+
+def dossier_of_candidate(session: Session, candidate_id: int) -> VaeDossier | None:
+    return session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate_id)).first()
+
+
+def vae_dossier_id(session: Session, candidate_id: int) -> int | None:
+    """The id of the candidate's dossier de VAE (links from the candidate's page and read)."""
+    return session.exec(select(VaeDossier.id).where(VaeDossier.candidate_id == candidate_id)).first()
+
+
+def presides(session: Session, user_id: int | None, jury_session_id: int) -> bool:
+    """Whether the user is the president of the jury session."""
+    return session.exec(select(JuryMember.id).where(
+        JuryMember.session_id == jury_session_id, JuryMember.user_id == user_id,
+        JuryMember.is_president == True,  # noqa: E712 (SQL)
+    )).first() is not None
+
+
+def jury_sessions_of(session: Session, candidate_id: int) -> list[int]:
+    """The jury sessions the candidate is presented to, most recent last."""
+    return list(session.exec(select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate_id)
+                             .order_by(JuryCandidate.id)))

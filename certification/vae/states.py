@@ -1,0 +1,74 @@
+"""The VAE pathway as an explicit state machine: request, recevabilité, livret 2, interview.
+
+After the interview the candidate is a normal candidate of his jury session: the deliberation
+per bloc, the PV, the certificate or attestation and the CPF export are the jury's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from certification.clock import now
+from certification.models import Role
+from certification.statemachine import StateMachine, transition
+
+O, ST, J = Role.officer, Role.structure, Role.jury_member
+
+
+class VaeState(StrEnum):
+    demande_deposee = "demande_deposee"
+    recevable = "recevable"
+    non_recevable = "non_recevable"
+    livret2_depose = "livret2_depose"
+    entretien_realise = "entretien_realise"
+    abandonne = "abandonne"
+
+
+VAE_STATE_LABELS = {
+    VaeState.demande_deposee: "demande déposée : recevabilité à examiner",
+    VaeState.recevable: "demande recevable : livret 2 attendu",
+    VaeState.non_recevable: "demande non recevable",
+    VaeState.livret2_depose: "livret 2 déposé : entretien avec le jury à tenir",
+    VaeState.entretien_realise: "entretien avec le jury réalisé : délibération du jury",
+    VaeState.abandonne: "abandonné",
+}
+
+# The officer's recevabilité decision -> transition name.
+RECEVABILITE_DECISIONS = {"recevable": "declare_recevable", "non_recevable": "declare_non_recevable"}
+
+OPEN_VAE_STATES = frozenset({VaeState.demande_deposee, VaeState.recevable, VaeState.livret2_depose})
+
+
+def _interview_held(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
+    at = ctx.get("interview_at")
+    if at is None or at > now():
+        return "L'entretien ne peut être enregistré qu'une fois tenu (date passée)."
+    return None
+
+
+def _in_a_session(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
+    if not ctx.get("in_session"):
+        return "Le candidat n'est inscrit à aucune session de jury : l'entretien ne peut pas être enregistré."
+    return None
+
+
+K = VaeState
+VAE = StateMachine(
+    name="vae_dossier",
+    states=VAE_STATE_LABELS,
+    initial=K.demande_deposee,
+    final=frozenset({K.non_recevable, K.entretien_realise, K.abandonne}),
+    transitions=[
+        transition("declare_recevable", [K.demande_deposee], K.recevable, [O], "déclarer la demande recevable"),
+        transition("declare_non_recevable", [K.demande_deposee], K.non_recevable, [O],
+                   "déclarer la demande non recevable", requires_reason=True),
+        transition("deposit_livret2", [K.recevable, K.livret2_depose], K.livret2_depose, [ST, O],
+                   "déposer le livret 2"),
+        transition("record_interview", [K.livret2_depose], K.entretien_realise, [O, J],
+                   "enregistrer l'entretien avec le jury", guards=[_in_a_session, _interview_held]),
+        transition("abandon", [K.demande_deposee, K.recevable, K.livret2_depose], K.abandonne, [ST, O],
+                   "abandonner la démarche de VAE", requires_reason=True),
+    ],
+)

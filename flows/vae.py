@@ -1,0 +1,201 @@
+"""The VAE flow: drives one dossier de VAE from its database state (re-entrant).
+
+Owed per step: the accusé de réception of the request (to the structure and the candidate, the
+officers informed), the recevabilité decision letter (« Décision de recevabilité » or « Décision
+de non-recevabilité ») and its e-mail, the notice of the livret 2 to the officers. By the
+calendar (the sweep): the officers reminded before and after the recevabilité deadline, the
+structure reminded when the livret 2 is late. The deliberation, the PV and the certificates are
+the jury flow's (:mod:`flows.jury`): a VAE candidate is a candidate of his jury session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import anyio
+from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from certification.clock import today
+from certification.db import session_scope
+from certification.effects import OwedEffect, dossiers_owed
+from certification.models import Candidate, Certification, Structure, User
+from certification.services.referential import bloc_titles
+from certification.settings import get_settings
+from certification.vae.models import VaeDossier
+from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
+from flows.common import deliver_task, latest_due_reminder, sweep
+from flows.effects import Effects, fulfil_owed
+from flows.monitoring import monitored
+
+ENTITY = VaeDossier.__tablename__
+PROCESS = "vae"
+K = VaeState
+DECISION_LETTERS = {"recevable": "decision_recevabilite", "non_recevable": "decision_non_recevabilite"}
+
+
+def letter_template(kind: str) -> str:
+    """The template of the VAE letter ``kind`` (its document kind stays ``kind``)."""
+    return f"vae/{kind}.html"
+
+
+@dataclass
+class VaeOutcome:
+    dossier_id: int
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+
+
+def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
+    candidate = session.get(Candidate, dossier.candidate_id)
+    structure = session.get(Structure, dossier.structure_id)
+    cert = session.get(Certification, candidate.certification_id)
+    titles = bloc_titles(session, candidate)
+    decided_by = session.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
+    settings = get_settings()
+    due = dossier.recevabilite_due_on
+    return {
+        "certifier_name": settings.certifier_name,
+        "today": today(),
+        "action_url": f"{settings.public_base_url}/app/vae/{dossier.id}",
+        "vae": {
+            "reference": dossier.reference,
+            "state": dossier.state,
+            "state_label": VAE_STATE_LABELS[dossier.state],
+            "structure_name": structure.name,
+            "structure_siret": structure.siret,
+            "structure_address": structure.address,
+            "structure_email": structure.email,
+            "certification_title": cert.title,
+            "certification_code": cert.code,
+            "candidate_reference": candidate.reference,
+            "candidate_name": f"{candidate.first_names} {candidate.last_name}",
+            "candidate_sex": candidate.sex,
+            "candidate_email": candidate.email,
+            "blocs": [{"code": b, "title": titles.get(b, b)} for b in dossier.requested_blocs],
+            "experience": dossier.experience,
+            "filed_at": dossier.filed_at,
+            "recevabilite_due_on": due,
+            "days_left": (due - today()).days,
+            "decision": dossier.state if dossier.state in ("recevable", "non_recevable") else None,
+            "decision_reason": dossier.decision_reason,
+            "decided_at": dossier.decided_at,
+            "decided_by_name": decided_by.full_name if decided_by else None,
+            "livret2_due_on": dossier.livret2_due_on,
+            "livret2_name": dossier.livret2_name,
+            "livret2_deposited_at": dossier.livret2_deposited_at,
+            "accompanist_name": dossier.accompanist_name,
+            "accompanist_organisation": dossier.accompanist_organisation,
+            "accompaniment_hours": dossier.accompaniment_hours,
+        },
+    }
+
+
+def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+    """The letters and e-mails one step of the dossier owes, whatever its state is now."""
+    officers = [get_settings().officers_mailbox]
+    dossier = session.get(VaeDossier, effect.dossier_id)
+    ctx = vae_context(session, dossier)
+    v = ctx["vae"]
+    to = [v["structure_email"], v["candidate_email"]]
+    fx = Effects(session, ENTITY, dossier.id, dossier.reference)
+    step = effect.step
+    if step == "file":
+        fx.mail(ctx, "receipt", "vae/accuse_reception_vae", to, cc=officers)
+    elif step in ("declare_recevable", "declare_non_recevable"):
+        decision = effect.payload.get("decision") or ("recevable" if step == "declare_recevable" else "non_recevable")
+        decided = {**ctx, "vae": {**v, "decision": decision}}
+        letter = fx.letter(decided, DECISION_LETTERS[decision], template=letter_template(DECISION_LETTERS[decision]))
+        fx.mail(decided, f"decision:{decision}", "vae/decision_recevabilite", to, cc=officers, attach=[letter])
+    elif step == "deposit_livret2":
+        fx.mail(ctx, f"livret2:{effect.entity_id}:{effect.id}", "vae/livret2_depose", officers)
+    return [fx]
+
+
+def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
+    """Reminders owed today by the calendar while the dossier still waits (keyed: sent once)."""
+    settings = get_settings()
+    if dossier.state == K.demande_deposee:
+        ctx = vae_context(session, dossier)
+        due: date = dossier.recevabilite_due_on
+        days = latest_due_reminder(settings.vae_recevabilite_reminder_days_before, due)
+        if days is not None:
+            fx.mail(ctx, f"recevabilite-reminder:d{days}", "vae/relance_recevabilite", [settings.officers_mailbox])
+        elif today() > due:
+            fx.mail(ctx, "recevabilite-overdue", "vae/relance_recevabilite", [settings.officers_mailbox])
+    elif dossier.state == K.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
+        ctx = vae_context(session, dossier)
+        v = ctx["vae"]
+        fx.mail(ctx, "livret2-reminder", "vae/relance_livret2", [v["structure_email"], v["candidate_email"]],
+                cc=[settings.officers_mailbox])
+
+
+def waiting_for(dossier: VaeDossier) -> str | None:
+    state = K(dossier.state)
+    return {
+        K.demande_deposee: f"chargé·e de certification : décision de recevabilité avant le "
+                           f"{dossier.recevabilite_due_on:%d/%m/%Y}",
+        K.recevable: "structure : dépôt du livret 2",
+        K.livret2_depose: "chargé·e de certification : inscription à une session de jury, puis entretien",
+        K.entretien_realise: "jury : délibération sur les blocs demandés",
+    }.get(state)
+
+
+def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
+    """Fulfil what the dossier's steps owe, then the calendar's reminders."""
+    out = VaeOutcome(dossier_id)
+    produced = fulfil_owed(engine, PROCESS, dossier_id, fulfil_step)
+    out.documents += produced.documents
+    out.mails += produced.mails
+    with session_scope(engine) as session:
+        dossier = session.get(VaeDossier, dossier_id)
+        if dossier is None:
+            raise LookupError(f"dossier de VAE {dossier_id} does not exist")
+        fx = Effects(session, ENTITY, dossier.id, dossier.reference)
+        _reminders(session, dossier, fx)
+        out.mails += fx.mails
+        out.state = dossier.state
+        out.waiting_for = waiting_for(dossier)
+    return out
+
+
+def vae_needing_attention(engine: Engine | None = None) -> list[int]:
+    """Open dossiers (deadlines, reminders) and those with effects still owed (lost runs)."""
+    with session_scope(engine) as session:
+        ids = set(session.exec(select(VaeDossier.id).where(
+            VaeDossier.state.in_([s.value for s in OPEN_VAE_STATES]))))
+        ids |= set(dossiers_owed(session, PROCESS))
+    return sorted(ids)
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(name="advance-vae", retries=2, retry_delay_seconds=2)
+async def advance_vae_task(dossier_id: int) -> dict:
+    return asdict(await anyio.to_thread.run_sync(advance_vae, dossier_id))
+
+
+@flow(name="vae", log_prints=True)
+@monitored("vae")
+async def vae_flow(dossier_id: int) -> dict:
+    """Drive dossier de VAE ``dossier_id`` as far as it can go without a human."""
+    outcome = await advance_vae_task(dossier_id)
+    delivery = await deliver_task()
+    get_run_logger().info(
+        "VAE %s: state=%s documents=%s mails=%s waiting for: %s",
+        dossier_id, outcome["state"], outcome["documents"], outcome["mails"], outcome["waiting_for"],
+    )
+    return {**outcome, "delivery": delivery}
+
+
+@flow(name="vae-sweep", log_prints=True)
+async def vae_sweep_flow() -> dict:
+    """Recevabilité deadlines, livret 2 reminders, lost runs; then the outbox."""
+    return await sweep(vae_needing_attention, advance_vae_task)
