@@ -6,7 +6,7 @@ N'Diaye-Lefèvre », « Zoë Ærøskøbing », « Ophélie d'Harcourt »), a fem
 candidate, a structure whose name starts with a vowel and holds « » guillemets, a certifier whose
 name starts with a vowel. A template added to ``documents/templates`` or ``notifications/templates``
 is rendered with it without any change here; one that needs a key nobody provides fails loudly
-(the environments are strict): add the key to :mod:`documents.samples`.
+(the environments are strict): add the key to the sample of its process in :mod:`documents.samples`.
 
 :func:`problems` lists what an officer would send back, in French, one entry per problem.
 """
