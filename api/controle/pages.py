@@ -8,7 +8,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from api.flow_helpers import controle_waiting_for
-from api.web.actions import (
+from api.web.actions import register, stored_file
+from api.web.forms import (
     COMMENT,
     REASON,
     DossierKind,
@@ -21,8 +22,6 @@ from api.web.actions import (
     optional_comment,
     pick,
     reason,
-    register,
-    stored_file,
     text,
 )
 from api.web.pages import structure_name, user_name

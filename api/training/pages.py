@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from api.flow_helpers import appui_waiting_for, training_waiting_for
-from api.web.actions import (
+from api.web.actions import register
+from api.web.forms import (
     COMMENT,
     REASON,
     DossierKind,
@@ -24,7 +25,6 @@ from api.web.actions import (
     optional_comment,
     pick,
     reason,
-    register,
     row_values,
     text,
 )

@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from api.flow_helpers import vae_waiting_for
-from api.web.actions import (
+from api.web.actions import register
+from api.web.forms import (
     REASON,
     DossierKind,
     FormAction,
@@ -20,7 +21,6 @@ from api.web.actions import (
     moment,
     pick,
     reason,
-    register,
     row_values,
     text,
 )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from api.web.actions import Input, Parsed, integer, moment, text
+from api.web.forms import Input, Parsed, integer, moment, text
 from certification import visits
 from certification.settings import get_settings
 from documents.formatting import datetime_fr

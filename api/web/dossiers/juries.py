@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from api.routers.juries import jury_out, session_documents
-from api.web.actions import (
+from api.web.actions import register
+from api.web.forms import (
     REASON,
     DossierKind,
     FormAction,
@@ -21,7 +22,6 @@ from api.web.actions import (
     moment,
     pick,
     reason,
-    register,
     row_values,
     text,
 )

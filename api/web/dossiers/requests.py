@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session
 
 from api.flow_helpers import request_waiting_for
-from api.web.actions import (
+from api.web.actions import register, stored_file
+from api.web.forms import (
     COMMENT,
     REASON,
     DossierKind,
@@ -20,8 +21,6 @@ from api.web.actions import (
     choice,
     integer,
     reason,
-    register,
-    stored_file,
     text,
 )
 from api.web.pages import certification_of, structure_name
