@@ -10,19 +10,8 @@ from sqlmodel import Session, select
 from api.flow_helpers import controle_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
-    COMMENT,
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    day,
-    optional_comment,
-    pick,
-    reason,
-    text,
+    COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, optional_comment, pick,
+    reason, text
 )
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links

@@ -13,20 +13,8 @@ from sqlmodel import Session, select
 from api.flow_helpers import appui_waiting_for, training_waiting_for
 from api.web.actions import register
 from api.web.forms import (
-    COMMENT,
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    integer,
-    optional_comment,
-    pick,
-    reason,
-    row_values,
-    text,
+    COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, optional_comment, pick,
+    reason, row_values, text
 )
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links

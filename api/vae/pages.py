@@ -11,18 +11,7 @@ from sqlmodel import Session, select
 from api.flow_helpers import vae_waiting_for
 from api.web.actions import register
 from api.web.forms import (
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    moment,
-    pick,
-    reason,
-    row_values,
-    text,
+    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, moment, pick, reason, row_values, text
 )
 from api.web.pages import structure_name
 from api.web.prefect_links import links as prefect_links

@@ -11,18 +11,7 @@ from sqlmodel import Session, select
 
 from api.web.actions import register
 from api.web.forms import (
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    day,
-    pick,
-    reason,
-    row_values,
-    text,
+    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text
 )
 from api.web.dossiers.juries import person
 from api.web.pages import certification_of, structure_name

@@ -11,19 +11,8 @@ from sqlmodel import Session, select
 from api.routers.juries import jury_out, session_documents
 from api.web.actions import register
 from api.web.forms import (
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    integer,
-    moment,
-    pick,
-    reason,
-    row_values,
-    text,
+    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, moment, pick, reason, row_values,
+    text
 )
 from api.web.inbox import unplaced_ready_candidates
 from api.web.pages import certification_of, principal, structure_name

@@ -11,17 +11,7 @@ from sqlmodel import Session
 from api.flow_helpers import request_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
-    COMMENT,
-    REASON,
-    DossierKind,
-    FormAction,
-    Input,
-    Parsed,
-    actions_of,
-    choice,
-    integer,
-    reason,
-    text,
+    COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, reason, text
 )
 from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
