@@ -3,9 +3,12 @@ running each dossier's flow inline, a real SMTP server and real PDFs read back."
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +19,7 @@ from certification.services.reporting import activity_report
 from certification.settings import reset_settings_cache
 from tests.factories import auth, jury_members
 from tests.flows.conftest import pdf_text
+from tests.web.conftest import app, browser, csrf_of  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 CANDIDATE = {"last_name": "N'Diaye", "first_names": "Aïssatou", "birth_date": "1985-04-02", "sex": "F",
@@ -116,3 +120,83 @@ def test_a_vae_candidate_from_request_to_certificate(prefect_server, smtp, world
     with session_scope() as s:
         row = activity_report(s, datetime.now(UTC).year).totals[0]
     assert (row.vae_requests, row.vae_recevables, row.vae_certified) == (1, 1, 1)
+
+
+def web_act(who, page_url: str, action: str, fields: dict, files: dict | None = None) -> str:
+    """A back-office action as a user takes it: the form posted, then its confirmation page
+    confirmed; returns where the answer redirects."""
+    page = who.get(page_url)
+    assert page.status_code == 200, page.text
+    r = who.post(f"{page_url}/{action}", data={"csrf_token": csrf_of(page.text), **fields}, files=files)
+    assert r.status_code == 200 and 'name="confirm" value="1"' in r.text, r.text
+    hidden = {k: html.unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text)}
+    r = who.post(f"{page_url}/{action}", data=hidden)
+    assert r.status_code == 303, r.text
+    return r.headers["location"]
+
+
+def test_a_vae_candidate_through_the_back_office(prefect_server, smtp, world, pdf_bytes, monkeypatch, settings,
+                                                 browser):  # noqa: F811
+    """The same path, the steps of the VAE taken on the back-office pages by the structure, the
+    officer and the jury's president (the jury's own steps through the API, as above)."""
+    people = world
+    seats = jury_members(people)
+    officer, president = auth(people["officer"]), auth(people["presidente"])
+    monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
+    reset_settings_cache()
+    structure_web, officer_web = browser(people["structure"]), browser(people["officer"])
+    with TestClient(__import__("api.app", fromlist=["create_app"]).create_app()) as client:
+        candidate = ok(client.post("/candidates", headers=auth(people["structure"]), json=CANDIDATE), 201)
+        where = web_act(structure_web, "/app/vae", "deposer", {
+            "candidate_id": str(candidate["id"]), **{f"bloc_{b}": "1" for b in BLOCS},
+            "experience": "Six ans d'expérience en ressourcerie."})
+        did = int(re.match(r"/app/vae/(\d+)", where).group(1))
+        assert smtp.by_subject("Accusé de réception de la demande de VAE")
+        page = f"/app/vae/{did}"
+
+        web_act(officer_web, page, "recevabilite", {"decision": "recevable",
+                                                    "reason": "Expérience en rapport avec les trois blocs."})
+        (decision,) = smtp.by_subject("Demande de VAE recevable")
+        letter = pdf_text(attached_pdf(decision))
+        assert "Madame Aïssatou N'Diaye" in letter and "Expérience en rapport avec les trois blocs." in letter
+        web_act(structure_web, page, "accompagnement", {"accompanist_name": "Hélène Dubois",
+                                                         "organisation": "Centre de bilan d'Annecy", "hours": "24"})
+        web_act(structure_web, page, "livret2", {}, files={"livret2": ("livret 2.pdf", pdf_bytes, "application/pdf")})
+        assert smtp.by_subject("Livret 2 déposé")
+        shown = structure_web.get(page).text
+        assert "livret 2.pdf" in shown and "Hélène Dubois" in shown and "Centre de bilan d&#39;Annecy" in shown
+
+        scheduled_at = datetime.now(UTC) + timedelta(seconds=4)
+        sid = ok(client.post("/jury-sessions", headers=officer, json={
+            "certification_code": "CQP_SP", "scheduled_at": scheduled_at.isoformat(), "place": "Lyon, salle Gerland",
+            "quorum": 3}), 201)["id"]
+        ok(client.post(f"/jury-sessions/{sid}/candidates", headers=officer, json={"candidate_ids": [candidate["id"]]}))
+        for seat in seats:
+            ok(client.post(f"/jury-sessions/{sid}/members", headers=officer, json={
+                "user_id": seat["user"]["id"], "college": seat["college"], "is_president": seat["is_president"]}))
+        ok(client.post(f"/jury-sessions/{sid}/convene", headers=officer))
+        time.sleep(max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds()) + 0.5)
+        ok(client.post(f"/jury-sessions/{sid}/check-composition", headers=officer))
+
+        # the interview recorded by the president on the dossier's page (Paris time, to the minute: past)
+        interview = datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris"))
+        web_act(browser(people["presidente"]), page, "entretien", {
+            "interview_at": interview.strftime("%Y-%m-%dT%H:%M"), "notes": "Entretien de 45 minutes."})
+        assert ok(client.get(f"/vae-dossiers/{did}", headers=officer))["state"] == "entretien_realise"
+        results = {"candidate_id": candidate["id"], "results": {b: "validated" for b in BLOCS}}
+        ok(client.post(f"/jury-sessions/{sid}/results", headers=president, json=results))
+        ok(client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president))
+        ok(client.post(f"/jury-sessions/{sid}/sign-pv", headers=president))
+
+        (certificate,) = ok(client.get("/certificates", headers=officer))["items"]
+        detail = ok(client.get(f"/certificates/{certificate['id']}", headers=auth(people["structure"])))
+        (parchment,) = [d for d in detail["documents"] if d["filename"].endswith(".pdf")][:1]
+        r = client.get(f"/certificates/{certificate['id']}/documents/{parchment['id']}", headers=officer)
+        text = pdf_text(r.content)
+        assert "Aïssatou" in text and "N'Diaye" in text and certificate["number"] in text
+        assert smtp.by_subject("sultats")
+        timeline = ok(client.get(f"/vae-dossiers/{did}/timeline", headers=officer))["items"]
+        steps = ["file", "declare_recevable", "accompaniment", "deposit_livret2", "record_interview"]
+        acted = [e for e in timeline if e["action"] in steps]
+        assert [e["action"] for e in acted] == steps
+        assert [e["actor_role"] for e in acted] == ["structure", "officer", "structure", "structure", "jury_member"]
