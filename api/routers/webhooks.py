@@ -3,10 +3,12 @@ read the delivery log. The secret of a subscription is shown once, in the creati
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
+from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, Field, UrlConstraints
+from pydantic_core import PydanticCustomError
 from typing import Annotated
 
 from api.deps import Principal, require
@@ -22,7 +24,23 @@ from sqlmodel import select
 router = APIRouter(prefix="/webhooks", tags=["webhooks (intégrateurs)"])
 OFFICER = require(Role.officer)
 Event = Literal["dossier.state_changed", "document.issued", "certificate.revoked"]
-WebUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=500, allowed_schemes=["http", "https"])]
+# The spec says what is accepted: an http(s) URL with a host name or address (a bare « format: uri »
+# would also allow « mailto:… » or « urn:… », which the service refuses).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_CHARS = r"([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*"
+WEB_URL_PATTERN = rf"^[hH][tT][tT][pP][sS]?://{_LABEL}(\.{_LABEL})*(:{_PORT})?(/{_CHARS})?(\?({_CHARS}|\?)*)?$"
+_WEB_URL = re.compile(WEB_URL_PATTERN)
+
+
+def _web_url_shape(value: object) -> object:
+    if isinstance(value, str) and not _WEB_URL.match(value):
+        raise PydanticCustomError("url_scheme", "adresse URL invalide (http ou https)")
+    return value
+
+
+WebUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=500, allowed_schemes=["http", "https"]),
+                   BeforeValidator(_web_url_shape), Field(json_schema_extra={"pattern": WEB_URL_PATTERN})]
 
 
 class SubscriptionIn(Strict):

@@ -106,8 +106,13 @@ def test_subscriptions_are_for_officers_with_known_events(client, people):
     assert client.post("/webhooks", headers=auth(people["mandataire"]), json=body).status_code == 403
     r = client.post("/webhooks", headers=auth(people["officer"]), json={**body, "events": ["dossier.deleted"]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/events/0"
-    r = client.post("/webhooks", headers=auth(people["officer"]), json={**body, "url": "ftp://si.example.org"})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/url"
+    for url in ("ftp://si.example.org", "flows.vae:vae_flow", "urn:cqp:hooks", "https://si..example.org/"):
+        r = client.post("/webhooks", headers=auth(people["officer"]), json={**body, "url": url})
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/url", url
+        assert "adresse URL invalide (http ou https)" in r.json()["detail"]
+    r = client.post("/webhooks", headers=auth(people["officer"]),
+                    json={**body, "url": "https://si.example.org:8443/hooks?jeton=a%C3%A9"})
+    assert r.status_code == 201 and r.json()["url"] == "https://si.example.org:8443/hooks?jeton=a%C3%A9"
 
 
 def test_signature_replay_tolerance():
