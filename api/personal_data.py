@@ -29,7 +29,7 @@ from certification.models import (
     JurySession,
     Structure,
 )
-from certification.vae.models import VaeDossier
+from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage
 
@@ -54,7 +54,7 @@ def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple
     evaluations = _all(session, Evaluation, Evaluation.candidate_id == candidate.id)
     juries = {j.id: j.reference for j in session.exec(select(JurySession).where(JurySession.id.in_(
         select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate.id))))}
-    vae = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
+    vae = dossier_of_candidate(session, candidate.id)
     entities = {("candidates", candidate.id), *(("certificates", c.id) for c in certificates),
                 *(("appeals", a.id) for a in appeals), *((("vae_dossiers", vae.id),) if vae else ())}
     events = [e for e in _all(session, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))

@@ -34,7 +34,7 @@ from certification.services import lifecycle
 from certification.services.agrement import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force
 from certification.services.referential import blocs_of, get_certification
-from certification.vae.models import VaeDossier
+from certification.vae.queries import dossier_of_candidate
 from certification.visibility import visible_one
 
 ENTITY = Candidate.__tablename__
@@ -176,7 +176,7 @@ def blocs_to_assess(session: Session, candidate: Candidate) -> list[str]:
     missing = missing_blocs(session, candidate)
     if candidate.pathway != PATHWAY_VAE:
         return missing
-    dossier = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
+    dossier = dossier_of_candidate(session, candidate.id)
     requested = set(dossier.requested_blocs) if dossier else set()
     return [b for b in missing if b in requested]
 
@@ -185,7 +185,7 @@ def vae_interview_missing(session: Session, candidate: Candidate) -> bool:
     """A VAE candidate is deliberated on after the jury's interview with him (certification/vae/)."""
     if candidate.pathway != PATHWAY_VAE:
         return False
-    dossier = session.exec(select(VaeDossier).where(VaeDossier.candidate_id == candidate.id)).first()
+    dossier = dossier_of_candidate(session, candidate.id)
     return dossier is None or dossier.interview_at is None
 
 
