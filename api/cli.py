@@ -51,7 +51,7 @@ def _demo() -> None:
     reset_settings_cache()
     result = run_demo(create_app())
     generated, outbox = demo_paths()
-    from certification.processes.agrement import AGREMENT_REQUEST
+    from certification.agrement.states import AGREMENT_REQUEST
     from certification.processes.certification import JURY
 
     settings = get_settings()
@@ -101,7 +101,8 @@ def _demo_pending() -> bool:
 
     from api.demo import DEMO_SIRET
     from certification.db import session_scope
-    from certification.models import AgrementRequest, Structure
+    from certification.models import Structure
+    from certification.agrement.models import AgrementRequest
 
     with session_scope() as session:
         structure = session.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()

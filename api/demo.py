@@ -31,7 +31,8 @@ from sqlmodel import select
 
 from certification.clock import now, shifted, today
 from certification.db import session_scope
-from certification.models import AgrementRequest, Role, Structure, User
+from certification.models import Role, Structure, User
+from certification.agrement.models import AgrementRequest
 from certification.services.referential import ensure_referential
 from certification.services.users import create_user
 from certification.settings import get_settings

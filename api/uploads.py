@@ -18,8 +18,8 @@ from starlette.types import Message
 from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.schemas import DocumentOut
 from certification.errors import NotFound, ValidationFailed
-from certification.processes.agrement import PIECE_KINDS
-from certification.services.agrement import PieceIn
+from certification.agrement.states import PIECE_KINDS
+from certification.services.files import PieceIn
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.storage import check_upload, store_upload

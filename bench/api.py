@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlmodel import func, select
 
     from certification.db import session_scope
-    from certification.models import AgrementRequest
+    from certification.agrement.models import AgrementRequest
 
     with session_scope() as s:
         stored = s.exec(select(func.count()).select_from(AgrementRequest)).one()

@@ -8,7 +8,8 @@ The services still check everything themselves: an action listed here may still 
 guard, a conflict of interest), and one not listed is refused by the service.
 
 A process gathered in its own package keeps its function there, built on the helpers below
-(the contrôle: :mod:`certification.controle.actions`; the training and the appuis:
+(the agrément: :mod:`certification.agrement.actions`; the contrôle:
+:mod:`certification.controle.actions`; the training and the appuis:
 :mod:`certification.training.actions`).
 """
 
@@ -19,11 +20,9 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, JurySession, Role
-from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
+from certification.models import Appeal, Candidate, Certificate, JurySession, Role
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
 from certification.services import jury as jury_svc
-from certification.services import lifecycle
 from certification.statemachine import StateMachine
 
 # Action name -> transition name, per process (the actions that are transitions of its machine).
@@ -51,15 +50,7 @@ CANDIDATE_ACTIONS = {
     "resume": "resume",
     "withdraw": "withdraw",
 }
-REQUEST_ACTIONS = {
-    "request-complements": "request_complements",
-    "complements": "provide_complements",
-    "admissible": "declare_admissible",
-    "avis": "give_avis",
-    "decision": "grant",
-    "withdraw": "withdraw",
-}
-AGREMENT_ACTIONS = {"suspend": "suspend", "reinstate": "reinstate", "withdraw": "withdraw"}
+
 
 
 def available_transitions(machine: StateMachine, state: str, role: Role) -> set[str]:
@@ -109,27 +100,3 @@ def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> 
     if candidate.state in (CandidateState.registered, CandidateState.in_training):
         actions.insert(0, "evaluations")
     return actions
-
-
-def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -> list[str]:
-    """A mandataire acts on his own requests only, and gives one avis; the officer decides once
-    the avis is given."""
-    role = actor.role
-    if role is Role.mandataire and request.mandataire_id != actor.user_id:
-        return []
-    names = available_transitions(AGREMENT_REQUEST, request.state, role)
-    if role is Role.officer and "grant" in names and not request.avis:
-        names -= {"grant", "refuse"}
-    if role is Role.mandataire and request.avis:
-        names.discard("give_avis")
-    return named_actions(REQUEST_ACTIONS, names)
-
-
-def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list[str]:
-    """A mandataire asks for the renewal of an agrément in force (once); the officer suspends,
-    reinstates or withdraws it."""
-    if actor.role is Role.mandataire:
-        assert agrement.id is not None  # a stored row
-        renewable = agrement.state in VALID_AGREMENT_STATES and lifecycle.open_renewal_of(session, agrement.id) is None
-        return ["renewal"] if renewable else []
-    return named_actions(AGREMENT_ACTIONS, available_transitions(AGREMENT, agrement.state, actor.role))

@@ -142,72 +142,6 @@ class Bloc(SQLModel, table=True):
     position: int = 0
 
 
-class AgrementRequest(SQLModel, table=True):
-    __tablename__ = "agrement_requests"
-
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
-    structure_id: int = Field(foreign_key="structures.id", index=True)
-    certification_id: int = Field(foreign_key="certifications.id")
-    mandataire_id: int = Field(foreign_key="users.id", index=True)
-    kind: str = Field(default="initial", max_length=20)  # initial | renewal
-    previous_agrement_id: int | None = Field(default=None, foreign_key="agrements.id")
-    state: str = Field(max_length=20, index=True)
-    version: int = 1
-    round: int = 1  # submission round: 1, then +1 at each answer to a demande de compléments
-    scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    motivation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    submitted_at: datetime = _ts()
-    last_submitted_at: datetime = _ts()
-    complement_request: str | None = Field(default=None, sa_column=Column(Text))
-    complements_requested_at: datetime | None = _opt_ts()
-    complements_deadline: date | None = None
-    avis_deadline: date | None = None
-    avis: str | None = Field(default=None, max_length=20)  # favorable | defavorable
-    avis_comment: str | None = Field(default=None, sa_column=Column(Text))
-    avis_at: datetime | None = _opt_ts()
-    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
-    decided_at: datetime | None = _opt_ts()
-    decided_by_id: int | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class Piece(SQLModel, table=True):
-    """An uploaded file of a dossier (content-addressed on disk)."""
-
-    __tablename__ = "pieces"
-
-    id: int | None = Field(default=None, primary_key=True)
-    request_id: int = Field(foreign_key="agrement_requests.id", index=True)
-    round: int = 1
-    kind: str = Field(max_length=40)
-    original_name: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    relative_path: str = Field(max_length=300)
-    uploaded_by_id: int = Field(foreign_key="users.id")
-    uploaded_at: datetime = _ts()
-
-
-class Agrement(SQLModel, table=True):
-    __tablename__ = "agrements"
-
-    id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(max_length=40, unique=True, index=True)
-    structure_id: int = Field(foreign_key="structures.id", index=True)
-    certification_id: int = Field(foreign_key="certifications.id")
-    request_id: int | None = Field(default=None, unique=True)
-    state: str = Field(max_length=20, index=True)
-    version: int = 1
-    start_date: date
-    end_date: date
-    scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    granted_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
 class AuditEvent(SQLModel, table=True):
     """One row per state change or audited action: who, role, when, from, to, why."""
 
@@ -425,6 +359,7 @@ class Appeal(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+import certification.agrement.models  # noqa: E402,F401  (registers the agrément tables)
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
 import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)
 import certification.training.models  # noqa: E402,F401  (registers the training and appui tables)

@@ -21,9 +21,9 @@ from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import AgrementRequest
-from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
-from certification.services import agrement as svc
+from certification.agrement.models import AgrementRequest
+from certification.agrement.states import REQUEST_STATE_LABELS, RequestState
+from certification.agrement import service as svc
 from certification.settings import get_settings
 from flows.context import request_context
 from flows.common import deliver_task, latest_due_reminder, sweep

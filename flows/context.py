@@ -8,9 +8,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from certification.clock import today
-from certification.models import AgrementRequest, AuditEvent, Bloc, Certification, Structure, User
-from certification.processes.agrement import PIECE_KINDS
-from certification.services.agrement import agrement_of, pieces_of
+from certification.models import AuditEvent, Bloc, Certification, Structure, User
+from certification.agrement.models import AgrementRequest
+from certification.agrement.states import PIECE_KINDS
+from certification.agrement.queries import agrement_of, pieces_of
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 

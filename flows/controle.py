@@ -25,7 +25,8 @@ from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, Co
 from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import Agrement, Certification, Structure, User
+from certification.models import Certification, Structure, User
+from certification.agrement.models import Agrement
 from certification.settings import get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, fulfil_owed

@@ -30,13 +30,10 @@ from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import Agrement, AgrementRequest, AuditEvent, Certification, Structure, User
-from certification.processes.agrement import (
-    AGREMENT_STATE_LABELS,
-    VALID_AGREMENT_STATES,
-    AgrementState,
-)
-from certification.services import lifecycle as svc
+from certification.models import AuditEvent, Certification, Structure, User
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.states import AGREMENT_STATE_LABELS, VALID_AGREMENT_STATES, AgrementState
+from certification.agrement import lifecycle as svc
 from certification.settings import Settings, get_settings
 from flows.common import deliver_task, latest_due_reminder, sweep
 from flows.effects import Effects, mail_key

@@ -44,7 +44,7 @@ def auth(user: dict) -> dict[str, str]:
 
 
 def pieces():
-    from certification.services.agrement import PieceIn
+    from certification.services.files import PieceIn
 
     return [
         PieceIn("dossier", "dossier d'agrément.pdf", "application/pdf", 1200, "a" * 64, "uploads/aa/aa/a.pdf"),
@@ -54,8 +54,8 @@ def pieces():
 
 def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_in=None, **kw) -> int:
     """File a request through the service; returns its id."""
-    from certification.services.agrement import StructureIn
-    from certification.services.agrement import submit_request as submit
+    from certification.agrement.service import StructureIn
+    from certification.agrement.service import submit_request as submit
 
     with session_scope() as session:
         request = submit(
@@ -72,10 +72,11 @@ def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_
 def instruct(request_id: int, people: dict) -> None:
     """Take a submitted request to the decision: admissible, review, favourable avis."""
     from certification.audit import SYSTEM
-    from certification.services import agrement as svc
+    from certification.agrement import service as svc
+    from certification.agrement import queries as agrement_queries
 
     with session_scope() as s:
-        mandataire_id = svc.get_request(s, SYSTEM, request_id).mandataire_id
+        mandataire_id = agrement_queries.get_request(s, SYSTEM, request_id).mandataire_id
         svc.declare_admissible(s, people["officer"]["actor"], request_id)
         mandataire = next(p["actor"] for p in people.values() if p["id"] == mandataire_id)
         svc.give_avis(s, mandataire, request_id, "favorable")
@@ -83,7 +84,7 @@ def instruct(request_id: int, people: dict) -> None:
 
 def grant_request(request_id: int, people: dict, *, start=None, end=None) -> int:
     """Instruct and grant ``request_id``; returns the agrément id."""
-    from certification.services import agrement as svc
+    from certification.agrement import service as svc
 
     instruct(request_id, people)
     with session_scope() as s:
@@ -338,7 +339,8 @@ class ReportRows:
         """A structure of ``region`` (one per region), its agrément and one candidate."""
         from datetime import date
 
-        from certification.models import Agrement, Candidate, Structure
+        from certification.models import Candidate, Structure
+        from certification.agrement.models import Agrement
 
         if region in self.structures:
             return self.structures[region]
@@ -425,7 +427,7 @@ class ReportRows:
                                decision=decision, decided_at=at if decision else None, created_at=at, updated_at=at))
 
     def agrement_requests(self, count: int, at, *, region: str = "Bretagne", state: str = "submitted") -> None:
-        from certification.models import AgrementRequest
+        from certification.agrement.models import AgrementRequest
 
         target = self.structure(region)
         with session_scope() as s:

@@ -24,7 +24,8 @@ from certification.controle.actions import controle_actions
 from certification.controle.models import Controle
 from certification.controle.states import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
 from certification.errors import ValidationFailed
-from certification.models import Agrement, Role, Structure, User
+from certification.models import Role, Structure, User
+from certification.agrement.models import Agrement
 from certification.services import conflicts
 from documents.formatting import date_fr
 from documents.service import list_documents

@@ -42,7 +42,8 @@ from certification.controle.models import Controle
 from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Agrement, Role, Structure, User
+from certification.models import Role, Structure, User
+from certification.agrement.models import Agrement
 from certification.services import conflicts
 from certification.settings import get_settings
 from documents.service import list_documents

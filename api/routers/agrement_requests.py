@@ -38,17 +38,15 @@ from api.schemas import (
     SubmissionIn,
     timeline_page,
 )
-from certification import actions
+from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Agrement, AgrementRequest, Certification, Structure, User
-from certification.processes.agrement import (
-    AGREMENT_STATE_LABELS,
-    REQUEST_STATE_LABELS,
-    RequestState,
-)
-from certification.services import agrement as svc
+from certification.models import Certification, Structure, User
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
+from certification.agrement import service as svc
+from certification.agrement import queries as agrement_queries
 from certification.settings import get_settings
 from documents.service import list_documents
 from api.flow_helpers import request_waiting_for as waiting_for
@@ -84,7 +82,7 @@ def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
 
 
 def request_out(session: Session, principal: Principal, request: AgrementRequest) -> RequestOut:
-    agrement = svc.agrement_of(session, request.id)
+    agrement = agrement_queries.agrement_of(session, request.id)
     mandataire = session.get(User, request.mandataire_id)
     return RequestOut(
         progress=progress_of(session, AgrementRequest.__tablename__, request.id),
@@ -104,7 +102,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
         decision_reason=request.decision_reason,
         decided_at=request.decided_at,
         agrement=agrement_out(session, agrement) if agrement else None,
-        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in svc.pieces_of(session, request.id)],
+        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(session, request.id)],
         documents=[
             document_out(f"/agrement-requests/{request.id}", d)
             for d in list_documents(session, AgrementRequest.__tablename__, request.id)
@@ -165,7 +163,7 @@ def list_requests(
     with session_scope() as session:
         cert_ids = certification_ids(session, certification_code)
         return pager.page(
-            svc.list_requests(session, principal.actor, state=state),
+            agrement_queries.list_requests(session, principal.actor, state=state),
             lambda r: RequestSummary(**_summary(session, r)), key=lambda r: (-r.id,),
             text=lambda r: (r.reference, session.get(Structure, r.structure_id).name),
             where=lambda r: (structure_id in (None, r.structure_id) and r.certification_id in cert_ids
@@ -176,7 +174,7 @@ def list_requests(
 @router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
 def read(request_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_request, request_out, request_id)
+    return dossier_read(conditional, principal, agrement_queries.get_request, request_out, request_id)
 
 
 @router.get("/{request_id}/timeline", response_model=Page[EventOut],
@@ -184,9 +182,9 @@ def read(request_id: int, principal: Principal = Depends(current_principal),
 def read_timeline(request_id: int, pager: Pager = Depends(),
                   principal: Principal = Depends(current_principal)) -> Page[EventOut]:
     with session_scope() as session:
-        request = svc.get_request(session, principal.actor, request_id)
+        request = agrement_queries.get_request(session, principal.actor, request_id)
         events = timeline(session, AgrementRequest.__tablename__, request.id)
-        agrement = svc.agrement_of(session, request.id)
+        agrement = agrement_queries.agrement_of(session, request.id)
         if agrement:
             events += timeline(session, Agrement.__tablename__, agrement.id)
         return timeline_page(pager, events)
@@ -194,14 +192,14 @@ def read_timeline(request_id: int, pager: Pager = Depends(),
 
 @router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
 def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    return dossier_document(principal, svc.get_request, AgrementRequest.__tablename__, request_id, document_id)
+    return dossier_document(principal, agrement_queries.get_request, AgrementRequest.__tablename__, request_id, document_id)
 
 
 @router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
 def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
     with session_scope() as session:
-        request = svc.get_request(session, principal.actor, request_id)
-        piece = next((p for p in svc.pieces_of(session, request.id) if p.id == piece_id), None)
+        request = agrement_queries.get_request(session, principal.actor, request_id)
+        piece = next((p for p in agrement_queries.pieces_of(session, request.id) if p.id == piece_id), None)
         if piece is None:
             raise NotFound("Pièce introuvable.", code="piece_not_found")
     return file_response(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
@@ -217,7 +215,7 @@ async def provide_complements(
     principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
-        svc.get_request(session, principal.actor, request_id)
+        agrement_queries.get_request(session, principal.actor, request_id)
     raw, files = await read_multipart(call.http)
     body = parse_metadata(ComplementsIn, raw)
     pieces = store_pieces(files)

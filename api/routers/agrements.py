@@ -19,13 +19,15 @@ from api.routers.agrement_requests import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
 from api.reads import dossier_read, dossier_timeline
 from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
-from certification import actions
+from certification.agrement import actions
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Agrement, AgrementRequest, Certification, Structure
-from certification.processes.agrement import AgrementState
-from certification.services import agrement as svc
-from certification.services import lifecycle
+from certification.models import Certification, Structure
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.states import AgrementState
+from certification.agrement import service as svc
+from certification.agrement import queries as agrement_queries
+from certification.agrement import lifecycle
 
 router = APIRouter(prefix="/agrements", tags=["agréments"])
 
@@ -36,8 +38,8 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
     structure = session.get(Structure, agrement.structure_id)
     cert = session.get(Certification, agrement.certification_id)
     request = session.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
-    successor = lifecycle.successor_of(session, agrement.id)
-    renewal = lifecycle.open_renewal_of(session, agrement.id)
+    successor = agrement_queries.successor_of(session, agrement.id)
+    renewal = agrement_queries.open_renewal_of(session, agrement.id)
     on = today()
     return AgrementDetailOut(
         progress=progress_of(session, Agrement.__tablename__, agrement.id),
@@ -50,7 +52,7 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
         renewed_by_agrement_id=successor.id if successor else None,
         renewal_request_id=renewal.id if renewal else None,
         days_left=(agrement.end_date - on).days,
-        registration_allowed=lifecycle.registration_allowed(session, agrement.structure_id, cert.id, on),
+        registration_allowed=agrement_queries.registration_allowed(session, agrement.structure_id, cert.id, on),
         allowed_actions=actions.agrement_actions(session, principal.actor, agrement),
     )
 
@@ -74,7 +76,7 @@ def list_agrements(
     with session_scope() as session:
         cert_ids = certification_ids(session, certification_code)
         return pager.page(
-            svc.list_agrements(session, principal.actor), lambda a: agrement_out(session, a),
+            agrement_queries.list_agrements(session, principal.actor), lambda a: agrement_out(session, a),
             text=lambda a: (a.number, session.get(Structure, a.structure_id).name),
             where=lambda a: (state in (None, a.state) and structure_id in (None, a.structure_id)
                              and a.certification_id in cert_ids and in_range(a.granted_at, since, until)),
@@ -84,14 +86,14 @@ def list_agrements(
 @router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
 def read(agrement_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_agrement, agrement_detail, agrement_id)
+    return dossier_read(conditional, principal, agrement_queries.get_agrement, agrement_detail, agrement_id)
 
 
 @router.get("/{agrement_id}/timeline", response_model=Page[EventOut],
             summary="Historique de l'agrément (paginé, plus anciens d'abord)")
 def read_timeline(agrement_id: int, pager: Pager = Depends(),
                   principal: Principal = Depends(current_principal)) -> Page[EventOut]:
-    return dossier_timeline(pager, principal, svc.get_agrement, Agrement.__tablename__, agrement_id)
+    return dossier_timeline(pager, principal, agrement_queries.get_agrement, Agrement.__tablename__, agrement_id)
 
 
 # --- decisions of the officer ----------------------------------------------------------------
@@ -156,13 +158,13 @@ async def request_renewal(
     principal: Mandataire,
 ) -> JSONResponse:
     with session_scope() as session:  # 404 before reading and storing any upload
-        svc.get_agrement(session, principal.actor, agrement_id)
+        agrement_queries.get_agrement(session, principal.actor, agrement_id)
     raw, files = await read_multipart(call.http) if "content-type" in call.http.headers else (None, [])
     body = parse_metadata(RenewalIn, raw)
     pieces = store_pieces(files)
     return request_responder(
         call, principal, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
-        lambda s: lifecycle.request_renewal(
+        lambda s: svc.request_renewal(
             s, principal.actor, agrement_id, pieces=pieces, motivation=body.motivation
         ),
         201,

@@ -33,7 +33,16 @@ from certification import actions
 from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certification, CertificationVersion, JuryCandidate, JurySession, Role, Structure
+from certification.models import (
+    Candidate,
+    Certification,
+    CertificationVersion,
+    JuryCandidate,
+    JurySession,
+    Role,
+    Structure,
+)
+from certification.agrement.models import Agrement
 from certification.processes.certification import (
     CANDIDATE_STATE_LABELS,
     EVALUATION_RESULTS,

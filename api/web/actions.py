@@ -53,7 +53,7 @@ from certification.audit import Actor
 from certification.db import session_scope
 from certification.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from certification.services import conflicts
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from certification.settings import get_settings
 from documents.formatting import filesize
 from documents.models import GeneratedDocument

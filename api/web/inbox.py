@@ -23,7 +23,7 @@ from certification.models import (
     Structure,
     User,
 )
-from certification.processes.agrement import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
+from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
 from certification.processes.certification import (
     APPEAL_STATE_LABELS,
     CANDIDATE_STATE_LABELS,
@@ -40,11 +40,10 @@ from certification.training.states import (
     EnrollmentState,
     TrainingState,
 )
-from certification.services import agrement as requests_svc
+from certification.agrement import queries as agrement_queries
 from certification.services import appeals as appeals_svc
 from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
-from certification.services import lifecycle
 from certification.training import queries as training_queries
 from certification.vae import queries as vae_queries
 from certification.vae.states import VAE_STATE_LABELS, VaeState
@@ -105,7 +104,7 @@ class _Names:
 
 def _requests(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for r in requests_svc.list_requests(session, actor):
+    for r in agrement_queries.list_requests(session, actor):
         state = RequestState(r.state)
         common = dict(kind="demande", kind_label="Demande d'agrément", url=f"/app/demandes/{r.id}",
                       reference=r.reference, subject=names.structure(r.structure_id),
@@ -209,11 +208,11 @@ def _agrements(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
     """Agréments arriving at échéance without a renewal request (the mandataire's step) and suspended
     agréments (the officer decides: reinstate or withdraw)."""
     items = []
-    for a in requests_svc.list_agrements(session, actor):
+    for a in agrement_queries.list_agrements(session, actor):
         state = AgrementState(a.state)
         common = dict(kind="agrement", kind_label="Agrément", url=f"/app/agrements/{a.id}", reference=a.number,
                       subject=names.structure(a.structure_id), state_label=AGREMENT_STATE_LABELS[state])
-        if state is AgrementState.expiring and lifecycle.open_renewal_of(session, a.id) is None:
+        if state is AgrementState.expiring and agrement_queries.open_renewal_of(session, a.id) is None:
             items.append(InboxItem(**common, step="Demander le renouvellement de l'agrément", who=Role.mandataire,
                                    due=a.end_date, due_label="échéance de l'agrément le"))
         elif state is AgrementState.suspended:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from certification.audit import timeline
 from certification.controle.states import CONTROLE
 from certification.models import ROLE_LABELS_FR, Role
-from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
+from certification.agrement.states import AGREMENT, AGREMENT_REQUEST
 from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY
 from certification.training.states import APPUI, ENROLLMENT, TRAINING_SESSION
 from certification.statemachine import StateMachine

@@ -23,11 +23,13 @@ from certification.controle.states import (
     ControleState,
 )
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Agrement, LinkKind, Role, Structure, User
+from certification.models import LinkKind, Role, Structure, User
+from certification.agrement.models import Agrement
 from certification.numbering import next_value
-from certification.processes.agrement import AgrementState
-from certification.services import conflicts, lifecycle
-from certification.services.agrement import PieceIn
+from certification.agrement.states import AgrementState
+from certification.services import conflicts
+from certification.agrement import lifecycle
+from certification.services.files import PieceIn
 from certification.settings import get_settings
 
 ENTITY = Controle.__tablename__

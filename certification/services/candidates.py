@@ -16,7 +16,6 @@ from certification.clock import now, today
 from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
-    Agrement,
     BlocAcquisition,
     Candidate,
     Certification,
@@ -28,10 +27,11 @@ from certification.models import (
     Structure,
     User,
 )
+from certification.agrement.models import Agrement
 from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
-from certification.services import lifecycle
-from certification.services.agrement import PieceIn
+from certification.agrement import queries as agrement_queries
+from certification.services.files import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force
 from certification.services.referential import blocs_of, get_certification
 from certification.vae.queries import dossier_of_candidate
@@ -216,7 +216,7 @@ def register_candidate(
     if structure is None:
         raise NotFound("Structure introuvable.", code="structure_not_found")
     cert = get_certification(session, certification_code)
-    agrement = lifecycle.valid_agrement_for(session, structure.id, cert.id, today())
+    agrement = agrement_queries.valid_agrement_for(session, structure.id, cert.id, today())
     if agrement is None:
         raise Conflict(
             f"La structure « {structure.name} » ne détient pas d'agrément en vigueur pour le {cert.title} : "

@@ -1,4 +1,5 @@
-"""Which uploaded files the case record refers to (for the collector of orphan uploads).
+"""The uploaded files of the case record: one stored file as the services receive it
+(:class:`PieceIn`), and which files the case record refers to (for the collector of orphan uploads).
 
 Uploads are stored content-addressed before the transaction that records them; every table or
 JSON column that keeps such a file is listed here. Paths are relative to the data directory
@@ -7,12 +8,27 @@ JSON column that keeps such a file is listed here. Paths are relative to the dat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 
+from certification.agrement.models import Piece
 from certification.controle.models import ControleFile
-from certification.models import Evaluation, Piece
+from certification.models import Evaluation
 from certification.training.models import Appui
 from certification.vae.models import VaeDossier
+
+
+@dataclass(frozen=True)
+class PieceIn:
+    """A file stored content-addressed (``uploads/ab/cd/<sha256>.pdf``), of a kind its process knows."""
+
+    kind: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    relative_path: str
 
 
 def referenced_uploads(session: Session) -> set[str]:

@@ -35,7 +35,8 @@ from certification.processes.certification import (
     JuryState,
 )
 from certification.services import candidates as cand
-from certification.services import conflicts, lifecycle
+from certification.services import conflicts
+from certification.agrement import queries as agrement_queries
 from certification.services.referential import get_certification
 from certification.settings import get_settings
 from certification.visibility import visible_one
@@ -192,7 +193,7 @@ def add_candidates(session: Session, actor: Actor, session_id: int, candidate_id
             raise Conflict(f"{candidate.reference} n'est pas prêt pour le jury.", code="candidate_not_ready")
         if candidate.certification_id != jury.certification_id:
             raise ValidationFailed(f"{candidate.reference} prépare une autre certification.", code="wrong_certification")
-        if not lifecycle.valid_agrement_for(session, candidate.structure_id, candidate.certification_id, today()):
+        if not agrement_queries.valid_agrement_for(session, candidate.structure_id, candidate.certification_id, today()):
             raise Conflict(f"La structure de {candidate.reference} n'a plus d'agrément en vigueur.",
                            code="no_valid_agrement")
         structure = session.get(Structure, candidate.structure_id)

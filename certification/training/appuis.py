@@ -15,7 +15,7 @@ from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import LinkKind, Role, Structure
 from certification.numbering import next_value
 from certification.services import conflicts
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from certification.training.models import Appui
 from certification.training.queries import active_formateur, get_appui, structure_of
 from certification.training.states import APPUI, AppuiState

@@ -16,7 +16,7 @@ from certification.models import Candidate, Role
 from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, CandidateState
 from certification.services import candidates as cand
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, presides

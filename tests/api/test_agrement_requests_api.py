@@ -7,7 +7,7 @@ import hashlib
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import AgrementRequest, Piece
+from certification.agrement.models import AgrementRequest, Piece
 from tests.factories import auth
 
 

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Agrement, AgrementRequest, Piece, Role
+from certification.models import Role
+from certification.agrement.models import Agrement, AgrementRequest, Piece
 from certification.services.users import create_user, issue_token
 from flows import dispatch
 from tests.factories import grant_agrement

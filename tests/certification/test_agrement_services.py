@@ -11,9 +11,11 @@ from sqlmodel import select
 from certification.audit import timeline
 from certification.db import new_session, session_scope
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, AgrementRequest, AuditEvent, Counter, StructureLink
+from certification.models import AuditEvent, Counter, StructureLink
+from certification.agrement.models import Agrement, AgrementRequest
 from certification.numbering import next_value
-from certification.services import agrement as svc
+from certification.agrement import service as svc
+from certification.agrement import queries as agrement_queries
 from tests.factories import pieces, submit_request
 
 PIECES = pieces()
@@ -31,7 +33,7 @@ def test_submission_is_recorded_with_reference_pieces_link_and_audit(people):
         assert request.reference.startswith("DA-") and request.reference.endswith("-00001")
         assert request.state == "submitted" and request.round == 1
         assert request.scope == ["SP-B1", "SP-B2", "SP-B3"]
-        assert {p.kind for p in svc.pieces_of(s, rid)} == {"dossier", "attestation_epsp"}
+        assert {p.kind for p in agrement_queries.pieces_of(s, rid)} == {"dossier", "attestation_epsp"}
         link = s.exec(select(StructureLink).where(StructureLink.user_id == mandataire.user_id)).one()
         assert link.kind == "mandataire" and link.structure_id == request.structure_id
         (event,) = timeline(s, "agrement_requests", rid)
@@ -119,7 +121,7 @@ def test_complements_round_trip(people):
     with session_scope() as s:
         request = s.get(AgrementRequest, rid)
         assert (request.state, request.round) == ("submitted", 2)
-        assert [(p.kind, p.round) for p in svc.pieces_of(s, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
+        assert [(p.kind, p.round) for p in agrement_queries.pieces_of(s, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
         svc.declare_admissible(s, officer, rid)
         last = timeline(s, "agrement_requests", rid)[-3]
         assert (last.action, last.reason) == ("provide_complements", "Voici l'attestation.")
@@ -130,13 +132,13 @@ def test_another_mandataire_neither_sees_nor_acts(people):
     other = people["other_mandataire"]["actor"]
     with session_scope() as s:
         with pytest.raises(NotFound):
-            svc.get_request(s, other, rid)
+            agrement_queries.get_request(s, other, rid)
         with pytest.raises(NotFound):
             svc.withdraw(s, other, rid, "non")
-        assert svc.list_requests(s, other) == []
-        assert [r.id for r in svc.list_requests(s, people["officer"]["actor"])] == [rid]
+        assert agrement_queries.list_requests(s, other) == []
+        assert [r.id for r in agrement_queries.list_requests(s, people["officer"]["actor"])] == [rid]
         with pytest.raises(Forbidden):
-            svc.list_requests(s, people["controleur"]["actor"])
+            agrement_queries.list_requests(s, people["controleur"]["actor"])
 
 
 def test_concurrent_actions_on_the_same_request_fire_once(people):
@@ -144,8 +146,8 @@ def test_concurrent_actions_on_the_same_request_fire_once(people):
     rid = submit(people["mandataire"]["actor"])
     first, second = new_session(), new_session()
     try:
-        a = svc.get_request(first, officer, rid)
-        b = svc.get_request(second, officer, rid)
+        a = agrement_queries.get_request(first, officer, rid)
+        b = agrement_queries.get_request(second, officer, rid)
         assert a.state == b.state == "submitted"
         svc.declare_admissible(first, officer, rid)
         first.commit()

@@ -14,7 +14,8 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import BlocAcquisition, Candidate, Certificate, JurySession, Role, Structure
-from certification.services import appeals, conflicts, issuance, lifecycle
+from certification.services import appeals, conflicts, issuance
+from certification.agrement import lifecycle
 from certification.services import candidates as cand
 from certification.services import jury as svc
 from tests.factories import (

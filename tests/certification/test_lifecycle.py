@@ -11,9 +11,12 @@ from sqlmodel import select
 from certification.audit import SYSTEM, timeline
 from certification.db import new_session, session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Agrement, AgrementRequest, Certification
-from certification.services import agrement as svc
-from certification.services import lifecycle
+from certification.models import Certification
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.services.files import PieceIn
+from certification.agrement import queries as agrement_queries
+from certification.agrement import service as svc
+from certification.agrement import lifecycle
 from tests.factories import grant_request, grant_agrement, instruct
 from tests.factories import submit_request
 
@@ -45,7 +48,7 @@ def events(agrement_id: int) -> list:
 def allowed(agrement_id: int, on: date) -> bool:
     with session_scope() as s:
         a = s.get(Agrement, agrement_id)
-        return lifecycle.registration_allowed(s, a.structure_id, a.certification_id, on)
+        return agrement_queries.registration_allowed(s, a.structure_id, a.certification_id, on)
 
 
 # --- decisions of the officer ----------------------------------------------------------------
@@ -146,10 +149,10 @@ def test_registration_follows_the_dates(agrement_id):
     assert not allowed(agrement_id, END + timedelta(days=1))
     with session_scope() as s:
         a = s.get(Agrement, agrement_id)
-        assert lifecycle.valid_agrement_for(s, a.structure_id, a.certification_id, START).id == agrement_id
+        assert agrement_queries.valid_agrement_for(s, a.structure_id, a.certification_id, START).id == agrement_id
         epsp = s.exec(select(Certification).where(Certification.code == "CQP_EPSP")).one()
-        assert not lifecycle.registration_allowed(s, a.structure_id, epsp.id, START)
-        assert not lifecycle.registration_allowed(s, a.structure_id + 100, a.certification_id, START)
+        assert not agrement_queries.registration_allowed(s, a.structure_id, epsp.id, START)
+        assert not agrement_queries.registration_allowed(s, a.structure_id + 100, a.certification_id, START)
 
 
 def test_registration_across_suspension_reinstatement_and_withdrawal(people, agrement_id):
@@ -168,7 +171,7 @@ def test_registration_across_suspension_reinstatement_and_withdrawal(people, agr
     assert not allowed(agrement_id, on)
     with session_scope() as s:
         a = s.get(Agrement, agrement_id)
-        assert lifecycle.valid_agrement_for(s, a.structure_id, a.certification_id, on) is None
+        assert agrement_queries.valid_agrement_for(s, a.structure_id, a.certification_id, on) is None
 
 
 def test_registration_ends_with_expiry(agrement_id, frozen_clock):
@@ -181,12 +184,12 @@ def test_registration_ends_with_expiry(agrement_id, frozen_clock):
 # --- renewal ---------------------------------------------------------------------------------
 
 
-NEW_PIECE = svc.PieceIn("programme", "programme 2029.pdf", "application/pdf", 700, "c" * 64, "uploads/cc/cc/c.pdf")
+NEW_PIECE = PieceIn("programme", "programme 2029.pdf", "application/pdf", 700, "c" * 64, "uploads/cc/cc/c.pdf")
 
 
 def renew(people, agrement_id, who="mandataire", **kw) -> AgrementRequest:
     with session_scope() as s:
-        return lifecycle.request_renewal(s, people[who]["actor"], agrement_id, **kw)
+        return svc.request_renewal(s, people[who]["actor"], agrement_id, **kw)
 
 
 def test_renewal_reuses_the_previous_file(people):
@@ -202,8 +205,8 @@ def test_renewal_reuses_the_previous_file(people):
         assert (renewal.structure_id, renewal.certification_id) == (previous.structure_id, previous.certification_id)
         assert renewal.scope == ["SP-B1", "SP-B2"] and renewal.motivation == "Poursuite de l'activité."
         assert renewal.mandataire_id == people["mandataire"]["id"] and renewal.reference != previous.reference
-        old = svc.pieces_of(s, rid)
-        new = svc.pieces_of(s, renewal.id)
+        old = agrement_queries.pieces_of(s, rid)
+        new = agrement_queries.pieces_of(s, renewal.id)
         copied = [(p.kind, p.original_name, p.sha256, p.relative_path, p.size) for p in new[: len(old)]]
         assert copied == [(p.kind, p.original_name, p.sha256, p.relative_path, p.size) for p in old]
         assert {p.id for p in new}.isdisjoint({p.id for p in old})
@@ -232,10 +235,10 @@ def test_of_two_concurrent_renewal_requests_one_wins(people, agrement_id, monkey
         seen = late.get(Agrement, agrement_id)  # read before the other request commits
         renew(people, agrement_id)
         # the late one checked for an open request before the winner committed
-        monkeypatch.setattr(lifecycle, "open_renewal_of", lambda *_a: None)
-        monkeypatch.setattr(lifecycle, "open_request_for", lambda *_a: None)
+        monkeypatch.setattr(svc, "open_renewal_of", lambda *_a: None)
+        monkeypatch.setattr(svc, "open_request_for", lambda *_a: None)
         with pytest.raises(Conflict) as exc:
-            lifecycle.request_renewal(late, people["mandataire"]["actor"], agrement_id)
+            svc.request_renewal(late, people["mandataire"]["actor"], agrement_id)
         assert exc.value.code == "concurrent_update" and seen.version == 1
     finally:
         late.rollback()
@@ -287,7 +290,7 @@ def test_granting_a_renewal_continues_the_previous_agrement(people, agrement_id)
         assert (renewed.action, renewed.from_state, renewed.to_state) == ("renew", "active", "renewed")
         assert (renewed.actor_id, renewed.data["by_number"]) == (officer.user_id, new.number)
         assert timeline(s, "agrements", new_id)[0].data["renews"] == previous.number
-        assert lifecycle.successor_of(s, agrement_id).id == new_id
+        assert agrement_queries.successor_of(s, agrement_id).id == new_id
     # no gap for the registration of candidates: the renewed one covers until its end date
     for on in (TODAY.date(), END, END + timedelta(days=1), date(2031, 12, 31)):
         assert allowed(agrement_id, on), on

@@ -6,7 +6,7 @@ import pytest
 
 from certification.errors import Forbidden, InvalidTransition, ValidationFailed
 from certification.models import Role
-from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, RequestState
+from certification.agrement.states import AGREMENT, AGREMENT_REQUEST, RequestState
 from certification.statemachine import StateMachine, transition
 
 

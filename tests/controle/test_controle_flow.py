@@ -12,7 +12,8 @@ from sqlmodel import select
 from certification.controle import service as svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import Agrement, Role
+from certification.models import Role
+from certification.agrement.models import Agrement
 from flows.controle import advance_controle, controle_flow, controles_needing_attention
 from notifications.models import OutboxMessage
 from tests.factories import add_user, grant_agrement, make_users

@@ -14,9 +14,11 @@ from certification.controle import service as svc
 from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Agrement, Role, Structure
-from certification.services import conflicts, lifecycle
-from certification.services.agrement import PieceIn
+from certification.models import Role, Structure
+from certification.agrement.models import Agrement
+from certification.agrement import queries as agrement_queries
+from certification.services import conflicts
+from certification.services.files import PieceIn
 from tests.factories import add_user, grant_agrement, make_users
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -187,7 +189,7 @@ def test_suspension_decision_suspends_the_agrement_and_blocks_registrations(worl
     cid = to_report(people, agrement_id)
     with session_scope() as s:
         a = s.get(Agrement, agrement_id)
-        assert lifecycle.registration_allowed(s, a.structure_id, a.certification_id, date(2027, 6, 1))
+        assert agrement_queries.registration_allowed(s, a.structure_id, a.certification_id, date(2027, 6, 1))
     with session_scope() as s, pytest.raises(ValidationFailed):
         svc.decide(s, officer(people), cid, decision="suspension", reason=" ")
     with session_scope() as s:
@@ -195,7 +197,7 @@ def test_suspension_decision_suspends_the_agrement_and_blocks_registrations(worl
     with session_scope() as s:
         a = s.get(Agrement, agrement_id)
         assert s.get(Controle, cid).state == "suspended" and a.state == "suspended"
-        assert not lifecycle.registration_allowed(s, a.structure_id, a.certification_id, date(2027, 6, 1))
+        assert not agrement_queries.registration_allowed(s, a.structure_id, a.certification_id, date(2027, 6, 1))
         (event,) = [e for e in timeline(s, "agrements", agrement_id) if e.action == "suspend"]
         assert event.actor_role == "officer" and "CTL-" in event.reason
 

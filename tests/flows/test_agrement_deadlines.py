@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.models import AgrementRequest
-from certification.services import agrement as svc
+from certification.agrement.models import AgrementRequest
+from certification.agrement import service as svc
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request, requests_needing_attention
 from notifications.models import OutboxMessage

@@ -10,8 +10,8 @@ from sqlmodel import select
 from api.web.timeline import rows as timeline_rows
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.models import AgrementRequest
-from certification.services import agrement as svc
+from certification.agrement.models import AgrementRequest
+from certification.agrement import service as svc
 from documents.models import GeneratedDocument
 from flows import effects as flow_effects
 from flows.agrement import agrement_request_flow, agrement_sweep_flow

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.services import agrement as svc
+from certification.agrement import service as svc
 from flows.sweep import daily_sweep_flow
 from notifications.models import OutboxMessage
 from tests.factories import grant_agrement, make_users, submit_request

@@ -18,8 +18,9 @@ from sqlmodel import select
 from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Agrement
-from certification.services import lifecycle
+from certification.agrement.models import Agrement
+from certification.agrement import service as agrement_service
+from certification.agrement import lifecycle
 from certification.settings import reset_settings_cache
 from flows.lifecycle import (
     advance_agrement,
@@ -188,7 +189,7 @@ def test_renewed_agrement_gets_no_more_reminders(people, agrement_id):
 
     with time_machine.travel(before_end(120), tick=False):
         with session_scope() as s:
-            request = lifecycle.request_renewal(s, people["mandataire"]["actor"], agrement_id)
+            request = agrement_service.request_renewal(s, people["mandataire"]["actor"], agrement_id)
         new_id = grant_request(request.id, people)
     sweep_at(before_end(90))
     sweep_at(at(END + timedelta(days=2)))

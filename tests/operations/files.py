@@ -7,7 +7,7 @@ import hashlib
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Piece
+from certification.agrement.models import Piece
 from certification.settings import get_settings
 
 

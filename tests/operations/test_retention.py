@@ -15,17 +15,9 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from certification.audit import SYSTEM
 from certification.db import session_scope
-from certification.models import (
-    ApiToken,
-    AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Deliberation,
-    Evaluation,
-    Piece,
-    User,
-)
-from certification.services import agrement as agrement_svc
+from certification.models import ApiToken, AuditEvent, BlocAcquisition, Certificate, Deliberation, Evaluation, User
+from certification.agrement.models import Piece
+from certification.agrement import service as agrement_svc
 from certification.services.users import issue_token
 from certification.settings import get_settings
 from flows.retention import apply_retention_rules
@@ -65,7 +57,7 @@ def _evidence(candidate_id: int) -> list[str]:
 
 def _own_pieces(n: int) -> list:
     """The request's own two files (the factory's pieces share theirs between requests)."""
-    from certification.services.agrement import PieceIn
+    from certification.services.files import PieceIn
 
     return [PieceIn(kind, f"{kind}.pdf", "application/pdf", 1000, f"{n}" * 64, f"uploads/r{n}/{kind}.pdf")
             for kind in ("dossier", "attestation_epsp")]

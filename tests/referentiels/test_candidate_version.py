@@ -16,7 +16,8 @@ from sqlmodel import select
 from api.app import create_app
 from certification.db import session_scope
 from certification.clock import today
-from certification.models import Agrement, Certificate, Certification
+from certification.models import Certificate, Certification
+from certification.agrement.models import Agrement
 from certification.models_credentials import Credential
 from certification.referentiel import service
 from certification.referentiel.schema import parse
@@ -152,7 +153,7 @@ def test_api_reads_the_candidates_version(people, mixed_session):
 
 
 def test_an_agrement_granted_on_version_1_keeps_its_bloc_titles(people, mixed_session):
-    from certification.models import AgrementRequest
+    from certification.agrement.models import AgrementRequest
     from flows.context import request_context
 
     with session_scope() as s:

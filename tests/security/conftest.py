@@ -15,17 +15,8 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle.models import Controle, ControleFile
 from certification.db import session_scope
-from certification.models import (
-    Agrement,
-    AgrementRequest,
-    Appeal,
-    Candidate,
-    Certificate,
-    Evaluation,
-    JurySession,
-    Piece,
-    Role,
-)
+from certification.models import Appeal, Candidate, Certificate, Evaluation, JurySession, Role
+from certification.agrement.models import Agrement, AgrementRequest, Piece
 from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
 from tests.factories import (

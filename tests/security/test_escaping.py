@@ -20,7 +20,7 @@ from api.app import create_app
 from certification.controle import service as ctl
 from certification.db import session_scope
 from certification.models import Certificate, Role
-from certification.services import agrement as agr
+from certification.agrement import service as agr
 from certification.services import appeals, issuance
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request

@@ -15,7 +15,7 @@ from certification.db import session_scope
 from certification.models import Role
 from certification.training import appuis as ap
 from certification.training import service as tr
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from documents.models import GeneratedDocument
 from documents.storage import store_upload
 from flows.training import (

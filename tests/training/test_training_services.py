@@ -16,11 +16,11 @@ from certification.errors import Conflict, Forbidden, InvalidTransition, NotFoun
 from certification.models import Role, StructureLink, User
 from certification.training import queries as training_queries
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
-from certification.services import agrement as agrement_svc
+from certification.agrement import service as agrement_svc
 from certification.training import appuis as ap
 from certification.services import conflicts
 from certification.training import service as tr
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from tests.factories import (
     add_structure,
     add_user,

@@ -17,7 +17,7 @@ from certification.errors import Conflict, Forbidden, InvalidTransition, NotFoun
 from certification.models import Candidate, Certificate, JuryCandidate
 from certification.services import issuance
 from certification.services import jury as jury_svc
-from certification.services.agrement import PieceIn
+from certification.services.files import PieceIn
 from certification.services.files import referenced_uploads
 from certification.services.reporting import activity_report
 from certification.settings import get_settings

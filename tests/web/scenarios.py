@@ -22,8 +22,6 @@ from certification.controle import service as controles_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.models import (
-    Agrement,
-    AgrementRequest,
     Appeal,
     AuditEvent,
     Candidate,
@@ -34,13 +32,15 @@ from certification.models import (
     JuryMember,
     JurySession,
 )
+from certification.agrement.models import Agrement, AgrementRequest
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
-from certification.services import agrement as requests_svc
+from certification.agrement import service as requests_svc
+from certification.agrement import queries as agrement_queries
 from certification.services import appeals as appeals_svc
 from certification.training import appuis as appuis_svc
 from certification.services import candidates as candidates_svc
 from certification.services import jury as jury_svc
-from certification.services import lifecycle
+from certification.agrement import lifecycle
 from certification.training import service as training_svc
 from documents.formatting import to_local
 from tests.factories import (
@@ -400,19 +400,19 @@ def _plan_controle_env(people) -> dict:
 def _request_row(e):
     with session_scope() as s:
         r = s.get(AgrementRequest, e["id"])
-        return r.state, r.round, len(requests_svc.pieces_of(s, r.id))
+        return r.state, r.round, len(agrement_queries.pieces_of(s, r.id))
 
 
 def _renewal_of(e):
     with session_scope() as s:
-        r = lifecycle.open_renewal_of(s, e["id"])
+        r = agrement_queries.open_renewal_of(s, e["id"])
         return r.id if r else None
 
 
 def _renewal_check(_e, after):
     with session_scope() as s:
         r = s.get(AgrementRequest, after)
-        pieces_kinds = sorted(p.kind for p in requests_svc.pieces_of(s, r.id))
+        pieces_kinds = sorted(p.kind for p in agrement_queries.pieces_of(s, r.id))
     _eq((r.state, r.kind, pieces_kinds), ("submitted", "renewal", ["attestation_epsp", "dossier", "programme"]))
 
 

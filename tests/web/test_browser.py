@@ -24,9 +24,11 @@ from sqlmodel import select
 from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, Appeal, AuditEvent, Deliberation, JurySession
+from certification.models import Appeal, AuditEvent, Deliberation, JurySession
+from certification.agrement.models import AgrementRequest
 from certification.training.models import TrainingEnrollment, TrainingSession
-from certification.services import agrement as svc
+from certification.agrement import service as svc
+from certification.agrement import queries as agrement_queries
 from certification.settings import reset_settings_cache
 from documents.formatting import to_local
 from tests.factories import make_users, submit_request
@@ -219,7 +221,7 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     assert not page.problems, page.problems
     with session_scope() as s:
         request = s.get(AgrementRequest, late)
-        stored = [p for p in svc.pieces_of(s, late) if p.round == 2]
+        stored = [p for p in agrement_queries.pieces_of(s, late) if p.round == 2]
         assert (request.state, request.round) == ("submitted", 2)
         assert [(p.kind, p.original_name, p.size) for p in stored] == [
             ("attestation_epsp", "attestation EPSP signée.pdf", len(scenarios.PDF))]

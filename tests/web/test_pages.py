@@ -16,8 +16,10 @@ from certification.clock import today
 from certification.controle import service as controle_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, AuditEvent, Candidate, JuryMember, JurySession, Role, Structure
-from certification.services import agrement as svc
+from certification.models import AuditEvent, Candidate, JuryMember, JurySession, Role, Structure
+from certification.agrement.models import AgrementRequest
+from certification.agrement import service as svc
+from certification.agrement import queries as agrement_queries
 from certification.settings import reset_settings_cache
 from tests.factories import (
     add_structure,
@@ -562,10 +564,10 @@ def test_inbox_of_each_role(browser, people):
     import time_machine
 
     from certification.clock import now
-    from certification.models import Agrement
+    from certification.agrement.models import Agrement
     from certification.training.models import Appui, TrainingSession
     from certification.training import appuis as appuis_svc
-    from certification.services import lifecycle
+    from certification.agrement import lifecycle
     from certification.training import service as training_svc
     from tests.factories import enroll_encadrant, plan_training
     from tests.web.scenarios import appui, controle, jury
@@ -861,7 +863,7 @@ def test_mandataire_sends_complements_with_pdf_pieces(browser, people, monkeypat
     with session_scope() as s:
         request = s.get(AgrementRequest, rid)
         assert (request.state, request.round) == ("submitted", 2)
-        new = [(p.kind, p.original_name, p.round) for p in svc.pieces_of(s, rid) if p.round == 2]
+        new = [(p.kind, p.original_name, p.round) for p in agrement_queries.pieces_of(s, rid) if p.round == 2]
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "provide_complements")).one()
     assert sorted(new) == [("programme", "programme.pdf", 2), ("statuts", "statuts signés.pdf", 2)]
     assert (event.actor_id, event.from_state, event.to_state, event.reason) == (
@@ -896,7 +898,7 @@ def test_renewal_reuses_the_previous_pieces_and_is_asked_once(browser, people):
     assert mandataire.post(f"/app/agrements/{aid}/renouveler", data=hidden).status_code == 303
     with session_scope() as s:
         renewal = s.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).one()
-        assert len(svc.pieces_of(s, renewal.id)) == 2 and renewal.previous_agrement_id == aid
+        assert len(agrement_queries.pieces_of(s, renewal.id)) == 2 and renewal.previous_agrement_id == aid
     page = mandataire.get(f"/app/agrements/{aid}").text
     assert 'id="form-renouveler"' not in page and renewal.reference in page
     # A second renewal: refused (409), in French, and the officer may not ask for one (403).

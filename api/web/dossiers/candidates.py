@@ -21,8 +21,17 @@ from api.web.timeline import rows as timeline_rows
 from certification.actions import candidate_actions, certificate_actions
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certificate, Certification, CertificationVersion, JurySession, Role, Structure
-from certification.processes.agrement import VALID_AGREMENT_STATES
+from certification.models import (
+    Candidate,
+    Certificate,
+    Certification,
+    CertificationVersion,
+    JurySession,
+    Role,
+    Structure,
+)
+from certification.agrement.models import Agrement
+from certification.agrement.states import VALID_AGREMENT_STATES
 from certification.processes.certification import (
     CANDIDATE,
     CANDIDATE_STATE_LABELS,
@@ -31,7 +40,7 @@ from certification.processes.certification import (
     EVALUATION_RESULTS,
     KIND_LABELS,
 )
-from certification.services import agrement as requests_svc
+from certification.agrement import queries as agrement_queries
 from certification.services import candidates as candidates_svc
 from certification.services import credentials as credential_svc
 from certification.services import issuance
@@ -91,7 +100,7 @@ def _registrable(session: Session, current: WebUser) -> list[Agrement]:
     """The agréments in force under which the user may register candidates."""
     if current.role not in ST_O:
         return []
-    return [a for a in requests_svc.list_agrements(session, current.actor) if a.state in VALID_AGREMENT_STATES]
+    return [a for a in agrement_queries.list_agrements(session, current.actor) if a.state in VALID_AGREMENT_STATES]
 
 
 def candidate_listing(session: Session, current: WebUser) -> dict[str, Any]:

@@ -18,22 +18,24 @@ from api.web.prefect_links import links as prefect_links
 from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.actions import agrement_actions, request_actions
+from certification.agrement.actions import agrement_actions, request_actions
 from certification.clock import today
 from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.states import CONTROLE_STATE_LABELS
 from certification.errors import ValidationFailed
-from certification.models import Agrement, AgrementRequest, Role, Structure, User
-from certification.processes.agrement import (
+from certification.models import Role, Structure, User
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.states import (
     AGREMENT,
     AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
     PIECE_KINDS,
     REQUEST_STATE_LABELS,
 )
-from certification.services import agrement as requests_svc
-from certification.services import lifecycle
+from certification.agrement import service as requests_svc
+from certification.agrement import queries as agrement_queries
+from certification.agrement import lifecycle
 from certification.settings import get_settings
 from documents.formatting import date_fr
 from documents.service import list_documents
@@ -45,8 +47,8 @@ O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
 
 
 def request_context(session: Session, current: WebUser, request_id: int) -> dict[str, Any]:
-    r = requests_svc.get_request(session, current.actor, request_id)
-    agrement = requests_svc.agrement_of(session, r.id)
+    r = agrement_queries.get_request(session, current.actor, request_id)
+    agrement = agrement_queries.agrement_of(session, r.id)
     entities = [(AgrementRequest.__tablename__, r.id, "demande")]
     if agrement:
         entities.append((Agrement.__tablename__, agrement.id, "agrément"))
@@ -58,7 +60,7 @@ def request_context(session: Session, current: WebUser, request_id: int) -> dict
         "state_label": REQUEST_STATE_LABELS[r.state],
         "waiting_for": request_waiting_for(r),
         "final": AGREMENT_REQUEST.is_final(r.state),
-        "pieces": requests_svc.pieces_of(session, r.id),
+        "pieces": agrement_queries.pieces_of(session, r.id),
         "piece_kinds": PIECE_KINDS,
         "documents": list_documents(session, AgrementRequest.__tablename__, r.id),
         "agrement": agrement,
@@ -74,7 +76,7 @@ def request_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/demandes/{r.id}", [
         r.reference, structure_name(session, r.structure_id), certification_of(session, r.certification_id).code,
         date_fr(r.submitted_at), REQUEST_STATE_LABELS[r.state], request_waiting_for(r) or "—",
-    ]) for r in requests_svc.list_requests(session, current.actor)]
+    ]) for r in agrement_queries.list_requests(session, current.actor)]
     return {"title": "Demandes d'agrément", "rows": rows, "empty": "Aucune demande d'agrément.",
             "columns": ["Référence", "Structure", "Certification", "Déposée le", "État", "En attente de"]}
 
@@ -195,11 +197,11 @@ def _plannable(session: Session, current: WebUser, a: Agrement) -> bool:
 
 
 def agrement_context(session: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
-    a = requests_svc.get_agrement(session, current.actor, agrement_id)
+    a = agrement_queries.get_agrement(session, current.actor, agrement_id)
     controles = []
     if current.role in SECTION_ROLES["controles"]:
         controles = [c for c in controle_queries.list_controles(session, current.actor) if c.agrement_id == a.id]
-    renewal = lifecycle.open_renewal_of(session, a.id)
+    renewal = agrement_queries.open_renewal_of(session, a.id)
     actions = agrement_actions(session, current.actor, a)
     if _plannable(session, current, a):
         actions.append("plan-controle")
@@ -212,7 +214,7 @@ def agrement_context(session: Session, current: WebUser, agrement_id: int) -> di
         "documents": list_documents(session, Agrement.__tablename__, a.id),
         "timeline": timeline_rows(session, (Agrement.__tablename__, a.id, "agrément")),
         "prefect": prefect_links("agrement", a.id), "actions": actions,
-        "previous_pieces": requests_svc.pieces_of(session, a.request_id)
+        "previous_pieces": agrement_queries.pieces_of(session, a.request_id)
         if "renewal" in actions and a.request_id else [],
     }
 
@@ -221,7 +223,7 @@ def agrement_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/agrements/{a.id}", [
         a.number, structure_name(session, a.structure_id), date_fr(a.start_date), date_fr(a.end_date),
         AGREMENT_STATE_LABELS[a.state],
-    ]) for a in requests_svc.list_agrements(session, current.actor)]
+    ]) for a in agrement_queries.list_agrements(session, current.actor)]
     return {"title": "Agréments", "columns": ["Numéro", "Structure", "Début", "Fin", "État"], "rows": rows,
             "empty": "Aucun agrément."}
 
@@ -264,7 +266,7 @@ AGREMENT_ACTIONS = actions_of(
         Input("motivation", "Motivation (facultatif)", "textarea"),
         *_with_help(PIECE_INPUTS, "Les pièces de la demande précédente sont reprises : joignez seulement les "
                                   "nouvelles ou celles qui changent."),
-    ), _parse_renewal, lambda s, actor, i, v: lifecycle.request_renewal(
+    ), _parse_renewal, lambda s, actor, i, v: requests_svc.request_renewal(
         s, actor, i, pieces=v["pieces"], motivation=v["motivation"]),
         done="La demande de renouvellement a été déposée.", button="Confirmer et déposer la demande",
         redirect=lambda r: f"/app/demandes/{r.id}?fait=renouvellement",

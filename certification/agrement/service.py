@@ -1,5 +1,7 @@
-"""Services of the agrément request process: each applies one transition and its audit event
-in the caller's transaction (the caller commits)."""
+"""Services of the agrément requests: submission (initial or renewal, one way of creating a
+request), the instruction, the decision; each applies one transition and its audit event in the
+caller's transaction (the caller commits). The life of a granted agrément is in
+:mod:`certification.agrement.lifecycle`."""
 
 from __future__ import annotations
 
@@ -7,51 +9,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import update
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
-from certification.clock import now, today
-from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import (
-    Agrement,
-    AgrementRequest,
-    Certification,
-    LinkKind,
-    Piece,
-    Role,
-    Structure,
-    User,
-)
-from certification.numbering import next_value
-from certification.processes.agrement import (
+from certification.agrement.lifecycle import mark_renewed
+from certification.agrement.models import Agrement, AgrementRequest, Piece
+from certification.agrement.queries import get_agrement, get_request, open_renewal_of, open_request_for, pieces_of
+from certification.agrement.states import (
     AGREMENT_REQUEST,
     AGREMENT_STATE_LABELS,
-    OPEN_REQUEST_STATES,
     PIECE_KINDS,
-    REQUEST_STATE_LABELS,
     VALID_AGREMENT_STATES,
     AgrementState,
     RequestState,
 )
+from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.clock import now, today
+from certification.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from certification.models import Certification, LinkKind, Role, Structure
+from certification.numbering import next_value
 from certification.services import conflicts
+from certification.services.files import PieceIn
 from certification.services.referential import blocs_of, get_certification
-from certification.training.queries import epsp_trained
 from certification.settings import get_settings
 from certification.siret import validate_siret
+from certification.training.queries import epsp_trained
 
 ENTITY = AgrementRequest.__tablename__
-
-
-@dataclass(frozen=True)
-class PieceIn:
-    kind: str
-    original_name: str
-    content_type: str
-    size: int
-    sha256: str
-    relative_path: str
 
 
 @dataclass(frozen=True)
@@ -61,52 +45,6 @@ class StructureIn:
     region: str = ""
     address: str = ""
     email: str = ""
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _visible(actor: Actor, request: AgrementRequest, session: Session) -> bool:
-    if actor.role in (Role.officer, Role.system):
-        return True
-    if actor.role is Role.mandataire:
-        return request.mandataire_id == actor.user_id
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return user is not None and user.structure_id == request.structure_id
-    return False
-
-
-def get_request(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
-    """The request if ``actor`` may see it. Others get 404, so existence does not leak."""
-    request = session.get(AgrementRequest, request_id)
-    if request is None or not _visible(actor, request, session):
-        raise NotFound("Demande d'agrément introuvable.", code="request_not_found")
-    return request
-
-
-def list_requests(session: Session, actor: Actor, *, state: str | None = None) -> list[AgrementRequest]:
-    query = select(AgrementRequest).order_by(AgrementRequest.id.desc())
-    if actor.role is Role.mandataire:
-        query = query.where(AgrementRequest.mandataire_id == actor.user_id)
-    elif actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        query = query.where(AgrementRequest.structure_id == (user.structure_id if user else -1))
-    elif actor.role not in (Role.officer, Role.system):
-        raise Forbidden("Votre rôle ne donne pas accès aux demandes d'agrément.", code="role_not_allowed")
-    if state:
-        if state not in REQUEST_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(AgrementRequest.state == state)
-    return list(session.exec(query))
-
-
-def pieces_of(session: Session, request_id: int) -> list[Piece]:
-    return list(session.exec(select(Piece).where(Piece.request_id == request_id).order_by(Piece.id)))
-
-
-def agrement_of(session: Session, request_id: int) -> Agrement | None:
-    return session.exec(select(Agrement).where(Agrement.request_id == request_id)).first()
 
 
 def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
@@ -205,13 +143,7 @@ def submit_request(
         raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
     cert = get_certification(session, certification_code)
     struct = _upsert_structure(session, structure)
-    open_request = session.exec(
-        select(AgrementRequest).where(
-            AgrementRequest.structure_id == struct.id,
-            AgrementRequest.certification_id == cert.id,
-            AgrementRequest.state.in_([s.value for s in OPEN_REQUEST_STATES]),
-        )
-    ).first()
+    open_request = open_request_for(session, struct.id, cert.id)
     if open_request is not None:
         raise Conflict(
             f"Une demande est déjà en cours pour cette structure et cette certification "
@@ -419,8 +351,6 @@ def grant(
         actor=actor, from_state=None, to_state=agrement.state, data=data,
     )
     if previous is not None and previous.state in VALID_AGREMENT_STATES:
-        from certification.services.lifecycle import mark_renewed  # lifecycle builds on this module
-
         mark_renewed(session, actor, previous.id, by_agrement_id=agrement.id)
     session.flush()
     return request, agrement
@@ -481,35 +411,75 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def count_by_state(session: Session) -> dict[str, int]:
-    rows = session.exec(
-        select(AgrementRequest.state, func.count()).group_by(AgrementRequest.state)
-    ).all()
-    return {state: n for state, n in rows}
+# --- renewal ---------------------------------------------------------------------------------
 
 
-# --- granted agréments ---------------------------------------------------------------------
+def _claim(session: Session, agrement: Agrement) -> None:
+    """Compare-and-set on the agrément's version: of two concurrent renewal requests, one wins."""
+    result = session.execute(
+        update(Agrement)
+        .where(Agrement.id == agrement.id, Agrement.version == agrement.version)
+        .values(version=agrement.version + 1, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            "L'agrément a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
+            code="concurrent_update",
+        )
+    session.expire(agrement)
+    session.refresh(agrement)
 
 
-def _agrements_query(session: Session, actor: Actor) -> SelectOfScalar[Agrement]:
-    query = select(Agrement).order_by(Agrement.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(Agrement.structure_id == (user.structure_id if user else -1))
-    if actor.role is Role.mandataire:
-        mine = select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)
-        return query.where(Agrement.request_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux agréments.", code="role_not_allowed")
+def request_renewal(
+    session: Session,
+    actor: Actor,
+    agrement_id: int,
+    *,
+    pieces: Sequence[PieceIn] = (),
+    motivation: str = "",
+) -> AgrementRequest:
+    """A mandataire asks for the renewal of an agrément he can see, reusing its file.
 
-
-def list_agrements(session: Session, actor: Actor) -> list[Agrement]:
-    return list(session.exec(_agrements_query(session, actor)))
-
-
-def get_agrement(session: Session, actor: Actor, agrement_id: int) -> Agrement:
-    agrement = session.exec(_agrements_query(session, actor).where(Agrement.id == agrement_id)).first()
-    if agrement is None:
-        raise NotFound("Agrément introuvable.", code="agrement_not_found")
-    return agrement
+    The new request (kind ``renewal``) takes the structure, certification and scope of the
+    agrément; the pieces of the previous request are copied (same stored files) and the new
+    pieces added, all in round 1. Allowed while the agrément is in force or arriving at
+    échéance, once: a second renewal cannot be opened while one is under way.
+    """
+    if actor.role is not Role.mandataire:
+        raise Forbidden("Seul un mandataire peut demander le renouvellement d'un agrément.", code="role_not_allowed")
+    agrement = get_agrement(session, actor, agrement_id)  # 404 when the mandataire may not see it
+    if agrement.state not in VALID_AGREMENT_STATES:
+        raise Conflict(
+            f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[agrement.state]} ».",
+            code="not_renewable", details={"state": agrement.state},
+        )
+    validate_pieces(pieces)
+    pending = open_renewal_of(session, agrement.id)
+    if pending is not None:
+        raise Conflict(
+            f"Une demande de renouvellement est déjà en cours ({pending.reference}).",
+            code="renewal_already_open", details={"reference": pending.reference},
+        )
+    other = open_request_for(session, agrement.structure_id, agrement.certification_id)
+    if other is not None:
+        raise Conflict(
+            f"Une demande est déjà en cours pour cette structure et cette certification ({other.reference}).",
+            code="request_already_open", details={"reference": other.reference},
+        )
+    previous_pieces = pieces_of(session, agrement.request_id) if agrement.request_id else []
+    if not previous_pieces and not pieces:
+        raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
+    _claim(session, agrement)
+    request = create_request(
+        session, actor, structure_id=agrement.structure_id, certification_id=agrement.certification_id,
+        kind="renewal", previous_agrement_id=agrement.id, scope=list(agrement.scope), motivation=motivation,
+        pieces=pieces, copied=previous_pieces,
+        data={"previous_agrement": agrement.number, "pieces_copied": len(previous_pieces)},
+    )
+    record_event(
+        session, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="renewal_requested", actor=actor,
+        data={"request_id": request.id, "reference": request.reference},
+    )
+    session.flush()
+    return request
