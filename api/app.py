@@ -11,13 +11,13 @@ from fastapi import Depends, FastAPI
 
 from api import metrics, web
 from api.contract import install_contract, strict_query
+from api.agrement import router as agrement_requests
+from api.agrement import router_agrements as agrements
 from api.controle import router as controles
 from api.cpf import router as exports
 from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
-    agrement_requests,
-    agrements,
     appeals,
     auth,
     candidates,

@@ -14,11 +14,12 @@ from api.certification_schemas import CertificationCode
 from api.dossier import CONDITIONAL, Conditional, progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
-from api.routers.agrement_requests import agrement_out
-from api.routers.agrement_requests import responder as request_responder
+from api.agrement.router import agrement_out
+from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
 from api.reads import dossier_read, dossier_timeline
-from api.schemas import AgrementDetailOut, AgrementOut, EventOut, ReasonIn, RenewalIn, RequestOut
+from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, RequestOut
+from api.schemas import EventOut, ReasonIn
 from certification.agrement import actions
 from certification.clock import today
 from certification.db import session_scope

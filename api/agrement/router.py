@@ -23,21 +23,8 @@ from api.uploads import (
     store_pieces,
 )
 from api.reads import dossier_document, dossier_read
-from api.schemas import (
-    AgrementOut,
-    AvisIn,
-    CommentIn,
-    ComplementsIn,
-    ComplementsRequestIn,
-    DecisionIn,
-    EventOut,
-    PieceOut,
-    ReasonIn,
-    RequestOut,
-    RequestSummary,
-    SubmissionIn,
-    timeline_page,
-)
+from api.agrement.schemas import AgrementOut, AvisIn, ComplementsIn, ComplementsRequestIn, DecisionIn, PieceOut, RequestOut, RequestSummary, SubmissionIn
+from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
