@@ -33,7 +33,7 @@ from flows.monitoring import monitored
 
 ENTITY = AgrementRequest.__tablename__
 
-# The letter and e-mail that close each final state: (template, e-mail name).
+# The letter and e-mail that close each final state: (document kind and template name, e-mail name).
 FINAL_LETTER = {
     RequestState.granted: ("decision_agrement", "decision"),
     RequestState.refused: ("refus_agrement", "decision"),
@@ -41,6 +41,12 @@ FINAL_LETTER = {
 }
 STEP_FINAL = {"grant": RequestState.granted, "refuse": RequestState.refused, "close_unanswered": RequestState.closed}
 PROCESS = "agrement_request"
+
+
+def letter_template(kind: str) -> str:
+    """The template of the agrément letter ``kind`` (its document kind stays ``kind``); its e-mails
+    are queued as ``agrement/<name>``."""
+    return f"agrement/{kind}.html"
 
 
 @dataclass
@@ -79,21 +85,21 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     fx = Effects(session, ENTITY, request.id, request.reference)
     step = effect.step
     if step in ("submit", "provide_complements"):  # every submission round gets its accusé de réception
-        ack = fx.letter(ctx, "accuse_reception", round)
-        fx.mail(ctx, f"ack:r{round}", "accuse_reception", _applicants(ctx), attach=[ack])
+        ack = fx.letter(ctx, "accuse_reception", round, template=letter_template("accuse_reception"))
+        fx.mail(ctx, f"ack:r{round}", "agrement/accuse_reception", _applicants(ctx), attach=[ack])
     elif step == "request_complements":
-        letter = fx.letter(ctx, "demande_complements", round)
-        fx.mail(ctx, f"complements:r{round}", "demande_complements", _applicants(ctx), attach=[letter])
+        letter = fx.letter(ctx, "demande_complements", round, template=letter_template("demande_complements"))
+        fx.mail(ctx, f"complements:r{round}", "agrement/demande_complements", _applicants(ctx), attach=[letter])
     elif step == "start_review":
-        fx.mail(ctx, "avis-request", "demande_avis", [ctx["request"]["mandataire_email"]], extra=_avis_extra(request))
+        fx.mail(ctx, "avis-request", "agrement/demande_avis", [ctx["request"]["mandataire_email"]], extra=_avis_extra(request))
     elif step == "give_avis":
-        fx.mail(ctx, "avis-given", "avis_rendu", [settings.officers_mailbox], extra=_avis_extra(request))
+        fx.mail(ctx, "avis-given", "agrement/avis_rendu", [settings.officers_mailbox], extra=_avis_extra(request))
     elif step in STEP_FINAL:
         state = STEP_FINAL[step]
         kind, name = FINAL_LETTER[state]
-        letter = fx.letter(ctx, kind)
+        letter = fx.letter(ctx, kind, template=letter_template(kind))
         cc = [] if state is RequestState.closed else [settings.officers_mailbox]
-        fx.mail(ctx, name, kind, _applicants(ctx), cc=cc, attach=[letter])
+        fx.mail(ctx, name, f"agrement/{kind}", _applicants(ctx), cc=cc, attach=[letter])
     return [fx]
 
 
@@ -108,7 +114,7 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
             return
         ctx = _context(session, request)
         fx = Effects(session, ENTITY, request.id, request.reference)
-        fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "relance_complements", _applicants(ctx),
+        fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "agrement/relance_complements", _applicants(ctx),
                 extra={"days_left": (deadline - today()).days})
     elif state is RequestState.under_review and request.avis is None and request.avis_deadline:
         extra = _avis_extra(request)
@@ -119,9 +125,9 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
         fx = Effects(session, ENTITY, request.id, request.reference)
         mandataire = [ctx["request"]["mandataire_email"]]
         if days_left >= 0:
-            fx.mail(ctx, "avis-reminder", "relance_avis", mandataire, extra=extra)
+            fx.mail(ctx, "avis-reminder", "agrement/relance_avis", mandataire, extra=extra)
         else:
-            fx.mail(ctx, "avis-overdue", "relance_avis", mandataire, cc=[settings.officers_mailbox], extra=extra)
+            fx.mail(ctx, "avis-overdue", "agrement/relance_avis", mandataire, cc=[settings.officers_mailbox], extra=extra)
     else:
         return
     out.mails += fx.mails

@@ -44,12 +44,12 @@ ENTITY = Agrement.__tablename__
 
 # Decision (audit action) -> (e-mail name prefix, template).
 DECISION_MAILS = {
-    "suspend": ("suspended", "agrement_suspendu"),
-    "reinstate": ("reinstated", "agrement_retabli"),
-    "withdraw": ("withdrawn", "agrement_retire"),
+    "suspend": ("suspended", "agrement/agrement_suspendu"),
+    "reinstate": ("reinstated", "agrement/agrement_retabli"),
+    "withdraw": ("withdrawn", "agrement/agrement_retire"),
 }
-REMINDER_TEMPLATE = "rappel_echeance_agrement"
-EXPIRED_TEMPLATE = "agrement_expire"
+REMINDER_TEMPLATE = "agrement/rappel_echeance_agrement"
+EXPIRED_TEMPLATE = "agrement/agrement_expire"
 EXPIRED_MAIL = "expired"
 
 

@@ -68,7 +68,7 @@ def test_other_letters_are_not_sealed(engine, settings):
 
     with new_session(engine) as s:
         doc = ensure_document(s, entity_type="agrement_requests", entity_id=1, kind="accuse_reception", version=1,
-                              template="accuse_reception.html", context=sample_context(), filename="ar.pdf",
+                              template="agrement/accuse_reception.html", context=sample_context(), filename="ar.pdf",
                               root=settings.data_dir)
         s.commit()
     assert b"/ByteRange" not in stored(settings, doc)

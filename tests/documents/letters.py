@@ -40,11 +40,11 @@ def _attestation() -> dict:
 
 
 LETTERS: dict[str, Callable[[], dict]] = {
-    "accuse_reception.html": sample_context,
-    "demande_complements.html": sample_context,
-    "classement_sans_suite.html": sample_context,
-    "decision_agrement.html": sample_context,
-    "refus_agrement.html": sample_context,
+    "agrement/accuse_reception.html": sample_context,
+    "agrement/demande_complements.html": sample_context,
+    "agrement/classement_sans_suite.html": sample_context,
+    "agrement/decision_agrement.html": sample_context,
+    "agrement/refus_agrement.html": sample_context,
     "controle/rapport_controle.html": _controle(None),
     "controle/decision_maintien.html": _controle("compliant", decision_reason=None, action_plan_items=None,
                                        action_plan_deadline=None),

@@ -11,11 +11,11 @@ from documents import render
 from documents.samples import SAMPLE_STRUCTURE_NAME
 
 LETTERS = [
-    "accuse_reception.html",
-    "demande_complements.html",
-    "decision_agrement.html",
-    "refus_agrement.html",
-    "classement_sans_suite.html",
+    "agrement/accuse_reception.html",
+    "agrement/demande_complements.html",
+    "agrement/decision_agrement.html",
+    "agrement/refus_agrement.html",
+    "agrement/classement_sans_suite.html",
 ]
 
 
@@ -37,7 +37,7 @@ def test_every_letter_renders_with_escaped_user_text(template, context, pdf_text
 
 
 def test_accuse_reception_lists_the_pieces(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("accuse_reception.html", context))
+    text = pdf_text(render.render_pdf("agrement/accuse_reception.html", context))
 
     assert "Accusé de réception" in text
     assert "23 novembre 2026 à 14 h 05" in text
@@ -50,8 +50,8 @@ def test_accuse_reception_lists_the_pieces(context, pdf_text) -> None:
 
 
 def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pdf_text) -> None:
-    html = render.render_html("demande_complements.html", context)
-    text = pdf_text(render.render_pdf("demande_complements.html", context))
+    html = render.render_html("agrement/demande_complements.html", context)
+    text = pdf_text(render.render_pdf("agrement/demande_complements.html", context))
 
     escaped = "- l&#39;attestation EPSP de l&#39;encadrant &lt;b&gt;principal&lt;/b&gt;\u202f;<br>"
     assert "Merci de fournir\u00a0:<br>\n" + escaped in html
@@ -60,7 +60,7 @@ def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pd
 
 
 def test_decision_agrement_states_number_validity_scope_and_avis(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("decision_agrement.html", context))
+    text = pdf_text(render.render_pdf("agrement/decision_agrement.html", context))
 
     assert "Décision d'agrément n° AGR-CQP_SP-2026-0001" in text
     assert "du 1er janvier 2027 au 31 décembre 2029" in text
@@ -71,7 +71,7 @@ def test_decision_agrement_states_number_validity_scope_and_avis(context, pdf_te
 
 def test_refus_agrement_gives_reasons_and_recourse(context, pdf_text) -> None:
     context["request"]["avis"] = "defavorable"
-    text = pdf_text(render.render_pdf("refus_agrement.html", context))
+    text = pdf_text(render.render_pdf("agrement/refus_agrement.html", context))
 
     assert "Décision de refus d'agrément" in text
     assert "Absence d'encadrant formé à l'EPSP. Projet pédagogique incomplet." in text
@@ -80,7 +80,7 @@ def test_refus_agrement_gives_reasons_and_recourse(context, pdf_text) -> None:
 
 
 def test_classement_sans_suite(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("classement_sans_suite.html", context))
+    text = pdf_text(render.render_pdf("agrement/classement_sans_suite.html", context))
 
     assert "Classement sans suite" in text
     assert "avant le 23 décembre 2026" in text
@@ -90,7 +90,7 @@ def test_classement_sans_suite(context, pdf_text) -> None:
 def test_long_letters_get_numbered_pages(context, pdf_text, pdf_pages) -> None:
     pieces = context["request"]["pieces"] * 40
     context["request"]["pieces"] = pieces
-    data = render.render_pdf("accuse_reception.html", context)
+    data = render.render_pdf("agrement/accuse_reception.html", context)
 
     pages = pdf_pages(data)
     assert pages >= 2
@@ -100,7 +100,7 @@ def test_long_letters_get_numbered_pages(context, pdf_text, pdf_pages) -> None:
 def test_missing_context_key_fails_loudly(context) -> None:
     del context["request"]["agrement_number"]
     with pytest.raises(jinja2.UndefinedError):
-        render.render_html("decision_agrement.html", context)
+        render.render_html("agrement/decision_agrement.html", context)
 
 
 def test_pdf_resources_are_limited_to_the_templates_directory() -> None:

@@ -29,7 +29,7 @@ def render_calls(monkeypatch) -> list[str]:
 
 
 def ensure(session, root, context, **overrides):
-    args = dict(KEY, template="accuse_reception.html", context=context, filename="AGR-2026-00001-ar.pdf", root=root)
+    args = dict(KEY, template="agrement/accuse_reception.html", context=context, filename="AGR-2026-00001-ar.pdf", root=root)
     return ensure_document(session, **{**args, **overrides})
 
 
@@ -38,7 +38,7 @@ def test_twice_gives_one_row_and_one_render(session, tmp_path, context, render_c
     session.commit()
     second = ensure(session, tmp_path, context)
 
-    assert render_calls == ["accuse_reception.html"]
+    assert render_calls == ["agrement/accuse_reception.html"]
     assert second.id == first.id
     assert len(session.exec(select(GeneratedDocument)).all()) == 1
     assert first.relative_path == "generated/agrement_requests/7/accuse_reception-v1.pdf"
@@ -61,7 +61,7 @@ def test_a_missing_file_is_rendered_again(session, tmp_path, context, render_cal
 def test_versions_and_kinds_are_distinct_documents(session, tmp_path, context) -> None:
     ensure(session, tmp_path, context)
     ensure(session, tmp_path, context, version=2)
-    ensure(session, tmp_path, context, kind="demande_complements", template="demande_complements.html")
+    ensure(session, tmp_path, context, kind="demande_complements", template="agrement/demande_complements.html")
     ensure(session, tmp_path, context, entity_id=8)
 
     docs = list_documents(session, "agrement_requests", 7)

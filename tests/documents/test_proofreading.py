@@ -162,7 +162,7 @@ def test_the_typography_check_accepts_french_typography_and_urls() -> None:
 
 def test_guillemets_get_thin_spaces_in_both_parts() -> None:
     """The structure's name « Atelier d'insertion « Les Jardins de l'Œuvre » » as typed by its user."""
-    _, text, html = render_message("accuse_reception", proof.universe("known"))
+    _, text, html = render_message("agrement/accuse_reception", proof.universe("known"))
     assert "Atelier d'insertion «\u202fLes Jardins de l'Œuvre\u202f»" in text
     assert "Atelier d&#39;insertion «\u202fLes Jardins de l&#39;Œuvre\u202f»" in html
 
@@ -193,7 +193,7 @@ def _mail_contexts() -> dict[str, dict]:
     agrement = {**sample_context(), "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"}
     agrement["request"].update(mandataire_name="Éloïse N'Diaye-Lefèvre")
     return {
-        **{name: agrement for name in ("accuse_reception", "demande_complements", "relance_complements",
+        **{f"agrement/{name}": agrement for name in ("accuse_reception", "demande_complements", "relance_complements",
                                        "classement_sans_suite", "demande_avis", "relance_avis", "avis_rendu",
                                        "decision_agrement", "refus_agrement")},
         "convocation_jury": {**jury, "member": president},
@@ -212,11 +212,11 @@ def test_mails_agree_with_the_recipient() -> None:
     assert "le parcours d'Hugo Ernaux (candidat " in text
     _, text, _ = render_message("pv_a_signer", contexts["pv_a_signer"])
     assert "À l'attention d'Ophélie d'Harcourt" in text
-    _, text, _ = render_message("accuse_reception", contexts["accuse_reception"])
+    _, text, _ = render_message("agrement/accuse_reception", contexts["agrement/accuse_reception"])
     assert "\nMadame,\n" in text and "Madame, Monsieur" not in text  # the recipient's sex is known
     assert "Nous vous prions d'agréer, Madame, l'expression" in text
     assert "Le service de la certification de l'Organisme certificateur" in text
-    _, text, _ = render_message("accuse_reception", {**contexts["accuse_reception"], "recipient_sex": None})
+    _, text, _ = render_message("agrement/accuse_reception", {**contexts["agrement/accuse_reception"], "recipient_sex": None})
     assert "\nMadame, Monsieur,\n" in text  # unknown: both
 
 
@@ -227,8 +227,8 @@ def test_a_certifier_name_with_another_article(monkeypatch) -> None:
     monkeypatch.setenv("CQP_CERTIFIER_NAME", "Conseil paritaire de la certification des ACI")
     reset_settings_cache()
     try:
-        html = render.render_html("decision_agrement.html", sample_context())
-        _, text, _ = render_message("accuse_reception", sample_context())
+        html = render.render_html("agrement/decision_agrement.html", sample_context())
+        _, text, _ = render_message("agrement/accuse_reception", sample_context())
     finally:
         monkeypatch.delenv("CQP_CERTIFIER_NAME")
         reset_settings_cache()

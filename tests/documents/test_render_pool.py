@@ -25,7 +25,7 @@ def test_warm_starts_every_worker_and_the_next_batch_reuses_them(two_renderers):
     assert pool.warm() == 2
     started = pool._pool
     assert started is not None and len(started._processes) == 2
-    work = [("accuse_reception", sample_context(), [])] * pool.POOL_THRESHOLD
+    work = [("agrement/accuse_reception", sample_context(), [])] * pool.POOL_THRESHOLD
     pdfs = [pdf for pdf, _ in pool.render_iter(work)]
     assert len(pdfs) == pool.POOL_THRESHOLD and all(p.startswith(b"%PDF") for p in pdfs)
     assert pool._pool is started  # the same workers rendered the batch

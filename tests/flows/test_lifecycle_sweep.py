@@ -119,11 +119,11 @@ def test_reminders_once_each_then_expiring_then_expired(agrement_id, settings):
     assert sum(1 for a, _ in trail if a == "mail_queued") == 4
 
     reminder = message(agrement_id, "expiry-reminder:d30")
-    assert reminder.template == "rappel_echeance_agrement"
+    assert reminder.template == "agrement/rappel_echeance_agrement"
     assert reminder.to_addrs == ["aci1@example.org", "helene.dubois@cqp.test"]
     assert "il reste 30 jours" in reminder.body_text and "31 décembre 2028" in reminder.subject
     expired = message(agrement_id, "expired")
-    assert expired.template == "agrement_expire" and expired.cc_addrs == [settings.officers_mailbox]
+    assert expired.template == "agrement/agrement_expire" and expired.cc_addrs == [settings.officers_mailbox]
 
 
 def test_after_a_long_outage_only_the_latest_reminder_is_sent(agrement_id):
@@ -166,13 +166,13 @@ def test_decisions_are_notified_once_per_transition(people, agrement_id, setting
         f"suspended:e{s1}", f"reinstated:e{r1}", f"suspended:e{s2}", f"reinstated:e{r2}", f"withdrawn:e{w}",
     ]
     first = message(agrement_id, f"suspended:e{s1}")
-    assert first.template == "agrement_suspendu" and first.cc_addrs == [settings.officers_mailbox]
+    assert first.template == "agrement/agrement_suspendu" and first.cc_addrs == [settings.officers_mailbox]
     assert "Absence de <b>grilles</b> d'évaluation." in first.body_text
     assert "&lt;b&gt;grilles&lt;/b&gt;" in first.body_html
     assert "Nouveau manquement." in message(agrement_id, f"suspended:e{s2}").body_text
     assert "Retrait après contrôle." in message(agrement_id, f"withdrawn:e{w}").body_text
-    assert message(agrement_id, f"reinstated:e{r1}").template == "agrement_retabli"
-    assert message(agrement_id, f"withdrawn:e{w}").template == "agrement_retire"
+    assert message(agrement_id, f"reinstated:e{r1}").template == "agrement/agrement_retabli"
+    assert message(agrement_id, f"withdrawn:e{w}").template == "agrement/agrement_retire"
 
 
 def test_no_reminder_while_suspended_and_no_expiry(people, agrement_id):

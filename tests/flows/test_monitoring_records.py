@@ -112,7 +112,7 @@ async def test_an_undeliverable_mail_alerts_once_per_incident_and_the_officer_re
     reset_settings_cache()
     people = make_users()
     with session_scope() as s:
-        message = enqueue(s, dedupe_key="k:1", to=["structure@example.org"], template="accuse_reception",
+        message = enqueue(s, dedupe_key="k:1", to=["structure@example.org"], template="agrement/accuse_reception",
                           context=sample_context())
         s.flush()
         message_id = message.id

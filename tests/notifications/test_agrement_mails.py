@@ -11,11 +11,11 @@ from notifications.outbox import render_message
 from tests.notifications.mail_checks import check_common
 
 AGREMENT_MAILS = {
-    "rappel_echeance_agrement": "[AGR-CQP_SP-2026-0001] Votre agrément arrive à échéance le 31 décembre 2028",
-    "agrement_expire": "[AGR-CQP_SP-2026-0001] Expiration de votre agrément au 31 décembre 2028",
-    "agrement_suspendu": "[AGR-CQP_SP-2026-0001] Suspension de votre agrément",
-    "agrement_retabli": "[AGR-CQP_SP-2026-0001] Levée de la suspension de votre agrément",
-    "agrement_retire": "[AGR-CQP_SP-2026-0001] Retrait de votre agrément",
+    "agrement/rappel_echeance_agrement": "[AGR-CQP_SP-2026-0001] Votre agrément arrive à échéance le 31 décembre 2028",
+    "agrement/agrement_expire": "[AGR-CQP_SP-2026-0001] Expiration de votre agrément au 31 décembre 2028",
+    "agrement/agrement_suspendu": "[AGR-CQP_SP-2026-0001] Suspension de votre agrément",
+    "agrement/agrement_retabli": "[AGR-CQP_SP-2026-0001] Levée de la suspension de votre agrément",
+    "agrement/agrement_retire": "[AGR-CQP_SP-2026-0001] Retrait de votre agrément",
 }
 
 
@@ -44,14 +44,14 @@ def test_every_agrement_mail_renders(template, expected, agrement_context) -> No
 )
 def test_expiry_reminder_counts_the_days_and_explains_renewal(days_left, fragment, agrement_context) -> None:
     agrement_context["agrement"]["days_left"] = days_left
-    _, text, _ = render_message("rappel_echeance_agrement", agrement_context)
+    _, text, _ = render_message("agrement/rappel_echeance_agrement", agrement_context)
 
     assert fragment in text
     assert "demander le renouvellement" in text
     assert "mandataire du certificateur" in text
 
 
-@pytest.mark.parametrize("template", ["agrement_suspendu", "agrement_retabli", "agrement_retire"])
+@pytest.mark.parametrize("template", ["agrement/agrement_suspendu", "agrement/agrement_retabli", "agrement/agrement_retire"])
 def test_lifecycle_mails_give_the_reason_escaped_or_nothing(template, agrement_context) -> None:
     _, text, html = render_message(template, agrement_context)
     assert "Motifs\u00a0:\n\nPlan d'actions non réalisé à l'échéance.\nAbsence de <b>grilles</b> d'évaluation." in text
@@ -63,10 +63,10 @@ def test_lifecycle_mails_give_the_reason_escaped_or_nothing(template, agrement_c
 
 
 def test_suspension_and_withdrawal_mails_state_effects_and_recourse(agrement_context) -> None:
-    _, suspended, _ = render_message("agrement_suspendu", agrement_context)
-    _, withdrawn, _ = render_message("agrement_retire", agrement_context)
-    _, reinstated, _ = render_message("agrement_retabli", agrement_context)
-    _, expired, _ = render_message("agrement_expire", agrement_context)
+    _, suspended, _ = render_message("agrement/agrement_suspendu", agrement_context)
+    _, withdrawn, _ = render_message("agrement/agrement_retire", agrement_context)
+    _, reinstated, _ = render_message("agrement/agrement_retabli", agrement_context)
+    _, expired, _ = render_message("agrement/agrement_expire", agrement_context)
 
     assert "ne peut plus inscrire de nouveau candidat" in suspended
     assert "recours gracieux" in suspended and "deux mois" in suspended

@@ -43,7 +43,7 @@ def queue(engine, settings, context, key="agrement_requests:1:ack:r1", *, to=Non
             session,
             dedupe_key=key,
             to=to or ["contact@aci-exemple.fr", "Hélène Lefèvre <helene.lefevre@example.org>"],
-            template="accuse_reception",
+            template="agrement/accuse_reception",
             context=context,
             attachments=[
                 {"filename": "accusé-réception.pdf", "relative_path": relative, "content_type": "application/pdf"}

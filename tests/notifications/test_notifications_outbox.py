@@ -22,7 +22,7 @@ def put(session, key="agrement_requests:1:ack:r1", **overrides):
     args = dict(
         dedupe_key=key,
         to=["contact@aci-exemple.fr", "Hélène Lefèvre <helene.lefevre@example.org>"],
-        template="accuse_reception",
+        template="agrement/accuse_reception",
         context=overrides.pop("context"),
         entity_type="agrement_requests",
         entity_id=1,
@@ -45,7 +45,7 @@ def test_enqueue_twice_gives_one_message(session, context) -> None:
     assert row.status == "pending" and row.attempts == 0
     assert row.message_id == message_id_for("agrement_requests:1:ack:r1")
     assert row.to_addrs == ["contact@aci-exemple.fr", "Hélène Lefèvre <helene.lefevre@example.org>"]
-    assert row.template == "accuse_reception"
+    assert row.template == "agrement/accuse_reception"
     assert as_utc(row.next_attempt_at) <= utcnow()
 
 
