@@ -1,106 +1,13 @@
-"""Letters rendered to real PDFs and read back with pypdf."""
+"""The rendering of the letters: what a PDF may load, the font subsetting available (the letters
+of each process are read back in its own tests folder, e.g. tests/agrement/test_agrement_letters.py)."""
 
 from __future__ import annotations
 
 import ctypes.util
 
-import jinja2
 import pytest
 
 from documents import render
-from documents.samples import SAMPLE_STRUCTURE_NAME
-
-LETTERS = [
-    "agrement/accuse_reception.html",
-    "agrement/demande_complements.html",
-    "agrement/decision_agrement.html",
-    "agrement/refus_agrement.html",
-    "agrement/classement_sans_suite.html",
-]
-
-
-@pytest.mark.parametrize("template", LETTERS)
-def test_every_letter_renders_with_escaped_user_text(template, context, pdf_text) -> None:
-    data = render.render_pdf(template, context)
-
-    assert data.startswith(b"%PDF-")
-    text = pdf_text(data)
-    # Markup typed by a user is printed literally, never interpreted.
-    assert SAMPLE_STRUCTURE_NAME in text
-    assert "Salarié Polyvalent" in text
-    assert "d'agrément" in text
-    assert "Réf. AGR-2026-00001" in text
-    assert "Page 1 / " in text
-    html = render.render_html(template, context)
-    assert "<script>" not in html
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils" in html
-
-
-def test_accuse_reception_lists_the_pieces(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("agrement/accuse_reception.html", context))
-
-    assert "Accusé de réception" in text
-    assert "23 novembre 2026 à 14 h 05" in text
-    assert "SIRET 73282932000074" in text
-    assert "statuts-signés.pdf" in text
-    assert "1,2 Mo" in text and "47,1 ko" in text
-    assert "0123456789ab " in text  # first 12 hex characters of the sha256 only
-    assert "0123456789abc" not in text
-    assert "demande de compléments" in text
-
-
-def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pdf_text) -> None:
-    html = render.render_html("agrement/demande_complements.html", context)
-    text = pdf_text(render.render_pdf("agrement/demande_complements.html", context))
-
-    escaped = "- l&#39;attestation EPSP de l&#39;encadrant &lt;b&gt;principal&lt;/b&gt;\u202f;<br>"
-    assert "Merci de fournir\u00a0:<br>\n" + escaped in html
-    assert "<b>principal</b>" in text  # escaped, printed as typed
-    assert "À défaut de réponse avant le 23 décembre 2026, la demande sera classée sans suite" in text
-
-
-def test_decision_agrement_states_number_validity_scope_and_avis(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("agrement/decision_agrement.html", context))
-
-    assert "Décision d'agrément n° AGR-CQP_SP-2026-0001" in text
-    assert "du 1er janvier 2027 au 31 décembre 2029" in text
-    assert "BC01 — Accueillir et informer" in text
-    assert "Vu l'avis favorable rendu par Hélène Lefèvre" in text
-    assert "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin Responsable de la certification" in text
-
-
-def test_refus_agrement_gives_reasons_and_recourse(context, pdf_text) -> None:
-    context["request"]["avis"] = "defavorable"
-    text = pdf_text(render.render_pdf("agrement/refus_agrement.html", context))
-
-    assert "Décision de refus d'agrément" in text
-    assert "Absence d'encadrant formé à l'EPSP. Projet pédagogique incomplet." in text
-    assert "avis défavorable" in text
-    assert "recours gracieux" in text and "deux mois" in text
-
-
-def test_classement_sans_suite(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("agrement/classement_sans_suite.html", context))
-
-    assert "Classement sans suite" in text
-    assert "avant le 23 décembre 2026" in text
-    assert "classée sans suite" in text
-
-
-def test_long_letters_get_numbered_pages(context, pdf_text, pdf_pages) -> None:
-    pieces = context["request"]["pieces"] * 40
-    context["request"]["pieces"] = pieces
-    data = render.render_pdf("agrement/accuse_reception.html", context)
-
-    pages = pdf_pages(data)
-    assert pages >= 2
-    assert f"Page {pages} / {pages}" in pdf_text(data)
-
-
-def test_missing_context_key_fails_loudly(context) -> None:
-    del context["request"]["agrement_number"]
-    with pytest.raises(jinja2.UndefinedError):
-        render.render_html("agrement/decision_agrement.html", context)
 
 
 def test_pdf_resources_are_limited_to_the_templates_directory() -> None:

@@ -1,5 +1,5 @@
 """Checks shared by the e-mail tests (tests/controle/test_controle_mails.py and
-tests/notifications/test_agrement_mails.py)."""
+tests/agrement/test_agrement_mails.py)."""
 
 from __future__ import annotations
 
