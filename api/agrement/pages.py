@@ -178,7 +178,7 @@ REQUEST_ACTIONS = actions_of(
 
 
 REQUESTS = register(DossierKind(
-    "demandes", "Les demandes d'agrément", "request_id", "request.html", request_context, "r",
+    "demandes", "Les demandes d'agrément", "request_id", "agrement/request.html", request_context, "r",
     "agrement_request_changed", AgrementRequest.__tablename__, REQUEST_ACTIONS, listing=request_listing,
     documents=lambda _s, ctx: {(AgrementRequest.__tablename__, ctx["r"].id)},
     files=lambda _s, ctx, file_id: stored_file(ctx["pieces"], file_id),
@@ -274,7 +274,7 @@ AGREMENT_ACTIONS = actions_of(
 )
 
 AGREMENTS = register(DossierKind(
-    "agrements", "Les agréments", "agrement_id", "agrement.html", agrement_context, "a", "agrement_changed",
+    "agrements", "Les agréments", "agrement_id", "agrement/agrement.html", agrement_context, "a", "agrement_changed",
     Agrement.__tablename__, AGREMENT_ACTIONS, listing=agrement_listing,
     documents=lambda _s, ctx: {(Agrement.__tablename__, ctx["a"].id)},
 ))
