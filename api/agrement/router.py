@@ -23,7 +23,17 @@ from api.uploads import (
     store_pieces,
 )
 from api.reads import dossier_document, dossier_read
-from api.agrement.schemas import AgrementOut, AvisIn, ComplementsIn, ComplementsRequestIn, DecisionIn, PieceOut, RequestOut, RequestSummary, SubmissionIn
+from api.agrement.schemas import (
+    AgrementOut,
+    AvisIn,
+    ComplementsIn,
+    ComplementsRequestIn,
+    DecisionIn,
+    PieceOut,
+    RequestOut,
+    RequestSummary,
+    SubmissionIn,
+)
 from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from certification.agrement import actions
 from certification.audit import timeline

@@ -33,35 +33,34 @@ def _clean(reason: str | None) -> str:
 # --- decisions of the officer ----------------------------------------------------------------
 
 
-def suspend(
-    session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None
-) -> Agrement:
+def suspend(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Suspend an agrément in force (officer; reason required), e.g. after a contrôle."""
-    agrement = _load(session, agrement_id)
-    data = {"controle_id": controle_id} if controle_id is not None else None
-    apply_transition(session, AGREMENT, agrement, "suspend", actor, reason=_clean(reason), data=data)
-    _flag_juries(session, actor, agrement, "agrément suspendu")
-    return agrement
+    return _decide(session, actor, agrement_id, "suspend", reason, controle_id)
 
 
-def reinstate(
-    session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None
-) -> Agrement:
+def reinstate(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Lift a suspension (officer; reason required). The agrément is in force again."""
-    agrement = _load(session, agrement_id)
-    data = {"controle_id": controle_id} if controle_id is not None else None
-    apply_transition(session, AGREMENT, agrement, "reinstate", actor, reason=_clean(reason), data=data)
-    return agrement
+    return _decide(session, actor, agrement_id, "reinstate", reason, controle_id)
 
 
-def withdraw(
-    session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None
-) -> Agrement:
+def withdraw(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Withdraw an agrément for good (officer; reason required), e.g. after a contrôle."""
+    return _decide(session, actor, agrement_id, "withdraw", reason, controle_id)
+
+
+# What the pending jury sessions of the structure are told when a decision ends its agrément's validity.
+FLAGGED_DECISIONS = {"suspend": "agrément suspendu", "withdraw": "agrément retiré"}
+
+
+def _decide(
+    session: Session, actor: Actor, agrement_id: int, name: str, reason: str, controle_id: int | None
+) -> Agrement:
+    """Apply the officer's decision ``name`` with its reason (and the contrôle that led to it)."""
     agrement = _load(session, agrement_id)
     data = {"controle_id": controle_id} if controle_id is not None else None
-    apply_transition(session, AGREMENT, agrement, "withdraw", actor, reason=_clean(reason), data=data)
-    _flag_juries(session, actor, agrement, "agrément retiré")
+    apply_transition(session, AGREMENT, agrement, name, actor, reason=_clean(reason), data=data)
+    if name in FLAGGED_DECISIONS:
+        _flag_juries(session, actor, agrement, FLAGGED_DECISIONS[name])
     return agrement
 
 

@@ -12,7 +12,12 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.agrement.models import Agrement, AgrementRequest, Piece
-from certification.agrement.states import OPEN_REQUEST_STATES, REQUEST_STATE_LABELS, VALID_AGREMENT_STATES, AgrementState
+from certification.agrement.states import (
+    OPEN_REQUEST_STATES,
+    REQUEST_STATE_LABELS,
+    VALID_AGREMENT_STATES,
+    AgrementState,
+)
 from certification.audit import Actor
 from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Role, User
