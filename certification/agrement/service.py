@@ -156,11 +156,7 @@ def submit_request(
         previous = session.get(Agrement, previous_agrement_id)
         if previous is None or previous.structure_id != struct.id or previous.certification_id != cert.id:
             raise ValidationFailed("Agrément à renouveler introuvable pour cette structure.", code="bad_renewal")
-        if previous.state not in VALID_AGREMENT_STATES:
-            raise Conflict(
-                f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[previous.state]} ».",
-                code="not_renewable", details={"state": previous.state},
-            )
+        _check_renewable(previous)
         kind = "renewal"
     return create_request(
         session, actor, structure_id=struct.id, certification_id=cert.id, kind=kind,
@@ -414,6 +410,16 @@ def _add_years(d: date, years: int) -> date:
 # --- renewal ---------------------------------------------------------------------------------
 
 
+def _check_renewable(agrement: Agrement) -> None:
+    """A renewal (a submission of kind ``renewal``) is asked while the agrément is in force or
+    arriving at échéance."""
+    if agrement.state not in VALID_AGREMENT_STATES:
+        raise Conflict(
+            f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[agrement.state]} ».",
+            code="not_renewable", details={"state": agrement.state},
+        )
+
+
 def _claim(session: Session, agrement: Agrement) -> None:
     """Compare-and-set on the agrément's version: of two concurrent renewal requests, one wins."""
     result = session.execute(
@@ -449,11 +455,7 @@ def request_renewal(
     if actor.role is not Role.mandataire:
         raise Forbidden("Seul un mandataire peut demander le renouvellement d'un agrément.", code="role_not_allowed")
     agrement = get_agrement(session, actor, agrement_id)  # 404 when the mandataire may not see it
-    if agrement.state not in VALID_AGREMENT_STATES:
-        raise Conflict(
-            f"Renouvellement impossible : l'agrément est « {AGREMENT_STATE_LABELS[agrement.state]} ».",
-            code="not_renewable", details={"state": agrement.state},
-        )
+    _check_renewable(agrement)
     validate_pieces(pieces)
     pending = open_renewal_of(session, agrement.id)
     if pending is not None:
