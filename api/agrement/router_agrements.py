@@ -100,40 +100,24 @@ def read_timeline(agrement_id: int, pager: Pager = Depends(),
 # --- decisions of the officer ----------------------------------------------------------------
 
 
-@router.post("/{agrement_id}/suspend", response_model=AgrementDetailOut,
-             summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
-def suspend(
-    agrement_id: int, body: ReasonIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (agrement_id, body),
-        lambda s: lifecycle.suspend(s, principal.actor, agrement_id, body.reason),
-    )
+def _officer_decision(name: str, summary: str) -> None:
+    """``POST /agrements/{agrement_id}/<name>``: the officer's decision ``name`` of
+    :mod:`certification.agrement.lifecycle`, with its reason (the route keeps the name ``name``, so
+    its operation id is unchanged)."""
+    decide = getattr(lifecycle, name)
+
+    def endpoint(agrement_id: int, body: ReasonIn, call: Call, principal: Officer) -> JSONResponse:
+        return responder(
+            call, principal, (agrement_id, body), lambda s: decide(s, principal.actor, agrement_id, body.reason)
+        )
+
+    router.add_api_route(f"/{{agrement_id}}/{name}", endpoint, methods=["POST"], name=name,
+                         response_model=AgrementDetailOut, summary=summary)
 
 
-@router.post("/{agrement_id}/reinstate", response_model=AgrementDetailOut,
-             summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
-def reinstate(
-    agrement_id: int, body: ReasonIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (agrement_id, body),
-        lambda s: lifecycle.reinstate(s, principal.actor, agrement_id, body.reason),
-    )
-
-
-@router.post("/{agrement_id}/withdraw", response_model=AgrementDetailOut,
-             summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
-def withdraw(
-    agrement_id: int, body: ReasonIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (agrement_id, body),
-        lambda s: lifecycle.withdraw(s, principal.actor, agrement_id, body.reason),
-    )
+_officer_decision("suspend", "Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
+_officer_decision("reinstate", "Lever la suspension (chargé·e de certification, motif obligatoire)")
+_officer_decision("withdraw", "Retirer l'agrément (chargé·e de certification, motif obligatoire)")
 
 
 # --- renewal -------------------------------------------------------------------------------
