@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from api.errors import french_error
 from api.schemas import DocumentOut, EventOut, Strict
-from certification.services.candidates import SEX_MESSAGE, SEXES
+from certification.candidates.service import SEX_MESSAGE, SEXES
 
 CertificationCode = Literal["CQP_SP", "CQP_EPSP"]
 BlocResult = Literal["validated", "not_validated", "absent"]

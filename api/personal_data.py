@@ -20,15 +20,14 @@ from certification.models import (
     Appeal,
     AuditEvent,
     BlocAcquisition,
-    Candidate,
     Certificate,
     Certification,
     Deliberation,
-    Evaluation,
     JuryCandidate,
     JurySession,
     Structure,
 )
+from certification.candidates.models import Candidate, Evaluation
 from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

@@ -29,7 +29,6 @@ from certification.models import (
     AuditEvent,
     Bloc,
     BlocAcquisition,
-    Candidate,
     Certificate,
     Certification,
     JuryCandidate,
@@ -37,6 +36,7 @@ from certification.models import (
     Structure,
     User,
 )
+from certification.candidates.models import Candidate
 from certification.processes.certification import (
     APPEAL_STATE_LABELS,
     COLLEGES,
@@ -49,7 +49,7 @@ from certification.processes.certification import (
 from certification.services import appeals as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
-from certification.services.candidates import held_blocs, held_by_equivalence
+from certification.candidates.service import held_blocs, held_by_equivalence
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,

@@ -12,7 +12,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import Appeal, Candidate, JuryCandidate, JurySession, Role, User
+from certification.models import Appeal, JuryCandidate, JurySession, Role, User
+from certification.candidates.models import Candidate
 from certification.numbering import next_value
 from certification.processes.certification import APPEAL, JURY, AppealState, JuryState
 from certification.services import jury as jury_svc
@@ -60,7 +61,7 @@ def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id
     """Filed by the candidate's structure (or an officer on the candidate's behalf)."""
     if actor.role not in (Role.structure, Role.officer):
         raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
-    from certification.services.candidates import get_candidate
+    from certification.candidates.service import get_candidate
 
     candidate = get_candidate(session, actor, candidate_id)
     jury = session.get(JurySession, session_id)

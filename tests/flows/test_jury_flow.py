@@ -46,7 +46,7 @@ def test_convocations_with_ics_once(world, settings):
 
 
 def _candidates(ids):
-    from certification.models import Candidate
+    from certification.candidates.models import Candidate
 
     with session_scope() as s:
         return [s.get(Candidate, i) for i in ids]

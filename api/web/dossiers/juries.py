@@ -21,7 +21,8 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.actions import appeal_actions
 from certification.errors import Conflict, ValidationFailed
-from certification.models import Appeal, Candidate, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.models import Appeal, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.candidates.models import Candidate
 from certification.processes.certification import (
     APPEAL,
     APPEAL_STATE_LABELS,
