@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from api import metrics, web
 from api.contract import install_contract, strict_query
+from api.candidates import router as candidates
 from api.controle import router as controles
 from api.cpf import router as exports
 from api.vae import router as vae_dossiers
@@ -20,7 +21,6 @@ from api.routers import (
     agrements,
     appeals,
     auth,
-    candidates,
     certificates,
     certifications,
     credentials,

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from api.certification_schemas import (
-    CertificationCode,
+from api.candidates.schemas import (
     CandidateIn,
     CandidateJuryOut,
     CandidateOut,
@@ -21,6 +20,7 @@ from api.certification_schemas import (
     EvidenceFileOut,
     HeldBlocOut,
 )
+from api.certification_schemas import CertificationCode
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of

@@ -13,7 +13,6 @@ from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text
 )
-from api.web.dossiers.juries import person
 from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -45,6 +44,11 @@ SEXES = candidates_svc.SEXES
 
 
 # --- candidates ------------------------------------------------------------------------------
+
+
+def person(c: Candidate) -> str:
+    """The candidate's name as the pages print it (first names, then last name)."""
+    return f"{c.first_names} {c.last_name}"
 
 
 def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
