@@ -17,7 +17,6 @@ from sqlmodel import Session, SQLModel, select
 from certification.clock import now
 from certification.errors import NotFound
 from certification.models import (
-    Appeal,
     AuditEvent,
     BlocAcquisition,
     Certificate,
@@ -27,6 +26,7 @@ from certification.models import (
     JurySession,
     Structure,
 )
+from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation
 from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument

@@ -9,7 +9,8 @@ guard, a conflict of interest), and one not listed is refused by the service.
 
 A process gathered in its own package keeps its function there, built on the helpers below
 (the contrôle: :mod:`certification.controle.actions`; the training and the appuis:
-:mod:`certification.training.actions`; the candidates: :mod:`certification.candidates.actions`).
+:mod:`certification.training.actions`; the candidates: :mod:`certification.candidates.actions`;
+the appeals: :mod:`certification.appeals.actions`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Agrement, AgrementRequest, Appeal, Certificate, JurySession, Role
+from certification.models import Agrement, AgrementRequest, Certificate, JurySession, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
-from certification.processes.certification import APPEAL, CERTIFICATE, JURY, JuryState
+from certification.processes.certification import CERTIFICATE, JURY, JuryState
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.statemachine import StateMachine
@@ -37,12 +38,6 @@ JURY_ACTIONS = {
 }
 JURY_PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
 JURY_EDITABLE = (JuryState.planned, JuryState.convened)
-APPEAL_ACTIONS = {
-    "admissible": "declare_admissible",
-    "inadmissible": "declare_inadmissible",
-    "reject": "reject",
-    "uphold": "uphold",
-}
 CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
 REQUEST_ACTIONS = {
     "request-complements": "request_complements",
@@ -81,10 +76,6 @@ def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]
             extra.append("attendance")
         return extra + actions
     return []
-
-
-def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
-    return named_actions(APPEAL_ACTIONS, available_transitions(APPEAL, appeal.state, actor.role))
 
 
 def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:

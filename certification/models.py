@@ -361,24 +361,8 @@ class Certificate(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Appeal(SQLModel, table=True):
-    """A recours of a candidate against a jury's decision (within 2 months)."""
 
-    __tablename__ = "appeals"
-
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
-    candidate_id: int = Field(foreign_key="candidates.id", index=True)
-    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
-    grounds: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(max_length=20, index=True)
-    version: int = 1
-    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
-    filed_by_id: int = Field(foreign_key="users.id")
-    filed_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
+import certification.appeals.models  # noqa: E402,F401  (registers the appeals' table)
 import certification.candidates.models  # noqa: E402,F401  (registers the candidates' tables)
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
 import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)

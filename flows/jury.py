@@ -25,7 +25,6 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import (
-    Appeal,
     AuditEvent,
     Bloc,
     BlocAcquisition,
@@ -36,17 +35,11 @@ from certification.models import (
     Structure,
     User,
 )
+from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate
-from certification.processes.certification import (
-    APPEAL_STATE_LABELS,
-    COLLEGES,
-    DELIBERATION_RESULTS,
-    KIND_LABELS,
-    OUTCOME_LABELS,
-    AppealState,
-    JuryState,
-)
-from certification.services import appeals as appeal_svc
+from certification.processes.certification import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.appeals import service as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
 from certification.candidates.service import held_blocs, held_by_equivalence

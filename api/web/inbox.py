@@ -16,13 +16,8 @@ from certification.errors import Forbidden
 from certification.models import ROLE_LABELS_FR, Certification, JuryCandidate, JurySession, Role, Structure, User
 from certification.candidates.models import Candidate
 from certification.processes.agrement import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
-from certification.processes.certification import (
-    APPEAL_STATE_LABELS,
-    JURY_STATE_LABELS,
-    PENDING_JURY_STATES,
-    AppealState,
-    JuryState,
-)
+from certification.processes.certification import JURY_STATE_LABELS, PENDING_JURY_STATES, JuryState
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.candidates.states import CANDIDATE_STATE_LABELS, CandidateState
 from certification.training.states import (
     APPUI_STATE_LABELS,
@@ -32,7 +27,7 @@ from certification.training.states import (
     TrainingState,
 )
 from certification.services import agrement as requests_svc
-from certification.services import appeals as appeals_svc
+from certification.appeals import queries as appeal_queries
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as candidates_svc
 from certification.services import jury as jury_svc
@@ -181,7 +176,7 @@ def _juries(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
 
 def _appeals(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for a in appeals_svc.list_appeals(session, actor):
+    for a in appeal_queries.list_appeals(session, actor):
         state = AppealState(a.state)
         if state not in (AppealState.filed, AppealState.admissible):
             continue

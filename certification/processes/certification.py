@@ -1,5 +1,5 @@
-"""Jury sessions, certificates and appeals (recours) as explicit state machines (the candidates'
-machine: :mod:`certification.candidates.states`)."""
+"""Jury sessions and certificates as explicit state machines (the candidates' machine:
+:mod:`certification.candidates.states`; the appeals': :mod:`certification.appeals.states`)."""
 
 from __future__ import annotations
 
@@ -125,38 +125,5 @@ CERTIFICATE = StateMachine(
         transition("correct", [CertificateState.valid], CertificateState.valid, [O], "corriger", requires_reason=True),
         transition("revoke", [CertificateState.valid], CertificateState.revoked, [O], "révoquer", requires_reason=True),
         transition("supersede", [CertificateState.valid], CertificateState.superseded, [S, O], "remplacer"),
-    ],
-)
-
-
-# --- appeals -------------------------------------------------------------------------------
-
-
-class AppealState(StrEnum):
-    filed = "filed"
-    admissible = "admissible"
-    inadmissible = "inadmissible"
-    upheld = "upheld"
-    rejected = "rejected"
-
-
-APPEAL_STATE_LABELS = {
-    AppealState.filed: "déposé",
-    AppealState.admissible: "recevable, en examen par le jury",
-    AppealState.inadmissible: "irrecevable",
-    AppealState.upheld: "fondé : décision modifiée",
-    AppealState.rejected: "rejeté",
-}
-APPEAL = StateMachine(
-    name="appeal",
-    states=APPEAL_STATE_LABELS,
-    initial=AppealState.filed,
-    final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
-    transitions=[
-        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [O], "déclarer recevable"),
-        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [O], "déclarer irrecevable",
-                   requires_reason=True),
-        transition("uphold", [AppealState.admissible], AppealState.upheld, [O], "déclarer fondé", requires_reason=True),
-        transition("reject", [AppealState.admissible], AppealState.rejected, [O], "rejeter", requires_reason=True),
     ],
 )

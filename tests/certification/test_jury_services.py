@@ -15,7 +15,8 @@ from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import BlocAcquisition, Certificate, JurySession, Role, Structure
 from certification.candidates.models import Candidate
-from certification.services import appeals, conflicts, issuance, lifecycle
+from certification.services import conflicts, issuance, lifecycle
+from certification.appeals import service as appeals
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as cand
 from certification.services import jury as svc

@@ -15,7 +15,8 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle.models import Controle, ControleFile
 from certification.db import session_scope
-from certification.models import Agrement, AgrementRequest, Appeal, Certificate, JurySession, Piece, Role
+from certification.models import Agrement, AgrementRequest, Certificate, JurySession, Piece, Role
+from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation
 from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
@@ -156,7 +157,7 @@ def world() -> World:
     of them: another mandataire, an unassigned contrôleur, a formateur, a jury member of no session,
     the account of another structure."""
     from certification.controle import service as controle_svc
-    from certification.services import appeals
+    from certification.appeals import service as appeals
     from flows.agrement import advance_request
     from flows.jury import advance_jury
 

@@ -24,7 +24,6 @@ from certification.db import session_scope
 from certification.models import (
     Agrement,
     AgrementRequest,
-    Appeal,
     AuditEvent,
     Certificate,
     Deliberation,
@@ -32,10 +31,11 @@ from certification.models import (
     JuryMember,
     JurySession,
 )
+from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
-from certification.services import appeals as appeals_svc
+from certification.appeals import service as appeals_svc
 from certification.training import appuis as appuis_svc
 from certification.candidates import service as candidates_svc
 from certification.services import jury as jury_svc
