@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from api import metrics, web
 from api.contract import install_contract, strict_query
+from api.appeals import router as appeals
 from api.candidates import router as candidates
 from api.controle import router as controles
 from api.cpf import router as exports
@@ -19,7 +20,6 @@ from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
     agrement_requests,
     agrements,
-    appeals,
     auth,
     certificates,
     certifications,

@@ -1,5 +1,6 @@
-"""Bodies of the jury, certificate, appeal and public verification endpoints (the candidates':
-:mod:`api.candidates.schemas`), and the types they share with them."""
+"""Bodies of the jury, certificate and public verification endpoints (the candidates':
+:mod:`api.candidates.schemas`; the appeals': :mod:`api.appeals.schemas`), and the types they share
+with them."""
 
 from __future__ import annotations
 
@@ -158,40 +159,6 @@ class CertificateOut(CertificateSummary):
     verification_url: str
     documents: list[DocumentOut]
     history: list[EventOut]
-    allowed_actions: list[str]
-
-
-# --- appeals ---------------------------------------------------------------------------------
-
-
-class AppealIn(Strict):
-    candidate_id: int
-    session_id: int
-    grounds: str = Field(min_length=1, max_length=20000)
-
-
-class UpholdIn(Strict):
-    results: dict[str, BlocResult] = Field(min_length=1, max_length=20,
-                                           description="Nouveaux résultats des blocs évalués")
-    reason: str = Field(min_length=1, max_length=10000)
-
-
-class AppealOut(BaseModel):
-    progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
-    id: int
-    reference: str
-    state: str
-    state_label: str
-    candidate_id: int
-    candidate_reference: str
-    candidate_name: str
-    session_id: int
-    session_reference: str
-    grounds: str
-    decision_reason: str | None
-    filed_at: UtcDateTime
-    deadline: date | None = Field(description="Fin du délai de recours (2 mois après la notification)")
-    documents: list[DocumentOut]
     allowed_actions: list[str]
 
 

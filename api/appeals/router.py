@@ -10,7 +10,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.certification_schemas import AppealIn, AppealOut, UpholdIn
+from api.appeals.schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
