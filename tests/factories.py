@@ -438,7 +438,7 @@ class ReportRows:
 
     def appuis(self, count: int, at, *, region: str = "Bretagne", reported: bool = True) -> bool:
         """``count`` appuis pédagogiques reported at ``at``; False when the training module is absent."""
-        from certification.services.reporting import appui_model
+        from certification.reporting.queries import appui_model
 
         appui = appui_model()
         if appui is None:

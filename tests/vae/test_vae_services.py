@@ -20,7 +20,7 @@ from certification.services import issuance
 from certification.services import jury as jury_svc
 from certification.services.agrement import PieceIn
 from certification.services.files import referenced_uploads
-from certification.services.reporting import activity_report
+from certification.reporting.queries import activity_report
 from certification.settings import get_settings
 from certification.vae import service as svc
 from certification.vae.models import VaeDossier
