@@ -13,6 +13,7 @@ from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.appeals import router as appeals
 from api.candidates import router as candidates
+from api.reporting import router as reports
 from api.controle import router as controles
 from api.cpf import router as exports
 from api.vae import router as vae_dossiers
@@ -25,7 +26,6 @@ from api.routers import (
     certifications,
     credentials,
     juries,
-    reports,
     structures,
     users,
     verification,

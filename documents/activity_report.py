@@ -19,7 +19,7 @@ from documents.render import render_pdf
 
 ALL_REGIONS = "Toutes régions"
 CSV_HEADERS = ["Année", "Région", *INDICATORS.values()]
-PDF_TEMPLATE = "rapport_activite.html"
+PDF_TEMPLATE = "reporting/rapport_activite.html"
 
 
 def _cell(value: Any) -> Any:
