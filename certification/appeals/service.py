@@ -83,20 +83,21 @@ def declare_admissible(session: Session, actor: Actor, appeal_id: int) -> Appeal
     return appeal
 
 
-def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+def _decide(session: Session, actor: Actor, appeal_id: int, transition: str, reason: str) -> Appeal:
+    """The officer's reasoned decision ``transition``; its reason is kept as the decision's."""
     _officer(actor)
     appeal = get_appeal(session, actor, appeal_id)
-    apply_transition(session, APPEAL, appeal, "declare_inadmissible", actor, reason=(reason or "").strip(),
-                     changes={"decision_reason": (reason or "").strip()})
+    reason = (reason or "").strip()
+    apply_transition(session, APPEAL, appeal, transition, actor, reason=reason, changes={"decision_reason": reason})
     return appeal
+
+
+def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    return _decide(session, actor, appeal_id, "declare_inadmissible", reason)
 
 
 def reject(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
-    _officer(actor)
-    appeal = get_appeal(session, actor, appeal_id)
-    apply_transition(session, APPEAL, appeal, "reject", actor, reason=(reason or "").strip(),
-                     changes={"decision_reason": (reason or "").strip()})
-    return appeal
+    return _decide(session, actor, appeal_id, "reject", reason)
 
 
 def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, str], reason: str) -> Appeal:
