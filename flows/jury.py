@@ -25,11 +25,9 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import (
-    Appeal,
     AuditEvent,
     Bloc,
     BlocAcquisition,
-    Candidate,
     Certificate,
     Certification,
     JuryCandidate,
@@ -37,19 +35,14 @@ from certification.models import (
     Structure,
     User,
 )
-from certification.processes.certification import (
-    APPEAL_STATE_LABELS,
-    COLLEGES,
-    DELIBERATION_RESULTS,
-    KIND_LABELS,
-    OUTCOME_LABELS,
-    AppealState,
-    JuryState,
-)
-from certification.services import appeals as appeal_svc
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate
+from certification.processes.certification import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.appeals import service as appeal_svc
 from certification.services import issuance
 from certification.services import jury as svc
-from certification.services.candidates import held_blocs, held_by_equivalence
+from certification.candidates.service import held_blocs, held_by_equivalence
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,

@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed
-from certification.models import Candidate, Certification, Structure, User
+from certification.models import Certification, Structure, User
+from certification.candidates.models import Candidate
 from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier

@@ -125,7 +125,7 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
     from datetime import date, timedelta
 
     from certification.clock import today
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
 
     actor, ids = structure["actor"], []
     for i in range(first, first + count):
@@ -338,7 +338,8 @@ class ReportRows:
         """A structure of ``region`` (one per region), its agrément and one candidate."""
         from datetime import date
 
-        from certification.models import Agrement, Candidate, Structure
+        from certification.models import Agrement, Structure
+        from certification.candidates.models import Candidate
 
         if region in self.structures:
             return self.structures[region]
@@ -364,7 +365,7 @@ class ReportRows:
         """The k-th candidate of the structure of ``region`` (created on demand)."""
         from datetime import date
 
-        from certification.models import Candidate
+        from certification.candidates.models import Candidate
 
         target = self.structure(region)
         extra = target.setdefault("more", [target["candidate_id"]])
@@ -437,7 +438,7 @@ class ReportRows:
 
     def appuis(self, count: int, at, *, region: str = "Bretagne", reported: bool = True) -> bool:
         """``count`` appuis pédagogiques reported at ``at``; False when the training module is absent."""
-        from certification.services.reporting import appui_model
+        from certification.reporting.queries import appui_model
 
         appui = appui_model()
         if appui is None:

@@ -15,16 +15,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from certification.audit import SYSTEM
 from certification.db import session_scope
-from certification.models import (
-    ApiToken,
-    AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Deliberation,
-    Evaluation,
-    Piece,
-    User,
-)
+from certification.models import ApiToken, AuditEvent, BlocAcquisition, Certificate, Deliberation, Piece, User
+from certification.candidates.models import Evaluation
 from certification.services import agrement as agrement_svc
 from certification.services.users import issue_token
 from certification.settings import get_settings

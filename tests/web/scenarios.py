@@ -24,21 +24,20 @@ from certification.db import session_scope
 from certification.models import (
     Agrement,
     AgrementRequest,
-    Appeal,
     AuditEvent,
-    Candidate,
     Certificate,
     Deliberation,
-    Evaluation,
     JuryCandidate,
     JuryMember,
     JurySession,
 )
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate, Evaluation
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
-from certification.services import appeals as appeals_svc
+from certification.appeals import service as appeals_svc
 from certification.training import appuis as appuis_svc
-from certification.services import candidates as candidates_svc
+from certification.candidates import service as candidates_svc
 from certification.services import jury as jury_svc
 from certification.services import lifecycle
 from certification.training import service as training_svc

@@ -35,15 +35,8 @@ from sqlmodel import Session, select
 from certification.clock import as_utc
 from certification.controle.models import Controle
 from certification.controle.states import ControleState
-from certification.models import (
-    AgrementRequest,
-    AuditEvent,
-    Candidate,
-    Certificate,
-    JuryCandidate,
-    JurySession,
-    Structure,
-)
+from certification.models import AgrementRequest, AuditEvent, Certificate, JuryCandidate, JurySession, Structure
+from certification.candidates.models import Candidate
 from certification.processes.certification import JuryState
 from certification.vae.models import VaeDossier
 
