@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
 from certification.db import session_scope
-from certification.effects import OwedEffect, owed_ids
+from certification.effects import OwedEffect, dossiers_owed, owed_ids
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import ensure_document
@@ -128,6 +128,11 @@ class Produced:
     documents: list[str] = field(default_factory=list)
     mails: list[str] = field(default_factory=list)
 
+    def add_to(self, outcome: Any) -> None:
+        """Count these in a flow's ``outcome`` (its ``documents`` and ``mails`` lists)."""
+        outcome.documents += self.documents
+        outcome.mails += self.mails
+
 
 def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Handler) -> Produced:
     """Fulfil every effect the dossier owes, oldest first, each once.
@@ -167,3 +172,20 @@ def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Ha
                     db.add(effect)
             raise
     return produced
+
+
+def mails_still_owed(session: Session, owed: Mapping[str, int]) -> set[int]:
+    """The entities owed an e-mail not queued yet, of ``owed`` (its dedupe key -> the entity's id)."""
+    if not owed:
+        return set()
+    queued = set(session.exec(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(list(owed)))))
+    return {entity_id for key, entity_id in owed.items() if key not in queued}
+
+
+def open_or_owed(engine: Engine | None, process: str, model: Any, open_states: Iterable[str]) -> list[int]:
+    """What a sweep runs: the dossiers of ``model`` in one of ``open_states`` (deadlines, reminders)
+    and those with effects of ``process`` still owed (lost runs), in id order."""
+    with session_scope(engine) as db:
+        ids = set(db.exec(select(model.id).where(model.state.in_(list(open_states)))))
+        ids |= set(dossiers_owed(db, process))
+    return sorted(ids)
