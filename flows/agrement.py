@@ -10,7 +10,7 @@ catches up any run that was lost. Killed anywhere and run again, it neither skip
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import anyio
 from prefect import flow, task
@@ -28,7 +28,7 @@ from certification.settings import get_settings
 from flows.context import request_context
 from flows.common import advance_then_deliver, latest_due_reminder, sweep
 from certification.effects import OwedEffect
-from flows.effects import Effects, fulfil_owed, open_or_owed
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 
 ENTITY = AgrementRequest.__tablename__
@@ -44,13 +44,8 @@ PROCESS = "agrement_request"
 
 
 @dataclass
-class Outcome:
+class Outcome(RunOutcome):
     request_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def _action_url(request: AgrementRequest) -> str:

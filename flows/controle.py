@@ -7,7 +7,7 @@ decision letter, the action-plan reminders and the escalation of an overdue plan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from typing import Any
 
@@ -28,7 +28,8 @@ from certification.errors import Conflict
 from certification.models import Agrement, Certification, Structure, User
 from certification.settings import get_settings
 from flows.common import advance_then_deliver, latest_due_reminder, sweep
-from flows.effects import Effects, fulfil_owed, open_or_owed
+from flows.context import structure_fields
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
@@ -58,13 +59,8 @@ FINAL_MAIL = {
 
 
 @dataclass
-class ControleOutcome:
+class ControleOutcome(RunOutcome):
     controle_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
@@ -85,11 +81,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "reason": controle.reason,
             "state": controle.state,
             "state_label": CONTROLE_STATE_LABELS[controle.state],
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_region": structure.region,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "certification_title": cert.title,
             "certification_code": cert.code,
             "agrement_number": agrement.number,

@@ -121,6 +121,18 @@ class Effects:
 Handler = Callable[[Session, OwedEffect], Iterable["Effects"]]
 
 
+@dataclass(kw_only=True)
+class RunOutcome:
+    """What one run of a dossier's flow did, and where the dossier stands after it. A process's
+    outcome adds the dossier's id first (``VaeOutcome(dossier_id)``)."""
+
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+
+
 @dataclass
 class Produced:
     """What a run newly produced: document and e-mail names."""

@@ -17,7 +17,7 @@ e-mails ``notifications/templates/training/``, queued as ``training/<name>``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from typing import Any
 
@@ -45,7 +45,8 @@ from certification.training.states import (
     TrainingState,
 )
 from flows.common import advance_then_deliver, sweep
-from flows.effects import Effects, fulfil_owed, open_or_owed
+from flows.context import structure_fields
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
@@ -60,13 +61,8 @@ PROCESS = "training_session"
 
 
 @dataclass
-class Outcome:
+class Outcome(RunOutcome):
     entity_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 # --- contexts ------------------------------------------------------------------------------
@@ -121,11 +117,7 @@ def enrollment_entry(session: Session, training: TrainingSession, enrollment: Tr
         "first_names": encadrant.first_names,
         "name": f"{encadrant.first_names} {encadrant.last_name}",
         "email": encadrant.email,
-        "structure_name": structure.name,
-        "structure_siret": structure.siret,
-        "structure_address": structure.address,
-        "structure_region": structure.region,
-        "structure_email": structure.email,
+        **structure_fields(structure),
         "attendance": attendance,
         "days_attended": attended,
         "hours_attended": attended * training.hours_per_day,
@@ -171,11 +163,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
             "state_label": APPUI_STATE_LABELS[appui.state],
             "requested_by": requester.full_name if requester else "",
             "requested_at": appui.created_at,
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_region": structure.region,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "formateur_name": formateur.full_name if formateur else None,
             "formateur_email": formateur.email if formateur else None,
             "formateur_sex": formateur.sex if formateur else None,  # M | F: « formateur »/« formatrice »

@@ -10,7 +10,7 @@ the jury flow's (:mod:`flows.jury`): a VAE candidate is a candidate of his jury 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -28,7 +28,7 @@ from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
 from flows.common import advance_then_deliver, latest_due_reminder, sweep
-from flows.effects import Effects, fulfil_owed, open_or_owed
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 
 ENTITY = VaeDossier.__tablename__
@@ -43,13 +43,8 @@ def letter_template(kind: str) -> str:
 
 
 @dataclass
-class VaeOutcome:
+class VaeOutcome(RunOutcome):
     dossier_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
