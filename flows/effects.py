@@ -4,6 +4,10 @@ A document is keyed by (entity, kind, version) and an e-mail by its dedupe key
 ``<entity_type>:<id>:<name>``: producing either twice is a no-op, so a flow can be re-run
 from the top at any time. Each new document or e-mail is also written to the entity's
 audit trail (``document_generated`` / ``mail_queued``) in the caller's transaction.
+
+The owed effects a transition recorded are fulfilled once each by ``fulfil_owed``; a run reports
+what it did in a ``RunOutcome``, and a sweep finds what to run with ``open_or_owed`` (and, for
+e-mails owed without an owed row, ``mails_still_owed``).
 """
 
 from __future__ import annotations
