@@ -56,8 +56,8 @@ from documents.french import agree
 from documents.storage import DocumentStore
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep, while_delivering
-from certification.effects import OwedEffect, dossiers_owed, owed
-from flows.effects import Effects, fulfil_owed
+from certification.effects import OwedEffect, owed
+from flows.effects import Effects, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
@@ -473,9 +473,7 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
                       if e.step in SIGNATURE_STEPS]
     for _, pv_version in signatures:
         _results(engine, session_id, pv_version or 1, out)
-    produced = fulfil_owed(engine, PROCESS, session_id, fulfil_step)
-    out.documents += produced.documents
-    out.mails += produced.mails
+    fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
     with session_scope(engine) as session:
         jury = session.get(JurySession, session_id)
         if signatures and jury.state == JuryState.pv_signed.value:
@@ -510,10 +508,7 @@ def advance_certificate(certificate_id: int, engine: Engine | None = None) -> di
 
 def juries_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions with effects still owed (lost runs), and signed ones whose results are not notified."""
-    with session_scope(engine) as session:
-        ids = set(dossiers_owed(session, PROCESS))
-        ids |= set(session.exec(select(JurySession.id).where(JurySession.state == JuryState.pv_signed.value)))
-    return sorted(ids)
+    return open_or_owed(engine, PROCESS, JurySession, [JuryState.pv_signed.value])
 
 
 # --- Prefect -------------------------------------------------------------------------------

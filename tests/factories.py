@@ -117,6 +117,15 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
     return people[key]
 
 
+def users_and_agreed_structure() -> dict[str, dict]:
+    """The users of ``make_users``, one structure agréée (``siret(1)``) and its account
+    (``people["structure"]``): where the flow and reliability tests start."""
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people
+
+
 def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None,
                      mark_ready: bool = True) -> list[int]:
     """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready
