@@ -13,19 +13,19 @@ from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.agrement import router as agrement_requests
 from api.agrement import router_agrements as agrements
+from api.appeals import router as appeals
+from api.candidates import router as candidates
+from api.reporting import router as reports
 from api.controle import router as controles
 from api.cpf import router as exports
 from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
-    appeals,
     auth,
-    candidates,
     certificates,
     certifications,
     credentials,
     juries,
-    reports,
     structures,
     users,
     verification,

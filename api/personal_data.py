@@ -17,18 +17,17 @@ from sqlmodel import Session, SQLModel, select
 from certification.clock import now
 from certification.errors import NotFound
 from certification.models import (
-    Appeal,
     AuditEvent,
     BlocAcquisition,
-    Candidate,
     Certificate,
     Certification,
     Deliberation,
-    Evaluation,
     JuryCandidate,
     JurySession,
     Structure,
 )
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate, Evaluation
 from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

@@ -10,7 +10,8 @@ guard, a conflict of interest), and one not listed is refused by the service.
 A process gathered in its own package keeps its function there, built on the helpers below
 (the agrément: :mod:`certification.agrement.actions`; the contrôle:
 :mod:`certification.controle.actions`; the training and the appuis:
-:mod:`certification.training.actions`).
+:mod:`certification.training.actions`; the candidates: :mod:`certification.candidates.actions`;
+the appeals: :mod:`certification.appeals.actions`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Appeal, Candidate, Certificate, JurySession, Role
-from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
+from certification.models import Certificate, JurySession, Role
+from certification.processes.certification import CERTIFICATE, JURY, JuryState
 from certification.services import jury as jury_svc
 from certification.statemachine import StateMachine
 
@@ -36,21 +37,7 @@ JURY_ACTIONS = {
 }
 JURY_PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
 JURY_EDITABLE = (JuryState.planned, JuryState.convened)
-APPEAL_ACTIONS = {
-    "admissible": "declare_admissible",
-    "inadmissible": "declare_inadmissible",
-    "reject": "reject",
-    "uphold": "uphold",
-}
 CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
-CANDIDATE_ACTIONS = {
-    "start-training": "start_training",
-    "ready": "mark_ready",
-    "postpone": "postpone",
-    "resume": "resume",
-    "withdraw": "withdraw",
-}
-
 
 
 def available_transitions(machine: StateMachine, state: str, role: Role) -> set[str]:
@@ -81,22 +68,5 @@ def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]
     return []
 
 
-def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
-    return named_actions(APPEAL_ACTIONS, available_transitions(APPEAL, appeal.state, actor.role))
-
-
 def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:
     return named_actions(CERTIFICATE_ACTIONS, available_transitions(CERTIFICATE, certificate.state, actor.role))
-
-
-def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> list[str]:
-    """The structure and the officer follow the candidate; evaluations are recorded until the jury."""
-    role = actor.role
-    if role not in (Role.structure, Role.officer):
-        return []
-    actions = named_actions(CANDIDATE_ACTIONS, available_transitions(CANDIDATE, candidate.state, role))
-    if candidate.pathway == "vae":  # presented to the jury by his dossier de VAE (certification/vae/)
-        return [a for a in actions if a not in ("start-training", "ready")]
-    if candidate.state in (CandidateState.registered, CandidateState.in_training):
-        actions.insert(0, "evaluations")
-    return actions

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from certification.models import Candidate, Certificate, Certification
+from certification.models import Certificate, Certification
+from certification.candidates.models import Candidate
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
 from certification.services.referential import bloc_titles, version_of, version_title

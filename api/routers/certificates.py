@@ -20,7 +20,8 @@ from api.uploads import document_out
 from certification import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.models import Candidate, Certificate, Certification, JurySession, Role
+from certification.models import Certificate, Certification, JurySession, Role
+from certification.candidates.models import Candidate
 from certification.processes.certification import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.services import issuance as svc
 from documents.service import list_documents

@@ -40,7 +40,9 @@ from api.uploads import document_out
 from certification import actions
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
-from certification.models import Appeal, Candidate, Certificate, Certification, JurySession, Role, Structure, User
+from certification.models import Certificate, Certification, JurySession, Role, Structure, User
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate
 from certification.processes.certification import (
     COLLEGES,
     JURY_STATE_LABELS,

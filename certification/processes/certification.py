@@ -1,4 +1,5 @@
-"""Candidates, jury sessions, certificates and appeals (recours) as explicit state machines."""
+"""Jury sessions and certificates as explicit state machines (the candidates' machine:
+:mod:`certification.candidates.states`; the appeals': :mod:`certification.appeals.states`)."""
 
 from __future__ import annotations
 
@@ -10,63 +11,6 @@ from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
 O, S, ST, J = Role.officer, Role.system, Role.structure, Role.jury_member
-
-
-# --- candidates ----------------------------------------------------------------------------
-
-
-class CandidateState(StrEnum):
-    registered = "registered"
-    in_training = "in_training"
-    ready_for_jury = "ready_for_jury"
-    postponed = "postponed"
-    withdrawn = "withdrawn"
-    certified = "certified"
-
-
-CANDIDATE_STATE_LABELS = {
-    CandidateState.registered: "inscrit",
-    CandidateState.in_training: "en formation",
-    CandidateState.ready_for_jury: "prêt pour le jury",
-    CandidateState.postponed: "ajourné",
-    CandidateState.withdrawn: "retiré",
-    CandidateState.certified: "certifié",
-}
-
-EVALUATION_RESULTS = {"acquis": "acquis", "en_cours": "en cours d'acquisition", "non_acquis": "non acquis"}
-
-
-def _evaluated(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
-    missing = [b for b in ctx.get("blocs_to_assess", ()) if b not in set(ctx.get("evaluated_blocs", ()))]
-    if not ctx.get("blocs_to_assess"):
-        return "Tous les blocs sont déjà acquis : aucun bloc à présenter au jury."
-    if missing:
-        return "Évaluations manquantes pour les blocs : " + ", ".join(missing) + "."
-    return None
-
-
-CANDIDATE = StateMachine(
-    name="candidate",
-    states=CANDIDATE_STATE_LABELS,
-    initial=CandidateState.registered,
-    final=frozenset({CandidateState.withdrawn, CandidateState.certified}),
-    transitions=[
-        transition("start_training", [CandidateState.registered], CandidateState.in_training, [ST, O], "commencer la formation"),
-        transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [ST, O], "présenter au jury",
-                   guards=[_evaluated]),
-        transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [ST, O], "ajourner",
-                   requires_reason=True),
-        transition("resume", [CandidateState.postponed], CandidateState.in_training, [ST, O], "reprendre la formation"),
-        transition("withdraw", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury, CandidateState.postponed], CandidateState.withdrawn, [ST, O],
-                   "retirer le candidat", requires_reason=True),
-        transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [S, O],
-                   "retour en formation (blocs manquants)"),
-        transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [S], "certifier"),
-        # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
-        transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
-                   "présenter au jury (VAE : livret 2 déposé)"),
-    ],
-)
 
 
 # --- jury sessions -------------------------------------------------------------------------
@@ -181,38 +125,5 @@ CERTIFICATE = StateMachine(
         transition("correct", [CertificateState.valid], CertificateState.valid, [O], "corriger", requires_reason=True),
         transition("revoke", [CertificateState.valid], CertificateState.revoked, [O], "révoquer", requires_reason=True),
         transition("supersede", [CertificateState.valid], CertificateState.superseded, [S, O], "remplacer"),
-    ],
-)
-
-
-# --- appeals -------------------------------------------------------------------------------
-
-
-class AppealState(StrEnum):
-    filed = "filed"
-    admissible = "admissible"
-    inadmissible = "inadmissible"
-    upheld = "upheld"
-    rejected = "rejected"
-
-
-APPEAL_STATE_LABELS = {
-    AppealState.filed: "déposé",
-    AppealState.admissible: "recevable, en examen par le jury",
-    AppealState.inadmissible: "irrecevable",
-    AppealState.upheld: "fondé : décision modifiée",
-    AppealState.rejected: "rejeté",
-}
-APPEAL = StateMachine(
-    name="appeal",
-    states=APPEAL_STATE_LABELS,
-    initial=AppealState.filed,
-    final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
-    transitions=[
-        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [O], "déclarer recevable"),
-        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [O], "déclarer irrecevable",
-                   requires_reason=True),
-        transition("uphold", [AppealState.admissible], AppealState.upheld, [O], "déclarer fondé", requires_reason=True),
-        transition("reject", [AppealState.admissible], AppealState.rejected, [O], "rejeter", requires_reason=True),
     ],
 )

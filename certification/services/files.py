@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from certification.agrement.models import Piece
 from certification.controle.models import ControleFile
-from certification.models import Evaluation
+from certification.candidates.models import Evaluation
 from certification.training.models import Appui
 from certification.vae.models import VaeDossier
 

@@ -16,18 +16,11 @@ from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import (
-    BlocAcquisition,
-    Candidate,
-    Certificate,
-    Certification,
-    JurySession,
-    Role,
-    User,
-)
+from certification.models import BlocAcquisition, Certificate, Certification, JurySession, Role, User
+from certification.candidates.models import Candidate
 from certification.numbering import next_value
 from certification.processes.certification import CERTIFICATE, KIND_LABELS, CertificateState
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from certification.services import credentials
 from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings

@@ -15,7 +15,6 @@ from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import (
     BlocAcquisition,
-    Candidate,
     Deliberation,
     JuryCandidate,
     JuryMember,
@@ -24,17 +23,11 @@ from certification.models import (
     Structure,
     User,
 )
+from certification.candidates.models import Candidate
 from certification.numbering import next_value
-from certification.processes.certification import (
-    CANDIDATE,
-    COLLEGES,
-    DELIBERATION_RESULTS,
-    JURY,
-    PENDING_JURY_STATES,
-    CandidateState,
-    JuryState,
-)
-from certification.services import candidates as cand
+from certification.processes.certification import COLLEGES, DELIBERATION_RESULTS, JURY, PENDING_JURY_STATES, JuryState
+from certification.candidates.states import CANDIDATE, CandidateState
+from certification.candidates import service as cand
 from certification.services import conflicts
 from certification.agrement import queries as agrement_queries
 from certification.services.referential import get_certification

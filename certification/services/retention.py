@@ -23,10 +23,11 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import as_utc, now
-from certification.models import ApiToken, Candidate, Evaluation
+from certification.models import ApiToken
 from certification.agrement.models import AgrementRequest, Piece
 from certification.agrement.states import RequestState
-from certification.processes.certification import CandidateState
+from certification.candidates.models import Candidate, Evaluation
+from certification.candidates.states import CandidateState
 from certification.services.files import referenced_uploads
 from certification.settings import get_settings
 

@@ -13,10 +13,13 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import BlocAcquisition, Candidate, Certificate, JurySession, Role, Structure
-from certification.services import appeals, conflicts, issuance
+from certification.models import BlocAcquisition, Certificate, JurySession, Role, Structure
+from certification.candidates.models import Candidate
+from certification.services import conflicts, issuance
 from certification.agrement import lifecycle
-from certification.services import candidates as cand
+from certification.appeals import service as appeals
+from certification.candidates import queries as candidate_queries
+from certification.candidates import service as cand
 from certification.services import jury as svc
 from tests.factories import (
     add_user,
@@ -96,11 +99,11 @@ def test_structures_see_only_their_candidates(world):
     grant_agrement(people, 2)
     other = structure_account(people, siret(2), "structure2")
     with session_scope() as s:
-        assert cand.list_candidates(s, other["actor"]) == []
+        assert candidate_queries.list_candidates(s, other["actor"]) == []
         with pytest.raises(NotFound):
-            cand.get_candidate(s, other["actor"], cid)
+            candidate_queries.get_candidate(s, other["actor"], cid)
         with pytest.raises(Forbidden):
-            cand.list_candidates(s, people["mandataire"]["actor"])
+            candidate_queries.list_candidates(s, people["mandataire"]["actor"])
 
 
 def test_composition_is_checked(world):

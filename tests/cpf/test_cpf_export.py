@@ -14,7 +14,8 @@ from sqlmodel import select
 from certification.audit import SYSTEM, timeline
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition, ValidationFailed
-from certification.models import Candidate, Certificate, Certification
+from certification.models import Certificate, Certification
+from certification.candidates.models import Candidate
 from certification.cpf import flux, queries, service
 from certification.cpf import states as cpf_states
 from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord

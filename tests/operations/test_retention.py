@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from certification.audit import SYSTEM
 from certification.db import session_scope
-from certification.models import ApiToken, AuditEvent, BlocAcquisition, Certificate, Deliberation, Evaluation, User
+from certification.models import ApiToken, AuditEvent, BlocAcquisition, Certificate, Deliberation, User
 from certification.agrement.models import Piece
 from certification.agrement import service as agrement_svc
+from certification.candidates.models import Evaluation
 from certification.services.users import issue_token
 from certification.settings import get_settings
 from flows.retention import apply_retention_rules

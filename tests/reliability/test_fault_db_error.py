@@ -20,7 +20,6 @@ from api.app import create_app
 from certification.audit import timeline
 from certification.db import get_engine, session_scope
 from certification.models import (
-    Appeal,
     AuditEvent,
     BlocAcquisition,
     Certificate,
@@ -29,7 +28,8 @@ from certification.models import (
     JuryCandidate,
     JurySession,
 )
-from certification.services import appeals
+from certification.appeals.models import Appeal
+from certification.appeals import service as appeals
 from certification.services import jury as jury_svc
 from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, ready_candidates

@@ -21,7 +21,8 @@ from certification.controle import service as ctl
 from certification.db import session_scope
 from certification.models import Certificate, Role
 from certification.agrement import service as agr
-from certification.services import appeals, issuance
+from certification.services import issuance
+from certification.appeals import service as appeals
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request
 from flows.controle import advance_controle

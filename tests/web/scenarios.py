@@ -22,23 +22,22 @@ from certification.controle import service as controles_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.models import (
-    Appeal,
     AuditEvent,
-    Candidate,
     Certificate,
     Deliberation,
-    Evaluation,
     JuryCandidate,
     JuryMember,
     JurySession,
 )
 from certification.agrement.models import Agrement, AgrementRequest
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate, Evaluation
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.agrement import service as requests_svc
 from certification.agrement import queries as agrement_queries
-from certification.services import appeals as appeals_svc
+from certification.appeals import service as appeals_svc
 from certification.training import appuis as appuis_svc
-from certification.services import candidates as candidates_svc
+from certification.candidates import service as candidates_svc
 from certification.services import jury as jury_svc
 from certification.agrement import lifecycle
 from certification.training import service as training_svc

@@ -24,8 +24,9 @@ from sqlmodel import select
 from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import Appeal, AuditEvent, Deliberation, JurySession
+from certification.models import AuditEvent, Deliberation, JurySession
 from certification.agrement.models import AgrementRequest
+from certification.appeals.models import Appeal
 from certification.training.models import TrainingEnrollment, TrainingSession
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries

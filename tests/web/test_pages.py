@@ -16,8 +16,9 @@ from certification.clock import today
 from certification.controle import service as controle_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AuditEvent, Candidate, JuryMember, JurySession, Role, Structure
+from certification.models import AuditEvent, JuryMember, JurySession, Role, Structure
 from certification.agrement.models import AgrementRequest
+from certification.candidates.models import Candidate
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
 from certification.settings import reset_settings_cache

@@ -1,0 +1,67 @@
+"""The candidate's states, their labels and his state machine (who may fire what): registered,
+in training, ready for the jury, postponed, withdrawn, certified; and the evaluation results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from certification.models import Role
+from certification.statemachine import StateMachine, transition
+
+O, S, ST = Role.officer, Role.system, Role.structure
+
+
+class CandidateState(StrEnum):
+    registered = "registered"
+    in_training = "in_training"
+    ready_for_jury = "ready_for_jury"
+    postponed = "postponed"
+    withdrawn = "withdrawn"
+    certified = "certified"
+
+
+CANDIDATE_STATE_LABELS = {
+    CandidateState.registered: "inscrit",
+    CandidateState.in_training: "en formation",
+    CandidateState.ready_for_jury: "prêt pour le jury",
+    CandidateState.postponed: "ajourné",
+    CandidateState.withdrawn: "retiré",
+    CandidateState.certified: "certifié",
+}
+
+EVALUATION_RESULTS = {"acquis": "acquis", "en_cours": "en cours d'acquisition", "non_acquis": "non acquis"}
+
+
+def _evaluated(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
+    missing = [b for b in ctx.get("blocs_to_assess", ()) if b not in set(ctx.get("evaluated_blocs", ()))]
+    if not ctx.get("blocs_to_assess"):
+        return "Tous les blocs sont déjà acquis : aucun bloc à présenter au jury."
+    if missing:
+        return "Évaluations manquantes pour les blocs : " + ", ".join(missing) + "."
+    return None
+
+
+CANDIDATE = StateMachine(
+    name="candidate",
+    states=CANDIDATE_STATE_LABELS,
+    initial=CandidateState.registered,
+    final=frozenset({CandidateState.withdrawn, CandidateState.certified}),
+    transitions=[
+        transition("start_training", [CandidateState.registered], CandidateState.in_training, [ST, O], "commencer la formation"),
+        transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [ST, O], "présenter au jury",
+                   guards=[_evaluated]),
+        transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [ST, O], "ajourner",
+                   requires_reason=True),
+        transition("resume", [CandidateState.postponed], CandidateState.in_training, [ST, O], "reprendre la formation"),
+        transition("withdraw", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury, CandidateState.postponed], CandidateState.withdrawn, [ST, O],
+                   "retirer le candidat", requires_reason=True),
+        transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [S, O],
+                   "retour en formation (blocs manquants)"),
+        transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [S], "certifier"),
+        # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
+        transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
+                   "présenter au jury (VAE : livret 2 déposé)"),
+    ],
+)
