@@ -19,16 +19,12 @@ from certification.errors import NotFound
 from certification.models import (
     Appeal,
     AuditEvent,
-    BlocAcquisition,
     Candidate,
-    Certificate,
     Certification,
-    Deliberation,
     Evaluation,
-    JuryCandidate,
-    JurySession,
     Structure,
 )
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation, JuryCandidate, JurySession
 from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

@@ -4,7 +4,7 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
 
-Engine = the president's signature (``services.jury.sign_pv``: results applied and certificate
+Engine = the president's signature (``jury.service.sign_pv``: results applied and certificate
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
 convocations, « PV à signer », the PV, every certificate rendered on every core by
 ``documents.pool`` then stored with its audit row, one results e-mail per candidate and one per
@@ -64,7 +64,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from sqlmodel import select
 
     from certification.db import get_engine, session_scope
-    from certification.models import Certificate, JurySession
+    from certification.jury.models import Certificate, JurySession
     from certification.settings import get_settings
     from documents.models import GeneratedDocument
     from documents.qr import qr_svg
@@ -97,7 +97,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
 
         # --- the engine ---------------------------------------------------------------------------
         engine = get_engine()
-        from certification.services import jury as jury_svc
+        from certification.jury import service as jury_svc
 
         transport = transport_for(settings, smtp)
 

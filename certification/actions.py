@@ -9,7 +9,8 @@ guard, a conflict of interest), and one not listed is refused by the service.
 
 A process gathered in its own package keeps its function there, built on the helpers below
 (the contrôle: :mod:`certification.controle.actions`; the training and the appuis:
-:mod:`certification.training.actions`).
+:mod:`certification.training.actions`; the jury sessions and the certificates:
+:mod:`certification.jury.actions`).
 """
 
 from __future__ import annotations
@@ -19,31 +20,19 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Certificate, JurySession, Role
+from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
-from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY, CandidateState, JuryState
-from certification.services import jury as jury_svc
+from certification.processes.certification import APPEAL, CANDIDATE, CandidateState
 from certification.services import lifecycle
 from certification.statemachine import StateMachine
 
 # Action name -> transition name, per process (the actions that are transitions of its machine).
-JURY_ACTIONS = {
-    "convene": "convene",
-    "check-composition": "check_composition",
-    "results": "record_results",
-    "close-deliberation": "close_deliberation",
-    "sign-pv": "sign_pv",
-    "cancel": "cancel",
-}
-JURY_PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
-JURY_EDITABLE = (JuryState.planned, JuryState.convened)
 APPEAL_ACTIONS = {
     "admissible": "declare_admissible",
     "inadmissible": "declare_inadmissible",
     "reject": "reject",
     "uphold": "uphold",
 }
-CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
 CANDIDATE_ACTIONS = {
     "start-training": "start_training",
     "ready": "mark_ready",
@@ -73,29 +62,8 @@ def named_actions(actions: Mapping[str, str], transitions: set[str]) -> list[str
     return [action for action, transition in actions.items() if transition in transitions]
 
 
-def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]:
-    """An officer plans and runs the session; among the members only the president records the
-    results, closes the deliberation and signs the PV."""
-    role = actor.role
-    actions = named_actions(JURY_ACTIONS, available_transitions(JURY, jury.state, role))
-    if role is Role.jury_member:
-        if not jury_svc.is_president(session, actor, jury):
-            return []
-        return [a for a in actions if a in JURY_PRESIDENT_ACTIONS]
-    if role is Role.officer:
-        extra = ["members", "candidates"] if jury.state in JURY_EDITABLE else []
-        if jury.state == JuryState.convened:
-            extra.append("attendance")
-        return extra + actions
-    return []
-
-
 def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
     return named_actions(APPEAL_ACTIONS, available_transitions(APPEAL, appeal.state, actor.role))
-
-
-def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:
-    return named_actions(CERTIFICATE_ACTIONS, available_transitions(CERTIFICATE, certificate.state, actor.role))
 
 
 def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> list[str]:

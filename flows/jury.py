@@ -28,27 +28,21 @@ from certification.models import (
     Appeal,
     AuditEvent,
     Bloc,
-    BlocAcquisition,
     Candidate,
-    Certificate,
     Certification,
-    JuryCandidate,
-    JurySession,
     Structure,
     User,
 )
+from certification.jury.models import BlocAcquisition, Certificate, JuryCandidate, JurySession
 from certification.processes.certification import (
     APPEAL_STATE_LABELS,
-    COLLEGES,
-    DELIBERATION_RESULTS,
-    KIND_LABELS,
-    OUTCOME_LABELS,
     AppealState,
-    JuryState,
 )
+from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
 from certification.services import appeals as appeal_svc
-from certification.services import issuance
-from certification.services import jury as svc
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
+from certification.jury import service as svc
 from certification.services.candidates import held_blocs, held_by_equivalence
 from certification.services.referential import (
     candidate_blocs,
@@ -105,35 +99,34 @@ def outcome_label(outcome: str, sex: str | None) -> str:
 class _SessionRows:
     """The rows of a whole jury session that its candidates' entries read, read at once."""
 
-    jury: JurySession | None
+    jury: JurySession
     results: dict[int, dict[str, str]]  # candidate id -> {bloc: result}
     certificates: dict[int, Certificate]  # candidate id -> the first valid document of the session
 
     @classmethod
-    def read(cls, session: Session, session_id: int) -> _SessionRows:
+    def read(cls, session: Session, jury: JurySession) -> _SessionRows:
+        session_id = jury.id
         results: dict[int, dict[str, str]] = {}
-        for d in svc.deliberations_of(session, session_id):
+        for d in jury_queries.deliberations_of(session, session_id):
             results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
         certificates: dict[int, Certificate] = {}
         for c in session.exec(select(Certificate).where(
                 Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):
             certificates.setdefault(c.candidate_id, c)
-        return cls(session.get(JurySession, session_id), results, certificates)
+        return cls(jury, results, certificates)
 
 
-def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False,
-                    rows: _SessionRows | None = None) -> dict[str, Any]:
+def candidate_entry(session: Session, row: JuryCandidate, *, rows: _SessionRows,
+                    show_version: bool = False) -> dict[str, Any]:
     """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
     version; ``show_version``: the session mixes versions, so the PV names each one's. ``rows``:
-    the session's results and documents, when the caller has read them for all its candidates."""
-    rows = rows or _SessionRows.read(session, row.session_id)
+    the session's results and documents, read once for all its candidates."""
     candidate = session.get(Candidate, row.candidate_id)
     blocs = _blocs(session, candidate)
     version = version_of(session, candidate)
     results = rows.results.get(candidate.id, {})
     certificate = rows.certificates.get(candidate.id)
-    jury = rows.jury
-    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date()) if jury else {}
+    equivalent = held_by_equivalence(session, candidate, on=rows.jury.scheduled_at.date())
     entries = []
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
@@ -170,13 +163,13 @@ def _hold_candidates(session: Session, rows: list[JuryCandidate]) -> list[Any]:
 
 def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     cert = session.get(Certification, jury.certification_id)
-    rows = svc.candidates_of(session, jury.id)
+    rows = jury_queries.candidates_of(session, jury.id)
     held = _hold_candidates(session, rows)  # kept until the entries are built
     people = {c.id: c for c in held if isinstance(c, Candidate)}
     mixed = mixed_versions(session, [people[row.candidate_id] for row in rows if row.candidate_id in people])
-    session_rows = _SessionRows.read(session, jury.id)
+    session_rows = _SessionRows.read(session, jury)
     members = []
-    for m in svc.members_of(session, jury.id):
+    for m in jury_queries.members_of(session, jury.id):
         user = session.get(User, m.user_id)
         members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
                         "college": m.college,

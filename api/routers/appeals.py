@@ -21,7 +21,8 @@ from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
 from certification import actions
 from certification.db import session_scope
-from certification.models import Appeal, Candidate, JurySession, Role
+from certification.models import Appeal, Candidate, Role
+from certification.jury.models import JurySession
 from certification.processes.certification import APPEAL_STATE_LABELS, AppealState
 from certification.services import appeals as svc
 from documents.service import list_documents

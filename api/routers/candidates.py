@@ -33,13 +33,14 @@ from certification import actions
 from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certification, CertificationVersion, JuryCandidate, JurySession, Role, Structure
+from certification.models import Agrement, Candidate, Certification, CertificationVersion, Role, Structure
+from certification.jury.models import JuryCandidate, JurySession
 from certification.processes.certification import (
     CANDIDATE_STATE_LABELS,
     EVALUATION_RESULTS,
-    OUTCOME_LABELS,
     CandidateState,
 )
+from certification.jury.states import OUTCOME_LABELS
 from certification.services import candidates as svc
 from certification.services.referential import blocs_of, version_title
 from certification.settings import get_settings

@@ -17,12 +17,14 @@ from api.idempotency import Call, Responder
 from api.reads import dossier_document, dossier_read
 from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
-from certification import actions
+from certification.jury import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.models import Candidate, Certificate, Certification, JurySession, Role
-from certification.processes.certification import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
-from certification.services import issuance as svc
+from certification.models import Candidate, Certification, Role
+from certification.jury.models import Certificate, JurySession
+from certification.jury.states import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
+from certification.jury import queries as jury_queries
+from certification.jury import issuance as svc
 from documents.service import list_documents
 
 router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
@@ -75,7 +77,7 @@ def list_certificates(
     with session_scope() as session:
         cert_ids = certification_ids(session, certification_code)
         return pager.page(
-            svc.list_certificates(session, principal.actor, session_id=session_id),
+            jury_queries.list_certificates(session, principal.actor, session_id=session_id),
             lambda c: CertificateSummary(**_summary(session, c)),
             text=lambda c: (c.number, c.holder_last_name, c.holder_first_names),
             where=lambda c: (state in (None, c.state) and c.certification_id in cert_ids
@@ -86,12 +88,12 @@ def list_certificates(
 @router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
 def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_certificate, certificate_out, certificate_id)
+    return dossier_read(conditional, principal, jury_queries.get_certificate, certificate_out, certificate_id)
 
 
 @router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
 def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, svc.get_certificate, ENTITY, certificate_id, document_id)
+    return dossier_document(principal, jury_queries.get_certificate, ENTITY, certificate_id, document_id)
 
 
 @router.post("/{certificate_id}/duplicate", response_model=CertificateOut,

@@ -37,18 +37,20 @@ from api.idempotency import Call, Responder
 from api.reads import dossier_document, dossier_read, dossier_timeline
 from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
-from certification import actions
+from certification.jury import actions
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
-from certification.models import Appeal, Candidate, Certificate, Certification, JurySession, Role, Structure, User
-from certification.processes.certification import (
+from certification.models import Appeal, Candidate, Certification, Role, Structure, User
+from certification.jury.models import Certificate, JurySession
+from certification.jury.states import (
     COLLEGES,
     JURY_STATE_LABELS,
     OUTCOME_LABELS,
     JuryState,
 )
 from certification.services import conflicts
-from certification.services import jury as svc
+from certification.jury import queries as jury_queries
+from certification.jury import service as svc
 from certification.services.referential import bloc_titles, version_of
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
@@ -66,24 +68,24 @@ def _summary(session: Session, jury: JurySession) -> dict:
         "id": jury.id, "reference": jury.reference, "state": jury.state, "state_label": JURY_STATE_LABELS[jury.state],
         "certification_code": cert.code, "scheduled_at": jury.scheduled_at, "duration_minutes": jury.duration_minutes,
         "place": jury.place, "video_link": jury.video_link, "quorum": jury.quorum,
-        "members_count": len(svc.members_of(session, jury.id)),
-        "candidates_count": len(svc.candidates_of(session, jury.id)), "flag_reason": jury.flag_reason,
+        "members_count": len(jury_queries.members_of(session, jury.id)),
+        "candidates_count": len(jury_queries.candidates_of(session, jury.id)), "flag_reason": jury.flag_reason,
     }
 
 
 def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryOut:
     cert = session.get(Certification, jury.certification_id)
     members = []
-    for m in svc.members_of(session, jury.id):
+    for m in jury_queries.members_of(session, jury.id):
         user = session.get(User, m.user_id)
         members.append(JuryMemberOut(user_id=m.user_id, full_name=user.full_name, college=m.college,
                                      college_label=COLLEGES.get(m.college, m.college), is_president=m.is_president,
                                      present=m.present))
     results: dict[int, dict[str, str]] = {}
-    for d in svc.deliberations_of(session, jury.id):
+    for d in jury_queries.deliberations_of(session, jury.id):
         results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
     candidates = []
-    for row in svc.candidates_of(session, jury.id):
+    for row in jury_queries.candidates_of(session, jury.id):
         c = session.get(Candidate, row.candidate_id)
         structure = session.get(Structure, c.structure_id)
         candidates.append(JuryCandidateOut(
@@ -141,7 +143,7 @@ def list_sessions(
     with session_scope() as session:
         cert_ids = certification_ids(session, certification_code)
         return pager.page(
-            svc.list_sessions(session, principal.actor), lambda j: JurySummary(**_summary(session, j)),
+            jury_queries.list_sessions(session, principal.actor), lambda j: JurySummary(**_summary(session, j)),
             text=lambda j: (j.reference, j.place),
             where=lambda j: (state in (None, j.state) and j.certification_id in cert_ids
                              and in_range(j.scheduled_at, since, until)),
@@ -151,13 +153,13 @@ def list_sessions(
 @router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
 def read(session_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_session, jury_out, session_id)
+    return dossier_read(conditional, principal, jury_queries.get_session, jury_out, session_id)
 
 
 @router.get("/{session_id}/timeline", response_model=Page[EventOut],
             summary="Historique de la session (paginé, plus anciens d'abord)")
 def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, svc.get_session, ENTITY, session_id)
+    return dossier_timeline(pager, principal, jury_queries.get_session, ENTITY, session_id)
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -170,7 +172,7 @@ def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_member(s, principal.actor, session_id, user_id=body.user_id, college=body.college,
                        is_president=body.is_president)
-        return svc.get_session(s, principal.actor, session_id)
+        return jury_queries.get_session(s, principal.actor, session_id)
 
     try:
         return responder(call, principal, (session_id, "members", body), action)
@@ -186,7 +188,7 @@ def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
 def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principal: Officer):
     def action(s: Session) -> JurySession:
         svc.add_candidates(s, principal.actor, session_id, body.candidate_ids)
-        return svc.get_session(s, principal.actor, session_id)
+        return jury_queries.get_session(s, principal.actor, session_id)
 
     try:
         return responder(call, principal, (session_id, "candidates", body), action)
@@ -219,7 +221,7 @@ def check_composition(session_id: int, call: Call, principal: Officer):
         except InvalidTransition as exc:
             if exc.code != "guard_failed":
                 raise
-            problems = svc.composition_problems(s, svc.get_session(s, principal.actor, session_id))
+            problems = svc.composition_problems(s, jury_queries.get_session(s, principal.actor, session_id))
             raise Conflict(exc.message, code="composition_irregular", details={"problems": problems}) from None
 
     return responder(call, principal, (session_id, "check-composition"), action)
@@ -233,7 +235,7 @@ def check_composition(session_id: int, call: Call, principal: Officer):
 def record_results(session_id: int, body: ResultsIn, call: Call, principal: OfficerOrJuryMember):
     def action(s: Session) -> JurySession:
         svc.record_results(s, principal.actor, session_id, body.candidate_id, body.results, body.comment)
-        return svc.get_session(s, principal.actor, session_id)
+        return jury_queries.get_session(s, principal.actor, session_id)
 
     return responder(call, principal, (session_id, "results", body), action)
 
@@ -316,7 +318,7 @@ def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
 def download_zip(session_id: int, principal: Principal = Depends(require(Role.officer))):
     root = get_settings().data_dir
     with session_scope() as session:
-        jury = svc.get_session(session, principal.actor, session_id)
+        jury = jury_queries.get_session(session, principal.actor, session_id)
         reference = jury.reference
         docs = session_documents(session, jury)
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
@@ -344,4 +346,4 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
 @router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
 def download_document(session_id: int, document_id: int,
                       principal: Principal = Depends(require(Role.officer, Role.jury_member))):
-    return dossier_document(principal, svc.get_session, ENTITY, session_id, document_id)
+    return dossier_document(principal, jury_queries.get_session, ENTITY, session_id, document_id)

@@ -11,7 +11,8 @@ from certification.audit import timeline
 from certification.controle.states import CONTROLE
 from certification.models import ROLE_LABELS_FR, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
-from certification.processes.certification import APPEAL, CANDIDATE, CERTIFICATE, JURY
+from certification.processes.certification import APPEAL, CANDIDATE
+from certification.jury.states import CERTIFICATE, JURY
 from certification.training.states import APPUI, ENROLLMENT, TRAINING_SESSION
 from certification.statemachine import StateMachine
 from documents.formatting import date_fr, datetime_fr

@@ -1,8 +1,11 @@
-"""Candidates, jury sessions, certificates and appeals (recours) as explicit state machines."""
+"""Candidates and appeals (recours) as explicit state machines.
+
+The jury session's and the certificate's are in :mod:`certification.jury.states`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -65,122 +68,6 @@ CANDIDATE = StateMachine(
         # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
         transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
                    "présenter au jury (VAE : livret 2 déposé)"),
-    ],
-)
-
-
-# --- jury sessions -------------------------------------------------------------------------
-
-
-class JuryState(StrEnum):
-    planned = "planned"
-    convened = "convened"
-    composition_checked = "composition_checked"
-    deliberated = "deliberated"
-    pv_signed = "pv_signed"
-    results_notified = "results_notified"
-    cancelled = "cancelled"
-
-
-JURY_STATE_LABELS = {
-    JuryState.planned: "planifiée",
-    JuryState.convened: "membres convoqués",
-    JuryState.composition_checked: "composition vérifiée",
-    JuryState.deliberated: "délibération close",
-    JuryState.pv_signed: "PV signé",
-    JuryState.results_notified: "résultats notifiés",
-    JuryState.cancelled: "annulée",
-}
-COLLEGES = {"employeur": "collège employeurs", "salarie": "collège salariés"}
-DELIBERATION_RESULTS = {"validated": "validé", "not_validated": "non validé", "absent": "absent"}
-OUTCOME_LABELS = {
-    "certified": "certification obtenue",
-    "partial": "validation partielle",
-    "none": "aucun bloc validé",
-    "absent": "absent",
-}
-
-
-def _can_convene(jury: Any, ctx: Mapping[str, Any]) -> str | None:
-    if ctx.get("members", 0) < jury.quorum:
-        return f"Au moins {jury.quorum} membres doivent être désignés avant la convocation."
-    if not ctx.get("candidates"):
-        return "Aucun candidat n'est inscrit à la session."
-    return None
-
-
-def composition_refusal(problems: Sequence[str]) -> str | None:
-    """Why the jury may not deliberate (``None`` when its composition is regular)."""
-    return "Composition irrégulière : " + " ; ".join(problems) + "." if problems else None
-
-
-def missing_results_refusal(missing: Sequence[str]) -> str | None:
-    """Why the deliberation may not be closed: the candidates whose results are missing."""
-    return "Résultats manquants : " + ", ".join(missing[:10]) + ("…" if len(missing) > 10 else "") + "." \
-        if missing else None
-
-
-def _composition(jury: Any, ctx: Mapping[str, Any]) -> str | None:
-    return composition_refusal(ctx.get("composition_problems", []))
-
-
-def _all_results(jury: Any, ctx: Mapping[str, Any]) -> str | None:
-    return missing_results_refusal(ctx.get("missing_results", []))
-
-
-J_ = JuryState
-JURY = StateMachine(
-    name="jury_session",
-    states=JURY_STATE_LABELS,
-    initial=J_.planned,
-    final=frozenset({J_.cancelled}),
-    transitions=[
-        transition("convene", [J_.planned], J_.convened, [O], "convoquer les membres", guards=[_can_convene]),
-        transition("check_composition", [J_.convened], J_.composition_checked, [O], "vérifier la composition",
-                   guards=[_composition]),
-        transition("record_results", [J_.composition_checked], J_.composition_checked, [O, J],
-                   "enregistrer les résultats d'un candidat"),
-        transition("close_deliberation", [J_.composition_checked], J_.deliberated, [O, J],
-                   "clore la délibération", guards=[_all_results]),
-        transition("sign_pv", [J_.deliberated], J_.pv_signed, [J, O], "signer le procès-verbal"),
-        transition("notify_results", [J_.pv_signed], J_.results_notified, [S], "notifier les résultats"),
-        transition("amend_after_appeal", [J_.results_notified], J_.pv_signed, [O],
-                   "modifier le PV après recours", requires_reason=True),
-        transition("cancel", [J_.planned, J_.convened, J_.composition_checked], J_.cancelled, [O], "annuler",
-                   requires_reason=True),
-    ],
-)
-PENDING_JURY_STATES = frozenset({J_.planned, J_.convened, J_.composition_checked, J_.deliberated})
-
-
-# --- certificates --------------------------------------------------------------------------
-
-
-class CertificateState(StrEnum):
-    valid = "valid"
-    revoked = "revoked"
-    superseded = "superseded"  # an attestation replaced by the certificate after an appeal
-
-
-CERTIFICATE_STATE_LABELS = {
-    CertificateState.valid: "valide",
-    CertificateState.revoked: "révoqué",
-    CertificateState.superseded: "remplacé",
-}
-KIND_LABELS = {
-    "certificate": "Certificat de qualification professionnelle",
-    "attestation": "Attestation de validation de blocs de compétences",
-}
-CERTIFICATE = StateMachine(
-    name="certificate",
-    states=CERTIFICATE_STATE_LABELS,
-    initial=CertificateState.valid,
-    final=frozenset({CertificateState.revoked, CertificateState.superseded}),
-    transitions=[
-        transition("duplicate", [CertificateState.valid], CertificateState.valid, [O], "délivrer un duplicata", requires_reason=True),
-        transition("correct", [CertificateState.valid], CertificateState.valid, [O], "corriger", requires_reason=True),
-        transition("revoke", [CertificateState.valid], CertificateState.revoked, [O], "révoquer", requires_reason=True),
-        transition("supersede", [CertificateState.valid], CertificateState.superseded, [S, O], "remplacer"),
     ],
 )
 

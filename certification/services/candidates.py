@@ -17,17 +17,15 @@ from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import (
     Agrement,
-    BlocAcquisition,
     Candidate,
     Certification,
     CertificationVersion,
     Evaluation,
-    JuryCandidate,
-    JuryMember,
     Role,
     Structure,
     User,
 )
+from certification.jury.models import BlocAcquisition, JuryCandidate, JuryMember
 from certification.numbering import next_value
 from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.services import lifecycle

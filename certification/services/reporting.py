@@ -39,12 +39,10 @@ from certification.models import (
     AgrementRequest,
     AuditEvent,
     Candidate,
-    Certificate,
-    JuryCandidate,
-    JurySession,
     Structure,
 )
-from certification.processes.certification import JuryState
+from certification.jury.models import Certificate, JuryCandidate, JurySession
+from certification.jury.states import JuryState
 from certification.vae.models import VaeDossier
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ import time_machine
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import AuditEvent, Certificate, JurySession, Role
+from certification.models import AuditEvent, Role
+from certification.jury.models import Certificate, JurySession
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.storage import write_generated

@@ -13,10 +13,13 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import BlocAcquisition, Candidate, Certificate, JurySession, Role, Structure
-from certification.services import appeals, conflicts, issuance, lifecycle
+from certification.models import Candidate, Role, Structure
+from certification.jury.models import BlocAcquisition, Certificate, JurySession
+from certification.services import appeals, conflicts, lifecycle
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
 from certification.services import candidates as cand
-from certification.services import jury as svc
+from certification.jury import service as svc
 from tests.factories import (
     add_user,
     plan_past_session,
@@ -40,7 +43,7 @@ def world():
 
 def apply_all(session_id: int) -> list[Certificate]:
     with session_scope() as s:
-        ids = [r.candidate_id for r in svc.candidates_of(s, session_id)]
+        ids = [r.candidate_id for r in jury_queries.candidates_of(s, session_id)]
     issued = []
     for cid in ids:
         with session_scope() as s:
@@ -173,11 +176,11 @@ def test_partial_validation_then_return_on_missing_blocs_only(world):
         people.pop(key)
     second = _second_session(people, cid)
     with session_scope() as s:
-        (row,) = svc.candidates_of(s, second)
+        (row,) = jury_queries.candidates_of(s, second)
         assert row.blocs == ["SP-B2"]  # assessed only on the missing bloc
         svc.record_results(s, people["officer"]["actor"], second, cid, {"SP-B2": "validated"})
         svc.close_deliberation(s, people["officer"]["actor"], second)
-        assert svc.candidates_of(s, second)[0].outcome == "certified"
+        assert jury_queries.candidates_of(s, second)[0].outcome == "certified"
         svc.sign_pv(s, people["officer"]["actor"], second)
     (certificate,) = apply_all(second)
     assert certificate.kind == "certificate" and certificate.blocs == ["SP-B1", "SP-B2", "SP-B3"]

@@ -25,7 +25,7 @@ def _controle(decision: str | None, **extra) -> Callable[[], dict]:
 
 def _pv() -> dict:
     """Six candidates, with the outcome labels of the domain (« certification obtenue » is the longest)."""
-    from certification.processes.certification import OUTCOME_LABELS
+    from certification.jury.states import OUTCOME_LABELS
 
     context = sample_jury_context(6)
     for candidate in context["jury"]["candidates"]:

@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Certificate
-from certification.services import issuance
-from certification.services import jury as jury_svc
+from certification.jury.models import Certificate
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
 from documents.models import GeneratedDocument
 from flows import effects as flow_effects
 from flows.jury import advance_jury, jury_session_flow
@@ -144,6 +144,6 @@ def test_appeal_letters_and_new_pv(world, settings):
     with session_scope() as s:
         states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
         assert states == [("attestation", "superseded"), ("certificate", "valid")]
-        assert jury_svc.get_session(s, officer, sid).pv_version == 2
+        assert jury_queries.get_session(s, officer, sid).pv_version == 2
     pv2 = next(d for d in docs("jury_sessions") if d.version == 2)
     assert "modificatif" in pdf_text((settings.data_dir / pv2.relative_path).read_bytes()).lower()

@@ -18,13 +18,11 @@ from certification.db import session_scope
 from certification.models import (
     ApiToken,
     AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Deliberation,
     Evaluation,
     Piece,
     User,
 )
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation
 from certification.services import agrement as agrement_svc
 from certification.services.users import issue_token
 from certification.settings import get_settings

@@ -16,17 +16,19 @@ from sqlmodel import select
 from api.app import create_app
 from certification.db import session_scope
 from certification.clock import today
-from certification.models import Agrement, Certificate, Certification
+from certification.models import Agrement, Certification
+from certification.jury.models import Certificate
 from certification.models_credentials import Credential
 from certification.referentiel import service
 from certification.referentiel.schema import parse
 from certification.cpf import flux as cpf_flux
 from certification.cpf import service as cpf_service
-from certification.services import credentials, issuance
+from certification.services import credentials
+from certification.jury import issuance
 from documents import badge
 from documents.render import render_pdf
 from flows.jury import certificate_context, jury_context
-from certification.models import JurySession
+from certification.jury.models import JurySession
 from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
     structure_account
 from tests.flows.conftest import pdf_text

@@ -13,11 +13,12 @@ from sqlmodel import select
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Candidate, Certificate, JurySession
+from certification.models import Candidate
+from certification.jury.models import Certificate, JurySession
 from certification.referentiel import service
 from certification.referentiel.schema import ReferentielInvalid, parse
 from certification.services import candidates as cand
-from certification.services import jury as jury_svc
+from certification.jury import service as jury_svc
 from documents.formatting import date_fr
 from documents.render import render_pdf
 from flows.jury import certificate_context, jury_context

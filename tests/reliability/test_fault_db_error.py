@@ -22,15 +22,11 @@ from certification.db import get_engine, session_scope
 from certification.models import (
     Appeal,
     AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Deliberation,
     IdempotencyRecord,
-    JuryCandidate,
-    JurySession,
 )
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation, JuryCandidate, JurySession
 from certification.services import appeals
-from certification.services import jury as jury_svc
+from certification.jury import service as jury_svc
 from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, ready_candidates
 

@@ -20,12 +20,11 @@ from certification.models import (
     AgrementRequest,
     Appeal,
     Candidate,
-    Certificate,
     Evaluation,
-    JurySession,
     Piece,
     Role,
 )
+from certification.jury.models import Certificate, JurySession
 from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
 from tests.factories import (

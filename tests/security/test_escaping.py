@@ -19,9 +19,11 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle import service as ctl
 from certification.db import session_scope
-from certification.models import Certificate, Role
+from certification.models import Role
+from certification.jury.models import Certificate
 from certification.services import agrement as agr
-from certification.services import appeals, issuance
+from certification.services import appeals
+from certification.jury import issuance
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request
 from flows.controle import advance_controle

@@ -27,19 +27,16 @@ from certification.models import (
     Appeal,
     AuditEvent,
     Candidate,
-    Certificate,
-    Deliberation,
     Evaluation,
-    JuryCandidate,
-    JuryMember,
-    JurySession,
 )
+from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
 from certification.services import appeals as appeals_svc
 from certification.training import appuis as appuis_svc
 from certification.services import candidates as candidates_svc
-from certification.services import jury as jury_svc
+from certification.jury import queries as jury_queries
+from certification.jury import service as jury_svc
 from certification.services import lifecycle
 from certification.training import service as training_svc
 from documents.formatting import to_local
@@ -211,7 +208,7 @@ def jury(people, stage: str, *, members: bool = True, candidates: bool = True, r
         if reached >= 3:
             jury_svc.check_composition(s, officer, sid)
         if reached >= 4:
-            for row in jury_svc.candidates_of(s, sid):
+            for row in jury_queries.candidates_of(s, sid):
                 jury_svc.record_results(s, officer, sid, row.candidate_id,
                                         results or {b: "validated" for b in row.blocs})
         if reached >= 5:

@@ -24,7 +24,8 @@ from sqlmodel import select
 from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, Appeal, AuditEvent, Deliberation, JurySession
+from certification.models import AgrementRequest, Appeal, AuditEvent
+from certification.jury.models import Deliberation, JurySession
 from certification.training.models import TrainingEnrollment, TrainingSession
 from certification.services import agrement as svc
 from certification.settings import reset_settings_cache

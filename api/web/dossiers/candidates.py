@@ -18,23 +18,24 @@ from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.actions import candidate_actions, certificate_actions
+from certification.actions import candidate_actions
+from certification.jury.actions import certificate_actions
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certificate, Certification, CertificationVersion, JurySession, Role, Structure
+from certification.models import Agrement, Candidate, Certification, CertificationVersion, Role, Structure
+from certification.jury.models import Certificate, JurySession
 from certification.processes.agrement import VALID_AGREMENT_STATES
 from certification.processes.certification import (
     CANDIDATE,
     CANDIDATE_STATE_LABELS,
-    CERTIFICATE,
-    CERTIFICATE_STATE_LABELS,
     EVALUATION_RESULTS,
-    KIND_LABELS,
 )
+from certification.jury.states import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS
 from certification.services import agrement as requests_svc
 from certification.services import candidates as candidates_svc
 from certification.services import credentials as credential_svc
-from certification.services import issuance
+from certification.jury import issuance
+from certification.jury import queries as jury_queries
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from certification.vae.queries import vae_dossier_id
@@ -269,7 +270,7 @@ CANDIDATES = register(DossierKind(
 
 
 def certificate_context(session: Session, current: WebUser, certificate_id: int) -> dict[str, Any]:
-    k = issuance.get_certificate(session, current.actor, certificate_id)
+    k = jury_queries.get_certificate(session, current.actor, certificate_id)
     candidate = session.get(Candidate, k.candidate_id)
     return {
         "k": k, "candidate": candidate, "structure": session.get(Structure, candidate.structure_id),
@@ -289,7 +290,7 @@ def certificate_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/certificats/{k.id}", [
         k.number, KIND_LABELS[k.kind], f"{k.holder_first_names} {k.holder_last_name}",
         certification_of(session, k.certification_id).code, date_fr(k.issued_on), CERTIFICATE_STATE_LABELS[k.state],
-    ]) for k in issuance.list_certificates(session, current.actor)]
+    ]) for k in jury_queries.list_certificates(session, current.actor)]
     return {"title": "Certificats et attestations", "rows": rows, "empty": "Aucun certificat délivré.",
             "columns": ["Numéro", "Document", "Titulaire", "Certification", "Délivré le", "État"]}
 

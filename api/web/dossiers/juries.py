@@ -21,10 +21,13 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.actions import appeal_actions
 from certification.errors import Conflict, ValidationFailed
-from certification.models import Appeal, Candidate, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.models import Appeal, Candidate, Certification, Role, Structure, User
+from certification.jury.models import JuryCandidate, JurySession
 from certification.processes.certification import (
     APPEAL,
     APPEAL_STATE_LABELS,
+)
+from certification.jury.states import (
     COLLEGES,
     DELIBERATION_RESULTS,
     JURY,
@@ -36,7 +39,8 @@ from certification.processes.certification import (
 )
 from certification.services import appeals as appeals_svc
 from certification.services import conflicts
-from certification.services import jury as jury_svc
+from certification.jury import queries as jury_queries
+from certification.jury import service as jury_svc
 from certification.services.referential import bloc_titles
 from certification.vae.queries import vae_dossier_id
 from documents.formatting import date_fr, datetime_fr
@@ -71,7 +75,7 @@ def _member_choices(session: Session, j: JurySession, members) -> list[dict[str,
 
 
 def jury_context(session: Session, current: WebUser, session_id: int) -> dict[str, Any]:
-    j = jury_svc.get_session(session, current.actor, session_id)
+    j = jury_queries.get_session(session, current.actor, session_id)
     out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
@@ -85,7 +89,7 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
         "members": out.members, "candidates": candidates,
         "mixed_versions": len({c["version"] for c in candidates}) > 1, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
-        "bloc_titles": {code: title for row in jury_svc.candidates_of(session, j.id)  # each one's version
+        "bloc_titles": {code: title for row in jury_queries.candidates_of(session, j.id)  # each one's version
                         for code, title in bloc_titles(session, session.get(Candidate, row.candidate_id)).items()},
         "result_labels": DELIBERATION_RESULTS,
         "member_choices": _member_choices(session, j, out.members) if "members" in out.allowed_actions else [],
@@ -102,8 +106,8 @@ def jury_context(session: Session, current: WebUser, session_id: int) -> dict[st
 def jury_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/jurys/{j.id}", [
         j.reference, certification_of(session, j.certification_id).code, datetime_fr(j.scheduled_at),
-        j.place or "visioconférence", str(len(jury_svc.candidates_of(session, j.id))), JURY_STATE_LABELS[j.state],
-    ]) for j in jury_svc.list_sessions(session, current.actor)]
+        j.place or "visioconférence", str(len(jury_queries.candidates_of(session, j.id))), JURY_STATE_LABELS[j.state],
+    ]) for j in jury_queries.list_sessions(session, current.actor)]
     certifications = list(session.exec(select(Certification).order_by(Certification.code)))
     return {"title": "Sessions de jury", "rows": rows, "empty": "Aucune session de jury.",
             "columns": ["Référence", "Certification", "Date", "Lieu", "Candidats", "État"],
@@ -309,7 +313,7 @@ def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[s
     cand = session.get(Candidate, a.candidate_id)
     row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
                                                    JuryCandidate.candidate_id == cand.id)).one()
-    results = {d.bloc_code: d.result for d in jury_svc.deliberations_of(session, jury.id, cand.id)}
+    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(session, jury.id, cand.id)}
     return {
         "a": a, "candidate": cand, "jury": jury, "state_label": APPEAL_STATE_LABELS[a.state],
         "final": APPEAL.is_final(a.state), "structure": session.get(Structure, cand.structure_id),

@@ -10,28 +10,23 @@ from datetime import date
 
 from sqlalchemy import update
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
-from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certification.errors import Conflict, NotFound, ValidationFailed
 from certification.models import (
-    BlocAcquisition,
     Candidate,
-    Certificate,
     Certification,
-    JurySession,
-    Role,
-    User,
 )
+from certification.jury.models import BlocAcquisition, Certificate, JurySession
+from certification.jury.queries import get_certificate
 from certification.numbering import next_value
-from certification.processes.certification import CERTIFICATE, KIND_LABELS, CertificateState
+from certification.jury.states import CERTIFICATE, KIND_LABELS, CertificateState
 from certification.services import candidates as cand
 from certification.services import credentials
 from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings
-from certification.visibility import visible_one
 
 ENTITY = Certificate.__tablename__
 
@@ -122,29 +117,7 @@ def _issue(session: Session, jury: JurySession, candidate: Candidate, plan: tupl
     return row
 
 
-# --- reading and officer's actions -----------------------------------------------------------
-
-
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Certificate]:
-    query = select(Certificate).order_by(Certificate.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Certificate.candidate_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux certificats.", code="role_not_allowed")
-
-
-def list_certificates(session: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
-    query = _query(session, actor)
-    if session_id is not None:
-        query = query.where(Certificate.session_id == session_id)
-    return list(session.exec(query))
-
-
-def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
-    return visible_one(session, actor, _query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")
+# --- officer's actions -----------------------------------------------------------
 
 
 def duplicate(session: Session, actor: Actor, certificate_id: int, reason: str) -> Certificate:

@@ -7,78 +7,31 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import (
-    BlocAcquisition,
     Candidate,
-    Deliberation,
-    JuryCandidate,
-    JuryMember,
-    JurySession,
     Role,
     Structure,
     User,
 )
+from certification.jury.models import BlocAcquisition, Deliberation, JuryCandidate, JuryMember, JurySession
 from certification.numbering import next_value
 from certification.processes.certification import (
     CANDIDATE,
-    COLLEGES,
-    DELIBERATION_RESULTS,
-    JURY,
-    PENDING_JURY_STATES,
     CandidateState,
-    JuryState,
 )
+from certification.jury.queries import candidates_of, deliberations_of, get_session, members_of
+from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, JURY, PENDING_JURY_STATES, JuryState
 from certification.services import candidates as cand
 from certification.services import conflicts, lifecycle
 from certification.services.referential import get_certification
 from certification.settings import get_settings
-from certification.visibility import visible_one
 
 ENTITY = JurySession.__tablename__
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _query(session: Session, actor: Actor) -> SelectOfScalar[JurySession]:
-    query = select(JurySession).order_by(JurySession.scheduled_at, JurySession.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.jury_member:
-        mine = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
-        return query.where(JurySession.id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux sessions de jury.", code="role_not_allowed")
-
-
-def list_sessions(session: Session, actor: Actor) -> list[JurySession]:
-    return list(session.exec(_query(session, actor)))
-
-
-def get_session(session: Session, actor: Actor, session_id: int) -> JurySession:
-    return visible_one(session, actor, _query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
-
-
-def members_of(session: Session, session_id: int) -> list[JuryMember]:
-    return list(session.exec(select(JuryMember).where(JuryMember.session_id == session_id).order_by(JuryMember.id)))
-
-
-def candidates_of(session: Session, session_id: int) -> list[JuryCandidate]:
-    return list(
-        session.exec(select(JuryCandidate).where(JuryCandidate.session_id == session_id).order_by(JuryCandidate.id))
-    )
-
-
-def deliberations_of(session: Session, session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
-    query = select(Deliberation).where(Deliberation.session_id == session_id)
-    if candidate_id is not None:
-        query = query.where(Deliberation.candidate_id == candidate_id)
-    return list(session.exec(query.order_by(Deliberation.id)))
 
 
 def _officer_only(actor: Actor) -> None:
@@ -372,7 +325,7 @@ def sign_pv(session: Session, actor: Actor, session_id: int) -> JurySession:
 def apply_all_results(session: Session, session_id: int) -> None:
     """Blocs acquired, candidates' states and certificate numbers, in the signature's transaction:
     the register is up to date when the signature answers; the flow renders and sends."""
-    from certification.services import issuance
+    from certification.jury import issuance
 
     jury = session.get(JurySession, session_id)
     rows = candidates_of(session, session_id)
