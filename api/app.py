@@ -13,6 +13,8 @@ from api import metrics, web
 from api.contract import install_contract, strict_query
 from api.controle import router as controles
 from api.cpf import router as exports
+from api.jury import router as juries
+from api.jury import router_certificates as certificates
 from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
@@ -21,10 +23,8 @@ from api.routers import (
     appeals,
     auth,
     candidates,
-    certificates,
     certifications,
     credentials,
-    juries,
     reports,
     structures,
     users,

@@ -14,7 +14,8 @@ from api.web.dossiers import candidates  # noqa: F401 - the dossier kinds, in th
 from api.controle import pages as controle_pages  # noqa: F401
 from api.training import pages as training_pages  # noqa: F401
 from api.vae import pages as vae_pages  # noqa: F401
-from api.web.dossiers import juries, requests  # noqa: F401
+from api.jury import pages as jury_pages  # noqa: F401
+from api.web.dossiers import requests  # noqa: F401
 from api.web.render import STATIC_DIR, error_page, render
 from api.web.router import router
 from api.web.session import WebUser, web_user

@@ -13,7 +13,7 @@ from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text
 )
-from api.web.dossiers.juries import person
+from api.web.pages import person
 from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser

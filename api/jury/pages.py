@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.routers.juries import jury_out, session_documents
+from api.jury.router import jury_out, session_documents
 from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, moment, pick, reason, row_values,
     text
 )
 from api.web.inbox import unplaced_ready_candidates
-from api.web.pages import certification_of, principal, structure_name
+from api.web.pages import certification_of, person, principal, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
@@ -50,10 +50,6 @@ O = frozenset({Role.officer})
 O_J = frozenset({Role.officer, Role.jury_member})
 ENTITY = JurySession.__tablename__
 DELIBERATING = (JuryState.planned, JuryState.convened, JuryState.composition_checked)
-
-
-def person(c: Candidate) -> str:
-    return f"{c.first_names} {c.last_name}"
 
 
 # --- jury sessions ---------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, select
 
-from api.certification_schemas import (
-    CertificationCode,
+from api.certification_schemas import CertificationCode
+from api.jury.schemas import (
     AttendanceIn,
     JuryCandidateOut,
     JuryCandidatesIn,

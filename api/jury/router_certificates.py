@@ -8,7 +8,8 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.certification_schemas import CertificateOut, CertificateSummary, CertificationCode, CorrectionIn
+from api.certification_schemas import CertificationCode
+from api.jury.schemas import CertificateOut, CertificateSummary, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
