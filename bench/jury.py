@@ -88,7 +88,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
         sid, setup_s, people = build_session(size)
         print(f"[{size}] session ready in {setup_s:.1f} s", flush=True)
         with session_scope() as s:  # warm-up (fonts, stylesheet), outside both timings
-            render_pdf("pv_jury.html", jury_context(s, s.get(JurySession, sid)))
+            render_pdf("jury/pv_jury.html", jury_context(s, s.get(JurySession, sid)))
         # the render pool's workers, started once per process and kept (documents.pool), as in a
         # worker or an API that has already issued a jury: started outside the timing too
         from documents import pool
@@ -129,7 +129,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
                     work.append((f"{doc.kind}.html", jury_context(s, jury)))
                 else:
                     certificate = s.get(Certificate, doc.entity_id)
-                    work.append((f"{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
+                    work.append((f"jury/{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
             messages = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
             # the Open Badges: each credential signed again and baked into its badge image
             badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),

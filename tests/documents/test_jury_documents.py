@@ -80,9 +80,9 @@ def test_qr_svg_refuses_empty_or_control_characters(url) -> None:
 
 def test_pv_gives_session_composition_quorum_results_and_signature(pdf_text, pdf_pages) -> None:
     context = sample_jury_context(4)
-    data = render.render_pdf("pv_jury.html", context)
+    data = render.render_pdf("jury/pv_jury.html", context)
     text = pdf_text(data)
-    html = render.render_html("pv_jury.html", context)
+    html = render.render_html("jury/pv_jury.html", context)
 
     assert data.startswith(b"%PDF-")
     assert "Procès-verbal de jury" in text and "PV modificatif" not in text
@@ -118,8 +118,8 @@ def test_pv_modificatif_after_an_upheld_recours(pdf_text) -> None:
         2, pv_version=2, recours_note="PV modificatif après recours R-2026-0001.\nCandidat <n°1> rétabli.",
         pv_signed_at=None, pv_signed_by=None,
     )
-    text = pdf_text(render.render_pdf("pv_jury.html", context))
-    html = render.render_html("pv_jury.html", context)
+    text = pdf_text(render.render_pdf("jury/pv_jury.html", context))
+    html = render.render_html("jury/pv_jury.html", context)
 
     assert "PV modificatif n° 1 (version 2)" in text
     assert "il annule et remplace le procès-verbal précédent" in text
@@ -132,7 +132,7 @@ def test_pv_without_quorum_nor_place_and_blocs_of_returning_candidates(pdf_text)
     context = sample_jury_context(3, place=None, quorum=5, video_link="https://visio.example.org/j/1")
     # A returning candidate was assessed on one bloc only: the other columns show a dash.
     context["jury"]["candidates"][2]["blocs"] = context["jury"]["candidates"][2]["blocs"][1:2]
-    text = pdf_text(render.render_pdf("pv_jury.html", context))
+    text = pdf_text(render.render_pdf("jury/pv_jury.html", context))
 
     assert "Date et heure Séance à distance" in text  # labels and values are extracted as two columns
     assert "(heure de Paris) https://visio.example.org/j/1" in text
@@ -142,10 +142,10 @@ def test_pv_without_quorum_nor_place_and_blocs_of_returning_candidates(pdf_text)
 
 def test_pv_with_130_candidates_spans_pages_with_every_candidate(pdf_text, pdf_pages) -> None:
     context = sample_jury_context(130)
-    render.render_pdf("pv_jury.html", sample_jury_context(2))  # warm-up: fonts, stylesheets
+    render.render_pdf("jury/pv_jury.html", sample_jury_context(2))  # warm-up: fonts, stylesheets
 
     start = time.perf_counter()
-    data = render.render_pdf("pv_jury.html", context)
+    data = render.render_pdf("jury/pv_jury.html", context)
     elapsed = time.perf_counter() - start
     pages = pdf_pages(data)
     print(f"\nPV de jury, 130 candidats : {pages} pages, {len(data) / 1024:.0f} ko, rendu en {elapsed:.2f} s")
@@ -171,10 +171,10 @@ def test_pv_with_130_candidates_spans_pages_with_every_candidate(pdf_text, pdf_p
 
 def test_certificat_is_one_landscape_page_with_holder_blocs_number_and_qr(pdf_text, pdf_pages) -> None:
     context = sample_certificate_context()
-    render.render_pdf("certificat.html", context)  # warm-up
+    render.render_pdf("jury/certificat.html", context)  # warm-up
 
     start = time.perf_counter()
-    data = render.render_pdf("certificat.html", context)
+    data = render.render_pdf("jury/certificat.html", context)
     elapsed = time.perf_counter() - start
     print(f"\nCertificat : {len(data) / 1024:.0f} ko, rendu en {elapsed:.3f} s")
 
@@ -195,24 +195,24 @@ def test_certificat_is_one_landscape_page_with_holder_blocs_number_and_qr(pdf_te
     assert f"Vérifier l'authenticité : {URL}" in text
     for absent in ("DUPLICATA", "RÉVOQUÉ", "rectifié"):
         assert absent not in text
-    html = render.render_html("certificat.html", context)
+    html = render.render_html("jury/certificat.html", context)
     assert ESCAPED_HOLDER in html and "<script>" not in html
     # The QR code is drawn as vector paths, not as an image.
     assert context["certificate"]["qr_svg"] in html
     assert _image_count(data) == 0
-    without_qr = render.render_pdf("certificat.html", {**context, "certificate": {**context["certificate"], "qr_svg": ""}})
+    without_qr = render.render_pdf("jury/certificat.html", {**context, "certificate": {**context["certificate"], "qr_svg": ""}})
     assert _line_ops(data) - _line_ops(without_qr) > 100
 
 
 def test_certificat_without_registry_code(pdf_text) -> None:
-    text = pdf_text(render.render_pdf("certificat.html", sample_certificate_context(registry_code="")))
+    text = pdf_text(render.render_pdf("jury/certificat.html", sample_certificate_context(registry_code="")))
 
     assert "Code CQP_SP" in text and "répertoire national" not in text
 
 
 def test_duplicate_and_corrected_certificat_say_so(pdf_text, pdf_pages) -> None:
     context = sample_certificate_context(duplicate=True, version=2, correction_note="Prénom rectifié :\n<Marie-Noëlle>.")
-    data = render.render_pdf("certificat.html", context)
+    data = render.render_pdf("jury/certificat.html", context)
     text = pdf_text(data)
 
     assert pdf_pages(data) == 1
@@ -220,11 +220,11 @@ def test_duplicate_and_corrected_certificat_say_so(pdf_text, pdf_pages) -> None:
     assert "Duplicata établi le 15 juin 2026 ; il a la même valeur que l'original délivré le 15 juin 2026." in text
     assert "Document rectifié (version 2) : Prénom rectifié : <Marie-Noëlle>." in text
     assert "RÉVOQUÉ" not in text
-    assert "&lt;Marie-Noëlle&gt;" in render.render_html("certificat.html", context)
+    assert "&lt;Marie-Noëlle&gt;" in render.render_html("jury/certificat.html", context)
 
 
 def test_revoked_certificat_is_clearly_marked(pdf_text, pdf_pages) -> None:
-    data = render.render_pdf("certificat.html", sample_certificate_context(state="revoked"))
+    data = render.render_pdf("jury/certificat.html", sample_certificate_context(state="revoked"))
     text = pdf_text(data)
 
     assert pdf_pages(data) == 1
@@ -235,7 +235,7 @@ def test_revoked_certificat_is_clearly_marked(pdf_text, pdf_pages) -> None:
 def test_attestation_lists_acquired_blocs_with_validity(pdf_text, pdf_pages) -> None:
     context = sample_certificate_context()
     context["certificate"] = sample_attestation()
-    data = render.render_pdf("attestation_blocs.html", context)
+    data = render.render_pdf("jury/attestation_blocs.html", context)
     text = pdf_text(data)
 
     assert pdf_pages(data) == 1
@@ -259,7 +259,7 @@ def test_attestation_with_one_bloc_and_no_limit(pdf_text) -> None:
         blocs=[{"code": "BC04", "title": "Hygiène", "acquired_on": datetime(2026, 6, 12).date(), "valid_until": None}],
         duplicate=True, state="revoked",
     )
-    text = pdf_text(render.render_pdf("attestation_blocs.html", context))
+    text = pdf_text(render.render_pdf("jury/attestation_blocs.html", context))
 
     assert "qui a validé le bloc de compétences suivant" in text
     assert "BC04 Hygiène 12 juin 2026 sans limite" in text

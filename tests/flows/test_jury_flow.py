@@ -39,7 +39,7 @@ def test_convocations_with_ics_once(world, settings):
     first, second = advance_jury(sid), advance_jury(sid)
     assert len(first.mails) == 4 and second.mails == []
     with session_scope() as s:
-        mails = s.exec(select(OutboxMessage).where(OutboxMessage.template == "convocation_jury")).all()
+        mails = s.exec(select(OutboxMessage).where(OutboxMessage.template == "jury/convocation_jury")).all()
     assert {m.to_addrs[0] for m in mails} == {f"{k}@jury.example.org" for k in
                                                ("presidente", "employeur2", "salarie1", "salarie2")}
     assert all(a["filename"] == "invitation.ics" for m in mails for a in m.attachments)

@@ -27,27 +27,27 @@ def _jury_context(template: str) -> dict:
     context = sample_jury_context()
     jury = context["jury"]
     context["action_url"] = "https://cqp.example.org/juries/1"
-    if template == "convocation_jury":
+    if template == "jury/convocation_jury":
         context["member"] = jury["members"][0]
-    elif template == "resultats_jury":
+    elif template == "jury/resultats_jury":
         context["candidate"] = jury["candidates"][0]
         context["certificate"] = sample_certificate()
-    elif template == "jury_signale":
+    elif template == "jury/jury_signale":
         context["flag_reason"] = "Agrément de la structure <b>retiré</b> le 2 juin 2026.\n2 candidats concernés."
     return context
 
 
 JURY_MAILS = {
-    "convocation_jury": "[JURY-2026-0001] Convocation au jury CQP Salarié Polyvalent du 12 juin 2026 (présidence)",
-    "resultats_jury": f"[JURY-2026-0001] Résultats du jury du 12 juin 2026 : {HOLDER}",
-    "pv_a_signer": "[JURY-2026-0001] Procès-verbal du jury du 12 juin 2026 à signer",
-    "jury_signale": "[JURY-2026-0001] Session de jury du 12 juin 2026 signalée : vérification nécessaire",
+    "jury/convocation_jury": "[JURY-2026-0001] Convocation au jury CQP Salarié Polyvalent du 12 juin 2026 (présidence)",
+    "jury/resultats_jury": f"[JURY-2026-0001] Résultats du jury du 12 juin 2026 : {HOLDER}",
+    "jury/pv_a_signer": "[JURY-2026-0001] Procès-verbal du jury du 12 juin 2026 à signer",
+    "jury/jury_signale": "[JURY-2026-0001] Session de jury du 12 juin 2026 signalée : vérification nécessaire",
 }
 RECOURS_MAILS = {
     "recours_recu": "[REC-2026-0001] Accusé de réception de votre recours",
     "recours_decision": "[REC-2026-0001] Décision sur votre recours : recours rejeté",
 }
-TO_STAFF = {"pv_a_signer", "jury_signale"}
+TO_STAFF = {"jury/pv_a_signer", "jury/jury_signale"}
 
 
 def _check_common(subject: str, text: str, html: str, reference: str) -> None:
@@ -67,13 +67,13 @@ def test_every_jury_mail_renders(template, expected) -> None:
     assert subject == expected
     _check_common(subject, text, html, "JURY-2026-0001")
     assert "Date\u00a0: 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
-    if template == "resultats_jury":  # candidates have no account: the public verification page only
+    if template == "jury/resultats_jury":  # candidates have no account: the public verification page only
         assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html and "juries/1" not in html
     else:
         assert 'href="https://cqp.example.org/juries/1"' in html
-    if template == "convocation_jury":
+    if template == "jury/convocation_jury":
         greeting = "Bonjour Hélène Lefèvre,"
-    elif template == "resultats_jury":  # to the candidate, whose sex is recorded (F)
+    elif template == "jury/resultats_jury":  # to the candidate, whose sex is recorded (F)
         greeting = "Madame,"
     else:
         greeting = "Bonjour," if template in TO_STAFF else "Madame, Monsieur,"
@@ -98,8 +98,8 @@ def test_every_recours_mail_renders(template, expected) -> None:
 
 
 def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
-    context = {**_jury_context("convocation_jury"), "attachment_names": ["invitation.ics"]}
-    _, text, html = render_message("convocation_jury", context)
+    context = {**_jury_context("jury/convocation_jury"), "attachment_names": ["invitation.ics"]}
+    _, text, html = render_message("jury/convocation_jury", context)
 
     assert "en qualité de membre du collège employeurs, et vous êtes désignée pour en assurer la présidence" in text
     assert "Date\u00a0: le 12 juin 2026 à 9 h 30 (heure de Paris)" in text
@@ -117,10 +117,10 @@ def test_convocation_of_the_president_with_place_video_and_invitation() -> None:
 
 
 def test_convocation_of_a_member_by_video_only() -> None:
-    context = _jury_context("convocation_jury")
+    context = _jury_context("jury/convocation_jury")
     context["member"] = context["jury"]["members"][3]  # hostile name, collège salariés
     context["jury"].update(place=None, video_link="javascript:alert(1)")
-    subject, text, html = render_message("convocation_jury", context)
+    subject, text, html = render_message("jury/convocation_jury", context)
 
     assert subject == "[JURY-2026-0001] Convocation au jury CQP Salarié Polyvalent du 12 juin 2026"
     assert "Bonjour Anne-Sophie L'Hôte <em>," in text
@@ -134,9 +134,9 @@ def test_convocation_of_a_member_by_video_only() -> None:
 
 
 def test_convocation_without_place_nor_link() -> None:
-    context = _jury_context("convocation_jury")
+    context = _jury_context("jury/convocation_jury")
     context["jury"].update(place=None, video_link=None)
-    _, text, _ = render_message("convocation_jury", context)
+    _, text, _ = render_message("jury/convocation_jury", context)
 
     assert "Lieu\u00a0: il vous sera communiqué prochainement" in text
 
@@ -145,8 +145,8 @@ def test_convocation_without_place_nor_link() -> None:
 
 
 def test_results_of_a_certified_candidate_with_the_certificate() -> None:
-    context = {**_jury_context("resultats_jury"), "attachment_names": ["SP-2026-000123.pdf"]}
-    _, text, html = render_message("resultats_jury", context)
+    context = {**_jury_context("jury/resultats_jury"), "attachment_names": ["SP-2026-000123.pdf"]}
+    _, text, html = render_message("jury/resultats_jury", context)
 
     assert f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})" in text
     assert ESCAPED_HOLDER in html and ESCAPED_STRUCTURE in html
@@ -163,9 +163,9 @@ def test_results_of_a_certified_candidate_with_the_certificate() -> None:
 
 
 def test_results_of_a_partial_validation_with_the_attestation() -> None:
-    context = _jury_context("resultats_jury")
+    context = _jury_context("jury/resultats_jury")
     context.update(candidate=context["jury"]["candidates"][1], certificate=sample_attestation())
-    subject, text, html = render_message("resultats_jury", context)
+    subject, text, html = render_message("jury/resultats_jury", context)
 
     assert subject == "[JURY-2026-0001] Résultats du jury du 12 juin 2026 : Jean-Émile <b>Durand</b> & D'Arcy"
     assert "&lt;b&gt;Durand&lt;/b&gt; &amp; D&#39;Arcy" in html
@@ -182,7 +182,7 @@ def test_results_of_a_partial_validation_with_the_attestation() -> None:
 def test_results_without_document(index, expected) -> None:
     context = sample_jury_context(4)
     context.update(candidate=context["jury"]["candidates"][index], certificate=None)
-    _, text, html = render_message("resultats_jury", context)
+    _, text, html = render_message("jury/resultats_jury", context)
 
     assert expected in text
     assert "Document délivré" not in text and "verification" not in html
@@ -193,7 +193,7 @@ def test_results_without_document(index, expected) -> None:
 
 def test_pv_a_signer_counts_outcomes_and_names_the_president() -> None:
     context = sample_jury_context(8)
-    _, text, html = render_message("pv_a_signer", context)
+    _, text, html = render_message("jury/pv_a_signer", context)
 
     assert "Le procès-verbal de la session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30) est prêt à être signé." in text
     assert "Candidats\u00a0: 8 (2 certifiés, 2 validations partielles, 2 sans bloc validé, 2 absents)" in text
@@ -205,7 +205,7 @@ def test_pv_modificatif_a_signer() -> None:
     context = sample_jury_context(
         1, pv_version=3, recours_note="PV modificatif après recours R-2026-0001 <candidat 1>.", president_name=None
     )
-    subject, text, html = render_message("pv_a_signer", context)
+    subject, text, html = render_message("jury/pv_a_signer", context)
 
     assert subject == "[JURY-2026-0001] PV modificatif n° 2 du jury du 12 juin 2026 à signer"
     assert "Le procès-verbal modificatif n° 2 (version 3)" in text
@@ -216,7 +216,7 @@ def test_pv_modificatif_a_signer() -> None:
 
 
 def test_jury_signale_quotes_the_reason() -> None:
-    _, text, html = render_message("jury_signale", _jury_context("jury_signale"))
+    _, text, html = render_message("jury/jury_signale", _jury_context("jury/jury_signale"))
 
     assert "La session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30, 3 candidats) a été signalée" in text
     assert "Agrément de la structure <b>retiré</b> le 2 juin 2026.\n2 candidats concernés." in text
@@ -225,14 +225,14 @@ def test_jury_signale_quotes_the_reason() -> None:
 
 
 def test_a_missing_jury_key_fails_loudly() -> None:
-    context = _jury_context("jury_signale")
+    context = _jury_context("jury/jury_signale")
     del context["flag_reason"]
     with pytest.raises(jinja2.UndefinedError):
-        render_message("jury_signale", context)
-    context = _jury_context("resultats_jury")
+        render_message("jury/jury_signale", context)
+    context = _jury_context("jury/resultats_jury")
     del context["certificate"]
     with pytest.raises(jinja2.UndefinedError):
-        render_message("resultats_jury", context)
+        render_message("jury/resultats_jury", context)
 
 
 # --- Recours -------------------------------------------------------------------------

@@ -83,14 +83,14 @@ def test_pv_and_certificates_print_each_candidates_version(people, mixed_session
         ctx = jury_context(s, s.get(JurySession, jury_id))
         old_ctx = certificate_context(s, s.get(Certificate, certificates["Ancien"]))
         new_ctx = certificate_context(s, s.get(Certificate, certificates["Nouveau"]))
-    pv = pdf_text(render_pdf("pv_jury.html", ctx))
+    pv = pdf_text(render_pdf("jury/pv_jury.html", ctx))
     assert "référentiel version 1" in pv and "référentiel version 2" in pv
     assert "SP-B1 (version 1) : " + V1_B1 in pv and "TST-B1 (version 2) : " + V2_B1 in pv
 
-    old_text = pdf_text(render_pdf("certificat.html", old_ctx))
+    old_text = pdf_text(render_pdf("jury/certificat.html", old_ctx))
     assert V1_B1 in old_text and "CQP Salarié Polyvalent" in old_text
     assert V2_B1 not in old_text and "RS9999" not in old_text
-    new_text = pdf_text(render_pdf("certificat.html", new_ctx))
+    new_text = pdf_text(render_pdf("jury/certificat.html", new_ctx))
     assert V2_B1 in new_text and V2_TITLE in new_text
     assert "Répertoire spécifique sous le code RS9999" in new_text
     assert V1_B1 not in new_text
