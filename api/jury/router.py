@@ -10,11 +10,11 @@ from datetime import date
 import logging
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session, select
 
 from api.certification_schemas import CertificationCode
@@ -119,6 +119,21 @@ def _traced_conflict(principal: Principal, session_id: int, action: str, exc: co
                                  action=action)
 
 
+def _composing(call: Call, principal: Principal, session_id: int, key: tuple, action: str,
+               change: Callable[[Session], object]) -> JSONResponse:
+    """Add members or candidates to the session (``change``), then answer the session; a conflict of
+    interest refused is traced (``action``) before it answers 409."""
+    def apply(s: Session) -> JurySession:
+        change(s)
+        return jury_queries.get_session(s, principal.actor, session_id)
+
+    try:
+        return responder(call, principal, (session_id, *key), apply)
+    except conflicts.ConflictOfInterest as exc:
+        _traced_conflict(principal, session_id, action, exc)
+        raise
+
+
 # --- planning and reading --------------------------------------------------------------------
 
 
@@ -169,16 +184,8 @@ def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principa
              summary="Désigner un membre (collège, président) (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts, membre déjà désigné ou président déjà désigné"}})
 def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
-    def action(s: Session) -> JurySession:
-        svc.add_member(s, principal.actor, session_id, user_id=body.user_id, college=body.college,
-                       is_president=body.is_president)
-        return jury_queries.get_session(s, principal.actor, session_id)
-
-    try:
-        return responder(call, principal, (session_id, "members", body), action)
-    except conflicts.ConflictOfInterest as exc:
-        _traced_conflict(principal, session_id, "add_member", exc)
-        raise
+    return _composing(call, principal, session_id, ("members", body), "add_member", lambda s: svc.add_member(
+        s, principal.actor, session_id, user_id=body.user_id, college=body.college, is_president=body.is_president))
 
 
 @router.post("/{session_id}/candidates", response_model=JuryOut,
@@ -186,15 +193,8 @@ def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
              responses={409: {"description": "Candidat non prêt, déjà inscrit, structure sans agrément, "
                                              "ou conflit d'intérêts d'un membre"}})
 def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principal: Officer):
-    def action(s: Session) -> JurySession:
-        svc.add_candidates(s, principal.actor, session_id, body.candidate_ids)
-        return jury_queries.get_session(s, principal.actor, session_id)
-
-    try:
-        return responder(call, principal, (session_id, "candidates", body), action)
-    except conflicts.ConflictOfInterest as exc:
-        _traced_conflict(principal, session_id, "add_candidates", exc)
-        raise
+    return _composing(call, principal, session_id, ("candidates", body), "add_candidates",
+                      lambda s: svc.add_candidates(s, principal.actor, session_id, body.candidate_ids))
 
 
 @router.post("/{session_id}/convene", response_model=JuryOut,

@@ -9,7 +9,6 @@ from typing import Any
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, S, J = Role.officer, Role.system, Role.jury_member
 
 
 # --- jury sessions -------------------------------------------------------------------------
@@ -77,18 +76,18 @@ JURY = StateMachine(
     initial=JuryState.planned,
     final=frozenset({JuryState.cancelled}),
     transitions=[
-        transition("convene", [JuryState.planned], JuryState.convened, [O], "convoquer les membres", guards=[_can_convene]),
-        transition("check_composition", [JuryState.convened], JuryState.composition_checked, [O], "vérifier la composition",
+        transition("convene", [JuryState.planned], JuryState.convened, [Role.officer], "convoquer les membres", guards=[_can_convene]),
+        transition("check_composition", [JuryState.convened], JuryState.composition_checked, [Role.officer], "vérifier la composition",
                    guards=[_composition]),
-        transition("record_results", [JuryState.composition_checked], JuryState.composition_checked, [O, J],
+        transition("record_results", [JuryState.composition_checked], JuryState.composition_checked, [Role.officer, Role.jury_member],
                    "enregistrer les résultats d'un candidat"),
-        transition("close_deliberation", [JuryState.composition_checked], JuryState.deliberated, [O, J],
+        transition("close_deliberation", [JuryState.composition_checked], JuryState.deliberated, [Role.officer, Role.jury_member],
                    "clore la délibération", guards=[_all_results]),
-        transition("sign_pv", [JuryState.deliberated], JuryState.pv_signed, [J, O], "signer le procès-verbal"),
-        transition("notify_results", [JuryState.pv_signed], JuryState.results_notified, [S], "notifier les résultats"),
-        transition("amend_after_appeal", [JuryState.results_notified], JuryState.pv_signed, [O],
+        transition("sign_pv", [JuryState.deliberated], JuryState.pv_signed, [Role.jury_member, Role.officer], "signer le procès-verbal"),
+        transition("notify_results", [JuryState.pv_signed], JuryState.results_notified, [Role.system], "notifier les résultats"),
+        transition("amend_after_appeal", [JuryState.results_notified], JuryState.pv_signed, [Role.officer],
                    "modifier le PV après recours", requires_reason=True),
-        transition("cancel", [JuryState.planned, JuryState.convened, JuryState.composition_checked], JuryState.cancelled, [O], "annuler",
+        transition("cancel", [JuryState.planned, JuryState.convened, JuryState.composition_checked], JuryState.cancelled, [Role.officer], "annuler",
                    requires_reason=True),
     ],
 )
@@ -119,9 +118,9 @@ CERTIFICATE = StateMachine(
     initial=CertificateState.valid,
     final=frozenset({CertificateState.revoked, CertificateState.superseded}),
     transitions=[
-        transition("duplicate", [CertificateState.valid], CertificateState.valid, [O], "délivrer un duplicata", requires_reason=True),
-        transition("correct", [CertificateState.valid], CertificateState.valid, [O], "corriger", requires_reason=True),
-        transition("revoke", [CertificateState.valid], CertificateState.revoked, [O], "révoquer", requires_reason=True),
-        transition("supersede", [CertificateState.valid], CertificateState.superseded, [S, O], "remplacer"),
+        transition("duplicate", [CertificateState.valid], CertificateState.valid, [Role.officer], "délivrer un duplicata", requires_reason=True),
+        transition("correct", [CertificateState.valid], CertificateState.valid, [Role.officer], "corriger", requires_reason=True),
+        transition("revoke", [CertificateState.valid], CertificateState.revoked, [Role.officer], "révoquer", requires_reason=True),
+        transition("supersede", [CertificateState.valid], CertificateState.superseded, [Role.system, Role.officer], "remplacer"),
     ],
 )
