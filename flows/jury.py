@@ -112,9 +112,7 @@ class _SessionRows:
     @classmethod
     def read(cls, session: Session, jury: JurySession) -> _SessionRows:
         session_id = jury.id
-        results: dict[int, dict[str, str]] = {}
-        for d in jury_queries.deliberations_of(session, session_id):
-            results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+        results = jury_queries.results_by_candidate(session, session_id)
         certificates: dict[int, Certificate] = {}
         for c in session.exec(select(Certificate).where(
                 Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):

@@ -70,7 +70,8 @@ def _member_choices(session: Session, j: JurySession, members) -> list[dict[str,
     return out
 
 
-def jury_context(session: Session, current: WebUser, session_id: int) -> dict[str, Any]:
+def jury_page_context(session: Session, current: WebUser, session_id: int) -> dict[str, Any]:
+    """The session's page: the API's view of it (:func:`api.jury.router.jury_out`) and the forms' choices."""
     j = jury_queries.get_session(session, current.actor, session_id)
     out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
@@ -294,7 +295,7 @@ JURY_CREATIONS = actions_of(
 )
 
 JURIES = register(DossierKind(
-    "jurys", "Les sessions de jury", "session_id", "jury.html", jury_context, "j", "jury_changed", ENTITY,
+    "jurys", "Les sessions de jury", "session_id", "jury.html", jury_page_context, "j", "jury_changed", ENTITY,
     JURY_ACTIONS, listing=jury_listing, creations=JURY_CREATIONS,
     documents=lambda _s, ctx: {(d.entity_type, d.entity_id) for d in ctx["documents"]},
 ))

@@ -81,9 +81,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         members.append(JuryMemberOut(user_id=m.user_id, full_name=user.full_name, college=m.college,
                                      college_label=COLLEGES.get(m.college, m.college), is_president=m.is_president,
                                      present=m.present))
-    results: dict[int, dict[str, str]] = {}
-    for d in jury_queries.deliberations_of(session, jury.id):
-        results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+    results = jury_queries.results_by_candidate(session, jury.id)
     candidates = []
     for row in jury_queries.candidates_of(session, jury.id):
         c = session.get(Candidate, row.candidate_id)

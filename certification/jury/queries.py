@@ -54,6 +54,15 @@ def deliberations_of(session: Session, session_id: int, candidate_id: int | None
     return list(session.exec(query.order_by(Deliberation.id)))
 
 
+def results_by_candidate(session: Session, session_id: int) -> dict[int, dict[str, str]]:
+    """The session's recorded results, read at once: candidate id -> {bloc code: result} (the read
+    model that the API's view of the session and the jury flow's PV and e-mails share)."""
+    results: dict[int, dict[str, str]] = {}
+    for d in deliberations_of(session, session_id):
+        results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+    return results
+
+
 # --- certificates --------------------------------------------------------------------------
 
 
