@@ -11,6 +11,9 @@ from fastapi import Depends, FastAPI
 
 from api import metrics, web
 from api.contract import install_contract, strict_query
+from api.appeals import router as appeals
+from api.candidates import router as candidates
+from api.reporting import router as reports
 from api.controle import router as controles
 from api.cpf import router as exports
 from api.jury import router as juries
@@ -20,12 +23,9 @@ from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
     agrement_requests,
     agrements,
-    appeals,
     auth,
-    candidates,
     certifications,
     credentials,
-    reports,
     structures,
     users,
     verification,

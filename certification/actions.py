@@ -9,7 +9,8 @@ guard, a conflict of interest), and one not listed is refused by the service.
 
 A process gathered in its own package keeps its function there, built on the helpers below
 (the contrôle: :mod:`certification.controle.actions`; the training and the appuis:
-:mod:`certification.training.actions`; the jury sessions and the certificates:
+:mod:`certification.training.actions`; the candidates: :mod:`certification.candidates.actions`;
+the appeals: :mod:`certification.appeals.actions`; the jury sessions and the certificates:
 :mod:`certification.jury.actions`).
 """
 
@@ -20,26 +21,12 @@ from collections.abc import Mapping
 from sqlmodel import Session
 
 from certification.audit import Actor
-from certification.models import Agrement, AgrementRequest, Appeal, Candidate, Role
+from certification.models import Agrement, AgrementRequest, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
-from certification.processes.certification import APPEAL, CANDIDATE, CandidateState
 from certification.services import lifecycle
 from certification.statemachine import StateMachine
 
 # Action name -> transition name, per process (the actions that are transitions of its machine).
-APPEAL_ACTIONS = {
-    "admissible": "declare_admissible",
-    "inadmissible": "declare_inadmissible",
-    "reject": "reject",
-    "uphold": "uphold",
-}
-CANDIDATE_ACTIONS = {
-    "start-training": "start_training",
-    "ready": "mark_ready",
-    "postpone": "postpone",
-    "resume": "resume",
-    "withdraw": "withdraw",
-}
 REQUEST_ACTIONS = {
     "request-complements": "request_complements",
     "complements": "provide_complements",
@@ -60,23 +47,6 @@ def available_transitions(machine: StateMachine, state: str, role: Role) -> set[
 def named_actions(actions: Mapping[str, str], transitions: set[str]) -> list[str]:
     """The action names (in their declared order) whose transition is among ``transitions``."""
     return [action for action, transition in actions.items() if transition in transitions]
-
-
-def appeal_actions(_session: Session, actor: Actor, appeal: Appeal) -> list[str]:
-    return named_actions(APPEAL_ACTIONS, available_transitions(APPEAL, appeal.state, actor.role))
-
-
-def candidate_actions(_session: Session, actor: Actor, candidate: Candidate) -> list[str]:
-    """The structure and the officer follow the candidate; evaluations are recorded until the jury."""
-    role = actor.role
-    if role not in (Role.structure, Role.officer):
-        return []
-    actions = named_actions(CANDIDATE_ACTIONS, available_transitions(CANDIDATE, candidate.state, role))
-    if candidate.pathway == "vae":  # presented to the jury by his dossier de VAE (certification/vae/)
-        return [a for a in actions if a not in ("start-training", "ready")]
-    if candidate.state in (CandidateState.registered, CandidateState.in_training):
-        actions.insert(0, "evaluations")
-    return actions
 
 
 def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -> list[str]:

@@ -22,6 +22,13 @@ def today() -> date:
     return now().date()
 
 
+def wall_clock() -> datetime:
+    """The machine's clock (UTC), never shifted: what leases and retry schedules between
+    processes are kept in. A claim taken while the demo's clock read weeks ago must not look
+    expired to a sender that reads the present (it would send the message a second time)."""
+    return datetime.now(UTC)
+
+
 @contextmanager
 def shifted(to: datetime) -> Iterator[None]:
     """The domain's clock reads ``to`` (then runs on) inside the block; restored afterwards.

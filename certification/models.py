@@ -256,72 +256,8 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Candidate(SQLModel, table=True):
-    """A salarié in insertion registered by a structure for a CQP."""
-
-    __tablename__ = "candidates"
-
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
-    structure_id: int = Field(foreign_key="structures.id", index=True)
-    certification_id: int = Field(foreign_key="certifications.id", index=True)
-    # The version of the référentiel in force at registration (certification/referentiel/).
-    certification_version_id: int | None = Field(default=None, foreign_key="certification_versions.id", index=True)
-    agrement_id: int = Field(foreign_key="agrements.id")
-    last_name: str = Field(max_length=100)
-    first_names: str = Field(max_length=150)
-    birth_date: date
-    birth_place: str = Field(default="", max_length=150)
-    sex: str | None = Field(default=None, max_length=1)  # M | F, « sexe » of the SI CPF (None: not collected)
-    email: str = Field(default="", max_length=254)
-    contract_type: str = Field(max_length=40)
-    contract_start: date
-    contract_end: date | None = None
-    blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # The pathway of access: « formation » (evaluations in training) or « vae » (certification/vae/).
-    pathway: str = Field(default="formation", max_length=20, index=True)
-    state: str = Field(max_length=20, index=True)
-    version: int = 1
-    registered_by_id: int = Field(foreign_key="users.id")
-    registered_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class Evaluation(SQLModel, table=True):
-    """An evaluation of a candidate on one bloc de compétences, with its evidence."""
-
-    __tablename__ = "evaluations"
-
-    id: int | None = Field(default=None, primary_key=True)
-    candidate_id: int = Field(foreign_key="candidates.id", index=True)
-    bloc_code: str = Field(max_length=20)
-    evaluated_on: date
-    result: str = Field(max_length=20)  # acquis | en_cours | non_acquis
-    evaluator_name: str = Field(max_length=200)
-    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    files: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_by_id: int = Field(foreign_key="users.id")
-    created_at: datetime = _ts()
-
-
-class Appeal(SQLModel, table=True):
-    """A recours of a candidate against a jury's decision (within 2 months)."""
-
-    __tablename__ = "appeals"
-
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
-    candidate_id: int = Field(foreign_key="candidates.id", index=True)
-    session_id: int = Field(foreign_key="jury_sessions.id", index=True)
-    grounds: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(max_length=20, index=True)
-    version: int = 1
-    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
-    filed_by_id: int = Field(foreign_key="users.id")
-    filed_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
+import certification.appeals.models  # noqa: E402,F401  (registers the appeals' table)
+import certification.candidates.models  # noqa: E402,F401  (registers the candidates' tables)
 import certification.controle.models  # noqa: E402,F401  (registers the contrôle tables)
 import certification.jury.models  # noqa: E402,F401  (registers the jury and certificate tables)
 import certification.cpf.models  # noqa: E402,F401  (registers the SI CPF export tables)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
+from certification.clock import now, wall_clock
 from certification.types import UTCDateTime
 
 
@@ -39,7 +39,7 @@ class WebhookDelivery(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # the exact JSON body that is signed
     status: str = Field(default="pending", max_length=20)  # pending | sending | delivered | failed
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(default_factory=wall_clock, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -51,6 +51,8 @@ class StateMachine:
     initial: str
     transitions: list[Transition]
     final: frozenset[str] = field(default_factory=frozenset)
+    # Audited actions of the process that are not transitions (e.g. a dossier's creation) -> French label.
+    events: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.transitions}

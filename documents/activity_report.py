@@ -1,6 +1,6 @@
 """The yearly activity report in its three published forms: HTML page context, CSV (Excel) and PDF.
 
-The figures come from :func:`certification.services.reporting.activity_report`; this module only
+The figures come from :func:`certification.reporting.queries.activity_report`; this module only
 lays them out: tables as published (indicators in rows, years in columns), the split per region,
 and bar charts drawn as inline SVG (vector in the PDF).
 """
@@ -12,14 +12,14 @@ import io
 from typing import Any
 
 from certification.clock import now
-from certification.services.reporting import INDICATORS, PUBLISHED, ActivityReport, ActivityRow
+from certification.reporting.queries import INDICATORS, PUBLISHED, ActivityReport, ActivityRow
 from certification.settings import get_settings
 from documents.charts import bar_chart_svg, hbar_chart_svg
 from documents.render import render_pdf
 
 ALL_REGIONS = "Toutes régions"
 CSV_HEADERS = ["Année", "Région", *INDICATORS.values()]
-PDF_TEMPLATE = "rapport_activite.html"
+PDF_TEMPLATE = "reporting/rapport_activite.html"
 
 
 def _cell(value: Any) -> Any:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from certification.models import Candidate, Certification
+from certification.candidates.models import Candidate
+from certification.models import Certification
 from certification.jury.models import Certificate
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc

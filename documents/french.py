@@ -286,7 +286,14 @@ def typography_filter(value: Any) -> Any:
     return Markup(typography_html(str(value))) if isinstance(value, Markup) else typography(value)
 
 
+def upper_first(text: str) -> str:
+    """The first letter in capital, the rest as written (Jinja's ``capitalize`` lowers the rest:
+    « Dépôt de la demande de vae », « (open badges) »)."""
+    return text[:1].upper() + text[1:] if text else text
+
+
 FRENCH_FILTERS = {
+    "upper_first": upper_first,
     "de": _elision_filter("de"),
     "De": _elision_filter("De"),
     "le": _elision_filter("le"),

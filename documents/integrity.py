@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from certification.controle.models import ControleFile
-from certification.models import Evaluation, Piece
+from certification.models import Piece
+from certification.candidates.models import Evaluation
 from certification.cpf.models import CpfExportBatch
 from certification.training.models import Appui
 from documents.models import GeneratedDocument

@@ -10,12 +10,12 @@ catches up any run that was lost. Killed anywhere and run again, it neither skip
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import anyio
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from certification.audit import SYSTEM
 from certification.clock import today
@@ -26,9 +26,9 @@ from certification.processes.agrement import REQUEST_STATE_LABELS, RequestState
 from certification.services import agrement as svc
 from certification.settings import get_settings
 from flows.context import request_context
-from flows.common import deliver_task, latest_due_reminder, sweep
-from certification.effects import OwedEffect, dossiers_owed
-from flows.effects import Effects, fulfil_owed
+from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from certification.effects import OwedEffect
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 
 ENTITY = AgrementRequest.__tablename__
@@ -44,13 +44,8 @@ PROCESS = "agrement_request"
 
 
 @dataclass
-class Outcome:
+class Outcome(RunOutcome):
     request_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def _action_url(request: AgrementRequest) -> str:
@@ -160,9 +155,7 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the request's steps owe, then the calendar's reminders and deadlines."""
     out = Outcome(request_id)
     for _ in range(len(REQUEST_STATE_LABELS)):
-        produced = fulfil_owed(engine, PROCESS, request_id, fulfil_step)
-        out.documents += produced.documents
-        out.mails += produced.mails
+        fulfil_owed(engine, PROCESS, request_id, fulfil_step).add_to(out)
         with session_scope(engine) as session:
             request = session.get(AgrementRequest, request_id)
             if request is None:
@@ -182,10 +175,7 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
 def requests_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open requests (deadlines, reminders) and those with effects still owed (lost runs)."""
     open_states = [s.value for s in RequestState if s not in (RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn)]
-    with session_scope(engine) as session:
-        ids = set(session.exec(select(AgrementRequest.id).where(AgrementRequest.state.in_(open_states))))
-        ids |= set(dossiers_owed(session, PROCESS))
-    return sorted(ids)
+    return open_or_owed(engine, PROCESS, AgrementRequest, open_states)
 
 
 # --- Prefect -------------------------------------------------------------------------------
@@ -200,14 +190,10 @@ async def advance_task(request_id: int) -> dict:
 @monitored("agrement_request")
 async def agrement_request_flow(request_id: int) -> dict:
     """Drive agrément request ``request_id`` as far as it can go without a human."""
-    outcome = await advance_task(request_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
-        "request %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        request_id, outcome["state"], outcome["transitions"], outcome["documents"], outcome["mails"],
-        outcome["waiting_for"],
+    return await advance_then_deliver(
+        advance_task(request_id), "request %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
+        "request_id", "state", "transitions", "documents", "mails", "waiting_for",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @flow(name="agrement-sweep", log_prints=True)

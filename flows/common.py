@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import anyio
-from prefect import task
+from prefect import get_run_logger, task
 
 from certification.clock import today
 from certification.db import get_engine, session_scope
@@ -92,3 +92,12 @@ async def sweep(find: Callable[[], list[int]], advance: Callable[[int], Awaitabl
         "mails": sum(len(o["mails"]) for o in outcomes),
         "delivery": await deliver_task(),
     }
+
+
+async def advance_then_deliver(advance: Awaitable[dict[str, Any]], message: str, *logged: str) -> dict[str, Any]:
+    """The body of a dossier's flow: await its ``advance`` task, deliver the outbox, log the
+    outcome's ``logged`` fields with ``message``; the outcome with the delivery report."""
+    outcome = await advance
+    delivery = await deliver_task()
+    get_run_logger().info(message, *(outcome[name] for name in logged))
+    return {**outcome, "delivery": delivery}

@@ -1,4 +1,5 @@
-"""Build the template context of an agrément request (documents and e-mails share it)."""
+"""Build the template context of an agrément request (documents and e-mails share it), and the
+structure's part of every process's context."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ from certification.processes.agrement import PIECE_KINDS
 from certification.services.agrement import agrement_of, pieces_of
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+
+
+def structure_fields(structure: Structure) -> dict[str, str]:
+    """A structure as the letters and e-mails of every process name it (``structure_name``,
+    ``structure_siret``, ``structure_address``, ``structure_region``, ``structure_email``)."""
+    return {
+        "structure_name": structure.name,
+        "structure_siret": structure.siret,
+        "structure_address": structure.address,
+        "structure_region": structure.region,
+        "structure_email": structure.email,
+    }
 
 
 def _submitted_at(session: Session, request: AgrementRequest, round: int) -> datetime | None:
@@ -49,11 +62,7 @@ def request_context(session: Session, request: AgrementRequest, round: int | Non
             "kind": request.kind,
             "state": request.state,
             "round": round,
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_region": structure.region,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "certification_code": cert.code,
             "certification_title": cert.title,
             "mandataire_name": mandataire.full_name,

@@ -7,14 +7,14 @@ decision letter, the action-plan reminders and the escalation of an overdue plan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from typing import Any
 
 import anyio
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from certification.audit import SYSTEM
 from certification.clock import today
@@ -23,12 +23,13 @@ from certification.controle import service as svc
 from certification.controle.models import Controle
 from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
 from certification.db import session_scope
-from certification.effects import OwedEffect, dossiers_owed
+from certification.effects import OwedEffect
 from certification.errors import Conflict
 from certification.models import Agrement, Certification, Structure, User
 from certification.settings import get_settings
-from flows.common import deliver_task, latest_due_reminder, sweep
-from flows.effects import Effects, fulfil_owed
+from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.context import structure_fields
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
@@ -58,13 +59,8 @@ FINAL_MAIL = {
 
 
 @dataclass
-class ControleOutcome:
+class ControleOutcome(RunOutcome):
     controle_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
@@ -85,11 +81,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "reason": controle.reason,
             "state": controle.state,
             "state_label": CONTROLE_STATE_LABELS[controle.state],
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_region": structure.region,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "certification_title": cert.title,
             "certification_code": cert.code,
             "agrement_number": agrement.number,
@@ -219,9 +211,7 @@ def advance_controle(controle_id: int, engine: Engine | None = None) -> Controle
     """Fulfil what the contrôle's steps owe, then the calendar's reminders and escalation."""
     out = ControleOutcome(controle_id)
     for _ in range(3):
-        produced = fulfil_owed(engine, PROCESS, controle_id, fulfil_step)
-        out.documents += produced.documents
-        out.mails += produced.mails
+        fulfil_owed(engine, PROCESS, controle_id, fulfil_step).add_to(out)
         with session_scope(engine) as session:
             controle = session.get(Controle, controle_id)
             if controle is None:
@@ -242,11 +232,8 @@ def advance_controle(controle_id: int, engine: Engine | None = None) -> Controle
 
 def controles_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open contrôles (deadlines, reminders) and those with effects still owed (lost runs)."""
-    with session_scope(engine) as session:
-        open_states = [s.value for s in ControleState if s not in FINAL_MAIL and s is not ControleState.cancelled]
-        ids = set(session.exec(select(Controle.id).where(Controle.state.in_(open_states))))
-        ids |= set(dossiers_owed(session, PROCESS))
-    return sorted(ids)
+    open_states = [s.value for s in ControleState if s not in FINAL_MAIL and s is not ControleState.cancelled]
+    return open_or_owed(engine, PROCESS, Controle, open_states)
 
 
 def plan_periodic(engine: Engine | None = None) -> list[int]:
@@ -266,14 +253,11 @@ async def advance_controle_task(controle_id: int) -> dict:
 @monitored("controle")
 async def controle_flow(controle_id: int) -> dict:
     """Drive contrôle ``controle_id`` as far as it can go without a human."""
-    outcome = await advance_controle_task(controle_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
+    return await advance_then_deliver(
+        advance_controle_task(controle_id),
         "contrôle %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        controle_id, outcome["state"], outcome["transitions"], outcome["documents"], outcome["mails"],
-        outcome["waiting_for"],
+        "controle_id", "state", "transitions", "documents", "mails", "waiting_for",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @flow(name="controle-sweep", log_prints=True)

@@ -4,6 +4,10 @@ A document is keyed by (entity, kind, version) and an e-mail by its dedupe key
 ``<entity_type>:<id>:<name>``: producing either twice is a no-op, so a flow can be re-run
 from the top at any time. Each new document or e-mail is also written to the entity's
 audit trail (``document_generated`` / ``mail_queued``) in the caller's transaction.
+
+The owed effects a transition recorded are fulfilled once each by ``fulfil_owed``; a run reports
+what it did in a ``RunOutcome``, and a sweep finds what to run with ``open_or_owed`` (and, for
+e-mails owed without an owed row, ``mails_still_owed``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
 from certification.db import session_scope
-from certification.effects import OwedEffect, owed_ids
+from certification.effects import OwedEffect, dossiers_owed, owed_ids
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import ensure_document
@@ -121,12 +125,29 @@ class Effects:
 Handler = Callable[[Session, OwedEffect], Iterable["Effects"]]
 
 
+@dataclass(kw_only=True)
+class RunOutcome:
+    """What one run of a dossier's flow did, and where the dossier stands after it. A process's
+    outcome adds the dossier's id first (``VaeOutcome(dossier_id)``)."""
+
+    state: str = ""
+    transitions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+
+
 @dataclass
 class Produced:
     """What a run newly produced: document and e-mail names."""
 
     documents: list[str] = field(default_factory=list)
     mails: list[str] = field(default_factory=list)
+
+    def add_to(self, outcome: Any) -> None:
+        """Count these in a flow's ``outcome`` (its ``documents`` and ``mails`` lists)."""
+        outcome.documents += self.documents
+        outcome.mails += self.mails
 
 
 def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Handler) -> Produced:
@@ -167,3 +188,20 @@ def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Ha
                     db.add(effect)
             raise
     return produced
+
+
+def mails_still_owed(session: Session, owed: Mapping[str, int]) -> set[int]:
+    """The entities owed an e-mail not queued yet, of ``owed`` (its dedupe key -> the entity's id)."""
+    if not owed:
+        return set()
+    queued = set(session.exec(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(list(owed)))))
+    return {entity_id for key, entity_id in owed.items() if key not in queued}
+
+
+def open_or_owed(engine: Engine | None, process: str, model: Any, open_states: Iterable[str]) -> list[int]:
+    """What a sweep runs: the dossiers of ``model`` in one of ``open_states`` (deadlines, reminders)
+    and those with effects of ``process`` still owed (lost runs), in id order."""
+    with session_scope(engine) as db:
+        ids = set(db.exec(select(model.id).where(model.state.in_(list(open_states)))))
+        ids |= set(dossiers_owed(db, process))
+    return sorted(ids)

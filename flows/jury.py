@@ -24,26 +24,18 @@ from sqlmodel import Session, select
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import (
-    Appeal,
-    AuditEvent,
-    Bloc,
-    Candidate,
-    Certification,
-    Structure,
-    User,
-)
-from certification.jury.models import BlocAcquisition, Certificate, JuryCandidate, JurySession
-from certification.processes.certification import (
-    APPEAL_STATE_LABELS,
-    AppealState,
-)
+from certification.models import AuditEvent, Bloc, Certification, Structure, User
+from certification.candidates.models import Candidate
+from certification.jury.models import BlocAcquisition, Certificate
+from certification.jury.models import JuryCandidate, JurySession
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
-from certification.services import appeals as appeal_svc
+from certification.appeals import service as appeal_svc
 from certification.jury import queries as jury_queries
 from certification.jury import issuance
 from certification.jury import service as svc
-from certification.services.candidates import held_blocs, held_by_equivalence
+from certification.candidates.service import held_blocs, held_by_equivalence
+from certification.appeals.models import Appeal
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,
@@ -57,8 +49,8 @@ from documents.french import agree
 from documents.storage import DocumentStore
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep, while_delivering
-from certification.effects import OwedEffect, dossiers_owed, owed
-from flows.effects import Effects, fulfil_owed
+from certification.effects import OwedEffect, owed
+from flows.effects import Effects, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
@@ -478,9 +470,7 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
                       if e.step in SIGNATURE_STEPS]
     for _, pv_version in signatures:
         _results(engine, session_id, pv_version or 1, out)
-    produced = fulfil_owed(engine, PROCESS, session_id, fulfil_step)
-    out.documents += produced.documents
-    out.mails += produced.mails
+    fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
     with session_scope(engine) as session:
         jury = session.get(JurySession, session_id)
         if signatures and jury.state == JuryState.pv_signed.value:
@@ -516,10 +506,7 @@ def advance_certificate(certificate_id: int, engine: Engine | None = None) -> di
 
 def juries_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions with effects still owed (lost runs), and signed ones whose results are not notified."""
-    with session_scope(engine) as session:
-        ids = set(dossiers_owed(session, PROCESS))
-        ids |= set(session.exec(select(JurySession.id).where(JurySession.state == JuryState.pv_signed.value)))
-    return sorted(ids)
+    return open_or_owed(engine, PROCESS, JurySession, [JuryState.pv_signed.value])
 
 
 # --- Prefect -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -38,10 +38,9 @@ from certification.processes.agrement import (
 )
 from certification.services import lifecycle as svc
 from certification.settings import Settings, get_settings
-from flows.common import deliver_task, latest_due_reminder, sweep
-from flows.effects import Effects, mail_key
+from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.effects import Effects, mail_key, mails_still_owed
 from flows.monitoring import monitored
-from notifications.models import OutboxMessage
 
 ENTITY = Agrement.__tablename__
 
@@ -219,9 +218,7 @@ def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
         }
         for event in _decision_events(session):
             owed[mail_key(ENTITY, event.entity_id, decision_mail(event))] = event.entity_id
-        if owed:
-            sent = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(owed))))
-            ids |= {i for key, i in owed.items() if key not in sent}
+        ids |= mails_still_owed(session, owed)
     return sorted(ids)
 
 
@@ -237,13 +234,10 @@ async def advance_agrement_task(agrement_id: int) -> dict:
 @monitored("agrement")
 async def agrement_lifecycle_flow(agrement_id: int) -> dict:
     """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance)."""
-    outcome = await advance_agrement_task(agrement_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
-        "agrément %s: state=%s transitions=%s mails=%s",
-        agrement_id, outcome["state"], outcome["transitions"], outcome["mails"],
+    return await advance_then_deliver(
+        advance_agrement_task(agrement_id), "agrément %s: state=%s transitions=%s mails=%s",
+        "agrement_id", "state", "transitions", "mails",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @flow(name="agrement-lifecycle-sweep", log_prints=True)

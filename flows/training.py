@@ -17,12 +17,12 @@ e-mails ``notifications/templates/training/``, queued as ``training/<name>``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from typing import Any
 
 import anyio
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -44,8 +44,9 @@ from certification.training.states import (
     EnrollmentState,
     TrainingState,
 )
-from flows.common import deliver_task, sweep
-from flows.effects import Effects, fulfil_owed
+from flows.common import advance_then_deliver, sweep
+from flows.context import structure_fields
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
@@ -60,13 +61,8 @@ PROCESS = "training_session"
 
 
 @dataclass
-class Outcome:
+class Outcome(RunOutcome):
     entity_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 # --- contexts ------------------------------------------------------------------------------
@@ -121,11 +117,7 @@ def enrollment_entry(session: Session, training: TrainingSession, enrollment: Tr
         "first_names": encadrant.first_names,
         "name": f"{encadrant.first_names} {encadrant.last_name}",
         "email": encadrant.email,
-        "structure_name": structure.name,
-        "structure_siret": structure.siret,
-        "structure_address": structure.address,
-        "structure_region": structure.region,
-        "structure_email": structure.email,
+        **structure_fields(structure),
         "attendance": attendance,
         "days_attended": attended,
         "hours_attended": attended * training.hours_per_day,
@@ -171,11 +163,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
             "state_label": APPUI_STATE_LABELS[appui.state],
             "requested_by": requester.full_name if requester else "",
             "requested_at": appui.created_at,
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_region": structure.region,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "formateur_name": formateur.full_name if formateur else None,
             "formateur_email": formateur.email if formateur else None,
             "formateur_sex": formateur.sex if formateur else None,  # M | F: « formateur »/« formatrice »
@@ -316,9 +304,7 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
                 out.transitions.append("start")
             except Conflict:  # another run (or the formateur) opened it first
                 session.rollback()
-    produced = fulfil_owed(engine, PROCESS, session_id, fulfil_step)
-    out.documents += produced.documents
-    out.mails += produced.mails
+    fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
     with session_scope(engine) as session:
         training = session.get(TrainingSession, session_id)
         out.state = training.state
@@ -328,10 +314,7 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
 
 def training_sessions_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions to open on their first day, and those with effects still owed (lost runs)."""
-    with session_scope(engine) as session:
-        ids = set(session.exec(select(TrainingSession.id).where(TrainingSession.state == T.planned.value)))
-        ids |= set(dossiers_owed(session, PROCESS))
-    return sorted(ids)
+    return open_or_owed(engine, PROCESS, TrainingSession, [T.planned.value])
 
 
 # --- appuis pédagogiques -------------------------------------------------------------------
@@ -407,9 +390,7 @@ def appui_waiting_for(appui: Appui) -> str | None:
 def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the appui's steps owe (plain function; Prefect wraps it)."""
     out = Outcome(appui_id)
-    produced = fulfil_owed(engine, "appui", appui_id, fulfil_appui_step)
-    out.documents += produced.documents
-    out.mails += produced.mails
+    fulfil_owed(engine, "appui", appui_id, fulfil_appui_step).add_to(out)
     with session_scope(engine) as session:
         appui = session.get(Appui, appui_id)
         if appui is None:
@@ -437,14 +418,11 @@ async def advance_training_session_task(session_id: int) -> dict:
 @monitored("training_session")
 async def training_session_flow(session_id: int) -> dict:
     """Drive EPSP training session ``session_id`` as far as it can go without a human."""
-    outcome = await advance_training_session_task(session_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
+    return await advance_then_deliver(
+        advance_training_session_task(session_id),
         "training session %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        session_id, outcome["state"], outcome["transitions"], outcome["documents"], outcome["mails"],
-        outcome["waiting_for"],
+        "entity_id", "state", "transitions", "documents", "mails", "waiting_for",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @task(name="advance-appui", retries=2, retry_delay_seconds=2)
@@ -456,13 +434,10 @@ async def advance_appui_task(appui_id: int) -> dict:
 @monitored("appui")
 async def appui_flow(appui_id: int) -> dict:
     """Drive appui pédagogique ``appui_id`` as far as it can go without a human."""
-    outcome = await advance_appui_task(appui_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
-        "appui %s: state=%s mails=%s waiting for: %s",
-        appui_id, outcome["state"], outcome["mails"], outcome["waiting_for"],
+    return await advance_then_deliver(
+        advance_appui_task(appui_id), "appui %s: state=%s mails=%s waiting for: %s",
+        "entity_id", "state", "mails", "waiting_for",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @flow(name="training-sweep", log_prints=True)

@@ -10,25 +10,26 @@ the jury flow's (:mod:`flows.jury`): a VAE candidate is a candidate of his jury 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
 import anyio
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.effects import OwedEffect, dossiers_owed
-from certification.models import Candidate, Certification, Structure, User
+from certification.candidates.models import Candidate
+from certification.effects import OwedEffect
+from certification.models import Certification, Structure, User
 from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
-from flows.common import deliver_task, latest_due_reminder, sweep
-from flows.effects import Effects, fulfil_owed
+from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 
 ENTITY = VaeDossier.__tablename__
@@ -43,13 +44,8 @@ def letter_template(kind: str) -> str:
 
 
 @dataclass
-class VaeOutcome:
+class VaeOutcome(RunOutcome):
     dossier_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    waiting_for: str | None = None
 
 
 def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
@@ -150,9 +146,7 @@ def waiting_for(dossier: VaeDossier) -> str | None:
 def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
     """Fulfil what the dossier's steps owe, then the calendar's reminders."""
     out = VaeOutcome(dossier_id)
-    produced = fulfil_owed(engine, PROCESS, dossier_id, fulfil_step)
-    out.documents += produced.documents
-    out.mails += produced.mails
+    fulfil_owed(engine, PROCESS, dossier_id, fulfil_step).add_to(out)
     with session_scope(engine) as session:
         dossier = session.get(VaeDossier, dossier_id)
         if dossier is None:
@@ -167,11 +161,7 @@ def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
 
 def vae_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open dossiers (deadlines, reminders) and those with effects still owed (lost runs)."""
-    with session_scope(engine) as session:
-        ids = set(session.exec(select(VaeDossier.id).where(
-            VaeDossier.state.in_([s.value for s in OPEN_VAE_STATES]))))
-        ids |= set(dossiers_owed(session, PROCESS))
-    return sorted(ids)
+    return open_or_owed(engine, PROCESS, VaeDossier, [s.value for s in OPEN_VAE_STATES])
 
 
 # --- Prefect -------------------------------------------------------------------------------
@@ -186,13 +176,10 @@ async def advance_vae_task(dossier_id: int) -> dict:
 @monitored("vae")
 async def vae_flow(dossier_id: int) -> dict:
     """Drive dossier de VAE ``dossier_id`` as far as it can go without a human."""
-    outcome = await advance_vae_task(dossier_id)
-    delivery = await deliver_task()
-    get_run_logger().info(
-        "VAE %s: state=%s documents=%s mails=%s waiting for: %s",
-        dossier_id, outcome["state"], outcome["documents"], outcome["mails"], outcome["waiting_for"],
+    return await advance_then_deliver(
+        advance_vae_task(dossier_id), "VAE %s: state=%s documents=%s mails=%s waiting for: %s",
+        "dossier_id", "state", "documents", "mails", "waiting_for",
     )
-    return {**outcome, "delivery": delivery}
 
 
 @flow(name="vae-sweep", log_prints=True)

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 from certification.clock import now as utcnow
+from certification.clock import wall_clock
 
 STATUS_PENDING = "pending"
 STATUS_SENDING = "sending"
@@ -43,7 +44,7 @@ class OutboxMessage(SQLModel, table=True):
     attachments: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=STATUS_PENDING, max_length=20)
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    next_attempt_at: datetime = Field(default_factory=wall_clock, sa_column=_utc_column(nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     message_id: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))

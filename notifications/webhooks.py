@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from certification.clock import now as utcnow
+from certification.clock import wall_clock
 from certification.db import session_scope
 from certification.models_webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from certification.settings import get_settings
@@ -73,7 +74,7 @@ def _record(engine: Engine, delivery_id: int, *, status_code: int | None, error:
             delivery.status, delivery.last_error = "failed", error
         else:
             delivery.status, delivery.last_error = "pending", error
-            delivery.next_attempt_at = utcnow() + backoff_delay(delivery.attempts, backoff_seconds)
+            delivery.next_attempt_at = wall_clock() + backoff_delay(delivery.attempts, backoff_seconds)
         session.add(delivery)
         return delivery.status
 
@@ -91,8 +92,8 @@ async def deliver_webhooks(engine: Engine, *, limit: int = 200) -> WebhookReport
     settings = get_settings()
     report = WebhookReport()
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
-        for delivery_id in await asyncio.to_thread(_due_ids, engine, utcnow(), limit):
-            claimed = await asyncio.to_thread(_claim, engine, delivery_id, utcnow())
+        for delivery_id in await asyncio.to_thread(_due_ids, engine, wall_clock(), limit):
+            claimed = await asyncio.to_thread(_claim, engine, delivery_id, wall_clock())
             if claimed is None:
                 continue
             status_code, error = None, None

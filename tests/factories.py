@@ -117,6 +117,15 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
     return people[key]
 
 
+def users_and_agreed_structure() -> dict[str, dict]:
+    """The users of ``make_users``, one structure agréée (``siret(1)``) and its account
+    (``people["structure"]``): where the flow and reliability tests start."""
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people
+
+
 def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None,
                      mark_ready: bool = True) -> list[int]:
     """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready
@@ -125,7 +134,7 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
     from datetime import date, timedelta
 
     from certification.clock import today
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
 
     actor, ids = structure["actor"], []
     for i in range(first, first + count):
@@ -339,7 +348,8 @@ class ReportRows:
         """A structure of ``region`` (one per region), its agrément and one candidate."""
         from datetime import date
 
-        from certification.models import Agrement, Candidate, Structure
+        from certification.models import Agrement, Structure
+        from certification.candidates.models import Candidate
 
         if region in self.structures:
             return self.structures[region]
@@ -365,7 +375,7 @@ class ReportRows:
         """The k-th candidate of the structure of ``region`` (created on demand)."""
         from datetime import date
 
-        from certification.models import Candidate
+        from certification.candidates.models import Candidate
 
         target = self.structure(region)
         extra = target.setdefault("more", [target["candidate_id"]])
@@ -438,7 +448,7 @@ class ReportRows:
 
     def appuis(self, count: int, at, *, region: str = "Bretagne", reported: bool = True) -> bool:
         """``count`` appuis pédagogiques reported at ``at``; False when the training module is absent."""
-        from certification.services.reporting import appui_model
+        from certification.reporting.queries import appui_model
 
         appui = appui_model()
         if appui is None:

@@ -19,14 +19,13 @@ from api.web.pages import certification_of, person, principal, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.actions import appeal_actions
+from certification.appeals.actions import appeal_actions
 from certification.errors import Conflict, ValidationFailed
-from certification.models import Appeal, Candidate, Certification, Role, Structure, User
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate
+from certification.models import Certification, Role, Structure, User
 from certification.jury.models import JuryCandidate, JurySession
-from certification.processes.certification import (
-    APPEAL,
-    APPEAL_STATE_LABELS,
-)
+from certification.appeals.states import APPEAL, APPEAL_STATE_LABELS
 from certification.jury.states import (
     COLLEGES,
     DELIBERATION_RESULTS,
@@ -37,7 +36,8 @@ from certification.jury.states import (
     composition_refusal,
     missing_results_refusal,
 )
-from certification.services import appeals as appeals_svc
+from certification.appeals import queries as appeal_queries
+from certification.appeals import service as appeals_svc
 from certification.services import conflicts
 from certification.jury import queries as jury_queries
 from certification.jury import service as jury_svc
@@ -305,7 +305,7 @@ JURIES = register(DossierKind(
 
 
 def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
-    a = appeals_svc.get_appeal(session, current.actor, appeal_id)
+    a = appeal_queries.get_appeal(session, current.actor, appeal_id)
     jury = session.get(JurySession, a.session_id)
     cand = session.get(Candidate, a.candidate_id)
     row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
@@ -327,7 +327,7 @@ def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[s
 
 def appeal_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = []
-    for a in appeals_svc.list_appeals(session, current.actor):
+    for a in appeal_queries.list_appeals(session, current.actor):
         cand = session.get(Candidate, a.candidate_id)
         rows.append((f"/app/recours/{a.id}", [a.reference, person(cand), date_fr(a.filed_at),
                                               APPEAL_STATE_LABELS[a.state]]))

@@ -19,8 +19,9 @@ from certification.jury import queries as jury_queries
 from certification.jury.actions import certificate_actions
 from certification.jury.models import Certificate, JurySession
 from certification.jury.states import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS
-from certification.models import Candidate, Role, Structure
-from certification.services import candidates as candidates_svc
+from certification.candidates.models import Candidate
+from certification.models import Role, Structure
+from certification.candidates import service as candidates_svc
 from certification.services import credentials as credential_svc
 from certification.settings import get_settings
 from documents import badge

@@ -40,7 +40,9 @@ from api.uploads import document_out
 from certification.jury import actions
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
-from certification.models import Appeal, Candidate, Certification, Role, Structure, User
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate
+from certification.models import Certification, Role, Structure, User
 from certification.jury.models import Certificate, JurySession
 from certification.jury.states import (
     COLLEGES,

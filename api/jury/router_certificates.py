@@ -21,7 +21,8 @@ from api.uploads import document_out
 from certification.jury import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.models import Candidate, Certification, Role
+from certification.candidates.models import Candidate
+from certification.models import Certification, Role
 from certification.jury.models import Certificate, JurySession
 from certification.jury.states import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.jury import queries as jury_queries

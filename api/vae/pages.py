@@ -18,8 +18,10 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Candidate, Role, Structure, User
-from certification.services import candidates as candidates_svc
+from certification.models import Role, Structure, User
+from certification.candidates.models import Candidate
+from certification.candidates import queries as candidate_queries
+from certification.candidates import service as candidates_svc
 from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae import queries as vae_queries
@@ -65,7 +67,7 @@ def _requestable(session: Session, current: WebUser) -> list[Candidate]:
     if current.role not in ST_O:
         return []
     filed = set(session.exec(select(VaeDossier.candidate_id)))
-    return [c for c in candidates_svc.list_candidates(session, current.actor)
+    return [c for c in candidate_queries.list_candidates(session, current.actor)
             if c.pathway == candidates_svc.PATHWAY_VAE and c.id not in filed
             and c.state in ("registered", "in_training")]
 

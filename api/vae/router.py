@@ -31,7 +31,8 @@ from api.vae.schemas import (
 )
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Candidate, Structure
+from certification.models import Structure
+from certification.candidates.models import Candidate
 from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae import queries as vae_queries

@@ -9,8 +9,9 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.staticfiles import StaticFiles
 
-from api.web import integrity, login, operations, pages, referentiels, report  # noqa: F401 - register the routes, in this order
-from api.web.dossiers import candidates  # noqa: F401 - the dossier kinds, in this order
+from api.web import integrity, login, operations, pages, referentiels  # noqa: F401 - register the routes, in this order
+from api.reporting import pages as report_pages  # noqa: F401
+from api.candidates import pages as candidate_pages  # noqa: F401 - the dossier kinds, in this order
 from api.jury import pages_certificates  # noqa: F401
 from api.controle import pages as controle_pages  # noqa: F401
 from api.training import pages as training_pages  # noqa: F401

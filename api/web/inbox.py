@@ -13,22 +13,12 @@ from certification.clock import now, today
 from certification.controle import queries as controle_queries
 from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.errors import Forbidden
-from certification.models import (
-    ROLE_LABELS_FR,
-    Candidate,
-    Certification,
-    Role,
-    Structure,
-    User,
-)
+from certification.models import ROLE_LABELS_FR, Certification, Role, Structure, User
+from certification.candidates.models import Candidate
 from certification.jury.models import JuryCandidate, JurySession
 from certification.processes.agrement import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
-from certification.processes.certification import (
-    APPEAL_STATE_LABELS,
-    CANDIDATE_STATE_LABELS,
-    AppealState,
-    CandidateState,
-)
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.candidates.states import CANDIDATE_STATE_LABELS, CandidateState
 from certification.jury.states import JURY_STATE_LABELS, PENDING_JURY_STATES, JuryState
 from certification.training.states import (
     APPUI_STATE_LABELS,
@@ -38,9 +28,10 @@ from certification.training.states import (
     TrainingState,
 )
 from certification.services import agrement as requests_svc
-from certification.services import appeals as appeals_svc
-from certification.services import candidates as candidates_svc
+from certification.candidates import service as candidates_svc
 from certification.jury import queries as jury_queries
+from certification.appeals import queries as appeal_queries
+from certification.candidates import queries as candidate_queries
 from certification.services import lifecycle
 from certification.training import queries as training_queries
 from certification.vae import queries as vae_queries
@@ -186,7 +177,7 @@ def _juries(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
 
 def _appeals(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for a in appeals_svc.list_appeals(session, actor):
+    for a in appeal_queries.list_appeals(session, actor):
         state = AppealState(a.state)
         if state not in (AppealState.filed, AppealState.admissible):
             continue
@@ -261,8 +252,8 @@ def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem
     if actor.role not in (Role.structure, Role.officer):
         return []
     items = []
-    for c in candidates_svc.list_candidates(session, actor, state=CandidateState.in_training.value):
-        acquired = {e.bloc_code for e in candidates_svc.evaluations_of(session, c.id) if e.result == "acquis"}
+    for c in candidate_queries.list_candidates(session, actor, state=CandidateState.in_training.value):
+        acquired = {e.bloc_code for e in candidate_queries.evaluations_of(session, c.id) if e.result == "acquis"}
         if not acquired:  # nothing evaluated « acquis » yet: no need to look up the blocs already held
             continue
         missing = candidates_svc.missing_blocs(session, c)

@@ -22,7 +22,8 @@ from api.web.router import router
 from api.web.session import WebUser, web_user
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Candidate, Certification, Role, Structure, User
+from certification.candidates.models import Candidate
+from certification.models import Certification, Role, Structure, User
 from documents.service import list_documents
 
 

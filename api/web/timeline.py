@@ -11,9 +11,11 @@ from certification.audit import timeline
 from certification.controle.states import CONTROLE
 from certification.models import ROLE_LABELS_FR, Role
 from certification.processes.agrement import AGREMENT, AGREMENT_REQUEST
-from certification.processes.certification import APPEAL, CANDIDATE
+from certification.appeals.states import APPEAL
+from certification.candidates.states import CANDIDATE
 from certification.jury.states import CERTIFICATE, JURY
 from certification.training.states import APPUI, ENROLLMENT, TRAINING_SESSION
+from certification.vae.states import VAE
 from certification.statemachine import StateMachine
 from documents.formatting import date_fr, datetime_fr
 from notifications.models import OutboxMessage
@@ -29,6 +31,7 @@ MACHINES: dict[str, StateMachine] = {
     "training_sessions": TRAINING_SESSION,
     "training_enrollments": ENROLLMENT,
     "appuis": APPUI,
+    "vae_dossiers": VAE,
 }
 
 # Audited actions that are not transitions of the machine.
@@ -76,6 +79,8 @@ DOCUMENT_TITLES = {
     "recours_decision": "décision sur recours",
     "attestation_formation_epsp": "attestation de formation EPSP",
     "rapport_activite": "rapport d'activité",
+    "decision_recevabilite": "décision de recevabilité de la demande de VAE",
+    "decision_non_recevabilite": "décision de non-recevabilité de la demande de VAE",
 }
 
 # Keys of ``AuditEvent.data`` worth showing, with their French label.
@@ -130,6 +135,8 @@ def _what(machine: StateMachine | None, action: str) -> str:
         t = next((t for t in machine.transitions if t.name == action), None)
         if t is not None:
             return t.label
+        if action in machine.events:
+            return machine.events[action]
     return OTHER_ACTIONS.get(action, action.replace("_", " "))
 
 

@@ -28,7 +28,7 @@ from importlib.resources import files
 
 from certification.cpf.states import PARIS, local_date
 from certification.errors import ValidationFailed
-from certification.models import Candidate
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate, JurySession
 from certification.settings import Settings
 

@@ -60,7 +60,8 @@ from certification.cpf.states import (
     produced_on,
 )
 from certification.errors import InvalidTransition, ValidationFailed
-from certification.models import Candidate, Certification, CertificationVersion
+from certification.candidates.models import Candidate
+from certification.models import Certification, CertificationVersion
 from certification.jury.models import Certificate, JurySession
 from certification.numbering import next_value
 from certification.referentiel.service import current_or_latest

@@ -15,15 +15,13 @@ from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, NotFound, ValidationFailed
-from certification.models import (
-    Candidate,
-    Certification,
-)
+from certification.candidates.models import Candidate
+from certification.models import Certification
 from certification.jury.models import BlocAcquisition, Certificate, JurySession
 from certification.jury.queries import get_certificate
 from certification.numbering import next_value
 from certification.jury.states import CERTIFICATE, KIND_LABELS, CertificateState
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from certification.services import credentials
 from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings

@@ -12,7 +12,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.errors import Forbidden
 from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
-from certification.models import Candidate, Role, User
+from certification.candidates.models import Candidate
+from certification.models import Role, User
 from certification.visibility import visible_one
 
 

@@ -12,21 +12,14 @@ from certification import chronology
 from certification.audit import SYSTEM, Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import (
-    Candidate,
-    Role,
-    Structure,
-    User,
-)
+from certification.candidates.models import Candidate
 from certification.jury.models import BlocAcquisition, Deliberation, JuryCandidate, JuryMember, JurySession
+from certification.models import Role, Structure, User
 from certification.numbering import next_value
-from certification.processes.certification import (
-    CANDIDATE,
-    CandidateState,
-)
+from certification.candidates.states import CANDIDATE, CandidateState
 from certification.jury.queries import candidates_of, deliberations_of, get_session, members_of
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, JURY, PENDING_JURY_STATES, JuryState
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from certification.services import conflicts, lifecycle
 from certification.services.referential import get_certification
 from certification.settings import get_settings

@@ -31,7 +31,8 @@ from sqlmodel import Session, select
 from certification import keys
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
-from certification.models import Candidate, Certification, CertificationVersion
+from certification.candidates.models import Candidate
+from certification.models import Certification, CertificationVersion
 from certification.jury.models import BlocAcquisition, Certificate
 from certification.models_credentials import Credential
 from certification.numbering import next_value

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from certification.controle.models import ControleFile
-from certification.models import Evaluation, Piece
+from certification.models import Piece
+from certification.candidates.models import Evaluation
 from certification.training.models import Appui
 from certification.vae.models import VaeDossier
 

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from certification.db import get_kept, transaction_cache
 from certification.audit import Actor, record_event, timeline
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import AuditEvent, Bloc, Candidate, Certification, CertificationVersion, Role
+from certification.models import AuditEvent, Bloc, Certification, CertificationVersion, Role
+from certification.candidates.models import Candidate
 from certification.referentiel.service import current_or_latest, ensure_shipped
 
 ENTITY = Certification.__tablename__

@@ -23,9 +23,10 @@ from sqlmodel import Session, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import as_utc, now
-from certification.models import AgrementRequest, ApiToken, Candidate, Evaluation, Piece
+from certification.models import AgrementRequest, ApiToken, Piece
+from certification.candidates.models import Candidate, Evaluation
 from certification.processes.agrement import RequestState
-from certification.processes.certification import CandidateState
+from certification.candidates.states import CandidateState
 from certification.services.files import referenced_uploads
 from certification.settings import get_settings
 

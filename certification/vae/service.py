@@ -12,10 +12,12 @@ from sqlmodel import Session
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, ValidationFailed
-from certification.models import Candidate, Role
+from certification.models import Role
+from certification.candidates.models import Candidate
 from certification.numbering import next_value
-from certification.processes.certification import CANDIDATE, CandidateState
-from certification.services import candidates as cand
+from certification.candidates.states import CANDIDATE, CandidateState
+from certification.candidates import queries as candidate_queries
+from certification.candidates import service as cand
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
@@ -42,7 +44,7 @@ def file_request(
     """The structure (or the officer) files the VAE request of a candidate registered on the VAE
     pathway, for some of the blocs he does not hold yet (all of them by default)."""
     _structure_or_officer(actor)
-    candidate = cand.get_candidate(session, actor, candidate_id)  # 404 for another structure's candidate
+    candidate = candidate_queries.get_candidate(session, actor, candidate_id)  # 404 for another structure's candidate
     if candidate.pathway != cand.PATHWAY_VAE:
         raise Conflict(f"{candidate.reference} n'est pas inscrit en VAE : sa voie d'accès est la formation.",
                        code="not_a_vae_candidate")

@@ -71,4 +71,5 @@ VAE = StateMachine(
         transition("abandon", [K.demande_deposee, K.recevable, K.livret2_depose], K.abandonne, [ST, O],
                    "abandonner la démarche de VAE", requires_reason=True),
     ],
+    events={"file": "dépôt de la demande de VAE", "accompaniment": "accompagnement renseigné"},
 )

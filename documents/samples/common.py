@@ -368,7 +368,7 @@ def sample_alert_context(**alert_overrides: Any) -> dict[str, Any]:
 
 def sample_activity_context() -> dict[str, Any]:
     """The yearly activity report (page and PDF) of two years and three regions."""
-    from certification.services.reporting import ActivityReport, ActivityRow
+    from certification.reporting.queries import ActivityReport, ActivityRow
     from documents.activity_report import activity_context
 
     totals = [ActivityRow(2025, None, 120, 20, 8, 1, 300, 40), ActivityRow(2026, None, 130, 22, 9, 2, 310, 45)]

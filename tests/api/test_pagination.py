@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from tests.factories import auth, grant_agrement, siret, structure_account, structure_id_of
 
 COUNT = 1200
@@ -129,7 +129,7 @@ def test_every_json_list_of_the_spec_is_a_page(client):
 
 def test_a_timeline_is_walked_in_pages_oldest_first(client, people):
     from certification.audit import SYSTEM, record_event
-    from certification.models import Candidate
+    from certification.candidates.models import Candidate
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))

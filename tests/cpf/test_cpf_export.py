@@ -14,7 +14,8 @@ from sqlmodel import select
 from certification.audit import SYSTEM, timeline
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition, ValidationFailed
-from certification.models import Candidate, Certification
+from certification.candidates.models import Candidate
+from certification.models import Certification
 from certification.jury.models import Certificate
 from certification.cpf import flux, queries, service
 from certification.cpf import states as cpf_states

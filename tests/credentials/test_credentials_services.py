@@ -81,7 +81,7 @@ def test_every_issued_credential_verifies_independently(issued):
         assert achievement["criteria"]["narrative"]
         email_id, name_id = subject["identifier"]
         with session_scope() as s:
-            from certification.models import Candidate
+            from certification.candidates.models import Candidate
 
             email = s.get(Candidate, certificate.candidate_id).email
         # the e-mail never in clear: sha256(e-mail + salt), as OB 3.0 IdentityObject says

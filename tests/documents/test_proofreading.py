@@ -87,7 +87,7 @@ def test_every_template_file_is_proofread() -> None:
     """Each file of documents/templates and notifications/templates is rendered below: either it is an
     entry point (a PDF template, one of the three parts of an e-mail) or one of them builds on it."""
     documents = proof.document_templates()
-    assert {"jury/pv_jury.html", "jury/certificat.html", "rapport_activite.html",
+    assert {"jury/pv_jury.html", "jury/certificat.html", "reporting/rapport_activite.html",
             "training/attestation_formation_epsp.html"} \
         <= set(documents) and "base.html" not in documents
     covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)

@@ -27,7 +27,7 @@ from flows import monitoring
 from flows.jury import jury_session_flow
 from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
-from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+from tests.factories import deliberated_session, ready_candidates, users_and_agreed_structure
 from tests.web.conftest import PASSWORD, csrf_of
 
 pytestmark = pytest.mark.integration
@@ -35,10 +35,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world():
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    return people
+    return users_and_agreed_structure()
 
 
 def login(app, user: dict) -> TestClient:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import func, select
 
 from certification.db import session_scope
-from certification.models import Candidate
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate
 from documents.models import GeneratedDocument
 from flows.jury import jury_session_flow

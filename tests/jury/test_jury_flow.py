@@ -46,7 +46,7 @@ def test_convocations_with_ics_once(world, settings):
 
 
 def _candidates(ids):
-    from certification.models import Candidate
+    from certification.candidates.models import Candidate
 
     with session_scope() as s:
         return [s.get(Candidate, i) for i in ids]
@@ -122,7 +122,7 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
 
 
 def test_appeal_letters_and_new_pv(world, settings):
-    from certification.services import appeals
+    from certification.appeals import service as appeals
 
     people = world
     (cid,) = ready_candidates(people["structure"], 1)

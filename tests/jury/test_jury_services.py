@@ -13,13 +13,16 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Candidate, Role, Structure
+from certification.candidates.models import Candidate
+from certification.models import Role, Structure
 from certification.jury.models import BlocAcquisition, Certificate, JurySession
-from certification.services import appeals, conflicts, lifecycle
+from certification.appeals import service as appeals
+from certification.services import conflicts, lifecycle
 from certification.jury import queries as jury_queries
 from certification.jury import issuance
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from certification.jury import service as svc
+from certification.candidates import queries as candidate_queries
 from tests.factories import (
     add_user,
     plan_past_session,
@@ -98,11 +101,11 @@ def test_structures_see_only_their_candidates(world):
     grant_agrement(people, 2)
     other = structure_account(people, siret(2), "structure2")
     with session_scope() as s:
-        assert cand.list_candidates(s, other["actor"]) == []
+        assert candidate_queries.list_candidates(s, other["actor"]) == []
         with pytest.raises(NotFound):
-            cand.get_candidate(s, other["actor"], cid)
+            candidate_queries.get_candidate(s, other["actor"], cid)
         with pytest.raises(Forbidden):
-            cand.list_candidates(s, people["mandataire"]["actor"])
+            candidate_queries.list_candidates(s, people["mandataire"]["actor"])
 
 
 def test_composition_is_checked(world):

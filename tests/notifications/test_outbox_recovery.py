@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from certification.clock import as_utc
+from certification.clock import as_utc, shifted
 from certification.clock import now as utcnow
 from certification.db import session_scope
 from notifications.claimer import current_claimer, is_dead, start_token
@@ -132,6 +132,22 @@ async def test_a_claim_of_a_live_sender_or_another_host_waits_for_its_lease(engi
 
     later = await deliver_pending(engine, transport, now=lease_end + timedelta(seconds=1))
     assert later == DeliveryReport(sent=2)
+
+
+async def test_a_claim_taken_while_the_clock_read_the_past_holds_in_the_present(engine, settings, context):
+    """The demo shifts the domain's clock weeks back while background flows deliver. A message
+    enqueued and claimed then must not look expired to a sender that reads the present (its lease
+    is kept in the machine's time): it leaves once."""
+    slow, fast = RecordingTransport(delay=1.0), RecordingTransport()
+    with shifted(utcnow() - timedelta(days=12)):
+        message_id = queue(engine, settings, context, key="jury_sessions:1:convocation:u1")
+        first = asyncio.create_task(deliver_pending(engine, slow))
+        while load(engine, message_id).status != "sending":
+            await asyncio.sleep(0.02)
+    assert await deliver_pending(engine, fast) == DeliveryReport()  # the present: the claim holds
+    assert await first == DeliveryReport(sent=1)
+    assert (len(slow.sent), len(fast.sent)) == (1, 0)
+    assert load(engine, message_id).status == "sent"
 
 
 def test_the_lease_is_a_setting(engine, settings, context, monkeypatch):

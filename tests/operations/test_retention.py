@@ -15,13 +15,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from certification.audit import SYSTEM
 from certification.db import session_scope
-from certification.models import (
-    ApiToken,
-    AuditEvent,
-    Evaluation,
-    Piece,
-    User,
-)
+from certification.models import ApiToken, AuditEvent, Piece, User
+from certification.candidates.models import Evaluation
 from certification.jury.models import BlocAcquisition, Certificate, Deliberation
 from certification.services import agrement as agrement_svc
 from certification.services.users import issue_token

@@ -13,11 +13,11 @@ from sqlmodel import select
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Candidate
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate, JurySession
 from certification.referentiel import service
 from certification.referentiel.schema import ReferentielInvalid, parse
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 from certification.jury import service as jury_svc
 from documents.formatting import date_fr
 from documents.render import render_pdf

@@ -99,7 +99,7 @@ def test_a_candidate_shows_the_version_of_its_registration(client, people):
     from datetime import date
 
     from certification.db import session_scope
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
     from tests.factories import grant_agrement, siret, structure_account
 
     grant_agrement(people, 1)

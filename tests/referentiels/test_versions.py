@@ -13,7 +13,8 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, ValidationFailed
-from certification.models import AuditEvent, Bloc, Candidate, Certification, CertificationVersion
+from certification.models import AuditEvent, Bloc, Certification, CertificationVersion
+from certification.candidates.models import Candidate
 from certification.referentiel import service
 from certification.referentiel.schema import parse
 from certification.referentiel.service import read_file, shipped_files
@@ -153,7 +154,7 @@ def test_the_socle_draft_loads_but_cannot_be_activated(people):
 
 
 def test_a_candidate_records_the_version_in_force_at_registration(people, v2_text):
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
@@ -187,7 +188,7 @@ def test_a_candidate_records_the_version_in_force_at_registration(people, v2_tex
 
 
 def test_no_version_in_force_refuses_registration(people):
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))

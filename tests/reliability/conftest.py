@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from certification.settings import reset_settings_cache
-from tests.factories import grant_agrement, make_users, siret, structure_account
+from tests.factories import users_and_agreed_structure
 from tests.smtp import CollectingHandler, SmtpServer
 
 
@@ -85,7 +85,4 @@ def failing_smtp(monkeypatch):
 @pytest.fixture
 def world():
     """Users, one agréée structure and its account."""
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    return people
+    return users_and_agreed_structure()

@@ -20,13 +20,13 @@ from api.app import create_app
 from certification.audit import timeline
 from certification.db import get_engine, session_scope
 from certification.models import (
-    Appeal,
     AuditEvent,
     IdempotencyRecord,
 )
 from certification.jury.models import BlocAcquisition, Certificate, Deliberation, JuryCandidate, JurySession
-from certification.services import appeals
+from certification.appeals import service as appeals
 from certification.jury import service as jury_svc
+from certification.appeals.models import Appeal
 from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, ready_candidates
 

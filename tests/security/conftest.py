@@ -15,15 +15,9 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle.models import Controle, ControleFile
 from certification.db import session_scope
-from certification.models import (
-    Agrement,
-    AgrementRequest,
-    Appeal,
-    Candidate,
-    Evaluation,
-    Piece,
-    Role,
-)
+from certification.models import Agrement, AgrementRequest, Piece, Role
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import Certificate, JurySession
 from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
@@ -141,7 +135,7 @@ def _vae_dossier(owner_structure: dict, officer) -> int:
     from weasyprint import HTML
 
     from api.uploads import store_pieces
-    from certification.services import candidates as cand
+    from certification.candidates import service as cand
     from certification.vae import service as vae_svc
     from flows.vae import advance_vae
 
@@ -164,7 +158,7 @@ def world() -> World:
     of them: another mandataire, an unassigned contrôleur, a formateur, a jury member of no session,
     the account of another structure."""
     from certification.controle import service as controle_svc
-    from certification.services import appeals
+    from certification.appeals import service as appeals
     from flows.agrement import advance_request
     from flows.jury import advance_jury
 

@@ -22,7 +22,7 @@ from certification.db import session_scope
 from certification.models import Role
 from certification.jury.models import Certificate
 from certification.services import agrement as agr
-from certification.services import appeals
+from certification.appeals import service as appeals
 from certification.jury import issuance
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request

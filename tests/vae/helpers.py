@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from certification.db import session_scope
-from certification.services import candidates as cand
+from certification.candidates import service as cand
 
 
 def register_vae(structure: dict, *, last_name: str = "N'Diaye", first_names: str = "Aïssatou",

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from certification.db import session_scope
-from certification.services.reporting import activity_report
+from certification.reporting.queries import activity_report
 from certification.settings import reset_settings_cache
 from tests.factories import auth, jury_members
 from tests.flows.conftest import pdf_text

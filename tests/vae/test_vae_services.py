@@ -14,13 +14,13 @@ from certification.cpf import flux as cpf_export
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Candidate
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate, JuryCandidate
 from certification.jury import issuance
 from certification.jury import service as jury_svc
 from certification.services.agrement import PieceIn
 from certification.services.files import referenced_uploads
-from certification.services.reporting import activity_report
+from certification.reporting.queries import activity_report
 from certification.settings import get_settings
 from certification.vae import service as svc
 from certification.vae.models import VaeDossier

@@ -21,20 +21,15 @@ from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import (
-    Agrement,
-    AgrementRequest,
-    Appeal,
-    AuditEvent,
-    Candidate,
-    Evaluation,
-)
+from certification.models import Agrement, AgrementRequest, AuditEvent
+from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
+from certification.appeals.models import Appeal
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.services import agrement as requests_svc
-from certification.services import appeals as appeals_svc
+from certification.appeals import service as appeals_svc
 from certification.training import appuis as appuis_svc
-from certification.services import candidates as candidates_svc
+from certification.candidates import service as candidates_svc
 from certification.jury import queries as jury_queries
 from certification.jury import service as jury_svc
 from certification.services import lifecycle

@@ -24,7 +24,8 @@ from sqlmodel import select
 from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, Appeal, AuditEvent
+from certification.models import AgrementRequest, AuditEvent
+from certification.appeals.models import Appeal
 from certification.jury.models import Deliberation, JurySession
 from certification.training.models import TrainingEnrollment, TrainingSession
 from certification.services import agrement as svc

@@ -16,7 +16,8 @@ from certification.clock import today
 from certification.controle import service as controle_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AgrementRequest, AuditEvent, Candidate, Role, Structure
+from certification.models import AgrementRequest, AuditEvent, Role, Structure
+from certification.candidates.models import Candidate
 from certification.jury.models import JuryMember, JurySession
 from certification.services import agrement as svc
 from certification.settings import reset_settings_cache

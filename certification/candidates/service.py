@@ -8,32 +8,23 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from certification import chronology
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now, today
 from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import (
-    Agrement,
-    Candidate,
-    Certification,
-    CertificationVersion,
-    Evaluation,
-    Role,
-    Structure,
-    User,
-)
-from certification.jury.models import BlocAcquisition, JuryCandidate, JuryMember
+from certification.models import Agrement, Certification, CertificationVersion, Role, Structure
+from certification.candidates.models import Candidate, Evaluation
+from certification.jury.models import BlocAcquisition
+from certification.candidates.queries import evaluations_of, get_candidate, structure_of
+from certification.candidates.states import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.numbering import next_value
-from certification.processes.certification import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.services import lifecycle
 from certification.services.agrement import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force
 from certification.services.referential import blocs_of, get_certification
 from certification.vae.queries import dossier_of_candidate
-from certification.visibility import visible_one
 
 ENTITY = Candidate.__tablename__
 CONTRACT_TYPES = ("CDDI", "CDD", "CDI", "contrat aidé", "autre")
@@ -53,35 +44,6 @@ def check_sex(value: str | None) -> str | None:
     if not isinstance(value, str) or value not in SEXES:
         raise ValidationFailed(SEX_MESSAGE, code="bad_sex", details={"sex": str(value)[:20]})
     return value
-
-
-def _structure_of(session: Session, actor: Actor) -> int | None:
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    return user.structure_id if user else None
-
-
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Candidate]:
-    query = select(Candidate).order_by(Candidate.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(Candidate.structure_id == (_structure_of(session, actor) or -1))
-    if actor.role is Role.jury_member:
-        sessions = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
-        mine = select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
-        return query.where(Candidate.id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux candidats.", code="role_not_allowed")
-
-
-def list_candidates(session: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:
-    query = _query(session, actor)
-    if state:
-        query = query.where(Candidate.state == state)
-    return list(session.exec(query))
-
-
-def get_candidate(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    return visible_one(session, actor, _query, Candidate, candidate_id, missing="Candidat introuvable.", code="candidate_not_found")
 
 
 def _acting_on(session: Session, actor: Actor, candidate_id: int) -> Candidate:
@@ -207,7 +169,7 @@ def register_candidate(
 ) -> Candidate:
     """Register a candidate; refused unless the structure holds a valid agrément for the CQP."""
     if actor.role is Role.structure:
-        structure_id = _structure_of(session, actor)
+        structure_id = structure_of(session, actor)
     elif actor.role is not Role.officer:
         raise Forbidden("Seule une structure (ou le certificateur) inscrit un candidat.", code="role_not_allowed")
     structure = session.get(Structure, structure_id) if structure_id else None
@@ -325,10 +287,6 @@ def add_evaluation(
         data={"bloc": bloc_code, "result": result, "evaluation_id": evaluation.id, "files": len(files)},
     )
     return evaluation
-
-
-def evaluations_of(session: Session, candidate_id: int) -> list[Evaluation]:
-    return list(session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)))
 
 
 def _fire(session: Session, actor: Actor, candidate_id: int, name: str, reason: str | None = None,

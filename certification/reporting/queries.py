@@ -35,12 +35,8 @@ from sqlmodel import Session, select
 from certification.clock import as_utc
 from certification.controle.models import Controle
 from certification.controle.states import ControleState
-from certification.models import (
-    AgrementRequest,
-    AuditEvent,
-    Candidate,
-    Structure,
-)
+from certification.models import AgrementRequest, AuditEvent, Structure
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate, JuryCandidate, JurySession
 from certification.jury.states import JuryState
 from certification.vae.models import VaeDossier

@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import AuditEvent, Candidate, Role
+from certification.models import AuditEvent, Role
+from certification.candidates.models import Candidate
 from tests.factories import (
     add_user,
     auth,

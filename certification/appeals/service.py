@@ -7,20 +7,21 @@ from collections.abc import Mapping
 from datetime import date
 
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certification.models import Appeal, Candidate, Role, User
+from certification.appeals.models import Appeal
+from certification.models import Role
 from certification.jury.models import JuryCandidate, JurySession
 from certification.numbering import next_value
-from certification.processes.certification import APPEAL, AppealState
+from certification.appeals.states import APPEAL, AppealState
 from certification.jury.states import JURY, JuryState
 from certification.jury import queries as jury_queries
 from certification.jury import service as jury_svc
+from certification.appeals.queries import get_appeal
+from certification.candidates.queries import get_candidate
 from certification.settings import get_settings
-from certification.visibility import visible_one
 
 ENTITY = Appeal.__tablename__
 
@@ -40,31 +41,10 @@ def deadline_of(jury: JurySession) -> date | None:
     raise AssertionError("unreachable")
 
 
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
-    query = select(Appeal).order_by(Appeal.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Appeal.candidate_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux recours.", code="role_not_allowed")
-
-
-def list_appeals(session: Session, actor: Actor) -> list[Appeal]:
-    return list(session.exec(_query(session, actor)))
-
-
-def get_appeal(session: Session, actor: Actor, appeal_id: int) -> Appeal:
-    return visible_one(session, actor, _query, Appeal, appeal_id, missing="Recours introuvable.", code="appeal_not_found")
-
-
 def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:
     """Filed by the candidate's structure (or an officer on the candidate's behalf)."""
     if actor.role not in (Role.structure, Role.officer):
         raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
-    from certification.services.candidates import get_candidate
-
     candidate = get_candidate(session, actor, candidate_id)
     jury = session.get(JurySession, session_id)
     row = session.exec(select(JuryCandidate).where(
@@ -105,20 +85,21 @@ def declare_admissible(session: Session, actor: Actor, appeal_id: int) -> Appeal
     return appeal
 
 
-def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+def _decide(session: Session, actor: Actor, appeal_id: int, transition: str, reason: str) -> Appeal:
+    """The officer's reasoned decision ``transition``; its reason is kept as the decision's."""
     _officer(actor)
     appeal = get_appeal(session, actor, appeal_id)
-    apply_transition(session, APPEAL, appeal, "declare_inadmissible", actor, reason=(reason or "").strip(),
-                     changes={"decision_reason": (reason or "").strip()})
+    reason = (reason or "").strip()
+    apply_transition(session, APPEAL, appeal, transition, actor, reason=reason, changes={"decision_reason": reason})
     return appeal
+
+
+def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    return _decide(session, actor, appeal_id, "declare_inadmissible", reason)
 
 
 def reject(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
-    _officer(actor)
-    appeal = get_appeal(session, actor, appeal_id)
-    apply_transition(session, APPEAL, appeal, "reject", actor, reason=(reason or "").strip(),
-                     changes={"decision_reason": (reason or "").strip()})
-    return appeal
+    return _decide(session, actor, appeal_id, "reject", reason)
 
 
 def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, str], reason: str) -> Appeal:

@@ -12,23 +12,21 @@ from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text
 )
-from api.web.pages import certification_of, person, structure_name
+from api.web.pages import certification_of, structure_name
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.actions import candidate_actions
+from certification.candidates.actions import candidate_actions
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certification, CertificationVersion, Role, Structure
+from certification.models import Agrement, Certification, CertificationVersion, Role, Structure
+from certification.candidates.models import Candidate
 from certification.jury.models import Certificate
 from certification.processes.agrement import VALID_AGREMENT_STATES
-from certification.processes.certification import (
-    CANDIDATE,
-    CANDIDATE_STATE_LABELS,
-    EVALUATION_RESULTS,
-)
+from certification.candidates.states import CANDIDATE, CANDIDATE_STATE_LABELS, EVALUATION_RESULTS
 from certification.jury.states import CERTIFICATE_STATE_LABELS, KIND_LABELS
 from certification.services import agrement as requests_svc
-from certification.services import candidates as candidates_svc
+from certification.candidates import service as candidates_svc
+from certification.candidates import queries as candidate_queries
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from certification.vae.queries import vae_dossier_id
@@ -41,12 +39,17 @@ SEXES = candidates_svc.SEXES
 # --- candidates ------------------------------------------------------------------------------
 
 
+def person(c: Candidate) -> str:
+    """The candidate's name as the pages print it (first names, then last name)."""
+    return f"{c.first_names} {c.last_name}"
+
+
 def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
     """Each evaluation with its label and its evidence files, numbered across the candidate's
     evaluations (evaluations are only added: a number always names the same file). The evidence
     is read by the structure and the officer only, as in the API (not by the jury's members)."""
     out, n = [], 0
-    for e in candidates_svc.evaluations_of(session, c.id):
+    for e in candidate_queries.evaluations_of(session, c.id):
         files = []
         for f in e.files if readable else ():
             n += 1
@@ -56,7 +59,7 @@ def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any,
 
 
 def candidate_context(session: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
-    c = candidates_svc.get_candidate(session, current.actor, candidate_id)
+    c = candidate_queries.get_candidate(session, current.actor, candidate_id)
     certificates = []
     if current.role in ST_O:
         certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in session.exec(
@@ -89,7 +92,7 @@ def candidate_listing(session: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/candidats/{c.id}", [
         c.reference, person(c), structure_name(session, c.structure_id),
         certification_of(session, c.certification_id).code, CANDIDATE_STATE_LABELS[c.state],
-    ]) for c in candidates_svc.list_candidates(session, current.actor)]
+    ]) for c in candidate_queries.list_candidates(session, current.actor)]
     agrements = _registrable(session, current)
     structure_ids = sorted({a.structure_id for a in agrements}, key=lambda i: structure_name(session, i))
     certifications = [session.get(Certification, i) for i in sorted({a.certification_id for a in agrements})]
@@ -174,7 +177,7 @@ def _apply_evaluation(session: Session, actor, candidate_id: int, v: dict) -> Ca
     candidates_svc.add_evaluation(session, actor, candidate_id, bloc_code=v["bloc"], evaluated_on=v["on"],
                                   result=v["result"], evaluator_name=v["evaluator"], comment=v["comment"],
                                   files=v["pieces"])
-    return candidates_svc.get_candidate(session, actor, candidate_id)
+    return candidate_queries.get_candidate(session, actor, candidate_id)
 
 
 def _parse_ready(_form, ctx) -> Parsed:

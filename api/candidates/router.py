@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from api.certification_schemas import (
-    CertificationCode,
+from api.candidates.schemas import (
     CandidateIn,
     CandidateJuryOut,
     CandidateOut,
@@ -21,6 +20,7 @@ from api.certification_schemas import (
     EvidenceFileOut,
     HeldBlocOut,
 )
+from api.certification_schemas import CertificationCode
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
@@ -29,19 +29,17 @@ from api.idempotency import Call, Responder
 from api.reads import dossier_read, dossier_timeline
 from api.schemas import EventOut, ReasonIn
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
-from certification import actions
+from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Agrement, Candidate, Certification, CertificationVersion, Role, Structure
+from certification.models import Agrement, Certification, CertificationVersion, Role, Structure
+from certification.candidates.models import Candidate
 from certification.jury.models import JuryCandidate, JurySession
-from certification.processes.certification import (
-    CANDIDATE_STATE_LABELS,
-    EVALUATION_RESULTS,
-    CandidateState,
-)
+from certification.candidates.states import CANDIDATE_STATE_LABELS, EVALUATION_RESULTS, CandidateState
 from certification.jury.states import OUTCOME_LABELS
-from certification.services import candidates as svc
+from certification.candidates import service as svc
+from certification.candidates import queries as candidate_queries
 from certification.services.referential import blocs_of, version_title
 from certification.settings import get_settings
 from certification.vae.queries import vae_dossier_id
@@ -112,7 +110,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         contract_end=c.contract_end, certification_title=version_title(cert, version),
         certification_version=version.label if version else None, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
-        evaluations=[_evaluation_out(c.id, e) for e in svc.evaluations_of(session, c.id)],
+        evaluations=[_evaluation_out(c.id, e) for e in candidate_queries.evaluations_of(session, c.id)],
         held_blocs=[
             HeldBlocOut(bloc_code=code, title=titles.get(code, code), acquired_on=a.acquired_on,
                         valid_until=a.valid_until, session_id=a.session_id)
@@ -127,7 +125,7 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
         ],
         timeline_url=f"/candidates/{c.id}/timeline",
         vae_dossier_id=vae_dossier_id(session, c.id),
-        allowed_actions=actions.candidate_actions(session, principal.actor, c),
+        allowed_actions=candidate_actions(session, principal.actor, c),
     )
 
 
@@ -171,7 +169,7 @@ def list_candidates(
     with session_scope() as session:
         cert_ids = {c.id for c in session.exec(select(Certification)) if certification_code in (None, c.code)}
         return pager.page(
-            svc.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
+            candidate_queries.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
             text=lambda c: (c.reference, c.last_name, c.first_names),
             where=lambda c: (structure_id in (None, c.structure_id) and c.certification_id in cert_ids
                              and in_range(c.registered_at, since, until)),
@@ -181,7 +179,7 @@ def list_candidates(
 @router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
 def read(candidate_id: int, principal: Principal = Depends(current_principal),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_candidate, candidate_out, candidate_id)
+    return dossier_read(conditional, principal, candidate_queries.get_candidate, candidate_out, candidate_id)
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -190,7 +188,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
     from api.personal_data import personal_data_zip
 
     with session_scope() as session:
-        svc.get_candidate(session, principal.actor, candidate_id)
+        candidate_queries.get_candidate(session, principal.actor, candidate_id)
         data = personal_data_zip(session, candidate_id, get_settings().data_dir)
         record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate_id,
                      action="personal_data_export", actor=principal.actor)
@@ -202,7 +200,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
 @router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
             summary="Historique du candidat (paginé, plus anciens d'abord)")
 def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, svc.get_candidate, Candidate.__tablename__, candidate_id)
+    return dossier_timeline(pager, principal, candidate_queries.get_candidate, Candidate.__tablename__, candidate_id)
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
@@ -210,8 +208,8 @@ def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Princi
 def download_evidence(candidate_id: int, evaluation_id: int, index: int,
                       principal: Principal = Depends(require(Role.officer, Role.structure))):
     with session_scope() as session:
-        c = svc.get_candidate(session, principal.actor, candidate_id)
-        e = next((e for e in svc.evaluations_of(session, c.id) if e.id == evaluation_id), None)
+        c = candidate_queries.get_candidate(session, principal.actor, candidate_id)
+        e = next((e for e in candidate_queries.evaluations_of(session, c.id) if e.id == evaluation_id), None)
         if e is None or not 0 <= index < len(e.files):
             raise NotFound("Fichier introuvable.", code="file_not_found")
         f = e.files[index]
@@ -226,7 +224,7 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
 async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
     with session_scope() as session:  # 404 before storing anything
-        svc.get_candidate(session, principal.actor, candidate_id)
+        candidate_queries.get_candidate(session, principal.actor, candidate_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvaluationIn, raw)
     stored = store_pieces(files)
@@ -235,7 +233,7 @@ async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOf
         svc.add_evaluation(session, principal.actor, candidate_id, bloc_code=body.bloc_code,
                            evaluated_on=body.evaluated_on, result=body.result, evaluator_name=body.evaluator_name,
                            comment=body.comment, files=stored)
-        return svc.get_candidate(session, principal.actor, candidate_id)
+        return candidate_queries.get_candidate(session, principal.actor, candidate_id)
 
     return responder(call, principal, (candidate_id, body, [f.sha256 for f in stored]), action,
                      status=201)

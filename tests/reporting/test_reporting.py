@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from certification.db import session_scope
-from certification.services.reporting import NO_REGION, activity_report, appui_model
+from certification.reporting.queries import NO_REGION, activity_report, appui_model
 from tests.factories import ReportRows, certified_holders
 
 PUBLISHED = {  # year: (juries, contrôles, agrément requests, appuis) — the certifier's published table

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.deps import Principal, require
 from certification.db import session_scope
 from certification.models import Role
-from certification.services.reporting import activity_report
+from certification.reporting.queries import activity_report
 from documents import activity_report as layout
 from documents.render import make_environment
 

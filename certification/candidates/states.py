@@ -1,7 +1,5 @@
-"""Candidates and appeals (recours) as explicit state machines.
-
-The jury session's and the certificate's are in :mod:`certification.jury.states`.
-"""
+"""The candidate's states, their labels and his state machine (who may fire what): registered,
+in training, ready for the jury, postponed, withdrawn, certified; and the evaluation results."""
 
 from __future__ import annotations
 
@@ -12,10 +10,7 @@ from typing import Any
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, S, ST, J = Role.officer, Role.system, Role.structure, Role.jury_member
-
-
-# --- candidates ----------------------------------------------------------------------------
+O, S, ST = Role.officer, Role.system, Role.structure
 
 
 class CandidateState(StrEnum):
@@ -68,38 +63,5 @@ CANDIDATE = StateMachine(
         # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
         transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
                    "présenter au jury (VAE : livret 2 déposé)"),
-    ],
-)
-
-
-# --- appeals -------------------------------------------------------------------------------
-
-
-class AppealState(StrEnum):
-    filed = "filed"
-    admissible = "admissible"
-    inadmissible = "inadmissible"
-    upheld = "upheld"
-    rejected = "rejected"
-
-
-APPEAL_STATE_LABELS = {
-    AppealState.filed: "déposé",
-    AppealState.admissible: "recevable, en examen par le jury",
-    AppealState.inadmissible: "irrecevable",
-    AppealState.upheld: "fondé : décision modifiée",
-    AppealState.rejected: "rejeté",
-}
-APPEAL = StateMachine(
-    name="appeal",
-    states=APPEAL_STATE_LABELS,
-    initial=AppealState.filed,
-    final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
-    transitions=[
-        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [O], "déclarer recevable"),
-        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [O], "déclarer irrecevable",
-                   requires_reason=True),
-        transition("uphold", [AppealState.admissible], AppealState.upheld, [O], "déclarer fondé", requires_reason=True),
-        transition("reject", [AppealState.admissible], AppealState.rejected, [O], "rejeter", requires_reason=True),
     ],
 )

@@ -10,7 +10,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.certification_schemas import AppealIn, AppealOut, UpholdIn
+from api.appeals.schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
 from api.dossier import CONDITIONAL, Conditional, progress_of
@@ -19,12 +19,15 @@ from api.idempotency import Call, Responder
 from api.reads import dossier_document, dossier_read, dossier_timeline
 from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
-from certification import actions
+from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
-from certification.models import Appeal, Candidate, Role
+from certification.appeals.models import Appeal
+from certification.candidates.models import Candidate
+from certification.models import Role
 from certification.jury.models import JurySession
-from certification.processes.certification import APPEAL_STATE_LABELS, AppealState
-from certification.services import appeals as svc
+from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.appeals import service as svc
+from certification.appeals import queries as appeal_queries
 from documents.service import list_documents
 
 router = APIRouter(prefix="/appeals", tags=["recours"])
@@ -44,7 +47,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
         session_reference=jury.reference, grounds=appeal.grounds, decision_reason=appeal.decision_reason,
         filed_at=appeal.filed_at, deadline=svc.deadline_of(jury),
         documents=[document_out(f"/appeals/{appeal.id}", d) for d in list_documents(session, ENTITY, appeal.id)],
-        allowed_actions=actions.appeal_actions(session, principal.actor, appeal),
+        allowed_actions=appeal_actions(session, principal.actor, appeal),
     )
 
 
@@ -74,7 +77,7 @@ def list_appeals(
 ):
     with session_scope() as session:
         return pager.page(
-            svc.list_appeals(session, principal.actor), lambda a: appeal_out(session, principal, a),
+            appeal_queries.list_appeals(session, principal.actor), lambda a: appeal_out(session, principal, a),
             text=lambda a: (a.reference,),
             where=lambda a: (state in (None, a.state) and session_id in (None, a.session_id)
                              and in_range(a.filed_at, since, until)),
@@ -84,18 +87,18 @@ def list_appeals(
 @router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
 def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
          conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, svc.get_appeal, appeal_out, appeal_id)
+    return dossier_read(conditional, principal, appeal_queries.get_appeal, appeal_out, appeal_id)
 
 
 @router.get("/{appeal_id}/timeline", response_model=Page[EventOut],
             summary="Historique du recours (paginé, plus anciens d'abord)")
 def read_timeline(appeal_id: int, pager: Pager = Depends(), principal: Principal = Depends(require(*READERS))):
-    return dossier_timeline(pager, principal, svc.get_appeal, ENTITY, appeal_id)
+    return dossier_timeline(pager, principal, appeal_queries.get_appeal, ENTITY, appeal_id)
 
 
 @router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
 def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, svc.get_appeal, ENTITY, appeal_id, document_id)
+    return dossier_document(principal, appeal_queries.get_appeal, ENTITY, appeal_id, document_id)
 
 
 @router.post("/{appeal_id}/admissible", response_model=AppealOut, summary="Déclarer le recours recevable (chargé·e)")

@@ -1,5 +1,5 @@
 """The certifier's yearly activity report in the back-office (officers): the figures of
-``certification.services.reporting`` laid out by ``documents.activity_report`` (the same as
+``certification.reporting.queries`` laid out by ``documents.activity_report`` (the same as
 ``GET /reports/activity``), with a year selector and the CSV and PDF downloads."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from api.web.router import router
 from api.web.session import WebUser, require_roles, web_user
 from certification.db import session_scope
 from certification.errors import ValidationFailed
-from certification.services.reporting import ActivityReport, activity_report
+from certification.reporting.queries import ActivityReport, activity_report
 from documents import activity_report as layout
 
 BASE = "/app/rapport"
