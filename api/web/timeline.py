@@ -130,14 +130,23 @@ def _label(machine: StateMachine | None, state: str | None) -> str | None:
     return machine.states.get(state, state) if machine else state
 
 
-def _what(machine: StateMachine | None, action: str) -> str:
+EFFECT_ACTIONS = frozenset({"document_generated", "mail_queued"})  # labelled from their data (_effect)
+
+
+def action_label(entity_type: str, action: str) -> str | None:
+    """The French label of an audited action on a dossier of ``entity_type``; None when none is known."""
+    machine = MACHINES.get(entity_type)
     if machine is not None:
         t = next((t for t in machine.transitions if t.name == action), None)
         if t is not None:
             return t.label
         if action in machine.events:
             return machine.events[action]
-    return OTHER_ACTIONS.get(action, action.replace("_", " "))
+    return OTHER_ACTIONS.get(action)
+
+
+def _what(entity_type: str, action: str) -> str:
+    return action_label(entity_type, action) or action.replace("_", " ")
 
 
 def _effect(session: Session, action: str, data: dict) -> str | None:
@@ -180,7 +189,7 @@ def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]
             details = [(DETAILS[k], _value(v)) for k, v in (e.data or {}).items()
                        if k in DETAILS and v not in (None, "", [])]
             out.append(TimelineRow(
-                at=e.at, what=_effect(session, e.action, e.data or {}) or _what(machine, e.action),
+                at=e.at, what=_effect(session, e.action, e.data or {}) or _what(entity_type, e.action),
                 actor=e.actor_label, role=role,
                 from_label=_label(machine, e.from_state), to_label=_label(machine, e.to_state),
                 reason=e.reason, details=details, entity=entity_label if len(entities) > 1 else "",

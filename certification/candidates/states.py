@@ -63,5 +63,7 @@ CANDIDATE = StateMachine(
         # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
         transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
                    "présenter au jury (VAE : livret 2 déposé)"),
+        transition("abandon_vae", [CandidateState.ready_for_jury], CandidateState.registered, [ST, O],
+                   "démarche de VAE abandonnée : retour à l'inscription", requires_reason=True),
     ],
 )

@@ -10,7 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.errors import Forbidden, ValidationFailed
 from certification.models import Role, User
-from certification.jury.models import JuryCandidate, JuryMember
+from certification.jury.models import JuryCandidate, JuryMember, JurySession
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS
 from certification.visibility import visible_one
@@ -60,6 +60,14 @@ def presides(session: Session, user_id: int | None, jury_session_id: int) -> boo
         JuryMember.session_id == jury_session_id, JuryMember.user_id == user_id,
         JuryMember.is_president == True,  # noqa: E712 (SQL)
     )).first() is not None
+
+
+def open_jury_session_of(session: Session, candidate_id: int) -> JurySession | None:
+    """The jury session not yet closed (nor cancelled) the candidate is presented to, if any."""
+    closed = ("pv_signed", "results_notified", "cancelled")
+    return session.exec(select(JurySession).join(JuryCandidate, JuryCandidate.session_id == JurySession.id)
+                        .where(JuryCandidate.candidate_id == candidate_id, JurySession.state.not_in(closed))
+                        .order_by(JurySession.id.desc())).first()
 
 
 def jury_sessions_of(session: Session, candidate_id: int) -> list[int]:

@@ -21,7 +21,7 @@ from certification.candidates import service as cand
 from certification.services.agrement import PieceIn
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
-from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, presides
+from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, open_jury_session_of, presides
 from certification.vae.states import RECEVABILITE_DECISIONS, VAE
 
 ENTITY = VaeDossier.__tablename__
@@ -172,7 +172,21 @@ def record_interview(
 
 
 def abandon(session: Session, actor: Actor, dossier_id: int, reason: str) -> VaeDossier:
+    """The VAE given up. A candidate the livret 2 made ready for the jury returns to his registration
+    (he may not be put on a jury any more); refused while a jury session not yet closed counts him."""
     _structure_or_officer(actor)
     dossier = get_dossier(session, actor, dossier_id)
-    apply_transition(session, VAE, dossier, "abandon", actor, reason=(reason or "").strip())
+    candidate = session.get(Candidate, dossier.candidate_id)
+    presented = candidate is not None and candidate.state == CandidateState.ready_for_jury
+    if presented:
+        sitting = open_jury_session_of(session, dossier.candidate_id)
+        if sitting is not None:
+            raise Conflict(f"Le candidat est inscrit à la session de jury {sitting.reference} : la démarche de VAE ne "
+                           "peut plus être abandonnée avant la délibération (le candidat peut être retiré).",
+                           code="candidate_in_jury_session")
+    reason = (reason or "").strip()
+    apply_transition(session, VAE, dossier, "abandon", actor, reason=reason)
+    if presented:
+        apply_transition(session, CANDIDATE, candidate, "abandon_vae", actor, reason=reason,
+                         data={"vae": dossier.reference})
     return dossier

@@ -79,6 +79,7 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     _every_mail_link_opens_a_page(app)
     _every_mail_and_document_reads_as_correct_french()
     _every_account_has_a_pending_step(app)
+    _every_history_reads_in_french()
 
     before = _counts()
     again = run_demo(app)
@@ -153,3 +154,16 @@ def _every_account_has_a_pending_step(app) -> None:
             inbox = client.get("/app/")
             assert inbox.status_code == 200
             assert re.search(r'href="/app/(demandes|jurys|controles|formations)/\d+', inbox.text), email
+
+
+def _every_history_reads_in_french() -> None:
+    """Every step recorded on a dossier shown with its history has a French label of its own
+    process (not the action's name, nor another process's label)."""
+    from api.web.timeline import EFFECT_ACTIONS, MACHINES, action_label
+
+    with session_scope() as s:
+        recorded = {(e.entity_type, e.action) for e in s.exec(select(AuditEvent))
+                    if e.entity_type in MACHINES and e.action not in EFFECT_ACTIONS}
+    unlabelled = sorted(pair for pair in recorded if action_label(*pair) is None)
+    assert unlabelled == [], unlabelled
+    assert len(recorded) > 20  # every process of the demo

@@ -14,8 +14,8 @@ from certification.cpf import flux as cpf_export
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from certification.jury.models import Certificate, JuryCandidate, JurySession
 from certification.candidates.models import Candidate
-from certification.jury.models import Certificate, JuryCandidate
 from certification.jury import issuance
 from certification.jury import service as jury_svc
 from certification.services.agrement import PieceIn
@@ -179,3 +179,26 @@ def test_abandon_and_non_recevable_close_the_dossier(world):
             svc.deposit_livret2(s, structure, refused, LIVRET2)
         with pytest.raises(Conflict):
             svc.record_accompaniment(s, structure, refused, accompanist_name="Hélène Dubois")
+
+
+def test_abandon_after_the_livret_2_returns_the_candidate_to_his_registration(world):
+    """Ready for the jury by his livret 2, the candidate goes back to « inscrit » when the VAE is given
+    up (he may no longer be put on a jury without a dossier); refused while a jury session counts him."""
+    structure = world["structure"]["actor"]
+    free, sitting = register_vae(world["structure"]), register_vae(world["structure"], last_name="Da Silva")
+    free_dossier, sitting_dossier = file_and_accept(world, free), file_and_accept(world, sitting)
+    jury_id = jury_with(world, [sitting])
+    with session_scope() as s:
+        assert s.get(Candidate, free).state == s.get(Candidate, sitting).state == "ready_for_jury"
+        svc.abandon(s, structure, free_dossier, "Le candidat a quitté la structure.")
+    with session_scope() as s:
+        assert (s.get(VaeDossier, free_dossier).state, s.get(Candidate, free).state) == ("abandonne", "registered")
+        (event,) = [e for e in timeline(s, "candidates", free) if e.action == "abandon_vae"]
+        assert (event.from_state, event.to_state, event.reason) == ("ready_for_jury", "registered",
+                                                                    "Le candidat a quitté la structure.")
+        reference = s.get(JurySession, jury_id).reference
+        with pytest.raises(Conflict, match=f"inscrit à la session de jury {reference} : la démarche de VAE ne peut"):
+            svc.abandon(s, structure, sitting_dossier, "Changement de projet.")
+    with session_scope() as s:
+        assert (s.get(VaeDossier, sitting_dossier).state, s.get(Candidate, sitting).state) == (
+            "livret2_depose", "ready_for_jury")
