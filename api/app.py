@@ -18,14 +18,14 @@ from api.candidates import router as candidates
 from api.reporting import router as reports
 from api.controle import router as controles
 from api.cpf import router as exports
+from api.jury import router as juries
+from api.jury import router_certificates as certificates
 from api.vae import router as vae_dossiers
 from api.errors import install_error_handlers, unavailable_response
 from api.routers import (
     auth,
-    certificates,
     certifications,
     credentials,
-    juries,
     structures,
     users,
     verification,

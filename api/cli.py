@@ -52,7 +52,7 @@ def _demo() -> None:
     result = run_demo(create_app())
     generated, outbox = demo_paths()
     from certification.agrement.states import AGREMENT_REQUEST
-    from certification.processes.certification import JURY
+    from certification.jury.states import JURY
 
     settings = get_settings()
     state = AGREMENT_REQUEST.states.get(result.state, result.state)

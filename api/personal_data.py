@@ -16,18 +16,10 @@ from sqlmodel import Session, SQLModel, select
 
 from certification.clock import now
 from certification.errors import NotFound
-from certification.models import (
-    AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Certification,
-    Deliberation,
-    JuryCandidate,
-    JurySession,
-    Structure,
-)
-from certification.appeals.models import Appeal
+from certification.models import AuditEvent, Certification, Structure
 from certification.candidates.models import Candidate, Evaluation
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation, JuryCandidate, JurySession
+from certification.appeals.models import Appeal
 from certification.vae.queries import dossier_of_candidate
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

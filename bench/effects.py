@@ -42,7 +42,7 @@ def _signed_jury(size: int, people: dict, n: int) -> int:
 def idle_runs(size: int, runs: int) -> dict:
     _env.prepare(f"idle{size}")
     from certification.db import session_scope
-    from certification.services import jury as jury_svc
+    from certification.jury import service as jury_svc
     from flows.jury import advance_jury
     from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
         structure_account
@@ -73,7 +73,7 @@ def unrelated_latency(size: int) -> dict:
 
     from api.demo import sample_pdf
     from certification.db import session_scope
-    from certification.services import jury as jury_svc
+    from certification.jury import service as jury_svc
     from flows import dispatch
     from notifications.models import OutboxMessage
     from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \

@@ -4,7 +4,7 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
 
-Engine = the president's signature (``services.jury.sign_pv``: results applied and certificate
+Engine = the president's signature (``jury.service.sign_pv``: results applied and certificate
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
 convocations, « PV à signer », the PV, every certificate rendered on every core by
 ``documents.pool`` then stored with its audit row, one results e-mail per candidate and one per
@@ -64,7 +64,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from sqlmodel import select
 
     from certification.db import get_engine, session_scope
-    from certification.models import Certificate, JurySession
+    from certification.jury.models import Certificate, JurySession
     from certification.settings import get_settings
     from documents.models import GeneratedDocument
     from documents.qr import qr_svg
@@ -88,7 +88,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
         sid, setup_s, people = build_session(size)
         print(f"[{size}] session ready in {setup_s:.1f} s", flush=True)
         with session_scope() as s:  # warm-up (fonts, stylesheet), outside both timings
-            render_pdf("pv_jury.html", jury_context(s, s.get(JurySession, sid)))
+            render_pdf("jury/pv_jury.html", jury_context(s, s.get(JurySession, sid)))
         # the render pool's workers, started once per process and kept (documents.pool), as in a
         # worker or an API that has already issued a jury: started outside the timing too
         from documents import pool
@@ -97,7 +97,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
 
         # --- the engine ---------------------------------------------------------------------------
         engine = get_engine()
-        from certification.services import jury as jury_svc
+        from certification.jury import service as jury_svc
 
         transport = transport_for(settings, smtp)
 
@@ -129,7 +129,7 @@ def run_size(size: int, use_smtp: bool) -> dict:
                     work.append((f"{doc.kind}.html", jury_context(s, jury)))
                 else:
                     certificate = s.get(Certificate, doc.entity_id)
-                    work.append((f"{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
+                    work.append((f"jury/{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
             messages = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
             # the Open Badges: each credential signed again and baked into its badge image
             badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),

@@ -11,33 +11,17 @@ A process gathered in its own package keeps its function there, built on the hel
 (the agrément: :mod:`certification.agrement.actions`; the contrôle:
 :mod:`certification.controle.actions`; the training and the appuis:
 :mod:`certification.training.actions`; the candidates: :mod:`certification.candidates.actions`;
-the appeals: :mod:`certification.appeals.actions`).
+the appeals: :mod:`certification.appeals.actions`; the jury sessions and the certificates:
+:mod:`certification.jury.actions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlmodel import Session
 
-from certification.audit import Actor
-from certification.models import Certificate, JurySession, Role
-from certification.processes.certification import CERTIFICATE, JURY, JuryState
-from certification.services import jury as jury_svc
+from certification.models import Role
 from certification.statemachine import StateMachine
-
-# Action name -> transition name, per process (the actions that are transitions of its machine).
-JURY_ACTIONS = {
-    "convene": "convene",
-    "check-composition": "check_composition",
-    "results": "record_results",
-    "close-deliberation": "close_deliberation",
-    "sign-pv": "sign_pv",
-    "cancel": "cancel",
-}
-JURY_PRESIDENT_ACTIONS = ("results", "close-deliberation", "sign-pv")
-JURY_EDITABLE = (JuryState.planned, JuryState.convened)
-CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
 
 
 def available_transitions(machine: StateMachine, state: str, role: Role) -> set[str]:
@@ -51,22 +35,3 @@ def named_actions(actions: Mapping[str, str], transitions: set[str]) -> list[str
     return [action for action, transition in actions.items() if transition in transitions]
 
 
-def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]:
-    """An officer plans and runs the session; among the members only the president records the
-    results, closes the deliberation and signs the PV."""
-    role = actor.role
-    actions = named_actions(JURY_ACTIONS, available_transitions(JURY, jury.state, role))
-    if role is Role.jury_member:
-        if not jury_svc.is_president(session, actor, jury):
-            return []
-        return [a for a in actions if a in JURY_PRESIDENT_ACTIONS]
-    if role is Role.officer:
-        extra = ["members", "candidates"] if jury.state in JURY_EDITABLE else []
-        if jury.state == JuryState.convened:
-            extra.append("attendance")
-        return extra + actions
-    return []
-
-
-def certificate_actions(_session: Session, actor: Actor, certificate: Certificate) -> list[str]:
-    return named_actions(CERTIFICATE_ACTIONS, available_transitions(CERTIFICATE, certificate.state, actor.role))

@@ -9,7 +9,8 @@ from collections import defaultdict
 from sqlmodel import Session, select
 
 from certification.audit_chain import verify_chain
-from certification.models import Certificate, Certification, Counter
+from certification.models import Certification, Counter
+from certification.jury.models import Certificate
 
 _NUMBER = re.compile(r"^(?P<short>[A-Z0-9]+)-(?P<year>\d{4})-(?P<n>\d+)$")
 

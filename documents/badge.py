@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from certification.models import Certificate, Certification
 from certification.candidates.models import Candidate
+from certification.models import Certification
+from certification.jury.models import Certificate
 from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
 from certification.services.referential import bloc_titles, version_of, version_title

@@ -83,7 +83,8 @@ BadgeJob = tuple[str, str, str, str, str]  # (relative path, heading, title, cer
 
 
 def render_iter(items: Sequence[tuple[str, Mapping[str, Any], Sequence[BadgeJob]]]) -> Iterator[tuple[bytes, list[bytes]]]:
-    """For each (kind, context, badge jobs): the sealed PDF and the baked badge images, yielded in
+    """For each (template, context, badge jobs), the template named without ``.html`` and maybe in
+    its process's folder (``jury/certificat``; the document kind is its last part): the sealed PDF and the baked badge images, yielded in
     order as soon as each is ready, so that the caller stores the first documents while the
     workers render the next ones. A certificate's QR code is drawn by the worker when its context
     carries only the verification URL."""
@@ -109,8 +110,11 @@ def _render_bundle(item: tuple[str, Mapping[str, Any], Sequence[BadgeJob]]) -> t
 
 
 def _render(item: tuple[str, Mapping[str, Any]]) -> bytes:
-    kind, context = item
-    pdf = render.render_pdf(f"{kind}.html", context)
+    """``item``: (template name without ``.html``, context); a process's folder in the name
+    (``jury/pv_jury``) is not part of the document kind (``pv_jury``), which decides the seal."""
+    template, context = item
+    kind = template.rsplit("/", 1)[-1]
+    pdf = render.render_pdf(f"{template}.html", context)
     if signing.should_seal(kind):
         pdf = signing.seal_pdf(pdf, kind=kind, context=context)
     return pdf

@@ -46,7 +46,8 @@ from certification.cpf.states import (
     produced_on,
     report_reminder_step,
 )
-from certification.models import Certificate, Certification
+from certification.models import Certification
+from certification.jury.models import Certificate
 from certification.services.referential import get_certification, parse_registry_code
 from certification.settings import get_settings
 from documents.storage import write_generated

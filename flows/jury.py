@@ -24,25 +24,18 @@ from sqlmodel import Session, select
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import (
-    AuditEvent,
-    Bloc,
-    BlocAcquisition,
-    Certificate,
-    Certification,
-    JuryCandidate,
-    JurySession,
-    Structure,
-    User,
-)
-from certification.appeals.models import Appeal
+from certification.models import AuditEvent, Bloc, Certification, Structure, User
 from certification.candidates.models import Candidate
-from certification.processes.certification import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
+from certification.jury.models import BlocAcquisition, Certificate
+from certification.jury.models import JuryCandidate, JurySession
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
 from certification.appeals import service as appeal_svc
-from certification.services import issuance
-from certification.services import jury as svc
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
+from certification.jury import service as svc
 from certification.candidates.service import held_blocs, held_by_equivalence
+from certification.appeals.models import Appeal
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,
@@ -64,11 +57,17 @@ from notifications.ics import build_invitation, ics_attachment
 ENTITY = JurySession.__tablename__
 CERT_ENTITY = Certificate.__tablename__
 APPEAL_ENTITY = Appeal.__tablename__
-CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}
+CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
 PROCESS = "jury"
 SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
 RESULTS_ATTACHMENTS_MAX = 20  # a structure's results e-mail attaches its documents up to this many
 APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
+
+
+def letter_template(kind: str) -> str:
+    """The template of the jury's document ``kind`` (PV, certificate, attestation de blocs), its name
+    for the renderer processes (``documents.pool``) without the extension; the kind stays ``kind``."""
+    return f"jury/{kind}"
 
 
 @dataclass
@@ -98,35 +97,32 @@ def outcome_label(outcome: str, sex: str | None) -> str:
 class _SessionRows:
     """The rows of a whole jury session that its candidates' entries read, read at once."""
 
-    jury: JurySession | None
+    jury: JurySession
     results: dict[int, dict[str, str]]  # candidate id -> {bloc: result}
     certificates: dict[int, Certificate]  # candidate id -> the first valid document of the session
 
     @classmethod
-    def read(cls, session: Session, session_id: int) -> _SessionRows:
-        results: dict[int, dict[str, str]] = {}
-        for d in svc.deliberations_of(session, session_id):
-            results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+    def read(cls, session: Session, jury: JurySession) -> _SessionRows:
+        session_id = jury.id
+        results = jury_queries.results_by_candidate(session, session_id)
         certificates: dict[int, Certificate] = {}
         for c in session.exec(select(Certificate).where(
                 Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):
             certificates.setdefault(c.candidate_id, c)
-        return cls(session.get(JurySession, session_id), results, certificates)
+        return cls(jury, results, certificates)
 
 
-def candidate_entry(session: Session, row: JuryCandidate, *, show_version: bool = False,
-                    rows: _SessionRows | None = None) -> dict[str, Any]:
+def candidate_entry(session: Session, row: JuryCandidate, *, rows: _SessionRows,
+                    show_version: bool = False) -> dict[str, Any]:
     """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
     version; ``show_version``: the session mixes versions, so the PV names each one's. ``rows``:
-    the session's results and documents, when the caller has read them for all its candidates."""
-    rows = rows or _SessionRows.read(session, row.session_id)
+    the session's results and documents, read once for all its candidates."""
     candidate = session.get(Candidate, row.candidate_id)
     blocs = _blocs(session, candidate)
     version = version_of(session, candidate)
     results = rows.results.get(candidate.id, {})
     certificate = rows.certificates.get(candidate.id)
-    jury = rows.jury
-    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date()) if jury else {}
+    equivalent = held_by_equivalence(session, candidate, on=rows.jury.scheduled_at.date())
     entries = []
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
@@ -163,13 +159,13 @@ def _hold_candidates(session: Session, rows: list[JuryCandidate]) -> list[Any]:
 
 def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     cert = session.get(Certification, jury.certification_id)
-    rows = svc.candidates_of(session, jury.id)
+    rows = jury_queries.candidates_of(session, jury.id)
     held = _hold_candidates(session, rows)  # kept until the entries are built
     people = {c.id: c for c in held if isinstance(c, Candidate)}
     mixed = mixed_versions(session, [people[row.candidate_id] for row in rows if row.candidate_id in people])
-    session_rows = _SessionRows.read(session, jury.id)
+    session_rows = _SessionRows.read(session, jury)
     members = []
-    for m in svc.members_of(session, jury.id):
+    for m in jury_queries.members_of(session, jury.id):
         user = session.get(User, m.user_id)
         members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
                         "college": m.college,
@@ -292,7 +288,7 @@ def _convocations(session: Session, jury: JurySession, ctx: dict, fx: Effects) -
             organizer=parseaddr(settings.mail_from)[1], attendees=[member["email"]],
         )
         attachment = ics_attachment(settings.data_dir, f"generated/{ENTITY}/{jury.id}/convocation-u{member['user_id']}.ics", ics)
-        fx.mail(ctx, name, "convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
+        fx.mail(ctx, name, "jury/convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
 
 
 def _notified_candidates(session: Session, jury: JurySession, pv_version: int) -> set[int] | None:
@@ -324,7 +320,8 @@ def _certificate_document(session: Session, jury: JurySession, candidate_id: int
     else:
         cctx, pdf = certificate_context(session, certificate), None
     cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
-    document = cfx.letter(cctx, CERTIFICATE_TEMPLATES[certificate.kind], certificate.version, pdf=pdf)
+    kind = CERTIFICATE_TEMPLATES[certificate.kind]
+    document = cfx.letter(cctx, kind, certificate.version, pdf=pdf, template=f"{letter_template(kind)}.html")
     badges = badge.badge_attachments(session, certificate, data_dir)
     certificate_ctx = {**{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"}, "badges": len(badges),
                        "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
@@ -348,7 +345,7 @@ def _pending_certificates(session: Session, jury: JurySession, candidate_ids: li
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
         if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
                         version=certificate.version) is None:
-            pending[certificate.candidate_id] = (kind, certificate_context(session, certificate, qr=False),
+            pending[certificate.candidate_id] = (letter_template(kind), certificate_context(session, certificate, qr=False),
                                                  badge.badge_jobs(session, certificate, data_dir))
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 
@@ -373,13 +370,13 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
         pending = _pending_certificates(session, jury, [e["id"] for e in entries])
         reference = jury.reference
-    work = ([("pv_jury", ctx, [])] if pv_missing else []) + list(pending.values())
+    work = ([(letter_template("pv_jury"), ctx, [])] if pv_missing else []) + list(pending.values())
     rendered = iter(render_iter(work))
     if pv_missing:
         pv_pdf, _ = next(rendered)
         with session_scope(engine) as session:
             fx = Effects(session, ENTITY, jury_id, reference)
-            fx.letter(ctx, "pv_jury", pv_version, pdf=pv_pdf)
+            fx.letter(ctx, "pv_jury", pv_version, pdf=pv_pdf, template=f"{letter_template('pv_jury')}.html")
             out.documents += fx.documents
     by_structure: dict[int, list[dict]] = {}
     for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
@@ -396,7 +393,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
                 out.certificates.append(certificate_ctx["number"])
             fx = Effects(session, ENTITY, jury.id, jury.reference)
             if entry["email"]:
-                fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "resultats_jury", [entry["email"]],
+                fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "jury/resultats_jury", [entry["email"]],
                         attach=[document, *badges] if document else [],
                         extra={"candidate": entry, "certificate": certificate_ctx, "recipient_name": "",
                                "action_url": certificate_ctx["verification_url"] if certificate_ctx else ""})
@@ -409,7 +406,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
             fx = Effects(session, ENTITY, jury.id, jury.reference)
             documents = [c["document"] for c in listed if c["document"] is not None]
             attach = documents if len(documents) <= RESULTS_ATTACHMENTS_MAX else []
-            fx.mail(ctx, f"results:s{structure_id}:v{pv_version}", "resultats_jury_structure",
+            fx.mail(ctx, f"results:s{structure_id}:v{pv_version}", "jury/resultats_jury_structure",
                     [listed[0]["structure_email"]],
                     attach=attach,
                     extra={"structure_name": listed[0]["structure_name"], "listed": [
@@ -448,13 +445,13 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
         _convocations(session, jury, jury_context(session, jury), fx)
     elif effect.step == "flag" and jury.flag_reason:
         digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
-        fx.mail(jury_context(session, jury), f"flag:{digest}", "jury_signale", [settings.officers_mailbox],
+        fx.mail(jury_context(session, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
                 extra={"flag_reason": jury.flag_reason})
     elif effect.step == "close_deliberation":
         ctx = jury_context(session, jury)
         pv_version = effect.payload.get("pv_version") or jury.pv_version
         president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
-        fx.mail(ctx, f"pv-to-sign:v{pv_version}", "pv_a_signer", president, cc=[settings.officers_mailbox])
+        fx.mail(ctx, f"pv-to-sign:v{pv_version}", "jury/pv_a_signer", president, cc=[settings.officers_mailbox])
     return [fx]
 
 
@@ -493,7 +490,8 @@ def _certificate_step(session: Session, effect: OwedEffect) -> list[Effects]:
     fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
     version = effect.payload.get("version") or certificate.version
     if certificate.state == "valid" and version == certificate.version:
-        fx.letter(certificate_context(session, certificate), CERTIFICATE_TEMPLATES[certificate.kind], version)
+        kind = CERTIFICATE_TEMPLATES[certificate.kind]
+        fx.letter(certificate_context(session, certificate), kind, version, template=f"{letter_template(kind)}.html")
     return [fx]
 
 

@@ -333,7 +333,7 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
 def waiting_dossiers(session: Session) -> list[Waiting]:
     """Dossiers with automatic work the sweep would do, and since when (their last change)."""
     from certification.controle.models import Controle
-    from certification.models import JurySession
+    from certification.jury.models import JurySession
     from certification.agrement.models import Agrement, AgrementRequest
     from certification.training.models import Appui, TrainingSession
     from certification.vae.models import VaeDossier

@@ -176,7 +176,7 @@ def plan_past_session(session, officer, *, days_ago: float = 1, **kw):
 
     import time_machine
 
-    from certification.services import jury as jury_svc
+    from certification.jury import service as jury_svc
 
     at = datetime.now(UTC) - timedelta(days=days_ago)
     with time_machine.travel(at - timedelta(days=1), tick=True):
@@ -194,7 +194,7 @@ def deliberated_session(people: dict, candidate_ids: list[int], results=None, *,
 
     import time_machine
 
-    from certification.services import jury as jury_svc
+    from certification.jury import service as jury_svc
 
     officer = people["officer"]["actor"]
     members = jury_members(people)
@@ -236,11 +236,12 @@ def structure_id_of(n: int) -> int:
 def issue_results(session_id: int, *, notify: bool = True) -> None:
     """The system's part after a signed PV (what the jury flow does): blocs acquired, certificates
     and attestations issued, results notified (which opens the appeal period)."""
-    from certification.services import issuance
-    from certification.services import jury as jury_svc
+    from certification.jury import issuance
+    from certification.jury import queries as jury_queries
+    from certification.jury import service as jury_svc
 
     with session_scope() as session:
-        for row in jury_svc.candidates_of(session, session_id):
+        for row in jury_queries.candidates_of(session, session_id):
             jury_svc.apply_results(session, session_id, row.candidate_id)
             issuance.issue_for(session, session_id, row.candidate_id)
         if notify:
@@ -397,7 +398,7 @@ class ReportRows:
         """``count`` jury sessions signed (and notified) at ``at``; their candidates come from
         ``candidate_regions`` (default: one candidate of ``region``)."""
         from certification.audit import SYSTEM, record_event
-        from certification.models import JuryCandidate, JurySession
+        from certification.jury.models import JuryCandidate, JurySession
 
         regions = candidate_regions if candidate_regions is not None else [region]
         seen: dict[str, int] = {}
@@ -467,7 +468,7 @@ class ReportRows:
     def certificates(self, count: int, issued_on, *, region: str = "Bretagne", kind: str = "certificate") -> None:
         from datetime import date
 
-        from certification.models import Certificate
+        from certification.jury.models import Certificate
 
         target = self.structure(region)
         # one (planned, so uncounted) session per document: a candidate has one document per session

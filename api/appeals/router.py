@@ -21,12 +21,13 @@ from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
-from certification.models import JurySession, Role
 from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate
+from certification.models import Role
+from certification.jury.models import JurySession
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
-from certification.appeals import queries as appeal_queries
 from certification.appeals import service as svc
+from certification.appeals import queries as appeal_queries
 from documents.service import list_documents
 
 router = APIRouter(prefix="/appeals", tags=["recours"])

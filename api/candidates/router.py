@@ -33,13 +33,14 @@ from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Certification, CertificationVersion, JuryCandidate, JurySession, Role, Structure
+from certification.models import Certification, CertificationVersion, Role, Structure
+from certification.jury.models import JuryCandidate, JurySession
 from certification.agrement.models import Agrement
 from certification.candidates.models import Candidate
-from certification.processes.certification import OUTCOME_LABELS
 from certification.candidates.states import CANDIDATE_STATE_LABELS, EVALUATION_RESULTS, CandidateState
-from certification.candidates import queries as candidate_queries
+from certification.jury.states import OUTCOME_LABELS
 from certification.candidates import service as svc
+from certification.candidates import queries as candidate_queries
 from certification.services.referential import blocs_of, version_title
 from certification.settings import get_settings
 from certification.vae.queries import vae_dossier_id

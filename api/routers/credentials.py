@@ -24,10 +24,12 @@ from api.types import UtcDateTime
 from certification import keys
 from certification.db import session_scope
 from certification.errors import NotFound
-from certification.models import Bloc, Certificate, Certification, Role
+from certification.models import Bloc, Certification, Role
+from certification.jury.models import Certificate
 from certification.models_credentials import Credential
 from certification.services import credentials as svc
-from certification.services import issuance
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from documents import badge
@@ -227,7 +229,7 @@ class CredentialOut(BaseModel):
 def list_credentials(certificate_id: int, pager: Pager = Depends(),
                      principal: Principal = Depends(require(Role.officer, Role.structure))) -> Page[CredentialOut]:
     with session_scope() as session:
-        certificate = issuance.get_certificate(session, principal.actor, certificate_id)
+        certificate = jury_queries.get_certificate(session, principal.actor, certificate_id)
         return pager.page(
             svc.credentials_of(session, certificate.id),
             lambda c: CredentialOut(
@@ -244,7 +246,7 @@ def list_credentials(certificate_id: int, pager: Pager = Depends(),
 def download_badge(certificate_id: int, credential_id: int,
                    principal: Principal = Depends(require(Role.officer, Role.structure))) -> Response:
     with session_scope() as session:
-        certificate = issuance.get_certificate(session, principal.actor, certificate_id)
+        certificate = jury_queries.get_certificate(session, principal.actor, certificate_id)
         credential = session.get(Credential, credential_id)
         if credential is None or credential.certificate_id != certificate.id:
             raise NotFound("Badge introuvable.", code="badge_not_found")

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.certification_schemas import VerificationOut
 from api.errors import error_response
 from certification.db import session_scope
-from certification.services import issuance
+from certification.jury import issuance
 from certification.settings import get_settings
 from documents.render import make_environment
 

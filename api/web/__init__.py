@@ -12,10 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from api.web import integrity, login, operations, pages, referentiels  # noqa: F401 - register the routes, in this order
 from api.reporting import pages as report_pages  # noqa: F401
 from api.candidates import pages as candidate_pages  # noqa: F401 - the dossier kinds, in this order
+from api.jury import pages_certificates  # noqa: F401
 from api.controle import pages as controle_pages  # noqa: F401
 from api.training import pages as training_pages  # noqa: F401
 from api.vae import pages as vae_pages  # noqa: F401
-from api.web.dossiers import juries  # noqa: F401
+from api.jury import pages as jury_pages  # noqa: F401
 from api.agrement import pages as agrement_pages  # noqa: F401
 from api.web.render import STATIC_DIR, error_page, render
 from api.web.router import router

@@ -13,10 +13,11 @@ from certification.clock import now, today
 from certification.controle import queries as controle_queries
 from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.errors import Forbidden
-from certification.models import ROLE_LABELS_FR, Certification, JuryCandidate, JurySession, Role, Structure, User
+from certification.models import ROLE_LABELS_FR, Certification, Role, Structure, User
 from certification.candidates.models import Candidate
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
-from certification.processes.certification import JURY_STATE_LABELS, PENDING_JURY_STATES, JuryState
+from certification.jury.states import JURY_STATE_LABELS, PENDING_JURY_STATES, JuryState
+from certification.jury.models import JuryCandidate, JurySession
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.candidates.states import CANDIDATE_STATE_LABELS, CandidateState
 from certification.training.states import (
@@ -30,7 +31,7 @@ from certification.agrement import queries as agrement_queries
 from certification.appeals import queries as appeal_queries
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as candidates_svc
-from certification.services import jury as jury_svc
+from certification.jury import queries as jury_queries
 from certification.training import queries as training_queries
 from certification.vae import queries as vae_queries
 from certification.vae.states import VAE_STATE_LABELS, VaeState
@@ -152,14 +153,14 @@ JURY_STEPS = {
 
 def _juries(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for j in jury_svc.list_sessions(session, actor):
+    for j in jury_queries.list_sessions(session, actor):
         state = JuryState(j.state)
         if state not in JURY_STEPS:
             continue
         step, who = JURY_STEPS[state]
         if actor.role is Role.jury_member:
             # Among the members, only the president records results, closes and signs.
-            president = any(m.user_id == actor.user_id and m.is_president for m in jury_svc.members_of(session, j.id))
+            president = any(m.user_id == actor.user_id and m.is_president for m in jury_queries.members_of(session, j.id))
             if not president or state in (JuryState.planned, JuryState.convened):
                 continue
             who = Role.jury_member
@@ -228,7 +229,7 @@ def _ready_candidates(session: Session, actor: Actor, names: _Names) -> list[Inb
     for c in unplaced_ready_candidates(session):
         by_certification.setdefault(c.certification_id, []).append(c)
     items = []
-    open_sessions = [j for j in jury_svc.list_sessions(session, actor) if j.state in (JuryState.planned,
+    open_sessions = [j for j in jury_queries.list_sessions(session, actor) if j.state in (JuryState.planned,
                                                                                        JuryState.convened)]
     for certification_id, candidates in by_certification.items():
         target = next((j for j in open_sessions if j.certification_id == certification_id), None)

@@ -22,6 +22,7 @@ from api.web.router import router
 from api.web.session import WebUser, web_user
 from certification.clock import today
 from certification.db import session_scope
+from certification.candidates.models import Candidate
 from certification.models import Certification, Role, Structure, User
 from documents.service import list_documents
 
@@ -38,6 +39,11 @@ def structure_name(session: Session, structure_id: int) -> str:
 
 def certification_of(session: Session, certification_id: int) -> Certification:
     return session.get(Certification, certification_id)
+
+
+def person(c: Candidate) -> str:
+    """A candidate's name as the pages show it: first names, then last name."""
+    return f"{c.first_names} {c.last_name}"
 
 
 def user_name(session: Session, user_id: int | None) -> str | None:

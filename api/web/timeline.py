@@ -11,7 +11,7 @@ from certification.audit import timeline
 from certification.controle.states import CONTROLE
 from certification.models import ROLE_LABELS_FR, Role
 from certification.agrement.states import AGREMENT, AGREMENT_REQUEST
-from certification.processes.certification import CERTIFICATE, JURY
+from certification.jury.states import CERTIFICATE, JURY
 from certification.appeals.states import APPEAL
 from certification.candidates.states import CANDIDATE
 from certification.training.states import APPUI, ENROLLMENT, TRAINING_SESSION

@@ -66,7 +66,7 @@ def _decide(
 
 def _flag_juries(session: Session, actor: Actor, agrement: Agrement, what: str) -> None:
     """Pending jury sessions presenting candidates of this structure are flagged for the officer."""
-    from certification.services.jury import flag_pending_sessions  # the jury reads the agrément
+    from certification.jury.service import flag_pending_sessions  # the jury reads the agrément
 
     flag_pending_sessions(session, actor, agrement.structure_id, f"{what} ({agrement.number})")
 

@@ -12,13 +12,15 @@ from certification.audit import Actor, apply_transition, record_event
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.appeals.models import Appeal
-from certification.appeals.queries import get_appeal
-from certification.appeals.states import APPEAL, AppealState
-from certification.candidates.queries import get_candidate
-from certification.models import JuryCandidate, JurySession, Role
+from certification.models import Role
+from certification.jury.models import JuryCandidate, JurySession
 from certification.numbering import next_value
-from certification.processes.certification import JURY, JuryState
-from certification.services import jury as jury_svc
+from certification.appeals.states import APPEAL, AppealState
+from certification.jury.states import JURY, JuryState
+from certification.jury import queries as jury_queries
+from certification.jury import service as jury_svc
+from certification.appeals.queries import get_appeal
+from certification.candidates.queries import get_candidate
 from certification.settings import get_settings
 
 ENTITY = Appeal.__tablename__
@@ -117,7 +119,7 @@ def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[s
     apply_transition(session, JURY, jury, "amend_after_appeal", actor, reason=f"Recours {appeal.reference} fondé",
                      data={"appeal": appeal.reference, "pv_version": jury.pv_version + 1},
                      changes={"pv_version": jury.pv_version + 1, "pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
-    for d in jury_svc.deliberations_of(session, jury.id, appeal.candidate_id):
+    for d in jury_queries.deliberations_of(session, jury.id, appeal.candidate_id):
         d.result, d.comment, d.recorded_by_id, d.recorded_at = (
             results[d.bloc_code], f"Recours {appeal.reference}", actor.user_id, now())
         session.add(d)

@@ -9,7 +9,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.candidates.models import Candidate, Evaluation
 from certification.errors import Forbidden
-from certification.models import JuryCandidate, JuryMember, Role, User
+from certification.jury.models import JuryCandidate, JuryMember
+from certification.models import Role, User
 from certification.visibility import visible_one
 
 

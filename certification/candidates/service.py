@@ -16,10 +16,11 @@ from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.agrement import queries as agrement_queries
 from certification.agrement.models import Agrement
+from certification.models import Certification, CertificationVersion, Role, Structure
 from certification.candidates.models import Candidate, Evaluation
+from certification.jury.models import BlocAcquisition
 from certification.candidates.queries import evaluations_of, get_candidate, structure_of
 from certification.candidates.states import CANDIDATE, EVALUATION_RESULTS, CandidateState
-from certification.models import BlocAcquisition, Certification, CertificationVersion, Role, Structure
 from certification.numbering import next_value
 from certification.services.files import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force

@@ -28,8 +28,8 @@ from importlib.resources import files
 
 from certification.cpf.states import PARIS, local_date
 from certification.errors import ValidationFailed
-from certification.models import Certificate, JurySession
 from certification.candidates.models import Candidate
+from certification.jury.models import Certificate, JurySession
 from certification.settings import Settings
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"

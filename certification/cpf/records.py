@@ -12,8 +12,8 @@ from certification.clock import now
 from certification.cpf.flux import hold_reasons
 from certification.cpf.models import CpfRecord
 from certification.cpf.states import CPF_RECORD, OWED_STATES, RECORD_ENTITY, CpfState, due_date
-from certification.models import Certificate
-from certification.processes.certification import CertificateState
+from certification.jury.models import Certificate
+from certification.jury.states import CertificateState
 
 def sync_records(session: Session, certification_id: int | None = None) -> int:
     """Create the record of every valid certificate not yet followed; cancel the records of revoked

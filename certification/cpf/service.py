@@ -60,8 +60,9 @@ from certification.cpf.states import (
     produced_on,
 )
 from certification.errors import InvalidTransition, ValidationFailed
-from certification.models import Certificate, Certification, CertificationVersion, JurySession
 from certification.candidates.models import Candidate
+from certification.models import Certification, CertificationVersion
+from certification.jury.models import Certificate, JurySession
 from certification.numbering import next_value
 from certification.referentiel.service import current_or_latest
 from certification.services.referential import get_certification, parse_registry_code, version_of, version_registry_code

@@ -35,10 +35,11 @@ from sqlmodel import Session, select
 from certification.clock import as_utc
 from certification.controle.models import Controle
 from certification.controle.states import ControleState
-from certification.models import AuditEvent, Certificate, JuryCandidate, JurySession, Structure
+from certification.models import AuditEvent, Structure
+from certification.jury.models import Certificate, JuryCandidate, JurySession
 from certification.agrement.models import AgrementRequest
 from certification.candidates.models import Candidate
-from certification.processes.certification import JuryState
+from certification.jury.states import JuryState
 from certification.vae.models import VaeDossier
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 carries, signed by the certifier as VC-JWT (EdDSA, Ed25519), revocable through a W3C Bitstring
 Status List, verifiable by anyone.
 
-Called from :mod:`certification.services.issuance` inside the transaction that issues, corrects
+Called from :mod:`certification.jury.issuance` inside the transaction that issues, corrects
 or revokes the certificate, so the credential rows and the status bits never disagree with the
 certificate register. The status list is derived from the ``revoked_at`` of the rows: a bit is
 set in the same transaction as the revocation.
@@ -31,8 +31,9 @@ from sqlmodel import Session, select
 from certification import keys
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
-from certification.models import BlocAcquisition, Certificate, Certification, CertificationVersion
 from certification.candidates.models import Candidate
+from certification.models import Certification, CertificationVersion
+from certification.jury.models import BlocAcquisition, Certificate
 from certification.models_credentials import Credential
 from certification.numbering import next_value
 from certification.services.referential import (

@@ -9,7 +9,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.errors import Forbidden, ValidationFailed
-from certification.models import JuryCandidate, JuryMember, JurySession, Role, User
+from certification.models import Role, User
+from certification.jury.models import JuryCandidate, JuryMember, JurySession
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS
 from certification.visibility import visible_one

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Certificate
+from certification.jury.models import Certificate
 from certification.cpf.flux import NS, flux_errors
 from tests.factories import auth, certified_holders
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from certification.clock import as_utc, today
 from certification.db import session_scope
-from certification.models import Certificate, JurySession
+from certification.jury.models import Certificate, JurySession
 from certification.candidates import service as cand
 from tests.factories import auth, certified_holders, grant_agrement, siret, structure_account
 

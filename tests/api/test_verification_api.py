@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Certificate
-from certification.services.issuance import checksum
+from certification.jury.models import Certificate
+from certification.jury.issuance import checksum
 from tests.factories import auth, certified_holders
 
 ALL = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}

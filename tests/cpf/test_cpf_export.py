@@ -14,12 +14,13 @@ from sqlmodel import select
 from certification.audit import SYSTEM, timeline
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition, ValidationFailed
-from certification.models import Certificate, Certification
 from certification.candidates.models import Candidate
+from certification.models import Certification
+from certification.jury.models import Certificate
 from certification.cpf import flux, queries, service
 from certification.cpf import states as cpf_states
 from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
-from certification.services import issuance
+from certification.jury import issuance
 from certification.settings import reset_settings_cache
 from flows.cpf import export_once, import_report_once
 from tests.cpf.holders import registered_structure
@@ -57,7 +58,7 @@ def deliberate(people, ids, results) -> int:
     if "presidente" not in people:
         return deliberated_session(people, ids, results)
 
-    from certification.services import jury as jury_svc
+    from certification.jury import service as jury_svc
 
     officer_actor = people["officer"]["actor"]
     members = [("presidente", "employeur", True), ("employeur2", "employeur", False), ("salarie1", "salarie", False),

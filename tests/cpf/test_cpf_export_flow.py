@@ -13,11 +13,11 @@ from sqlmodel import select
 from api.app import periodic_flows
 from api.cli import scheduled_deployments
 from certification.db import session_scope
-from certification.models import Certificate
+from certification.jury.models import Certificate
 from certification.cpf import queries, service, states
 from certification.cpf.flux import NS
 from certification.cpf.models import CpfExportBatch, CpfRecord
-from certification.services import issuance
+from certification.jury import issuance
 from certification.settings import reset_settings_cache
 from flows.cpf import cpf_export_all_flow, cpf_export_flow, export_and_alert, import_report_once
 from notifications.models import OutboxMessage

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from certification.db import session_scope
-from certification.models import Certificate
+from certification.jury.models import Certificate
 from certification.models_credentials import Credential
-from certification.services.issuance import checksum
+from certification.jury.issuance import checksum
 from documents import badge
 from tests.credentials.independent import check_open_badge, decode_verified, status_bit
 from tests.credentials.test_credentials_services import forge, tamper

@@ -15,9 +15,10 @@ from sqlmodel import func, select
 
 from certification import keys
 from certification.db import session_scope
-from certification.models import Certificate
+from certification.jury.models import Certificate
 from certification.models_credentials import Credential
-from certification.services import credentials, issuance
+from certification.services import credentials
+from certification.jury import issuance
 from tests.credentials.independent import check_open_badge, decode_verified, signature_fails, status_bit
 from tests.factories import deliberated_session, grant_agrement, issue_results, make_users, ready_candidates, siret, \
     structure_account

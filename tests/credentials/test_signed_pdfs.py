@@ -35,7 +35,7 @@ def test_a_stored_certificate_is_sealed_and_a_byte_changed_breaks_it(engine, set
     context = sample_certificate_context()
     with new_session(engine) as s:
         doc = ensure_document(s, entity_type="certificates", entity_id=1, kind="certificat", version=1,
-                              template="certificat.html", context=context, filename="SP-certificat.pdf",
+                              template="jury/certificat.html", context=context, filename="SP-certificat.pdf",
                               root=settings.data_dir)
         s.commit()
     data = stored(settings, doc)
@@ -55,7 +55,7 @@ def test_the_pv_carries_the_presidents_signature_act(engine, settings):
     context["jury"]["pv_signed_at"] = datetime(2026, 6, 12, 14, 10, tzinfo=UTC)
     with new_session(engine) as s:
         doc = ensure_document(s, entity_type="jury_sessions", entity_id=1, kind="pv_jury", version=1,
-                              template="pv_jury.html", context=context, filename="pv.pdf", root=settings.data_dir)
+                              template="jury/pv_jury.html", context=context, filename="pv.pdf", root=settings.data_dir)
         s.commit()
     signature, status = pdf_signature_status(stored(settings, doc), keys.seal().ca_file)
     assert status.bottom_line
@@ -130,7 +130,7 @@ def test_production_seal_from_a_pkcs12_file(monkeypatch, tmp_path, settings):
         sealed = keys.seal()
         assert not sealed.embedded and sealed.pkcs12_file == p12
         context = sample_certificate_context()
-        data = signing.seal_pdf(render.render_pdf("certificat.html", context), kind="certificat", context=context)
+        data = signing.seal_pdf(render.render_pdf("jury/certificat.html", context), kind="certificat", context=context)
         assert pdf_is_valid(data, embedded.ca_file)
     finally:
         monkeypatch.undo()

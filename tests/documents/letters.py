@@ -25,7 +25,7 @@ def _controle(decision: str | None, **extra) -> Callable[[], dict]:
 
 def _pv() -> dict:
     """Six candidates, with the outcome labels of the domain (« certification obtenue » is the longest)."""
-    from certification.processes.certification import OUTCOME_LABELS
+    from certification.jury.states import OUTCOME_LABELS
 
     context = sample_jury_context(6)
     for candidate in context["jury"]["candidates"]:
@@ -52,7 +52,7 @@ LETTERS: dict[str, Callable[[], dict]] = {
     "controle/decision_suspension.html": _controle("suspension", decision_reason="Plan d'actions non réalisé."),
     "controle/decision_retrait.html": _controle("withdrawal", decision_reason="Manquements graves et répétés."),
     "recours_decision.html": sample_recours_context,
-    "pv_jury.html": _pv,
-    "certificat.html": sample_certificate_context,
-    "attestation_blocs.html": _attestation,
+    "jury/pv_jury.html": _pv,
+    "jury/certificat.html": sample_certificate_context,
+    "jury/attestation_blocs.html": _attestation,
 }

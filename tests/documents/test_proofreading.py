@@ -57,7 +57,7 @@ def _tricky_jury() -> dict:
 
 
 def _tricky(template: str) -> dict:
-    if template == "pv_jury.html":
+    if template == "jury/pv_jury.html":
         return _tricky_jury()
     context = LETTERS[template]()
     if "certificate" in context:
@@ -87,7 +87,7 @@ def test_every_template_file_is_proofread() -> None:
     """Each file of documents/templates and notifications/templates is rendered below: either it is an
     entry point (a PDF template, one of the three parts of an e-mail) or one of them builds on it."""
     documents = proof.document_templates()
-    assert {"pv_jury.html", "certificat.html", "reporting/rapport_activite.html",
+    assert {"jury/pv_jury.html", "jury/certificat.html", "reporting/rapport_activite.html",
             "training/attestation_formation_epsp.html"} \
         <= set(documents) and "base.html" not in documents
     covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)
@@ -168,7 +168,7 @@ def test_guillemets_get_thin_spaces_in_both_parts() -> None:
 
 
 def test_pv_agrees_with_the_sex_and_its_dates_are_in_order() -> None:
-    text = _pdf_text(render.render_pdf("pv_jury.html", _tricky_jury()))
+    text = _pdf_text(render.render_pdf("jury/pv_jury.html", _tricky_jury()))
     assert "Ophélie d'Harcourt, présidente du jury – présente" in text
     assert "Hugo Ernaux – présent" in text
     assert "née le" in text and "né le" in text and "né·e le" in text  # F, M and not recorded
@@ -177,7 +177,7 @@ def test_pv_agrees_with_the_sex_and_its_dates_are_in_order() -> None:
     assert held <= signed
 
 
-@pytest.mark.parametrize("kind", ["certificat.html", "attestation_blocs.html"])
+@pytest.mark.parametrize("kind", ["jury/certificat.html", "jury/attestation_blocs.html"])
 def test_certificates_name_the_signatory_agree_and_are_issued_after_the_jury(kind: str) -> None:
     text = _pdf_text(render.render_pdf(kind, _tricky(kind)))
     assert "Hugo Ernaux" in text and "né le" in text and "née le" not in text
@@ -196,21 +196,21 @@ def _mail_contexts() -> dict[str, dict]:
         **{f"agrement/{name}": agrement for name in ("accuse_reception", "demande_complements", "relance_complements",
                                        "classement_sans_suite", "demande_avis", "relance_avis", "avis_rendu",
                                        "decision_agrement", "refus_agrement")},
-        "convocation_jury": {**jury, "member": president},
-        "resultats_jury": {**jury, "candidate": male,
+        "jury/convocation_jury": {**jury, "member": president},
+        "jury/resultats_jury": {**jury, "candidate": male,
                            "certificate": sample_certificate(holder_first_names="Hugo", holder_last_name="Ernaux")},
-        "pv_a_signer": {**jury, "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"},
+        "jury/pv_a_signer": {**jury, "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"},
         "controle/mission_controle": {**sample_controle_context(), "recipient_name": "Aïssatou Diallo", "recipient_sex": "F"},
     }
 
 
 def test_mails_agree_with_the_recipient() -> None:
     contexts = _mail_contexts()
-    _, text, _ = render_message("convocation_jury", contexts["convocation_jury"])
+    _, text, _ = render_message("jury/convocation_jury", contexts["jury/convocation_jury"])
     assert "Vous êtes convoquée" in text and "En tant que présidente du jury" in text
-    _, text, _ = render_message("resultats_jury", contexts["resultats_jury"])
+    _, text, _ = render_message("jury/resultats_jury", contexts["jury/resultats_jury"])
     assert "le parcours d'Hugo Ernaux (candidat " in text
-    _, text, _ = render_message("pv_a_signer", contexts["pv_a_signer"])
+    _, text, _ = render_message("jury/pv_a_signer", contexts["jury/pv_a_signer"])
     assert "À l'attention d'Ophélie d'Harcourt" in text
     _, text, _ = render_message("agrement/accuse_reception", contexts["agrement/accuse_reception"])
     assert "\nMadame,\n" in text and "Madame, Monsieur" not in text  # the recipient's sex is known
@@ -288,7 +288,7 @@ def test_results_mail_greets_the_candidate_by_the_recorded_sex(index, greeting: 
         context["candidate"] = {**context["candidate"], "sex": None}
     else:
         context["candidate"] = context["jury"]["candidates"][index]
-    _, text, html = render_message("resultats_jury", context)
+    _, text, html = render_message("jury/resultats_jury", context)
     assert f"\n{greeting}\n" in text and f">{greeting}</p>" in html
     assert f"Nous vous prions d'agréer, {greeting[:-1]}, l'expression" in text
 

@@ -22,7 +22,8 @@ from api.demo import (
     run_demo,
 )
 from certification.db import session_scope
-from certification.models import AuditEvent, Certificate
+from certification.models import AuditEvent
+from certification.jury.models import Certificate
 from certification.settings import get_settings, reset_settings_cache
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

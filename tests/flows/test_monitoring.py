@@ -18,7 +18,8 @@ from sqlmodel import select
 
 from api.app import create_app
 from certification.db import get_engine, session_scope
-from certification.models import AuditEvent, JurySession
+from certification.models import AuditEvent
+from certification.jury.models import JurySession
 from certification.models_monitoring import FlowRunRecord
 from certification.settings import get_settings, reset_settings_cache
 from documents.models import GeneratedDocument

@@ -23,8 +23,8 @@ from api.app import create_app, periodic_flows
 from api.backup import BackupError, backup, prune, restore
 from api.cli import app as cli
 from certification.db import dispose_engines, get_engine, session_scope
-from certification.models import Certificate, JurySession
-from certification.services.issuance import checksum
+from certification.jury.models import Certificate, JurySession
+from certification.jury.issuance import checksum
 from certification.settings import get_settings, reset_settings_cache
 from documents.models import GeneratedDocument
 from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from certification.db import session_scope
-from certification.models import AuditEvent, Certificate
+from certification.models import AuditEvent
+from certification.jury.models import Certificate
 from documents.models import GeneratedDocument
 from flows.jury import advance_jury
 from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, \

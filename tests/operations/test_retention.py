@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from certification.audit import SYSTEM
 from certification.db import session_scope
-from certification.models import ApiToken, AuditEvent, BlocAcquisition, Certificate, Deliberation, User
+from certification.models import ApiToken, AuditEvent, User
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation
 from certification.agrement.models import Piece
 from certification.agrement import service as agrement_svc
 from certification.candidates.models import Evaluation

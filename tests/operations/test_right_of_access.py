@@ -13,8 +13,9 @@ from sqlmodel import select
 
 from api.app import create_app
 from certification.db import session_scope
-from certification.models import AuditEvent, Certificate
+from certification.models import AuditEvent
 from certification.candidates.models import Candidate
+from certification.jury.models import Certificate
 from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
     structure_account

@@ -16,18 +16,20 @@ from sqlmodel import select
 from api.app import create_app
 from certification.db import session_scope
 from certification.clock import today
-from certification.models import Certificate, Certification
+from certification.jury.models import Certificate
+from certification.models import Certification
 from certification.agrement.models import Agrement
 from certification.models_credentials import Credential
 from certification.referentiel import service
 from certification.referentiel.schema import parse
 from certification.cpf import flux as cpf_flux
 from certification.cpf import service as cpf_service
-from certification.services import credentials, issuance
+from certification.services import credentials
+from certification.jury import issuance
 from documents import badge
 from documents.render import render_pdf
 from flows.jury import certificate_context, jury_context
-from certification.models import JurySession
+from certification.jury.models import JurySession
 from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
     structure_account
 from tests.flows.conftest import pdf_text
@@ -82,14 +84,14 @@ def test_pv_and_certificates_print_each_candidates_version(people, mixed_session
         ctx = jury_context(s, s.get(JurySession, jury_id))
         old_ctx = certificate_context(s, s.get(Certificate, certificates["Ancien"]))
         new_ctx = certificate_context(s, s.get(Certificate, certificates["Nouveau"]))
-    pv = pdf_text(render_pdf("pv_jury.html", ctx))
+    pv = pdf_text(render_pdf("jury/pv_jury.html", ctx))
     assert "référentiel version 1" in pv and "référentiel version 2" in pv
     assert "SP-B1 (version 1) : " + V1_B1 in pv and "TST-B1 (version 2) : " + V2_B1 in pv
 
-    old_text = pdf_text(render_pdf("certificat.html", old_ctx))
+    old_text = pdf_text(render_pdf("jury/certificat.html", old_ctx))
     assert V1_B1 in old_text and "CQP Salarié Polyvalent" in old_text
     assert V2_B1 not in old_text and "RS9999" not in old_text
-    new_text = pdf_text(render_pdf("certificat.html", new_ctx))
+    new_text = pdf_text(render_pdf("jury/certificat.html", new_ctx))
     assert V2_B1 in new_text and V2_TITLE in new_text
     assert "Répertoire spécifique sous le code RS9999" in new_text
     assert V1_B1 not in new_text

@@ -13,12 +13,12 @@ from sqlmodel import select
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Certificate, JurySession
 from certification.candidates.models import Candidate
+from certification.jury.models import Certificate, JurySession
 from certification.referentiel import service
 from certification.referentiel.schema import ReferentielInvalid, parse
 from certification.candidates import service as cand
-from certification.services import jury as jury_svc
+from certification.jury import service as jury_svc
 from documents.formatting import date_fr
 from documents.render import render_pdf
 from flows.jury import certificate_context, jury_context
@@ -110,8 +110,8 @@ def test_a_returning_candidate_keeps_the_blocs_held_by_equivalence(people):
     with session_scope() as s:
         certificate = s.exec(select(Certificate).where(Certificate.candidate_id == again)).one()
         assert (certificate.kind, certificate.blocs) == ("certificate", ["TST-B1", "TST-B2", "TST-B3"])
-        text = pdf_text(render_pdf("certificat.html", certificate_context(s, certificate)))
-        pv = pdf_text(render_pdf("pv_jury.html", jury_context(s, s.get(JurySession, second_jury))))
+        text = pdf_text(render_pdf("jury/certificat.html", certificate_context(s, certificate)))
+        pv = pdf_text(render_pdf("jury/pv_jury.html", jury_context(s, s.get(JurySession, second_jury))))
     when = date_fr(first_day)  # « 30 novembre 2026 »
     assert f"acquis par équivalence (SP-B1, jury {first_ref} du {when})" in text
     assert f"acquis par équivalence (SP-B2, jury {first_ref} du {when})" in text

@@ -21,16 +21,12 @@ from certification.audit import timeline
 from certification.db import get_engine, session_scope
 from certification.models import (
     AuditEvent,
-    BlocAcquisition,
-    Certificate,
-    Deliberation,
     IdempotencyRecord,
-    JuryCandidate,
-    JurySession,
 )
-from certification.appeals.models import Appeal
+from certification.jury.models import BlocAcquisition, Certificate, Deliberation, JuryCandidate, JurySession
 from certification.appeals import service as appeals
-from certification.services import jury as jury_svc
+from certification.jury import service as jury_svc
+from certification.appeals.models import Appeal
 from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, ready_candidates
 

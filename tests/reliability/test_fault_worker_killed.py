@@ -24,7 +24,7 @@ import pytest
 from sqlmodel import func, select
 
 from certification.db import session_scope
-from certification.models import Certificate, JurySession
+from certification.jury.models import Certificate, JurySession
 from certification.models_credentials import Credential
 from documents.models import GeneratedDocument
 from notifications.models import OutboxMessage

@@ -106,8 +106,9 @@ def test_json_and_html_page(client, people, published):
 
 def test_the_activity_report_holds_no_personal_data(client, people, published):
     """Counts only: no holder, candidate or account is named in any format of the report."""
-    from certification.models import Certificate, User
     from certification.candidates.models import Candidate
+    from certification.models import User
+    from certification.jury.models import Certificate
 
     with session_scope() as s:
         personal = {v for c in s.exec(select(Candidate)) for v in (c.last_name, c.first_names, c.email, c.reference)}

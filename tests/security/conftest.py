@@ -15,7 +15,8 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle.models import Controle, ControleFile
 from certification.db import session_scope
-from certification.models import Certificate, JurySession, Role
+from certification.jury.models import Certificate, JurySession
+from certification.models import Role
 from certification.agrement.models import Agrement, AgrementRequest, Piece
 from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation

@@ -19,9 +19,10 @@ from sqlmodel import select
 from api.app import create_app
 from certification.controle import service as ctl
 from certification.db import session_scope
-from certification.models import Certificate, Role
+from certification.jury.models import Certificate
+from certification.models import Role
 from certification.agrement import service as agr
-from certification.services import issuance
+from certification.jury import issuance
 from certification.appeals import service as appeals
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request

@@ -14,10 +14,10 @@ from certification.cpf import flux as cpf_export
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from certification.models import Certificate, JuryCandidate, JurySession
+from certification.jury.models import Certificate, JuryCandidate, JurySession
 from certification.candidates.models import Candidate
-from certification.services import issuance
-from certification.services import jury as jury_svc
+from certification.jury import issuance
+from certification.jury import service as jury_svc
 from certification.services.files import PieceIn
 from certification.services.files import referenced_uploads
 from certification.reporting.queries import activity_report

@@ -21,14 +21,8 @@ from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import (
-    AuditEvent,
-    Certificate,
-    Deliberation,
-    JuryCandidate,
-    JuryMember,
-    JurySession,
-)
+from certification.models import AuditEvent
+from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation
@@ -38,8 +32,9 @@ from certification.agrement import queries as agrement_queries
 from certification.appeals import service as appeals_svc
 from certification.training import appuis as appuis_svc
 from certification.candidates import service as candidates_svc
-from certification.services import jury as jury_svc
+from certification.jury import service as jury_svc
 from certification.agrement import lifecycle
+from certification.jury import queries as jury_queries
 from certification.training import service as training_svc
 from documents.formatting import to_local
 from tests.factories import (
@@ -210,7 +205,7 @@ def jury(people, stage: str, *, members: bool = True, candidates: bool = True, r
         if reached >= 3:
             jury_svc.check_composition(s, officer, sid)
         if reached >= 4:
-            for row in jury_svc.candidates_of(s, sid):
+            for row in jury_queries.candidates_of(s, sid):
                 jury_svc.record_results(s, officer, sid, row.candidate_id,
                                         results or {b: "validated" for b in row.blocs})
         if reached >= 5:

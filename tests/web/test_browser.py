@@ -24,7 +24,8 @@ from sqlmodel import select
 from certification.clock import now, today
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AuditEvent, Deliberation, JurySession
+from certification.models import AuditEvent
+from certification.jury.models import Deliberation, JurySession
 from certification.agrement.models import AgrementRequest
 from certification.appeals.models import Appeal
 from certification.training.models import TrainingEnrollment, TrainingSession

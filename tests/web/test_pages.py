@@ -16,7 +16,8 @@ from certification.clock import today
 from certification.controle import service as controle_svc
 from certification.controle.models import Controle
 from certification.db import session_scope
-from certification.models import AuditEvent, JuryMember, JurySession, Role, Structure
+from certification.models import AuditEvent, Role, Structure
+from certification.jury.models import JuryMember, JurySession
 from certification.agrement.models import AgrementRequest
 from certification.candidates.models import Candidate
 from certification.agrement import service as svc
@@ -952,7 +953,7 @@ def test_candidate_registration_evaluation_evidence_and_rules(browser, people):
     assert client.get(f"{url}/fichiers/1").status_code == 404  # another structure
     j = scenarios.jury(people, "planned")  # a jury member reads the candidates of his sessions, not their evidence
     with session_scope() as s:
-        from certification.models import JuryCandidate
+        from certification.jury.models import JuryCandidate
 
         s.add(JuryCandidate(session_id=j["id"], candidate_id=c["id"], blocs=["SP-B1"]))
     member = browser(people["salarie1"])
@@ -976,7 +977,7 @@ def test_certificate_page_correction_rules_and_readers(browser, people):
     assert "/verify/" in page and "Délivrance" in unescape(page.split('id="historique"')[1])
     token = csrf_of(page)
     with session_scope() as s:
-        from certification.models import Certificate
+        from certification.jury.models import Certificate
 
         row = s.get(Certificate, k["id"])
         current = {"last_name": row.holder_last_name, "first_names": row.holder_first_names,

@@ -1,0 +1,121 @@
+"""Certificates (parchemins) and attestations de blocs: consultation, duplicate, correction and
+revocation, each keeping its history. A structure sees its own candidates' documents."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from api.certification_schemas import CertificationCode
+from api.jury.schemas import CertificateOut, CertificateSummary, CorrectionIn
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary
+from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.deps import Officer, Principal, require
+from api.idempotency import Call, Responder
+from api.reads import dossier_document, dossier_read
+from api.schemas import EventOut, ReasonIn
+from api.uploads import document_out
+from certification.jury import actions
+from certification.audit import timeline
+from certification.db import session_scope
+from certification.candidates.models import Candidate
+from certification.models import Certification, Role
+from certification.jury.models import Certificate, JurySession
+from certification.jury.states import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
+from certification.jury import queries as jury_queries
+from certification.jury import issuance as svc
+from documents.service import list_documents
+
+router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
+
+ENTITY = Certificate.__tablename__
+READERS = (Role.officer, Role.structure)
+
+
+def _summary(session: Session, row: Certificate) -> dict:
+    cert = session.get(Certification, row.certification_id)
+    candidate = session.get(Candidate, row.candidate_id)
+    jury = session.get(JurySession, row.session_id)
+    return {
+        "id": row.id, "number": row.number, "kind": row.kind, "kind_label": KIND_LABELS[row.kind],
+        "state": row.state, "state_label": CERTIFICATE_STATE_LABELS[row.state], "certification_code": cert.code,
+        "candidate_id": row.candidate_id, "candidate_reference": candidate.reference, "session_id": row.session_id,
+        "session_reference": jury.reference, "holder_last_name": row.holder_last_name,
+        "holder_first_names": row.holder_first_names, "holder_birth_date": row.holder_birth_date,
+        "holder_sex": row.holder_sex,
+        "issued_on": row.issued_on, "version": row.version, "blocs": list(row.blocs),
+    }
+
+
+def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
+    return CertificateOut(
+        progress=progress_of(session, Certificate.__tablename__, row.id),
+        **_summary(session, row),
+        revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
+        verification_url=svc.verification_url(row.number),
+        documents=[document_out(f"/certificates/{row.id}", d) for d in list_documents(session, ENTITY, row.id)],
+        history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
+        allowed_actions=actions.certificate_actions(session, principal.actor, row),
+    )
+
+
+responder = Responder(certificate_out, "certificate_changed")
+
+
+@router.get("", response_model=Page[CertificateSummary],
+            summary="Lister les certificats et attestations (chargé·e : tous ; structure : ceux de ses candidats ; paginé)")
+def list_certificates(
+    pager: Pager = Depends(),
+    session_id: int | None = Query(default=None, ge=1, description="Filtrer par session de jury"),
+    state: CertificateState | None = Query(default=None, description="Filtrer par état"),
+    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
+    since: date | None = since_query("Délivrés"),
+    until: date | None = until_query("Délivrés"),
+    principal: Principal = Depends(require(*READERS)),
+):
+    with session_scope() as session:
+        cert_ids = certification_ids(session, certification_code)
+        return pager.page(
+            jury_queries.list_certificates(session, principal.actor, session_id=session_id),
+            lambda c: CertificateSummary(**_summary(session, c)),
+            text=lambda c: (c.number, c.holder_last_name, c.holder_first_names),
+            where=lambda c: (state in (None, c.state) and c.certification_id in cert_ids
+                             and in_range(c.issued_on, since, until)),
+        )
+
+
+@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
+def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
+         conditional: Conditional = Depends()):
+    return dossier_read(conditional, principal, jury_queries.get_certificate, certificate_out, certificate_id)
+
+
+@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
+def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
+    return dossier_document(principal, jury_queries.get_certificate, ENTITY, certificate_id, document_id)
+
+
+@router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
+             summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
+def duplicate(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "duplicate", body),
+                     lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+
+
+@router.post("/{certificate_id}/correct", response_model=CertificateOut,
+             summary="Corriger l'identité du titulaire (anciennes valeurs gardées dans l'historique) (chargé·e)")
+def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "correct", body),
+                     lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
+                                          last_name=body.last_name, first_names=body.first_names,
+                                          birth_date=body.birth_date, sex=body.sex))
+
+
+@router.post("/{certificate_id}/revoke", response_model=CertificateOut,
+             summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
+def revoke(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
+    return responder(call, principal, (certificate_id, "revoke", body),
+                     lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))

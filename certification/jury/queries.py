@@ -1,0 +1,89 @@
+"""What an actor may read of the jury sessions and the certificates.
+
+Officers and the system read every session; a jury member the sessions he sits on. Officers read
+every certificate; a structure its candidates' certificates.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from certification.audit import Actor
+from certification.errors import Forbidden
+from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
+from certification.candidates.models import Candidate
+from certification.models import Role, User
+from certification.visibility import visible_one
+
+
+# --- jury sessions -------------------------------------------------------------------------
+
+
+def _sessions_query(session: Session, actor: Actor) -> SelectOfScalar[JurySession]:
+    query = select(JurySession).order_by(JurySession.scheduled_at, JurySession.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.jury_member:
+        mine = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
+        return query.where(JurySession.id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux sessions de jury.", code="role_not_allowed")
+
+
+def list_sessions(session: Session, actor: Actor) -> list[JurySession]:
+    return list(session.exec(_sessions_query(session, actor)))
+
+
+def get_session(session: Session, actor: Actor, session_id: int) -> JurySession:
+    return visible_one(session, actor, _sessions_query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
+
+
+def members_of(session: Session, session_id: int) -> list[JuryMember]:
+    return list(session.exec(select(JuryMember).where(JuryMember.session_id == session_id).order_by(JuryMember.id)))
+
+
+def candidates_of(session: Session, session_id: int) -> list[JuryCandidate]:
+    return list(
+        session.exec(select(JuryCandidate).where(JuryCandidate.session_id == session_id).order_by(JuryCandidate.id))
+    )
+
+
+def deliberations_of(session: Session, session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
+    query = select(Deliberation).where(Deliberation.session_id == session_id)
+    if candidate_id is not None:
+        query = query.where(Deliberation.candidate_id == candidate_id)
+    return list(session.exec(query.order_by(Deliberation.id)))
+
+
+def results_by_candidate(session: Session, session_id: int) -> dict[int, dict[str, str]]:
+    """The session's recorded results, read at once: candidate id -> {bloc code: result} (the read
+    model that the API's view of the session and the jury flow's PV and e-mails share)."""
+    results: dict[int, dict[str, str]] = {}
+    for d in deliberations_of(session, session_id):
+        results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
+    return results
+
+
+# --- certificates --------------------------------------------------------------------------
+
+
+def _certificates_query(session: Session, actor: Actor) -> SelectOfScalar[Certificate]:
+    query = select(Certificate).order_by(Certificate.id)
+    if actor.role in (Role.officer, Role.system):
+        return query
+    if actor.role is Role.structure:
+        user = session.get(User, actor.user_id)
+        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
+        return query.where(Certificate.candidate_id.in_(mine))
+    raise Forbidden("Votre rôle ne donne pas accès aux certificats.", code="role_not_allowed")
+
+
+def list_certificates(session: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
+    query = _certificates_query(session, actor)
+    if session_id is not None:
+        query = query.where(Certificate.session_id == session_id)
+    return list(session.exec(query))
+
+
+def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
+    return visible_one(session, actor, _certificates_query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")

@@ -1,0 +1,149 @@
+"""A jury session end to end with a real Prefect server, a real SMTP server and real PDFs."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from certification.db import session_scope
+from certification.jury.models import Certificate
+from certification.jury import queries as jury_queries
+from certification.jury import issuance
+from documents.models import GeneratedDocument
+from flows import effects as flow_effects
+from flows.jury import advance_jury, jury_session_flow
+from notifications.models import OutboxMessage
+from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+from tests.flows.conftest import pdf_text
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def world():
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people
+
+
+def docs(entity_type: str) -> list[GeneratedDocument]:
+    with session_scope() as s:
+        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))
+
+
+def test_convocations_with_ics_once(world, settings):
+    people = world
+    ids = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, ids, convene_only=True)
+    first, second = advance_jury(sid), advance_jury(sid)
+    assert len(first.mails) == 4 and second.mails == []
+    with session_scope() as s:
+        mails = s.exec(select(OutboxMessage).where(OutboxMessage.template == "jury/convocation_jury")).all()
+    assert {m.to_addrs[0] for m in mails} == {f"{k}@jury.example.org" for k in
+                                               ("presidente", "employeur2", "salarie1", "salarie2")}
+    assert all(a["filename"] == "invitation.ics" for m in mails for a in m.attachments)
+
+
+def _candidates(ids):
+    from certification.candidates.models import Candidate
+
+    with session_scope() as s:
+        return [s.get(Candidate, i) for i in ids]
+
+
+async def test_jury_to_certificates_and_results(prefect_server, smtp, world, settings):
+    people = world
+    hostile = [("<b>O'Brien</b>-Lefèvre", "Marie-Noëlle"), ("Dupont", "Jean-Éudes")]
+    ids = ready_candidates(people["structure"], 2, names=hostile)
+    sid = deliberated_session(people, ids, {ids[1]: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                     "SP-B3": "validated"}})
+    result = await jury_session_flow(sid)
+    assert result["state"] == "results_notified" and result["transitions"] == ["notify_results"]
+    assert len(result["certificates"]) == 2
+    assert sorted(result["documents"]) == ["attestation_blocs-v1", "certificat-v1", "pv_jury-v1"]
+
+    (pv,) = docs("jury_sessions")
+    text = pdf_text((settings.data_dir / pv.relative_path).read_bytes())
+    assert "Procès-verbal" in text and "<b>O'Brien</b>-Lefèvre" in text and "Jean-Éudes" in text
+
+    with session_scope() as s:
+        certificate = s.exec(select(Certificate).where(Certificate.kind == "certificate")).one()
+        attestation = s.exec(select(Certificate).where(Certificate.kind == "attestation")).one()
+    results = smtp.by_subject("sultats")
+    assert len(results) == 3  # one per candidate with an address, one for their structure
+    (to_structure,) = [m for m in results if "2 candidats" in m["Subject"]]
+    assert [p.get_content_type() for p in to_structure.iter_attachments()] == ["application/pdf"] * 2
+    assert {str(m["To"]) for m in results if m is not to_structure} == {
+        str(c.email) for c in _candidates(ids)}
+    by_candidate = {m["To"]: m for m in results if m is not to_structure}
+    mail = next(m for to, m in by_candidate.items() if "candidat1@" in str(to))
+    (pdf_part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    cert_text = pdf_text(pdf_part.get_content())
+    assert certificate.number in cert_text and "Marie-Noëlle" in cert_text and "<b>O'Brien</b>-Lefèvre" in cert_text
+    assert issuance.verification_url(certificate.number).split("?")[0] in cert_text.replace(" ", "")
+    other = next(m for to, m in by_candidate.items() if "candidat2@" in str(to))
+    assert "Attestation" in pdf_text([p for p in other.iter_attachments()][0].get_content())
+    assert attestation.blocs == ["SP-B1", "SP-B3"]
+
+    before = len(smtp.messages)
+    again = await jury_session_flow(sid)
+    assert again["mails"] == [] and again["documents"] == [] and len(smtp.messages) == before
+
+
+def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, settings):
+    """The worker dies while notifying candidate 3 of 5; the restart completes the other ones only."""
+    people = world
+    ids = ready_candidates(people["structure"], 5)
+    sid = deliberated_session(people, ids)
+    real_enqueue, calls = flow_effects.enqueue, {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("SIGKILL")
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(flow_effects, "enqueue", dying)
+    with pytest.raises(RuntimeError):
+        advance_jury(sid)
+    monkeypatch.setattr(flow_effects, "enqueue", real_enqueue)
+    outcome = advance_jury(sid)
+    assert outcome.state == "results_notified"
+    with session_scope() as s:
+        numbers = [c.number for c in s.exec(select(Certificate))]
+        keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
+    assert len(numbers) == len(set(numbers)) == 5
+    # five candidates, one structure
+    assert len([k for k in keys if ":results:c" in k]) == 5 and len([k for k in keys if ":results:s" in k]) == 1
+    assert len(keys) == len(set(keys))
+    assert len(docs("certificates")) == 5 and len(docs("jury_sessions")) == 1
+    assert advance_jury(sid).mails == []
+
+
+def test_appeal_letters_and_new_pv(world, settings):
+    from certification.appeals import service as appeals
+
+    people = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                    "SP-B3": "validated"}})
+    advance_jury(sid)
+    officer = people["officer"]["actor"]
+    with session_scope() as s:
+        appeal = appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid,
+                                     grounds="Évaluation du bloc SP-B2 <contestée>.")
+        appeals.declare_admissible(s, officer, appeal.id)
+        appeals.uphold(s, officer, appeal.id, reason="Erreur reconnue par le jury",
+                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
+    outcome = advance_jury(sid)
+    assert outcome.state == "results_notified"
+    assert sorted(outcome.documents) == ["certificat-v1", "pv_jury-v2", "recours_decision-v1"]
+    structure_id = _candidates([cid])[0].structure_id
+    assert sorted(outcome.mails) == ["decision", "received", f"results:c{cid}:v2", f"results:s{structure_id}:v2"]
+    with session_scope() as s:
+        states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
+        assert states == [("attestation", "superseded"), ("certificate", "valid")]
+        assert jury_queries.get_session(s, officer, sid).pv_version == 2
+    pv2 = next(d for d in docs("jury_sessions") if d.version == 2)
+    assert "modificatif" in pdf_text((settings.data_dir / pv2.relative_path).read_bytes()).lower()

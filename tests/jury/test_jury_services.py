@@ -1,0 +1,353 @@
+"""Candidates, jury sessions, issuance, verification and appeals (services, real database)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from certification.audit import timeline
+from certification.clock import today
+from certification.db import session_scope
+from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from certification.candidates.models import Candidate
+from certification.services import conflicts
+from certification.jury import issuance
+from certification.agrement import lifecycle
+from certification.models import Role, Structure
+from certification.jury.models import BlocAcquisition, Certificate, JurySession
+from certification.appeals import service as appeals
+from certification.jury import queries as jury_queries
+from certification.candidates import service as cand
+from certification.jury import service as svc
+from certification.candidates import queries as candidate_queries
+from tests.factories import (
+    add_user,
+    plan_past_session,
+    deliberated_session,
+    grant_agrement,
+    jury_members,
+    make_users,
+    ready_candidates,
+    siret,
+    structure_account,
+)
+
+
+@pytest.fixture
+def world():
+    people = make_users()
+    agrement_id = grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people, agrement_id
+
+
+def apply_all(session_id: int) -> list[Certificate]:
+    with session_scope() as s:
+        ids = [r.candidate_id for r in jury_queries.candidates_of(s, session_id)]
+    issued = []
+    for cid in ids:
+        with session_scope() as s:
+            svc.apply_results(s, session_id, cid)
+            c = issuance.issue_for(s, session_id, cid)
+            if c:
+                issued.append(c)
+    return issued
+
+
+def test_registration_needs_a_valid_agrement(world):
+    people, agrement_id = world
+    other = grant_agrement(people, 2)
+    with session_scope() as s:
+        lifecycle.suspend(s, people["officer"]["actor"], other, "Contrôle défavorable")
+    structure_account(people, siret(2), "structure2")
+    with session_scope() as s, pytest.raises(Conflict, match="agrément en vigueur") as exc:
+        cand.register_candidate(s, people["structure2"]["actor"], certification_code="CQP_SP", last_name="Durand",
+                                first_names="Léa", birth_date=date(1995, 3, 2), contract_type="CDDI",
+                                contract_start=date(2026, 1, 1))
+    assert exc.value.code == "no_valid_agrement"
+    with session_scope() as s, pytest.raises(Conflict):  # no agrément at all for the EPSP
+        cand.register_candidate(s, people["structure"]["actor"], certification_code="CQP_EPSP", last_name="Durand",
+                                first_names="Léa", birth_date=date(1995, 3, 2), contract_type="CDDI",
+                                contract_start=date(2026, 1, 1))
+    with session_scope() as s, pytest.raises(Forbidden):
+        cand.register_candidate(s, people["mandataire"]["actor"], certification_code="CQP_SP", last_name="X",
+                                first_names="Y", birth_date=date(1995, 3, 2), contract_type="CDDI",
+                                contract_start=date(2026, 1, 1))
+
+
+def test_ready_needs_evaluations_of_every_bloc(world):
+    people, _ = world
+    actor = people["structure"]["actor"]
+    with session_scope() as s:
+        c = cand.register_candidate(s, actor, certification_code="CQP_SP", last_name="Le Gall",
+                                    first_names="Maël", birth_date=date(1998, 7, 14), contract_type="CDDI",
+                                    contract_start=date(2026, 2, 1))
+        cand.start_training(s, actor, c.id)
+        cand.add_evaluation(s, actor, c.id, bloc_code="SP-B1", evaluated_on=today(), result="acquis",
+                            evaluator_name="Tuteur")
+        with pytest.raises(InvalidTransition, match="SP-B2, SP-B3"):
+            cand.mark_ready(s, actor, c.id)
+        with pytest.raises(ValidationFailed):
+            cand.add_evaluation(s, actor, c.id, bloc_code="EPSP-B1", evaluated_on=today(),
+                                result="acquis", evaluator_name="Tuteur")
+
+
+def test_structures_see_only_their_candidates(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    grant_agrement(people, 2)
+    other = structure_account(people, siret(2), "structure2")
+    with session_scope() as s:
+        assert candidate_queries.list_candidates(s, other["actor"]) == []
+        with pytest.raises(NotFound):
+            candidate_queries.get_candidate(s, other["actor"], cid)
+        with pytest.raises(Forbidden):
+            candidate_queries.list_candidates(s, people["mandataire"]["actor"])
+
+
+def test_composition_is_checked(world):
+    people, _ = world
+    ids = ready_candidates(people["structure"], 1)
+    officer = people["officer"]["actor"]
+    members = jury_members(people)
+    with session_scope() as s:
+        jury = plan_past_session(s, officer, video_link="https://visio.example.org/j")
+        with pytest.raises(InvalidTransition, match="Au moins 3 membres"):
+            svc.convene(s, officer, jury.id)
+        for m in members[1:3]:  # no president, one employer and one employee
+            svc.add_member(s, officer, jury.id, user_id=m["user"]["id"], college=m["college"])
+        svc.add_member(s, officer, jury.id, user_id=members[3]["user"]["id"], college="salarie")
+        svc.add_candidates(s, officer, jury.id, ids)
+        svc.convene(s, officer, jury.id)
+        problems = svc.composition_problems(s, jury)
+        assert "un président présent est requis" in problems
+        svc.record_attendance(s, officer, jury.id, {members[3]["user"]["id"]: False})
+        with pytest.raises(InvalidTransition, match="président"):
+            svc.check_composition(s, officer, jury.id)
+
+
+def test_a_linked_member_cannot_sit(world):
+    people, _ = world
+    ids = ready_candidates(people["structure"], 1)
+    officer = people["officer"]["actor"]
+    member = add_user("ancien.formateur@jury.example.org", "Paul Ancien", Role.jury_member)
+    with session_scope() as s:
+        structure_id = s.exec(select(Structure.id).where(Structure.siret == siret(1))).one()
+        conflicts.declare_link(s, officer, user_id=member["id"], structure_id=structure_id, kind="formateur",
+                               reason="A formé les encadrants")
+        jury = svc.plan_session(s, officer, certification_code="CQP_SP",
+                                scheduled_at=datetime.now(UTC) + timedelta(days=3), place="Lyon")
+        svc.add_candidates(s, officer, jury.id, ids)
+        with pytest.raises(conflicts.ConflictOfInterest, match="Paul Ancien"):
+            svc.add_member(s, officer, jury.id, user_id=member["id"], college="employeur")
+
+
+def test_full_validation_issues_one_certificate(world):
+    people, _ = world
+    ids = ready_candidates(people["structure"], 2)
+    session_id = deliberated_session(people, ids)
+    issued = apply_all(session_id)
+    again = apply_all(session_id)  # a restarted flow issues nothing new
+    assert [c.number for c in issued] == [c.number for c in again]
+    assert [c.kind for c in issued] == ["certificate", "certificate"]
+    assert issued[0].number.startswith("SP-") and issued[0].number.endswith("000001")
+    with session_scope() as s:
+        assert {s.get(Candidate, i).state for i in ids} == {"certified"}
+        assert len(s.exec(select(Certificate)).all()) == 2
+        steps = [e.action for e in timeline(s, "candidates", ids[0])]
+    assert steps[:2] == ["register", "start_training"] and steps[-2:] == ["mark_ready", "certify"]
+
+
+def test_partial_validation_then_return_on_missing_blocs_only(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    first = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                      "SP-B3": "validated"}})
+    (attestation,) = apply_all(first)
+    assert attestation.kind == "attestation" and attestation.blocs == ["SP-B1", "SP-B3"]
+    with session_scope() as s:
+        candidate = s.get(Candidate, cid)
+        assert candidate.state == "in_training"
+        assert cand.missing_blocs(s, candidate) == ["SP-B2"]
+        acquisition = s.exec(select(BlocAcquisition).where(BlocAcquisition.bloc_code == "SP-B1")).one()
+        assert acquisition.valid_until == acquisition.acquired_on.replace(year=acquisition.acquired_on.year + 5)
+        cand.mark_ready(s, people["structure"]["actor"], cid)
+    for key in ("presidente", "employeur2", "salarie1", "salarie2"):
+        people.pop(key)
+    second = _second_session(people, cid)
+    with session_scope() as s:
+        (row,) = jury_queries.candidates_of(s, second)
+        assert row.blocs == ["SP-B2"]  # assessed only on the missing bloc
+        svc.record_results(s, people["officer"]["actor"], second, cid, {"SP-B2": "validated"})
+        svc.close_deliberation(s, people["officer"]["actor"], second)
+        assert jury_queries.candidates_of(s, second)[0].outcome == "certified"
+        svc.sign_pv(s, people["officer"]["actor"], second)
+    (certificate,) = apply_all(second)
+    assert certificate.kind == "certificate" and certificate.blocs == ["SP-B1", "SP-B2", "SP-B3"]
+    with session_scope() as s:
+        assert s.get(Candidate, cid).state == "certified"
+
+
+def _second_session(people, cid) -> int:
+    officer = people["officer"]["actor"]
+    members = [add_user(f"j{i}@jury2.example.org", f"Juré {i}", Role.jury_member) for i in range(3)]
+    with session_scope() as s:
+        jury = plan_past_session(s, officer, days_ago=0.5, place="Lyon")
+        for m, college, president in zip(members, ["employeur", "salarie", "employeur"], [True, False, False]):
+            svc.add_member(s, officer, jury.id, user_id=m["id"], college=college, is_president=president)
+        svc.add_candidates(s, officer, jury.id, [cid])
+        svc.convene(s, officer, jury.id)
+        svc.check_composition(s, officer, jury.id)
+        return jury.id
+
+
+def test_blocs_expire_after_five_years(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                    "SP-B3": "not_validated"}})
+    apply_all(sid)
+    with session_scope() as s:
+        candidate = s.get(Candidate, cid)
+        assert list(cand.held_blocs(s, candidate)) == ["SP-B1"]
+        later = date.today() + timedelta(days=5 * 366 + 2)
+        assert cand.held_blocs(s, candidate, on=later) == {}
+
+
+def test_absent_is_all_or_nothing(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    with pytest.raises(ValidationFailed, match="absent"):
+        deliberated_session(people, [cid], {cid: {"SP-B1": "absent", "SP-B2": "validated", "SP-B3": "validated"}})
+
+
+def test_only_the_president_signs(world):
+    people, _ = world
+    ids = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, ids, sign=False)
+    with session_scope() as s, pytest.raises(Forbidden, match="président"):
+        svc.sign_pv(s, people["salarie1"]["actor"], sid)
+    with session_scope() as s:
+        svc.sign_pv(s, people["presidente"]["actor"], sid)
+        assert s.get(JurySession, sid).pv_signed_by_id == people["presidente"]["id"]
+
+
+def test_certificate_numbers_never_repeat_under_concurrent_issuance(world):
+    people, _ = world
+    ids = ready_candidates(people["structure"], 12)
+    sid = deliberated_session(people, ids)
+    errors: list[Exception] = []
+
+    def worker(chunk):
+        try:
+            for cid in chunk:
+                with session_scope() as s:
+                    svc.apply_results(s, sid, cid)
+                    issuance.issue_for(s, sid, cid)
+        except Exception as exc:  # pragma: no cover - reported by the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(ids[i::3],)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope() as s:
+        numbers = sorted(c.number for c in s.exec(select(Certificate)))
+    assert numbers == [f"SP-{numbers[0][3:7]}-{n:06d}" for n in range(1, 13)]
+
+
+def test_verification_valid_revoked_forged(world, settings):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1, names=[("O'Brien-Lefèvre", "Marie-Noëlle")])
+    sid = deliberated_session(people, [cid])
+    (c,) = apply_all(sid)
+    key = issuance.checksum(c.number)
+    assert issuance.verification_url(c.number) == f"{settings.public_base_url}/verify/{c.number}?c={key}"
+    with session_scope() as s:
+        ok = issuance.verify(s, c.number, key)
+        assert (ok.status, ok.holder_initials, ok.kind_label) == (
+            "valid", "M. O.", "Certificat de qualification professionnelle")
+        assert issuance.verify(s, c.number, "0" * 16).status == "unknown"  # forged key
+        assert issuance.verify(s, c.number, None).status == "unknown"
+        assert issuance.verify(s, "SP-2026-999999", key).status == "unknown"
+        issuance.revoke(s, people["officer"]["actor"], c.id, "Fraude à l'examen")
+    with session_scope() as s:
+        revoked = issuance.verify(s, c.number, key)
+        assert revoked.status == "revoked" and revoked.revoked_reason == "Fraude à l'examen"
+        assert cand.held_blocs(s, s.get(Candidate, cid)) == {}
+
+
+def test_duplicate_and_correction_keep_the_number_and_history(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    (c,) = apply_all(deliberated_session(people, [cid]))
+    officer = people["officer"]["actor"]
+    with session_scope() as s:
+        issuance.duplicate(s, officer, c.id, "Perte de l'original")
+        issuance.correct(s, officer, c.id, reason="Erreur de saisie du nom", last_name="Martin-N'Guessan")
+        with pytest.raises(ValidationFailed):
+            issuance.correct(s, officer, c.id, reason="rien")
+    with session_scope() as s:
+        row = s.get(Certificate, c.id)
+        assert (row.number, row.version, row.holder_last_name) == (c.number, 3, "Martin-N'Guessan")
+        correction = [e for e in timeline(s, "certificates", c.id) if e.action == "correct"][0]
+        assert correction.data["before"]["holder_last_name"].startswith("Martin-N'Guessan ")
+
+
+def test_suspension_flags_pending_sessions(world):
+    people, agrement_id = world
+    ids = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, ids, sign=False)
+    with session_scope() as s:
+        lifecycle.suspend(s, people["officer"]["actor"], agrement_id, "Manquements graves")
+    with session_scope() as s:
+        jury = s.get(JurySession, sid)
+        assert "agrément suspendu" in jury.flag_reason
+        assert [e.action for e in timeline(s, "jury_sessions", sid)][-1] == "flag"
+
+
+def test_appeal_within_two_months_upheld_changes_results(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                    "SP-B3": "validated"}})
+    apply_all(sid)
+    structure, officer = people["structure"]["actor"], people["officer"]["actor"]
+    with session_scope() as s:
+        with pytest.raises(Conflict, match="pas encore été notifiés"):
+            appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid, grounds="Erreur")
+        svc.notify_results(s, sid)
+    with session_scope() as s:
+        appeal = appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid,
+                                     grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
+        appeals.declare_admissible(s, officer, appeal.id)
+        appeals.uphold(s, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
+                                                       "SP-B3": "validated"}, reason="Erreur d'évaluation reconnue")
+    with session_scope() as s:
+        jury = s.get(JurySession, sid)
+        assert (jury.state, jury.pv_version) == ("pv_signed", 2)
+    issued = apply_all(sid)
+    with session_scope() as s:
+        kinds = {c.kind: c.state for c in s.exec(select(Certificate))}
+        assert kinds == {"attestation": "superseded", "certificate": "valid"}
+        assert s.get(Candidate, cid).state == "certified"
+    assert [c.kind for c in issued] == ["certificate"]
+
+
+def test_appeal_after_two_months_is_refused(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid])
+    apply_all(sid)
+    with session_scope() as s:
+        svc.notify_results(s, sid)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:
+        with pytest.raises(Conflict, match="délai de recours a expiré") as exc:
+            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid, grounds="x")
+    assert exc.value.code == "appeal_too_late"
