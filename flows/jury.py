@@ -5,7 +5,7 @@ applies the results candidate by candidate (blocs acquired, certificate or attes
 number), renders the PV and every document, notifies each candidate's results, then marks the
 results notified. Each step is keyed: killed at candidate 77 of 130 and restarted, it finishes
 the other 53 and redoes nothing. Appeals of the session get their acknowledgement and decision
-letters from the same flow.
+letters from the same flow (their steps in :mod:`flows.appeals`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from certification.models import AuditEvent, Bloc, Certification, Structure, Use
 from certification.candidates.models import Candidate
 from certification.jury.models import BlocAcquisition, Certificate
 from certification.jury.models import JuryCandidate, JurySession
-from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
+from certification.appeals.states import AppealState
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
-from certification.appeals import service as appeal_svc
 from certification.jury import queries as jury_queries
 from certification.jury import issuance
 from certification.jury import service as svc
@@ -50,18 +49,17 @@ from documents.storage import DocumentStore
 from documents.qr import qr_svg
 from flows.common import deliver_task, sweep, while_delivering
 from certification.effects import OwedEffect, owed
+from flows.appeals import APPEAL_ENTITY, appeal_step
 from flows.effects import Effects, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = JurySession.__tablename__
 CERT_ENTITY = Certificate.__tablename__
-APPEAL_ENTITY = Appeal.__tablename__
 CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
 PROCESS = "jury"
 SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
 RESULTS_ATTACHMENTS_MAX = 20  # a structure's results e-mail attaches its documents up to this many
-APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
 
 
 def letter_template(kind: str) -> str:
@@ -250,26 +248,6 @@ def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, An
             "acquired_on": acquisition.acquired_on}
 
 
-def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
-    jury = session.get(JurySession, appeal.session_id)
-    candidate = session.get(Candidate, appeal.candidate_id)
-    cert = session.get(Certification, jury.certification_id)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "recours": {
-            "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
-            "candidate_sex": candidate.sex,
-            "structure_name": session.get(Structure, candidate.structure_id).name,
-            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "certification_title": cert.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
-            "state": appeal.state, "state_label": APPEAL_STATE_LABELS[appeal.state],
-            "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
-            "deadline": appeal_svc.deadline_of(jury),
-        },
-    }
-
-
 # --- side effects --------------------------------------------------------------------------
 
 
@@ -415,21 +393,6 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
             out.mails += fx.mails
 
 
-def _appeal_step(session: Session, effect: OwedEffect) -> Effects:
-    settings = get_settings()
-    appeal = session.get(Appeal, effect.entity_id)
-    ctx = appeal_context(session, appeal)
-    candidate = session.get(Candidate, appeal.candidate_id)
-    to = [session.get(Structure, candidate.structure_id).email, candidate.email]
-    fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
-    if effect.step == "file":
-        fx.mail(ctx, "received", "recours_recu", to, cc=[settings.officers_mailbox])
-    else:
-        letter = fx.letter(ctx, "recours_decision")
-        fx.mail(ctx, "decision", "recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
-    return fx
-
-
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the session (or of an appeal against it) owes, whatever its state now.
 
@@ -438,7 +401,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     """
     settings = get_settings()
     if effect.entity_type == APPEAL_ENTITY:
-        return [_appeal_step(session, effect)]
+        return [appeal_step(session, effect)]
     jury = session.get(JurySession, effect.dossier_id)
     fx = Effects(session, ENTITY, jury.id, jury.reference)
     if effect.step == "convene":
