@@ -28,6 +28,11 @@ APPEAL_ENTITY = Appeal.__tablename__
 APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
 
 
+def letter_template(kind: str) -> str:
+    """The template of the appeals' letter ``kind`` (its document kind stays ``kind``)."""
+    return f"appeals/{kind}.html"
+
+
 def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
     jury = session.get(JurySession, appeal.session_id)
     candidate = session.get(Candidate, appeal.candidate_id)
@@ -58,8 +63,8 @@ def appeal_step(session: Session, effect: OwedEffect) -> Effects:
     to = [session.get(Structure, candidate.structure_id).email, candidate.email]
     fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
     if effect.step == "file":
-        fx.mail(ctx, "received", "recours_recu", to, cc=[settings.officers_mailbox])
+        fx.mail(ctx, "received", "appeals/recours_recu", to, cc=[settings.officers_mailbox])
     else:
-        letter = fx.letter(ctx, "recours_decision")
-        fx.mail(ctx, "decision", "recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
+        letter = fx.letter(ctx, "recours_decision", template=letter_template("recours_decision"))
+        fx.mail(ctx, "decision", "appeals/recours_decision", to, cc=[settings.officers_mailbox], attach=[letter])
     return fx

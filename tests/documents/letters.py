@@ -51,7 +51,7 @@ LETTERS: dict[str, Callable[[], dict]] = {
     "controle/decision_plan_actions.html": _controle("action_plan"),
     "controle/decision_suspension.html": _controle("suspension", decision_reason="Plan d'actions non réalisé."),
     "controle/decision_retrait.html": _controle("withdrawal", decision_reason="Manquements graves et répétés."),
-    "recours_decision.html": sample_recours_context,
+    "appeals/recours_decision.html": sample_recours_context,
     "jury/pv_jury.html": _pv,
     "jury/certificat.html": sample_certificate_context,
     "jury/attestation_blocs.html": _attestation,

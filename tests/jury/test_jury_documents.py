@@ -279,9 +279,9 @@ def test_attestation_with_one_bloc_and_no_limit(pdf_text) -> None:
 )
 def test_recours_decision_letter(decision, heading, expected, pdf_text) -> None:
     context = sample_recours_context(decision=decision)
-    data = render.render_pdf("recours_decision.html", context)
+    data = render.render_pdf("appeals/recours_decision.html", context)
     text = pdf_text(data)
-    html = render.render_html("recours_decision.html", context)
+    html = render.render_html("appeals/recours_decision.html", context)
 
     assert data.startswith(b"%PDF-")
     assert heading in text and expected in text
@@ -301,11 +301,11 @@ def test_recours_decision_letter(decision, heading, expected, pdf_text) -> None:
 
 
 def test_recours_decision_without_reason_or_decision() -> None:
-    html = render.render_html("recours_decision.html", sample_recours_context(decision_reason=None))
+    html = render.render_html("appeals/recours_decision.html", sample_recours_context(decision_reason=None))
     assert "Motifs de la décision" not in html
 
     with pytest.raises(jinja2.UndefinedError):
-        render.render_html("recours_decision.html", sample_recours_context(decision=None))
+        render.render_html("appeals/recours_decision.html", sample_recours_context(decision=None))
 
 
 # --- Public verification page --------------------------------------------------------

@@ -44,8 +44,8 @@ JURY_MAILS = {
     "jury/jury_signale": "[JURY-2026-0001] Session de jury du 12 juin 2026 signalée : vérification nécessaire",
 }
 RECOURS_MAILS = {
-    "recours_recu": "[REC-2026-0001] Accusé de réception de votre recours",
-    "recours_decision": "[REC-2026-0001] Décision sur votre recours : recours rejeté",
+    "appeals/recours_recu": "[REC-2026-0001] Accusé de réception de votre recours",
+    "appeals/recours_decision": "[REC-2026-0001] Décision sur votre recours : recours rejeté",
 }
 TO_STAFF = {"jury/pv_a_signer", "jury/jury_signale"}
 
@@ -239,7 +239,7 @@ def test_a_missing_jury_key_fails_loudly() -> None:
 
 
 def test_recours_recu_acknowledges_with_grounds_and_deadline() -> None:
-    _, text, html = render_message("recours_recu", sample_recours_context())
+    _, text, html = render_message("appeals/recours_recu", sample_recours_context())
 
     assert f"Nous accusons réception du recours formé le 1er juillet 2026 à 10 h 15 au nom de {HOLDER}" in text
     assert "contre la décision du jury JURY-2026-0001 du 12 juin 2026" in text
@@ -259,7 +259,7 @@ def test_recours_recu_acknowledges_with_grounds_and_deadline() -> None:
 )
 def test_recours_decision_per_decision(decision, subject_end, expected) -> None:
     context = {**sample_recours_context(decision=decision), "attachment_names": ["REC-2026-0001-decision.pdf"]}
-    subject, text, html = render_message("recours_decision", context)
+    subject, text, html = render_message("appeals/recours_decision", context)
 
     assert subject == f"[REC-2026-0001] Décision sur votre recours : {subject_end}"
     assert expected in text
@@ -271,15 +271,15 @@ def test_recours_decision_per_decision(decision, subject_end, expected) -> None:
 
 
 def test_recours_decision_without_reason_and_unknown_decision() -> None:
-    _, text, _ = render_message("recours_decision", sample_recours_context(decision_reason=None))
+    _, text, _ = render_message("appeals/recours_decision", sample_recours_context(decision_reason=None))
     assert "Motifs de la décision" not in text
 
     with pytest.raises(jinja2.UndefinedError):
-        render_message("recours_decision", sample_recours_context(decision=None))
+        render_message("appeals/recours_decision", sample_recours_context(decision=None))
 
 
 def test_filed_at_is_shown_in_paris_time() -> None:
     context = sample_recours_context(filed_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
-    _, text, _ = render_message("recours_recu", context)
+    _, text, _ = render_message("appeals/recours_recu", context)
 
     assert "formé le 1er janvier 2027 à 0 h 30" in text
