@@ -1,3 +1,3 @@
 """The appeals (recours) in the API: :mod:`api.appeals.router` (``/appeals``, included by
-:mod:`api.app`) and :mod:`api.appeals.schemas` (its bodies). Its domain is
-:mod:`certification.appeals`; its back-office page is still among the jury's pages."""
+:mod:`api.app`), :mod:`api.appeals.schemas` (its bodies) and :mod:`api.appeals.pages` (the
+back-office page ``/app/recours``). Its domain is :mod:`certification.appeals`."""

@@ -17,6 +17,7 @@ from api.controle import pages as controle_pages  # noqa: F401
 from api.training import pages as training_pages  # noqa: F401
 from api.vae import pages as vae_pages  # noqa: F401
 from api.jury import pages as jury_pages  # noqa: F401
+from api.appeals import pages as appeal_pages  # noqa: F401
 from api.agrement import pages as agrement_pages  # noqa: F401
 from api.web.render import STATIC_DIR, error_page, render
 from api.web.router import router

@@ -1,0 +1,109 @@
+"""The recours in the back-office: the list, a recours' page with the candidate's results and the
+officer's decisions (recevable, irrecevable, rejeté, fondé with the new results per bloc). The
+letters of an appeal are sent by its jury session's flow (:mod:`flows.appeals`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from api.web.actions import register
+from api.web.deliberation import parse_bloc_results
+from api.web.forms import REASON, DossierKind, FormAction, Input, Parsed, actions_of, reason, text
+from api.web.pages import person
+from api.web.prefect_links import links as prefect_links
+from api.web.session import WebUser
+from api.web.timeline import rows as timeline_rows
+from certification.appeals import queries as appeal_queries
+from certification.appeals import service as appeals_svc
+from certification.appeals.actions import appeal_actions
+from certification.appeals.models import Appeal
+from certification.appeals.states import APPEAL, APPEAL_STATE_LABELS
+from certification.candidates.models import Candidate
+from certification.jury import queries as jury_queries
+from certification.jury.models import JuryCandidate, JurySession
+from certification.jury.states import DELIBERATION_RESULTS, OUTCOME_LABELS
+from certification.models import Role, Structure
+from certification.services.referential import bloc_titles
+from documents.formatting import date_fr
+from documents.service import list_documents
+
+O = frozenset({Role.officer})
+
+
+def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
+    a = appeal_queries.get_appeal(session, current.actor, appeal_id)
+    jury = session.get(JurySession, a.session_id)
+    cand = session.get(Candidate, a.candidate_id)
+    row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
+                                                   JuryCandidate.candidate_id == cand.id)).one()
+    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(session, jury.id, cand.id)}
+    return {
+        "a": a, "candidate": cand, "jury": jury, "state_label": APPEAL_STATE_LABELS[a.state],
+        "final": APPEAL.is_final(a.state), "structure": session.get(Structure, cand.structure_id),
+        "deadline": appeals_svc.deadline_of(jury), "blocs": list(row.blocs), "results": results,
+        "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items()) or "—",
+        "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
+        "bloc_titles": bloc_titles(session, cand),
+        "actions": appeal_actions(session, current.actor, a),
+        "documents": list_documents(session, Appeal.__tablename__, a.id),
+        "timeline": timeline_rows(session, (Appeal.__tablename__, a.id, "recours")),
+        "prefect": prefect_links("jury", jury.id),
+    }
+
+
+def appeal_listing(session: Session, current: WebUser) -> dict[str, Any]:
+    rows = []
+    for a in appeal_queries.list_appeals(session, current.actor):
+        cand = session.get(Candidate, a.candidate_id)
+        rows.append((f"/app/recours/{a.id}", [a.reference, person(cand), date_fr(a.filed_at),
+                                              APPEAL_STATE_LABELS[a.state]]))
+    return {"title": "Recours", "rows": rows, "empty": "Aucun recours.",
+            "columns": ["Référence", "Candidat", "Déposé le", "État"]}
+
+
+def _parse_admissible(_form, ctx) -> Parsed:
+    return Parsed({}, [("Candidat", person(ctx["candidate"])), ("Effet", "le recours est examiné par le jury")])
+
+
+def _parse_uphold(form, ctx) -> Parsed:
+    results = parse_bloc_results(form, ctx["blocs"])
+    why = text(form, "reason", required="Motivez la décision sur le recours.")
+    return Parsed({"results": results, "reason": why}, [
+        ("Résultats actuels", ctx["results_label"]),
+        ("Nouveaux résultats", "\n".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items())),
+        ("Motif", why),
+        ("Effet", f"PV modificatif (version {ctx['jury'].pv_version + 1}), nouveaux documents et lettre au candidat"),
+    ])
+
+
+def _jury_flow(_appeal_id, _values, appeal) -> list[tuple[str, int]]:
+    """The jury session's flow sends the letters of an appeal (there is no appeal flow)."""
+    return [("jury_changed", appeal.session_id)]
+
+
+APPEAL_ACTIONS = actions_of(
+    FormAction("recevable", "Déclarer le recours recevable", O, "admissible", (), _parse_admissible,
+               lambda s, actor, i, v: appeals_svc.declare_admissible(s, actor, i),
+               done="Le recours a été déclaré recevable.", dispatch=_jury_flow),
+    FormAction("irrecevable", "Déclarer le recours irrecevable", O, "inadmissible", (REASON,), reason,
+               lambda s, actor, i, v: appeals_svc.declare_inadmissible(s, actor, i, v["reason"]),
+               done="Le recours a été déclaré irrecevable ; la lettre est envoyée.", dispatch=_jury_flow),
+    FormAction("rejeter", "Rejeter le recours", O, "reject", (REASON,), reason,
+               lambda s, actor, i, v: appeals_svc.reject(s, actor, i, v["reason"]),
+               done="Le recours a été rejeté ; la lettre est envoyée.", dispatch=_jury_flow),
+    FormAction("fonde", "Déclarer le recours fondé", O, "uphold", (
+        Input("bloc", "Nouveau résultat par bloc", "matrix", required=True, choices=tuple(DELIBERATION_RESULTS.items()),
+              rows=lambda ctx, _item: [(b, f"{b} — {ctx['bloc_titles'].get(b, '')}", ctx["results"].get(b, ""))
+                                       for b in ctx["blocs"]]),
+        REASON,
+    ), _parse_uphold, lambda s, actor, i, v: appeals_svc.uphold(s, actor, i, results=v["results"], reason=v["reason"]),
+        done="Le recours est fondé : nouveau PV et nouveaux documents.", dispatch=_jury_flow),
+)
+
+APPEALS = register(DossierKind(
+    "recours", "Les recours", "appeal_id", "appeals/appeal.html", appeal_context, "a", None, Appeal.__tablename__,
+    APPEAL_ACTIONS, listing=appeal_listing,
+    documents=lambda _s, ctx: {(Appeal.__tablename__, ctx["a"].id)},
+))
