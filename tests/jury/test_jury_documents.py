@@ -1,5 +1,5 @@
-"""Jury documents rendered to real PDFs and read back: PV de jury, parchemins, décision sur recours;
-QR codes; the public verification page."""
+"""Jury documents rendered to real PDFs and read back: PV de jury, parchemins; QR codes;
+the public verification page (the décision sur recours in tests/appeals)."""
 
 from __future__ import annotations
 
@@ -264,48 +264,6 @@ def test_attestation_with_one_bloc_and_no_limit(pdf_text) -> None:
     assert "qui a validé le bloc de compétences suivant" in text
     assert "BC04 Hygiène 12 juin 2026 sans limite" in text
     assert "DUPLICATA" in text and "RÉVOQUÉ" in text
-
-
-# --- Décision sur recours ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("decision", "heading", "expected"),
-    [
-        ("rejected", "Recours rejeté", "rejette votre recours : la décision du jury du 12 juin 2026 est confirmée"),
-        ("inadmissible", "Recours irrecevable", "déclare votre recours irrecevable"),
-        ("upheld", "Recours fondé", "Un procès-verbal modificatif du jury JURY-2026-0001 est établi"),
-    ],
-)
-def test_recours_decision_letter(decision, heading, expected, pdf_text) -> None:
-    context = sample_recours_context(decision=decision)
-    data = render.render_pdf("appeals/recours_decision.html", context)
-    text = pdf_text(data)
-    html = render.render_html("appeals/recours_decision.html", context)
-
-    assert data.startswith(b"%PDF-")
-    assert heading in text and expected in text
-    assert f"Objet : Décision sur votre recours : {heading[0].lower()}{heading[1:]}" in text
-    assert f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}" in text
-    assert SAMPLE_STRUCTURE_NAME in text
-    assert "REC-2026-0001 CQP Salarié Polyvalent JURY-2026-0001 du 12 juin 2026 1er juillet 2026 à 10 h 15" in text
-    assert "prend fin le 12 août 2026" in text
-    # Grounds and reasons: escaped, line breaks kept.
-    assert "Le bloc BC02 n'a pas été évalué <b>équitablement</b>. L'évaluateur était mon encadrant & tuteur." in text
-    assert "évalué &lt;b&gt;équitablement&lt;/b&gt;.<br>\nL&#39;évaluateur" in html
-    assert "Motifs de la décision" in text and "avec le <i>membre</i> du jury" in text
-    assert "<script>" not in html and "<b>" not in html and "<i>" not in html
-    assert ("Voies de recours" in text) is (decision != "upheld")
-    assert ("nouveaux documents" in text) is (decision == "upheld")
-    assert "Réf. REC-2026-0001" in text
-
-
-def test_recours_decision_without_reason_or_decision() -> None:
-    html = render.render_html("appeals/recours_decision.html", sample_recours_context(decision_reason=None))
-    assert "Motifs de la décision" not in html
-
-    with pytest.raises(jinja2.UndefinedError):
-        render.render_html("appeals/recours_decision.html", sample_recours_context(decision=None))
 
 
 # --- Public verification page --------------------------------------------------------

@@ -7,7 +7,6 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.jury.models import Certificate
-from certification.jury import queries as jury_queries
 from certification.jury import issuance
 from documents.models import GeneratedDocument
 from flows import effects as flow_effects
@@ -119,31 +118,3 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
     assert len(keys) == len(set(keys))
     assert len(docs("certificates")) == 5 and len(docs("jury_sessions")) == 1
     assert advance_jury(sid).mails == []
-
-
-def test_appeal_letters_and_new_pv(world, settings):
-    from certification.appeals import service as appeals
-
-    people = world
-    (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                    "SP-B3": "validated"}})
-    advance_jury(sid)
-    officer = people["officer"]["actor"]
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid,
-                                     grounds="Évaluation du bloc SP-B2 <contestée>.")
-        appeals.declare_admissible(s, officer, appeal.id)
-        appeals.uphold(s, officer, appeal.id, reason="Erreur reconnue par le jury",
-                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
-    outcome = advance_jury(sid)
-    assert outcome.state == "results_notified"
-    assert sorted(outcome.documents) == ["certificat-v1", "pv_jury-v2", "recours_decision-v1"]
-    structure_id = _candidates([cid])[0].structure_id
-    assert sorted(outcome.mails) == ["decision", "received", f"results:c{cid}:v2", f"results:s{structure_id}:v2"]
-    with session_scope() as s:
-        states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
-        assert states == [("attestation", "superseded"), ("certificate", "valid")]
-        assert jury_queries.get_session(s, officer, sid).pv_version == 2
-    pv2 = next(d for d in docs("jury_sessions") if d.version == 2)
-    assert "modificatif" in pdf_text((settings.data_dir / pv2.relative_path).read_bytes()).lower()

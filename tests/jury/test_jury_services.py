@@ -1,4 +1,5 @@
-"""Candidates, jury sessions, issuance, verification and appeals (services, real database)."""
+"""Candidates, jury sessions, issuance and verification (services, real database); the appeals' in
+tests/appeals."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 from sqlmodel import select
 
 from certification.audit import timeline
@@ -19,7 +19,6 @@ from certification.jury import issuance
 from certification.agrement import lifecycle
 from certification.models import Role, Structure
 from certification.jury.models import BlocAcquisition, Certificate, JurySession
-from certification.appeals import service as appeals
 from certification.jury import queries as jury_queries
 from certification.candidates import service as cand
 from certification.jury import service as svc
@@ -310,44 +309,3 @@ def test_suspension_flags_pending_sessions(world):
         jury = s.get(JurySession, sid)
         assert "agrément suspendu" in jury.flag_reason
         assert [e.action for e in timeline(s, "jury_sessions", sid)][-1] == "flag"
-
-
-def test_appeal_within_two_months_upheld_changes_results(world):
-    people, _ = world
-    (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                    "SP-B3": "validated"}})
-    apply_all(sid)
-    structure, officer = people["structure"]["actor"], people["officer"]["actor"]
-    with session_scope() as s:
-        with pytest.raises(Conflict, match="pas encore été notifiés"):
-            appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid, grounds="Erreur")
-        svc.notify_results(s, sid)
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid,
-                                     grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
-        appeals.declare_admissible(s, officer, appeal.id)
-        appeals.uphold(s, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
-                                                       "SP-B3": "validated"}, reason="Erreur d'évaluation reconnue")
-    with session_scope() as s:
-        jury = s.get(JurySession, sid)
-        assert (jury.state, jury.pv_version) == ("pv_signed", 2)
-    issued = apply_all(sid)
-    with session_scope() as s:
-        kinds = {c.kind: c.state for c in s.exec(select(Certificate))}
-        assert kinds == {"attestation": "superseded", "certificate": "valid"}
-        assert s.get(Candidate, cid).state == "certified"
-    assert [c.kind for c in issued] == ["certificate"]
-
-
-def test_appeal_after_two_months_is_refused(world):
-    people, _ = world
-    (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid])
-    apply_all(sid)
-    with session_scope() as s:
-        svc.notify_results(s, sid)
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:
-        with pytest.raises(Conflict, match="délai de recours a expiré") as exc:
-            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid, grounds="x")
-    assert exc.value.code == "appeal_too_late"

@@ -1,0 +1,66 @@
+"""An appeal's letters through the jury session's flow, with real PDFs: its acknowledgement, then
+upheld, its decision letter and e-mail, the PV modificatif and the appellant's new results."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from certification.appeals import service as appeals
+from certification.candidates.models import Candidate
+from certification.db import session_scope
+from certification.jury import queries as jury_queries
+from certification.jury.models import Certificate
+from documents.models import GeneratedDocument
+from flows.jury import advance_jury
+from notifications.models import OutboxMessage
+from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+from tests.flows.conftest import pdf_text
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def world():
+    people = make_users()
+    grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people
+
+
+def docs(entity_type: str) -> list[GeneratedDocument]:
+    with session_scope() as s:
+        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))
+
+
+def test_appeal_letters_and_new_pv(world, settings):
+    people = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                    "SP-B3": "validated"}})
+    advance_jury(sid)
+    officer = people["officer"]["actor"]
+    with session_scope() as s:
+        appeal = appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid,
+                                     grounds="Évaluation du bloc SP-B2 <contestée>.")
+        appeals.declare_admissible(s, officer, appeal.id)
+        appeals.uphold(s, officer, appeal.id, reason="Erreur reconnue par le jury",
+                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
+    outcome = advance_jury(sid)
+    assert outcome.state == "results_notified"
+    assert sorted(outcome.documents) == ["certificat-v1", "pv_jury-v2", "recours_decision-v1"]
+    with session_scope() as s:
+        structure_id = s.get(Candidate, cid).structure_id
+        templates = sorted(m.template for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.entity_type == "appeals")))
+    assert templates == ["appeals/recours_decision", "appeals/recours_recu"]
+    assert sorted(outcome.mails) == ["decision", "received", f"results:c{cid}:v2", f"results:s{structure_id}:v2"]
+    with session_scope() as s:
+        states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
+        assert states == [("attestation", "superseded"), ("certificate", "valid")]
+        assert jury_queries.get_session(s, officer, sid).pv_version == 2
+    (letter,) = docs("appeals")
+    assert (letter.kind, letter.version) == ("recours_decision", 1)
+    assert "Décision sur votre recours : recours fondé" in pdf_text((settings.data_dir / letter.relative_path).read_bytes())
+    pv2 = next(d for d in docs("jury_sessions") if d.version == 2)
+    assert "modificatif" in pdf_text((settings.data_dir / pv2.relative_path).read_bytes()).lower()

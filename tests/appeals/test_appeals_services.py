@@ -1,0 +1,81 @@
+"""Appeals (services, real database): an appeal filed within two months of the notified results and
+upheld changes the candidate's results, the PV and his documents; after two months it is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from certification.appeals import service as appeals
+from certification.candidates.models import Candidate
+from certification.db import session_scope
+from certification.errors import Conflict
+from certification.jury import issuance
+from certification.jury import queries as jury_queries
+from certification.jury import service as svc
+from certification.jury.models import Certificate, JurySession
+from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+
+@pytest.fixture
+def world():
+    people = make_users()
+    agrement_id = grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    return people, agrement_id
+
+
+def apply_all(session_id: int) -> list[Certificate]:
+    with session_scope() as s:
+        ids = [r.candidate_id for r in jury_queries.candidates_of(s, session_id)]
+    issued = []
+    for cid in ids:
+        with session_scope() as s:
+            svc.apply_results(s, session_id, cid)
+            c = issuance.issue_for(s, session_id, cid)
+            if c:
+                issued.append(c)
+    return issued
+
+
+def test_appeal_within_two_months_upheld_changes_results(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
+                                                    "SP-B3": "validated"}})
+    apply_all(sid)
+    structure, officer = people["structure"]["actor"], people["officer"]["actor"]
+    with session_scope() as s:
+        with pytest.raises(Conflict, match="pas encore été notifiés"):
+            appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid, grounds="Erreur")
+        svc.notify_results(s, sid)
+    with session_scope() as s:
+        appeal = appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid,
+                                     grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
+        appeals.declare_admissible(s, officer, appeal.id)
+        appeals.uphold(s, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
+                                                       "SP-B3": "validated"}, reason="Erreur d'évaluation reconnue")
+    with session_scope() as s:
+        jury = s.get(JurySession, sid)
+        assert (jury.state, jury.pv_version) == ("pv_signed", 2)
+    issued = apply_all(sid)
+    with session_scope() as s:
+        kinds = {c.kind: c.state for c in s.exec(select(Certificate))}
+        assert kinds == {"attestation": "superseded", "certificate": "valid"}
+        assert s.get(Candidate, cid).state == "certified"
+    assert [c.kind for c in issued] == ["certificate"]
+
+
+def test_appeal_after_two_months_is_refused(world):
+    people, _ = world
+    (cid,) = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, [cid])
+    apply_all(sid)
+    with session_scope() as s:
+        svc.notify_results(s, sid)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:
+        with pytest.raises(Conflict, match="délai de recours a expiré") as exc:
+            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid, grounds="x")
+    assert exc.value.code == "appeal_too_late"
