@@ -12,12 +12,11 @@ from sqlmodel import Session
 
 from api.appeals.schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.schemas import ReasonIn
 from api.uploads import document_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
@@ -84,21 +83,11 @@ def list_appeals(
         )
 
 
-@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
-def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, appeal_queries.get_appeal, appeal_out, appeal_id)
-
-
-@router.get("/{appeal_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du recours (paginé, plus anciens d'abord)")
-def read_timeline(appeal_id: int, pager: Pager = Depends(), principal: Principal = Depends(require(*READERS))):
-    return dossier_timeline(pager, principal, appeal_queries.get_appeal, ENTITY, appeal_id)
-
-
-@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
-def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, appeal_queries.get_appeal, ENTITY, appeal_id, document_id)
+reads = DossierReads(router, id_param="appeal_id", get=appeal_queries.get_appeal, entity_type=ENTITY,
+                     reader=Depends(require(*READERS)))
+reads.read(render=appeal_out, response_model=AppealOut, summary="Consulter un recours")
+reads.timeline(summary="Historique du recours (paginé, plus anciens d'abord)")
+reads.document(summary="Télécharger une lettre du recours (PDF)")
 
 
 @router.post("/{appeal_id}/admissible", response_model=AppealOut, summary="Déclarer le recours recevable (chargé·e)")

@@ -23,11 +23,11 @@ from api.candidates.schemas import (
 from api.certification_schemas import CertificationCode
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, StructureOrOfficer, current_principal, require
+from api.dossier import progress_of
+from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.schemas import ReasonIn
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
@@ -177,10 +177,9 @@ def list_candidates(
         )
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
-def read(candidate_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, candidate_queries.get_candidate, candidate_out, candidate_id)
+reads = DossierReads(router, id_param="candidate_id", get=candidate_queries.get_candidate,
+                     entity_type=Candidate.__tablename__)
+reads.read(render=candidate_out, response_model=CandidateOut, summary="Consulter un candidat")
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -198,10 +197,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
         "Cache-Control": "no-store"})
 
 
-@router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du candidat (paginé, plus anciens d'abord)")
-def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, candidate_queries.get_candidate, Candidate.__tablename__, candidate_id)
+reads.timeline(summary="Historique du candidat (paginé, plus anciens d'abord)")
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",

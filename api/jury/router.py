@@ -30,12 +30,12 @@ from api.jury.schemas import (
     ResultsIn,
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Officer, OfficerOrJuryMember, Principal, current_principal, require
+from api.contract import binary
+from api.dossier import progress_of
+from api.deps import Officer, OfficerOrJuryMember, Principal, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.schemas import ReasonIn
 from api.uploads import document_out
 from certification.jury import actions
 from certification.db import session_scope
@@ -165,16 +165,9 @@ def list_sessions(
         )
 
 
-@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
-def read(session_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, jury_queries.get_session, jury_out, session_id)
-
-
-@router.get("/{session_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de la session (paginé, plus anciens d'abord)")
-def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, jury_queries.get_session, ENTITY, session_id)
+reads = DossierReads(router, id_param="session_id", get=jury_queries.get_session, entity_type=ENTITY)
+reads.read(render=jury_out, response_model=JuryOut, summary="Consulter une session de jury")
+reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)")
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -343,7 +336,5 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
     )
 
 
-@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
-def download_document(session_id: int, document_id: int,
-                      principal: Principal = Depends(require(Role.officer, Role.jury_member))):
-    return dossier_document(principal, jury_queries.get_session, ENTITY, session_id, document_id)
+reads.document(summary="Télécharger un document de la session (PV, convocation)",
+               reader=Depends(require(Role.officer, Role.jury_member)))

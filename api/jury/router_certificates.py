@@ -11,11 +11,10 @@ from sqlmodel import Session
 from api.certification_schemas import CertificationCode
 from api.jury.schemas import CertificateOut, CertificateSummary, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Officer, Principal, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read
+from api.reads import DossierReads
 from api.schemas import EventOut, ReasonIn
 from api.uploads import document_out
 from certification.jury import actions
@@ -87,15 +86,11 @@ def list_certificates(
         )
 
 
-@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
-def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, jury_queries.get_certificate, certificate_out, certificate_id)
-
-
-@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
-def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, jury_queries.get_certificate, ENTITY, certificate_id, document_id)
+reads = DossierReads(router, id_param="certificate_id", get=jury_queries.get_certificate, entity_type=ENTITY,
+                     reader=Depends(require(*READERS)))
+reads.read(render=certificate_out, response_model=CertificateOut,
+           summary="Consulter un certificat, ses documents et son historique")
+reads.document(summary="Télécharger le document (PDF)")
 
 
 @router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
