@@ -22,6 +22,7 @@ from api.contract import PDF, binary
 from api.deps import Principal, current_principal
 from api.dossier import CONDITIONAL, Conditional
 from api.pagination import Page, Pager
+from api.routes import endpoint, parameter
 from api.schemas import EventOut, timeline_page
 from api.uploads import document_response, owned_document
 from certification.audit import Actor, timeline
@@ -59,22 +60,6 @@ def dossier_document(principal: Principal, get: Getter, entity_type: str, dossie
     return document_response(doc)
 
 
-def _parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation, default=default)
-
-
-def _endpoint(name: str, parameters: list[inspect.Parameter], body: Callable[..., Any]) -> Callable[..., Any]:
-    """An endpoint named ``name`` whose signature (what FastAPI reads) is ``parameters``; it calls
-    ``body`` with the values FastAPI resolved, by name. No docstring: the routes have no description."""
-
-    def endpoint(**values: Any) -> Any:
-        return body(**values)
-
-    endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    return endpoint
-
-
 class DossierReads:
     """The read routes of one kind of dossier on ``router``: the dossier is ``get(session, actor,
     id)`` (404 for a dossier the actor may not see), its id the path parameter ``id_param``, its
@@ -89,10 +74,10 @@ class DossierReads:
         self.reader = reader if reader is not None else Depends(current_principal)
 
     def _id(self) -> inspect.Parameter:
-        return _parameter(self.id_param, int)
+        return parameter(self.id_param, int)
 
     def _principal(self, reader: Any) -> inspect.Parameter:
-        return _parameter("principal", Principal, reader if reader is not None else self.reader)
+        return parameter("principal", Principal, reader if reader is not None else self.reader)
 
     def read(self, *, render: Render, response_model: Any, summary: str, reader: Any = None) -> None:
         """``GET /{id}``: ``render(session, principal, dossier)`` with its ETag (304 when current)."""
@@ -101,8 +86,8 @@ class DossierReads:
             return dossier_read(conditional, principal, self.get, render, ids[self.id_param])
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}", _endpoint("read", [
-                self._id(), self._principal(reader), _parameter("conditional", Conditional, Depends())], body),
+            f"/{{{self.id_param}}}", endpoint("read", [
+                self._id(), self._principal(reader), parameter("conditional", Conditional, Depends())], body),
             methods=["GET"], response_model=response_model, summary=summary, responses=CONDITIONAL)
 
     def timeline(self, *, summary: str, events: Events | None = None, reader: Any = None) -> None:
@@ -113,8 +98,8 @@ class DossierReads:
             return dossier_timeline(pager, principal, self.get, self.entity_type, ids[self.id_param], events)
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}/timeline", _endpoint("read_timeline", [
-                self._id(), _parameter("pager", Pager, Depends()), self._principal(reader)], body),
+            f"/{{{self.id_param}}}/timeline", endpoint("read_timeline", [
+                self._id(), parameter("pager", Pager, Depends()), self._principal(reader)], body),
             methods=["GET"], response_model=Page[EventOut], summary=summary)
 
     def document(self, *, summary: str, reader: Any = None) -> None:
@@ -124,6 +109,6 @@ class DossierReads:
             return dossier_document(principal, self.get, self.entity_type, ids[self.id_param], document_id)
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}/documents/{{document_id}}", _endpoint("download_document", [
-                self._id(), _parameter("document_id", int), self._principal(reader)], body),
+            f"/{{{self.id_param}}}/documents/{{document_id}}", endpoint("download_document", [
+                self._id(), parameter("document_id", int), self._principal(reader)], body),
             methods=["GET"], summary=summary, responses=binary(PDF))

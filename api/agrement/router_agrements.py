@@ -18,8 +18,8 @@ from api.agrement.router import agrement_out
 from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
 from api.reads import DossierReads
+from api.routes import DossierActions
 from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, RequestOut
-from api.schemas import ReasonIn
 from certification.agrement import actions
 from certification.clock import today
 from certification.db import session_scope
@@ -93,24 +93,14 @@ reads.timeline(summary="Historique de l'agrément (paginé, plus anciens d'abord
 # --- decisions of the officer ----------------------------------------------------------------
 
 
-def _officer_decision(name: str, summary: str) -> None:
-    """``POST /agrements/{agrement_id}/<name>``: the officer's decision ``name`` of
-    :mod:`certification.agrement.lifecycle`, with its reason (the route keeps the name ``name``, so
-    its operation id is unchanged)."""
-    decide = getattr(lifecycle, name)
-
-    def endpoint(agrement_id: int, body: ReasonIn, call: Call, principal: Officer) -> JSONResponse:
-        return responder(
-            call, principal, (agrement_id, body), lambda s: decide(s, principal.actor, agrement_id, body.reason)
-        )
-
-    router.add_api_route(f"/{{agrement_id}}/{name}", endpoint, methods=["POST"], name=name,
-                         response_model=AgrementDetailOut, summary=summary)
-
-
-_officer_decision("suspend", "Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
-_officer_decision("reinstate", "Lever la suspension (chargé·e de certification, motif obligatoire)")
-_officer_decision("withdraw", "Retirer l'agrément (chargé·e de certification, motif obligatoire)")
+dossier_actions = DossierActions(router, id_param="agrement_id", responder=responder,
+                                 response_model=AgrementDetailOut, principal=Officer, digest_path=False)
+dossier_actions.add("suspend", lifecycle.suspend, reason=True,
+                    summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
+dossier_actions.add("reinstate", lifecycle.reinstate, reason=True,
+                    summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
+dossier_actions.add("withdraw", lifecycle.withdraw, reason=True,
+                    summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
 
 
 # --- renewal -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from api.dossier import progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
 from api.reads import DossierReads
-from api.schemas import ReasonIn
+from api.routes import DossierActions
 from api.uploads import document_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
@@ -90,23 +90,13 @@ reads.timeline(summary="Historique du recours (paginé, plus anciens d'abord)")
 reads.document(summary="Télécharger une lettre du recours (PDF)")
 
 
-@router.post("/{appeal_id}/admissible", response_model=AppealOut, summary="Déclarer le recours recevable (chargé·e)")
-def declare_admissible(appeal_id: int, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "admissible"),
-                     lambda s: svc.declare_admissible(s, principal.actor, appeal_id))
-
-
-@router.post("/{appeal_id}/inadmissible", response_model=AppealOut,
-             summary="Déclarer le recours irrecevable (chargé·e, motif)")
-def declare_inadmissible(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "inadmissible", body),
-                     lambda s: svc.declare_inadmissible(s, principal.actor, appeal_id, body.reason))
-
-
-@router.post("/{appeal_id}/reject", response_model=AppealOut, summary="Rejeter le recours (chargé·e, motif)")
-def reject(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "reject", body),
-                     lambda s: svc.reject(s, principal.actor, appeal_id, body.reason))
+dossier_actions = DossierActions(router, id_param="appeal_id", responder=responder, response_model=AppealOut,
+                                 principal=Officer)
+dossier_actions.add("admissible", svc.declare_admissible, name="declare_admissible",
+                    summary="Déclarer le recours recevable (chargé·e)")
+dossier_actions.add("inadmissible", svc.declare_inadmissible, name="declare_inadmissible", reason=True,
+                    summary="Déclarer le recours irrecevable (chargé·e, motif)")
+dossier_actions.add("reject", svc.reject, reason=True, summary="Rejeter le recours (chargé·e, motif)")
 
 
 @router.post("/{appeal_id}/uphold", response_model=AppealOut,

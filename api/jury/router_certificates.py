@@ -15,7 +15,8 @@ from api.dossier import progress_of
 from api.deps import Officer, Principal, require
 from api.idempotency import Call, Responder
 from api.reads import DossierReads
-from api.schemas import EventOut, ReasonIn
+from api.routes import DossierActions
+from api.schemas import EventOut
 from api.uploads import document_out
 from certification.jury import actions
 from certification.audit import timeline
@@ -93,11 +94,10 @@ reads.read(render=certificate_out, response_model=CertificateOut,
 reads.document(summary="Télécharger le document (PDF)")
 
 
-@router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
-             summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
-def duplicate(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (certificate_id, "duplicate", body),
-                     lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+dossier_actions = DossierActions(router, id_param="certificate_id", responder=responder, response_model=CertificateOut,
+                                 principal=Officer)
+dossier_actions.add("duplicate", svc.duplicate, reason=True,
+                    summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
 
 
 @router.post("/{certificate_id}/correct", response_model=CertificateOut,
@@ -109,8 +109,5 @@ def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Offi
                                           birth_date=body.birth_date, sex=body.sex))
 
 
-@router.post("/{certificate_id}/revoke", response_model=CertificateOut,
-             summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
-def revoke(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (certificate_id, "revoke", body),
-                     lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))
+dossier_actions.add("revoke", svc.revoke, reason=True,
+                    summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
