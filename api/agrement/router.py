@@ -11,7 +11,7 @@ from sqlmodel import Session
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
 from api.uploads import (
@@ -22,7 +22,7 @@ from api.uploads import (
     read_multipart,
     store_pieces,
 )
-from api.reads import dossier_document, dossier_read
+from api.reads import DossierReads
 from api.agrement.schemas import (
     AgrementOut,
     AvisIn,
@@ -34,7 +34,7 @@ from api.agrement.schemas import (
     RequestSummary,
     SubmissionIn,
 )
-from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
+from api.schemas import CommentIn, ReasonIn
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
@@ -168,28 +168,21 @@ def list_requests(
         )
 
 
-@router.get("/{request_id}", response_model=RequestOut, summary="Consulter une demande", responses=CONDITIONAL)
-def read(request_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, agrement_queries.get_request, request_out, request_id)
+def _request_events(session: Session, principal: Principal, request: AgrementRequest) -> list:
+    """The request's history, then that of the agrément it issued."""
+    events = timeline(session, AgrementRequest.__tablename__, request.id)
+    agrement = agrement_queries.agrement_of(session, request.id)
+    if agrement:
+        events += timeline(session, Agrement.__tablename__, agrement.id)
+    return events
 
 
-@router.get("/{request_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de la demande et de l'agrément délivré (paginé, plus anciens d'abord)")
-def read_timeline(request_id: int, pager: Pager = Depends(),
-                  principal: Principal = Depends(current_principal)) -> Page[EventOut]:
-    with session_scope() as session:
-        request = agrement_queries.get_request(session, principal.actor, request_id)
-        events = timeline(session, AgrementRequest.__tablename__, request.id)
-        agrement = agrement_queries.agrement_of(session, request.id)
-        if agrement:
-            events += timeline(session, Agrement.__tablename__, agrement.id)
-        return timeline_page(pager, events)
-
-
-@router.get("/{request_id}/documents/{document_id}", summary="Télécharger un document généré (PDF)", responses=binary(PDF))
-def download_document(request_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    return dossier_document(principal, agrement_queries.get_request, AgrementRequest.__tablename__, request_id, document_id)
+reads = DossierReads(router, id_param="request_id", get=agrement_queries.get_request,
+                     entity_type=AgrementRequest.__tablename__)
+reads.read(render=request_out, response_model=RequestOut, summary="Consulter une demande")
+reads.timeline(summary="Historique de la demande et de l'agrément délivré (paginé, plus anciens d'abord)",
+               events=_request_events)
+reads.document(summary="Télécharger un document généré (PDF)")
 
 
 @router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))

@@ -11,15 +11,15 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
 from api.agrement.router import agrement_out
 from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
-from api.reads import dossier_read, dossier_timeline
+from api.reads import DossierReads
+from api.routes import DossierActions
 from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, RequestOut
-from api.schemas import EventOut, ReasonIn
 from certification.agrement import actions
 from certification.clock import today
 from certification.db import session_scope
@@ -84,40 +84,23 @@ def list_agrements(
         )
 
 
-@router.get("/{agrement_id}", response_model=AgrementDetailOut, summary="Consulter un agrément", responses=CONDITIONAL)
-def read(agrement_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, agrement_queries.get_agrement, agrement_detail, agrement_id)
-
-
-@router.get("/{agrement_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de l'agrément (paginé, plus anciens d'abord)")
-def read_timeline(agrement_id: int, pager: Pager = Depends(),
-                  principal: Principal = Depends(current_principal)) -> Page[EventOut]:
-    return dossier_timeline(pager, principal, agrement_queries.get_agrement, Agrement.__tablename__, agrement_id)
+reads = DossierReads(router, id_param="agrement_id", get=agrement_queries.get_agrement,
+                     entity_type=Agrement.__tablename__)
+reads.read(render=agrement_detail, response_model=AgrementDetailOut, summary="Consulter un agrément")
+reads.timeline(summary="Historique de l'agrément (paginé, plus anciens d'abord)")
 
 
 # --- decisions of the officer ----------------------------------------------------------------
 
 
-def _officer_decision(name: str, summary: str) -> None:
-    """``POST /agrements/{agrement_id}/<name>``: the officer's decision ``name`` of
-    :mod:`certification.agrement.lifecycle`, with its reason (the route keeps the name ``name``, so
-    its operation id is unchanged)."""
-    decide = getattr(lifecycle, name)
-
-    def endpoint(agrement_id: int, body: ReasonIn, call: Call, principal: Officer) -> JSONResponse:
-        return responder(
-            call, principal, (agrement_id, body), lambda s: decide(s, principal.actor, agrement_id, body.reason)
-        )
-
-    router.add_api_route(f"/{{agrement_id}}/{name}", endpoint, methods=["POST"], name=name,
-                         response_model=AgrementDetailOut, summary=summary)
-
-
-_officer_decision("suspend", "Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
-_officer_decision("reinstate", "Lever la suspension (chargé·e de certification, motif obligatoire)")
-_officer_decision("withdraw", "Retirer l'agrément (chargé·e de certification, motif obligatoire)")
+dossier_actions = DossierActions(router, id_param="agrement_id", responder=responder,
+                                 response_model=AgrementDetailOut, principal=Officer, digest_path=False)
+dossier_actions.add("suspend", lifecycle.suspend, reason=True,
+                    summary="Suspendre l'agrément (chargé·e de certification, motif obligatoire)")
+dossier_actions.add("reinstate", lifecycle.reinstate, reason=True,
+                    summary="Lever la suspension (chargé·e de certification, motif obligatoire)")
+dossier_actions.add("withdraw", lifecycle.withdraw, reason=True,
+                    summary="Retirer l'agrément (chargé·e de certification, motif obligatoire)")
 
 
 # --- renewal -------------------------------------------------------------------------------

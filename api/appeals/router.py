@@ -12,12 +12,11 @@ from sqlmodel import Session
 
 from api.appeals.schemas import AppealIn, AppealOut, UpholdIn
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.routes import DossierActions
 from api.uploads import document_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
@@ -84,40 +83,20 @@ def list_appeals(
         )
 
 
-@router.get("/{appeal_id}", response_model=AppealOut, summary="Consulter un recours", responses=CONDITIONAL)
-def read(appeal_id: int, principal: Principal = Depends(require(*READERS)),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, appeal_queries.get_appeal, appeal_out, appeal_id)
+reads = DossierReads(router, id_param="appeal_id", get=appeal_queries.get_appeal, entity_type=ENTITY,
+                     reader=Depends(require(*READERS)))
+reads.read(render=appeal_out, response_model=AppealOut, summary="Consulter un recours")
+reads.timeline(summary="Historique du recours (paginé, plus anciens d'abord)")
+reads.document(summary="Télécharger une lettre du recours (PDF)")
 
 
-@router.get("/{appeal_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du recours (paginé, plus anciens d'abord)")
-def read_timeline(appeal_id: int, pager: Pager = Depends(), principal: Principal = Depends(require(*READERS))):
-    return dossier_timeline(pager, principal, appeal_queries.get_appeal, ENTITY, appeal_id)
-
-
-@router.get("/{appeal_id}/documents/{document_id}", summary="Télécharger une lettre du recours (PDF)", responses=binary(PDF))
-def download_document(appeal_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, appeal_queries.get_appeal, ENTITY, appeal_id, document_id)
-
-
-@router.post("/{appeal_id}/admissible", response_model=AppealOut, summary="Déclarer le recours recevable (chargé·e)")
-def declare_admissible(appeal_id: int, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "admissible"),
-                     lambda s: svc.declare_admissible(s, principal.actor, appeal_id))
-
-
-@router.post("/{appeal_id}/inadmissible", response_model=AppealOut,
-             summary="Déclarer le recours irrecevable (chargé·e, motif)")
-def declare_inadmissible(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "inadmissible", body),
-                     lambda s: svc.declare_inadmissible(s, principal.actor, appeal_id, body.reason))
-
-
-@router.post("/{appeal_id}/reject", response_model=AppealOut, summary="Rejeter le recours (chargé·e, motif)")
-def reject(appeal_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (appeal_id, "reject", body),
-                     lambda s: svc.reject(s, principal.actor, appeal_id, body.reason))
+dossier_actions = DossierActions(router, id_param="appeal_id", responder=responder, response_model=AppealOut,
+                                 principal=Officer)
+dossier_actions.add("admissible", svc.declare_admissible, name="declare_admissible",
+                    summary="Déclarer le recours recevable (chargé·e)")
+dossier_actions.add("inadmissible", svc.declare_inadmissible, name="declare_inadmissible", reason=True,
+                    summary="Déclarer le recours irrecevable (chargé·e, motif)")
+dossier_actions.add("reject", svc.reject, reason=True, summary="Rejeter le recours (chargé·e, motif)")
 
 
 @router.post("/{appeal_id}/uphold", response_model=AppealOut,

@@ -23,11 +23,11 @@ from api.candidates.schemas import (
 from api.certification_schemas import CertificationCode
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Principal, StructureOrOfficer, current_principal, require
+from api.dossier import progress_of
+from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.routes import DossierActions
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
@@ -177,10 +177,9 @@ def list_candidates(
         )
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, summary="Consulter un candidat", responses=CONDITIONAL)
-def read(candidate_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, candidate_queries.get_candidate, candidate_out, candidate_id)
+reads = DossierReads(router, id_param="candidate_id", get=candidate_queries.get_candidate,
+                     entity_type=Candidate.__tablename__)
+reads.read(render=candidate_out, response_model=CandidateOut, summary="Consulter un candidat")
 
 
 @router.get("/{candidate_id}/personal-data", summary="Droit d'accès : toutes les données d'un candidat (ZIP)",
@@ -198,10 +197,7 @@ def personal_data_export(candidate_id: int, principal: Principal = Depends(requi
         "Cache-Control": "no-store"})
 
 
-@router.get("/{candidate_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du candidat (paginé, plus anciens d'abord)")
-def read_timeline(candidate_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, candidate_queries.get_candidate, Candidate.__tablename__, candidate_id)
+reads.timeline(summary="Historique du candidat (paginé, plus anciens d'abord)")
 
 
 @router.get("/{candidate_id}/evaluations/{evaluation_id}/files/{index}",
@@ -240,32 +236,11 @@ async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOf
                      status=201)
 
 
-@router.post("/{candidate_id}/start-training", response_model=CandidateOut, summary="Commencer la formation")
-def start_training(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (candidate_id, "start-training"),
-                     lambda s: svc.start_training(s, principal.actor, candidate_id))
-
-
-@router.post("/{candidate_id}/ready", response_model=CandidateOut,
-             summary="Présenter au jury (toutes les évaluations des blocs manquants sont « acquis »)")
-def mark_ready(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (candidate_id, "ready"),
-                     lambda s: svc.mark_ready(s, principal.actor, candidate_id))
-
-
-@router.post("/{candidate_id}/postpone", response_model=CandidateOut, summary="Ajourner le candidat (motif)")
-def postpone(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (candidate_id, "postpone", body),
-                     lambda s: svc.postpone(s, principal.actor, candidate_id, body.reason))
-
-
-@router.post("/{candidate_id}/resume", response_model=CandidateOut, summary="Reprendre la formation")
-def resume(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (candidate_id, "resume"),
-                     lambda s: svc.resume(s, principal.actor, candidate_id))
-
-
-@router.post("/{candidate_id}/withdraw", response_model=CandidateOut, summary="Retirer le candidat (motif)")
-def withdraw(candidate_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (candidate_id, "withdraw", body),
-                     lambda s: svc.withdraw(s, principal.actor, candidate_id, body.reason))
+dossier_actions = DossierActions(router, id_param="candidate_id", responder=responder, response_model=CandidateOut,
+                                 principal=StructureOrOfficer)
+dossier_actions.add("start-training", svc.start_training, summary="Commencer la formation")
+dossier_actions.add("ready", svc.mark_ready, name="mark_ready",
+                    summary="Présenter au jury (toutes les évaluations des blocs manquants sont « acquis »)")
+dossier_actions.add("postpone", svc.postpone, reason=True, summary="Ajourner le candidat (motif)")
+dossier_actions.add("resume", svc.resume, summary="Reprendre la formation")
+dossier_actions.add("withdraw", svc.withdraw, reason=True, summary="Retirer le candidat (motif)")

@@ -22,12 +22,12 @@ from api.controle.schemas import (
     SampleIn,
 )
 from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import CommentIn, EventOut, ReasonIn, VisitIn
+from api.reads import DossierReads
+from api.schemas import CommentIn, ReasonIn, VisitIn
 from api.uploads import (
     document_out,
     file_response,
@@ -135,21 +135,11 @@ def list_controles(
         )
 
 
-@router.get("/{controle_id}", response_model=ControleOut, summary="Consulter un contrôle", responses=CONDITIONAL)
-def read(controle_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, controle_queries.get_controle, controle_out, controle_id)
-
-
-@router.get("/{controle_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du contrôle (paginé, plus anciens d'abord)")
-def read_timeline(controle_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, controle_queries.get_controle, Controle.__tablename__, controle_id)
-
-
-@router.get("/{controle_id}/documents/{document_id}", summary="Télécharger un document du contrôle (PDF)", responses=binary(PDF))
-def download_document(controle_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    return dossier_document(principal, controle_queries.get_controle, Controle.__tablename__, controle_id, document_id)
+reads = DossierReads(router, id_param="controle_id", get=controle_queries.get_controle,
+                     entity_type=Controle.__tablename__)
+reads.read(render=controle_out, response_model=ControleOut, summary="Consulter un contrôle")
+reads.timeline(summary="Historique du contrôle (paginé, plus anciens d'abord)")
+reads.document(summary="Télécharger un document du contrôle (PDF)")
 
 
 @router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))

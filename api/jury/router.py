@@ -30,12 +30,12 @@ from api.jury.schemas import (
     ResultsIn,
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
-from api.deps import Officer, OfficerOrJuryMember, Principal, current_principal, require
+from api.contract import binary
+from api.dossier import progress_of
+from api.deps import Officer, OfficerOrJuryMember, Principal, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.routes import DossierActions
 from api.uploads import document_out
 from certification.jury import actions
 from certification.db import session_scope
@@ -110,6 +110,8 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
 
 
 responder = Responder(jury_out, "jury_changed")  # then the jury flow
+dossier_actions = DossierActions(router, id_param="session_id", responder=responder, response_model=JuryOut,
+                                 principal=Officer)
 
 
 def _traced_conflict(principal: Principal, session_id: int, action: str, exc: conflicts.ConflictOfInterest) -> None:
@@ -165,16 +167,9 @@ def list_sessions(
         )
 
 
-@router.get("/{session_id}", response_model=JuryOut, summary="Consulter une session de jury", responses=CONDITIONAL)
-def read(session_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, jury_queries.get_session, jury_out, session_id)
-
-
-@router.get("/{session_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de la session (paginé, plus anciens d'abord)")
-def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, jury_queries.get_session, ENTITY, session_id)
+reads = DossierReads(router, id_param="session_id", get=jury_queries.get_session, entity_type=ENTITY)
+reads.read(render=jury_out, response_model=JuryOut, summary="Consulter une session de jury")
+reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)")
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -197,11 +192,7 @@ def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principa
                       lambda s: svc.add_candidates(s, principal.actor, session_id, body.candidate_ids))
 
 
-@router.post("/{session_id}/convene", response_model=JuryOut,
-             summary="Convoquer les membres (convocations avec invitation .ics) (chargé·e)")
-def convene(session_id: int, call: Call, principal: Officer):
-    return responder(call, principal, (session_id, "convene"),
-                     lambda s: svc.convene(s, principal.actor, session_id))
+dossier_actions.add("convene", svc.convene, summary="Convoquer les membres (convocations avec invitation .ics) (chargé·e)")
 
 
 @router.post("/{session_id}/attendance", response_model=JuryOut,
@@ -240,24 +231,11 @@ def record_results(session_id: int, body: ResultsIn, call: Call, principal: Offi
     return responder(call, principal, (session_id, "results", body), action)
 
 
-@router.post("/{session_id}/close-deliberation", response_model=JuryOut,
-             summary="Clore la délibération (chargé·e ou président du jury)")
-def close_deliberation(session_id: int, call: Call, principal: OfficerOrJuryMember):
-    return responder(call, principal, (session_id, "close-deliberation"),
-                     lambda s: svc.close_deliberation(s, principal.actor, session_id))
-
-
-@router.post("/{session_id}/sign-pv", response_model=JuryOut,
-             summary="Signer le procès-verbal (président du jury ou chargé·e)")
-def sign_pv(session_id: int, call: Call, principal: OfficerOrJuryMember):
-    return responder(call, principal, (session_id, "sign-pv"),
-                     lambda s: svc.sign_pv(s, principal.actor, session_id))
-
-
-@router.post("/{session_id}/cancel", response_model=JuryOut, summary="Annuler la session (chargé·e, motif)")
-def cancel(session_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (session_id, "cancel", body),
-                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+dossier_actions.add("close-deliberation", svc.close_deliberation, principal=OfficerOrJuryMember,
+                    summary="Clore la délibération (chargé·e ou président du jury)")
+dossier_actions.add("sign-pv", svc.sign_pv, principal=OfficerOrJuryMember,
+                    summary="Signer le procès-verbal (président du jury ou chargé·e)")
+dossier_actions.add("cancel", svc.cancel, reason=True, summary="Annuler la session (chargé·e, motif)")
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -343,7 +321,5 @@ def download_zip(session_id: int, principal: Principal = Depends(require(Role.of
     )
 
 
-@router.get("/{session_id}/documents/{document_id}", summary="Télécharger un document de la session (PV, convocation)", responses=binary(PDF))
-def download_document(session_id: int, document_id: int,
-                      principal: Principal = Depends(require(Role.officer, Role.jury_member))):
-    return dossier_document(principal, jury_queries.get_session, ENTITY, session_id, document_id)
+reads.document(summary="Télécharger un document de la session (PV, convocation)",
+               reader=Depends(require(Role.officer, Role.jury_member)))

@@ -11,12 +11,12 @@ from sqlmodel import Session
 from api.certification_schemas import CertificationCode
 from api.jury.schemas import CertificateOut, CertificateSummary, CorrectionIn
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Officer, Principal, require
 from api.idempotency import Call, Responder
-from api.reads import dossier_document, dossier_read
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.routes import DossierActions
+from api.schemas import EventOut
 from api.uploads import document_out
 from certification.jury import actions
 from certification.audit import timeline
@@ -87,22 +87,17 @@ def list_certificates(
         )
 
 
-@router.get("/{certificate_id}", response_model=CertificateOut, summary="Consulter un certificat, ses documents et son historique", responses=CONDITIONAL)
-def read(certificate_id: int, principal: Principal = Depends(require(*READERS)),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, jury_queries.get_certificate, certificate_out, certificate_id)
+reads = DossierReads(router, id_param="certificate_id", get=jury_queries.get_certificate, entity_type=ENTITY,
+                     reader=Depends(require(*READERS)))
+reads.read(render=certificate_out, response_model=CertificateOut,
+           summary="Consulter un certificat, ses documents et son historique")
+reads.document(summary="Télécharger le document (PDF)")
 
 
-@router.get("/{certificate_id}/documents/{document_id}", summary="Télécharger le document (PDF)", responses=binary(PDF))
-def download_document(certificate_id: int, document_id: int, principal: Principal = Depends(require(*READERS))):
-    return dossier_document(principal, jury_queries.get_certificate, ENTITY, certificate_id, document_id)
-
-
-@router.post("/{certificate_id}/duplicate", response_model=CertificateOut,
-             summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
-def duplicate(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (certificate_id, "duplicate", body),
-                     lambda s: svc.duplicate(s, principal.actor, certificate_id, body.reason))
+dossier_actions = DossierActions(router, id_param="certificate_id", responder=responder, response_model=CertificateOut,
+                                 principal=Officer)
+dossier_actions.add("duplicate", svc.duplicate, reason=True,
+                    summary="Délivrer un duplicata (même numéro, nouvelle version) (chargé·e, motif)")
 
 
 @router.post("/{certificate_id}/correct", response_model=CertificateOut,
@@ -114,8 +109,5 @@ def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Offi
                                           birth_date=body.birth_date, sex=body.sex))
 
 
-@router.post("/{certificate_id}/revoke", response_model=CertificateOut,
-             summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")
-def revoke(certificate_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (certificate_id, "revoke", body),
-                     lambda s: svc.revoke(s, principal.actor, certificate_id, body.reason))
+dossier_actions.add("revoke", svc.revoke, reason=True,
+                    summary="Révoquer (le numéro répond « révoqué » à la vérification) (chargé·e, motif)")

@@ -11,11 +11,11 @@ from sqlmodel import Session
 
 from api.contract import PDF, binary
 from api.deps import Principal, current_principal, require
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.flow_helpers import training_attestation_kind, training_waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.reads import dossier_read
+from api.reads import DossierReads
 from api.schemas import CommentIn, EventOut, ReasonIn, timeline_page
 from api.training.schemas import (
     AttendanceIn,
@@ -141,21 +141,18 @@ def list_encadrants(pager: Pager = Depends(),
                           text=lambda e: (e.last_name, e.first_names, e.email))
 
 
-@router.get("/{session_id}", response_model=TrainingSessionOut, summary="Consulter une session", responses=CONDITIONAL)
-def read(session_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, training_queries.get_session, session_out, session_id)
+def _session_events(session: Session, principal: Principal, t: TrainingSession) -> list:
+    """The session's history, refused to structures: it names other structures' encadrants."""
+    if principal.actor.role is Role.structure:
+        raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
+                        code="role_not_allowed")
+    return timeline(session, TrainingSession.__tablename__, t.id)
 
 
-@router.get("/{session_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de la session (paginé, plus anciens d'abord)")
-def read_timeline(session_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        t = training_queries.get_session(session, principal.actor, session_id)
-        if principal.actor.role is Role.structure:  # the session's history names other structures' encadrants
-            raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
-                            code="role_not_allowed")
-        return timeline_page(pager, timeline(session, TrainingSession.__tablename__, t.id))
+reads = DossierReads(router, id_param="session_id", get=training_queries.get_session,
+                     entity_type=TrainingSession.__tablename__)
+reads.read(render=session_out, response_model=TrainingSessionOut, summary="Consulter une session")
+reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)", events=_session_events)
 
 
 @router.get("/{session_id}/enrollments/{enrollment_id}/timeline", response_model=Page[EventOut],

@@ -11,12 +11,12 @@ from sqlmodel import Session
 
 from api.contract import PDF, binary
 from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.flow_helpers import appui_waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.reads import dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn, VisitIn
+from api.reads import DossierReads
+from api.schemas import ReasonIn, VisitIn
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.db import session_scope
@@ -86,16 +86,9 @@ def list_appuis(
         )
 
 
-@router.get("/{appui_id}", response_model=AppuiOut, summary="Consulter un appui", responses=CONDITIONAL)
-def read(appui_id: int, principal: Principal = Depends(current_principal),
-         conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, training_queries.get_appui, appui_out, appui_id)
-
-
-@router.get("/{appui_id}/timeline", response_model=Page[EventOut],
-            summary="Historique de l'appui (paginé, plus anciens d'abord)")
-def read_timeline(appui_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, training_queries.get_appui, Appui.__tablename__, appui_id)
+reads = DossierReads(router, id_param="appui_id", get=training_queries.get_appui, entity_type=Appui.__tablename__)
+reads.read(render=appui_out, response_model=AppuiOut, summary="Consulter un appui")
+reads.timeline(summary="Historique de l'appui (paginé, plus anciens d'abord)")
 
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.contract import PDF, binary
-from api.dossier import CONDITIONAL, Conditional, progress_of
+from api.dossier import progress_of
 from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
 from api.flow_helpers import vae_waiting_for as waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.reads import dossier_document, dossier_read, dossier_timeline
-from api.schemas import EventOut, ReasonIn
+from api.reads import DossierReads
+from api.schemas import ReasonIn
 from api.uploads import document_out, file_response, read_multipart, store_pieces
 from api.vae.schemas import (
     AccompanimentIn,
@@ -112,21 +112,10 @@ def list_dossiers(
         )
 
 
-@router.get("/{dossier_id}", response_model=VaeOut, summary="Consulter un dossier de VAE", responses=CONDITIONAL)
-def read(dossier_id: int, principal: Principal = Depends(current_principal), conditional: Conditional = Depends()):
-    return dossier_read(conditional, principal, vae_queries.get_dossier, vae_out, dossier_id)
-
-
-@router.get("/{dossier_id}/timeline", response_model=Page[EventOut],
-            summary="Historique du dossier de VAE (paginé, plus anciens d'abord)")
-def read_timeline(dossier_id: int, pager: Pager = Depends(), principal: Principal = Depends(current_principal)):
-    return dossier_timeline(pager, principal, vae_queries.get_dossier, VaeDossier.__tablename__, dossier_id)
-
-
-@router.get("/{dossier_id}/documents/{document_id}", summary="Télécharger une lettre du dossier (PDF)",
-            responses=binary(PDF))
-def download_document(dossier_id: int, document_id: int, principal: Principal = Depends(current_principal)):
-    return dossier_document(principal, vae_queries.get_dossier, VaeDossier.__tablename__, dossier_id, document_id)
+reads = DossierReads(router, id_param="dossier_id", get=vae_queries.get_dossier, entity_type=VaeDossier.__tablename__)
+reads.read(render=vae_out, response_model=VaeOut, summary="Consulter un dossier de VAE")
+reads.timeline(summary="Historique du dossier de VAE (paginé, plus anciens d'abord)")
+reads.document(summary="Télécharger une lettre du dossier (PDF)")
 
 
 @router.get("/{dossier_id}/livret2", summary="Télécharger le livret 2 (jury : candidats de ses sessions seulement)",
