@@ -1,5 +1,5 @@
 """Pages of the back-office that are not dossiers (the inbox), and the helpers shared by the
-dossier modules of :mod:`api.web.dossiers`.
+pages of every process (`api.<process>.pages`).
 
 Every page reads through the services of ``certification`` with the signed-in user as actor,
 exactly like the API: a mandataire only sees his requests, a contrôleur his contrôles, and a
