@@ -69,7 +69,8 @@ def run_size(size: int, use_smtp: bool) -> dict:
     from documents.models import GeneratedDocument
     from documents.qr import qr_svg
     from documents.render import render_pdf
-    from flows.jury import CERTIFICATE_TEMPLATES, advance_jury, certificate_context, jury_context
+    from flows.certificates import CERTIFICATE_TEMPLATES, certificate_context
+    from flows.jury import advance_jury, jury_context
     from notifications.models import OutboxMessage
     from notifications.outbox import build_email, deliver_pending, deliver_while
     from notifications.transport import FileTransport, SmtpTransport

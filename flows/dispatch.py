@@ -45,7 +45,7 @@ PROCESSES = {
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
     "vae": Process("flows.vae:vae_flow", "dossier_id", "vae/vae"),
     "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),
-    "certificate": Process("flows.jury:certificate_flow", "certificate_id", "certificate/certificate"),
+    "certificate": Process("flows.certificates:certificate_flow", "certificate_id", "certificate/certificate"),
     "training_session": Process("flows.training:training_session_flow", "session_id", "training-session/training-session"),
     "appui": Process("flows.training:appui_flow", "appui_id", "appui/appui"),
 }

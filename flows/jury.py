@@ -1,4 +1,5 @@
-"""The jury session flow and the certificate flow (re-entrant from the database state).
+"""The jury session flow (re-entrant from the database state); the certificates' documents and the
+certificate flow (duplicates, corrections) are in :mod:`flows.certificates`.
 
 A jury run sends the convocations (.ics), asks the president to sign, and once the PV is signed
 applies the results candidate by candidate (blocs acquired, certificate or attestation with its
@@ -24,48 +25,37 @@ from sqlmodel import Session, select
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import AuditEvent, Bloc, Certification, Structure, User
+from certification.models import Bloc, Certification, Structure, User
 from certification.candidates.models import Candidate
-from certification.jury.models import BlocAcquisition, Certificate
+from certification.jury.models import Certificate
 from certification.jury.models import JuryCandidate, JurySession
 from certification.appeals.states import AppealState
-from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, KIND_LABELS, OUTCOME_LABELS, JuryState
+from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, OUTCOME_LABELS, JuryState
 from certification.jury import queries as jury_queries
-from certification.jury import issuance
 from certification.jury import service as svc
-from certification.candidates.service import held_blocs, held_by_equivalence
+from certification.candidates.service import held_by_equivalence
 from certification.appeals.models import Appeal
 from certification.services.referential import (
     candidate_blocs,
     mixed_versions,
     version_of,
-    version_registry_code,
-    version_title,
 )
 from certification.settings import get_settings
 from documents import badge
 from documents.french import agree
 from documents.storage import DocumentStore
-from documents.qr import qr_svg
 from flows.common import deliver_task, sweep, while_delivering
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
+from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template
 from flows.effects import Effects, fulfil_owed, open_or_owed
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = JurySession.__tablename__
-CERT_ENTITY = Certificate.__tablename__
-CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
 PROCESS = "jury"
 SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
 RESULTS_ATTACHMENTS_MAX = 20  # a structure's results e-mail attaches its documents up to this many
-
-
-def letter_template(kind: str) -> str:
-    """The template of the jury's document ``kind`` (PV, certificate, attestation de blocs), its name
-    for the renderer processes (``documents.pool``) without the extension; the kind stays ``kind``."""
-    return f"jury/{kind}"
 
 
 @dataclass
@@ -190,62 +180,6 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             else None,
         },
     }
-
-
-def _version_event(session: Session, certificate: Certificate) -> AuditEvent | None:
-    events = session.exec(select(AuditEvent).where(
-        AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id == certificate.id,
-        AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)).all()
-    return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
-
-
-def certificate_context(session: Session, certificate: Certificate, *, qr: bool = True) -> dict[str, Any]:
-    """What the certificate's template reads (``qr=False``: without the QR code's drawing, that a
-    renderer process draws from ``verification_url``)."""
-    cert = session.get(Certification, certificate.certification_id)
-    jury = session.get(JurySession, certificate.session_id)
-    candidate = session.get(Candidate, certificate.candidate_id)
-    blocs = _blocs(session, candidate)
-    version = version_of(session, candidate)
-    held = held_blocs(session, candidate, on=jury.scheduled_at.date())
-    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date())
-    url = issuance.verification_url(certificate.number)
-    event = _version_event(session, certificate)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "certificate": {
-            "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
-            "kind_label": KIND_LABELS[certificate.kind],
-            "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
-            "holder_birth_date": certificate.holder_birth_date, "holder_sex": certificate.holder_sex,
-            "certification_code": cert.code, "certification_title": version_title(cert, version),
-            "registry_code": version_registry_code(cert, version),
-            "version_label": version.label if version else None,
-            "blocs": [
-                {"code": code, "title": blocs[code].title if code in blocs else code,
-                 "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
-                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None,
-                 "equivalence": _equivalence(session, equivalent[code])
-                 if code in equivalent and held.get(code) is equivalent[code] else None}
-                for code in certificate.blocs
-            ],
-            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "issued_on": certificate.issued_on, "verification_url": url, "qr_svg": qr_svg(url) if qr else None,
-            "version": certificate.version,
-            "duplicate": bool(event and event.action == "duplicate"),
-            "correction_note": f"Document rectifié le {event.at:%d/%m/%Y} : {event.reason}"
-            if event and event.action == "correct" else None,
-            "state": certificate.state,
-        },
-    }
-
-
-def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
-    """A bloc held by equivalence: the bloc of the earlier version, its jury and date."""
-    jury = session.get(JurySession, acquisition.session_id)
-    return {"from_code": acquisition.bloc_code, "jury_reference": jury.reference if jury else "",
-            "acquired_on": acquisition.acquired_on}
 
 
 # --- side effects --------------------------------------------------------------------------
@@ -447,26 +381,6 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
     return out
 
 
-def _certificate_step(session: Session, effect: OwedEffect) -> list[Effects]:
-    """A duplicate or a correction owes the document of its version."""
-    certificate = session.get(Certificate, effect.dossier_id)
-    fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
-    version = effect.payload.get("version") or certificate.version
-    if certificate.state == "valid" and version == certificate.version:
-        kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        fx.letter(certificate_context(session, certificate), kind, version, template=f"{letter_template(kind)}.html")
-    return [fx]
-
-
-def advance_certificate(certificate_id: int, engine: Engine | None = None) -> dict:
-    """The document of the certificate's current version (duplicate, correction) exists once."""
-    produced = fulfil_owed(engine, "certificate", certificate_id, _certificate_step)
-    with session_scope(engine) as session:
-        certificate = session.get(Certificate, certificate_id)
-        return {"certificate_id": certificate_id, "state": certificate.state, "documents": produced.documents,
-                "mails": [], "transitions": []}
-
-
 def juries_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions with effects still owed (lost runs), and signed ones whose results are not notified."""
     return open_or_owed(engine, PROCESS, JurySession, [JuryState.pv_signed.value])
@@ -495,18 +409,6 @@ async def jury_session_flow(session_id: int) -> dict:
         len(outcome["documents"]), len(outcome["mails"]), len(outcome["certificates"]),
     )
     return {**outcome, "delivery": delivery}
-
-
-@task(name="advance-certificate", retries=1, retry_delay_seconds=2)
-async def advance_certificate_task(certificate_id: int) -> dict:
-    return await anyio.to_thread.run_sync(advance_certificate, certificate_id)
-
-
-@flow(name="certificate", log_prints=True)
-@monitored("certificate")
-async def certificate_flow(certificate_id: int) -> dict:
-    """The document of a duplicate or a correction."""
-    return await advance_certificate_task(certificate_id)
 
 
 @flow(name="jury-sweep", log_prints=True)

@@ -1,7 +1,6 @@
-"""EPSP training sessions and appuis pédagogiques in the back-office: the formateur plans and
-holds his sessions (enrolment, attendance per day, outcome per encadrant, closing) and programmes
-and reports his appuis; the officer entrusts the appuis; a structure asks for one and reads its
-encadrants' enrolments."""
+"""EPSP training sessions in the back-office: the formateur plans and holds his sessions
+(enrolment, attendance per day, outcome per encadrant, closing); a structure reads its encadrants'
+enrolments. The appuis pédagogiques: :mod:`api.training.pages_appuis`."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.flow_helpers import appui_waiting_for, training_waiting_for
+from api.flow_helpers import training_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, optional_comment, pick,
@@ -20,19 +19,14 @@ from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from api.web.visits import VISIT_INPUTS, parse_visit
 from certification.clock import today
-from certification.errors import Conflict, NotFound, ValidationFailed
+from certification.errors import Conflict, ValidationFailed
 from certification.models import Role, Structure, User
-from certification.settings import get_settings
-from certification.training import appuis as appuis_svc
 from certification.training import queries as training_queries
 from certification.training import service as training_svc
-from certification.training.actions import appui_actions, enrollment_actions, training_actions
-from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.actions import enrollment_actions, training_actions
+from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import (
-    APPUI,
-    APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
     MAX_DAYS,
     TRAINING_SESSION,
@@ -41,7 +35,7 @@ from certification.training.states import (
     missing_attendance_refusal,
     pending_outcomes_refusal,
 )
-from documents.formatting import date_fr, datetime_fr
+from documents.formatting import date_fr
 from documents.service import list_documents
 
 F_O = frozenset({Role.formateur, Role.officer})
@@ -51,19 +45,19 @@ ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 PLAN_DAYS = 5  # day inputs of the planning form (the API takes up to MAX_DAYS)
 
 
-def _structures(session: Session) -> list[dict[str, Any]]:
+def structure_choices(session: Session) -> list[dict[str, Any]]:
     return [{"id": s.id, "name": f"{s.name} ({s.siret})"}
             for s in session.exec(select(Structure).order_by(Structure.name))]
 
 
-def _formateurs(session: Session, current: WebUser) -> list[dict[str, Any]]:
+def formateur_choices(session: Session, current: WebUser) -> list[dict[str, Any]]:
     query = select(User).where(User.role == Role.formateur.value, User.active.is_(True)).order_by(User.full_name)
     if current.role is Role.formateur:
         query = query.where(User.id == current.user.id)
     return [{"id": u.id, "name": u.full_name} for u in session.exec(query)]
 
 
-def _options(key: str):
+def select_options(key: str):
     return lambda ctx, _item: [(str(x["id"]), x["name"]) for x in ctx[key]]
 
 
@@ -97,7 +91,7 @@ def training_context(session: Session, current: WebUser, training_id: int) -> di
         "final": TRAINING_SESSION.is_final(t.state), "waiting_for": training_waiting_for(t), "days": days,
         "enrollments": enrollments, "actions": actions,
         "registered": [e for e in enrollments if e["state"] == EnrollmentState.registered],
-        "structures": _structures(session) if "enroll" in actions else [],
+        "structures": structure_choices(session) if "enroll" in actions else [],
         "timeline": timeline_rows(session, *entities),
         "prefect": prefect_links("training_session", t.id),
     }
@@ -115,7 +109,7 @@ def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
     can_plan = current.role in F_O
     return {"title": "Formations EPSP", "rows": rows, "empty": "Aucune session de formation.",
             "columns": ["Référence", "Formateur", "Dates", "Lieu", "Inscrits", "État", "En attente de"],
-            "actions": ["plan"] if can_plan else [], "formateurs": _formateurs(session, current) if can_plan else []}
+            "actions": ["plan"] if can_plan else [], "formateurs": formateur_choices(session, current) if can_plan else []}
 
 
 def _days(form) -> list[date]:
@@ -269,7 +263,7 @@ def _attendance_rows(ctx, _item):
 
 TRAINING_ACTIONS = actions_of(
     FormAction("inscrire", "Inscrire un encadrant", F_O, "enroll", (
-        Input("structure_id", "Structure", "select", required=True, choices=_options("structures")),
+        Input("structure_id", "Structure", "select", required=True, choices=select_options("structures")),
         Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),)),
         Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),)),
         Input("email", "Adresse e-mail", "email", required=True, attrs=(("maxlength", "254"),)),
@@ -314,7 +308,7 @@ TRAINING_ACTIONS = actions_of(
 
 TRAINING_CREATIONS = actions_of(
     FormAction("programmer", "Programmer une session", F_O, "plan", (
-        Input("formateur_id", "Formateur", "select", required=True, choices=_options("formateurs"),
+        Input("formateur_id", "Formateur", "select", required=True, choices=select_options("formateurs"),
               default=lambda ctx, _item: str(ctx["formateurs"][0]["id"]) if len(ctx["formateurs"]) == 1 else ""),
         Input("jour", "Journées de formation", "grid", rows=lambda _ctx, _item: [
             (str(n), f"journée {n}") for n in range(1, PLAN_DAYS + 1)], columns=(Input("date", "Date", "date"),),
@@ -339,108 +333,3 @@ TRAINING = register(DossierKind(
     creations=TRAINING_CREATIONS, documents=_training_documents,
 ))
 
-
-# --- appuis pédagogiques ---------------------------------------------------------------------
-
-
-def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
-    a = training_queries.get_appui(session, current.actor, appui_id)
-    actions = appui_actions(session, current.actor, a)
-    return {
-        "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
-        "requested_by": user_name(session, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
-        "final": APPUI.is_final(a.state), "waiting_for": appui_waiting_for(a), "actions": actions,
-        "visit_scheduled": a.visit_at is not None,
-        "formateurs": [{"id": f["id"], "name": f["name"] + (" (actuel)" if f["id"] == a.formateur_id else "")}
-                       for f in _formateurs(session, current)] if "assign" in actions else [],
-        "documents": list_documents(session, Appui.__tablename__, a.id),
-        "timeline": timeline_rows(session, (Appui.__tablename__, a.id, "appui")),
-        "prefect": prefect_links("appui", a.id),
-    }
-
-
-def appui_listing(session: Session, current: WebUser) -> dict[str, Any]:
-    rows = [(f"/app/appuis/{a.id}", [
-        a.reference, structure_name(session, a.structure_id), a.subject, user_name(session, a.formateur_id) or "—",
-        datetime_fr(a.visit_at) if a.visit_at else "—", APPUI_STATE_LABELS[a.state], appui_waiting_for(a) or "—",
-    ]) for a in training_queries.list_appuis(session, current.actor)]
-    can_request = current.role in (Role.structure, Role.officer)
-    structures = []
-    if current.role is Role.officer:
-        structures = _structures(session)
-    elif current.role is Role.structure and current.user.structure_id:
-        structures = [{"id": current.user.structure_id, "name": structure_name(session, current.user.structure_id)}]
-    return {"title": "Appuis pédagogiques", "rows": rows, "empty": "Aucun appui pédagogique.",
-            "columns": ["Référence", "Structure", "Objet", "Formateur", "Visite", "État", "En attente de"],
-            "actions": ["request"] if can_request else [], "structures": structures}
-
-
-def _parse_request(form, ctx) -> Parsed:
-    structure = pick(form, "structure_id", ctx["structures"], "Choisissez la structure concernée.")
-    subject = text(form, "subject", required="L'objet de l'appui est obligatoire.", max_len=200)
-    need = text(form, "need", required="Décrivez le besoin.")
-    return Parsed({"structure_id": structure["id"], "subject": subject, "need": need},
-                  [("Structure", structure["name"]), ("Objet", subject), ("Besoin", need)])
-
-
-def _parse_assign(form, ctx) -> Parsed:
-    chosen = pick(form, "formateur_id", ctx["formateurs"], "Choisissez un formateur dans la liste.")
-    return Parsed({"formateur_id": chosen["id"]}, [("Formateur", chosen["name"]),
-                                                    ("Effet", "le formateur est lié à la structure (il ne pourra "
-                                                              "pas la contrôler ni siéger au jury de ses candidats)")])
-
-
-def _parse_report(form, _ctx) -> Parsed:
-    report = text(form, "text", required=appuis_svc.REPORT_REQUIRED, max_len=20000)
-    return Parsed({"text": report}, [("Compte rendu", report)])
-
-
-def _apply_report(session: Session, actor, appui_id: int, v: dict) -> Appui:
-    if len(v["pieces"]) > 1:
-        raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
-    return appuis_svc.report(session, actor, appui_id, text=v["text"], file=v["pieces"][0] if v["pieces"] else None)
-
-
-APPUI_ACTIONS = actions_of(
-    FormAction("confier", "Confier l'appui à un formateur", O, "assign",
-               (Input("formateur_id", "Formateur EPSP", "select", required=True, choices=_options("formateurs")),),
-               _parse_assign, lambda s, actor, i, v: appuis_svc.assign(s, actor, i, v["formateur_id"]),
-               done="L'appui a été confié ; le formateur reçoit sa mission."),
-    FormAction("visite", "Programmer la visite", F_O, "visit", VISIT_INPUTS, parse_visit,
-               lambda s, actor, i, v: appuis_svc.schedule_visit(
-                   s, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
-                   duration_minutes=v["minutes"]),
-               done="La visite est programmée ; la structure reçoit le programme et l'invitation.",
-               button="Confirmer et envoyer l'invitation"),
-    FormAction("compte-rendu", "Déposer le compte rendu", frozenset({Role.formateur}), "report", (
-        Input("text", "Compte rendu de l'appui", "textarea", required=True),
-        Input("compte_rendu", "Compte rendu signé (PDF, facultatif)", "file"),
-    ), _parse_report, _apply_report, done="Le compte rendu a été déposé ; la structure le reçoit."),
-    FormAction("annuler", "Annuler l'appui", frozenset({Role.officer, Role.structure}), "cancel", (REASON,), reason,
-               lambda s, actor, i, v: appuis_svc.cancel(s, actor, i, v["reason"]), done="L'appui a été annulé."),
-)
-
-APPUI_CREATIONS = actions_of(
-    FormAction("demander", "Demander un appui pédagogique", frozenset({Role.structure, Role.officer}), "request", (
-        Input("structure_id", "Structure", "select", required=True, choices=_options("structures"),
-              default=lambda ctx, _item: str(ctx["structures"][0]["id"]) if len(ctx["structures"]) == 1 else ""),
-        Input("subject", "Objet", required=True, attrs=(("maxlength", "200"),)),
-        Input("need", "Description du besoin", "textarea", required=True),
-    ), _parse_request, lambda s, actor, _i, v: appuis_svc.request_appui(
-        s, actor, subject=v["subject"], need=v["need"], structure_id=v["structure_id"]),
-        done="La demande d'appui a été enregistrée.", redirect=lambda a: f"/app/appuis/{a.id}?fait=demander"),
-)
-
-
-def _appui_file(_session: Session, ctx: dict, file_id: int):
-    f = ctx["a"].report_file
-    if not f or file_id != 1:
-        raise NotFound("Fichier introuvable.")
-    return get_settings().data_dir / f["relative_path"], f["original_name"], f["content_type"]
-
-
-APPUIS = register(DossierKind(
-    "appuis", "Les appuis pédagogiques", "appui_id", "appui.html", appui_context, "a", "appui_changed",
-    Appui.__tablename__, APPUI_ACTIONS, listing=appui_listing, creations=APPUI_CREATIONS,
-    documents=lambda _s, ctx: {(Appui.__tablename__, ctx["a"].id)}, files=_appui_file,
-))

@@ -15,6 +15,7 @@ from api.candidates import pages as candidate_pages  # noqa: F401 - the dossier 
 from api.jury import pages_certificates  # noqa: F401
 from api.controle import pages as controle_pages  # noqa: F401
 from api.training import pages as training_pages  # noqa: F401
+from api.training import pages_appuis  # noqa: F401
 from api.vae import pages as vae_pages  # noqa: F401
 from api.jury import pages as jury_pages  # noqa: F401
 from api.appeals import pages as appeal_pages  # noqa: F401

@@ -28,7 +28,8 @@ from certification.services import credentials
 from certification.jury import issuance
 from documents import badge
 from documents.render import render_pdf
-from flows.jury import certificate_context, jury_context
+from flows.certificates import certificate_context
+from flows.jury import jury_context
 from certification.jury.models import JurySession
 from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
     structure_account

@@ -21,7 +21,8 @@ from certification.candidates import service as cand
 from certification.jury import service as jury_svc
 from documents.formatting import date_fr
 from documents.render import render_pdf
-from flows.jury import certificate_context, jury_context
+from flows.certificates import certificate_context
+from flows.jury import jury_context
 from tests.factories import deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
     structure_account
 from tests.flows.conftest import pdf_text

@@ -27,7 +27,8 @@ from certification.appeals import service as appeals
 from documents.models import GeneratedDocument
 from flows.agrement import advance_request
 from flows.controle import advance_controle
-from flows.jury import advance_certificate, advance_jury
+from flows.certificates import advance_certificate
+from flows.jury import advance_jury
 from notifications.models import OutboxMessage
 from tests.factories import (
     add_user,
