@@ -248,6 +248,38 @@ def issue_results(session_id: int, *, notify: bool = True) -> None:
             jury_svc.notify_results(session, session_id)
 
 
+def two_structures_with_a_candidate(people: dict) -> dict:
+    """Two agréées structures (accounts ``structure`` and ``other_structure``) with a ready candidate
+    each (``cand_a``, ``cand_b``), and a jury member of no session (``outsider``): the API tests' world."""
+    grant_agrement(people, 1)
+    grant_agrement(people, 2)
+    for key, n in (("structure", 1), ("other_structure", 2)):
+        structure_account(people, siret(n), key)["structure_id"] = structure_id_of(n)
+    (people["cand_a"],) = ready_candidates(people["structure"], 1, names=[("Lefèvre", "Zoé")])
+    (people["cand_b"],) = ready_candidates(people["other_structure"], 1, first=2, names=[("Da Silva", "João")])
+    people["outsider"] = add_user("jury.autre@cqp.test", "Juré d'une autre session", Role.jury_member)
+    return people
+
+
+def issue_each(session_id: int) -> list:
+    """What the jury flow does after a signed PV, one candidate per transaction: his results applied,
+    his certificate or attestation issued; returns those issued by this call (none when run again)."""
+    from certification.jury import issuance
+    from certification.jury import queries as jury_queries
+    from certification.jury import service as jury_svc
+
+    with session_scope() as session:
+        ids = [row.candidate_id for row in jury_queries.candidates_of(session, session_id)]
+    issued = []
+    for candidate_id in ids:
+        with session_scope() as session:
+            jury_svc.apply_results(session, session_id, candidate_id)
+            certificate = issuance.issue_for(session, session_id, candidate_id)
+            if certificate:
+                issued.append(certificate)
+    return issued
+
+
 def certified_holders(people: dict, count: int, *, names=None, sexes=None, results=None) -> tuple[int, list[int]]:
     """``count`` CQP SP candidates of structure 1 (its agrément granted, its account in
     people["structure"]) presented to a jury whose PV is signed, their results issued: all blocs

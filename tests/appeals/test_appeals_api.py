@@ -9,17 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from certification.models import Role
 from tests.factories import (
-    add_user,
     auth,
     deliberated_session,
-    grant_agrement,
     issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-    structure_id_of,
+    two_structures_with_a_candidate,
 )
 
 ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
@@ -30,15 +24,7 @@ PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
 
 @pytest.fixture
 def world(people):
-    """Two agréées structures with a ready candidate each, and a jury member of no session."""
-    grant_agrement(people, 1)
-    grant_agrement(people, 2)
-    for key, n in (("structure", 1), ("other_structure", 2)):
-        structure_account(people, siret(n), key)["structure_id"] = structure_id_of(n)
-    (people["cand_a"],) = ready_candidates(people["structure"], 1, names=[("Lefèvre", "Zoé")])
-    (people["cand_b"],) = ready_candidates(people["other_structure"], 1, first=2, names=[("Da Silva", "João")])
-    people["outsider"] = add_user("jury.autre@cqp.test", "Juré d'une autre session", Role.jury_member)
-    return people
+    return two_structures_with_a_candidate(people)
 
 
 def test_appeals(client, world):

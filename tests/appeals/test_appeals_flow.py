@@ -14,7 +14,7 @@ from certification.jury.models import Certificate
 from documents.models import GeneratedDocument
 from flows.jury import advance_jury
 from notifications.models import OutboxMessage
-from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+from tests.factories import deliberated_session, ready_candidates, users_and_agreed_structure
 from tests.flows.conftest import pdf_text
 
 pytestmark = pytest.mark.integration
@@ -22,10 +22,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world():
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    return people
+    return users_and_agreed_structure()
 
 
 def docs(entity_type: str) -> list[GeneratedDocument]:

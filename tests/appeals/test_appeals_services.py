@@ -13,11 +13,11 @@ from certification.appeals import service as appeals
 from certification.candidates.models import Candidate
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.jury import issuance
-from certification.jury import queries as jury_queries
 from certification.jury import service as svc
 from certification.jury.models import Certificate, JurySession
-from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, structure_account
+from tests.factories import (
+    deliberated_session, grant_agrement, issue_each, make_users, ready_candidates, siret, structure_account
+)
 
 @pytest.fixture
 def world():
@@ -27,25 +27,12 @@ def world():
     return people, agrement_id
 
 
-def apply_all(session_id: int) -> list[Certificate]:
-    with session_scope() as s:
-        ids = [r.candidate_id for r in jury_queries.candidates_of(s, session_id)]
-    issued = []
-    for cid in ids:
-        with session_scope() as s:
-            svc.apply_results(s, session_id, cid)
-            c = issuance.issue_for(s, session_id, cid)
-            if c:
-                issued.append(c)
-    return issued
-
-
 def test_appeal_within_two_months_upheld_changes_results(world):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
                                                     "SP-B3": "validated"}})
-    apply_all(sid)
+    issue_each(sid)
     structure, officer = people["structure"]["actor"], people["officer"]["actor"]
     with session_scope() as s:
         with pytest.raises(Conflict, match="pas encore été notifiés"):
@@ -60,7 +47,7 @@ def test_appeal_within_two_months_upheld_changes_results(world):
     with session_scope() as s:
         jury = s.get(JurySession, sid)
         assert (jury.state, jury.pv_version) == ("pv_signed", 2)
-    issued = apply_all(sid)
+    issued = issue_each(sid)
     with session_scope() as s:
         kinds = {c.kind: c.state for c in s.exec(select(Certificate))}
         assert kinds == {"attestation": "superseded", "certificate": "valid"}
@@ -72,7 +59,7 @@ def test_appeal_after_two_months_is_refused(world):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, [cid])
-    apply_all(sid)
+    issue_each(sid)
     with session_scope() as s:
         svc.notify_results(s, sid)
     with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:

@@ -24,6 +24,7 @@ from certification.candidates import service as cand
 from certification.jury import service as svc
 from certification.candidates import queries as candidate_queries
 from tests.factories import (
+    issue_each,
     add_user,
     plan_past_session,
     deliberated_session,
@@ -42,19 +43,6 @@ def world():
     agrement_id = grant_agrement(people, 1)
     structure_account(people, siret(1))
     return people, agrement_id
-
-
-def apply_all(session_id: int) -> list[Certificate]:
-    with session_scope() as s:
-        ids = [r.candidate_id for r in jury_queries.candidates_of(s, session_id)]
-    issued = []
-    for cid in ids:
-        with session_scope() as s:
-            svc.apply_results(s, session_id, cid)
-            c = issuance.issue_for(s, session_id, cid)
-            if c:
-                issued.append(c)
-    return issued
 
 
 def test_registration_needs_a_valid_agrement(world):
@@ -149,8 +137,8 @@ def test_full_validation_issues_one_certificate(world):
     people, _ = world
     ids = ready_candidates(people["structure"], 2)
     session_id = deliberated_session(people, ids)
-    issued = apply_all(session_id)
-    again = apply_all(session_id)  # a restarted flow issues nothing new
+    issued = issue_each(session_id)
+    again = issue_each(session_id)  # a restarted flow issues nothing new
     assert [c.number for c in issued] == [c.number for c in again]
     assert [c.kind for c in issued] == ["certificate", "certificate"]
     assert issued[0].number.startswith("SP-") and issued[0].number.endswith("000001")
@@ -166,7 +154,7 @@ def test_partial_validation_then_return_on_missing_blocs_only(world):
     (cid,) = ready_candidates(people["structure"], 1)
     first = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
                                                       "SP-B3": "validated"}})
-    (attestation,) = apply_all(first)
+    (attestation,) = issue_each(first)
     assert attestation.kind == "attestation" and attestation.blocs == ["SP-B1", "SP-B3"]
     with session_scope() as s:
         candidate = s.get(Candidate, cid)
@@ -185,7 +173,7 @@ def test_partial_validation_then_return_on_missing_blocs_only(world):
         svc.close_deliberation(s, people["officer"]["actor"], second)
         assert jury_queries.candidates_of(s, second)[0].outcome == "certified"
         svc.sign_pv(s, people["officer"]["actor"], second)
-    (certificate,) = apply_all(second)
+    (certificate,) = issue_each(second)
     assert certificate.kind == "certificate" and certificate.blocs == ["SP-B1", "SP-B2", "SP-B3"]
     with session_scope() as s:
         assert s.get(Candidate, cid).state == "certified"
@@ -209,7 +197,7 @@ def test_blocs_expire_after_five_years(world):
     (cid,) = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
                                                     "SP-B3": "not_validated"}})
-    apply_all(sid)
+    issue_each(sid)
     with session_scope() as s:
         candidate = s.get(Candidate, cid)
         assert list(cand.held_blocs(s, candidate)) == ["SP-B1"]
@@ -265,7 +253,7 @@ def test_verification_valid_revoked_forged(world, settings):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1, names=[("O'Brien-Lefèvre", "Marie-Noëlle")])
     sid = deliberated_session(people, [cid])
-    (c,) = apply_all(sid)
+    (c,) = issue_each(sid)
     key = issuance.checksum(c.number)
     assert issuance.verification_url(c.number) == f"{settings.public_base_url}/verify/{c.number}?c={key}"
     with session_scope() as s:
@@ -285,7 +273,7 @@ def test_verification_valid_revoked_forged(world, settings):
 def test_duplicate_and_correction_keep_the_number_and_history(world):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1)
-    (c,) = apply_all(deliberated_session(people, [cid]))
+    (c,) = issue_each(deliberated_session(people, [cid]))
     officer = people["officer"]["actor"]
     with session_scope() as s:
         issuance.duplicate(s, officer, c.id, "Perte de l'original")
