@@ -11,6 +11,7 @@ from certification.audit import Actor
 from certification.errors import Forbidden, ValidationFailed
 from certification.models import Role, User
 from certification.jury.models import JuryCandidate, JuryMember, JurySession
+from certification.jury.states import PENDING_JURY_STATES
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS
 from certification.visibility import visible_one
@@ -63,10 +64,10 @@ def presides(session: Session, user_id: int | None, jury_session_id: int) -> boo
 
 
 def open_jury_session_of(session: Session, candidate_id: int) -> JurySession | None:
-    """The jury session not yet closed (nor cancelled) the candidate is presented to, if any."""
-    closed = ("pv_signed", "results_notified", "cancelled")
+    """The jury session still pending (PV not signed, not cancelled) the candidate is presented to, if any."""
     return session.exec(select(JurySession).join(JuryCandidate, JuryCandidate.session_id == JurySession.id)
-                        .where(JuryCandidate.candidate_id == candidate_id, JurySession.state.not_in(closed))
+                        .where(JuryCandidate.candidate_id == candidate_id,
+                               JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
                         .order_by(JurySession.id.desc())).first()
 
 
