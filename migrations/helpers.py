@@ -1,4 +1,4 @@
-"""The column sets and index blocks that several migration scripts share.
+"""The column sets, index blocks and column additions that several migration scripts share.
 
 Imported by the scripts of ``migrations/versions`` as ``migrations.helpers`` (the repository root is
 on ``sys.path``: ``prepend_sys_path`` of alembic.ini, and ``certification.migrate.alembic_config``).
@@ -83,3 +83,60 @@ def drop_indexed_table(table: str, indexed: Iterable[str]) -> None:
         for column in sorted(indexed, reverse=True):
             batch_op.drop_index(batch_op.f(f'ix_{table}_{column}'))
     op.drop_table(table)
+
+
+def reference_column(length: int = 30) -> sa.Column:
+    """The public reference of a dossier or of a batch, required; the caller indexes it as unique."""
+    return sa.Column('reference', AutoString(length=length), nullable=False)
+
+
+def person_name(prefix: str = '') -> list[sa.Column]:
+    """A person's last name and first names, as on their identity papers (``holder_`` for the holder
+    of a certificate), both required."""
+    return [
+        sa.Column(f'{prefix}last_name', AutoString(length=100), nullable=False),
+        sa.Column(f'{prefix}first_names', AutoString(length=150), nullable=False),
+    ]
+
+
+def actor_and_time(action: str) -> list[sa.Column]:
+    """Who did ``action`` (an account; the caller declares the foreign key to users) and when:
+    ``<action>_by_id`` and ``<action>_at``, both required."""
+    return [
+        sa.Column(f'{action}_by_id', sa.Integer(), nullable=False),
+        sa.Column(f'{action}_at', UTCDateTime(timezone=True), nullable=False),
+    ]
+
+
+def decision_columns() -> list[sa.Column]:
+    """The decision on a dossier, empty until it is taken: its reason, when, and by whom (the caller
+    declares the foreign key of ``decided_by_id`` to users)."""
+    return [
+        sa.Column('decision_reason', sa.Text(), nullable=True),
+        sa.Column('decided_at', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    ]
+
+
+def stored_file_columns(prefix: str = '', nullable: bool = False) -> list[sa.Column]:
+    """A file the engine wrote or imported: its name, where it is stored, and its digest
+    (``report_`` for the processing report of a CPF batch)."""
+    return [
+        sa.Column(f'{prefix}filename', AutoString(length=200), nullable=nullable),
+        sa.Column(f'{prefix}relative_path', AutoString(length=300), nullable=nullable),
+        sa.Column(f'{prefix}sha256', AutoString(length=64), nullable=nullable),
+    ]
+
+
+def add_columns(table: str, *columns: sa.Column) -> None:
+    """Add these columns to an existing table, in this order (in batch mode, so on SQLite too)."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in columns:
+            batch_op.add_column(column)
+
+
+def drop_columns(table: str, *names: str) -> None:
+    """Drop these columns of a table, in this order (in batch mode, so on SQLite too)."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name in names:
+            batch_op.drop_column(name)

@@ -7,8 +7,8 @@ Create Date: 2026-12-01 09:00:00.000000
 - ``cpf_export_batches.deposited_on``: declared by the officer (audited ``declare_deposit``); NULL
   until then. The reminders of a batch without processing report word what is left to do with it.
 """
-from alembic import op
 import sqlalchemy as sa
+from migrations.helpers import add_columns, drop_columns
 
 
 revision = '0007'
@@ -16,10 +16,8 @@ down_revision = '0006'
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('cpf_export_batches', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('deposited_on', sa.Date(), nullable=True))
+    add_columns('cpf_export_batches', sa.Column('deposited_on', sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cpf_export_batches', schema=None) as batch_op:
-        batch_op.drop_column('deposited_on')
+    drop_columns('cpf_export_batches', 'deposited_on')

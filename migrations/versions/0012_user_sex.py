@@ -7,9 +7,9 @@ Create Date: 2026-11-30 22:30:00.000000
 ``users.sex`` (M | F, NULL when not given): « Madame »/« Monsieur », « présidente du jury »,
 « présent »/« présente » in the PV and convocations. Unknown: the neutral forms.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from migrations.helpers import add_columns, drop_columns
 
 
 revision = '0012_user_sex'
@@ -17,10 +17,8 @@ down_revision = '0015_credentials'
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
+    add_columns('users', sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('sex')
+    drop_columns('users', 'sex')

@@ -8,6 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
+from migrations.helpers import actor_and_time
 
 revision = '0013_webhooks'
 down_revision = '0014_flow_run_records'
@@ -22,8 +23,7 @@ def upgrade() -> None:
         sa.Column('secret', sa.String(length=100), nullable=False),
         sa.Column('description', sa.String(length=200), nullable=False),
         sa.Column('active', sa.Boolean(), nullable=False),
-        sa.Column('created_by_id', sa.Integer(), nullable=False),
-        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+        *actor_and_time('created'),
         sa.ForeignKeyConstraint(['created_by_id'], ['users.id']),
         sa.PrimaryKeyConstraint('id'),
     )

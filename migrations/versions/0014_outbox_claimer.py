@@ -8,9 +8,9 @@ Create Date: 2026-11-30 22:30:00.000000
   the message is not being sent. A message left 'sending' by a process gone from its host is
   reclaimed at once instead of after the claim lease.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from migrations.helpers import add_columns, drop_columns
 
 
 revision = '0014_outbox_claimer'
@@ -18,10 +18,8 @@ down_revision = '0017_audit_chain'
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
+    add_columns('outbox_messages', sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.drop_column('claimed_by')
+    drop_columns('outbox_messages', 'claimed_by')

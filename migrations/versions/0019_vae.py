@@ -12,7 +12,16 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
-from migrations.helpers import AutoString, create_indexes, created_and_updated, drop_indexed_table, workflow_state
+from migrations.helpers import (
+    AutoString,
+    actor_and_time,
+    create_indexes,
+    created_and_updated,
+    decision_columns,
+    drop_indexed_table,
+    reference_column,
+    workflow_state,
+)
 
 
 revision = '0019_vae'
@@ -29,18 +38,15 @@ def upgrade() -> None:
     op.create_table(
         'vae_dossiers',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('reference', AutoString(length=30), nullable=False),
+        reference_column(),
         sa.Column('candidate_id', sa.Integer(), nullable=False),
         sa.Column('structure_id', sa.Integer(), nullable=False),
         sa.Column('requested_blocs', sa.JSON(), nullable=False),
         sa.Column('experience', sa.Text(), nullable=False),
         *workflow_state(),
-        sa.Column('filed_by_id', sa.Integer(), nullable=False),
-        sa.Column('filed_at', UTCDateTime(timezone=True), nullable=False),
+        *actor_and_time('filed'),
         sa.Column('recevabilite_due_on', sa.Date(), nullable=False),
-        sa.Column('decision_reason', sa.Text(), nullable=True),
-        sa.Column('decided_at', UTCDateTime(timezone=True), nullable=True),
-        sa.Column('decided_by_id', sa.Integer(), nullable=True),
+        *decision_columns(),
         sa.Column('livret2_due_on', sa.Date(), nullable=True),
         sa.Column('accompanist_name', AutoString(length=200), nullable=True),
         sa.Column('accompanist_organisation', AutoString(length=200), nullable=True),
