@@ -16,8 +16,15 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.models import User
 
 T = TypeVar("T")
+
+
+def structure_of(session: Session, actor: Actor) -> int | None:
+    """The structure of the acting user (a structure's account), None without one."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return user.structure_id if user else None
 
 
 def visible_one(

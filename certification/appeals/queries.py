@@ -8,10 +8,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.appeals.models import Appeal
 from certification.audit import Actor
-from certification.candidates.models import Candidate
+from certification.candidates.queries import candidates_of_structure
 from certification.errors import Forbidden
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.models import Role
+from certification.visibility import structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
@@ -19,9 +19,7 @@ def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
     if actor.role in (Role.officer, Role.system):
         return query
     if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Appeal.candidate_id.in_(mine))
+        return query.where(Appeal.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)))
     raise Forbidden("Votre rôle ne donne pas accès aux recours.", code="role_not_allowed")
 
 

@@ -9,9 +9,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.controle.models import Controle, ControleFile
 from certification.controle.states import CONTROLE_STATE_LABELS, OPEN_CONTROLE_STATES
-from certification.errors import Forbidden, ValidationFailed
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.errors import Forbidden
+from certification.models import Role
+from certification.visibility import in_state, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
@@ -21,18 +21,12 @@ def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
     if actor.role is Role.controleur:
         return query.where(Controle.controleur_id == actor.user_id)
     if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(Controle.structure_id == (user.structure_id if user else -1))
+        return query.where(Controle.structure_id == (structure_of(session, actor) or -1))
     raise Forbidden("Votre rôle ne donne pas accès aux contrôles.", code="role_not_allowed")
 
 
 def list_controles(session: Session, actor: Actor, *, state: str | None = None) -> list[Controle]:
-    query = _query(session, actor)
-    if state:
-        if state not in CONTROLE_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(Controle.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_query(session, actor), Controle, state, CONTROLE_STATE_LABELS)))
 
 
 def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:

@@ -12,9 +12,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.errors import Forbidden
 from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
-from certification.candidates.models import Candidate
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.candidates.queries import candidates_of_structure
+from certification.models import Role
+from certification.visibility import structure_of, visible_one
 
 
 # --- jury sessions -------------------------------------------------------------------------
@@ -72,9 +72,7 @@ def _certificates_query(session: Session, actor: Actor) -> SelectOfScalar[Certif
     if actor.role in (Role.officer, Role.system):
         return query
     if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Certificate.candidate_id.in_(mine))
+        return query.where(Certificate.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)))
     raise Forbidden("Votre rôle ne donne pas accès aux certificats.", code="role_not_allowed")
 
 

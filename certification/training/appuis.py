@@ -17,7 +17,8 @@ from certification.numbering import next_value
 from certification.services import conflicts
 from certification.services.files import PieceIn
 from certification.training.models import Appui
-from certification.training.queries import active_formateur, get_appui, structure_of
+from certification.training.queries import active_formateur, get_appui
+from certification.visibility import structure_of
 from certification.training.states import APPUI, AppuiState
 
 ENTITY = Appui.__tablename__

@@ -14,18 +14,13 @@ from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Role, User
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import APPUI_STATE_LABELS, TRAINING_STATE_LABELS, EnrollmentState
-from certification.visibility import in_state, visible_one
+from certification.visibility import in_state, structure_of, visible_one
 
 ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentState.completed,
                                       EnrollmentState.not_completed})
 
 
 # --- training sessions, enrolments, encadrants ---------------------------------------------
-
-
-def structure_of(session: Session, actor: Actor) -> int | None:
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    return user.structure_id if user else None
 
 
 def _session_query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
