@@ -1,4 +1,4 @@
-"""Column types shared by the models."""
+"""Column types shared by the models, and the columns of a stored file (:class:`StoredFile`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from certification.clock import as_utc, now
 
@@ -39,3 +39,17 @@ def timestamp_field(**kw: Any) -> Any:
 def optional_timestamp_field(**kw: Any) -> Any:
     """A UTC timestamp column, None until it is set."""
     return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class StoredFile(SQLModel):
+    """The columns of an uploaded file stored content-addressed (``uploads/ab/cd/<sha256>.pdf``,
+    relative to the data directory), shared by the tables that keep one file a row (the agrément's
+    pieces, the contrôle's files)."""
+
+    original_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    relative_path: str = Field(max_length=300)
+    uploaded_by_id: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = timestamp_field()

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.types import optional_timestamp_field, timestamp_field
+from certification.types import StoredFile, optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
 
@@ -49,7 +49,7 @@ class Controle(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class ControleFile(SQLModel, table=True):
+class ControleFile(StoredFile, table=True):
     """A file of a contrôle: the contrôleur's report or the structure's evidence."""
 
     __tablename__ = "controle_files"
@@ -57,10 +57,3 @@ class ControleFile(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     controle_id: int = Field(foreign_key="controles.id", index=True)
     kind: str = Field(max_length=20)  # rapport | evidence
-    original_name: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    relative_path: str = Field(max_length=300)
-    uploaded_by_id: int = Field(foreign_key="users.id")
-    uploaded_at: datetime = timestamp_field()
