@@ -8,23 +8,13 @@ registers these tables too (the table names are unchanged: ``encadrants``, ``tra
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 __all__ = ["Appui", "Encadrant", "TrainingEnrollment", "TrainingSession"]
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
 
 
 class Encadrant(SQLModel, table=True):
