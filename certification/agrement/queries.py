@@ -19,23 +19,19 @@ from certification.agrement.states import (
     AgrementState,
 )
 from certification.audit import Actor
-from certification.errors import Forbidden, NotFound
+from certification.errors import NotFound
 from certification.models import Role
-from certification.visibility import in_state, structure_of, visible_one
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
 # --- requests ---
 
 
 def _requests_query(session: Session, actor: Actor) -> SelectOfScalar[AgrementRequest]:
-    query = select(AgrementRequest).order_by(AgrementRequest.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.mandataire:
-        return query.where(AgrementRequest.mandataire_id == actor.user_id)
-    if actor.role is Role.structure:
-        return query.where(AgrementRequest.structure_id == (structure_of(session, actor) or -1))
-    raise Forbidden("Votre rôle ne donne pas accès aux demandes d'agrément.", code="role_not_allowed")
+    return seen_by(actor, select(AgrementRequest).order_by(AgrementRequest.id.desc()), {
+        Role.mandataire: lambda: AgrementRequest.mandataire_id == actor.user_id,
+        Role.structure: lambda: AgrementRequest.structure_id == (structure_of(session, actor) or -1),
+    }, refused="Votre rôle ne donne pas accès aux demandes d'agrément.")
 
 
 def get_request(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
@@ -64,15 +60,11 @@ def count_by_state(session: Session) -> dict[str, int]:
 
 
 def _agrements_query(session: Session, actor: Actor) -> SelectOfScalar[Agrement]:
-    query = select(Agrement).order_by(Agrement.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(Agrement.structure_id == (structure_of(session, actor) or -1))
-    if actor.role is Role.mandataire:
-        mine = select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)
-        return query.where(Agrement.request_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux agréments.", code="role_not_allowed")
+    return seen_by(actor, select(Agrement).order_by(Agrement.id.desc()), {
+        Role.structure: lambda: Agrement.structure_id == (structure_of(session, actor) or -1),
+        Role.mandataire: lambda: Agrement.request_id.in_(
+            select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux agréments.")
 
 
 def list_agrements(session: Session, actor: Actor) -> list[Agrement]:

@@ -9,18 +9,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.appeals.models import Appeal
 from certification.audit import Actor
 from certification.candidates.queries import candidates_of_structure
-from certification.errors import Forbidden
 from certification.models import Role
-from certification.visibility import structure_of, visible_one
+from certification.visibility import seen_by, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
-    query = select(Appeal).order_by(Appeal.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(Appeal.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)))
-    raise Forbidden("Votre rôle ne donne pas accès aux recours.", code="role_not_allowed")
+    return seen_by(actor, select(Appeal).order_by(Appeal.id), {
+        Role.structure: lambda: Appeal.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)),
+    }, refused="Votre rôle ne donne pas accès aux recours.")
 
 
 def list_appeals(session: Session, actor: Actor) -> list[Appeal]:

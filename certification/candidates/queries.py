@@ -8,10 +8,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.candidates.models import Candidate, Evaluation
-from certification.errors import Forbidden
 from certification.jury.models import JuryCandidate, JuryMember
 from certification.models import Role
-from certification.visibility import structure_of, visible_one
+from certification.visibility import seen_by, structure_of, visible_one
 
 
 def candidates_of_structure(structure_id: int) -> SelectOfScalar[int]:
@@ -26,14 +25,10 @@ def candidates_of_jury_member(user_id: int | None) -> SelectOfScalar[int]:
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Candidate]:
-    query = select(Candidate).order_by(Candidate.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(Candidate.structure_id == (structure_of(session, actor) or -1))
-    if actor.role is Role.jury_member:
-        return query.where(Candidate.id.in_(candidates_of_jury_member(actor.user_id)))
-    raise Forbidden("Votre rôle ne donne pas accès aux candidats.", code="role_not_allowed")
+    return seen_by(actor, select(Candidate).order_by(Candidate.id), {
+        Role.structure: lambda: Candidate.structure_id == (structure_of(session, actor) or -1),
+        Role.jury_member: lambda: Candidate.id.in_(candidates_of_jury_member(actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux candidats.")
 
 
 def list_candidates(session: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:

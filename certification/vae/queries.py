@@ -9,24 +9,19 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.candidates.queries import candidates_of_jury_member
-from certification.errors import Forbidden
 from certification.models import Role
 from certification.jury.models import JuryCandidate, JuryMember, JurySession
 from certification.jury.states import PENDING_JURY_STATES
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS
-from certification.visibility import in_state, structure_of, visible_one
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[VaeDossier]:
-    query = select(VaeDossier).order_by(VaeDossier.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(VaeDossier.structure_id == (structure_of(session, actor) or -1))
-    if actor.role is Role.jury_member:
-        return query.where(VaeDossier.candidate_id.in_(candidates_of_jury_member(actor.user_id)))
-    raise Forbidden("Votre rôle ne donne pas accès aux dossiers de VAE.", code="role_not_allowed")
+    return seen_by(actor, select(VaeDossier).order_by(VaeDossier.id.desc()), {
+        Role.structure: lambda: VaeDossier.structure_id == (structure_of(session, actor) or -1),
+        Role.jury_member: lambda: VaeDossier.candidate_id.in_(candidates_of_jury_member(actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux dossiers de VAE.")
 
 
 def list_dossiers(session: Session, actor: Actor, *, state: str | None = None) -> list[VaeDossier]:
