@@ -1,11 +1,12 @@
-"""Column types shared by the models, and the columns of a stored file (:class:`StoredFile`)."""
+"""Column types shared by the models, and the columns that several tables share: a stored file
+(:class:`StoredFile`), a visit on site (:class:`VisitPlanning`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -53,3 +54,14 @@ class StoredFile(SQLModel):
     relative_path: str = Field(max_length=300)
     uploaded_by_id: int = Field(foreign_key="users.id")
     uploaded_at: datetime = timestamp_field()
+
+
+class VisitPlanning(SQLModel):
+    """The planning fields of a dossier with a visit on site (a contrôle, an appui pédagogique),
+    written by :func:`certification.visits.schedule`."""
+
+    visit_at: datetime | None = optional_timestamp_field()
+    visit_end: datetime | None = optional_timestamp_field()
+    visit_place: str | None = Field(default=None, max_length=300)
+    visit_notes: str | None = Field(default=None, sa_type=Text)
+    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)

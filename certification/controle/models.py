@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import StoredFile, optional_timestamp_field, timestamp_field
+from certification.types import StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
 
 
-class Controle(SQLModel, table=True):
+class Controle(VisitPlanning, table=True):
     """A contrôle d'agrément (audit of an approved structure)."""
 
     __tablename__ = "controles"
@@ -30,11 +30,6 @@ class Controle(SQLModel, table=True):
     state: str = Field(max_length=20, index=True)
     version: int = 1
     controleur_id: int | None = Field(default=None, foreign_key="users.id", index=True)
-    visit_at: datetime | None = optional_timestamp_field()
-    visit_end: datetime | None = optional_timestamp_field()
-    visit_place: str | None = Field(default=None, max_length=300)
-    visit_notes: str | None = Field(default=None, sa_column=Column(Text))
-    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
     findings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     report_summary: str | None = Field(default=None, sa_column=Column(Text))
     report_submitted_at: datetime | None = optional_timestamp_field()
