@@ -74,6 +74,23 @@ def record_event(
     return event
 
 
+def compare_and_set(session: Session, entity: Any, values: Mapping[str, Any], *conditions: Any, conflict: str) -> None:
+    """Write ``values`` into ``entity``'s row only if the row is still as read: same ``version``
+    (and ``conditions``); otherwise ``Conflict`` (message ``conflict``), so that of two concurrent
+    actors only one wins. ``entity`` is then reloaded from the database."""
+    model = type(entity)
+    result = session.execute(
+        update(model)
+        .where(model.id == entity.id, model.version == entity.version, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(conflict, code="concurrent_update")
+    session.expire(entity)
+    session.refresh(entity)
+
+
 def apply_transition(
     session: Session,
     machine: StateMachine,
@@ -97,19 +114,10 @@ def apply_transition(
     if hasattr(model, "updated_at"):
         values.setdefault("updated_at", now())
     session.flush()
-    result = session.execute(
-        update(model)
-        .where(model.id == entity.id, model.state == current, model.version == entity.version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    compare_and_set(
+        session, entity, values, model.state == current,
+        conflict="Le dossier a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
     )
-    if result.rowcount != 1:
-        raise Conflict(
-            "Le dossier a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
-            code="concurrent_update",
-        )
-    session.expire(entity)
-    session.refresh(entity)
     return record_event(
         session,
         entity_type=model.__tablename__,

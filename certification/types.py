@@ -1,14 +1,15 @@
-"""Column types shared by the models."""
+"""Column types shared by the models, and the columns that several tables share: a stored file
+(:class:`StoredFile`), a visit on site (:class:`VisitPlanning`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from certification.clock import as_utc, now
 
@@ -39,3 +40,28 @@ def timestamp_field(**kw: Any) -> Any:
 def optional_timestamp_field(**kw: Any) -> Any:
     """A UTC timestamp column, None until it is set."""
     return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class StoredFile(SQLModel):
+    """The columns of an uploaded file stored content-addressed (``uploads/ab/cd/<sha256>.pdf``,
+    relative to the data directory), shared by the tables that keep one file a row (the agrément's
+    pieces, the contrôle's files)."""
+
+    original_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    relative_path: str = Field(max_length=300)
+    uploaded_by_id: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = timestamp_field()
+
+
+class VisitPlanning(SQLModel):
+    """The planning fields of a dossier with a visit on site (a contrôle, an appui pédagogique),
+    written by :func:`certification.visits.schedule`."""
+
+    visit_at: datetime | None = optional_timestamp_field()
+    visit_end: datetime | None = optional_timestamp_field()
+    visit_place: str | None = Field(default=None, max_length=300)
+    visit_notes: str | None = Field(default=None, sa_type=Text)
+    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)

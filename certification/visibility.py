@@ -1,7 +1,8 @@
 """Reading one dossier as an actor: the row if the actor may see it, else 404.
 
 Every service defines what an actor sees with a query (``query(session, actor)``, which raises
-``Forbidden`` for a role that sees none of them); :func:`visible_one` reads one row through it.
+``Forbidden`` for a role that sees none of them), usually with :func:`seen_by` (the condition each
+role sees the rows under); :func:`visible_one` reads one row through it.
 A dossier the actor may not see answers the same 404 as one that does not exist, so its
 existence does not leak.
 """
@@ -16,8 +17,33 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.errors import Forbidden, NotFound, ValidationFailed
+from certification.models import Role, User
 
 T = TypeVar("T")
+
+
+def structure_of(session: Session, actor: Actor) -> int | None:
+    """The structure of the acting user (a structure's account), None without one."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return user.structure_id if user else None
+
+
+def seen_by(
+    actor: Actor,
+    query: SelectOfScalar[T],
+    filters: Mapping[Role, Callable[[], Any]],
+    *,
+    refused: str,
+) -> SelectOfScalar[T]:
+    """``query`` narrowed to what ``actor`` may see: everything for the officer and the system; for
+    a role of ``filters``, the rows its condition (built when asked) selects; any other role is
+    refused (``Forbidden``, message ``refused``)."""
+    if actor.role in (Role.officer, Role.system):
+        return query
+    condition = filters.get(actor.role)
+    if condition is None:
+        raise Forbidden(refused, code="role_not_allowed")
+    return query.where(condition())
 
 
 def visible_one(

@@ -1,12 +1,18 @@
-"""The rules of a visit on site (contrôle or appui pédagogique): when, where and how long."""
+"""The rules of a visit on site (contrôle or appui pédagogique): when, where and how long, and its
+scheduling (the planning fields that a contrôle and an appui share)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlmodel import Session
+
+from certification.audit import Actor, apply_transition
 from certification.clock import now
 from certification.errors import ValidationFailed
 from certification.settings import get_settings
+from certification.statemachine import StateMachine
 
 MIN_MINUTES, MAX_MINUTES = 15, 12 * 60
 PLACE_REQUIRED = "Le lieu de la visite est obligatoire."
@@ -31,3 +37,29 @@ def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) ->
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise ValidationFailed(BAD_DURATION, code="bad_duration")
     return minutes
+
+
+def schedule(
+    session: Session,
+    machine: StateMachine,
+    dossier: Any,
+    actor: Actor,
+    *,
+    visit_at: datetime,
+    place: str,
+    notes: str,
+    duration_minutes: int | None,
+) -> None:
+    """Fire ``schedule_visit`` on a dossier with a visit (a contrôle, an appui): its planning fields
+    (``visit_at``, ``visit_end``, ``visit_place``, ``visit_notes``) checked and written, and its
+    ``visit_sequence`` (iCalendar SEQUENCE) increased by one."""
+    minutes = check_visit(visit_at, place, duration_minutes)
+    sequence = dossier.visit_sequence + 1
+    apply_transition(
+        session, machine, dossier, "schedule_visit", actor,
+        data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
+        changes={
+            "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes),
+            "visit_place": place.strip(), "visit_notes": notes.strip() or None, "visit_sequence": sequence,
+        },
+    )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.types import optional_timestamp_field, timestamp_field
+from certification.types import StoredFile, optional_timestamp_field, timestamp_field
 
 __all__ = ["Agrement", "AgrementRequest", "Piece"]
 
@@ -48,7 +48,7 @@ class AgrementRequest(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class Piece(SQLModel, table=True):
+class Piece(StoredFile, table=True):
     """An uploaded file of a dossier (content-addressed on disk)."""
 
     __tablename__ = "pieces"
@@ -57,13 +57,6 @@ class Piece(SQLModel, table=True):
     request_id: int = Field(foreign_key="agrement_requests.id", index=True)
     round: int = 1
     kind: str = Field(max_length=40)
-    original_name: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    relative_path: str = Field(max_length=300)
-    uploaded_by_id: int = Field(foreign_key="users.id")
-    uploaded_at: datetime = timestamp_field()
 
 
 class Agrement(SQLModel, table=True):

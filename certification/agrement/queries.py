@@ -19,46 +19,29 @@ from certification.agrement.states import (
     AgrementState,
 )
 from certification.audit import Actor
-from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Role, User
+from certification.errors import NotFound
+from certification.models import Role
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
 # --- requests ---
 
 
-def _visible(actor: Actor, request: AgrementRequest, session: Session) -> bool:
-    if actor.role in (Role.officer, Role.system):
-        return True
-    if actor.role is Role.mandataire:
-        return request.mandataire_id == actor.user_id
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return user is not None and user.structure_id == request.structure_id
-    return False
+def _requests_query(session: Session, actor: Actor) -> SelectOfScalar[AgrementRequest]:
+    return seen_by(actor, select(AgrementRequest).order_by(AgrementRequest.id.desc()), {
+        Role.mandataire: lambda: AgrementRequest.mandataire_id == actor.user_id,
+        Role.structure: lambda: AgrementRequest.structure_id == (structure_of(session, actor) or -1),
+    }, refused="Votre rôle ne donne pas accès aux demandes d'agrément.")
 
 
 def get_request(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
     """The request if ``actor`` may see it. Others get 404, so existence does not leak."""
-    request = session.get(AgrementRequest, request_id)
-    if request is None or not _visible(actor, request, session):
-        raise NotFound("Demande d'agrément introuvable.", code="request_not_found")
-    return request
+    return visible_one(session, actor, _requests_query, AgrementRequest, request_id,
+                       missing="Demande d'agrément introuvable.", code="request_not_found")
 
 
 def list_requests(session: Session, actor: Actor, *, state: str | None = None) -> list[AgrementRequest]:
-    query = select(AgrementRequest).order_by(AgrementRequest.id.desc())
-    if actor.role is Role.mandataire:
-        query = query.where(AgrementRequest.mandataire_id == actor.user_id)
-    elif actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        query = query.where(AgrementRequest.structure_id == (user.structure_id if user else -1))
-    elif actor.role not in (Role.officer, Role.system):
-        raise Forbidden("Votre rôle ne donne pas accès aux demandes d'agrément.", code="role_not_allowed")
-    if state:
-        if state not in REQUEST_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(AgrementRequest.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_requests_query(session, actor), AgrementRequest, state, REQUEST_STATE_LABELS)))
 
 
 def pieces_of(session: Session, request_id: int) -> list[Piece]:
@@ -77,16 +60,11 @@ def count_by_state(session: Session) -> dict[str, int]:
 
 
 def _agrements_query(session: Session, actor: Actor) -> SelectOfScalar[Agrement]:
-    query = select(Agrement).order_by(Agrement.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(Agrement.structure_id == (user.structure_id if user else -1))
-    if actor.role is Role.mandataire:
-        mine = select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)
-        return query.where(Agrement.request_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux agréments.", code="role_not_allowed")
+    return seen_by(actor, select(Agrement).order_by(Agrement.id.desc()), {
+        Role.structure: lambda: Agrement.structure_id == (structure_of(session, actor) or -1),
+        Role.mandataire: lambda: Agrement.request_id.in_(
+            select(AgrementRequest.id).where(AgrementRequest.mandataire_id == actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux agréments.")
 
 
 def list_agrements(session: Session, actor: Actor) -> list[Agrement]:
@@ -94,6 +72,7 @@ def list_agrements(session: Session, actor: Actor) -> list[Agrement]:
 
 
 def get_agrement(session: Session, actor: Actor, agrement_id: int) -> Agrement:
+    """The agrément if ``actor`` may see it (404 otherwise); a role that sees no agrément gets 403."""
     agrement = session.exec(_agrements_query(session, actor).where(Agrement.id == agrement_id)).first()
     if agrement is None:
         raise NotFound("Agrément introuvable.", code="agrement_not_found")

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from certification.agrement.lifecycle import mark_renewed
@@ -23,7 +22,7 @@ from certification.agrement.states import (
     AgrementState,
     RequestState,
 )
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, compare_and_set, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from certification.models import Certification, LinkKind, Role, Structure
@@ -422,19 +421,10 @@ def _check_renewable(agrement: Agrement) -> None:
 
 def _claim(session: Session, agrement: Agrement) -> None:
     """Compare-and-set on the agrément's version: of two concurrent renewal requests, one wins."""
-    result = session.execute(
-        update(Agrement)
-        .where(Agrement.id == agrement.id, Agrement.version == agrement.version)
-        .values(version=agrement.version + 1, updated_at=now())
-        .execution_options(synchronize_session=False)
+    compare_and_set(
+        session, agrement, {"version": agrement.version + 1, "updated_at": now()},
+        conflict="L'agrément a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
     )
-    if result.rowcount != 1:
-        raise Conflict(
-            "L'agrément a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
-            code="concurrent_update",
-        )
-    session.expire(agrement)
-    session.refresh(agrement)
 
 
 def request_renewal(

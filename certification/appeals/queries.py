@@ -8,21 +8,15 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.appeals.models import Appeal
 from certification.audit import Actor
-from certification.candidates.models import Candidate
-from certification.errors import Forbidden
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.candidates.queries import candidates_of_structure
+from certification.models import Role
+from certification.visibility import seen_by, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Appeal]:
-    query = select(Appeal).order_by(Appeal.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Appeal.candidate_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux recours.", code="role_not_allowed")
+    return seen_by(actor, select(Appeal).order_by(Appeal.id), {
+        Role.structure: lambda: Appeal.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)),
+    }, refused="Votre rôle ne donne pas accès aux recours.")
 
 
 def list_appeals(session: Session, actor: Actor) -> list[Appeal]:

@@ -8,29 +8,27 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.candidates.models import Candidate, Evaluation
-from certification.errors import Forbidden
 from certification.jury.models import JuryCandidate, JuryMember
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.models import Role
+from certification.visibility import seen_by, structure_of, visible_one
 
 
-def structure_of(session: Session, actor: Actor) -> int | None:
-    """The structure of the acting user (a structure's account), None without one."""
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    return user.structure_id if user else None
+def candidates_of_structure(structure_id: int) -> SelectOfScalar[int]:
+    """The ids of a structure's candidates (a subquery: what a structure's account may see of them)."""
+    return select(Candidate.id).where(Candidate.structure_id == structure_id)
+
+
+def candidates_of_jury_member(user_id: int | None) -> SelectOfScalar[int]:
+    """The ids of the candidates presented to the sessions a jury member sits on (a subquery)."""
+    sessions = select(JuryMember.session_id).where(JuryMember.user_id == user_id)
+    return select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Candidate]:
-    query = select(Candidate).order_by(Candidate.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        return query.where(Candidate.structure_id == (structure_of(session, actor) or -1))
-    if actor.role is Role.jury_member:
-        sessions = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
-        mine = select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
-        return query.where(Candidate.id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux candidats.", code="role_not_allowed")
+    return seen_by(actor, select(Candidate).order_by(Candidate.id), {
+        Role.structure: lambda: Candidate.structure_id == (structure_of(session, actor) or -1),
+        Role.jury_member: lambda: Candidate.id.in_(candidates_of_jury_member(actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux candidats.")
 
 
 def list_candidates(session: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:

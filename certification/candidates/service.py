@@ -19,7 +19,8 @@ from certification.agrement.models import Agrement
 from certification.models import Certification, CertificationVersion, Role, Structure
 from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import BlocAcquisition
-from certification.candidates.queries import evaluations_of, get_candidate, structure_of
+from certification.candidates.queries import evaluations_of, get_candidate
+from certification.visibility import structure_of
 from certification.candidates.states import CANDIDATE, EVALUATION_RESULTS, CandidateState
 from certification.numbering import next_value
 from certification.services.files import PieceIn

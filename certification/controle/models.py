@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import optional_timestamp_field, timestamp_field
+from certification.types import StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
 
 
-class Controle(SQLModel, table=True):
+class Controle(VisitPlanning, table=True):
     """A contrôle d'agrément (audit of an approved structure)."""
 
     __tablename__ = "controles"
@@ -30,11 +30,6 @@ class Controle(SQLModel, table=True):
     state: str = Field(max_length=20, index=True)
     version: int = 1
     controleur_id: int | None = Field(default=None, foreign_key="users.id", index=True)
-    visit_at: datetime | None = optional_timestamp_field()
-    visit_end: datetime | None = optional_timestamp_field()
-    visit_place: str | None = Field(default=None, max_length=300)
-    visit_notes: str | None = Field(default=None, sa_column=Column(Text))
-    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
     findings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     report_summary: str | None = Field(default=None, sa_column=Column(Text))
     report_submitted_at: datetime | None = optional_timestamp_field()
@@ -49,7 +44,7 @@ class Controle(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class ControleFile(SQLModel, table=True):
+class ControleFile(StoredFile, table=True):
     """A file of a contrôle: the contrôleur's report or the structure's evidence."""
 
     __tablename__ = "controle_files"
@@ -57,10 +52,3 @@ class ControleFile(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     controle_id: int = Field(foreign_key="controles.id", index=True)
     kind: str = Field(max_length=20)  # rapport | evidence
-    original_name: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    relative_path: str = Field(max_length=300)
-    uploaded_by_id: int = Field(foreign_key="users.id")
-    uploaded_at: datetime = timestamp_field()

@@ -9,30 +9,19 @@ from sqlmodel.sql.expression import SelectOfScalar
 from certification.audit import Actor
 from certification.controle.models import Controle, ControleFile
 from certification.controle.states import CONTROLE_STATE_LABELS, OPEN_CONTROLE_STATES
-from certification.errors import Forbidden, ValidationFailed
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.models import Role
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
-    query = select(Controle).order_by(Controle.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.controleur:
-        return query.where(Controle.controleur_id == actor.user_id)
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(Controle.structure_id == (user.structure_id if user else -1))
-    raise Forbidden("Votre rôle ne donne pas accès aux contrôles.", code="role_not_allowed")
+    return seen_by(actor, select(Controle).order_by(Controle.id.desc()), {
+        Role.controleur: lambda: Controle.controleur_id == actor.user_id,
+        Role.structure: lambda: Controle.structure_id == (structure_of(session, actor) or -1),
+    }, refused="Votre rôle ne donne pas accès aux contrôles.")
 
 
 def list_controles(session: Session, actor: Actor, *, state: str | None = None) -> list[Controle]:
-    query = _query(session, actor)
-    if state:
-        if state not in CONTROLE_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(Controle.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_query(session, actor), Controle, state, CONTROLE_STATE_LABELS)))
 
 
 def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:

@@ -166,16 +166,8 @@ def schedule_visit(
 ) -> Controle:
     controle = _acting_on(session, actor, controle_id)
     _owner_or_officer(actor, controle)
-    minutes = visits.check_visit(visit_at, place, duration_minutes)
-    sequence = controle.visit_sequence + 1
-    apply_transition(
-        session, CONTROLE, controle, "schedule_visit", actor,
-        data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
-        changes={
-            "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes),
-            "visit_place": place.strip(), "visit_notes": notes.strip() or None, "visit_sequence": sequence,
-        },
-    )
+    visits.schedule(session, CONTROLE, controle, actor, visit_at=visit_at, place=place, notes=notes,
+                    duration_minutes=duration_minutes)
     return controle
 
 

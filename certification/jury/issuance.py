@@ -8,13 +8,12 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from certification import chronology
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, compare_and_set, record_event
 from certification.clock import now
-from certification.errors import Conflict, NotFound, ValidationFailed
+from certification.errors import NotFound, ValidationFailed
 from certification.candidates.models import Candidate
 from certification.models import Certification
 from certification.jury.models import BlocAcquisition, Certificate, JurySession
@@ -152,14 +151,8 @@ def correct(session: Session, actor: Actor, certificate_id: int, *, reason: str,
         credentials.issue(session, row)
     else:  # same checks and compare-and-set, without a new version
         CERTIFICATE.check("correct", row.state, actor.role, entity=row, reason=reason)
-        result = session.execute(
-            update(Certificate).where(Certificate.id == row.id, Certificate.state == row.state,
-                                      Certificate.version == row.version)
-            .values(**changes, updated_at=now()).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            raise Conflict("Le certificat a été modifié entre-temps ; rechargez-le et recommencez.",
-                           code="concurrent_update")
-        session.refresh(row)
+        compare_and_set(session, row, {**changes, "updated_at": now()}, Certificate.state == row.state,
+                        conflict="Le certificat a été modifié entre-temps ; rechargez-le et recommencez.")
         record_event(session, entity_type=ENTITY, entity_id=row.id, action="correct", actor=actor,
                      from_state=row.state, to_state=row.state, reason=reason,
                      data={"before": before, "after": after, "printed": False})

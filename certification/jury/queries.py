@@ -10,24 +10,20 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
-from certification.errors import Forbidden
 from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
-from certification.candidates.models import Candidate
-from certification.models import Role, User
-from certification.visibility import visible_one
+from certification.candidates.queries import candidates_of_structure
+from certification.models import Role
+from certification.visibility import seen_by, structure_of, visible_one
 
 
 # --- jury sessions -------------------------------------------------------------------------
 
 
 def _sessions_query(session: Session, actor: Actor) -> SelectOfScalar[JurySession]:
-    query = select(JurySession).order_by(JurySession.scheduled_at, JurySession.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.jury_member:
-        mine = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
-        return query.where(JurySession.id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux sessions de jury.", code="role_not_allowed")
+    return seen_by(actor, select(JurySession).order_by(JurySession.scheduled_at, JurySession.id), {
+        Role.jury_member: lambda: JurySession.id.in_(
+            select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux sessions de jury.")
 
 
 def list_sessions(session: Session, actor: Actor) -> list[JurySession]:
@@ -68,14 +64,9 @@ def results_by_candidate(session: Session, session_id: int) -> dict[int, dict[st
 
 
 def _certificates_query(session: Session, actor: Actor) -> SelectOfScalar[Certificate]:
-    query = select(Certificate).order_by(Certificate.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        mine = select(Candidate.id).where(Candidate.structure_id == (user.structure_id if user else -1))
-        return query.where(Certificate.candidate_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux certificats.", code="role_not_allowed")
+    return seen_by(actor, select(Certificate).order_by(Certificate.id), {
+        Role.structure: lambda: Certificate.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)),
+    }, refused="Votre rôle ne donne pas accès aux certificats.")
 
 
 def list_certificates(session: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:

@@ -14,9 +14,11 @@ never deleted here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
@@ -47,23 +49,34 @@ def _cutoff(rule: str) -> datetime | None:
     return None if days is None or days < 0 else now() - timedelta(days=days)
 
 
+def _ended_before(session: Session, model: Any, states: Iterable[str], cutoff: datetime) -> Sequence[Any]:
+    """The dossiers of ``model`` in one of the ended ``states`` whose last change is before ``cutoff``."""
+    return session.exec(select(model).where(
+        model.state.in_([str(s) for s in states]), model.updated_at <= cutoff)).all()
+
+
+def _record_purge(session: Session, result: RetentionResult, rule: str, entity_type: str, entity_id: int,
+                  reason: str, **counts: int) -> None:
+    """Audit a purge on the dossier it belonged to (the rule and counts only, never the content)
+    and add it to ``result``'s count for ``rule``."""
+    record_event(session, entity_type=entity_type, entity_id=entity_id, action=ACTION, actor=SYSTEM,
+                 reason=reason, data={"rule": rule, **counts})
+    result.counts[rule] = result.counts.get(rule, 0) + sum(counts.values())
+
+
 def _purge_request_pieces(session: Session, result: RetentionResult) -> set[str]:
     cutoff, paths = _cutoff("ended_request_pieces"), set[str]()
     if cutoff is None:
         return paths
-    requests = session.exec(select(AgrementRequest).where(
-        AgrementRequest.state.in_([s.value for s in ENDED_REQUESTS]), AgrementRequest.updated_at <= cutoff)).all()
-    for request in requests:
+    for request in _ended_before(session, AgrementRequest, ENDED_REQUESTS, cutoff):
         pieces = session.exec(select(Piece).where(Piece.request_id == request.id)).all()
         if not pieces:
             continue
         for piece in pieces:
             paths.add(piece.relative_path)
             session.delete(piece)
-        record_event(session, entity_type=AgrementRequest.__tablename__, entity_id=request.id, action=ACTION,
-                     actor=SYSTEM, reason="Durée de conservation des pièces écoulée (demande close).",
-                     data={"rule": "ended_request_pieces", "pieces": len(pieces)})
-        result.counts["ended_request_pieces"] = result.counts.get("ended_request_pieces", 0) + len(pieces)
+        _record_purge(session, result, "ended_request_pieces", AgrementRequest.__tablename__, request.id,
+                      "Durée de conservation des pièces écoulée (demande close).", pieces=len(pieces))
     return paths
 
 
@@ -71,9 +84,7 @@ def _purge_evidence(session: Session, result: RetentionResult) -> set[str]:
     cutoff, paths = _cutoff("evaluation_evidence"), set[str]()
     if cutoff is None:
         return paths
-    candidates = session.exec(select(Candidate).where(
-        Candidate.state.in_([s.value for s in ENDED_CANDIDATES]), Candidate.updated_at <= cutoff)).all()
-    for candidate in candidates:
+    for candidate in _ended_before(session, Candidate, ENDED_CANDIDATES, cutoff):
         removed = 0
         for evaluation in session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate.id)):
             if evaluation.files:
@@ -82,10 +93,8 @@ def _purge_evidence(session: Session, result: RetentionResult) -> set[str]:
                 evaluation.files = []
                 session.add(evaluation)
         if removed:
-            record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate.id, action=ACTION,
-                         actor=SYSTEM, reason="Durée de conservation des preuves d'évaluation écoulée.",
-                         data={"rule": "evaluation_evidence", "files": removed})
-            result.counts["evaluation_evidence"] = result.counts.get("evaluation_evidence", 0) + removed
+            _record_purge(session, result, "evaluation_evidence", Candidate.__tablename__, candidate.id,
+                          "Durée de conservation des preuves d'évaluation écoulée.", files=removed)
     return paths
 
 
@@ -101,11 +110,8 @@ def _purge_login_records(session: Session, result: RetentionResult) -> None:
             per_user[token.user_id] = per_user.get(token.user_id, 0) + 1
             session.delete(token)
     for user_id, count in per_user.items():
-        record_event(session, entity_type="users", entity_id=user_id, action=ACTION, actor=SYSTEM,
-                     reason="Durée de conservation des traces de connexion écoulée.",
-                     data={"rule": "login_records", "tokens": count})
-    if per_user:
-        result.counts["login_records"] = sum(per_user.values())
+        _record_purge(session, result, "login_records", "users", user_id,
+                      "Durée de conservation des traces de connexion écoulée.", tokens=count)
 
 
 def apply_retention(session: Session, data_dir: Path | None = None) -> RetentionResult:

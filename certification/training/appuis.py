@@ -4,7 +4,7 @@ Each applies one transition and its audit event in the caller's transaction (the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -17,7 +17,8 @@ from certification.numbering import next_value
 from certification.services import conflicts
 from certification.services.files import PieceIn
 from certification.training.models import Appui
-from certification.training.queries import active_formateur, get_appui, structure_of
+from certification.training.queries import active_formateur, get_appui
+from certification.visibility import structure_of
 from certification.training.states import APPUI, AppuiState
 
 ENTITY = Appui.__tablename__
@@ -94,16 +95,8 @@ def schedule_visit(
     duration_minutes: int | None = None,
 ) -> Appui:
     appui = _acting_on(session, actor, appui_id)
-    minutes = visits.check_visit(visit_at, place, duration_minutes)
-    sequence = appui.visit_sequence + 1
-    apply_transition(
-        session, APPUI, appui, "schedule_visit", actor,
-        data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
-        changes={
-            "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes), "visit_place": place.strip(),
-            "visit_notes": notes.strip() or None, "visit_sequence": sequence,
-        },
-    )
+    visits.schedule(session, APPUI, appui, actor, visit_at=visit_at, place=place, notes=notes,
+                    duration_minutes=duration_minutes)
     return appui
 
 

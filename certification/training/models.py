@@ -8,23 +8,13 @@ registers these tables too (the table names are unchanged: ``encadrants``, ``tra
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import VisitPlanning, optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 __all__ = ["Appui", "Encadrant", "TrainingEnrollment", "TrainingSession"]
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=now, sa_type=UTCDateTime, **kw)
-
-
-def _opt_ts(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
 
 
 class Encadrant(SQLModel, table=True):
@@ -92,7 +82,7 @@ class TrainingEnrollment(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Appui(SQLModel, table=True):
+class Appui(VisitPlanning, table=True):
     """An appui pédagogique: a formateur's visit to a structure, on its request."""
 
     __tablename__ = "appuis"
@@ -106,11 +96,6 @@ class Appui(SQLModel, table=True):
     state: str = Field(max_length=20, index=True)
     version: int = 1
     formateur_id: int | None = Field(default=None, foreign_key="users.id", index=True)
-    visit_at: datetime | None = _opt_ts()
-    visit_end: datetime | None = _opt_ts()
-    visit_place: str | None = Field(default=None, max_length=300)
-    visit_notes: str | None = Field(default=None, sa_column=Column(Text))
-    visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
     report_text: str | None = Field(default=None, sa_column=Column(Text))
     # {"original_name", "content_type", "size", "sha256", "relative_path"} of the optional PDF
     report_file: dict | None = Field(default=None, sa_column=Column(JSON))

@@ -14,7 +14,7 @@ from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Role, User
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.training.states import APPUI_STATE_LABELS, TRAINING_STATE_LABELS, EnrollmentState
-from certification.visibility import in_state, visible_one
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentState.completed,
                                       EnrollmentState.not_completed})
@@ -23,22 +23,12 @@ ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentStat
 # --- training sessions, enrolments, encadrants ---------------------------------------------
 
 
-def structure_of(session: Session, actor: Actor) -> int | None:
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    return user.structure_id if user else None
-
-
 def _session_query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
-    query = select(TrainingSession).order_by(TrainingSession.start_date, TrainingSession.id)
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.formateur:
-        return query.where(TrainingSession.formateur_id == actor.user_id)
-    if actor.role is Role.structure:
-        mine = select(TrainingEnrollment.session_id).where(
-            TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))
-        return query.where(TrainingSession.id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux formations EPSP.", code="role_not_allowed")
+    return seen_by(actor, select(TrainingSession).order_by(TrainingSession.start_date, TrainingSession.id), {
+        Role.formateur: lambda: TrainingSession.formateur_id == actor.user_id,
+        Role.structure: lambda: TrainingSession.id.in_(select(TrainingEnrollment.session_id).where(
+            TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))),
+    }, refused="Votre rôle ne donne pas accès aux formations EPSP.")
 
 
 def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -> list[TrainingSession]:
@@ -106,14 +96,10 @@ def days_of(training: TrainingSession) -> list[date]:
 
 
 def _appui_query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
-    query = select(Appui).order_by(Appui.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.formateur:
-        return query.where(Appui.formateur_id == actor.user_id)
-    if actor.role is Role.structure:
-        return query.where(Appui.structure_id == (structure_of(session, actor) or -1))
-    raise Forbidden("Votre rôle ne donne pas accès aux appuis pédagogiques.", code="role_not_allowed")
+    return seen_by(actor, select(Appui).order_by(Appui.id.desc()), {
+        Role.formateur: lambda: Appui.formateur_id == actor.user_id,
+        Role.structure: lambda: Appui.structure_id == (structure_of(session, actor) or -1),
+    }, refused="Votre rôle ne donne pas accès aux appuis pédagogiques.")
 
 
 def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:

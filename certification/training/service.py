@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, compare_and_set, record_event
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import LinkKind, Role, Structure, User
@@ -293,18 +293,11 @@ def record_attendance(
                                     code="outcome_recorded")
         attendance = {**enrollment.attendance, day.isoformat(): bool(is_present)}
         session.flush()
-        result = session.execute(
-            update(TrainingEnrollment)
-            .where(TrainingEnrollment.id == enrollment.id, TrainingEnrollment.version == enrollment.version,
-                   TrainingEnrollment.state == EnrollmentState.registered.value)
-            .values(attendance=attendance, version=enrollment.version + 1, updated_at=now())
-            .execution_options(synchronize_session=False)
+        compare_and_set(
+            session, enrollment, {"attendance": attendance, "version": enrollment.version + 1, "updated_at": now()},
+            TrainingEnrollment.state == EnrollmentState.registered.value,
+            conflict="L'inscription a été modifiée entre-temps ; rechargez et recommencez.",
         )
-        if result.rowcount != 1:
-            raise Conflict("L'inscription a été modifiée entre-temps ; rechargez et recommencez.",
-                           code="concurrent_update")
-        session.expire(enrollment)
-        session.refresh(enrollment)
     record_event(
         session, entity_type=ENTITY, entity_id=training.id, action="record_attendance", actor=actor,
         from_state=training.state, to_state=training.state,

@@ -8,36 +8,24 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
-from certification.errors import Forbidden, ValidationFailed
-from certification.models import Role, User
+from certification.candidates.queries import candidates_of_jury_member
+from certification.models import Role
 from certification.jury.models import JuryCandidate, JuryMember, JurySession
 from certification.jury.states import PENDING_JURY_STATES
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS
-from certification.visibility import visible_one
+from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
 def _query(session: Session, actor: Actor) -> SelectOfScalar[VaeDossier]:
-    query = select(VaeDossier).order_by(VaeDossier.id.desc())
-    if actor.role in (Role.officer, Role.system):
-        return query
-    if actor.role is Role.structure:
-        user = session.get(User, actor.user_id)
-        return query.where(VaeDossier.structure_id == (user.structure_id if user and user.structure_id else -1))
-    if actor.role is Role.jury_member:
-        sessions = select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)
-        mine = select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
-        return query.where(VaeDossier.candidate_id.in_(mine))
-    raise Forbidden("Votre rôle ne donne pas accès aux dossiers de VAE.", code="role_not_allowed")
+    return seen_by(actor, select(VaeDossier).order_by(VaeDossier.id.desc()), {
+        Role.structure: lambda: VaeDossier.structure_id == (structure_of(session, actor) or -1),
+        Role.jury_member: lambda: VaeDossier.candidate_id.in_(candidates_of_jury_member(actor.user_id)),
+    }, refused="Votre rôle ne donne pas accès aux dossiers de VAE.")
 
 
 def list_dossiers(session: Session, actor: Actor, *, state: str | None = None) -> list[VaeDossier]:
-    query = _query(session, actor)
-    if state:
-        if state not in VAE_STATE_LABELS:
-            raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
-        query = query.where(VaeDossier.state == state)
-    return list(session.exec(query))
+    return list(session.exec(in_state(_query(session, actor), VaeDossier, state, VAE_STATE_LABELS)))
 
 
 def get_dossier(session: Session, actor: Actor, dossier_id: int) -> VaeDossier:
