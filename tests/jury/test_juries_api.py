@@ -20,15 +20,14 @@ from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.storage import write_generated
 from tests.factories import (
+    ALL_VALIDATED,
+    PARTIAL,
     auth,
     deliberated_session,
     issue_results,
     jury_members,
     two_structures_with_a_candidate,
 )
-
-ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
-PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
 
 
 @pytest.fixture
