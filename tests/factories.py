@@ -98,6 +98,13 @@ def grant_agrement(people: dict, n: int = 1, *, start=None, end=None, mandataire
     return grant_request(rid, people, start=start, end=end)
 
 
+def transitions(session, entity_type: str, entity_id: int) -> list[tuple]:
+    """The audited steps of a dossier, in order: (action, from state, to state, role of the actor)."""
+    from certification.audit import timeline
+
+    return [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(session, entity_type, entity_id)]
+
+
 def add_user(email: str, name: str, role: Role, **kw) -> dict:
     with session_scope() as session:
         user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
@@ -157,6 +164,11 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
     return ids
 
 
+# A CQP SP candidate's results per bloc: all validated (certificate), or SP-B2 not (attestation).
+ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
+PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
+
+
 def jury_members(people: dict) -> list[dict]:
     """A jury paritaire: president (employers), one more employer, two employees."""
     specs = [("presidente", "Anne-Sophie Président", "employeur", True),
@@ -185,11 +197,12 @@ def plan_past_session(session, officer, *, days_ago: float = 1, **kw):
 
 
 def deliberated_session(people: dict, candidate_ids: list[int], results=None, *, sign: bool = True,
-                        convene_only: bool = False) -> int:
+                        convene_only: bool = False, checked_only: bool = False) -> int:
     """Plan, compose, convene, check, record results (all validated unless ``results``) and sign.
 
     The session is planned two days ago for yesterday (results and the PV come after the jury's date),
-    unless ``convene_only``: then it is planned for tomorrow."""
+    unless ``convene_only``: then it is planned for tomorrow. ``checked_only``: it stops once its
+    composition is checked (its results to come)."""
     from datetime import UTC, datetime, timedelta
 
     import time_machine
@@ -211,6 +224,8 @@ def deliberated_session(people: dict, candidate_ids: list[int], results=None, *,
         if convene_only:
             return jury.id
         jury_svc.check_composition(session, officer, jury.id)
+        if checked_only:
+            return jury.id
         for row in rows:
             chosen = (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs}
             jury_svc.record_results(session, officer, jury.id, row.candidate_id, chosen)

@@ -16,7 +16,7 @@ from certification.agrement.models import Agrement, AgrementRequest
 from certification.numbering import next_value
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
-from tests.factories import pieces, submit_request
+from tests.factories import pieces, submit_request, transitions
 
 PIECES = pieces()
 
@@ -94,7 +94,7 @@ def test_full_path_to_granted_agrement_with_audit_trail(people):
         assert agrement.number == number and agrement.number.startswith("AGR-SP-")
         assert (agrement.start_date, agrement.end_date) == (date(2027, 1, 1), date(2029, 12, 31))
         assert agrement.state == "active" and agrement.scope == request.scope
-        steps = [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(s, "agrement_requests", rid)]
+        steps = transitions(s, "agrement_requests", rid)
         assert steps == [
             ("submit", None, "submitted", "mandataire"),
             ("declare_admissible", "submitted", "admissible", "officer"),

@@ -10,16 +10,13 @@ import pytest
 import time_machine
 
 from tests.factories import (
+    ALL_VALIDATED,
+    PARTIAL,
     auth,
     deliberated_session,
     issue_results,
     two_structures_with_a_candidate,
 )
-
-ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
-
-
-PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
 
 
 @pytest.fixture

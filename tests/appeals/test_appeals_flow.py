@@ -11,11 +11,10 @@ from certification.candidates.models import Candidate
 from certification.db import session_scope
 from certification.jury import queries as jury_queries
 from certification.jury.models import Certificate
-from documents.models import GeneratedDocument
 from flows.jury import advance_jury
 from notifications.models import OutboxMessage
-from tests.factories import deliberated_session, ready_candidates, users_and_agreed_structure
-from tests.flows.conftest import pdf_text
+from tests.factories import ALL_VALIDATED, PARTIAL, deliberated_session, ready_candidates, users_and_agreed_structure
+from tests.flows.conftest import generated_documents, pdf_text
 
 pytestmark = pytest.mark.integration
 
@@ -25,16 +24,10 @@ def world():
     return users_and_agreed_structure()
 
 
-def docs(entity_type: str) -> list[GeneratedDocument]:
-    with session_scope() as s:
-        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))
-
-
 def test_appeal_letters_and_new_pv(world, settings):
     people = world
     (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                    "SP-B3": "validated"}})
+    sid = deliberated_session(people, [cid], {cid: PARTIAL})
     advance_jury(sid)
     officer = people["officer"]["actor"]
     with session_scope() as s:
@@ -42,7 +35,7 @@ def test_appeal_letters_and_new_pv(world, settings):
                                      grounds="Évaluation du bloc SP-B2 <contestée>.")
         appeals.declare_admissible(s, officer, appeal.id)
         appeals.uphold(s, officer, appeal.id, reason="Erreur reconnue par le jury",
-                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
+                       results=ALL_VALIDATED)
     outcome = advance_jury(sid)
     assert outcome.state == "results_notified"
     assert sorted(outcome.documents) == ["certificat-v1", "pv_jury-v2", "recours_decision-v1"]
@@ -56,8 +49,8 @@ def test_appeal_letters_and_new_pv(world, settings):
         states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
         assert states == [("attestation", "superseded"), ("certificate", "valid")]
         assert jury_queries.get_session(s, officer, sid).pv_version == 2
-    (letter,) = docs("appeals")
+    (letter,) = generated_documents("appeals")
     assert (letter.kind, letter.version) == ("recours_decision", 1)
     assert "Décision sur votre recours : recours fondé" in pdf_text((settings.data_dir / letter.relative_path).read_bytes())
-    pv2 = next(d for d in docs("jury_sessions") if d.version == 2)
+    pv2 = next(d for d in generated_documents("jury_sessions") if d.version == 2)
     assert "modificatif" in pdf_text((settings.data_dir / pv2.relative_path).read_bytes()).lower()

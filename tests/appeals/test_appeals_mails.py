@@ -14,6 +14,7 @@ from documents.samples import (
     sample_recours_context,
 )
 from notifications.outbox import render_message
+from tests.notifications.mail_checks import check_referenced_mail
 
 ESCAPED_STRUCTURE = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils"
 
@@ -29,23 +30,13 @@ RECOURS_MAILS = {
 }
 
 
-def _check_common(subject: str, text: str, html: str, reference: str) -> None:
-    assert "\n" not in subject
-    assert reference in text and reference in html
-    assert f"Merci de rappeler la référence {reference} dans toute correspondance" in text
-    assert "CQP Salarié Polyvalent" in text and "CQP Salarié Polyvalent" in html
-    assert "<script>" not in html and "<b>" not in html
-    assert "{{" not in text + html and "{%" not in text + html
-    assert '<html lang="fr">' in html
-
-
 @pytest.mark.parametrize(("template", "expected"), RECOURS_MAILS.items())
 def test_every_recours_mail_renders(template, expected) -> None:
     context = {**sample_recours_context(), "action_url": "https://cqp.example.org/recours/1"}
     subject, text, html = render_message(template, context)
 
     assert subject == expected
-    _check_common(subject, text, html, "REC-2026-0001")
+    check_referenced_mail(subject, text, html, "REC-2026-0001")
     assert f"Candidate\u00a0: {HOLDER}" in text and ESCAPED_HOLDER in html  # candidate_sex F
     assert f"Structure\u00a0: {SAMPLE_STRUCTURE_NAME}" in text and ESCAPED_STRUCTURE in html
     assert "jury JURY-2026-0001 du 12 juin 2026" in text

@@ -15,23 +15,18 @@ from certification.db import session_scope
 from certification.errors import Conflict
 from certification.jury import service as svc
 from certification.jury.models import Certificate, JurySession
-from tests.factories import (
-    deliberated_session, grant_agrement, issue_each, make_users, ready_candidates, siret, structure_account
-)
+from tests.factories import PARTIAL, deliberated_session, issue_each, ready_candidates, users_and_agreed_structure
+
 
 @pytest.fixture
 def world():
-    people = make_users()
-    agrement_id = grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    return people, agrement_id
+    return users_and_agreed_structure()
 
 
 def test_appeal_within_two_months_upheld_changes_results(world):
-    people, _ = world
+    people = world
     (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                    "SP-B3": "validated"}})
+    sid = deliberated_session(people, [cid], {cid: PARTIAL})
     issue_each(sid)
     structure, officer = people["structure"]["actor"], people["officer"]["actor"]
     with session_scope() as s:
@@ -56,7 +51,7 @@ def test_appeal_within_two_months_upheld_changes_results(world):
 
 
 def test_appeal_after_two_months_is_refused(world):
-    people, _ = world
+    people = world
     (cid,) = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, [cid])
     issue_each(sid)

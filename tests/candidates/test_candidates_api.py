@@ -13,6 +13,7 @@ from certification.db import session_scope
 from certification.models import AuditEvent, Role
 from certification.candidates.models import Candidate
 from tests.factories import (
+    PARTIAL,
     add_user,
     auth,
     deliberated_session,
@@ -213,8 +214,7 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
 def test_candidate_shows_jury_and_held_blocs(client, setup):
     people = setup
     (cid,) = ready_candidates(people["structure"], 1)
-    session_id = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                           "SP-B3": "validated"}})
+    session_id = deliberated_session(people, [cid], {cid: PARTIAL})
     issue_results(session_id)
     c = client.get(f"/candidates/{cid}", headers=auth(people["structure"])).json()
     assert c["state"] == "in_training"

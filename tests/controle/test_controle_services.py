@@ -19,7 +19,7 @@ from certification.agrement.models import Agrement
 from certification.agrement import queries as agrement_queries
 from certification.services import conflicts
 from certification.services.files import PieceIn
-from tests.factories import add_user, grant_agrement, make_users
+from tests.factories import add_user, grant_agrement, make_users, transitions
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 FINDINGS = [
@@ -70,7 +70,7 @@ def test_full_path_with_audit_trail(world):
         c = s.get(Controle, cid)
         assert c.reference.startswith("CTL-") and c.reference.endswith("-0001") and c.state == "compliant"
         assert c.findings[1]["status"] == "non_conforme"
-        steps = [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(s, "controles", cid)]
+        steps = transitions(s, "controles", cid)
     assert steps == [
         ("plan", None, "planned", "officer"),
         ("assign", "planned", "assigned", "officer"),

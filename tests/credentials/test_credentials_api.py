@@ -16,7 +16,7 @@ from certification.jury.issuance import checksum
 from documents import badge
 from tests.credentials.independent import check_open_badge, decode_verified, status_bit
 from tests.credentials.test_credentials_services import forge, tamper
-from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, \
+from tests.factories import PARTIAL, auth, deliberated_session, grant_agrement, issue_results, ready_candidates, \
     siret, structure_account
 
 JSON = {"Accept": "application/json"}
@@ -27,8 +27,7 @@ def issued(people):
     grant_agrement(people, 1)
     structure_account(people, siret(1))
     ids = ready_candidates(people["structure"], 2)
-    sid = deliberated_session(people, ids, {ids[1]: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                     "SP-B3": "validated"}})
+    sid = deliberated_session(people, ids, {ids[1]: PARTIAL})
     issue_results(sid)
     with session_scope() as s:
         certificates = {c.kind: c for c in s.exec(select(Certificate))}

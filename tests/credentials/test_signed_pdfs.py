@@ -15,7 +15,7 @@ from documents.samples import sample_certificate_context, sample_jury_context
 from documents.service import ensure_document
 from flows.jury import advance_jury
 from tests.credentials.independent import pdf_is_valid, pdf_signature_status
-from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
+from tests.factories import PARTIAL, deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
     structure_account
 
 pytestmark = pytest.mark.integration
@@ -79,8 +79,7 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     grant_agrement(people, 1)
     structure_account(people, siret(1))
     ids = ready_candidates(people["structure"], 3)
-    sid = deliberated_session(people, ids, {ids[2]: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                     "SP-B3": "validated"}})
+    sid = deliberated_session(people, ids, {ids[2]: PARTIAL})
     assert advance_jury(sid).state == "results_notified"
     with session_scope() as s:
         documents = list(s.exec(select(GeneratedDocument)))

@@ -13,6 +13,7 @@ is rendered with it without any change here; one that needs a key nobody provide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import copy
 import re
 from pathlib import Path
@@ -79,15 +80,10 @@ SCENARIOS = {
 }
 
 
-def universe(scenario: str = "known") -> dict[str, Any]:
-    """The context of every template, for ``scenario`` (see :data:`SCENARIOS`)."""
+def proofread_jury(options: dict[str, Any], sex: Callable[[str | None], str | None]) -> tuple[dict, dict, dict]:
+    """The jury of the proofreading (its members and candidates named and sexed), the candidate the
+    letters are about and his certificate (or attestation)."""
     from flows.jury import outcome_label
-
-    options = SCENARIOS[scenario]
-    unknown = options.get("unknown_sex", False)
-
-    def sex(value: str | None) -> str | None:
-        return None if unknown else value
 
     jury = sample_jury(len(CANDIDATES), president_name=PRESIDENT, pv_signed_by=PRESIDENT,
                        place="Hôtel de la Région, 1 esplanade François-Mitterrand, 69002 Lyon")
@@ -105,6 +101,18 @@ def universe(scenario: str = "known") -> dict[str, Any]:
     holder = {"holder_first_names": CANDIDATE[0], "holder_last_name": CANDIDATE[1], "holder_sex": sex("M")}
     certificate = sample_attestation(**holder) if options.get("attestation") else sample_certificate(**holder)
     candidate["certificate"] = certificate
+    return jury, candidate, certificate
+
+
+def universe(scenario: str = "known") -> dict[str, Any]:
+    """The context of every template, for ``scenario`` (see :data:`SCENARIOS`)."""
+    options = SCENARIOS[scenario]
+    unknown = options.get("unknown_sex", False)
+
+    def sex(value: str | None) -> str | None:
+        return None if unknown else value
+
+    jury, candidate, certificate = proofread_jury(options, sex)
 
     days_left = options.get("days_left", 5)
     controle = sample_controle(controleur_name="Aïssatou Diallo", controleur_sex=sex("F"),

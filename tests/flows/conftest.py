@@ -4,8 +4,11 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from sqlmodel import select
 
+from certification.db import session_scope
 from certification.settings import reset_settings_cache
+from documents.models import GeneratedDocument
 from tests.smtp import SmtpServer
 
 
@@ -34,3 +37,9 @@ def pdf_text(data: bytes) -> str:
     """The text of a PDF as a reader sees it, whitespace folded."""
     reader = PdfReader(io.BytesIO(data))
     return " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+
+
+def generated_documents(entity_type: str) -> list[GeneratedDocument]:
+    """The documents generated for the dossiers of ``entity_type``, as stored."""
+    with session_scope() as s:
+        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))

@@ -20,15 +20,14 @@ from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.storage import write_generated
 from tests.factories import (
+    ALL_VALIDATED,
+    PARTIAL,
     auth,
     deliberated_session,
     issue_results,
     jury_members,
     two_structures_with_a_candidate,
 )
-
-ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
-PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
 
 
 @pytest.fixture
@@ -49,12 +48,20 @@ def plan(client, people, **overrides) -> dict:
 
 
 def test_full_jury_through_the_api(client, world, request):
+    """One session from planning to the signed PV and the issued certificates, step by step."""
     people = world
     seats = jury_members(people)  # presidente (employeur), employeur2, salarie1, salarie2
-    officer = auth(people["officer"])
-    president, member = auth(people["presidente"]), auth(people["salarie1"])
+    sid = plan_refusing_bad_input(client, people)
+    add_candidates_and_members(client, people, sid, seats)
+    convene_and_check_visibility(client, people, sid)
+    attendance_and_composition(client, people, sid, seats, request)
+    deliberate_and_sign(client, people, sid)
+    check_timeline_and_issuance(client, people, sid)
 
-    # planning: naive datetime, past date, no place are refused
+
+def plan_refusing_bad_input(client, people) -> int:
+    """Planning: naive datetime, past date, no place are refused; the session is planned in two hours."""
+    officer = auth(people["officer"])
     r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
                                                                "scheduled_at": "2027-03-02T09:00:00", "place": "x"})
     assert r.status_code == 422 and r.json()["code"] == "naive_datetime"
@@ -68,7 +75,11 @@ def test_full_jury_through_the_api(client, world, request):
     sid = jury["id"]
     assert jury["state"] == "planned" and jury["reference"].startswith("JURY-")
     assert jury["allowed_actions"] == ["members", "candidates", "convene", "cancel"]
+    return sid
 
+
+def add_candidates_and_members(client, people, sid: int, seats: list[dict]) -> None:
+    officer = auth(people["officer"])
     # candidates, then members of both colleges with a president
     r = client.post(f"/jury-sessions/{sid}/candidates", headers=officer,
                     json={"candidate_ids": [people["cand_a"], people["cand_b"]]})
@@ -92,6 +103,10 @@ def test_full_jury_through_the_api(client, world, request):
                     json={"user_id": people["controleur"]["id"], "college": "salarie"})
     assert r.status_code == 422 and r.json()["code"] == "not_a_jury_member"
 
+
+def convene_and_check_visibility(client, people, sid: int) -> None:
+    officer = auth(people["officer"])
+    president, member = auth(people["presidente"]), auth(people["salarie1"])
     # convocation; a jury member sees only his sessions
     r = client.post(f"/jury-sessions/{sid}/convene", headers=officer)
     assert r.status_code == 200 and r.json()["state"] == "convened"
@@ -102,6 +117,11 @@ def test_full_jury_through_the_api(client, world, request):
     assert seen["allowed_actions"] == [] and len(seen["candidates"]) == 2
     assert client.get(f"/jury-sessions/{sid}", headers=president).json()["allowed_actions"] == []  # not yet
 
+
+def attendance_and_composition(client, people, sid: int, seats: list[dict], request) -> None:
+    """Before its date nothing of the session itself; then the clock moves to the session."""
+    officer = auth(people["officer"])
+    president = auth(people["presidente"])
     # chronology: nothing of the session itself before its date and time
     r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
                     json={"present": {str(seat["user"]["id"]): True for seat in seats}})
@@ -132,6 +152,10 @@ def test_full_jury_through_the_api(client, world, request):
     assert client.get(f"/jury-sessions/{sid}", headers=president).json()["allowed_actions"] == [
         "results", "close-deliberation"]
 
+
+def deliberate_and_sign(client, people, sid: int) -> None:
+    officer = auth(people["officer"])
+    president, member = auth(people["presidente"]), auth(people["salarie1"])
     # deliberation: only the president among the members records the results
     results_a = {"candidate_id": people["cand_a"], "results": ALL_VALIDATED}
     r = client.post(f"/jury-sessions/{sid}/results", headers=member, json=results_a)
@@ -165,6 +189,9 @@ def test_full_jury_through_the_api(client, world, request):
     assert r.status_code == 200 and r.json()["state"] == "pv_signed" and r.json()["pv_signed_at"]
     assert r.json()["allowed_actions"] == []
 
+
+def check_timeline_and_issuance(client, people, sid: int) -> None:
+    officer = auth(people["officer"])
     timeline = client.get(f"/jury-sessions/{sid}/timeline", headers=officer).json()["items"]
     actions = [e["action"] for e in timeline]
     assert actions[:2] == ["plan", "add_candidates"] and actions[-2:] == ["close_deliberation", "sign_pv"]

@@ -8,12 +8,11 @@ from sqlmodel import select
 from certification.db import session_scope
 from certification.jury.models import Certificate
 from certification.jury import issuance
-from documents.models import GeneratedDocument
 from flows import effects as flow_effects
 from flows.jury import advance_jury, jury_session_flow
 from notifications.models import OutboxMessage
-from tests.factories import deliberated_session, ready_candidates, users_and_agreed_structure
-from tests.flows.conftest import pdf_text
+from tests.factories import PARTIAL, deliberated_session, ready_candidates, users_and_agreed_structure
+from tests.flows.conftest import generated_documents, pdf_text
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +20,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def world():
     return users_and_agreed_structure()
-
-
-def docs(entity_type: str) -> list[GeneratedDocument]:
-    with session_scope() as s:
-        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))
 
 
 def test_convocations_with_ics_once(world, settings):
@@ -52,14 +46,13 @@ async def test_jury_to_certificates_and_results(prefect_server, smtp, world, set
     people = world
     hostile = [("<b>O'Brien</b>-Lefèvre", "Marie-Noëlle"), ("Dupont", "Jean-Éudes")]
     ids = ready_candidates(people["structure"], 2, names=hostile)
-    sid = deliberated_session(people, ids, {ids[1]: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                     "SP-B3": "validated"}})
+    sid = deliberated_session(people, ids, {ids[1]: PARTIAL})
     result = await jury_session_flow(sid)
     assert result["state"] == "results_notified" and result["transitions"] == ["notify_results"]
     assert len(result["certificates"]) == 2
     assert sorted(result["documents"]) == ["attestation_blocs-v1", "certificat-v1", "pv_jury-v1"]
 
-    (pv,) = docs("jury_sessions")
+    (pv,) = generated_documents("jury_sessions")
     text = pdf_text((settings.data_dir / pv.relative_path).read_bytes())
     assert "Procès-verbal" in text and "<b>O'Brien</b>-Lefèvre" in text and "Jean-Éudes" in text
 
@@ -113,5 +106,5 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
     # five candidates, one structure
     assert len([k for k in keys if ":results:c" in k]) == 5 and len([k for k in keys if ":results:s" in k]) == 1
     assert len(keys) == len(set(keys))
-    assert len(docs("certificates")) == 5 and len(docs("jury_sessions")) == 1
+    assert len(generated_documents("certificates")) == 5 and len(generated_documents("jury_sessions")) == 1
     assert advance_jury(sid).mails == []

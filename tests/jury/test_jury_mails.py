@@ -15,6 +15,7 @@ from documents.samples import (
     sample_jury_context,
 )
 from notifications.outbox import render_message
+from tests.notifications.mail_checks import check_referenced_mail
 
 ESCAPED_STRUCTURE = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils"
 HOLDER = f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}"
@@ -44,22 +45,12 @@ JURY_MAILS = {
 TO_STAFF = {"jury/pv_a_signer", "jury/jury_signale"}
 
 
-def _check_common(subject: str, text: str, html: str, reference: str) -> None:
-    assert "\n" not in subject
-    assert reference in text and reference in html
-    assert f"Merci de rappeler la référence {reference} dans toute correspondance" in text
-    assert "CQP Salarié Polyvalent" in text and "CQP Salarié Polyvalent" in html
-    assert "<script>" not in html and "<b>" not in html
-    assert "{{" not in text + html and "{%" not in text + html
-    assert '<html lang="fr">' in html
-
-
 @pytest.mark.parametrize(("template", "expected"), JURY_MAILS.items())
 def test_every_jury_mail_renders(template, expected) -> None:
     subject, text, html = render_message(template, _jury_context(template))
 
     assert subject == expected
-    _check_common(subject, text, html, "JURY-2026-0001")
+    check_referenced_mail(subject, text, html, "JURY-2026-0001")
     assert "Date\u00a0: 12 juin 2026 à 9 h 30 (heure de Paris)" in text  # summary box
     if template == "jury/resultats_jury":  # candidates have no account: the public verification page only
         assert 'href="https://cqp.example.org/verification/SP-2026-000123"' in html and "juries/1" not in html

@@ -64,6 +64,34 @@ def mails(smtp, key: str) -> list:
     return [m for m in smtp.messages if m[DEDUPE_HEADER] == key]
 
 
+def check_the_acknowledgement(smtp, settings, mandataire_email: str, rid: int, reference: str):
+    """The accusé de réception of request ``rid``: one row, one file, one e-mail with the PDF;
+    returns the request's folder of generated documents."""
+    with session_scope() as s:
+        (ack,) = s.exec(select(GeneratedDocument).where(
+            GeneratedDocument.entity_id == rid, GeneratedDocument.kind == "accuse_reception")).all()
+    folder = settings.data_dir / "generated" / "agrement_requests" / str(rid)
+    assert [p.name for p in folder.glob("accuse_reception*.pdf")] == [ack.relative_path.rsplit("/", 1)[1]]
+    text = pdf_text((settings.data_dir / ack.relative_path).read_bytes())
+    assert reference in text and "accusé de réception" in text.lower()
+    (ack_mail,) = mails(smtp, f"agrement_requests:{rid}:ack:r1")
+    assert set(smtp.recipients(0)) == {"aci7@example.org", mandataire_email}
+    (attachment,) = [p for p in ack_mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert reference in pdf_text(attachment.get_content())
+    return folder
+
+
+def runs_stored_by_prefect(cluster, tag: str) -> int:
+    """How many flow runs tagged ``tag`` the Prefect server keeps in its PostgreSQL database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(cluster.prefect_database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
+        return conn.execute("SELECT count(*) FROM flow_run WHERE %s = ANY(SELECT jsonb_array_elements_text(tags))",
+                            (tag,)).fetchone()[0]
+
+
 def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp, settings, pdf_bytes):
     assert "Base de données à jour" in cluster.migrate()  # `cqp migrate`: schema and referential
 
@@ -96,17 +124,7 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     assert len(first) == 1, f"run {run['id']} seen on {first}"
 
     # The accusé de réception exists once, as a row and a file, and was e-mailed once.
-    with session_scope() as s:
-        (ack,) = s.exec(select(GeneratedDocument).where(
-            GeneratedDocument.entity_id == rid, GeneratedDocument.kind == "accuse_reception")).all()
-    folder = settings.data_dir / "generated" / "agrement_requests" / str(rid)
-    assert [p.name for p in folder.glob("accuse_reception*.pdf")] == [ack.relative_path.rsplit("/", 1)[1]]
-    text = pdf_text((settings.data_dir / ack.relative_path).read_bytes())
-    assert reference in text and "accusé de réception" in text.lower()
-    (ack_mail,) = mails(smtp, f"agrement_requests:{rid}:ack:r1")
-    assert set(smtp.recipients(0)) == {"aci7@example.org", people["mandataire"]["email"]}
-    (attachment,) = [p for p in ack_mail.iter_attachments() if p.get_content_type() == "application/pdf"]
-    assert reference in pdf_text(attachment.get_content())
+    folder = check_the_acknowledgement(smtp, settings, people["mandataire"]["email"], rid, reference)
 
     # 2. The worker that ran it is killed without warning; the other serves the next action.
     killed = next(w for w in workers if w.name == first[0])
@@ -134,14 +152,7 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     assert r.json()["state"] == "under_review"
 
     if cluster.prefect_database_url:  # the Prefect server keeps its runs in its PostgreSQL database
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        url = make_url(cluster.prefect_database_url).set(drivername="postgresql")
-        with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
-            stored = conn.execute("SELECT count(*) FROM flow_run WHERE %s = ANY(SELECT jsonb_array_elements_text(tags))",
-                                  (tag,)).fetchone()[0]
-        assert stored == 2
+        assert runs_stored_by_prefect(cluster, tag) == 2
 
     # The API ran no flow itself (nor the sweep): every run on the server is a deployment's, on a worker.
     everything = prefect(cluster, "POST", "/flow_runs/filter", json={})

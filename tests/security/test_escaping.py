@@ -31,6 +31,7 @@ from flows.certificates import advance_certificate
 from flows.jury import advance_jury
 from notifications.models import OutboxMessage
 from tests.factories import (
+    PARTIAL,
     add_user,
     deliberated_session,
     make_users,
@@ -114,8 +115,7 @@ def hostile_world(settings):
     structure = structure_account(people, siret(1))
     (c1, c2) = ready_candidates(structure, 2, names=[(hostile("lastname"), hostile("firstname")),
                                                      ("Dupont", hostile("firstname2"))])
-    sid = deliberated_session(people, [c1, c2], {c2: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                      "SP-B3": "validated"}})
+    sid = deliberated_session(people, [c1, c2], {c2: PARTIAL})
     advance_jury(sid)
     with session_scope() as s:
         appeal = appeals.file_appeal(s, structure["actor"], candidate_id=c2, session_id=sid,

@@ -99,15 +99,7 @@ def test_role_endpoint_matrix(client, world, capsys):
                   if (method, route.path) not in SESSION_ENDING]
     on_ids = [(r, m) for r, m in operations if r.dependant.path_params]
     without_ids = [(r, m) for r, m in operations if not r.dependant.path_params]
-
-    # 0. The owners create what they can through every creation route (new processes included), so
-    #    that the ids used below exist and belong to them, not to the callers.
-    for role_name, user in world.owners.items():
-        for route, method in without_ids:
-            roles = route_roles(route)
-            if method == "POST" and needs_login(route) and (roles is None or ROLE_OF[role_name] in roles):
-                response, _ = call(client, builder, route, method, user)
-                assert response.status_code < 500, f"owner {role_name} {method} {route.path}: {response.text[:300]}"
+    create_the_owners_dossiers(client, builder, world, without_ids)
 
     cells: dict[tuple[str, str], dict[str, str]] = {}
     violations: list[str] = []
@@ -137,8 +129,36 @@ def test_role_endpoint_matrix(client, world, capsys):
             check(route, method, role_name)
     for route, method in on_ids + without_ids:
         check(route, method, "officer")
+    check_the_dossiers_of_others_are_not_found(client, world)
 
-    # The dossiers of others, read by id: 404 (their existence does not leak).
+    # The certifications' registry codes (RNCP / RS) are the officer's alone: 403 for every other role.
+    certification_routes = [("GET", "/certifications"), ("PUT", "/certifications/{certification_code}/registry-code"),
+                            ("GET", "/certifications/{certification_code}/timeline")]
+    assert all(op in cells for op in certification_routes)
+    for role in ORDER[1:-1]:
+        assert [cells[op][role] for op in certification_routes] == ["403"] * 3, role
+        response = client.put("/certifications/CQP_SP/registry-code", json={"registry_code": "RS5286"},
+                              headers=auth(world.callers[role]))
+        assert response.status_code == 403, (role, response.text)
+    summary = matrix_summary(cells, routes, violations)
+    with capsys.disabled():
+        print(summary)
+    assert not violations, "\n".join(violations)
+
+
+def create_the_owners_dossiers(client, builder, world, without_ids) -> None:
+    """The owners create what they can through every creation route (new processes included), so
+    that the ids the matrix uses exist and belong to them, not to the callers."""
+    for role_name, user in world.owners.items():
+        for route, method in without_ids:
+            roles = route_roles(route)
+            if method == "POST" and needs_login(route) and (roles is None or ROLE_OF[role_name] in roles):
+                response, _ = call(client, builder, route, method, user)
+                assert response.status_code < 500, f"owner {role_name} {method} {route.path}: {response.text[:300]}"
+
+
+def check_the_dossiers_of_others_are_not_found(client, world) -> None:
+    """The dossiers of others, read by id: 404 (their existence does not leak)."""
     def status(role: str, url: str) -> int:
         return client.get(url, headers=auth(world.callers[role])).status_code
 
@@ -150,16 +170,9 @@ def test_role_endpoint_matrix(client, world, capsys):
     assert status("jury_member", f"/jury-sessions/{world.ids['session_id']}") == 404
     assert status("jury_member", f"/candidates/{world.ids['candidate_id']}") == 404
 
-    # The certifications' registry codes (RNCP / RS) are the officer's alone: 403 for every other role.
-    certification_routes = [("GET", "/certifications"), ("PUT", "/certifications/{certification_code}/registry-code"),
-                            ("GET", "/certifications/{certification_code}/timeline")]
-    assert all(op in cells for op in certification_routes)
-    for role in ORDER[1:-1]:
-        assert [cells[op][role] for op in certification_routes] == ["403"] * 3, role
-        response = client.put("/certifications/CQP_SP/registry-code", json={"registry_code": "RS5286"},
-                              headers=auth(world.callers[role]))
-        assert response.status_code == 403, (role, response.text)
 
+def matrix_summary(cells, routes, violations) -> str:
+    """The matrix printed with the test: one line per operation, the status each caller got."""
     width = max(len(f"{m} {p}") for m, p in cells)
     cells = dict(sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])))
     lines = [f"{'route':{width}} " + " ".join(f"{r[:11]:>11}" for r in ORDER)]
@@ -167,8 +180,5 @@ def test_role_endpoint_matrix(client, world, capsys):
         roles = route_roles(next(r for r in routes if r.path == path and method in r.methods))
         lines.append(f"{method + ' ' + path:{width}} " + " ".join(f"{row.get(r, '-'):>11}" for r in ORDER)
                      + (f"   [{', '.join(sorted(x.value for x in roles))}]" if roles else ""))
-    summary = (f"\nRole × endpoint matrix: {len(cells)} operations × {len(ORDER)} callers "
-               f"= {len(cells) * len(ORDER)} calls, {len(violations)} violation(s) ('!')\n" + "\n".join(lines))
-    with capsys.disabled():
-        print(summary)
-    assert not violations, "\n".join(violations)
+    return (f"\nRole × endpoint matrix: {len(cells)} operations × {len(ORDER)} callers "
+            f"= {len(cells) * len(ORDER)} calls, {len(violations)} violation(s) ('!')\n" + "\n".join(lines))

@@ -36,6 +36,15 @@ def _noon(d) -> datetime:
 def test_training_roles_attendance_outcome_and_attestation(client, world):
     people, s1, s2 = world
     d1, d2 = today() + timedelta(days=7), today() + timedelta(days=8)
+    sid, e1, e2 = plan_and_enroll(client, people, s1, s2, [d1, d2])
+    check_what_a_structure_reads(client, people, sid, e1)
+    first = attend_and_complete(client, people, sid, (d1, e1), (d2, e2))
+    check_the_attestation(client, people, sid, s1, (e1, e2), d2, first)
+
+
+def plan_and_enroll(client, people, s1: int, s2: int, days) -> tuple[int, int, int]:
+    """The formateur plans the session (others may not) and enrols one encadrant of each structure."""
+    d1, d2 = days
     body = {"days": [d1.isoformat(), d2.isoformat()], "place": "Rennes, salle Bréhat", "hours": "9 h – 17 h"}
     for who in ("mandataire", "controleur", "structure1"):
         assert client.post("/training-sessions", headers=auth(people[who]), json=body).status_code == 403
@@ -66,7 +75,10 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     e2 = r.json()["enrollments"][1]["id"]
     r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["formateur"]), json=encadrant)
     assert r.status_code == 409 and r.json()["code"] == "already_enrolled"
+    return sid, e1, e2
 
+
+def check_what_a_structure_reads(client, people, sid: int, e1: int) -> None:
     # A structure reads the session with its own encadrants only, and cannot act.
     mine = client.get(f"/training-sessions/{sid}", headers=auth(people["structure1"])).json()
     assert [e["id"] for e in mine["enrollments"]] == [e1] and mine["allowed_actions"] == []
@@ -78,6 +90,10 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
     assert len(client.get("/training-sessions/encadrants", headers=auth(people["officer"])).json()["items"]) == 2
     assert client.get(f"/training-sessions/{sid}/timeline", headers=auth(people["structure1"])).status_code == 403
 
+
+def attend_and_complete(client, people, sid: int, day_1, day_2) -> dict:
+    """Both present the first day, e2 absent the second: e1 completes (attestation number), e2 does not."""
+    (d1, e1), (d2, e2) = day_1, day_2
     with time_machine.travel(_noon(d1), tick=False):
         r = client.post(f"/training-sessions/{sid}/attendance", headers=auth(people["formateur"]),
                         json={"day": d1.isoformat(), "present": {str(e1): True, str(e2): True}})
@@ -102,7 +118,12 @@ def test_training_roles_attendance_outcome_and_attestation(client, world):
                                        {"day": d2.isoformat(), "present": True}]
         r = client.post(f"/training-sessions/{sid}/close", headers=auth(people["formateur"]), json={})
         assert r.status_code == 200 and r.json()["state"] == "closed"
+    return first
 
+
+def check_the_attestation(client, people, sid: int, s1: int, enrollments, d2, first: dict) -> None:
+    """The flow generates e1's attestation, read by his structure and the officer only."""
+    e1, e2 = enrollments
     assert advance_training_session(sid).documents == ["attestation_formation_epsp-v1"]
     read = client.get(f"/training-sessions/{sid}", headers=auth(people["structure1"])).json()
     url = read["enrollments"][0]["attestation"]["url"]

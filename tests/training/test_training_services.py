@@ -22,6 +22,7 @@ from certification.services import conflicts
 from certification.training import service as tr
 from certification.services.files import PieceIn
 from tests.factories import (
+    transitions,
     add_structure,
     add_user,
     completed_training,
@@ -91,7 +92,7 @@ def test_full_training_path_with_audit_trail(world):
         trained = {e.email: e.epsp_trained_on for e in s.exec(select(Encadrant))}
         assert trained == {"zoe.lhopital@aci.example.org": D2, "marc@regie.example.org": None}
         assert training_queries.epsp_trained(s, s1) and not training_queries.epsp_trained(s, s2)
-        steps = [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(s, "training_sessions", sid)]
+        steps = transitions(s, "training_sessions", sid)
         assert steps == [
             ("plan", None, "planned", "formateur"),
             ("enroll", "planned", "planned", "formateur"),
@@ -299,7 +300,7 @@ def test_appui_path_roles_and_audit(world):
     with session_scope() as s:
         appui = s.get(Appui, aid)
         assert appui.state == "reported" and appui.reported_at == T0 + timedelta(days=4)
-        steps = [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(s, "appuis", aid)]
+        steps = transitions(s, "appuis", aid)
     assert steps == [
         ("request", None, "requested", "structure"),
         ("assign", "requested", "assigned", "officer"),

@@ -77,22 +77,7 @@ def test_a_vae_candidate_from_request_to_certificate(prefect_server, smtp, world
         assert ok(client.get(f"/candidates/{candidate['id']}", headers=structure))["state"] == "ready_for_jury"
 
         # a jury session with this candidate (a few seconds ahead: its acts come after its time)
-        scheduled_at = datetime.now(UTC) + timedelta(seconds=4)
-        sid = ok(client.post("/jury-sessions", headers=officer, json={
-            "certification_code": "CQP_SP", "scheduled_at": scheduled_at.isoformat(), "place": "Lyon, salle Gerland",
-            "quorum": 3}), 201)["id"]
-        jury = ok(client.post(f"/jury-sessions/{sid}/candidates", headers=officer,
-                              json={"candidate_ids": [candidate["id"]]}))
-        assert jury["candidates"][0]["blocs"] == BLOCS
-        for seat in seats:
-            ok(client.post(f"/jury-sessions/{sid}/members", headers=officer, json={
-                "user_id": seat["user"]["id"], "college": seat["college"], "is_president": seat["is_president"]}))
-        ok(client.post(f"/jury-sessions/{sid}/convene", headers=officer))
-        r = client.get(f"/vae-dossiers/{did}/livret2", headers=auth(people["salarie2"]))
-        assert r.status_code == 200 and r.content == pdf_bytes  # the jury reads the livret 2
-        assert client.get(f"/vae-dossiers/{did}/livret2", headers=auth(people["outsider"])).status_code == 404
-        time.sleep(max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds()) + 0.5)
-        ok(client.post(f"/jury-sessions/{sid}/check-composition", headers=officer))
+        sid, scheduled_at = convened_session_with(client, people, seats, (candidate["id"], did), pdf_bytes)
 
         # the interview, then the same deliberation per bloc as any candidate
         results = {"candidate_id": candidate["id"], "results": {b: "validated" for b in BLOCS}}
@@ -103,23 +88,53 @@ def test_a_vae_candidate_from_request_to_certificate(prefect_server, smtp, world
         assert dossier["state"] == "entretien_realise" and dossier["interview_session_id"] == sid
         ok(client.post(f"/jury-sessions/{sid}/results", headers=president, json=results))
         ok(client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president))
-        jury = ok(client.post(f"/jury-sessions/{sid}/sign-pv", headers=president))
+        ok(client.post(f"/jury-sessions/{sid}/sign-pv", headers=president))
 
         # issuance by the jury flow: the certificate, read back
-        (certificate,) = ok(client.get("/certificates", headers=officer))["items"]
-        assert certificate["kind"] == "certificate" and certificate["candidate_id"] == candidate["id"]
-        detail = ok(client.get(f"/certificates/{certificate['id']}", headers=structure))
-        (parchment,) = [d for d in detail["documents"] if d["filename"].endswith(".pdf")][:1]
-        r = client.get(f"/certificates/{certificate['id']}/documents/{parchment['id']}", headers=structure)
-        assert r.status_code == 200 and PdfReader(io.BytesIO(r.content)).pages
-        text = pdf_text(r.content)
-        assert "Aïssatou" in text and "N'Diaye" in text and certificate["number"] in text
-        assert ok(client.get(f"/candidates/{candidate['id']}", headers=structure))["state"] == "certified"
+        check_the_certificate(client, people, candidate["id"])
         assert smtp.by_subject("sultats")  # the results, as for any candidate
 
     with session_scope() as s:
         row = activity_report(s, datetime.now(UTC).year).totals[0]
     assert (row.vae_requests, row.vae_recevables, row.vae_certified) == (1, 1, 1)
+
+
+def convened_session_with(client, people, seats, vae, pdf_bytes: bytes) -> tuple[int, datetime]:
+    """A jury session of the candidate, a few seconds ahead, convened (its jury reads the livret 2 of
+    the VAE dossier), then its composition checked once its time has come."""
+    candidate_id, did = vae
+    officer = auth(people["officer"])
+    scheduled_at = datetime.now(UTC) + timedelta(seconds=4)
+    sid = ok(client.post("/jury-sessions", headers=officer, json={
+        "certification_code": "CQP_SP", "scheduled_at": scheduled_at.isoformat(), "place": "Lyon, salle Gerland",
+        "quorum": 3}), 201)["id"]
+    jury = ok(client.post(f"/jury-sessions/{sid}/candidates", headers=officer,
+                          json={"candidate_ids": [candidate_id]}))
+    assert jury["candidates"][0]["blocs"] == BLOCS
+    for seat in seats:
+        ok(client.post(f"/jury-sessions/{sid}/members", headers=officer, json={
+            "user_id": seat["user"]["id"], "college": seat["college"], "is_president": seat["is_president"]}))
+    ok(client.post(f"/jury-sessions/{sid}/convene", headers=officer))
+    r = client.get(f"/vae-dossiers/{did}/livret2", headers=auth(people["salarie2"]))
+    assert r.status_code == 200 and r.content == pdf_bytes  # the jury reads the livret 2
+    assert client.get(f"/vae-dossiers/{did}/livret2", headers=auth(people["outsider"])).status_code == 404
+    time.sleep(max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds()) + 0.5)
+    ok(client.post(f"/jury-sessions/{sid}/check-composition", headers=officer))
+    return sid, scheduled_at
+
+
+def check_the_certificate(client, people, candidate_id: int) -> None:
+    """The certificate issued by the jury flow, its parchment read back by the structure."""
+    officer, structure = auth(people["officer"]), auth(people["structure"])
+    (certificate,) = ok(client.get("/certificates", headers=officer))["items"]
+    assert certificate["kind"] == "certificate" and certificate["candidate_id"] == candidate_id
+    detail = ok(client.get(f"/certificates/{certificate['id']}", headers=structure))
+    (parchment,) = [d for d in detail["documents"] if d["filename"].endswith(".pdf")][:1]
+    r = client.get(f"/certificates/{certificate['id']}/documents/{parchment['id']}", headers=structure)
+    assert r.status_code == 200 and PdfReader(io.BytesIO(r.content)).pages
+    text = pdf_text(r.content)
+    assert "Aïssatou" in text and "N'Diaye" in text and certificate["number"] in text
+    assert ok(client.get(f"/candidates/{candidate_id}", headers=structure))["state"] == "certified"
 
 
 def web_act(who, page_url: str, action: str, fields: dict, files: dict | None = None) -> str:

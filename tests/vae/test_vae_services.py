@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from sqlmodel import select
 
 from certification.audit import timeline
@@ -24,7 +23,7 @@ from certification.reporting.queries import activity_report
 from certification.settings import get_settings
 from certification.vae import service as svc
 from certification.vae.models import VaeDossier
-from tests.factories import jury_members
+from tests.factories import deliberated_session
 from tests.vae.helpers import register_vae
 
 LIVRET2 = PieceIn("livret2", "livret 2 – Aïssatou.pdf", "application/pdf", 1200, "c" * 64, "uploads/cc/cc/c.pdf")
@@ -42,24 +41,6 @@ def file_and_accept(people, candidate_id: int, blocs=None) -> int:
                                  organisation="Centre de bilan", hours=20)
         svc.deposit_livret2(s, structure, dossier_id, LIVRET2)
     return dossier_id
-
-
-def jury_with(people, candidate_ids: list[int]) -> int:
-    """A session planned two days ago for yesterday, composed, convened and checked (results to come)."""
-    officer = people["officer"]["actor"]
-    members = jury_members(people)
-    planned_on = datetime.now(UTC) - timedelta(days=2)
-    with session_scope() as s:
-        with time_machine.travel(planned_on, tick=True):
-            jury = jury_svc.plan_session(s, officer, certification_code="CQP_SP",
-                                         scheduled_at=planned_on + timedelta(days=1), place="Lyon, salle Gerland")
-        for m in members:
-            jury_svc.add_member(s, officer, jury.id, user_id=m["user"]["id"], college=m["college"],
-                                is_president=m["is_president"])
-        jury_svc.add_candidates(s, officer, jury.id, candidate_ids)
-        jury_svc.convene(s, officer, jury.id)
-        jury_svc.check_composition(s, officer, jury.id)
-        return jury.id
 
 
 def test_request_is_refused_unless_a_vae_candidate_and_for_blocs_he_lacks(world):
@@ -110,7 +91,7 @@ def test_livret2_makes_the_candidate_ready_and_the_jury_deliberates_the_requeste
         assert [e.action for e in timeline(s, "candidates", candidate_id)][-1] == "present_by_vae"
         assert LIVRET2.relative_path in referenced_uploads(s)  # the collector of orphan uploads keeps it
 
-    sid = jury_with(world, [candidate_id])
+    sid = deliberated_session(world, [candidate_id], checked_only=True)
     president, member = world["presidente"]["actor"], world["salarie1"]["actor"]
     officer = world["officer"]["actor"]
     with session_scope() as s:
@@ -143,7 +124,7 @@ def test_livret2_makes_the_candidate_ready_and_the_jury_deliberates_the_requeste
 def test_every_bloc_by_vae_gives_the_certificate_declared_to_the_cpf_as_vae(world):
     candidate_id = register_vae(world["structure"])
     dossier_id = file_and_accept(world, candidate_id)
-    sid = jury_with(world, [candidate_id])
+    sid = deliberated_session(world, [candidate_id], checked_only=True)
     president = world["presidente"]["actor"]
     with session_scope() as s:
         svc.record_interview(s, president, dossier_id, interview_at=datetime.now(UTC) - timedelta(hours=20))
@@ -187,7 +168,7 @@ def test_abandon_after_the_livret_2_returns_the_candidate_to_his_registration(wo
     structure = world["structure"]["actor"]
     free, sitting = register_vae(world["structure"]), register_vae(world["structure"], last_name="Da Silva")
     free_dossier, sitting_dossier = file_and_accept(world, free), file_and_accept(world, sitting)
-    jury_id = jury_with(world, [sitting])
+    jury_id = deliberated_session(world, [sitting], checked_only=True)
     with session_scope() as s:
         assert s.get(Candidate, free).state == s.get(Candidate, sitting).state == "ready_for_jury"
         svc.abandon(s, structure, free_dossier, "Le candidat a quitté la structure.")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from certification.agrement.models import AgrementRequest
+from certification.db import session_scope
 from tests.factories import make_users
 
 PASSWORD = "mot-de-passe-sûr"  # the password of tests.factories.make_users
@@ -55,3 +58,15 @@ def page_csrf(client: TestClient, url: str = "/app/") -> str:
     r = client.get(url)
     assert r.status_code == 200, r.text
     return csrf_of(r.text)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The fields of the confirmation form, as a browser sends them (HTML entities decoded)."""
+    form = html.split('id="confirm-form"', 1)[1]
+    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
+
+
+def state_of(request_id: int) -> str:
+    """The state of an agrément request, read from the database."""
+    with session_scope() as s:
+        return s.get(AgrementRequest, request_id).state

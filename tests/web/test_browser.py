@@ -134,15 +134,7 @@ def confirm(page, form: str, shot, name: str) -> str:
 
 def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromium):
     people = make_users()
-    mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
-    late = submit_request(mandataire, 1, name="Jardins de l'Étang — Saint-Brieuc")
-    waiting = submit_request(mandataire, 2, name="Ressourcerie Éco'Logis")
-    with session_scope() as s:
-        svc.request_complements(s, officer, late, "Attestation EPSP de l'encadrante", deadline_days=30)
-        s.execute(update(AgrementRequest).where(AgrementRequest.id == late)
-                  .values(complements_deadline=today() - timedelta(days=3)))
-        late_ref = s.get(AgrementRequest, late).reference
-        waiting_ref = s.get(AgrementRequest, waiting).reference
+    (late, late_ref), (waiting, waiting_ref) = overdue_and_waiting_requests(people)
 
     page = chromium()
     shot = shooter(page, "demande")
@@ -199,7 +191,26 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
 
     # 6. The mandataire sends the overdue compléments: a PDF chosen in the file input, the
     #    confirmation (nothing recorded yet), then the request goes back to the officer.
-    page, shot = from_inbox(chromium, server, "complements", people["mandataire"], late_ref,
+    mandataire_sends_the_overdue_complements(chromium, server, people["mandataire"], late, late_ref)
+
+
+def overdue_and_waiting_requests(people) -> tuple[tuple[int, str], tuple[int, str]]:
+    """Two requests of the mandataire: one whose compléments are three days overdue, one waiting for
+    the officer; (id, reference) of each."""
+    mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
+    late = submit_request(mandataire, 1, name="Jardins de l'Étang — Saint-Brieuc")
+    waiting = submit_request(mandataire, 2, name="Ressourcerie Éco'Logis")
+    with session_scope() as s:
+        svc.request_complements(s, officer, late, "Attestation EPSP de l'encadrante", deadline_days=30)
+        s.execute(update(AgrementRequest).where(AgrementRequest.id == late)
+                  .values(complements_deadline=today() - timedelta(days=3)))
+        late_ref = s.get(AgrementRequest, late).reference
+        waiting_ref = s.get(AgrementRequest, waiting).reference
+    return (late, late_ref), (waiting, waiting_ref)
+
+
+def mandataire_sends_the_overdue_complements(chromium, server, mandataire: dict, late: int, late_ref: str) -> None:
+    page, shot = from_inbox(chromium, server, "complements", mandataire, late_ref,
                             "Transmettre les compléments demandés", f"/app/demandes/{late}")
     assert "Attestation EPSP de l'encadrante" in page.inner_text("main")
     page.set_input_files("#transmettre-attestation-epsp", files=[
