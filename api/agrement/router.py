@@ -23,6 +23,7 @@ from api.uploads import (
     store_pieces,
 )
 from api.reads import DossierReads
+from api.routes import DossierActions
 from api.agrement.schemas import (
     AgrementOut,
     AvisIn,
@@ -34,7 +35,7 @@ from api.agrement.schemas import (
     RequestSummary,
     SubmissionIn,
 )
-from api.schemas import CommentIn, ReasonIn
+from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
@@ -215,40 +216,16 @@ async def provide_complements(
     )
 
 
-@router.post("/{request_id}/request-complements", response_model=RequestOut,
-             summary="Demander des compléments (chargé·e de certification)")
-def request_complements(
-    request_id: int, body: ComplementsRequestIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.request_complements(s, principal.actor, request_id, body.message,
-                                          deadline_days=body.deadline_days),
-    )
-
-
-@router.post("/{request_id}/admissible", response_model=RequestOut,
-             summary="Déclarer la demande recevable (chargé·e de certification)")
-def declare_admissible(
-    request_id: int, body: CommentIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.declare_admissible(s, principal.actor, request_id, body.comment),
-    )
-
-
-@router.post("/{request_id}/avis", response_model=RequestOut, summary="Rendre l'avis (mandataire)")
-def give_avis(
-    request_id: int, body: AvisIn, call: Call,
-    principal: Mandataire,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.give_avis(s, principal.actor, request_id, body.avis, body.comment),
-    )
+dossier_actions = DossierActions(router, id_param="request_id", responder=responder, response_model=RequestOut,
+                                 principal=Officer, digest_path=False)
+dossier_actions.add("request-complements", lambda s, actor, i, body: svc.request_complements(
+    s, actor, i, body.message, deadline_days=body.deadline_days), model=ComplementsRequestIn,
+    summary="Demander des compléments (chargé·e de certification)")
+dossier_actions.add("admissible", lambda s, actor, i, body: svc.declare_admissible(s, actor, i, body.comment),
+                    model=CommentIn, name="declare_admissible",
+                    summary="Déclarer la demande recevable (chargé·e de certification)")
+dossier_actions.add("avis", lambda s, actor, i, body: svc.give_avis(s, actor, i, body.avis, body.comment),
+                    model=AvisIn, name="give_avis", principal=Mandataire, summary="Rendre l'avis (mandataire)")
 
 
 @router.post("/{request_id}/decision", response_model=RequestOut,
@@ -269,12 +246,5 @@ def decide(
     return responder(call, principal, (request_id, body), action)
 
 
-@router.post("/{request_id}/withdraw", response_model=RequestOut, summary="Retirer la demande (mandataire)")
-def withdraw(
-    request_id: int, body: ReasonIn, call: Call,
-    principal: Mandataire,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.withdraw(s, principal.actor, request_id, body.reason),
-    )
+dossier_actions.add("withdraw", svc.withdraw, reason=True, principal=Mandataire,
+                    summary="Retirer la demande (mandataire)")

@@ -21,20 +21,15 @@ from api.controle.schemas import (
     ReportIn,
     SampleIn,
 )
-from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
 from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
-from api.schemas import CommentIn, ReasonIn, VisitIn
-from api.uploads import (
-    document_out,
-    file_response,
-    parse_metadata,
-    read_multipart,
-    store_pieces,
-)
+from api.routes import DossierActions
+from api.schemas import CommentIn, VisitIn
+from api.uploads import document_out, file_response, parse_metadata, read_multipart, store_pieces
 from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
@@ -167,13 +162,11 @@ def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
         raise
 
 
-@router.post("/{controle_id}/visit", response_model=ControleOut,
-             summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
-def schedule_visit(controle_id: int, body: VisitIn, call: Call,
-                   principal: Principal = Depends(require(Role.controleur, Role.officer))):
-    return responder(call, principal, (controle_id, body), lambda s: svc.schedule_visit(
-        s, principal.actor, controle_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
-        duration_minutes=body.duration_minutes))
+dossier_actions = DossierActions(router, id_param="controle_id", responder=responder, response_model=ControleOut,
+                                 principal=Officer, digest_path=False)
+dossier_actions.add("visit", lambda s, actor, i, visit: svc.schedule_visit(s, actor, i, **visit.planning()),
+                    model=VisitIn, name="schedule_visit", principal=ControleurOrOfficer,
+                    summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
 
 
 @router.post("/{controle_id}/report", response_model=ControleOut,
@@ -215,14 +208,6 @@ async def add_evidence(controle_id: int, call: Call, principal: StructureOrOffic
                      lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
 
 
-@router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
-             summary="Clôturer le plan d'actions sur preuves (chargé·e)")
-def close_action_plan(controle_id: int, body: CommentIn, call: Call, principal: Officer):
-    return responder(call, principal, (controle_id, body),
-                     lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
-
-
-@router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
-def cancel(controle_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (controle_id, body),
-                     lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))
+dossier_actions.add("close-action-plan", lambda s, actor, i, body: svc.close_action_plan(s, actor, i, body.comment),
+                    model=CommentIn, summary="Clôturer le plan d'actions sur preuves (chargé·e)")
+dossier_actions.add("cancel", svc.cancel, reason=True, summary="Annuler le contrôle (chargé·e)")
