@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.idempotency import ActionCall, Call, Responder
-from api.schemas import ReasonIn
+from api.schemas import ReasonIn, VisitIn
 from certification.audit import Actor
 
 
@@ -74,3 +74,10 @@ class DossierActions:
         name = name or path.replace("-", "_")
         self.router.add_api_route(f"/{{{self.id_param}}}/{path}", endpoint(name, parameters, respond),
                                   methods=["POST"], response_model=self.response_model, summary=summary, **route)
+
+    def visit(self, schedule: Callable[..., Any], *, summary: str, principal: Any = None) -> None:
+        """``POST /{id}/visit`` (``schedule_visit``): programme or move the dossier's visit, the
+        service's ``schedule(session, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
+        body's planning fields."""
+        self.add("visit", lambda s, actor, i, visit: schedule(s, actor, i, **visit.planning()), model=VisitIn,
+                 name="schedule_visit", principal=principal, summary=summary)

@@ -10,14 +10,12 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
-from api.contract import PDF, binary
 from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
 from api.uploads import (
     MULTIPART_DOC,
     document_out,
-    file_response,
     parse_metadata,
     read_multipart,
     store_pieces,
@@ -39,13 +37,11 @@ from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import NotFound
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
-from certification.settings import get_settings
 from documents.service import list_documents
 from api.flow_helpers import request_waiting_for as waiting_for
 
@@ -186,14 +182,9 @@ reads.timeline(summary="Historique de la demande et de l'agrément délivré (pa
 reads.document(summary="Télécharger un document généré (PDF)")
 
 
-@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
-def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        request = agrement_queries.get_request(session, principal.actor, request_id)
-        piece = next((p for p in agrement_queries.pieces_of(session, request.id) if p.id == piece_id), None)
-        if piece is None:
-            raise NotFound("Pièce introuvable.", code="piece_not_found")
-    return file_response(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
+reads.uploaded_file(path="pieces", file_param="piece_id", files_of=agrement_queries.pieces_of,
+                    missing="Pièce introuvable.", code="piece_not_found", name="download_piece",
+                    summary="Télécharger une pièce déposée")
 
 
 @router.post(

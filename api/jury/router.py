@@ -19,14 +19,7 @@ from sqlmodel import Session, select
 
 from api.certification_schemas import CertificationCode
 from api.jury.schemas import (
-    AttendanceIn,
-    JuryCandidateOut,
-    JuryCandidatesIn,
-    JuryMemberOut,
-    JuryOut,
-    JuryPlanIn,
-    JurySummary,
-    MemberIn,
+    AttendanceIn, JuryCandidateOut, JuryCandidatesIn, JuryMemberOut, JuryOut, JuryPlanIn, JurySummary, MemberIn,
     ResultsIn,
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
@@ -44,12 +37,7 @@ from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate
 from certification.models import Certification, Role, Structure, User
 from certification.jury.models import Certificate, JurySession
-from certification.jury.states import (
-    COLLEGES,
-    JURY_STATE_LABELS,
-    OUTCOME_LABELS,
-    JuryState,
-)
+from certification.jury.states import COLLEGES, JURY_STATE_LABELS, OUTCOME_LABELS, JuryState
 from certification.services import conflicts
 from certification.jury import queries as jury_queries
 from certification.jury import service as svc

@@ -18,7 +18,6 @@ from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.schemas import VisitIn
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.db import session_scope
@@ -107,8 +106,7 @@ dossier_actions = DossierActions(router, id_param="appui_id", responder=responde
                                  principal=Officer, digest_path=False)
 dossier_actions.add("assign", lambda s, actor, i, body: svc.assign(s, actor, i, body.formateur_id),
                     model=AppuiAssignIn, summary="Confier l'appui à un formateur EPSP (chargé·e)")
-dossier_actions.add("visit", lambda s, actor, i, visit: svc.schedule_visit(s, actor, i, **visit.planning()),
-                    model=VisitIn, name="schedule_visit", principal=FormateurOrOfficer,
+dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
                     summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.contract import PDF, binary
+from api.contract import PDF, binary, multipart_body
 from api.dossier import progress_of
 from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
 from api.flow_helpers import vae_waiting_for as waiting_for
@@ -20,14 +20,7 @@ from api.reads import DossierReads
 from api.schemas import ReasonIn
 from api.uploads import document_out, file_response, read_multipart, store_pieces
 from api.vae.schemas import (
-    AccompanimentIn,
-    BlocOut,
-    InterviewIn,
-    Livret2Out,
-    RecevabiliteIn,
-    VaeOut,
-    VaeRequestIn,
-    VaeSummary,
+    AccompanimentIn, BlocOut, InterviewIn, Livret2Out, RecevabiliteIn, VaeOut, VaeRequestIn, VaeSummary,
 )
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
@@ -45,10 +38,9 @@ from documents.service import list_documents
 router = APIRouter(prefix="/vae-dossiers", tags=["VAE"])
 
 LIVRET2_FILES = {"livret2": "livret 2 : dossier de validation (PDF)"}
-LIVRET2_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["livret2"],
-    "properties": {"livret2": {"type": "string", "format": "binary",
-                               "description": "PDF : le livret 2 (dossier de validation) du candidat"}}}}}}}
+LIVRET2_DOC = multipart_body({"livret2": {"type": "string", "format": "binary",
+                                          "description": "PDF : le livret 2 (dossier de validation) du candidat"}},
+                             required=["livret2"])
 
 
 def _summary(session: Session, d: VaeDossier) -> dict:
