@@ -24,6 +24,7 @@ from certification.agrement.states import PIECE_KINDS
 from certification.services.files import PieceIn
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
+from documents.service import list_documents
 from documents.storage import check_upload, store_upload
 
 MULTIPART_DOC = multipart_body({
@@ -146,6 +147,11 @@ def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
         id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
         size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
     )
+
+
+def documents_out(session: Session, base_url: str, entity_type: str, entity_id: int) -> list[DocumentOut]:
+    """The documents generated for a dossier, each downloadable at ``<base_url>/documents/<id>``."""
+    return [document_out(base_url, doc) for doc in list_documents(session, entity_type, entity_id)]
 
 
 def owned_document(session: Session, entity_type: str, entity_id: int, document_id: int) -> GeneratedDocument:

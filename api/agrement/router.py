@@ -13,13 +13,7 @@ from api.certification_schemas import CertificationCode
 from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
-from api.uploads import (
-    MULTIPART_DOC,
-    document_out,
-    parse_metadata,
-    read_multipart,
-    store_pieces,
-)
+from api.uploads import MULTIPART_DOC, documents_out, parse_metadata, read_multipart, store_pieces
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.agrement.schemas import (
@@ -42,7 +36,6 @@ from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
-from documents.service import list_documents
 from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
@@ -97,10 +90,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
         decided_at=request.decided_at,
         agrement=agrement_out(session, agrement) if agrement else None,
         pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(session, request.id)],
-        documents=[
-            document_out(f"/agrement-requests/{request.id}", d)
-            for d in list_documents(session, AgrementRequest.__tablename__, request.id)
-        ],
+        documents=documents_out(session, f"/agrement-requests/{request.id}", AgrementRequest.__tablename__, request.id),
         allowed_actions=actions.request_actions(session, principal.actor, request),
     )
 

@@ -15,7 +15,7 @@ from api.candidates.schemas import (
     HeldBlocOut,
 )
 from api.certification_schemas import CertificationCode
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.contract import PDF, binary, multipart_body, pdf_files
 from api.dossier import progress_of
 from api.deps import Principal, StructureOrOfficer, require
@@ -148,7 +148,7 @@ def list_candidates(
     principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
 ):
     with session_scope() as session:
-        cert_ids = {c.id for c in session.exec(select(Certification)) if certification_code in (None, c.code)}
+        cert_ids = certification_ids(session, certification_code)
         return pager.page(
             candidate_queries.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
             text=lambda c: (c.reference, c.last_name, c.first_names),

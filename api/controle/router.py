@@ -29,7 +29,7 @@ from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import CommentIn
-from api.uploads import document_out, parse_metadata, read_multipart, store_pieces
+from api.uploads import documents_out, parse_metadata, read_multipart, store_pieces
 from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
@@ -39,7 +39,6 @@ from certification.db import session_scope
 from certification.models import Role, Structure, User
 from certification.agrement.models import Agrement
 from certification.services import conflicts
-from documents.service import list_documents
 from flows import dispatch
 
 log = logging.getLogger(__name__)
@@ -72,10 +71,7 @@ def controle_out(session: Session, principal: Principal, c: Controle) -> Control
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
         decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
         files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(session, c.id)],
-        documents=[
-            document_out(f"/controles/{c.id}", d)
-            for d in list_documents(session, Controle.__tablename__, c.id)
-        ],
+        documents=documents_out(session, f"/controles/{c.id}", Controle.__tablename__, c.id),
         allowed_actions=actions.controle_actions(session, principal.actor, c),
     )
 

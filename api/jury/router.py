@@ -29,7 +29,7 @@ from api.deps import Officer, OfficerOrJuryMember, Principal, require
 from api.idempotency import Call, Responder
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.uploads import document_out
+from api.uploads import documents_out
 from certification.jury import actions
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
@@ -92,7 +92,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
         composition_problems=svc.composition_problems(session, jury) if deliberating else [],
         missing_results=svc.missing_results(session, jury) if jury.state == JuryState.composition_checked else [],
-        documents=[document_out(f"/jury-sessions/{jury.id}", d) for d in list_documents(session, ENTITY, jury.id)],
+        documents=documents_out(session, f"/jury-sessions/{jury.id}", ENTITY, jury.id),
         allowed_actions=actions.jury_actions(session, principal.actor, jury),
     )
 

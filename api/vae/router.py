@@ -18,7 +18,7 @@ from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
 from api.schemas import ReasonIn
-from api.uploads import document_out, file_response, read_multipart, store_pieces
+from api.uploads import documents_out, file_response, read_multipart, store_pieces
 from api.vae.schemas import (
     AccompanimentIn, BlocOut, InterviewIn, Livret2Out, RecevabiliteIn, VaeOut, VaeRequestIn, VaeSummary,
 )
@@ -33,7 +33,6 @@ from certification.vae import service as svc
 from certification.vae.actions import vae_actions
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS, VaeState
-from documents.service import list_documents
 
 router = APIRouter(prefix="/vae-dossiers", tags=["VAE"])
 
@@ -68,8 +67,7 @@ def vae_out(session: Session, principal: Principal, d: VaeDossier) -> VaeOut:
         accompanist_organisation=d.accompanist_organisation, accompaniment_hours=d.accompaniment_hours,
         livret2=livret2, interview_at=d.interview_at, interview_session_id=d.interview_session_id,
         interview_notes=d.interview_notes,
-        documents=[document_out(f"/vae-dossiers/{d.id}", doc)
-                   for doc in list_documents(session, VaeDossier.__tablename__, d.id)],
+        documents=documents_out(session, f"/vae-dossiers/{d.id}", VaeDossier.__tablename__, d.id),
         allowed_actions=vae_actions(session, principal.actor, d),
     )
 
