@@ -23,6 +23,20 @@ def binary(*media_types: str, description: str = "Le fichier") -> dict[int | str
     return {200: {"description": description, "content": {m: {"schema": schema} for m in media_types}}}
 
 
+def multipart_body(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
+    """``openapi_extra=`` of a route whose body is a multipart form of the fields ``properties``
+    (for the files, :func:`pdf_files`), ``required`` the fields it must hold."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def pdf_files(description: str, **constraints: Any) -> dict[str, Any]:
+    """A multipart field of PDF files (``minItems``…: ``constraints``)."""
+    return {"type": "array", **constraints, "items": {"type": "string", "format": "binary"}, "description": description}
+
+
 def _roles(route: APIRoute) -> bool:
     """The route restricts roles (``require(...)``)."""
     stack = list(route.dependant.dependencies)

@@ -4,7 +4,8 @@ see, so that its existence does not leak) answered as its representation, its hi
 its generated documents.
 
 :class:`DossierReads` declares these routes on a process's router (``GET /{id}``,
-``GET /{id}/timeline``, ``GET /{id}/documents/{document_id}``), with the path parameter named as
+``GET /{id}/timeline``, ``GET /{id}/documents/{document_id}``, and the download of a file uploaded
+to the dossier), with the path parameter named as
 the process names it (``controle_id``, ``request_id``…) and the endpoints named ``read``,
 ``read_timeline`` and ``download_document``, so that the operation ids stay those of the API."""
 
@@ -24,11 +25,13 @@ from api.dossier import CONDITIONAL, Conditional
 from api.pagination import Page, Pager
 from api.routes import endpoint, parameter
 from api.schemas import EventOut, timeline_page
-from api.uploads import document_response, owned_document
+from api.uploads import document_response, file_response, owned_document, stored_path, uploaded_file
 from certification.audit import Actor, timeline
 from certification.db import session_scope
 
 Getter = Callable[[Session, Actor, int], Any]
+# The files uploaded to a dossier: ``files_of(session, dossier_id)``, rows with the stored-file columns.
+FilesOf = Callable[[Session, int], list]
 Render = Callable[[Session, Principal, Any], Any]
 # The events of a dossier's history: ``events(session, principal, dossier)`` (may refuse the principal).
 Events = Callable[[Session, Principal, Any], list]
@@ -111,4 +114,20 @@ class DossierReads:
         self.router.add_api_route(
             f"/{{{self.id_param}}}/documents/{{document_id}}", endpoint("download_document", [
                 self._id(), parameter("document_id", int), self._principal(reader)], body),
+            methods=["GET"], summary=summary, responses=binary(PDF))
+
+    def uploaded_file(self, *, path: str, file_param: str, files_of: FilesOf, missing: str, code: str,
+                      name: str, summary: str) -> None:
+        """``GET /{id}/<path>/{<file_param>}`` (endpoint ``name``): a file uploaded to the dossier,
+        one of ``files_of(session, dossier_id)`` (404 ``missing`` with ``code`` when it is not)."""
+
+        def body(principal: Principal, **ids: int) -> FileResponse:
+            with session_scope() as session:
+                dossier = self.get(session, principal.actor, ids[self.id_param])
+                found = uploaded_file(files_of(session, dossier.id), ids[file_param], missing, code)
+            return file_response(*stored_path(found))
+
+        self.router.add_api_route(
+            f"/{{{self.id_param}}}/{path}/{{{file_param}}}", endpoint(name, [
+                self._id(), parameter(file_param, int), self._principal(None)], body),
             methods=["GET"], summary=summary, responses=binary(PDF))

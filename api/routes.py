@@ -13,9 +13,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.idempotency import ActionCall, Call, Responder
-from api.schemas import ReasonIn
+from api.schemas import ReasonIn, VisitIn
 from certification.audit import Actor
 
 
@@ -40,7 +41,8 @@ def endpoint(name: str, parameters: list[inspect.Parameter], body: Callable[...,
 class DossierActions:
     """The plain actions on one kind of dossier: ``POST /{id}/<path>`` applies the service function
     ``do(session, actor, id)`` (``do(session, actor, id, reason)`` for an action with a reason, its
-    body a :class:`~api.schemas.ReasonIn`) through ``responder`` and answers the dossier as
+    body a :class:`~api.schemas.ReasonIn`; ``do(session, actor, id, body)`` for an action whose body
+    is of another ``model``) through ``responder`` and answers the dossier as
     ``response_model``. ``principal`` is the typed dependency of the role (``Officer``…). The
     idempotency digest is the id, the path when ``digest_path`` (as the router has always had it)
     and the body."""
@@ -51,22 +53,31 @@ class DossierActions:
         self.response_model, self.principal, self.digest_path = response_model, principal, digest_path
 
     def add(self, path: str, do: Callable[..., Any], *, summary: str, name: str | None = None,
-            reason: bool = False, principal: Any = None, **route: Any) -> None:
+            reason: bool = False, model: type[BaseModel] | None = None, principal: Any = None,
+            **route: Any) -> None:
         """``POST /{id}/<path>``, its endpoint named ``name`` (``path`` with underscores by default),
-        ``route`` the other options of the route (``responses``…)."""
+        its body a ``model`` (given whole to ``do``) or, with ``reason``, a :class:`~api.schemas.ReasonIn`
+        (its reason given to ``do``), ``route`` the other options of the route (``responses``…)."""
 
-        def respond(call: ActionCall, principal: Any, body: ReasonIn | None = None, **ids: int) -> JSONResponse:
+        def respond(call: ActionCall, principal: Any, body: BaseModel | None = None, **ids: int) -> JSONResponse:
             dossier_id = ids[self.id_param]
             digest = (dossier_id, path) if self.digest_path else (dossier_id,)
-            args: tuple = (dossier_id,) if body is None else (dossier_id, body.reason)
+            args: tuple = (dossier_id,) if body is None else (dossier_id, body.reason if reason else body)
             actor: Actor = principal.actor
             return self.responder(call, principal, digest if body is None else (*digest, body),
                                   lambda s: do(s, actor, *args))
 
         parameters = [parameter(self.id_param, int)]
-        if reason:
-            parameters.append(parameter("body", ReasonIn))
+        if reason or model is not None:
+            parameters.append(parameter("body", ReasonIn if reason else model))
         parameters += [parameter("call", Call), parameter("principal", principal or self.principal)]
         name = name or path.replace("-", "_")
         self.router.add_api_route(f"/{{{self.id_param}}}/{path}", endpoint(name, parameters, respond),
                                   methods=["POST"], response_model=self.response_model, summary=summary, **route)
+
+    def visit(self, schedule: Callable[..., Any], *, summary: str, principal: Any = None) -> None:
+        """``POST /{id}/visit`` (``schedule_visit``): programme or move the dossier's visit, the
+        service's ``schedule(session, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
+        body's planning fields."""
+        self.add("visit", lambda s, actor, i, visit: schedule(s, actor, i, **visit.planning()), model=VisitIn,
+                 name="schedule_visit", principal=principal, summary=summary)

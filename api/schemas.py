@@ -115,6 +115,11 @@ class VisitIn(Strict):
     notes: str = Field(default="", max_length=5000)
     duration_minutes: int | None = Field(default=None, ge=15, le=720)
 
+    def planning(self) -> dict:
+        """The visit's planning fields, as the services' ``schedule_visit`` takes them."""
+        return {"visit_at": self.visit_at, "place": self.place, "notes": self.notes,
+                "duration_minutes": self.duration_minutes}
+
 
 class LinkIn(Strict):
     user_id: int

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi import Request
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
+from api.contract import multipart_body, pdf_files
 from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.schemas import DocumentOut
 from certification.errors import NotFound, ValidationFailed
@@ -22,28 +24,13 @@ from certification.agrement.states import PIECE_KINDS
 from certification.services.files import PieceIn
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
+from documents.service import list_documents
 from documents.storage import check_upload, store_upload
 
-MULTIPART_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
-                        **{
-                            kind: {"type": "array", "items": {"type": "string", "format": "binary"},
-                                   "description": f"PDF : {label}"}
-                            for kind, label in PIECE_KINDS.items()
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
+MULTIPART_DOC = multipart_body({
+    "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
+    **{kind: pdf_files(f"PDF : {label}") for kind, label in PIECE_KINDS.items()},
+})
 
 
 async def read_multipart(
@@ -162,6 +149,11 @@ def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
     )
 
 
+def documents_out(session: Session, base_url: str, entity_type: str, entity_id: int) -> list[DocumentOut]:
+    """The documents generated for a dossier, each downloadable at ``<base_url>/documents/<id>``."""
+    return [document_out(base_url, doc) for doc in list_documents(session, entity_type, entity_id)]
+
+
 def owned_document(session: Session, entity_type: str, entity_id: int, document_id: int) -> GeneratedDocument:
     """Generated document ``document_id`` of the dossier ``(entity_type, entity_id)``; 404 otherwise."""
     doc = session.get(GeneratedDocument, document_id)
@@ -173,6 +165,22 @@ def owned_document(session: Session, entity_type: str, entity_id: int, document_
 def document_response(doc: GeneratedDocument) -> FileResponse:
     """The file of a generated document, from the data directory."""
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
+
+
+def uploaded_file(files: Iterable[Any], file_id: int, message: str = "Fichier introuvable.",
+                  code: str | None = None) -> Any:
+    """The uploaded file ``file_id`` among a dossier's ``files`` (rows with the stored-file columns),
+    404 with ``message`` when it is not one of them."""
+    found = next((f for f in files if f.id == file_id), None)
+    if found is None:
+        raise NotFound(message, code=code)
+    return found
+
+
+def stored_path(stored: Any) -> tuple[Path, str, str]:
+    """Path, name and type of an uploaded file: a row with the stored-file columns
+    (``relative_path`` under the data directory, ``original_name``, ``content_type``)."""
+    return get_settings().data_dir / stored.relative_path, stored.original_name, stored.content_type
 
 
 def file_response(path: Path, filename: str, media_type: str) -> FileResponse:

@@ -10,19 +10,12 @@ from sqlmodel import Session
 
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
 from api.certification_schemas import CertificationCode
-from api.contract import PDF, binary
 from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal, current_principal
 from api.idempotency import Call, Responder
-from api.uploads import (
-    MULTIPART_DOC,
-    document_out,
-    file_response,
-    parse_metadata,
-    read_multipart,
-    store_pieces,
-)
+from api.uploads import MULTIPART_DOC, documents_out, parse_metadata, read_multipart, store_pieces
 from api.reads import DossierReads
+from api.routes import DossierActions
 from api.agrement.schemas import (
     AgrementOut,
     AvisIn,
@@ -34,18 +27,15 @@ from api.agrement.schemas import (
     RequestSummary,
     SubmissionIn,
 )
-from api.schemas import CommentIn, ReasonIn
+from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.db import session_scope
-from certification.errors import NotFound
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
-from certification.settings import get_settings
-from documents.service import list_documents
 from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
@@ -100,10 +90,7 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
         decided_at=request.decided_at,
         agrement=agrement_out(session, agrement) if agrement else None,
         pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(session, request.id)],
-        documents=[
-            document_out(f"/agrement-requests/{request.id}", d)
-            for d in list_documents(session, AgrementRequest.__tablename__, request.id)
-        ],
+        documents=documents_out(session, f"/agrement-requests/{request.id}", AgrementRequest.__tablename__, request.id),
         allowed_actions=actions.request_actions(session, principal.actor, request),
     )
 
@@ -185,14 +172,9 @@ reads.timeline(summary="Historique de la demande et de l'agrément délivré (pa
 reads.document(summary="Télécharger un document généré (PDF)")
 
 
-@router.get("/{request_id}/pieces/{piece_id}", summary="Télécharger une pièce déposée", responses=binary(PDF))
-def download_piece(request_id: int, piece_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        request = agrement_queries.get_request(session, principal.actor, request_id)
-        piece = next((p for p in agrement_queries.pieces_of(session, request.id) if p.id == piece_id), None)
-        if piece is None:
-            raise NotFound("Pièce introuvable.", code="piece_not_found")
-    return file_response(get_settings().data_dir / piece.relative_path, piece.original_name, piece.content_type)
+reads.uploaded_file(path="pieces", file_param="piece_id", files_of=agrement_queries.pieces_of,
+                    missing="Pièce introuvable.", code="piece_not_found", name="download_piece",
+                    summary="Télécharger une pièce déposée")
 
 
 @router.post(
@@ -215,40 +197,16 @@ async def provide_complements(
     )
 
 
-@router.post("/{request_id}/request-complements", response_model=RequestOut,
-             summary="Demander des compléments (chargé·e de certification)")
-def request_complements(
-    request_id: int, body: ComplementsRequestIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.request_complements(s, principal.actor, request_id, body.message,
-                                          deadline_days=body.deadline_days),
-    )
-
-
-@router.post("/{request_id}/admissible", response_model=RequestOut,
-             summary="Déclarer la demande recevable (chargé·e de certification)")
-def declare_admissible(
-    request_id: int, body: CommentIn, call: Call,
-    principal: Officer,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.declare_admissible(s, principal.actor, request_id, body.comment),
-    )
-
-
-@router.post("/{request_id}/avis", response_model=RequestOut, summary="Rendre l'avis (mandataire)")
-def give_avis(
-    request_id: int, body: AvisIn, call: Call,
-    principal: Mandataire,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.give_avis(s, principal.actor, request_id, body.avis, body.comment),
-    )
+dossier_actions = DossierActions(router, id_param="request_id", responder=responder, response_model=RequestOut,
+                                 principal=Officer, digest_path=False)
+dossier_actions.add("request-complements", lambda s, actor, i, body: svc.request_complements(
+    s, actor, i, body.message, deadline_days=body.deadline_days), model=ComplementsRequestIn,
+    summary="Demander des compléments (chargé·e de certification)")
+dossier_actions.add("admissible", lambda s, actor, i, body: svc.declare_admissible(s, actor, i, body.comment),
+                    model=CommentIn, name="declare_admissible",
+                    summary="Déclarer la demande recevable (chargé·e de certification)")
+dossier_actions.add("avis", lambda s, actor, i, body: svc.give_avis(s, actor, i, body.avis, body.comment),
+                    model=AvisIn, name="give_avis", principal=Mandataire, summary="Rendre l'avis (mandataire)")
 
 
 @router.post("/{request_id}/decision", response_model=RequestOut,
@@ -269,12 +227,5 @@ def decide(
     return responder(call, principal, (request_id, body), action)
 
 
-@router.post("/{request_id}/withdraw", response_model=RequestOut, summary="Retirer la demande (mandataire)")
-def withdraw(
-    request_id: int, body: ReasonIn, call: Call,
-    principal: Mandataire,
-) -> JSONResponse:
-    return responder(
-        call, principal, (request_id, body),
-        lambda s: svc.withdraw(s, principal.actor, request_id, body.reason),
-    )
+dossier_actions.add("withdraw", svc.withdraw, reason=True, principal=Mandataire,
+                    summary="Retirer la demande (mandataire)")

@@ -17,7 +17,7 @@ from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.uploads import document_out
+from api.uploads import documents_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
 from certification.appeals.models import Appeal
@@ -27,7 +27,6 @@ from certification.jury.models import JurySession
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.appeals import service as svc
 from certification.appeals import queries as appeal_queries
-from documents.service import list_documents
 
 router = APIRouter(prefix="/appeals", tags=["recours"])
 
@@ -45,7 +44,7 @@ def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> Appeal
         candidate_name=f"{candidate.first_names} {candidate.last_name}", session_id=jury.id,
         session_reference=jury.reference, grounds=appeal.grounds, decision_reason=appeal.decision_reason,
         filed_at=appeal.filed_at, deadline=svc.deadline_of(jury),
-        documents=[document_out(f"/appeals/{appeal.id}", d) for d in list_documents(session, ENTITY, appeal.id)],
+        documents=documents_out(session, f"/appeals/{appeal.id}", ENTITY, appeal.id),
         allowed_actions=appeal_actions(session, principal.actor, appeal),
     )
 

@@ -11,18 +11,12 @@ from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from api.candidates.schemas import (
-    CandidateIn,
-    CandidateJuryOut,
-    CandidateOut,
-    CandidateSummary,
-    EvaluationIn,
-    EvaluationOut,
-    EvidenceFileOut,
+    CandidateIn, CandidateJuryOut, CandidateOut, CandidateSummary, EvaluationIn, EvaluationOut, EvidenceFileOut,
     HeldBlocOut,
 )
 from api.certification_schemas import CertificationCode
-from api.pagination import Page, Pager, in_range, since_query, until_query
-from api.contract import PDF, binary
+from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.contract import PDF, binary, multipart_body, pdf_files
 from api.dossier import progress_of
 from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
@@ -48,24 +42,10 @@ from certification.vae.queries import vae_dossier_id
 router = APIRouter(prefix="/candidates", tags=["candidats"])
 
 EVIDENCE_FILES = {"evidence": "preuve d'évaluation (PDF)"}
-EVALUATION_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "metadata": {"type": "string", "description": "JSON (voir EvaluationIn)"},
-                        "evidence": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                     "description": "PDF : preuves de l'évaluation (facultatif)"},
-                    },
-                    "required": ["metadata"],
-                }
-            }
-        },
-    }
-}
+EVALUATION_DOC = multipart_body({
+    "metadata": {"type": "string", "description": "JSON (voir EvaluationIn)"},
+    "evidence": pdf_files("PDF : preuves de l'évaluation (facultatif)"),
+}, required=["metadata"])
 
 
 def summary(session: Session, c: Candidate) -> CandidateSummary:
@@ -168,7 +148,7 @@ def list_candidates(
     principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
 ):
     with session_scope() as session:
-        cert_ids = {c.id for c in session.exec(select(Certification)) if certification_code in (None, c.code)}
+        cert_ids = certification_ids(session, certification_code)
         return pager.page(
             candidate_queries.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
             text=lambda c: (c.reference, c.last_name, c.first_names),

@@ -9,7 +9,6 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.contract import PDF, binary
 from api.controle.schemas import (
     AssignIn,
     ControleDecisionIn,
@@ -21,32 +20,25 @@ from api.controle.schemas import (
     ReportIn,
     SampleIn,
 )
-from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.contract import multipart_body, pdf_files
+from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
 from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
-from api.schemas import CommentIn, ReasonIn, VisitIn
-from api.uploads import (
-    document_out,
-    file_response,
-    parse_metadata,
-    read_multipart,
-    store_pieces,
-)
+from api.routes import DossierActions
+from api.schemas import CommentIn
+from api.uploads import documents_out, parse_metadata, read_multipart, store_pieces
 from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
 from certification.controle.models import Controle
 from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.db import session_scope
-from certification.errors import NotFound
 from certification.models import Role, Structure, User
 from certification.agrement.models import Agrement
 from certification.services import conflicts
-from certification.settings import get_settings
-from documents.service import list_documents
 from flows import dispatch
 
 log = logging.getLogger(__name__)
@@ -54,10 +46,8 @@ router = APIRouter(prefix="/controles", tags=["contrôles d'agrément"])
 
 REPORT_FILES = {"rapport": "rapport de contrôle signé (PDF)"}
 EVIDENCE_FILES = {"evidence": "preuve de réalisation du plan d'actions (PDF)"}
-EVIDENCE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["evidence"],
-    "properties": {"evidence": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
-                                "description": "PDF : preuves de réalisation du plan d'actions"}}}}}}}
+EVIDENCE_DOC = multipart_body({"evidence": pdf_files("PDF : preuves de réalisation du plan d'actions", minItems=1)},
+                              required=["evidence"])
 
 
 def _summary(session: Session, c: Controle) -> dict:
@@ -81,10 +71,7 @@ def controle_out(session: Session, principal: Principal, c: Controle) -> Control
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
         decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
         files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(session, c.id)],
-        documents=[
-            document_out(f"/controles/{c.id}", d)
-            for d in list_documents(session, Controle.__tablename__, c.id)
-        ],
+        documents=documents_out(session, f"/controles/{c.id}", Controle.__tablename__, c.id),
         allowed_actions=actions.controle_actions(session, principal.actor, c),
     )
 
@@ -142,14 +129,9 @@ reads.timeline(summary="Historique du contrôle (paginé, plus anciens d'abord)"
 reads.document(summary="Télécharger un document du contrôle (PDF)")
 
 
-@router.get("/{controle_id}/files/{file_id}", summary="Télécharger le rapport ou une preuve déposée", responses=binary(PDF))
-def downloadfile_response(controle_id: int, file_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        c = controle_queries.get_controle(session, principal.actor, controle_id)
-        f = next((f for f in controle_queries.files_of(session, c.id) if f.id == file_id), None)
-        if f is None:
-            raise NotFound("Fichier introuvable.", code="file_not_found")
-    return file_response(get_settings().data_dir / f.relative_path, f.original_name, f.content_type)
+reads.uploaded_file(path="files", file_param="file_id", files_of=controle_queries.files_of,
+                    missing="Fichier introuvable.", code="file_not_found", name="downloadfile_response",
+                    summary="Télécharger le rapport ou une preuve déposée")
 
 
 @router.post("/{controle_id}/assign", response_model=ControleOut,
@@ -167,13 +149,10 @@ def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
         raise
 
 
-@router.post("/{controle_id}/visit", response_model=ControleOut,
-             summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
-def schedule_visit(controle_id: int, body: VisitIn, call: Call,
-                   principal: Principal = Depends(require(Role.controleur, Role.officer))):
-    return responder(call, principal, (controle_id, body), lambda s: svc.schedule_visit(
-        s, principal.actor, controle_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
-        duration_minutes=body.duration_minutes))
+dossier_actions = DossierActions(router, id_param="controle_id", responder=responder, response_model=ControleOut,
+                                 principal=Officer, digest_path=False)
+dossier_actions.visit(svc.schedule_visit, principal=ControleurOrOfficer,
+                    summary="Programmer ou déplacer la visite (contrôleur désigné ou chargé·e)")
 
 
 @router.post("/{controle_id}/report", response_model=ControleOut,
@@ -215,14 +194,6 @@ async def add_evidence(controle_id: int, call: Call, principal: StructureOrOffic
                      lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
 
 
-@router.post("/{controle_id}/close-action-plan", response_model=ControleOut,
-             summary="Clôturer le plan d'actions sur preuves (chargé·e)")
-def close_action_plan(controle_id: int, body: CommentIn, call: Call, principal: Officer):
-    return responder(call, principal, (controle_id, body),
-                     lambda s: svc.close_action_plan(s, principal.actor, controle_id, body.comment))
-
-
-@router.post("/{controle_id}/cancel", response_model=ControleOut, summary="Annuler le contrôle (chargé·e)")
-def cancel(controle_id: int, body: ReasonIn, call: Call, principal: Officer):
-    return responder(call, principal, (controle_id, body),
-                     lambda s: svc.cancel(s, principal.actor, controle_id, body.reason))
+dossier_actions.add("close-action-plan", lambda s, actor, i, body: svc.close_action_plan(s, actor, i, body.comment),
+                    model=CommentIn, summary="Clôturer le plan d'actions sur preuves (chargé·e)")
+dossier_actions.add("cancel", svc.cancel, reason=True, summary="Annuler le contrôle (chargé·e)")

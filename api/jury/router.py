@@ -19,14 +19,7 @@ from sqlmodel import Session, select
 
 from api.certification_schemas import CertificationCode
 from api.jury.schemas import (
-    AttendanceIn,
-    JuryCandidateOut,
-    JuryCandidatesIn,
-    JuryMemberOut,
-    JuryOut,
-    JuryPlanIn,
-    JurySummary,
-    MemberIn,
+    AttendanceIn, JuryCandidateOut, JuryCandidatesIn, JuryMemberOut, JuryOut, JuryPlanIn, JurySummary, MemberIn,
     ResultsIn,
 )
 from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
@@ -36,7 +29,7 @@ from api.deps import Officer, OfficerOrJuryMember, Principal, require
 from api.idempotency import Call, Responder
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.uploads import document_out
+from api.uploads import documents_out
 from certification.jury import actions
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
@@ -44,12 +37,7 @@ from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate
 from certification.models import Certification, Role, Structure, User
 from certification.jury.models import Certificate, JurySession
-from certification.jury.states import (
-    COLLEGES,
-    JURY_STATE_LABELS,
-    OUTCOME_LABELS,
-    JuryState,
-)
+from certification.jury.states import COLLEGES, JURY_STATE_LABELS, OUTCOME_LABELS, JuryState
 from certification.services import conflicts
 from certification.jury import queries as jury_queries
 from certification.jury import service as svc
@@ -104,7 +92,7 @@ def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryO
         results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
         composition_problems=svc.composition_problems(session, jury) if deliberating else [],
         missing_results=svc.missing_results(session, jury) if jury.state == JuryState.composition_checked else [],
-        documents=[document_out(f"/jury-sessions/{jury.id}", d) for d in list_documents(session, ENTITY, jury.id)],
+        documents=documents_out(session, f"/jury-sessions/{jury.id}", ENTITY, jury.id),
         allowed_actions=actions.jury_actions(session, principal.actor, jury),
     )
 

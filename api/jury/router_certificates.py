@@ -17,7 +17,7 @@ from api.idempotency import Call, Responder
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import EventOut
-from api.uploads import document_out
+from api.uploads import documents_out
 from certification.jury import actions
 from certification.audit import timeline
 from certification.db import session_scope
@@ -27,7 +27,6 @@ from certification.jury.models import Certificate, JurySession
 from certification.jury.states import CERTIFICATE_STATE_LABELS, KIND_LABELS, CertificateState
 from certification.jury import queries as jury_queries
 from certification.jury import issuance as svc
-from documents.service import list_documents
 
 router = APIRouter(prefix="/certificates", tags=["certificats et attestations"])
 
@@ -56,7 +55,7 @@ def certificate_out(session: Session, principal: Principal, row: Certificate) ->
         **_summary(session, row),
         revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
         verification_url=svc.verification_url(row.number),
-        documents=[document_out(f"/certificates/{row.id}", d) for d in list_documents(session, ENTITY, row.id)],
+        documents=documents_out(session, f"/certificates/{row.id}", ENTITY, row.id),
         history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
         allowed_actions=actions.certificate_actions(session, principal.actor, row),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -10,25 +9,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import Principal, require
+from api.public_templates import public_templates
 from certification.db import session_scope
 from certification.models import Role
 from certification.reporting.queries import activity_report
 from documents import activity_report as layout
-from documents.render import make_environment
 
 router = APIRouter(prefix="/reports", tags=["rapport d'activité"])
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "rapport_activite.html"
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-_env = None
-
-
-def _environment():
-    global _env
-    if _env is None:
-        _env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html",))
-    return _env
 
 
 def _url(year: int | None, fmt: str) -> str:
@@ -44,7 +34,7 @@ def render_page(report) -> str:
         else [{"year": report.year, "url": _url(report.year, "html")}],
         "all_years_url": _url(None, "html"),
     }
-    return _environment().get_template(PAGE_TEMPLATE).render(**context)
+    return public_templates().get_template(PAGE_TEMPLATE).render(**context)
 
 
 @router.get(

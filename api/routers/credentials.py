@@ -10,7 +10,6 @@ already carries. HTML for people, JSON for programs (``Accept: application/json`
 from __future__ import annotations
 
 import hmac
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -21,6 +20,7 @@ from api.errors import error_response
 from api.pagination import Page, Pager
 from api.routers.verification import HEADERS, wants_json
 from api.types import UtcDateTime
+from api.public_templates import public_templates
 from certification import keys
 from certification.db import session_scope
 from certification.errors import NotFound
@@ -33,20 +33,10 @@ from certification.jury import issuance
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
 from documents import badge
-from documents.render import make_environment
 
 router = APIRouter(tags=["justificatifs numériques (Open Badges)"])
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
 MAX_TOKEN_LENGTH = 64 * 1024
-_env = None
-
-
-def _environment():
-    global _env
-    if _env is None:
-        _env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html",))
-    return _env
 
 
 # --- the issuer's public material --------------------------------------------------------------
@@ -110,7 +100,7 @@ def bloc_achievement(certification_code: str, bloc_code: str) -> JSONResponse:
 
 
 def _page(result: svc.CredentialCheck | None, error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    html = _environment().get_template("credential_verification.html").render(
+    html = public_templates().get_template("credential_verification.html").render(
         certifier_name=get_settings().certifier_name, result=result, summary=result.summary if result else None,
         error=error)
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)

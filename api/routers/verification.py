@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Header, Query
@@ -18,14 +17,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.certification_schemas import VerificationOut
 from api.errors import error_response
+from api.public_templates import public_templates
 from certification.db import session_scope
 from certification.jury import issuance
 from certification.settings import get_settings
-from documents.render import make_environment
 
 router = APIRouter(prefix="/verify", tags=["vérification publique"])
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAX_NUMBER_LENGTH = 40
 HEADERS = {
     "Cache-Control": "no-store",
@@ -33,14 +31,6 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
-_env = None
-
-
-def _environment():
-    global _env
-    if _env is None:
-        _env = make_environment(TEMPLATES_DIR, autoescape_extensions=("html",))
-    return _env
 
 
 def _quality(accept: str) -> dict[str, float]:
@@ -101,7 +91,7 @@ def verify(
         body = VerificationOut(**asdict(result), certifier_name=certifier)
         return JSONResponse(body.model_dump(mode="json"), headers=HEADERS)
     nonce = secrets.token_urlsafe(16)  # the page's only style sheet is inline, allowed by this nonce
-    html = _environment().get_template("verification.html").render(
+    html = public_templates().get_template("verification.html").render(
         certifier_name=certifier, result=asdict(result), csp_nonce=nonce, badges=badges)
     csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; form-action 'none'; "
            "frame-ancestors 'none'; base-uri 'none'")

@@ -5,18 +5,19 @@ its own; officers all."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.contract import PDF, binary
-from api.deps import Officer, Principal, StructureOrOfficer, current_principal, require
+from api.deps import FormateurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
 from api.dossier import progress_of
 from api.flow_helpers import appui_waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
-from api.schemas import ReasonIn, VisitIn
+from api.routes import DossierActions
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
 from certification.db import session_scope
@@ -101,19 +102,12 @@ def download_file(appui_id: int, principal: Principal = Depends(current_principa
     return file_response(get_settings().data_dir / f["relative_path"], f["original_name"], f["content_type"])
 
 
-@router.post("/{appui_id}/assign", response_model=AppuiOut, summary="Confier l'appui à un formateur EPSP (chargé·e)")
-def assign(appui_id: int, body: AppuiAssignIn, call: Call, principal: Officer):
-    return responder(call, principal, (appui_id, body),
-                     lambda s: svc.assign(s, principal.actor, appui_id, body.formateur_id))
-
-
-@router.post("/{appui_id}/visit", response_model=AppuiOut,
-             summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
-def schedule_visit(appui_id: int, body: VisitIn, call: Call,
-                   principal: Principal = Depends(require(Role.formateur, Role.officer))):
-    return responder(call, principal, (appui_id, body), lambda s: svc.schedule_visit(
-        s, principal.actor, appui_id, visit_at=body.visit_at, place=body.place, notes=body.notes,
-        duration_minutes=body.duration_minutes))
+dossier_actions = DossierActions(router, id_param="appui_id", responder=responder, response_model=AppuiOut,
+                                 principal=Officer, digest_path=False)
+dossier_actions.add("assign", lambda s, actor, i, body: svc.assign(s, actor, i, body.formateur_id),
+                    model=AppuiAssignIn, summary="Confier l'appui à un formateur EPSP (chargé·e)")
+dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
+                    summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
 
 
 @router.post("/{appui_id}/report", response_model=AppuiOut,
@@ -132,9 +126,6 @@ async def report(appui_id: int, call: Call,
                                          file=stored[0] if stored else None))
 
 
-@router.post("/{appui_id}/cancel", response_model=AppuiOut,
-             summary="Annuler l'appui (chargé·e ; la structure tant qu'il n'est pas confié)")
-def cancel(appui_id: int, body: ReasonIn, call: Call,
-           principal: Principal = Depends(require(Role.officer, Role.structure))):
-    return responder(call, principal, (appui_id, body),
-                     lambda s: svc.cancel(s, principal.actor, appui_id, body.reason))
+dossier_actions.add("cancel", svc.cancel, reason=True,
+                    principal=Annotated[Principal, Depends(require(Role.officer, Role.structure))],
+                    summary="Annuler l'appui (chargé·e ; la structure tant qu'il n'est pas confié)")

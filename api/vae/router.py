@@ -10,7 +10,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.contract import PDF, binary
+from api.contract import PDF, binary, multipart_body
 from api.dossier import progress_of
 from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
 from api.flow_helpers import vae_waiting_for as waiting_for
@@ -18,16 +18,9 @@ from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads
 from api.schemas import ReasonIn
-from api.uploads import document_out, file_response, read_multipart, store_pieces
+from api.uploads import documents_out, file_response, read_multipart, store_pieces
 from api.vae.schemas import (
-    AccompanimentIn,
-    BlocOut,
-    InterviewIn,
-    Livret2Out,
-    RecevabiliteIn,
-    VaeOut,
-    VaeRequestIn,
-    VaeSummary,
+    AccompanimentIn, BlocOut, InterviewIn, Livret2Out, RecevabiliteIn, VaeOut, VaeRequestIn, VaeSummary,
 )
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
@@ -40,15 +33,13 @@ from certification.vae import service as svc
 from certification.vae.actions import vae_actions
 from certification.vae.models import VaeDossier
 from certification.vae.states import VAE_STATE_LABELS, VaeState
-from documents.service import list_documents
 
 router = APIRouter(prefix="/vae-dossiers", tags=["VAE"])
 
 LIVRET2_FILES = {"livret2": "livret 2 : dossier de validation (PDF)"}
-LIVRET2_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["livret2"],
-    "properties": {"livret2": {"type": "string", "format": "binary",
-                               "description": "PDF : le livret 2 (dossier de validation) du candidat"}}}}}}}
+LIVRET2_DOC = multipart_body({"livret2": {"type": "string", "format": "binary",
+                                          "description": "PDF : le livret 2 (dossier de validation) du candidat"}},
+                             required=["livret2"])
 
 
 def _summary(session: Session, d: VaeDossier) -> dict:
@@ -76,8 +67,7 @@ def vae_out(session: Session, principal: Principal, d: VaeDossier) -> VaeOut:
         accompanist_organisation=d.accompanist_organisation, accompaniment_hours=d.accompaniment_hours,
         livret2=livret2, interview_at=d.interview_at, interview_session_id=d.interview_session_id,
         interview_notes=d.interview_notes,
-        documents=[document_out(f"/vae-dossiers/{d.id}", doc)
-                   for doc in list_documents(session, VaeDossier.__tablename__, d.id)],
+        documents=documents_out(session, f"/vae-dossiers/{d.id}", VaeDossier.__tablename__, d.id),
         allowed_actions=vae_actions(session, principal.actor, d),
     )
 

@@ -44,7 +44,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.idempotency import fingerprint, run_idempotent
-from api.uploads import file_response, read_form, store_pieces
+from api.uploads import file_response, read_form, store_pieces, stored_path, uploaded_file
 from api.web.forms import DossierKind, FormAction, Input
 from api.web.render import SECTION_ROLES, SECURITY_HEADERS, render
 from api.web.router import router
@@ -350,10 +350,7 @@ def done_message(kind: DossierKind, fait: str) -> str | None:
 
 def stored_file(files: Sequence[Any], file_id: int) -> tuple[Any, str, str]:
     """Path, name and type of the uploaded file ``file_id`` among ``files`` (rows with ``relative_path``)."""
-    f = next((f for f in files if f.id == file_id), None)
-    if f is None:
-        raise NotFound("Fichier introuvable.")
-    return get_settings().data_dir / f.relative_path, f.original_name, f.content_type
+    return stored_path(uploaded_file(files, file_id))
 
 
 def _document(session: Session, kind: DossierKind, ctx: dict, document_id: int) -> GeneratedDocument:
