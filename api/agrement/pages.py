@@ -11,6 +11,8 @@ from sqlmodel import Session
 from api.flow_helpers import request_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
+    OFFICERS,
+    MANDATAIRES,
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, reason, text
 )
 from api.web.pages import certification_of, structure_name
@@ -39,8 +41,6 @@ from certification.agrement import lifecycle
 from certification.settings import get_settings
 from documents.formatting import date_fr
 from documents.service import list_documents
-
-O, M = frozenset({Role.officer}), frozenset({Role.mandataire})
 
 
 # --- agrément requests -----------------------------------------------------------------------
@@ -143,35 +143,35 @@ def _parse_provide(form, ctx) -> Parsed:
 
 
 REQUEST_ACTIONS = actions_of(
-    FormAction("recevable", "Déclarer la demande recevable", O, "admissible",
+    FormAction("recevable", "Déclarer la demande recevable", OFFICERS, "admissible",
                (Input("comment", "Commentaire (facultatif)", "textarea", id="admissible-comment"),),
                _parse_admissible, lambda s, actor, i, v: requests_svc.declare_admissible(s, actor, i, v["comment"]),
                done="La demande a été déclarée recevable.", submit="Déclarer recevable"),
-    FormAction("complements", "Demander des compléments", O, "request-complements",
+    FormAction("complements", "Demander des compléments", OFFICERS, "request-complements",
                (Input("message", "Pièces ou précisions attendues", "textarea", required=True),
                 Input("deadline_days", "Délai de réponse (jours)", "number",
                       default=lambda ctx, _: str(ctx["complements_days"]), attrs=(("min", "1"), ("max", "180")))),
                _parse_complements,
                lambda s, actor, i, v: requests_svc.request_complements(s, actor, i, v["message"], deadline_days=v["days"]),
                done="La demande de compléments a été envoyée.", button="Confirmer et envoyer la demande"),
-    FormAction("decision", "Décider", O, "decision",
+    FormAction("decision", "Décider", OFFICERS, "decision",
                (Input("decision", "Décision", "radio", required=True,
                       choices=(("grant", "accorder l'agrément"), ("refuse", "refuser l'agrément"))),
                 Input("reason", "Motif (obligatoire pour un refus)", "textarea")),
                _parse_decision, _apply_decision, done="La décision a été enregistrée."),
-    FormAction("avis", "Rendre l'avis", M, "avis",
+    FormAction("avis", "Rendre l'avis", MANDATAIRES, "avis",
                (Input("avis", "Avis", "radio", required=True, choices=tuple(AVIS.items())),
                 Input("comment", "Motivation (obligatoire pour un avis défavorable)", "textarea")),
                _parse_avis, lambda s, actor, i, v: requests_svc.give_avis(s, actor, i, v["avis"], v["comment"]),
                done="Votre avis a été enregistré."),
-    FormAction("transmettre", "Transmettre les compléments", M, "complements",
+    FormAction("transmettre", "Transmettre les compléments", MANDATAIRES, "complements",
                (*_with_help(PIECE_INPUTS, "Un ou plusieurs PDF par type de pièce ; laissez vides les autres types."),
                 COMMENT),
                _parse_provide, lambda s, actor, i, v: requests_svc.provide_complements(
                    s, actor, i, comment=v["comment"], pieces=v["pieces"]),
                done="Les compléments ont été transmis ; la recevabilité de la demande va être examinée à nouveau.",
                button="Confirmer et transmettre"),
-    FormAction("retirer", "Retirer la demande", M, "withdraw", (REASON,), reason,
+    FormAction("retirer", "Retirer la demande", MANDATAIRES, "withdraw", (REASON,), reason,
                lambda s, actor, i, v: requests_svc.withdraw(s, actor, i, v["reason"]),
                done="La demande a été retirée.", button="Confirmer le retrait de la demande"),
 )
@@ -247,22 +247,22 @@ def _parse_renewal(form, ctx) -> Parsed:
 
 
 AGREMENT_ACTIONS = actions_of(
-    FormAction("suspendre", "Suspendre l'agrément", O, "suspend", (REASON,), reason,
+    FormAction("suspendre", "Suspendre l'agrément", OFFICERS, "suspend", (REASON,), reason,
                lambda s, actor, i, v: lifecycle.suspend(s, actor, i, v["reason"]),
                done="L'agrément a été suspendu.", button="Confirmer la suspension"),
-    FormAction("lever", "Lever la suspension", O, "reinstate", (REASON,), reason,
+    FormAction("lever", "Lever la suspension", OFFICERS, "reinstate", (REASON,), reason,
                lambda s, actor, i, v: lifecycle.reinstate(s, actor, i, v["reason"]),
                done="La suspension a été levée : l'agrément est de nouveau en vigueur."),
-    FormAction("retirer", "Retirer l'agrément", O, "withdraw", (REASON,), reason,
+    FormAction("retirer", "Retirer l'agrément", OFFICERS, "withdraw", (REASON,), reason,
                lambda s, actor, i, v: lifecycle.withdraw(s, actor, i, v["reason"]),
                done="L'agrément a été retiré.", button="Confirmer le retrait définitif"),
-    FormAction("controle", "Planifier un contrôle sur demande", O, "plan-controle",
+    FormAction("controle", "Planifier un contrôle sur demande", OFFICERS, "plan-controle",
                (Input("reason", "Motif du contrôle (facultatif)", "textarea"),), _parse_plan,
                lambda s, actor, i, v: controles_svc.plan_controle(s, actor, i, kind="on_demand", reason=v["reason"]),
                done="Le contrôle a été planifié.", submit="Planifier un contrôle",
                redirect=lambda c: f"/app/controles/{c.id}?fait=planifie",
                dispatch=lambda _i, _v, c: [("controle_changed", c.id)]),
-    FormAction("renouveler", "Demander le renouvellement", M, "renewal", (
+    FormAction("renouveler", "Demander le renouvellement", MANDATAIRES, "renewal", (
         Input("motivation", "Motivation (facultatif)", "textarea"),
         *_with_help(PIECE_INPUTS, "Les pièces de la demande précédente sont reprises : joignez seulement les "
                                   "nouvelles ou celles qui changent."),

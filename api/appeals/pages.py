@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from api.web.actions import register
 from api.web.deliberation import parse_bloc_results
-from api.web.forms import REASON, DossierKind, FormAction, Input, Parsed, actions_of, reason, text
+from api.web.forms import DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, reason, text
 from api.web.pages import person
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -24,12 +24,10 @@ from certification.candidates.models import Candidate
 from certification.jury import queries as jury_queries
 from certification.jury.models import JuryCandidate, JurySession
 from certification.jury.states import DELIBERATION_RESULTS, OUTCOME_LABELS
-from certification.models import Role, Structure
+from certification.models import Structure
 from certification.services.referential import bloc_titles
 from documents.formatting import date_fr
 from documents.service import list_documents
-
-O = frozenset({Role.officer})
 
 
 def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
@@ -84,16 +82,16 @@ def _jury_flow(_appeal_id, _values, appeal) -> list[tuple[str, int]]:
 
 
 APPEAL_ACTIONS = actions_of(
-    FormAction("recevable", "Déclarer le recours recevable", O, "admissible", (), _parse_admissible,
+    FormAction("recevable", "Déclarer le recours recevable", OFFICERS, "admissible", (), _parse_admissible,
                lambda s, actor, i, v: appeals_svc.declare_admissible(s, actor, i),
                done="Le recours a été déclaré recevable.", dispatch=_jury_flow),
-    FormAction("irrecevable", "Déclarer le recours irrecevable", O, "inadmissible", (REASON,), reason,
+    FormAction("irrecevable", "Déclarer le recours irrecevable", OFFICERS, "inadmissible", (REASON,), reason,
                lambda s, actor, i, v: appeals_svc.declare_inadmissible(s, actor, i, v["reason"]),
                done="Le recours a été déclaré irrecevable ; la lettre est envoyée.", dispatch=_jury_flow),
-    FormAction("rejeter", "Rejeter le recours", O, "reject", (REASON,), reason,
+    FormAction("rejeter", "Rejeter le recours", OFFICERS, "reject", (REASON,), reason,
                lambda s, actor, i, v: appeals_svc.reject(s, actor, i, v["reason"]),
                done="Le recours a été rejeté ; la lettre est envoyée.", dispatch=_jury_flow),
-    FormAction("fonde", "Déclarer le recours fondé", O, "uphold", (
+    FormAction("fonde", "Déclarer le recours fondé", OFFICERS, "uphold", (
         Input("bloc", "Nouveau résultat par bloc", "matrix", required=True, choices=tuple(DELIBERATION_RESULTS.items()),
               rows=lambda ctx, _item: [(b, f"{b} — {ctx['bloc_titles'].get(b, '')}", ctx["results"].get(b, ""))
                                        for b in ctx["blocs"]]),

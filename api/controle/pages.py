@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from api.flow_helpers import controle_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
+    OFFICERS,
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, optional_comment, pick,
     reason, text
 )
@@ -30,7 +31,6 @@ from certification.services import conflicts
 from documents.formatting import date_fr
 from documents.service import list_documents
 
-O = frozenset({Role.officer})
 FINDING_LABELS = {"conforme": "conforme", "non_conforme": "non conforme", "observation": "observation"}
 STANDARD_CRITERIA = (
     "Encadrants formés à l'EPSP",
@@ -165,7 +165,7 @@ def _decision_flows(controle_id, values, c) -> list[tuple[str, int]]:
 
 
 CONTROLE_ACTIONS = actions_of(
-    FormAction("confier", "Confier le contrôle", O, "assign",
+    FormAction("confier", "Confier le contrôle", OFFICERS, "assign",
                (Input("controleur_id", "Contrôleur", "select", required=True, choices=_controleur_options),),
                _parse_assign, lambda s, actor, i, v: controles_svc.assign(s, actor, i, v["controleur_id"]),
                done="Le contrôle a été confié.", refusal="assign"),
@@ -186,7 +186,7 @@ CONTROLE_ACTIONS = actions_of(
     ), _parse_report, lambda s, actor, i, v: controles_svc.submit_report(
         s, actor, i, findings=v["findings"], summary=v["summary"], files=v["pieces"]),
         done="Le rapport a été déposé."),
-    FormAction("decision", "Décider sur le rapport", O, "decision", (
+    FormAction("decision", "Décider sur le rapport", OFFICERS, "decision", (
         Input("decision", "Décision", "radio", required=True, choices=tuple(DECISIONS.items())),
         Input("reason", "Motif (obligatoire pour une suspension ou un retrait)", "textarea"),
         Input("action_plan_items", "Plan d'actions : actions attendues", "textarea"),
@@ -200,10 +200,10 @@ CONTROLE_ACTIONS = actions_of(
                                   attrs=(("multiple", "multiple"),)), COMMENT),
                _parse_evidence, lambda s, actor, i, v: controles_svc.add_evidence(s, actor, i, v["pieces"], v["comment"]),
                done="Les preuves ont été déposées."),
-    FormAction("cloturer", "Clôturer le plan d'actions", O, "close-action-plan", (COMMENT,), optional_comment,
+    FormAction("cloturer", "Clôturer le plan d'actions", OFFICERS, "close-action-plan", (COMMENT,), optional_comment,
                lambda s, actor, i, v: controles_svc.close_action_plan(s, actor, i, v["comment"]),
                done="Le plan d'actions est clôturé."),
-    FormAction("annuler", "Annuler le contrôle", O, "cancel", (REASON,), reason,
+    FormAction("annuler", "Annuler le contrôle", OFFICERS, "cancel", (REASON,), reason,
                lambda s, actor, i, v: controles_svc.cancel(s, actor, i, v["reason"]), done="Le contrôle a été annulé."),
 )
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from api.jury.router import jury_out, session_documents
 from api.web.actions import register
 from api.web.forms import (
+    OFFICERS,
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, moment, pick, reason, row_values,
     text
 )
@@ -42,7 +43,6 @@ from certification.vae.queries import vae_dossier_id
 from documents.formatting import datetime_fr
 from documents.service import list_documents
 
-O = frozenset({Role.officer})
 O_J = frozenset({Role.officer, Role.jury_member})
 ENTITY = JurySession.__tablename__
 DELIBERATING = (JuryState.planned, JuryState.convened, JuryState.composition_checked)
@@ -222,30 +222,30 @@ def _parse_sign(_form, ctx) -> Parsed:
 
 
 JURY_ACTIONS = actions_of(
-    FormAction("membre", "Désigner un membre", O, "members", (
+    FormAction("membre", "Désigner un membre", OFFICERS, "members", (
         Input("user_id", "Membre de jury", "select", required=True, choices=_member_options),
         Input("college", "Collège", "radio", required=True, choices=tuple(COLLEGES.items())),
         Input("is_president", "Président·e du jury", "checkbox"),
     ), _parse_member, lambda s, actor, i, v: jury_svc.add_member(
         s, actor, i, user_id=v["user_id"], college=v["college"], is_president=v["president"]),
         done="Le membre a été désigné.", refusal="add_member"),
-    FormAction("candidats", "Inscrire des candidats prêts", O, "candidates", (
+    FormAction("candidats", "Inscrire des candidats prêts", OFFICERS, "candidates", (
         Input("candidat", "Candidats prêts pour le jury, sans session", "checkboxes",
               rows=lambda ctx, _item: [(c["id"], c["label"]) for c in ctx["ready"]],
               empty="Aucun candidat prêt à inscrire."),
     ), _parse_candidates, lambda s, actor, i, v: jury_svc.add_candidates(s, actor, i, v["ids"]),
         done="Les candidats ont été inscrits ; chacun est évalué sur les blocs qu'il ne détient pas encore.",
         refusal="add_candidates"),
-    FormAction("convoquer", "Convoquer les membres", O, "convene", (), _parse_convene,
+    FormAction("convoquer", "Convoquer les membres", OFFICERS, "convene", (), _parse_convene,
                lambda s, actor, i, v: jury_svc.convene(s, actor, i),
                done="Les membres sont convoqués.", button="Confirmer et envoyer les convocations"),
-    FormAction("presences", "Saisir les présences", O, "attendance", (
+    FormAction("presences", "Saisir les présences", OFFICERS, "attendance", (
         Input("present", "Présence des membres", "matrix", choices=tuple(ATTENDANCE.items()),
               rows=lambda ctx, _item: [(m.user_id, m.full_name, "" if m.present is None else str(int(m.present)))
                                        for m in ctx["members"]]),
     ), _parse_attendance, lambda s, actor, i, v: jury_svc.record_attendance(s, actor, i, v["present"]),
         done="Les présences ont été enregistrées."),
-    FormAction("composition", "Vérifier la composition", O, "check-composition", (), _parse_check,
+    FormAction("composition", "Vérifier la composition", OFFICERS, "check-composition", (), _parse_check,
                lambda s, actor, i, v: jury_svc.check_composition(s, actor, i),
                done="La composition est vérifiée : le jury peut délibérer."),
     FormAction("resultats", "Enregistrer les résultats", O_J, "results", (
@@ -260,12 +260,12 @@ JURY_ACTIONS = actions_of(
     FormAction("signer", "Signer le procès-verbal", O_J, "sign-pv", (), _parse_sign,
                lambda s, actor, i, v: jury_svc.sign_pv(s, actor, i),
                done="Le procès-verbal est signé ; les résultats vont être notifiés.", button="Signer le procès-verbal"),
-    FormAction("annuler", "Annuler la session", O, "cancel", (REASON,), reason,
+    FormAction("annuler", "Annuler la session", OFFICERS, "cancel", (REASON,), reason,
                lambda s, actor, i, v: jury_svc.cancel(s, actor, i, v["reason"]), done="La session a été annulée."),
 )
 
 JURY_CREATIONS = actions_of(
-    FormAction("planifier", "Planifier une session de jury", O, "plan", (
+    FormAction("planifier", "Planifier une session de jury", OFFICERS, "plan", (
         Input("certification_code", "Certification", "select", required=True,
               choices=lambda ctx, _item: ctx["certifications"]),
         Input("scheduled_at", "Date et heure (heure de Paris)", "datetime", required=True),

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from api.web.actions import register
-from api.web.forms import REASON, DossierKind, FormAction, Input, Parsed, actions_of, day, reason, text
+from api.web.forms import DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, day, reason, text
 from api.web.pages import certification_of
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -20,7 +20,7 @@ from certification.jury.actions import certificate_actions
 from certification.jury.models import Certificate, JurySession
 from certification.jury.states import CERTIFICATE, CERTIFICATE_STATE_LABELS, KIND_LABELS
 from certification.candidates.models import Candidate
-from certification.models import Role, Structure
+from certification.models import Structure
 from certification.candidates import service as candidates_svc
 from certification.services import credentials as credential_svc
 from certification.settings import get_settings
@@ -28,7 +28,6 @@ from documents import badge
 from documents.formatting import date_fr
 from documents.service import list_documents
 
-O = frozenset({Role.officer})
 SEXES = candidates_svc.SEXES
 
 
@@ -115,10 +114,10 @@ def _parse_revoke(form, ctx) -> Parsed:
 
 
 CERTIFICATE_ACTIONS = actions_of(
-    FormAction("duplicata", "Délivrer un duplicata", O, "duplicate", (REASON,), _parse_duplicate,
+    FormAction("duplicata", "Délivrer un duplicata", OFFICERS, "duplicate", (REASON,), _parse_duplicate,
                lambda s, actor, i, v: issuance.duplicate(s, actor, i, v["reason"]),
                done="Le duplicata va être établi et envoyé."),
-    FormAction("corriger", "Corriger l'identité du titulaire", O, "correct", (
+    FormAction("corriger", "Corriger l'identité du titulaire", OFFICERS, "correct", (
         Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),),
               default=lambda ctx, _i: ctx["k"].holder_last_name),
         Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),),
@@ -129,7 +128,7 @@ CERTIFICATE_ACTIONS = actions_of(
         REASON,
     ), _parse_correct, _apply_correct, done="La correction est enregistrée ; les anciennes valeurs restent dans "
                                              "l'historique."),
-    FormAction("revoquer", "Révoquer", O, "revoke", (REASON,), _parse_revoke,
+    FormAction("revoquer", "Révoquer", OFFICERS, "revoke", (REASON,), _parse_revoke,
                lambda s, actor, i, v: issuance.revoke(s, actor, i, v["reason"]),
                done="Le document est révoqué.", button="Confirmer la révocation définitive"),
 )

@@ -38,8 +38,7 @@ from certification.training.states import (
 from documents.formatting import date_fr
 from documents.service import list_documents
 
-F_O = frozenset({Role.formateur, Role.officer})
-O = frozenset({Role.officer})
+FORMATEUR_OR_OFFICER = frozenset({Role.formateur, Role.officer})
 SESSION_ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 PLAN_DAYS = 5  # day inputs of the planning form (the API takes up to MAX_DAYS)
@@ -106,7 +105,7 @@ def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
             t.reference, user_name(session, t.formateur_id) or "—", f"{date_fr(t.start_date)} – {date_fr(t.end_date)}",
             t.place, f"{enrolled} / {t.capacity}", TRAINING_STATE_LABELS[t.state], training_waiting_for(t) or "—",
         ]))
-    can_plan = current.role in F_O
+    can_plan = current.role in FORMATEUR_OR_OFFICER
     return {"title": "Formations EPSP", "rows": rows, "empty": "Aucune session de formation.",
             "columns": ["Référence", "Formateur", "Dates", "Lieu", "Inscrits", "État", "En attente de"],
             "actions": ["plan"] if can_plan else [], "formateurs": formateur_choices(session, current) if can_plan else []}
@@ -262,7 +261,7 @@ def _attendance_rows(ctx, _item):
 
 
 TRAINING_ACTIONS = actions_of(
-    FormAction("inscrire", "Inscrire un encadrant", F_O, "enroll", (
+    FormAction("inscrire", "Inscrire un encadrant", FORMATEUR_OR_OFFICER, "enroll", (
         Input("structure_id", "Structure", "select", required=True, choices=select_options("structures")),
         Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),)),
         Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),)),
@@ -270,7 +269,7 @@ TRAINING_ACTIONS = actions_of(
     ), _parse_enroll, lambda s, actor, i, v: training_svc.enroll(
         s, actor, i, structure_id=v["structure_id"], last_name=v["last_name"], first_names=v["first_names"],
         email=v["email"]), done="L'encadrant est inscrit ; sa convocation lui est envoyée."),
-    FormAction("reprogrammer", "Modifier les dates ou le lieu", F_O, "reschedule", (
+    FormAction("reprogrammer", "Modifier les dates ou le lieu", FORMATEUR_OR_OFFICER, "reschedule", (
         Input("jour", "Journées de formation", "grid", rows=_day_rows, columns=(Input("date", "Date", "date"),),
               help="Videz une ligne pour retirer la journée."),
         Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),), default=lambda ctx, _i: ctx["t"].place),
@@ -280,34 +279,34 @@ TRAINING_ACTIONS = actions_of(
         s, actor, i, days=v["days"], place=v["place"], hours=v["hours"]),
         done="La session est reprogrammée ; les encadrants inscrits reçoivent une nouvelle convocation.",
         button="Confirmer et envoyer les nouvelles convocations"),
-    FormAction("ouvrir", "Ouvrir la session", F_O, "start", (), _parse_start,
+    FormAction("ouvrir", "Ouvrir la session", FORMATEUR_OR_OFFICER, "start", (), _parse_start,
                lambda s, actor, i, v: training_svc.start(s, actor, i), done="La session est ouverte."),
-    FormAction("presences", "Relever les présences", F_O, "attendance", (
+    FormAction("presences", "Relever les présences", FORMATEUR_OR_OFFICER, "attendance", (
         Input("day", "Journée", "select", required=True, choices=_attendance_days,
               default=lambda _ctx, _item: today().isoformat()),
         Input("present", "Présence des encadrants", "matrix", choices=(("1", "présent"), ("0", "absent")),
               rows=_attendance_rows, empty="Aucun encadrant en attente de résultat."),
     ), _parse_attendance, lambda s, actor, i, v: training_svc.record_attendance(
         s, actor, i, day=v["day"], present=v["present"]), done="Les présences ont été enregistrées."),
-    FormAction("resultat", "Enregistrer le résultat", F_O, "outcome", (
+    FormAction("resultat", "Enregistrer le résultat", FORMATEUR_OR_OFFICER, "outcome", (
         Input("completed", "Résultat", "radio", required=True, choices=tuple(OUTCOMES.items())),
         Input("reason", "Motif (obligatoire si la formation n'est pas achevée)", "textarea"),
     ), _parse_outcome, lambda s, actor, i, v: training_svc.record_outcome(
         s, actor, i, v["enrollment_id"], completed=v["completed"], reason=v["reason"]),
         done="Le résultat est enregistré.", per=_outcome_items, per_field="enrollment_id"),
-    FormAction("desinscrire", "Désinscrire", F_O, "unenroll", (REASON,), _parse_unenroll,
+    FormAction("desinscrire", "Désinscrire", FORMATEUR_OR_OFFICER, "unenroll", (REASON,), _parse_unenroll,
                lambda s, actor, i, v: training_svc.withdraw(s, actor, i, v["enrollment_id"], v["reason"]),
                done="L'encadrant a été désinscrit.", per=_unenroll_items, per_field="enrollment_id"),
-    FormAction("cloturer", "Clôturer la session", F_O, "close", (COMMENT,), _parse_close,
+    FormAction("cloturer", "Clôturer la session", FORMATEUR_OR_OFFICER, "close", (COMMENT,), _parse_close,
                lambda s, actor, i, v: training_svc.close(s, actor, i, v["comment"]),
                done="La session est clôturée.", button="Clôturer la session"),
-    FormAction("annuler", "Annuler la session", F_O, "cancel", (REASON,), reason,
+    FormAction("annuler", "Annuler la session", FORMATEUR_OR_OFFICER, "cancel", (REASON,), reason,
                lambda s, actor, i, v: training_svc.cancel(s, actor, i, v["reason"]),
                done="La session a été annulée ; les encadrants inscrits en sont informés."),
 )
 
 TRAINING_CREATIONS = actions_of(
-    FormAction("programmer", "Programmer une session", F_O, "plan", (
+    FormAction("programmer", "Programmer une session", FORMATEUR_OR_OFFICER, "plan", (
         Input("formateur_id", "Formateur", "select", required=True, choices=select_options("formateurs"),
               default=lambda ctx, _item: str(ctx["formateurs"][0]["id"]) if len(ctx["formateurs"]) == 1 else ""),
         Input("jour", "Journées de formation", "grid", rows=lambda _ctx, _item: [

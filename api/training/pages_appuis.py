@@ -31,7 +31,8 @@ from certification.training.states import (
 )
 from documents.formatting import datetime_fr
 from documents.service import list_documents
-from api.training.pages import F_O, O, formateur_choices, select_options, structure_choices
+from api.web.forms import OFFICERS
+from api.training.pages import FORMATEUR_OR_OFFICER, formateur_choices, select_options, structure_choices
 # --- appuis pédagogiques ---------------------------------------------------------------------
 
 
@@ -94,11 +95,11 @@ def _apply_report(session: Session, actor, appui_id: int, v: dict) -> Appui:
 
 
 APPUI_ACTIONS = actions_of(
-    FormAction("confier", "Confier l'appui à un formateur", O, "assign",
+    FormAction("confier", "Confier l'appui à un formateur", OFFICERS, "assign",
                (Input("formateur_id", "Formateur EPSP", "select", required=True, choices=select_options("formateurs")),),
                _parse_assign, lambda s, actor, i, v: appuis_svc.assign(s, actor, i, v["formateur_id"]),
                done="L'appui a été confié ; le formateur reçoit sa mission."),
-    FormAction("visite", "Programmer la visite", F_O, "visit", VISIT_INPUTS, parse_visit,
+    FormAction("visite", "Programmer la visite", FORMATEUR_OR_OFFICER, "visit", VISIT_INPUTS, parse_visit,
                lambda s, actor, i, v: appuis_svc.schedule_visit(
                    s, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
                    duration_minutes=v["minutes"]),

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from api.flow_helpers import vae_waiting_for
 from api.web.actions import register
 from api.web.forms import (
+    OFFICERS,
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, moment, pick, reason, row_values, text
 )
 from api.web.pages import structure_name
@@ -32,7 +33,6 @@ from certification.vae.states import VAE, VAE_STATE_LABELS
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
 
-O = frozenset({Role.officer})
 ST_O = frozenset({Role.structure, Role.officer})
 DECISIONS = {"recevable": "Déclarer la demande recevable", "non_recevable": "Déclarer la demande non recevable"}
 
@@ -159,7 +159,7 @@ VAE_CREATIONS = actions_of(
 )
 
 VAE_ACTIONS = actions_of(
-    FormAction("recevabilite", "Décider de la recevabilité", O, "recevabilite", (
+    FormAction("recevabilite", "Décider de la recevabilité", OFFICERS, "recevabilite", (
         Input("decision", "Décision", "radio", required=True, choices=tuple(DECISIONS.items())),
         Input("reason", "Motifs (obligatoires pour une non-recevabilité)", "textarea"),
     ), _parse_decision, lambda s, actor, i, v: vae_svc.decide_recevabilite(

@@ -19,6 +19,10 @@ from documents.formatting import DISPLAY_TZ
 
 MAX_TEXT = 10000
 
+# who may take a back-office action (FormAction.roles)
+OFFICERS = frozenset({Role.officer})
+MANDATAIRES = frozenset({Role.mandataire})
+
 
 # --- descriptions ------------------------------------------------------------------------------
 

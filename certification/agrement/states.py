@@ -10,7 +10,6 @@ from certification.clock import today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, M, S = Role.officer, Role.mandataire, Role.system
 
 REQUIRED_PIECE_KINDS: dict[str, str] = {
     "dossier": "dossier de demande d'agrément",
@@ -88,29 +87,29 @@ AGREMENT_REQUEST = StateMachine(
     final=frozenset({RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn}),
     transitions=[
         transition(
-            "request_complements", [RequestState.submitted, RequestState.admissible], RequestState.incomplete, [O],
+            "request_complements", [RequestState.submitted, RequestState.admissible], RequestState.incomplete, [Role.officer],
             "demander des compléments", requires_reason=True,
         ),
-        transition("provide_complements", [RequestState.incomplete], RequestState.submitted, [M], "transmettre les compléments"),
+        transition("provide_complements", [RequestState.incomplete], RequestState.submitted, [Role.mandataire], "transmettre les compléments"),
         transition(
-            "close_unanswered", [RequestState.incomplete], RequestState.closed, [S, O], "classer sans suite",
+            "close_unanswered", [RequestState.incomplete], RequestState.closed, [Role.system, Role.officer], "classer sans suite",
             guards=[_complements_deadline_passed], requires_reason=True,
         ),
         transition(
-            "declare_admissible", [RequestState.submitted], RequestState.admissible, [O], "déclarer recevable",
+            "declare_admissible", [RequestState.submitted], RequestState.admissible, [Role.officer], "déclarer recevable",
             guards=[_required_pieces_present],
         ),
-        transition("start_review", [RequestState.admissible], RequestState.under_review, [S, O], "ouvrir l'instruction"),
+        transition("start_review", [RequestState.admissible], RequestState.under_review, [Role.system, Role.officer], "ouvrir l'instruction"),
         transition(
-            "give_avis", [RequestState.under_review], RequestState.under_review, [M], "rendre l'avis", guards=[_avis_not_given]
+            "give_avis", [RequestState.under_review], RequestState.under_review, [Role.mandataire], "rendre l'avis", guards=[_avis_not_given]
         ),
-        transition("grant", [RequestState.under_review], RequestState.granted, [O], "accorder l'agrément", guards=[_avis_given]),
+        transition("grant", [RequestState.under_review], RequestState.granted, [Role.officer], "accorder l'agrément", guards=[_avis_given]),
         transition(
-            "refuse", [RequestState.under_review], RequestState.refused, [O], "refuser l'agrément",
+            "refuse", [RequestState.under_review], RequestState.refused, [Role.officer], "refuser l'agrément",
             guards=[_avis_given], requires_reason=True,
         ),
         transition(
-            "withdraw", [RequestState.submitted, RequestState.incomplete, RequestState.admissible, RequestState.under_review], RequestState.withdrawn, [M],
+            "withdraw", [RequestState.submitted, RequestState.incomplete, RequestState.admissible, RequestState.under_review], RequestState.withdrawn, [Role.mandataire],
             "retirer la demande", requires_reason=True,
         ),
     ],
@@ -144,13 +143,13 @@ AGREMENT = StateMachine(
     initial=AgrementState.active,
     final=frozenset({AgrementState.renewed, AgrementState.expired, AgrementState.withdrawn}),
     transitions=[
-        transition("mark_expiring", [AgrementState.active], AgrementState.expiring, [S], "signaler l'échéance prochaine"),
-        transition("renew", [AgrementState.active, AgrementState.expiring], AgrementState.renewed, [S, O], "renouveler"),
-        transition("expire", [AgrementState.active, AgrementState.expiring], AgrementState.expired, [S], "constater l'expiration"),
-        transition("suspend", [AgrementState.active, AgrementState.expiring], AgrementState.suspended, [O], "suspendre", requires_reason=True),
-        transition("reinstate", [AgrementState.suspended], AgrementState.active, [O], "lever la suspension", requires_reason=True),
+        transition("mark_expiring", [AgrementState.active], AgrementState.expiring, [Role.system], "signaler l'échéance prochaine"),
+        transition("renew", [AgrementState.active, AgrementState.expiring], AgrementState.renewed, [Role.system, Role.officer], "renouveler"),
+        transition("expire", [AgrementState.active, AgrementState.expiring], AgrementState.expired, [Role.system], "constater l'expiration"),
+        transition("suspend", [AgrementState.active, AgrementState.expiring], AgrementState.suspended, [Role.officer], "suspendre", requires_reason=True),
+        transition("reinstate", [AgrementState.suspended], AgrementState.active, [Role.officer], "lever la suspension", requires_reason=True),
         transition(
-            "withdraw", [AgrementState.active, AgrementState.expiring, AgrementState.suspended], AgrementState.withdrawn, [O], "retirer l'agrément",
+            "withdraw", [AgrementState.active, AgrementState.expiring, AgrementState.suspended], AgrementState.withdrawn, [Role.officer], "retirer l'agrément",
             requires_reason=True,
         ),
     ],

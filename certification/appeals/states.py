@@ -8,8 +8,6 @@ from enum import StrEnum
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O = Role.officer
-
 
 class AppealState(StrEnum):
     filed = "filed"
@@ -32,10 +30,10 @@ APPEAL = StateMachine(
     initial=AppealState.filed,
     final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
     transitions=[
-        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [O], "déclarer recevable"),
-        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [O], "déclarer irrecevable",
+        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [Role.officer], "déclarer recevable"),
+        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [Role.officer], "déclarer irrecevable",
                    requires_reason=True),
-        transition("uphold", [AppealState.admissible], AppealState.upheld, [O], "déclarer fondé", requires_reason=True),
-        transition("reject", [AppealState.admissible], AppealState.rejected, [O], "rejeter", requires_reason=True),
+        transition("uphold", [AppealState.admissible], AppealState.upheld, [Role.officer], "déclarer fondé", requires_reason=True),
+        transition("reject", [AppealState.admissible], AppealState.rejected, [Role.officer], "rejeter", requires_reason=True),
     ],
 )

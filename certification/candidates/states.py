@@ -10,8 +10,6 @@ from typing import Any
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, S, ST = Role.officer, Role.system, Role.structure
-
 
 class CandidateState(StrEnum):
     registered = "registered"
@@ -49,21 +47,21 @@ CANDIDATE = StateMachine(
     initial=CandidateState.registered,
     final=frozenset({CandidateState.withdrawn, CandidateState.certified}),
     transitions=[
-        transition("start_training", [CandidateState.registered], CandidateState.in_training, [ST, O], "commencer la formation"),
-        transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [ST, O], "présenter au jury",
+        transition("start_training", [CandidateState.registered], CandidateState.in_training, [Role.structure, Role.officer], "commencer la formation"),
+        transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [Role.structure, Role.officer], "présenter au jury",
                    guards=[_evaluated]),
-        transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [ST, O], "ajourner",
+        transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [Role.structure, Role.officer], "ajourner",
                    requires_reason=True),
-        transition("resume", [CandidateState.postponed], CandidateState.in_training, [ST, O], "reprendre la formation"),
-        transition("withdraw", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury, CandidateState.postponed], CandidateState.withdrawn, [ST, O],
+        transition("resume", [CandidateState.postponed], CandidateState.in_training, [Role.structure, Role.officer], "reprendre la formation"),
+        transition("withdraw", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury, CandidateState.postponed], CandidateState.withdrawn, [Role.structure, Role.officer],
                    "retirer le candidat", requires_reason=True),
-        transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [S, O],
+        transition("return_to_training", [CandidateState.ready_for_jury], CandidateState.in_training, [Role.system, Role.officer],
                    "retour en formation (blocs manquants)"),
-        transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [S], "certifier"),
+        transition("certify", [CandidateState.ready_for_jury, CandidateState.in_training], CandidateState.certified, [Role.system], "certifier"),
         # The VAE pathway (certification/vae/): the livret 2 deposited, the candidate goes to the jury.
-        transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [ST, O],
+        transition("present_by_vae", [CandidateState.registered, CandidateState.in_training], CandidateState.ready_for_jury, [Role.structure, Role.officer],
                    "présenter au jury (VAE : livret 2 déposé)"),
-        transition("abandon_vae", [CandidateState.ready_for_jury], CandidateState.registered, [ST, O],
+        transition("abandon_vae", [CandidateState.ready_for_jury], CandidateState.registered, [Role.structure, Role.officer],
                    "démarche de VAE abandonnée : retour à l'inscription", requires_reason=True),
     ],
 )

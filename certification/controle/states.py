@@ -10,8 +10,6 @@ from certification.clock import now, today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, C, S = Role.officer, Role.controleur, Role.system
-
 
 class ControleState(StrEnum):
     planned = "planned"
@@ -95,23 +93,23 @@ CONTROLE = StateMachine(
     initial=ControleState.planned,
     final=frozenset({ControleState.compliant, ControleState.closed, ControleState.suspended, ControleState.withdrawn, ControleState.cancelled}),
     transitions=[
-        transition("assign", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.assigned, [O], "confier à un contrôleur"),
-        transition("schedule_visit", [ControleState.assigned, ControleState.visit_scheduled], ControleState.visit_scheduled, [C, O],
+        transition("assign", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.assigned, [Role.officer], "confier à un contrôleur"),
+        transition("schedule_visit", [ControleState.assigned, ControleState.visit_scheduled], ControleState.visit_scheduled, [Role.controleur, Role.officer],
                    "programmer la visite"),
-        transition("submit_report", [ControleState.visit_scheduled], ControleState.report_submitted, [C], "déposer le rapport",
+        transition("submit_report", [ControleState.visit_scheduled], ControleState.report_submitted, [Role.controleur], "déposer le rapport",
                    guards=[_visit_happened, _has_findings]),
-        transition("conclude_compliant", [ControleState.report_submitted], ControleState.compliant, [O], "conclure à la conformité"),
-        transition("require_action_plan", [ControleState.report_submitted], ControleState.action_plan, [O],
+        transition("conclude_compliant", [ControleState.report_submitted], ControleState.compliant, [Role.officer], "conclure à la conformité"),
+        transition("require_action_plan", [ControleState.report_submitted], ControleState.action_plan, [Role.officer],
                    "exiger un plan d'actions", requires_reason=True),
-        transition("escalate", [ControleState.action_plan], ControleState.escalated, [S], "signaler le plan d'actions échu",
+        transition("escalate", [ControleState.action_plan], ControleState.escalated, [Role.system], "signaler le plan d'actions échu",
                    guards=[_plan_overdue]),
-        transition("close_action_plan", [ControleState.action_plan, ControleState.escalated], ControleState.closed, [O],
+        transition("close_action_plan", [ControleState.action_plan, ControleState.escalated], ControleState.closed, [Role.officer],
                    "clôturer le plan d'actions", guards=[_evidence_provided]),
-        transition("suspend", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.suspended, [O],
+        transition("suspend", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.suspended, [Role.officer],
                    "suspendre l'agrément", requires_reason=True),
-        transition("withdraw", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.withdrawn, [O],
+        transition("withdraw", [ControleState.report_submitted, ControleState.action_plan, ControleState.escalated], ControleState.withdrawn, [Role.officer],
                    "retirer l'agrément", requires_reason=True),
-        transition("cancel", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.cancelled, [O], "annuler",
+        transition("cancel", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.cancelled, [Role.officer], "annuler",
                    requires_reason=True),
     ],
 )

@@ -20,8 +20,6 @@ from certification.cpf.models import CpfExportBatch, CpfRecord
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, S = Role.officer, Role.system
-
 
 class CpfState(StrEnum):
     pending = "pending"
@@ -51,11 +49,11 @@ UNDECLARED_STATES = OWED_STATES | AWAITING_REPORT_STATES
 CPF_RECORD = StateMachine(
     name="cpf_record", states=CPF_STATE_LABELS, initial=CpfState.pending, final=frozenset({CpfState.accepted, CpfState.cancelled}),
     transitions=[
-        transition("send", [CpfState.pending], CpfState.sent, [S, O], "transmettre à la Caisse des Dépôts"),
-        transition("resend", [CpfState.rejected], CpfState.resent, [S, O], "retransmettre après correction"),
-        transition("accept", [CpfState.sent, CpfState.resent], CpfState.accepted, [O, S], "accepté (compte rendu de traitement)"),
-        transition("reject", [CpfState.sent, CpfState.resent], CpfState.rejected, [O, S], "rejeté (compte rendu de traitement)"),
-        transition("cancel", [CpfState.pending, CpfState.rejected], CpfState.cancelled, [S, O], "annuler (certificat révoqué)",
+        transition("send", [CpfState.pending], CpfState.sent, [Role.system, Role.officer], "transmettre à la Caisse des Dépôts"),
+        transition("resend", [CpfState.rejected], CpfState.resent, [Role.system, Role.officer], "retransmettre après correction"),
+        transition("accept", [CpfState.sent, CpfState.resent], CpfState.accepted, [Role.officer, Role.system], "accepté (compte rendu de traitement)"),
+        transition("reject", [CpfState.sent, CpfState.resent], CpfState.rejected, [Role.officer, Role.system], "rejeté (compte rendu de traitement)"),
+        transition("cancel", [CpfState.pending, CpfState.rejected], CpfState.cancelled, [Role.system, Role.officer], "annuler (certificat révoqué)",
                    requires_reason=True),
     ],
 )

@@ -10,8 +10,6 @@ from certification.clock import now, today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, F, S, ST = Role.officer, Role.formateur, Role.system, Role.structure
-
 
 # --- training sessions ---------------------------------------------------------------------
 
@@ -63,12 +61,12 @@ TRAINING_SESSION = StateMachine(
     initial=TrainingState.planned,
     final=frozenset({TrainingState.closed, TrainingState.cancelled}),
     transitions=[
-        transition("reschedule", [TrainingState.planned], TrainingState.planned, [F, O], "modifier les dates ou le lieu"),
-        transition("start", [TrainingState.planned], TrainingState.in_progress, [F, O, S], "ouvrir la session",
+        transition("reschedule", [TrainingState.planned], TrainingState.planned, [Role.formateur, Role.officer], "modifier les dates ou le lieu"),
+        transition("start", [TrainingState.planned], TrainingState.in_progress, [Role.formateur, Role.officer, Role.system], "ouvrir la session",
                    guards=[_first_day_reached]),
-        transition("close", [TrainingState.in_progress], TrainingState.closed, [F, O], "clôturer la session",
+        transition("close", [TrainingState.in_progress], TrainingState.closed, [Role.formateur, Role.officer], "clôturer la session",
                    guards=[_every_outcome_recorded]),
-        transition("cancel", [TrainingState.planned, TrainingState.in_progress], TrainingState.cancelled, [F, O], "annuler la session",
+        transition("cancel", [TrainingState.planned, TrainingState.in_progress], TrainingState.cancelled, [Role.formateur, Role.officer], "annuler la session",
                    guards=[_nobody_completed], requires_reason=True),
     ],
 )
@@ -117,11 +115,11 @@ ENROLLMENT = StateMachine(
     initial=EnrollmentState.registered,
     final=frozenset({EnrollmentState.completed, EnrollmentState.not_completed, EnrollmentState.withdrawn}),
     transitions=[
-        transition("complete", [EnrollmentState.registered], EnrollmentState.completed, [F, O], "valider la formation",
+        transition("complete", [EnrollmentState.registered], EnrollmentState.completed, [Role.formateur, Role.officer], "valider la formation",
                    guards=[_session_in_progress, _attended_every_day]),
-        transition("fail", [EnrollmentState.registered], EnrollmentState.not_completed, [F, O], "constater la formation non achevée",
+        transition("fail", [EnrollmentState.registered], EnrollmentState.not_completed, [Role.formateur, Role.officer], "constater la formation non achevée",
                    guards=[_session_in_progress], requires_reason=True),
-        transition("withdraw", [EnrollmentState.registered], EnrollmentState.withdrawn, [F, O, S], "désinscrire", requires_reason=True),
+        transition("withdraw", [EnrollmentState.registered], EnrollmentState.withdrawn, [Role.formateur, Role.officer, Role.system], "désinscrire", requires_reason=True),
     ],
 )
 
@@ -160,10 +158,10 @@ APPUI = StateMachine(
     initial=AppuiState.requested,
     final=frozenset({AppuiState.reported, AppuiState.cancelled}),
     transitions=[
-        transition("assign", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.assigned, [O], "confier à un formateur"),
-        transition("schedule_visit", [AppuiState.assigned, AppuiState.scheduled], AppuiState.scheduled, [F, O], "programmer la visite"),
-        transition("report", [AppuiState.scheduled], AppuiState.reported, [F], "déposer le compte rendu", guards=[_visit_happened]),
-        transition("cancel", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.cancelled, [O, ST], "annuler",
+        transition("assign", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.assigned, [Role.officer], "confier à un formateur"),
+        transition("schedule_visit", [AppuiState.assigned, AppuiState.scheduled], AppuiState.scheduled, [Role.formateur, Role.officer], "programmer la visite"),
+        transition("report", [AppuiState.scheduled], AppuiState.reported, [Role.formateur], "déposer le compte rendu", guards=[_visit_happened]),
+        transition("cancel", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.cancelled, [Role.officer, Role.structure], "annuler",
                    requires_reason=True),
     ],
 )

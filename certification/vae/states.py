@@ -14,8 +14,6 @@ from certification.clock import now
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
 
-O, ST, J = Role.officer, Role.structure, Role.jury_member
-
 
 class VaeState(StrEnum):
     demande_deposee = "demande_deposee"
@@ -54,21 +52,20 @@ def _in_a_session(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-K = VaeState
 VAE = StateMachine(
     name="vae_dossier",
     states=VAE_STATE_LABELS,
-    initial=K.demande_deposee,
-    final=frozenset({K.non_recevable, K.entretien_realise, K.abandonne}),
+    initial=VaeState.demande_deposee,
+    final=frozenset({VaeState.non_recevable, VaeState.entretien_realise, VaeState.abandonne}),
     transitions=[
-        transition("declare_recevable", [K.demande_deposee], K.recevable, [O], "déclarer la demande recevable"),
-        transition("declare_non_recevable", [K.demande_deposee], K.non_recevable, [O],
+        transition("declare_recevable", [VaeState.demande_deposee], VaeState.recevable, [Role.officer], "déclarer la demande recevable"),
+        transition("declare_non_recevable", [VaeState.demande_deposee], VaeState.non_recevable, [Role.officer],
                    "déclarer la demande non recevable", requires_reason=True),
-        transition("deposit_livret2", [K.recevable, K.livret2_depose], K.livret2_depose, [ST, O],
+        transition("deposit_livret2", [VaeState.recevable, VaeState.livret2_depose], VaeState.livret2_depose, [Role.structure, Role.officer],
                    "déposer le livret 2"),
-        transition("record_interview", [K.livret2_depose], K.entretien_realise, [O, J],
+        transition("record_interview", [VaeState.livret2_depose], VaeState.entretien_realise, [Role.officer, Role.jury_member],
                    "enregistrer l'entretien avec le jury", guards=[_in_a_session, _interview_held]),
-        transition("abandon", [K.demande_deposee, K.recevable, K.livret2_depose], K.abandonne, [ST, O],
+        transition("abandon", [VaeState.demande_deposee, VaeState.recevable, VaeState.livret2_depose], VaeState.abandonne, [Role.structure, Role.officer],
                    "abandonner la démarche de VAE", requires_reason=True),
     ],
     events={"file": "dépôt de la demande de VAE", "accompaniment": "accompagnement renseigné"},
