@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -23,8 +21,8 @@ from certification.models import AuditEvent, Certification
 from certification.services.referential import candidate_blocs, version_of, version_registry_code, version_title
 from certification.settings import get_settings
 from documents.qr import qr_svg
+from flows.common import advance_task, dossier_flow
 from flows.effects import Effects, fulfil_owed
-from flows.monitoring import monitored
 
 CERT_ENTITY = Certificate.__tablename__
 CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
@@ -112,13 +110,10 @@ def advance_certificate(certificate_id: int, engine: Engine | None = None) -> di
                 "mails": [], "transitions": []}
 
 
-@task(name="advance-certificate", retries=1, retry_delay_seconds=2)
-async def advance_certificate_task(certificate_id: int) -> dict:
-    return await anyio.to_thread.run_sync(advance_certificate, certificate_id)
+advance_certificate_task = advance_task("advance-certificate", advance_certificate, retries=1)
 
 
-@flow(name="certificate", log_prints=True)
-@monitored("certificate")
+@dossier_flow("certificate", process="certificate")
 async def certificate_flow(certificate_id: int) -> dict:
     """The document of a duplicate or a correction."""
     return await advance_certificate_task(certificate_id)

@@ -7,12 +7,12 @@ decision letter, the action-plan reminders and the escalation of an overdue plan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
 import anyio
-from prefect import flow, task
+from prefect import flow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -28,10 +28,9 @@ from certification.errors import Conflict
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement
 from certification.settings import get_settings
-from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep
 from flows.context import structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = Controle.__tablename__
@@ -245,20 +244,13 @@ def plan_periodic(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-controle", retries=2, retry_delay_seconds=2)
-async def advance_controle_task(controle_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_controle, controle_id))
+advance_controle_task = advance_task("advance-controle", advance_controle)
 
 
-@flow(name="controle", log_prints=True)
-@monitored("controle")
+@dossier_flow("controle", process="controle")
 async def controle_flow(controle_id: int) -> dict:
     """Drive contrôle ``controle_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_controle_task(controle_id),
-        "contrôle %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        "controle_id", "state", "transitions", "documents", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_controle_task, controle_id, "contrôle")
 
 
 @flow(name="controle-sweep", log_prints=True)

@@ -17,12 +17,10 @@ e-mails ``notifications/templates/training/``, queued as ``training/<name>``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -44,10 +42,9 @@ from certification.training.states import (
     EnrollmentState,
     TrainingState,
 )
-from flows.common import advance_then_deliver, sweep
+from flows.common import advance_task, advance_then_deliver, dossier_flow, sweep_flow
 from flows.context import structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
 ENTITY = TrainingSession.__tablename__
@@ -409,44 +406,25 @@ def appuis_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-training-session", retries=2, retry_delay_seconds=2)
-async def advance_training_session_task(session_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_training_session, session_id))
+advance_training_session_task = advance_task("advance-training-session", advance_training_session)
+advance_appui_task = advance_task("advance-appui", advance_appui)
 
 
-@flow(name="training-session", log_prints=True)
-@monitored("training_session")
+@dossier_flow("training-session", process="training_session")
 async def training_session_flow(session_id: int) -> dict:
     """Drive EPSP training session ``session_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_training_session_task(session_id),
-        "training session %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        "entity_id", "state", "transitions", "documents", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_training_session_task, session_id, "training session")
 
 
-@task(name="advance-appui", retries=2, retry_delay_seconds=2)
-async def advance_appui_task(appui_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_appui, appui_id))
-
-
-@flow(name="appui", log_prints=True)
-@monitored("appui")
+@dossier_flow("appui", process="appui")
 async def appui_flow(appui_id: int) -> dict:
     """Drive appui pédagogique ``appui_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_appui_task(appui_id), "appui %s: state=%s mails=%s waiting for: %s",
-        "entity_id", "state", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_appui_task, appui_id, "appui", logged=("state", "mails", "waiting_for"))
 
 
-@flow(name="training-sweep", log_prints=True)
-async def training_sweep_flow() -> dict:
-    """Sessions to open on their first day, convocations and attestations owed, lost runs; then the outbox."""
-    return await sweep(training_sessions_needing_attention, advance_training_session_task)
-
-
-@flow(name="appui-sweep", log_prints=True)
-async def appui_sweep_flow() -> dict:
-    """Appui e-mails owed (lost runs); then the outbox."""
-    return await sweep(appuis_needing_attention, advance_appui_task)
+training_sweep_flow = sweep_flow(
+    "training-sweep", training_sessions_needing_attention, advance_training_session_task,
+    "Sessions to open on their first day, convocations and attestations owed, lost runs; then the outbox.",
+)
+appui_sweep_flow = sweep_flow("appui-sweep", appuis_needing_attention, advance_appui_task,
+                              "Appui e-mails owed (lost runs); then the outbox.")
