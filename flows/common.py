@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, timedelta
+from email.utils import parseaddr
 from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio
@@ -17,6 +18,7 @@ from certification.services.files import referenced_uploads
 from certification.settings import get_settings
 from documents.storage import collect_orphans
 from flows.monitoring import monitored
+from notifications.ics import build_invitation, ics_attachment
 from notifications.outbox import DeliveryReport, deliver_pending, deliver_while
 from notifications.transport import build_transport
 from notifications.webhooks import deliver_webhooks
@@ -75,6 +77,32 @@ def collect_orphan_uploads() -> dict:
 @task(name="collect-orphan-uploads")
 async def collect_orphan_uploads_task() -> dict:
     return await anyio.to_thread.run_sync(collect_orphan_uploads)
+
+
+def visit_invitation(
+    dossier: Any, entity: str, *, sequence: int, summary: str, description: str, attendees: Iterable[str],
+    cancelled: bool = False,
+) -> dict:
+    """The .ics invitation (an outbox attachment) to the visit of ``dossier`` (a contrôle, an appui):
+    its dates, place and notes, SEQUENCE ``sequence``; a CANCEL when ``cancelled``."""
+    settings = get_settings()
+    method = "CANCEL" if cancelled else "REQUEST"
+    data = build_invitation(
+        uid=f"{dossier.reference}@cqp-engine.local",
+        sequence=sequence,
+        start=dossier.visit_at,
+        end=dossier.visit_end,
+        summary=summary,
+        location=dossier.visit_place or "",
+        description=description + (f"\n{dossier.visit_notes}" if dossier.visit_notes else ""),
+        organizer=parseaddr(settings.mail_from)[1],
+        attendees=[a for a in attendees if a],
+        method=method,
+        cancelled=cancelled,
+    )
+    suffix = "annulation" if cancelled else "visite"
+    path = f"generated/{entity}/{dossier.id}/{suffix}-s{sequence}.ics"
+    return ics_attachment(settings.data_dir, path, data, method=method)
 
 
 def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:

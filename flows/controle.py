@@ -8,7 +8,6 @@ decision letter, the action-plan reminders and the escalation of an overdue plan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Any
 
 import anyio
@@ -28,10 +27,9 @@ from certification.errors import Conflict
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement
 from certification.settings import get_settings
-from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep
-from flows.context import structure_fields
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
+from flows.context import letter_context, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = Controle.__tablename__
 
@@ -69,12 +67,9 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
     cert = session.get(Certification, agrement.certification_id)
     controleur = session.get(User, controle.controleur_id) if controle.controleur_id else None
     deadline = controle.action_plan_deadline
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/controles/{controle.id}",
-        "controle": {
+    return letter_context(
+        f"/app/controles/{controle.id}",
+        controle={
             "reference": controle.reference,
             "kind": controle.kind,
             "kind_label": KIND_LABELS[controle.kind],
@@ -108,27 +103,17 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
                 for f in controle_queries.files_of(session, controle.id, "evidence")
             ],
         },
-    }
+    )
 
 
 def _invitation(controle: Controle, c: dict, sequence: int) -> dict:
-    settings = get_settings()
-    data = build_invitation(
-        uid=f"{controle.reference}@cqp-engine.local",
-        sequence=sequence,
-        start=controle.visit_at,
-        end=controle.visit_end,
+    return visit_invitation(
+        controle, ENTITY, sequence=sequence,
         summary=f"Visite de contrôle d'agrément {controle.reference} — {c['structure_name']}",
-        location=controle.visit_place or "",
-        description=(
-            f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
-            f"par {c['controleur_name']}." + (f"\n{controle.visit_notes}" if controle.visit_notes else "")
-        ),
-        organizer=parseaddr(settings.mail_from)[1],
-        attendees=[a for a in (c["structure_email"], c["controleur_email"]) if a],
+        description=f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
+        f"par {c['controleur_name']}.",
+        attendees=(c["structure_email"], c["controleur_email"]),
     )
-    path = f"generated/{ENTITY}/{controle.id}/visite-s{sequence}.ics"
-    return ics_attachment(settings.data_dir, path, data)
 
 
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:

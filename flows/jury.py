@@ -21,7 +21,6 @@ from prefect import get_run_logger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import Bloc, Certification, Structure, User
@@ -47,6 +46,7 @@ from flows.common import advance_task, deliver_task, dossier_flow, sweep_flow, w
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
 from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template
+from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, ics_attachment
 
@@ -160,12 +160,9 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     signer = session.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
     appeals = [a.reference for a in session.exec(select(Appeal).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/jurys/{jury.id}",
-        "jury": {
+    return letter_context(
+        f"/app/jurys/{jury.id}",
+        jury={
             "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
@@ -177,7 +174,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
             else None,
         },
-    }
+    )
 
 
 # --- side effects --------------------------------------------------------------------------

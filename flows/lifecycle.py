@@ -34,6 +34,7 @@ from certification.agrement.states import AGREMENT_STATE_LABELS, VALID_AGREMENT_
 from certification.agrement import lifecycle as svc
 from certification.settings import Settings, get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
+from flows.context import letter_context
 from flows.effects import Effects, mail_key, mails_still_owed
 
 ENTITY = Agrement.__tablename__
@@ -65,10 +66,6 @@ def decision_mail(event: AuditEvent) -> str:
     return f"{DECISION_MAILS[event.action][0]}:e{event.id}"
 
 
-def _action_url(agrement: Agrement) -> str:
-    return f"{get_settings().public_base_url}/app/agrements/{agrement.id}"  # the back-office page
-
-
 def _last_reason(session: Session, agrement: Agrement) -> str | None:
     """Why the agrément is in its current state (reason of the transition that led there)."""
     event = session.exec(
@@ -94,10 +91,9 @@ def agrement_context(session: Session, agrement: Agrement, *, reason: str | None
     """
     structure = session.get(Structure, agrement.structure_id)
     cert = session.get(Certification, agrement.certification_id)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "agrement": {
+    context = letter_context(
+        f"/app/agrements/{agrement.id}",
+        agrement={
             "id": agrement.id,
             "number": agrement.number,
             "structure_name": structure.name,
@@ -112,9 +108,8 @@ def agrement_context(session: Session, agrement: Agrement, *, reason: str | None
             "days_left": (agrement.end_date - today()).days,
             "reason": reason if reason is not None else _last_reason(session, agrement),
         },
-        "recipient_name": "",
-        "action_url": _action_url(agrement),
-    }
+    )
+    return {**context, "recipient_name": ""}
 
 
 def _decision_events(session: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:

@@ -27,6 +27,7 @@ from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
+from flows.context import letter_context
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 
 ENTITY = VaeDossier.__tablename__
@@ -51,13 +52,10 @@ def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
     cert = session.get(Certification, candidate.certification_id)
     titles = bloc_titles(session, candidate)
     decided_by = session.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
-    settings = get_settings()
     due = dossier.recevabilite_due_on
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/vae/{dossier.id}",
-        "vae": {
+    return letter_context(
+        f"/app/vae/{dossier.id}",
+        vae={
             "reference": dossier.reference,
             "state": dossier.state,
             "state_label": VAE_STATE_LABELS[dossier.state],
@@ -87,7 +85,7 @@ def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
             "accompanist_organisation": dossier.accompanist_organisation,
             "accompaniment_hours": dossier.accompaniment_hours,
         },
-    }
+    )
 
 
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
