@@ -17,7 +17,6 @@ from sqlmodel import Session
 
 from certification.audit import SYSTEM
 from certification.clock import today
-from certification.db import session_scope
 from certification.errors import Conflict
 from certification.agrement.models import AgrementRequest
 from certification.agrement.states import REQUEST_STATE_LABELS, RequestState
@@ -26,7 +25,7 @@ from certification.settings import get_settings
 from flows.context import request_context
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
 from certification.effects import OwedEffect
-from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
+from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = AgrementRequest.__tablename__
 
@@ -154,23 +153,13 @@ def waiting_for(request: AgrementRequest) -> str | None:
     return None
 
 
+CALENDAR = Calendar(PROCESS, AgrementRequest, "agrément request", fulfil_step, _reminders, _system_transition)
+
+
 def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the request's steps owe, then the calendar's reminders and deadlines."""
     out = Outcome(request_id)
-    for _ in range(len(REQUEST_STATE_LABELS)):
-        fulfil_owed(engine, PROCESS, request_id, fulfil_step).add_to(out)
-        with session_scope(engine) as session:
-            request = session.get(AgrementRequest, request_id)
-            if request is None:
-                raise LookupError(f"agrément request {request_id} does not exist")
-            _reminders(session, request, out)
-        with session_scope(engine) as session:
-            request = session.get(AgrementRequest, request_id)
-            fired = _system_transition(session, request)
-        if not fired:
-            break
-        out.transitions.append(fired)
-    out.state = request.state
+    request = CALENDAR.advance(engine, request_id, out, rounds=len(REQUEST_STATE_LABELS))
     out.waiting_for = waiting_for(request)
     return out
 

@@ -29,7 +29,7 @@ from certification.agrement.models import Agrement
 from certification.settings import get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
 from flows.context import letter_context, structure_fields
-from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
+from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = Controle.__tablename__
 
@@ -151,10 +151,11 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     return [fx]
 
 
-def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
+def _reminders(session: Session, controle: Controle, out: ControleOutcome) -> None:
     """Action-plan reminders owed today by the calendar, while the plan is still awaited."""
     if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return
+    fx = Effects(session, ENTITY, controle.id, controle.reference)
     settings = get_settings()
     ctx = controle_context(session, controle)
     structure = [ctx["controle"]["structure_email"]]
@@ -164,6 +165,7 @@ def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
         fx.mail(ctx, f"plan-reminder:d{days}", "controle/relance_plan_actions", structure)
     elif today() > deadline:
         fx.mail(ctx, "plan-overdue", "controle/relance_plan_actions", structure, cc=[settings.officers_mailbox])
+    out.mails += fx.mails
 
 
 def _system_transition(session: Session, controle: Controle) -> str | None:
@@ -192,25 +194,13 @@ def waiting_for(controle: Controle) -> str | None:
     }.get(state)
 
 
+CALENDAR = Calendar(PROCESS, Controle, "contrôle", fulfil_step, _reminders, _system_transition)
+
+
 def advance_controle(controle_id: int, engine: Engine | None = None) -> ControleOutcome:
     """Fulfil what the contrôle's steps owe, then the calendar's reminders and escalation."""
     out = ControleOutcome(controle_id)
-    for _ in range(3):
-        fulfil_owed(engine, PROCESS, controle_id, fulfil_step).add_to(out)
-        with session_scope(engine) as session:
-            controle = session.get(Controle, controle_id)
-            if controle is None:
-                raise LookupError(f"contrôle {controle_id} does not exist")
-            fx = Effects(session, ENTITY, controle.id, controle.reference)
-            _reminders(session, controle, fx)
-            out.mails += fx.mails
-        with session_scope(engine) as session:
-            controle = session.get(Controle, controle_id)
-            fired = _system_transition(session, controle)
-        if not fired:
-            break
-        out.transitions.append(fired)
-    out.state = controle.state
+    controle = CALENDAR.advance(engine, controle_id, out, rounds=3)
     out.waiting_for = waiting_for(controle)
     return out
 
