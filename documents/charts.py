@@ -32,6 +32,20 @@ def _thousands(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+def _chart_opening(width: int, height: int, title: str) -> list[str]:
+    """The opening of a chart's ``<svg>``: its size, its accessible name and its title, shown when given."""
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or "graphique")} '
+        'font-family="DejaVu Sans, sans-serif">',
+        f"<title>{escape(title or 'graphique')}</title>",
+    ]
+    if title:
+        out.append(f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="13" '
+                   f'font-weight="bold" fill="#1a1a1a">{escape(title)}</text>')
+    return out
+
+
 def bar_chart_svg(
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[int]]],
@@ -52,15 +66,7 @@ def bar_chart_svg(
     top_value = step * max(1, math.ceil(maximum / step)) if maximum else step * 5
     scale = plot_h / top_value
 
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or "graphique")} '
-        'font-family="DejaVu Sans, sans-serif">',
-        f"<title>{escape(title or 'graphique')}</title>",
-    ]
-    if title:
-        out.append(f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="13" '
-                   f'font-weight="bold" fill="#1a1a1a">{escape(title)}</text>')
+    out = _chart_opening(width, height, title)
     # Grid and y axis.
     tick = 0.0
     while tick <= top_value + 1e-9:
@@ -118,15 +124,7 @@ def hbar_chart_svg(
     height = top + row_h * max(1, len(labels)) + 10
     plot_w = width - label_width - 50
     maximum = max(values, default=0) or 1
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or "graphique")} '
-        'font-family="DejaVu Sans, sans-serif">',
-        f"<title>{escape(title or 'graphique')}</title>",
-    ]
-    if title:
-        out.append(f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="13" '
-                   f'font-weight="bold" fill="#1a1a1a">{escape(title)}</text>')
+    out = _chart_opening(width, height, title)
     for i, (label, value) in enumerate(zip(labels, values, strict=False)):
         y = top + i * row_h
         w = plot_w * value / maximum

@@ -10,26 +10,22 @@ catches up any run that was lost. Killed anywhere and run again, it neither skip
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from certification.audit import SYSTEM
 from certification.clock import today
-from certification.db import session_scope
 from certification.errors import Conflict
 from certification.agrement.models import AgrementRequest
 from certification.agrement.states import REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.settings import get_settings
 from flows.context import request_context
-from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
 from certification.effects import OwedEffect
-from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
+from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = AgrementRequest.__tablename__
 
@@ -157,23 +153,13 @@ def waiting_for(request: AgrementRequest) -> str | None:
     return None
 
 
+CALENDAR = Calendar(PROCESS, AgrementRequest, "agrément request", fulfil_step, _reminders, _system_transition)
+
+
 def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the request's steps owe, then the calendar's reminders and deadlines."""
     out = Outcome(request_id)
-    for _ in range(len(REQUEST_STATE_LABELS)):
-        fulfil_owed(engine, PROCESS, request_id, fulfil_step).add_to(out)
-        with session_scope(engine) as session:
-            request = session.get(AgrementRequest, request_id)
-            if request is None:
-                raise LookupError(f"agrément request {request_id} does not exist")
-            _reminders(session, request, out)
-        with session_scope(engine) as session:
-            request = session.get(AgrementRequest, request_id)
-            fired = _system_transition(session, request)
-        if not fired:
-            break
-        out.transitions.append(fired)
-    out.state = request.state
+    request = CALENDAR.advance(engine, request_id, out, rounds=len(REQUEST_STATE_LABELS))
     out.waiting_for = waiting_for(request)
     return out
 
@@ -187,22 +173,14 @@ def requests_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-agrement-request", retries=2, retry_delay_seconds=2)
-async def advance_task(request_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_request, request_id))
+advance_request_task = advance_task("advance-agrement-request", advance_request)
 
 
-@flow(name="agrement-request", log_prints=True)
-@monitored("agrement_request")
+@dossier_flow("agrement-request", process="agrement_request")
 async def agrement_request_flow(request_id: int) -> dict:
     """Drive agrément request ``request_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_task(request_id), "request %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        "request_id", "state", "transitions", "documents", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_request_task, request_id, "request")
 
 
-@flow(name="agrement-sweep", log_prints=True)
-async def agrement_sweep_flow() -> dict:
-    """Deadlines, reminders and lost runs of the agrément requests, then the outbox."""
-    return await sweep(requests_needing_attention, advance_task)
+agrement_sweep_flow = sweep_flow("agrement-sweep", requests_needing_attention, advance_request_task,
+                                 "Deadlines, reminders and lost runs of the agrément requests, then the outbox.")

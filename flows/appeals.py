@@ -17,11 +17,11 @@ from certification.appeals import service as appeal_svc
 from certification.appeals.models import Appeal
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.candidates.models import Candidate
-from certification.clock import today
 from certification.effects import OwedEffect
 from certification.jury.models import JurySession
 from certification.models import Certification, Structure
 from certification.settings import get_settings
+from flows.context import letter_context
 from flows.effects import Effects
 
 APPEAL_ENTITY = Appeal.__tablename__
@@ -37,10 +37,8 @@ def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
     jury = session.get(JurySession, appeal.session_id)
     candidate = session.get(Candidate, appeal.candidate_id)
     cert = session.get(Certification, jury.certification_id)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "recours": {
+    return letter_context(
+        recours={
             "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
             "candidate_sex": candidate.sex,
             "structure_name": session.get(Structure, candidate.structure_id).name,
@@ -50,7 +48,7 @@ def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
             "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
             "deadline": appeal_svc.deadline_of(jury),
         },
-    }
+    )
 
 
 def appeal_step(session: Session, effect: OwedEffect) -> Effects:

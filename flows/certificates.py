@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from certification.candidates.models import Candidate
 from certification.candidates.service import held_blocs, held_by_equivalence
-from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.jury import issuance
@@ -21,10 +18,10 @@ from certification.jury.models import BlocAcquisition, Certificate, JurySession
 from certification.jury.states import KIND_LABELS
 from certification.models import AuditEvent, Certification
 from certification.services.referential import candidate_blocs, version_of, version_registry_code, version_title
-from certification.settings import get_settings
 from documents.qr import qr_svg
+from flows.common import advance_task, dossier_flow
+from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed
-from flows.monitoring import monitored
 
 CERT_ENTITY = Certificate.__tablename__
 CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
@@ -55,10 +52,8 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
     equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
     event = _version_event(session, certificate)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "certificate": {
+    return letter_context(
+        certificate={
             "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
             "kind_label": KIND_LABELS[certificate.kind],
             "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
@@ -82,7 +77,7 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
             if event and event.action == "correct" else None,
             "state": certificate.state,
         },
-    }
+    )
 
 
 def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
@@ -112,13 +107,10 @@ def advance_certificate(certificate_id: int, engine: Engine | None = None) -> di
                 "mails": [], "transitions": []}
 
 
-@task(name="advance-certificate", retries=1, retry_delay_seconds=2)
-async def advance_certificate_task(certificate_id: int) -> dict:
-    return await anyio.to_thread.run_sync(advance_certificate, certificate_id)
+advance_certificate_task = advance_task("advance-certificate", advance_certificate, retries=1)
 
 
-@flow(name="certificate", log_prints=True)
-@monitored("certificate")
+@dossier_flow("certificate", process="certificate")
 async def certificate_flow(certificate_id: int) -> dict:
     """The document of a duplicate or a correction."""
     return await advance_certificate_task(certificate_id)

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from email.utils import parseaddr
+from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio
-from prefect import get_run_logger, task
+from prefect import Flow, Task, flow, get_run_logger, task
 
 from certification.clock import today
 from certification.db import get_engine, session_scope
 from certification.services.files import referenced_uploads
 from certification.settings import get_settings
 from documents.storage import collect_orphans
+from flows.monitoring import monitored
+from notifications.ics import build_invitation, ics_attachment
 from notifications.outbox import DeliveryReport, deliver_pending, deliver_while
 from notifications.transport import build_transport
 from notifications.webhooks import deliver_webhooks
 
 DELIVERY_BATCH = 200  # messages claimed per pass
 DELIVERY_PASSES = 100  # at most this many passes per run: a steady stream is left to the next run
+OUTCOME_LOGGED = ("state", "transitions", "documents", "mails", "waiting_for")  # what a dossier's run logs
 T = TypeVar("T")
+P = ParamSpec("P")
+AdvanceTask = Task[[int], Coroutine[Any, Any, dict]]
 
 
 def _delivery_options() -> dict[str, Any]:
@@ -73,12 +79,60 @@ async def collect_orphan_uploads_task() -> dict:
     return await anyio.to_thread.run_sync(collect_orphan_uploads)
 
 
+def visit_invitation(
+    dossier: Any, entity: str, *, sequence: int, summary: str, description: str, attendees: Iterable[str],
+    cancelled: bool = False,
+) -> dict:
+    """The .ics invitation (an outbox attachment) to the visit of ``dossier`` (a contrôle, an appui):
+    its dates, place and notes, SEQUENCE ``sequence``; a CANCEL when ``cancelled``."""
+    settings = get_settings()
+    method = "CANCEL" if cancelled else "REQUEST"
+    data = build_invitation(
+        uid=f"{dossier.reference}@cqp-engine.local",
+        sequence=sequence,
+        start=dossier.visit_at,
+        end=dossier.visit_end,
+        summary=summary,
+        location=dossier.visit_place or "",
+        description=description + (f"\n{dossier.visit_notes}" if dossier.visit_notes else ""),
+        organizer=parseaddr(settings.mail_from)[1],
+        attendees=[a for a in attendees if a],
+        method=method,
+        cancelled=cancelled,
+    )
+    suffix = "annulation" if cancelled else "visite"
+    path = f"generated/{entity}/{dossier.id}/{suffix}-s{sequence}.ics"
+    return ics_attachment(settings.data_dir, path, data, method=method)
+
+
 def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:
     """The reminder owed today before ``deadline`` (only the latest when several are due)."""
     if deadline is None or today() > deadline:
         return None
     due = [d for d in days_before if today() >= deadline - timedelta(days=d)]
     return min(due) if due else None
+
+
+def advance_task(name: str, advance: Callable[[int], Any], *, retries: int = 2) -> AdvanceTask:
+    """The Prefect task ``name`` of a dossier's flow: ``advance`` (the plain function that fulfils
+    what the dossier owes, given its id) run in a worker thread; its outcome as a dict."""
+
+    async def advance_in_thread(dossier_id: int) -> dict:
+        outcome = await anyio.to_thread.run_sync(advance, dossier_id)
+        return asdict(outcome) if is_dataclass(outcome) and not isinstance(outcome, type) else outcome
+
+    advance_in_thread.__qualname__ = f"{advance.__name__}_task"  # Prefect keys a task by its function's name
+    return task(name=name, retries=retries, retry_delay_seconds=2)(advance_in_thread)
+
+
+def dossier_flow(name: str, process: str) -> Callable[[Callable[P, Awaitable[dict]]], Flow[P, Awaitable[dict]]]:
+    """The Prefect flow ``name`` of one dossier of ``process`` (its first parameter, the dossier's id),
+    each run recorded (``@flow`` over ``@monitored``)."""
+
+    def decorate(fn: Callable[P, Awaitable[dict]]) -> Flow[P, Awaitable[dict]]:
+        return cast(Flow[P, Awaitable[dict]], flow(name=name, log_prints=True)(monitored(process)(fn)))
+
+    return decorate
 
 
 async def sweep(find: Callable[[], list[int]], advance: Callable[[int], Awaitable[dict[str, Any]]]) -> dict:
@@ -94,10 +148,27 @@ async def sweep(find: Callable[[], list[int]], advance: Callable[[int], Awaitabl
     }
 
 
-async def advance_then_deliver(advance: Awaitable[dict[str, Any]], message: str, *logged: str) -> dict[str, Any]:
-    """The body of a dossier's flow: await its ``advance`` task, deliver the outbox, log the
-    outcome's ``logged`` fields with ``message``; the outcome with the delivery report."""
-    outcome = await advance
+def sweep_flow(
+    name: str, find: Callable[[], list[int]], advance: AdvanceTask, description: str | None = None,
+) -> Flow[[], Coroutine[Any, Any, dict]]:
+    """The Prefect flow ``name`` sweeping one process (a subflow of the daily sweep): advance every
+    dossier ``find()`` returns with ``advance``, then deliver."""
+
+    async def sweep_process() -> dict:
+        return await sweep(find, advance)
+
+    return flow(name=name, description=description, log_prints=True)(sweep_process)
+
+
+async def advance_then_deliver(
+    advance: AdvanceTask, dossier_id: int, label: str, logged: Sequence[str] = OUTCOME_LOGGED,
+) -> dict[str, Any]:
+    """The body of a dossier's flow: run its ``advance`` task, deliver the outbox, log the dossier's id
+    and the outcome's ``logged`` fields (``<label> 12: state=… waiting for: …``); the outcome with the
+    delivery report."""
+    outcome = await advance(dossier_id)
     delivery = await deliver_task()
-    get_run_logger().info(message, *(outcome[name] for name in logged))
+    fields = " ".join("waiting for: %s" if name == "waiting_for" else f"{name}=%s" for name in logged)
+    message = f"{label} %s: {fields}"
+    get_run_logger().info(message, dossier_id, *(outcome[name] for name in logged))
     return {**outcome, "delivery": delivery}

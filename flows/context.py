@@ -1,5 +1,5 @@
-"""Build the template context of an agrément request (documents and e-mails share it), and the
-structure's part of every process's context."""
+"""Build the template context of an agrément request (documents and e-mails share it), and what
+every process's context shares: its head (:func:`letter_context`) and the structure's part."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ from certification.agrement.states import PIECE_KINDS
 from certification.agrement.queries import agrement_of, pieces_of
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
+
+
+def letter_context(page: str | None = None, **dossier: dict[str, Any]) -> dict[str, Any]:
+    """The context of a process's letters and e-mails: the certifier's name, today, the dossier's
+    back-office ``page`` (``/app/…``) as ``action_url`` when it has one, then the ``dossier`` as
+    its templates name it (``controle={...}``)."""
+    settings = get_settings()
+    head: dict[str, Any] = {"certifier_name": settings.certifier_name, "today": today()}
+    if page is not None:
+        head["action_url"] = f"{settings.public_base_url}{page}"
+    return {**head, **dossier}
 
 
 def structure_fields(structure: Structure) -> dict[str, str]:
@@ -54,10 +65,8 @@ def request_context(session: Session, request: AgrementRequest, round: int | Non
     blocs.update({b.code: b for b in blocs_of(session, cert.id)})
     scope_codes = agrement.scope if agrement else request.scope
     pieces = [p for p in pieces_of(session, request.id) if p.round == round]
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "request": {
+    return letter_context(
+        request={
             "id": request.id,
             "reference": request.reference,
             "kind": request.kind,
@@ -89,4 +98,4 @@ def request_context(session: Session, request: AgrementRequest, round: int | Non
             "end_date": agrement.end_date if agrement else None,
             "scope": [f"{code} — {blocs[code].title}" if code in blocs else code for code in scope_codes],
         },
-    }
+    )

@@ -7,12 +7,11 @@ decision letter, the action-plan reminders and the escalation of an overdue plan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from email.utils import parseaddr
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from prefect import flow, task
+from prefect import flow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -28,11 +27,9 @@ from certification.errors import Conflict
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement
 from certification.settings import get_settings
-from flows.common import advance_then_deliver, latest_due_reminder, sweep
-from flows.context import structure_fields
-from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
-from notifications.ics import build_invitation, ics_attachment
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
+from flows.context import letter_context, structure_fields
+from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = Controle.__tablename__
 
@@ -70,12 +67,9 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
     cert = session.get(Certification, agrement.certification_id)
     controleur = session.get(User, controle.controleur_id) if controle.controleur_id else None
     deadline = controle.action_plan_deadline
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/controles/{controle.id}",
-        "controle": {
+    return letter_context(
+        f"/app/controles/{controle.id}",
+        controle={
             "reference": controle.reference,
             "kind": controle.kind,
             "kind_label": KIND_LABELS[controle.kind],
@@ -109,27 +103,17 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
                 for f in controle_queries.files_of(session, controle.id, "evidence")
             ],
         },
-    }
+    )
 
 
 def _invitation(controle: Controle, c: dict, sequence: int) -> dict:
-    settings = get_settings()
-    data = build_invitation(
-        uid=f"{controle.reference}@cqp-engine.local",
-        sequence=sequence,
-        start=controle.visit_at,
-        end=controle.visit_end,
+    return visit_invitation(
+        controle, ENTITY, sequence=sequence,
         summary=f"Visite de contrôle d'agrément {controle.reference} — {c['structure_name']}",
-        location=controle.visit_place or "",
-        description=(
-            f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
-            f"par {c['controleur_name']}." + (f"\n{controle.visit_notes}" if controle.visit_notes else "")
-        ),
-        organizer=parseaddr(settings.mail_from)[1],
-        attendees=[a for a in (c["structure_email"], c["controleur_email"]) if a],
+        description=f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
+        f"par {c['controleur_name']}.",
+        attendees=(c["structure_email"], c["controleur_email"]),
     )
-    path = f"generated/{ENTITY}/{controle.id}/visite-s{sequence}.ics"
-    return ics_attachment(settings.data_dir, path, data)
 
 
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
@@ -167,10 +151,11 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     return [fx]
 
 
-def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
+def _reminders(session: Session, controle: Controle, out: ControleOutcome) -> None:
     """Action-plan reminders owed today by the calendar, while the plan is still awaited."""
     if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return
+    fx = Effects(session, ENTITY, controle.id, controle.reference)
     settings = get_settings()
     ctx = controle_context(session, controle)
     structure = [ctx["controle"]["structure_email"]]
@@ -180,6 +165,7 @@ def _reminders(session: Session, controle: Controle, fx: Effects) -> None:
         fx.mail(ctx, f"plan-reminder:d{days}", "controle/relance_plan_actions", structure)
     elif today() > deadline:
         fx.mail(ctx, "plan-overdue", "controle/relance_plan_actions", structure, cc=[settings.officers_mailbox])
+    out.mails += fx.mails
 
 
 def _system_transition(session: Session, controle: Controle) -> str | None:
@@ -208,25 +194,13 @@ def waiting_for(controle: Controle) -> str | None:
     }.get(state)
 
 
+CALENDAR = Calendar(PROCESS, Controle, "contrôle", fulfil_step, _reminders, _system_transition)
+
+
 def advance_controle(controle_id: int, engine: Engine | None = None) -> ControleOutcome:
     """Fulfil what the contrôle's steps owe, then the calendar's reminders and escalation."""
     out = ControleOutcome(controle_id)
-    for _ in range(3):
-        fulfil_owed(engine, PROCESS, controle_id, fulfil_step).add_to(out)
-        with session_scope(engine) as session:
-            controle = session.get(Controle, controle_id)
-            if controle is None:
-                raise LookupError(f"contrôle {controle_id} does not exist")
-            fx = Effects(session, ENTITY, controle.id, controle.reference)
-            _reminders(session, controle, fx)
-            out.mails += fx.mails
-        with session_scope(engine) as session:
-            controle = session.get(Controle, controle_id)
-            fired = _system_transition(session, controle)
-        if not fired:
-            break
-        out.transitions.append(fired)
-    out.state = controle.state
+    controle = CALENDAR.advance(engine, controle_id, out, rounds=3)
     out.waiting_for = waiting_for(controle)
     return out
 
@@ -245,20 +219,13 @@ def plan_periodic(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-controle", retries=2, retry_delay_seconds=2)
-async def advance_controle_task(controle_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_controle, controle_id))
+advance_controle_task = advance_task("advance-controle", advance_controle)
 
 
-@flow(name="controle", log_prints=True)
-@monitored("controle")
+@dossier_flow("controle", process="controle")
 async def controle_flow(controle_id: int) -> dict:
     """Drive contrôle ``controle_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_controle_task(controle_id),
-        "contrôle %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        "controle_id", "state", "transitions", "documents", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_controle_task, controle_id, "contrôle")
 
 
 @flow(name="controle-sweep", log_prints=True)

@@ -190,6 +190,40 @@ def fulfil_owed(engine: Engine | None, process: str, dossier_id: int, handle: Ha
     return produced
 
 
+@dataclass(frozen=True)
+class Calendar:
+    """How the flow of a process whose dossiers also move by the calendar brings one up to date:
+    fulfil what its steps owe, queue the reminders due today, fire the one system transition due
+    (a deadline passed), and again while one fires."""
+
+    process: str
+    model: Any  # the dossier's table
+    label: str  # the dossier as an error names it: « contrôle 12 does not exist »
+    fulfil: Handler
+    remind: Callable[[Session, Any, Any], None]  # (session, dossier, outcome): the reminders due, counted
+    fire: Callable[[Session, Any], str | None]  # the system transition it fired, if one was due
+
+    def advance(self, engine: Engine | None, dossier_id: int, out: RunOutcome, *, rounds: int) -> Any:
+        """Bring dossier ``dossier_id`` up to date, ``rounds`` transitions at most, counted in ``out``
+        (with the state it ends in); the dossier."""
+        dossier: Any = None
+        for _ in range(rounds):
+            fulfil_owed(engine, self.process, dossier_id, self.fulfil).add_to(out)
+            with session_scope(engine) as db:
+                dossier = db.get(self.model, dossier_id)
+                if dossier is None:
+                    raise LookupError(f"{self.label} {dossier_id} does not exist")
+                self.remind(db, dossier, out)
+            with session_scope(engine) as db:
+                dossier = db.get(self.model, dossier_id)
+                fired = self.fire(db, dossier)
+            if not fired:
+                break
+            out.transitions.append(fired)
+        out.state = dossier.state
+        return dossier
+
+
 def mails_still_owed(session: Session, owed: Mapping[str, int]) -> set[int]:
     """The entities owed an e-mail not queued yet, of ``owed`` (its dedupe key -> the entity's id)."""
     if not owed:

@@ -12,17 +12,15 @@ letters from the same flow (their steps in :mod:`flows.appeals`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
-import anyio
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
 from certification.models import Bloc, Certification, Structure, User
@@ -44,12 +42,12 @@ from certification.settings import get_settings
 from documents import badge
 from documents.french import agree
 from documents.storage import DocumentStore
-from flows.common import deliver_task, sweep, while_delivering
+from flows.common import advance_task, deliver_task, dossier_flow, sweep_flow, while_delivering
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
 from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template
+from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = JurySession.__tablename__
@@ -162,12 +160,9 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
     signer = session.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
     appeals = [a.reference for a in session.exec(select(Appeal).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/jurys/{jury.id}",
-        "jury": {
+    return letter_context(
+        f"/app/jurys/{jury.id}",
+        jury={
             "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
@@ -179,7 +174,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
             else None,
         },
-    }
+    )
 
 
 # --- side effects --------------------------------------------------------------------------
@@ -389,13 +384,10 @@ def juries_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-jury", retries=1, retry_delay_seconds=2)
-async def advance_jury_task(session_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_jury, session_id))
+advance_jury_task = advance_task("advance-jury", advance_jury, retries=1)
 
 
-@flow(name="jury-session", log_prints=True)
-@monitored("jury")
+@dossier_flow("jury-session", process="jury")
 async def jury_session_flow(session_id: int) -> dict:
     """Drive jury session ``session_id`` as far as it can go without a human."""
     # The results e-mails leave as their documents are stored, while the rest is still rendered.
@@ -411,6 +403,4 @@ async def jury_session_flow(session_id: int) -> dict:
     return {**outcome, "delivery": delivery}
 
 
-@flow(name="jury-sweep", log_prints=True)
-async def jury_sweep_flow() -> dict:
-    return await sweep(juries_needing_attention, advance_jury_task)
+jury_sweep_flow = sweep_flow("jury-sweep", juries_needing_attention, advance_jury_task)

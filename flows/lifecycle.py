@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -35,9 +33,9 @@ from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, VALID_AGREMENT_STATES, AgrementState
 from certification.agrement import lifecycle as svc
 from certification.settings import Settings, get_settings
-from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
+from flows.context import letter_context
 from flows.effects import Effects, mail_key, mails_still_owed
-from flows.monitoring import monitored
 
 ENTITY = Agrement.__tablename__
 
@@ -68,10 +66,6 @@ def decision_mail(event: AuditEvent) -> str:
     return f"{DECISION_MAILS[event.action][0]}:e{event.id}"
 
 
-def _action_url(agrement: Agrement) -> str:
-    return f"{get_settings().public_base_url}/app/agrements/{agrement.id}"  # the back-office page
-
-
 def _last_reason(session: Session, agrement: Agrement) -> str | None:
     """Why the agrément is in its current state (reason of the transition that led there)."""
     event = session.exec(
@@ -97,10 +91,9 @@ def agrement_context(session: Session, agrement: Agrement, *, reason: str | None
     """
     structure = session.get(Structure, agrement.structure_id)
     cert = session.get(Certification, agrement.certification_id)
-    return {
-        "certifier_name": get_settings().certifier_name,
-        "today": today(),
-        "agrement": {
+    context = letter_context(
+        f"/app/agrements/{agrement.id}",
+        agrement={
             "id": agrement.id,
             "number": agrement.number,
             "structure_name": structure.name,
@@ -115,9 +108,8 @@ def agrement_context(session: Session, agrement: Agrement, *, reason: str | None
             "days_left": (agrement.end_date - today()).days,
             "reason": reason if reason is not None else _last_reason(session, agrement),
         },
-        "recipient_name": "",
-        "action_url": _action_url(agrement),
-    }
+    )
+    return {**context, "recipient_name": ""}
 
 
 def _decision_events(session: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:
@@ -222,22 +214,18 @@ def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-agrement", retries=2, retry_delay_seconds=2)
-async def advance_agrement_task(agrement_id: int) -> dict:
-    return await anyio.to_thread.run_sync(advance_agrement, agrement_id)
+advance_agrement_task = advance_task("advance-agrement", advance_agrement)
 
 
-@flow(name="agrement-lifecycle", log_prints=True)
-@monitored("agrement")
+@dossier_flow("agrement-lifecycle", process="agrement")
 async def agrement_lifecycle_flow(agrement_id: int) -> dict:
     """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance)."""
     return await advance_then_deliver(
-        advance_agrement_task(agrement_id), "agrément %s: state=%s transitions=%s mails=%s",
-        "agrement_id", "state", "transitions", "mails",
+        advance_agrement_task, agrement_id, "agrément", logged=("state", "transitions", "mails"),
     )
 
 
-@flow(name="agrement-lifecycle-sweep", log_prints=True)
-async def agrement_lifecycle_sweep_flow() -> dict:
-    """Reminders, échéance, expiry and unsent notifications of the agréments, then the outbox."""
-    return await sweep(agrements_needing_attention, advance_agrement_task)
+agrement_lifecycle_sweep_flow = sweep_flow(
+    "agrement-lifecycle-sweep", agrements_needing_attention, advance_agrement_task,
+    "Reminders, échéance, expiry and unsent notifications of the agréments, then the outbox.",
+)

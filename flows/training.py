@@ -17,12 +17,10 @@ e-mails ``notifications/templates/training/``, queued as ``training/<name>``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -44,10 +42,9 @@ from certification.training.states import (
     EnrollmentState,
     TrainingState,
 )
-from flows.common import advance_then_deliver, sweep
-from flows.context import structure_fields
+from flows.common import advance_task, advance_then_deliver, dossier_flow, sweep_flow, visit_invitation
+from flows.context import letter_context, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
 ENTITY = TrainingSession.__tablename__
@@ -76,12 +73,9 @@ def _epsp_certification(session: Session) -> dict[str, str]:
 
 def training_context(session: Session, training: TrainingSession) -> dict[str, Any]:
     formateur = session.get(User, training.formateur_id)
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/formations/{training.id}",
-        "training": {
+    return letter_context(
+        f"/app/formations/{training.id}",
+        training={
             "reference": training.reference,
             "title": training.title,
             "formateur_name": formateur.full_name,
@@ -100,7 +94,7 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
             "cancel_reason": training.cancel_reason,
             **_epsp_certification(session),
         },
-    }
+    )
 
 
 def enrollment_entry(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
@@ -150,12 +144,9 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
     structure = session.get(Structure, appui.structure_id)
     formateur = session.get(User, appui.formateur_id) if appui.formateur_id else None
     requester = session.get(User, appui.requested_by_id)
-    settings = get_settings()
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/appuis/{appui.id}",
-        "appui": {
+    return letter_context(
+        f"/app/appuis/{appui.id}",
+        appui={
             "reference": appui.reference,
             "subject": appui.subject,
             "need": appui.need,
@@ -176,7 +167,7 @@ def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
             "reported_at": appui.reported_at,
             "cancel_reason": appui.cancel_reason,
         },
-    }
+    )
 
 
 # --- training sessions ---------------------------------------------------------------------
@@ -321,26 +312,12 @@ def training_sessions_needing_attention(engine: Engine | None = None) -> list[in
 
 
 def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False, sequence: int | None = None) -> dict:
-    settings = get_settings()
-    sequence = (appui.visit_sequence if sequence is None else sequence) + (1 if cancelled else 0)
-    method = "CANCEL" if cancelled else "REQUEST"
-    data = build_invitation(
-        uid=f"{appui.reference}@cqp-engine.local",
-        sequence=sequence,
-        start=appui.visit_at,
-        end=appui.visit_end,
+    return visit_invitation(
+        appui, APPUI_ENTITY, sequence=(appui.visit_sequence if sequence is None else sequence) + (1 if cancelled else 0),
         summary=f"Appui pédagogique {appui.reference} — {a['structure_name']}",
-        location=appui.visit_place or "",
-        description=f"{a['subject']} (formateur EPSP : {a['formateur_name'] or 'à désigner'})."
-        + (f"\n{appui.visit_notes}" if appui.visit_notes else ""),
-        organizer=parseaddr(settings.mail_from)[1],
-        attendees=[x for x in (a["structure_email"], a["formateur_email"]) if x],
-        method=method,
-        cancelled=cancelled,
+        description=f"{a['subject']} (formateur EPSP : {a['formateur_name'] or 'à désigner'}).",
+        attendees=(a["structure_email"], a["formateur_email"]), cancelled=cancelled,
     )
-    suffix = "annulation" if cancelled else "visite"
-    path = f"generated/{APPUI_ENTITY}/{appui.id}/{suffix}-s{sequence}.ics"
-    return ics_attachment(settings.data_dir, path, data, method=method)
 
 
 def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
@@ -409,44 +386,25 @@ def appuis_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-training-session", retries=2, retry_delay_seconds=2)
-async def advance_training_session_task(session_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_training_session, session_id))
+advance_training_session_task = advance_task("advance-training-session", advance_training_session)
+advance_appui_task = advance_task("advance-appui", advance_appui)
 
 
-@flow(name="training-session", log_prints=True)
-@monitored("training_session")
+@dossier_flow("training-session", process="training_session")
 async def training_session_flow(session_id: int) -> dict:
     """Drive EPSP training session ``session_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_training_session_task(session_id),
-        "training session %s: state=%s transitions=%s documents=%s mails=%s waiting for: %s",
-        "entity_id", "state", "transitions", "documents", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_training_session_task, session_id, "training session")
 
 
-@task(name="advance-appui", retries=2, retry_delay_seconds=2)
-async def advance_appui_task(appui_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_appui, appui_id))
-
-
-@flow(name="appui", log_prints=True)
-@monitored("appui")
+@dossier_flow("appui", process="appui")
 async def appui_flow(appui_id: int) -> dict:
     """Drive appui pédagogique ``appui_id`` as far as it can go without a human."""
-    return await advance_then_deliver(
-        advance_appui_task(appui_id), "appui %s: state=%s mails=%s waiting for: %s",
-        "entity_id", "state", "mails", "waiting_for",
-    )
+    return await advance_then_deliver(advance_appui_task, appui_id, "appui", logged=("state", "mails", "waiting_for"))
 
 
-@flow(name="training-sweep", log_prints=True)
-async def training_sweep_flow() -> dict:
-    """Sessions to open on their first day, convocations and attestations owed, lost runs; then the outbox."""
-    return await sweep(training_sessions_needing_attention, advance_training_session_task)
-
-
-@flow(name="appui-sweep", log_prints=True)
-async def appui_sweep_flow() -> dict:
-    """Appui e-mails owed (lost runs); then the outbox."""
-    return await sweep(appuis_needing_attention, advance_appui_task)
+training_sweep_flow = sweep_flow(
+    "training-sweep", training_sessions_needing_attention, advance_training_session_task,
+    "Sessions to open on their first day, convocations and attestations owed, lost runs; then the outbox.",
+)
+appui_sweep_flow = sweep_flow("appui-sweep", appuis_needing_attention, advance_appui_task,
+                              "Appui e-mails owed (lost runs); then the outbox.")

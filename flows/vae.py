@@ -10,12 +10,10 @@ the jury flow's (:mod:`flows.jury`): a VAE candidate is a candidate of his jury 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import anyio
-from prefect import flow, task
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -28,9 +26,9 @@ from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
-from flows.common import advance_then_deliver, latest_due_reminder, sweep
+from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
+from flows.context import letter_context
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
-from flows.monitoring import monitored
 
 ENTITY = VaeDossier.__tablename__
 PROCESS = "vae"
@@ -54,13 +52,10 @@ def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
     cert = session.get(Certification, candidate.certification_id)
     titles = bloc_titles(session, candidate)
     decided_by = session.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
-    settings = get_settings()
     due = dossier.recevabilite_due_on
-    return {
-        "certifier_name": settings.certifier_name,
-        "today": today(),
-        "action_url": f"{settings.public_base_url}/app/vae/{dossier.id}",
-        "vae": {
+    return letter_context(
+        f"/app/vae/{dossier.id}",
+        vae={
             "reference": dossier.reference,
             "state": dossier.state,
             "state_label": VAE_STATE_LABELS[dossier.state],
@@ -90,7 +85,7 @@ def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
             "accompanist_organisation": dossier.accompanist_organisation,
             "accompaniment_hours": dossier.accompaniment_hours,
         },
-    }
+    )
 
 
 def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
@@ -167,22 +162,16 @@ def vae_needing_attention(engine: Engine | None = None) -> list[int]:
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(name="advance-vae", retries=2, retry_delay_seconds=2)
-async def advance_vae_task(dossier_id: int) -> dict:
-    return asdict(await anyio.to_thread.run_sync(advance_vae, dossier_id))
+advance_vae_task = advance_task("advance-vae", advance_vae)
 
 
-@flow(name="vae", log_prints=True)
-@monitored("vae")
+@dossier_flow("vae", process="vae")
 async def vae_flow(dossier_id: int) -> dict:
     """Drive dossier de VAE ``dossier_id`` as far as it can go without a human."""
     return await advance_then_deliver(
-        advance_vae_task(dossier_id), "VAE %s: state=%s documents=%s mails=%s waiting for: %s",
-        "dossier_id", "state", "documents", "mails", "waiting_for",
+        advance_vae_task, dossier_id, "VAE", logged=("state", "documents", "mails", "waiting_for"),
     )
 
 
-@flow(name="vae-sweep", log_prints=True)
-async def vae_sweep_flow() -> dict:
-    """Recevabilité deadlines, livret 2 reminders, lost runs; then the outbox."""
-    return await sweep(vae_needing_attention, advance_vae_task)
+vae_sweep_flow = sweep_flow("vae-sweep", vae_needing_attention, advance_vae_task,
+                            "Recevabilité deadlines, livret 2 reminders, lost runs; then the outbox.")

@@ -8,6 +8,13 @@ from datetime import date, datetime, UTC
 from typing import Any
 
 SAMPLE_STRUCTURE_NAME = "<script>alert('x')</script> & Fils"
+SAMPLE_CERTIFIER_NAME = "Organisme certificateur CQP de la branche des ACI"
+
+
+def sample_letter_context(key: str, sample: dict[str, Any], today: date, **extra: Any) -> dict[str, Any]:
+    """A letter/e-mail context: the certifier, the day of the letter, a process's ``sample`` dict
+    under ``key``, and the ``extra`` variables of its templates (``action_url``, ``recipient_name``...)."""
+    return {"certifier_name": SAMPLE_CERTIFIER_NAME, "today": today, key: sample, **extra}
 
 
 def sample_request(**overrides: Any) -> dict[str, Any]:
@@ -58,15 +65,10 @@ def sample_request(**overrides: Any) -> dict[str, Any]:
 
 def sample_context(**request_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_request`."""
-    return {
-        "certifier_name": "Organisme certificateur CQP de la branche des ACI",
-        "today": date(2026, 11, 23),
-        "request": sample_request(**request_overrides),
-        "recipient_name": None,
-        "action_url": "https://cqp.example.org/agrement-requests/1",
-        "days_left": 5,
-        "avis_deadline": date(2026, 12, 14),
-    }
+    return sample_letter_context(
+        "request", sample_request(**request_overrides), date(2026, 11, 23), recipient_name=None,
+        action_url="https://cqp.example.org/agrement-requests/1", days_left=5, avis_deadline=date(2026, 12, 14),
+    )
 
 
 
@@ -92,18 +94,12 @@ def sample_agrement(**overrides: Any) -> dict[str, Any]:
 
 def sample_agrement_context(**agrement_overrides: Any) -> dict[str, Any]:
     """An e-mail context around :func:`sample_agrement`."""
-    return {
-        "certifier_name": "Organisme certificateur CQP de la branche des ACI",
-        "today": date(2028, 12, 1),
-        "agrement": sample_agrement(**agrement_overrides),
-        "recipient_name": None,
-        "action_url": "https://cqp.example.org/agrements/1",
-    }
+    return sample_letter_context("agrement", sample_agrement(**agrement_overrides), date(2028, 12, 1),
+                                 recipient_name=None, action_url="https://cqp.example.org/agrements/1")
 
 
 # --- Juries, certificates and recours ------------------------------------------------
 
-SAMPLE_CERTIFIER_NAME = "Organisme certificateur CQP de la branche des ACI"
 #: A compound name with accents and an apostrophe, plus markup that must stay text.
 SAMPLE_HOLDER_FIRST_NAMES = "Marie-Noëlle"
 SAMPLE_HOLDER_LAST_NAME = "O'Brien-Lefèvre <script>"
@@ -207,11 +203,7 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
 
 def sample_jury_context(n_candidates: int = 3, **jury_overrides: Any) -> dict[str, Any]:
     """A PV / e-mail context around :func:`sample_jury`."""
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 6, 12),
-        "jury": sample_jury(n_candidates, **jury_overrides),
-    }
+    return sample_letter_context("jury", sample_jury(n_candidates, **jury_overrides), date(2026, 6, 12))
 
 
 def sample_certificate(**overrides: Any) -> dict[str, Any]:
@@ -272,11 +264,7 @@ def sample_attestation(**overrides: Any) -> dict[str, Any]:
 
 def sample_certificate_context(**certificate_overrides: Any) -> dict[str, Any]:
     """A parchemin / attestation context around :func:`sample_certificate`."""
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 6, 15),
-        "certificate": sample_certificate(**certificate_overrides),
-    }
+    return sample_letter_context("certificate", sample_certificate(**certificate_overrides), date(2026, 6, 15))
 
 
 def sample_recours(**overrides: Any) -> dict[str, Any]:
@@ -308,11 +296,7 @@ def sample_recours(**overrides: Any) -> dict[str, Any]:
 
 def sample_recours_context(**recours_overrides: Any) -> dict[str, Any]:
     """A letter / e-mail context around :func:`sample_recours`."""
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 7, 20),
-        "recours": sample_recours(**recours_overrides),
-    }
+    return sample_letter_context("recours", sample_recours(**recours_overrides), date(2026, 7, 20))
 
 
 def sample_verification_context(status: str = "valid", **result_overrides: Any) -> dict[str, Any]:
@@ -357,13 +341,8 @@ def sample_alert(**overrides: Any) -> dict[str, Any]:
 
 
 def sample_alert_context(**alert_overrides: Any) -> dict[str, Any]:
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 6, 13),
-        "action_url": "https://cqp.example.org/app/",
-        "mail_reference": "jury:1",
-        "alert": sample_alert(**alert_overrides),
-    }
+    return sample_letter_context("alert", sample_alert(**alert_overrides), date(2026, 6, 13),
+                                 action_url="https://cqp.example.org/app/", mail_reference="jury:1")
 
 
 def sample_activity_context() -> dict[str, Any]:

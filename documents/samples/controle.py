@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_STRUCTURE_NAME
+from documents.samples.common import SAMPLE_STRUCTURE_NAME, sample_letter_context
 
 
 def sample_controle(**overrides: Any) -> dict[str, Any]:
@@ -75,10 +75,5 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
 
 def sample_controle_context(**controle_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_controle`."""
-    return {
-        "certifier_name": "Organisme certificateur CQP de la branche des ACI",
-        "today": date(2026, 3, 23),
-        "controle": sample_controle(**controle_overrides),
-        "recipient_name": None,
-        "action_url": "https://cqp.example.org/controles/1",
-    }
+    return sample_letter_context("controle", sample_controle(**controle_overrides), date(2026, 3, 23),
+                                 recipient_name=None, action_url="https://cqp.example.org/controles/1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from documents.samples.common import SAMPLE_CERTIFIER_NAME
+from documents.samples.common import sample_letter_context
 
 
 def sample_cpf(**overrides: Any) -> dict[str, Any]:
@@ -55,9 +55,5 @@ def sample_cpf(**overrides: Any) -> dict[str, Any]:
 
 
 def sample_cpf_context(**cpf_overrides: Any) -> dict[str, Any]:
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 5, 19),
-        "action_url": "https://cqp.example.org/app/",
-        "cpf": sample_cpf(**cpf_overrides),
-    }
+    return sample_letter_context("cpf", sample_cpf(**cpf_overrides), date(2026, 5, 19),
+                                 action_url="https://cqp.example.org/app/")

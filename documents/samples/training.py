@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_CERTIFIER_NAME, SAMPLE_OTHER_STRUCTURE_NAME
+from documents.samples.common import SAMPLE_CERTIFIER_NAME, SAMPLE_OTHER_STRUCTURE_NAME, sample_letter_context
 
 
 def sample_training(**overrides: Any) -> dict[str, Any]:
@@ -115,9 +115,5 @@ def sample_appui(**overrides: Any) -> dict[str, Any]:
 
 
 def sample_appui_context(**appui_overrides: Any) -> dict[str, Any]:
-    return {
-        "certifier_name": SAMPLE_CERTIFIER_NAME,
-        "today": date(2026, 4, 21),
-        "action_url": "https://cqp.example.org/app/appuis/1",
-        "appui": sample_appui(**appui_overrides),
-    }
+    return sample_letter_context("appui", sample_appui(**appui_overrides), date(2026, 4, 21),
+                                 action_url="https://cqp.example.org/app/appuis/1")

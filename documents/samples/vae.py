@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_STRUCTURE_NAME
+from documents.samples.common import SAMPLE_STRUCTURE_NAME, sample_letter_context
 
 
 def sample_vae(**overrides: Any) -> dict[str, Any]:
@@ -50,10 +50,5 @@ def sample_vae(**overrides: Any) -> dict[str, Any]:
 
 def sample_vae_context(**vae_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_vae`."""
-    return {
-        "certifier_name": "Organisme certificateur CQP de la branche des ACI",
-        "today": date(2026, 3, 2),
-        "vae": sample_vae(**vae_overrides),
-        "recipient_name": None,
-        "action_url": "https://cqp.example.org/app/vae/1",
-    }
+    return sample_letter_context("vae", sample_vae(**vae_overrides), date(2026, 3, 2),
+                                 recipient_name=None, action_url="https://cqp.example.org/app/vae/1")
