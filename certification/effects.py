@@ -78,6 +78,9 @@ def _parent(entity_type: str, column: str) -> Callable[[Session, int], int | Non
 
 
 OWED_STEPS: dict[str, Owner] = {
+    # an agrément that stops being valid owes the flagging of its structure's pending jury
+    # sessions (certification.agrement.lifecycle.FLAGGED_DECISIONS), done by its lifecycle flow
+    "agrements": Owner("agrement", _self, frozenset({"suspend", "withdraw", "expire"})),
     "agrement_requests": Owner(
         "agrement_request", _self,
         frozenset({"submit", "provide_complements", "request_complements", "start_review", "give_avis",

@@ -32,10 +32,13 @@ from certification.models import AuditEvent, Certification, Structure, User
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, VALID_AGREMENT_STATES, AgrementState
 from certification.agrement import lifecycle as svc
+from certification.effects import OwedEffect, dossiers_owed
+from certification.jury.service import flag_pending_sessions
 from certification.settings import Settings, get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
 from flows.context import letter_context
-from flows.effects import Effects, mail_key, mails_still_owed
+from flows import dispatch
+from flows.effects import Effects, fulfil_owed, mail_key, mails_still_owed
 
 ENTITY = Agrement.__tablename__
 
@@ -56,6 +59,7 @@ class Outcome:
     state: str = ""
     transitions: list[str] = field(default_factory=list)
     mails: list[str] = field(default_factory=list)
+    flagged_juries: list[int] = field(default_factory=list)  # jury sessions flagged by this run
 
 
 def reminder_mail(days: int) -> str:
@@ -174,6 +178,22 @@ def _system_transition(session: Session, agrement: Agrement) -> str | None:
     return None
 
 
+def _flag_juries(engine: Engine | None, agrement_id: int, out: Outcome) -> None:
+    """Fulfil what a suspension, a withdrawal or an expiry owes, once each: the pending jury
+    sessions presenting candidates of the structure are flagged for the officer (each flag is an
+    audited step of the session, which owes the officer's « session signalée » e-mail)."""
+
+    def handle(db: Session, effect: OwedEffect) -> tuple[Effects, ...]:
+        what = svc.FLAGGED_DECISIONS.get(effect.step)
+        agrement = db.get(Agrement, effect.dossier_id)
+        if what and agrement is not None:
+            reason = f"{what} ({agrement.number})"
+            out.flagged_juries += [jury.id for jury in flag_pending_sessions(db, SYSTEM, agrement.structure_id, reason)]
+        return ()
+
+    fulfil_owed(engine, "agrement", agrement_id, handle)
+
+
 def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
     """Bring one agrément up to date with the calendar; plain function (Prefect wraps it)."""
     out = Outcome(agrement_id)
@@ -186,6 +206,7 @@ def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
         if not fired:
             break
         out.transitions.append(fired)
+    _flag_juries(engine, agrement_id, out)
     with session_scope(engine) as session:
         agrement = session.get(Agrement, agrement_id)
         _side_effects(session, agrement, out)
@@ -194,7 +215,8 @@ def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
 
 
 def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
-    """Agréments in force (calendar), expired ones without their mail, unnotified decisions."""
+    """Agréments in force (calendar), expired ones without their mail, unnotified decisions, and
+    those that still owe the flagging of their jury sessions."""
     with session_scope(engine) as session:
         ids = set(
             session.exec(
@@ -208,6 +230,7 @@ def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
         for event in _decision_events(session):
             owed[mail_key(ENTITY, event.entity_id, decision_mail(event))] = event.entity_id
         ids |= mails_still_owed(session, owed)
+        ids |= set(dossiers_owed(session, "agrement"))
     return sorted(ids)
 
 
@@ -219,10 +242,14 @@ advance_agrement_task = advance_task("advance-agrement", advance_agrement)
 
 @dossier_flow("agrement-lifecycle", process="agrement")
 async def agrement_lifecycle_flow(agrement_id: int) -> dict:
-    """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance)."""
-    return await advance_then_deliver(
-        advance_agrement_task, agrement_id, "agrément", logged=("state", "transitions", "mails"),
+    """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance), then
+    run the flows of the jury sessions it flagged (their « session signalée » e-mail)."""
+    outcome = await advance_then_deliver(
+        advance_agrement_task, agrement_id, "agrément", logged=("state", "transitions", "mails", "flagged_juries"),
     )
+    for jury_session_id in outcome["flagged_juries"]:
+        await dispatch.jury_changed(jury_session_id)
+    return outcome
 
 
 agrement_lifecycle_sweep_flow = sweep_flow(

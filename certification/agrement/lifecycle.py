@@ -48,8 +48,11 @@ def withdraw(session: Session, actor: Actor, agrement_id: int, reason: str, *, c
     return _decide(session, actor, agrement_id, "withdraw", reason, controle_id)
 
 
-# What the pending jury sessions of the structure are told when a decision ends its agrément's validity.
-FLAGGED_DECISIONS = {"suspend": "agrément suspendu", "withdraw": "agrément retiré"}
+# What the pending jury sessions of the structure are told when a step ends its agrément's
+# validity. Each of these steps owes the flagging (certification.effects.OWED_STEPS): the
+# agrément's lifecycle flow flags the sessions (certification.jury.service.flag_pending_sessions),
+# then runs their flows.
+FLAGGED_DECISIONS = {"suspend": "agrément suspendu", "withdraw": "agrément retiré", "expire": "agrément expiré"}
 
 
 def _decide(
@@ -59,16 +62,7 @@ def _decide(
     agrement = _load(session, agrement_id)
     data = {"controle_id": controle_id} if controle_id is not None else None
     apply_transition(session, AGREMENT, agrement, name, actor, reason=_clean(reason), data=data)
-    if name in FLAGGED_DECISIONS:
-        _flag_juries(session, actor, agrement, FLAGGED_DECISIONS[name])
     return agrement
-
-
-def _flag_juries(session: Session, actor: Actor, agrement: Agrement, what: str) -> None:
-    """Pending jury sessions presenting candidates of this structure are flagged for the officer."""
-    from certification.jury.service import flag_pending_sessions  # the jury reads the agrément
-
-    flag_pending_sessions(session, actor, agrement.structure_id, f"{what} ({agrement.number})")
 
 
 # --- system transitions (the daily sweep) ----------------------------------------------------
@@ -98,7 +92,6 @@ def expire(session: Session, actor: Actor, agrement_id: int) -> Agrement:
         reason=f"Arrivé à échéance le {agrement.end_date:%d/%m/%Y}.",
         data={"end_date": agrement.end_date.isoformat()},
     )
-    _flag_juries(session, actor, agrement, "agrément expiré")
     return agrement
 
 

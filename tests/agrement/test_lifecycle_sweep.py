@@ -255,3 +255,35 @@ def test_api_decision_runs_the_lifecycle_flow_inline(prefect_server, smtp, peopl
     assert str(smtp.messages[-1]["Subject"]).endswith("Retrait de votre agrément")
     with session_scope() as s:
         assert [e.action for e in timeline(s, "agrements", aid)][-2:] == ["withdraw", "mail_queued"]
+
+
+@pytest.mark.integration
+def test_api_withdrawal_flags_pending_juries_and_tells_the_officer_inline(prefect_server, smtp, people, settings,
+                                                                          monkeypatch):
+    """The withdrawal owes the flagging of the structure's pending jury sessions: the lifecycle flow
+    flags them and runs their flows, so the officer gets « session signalée » without waiting
+    for the daily sweep."""
+    from api.app import create_app
+    from certification.jury.models import JurySession
+    from tests.factories import deliberated_session, ready_candidates, siret, structure_account
+
+    aid = grant_agrement(people, 1)
+    structure_account(people, siret(1))
+    sid = deliberated_session(people, ready_candidates(people["structure"], 1), sign=False)
+    monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
+    reset_settings_cache()
+    with TestClient(create_app()) as client:
+        r = client.post(f"/agrements/{aid}/withdraw", json={"reason": "Retrait décidé après contrôle."},
+                        headers=auth(people["officer"]))
+    assert r.status_code == 200, r.text
+    with session_scope() as s:
+        jury = s.get(JurySession, sid)
+        assert "agrément retiré" in jury.flag_reason
+    flagged = [m for m in smtp.messages if "signalée : vérification nécessaire" in str(m["Subject"])]
+    assert [str(m["Subject"]).split("]")[0] for m in flagged] == [f"[{jury.reference}"]
+    assert flagged[0]["To"] == settings.officers_mailbox
+
+    def plain(text: str) -> str:  # the e-mail's typography: non-breaking spaces, folded lines
+        return " ".join(text.replace("\xa0", " ").replace("\u202f", " ").split())
+
+    assert plain(jury.flag_reason) in plain(flagged[0].get_body(("plain",)).get_content())

@@ -7,9 +7,13 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlmodel import select
 
+from certification.agrement.models import Agrement
 from certification.audit import timeline
+from certification.effects import OwedEffect
+from certification.models import AuditEvent
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -23,6 +27,7 @@ from certification.jury import queries as jury_queries
 from certification.candidates import service as cand
 from certification.jury import service as svc
 from certification.candidates import queries as candidate_queries
+from flows.lifecycle import advance_agrement
 from tests.factories import (
     issue_each,
     add_user,
@@ -287,13 +292,43 @@ def test_duplicate_and_correction_keep_the_number_and_history(world):
         assert correction.data["before"]["holder_last_name"].startswith("Martin-N'Guessan ")
 
 
-def test_suspension_flags_pending_sessions(world):
+def _flags(sid: int) -> list[AuditEvent]:
+    with session_scope() as s:
+        return [e for e in timeline(s, "jury_sessions", sid) if e.action == "flag"]
+
+
+def test_suspension_owes_the_flagging_of_pending_sessions_done_once_by_the_lifecycle_flow(world):
     people, agrement_id = world
     ids = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, ids, sign=False)
     with session_scope() as s:
         lifecycle.suspend(s, people["officer"]["actor"], agrement_id, "Manquements graves")
+    with session_scope() as s:  # the decision owes the flagging; the agrément's services do not flag
+        assert s.get(JurySession, sid).flag_reason is None
+        owed = s.exec(select(OwedEffect).where(OwedEffect.entity_type == "agrements")).all()
+        assert [(e.process, e.dossier_id, e.step, e.done_at) for e in owed] == [
+            ("agrement", agrement_id, "suspend", None)]
+    assert advance_agrement(agrement_id)["flagged_juries"] == [sid]
+    assert advance_agrement(agrement_id)["flagged_juries"] == []  # once, whatever reruns
     with session_scope() as s:
         jury = s.get(JurySession, sid)
-        assert "agrément suspendu" in jury.flag_reason
-        assert [e.action for e in timeline(s, "jury_sessions", sid)][-1] == "flag"
+        agrement = s.get(Agrement, agrement_id)
+        structure = s.get(Structure, agrement.structure_id)
+        assert jury.flag_reason == f"« {structure.name} » : agrément suspendu ({agrement.number})"
+        assert s.exec(select(OwedEffect).where(OwedEffect.entity_type == "agrements")).one().done_at is not None
+    (flag,) = _flags(sid)
+    assert (flag.actor_role, flag.reason) == ("system", jury.flag_reason)
+
+
+def test_expiry_flags_pending_sessions(world):
+    people, agrement_id = world
+    ids = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, ids, sign=False)
+    with session_scope() as s:
+        agrement = s.get(Agrement, agrement_id)
+        end = agrement.end_date
+    with time_machine.travel(datetime(end.year, end.month, end.day, 12, tzinfo=UTC) + timedelta(days=1)):
+        outcome = advance_agrement(agrement_id)
+    assert "expire" in outcome["transitions"] and outcome["flagged_juries"] == [sid]
+    (flag,) = _flags(sid)
+    assert "agrément expiré" in flag.reason
