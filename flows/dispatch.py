@@ -41,7 +41,7 @@ class Process:
 
 PROCESSES = {
     "agrement_request": Process("flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"),
-    "agrement": Process("flows.lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
+    "agrement": Process("flows.agrement_lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
     "vae": Process("flows.vae:vae_flow", "dossier_id", "vae/vae"),
     "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),

@@ -320,7 +320,7 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
     from flows.agrement import requests_needing_attention
     from flows.controle import controles_needing_attention
     from flows.jury import juries_needing_attention
-    from flows.lifecycle import agrements_needing_attention
+    from flows.agrement_lifecycle import agrements_needing_attention
     from flows.training import appuis_needing_attention, training_sessions_needing_attention
     from flows.vae import vae_needing_attention
 

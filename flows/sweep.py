@@ -13,7 +13,7 @@ from flows.agrement import agrement_sweep_flow
 from flows.common import collect_orphan_uploads_task
 from flows.controle import controle_sweep_flow
 from flows.jury import jury_sweep_flow
-from flows.lifecycle import agrement_lifecycle_sweep_flow
+from flows.agrement_lifecycle import agrement_lifecycle_sweep_flow
 from flows.retention import apply_retention_task
 from flows.training import appui_sweep_flow, training_sweep_flow
 from flows.vae import vae_sweep_flow

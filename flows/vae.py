@@ -32,7 +32,6 @@ from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 
 ENTITY = VaeDossier.__tablename__
 PROCESS = "vae"
-K = VaeState
 DECISION_LETTERS = {"recevable": "decision_recevabilite", "non_recevable": "decision_non_recevabilite"}
 
 
@@ -112,7 +111,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
 def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
     """Reminders owed today by the calendar while the dossier still waits (keyed: sent once)."""
     settings = get_settings()
-    if dossier.state == K.demande_deposee:
+    if dossier.state == VaeState.demande_deposee:
         ctx = vae_context(session, dossier)
         due: date = dossier.recevabilite_due_on
         days = latest_due_reminder(settings.vae_recevabilite_reminder_days_before, due)
@@ -120,7 +119,7 @@ def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
             fx.mail(ctx, f"recevabilite-reminder:d{days}", "vae/relance_recevabilite", [settings.officers_mailbox])
         elif today() > due:
             fx.mail(ctx, "recevabilite-overdue", "vae/relance_recevabilite", [settings.officers_mailbox])
-    elif dossier.state == K.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
+    elif dossier.state == VaeState.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
         ctx = vae_context(session, dossier)
         v = ctx["vae"]
         fx.mail(ctx, "livret2-reminder", "vae/relance_livret2", [v["structure_email"], v["candidate_email"]],
@@ -128,13 +127,13 @@ def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
 
 
 def waiting_for(dossier: VaeDossier) -> str | None:
-    state = K(dossier.state)
+    state = VaeState(dossier.state)
     return {
-        K.demande_deposee: f"chargé·e de certification : décision de recevabilité avant le "
+        VaeState.demande_deposee: f"chargé·e de certification : décision de recevabilité avant le "
                            f"{dossier.recevabilite_due_on:%d/%m/%Y}",
-        K.recevable: "structure : dépôt du livret 2",
-        K.livret2_depose: "chargé·e de certification : inscription à une session de jury, puis entretien",
-        K.entretien_realise: "jury : délibération sur les blocs demandés",
+        VaeState.recevable: "structure : dépôt du livret 2",
+        VaeState.livret2_depose: "chargé·e de certification : inscription à une session de jury, puis entretien",
+        VaeState.entretien_realise: "jury : délibération sur les blocs demandés",
     }.get(state)
 
 

@@ -13,7 +13,7 @@ reinstatement, withdrawal, expiry, renewal).
 - :mod:`certification.agrement.actions`: the actions an actor may take on a request or an
   agrément now.
 
-Its flows are :mod:`flows.agrement` and :mod:`flows.lifecycle`, its API and back-office pages
+Its flows are :mod:`flows.agrement` and :mod:`flows.agrement_lifecycle`, its API and back-office pages
 :mod:`api.agrement`, its letters ``documents/templates/agrement/`` and its e-mails
 ``notifications/templates/agrement/``.
 """

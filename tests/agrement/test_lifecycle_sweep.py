@@ -22,7 +22,7 @@ from certification.agrement.models import Agrement
 from certification.agrement import service as agrement_service
 from certification.agrement import lifecycle
 from certification.settings import reset_settings_cache
-from flows.lifecycle import (
+from flows.agrement_lifecycle import (
     advance_agrement,
     agrement_context,
     agrement_lifecycle_flow,

@@ -141,6 +141,6 @@ def test_action_plan_reminders_escalation_and_suspension(world, settings):
         assert s.get(Controle, cid).state == "suspended"
         assert s.get(Agrement, agrement_id).state == "suspended"
     assert controles_needing_attention() == []
-    from flows.lifecycle import advance_agrement
+    from flows.agrement_lifecycle import advance_agrement
 
     assert advance_agrement(agrement_id)["mails"] == []  # the contrôle's letter was the one notice

@@ -27,7 +27,7 @@ from certification.jury import queries as jury_queries
 from certification.candidates import service as cand
 from certification.jury import service as svc
 from certification.candidates import queries as candidate_queries
-from flows.lifecycle import advance_agrement
+from flows.agrement_lifecycle import advance_agrement
 from tests.factories import (
     issue_each,
     add_user,
