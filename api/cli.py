@@ -93,9 +93,9 @@ def _demo_pending() -> bool:
     from certification.models import Structure
     from certification.agrement.models import AgrementRequest
 
-    with session_scope() as session:
-        structure = session.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
-        return not (structure and session.exec(
+    with session_scope() as db:
+        structure = db.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
+        return not (structure and db.exec(
             select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)).first())
 
 
@@ -388,8 +388,8 @@ def create_user_cmd(
     from certification.db import session_scope
     from certification.services.users import create_user
 
-    with session_scope() as session:
-        user = create_user(session, email=email, full_name=name, role=role, password=password,
+    with session_scope() as db:
+        user = create_user(db, email=email, full_name=name, role=role, password=password,
                            sex=sex.upper() if sex else None)
         typer.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
 

@@ -13,8 +13,8 @@ def prepare_database() -> None:
     from certification.services.referential import ensure_referential
 
     upgrade()
-    with session_scope() as session:
-        ensure_referential(session)
+    with session_scope() as db:
+        ensure_referential(db)
 
 
 referentiels = typer.Typer(
@@ -27,13 +27,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _officer(session, email: str):
+def _officer(db, email: str):
     from sqlmodel import select
 
     from certification.audit import Actor
     from certification.models import Role, User
 
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    user = db.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None or user.role != Role.officer or not user.active:
         _fail(f"« {email} » n'est pas un compte actif de chargé·e de certification.")
     return Actor.of(user)
@@ -102,17 +102,17 @@ def referentiels_load(
     on = _day(activate_on, "--activate-on")
     prepare_database()
     try:
-        with session_scope() as session:
-            actor = _officer(session, officer)
-            for line in service.describe(service.preview(session, actor, model, Path(file).name)):
+        with session_scope() as db:
+            actor = _officer(db, officer)
+            for line in service.describe(service.preview(db, actor, model, Path(file).name)):
                 typer.echo(line)
             if dry_run:
-                session.rollback()
+                db.rollback()
                 typer.echo("Simulation : rien n'a été enregistré.")
                 return
-            version, created = service.load_version(session, actor, model, source=Path(file).name,
+            version, created = service.load_version(db, actor, model, source=Path(file).name,
                                                     activate_on=on, reason=reason)
-            state = service.state_of(session, version)
+            state = service.state_of(db, version)
             label, since = version.label, version.valid_from
     except DomainError as exc:
         _fail(exc.message)
@@ -145,8 +145,8 @@ def referentiels_activate(
     day = _day(on, "--on")
     prepare_database()
     try:
-        with session_scope() as session:
-            row = service.activate_version(session, _officer(session, officer), certification, version, on=day,
+        with session_scope() as db:
+            row = service.activate_version(db, _officer(db, officer), certification, version, on=day,
                                            reason=reason)
             since = row.valid_from
     except DomainError as exc:
@@ -163,19 +163,19 @@ def referentiels_list(certification: str | None = typer.Argument(None, help="Cod
     from certification.referentiel import service
 
     prepare_database()
-    with session_scope() as session:
+    with session_scope() as db:
         query = select(Certification).order_by(Certification.code)
         if certification:
             query = query.where(Certification.code == certification)
-        certs = list(session.exec(query))
+        certs = list(db.exec(query))
         if not certs:
             _fail(f"Certification inconnue : {certification}.")
         for cert in certs:
             typer.echo(f"{cert.code} — {cert.title}")
-            for v in service.versions_of(session, cert.id):
+            for v in service.versions_of(db, cert.id):
                 period = (f"du {v.valid_from:%d/%m/%Y}" if v.valid_from else "depuis l'origine") + (
                     f" au {v.valid_until:%d/%m/%Y}" if v.valid_until else "")
                 registry = f"{v.registry_kind or '—'} {v.registry_code or '(sans numéro)'}"
-                typer.echo(f"  version « {v.label} » : {service.state_of(session, v)}"
+                typer.echo(f"  version « {v.label} » : {service.state_of(db, v)}"
                            + (f", {period}" if v.status == "active" else "")
                            + f" ; {v.title} ; {registry} ; {v.source}")

@@ -94,13 +94,13 @@ DEMO_PENDING_REQUESTS = [  # (siret, structure, index of the mandataire in DEMO_
 
 def seed_users() -> dict[str, User]:
     """Referential and demo accounts (idempotent)."""
-    with session_scope() as session:
-        ensure_referential(session)
+    with session_scope() as db:
+        ensure_referential(db)
         users = {}
         for email, name, role in DEMO_USERS:
-            user = session.exec(select(User).where(User.email == email)).first()
+            user = db.exec(select(User).where(User.email == email)).first()
             users[email] = user or create_user(
-                session, email=email, full_name=name, role=role, password=DEMO_PASSWORD,
+                db, email=email, full_name=name, role=role, password=DEMO_PASSWORD,
                 sex=DEMO_USER_SEXES.get(email),
             )
         return users
@@ -137,9 +137,9 @@ def _ok(response: httpx.Response) -> dict:
 def run_demo(app) -> DemoResult:
     """Drive one request from submission to a granted agrément (flows run inline)."""
     seed_users()
-    with session_scope() as session:
-        structure = session.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
-        done = structure and session.exec(
+    with session_scope() as db:
+        structure = db.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
+        done = structure and db.exec(
             select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)
         ).first()
         if done:
@@ -341,13 +341,13 @@ async def _controle_and_training(client: httpx.AsyncClient, officer: dict, agrem
     result.controle_reference = controle["reference"]
     formateur = await _atoken(client, DEMO_USERS[4][0])
     first_day = today() + timedelta(days=21)
-    session = _ok(await client.post("/training-sessions", headers=formateur, json={
+    training_session = _ok(await client.post("/training-sessions", headers=formateur, json={
         "days": [str(first_day), str(first_day + timedelta(days=1))], "place": "Lyon, salle Croix-Rousse",
         "title": "Formation EPSP — encadrants d'insertion", "hours": "9 h – 12 h 30, 13 h 30 – 17 h"}))
-    _ok(await client.post(f"/training-sessions/{session['id']}/enrollments", headers=formateur, json={
+    _ok(await client.post(f"/training-sessions/{training_session['id']}/enrollments", headers=formateur, json={
         "structure_id": agrement["structure_id"], "last_name": "Lefèvre", "first_names": "Zoé",
         "email": "zoe.lefevre@jardins-etang.example.org"}))
-    result.training_reference = session["reference"]
+    result.training_reference = training_session["reference"]
 
 
 async def _atoken(client: httpx.AsyncClient, email: str) -> dict[str, str]:

@@ -28,8 +28,8 @@ class Principal:
 def current_principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Authentification requise (en-tête Authorization: Bearer <jeton>).")
-    with session_scope() as session:
-        user = user_for_token(session, credentials.credentials)
+    with session_scope() as db:
+        user = user_for_token(db, credentials.credentials)
     if user is None:
         raise Unauthorized("Jeton invalide ou expiré.")
     return Principal(user, Actor.of(user))

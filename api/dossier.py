@@ -42,19 +42,19 @@ class ProgressOut(BaseModel):
     last_run: LastRunOut | None = Field(default=None, description="Dernière exécution du traitement du dossier")
 
 
-def _pending_mails(session: Session, entity_type: str, entity_id: int) -> list[PendingEffectOut]:
+def _pending_mails(db: Session, entity_type: str, entity_id: int) -> list[PendingEffectOut]:
     from sqlmodel import select
 
     from notifications.models import OutboxMessage
 
-    rows = session.exec(select(OutboxMessage).where(
+    rows = db.exec(select(OutboxMessage).where(
         OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id,
         OutboxMessage.status != "sent").order_by(OutboxMessage.id))
     return [PendingEffectOut(kind="mail", name=m.dedupe_key.split(":", 2)[-1], status=m.status,
                              created_at=m.created_at, attempts=m.attempts, last_error=m.last_error) for m in rows]
 
 
-def _last_run(session: Session, entity_type: str, entity_id: int) -> LastRunOut | None:
+def _last_run(db: Session, entity_type: str, entity_id: int) -> LastRunOut | None:
     from sqlmodel import select
 
     from certification.effects import OWED_STEPS
@@ -63,7 +63,7 @@ def _last_run(session: Session, entity_type: str, entity_id: int) -> LastRunOut 
     owner = OWED_STEPS.get(entity_type)
     if owner is None:
         return None
-    run = session.exec(select(FlowRunRecord).where(
+    run = db.exec(select(FlowRunRecord).where(
         FlowRunRecord.process == owner.process, FlowRunRecord.entity_id == entity_id,
     ).order_by(FlowRunRecord.id.desc()).limit(1)).first()
     if run is None:
@@ -71,10 +71,10 @@ def _last_run(session: Session, entity_type: str, entity_id: int) -> LastRunOut 
     return LastRunOut(state=run.state, started_at=run.started_at, finished_at=run.finished_at, error=run.error)
 
 
-def progress_of(session: Session, entity_type: str, entity_id: int) -> ProgressOut:
-    pending = [PendingEffectOut(**effect) for effect in pending_effects(session, entity_type, entity_id)]
-    pending += _pending_mails(session, entity_type, entity_id)
-    return ProgressOut(pending=pending, idle=not pending, last_run=_last_run(session, entity_type, entity_id))
+def progress_of(db: Session, entity_type: str, entity_id: int) -> ProgressOut:
+    pending = [PendingEffectOut(**effect) for effect in pending_effects(db, entity_type, entity_id)]
+    pending += _pending_mails(db, entity_type, entity_id)
+    return ProgressOut(pending=pending, idle=not pending, last_run=_last_run(db, entity_type, entity_id))
 
 
 # A dossier read's responses: 200 with an ETag, 304 when the client's copy is current.

@@ -28,10 +28,10 @@ def vae_waiting_for(dossier: Any) -> str | None:
     return waiting_for(dossier)
 
 
-def training_waiting_for(session: Any) -> str | None:
+def training_waiting_for(db: Any) -> str | None:
     from flows.training import training_waiting_for as waiting_for
 
-    return waiting_for(session)
+    return waiting_for(db)
 
 
 def appui_waiting_for(appui: Any) -> str | None:

@@ -30,8 +30,8 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(jsonable_encoder(parts), sort_keys=True).encode()).hexdigest()
 
 
-def _replay(session: Session, user_id: int, key: str, path: str, digest: str) -> JSONResponse | None:
-    record = session.exec(
+def _replay(db: Session, user_id: int, key: str, path: str, digest: str) -> JSONResponse | None:
+    record = db.exec(
         select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
     ).first()
     if record is None:
@@ -52,26 +52,26 @@ def run_idempotent(
     digest: str,
     work: Callable[[Session], tuple[int, Any]],
 ) -> JSONResponse:
-    """Run ``work(session) -> (status, body)`` once per (user, key) and answer JSON."""
+    """Run ``work(db) -> (status, body)`` once per (user, key) and answer JSON."""
     try:
-        with session_scope() as session:
-            if key and (replayed := _replay(session, user_id, key, path, digest)):
+        with session_scope() as db:
+            if key and (replayed := _replay(db, user_id, key, path, digest)):
                 return replayed
-            status, body = work(session)
+            status, body = work(db)
             body = jsonable_encoder(body)
             if key:
-                session.add(
+                db.add(
                     IdempotencyRecord(
                         user_id=user_id, key=key, method=method, path=path, request_hash=digest,
                         status_code=status, response_body=body,
                     )
                 )
-                session.flush()
+                db.flush()
     except IntegrityError:
         if not key:
             raise
-        with session_scope() as session:
-            replayed = _replay(session, user_id, key, path, digest)
+        with session_scope() as db:
+            replayed = _replay(db, user_id, key, path, digest)
         if replayed is None:
             raise
         return replayed
@@ -91,15 +91,15 @@ def respond(
     status: int = 200,
     flow_of: Callable[[Any], int] = lambda entity: entity.id,
 ) -> JSONResponse:
-    """Apply ``action(session) -> entity`` idempotently, answer ``render(session, entity)`` and,
+    """Apply ``action(db) -> entity`` idempotently, answer ``render(db, entity)`` and,
     once committed, trigger ``on_change(flow_of(entity))`` (the flow of the entity, by default
     its own) in the background."""
     touched: list[int] = []
 
-    def work(session: Session):
-        entity = action(session)
+    def work(db: Session):
+        entity = action(db)
         touched.append(flow_of(entity))
-        return status, render(session, entity)
+        return status, render(db, entity)
 
     response = run_idempotent(
         user_id=user_id, key=key, method=http.method, path=http.url.path,
@@ -131,7 +131,7 @@ Call = Annotated[ActionCall, Depends(_action_call)]
 
 class Responder:
     """The answer of a router's action endpoints: ``responder(call, principal, digest_parts, action)``
-    applies ``action(session) -> dossier`` idempotently, answers ``render(session, principal, dossier)``
+    applies ``action(db) -> dossier`` idempotently, answers ``render(db, principal, dossier)``
     and then runs the dossier's flow: the function ``flow`` of :mod:`flows.dispatch` (looked up at
     each call), for ``flow_of(dossier)`` (by default the dossier's id); ``None`` runs no flow."""
 
@@ -143,6 +143,6 @@ class Responder:
                  action: Callable[[Session], Any], status: int = 200) -> JSONResponse:
         return respond(
             call.http, call.background, user_id=principal.actor.user_id, key=call.key, digest_parts=digest_parts,
-            action=action, render=lambda session, dossier: self.render(session, principal, dossier),
+            action=action, render=lambda db, dossier: self.render(db, principal, dossier),
             on_change=getattr(dispatch, self.flow) if self.flow else None, status=status, flow_of=self.flow_of,
         )

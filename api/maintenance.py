@@ -33,9 +33,9 @@ class CheckReport:
 
 def check_installation(data_dir: Path | None = None) -> CheckReport:
     data_dir = data_dir or get_settings().data_dir
-    with session_scope() as session:
-        files = file_problems(session, data_dir)
-        register = register_problems(session)
-    with session_scope() as session:
-        chain = verify_chain(session)
+    with session_scope() as db:
+        files = file_problems(db, data_dir)
+        register = register_problems(db)
+    with session_scope() as db:
+        chain = verify_chain(db)
     return CheckReport(files, register, chain)

@@ -45,14 +45,14 @@ class DatabaseCollector:
         from notifications.models import OutboxMessage
 
         try:
-            with session_scope() as session:
-                runs = session.exec(select(FlowRunRecord.process, FlowRunRecord.state, func.count())
+            with session_scope() as db:
+                runs = db.exec(select(FlowRunRecord.process, FlowRunRecord.state, func.count())
                                     .group_by(FlowRunRecord.process, FlowRunRecord.state)).all()
-                outbox = session.exec(select(OutboxMessage.status, func.count())
+                outbox = db.exec(select(OutboxMessage.status, func.count())
                                       .group_by(OutboxMessage.status)).all()
-                undeliverable = len(monitoring.undeliverable(session))
-                incidents = len(monitoring.open_flow_incidents(session))
-                waiting = Counter(w.process for w in monitoring.waiting_dossiers(session))
+                undeliverable = len(monitoring.undeliverable(db))
+                incidents = len(monitoring.open_flow_incidents(db))
+                waiting = Counter(w.process for w in monitoring.waiting_dossiers(db))
         except Exception:  # noqa: BLE001 - a scrape never fails the API
             log.exception("metrics: the database could not be read")
             return

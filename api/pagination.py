@@ -122,10 +122,10 @@ def until_query(what: str) -> Any:
     return Query(default=None, description=f"{what} jusqu'à cette date (AAAA-MM-JJ, incluse)")
 
 
-def certification_ids(session: Any, code: str | None) -> set[int]:
+def certification_ids(db: Any, code: str | None) -> set[int]:
     """Ids of the certifications a ``certification_code`` filter keeps (all when no code is given)."""
     from sqlmodel import select
 
     from certification.models import Certification
 
-    return {c.id for c in session.exec(select(Certification)) if code in (None, c.code)}
+    return {c.id for c in db.exec(select(Certification)) if code in (None, c.code)}

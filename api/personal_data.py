@@ -31,41 +31,41 @@ def _row(row: SQLModel, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     return {k: v for k, v in row.model_dump(mode="json").items() if k not in drop}
 
 
-def _all(session: Session, model, *where) -> list:
-    return list(session.exec(select(model).where(*where).order_by(model.id)))
+def _all(db: Session, model, *where) -> list:
+    return list(db.exec(select(model).where(*where).order_by(model.id)))
 
 
-def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple[str, Path]]]:
+def personal_data(db: Session, candidate_id: int) -> tuple[dict, list[tuple[str, Path]]]:
     """The JSON document and the files (name in the ZIP, path under data_dir) about a candidate."""
-    candidate = session.get(Candidate, candidate_id)
+    candidate = db.get(Candidate, candidate_id)
     if candidate is None:
         raise NotFound("Candidat introuvable.", code="candidate_not_found")
-    certificates = _all(session, Certificate, Certificate.candidate_id == candidate.id)
-    appeals = _all(session, Appeal, Appeal.candidate_id == candidate.id)
-    evaluations = _all(session, Evaluation, Evaluation.candidate_id == candidate.id)
-    juries = {j.id: j.reference for j in session.exec(select(JurySession).where(JurySession.id.in_(
+    certificates = _all(db, Certificate, Certificate.candidate_id == candidate.id)
+    appeals = _all(db, Appeal, Appeal.candidate_id == candidate.id)
+    evaluations = _all(db, Evaluation, Evaluation.candidate_id == candidate.id)
+    juries = {j.id: j.reference for j in db.exec(select(JurySession).where(JurySession.id.in_(
         select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate.id))))}
-    vae = dossier_of_candidate(session, candidate.id)
+    vae = dossier_of_candidate(db, candidate.id)
     entities = {("candidates", candidate.id), *(("certificates", c.id) for c in certificates),
                 *(("appeals", a.id) for a in appeals), *((("vae_dossiers", vae.id),) if vae else ())}
-    events = [e for e in _all(session, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))
+    events = [e for e in _all(db, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))
               if (e.entity_type, e.entity_id) in entities]
-    documents = [d for d in _all(session, GeneratedDocument, GeneratedDocument.entity_id.in_([i for _, i in entities]))
+    documents = [d for d in _all(db, GeneratedDocument, GeneratedDocument.entity_id.in_([i for _, i in entities]))
                  if (d.entity_type, d.entity_id) in entities]
-    emails = [m for m in _all(session, OutboxMessage, OutboxMessage.entity_id.in_([i for _, i in entities]))
+    emails = [m for m in _all(db, OutboxMessage, OutboxMessage.entity_id.in_([i for _, i in entities]))
               if (m.entity_type, m.entity_id) in entities and m.to_addrs == [candidate.email]]
-    structure = session.get(Structure, candidate.structure_id)
+    structure = db.get(Structure, candidate.structure_id)
     document = {
         "exported_at": now().isoformat(),
         "candidate": _row(candidate),
-        "certification": session.get(Certification, candidate.certification_id).code,
+        "certification": db.get(Certification, candidate.certification_id).code,
         "structure": {"siret": structure.siret, "name": structure.name} if structure else None,
         "evaluations": [_row(e) for e in evaluations],
         "jury_sessions": [{"reference": juries[r.session_id], "blocs": r.blocs, "outcome": r.outcome}
-                          for r in _all(session, JuryCandidate, JuryCandidate.candidate_id == candidate.id)],
+                          for r in _all(db, JuryCandidate, JuryCandidate.candidate_id == candidate.id)],
         "bloc_results": [{**_row(d, drop=("recorded_by_id",)), "session": juries.get(d.session_id)}
-                         for d in _all(session, Deliberation, Deliberation.candidate_id == candidate.id)],
-        "blocs_acquired": [_row(b) for b in _all(session, BlocAcquisition, BlocAcquisition.candidate_id == candidate.id)],
+                         for d in _all(db, Deliberation, Deliberation.candidate_id == candidate.id)],
+        "blocs_acquired": [_row(b) for b in _all(db, BlocAcquisition, BlocAcquisition.candidate_id == candidate.id)],
         "certificates": [_row(c) for c in certificates],
         "appeals": [_row(a, drop=("filed_by_id",)) for a in appeals],
         "vae_dossier": _row(vae, drop=("filed_by_id", "decided_by_id", "interview_recorded_by_id", "livret2_path"))
@@ -85,8 +85,8 @@ def personal_data(session: Session, candidate_id: int) -> tuple[dict, list[tuple
     return document, files
 
 
-def personal_data_zip(session: Session, candidate_id: int, data_dir: Path) -> bytes:
-    document, files = personal_data(session, candidate_id)
+def personal_data_zip(db: Session, candidate_id: int, data_dir: Path) -> bytes:
+    document, files = personal_data(db, candidate_id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         missing = []

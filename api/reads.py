@@ -1,5 +1,5 @@
 """The dossier reads of the routers, written once: a dossier the principal may see (read through
-its service's ``get_…(session, actor, id)``, which answers 404 for a dossier the actor may not
+its service's ``get_…(db, actor, id)``, which answers 404 for a dossier the actor may not
 see, so that its existence does not leak) answered as its representation, its history or one of
 its generated documents.
 
@@ -30,41 +30,41 @@ from certification.audit import Actor, timeline
 from certification.db import session_scope
 
 Getter = Callable[[Session, Actor, int], Any]
-# The files uploaded to a dossier: ``files_of(session, dossier_id)``, rows with the stored-file columns.
+# The files uploaded to a dossier: ``files_of(db, dossier_id)``, rows with the stored-file columns.
 FilesOf = Callable[[Session, int], list]
 Render = Callable[[Session, Principal, Any], Any]
-# The events of a dossier's history: ``events(session, principal, dossier)`` (may refuse the principal).
+# The events of a dossier's history: ``events(db, principal, dossier)`` (may refuse the principal).
 Events = Callable[[Session, Principal, Any], list]
 
 
 def dossier_read(conditional: Conditional, principal: Principal, get: Getter, render: Render,
                  dossier_id: int) -> Response:
-    """``render(session, principal, dossier)``, with its ETag (304 when the client's copy is current)."""
-    with session_scope() as session:
-        return conditional.respond(render(session, principal, get(session, principal.actor, dossier_id)))
+    """``render(db, principal, dossier)``, with its ETag (304 when the client's copy is current)."""
+    with session_scope() as db:
+        return conditional.respond(render(db, principal, get(db, principal.actor, dossier_id)))
 
 
 def dossier_timeline(pager: Pager, principal: Principal, get: Getter, entity_type: str,
                      dossier_id: int, events: Events | None = None) -> Page[EventOut]:
     """The dossier's history, a page of its audit events (oldest first): those of ``entity_type``,
-    or ``events(session, principal, dossier)`` when given."""
-    with session_scope() as session:
-        dossier = get(session, principal.actor, dossier_id)
-        found = events(session, principal, dossier) if events else timeline(session, entity_type, dossier.id)
+    or ``events(db, principal, dossier)`` when given."""
+    with session_scope() as db:
+        dossier = get(db, principal.actor, dossier_id)
+        found = events(db, principal, dossier) if events else timeline(db, entity_type, dossier.id)
         return timeline_page(pager, found)
 
 
 def dossier_document(principal: Principal, get: Getter, entity_type: str, dossier_id: int,
                      document_id: int) -> FileResponse:
     """A generated document of the dossier (404 when it is another dossier's)."""
-    with session_scope() as session:
-        dossier = get(session, principal.actor, dossier_id)
-        doc = owned_document(session, entity_type, dossier.id, document_id)
+    with session_scope() as db:
+        dossier = get(db, principal.actor, dossier_id)
+        doc = owned_document(db, entity_type, dossier.id, document_id)
     return document_response(doc)
 
 
 class DossierReads:
-    """The read routes of one kind of dossier on ``router``: the dossier is ``get(session, actor,
+    """The read routes of one kind of dossier on ``router``: the dossier is ``get(db, actor,
     id)`` (404 for a dossier the actor may not see), its id the path parameter ``id_param``, its
     audit events and documents those of ``entity_type``. The routes are added in the order of the
     calls (the order of the router's routes, so of the paths in the OpenAPI document). ``reader``
@@ -83,7 +83,7 @@ class DossierReads:
         return parameter("principal", Principal, reader if reader is not None else self.reader)
 
     def read(self, *, render: Render, response_model: Any, summary: str, reader: Any = None) -> None:
-        """``GET /{id}``: ``render(session, principal, dossier)`` with its ETag (304 when current)."""
+        """``GET /{id}``: ``render(db, principal, dossier)`` with its ETag (304 when current)."""
 
         def body(principal: Principal, conditional: Conditional, **ids: int) -> Response:
             return dossier_read(conditional, principal, self.get, render, ids[self.id_param])
@@ -95,7 +95,7 @@ class DossierReads:
 
     def timeline(self, *, summary: str, events: Events | None = None, reader: Any = None) -> None:
         """``GET /{id}/timeline``: a page of the dossier's audit events (oldest first), or of
-        ``events(session, principal, dossier)`` when given."""
+        ``events(db, principal, dossier)`` when given."""
 
         def body(pager: Pager, principal: Principal, **ids: int) -> Page[EventOut]:
             return dossier_timeline(pager, principal, self.get, self.entity_type, ids[self.id_param], events)
@@ -119,12 +119,12 @@ class DossierReads:
     def uploaded_file(self, *, path: str, file_param: str, files_of: FilesOf, missing: str, code: str,
                       name: str, summary: str) -> None:
         """``GET /{id}/<path>/{<file_param>}`` (endpoint ``name``): a file uploaded to the dossier,
-        one of ``files_of(session, dossier_id)`` (404 ``missing`` with ``code`` when it is not)."""
+        one of ``files_of(db, dossier_id)`` (404 ``missing`` with ``code`` when it is not)."""
 
         def body(principal: Principal, **ids: int) -> FileResponse:
-            with session_scope() as session:
-                dossier = self.get(session, principal.actor, ids[self.id_param])
-                found = uploaded_file(files_of(session, dossier.id), ids[file_param], missing, code)
+            with session_scope() as db:
+                dossier = self.get(db, principal.actor, ids[self.id_param])
+                found = uploaded_file(files_of(db, dossier.id), ids[file_param], missing, code)
             return file_response(*stored_path(found))
 
         self.router.add_api_route(

@@ -40,8 +40,8 @@ def endpoint(name: str, parameters: list[inspect.Parameter], body: Callable[...,
 
 class DossierActions:
     """The plain actions on one kind of dossier: ``POST /{id}/<path>`` applies the service function
-    ``do(session, actor, id)`` (``do(session, actor, id, reason)`` for an action with a reason, its
-    body a :class:`~api.schemas.ReasonIn`; ``do(session, actor, id, body)`` for an action whose body
+    ``do(db, actor, id)`` (``do(db, actor, id, reason)`` for an action with a reason, its
+    body a :class:`~api.schemas.ReasonIn`; ``do(db, actor, id, body)`` for an action whose body
     is of another ``model``) through ``responder`` and answers the dossier as
     ``response_model``. ``principal`` is the typed dependency of the role (``Officer``…). The
     idempotency digest is the id, the path when ``digest_path`` (as the router has always had it)
@@ -77,7 +77,7 @@ class DossierActions:
 
     def visit(self, schedule: Callable[..., Any], *, summary: str, principal: Any = None) -> None:
         """``POST /{id}/visit`` (``schedule_visit``): programme or move the dossier's visit, the
-        service's ``schedule(session, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
+        service's ``schedule(db, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
         body's planning fields."""
         self.add("visit", lambda s, actor, i, visit: schedule(s, actor, i, **visit.planning()), model=VisitIn,
                  name="schedule_visit", principal=principal, summary=summary)

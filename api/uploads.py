@@ -149,14 +149,14 @@ def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
     )
 
 
-def documents_out(session: Session, base_url: str, entity_type: str, entity_id: int) -> list[DocumentOut]:
+def documents_out(db: Session, base_url: str, entity_type: str, entity_id: int) -> list[DocumentOut]:
     """The documents generated for a dossier, each downloadable at ``<base_url>/documents/<id>``."""
-    return [document_out(base_url, doc) for doc in list_documents(session, entity_type, entity_id)]
+    return [document_out(base_url, doc) for doc in list_documents(db, entity_type, entity_id)]
 
 
-def owned_document(session: Session, entity_type: str, entity_id: int, document_id: int) -> GeneratedDocument:
+def owned_document(db: Session, entity_type: str, entity_id: int, document_id: int) -> GeneratedDocument:
     """Generated document ``document_id`` of the dossier ``(entity_type, entity_id)``; 404 otherwise."""
-    doc = session.get(GeneratedDocument, document_id)
+    doc = db.get(GeneratedDocument, document_id)
     if doc is None or doc.entity_type != entity_type or doc.entity_id != entity_id:
         raise NotFound("Document introuvable.", code="document_not_found")
     return doc

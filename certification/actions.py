@@ -1,6 +1,6 @@
 """Who may do what now: the actions an actor may take on a dossier, one function per process.
 
-Each ``<process>_actions(session, actor, dossier)`` answers the names of the actions (the names of
+Each ``<process>_actions(db, actor, dossier)`` answers the names of the actions (the names of
 the API's action endpoints, which the back-office forms reuse) that ``actor`` may take on the
 dossier in its current state. The API's dossier reads, the back-office pages and anything else
 that offers actions ask here, so the rule is written once, next to the services that enforce it.

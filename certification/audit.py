@@ -41,7 +41,7 @@ SYSTEM = Actor(None, Role.system, "Système (processus automatisé)")
 
 
 def record_event(
-    session: Session,
+    db: Session,
     *,
     entity_type: str,
     entity_id: int,
@@ -65,21 +65,21 @@ def record_event(
         reason=reason,
         data=dict(data or {}),
     )
-    seal(session, event)  # added, chained to the entity's previous row, in this transaction
+    seal(db, event)  # added, chained to the entity's previous row, in this transaction
     # The effects this step owes (letters, e-mails) are recorded with it, in the same transaction.
-    owe_step(session, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
+    owe_step(db, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
     from certification.webhooks import enqueue_for  # webhooks import the models; imported late
 
-    enqueue_for(session, event)
+    enqueue_for(db, event)
     return event
 
 
-def compare_and_set(session: Session, entity: Any, values: Mapping[str, Any], *conditions: Any, conflict: str) -> None:
+def compare_and_set(db: Session, entity: Any, values: Mapping[str, Any], *conditions: Any, conflict: str) -> None:
     """Write ``values`` into ``entity``'s row only if the row is still as read: same ``version``
     (and ``conditions``); otherwise ``Conflict`` (message ``conflict``), so that of two concurrent
     actors only one wins. ``entity`` is then reloaded from the database."""
     model = type(entity)
-    result = session.execute(
+    result = db.execute(
         update(model)
         .where(model.id == entity.id, model.version == entity.version, *conditions)
         .values(**values)
@@ -87,12 +87,12 @@ def compare_and_set(session: Session, entity: Any, values: Mapping[str, Any], *c
     )
     if result.rowcount != 1:
         raise Conflict(conflict, code="concurrent_update")
-    session.expire(entity)
-    session.refresh(entity)
+    db.expire(entity)
+    db.refresh(entity)
 
 
 def apply_transition(
-    session: Session,
+    db: Session,
     machine: StateMachine,
     entity: Any,
     name: str,
@@ -113,13 +113,13 @@ def apply_transition(
     values = {"state": t.target, "version": entity.version + 1, **(changes or {})}
     if hasattr(model, "updated_at"):
         values.setdefault("updated_at", now())
-    session.flush()
+    db.flush()
     compare_and_set(
-        session, entity, values, model.state == current,
+        db, entity, values, model.state == current,
         conflict="Le dossier a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
     )
     return record_event(
-        session,
+        db,
         entity_type=model.__tablename__,
         entity_id=entity.id,
         action=name,
@@ -131,9 +131,9 @@ def apply_transition(
     )
 
 
-def timeline(session: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:
+def timeline(db: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:
     return list(
-        session.exec(
+        db.exec(
             select(AuditEvent)
             .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
             .order_by(AuditEvent.at, AuditEvent.id)

@@ -47,24 +47,24 @@ def row_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(event)).hexdigest()
 
 
-def _lock_entity(session: Session, entity_type: str, entity_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _lock_entity(db: Session, entity_type: str, entity_id: int) -> None:
+    if db.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(entity_type.encode()) - 2**31  # int4 range
-        session.execute(text("SELECT pg_advisory_xact_lock(:k, :i)"),
+        db.execute(text("SELECT pg_advisory_xact_lock(:k, :i)"),
                         {"k": key, "i": int(entity_id) % 2**31})
 
 
-def _write_locked(session: Session) -> bool:
+def _write_locked(db: Session) -> bool:
     """Whether this transaction already holds the database's write lock. SQLite's driver opens
     its transaction at the first INSERT/UPDATE only: before that, a read is not protected from a
     concurrent writer. On PostgreSQL the entity's advisory lock (``_lock_entity``) is what counts."""
-    connection = session.connection()
+    connection = db.connection()
     if connection.dialect.name != "sqlite":
         return True
     return bool(connection.connection.dbapi_connection.in_transaction)
 
 
-def seal(session: Session, event: AuditEvent) -> None:
+def seal(db: Session, event: AuditEvent) -> None:
     """Insert ``event`` (not yet added to the session) chained after its entity's last row.
 
     The head of an entity's chain is read once per transaction: once read, the entity's lock
@@ -75,23 +75,23 @@ def seal(session: Session, event: AuditEvent) -> None:
     statement), except when nothing has been written yet on SQLite: then it is inserted first, to
     take the write lock before its predecessor is read, and its hashes are written after.
     """
-    heads = transaction_cache(session, "audit_chain_heads")
+    heads = transaction_cache(db, "audit_chain_heads")
     key = (event.entity_type, int(event.entity_id))
     prev = heads.get(key)
     if prev is None:
-        _lock_entity(session, event.entity_type, event.entity_id)
-        session.flush()
+        _lock_entity(db, event.entity_type, event.entity_id)
+        db.flush()
         latest = select(AuditEvent.row_hash).where(
             AuditEvent.entity_type == event.entity_type, AuditEvent.entity_id == event.entity_id)
-        if not _write_locked(session):
-            session.add(event)
-            session.flush()
+        if not _write_locked(db):
+            db.add(event)
+            db.flush()
             latest = latest.where(AuditEvent.id < event.id)
-        prev = session.exec(latest.order_by(AuditEvent.id.desc()).limit(1)).first() or GENESIS
+        prev = db.exec(latest.order_by(AuditEvent.id.desc()).limit(1)).first() or GENESIS
     event.prev_hash = prev
     event.row_hash = row_hash(event.prev_hash, event)
-    session.add(event)
-    session.flush()  # its id: the effects it owes and its webhooks name it
+    db.add(event)
+    db.flush()  # its id: the effects it owes and its webhooks name it
     heads[key] = event.row_hash
 
 
@@ -116,15 +116,15 @@ class ChainReport:
         return self.first_break is None
 
 
-def _all_events(session: Session) -> Iterator[AuditEvent]:
+def _all_events(db: Session) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        rows = session.exec(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH)).all()
+        rows = db.exec(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH)).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].id
-        session.expunge_all()
+        db.expunge_all()
 
 
 def check_events(events: Iterable[AuditEvent]) -> ChainReport:
@@ -149,9 +149,9 @@ def check_events(events: Iterable[AuditEvent]) -> ChainReport:
     return ChainReport(checked, None)
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(db: Session) -> ChainReport:
     """Check every audit row; the report names the first broken one (in id order)."""
-    return check_events(_all_events(session))
+    return check_events(_all_events(db))
 
 
 def seal_existing(connection: Connection) -> int:

@@ -64,49 +64,49 @@ def new_session(engine: Engine | None = None) -> Session:
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
-    session = new_session(engine)
+    db = new_session(engine)
     try:
-        yield session
-        session.commit()
+        yield db
+        db.commit()
     except BaseException:
-        session.rollback()
+        db.rollback()
         raise
     finally:
-        session.close()
+        db.close()
 
 
 _CACHES = "transaction_caches"
 
 
-def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
+def transaction_cache(db: Session, name: str) -> dict[Any, Any]:
     """A dict kept in ``session.info`` for what one transaction may read once (the head of an
     audit chain it holds the lock of, the webhook subscriptions); emptied when the transaction or
     any savepoint of the session ends (commit, rollback, release), not at each flush."""
-    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_CACHES, {})
+    caches: dict[str, dict[Any, Any]] = db.info.setdefault(_CACHES, {})
     return caches.setdefault(name, {})
 
 
 @event.listens_for(OrmSession, "after_transaction_end")
-def _forget_caches(session: OrmSession, transaction: SessionTransaction) -> None:
+def _forget_caches(db: OrmSession, transaction: SessionTransaction) -> None:
     # A flush runs in a subtransaction of the caller's: its end is not the transaction's (a failed
     # flush rolls the enclosing transaction back, which ends it and empties the caches then).
     if transaction.origin is SessionTransactionOrigin.SUBTRANSACTION:
         return
-    session.info.pop(_CACHES, None)
+    db.info.pop(_CACHES, None)
 
 
 _KEPT = "kept_rows"
 
 
-def get_kept(session: Session, model: type[T], ident: Any) -> T | None:
+def get_kept(db: Session, model: type[T], ident: Any) -> T | None:
     """``session.get`` for a reference row read again and again in one session (a référentiel's
     version for each of a jury's 1,000 candidates): the row is kept referenced for the session's
     life, so that the next ``get`` finds it in the identity map instead of querying again (the
     identity map only holds rows weakly). Expiry still applies: after a commit the row is
     refreshed on access as any other."""
-    row = session.get(model, ident)
+    row = db.get(model, ident)
     if row is not None:
-        session.info.setdefault(_KEPT, {})[(model, ident)] = row
+        db.info.setdefault(_KEPT, {})[(model, ident)] = row
     return row
 
 
@@ -116,7 +116,7 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
 
 
 @contextmanager
-def begin_savepoint(session: Session) -> Iterator[None]:
+def begin_savepoint(db: Session) -> Iterator[None]:
     """``session.begin_nested()`` that stays nested on SQLite too.
 
     The pysqlite driver opens its transaction lazily, at the first INSERT/UPDATE. A
@@ -127,7 +127,7 @@ def begin_savepoint(session: Session) -> Iterator[None]:
     already in a transaction and are left alone.) The block flushes on exit; an
     IntegrityError rolls back to the savepoint only and propagates.
     """
-    connection = session.connection()
+    connection = db.connection()
     if connection.dialect.name == "sqlite":
         dbapi_connection = connection.connection.dbapi_connection
         if (
@@ -136,5 +136,5 @@ def begin_savepoint(session: Session) -> Iterator[None]:
             and dbapi_connection.isolation_level is not None
         ):
             connection.exec_driver_sql("BEGIN")
-    with session.begin_nested():
+    with db.begin_nested():
         yield

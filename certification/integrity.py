@@ -15,13 +15,13 @@ from certification.jury.models import Certificate
 _NUMBER = re.compile(r"^(?P<short>[A-Z0-9]+)-(?P<year>\d{4})-(?P<n>\d+)$")
 
 
-def register_problems(session: Session) -> list[str]:
+def register_problems(db: Session) -> list[str]:
     """Every certificate number of the register is accounted for: per certification and year, the
     numbers run from 1 to the counter's value without gap or duplicate."""
-    codes = {c.id: c.code for c in session.exec(select(Certification))}
+    codes = {c.id: c.code for c in db.exec(select(Certification))}
     seen: dict[tuple[str, int], list[int]] = defaultdict(list)
     problems = []
-    for number, certification_id in session.exec(select(Certificate.number, Certificate.certification_id)):
+    for number, certification_id in db.exec(select(Certificate.number, Certificate.certification_id)):
         match = _NUMBER.match(number)
         code = codes.get(certification_id, "?")
         if match is None or match["short"] != code.removeprefix("CQP_"):
@@ -29,7 +29,7 @@ def register_problems(session: Session) -> list[str]:
             continue
         seen[(code, int(match["year"]))].append(int(match["n"]))
     counters = {(c.name.removeprefix("certificate-"), c.year): c.value
-                for c in session.exec(select(Counter).where(Counter.name.startswith("certificate-")))}
+                for c in db.exec(select(Counter).where(Counter.name.startswith("certificate-")))}
     for key in sorted(set(seen) | set(counters)):
         code, year = key
         values = sorted(seen.get(key, []))
@@ -47,8 +47,8 @@ def register_problems(session: Session) -> list[str]:
     return problems
 
 
-def audit_problems(session: Session) -> list[str]:
-    report = verify_chain(session)
+def audit_problems(db: Session) -> list[str]:
+    report = verify_chain(db)
     if report.intact:
         return []
     return [f"Journal d'audit : première rupture de la chaîne à la {report.first_break.describe()}."]

@@ -14,20 +14,20 @@ from sqlmodel import Session
 from certification.models import Counter
 
 
-def next_value(session: Session, name: str, year: int, count: int = 1) -> int:
+def next_value(db: Session, name: str, year: int, count: int = 1) -> int:
     """The next value of the counter (``count`` > 1: reserves that many, returns the last of them)."""
     bump = (update(Counter).where(Counter.name == name, Counter.year == year)
             .values(value=Counter.value + count).returning(Counter.value)
             # no ORM synchronisation: it would scan every object the session holds, at each number
             .execution_options(synchronize_session=False))
-    value = session.execute(bump).scalar_one_or_none()
+    value = db.execute(bump).scalar_one_or_none()
     if value is not None:
         return value
-    dialect = session.get_bind().dialect.name
+    dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
+    db.execute(
         insert(Counter).values(name=name, year=year, value=0).on_conflict_do_nothing(
             index_elements=["name", "year"]
         )
     )
-    return session.execute(bump).scalar_one()
+    return db.execute(bump).scalar_one()

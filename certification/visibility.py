@@ -1,6 +1,6 @@
 """Reading one dossier as an actor: the row if the actor may see it, else 404.
 
-Every service defines what an actor sees with a query (``query(session, actor)``, which raises
+Every service defines what an actor sees with a query (``query(db, actor)``, which raises
 ``Forbidden`` for a role that sees none of them), usually with :func:`seen_by` (the condition each
 role sees the rows under); :func:`visible_one` reads one row through it.
 A dossier the actor may not see answers the same 404 as one that does not exist, so its
@@ -22,9 +22,9 @@ from certification.models import Role, User
 T = TypeVar("T")
 
 
-def structure_of(session: Session, actor: Actor) -> int | None:
+def structure_of(db: Session, actor: Actor) -> int | None:
     """The structure of the acting user (a structure's account), None without one."""
-    user = session.get(User, actor.user_id) if actor.user_id else None
+    user = db.get(User, actor.user_id) if actor.user_id else None
     return user.structure_id if user else None
 
 
@@ -47,7 +47,7 @@ def seen_by(
 
 
 def visible_one(
-    session: Session,
+    db: Session,
     actor: Actor,
     query: Callable[[Session, Actor], SelectOfScalar[T]],
     model: Any,
@@ -59,7 +59,7 @@ def visible_one(
     """The row ``row_id`` of ``model`` among those ``query`` lets ``actor`` see; ``NotFound``
     (message ``missing``, ``code``) when there is none or the actor's role sees none."""
     try:
-        row = session.exec(query(session, actor).where(model.id == row_id)).first()
+        row = db.exec(query(db, actor).where(model.id == row_id)).first()
     except Forbidden:
         row = None
     if row is None:

@@ -40,7 +40,7 @@ def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) ->
 
 
 def schedule(
-    session: Session,
+    db: Session,
     machine: StateMachine,
     dossier: Any,
     actor: Actor,
@@ -56,7 +56,7 @@ def schedule(
     minutes = check_visit(visit_at, place, duration_minutes)
     sequence = dossier.visit_sequence + 1
     apply_transition(
-        session, machine, dossier, "schedule_visit", actor,
+        db, machine, dossier, "schedule_visit", actor,
         data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
         changes={
             "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes),

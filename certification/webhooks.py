@@ -54,15 +54,15 @@ def _payload(event_id: str, name: str, event: AuditEvent) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def enqueue_for(session: Session, event: AuditEvent) -> list[WebhookDelivery]:
+def enqueue_for(db: Session, event: AuditEvent) -> list[WebhookDelivery]:
     """Queue the deliveries ``event`` owes to the active subscriptions (caller's transaction)."""
     names = events_of(event)
     if not names:
         return []
-    cache = transaction_cache(session, "webhook_subscriptions")  # read once per transaction
+    cache = transaction_cache(db, "webhook_subscriptions")  # read once per transaction
     if "active" not in cache:
-        with session.no_autoflush:  # the caller's pending rows are flushed by the caller, not here
-            cache["active"] = session.exec(
+        with db.no_autoflush:  # the caller's pending rows are flushed by the caller, not here
+            cache["active"] = db.exec(
                 select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
             ).all()
     subscriptions = cache["active"]
@@ -73,7 +73,7 @@ def enqueue_for(session: Session, event: AuditEvent) -> list[WebhookDelivery]:
                 event_id = f"evt_{uuid.uuid4().hex}"
                 delivery = WebhookDelivery(subscription_id=sub.id, event_id=event_id, event=name,
                                            payload=_payload(event_id, name, event))
-                session.add(delivery)
+                db.add(delivery)
                 deliveries.append(delivery)
     return deliveries
 
@@ -98,7 +98,7 @@ def verify(secret: str, body: bytes, header: str, now: int, tolerance: int = TOL
 # --- subscriptions (officers) ------------------------------------------------------------------
 
 
-def subscribe(session: Session, actor: Actor, *, url: str, events: list[str], description: str = "") -> WebhookSubscription:
+def subscribe(db: Session, actor: Actor, *, url: str, events: list[str], description: str = "") -> WebhookSubscription:
     from certification.audit import record_event
 
     if actor.role is not Role.officer:
@@ -109,32 +109,32 @@ def subscribe(session: Session, actor: Actor, *, url: str, events: list[str], de
         raise ValidationFailed(f"Événements parmi : {', '.join(EVENTS)}.", code="unknown_event")
     sub = WebhookSubscription(url=url, events=sorted(set(events)), secret=f"whsec_{secrets.token_urlsafe(32)}",
                               description=description, created_by_id=actor.user_id)
-    session.add(sub)
-    session.flush()
-    transaction_cache(session, "webhook_subscriptions").clear()
-    record_event(session, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="subscribe",
+    db.add(sub)
+    db.flush()
+    transaction_cache(db, "webhook_subscriptions").clear()
+    record_event(db, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="subscribe",
                  actor=actor, data={"url": url, "events": sub.events})
     return sub
 
 
-def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
-    sub = session.get(WebhookSubscription, subscription_id)
+def get_subscription(db: Session, subscription_id: int) -> WebhookSubscription:
+    sub = db.get(WebhookSubscription, subscription_id)
     if sub is None:
         raise NotFound("Abonnement introuvable.", code="subscription_not_found")
     return sub
 
 
-def unsubscribe(session: Session, actor: Actor, subscription_id: int) -> WebhookSubscription:
+def unsubscribe(db: Session, actor: Actor, subscription_id: int) -> WebhookSubscription:
     from certification.audit import record_event
 
-    sub = get_subscription(session, subscription_id)
+    sub = get_subscription(db, subscription_id)
     sub.active = False
-    session.add(sub)
-    transaction_cache(session, "webhook_subscriptions").clear()
-    record_event(session, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="unsubscribe",
+    db.add(sub)
+    transaction_cache(db, "webhook_subscriptions").clear()
+    record_event(db, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="unsubscribe",
                  actor=actor)
     return sub
 
 
-def deliveries_of(session: Session, subscription_id: int) -> list[WebhookDelivery]:
-    return list(session.exec(select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)))
+def deliveries_of(db: Session, subscription_id: int) -> list[WebhookDelivery]:
+    return list(db.exec(select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)))

@@ -105,22 +105,22 @@ def unbake(data: bytes) -> str | None:
     return str(value).strip() if value else None
 
 
-def badge_parts(session: Session, credential: Credential,
+def badge_parts(db: Session, credential: Credential,
                 titles: dict[str, str] | None = None) -> tuple[str, str]:
     """(heading, title) drawn on the badge of a credential (``titles``: the blocs' titles, when
     the caller has read them)."""
-    certificate = session.get(Certificate, credential.certificate_id)
-    cert = session.get(Certification, certificate.certification_id)
-    candidate = session.get(Candidate, certificate.candidate_id)  # the holder's version of the référentiel
+    certificate = db.get(Certificate, credential.certificate_id)
+    cert = db.get(Certification, certificate.certification_id)
+    candidate = db.get(Candidate, certificate.candidate_id)  # the holder's version of the référentiel
     if credential.bloc_code is None:
-        return cert.code.replace("_", " "), version_title(cert, version_of(session, candidate))
+        return cert.code.replace("_", " "), version_title(cert, version_of(db, candidate))
     if titles is None:
-        titles = bloc_titles(session, candidate)
+        titles = bloc_titles(db, candidate)
     return credential.bloc_code, titles.get(credential.bloc_code, credential.bloc_code)
 
 
-def badge_for(session: Session, credential: Credential) -> bytes:
-    heading, title = badge_parts(session, credential)
+def badge_for(db: Session, credential: Credential) -> bytes:
+    heading, title = badge_parts(db, credential)
     return bake(draw(heading, title, get_settings().certifier_name), credential.jwt)
 
 
@@ -133,39 +133,39 @@ def relative_path(certificate: Certificate, credential: Credential) -> str:
     return f"generated/{Certificate.__tablename__}/{certificate.id}/{filename_for(certificate, credential)}"
 
 
-def badge_file(session: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
+def badge_file(db: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
     """The baked badge of a credential, written under the data folder if missing: (path, filename)."""
-    certificate = session.get(Certificate, credential.certificate_id)
+    certificate = db.get(Certificate, credential.certificate_id)
     name = filename_for(certificate, credential)
     relative = relative_path(certificate, credential)
     store = DocumentStore(data_dir)
     if store.digest(relative) is None:
-        store.write(relative, badge_for(session, credential))
+        store.write(relative, badge_for(db, credential))
     return store.path(relative), name
 
 
-def badge_jobs(session: Session, certificate: Certificate, data_dir: Path) -> list[tuple[str, str, str, str, str]]:
+def badge_jobs(db: Session, certificate: Certificate, data_dir: Path) -> list[tuple[str, str, str, str, str]]:
     """The badges of the certificate's current version not yet written, as work for a renderer
     process (``documents.pool.render_iter``): (relative path, heading, title, certifier, credential)."""
     store = DocumentStore(data_dir)
     jobs = []
-    titles = bloc_titles(session, session.get(Candidate, certificate.candidate_id))
-    for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
+    titles = bloc_titles(db, db.get(Candidate, certificate.candidate_id))
+    for credential in credential_svc.credentials_of(db, certificate.id, version=certificate.version):
         relative = relative_path(certificate, credential)
         if credential.revoked_at is None and store.digest(relative) is None:
-            jobs.append((relative, *badge_parts(session, credential, titles), get_settings().certifier_name,
+            jobs.append((relative, *badge_parts(db, credential, titles), get_settings().certifier_name,
                          credential.jwt))
     return jobs
 
 
-def badge_attachments(session: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
+def badge_attachments(db: Session, certificate: Certificate, data_dir: Path) -> list[dict]:
     """The baked badges of the certificate's current version, written under the data folder
     (idempotent: same credential, same file), as outbox attachment entries."""
     out = []
-    for credential in credential_svc.credentials_of(session, certificate.id, version=certificate.version):
+    for credential in credential_svc.credentials_of(db, certificate.id, version=certificate.version):
         if credential.revoked_at is not None:
             continue
-        path, name = badge_file(session, credential, data_dir)
+        path, name = badge_file(db, credential, data_dir)
         out.append({"filename": name, "relative_path": path.relative_to(data_dir).as_posix(),
                     "content_type": "image/png"})
     return out

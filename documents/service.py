@@ -21,9 +21,9 @@ def generated_path(entity_type: str, entity_id: int, kind: str, version: int) ->
 
 
 def get_document(
-    session: Session, *, entity_type: str, entity_id: int, kind: str, version: int
+    db: Session, *, entity_type: str, entity_id: int, kind: str, version: int
 ) -> GeneratedDocument | None:
-    return session.exec(
+    return db.exec(
         select(GeneratedDocument).where(
             GeneratedDocument.entity_type == entity_type,
             GeneratedDocument.entity_id == entity_id,
@@ -33,10 +33,10 @@ def get_document(
     ).first()
 
 
-def list_documents(session: Session, entity_type: str, entity_id: int) -> list[GeneratedDocument]:
+def list_documents(db: Session, entity_type: str, entity_id: int) -> list[GeneratedDocument]:
     """Documents of an entity, oldest kind/version first."""
     return list(
-        session.exec(
+        db.exec(
             select(GeneratedDocument)
             .where(GeneratedDocument.entity_type == entity_type, GeneratedDocument.entity_id == entity_id)
             .order_by(GeneratedDocument.created_at, GeneratedDocument.kind, GeneratedDocument.version)
@@ -49,7 +49,7 @@ def _matches_file(store: DocumentStore, row: GeneratedDocument) -> bool:
 
 
 def ensure_document(
-    session: Session,
+    db: Session,
     *,
     entity_type: str,
     entity_id: int,
@@ -78,7 +78,7 @@ def ensure_document(
     """
     store = DocumentStore(root)
     key = dict(entity_type=entity_type, entity_id=entity_id, kind=kind, version=version)
-    row = get_document(session, **key)
+    row = get_document(db, **key)
     if row is not None and _matches_file(store, row):
         return row
 
@@ -93,22 +93,22 @@ def ensure_document(
     if row is None:
         row = GeneratedDocument(**key, **values)
         try:
-            with begin_savepoint(session):
-                session.add(row)
+            with begin_savepoint(db):
+                db.add(row)
         except IntegrityError:
             # Another worker recorded the same key meanwhile; both wrote the same path,
             # so record whatever file won the last rename.
-            row = get_document(session, **key)
+            row = get_document(db, **key)
             if row is None:  # pragma: no cover - the conflicting row vanished
                 raise
             if not _matches_file(store, row):
                 row.sha256, row.size = store.digest(relative_path) or (sha256, size)
-                session.add(row)
-                session.flush()
+                db.add(row)
+                db.flush()
         return row
 
     for field, value in values.items():
         setattr(row, field, value)
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     return row

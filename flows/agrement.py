@@ -58,8 +58,8 @@ def _applicants(ctx: dict) -> list[str]:
     return [ctx["request"]["structure_email"], ctx["request"]["mandataire_email"]]
 
 
-def _context(session: Session, request: AgrementRequest, round: int | None = None) -> dict:
-    return {**request_context(session, request, round), "action_url": _action_url(request)}
+def _context(db: Session, request: AgrementRequest, round: int | None = None) -> dict:
+    return {**request_context(db, request, round), "action_url": _action_url(request)}
 
 
 def _avis_extra(request: AgrementRequest) -> dict:
@@ -67,13 +67,13 @@ def _avis_extra(request: AgrementRequest) -> dict:
     return {"avis_deadline": request.avis_deadline, "days_left": days_left}
 
 
-def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """The letters and e-mails one step of the request owes, whatever its state is now."""
     settings = get_settings()
-    request = session.get(AgrementRequest, effect.dossier_id)
+    request = db.get(AgrementRequest, effect.dossier_id)
     round = effect.payload.get("round") or request.round
-    ctx = _context(session, request, round)
-    fx = Effects(session, ENTITY, request.id, request.reference)
+    ctx = _context(db, request, round)
+    fx = Effects(db, ENTITY, request.id, request.reference)
     step = effect.step
     if step in ("submit", "provide_complements"):  # every submission round gets its accusé de réception
         ack = fx.letter(ctx, "accuse_reception", round, template=letter_template("accuse_reception"))
@@ -94,7 +94,7 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     return [fx]
 
 
-def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None:
+def _reminders(db: Session, request: AgrementRequest, out: Outcome) -> None:
     """Reminders owed today by the calendar, while the request still waits for the mandataire."""
     settings = get_settings()
     state = RequestState(request.state)
@@ -103,8 +103,8 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
         days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
         if days is None:
             return
-        ctx = _context(session, request)
-        fx = Effects(session, ENTITY, request.id, request.reference)
+        ctx = _context(db, request)
+        fx = Effects(db, ENTITY, request.id, request.reference)
         fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "agrement/relance_complements", _applicants(ctx),
                 extra={"days_left": (deadline - today()).days})
     elif state is RequestState.under_review and request.avis is None and request.avis_deadline:
@@ -112,8 +112,8 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
         days_left = extra["days_left"]
         if not (0 <= days_left <= settings.avis_reminder_days_before or days_left < 0):
             return
-        ctx = _context(session, request)
-        fx = Effects(session, ENTITY, request.id, request.reference)
+        ctx = _context(db, request)
+        fx = Effects(db, ENTITY, request.id, request.reference)
         mandataire = [ctx["request"]["mandataire_email"]]
         if days_left >= 0:
             fx.mail(ctx, "avis-reminder", "agrement/relance_avis", mandataire, extra=extra)
@@ -124,18 +124,18 @@ def _reminders(session: Session, request: AgrementRequest, out: Outcome) -> None
     out.mails += fx.mails
 
 
-def _system_transition(session: Session, request: AgrementRequest) -> str | None:
+def _system_transition(db: Session, request: AgrementRequest) -> str | None:
     """Fire the one system transition that is due now, if any."""
     state = RequestState(request.state)
     try:
         if state is RequestState.admissible:  # admissible before the review opened in the same transaction
-            svc.start_review(session, SYSTEM, request.id)
+            svc.start_review(db, SYSTEM, request.id)
             return "start_review"
         if state is RequestState.incomplete and request.complements_deadline and today() > request.complements_deadline:
-            svc.close_unanswered(session, SYSTEM, request.id)
+            svc.close_unanswered(db, SYSTEM, request.id)
             return "close_unanswered"
     except Conflict:
-        session.rollback()  # another run moved it first: the next loop sees the new state
+        db.rollback()  # another run moved it first: the next loop sees the new state
     return None
 
 

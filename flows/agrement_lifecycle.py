@@ -70,9 +70,9 @@ def decision_mail(event: AuditEvent) -> str:
     return f"{DECISION_MAILS[event.action][0]}:e{event.id}"
 
 
-def _last_reason(session: Session, agrement: Agrement) -> str | None:
+def _last_reason(db: Session, agrement: Agrement) -> str | None:
     """Why the agrément is in its current state (reason of the transition that led there)."""
-    event = session.exec(
+    event = db.exec(
         select(AuditEvent)
         .where(
             AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == agrement.id,
@@ -83,18 +83,18 @@ def _last_reason(session: Session, agrement: Agrement) -> str | None:
     return event.reason if event else None
 
 
-def mandataire_of(session: Session, agrement: Agrement) -> User | None:
-    request = session.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
-    return session.get(User, request.mandataire_id) if request else None
+def mandataire_of(db: Session, agrement: Agrement) -> User | None:
+    request = db.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
+    return db.get(User, request.mandataire_id) if request else None
 
 
-def agrement_context(session: Session, agrement: Agrement, *, reason: str | None = None) -> dict[str, Any]:
+def agrement_context(db: Session, agrement: Agrement, *, reason: str | None = None) -> dict[str, Any]:
     """Template context of the lifecycle e-mails of ``agrement``.
 
     ``reason`` defaults to the reason of the transition that led to the current state.
     """
-    structure = session.get(Structure, agrement.structure_id)
-    cert = session.get(Certification, agrement.certification_id)
+    structure = db.get(Structure, agrement.structure_id)
+    cert = db.get(Certification, agrement.certification_id)
     context = letter_context(
         f"/app/agrements/{agrement.id}",
         agrement={
@@ -110,13 +110,13 @@ def agrement_context(session: Session, agrement: Agrement, *, reason: str | None
             "state": agrement.state,
             "state_label": AGREMENT_STATE_LABELS[agrement.state],
             "days_left": (agrement.end_date - today()).days,
-            "reason": reason if reason is not None else _last_reason(session, agrement),
+            "reason": reason if reason is not None else _last_reason(db, agrement),
         },
     )
     return {**context, "recipient_name": ""}
 
 
-def _decision_events(session: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:
+def _decision_events(db: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:
     """Officers' decisions owed an e-mail. A decision taken on a contrôle is left out: the
     contrôle's decision letter already tells the structure (one notice, not two)."""
     query = select(AuditEvent).where(
@@ -124,23 +124,23 @@ def _decision_events(session: Session, agrement_ids: list[int] | None = None) ->
     )
     if agrement_ids is not None:
         query = query.where(AuditEvent.entity_id.in_(agrement_ids))
-    return [e for e in session.exec(query.order_by(AuditEvent.id)) if not e.data.get("controle_id")]
+    return [e for e in db.exec(query.order_by(AuditEvent.id)) if not e.data.get("controle_id")]
 
 
 # --- one agrément --------------------------------------------------------------------------
 
 
-def _side_effects(session: Session, agrement: Agrement, out: Outcome) -> None:
+def _side_effects(db: Session, agrement: Agrement, out: Outcome) -> None:
     """Queue the e-mails the agrément is owed now; every call is a no-op once done."""
     settings = get_settings()
-    ctx = agrement_context(session, agrement)
-    mandataire = mandataire_of(session, agrement)
+    ctx = agrement_context(db, agrement)
+    mandataire = mandataire_of(db, agrement)
     applicants = [a for a in (ctx["agrement"]["structure_email"], mandataire.email if mandataire else "") if a]
     to = applicants or [settings.officers_mailbox]
     officers = [settings.officers_mailbox]
-    fx = Effects(session, ENTITY, agrement.id, agrement.number)
+    fx = Effects(db, ENTITY, agrement.id, agrement.number)
 
-    for event in _decision_events(session, [agrement.id]):
+    for event in _decision_events(db, [agrement.id]):
         name = decision_mail(event)
         if not fx.sent(name):
             event_ctx = {**ctx, "agrement": {**ctx["agrement"], "reason": event.reason}}
@@ -160,7 +160,7 @@ def _first_window(settings: Settings) -> int:
     return max(settings.expiry_reminder_days_before, default=0)
 
 
-def _system_transition(session: Session, agrement: Agrement) -> str | None:
+def _system_transition(db: Session, agrement: Agrement) -> str | None:
     """Fire the one system transition that is due now, if any."""
     state = AgrementState(agrement.state)
     if state not in VALID_AGREMENT_STATES:
@@ -168,13 +168,13 @@ def _system_transition(session: Session, agrement: Agrement) -> str | None:
     days_left = (agrement.end_date - today()).days
     try:
         if days_left < 0:
-            svc.expire(session, SYSTEM, agrement.id)
+            svc.expire(db, SYSTEM, agrement.id)
             return "expire"
         if state is AgrementState.active and days_left <= _first_window(get_settings()):
-            svc.mark_expiring(session, SYSTEM, agrement.id)
+            svc.mark_expiring(db, SYSTEM, agrement.id)
             return "mark_expiring"
     except Conflict:
-        session.rollback()  # another run or an officer moved it first: the next loop sees it
+        db.rollback()  # another run or an officer moved it first: the next loop sees it
     return None
 
 
@@ -198,18 +198,18 @@ def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
     """Bring one agrément up to date with the calendar; plain function (Prefect wraps it)."""
     out = Outcome(agrement_id)
     for _ in range(len(AGREMENT_STATE_LABELS)):
-        with session_scope(engine) as session:
-            agrement = session.get(Agrement, agrement_id)
+        with session_scope(engine) as db:
+            agrement = db.get(Agrement, agrement_id)
             if agrement is None:
                 raise LookupError(f"agrément {agrement_id} does not exist")
-            fired = _system_transition(session, agrement)
+            fired = _system_transition(db, agrement)
         if not fired:
             break
         out.transitions.append(fired)
     _flag_juries(engine, agrement_id, out)
-    with session_scope(engine) as session:
-        agrement = session.get(Agrement, agrement_id)
-        _side_effects(session, agrement, out)
+    with session_scope(engine) as db:
+        agrement = db.get(Agrement, agrement_id)
+        _side_effects(db, agrement, out)
         out.state = agrement.state
     return asdict(out)
 
@@ -217,20 +217,20 @@ def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
 def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
     """Agréments in force (calendar), expired ones without their mail, unnotified decisions, and
     those that still owe the flagging of their jury sessions."""
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         ids = set(
-            session.exec(
+            db.exec(
                 select(Agrement.id).where(Agrement.state.in_([s.value for s in VALID_AGREMENT_STATES]))
             )
         )
         owed: dict[str, int] = {
             mail_key(ENTITY, i, EXPIRED_MAIL): i
-            for i in session.exec(select(Agrement.id).where(Agrement.state == AgrementState.expired.value))
+            for i in db.exec(select(Agrement.id).where(Agrement.state == AgrementState.expired.value))
         }
-        for event in _decision_events(session):
+        for event in _decision_events(db):
             owed[mail_key(ENTITY, event.entity_id, decision_mail(event))] = event.entity_id
-        ids |= mails_still_owed(session, owed)
-        ids |= set(dossiers_owed(session, "agrement"))
+        ids |= mails_still_owed(db, owed)
+        ids |= set(dossiers_owed(db, "agrement"))
     return sorted(ids)
 
 

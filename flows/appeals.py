@@ -33,15 +33,15 @@ def letter_template(kind: str) -> str:
     return f"appeals/{kind}.html"
 
 
-def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
-    jury = session.get(JurySession, appeal.session_id)
-    candidate = session.get(Candidate, appeal.candidate_id)
-    cert = session.get(Certification, jury.certification_id)
+def appeal_context(db: Session, appeal: Appeal) -> dict[str, Any]:
+    jury = db.get(JurySession, appeal.session_id)
+    candidate = db.get(Candidate, appeal.candidate_id)
+    cert = db.get(Certification, jury.certification_id)
     return letter_context(
         recours={
             "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
             "candidate_sex": candidate.sex,
-            "structure_name": session.get(Structure, candidate.structure_id).name,
+            "structure_name": db.get(Structure, candidate.structure_id).name,
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
             "certification_title": cert.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
             "state": appeal.state, "state_label": APPEAL_STATE_LABELS[appeal.state],
@@ -51,15 +51,15 @@ def appeal_context(session: Session, appeal: Appeal) -> dict[str, Any]:
     )
 
 
-def appeal_step(session: Session, effect: OwedEffect) -> Effects:
+def appeal_step(db: Session, effect: OwedEffect) -> Effects:
     """What one step of an appeal owes: its filing the acknowledgement, its decision the letter and
     its e-mail (each once: keyed by the appeal and its name)."""
     settings = get_settings()
-    appeal = session.get(Appeal, effect.entity_id)
-    ctx = appeal_context(session, appeal)
-    candidate = session.get(Candidate, appeal.candidate_id)
-    to = [session.get(Structure, candidate.structure_id).email, candidate.email]
-    fx = Effects(session, APPEAL_ENTITY, appeal.id, appeal.reference)
+    appeal = db.get(Appeal, effect.entity_id)
+    ctx = appeal_context(db, appeal)
+    candidate = db.get(Candidate, appeal.candidate_id)
+    to = [db.get(Structure, candidate.structure_id).email, candidate.email]
+    fx = Effects(db, APPEAL_ENTITY, appeal.id, appeal.reference)
     if effect.step == "file":
         fx.mail(ctx, "received", "appeals/recours_recu", to, cc=[settings.officers_mailbox])
     else:

@@ -33,25 +33,25 @@ def letter_template(kind: str) -> str:
     return f"jury/{kind}"
 
 
-def _version_event(session: Session, certificate: Certificate) -> AuditEvent | None:
-    events = session.exec(select(AuditEvent).where(
+def _version_event(db: Session, certificate: Certificate) -> AuditEvent | None:
+    events = db.exec(select(AuditEvent).where(
         AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id == certificate.id,
         AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)).all()
     return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
 
 
-def certificate_context(session: Session, certificate: Certificate, *, qr: bool = True) -> dict[str, Any]:
+def certificate_context(db: Session, certificate: Certificate, *, qr: bool = True) -> dict[str, Any]:
     """What the certificate's template reads (``qr=False``: without the QR code's drawing, that a
     renderer process draws from ``verification_url``)."""
-    cert = session.get(Certification, certificate.certification_id)
-    jury = session.get(JurySession, certificate.session_id)
-    candidate = session.get(Candidate, certificate.candidate_id)
-    blocs = candidate_blocs(session, candidate)
-    version = version_of(session, candidate)
-    held = held_blocs(session, candidate, on=jury.scheduled_at.date())
-    equivalent = held_by_equivalence(session, candidate, on=jury.scheduled_at.date())
+    cert = db.get(Certification, certificate.certification_id)
+    jury = db.get(JurySession, certificate.session_id)
+    candidate = db.get(Candidate, certificate.candidate_id)
+    blocs = candidate_blocs(db, candidate)
+    version = version_of(db, candidate)
+    held = held_blocs(db, candidate, on=jury.scheduled_at.date())
+    equivalent = held_by_equivalence(db, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
-    event = _version_event(session, certificate)
+    event = _version_event(db, certificate)
     return letter_context(
         certificate={
             "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
@@ -65,7 +65,7 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
                 {"code": code, "title": blocs[code].title if code in blocs else code,
                  "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
                  "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None,
-                 "equivalence": _equivalence(session, equivalent[code])
+                 "equivalence": _equivalence(db, equivalent[code])
                  if code in equivalent and held.get(code) is equivalent[code] else None}
                 for code in certificate.blocs
             ],
@@ -80,29 +80,29 @@ def certificate_context(session: Session, certificate: Certificate, *, qr: bool 
     )
 
 
-def _equivalence(session: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
+def _equivalence(db: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
     """A bloc held by equivalence: the bloc of the earlier version, its jury and date."""
-    jury = session.get(JurySession, acquisition.session_id)
+    jury = db.get(JurySession, acquisition.session_id)
     return {"from_code": acquisition.bloc_code, "jury_reference": jury.reference if jury else "",
             "acquired_on": acquisition.acquired_on}
 
 
-def _certificate_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def _certificate_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """A duplicate or a correction owes the document of its version."""
-    certificate = session.get(Certificate, effect.dossier_id)
-    fx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+    certificate = db.get(Certificate, effect.dossier_id)
+    fx = Effects(db, CERT_ENTITY, certificate.id, certificate.number)
     version = effect.payload.get("version") or certificate.version
     if certificate.state == "valid" and version == certificate.version:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        fx.letter(certificate_context(session, certificate), kind, version, template=f"{letter_template(kind)}.html")
+        fx.letter(certificate_context(db, certificate), kind, version, template=f"{letter_template(kind)}.html")
     return [fx]
 
 
 def advance_certificate(certificate_id: int, engine: Engine | None = None) -> dict:
     """The document of the certificate's current version (duplicate, correction) exists once."""
     produced = fulfil_owed(engine, "certificate", certificate_id, _certificate_step)
-    with session_scope(engine) as session:
-        certificate = session.get(Certificate, certificate_id)
+    with session_scope(engine) as db:
+        certificate = db.get(Certificate, certificate_id)
         return {"certificate_id": certificate_id, "state": certificate.state, "documents": produced.documents,
                 "mails": [], "transitions": []}
 

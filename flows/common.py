@@ -63,8 +63,8 @@ async def while_delivering(step: Awaitable[T]) -> tuple[T, DeliveryReport]:
 def collect_orphan_uploads() -> dict:
     """Delete the uploaded files that no dossier refers to, once past the grace period."""
     settings = get_settings()
-    with session_scope() as session:
-        referenced = referenced_uploads(session)
+    with session_scope() as db:
+        referenced = referenced_uploads(db)
     root = settings.uploads_dir
     prefix = root.relative_to(settings.data_dir).as_posix() + "/"
     removed = collect_orphans(

@@ -40,31 +40,31 @@ def structure_fields(structure: Structure) -> dict[str, str]:
     }
 
 
-def _submitted_at(session: Session, request: AgrementRequest, round: int) -> datetime | None:
+def _submitted_at(db: Session, request: AgrementRequest, round: int) -> datetime | None:
     """When round ``round`` was submitted: the first submission, or its compléments."""
     if round <= 1:
         return request.submitted_at
-    events = list(session.exec(select(AuditEvent.at).where(
+    events = list(db.exec(select(AuditEvent.at).where(
         AuditEvent.entity_type == AgrementRequest.__tablename__, AuditEvent.entity_id == request.id,
         AuditEvent.action == "provide_complements").order_by(AuditEvent.id)))
     return events[round - 2] if len(events) >= round - 1 else request.last_submitted_at
 
 
-def request_context(session: Session, request: AgrementRequest, round: int | None = None) -> dict[str, Any]:
+def request_context(db: Session, request: AgrementRequest, round: int | None = None) -> dict[str, Any]:
     """The request as its letters and e-mails show it; ``round``: the submission round they are
     about (default: the current one), so that a round's accusé de réception lists its own pieces."""
     round = round or request.round
-    structure = session.get(Structure, request.structure_id)
-    cert = session.get(Certification, request.certification_id)
-    mandataire = session.get(User, request.mandataire_id)
-    agrement = agrement_of(session, request.id)
+    structure = db.get(Structure, request.structure_id)
+    cert = db.get(Certification, request.certification_id)
+    mandataire = db.get(User, request.mandataire_id)
+    agrement = agrement_of(db, request.id)
     # The scope's blocs titled as the version in force words them, else as the latest version having them
     # (an agrément granted on an earlier version keeps its codes).
-    blocs: dict[str, Bloc] = {b.code: b for b in session.exec(
+    blocs: dict[str, Bloc] = {b.code: b for b in db.exec(
         select(Bloc).where(Bloc.certification_id == cert.id).order_by(col(Bloc.id)))}
-    blocs.update({b.code: b for b in blocs_of(session, cert.id)})
+    blocs.update({b.code: b for b in blocs_of(db, cert.id)})
     scope_codes = agrement.scope if agrement else request.scope
-    pieces = [p for p in pieces_of(session, request.id) if p.round == round]
+    pieces = [p for p in pieces_of(db, request.id) if p.round == round]
     return letter_context(
         request={
             "id": request.id,
@@ -77,7 +77,7 @@ def request_context(session: Session, request: AgrementRequest, round: int | Non
             "certification_title": cert.title,
             "mandataire_name": mandataire.full_name,
             "mandataire_email": mandataire.email,
-            "submitted_at": _submitted_at(session, request, round),
+            "submitted_at": _submitted_at(db, request, round),
             "pieces": [
                 {
                     "filename": p.original_name,

@@ -61,11 +61,11 @@ class ControleOutcome(RunOutcome):
     controle_id: int
 
 
-def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
-    structure = session.get(Structure, controle.structure_id)
-    agrement = session.get(Agrement, controle.agrement_id)
-    cert = session.get(Certification, agrement.certification_id)
-    controleur = session.get(User, controle.controleur_id) if controle.controleur_id else None
+def controle_context(db: Session, controle: Controle) -> dict[str, Any]:
+    structure = db.get(Structure, controle.structure_id)
+    agrement = db.get(Agrement, controle.agrement_id)
+    cert = db.get(Certification, agrement.certification_id)
+    controleur = db.get(User, controle.controleur_id) if controle.controleur_id else None
     deadline = controle.action_plan_deadline
     return letter_context(
         f"/app/controles/{controle.id}",
@@ -100,7 +100,7 @@ def controle_context(session: Session, controle: Controle) -> dict[str, Any]:
             "days_left": (deadline - today()).days if deadline else None,
             "evidence": [
                 {"filename": f.original_name, "uploaded_at": f.uploaded_at}
-                for f in controle_queries.files_of(session, controle.id, "evidence")
+                for f in controle_queries.files_of(db, controle.id, "evidence")
             ],
         },
     )
@@ -116,17 +116,17 @@ def _invitation(controle: Controle, c: dict, sequence: int) -> dict:
     )
 
 
-def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """The letters and e-mails one step of the contrôle owes, whatever its state is now."""
     settings = get_settings()
-    controle = session.get(Controle, effect.dossier_id)
-    ctx = controle_context(session, controle)
+    controle = db.get(Controle, effect.dossier_id)
+    ctx = controle_context(db, controle)
     c = ctx["controle"]
     structure, officers = [c["structure_email"]], [settings.officers_mailbox]
-    fx = Effects(session, ENTITY, controle.id, controle.reference)
+    fx = Effects(db, ENTITY, controle.id, controle.reference)
     step, payload = effect.step, effect.payload
     if step == "assign" and payload.get("controleur_id"):
-        controleur = session.get(User, payload["controleur_id"])
+        controleur = db.get(User, payload["controleur_id"])
         fx.mail({**ctx, "controle": {**c, "controleur_name": controleur.full_name,
                                      "controleur_email": controleur.email, "controleur_sex": controleur.sex}},
                 f"mission:u{controleur.id}", "controle/mission_controle", [controleur.email])
@@ -151,13 +151,13 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     return [fx]
 
 
-def _reminders(session: Session, controle: Controle, out: ControleOutcome) -> None:
+def _reminders(db: Session, controle: Controle, out: ControleOutcome) -> None:
     """Action-plan reminders owed today by the calendar, while the plan is still awaited."""
     if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return
-    fx = Effects(session, ENTITY, controle.id, controle.reference)
+    fx = Effects(db, ENTITY, controle.id, controle.reference)
     settings = get_settings()
-    ctx = controle_context(session, controle)
+    ctx = controle_context(db, controle)
     structure = [ctx["controle"]["structure_email"]]
     deadline = controle.action_plan_deadline
     days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)
@@ -168,15 +168,15 @@ def _reminders(session: Session, controle: Controle, out: ControleOutcome) -> No
     out.mails += fx.mails
 
 
-def _system_transition(session: Session, controle: Controle) -> str | None:
+def _system_transition(db: Session, controle: Controle) -> str | None:
     if controle.state != ControleState.action_plan or controle.action_plan_deadline is None:
         return None
     if (today() - controle.action_plan_deadline).days <= get_settings().action_plan_grace_days:
         return None
     try:
-        svc.escalate(session, SYSTEM, controle.id)
+        svc.escalate(db, SYSTEM, controle.id)
     except Conflict:
-        session.rollback()  # another run moved it first
+        db.rollback()  # another run moved it first
         return None
     return "escalate"
 
@@ -212,8 +212,8 @@ def controles_needing_attention(engine: Engine | None = None) -> list[int]:
 
 
 def plan_periodic(engine: Engine | None = None) -> list[int]:
-    with session_scope(engine) as session:
-        return [c.id for c in svc.plan_periodic_controles(session, SYSTEM)]
+    with session_scope(engine) as db:
+        return [c.id for c in svc.plan_periodic_controles(db, SYSTEM)]
 
 
 # --- Prefect -------------------------------------------------------------------------------

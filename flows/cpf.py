@@ -68,8 +68,8 @@ def batch_summary(batch: CpfExportBatch, certification_code: str) -> dict[str, A
 def export_once(certification_code: str, actor: Actor = SYSTEM, engine: Engine | None = None) -> dict | None:
     """Record and write the next batch of ``certification_code``; None when nothing is owed."""
     data_dir = get_settings().data_dir
-    with session_scope(engine) as session:
-        prepared = service.prepare_batch(session, actor, certification_code)
+    with session_scope(engine) as db:
+        prepared = service.prepare_batch(db, actor, certification_code)
         if prepared is None:
             return None
         batch, data = prepared
@@ -90,19 +90,19 @@ def import_report_once(batch_id: int, data: bytes, filename: str, actor: Actor,
                        engine: Engine | None = None) -> dict:
     """Apply a processing report and keep its file beside the batch (same transaction)."""
     data_dir = get_settings().data_dir
-    with session_scope(engine) as session:
-        batch = queries.get_batch(session, actor, batch_id)
+    with session_scope(engine) as db:
+        batch = queries.get_batch(db, actor, batch_id)
         parse_report(data)  # refuse an unreadable report before storing anything
         stored = report_path(batch, data)
-        outcome = service.import_report(session, actor, batch_id, data, filename=filename, stored_path=stored)
+        outcome = service.import_report(db, actor, batch_id, data, filename=filename, stored_path=stored)
         write_generated(data_dir, stored, data)
         return asdict(outcome)
 
 
 def registered_certifications(engine: Engine | None = None) -> list[str]:
     """Codes of the certifications with an RNCP/RS code (those that must be declared)."""
-    with session_scope(engine) as session:
-        return [c.code for c in session.exec(select(Certification).order_by(Certification.code))
+    with session_scope(engine) as db:
+        return [c.code for c in db.exec(select(Certification).order_by(Certification.code))
                 if c.registry_code.strip()]
 
 
@@ -120,11 +120,11 @@ def certification_context(cert: Certification) -> dict[str, Any]:
             "registry_code": parsed[1] if parsed else None}
 
 
-def alert_rows(session: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
-    certificates = {c.id: c for c in session.exec(
+def alert_rows(db: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
+    certificates = {c.id: c for c in db.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
     batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}
-    batches = {b.id: b for b in session.exec(
+    batches = {b.id: b for b in db.exec(
         select(CpfExportBatch).where(CpfExportBatch.id.in_(batch_ids)))} if batch_ids else {}
     rows = []
     for r in records:
@@ -151,12 +151,12 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
     announced twice; a record that reaches the next stage is, with the others still owed."""
     settings = get_settings()
     on = today()
-    with session_scope(engine) as session:
-        cert = get_certification(session, certification_code)
-        records = queries.attention_records(session, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
+    with session_scope(engine) as db:
+        cert = get_certification(db, certification_code)
+        records = queries.attention_records(db, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
         if not records and not export_error:
             return []
-        rows = alert_rows(session, records, on, settings.cpf_alert_days_before)
+        rows = alert_rows(db, records, on, settings.cpf_alert_days_before)
         situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
                      for r in rows] + [export_error or ""]
         digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -171,7 +171,7 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
             },
             "action_url": back_office_url(),
         }
-        fx = Effects(session, Certification.__tablename__, cert.id, cert.code)
+        fx = Effects(db, Certification.__tablename__, cert.id, cert.code)
         fx.mail(context, f"cpf-alert:{digest}", "cpf/alerte", [settings.officers_mailbox])
         return fx.mails
 
@@ -185,13 +185,13 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
     every = settings.cpf_report_reminder_days
     on = paris_today()
     sent = []
-    with session_scope(engine) as session:
-        cert = get_certification(session, certification_code)
-        for batch in queries.batches_awaiting_report(session, SYSTEM, cert.id):
+    with session_scope(engine) as db:
+        cert = get_certification(db, certification_code)
+        for batch in queries.batches_awaiting_report(db, SYSTEM, cert.id):
             step = report_reminder_step(batch, on, every)
             if not step:
                 continue
-            records = queries.awaiting_records(session, batch)
+            records = queries.awaiting_records(db, batch)
             produced = produced_on(batch)
             context = {
                 "cpf": {
@@ -205,7 +205,7 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
                 },
                 "action_url": back_office_url(),
             }
-            fx = Effects(session, BATCH_ENTITY, batch.id, batch.reference)
+            fx = Effects(db, BATCH_ENTITY, batch.id, batch.reference)
             fx.mail(context, f"report-reminder-{step}", "cpf/rappel_compte_rendu", [settings.officers_mailbox])
             sent += [f"{batch.reference}:{name}" for name in fx.mails]
     return sent

@@ -200,7 +200,7 @@ class Calendar:
     model: Any  # the dossier's table
     label: str  # the dossier as an error names it: « contrôle 12 does not exist »
     fulfil: Handler
-    remind: Callable[[Session, Any, Any], None]  # (session, dossier, outcome): the reminders due, counted
+    remind: Callable[[Session, Any, Any], None]  # (db, dossier, outcome): the reminders due, counted
     fire: Callable[[Session, Any], str | None]  # the system transition it fired, if one was due
 
     def advance(self, engine: Engine | None, dossier_id: int, out: RunOutcome, *, rounds: int) -> Any:
@@ -224,11 +224,11 @@ class Calendar:
         return dossier
 
 
-def mails_still_owed(session: Session, owed: Mapping[str, int]) -> set[int]:
+def mails_still_owed(db: Session, owed: Mapping[str, int]) -> set[int]:
     """The entities owed an e-mail not queued yet, of ``owed`` (its dedupe key -> the entity's id)."""
     if not owed:
         return set()
-    queued = set(session.exec(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(list(owed)))))
+    queued = set(db.exec(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(list(owed)))))
     return {entity_id for key, entity_id in owed.items() if key not in queued}
 
 

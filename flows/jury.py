@@ -69,9 +69,9 @@ class JuryOutcome:
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
+def _blocs(db: Session, candidate: Candidate) -> dict[str, Bloc]:
     """The blocs of the candidate's version of the référentiel (kept after a new version)."""
-    return candidate_blocs(session, candidate)
+    return candidate_blocs(db, candidate)
 
 
 def outcome_label(outcome: str, sex: str | None) -> str:
@@ -88,27 +88,27 @@ class _SessionRows:
     certificates: dict[int, Certificate]  # candidate id -> the first valid document of the session
 
     @classmethod
-    def read(cls, session: Session, jury: JurySession) -> _SessionRows:
+    def read(cls, db: Session, jury: JurySession) -> _SessionRows:
         session_id = jury.id
-        results = jury_queries.results_by_candidate(session, session_id)
+        results = jury_queries.results_by_candidate(db, session_id)
         certificates: dict[int, Certificate] = {}
-        for c in session.exec(select(Certificate).where(
+        for c in db.exec(select(Certificate).where(
                 Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):
             certificates.setdefault(c.candidate_id, c)
         return cls(jury, results, certificates)
 
 
-def candidate_entry(session: Session, row: JuryCandidate, *, rows: _SessionRows,
+def candidate_entry(db: Session, row: JuryCandidate, *, rows: _SessionRows,
                     show_version: bool = False) -> dict[str, Any]:
     """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
     version; ``show_version``: the session mixes versions, so the PV names each one's. ``rows``:
     the session's results and documents, read once for all its candidates."""
-    candidate = session.get(Candidate, row.candidate_id)
-    blocs = _blocs(session, candidate)
-    version = version_of(session, candidate)
+    candidate = db.get(Candidate, row.candidate_id)
+    blocs = _blocs(db, candidate)
+    version = version_of(db, candidate)
     results = rows.results.get(candidate.id, {})
     certificate = rows.certificates.get(candidate.id)
-    equivalent = held_by_equivalence(session, candidate, on=rows.jury.scheduled_at.date())
+    equivalent = held_by_equivalence(db, candidate, on=rows.jury.scheduled_at.date())
     entries = []
     for code in candidate.blocs:
         result = results.get(code, "previously_acquired" if code not in row.blocs else None)
@@ -125,8 +125,8 @@ def candidate_entry(session: Session, row: JuryCandidate, *, rows: _SessionRows,
         "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
         "structure_id": candidate.structure_id,
         "sex": candidate.sex,
-        "structure_name": session.get(Structure, candidate.structure_id).name,
-        "structure_email": session.get(Structure, candidate.structure_id).email,
+        "structure_name": db.get(Structure, candidate.structure_id).name,
+        "structure_email": db.get(Structure, candidate.structure_id).email,
         "blocs": entries, "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
         "certificate_number": certificate.number if certificate else None,
         "version_label": version.label if version else None,
@@ -134,31 +134,31 @@ def candidate_entry(session: Session, row: JuryCandidate, *, rows: _SessionRows,
     }
 
 
-def _hold_candidates(session: Session, rows: list[JuryCandidate]) -> list[Any]:
+def _hold_candidates(db: Session, rows: list[JuryCandidate]) -> list[Any]:
     """The session's candidates and their structures, read at once: while the caller holds the
     list, ``session.get`` finds them in the session's identity map (which holds rows weakly)
     instead of reading each again for every candidate."""
-    held: list[Any] = list(session.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
-    held += list(session.exec(select(Structure).where(Structure.id.in_({c.structure_id for c in held}))))
+    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
+    held += list(db.exec(select(Structure).where(Structure.id.in_({c.structure_id for c in held}))))
     return held
 
 
-def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
-    cert = session.get(Certification, jury.certification_id)
-    rows = jury_queries.candidates_of(session, jury.id)
-    held = _hold_candidates(session, rows)  # kept until the entries are built
+def jury_context(db: Session, jury: JurySession) -> dict[str, Any]:
+    cert = db.get(Certification, jury.certification_id)
+    rows = jury_queries.candidates_of(db, jury.id)
+    held = _hold_candidates(db, rows)  # kept until the entries are built
     people = {c.id: c for c in held if isinstance(c, Candidate)}
-    mixed = mixed_versions(session, [people[row.candidate_id] for row in rows if row.candidate_id in people])
-    session_rows = _SessionRows.read(session, jury)
+    mixed = mixed_versions(db, [people[row.candidate_id] for row in rows if row.candidate_id in people])
+    session_rows = _SessionRows.read(db, jury)
     members = []
-    for m in jury_queries.members_of(session, jury.id):
-        user = session.get(User, m.user_id)
+    for m in jury_queries.members_of(db, jury.id):
+        user = db.get(User, m.user_id)
         members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
                         "college": m.college,
                         "college_label": COLLEGES[m.college], "is_president": m.is_president, "present": m.present})
     president = next((m for m in members if m["is_president"]), None)
-    signer = session.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
-    appeals = [a.reference for a in session.exec(select(Appeal).where(
+    signer = db.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
+    appeals = [a.reference for a in db.exec(select(Appeal).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
     return letter_context(
         f"/app/jurys/{jury.id}",
@@ -167,7 +167,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
             "quorum": jury.quorum, "president_name": president["name"] if president else None,
             "members": members,
-            "candidates": [candidate_entry(session, row, show_version=mixed, rows=session_rows) for row in rows],
+            "candidates": [candidate_entry(db, row, show_version=mixed, rows=session_rows) for row in rows],
             "mixed_versions": mixed,
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
@@ -180,7 +180,7 @@ def jury_context(session: Session, jury: JurySession) -> dict[str, Any]:
 # --- side effects --------------------------------------------------------------------------
 
 
-def _convocations(session: Session, jury: JurySession, ctx: dict, fx: Effects) -> None:
+def _convocations(db: Session, jury: JurySession, ctx: dict, fx: Effects) -> None:
     settings = get_settings()
     j = ctx["jury"]
     for member in j["members"]:
@@ -198,21 +198,21 @@ def _convocations(session: Session, jury: JurySession, ctx: dict, fx: Effects) -
         fx.mail(ctx, name, "jury/convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
 
 
-def _notified_candidates(session: Session, jury: JurySession, pv_version: int) -> set[int] | None:
+def _notified_candidates(db: Session, jury: JurySession, pv_version: int) -> set[int] | None:
     """Who gets a results e-mail for this PV version: everyone at v1, appellants afterwards."""
     if pv_version == 1:
         return None
-    return set(session.exec(select(Appeal.candidate_id).where(
+    return set(db.exec(select(Appeal.candidate_id).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)))
 
 
-def _certificate_document(session: Session, jury: JurySession, candidate_id: int,
+def _certificate_document(db: Session, jury: JurySession, candidate_id: int,
                           rendered: tuple[dict, bytes, list[tuple[str, bytes]]] | None = None,
                           ) -> tuple[Any, dict | None, list[str], list[dict]]:
     """The candidate's certificate or attestation of this session, stored once, with its Open
     Badges (baked PNG attachments); (None, None, [], []) when the session issued none.
     ``rendered``: (context, PDF, [(badge path, image)]) made by a renderer process (``documents.pool``)."""
-    certificate = session.exec(select(Certificate).where(
+    certificate = db.exec(select(Certificate).where(
         Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id,
         Certificate.state == "valid")).first()
     if certificate is None:
@@ -225,35 +225,35 @@ def _certificate_document(session: Session, jury: JurySession, candidate_id: int
             if store.digest(relative) is None:
                 store.write(relative, image)
     else:
-        cctx, pdf = certificate_context(session, certificate), None
-    cfx = Effects(session, CERT_ENTITY, certificate.id, certificate.number)
+        cctx, pdf = certificate_context(db, certificate), None
+    cfx = Effects(db, CERT_ENTITY, certificate.id, certificate.number)
     kind = CERTIFICATE_TEMPLATES[certificate.kind]
     document = cfx.letter(cctx, kind, certificate.version, pdf=pdf, template=f"{letter_template(kind)}.html")
-    badges = badge.badge_attachments(session, certificate, data_dir)
+    badges = badge.badge_attachments(db, certificate, data_dir)
     certificate_ctx = {**{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"}, "badges": len(badges),
                        "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
     return document, certificate_ctx, cfx.documents, badges
 
 
-def _pending_certificates(session: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
+def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
     """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
     whose document is not stored yet, in the order of ``candidate_ids``."""
     from documents.service import get_document
 
     pending = {}
     data_dir = get_settings().data_dir
-    certificates = list(session.exec(select(Certificate).where(
+    certificates = list(db.exec(select(Certificate).where(
         Certificate.session_id == jury.id, Certificate.state == "valid", Certificate.candidate_id.in_(candidate_ids))))
     # held while the contexts are built (see _hold_candidates)
-    held: list[Any] = list(session.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
-    held += list(session.exec(select(Certification).where(
+    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
+    held += list(db.exec(select(Certification).where(
         Certification.id.in_({c.certification_id for c in certificates}))))
     for certificate in certificates:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        if get_document(session, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
+        if get_document(db, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
                         version=certificate.version) is None:
-            pending[certificate.candidate_id] = (letter_template(kind), certificate_context(session, certificate, qr=False),
-                                                 badge.badge_jobs(session, certificate, data_dir))
+            pending[certificate.candidate_id] = (letter_template(kind), certificate_context(db, certificate, qr=False),
+                                                 badge.badge_jobs(db, certificate, data_dir))
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 
 
@@ -268,21 +268,21 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
     from documents.pool import render_iter
     from documents.service import get_document
 
-    with session_scope(engine) as session:
-        jury = session.get(JurySession, jury_id)
-        ctx = jury_context(session, jury)
-        pv_missing = get_document(session, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury",
+    with session_scope(engine) as db:
+        jury = db.get(JurySession, jury_id)
+        ctx = jury_context(db, jury)
+        pv_missing = get_document(db, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury",
                                   version=pv_version) is None
-        recipients = _notified_candidates(session, jury, pv_version)
+        recipients = _notified_candidates(db, jury, pv_version)
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
-        pending = _pending_certificates(session, jury, [e["id"] for e in entries])
+        pending = _pending_certificates(db, jury, [e["id"] for e in entries])
         reference = jury.reference
     work = ([(letter_template("pv_jury"), ctx, [])] if pv_missing else []) + list(pending.values())
     rendered = iter(render_iter(work))
     if pv_missing:
         pv_pdf, _ = next(rendered)
-        with session_scope(engine) as session:
-            fx = Effects(session, ENTITY, jury_id, reference)
+        with session_scope(engine) as db:
+            fx = Effects(db, ENTITY, jury_id, reference)
             fx.letter(ctx, "pv_jury", pv_version, pdf=pv_pdf, template=f"{letter_template('pv_jury')}.html")
             out.documents += fx.documents
     by_structure: dict[int, list[dict]] = {}
@@ -292,13 +292,13 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
             _, context, jobs = pending[entry["id"]]
             pdf, images = next(rendered)
             made = (context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)])
-        with session_scope(engine) as session:
-            jury = session.get(JurySession, jury_id)
-            document, certificate_ctx, documents, badges = _certificate_document(session, jury, entry["id"], made)
+        with session_scope(engine) as db:
+            jury = db.get(JurySession, jury_id)
+            document, certificate_ctx, documents, badges = _certificate_document(db, jury, entry["id"], made)
             out.documents += documents
             if certificate_ctx and certificate_ctx["number"] not in out.certificates:
                 out.certificates.append(certificate_ctx["number"])
-            fx = Effects(session, ENTITY, jury.id, jury.reference)
+            fx = Effects(db, ENTITY, jury.id, jury.reference)
             if entry["email"]:
                 fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "jury/resultats_jury", [entry["email"]],
                         attach=[document, *badges] if document else [],
@@ -308,9 +308,9 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
         by_structure.setdefault(entry["structure_id"], []).append(
             {**entry, "certificate": certificate_ctx, "document": document})
     for structure_id, listed in by_structure.items():
-        with session_scope(engine) as session:
-            jury = session.get(JurySession, jury_id)
-            fx = Effects(session, ENTITY, jury.id, jury.reference)
+        with session_scope(engine) as db:
+            jury = db.get(JurySession, jury_id)
+            fx = Effects(db, ENTITY, jury.id, jury.reference)
             documents = [c["document"] for c in listed if c["document"] is not None]
             attach = documents if len(documents) <= RESULTS_ATTACHMENTS_MAX else []
             fx.mail(ctx, f"results:s{structure_id}:v{pv_version}", "jury/resultats_jury_structure",
@@ -322,7 +322,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
             out.mails += fx.mails
 
 
-def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the session (or of an appeal against it) owes, whatever its state now.
 
     The PV and results of a signature are done apart (``_results``: many transactions); here a
@@ -330,17 +330,17 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     """
     settings = get_settings()
     if effect.entity_type == APPEAL_ENTITY:
-        return [appeal_step(session, effect)]
-    jury = session.get(JurySession, effect.dossier_id)
-    fx = Effects(session, ENTITY, jury.id, jury.reference)
+        return [appeal_step(db, effect)]
+    jury = db.get(JurySession, effect.dossier_id)
+    fx = Effects(db, ENTITY, jury.id, jury.reference)
     if effect.step == "convene":
-        _convocations(session, jury, jury_context(session, jury), fx)
+        _convocations(db, jury, jury_context(db, jury), fx)
     elif effect.step == "flag" and jury.flag_reason:
         digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
-        fx.mail(jury_context(session, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
+        fx.mail(jury_context(db, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
                 extra={"flag_reason": jury.flag_reason})
     elif effect.step == "close_deliberation":
-        ctx = jury_context(session, jury)
+        ctx = jury_context(db, jury)
         pv_version = effect.payload.get("pv_version") or jury.pv_version
         president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
         fx.mail(ctx, f"pv-to-sign:v{pv_version}", "jury/pv_a_signer", president, cc=[settings.officers_mailbox])
@@ -355,24 +355,24 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
     « résultats notifiés ».
     """
     out = JuryOutcome(session_id)
-    with session_scope(engine) as session:
-        if session.get(JurySession, session_id) is None:
+    with session_scope(engine) as db:
+        if db.get(JurySession, session_id) is None:
             raise LookupError(f"jury session {session_id} does not exist")
-        signatures = [(e.id, e.payload.get("pv_version")) for e in owed(session, PROCESS, session_id)
+        signatures = [(e.id, e.payload.get("pv_version")) for e in owed(db, PROCESS, session_id)
                       if e.step in SIGNATURE_STEPS]
     for _, pv_version in signatures:
         _results(engine, session_id, pv_version or 1, out)
     fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
-    with session_scope(engine) as session:
-        jury = session.get(JurySession, session_id)
+    with session_scope(engine) as db:
+        jury = db.get(JurySession, session_id)
         if signatures and jury.state == JuryState.pv_signed.value:
             try:
-                svc.notify_results(session, session_id)
+                svc.notify_results(db, session_id)
                 out.transitions.append("notify_results")
             except Conflict:
-                session.rollback()
-    with session_scope(engine) as session:
-        out.state = session.get(JurySession, session_id).state
+                db.rollback()
+    with session_scope(engine) as db:
+        out.state = db.get(JurySession, session_id).state
     return out
 
 

@@ -66,16 +66,16 @@ def _prefect_run_id() -> str | None:
 
 def start_run(process: str, entity_id: int | None, prefect_run_id: str | None = None,
               engine: Engine | None = None) -> int:
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         record = FlowRunRecord(process=process, entity_id=entity_id, prefect_run_id=prefect_run_id,
                                runner=current_claimer())
-        session.add(record)
-        session.flush()
+        db.add(record)
+        db.flush()
         return record.id
 
 
-def _previous(session: Session, record: FlowRunRecord) -> FlowRunRecord | None:
-    return session.exec(
+def _previous(db: Session, record: FlowRunRecord) -> FlowRunRecord | None:
+    return db.exec(
         select(FlowRunRecord)
         .where(FlowRunRecord.process == record.process, FlowRunRecord.entity_id == record.entity_id,
                FlowRunRecord.id < record.id, FlowRunRecord.state != RUN_RUNNING)
@@ -83,12 +83,12 @@ def _previous(session: Session, record: FlowRunRecord) -> FlowRunRecord | None:
     ).first()
 
 
-def _close(session: Session, record: FlowRunRecord, state: str, error: str | None = None,
+def _close(db: Session, record: FlowRunRecord, state: str, error: str | None = None,
            result: Any = None) -> None:
     """Final state of ``record``; a failure extends the dossier's streak and may raise its alert."""
     record.state, record.finished_at, record.error, record.result = state, now(), error, result
     if state in FAILED_STATES:
-        previous = _previous(session, record)
+        previous = _previous(db, record)
         if previous is not None and previous.state in FAILED_STATES:
             record.failures_in_a_row = previous.failures_in_a_row + 1
             record.incident_id = previous.incident_id
@@ -96,22 +96,22 @@ def _close(session: Session, record: FlowRunRecord, state: str, error: str | Non
             record.failures_in_a_row, record.incident_id = 1, record.id
     else:
         record.failures_in_a_row, record.incident_id = 0, None
-    session.add(record)
-    session.flush()
+    db.add(record)
+    db.flush()
     if state in FAILED_STATES and record.process != SWEEP \
             and record.failures_in_a_row >= get_settings().alert_flow_failures:
-        _flow_alert(session, record)
+        _flow_alert(db, record)
 
 
 def finish_run(record_id: int, *, error: BaseException | None = None, result: Any = None,
                engine: Engine | None = None) -> None:
-    with session_scope(engine) as session:
-        record = session.get(FlowRunRecord, record_id)
+    with session_scope(engine) as db:
+        record = db.get(FlowRunRecord, record_id)
         if error is None:
-            _close(session, record, RUN_COMPLETED, result=result if record.process == SWEEP else None)
+            _close(db, record, RUN_COMPLETED, result=result if record.process == SWEEP else None)
         else:
-            _close(session, record, RUN_FAILED, error=f"{type(error).__name__}: {error}"[:4000])
-        mail_alerts(session)
+            _close(db, record, RUN_FAILED, error=f"{type(error).__name__}: {error}"[:4000])
+        mail_alerts(db)
 
 
 def _entity_id(signature: inspect.Signature, args: tuple, kwargs: dict) -> int | None:
@@ -165,32 +165,32 @@ def flow_alert_key(record: FlowRunRecord) -> str:
     return f"alerts:flow:{record.process}:{record.entity_id}:{record.incident_id}"
 
 
-def _flow_alert(session: Session, record: FlowRunRecord) -> None:
+def _flow_alert(db: Session, record: FlowRunRecord) -> None:
     settings = get_settings()
     enqueue(
-        session, dedupe_key=flow_alert_key(record), to=[settings.officers_mailbox], template="alerte_flux",
+        db, dedupe_key=flow_alert_key(record), to=[settings.officers_mailbox], template="alerte_flux",
         context={"mail_reference": f"{record.process}:{record.entity_id}", "alert": {
             "process": record.process, "process_label": PROCESS_LABELS.get(record.process, record.process),
             "entity_id": record.entity_id, "failures": record.failures_in_a_row, "error": record.error,
-            "since": _incident_start(session, record)}},
+            "since": _incident_start(db, record)}},
         entity_type="flow_run_records", entity_id=record.incident_id,
     )
 
 
-def _incident_start(session: Session, record: FlowRunRecord) -> datetime:
-    first = session.get(FlowRunRecord, record.incident_id)
+def _incident_start(db: Session, record: FlowRunRecord) -> datetime:
+    first = db.get(FlowRunRecord, record.incident_id)
     return first.started_at if first is not None else record.started_at
 
 
-def resends(session: Session, message_id: int) -> int:
-    return session.exec(select(func.count()).select_from(AuditEvent).where(
+def resends(db: Session, message_id: int) -> int:
+    return db.exec(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.entity_type == OUTBOX_ENTITY, AuditEvent.entity_id == message_id,
         AuditEvent.action == RESEND_ACTION)).one()
 
 
-def undeliverable(session: Session) -> list[OutboxMessage]:
+def undeliverable(db: Session) -> list[OutboxMessage]:
     """Messages not sent after ``alert_mail_attempts`` attempts (alerts themselves excluded)."""
-    return list(session.exec(
+    return list(db.exec(
         select(OutboxMessage)
         .where(OutboxMessage.status != STATUS_SENT,
                OutboxMessage.attempts >= get_settings().alert_mail_attempts,
@@ -199,13 +199,13 @@ def undeliverable(session: Session) -> list[OutboxMessage]:
     ).all())
 
 
-def mail_alerts(session: Session) -> int:
+def mail_alerts(db: Session) -> int:
     """One alert per undeliverable message and per incident (a resend starts a new one)."""
     settings = get_settings()
-    messages = undeliverable(session)
+    messages = undeliverable(db)
     for message in messages:
         enqueue(
-            session, dedupe_key=f"alerts:mail:{message.id}:{resends(session, message.id)}",
+            db, dedupe_key=f"alerts:mail:{message.id}:{resends(db, message.id)}",
             to=[settings.officers_mailbox], template="alerte_courriel",
             context={"mail_reference": f"courriel {message.id}", "alert": {
                 "subject": message.subject, "attempts": message.attempts, "error": message.last_error,
@@ -220,12 +220,12 @@ def mail_alerts(session: Session) -> int:
 
 def crashed_runs(engine: Engine | None = None) -> list[tuple[str, int]]:
     """Runs left 'running' by a process gone from this host become 'crashed'; returns their dossiers."""
-    with session_scope(engine) as session:
-        running = session.exec(select(FlowRunRecord).where(FlowRunRecord.state == RUN_RUNNING)).all()
+    with session_scope(engine) as db:
+        running = db.exec(select(FlowRunRecord).where(FlowRunRecord.state == RUN_RUNNING)).all()
         dossiers = []
         for record in running:
             if is_dead(record.runner):
-                _close(session, record, RUN_CRASHED, error="Processus arrêté pendant le traitement")
+                _close(db, record, RUN_CRASHED, error="Processus arrêté pendant le traitement")
                 if record.process != SWEEP and record.entity_id is not None:
                     dossiers.append((record.process, record.entity_id))
         return dossiers
@@ -279,31 +279,31 @@ PROCESS_LABELS = {
 }
 
 
-def last_runs(session: Session) -> list[FlowRunRecord]:
+def last_runs(db: Session) -> list[FlowRunRecord]:
     """The latest finished run of each dossier (and of the sweep)."""
     latest = (select(func.max(FlowRunRecord.id))
               .where(FlowRunRecord.state != RUN_RUNNING)
               .group_by(FlowRunRecord.process, FlowRunRecord.entity_id))
-    return list(session.exec(select(FlowRunRecord).where(FlowRunRecord.id.in_(latest))).all())
+    return list(db.exec(select(FlowRunRecord).where(FlowRunRecord.id.in_(latest))).all())
 
 
-def open_flow_incidents(session: Session) -> list[FlowRunRecord]:
+def open_flow_incidents(db: Session) -> list[FlowRunRecord]:
     """Dossiers whose last run failed ``alert_flow_failures`` times in a row or more (alerted)."""
     threshold = get_settings().alert_flow_failures
-    return sorted((r for r in last_runs(session)
+    return sorted((r for r in last_runs(db)
                    if r.state in FAILED_STATES and r.process != SWEEP and r.failures_in_a_row >= threshold),
                   key=lambda r: r.id, reverse=True)
 
 
-def failed_runs(session: Session, limit: int = 20) -> list[FlowRunRecord]:
-    return list(session.exec(
+def failed_runs(db: Session, limit: int = 20) -> list[FlowRunRecord]:
+    return list(db.exec(
         select(FlowRunRecord).where(FlowRunRecord.state.in_(FAILED_STATES))
         .order_by(FlowRunRecord.id.desc()).limit(limit)
     ).all())
 
 
-def last_sweep(session: Session) -> FlowRunRecord | None:
-    return session.exec(
+def last_sweep(db: Session) -> FlowRunRecord | None:
+    return db.exec(
         select(FlowRunRecord).where(FlowRunRecord.process == SWEEP).order_by(FlowRunRecord.id.desc())
     ).first()
 
@@ -330,7 +330,7 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
             "vae": vae_needing_attention}
 
 
-def waiting_dossiers(session: Session) -> list[Waiting]:
+def waiting_dossiers(db: Session) -> list[Waiting]:
     """Dossiers with automatic work the sweep would do, and since when (their last change)."""
     from certification.controle.models import Controle
     from certification.jury.models import JurySession
@@ -344,21 +344,21 @@ def waiting_dossiers(session: Session) -> list[Waiting]:
     for process, find in _finders().items():
         model = models[process]
         for entity_id in find():
-            entity = session.get(model, entity_id)
+            entity = db.get(model, entity_id)
             waiting.append(Waiting(process, entity_id, getattr(entity, "updated_at", None),
-                                   _pending_for(session, model.__tablename__, entity_id)))
+                                   _pending_for(db, model.__tablename__, entity_id)))
     return sorted(waiting, key=lambda w: (w.since is None, w.since or now()))
 
 
-def _pending_for(session: Session, entity_type: str, entity_id: int) -> int:
-    return session.exec(select(func.count()).select_from(OutboxMessage).where(
+def _pending_for(db: Session, entity_type: str, entity_id: int) -> int:
+    return db.exec(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id,
         OutboxMessage.status != STATUS_SENT)).one()
 
 
-def mail_queue(session: Session, limit: int = 50) -> list[OutboxMessage]:
+def mail_queue(db: Session, limit: int = 50) -> list[OutboxMessage]:
     """Messages pending, being sent or failed, the oldest first."""
-    return list(session.exec(
+    return list(db.exec(
         select(OutboxMessage).where(OutboxMessage.status != STATUS_SENT)
         .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
     ).all())

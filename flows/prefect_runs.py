@@ -34,8 +34,8 @@ def _local_verdicts(run_ids: list[str]) -> dict[str, bool]:
     """Prefect run id -> True when our record says its process is gone (closed, or dead on this
     host), False when it lives on this host; runs of other hosts are left out (unknown here)."""
     verdicts = {}
-    with session_scope() as session:
-        for r in session.exec(select(FlowRunRecord).where(FlowRunRecord.prefect_run_id.in_(run_ids))):
+    with session_scope() as db:
+        for r in db.exec(select(FlowRunRecord).where(FlowRunRecord.prefect_run_id.in_(run_ids))):
             if r.state != RUN_RUNNING or is_dead(r.runner):
                 verdicts[r.prefect_run_id] = True
             elif is_local(r.runner):

@@ -13,9 +13,9 @@ from notifications.retention import scrub_sent_emails
 
 
 def apply_retention_rules() -> dict[str, int]:
-    with session_scope() as session:
-        result = apply_retention(session)
-        emails, eml_files = scrub_sent_emails(session)
+    with session_scope() as db:
+        result = apply_retention(db)
+        emails, eml_files = scrub_sent_emails(db)
     unlink_unreferenced(result.unlinked)
     for path in eml_files:
         path.unlink(missing_ok=True)

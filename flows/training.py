@@ -65,14 +65,14 @@ class Outcome(RunOutcome):
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _epsp_certification(session: Session) -> dict[str, str]:
-    cert = session.exec(select(Certification).where(Certification.code == "CQP_EPSP")).first()
+def _epsp_certification(db: Session) -> dict[str, str]:
+    cert = db.exec(select(Certification).where(Certification.code == "CQP_EPSP")).first()
     return {"certification_code": cert.code if cert else "CQP_EPSP",
             "certification_title": cert.title if cert else "CQP Encadrant Pédagogique en Situation de Production"}
 
 
-def training_context(session: Session, training: TrainingSession) -> dict[str, Any]:
-    formateur = session.get(User, training.formateur_id)
+def training_context(db: Session, training: TrainingSession) -> dict[str, Any]:
+    formateur = db.get(User, training.formateur_id)
     return letter_context(
         f"/app/formations/{training.id}",
         training={
@@ -92,14 +92,14 @@ def training_context(session: Session, training: TrainingSession) -> dict[str, A
             "state_label": TRAINING_STATE_LABELS[training.state],
             "schedule_sequence": training.schedule_sequence,
             "cancel_reason": training.cancel_reason,
-            **_epsp_certification(session),
+            **_epsp_certification(db),
         },
     )
 
 
-def enrollment_entry(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
-    encadrant = session.get(Encadrant, enrollment.encadrant_id)
-    structure = session.get(Structure, enrollment.structure_id)
+def enrollment_entry(db: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
+    encadrant = db.get(Encadrant, enrollment.encadrant_id)
+    structure = db.get(Structure, enrollment.structure_id)
     attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())}
                   for d in training_queries.days_of(training)]
     attended = sum(1 for a in attendance if a["present"] is True)
@@ -140,10 +140,10 @@ def attestation_context(ctx: dict[str, Any], entry: dict[str, Any]) -> dict[str,
     }
 
 
-def appui_context(session: Session, appui: Appui) -> dict[str, Any]:
-    structure = session.get(Structure, appui.structure_id)
-    formateur = session.get(User, appui.formateur_id) if appui.formateur_id else None
-    requester = session.get(User, appui.requested_by_id)
+def appui_context(db: Session, appui: Appui) -> dict[str, Any]:
+    structure = db.get(Structure, appui.structure_id)
+    formateur = db.get(User, appui.formateur_id) if appui.formateur_id else None
+    requester = db.get(User, appui.requested_by_id)
     return letter_context(
         f"/app/appuis/{appui.id}",
         appui={
@@ -208,10 +208,10 @@ def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollme
     return ics_attachment(settings.data_dir, path, data, method=method)
 
 
-def _convene(session: Session, training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
+def _convene(db: Session, training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
              sequence: int) -> Effects:
-    entry = enrollment_entry(session, training, enrollment)
-    fx = _enrollment_fx(session, training, enrollment)
+    entry = enrollment_entry(db, training, enrollment)
+    fx = _enrollment_fx(db, training, enrollment)
     name = f"convocation:s{sequence}"
     if not fx.sent(name):
         fx.mail(ctx, name, "training/convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
@@ -220,18 +220,18 @@ def _convene(session: Session, training: TrainingSession, enrollment: TrainingEn
     return fx
 
 
-def _enrollment_fx(session: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> Effects:
+def _enrollment_fx(db: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> Effects:
     reference = enrollment.attestation_number or f"{training.reference}-I{enrollment.id}"
-    return Effects(session, ENROLLMENT_ENTITY, enrollment.id, reference)
+    return Effects(db, ENROLLMENT_ENTITY, enrollment.id, reference)
 
 
-def _enrolled_at(session: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
+def _enrolled_at(db: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
     """The enrollments still registered when the session's step was recorded (by the audit trail:
     registered before it, and neither completed, failed nor withdrawn before it)."""
-    enrollments = training_queries.enrollments_of(session, training.id)
+    enrollments = training_queries.enrollments_of(db, training.id)
     if audit_event_id is None:
         return [e for e in enrollments if e.state == E.registered.value]
-    events = session.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
+    events = db.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
         AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.entity_id.in_([e.id for e in enrollments]),
         AuditEvent.id < audit_event_id))
     registered, left = set(), set()
@@ -243,31 +243,31 @@ def _enrolled_at(session: Session, training: TrainingSession, audit_event_id: in
     return [e for e in enrollments if e.id in registered and e.id not in left]
 
 
-def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the session (or of an enrollment) owes, whatever the states are now."""
-    training = session.get(TrainingSession, effect.dossier_id)
-    ctx = training_context(session, training)
+    training = db.get(TrainingSession, effect.dossier_id)
+    ctx = training_context(db, training)
     if effect.entity_type == ENROLLMENT_ENTITY:
-        enrollment = session.get(TrainingEnrollment, effect.entity_id)
+        enrollment = db.get(TrainingEnrollment, effect.entity_id)
         if effect.step == "register":
-            if _convened(_enrollment_fx(session, training, enrollment), training):
+            if _convened(_enrollment_fx(db, training, enrollment), training):
                 return []
-            return [_convene(session, training, enrollment, ctx, training.schedule_sequence)]
-        entry = enrollment_entry(session, training, enrollment)  # complete
-        fx = _enrollment_fx(session, training, enrollment)
+            return [_convene(db, training, enrollment, ctx, training.schedule_sequence)]
+        entry = enrollment_entry(db, training, enrollment)  # complete
+        fx = _enrollment_fx(db, training, enrollment)
         letter = fx.letter(attestation_context(ctx, entry), ATTESTATION, template=ATTESTATION_TEMPLATE)
         fx.mail(ctx, "attestation", "training/attestation_formation", [entry["email"], entry["structure_email"]],
                 attach=[letter], extra={"enrollment": entry})
         return [fx]
-    enrolled = _enrolled_at(session, training, effect.audit_event_id)
+    enrolled = _enrolled_at(db, training, effect.audit_event_id)
     if effect.step == "reschedule":
         sequence = effect.payload.get("schedule_sequence", training.schedule_sequence)
-        return [_convene(session, training, e, ctx, sequence) for e in enrolled]
+        return [_convene(db, training, e, ctx, sequence) for e in enrolled]
     done = []  # cancel: every encadrant convened and still enrolled then gets the cancellation
     for enrollment in enrolled:
-        fx = _enrollment_fx(session, training, enrollment)
+        fx = _enrollment_fx(db, training, enrollment)
         if _convened(fx, training):
-            entry = enrollment_entry(session, training, enrollment)
+            entry = enrollment_entry(db, training, enrollment)
             fx.mail(ctx, "cancelled", "training/formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
                     extra={"enrollment": entry},
                     attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
@@ -285,19 +285,19 @@ def training_waiting_for(training: TrainingSession) -> str | None:
 def advance_training_session(session_id: int, engine: Engine | None = None) -> Outcome:
     """Open the session on its first day, then fulfil what its steps owe (Prefect wraps it)."""
     out = Outcome(session_id)
-    with session_scope(engine) as session:
-        training = session.get(TrainingSession, session_id)
+    with session_scope(engine) as db:
+        training = db.get(TrainingSession, session_id)
         if training is None:
             raise LookupError(f"training session {session_id} does not exist")
         if training.state == T.planned and today() >= training.start_date:
             try:
-                svc.start(session, SYSTEM, training.id)
+                svc.start(db, SYSTEM, training.id)
                 out.transitions.append("start")
             except Conflict:  # another run (or the formateur) opened it first
-                session.rollback()
+                db.rollback()
     fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
-    with session_scope(engine) as session:
-        training = session.get(TrainingSession, session_id)
+    with session_scope(engine) as db:
+        training = db.get(TrainingSession, session_id)
         out.state = training.state
         out.waiting_for = training_waiting_for(training)
     return out
@@ -320,20 +320,20 @@ def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False, sequenc
     )
 
 
-def fulfil_appui_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the appui owes, whatever its state is now."""
     settings = get_settings()
-    appui = session.get(Appui, effect.dossier_id)
-    ctx = appui_context(session, appui)
+    appui = db.get(Appui, effect.dossier_id)
+    ctx = appui_context(db, appui)
     a = ctx["appui"]
     structure, officers = [a["structure_email"]], [settings.officers_mailbox]
     formateur = [a["formateur_email"]] if a["formateur_email"] else []
-    fx = Effects(session, APPUI_ENTITY, appui.id, appui.reference)
+    fx = Effects(db, APPUI_ENTITY, appui.id, appui.reference)
     step, payload = effect.step, effect.payload
     if step == "request":
         fx.mail(ctx, "requested", "training/appui_demande", officers, cc=structure)
     elif step == "assign" and payload.get("formateur_id"):
-        assigned = session.get(User, payload["formateur_id"])
+        assigned = db.get(User, payload["formateur_id"])
         fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email,
                                  "formateur_sex": assigned.sex}},
                 f"mission:u{assigned.id}", "training/appui_mission", [assigned.email])
@@ -368,8 +368,8 @@ def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the appui's steps owe (plain function; Prefect wraps it)."""
     out = Outcome(appui_id)
     fulfil_owed(engine, "appui", appui_id, fulfil_appui_step).add_to(out)
-    with session_scope(engine) as session:
-        appui = session.get(Appui, appui_id)
+    with session_scope(engine) as db:
+        appui = db.get(Appui, appui_id)
         if appui is None:
             raise LookupError(f"appui {appui_id} does not exist")
         out.state = appui.state
@@ -379,8 +379,8 @@ def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:
 
 def appuis_needing_attention(engine: Engine | None = None) -> list[int]:
     """Appuis with effects still owed (lost runs)."""
-    with session_scope(engine) as session:
-        return dossiers_owed(session, "appui")
+    with session_scope(engine) as db:
+        return dossiers_owed(db, "appui")
 
 
 # --- Prefect -------------------------------------------------------------------------------

@@ -45,12 +45,12 @@ class VaeOutcome(RunOutcome):
     dossier_id: int
 
 
-def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
-    candidate = session.get(Candidate, dossier.candidate_id)
-    structure = session.get(Structure, dossier.structure_id)
-    cert = session.get(Certification, candidate.certification_id)
-    titles = bloc_titles(session, candidate)
-    decided_by = session.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
+def vae_context(db: Session, dossier: VaeDossier) -> dict[str, Any]:
+    candidate = db.get(Candidate, dossier.candidate_id)
+    structure = db.get(Structure, dossier.structure_id)
+    cert = db.get(Certification, candidate.certification_id)
+    titles = bloc_titles(db, candidate)
+    decided_by = db.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
     due = dossier.recevabilite_due_on
     return letter_context(
         f"/app/vae/{dossier.id}",
@@ -87,14 +87,14 @@ def vae_context(session: Session, dossier: VaeDossier) -> dict[str, Any]:
     )
 
 
-def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """The letters and e-mails one step of the dossier owes, whatever its state is now."""
     officers = [get_settings().officers_mailbox]
-    dossier = session.get(VaeDossier, effect.dossier_id)
-    ctx = vae_context(session, dossier)
+    dossier = db.get(VaeDossier, effect.dossier_id)
+    ctx = vae_context(db, dossier)
     v = ctx["vae"]
     to = [v["structure_email"], v["candidate_email"]]
-    fx = Effects(session, ENTITY, dossier.id, dossier.reference)
+    fx = Effects(db, ENTITY, dossier.id, dossier.reference)
     step = effect.step
     if step == "file":
         fx.mail(ctx, "receipt", "vae/accuse_reception_vae", to, cc=officers)
@@ -108,11 +108,11 @@ def fulfil_step(session: Session, effect: OwedEffect) -> list[Effects]:
     return [fx]
 
 
-def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
+def _reminders(db: Session, dossier: VaeDossier, fx: Effects) -> None:
     """Reminders owed today by the calendar while the dossier still waits (keyed: sent once)."""
     settings = get_settings()
     if dossier.state == VaeState.demande_deposee:
-        ctx = vae_context(session, dossier)
+        ctx = vae_context(db, dossier)
         due: date = dossier.recevabilite_due_on
         days = latest_due_reminder(settings.vae_recevabilite_reminder_days_before, due)
         if days is not None:
@@ -120,7 +120,7 @@ def _reminders(session: Session, dossier: VaeDossier, fx: Effects) -> None:
         elif today() > due:
             fx.mail(ctx, "recevabilite-overdue", "vae/relance_recevabilite", [settings.officers_mailbox])
     elif dossier.state == VaeState.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
-        ctx = vae_context(session, dossier)
+        ctx = vae_context(db, dossier)
         v = ctx["vae"]
         fx.mail(ctx, "livret2-reminder", "vae/relance_livret2", [v["structure_email"], v["candidate_email"]],
                 cc=[settings.officers_mailbox])
@@ -141,12 +141,12 @@ def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
     """Fulfil what the dossier's steps owe, then the calendar's reminders."""
     out = VaeOutcome(dossier_id)
     fulfil_owed(engine, PROCESS, dossier_id, fulfil_step).add_to(out)
-    with session_scope(engine) as session:
-        dossier = session.get(VaeDossier, dossier_id)
+    with session_scope(engine) as db:
+        dossier = db.get(VaeDossier, dossier_id)
         if dossier is None:
             raise LookupError(f"dossier de VAE {dossier_id} does not exist")
-        fx = Effects(session, ENTITY, dossier.id, dossier.reference)
-        _reminders(session, dossier, fx)
+        fx = Effects(db, ENTITY, dossier.id, dossier.reference)
+        _reminders(db, dossier, fx)
         out.mails += fx.mails
         out.state = dossier.state
         out.waiting_for = waiting_for(dossier)

@@ -133,12 +133,12 @@ def _normalize_attachments(attachments: Iterable[Mapping[str, str]]) -> list[dic
     return normalized
 
 
-def get_by_dedupe_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
-    return session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+def get_by_dedupe_key(db: Session, dedupe_key: str) -> OutboxMessage | None:
+    return db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
 
 
 def enqueue(
-    session: Session,
+    db: Session,
     *,
     dedupe_key: str,
     to: Sequence[str],
@@ -158,7 +158,7 @@ def enqueue(
     """
     if len(dedupe_key) > 200:
         raise ValueError("dedupe_key longer than 200 characters")
-    existing = get_by_dedupe_key(session, dedupe_key)
+    existing = get_by_dedupe_key(db, dedupe_key)
     if existing is not None:
         return existing
     recipients = [addr for addr in to if addr]
@@ -183,20 +183,20 @@ def enqueue(
         template=template,
     )
     try:
-        with begin_savepoint(session):
-            session.add(message)
+        with begin_savepoint(db):
+            db.add(message)
     except IntegrityError:
-        existing = get_by_dedupe_key(session, dedupe_key)
+        existing = get_by_dedupe_key(db, dedupe_key)
         if existing is None:  # pragma: no cover - the conflict was on another constraint
             raise
         return existing
     return message
 
 
-def list_messages(session: Session, entity_type: str, entity_id: int) -> list[OutboxMessage]:
+def list_messages(db: Session, entity_type: str, entity_id: int) -> list[OutboxMessage]:
     """Messages about an entity, for its timeline."""
     return list(
-        session.exec(
+        db.exec(
             select(OutboxMessage)
             .where(OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id)
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
@@ -204,17 +204,17 @@ def list_messages(session: Session, entity_type: str, entity_id: int) -> list[Ou
     )
 
 
-def requeue(session: Session, message_id: int) -> OutboxMessage:
+def requeue(db: Session, message_id: int) -> OutboxMessage:
     """Give a failed message a fresh set of attempts (officer action after fixing the cause)."""
-    message = session.get(OutboxMessage, message_id)
+    message = db.get(OutboxMessage, message_id)
     if message is None:
         raise LookupError(f"Outbox message {message_id} not found")
     if message.status == STATUS_FAILED:
         message.status = STATUS_PENDING
         message.attempts = 0
         message.next_attempt_at = wall_clock()
-        session.add(message)
-        session.flush()
+        db.add(message)
+        db.flush()
     return message
 
 
@@ -308,9 +308,9 @@ def backoff_delay(attempts: int, backoff_seconds: float) -> timedelta:
 
 def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
     """Pending messages whose time has come, and 'sending' ones whose claim lease expired."""
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         return list(
-            session.exec(
+            db.exec(
                 select(OutboxMessage.id)
                 .where(
                     or_(OutboxMessage.status == STATUS_PENDING, OutboxMessage.status == STATUS_SENDING),
@@ -332,8 +332,8 @@ def reclaim_orphaned(engine: Engine | None = None, *, now: datetime | None = Non
     Each is reset with a compare-and-set on its claimer, so a live sender's claim is never taken.
     """
     now = as_utc(now) if now is not None else wall_clock()
-    with session_scope(engine) as session:
-        claims = session.exec(
+    with session_scope(engine) as db:
+        claims = db.exec(
             select(OutboxMessage.id, OutboxMessage.claimed_by)
             .where(OutboxMessage.status == STATUS_SENDING, OutboxMessage.claimed_by.is_not(None))
         ).all()
@@ -341,8 +341,8 @@ def reclaim_orphaned(engine: Engine | None = None, *, now: datetime | None = Non
     for message_id, claimer in claims:
         if not is_dead(claimer):
             continue
-        with session_scope(engine) as session:
-            result = session.execute(
+        with session_scope(engine) as db:
+            result = db.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.status == STATUS_SENDING,
                        OutboxMessage.claimed_by == claimer)
@@ -362,8 +362,8 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
     end of its lease: if this sender dies, :func:`reclaim_orphaned` makes it due again at once on
     this host, and any host takes it again when the lease expires.
     """
-    with session_scope(engine) as session:
-        result = session.execute(
+    with session_scope(engine) as db:
+        result = db.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == message_id,
@@ -375,12 +375,12 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
         )
         if result.rowcount != 1:
             return None
-        return session.get(OutboxMessage, message_id)
+        return db.get(OutboxMessage, message_id)
 
 
 def _record_success(engine: Engine, message_id: int) -> None:
-    with session_scope(engine) as session:
-        session.execute(
+    with session_scope(engine) as db:
+        db.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id)
             .values(status=STATUS_SENT, attempts=OutboxMessage.attempts + 1, sent_at=utcnow(), last_error=None,
                     claimed_by=None)
@@ -405,8 +405,8 @@ def _record_failure(
 ) -> str:
     """Schedule a retry or give up; returns the new status."""
     permanent = isinstance(error, PermanentDeliveryError)
-    with session_scope(engine) as session:
-        message = session.get(OutboxMessage, message_id)
+    with session_scope(engine) as db:
+        message = db.get(OutboxMessage, message_id)
         message.attempts += 1
         message.last_error = f"{type(error).__name__}: {error}"[:4000]
         message.claimed_by = None

@@ -19,13 +19,13 @@ from notifications.transport import eml_filename
 ERASED = "(supprimé : durée de conservation écoulée)"
 
 
-def scrub_sent_emails(session: Session) -> tuple[int, list[Path]]:
+def scrub_sent_emails(db: Session) -> tuple[int, list[Path]]:
     """Empty the messages past their period; returns how many and the .eml files to delete."""
     days = get_settings().retention_days.get("sent_emails")
     if days is None or days < 0:
         return 0, []
     cutoff = now() - timedelta(days=days)
-    messages = session.exec(select(OutboxMessage).where(
+    messages = db.exec(select(OutboxMessage).where(
         OutboxMessage.status == STATUS_SENT, OutboxMessage.sent_at <= cutoff,
         OutboxMessage.subject != ERASED)).all()
     files, per_dossier = [], {}
@@ -34,11 +34,11 @@ def scrub_sent_emails(session: Session) -> tuple[int, list[Path]]:
         message.to_addrs, message.cc_addrs, message.attachments = [], [], []
         message.subject, message.body_text, message.body_html = ERASED, "", ""
         message.last_error = None
-        session.add(message)
+        db.add(message)
         key = (message.entity_type or "outbox_messages", message.entity_id or message.id)
         per_dossier[key] = per_dossier.get(key, 0) + 1
     for (entity_type, entity_id), count in per_dossier.items():
-        record_event(session, entity_type=entity_type, entity_id=entity_id, action="retention_purge",
+        record_event(db, entity_type=entity_type, entity_id=entity_id, action="retention_purge",
                      actor=SYSTEM, reason="Durée de conservation des e-mails envoyés écoulée.",
                      data={"rule": "sent_emails", "emails": count})
     return len(messages), files

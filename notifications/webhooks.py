@@ -37,8 +37,8 @@ class WebhookReport:
 
 
 def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
-    with session_scope(engine) as session:
-        return list(session.exec(
+    with session_scope(engine) as db:
+        return list(db.exec(
             select(WebhookDelivery.id)
             .where(WebhookDelivery.status.in_(ACTIVE), WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
@@ -47,8 +47,8 @@ def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
 
 def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, str, str, str] | None:
     """Take a delivery (None if another loop did): its URL, secret, event id and payload."""
-    with session_scope(engine) as session:
-        result = session.execute(
+    with session_scope(engine) as db:
+        result = db.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id, or_(*(WebhookDelivery.status == s for s in ACTIVE)),
                    WebhookDelivery.next_attempt_at <= now)
@@ -57,17 +57,17 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, str, s
         )
         if result.rowcount != 1:
             return None
-        delivery = session.get(WebhookDelivery, delivery_id)
-        sub = session.get(WebhookSubscription, delivery.subscription_id)
+        delivery = db.get(WebhookDelivery, delivery_id)
+        sub = db.get(WebhookSubscription, delivery.subscription_id)
         return sub.url, sub.secret, delivery.event_id, delivery.payload
 
 
 def _record(engine: Engine, delivery_id: int, *, status_code: int | None, error: str | None,
             max_attempts: int, backoff_seconds: float) -> str:
-    with session_scope(engine) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
+    with session_scope(engine) as db:
+        delivery = db.get(WebhookDelivery, delivery_id)
         delivery.attempts += 1
-        session.add(WebhookAttempt(delivery_id=delivery_id, status_code=status_code, error=error))
+        db.add(WebhookAttempt(delivery_id=delivery_id, status_code=status_code, error=error))
         if error is None:
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
         elif delivery.attempts >= max_attempts:
@@ -75,7 +75,7 @@ def _record(engine: Engine, delivery_id: int, *, status_code: int | None, error:
         else:
             delivery.status, delivery.last_error = "pending", error
             delivery.next_attempt_at = wall_clock() + backoff_delay(delivery.attempts, backoff_seconds)
-        session.add(delivery)
+        db.add(delivery)
         return delivery.status
 
 

@@ -84,7 +84,7 @@ def settings():
 
 
 @pytest.fixture
-def session(engine):
+def db(engine):
     s = new_session(engine)
     try:
         yield s

@@ -26,15 +26,15 @@ def make_users() -> dict[str, dict]:
         "formateur": ("oceane.perrin@cqp.test", "Océane Perrin", Role.formateur),
     }
     out = {}
-    with session_scope() as session:
-        ensure_referential(session)
+    with session_scope() as db:
+        ensure_referential(db)
         for key, (email, name, role) in people.items():
-            user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr")
+            user = create_user(db, email=email, full_name=name, role=role, password="mot-de-passe-sûr")
             out[key] = {
                 "id": user.id,
                 "email": email,
                 "actor": Actor(user.id, role, name),
-                "token": issue_token(session, user, ttl_hours=None),
+                "token": issue_token(db, user, ttl_hours=None),
             }
     return out
 
@@ -57,9 +57,9 @@ def submit_request(actor: Actor, n: int = 1, *, name: str | None = None, pieces_
     from certification.agrement.service import StructureIn
     from certification.agrement.service import submit_request as submit
 
-    with session_scope() as session:
+    with session_scope() as db:
         request = submit(
-            session, actor,
+            db, actor,
             structure=StructureIn(
                 siret=siret(n), name=name or f"Chantier d'insertion n°{n} — Saint-Étienne",
                 region="Auvergne-Rhône-Alpes", email=f"aci{n}@example.org",
@@ -98,18 +98,18 @@ def grant_agrement(people: dict, n: int = 1, *, start=None, end=None, mandataire
     return grant_request(rid, people, start=start, end=end)
 
 
-def transitions(session, entity_type: str, entity_id: int) -> list[tuple]:
+def transitions(db, entity_type: str, entity_id: int) -> list[tuple]:
     """The audited steps of a dossier, in order: (action, from state, to state, role of the actor)."""
     from certification.audit import timeline
 
-    return [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(session, entity_type, entity_id)]
+    return [(e.action, e.from_state, e.to_state, e.actor_role) for e in timeline(db, entity_type, entity_id)]
 
 
 def add_user(email: str, name: str, role: Role, **kw) -> dict:
-    with session_scope() as session:
-        user = create_user(session, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
+    with session_scope() as db:
+        user = create_user(db, email=email, full_name=name, role=role, password="mot-de-passe-sûr", **kw)
         return {"id": user.id, "email": email, "actor": Actor(user.id, role, name),
-                "token": issue_token(session, user, ttl_hours=None)}
+                "token": issue_token(db, user, ttl_hours=None)}
 
 
 def structure_account(people: dict, structure_siret: str, key: str = "structure") -> dict:
@@ -118,8 +118,8 @@ def structure_account(people: dict, structure_siret: str, key: str = "structure"
 
     from certification.models import Structure
 
-    with session_scope() as session:
-        structure_id = session.exec(select(Structure.id).where(Structure.siret == structure_siret)).one()
+    with session_scope() as db:
+        structure_id = db.exec(select(Structure.id).where(Structure.siret == structure_siret)).one()
     people[key] = add_user(f"{key}.{structure_siret}@aci.example.org", f"Direction {structure_siret}", Role.structure,
                            structure_id=structure_id)
     return people[key]
@@ -147,19 +147,19 @@ def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None,
     actor, ids = structure["actor"], []
     for i in range(first, first + count):
         last, given = names[i - first] if names else (f"Martin-N'Guessan {i}", "Zoé-Hélène")
-        with session_scope() as session:
+        with session_scope() as db:
             c = cand.register_candidate(
-                session, actor, certification_code="CQP_SP", last_name=last, first_names=given,
+                db, actor, certification_code="CQP_SP", last_name=last, first_names=given,
                 birth_date=date(1990, 1, 1) + timedelta(days=i), contract_type="CDDI",
                 contract_start=date(2026, 1, 5), email=f"candidat{i}@example.org",
                 sex=sexes[i - first] if sexes is not None else "FM"[i % 2],
             )
-            cand.start_training(session, actor, c.id)
+            cand.start_training(db, actor, c.id)
             for bloc in c.blocs:
-                cand.add_evaluation(session, actor, c.id, bloc_code=bloc, evaluated_on=today(),
+                cand.add_evaluation(db, actor, c.id, bloc_code=bloc, evaluated_on=today(),
                                     result="acquis", evaluator_name="Zoé Lefèvre")
             if mark_ready:
-                cand.mark_ready(session, actor, c.id)
+                cand.mark_ready(db, actor, c.id)
             ids.append(c.id)
     return ids
 
@@ -182,7 +182,7 @@ def jury_members(people: dict) -> list[dict]:
     return out
 
 
-def plan_past_session(session, officer, *, days_ago: float = 1, **kw):
+def plan_past_session(db, officer, *, days_ago: float = 1, **kw):
     """A jury session planned the day before for ``days_ago`` days ago: its results may be recorded now."""
     from datetime import UTC, datetime, timedelta
 
@@ -192,7 +192,7 @@ def plan_past_session(session, officer, *, days_ago: float = 1, **kw):
 
     at = datetime.now(UTC) - timedelta(days=days_ago)
     with time_machine.travel(at - timedelta(days=1), tick=True):
-        return jury_svc.plan_session(session, officer, certification_code=kw.pop("certification_code", "CQP_SP"),
+        return jury_svc.plan_session(db, officer, certification_code=kw.pop("certification_code", "CQP_SP"),
                                      scheduled_at=at, **kw)
 
 
@@ -212,26 +212,26 @@ def deliberated_session(people: dict, candidate_ids: list[int], results=None, *,
     officer = people["officer"]["actor"]
     members = jury_members(people)
     planned_on = datetime.now(UTC) - (timedelta(0) if convene_only else timedelta(days=2))
-    with session_scope() as session:
+    with session_scope() as db:
         with time_machine.travel(planned_on, tick=True):
-            jury = jury_svc.plan_session(session, officer, certification_code="CQP_SP",
+            jury = jury_svc.plan_session(db, officer, certification_code="CQP_SP",
                                          scheduled_at=planned_on + timedelta(days=1), place="Lyon, salle Gerland")
         for m in members:
-            jury_svc.add_member(session, officer, jury.id, user_id=m["user"]["id"], college=m["college"],
+            jury_svc.add_member(db, officer, jury.id, user_id=m["user"]["id"], college=m["college"],
                                 is_president=m["is_president"])
-        rows = jury_svc.add_candidates(session, officer, jury.id, candidate_ids)
-        jury_svc.convene(session, officer, jury.id)
+        rows = jury_svc.add_candidates(db, officer, jury.id, candidate_ids)
+        jury_svc.convene(db, officer, jury.id)
         if convene_only:
             return jury.id
-        jury_svc.check_composition(session, officer, jury.id)
+        jury_svc.check_composition(db, officer, jury.id)
         if checked_only:
             return jury.id
         for row in rows:
             chosen = (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs}
-            jury_svc.record_results(session, officer, jury.id, row.candidate_id, chosen)
-        jury_svc.close_deliberation(session, officer, jury.id)
+            jury_svc.record_results(db, officer, jury.id, row.candidate_id, chosen)
+        jury_svc.close_deliberation(db, officer, jury.id)
         if sign:
-            jury_svc.sign_pv(session, people["presidente"]["actor"], jury.id)
+            jury_svc.sign_pv(db, people["presidente"]["actor"], jury.id)
         return jury.id
 
 
@@ -244,8 +244,8 @@ def structure_id_of(n: int) -> int:
 
     from certification.models import Structure
 
-    with session_scope() as session:
-        return session.exec(select(Structure.id).where(Structure.siret == siret(n))).one()
+    with session_scope() as db:
+        return db.exec(select(Structure.id).where(Structure.siret == siret(n))).one()
 
 
 def issue_results(session_id: int, *, notify: bool = True) -> None:
@@ -255,12 +255,12 @@ def issue_results(session_id: int, *, notify: bool = True) -> None:
     from certification.jury import queries as jury_queries
     from certification.jury import service as jury_svc
 
-    with session_scope() as session:
-        for row in jury_queries.candidates_of(session, session_id):
-            jury_svc.apply_results(session, session_id, row.candidate_id)
-            issuance.issue_for(session, session_id, row.candidate_id)
+    with session_scope() as db:
+        for row in jury_queries.candidates_of(db, session_id):
+            jury_svc.apply_results(db, session_id, row.candidate_id)
+            issuance.issue_for(db, session_id, row.candidate_id)
         if notify:
-            jury_svc.notify_results(session, session_id)
+            jury_svc.notify_results(db, session_id)
 
 
 def two_structures_with_a_candidate(people: dict) -> dict:
@@ -283,13 +283,13 @@ def issue_each(session_id: int) -> list:
     from certification.jury import queries as jury_queries
     from certification.jury import service as jury_svc
 
-    with session_scope() as session:
-        ids = [row.candidate_id for row in jury_queries.candidates_of(session, session_id)]
+    with session_scope() as db:
+        ids = [row.candidate_id for row in jury_queries.candidates_of(db, session_id)]
     issued = []
     for candidate_id in ids:
-        with session_scope() as session:
-            jury_svc.apply_results(session, session_id, candidate_id)
-            certificate = issuance.issue_for(session, session_id, candidate_id)
+        with session_scope() as db:
+            jury_svc.apply_results(db, session_id, candidate_id)
+            certificate = issuance.issue_for(db, session_id, candidate_id)
             if certificate:
                 issued.append(certificate)
     return issued
@@ -316,11 +316,11 @@ def add_structure(n: int, *, name: str | None = None, region: str = "Bretagne") 
     """A structure (SIRET ``siret(n)``) without any agrément; returns its id."""
     from certification.models import Structure
 
-    with session_scope() as session:
+    with session_scope() as db:
         structure = Structure(siret=siret(n), name=name or f"Atelier d'insertion n°{n}", region=region,
                               address=f"{n} rue de l'Église\n35000 Rennes", email=f"aci{n}@example.org")
-        session.add(structure)
-        session.flush()
+        db.add(structure)
+        db.flush()
         return structure.id
 
 
@@ -329,8 +329,8 @@ def plan_training(people: dict, *, days, formateur: str = "formateur", place: st
     """A training session of ``people[formateur]`` on ``days`` (planned by himself); returns its id."""
     from certification.training import service as tr
 
-    with session_scope() as session:
-        return tr.plan_session(session, people[formateur]["actor"], days=days, place=place, **kw).id
+    with session_scope() as db:
+        return tr.plan_session(db, people[formateur]["actor"], days=days, place=place, **kw).id
 
 
 def enroll_encadrant(people: dict, session_id: int, structure_id: int, *, first_names: str = "Zoé",
@@ -338,8 +338,8 @@ def enroll_encadrant(people: dict, session_id: int, structure_id: int, *, first_
                      formateur: str = "formateur") -> int:
     from certification.training import service as tr
 
-    with session_scope() as session:
-        return tr.enroll(session, people[formateur]["actor"], session_id, structure_id=structure_id,
+    with session_scope() as db:
+        return tr.enroll(db, people[formateur]["actor"], session_id, structure_id=structure_id,
                          last_name=last_name, first_names=first_names, email=email).id
 
 
@@ -359,10 +359,10 @@ def completed_training(people: dict, structure_id: int, *, formateur: str = "for
         session_id = plan_training(people, days=days, formateur=formateur)
         enrollment_id = enroll_encadrant(people, session_id, structure_id, formateur=formateur, **encadrant)
     actor = people[formateur]["actor"]
-    with session_scope() as session:
+    with session_scope() as db:
         for day in days:
-            tr.record_attendance(session, actor, session_id, day=day, present={enrollment_id: True})
-        tr.record_outcome(session, actor, session_id, enrollment_id, completed=True)
+            tr.record_attendance(db, actor, session_id, day=day, present={enrollment_id: True})
+        tr.record_outcome(db, actor, session_id, enrollment_id, completed=True)
     return session_id, enrollment_id
 
 
@@ -383,8 +383,8 @@ class ReportRows:
         self.officer_id = people["officer"]["id"]
         self.mandataire_id = people["mandataire"]["id"]
         self.n = 0
-        with session_scope() as session:
-            self.certification_id = session.exec(
+        with session_scope() as db:
+            self.certification_id = db.exec(
                 select(Certification.id).where(Certification.code == certification_code)).one()
         self.structures: dict[str, dict] = {}
 

@@ -22,13 +22,13 @@ class CollectingHandler:
         self.envelopes = []
         self.refuse: set[str] = set()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
+    async def handle_RCPT(self, server, db, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
         if address in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, db, envelope):  # noqa: N802
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 

@@ -46,37 +46,37 @@ from documents.service import list_documents
 # --- agrément requests -----------------------------------------------------------------------
 
 
-def request_context(session: Session, current: WebUser, request_id: int) -> dict[str, Any]:
-    r = agrement_queries.get_request(session, current.actor, request_id)
-    agrement = agrement_queries.agrement_of(session, r.id)
+def request_context(db: Session, current: WebUser, request_id: int) -> dict[str, Any]:
+    r = agrement_queries.get_request(db, current.actor, request_id)
+    agrement = agrement_queries.agrement_of(db, r.id)
     entities = [(AgrementRequest.__tablename__, r.id, "demande")]
     if agrement:
         entities.append((Agrement.__tablename__, agrement.id, "agrément"))
     return {
         "r": r,
-        "structure": session.get(Structure, r.structure_id),
-        "certification": certification_of(session, r.certification_id),
-        "mandataire": session.get(User, r.mandataire_id),
+        "structure": db.get(Structure, r.structure_id),
+        "certification": certification_of(db, r.certification_id),
+        "mandataire": db.get(User, r.mandataire_id),
         "state_label": REQUEST_STATE_LABELS[r.state],
         "waiting_for": request_waiting_for(r),
         "final": AGREMENT_REQUEST.is_final(r.state),
-        "pieces": agrement_queries.pieces_of(session, r.id),
+        "pieces": agrement_queries.pieces_of(db, r.id),
         "piece_kinds": PIECE_KINDS,
-        "documents": list_documents(session, AgrementRequest.__tablename__, r.id),
+        "documents": list_documents(db, AgrementRequest.__tablename__, r.id),
         "agrement": agrement,
         "agrement_state_label": AGREMENT_STATE_LABELS[agrement.state] if agrement else "",
-        "timeline": timeline_rows(session, *entities),
-        "actions": request_actions(session, current.actor, r),
+        "timeline": timeline_rows(db, *entities),
+        "actions": request_actions(db, current.actor, r),
         "prefect": prefect_links("agrement_request", r.id),
         "complements_days": get_settings().complements_deadline_days,
     }
 
 
-def request_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def request_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/demandes/{r.id}", [
-        r.reference, structure_name(session, r.structure_id), certification_of(session, r.certification_id).code,
+        r.reference, structure_name(db, r.structure_id), certification_of(db, r.certification_id).code,
         date_fr(r.submitted_at), REQUEST_STATE_LABELS[r.state], request_waiting_for(r) or "—",
-    ]) for r in agrement_queries.list_requests(session, current.actor)]
+    ]) for r in agrement_queries.list_requests(db, current.actor)]
     return {"title": "Demandes d'agrément", "rows": rows, "empty": "Aucune demande d'agrément.",
             "columns": ["Référence", "Structure", "Certification", "Déposée le", "État", "En attente de"]}
 
@@ -107,10 +107,10 @@ def _parse_decision(form, _ctx) -> Parsed:
                   [("Décision", DECISIONS[decision].lower()), (label, why or "—")], title=DECISIONS[decision])
 
 
-def _apply_decision(session: Session, actor, request_id: int, v: dict):
+def _apply_decision(db: Session, actor, request_id: int, v: dict):
     if v["decision"] == "grant":
-        return requests_svc.grant(session, actor, request_id, comment=v["reason"])[0]
-    return requests_svc.refuse(session, actor, request_id, v["reason"])
+        return requests_svc.grant(db, actor, request_id, comment=v["reason"])[0]
+    return requests_svc.refuse(db, actor, request_id, v["reason"])
 
 
 AVIS = {"favorable": "favorable", "defavorable": "défavorable"}
@@ -190,40 +190,40 @@ REQUESTS = register(DossierKind(
 # --- agréments -------------------------------------------------------------------------------
 
 
-def _plannable(session: Session, current: WebUser, a: Agrement) -> bool:
+def _plannable(db: Session, current: WebUser, a: Agrement) -> bool:
     """Whether the officer may plan a contrôle of this agrément now (the service's rules)."""
     return (current.role is Role.officer and a.state in controles_svc.PLANNABLE_AGREMENT_STATES
-            and controle_queries.open_controle_of(session, a.id) is None)
+            and controle_queries.open_controle_of(db, a.id) is None)
 
 
-def agrement_context(session: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
-    a = agrement_queries.get_agrement(session, current.actor, agrement_id)
+def agrement_context(db: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
+    a = agrement_queries.get_agrement(db, current.actor, agrement_id)
     controles = []
     if current.role in SECTION_ROLES["controles"]:
-        controles = [c for c in controle_queries.list_controles(session, current.actor) if c.agrement_id == a.id]
-    renewal = agrement_queries.open_renewal_of(session, a.id)
-    actions = agrement_actions(session, current.actor, a)
-    if _plannable(session, current, a):
+        controles = [c for c in controle_queries.list_controles(db, current.actor) if c.agrement_id == a.id]
+    renewal = agrement_queries.open_renewal_of(db, a.id)
+    actions = agrement_actions(db, current.actor, a)
+    if _plannable(db, current, a):
         actions.append("plan-controle")
     return {
-        "a": a, "structure": session.get(Structure, a.structure_id),
-        "certification": certification_of(session, a.certification_id), "state_label": AGREMENT_STATE_LABELS[a.state],
+        "a": a, "structure": db.get(Structure, a.structure_id),
+        "certification": certification_of(db, a.certification_id), "state_label": AGREMENT_STATE_LABELS[a.state],
         "final": AGREMENT.is_final(a.state),
-        "request_row": session.get(AgrementRequest, a.request_id) if a.request_id else None,
+        "request_row": db.get(AgrementRequest, a.request_id) if a.request_id else None,
         "renewal": renewal, "controles": [(c, CONTROLE_STATE_LABELS[c.state]) for c in controles],
-        "documents": list_documents(session, Agrement.__tablename__, a.id),
-        "timeline": timeline_rows(session, (Agrement.__tablename__, a.id, "agrément")),
+        "documents": list_documents(db, Agrement.__tablename__, a.id),
+        "timeline": timeline_rows(db, (Agrement.__tablename__, a.id, "agrément")),
         "prefect": prefect_links("agrement", a.id), "actions": actions,
-        "previous_pieces": agrement_queries.pieces_of(session, a.request_id)
+        "previous_pieces": agrement_queries.pieces_of(db, a.request_id)
         if "renewal" in actions and a.request_id else [],
     }
 
 
-def agrement_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def agrement_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/agrements/{a.id}", [
-        a.number, structure_name(session, a.structure_id), date_fr(a.start_date), date_fr(a.end_date),
+        a.number, structure_name(db, a.structure_id), date_fr(a.start_date), date_fr(a.end_date),
         AGREMENT_STATE_LABELS[a.state],
-    ]) for a in agrement_queries.list_agrements(session, current.actor)]
+    ]) for a in agrement_queries.list_agrements(db, current.actor)]
     return {"title": "Agréments", "columns": ["Numéro", "Structure", "Début", "Fin", "État"], "rows": rows,
             "empty": "Aucun agrément."}
 

@@ -41,9 +41,9 @@ from api.flow_helpers import request_waiting_for as waiting_for
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
 
 
-def _summary(session: Session, request: AgrementRequest) -> dict:
-    structure = session.get(Structure, request.structure_id)
-    cert = session.get(Certification, request.certification_id)
+def _summary(db: Session, request: AgrementRequest) -> dict:
+    structure = db.get(Structure, request.structure_id)
+    cert = db.get(Certification, request.certification_id)
     return {
         "id": request.id,
         "reference": request.reference,
@@ -58,8 +58,8 @@ def _summary(session: Session, request: AgrementRequest) -> dict:
     }
 
 
-def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
-    cert = session.get(Certification, agrement.certification_id)
+def agrement_out(db: Session, agrement: Agrement) -> AgrementOut:
+    cert = db.get(Certification, agrement.certification_id)
     return AgrementOut(
         id=agrement.id, number=agrement.number, state=agrement.state,
         state_label=AGREMENT_STATE_LABELS[agrement.state], structure_id=agrement.structure_id,
@@ -68,12 +68,12 @@ def agrement_out(session: Session, agrement: Agrement) -> AgrementOut:
     )
 
 
-def request_out(session: Session, principal: Principal, request: AgrementRequest) -> RequestOut:
-    agrement = agrement_queries.agrement_of(session, request.id)
-    mandataire = session.get(User, request.mandataire_id)
+def request_out(db: Session, principal: Principal, request: AgrementRequest) -> RequestOut:
+    agrement = agrement_queries.agrement_of(db, request.id)
+    mandataire = db.get(User, request.mandataire_id)
     return RequestOut(
-        progress=progress_of(session, AgrementRequest.__tablename__, request.id),
-        **_summary(session, request),
+        progress=progress_of(db, AgrementRequest.__tablename__, request.id),
+        **_summary(db, request),
         kind=request.kind,
         round=request.round,
         mandataire_id=request.mandataire_id,
@@ -88,10 +88,10 @@ def request_out(session: Session, principal: Principal, request: AgrementRequest
         avis_deadline=request.avis_deadline,
         decision_reason=request.decision_reason,
         decided_at=request.decided_at,
-        agrement=agrement_out(session, agrement) if agrement else None,
-        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(session, request.id)],
-        documents=documents_out(session, f"/agrement-requests/{request.id}", AgrementRequest.__tablename__, request.id),
-        allowed_actions=actions.request_actions(session, principal.actor, request),
+        agrement=agrement_out(db, agrement) if agrement else None,
+        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(db, request.id)],
+        documents=documents_out(db, f"/agrement-requests/{request.id}", AgrementRequest.__tablename__, request.id),
+        allowed_actions=actions.request_actions(db, principal.actor, request),
     )
 
 
@@ -122,9 +122,9 @@ async def submit(
     body = parse_metadata(SubmissionIn, raw)
     pieces = store_pieces(files)
 
-    def action(session: Session) -> AgrementRequest:
+    def action(db: Session) -> AgrementRequest:
         return svc.submit_request(
-            session, principal.actor,
+            db, principal.actor,
             structure=svc.StructureIn(**body.structure.model_dump()),
             certification_code=body.certification_code,
             pieces=pieces, scope=body.scope, motivation=body.motivation,
@@ -144,23 +144,23 @@ def list_requests(
     until: date | None = until_query("Déposées"),
     principal: Principal = Depends(current_principal),
 ) -> Page[RequestSummary]:
-    with session_scope() as session:
-        cert_ids = certification_ids(session, certification_code)
+    with session_scope() as db:
+        cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            agrement_queries.list_requests(session, principal.actor, state=state),
-            lambda r: RequestSummary(**_summary(session, r)), key=lambda r: (-r.id,),
-            text=lambda r: (r.reference, session.get(Structure, r.structure_id).name),
+            agrement_queries.list_requests(db, principal.actor, state=state),
+            lambda r: RequestSummary(**_summary(db, r)), key=lambda r: (-r.id,),
+            text=lambda r: (r.reference, db.get(Structure, r.structure_id).name),
             where=lambda r: (structure_id in (None, r.structure_id) and r.certification_id in cert_ids
                              and in_range(r.submitted_at, since, until)),
         )
 
 
-def _request_events(session: Session, principal: Principal, request: AgrementRequest) -> list:
+def _request_events(db: Session, principal: Principal, request: AgrementRequest) -> list:
     """The request's history, then that of the agrément it issued."""
-    events = timeline(session, AgrementRequest.__tablename__, request.id)
-    agrement = agrement_queries.agrement_of(session, request.id)
+    events = timeline(db, AgrementRequest.__tablename__, request.id)
+    agrement = agrement_queries.agrement_of(db, request.id)
     if agrement:
-        events += timeline(session, Agrement.__tablename__, agrement.id)
+        events += timeline(db, Agrement.__tablename__, agrement.id)
     return events
 
 
@@ -186,8 +186,8 @@ async def provide_complements(
     call: Call,
     principal: Mandataire,
 ) -> JSONResponse:
-    with session_scope() as session:  # 404 before reading and storing any upload
-        agrement_queries.get_request(session, principal.actor, request_id)
+    with session_scope() as db:  # 404 before reading and storing any upload
+        agrement_queries.get_request(db, principal.actor, request_id)
     raw, files = await read_multipart(call.http)
     body = parse_metadata(ComplementsIn, raw)
     pieces = store_pieces(files)
@@ -215,14 +215,14 @@ def decide(
     request_id: int, body: DecisionIn, call: Call,
     principal: Officer,
 ) -> JSONResponse:
-    def action(session: Session) -> AgrementRequest:
+    def action(db: Session) -> AgrementRequest:
         if body.decision == "grant":
             request, _ = svc.grant(
-                session, principal.actor, request_id, start_date=body.start_date, end_date=body.end_date,
+                db, principal.actor, request_id, start_date=body.start_date, end_date=body.end_date,
                 scope=body.scope, comment=body.reason,
             )
             return request
-        return svc.refuse(session, principal.actor, request_id, body.reason)
+        return svc.refuse(db, principal.actor, request_id, body.reason)
 
     return responder(call, principal, (request_id, body), action)
 

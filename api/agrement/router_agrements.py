@@ -35,16 +35,16 @@ router = APIRouter(prefix="/agrements", tags=["agréments"])
 RENEWAL_DOC = {"requestBody": {**MULTIPART_DOC["requestBody"], "required": False}}
 
 
-def agrement_detail(session: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
-    structure = session.get(Structure, agrement.structure_id)
-    cert = session.get(Certification, agrement.certification_id)
-    request = session.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
-    successor = agrement_queries.successor_of(session, agrement.id)
-    renewal = agrement_queries.open_renewal_of(session, agrement.id)
+def agrement_detail(db: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
+    structure = db.get(Structure, agrement.structure_id)
+    cert = db.get(Certification, agrement.certification_id)
+    request = db.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
+    successor = agrement_queries.successor_of(db, agrement.id)
+    renewal = agrement_queries.open_renewal_of(db, agrement.id)
     on = today()
     return AgrementDetailOut(
-        progress=progress_of(session, Agrement.__tablename__, agrement.id),
-        **agrement_out(session, agrement).model_dump(),
+        progress=progress_of(db, Agrement.__tablename__, agrement.id),
+        **agrement_out(db, agrement).model_dump(),
         structure_name=structure.name,
         structure_siret=structure.siret,
         certification_title=cert.title,
@@ -53,8 +53,8 @@ def agrement_detail(session: Session, principal: Principal, agrement: Agrement) 
         renewed_by_agrement_id=successor.id if successor else None,
         renewal_request_id=renewal.id if renewal else None,
         days_left=(agrement.end_date - on).days,
-        registration_allowed=agrement_queries.registration_allowed(session, agrement.structure_id, cert.id, on),
-        allowed_actions=actions.agrement_actions(session, principal.actor, agrement),
+        registration_allowed=agrement_queries.registration_allowed(db, agrement.structure_id, cert.id, on),
+        allowed_actions=actions.agrement_actions(db, principal.actor, agrement),
     )
 
 
@@ -74,11 +74,11 @@ def list_agrements(
     until: date | None = until_query("Accordés"),
     principal: Principal = Depends(current_principal),
 ) -> Page[AgrementOut]:
-    with session_scope() as session:
-        cert_ids = certification_ids(session, certification_code)
+    with session_scope() as db:
+        cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            agrement_queries.list_agrements(session, principal.actor), lambda a: agrement_out(session, a),
-            text=lambda a: (a.number, session.get(Structure, a.structure_id).name),
+            agrement_queries.list_agrements(db, principal.actor), lambda a: agrement_out(db, a),
+            text=lambda a: (a.number, db.get(Structure, a.structure_id).name),
             where=lambda a: (state in (None, a.state) and structure_id in (None, a.structure_id)
                              and a.certification_id in cert_ids and in_range(a.granted_at, since, until)),
         )
@@ -125,8 +125,8 @@ async def request_renewal(
     call: Call,
     principal: Mandataire,
 ) -> JSONResponse:
-    with session_scope() as session:  # 404 before reading and storing any upload
-        agrement_queries.get_agrement(session, principal.actor, agrement_id)
+    with session_scope() as db:  # 404 before reading and storing any upload
+        agrement_queries.get_agrement(db, principal.actor, agrement_id)
     raw, files = await read_multipart(call.http) if "content-type" in call.http.headers else (None, [])
     body = parse_metadata(RenewalIn, raw)
     pieces = store_pieces(files)

@@ -30,31 +30,31 @@ from documents.formatting import date_fr
 from documents.service import list_documents
 
 
-def appeal_context(session: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
-    a = appeal_queries.get_appeal(session, current.actor, appeal_id)
-    jury = session.get(JurySession, a.session_id)
-    cand = session.get(Candidate, a.candidate_id)
-    row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
+def appeal_context(db: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
+    a = appeal_queries.get_appeal(db, current.actor, appeal_id)
+    jury = db.get(JurySession, a.session_id)
+    cand = db.get(Candidate, a.candidate_id)
+    row = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
                                                    JuryCandidate.candidate_id == cand.id)).one()
-    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(session, jury.id, cand.id)}
+    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(db, jury.id, cand.id)}
     return {
         "a": a, "candidate": cand, "jury": jury, "state_label": APPEAL_STATE_LABELS[a.state],
-        "final": APPEAL.is_final(a.state), "structure": session.get(Structure, cand.structure_id),
+        "final": APPEAL.is_final(a.state), "structure": db.get(Structure, cand.structure_id),
         "deadline": appeals_svc.deadline_of(jury), "blocs": list(row.blocs), "results": results,
         "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items()) or "—",
         "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
-        "bloc_titles": bloc_titles(session, cand),
-        "actions": appeal_actions(session, current.actor, a),
-        "documents": list_documents(session, Appeal.__tablename__, a.id),
-        "timeline": timeline_rows(session, (Appeal.__tablename__, a.id, "recours")),
+        "bloc_titles": bloc_titles(db, cand),
+        "actions": appeal_actions(db, current.actor, a),
+        "documents": list_documents(db, Appeal.__tablename__, a.id),
+        "timeline": timeline_rows(db, (Appeal.__tablename__, a.id, "recours")),
         "prefect": prefect_links("jury", jury.id),
     }
 
 
-def appeal_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def appeal_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = []
-    for a in appeal_queries.list_appeals(session, current.actor):
-        cand = session.get(Candidate, a.candidate_id)
+    for a in appeal_queries.list_appeals(db, current.actor):
+        cand = db.get(Candidate, a.candidate_id)
         rows.append((f"/app/recours/{a.id}", [a.reference, person(cand), date_fr(a.filed_at),
                                               APPEAL_STATE_LABELS[a.state]]))
     return {"title": "Recours", "rows": rows, "empty": "Aucun recours.",

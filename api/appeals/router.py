@@ -34,18 +34,18 @@ ENTITY = Appeal.__tablename__
 READERS = (Role.officer, Role.structure)
 
 
-def appeal_out(session: Session, principal: Principal, appeal: Appeal) -> AppealOut:
-    candidate = session.get(Candidate, appeal.candidate_id)
-    jury = session.get(JurySession, appeal.session_id)
+def appeal_out(db: Session, principal: Principal, appeal: Appeal) -> AppealOut:
+    candidate = db.get(Candidate, appeal.candidate_id)
+    jury = db.get(JurySession, appeal.session_id)
     return AppealOut(
-        progress=progress_of(session, Appeal.__tablename__, appeal.id),
+        progress=progress_of(db, Appeal.__tablename__, appeal.id),
         id=appeal.id, reference=appeal.reference, state=appeal.state, state_label=APPEAL_STATE_LABELS[appeal.state],
         candidate_id=candidate.id, candidate_reference=candidate.reference,
         candidate_name=f"{candidate.first_names} {candidate.last_name}", session_id=jury.id,
         session_reference=jury.reference, grounds=appeal.grounds, decision_reason=appeal.decision_reason,
         filed_at=appeal.filed_at, deadline=svc.deadline_of(jury),
-        documents=documents_out(session, f"/appeals/{appeal.id}", ENTITY, appeal.id),
-        allowed_actions=appeal_actions(session, principal.actor, appeal),
+        documents=documents_out(db, f"/appeals/{appeal.id}", ENTITY, appeal.id),
+        allowed_actions=appeal_actions(db, principal.actor, appeal),
     )
 
 
@@ -73,9 +73,9 @@ def list_appeals(
     until: date | None = until_query("Déposés"),
     principal: Principal = Depends(require(*READERS)),
 ):
-    with session_scope() as session:
+    with session_scope() as db:
         return pager.page(
-            appeal_queries.list_appeals(session, principal.actor), lambda a: appeal_out(session, principal, a),
+            appeal_queries.list_appeals(db, principal.actor), lambda a: appeal_out(db, principal, a),
             text=lambda a: (a.reference,),
             where=lambda a: (state in (None, a.state) and session_id in (None, a.session_id)
                              and in_range(a.filed_at, since, until)),

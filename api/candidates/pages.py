@@ -45,12 +45,12 @@ def person(c: Candidate) -> str:
     return f"{c.first_names} {c.last_name}"
 
 
-def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
+def _evidence(db: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
     """Each evaluation with its label and its evidence files, numbered across the candidate's
     evaluations (evaluations are only added: a number always names the same file). The evidence
     is read by the structure and the officer only, as in the API (not by the jury's members)."""
     out, n = [], 0
-    for e in candidate_queries.evaluations_of(session, c.id):
+    for e in candidate_queries.evaluations_of(db, c.id):
         files = []
         for f in e.files if readable else ():
             n += 1
@@ -59,50 +59,50 @@ def _evidence(session: Session, c: Candidate, readable: bool) -> list[tuple[Any,
     return out
 
 
-def candidate_context(session: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
-    c = candidate_queries.get_candidate(session, current.actor, candidate_id)
+def candidate_context(db: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
+    c = candidate_queries.get_candidate(db, current.actor, candidate_id)
     certificates = []
     if current.role in ST_O:
-        certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in session.exec(
+        certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in db.exec(
             select(Certificate).where(Certificate.candidate_id == c.id).order_by(Certificate.id))]
-    cert = certification_of(session, c.certification_id)
+    cert = certification_of(db, c.certification_id)
     return {
-        "c": c, "structure": session.get(Structure, c.structure_id), "certification": cert,
-        "version": session.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None,
+        "c": c, "structure": db.get(Structure, c.structure_id), "certification": cert,
+        "version": db.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None,
         "state_label": CANDIDATE_STATE_LABELS[c.state], "final": CANDIDATE.is_final(c.state),
-        "evaluations": _evidence(session, c, current.role in ST_O),
-        "held": sorted(candidates_svc.held_blocs(session, c).items()),
-        "missing": candidates_svc.missing_blocs(session, c),
-        "bloc_titles": {b.code: b.title for b in blocs_of(session, cert.id, c.certification_version_id)},
+        "evaluations": _evidence(db, c, current.role in ST_O),
+        "held": sorted(candidates_svc.held_blocs(db, c).items()),
+        "missing": candidates_svc.missing_blocs(db, c),
+        "bloc_titles": {b.code: b.title for b in blocs_of(db, cert.id, c.certification_version_id)},
         "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
-        "actions": candidate_actions(session, current.actor, c),
-        "timeline": timeline_rows(session, (Candidate.__tablename__, c.id, "candidat")),
+        "actions": candidate_actions(db, current.actor, c),
+        "timeline": timeline_rows(db, (Candidate.__tablename__, c.id, "candidat")),
         "pathway_label": candidates_svc.PATHWAYS.get(c.pathway, c.pathway),
-        "vae_dossier_id": vae_dossier_id(session, c.id),
+        "vae_dossier_id": vae_dossier_id(db, c.id),
     }
 
 
-def _registrable(session: Session, current: WebUser) -> list[Agrement]:
+def _registrable(db: Session, current: WebUser) -> list[Agrement]:
     """The agréments in force under which the user may register candidates."""
     if current.role not in ST_O:
         return []
-    return [a for a in agrement_queries.list_agrements(session, current.actor) if a.state in VALID_AGREMENT_STATES]
+    return [a for a in agrement_queries.list_agrements(db, current.actor) if a.state in VALID_AGREMENT_STATES]
 
 
-def candidate_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def candidate_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/candidats/{c.id}", [
-        c.reference, person(c), structure_name(session, c.structure_id),
-        certification_of(session, c.certification_id).code, CANDIDATE_STATE_LABELS[c.state],
-    ]) for c in candidate_queries.list_candidates(session, current.actor)]
-    agrements = _registrable(session, current)
-    structure_ids = sorted({a.structure_id for a in agrements}, key=lambda i: structure_name(session, i))
-    certifications = [session.get(Certification, i) for i in sorted({a.certification_id for a in agrements})]
+        c.reference, person(c), structure_name(db, c.structure_id),
+        certification_of(db, c.certification_id).code, CANDIDATE_STATE_LABELS[c.state],
+    ]) for c in candidate_queries.list_candidates(db, current.actor)]
+    agrements = _registrable(db, current)
+    structure_ids = sorted({a.structure_id for a in agrements}, key=lambda i: structure_name(db, i))
+    certifications = [db.get(Certification, i) for i in sorted({a.certification_id for a in agrements})]
     return {"title": "Candidats", "rows": rows, "empty": "Aucun candidat.",
             "columns": ["Référence", "Nom", "Structure", "Certification", "État"],
             "actions": ["register"] if agrements else [],
-            "structures": [{"id": i, "name": structure_name(session, i)} for i in structure_ids],
+            "structures": [{"id": i, "name": structure_name(db, i)} for i in structure_ids],
             "certifications": [(k.code, f"{k.code.replace('_', ' ')} — {k.title}") for k in certifications],
-            "blocs": [(b.code, f"{b.code} — {b.title}") for k in certifications for b in blocs_of(session, k.id)]}
+            "blocs": [(b.code, f"{b.code} — {b.title}") for k in certifications for b in blocs_of(db, k.id)]}
 
 
 CONTRACTS = {t: t for t in candidates_svc.CONTRACT_TYPES}
@@ -146,9 +146,9 @@ def _parse_register(form, ctx) -> Parsed:
     ])
 
 
-def _apply_register(session: Session, actor, _id, v: dict) -> Candidate:
+def _apply_register(db: Session, actor, _id, v: dict) -> Candidate:
     return candidates_svc.register_candidate(
-        session, actor, certification_code=v["code"], last_name=v["last_name"], first_names=v["first_names"],
+        db, actor, certification_code=v["code"], last_name=v["last_name"], first_names=v["first_names"],
         birth_date=v["birth_date"], contract_type=v["contract_type"], contract_start=v["contract_start"],
         birth_place=v["birth_place"], sex=v["sex"], email=v["email"], contract_end=v["contract_end"],
         blocs=v["blocs"], structure_id=v["structure_id"], pathway=v.get("pathway", candidates_svc.PATHWAY_TRAINING))
@@ -174,11 +174,11 @@ def _parse_evaluation(form, ctx) -> Parsed:
     ])
 
 
-def _apply_evaluation(session: Session, actor, candidate_id: int, v: dict) -> Candidate:
-    candidates_svc.add_evaluation(session, actor, candidate_id, bloc_code=v["bloc"], evaluated_on=v["on"],
+def _apply_evaluation(db: Session, actor, candidate_id: int, v: dict) -> Candidate:
+    candidates_svc.add_evaluation(db, actor, candidate_id, bloc_code=v["bloc"], evaluated_on=v["on"],
                                   result=v["result"], evaluator_name=v["evaluator"], comment=v["comment"],
                                   files=v["pieces"])
-    return candidate_queries.get_candidate(session, actor, candidate_id)
+    return candidate_queries.get_candidate(db, actor, candidate_id)
 
 
 def _parse_ready(_form, ctx) -> Parsed:

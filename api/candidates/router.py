@@ -48,9 +48,9 @@ EVALUATION_DOC = multipart_body({
 }, required=["metadata"])
 
 
-def summary(session: Session, c: Candidate) -> CandidateSummary:
-    structure = session.get(Structure, c.structure_id)
-    cert = session.get(Certification, c.certification_id)
+def summary(db: Session, c: Candidate) -> CandidateSummary:
+    structure = db.get(Structure, c.structure_id)
+    cert = db.get(Certification, c.certification_id)
     return CandidateSummary(
         id=c.id, reference=c.reference, state=c.state, state_label=CANDIDATE_STATE_LABELS[c.state],
         last_name=c.last_name, first_names=c.first_names, birth_date=c.birth_date, structure_id=c.structure_id,
@@ -73,31 +73,31 @@ def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
     )
 
 
-def candidate_out(session: Session, principal: Principal, c: Candidate) -> CandidateOut:
-    cert = session.get(Certification, c.certification_id)
-    agrement = session.get(Agrement, c.agrement_id)
-    titles = {b.code: b.title for b in blocs_of(session, cert.id, c.certification_version_id)}
-    version = session.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None
-    held = svc.held_blocs(session, c)
-    juries = session.exec(
+def candidate_out(db: Session, principal: Principal, c: Candidate) -> CandidateOut:
+    cert = db.get(Certification, c.certification_id)
+    agrement = db.get(Agrement, c.agrement_id)
+    titles = {b.code: b.title for b in blocs_of(db, cert.id, c.certification_version_id)}
+    version = db.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None
+    held = svc.held_blocs(db, c)
+    juries = db.exec(
         select(JuryCandidate, JurySession).join(JurySession, JurySession.id == JuryCandidate.session_id)
         .where(JuryCandidate.candidate_id == c.id).order_by(JurySession.scheduled_at)
     ).all()
     return CandidateOut(
-        progress=progress_of(session, Candidate.__tablename__, c.id),
-        **summary(session, c).model_dump(),
+        progress=progress_of(db, Candidate.__tablename__, c.id),
+        **summary(db, c).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
         contract_end=c.contract_end, certification_title=version_title(cert, version),
         certification_version=version.label if version else None, agrement_id=c.agrement_id,
         agrement_number=agrement.number, blocs=list(c.blocs),
-        evaluations=[_evaluation_out(c.id, e) for e in candidate_queries.evaluations_of(session, c.id)],
+        evaluations=[_evaluation_out(c.id, e) for e in candidate_queries.evaluations_of(db, c.id)],
         held_blocs=[
             HeldBlocOut(bloc_code=code, title=titles.get(code, code), acquired_on=a.acquired_on,
                         valid_until=a.valid_until, session_id=a.session_id)
             for code, a in held.items()
         ],
-        missing_blocs=svc.missing_blocs(session, c),
+        missing_blocs=svc.missing_blocs(db, c),
         juries=[
             CandidateJuryOut(session_id=j.id, session_reference=j.reference, scheduled_at=j.scheduled_at,
                              blocs=list(row.blocs), outcome=row.outcome,
@@ -105,8 +105,8 @@ def candidate_out(session: Session, principal: Principal, c: Candidate) -> Candi
             for row, j in juries
         ],
         timeline_url=f"/candidates/{c.id}/timeline",
-        vae_dossier_id=vae_dossier_id(session, c.id),
-        allowed_actions=candidate_actions(session, principal.actor, c),
+        vae_dossier_id=vae_dossier_id(db, c.id),
+        allowed_actions=candidate_actions(db, principal.actor, c),
     )
 
 
@@ -125,9 +125,9 @@ def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
     if principal.actor.role is Role.structure and body.structure_id not in (None, principal.user.structure_id):
         raise Forbidden("Une structure n'inscrit que ses propres salariés.", code="other_structure")
 
-    def action(session: Session) -> Candidate:
+    def action(db: Session) -> Candidate:
         return svc.register_candidate(
-            session, principal.actor, certification_code=body.certification_code, last_name=body.last_name,
+            db, principal.actor, certification_code=body.certification_code, last_name=body.last_name,
             first_names=body.first_names, birth_date=body.birth_date, contract_type=body.contract_type,
             contract_start=body.contract_start, birth_place=body.birth_place, sex=body.sex, email=str(body.email),
             contract_end=body.contract_end, blocs=body.blocs, structure_id=body.structure_id,
@@ -147,10 +147,10 @@ def list_candidates(
     until: date | None = until_query("Inscrits"),
     principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
 ):
-    with session_scope() as session:
-        cert_ids = certification_ids(session, certification_code)
+    with session_scope() as db:
+        cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            candidate_queries.list_candidates(session, principal.actor, state=state), lambda c: summary(session, c),
+            candidate_queries.list_candidates(db, principal.actor, state=state), lambda c: summary(db, c),
             text=lambda c: (c.reference, c.last_name, c.first_names),
             where=lambda c: (structure_id in (None, c.structure_id) and c.certification_id in cert_ids
                              and in_range(c.registered_at, since, until)),
@@ -167,10 +167,10 @@ reads.read(render=candidate_out, response_model=CandidateOut, summary="Consulter
 def personal_data_export(candidate_id: int, principal: Principal = Depends(require(Role.officer))):
     from api.personal_data import personal_data_zip
 
-    with session_scope() as session:
-        candidate_queries.get_candidate(session, principal.actor, candidate_id)
-        data = personal_data_zip(session, candidate_id, get_settings().data_dir)
-        record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate_id,
+    with session_scope() as db:
+        candidate_queries.get_candidate(db, principal.actor, candidate_id)
+        data = personal_data_zip(db, candidate_id, get_settings().data_dir)
+        record_event(db, entity_type=Candidate.__tablename__, entity_id=candidate_id,
                      action="personal_data_export", actor=principal.actor)
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="donnees-candidat-{candidate_id}.zip"',
@@ -184,9 +184,9 @@ reads.timeline(summary="Historique du candidat (paginé, plus anciens d'abord)")
             summary="Télécharger une preuve d'évaluation (PDF)", responses=binary(PDF))
 def download_evidence(candidate_id: int, evaluation_id: int, index: int,
                       principal: Principal = Depends(require(Role.officer, Role.structure))):
-    with session_scope() as session:
-        c = candidate_queries.get_candidate(session, principal.actor, candidate_id)
-        e = next((e for e in candidate_queries.evaluations_of(session, c.id) if e.id == evaluation_id), None)
+    with session_scope() as db:
+        c = candidate_queries.get_candidate(db, principal.actor, candidate_id)
+        e = next((e for e in candidate_queries.evaluations_of(db, c.id) if e.id == evaluation_id), None)
         if e is None or not 0 <= index < len(e.files):
             raise NotFound("Fichier introuvable.", code="file_not_found")
         f = e.files[index]
@@ -200,17 +200,17 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
 @router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
 async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as session:  # 404 before storing anything
-        candidate_queries.get_candidate(session, principal.actor, candidate_id)
+    with session_scope() as db:  # 404 before storing anything
+        candidate_queries.get_candidate(db, principal.actor, candidate_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvaluationIn, raw)
     stored = store_pieces(files)
 
-    def action(session: Session) -> Candidate:
-        svc.add_evaluation(session, principal.actor, candidate_id, bloc_code=body.bloc_code,
+    def action(db: Session) -> Candidate:
+        svc.add_evaluation(db, principal.actor, candidate_id, bloc_code=body.bloc_code,
                            evaluated_on=body.evaluated_on, result=body.result, evaluator_name=body.evaluator_name,
                            comment=body.comment, files=stored)
-        return candidate_queries.get_candidate(session, principal.actor, candidate_id)
+        return candidate_queries.get_candidate(db, principal.actor, candidate_id)
 
     return responder(call, principal, (candidate_id, body, [f.sha256 for f in stored]), action,
                      status=201)

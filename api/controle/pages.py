@@ -47,46 +47,46 @@ DECISIONS = {
 }
 
 
-def controleur_choices(session: Session, c: Controle) -> list[dict[str, Any]]:
+def controleur_choices(db: Session, c: Controle) -> list[dict[str, Any]]:
     """Active contrôleurs, each with the conflict of interest that forbids him this structure."""
     out = []
-    users = session.exec(select(User).where(User.role == Role.controleur.value, User.active.is_(True))
+    users = db.exec(select(User).where(User.role == Role.controleur.value, User.active.is_(True))
                          .order_by(User.full_name)).all()
     for u in users:
-        links = conflicts.conflicting_links(session, u.id, c.structure_id)
+        links = conflicts.conflicting_links(db, u.id, c.structure_id)
         out.append({"id": u.id, "name": u.full_name, "current": u.id == c.controleur_id,
                     "conflict": ", ".join(conflicts.LINK_LABELS[conflicts.LinkKind(link.kind)] for link in links)})
     return out
 
 
-def controle_context(session: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
-    c = controle_queries.get_controle(session, current.actor, controle_id)
-    actions = controle_actions(session, current.actor, c)
+def controle_context(db: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
+    c = controle_queries.get_controle(db, current.actor, controle_id)
+    actions = controle_actions(db, current.actor, c)
     return {
         "c": c,
-        "structure": session.get(Structure, c.structure_id),
-        "agrement": session.get(Agrement, c.agrement_id),
-        "controleur": session.get(User, c.controleur_id) if c.controleur_id else None,
+        "structure": db.get(Structure, c.structure_id),
+        "agrement": db.get(Agrement, c.agrement_id),
+        "controleur": db.get(User, c.controleur_id) if c.controleur_id else None,
         "kind_label": KIND_LABELS.get(c.kind, c.kind),
         "state_label": CONTROLE_STATE_LABELS[c.state],
         "waiting_for": controle_waiting_for(c),
         "final": CONTROLE.is_final(c.state),
-        "files": controle_queries.files_of(session, c.id),
-        "documents": list_documents(session, Controle.__tablename__, c.id),
-        "timeline": timeline_rows(session, (Controle.__tablename__, c.id, "contrôle")),
+        "files": controle_queries.files_of(db, c.id),
+        "documents": list_documents(db, Controle.__tablename__, c.id),
+        "timeline": timeline_rows(db, (Controle.__tablename__, c.id, "contrôle")),
         "actions": actions,
-        "controleurs": controleur_choices(session, c) if "assign" in actions else [],
+        "controleurs": controleur_choices(db, c) if "assign" in actions else [],
         "visit_scheduled": c.visit_at is not None,
         "finding_labels": FINDING_LABELS,
         "prefect": prefect_links("controle", c.id),
     }
 
 
-def controle_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def controle_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/controles/{c.id}", [
-        c.reference, structure_name(session, c.structure_id), KIND_LABELS.get(c.kind, c.kind),
-        user_name(session, c.controleur_id) or "—", CONTROLE_STATE_LABELS[c.state], controle_waiting_for(c) or "—",
-    ]) for c in controle_queries.list_controles(session, current.actor)]
+        c.reference, structure_name(db, c.structure_id), KIND_LABELS.get(c.kind, c.kind),
+        user_name(db, c.controleur_id) or "—", CONTROLE_STATE_LABELS[c.state], controle_waiting_for(c) or "—",
+    ]) for c in controle_queries.list_controles(db, current.actor)]
     return {"title": "Contrôles d'agrément", "rows": rows, "empty": "Aucun contrôle.",
             "columns": ["Référence", "Structure", "Type", "Contrôleur", "État", "En attente de"]}
 

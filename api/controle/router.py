@@ -50,10 +50,10 @@ EVIDENCE_DOC = multipart_body({"evidence": pdf_files("PDF : preuves de réalisat
                               required=["evidence"])
 
 
-def _summary(session: Session, c: Controle) -> dict:
-    agrement = session.get(Agrement, c.agrement_id)
-    structure = session.get(Structure, c.structure_id)
-    controleur = session.get(User, c.controleur_id) if c.controleur_id else None
+def _summary(db: Session, c: Controle) -> dict:
+    agrement = db.get(Agrement, c.agrement_id)
+    structure = db.get(Structure, c.structure_id)
+    controleur = db.get(User, c.controleur_id) if c.controleur_id else None
     return {
         "id": c.id, "reference": c.reference, "kind": c.kind, "state": c.state,
         "state_label": CONTROLE_STATE_LABELS[c.state], "agrement_id": c.agrement_id,
@@ -63,16 +63,16 @@ def _summary(session: Session, c: Controle) -> dict:
     }
 
 
-def controle_out(session: Session, principal: Principal, c: Controle) -> ControleOut:
+def controle_out(db: Session, principal: Principal, c: Controle) -> ControleOut:
     return ControleOut(
-        progress=progress_of(session, Controle.__tablename__, c.id),
-        **_summary(session, c),
+        progress=progress_of(db, Controle.__tablename__, c.id),
+        **_summary(db, c),
         reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
         decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
-        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(session, c.id)],
-        documents=documents_out(session, f"/controles/{c.id}", Controle.__tablename__, c.id),
-        allowed_actions=actions.controle_actions(session, principal.actor, c),
+        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(db, c.id)],
+        documents=documents_out(db, f"/controles/{c.id}", Controle.__tablename__, c.id),
+        allowed_actions=actions.controle_actions(db, principal.actor, c),
     )
 
 
@@ -93,10 +93,10 @@ def plan(body: ControlePlanIn, call: Call, principal: Officer):
 def sample(body: SampleIn, call: Call, principal: Officer):
     planned: list[int] = []
 
-    def work(session: Session):
-        controles = svc.sample_controles(session, principal.actor, count=body.count, seed=body.seed)
+    def work(db: Session):
+        controles = svc.sample_controles(db, principal.actor, count=body.count, seed=body.seed)
         planned.extend(c.id for c in controles)
-        return 201, [ControleSummary(**_summary(session, c)) for c in controles]
+        return 201, [ControleSummary(**_summary(db, c)) for c in controles]
 
     response = run_idempotent(user_id=principal.actor.user_id, key=call.key, method=call.http.method,
                               path=call.http.url.path, digest=fingerprint(body), work=work)
@@ -114,10 +114,10 @@ def list_controles(
     until: date | None = until_query("Ouverts"),
     principal: Principal = Depends(current_principal),
 ):
-    with session_scope() as session:
+    with session_scope() as db:
         return pager.page(
-            controle_queries.list_controles(session, principal.actor, state=state), lambda c: ControleSummary(**_summary(session, c)),
-            text=lambda c: (c.reference, session.get(Structure, c.structure_id).name),
+            controle_queries.list_controles(db, principal.actor, state=state), lambda c: ControleSummary(**_summary(db, c)),
+            text=lambda c: (c.reference, db.get(Structure, c.structure_id).name),
             where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
         )
 
@@ -143,8 +143,8 @@ def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
                          lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
     except conflicts.ConflictOfInterest as exc:
         log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
-        with session_scope() as session:
-            conflicts.record_refusal(session, principal.actor, exc, entity_type=Controle.__tablename__,
+        with session_scope() as db:
+            conflicts.record_refusal(db, principal.actor, exc, entity_type=Controle.__tablename__,
                                      entity_id=controle_id, action="assign")
         raise
 
@@ -159,8 +159,8 @@ dossier_actions.visit(svc.schedule_visit, principal=ControleurOrOfficer,
              summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
 async def submit_report(controle_id: int, call: Call,
                         principal: Principal = Depends(require(Role.controleur))):
-    with session_scope() as session:  # 404 before storing anything
-        controle_queries.get_controle(session, principal.actor, controle_id)
+    with session_scope() as db:  # 404 before storing anything
+        controle_queries.get_controle(db, principal.actor, controle_id)
     raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(ReportIn, raw)
     stored = store_pieces(files)
@@ -172,8 +172,8 @@ async def submit_report(controle_id: int, call: Call,
 
 @router.post("/{controle_id}/decision", response_model=ControleOut, summary="Décider sur le rapport (chargé·e)")
 def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Officer):
-    def action(session: Session) -> Controle:
-        c = svc.decide(session, principal.actor, controle_id, decision=body.decision, reason=body.reason,
+    def action(db: Session) -> Controle:
+        c = svc.decide(db, principal.actor, controle_id, decision=body.decision, reason=body.reason,
                        action_plan_items=body.action_plan_items, action_plan_deadline=body.action_plan_deadline)
         if body.decision in ("suspension", "withdrawal"):
             call.background.add_task(dispatch.agrement_changed, c.agrement_id)
@@ -185,8 +185,8 @@ def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Of
 @router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as session:
-        controle_queries.get_controle(session, principal.actor, controle_id)
+    with session_scope() as db:
+        controle_queries.get_controle(db, principal.actor, controle_id)
     raw, files = await read_multipart(call.http, EVIDENCE_FILES)
     body = parse_metadata(EvidenceIn, raw)
     stored = store_pieces(files)

@@ -48,13 +48,13 @@ OFFICER = require(Role.officer)
 REPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
-def _codes(session: Session) -> dict[int, str]:
-    return {c.id: c.code for c in session.exec(select(Certification))}
+def _codes(db: Session) -> dict[int, str]:
+    return {c.id: c.code for c in db.exec(select(Certification))}
 
 
-def batch_out(session: Session, batch: CpfExportBatch) -> CpfBatchOut:
+def batch_out(db: Session, batch: CpfExportBatch) -> CpfBatchOut:
     return CpfBatchOut(
-        id=batch.id, reference=batch.reference, certification_code=_codes(session)[batch.certification_id],
+        id=batch.id, reference=batch.reference, certification_code=_codes(db)[batch.certification_id],
         registry_type=batch.registry_type, registry_code=batch.registry_code, state=batch.state,
         record_count=batch.record_count, resent_count=batch.resent_count, filename=batch.filename,
         sha256=batch.sha256, size=batch.size, created_at=batch.created_at, deposited_on=batch.deposited_on,
@@ -64,14 +64,14 @@ def batch_out(session: Session, batch: CpfExportBatch) -> CpfBatchOut:
     )
 
 
-def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut]:
-    codes = _codes(session)
+def records_out(db: Session, records: list[CpfRecord]) -> list[CpfRecordOut]:
+    codes = _codes(db)
     batches = {}
     on = today()
     out = []
     for r in records:
         if r.last_batch_id and r.last_batch_id not in batches:
-            batches[r.last_batch_id] = session.get(CpfExportBatch, r.last_batch_id).reference
+            batches[r.last_batch_id] = db.get(CpfExportBatch, r.last_batch_id).reference
         out.append(CpfRecordOut(
             id=r.id, technical_id=r.technical_id, certificate_id=r.certificate_id,
             certification_code=codes[r.certification_id], state=r.state, state_label=CPF_STATE_LABELS[r.state],
@@ -88,16 +88,16 @@ def records_out(session: Session, records: list[CpfRecord]) -> list[CpfRecordOut
              summary="Générer le flux XML d'une certification (nouveaux certifiés, rejets corrigés) (chargé·e)")
 async def export(body: CpfExportIn, principal: Principal = Depends(OFFICER)):
     summary = await anyio.to_thread.run_sync(cpf_flow().export_once, body.certification_code, principal.actor)
-    with session_scope() as session:
-        held = len(queries.list_records(session, principal.actor, certification_code=body.certification_code, held=True))
+    with session_scope() as db:
+        held = len(queries.list_records(db, principal.actor, certification_code=body.certification_code, held=True))
         note = (f" {held} enregistrement(s) retenu(s) faute de données du titulaire : voir "
                 f"{router.prefix}/records?held=true" if held else "")
         if summary is None:
             nothing = "Rien de nouveau à transmettre : aucun flux n'a été généré."
             out = CpfExportResultOut(batch=None, message=nothing + note)
             return JSONResponse(out.model_dump(mode="json"), status_code=200)
-        batch = session.get(CpfExportBatch, summary["id"])
-        out = CpfExportResultOut(batch=batch_out(session, batch),
+        batch = db.get(CpfExportBatch, summary["id"])
+        out = CpfExportResultOut(batch=batch_out(db, batch),
                                  message=f"Flux {batch.reference} généré : {batch.record_count} enregistrement(s)."
                                  + note)
     return JSONResponse(out.model_dump(mode="json"), status_code=201)
@@ -109,9 +109,9 @@ def list_batches(pager: Pager = Depends(),
                  since: date | None = since_query("Lots générés"),
                  until: date | None = until_query("Lots générés"),
                  principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return pager.page(queries.list_batches(session, principal.actor, certification_code=certification_code),
-                          lambda b: batch_out(session, b), text=lambda b: (b.reference,),
+    with session_scope() as db:
+        return pager.page(queries.list_batches(db, principal.actor, certification_code=certification_code),
+                          lambda b: batch_out(db, b), text=lambda b: (b.reference,),
                           where=lambda b: in_range(b.created_at, since, until))
 
 
@@ -129,10 +129,10 @@ def list_records(
     until: date | None = until_query("Certifiés délivrés"),
     principal: Principal = Depends(OFFICER),
 ):
-    with session_scope() as session:
-        rows = queries.list_records(session, principal.actor, certification_code=certification_code, state=state,
+    with session_scope() as db:
+        rows = queries.list_records(db, principal.actor, certification_code=certification_code, state=state,
                                 overdue=overdue, held=held)
-        return pager.page(rows, lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,),
+        return pager.page(rows, lambda r: records_out(db, [r])[0], text=lambda r: (r.technical_id,),
                           where=lambda r: in_range(r.issued_on, since, until))
 
 
@@ -140,49 +140,49 @@ def list_records(
             summary="Certifiés non déclarés avec succès 3 mois après la délivrance (chargé·e ; paginé)")
 def overdue(pager: Pager = Depends(), certification_code: Literal["CQP_SP", "CQP_EPSP"] | None = Query(default=None),
             principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return pager.page(queries.overdue_records(session, principal.actor, certification_code=certification_code),
-                          lambda r: records_out(session, [r])[0], text=lambda r: (r.technical_id,))
+    with session_scope() as db:
+        return pager.page(queries.overdue_records(db, principal.actor, certification_code=certification_code),
+                          lambda r: records_out(db, [r])[0], text=lambda r: (r.technical_id,))
 
 
 @router.post("/records/{record_id}/resend", response_model=CpfRecordOut,
              summary="Retransmettre un enregistrement rejeté sans modification (chargé·e, motif)")
 def resend(record_id: int, body: ReasonIn, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        record = service.request_resend(session, principal.actor, record_id, body.reason)
-        return records_out(session, [record])[0]
+    with session_scope() as db:
+        record = service.request_resend(db, principal.actor, record_id, body.reason)
+        return records_out(db, [record])[0]
 
 
 @router.get("/{batch_id}", response_model=CpfBatchDetailOut, summary="Consulter un lot et ses enregistrements")
 def read(batch_id: int, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        batch = queries.get_batch(session, principal.actor, batch_id)
+    with session_scope() as db:
+        batch = queries.get_batch(db, principal.actor, batch_id)
         return CpfBatchDetailOut(
-            **batch_out(session, batch).model_dump(),
+            **batch_out(db, batch).model_dump(),
             items=[CpfItemOut(record_id=i.record_id, technical_id=i.technical_id, resend=i.resend, outcome=i.outcome,
-                              message=i.message, reported_at=i.reported_at) for i in queries.items_of(session, batch.id)],
+                              message=i.message, reported_at=i.reported_at) for i in queries.items_of(db, batch.id)],
         )
 
 
 @router.get("/{batch_id}/timeline", response_model=Page[EventOut],
             summary="Historique du lot : génération, dépôt déclaré, rappels, compte rendu (chargé·e ; paginé)")
 def read_timeline(batch_id: int, pager: Pager = Depends(), principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return timeline_page(pager, queries.batch_timeline(session, principal.actor, batch_id))
+    with session_scope() as db:
+        return timeline_page(pager, queries.batch_timeline(db, principal.actor, batch_id))
 
 
 @router.post("/{batch_id}/deposit", response_model=CpfBatchOut,
              summary="Déclarer le jour du dépôt du fichier sur la plateforme de la Caisse des Dépôts (chargé·e)")
 def declare_deposit(batch_id: int, body: CpfDepositIn, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return batch_out(session, service.declare_deposit(session, principal.actor, batch_id, body.deposited_on))
+    with session_scope() as db:
+        return batch_out(db, service.declare_deposit(db, principal.actor, batch_id, body.deposited_on))
 
 
 @router.get("/{batch_id}/file", summary="Télécharger le flux XML du lot (à déposer sur le portail)",
             responses=binary("application/xml"))
 def download(batch_id: int, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        batch = queries.get_batch(session, principal.actor, batch_id)
+    with session_scope() as db:
+        batch = queries.get_batch(db, principal.actor, batch_id)
     path = get_settings().data_dir / batch.relative_path
     if not path.is_file():
         raise NotFound("Fichier du lot introuvable sur le stockage.", code="file_missing")
@@ -198,7 +198,7 @@ async def import_report(batch_id: int, report: UploadFile = File(description="Co
         raise PayloadTooLarge(f"Compte rendu trop volumineux (au plus {REPORT_MAX_BYTES // 1024 // 1024} Mo).")
     outcome = await anyio.to_thread.run_sync(
         cpf_flow().import_report_once, batch_id, data, report.filename or "", principal.actor)
-    with session_scope() as session:
-        batch = session.get(CpfExportBatch, batch_id)
-        return CpfReportOut(batch=batch_out(session, batch),
+    with session_scope() as db:
+        batch = db.get(CpfExportBatch, batch_id)
+        return CpfReportOut(batch=batch_out(db, batch),
                             **{k: v for k, v in outcome.items() if k != "batch_id"})

@@ -51,57 +51,57 @@ DELIBERATING = (JuryState.planned, JuryState.convened, JuryState.composition_che
 # --- jury sessions ---------------------------------------------------------------------------
 
 
-def _member_choices(session: Session, j: JurySession, members) -> list[dict[str, Any]]:
+def _member_choices(db: Session, j: JurySession, members) -> list[dict[str, Any]]:
     """Active jury members not yet in the session, each with his conflicts with the candidates' structures."""
     taken = {m.user_id for m in members}
-    structures = jury_svc.structures_of_candidates(session, j.id)
+    structures = jury_svc.structures_of_candidates(db, j.id)
     out = []
-    for u in session.exec(select(User).where(User.role == Role.jury_member.value, User.active.is_(True))
+    for u in db.exec(select(User).where(User.role == Role.jury_member.value, User.active.is_(True))
                           .order_by(User.full_name)):
         if u.id in taken:
             continue
         problems = [f"{conflicts.LINK_LABELS[conflicts.LinkKind(link.kind)]} « {s.name} »"
-                    for s in structures for link in conflicts.conflicting_links(session, u.id, s.id)]
+                    for s in structures for link in conflicts.conflicting_links(db, u.id, s.id)]
         out.append({"id": u.id, "name": u.full_name, "conflict": "; ".join(problems)})
     return out
 
 
-def jury_page_context(session: Session, current: WebUser, session_id: int) -> dict[str, Any]:
+def jury_page_context(db: Session, current: WebUser, session_id: int) -> dict[str, Any]:
     """The session's page: the API's view of it (:func:`api.jury.router.jury_out`) and the forms' choices."""
-    j = jury_queries.get_session(session, current.actor, session_id)
-    out = jury_out(session, principal(current), j)  # the API's view: members, candidates, results, actions
+    j = jury_queries.get_session(db, current.actor, session_id)
+    out = jury_out(db, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
                    "outcome": c.outcome_label or "—", "version": c.certification_version,
-                   "vae_dossier_id": vae_dossier_id(session, c.candidate_id)} for c in out.candidates]
-    cert = certification_of(session, j.certification_id)
+                   "vae_dossier_id": vae_dossier_id(db, c.candidate_id)} for c in out.candidates]
+    cert = certification_of(db, j.certification_id)
     return {
         "role_refusal": jury_svc.NOT_PRESIDENT
-        if current.role is Role.jury_member and not jury_svc.is_president(session, current.actor, j) else None,
+        if current.role is Role.jury_member and not jury_svc.is_president(db, current.actor, j) else None,
         "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
         "members": out.members, "candidates": candidates,
         "mixed_versions": len({c["version"] for c in candidates}) > 1, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
-        "bloc_titles": {code: title for row in jury_queries.candidates_of(session, j.id)  # each one's version
-                        for code, title in bloc_titles(session, session.get(Candidate, row.candidate_id)).items()},
+        "bloc_titles": {code: title for row in jury_queries.candidates_of(db, j.id)  # each one's version
+                        for code, title in bloc_titles(db, db.get(Candidate, row.candidate_id)).items()},
         "result_labels": DELIBERATION_RESULTS,
-        "member_choices": _member_choices(session, j, out.members) if "members" in out.allowed_actions else [],
-        "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(session, c.structure_id)})"}
-                  for c in unplaced_ready_candidates(session, j.certification_id)]
+        "member_choices": _member_choices(db, j, out.members) if "members" in out.allowed_actions else [],
+        "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(db, c.structure_id)})"}
+                  for c in unplaced_ready_candidates(db, j.certification_id)]
         if "candidates" in out.allowed_actions else [],
-        "documents": session_documents(session, j) if current.role is Role.officer
-        else list_documents(session, ENTITY, j.id),
-        "timeline": timeline_rows(session, (ENTITY, j.id, "session")),
+        "documents": session_documents(db, j) if current.role is Role.officer
+        else list_documents(db, ENTITY, j.id),
+        "timeline": timeline_rows(db, (ENTITY, j.id, "session")),
         "prefect": prefect_links("jury", j.id),
     }
 
 
-def jury_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def jury_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/jurys/{j.id}", [
-        j.reference, certification_of(session, j.certification_id).code, datetime_fr(j.scheduled_at),
-        j.place or "visioconférence", str(len(jury_queries.candidates_of(session, j.id))), JURY_STATE_LABELS[j.state],
-    ]) for j in jury_queries.list_sessions(session, current.actor)]
-    certifications = list(session.exec(select(Certification).order_by(Certification.code)))
+        j.reference, certification_of(db, j.certification_id).code, datetime_fr(j.scheduled_at),
+        j.place or "visioconférence", str(len(jury_queries.candidates_of(db, j.id))), JURY_STATE_LABELS[j.state],
+    ]) for j in jury_queries.list_sessions(db, current.actor)]
+    certifications = list(db.exec(select(Certification).order_by(Certification.code)))
     return {"title": "Sessions de jury", "rows": rows, "empty": "Aucune session de jury.",
             "columns": ["Référence", "Certification", "Date", "Lieu", "Candidats", "État"],
             "actions": ["plan"] if current.role is Role.officer else [],

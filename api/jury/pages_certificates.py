@@ -31,28 +31,28 @@ from documents.service import list_documents
 SEXES = candidates_svc.SEXES
 
 
-def certificate_context(session: Session, current: WebUser, certificate_id: int) -> dict[str, Any]:
-    k = jury_queries.get_certificate(session, current.actor, certificate_id)
-    candidate = session.get(Candidate, k.candidate_id)
+def certificate_context(db: Session, current: WebUser, certificate_id: int) -> dict[str, Any]:
+    k = jury_queries.get_certificate(db, current.actor, certificate_id)
+    candidate = db.get(Candidate, k.candidate_id)
     return {
-        "k": k, "candidate": candidate, "structure": session.get(Structure, candidate.structure_id),
-        "certification": certification_of(session, k.certification_id), "jury": session.get(JurySession, k.session_id),
+        "k": k, "candidate": candidate, "structure": db.get(Structure, candidate.structure_id),
+        "certification": certification_of(db, k.certification_id), "jury": db.get(JurySession, k.session_id),
         "kind_label": KIND_LABELS[k.kind], "state_label": CERTIFICATE_STATE_LABELS[k.state],
         "final": CERTIFICATE.is_final(k.state), "sex_label": SEXES.get(k.holder_sex or "", "non renseigné"),
         "verification_url": issuance.verification_url(k.number),
-        "actions": certificate_actions(session, current.actor, k),
-        "documents": list_documents(session, Certificate.__tablename__, k.id),
-        "credentials": credential_svc.credentials_of(session, k.id),  # Open Badges (#15)
-        "timeline": timeline_rows(session, (Certificate.__tablename__, k.id, "certificat")),
+        "actions": certificate_actions(db, current.actor, k),
+        "documents": list_documents(db, Certificate.__tablename__, k.id),
+        "credentials": credential_svc.credentials_of(db, k.id),  # Open Badges (#15)
+        "timeline": timeline_rows(db, (Certificate.__tablename__, k.id, "certificat")),
         "prefect": prefect_links("certificate", k.id),
     }
 
 
-def certificate_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def certificate_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/certificats/{k.id}", [
         k.number, KIND_LABELS[k.kind], f"{k.holder_first_names} {k.holder_last_name}",
-        certification_of(session, k.certification_id).code, date_fr(k.issued_on), CERTIFICATE_STATE_LABELS[k.state],
-    ]) for k in jury_queries.list_certificates(session, current.actor)]
+        certification_of(db, k.certification_id).code, date_fr(k.issued_on), CERTIFICATE_STATE_LABELS[k.state],
+    ]) for k in jury_queries.list_certificates(db, current.actor)]
     return {"title": "Certificats et attestations", "rows": rows, "empty": "Aucun certificat délivré.",
             "columns": ["Numéro", "Document", "Titulaire", "Certification", "Délivré le", "État"]}
 
@@ -99,9 +99,9 @@ def _parse_correct(form, ctx) -> Parsed:
     ])
 
 
-def _apply_correct(session: Session, actor, certificate_id: int, v: dict) -> Certificate:
+def _apply_correct(db: Session, actor, certificate_id: int, v: dict) -> Certificate:
     c = v["changes"]
-    return issuance.correct(session, actor, certificate_id, reason=v["reason"], last_name=c.get("holder_last_name"),
+    return issuance.correct(db, actor, certificate_id, reason=v["reason"], last_name=c.get("holder_last_name"),
                             first_names=c.get("holder_first_names"), birth_date=c.get("holder_birth_date"),
                             sex=c.get("holder_sex"))
 
@@ -134,12 +134,12 @@ CERTIFICATE_ACTIONS = actions_of(
 )
 
 
-def _certificate_badge(session: Session, ctx: dict, credential_id: int):
+def _certificate_badge(db: Session, ctx: dict, credential_id: int):
     """A badge (PNG, credential baked in) of the certificate shown."""
     found = next((c for c in ctx["credentials"] if c.id == credential_id), None)
     if found is None:
         raise NotFound("Badge introuvable.")
-    path, name = badge.badge_file(session, found, get_settings().data_dir)
+    path, name = badge.badge_file(db, found, get_settings().data_dir)
     return path, name, "image/png"
 
 

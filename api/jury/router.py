@@ -52,48 +52,48 @@ router = APIRouter(prefix="/jury-sessions", tags=["sessions de jury"])
 ENTITY = JurySession.__tablename__
 
 
-def _summary(session: Session, jury: JurySession) -> dict:
-    cert = session.get(Certification, jury.certification_id)
+def _summary(db: Session, jury: JurySession) -> dict:
+    cert = db.get(Certification, jury.certification_id)
     return {
         "id": jury.id, "reference": jury.reference, "state": jury.state, "state_label": JURY_STATE_LABELS[jury.state],
         "certification_code": cert.code, "scheduled_at": jury.scheduled_at, "duration_minutes": jury.duration_minutes,
         "place": jury.place, "video_link": jury.video_link, "quorum": jury.quorum,
-        "members_count": len(jury_queries.members_of(session, jury.id)),
-        "candidates_count": len(jury_queries.candidates_of(session, jury.id)), "flag_reason": jury.flag_reason,
+        "members_count": len(jury_queries.members_of(db, jury.id)),
+        "candidates_count": len(jury_queries.candidates_of(db, jury.id)), "flag_reason": jury.flag_reason,
     }
 
 
-def jury_out(session: Session, principal: Principal, jury: JurySession) -> JuryOut:
-    cert = session.get(Certification, jury.certification_id)
+def jury_out(db: Session, principal: Principal, jury: JurySession) -> JuryOut:
+    cert = db.get(Certification, jury.certification_id)
     members = []
-    for m in jury_queries.members_of(session, jury.id):
-        user = session.get(User, m.user_id)
+    for m in jury_queries.members_of(db, jury.id):
+        user = db.get(User, m.user_id)
         members.append(JuryMemberOut(user_id=m.user_id, full_name=user.full_name, college=m.college,
                                      college_label=COLLEGES.get(m.college, m.college), is_president=m.is_president,
                                      present=m.present))
-    results = jury_queries.results_by_candidate(session, jury.id)
+    results = jury_queries.results_by_candidate(db, jury.id)
     candidates = []
-    for row in jury_queries.candidates_of(session, jury.id):
-        c = session.get(Candidate, row.candidate_id)
-        structure = session.get(Structure, c.structure_id)
+    for row in jury_queries.candidates_of(db, jury.id):
+        c = db.get(Candidate, row.candidate_id)
+        structure = db.get(Structure, c.structure_id)
         candidates.append(JuryCandidateOut(
             candidate_id=c.id, reference=c.reference, last_name=c.last_name, first_names=c.first_names,
             structure_id=structure.id, structure_name=structure.name, blocs=list(row.blocs),
             results=results.get(c.id, {}), outcome=row.outcome,
             outcome_label=OUTCOME_LABELS.get(row.outcome) if row.outcome else None,
-            certification_version=version.label if (version := version_of(session, c)) else None,
-            bloc_titles=bloc_titles(session, c),
+            certification_version=version.label if (version := version_of(db, c)) else None,
+            bloc_titles=bloc_titles(db, c),
         ))
     deliberating = jury.state in (JuryState.planned, JuryState.convened, JuryState.composition_checked)
     return JuryOut(
-        progress=progress_of(session, JurySession.__tablename__, jury.id),
-        **_summary(session, jury),
+        progress=progress_of(db, JurySession.__tablename__, jury.id),
+        **_summary(db, jury),
         certification_title=cert.title, pv_version=jury.pv_version, pv_signed_at=jury.pv_signed_at,
         results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
-        composition_problems=svc.composition_problems(session, jury) if deliberating else [],
-        missing_results=svc.missing_results(session, jury) if jury.state == JuryState.composition_checked else [],
-        documents=documents_out(session, f"/jury-sessions/{jury.id}", ENTITY, jury.id),
-        allowed_actions=actions.jury_actions(session, principal.actor, jury),
+        composition_problems=svc.composition_problems(db, jury) if deliberating else [],
+        missing_results=svc.missing_results(db, jury) if jury.state == JuryState.composition_checked else [],
+        documents=documents_out(db, f"/jury-sessions/{jury.id}", ENTITY, jury.id),
+        allowed_actions=actions.jury_actions(db, principal.actor, jury),
     )
 
 
@@ -104,8 +104,8 @@ dossier_actions = DossierActions(router, id_param="session_id", responder=respon
 
 def _traced_conflict(principal: Principal, session_id: int, action: str, exc: conflicts.ConflictOfInterest) -> None:
     log.warning("%s refused for jury session %s: %s", action, session_id, exc.message)
-    with session_scope() as session:
-        conflicts.record_refusal(session, principal.actor, exc, entity_type=ENTITY, entity_id=session_id,
+    with session_scope() as db:
+        conflicts.record_refusal(db, principal.actor, exc, entity_type=ENTITY, entity_id=session_id,
                                  action=action)
 
 
@@ -145,10 +145,10 @@ def list_sessions(
     until: date | None = until_query("Sessions"),
     principal: Principal = Depends(require(Role.officer, Role.jury_member)),
 ):
-    with session_scope() as session:
-        cert_ids = certification_ids(session, certification_code)
+    with session_scope() as db:
+        cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            jury_queries.list_sessions(session, principal.actor), lambda j: JurySummary(**_summary(session, j)),
+            jury_queries.list_sessions(db, principal.actor), lambda j: JurySummary(**_summary(db, j)),
             text=lambda j: (j.reference, j.place),
             where=lambda j: (state in (None, j.state) and j.certification_id in cert_ids
                              and in_range(j.scheduled_at, since, until)),
@@ -242,15 +242,15 @@ def _folder(doc: GeneratedDocument) -> str:
     return "session"
 
 
-def session_documents(session: Session, jury: JurySession) -> list[GeneratedDocument]:
+def session_documents(db: Session, jury: JurySession) -> list[GeneratedDocument]:
     """Every generated document of the session: its own (PV, convocations…), those of its
     certificates and attestations, and those of the appeals against it."""
-    docs = list_documents(session, ENTITY, jury.id)
-    certificate_ids = list(session.exec(select(Certificate.id).where(Certificate.session_id == jury.id)))
-    appeal_ids = list(session.exec(select(Appeal.id).where(Appeal.session_id == jury.id)))
+    docs = list_documents(db, ENTITY, jury.id)
+    certificate_ids = list(db.exec(select(Certificate.id).where(Certificate.session_id == jury.id)))
+    appeal_ids = list(db.exec(select(Appeal.id).where(Appeal.session_id == jury.id)))
     for entity_type, ids in ((Certificate.__tablename__, certificate_ids), (Appeal.__tablename__, appeal_ids)):
         if ids:
-            docs += session.exec(
+            docs += db.exec(
                 select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type,
                                                 GeneratedDocument.entity_id.in_(ids))
                 .order_by(GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version)
@@ -283,10 +283,10 @@ def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
             responses=binary("application/zip", description="PV/…, certificats/…, recours/…"))
 def download_zip(session_id: int, principal: Principal = Depends(require(Role.officer))):
     root = get_settings().data_dir
-    with session_scope() as session:
-        jury = jury_queries.get_session(session, principal.actor, session_id)
+    with session_scope() as db:
+        jury = jury_queries.get_session(db, principal.actor, session_id)
         reference = jury.reference
-        docs = session_documents(session, jury)
+        docs = session_documents(db, jury)
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     taken: set[str] = set()
     missing: list[str] = []

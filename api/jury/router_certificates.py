@@ -34,10 +34,10 @@ ENTITY = Certificate.__tablename__
 READERS = (Role.officer, Role.structure)
 
 
-def _summary(session: Session, row: Certificate) -> dict:
-    cert = session.get(Certification, row.certification_id)
-    candidate = session.get(Candidate, row.candidate_id)
-    jury = session.get(JurySession, row.session_id)
+def _summary(db: Session, row: Certificate) -> dict:
+    cert = db.get(Certification, row.certification_id)
+    candidate = db.get(Candidate, row.candidate_id)
+    jury = db.get(JurySession, row.session_id)
     return {
         "id": row.id, "number": row.number, "kind": row.kind, "kind_label": KIND_LABELS[row.kind],
         "state": row.state, "state_label": CERTIFICATE_STATE_LABELS[row.state], "certification_code": cert.code,
@@ -49,15 +49,15 @@ def _summary(session: Session, row: Certificate) -> dict:
     }
 
 
-def certificate_out(session: Session, principal: Principal, row: Certificate) -> CertificateOut:
+def certificate_out(db: Session, principal: Principal, row: Certificate) -> CertificateOut:
     return CertificateOut(
-        progress=progress_of(session, Certificate.__tablename__, row.id),
-        **_summary(session, row),
+        progress=progress_of(db, Certificate.__tablename__, row.id),
+        **_summary(db, row),
         revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
         verification_url=svc.verification_url(row.number),
-        documents=documents_out(session, f"/certificates/{row.id}", ENTITY, row.id),
-        history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(session, ENTITY, row.id)],
-        allowed_actions=actions.certificate_actions(session, principal.actor, row),
+        documents=documents_out(db, f"/certificates/{row.id}", ENTITY, row.id),
+        history=[EventOut.model_validate(e, from_attributes=True) for e in timeline(db, ENTITY, row.id)],
+        allowed_actions=actions.certificate_actions(db, principal.actor, row),
     )
 
 
@@ -75,11 +75,11 @@ def list_certificates(
     until: date | None = until_query("Délivrés"),
     principal: Principal = Depends(require(*READERS)),
 ):
-    with session_scope() as session:
-        cert_ids = certification_ids(session, certification_code)
+    with session_scope() as db:
+        cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            jury_queries.list_certificates(session, principal.actor, session_id=session_id),
-            lambda c: CertificateSummary(**_summary(session, c)),
+            jury_queries.list_certificates(db, principal.actor, session_id=session_id),
+            lambda c: CertificateSummary(**_summary(db, c)),
             text=lambda c: (c.number, c.holder_last_name, c.holder_first_names),
             where=lambda c: (state in (None, c.state) and c.certification_id in cert_ids
                              and in_range(c.issued_on, since, until)),

@@ -33,9 +33,9 @@ def _year(raw: str) -> int | None:
 def _report(current: WebUser, annee: str) -> tuple[ActivityReport, list[int]]:
     require_roles(current, SECTION_ROLES["rapport"], "Le rapport d'activité et ses téléchargements")
     year = _year(annee)
-    with session_scope() as session:
-        every = activity_report(session, None)
-        return (activity_report(session, year) if year else every), every.years
+    with session_scope() as db:
+        every = activity_report(db, None)
+        return (activity_report(db, year) if year else every), every.years
 
 
 def _url(path: str, year: int | None) -> str:

@@ -48,8 +48,8 @@ def activity(
     format: Literal["html", "csv", "pdf", "json"] = Query(default="html", description="Format de la réponse"),  # noqa: A002
     _principal: Principal = Depends(require(Role.officer)),
 ) -> Response:
-    with session_scope() as session:
-        report = activity_report(session, year)
+    with session_scope() as db:
+        report = activity_report(db, year)
     if format == "json":
         return JSONResponse(layout.activity_json(report), headers=HEADERS)
     if format == "csv":

@@ -26,8 +26,8 @@ def token(body: TokenIn, request: Request) -> TokenOut:
     ttl = get_settings().token_ttl_hours
     client = client_address(request)
     throttle.check(body.email, client)
-    with session_scope() as session:
-        result = login(session, body.email, body.password, ttl_hours=ttl)
+    with session_scope() as db:
+        result = login(db, body.email, body.password, ttl_hours=ttl)
         if result is None:
             throttle.failed(body.email, client)
             raise Unauthorized("Identifiants incorrects.", code="bad_credentials")
@@ -45,9 +45,9 @@ def me(principal: Principal = Depends(current_principal)) -> MeOut:
 @router.post("/logout", status_code=204, summary="Se déconnecter (révoque le jeton utilisé)")
 def logout(principal: Principal = Depends(current_principal),
            credentials: HTTPAuthorizationCredentials = Depends(bearer)) -> None:
-    with session_scope() as session:
-        revoke_token(session, credentials.credentials)
-        record_event(session, entity_type="users", entity_id=principal.user.id, action="logout",
+    with session_scope() as db:
+        revoke_token(db, credentials.credentials)
+        record_event(db, entity_type="users", entity_id=principal.user.id, action="logout",
                      actor=principal.actor)
 
 
@@ -59,8 +59,8 @@ class PasswordChangeIn(BaseModel):
 @router.post("/password", status_code=204, summary="Changer mon mot de passe",
              responses={422: {"model": dict, "description": "Mot de passe actuel incorrect ou trop faible"}})
 def password(body: PasswordChangeIn, principal: Principal = Depends(current_principal)) -> None:
-    with session_scope() as session:
-        user = session.get(User, principal.user.id)
-        change_password(session, user, body.current_password, body.new_password)
-        record_event(session, entity_type="users", entity_id=user.id, action="password_change",
+    with session_scope() as db:
+        user = db.get(User, principal.user.id)
+        change_password(db, user, body.current_password, body.new_password)
+        record_event(db, entity_type="users", entity_id=user.id, action="password_change",
                      actor=principal.actor)

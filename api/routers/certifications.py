@@ -54,21 +54,21 @@ class RegistryCodeIn(Strict):
     reason: str | None = Field(default=None, max_length=2000, examples=["Enregistrement au RS du 12/03/2026"])
 
 
-def certification_out(session, cert: Certification) -> CertificationOut:
+def certification_out(db, cert: Certification) -> CertificationOut:
     parsed = svc.parse_registry_code(cert.registry_code)
     return CertificationOut(
         code=cert.code, title=cert.title, registry_code=parsed[1] if parsed else (cert.registry_code or None),
         registry_type=parsed[0] if parsed else None, cpf_declared=parsed is not None,
-        version=current.label if (current := versions.current_or_latest(session, cert.id)) else None,
-        blocs=[BlocRefOut(code=b.code, title=b.title) for b in svc.blocs_of(session, cert.id)],
+        version=current.label if (current := versions.current_or_latest(db, cert.id)) else None,
+        blocs=[BlocRefOut(code=b.code, title=b.title) for b in svc.blocs_of(db, cert.id)],
     )
 
 
 @router.get("", response_model=Page[CertificationOut],
             summary="Lister les certifications et leur code RNCP/RS (chargé·e ; paginé)")
 def list_certifications(pager: Pager = Depends(), principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return pager.page(svc.list_certifications(session, principal.actor), lambda c: certification_out(session, c),
+    with session_scope() as db:
+        return pager.page(svc.list_certifications(db, principal.actor), lambda c: certification_out(db, c),
                           key=lambda c: (c.code,), text=lambda c: (c.code, c.title, c.registry_code))
 
 
@@ -76,17 +76,17 @@ def list_certifications(pager: Pager = Depends(), principal: Principal = Depends
             summary="Renseigner le code RNCP ou RS de la certification (chargé·e ; tracé avec l'ancienne valeur)")
 def set_registry_code(certification_code: CertificationCode, body: RegistryCodeIn,
                       principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        cert = svc.set_registry_code(session, principal.actor, certification_code, body.registry_code, body.reason)
-        return certification_out(session, cert)
+    with session_scope() as db:
+        cert = svc.set_registry_code(db, principal.actor, certification_code, body.registry_code, body.reason)
+        return certification_out(db, cert)
 
 
 @router.get("/{certification_code}/timeline", response_model=Page[EventOut],
             summary="Historique des changements du code RNCP/RS (chargé·e ; paginé, plus anciens d'abord)")
 def read_timeline(certification_code: CertificationCode, pager: Pager = Depends(),
                   principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return timeline_page(pager, svc.certification_timeline(session, principal.actor, certification_code))
+    with session_scope() as db:
+        return timeline_page(pager, svc.certification_timeline(db, principal.actor, certification_code))
 
 
 # --- versions of the référentiel ------------------------------------------------------------------------
@@ -143,15 +143,15 @@ class ActivateIn(Strict):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def version_out(session, version: CertificationVersion) -> VersionOut:
-    cert = session.get(Certification, version.certification_id)
+def version_out(db, version: CertificationVersion) -> VersionOut:
+    cert = db.get(Certification, version.certification_id)
     model = ReferentielFile.model_validate(version.content)
     return VersionOut(
         certification_code=cert.code, label=version.label, title=version.title, registry_kind=version.registry_kind,
         registry_code=version.registry_code or None, status=version.status,
-        state_label=versions.state_of(session, version), valid_from=version.valid_from,
+        state_label=versions.state_of(db, version), valid_from=version.valid_from,
         valid_until=version.valid_until, content_hash=version.content_hash, source=version.source,
-        blocs=[BlocRefOut(code=b.code, title=b.title) for b in versions.blocs_of_version(session, version.id)],
+        blocs=[BlocRefOut(code=b.code, title=b.title) for b in versions.blocs_of_version(db, version.id)],
         required_blocs=model.required_blocs, to_complete=model.placeholders(), loaded_at=version.loaded_at,
         activated_at=version.activated_at,
     )
@@ -172,9 +172,9 @@ FILE = File(description="Fichier YAML (ou JSON) d'une version du référentiel")
             summary="Lister les versions du référentiel d'une certification (chargé·e ; paginé)")
 def list_versions(certification_code: CertificationCode, pager: Pager = Depends(),
                   principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        rows = versions.list_versions(session, principal.actor, certification_code)
-        return pager.page(rows, lambda v: version_out(session, v), key=lambda v: (v.id,),
+    with session_scope() as db:
+        rows = versions.list_versions(db, principal.actor, certification_code)
+        return pager.page(rows, lambda v: version_out(db, v), key=lambda v: (v.id,),
                           text=lambda v: (v.label, v.title, v.registry_code))
 
 
@@ -183,8 +183,8 @@ def list_versions(certification_code: CertificationCode, pager: Pager = Depends(
 async def preview_version(file: UploadFile = FILE, principal: Principal = Depends(OFFICER)):
     data, name = await _file(file)
     model = parse(data, name)
-    with session_scope() as session:
-        found = versions.preview(session, principal.actor, model, name)
+    with session_scope() as db:
+        found = versions.preview(db, principal.actor, model, name)
         return PreviewOut(**{k: getattr(found, k) for k in found.__dataclass_fields__},
                           can_activate=found.can_activate, summary=versions.describe(found))
 
@@ -199,10 +199,10 @@ async def load_version(http: Request, file: UploadFile = FILE,
     data, name = await _file(file)
     model = parse(data, name)
 
-    def work(session):
-        version, created = versions.load_version(session, principal.actor, model, source=name,
+    def work(db):
+        version, created = versions.load_version(db, principal.actor, model, source=name,
                                                  activate_on=activate_on, reason=reason)
-        return (201 if created else 200), LoadOut(created=created, version=version_out(session, version))
+        return (201 if created else 200), LoadOut(created=created, version=version_out(db, version))
 
     return run_idempotent(user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
                           digest=fingerprint(hashlib.sha256(data).hexdigest(), activate_on, reason), work=work)
@@ -214,10 +214,10 @@ async def load_version(http: Request, file: UploadFile = FILE,
 def activate_version(http: Request, certification_code: CertificationCode, body: ActivateIn,
                      label: str = Path(min_length=1, max_length=20, description="Libellé de la version"),
                      principal: Principal = Depends(OFFICER), key: str | None = Depends(idempotency_key)):
-    def work(session):
-        version = versions.activate_version(session, principal.actor, certification_code, label, on=body.on,
+    def work(db):
+        version = versions.activate_version(db, principal.actor, certification_code, label, on=body.on,
                                             reason=body.reason)
-        return 200, version_out(session, version)
+        return 200, version_out(db, version)
 
     return run_idempotent(user_id=principal.actor.user_id, key=key, method=http.method, path=http.url.path,
                           digest=fingerprint(certification_code, label, body.model_dump(mode="json")), work=work)

@@ -55,16 +55,16 @@ def issuer() -> JSONResponse:
 @router.get("/credentials/status/1", summary="Liste de statut (révocations), signée (Bitstring Status List, VC-JWT)",
             responses={200: {"content": {"application/vc+jwt": {}}}})
 def status_list() -> Response:
-    with session_scope() as session:
-        token = svc.signed_status_list(session)
+    with session_scope() as db:
+        token = svc.signed_status_list(db)
     return Response(token, media_type="application/vc+jwt", headers={"Cache-Control": "no-cache",
                                                                       "Access-Control-Allow-Origin": "*"})
 
 
-def _certification(session, code: str) -> Certification:
+def _certification(db, code: str) -> Certification:
     from sqlmodel import select
 
-    cert = session.exec(select(Certification).where(Certification.code == code[:20])).first()
+    cert = db.exec(select(Certification).where(Certification.code == code[:20])).first()
     if cert is None:
         raise NotFound("Certification inconnue.", code="unknown_certification")
     return cert
@@ -72,10 +72,10 @@ def _certification(session, code: str) -> Certification:
 
 @router.get("/credentials/achievements/{certification_code}", summary="Définition d'une certification (Achievement)")
 def certification_achievement(certification_code: str) -> JSONResponse:
-    with session_scope() as session:
-        cert = _certification(session, certification_code)
+    with session_scope() as db:
+        cert = _certification(db, certification_code)
         body = {"@context": [svc.VC_CONTEXT, svc.OB_CONTEXT], **svc.achievement(cert, None, None),
-                "blocs": [svc.achievement_id(cert.code, b.code) for b in blocs_of(session, cert.id)]}
+                "blocs": [svc.achievement_id(cert.code, b.code) for b in blocs_of(db, cert.id)]}
     return JSONResponse(body, headers=PUBLIC)
 
 
@@ -84,10 +84,10 @@ def certification_achievement(certification_code: str) -> JSONResponse:
 def bloc_achievement(certification_code: str, bloc_code: str) -> JSONResponse:
     from sqlmodel import select
 
-    with session_scope() as session:
-        cert = _certification(session, certification_code)
+    with session_scope() as db:
+        cert = _certification(db, certification_code)
         # The version in force first, then the earlier ones (their holders' badges point here too).
-        bloc = next((b for b in blocs_of(session, cert.id) if b.code == bloc_code), None) or session.exec(
+        bloc = next((b for b in blocs_of(db, cert.id) if b.code == bloc_code), None) or db.exec(
             select(Bloc).where(Bloc.certification_id == cert.id, Bloc.code == bloc_code[:20])
             .order_by(Bloc.id.desc())).first()
         if bloc is None:
@@ -143,8 +143,8 @@ async def verify_credential(
         return _refuse(as_json, 422, "nothing_to_verify", "Collez un justificatif ou transmettez l'image d'un badge.")
     if len(token) > MAX_TOKEN_LENGTH:
         return _refuse(as_json, 422, "credential_too_long", "Ce justificatif est trop long pour être l'un des nôtres.")
-    with session_scope() as session:
-        result = svc.verify_credential(session, token)
+    with session_scope() as db:
+        result = svc.verify_credential(db, token)
     if as_json:
         return JSONResponse({"status": result.status, "label": result.label, "message": result.message,
                              "kid": result.kid, "checks": result.checks, **result.summary}, headers=HEADERS)
@@ -160,14 +160,14 @@ def _refuse(as_json: bool, status: int, code: str, message: str) -> Response:
 # --- badge images -----------------------------------------------------------------------------------
 
 
-def _png(session, credential: Credential) -> Response:
-    certificate = session.get(Certificate, credential.certificate_id)
-    return Response(badge.badge_for(session, credential), media_type="image/png", headers={
+def _png(db, credential: Credential) -> Response:
+    certificate = db.get(Certificate, credential.certificate_id)
+    return Response(badge.badge_for(db, credential), media_type="image/png", headers={
         **HEADERS, "Content-Disposition": f'attachment; filename="{badge.filename_for(certificate, credential)}"'})
 
 
-def _current(session, certificate: Certificate) -> list[Credential]:
-    return [c for c in svc.credentials_of(session, certificate.id, version=certificate.version) if c.revoked_at is None]
+def _current(db, certificate: Certificate) -> list[Credential]:
+    return [c for c in svc.credentials_of(db, certificate.id, version=certificate.version) if c.revoked_at is None]
 
 
 @router.get("/verify/{number}/badges/{credential_uuid}.png", summary="Badge du titulaire (numéro et clé du QR code)",
@@ -178,24 +178,24 @@ def holder_badge(number: str, credential_uuid: str, c: str | None = Query(defaul
     key = (c or "").strip()[:64]
     if not key.isascii() or not hmac.compare_digest(issuance.checksum(number[:40]), key):
         return error_response(404, "unknown_badge", "Badge introuvable.", headers=HEADERS)
-    with session_scope() as session:
-        certificate = session.exec(select(Certificate).where(Certificate.number == number[:40])).first()
-        found = [x for x in _current(session, certificate) if x.credential_uuid == credential_uuid] \
+    with session_scope() as db:
+        certificate = db.exec(select(Certificate).where(Certificate.number == number[:40])).first()
+        found = [x for x in _current(db, certificate) if x.credential_uuid == credential_uuid] \
             if certificate is not None else []
         if not found:
             return error_response(404, "unknown_badge", "Badge introuvable.", headers=HEADERS)
-        return _png(session, found[0])
+        return _png(db, found[0])
 
 
-def holder_badges(session, number: str, key: str) -> list[dict]:
+def holder_badges(db, number: str, key: str) -> list[dict]:
     """The badges the public verification page offers (valid certificate, right key)."""
     from sqlmodel import select
 
-    certificate = session.exec(select(Certificate).where(Certificate.number == number)).first()
+    certificate = db.exec(select(Certificate).where(Certificate.number == number)).first()
     if certificate is None:
         return []
     return [{"label": c.bloc_code or "Certification", "url": f"/verify/{number}/badges/{c.credential_uuid}.png?c={key}"}
-            for c in _current(session, certificate)]
+            for c in _current(db, certificate)]
 
 
 class CredentialOut(BaseModel):
@@ -218,10 +218,10 @@ class CredentialOut(BaseModel):
             summary="Justificatifs Open Badges d'un certificat (chargé·e ; structure : ses candidats ; paginé)")
 def list_credentials(certificate_id: int, pager: Pager = Depends(),
                      principal: Principal = Depends(require(Role.officer, Role.structure))) -> Page[CredentialOut]:
-    with session_scope() as session:
-        certificate = jury_queries.get_certificate(session, principal.actor, certificate_id)
+    with session_scope() as db:
+        certificate = jury_queries.get_certificate(db, principal.actor, certificate_id)
         return pager.page(
-            svc.credentials_of(session, certificate.id),
+            svc.credentials_of(db, certificate.id),
             lambda c: CredentialOut(
                 id=c.id, achievement=c.achievement_key, bloc_code=c.bloc_code, version=c.certificate_version,
                 issued_at=c.issued_at, revoked_at=c.revoked_at, revoked_reason=c.revoked_reason,
@@ -235,9 +235,9 @@ def list_credentials(certificate_id: int, pager: Pager = Depends(),
             summary="Télécharger le badge (PNG avec le justificatif intégré)", responses={200: {"content": {"image/png": {}}}})
 def download_badge(certificate_id: int, credential_id: int,
                    principal: Principal = Depends(require(Role.officer, Role.structure))) -> Response:
-    with session_scope() as session:
-        certificate = jury_queries.get_certificate(session, principal.actor, certificate_id)
-        credential = session.get(Credential, credential_id)
+    with session_scope() as db:
+        certificate = jury_queries.get_certificate(db, principal.actor, certificate_id)
+        credential = db.get(Credential, credential_id)
         if credential is None or credential.certificate_id != certificate.id:
             raise NotFound("Badge introuvable.", code="badge_not_found")
-        return _png(session, credential)
+        return _png(db, credential)

@@ -18,8 +18,8 @@ router = APIRouter(prefix="/structures", tags=["structures"])
 officer = require(Role.officer)
 
 
-def _structure(session, structure_id: int) -> Structure:
-    structure = session.get(Structure, structure_id)
+def _structure(db, structure_id: int) -> Structure:
+    structure = db.get(Structure, structure_id)
     if structure is None:
         raise NotFound("Structure introuvable.", code="structure_not_found")
     return structure
@@ -30,25 +30,25 @@ def list_structures(pager: Pager = Depends(),
                     region: str | None = Query(default=None, min_length=1, max_length=100,
                                                description="Filtrer par région (nom exact)"),
                     _principal: Principal = Depends(officer)):
-    with session_scope() as session:
-        return pager.page(session.exec(select(Structure)), lambda s: StructureOut.model_validate(s, from_attributes=True),
+    with session_scope() as db:
+        return pager.page(db.exec(select(Structure)), lambda s: StructureOut.model_validate(s, from_attributes=True),
                           key=lambda s: (s.name, s.id), text=lambda s: (s.name, s.siret),
                           where=lambda s: region in (None, s.region))
 
 
 @router.get("/{structure_id}/links", response_model=Page[LinkOut], summary="Liens déclarés avec la structure (paginé)")
 def list_links(structure_id: int, pager: Pager = Depends(), _principal: Principal = Depends(officer)):
-    with session_scope() as session:
-        _structure(session, structure_id)
-        rows = session.exec(select(StructureLink).where(StructureLink.structure_id == structure_id))
+    with session_scope() as db:
+        _structure(db, structure_id)
+        rows = db.exec(select(StructureLink).where(StructureLink.structure_id == structure_id))
         return pager.page(rows, lambda r: LinkOut.model_validate(r, from_attributes=True))
 
 
 @router.post("/{structure_id}/links", response_model=LinkOut, status_code=201,
              summary="Déclarer un lien (accompagnement, formation, emploi, contrôle) avec la structure")
 def declare_link(structure_id: int, body: LinkIn, principal: Principal = Depends(officer)):
-    with session_scope() as session:
-        row = conflicts.declare_link(session, principal.actor, user_id=body.user_id, structure_id=structure_id,
+    with session_scope() as db:
+        row = conflicts.declare_link(db, principal.actor, user_id=body.user_id, structure_id=structure_id,
                                      kind=body.kind, reason=body.reason)
         return LinkOut.model_validate(row, from_attributes=True)
 
@@ -56,6 +56,6 @@ def declare_link(structure_id: int, body: LinkIn, principal: Principal = Depends
 @router.get("/{structure_id}/timeline", response_model=Page[EventOut],
             summary="Historique de la structure (paginé, plus anciens d'abord)")
 def structure_timeline(structure_id: int, pager: Pager = Depends(), _principal: Principal = Depends(officer)):
-    with session_scope() as session:
-        _structure(session, structure_id)
-        return timeline_page(pager, timeline(session, Structure.__tablename__, structure_id))
+    with session_scope() as db:
+        _structure(db, structure_id)
+        return timeline_page(pager, timeline(db, Structure.__tablename__, structure_id))

@@ -79,13 +79,13 @@ def verify(
     key = c.strip()[:64] if c else None
     if key and not key.isascii():  # a forged key; hmac.compare_digest refuses non-ASCII text
         key = None
-    with session_scope() as session:
-        result = issuance.verify(session, number, key)
+    with session_scope() as db:
+        result = issuance.verify(db, number, key)
         badges = []
         if result.status == "valid" and not wants_json(accept, format):  # the holder's Open Badges (#15)
             from api.routers.credentials import holder_badges
 
-            badges = holder_badges(session, result.number, key)
+            badges = holder_badges(db, result.number, key)
     certifier = get_settings().certifier_name
     if wants_json(accept, format):
         body = VerificationOut(**asdict(result), certifier_name=certifier)

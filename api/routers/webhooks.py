@@ -89,36 +89,36 @@ def _out(sub: WebhookSubscription) -> SubscriptionOut:
 @router.post("", status_code=201, response_model=SubscriptionCreatedOut,
              summary="Abonner une URL à des événements (chargé·e) ; le secret n'est affiché qu'ici")
 def subscribe(body: SubscriptionIn, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        sub = svc.subscribe(session, principal.actor, url=str(body.url), events=list(body.events),
+    with session_scope() as db:
+        sub = svc.subscribe(db, principal.actor, url=str(body.url), events=list(body.events),
                             description=body.description)
         return SubscriptionCreatedOut(**_out(sub).model_dump(), secret=sub.secret)
 
 
 @router.get("", response_model=Page[SubscriptionOut], summary="Lister les abonnements (chargé·e ; paginé)")
 def list_subscriptions(pager: Pager = Depends(), _principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return pager.page(session.exec(select(WebhookSubscription)), _out, text=lambda s: (s.url, s.description))
+    with session_scope() as db:
+        return pager.page(db.exec(select(WebhookSubscription)), _out, text=lambda s: (s.url, s.description))
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionOut, summary="Consulter un abonnement (chargé·e)")
 def read(subscription_id: int, _principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return _out(svc.get_subscription(session, subscription_id))
+    with session_scope() as db:
+        return _out(svc.get_subscription(db, subscription_id))
 
 
 @router.delete("/{subscription_id}", response_model=SubscriptionOut,
                summary="Désactiver un abonnement (chargé·e) : plus aucun envoi")
 def unsubscribe(subscription_id: int, principal: Principal = Depends(OFFICER)):
-    with session_scope() as session:
-        return _out(svc.unsubscribe(session, principal.actor, subscription_id))
+    with session_scope() as db:
+        return _out(svc.unsubscribe(db, principal.actor, subscription_id))
 
 
 @router.get("/{subscription_id}/deliveries", response_model=Page[DeliveryOut],
             summary="Journal des envois d'un abonnement, avec chaque tentative (chargé·e ; paginé)")
 def deliveries(subscription_id: int, pager: Pager = Depends(), _principal: Principal = Depends(OFFICER)):
     def render(d: WebhookDelivery) -> DeliveryOut:
-        attempts = session.exec(select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id)
+        attempts = db.exec(select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id)
                                 .order_by(WebhookAttempt.id)).all()
         return DeliveryOut(
             id=d.id, event_id=d.event_id, event=d.event, status=d.status, attempts=d.attempts,
@@ -127,7 +127,7 @@ def deliveries(subscription_id: int, pager: Pager = Depends(), _principal: Princ
             log=[AttemptOut(at=a.at, status_code=a.status_code, error=a.error) for a in attempts],
         )
 
-    with session_scope() as session:
-        svc.get_subscription(session, subscription_id)
-        return pager.page(svc.deliveries_of(session, subscription_id), render, key=lambda d: (-d.id,),
+    with session_scope() as db:
+        svc.get_subscription(db, subscription_id)
+        return pager.page(svc.deliveries_of(db, subscription_id), render, key=lambda d: (-d.id,),
                           text=lambda d: (d.event, d.event_id))

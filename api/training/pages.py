@@ -44,16 +44,16 @@ ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 PLAN_DAYS = 5  # day inputs of the planning form (the API takes up to MAX_DAYS)
 
 
-def structure_choices(session: Session) -> list[dict[str, Any]]:
+def structure_choices(db: Session) -> list[dict[str, Any]]:
     return [{"id": s.id, "name": f"{s.name} ({s.siret})"}
-            for s in session.exec(select(Structure).order_by(Structure.name))]
+            for s in db.exec(select(Structure).order_by(Structure.name))]
 
 
-def formateur_choices(session: Session, current: WebUser) -> list[dict[str, Any]]:
+def formateur_choices(db: Session, current: WebUser) -> list[dict[str, Any]]:
     query = select(User).where(User.role == Role.formateur.value, User.active.is_(True)).order_by(User.full_name)
     if current.role is Role.formateur:
         query = query.where(User.id == current.user.id)
-    return [{"id": u.id, "name": u.full_name} for u in session.exec(query)]
+    return [{"id": u.id, "name": u.full_name} for u in db.exec(query)]
 
 
 def select_options(key: str):
@@ -63,52 +63,52 @@ def select_options(key: str):
 # --- training sessions -----------------------------------------------------------------------
 
 
-def training_context(session: Session, current: WebUser, training_id: int) -> dict[str, Any]:
-    t = training_queries.get_session(session, current.actor, training_id)
+def training_context(db: Session, current: WebUser, training_id: int) -> dict[str, Any]:
+    t = training_queries.get_session(db, current.actor, training_id)
     days = training_queries.days_of(t)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants
         entities.append((SESSION_ENTITY, t.id, "session"))
-    for e in training_queries.enrollments_of(session, t.id, current.actor):
-        encadrant = session.get(Encadrant, e.encadrant_id)
+    for e in training_queries.enrollments_of(db, t.id, current.actor):
+        encadrant = db.get(Encadrant, e.encadrant_id)
         name = f"{encadrant.first_names} {encadrant.last_name}"
         enrollments.append({
-            "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(session, e.structure_id),
+            "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(db, e.structure_id),
             "state": e.state, "state_label": ENROLLMENT_STATE_LABELS[e.state],
             "attendance": [e.attendance.get(d.isoformat()) for d in days], "reason": e.outcome_reason,
-            "attestation": e.attestation_number, "actions": enrollment_actions(session, current.actor, e),
-            "documents": list_documents(session, ENROLLMENT_ENTITY, e.id),
+            "attestation": e.attestation_number, "actions": enrollment_actions(db, current.actor, e),
+            "documents": list_documents(db, ENROLLMENT_ENTITY, e.id),
         })
         entities.append((ENROLLMENT_ENTITY, e.id, f"inscription de {name}"))
-    actions = training_actions(session, current.actor, t)
+    actions = training_actions(db, current.actor, t)
     if any({"complete", "fail"} & set(e["actions"]) for e in enrollments):
         actions.append("outcome")
     if any("withdraw" in e["actions"] for e in enrollments):
         actions.append("unenroll")
     return {
-        "t": t, "formateur": user_name(session, t.formateur_id), "state_label": TRAINING_STATE_LABELS[t.state],
+        "t": t, "formateur": user_name(db, t.formateur_id), "state_label": TRAINING_STATE_LABELS[t.state],
         "final": TRAINING_SESSION.is_final(t.state), "waiting_for": training_waiting_for(t), "days": days,
         "enrollments": enrollments, "actions": actions,
         "registered": [e for e in enrollments if e["state"] == EnrollmentState.registered],
-        "structures": structure_choices(session) if "enroll" in actions else [],
-        "timeline": timeline_rows(session, *entities),
+        "structures": structure_choices(db) if "enroll" in actions else [],
+        "timeline": timeline_rows(db, *entities),
         "prefect": prefect_links("training_session", t.id),
     }
 
 
-def training_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def training_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = []
-    for t in training_queries.list_sessions(session, current.actor):
-        enrolled = sum(1 for e in training_queries.enrollments_of(session, t.id)
+    for t in training_queries.list_sessions(db, current.actor):
+        enrolled = sum(1 for e in training_queries.enrollments_of(db, t.id)
                        if e.state in training_queries.ACTIVE_ENROLLMENT_STATES)
         rows.append((f"/app/formations/{t.id}", [
-            t.reference, user_name(session, t.formateur_id) or "—", f"{date_fr(t.start_date)} – {date_fr(t.end_date)}",
+            t.reference, user_name(db, t.formateur_id) or "—", f"{date_fr(t.start_date)} – {date_fr(t.end_date)}",
             t.place, f"{enrolled} / {t.capacity}", TRAINING_STATE_LABELS[t.state], training_waiting_for(t) or "—",
         ]))
     can_plan = current.role in FORMATEUR_OR_OFFICER
     return {"title": "Formations EPSP", "rows": rows, "empty": "Aucune session de formation.",
             "columns": ["Référence", "Formateur", "Dates", "Lieu", "Inscrits", "État", "En attente de"],
-            "actions": ["plan"] if can_plan else [], "formateurs": formateur_choices(session, current) if can_plan else []}
+            "actions": ["plan"] if can_plan else [], "formateurs": formateur_choices(db, current) if can_plan else []}
 
 
 def _days(form) -> list[date]:

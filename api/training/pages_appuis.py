@@ -36,33 +36,33 @@ from api.training.pages import FORMATEUR_OR_OFFICER, formateur_choices, select_o
 # --- appuis pédagogiques ---------------------------------------------------------------------
 
 
-def appui_context(session: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
-    a = training_queries.get_appui(session, current.actor, appui_id)
-    actions = appui_actions(session, current.actor, a)
+def appui_context(db: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
+    a = training_queries.get_appui(db, current.actor, appui_id)
+    actions = appui_actions(db, current.actor, a)
     return {
-        "a": a, "structure": session.get(Structure, a.structure_id), "formateur": user_name(session, a.formateur_id),
-        "requested_by": user_name(session, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
+        "a": a, "structure": db.get(Structure, a.structure_id), "formateur": user_name(db, a.formateur_id),
+        "requested_by": user_name(db, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
         "final": APPUI.is_final(a.state), "waiting_for": appui_waiting_for(a), "actions": actions,
         "visit_scheduled": a.visit_at is not None,
         "formateurs": [{"id": f["id"], "name": f["name"] + (" (actuel)" if f["id"] == a.formateur_id else "")}
-                       for f in formateur_choices(session, current)] if "assign" in actions else [],
-        "documents": list_documents(session, Appui.__tablename__, a.id),
-        "timeline": timeline_rows(session, (Appui.__tablename__, a.id, "appui")),
+                       for f in formateur_choices(db, current)] if "assign" in actions else [],
+        "documents": list_documents(db, Appui.__tablename__, a.id),
+        "timeline": timeline_rows(db, (Appui.__tablename__, a.id, "appui")),
         "prefect": prefect_links("appui", a.id),
     }
 
 
-def appui_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def appui_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = [(f"/app/appuis/{a.id}", [
-        a.reference, structure_name(session, a.structure_id), a.subject, user_name(session, a.formateur_id) or "—",
+        a.reference, structure_name(db, a.structure_id), a.subject, user_name(db, a.formateur_id) or "—",
         datetime_fr(a.visit_at) if a.visit_at else "—", APPUI_STATE_LABELS[a.state], appui_waiting_for(a) or "—",
-    ]) for a in training_queries.list_appuis(session, current.actor)]
+    ]) for a in training_queries.list_appuis(db, current.actor)]
     can_request = current.role in (Role.structure, Role.officer)
     structures = []
     if current.role is Role.officer:
-        structures = structure_choices(session)
+        structures = structure_choices(db)
     elif current.role is Role.structure and current.user.structure_id:
-        structures = [{"id": current.user.structure_id, "name": structure_name(session, current.user.structure_id)}]
+        structures = [{"id": current.user.structure_id, "name": structure_name(db, current.user.structure_id)}]
     return {"title": "Appuis pédagogiques", "rows": rows, "empty": "Aucun appui pédagogique.",
             "columns": ["Référence", "Structure", "Objet", "Formateur", "Visite", "État", "En attente de"],
             "actions": ["request"] if can_request else [], "structures": structures}
@@ -88,10 +88,10 @@ def _parse_report(form, _ctx) -> Parsed:
     return Parsed({"text": report}, [("Compte rendu", report)])
 
 
-def _apply_report(session: Session, actor, appui_id: int, v: dict) -> Appui:
+def _apply_report(db: Session, actor, appui_id: int, v: dict) -> Appui:
     if len(v["pieces"]) > 1:
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
-    return appuis_svc.report(session, actor, appui_id, text=v["text"], file=v["pieces"][0] if v["pieces"] else None)
+    return appuis_svc.report(db, actor, appui_id, text=v["text"], file=v["pieces"][0] if v["pieces"] else None)
 
 
 APPUI_ACTIONS = actions_of(

@@ -52,8 +52,8 @@ actors = require(Role.formateur, Role.officer)
 
 
 
-def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnrollment]) -> dict:
-    formateur = session.get(User, t.formateur_id)
+def _summary(db: Session, t: TrainingSession, enrollments: list[TrainingEnrollment]) -> dict:
+    formateur = db.get(User, t.formateur_id)
     return {
         "id": t.id, "reference": t.reference, "title": t.title, "state": t.state,
         "state_label": TRAINING_STATE_LABELS[t.state], "formateur_id": t.formateur_id,
@@ -64,10 +64,10 @@ def _summary(session: Session, t: TrainingSession, enrollments: list[TrainingEnr
     }
 
 
-def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
-    encadrant = session.get(Encadrant, e.encadrant_id)
-    structure = session.get(Structure, e.structure_id)
-    doc = get_document(session, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=training_attestation_kind(), version=1)
+def _enrollment_out(db: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
+    encadrant = db.get(Encadrant, e.encadrant_id)
+    structure = db.get(Structure, e.structure_id)
+    doc = get_document(db, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=training_attestation_kind(), version=1)
     return EnrollmentOut(
         id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
         last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,
@@ -75,28 +75,28 @@ def _enrollment_out(session: Session, principal: Principal, t: TrainingSession, 
         attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in training_queries.days_of(t)],
         outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
         attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
-        allowed_actions=actions.enrollment_actions(session, principal.actor, e),
+        allowed_actions=actions.enrollment_actions(db, principal.actor, e),
     )
 
 
-def session_out(session: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
-    session.refresh(t)
-    mine = training_queries.enrollments_of(session, t.id, principal.actor)
-    everyone = training_queries.enrollments_of(session, t.id)
+def session_out(db: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
+    db.refresh(t)
+    mine = training_queries.enrollments_of(db, t.id, principal.actor)
+    everyone = training_queries.enrollments_of(db, t.id)
     return TrainingSessionOut(
-        progress=progress_of(session, TrainingSession.__tablename__, t.id),
-        **_summary(session, t, everyone),
+        progress=progress_of(db, TrainingSession.__tablename__, t.id),
+        **_summary(db, t, everyone),
         hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
-        closed_at=t.closed_at, enrollments=[_enrollment_out(session, principal, t, e) for e in mine],
-        allowed_actions=actions.training_actions(session, principal.actor, t),
+        closed_at=t.closed_at, enrollments=[_enrollment_out(db, principal, t, e) for e in mine],
+        allowed_actions=actions.training_actions(db, principal.actor, t),
     )
 
 
 responder = Responder(session_out, "training_session_changed")
 
 
-def _session(session: Session, session_id: int) -> TrainingSession:
-    return session.get(TrainingSession, session_id)
+def _session(db: Session, session_id: int) -> TrainingSession:
+    return db.get(TrainingSession, session_id)
 
 
 @router.post("", status_code=201, response_model=TrainingSessionOut,
@@ -116,10 +116,10 @@ def list_sessions(
     until: date | None = until_query("Sessions commençant"),
     principal: Principal = Depends(current_principal),
 ):
-    with session_scope() as session:
+    with session_scope() as db:
         return pager.page(
-            training_queries.list_sessions(session, principal.actor, state=state),
-            lambda t: TrainingSessionSummary(**_summary(session, t, training_queries.enrollments_of(session, t.id))),
+            training_queries.list_sessions(db, principal.actor, state=state),
+            lambda t: TrainingSessionSummary(**_summary(db, t, training_queries.enrollments_of(db, t.id))),
             text=lambda t: (t.reference, t.title, t.place), where=lambda t: in_range(t.start_date, since, until),
         )
 
@@ -131,22 +131,22 @@ def list_encadrants(pager: Pager = Depends(),
                     principal: Principal = Depends(current_principal)):
     def render(e: Encadrant) -> EncadrantOut:
         return EncadrantOut(
-            id=e.id, structure_id=e.structure_id, structure_name=session.get(Structure, e.structure_id).name,
+            id=e.id, structure_id=e.structure_id, structure_name=db.get(Structure, e.structure_id).name,
             last_name=e.last_name, first_names=e.first_names, email=e.email, epsp_trained=e.epsp_trained_on is not None,
             epsp_trained_on=e.epsp_trained_on, epsp_enrollment_id=e.epsp_enrollment_id,
         )
 
-    with session_scope() as session:
-        return pager.page(training_queries.list_encadrants(session, principal.actor, structure_id=structure_id), render,
+    with session_scope() as db:
+        return pager.page(training_queries.list_encadrants(db, principal.actor, structure_id=structure_id), render,
                           text=lambda e: (e.last_name, e.first_names, e.email))
 
 
-def _session_events(session: Session, principal: Principal, t: TrainingSession) -> list:
+def _session_events(db: Session, principal: Principal, t: TrainingSession) -> list:
     """The session's history, refused to structures: it names other structures' encadrants."""
     if principal.actor.role is Role.structure:
         raise Forbidden("L'historique de la session est réservé au formateur et au certificateur.",
                         code="role_not_allowed")
-    return timeline(session, TrainingSession.__tablename__, t.id)
+    return timeline(db, TrainingSession.__tablename__, t.id)
 
 
 reads = DossierReads(router, id_param="session_id", get=training_queries.get_session,
@@ -159,18 +159,18 @@ reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)
             summary="Historique d'une inscription (paginé, plus anciens d'abord)")
 def enrollment_timeline(session_id: int, enrollment_id: int, pager: Pager = Depends(),
                         principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        e = training_queries.get_enrollment(session, principal.actor, session_id, enrollment_id)
-        return timeline_page(pager, timeline(session, ENROLLMENT_ENTITY, e.id))
+    with session_scope() as db:
+        e = training_queries.get_enrollment(db, principal.actor, session_id, enrollment_id)
+        return timeline_page(pager, timeline(db, ENROLLMENT_ENTITY, e.id))
 
 
 @router.get("/{session_id}/enrollments/{enrollment_id}/documents/{document_id}",
             summary="Télécharger l'attestation de formation (PDF)", responses=binary(PDF))
 def download_attestation(session_id: int, enrollment_id: int, document_id: int,
                          principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        e = training_queries.get_enrollment(session, principal.actor, session_id, enrollment_id)
-        doc = owned_document(session, ENROLLMENT_ENTITY, e.id, document_id)
+    with session_scope() as db:
+        e = training_queries.get_enrollment(db, principal.actor, session_id, enrollment_id)
+        doc = owned_document(db, ENROLLMENT_ENTITY, e.id, document_id)
     return document_response(doc)
 
 

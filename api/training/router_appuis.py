@@ -35,9 +35,9 @@ router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 REPORT_FILES = {"compte_rendu": "compte rendu de l'appui (PDF, facultatif)"}
 
 
-def _summary(session: Session, a: Appui) -> dict:
-    structure = session.get(Structure, a.structure_id)
-    formateur = session.get(User, a.formateur_id) if a.formateur_id else None
+def _summary(db: Session, a: Appui) -> dict:
+    structure = db.get(Structure, a.structure_id)
+    formateur = db.get(User, a.formateur_id) if a.formateur_id else None
     return {
         "id": a.id, "reference": a.reference, "state": a.state, "state_label": APPUI_STATE_LABELS[a.state],
         "subject": a.subject, "structure_id": a.structure_id, "structure_name": structure.name,
@@ -47,16 +47,16 @@ def _summary(session: Session, a: Appui) -> dict:
     }
 
 
-def appui_out(session: Session, principal: Principal, a: Appui) -> AppuiOut:
+def appui_out(db: Session, principal: Principal, a: Appui) -> AppuiOut:
     f = a.report_file
     return AppuiOut(
-        progress=progress_of(session, Appui.__tablename__, a.id),
-        **_summary(session, a),
+        progress=progress_of(db, Appui.__tablename__, a.id),
+        **_summary(db, a),
         need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
         report_text=a.report_text, cancel_reason=a.cancel_reason,
         report_file=AppuiFileOut(original_name=f["original_name"], size=f["size"], sha256=f["sha256"],
                                  url=f"/appuis/{a.id}/file") if f else None,
-        allowed_actions=actions.appui_actions(session, principal.actor, a),
+        allowed_actions=actions.appui_actions(db, principal.actor, a),
     )
 
 
@@ -79,10 +79,10 @@ def list_appuis(
     until: date | None = until_query("Demandés"),
     principal: Principal = Depends(current_principal),
 ):
-    with session_scope() as session:
+    with session_scope() as db:
         return pager.page(
-            training_queries.list_appuis(session, principal.actor, state=state), lambda a: AppuiSummary(**_summary(session, a)),
-            text=lambda a: (a.reference, a.subject, session.get(Structure, a.structure_id).name),
+            training_queries.list_appuis(db, principal.actor, state=state), lambda a: AppuiSummary(**_summary(db, a)),
+            text=lambda a: (a.reference, a.subject, db.get(Structure, a.structure_id).name),
             where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
         )
 
@@ -94,8 +94,8 @@ reads.timeline(summary="Historique de l'appui (paginé, plus anciens d'abord)")
 
 @router.get("/{appui_id}/file", summary="Télécharger le compte rendu déposé (PDF)", responses=binary(PDF))
 def download_file(appui_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        a = training_queries.get_appui(session, principal.actor, appui_id)
+    with session_scope() as db:
+        a = training_queries.get_appui(db, principal.actor, appui_id)
         f = a.report_file
         if not f:
             raise NotFound("Aucun fichier de compte rendu.", code="file_not_found")
@@ -114,8 +114,8 @@ dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
              summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
 async def report(appui_id: int, call: Call,
                  principal: Principal = Depends(require(Role.formateur))):
-    with session_scope() as session:  # 404 before storing anything
-        training_queries.get_appui(session, principal.actor, appui_id)
+    with session_scope() as db:  # 404 before storing anything
+        training_queries.get_appui(db, principal.actor, appui_id)
     raw, files = await read_multipart(call.http, REPORT_FILES)
     body = parse_metadata(AppuiReportIn, raw)
     if len(files) > 1:

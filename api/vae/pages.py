@@ -41,50 +41,50 @@ def _person(c: Candidate) -> str:
     return f"{c.first_names} {c.last_name}"
 
 
-def vae_context(session: Session, current: WebUser, dossier_id: int) -> dict[str, Any]:
-    d = vae_queries.get_dossier(session, current.actor, dossier_id)
-    candidate = session.get(Candidate, d.candidate_id)
-    titles = bloc_titles(session, candidate)
+def vae_context(db: Session, current: WebUser, dossier_id: int) -> dict[str, Any]:
+    d = vae_queries.get_dossier(db, current.actor, dossier_id)
+    candidate = db.get(Candidate, d.candidate_id)
+    titles = bloc_titles(db, candidate)
     return {
         "d": d,
         "candidate": candidate,
-        "structure": session.get(Structure, d.structure_id),
+        "structure": db.get(Structure, d.structure_id),
         "blocs": [(b, titles.get(b, b)) for b in d.requested_blocs],
         "state_label": VAE_STATE_LABELS[d.state],
         "waiting_for": vae_waiting_for(d),
         "final": VAE.is_final(d.state),
-        "decided_by": session.get(User, d.decided_by_id) if d.decided_by_id else None,
-        "documents": list_documents(session, VaeDossier.__tablename__, d.id),
-        "timeline": timeline_rows(session, (VaeDossier.__tablename__, d.id, "dossier de VAE")),
-        "actions": vae_actions(session, current.actor, d),
+        "decided_by": db.get(User, d.decided_by_id) if d.decided_by_id else None,
+        "documents": list_documents(db, VaeDossier.__tablename__, d.id),
+        "timeline": timeline_rows(db, (VaeDossier.__tablename__, d.id, "dossier de VAE")),
+        "actions": vae_actions(db, current.actor, d),
         "candidate_link": current.role in (Role.officer, Role.structure, Role.jury_member),
         "prefect": prefect_links("vae", d.id),
     }
 
 
-def _requestable(session: Session, current: WebUser) -> list[Candidate]:
+def _requestable(db: Session, current: WebUser) -> list[Candidate]:
     """The candidates registered in VAE, visible to the user, whose request is still to file."""
     if current.role not in ST_O:
         return []
-    filed = set(session.exec(select(VaeDossier.candidate_id)))
-    return [c for c in candidate_queries.list_candidates(session, current.actor)
+    filed = set(db.exec(select(VaeDossier.candidate_id)))
+    return [c for c in candidate_queries.list_candidates(db, current.actor)
             if c.pathway == candidates_svc.PATHWAY_VAE and c.id not in filed
             and c.state in ("registered", "in_training")]
 
 
-def vae_listing(session: Session, current: WebUser) -> dict[str, Any]:
+def vae_listing(db: Session, current: WebUser) -> dict[str, Any]:
     rows = []
-    for d in vae_queries.list_dossiers(session, current.actor):
-        candidate = session.get(Candidate, d.candidate_id)
+    for d in vae_queries.list_dossiers(db, current.actor):
+        candidate = db.get(Candidate, d.candidate_id)
         rows.append((f"/app/vae/{d.id}", [
-            d.reference, _person(candidate), structure_name(session, d.structure_id), VAE_STATE_LABELS[d.state],
+            d.reference, _person(candidate), structure_name(db, d.structure_id), VAE_STATE_LABELS[d.state],
             date_fr(d.recevabilite_due_on), vae_waiting_for(d) or "—",
         ]))
-    requestable = _requestable(session, current)
+    requestable = _requestable(db, current)
     blocs: dict[str, str] = {}
     for c in requestable:
-        titles = bloc_titles(session, c)
-        blocs.update({b: f"{b} — {titles.get(b, '')}" for b in candidates_svc.missing_blocs(session, c)})
+        titles = bloc_titles(db, c)
+        blocs.update({b: f"{b} — {titles.get(b, '')}" for b in candidates_svc.missing_blocs(db, c)})
     return {"title": "Dossiers de VAE", "rows": rows, "empty": "Aucun dossier de VAE.",
             "columns": ["Référence", "Candidat", "Structure", "État", "Recevabilité avant le", "En attente de"],
             "actions": ["request"] if requestable else [],
@@ -133,10 +133,10 @@ def _parse_livret2(_form, ctx) -> Parsed:
     return Parsed({}, [("Livret 2", names[0] if names else "—")])
 
 
-def _apply_livret2(session: Session, actor, dossier_id, v: dict) -> VaeDossier:
+def _apply_livret2(db: Session, actor, dossier_id, v: dict) -> VaeDossier:
     if len(v["pieces"]) != 1:
         raise ValidationFailed("Joignez le livret 2 : un seul fichier PDF.", code="livret2_required")
-    return vae_svc.deposit_livret2(session, actor, dossier_id, v["pieces"][0])
+    return vae_svc.deposit_livret2(db, actor, dossier_id, v["pieces"][0])
 
 
 def _parse_interview(form, _ctx) -> Parsed:

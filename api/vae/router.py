@@ -42,9 +42,9 @@ LIVRET2_DOC = multipart_body({"livret2": {"type": "string", "format": "binary",
                              required=["livret2"])
 
 
-def _summary(session: Session, d: VaeDossier) -> dict:
-    candidate = session.get(Candidate, d.candidate_id)
-    structure = session.get(Structure, d.structure_id)
+def _summary(db: Session, d: VaeDossier) -> dict:
+    candidate = db.get(Candidate, d.candidate_id)
+    structure = db.get(Structure, d.structure_id)
     return {
         "id": d.id, "reference": d.reference, "state": d.state, "state_label": VAE_STATE_LABELS[d.state],
         "candidate_id": d.candidate_id, "candidate_reference": candidate.reference,
@@ -53,22 +53,22 @@ def _summary(session: Session, d: VaeDossier) -> dict:
     }
 
 
-def vae_out(session: Session, principal: Principal, d: VaeDossier) -> VaeOut:
-    titles = bloc_titles(session, session.get(Candidate, d.candidate_id))
+def vae_out(db: Session, principal: Principal, d: VaeDossier) -> VaeOut:
+    titles = bloc_titles(db, db.get(Candidate, d.candidate_id))
     livret2 = Livret2Out(original_name=d.livret2_name, size=d.livret2_size, sha256=d.livret2_sha256,
                          deposited_at=d.livret2_deposited_at, url=f"/vae-dossiers/{d.id}/livret2") \
         if d.livret2_path else None
     return VaeOut(
-        progress=progress_of(session, VaeDossier.__tablename__, d.id),
-        **_summary(session, d),
+        progress=progress_of(db, VaeDossier.__tablename__, d.id),
+        **_summary(db, d),
         requested_blocs=[BlocOut(code=b, title=titles.get(b, b)) for b in d.requested_blocs],
         experience=d.experience, filed_at=d.filed_at, decision_reason=d.decision_reason, decided_at=d.decided_at,
         livret2_due_on=d.livret2_due_on, accompanist_name=d.accompanist_name,
         accompanist_organisation=d.accompanist_organisation, accompaniment_hours=d.accompaniment_hours,
         livret2=livret2, interview_at=d.interview_at, interview_session_id=d.interview_session_id,
         interview_notes=d.interview_notes,
-        documents=documents_out(session, f"/vae-dossiers/{d.id}", VaeDossier.__tablename__, d.id),
-        allowed_actions=vae_actions(session, principal.actor, d),
+        documents=documents_out(db, f"/vae-dossiers/{d.id}", VaeDossier.__tablename__, d.id),
+        allowed_actions=vae_actions(db, principal.actor, d),
     )
 
 
@@ -93,11 +93,11 @@ def list_dossiers(
     until: date | None = until_query("Déposés"),
     principal: Principal = Depends(current_principal),
 ):
-    with session_scope() as session:
+    with session_scope() as db:
         return pager.page(
-            vae_queries.list_dossiers(session, principal.actor, state=state),
-            lambda d: VaeSummary(**_summary(session, d)),
-            text=lambda d: (d.reference, session.get(Candidate, d.candidate_id).last_name),
+            vae_queries.list_dossiers(db, principal.actor, state=state),
+            lambda d: VaeSummary(**_summary(db, d)),
+            text=lambda d: (d.reference, db.get(Candidate, d.candidate_id).last_name),
             where=lambda d: structure_id in (None, d.structure_id) and in_range(d.filed_at, since, until),
         )
 
@@ -111,8 +111,8 @@ reads.document(summary="Télécharger une lettre du dossier (PDF)")
 @router.get("/{dossier_id}/livret2", summary="Télécharger le livret 2 (jury : candidats de ses sessions seulement)",
             responses=binary(PDF))
 def download_livret2(dossier_id: int, principal: Principal = Depends(current_principal)):
-    with session_scope() as session:
-        d = vae_queries.get_dossier(session, principal.actor, dossier_id)
+    with session_scope() as db:
+        d = vae_queries.get_dossier(db, principal.actor, dossier_id)
         if not d.livret2_path:
             raise NotFound("Le livret 2 n'a pas encore été déposé.", code="livret2_not_found")
         path, name, media_type = d.livret2_path, d.livret2_name, d.livret2_content_type
@@ -137,8 +137,8 @@ def record_accompaniment(dossier_id: int, body: AccompanimentIn, call: Call, pri
 @router.post("/{dossier_id}/livret2", response_model=VaeOut, openapi_extra=LIVRET2_DOC,
              summary="Déposer le livret 2 (structure ou chargé·e) : PDF « livret2 »")
 async def deposit_livret2(dossier_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as session:  # 404 before storing anything
-        vae_queries.get_dossier(session, principal.actor, dossier_id)
+    with session_scope() as db:  # 404 before storing anything
+        vae_queries.get_dossier(db, principal.actor, dossier_id)
     _raw, files = await read_multipart(call.http, LIVRET2_FILES)
     if len(files) != 1:
         raise ValidationFailed("Joignez le livret 2 : un seul fichier PDF, champ « livret2 ».", code="livret2_required")

@@ -120,8 +120,8 @@ def forms_for(kind: DossierKind, actions: Mapping[str, FormAction], ctx: dict, c
 
 def dossier_page(request: Request, current: WebUser, kind: DossierKind, entity_id: int, *, flash: str | None = None,
                  error: str | None = None, status: int = 200, values: dict | None = None, failed=None):
-    with session_scope() as session:
-        ctx = kind.context(session, current, entity_id)
+    with session_scope() as db:
+        ctx = kind.context(db, current, entity_id)
         ctx |= {"values": values or {}, "failed": failed}
         forms = forms_for(kind, kind.actions, ctx, current, kind.url(entity_id))
     return render(request, kind.template, section=kind.section, status=status, error=error, flash=flash,
@@ -130,8 +130,8 @@ def dossier_page(request: Request, current: WebUser, kind: DossierKind, entity_i
 
 def list_page(request: Request, current: WebUser, kind: DossierKind, *, flash: str | None = None,
               error: str | None = None, status: int = 200, values: dict | None = None, failed=None):
-    with session_scope() as session:
-        ctx = kind.listing(session, current)
+    with session_scope() as db:
+        ctx = kind.listing(db, current)
         ctx |= {"values": values or {}, "failed": failed}
         forms = forms_for(kind, kind.creations, ctx, current, kind.url())
     return render(request, "list.html", section=kind.section, status=status, error=error, flash=flash,
@@ -216,8 +216,8 @@ def _check_allowed(action: FormAction, ctx: dict) -> None:
 def _trace_refusal(kind: DossierKind, action: FormAction, actor: Actor, exc: conflicts.ConflictOfInterest,
                    entity_id: int) -> None:
     """Keep a trace of a refused assignment, as the API does (own transaction: the refused one rolled back)."""
-    with session_scope() as session:
-        conflicts.record_refusal(session, actor, exc, entity_type=kind.entity_type, entity_id=entity_id,
+    with session_scope() as db:
+        conflicts.record_refusal(db, actor, exc, entity_type=kind.entity_type, entity_id=entity_id,
                                  action=action.refusal)
 
 
@@ -274,14 +274,14 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
     raw = action.collect(form)
     creation = entity_id is None
 
-    def load(session: Session) -> dict:
-        ctx = kind.listing(session, current) if creation else kind.context(session, current, entity_id)
+    def load(db: Session) -> dict:
+        ctx = kind.listing(db, current) if creation else kind.context(db, current, entity_id)
         ctx["values"] = raw
         return ctx
 
     def load_alone() -> dict:
-        with session_scope() as session:
-            return load(session)
+        with session_scope() as db:
+            return load(db)
 
     ctx = await run_in_threadpool(load_alone)  # 404 for a dossier the user may not see
 
@@ -301,8 +301,8 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
             raise ValidationFailed("Confirmation incomplète : recommencez depuis le formulaire.", code="bad_nonce")
         pieces = pieces_of(current, str(form.get("pieces", ""))) if action.files else []
 
-        def work(session: Session):
-            ctx_now = load(session)
+        def work(db: Session):
+            ctx_now = load(db)
             ctx_now["uploads"] = [(p.kind, p.original_name) for p in pieces]
             _check_allowed(action, ctx_now)
             parsed = action.parse(raw, ctx_now)
@@ -310,7 +310,7 @@ async def handle(request: Request, background: BackgroundTasks, current: WebUser
                 raise Conflict("Le dossier a été modifié entre-temps par une autre action ; vérifiez-le puis "
                                "recommencez.", code="concurrent_update")
             values = {**parsed.values, "pieces": pieces} if action.files else parsed.values
-            result = action.apply(session, current.actor, entity_id, values)
+            result = action.apply(db, current.actor, entity_id, values)
             location = action.redirect(result) if action.redirect else f"{kind.url(entity_id)}?fait={action.key}"
             applied.append((result, values))
             return 303, {"location": location}
@@ -353,9 +353,9 @@ def stored_file(files: Sequence[Any], file_id: int) -> tuple[Any, str, str]:
     return stored_path(uploaded_file(files, file_id))
 
 
-def _document(session: Session, kind: DossierKind, ctx: dict, document_id: int) -> GeneratedDocument:
-    doc = session.get(GeneratedDocument, document_id)
-    if doc is None or (doc.entity_type, doc.entity_id) not in kind.documents(session, ctx):
+def _document(db: Session, kind: DossierKind, ctx: dict, document_id: int) -> GeneratedDocument:
+    doc = db.get(GeneratedDocument, document_id)
+    if doc is None or (doc.entity_type, doc.entity_id) not in kind.documents(db, ctx):
         raise NotFound("Document introuvable.")
     return doc
 
@@ -403,9 +403,9 @@ def register(kind: DossierKind) -> DossierKind:
     if kind.documents is not None:
         def document(current: WebUser = Depends(web_user), **ids):
             check(current)
-            with session_scope() as session:
-                ctx = kind.context(session, current, ids[param])
-                doc = _document(session, kind, ctx, ids["document_id"])
+            with session_scope() as db:
+                ctx = kind.context(db, current, ids[param])
+                doc = _document(db, kind, ctx, ids["document_id"])
             return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
         router.add_api_route(f"/{section}/{{{param}}}/documents/{{document_id}}",
@@ -414,9 +414,9 @@ def register(kind: DossierKind) -> DossierKind:
     if kind.files is not None:
         def uploaded(current: WebUser = Depends(web_user), **ids):
             check(current)
-            with session_scope() as session:
-                ctx = kind.context(session, current, ids[param])
-                path, name, content_type = kind.files(session, ctx, ids["file_id"])
+            with session_scope() as db:
+                ctx = kind.context(db, current, ids[param])
+                path, name, content_type = kind.files(db, ctx, ids["file_id"])
             return file_response(path, name, content_type)
 
         router.add_api_route(f"/{section}/{{{param}}}/fichiers/{{file_id}}", _named(uploaded, param, "file_id"),

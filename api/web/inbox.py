@@ -72,8 +72,8 @@ def sort_key(item: InboxItem, on: date) -> tuple:
 class _Names:
     """Small per-request cache of the names shown in the inbox."""
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, db: Session):
+        self.session = db
         self._structures: dict[int, str] = {}
         self._certifications: dict[int, str] = {}
 
@@ -90,9 +90,9 @@ class _Names:
         return self._certifications[certification_id]
 
 
-def _requests(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _requests(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for r in agrement_queries.list_requests(session, actor):
+    for r in agrement_queries.list_requests(db, actor):
         state = RequestState(r.state)
         common = dict(kind="demande", kind_label="Demande d'agrément", url=f"/app/demandes/{r.id}",
                       reference=r.reference, subject=names.structure(r.structure_id),
@@ -112,10 +112,10 @@ def _requests(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def _controles(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _controles(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
     at = now()
-    for c in controle_queries.list_controles(session, actor):
+    for c in controle_queries.list_controles(db, actor):
         state = ControleState(c.state)
         common = dict(kind="controle", kind_label="Contrôle d'agrément", url=f"/app/controles/{c.id}",
                       reference=c.reference, subject=names.structure(c.structure_id),
@@ -136,7 +136,7 @@ def _controles(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
             items.append(InboxItem(**common, step="Réaliser le plan d'actions et déposer les preuves",
                                    who=Role.structure, due=c.action_plan_deadline,
                                    due_label="plan d'actions à réaliser avant le"))
-            evidence = controle_queries.files_of(session, c.id, "evidence")
+            evidence = controle_queries.files_of(db, c.id, "evidence")
             if evidence and actor.role is Role.officer:
                 items.append(InboxItem(**common, step="Examiner les preuves et clôturer le plan d'actions",
                                        who=Role.officer, note=f"{len(evidence)} preuve(s) déposée(s)"))
@@ -151,16 +151,16 @@ JURY_STEPS = {
 }
 
 
-def _juries(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _juries(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for j in jury_queries.list_sessions(session, actor):
+    for j in jury_queries.list_sessions(db, actor):
         state = JuryState(j.state)
         if state not in JURY_STEPS:
             continue
         step, who = JURY_STEPS[state]
         if actor.role is Role.jury_member:
             # Among the members, only the president records results, closes and signs.
-            president = any(m.user_id == actor.user_id and m.is_president for m in jury_queries.members_of(session, j.id))
+            president = any(m.user_id == actor.user_id and m.is_president for m in jury_queries.members_of(db, j.id))
             if not president or state in (JuryState.planned, JuryState.convened):
                 continue
             who = Role.jury_member
@@ -174,13 +174,13 @@ def _juries(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def _appeals(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _appeals(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for a in appeal_queries.list_appeals(session, actor):
+    for a in appeal_queries.list_appeals(db, actor):
         state = AppealState(a.state)
         if state not in (AppealState.filed, AppealState.admissible):
             continue
-        candidate = session.get(Candidate, a.candidate_id)
+        candidate = db.get(Candidate, a.candidate_id)
         step = "Examiner la recevabilité du recours" if state is AppealState.filed else \
             "Statuer sur le recours (fondé ou rejeté)"
         items.append(InboxItem(
@@ -192,15 +192,15 @@ def _appeals(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def _agrements(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _agrements(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     """Agréments arriving at échéance without a renewal request (the mandataire's step) and suspended
     agréments (the officer decides: reinstate or withdraw)."""
     items = []
-    for a in agrement_queries.list_agrements(session, actor):
+    for a in agrement_queries.list_agrements(db, actor):
         state = AgrementState(a.state)
         common = dict(kind="agrement", kind_label="Agrément", url=f"/app/agrements/{a.id}", reference=a.number,
                       subject=names.structure(a.structure_id), state_label=AGREMENT_STATE_LABELS[state])
-        if state is AgrementState.expiring and agrement_queries.open_renewal_of(session, a.id) is None:
+        if state is AgrementState.expiring and agrement_queries.open_renewal_of(db, a.id) is None:
             items.append(InboxItem(**common, step="Demander le renouvellement de l'agrément", who=Role.mandataire,
                                    due=a.end_date, due_label="échéance de l'agrément le"))
         elif state is AgrementState.suspended:
@@ -209,7 +209,7 @@ def _agrements(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
     return items
 
 
-def unplaced_ready_candidates(session: Session, certification_id: int | None = None) -> list[Candidate]:
+def unplaced_ready_candidates(db: Session, certification_id: int | None = None) -> list[Candidate]:
     """Candidates ready for a jury who are not registered in a pending session."""
     placed = select(JuryCandidate.candidate_id).join(JurySession, JurySession.id == JuryCandidate.session_id).where(
         JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
@@ -217,19 +217,19 @@ def unplaced_ready_candidates(session: Session, certification_id: int | None = N
                                     Candidate.id.not_in(placed)).order_by(Candidate.id)
     if certification_id is not None:
         query = query.where(Candidate.certification_id == certification_id)
-    return list(session.exec(query))
+    return list(db.exec(query))
 
 
-def _ready_candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _ready_candidates(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     """Officer: candidates ready for a jury and registered in no pending session, per certification,
     with the session to register them in (or the planning of one)."""
     if actor.role is not Role.officer:
         return []
     by_certification: dict[int, list[Candidate]] = {}
-    for c in unplaced_ready_candidates(session):
+    for c in unplaced_ready_candidates(db):
         by_certification.setdefault(c.certification_id, []).append(c)
     items = []
-    open_sessions = [j for j in jury_queries.list_sessions(session, actor) if j.state in (JuryState.planned,
+    open_sessions = [j for j in jury_queries.list_sessions(db, actor) if j.state in (JuryState.planned,
                                                                                        JuryState.convened)]
     for certification_id, candidates in by_certification.items():
         target = next((j for j in open_sessions if j.certification_id == certification_id), None)
@@ -246,16 +246,16 @@ def _ready_candidates(session: Session, actor: Actor, names: _Names) -> list[Inb
     return items
 
 
-def _candidates(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _candidates(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     """The structure's candidates in training whose blocs to present are all evaluated « acquis »."""
     if actor.role not in (Role.structure, Role.officer):
         return []
     items = []
-    for c in candidate_queries.list_candidates(session, actor, state=CandidateState.in_training.value):
-        acquired = {e.bloc_code for e in candidate_queries.evaluations_of(session, c.id) if e.result == "acquis"}
+    for c in candidate_queries.list_candidates(db, actor, state=CandidateState.in_training.value):
+        acquired = {e.bloc_code for e in candidate_queries.evaluations_of(db, c.id) if e.result == "acquis"}
         if not acquired:  # nothing evaluated « acquis » yet: no need to look up the blocs already held
             continue
-        missing = candidates_svc.missing_blocs(session, c)
+        missing = candidates_svc.missing_blocs(db, c)
         if missing and set(missing) <= acquired:
             items.append(InboxItem(
                 kind="candidat", kind_label="Candidat", url=f"/app/candidats/{c.id}", reference=c.reference,
@@ -273,10 +273,10 @@ VAE_STEPS = {
 }
 
 
-def _vae(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _vae(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     """The dossiers de VAE waiting for a human: the recevabilité (with its deadline), the livret 2, the jury."""
     items = []
-    for d in vae_queries.list_dossiers(session, actor):
+    for d in vae_queries.list_dossiers(db, actor):
         step = VAE_STEPS.get(VaeState(d.state))
         if step is None:
             continue
@@ -290,21 +290,21 @@ def _vae(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _trainings(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
-    for t in training_queries.list_sessions(session, actor):
+    for t in training_queries.list_sessions(db, actor):
         state = TrainingState(t.state)
         common = dict(kind="formation", kind_label="Formation EPSP", url=f"/app/formations/{t.id}",
                       reference=t.reference, subject=t.place, who=Role.formateur,
                       state_label=TRAINING_STATE_LABELS[state])
         if state is TrainingState.planned:
-            enrolled = sum(1 for e in training_queries.enrollments_of(session, t.id)
+            enrolled = sum(1 for e in training_queries.enrollments_of(db, t.id)
                            if e.state == EnrollmentState.registered)
             items.append(InboxItem(**common, step="Tenir la session : inscriptions, puis première journée",
                                    due=t.start_date, due_label="première journée le",
                                    note=f"{enrolled} inscrit(s) sur {t.capacity}"))
         elif state is TrainingState.in_progress:
-            pending = sum(1 for e in training_queries.enrollments_of(session, t.id)
+            pending = sum(1 for e in training_queries.enrollments_of(db, t.id)
                           if e.state == EnrollmentState.registered)
             step = ("Relever les présences et enregistrer les résultats" if pending
                     else "Clôturer la session (tous les résultats sont enregistrés)")
@@ -313,10 +313,10 @@ def _trainings(session: Session, actor: Actor, names: _Names) -> list[InboxItem]
     return items
 
 
-def _appuis(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
+def _appuis(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     items = []
     at = now()
-    for a in training_queries.list_appuis(session, actor):
+    for a in training_queries.list_appuis(db, actor):
         state = AppuiState(a.state)
         common = dict(kind="appui", kind_label="Appui pédagogique", url=f"/app/appuis/{a.id}", reference=a.reference,
                       subject=f"{names.structure(a.structure_id)} — {a.subject}", state_label=APPUI_STATE_LABELS[state])
@@ -331,7 +331,7 @@ def _appuis(session: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def _alerts(session: Session, actor: Actor, _names: _Names) -> list[InboxItem]:
+def _alerts(db: Session, actor: Actor, _names: _Names) -> list[InboxItem]:
     """The open incidents of the automatic processing (``flows.monitoring``), for the officers."""
     from api.web.operations import dossier_label, dossier_url
     from flows import monitoring
@@ -344,13 +344,13 @@ def _alerts(session: Session, actor: Actor, _names: _Names) -> list[InboxItem]:
         step=f"Traitement automatique en échec ({r.failures_in_a_row} fois de suite) : corriger la cause, "
              "puis le relancer depuis la page Opérations",
         who=Role.officer, state_label="alerte", alert=True,
-    ) for r in monitoring.open_flow_incidents(session)]
+    ) for r in monitoring.open_flow_incidents(db)]
     items += [InboxItem(
         kind="alerte", kind_label="Alerte", url=f"/app/operations#mail-{m.id}", reference=f"Courriel n° {m.id}",
         subject=m.subject, step=f"Courriel non distribué après {m.attempts} tentatives : vérifier l'adresse ou "
                                 "le serveur de messagerie, puis le renvoyer depuis la page Opérations",
         who=Role.officer, state_label="alerte", alert=True, note=m.last_error or "",
-    ) for m in monitoring.undeliverable(session)]
+    ) for m in monitoring.undeliverable(db)]
     return items
 
 
@@ -358,14 +358,14 @@ SOURCES = (_alerts, _requests, _agrements, _controles, _vae, _juries, _appeals, 
            _trainings, _appuis)
 
 
-def build_inbox(session: Session, user: User, actor: Actor, *, mine_only: bool = False) -> list[InboxItem]:
+def build_inbox(db: Session, user: User, actor: Actor, *, mine_only: bool = False) -> list[InboxItem]:
     """The pending human steps ``actor`` may see. An officer sees every pending step (he follows the
     processes); other roles see only the steps they have to take, on their own dossiers."""
-    names = _Names(session)
+    names = _Names(db)
     items: list[InboxItem] = []
     for source in SOURCES:
         try:
-            items += source(session, actor, names)
+            items += source(db, actor, names)
         except Forbidden:  # the service refuses this role this kind of dossier
             continue
     if actor.role is not Role.officer or mine_only:

@@ -45,8 +45,8 @@ def _signed_in(request: Request) -> bool:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 200:
         return False
-    with session_scope() as session:
-        return user_for_token(session, token) is not None
+    with session_scope() as db:
+        return user_for_token(db, token) is not None
 
 
 @router.get("/login", summary="Connexion")
@@ -79,8 +79,8 @@ async def login_submit(request: Request):
         return response
 
     def attempt():
-        with session_scope() as session:
-            result = login(session, email, password, ttl_hours=ttl)
+        with session_scope() as db:
+            result = login(db, email, password, ttl_hours=ttl)
             return None if result is None else result[1]
 
     token = await run_in_threadpool(attempt)

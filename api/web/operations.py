@@ -63,14 +63,14 @@ def dossier_label(process: str, entity_id: int | None) -> str:
 
 
 def _page_context() -> dict:
-    with session_scope() as session:
+    with session_scope() as db:
         return {
-            "incidents": monitoring.open_flow_incidents(session),
-            "undeliverable": monitoring.undeliverable(session),
-            "waiting": monitoring.waiting_dossiers(session),
-            "failed_runs": monitoring.failed_runs(session),
-            "mails": monitoring.mail_queue(session),
-            "last_sweep": monitoring.last_sweep(session),
+            "incidents": monitoring.open_flow_incidents(db),
+            "undeliverable": monitoring.undeliverable(db),
+            "waiting": monitoring.waiting_dossiers(db),
+            "failed_runs": monitoring.failed_runs(db),
+            "mails": monitoring.mail_queue(db),
+            "last_sweep": monitoring.last_sweep(db),
         }
 
 
@@ -103,8 +103,8 @@ def _dossier_of(form) -> tuple[str, int]:
 
 def _audit_relaunch(current: WebUser, process: str, entity_id: int) -> None:
     table = DOSSIERS[process][0]
-    with session_scope() as session:
-        record_event(session, entity_type=table, entity_id=entity_id, action="relaunch_flow", actor=current.actor,
+    with session_scope() as db:
+        record_event(db, entity_type=table, entity_id=entity_id, action="relaunch_flow", actor=current.actor,
                      reason="Traitement automatique relancé depuis la page des opérations",
                      data={"process": process})
 
@@ -131,23 +131,23 @@ async def relaunch(request: Request, current: WebUser = Depends(web_user)):
 
 
 def _resend(current: WebUser, message_id: int) -> None:
-    with session_scope() as session:
-        message = session.get(OutboxMessage, message_id)
+    with session_scope() as db:
+        message = db.get(OutboxMessage, message_id)
         if message is None:
             raise NotFound("Ce courriel n'existe pas.", code="message_not_found")
         if message.status != STATUS_FAILED:
             raise Conflict("Ce courriel n'est pas en échec : il n'y a rien à renvoyer.", code="message_not_failed")
         # The audit row first: it also names the new incident, should this message fail again.
-        record_event(session, entity_type=monitoring.OUTBOX_ENTITY, entity_id=message_id,
+        record_event(db, entity_type=monitoring.OUTBOX_ENTITY, entity_id=message_id,
                      action=monitoring.RESEND_ACTION, actor=current.actor, from_state=STATUS_FAILED,
                      to_state=STATUS_PENDING, reason="Courriel renvoyé depuis la page des opérations",
                      data={"attempts": message.attempts, "last_error": (message.last_error or "")[:500]})
-        requeue(session, message_id)
+        requeue(db, message_id)
 
 
 def _message_summary(message_id: int) -> list[tuple[str, str]]:
-    with session_scope() as session:
-        message = session.get(OutboxMessage, message_id)
+    with session_scope() as db:
+        message = db.get(OutboxMessage, message_id)
         if message is None:
             raise NotFound("Ce courriel n'existe pas.", code="message_not_found")
         return [("Courriel", message.subject), ("Destinataires", ", ".join(message.to_addrs)),

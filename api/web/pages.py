@@ -32,13 +32,13 @@ def principal(current: WebUser) -> Principal:
     return Principal(current.user, current.actor)
 
 
-def structure_name(session: Session, structure_id: int) -> str:
-    row = session.get(Structure, structure_id)
+def structure_name(db: Session, structure_id: int) -> str:
+    row = db.get(Structure, structure_id)
     return row.name if row else "?"
 
 
-def certification_of(session: Session, certification_id: int) -> Certification:
-    return session.get(Certification, certification_id)
+def certification_of(db: Session, certification_id: int) -> Certification:
+    return db.get(Certification, certification_id)
 
 
 def person(c: Candidate) -> str:
@@ -46,14 +46,14 @@ def person(c: Candidate) -> str:
     return f"{c.first_names} {c.last_name}"
 
 
-def user_name(session: Session, user_id: int | None) -> str | None:
-    user = session.get(User, user_id) if user_id else None
+def user_name(db: Session, user_id: int | None) -> str | None:
+    user = db.get(User, user_id) if user_id else None
     return user.full_name if user else None
 
 
-def documents_of(session: Session, *entities: tuple[str, int]) -> list[Any]:
+def documents_of(db: Session, *entities: tuple[str, int]) -> list[Any]:
     """The generated documents of these entities, in order."""
-    return [d for entity_type, entity_id in entities for d in list_documents(session, entity_type, entity_id)]
+    return [d for entity_type, entity_id in entities for d in list_documents(db, entity_type, entity_id)]
 
 
 @router.get("", summary="Back-office")
@@ -64,8 +64,8 @@ def root(_current: WebUser = Depends(web_user)):
 @router.get("/", summary="Actions en attente")
 def inbox(request: Request, vue: str = "", current: WebUser = Depends(web_user)):
     mine = current.role is not Role.officer or vue == "moi"
-    with session_scope() as session:
-        items = build_inbox(session, current.user, current.actor, mine_only=mine)
+    with session_scope() as db:
+        items = build_inbox(db, current.user, current.actor, mine_only=mine)
     on = today()
     return render(request, "inbox.html", section="inbox", items=items, on=on, mine=mine,
                   overdue=sum(1 for i in items if i.overdue(on)))

@@ -32,15 +32,15 @@ DONE = {"charge": "Version chargée (brouillon) : activez-la à sa date d'entré
 def _page_context() -> dict:
     from sqlmodel import select
 
-    with session_scope() as session:
+    with session_scope() as db:
         rows = []
-        for cert in session.exec(select(Certification).order_by(Certification.code)):
+        for cert in db.exec(select(Certification).order_by(Certification.code)):
             assert cert.id is not None
             rows.append({"code": cert.code, "title": cert.title, "versions": [
                 {"label": v.label, "title": v.title, "registry": f"{v.registry_kind or '—'} "
-                 f"{v.registry_code or '(sans numéro)'}", "state": service.state_of(session, v),
+                 f"{v.registry_code or '(sans numéro)'}", "state": service.state_of(db, v),
                  "valid_from": v.valid_from, "valid_until": v.valid_until, "source": v.source,
-                 "draft": v.status == "draft"} for v in service.versions_of(session, cert.id)]})
+                 "draft": v.status == "draft"} for v in service.versions_of(db, cert.id)]})
         return {"certifications": rows}
 
 
@@ -72,8 +72,8 @@ def _day(raw: object, label: str) -> date | None:
 
 
 def _preview(current: WebUser, model: ReferentielFile, name: str) -> list[str]:
-    with session_scope() as session:
-        return service.describe(service.preview(session, current.actor, model, name))
+    with session_scope() as db:
+        return service.describe(service.preview(db, current.actor, model, name))
 
 
 @router.post("/referentiels/apercu", summary="Aperçu d'une nouvelle version")
@@ -104,8 +104,8 @@ async def preview_upload(request: Request, current: WebUser = Depends(web_user))
 
 
 def _load(current: WebUser, model: ReferentielFile, name: str, activate_on: date | None, reason: str) -> bool:
-    with session_scope() as session:
-        _, created = service.load_version(session, current.actor, model, source=name, activate_on=activate_on,
+    with session_scope() as db:
+        _, created = service.load_version(db, current.actor, model, source=name, activate_on=activate_on,
                                           reason=reason or None)
         return created
 
@@ -127,8 +127,8 @@ async def load(request: Request, current: WebUser = Depends(web_user)) -> Respon
 
 
 def _activate(current: WebUser, code: str, label: str, on: date | None, reason: str) -> None:
-    with session_scope() as session:
-        service.activate_version(session, current.actor, code, label, on=on, reason=reason or None)
+    with session_scope() as db:
+        service.activate_version(db, current.actor, code, label, on=on, reason=reason or None)
 
 
 @router.post("/referentiels/{code}/{label}/activer", summary="Activer une version")

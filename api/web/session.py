@@ -73,8 +73,8 @@ def web_user(request: Request) -> WebUser:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 200:
         raise LoginRequired()
-    with session_scope() as session:
-        user = user_for_token(session, token)
+    with session_scope() as db:
+        user = user_for_token(db, token)
     if user is None:
         raise LoginRequired()
     current = WebUser(user, Actor.of(user), token)
@@ -110,11 +110,11 @@ def require_roles(current: WebUser, roles: frozenset[Role] | set[Role] | tuple[R
 def revoke(token: str) -> None:
     """End a session: its token is revoked (the same token table as the API's)."""
     digest = hashlib.sha256(token.encode()).hexdigest()  # as certification.services.users stores it
-    with session_scope() as session:
-        row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    with session_scope() as db:
+        row = db.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
         if row is not None and row.revoked_at is None:
             row.revoked_at = now()
-            session.add(row)
+            db.add(row)
 
 
 def safe_next(target: str | None) -> str:

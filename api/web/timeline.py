@@ -149,7 +149,7 @@ def _what(entity_type: str, action: str) -> str:
     return action_label(entity_type, action) or action.replace("_", " ")
 
 
-def _effect(session: Session, action: str, data: dict) -> str | None:
+def _effect(db: Session, action: str, data: dict) -> str | None:
     """What a recorded effect is about: the document's title, the mail's subject and recipients."""
     if action == "document_generated":
         kind = str(data.get("kind", ""))
@@ -157,7 +157,7 @@ def _effect(session: Session, action: str, data: dict) -> str | None:
         title = DOCUMENT_TITLES.get(kind, kind.replace("_", " "))
         return f"Document généré : {title}" + (f" (version {version})" if version and version != 1 else "")
     if action == "mail_queued":
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == data.get("key"))).first()
+        message = db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == data.get("key"))).first()
         subject = message.subject if message else str(data.get("template", ""))
         recipients = ", ".join(data.get("to") or []) or "destinataire non renseigné"
         return f"Courriel mis en file : « {subject} » à {recipients}"
@@ -176,12 +176,12 @@ def _value(value) -> str:
     return str(value)
 
 
-def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]:
+def rows(db: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]:
     """Timeline of one or several entities ``(entity_type, id, label)``, merged by date."""
     out = []
     for entity_type, entity_id, entity_label in entities:
         machine = MACHINES.get(entity_type)
-        for e in timeline(session, entity_type, entity_id):
+        for e in timeline(db, entity_type, entity_id):
             try:
                 role = ROLE_LABELS_FR[Role(e.actor_role)]
             except ValueError:
@@ -189,7 +189,7 @@ def rows(session: Session, *entities: tuple[str, int, str]) -> list[TimelineRow]
             details = [(DETAILS[k], _value(v)) for k, v in (e.data or {}).items()
                        if k in DETAILS and v not in (None, "", [])]
             out.append(TimelineRow(
-                at=e.at, what=_effect(session, e.action, e.data or {}) or _what(entity_type, e.action),
+                at=e.at, what=_effect(db, e.action, e.data or {}) or _what(entity_type, e.action),
                 actor=e.actor_label, role=role,
                 from_label=_label(machine, e.from_state), to_label=_label(machine, e.to_state),
                 reason=e.reason, details=details, entity=entity_label if len(entities) > 1 else "",

@@ -40,11 +40,11 @@ def request_actions(_session: Session, actor: Actor, request: AgrementRequest) -
     return named_actions(REQUEST_ACTIONS, names)
 
 
-def agrement_actions(session: Session, actor: Actor, agrement: Agrement) -> list[str]:
+def agrement_actions(db: Session, actor: Actor, agrement: Agrement) -> list[str]:
     """A mandataire asks for the renewal of an agrément in force (once); the officer suspends,
     reinstates or withdraws it."""
     if actor.role is Role.mandataire:
         assert agrement.id is not None  # a stored row
-        renewable = agrement.state in VALID_AGREMENT_STATES and open_renewal_of(session, agrement.id) is None
+        renewable = agrement.state in VALID_AGREMENT_STATES and open_renewal_of(db, agrement.id) is None
         return ["renewal"] if renewable else []
     return named_actions(AGREMENT_ACTIONS, available_transitions(AGREMENT, agrement.state, actor.role))

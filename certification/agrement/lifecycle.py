@@ -19,8 +19,8 @@ from certification.clock import today
 from certification.errors import Conflict, NotFound
 
 
-def _load(session: Session, agrement_id: int) -> Agrement:
-    agrement = session.get(Agrement, agrement_id)
+def _load(db: Session, agrement_id: int) -> Agrement:
+    agrement = db.get(Agrement, agrement_id)
     if agrement is None:
         raise NotFound("Agrément introuvable.", code="agrement_not_found")
     return agrement
@@ -33,19 +33,19 @@ def _clean(reason: str | None) -> str:
 # --- decisions of the officer ----------------------------------------------------------------
 
 
-def suspend(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
+def suspend(db: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Suspend an agrément in force (officer; reason required), e.g. after a contrôle."""
-    return _decide(session, actor, agrement_id, "suspend", reason, controle_id)
+    return _decide(db, actor, agrement_id, "suspend", reason, controle_id)
 
 
-def reinstate(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
+def reinstate(db: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Lift a suspension (officer; reason required). The agrément is in force again."""
-    return _decide(session, actor, agrement_id, "reinstate", reason, controle_id)
+    return _decide(db, actor, agrement_id, "reinstate", reason, controle_id)
 
 
-def withdraw(session: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
+def withdraw(db: Session, actor: Actor, agrement_id: int, reason: str, *, controle_id: int | None = None) -> Agrement:
     """Withdraw an agrément for good (officer; reason required), e.g. after a contrôle."""
-    return _decide(session, actor, agrement_id, "withdraw", reason, controle_id)
+    return _decide(db, actor, agrement_id, "withdraw", reason, controle_id)
 
 
 # What the pending jury sessions of the structure are told when a step ends its agrément's
@@ -56,51 +56,51 @@ FLAGGED_DECISIONS = {"suspend": "agrément suspendu", "withdraw": "agrément ret
 
 
 def _decide(
-    session: Session, actor: Actor, agrement_id: int, name: str, reason: str, controle_id: int | None
+    db: Session, actor: Actor, agrement_id: int, name: str, reason: str, controle_id: int | None
 ) -> Agrement:
     """Apply the officer's decision ``name`` with its reason (and the contrôle that led to it)."""
-    agrement = _load(session, agrement_id)
+    agrement = _load(db, agrement_id)
     data = {"controle_id": controle_id} if controle_id is not None else None
-    apply_transition(session, AGREMENT, agrement, name, actor, reason=_clean(reason), data=data)
+    apply_transition(db, AGREMENT, agrement, name, actor, reason=_clean(reason), data=data)
     return agrement
 
 
 # --- system transitions (the daily sweep) ----------------------------------------------------
 
 
-def mark_expiring(session: Session, actor: Actor, agrement_id: int) -> Agrement:
+def mark_expiring(db: Session, actor: Actor, agrement_id: int) -> Agrement:
     """The first expiry reminder window is reached (system)."""
-    agrement = _load(session, agrement_id)
+    agrement = _load(db, agrement_id)
     days_left = (agrement.end_date - today()).days
     apply_transition(
-        session, AGREMENT, agrement, "mark_expiring", actor,
+        db, AGREMENT, agrement, "mark_expiring", actor,
         reason=f"Échéance le {agrement.end_date:%d/%m/%Y}.",
         data={"end_date": agrement.end_date.isoformat(), "days_left": days_left},
     )
     return agrement
 
 
-def expire(session: Session, actor: Actor, agrement_id: int) -> Agrement:
+def expire(db: Session, actor: Actor, agrement_id: int) -> Agrement:
     """The end date has passed (system)."""
-    agrement = _load(session, agrement_id)
+    agrement = _load(db, agrement_id)
     if today() <= agrement.end_date:
         raise Conflict(
             f"L'agrément est en vigueur jusqu'au {agrement.end_date:%d/%m/%Y}.", code="not_yet_expired"
         )
     apply_transition(
-        session, AGREMENT, agrement, "expire", actor,
+        db, AGREMENT, agrement, "expire", actor,
         reason=f"Arrivé à échéance le {agrement.end_date:%d/%m/%Y}.",
         data={"end_date": agrement.end_date.isoformat()},
     )
     return agrement
 
 
-def mark_renewed(session: Session, actor: Actor, agrement_id: int, *, by_agrement_id: int) -> Agrement:
+def mark_renewed(db: Session, actor: Actor, agrement_id: int, *, by_agrement_id: int) -> Agrement:
     """The agrément is renewed by ``by_agrement_id`` (fired when the renewal request is granted)."""
-    agrement = _load(session, agrement_id)
-    successor = _load(session, by_agrement_id)
+    agrement = _load(db, agrement_id)
+    successor = _load(db, by_agrement_id)
     apply_transition(
-        session, AGREMENT, agrement, "renew", actor,
+        db, AGREMENT, agrement, "renew", actor,
         reason=f"Renouvelé par l'agrément n° {successor.number}.",
         data={"by_agrement_id": successor.id, "by_number": successor.number},
     )

@@ -46,8 +46,8 @@ class StructureIn:
     email: str = ""
 
 
-def _acting_on(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
-    request = get_request(session, actor, request_id)
+def _acting_on(db: Session, actor: Actor, request_id: int) -> AgrementRequest:
+    request = get_request(db, actor, request_id)
     if actor.role is Role.structure:
         raise Forbidden("Une structure ne peut pas agir sur la demande.", code="role_not_allowed")
     return request
@@ -77,10 +77,10 @@ def validate_pieces(pieces: Sequence[PieceIn]) -> None:
             )
 
 
-def add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
+def add_pieces(db: Session, request: AgrementRequest, actor: Actor, pieces: Sequence[PieceIn]) -> None:
     """Attach stored ``pieces`` to the request's current round (in the caller's transaction)."""
     for piece in pieces:
-        session.add(
+        db.add(
             Piece(
                 request_id=request.id,
                 round=request.round,
@@ -95,24 +95,24 @@ def add_pieces(session: Session, request: AgrementRequest, actor: Actor, pieces:
         )
 
 
-def _upsert_structure(session: Session, data: StructureIn) -> Structure:
+def _upsert_structure(db: Session, data: StructureIn) -> Structure:
     siret = validate_siret(data.siret)
     name = data.name.strip()
     if not name:
         raise ValidationFailed("Le nom de la structure est obligatoire.", code="structure_name_required")
-    structure = session.exec(select(Structure).where(Structure.siret == siret)).first()
+    structure = db.exec(select(Structure).where(Structure.siret == siret)).first()
     if structure is None:
         structure = Structure(
             siret=siret, name=name, region=data.region.strip(), address=data.address.strip(),
             email=data.email.strip(),
         )
-        session.add(structure)
-        session.flush()
+        db.add(structure)
+        db.flush()
     return structure
 
 
-def _resolve_scope(session: Session, cert: Certification, scope: Sequence[str] | None) -> list[str]:
-    codes = [b.code for b in blocs_of(session, cert.id)]
+def _resolve_scope(db: Session, cert: Certification, scope: Sequence[str] | None) -> list[str]:
+    codes = [b.code for b in blocs_of(db, cert.id)]
     if not scope:
         return codes
     unknown = sorted(set(scope) - set(codes))
@@ -124,7 +124,7 @@ def _resolve_scope(session: Session, cert: Certification, scope: Sequence[str] |
 
 
 def submit_request(
-    session: Session,
+    db: Session,
     actor: Actor,
     *,
     structure: StructureIn,
@@ -140,9 +140,9 @@ def submit_request(
     validate_pieces(pieces)
     if not pieces:
         raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
-    cert = get_certification(session, certification_code)
-    struct = _upsert_structure(session, structure)
-    open_request = open_request_for(session, struct.id, cert.id)
+    cert = get_certification(db, certification_code)
+    struct = _upsert_structure(db, structure)
+    open_request = open_request_for(db, struct.id, cert.id)
     if open_request is not None:
         raise Conflict(
             f"Une demande est déjà en cours pour cette structure et cette certification "
@@ -152,20 +152,20 @@ def submit_request(
         )
     kind = "initial"
     if previous_agrement_id is not None:
-        previous = session.get(Agrement, previous_agrement_id)
+        previous = db.get(Agrement, previous_agrement_id)
         if previous is None or previous.structure_id != struct.id or previous.certification_id != cert.id:
             raise ValidationFailed("Agrément à renouveler introuvable pour cette structure.", code="bad_renewal")
         _check_renewable(previous)
         kind = "renewal"
     return create_request(
-        session, actor, structure_id=struct.id, certification_id=cert.id, kind=kind,
-        previous_agrement_id=previous_agrement_id, scope=_resolve_scope(session, cert, scope),
+        db, actor, structure_id=struct.id, certification_id=cert.id, kind=kind,
+        previous_agrement_id=previous_agrement_id, scope=_resolve_scope(db, cert, scope),
         motivation=motivation, pieces=pieces,
     )
 
 
 def create_request(
-    session: Session,
+    db: Session,
     actor: Actor,
     *,
     structure_id: int,
@@ -182,40 +182,40 @@ def create_request(
     ``copied`` ones of a previous request first, same stored files), the mandataire linked to the
     structure, and its audit row. The caller has checked that it may be made."""
     year = now().year
-    reference = f"DA-{year}-{next_value(session, 'agrement_request', year):05d}"
+    reference = f"DA-{year}-{next_value(db, 'agrement_request', year):05d}"
     request = AgrementRequest(
         reference=reference, structure_id=structure_id, certification_id=certification_id,
         mandataire_id=actor.user_id, kind=kind, previous_agrement_id=previous_agrement_id,
         state=RequestState.submitted.value, scope=scope, motivation=motivation.strip(),
     )
-    session.add(request)
-    session.flush()
+    db.add(request)
+    db.flush()
     for piece in copied:
-        session.add(Piece(
+        db.add(Piece(
             request_id=request.id, round=1, kind=piece.kind, original_name=piece.original_name,
             content_type=piece.content_type, size=piece.size, sha256=piece.sha256,
             relative_path=piece.relative_path, uploaded_by_id=piece.uploaded_by_id, uploaded_at=piece.uploaded_at,
         ))
-    add_pieces(session, request, actor, pieces)
-    conflicts.link(session, actor.user_id, structure_id, LinkKind.mandataire)
+    add_pieces(db, request, actor, pieces)
+    conflicts.link(db, actor.user_id, structure_id, LinkKind.mandataire)
     record_event(
-        session, entity_type=ENTITY, entity_id=request.id, action="submit", actor=actor, from_state=None,
+        db, entity_type=ENTITY, entity_id=request.id, action="submit", actor=actor, from_state=None,
         to_state=request.state, data={"reference": reference, "pieces": len(pieces), "kind": kind, **(data or {})},
     )
-    session.flush()
+    db.flush()
     return request
 
 
 def request_complements(
-    session: Session, actor: Actor, request_id: int, message: str, *, deadline_days: int | None = None
+    db: Session, actor: Actor, request_id: int, message: str, *, deadline_days: int | None = None
 ) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+    request = _acting_on(db, actor, request_id)
     days = deadline_days if deadline_days is not None else get_settings().complements_deadline_days
     if not DEADLINE_DAYS_MIN <= days <= DEADLINE_DAYS_MAX:
         raise ValidationFailed(BAD_DEADLINE, code="bad_deadline")
     deadline = today() + timedelta(days=days)
     apply_transition(
-        session, AGREMENT_REQUEST, request, "request_complements", actor,
+        db, AGREMENT_REQUEST, request, "request_complements", actor,
         reason=message.strip() if message else message,
         data={"deadline": deadline.isoformat(), "round": request.round},
         changes={
@@ -228,47 +228,47 @@ def request_complements(
 
 
 def provide_complements(
-    session: Session, actor: Actor, request_id: int, *, comment: str = "", pieces: Sequence[PieceIn] = ()
+    db: Session, actor: Actor, request_id: int, *, comment: str = "", pieces: Sequence[PieceIn] = ()
 ) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+    request = _acting_on(db, actor, request_id)
     if actor.role is Role.mandataire and not pieces and not comment.strip():
         raise ValidationFailed(EMPTY_COMPLEMENTS, code="empty_complements")
     validate_pieces(pieces)
     new_round = request.round + 1
     apply_transition(
-        session, AGREMENT_REQUEST, request, "provide_complements", actor,
+        db, AGREMENT_REQUEST, request, "provide_complements", actor,
         reason=comment.strip() or None,
         data={"round": new_round, "pieces": len(pieces)},
         changes={"round": new_round, "last_submitted_at": now()},
     )
-    add_pieces(session, request, actor, pieces)
-    session.flush()
+    add_pieces(db, request, actor, pieces)
+    db.flush()
     return request
 
 
 def declare_admissible(
-    session: Session, actor: Actor, request_id: int, comment: str = "", *, avis_deadline_days: int | None = None,
+    db: Session, actor: Actor, request_id: int, comment: str = "", *, avis_deadline_days: int | None = None,
 ) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
-    kinds = {p.kind for p in pieces_of(session, request.id)}
+    request = _acting_on(db, actor, request_id)
+    kinds = {p.kind for p in pieces_of(db, request.id)}
     apply_transition(
-        session, AGREMENT_REQUEST, request, "declare_admissible", actor,
+        db, AGREMENT_REQUEST, request, "declare_admissible", actor,
         reason=comment.strip() or None,
-        context={"piece_kinds": kinds, "epsp_trained": epsp_trained(session, request.structure_id)},
+        context={"piece_kinds": kinds, "epsp_trained": epsp_trained(db, request.structure_id)},
     )
     # Opening the review needs nothing from outside: it happens in the same transaction, so the
     # mandataire may give the avis as soon as the officer's answer is back.
-    return start_review(session, SYSTEM, request.id, avis_deadline_days=avis_deadline_days)
+    return start_review(db, SYSTEM, request.id, avis_deadline_days=avis_deadline_days)
 
 
 def start_review(
-    session: Session, actor: Actor, request_id: int, *, avis_deadline_days: int | None = None
+    db: Session, actor: Actor, request_id: int, *, avis_deadline_days: int | None = None
 ) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+    request = _acting_on(db, actor, request_id)
     days = avis_deadline_days if avis_deadline_days is not None else get_settings().avis_deadline_days
     deadline = today() + timedelta(days=days)
     apply_transition(
-        session, AGREMENT_REQUEST, request, "start_review", actor,
+        db, AGREMENT_REQUEST, request, "start_review", actor,
         data={"avis_deadline": deadline.isoformat()}, changes={"avis_deadline": deadline},
     )
     return request
@@ -277,14 +277,14 @@ def start_review(
 AVIS_VALUES = {"favorable": "favorable", "defavorable": "défavorable"}
 
 
-def give_avis(session: Session, actor: Actor, request_id: int, avis: str, comment: str = "") -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+def give_avis(db: Session, actor: Actor, request_id: int, avis: str, comment: str = "") -> AgrementRequest:
+    request = _acting_on(db, actor, request_id)
     if avis not in AVIS_VALUES:
         raise ValidationFailed("L'avis doit être « favorable » ou « defavorable ».", code="bad_avis")
     if avis == "defavorable" and not comment.strip():
         raise ValidationFailed(AVIS_REASON_REQUIRED, code="reason_required")
     apply_transition(
-        session, AGREMENT_REQUEST, request, "give_avis", actor,
+        db, AGREMENT_REQUEST, request, "give_avis", actor,
         reason=comment.strip() or None, data={"avis": avis},
         changes={"avis": avis, "avis_comment": comment.strip() or None, "avis_at": now()},
     )
@@ -292,7 +292,7 @@ def give_avis(session: Session, actor: Actor, request_id: int, avis: str, commen
 
 
 def grant(
-    session: Session,
+    db: Session,
     actor: Actor,
     request_id: int,
     *,
@@ -307,25 +307,25 @@ def grant(
     previous one (today if that day is past), and the previous one is marked renewed in the
     same transaction.
     """
-    request = _acting_on(session, actor, request_id)
-    previous = _renewed_agrement(session, request)
+    request = _acting_on(db, actor, request_id)
+    previous = _renewed_agrement(db, request)
     start = start_date or (_renewal_start(previous) if previous else today())
     years = get_settings().agrement_validity_years
     end = end_date or _add_years(start, years) - timedelta(days=1)
     if end <= start:
         raise ValidationFailed("La date de fin doit suivre la date de début.", code="bad_dates")
-    cert = session.get(Certification, request.certification_id)
-    granted_scope = _resolve_scope(session, cert, scope) if scope else list(request.scope)
+    cert = db.get(Certification, request.certification_id)
+    granted_scope = _resolve_scope(db, cert, scope) if scope else list(request.scope)
     if not set(granted_scope) <= set(request.scope):
         raise ValidationFailed("Le périmètre accordé dépasse le périmètre demandé.", code="scope_too_wide")
     apply_transition(
-        session, AGREMENT_REQUEST, request, "grant", actor,
+        db, AGREMENT_REQUEST, request, "grant", actor,
         reason=comment.strip() or None,
         data={"start_date": start.isoformat(), "end_date": end.isoformat(), "scope": granted_scope},
         changes={"decided_at": now(), "decided_by_id": actor.user_id, "decision_reason": comment.strip() or None},
     )
     year = now().year
-    number = f"AGR-{cert.code.removeprefix('CQP_')}-{year}-{next_value(session, 'agrement', year):04d}"
+    number = f"AGR-{cert.code.removeprefix('CQP_')}-{year}-{next_value(db, 'agrement', year):04d}"
     agrement = Agrement(
         number=number,
         structure_id=request.structure_id,
@@ -336,26 +336,26 @@ def grant(
         end_date=end,
         scope=granted_scope,
     )
-    session.add(agrement)
-    session.flush()
+    db.add(agrement)
+    db.flush()
     data = {"number": number, "request": request.reference}
     if previous is not None:
         data["renews"] = previous.number
     record_event(
-        session, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="create",
+        db, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="create",
         actor=actor, from_state=None, to_state=agrement.state, data=data,
     )
     if previous is not None and previous.state in VALID_AGREMENT_STATES:
-        mark_renewed(session, actor, previous.id, by_agrement_id=agrement.id)
-    session.flush()
+        mark_renewed(db, actor, previous.id, by_agrement_id=agrement.id)
+    db.flush()
     return request, agrement
 
 
-def _renewed_agrement(session: Session, request: AgrementRequest) -> Agrement | None:
+def _renewed_agrement(db: Session, request: AgrementRequest) -> Agrement | None:
     """The agrément a renewal request renews; it must not be suspended or withdrawn."""
     if request.previous_agrement_id is None:
         return None
-    previous = session.get(Agrement, request.previous_agrement_id)
+    previous = db.get(Agrement, request.previous_agrement_id)
     if previous.state in (AgrementState.suspended, AgrementState.withdrawn, AgrementState.renewed):
         raise InvalidTransition(
             f"Renouvellement impossible : l'agrément n° {previous.number} est "
@@ -370,32 +370,32 @@ def _renewal_start(previous: Agrement) -> date:
     return max(previous.end_date + timedelta(days=1), today())
 
 
-def refuse(session: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+def refuse(db: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
+    request = _acting_on(db, actor, request_id)
     apply_transition(
-        session, AGREMENT_REQUEST, request, "refuse", actor, reason=(reason or "").strip(),
+        db, AGREMENT_REQUEST, request, "refuse", actor, reason=(reason or "").strip(),
         changes={"decided_at": now(), "decided_by_id": actor.user_id, "decision_reason": (reason or "").strip()},
     )
     return request
 
 
-def close_unanswered(session: Session, actor: Actor, request_id: int) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
+def close_unanswered(db: Session, actor: Actor, request_id: int) -> AgrementRequest:
+    request = _acting_on(db, actor, request_id)
     deadline = request.complements_deadline
     reason = (
         f"Aucune réponse à la demande de compléments avant le {deadline:%d/%m/%Y}." if deadline else
         "Aucune réponse à la demande de compléments."
     )
     apply_transition(
-        session, AGREMENT_REQUEST, request, "close_unanswered", actor, reason=reason,
+        db, AGREMENT_REQUEST, request, "close_unanswered", actor, reason=reason,
         context={"today": today()}, changes={"decided_at": now(), "decision_reason": reason},
     )
     return request
 
 
-def withdraw(session: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
-    request = _acting_on(session, actor, request_id)
-    apply_transition(session, AGREMENT_REQUEST, request, "withdraw", actor, reason=(reason or "").strip())
+def withdraw(db: Session, actor: Actor, request_id: int, reason: str) -> AgrementRequest:
+    request = _acting_on(db, actor, request_id)
+    apply_transition(db, AGREMENT_REQUEST, request, "withdraw", actor, reason=(reason or "").strip())
     return request
 
 
@@ -419,16 +419,16 @@ def _check_renewable(agrement: Agrement) -> None:
         )
 
 
-def _claim(session: Session, agrement: Agrement) -> None:
+def _claim(db: Session, agrement: Agrement) -> None:
     """Compare-and-set on the agrément's version: of two concurrent renewal requests, one wins."""
     compare_and_set(
-        session, agrement, {"version": agrement.version + 1, "updated_at": now()},
+        db, agrement, {"version": agrement.version + 1, "updated_at": now()},
         conflict="L'agrément a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
     )
 
 
 def request_renewal(
-    session: Session,
+    db: Session,
     actor: Actor,
     agrement_id: int,
     *,
@@ -444,34 +444,34 @@ def request_renewal(
     """
     if actor.role is not Role.mandataire:
         raise Forbidden("Seul un mandataire peut demander le renouvellement d'un agrément.", code="role_not_allowed")
-    agrement = get_agrement(session, actor, agrement_id)  # 404 when the mandataire may not see it
+    agrement = get_agrement(db, actor, agrement_id)  # 404 when the mandataire may not see it
     _check_renewable(agrement)
     validate_pieces(pieces)
-    pending = open_renewal_of(session, agrement.id)
+    pending = open_renewal_of(db, agrement.id)
     if pending is not None:
         raise Conflict(
             f"Une demande de renouvellement est déjà en cours ({pending.reference}).",
             code="renewal_already_open", details={"reference": pending.reference},
         )
-    other = open_request_for(session, agrement.structure_id, agrement.certification_id)
+    other = open_request_for(db, agrement.structure_id, agrement.certification_id)
     if other is not None:
         raise Conflict(
             f"Une demande est déjà en cours pour cette structure et cette certification ({other.reference}).",
             code="request_already_open", details={"reference": other.reference},
         )
-    previous_pieces = pieces_of(session, agrement.request_id) if agrement.request_id else []
+    previous_pieces = pieces_of(db, agrement.request_id) if agrement.request_id else []
     if not previous_pieces and not pieces:
         raise ValidationFailed(PIECES_REQUIRED, code="pieces_required")
-    _claim(session, agrement)
+    _claim(db, agrement)
     request = create_request(
-        session, actor, structure_id=agrement.structure_id, certification_id=agrement.certification_id,
+        db, actor, structure_id=agrement.structure_id, certification_id=agrement.certification_id,
         kind="renewal", previous_agrement_id=agrement.id, scope=list(agrement.scope), motivation=motivation,
         pieces=pieces, copied=previous_pieces,
         data={"previous_agrement": agrement.number, "pieces_copied": len(previous_pieces)},
     )
     record_event(
-        session, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="renewal_requested", actor=actor,
+        db, entity_type=Agrement.__tablename__, entity_id=agrement.id, action="renewal_requested", actor=actor,
         data={"request_id": request.id, "reference": request.reference},
     )
-    session.flush()
+    db.flush()
     return request

@@ -41,13 +41,13 @@ def deadline_of(jury: JurySession) -> date | None:
     raise AssertionError("unreachable")
 
 
-def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:
+def file_appeal(db: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:
     """Filed by the candidate's structure (or an officer on the candidate's behalf)."""
     if actor.role not in (Role.structure, Role.officer):
         raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
-    candidate = get_candidate(session, actor, candidate_id)
-    jury = session.get(JurySession, session_id)
-    row = session.exec(select(JuryCandidate).where(
+    candidate = get_candidate(db, actor, candidate_id)
+    jury = db.get(JurySession, session_id)
+    row = db.exec(select(JuryCandidate).where(
         JuryCandidate.session_id == session_id, JuryCandidate.candidate_id == candidate.id)).first() if jury else None
     if row is None:
         raise NotFound("Ce candidat n'a pas été présenté à cette session.", code="candidate_not_in_session")
@@ -59,16 +59,16 @@ def file_appeal(session: Session, actor: Actor, *, candidate_id: int, session_id
     if not grounds.strip():
         raise ValidationFailed("Exposez les motifs du recours.", code="grounds_required")
     open_states = [AppealState.filed.value, AppealState.admissible.value]
-    if session.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == session_id,
+    if db.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == session_id,
                                          Appeal.state.in_(open_states))).first():
         raise Conflict("Un recours est déjà en cours pour ce candidat et cette session.", code="appeal_already_open")
     year = now().year
-    appeal = Appeal(reference=f"REC-{year}-{next_value(session, 'appeal', year):04d}", candidate_id=candidate.id,
+    appeal = Appeal(reference=f"REC-{year}-{next_value(db, 'appeal', year):04d}", candidate_id=candidate.id,
                     session_id=session_id, grounds=grounds.strip(), state=AppealState.filed.value,
                     filed_by_id=actor.user_id)
-    session.add(appeal)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=appeal.id, action="file", actor=actor, from_state=None,
+    db.add(appeal)
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=appeal.id, action="file", actor=actor, from_state=None,
                  to_state=appeal.state, data={"reference": appeal.reference, "deadline": deadline.isoformat()})
     return appeal
 
@@ -78,54 +78,54 @@ def _officer(actor: Actor) -> None:
         raise Forbidden("Action réservée au chargé·e de certification.", code="role_not_allowed")
 
 
-def declare_admissible(session: Session, actor: Actor, appeal_id: int) -> Appeal:
+def declare_admissible(db: Session, actor: Actor, appeal_id: int) -> Appeal:
     _officer(actor)
-    appeal = get_appeal(session, actor, appeal_id)
-    apply_transition(session, APPEAL, appeal, "declare_admissible", actor)
+    appeal = get_appeal(db, actor, appeal_id)
+    apply_transition(db, APPEAL, appeal, "declare_admissible", actor)
     return appeal
 
 
-def _decide(session: Session, actor: Actor, appeal_id: int, transition: str, reason: str) -> Appeal:
+def _decide(db: Session, actor: Actor, appeal_id: int, transition: str, reason: str) -> Appeal:
     """The officer's reasoned decision ``transition``; its reason is kept as the decision's."""
     _officer(actor)
-    appeal = get_appeal(session, actor, appeal_id)
+    appeal = get_appeal(db, actor, appeal_id)
     reason = (reason or "").strip()
-    apply_transition(session, APPEAL, appeal, transition, actor, reason=reason, changes={"decision_reason": reason})
+    apply_transition(db, APPEAL, appeal, transition, actor, reason=reason, changes={"decision_reason": reason})
     return appeal
 
 
-def declare_inadmissible(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
-    return _decide(session, actor, appeal_id, "declare_inadmissible", reason)
+def declare_inadmissible(db: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    return _decide(db, actor, appeal_id, "declare_inadmissible", reason)
 
 
-def reject(session: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
-    return _decide(session, actor, appeal_id, "reject", reason)
+def reject(db: Session, actor: Actor, appeal_id: int, reason: str) -> Appeal:
+    return _decide(db, actor, appeal_id, "reject", reason)
 
 
-def uphold(session: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, str], reason: str) -> Appeal:
+def uphold(db: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, str], reason: str) -> Appeal:
     """The jury, reviewing the appeal, changes the candidate's results: new PV version, and the flow
     issues the new documents."""
     _officer(actor)
-    appeal = get_appeal(session, actor, appeal_id)
-    jury = session.get(JurySession, appeal.session_id)
+    appeal = get_appeal(db, actor, appeal_id)
+    jury = db.get(JurySession, appeal.session_id)
     if jury.state != JuryState.results_notified:
         raise Conflict("La session doit avoir notifié ses résultats.", code="results_not_notified")
-    apply_transition(session, APPEAL, appeal, "uphold", actor, reason=(reason or "").strip(),
+    apply_transition(db, APPEAL, appeal, "uphold", actor, reason=(reason or "").strip(),
                      data={"results": dict(results)}, changes={"decision_reason": (reason or "").strip()})
-    row = session.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
+    row = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
                                                    JuryCandidate.candidate_id == appeal.candidate_id)).one()
     if set(results) != set(row.blocs) or not set(results.values()) <= {"validated", "not_validated", "absent"}:
         raise ValidationFailed(f"Indiquez le nouveau résultat des blocs {', '.join(row.blocs)}.", code="bad_blocs")
-    apply_transition(session, JURY, jury, "amend_after_appeal", actor, reason=f"Recours {appeal.reference} fondé",
+    apply_transition(db, JURY, jury, "amend_after_appeal", actor, reason=f"Recours {appeal.reference} fondé",
                      data={"appeal": appeal.reference, "pv_version": jury.pv_version + 1},
                      changes={"pv_version": jury.pv_version + 1, "pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
-    for d in jury_queries.deliberations_of(session, jury.id, appeal.candidate_id):
+    for d in jury_queries.deliberations_of(db, jury.id, appeal.candidate_id):
         d.result, d.comment, d.recorded_by_id, d.recorded_at = (
             results[d.bloc_code], f"Recours {appeal.reference}", actor.user_id, now())
-        session.add(d)
-    session.flush()
-    row.outcome = jury_svc.outcome_of(session, row)
-    session.add(row)
-    session.flush()
-    jury_svc.apply_all_results(session, jury.id)
+        db.add(d)
+    db.flush()
+    row.outcome = jury_svc.outcome_of(db, row)
+    db.add(row)
+    db.flush()
+    jury_svc.apply_all_results(db, jury.id)
     return appeal

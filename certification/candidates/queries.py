@@ -24,23 +24,23 @@ def candidates_of_jury_member(user_id: int | None) -> SelectOfScalar[int]:
     return select(JuryCandidate.candidate_id).where(JuryCandidate.session_id.in_(sessions))
 
 
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Candidate]:
+def _query(db: Session, actor: Actor) -> SelectOfScalar[Candidate]:
     return seen_by(actor, select(Candidate).order_by(Candidate.id), {
-        Role.structure: lambda: Candidate.structure_id == (structure_of(session, actor) or -1),
+        Role.structure: lambda: Candidate.structure_id == (structure_of(db, actor) or -1),
         Role.jury_member: lambda: Candidate.id.in_(candidates_of_jury_member(actor.user_id)),
     }, refused="Votre rôle ne donne pas accès aux candidats.")
 
 
-def list_candidates(session: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:
-    query = _query(session, actor)
+def list_candidates(db: Session, actor: Actor, *, state: str | None = None) -> list[Candidate]:
+    query = _query(db, actor)
     if state:
         query = query.where(Candidate.state == state)
-    return list(session.exec(query))
+    return list(db.exec(query))
 
 
-def get_candidate(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    return visible_one(session, actor, _query, Candidate, candidate_id, missing="Candidat introuvable.", code="candidate_not_found")
+def get_candidate(db: Session, actor: Actor, candidate_id: int) -> Candidate:
+    return visible_one(db, actor, _query, Candidate, candidate_id, missing="Candidat introuvable.", code="candidate_not_found")
 
 
-def evaluations_of(session: Session, candidate_id: int) -> list[Evaluation]:
-    return list(session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)))
+def evaluations_of(db: Session, candidate_id: int) -> list[Evaluation]:
+    return list(db.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)))

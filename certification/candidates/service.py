@@ -48,8 +48,8 @@ def check_sex(value: str | None) -> str | None:
     return value
 
 
-def _acting_on(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    candidate = get_candidate(session, actor, candidate_id)
+def _acting_on(db: Session, actor: Actor, candidate_id: int) -> Candidate:
+    candidate = get_candidate(db, actor, candidate_id)
     if actor.role not in (Role.structure, Role.officer, Role.system):
         raise Forbidden("Seule la structure ou le certificateur agit sur un candidat.", code="role_not_allowed")
     return candidate
@@ -62,13 +62,13 @@ def _fold(text: str) -> str:
     return "".join(c for c in letters if c.isalnum())
 
 
-def _acquisitions(session: Session, candidate: Candidate, on: date | None
+def _acquisitions(db: Session, candidate: Candidate, on: date | None
                   ) -> list[tuple[BlocAcquisition, int | None]]:
     """The person's blocs still valid on ``on`` (the same person: every registration for the same
     certification with the same birth date and name, case, accents and hyphens aside), oldest
     first, each with the référentiel version of the registration that acquired it. One query."""
     on = on or today()
-    rows = session.exec(
+    rows = db.exec(
         select(BlocAcquisition, Candidate.last_name, Candidate.first_names, Candidate.certification_version_id)
         .join(Candidate, Candidate.id == BlocAcquisition.candidate_id)
         .where(
@@ -81,17 +81,17 @@ def _acquisitions(session: Session, candidate: Candidate, on: date | None
     return [(row, version_id) for row, last, first, version_id in rows if (_fold(last), _fold(first)) == key]
 
 
-def _equivalence_table(session: Session, candidate: Candidate) -> tuple[int | None, dict[str, list[str]]]:
+def _equivalence_table(db: Session, candidate: Candidate) -> tuple[int | None, dict[str, list[str]]]:
     """(id of the earlier version, {its bloc: blocs of the candidate's version}) of the equivalence
     table of the candidate's version; (None, {}) without one."""
-    version = get_kept(session, CertificationVersion, candidate.certification_version_id) \
+    version = get_kept(db, CertificationVersion, candidate.certification_version_id) \
         if candidate.certification_version_id else None
     if version is None:
         return None, {}
     from_label, table = equivalences_of(version)
     if not table:
         return None, {}
-    earlier = session.exec(select(CertificationVersion.id).where(
+    earlier = db.exec(select(CertificationVersion.id).where(
         CertificationVersion.certification_id == candidate.certification_id,
         CertificationVersion.label == from_label)).first()
     return earlier, table
@@ -106,53 +106,53 @@ def _by_equivalence(earlier: int | None, table: dict[str, list[str]],
     return out
 
 
-def held_by_equivalence(session: Session, candidate: Candidate, *, on: date | None = None
+def held_by_equivalence(db: Session, candidate: Candidate, *, on: date | None = None
                         ) -> dict[str, BlocAcquisition]:
     """The blocs of the candidate's version that the person holds through its equivalence table: a
     bloc of the earlier version it names, acquired there (valid 5 years), counts for the blocs it
     maps to ({bloc of this version: the original acquisition})."""
-    earlier, table = _equivalence_table(session, candidate)
+    earlier, table = _equivalence_table(db, candidate)
     if earlier is None:
         return {}
-    return _by_equivalence(earlier, table, _acquisitions(session, candidate, on))
+    return _by_equivalence(earlier, table, _acquisitions(db, candidate, on))
 
 
-def held_blocs(session: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
+def held_blocs(db: Session, candidate: Candidate, *, on: date | None = None) -> dict[str, BlocAcquisition]:
     """The blocs of the candidate's version the person holds on ``on`` (valid 5 years, across
     registrations): acquired on this version, or on the earlier one its equivalence table names
     (then under the bloc they count for, the acquisition keeping its own code, jury and date)."""
-    acquisitions = _acquisitions(session, candidate, on)
+    acquisitions = _acquisitions(db, candidate, on)
     mine = candidate.certification_version_id
     direct = {row.bloc_code: row for row, version_id in acquisitions if mine is None or version_id in (None, mine)}
-    return {**_by_equivalence(*_equivalence_table(session, candidate), acquisitions), **direct}
+    return {**_by_equivalence(*_equivalence_table(db, candidate), acquisitions), **direct}
 
 
-def missing_blocs(session: Session, candidate: Candidate) -> list[str]:
-    held = held_blocs(session, candidate)
+def missing_blocs(db: Session, candidate: Candidate) -> list[str]:
+    held = held_blocs(db, candidate)
     return [b for b in candidate.blocs if b not in held]
 
 
-def blocs_to_assess(session: Session, candidate: Candidate) -> list[str]:
+def blocs_to_assess(db: Session, candidate: Candidate) -> list[str]:
     """The blocs a jury assesses: those the candidate does not hold; for a VAE candidate, only
     those of them his dossier de VAE requests."""
-    missing = missing_blocs(session, candidate)
+    missing = missing_blocs(db, candidate)
     if candidate.pathway != PATHWAY_VAE:
         return missing
-    dossier = dossier_of_candidate(session, candidate.id)
+    dossier = dossier_of_candidate(db, candidate.id)
     requested = set(dossier.requested_blocs) if dossier else set()
     return [b for b in missing if b in requested]
 
 
-def vae_interview_missing(session: Session, candidate: Candidate) -> bool:
+def vae_interview_missing(db: Session, candidate: Candidate) -> bool:
     """A VAE candidate is deliberated on after the jury's interview with him (certification/vae/)."""
     if candidate.pathway != PATHWAY_VAE:
         return False
-    dossier = dossier_of_candidate(session, candidate.id)
+    dossier = dossier_of_candidate(db, candidate.id)
     return dossier is None or dossier.interview_at is None
 
 
 def register_candidate(
-    session: Session,
+    db: Session,
     actor: Actor,
     *,
     certification_code: str,
@@ -171,14 +171,14 @@ def register_candidate(
 ) -> Candidate:
     """Register a candidate; refused unless the structure holds a valid agrément for the CQP."""
     if actor.role is Role.structure:
-        structure_id = structure_of(session, actor)
+        structure_id = structure_of(db, actor)
     elif actor.role is not Role.officer:
         raise Forbidden("Seule une structure (ou le certificateur) inscrit un candidat.", code="role_not_allowed")
-    structure = session.get(Structure, structure_id) if structure_id else None
+    structure = db.get(Structure, structure_id) if structure_id else None
     if structure is None:
         raise NotFound("Structure introuvable.", code="structure_not_found")
-    cert = get_certification(session, certification_code)
-    agrement = agrement_queries.valid_agrement_for(session, structure.id, cert.id, today())
+    cert = get_certification(db, certification_code)
+    agrement = agrement_queries.valid_agrement_for(db, structure.id, cert.id, today())
     if agrement is None:
         raise Conflict(
             f"La structure « {structure.name} » ne détient pas d'agrément en vigueur pour le {cert.title} : "
@@ -197,14 +197,14 @@ def register_candidate(
         raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
     if contract_end is not None and contract_end < contract_start:
         raise ValidationFailed("La fin du contrat précède son début.", code="bad_contract_dates")
-    version = version_in_force(session, cert.id, today())
+    version = version_in_force(db, cert.id, today())
     if version is None:
         raise Conflict(
             f"Aucune version du référentiel du {cert.title} n'est en vigueur au {today():%d/%m/%Y} : "
             "inscription impossible.",
             code="no_version_in_force",
         )
-    codes = [b.code for b in blocs_of(session, cert.id, version.id)]
+    codes = [b.code for b in blocs_of(db, cert.id, version.id)]
     chosen = list(blocs) if blocs else codes
     outside = sorted(set(chosen) - in_scope(agrement.scope, version))
     if outside:
@@ -213,7 +213,7 @@ def register_candidate(
         )
     year = now().year
     candidate = Candidate(
-        reference=f"CAND-{year}-{next_value(session, 'candidate', year):05d}",
+        reference=f"CAND-{year}-{next_value(db, 'candidate', year):05d}",
         structure_id=structure.id, certification_id=cert.id, certification_version_id=version.id,
         agrement_id=agrement.id,
         last_name=last_name, first_names=first_names, birth_date=birth_date, birth_place=birth_place.strip(),
@@ -222,11 +222,11 @@ def register_candidate(
         blocs=[c for c in codes if c in set(chosen)], pathway=pathway, state=CandidateState.registered.value,
         registered_by_id=actor.user_id,
     )
-    session.add(candidate)
-    session.flush()
-    held = held_blocs(session, candidate)
+    db.add(candidate)
+    db.flush()
+    held = held_blocs(db, candidate)
     record_event(
-        session, entity_type=ENTITY, entity_id=candidate.id, action="register", actor=actor, from_state=None,
+        db, entity_type=ENTITY, entity_id=candidate.id, action="register", actor=actor, from_state=None,
         to_state=candidate.state,
         data={"reference": candidate.reference, "agrement": agrement.number, "version": version.label,
               "blocs": candidate.blocs, "already_held": sorted(held), "pathway": pathway},
@@ -251,7 +251,7 @@ def check_evaluation_day(evaluated_on: date) -> None:
 
 
 def add_evaluation(
-    session: Session,
+    db: Session,
     actor: Actor,
     candidate_id: int,
     *,
@@ -262,7 +262,7 @@ def add_evaluation(
     comment: str = "",
     files: Sequence[PieceIn] = (),
 ) -> Evaluation:
-    candidate = _acting_on(session, actor, candidate_id)
+    candidate = _acting_on(db, actor, candidate_id)
     if candidate.state not in (CandidateState.registered, CandidateState.in_training):
         raise Conflict("Les évaluations se saisissent pendant la formation.", code="not_in_training")
     if bloc_code not in candidate.blocs:
@@ -270,7 +270,7 @@ def add_evaluation(
     if result not in EVALUATION_RESULTS:
         raise ValidationFailed(f"Résultat parmi : {', '.join(EVALUATION_RESULTS)}.", code="bad_result")
     check_evaluation_day(evaluated_on)
-    agrement = session.get(Agrement, candidate.agrement_id)
+    agrement = db.get(Agrement, candidate.agrement_id)
     chronology.check_evaluation_date(evaluated_on, registered_at=candidate.registered_at,
                                      agrement_start=agrement.start_date, agrement_end=agrement.end_date)
     if not evaluator_name.strip():
@@ -281,45 +281,45 @@ def add_evaluation(
         files=[{"original_name": f.original_name, "sha256": f.sha256, "size": f.size,
                 "relative_path": f.relative_path, "content_type": f.content_type} for f in files],
     )
-    session.add(evaluation)
-    session.flush()
+    db.add(evaluation)
+    db.flush()
     record_event(
-        session, entity_type=ENTITY, entity_id=candidate.id, action="evaluation", actor=actor,
+        db, entity_type=ENTITY, entity_id=candidate.id, action="evaluation", actor=actor,
         from_state=candidate.state, to_state=candidate.state,
         data={"bloc": bloc_code, "result": result, "evaluation_id": evaluation.id, "files": len(files)},
     )
     return evaluation
 
 
-def _fire(session: Session, actor: Actor, candidate_id: int, name: str, reason: str | None = None,
+def _fire(db: Session, actor: Actor, candidate_id: int, name: str, reason: str | None = None,
           context: dict | None = None) -> Candidate:
-    candidate = _acting_on(session, actor, candidate_id)
-    apply_transition(session, CANDIDATE, candidate, name, actor, reason=reason, context=context)
+    candidate = _acting_on(db, actor, candidate_id)
+    apply_transition(db, CANDIDATE, candidate, name, actor, reason=reason, context=context)
     return candidate
 
 
-def start_training(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    return _fire(session, actor, candidate_id, "start_training")
+def start_training(db: Session, actor: Actor, candidate_id: int) -> Candidate:
+    return _fire(db, actor, candidate_id, "start_training")
 
 
-def mark_ready(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    candidate = _acting_on(session, actor, candidate_id)
-    evaluated = {e.bloc_code for e in evaluations_of(session, candidate.id) if e.result == "acquis"}
-    return _fire(session, actor, candidate_id, "mark_ready",
-                 context={"blocs_to_assess": missing_blocs(session, candidate), "evaluated_blocs": evaluated})
+def mark_ready(db: Session, actor: Actor, candidate_id: int) -> Candidate:
+    candidate = _acting_on(db, actor, candidate_id)
+    evaluated = {e.bloc_code for e in evaluations_of(db, candidate.id) if e.result == "acquis"}
+    return _fire(db, actor, candidate_id, "mark_ready",
+                 context={"blocs_to_assess": missing_blocs(db, candidate), "evaluated_blocs": evaluated})
 
 
-def postpone(session: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
-    return _fire(session, actor, candidate_id, "postpone", reason=(reason or "").strip())
+def postpone(db: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
+    return _fire(db, actor, candidate_id, "postpone", reason=(reason or "").strip())
 
 
-def resume(session: Session, actor: Actor, candidate_id: int) -> Candidate:
-    return _fire(session, actor, candidate_id, "resume")
+def resume(db: Session, actor: Actor, candidate_id: int) -> Candidate:
+    return _fire(db, actor, candidate_id, "resume")
 
 
-def withdraw(session: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
-    return _fire(session, actor, candidate_id, "withdraw", reason=(reason or "").strip())
+def withdraw(db: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:
+    return _fire(db, actor, candidate_id, "withdraw", reason=(reason or "").strip())
 
 
-def certification_of(session: Session, candidate: Candidate) -> Certification:
-    return session.get(Certification, candidate.certification_id)
+def certification_of(db: Session, candidate: Candidate) -> Certification:
+    return db.get(Certification, candidate.certification_id)

@@ -13,31 +13,31 @@ from certification.models import Role
 from certification.visibility import in_state, seen_by, structure_of, visible_one
 
 
-def _query(session: Session, actor: Actor) -> SelectOfScalar[Controle]:
+def _query(db: Session, actor: Actor) -> SelectOfScalar[Controle]:
     return seen_by(actor, select(Controle).order_by(Controle.id.desc()), {
         Role.controleur: lambda: Controle.controleur_id == actor.user_id,
-        Role.structure: lambda: Controle.structure_id == (structure_of(session, actor) or -1),
+        Role.structure: lambda: Controle.structure_id == (structure_of(db, actor) or -1),
     }, refused="Votre rôle ne donne pas accès aux contrôles.")
 
 
-def list_controles(session: Session, actor: Actor, *, state: str | None = None) -> list[Controle]:
-    return list(session.exec(in_state(_query(session, actor), Controle, state, CONTROLE_STATE_LABELS)))
+def list_controles(db: Session, actor: Actor, *, state: str | None = None) -> list[Controle]:
+    return list(db.exec(in_state(_query(db, actor), Controle, state, CONTROLE_STATE_LABELS)))
 
 
-def get_controle(session: Session, actor: Actor, controle_id: int) -> Controle:
+def get_controle(db: Session, actor: Actor, controle_id: int) -> Controle:
     """The contrôle if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _query, Controle, controle_id, missing="Contrôle introuvable.", code="controle_not_found")
+    return visible_one(db, actor, _query, Controle, controle_id, missing="Contrôle introuvable.", code="controle_not_found")
 
 
-def files_of(session: Session, controle_id: int, kind: str | None = None) -> list[ControleFile]:
+def files_of(db: Session, controle_id: int, kind: str | None = None) -> list[ControleFile]:
     query = select(ControleFile).where(ControleFile.controle_id == controle_id)
     if kind:
         query = query.where(ControleFile.kind == kind)
-    return list(session.exec(query.order_by(ControleFile.id)))
+    return list(db.exec(query.order_by(ControleFile.id)))
 
 
-def open_controle_of(session: Session, agrement_id: int) -> Controle | None:
-    return session.exec(
+def open_controle_of(db: Session, agrement_id: int) -> Controle | None:
+    return db.exec(
         select(Controle).where(
             Controle.agrement_id == agrement_id,
             Controle.state.in_([s.value for s in OPEN_CONTROLE_STATES]),

@@ -36,7 +36,7 @@ def officer_only(actor: Actor) -> None:
                         code="role_not_allowed")
 
 
-def list_records(session: Session, actor: Actor, *, certification_code: str | None = None,
+def list_records(db: Session, actor: Actor, *, certification_code: str | None = None,
                  state: str | None = None, overdue: bool = False, held: bool | None = None,
                  on: date | None = None) -> list[CpfRecord]:
     """Records (created for any certificate not followed yet, holds brought up to date), optionally
@@ -44,9 +44,9 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
     report) after their due date (3 months after issue); ``held``: only those held back (True) or
     not (False)."""
     officer_only(actor)
-    cert_id = get_certification(session, certification_code).id if certification_code else None
-    sync_records(session, cert_id)
-    refresh_holds(session, cert_id)
+    cert_id = get_certification(db, certification_code).id if certification_code else None
+    sync_records(db, cert_id)
+    refresh_holds(db, cert_id)
     query = select(CpfRecord).order_by(CpfRecord.due_on, CpfRecord.technical_id)
     if held is not None:
         query = query.where(CpfRecord.held_reason.is_not(None) if held else CpfRecord.held_reason.is_(None))
@@ -59,15 +59,15 @@ def list_records(session: Session, actor: Actor, *, certification_code: str | No
     if overdue:
         query = query.where(CpfRecord.state.in_([s.value for s in UNDECLARED_STATES]),
                             CpfRecord.due_on < (on or today()))
-    return list(session.exec(query))
+    return list(db.exec(query))
 
 
-def overdue_records(session: Session, actor: Actor, *, certification_code: str | None = None,
+def overdue_records(db: Session, actor: Actor, *, certification_code: str | None = None,
                     on: date | None = None) -> list[CpfRecord]:
-    return list_records(session, actor, certification_code=certification_code, overdue=True, on=on)
+    return list_records(db, actor, certification_code=certification_code, overdue=True, on=on)
 
 
-def attention_records(session: Session, actor: Actor, certification_code: str, *, on: date | None = None,
+def attention_records(db: Session, actor: Actor, certification_code: str, *, on: date | None = None,
                       days_before: int | None = None) -> list[CpfRecord]:
     """What the officers must hear of: records still owed (pending or rejected) that are overdue or
     due within ``days_before`` days, every record held back for missing data, and the records sent
@@ -76,55 +76,55 @@ def attention_records(session: Session, actor: Actor, certification_code: str, *
     on = on or today()
     days = get_settings().cpf_alert_days_before if days_before is None else days_before
     horizon = on + timedelta(days=days)
-    return [r for r in list_records(session, actor, certification_code=certification_code)
+    return [r for r in list_records(db, actor, certification_code=certification_code)
             if (CpfState(r.state) in OWED_STATES and (r.due_on <= horizon or r.held_reason))
             or (CpfState(r.state) in AWAITING_REPORT_STATES and r.due_on < on)]
 
 
-def _officer_get(session: Session, actor: Actor, model: type[_Row], row_id: int, missing: str, code: str) -> _Row:
+def _officer_get(db: Session, actor: Actor, model: type[_Row], row_id: int, missing: str, code: str) -> _Row:
     """The row ``row_id`` of ``model`` for an officer (404 ``code`` with ``missing`` when absent)."""
     officer_only(actor)
-    row = session.get(model, row_id)
+    row = db.get(model, row_id)
     if row is None:
         raise NotFound(missing, code=code)
     return row
 
 
-def get_record(session: Session, actor: Actor, record_id: int) -> CpfRecord:
-    return _officer_get(session, actor, CpfRecord, record_id, "Enregistrement introuvable.", "cpf_record_not_found")
+def get_record(db: Session, actor: Actor, record_id: int) -> CpfRecord:
+    return _officer_get(db, actor, CpfRecord, record_id, "Enregistrement introuvable.", "cpf_record_not_found")
 
 
-def list_batches(session: Session, actor: Actor, *, certification_code: str | None = None) -> list[CpfExportBatch]:
+def list_batches(db: Session, actor: Actor, *, certification_code: str | None = None) -> list[CpfExportBatch]:
     officer_only(actor)
     query = select(CpfExportBatch).order_by(CpfExportBatch.id.desc())
     if certification_code:
-        query = query.where(CpfExportBatch.certification_id == get_certification(session, certification_code).id)
-    return list(session.exec(query))
+        query = query.where(CpfExportBatch.certification_id == get_certification(db, certification_code).id)
+    return list(db.exec(query))
 
 
-def get_batch(session: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
-    return _officer_get(session, actor, CpfExportBatch, batch_id, "Lot d'export introuvable.", "cpf_batch_not_found")
+def get_batch(db: Session, actor: Actor, batch_id: int) -> CpfExportBatch:
+    return _officer_get(db, actor, CpfExportBatch, batch_id, "Lot d'export introuvable.", "cpf_batch_not_found")
 
 
-def batch_timeline(session: Session, actor: Actor, batch_id: int) -> list[AuditEvent]:
+def batch_timeline(db: Session, actor: Actor, batch_id: int) -> list[AuditEvent]:
     """Generation, declared deposit, reminders, imported reports of a batch (its audit trail)."""
-    return timeline(session, BATCH_ENTITY, get_batch(session, actor, batch_id).id)
+    return timeline(db, BATCH_ENTITY, get_batch(db, actor, batch_id).id)
 
 
-def items_of(session: Session, batch_id: int) -> list[CpfBatchItem]:
-    return list(session.exec(select(CpfBatchItem).where(CpfBatchItem.batch_id == batch_id)
+def items_of(db: Session, batch_id: int) -> list[CpfBatchItem]:
+    return list(db.exec(select(CpfBatchItem).where(CpfBatchItem.batch_id == batch_id)
                              .order_by(CpfBatchItem.technical_id)))
 
 
-def batches_awaiting_report(session: Session, actor: Actor, certification_id: int) -> list[CpfExportBatch]:
+def batches_awaiting_report(db: Session, actor: Actor, certification_id: int) -> list[CpfExportBatch]:
     officer_only(actor)
-    return list(session.exec(select(CpfExportBatch).where(
+    return list(db.exec(select(CpfExportBatch).where(
         CpfExportBatch.certification_id == certification_id, CpfExportBatch.state == BATCH_GENERATED,
     ).order_by(CpfExportBatch.id)))
 
 
-def awaiting_records(session: Session, batch: CpfExportBatch) -> list[CpfRecord]:
+def awaiting_records(db: Session, batch: CpfExportBatch) -> list[CpfRecord]:
     """The records whose last flux is ``batch`` and that wait for its report, earliest due first."""
-    return list(session.exec(select(CpfRecord).where(
+    return list(db.exec(select(CpfRecord).where(
         CpfRecord.last_batch_id == batch.id, CpfRecord.state.in_([s.value for s in AWAITING_REPORT_STATES]),
     ).order_by(CpfRecord.due_on, CpfRecord.technical_id)))

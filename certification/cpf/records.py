@@ -15,7 +15,7 @@ from certification.cpf.states import CPF_RECORD, OWED_STATES, RECORD_ENTITY, Cpf
 from certification.jury.models import Certificate
 from certification.jury.states import CertificateState
 
-def sync_records(session: Session, certification_id: int | None = None) -> int:
+def sync_records(db: Session, certification_id: int | None = None) -> int:
     """Create the record of every valid certificate not yet followed; cancel the records of revoked
     certificates not accepted yet. Idempotent, safe under concurrency. Returns the records created."""
     query = (
@@ -29,13 +29,13 @@ def sync_records(session: Session, certification_id: int | None = None) -> int:
         {"certificate_id": cid, "certification_id": cert_id, "technical_id": number, "state": CpfState.pending.value,
          "version": 1, "issued_on": issued_on, "due_on": due_date(issued_on), "sent_count": 0,
          "resend_requested": False, "created_at": now(), "updated_at": now()}
-        for cid, cert_id, number, issued_on in session.exec(query)
+        for cid, cert_id, number, issued_on in db.exec(query)
     ]
     created = 0
     if rows:
-        dialect = session.get_bind().dialect.name
+        dialect = db.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        result = session.execute(
+        result = db.execute(
             insert(CpfRecord).values(rows).on_conflict_do_nothing(index_elements=["certificate_id"])
         )
         created = max(result.rowcount or 0, 0)
@@ -45,32 +45,32 @@ def sync_records(session: Session, certification_id: int | None = None) -> int:
     )
     if certification_id is not None:
         stale = stale.where(CpfRecord.certification_id == certification_id)
-    for record in list(session.exec(stale)):
-        apply_transition(session, CPF_RECORD, record, "cancel", SYSTEM,
+    for record in list(db.exec(stale)):
+        apply_transition(db, CPF_RECORD, record, "cancel", SYSTEM,
                          reason="Certificat révoqué ou remplacé avant son acceptation par la Caisse des Dépôts.",
                          changes={"held_reason": None, "held_since": None})
-    session.flush()
+    db.flush()
     return created
 
 
 HOLD_FIX = "corrigez le certificat (correction de l'identité du titulaire)"
 
-def _set_hold(session: Session, record: CpfRecord, reasons: list[str]) -> None:
+def _set_hold(db: Session, record: CpfRecord, reasons: list[str]) -> None:
     """Hold ``record`` back (or release it) when what it lacks changed; each change is audited."""
     reason = f"Retenu : {' ; '.join(reasons)} — {HOLD_FIX}." if reasons else None
     if reason == record.held_reason:
         return
-    record_event(session, entity_type=RECORD_ENTITY, entity_id=record.id, action="hold" if reason else "release",
+    record_event(db, entity_type=RECORD_ENTITY, entity_id=record.id, action="hold" if reason else "release",
                  actor=SYSTEM, from_state=record.state, to_state=record.state,
                  reason=reason or "Données du titulaire complétées : enregistrement à transmettre.",
                  data={"previous": record.held_reason} if record.held_reason else {})
     record.held_since = (record.held_since or now()) if reason else None
     record.held_reason = reason
     record.updated_at = now()
-    session.add(record)
+    db.add(record)
 
 
-def refresh_holds(session: Session, certification_id: int | None = None) -> list[CpfRecord]:
+def refresh_holds(db: Session, certification_id: int | None = None) -> list[CpfRecord]:
     """Hold back the owed records whose holder lacks required data, release the corrected ones;
     returns the owed records of ``certification_id`` (all when None) that are not held."""
     query = select(CpfRecord, Certificate).join(Certificate, Certificate.id == CpfRecord.certificate_id).where(
@@ -78,10 +78,10 @@ def refresh_holds(session: Session, certification_id: int | None = None) -> list
     if certification_id is not None:
         query = query.where(CpfRecord.certification_id == certification_id)
     free = []
-    for record, certificate in session.exec(query).all():
+    for record, certificate in db.exec(query).all():
         reasons = hold_reasons(certificate)
-        _set_hold(session, record, reasons)
+        _set_hold(db, record, reasons)
         if not reasons:
             free.append(record)
-    session.flush()
+    db.flush()
     return free

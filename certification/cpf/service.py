@@ -83,10 +83,10 @@ def registry_of(cert: Certification, version: CertificationVersion | None = None
     )
 
 
-def request_resend(session: Session, actor: Actor, record_id: int, reason: str) -> CpfRecord:
+def request_resend(db: Session, actor: Actor, record_id: int, reason: str) -> CpfRecord:
     """Send a rejected record again in the next batch even though its data did not change (the
     rejection came from the receiving side, or the error was fixed there)."""
-    record = get_record(session, actor, record_id)
+    record = get_record(db, actor, record_id)
     if record.state != CpfState.rejected:
         raise InvalidTransition("Seul un enregistrement rejeté peut être retransmis.", code="not_rejected",
                                 details={"state": record.state})
@@ -94,10 +94,10 @@ def request_resend(session: Session, actor: Actor, record_id: int, reason: str) 
         raise ValidationFailed("Un motif est obligatoire.", code="reason_required")
     record.resend_requested = True
     record.updated_at = now()
-    session.add(record)
-    record_event(session, entity_type=RECORD_ENTITY, entity_id=record.id, action="request_resend", actor=actor,
+    db.add(record)
+    record_event(db, entity_type=RECORD_ENTITY, entity_id=record.id, action="request_resend", actor=actor,
                  from_state=record.state, to_state=record.state, reason=reason.strip())
-    session.flush()
+    db.flush()
     return record
 
 
@@ -110,14 +110,14 @@ class _Due:
     registry: tuple[str, str] = ("", "")  # (type, code) of the holder's version of the référentiel
 
 
-def _passages(session: Session, records: list[CpfRecord], settings: Settings) -> dict[int, ET.Element]:
+def _passages(db: Session, records: list[CpfRecord], settings: Settings) -> dict[int, ET.Element]:
     if not records:
         return {}
-    certificates = {c.id: c for c in session.exec(
+    certificates = {c.id: c for c in db.exec(
         select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))}
-    candidates = {c.id: c for c in session.exec(
+    candidates = {c.id: c for c in db.exec(
         select(Candidate).where(Candidate.id.in_({c.candidate_id for c in certificates.values()})))}
-    juries = {j.id: j for j in session.exec(
+    juries = {j.id: j for j in db.exec(
         select(JurySession).where(JurySession.id.in_({c.session_id for c in certificates.values()})))}
     out = {}
     for r in records:
@@ -126,14 +126,14 @@ def _passages(session: Session, records: list[CpfRecord], settings: Settings) ->
     return out
 
 
-def due_for_batch(session: Session, cert: Certification, settings: Settings | None = None) -> list[_Due]:
+def due_for_batch(db: Session, cert: Certification, settings: Settings | None = None) -> list[_Due]:
     """What the next batch of ``cert`` would carry: pending records, and rejected ones corrected
     since (or whose re-sending the officer asked for), except those held back for missing data.
     Accepted records never come back."""
     settings = settings or get_settings()
-    records = refresh_holds(session, cert.id)
-    elements = _passages(session, records, settings)
-    registries = _registries(session, cert, records)
+    records = refresh_holds(db, cert.id)
+    elements = _passages(db, records, settings)
+    registries = _registries(db, cert, records)
     due = []
     for record in records:
         element = elements[record.id]
@@ -146,14 +146,14 @@ def due_for_batch(session: Session, cert: Certification, settings: Settings | No
     return due
 
 
-def _registries(session: Session, cert: Certification, records: list[CpfRecord]) -> dict[int, tuple[str, str]]:
+def _registries(db: Session, cert: Certification, records: list[CpfRecord]) -> dict[int, tuple[str, str]]:
     """Each record's registry (type, code): the one of its holder's version of the référentiel."""
     out: dict[int, tuple[str, str]] = {}
     by_version: dict[int | None, tuple[str, str]] = {}
     for record in records:
-        certificate = session.get(Certificate, record.certificate_id)
-        candidate = session.get(Candidate, certificate.candidate_id) if certificate else None
-        version = version_of(session, candidate) if candidate else None
+        certificate = db.get(Certificate, record.certificate_id)
+        candidate = db.get(Candidate, certificate.candidate_id) if certificate else None
+        version = version_of(db, candidate) if candidate else None
         key = version.id if version else None
         if key not in by_version:
             by_version[key] = registry_of(cert, version)
@@ -161,16 +161,16 @@ def _registries(session: Session, cert: Certification, records: list[CpfRecord])
     return out
 
 
-def prepare_batch(session: Session, actor: Actor, certification_code: str,
+def prepare_batch(db: Session, actor: Actor, certification_code: str,
                   settings: Settings | None = None) -> tuple[CpfExportBatch, bytes] | None:
     """Record the next batch of ``certification_code`` and return it with its XML, or None when
     nothing is to be sent. The caller writes the file before committing."""
     officer_only(actor)
     settings = settings or get_settings()
-    cert = get_certification(session, certification_code)
-    registry_of(cert, current_or_latest(session, cert.id))  # a code to declare under, before anything else
-    sync_records(session, cert.id)
-    due = due_for_batch(session, cert, settings)
+    cert = get_certification(db, certification_code)
+    registry_of(cert, current_or_latest(db, cert.id))  # a code to declare under, before anything else
+    sync_records(db, cert.id)
+    due = due_for_batch(db, cert, settings)
     if not due:
         return None
     groups: dict[tuple[str, str], list[ET.Element]] = {}
@@ -183,7 +183,7 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
     created = now()
     year = created.astimezone(PARIS).year
     short = cert.code.removeprefix("CQP_")
-    reference = f"CPF-{short}-{year}-{next_value(session, f'cpf-export-{cert.code}', year):04d}"
+    reference = f"CPF-{short}-{year}-{next_value(db, f'cpf-export-{cert.code}', year):04d}"
     filename = f"{reference}.xml"
     (first_type, first_code), *others = groups
     data = build_flux(reference, created, first_type, first_code, groups[(first_type, first_code)], settings,
@@ -195,31 +195,31 @@ def prepare_batch(session: Session, actor: Actor, certification_code: str,
         relative_path=f"exports/cpf/{cert.code}/{filename}", sha256=hashlib.sha256(data).hexdigest(),
         size=len(data), created_by_id=actor.user_id, created_at=created, updated_at=created,
     )
-    session.add(batch)
-    session.flush()
+    db.add(batch)
+    db.flush()
     for d in due:
         record = d.record
         apply_transition(
-            session, CPF_RECORD, record, "resend" if d.resend else "send", actor,
+            db, CPF_RECORD, record, "resend" if d.resend else "send", actor,
             data={"batch": reference},
             changes={"last_batch_id": batch.id, "sent_count": record.sent_count + 1,
                      "first_sent_at": record.first_sent_at or created, "last_sent_at": created,
                      "payload_sha256": d.digest, "resend_requested": False},
         )
-        session.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
+        db.add(CpfBatchItem(batch_id=batch.id, record_id=record.id, technical_id=record.technical_id,
                                  resend=d.resend, payload_sha256=d.digest))
-    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
+    record_event(db, entity_type=BATCH_ENTITY, entity_id=batch.id, action="generate", actor=actor,
                  to_state=BATCH_GENERATED, data={"reference": reference, "records": len(due),
                                              "resent": batch.resent_count, "sha256": batch.sha256})
-    session.flush()
+    db.flush()
     return batch, data
 
 
-def declare_deposit(session: Session, actor: Actor, batch_id: int, deposited_on: date) -> CpfExportBatch:
+def declare_deposit(db: Session, actor: Actor, batch_id: int, deposited_on: date) -> CpfExportBatch:
     """The officer says on which day the batch's file was deposited on the Caisse des Dépôts
     platform (audited ``declare_deposit``, with the previous date when corrected; the same date
     again changes nothing). The records stay undeclared until the processing report says so."""
-    batch = get_batch(session, actor, batch_id)
+    batch = get_batch(db, actor, batch_id)
     produced, on = produced_on(batch), paris_today()
     if deposited_on < produced:
         raise ValidationFailed(
@@ -230,14 +230,14 @@ def declare_deposit(session: Session, actor: Actor, batch_id: int, deposited_on:
                                code="deposit_in_future", details={"today": on.isoformat()})
     if batch.deposited_on == deposited_on:
         return batch
-    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="declare_deposit", actor=actor,
+    record_event(db, entity_type=BATCH_ENTITY, entity_id=batch.id, action="declare_deposit", actor=actor,
                  from_state=batch.state, to_state=batch.state,
                  data={"deposited_on": deposited_on.isoformat(),
                        "previous": batch.deposited_on.isoformat() if batch.deposited_on else None})
     batch.deposited_on = deposited_on
     batch.updated_at = now()
-    session.add(batch)
-    session.flush()
+    db.add(batch)
+    db.flush()
     return batch
 
 
@@ -252,17 +252,17 @@ class ReportOutcome:
     unknown: list[str] = field(default_factory=list)  # not in this batch
 
 
-def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *, filename: str = "",
+def import_report(db: Session, actor: Actor, batch_id: int, data: bytes, *, filename: str = "",
                   stored_path: str | None = None) -> ReportOutcome:
     """Apply the processing report of batch ``batch_id``: accepted records become final, rejected
     ones wait for a correction. Importing the same report twice changes nothing."""
-    batch = get_batch(session, actor, batch_id)
+    batch = get_batch(db, actor, batch_id)
     parsed = parse_report(data)
     if parsed.flux_id and parsed.flux_id != batch.reference:
         raise ValidationFailed(
             f"Ce compte rendu porte sur le flux « {parsed.flux_id} », pas sur le lot {batch.reference}.",
             code="report_for_another_batch", details={"flux_id": parsed.flux_id, "batch": batch.reference})
-    items = {i.technical_id: i for i in items_of(session, batch.id)}
+    items = {i.technical_id: i for i in items_of(db, batch.id)}
     outcome = ReportOutcome(batch.id)
     at = now()
     for line in parsed.lines:
@@ -271,37 +271,37 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
             outcome.unknown.append(line.technical_id)
             continue
         message = clean_text(line.message, 2000) or None
-        record = session.get(CpfRecord, item.record_id)
+        record = db.get(CpfRecord, item.record_id)
         if item.outcome == line.outcome and (item.message or None) == message:
             outcome.unchanged.append(line.technical_id)
             continue
         if record.last_batch_id != batch.id:
             item.outcome, item.message, item.reported_at = line.outcome, message, at
-            session.add(item)
+            db.add(item)
             outcome.superseded.append(line.technical_id)
             continue
         if record.state not in (CpfState.sent, CpfState.resent):
             if record.state == CpfState.rejected and line.outcome == "rejected":
                 item.message, item.reported_at = message, at  # a new wording of the same rejection
                 record.error_message = message
-                session.add_all([item, record])
+                db.add_all([item, record])
                 outcome.unchanged.append(line.technical_id)
             else:
                 outcome.ignored.append(line.technical_id)
             continue
         if line.outcome == "accepted":
-            apply_transition(session, CPF_RECORD, record, "accept", actor, data={"batch": batch.reference},
+            apply_transition(db, CPF_RECORD, record, "accept", actor, data={"batch": batch.reference},
                              changes={"accepted_at": at, "error_message": None})
             outcome.accepted.append(line.technical_id)
         else:
-            apply_transition(session, CPF_RECORD, record, "reject", actor, reason=message,
+            apply_transition(db, CPF_RECORD, record, "reject", actor, reason=message,
                              data={"batch": batch.reference},
                              changes={"rejected_at": at, "error_message": message})
             outcome.rejected.append(line.technical_id)
         item.outcome, item.message, item.reported_at = line.outcome, message, at
-        session.add(item)
-    session.flush()
-    all_items = items_of(session, batch.id)
+        db.add(item)
+    db.flush()
+    all_items = items_of(db, batch.id)
     batch.accepted_count = sum(i.outcome == "accepted" for i in all_items)
     batch.rejected_count = sum(i.outcome == "rejected" for i in all_items)
     previous_state, batch.state = batch.state, BATCH_REPORTED
@@ -311,12 +311,12 @@ def import_report(session: Session, actor: Actor, batch_id: int, data: bytes, *,
     if stored_path:
         batch.report_relative_path = stored_path
     batch.updated_at = at
-    session.add(batch)
-    record_event(session, entity_type=BATCH_ENTITY, entity_id=batch.id, action="import_report", actor=actor,
+    db.add(batch)
+    record_event(db, entity_type=BATCH_ENTITY, entity_id=batch.id, action="import_report", actor=actor,
                  from_state=previous_state, to_state=BATCH_REPORTED,
                  data={"file": batch.report_filename, "sha256": batch.report_sha256, "format": parsed.kind,
                        "accepted": len(outcome.accepted), "rejected": len(outcome.rejected),
                        "unchanged": len(outcome.unchanged), "superseded": len(outcome.superseded),
                        "ignored": len(outcome.ignored), "unknown": outcome.unknown[:50]})
-    session.flush()
+    db.flush()
     return outcome

@@ -27,13 +27,13 @@ JURY_EDITABLE = (JuryState.planned, JuryState.convened)
 CERTIFICATE_ACTIONS = {"duplicate": "duplicate", "correct": "correct", "revoke": "revoke"}
 
 
-def jury_actions(session: Session, actor: Actor, jury: JurySession) -> list[str]:
+def jury_actions(db: Session, actor: Actor, jury: JurySession) -> list[str]:
     """An officer plans and runs the session; among the members only the president records the
     results, closes the deliberation and signs the PV."""
     role = actor.role
     actions = named_actions(JURY_ACTIONS, available_transitions(JURY, jury.state, role))
     if role is Role.jury_member:
-        if not jury_svc.is_president(session, actor, jury):
+        if not jury_svc.is_president(db, actor, jury):
             return []
         return [a for a in actions if a in JURY_PRESIDENT_ACTIONS]
     if role is Role.officer:

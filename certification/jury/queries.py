@@ -19,43 +19,43 @@ from certification.visibility import seen_by, structure_of, visible_one
 # --- jury sessions -------------------------------------------------------------------------
 
 
-def _sessions_query(session: Session, actor: Actor) -> SelectOfScalar[JurySession]:
+def _sessions_query(db: Session, actor: Actor) -> SelectOfScalar[JurySession]:
     return seen_by(actor, select(JurySession).order_by(JurySession.scheduled_at, JurySession.id), {
         Role.jury_member: lambda: JurySession.id.in_(
             select(JuryMember.session_id).where(JuryMember.user_id == actor.user_id)),
     }, refused="Votre rôle ne donne pas accès aux sessions de jury.")
 
 
-def list_sessions(session: Session, actor: Actor) -> list[JurySession]:
-    return list(session.exec(_sessions_query(session, actor)))
+def list_sessions(db: Session, actor: Actor) -> list[JurySession]:
+    return list(db.exec(_sessions_query(db, actor)))
 
 
-def get_session(session: Session, actor: Actor, session_id: int) -> JurySession:
-    return visible_one(session, actor, _sessions_query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
+def get_session(db: Session, actor: Actor, session_id: int) -> JurySession:
+    return visible_one(db, actor, _sessions_query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
 
 
-def members_of(session: Session, session_id: int) -> list[JuryMember]:
-    return list(session.exec(select(JuryMember).where(JuryMember.session_id == session_id).order_by(JuryMember.id)))
+def members_of(db: Session, session_id: int) -> list[JuryMember]:
+    return list(db.exec(select(JuryMember).where(JuryMember.session_id == session_id).order_by(JuryMember.id)))
 
 
-def candidates_of(session: Session, session_id: int) -> list[JuryCandidate]:
+def candidates_of(db: Session, session_id: int) -> list[JuryCandidate]:
     return list(
-        session.exec(select(JuryCandidate).where(JuryCandidate.session_id == session_id).order_by(JuryCandidate.id))
+        db.exec(select(JuryCandidate).where(JuryCandidate.session_id == session_id).order_by(JuryCandidate.id))
     )
 
 
-def deliberations_of(session: Session, session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
+def deliberations_of(db: Session, session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
     query = select(Deliberation).where(Deliberation.session_id == session_id)
     if candidate_id is not None:
         query = query.where(Deliberation.candidate_id == candidate_id)
-    return list(session.exec(query.order_by(Deliberation.id)))
+    return list(db.exec(query.order_by(Deliberation.id)))
 
 
-def results_by_candidate(session: Session, session_id: int) -> dict[int, dict[str, str]]:
+def results_by_candidate(db: Session, session_id: int) -> dict[int, dict[str, str]]:
     """The session's recorded results, read at once: candidate id -> {bloc code: result} (the read
     model that the API's view of the session and the jury flow's PV and e-mails share)."""
     results: dict[int, dict[str, str]] = {}
-    for d in deliberations_of(session, session_id):
+    for d in deliberations_of(db, session_id):
         results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
     return results
 
@@ -63,18 +63,18 @@ def results_by_candidate(session: Session, session_id: int) -> dict[int, dict[st
 # --- certificates --------------------------------------------------------------------------
 
 
-def _certificates_query(session: Session, actor: Actor) -> SelectOfScalar[Certificate]:
+def _certificates_query(db: Session, actor: Actor) -> SelectOfScalar[Certificate]:
     return seen_by(actor, select(Certificate).order_by(Certificate.id), {
-        Role.structure: lambda: Certificate.candidate_id.in_(candidates_of_structure(structure_of(session, actor) or -1)),
+        Role.structure: lambda: Certificate.candidate_id.in_(candidates_of_structure(structure_of(db, actor) or -1)),
     }, refused="Votre rôle ne donne pas accès aux certificats.")
 
 
-def list_certificates(session: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
-    query = _certificates_query(session, actor)
+def list_certificates(db: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
+    query = _certificates_query(db, actor)
     if session_id is not None:
         query = query.where(Certificate.session_id == session_id)
-    return list(session.exec(query))
+    return list(db.exec(query))
 
 
-def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Certificate:
-    return visible_one(session, actor, _certificates_query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")
+def get_certificate(db: Session, actor: Actor, certificate_id: int) -> Certificate:
+    return visible_one(db, actor, _certificates_query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")

@@ -55,7 +55,7 @@ def check_plan(scheduled_at: datetime, place: str | None, video_link: str | None
 
 
 def plan_session(
-    session: Session,
+    db: Session,
     actor: Actor,
     *,
     certification_code: str,
@@ -66,19 +66,19 @@ def plan_session(
     duration_minutes: int = 240,
 ) -> JurySession:
     _officer_only(actor)
-    cert = get_certification(session, certification_code)
+    cert = get_certification(db, certification_code)
     place, video_link = check_plan(scheduled_at, place, video_link)
     if not QUORUM_MIN <= quorum <= QUORUM_MAX:
         raise ValidationFailed(BAD_QUORUM, code="bad_quorum")
     year = scheduled_at.year
     jury = JurySession(
-        reference=f"JURY-{year}-{next_value(session, 'jury', year):04d}", certification_id=cert.id,
+        reference=f"JURY-{year}-{next_value(db, 'jury', year):04d}", certification_id=cert.id,
         scheduled_at=scheduled_at, duration_minutes=duration_minutes, place=place, video_link=video_link,
         quorum=quorum, state=JuryState.planned.value, created_by_id=actor.user_id,
     )
-    session.add(jury)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="plan", actor=actor, from_state=None,
+    db.add(jury)
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="plan", actor=actor, from_state=None,
                  to_state=jury.state, data={"reference": jury.reference, "certification": cert.code})
     return jury
 
@@ -88,49 +88,49 @@ def _editable(jury: JurySession) -> None:
         raise Conflict("La composition et la liste des candidats sont figées à ce stade.", code="jury_frozen")
 
 
-def structures_of_candidates(session: Session, session_id: int) -> list[Structure]:
+def structures_of_candidates(db: Session, session_id: int) -> list[Structure]:
     """The structures of the session's candidates (its members must be independent of each)."""
-    ids = {c.structure_id for c in session.exec(
+    ids = {c.structure_id for c in db.exec(
         select(Candidate).join(JuryCandidate, JuryCandidate.candidate_id == Candidate.id)
         .where(JuryCandidate.session_id == session_id))}
-    return [session.get(Structure, i) for i in sorted(ids)]
+    return [db.get(Structure, i) for i in sorted(ids)]
 
 
-def add_member(session: Session, actor: Actor, session_id: int, *, user_id: int, college: str,
+def add_member(db: Session, actor: Actor, session_id: int, *, user_id: int, college: str,
                is_president: bool = False) -> JuryMember:
     _officer_only(actor)
-    jury = get_session(session, actor, session_id)
+    jury = get_session(db, actor, session_id)
     _editable(jury)
-    user = session.get(User, user_id)
+    user = db.get(User, user_id)
     if user is None or user.role != Role.jury_member.value or not user.active:
         raise ValidationFailed("Le compte désigné n'est pas un membre de jury actif.", code="not_a_jury_member")
     if college not in COLLEGES:
         raise ValidationFailed(f"Collège parmi : {', '.join(COLLEGES)}.", code="bad_college")
-    if any(m.user_id == user_id for m in members_of(session, jury.id)):
+    if any(m.user_id == user_id for m in members_of(db, jury.id)):
         raise Conflict(f"{user.full_name} siège déjà dans cette session.", code="already_member")
-    if is_president and any(m.is_president for m in members_of(session, jury.id)):
+    if is_president and any(m.is_president for m in members_of(db, jury.id)):
         raise Conflict("La session a déjà un président.", code="president_exists")
-    for structure in structures_of_candidates(session, jury.id):
-        conflicts.ensure_independent(session, user, structure, purpose="siéger au jury d'un candidat de")
+    for structure in structures_of_candidates(db, jury.id):
+        conflicts.ensure_independent(db, user, structure, purpose="siéger au jury d'un candidat de")
     member = JuryMember(session_id=jury.id, user_id=user.id, college=college, is_president=is_president)
-    session.add(member)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="add_member", actor=actor,
+    db.add(member)
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="add_member", actor=actor,
                  from_state=jury.state, to_state=jury.state,
                  data={"user_id": user.id, "name": user.full_name, "college": college, "president": is_president})
     return member
 
 
-def add_candidates(session: Session, actor: Actor, session_id: int, candidate_ids: Sequence[int]) -> list[JuryCandidate]:
+def add_candidates(db: Session, actor: Actor, session_id: int, candidate_ids: Sequence[int]) -> list[JuryCandidate]:
     """Register ready candidates; each is assessed only on the blocs he does not hold yet."""
     _officer_only(actor)
-    jury = get_session(session, actor, session_id)
+    jury = get_session(db, actor, session_id)
     _editable(jury)
-    members = [session.get(User, m.user_id) for m in members_of(session, jury.id)]
-    already = {c.candidate_id for c in candidates_of(session, jury.id)}
+    members = [db.get(User, m.user_id) for m in members_of(db, jury.id)]
+    already = {c.candidate_id for c in candidates_of(db, jury.id)}
     added = []
     for candidate_id in dict.fromkeys(candidate_ids):
-        candidate = session.get(Candidate, candidate_id)
+        candidate = db.get(Candidate, candidate_id)
         if candidate is None:
             raise NotFound(f"Candidat {candidate_id} introuvable.", code="candidate_not_found")
         if candidate_id in already:
@@ -139,50 +139,50 @@ def add_candidates(session: Session, actor: Actor, session_id: int, candidate_id
             raise Conflict(f"{candidate.reference} n'est pas prêt pour le jury.", code="candidate_not_ready")
         if candidate.certification_id != jury.certification_id:
             raise ValidationFailed(f"{candidate.reference} prépare une autre certification.", code="wrong_certification")
-        if not agrement_queries.valid_agrement_for(session, candidate.structure_id, candidate.certification_id, today()):
+        if not agrement_queries.valid_agrement_for(db, candidate.structure_id, candidate.certification_id, today()):
             raise Conflict(f"La structure de {candidate.reference} n'a plus d'agrément en vigueur.",
                            code="no_valid_agrement")
-        structure = session.get(Structure, candidate.structure_id)
+        structure = db.get(Structure, candidate.structure_id)
         for member in members:
-            conflicts.ensure_independent(session, member, structure, purpose="siéger au jury d'un candidat de")
-        row = JuryCandidate(session_id=jury.id, candidate_id=candidate.id, blocs=cand.blocs_to_assess(session, candidate))
-        session.add(row)
+            conflicts.ensure_independent(db, member, structure, purpose="siéger au jury d'un candidat de")
+        row = JuryCandidate(session_id=jury.id, candidate_id=candidate.id, blocs=cand.blocs_to_assess(db, candidate))
+        db.add(row)
         added.append(row)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="add_candidates", actor=actor,
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="add_candidates", actor=actor,
                  from_state=jury.state, to_state=jury.state, data={"candidates": [r.candidate_id for r in added]})
     return added
 
 
-def convene(session: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(session, actor, session_id)
-    apply_transition(session, JURY, jury, "convene", actor, context={
-        "members": len(members_of(session, jury.id)), "candidates": len(candidates_of(session, jury.id))})
+def convene(db: Session, actor: Actor, session_id: int) -> JurySession:
+    jury = get_session(db, actor, session_id)
+    apply_transition(db, JURY, jury, "convene", actor, context={
+        "members": len(members_of(db, jury.id)), "candidates": len(candidates_of(db, jury.id))})
     return jury
 
 
-def record_attendance(session: Session, actor: Actor, session_id: int, present: Mapping[int, bool]) -> JurySession:
+def record_attendance(db: Session, actor: Actor, session_id: int, present: Mapping[int, bool]) -> JurySession:
     _officer_only(actor)
-    jury = get_session(session, actor, session_id)
+    jury = get_session(db, actor, session_id)
     if jury.state != JuryState.convened:
         raise Conflict("Les présences se saisissent une fois les membres convoqués.", code="not_convened")
     chronology.check_session_started(jury.scheduled_at, "La saisie des présences")
-    members = {m.user_id: m for m in members_of(session, jury.id)}
+    members = {m.user_id: m for m in members_of(db, jury.id)}
     unknown = set(present) - set(members)
     if unknown:
         raise ValidationFailed(f"Membres inconnus : {sorted(unknown)}.", code="unknown_member")
     for user_id, is_present in present.items():
         members[user_id].present = bool(is_present)
-        session.add(members[user_id])
-    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="attendance", actor=actor,
+        db.add(members[user_id])
+    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="attendance", actor=actor,
                  from_state=jury.state, to_state=jury.state, data={str(k): v for k, v in present.items()})
-    session.flush()
+    db.flush()
     return jury
 
 
-def composition_problems(session: Session, jury: JurySession) -> list[str]:
+def composition_problems(db: Session, jury: JurySession) -> list[str]:
     """Why the jury may not deliberate: president, both colleges, quorum, independence."""
-    present = [m for m in members_of(session, jury.id) if m.present is not False]
+    present = [m for m in members_of(db, jury.id) if m.present is not False]
     problems = []
     if sum(m.is_president for m in present) != 1:
         problems.append("un président présent est requis")
@@ -194,19 +194,19 @@ def composition_problems(session: Session, jury: JurySession) -> list[str]:
     employers = sum(m.college == "employeur" for m in present)
     if present and abs(employers - (len(present) - employers)) > 1:
         problems.append("les collèges ne sont pas paritaires")
-    structures = structures_of_candidates(session, jury.id)
+    structures = structures_of_candidates(db, jury.id)
     for member in present:
-        user = session.get(User, member.user_id)
+        user = db.get(User, member.user_id)
         for structure in structures:
-            if conflicts.conflicting_links(session, user.id, structure.id):
+            if conflicts.conflicting_links(db, user.id, structure.id):
                 problems.append(f"{user.full_name} n'est pas indépendant de « {structure.name} »")
     return problems
 
 
-def check_composition(session: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(session, actor, session_id)
-    apply_transition(session, JURY, jury, "check_composition", actor,
-                     context={"composition_problems": composition_problems(session, jury)})
+def check_composition(db: Session, actor: Actor, session_id: int) -> JurySession:
+    jury = get_session(db, actor, session_id)
+    apply_transition(db, JURY, jury, "check_composition", actor,
+                     context={"composition_problems": composition_problems(db, jury)})
     return jury
 
 
@@ -214,29 +214,29 @@ NOT_PRESIDENT = "Seul le président du jury peut effectuer cette action."
 PARTIAL_ABSENCE = "Un candidat absent l'est pour tous ses blocs."
 
 
-def is_president(session: Session, actor: Actor, jury: JurySession) -> bool:
+def is_president(db: Session, actor: Actor, jury: JurySession) -> bool:
     """Whether ``actor`` sits on the session as its president."""
-    return any(m.user_id == actor.user_id and m.is_president for m in members_of(session, jury.id))
+    return any(m.user_id == actor.user_id and m.is_president for m in members_of(db, jury.id))
 
 
-def _president_or_officer(session: Session, actor: Actor, jury: JurySession) -> None:
-    if actor.role is Role.jury_member and not is_president(session, actor, jury):
+def _president_or_officer(db: Session, actor: Actor, jury: JurySession) -> None:
+    if actor.role is Role.jury_member and not is_president(db, actor, jury):
         raise Forbidden(NOT_PRESIDENT, code="not_president")
 
 
 def record_results(
-    session: Session, actor: Actor, session_id: int, candidate_id: int, results: Mapping[str, str], comment: str = ""
+    db: Session, actor: Actor, session_id: int, candidate_id: int, results: Mapping[str, str], comment: str = ""
 ) -> JuryCandidate:
     """The jury's result on each assessed bloc of one candidate (may be corrected until closing)."""
-    jury = get_session(session, actor, session_id)
-    _president_or_officer(session, actor, jury)
-    row = next((c for c in candidates_of(session, jury.id) if c.candidate_id == candidate_id), None)
+    jury = get_session(db, actor, session_id)
+    _president_or_officer(db, actor, jury)
+    row = next((c for c in candidates_of(db, jury.id) if c.candidate_id == candidate_id), None)
     if row is None:
         raise NotFound("Ce candidat n'est pas inscrit à la session.", code="candidate_not_in_session")
     if set(results) != set(row.blocs):
         raise ValidationFailed(f"Indiquez un résultat pour exactement les blocs évalués : {', '.join(row.blocs)}.",
                                code="bad_blocs")
-    if cand.vae_interview_missing(session, session.get(Candidate, candidate_id)) and set(results.values()) != {"absent"}:
+    if cand.vae_interview_missing(db, db.get(Candidate, candidate_id)) and set(results.values()) != {"absent"}:
         raise Conflict("Candidat en VAE : enregistrez d'abord l'entretien avec le jury (dossier de VAE).",
                        code="vae_interview_missing")
     bad = {r for r in results.values() if r not in DELIBERATION_RESULTS}
@@ -249,7 +249,7 @@ def record_results(
     # under a shared lock (closing the deliberation waits for them, and they for it), the
     # candidate's row is locked for update, and the session's version does not move.
     JURY.check("record_results", jury.state, actor.role, entity=jury, reason=comment.strip() or None)
-    locked = session.exec(select(JurySession).where(
+    locked = db.exec(select(JurySession).where(
         JurySession.id == jury.id, JurySession.state == JuryState.composition_checked.value,
     ).with_for_update(read=True)).first()
     if locked is None:
@@ -257,147 +257,147 @@ def record_results(
             "Action « saisir les résultats » impossible : la délibération n'est pas ouverte pour cette session.",
             code="invalid_transition", details={"state": jury.state, "transition": "record_results"},
         )
-    session.exec(select(JuryCandidate).where(JuryCandidate.id == row.id).with_for_update())
-    record_event(session, entity_type=ENTITY, entity_id=jury.id, action="record_results", actor=actor,
+    db.exec(select(JuryCandidate).where(JuryCandidate.id == row.id).with_for_update())
+    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="record_results", actor=actor,
                  from_state=jury.state, to_state=jury.state, reason=comment.strip() or None,
                  data={"candidate_id": candidate_id, "results": dict(results)})
-    existing = {d.bloc_code: d for d in deliberations_of(session, jury.id, candidate_id)}
+    existing = {d.bloc_code: d for d in deliberations_of(db, jury.id, candidate_id)}
     for bloc, result in results.items():
         row_d = existing.get(bloc) or Deliberation(session_id=jury.id, candidate_id=candidate_id, bloc_code=bloc,
                                                    result=result, recorded_by_id=actor.user_id)
         row_d.result, row_d.comment, row_d.recorded_by_id, row_d.recorded_at = result, comment.strip(), actor.user_id, now()
-        session.add(row_d)
-    session.flush()
+        db.add(row_d)
+    db.flush()
     return row
 
 
-def missing_results(session: Session, jury: JurySession) -> list[str]:
-    recorded = {(d.candidate_id, d.bloc_code) for d in deliberations_of(session, jury.id)}
+def missing_results(db: Session, jury: JurySession) -> list[str]:
+    recorded = {(d.candidate_id, d.bloc_code) for d in deliberations_of(db, jury.id)}
     missing = []
-    for row in candidates_of(session, jury.id):
+    for row in candidates_of(db, jury.id):
         if any((row.candidate_id, b) not in recorded for b in row.blocs):
-            missing.append(session.get(Candidate, row.candidate_id).reference)
+            missing.append(db.get(Candidate, row.candidate_id).reference)
     return missing
 
 
-def outcome_of(session: Session, row: JuryCandidate) -> str:
+def outcome_of(db: Session, row: JuryCandidate) -> str:
     """certified | partial | none | absent, from this session's results and the blocs held before."""
-    results = {d.bloc_code: d.result for d in deliberations_of(session, row.session_id, row.candidate_id)}
+    results = {d.bloc_code: d.result for d in deliberations_of(db, row.session_id, row.candidate_id)}
     if results and set(results.values()) == {"absent"}:
         return "absent"
-    candidate = session.get(Candidate, row.candidate_id)
-    held_before = set(cand.held_blocs(session, candidate)) - {b for b, r in results.items()}
+    candidate = db.get(Candidate, row.candidate_id)
+    held_before = set(cand.held_blocs(db, candidate)) - {b for b, r in results.items()}
     validated = {b for b, r in results.items() if r == "validated"}
     if set(candidate.blocs) <= held_before | validated:
         return "certified"
     return "partial" if validated else "none"
 
 
-def close_deliberation(session: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(session, actor, session_id)
-    _president_or_officer(session, actor, jury)
+def close_deliberation(db: Session, actor: Actor, session_id: int) -> JurySession:
+    jury = get_session(db, actor, session_id)
+    _president_or_officer(db, actor, jury)
     chronology.check_session_started(jury.scheduled_at, "La clôture de la délibération")
-    apply_transition(session, JURY, jury, "close_deliberation", actor,
-                     context={"missing_results": missing_results(session, jury)})
-    for row in candidates_of(session, jury.id):
-        row.outcome = outcome_of(session, row)
-        session.add(row)
-    session.flush()
+    apply_transition(db, JURY, jury, "close_deliberation", actor,
+                     context={"missing_results": missing_results(db, jury)})
+    for row in candidates_of(db, jury.id):
+        row.outcome = outcome_of(db, row)
+        db.add(row)
+    db.flush()
     return jury
 
 
-def sign_pv(session: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(session, actor, session_id)
-    _president_or_officer(session, actor, jury)
+def sign_pv(db: Session, actor: Actor, session_id: int) -> JurySession:
+    jury = get_session(db, actor, session_id)
+    _president_or_officer(db, actor, jury)
     chronology.check_session_started(jury.scheduled_at, "La signature du procès-verbal")
-    apply_transition(session, JURY, jury, "sign_pv", actor, data={"pv_version": jury.pv_version},
+    apply_transition(db, JURY, jury, "sign_pv", actor, data={"pv_version": jury.pv_version},
                      changes={"pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
-    apply_all_results(session, jury.id)
+    apply_all_results(db, jury.id)
     return jury
 
 
-def apply_all_results(session: Session, session_id: int) -> None:
+def apply_all_results(db: Session, session_id: int) -> None:
     """Blocs acquired, candidates' states and certificate numbers, in the signature's transaction:
     the register is up to date when the signature answers; the flow renders and sends."""
     from certification.jury import issuance
 
-    jury = session.get(JurySession, session_id)
-    rows = candidates_of(session, session_id)
+    jury = db.get(JurySession, session_id)
+    rows = candidates_of(db, session_id)
     ids = [row.candidate_id for row in rows]
     # Loaded once and held here: the session's identity map keeps them while this runs (it holds
     # its rows weakly, and each would otherwise be read again at every step of every candidate).
-    people = {c.id: c for c in session.exec(select(Candidate).where(Candidate.id.in_(ids)))}
+    people = {c.id: c for c in db.exec(select(Candidate).where(Candidate.id.in_(ids)))}
     results: dict[int, list[Deliberation]] = {}
-    for d in deliberations_of(session, session_id):
+    for d in deliberations_of(db, session_id):
         results.setdefault(d.candidate_id, []).append(d)
     for candidate_id in ids:
-        apply_results(session, session_id, candidate_id, deliberations=results.get(candidate_id, []))
-    issuance.issue_all(session, jury, [people[i] for i in ids])
+        apply_results(db, session_id, candidate_id, deliberations=results.get(candidate_id, []))
+    issuance.issue_all(db, jury, [people[i] for i in ids])
 
 
-def cancel(session: Session, actor: Actor, session_id: int, reason: str) -> JurySession:
-    jury = get_session(session, actor, session_id)
-    apply_transition(session, JURY, jury, "cancel", actor, reason=(reason or "").strip())
+def cancel(db: Session, actor: Actor, session_id: int, reason: str) -> JurySession:
+    jury = get_session(db, actor, session_id)
+    apply_transition(db, JURY, jury, "cancel", actor, reason=(reason or "").strip())
     return jury
 
 
 # --- results (system, driven by the flow) ----------------------------------------------------
 
 
-def apply_results(session: Session, session_id: int, candidate_id: int,
+def apply_results(db: Session, session_id: int, candidate_id: int,
                   deliberations: list[Deliberation] | None = None) -> None:
     """Blocs acquired and the candidate's state, once the PV is signed. Idempotent.
     ``deliberations``: the candidate's results in this session, when the caller has read them."""
-    jury = session.get(JurySession, session_id)
+    jury = db.get(JurySession, session_id)
     if jury.state not in (JuryState.pv_signed, JuryState.results_notified):
         raise Conflict("Le PV n'est pas signé.", code="pv_not_signed")
     validity = get_settings().bloc_validity_years
     acquired_on = jury.scheduled_at.date()
     until = _add_years(acquired_on, validity)
-    existing = {a.bloc_code: a for a in session.exec(select(BlocAcquisition).where(
+    existing = {a.bloc_code: a for a in db.exec(select(BlocAcquisition).where(
         BlocAcquisition.candidate_id == candidate_id, BlocAcquisition.session_id == session_id))}
     if deliberations is None:
-        deliberations = deliberations_of(session, session_id, candidate_id)
+        deliberations = deliberations_of(db, session_id, candidate_id)
     for d in deliberations:
         row = existing.get(d.bloc_code)
         if d.result == "validated" and row is None:
-            session.add(BlocAcquisition(candidate_id=candidate_id, bloc_code=d.bloc_code, session_id=session_id,
+            db.add(BlocAcquisition(candidate_id=candidate_id, bloc_code=d.bloc_code, session_id=session_id,
                                         acquired_on=acquired_on, valid_until=until))
         elif row is not None:  # an appeal may have changed the result
             row.cancelled = d.result != "validated"
-            session.add(row)
-    session.flush()
-    candidate = session.get(Candidate, candidate_id)
-    certified = not cand.missing_blocs(session, candidate)
+            db.add(row)
+    db.flush()
+    candidate = db.get(Candidate, candidate_id)
+    certified = not cand.missing_blocs(db, candidate)
     target = "certify" if certified else "return_to_training"
     if candidate.state == CandidateState.ready_for_jury or (certified and candidate.state == CandidateState.in_training):
-        apply_transition(session, CANDIDATE, candidate, target, SYSTEM,
+        apply_transition(db, CANDIDATE, candidate, target, SYSTEM,
                          data={"jury": jury.reference, "pv_version": jury.pv_version})
 
 
-def notify_results(session: Session, session_id: int) -> JurySession:
-    jury = session.get(JurySession, session_id)
-    apply_transition(session, JURY, jury, "notify_results", SYSTEM, data={"pv_version": jury.pv_version},
+def notify_results(db: Session, session_id: int) -> JurySession:
+    jury = db.get(JurySession, session_id)
+    apply_transition(db, JURY, jury, "notify_results", SYSTEM, data={"pv_version": jury.pv_version},
                      changes={"results_notified_at": now()})
     return jury
 
 
-def flag_pending_sessions(session: Session, actor: Actor, structure_id: int, reason: str) -> list[JurySession]:
+def flag_pending_sessions(db: Session, actor: Actor, structure_id: int, reason: str) -> list[JurySession]:
     """A structure lost its agrément: flag the pending sessions where its candidates are presented."""
-    pending = session.exec(
+    pending = db.exec(
         select(JurySession).join(JuryCandidate, JuryCandidate.session_id == JurySession.id)
         .join(Candidate, Candidate.id == JuryCandidate.candidate_id)
         .where(Candidate.structure_id == structure_id,
                JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
     ).unique().all()
-    structure = session.get(Structure, structure_id)
+    structure = db.get(Structure, structure_id)
     text = f"« {structure.name} » : {reason}"
     for jury in pending:
         jury.flag_reason = "\n".join(filter(None, [jury.flag_reason, text]))
-        session.add(jury)
-        record_event(session, entity_type=ENTITY, entity_id=jury.id, action="flag", actor=actor,
+        db.add(jury)
+        record_event(db, entity_type=ENTITY, entity_id=jury.id, action="flag", actor=actor,
                      from_state=jury.state, to_state=jury.state, reason=text, data={"structure_id": structure_id})
-    session.flush()
+    db.flush()
     return list(pending)
 
 

@@ -43,30 +43,30 @@ def initial_files() -> list[ReferentielFile]:
     return [model for model in map(read_file, shipped_files()) if model.initial]
 
 
-def ensure_shipped(session: Session) -> None:
+def ensure_shipped(db: Session) -> None:
     """The certifications and their initial version (active since always) with its blocs, from the
     shipped files ``initial: true`` (idempotent). A first version made by the migration from the
     former constants takes the file's content when its blocs and record are the same (a record
     code set in the database meanwhile keeps the migration's content)."""
     for model in initial_files():
-        cert = session.exec(select(Certification).where(Certification.code == model.certification.code)).first()
+        cert = db.exec(select(Certification).where(Certification.code == model.certification.code)).first()
         if cert is None:
             cert = Certification(code=model.certification.code, title=model.certification.title)
-            session.add(cert)
-            session.flush()
-        version = session.exec(select(CertificationVersion).where(
+            db.add(cert)
+            db.flush()
+        version = db.exec(select(CertificationVersion).where(
             CertificationVersion.certification_id == _id(cert), CertificationVersion.label == model.version)).first()
         if version is None:
-            version = _new_version(session, cert, model, source="installation", actor=None)
+            version = _new_version(db, cert, model, source="installation", actor=None)
             version.status = VersionStatus.active.value
             version.activated_at = version.loaded_at
-            session.add(version)
-            session.flush()
+            db.add(version)
+            db.flush()
         elif version.source == "migration" and version.content_hash != model.content_hash() and _same_frame(
                 version, model):
             version.content, version.content_hash, version.source = model.content(), model.content_hash(), "installation"
-            session.add(version)
-    session.flush()
+            db.add(version)
+    db.flush()
 
 
 def _same_frame(version: CertificationVersion, model: ReferentielFile) -> bool:
@@ -78,8 +78,8 @@ def _same_frame(version: CertificationVersion, model: ReferentielFile) -> bool:
 # --- versions in force ------------------------------------------------------------------------------------
 
 
-def versions_of(session: Session, certification_id: int) -> list[CertificationVersion]:
-    return list(session.exec(select(CertificationVersion).where(
+def versions_of(db: Session, certification_id: int) -> list[CertificationVersion]:
+    return list(db.exec(select(CertificationVersion).where(
         CertificationVersion.certification_id == certification_id).order_by(col(CertificationVersion.id))))
 
 
@@ -87,43 +87,43 @@ def _start(version: CertificationVersion) -> date:
     return version.valid_from or date.min
 
 
-def version_in_force(session: Session, certification_id: int, on: date | None = None) -> CertificationVersion | None:
+def version_in_force(db: Session, certification_id: int, on: date | None = None) -> CertificationVersion | None:
     """The active version whose period holds ``on`` (the latest start wins); None if there is none."""
     on = on or today()
-    active = [v for v in versions_of(session, certification_id) if v.status == VersionStatus.active]
+    active = [v for v in versions_of(db, certification_id) if v.status == VersionStatus.active]
     holding = [v for v in active if _start(v) <= on and (v.valid_until is None or v.valid_until >= on)]
     return max(holding, key=lambda v: (_start(v), v.id or 0)) if holding else None
 
 
-def current_or_latest(session: Session, certification_id: int) -> CertificationVersion | None:
+def current_or_latest(db: Session, certification_id: int) -> CertificationVersion | None:
     """The version in force today, else the latest active one started (after its end: its blocs stay
     the ones its holders were assessed on)."""
-    found = version_in_force(session, certification_id)
+    found = version_in_force(db, certification_id)
     if found is not None:
         return found
-    started = [v for v in versions_of(session, certification_id)
+    started = [v for v in versions_of(db, certification_id)
                if v.status == VersionStatus.active and _start(v) <= today()]
     return max(started, key=lambda v: (_start(v), v.id or 0)) if started else None
 
 
-def blocs_of_version(session: Session, version_id: int) -> list[Bloc]:
-    return list(session.exec(select(Bloc).where(Bloc.version_id == version_id).order_by(col(Bloc.position))))
+def blocs_of_version(db: Session, version_id: int) -> list[Bloc]:
+    return list(db.exec(select(Bloc).where(Bloc.version_id == version_id).order_by(col(Bloc.position))))
 
 
 # --- equivalences -----------------------------------------------------------------------------------
 
 
-def check_equivalences(session: Session, cert: Certification | None, model: ReferentielFile, name: str) -> None:
+def check_equivalences(db: Session, cert: Certification | None, model: ReferentielFile, name: str) -> None:
     """The table's ``from_version`` is a version of the certification and each bloc ``from`` one of
     its blocs; refused (ReferentielInvalid, naming the place) otherwise."""
     if model.from_version is None:
         return
-    earlier = None if cert is None else session.exec(select(CertificationVersion).where(
+    earlier = None if cert is None else db.exec(select(CertificationVersion).where(
         CertificationVersion.certification_id == _id(cert), CertificationVersion.label == model.from_version)).first()
     if earlier is None:
         raise ReferentielInvalid([f"{name} : from_version : version « {model.from_version} » inconnue pour le "
                                   f"{model.certification.code} (chargez-la d'abord)"])
-    codes = {b.code for b in blocs_of_version(session, _id(earlier))}
+    codes = {b.code for b in blocs_of_version(db, _id(earlier))}
     errors = [f"{name} : equivalences[{i}].from : bloc {item.from_} inconnu dans la version « {earlier.label} »"
               for i, item in enumerate(model.equivalences, start=1) if item.from_ not in codes]
     if errors:
@@ -166,11 +166,11 @@ class Preview:
         return not self.to_complete
 
 
-def preview(session: Session, actor: Actor, model: ReferentielFile, source: str = "fichier") -> Preview:
+def preview(db: Session, actor: Actor, model: ReferentielFile, source: str = "fichier") -> Preview:
     """Compare a validated file with the version in force (no write)."""
     _officer_only(actor)
-    cert = session.exec(select(Certification).where(Certification.code == model.certification.code)).first()
-    check_equivalences(session, cert, model, source)
+    cert = db.exec(select(Certification).where(Certification.code == model.certification.code)).first()
+    check_equivalences(db, cert, model, source)
     out = Preview(certification_code=model.certification.code, version=model.version, title=model.version_title,
                   new_certification=cert is None, compared_with=None, same_as=None, label_taken=False,
                   to_complete=model.placeholders(), from_version=model.from_version,
@@ -178,11 +178,11 @@ def preview(session: Session, actor: Actor, model: ReferentielFile, source: str 
     if cert is None:
         out.blocs_added = [b.code for b in model.blocs]
         return out
-    versions = versions_of(session, _id(cert))
+    versions = versions_of(db, _id(cert))
     digest = model.content_hash()
     out.same_as = next((v.label for v in versions if v.content_hash == digest), None)
     out.label_taken = out.same_as is None and any(v.label == model.version for v in versions)
-    current = current_or_latest(session, _id(cert))
+    current = current_or_latest(db, _id(cert))
     if current is None:
         out.blocs_added = [b.code for b in model.blocs]
         return out
@@ -211,7 +211,7 @@ def preview(session: Session, actor: Actor, model: ReferentielFile, source: str 
 # --- loading and activation -------------------------------------------------------------------------------
 
 
-def _new_version(session: Session, cert: Certification, model: ReferentielFile, *, source: str,
+def _new_version(db: Session, cert: Certification, model: ReferentielFile, *, source: str,
                  actor: Actor | None) -> CertificationVersion:
     version = CertificationVersion(
         certification_id=_id(cert), label=model.version, title=model.version_title,
@@ -219,28 +219,28 @@ def _new_version(session: Session, cert: Certification, model: ReferentielFile, 
         valid_until=model.valid_until, status=VersionStatus.draft.value, content=model.content(),
         content_hash=model.content_hash(), source=source[:200], loaded_by_id=actor.user_id if actor else None,
     )
-    session.add(version)
-    session.flush()
+    db.add(version)
+    db.flush()
     for position, bloc in enumerate(model.blocs, start=1):
-        session.add(Bloc(certification_id=_id(cert), version_id=version.id, code=bloc.code, title=bloc.title,
+        db.add(Bloc(certification_id=_id(cert), version_id=version.id, code=bloc.code, title=bloc.title,
                          position=position))
-    session.flush()
+    db.flush()
     return version
 
 
-def load_version(session: Session, actor: Actor, model: ReferentielFile, *, source: str,
+def load_version(db: Session, actor: Actor, model: ReferentielFile, *, source: str,
                  activate_on: date | None = None, reason: str | None = None) -> tuple[CertificationVersion, bool]:
     """Load a validated file as a new draft version (and activate it on ``activate_on`` if given).
     The same content loaded again changes nothing: ``(version, False)``."""
     _officer_only(actor)
     query = select(Certification).where(Certification.code == model.certification.code)
-    cert = session.exec(query.with_for_update()).first()
+    cert = db.exec(query.with_for_update()).first()
     if cert is None:
         cert = Certification(code=model.certification.code, title=model.certification.title)
-        session.add(cert)
-        session.flush()
-    check_equivalences(session, cert, model, source)
-    versions = versions_of(session, _id(cert))
+        db.add(cert)
+        db.flush()
+    check_equivalences(db, cert, model, source)
+    versions = versions_of(db, _id(cert))
     digest = model.content_hash()
     same = next((v for v in versions if v.content_hash == digest), None)
     created = same is None
@@ -249,35 +249,35 @@ def load_version(session: Session, actor: Actor, model: ReferentielFile, *, sour
             raise Conflict(
                 f"La version « {model.version} » du référentiel du {cert.title} existe déjà avec un autre contenu : "
                 "donnez un nouveau libellé de version.", code="version_label_taken")
-        version = _new_version(session, cert, model, source=source, actor=actor)
-        record_event(session, entity_type=ENTITY, entity_id=_id(cert), action="load_version", actor=actor,
+        version = _new_version(db, cert, model, source=source, actor=actor)
+        record_event(db, entity_type=ENTITY, entity_id=_id(cert), action="load_version", actor=actor,
                      to_state=version.label, reason=_clean(reason),
                      data={"version": version.label, "title": version.title, "source": version.source,
                            "content_hash": version.content_hash, "blocs": [b.code for b in model.blocs]})
     else:
         version = same
     if activate_on is not None and not (version.status == VersionStatus.active and version.valid_from == activate_on):
-        activate_version(session, actor, cert.code, version.label, on=activate_on, reason=reason)
+        activate_version(db, actor, cert.code, version.label, on=activate_on, reason=reason)
     return version, created
 
 
-def get_version(session: Session, certification_code: str, label: str) -> CertificationVersion:
-    cert = _certification(session, certification_code)
-    version = session.exec(select(CertificationVersion).where(
+def get_version(db: Session, certification_code: str, label: str) -> CertificationVersion:
+    cert = _certification(db, certification_code)
+    version = db.exec(select(CertificationVersion).where(
         CertificationVersion.certification_id == _id(cert), CertificationVersion.label == label)).first()
     if version is None:
         raise NotFound(f"Version « {label[:20]} » du référentiel inconnue.", code="unknown_version")
     return version
 
 
-def activate_version(session: Session, actor: Actor, certification_code: str, label: str, *,
+def activate_version(db: Session, actor: Actor, certification_code: str, label: str, *,
                      on: date | None = None, reason: str | None = None) -> CertificationVersion:
     """Put a draft version in force from ``on`` (or the file's ``valid_from``), today or later: the
     version in force on that date ends the day before. In the caller's transaction, with its audit
     row: all or nothing. Activating again on the same date changes nothing."""
     _officer_only(actor)
-    cert = _certification(session, certification_code, lock=True)
-    version = get_version(session, certification_code, label)
+    cert = _certification(db, certification_code, lock=True)
+    version = get_version(db, certification_code, label)
     start = on or version.valid_from
     if version.status == VersionStatus.active:
         if start is None or start == version.valid_from:
@@ -298,37 +298,37 @@ def activate_version(session: Session, actor: Actor, certification_code: str, la
         raise Conflict(f"La version « {label} » n'est pas activable : contenu à compléter par le certificateur "
                        f"({'; '.join(placeholders[:3])}{' ; …' if len(placeholders) > 3 else ''}).",
                        code="version_incomplete", details={"to_complete": placeholders})
-    active = [v for v in versions_of(session, _id(cert)) if v.status == VersionStatus.active]
+    active = [v for v in versions_of(db, _id(cert)) if v.status == VersionStatus.active]
     later = [v for v in active if v.valid_from is not None and v.valid_from >= start]
     if later:
         raise Conflict(f"La version « {later[0].label} » entre déjà en vigueur le {_fr(later[0].valid_from)} : "
                        "choisissez une date postérieure.", code="activation_date_taken")
-    previous = version_in_force(session, _id(cert), start)
+    previous = version_in_force(db, _id(cert), start)
     if previous is not None and (previous.valid_until is None or previous.valid_until >= start):
         previous.valid_until = start - timedelta(days=1)
-        session.add(previous)
+        db.add(previous)
     version.status = VersionStatus.active.value
     version.valid_from = start
     version.activated_at = now()
     version.activated_by_id = actor.user_id
-    session.add(version)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=_id(cert), action="activate_version", actor=actor,
+    db.add(version)
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=_id(cert), action="activate_version", actor=actor,
                  from_state=previous.label if previous else None, to_state=version.label, reason=_clean(reason),
                  data={"version": version.label, "valid_from": start.isoformat(),
                        "previous": previous.label if previous else None,
                        "previous_until": previous.valid_until.isoformat() if previous and previous.valid_until else None,
                        "content_hash": version.content_hash})
-    session.flush()
+    db.flush()
     return version
 
 
-def list_versions(session: Session, actor: Actor, certification_code: str) -> list[CertificationVersion]:
+def list_versions(db: Session, actor: Actor, certification_code: str) -> list[CertificationVersion]:
     _officer_only(actor)
-    return versions_of(session, _id(_certification(session, certification_code)))
+    return versions_of(db, _id(_certification(db, certification_code)))
 
 
-def state_of(session: Session, version: CertificationVersion, on: date | None = None) -> str:
+def state_of(db: Session, version: CertificationVersion, on: date | None = None) -> str:
     """« brouillon », « en vigueur », « programmée » or « terminée » (for lists)."""
     on = on or today()
     if version.status != VersionStatus.active:
@@ -340,11 +340,11 @@ def state_of(session: Session, version: CertificationVersion, on: date | None = 
     return "en vigueur"
 
 
-def _certification(session: Session, code: str, *, lock: bool = False) -> Certification:
+def _certification(db: Session, code: str, *, lock: bool = False) -> Certification:
     """The certification; ``lock``: its row locked until the end of the transaction (PostgreSQL), so
     that two officers loading or activating versions of one certification do it one after the other."""
     query = select(Certification).where(Certification.code == code)
-    cert = session.exec(query.with_for_update() if lock else query).first()
+    cert = db.exec(query.with_for_update() if lock else query).first()
     if cert is None:
         raise NotFound(f"Certification inconnue : {code[:40]}.", code="unknown_certification")
     return cert

@@ -141,8 +141,8 @@ def appui_model() -> type[Appui] | None:
     return Appui
 
 
-def _first_events(session: Session, entity_type: str, actions: Iterable[str]) -> dict[int, datetime]:
-    rows = session.exec(
+def _first_events(db: Session, entity_type: str, actions: Iterable[str]) -> dict[int, datetime]:
+    rows = db.exec(
         select(AuditEvent.entity_id, func.min(AuditEvent.at))
         .where(AuditEvent.entity_type == entity_type, AuditEvent.action.in_(list(actions)))
         .group_by(AuditEvent.entity_id)
@@ -156,10 +156,10 @@ def _earliest(*values: datetime | None) -> datetime | None:
 
 
 class _Tally:
-    def __init__(self, session: Session, year: int | None):
+    def __init__(self, db: Session, year: int | None):
         self.year = year
         self.regions: dict[int, str] = {
-            sid: (region or "").strip() or NO_REGION for sid, region in session.exec(select(Structure.id, Structure.region))
+            sid: (region or "").strip() or NO_REGION for sid, region in db.exec(select(Structure.id, Structure.region))
         }
         self.counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
 
@@ -173,16 +173,16 @@ class _Tally:
         self.counts[(year, region)][indicator] += 1
 
 
-def _juries(session: Session, tally: _Tally) -> None:
-    first_signed = _first_events(session, JurySession.__tablename__, ["sign_pv"])
-    sessions = list(session.exec(
+def _juries(db: Session, tally: _Tally) -> None:
+    first_signed = _first_events(db, JurySession.__tablename__, ["sign_pv"])
+    sessions = list(db.exec(
         select(JurySession.id, JurySession.pv_signed_at, JurySession.results_notified_at)
         .where(JurySession.state.in_(HELD_JURY_STATES))
     ))
     if not sessions:
         return
     structures: dict[int, Counter] = defaultdict(Counter)
-    for session_id, structure_id in session.exec(
+    for session_id, structure_id in db.exec(
         select(JuryCandidate.session_id, Candidate.structure_id)
         .join(Candidate, Candidate.id == JuryCandidate.candidate_id)
         .join(JurySession, JurySession.id == JuryCandidate.session_id)
@@ -196,9 +196,9 @@ def _juries(session: Session, tally: _Tally) -> None:
         tally.add("juries", held, region=region)
 
 
-def _controles(session: Session, tally: _Tally) -> None:
-    first_decision = _first_events(session, Controle.__tablename__, DECISION_ACTIONS)
-    for controle_id, structure_id, decided_at, closed_at, updated_at in session.exec(
+def _controles(db: Session, tally: _Tally) -> None:
+    first_decision = _first_events(db, Controle.__tablename__, DECISION_ACTIONS)
+    for controle_id, structure_id, decided_at, closed_at, updated_at in db.exec(
         select(Controle.id, Controle.structure_id, Controle.decided_at, Controle.closed_at, Controle.updated_at)
         .where(Controle.state.in_(CONCLUDED_CONTROLE_STATES))
     ):
@@ -206,16 +206,16 @@ def _controles(session: Session, tally: _Tally) -> None:
         tally.add("controles", concluded, structure_id)
 
 
-def _agrement_requests(session: Session, tally: _Tally) -> None:
+def _agrement_requests(db: Session, tally: _Tally) -> None:
     query = select(AgrementRequest.submitted_at, AgrementRequest.structure_id)
     if tally.year is not None:
         start, end = year_bounds(tally.year)
         query = query.where(AgrementRequest.submitted_at >= start, AgrementRequest.submitted_at < end)
-    for submitted_at, structure_id in session.exec(query):
+    for submitted_at, structure_id in db.exec(query):
         tally.add("agrement_requests", submitted_at, structure_id)
 
 
-def _appuis(session: Session, tally: _Tally) -> bool:
+def _appuis(db: Session, tally: _Tally) -> bool:
     appui = appui_model()
     if appui is None:
         return False
@@ -223,12 +223,12 @@ def _appuis(session: Session, tally: _Tally) -> bool:
     if tally.year is not None:
         start, end = year_bounds(tally.year)
         query = query.where(appui.reported_at >= start, appui.reported_at < end)
-    for reported_at, structure_id in session.exec(query):
+    for reported_at, structure_id in db.exec(query):
         tally.add("appuis", reported_at, structure_id)
     return True
 
 
-def _certificates(session: Session, tally: _Tally) -> None:
+def _certificates(db: Session, tally: _Tally) -> None:
     query = (
         select(Certificate.kind, Certificate.issued_on, Candidate.structure_id, Candidate.pathway)
         .join(Candidate, Candidate.id == Certificate.candidate_id)
@@ -236,14 +236,14 @@ def _certificates(session: Session, tally: _Tally) -> None:
     if tally.year is not None:
         query = query.where(Certificate.issued_on >= date(tally.year, 1, 1),
                             Certificate.issued_on <= date(tally.year, 12, 31))
-    for kind, issued_on, structure_id, pathway in session.exec(query):
+    for kind, issued_on, structure_id, pathway in db.exec(query):
         tally.add("certificates" if kind == "certificate" else "attestations", issued_on, structure_id)
         if kind == "certificate" and pathway == "vae":
             tally.add("vae_certified", issued_on, structure_id)
 
 
-def _vae(session: Session, tally: _Tally) -> None:
-    for filed_at, decided_at, state, structure_id in session.exec(
+def _vae(db: Session, tally: _Tally) -> None:
+    for filed_at, decided_at, state, structure_id in db.exec(
         select(VaeDossier.filed_at, VaeDossier.decided_at, VaeDossier.state, VaeDossier.structure_id)
     ):
         tally.add("vae_requests", filed_at, structure_id)
@@ -251,15 +251,15 @@ def _vae(session: Session, tally: _Tally) -> None:
             tally.add("vae_recevables", decided_at, structure_id)
 
 
-def activity_report(session: Session, year: int | None = None) -> ActivityReport:
+def activity_report(db: Session, year: int | None = None) -> ActivityReport:
     """The activity of ``year`` (or of every year with any activity), in total and per region."""
-    tally = _Tally(session, year)
-    _juries(session, tally)
-    _controles(session, tally)
-    _agrement_requests(session, tally)
-    appuis_available = _appuis(session, tally)
-    _certificates(session, tally)
-    _vae(session, tally)
+    tally = _Tally(db, year)
+    _juries(db, tally)
+    _controles(db, tally)
+    _agrement_requests(db, tally)
+    appuis_available = _appuis(db, tally)
+    _certificates(db, tally)
+    _vae(db, tally)
 
     years = sorted({y for y, _ in tally.counts} | ({year} if year is not None else set()))
     keys = [f.name for f in fields(ActivityRow) if f.name in INDICATORS]

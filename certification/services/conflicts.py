@@ -23,9 +23,9 @@ class ConflictOfInterest(Conflict):
     code = "conflict_of_interest"
 
 
-def conflicting_links(session: Session, user_id: int, structure_id: int) -> list[StructureLink]:
+def conflicting_links(db: Session, user_id: int, structure_id: int) -> list[StructureLink]:
     return list(
-        session.exec(
+        db.exec(
             select(StructureLink).where(
                 StructureLink.user_id == user_id,
                 StructureLink.structure_id == structure_id,
@@ -35,9 +35,9 @@ def conflicting_links(session: Session, user_id: int, structure_id: int) -> list
     )
 
 
-def ensure_independent(session: Session, user: User, structure: Structure, *, purpose: str) -> None:
+def ensure_independent(db: Session, user: User, structure: Structure, *, purpose: str) -> None:
     """Raise ConflictOfInterest (409) when ``user`` is linked to ``structure``."""
-    links = conflicting_links(session, user.id, structure.id)
+    links = conflicting_links(db, user.id, structure.id)
     if links:
         reasons = "; ".join(LINK_LABELS[LinkKind(link.kind)] for link in links)
         raise ConflictOfInterest(
@@ -46,9 +46,9 @@ def ensure_independent(session: Session, user: User, structure: Structure, *, pu
         )
 
 
-def link(session: Session, user_id: int, structure_id: int, kind: LinkKind) -> StructureLink:
+def link(db: Session, user_id: int, structure_id: int, kind: LinkKind) -> StructureLink:
     """Record that ``user_id`` is linked to ``structure_id`` (idempotent)."""
-    row = session.exec(
+    row = db.exec(
         select(StructureLink).where(
             StructureLink.user_id == user_id,
             StructureLink.structure_id == structure_id,
@@ -57,13 +57,13 @@ def link(session: Session, user_id: int, structure_id: int, kind: LinkKind) -> S
     ).first()
     if row is None:
         row = StructureLink(user_id=user_id, structure_id=structure_id, kind=kind.value)
-        session.add(row)
-        session.flush()
+        db.add(row)
+        db.flush()
     return row
 
 
 def declare_link(
-    session: Session, actor: Actor, *, user_id: int, structure_id: int, kind: str, reason: str
+    db: Session, actor: Actor, *, user_id: int, structure_id: int, kind: str, reason: str
 ) -> StructureLink:
     """An officer declares a known link (e.g. a contrôleur who once accompanied the structure)."""
     if actor.role is not Role.officer:
@@ -72,14 +72,14 @@ def declare_link(
         link_kind = LinkKind(kind)
     except ValueError:
         raise ValidationFailed(f"Type de lien inconnu : {kind}.", code="unknown_link_kind") from None
-    user, structure = session.get(User, user_id), session.get(Structure, structure_id)
+    user, structure = db.get(User, user_id), db.get(Structure, structure_id)
     if user is None or structure is None:
         raise NotFound("Utilisateur ou structure introuvable.", code="not_found")
     if not reason.strip():
         raise ValidationFailed("Précisez la nature du lien.", code="reason_required")
-    row = link(session, user_id, structure_id, link_kind)
+    row = link(db, user_id, structure_id, link_kind)
     record_event(
-        session, entity_type=Structure.__tablename__, entity_id=structure_id, action="declare_link",
+        db, entity_type=Structure.__tablename__, entity_id=structure_id, action="declare_link",
         actor=actor, reason=reason.strip(),
         data={"user_id": user_id, "user": user.full_name, "role": ROLE_LABELS_FR[Role(user.role)],
               "kind": link_kind.value},
@@ -87,10 +87,10 @@ def declare_link(
     return row
 
 
-def record_refusal(session: Session, actor: Actor, exc: ConflictOfInterest, *, entity_type: str, entity_id: int,
+def record_refusal(db: Session, actor: Actor, exc: ConflictOfInterest, *, entity_type: str, entity_id: int,
                    action: str) -> None:
     """Keep a trace of a refused assignment (in its own transaction: the refused one rolls back)."""
     record_event(
-        session, entity_type=entity_type, entity_id=entity_id, action=f"{action}_refused", actor=actor,
+        db, entity_type=entity_type, entity_id=entity_id, action=f"{action}_refused", actor=actor,
         reason=exc.message, data=exc.details,
     )

@@ -138,8 +138,8 @@ def achievement(cert: Certification, bloc_code: str | None, bloc_title: str | No
     }
 
 
-def achievements_of(session: Session, cert: Certification) -> list[dict[str, Any]]:
-    return [achievement(cert, None, None)] + [achievement(cert, b.code, b.title) for b in blocs_of(session, cert.id)]
+def achievements_of(db: Session, cert: Certification) -> list[dict[str, Any]]:
+    return [achievement(cert, None, None)] + [achievement(cert, b.code, b.title) for b in blocs_of(db, cert.id)]
 
 
 # --- signing --------------------------------------------------------------------------------------
@@ -198,24 +198,24 @@ def _identity(candidate: Candidate, holder_name: str) -> list[dict[str, Any]]:
     return out
 
 
-def _valid_until(session: Session, row: Certificate, bloc_code: str | None) -> date | None:
+def _valid_until(db: Session, row: Certificate, bloc_code: str | None) -> date | None:
     """An attestation's blocs count 5 years (partial validation); a certificate does not expire."""
     if row.kind != "attestation" or bloc_code is None:
         return None
-    acquisition = session.exec(select(BlocAcquisition).where(
+    acquisition = db.exec(select(BlocAcquisition).where(
         BlocAcquisition.candidate_id == row.candidate_id, BlocAcquisition.bloc_code == bloc_code,
         BlocAcquisition.session_id == row.session_id)).first()
     return acquisition.valid_until if acquisition else None
 
 
-def build_credential(session: Session, row: Certificate, bloc_code: str | None, bloc_title: str | None,
+def build_credential(db: Session, row: Certificate, bloc_code: str | None, bloc_title: str | None,
                      *, credential_uuid: str, status_index: int, issued: datetime) -> dict[str, Any]:
-    cert = session.get(Certification, row.certification_id)
-    candidate = session.get(Candidate, row.candidate_id)
+    cert = db.get(Certification, row.certification_id)
+    candidate = db.get(Candidate, row.candidate_id)
     holder = f"{row.holder_first_names} {row.holder_last_name}"
-    definition = achievement(cert, bloc_code, bloc_title, version_of(session, candidate))
+    definition = achievement(cert, bloc_code, bloc_title, version_of(db, candidate))
     valid_from = datetime.combine(row.issued_on, time(0, 0), tzinfo=UTC)
-    until = _valid_until(session, row, bloc_code)
+    until = _valid_until(db, row, bloc_code)
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{credential_uuid}",
@@ -251,64 +251,64 @@ def build_credential(session: Session, row: Certificate, bloc_code: str | None, 
 # --- issuance, re-issue, revocation ---------------------------------------------------------------
 
 
-def _achievements_for(session: Session, row: Certificate) -> list[tuple[str | None, str | None]]:
-    titles = bloc_titles(session, session.get(Candidate, row.candidate_id))  # the holder's version
+def _achievements_for(db: Session, row: Certificate) -> list[tuple[str | None, str | None]]:
+    titles = bloc_titles(db, db.get(Candidate, row.candidate_id))  # the holder's version
     blocs = [(code, titles.get(code, code)) for code in row.blocs]
     return ([(None, None)] if row.kind == "certificate" else []) + blocs
 
 
-def credentials_of(session: Session, certificate_id: int, *, version: int | None = None) -> list[Credential]:
+def credentials_of(db: Session, certificate_id: int, *, version: int | None = None) -> list[Credential]:
     query = select(Credential).where(Credential.certificate_id == certificate_id)
     if version is not None:
         query = query.where(Credential.certificate_version == version)
-    return list(session.exec(query.order_by(Credential.id)))
+    return list(db.exec(query.order_by(Credential.id)))
 
 
-def issue(session: Session, row: Certificate, *, new: bool = False) -> list[Credential]:
+def issue(db: Session, row: Certificate, *, new: bool = False) -> list[Credential]:
     """The credentials of the certificate's current version, once (re-running returns the same).
     ``new``: the certificate was created by this transaction, so it has none yet."""
-    existing = [] if new else credentials_of(session, row.id, version=row.version)
+    existing = [] if new else credentials_of(db, row.id, version=row.version)
     if existing:
         return existing
-    cert = session.get(Certification, row.certification_id)
+    cert = db.get(Certification, row.certification_id)
     issued = now()
     out = []
-    achievements = _achievements_for(session, row)
-    first = next_value(session, "credential-status", 0, count=len(achievements)) - len(achievements)
+    achievements = _achievements_for(db, row)
+    first = next_value(db, "credential-status", 0, count=len(achievements)) - len(achievements)
     for index, (bloc_code, bloc_title) in enumerate(achievements, start=first):
         if index >= STATUS_LIST_BITS:  # pragma: no cover - 131,072 credentials: a second list is needed
             raise RuntimeError("the revocation status list is full")
         credential_uuid = str(uuid.uuid4())
-        payload = build_credential(session, row, bloc_code, bloc_title, credential_uuid=credential_uuid,
+        payload = build_credential(db, row, bloc_code, bloc_title, credential_uuid=credential_uuid,
                                    status_index=index, issued=issued)
         token, kid = _sign(payload)
         credential = Credential(certificate_id=row.id, certificate_version=row.version, bloc_code=bloc_code,
                                 achievement_key=bloc_code or cert.code, credential_uuid=credential_uuid,
                                 status_index=index, kid=kid, jwt=token, issued_at=issued)
-        session.add(credential)
+        db.add(credential)
         out.append(credential)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=row.id, action="credentials_issued", actor=SYSTEM,
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=row.id, action="credentials_issued", actor=SYSTEM,
                  from_state=row.state, to_state=row.state,
                  data={"version": row.version, "credentials": [c.achievement_key for c in out],
                        "status_indexes": [c.status_index for c in out]})
     return out
 
 
-def revoke(session: Session, row: Certificate, reason: str, *, before_version: int | None = None) -> int:
+def revoke(db: Session, row: Certificate, reason: str, *, before_version: int | None = None) -> int:
     """Set the status bits of the certificate's credentials (of the versions before ``before_version``
     if given); returns how many were revoked."""
     query = select(Credential).where(Credential.certificate_id == row.id, Credential.revoked_at.is_(None))
     if before_version is not None:
         query = query.where(Credential.certificate_version < before_version)
-    revoked = list(session.exec(query))
+    revoked = list(db.exec(query))
     at = now()
     for credential in revoked:
         credential.revoked_at, credential.revoked_reason = at, reason
-        session.add(credential)
+        db.add(credential)
     if revoked:
-        session.flush()
-        record_event(session, entity_type=ENTITY, entity_id=row.id, action="credentials_revoked", actor=SYSTEM,
+        db.flush()
+        record_event(db, entity_type=ENTITY, entity_id=row.id, action="credentials_revoked", actor=SYSTEM,
                      from_state=row.state, to_state=row.state,
                      data={"reason": reason, "status_indexes": [c.status_index for c in revoked]})
     return len(revoked)
@@ -317,8 +317,8 @@ def revoke(session: Session, row: Certificate, reason: str, *, before_version: i
 # --- the status list ------------------------------------------------------------------------------
 
 
-def revoked_indexes(session: Session) -> list[int]:
-    return list(session.exec(select(Credential.status_index).where(Credential.revoked_at.is_not(None))))
+def revoked_indexes(db: Session) -> list[int]:
+    return list(db.exec(select(Credential.status_index).where(Credential.revoked_at.is_not(None))))
 
 
 def encode_bitstring(indexes: list[int]) -> str:
@@ -339,7 +339,7 @@ def bit_is_set(bitstring: bytes, index: int) -> bool:
     return bool(bitstring[index // 8] & (0x80 >> (index % 8)))
 
 
-def status_list_credential(session: Session) -> dict[str, Any]:
+def status_list_credential(db: Session) -> dict[str, Any]:
     moment = now()
     return {
         "@context": [VC_CONTEXT],
@@ -348,14 +348,14 @@ def status_list_credential(session: Session) -> dict[str, Any]:
         "issuer": issuer_id(),
         "validFrom": _iso(moment),
         "credentialSubject": {"id": f"{status_list_url()}#list", "type": "BitstringStatusList",
-                              "statusPurpose": "revocation", "encodedList": encode_bitstring(revoked_indexes(session))},
+                              "statusPurpose": "revocation", "encodedList": encode_bitstring(revoked_indexes(db))},
         "iss": issuer_id(), "jti": status_list_url(), "nbf": int(moment.timestamp()) - 1,
         "iat": int(moment.timestamp()),
     }
 
 
-def signed_status_list(session: Session) -> str:
-    return _sign(status_list_credential(session))[0]
+def signed_status_list(db: Session) -> str:
+    return _sign(status_list_credential(db))[0]
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def verify_credential(session: Session, token: str) -> CredentialCheck:
+def verify_credential(db: Session, token: str) -> CredentialCheck:
     """What a verifier concludes from a compact VC-JWT: signature by a key of the certifier, OB 3.0
     shape, dates, and the revocation bit of the status list (read from the register)."""
     token = "".join((token or "").split())
@@ -432,7 +432,7 @@ def verify_credential(session: Session, token: str) -> CredentialCheck:
         index = int(status.get("statusListIndex"))
     except (TypeError, ValueError):
         return _result("altered", kid=key.kid, credential=claims, checks=checks)
-    bitstring = decode_bitstring(encode_bitstring(revoked_indexes(session)))
+    bitstring = decode_bitstring(encode_bitstring(revoked_indexes(db)))
     checks["status"] = not bit_is_set(bitstring, index)
     if not checks["status"]:
         return _result("revoked", kid=key.kid, credential=claims, checks=checks)

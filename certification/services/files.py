@@ -31,13 +31,13 @@ class PieceIn:
     relative_path: str
 
 
-def referenced_uploads(session: Session) -> set[str]:
-    paths: set[str] = set(session.exec(select(Piece.relative_path)).all())
-    paths.update(session.exec(select(ControleFile.relative_path)).all())
-    for files in session.exec(select(Evaluation.files)).all():
+def referenced_uploads(db: Session) -> set[str]:
+    paths: set[str] = set(db.exec(select(Piece.relative_path)).all())
+    paths.update(db.exec(select(ControleFile.relative_path)).all())
+    for files in db.exec(select(Evaluation.files)).all():
         paths.update(f["relative_path"] for f in files or () if f.get("relative_path"))
-    for report in session.exec(select(Appui.report_file)).all():
+    for report in db.exec(select(Appui.report_file)).all():
         if report and report.get("relative_path"):
             paths.add(report["relative_path"])
-    paths.update(p for p in session.exec(select(VaeDossier.livret2_path)).all() if p)  # the livret 2 of VAE
+    paths.update(p for p in db.exec(select(VaeDossier.livret2_path)).all() if p)  # the livret 2 of VAE
     return paths

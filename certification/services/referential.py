@@ -21,52 +21,52 @@ REGISTRY_CODE = re.compile(r"(RNCP|RS)(\d{1,16})")
 
 
 
-def ensure_referential(session: Session) -> None:
+def ensure_referential(db: Session) -> None:
     """Create the certifications, their initial version and its blocs if missing (idempotent), from
     the référentiel files shipped with the engine (certification/data/referentiels/)."""
-    ensure_shipped(session)
+    ensure_shipped(db)
 
 
-def get_certification(session: Session, code: str) -> Certification:
-    cert = session.exec(select(Certification).where(Certification.code == code)).first()
+def get_certification(db: Session, code: str) -> Certification:
+    cert = db.exec(select(Certification).where(Certification.code == code)).first()
     if cert is None:
         raise NotFound(f"Certification inconnue : {code}.", code="unknown_certification")
     return cert
 
 
-def blocs_of(session: Session, certification_id: int, version_id: int | None = None) -> list[Bloc]:
+def blocs_of(db: Session, certification_id: int, version_id: int | None = None) -> list[Bloc]:
     """The blocs of a version of the certification: by default the version in force today (or the
     latest one started)."""
     if version_id is None:
-        version = current_or_latest(session, certification_id)
+        version = current_or_latest(db, certification_id)
         version_id = version.id if version else None
-    return list(session.exec(select(Bloc).where(
+    return list(db.exec(select(Bloc).where(
         Bloc.certification_id == certification_id, Bloc.version_id == version_id).order_by(Bloc.position)))
 
 
-def version_of(session: Session, candidate: Candidate) -> CertificationVersion | None:
+def version_of(db: Session, candidate: Candidate) -> CertificationVersion | None:
     """The version of the référentiel the candidate registered on (kept for good); a candidate
     registered before versions existed: the version in force today."""
     if candidate.certification_version_id is not None:
-        return get_kept(session, CertificationVersion, candidate.certification_version_id)
-    return current_or_latest(session, candidate.certification_id)
+        return get_kept(db, CertificationVersion, candidate.certification_version_id)
+    return current_or_latest(db, candidate.certification_id)
 
 
-def candidate_blocs(session: Session, candidate: Candidate) -> dict[str, Bloc]:
+def candidate_blocs(db: Session, candidate: Candidate) -> dict[str, Bloc]:
     """The blocs of the candidate's version, by code (their titles as that version words them)."""
-    version = version_of(session, candidate)
+    version = version_of(db, candidate)
     if version is None:
-        return {b.code: b for b in blocs_of(session, candidate.certification_id, None)}
+        return {b.code: b for b in blocs_of(db, candidate.certification_id, None)}
     # A version's blocs are written with it and never after: read once per transaction (a jury's
     # PV and certificates name them for each of its candidates).
-    cache = transaction_cache(session, "version_blocs")
+    cache = transaction_cache(db, "version_blocs")
     if version.id not in cache:
-        cache[version.id] = {b.code: b for b in blocs_of(session, candidate.certification_id, version.id)}
+        cache[version.id] = {b.code: b for b in blocs_of(db, candidate.certification_id, version.id)}
     return dict(cache[version.id])
 
 
-def bloc_titles(session: Session, candidate: Candidate) -> dict[str, str]:
-    return {code: bloc.title for code, bloc in candidate_blocs(session, candidate).items()}
+def bloc_titles(db: Session, candidate: Candidate) -> dict[str, str]:
+    return {code: bloc.title for code, bloc in candidate_blocs(db, candidate).items()}
 
 
 def version_title(cert: Certification, version: CertificationVersion | None) -> str:
@@ -80,11 +80,11 @@ def version_registry_code(cert: Certification, version: CertificationVersion | N
     return (version.registry_code if version is not None and version.registry_code else "") or cert.registry_code
 
 
-def mixed_versions(session: Session, candidates: list[Candidate]) -> bool:
+def mixed_versions(db: Session, candidates: list[Candidate]) -> bool:
     """Whether ``candidates`` are not all on one version (a jury session's PV then names each one's)."""
     ids = set()
     for candidate in candidates:
-        version = version_of(session, candidate)
+        version = version_of(db, candidate)
         ids.add(version.id if version else None)
     return len(ids) > 1
 
@@ -99,17 +99,17 @@ def parse_registry_code(value: str | None) -> tuple[str, str] | None:
     return (match.group(1), code) if match else None
 
 
-def list_certifications(session: Session, actor: Actor) -> list[Certification]:
+def list_certifications(db: Session, actor: Actor) -> list[Certification]:
     _officer_only(actor)
-    return list(session.exec(select(Certification).order_by(Certification.code)))
+    return list(db.exec(select(Certification).order_by(Certification.code)))
 
 
-def set_registry_code(session: Session, actor: Actor, certification_code: str, registry_code: str,
+def set_registry_code(db: Session, actor: Actor, certification_code: str, registry_code: str,
                       reason: str | None = None) -> Certification:
     """Record the RNCP / RS code of a certification (normalised; the change audited with its former
     value). Setting the code it already has changes nothing."""
     _officer_only(actor)
-    cert = get_certification(session, certification_code)
+    cert = get_certification(db, certification_code)
     parsed = parse_registry_code(registry_code)
     if parsed is None:
         raise ValidationFailed(
@@ -121,17 +121,17 @@ def set_registry_code(session: Session, actor: Actor, certification_code: str, r
     if code == previous:
         return cert
     cert.registry_code = code
-    session.add(cert)
-    record_event(session, entity_type=ENTITY, entity_id=cert.id, action="set_registry_code", actor=actor,
+    db.add(cert)
+    record_event(db, entity_type=ENTITY, entity_id=cert.id, action="set_registry_code", actor=actor,
                  from_state=previous, to_state=code, reason=(reason or "").strip() or None,
                  data={"from": previous, "to": code, "registry": parsed[0]})
-    session.flush()
+    db.flush()
     return cert
 
 
-def certification_timeline(session: Session, actor: Actor, certification_code: str) -> list[AuditEvent]:
+def certification_timeline(db: Session, actor: Actor, certification_code: str) -> list[AuditEvent]:
     _officer_only(actor)
-    return timeline(session, ENTITY, get_certification(session, certification_code).id)
+    return timeline(db, ENTITY, get_certification(db, certification_code).id)
 
 
 def _officer_only(actor: Actor) -> None:

@@ -49,79 +49,79 @@ def _cutoff(rule: str) -> datetime | None:
     return None if days is None or days < 0 else now() - timedelta(days=days)
 
 
-def _ended_before(session: Session, model: Any, states: Iterable[str], cutoff: datetime) -> Sequence[Any]:
+def _ended_before(db: Session, model: Any, states: Iterable[str], cutoff: datetime) -> Sequence[Any]:
     """The dossiers of ``model`` in one of the ended ``states`` whose last change is before ``cutoff``."""
-    return session.exec(select(model).where(
+    return db.exec(select(model).where(
         model.state.in_([str(s) for s in states]), model.updated_at <= cutoff)).all()
 
 
-def _record_purge(session: Session, result: RetentionResult, rule: str, entity_type: str, entity_id: int,
+def _record_purge(db: Session, result: RetentionResult, rule: str, entity_type: str, entity_id: int,
                   reason: str, **counts: int) -> None:
     """Audit a purge on the dossier it belonged to (the rule and counts only, never the content)
     and add it to ``result``'s count for ``rule``."""
-    record_event(session, entity_type=entity_type, entity_id=entity_id, action=ACTION, actor=SYSTEM,
+    record_event(db, entity_type=entity_type, entity_id=entity_id, action=ACTION, actor=SYSTEM,
                  reason=reason, data={"rule": rule, **counts})
     result.counts[rule] = result.counts.get(rule, 0) + sum(counts.values())
 
 
-def _purge_request_pieces(session: Session, result: RetentionResult) -> set[str]:
+def _purge_request_pieces(db: Session, result: RetentionResult) -> set[str]:
     cutoff, paths = _cutoff("ended_request_pieces"), set[str]()
     if cutoff is None:
         return paths
-    for request in _ended_before(session, AgrementRequest, ENDED_REQUESTS, cutoff):
-        pieces = session.exec(select(Piece).where(Piece.request_id == request.id)).all()
+    for request in _ended_before(db, AgrementRequest, ENDED_REQUESTS, cutoff):
+        pieces = db.exec(select(Piece).where(Piece.request_id == request.id)).all()
         if not pieces:
             continue
         for piece in pieces:
             paths.add(piece.relative_path)
-            session.delete(piece)
-        _record_purge(session, result, "ended_request_pieces", AgrementRequest.__tablename__, request.id,
+            db.delete(piece)
+        _record_purge(db, result, "ended_request_pieces", AgrementRequest.__tablename__, request.id,
                       "Durée de conservation des pièces écoulée (demande close).", pieces=len(pieces))
     return paths
 
 
-def _purge_evidence(session: Session, result: RetentionResult) -> set[str]:
+def _purge_evidence(db: Session, result: RetentionResult) -> set[str]:
     cutoff, paths = _cutoff("evaluation_evidence"), set[str]()
     if cutoff is None:
         return paths
-    for candidate in _ended_before(session, Candidate, ENDED_CANDIDATES, cutoff):
+    for candidate in _ended_before(db, Candidate, ENDED_CANDIDATES, cutoff):
         removed = 0
-        for evaluation in session.exec(select(Evaluation).where(Evaluation.candidate_id == candidate.id)):
+        for evaluation in db.exec(select(Evaluation).where(Evaluation.candidate_id == candidate.id)):
             if evaluation.files:
                 paths.update(f["relative_path"] for f in evaluation.files if f.get("relative_path"))
                 removed += len(evaluation.files)
                 evaluation.files = []
-                session.add(evaluation)
+                db.add(evaluation)
         if removed:
-            _record_purge(session, result, "evaluation_evidence", Candidate.__tablename__, candidate.id,
+            _record_purge(db, result, "evaluation_evidence", Candidate.__tablename__, candidate.id,
                           "Durée de conservation des preuves d'évaluation écoulée.", files=removed)
     return paths
 
 
-def _purge_login_records(session: Session, result: RetentionResult) -> None:
+def _purge_login_records(db: Session, result: RetentionResult) -> None:
     cutoff = _cutoff("login_records")
     if cutoff is None:
         return
-    tokens = session.exec(select(ApiToken).where(or_(ApiToken.revoked_at <= cutoff, ApiToken.expires_at <= cutoff))).all()
+    tokens = db.exec(select(ApiToken).where(or_(ApiToken.revoked_at <= cutoff, ApiToken.expires_at <= cutoff))).all()
     per_user: dict[int, int] = {}
     for token in tokens:
         ended = min(t for t in (as_utc(token.revoked_at), as_utc(token.expires_at)) if t is not None)
         if ended <= cutoff:
             per_user[token.user_id] = per_user.get(token.user_id, 0) + 1
-            session.delete(token)
+            db.delete(token)
     for user_id, count in per_user.items():
-        _record_purge(session, result, "login_records", "users", user_id,
+        _record_purge(db, result, "login_records", "users", user_id,
                       "Durée de conservation des traces de connexion écoulée.", tokens=count)
 
 
-def apply_retention(session: Session, data_dir: Path | None = None) -> RetentionResult:
+def apply_retention(db: Session, data_dir: Path | None = None) -> RetentionResult:
     """Delete what has outlived its period, in the caller's transaction; the files no row refers to
     any more are unlinked by :func:`unlink_unreferenced` after the commit."""
     result = RetentionResult()
-    paths = _purge_request_pieces(session, result) | _purge_evidence(session, result)
-    _purge_login_records(session, result)
-    session.flush()
-    result.unlinked = sorted(paths - referenced_uploads(session))
+    paths = _purge_request_pieces(db, result) | _purge_evidence(db, result)
+    _purge_login_records(db, result)
+    db.flush()
+    result.unlinked = sorted(paths - referenced_uploads(db))
     return result
 
 

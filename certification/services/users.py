@@ -40,7 +40,7 @@ def _token_hash(token: str) -> str:
 
 
 def create_user(
-    session: Session,
+    db: Session,
     *,
     email: str,
     full_name: str,
@@ -61,7 +61,7 @@ def create_user(
         raise ValidationFailed("Sexe invalide : « M » (masculin) ou « F » (féminin).", code="invalid_sex")
     if password:
         check_password(password, email)
-    if session.exec(select(User).where(User.email == email)).first():
+    if db.exec(select(User).where(User.email == email)).first():
         raise Conflict(f"Un compte existe déjà pour {email}.", code="duplicate_user")
     user = User(
         email=email,
@@ -71,15 +71,15 @@ def create_user(
         sex=sex,
         password_hash=hash_password(password) if password else None,
     )
-    session.add(user)
-    session.flush()
+    db.add(user)
+    db.flush()
     return user
 
 
-def issue_token(session: Session, user: User, *, ttl_hours: int | None = 12, label: str = "") -> str:
+def issue_token(db: Session, user: User, *, ttl_hours: int | None = 12, label: str = "") -> str:
     """Create an opaque bearer token; only its hash is stored."""
     token = secrets.token_urlsafe(32)
-    session.add(
+    db.add(
         ApiToken(
             user_id=user.id,
             token_hash=_token_hash(token),
@@ -87,59 +87,59 @@ def issue_token(session: Session, user: User, *, ttl_hours: int | None = 12, lab
             expires_at=now() + timedelta(hours=ttl_hours) if ttl_hours else None,
         )
     )
-    session.flush()
+    db.flush()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+def user_for_token(db: Session, token: str) -> User | None:
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and as_utc(row.expires_at) <= now():
         return None
-    user = session.get(User, row.user_id)
+    user = db.get(User, row.user_id)
     return user if user and user.active else None
 
 
-def login(session: Session, email: str, password: str, *, ttl_hours: int) -> tuple[User, str] | None:
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+def login(db: Session, email: str, password: str, *, ttl_hours: int) -> tuple[User, str] | None:
+    user = db.exec(select(User).where(User.email == email.strip().lower())).first()
     # The password is hashed in every case (a dummy hash for an unknown address or an account
     # without password), so that the answer's timing does not tell which addresses exist.
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     matches = verify_password(password, stored)
     if user is None or not user.active or not user.password_hash or not matches:
         return None
-    return user, issue_token(session, user, ttl_hours=ttl_hours, label="login")
+    return user, issue_token(db, user, ttl_hours=ttl_hours, label="login")
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def change_password(db: Session, user: User, current: str, new: str) -> None:
     """Change ``user``'s password after checking the current one; the policy applies to the new one.
     Every other token of the user stays valid (revoke them explicitly)."""
     if not verify_password(current, user.password_hash):
         raise ValidationFailed("Le mot de passe actuel est incorrect.", code="bad_current_password")
     check_password(new, user.email)
     user.password_hash = hash_password(new)
-    session.add(user)
-    session.flush()
+    db.add(user)
+    db.flush()
 
 
-def revoke_token(session: Session, token: str) -> bool:
+def revoke_token(db: Session, token: str) -> bool:
     """Revoke one bearer token (logout). False when it was unknown or already revoked."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = now()
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     return True
 
 
-def revoke_user_tokens(session: Session, user_id: int) -> int:
+def revoke_user_tokens(db: Session, user_id: int) -> int:
     """Revoke every live token of a user (stolen token, departure); returns how many."""
-    rows = session.exec(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
+    rows = db.exec(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
     at = now()
     for row in rows:
         row.revoked_at = at
-        session.add(row)
-    session.flush()
+        db.add(row)
+    db.flush()
     return len(rows)

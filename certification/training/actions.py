@@ -28,9 +28,9 @@ def training_actions(_session: Session, actor: Actor, training: TrainingSession)
     return actions
 
 
-def enrollment_actions(session: Session, actor: Actor, enrollment: TrainingEnrollment) -> list[str]:
+def enrollment_actions(db: Session, actor: Actor, enrollment: TrainingEnrollment) -> list[str]:
     """The outcome of an enrolment is recorded while its session is in progress."""
-    training = session.get(TrainingSession, enrollment.session_id)
+    training = db.get(TrainingSession, enrollment.session_id)
     assert training is not None  # a foreign key
     names = set() if actor.role is Role.structure else available_transitions(ENROLLMENT, enrollment.state, actor.role)
     if training.state != TrainingState.in_progress:

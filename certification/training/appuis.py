@@ -28,11 +28,11 @@ ENTITY = Appui.__tablename__
 
 
 def request_appui(
-    session: Session, actor: Actor, *, subject: str, need: str, structure_id: int | None = None
+    db: Session, actor: Actor, *, subject: str, need: str, structure_id: int | None = None
 ) -> Appui:
     """A structure asks for an appui pédagogique (an officer may ask on its behalf)."""
     if actor.role is Role.structure:
-        own = structure_of(session, actor)
+        own = structure_of(db, actor)
         if structure_id not in (None, own):
             raise Forbidden("Une structure ne demande un appui que pour elle-même.", code="role_not_allowed")
         structure_id = own
@@ -41,20 +41,20 @@ def request_appui(
                         code="role_not_allowed")
     if structure_id is None:
         raise ValidationFailed("Indiquez la structure concernée.", code="structure_required")
-    structure = session.get(Structure, structure_id)
+    structure = db.get(Structure, structure_id)
     if structure is None:
         raise NotFound("Structure introuvable.", code="structure_not_found")
     if not subject.strip() or not need.strip():
         raise ValidationFailed("L'objet et la description du besoin sont obligatoires.", code="need_required")
     year = now().year
     appui = Appui(
-        reference=f"AP-{year}-{next_value(session, 'appui', year):04d}",
+        reference=f"AP-{year}-{next_value(db, 'appui', year):04d}",
         structure_id=structure.id, subject=subject.strip(), need=need.strip(), requested_by_id=actor.user_id,
         state=AppuiState.requested.value,
     )
-    session.add(appui)
-    session.flush()
-    record_event(session, entity_type=ENTITY, entity_id=appui.id, action="request", actor=actor,
+    db.add(appui)
+    db.flush()
+    record_event(db, entity_type=ENTITY, entity_id=appui.id, action="request", actor=actor,
                  to_state=appui.state, reason=appui.subject,
                  data={"reference": appui.reference, "structure_id": structure.id, "structure": structure.name})
     return appui
@@ -63,39 +63,39 @@ def request_appui(
 # --- instruction ---------------------------------------------------------------------------
 
 
-def _acting_on(session: Session, actor: Actor, appui_id: int) -> Appui:
-    appui = get_appui(session, actor, appui_id)
+def _acting_on(db: Session, actor: Actor, appui_id: int) -> Appui:
+    appui = get_appui(db, actor, appui_id)
     if actor.role is Role.structure:
         raise Forbidden("Une structure ne peut pas agir sur l'appui, seulement l'annuler tant qu'il n'est pas confié.",
                         code="role_not_allowed")
     return appui
 
 
-def assign(session: Session, actor: Actor, appui_id: int, formateur_id: int) -> Appui:
+def assign(db: Session, actor: Actor, appui_id: int, formateur_id: int) -> Appui:
     """Entrust the appui to a formateur EPSP (who is then linked to the structure)."""
-    appui = _acting_on(session, actor, appui_id)
+    appui = _acting_on(db, actor, appui_id)
     if actor.role is not Role.officer:
         raise Forbidden("Seul·e un·e chargé·e de certification confie un appui à un formateur.",
                         code="role_not_allowed")
-    formateur = active_formateur(session, formateur_id)
+    formateur = active_formateur(db, formateur_id)
     if formateur.id == appui.formateur_id:
         raise Conflict(f"L'appui est déjà confié à {formateur.full_name}.", code="already_assigned")
     apply_transition(
-        session, APPUI, appui, "assign", actor,
+        db, APPUI, appui, "assign", actor,
         data={"formateur_id": formateur.id, "formateur": formateur.full_name,
               "previous_formateur_id": appui.formateur_id},
         changes={"formateur_id": formateur.id, "visit_at": None, "visit_end": None},
     )
-    conflicts.link(session, formateur.id, appui.structure_id, LinkKind.formateur)
+    conflicts.link(db, formateur.id, appui.structure_id, LinkKind.formateur)
     return appui
 
 
 def schedule_visit(
-    session: Session, actor: Actor, appui_id: int, *, visit_at: datetime, place: str, notes: str = "",
+    db: Session, actor: Actor, appui_id: int, *, visit_at: datetime, place: str, notes: str = "",
     duration_minutes: int | None = None,
 ) -> Appui:
-    appui = _acting_on(session, actor, appui_id)
-    visits.schedule(session, APPUI, appui, actor, visit_at=visit_at, place=place, notes=notes,
+    appui = _acting_on(db, actor, appui_id)
+    visits.schedule(db, APPUI, appui, actor, visit_at=visit_at, place=place, notes=notes,
                     duration_minutes=duration_minutes)
     return appui
 
@@ -103,9 +103,9 @@ def schedule_visit(
 REPORT_REQUIRED = "Le compte rendu est obligatoire."
 
 
-def report(session: Session, actor: Actor, appui_id: int, *, text: str, file: PieceIn | None = None) -> Appui:
+def report(db: Session, actor: Actor, appui_id: int, *, text: str, file: PieceIn | None = None) -> Appui:
     """The formateur's compte rendu of the visit (text, and optionally a PDF)."""
-    appui = _acting_on(session, actor, appui_id)
+    appui = _acting_on(db, actor, appui_id)
     if not text.strip():
         raise ValidationFailed(REPORT_REQUIRED, code="report_required")
     stored = None
@@ -113,19 +113,19 @@ def report(session: Session, actor: Actor, appui_id: int, *, text: str, file: Pi
         stored = {"original_name": file.original_name, "content_type": file.content_type, "size": file.size,
                   "sha256": file.sha256, "relative_path": file.relative_path}
     apply_transition(
-        session, APPUI, appui, "report", actor,
+        db, APPUI, appui, "report", actor,
         data={"file": file.original_name if file else None, "length": len(text.strip())},
         changes={"report_text": text.strip(), "report_file": stored, "reported_at": now()},
     )
     return appui
 
 
-def cancel(session: Session, actor: Actor, appui_id: int, reason: str) -> Appui:
+def cancel(db: Session, actor: Actor, appui_id: int, reason: str) -> Appui:
     """An officer cancels; the structure may withdraw its request until it is entrusted to a formateur."""
-    appui = get_appui(session, actor, appui_id)
+    appui = get_appui(db, actor, appui_id)
     if actor.role is Role.structure and appui.state != AppuiState.requested:
         raise Forbidden("L'appui est déjà confié à un formateur : adressez-vous au certificateur pour l'annuler.",
                         code="role_not_allowed")
     reason = (reason or "").strip()
-    apply_transition(session, APPUI, appui, "cancel", actor, reason=reason, changes={"cancel_reason": reason or None})
+    apply_transition(db, APPUI, appui, "cancel", actor, reason=reason, changes={"cancel_reason": reason or None})
     return appui

@@ -23,45 +23,45 @@ ACTIVE_ENROLLMENT_STATES = frozenset({EnrollmentState.registered, EnrollmentStat
 # --- training sessions, enrolments, encadrants ---------------------------------------------
 
 
-def _session_query(session: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
+def _session_query(db: Session, actor: Actor) -> SelectOfScalar[TrainingSession]:
     return seen_by(actor, select(TrainingSession).order_by(TrainingSession.start_date, TrainingSession.id), {
         Role.formateur: lambda: TrainingSession.formateur_id == actor.user_id,
         Role.structure: lambda: TrainingSession.id.in_(select(TrainingEnrollment.session_id).where(
-            TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))),
+            TrainingEnrollment.structure_id == (structure_of(db, actor) or -1))),
     }, refused="Votre rôle ne donne pas accès aux formations EPSP.")
 
 
-def list_sessions(session: Session, actor: Actor, *, state: str | None = None) -> list[TrainingSession]:
-    return list(session.exec(in_state(_session_query(session, actor), TrainingSession, state, TRAINING_STATE_LABELS)))
+def list_sessions(db: Session, actor: Actor, *, state: str | None = None) -> list[TrainingSession]:
+    return list(db.exec(in_state(_session_query(db, actor), TrainingSession, state, TRAINING_STATE_LABELS)))
 
 
-def get_session(session: Session, actor: Actor, session_id: int) -> TrainingSession:
+def get_session(db: Session, actor: Actor, session_id: int) -> TrainingSession:
     """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _session_query, TrainingSession, session_id,
+    return visible_one(db, actor, _session_query, TrainingSession, session_id,
                        missing="Session de formation introuvable.", code="training_session_not_found")
 
 
-def enrollments_of(session: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
+def enrollments_of(db: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
     """Enrollments of a session; a structure account sees only its own encadrants'."""
     query = select(TrainingEnrollment).where(TrainingEnrollment.session_id == session_id)
     if actor is not None and actor.role is Role.structure:
-        query = query.where(TrainingEnrollment.structure_id == (structure_of(session, actor) or -1))
-    return list(session.exec(query.order_by(TrainingEnrollment.id)))
+        query = query.where(TrainingEnrollment.structure_id == (structure_of(db, actor) or -1))
+    return list(db.exec(query.order_by(TrainingEnrollment.id)))
 
 
-def get_enrollment(session: Session, actor: Actor, session_id: int, enrollment_id: int) -> TrainingEnrollment:
-    get_session(session, actor, session_id)
-    enrollment = next((e for e in enrollments_of(session, session_id, actor) if e.id == enrollment_id), None)
+def get_enrollment(db: Session, actor: Actor, session_id: int, enrollment_id: int) -> TrainingEnrollment:
+    get_session(db, actor, session_id)
+    enrollment = next((e for e in enrollments_of(db, session_id, actor) if e.id == enrollment_id), None)
     if enrollment is None:
         raise NotFound("Inscription introuvable.", code="enrollment_not_found")
     return enrollment
 
 
-def list_encadrants(session: Session, actor: Actor, *, structure_id: int | None = None) -> list[Encadrant]:
+def list_encadrants(db: Session, actor: Actor, *, structure_id: int | None = None) -> list[Encadrant]:
     """Officers: every encadrant; a structure: its own; a formateur: those of his sessions."""
     query = select(Encadrant).order_by(Encadrant.structure_id, Encadrant.last_name, Encadrant.id)
     if actor.role is Role.structure:
-        query = query.where(Encadrant.structure_id == (structure_of(session, actor) or -1))
+        query = query.where(Encadrant.structure_id == (structure_of(db, actor) or -1))
     elif actor.role is Role.formateur:
         mine = select(TrainingSession.id).where(TrainingSession.formateur_id == actor.user_id)
         enrolled = select(TrainingEnrollment.encadrant_id).where(TrainingEnrollment.session_id.in_(mine))
@@ -70,20 +70,20 @@ def list_encadrants(session: Session, actor: Actor, *, structure_id: int | None 
         raise Forbidden("Votre rôle ne donne pas accès aux encadrants.", code="role_not_allowed")
     if structure_id is not None:
         query = query.where(Encadrant.structure_id == structure_id)
-    return list(session.exec(query))
+    return list(db.exec(query))
 
 
-def active_formateur(session: Session, user_id: int) -> User:
+def active_formateur(db: Session, user_id: int) -> User:
     """The account ``user_id`` if it is an active formateur EPSP (who holds sessions and appuis)."""
-    user = session.get(User, user_id)
+    user = db.get(User, user_id)
     if user is None or user.role != Role.formateur.value or not user.active:
         raise ValidationFailed("Le compte désigné n'est pas un formateur EPSP actif.", code="not_a_formateur")
     return user
 
 
-def epsp_trained(session: Session, structure_id: int) -> bool:
+def epsp_trained(db: Session, structure_id: int) -> bool:
     """Whether the structure has at least one EPSP-trained encadrant (agrément prerequisite)."""
-    return session.exec(
+    return db.exec(
         select(Encadrant.id).where(Encadrant.structure_id == structure_id, Encadrant.epsp_trained_on.is_not(None))
     ).first() is not None
 
@@ -95,18 +95,18 @@ def days_of(training: TrainingSession) -> list[date]:
 # --- appuis pédagogiques -------------------------------------------------------------------
 
 
-def _appui_query(session: Session, actor: Actor) -> SelectOfScalar[Appui]:
+def _appui_query(db: Session, actor: Actor) -> SelectOfScalar[Appui]:
     return seen_by(actor, select(Appui).order_by(Appui.id.desc()), {
         Role.formateur: lambda: Appui.formateur_id == actor.user_id,
-        Role.structure: lambda: Appui.structure_id == (structure_of(session, actor) or -1),
+        Role.structure: lambda: Appui.structure_id == (structure_of(db, actor) or -1),
     }, refused="Votre rôle ne donne pas accès aux appuis pédagogiques.")
 
 
-def list_appuis(session: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:
-    return list(session.exec(in_state(_appui_query(session, actor), Appui, state, APPUI_STATE_LABELS)))
+def list_appuis(db: Session, actor: Actor, *, state: str | None = None) -> list[Appui]:
+    return list(db.exec(in_state(_appui_query(db, actor), Appui, state, APPUI_STATE_LABELS)))
 
 
-def get_appui(session: Session, actor: Actor, appui_id: int) -> Appui:
+def get_appui(db: Session, actor: Actor, appui_id: int) -> Appui:
     """The appui if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(session, actor, _appui_query, Appui, appui_id, missing="Appui pédagogique introuvable.",
+    return visible_one(db, actor, _appui_query, Appui, appui_id, missing="Appui pédagogique introuvable.",
                        code="appui_not_found")

@@ -75,7 +75,7 @@ def _check_place(place: str) -> str:
     return place.strip()
 
 
-def _formateur(session: Session, actor: Actor, formateur_id: int | None) -> User:
+def _formateur(db: Session, actor: Actor, formateur_id: int | None) -> User:
     if actor.role is Role.formateur:
         if formateur_id not in (None, actor.user_id):
             raise Forbidden("Un formateur ne programme que ses propres sessions.", code="role_not_allowed")
@@ -85,11 +85,11 @@ def _formateur(session: Session, actor: Actor, formateur_id: int | None) -> User
                         code="role_not_allowed")
     if formateur_id is None:
         raise ValidationFailed("Désignez le formateur de la session.", code="formateur_required")
-    return active_formateur(session, formateur_id)
+    return active_formateur(db, formateur_id)
 
 
 def plan_session(
-    session: Session,
+    db: Session,
     actor: Actor,
     *,
     days: Sequence[date],
@@ -102,7 +102,7 @@ def plan_session(
     notes: str = "",
 ) -> TrainingSession:
     """A formateur plans a session of his own; an officer plans one for a formateur."""
-    formateur = _formateur(session, actor, formateur_id)
+    formateur = _formateur(db, actor, formateur_id)
     cleaned = _clean_days(days)
     if not 1 <= hours_per_day <= 10:
         raise ValidationFailed("Durée quotidienne invalide (1 à 10 heures).", code="bad_hours")
@@ -110,7 +110,7 @@ def plan_session(
         raise ValidationFailed(BAD_CAPACITY, code="bad_capacity")
     year = now().year
     training = TrainingSession(
-        reference=f"FEPSP-{year}-{next_value(session, 'training_session', year):04d}",
+        reference=f"FEPSP-{year}-{next_value(db, 'training_session', year):04d}",
         formateur_id=formateur.id,
         title=title.strip() or DEFAULT_TITLE,
         days=[d.isoformat() for d in cleaned],
@@ -124,19 +124,19 @@ def plan_session(
         state=TrainingState.planned.value,
         created_by_id=actor.user_id,
     )
-    session.add(training)
-    session.flush()
+    db.add(training)
+    db.flush()
     record_event(
-        session, entity_type=ENTITY, entity_id=training.id, action="plan", actor=actor, to_state=training.state,
+        db, entity_type=ENTITY, entity_id=training.id, action="plan", actor=actor, to_state=training.state,
         data={"reference": training.reference, "formateur_id": formateur.id, "formateur": formateur.full_name,
               "days": training.days, "place": training.place},
     )
     return training
 
 
-def _acting_on(session: Session, actor: Actor, session_id: int) -> TrainingSession:
+def _acting_on(db: Session, actor: Actor, session_id: int) -> TrainingSession:
     """The session, if ``actor`` may act on it: its formateur or an officer (the system too)."""
-    training = get_session(session, actor, session_id)
+    training = get_session(db, actor, session_id)
     if actor.role not in (Role.formateur, Role.officer, Role.system):
         raise Forbidden("Seul le formateur de la session ou un·e chargé·e de certification agit sur la session.",
                         code="role_not_allowed")
@@ -144,11 +144,11 @@ def _acting_on(session: Session, actor: Actor, session_id: int) -> TrainingSessi
 
 
 def reschedule(
-    session: Session, actor: Actor, session_id: int, *, days: Sequence[date], place: str, hours: str | None = None,
+    db: Session, actor: Actor, session_id: int, *, days: Sequence[date], place: str, hours: str | None = None,
     notes: str | None = None,
 ) -> TrainingSession:
     """Change the days or the place of a planned session: every encadrant gets a new convocation."""
-    training = _acting_on(session, actor, session_id)
+    training = _acting_on(db, actor, session_id)
     cleaned = _clean_days(days)
     place = _check_place(place)
     changes = {
@@ -164,7 +164,7 @@ def reschedule(
             and changes.get("notes", training.notes) == training.notes):
         raise ValidationFailed(NOTHING_CHANGED, code="nothing_changed")
     apply_transition(
-        session, TRAINING_SESSION, training, "reschedule", actor,
+        db, TRAINING_SESSION, training, "reschedule", actor,
         data={"days": changes["days"], "place": place, "sequence": changes["schedule_sequence"],
               "previous_days": training.days, "previous_place": training.place},
         changes=changes,
@@ -172,61 +172,61 @@ def reschedule(
     return training
 
 
-def start(session: Session, actor: Actor, session_id: int) -> TrainingSession:
-    training = _acting_on(session, actor, session_id)
-    apply_transition(session, TRAINING_SESSION, training, "start", actor)
+def start(db: Session, actor: Actor, session_id: int) -> TrainingSession:
+    training = _acting_on(db, actor, session_id)
+    apply_transition(db, TRAINING_SESSION, training, "start", actor)
     return training
 
 
 # --- encadrants and enrollments ------------------------------------------------------------
 
 
-def _upsert_encadrant(session: Session, actor: Actor, structure: Structure, *, last_name: str, first_names: str,
+def _upsert_encadrant(db: Session, actor: Actor, structure: Structure, *, last_name: str, first_names: str,
                       email: str) -> Encadrant:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise ValidationFailed(BAD_EMAIL, code="invalid_email")
     if not last_name.strip() or not first_names.strip():
         raise ValidationFailed("Nom et prénom(s) de l'encadrant obligatoires.", code="name_required")
-    encadrant = session.exec(
+    encadrant = db.exec(
         select(Encadrant).where(Encadrant.structure_id == structure.id, Encadrant.email == email)
     ).first()
     if encadrant is None:
         encadrant = Encadrant(structure_id=structure.id, last_name=last_name.strip(),
                               first_names=first_names.strip(), email=email, created_by_id=actor.user_id)
-        session.add(encadrant)
-        session.flush()
-        record_event(session, entity_type=ENCADRANT_ENTITY, entity_id=encadrant.id, action="register",
+        db.add(encadrant)
+        db.flush()
+        record_event(db, entity_type=ENCADRANT_ENTITY, entity_id=encadrant.id, action="register",
                      actor=actor, data={"structure_id": structure.id, "name": f"{encadrant.first_names} "
                                                                               f"{encadrant.last_name}"})
     return encadrant
 
 
 def enroll(
-    session: Session, actor: Actor, session_id: int, *, structure_id: int, last_name: str, first_names: str,
+    db: Session, actor: Actor, session_id: int, *, structure_id: int, last_name: str, first_names: str,
     email: str,
 ) -> TrainingEnrollment:
     """Register an encadrant of a structure in the session (the encadrant is created if new)."""
-    training = _acting_on(session, actor, session_id)
+    training = _acting_on(db, actor, session_id)
     if training.state not in (TrainingState.planned, TrainingState.in_progress):
         raise InvalidTransition(
             f"Inscription impossible : la session est « {TRAINING_STATE_LABELS[training.state]} ».",
             code="session_not_open",
         )
-    structure = session.get(Structure, structure_id)
+    structure = db.get(Structure, structure_id)
     if structure is None:
         raise NotFound("Structure introuvable.", code="structure_not_found")
-    encadrant = _upsert_encadrant(session, actor, structure, last_name=last_name, first_names=first_names,
+    encadrant = _upsert_encadrant(db, actor, structure, last_name=last_name, first_names=first_names,
                                   email=email)
     name = f"{encadrant.first_names} {encadrant.last_name}"
     if encadrant.epsp_trained_on is not None:
         raise Conflict(f"{name} est déjà formé·e à l'EPSP (le {encadrant.epsp_trained_on:%d/%m/%Y}).",
                        code="already_trained")
-    existing = session.exec(select(TrainingEnrollment).where(
+    existing = db.exec(select(TrainingEnrollment).where(
         TrainingEnrollment.session_id == training.id, TrainingEnrollment.encadrant_id == encadrant.id)).first()
     if existing is not None:
         raise Conflict(f"{name} est déjà inscrit·e à cette session.", code="already_enrolled")
-    seats = session.exec(select(func.count()).select_from(TrainingEnrollment).where(
+    seats = db.exec(select(func.count()).select_from(TrainingEnrollment).where(
         TrainingEnrollment.session_id == training.id,
         TrainingEnrollment.state.in_([s.value for s in ACTIVE_ENROLLMENT_STATES]))).one()
     if seats >= training.capacity:
@@ -235,41 +235,41 @@ def enroll(
         session_id=training.id, encadrant_id=encadrant.id, structure_id=structure.id,
         state=EnrollmentState.registered.value, registered_by_id=actor.user_id,
     )
-    session.add(enrollment)
-    session.flush()
-    record_event(session, entity_type=ENROLLMENT_ENTITY, entity_id=enrollment.id, action="register", actor=actor,
+    db.add(enrollment)
+    db.flush()
+    record_event(db, entity_type=ENROLLMENT_ENTITY, entity_id=enrollment.id, action="register", actor=actor,
                  to_state=enrollment.state, data={"session": training.reference, "encadrant_id": encadrant.id})
-    record_event(session, entity_type=ENTITY, entity_id=training.id, action="enroll", actor=actor,
+    record_event(db, entity_type=ENTITY, entity_id=training.id, action="enroll", actor=actor,
                  from_state=training.state, to_state=training.state,
                  data={"enrollment_id": enrollment.id, "encadrant": name, "structure": structure.name})
     return enrollment
 
 
-def _enrollment_acting(session: Session, actor: Actor, session_id: int,
+def _enrollment_acting(db: Session, actor: Actor, session_id: int,
                        enrollment_id: int) -> tuple[TrainingSession, TrainingEnrollment]:
-    training = _acting_on(session, actor, session_id)
-    enrollment = session.get(TrainingEnrollment, enrollment_id)
+    training = _acting_on(db, actor, session_id)
+    enrollment = db.get(TrainingEnrollment, enrollment_id)
     if enrollment is None or enrollment.session_id != training.id:
         raise NotFound("Inscription introuvable.", code="enrollment_not_found")
     return training, enrollment
 
 
-def withdraw(session: Session, actor: Actor, session_id: int, enrollment_id: int, reason: str) -> TrainingEnrollment:
-    training, enrollment = _enrollment_acting(session, actor, session_id, enrollment_id)
+def withdraw(db: Session, actor: Actor, session_id: int, enrollment_id: int, reason: str) -> TrainingEnrollment:
+    training, enrollment = _enrollment_acting(db, actor, session_id, enrollment_id)
     reason = (reason or "").strip()
-    apply_transition(session, ENROLLMENT, enrollment, "withdraw", actor, reason=reason,
+    apply_transition(db, ENROLLMENT, enrollment, "withdraw", actor, reason=reason,
                      changes={"outcome_reason": reason})
-    record_event(session, entity_type=ENTITY, entity_id=training.id, action="withdraw_enrollment", actor=actor,
+    record_event(db, entity_type=ENTITY, entity_id=training.id, action="withdraw_enrollment", actor=actor,
                  from_state=training.state, to_state=training.state, reason=reason,
                  data={"enrollment_id": enrollment.id})
     return enrollment
 
 
 def record_attendance(
-    session: Session, actor: Actor, session_id: int, *, day: date, present: Mapping[int, bool]
+    db: Session, actor: Actor, session_id: int, *, day: date, present: Mapping[int, bool]
 ) -> TrainingSession:
     """Attendance of one day (enrollment id -> present). Opens the session on its first day if needed."""
-    training = _acting_on(session, actor, session_id)
+    training = _acting_on(db, actor, session_id)
     if day.isoformat() not in training.days:
         raise ValidationFailed(f"Le {day:%d/%m/%Y} n'est pas une journée de la session.", code="not_a_session_day")
     if day > today():
@@ -277,13 +277,13 @@ def record_attendance(
     if not present:
         raise ValidationFailed(ATTENDANCE_REQUIRED, code="attendance_required")
     if training.state == TrainingState.planned:
-        apply_transition(session, TRAINING_SESSION, training, "start", actor)
+        apply_transition(db, TRAINING_SESSION, training, "start", actor)
     if training.state != TrainingState.in_progress:
         raise InvalidTransition(
             f"Présences impossibles : la session est « {TRAINING_STATE_LABELS[training.state]} ».",
             code="session_not_in_progress",
         )
-    by_id = {e.id: e for e in enrollments_of(session, training.id)}
+    by_id = {e.id: e for e in enrollments_of(db, training.id)}
     for enrollment_id, is_present in present.items():
         enrollment = by_id.get(enrollment_id)
         if enrollment is None:
@@ -292,14 +292,14 @@ def record_attendance(
             raise InvalidTransition(f"Le résultat de l'inscription {enrollment_id} est déjà enregistré.",
                                     code="outcome_recorded")
         attendance = {**enrollment.attendance, day.isoformat(): bool(is_present)}
-        session.flush()
+        db.flush()
         compare_and_set(
-            session, enrollment, {"attendance": attendance, "version": enrollment.version + 1, "updated_at": now()},
+            db, enrollment, {"attendance": attendance, "version": enrollment.version + 1, "updated_at": now()},
             TrainingEnrollment.state == EnrollmentState.registered.value,
             conflict="L'inscription a été modifiée entre-temps ; rechargez et recommencez.",
         )
     record_event(
-        session, entity_type=ENTITY, entity_id=training.id, action="record_attendance", actor=actor,
+        db, entity_type=ENTITY, entity_id=training.id, action="record_attendance", actor=actor,
         from_state=training.state, to_state=training.state,
         data={"day": day.isoformat(), "present": sorted(i for i, p in present.items() if p),
               "absent": sorted(i for i, p in present.items() if not p)},
@@ -308,61 +308,61 @@ def record_attendance(
 
 
 def record_outcome(
-    session: Session, actor: Actor, session_id: int, enrollment_id: int, *, completed: bool, reason: str = ""
+    db: Session, actor: Actor, session_id: int, enrollment_id: int, *, completed: bool, reason: str = ""
 ) -> TrainingEnrollment:
     """Completed (present every day): the encadrant becomes EPSP-trained and gets an attestation number;
     not completed: a reason is required."""
-    training, enrollment = _enrollment_acting(session, actor, session_id, enrollment_id)
+    training, enrollment = _enrollment_acting(db, actor, session_id, enrollment_id)
     context = {"session_state": training.state, "days": training.days}
     reason = (reason or "").strip()
     if not completed:
-        apply_transition(session, ENROLLMENT, enrollment, "fail", actor, reason=reason, context=context,
+        apply_transition(db, ENROLLMENT, enrollment, "fail", actor, reason=reason, context=context,
                          changes={"outcome_reason": reason})
         return enrollment
     # The guards run before a number is drawn, so a refused completion consumes no number.
     ENROLLMENT.check("complete", enrollment.state, actor.role, entity=enrollment, context=context)
     year = now().year
-    number = f"AF-EPSP-{year}-{next_value(session, 'attestation_epsp', year):04d}"
+    number = f"AF-EPSP-{year}-{next_value(db, 'attestation_epsp', year):04d}"
     apply_transition(
-        session, ENROLLMENT, enrollment, "complete", actor, reason=reason or None, context=context,
+        db, ENROLLMENT, enrollment, "complete", actor, reason=reason or None, context=context,
         data={"attestation_number": number},
         changes={"completed_at": now(), "attestation_number": number, "outcome_reason": reason or None},
     )
-    encadrant = session.get(Encadrant, enrollment.encadrant_id)
+    encadrant = db.get(Encadrant, enrollment.encadrant_id)
     if encadrant.epsp_trained_on is None:
         encadrant.epsp_trained_on = training.end_date
         encadrant.epsp_enrollment_id = enrollment.id
-        session.add(encadrant)
-        record_event(session, entity_type=ENCADRANT_ENTITY, entity_id=encadrant.id, action="epsp_trained",
+        db.add(encadrant)
+        record_event(db, entity_type=ENCADRANT_ENTITY, entity_id=encadrant.id, action="epsp_trained",
                      actor=actor, data={"session": training.reference, "attestation_number": number,
                                         "trained_on": training.end_date.isoformat()})
-    conflicts.link(session, training.formateur_id, enrollment.structure_id, LinkKind.formateur)
-    session.flush()
+    conflicts.link(db, training.formateur_id, enrollment.structure_id, LinkKind.formateur)
+    db.flush()
     return enrollment
 
 
-def close(session: Session, actor: Actor, session_id: int, comment: str = "") -> TrainingSession:
-    training = _acting_on(session, actor, session_id)
+def close(db: Session, actor: Actor, session_id: int, comment: str = "") -> TrainingSession:
+    training = _acting_on(db, actor, session_id)
     pending = []
-    for e in enrollments_of(session, training.id):
+    for e in enrollments_of(db, training.id):
         if e.state == EnrollmentState.registered:
-            encadrant = session.get(Encadrant, e.encadrant_id)
+            encadrant = db.get(Encadrant, e.encadrant_id)
             pending.append(f"{encadrant.first_names} {encadrant.last_name}")
-    apply_transition(session, TRAINING_SESSION, training, "close", actor, reason=comment.strip() or None,
+    apply_transition(db, TRAINING_SESSION, training, "close", actor, reason=comment.strip() or None,
                      context={"pending": pending}, changes={"closed_at": now()})
     return training
 
 
-def cancel(session: Session, actor: Actor, session_id: int, reason: str) -> TrainingSession:
+def cancel(db: Session, actor: Actor, session_id: int, reason: str) -> TrainingSession:
     """Cancel a session nobody completed yet; the registered encadrants are withdrawn (and told)."""
-    training = _acting_on(session, actor, session_id)
+    training = _acting_on(db, actor, session_id)
     reason = (reason or "").strip()
-    enrollments = enrollments_of(session, training.id)
+    enrollments = enrollments_of(db, training.id)
     completed = sum(1 for e in enrollments if e.state == EnrollmentState.completed)
-    apply_transition(session, TRAINING_SESSION, training, "cancel", actor, reason=reason,
+    apply_transition(db, TRAINING_SESSION, training, "cancel", actor, reason=reason,
                      context={"completed_count": completed}, changes={"cancel_reason": reason})
     for e in enrollments:
         if e.state == EnrollmentState.registered:
-            apply_transition(session, ENROLLMENT, e, "withdraw", actor, reason=f"Session annulée : {reason}",
+            apply_transition(db, ENROLLMENT, e, "withdraw", actor, reason=f"Session annulée : {reason}",
                              changes={"outcome_reason": f"Session annulée : {reason}"})
     return training

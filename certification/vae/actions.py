@@ -21,13 +21,13 @@ VAE_ACTIONS = {
 }
 
 
-def vae_actions(session: Session, actor: Actor, dossier: VaeDossier) -> list[str]:
+def vae_actions(db: Session, actor: Actor, dossier: VaeDossier) -> list[str]:
     """The accompaniment is recorded by the structure or the officer while the dossier is open; among
     the jury members, only the president of the candidate's session records the interview."""
     actions = named_actions(VAE_ACTIONS, available_transitions(VAE, dossier.state, actor.role))
     if actor.role is Role.jury_member and "interview" in actions:
-        sessions = jury_sessions_of(session, dossier.candidate_id)
-        if not sessions or not presides(session, actor.user_id, sessions[-1]):
+        sessions = jury_sessions_of(db, dossier.candidate_id)
+        if not sessions or not presides(db, actor.user_id, sessions[-1]):
             actions.remove("interview")
     if actor.role in (Role.structure, Role.officer) and dossier.state in (VaeState.recevable, VaeState.livret2_depose):
         actions.append("accompaniment")

@@ -19,11 +19,11 @@ from tests.factories import auth, certified_holders, grant_agrement, siret, stru
 
 def _candidate_in_training(people) -> tuple[dict, int]:
     account = structure_account(people, siret(1))
-    with session_scope() as session:
-        c = cand.register_candidate(session, account["actor"], certification_code="CQP_SP", last_name="N'Diaye",
+    with session_scope() as db:
+        c = cand.register_candidate(db, account["actor"], certification_code="CQP_SP", last_name="N'Diaye",
                                     first_names="Éloïse", birth_date=datetime(1995, 3, 2).date(),
                                     contract_type="CDDI", contract_start=today() - timedelta(days=40))
-        cand.start_training(session, account["actor"], c.id)
+        cand.start_training(db, account["actor"], c.id)
         return account, c.id
 
 
@@ -55,9 +55,9 @@ def test_an_evaluation_after_the_agrement_ended_is_refused(client, people):
 
 def test_certificates_are_dated_from_the_signed_pv_never_before_the_jury(client, people):
     sid, _ = certified_holders(people, 1)  # the jury sat yesterday, its PV is signed today
-    with session_scope() as session:
-        jury = session.get(JurySession, sid)
-        certificate = session.exec(select(Certificate).where(Certificate.session_id == sid)).one()
+    with session_scope() as db:
+        jury = db.get(JurySession, sid)
+        certificate = db.exec(select(Certificate).where(Certificate.session_id == sid)).one()
         signed_on, jury_on = as_utc(jury.pv_signed_at).date(), as_utc(jury.scheduled_at).date()
     assert certificate.issued_on == signed_on and jury_on <= certificate.issued_on
     r = client.get(f"/certificates/{certificate.id}", headers=auth(people["officer"]))

@@ -33,10 +33,10 @@ def test_progress_and_conditional_polling(client, people, submit):
     assert progress["idle"] is False
     assert [(p["kind"], p["name"], p["status"]) for p in progress["pending"]] == [("mail", "ack:r1", "pending")]
 
-    with session_scope() as session:
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.entity_id == created["id"])).one()
+    with session_scope() as db:
+        message = db.exec(select(OutboxMessage).where(OutboxMessage.entity_id == created["id"])).one()
         message.status = STATUS_SENT
-        session.add(message)
+        db.add(message)
     done = client.get(url, headers={**headers, "If-None-Match": owed.headers["ETag"]})
     assert done.status_code == 200 and done.json()["progress"]["idle"] is True
 

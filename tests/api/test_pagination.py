@@ -15,11 +15,11 @@ COUNT = 1200
 
 
 def _register(structure: dict, count: int, *, names=lambda i: (f"Dupont {i}", "Élodie")) -> None:
-    with session_scope() as session:
+    with session_scope() as db:
         for i in range(count):
             last, first = names(i)
             cand.register_candidate(
-                session, structure["actor"], certification_code="CQP_SP", last_name=last, first_names=first,
+                db, structure["actor"], certification_code="CQP_SP", last_name=last, first_names=first,
                 birth_date=date(1980, 1, 1) + timedelta(days=i), contract_type="CDDI",
                 contract_start=date(2026, 1, 5), sex="F",
             )
@@ -134,10 +134,10 @@ def test_a_timeline_is_walked_in_pages_oldest_first(client, people):
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
     _register(structure, 1)
-    with session_scope() as session:
-        candidate_id = session.exec(select(Candidate.id)).one()
+    with session_scope() as db:
+        candidate_id = db.exec(select(Candidate.id)).one()
         for i in range(129):  # and « register »: 130 events
-            record_event(session, entity_type=Candidate.__tablename__, entity_id=candidate_id, action="note",
+            record_event(db, entity_type=Candidate.__tablename__, entity_id=candidate_id, action="note",
                          actor=SYSTEM, reason=f"Note {i}")
     officer = auth(people["officer"])
 

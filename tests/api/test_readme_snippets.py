@@ -77,10 +77,10 @@ def test_the_readme_snippets_run_against_the_engine(client, people, submit, read
         if len(waits) == 2:
             advance_request(created["id"])  # the letter rendered, its e-mail queued
         elif len(waits) == 3:
-            with session_scope() as session:  # the e-mail delivered
-                for message in session.exec(select(OutboxMessage)):
+            with session_scope() as db:  # the e-mail delivered
+                for message in db.exec(select(OutboxMessage)):
                     message.status = STATUS_SENT
-                    session.add(message)
+                    db.add(message)
         assert len(waits) < 10, statuses
 
     monkeypatch.setattr(time, "sleep", engine_works_meanwhile)

@@ -80,10 +80,10 @@ def test_signed_events_delivered_to_a_real_receiver_with_retries(client, people,
         ("pending", 1, [503])]
     assert asyncio.run(deliver_webhooks(get_engine())).delivered == 0  # not due yet: backoff
 
-    with session_scope() as session:  # the backoff elapses
-        for d in session.exec(select(WebhookDelivery)):
+    with session_scope() as db:  # the backoff elapses
+        for d in db.exec(select(WebhookDelivery)):
             d.next_attempt_at = now() - timedelta(seconds=1)
-            session.add(d)
+            db.add(d)
     report = asyncio.run(deliver_task.fn())
     assert report["webhooks"] == {"delivered": 1, "retried": 0, "failed": 0}
     (got,) = receiver.received
@@ -97,8 +97,8 @@ def test_signed_events_delivered_to_a_real_receiver_with_retries(client, people,
     # Unsubscribed: later events are not queued for it.
     assert client.delete(f"/webhooks/{sub['id']}", headers=officer).json()["active"] is False
     submit(2)
-    with session_scope() as session:
-        assert len(session.exec(select(WebhookDelivery)).all()) == 1
+    with session_scope() as db:
+        assert len(db.exec(select(WebhookDelivery)).all()) == 1
 
 
 def test_subscriptions_are_for_officers_with_known_events(client, people):

@@ -28,43 +28,43 @@ def render_calls(monkeypatch) -> list[str]:
     return calls
 
 
-def ensure(session, root, context, **overrides):
+def ensure(db, root, context, **overrides):
     args = dict(KEY, template="agrement/accuse_reception.html", context=context, filename="AGR-2026-00001-ar.pdf", root=root)
-    return ensure_document(session, **{**args, **overrides})
+    return ensure_document(db, **{**args, **overrides})
 
 
-def test_twice_gives_one_row_and_one_render(session, tmp_path, context, render_calls) -> None:
-    first = ensure(session, tmp_path, context)
-    session.commit()
-    second = ensure(session, tmp_path, context)
+def test_twice_gives_one_row_and_one_render(db, tmp_path, context, render_calls) -> None:
+    first = ensure(db, tmp_path, context)
+    db.commit()
+    second = ensure(db, tmp_path, context)
 
     assert render_calls == ["agrement/accuse_reception.html"]
     assert second.id == first.id
-    assert len(session.exec(select(GeneratedDocument)).all()) == 1
+    assert len(db.exec(select(GeneratedDocument)).all()) == 1
     assert first.relative_path == "generated/agrement_requests/7/accuse_reception-v1.pdf"
     assert file_digest(tmp_path / first.relative_path) == (first.sha256, first.size)
     assert (tmp_path / first.relative_path).read_bytes().startswith(b"%PDF-")
 
 
-def test_a_missing_file_is_rendered_again(session, tmp_path, context, render_calls) -> None:
-    doc = ensure(session, tmp_path, context)
-    session.commit()
+def test_a_missing_file_is_rendered_again(db, tmp_path, context, render_calls) -> None:
+    doc = ensure(db, tmp_path, context)
+    db.commit()
     (tmp_path / doc.relative_path).unlink()
 
-    again = ensure(session, tmp_path, context)
+    again = ensure(db, tmp_path, context)
 
     assert len(render_calls) == 2
     assert again.id == doc.id
     assert file_digest(tmp_path / again.relative_path) == (again.sha256, again.size)
 
 
-def test_versions_and_kinds_are_distinct_documents(session, tmp_path, context) -> None:
-    ensure(session, tmp_path, context)
-    ensure(session, tmp_path, context, version=2)
-    ensure(session, tmp_path, context, kind="demande_complements", template="agrement/demande_complements.html")
-    ensure(session, tmp_path, context, entity_id=8)
+def test_versions_and_kinds_are_distinct_documents(db, tmp_path, context) -> None:
+    ensure(db, tmp_path, context)
+    ensure(db, tmp_path, context, version=2)
+    ensure(db, tmp_path, context, kind="demande_complements", template="agrement/demande_complements.html")
+    ensure(db, tmp_path, context, entity_id=8)
 
-    docs = list_documents(session, "agrement_requests", 7)
+    docs = list_documents(db, "agrement_requests", 7)
     assert [(d.kind, d.version) for d in docs] == [
         ("accuse_reception", 1),
         ("accuse_reception", 2),
@@ -72,15 +72,15 @@ def test_versions_and_kinds_are_distinct_documents(session, tmp_path, context) -
     ]
 
 
-def test_the_caller_owns_the_transaction(engine, session, tmp_path, context) -> None:
-    ensure(session, tmp_path, context)
-    session.rollback()
+def test_the_caller_owns_the_transaction(engine, db, tmp_path, context) -> None:
+    ensure(db, tmp_path, context)
+    db.rollback()
 
     with new_session(engine) as other:
         assert other.exec(select(GeneratedDocument)).all() == []
 
 
-def test_a_concurrent_insert_of_the_same_key_is_absorbed(engine, session, tmp_path, context, monkeypatch) -> None:
+def test_a_concurrent_insert_of_the_same_key_is_absorbed(engine, db, tmp_path, context, monkeypatch) -> None:
     """Another worker records the document while this one is rendering it."""
     real = render.render_pdf
     winner: list[GeneratedDocument] = []
@@ -93,11 +93,11 @@ def test_a_concurrent_insert_of_the_same_key_is_absorbed(engine, session, tmp_pa
         return real(template, ctx)
 
     monkeypatch.setattr(render, "render_pdf", render_while_another_worker_commits)
-    loser = ensure(session, tmp_path, context)
-    session.commit()
+    loser = ensure(db, tmp_path, context)
+    db.commit()
 
     assert loser.id == winner[0].id
-    rows = session.exec(select(GeneratedDocument)).all()
+    rows = db.exec(select(GeneratedDocument)).all()
     assert len(rows) == 1
     # The row describes the file actually left on disk.
     assert file_digest(tmp_path / rows[0].relative_path) == (rows[0].sha256, rows[0].size)

@@ -176,9 +176,9 @@ def queue_convocation(engine, settings, *, sequence: int = 0) -> tuple[int, byte
     context = sample_controle_context(visit_sequence=sequence)
     data = invitation(sequence=sequence)
     attachment = ics_attachment(settings.data_dir, f"generated/controles/1/visite-s{sequence}.ics", data)
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         msg = enqueue(
-            session,
+            db,
             dedupe_key=f"controles:1:convocation:s{sequence}",
             to=["contact@aci-exemple.fr"],
             cc=["francois.lefevre@controleurs.example.org"],
@@ -188,14 +188,14 @@ def queue_convocation(engine, settings, *, sequence: int = 0) -> tuple[int, byte
             entity_type="controles",
             entity_id=1,
         )
-        session.flush()
+        db.flush()
         return msg.id, data
 
 
 def test_build_email_attaches_a_calendar_part(engine, settings) -> None:
     message_id, data = queue_convocation(engine, settings)
-    with session_scope(engine) as session:
-        email = build_email(session.get(OutboxMessage, message_id), settings.data_dir)
+    with session_scope(engine) as db:
+        email = build_email(db.get(OutboxMessage, message_id), settings.data_dir)
 
     [part] = list(email.iter_attachments())
     assert part.get_content_type() == "text/calendar"

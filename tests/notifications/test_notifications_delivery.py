@@ -38,9 +38,9 @@ def queue(engine, settings, context, key="agrement_requests:1:ack:r1", *, to=Non
     relative = "generated/agrement_requests/1/accuse_reception-v1.pdf"
     (settings.data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
     (settings.data_dir / relative).write_bytes(PDF)
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         msg = enqueue(
-            session,
+            db,
             dedupe_key=key,
             to=to or ["contact@aci-exemple.fr", "Hélène Lefèvre <helene.lefevre@example.org>"],
             template="agrement/accuse_reception",
@@ -49,13 +49,13 @@ def queue(engine, settings, context, key="agrement_requests:1:ack:r1", *, to=Non
                 {"filename": "accusé-réception.pdf", "relative_path": relative, "content_type": "application/pdf"}
             ],
         )
-        session.flush()
+        db.flush()
         return msg.id
 
 
 def load(engine, message_id: int) -> OutboxMessage:
-    with session_scope(engine) as session:
-        return session.get(OutboxMessage, message_id)
+    with session_scope(engine) as db:
+        return db.get(OutboxMessage, message_id)
 
 
 def smtp(server) -> SmtpTransport:
@@ -177,13 +177,13 @@ async def test_a_message_left_sending_by_a_crashed_sender_is_reclaimed(engine, s
     stale = queue(engine, settings, context, key="k:stale")
     fresh = queue(engine, settings, context, key="k:fresh")
     now = utcnow()
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         # "stale": claimed 11 minutes ago (lease over); "fresh": being sent right now elsewhere.
-        session.execute(
+        db.execute(
             update(OutboxMessage).where(OutboxMessage.id == stale)
             .values(status="sending", next_attempt_at=now - timedelta(minutes=1))
         )
-        session.execute(
+        db.execute(
             update(OutboxMessage).where(OutboxMessage.id == fresh)
             .values(status="sending", next_attempt_at=now + timedelta(minutes=9))
         )
@@ -205,8 +205,8 @@ async def test_concurrent_senders_send_each_message_once(engine, settings, conte
 
     assert sum(r.sent for r in reports) == 6
     assert sorted(m["X-CQP-Dedupe-Key"] for m in transport.sent) == [f"k:{i}" for i in range(6)]
-    with session_scope(engine) as session:
-        assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
+    with session_scope(engine) as db:
+        assert {m.status for m in db.exec(select(OutboxMessage)).all()} == {"sent"}
 
 
 # --- file transport ------------------------------------------------------------------
@@ -218,8 +218,8 @@ async def test_file_transport_writes_one_eml_per_key(engine, settings, context, 
     transport = FileTransport(tmp_path / "outbox")
 
     assert await deliver_pending(engine, transport) == DeliveryReport(sent=2)
-    with session_scope(engine) as session:
-        session.execute(update(OutboxMessage).values(status="pending", next_attempt_at=utcnow()))  # resend both
+    with session_scope(engine) as db:
+        db.execute(update(OutboxMessage).values(status="pending", next_attempt_at=utcnow()))  # resend both
     assert await deliver_pending(engine, transport) == DeliveryReport(sent=2)
 
     files = sorted((tmp_path / "outbox").iterdir())
@@ -276,8 +276,8 @@ async def test_what_a_long_step_enqueues_leaves_while_it_still_works(engine, set
     assert sent_before_end[0] >= 4, sent_before_end  # most left while the step was still working
     assert early.sent + final.sent == 6 and early.failed == final.failed == 0
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 6  # each once
-    with session_scope(engine) as session:
-        assert {m.status for m in session.exec(select(OutboxMessage))} == {"sent"}
+    with session_scope(engine) as db:
+        assert {m.status for m in db.exec(select(OutboxMessage))} == {"sent"}
 
 
 async def test_one_flow_run_delivers_more_than_one_pass_of_messages(engine, settings, context, monkeypatch) -> None:

@@ -18,7 +18,7 @@ from notifications.outbox import build_email, document_attachment, enqueue, mess
 PDF = b"%PDF-1.7\n% lettre\n%%EOF\n"
 
 
-def put(session, key="agrement_requests:1:ack:r1", **overrides):
+def put(db, key="agrement_requests:1:ack:r1", **overrides):
     args = dict(
         dedupe_key=key,
         to=["contact@aci-exemple.fr", "Hélène Lefèvre <helene.lefevre@example.org>"],
@@ -27,19 +27,19 @@ def put(session, key="agrement_requests:1:ack:r1", **overrides):
         entity_type="agrement_requests",
         entity_id=1,
     )
-    return enqueue(session, **{**args, **overrides})
+    return enqueue(db, **{**args, **overrides})
 
 
-def test_enqueue_twice_gives_one_message(session, context) -> None:
-    first = put(session, context=context)
-    session.commit()
+def test_enqueue_twice_gives_one_message(db, context) -> None:
+    first = put(db, context=context)
+    db.commit()
     context["request"]["reference"] = "AGR-2026-99999"  # a retried flow may rebuild its context
-    second = put(session, context=context)
-    session.commit()
+    second = put(db, context=context)
+    db.commit()
 
     assert second.id == first.id
     assert "AGR-2026-00001" in second.subject  # the first rendering is kept
-    rows = session.exec(select(OutboxMessage)).all()
+    rows = db.exec(select(OutboxMessage)).all()
     assert len(rows) == 1
     row = rows[0]
     assert row.status == "pending" and row.attempts == 0
@@ -49,15 +49,15 @@ def test_enqueue_twice_gives_one_message(session, context) -> None:
     assert as_utc(row.next_attempt_at) <= utcnow()
 
 
-def test_enqueue_is_rolled_back_with_the_caller(engine, session, context) -> None:
-    put(session, context=context)
-    session.rollback()
+def test_enqueue_is_rolled_back_with_the_caller(engine, db, context) -> None:
+    put(db, context=context)
+    db.rollback()
 
     with new_session(engine) as other:
         assert other.exec(select(OutboxMessage)).all() == []
 
 
-def test_a_concurrent_enqueue_of_the_same_key_is_absorbed(engine, session, context, monkeypatch) -> None:
+def test_a_concurrent_enqueue_of_the_same_key_is_absorbed(engine, db, context, monkeypatch) -> None:
     real = outbox.render_message
     winner: list[OutboxMessage] = []
 
@@ -69,18 +69,18 @@ def test_a_concurrent_enqueue_of_the_same_key_is_absorbed(engine, session, conte
         return real(template, ctx)
 
     monkeypatch.setattr(outbox, "render_message", render_while_another_worker_commits)
-    loser = put(session, context=context)
-    session.commit()
+    loser = put(db, context=context)
+    db.commit()
 
     assert loser.id == winner[0].id
-    assert len(session.exec(select(OutboxMessage)).all()) == 1
+    assert len(db.exec(select(OutboxMessage)).all()) == 1
 
 
-def test_enqueue_refuses_bad_input(session, context) -> None:
+def test_enqueue_refuses_bad_input(db, context) -> None:
     with pytest.raises(ValueError):
-        put(session, context=context, to=[""])
+        put(db, context=context, to=[""])
     with pytest.raises(ValueError):
-        put(session, context=context, attachments=[{"filename": "x.pdf", "relative_path": "../../etc/passwd"}])
+        put(db, context=context, attachments=[{"filename": "x.pdf", "relative_path": "../../etc/passwd"}])
 
 
 def test_message_id_is_deterministic() -> None:
@@ -89,7 +89,7 @@ def test_message_id_is_deterministic() -> None:
     assert message_id_for("k:1") == message_id_for("k:1") != message_id_for("k:2")
 
 
-def test_build_email_has_alternatives_attachment_and_headers(session, settings, context) -> None:
+def test_build_email_has_alternatives_attachment_and_headers(db, settings, context) -> None:
     letter = settings.data_dir / "generated/agrement_requests/1/accuse_reception-v1.pdf"
     letter.parent.mkdir(parents=True)
     letter.write_bytes(PDF)
@@ -98,7 +98,7 @@ def test_build_email_has_alternatives_attachment_and_headers(session, settings, 
         "relative_path": "generated/agrement_requests/1/accuse_reception-v1.pdf",
         "content_type": "application/pdf",
     }
-    msg = put(session, context=context, attachments=[attachment], cc=["chargee@example.org"])
+    msg = put(db, context=context, attachments=[attachment], cc=["chargee@example.org"])
 
     email = build_email(msg, settings.data_dir)
 
@@ -143,10 +143,10 @@ def test_document_attachment_paths_are_relative_to_the_data_dir(settings) -> Non
     "Short ASCII subject",
     "x" * 120,
 ])
-def test_long_subjects_read_back_exactly_as_written(session, settings, context, subject) -> None:
+def test_long_subjects_read_back_exactly_as_written(db, settings, context, subject) -> None:
     """A folded accented subject is read back without a doubled space (Python 3.11's folding puts
     one before the line break and one after it, around an encoded word)."""
-    msg = put(session, context=context)
+    msg = put(db, context=context)
     msg.subject = subject
     email = build_email(msg, settings.data_dir)
     assert email["Subject"] == subject

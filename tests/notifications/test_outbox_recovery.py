@@ -50,14 +50,14 @@ class HoldingHandler(CollectingHandler):
         self.release = threading.Event()
         self.held = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, db, envelope):  # noqa: N802
         if not self.held:
             self.held.append(envelope)
             self.holding.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 Too late"
-        return await super().handle_DATA(server, session, envelope)
+        return await super().handle_DATA(server, db, envelope)
 
 
 def dead_pid() -> int:
@@ -119,9 +119,9 @@ async def test_a_claim_of_a_live_sender_or_another_host_waits_for_its_lease(engi
     lease_end = utcnow() + timedelta(minutes=10)
     claimers = {mine: current_claimer(), elsewhere: f"another-host.example|{os.getpid()}|x",
                 gone: f"{socket.gethostname()}|{dead_pid()}|x"}
-    with session_scope(engine) as session:
+    with session_scope(engine) as db:
         for message_id, claimer in claimers.items():
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+            db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
                             .values(status="sending", next_attempt_at=lease_end, claimed_by=claimer))
 
     assert reclaim_orphaned(engine) == [gone]

@@ -32,12 +32,12 @@ class OutageHandler(CollectingHandler):
         self.down = threading.Event()
         self.stopper: threading.Thread | None = None
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, db, envelope, address, rcpt_options):  # noqa: N802
         if self.down.is_set():
             return "421 4.3.2 Service shutting down"
-        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+        return await super().handle_RCPT(server, db, envelope, address, rcpt_options)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, db, envelope):  # noqa: N802
         if self.down.is_set():
             return "421 4.3.2 Service shutting down"
         self.envelopes.append(envelope)

@@ -26,8 +26,8 @@ def spread(year: int, i: int) -> datetime:
 
 
 def report(year=None):
-    with session_scope() as session:
-        return activity_report(session, year)
+    with session_scope() as db:
+        return activity_report(db, year)
 
 
 def build_published(rows: ReportRows) -> bool:

@@ -153,7 +153,7 @@ class Auth:
     def __init__(self, password: str) -> None:
         self.password = password
 
-    def __call__(self, server, session, envelope, mechanism, auth_data):
+    def __call__(self, server, db, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == self.password
         return AuthResult(success=ok, handled=False)
 
@@ -208,10 +208,10 @@ def test_smtp_password_is_never_shown_nor_logged(smtp_with_auth, monkeypatch, ca
         assert secret not in text, "the SMTP password leaked into logs or errors"
 
 
-def _enqueue_plain(session, i: int) -> None:
+def _enqueue_plain(db, i: int) -> None:
     """An outbox message without a template (the test is about the transport, not the wording)."""
     from notifications.outbox import message_id_for
 
-    session.add(OutboxMessage(dedupe_key=f"secret-test:{i}", to_addrs=["dest@example.org"], cc_addrs=[],
+    db.add(OutboxMessage(dedupe_key=f"secret-test:{i}", to_addrs=["dest@example.org"], cc_addrs=[],
                               subject="Test", body_text="Bonjour", body_html="<p>Bonjour</p>", attachments=[],
                               message_id=message_id_for(f"secret-test:{i}"), template="test"))
