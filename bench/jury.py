@@ -61,24 +61,11 @@ def transport_for(settings, smtp):
 
 def run_size(size: int, use_smtp: bool) -> dict:
     data_dir = _env.prepare(f"jury{size}")
-    from sqlmodel import select
-
-    from certification.db import get_engine, session_scope
-    from certification.jury.models import Certificate, JurySession
-    from certification.settings import get_settings
-    from documents.models import GeneratedDocument
-    from documents.qr import qr_svg
+    from certification.db import session_scope
+    from certification.jury.models import JurySession
     from documents.render import render_pdf
-    from flows.certificates import CERTIFICATE_TEMPLATES, certificate_context
-    from flows.jury import advance_jury, jury_context
-    from notifications.models import OutboxMessage
-    from notifications.outbox import build_email, deliver_pending, deliver_while
-    from notifications.transport import FileTransport, SmtpTransport
-    from certification.models_credentials import Credential
-    from certification.services import credentials as credential_svc
-    from documents import badge, signing
+    from flows.jury import jury_context
 
-    settings = get_settings()
     smtp = None
     if use_smtp:
         from tests.smtp import SmtpServer
@@ -88,112 +75,160 @@ def run_size(size: int, use_smtp: bool) -> dict:
     try:
         sid, setup_s, people = build_session(size)
         print(f"[{size}] session ready in {setup_s:.1f} s", flush=True)
-        with session_scope() as s:  # warm-up (fonts, stylesheet), outside both timings
-            render_pdf("jury/pv_jury.html", jury_context(s, s.get(JurySession, sid)))
+        with session_scope() as db:  # warm-up (fonts, stylesheet), outside both timings
+            render_pdf("jury/pv_jury.html", jury_context(db, db.get(JurySession, sid)))
         # the render pool's workers, started once per process and kept (documents.pool), as in a
         # worker or an API that has already issued a jury: started outside the timing too
         from documents import pool
 
         pool.warm()
-
-        # --- the engine ---------------------------------------------------------------------------
-        engine = get_engine()
-        from certification.jury import service as jury_svc
-
-        transport = transport_for(settings, smtp)
-
-        async def advance_and_deliver() -> tuple:
-            """As ``flows.jury.jury_session_flow`` does: the outbox delivered in passes while the
-            session's documents are rendered and stored, then once more when they all are."""
-            advancing = asyncio.ensure_future(asyncio.to_thread(advance_jury, sid))
-            early = await deliver_while(advancing, engine, transport, limit=200)
-            outcome = await advancing
-            advanced, early_sent = time.perf_counter(), early.sent
-            return outcome, advanced, early_sent, early.add(await deliver_pending(engine, transport, limit=10**6))
-
-        t0 = time.perf_counter()
-        with session_scope() as s:
-            jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
-        t_signed = time.perf_counter()
-        outcome, t1, early_sent, report = asyncio.run(advance_and_deliver())
-        t2 = time.perf_counter()
-        assert outcome.state == "results_notified", outcome.state
-        assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
-
-        # --- the bare loop: the same PDFs and the same e-mails ------------------------------------
-        with session_scope() as s:
-            jury = s.get(JurySession, sid)
-            docs = list(s.exec(select(GeneratedDocument).order_by(GeneratedDocument.id)))
-            work = []
-            for doc in docs:
-                if doc.entity_type == JurySession.__tablename__:
-                    work.append((f"{doc.kind}.html", jury_context(s, jury)))
-                else:
-                    certificate = s.get(Certificate, doc.entity_id)
-                    work.append((f"jury/{CERTIFICATE_TEMPLATES[certificate.kind]}.html", certificate_context(s, certificate)))
-            messages = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
-            # the Open Badges: each credential signed again and baked into its badge image
-            badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),
-                       badge.badge_parts(s, c)) for c in s.exec(select(Credential).order_by(Credential.id))]
-        bare_dir = data_dir / "bare"
-        bare_dir.mkdir()
-        seal_s = 0.0
-        t3 = time.perf_counter()
-        for i, (template, ctx) in enumerate(work):
-            if "certificate" in ctx:  # the QR code is part of the PDF: the bare loop draws it too
-                ctx = {**ctx, "certificate": {**ctx["certificate"],
-                                              "qr_svg": qr_svg(ctx["certificate"]["verification_url"])}}
-            data = render_pdf(template, ctx)
-            started = time.perf_counter()  # the PAdES seal, as documents.service does before storing
-            if signing.should_seal(template.removesuffix(".html")):
-                data = signing.seal_pdf(data, kind=template.removesuffix(".html"), context=ctx)
-            seal_s += time.perf_counter() - started
-            (bare_dir / f"{i}.pdf").write_bytes(data)
-        started = time.perf_counter()
-        for i, (payload, (heading, title)) in enumerate(badges):
-            token = credential_svc._sign(payload)[0]
-            image = badge.bake(badge.draw(heading, title, settings.certifier_name), token)
-            (bare_dir / f"badge-{i}.png").write_bytes(image)
-        badges_s = time.perf_counter() - started
-        t4 = time.perf_counter()
-        bare_transport = SmtpTransport(host="127.0.0.1", port=smtp.port) if smtp else FileTransport(bare_dir / "outbox")
-
-        async def send_all() -> None:
-            for m in messages:
-                await bare_transport.send(build_email(m, data_dir))
-
-        asyncio.run(send_all())
-        t5 = time.perf_counter()
-        if smtp:
-            assert len(smtp.handler.envelopes) == 2 * len(messages)
-        else:
-            assert len(list(settings.outbox_dir.glob("*.eml"))) == len(messages)
+        engine = _engine_run(sid, people, smtp)
+        bare = _bare_run(sid, data_dir, smtp)
     finally:
         if smtp:
             smtp.stop()
+    return _result(size, use_smtp, setup_s, engine, bare)
 
+
+def _engine_run(sid: int, people: dict, smtp) -> dict:
+    """The engine: the president's signature, then the jury's advance with the outbox delivered in
+    passes meanwhile, then once more; the moments (perf_counter) of each end."""
+    from certification.db import get_engine, session_scope
+    from certification.jury import service as jury_svc
+    from certification.settings import get_settings
+    from flows.jury import advance_jury
+    from notifications.outbox import deliver_pending, deliver_while
+
+    engine = get_engine()
+    transport = transport_for(get_settings(), smtp)
+
+    async def advance_and_deliver() -> tuple:
+        """As ``flows.jury.jury_session_flow`` does: the outbox delivered in passes while the
+        session's documents are rendered and stored, then once more when they all are."""
+        advancing = asyncio.ensure_future(asyncio.to_thread(advance_jury, sid))
+        early = await deliver_while(advancing, engine, transport, limit=200)
+        outcome = await advancing
+        advanced, early_sent = time.perf_counter(), early.sent
+        return outcome, advanced, early_sent, early.add(await deliver_pending(engine, transport, limit=10**6))
+
+    t0 = time.perf_counter()
+    with session_scope() as db:
+        jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
+    t_signed = time.perf_counter()
+    outcome, t1, early_sent, report = asyncio.run(advance_and_deliver())
+    t2 = time.perf_counter()
+    assert outcome.state == "results_notified", outcome.state
+    assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
+    return {"t0": t0, "signed": t_signed, "advanced": t1, "delivered": t2, "early_sent": early_sent}
+
+
+def _bare_work(sid: int) -> tuple[list, list, list]:
+    """What the engine produced, to produce again: (kind, context) of each document, the
+    outbox messages, and each credential's payload with its badge's texts."""
+    from sqlmodel import select
+
+    from certification.db import session_scope
+    from certification.jury.models import Certificate, JurySession
+    from certification.models_credentials import Credential
+    from documents import badge
+    from documents.models import GeneratedDocument
+    from flows.certificates import CERTIFICATE_TEMPLATES, certificate_context
+    from flows.jury import jury_context
+    from notifications.models import OutboxMessage
+
+    with session_scope() as db:
+        jury = db.get(JurySession, sid)
+        work = []
+        for doc in db.exec(select(GeneratedDocument).order_by(GeneratedDocument.id)):
+            if doc.entity_type == JurySession.__tablename__:
+                work.append((doc.kind, jury_context(db, jury)))
+            else:
+                certificate = db.get(Certificate, doc.entity_id)
+                work.append((CERTIFICATE_TEMPLATES[certificate.kind], certificate_context(db, certificate)))
+        messages = list(db.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        # the Open Badges: each credential signed again and baked into its badge image
+        badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),
+                   badge.badge_parts(db, c)) for c in db.exec(select(Credential).order_by(Credential.id))]
+    return work, messages, badges
+
+
+def _bare_run(sid: int, data_dir: Path, smtp) -> dict:
+    """The bare loop: the same PDFs rendered, sealed and written one after the other, the same
+    badges signed and baked, the same e-mails built and sent; its moments and signing costs."""
+    from certification.services import credentials as credential_svc
+    from certification.settings import get_settings
+    from documents import badge, signing
+    from documents.qr import qr_svg
+    from documents.render import render_pdf
+    from notifications.outbox import build_email
+    from notifications.transport import FileTransport, SmtpTransport
+
+    settings = get_settings()
+    work, messages, badges = _bare_work(sid)
+    bare_dir = data_dir / "bare"
+    bare_dir.mkdir()
+    seal_s = 0.0
+    t3 = time.perf_counter()
+    for i, (kind, ctx) in enumerate(work):
+        if "certificate" in ctx:  # the QR code is part of the PDF: the bare loop draws it too
+            ctx = {**ctx, "certificate": {**ctx["certificate"],
+                                          "qr_svg": qr_svg(ctx["certificate"]["verification_url"])}}
+        data = render_pdf(f"jury/{kind}.html", ctx)
+        started = time.perf_counter()  # the PAdES seal, as documents.service does before storing
+        if signing.should_seal(kind):
+            data = signing.seal_pdf(data, kind=kind, context=ctx)
+        seal_s += time.perf_counter() - started
+        (bare_dir / f"{i}.pdf").write_bytes(data)
+    started = time.perf_counter()
+    for i, (payload, (heading, title)) in enumerate(badges):
+        token = credential_svc._sign(payload)[0]
+        image = badge.bake(badge.draw(heading, title, settings.certifier_name), token)
+        (bare_dir / f"badge-{i}.png").write_bytes(image)
+    badges_s = time.perf_counter() - started
+    t4 = time.perf_counter()
+    bare_transport = SmtpTransport(host="127.0.0.1", port=smtp.port) if smtp else FileTransport(bare_dir / "outbox")
+
+    async def send_all() -> None:
+        for m in messages:
+            await bare_transport.send(build_email(m, data_dir))
+
+    asyncio.run(send_all())
+    t5 = time.perf_counter()
+    if smtp:
+        assert len(smtp.handler.envelopes) == 2 * len(messages)
+    else:
+        assert len(list(settings.outbox_dir.glob("*.eml"))) == len(messages)
+    return {"t3": t3, "rendered": t4, "sent": t5, "seal_s": seal_s, "badges_s": badges_s,
+            "documents": len(work), "emails": len(messages), "credentials": len(badges)}
+
+
+def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict) -> dict:
+    t0, t_signed, t1, t2 = engine["t0"], engine["signed"], engine["advanced"], engine["delivered"]
+    t3, t4, t5 = bare["t3"], bare["rendered"], bare["sent"]
+    seal_s, badges_s, documents = bare["seal_s"], bare["badges_s"], bare["documents"]
     engine_s, bare_s = t2 - t0, t5 - t3
     result = {
-        "candidates": size, "documents": len(docs), "emails": len(messages),
+        "candidates": size, "documents": documents, "emails": bare["emails"],
         "transport": "smtp (aiosmtpd on 127.0.0.1)" if use_smtp else "file outbox (.eml)",
         "setup_s": round(setup_s, 2),
         "engine": {"total_s": round(engine_s, 2), "sign_s": round(t_signed - t0, 2),
                    "sign_and_advance_jury_s": round(t1 - t0, 2), "deliver_after_s": round(t2 - t1, 2),
-                   "early_emails": early_sent, "per_candidate_ms": round(1000 * engine_s / size, 1)},
+                   "early_emails": engine["early_sent"], "per_candidate_ms": round(1000 * engine_s / size, 1)},
         "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
                  "per_candidate_ms": round(1000 * bare_s / size, 1)},
         "signing": {"pades_s": round(seal_s, 2), "credentials_and_badges_s": round(badges_s, 2),
-                    "credentials": len(badges),
-                    "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, len(docs) - 1), 1),
-                    "pades_per_pdf_ms": round(1000 * seal_s / max(1, len(docs)), 1)},
+                    "credentials": bare["credentials"],
+                    "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, documents - 1), 1),
+                    "pades_per_pdf_ms": round(1000 * seal_s / max(1, documents), 1)},
         "ratio": round(engine_s / bare_s, 3),
         "ratio_documents": round((t1 - t0) / (t4 - t3), 3),  # sign + advance (with early e-mails) / bare render
         "target": TARGET_RATIO,
     }
     result["within_target"] = result["ratio"] <= TARGET_RATIO
-    print(f"[{size}] engine {engine_s:.1f} s (sign {t_signed - t0:.1f}, advance {t1 - t_signed:.1f} with {early_sent} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
+    print(f"[{size}] engine {engine_s:.1f} s (sign {t_signed - t0:.1f}, advance {t1 - t_signed:.1f} with "
+          f"{engine['early_sent']} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
           f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
-          f"(target ≤ {TARGET_RATIO}x) — {len(docs)} documents, {len(messages)} e-mails", flush=True)
+          f"(target ≤ {TARGET_RATIO}x) — {documents} documents, {bare['emails']} e-mails", flush=True)
     return result
 
 

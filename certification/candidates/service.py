@@ -151,6 +151,26 @@ def vae_interview_missing(db: Session, candidate: Candidate) -> bool:
     return dossier is None or dossier.interview_at is None
 
 
+def _check_registration(
+    last_name: str, first_names: str, birth_date: date, sex: str | None, pathway: str, contract_type: str,
+    contract_start: date, contract_end: date | None,
+) -> str | None:
+    """The identity, pathway and contract of a registration are complete and consistent; the
+    recorded sex (normalised)."""
+    if not last_name or not first_names:
+        raise ValidationFailed("Nom et prénoms sont obligatoires.", code="identity_required")
+    if not date(1900, 1, 1) < birth_date < today():
+        raise ValidationFailed("Date de naissance invalide.", code="bad_birth_date")
+    sex = check_sex(sex)
+    if pathway not in PATHWAYS:
+        raise ValidationFailed("Voie d'accès parmi : formation, vae.", code="bad_pathway")
+    if contract_type not in CONTRACT_TYPES:
+        raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
+    if contract_end is not None and contract_end < contract_start:
+        raise ValidationFailed("La fin du contrat précède son début.", code="bad_contract_dates")
+    return sex
+
+
 def register_candidate(
     db: Session,
     actor: Actor,
@@ -186,17 +206,8 @@ def register_candidate(
             code="no_valid_agrement",
         )
     last_name, first_names = last_name.strip(), first_names.strip()
-    if not last_name or not first_names:
-        raise ValidationFailed("Nom et prénoms sont obligatoires.", code="identity_required")
-    if not date(1900, 1, 1) < birth_date < today():
-        raise ValidationFailed("Date de naissance invalide.", code="bad_birth_date")
-    sex = check_sex(sex)
-    if pathway not in PATHWAYS:
-        raise ValidationFailed("Voie d'accès parmi : formation, vae.", code="bad_pathway")
-    if contract_type not in CONTRACT_TYPES:
-        raise ValidationFailed(f"Type de contrat parmi : {', '.join(CONTRACT_TYPES)}.", code="bad_contract")
-    if contract_end is not None and contract_end < contract_start:
-        raise ValidationFailed("La fin du contrat précède son début.", code="bad_contract_dates")
+    sex = _check_registration(last_name, first_names, birth_date, sex, pathway, contract_type, contract_start,
+                              contract_end)
     version = version_in_force(db, cert.id, today())
     if version is None:
         raise Conflict(
