@@ -38,7 +38,7 @@ from certification.settings import Settings, get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
 from flows.context import letter_context
 from flows import dispatch
-from flows.effects import Effects, fulfil_owed, mail_key, mails_still_owed
+from flows.effects import Effects, RunOutcome, fulfil_owed, mail_key, mails_still_owed
 
 ENTITY = Agrement.__tablename__
 
@@ -53,12 +53,9 @@ EXPIRED_TEMPLATE = "agrement/agrement_expire"
 EXPIRED_MAIL = "expired"
 
 
-@dataclass
-class Outcome:
+@dataclass(kw_only=True)
+class Outcome(RunOutcome):
     agrement_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
     flagged_juries: list[int] = field(default_factory=list)  # jury sessions flagged by this run
 
 
@@ -196,7 +193,7 @@ def _flag_juries(engine: Engine | None, agrement_id: int, out: Outcome) -> None:
 
 def advance_agrement(agrement_id: int, engine: Engine | None = None) -> dict:
     """Bring one agrément up to date with the calendar; plain function (Prefect wraps it)."""
-    out = Outcome(agrement_id)
+    out = Outcome(agrement_id=agrement_id)
     for _ in range(len(AGREMENT_STATE_LABELS)):
         with session_scope(engine) as db:
             agrement = db.get(Agrement, agrement_id)

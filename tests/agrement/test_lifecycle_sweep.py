@@ -240,17 +240,23 @@ async def test_lifecycle_flows_deliver_the_mails(prefect_server, smtp, people, s
     assert again["mails"] == 0 and len(smtp.messages) == 2
 
 
-@pytest.mark.integration
-def test_api_decision_runs_the_lifecycle_flow_inline(prefect_server, smtp, people, monkeypatch):
+def withdraw_inline(people: dict, aid: int, monkeypatch) -> None:
+    """The officer withdraws the agrément through the API, flows dispatched inline."""
     from api.app import create_app
 
-    aid = grant_agrement(people, start=today(), end=today() + timedelta(days=900))
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
     reset_settings_cache()
     with TestClient(create_app()) as client:
         r = client.post(f"/agrements/{aid}/withdraw", json={"reason": "Retrait décidé après contrôle."},
                         headers=auth(people["officer"]))
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.integration
+def test_api_decision_runs_the_lifecycle_flow_inline(prefect_server, smtp, people, monkeypatch):
+
+    aid = grant_agrement(people, start=today(), end=today() + timedelta(days=900))
+    withdraw_inline(people, aid, monkeypatch)
     assert [m.split(":")[0] for m in mails(aid)] == ["withdrawn"]
     assert str(smtp.messages[-1]["Subject"]).endswith("Retrait de votre agrément")
     with session_scope() as s:
@@ -263,19 +269,13 @@ def test_api_withdrawal_flags_pending_juries_and_tells_the_officer_inline(prefec
     """The withdrawal owes the flagging of the structure's pending jury sessions: the lifecycle flow
     flags them and runs their flows, so the officer gets « session signalée » without waiting
     for the daily sweep."""
-    from api.app import create_app
     from certification.jury.models import JurySession
     from tests.factories import deliberated_session, ready_candidates, siret, structure_account
 
     aid = grant_agrement(people, 1)
     structure_account(people, siret(1))
     sid = deliberated_session(people, ready_candidates(people["structure"], 1), sign=False)
-    monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
-    reset_settings_cache()
-    with TestClient(create_app()) as client:
-        r = client.post(f"/agrements/{aid}/withdraw", json={"reason": "Retrait décidé après contrôle."},
-                        headers=auth(people["officer"]))
-    assert r.status_code == 200, r.text
+    withdraw_inline(people, aid, monkeypatch)
     with session_scope() as s:
         jury = s.get(JurySession, sid)
         assert "agrément retiré" in jury.flag_reason
