@@ -9,7 +9,7 @@ from certification.actions import available_transitions, named_actions
 from certification.audit import Actor
 from certification.models import Role
 from certification.vae.models import VaeDossier
-from certification.vae.queries import jury_sessions_of, presides
+from certification.vae.queries import jury_sessions_of, presides, sitting_holding
 from certification.vae.states import VAE, VaeState
 
 # Action name -> transition name (the actions that are transitions of the dossier's machine).
@@ -23,12 +23,15 @@ VAE_ACTIONS = {
 
 def vae_actions(db: Session, actor: Actor, dossier: VaeDossier) -> list[str]:
     """The accompaniment is recorded by the structure or the officer while the dossier is open; among
-    the jury members, only the president of the candidate's session records the interview."""
+    the jury members, only the president of the candidate's session records the interview; no
+    abandon while a pending jury session holds the candidate."""
     actions = named_actions(VAE_ACTIONS, available_transitions(VAE, dossier.state, actor.role))
     if actor.role is Role.jury_member and "interview" in actions:
         sessions = jury_sessions_of(db, dossier.candidate_id)
         if not sessions or not presides(db, actor.user_id, sessions[-1]):
             actions.remove("interview")
+    if "abandon" in actions and sitting_holding(db, dossier.candidate_id) is not None:
+        actions.remove("abandon")  # not before the deliberation of the session that holds him
     if actor.role in (Role.structure, Role.officer) and dossier.state in (VaeState.recevable, VaeState.livret2_depose):
         actions.append("accompaniment")
     return actions

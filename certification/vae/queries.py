@@ -8,7 +8,9 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
+from certification.candidates.models import Candidate
 from certification.candidates.queries import candidates_of_jury_member
+from certification.candidates.states import CandidateState
 from certification.models import Role
 from certification.jury.models import JuryCandidate, JuryMember, JurySession
 from certification.jury.states import PENDING_JURY_STATES
@@ -57,6 +59,15 @@ def open_jury_session_of(db: Session, candidate_id: int) -> JurySession | None:
                         .where(JuryCandidate.candidate_id == candidate_id,
                                JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
                         .order_by(JurySession.id.desc())).first()
+
+
+def sitting_holding(db: Session, candidate_id: int) -> JurySession | None:
+    """The pending jury session that holds a candidate made ready for the jury by his livret 2, if
+    any: his VAE may not be abandoned before its deliberation (he may be withdrawn from it)."""
+    candidate = db.get(Candidate, candidate_id)
+    if candidate is None or candidate.state != CandidateState.ready_for_jury:
+        return None
+    return open_jury_session_of(db, candidate_id)
 
 
 def jury_sessions_of(db: Session, candidate_id: int) -> list[int]:

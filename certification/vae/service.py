@@ -21,7 +21,7 @@ from certification.candidates import service as cand
 from certification.services.files import PieceIn
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
-from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, open_jury_session_of, presides
+from certification.vae.queries import dossier_of_candidate, get_dossier, jury_sessions_of, presides, sitting_holding
 from certification.vae.states import RECEVABILITE_DECISIONS, VAE
 
 ENTITY = VaeDossier.__tablename__
@@ -178,12 +178,11 @@ def abandon(db: Session, actor: Actor, dossier_id: int, reason: str) -> VaeDossi
     dossier = get_dossier(db, actor, dossier_id)
     candidate = db.get(Candidate, dossier.candidate_id)
     presented = candidate is not None and candidate.state == CandidateState.ready_for_jury
-    if presented:
-        sitting = open_jury_session_of(db, dossier.candidate_id)
-        if sitting is not None:
-            raise Conflict(f"Le candidat est inscrit à la session de jury {sitting.reference} : la démarche de VAE ne "
-                           "peut plus être abandonnée avant la délibération (le candidat peut être retiré).",
-                           code="candidate_in_jury_session")
+    sitting = sitting_holding(db, dossier.candidate_id)
+    if sitting is not None:
+        raise Conflict(f"Le candidat est inscrit à la session de jury {sitting.reference} : la démarche de VAE ne "
+                       "peut plus être abandonnée avant la délibération (le candidat peut être retiré).",
+                       code="candidate_in_jury_session")
     reason = (reason or "").strip()
     apply_transition(db, VAE, dossier, "abandon", actor, reason=reason)
     if presented:

@@ -22,6 +22,7 @@ from certification.services.files import referenced_uploads
 from certification.reporting.queries import activity_report
 from certification.settings import get_settings
 from certification.vae import service as svc
+from certification.vae.actions import vae_actions
 from certification.vae.models import VaeDossier
 from tests.factories import deliberated_session
 from tests.vae.helpers import register_vae
@@ -183,3 +184,6 @@ def test_abandon_after_the_livret_2_returns_the_candidate_to_his_registration(wo
     with session_scope() as s:
         assert (s.get(VaeDossier, sitting_dossier).state, s.get(Candidate, sitting).state) == (
             "livret2_depose", "ready_for_jury")
+        # what the dossier offers says the same: no abandon while the session holds him
+        assert "abandon" not in vae_actions(s, structure, s.get(VaeDossier, sitting_dossier))
+        assert "abandon" not in vae_actions(s, world["officer"]["actor"], s.get(VaeDossier, sitting_dossier))
