@@ -129,6 +129,12 @@ def client():
         yield c
 
 
+@pytest.fixture
+def people():
+    """The users of every role (tests/factories.make_users)."""
+    return make_users()
+
+
 def _vae_dossier(owner_structure: dict, officer) -> int:
     """A VAE candidate of the owner structure, his request declared recevable (its letter) and his livret 2."""
     from datetime import date

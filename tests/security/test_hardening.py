@@ -24,7 +24,7 @@ from api.security import client_address
 from certification.db import session_scope
 from certification.models import AuditEvent
 from certification.settings import reset_settings_cache
-from tests.factories import auth, make_users, siret
+from tests.factories import auth, siret
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def client():
     with TestClient(create_app()) as c:
         yield c
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 # --- database unavailable -----------------------------------------------------------------------

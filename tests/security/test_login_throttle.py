@@ -7,7 +7,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.factories import make_users
 from tests.web.conftest import PASSWORD, csrf_of
 
 
@@ -15,11 +14,6 @@ from tests.web.conftest import PASSWORD, csrf_of
 def client():
     with TestClient(create_app()) as c:
         yield c
-
-
-@pytest.fixture
-def people():
-    return make_users()
 
 
 def _token(client, email, password):
