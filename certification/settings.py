@@ -115,6 +115,7 @@ class Settings(BaseSettings):
         "evaluation_evidence": 365,  # evidence files of a certified or withdrawn candidate, after that
         "sent_emails": 365,  # e-mails of the outbox, after they were sent
         "login_records": 90,  # API and back-office sessions (tokens), after they expired or were revoked
+        "webhook_deliveries": 90,  # delivered or abandoned webhook deliveries and their attempts, after the event
     }
 
     # Backups (cqp backup; scheduled in cqp run unless the interval is 0)

@@ -9,17 +9,19 @@ from prefect import task
 
 from certification.db import session_scope
 from certification.services.retention import apply_retention, unlink_unreferenced
-from notifications.retention import scrub_sent_emails
+from notifications.retention import purge_webhook_deliveries, scrub_sent_emails
 
 
 def apply_retention_rules() -> dict[str, int]:
     with session_scope() as db:
         result = apply_retention(db)
         emails, eml_files = scrub_sent_emails(db)
+        deliveries = purge_webhook_deliveries(db)
     unlink_unreferenced(result.unlinked)
     for path in eml_files:
         path.unlink(missing_ok=True)
-    return {**result.counts, **({"sent_emails": emails} if emails else {})}
+    counts = {"sent_emails": emails, "webhook_deliveries": deliveries}
+    return {**result.counts, **{rule: count for rule, count in counts.items() if count}}
 
 
 @task(name="apply-retention")

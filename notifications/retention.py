@@ -1,17 +1,22 @@
-"""Retention of sent e-mails: past ``retention_days["sent_emails"]`` after sending, an outbox
+"""Retention of what was sent: past ``retention_days["sent_emails"]`` after sending, an outbox
 message's content (recipients, subject, bodies, attachment list) and its ``.eml`` copy are deleted.
 The row stays, emptied, so that its dedupe key still prevents a second sending; the deletion is
-audited on the dossier the message belonged to (rule and counts only)."""
+audited on the dossier the message belonged to (rule and counts only). Past
+``retention_days["webhook_deliveries"]`` after its event, a webhook delivery that ended (delivered,
+or abandoned after its last attempt) is deleted with its attempts log, audited on its
+subscription."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from certification.audit import SYSTEM, record_event
 from certification.clock import now
+from certification.models_webhooks import WebhookAttempt, WebhookDelivery
 from certification.settings import get_settings
 from notifications.models import STATUS_SENT, OutboxMessage
 from notifications.transport import eml_filename
@@ -42,3 +47,29 @@ def scrub_sent_emails(db: Session) -> tuple[int, list[Path]]:
                      actor=SYSTEM, reason="Durée de conservation des e-mails envoyés écoulée.",
                      data={"rule": "sent_emails", "emails": count})
     return len(messages), files
+
+
+ENDED_DELIVERIES = ("delivered", "failed")
+
+
+def purge_webhook_deliveries(db: Session) -> int:
+    """Delete the ended deliveries past their period and their attempts; returns how many."""
+    days = get_settings().retention_days.get("webhook_deliveries")
+    if days is None or days < 0:
+        return 0
+    cutoff = now() - timedelta(days=days)
+    ended = db.exec(select(WebhookDelivery).where(
+        col(WebhookDelivery.status).in_(ENDED_DELIVERIES), WebhookDelivery.created_at <= cutoff)).all()
+    per_subscription: dict[int, int] = {}
+    for delivery in ended:
+        per_subscription[delivery.subscription_id] = per_subscription.get(delivery.subscription_id, 0) + 1
+    ids = [delivery.id for delivery in ended]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(chunk)))
+        db.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(chunk)))
+    for subscription_id, count in per_subscription.items():
+        record_event(db, entity_type="webhook_subscriptions", entity_id=subscription_id, action="retention_purge",
+                     actor=SYSTEM, reason="Durée de conservation des livraisons d'événements écoulée.",
+                     data={"rule": "webhook_deliveries", "deliveries": count})
+    return len(ended)

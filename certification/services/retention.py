@@ -10,6 +10,7 @@ never deleted here.
 | evaluation_evidence    | evidence files of certified / withdrawn candidates| the candidate's last change  |
 | sent_emails            | outbox e-mails sent (rows and their .eml copies)   | sending                      |
 | login_records          | tokens (API and back-office sessions)             | expiry or revocation         |
+| webhook_deliveries     | ended webhook deliveries and their attempts       | the event (notifications)    |
 """
 
 from __future__ import annotations

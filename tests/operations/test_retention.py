@@ -191,3 +191,40 @@ def test_each_period_deletes_exactly_its_data():
         assert apply_retention_rules() == {}
         check = CliRunner().invoke(cli, ["check"])
     assert check.exit_code == 0, check.output
+
+
+def test_ended_webhook_deliveries_go_with_their_attempts_after_their_period():
+    from certification.models_webhooks import WebhookAttempt, WebhookDelivery
+    from certification.webhooks import subscribe
+
+    people = make_users()
+    with session_scope() as s:
+        sub = subscribe(s, people["officer"]["actor"], url="https://integrateur.example.org/cqp",
+                        events=["dossier.state_changed"])
+        s.flush()
+        for status in ("delivered", "failed", "pending"):
+            delivery = WebhookDelivery(subscription_id=sub.id, event_id=f"evt_{status}", event="dossier.state_changed",
+                                       payload="{}", status=status, attempts=1)
+            s.add(delivery)
+            s.flush()
+            s.add(WebhookAttempt(delivery_id=delivery.id, status_code=200 if status == "delivered" else 500))
+        sub_id = sub.id
+
+    def left() -> tuple[list[str], int]:
+        with session_scope() as s:
+            deliveries = s.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+            return [d.event_id for d in deliveries], len(s.exec(select(WebhookAttempt)).all())
+
+    with _at(89):
+        assert apply_retention_rules() == {}
+    assert left() == (["evt_delivered", "evt_failed", "evt_pending"], 3)
+    with _at(91):  # the ended ones and their log; the one still owed stays
+        assert apply_retention_rules() == {"webhook_deliveries": 2}
+    assert left() == (["evt_pending"], 1)
+    with session_scope() as s:
+        (purge,) = s.exec(select(AuditEvent).where(AuditEvent.action == "retention_purge")).all()
+        assert (purge.entity_type, purge.entity_id, purge.data) == (
+            "webhook_subscriptions", sub_id, {"rule": "webhook_deliveries", "deliveries": 2})
+        assert purge.reason == "Durée de conservation des livraisons d'événements écoulée."
+    with _at(200):
+        assert apply_retention_rules() == {}
