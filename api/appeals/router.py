@@ -59,7 +59,7 @@ responder = Responder(appeal_out, "jury_changed", flow_of=lambda appeal: appeal.
              responses={409: {"description": "Délai expiré (appeal_too_late), résultats non notifiés, recours en cours"}})
 def file_appeal(body: AppealIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (body,), lambda s: svc.file_appeal(
-        s, principal.actor, candidate_id=body.candidate_id, session_id=body.session_id, grounds=body.grounds,
+        s, principal.actor, candidate_id=body.candidate_id, jury_session_id=body.session_id, grounds=body.grounds,
     ), status=201)
 
 

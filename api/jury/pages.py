@@ -68,7 +68,7 @@ def _member_choices(db: Session, j: JurySession, members) -> list[dict[str, Any]
 
 def jury_page_context(db: Session, current: WebUser, session_id: int) -> dict[str, Any]:
     """The session's page: the API's view of it (:func:`api.jury.router.jury_out`) and the forms' choices."""
-    j = jury_queries.get_session(db, current.actor, session_id)
+    j = jury_queries.get_jury_session(db, current.actor, session_id)
     out = jury_out(db, principal(current), j)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,

@@ -115,7 +115,7 @@ def _composing(call: Call, principal: Principal, session_id: int, key: tuple, ac
     interest refused is traced (``action``) before it answers 409."""
     def apply(s: Session) -> JurySession:
         change(s)
-        return jury_queries.get_session(s, principal.actor, session_id)
+        return jury_queries.get_jury_session(s, principal.actor, session_id)
 
     try:
         return responder(call, principal, (session_id, *key), apply)
@@ -155,7 +155,7 @@ def list_sessions(
         )
 
 
-reads = DossierReads(router, id_param="session_id", get=jury_queries.get_session, entity_type=ENTITY)
+reads = DossierReads(router, id_param="session_id", get=jury_queries.get_jury_session, entity_type=ENTITY)
 reads.read(render=jury_out, response_model=JuryOut, summary="Consulter une session de jury")
 reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)")
 
@@ -200,7 +200,7 @@ def check_composition(session_id: int, call: Call, principal: Officer):
         except InvalidTransition as exc:
             if exc.code != "guard_failed":
                 raise
-            problems = svc.composition_problems(s, jury_queries.get_session(s, principal.actor, session_id))
+            problems = svc.composition_problems(s, jury_queries.get_jury_session(s, principal.actor, session_id))
             raise Conflict(exc.message, code="composition_irregular", details={"problems": problems}) from None
 
     return responder(call, principal, (session_id, "check-composition"), action)
@@ -214,7 +214,7 @@ def check_composition(session_id: int, call: Call, principal: Officer):
 def record_results(session_id: int, body: ResultsIn, call: Call, principal: OfficerOrJuryMember):
     def action(s: Session) -> JurySession:
         svc.record_results(s, principal.actor, session_id, body.candidate_id, body.results, body.comment)
-        return jury_queries.get_session(s, principal.actor, session_id)
+        return jury_queries.get_jury_session(s, principal.actor, session_id)
 
     return responder(call, principal, (session_id, "results", body), action)
 
@@ -284,7 +284,7 @@ def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
 def download_zip(session_id: int, principal: Principal = Depends(require(Role.officer))):
     root = get_settings().data_dir
     with session_scope() as db:
-        jury = jury_queries.get_session(db, principal.actor, session_id)
+        jury = jury_queries.get_jury_session(db, principal.actor, session_id)
         reference = jury.reference
         docs = session_documents(db, jury)
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)

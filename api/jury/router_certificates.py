@@ -78,7 +78,7 @@ def list_certificates(
     with session_scope() as db:
         cert_ids = certification_ids(db, certification_code)
         return pager.page(
-            jury_queries.list_certificates(db, principal.actor, session_id=session_id),
+            jury_queries.list_certificates(db, principal.actor, jury_session_id=session_id),
             lambda c: CertificateSummary(**_summary(db, c)),
             text=lambda c: (c.number, c.holder_last_name, c.holder_first_names),
             where=lambda c: (state in (None, c.state) and c.certification_id in cert_ids

@@ -64,7 +64,7 @@ def select_options(key: str):
 
 
 def training_context(db: Session, current: WebUser, training_id: int) -> dict[str, Any]:
-    t = training_queries.get_session(db, current.actor, training_id)
+    t = training_queries.get_training_session(db, current.actor, training_id)
     days = training_queries.days_of(t)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants

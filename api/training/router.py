@@ -149,7 +149,7 @@ def _session_events(db: Session, principal: Principal, t: TrainingSession) -> li
     return timeline(db, TrainingSession.__tablename__, t.id)
 
 
-reads = DossierReads(router, id_param="session_id", get=training_queries.get_session,
+reads = DossierReads(router, id_param="session_id", get=training_queries.get_training_session,
                      entity_type=TrainingSession.__tablename__)
 reads.read(render=session_out, response_model=TrainingSessionOut, summary="Consulter une session")
 reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)", events=_session_events)

@@ -41,14 +41,14 @@ def deadline_of(jury: JurySession) -> date | None:
     raise AssertionError("unreachable")
 
 
-def file_appeal(db: Session, actor: Actor, *, candidate_id: int, session_id: int, grounds: str) -> Appeal:
+def file_appeal(db: Session, actor: Actor, *, candidate_id: int, jury_session_id: int, grounds: str) -> Appeal:
     """Filed by the candidate's structure (or an officer on the candidate's behalf)."""
     if actor.role not in (Role.structure, Role.officer):
         raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
     candidate = get_candidate(db, actor, candidate_id)
-    jury = db.get(JurySession, session_id)
+    jury = db.get(JurySession, jury_session_id)
     row = db.exec(select(JuryCandidate).where(
-        JuryCandidate.session_id == session_id, JuryCandidate.candidate_id == candidate.id)).first() if jury else None
+        JuryCandidate.session_id == jury_session_id, JuryCandidate.candidate_id == candidate.id)).first() if jury else None
     if row is None:
         raise NotFound("Ce candidat n'a pas été présenté à cette session.", code="candidate_not_in_session")
     deadline = deadline_of(jury)
@@ -59,12 +59,12 @@ def file_appeal(db: Session, actor: Actor, *, candidate_id: int, session_id: int
     if not grounds.strip():
         raise ValidationFailed("Exposez les motifs du recours.", code="grounds_required")
     open_states = [AppealState.filed.value, AppealState.admissible.value]
-    if db.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == session_id,
+    if db.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == jury_session_id,
                                          Appeal.state.in_(open_states))).first():
         raise Conflict("Un recours est déjà en cours pour ce candidat et cette session.", code="appeal_already_open")
     year = now().year
     appeal = Appeal(reference=f"REC-{year}-{next_value(db, 'appeal', year):04d}", candidate_id=candidate.id,
-                    session_id=session_id, grounds=grounds.strip(), state=AppealState.filed.value,
+                    session_id=jury_session_id, grounds=grounds.strip(), state=AppealState.filed.value,
                     filed_by_id=actor.user_id)
     db.add(appeal)
     db.flush()

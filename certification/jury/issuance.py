@@ -38,9 +38,9 @@ def verification_url(number: str) -> str:
     return f"{get_settings().public_base_url}/verify/{number}?c={checksum(number)}"
 
 
-def issue_for(db: Session, session_id: int, candidate_id: int) -> Certificate | None:
+def issue_for(db: Session, jury_session_id: int, candidate_id: int) -> Certificate | None:
     """Issue what the candidate's results call for, once (re-running returns the same document)."""
-    jury = db.get(JurySession, session_id)
+    jury = db.get(JurySession, jury_session_id)
     candidate = db.get(Candidate, candidate_id)
     if jury is None or candidate is None:
         raise NotFound("Session de jury ou candidat introuvable.", code="not_found")

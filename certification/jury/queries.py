@@ -30,32 +30,32 @@ def list_sessions(db: Session, actor: Actor) -> list[JurySession]:
     return list(db.exec(_sessions_query(db, actor)))
 
 
-def get_session(db: Session, actor: Actor, session_id: int) -> JurySession:
-    return visible_one(db, actor, _sessions_query, JurySession, session_id, missing="Session de jury introuvable.", code="jury_not_found")
+def get_jury_session(db: Session, actor: Actor, jury_session_id: int) -> JurySession:
+    return visible_one(db, actor, _sessions_query, JurySession, jury_session_id, missing="Session de jury introuvable.", code="jury_not_found")
 
 
-def members_of(db: Session, session_id: int) -> list[JuryMember]:
-    return list(db.exec(select(JuryMember).where(JuryMember.session_id == session_id).order_by(JuryMember.id)))
+def members_of(db: Session, jury_session_id: int) -> list[JuryMember]:
+    return list(db.exec(select(JuryMember).where(JuryMember.session_id == jury_session_id).order_by(JuryMember.id)))
 
 
-def candidates_of(db: Session, session_id: int) -> list[JuryCandidate]:
+def candidates_of(db: Session, jury_session_id: int) -> list[JuryCandidate]:
     return list(
-        db.exec(select(JuryCandidate).where(JuryCandidate.session_id == session_id).order_by(JuryCandidate.id))
+        db.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury_session_id).order_by(JuryCandidate.id))
     )
 
 
-def deliberations_of(db: Session, session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
-    query = select(Deliberation).where(Deliberation.session_id == session_id)
+def deliberations_of(db: Session, jury_session_id: int, candidate_id: int | None = None) -> list[Deliberation]:
+    query = select(Deliberation).where(Deliberation.session_id == jury_session_id)
     if candidate_id is not None:
         query = query.where(Deliberation.candidate_id == candidate_id)
     return list(db.exec(query.order_by(Deliberation.id)))
 
 
-def results_by_candidate(db: Session, session_id: int) -> dict[int, dict[str, str]]:
+def results_by_candidate(db: Session, jury_session_id: int) -> dict[int, dict[str, str]]:
     """The session's recorded results, read at once: candidate id -> {bloc code: result} (the read
     model that the API's view of the session and the jury flow's PV and e-mails share)."""
     results: dict[int, dict[str, str]] = {}
-    for d in deliberations_of(db, session_id):
+    for d in deliberations_of(db, jury_session_id):
         results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
     return results
 
@@ -69,10 +69,10 @@ def _certificates_query(db: Session, actor: Actor) -> SelectOfScalar[Certificate
     }, refused="Votre rôle ne donne pas accès aux certificats.")
 
 
-def list_certificates(db: Session, actor: Actor, *, session_id: int | None = None) -> list[Certificate]:
+def list_certificates(db: Session, actor: Actor, *, jury_session_id: int | None = None) -> list[Certificate]:
     query = _certificates_query(db, actor)
-    if session_id is not None:
-        query = query.where(Certificate.session_id == session_id)
+    if jury_session_id is not None:
+        query = query.where(Certificate.session_id == jury_session_id)
     return list(db.exec(query))
 
 

@@ -17,7 +17,7 @@ from certification.jury.models import BlocAcquisition, Deliberation, JuryCandida
 from certification.models import Role, Structure, User
 from certification.numbering import next_value
 from certification.candidates.states import CANDIDATE, CandidateState
-from certification.jury.queries import candidates_of, deliberations_of, get_session, members_of
+from certification.jury.queries import candidates_of, deliberations_of, get_jury_session, members_of
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, JURY, PENDING_JURY_STATES, JuryState
 from certification.candidates import service as cand
 from certification.services import conflicts
@@ -88,18 +88,18 @@ def _editable(jury: JurySession) -> None:
         raise Conflict("La composition et la liste des candidats sont figées à ce stade.", code="jury_frozen")
 
 
-def structures_of_candidates(db: Session, session_id: int) -> list[Structure]:
+def structures_of_candidates(db: Session, jury_session_id: int) -> list[Structure]:
     """The structures of the session's candidates (its members must be independent of each)."""
     ids = {c.structure_id for c in db.exec(
         select(Candidate).join(JuryCandidate, JuryCandidate.candidate_id == Candidate.id)
-        .where(JuryCandidate.session_id == session_id))}
+        .where(JuryCandidate.session_id == jury_session_id))}
     return [db.get(Structure, i) for i in sorted(ids)]
 
 
-def add_member(db: Session, actor: Actor, session_id: int, *, user_id: int, college: str,
+def add_member(db: Session, actor: Actor, jury_session_id: int, *, user_id: int, college: str,
                is_president: bool = False) -> JuryMember:
     _officer_only(actor)
-    jury = get_session(db, actor, session_id)
+    jury = get_jury_session(db, actor, jury_session_id)
     _editable(jury)
     user = db.get(User, user_id)
     if user is None or user.role != Role.jury_member.value or not user.active:
@@ -121,10 +121,10 @@ def add_member(db: Session, actor: Actor, session_id: int, *, user_id: int, coll
     return member
 
 
-def add_candidates(db: Session, actor: Actor, session_id: int, candidate_ids: Sequence[int]) -> list[JuryCandidate]:
+def add_candidates(db: Session, actor: Actor, jury_session_id: int, candidate_ids: Sequence[int]) -> list[JuryCandidate]:
     """Register ready candidates; each is assessed only on the blocs he does not hold yet."""
     _officer_only(actor)
-    jury = get_session(db, actor, session_id)
+    jury = get_jury_session(db, actor, jury_session_id)
     _editable(jury)
     members = [db.get(User, m.user_id) for m in members_of(db, jury.id)]
     already = {c.candidate_id for c in candidates_of(db, jury.id)}
@@ -154,16 +154,16 @@ def add_candidates(db: Session, actor: Actor, session_id: int, candidate_ids: Se
     return added
 
 
-def convene(db: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(db, actor, session_id)
+def convene(db: Session, actor: Actor, jury_session_id: int) -> JurySession:
+    jury = get_jury_session(db, actor, jury_session_id)
     apply_transition(db, JURY, jury, "convene", actor, context={
         "members": len(members_of(db, jury.id)), "candidates": len(candidates_of(db, jury.id))})
     return jury
 
 
-def record_attendance(db: Session, actor: Actor, session_id: int, present: Mapping[int, bool]) -> JurySession:
+def record_attendance(db: Session, actor: Actor, jury_session_id: int, present: Mapping[int, bool]) -> JurySession:
     _officer_only(actor)
-    jury = get_session(db, actor, session_id)
+    jury = get_jury_session(db, actor, jury_session_id)
     if jury.state != JuryState.convened:
         raise Conflict("Les présences se saisissent une fois les membres convoqués.", code="not_convened")
     chronology.check_session_started(jury.scheduled_at, "La saisie des présences")
@@ -203,8 +203,8 @@ def composition_problems(db: Session, jury: JurySession) -> list[str]:
     return problems
 
 
-def check_composition(db: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(db, actor, session_id)
+def check_composition(db: Session, actor: Actor, jury_session_id: int) -> JurySession:
+    jury = get_jury_session(db, actor, jury_session_id)
     apply_transition(db, JURY, jury, "check_composition", actor,
                      context={"composition_problems": composition_problems(db, jury)})
     return jury
@@ -225,10 +225,10 @@ def _president_or_officer(db: Session, actor: Actor, jury: JurySession) -> None:
 
 
 def record_results(
-    db: Session, actor: Actor, session_id: int, candidate_id: int, results: Mapping[str, str], comment: str = ""
+    db: Session, actor: Actor, jury_session_id: int, candidate_id: int, results: Mapping[str, str], comment: str = ""
 ) -> JuryCandidate:
     """The jury's result on each assessed bloc of one candidate (may be corrected until closing)."""
-    jury = get_session(db, actor, session_id)
+    jury = get_jury_session(db, actor, jury_session_id)
     _president_or_officer(db, actor, jury)
     row = next((c for c in candidates_of(db, jury.id) if c.candidate_id == candidate_id), None)
     if row is None:
@@ -293,8 +293,8 @@ def outcome_of(db: Session, row: JuryCandidate) -> str:
     return "partial" if validated else "none"
 
 
-def close_deliberation(db: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(db, actor, session_id)
+def close_deliberation(db: Session, actor: Actor, jury_session_id: int) -> JurySession:
+    jury = get_jury_session(db, actor, jury_session_id)
     _president_or_officer(db, actor, jury)
     chronology.check_session_started(jury.scheduled_at, "La clôture de la délibération")
     apply_transition(db, JURY, jury, "close_deliberation", actor,
@@ -306,8 +306,8 @@ def close_deliberation(db: Session, actor: Actor, session_id: int) -> JurySessio
     return jury
 
 
-def sign_pv(db: Session, actor: Actor, session_id: int) -> JurySession:
-    jury = get_session(db, actor, session_id)
+def sign_pv(db: Session, actor: Actor, jury_session_id: int) -> JurySession:
+    jury = get_jury_session(db, actor, jury_session_id)
     _president_or_officer(db, actor, jury)
     chronology.check_session_started(jury.scheduled_at, "La signature du procès-verbal")
     apply_transition(db, JURY, jury, "sign_pv", actor, data={"pv_version": jury.pv_version},
@@ -316,27 +316,27 @@ def sign_pv(db: Session, actor: Actor, session_id: int) -> JurySession:
     return jury
 
 
-def apply_all_results(db: Session, session_id: int) -> None:
+def apply_all_results(db: Session, jury_session_id: int) -> None:
     """Blocs acquired, candidates' states and certificate numbers, in the signature's transaction:
     the register is up to date when the signature answers; the flow renders and sends."""
     from certification.jury import issuance
 
-    jury = db.get(JurySession, session_id)
-    rows = candidates_of(db, session_id)
+    jury = db.get(JurySession, jury_session_id)
+    rows = candidates_of(db, jury_session_id)
     ids = [row.candidate_id for row in rows]
     # Loaded once and held here: the session's identity map keeps them while this runs (it holds
     # its rows weakly, and each would otherwise be read again at every step of every candidate).
     people = {c.id: c for c in db.exec(select(Candidate).where(Candidate.id.in_(ids)))}
     results: dict[int, list[Deliberation]] = {}
-    for d in deliberations_of(db, session_id):
+    for d in deliberations_of(db, jury_session_id):
         results.setdefault(d.candidate_id, []).append(d)
     for candidate_id in ids:
-        apply_results(db, session_id, candidate_id, deliberations=results.get(candidate_id, []))
+        apply_results(db, jury_session_id, candidate_id, deliberations=results.get(candidate_id, []))
     issuance.issue_all(db, jury, [people[i] for i in ids])
 
 
-def cancel(db: Session, actor: Actor, session_id: int, reason: str) -> JurySession:
-    jury = get_session(db, actor, session_id)
+def cancel(db: Session, actor: Actor, jury_session_id: int, reason: str) -> JurySession:
+    jury = get_jury_session(db, actor, jury_session_id)
     apply_transition(db, JURY, jury, "cancel", actor, reason=(reason or "").strip())
     return jury
 
@@ -344,24 +344,24 @@ def cancel(db: Session, actor: Actor, session_id: int, reason: str) -> JurySessi
 # --- results (system, driven by the flow) ----------------------------------------------------
 
 
-def apply_results(db: Session, session_id: int, candidate_id: int,
+def apply_results(db: Session, jury_session_id: int, candidate_id: int,
                   deliberations: list[Deliberation] | None = None) -> None:
     """Blocs acquired and the candidate's state, once the PV is signed. Idempotent.
     ``deliberations``: the candidate's results in this session, when the caller has read them."""
-    jury = db.get(JurySession, session_id)
+    jury = db.get(JurySession, jury_session_id)
     if jury.state not in (JuryState.pv_signed, JuryState.results_notified):
         raise Conflict("Le PV n'est pas signé.", code="pv_not_signed")
     validity = get_settings().bloc_validity_years
     acquired_on = jury.scheduled_at.date()
     until = _add_years(acquired_on, validity)
     existing = {a.bloc_code: a for a in db.exec(select(BlocAcquisition).where(
-        BlocAcquisition.candidate_id == candidate_id, BlocAcquisition.session_id == session_id))}
+        BlocAcquisition.candidate_id == candidate_id, BlocAcquisition.session_id == jury_session_id))}
     if deliberations is None:
-        deliberations = deliberations_of(db, session_id, candidate_id)
+        deliberations = deliberations_of(db, jury_session_id, candidate_id)
     for d in deliberations:
         row = existing.get(d.bloc_code)
         if d.result == "validated" and row is None:
-            db.add(BlocAcquisition(candidate_id=candidate_id, bloc_code=d.bloc_code, session_id=session_id,
+            db.add(BlocAcquisition(candidate_id=candidate_id, bloc_code=d.bloc_code, session_id=jury_session_id,
                                         acquired_on=acquired_on, valid_until=until))
         elif row is not None:  # an appeal may have changed the result
             row.cancelled = d.result != "validated"
@@ -375,8 +375,8 @@ def apply_results(db: Session, session_id: int, candidate_id: int,
                          data={"jury": jury.reference, "pv_version": jury.pv_version})
 
 
-def notify_results(db: Session, session_id: int) -> JurySession:
-    jury = db.get(JurySession, session_id)
+def notify_results(db: Session, jury_session_id: int) -> JurySession:
+    jury = db.get(JurySession, jury_session_id)
     apply_transition(db, JURY, jury, "notify_results", SYSTEM, data={"pv_version": jury.pv_version},
                      changes={"results_notified_at": now()})
     return jury

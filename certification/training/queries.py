@@ -35,23 +35,23 @@ def list_sessions(db: Session, actor: Actor, *, state: str | None = None) -> lis
     return list(db.exec(in_state(_session_query(db, actor), TrainingSession, state, TRAINING_STATE_LABELS)))
 
 
-def get_session(db: Session, actor: Actor, session_id: int) -> TrainingSession:
+def get_training_session(db: Session, actor: Actor, training_session_id: int) -> TrainingSession:
     """The session if ``actor`` may see it; 404 otherwise (existence does not leak)."""
-    return visible_one(db, actor, _session_query, TrainingSession, session_id,
+    return visible_one(db, actor, _session_query, TrainingSession, training_session_id,
                        missing="Session de formation introuvable.", code="training_session_not_found")
 
 
-def enrollments_of(db: Session, session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
+def enrollments_of(db: Session, training_session_id: int, actor: Actor | None = None) -> list[TrainingEnrollment]:
     """Enrollments of a session; a structure account sees only its own encadrants'."""
-    query = select(TrainingEnrollment).where(TrainingEnrollment.session_id == session_id)
+    query = select(TrainingEnrollment).where(TrainingEnrollment.session_id == training_session_id)
     if actor is not None and actor.role is Role.structure:
         query = query.where(TrainingEnrollment.structure_id == (structure_of(db, actor) or -1))
     return list(db.exec(query.order_by(TrainingEnrollment.id)))
 
 
-def get_enrollment(db: Session, actor: Actor, session_id: int, enrollment_id: int) -> TrainingEnrollment:
-    get_session(db, actor, session_id)
-    enrollment = next((e for e in enrollments_of(db, session_id, actor) if e.id == enrollment_id), None)
+def get_enrollment(db: Session, actor: Actor, training_session_id: int, enrollment_id: int) -> TrainingEnrollment:
+    get_training_session(db, actor, training_session_id)
+    enrollment = next((e for e in enrollments_of(db, training_session_id, actor) if e.id == enrollment_id), None)
     if enrollment is None:
         raise NotFound("Inscription introuvable.", code="enrollment_not_found")
     return enrollment

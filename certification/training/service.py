@@ -22,7 +22,7 @@ from certification.models import LinkKind, Role, Structure, User
 from certification.numbering import next_value
 from certification.services import conflicts
 from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
-from certification.training.queries import ACTIVE_ENROLLMENT_STATES, active_formateur, enrollments_of, get_session
+from certification.training.queries import ACTIVE_ENROLLMENT_STATES, active_formateur, enrollments_of, get_training_session
 from certification.training.states import (
     DEFAULT_TITLE,
     ENROLLMENT,
@@ -134,9 +134,9 @@ def plan_session(
     return training
 
 
-def _acting_on(db: Session, actor: Actor, session_id: int) -> TrainingSession:
+def _acting_on(db: Session, actor: Actor, training_session_id: int) -> TrainingSession:
     """The session, if ``actor`` may act on it: its formateur or an officer (the system too)."""
-    training = get_session(db, actor, session_id)
+    training = get_training_session(db, actor, training_session_id)
     if actor.role not in (Role.formateur, Role.officer, Role.system):
         raise Forbidden("Seul le formateur de la session ou un·e chargé·e de certification agit sur la session.",
                         code="role_not_allowed")
@@ -144,11 +144,11 @@ def _acting_on(db: Session, actor: Actor, session_id: int) -> TrainingSession:
 
 
 def reschedule(
-    db: Session, actor: Actor, session_id: int, *, days: Sequence[date], place: str, hours: str | None = None,
+    db: Session, actor: Actor, training_session_id: int, *, days: Sequence[date], place: str, hours: str | None = None,
     notes: str | None = None,
 ) -> TrainingSession:
     """Change the days or the place of a planned session: every encadrant gets a new convocation."""
-    training = _acting_on(db, actor, session_id)
+    training = _acting_on(db, actor, training_session_id)
     cleaned = _clean_days(days)
     place = _check_place(place)
     changes = {
@@ -172,8 +172,8 @@ def reschedule(
     return training
 
 
-def start(db: Session, actor: Actor, session_id: int) -> TrainingSession:
-    training = _acting_on(db, actor, session_id)
+def start(db: Session, actor: Actor, training_session_id: int) -> TrainingSession:
+    training = _acting_on(db, actor, training_session_id)
     apply_transition(db, TRAINING_SESSION, training, "start", actor)
     return training
 
@@ -203,11 +203,11 @@ def _upsert_encadrant(db: Session, actor: Actor, structure: Structure, *, last_n
 
 
 def enroll(
-    db: Session, actor: Actor, session_id: int, *, structure_id: int, last_name: str, first_names: str,
+    db: Session, actor: Actor, training_session_id: int, *, structure_id: int, last_name: str, first_names: str,
     email: str,
 ) -> TrainingEnrollment:
     """Register an encadrant of a structure in the session (the encadrant is created if new)."""
-    training = _acting_on(db, actor, session_id)
+    training = _acting_on(db, actor, training_session_id)
     if training.state not in (TrainingState.planned, TrainingState.in_progress):
         raise InvalidTransition(
             f"Inscription impossible : la session est « {TRAINING_STATE_LABELS[training.state]} ».",
@@ -245,17 +245,17 @@ def enroll(
     return enrollment
 
 
-def _enrollment_acting(db: Session, actor: Actor, session_id: int,
+def _enrollment_acting(db: Session, actor: Actor, training_session_id: int,
                        enrollment_id: int) -> tuple[TrainingSession, TrainingEnrollment]:
-    training = _acting_on(db, actor, session_id)
+    training = _acting_on(db, actor, training_session_id)
     enrollment = db.get(TrainingEnrollment, enrollment_id)
     if enrollment is None or enrollment.session_id != training.id:
         raise NotFound("Inscription introuvable.", code="enrollment_not_found")
     return training, enrollment
 
 
-def withdraw(db: Session, actor: Actor, session_id: int, enrollment_id: int, reason: str) -> TrainingEnrollment:
-    training, enrollment = _enrollment_acting(db, actor, session_id, enrollment_id)
+def withdraw(db: Session, actor: Actor, training_session_id: int, enrollment_id: int, reason: str) -> TrainingEnrollment:
+    training, enrollment = _enrollment_acting(db, actor, training_session_id, enrollment_id)
     reason = (reason or "").strip()
     apply_transition(db, ENROLLMENT, enrollment, "withdraw", actor, reason=reason,
                      changes={"outcome_reason": reason})
@@ -266,10 +266,10 @@ def withdraw(db: Session, actor: Actor, session_id: int, enrollment_id: int, rea
 
 
 def record_attendance(
-    db: Session, actor: Actor, session_id: int, *, day: date, present: Mapping[int, bool]
+    db: Session, actor: Actor, training_session_id: int, *, day: date, present: Mapping[int, bool]
 ) -> TrainingSession:
     """Attendance of one day (enrollment id -> present). Opens the session on its first day if needed."""
-    training = _acting_on(db, actor, session_id)
+    training = _acting_on(db, actor, training_session_id)
     if day.isoformat() not in training.days:
         raise ValidationFailed(f"Le {day:%d/%m/%Y} n'est pas une journée de la session.", code="not_a_session_day")
     if day > today():
@@ -308,11 +308,11 @@ def record_attendance(
 
 
 def record_outcome(
-    db: Session, actor: Actor, session_id: int, enrollment_id: int, *, completed: bool, reason: str = ""
+    db: Session, actor: Actor, training_session_id: int, enrollment_id: int, *, completed: bool, reason: str = ""
 ) -> TrainingEnrollment:
     """Completed (present every day): the encadrant becomes EPSP-trained and gets an attestation number;
     not completed: a reason is required."""
-    training, enrollment = _enrollment_acting(db, actor, session_id, enrollment_id)
+    training, enrollment = _enrollment_acting(db, actor, training_session_id, enrollment_id)
     context = {"session_state": training.state, "days": training.days}
     reason = (reason or "").strip()
     if not completed:
@@ -341,8 +341,8 @@ def record_outcome(
     return enrollment
 
 
-def close(db: Session, actor: Actor, session_id: int, comment: str = "") -> TrainingSession:
-    training = _acting_on(db, actor, session_id)
+def close(db: Session, actor: Actor, training_session_id: int, comment: str = "") -> TrainingSession:
+    training = _acting_on(db, actor, training_session_id)
     pending = []
     for e in enrollments_of(db, training.id):
         if e.state == EnrollmentState.registered:
@@ -353,9 +353,9 @@ def close(db: Session, actor: Actor, session_id: int, comment: str = "") -> Trai
     return training
 
 
-def cancel(db: Session, actor: Actor, session_id: int, reason: str) -> TrainingSession:
+def cancel(db: Session, actor: Actor, training_session_id: int, reason: str) -> TrainingSession:
     """Cancel a session nobody completed yet; the registered encadrants are withdrawn (and told)."""
-    training = _acting_on(db, actor, session_id)
+    training = _acting_on(db, actor, training_session_id)
     reason = (reason or "").strip()
     enrollments = enrollments_of(db, training.id)
     completed = sum(1 for e in enrollments if e.state == EnrollmentState.completed)

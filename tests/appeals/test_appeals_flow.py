@@ -31,7 +31,7 @@ def test_appeal_letters_and_new_pv(world, settings):
     advance_jury(sid)
     officer = people["officer"]["actor"]
     with session_scope() as s:
-        appeal = appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid,
+        appeal = appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
                                      grounds="Évaluation du bloc SP-B2 <contestée>.")
         appeals.declare_admissible(s, officer, appeal.id)
         appeals.uphold(s, officer, appeal.id, reason="Erreur reconnue par le jury",
@@ -48,7 +48,7 @@ def test_appeal_letters_and_new_pv(world, settings):
     with session_scope() as s:
         states = sorted((c.kind, c.state) for c in s.exec(select(Certificate)))
         assert states == [("attestation", "superseded"), ("certificate", "valid")]
-        assert jury_queries.get_session(s, officer, sid).pv_version == 2
+        assert jury_queries.get_jury_session(s, officer, sid).pv_version == 2
     (letter,) = generated_documents("appeals")
     assert (letter.kind, letter.version) == ("recours_decision", 1)
     assert "Décision sur votre recours : recours fondé" in pdf_text((settings.data_dir / letter.relative_path).read_bytes())

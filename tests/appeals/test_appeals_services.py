@@ -31,10 +31,10 @@ def test_appeal_within_two_months_upheld_changes_results(world):
     structure, officer = people["structure"]["actor"], people["officer"]["actor"]
     with session_scope() as s:
         with pytest.raises(Conflict, match="pas encore été notifiés"):
-            appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid, grounds="Erreur")
+            appeals.file_appeal(s, structure, candidate_id=cid, jury_session_id=sid, grounds="Erreur")
         svc.notify_results(s, sid)
     with session_scope() as s:
-        appeal = appeals.file_appeal(s, structure, candidate_id=cid, session_id=sid,
+        appeal = appeals.file_appeal(s, structure, candidate_id=cid, jury_session_id=sid,
                                      grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
         appeals.declare_admissible(s, officer, appeal.id)
         appeals.uphold(s, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
@@ -59,5 +59,5 @@ def test_appeal_after_two_months_is_refused(world):
         svc.notify_results(s, sid)
     with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:
         with pytest.raises(Conflict, match="délai de recours a expiré") as exc:
-            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, session_id=sid, grounds="x")
+            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, jury_session_id=sid, grounds="x")
     assert exc.value.code == "appeal_too_late"

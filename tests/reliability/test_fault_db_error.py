@@ -124,7 +124,7 @@ def test_appeal_uphold_fails_after_the_first_writes(world):
     advance_jury(sid)  # results applied, attestation issued, results notified
     officer = world["officer"]["actor"]
     with session_scope() as s:
-        appeal = appeals.file_appeal(s, world["structure"]["actor"], candidate_id=cid, session_id=sid,
+        appeal = appeals.file_appeal(s, world["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
                                      grounds="Le bloc SP-B2 a été évalué sur un autre référentiel.")
         appeals.declare_admissible(s, officer, appeal.id)
     before = snapshot(sid)

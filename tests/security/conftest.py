@@ -185,7 +185,7 @@ def world() -> World:
     advance_jury(sid)  # certificates, attestation, PV, results notified
     officer = people["officer"]["actor"]
     with session_scope() as s:
-        appeal = appeals.file_appeal(s, owner_structure["actor"], candidate_id=c2, session_id=sid,
+        appeal = appeals.file_appeal(s, owner_structure["actor"], candidate_id=c2, jury_session_id=sid,
                                      grounds="Bloc SP-B2 contesté.")
         appeals.declare_admissible(s, officer, appeal.id)
         appeals.reject(s, officer, appeal.id, "Évaluation conforme au référentiel.")

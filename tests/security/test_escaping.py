@@ -118,7 +118,7 @@ def hostile_world(settings):
     sid = deliberated_session(people, [c1, c2], {c2: PARTIAL})
     advance_jury(sid)
     with session_scope() as s:
-        appeal = appeals.file_appeal(s, structure["actor"], candidate_id=c2, session_id=sid,
+        appeal = appeals.file_appeal(s, structure["actor"], candidate_id=c2, jury_session_id=sid,
                                      grounds=hostile("grounds"))
         appeals.declare_admissible(s, officer, appeal.id)
         appeals.reject(s, officer, appeal.id, hostile("appealreason"))

@@ -117,7 +117,7 @@ def test_a_formateur_sees_and_acts_on_his_own_sessions_only(world):
         with session_scope() as s:
             assert training_queries.list_sessions(s, other) == []
             with pytest.raises(NotFound):
-                training_queries.get_session(s, other, sid)
+                training_queries.get_training_session(s, other, sid)
             with pytest.raises(NotFound):
                 tr.enroll(s, other, sid, structure_id=s1, last_name="X", first_names="Y", email="x@y.org")
             with pytest.raises(Forbidden):

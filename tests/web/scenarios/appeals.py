@@ -14,7 +14,7 @@ def appeal(people, admissible: bool = False) -> dict:
     j = jury(people, "notified", results=PARTIAL)
     with session_scope() as s:
         a = appeals_svc.file_appeal(s, people["structure"]["actor"], candidate_id=j["candidate_id"],
-                                    session_id=j["id"], grounds="Le bloc SP-B2 a été évalué sans le livret.")
+                                    jury_session_id=j["id"], grounds="Le bloc SP-B2 a été évalué sans le livret.")
         if admissible:
             appeals_svc.declare_admissible(s, people["officer"]["actor"], a.id)
         return {"id": a.id, "session_id": j["id"]}
