@@ -8,15 +8,14 @@ subscription."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from certification.audit import SYSTEM, record_event
-from certification.clock import now
 from certification.models_webhooks import WebhookAttempt, WebhookDelivery
+from certification.services.retention import retention_cutoff
 from certification.settings import get_settings
 from notifications.models import STATUS_SENT, OutboxMessage
 from notifications.transport import eml_filename
@@ -26,10 +25,9 @@ ERASED = "(supprimé : durée de conservation écoulée)"
 
 def scrub_sent_emails(db: Session) -> tuple[int, list[Path]]:
     """Empty the messages past their period; returns how many and the .eml files to delete."""
-    days = get_settings().retention_days.get("sent_emails")
-    if days is None or days < 0:
+    cutoff = retention_cutoff("sent_emails")
+    if cutoff is None:
         return 0, []
-    cutoff = now() - timedelta(days=days)
     messages = db.exec(select(OutboxMessage).where(
         OutboxMessage.status == STATUS_SENT, OutboxMessage.sent_at <= cutoff,
         OutboxMessage.subject != ERASED)).all()
@@ -54,10 +52,9 @@ ENDED_DELIVERIES = ("delivered", "failed")
 
 def purge_webhook_deliveries(db: Session) -> int:
     """Delete the ended deliveries past their period and their attempts; returns how many."""
-    days = get_settings().retention_days.get("webhook_deliveries")
-    if days is None or days < 0:
+    cutoff = retention_cutoff("webhook_deliveries")
+    if cutoff is None:
         return 0
-    cutoff = now() - timedelta(days=days)
     ended = db.exec(select(WebhookDelivery).where(
         col(WebhookDelivery.status).in_(ENDED_DELIVERIES), WebhookDelivery.created_at <= cutoff)).all()
     per_subscription: dict[int, int] = {}

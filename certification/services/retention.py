@@ -45,7 +45,9 @@ class RetentionResult:
     unlinked: list[str] = field(default_factory=list)  # files deleted, relative to data_dir
 
 
-def _cutoff(rule: str) -> datetime | None:
+def retention_cutoff(rule: str) -> datetime | None:
+    """The moment before which what ``rule`` covers has outlived its period (settings
+    ``retention_days``); None when the rule is disabled (absent or negative)."""
     days = get_settings().retention_days.get(rule)
     return None if days is None or days < 0 else now() - timedelta(days=days)
 
@@ -66,7 +68,7 @@ def _record_purge(db: Session, result: RetentionResult, rule: str, entity_type: 
 
 
 def _purge_request_pieces(db: Session, result: RetentionResult) -> set[str]:
-    cutoff, paths = _cutoff("ended_request_pieces"), set[str]()
+    cutoff, paths = retention_cutoff("ended_request_pieces"), set[str]()
     if cutoff is None:
         return paths
     for request in _ended_before(db, AgrementRequest, ENDED_REQUESTS, cutoff):
@@ -82,7 +84,7 @@ def _purge_request_pieces(db: Session, result: RetentionResult) -> set[str]:
 
 
 def _purge_evidence(db: Session, result: RetentionResult) -> set[str]:
-    cutoff, paths = _cutoff("evaluation_evidence"), set[str]()
+    cutoff, paths = retention_cutoff("evaluation_evidence"), set[str]()
     if cutoff is None:
         return paths
     for candidate in _ended_before(db, Candidate, ENDED_CANDIDATES, cutoff):
@@ -100,7 +102,7 @@ def _purge_evidence(db: Session, result: RetentionResult) -> set[str]:
 
 
 def _purge_login_records(db: Session, result: RetentionResult) -> None:
-    cutoff = _cutoff("login_records")
+    cutoff = retention_cutoff("login_records")
     if cutoff is None:
         return
     tokens = db.exec(select(ApiToken).where(or_(ApiToken.revoked_at <= cutoff, ApiToken.expires_at <= cutoff))).all()
