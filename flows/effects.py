@@ -38,7 +38,7 @@ def mail_key(entity_type: str, entity_id: int, name: str) -> str:
 class Effects:
     """Side effects of one entity within one transaction; records what it newly produced."""
 
-    session: Session
+    db: Session
     entity_type: str
     entity_id: int
     reference: str
@@ -56,9 +56,9 @@ class Effects:
             GeneratedDocument.entity_type == self.entity_type, GeneratedDocument.entity_id == self.entity_id,
             GeneratedDocument.kind == kind, GeneratedDocument.version == version,
         )
-        existed = self.session.exec(select(GeneratedDocument.id).where(*key)).first() is not None
+        existed = self.db.exec(select(GeneratedDocument.id).where(*key)).first() is not None
         doc = ensure_document(
-            self.session,
+            self.db,
             entity_type=self.entity_type,
             entity_id=self.entity_id,
             kind=kind,
@@ -78,7 +78,7 @@ class Effects:
 
     def sent(self, name: str) -> bool:
         key = mail_key(self.entity_type, self.entity_id, name)
-        return self.session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None
+        return self.db.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None
 
     def mail(
         self,
@@ -100,7 +100,7 @@ class Effects:
         ]
         key = mail_key(self.entity_type, self.entity_id, name)
         enqueue(
-            self.session,
+            self.db,
             dedupe_key=key,
             to=recipients,
             cc=[a for a in dict.fromkeys(cc) if a and a not in recipients],
@@ -115,7 +115,7 @@ class Effects:
 
     def _event(self, action: str, data: dict) -> None:
         record_event(
-            self.session, entity_type=self.entity_type, entity_id=self.entity_id, action=action,
+            self.db, entity_type=self.entity_type, entity_id=self.entity_id, action=action,
             actor=SYSTEM, data=data,
         )
 

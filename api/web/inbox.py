@@ -73,19 +73,19 @@ class _Names:
     """Small per-request cache of the names shown in the inbox."""
 
     def __init__(self, db: Session):
-        self.session = db
+        self.db = db
         self._structures: dict[int, str] = {}
         self._certifications: dict[int, str] = {}
 
     def structure(self, structure_id: int) -> str:
         if structure_id not in self._structures:
-            row = self.session.get(Structure, structure_id)
+            row = self.db.get(Structure, structure_id)
             self._structures[structure_id] = row.name if row else "?"
         return self._structures[structure_id]
 
     def certification(self, certification_id: int) -> str:
         if certification_id not in self._certifications:
-            row = self.session.get(Certification, certification_id)
+            row = self.db.get(Certification, certification_id)
             self._certifications[certification_id] = row.code.replace("_", " ") if row else "?"
         return self._certifications[certification_id]
 
