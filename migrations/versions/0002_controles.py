@@ -6,9 +6,9 @@ Create Date: 2026-11-23 08:54:39.265024
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-import certification.types
+from certification.types import UTCDateTime
 from migrations.helpers import (
+    AutoString,
     create_indexes,
     created_and_updated,
     decision_columns,
@@ -30,19 +30,19 @@ def upgrade() -> None:
     reference_column(),
     sa.Column('agrement_id', sa.Integer(), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('kind', AutoString(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     *workflow_state(),
     sa.Column('controleur_id', sa.Integer(), nullable=True),
     *visit_columns(),
     sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('report_summary', sa.Text(), nullable=True),
-    sa.Column('report_submitted_at', certification.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('report_submitted_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision', AutoString(length=20), nullable=True),
     *decision_columns(),
     sa.Column('action_plan_items', sa.Text(), nullable=True),
     sa.Column('action_plan_deadline', sa.Date(), nullable=True),
-    sa.Column('closed_at', certification.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', UTCDateTime(timezone=True), nullable=True),
     *created_and_updated(),
     sa.ForeignKeyConstraint(['agrement_id'], ['agrements.id'], ),
     sa.ForeignKeyConstraint(['controleur_id'], ['users.id'], ),

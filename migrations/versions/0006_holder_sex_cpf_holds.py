@@ -10,9 +10,8 @@ Create Date: 2026-11-24 09:00:00.000000
   back until the data it lacks is corrected.
 """
 import sqlalchemy as sa
-import sqlmodel
-import certification.types
-from migrations.helpers import add_columns, drop_columns
+from certification.types import UTCDateTime
+from migrations.helpers import AutoString, add_columns, drop_columns
 
 
 revision = '0006'
@@ -20,14 +19,14 @@ down_revision = ('0004', '0005')
 
 
 def upgrade() -> None:
-    add_columns('candidates', sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
+    add_columns('candidates', sa.Column('sex', AutoString(length=1), nullable=True))
 
-    add_columns('certificates', sa.Column('holder_sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
+    add_columns('certificates', sa.Column('holder_sex', AutoString(length=1), nullable=True))
 
     add_columns(
         'cpf_records',
         sa.Column('held_reason', sa.Text(), nullable=True),
-        sa.Column('held_since', certification.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('held_since', UTCDateTime(timezone=True), nullable=True),
     )
 
 

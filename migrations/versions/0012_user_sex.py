@@ -8,8 +8,7 @@ Create Date: 2026-11-30 22:30:00.000000
 « présent »/« présente » in the PV and convocations. Unknown: the neutral forms.
 """
 import sqlalchemy as sa
-import sqlmodel
-from migrations.helpers import add_columns, drop_columns
+from migrations.helpers import AutoString, add_columns, drop_columns
 
 
 revision = '0012_user_sex'
@@ -17,7 +16,7 @@ down_revision = '0015_credentials'
 
 
 def upgrade() -> None:
-    add_columns('users', sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True))
+    add_columns('users', sa.Column('sex', AutoString(length=1), nullable=True))
 
 
 def downgrade() -> None:

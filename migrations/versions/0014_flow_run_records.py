@@ -10,9 +10,9 @@ Create Date: 2026-11-30 22:40:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 
 from certification.types import UTCDateTime
+from migrations.helpers import AutoString
 
 
 revision = '0014_flow_run_records'
@@ -23,13 +23,13 @@ def upgrade() -> None:
     op.create_table(
         'flow_run_records',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('process', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column('process', AutoString(length=40), nullable=False),
         sa.Column('entity_id', sa.Integer(), nullable=True),
-        sa.Column('prefect_run_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column('runner', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column('prefect_run_id', AutoString(length=40), nullable=True),
+        sa.Column('runner', AutoString(length=300), nullable=True),
         sa.Column('started_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('finished_at', UTCDateTime(timezone=True), nullable=True),
-        sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column('state', AutoString(length=20), nullable=False),
         sa.Column('error', sa.Text(), nullable=True),
         sa.Column('failures_in_a_row', sa.Integer(), nullable=False),
         sa.Column('incident_id', sa.Integer(), nullable=True),

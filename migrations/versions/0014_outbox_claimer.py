@@ -9,8 +9,7 @@ Create Date: 2026-11-30 22:30:00.000000
   reclaimed at once instead of after the claim lease.
 """
 import sqlalchemy as sa
-import sqlmodel
-from migrations.helpers import add_columns, drop_columns
+from migrations.helpers import AutoString, add_columns, drop_columns
 
 
 revision = '0014_outbox_claimer'
@@ -18,7 +17,7 @@ down_revision = '0017_audit_chain'
 
 
 def upgrade() -> None:
-    add_columns('outbox_messages', sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
+    add_columns('outbox_messages', sa.Column('claimed_by', AutoString(length=300), nullable=True))
 
 
 def downgrade() -> None:

@@ -9,9 +9,9 @@ Create Date: 2026-11-30 22:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 
-import certification.types
+from certification.types import UTCDateTime
+from migrations.helpers import AutoString
 
 
 revision = '0015_credentials'
@@ -24,15 +24,15 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('certificate_id', sa.Integer(), nullable=False),
         sa.Column('certificate_version', sa.Integer(), nullable=False),
-        sa.Column('bloc_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column('achievement_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column('credential_uuid', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column('bloc_code', AutoString(length=20), nullable=True),
+        sa.Column('achievement_key', AutoString(length=40), nullable=False),
+        sa.Column('credential_uuid', AutoString(length=36), nullable=False),
         sa.Column('status_index', sa.Integer(), nullable=False),
-        sa.Column('kid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('kid', AutoString(length=64), nullable=False),
         sa.Column('jwt', sa.Text(), nullable=False),
-        sa.Column('issued_at', certification.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('revoked_at', certification.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column('issued_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('revoked_at', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('revoked_reason', AutoString(length=20), nullable=True),
         sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('certificate_id', 'certificate_version', 'achievement_key', name='uq_credential_issue'),

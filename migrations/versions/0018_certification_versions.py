@@ -21,9 +21,9 @@ import json
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 
-import certification.types
+from certification.types import UTCDateTime
+from migrations.helpers import AutoString
 
 
 revision = '0018_certification_versions'
@@ -48,19 +48,19 @@ def upgrade() -> None:
         'certification_versions',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('certification_id', sa.Integer(), nullable=False),
-        sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column('registry_kind', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=True),
-        sa.Column('registry_code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column('label', AutoString(length=20), nullable=False),
+        sa.Column('title', AutoString(length=200), nullable=False),
+        sa.Column('registry_kind', AutoString(length=4), nullable=True),
+        sa.Column('registry_code', AutoString(length=40), nullable=False),
         sa.Column('valid_from', sa.Date(), nullable=True),
         sa.Column('valid_until', sa.Date(), nullable=True),
-        sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column('status', AutoString(length=20), nullable=False),
         sa.Column('content', sa.JSON(), nullable=False),
-        sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column('loaded_at', certification.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('content_hash', AutoString(length=64), nullable=False),
+        sa.Column('source', AutoString(length=200), nullable=False),
+        sa.Column('loaded_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('loaded_by_id', sa.Integer(), nullable=True),
-        sa.Column('activated_at', certification.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('activated_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('activated_by_id', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['certification_id'], ['certifications.id']),
         sa.ForeignKeyConstraint(['loaded_by_id'], ['users.id']),
@@ -95,8 +95,8 @@ def _backfill() -> None:
         sa.column('label', sa.String), sa.column('title', sa.String), sa.column('registry_kind', sa.String),
         sa.column('registry_code', sa.String), sa.column('status', sa.String), sa.column('content', sa.JSON),
         sa.column('content_hash', sa.String), sa.column('source', sa.String),
-        sa.column('loaded_at', certification.types.UTCDateTime(timezone=True)),
-        sa.column('activated_at', certification.types.UTCDateTime(timezone=True)),
+        sa.column('loaded_at', UTCDateTime(timezone=True)),
+        sa.column('activated_at', UTCDateTime(timezone=True)),
     )
     at = now()
     for cert_id, code, title, registry_code in bind.execute(
