@@ -23,6 +23,24 @@ from certification.types import UTCDateTime
 AutoString = sqlmodel.sql.sqltypes.AutoString
 
 
+def create_table_with_id(name: str, *columns_and_constraints: sa.SchemaItem) -> None:
+    """Create a table keyed by an integer ``id``: that column first, then the given columns and
+    constraints, and the primary key on ``id`` (emitted first among the constraints, wherever it is
+    declared)."""
+    op.create_table(
+        name,
+        sa.Column('id', sa.Integer(), nullable=False),
+        *columns_and_constraints,
+        sa.PrimaryKeyConstraint('id'),
+    )
+
+
+def foreign_keys(**targets: str) -> list[sa.ForeignKeyConstraint]:
+    """One foreign key per column to the ``id`` of a table, in the order given:
+    ``foreign_keys(structure_id='structures', decided_by_id='users')``."""
+    return [sa.ForeignKeyConstraint([column], [f'{table}.id']) for column, table in targets.items()]
+
+
 def workflow_state() -> list[sa.Column]:
     """The state of a dossier's state machine and its optimistic-lock version."""
     return [

@@ -10,9 +10,11 @@ from certification.types import UTCDateTime
 from migrations.helpers import (
     AutoString,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     decision_columns,
     drop_indexed_table,
+    foreign_keys,
     reference_column,
     uploaded_file_columns,
     workflow_state,
@@ -34,12 +36,10 @@ def upgrade() -> None:
 def _create_shared_tables() -> None:
     """The tables no dossier owns: the certifications, the yearly numbering counters, the generated
     documents and the outbox of e-mails."""
-    op.create_table('certifications',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('certifications',
     sa.Column('code', AutoString(length=20), nullable=False),
     sa.Column('title', AutoString(length=200), nullable=False),
     sa.Column('registry_code', AutoString(length=40), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
 
@@ -50,8 +50,7 @@ def _create_shared_tables() -> None:
     sa.PrimaryKeyConstraint('name', 'year')
     )
 
-    op.create_table('generated_documents',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('generated_documents',
     sa.Column('entity_type', AutoString(length=40), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=False),
     sa.Column('kind', AutoString(length=60), nullable=False),
@@ -62,12 +61,10 @@ def _create_shared_tables() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('content_type', AutoString(length=100), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('entity_type', 'entity_id', 'kind', 'version', name='uq_generated_document')
     )
 
-    op.create_table('outbox_messages',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('outbox_messages',
     sa.Column('dedupe_key', AutoString(length=200), nullable=False),
     sa.Column('to_addrs', sa.JSON(), nullable=False),
     sa.Column('cc_addrs', sa.JSON(), nullable=False),
@@ -85,7 +82,6 @@ def _create_shared_tables() -> None:
     sa.Column('entity_type', AutoString(length=40), nullable=True),
     sa.Column('entity_id', sa.Integer(), nullable=True),
     sa.Column('template', AutoString(length=100), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -95,20 +91,17 @@ def _create_shared_tables() -> None:
 
 def _create_structures_agrements_and_blocs() -> None:
     """The structures, their agréments, and the blocs of the certifications."""
-    op.create_table('structures',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('structures',
     sa.Column('siret', AutoString(length=14), nullable=False),
     sa.Column('name', AutoString(length=200), nullable=False),
     sa.Column('region', AutoString(length=100), nullable=False),
     sa.Column('address', AutoString(length=400), nullable=False),
     sa.Column('email', AutoString(length=254), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
     )
     create_indexes('structures', [], unique=['siret'])
 
-    op.create_table('agrements',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('agrements',
     sa.Column('number', AutoString(length=40), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -119,21 +112,17 @@ def _create_structures_agrements_and_blocs() -> None:
     sa.Column('scope', sa.JSON(), nullable=False),
     sa.Column('granted_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(certification_id='certifications', structure_id='structures'),
     sa.UniqueConstraint('request_id')
     )
     create_indexes('agrements', ['state', 'structure_id'], unique=['number'])
 
-    op.create_table('blocs',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('blocs',
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('code', AutoString(length=20), nullable=False),
     sa.Column('title', AutoString(length=300), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(certification_id='certifications'),
     sa.UniqueConstraint('certification_id', 'code', name='uq_bloc_code')
     )
     create_indexes('blocs', ['certification_id'])
@@ -141,8 +130,7 @@ def _create_structures_agrements_and_blocs() -> None:
 
 def _create_users_and_agrement_requests() -> None:
     """The accounts, and the agrément requests their mandataires file."""
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('users',
     sa.Column('email', AutoString(length=254), nullable=False),
     sa.Column('full_name', AutoString(length=200), nullable=False),
     sa.Column('role', AutoString(length=20), nullable=False),
@@ -150,13 +138,11 @@ def _create_users_and_agrement_requests() -> None:
     sa.Column('password_hash', AutoString(length=300), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(structure_id='structures'),
     )
     create_indexes('users', ['role'], unique=['email'])
 
-    op.create_table('agrement_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('agrement_requests',
     reference_column(),
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -178,12 +164,10 @@ def _create_users_and_agrement_requests() -> None:
     sa.Column('avis_at', UTCDateTime(timezone=True), nullable=True),
     *decision_columns(),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['mandataire_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['previous_agrement_id'], ['agrements.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(
+        certification_id='certifications', decided_by_id='users', mandataire_id='users',
+        previous_agrement_id='agrements', structure_id='structures',
+    ),
     )
     create_indexes('agrement_requests', ['mandataire_id', 'state', 'structure_id'], unique=['reference'])
 
@@ -191,21 +175,18 @@ def _create_users_and_agrement_requests() -> None:
 def _create_account_tables() -> None:
     """The API tokens, the audit trail, the idempotency records of the API and the links of accounts
     to structures."""
-    op.create_table('api_tokens',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('api_tokens',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', AutoString(length=64), nullable=False),
     sa.Column('label', AutoString(length=100), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(user_id='users'),
     )
     create_indexes('api_tokens', ['user_id'], unique=['token_hash'])
 
-    op.create_table('audit_events',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('audit_events',
     sa.Column('entity_type', AutoString(length=40), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=False),
     sa.Column('action', AutoString(length=40), nullable=False),
@@ -217,13 +198,11 @@ def _create_account_tables() -> None:
     sa.Column('at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(actor_id='users'),
     )
     create_indexes('audit_events', ['at', 'entity_id', 'entity_type'])
 
-    op.create_table('idempotency_records',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('idempotency_records',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key', AutoString(length=200), nullable=False),
     sa.Column('method', AutoString(length=10), nullable=False),
@@ -232,20 +211,16 @@ def _create_account_tables() -> None:
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('response_body', sa.JSON(), nullable=True),
     sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(user_id='users'),
     sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_key')
     )
 
-    op.create_table('structure_links',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('structure_links',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('kind', AutoString(length=20), nullable=False),
     sa.Column('since', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(structure_id='structures', user_id='users'),
     sa.UniqueConstraint('user_id', 'structure_id', 'kind', name='uq_structure_link')
     )
     create_indexes('structure_links', ['structure_id', 'user_id'])
@@ -253,14 +228,11 @@ def _create_account_tables() -> None:
 
 def _create_pieces() -> None:
     """The pieces uploaded with an agrément request."""
-    op.create_table('pieces',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('pieces',
     sa.Column('request_id', sa.Integer(), nullable=False),
     sa.Column('round', sa.Integer(), nullable=False),
     *uploaded_file_columns(kind_length=40),
-    sa.ForeignKeyConstraint(['request_id'], ['agrement_requests.id'], ),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(request_id='agrement_requests', uploaded_by_id='users'),
     )
     create_indexes('pieces', ['request_id'])
 

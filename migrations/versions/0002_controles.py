@@ -4,15 +4,16 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 08:54:39.265024
 """
-from alembic import op
 import sqlalchemy as sa
 from certification.types import UTCDateTime
 from migrations.helpers import (
     AutoString,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     decision_columns,
     drop_indexed_table,
+    foreign_keys,
     reference_column,
     uploaded_file_columns,
     visit_columns,
@@ -25,8 +26,7 @@ down_revision = '0001'
 
 
 def upgrade() -> None:
-    op.create_table('controles',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('controles',
     reference_column(),
     sa.Column('agrement_id', sa.Integer(), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
@@ -44,21 +44,14 @@ def upgrade() -> None:
     sa.Column('action_plan_deadline', sa.Date(), nullable=True),
     sa.Column('closed_at', UTCDateTime(timezone=True), nullable=True),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['agrement_id'], ['agrements.id'], ),
-    sa.ForeignKeyConstraint(['controleur_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(agrement_id='agrements', controleur_id='users', decided_by_id='users', structure_id='structures'),
     )
     create_indexes('controles', ['agrement_id', 'controleur_id', 'state', 'structure_id'], unique=['reference'])
 
-    op.create_table('controle_files',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('controle_files',
     sa.Column('controle_id', sa.Integer(), nullable=False),
     *uploaded_file_columns(kind_length=20),
-    sa.ForeignKeyConstraint(['controle_id'], ['controles.id'], ),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(controle_id='controles', uploaded_by_id='users'),
     )
     create_indexes('controle_files', ['controle_id'])
 

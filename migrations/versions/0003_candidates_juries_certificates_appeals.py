@@ -4,15 +4,16 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 09:15:51.078621
 """
-from alembic import op
 import sqlalchemy as sa
 from certification.types import UTCDateTime
 from migrations.helpers import (
     AutoString,
     actor_and_time,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     drop_indexed_table,
+    foreign_keys,
     person_name,
     reference_column,
     workflow_state,
@@ -33,8 +34,7 @@ def upgrade() -> None:
 
 def _create_candidates() -> None:
     """The candidates registered by the structures."""
-    op.create_table('candidates',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('candidates',
     reference_column(),
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -50,19 +50,17 @@ def _create_candidates() -> None:
     *workflow_state(),
     *actor_and_time('registered'),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['agrement_id'], ['agrements.id'], ),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['registered_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(
+        agrement_id='agrements', certification_id='certifications', registered_by_id='users',
+        structure_id='structures',
+    ),
     )
     create_indexes('candidates', ['certification_id', 'state', 'structure_id'], unique=['reference'])
 
 
 def _create_jury_sessions() -> None:
     """The jury sessions."""
-    op.create_table('jury_sessions',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('jury_sessions',
     reference_column(),
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('scheduled_at', UTCDateTime(timezone=True), nullable=False),
@@ -78,18 +76,14 @@ def _create_jury_sessions() -> None:
     sa.Column('flag_reason', sa.Text(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['pv_signed_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(certification_id='certifications', created_by_id='users', pv_signed_by_id='users'),
     )
     create_indexes('jury_sessions', ['state'], unique=['reference'])
 
 
 def _create_appeals() -> None:
     """The appeals against a jury's decision."""
-    op.create_table('appeals',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('appeals',
     reference_column(),
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
@@ -98,10 +92,7 @@ def _create_appeals() -> None:
     sa.Column('decision_reason', sa.Text(), nullable=True),
     *actor_and_time('filed'),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['filed_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(candidate_id='candidates', filed_by_id='users', session_id='jury_sessions'),
     )
     create_indexes('appeals', ['candidate_id', 'session_id', 'state'], unique=['reference'])
 
@@ -109,23 +100,19 @@ def _create_appeals() -> None:
 def _create_jury_results() -> None:
     """What a jury session decides (the blocs acquired, the certificates, the deliberations) and the
     evaluations it reviews."""
-    op.create_table('bloc_acquisitions',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('bloc_acquisitions',
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('bloc_code', AutoString(length=20), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('acquired_on', sa.Date(), nullable=False),
     sa.Column('valid_until', sa.Date(), nullable=False),
     sa.Column('cancelled', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(candidate_id='candidates', session_id='jury_sessions'),
     sa.UniqueConstraint('candidate_id', 'bloc_code', 'session_id', name='uq_bloc_acquisition')
     )
     create_indexes('bloc_acquisitions', ['candidate_id'])
 
-    op.create_table('certificates',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('certificates',
     sa.Column('number', AutoString(length=40), nullable=False),
     sa.Column('kind', AutoString(length=20), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -139,32 +126,24 @@ def _create_jury_results() -> None:
     sa.Column('revoked_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_reason', sa.Text(), nullable=True),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(candidate_id='candidates', certification_id='certifications', session_id='jury_sessions'),
     sa.UniqueConstraint('candidate_id', 'session_id', 'kind', name='uq_certificate_issue')
     )
     create_indexes('certificates', ['candidate_id', 'session_id', 'state'], unique=['number'])
 
-    op.create_table('deliberations',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('deliberations',
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('bloc_code', AutoString(length=20), nullable=False),
     sa.Column('result', AutoString(length=20), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
     *actor_and_time('recorded'),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(candidate_id='candidates', recorded_by_id='users', session_id='jury_sessions'),
     sa.UniqueConstraint('session_id', 'candidate_id', 'bloc_code', name='uq_deliberation')
     )
     create_indexes('deliberations', ['candidate_id', 'session_id'])
 
-    op.create_table('evaluations',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('evaluations',
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('bloc_code', AutoString(length=20), nullable=False),
     sa.Column('evaluated_on', sa.Date(), nullable=False),
@@ -173,38 +152,30 @@ def _create_jury_results() -> None:
     sa.Column('comment', sa.Text(), nullable=False),
     sa.Column('files', sa.JSON(), nullable=False),
     *actor_and_time('created'),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(candidate_id='candidates', created_by_id='users'),
     )
     create_indexes('evaluations', ['candidate_id'])
 
 
 def _create_jury_rosters() -> None:
     """The candidates and the members convened to a jury session."""
-    op.create_table('jury_candidates',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('jury_candidates',
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('blocs', sa.JSON(), nullable=False),
     sa.Column('outcome', AutoString(length=20), nullable=True),
-    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(candidate_id='candidates', session_id='jury_sessions'),
     sa.UniqueConstraint('session_id', 'candidate_id', name='uq_jury_candidate')
     )
     create_indexes('jury_candidates', ['candidate_id', 'session_id'])
 
-    op.create_table('jury_members',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('jury_members',
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('college', AutoString(length=20), nullable=False),
     sa.Column('is_president', sa.Boolean(), nullable=False),
     sa.Column('present', sa.Boolean(), nullable=True),
-    sa.ForeignKeyConstraint(['session_id'], ['jury_sessions.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(session_id='jury_sessions', user_id='users'),
     sa.UniqueConstraint('session_id', 'user_id', name='uq_jury_member')
     )
     create_indexes('jury_members', ['session_id', 'user_id'])

@@ -4,15 +4,16 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 09:31:43.352426
 """
-from alembic import op
 import sqlalchemy as sa
 from certification.types import UTCDateTime
 from migrations.helpers import (
     AutoString,
     actor_and_time,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     drop_indexed_table,
+    foreign_keys,
     person_name,
     reference_column,
     visit_columns,
@@ -33,8 +34,7 @@ def upgrade() -> None:
 
 def _create_appuis() -> None:
     """The appuis pédagogiques a structure requests."""
-    op.create_table('appuis',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('appuis',
     reference_column(),
     sa.Column('structure_id', sa.Integer(), nullable=False),
     sa.Column('subject', AutoString(length=200), nullable=False),
@@ -48,27 +48,21 @@ def _create_appuis() -> None:
     sa.Column('reported_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['formateur_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(formateur_id='users', requested_by_id='users', structure_id='structures'),
     )
     create_indexes('appuis', ['formateur_id', 'reported_at', 'state', 'structure_id'], unique=['reference'])
 
 
 def _create_encadrants() -> None:
     """The encadrants of a structure."""
-    op.create_table('encadrants',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('encadrants',
     sa.Column('structure_id', sa.Integer(), nullable=False),
     *person_name(),
     sa.Column('email', AutoString(length=254), nullable=False),
     sa.Column('epsp_trained_on', sa.Date(), nullable=True),
     sa.Column('epsp_enrollment_id', sa.Integer(), nullable=True),
     *actor_and_time('created'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(created_by_id='users', structure_id='structures'),
     sa.UniqueConstraint('structure_id', 'email', name='uq_encadrant_email')
     )
     create_indexes('encadrants', ['structure_id'])
@@ -76,8 +70,7 @@ def _create_encadrants() -> None:
 
 def _create_training_sessions() -> None:
     """The EPSP training sessions."""
-    op.create_table('training_sessions',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('training_sessions',
     reference_column(),
     sa.Column('formateur_id', sa.Integer(), nullable=False),
     sa.Column('title', AutoString(length=200), nullable=False),
@@ -95,17 +88,14 @@ def _create_training_sessions() -> None:
     sa.Column('closed_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['formateur_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(created_by_id='users', formateur_id='users'),
     )
     create_indexes('training_sessions', ['formateur_id', 'start_date', 'state'], unique=['reference'])
 
 
 def _create_training_enrollments() -> None:
     """The enrollments of encadrants in training sessions."""
-    op.create_table('training_enrollments',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('training_enrollments',
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('encadrant_id', sa.Integer(), nullable=False),
     sa.Column('structure_id', sa.Integer(), nullable=False),
@@ -116,11 +106,9 @@ def _create_training_enrollments() -> None:
     sa.Column('attestation_number', AutoString(length=40), nullable=True),
     *actor_and_time('registered'),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['encadrant_id'], ['encadrants.id'], ),
-    sa.ForeignKeyConstraint(['registered_by_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['session_id'], ['training_sessions.id'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(
+        encadrant_id='encadrants', registered_by_id='users', session_id='training_sessions', structure_id='structures',
+    ),
     sa.UniqueConstraint('attestation_number'),
     sa.UniqueConstraint('session_id', 'encadrant_id', name='uq_training_enrollment')
     )

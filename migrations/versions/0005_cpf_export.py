@@ -4,14 +4,15 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-11-23 10:05:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
 from certification.types import UTCDateTime
 from migrations.helpers import (
     AutoString,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     drop_indexed_table,
+    foreign_keys,
     reference_column,
     stored_file_columns,
     workflow_state,
@@ -23,8 +24,7 @@ down_revision = '0003'
 
 
 def upgrade() -> None:
-    op.create_table('cpf_export_batches',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('cpf_export_batches',
     reference_column(length=50),
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('registry_type', AutoString(length=10), nullable=False),
@@ -41,14 +41,11 @@ def upgrade() -> None:
     sa.Column('accepted_count', sa.Integer(), nullable=False),
     sa.Column('rejected_count', sa.Integer(), nullable=False),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    *foreign_keys(certification_id='certifications', created_by_id='users'),
     )
     create_indexes('cpf_export_batches', ['certification_id', 'state'], unique=['reference'])
 
-    op.create_table('cpf_records',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('cpf_records',
     sa.Column('certificate_id', sa.Integer(), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('technical_id', AutoString(length=40), nullable=False),
@@ -65,16 +62,12 @@ def upgrade() -> None:
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('resend_requested', sa.Boolean(), nullable=False),
     *created_and_updated(),
-    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], ),
-    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], ),
-    sa.ForeignKeyConstraint(['last_batch_id'], ['cpf_export_batches.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(certificate_id='certificates', certification_id='certifications', last_batch_id='cpf_export_batches'),
     sa.UniqueConstraint('certificate_id')
     )
     create_indexes('cpf_records', ['certification_id', 'due_on', 'state'], unique=['technical_id'])
 
-    op.create_table('cpf_batch_items',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table_with_id('cpf_batch_items',
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('technical_id', AutoString(length=40), nullable=False),
@@ -83,9 +76,7 @@ def upgrade() -> None:
     sa.Column('outcome', AutoString(length=20), nullable=True),
     sa.Column('message', sa.Text(), nullable=True),
     sa.Column('reported_at', UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['batch_id'], ['cpf_export_batches.id'], ),
-    sa.ForeignKeyConstraint(['record_id'], ['cpf_records.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    *foreign_keys(batch_id='cpf_export_batches', record_id='cpf_records'),
     sa.UniqueConstraint('batch_id', 'record_id', name='uq_cpf_batch_item')
     )
     create_indexes('cpf_batch_items', ['batch_id', 'record_id'])

@@ -13,15 +13,15 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
+from migrations.helpers import create_table_with_id
 
 revision = '0008'
 down_revision = '0007'
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table_with_id(
         'owed_effects',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('process', sa.String(length=40), nullable=False),
         sa.Column('dossier_id', sa.Integer(), nullable=False),
         sa.Column('entity_type', sa.String(length=40), nullable=False),

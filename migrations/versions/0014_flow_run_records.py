@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
-from migrations.helpers import AutoString
+from migrations.helpers import AutoString, create_table_with_id
 
 
 revision = '0014_flow_run_records'
@@ -20,9 +20,8 @@ down_revision = '0014_outbox_claimer'
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table_with_id(
         'flow_run_records',
-        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('process', AutoString(length=40), nullable=False),
         sa.Column('entity_id', sa.Integer(), nullable=True),
         sa.Column('prefect_run_id', AutoString(length=40), nullable=True),
@@ -34,7 +33,6 @@ def upgrade() -> None:
         sa.Column('failures_in_a_row', sa.Integer(), nullable=False),
         sa.Column('incident_id', sa.Integer(), nullable=True),
         sa.Column('result', sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_flow_run_records_entity', 'flow_run_records', ['process', 'entity_id', 'id'])
     op.create_index('ix_flow_run_records_state', 'flow_run_records', ['state'])

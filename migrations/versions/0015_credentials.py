@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
-from migrations.helpers import AutoString
+from migrations.helpers import AutoString, create_table_with_id, foreign_keys
 
 
 revision = '0015_credentials'
@@ -19,9 +19,8 @@ down_revision = '0013_webhooks'
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table_with_id(
         'credentials',
-        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('certificate_id', sa.Integer(), nullable=False),
         sa.Column('certificate_version', sa.Integer(), nullable=False),
         sa.Column('bloc_code', AutoString(length=20), nullable=True),
@@ -33,8 +32,7 @@ def upgrade() -> None:
         sa.Column('issued_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('revoked_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('revoked_reason', AutoString(length=20), nullable=True),
-        sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id']),
-        sa.PrimaryKeyConstraint('id'),
+        *foreign_keys(certificate_id='certificates'),
         sa.UniqueConstraint('certificate_id', 'certificate_version', 'achievement_key', name='uq_credential_issue'),
         sa.UniqueConstraint('credential_uuid'),
         sa.UniqueConstraint('status_index'),

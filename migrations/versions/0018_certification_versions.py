@@ -23,7 +23,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from certification.types import UTCDateTime
-from migrations.helpers import AutoString
+from migrations.helpers import AutoString, create_table_with_id, foreign_keys
 
 
 revision = '0018_certification_versions'
@@ -44,9 +44,8 @@ def _content(code: str, title: str, registry_code: str, blocs: list[tuple[str, s
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table_with_id(
         'certification_versions',
-        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('certification_id', sa.Integer(), nullable=False),
         sa.Column('label', AutoString(length=20), nullable=False),
         sa.Column('title', AutoString(length=200), nullable=False),
@@ -62,10 +61,7 @@ def upgrade() -> None:
         sa.Column('loaded_by_id', sa.Integer(), nullable=True),
         sa.Column('activated_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('activated_by_id', sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(['certification_id'], ['certifications.id']),
-        sa.ForeignKeyConstraint(['loaded_by_id'], ['users.id']),
-        sa.ForeignKeyConstraint(['activated_by_id'], ['users.id']),
-        sa.PrimaryKeyConstraint('id'),
+        *foreign_keys(certification_id='certifications', loaded_by_id='users', activated_by_id='users'),
         sa.UniqueConstraint('certification_id', 'label', name='uq_certification_version_label'),
     )
     op.create_index(op.f('ix_certification_versions_certification_id'), 'certification_versions',

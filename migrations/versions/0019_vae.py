@@ -16,9 +16,11 @@ from migrations.helpers import (
     AutoString,
     actor_and_time,
     create_indexes,
+    create_table_with_id,
     created_and_updated,
     decision_columns,
     drop_indexed_table,
+    foreign_keys,
     reference_column,
     workflow_state,
 )
@@ -35,9 +37,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('pathway', AutoString(length=20), nullable=False,
                                    server_default='formation'))
         batch.create_index('ix_candidates_pathway', ['pathway'], unique=False)
-    op.create_table(
+    create_table_with_id(
         'vae_dossiers',
-        sa.Column('id', sa.Integer(), nullable=False),
         reference_column(),
         sa.Column('candidate_id', sa.Integer(), nullable=False),
         sa.Column('structure_id', sa.Integer(), nullable=False),
@@ -62,13 +63,10 @@ def upgrade() -> None:
         sa.Column('interview_notes', sa.Text(), nullable=True),
         sa.Column('interview_recorded_by_id', sa.Integer(), nullable=True),
         *created_and_updated(),
-        sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id']),
-        sa.ForeignKeyConstraint(['structure_id'], ['structures.id']),
-        sa.ForeignKeyConstraint(['filed_by_id'], ['users.id']),
-        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id']),
-        sa.ForeignKeyConstraint(['interview_session_id'], ['jury_sessions.id']),
-        sa.ForeignKeyConstraint(['interview_recorded_by_id'], ['users.id']),
-        sa.PrimaryKeyConstraint('id'),
+        *foreign_keys(
+            candidate_id='candidates', structure_id='structures', filed_by_id='users', decided_by_id='users',
+            interview_session_id='jury_sessions', interview_recorded_by_id='users',
+        ),
     )
     create_indexes('vae_dossiers', ['state', 'structure_id'], unique=['candidate_id', 'reference'])
 
