@@ -69,20 +69,44 @@ def visit_columns() -> list[sa.Column]:
     ]
 
 
+def deposited_file_columns(
+    name: str = 'original_name', path: str = 'relative_path', prefix: str = '', nullable: bool = False,
+) -> list[sa.Column]:
+    """A file someone deposited: its name as given, content type, size, SHA-256 digest and where it
+    is stored (``<prefix><name>``, ``<prefix>content_type``, ``<prefix>size``, ``<prefix>sha256``,
+    ``<prefix><path>``; ``livret2_`` for the livret 2 of a dossier de VAE)."""
+    return [
+        sa.Column(f'{prefix}{name}', AutoString(length=200), nullable=nullable),
+        sa.Column(f'{prefix}content_type', AutoString(length=100), nullable=nullable),
+        sa.Column(f'{prefix}size', sa.Integer(), nullable=nullable),
+        sa.Column(f'{prefix}sha256', AutoString(length=64), nullable=nullable),
+        sa.Column(f'{prefix}{path}', AutoString(length=300), nullable=nullable),
+    ]
+
+
 def uploaded_file_columns(kind_length: int) -> list[sa.Column]:
     """A file a user uploaded (pièce of a request, file of a contrôle): its kind, name, type, size,
     digest, where it is stored, who uploaded it and when. The caller declares the foreign key of
     ``uploaded_by_id``."""
     return [
         sa.Column('kind', AutoString(length=kind_length), nullable=False),
-        sa.Column('original_name', AutoString(length=200), nullable=False),
-        sa.Column('content_type', AutoString(length=100), nullable=False),
-        sa.Column('size', sa.Integer(), nullable=False),
-        sa.Column('sha256', AutoString(length=64), nullable=False),
-        sa.Column('relative_path', AutoString(length=300), nullable=False),
-        sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-        sa.Column('uploaded_at', UTCDateTime(timezone=True), nullable=False),
+        *deposited_file_columns(),
+        *actor_and_time('uploaded'),
     ]
+
+
+def entity_columns(nullable: bool = False) -> list[sa.Column]:
+    """The entity a row is about, in any table (a dossier, a batch, a certificate): its type and its
+    id, without foreign key."""
+    return [
+        sa.Column('entity_type', AutoString(length=40), nullable=nullable),
+        sa.Column('entity_id', sa.Integer(), nullable=nullable),
+    ]
+
+
+def sex_column(name: str = 'sex') -> sa.Column:
+    """A person's sex, M or F (the « sexe » of the SI CPF data dictionary), NULL when not given."""
+    return sa.Column(name, AutoString(length=1), nullable=True)
 
 
 def create_indexes(table: str, columns: Iterable[str], unique: Iterable[str] = ()) -> None:

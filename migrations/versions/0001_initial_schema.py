@@ -14,6 +14,7 @@ from migrations.helpers import (
     created_and_updated,
     decision_columns,
     drop_indexed_table,
+    entity_columns,
     foreign_keys,
     reference_column,
     uploaded_file_columns,
@@ -51,8 +52,7 @@ def _create_shared_tables() -> None:
     )
 
     create_table_with_id('generated_documents',
-    sa.Column('entity_type', AutoString(length=40), nullable=False),
-    sa.Column('entity_id', sa.Integer(), nullable=False),
+    *entity_columns(),
     sa.Column('kind', AutoString(length=60), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('filename', AutoString(length=255), nullable=False),
@@ -79,8 +79,7 @@ def _create_shared_tables() -> None:
     sa.Column('message_id', AutoString(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('entity_type', AutoString(length=40), nullable=True),
-    sa.Column('entity_id', sa.Integer(), nullable=True),
+    *entity_columns(nullable=True),
     sa.Column('template', AutoString(length=100), nullable=True),
     sa.UniqueConstraint('dedupe_key')
     )
@@ -187,8 +186,7 @@ def _create_account_tables() -> None:
     create_indexes('api_tokens', ['user_id'], unique=['token_hash'])
 
     create_table_with_id('audit_events',
-    sa.Column('entity_type', AutoString(length=40), nullable=False),
-    sa.Column('entity_id', sa.Integer(), nullable=False),
+    *entity_columns(),
     sa.Column('action', AutoString(length=40), nullable=False),
     sa.Column('from_state', AutoString(length=20), nullable=True),
     sa.Column('to_state', AutoString(length=20), nullable=True),

@@ -11,7 +11,7 @@ Create Date: 2026-11-24 09:00:00.000000
 """
 import sqlalchemy as sa
 from certification.types import UTCDateTime
-from migrations.helpers import AutoString, add_columns, drop_columns
+from migrations.helpers import add_columns, drop_columns, sex_column
 
 
 revision = '0006'
@@ -19,9 +19,9 @@ down_revision = ('0004', '0005')
 
 
 def upgrade() -> None:
-    add_columns('candidates', sa.Column('sex', AutoString(length=1), nullable=True))
+    add_columns('candidates', sex_column())
 
-    add_columns('certificates', sa.Column('holder_sex', AutoString(length=1), nullable=True))
+    add_columns('certificates', sex_column('holder_sex'))
 
     add_columns(
         'cpf_records',

@@ -7,8 +7,7 @@ Create Date: 2026-11-30 22:30:00.000000
 ``users.sex`` (M | F, NULL when not given): « Madame »/« Monsieur », « présidente du jury »,
 « présent »/« présente » in the PV and convocations. Unknown: the neutral forms.
 """
-import sqlalchemy as sa
-from migrations.helpers import AutoString, add_columns, drop_columns
+from migrations.helpers import add_columns, drop_columns, sex_column
 
 
 revision = '0012_user_sex'
@@ -16,7 +15,7 @@ down_revision = '0015_credentials'
 
 
 def upgrade() -> None:
-    add_columns('users', sa.Column('sex', AutoString(length=1), nullable=True))
+    add_columns('users', sex_column())
 
 
 def downgrade() -> None:
