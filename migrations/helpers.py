@@ -150,6 +150,24 @@ def actor_and_time(action: str) -> list[sa.Column]:
     ]
 
 
+def recorded_and_updated(action: str) -> list[sa.Column]:
+    """Who did ``action`` and when (``actor_and_time``), then when the row last changed: the
+    stamp of a dossier registered, filed or created by an account."""
+    return [
+        *actor_and_time(action),
+        sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+    ]
+
+
+def start_and_end_dates() -> list[sa.Column]:
+    """The first and last days of a period (an agrément's validity, a training session), both
+    required."""
+    return [
+        sa.Column('start_date', sa.Date(), nullable=False),
+        sa.Column('end_date', sa.Date(), nullable=False),
+    ]
+
+
 def decision_columns() -> list[sa.Column]:
     """The decision on a dossier, empty until it is taken: its reason, when, and by whom (the caller
     declares the foreign key of ``decided_by_id`` to users)."""

@@ -17,6 +17,7 @@ from migrations.helpers import (
     entity_columns,
     foreign_keys,
     reference_column,
+    start_and_end_dates,
     uploaded_file_columns,
     workflow_state,
 )
@@ -106,8 +107,7 @@ def _create_structures_agrements_and_blocs() -> None:
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=True),
     *workflow_state(),
-    sa.Column('start_date', sa.Date(), nullable=False),
-    sa.Column('end_date', sa.Date(), nullable=False),
+    *start_and_end_dates(),
     sa.Column('scope', sa.JSON(), nullable=False),
     sa.Column('granted_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),

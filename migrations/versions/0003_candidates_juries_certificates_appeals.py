@@ -15,6 +15,7 @@ from migrations.helpers import (
     drop_indexed_table,
     foreign_keys,
     person_name,
+    recorded_and_updated,
     reference_column,
     workflow_state,
 )
@@ -48,8 +49,7 @@ def _create_candidates() -> None:
     sa.Column('contract_end', sa.Date(), nullable=True),
     sa.Column('blocs', sa.JSON(), nullable=False),
     *workflow_state(),
-    *actor_and_time('registered'),
-    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+    *recorded_and_updated('registered'),
     *foreign_keys(
         agrement_id='agrements', certification_id='certifications', registered_by_id='users',
         structure_id='structures',
@@ -74,8 +74,7 @@ def _create_jury_sessions() -> None:
     sa.Column('pv_signed_by_id', sa.Integer(), nullable=True),
     sa.Column('results_notified_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('flag_reason', sa.Text(), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=False),
-    *created_and_updated(),
+    *recorded_and_updated('created'),
     *foreign_keys(certification_id='certifications', created_by_id='users', pv_signed_by_id='users'),
     )
     create_indexes('jury_sessions', ['state'], unique=['reference'])
@@ -90,8 +89,7 @@ def _create_appeals() -> None:
     sa.Column('grounds', sa.Text(), nullable=False),
     *workflow_state(),
     sa.Column('decision_reason', sa.Text(), nullable=True),
-    *actor_and_time('filed'),
-    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+    *recorded_and_updated('filed'),
     *foreign_keys(candidate_id='candidates', filed_by_id='users', session_id='jury_sessions'),
     )
     create_indexes('appeals', ['candidate_id', 'session_id', 'state'], unique=['reference'])

@@ -15,7 +15,9 @@ from migrations.helpers import (
     drop_indexed_table,
     foreign_keys,
     person_name,
+    recorded_and_updated,
     reference_column,
+    start_and_end_dates,
     visit_columns,
     workflow_state,
 )
@@ -75,8 +77,7 @@ def _create_training_sessions() -> None:
     sa.Column('formateur_id', sa.Integer(), nullable=False),
     sa.Column('title', AutoString(length=200), nullable=False),
     sa.Column('days', sa.JSON(), nullable=False),
-    sa.Column('start_date', sa.Date(), nullable=False),
-    sa.Column('end_date', sa.Date(), nullable=False),
+    *start_and_end_dates(),
     sa.Column('hours', AutoString(length=100), nullable=False),
     sa.Column('hours_per_day', sa.Integer(), nullable=False),
     sa.Column('place', AutoString(length=300), nullable=False),
@@ -86,8 +87,7 @@ def _create_training_sessions() -> None:
     sa.Column('schedule_sequence', sa.Integer(), nullable=False),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     sa.Column('closed_at', UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=False),
-    *created_and_updated(),
+    *recorded_and_updated('created'),
     *foreign_keys(created_by_id='users', formateur_id='users'),
     )
     create_indexes('training_sessions', ['formateur_id', 'start_date', 'state'], unique=['reference'])
@@ -104,8 +104,7 @@ def _create_training_enrollments() -> None:
     sa.Column('outcome_reason', sa.Text(), nullable=True),
     sa.Column('completed_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('attestation_number', AutoString(length=40), nullable=True),
-    *actor_and_time('registered'),
-    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+    *recorded_and_updated('registered'),
     *foreign_keys(
         encadrant_id='encadrants', registered_by_id='users', session_id='training_sessions', structure_id='structures',
     ),
