@@ -1,13 +1,14 @@
-"""The column sets, index blocks and column additions that several migration scripts share.
+"""The table shape, column sets, index blocks and column additions that several migration scripts
+share.
 
 Imported by the scripts of ``migrations/versions`` as ``migrations.helpers`` (the repository root is
 on ``sys.path``: ``prepend_sys_path`` of alembic.ini, and ``certification.migrate.alembic_config``).
 It lives outside ``versions/`` so that Alembic does not take it for a revision.
 
 Each helper returns exactly what the scripts used to spell out, in the same order: a script that
-calls them builds the same tables, columns and indexes, byte for byte, as before. A script that
-has been applied must never change its schema, so a helper here is never changed either: a new
-shape gets a new helper.
+calls them builds the same tables, columns, constraints and indexes, byte for byte, as before. A
+script that has been applied must never change its schema, so what a helper builds is never
+changed either: a new shape gets a new helper.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ AutoString = sqlmodel.sql.sqltypes.AutoString
 
 def create_table_with_id(name: str, *columns_and_constraints: sa.SchemaItem) -> None:
     """Create a table keyed by an integer ``id``: that column first, then the given columns and
-    constraints, and the primary key on ``id`` (emitted first among the constraints, wherever it is
-    declared)."""
+    constraints, and the primary key on ``id`` (a table's primary key is emitted before its other
+    constraints, wherever it is declared)."""
     op.create_table(
         name,
         sa.Column('id', sa.Integer(), nullable=False),
