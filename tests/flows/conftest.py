@@ -6,6 +6,7 @@ from sqlmodel import select
 from certification.db import session_scope
 from certification.settings import reset_settings_cache
 from documents.models import GeneratedDocument
+from tests.factories import users_and_agreed_structure
 from tests.smtp import SmtpServer
 from tests.texts import pdf_text  # noqa: F401  (the flows' tests import it from here)
 
@@ -17,6 +18,12 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def world():
+    """Users, one agréée structure and its account."""
+    return users_and_agreed_structure()
 
 
 @pytest.fixture
