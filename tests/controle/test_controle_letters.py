@@ -8,7 +8,7 @@ import jinja2
 import pytest
 
 from documents import render
-from documents.samples import SAMPLE_STRUCTURE_NAME, sample_controle_context
+from documents.samples import SAMPLE_STRUCTURE_NAME
 from tests.texts import assert_contains, letter_text
 
 pytestmark = pytest.mark.integration
@@ -22,14 +22,9 @@ LETTERS = {
 }
 
 
-@pytest.fixture
-def context() -> dict:
-    return sample_controle_context()
-
-
 @pytest.mark.parametrize(("template", "heading"), LETTERS.items())
-def test_every_controle_letter_renders_with_escaped_user_text(template, heading, context, pdf_text) -> None:
-    data = render.render_pdf(template, context)
+def test_every_controle_letter_renders_with_escaped_user_text(template, heading, controle_context, pdf_text) -> None:
+    data = render.render_pdf(template, controle_context)
 
     assert data.startswith(b"%PDF-")
     assert_contains(pdf_text(data), [
@@ -43,15 +38,15 @@ def test_every_controle_letter_renders_with_escaped_user_text(template, heading,
         "Réf. CTL-2026-0001",
         "Page 1 / ",
     ])
-    html = render.render_html(template, context)
+    html = render.render_html(template, controle_context)
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils" in html
     assert "{{" not in html and "{%" not in html
 
 
-def test_rapport_lists_the_findings_with_their_status(context, pdf_text) -> None:
-    html = render.render_html("controle/rapport_controle.html", context)
-    text = pdf_text(render.render_pdf("controle/rapport_controle.html", context))
+def test_rapport_lists_the_findings_with_their_status(controle_context, pdf_text) -> None:
+    html = render.render_html("controle/rapport_controle.html", controle_context)
+    text = pdf_text(render.render_pdf("controle/rapport_controle.html", controle_context))
 
     assert_contains(text, [
         "Contrôleur Visite Rapport déposé le",
@@ -75,12 +70,12 @@ def test_rapport_lists_the_findings_with_their_status(context, pdf_text) -> None
     assert "Structure globalement conforme.<br>\nUn écart" in html
 
 
-def test_rapport_without_visit_nor_findings(context) -> None:
-    context["controle"].update(
+def test_rapport_without_visit_nor_findings(controle_context) -> None:
+    controle_context["controle"].update(
         visit_at=None, visit_end=None, visit_place=None, controleur_name=None, reason=None,
         findings=[], report_summary=None,
     )
-    text = letter_text("controle/rapport_controle.html", context)
+    text = letter_text("controle/rapport_controle.html", controle_context)
 
     assert_contains(text, [
         "réalisé sur pièces, sans visite sur place",
@@ -91,26 +86,26 @@ def test_rapport_without_visit_nor_findings(context) -> None:
     assert "Motif du contrôle" not in text
 
 
-def test_a_visit_over_two_days_shows_both_dates(context) -> None:
-    context["controle"].update(
+def test_a_visit_over_two_days_shows_both_dates(controle_context) -> None:
+    controle_context["controle"].update(
         visit_at=datetime(2026, 3, 12, 8, 30, tzinfo=UTC),
         visit_end=datetime(2026, 3, 13, 11, 30, tzinfo=UTC),
     )
-    html = render.render_html("controle/rapport_controle.html", context)
+    html = render.render_html("controle/rapport_controle.html", controle_context)
 
     assert "du 12 mars 2026 à 9 h 30 au 13 mars 2026 à 12 h 30" in html
 
 
-def test_an_unknown_finding_status_fails_loudly(context) -> None:
-    context["controle"]["findings"][0]["status"] = "peut-être"
+def test_an_unknown_finding_status_fails_loudly(controle_context) -> None:
+    controle_context["controle"]["findings"][0]["status"] = "peut-être"
     with pytest.raises(jinja2.UndefinedError):
-        render.render_html("controle/rapport_controle.html", context)
+        render.render_html("controle/rapport_controle.html", controle_context)
 
 
-def test_decision_maintien_recalls_the_observations(context, pdf_text) -> None:
-    context["controle"].update(decision="compliant", decision_reason=None, action_plan_items=None,
-                               action_plan_deadline=None)
-    text = pdf_text(render.render_pdf("controle/decision_maintien.html", context))
+def test_decision_maintien_recalls_the_observations(controle_context, pdf_text) -> None:
+    controle_context["controle"].update(decision="compliant", decision_reason=None, action_plan_items=None,
+                                        action_plan_deadline=None)
+    text = pdf_text(render.render_pdf("controle/decision_maintien.html", controle_context))
 
     assert_contains(text, [
         "Décision de maintien de l'agrément à l'issue du contrôle",
@@ -122,9 +117,9 @@ def test_decision_maintien_recalls_the_observations(context, pdf_text) -> None:
     assert "Grilles d'évaluation absentes" not in text  # only the observations are recalled
 
 
-def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf_text) -> None:
-    html = render.render_html("controle/decision_plan_actions.html", context)
-    text = pdf_text(render.render_pdf("controle/decision_plan_actions.html", context))
+def test_decision_plan_actions_gives_items_deadline_and_consequence(controle_context, pdf_text) -> None:
+    html = render.render_html("controle/decision_plan_actions.html", controle_context)
+    text = pdf_text(render.render_pdf("controle/decision_plan_actions.html", controle_context))
 
     assert_contains(text, [
         "Décision de mise en œuvre d'un plan d'actions",
@@ -141,10 +136,11 @@ def test_decision_plan_actions_gives_items_deadline_and_consequence(context, pdf
     assert "par candidat\u202f;<br>\n2. Archiver les preuves d&#39;évaluation &lt;signées&gt;\u202f;<br>\n3." in html
 
 
-def test_decision_suspension_gives_reasons_effects_lifting_and_recourse(context, pdf_text) -> None:
-    context["controle"].update(decision="suspension", decision_reason="Plan d'actions non réalisé.\nAucun justificatif <reçu>.")
-    html = render.render_html("controle/decision_suspension.html", context)
-    text = pdf_text(render.render_pdf("controle/decision_suspension.html", context))
+def test_decision_suspension_gives_reasons_effects_lifting_and_recourse(controle_context, pdf_text) -> None:
+    controle_context["controle"].update(decision="suspension",
+                                        decision_reason="Plan d'actions non réalisé.\nAucun justificatif <reçu>.")
+    html = render.render_html("controle/decision_suspension.html", controle_context)
+    text = pdf_text(render.render_pdf("controle/decision_suspension.html", controle_context))
 
     assert_contains(text, [
         "Décision de suspension de l'agrément",
@@ -161,10 +157,10 @@ def test_decision_suspension_gives_reasons_effects_lifting_and_recourse(context,
     assert "Plan d&#39;actions non réalisé.<br>\nAucun justificatif &lt;reçu&gt;." in html
 
 
-def test_decision_retrait_gives_reasons_effects_and_recourse(context) -> None:
-    context["controle"].update(decision="withdrawal", decision_reason="Manquements graves et répétés.",
-                               action_plan_items=None, action_plan_deadline=None)
-    assert_contains(letter_text("controle/decision_retrait.html", context), [
+def test_decision_retrait_gives_reasons_effects_and_recourse(controle_context) -> None:
+    controle_context["controle"].update(decision="withdrawal", decision_reason="Manquements graves et répétés.",
+                                        action_plan_items=None, action_plan_deadline=None)
+    assert_contains(letter_text("controle/decision_retrait.html", controle_context), [
         "Décision de retrait de l'agrément",
         "décide de retirer l'agrément",
         "Manquements graves et répétés.",
@@ -178,7 +174,7 @@ def test_decision_retrait_gives_reasons_effects_and_recourse(context) -> None:
 
 
 @pytest.mark.parametrize("template", LETTERS)
-def test_a_missing_controle_key_fails_loudly(template, context) -> None:
-    del context["controle"]["agrement_number"]
+def test_a_missing_controle_key_fails_loudly(template, controle_context) -> None:
+    del controle_context["controle"]["agrement_number"]
     with pytest.raises(jinja2.UndefinedError):
-        render.render_html(template, context)
+        render.render_html(template, controle_context)

@@ -7,7 +7,6 @@ from datetime import datetime, UTC
 import jinja2
 import pytest
 
-from documents.samples import sample_controle_context
 from notifications.outbox import render_message
 from tests.notifications.mail_checks import check_common
 from tests.texts import assert_contains
@@ -22,11 +21,6 @@ CONTROLE_MAILS = {
     "controle/cloture_plan_actions": "[CTL-2026-0001] Clôture du plan d'actions : agrément maintenu",
 }
 TO_STAFF = {"controle/mission_controle", "controle/rapport_depose", "controle/plan_actions_echu"}
-
-
-@pytest.fixture
-def controle_context() -> dict:
-    return sample_controle_context()
 
 
 @pytest.mark.parametrize(("template", "expected"), CONTROLE_MAILS.items())
