@@ -24,21 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench import _env
 from bench.flows import timings
+from tests.probes import answers
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def _free_port() -> int:
@@ -61,9 +53,9 @@ def launch(source: Path, data: Path, timeout: float = 300) -> dict:
     out = {"health_s": None, "prefect_s": None}
     try:
         while time.perf_counter() - start < timeout and proc.poll() is None:
-            if out["health_s"] is None and _answers(f"http://127.0.0.1:{api_port}/health"):
+            if out["health_s"] is None and answers(f"http://127.0.0.1:{api_port}/health", timeout=1):
                 out["health_s"] = round(time.perf_counter() - start, 2)
-            if out["prefect_s"] is None and _answers(f"http://127.0.0.1:{prefect_port}/api/health"):
+            if out["prefect_s"] is None and answers(f"http://127.0.0.1:{prefect_port}/api/health", timeout=1):
                 out["prefect_s"] = round(time.perf_counter() - start, 2)
             if out["health_s"] is not None and (out["prefect_s"] is not None or "--prefect-port" not in args):
                 break

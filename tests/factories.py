@@ -43,6 +43,16 @@ def auth(user: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {user['token']}"}
 
 
+def assign_by_the_officer_only(client, people: dict, url: str, refused_to: str, **agent) -> dict:
+    """POST ``{url}/assign`` with ``agent`` (a contrôleur, a formateur): refused (403) to the user
+    ``refused_to``, done (200) by the officer; the dossier as the API returns it."""
+    r = client.post(f"{url}/assign", headers=auth(people[refused_to]), json=agent)
+    assert r.status_code == 403
+    r = client.post(f"{url}/assign", headers=auth(people["officer"]), json=agent)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def pieces():
     from certification.services.files import PieceIn
 

@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.probes import answers
 from tests.smtp import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def wait(what: str, check, proc: subprocess.Popen, timeout: float = 240) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from documents import render
 from documents.samples import SAMPLE_STRUCTURE_NAME
+from tests.texts import assert_contains, letter_text
 
 LETTERS = [
     "agrement/accuse_reception.html",
@@ -22,13 +23,9 @@ def test_every_letter_renders_with_escaped_user_text(template, context, pdf_text
     data = render.render_pdf(template, context)
 
     assert data.startswith(b"%PDF-")
-    text = pdf_text(data)
     # Markup typed by a user is printed literally, never interpreted.
-    assert SAMPLE_STRUCTURE_NAME in text
-    assert "Salarié Polyvalent" in text
-    assert "d'agrément" in text
-    assert "Réf. AGR-2026-00001" in text
-    assert "Page 1 / " in text
+    assert_contains(pdf_text(data), [SAMPLE_STRUCTURE_NAME, "Salarié Polyvalent", "d'agrément", "Réf. AGR-2026-00001",
+                                     "Page 1 / "])
     html = render.render_html(template, context)
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Fils" in html
@@ -37,14 +34,17 @@ def test_every_letter_renders_with_escaped_user_text(template, context, pdf_text
 def test_accuse_reception_lists_the_pieces(context, pdf_text) -> None:
     text = pdf_text(render.render_pdf("agrement/accuse_reception.html", context))
 
-    assert "Accusé de réception" in text
-    assert "23 novembre 2026 à 14 h 05" in text
-    assert "SIRET 73282932000074" in text
-    assert "statuts-signés.pdf" in text
-    assert "1,2 Mo" in text and "47,1 ko" in text
-    assert "0123456789ab " in text  # first 12 hex characters of the sha256 only
+    assert_contains(text, [
+        "Accusé de réception",
+        "23 novembre 2026 à 14 h 05",
+        "SIRET 73282932000074",
+        "statuts-signés.pdf",
+        "1,2 Mo",
+        "47,1 ko",
+        "0123456789ab ",  # first 12 hex characters of the sha256 only
+        "demande de compléments",
+    ])
     assert "0123456789abc" not in text
-    assert "demande de compléments" in text
 
 
 def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pdf_text) -> None:
@@ -57,24 +57,25 @@ def test_demande_complements_keeps_the_officer_text_and_the_deadline(context, pd
     assert "À défaut de réponse avant le 23 décembre 2026, la demande sera classée sans suite" in text
 
 
-def test_decision_agrement_states_number_validity_scope_and_avis(context, pdf_text) -> None:
-    text = pdf_text(render.render_pdf("agrement/decision_agrement.html", context))
+def test_decision_agrement_states_number_validity_scope_and_avis(context) -> None:
+    assert_contains(letter_text("agrement/decision_agrement.html", context), [
+        "Décision d'agrément n° AGR-CQP_SP-2026-0001",
+        "du 1er janvier 2027 au 31 décembre 2029",
+        "BC01 — Accueillir et informer",
+        "Vu l'avis favorable rendu par Hélène Lefèvre",
+        "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin Responsable de la certification",
+    ])
 
-    assert "Décision d'agrément n° AGR-CQP_SP-2026-0001" in text
-    assert "du 1er janvier 2027 au 31 décembre 2029" in text
-    assert "BC01 — Accueillir et informer" in text
-    assert "Vu l'avis favorable rendu par Hélène Lefèvre" in text
-    assert "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin Responsable de la certification" in text
 
-
-def test_refus_agrement_gives_reasons_and_recourse(context, pdf_text) -> None:
+def test_refus_agrement_gives_reasons_and_recourse(context) -> None:
     context["request"]["avis"] = "defavorable"
-    text = pdf_text(render.render_pdf("agrement/refus_agrement.html", context))
-
-    assert "Décision de refus d'agrément" in text
-    assert "Absence d'encadrant formé à l'EPSP. Projet pédagogique incomplet." in text
-    assert "avis défavorable" in text
-    assert "recours gracieux" in text and "deux mois" in text
+    assert_contains(letter_text("agrement/refus_agrement.html", context), [
+        "Décision de refus d'agrément",
+        "Absence d'encadrant formé à l'EPSP. Projet pédagogique incomplet.",
+        "avis défavorable",
+        "recours gracieux",
+        "deux mois",
+    ])
 
 
 def test_classement_sans_suite(context, pdf_text) -> None:

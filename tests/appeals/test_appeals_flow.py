@@ -13,15 +13,10 @@ from certification.jury import queries as jury_queries
 from certification.jury.models import Certificate
 from flows.jury import advance_jury
 from notifications.models import OutboxMessage
-from tests.factories import ALL_VALIDATED, PARTIAL, deliberated_session, ready_candidates, users_and_agreed_structure
+from tests.factories import ALL_VALIDATED, PARTIAL, deliberated_session, ready_candidates
 from tests.flows.conftest import generated_documents, pdf_text
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world():
-    return users_and_agreed_structure()
 
 
 def test_appeal_letters_and_new_pv(world, settings):

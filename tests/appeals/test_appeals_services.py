@@ -15,12 +15,7 @@ from certification.db import session_scope
 from certification.errors import Conflict
 from certification.jury import service as svc
 from certification.jury.models import Certificate, JurySession
-from tests.factories import PARTIAL, deliberated_session, issue_each, ready_candidates, users_and_agreed_structure
-
-
-@pytest.fixture
-def world():
-    return users_and_agreed_structure()
+from tests.factories import PARTIAL, deliberated_session, issue_each, ready_candidates
 
 
 def test_appeal_within_two_months_upheld_changes_results(world):

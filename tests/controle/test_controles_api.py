@@ -12,7 +12,7 @@ from sqlmodel import select
 from certification.controle.models import Controle
 from certification.db import session_scope
 from certification.models import AuditEvent, Role, Structure
-from tests.factories import add_user, auth, grant_agrement
+from tests.factories import add_user, assign_by_the_officer_only, auth, grant_agrement
 
 FINDINGS = [{"criterion": "Encadrement formé", "status": "conforme", "comment": "RAS"}]
 
@@ -39,12 +39,9 @@ def test_roles_on_controles(client, people, agrement_id):
     assert client.get("/controles", headers=auth(people["mandataire"])).status_code == 403
     assert client.get("/controles", headers=auth(people["controleur"])).json()["items"] == []
     assert client.get(f"/controles/{c['id']}", headers=auth(people["controleur"])).status_code == 404
-    r = client.post(f"/controles/{c['id']}/assign", headers=auth(people["controleur"]),
-                    json={"controleur_id": people["controleur"]["id"]})
-    assert r.status_code == 403
-    r = client.post(f"/controles/{c['id']}/assign", headers=auth(people["officer"]),
-                    json={"controleur_id": people["controleur"]["id"]})
-    assert r.status_code == 200 and r.json()["controleur_name"] == "Gaëlle Le Goff"
+    assigned = assign_by_the_officer_only(client, people, f"/controles/{c['id']}", "controleur",
+                                          controleur_id=people["controleur"]["id"])
+    assert assigned["controleur_name"] == "Gaëlle Le Goff"
     mine = client.get("/controles", headers=auth(people["controleur"])).json()["items"]
     assert [m["id"] for m in mine] == [c["id"]]
     assert client.get(f"/controles/{c['id']}", headers=auth(people["controleur2"])).status_code == 404

@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from documents.samples import sample_context
+from tests import texts
 
 
 @pytest.fixture
@@ -19,12 +20,7 @@ def context() -> dict:
 @pytest.fixture
 def pdf_text() -> Callable[[bytes], str]:
     """Text of a PDF, whitespace collapsed (line breaks depend on the layout)."""
-
-    def extract(data: bytes) -> str:
-        reader = PdfReader(io.BytesIO(data))
-        return " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
-
-    return extract
+    return texts.pdf_text
 
 
 @pytest.fixture

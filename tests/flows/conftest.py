@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import io
-
 import pytest
-from pypdf import PdfReader
 from sqlmodel import select
 
 from certification.db import session_scope
 from certification.settings import reset_settings_cache
 from documents.models import GeneratedDocument
+from tests.factories import users_and_agreed_structure
 from tests.smtp import SmtpServer
+from tests.texts import pdf_text  # noqa: F401  (the flows' tests import it from here)
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +21,12 @@ def prefect_server():
 
 
 @pytest.fixture
+def world():
+    """Users, one agréée structure and its account."""
+    return users_and_agreed_structure()
+
+
+@pytest.fixture
 def smtp(monkeypatch):
     server = SmtpServer()
     server.start()
@@ -31,12 +36,6 @@ def smtp(monkeypatch):
     reset_settings_cache()
     yield server
     server.stop()
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF as a reader sees it, whitespace folded."""
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
 
 
 def generated_documents(entity_type: str) -> list[GeneratedDocument]:

@@ -27,15 +27,10 @@ from flows import monitoring
 from flows.jury import jury_session_flow
 from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
-from tests.factories import deliberated_session, ready_candidates, users_and_agreed_structure
+from tests.factories import deliberated_session, ready_candidates
 from tests.web.conftest import PASSWORD, csrf_of
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world():
-    return users_and_agreed_structure()
 
 
 def login(app, user: dict) -> TestClient:

@@ -11,15 +11,10 @@ from certification.jury import issuance
 from flows import effects as flow_effects
 from flows.jury import advance_jury, jury_session_flow
 from notifications.models import OutboxMessage
-from tests.factories import PARTIAL, deliberated_session, ready_candidates, users_and_agreed_structure
+from tests.factories import PARTIAL, deliberated_session, ready_candidates
 from tests.flows.conftest import generated_documents, pdf_text
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world():
-    return users_and_agreed_structure()
 
 
 def test_convocations_with_ics_once(world, settings):

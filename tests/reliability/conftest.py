@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from certification.settings import reset_settings_cache
-from tests.factories import users_and_agreed_structure
+from tests.flows.conftest import world  # noqa: F401  (fixture: users, one agréée structure and its account)
 from tests.smtp import CollectingHandler, SmtpServer
 
 
@@ -80,9 +80,3 @@ def failing_smtp(monkeypatch):
         if handler.stopper is not None:
             handler.stopper.join(timeout=30)
         server.stop()
-
-
-@pytest.fixture
-def world():
-    """Users, one agréée structure and its account."""
-    return users_and_agreed_structure()

@@ -15,7 +15,15 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.models import AuditEvent, Role, StructureLink
 from flows.training import advance_training_session
-from tests.factories import add_structure, add_user, auth, siret, structure_account, structure_id_of
+from tests.factories import (
+    add_structure,
+    add_user,
+    assign_by_the_officer_only,
+    auth,
+    siret,
+    structure_account,
+    structure_id_of,
+)
 from tests.flows.conftest import pdf_text
 
 
@@ -183,12 +191,9 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     assert client.get("/appuis", headers=auth(people["structure2"])).json()["items"] == []
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure2"])).status_code == 404
     assert client.get(f"/appuis/{aid}", headers=auth(people["formateur"])).status_code == 404
-    r = client.post(f"/appuis/{aid}/assign", headers=auth(people["structure1"]),
-                    json={"formateur_id": people["formateur"]["id"]})
-    assert r.status_code == 403
-    r = client.post(f"/appuis/{aid}/assign", headers=auth(people["officer"]),
-                    json={"formateur_id": people["formateur"]["id"]})
-    assert r.status_code == 200 and r.json()["formateur_name"] == "Océane Perrin"
+    assigned = assign_by_the_officer_only(client, people, f"/appuis/{aid}", "structure1",
+                                          formateur_id=people["formateur"]["id"])
+    assert assigned["formateur_name"] == "Océane Perrin"
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure1"])).json()["allowed_actions"] == []
     assert [x["id"] for x in client.get("/appuis", headers=auth(people["formateur"])).json()["items"]] == [aid]
     assert client.get(f"/appuis/{aid}", headers=auth(people["formateur2"])).status_code == 404
