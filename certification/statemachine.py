@@ -46,13 +46,16 @@ def transition(
 
 @dataclass
 class StateMachine:
+    """A process's states and transitions. The initial state is the first of ``states``; the final
+    states are those that no transition leaves."""
+
     name: str
-    states: Mapping[Any, str]  # state (a StrEnum member) -> French label
-    initial: str
+    states: Mapping[Any, str]  # state (a StrEnum member) -> French label, the initial state first
     transitions: list[Transition]
-    final: frozenset[str] = field(default_factory=frozenset)
     # Audited actions of the process that are not transitions (e.g. a dossier's creation) -> French label.
     events: Mapping[str, str] = field(default_factory=dict)
+    initial: str = field(init=False)
+    final: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.transitions}
@@ -62,8 +65,9 @@ class StateMachine:
             unknown = (t.sources | {t.target}) - set(self.states)
             if unknown:
                 raise ValueError(f"{self.name}.{t.name}: unknown states {sorted(unknown)}")
-            if t.sources & self.final:
-                raise ValueError(f"{self.name}.{t.name}: leaves a final state")
+        self.initial = next(iter(self.states))
+        left = {state for t in self.transitions for state in t.sources}
+        self.final = frozenset(state for state in self.states if state not in left)
 
     def get(self, name: str) -> Transition:
         try:

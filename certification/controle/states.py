@@ -90,8 +90,6 @@ def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
 CONTROLE = StateMachine(
     name="controle",
     states=CONTROLE_STATE_LABELS,
-    initial=ControleState.planned,
-    final=frozenset({ControleState.compliant, ControleState.closed, ControleState.suspended, ControleState.withdrawn, ControleState.cancelled}),
     transitions=[
         transition("assign", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.assigned, [Role.officer], "confier à un contrôleur"),
         transition("schedule_visit", [ControleState.assigned, ControleState.visit_scheduled], ControleState.visit_scheduled, [Role.controleur, Role.officer],

@@ -58,8 +58,6 @@ def _nobody_completed(training: Any, ctx: Mapping[str, Any]) -> str | None:
 TRAINING_SESSION = StateMachine(
     name="training_session",
     states=TRAINING_STATE_LABELS,
-    initial=TrainingState.planned,
-    final=frozenset({TrainingState.closed, TrainingState.cancelled}),
     transitions=[
         transition("reschedule", [TrainingState.planned], TrainingState.planned, [Role.formateur, Role.officer], "modifier les dates ou le lieu"),
         transition("start", [TrainingState.planned], TrainingState.in_progress, [Role.formateur, Role.officer, Role.system], "ouvrir la session",
@@ -112,8 +110,6 @@ def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
 ENROLLMENT = StateMachine(
     name="training_enrollment",
     states=ENROLLMENT_STATE_LABELS,
-    initial=EnrollmentState.registered,
-    final=frozenset({EnrollmentState.completed, EnrollmentState.not_completed, EnrollmentState.withdrawn}),
     transitions=[
         transition("complete", [EnrollmentState.registered], EnrollmentState.completed, [Role.formateur, Role.officer], "valider la formation",
                    guards=[_session_in_progress, _attended_every_day]),
@@ -155,8 +151,6 @@ def _visit_happened(appui: Any, _ctx: Mapping[str, Any]) -> str | None:
 APPUI = StateMachine(
     name="appui",
     states=APPUI_STATE_LABELS,
-    initial=AppuiState.requested,
-    final=frozenset({AppuiState.reported, AppuiState.cancelled}),
     transitions=[
         transition("assign", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.assigned, [Role.officer], "confier à un formateur"),
         transition("schedule_visit", [AppuiState.assigned, AppuiState.scheduled], AppuiState.scheduled, [Role.formateur, Role.officer], "programmer la visite"),

@@ -55,8 +55,6 @@ def _in_a_session(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
 VAE = StateMachine(
     name="vae_dossier",
     states=VAE_STATE_LABELS,
-    initial=VaeState.demande_deposee,
-    final=frozenset({VaeState.non_recevable, VaeState.entretien_realise, VaeState.abandonne}),
     transitions=[
         transition("declare_recevable", [VaeState.demande_deposee], VaeState.recevable, [Role.officer], "déclarer la demande recevable"),
         transition("declare_non_recevable", [VaeState.demande_deposee], VaeState.non_recevable, [Role.officer],
