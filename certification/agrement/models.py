@@ -12,16 +12,14 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.types import StoredFile, optional_timestamp_field, timestamp_field
+from certification.types import Dossier, StoredFile, optional_timestamp_field, timestamp_field
 
 __all__ = ["Agrement", "AgrementRequest", "Piece"]
 
 
-class AgrementRequest(SQLModel, table=True):
+class AgrementRequest(Dossier, table=True):
     __tablename__ = "agrement_requests"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id")
     mandataire_id: int = Field(foreign_key="users.id", index=True)

@@ -12,18 +12,16 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from certification.types import timestamp_field as _ts
+from certification.types import Dossier, timestamp_field as _ts
 
 __all__ = ["Candidate", "Evaluation"]
 
 
-class Candidate(SQLModel, table=True):
+class Candidate(Dossier, table=True):
     """A salarié in insertion registered by a structure for a CQP."""
 
     __tablename__ = "candidates"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     # The version of the référentiel in force at registration (certification/referentiel/).

@@ -12,16 +12,14 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.types import UTCDateTime, optional_timestamp_field, timestamp_field
+from certification.types import Dossier, UTCDateTime, optional_timestamp_field, timestamp_field
 
 __all__ = ["BlocAcquisition", "Certificate", "Deliberation", "JuryCandidate", "JuryMember", "JurySession"]
 
 
-class JurySession(SQLModel, table=True):
+class JurySession(Dossier, table=True):
     __tablename__ = "jury_sessions"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     certification_id: int = Field(foreign_key="certifications.id")
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     duration_minutes: int = 240

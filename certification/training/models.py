@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.types import VisitPlanning, optional_timestamp_field as _opt_ts, timestamp_field as _ts
+from certification.types import Dossier, VisitPlanning, optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 __all__ = ["Appui", "Encadrant", "TrainingEnrollment", "TrainingSession"]
 
@@ -34,13 +34,11 @@ class Encadrant(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class TrainingSession(SQLModel, table=True):
+class TrainingSession(Dossier, table=True):
     """A session of the EPSP training, run by one formateur on given days at one place."""
 
     __tablename__ = "training_sessions"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     formateur_id: int = Field(foreign_key="users.id", index=True)
     title: str = Field(max_length=200)
     days: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ISO dates, sorted
@@ -82,13 +80,11 @@ class TrainingEnrollment(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Appui(VisitPlanning, table=True):
+class Appui(Dossier, VisitPlanning, table=True):
     """An appui pédagogique: a formateur's visit to a structure, on its request."""
 
     __tablename__ = "appuis"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     subject: str = Field(max_length=200)
     need: str = Field(sa_column=Column(Text, nullable=False))
