@@ -67,10 +67,15 @@ class VisitPlanning(SQLModel):
     visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
 
 
-class Dossier(SQLModel):
+class Row(SQLModel):
+    """The surrogate key of a table: ``id``, its first column."""
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class Dossier(Row):
     """The first columns of a dossier that officers, letters and e-mails name by its reference
     (``DA-2026-00001``…): an agrément request, a contrôle, a candidate, an appeal, a VAE dossier, a
     jury or training session, an appui."""
 
-    id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)

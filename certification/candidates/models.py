@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import Dossier, timestamp_field as _ts
+from certification.types import Row, Dossier, timestamp_field as _ts
 
 __all__ = ["Candidate", "Evaluation"]
 
@@ -46,12 +46,11 @@ class Candidate(Dossier, table=True):
     updated_at: datetime = _ts()
 
 
-class Evaluation(SQLModel, table=True):
+class Evaluation(Row, table=True):
     """An evaluation of a candidate on one bloc de compétences, with its evidence."""
 
     __tablename__ = "evaluations"
 
-    id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     bloc_code: str = Field(max_length=20)
     evaluated_on: date

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field
 
-from certification.types import Dossier, StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
+from certification.types import Row, Dossier, StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
 
@@ -42,11 +42,10 @@ class Controle(Dossier, VisitPlanning, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class ControleFile(StoredFile, table=True):
+class ControleFile(Row, StoredFile, table=True):
     """A file of a contrôle: the contrôleur's report or the structure's evidence."""
 
     __tablename__ = "controle_files"
 
-    id: int | None = Field(default=None, primary_key=True)
     controle_id: int = Field(foreign_key="controles.id", index=True)
     kind: str = Field(max_length=20)  # rapport | evidence
