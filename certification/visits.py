@@ -3,6 +3,7 @@ long, and its scheduling (the planning fields that a contrôle and an appui shar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from certification.errors import ValidationFailed
 from certification.models import LinkKind, User
 from certification.services import conflicts
 from certification.settings import get_settings
-from certification.statemachine import StateMachine
+from certification.statemachine import Guard, StateMachine
 
 MIN_MINUTES, MAX_MINUTES = 15, 12 * 60
 PLACE_REQUIRED = "Le lieu de la visite est obligatoire."
@@ -28,6 +29,18 @@ def check_moment(visit_at: datetime) -> None:
                                code="naive_datetime")
     if visit_at <= now():
         raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
+
+
+def visit_held(refusal: str) -> Guard:
+    """The guard of a step that follows the visit (its report): refused with ``refusal`` until the
+    visit has begun."""
+
+    def held(dossier: Any, _ctx: Mapping[str, Any]) -> str | None:
+        if dossier.visit_at is None or dossier.visit_at > now():
+            return refusal
+        return None
+
+    return held
 
 
 def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) -> int:

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from certification.clock import now, today
+from certification.clock import today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
+from certification.visits import visit_held
 
 
 class ControleState(StrEnum):
@@ -61,10 +62,7 @@ OPEN_CONTROLE_STATES = frozenset({
 })
 
 
-def _visit_happened(controle: Any, _ctx: Mapping[str, Any]) -> str | None:
-    if controle.visit_at is None or controle.visit_at > now():
-        return "Le rapport ne peut être déposé qu'après la visite."
-    return None
+_visit_happened = visit_held("Le rapport ne peut être déposé qu'après la visite.")
 
 
 def _has_findings(controle: Any, ctx: Mapping[str, Any]) -> str | None:

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from certification.clock import now, today
+from certification.clock import today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
+from certification.visits import visit_held
 
 
 # --- training sessions ---------------------------------------------------------------------
@@ -142,10 +143,7 @@ APPUI_STATE_LABELS = {
 OPEN_APPUI_STATES = frozenset({AppuiState.requested, AppuiState.assigned, AppuiState.scheduled})
 
 
-def _visit_happened(appui: Any, _ctx: Mapping[str, Any]) -> str | None:
-    if appui.visit_at is None or appui.visit_at > now():
-        return "Le compte rendu ne peut être déposé qu'après la visite."
-    return None
+_visit_happened = visit_held("Le compte rendu ne peut être déposé qu'après la visite.")
 
 
 APPUI = StateMachine(
