@@ -1,5 +1,6 @@
-"""Column types shared by the models, and the columns that several tables share: a dossier's key
-(:class:`Dossier`), a stored file (:class:`StoredFile`), a visit on site (:class:`VisitPlanning`)."""
+"""Column types shared by the models, and the columns that several tables share: a table's key
+(:class:`Row`), a dossier's (:class:`Dossier`), a stored file (:class:`StoredFile`), a visit on site
+(:class:`VisitPlanning`)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class VisitPlanning(SQLModel):
 
 
 class Row(SQLModel):
-    """The surrogate key of a table: ``id``, its first column."""
+    """The surrogate key of a table, ``id``: its first column, or the first after a shared group's
+    (a stored file's, a visit's planning)."""
 
     id: int | None = Field(default=None, primary_key=True)
 
