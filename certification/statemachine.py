@@ -18,6 +18,18 @@ from certification.models import Role
 Guard = Callable[[Any, Mapping[str, Any]], str | None]
 
 
+def context_required(key: str, refusal: str) -> Guard:
+    """A guard refused with ``refusal`` unless the context gives something under ``key`` (a report's
+    findings, an action plan's evidence…)."""
+
+    def given(_entity: Any, ctx: Mapping[str, Any]) -> str | None:
+        if not ctx.get(key):
+            return refusal
+        return None
+
+    return given
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str

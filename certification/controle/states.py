@@ -8,7 +8,7 @@ from typing import Any
 
 from certification.clock import today
 from certification.models import Role
-from certification.statemachine import StateMachine, transition
+from certification.statemachine import StateMachine, context_required, transition
 from certification.visits import visit_held
 
 
@@ -63,18 +63,10 @@ OPEN_CONTROLE_STATES = frozenset({
 
 
 _visit_happened = visit_held("Le rapport ne peut être déposé qu'après la visite.")
-
-
-def _has_findings(controle: Any, ctx: Mapping[str, Any]) -> str | None:
-    if not ctx.get("findings"):
-        return "Le rapport doit comporter au moins un constat."
-    return None
-
-
-def _evidence_provided(controle: Any, ctx: Mapping[str, Any]) -> str | None:
-    if not ctx.get("evidence_count"):
-        return "Aucune preuve de réalisation du plan d'actions n'a été déposée."
-    return None
+_has_findings = context_required("findings", "Le rapport doit comporter au moins un constat.")
+_evidence_provided = context_required(
+    "evidence_count", "Aucune preuve de réalisation du plan d'actions n'a été déposée."
+)
 
 
 def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
