@@ -25,16 +25,15 @@ from sqlalchemy import JSON, Column, Index, Text, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import Row, UTCDateTime
 
 
-class OwedEffect(SQLModel, table=True):
+class OwedEffect(Row, table=True):
     """One step of a dossier whose effects are owed (``done_at`` null) or fulfilled."""
 
     __tablename__ = "owed_effects"
     __table_args__ = (Index("ix_owed_effects_pending", "process", "dossier_id", "done_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=40)  # the dispatch kind whose flow fulfils it (flows.dispatch)
     dossier_id: int  # the flow's parameter
     entity_type: str = Field(max_length=40)  # the audited entity (a dossier or one of its parts)

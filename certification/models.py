@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from certification.types import optional_timestamp_field as _opt_ts, timestamp_field as _ts
+from certification.types import Row, optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 
 class Role(StrEnum):
@@ -32,10 +32,9 @@ ROLE_LABELS_FR = {
 }
 
 
-class User(SQLModel, table=True):
+class User(Row, table=True):
     __tablename__ = "users"
 
-    id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     full_name: str = Field(max_length=200)
     sex: str | None = Field(default=None, max_length=1)  # M | F: « Madame »/« Monsieur », agreement in letters
@@ -46,10 +45,9 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(Row, table=True):
     __tablename__ = "api_tokens"
 
-    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     label: str = Field(default="", max_length=100)
@@ -58,10 +56,9 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _opt_ts()
 
 
-class Structure(SQLModel, table=True):
+class Structure(Row, table=True):
     __tablename__ = "structures"
 
-    id: int | None = Field(default=None, primary_key=True)
     siret: str = Field(max_length=14, unique=True, index=True)
     name: str = Field(max_length=200)
     region: str = Field(default="", max_length=100)
@@ -77,23 +74,21 @@ class LinkKind(StrEnum):
     employee = "employee"  # works there
 
 
-class StructureLink(SQLModel, table=True):
+class StructureLink(Row, table=True):
     """Who accompanied, trained or audited a structure: the basis of conflict-of-interest checks."""
 
     __tablename__ = "structure_links"
     __table_args__ = (UniqueConstraint("user_id", "structure_id", "kind", name="uq_structure_link"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     kind: str = Field(max_length=20)
     since: datetime = _ts()
 
 
-class Certification(SQLModel, table=True):
+class Certification(Row, table=True):
     __tablename__ = "certifications"
 
-    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)
     title: str = Field(max_length=200)
     registry_code: str = Field(default="", max_length=40)  # RNCP/RS number
@@ -104,7 +99,7 @@ class VersionStatus(StrEnum):
     active = "active"  # activated: in force from valid_from (or since always when None) to valid_until
 
 
-class CertificationVersion(SQLModel, table=True):
+class CertificationVersion(Row, table=True):
     """One version of a certification's référentiel, loaded from a shipped or uploaded file
     (certification/referentiel/): its content as validated, the hash of that content, and who
     activated it from which date. A candidate records the version in force at registration."""
@@ -112,7 +107,6 @@ class CertificationVersion(SQLModel, table=True):
     __tablename__ = "certification_versions"
     __table_args__ = (UniqueConstraint("certification_id", "label", name="uq_certification_version_label"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     label: str = Field(max_length=20)
     title: str = Field(max_length=200)
@@ -130,11 +124,10 @@ class CertificationVersion(SQLModel, table=True):
     activated_by_id: int | None = Field(default=None, foreign_key="users.id")
 
 
-class Bloc(SQLModel, table=True):
+class Bloc(Row, table=True):
     __tablename__ = "blocs"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_bloc_version_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     version_id: int | None = Field(default=None, foreign_key="certification_versions.id", index=True)
     code: str = Field(max_length=20)
@@ -142,13 +135,12 @@ class Bloc(SQLModel, table=True):
     position: int = 0
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(Row, table=True):
     """One row per state change or audited action: who, role, when, from, to, why."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_entity_chain", "entity_type", "entity_id", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     entity_type: str = Field(max_length=40, index=True)
     entity_id: int = Field(index=True)
     action: str = Field(max_length=40)
@@ -175,11 +167,10 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(Row, table=True):
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
     key: str = Field(max_length=200)
     method: str = Field(max_length=10)

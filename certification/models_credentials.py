@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import Row, UTCDateTime
 
 __all__ = ["Credential"]
 
 
-class Credential(SQLModel, table=True):
+class Credential(Row, table=True):
     __tablename__ = "credentials"
     __table_args__ = (
         UniqueConstraint("certificate_id", "certificate_version", "achievement_key", name="uq_credential_issue"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
     certificate_id: int = Field(foreign_key="certificates.id", index=True)
     certificate_version: int
     bloc_code: str | None = Field(default=None, max_length=20)  # None: the certification itself

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from certification.clock import now
-from certification.types import UTCDateTime
+from certification.types import Row, UTCDateTime
 
 __all__ = ["FlowRunRecord", "RUN_COMPLETED", "RUN_CRASHED", "RUN_FAILED", "RUN_RUNNING"]
 
@@ -24,7 +24,7 @@ RUN_FAILED = "failed"
 RUN_CRASHED = "crashed"  # its process died while it ran (found by the sweep or at start-up)
 
 
-class FlowRunRecord(SQLModel, table=True):
+class FlowRunRecord(Row, table=True):
     """One run: ``process`` is the dispatch kind (``jury``, ``agrement_request``…) or ``sweep``.
 
     ``failures_in_a_row`` counts this run and the failed or crashed runs of the same dossier just
@@ -39,7 +39,6 @@ class FlowRunRecord(SQLModel, table=True):
         Index("ix_flow_run_records_state", "state"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=40)
     entity_id: int | None = None
     prefect_run_id: str | None = Field(default=None, max_length=40)

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from certification.clock import now, wall_clock
-from certification.types import UTCDateTime
+from certification.types import Row, UTCDateTime
 
 
-class WebhookSubscription(SQLModel, table=True):
+class WebhookSubscription(Row, table=True):
     __tablename__ = "webhook_subscriptions"
 
-    id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=500)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret: str = Field(max_length=100)  # the HMAC key, shown once to the officer at creation
@@ -26,13 +25,12 @@ class WebhookSubscription(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class WebhookDelivery(SQLModel, table=True):
+class WebhookDelivery(Row, table=True):
     """One event owed to one subscription; ``event_id`` is stable across retries (receivers dedupe on it)."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(foreign_key="webhook_subscriptions.id", index=True)
     event_id: str = Field(max_length=60)
     event: str = Field(max_length=50)
@@ -45,12 +43,11 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class WebhookAttempt(SQLModel, table=True):
+class WebhookAttempt(Row, table=True):
     """The delivery log: one row per HTTP attempt."""
 
     __tablename__ = "webhook_attempts"
 
-    id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="webhook_deliveries.id", index=True)
     at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     status_code: int | None = None

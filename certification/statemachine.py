@@ -18,6 +18,18 @@ from certification.models import Role
 Guard = Callable[[Any, Mapping[str, Any]], str | None]
 
 
+def context_required(key: str, refusal: str) -> Guard:
+    """A guard refused with ``refusal`` unless the context gives something under ``key`` (a report's
+    findings, an action plan's evidence…)."""
+
+    def given(_entity: Any, ctx: Mapping[str, Any]) -> str | None:
+        if not ctx.get(key):
+            return refusal
+        return None
+
+    return given
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -46,13 +58,16 @@ def transition(
 
 @dataclass
 class StateMachine:
+    """A process's states and transitions. The initial state is the first of ``states``; the final
+    states are those that no transition leaves."""
+
     name: str
-    states: Mapping[Any, str]  # state (a StrEnum member) -> French label
-    initial: str
+    states: Mapping[Any, str]  # state (a StrEnum member) -> French label, the initial state first
     transitions: list[Transition]
-    final: frozenset[str] = field(default_factory=frozenset)
     # Audited actions of the process that are not transitions (e.g. a dossier's creation) -> French label.
     events: Mapping[str, str] = field(default_factory=dict)
+    initial: str = field(init=False)
+    final: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.transitions}
@@ -62,8 +77,9 @@ class StateMachine:
             unknown = (t.sources | {t.target}) - set(self.states)
             if unknown:
                 raise ValueError(f"{self.name}.{t.name}: unknown states {sorted(unknown)}")
-            if t.sources & self.final:
-                raise ValueError(f"{self.name}.{t.name}: leaves a final state")
+        self.initial = next(iter(self.states))
+        left = {state for t in self.transitions for state in t.sources}
+        self.final = frozenset(state for state in self.states if state not in left)
 
     def get(self, name: str) -> Transition:
         try:

@@ -1,5 +1,6 @@
-"""Column types shared by the models, and the columns that several tables share: a stored file
-(:class:`StoredFile`), a visit on site (:class:`VisitPlanning`)."""
+"""Column types shared by the models, and the columns that several tables share: a table's key
+(:class:`Row`), a dossier's (:class:`Dossier`), a stored file (:class:`StoredFile`), a visit on site
+(:class:`VisitPlanning`)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,18 @@ class VisitPlanning(SQLModel):
     visit_place: str | None = Field(default=None, max_length=300)
     visit_notes: str | None = Field(default=None, sa_type=Text)
     visit_sequence: int = -1  # 0 at the first scheduling, +1 at each change (iCalendar SEQUENCE)
+
+
+class Row(SQLModel):
+    """The surrogate key of a table, ``id``: its first column, or the first after a shared group's
+    (a stored file's, a visit's planning)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class Dossier(Row):
+    """The first columns of a dossier that officers, letters and e-mails name by its reference
+    (``DA-2026-00001``…): an agrément request, a contrôle, a candidate, an appeal, a VAE dossier, a
+    jury or training session, an appui."""
+
+    reference: str = Field(max_length=30, unique=True, index=True)

@@ -4,15 +4,17 @@ Every service defines what an actor sees with a query (``query(db, actor)``, whi
 ``Forbidden`` for a role that sees none of them), usually with :func:`seen_by` (the condition each
 role sees the rows under); :func:`visible_one` reads one row through it.
 A dossier the actor may not see answers the same 404 as one that does not exist, so its
-existence does not leak.
+existence does not leak. :func:`in_state` narrows a list to one state; :func:`open_dossier` reads,
+for the services, the dossier still open on something (whoever acts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
@@ -20,6 +22,13 @@ from certification.errors import Forbidden, NotFound, ValidationFailed
 from certification.models import Role, User
 
 T = TypeVar("T")
+
+
+class _Dossier(Protocol):
+    state: Any  # the column of its state machine's state
+
+
+D = TypeVar("D", bound=_Dossier)
 
 
 def structure_of(db: Session, actor: Actor) -> int | None:
@@ -75,3 +84,9 @@ def in_state(query: SelectOfScalar[T], model: Any, state: str | None, labels: Ma
     if state not in labels:
         raise ValidationFailed(f"État inconnu : {state}.", code="unknown_state")
     return query.where(model.state == state)
+
+
+def open_dossier(db: Session, model: type[D], open_states: Iterable[StrEnum], *conditions: Any) -> D | None:
+    """The dossier of ``model`` that meets ``conditions`` and is still open (in one of
+    ``open_states``), if any: the open renewal of an agrément, its contrôle in progress…"""
+    return db.exec(select(model).where(*conditions, model.state.in_([s.value for s in open_states]))).first()

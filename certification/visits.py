@@ -1,8 +1,9 @@
-"""The rules of a visit on site (contrôle or appui pédagogique): when, where and how long, and its
-scheduling (the planning fields that a contrôle and an appui share)."""
+"""The rules of a visit on site (contrôle or appui pédagogique): who makes it, when, where and how
+long, and its scheduling (the planning fields that a contrôle and an appui share)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ from sqlmodel import Session
 from certification.audit import Actor, apply_transition
 from certification.clock import now
 from certification.errors import ValidationFailed
+from certification.models import LinkKind, User
+from certification.services import conflicts
 from certification.settings import get_settings
-from certification.statemachine import StateMachine
+from certification.statemachine import Guard, StateMachine
 
 MIN_MINUTES, MAX_MINUTES = 15, 12 * 60
 PLACE_REQUIRED = "Le lieu de la visite est obligatoire."
@@ -28,6 +31,18 @@ def check_moment(visit_at: datetime) -> None:
         raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
 
 
+def visit_held(refusal: str) -> Guard:
+    """The guard of a step that follows the visit (its report): refused with ``refusal`` until the
+    visit has begun."""
+
+    def held(dossier: Any, _ctx: Mapping[str, Any]) -> str | None:
+        if dossier.visit_at is None or dossier.visit_at > now():
+            return refusal
+        return None
+
+    return held
+
+
 def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) -> int:
     """Check a visit to programme; its length in minutes (the configured one by default)."""
     check_moment(visit_at)
@@ -37,6 +52,21 @@ def check_visit(visit_at: datetime, place: str, duration_minutes: int | None) ->
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise ValidationFailed(BAD_DURATION, code="bad_duration")
     return minutes
+
+
+def entrust(db: Session, machine: StateMachine, dossier: Any, actor: Actor, visitor: User, kind: LinkKind) -> None:
+    """Fire ``assign`` on a dossier with a visit (a contrôle, an appui): the visitor (``kind``, a
+    contrôleur or a formateur, names the dossier's ``<kind>_id`` field) entrusted with it, the visit
+    programmed before forgotten, and the visitor linked to the structure (conflicts of interest)."""
+    assert visitor.id is not None  # a stored account
+    visitor_field = f"{kind.value}_id"
+    apply_transition(
+        db, machine, dossier, "assign", actor,
+        data={visitor_field: visitor.id, kind.value: visitor.full_name,
+              f"previous_{visitor_field}": getattr(dossier, visitor_field)},
+        changes={visitor_field: visitor.id, "visit_at": None, "visit_end": None},
+    )
+    conflicts.link(db, visitor.id, dossier.structure_id, kind)
 
 
 def schedule(

@@ -10,18 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import StoredFile, optional_timestamp_field, timestamp_field
+from certification.types import Row, Dossier, StoredFile, optional_timestamp_field, timestamp_field
 
 __all__ = ["Agrement", "AgrementRequest", "Piece"]
 
 
-class AgrementRequest(SQLModel, table=True):
+class AgrementRequest(Dossier, table=True):
     __tablename__ = "agrement_requests"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id")
     mandataire_id: int = Field(foreign_key="users.id", index=True)
@@ -48,21 +46,19 @@ class AgrementRequest(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class Piece(StoredFile, table=True):
+class Piece(Row, StoredFile, table=True):
     """An uploaded file of a dossier (content-addressed on disk)."""
 
     __tablename__ = "pieces"
 
-    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="agrement_requests.id", index=True)
     round: int = 1
     kind: str = Field(max_length=40)
 
 
-class Agrement(SQLModel, table=True):
+class Agrement(Row, table=True):
     __tablename__ = "agrements"
 
-    id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id")

@@ -21,7 +21,7 @@ from certification.agrement.states import (
 from certification.audit import Actor
 from certification.errors import NotFound
 from certification.models import Role
-from certification.visibility import in_state, seen_by, structure_of, visible_one
+from certification.visibility import in_state, open_dossier, seen_by, structure_of, visible_one
 
 
 # --- requests ---
@@ -127,19 +127,11 @@ def registration_allowed(db: Session, structure_id: int, certification_id: int, 
 
 
 def open_renewal_of(db: Session, agrement_id: int) -> AgrementRequest | None:
-    return db.exec(
-        select(AgrementRequest).where(
-            AgrementRequest.previous_agrement_id == agrement_id,
-            AgrementRequest.state.in_([s.value for s in OPEN_REQUEST_STATES]),
-        )
-    ).first()
+    return open_dossier(db, AgrementRequest, OPEN_REQUEST_STATES, AgrementRequest.previous_agrement_id == agrement_id)
 
 
 def open_request_for(db: Session, structure_id: int, certification_id: int) -> AgrementRequest | None:
-    return db.exec(
-        select(AgrementRequest).where(
-            AgrementRequest.structure_id == structure_id,
-            AgrementRequest.certification_id == certification_id,
-            AgrementRequest.state.in_([s.value for s in OPEN_REQUEST_STATES]),
-        )
-    ).first()
+    return open_dossier(
+        db, AgrementRequest, OPEN_REQUEST_STATES,
+        AgrementRequest.structure_id == structure_id, AgrementRequest.certification_id == certification_id,
+    )

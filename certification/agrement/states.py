@@ -83,8 +83,6 @@ def _complements_deadline_passed(request: Any, ctx: Mapping[str, Any]) -> str | 
 AGREMENT_REQUEST = StateMachine(
     name="agrement_request",
     states=REQUEST_STATE_LABELS,
-    initial=RequestState.submitted,
-    final=frozenset({RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn}),
     transitions=[
         transition(
             "request_complements", [RequestState.submitted, RequestState.admissible], RequestState.incomplete, [Role.officer],
@@ -140,8 +138,6 @@ VALID_AGREMENT_STATES = frozenset({AgrementState.active, AgrementState.expiring}
 AGREMENT = StateMachine(
     name="agrement",
     states=AGREMENT_STATE_LABELS,
-    initial=AgrementState.active,
-    final=frozenset({AgrementState.renewed, AgrementState.expired, AgrementState.withdrawn}),
     transitions=[
         transition("mark_expiring", [AgrementState.active], AgrementState.expiring, [Role.system], "signaler l'échéance prochaine"),
         transition("renew", [AgrementState.active, AgrementState.expiring], AgrementState.renewed, [Role.system, Role.officer], "renouveler"),

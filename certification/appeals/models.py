@@ -9,20 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import timestamp_field
+from certification.types import Dossier, timestamp_field
 
 __all__ = ["Appeal"]
 
 
-class Appeal(SQLModel, table=True):
+class Appeal(Dossier, table=True):
     """A recours of a candidate against a jury's decision (within 2 months)."""
 
     __tablename__ = "appeals"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     session_id: int = Field(foreign_key="jury_sessions.id", index=True)
     grounds: str = Field(sa_column=Column(Text, nullable=False))

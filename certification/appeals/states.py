@@ -27,8 +27,6 @@ APPEAL_STATE_LABELS = {
 APPEAL = StateMachine(
     name="appeal",
     states=APPEAL_STATE_LABELS,
-    initial=AppealState.filed,
-    final=frozenset({AppealState.inadmissible, AppealState.upheld, AppealState.rejected}),
     transitions=[
         transition("declare_admissible", [AppealState.filed], AppealState.admissible, [Role.officer], "déclarer recevable"),
         transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [Role.officer], "déclarer irrecevable",

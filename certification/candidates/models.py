@@ -10,20 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import timestamp_field as _ts
+from certification.types import Row, Dossier, timestamp_field as _ts
 
 __all__ = ["Candidate", "Evaluation"]
 
 
-class Candidate(SQLModel, table=True):
+class Candidate(Dossier, table=True):
     """A salarié in insertion registered by a structure for a CQP."""
 
     __tablename__ = "candidates"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     # The version of the référentiel in force at registration (certification/referentiel/).
@@ -48,12 +46,11 @@ class Candidate(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Evaluation(SQLModel, table=True):
+class Evaluation(Row, table=True):
     """An evaluation of a candidate on one bloc de compétences, with its evidence."""
 
     __tablename__ = "evaluations"
 
-    id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     bloc_code: str = Field(max_length=20)
     evaluated_on: date

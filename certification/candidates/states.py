@@ -44,8 +44,6 @@ def _evaluated(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
 CANDIDATE = StateMachine(
     name="candidate",
     states=CANDIDATE_STATE_LABELS,
-    initial=CandidateState.registered,
-    final=frozenset({CandidateState.withdrawn, CandidateState.certified}),
     transitions=[
         transition("start_training", [CandidateState.registered], CandidateState.in_training, [Role.structure, Role.officer], "commencer la formation"),
         transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [Role.structure, Role.officer], "présenter au jury",

@@ -11,18 +11,16 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field
 
-from certification.types import StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
+from certification.types import Row, Dossier, StoredFile, VisitPlanning, optional_timestamp_field, timestamp_field
 
 __all__ = ["Controle", "ControleFile"]
 
 
-class Controle(VisitPlanning, table=True):
+class Controle(Dossier, VisitPlanning, table=True):
     """A contrôle d'agrément (audit of an approved structure)."""
 
     __tablename__ = "controles"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     agrement_id: int = Field(foreign_key="agrements.id", index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     kind: str = Field(max_length=20)  # periodic | sampled | on_demand
@@ -44,11 +42,10 @@ class Controle(VisitPlanning, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class ControleFile(StoredFile, table=True):
+class ControleFile(Row, StoredFile, table=True):
     """A file of a contrôle: the contrôleur's report or the structure's evidence."""
 
     __tablename__ = "controle_files"
 
-    id: int | None = Field(default=None, primary_key=True)
     controle_id: int = Field(foreign_key="controles.id", index=True)
     kind: str = Field(max_length=20)  # rapport | evidence

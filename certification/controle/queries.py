@@ -10,7 +10,7 @@ from certification.audit import Actor
 from certification.controle.models import Controle, ControleFile
 from certification.controle.states import CONTROLE_STATE_LABELS, OPEN_CONTROLE_STATES
 from certification.models import Role
-from certification.visibility import in_state, seen_by, structure_of, visible_one
+from certification.visibility import in_state, open_dossier, seen_by, structure_of, visible_one
 
 
 def _query(db: Session, actor: Actor) -> SelectOfScalar[Controle]:
@@ -37,9 +37,4 @@ def files_of(db: Session, controle_id: int, kind: str | None = None) -> list[Con
 
 
 def open_controle_of(db: Session, agrement_id: int) -> Controle | None:
-    return db.exec(
-        select(Controle).where(
-            Controle.agrement_id == agrement_id,
-            Controle.state.in_([s.value for s in OPEN_CONTROLE_STATES]),
-        )
-    ).first()
+    return open_dossier(db, Controle, OPEN_CONTROLE_STATES, Controle.agrement_id == agrement_id)

@@ -139,13 +139,7 @@ def assign(db: Session, actor: Actor, controle_id: int, controleur_id: int) -> C
         raise Conflict(f"Le contrôle est déjà confié à {controleur.full_name}.", code="already_assigned")
     structure = db.get(Structure, controle.structure_id)
     conflicts.ensure_independent(db, controleur, structure, purpose="contrôler la structure")
-    apply_transition(
-        db, CONTROLE, controle, "assign", actor,
-        data={"controleur_id": controleur.id, "controleur": controleur.full_name,
-              "previous_controleur_id": controle.controleur_id},
-        changes={"controleur_id": controleur.id, "visit_at": None, "visit_end": None},
-    )
-    conflicts.link(db, controleur.id, structure.id, LinkKind.controleur)
+    visits.entrust(db, CONTROLE, controle, actor, controleur, LinkKind.controleur)
     return controle
 
 

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from certification.clock import now, today
+from certification.clock import today
 from certification.models import Role
-from certification.statemachine import StateMachine, transition
+from certification.statemachine import StateMachine, context_required, transition
+from certification.visits import visit_held
 
 
 class ControleState(StrEnum):
@@ -61,22 +62,11 @@ OPEN_CONTROLE_STATES = frozenset({
 })
 
 
-def _visit_happened(controle: Any, _ctx: Mapping[str, Any]) -> str | None:
-    if controle.visit_at is None or controle.visit_at > now():
-        return "Le rapport ne peut être déposé qu'après la visite."
-    return None
-
-
-def _has_findings(controle: Any, ctx: Mapping[str, Any]) -> str | None:
-    if not ctx.get("findings"):
-        return "Le rapport doit comporter au moins un constat."
-    return None
-
-
-def _evidence_provided(controle: Any, ctx: Mapping[str, Any]) -> str | None:
-    if not ctx.get("evidence_count"):
-        return "Aucune preuve de réalisation du plan d'actions n'a été déposée."
-    return None
+_visit_happened = visit_held("Le rapport ne peut être déposé qu'après la visite.")
+_has_findings = context_required("findings", "Le rapport doit comporter au moins un constat.")
+_evidence_provided = context_required(
+    "evidence_count", "Aucune preuve de réalisation du plan d'actions n'a été déposée."
+)
 
 
 def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
@@ -90,8 +80,6 @@ def _plan_overdue(controle: Any, ctx: Mapping[str, Any]) -> str | None:
 CONTROLE = StateMachine(
     name="controle",
     states=CONTROLE_STATE_LABELS,
-    initial=ControleState.planned,
-    final=frozenset({ControleState.compliant, ControleState.closed, ControleState.suspended, ControleState.withdrawn, ControleState.cancelled}),
     transitions=[
         transition("assign", [ControleState.planned, ControleState.assigned, ControleState.visit_scheduled], ControleState.assigned, [Role.officer], "confier à un contrôleur"),
         transition("schedule_visit", [ControleState.assigned, ControleState.visit_scheduled], ControleState.visit_scheduled, [Role.controleur, Role.officer],

@@ -15,19 +15,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import optional_timestamp_field, timestamp_field
+from certification.types import Row, optional_timestamp_field, timestamp_field
 
 __all__ = ["CpfBatchItem", "CpfExportBatch", "CpfRecord"]
 
 
-class CpfExportBatch(SQLModel, table=True):
+class CpfExportBatch(Row, table=True):
     """One XML flux (one certification) written under ``<data_dir>/exports/cpf/``."""
 
     __tablename__ = "cpf_export_batches"
 
-    id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=50, unique=True, index=True)  # the flux's idFlux
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     registry_type: str = Field(max_length=10)  # RNCP | RS
@@ -51,12 +50,11 @@ class CpfExportBatch(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class CpfRecord(SQLModel, table=True):
+class CpfRecord(Row, table=True):
     """A certificate to declare to the SI CPF, and where its declaration stands."""
 
     __tablename__ = "cpf_records"
 
-    id: int | None = Field(default=None, primary_key=True)
     certificate_id: int = Field(foreign_key="certificates.id", unique=True)
     certification_id: int = Field(foreign_key="certifications.id", index=True)
     technical_id: str = Field(max_length=40, unique=True, index=True)  # the certificate number
@@ -79,13 +77,12 @@ class CpfRecord(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class CpfBatchItem(SQLModel, table=True):
+class CpfBatchItem(Row, table=True):
     """A record carried by a batch: the passage sent, and the outcome the processing report gave."""
 
     __tablename__ = "cpf_batch_items"
     __table_args__ = (UniqueConstraint("batch_id", "record_id", name="uq_cpf_batch_item"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="cpf_export_batches.id", index=True)
     record_id: int = Field(foreign_key="cpf_records.id", index=True)
     technical_id: str = Field(max_length=40)

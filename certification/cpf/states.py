@@ -47,7 +47,7 @@ AWAITING_REPORT_STATES = frozenset({CpfState.sent, CpfState.resent})
 UNDECLARED_STATES = OWED_STATES | AWAITING_REPORT_STATES
 
 CPF_RECORD = StateMachine(
-    name="cpf_record", states=CPF_STATE_LABELS, initial=CpfState.pending, final=frozenset({CpfState.accepted, CpfState.cancelled}),
+    name="cpf_record", states=CPF_STATE_LABELS,
     transitions=[
         transition("send", [CpfState.pending], CpfState.sent, [Role.system, Role.officer], "transmettre à la Caisse des Dépôts"),
         transition("resend", [CpfState.rejected], CpfState.resent, [Role.system, Role.officer], "retransmettre après correction"),

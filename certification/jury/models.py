@@ -10,18 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import UTCDateTime, optional_timestamp_field, timestamp_field
+from certification.types import Row, Dossier, UTCDateTime, optional_timestamp_field, timestamp_field
 
 __all__ = ["BlocAcquisition", "Certificate", "Deliberation", "JuryCandidate", "JuryMember", "JurySession"]
 
 
-class JurySession(SQLModel, table=True):
+class JurySession(Dossier, table=True):
     __tablename__ = "jury_sessions"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     certification_id: int = Field(foreign_key="certifications.id")
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     duration_minutes: int = 240
@@ -40,11 +38,10 @@ class JurySession(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class JuryMember(SQLModel, table=True):
+class JuryMember(Row, table=True):
     __tablename__ = "jury_members"
     __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_jury_member"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="jury_sessions.id", index=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     college: str = Field(max_length=20)  # employeur | salarie
@@ -52,24 +49,22 @@ class JuryMember(SQLModel, table=True):
     present: bool | None = None
 
 
-class JuryCandidate(SQLModel, table=True):
+class JuryCandidate(Row, table=True):
     __tablename__ = "jury_candidates"
     __table_args__ = (UniqueConstraint("session_id", "candidate_id", name="uq_jury_candidate"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="jury_sessions.id", index=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # assessed here
     outcome: str | None = Field(default=None, max_length=20)  # certified | partial | none | absent
 
 
-class Deliberation(SQLModel, table=True):
+class Deliberation(Row, table=True):
     """The jury's result for one candidate on one bloc."""
 
     __tablename__ = "deliberations"
     __table_args__ = (UniqueConstraint("session_id", "candidate_id", "bloc_code", name="uq_deliberation"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="jury_sessions.id", index=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     bloc_code: str = Field(max_length=20)
@@ -79,13 +74,12 @@ class Deliberation(SQLModel, table=True):
     recorded_at: datetime = timestamp_field()
 
 
-class BlocAcquisition(SQLModel, table=True):
+class BlocAcquisition(Row, table=True):
     """A bloc held by a candidate: valid 5 years (partial validation)."""
 
     __tablename__ = "bloc_acquisitions"
     __table_args__ = (UniqueConstraint("candidate_id", "bloc_code", "session_id", name="uq_bloc_acquisition"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidates.id", index=True)
     bloc_code: str = Field(max_length=20)
     session_id: int = Field(foreign_key="jury_sessions.id")
@@ -94,13 +88,12 @@ class BlocAcquisition(SQLModel, table=True):
     cancelled: bool = False  # an upheld appeal or a revocation can cancel it
 
 
-class Certificate(SQLModel, table=True):
+class Certificate(Row, table=True):
     """A certificate (all blocs) or an attestation de blocs; its number never changes."""
 
     __tablename__ = "certificates"
     __table_args__ = (UniqueConstraint("candidate_id", "session_id", "kind", name="uq_certificate_issue"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True, index=True)
     kind: str = Field(max_length=20)  # certificate | attestation
     certification_id: int = Field(foreign_key="certifications.id")

@@ -73,8 +73,6 @@ def _all_results(jury: Any, ctx: Mapping[str, Any]) -> str | None:
 JURY = StateMachine(
     name="jury_session",
     states=JURY_STATE_LABELS,
-    initial=JuryState.planned,
-    final=frozenset({JuryState.cancelled}),
     transitions=[
         transition("convene", [JuryState.planned], JuryState.convened, [Role.officer], "convoquer les membres", guards=[_can_convene]),
         transition("check_composition", [JuryState.convened], JuryState.composition_checked, [Role.officer], "vérifier la composition",
@@ -115,8 +113,6 @@ KIND_LABELS = {
 CERTIFICATE = StateMachine(
     name="certificate",
     states=CERTIFICATE_STATE_LABELS,
-    initial=CertificateState.valid,
-    final=frozenset({CertificateState.revoked, CertificateState.superseded}),
     transitions=[
         transition("duplicate", [CertificateState.valid], CertificateState.valid, [Role.officer], "délivrer un duplicata", requires_reason=True),
         transition("correct", [CertificateState.valid], CertificateState.valid, [Role.officer], "corriger", requires_reason=True),

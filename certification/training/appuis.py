@@ -14,7 +14,6 @@ from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.models import LinkKind, Role, Structure
 from certification.numbering import next_value
-from certification.services import conflicts
 from certification.services.files import PieceIn
 from certification.training.models import Appui
 from certification.training.queries import active_formateur, get_appui
@@ -80,13 +79,7 @@ def assign(db: Session, actor: Actor, appui_id: int, formateur_id: int) -> Appui
     formateur = active_formateur(db, formateur_id)
     if formateur.id == appui.formateur_id:
         raise Conflict(f"L'appui est déjà confié à {formateur.full_name}.", code="already_assigned")
-    apply_transition(
-        db, APPUI, appui, "assign", actor,
-        data={"formateur_id": formateur.id, "formateur": formateur.full_name,
-              "previous_formateur_id": appui.formateur_id},
-        changes={"formateur_id": formateur.id, "visit_at": None, "visit_end": None},
-    )
-    conflicts.link(db, formateur.id, appui.structure_id, LinkKind.formateur)
+    visits.entrust(db, APPUI, appui, actor, formateur, LinkKind.formateur)
     return appui
 
 

@@ -10,20 +10,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import VisitPlanning, optional_timestamp_field as _opt_ts, timestamp_field as _ts
+from certification.types import Row, Dossier, VisitPlanning, optional_timestamp_field as _opt_ts, timestamp_field as _ts
 
 __all__ = ["Appui", "Encadrant", "TrainingEnrollment", "TrainingSession"]
 
 
-class Encadrant(SQLModel, table=True):
+class Encadrant(Row, table=True):
     """A supervisor of a structure; EPSP-trained once an enrollment of his is completed."""
 
     __tablename__ = "encadrants"
     __table_args__ = (UniqueConstraint("structure_id", "email", name="uq_encadrant_email"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     last_name: str = Field(max_length=100)
     first_names: str = Field(max_length=150)
@@ -34,13 +33,11 @@ class Encadrant(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class TrainingSession(SQLModel, table=True):
+class TrainingSession(Dossier, table=True):
     """A session of the EPSP training, run by one formateur on given days at one place."""
 
     __tablename__ = "training_sessions"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     formateur_id: int = Field(foreign_key="users.id", index=True)
     title: str = Field(max_length=200)
     days: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ISO dates, sorted
@@ -61,13 +58,12 @@ class TrainingSession(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class TrainingEnrollment(SQLModel, table=True):
+class TrainingEnrollment(Row, table=True):
     """An encadrant registered in a session: attendance per day and outcome."""
 
     __tablename__ = "training_enrollments"
     __table_args__ = (UniqueConstraint("session_id", "encadrant_id", name="uq_training_enrollment"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="training_sessions.id", index=True)
     encadrant_id: int = Field(foreign_key="encadrants.id", index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
@@ -82,13 +78,11 @@ class TrainingEnrollment(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Appui(VisitPlanning, table=True):
+class Appui(Dossier, VisitPlanning, table=True):
     """An appui pédagogique: a formateur's visit to a structure, on its request."""
 
     __tablename__ = "appuis"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     subject: str = Field(max_length=200)
     need: str = Field(sa_column=Column(Text, nullable=False))

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from certification.clock import now, today
+from certification.clock import today
 from certification.models import Role
 from certification.statemachine import StateMachine, transition
+from certification.visits import visit_held
 
 
 # --- training sessions ---------------------------------------------------------------------
@@ -58,8 +59,6 @@ def _nobody_completed(training: Any, ctx: Mapping[str, Any]) -> str | None:
 TRAINING_SESSION = StateMachine(
     name="training_session",
     states=TRAINING_STATE_LABELS,
-    initial=TrainingState.planned,
-    final=frozenset({TrainingState.closed, TrainingState.cancelled}),
     transitions=[
         transition("reschedule", [TrainingState.planned], TrainingState.planned, [Role.formateur, Role.officer], "modifier les dates ou le lieu"),
         transition("start", [TrainingState.planned], TrainingState.in_progress, [Role.formateur, Role.officer, Role.system], "ouvrir la session",
@@ -112,8 +111,6 @@ def _attended_every_day(enrollment: Any, ctx: Mapping[str, Any]) -> str | None:
 ENROLLMENT = StateMachine(
     name="training_enrollment",
     states=ENROLLMENT_STATE_LABELS,
-    initial=EnrollmentState.registered,
-    final=frozenset({EnrollmentState.completed, EnrollmentState.not_completed, EnrollmentState.withdrawn}),
     transitions=[
         transition("complete", [EnrollmentState.registered], EnrollmentState.completed, [Role.formateur, Role.officer], "valider la formation",
                    guards=[_session_in_progress, _attended_every_day]),
@@ -146,17 +143,12 @@ APPUI_STATE_LABELS = {
 OPEN_APPUI_STATES = frozenset({AppuiState.requested, AppuiState.assigned, AppuiState.scheduled})
 
 
-def _visit_happened(appui: Any, _ctx: Mapping[str, Any]) -> str | None:
-    if appui.visit_at is None or appui.visit_at > now():
-        return "Le compte rendu ne peut être déposé qu'après la visite."
-    return None
+_visit_happened = visit_held("Le compte rendu ne peut être déposé qu'après la visite.")
 
 
 APPUI = StateMachine(
     name="appui",
     states=APPUI_STATE_LABELS,
-    initial=AppuiState.requested,
-    final=frozenset({AppuiState.reported, AppuiState.cancelled}),
     transitions=[
         transition("assign", [AppuiState.requested, AppuiState.assigned, AppuiState.scheduled], AppuiState.assigned, [Role.officer], "confier à un formateur"),
         transition("schedule_visit", [AppuiState.assigned, AppuiState.scheduled], AppuiState.scheduled, [Role.formateur, Role.officer], "programmer la visite"),

@@ -9,20 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from certification.types import optional_timestamp_field, timestamp_field
+from certification.types import Dossier, optional_timestamp_field, timestamp_field
 
 __all__ = ["VaeDossier"]
 
 
-class VaeDossier(SQLModel, table=True):
+class VaeDossier(Dossier, table=True):
     """The dossier de VAE of a candidate: request, recevabilité, accompaniment, livret 2, interview."""
 
     __tablename__ = "vae_dossiers"
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=30, unique=True, index=True)
     candidate_id: int = Field(foreign_key="candidates.id", unique=True, index=True)
     structure_id: int = Field(foreign_key="structures.id", index=True)
     requested_blocs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

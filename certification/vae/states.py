@@ -12,7 +12,7 @@ from typing import Any
 
 from certification.clock import now
 from certification.models import Role
-from certification.statemachine import StateMachine, transition
+from certification.statemachine import StateMachine, context_required, transition
 
 
 class VaeState(StrEnum):
@@ -46,17 +46,14 @@ def _interview_held(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _in_a_session(dossier: Any, ctx: Mapping[str, Any]) -> str | None:
-    if not ctx.get("in_session"):
-        return "Le candidat n'est inscrit à aucune session de jury : l'entretien ne peut pas être enregistré."
-    return None
+_in_a_session = context_required(
+    "in_session", "Le candidat n'est inscrit à aucune session de jury : l'entretien ne peut pas être enregistré."
+)
 
 
 VAE = StateMachine(
     name="vae_dossier",
     states=VAE_STATE_LABELS,
-    initial=VaeState.demande_deposee,
-    final=frozenset({VaeState.non_recevable, VaeState.entretien_realise, VaeState.abandonne}),
     transitions=[
         transition("declare_recevable", [VaeState.demande_deposee], VaeState.recevable, [Role.officer], "déclarer la demande recevable"),
         transition("declare_non_recevable", [VaeState.demande_deposee], VaeState.non_recevable, [Role.officer],

@@ -75,7 +75,11 @@ def test_agrement_lifecycle_roles():
 
 def test_machine_definition_is_checked():
     with pytest.raises(ValueError, match="unknown states"):
-        StateMachine("m", {"a": "A"}, "a", [transition("go", ["a"], "b", [Role.officer], "aller")])
-    with pytest.raises(ValueError, match="final"):
-        StateMachine("m", {"a": "A", "b": "B"}, "a", [transition("go", ["b"], "a", [Role.officer], "x")],
-                     final=frozenset({"b"}))
+        StateMachine("m", {"a": "A"}, [transition("go", ["a"], "b", [Role.officer], "aller")])
+
+
+def test_initial_and_final_states_follow_from_the_definition():
+    machine = StateMachine("m", {"a": "A", "b": "B", "c": "C"}, [transition("go", ["a", "b"], "c", [Role.officer], "x")])
+    assert (machine.initial, machine.final) == ("a", frozenset({"c"}))
+    assert AGREMENT_REQUEST.initial == RequestState.submitted
+    assert AGREMENT.final == {"renewed", "expired", "withdrawn"}
