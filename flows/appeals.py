@@ -13,13 +13,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from certification.appeals import service as appeal_svc
 from certification.appeals.models import Appeal
+from certification.appeals.read_model import AppealView, appeal_view
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
-from certification.candidates.models import Candidate
 from certification.effects import OwedEffect
-from certification.jury.models import JurySession
-from certification.models import Certification, Structure
 from certification.settings import get_settings
 from flows.context import letter_context
 from flows.effects import Effects
@@ -33,20 +30,20 @@ def letter_template(kind: str) -> str:
     return f"appeals/{kind}.html"
 
 
-def appeal_context(db: Session, appeal: Appeal) -> dict[str, Any]:
-    jury = db.get(JurySession, appeal.session_id)
-    candidate = db.get(Candidate, appeal.candidate_id)
-    cert = db.get(Certification, jury.certification_id)
+def appeal_context(view: AppealView) -> dict[str, Any]:
+    """The appeal as its letter and e-mails show it, mapped from its read model
+    (:mod:`certification.appeals.read_model`)."""
+    appeal, jury = view.appeal, view.jury
     return letter_context(
         recours={
-            "reference": appeal.reference, "candidate_name": f"{candidate.first_names} {candidate.last_name}",
-            "candidate_sex": candidate.sex,
-            "structure_name": db.get(Structure, candidate.structure_id).name,
+            "reference": appeal.reference, "candidate_name": view.candidate_name,
+            "candidate_sex": view.candidate.sex,
+            "structure_name": view.structure.name,
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "certification_title": cert.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
+            "certification_title": view.certification.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
             "state": appeal.state, "state_label": APPEAL_STATE_LABELS[appeal.state],
             "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
-            "deadline": appeal_svc.deadline_of(jury),
+            "deadline": view.deadline,
         },
     )
 
@@ -56,9 +53,9 @@ def appeal_step(db: Session, effect: OwedEffect) -> Effects:
     its e-mail (each once: keyed by the appeal and its name)."""
     settings = get_settings()
     appeal = db.get(Appeal, effect.entity_id)
-    ctx = appeal_context(db, appeal)
-    candidate = db.get(Candidate, appeal.candidate_id)
-    to = [db.get(Structure, candidate.structure_id).email, candidate.email]
+    view = appeal_view(db, appeal)
+    ctx = appeal_context(view)
+    to = [view.structure.email, view.candidate.email]
     fx = Effects(db, APPEAL_ENTITY, appeal.id, appeal.reference)
     if effect.step == "file":
         fx.mail(ctx, "received", "appeals/recours_recu", to, cc=[settings.officers_mailbox])

@@ -23,21 +23,15 @@ from sqlmodel import Session, select
 
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import Bloc, Certification, Structure, User
+from certification.models import Certification
 from certification.candidates.models import Candidate
 from certification.jury.models import Certificate
-from certification.jury.models import JuryCandidate, JurySession
+from certification.jury.models import JurySession
 from certification.appeals.states import AppealState
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, OUTCOME_LABELS, JuryState
-from certification.jury import queries as jury_queries
 from certification.jury import service as svc
-from certification.candidates.service import held_by_equivalence
+from certification.jury.read_model import CandidateView, MemberView, jury_view
 from certification.appeals.models import Appeal
-from certification.services.referential import (
-    candidate_blocs,
-    mixed_versions,
-    version_of,
-)
 from certification.settings import get_settings
 from documents import badge
 from documents.french import agree
@@ -69,95 +63,55 @@ class JuryOutcome:
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _blocs(db: Session, candidate: Candidate) -> dict[str, Bloc]:
-    """The blocs of the candidate's version of the référentiel (kept after a new version)."""
-    return candidate_blocs(db, candidate)
-
-
 def outcome_label(outcome: str, sex: str | None) -> str:
     """The jury's decision for a candidate, agreed with the candidate's sex (« absente »)."""
     return agree(sex, "absent", "absente") if outcome == "absent" else OUTCOME_LABELS[outcome]
 
 
-@dataclass
-class _SessionRows:
-    """The rows of a whole jury session that its candidates' entries read, read at once."""
-
-    jury: JurySession
-    results: dict[int, dict[str, str]]  # candidate id -> {bloc: result}
-    certificates: dict[int, Certificate]  # candidate id -> the first valid document of the session
-
-    @classmethod
-    def read(cls, db: Session, jury: JurySession) -> _SessionRows:
-        session_id = jury.id
-        results = jury_queries.results_by_candidate(db, session_id)
-        certificates: dict[int, Certificate] = {}
-        for c in db.exec(select(Certificate).where(
-                Certificate.session_id == session_id, Certificate.state == "valid").order_by(Certificate.id)):
-            certificates.setdefault(c.candidate_id, c)
-        return cls(jury, results, certificates)
+def _bloc_entry(c: CandidateView, code: str) -> dict[str, Any]:
+    """A bloc of the candidate's version and his result on it, as the PV and the e-mails show it."""
+    result = c.results.get(code, "previously_acquired" if code not in c.row.blocs else None)
+    label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
+    if result == "absent":  # the candidate was absent: « absente » for a woman
+        label = agree(c.candidate.sex, "absent", "absente")
+    if result == "previously_acquired" and code in c.equivalent:
+        label = "acquis par équivalence"
+    title = c.blocs[code].title if code in c.blocs else code
+    return {"code": code, "title": title, "result": result or "absent", "result_label": label}
 
 
-def candidate_entry(db: Session, row: JuryCandidate, *, rows: _SessionRows,
-                    show_version: bool = False) -> dict[str, Any]:
+def candidate_entry(c: CandidateView, *, show_version: bool = False) -> dict[str, Any]:
     """A candidate as the PV and the results e-mails show them, with the blocs of the candidate's
-    version; ``show_version``: the session mixes versions, so the PV names each one's. ``rows``:
-    the session's results and documents, read once for all its candidates."""
-    candidate = db.get(Candidate, row.candidate_id)
-    blocs = _blocs(db, candidate)
-    version = version_of(db, candidate)
-    results = rows.results.get(candidate.id, {})
-    certificate = rows.certificates.get(candidate.id)
-    equivalent = held_by_equivalence(db, candidate, on=rows.jury.scheduled_at.date())
-    entries = []
-    for code in candidate.blocs:
-        result = results.get(code, "previously_acquired" if code not in row.blocs else None)
-        label = DELIBERATION_RESULTS.get(result, "acquis antérieurement" if result == "previously_acquired" else "—")
-        if result == "absent":  # the candidate was absent: « absente » for a woman
-            label = agree(candidate.sex, "absent", "absente")
-        if result == "previously_acquired" and code in equivalent:
-            label = "acquis par équivalence"
-        title = blocs[code].title if code in blocs else code
-        entries.append({"code": code, "title": title, "result": result or "absent", "result_label": label})
-    outcome = row.outcome or "none"
+    version; ``show_version``: the session mixes versions, so the PV names each one's."""
+    candidate, version = c.candidate, c.version
+    outcome = c.row.outcome or "none"
     return {
         "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
         "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
         "structure_id": candidate.structure_id,
         "sex": candidate.sex,
-        "structure_name": db.get(Structure, candidate.structure_id).name,
-        "structure_email": db.get(Structure, candidate.structure_id).email,
-        "blocs": entries, "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
-        "certificate_number": certificate.number if certificate else None,
+        "structure_name": c.structure.name,
+        "structure_email": c.structure.email,
+        "blocs": [_bloc_entry(c, code) for code in candidate.blocs],
+        "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
+        "certificate_number": c.certificate.number if c.certificate else None,
         "version_label": version.label if version else None,
         "version_note": f"version {version.label}" if show_version and version else None,
     }
 
 
-def _hold_candidates(db: Session, rows: list[JuryCandidate]) -> list[Any]:
-    """The session's candidates and their structures, read at once: while the caller holds the
-    list, ``session.get`` finds them in the session's identity map (which holds rows weakly)
-    instead of reading each again for every candidate."""
-    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_([r.candidate_id for r in rows]))))
-    held += list(db.exec(select(Structure).where(Structure.id.in_({c.structure_id for c in held}))))
-    return held
+def _member_entry(m: MemberView) -> dict[str, Any]:
+    user, member = m.user, m.member
+    return {"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
+            "college": member.college, "college_label": COLLEGES[member.college],
+            "is_president": member.is_president, "present": member.present}
 
 
 def jury_context(db: Session, jury: JurySession) -> dict[str, Any]:
-    cert = db.get(Certification, jury.certification_id)
-    rows = jury_queries.candidates_of(db, jury.id)
-    held = _hold_candidates(db, rows)  # kept until the entries are built
-    people = {c.id: c for c in held if isinstance(c, Candidate)}
-    mixed = mixed_versions(db, [people[row.candidate_id] for row in rows if row.candidate_id in people])
-    session_rows = _SessionRows.read(db, jury)
-    members = []
-    for m in jury_queries.members_of(db, jury.id):
-        user = db.get(User, m.user_id)
-        members.append({"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
-                        "college": m.college,
-                        "college_label": COLLEGES[m.college], "is_president": m.is_president, "present": m.present})
-    president = next((m for m in members if m["is_president"]), None)
-    signer = db.get(User, jury.pv_signed_by_id) if jury.pv_signed_by_id else None
+    """The session as its letters and e-mails show it, mapped from its read model
+    (:mod:`certification.jury.read_model`), with the appeals upheld against it."""
+    view = jury_view(db, jury, equivalences=True, checks=False)
+    cert, president, signer, mixed = view.certification, view.president, view.signer, view.mixed_versions
     appeals = [a.reference for a in db.exec(select(Appeal).where(
         Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
     return letter_context(
@@ -165,9 +119,9 @@ def jury_context(db: Session, jury: JurySession) -> dict[str, Any]:
         jury={
             "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
             "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
-            "quorum": jury.quorum, "president_name": president["name"] if president else None,
-            "members": members,
-            "candidates": [candidate_entry(db, row, show_version=mixed, rows=session_rows) for row in rows],
+            "quorum": jury.quorum, "president_name": president.user.full_name if president else None,
+            "members": [_member_entry(m) for m in view.members],
+            "candidates": [candidate_entry(c, show_version=mixed) for c in view.candidates],
             "mixed_versions": mixed,
             "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
@@ -244,7 +198,7 @@ def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[in
     data_dir = get_settings().data_dir
     certificates = list(db.exec(select(Certificate).where(
         Certificate.session_id == jury.id, Certificate.state == "valid", Certificate.candidate_id.in_(candidate_ids))))
-    # held while the contexts are built (see _hold_candidates)
+    # held while the contexts are built (session.get then finds them in the identity map)
     held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
     held += list(db.exec(select(Certification).where(
         Certification.id.in_({c.certification_id for c in certificates}))))

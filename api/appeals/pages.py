@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.web.actions import register
 from api.web.deliberation import parse_bloc_results
@@ -19,35 +19,31 @@ from certification.appeals import queries as appeal_queries
 from certification.appeals import service as appeals_svc
 from certification.appeals.actions import appeal_actions
 from certification.appeals.models import Appeal
+from certification.appeals.read_model import appeal_view
 from certification.appeals.states import APPEAL, APPEAL_STATE_LABELS
 from certification.candidates.models import Candidate
-from certification.jury import queries as jury_queries
-from certification.jury.models import JuryCandidate, JurySession
 from certification.jury.states import DELIBERATION_RESULTS, OUTCOME_LABELS
-from certification.models import Structure
-from certification.services.referential import bloc_titles
 from documents.formatting import date_fr
 from documents.service import list_documents
 
 
 def appeal_context(db: Session, current: WebUser, appeal_id: int) -> dict[str, Any]:
+    """The appeal's page, mapped from its read model (:mod:`certification.appeals.read_model`)."""
     a = appeal_queries.get_appeal(db, current.actor, appeal_id)
-    jury = db.get(JurySession, a.session_id)
-    cand = db.get(Candidate, a.candidate_id)
-    row = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
-                                                   JuryCandidate.candidate_id == cand.id)).one()
-    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(db, jury.id, cand.id)}
+    view = appeal_view(db, a)
+    row, results = view.registration, dict(view.results)
+    assert row is not None  # an appeal is filed against the candidate's results in the session
     return {
-        "a": a, "candidate": cand, "jury": jury, "state_label": APPEAL_STATE_LABELS[a.state],
-        "final": APPEAL.is_final(a.state), "structure": db.get(Structure, cand.structure_id),
-        "deadline": appeals_svc.deadline_of(jury), "blocs": list(row.blocs), "results": results,
+        "a": a, "candidate": view.candidate, "jury": view.jury, "state_label": APPEAL_STATE_LABELS[a.state],
+        "final": APPEAL.is_final(a.state), "structure": view.structure,
+        "deadline": view.deadline, "blocs": list(row.blocs), "results": results,
         "results_label": ", ".join(f"{b} : {DELIBERATION_RESULTS[r]}" for b, r in results.items()) or "—",
         "outcome": OUTCOME_LABELS.get(row.outcome, "—") if row.outcome else "—",
-        "bloc_titles": bloc_titles(db, cand),
+        "bloc_titles": dict(view.bloc_titles),
         "actions": appeal_actions(db, current.actor, a),
         "documents": list_documents(db, Appeal.__tablename__, a.id),
         "timeline": timeline_rows(db, (Appeal.__tablename__, a.id, "recours")),
-        "prefect": prefect_links("jury", jury.id),
+        "prefect": prefect_links("jury", view.jury.id),
     }
 
 

@@ -21,9 +21,8 @@ from api.uploads import documents_out
 from certification.appeals.actions import appeal_actions
 from certification.db import session_scope
 from certification.appeals.models import Appeal
-from certification.candidates.models import Candidate
+from certification.appeals.read_model import appeal_view
 from certification.models import Role
-from certification.jury.models import JurySession
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.appeals import service as svc
 from certification.appeals import queries as appeal_queries
@@ -35,15 +34,17 @@ READERS = (Role.officer, Role.structure)
 
 
 def appeal_out(db: Session, principal: Principal, appeal: Appeal) -> AppealOut:
-    candidate = db.get(Candidate, appeal.candidate_id)
-    jury = db.get(JurySession, appeal.session_id)
+    """The API's view of the appeal, mapped from its read model (with its progress, documents and
+    the actions this principal may take)."""
+    view = appeal_view(db, appeal)
+    candidate, jury = view.candidate, view.jury
     return AppealOut(
         progress=progress_of(db, Appeal.__tablename__, appeal.id),
         id=appeal.id, reference=appeal.reference, state=appeal.state, state_label=APPEAL_STATE_LABELS[appeal.state],
         candidate_id=candidate.id, candidate_reference=candidate.reference,
-        candidate_name=f"{candidate.first_names} {candidate.last_name}", session_id=jury.id,
+        candidate_name=view.candidate_name, session_id=jury.id,
         session_reference=jury.reference, grounds=appeal.grounds, decision_reason=appeal.decision_reason,
-        filed_at=appeal.filed_at, deadline=svc.deadline_of(jury),
+        filed_at=appeal.filed_at, deadline=view.deadline,
         documents=documents_out(db, f"/appeals/{appeal.id}", ENTITY, appeal.id),
         allowed_actions=appeal_actions(db, principal.actor, appeal),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.jury.router import jury_out, session_documents
+from api.jury.router import jury_out_of, session_documents
 from api.web.actions import register
 from api.web.forms import (
     OFFICERS,
@@ -23,7 +23,6 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.errors import Conflict, ValidationFailed
-from certification.candidates.models import Candidate
 from certification.models import Certification, Role, User
 from certification.jury.models import JurySession
 from certification.jury.states import (
@@ -38,7 +37,7 @@ from certification.jury.states import (
 from certification.services import conflicts
 from certification.jury import queries as jury_queries
 from certification.jury import service as jury_svc
-from certification.services.referential import bloc_titles
+from certification.jury.read_model import JuryView, jury_view
 from certification.vae.queries import vae_dossier_id
 from documents.formatting import datetime_fr
 from documents.service import list_documents
@@ -51,10 +50,10 @@ DELIBERATING = (JuryState.planned, JuryState.convened, JuryState.composition_che
 # --- jury sessions ---------------------------------------------------------------------------
 
 
-def _member_choices(db: Session, j: JurySession, members) -> list[dict[str, Any]]:
+def _member_choices(db: Session, view: JuryView, members) -> list[dict[str, Any]]:
     """Active jury members not yet in the session, each with his conflicts with the candidates' structures."""
     taken = {m.user_id for m in members}
-    structures = jury_svc.structures_of_candidates(db, j.id)
+    structures = view.structures
     out = []
     for u in db.exec(select(User).where(User.role == Role.jury_member.value, User.active.is_(True))
                           .order_by(User.full_name)):
@@ -67,25 +66,25 @@ def _member_choices(db: Session, j: JurySession, members) -> list[dict[str, Any]
 
 
 def jury_page_context(db: Session, current: WebUser, session_id: int) -> dict[str, Any]:
-    """The session's page: the API's view of it (:func:`api.jury.router.jury_out`) and the forms' choices."""
+    """The session's page, mapped from its read model (:mod:`certification.jury.read_model`) through
+    the API's view of it (:func:`api.jury.router.jury_out_of`), and the forms' choices."""
     j = jury_queries.get_jury_session(db, current.actor, session_id)
-    out = jury_out(db, principal(current), j)  # the API's view: members, candidates, results, actions
+    view = jury_view(db, j)
+    out = jury_out_of(db, principal(current), view)  # the API's view: members, candidates, results, actions
     candidates = [{"id": c.candidate_id, "reference": c.reference, "name": f"{c.first_names} {c.last_name}",
                    "structure": c.structure_name, "blocs": c.blocs, "results": c.results,
                    "outcome": c.outcome_label or "—", "version": c.certification_version,
                    "vae_dossier_id": vae_dossier_id(db, c.candidate_id)} for c in out.candidates]
-    cert = certification_of(db, j.certification_id)
     return {
         "role_refusal": jury_svc.NOT_PRESIDENT
         if current.role is Role.jury_member and not jury_svc.is_president(db, current.actor, j) else None,
-        "j": j, "certification": cert, "state_label": out.state_label, "final": JURY.is_final(j.state),
+        "j": j, "certification": view.certification, "state_label": out.state_label, "final": JURY.is_final(j.state),
         "members": out.members, "candidates": candidates,
         "mixed_versions": len({c["version"] for c in candidates}) > 1, "actions": out.allowed_actions,
         "composition_problems": out.composition_problems, "missing_results": out.missing_results,
-        "bloc_titles": {code: title for row in jury_queries.candidates_of(db, j.id)  # each one's version
-                        for code, title in bloc_titles(db, db.get(Candidate, row.candidate_id)).items()},
+        "bloc_titles": view.bloc_titles,  # each candidate's as his version words them
         "result_labels": DELIBERATION_RESULTS,
-        "member_choices": _member_choices(db, j, out.members) if "members" in out.allowed_actions else [],
+        "member_choices": _member_choices(db, view, out.members) if "members" in out.allowed_actions else [],
         "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(db, c.structure_id)})"}
                   for c in unplaced_ready_candidates(db, j.certification_id)]
         if "candidates" in out.allowed_actions else [],

@@ -31,17 +31,16 @@ from api.reads import DossierReads
 from api.routes import DossierActions
 from api.uploads import documents_out
 from certification.jury import actions
+from certification.jury.read_model import CandidateView, JuryView, MemberView, jury_view
 from certification.db import session_scope
 from certification.errors import Conflict, InvalidTransition
 from certification.appeals.models import Appeal
-from certification.candidates.models import Candidate
-from certification.models import Certification, Role, Structure, User
+from certification.models import Certification, Role
 from certification.jury.models import Certificate, JurySession
 from certification.jury.states import COLLEGES, JURY_STATE_LABELS, OUTCOME_LABELS, JuryState
 from certification.services import conflicts
 from certification.jury import queries as jury_queries
 from certification.jury import service as svc
-from certification.services.referential import bloc_titles, version_of
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
 from documents.service import list_documents
@@ -52,49 +51,56 @@ router = APIRouter(prefix="/jury-sessions", tags=["sessions de jury"])
 ENTITY = JurySession.__tablename__
 
 
-def _summary(db: Session, jury: JurySession) -> dict:
-    cert = db.get(Certification, jury.certification_id)
+def _summary_of(jury: JurySession, cert: Certification, members_count: int, candidates_count: int) -> dict:
     return {
         "id": jury.id, "reference": jury.reference, "state": jury.state, "state_label": JURY_STATE_LABELS[jury.state],
         "certification_code": cert.code, "scheduled_at": jury.scheduled_at, "duration_minutes": jury.duration_minutes,
         "place": jury.place, "video_link": jury.video_link, "quorum": jury.quorum,
-        "members_count": len(jury_queries.members_of(db, jury.id)),
-        "candidates_count": len(jury_queries.candidates_of(db, jury.id)), "flag_reason": jury.flag_reason,
+        "members_count": members_count, "candidates_count": candidates_count, "flag_reason": jury.flag_reason,
     }
 
 
-def jury_out(db: Session, principal: Principal, jury: JurySession) -> JuryOut:
-    cert = db.get(Certification, jury.certification_id)
-    members = []
-    for m in jury_queries.members_of(db, jury.id):
-        user = db.get(User, m.user_id)
-        members.append(JuryMemberOut(user_id=m.user_id, full_name=user.full_name, college=m.college,
-                                     college_label=COLLEGES.get(m.college, m.college), is_president=m.is_president,
-                                     present=m.present))
-    results = jury_queries.results_by_candidate(db, jury.id)
-    candidates = []
-    for row in jury_queries.candidates_of(db, jury.id):
-        c = db.get(Candidate, row.candidate_id)
-        structure = db.get(Structure, c.structure_id)
-        candidates.append(JuryCandidateOut(
-            candidate_id=c.id, reference=c.reference, last_name=c.last_name, first_names=c.first_names,
-            structure_id=structure.id, structure_name=structure.name, blocs=list(row.blocs),
-            results=results.get(c.id, {}), outcome=row.outcome,
-            outcome_label=OUTCOME_LABELS.get(row.outcome) if row.outcome else None,
-            certification_version=version.label if (version := version_of(db, c)) else None,
-            bloc_titles=bloc_titles(db, c),
-        ))
-    deliberating = jury.state in (JuryState.planned, JuryState.convened, JuryState.composition_checked)
+def _summary(db: Session, jury: JurySession) -> dict:
+    """A session in the listing (its counts only, not its read model)."""
+    return _summary_of(jury, db.get(Certification, jury.certification_id), len(jury_queries.members_of(db, jury.id)),
+                       len(jury_queries.candidates_of(db, jury.id)))
+
+
+def _member_out(m: MemberView) -> JuryMemberOut:
+    return JuryMemberOut(user_id=m.member.user_id, full_name=m.user.full_name, college=m.member.college,
+                         college_label=COLLEGES.get(m.member.college, m.member.college),
+                         is_president=m.member.is_president, present=m.member.present)
+
+
+def _candidate_out(c: CandidateView) -> JuryCandidateOut:
+    outcome = c.row.outcome
+    return JuryCandidateOut(
+        candidate_id=c.candidate.id, reference=c.candidate.reference, last_name=c.candidate.last_name,
+        first_names=c.candidate.first_names, structure_id=c.structure.id, structure_name=c.structure.name,
+        blocs=list(c.row.blocs), results=dict(c.results), outcome=outcome,
+        outcome_label=OUTCOME_LABELS.get(outcome) if outcome else None,
+        certification_version=c.version.label if c.version else None, bloc_titles=c.bloc_titles,
+    )
+
+
+def jury_out_of(db: Session, principal: Principal, view: JuryView) -> JuryOut:
+    """The API's view of the session, mapped from its read model (with its progress, documents and
+    the actions this principal may take)."""
+    jury = view.jury
     return JuryOut(
         progress=progress_of(db, JurySession.__tablename__, jury.id),
-        **_summary(db, jury),
-        certification_title=cert.title, pv_version=jury.pv_version, pv_signed_at=jury.pv_signed_at,
-        results_notified_at=jury.results_notified_at, members=members, candidates=candidates,
-        composition_problems=svc.composition_problems(db, jury) if deliberating else [],
-        missing_results=svc.missing_results(db, jury) if jury.state == JuryState.composition_checked else [],
+        **_summary_of(jury, view.certification, len(view.members), len(view.candidates)),
+        certification_title=view.certification.title, pv_version=jury.pv_version, pv_signed_at=jury.pv_signed_at,
+        results_notified_at=jury.results_notified_at, members=[_member_out(m) for m in view.members],
+        candidates=[_candidate_out(c) for c in view.candidates],
+        composition_problems=list(view.composition_problems), missing_results=list(view.missing_results),
         documents=documents_out(db, f"/jury-sessions/{jury.id}", ENTITY, jury.id),
         allowed_actions=actions.jury_actions(db, principal.actor, jury),
     )
+
+
+def jury_out(db: Session, principal: Principal, jury: JurySession) -> JuryOut:
+    return jury_out_of(db, principal, jury_view(db, jury))
 
 
 responder = Responder(jury_out, "jury_changed")  # then the jury flow

@@ -52,8 +52,8 @@ def deliberations_of(db: Session, jury_session_id: int, candidate_id: int | None
 
 
 def results_by_candidate(db: Session, jury_session_id: int) -> dict[int, dict[str, str]]:
-    """The session's recorded results, read at once: candidate id -> {bloc code: result} (the read
-    model that the API's view of the session and the jury flow's PV and e-mails share)."""
+    """The session's recorded results, read at once: candidate id -> {bloc code: result} (read by
+    the session's read model, :mod:`certification.jury.read_model`)."""
     results: dict[int, dict[str, str]] = {}
     for d in deliberations_of(db, jury_session_id):
         results.setdefault(d.candidate_id, {})[d.bloc_code] = d.result
