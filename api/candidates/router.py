@@ -4,9 +4,7 @@ his sessions (read only)."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
@@ -14,12 +12,12 @@ from api.candidates.schemas import (
     CandidateIn, CandidateJuryOut, CandidateOut, CandidateSummary, EvaluationIn, EvaluationOut, EvidenceFileOut,
     HeldBlocOut,
 )
-from api.certification_schemas import CertificationCode
-from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.pagination import Page
 from api.contract import PDF, binary, multipart_body, pdf_files
 from api.dossier import progress_of
 from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
+from api.listing import CERTIFICATION, STRUCTURE, list_route, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
@@ -137,24 +135,14 @@ def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (body,), action, status=201)
 
 
-@router.get("", response_model=Page[CandidateSummary], summary="Lister les candidats visibles (paginé)")
-def list_candidates(
-    pager: Pager = Depends(),
-    state: CandidateState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
-    since: date | None = since_query("Inscrits"),
-    until: date | None = until_query("Inscrits"),
-    principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
-):
-    with session_scope() as db:
-        cert_ids = certification_ids(db, certification_code)
-        return pager.page(
-            candidate_queries.list_candidates(db, principal.actor, state=state), lambda c: summary(db, c),
-            text=lambda c: (c.reference, c.last_name, c.first_names),
-            where=lambda c: (structure_id in (None, c.structure_id) and c.certification_id in cert_ids
-                             and in_range(c.registered_at, since, until)),
-        )
+list_route(
+    router, name="list_candidates", response_model=Page[CandidateSummary],
+    summary="Lister les candidats visibles (paginé)",
+    rows=candidate_queries.list_candidates, render=lambda db, principal, c: summary(db, c),
+    text=lambda db, c: (c.reference, c.last_name, c.first_names),
+    filters=[state_filter(CandidateState), STRUCTURE, CERTIFICATION], dated=lambda c: c.registered_at,
+    period="Inscrits", reader=Depends(require(Role.officer, Role.structure, Role.jury_member)),
+)
 
 
 reads = DossierReads(router, id_param="candidate_id", get=candidate_queries.get_candidate,

@@ -4,9 +4,8 @@ decision, action plan. Contrôleurs see only the contrôles entrusted to them.""
 from __future__ import annotations
 
 import logging
-from datetime import date
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.controle.schemas import (
@@ -21,11 +20,12 @@ from api.controle.schemas import (
     SampleIn,
 )
 from api.contract import multipart_body, pdf_files
-from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
+from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, require
 from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page
+from api.listing import STRUCTURE, list_route, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import CommentIn
@@ -105,21 +105,13 @@ def sample(body: SampleIn, call: Call, principal: Officer):
     return response
 
 
-@router.get("", response_model=Page[ControleSummary], summary="Lister les contrôles visibles (paginé)")
-def list_controles(
-    pager: Pager = Depends(),
-    state: ControleState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    since: date | None = since_query("Ouverts"),
-    until: date | None = until_query("Ouverts"),
-    principal: Principal = Depends(current_principal),
-):
-    with session_scope() as db:
-        return pager.page(
-            controle_queries.list_controles(db, principal.actor, state=state), lambda c: ControleSummary(**_summary(db, c)),
-            text=lambda c: (c.reference, db.get(Structure, c.structure_id).name),
-            where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
-        )
+list_route(
+    router, name="list_controles", response_model=Page[ControleSummary],
+    summary="Lister les contrôles visibles (paginé)",
+    rows=controle_queries.list_controles, render=lambda db, principal, c: ControleSummary(**_summary(db, c)),
+    text=lambda db, c: (c.reference, db.get(Structure, c.structure_id).name),
+    filters=[state_filter(ControleState), STRUCTURE], dated=lambda c: c.created_at, period="Ouverts",
+)
 
 
 reads = DossierReads(router, id_param="controle_id", get=controle_queries.get_controle,

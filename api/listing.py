@@ -1,0 +1,106 @@
+"""The list routes of the dossiers, declared once: ``GET ""`` answers a page of the dossiers the
+principal may see, narrowed by the route's query filters (a state, a structure, a certification,
+a jury session…) and by a period (``since``/``until`` on one of the dossier's dates), searched and
+paginated by :class:`~api.pagination.Pager`.
+
+:func:`list_route` builds the endpoint with the signature the route had written out (its name, so
+its operation id; its filters, then ``since``, ``until``, the pager's parameters and the
+principal), so that the OpenAPI document stays the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from api.deps import Principal, current_principal
+from api.pagination import Pager, certification_ids, in_range, since_query, until_query
+from api.routes import endpoint, parameter
+from api.certification_schemas import CertificationCode
+from certification.audit import Actor
+from certification.db import session_scope
+
+Match = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A query filter of a list route: the parameter ``name`` (``annotation | None``, 422 below
+    ``ge``), keeping the rows whose attribute ``name`` equals the value asked. A ``queried`` filter
+    is given to the route's query instead (``rows(db, actor, name=value)``)."""
+
+    name: str
+    annotation: Any
+    description: str
+    ge: int | None = None
+    queried: bool = False
+
+    def parameter(self) -> Any:
+        return parameter(self.name, self.annotation | None,
+                         Query(default=None, ge=self.ge, description=self.description))
+
+    def match(self, db: Session, value: Any) -> Match:
+        """Which rows the value asked keeps (every row when none is asked)."""
+        return lambda row: value in (None, getattr(row, self.name))
+
+
+class CertificationFilter(Filter):
+    """``certification_code``: the rows of that certification (their ``certification_id``)."""
+
+    def match(self, db: Session, value: Any) -> Match:
+        ids = certification_ids(db, value)
+        return lambda row: row.certification_id in ids
+
+
+def state_filter(states: type[Enum], *, queried: bool = True) -> Filter:
+    """``state``: one of the process's ``states`` (given to the route's query unless not ``queried``)."""
+    return Filter("state", states, "Filtrer par état", queried=queried)
+
+
+STRUCTURE = Filter("structure_id", int, "Filtrer par structure", ge=1)
+CERTIFICATION = CertificationFilter("certification_code", CertificationCode, "Filtrer par certification")
+SESSION = Filter("session_id", int, "Filtrer par session de jury", ge=1)
+
+# The visible dossiers: ``rows(db, actor, **queried filters)``.
+Rows = Callable[..., Iterable[Any]]
+# A row as the route answers it: ``render(db, principal, row)``.
+Render = Callable[[Session, Principal, Any], Any]
+# The strings a search ``q`` is looked for in: ``text(db, row)``.
+Text = Callable[[Session, Any], Iterable[str | None]]
+
+
+def list_route(router: APIRouter, *, name: str, rows: Rows, render: Render, text: Text,
+               filters: list[Filter], dated: Callable[[Any], date | datetime | None], period: str,
+               response_model: Any, summary: str, key: Callable[[Any], Any] | None = None,
+               reader: Any = None) -> None:
+    """``GET ""`` (endpoint ``name``): a page of ``rows`` rendered by ``render``, searched in
+    ``text``, kept by ``filters`` and by the period on ``dated(row)`` (``period`` names the dates
+    in the descriptions of ``since`` and ``until``: « Ouverts »…), ordered by ``key`` (the id by
+    default). ``reader`` is the principal's dependency (every authenticated user by default)."""
+
+    def body(pager: Pager, principal: Principal, since: date | None, until: date | None, **values: Any) -> Any:
+        actor: Actor = principal.actor
+        with session_scope() as db:
+            queried = {f.name: values[f.name] for f in filters if f.queried}
+            matches = [f.match(db, values[f.name]) for f in filters if not f.queried]
+            return pager.page(
+                rows(db, actor, **queried), lambda row: render(db, principal, row),
+                text=lambda row: text(db, row),
+                where=lambda row: all(m(row) for m in matches) and in_range(dated(row), since, until),
+                **({"key": key} if key else {}),
+            )
+
+    parameters = [
+        parameter("pager", Pager, Depends()),
+        *(f.parameter() for f in filters),
+        parameter("since", date | None, since_query(period)),
+        parameter("until", date | None, until_query(period)),
+        parameter("principal", Principal, reader if reader is not None else Depends(current_principal)),
+    ]
+    router.add_api_route("", endpoint(name, parameters, body), methods=["GET"], response_model=response_model,
+                         summary=summary)
