@@ -11,7 +11,7 @@ from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal
 from api.idempotency import Call, Responder
 from api.uploads import MULTIPART_DOC, documents_out, parse_metadata, read_multipart, store_pieces
-from api.listing import CERTIFICATION, STRUCTURE, list_route, state_filter
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.agrement.schemas import (
@@ -133,12 +133,10 @@ async def submit(
 
 
 list_route(
-    router, name="list_requests", response_model=Page[RequestSummary],
-    summary="Lister les demandes visibles (paginé, plus récentes d'abord)",
-    rows=agrement_queries.list_requests, render=lambda db, principal, r: RequestSummary(**_summary(db, r)),
+    router, name="list_requests", response_model=Page[RequestSummary], rows=agrement_queries.list_requests,
+    summary="Lister les demandes visibles (paginé, plus récentes d'abord)", render=summary_of(RequestSummary, _summary),
     text=lambda db, r: (r.reference, db.get(Structure, r.structure_id).name), key=lambda r: (-r.id,),
-    filters=[state_filter(RequestState), STRUCTURE, CERTIFICATION], dated=lambda r: r.submitted_at,
-    period="Déposées",
+    filters=[state_filter(RequestState), STRUCTURE, CERTIFICATION, period("Déposées", "submitted_at")],
 )
 
 

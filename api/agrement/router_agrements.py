@@ -14,7 +14,7 @@ from api.idempotency import Call, Responder
 from api.agrement.router import agrement_out
 from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
-from api.listing import CERTIFICATION, STRUCTURE, list_route, state_filter
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, RequestOut
@@ -66,8 +66,7 @@ list_route(
     router, name="list_agrements", response_model=Page[AgrementOut], summary="Lister les agréments visibles (paginé)",
     rows=agrement_queries.list_agrements, render=lambda db, principal, a: agrement_out(db, a),
     text=lambda db, a: (a.number, db.get(Structure, a.structure_id).name),
-    filters=[state_filter(AgrementState, queried=False), STRUCTURE, CERTIFICATION], dated=lambda a: a.granted_at,
-    period="Accordés",
+    filters=[state_filter(AgrementState, queried=False), STRUCTURE, CERTIFICATION, period("Accordés", "granted_at")],
 )
 
 

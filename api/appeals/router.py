@@ -13,7 +13,7 @@ from api.pagination import Page
 from api.dossier import progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.listing import SESSION, list_route, state_filter
+from api.listing import SESSION, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.uploads import documents_out
@@ -65,7 +65,7 @@ list_route(
     router, name="list_appeals", response_model=Page[AppealOut],
     summary="Lister les recours (chargé·e : tous ; structure : les siens ; paginé)",
     rows=appeal_queries.list_appeals, render=appeal_out, text=lambda db, a: (a.reference,),
-    filters=[state_filter(AppealState, queried=False), SESSION], dated=lambda a: a.filed_at, period="Déposés",
+    filters=[state_filter(AppealState, queried=False), SESSION, period("Déposés", "filed_at")],
     reader=Depends(require(*READERS)),
 )
 

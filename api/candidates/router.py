@@ -17,7 +17,7 @@ from api.contract import PDF, binary, multipart_body, pdf_files
 from api.dossier import progress_of
 from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
-from api.listing import CERTIFICATION, STRUCTURE, list_route, state_filter
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
@@ -140,8 +140,8 @@ list_route(
     summary="Lister les candidats visibles (paginé)",
     rows=candidate_queries.list_candidates, render=lambda db, principal, c: summary(db, c),
     text=lambda db, c: (c.reference, c.last_name, c.first_names),
-    filters=[state_filter(CandidateState), STRUCTURE, CERTIFICATION], dated=lambda c: c.registered_at,
-    period="Inscrits", reader=Depends(require(Role.officer, Role.structure, Role.jury_member)),
+    filters=[state_filter(CandidateState), STRUCTURE, CERTIFICATION, period("Inscrits", "registered_at")],
+    reader=Depends(require(Role.officer, Role.structure, Role.jury_member)),
 )
 
 

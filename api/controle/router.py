@@ -25,7 +25,7 @@ from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page
-from api.listing import STRUCTURE, list_route, state_filter
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import CommentIn
@@ -106,11 +106,10 @@ def sample(body: SampleIn, call: Call, principal: Officer):
 
 
 list_route(
-    router, name="list_controles", response_model=Page[ControleSummary],
-    summary="Lister les contrôles visibles (paginé)",
-    rows=controle_queries.list_controles, render=lambda db, principal, c: ControleSummary(**_summary(db, c)),
+    router, name="list_controles", response_model=Page[ControleSummary], rows=controle_queries.list_controles,
+    summary="Lister les contrôles visibles (paginé)", render=summary_of(ControleSummary, _summary),
     text=lambda db, c: (c.reference, db.get(Structure, c.structure_id).name),
-    filters=[state_filter(ControleState), STRUCTURE], dated=lambda c: c.created_at, period="Ouverts",
+    filters=[state_filter(ControleState), STRUCTURE, period("Ouverts", "created_at")],
 )
 
 

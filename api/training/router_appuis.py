@@ -15,7 +15,7 @@ from api.dossier import progress_of
 from api.flow_helpers import appui_waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page
-from api.listing import STRUCTURE, list_route, state_filter
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
@@ -72,9 +72,9 @@ def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
 
 list_route(
     router, name="list_appuis", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)",
-    rows=training_queries.list_appuis, render=lambda db, principal, a: AppuiSummary(**_summary(db, a)),
+    rows=training_queries.list_appuis, render=summary_of(AppuiSummary, _summary),
     text=lambda db, a: (a.reference, a.subject, db.get(Structure, a.structure_id).name),
-    filters=[state_filter(AppuiState), STRUCTURE], dated=lambda a: a.created_at, period="Demandés",
+    filters=[state_filter(AppuiState), STRUCTURE, period("Demandés", "created_at")],
 )
 
 

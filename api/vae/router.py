@@ -14,7 +14,7 @@ from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer
 from api.flow_helpers import vae_waiting_for as waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page
-from api.listing import STRUCTURE, list_route, state_filter
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.schemas import ReasonIn
 from api.uploads import documents_out, file_response, read_multipart, store_pieces
@@ -84,11 +84,10 @@ def file_request(body: VaeRequestIn, call: Call, principal: StructureOrOfficer):
 
 
 list_route(
-    router, name="list_dossiers", response_model=Page[VaeSummary],
-    summary="Lister les dossiers de VAE visibles (paginé)",
-    rows=vae_queries.list_dossiers, render=lambda db, principal, d: VaeSummary(**_summary(db, d)),
+    router, name="list_dossiers", response_model=Page[VaeSummary], rows=vae_queries.list_dossiers,
+    summary="Lister les dossiers de VAE visibles (paginé)", render=summary_of(VaeSummary, _summary),
     text=lambda db, d: (d.reference, db.get(Candidate, d.candidate_id).last_name),
-    filters=[state_filter(VaeState), STRUCTURE], dated=lambda d: d.filed_at, period="Déposés",
+    filters=[state_filter(VaeState), STRUCTURE, period("Déposés", "filed_at")],
 )
 
 
