@@ -10,7 +10,7 @@ from api.pagination import Page
 from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal
 from api.idempotency import Call, Responder
-from api.uploads import MULTIPART_DOC, documents_out, parse_metadata, read_multipart, store_pieces
+from api.uploads import MULTIPART_DOC, documents_out, dossier_upload, parse_metadata, read_multipart, store_pieces
 from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
@@ -28,7 +28,6 @@ from api.agrement.schemas import (
 from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
-from certification.db import session_scope
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
@@ -171,10 +170,8 @@ async def provide_complements(
     call: Call,
     principal: Mandataire,
 ) -> JSONResponse:
-    with session_scope() as db:  # 404 before reading and storing any upload
-        agrement_queries.get_request(db, principal.actor, request_id)
-    raw, files = await read_multipart(call.http)
-    body = parse_metadata(ComplementsIn, raw)
+    body, files = await dossier_upload(call.http, agrement_queries.get_request, principal.actor, request_id,
+                                       ComplementsIn)
     pieces = store_pieces(files)
     return responder(
         call, principal, (request_id, body, [(p.kind, p.sha256) for p in pieces]),

@@ -20,7 +20,7 @@ from api.idempotency import Call, Responder
 from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from api.uploads import dossier_upload, file_response, store_pieces
 from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
 from certification.db import session_scope
@@ -188,10 +188,8 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
 @router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
 async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as db:  # 404 before storing anything
-        candidate_queries.get_candidate(db, principal.actor, candidate_id)
-    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
-    body = parse_metadata(EvaluationIn, raw)
+    body, files = await dossier_upload(call.http, candidate_queries.get_candidate, principal.actor, candidate_id,
+                                       EvaluationIn, EVIDENCE_FILES)
     stored = store_pieces(files)
 
     def action(db: Session) -> Candidate:

@@ -29,7 +29,7 @@ from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import CommentIn
-from api.uploads import documents_out, parse_metadata, read_multipart, store_pieces
+from api.uploads import documents_out, dossier_upload, store_pieces
 from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
@@ -150,10 +150,8 @@ dossier_actions.visit(svc.schedule_visit, principal=ControleurOrOfficer,
              summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
 async def submit_report(controle_id: int, call: Call,
                         principal: Principal = Depends(require(Role.controleur))):
-    with session_scope() as db:  # 404 before storing anything
-        controle_queries.get_controle(db, principal.actor, controle_id)
-    raw, files = await read_multipart(call.http, REPORT_FILES)
-    body = parse_metadata(ReportIn, raw)
+    body, files = await dossier_upload(call.http, controle_queries.get_controle, principal.actor, controle_id,
+                                       ReportIn, REPORT_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
                      lambda s: svc.submit_report(s, principal.actor, controle_id,
@@ -176,10 +174,8 @@ def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Of
 @router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as db:
-        controle_queries.get_controle(db, principal.actor, controle_id)
-    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
-    body = parse_metadata(EvidenceIn, raw)
+    body, files = await dossier_upload(call.http, controle_queries.get_controle, principal.actor, controle_id,
+                                       EvidenceIn, EVIDENCE_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
                      lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))

@@ -19,7 +19,7 @@ from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
-from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from api.uploads import dossier_upload, file_response, store_pieces
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
@@ -105,10 +105,8 @@ dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
              summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
 async def report(appui_id: int, call: Call,
                  principal: Principal = Depends(require(Role.formateur))):
-    with session_scope() as db:  # 404 before storing anything
-        training_queries.get_appui(db, principal.actor, appui_id)
-    raw, files = await read_multipart(call.http, REPORT_FILES)
-    body = parse_metadata(AppuiReportIn, raw)
+    body, files = await dossier_upload(call.http, training_queries.get_appui, principal.actor, appui_id,
+                                       AppuiReportIn, REPORT_FILES)
     if len(files) > 1:
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
     stored = store_pieces(files)
