@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.types import Message
@@ -19,6 +19,8 @@ from starlette.types import Message
 from api.contract import multipart_body, pdf_files
 from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.schemas import DocumentOut
+from certification.audit import Actor
+from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.agrement.states import PIECE_KINDS
 from certification.services.files import PieceIn
@@ -119,6 +121,22 @@ def parse_metadata(model, raw: str | None):
         raise RequestValidationError(
             [{**e, "loc": ("metadata", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
         ) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def dossier_upload(
+    request: Request, get: Callable[[Session, Actor, int], Any], actor: Actor, dossier_id: int, model: type[M],
+    kinds: Mapping[str, str] = PIECE_KINDS,
+) -> tuple[M, list[tuple[str, str, bytes]]]:
+    """The metadata (a ``model``) and the files (their kinds among ``kinds``) of a multipart upload to
+    a dossier: ``get(db, actor, dossier_id)`` answers 404 for a dossier the actor may not see before
+    anything is read or stored."""
+    with session_scope() as db:
+        get(db, actor, dossier_id)
+    raw, files = await read_multipart(request, kinds)
+    return parse_metadata(model, raw), files
 
 
 def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:

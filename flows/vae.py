@@ -27,7 +27,7 @@ from certification.settings import get_settings
 from certification.vae.models import VaeDossier
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
-from flows.context import letter_context
+from flows.context import letter_context, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 
 ENTITY = VaeDossier.__tablename__
@@ -58,10 +58,7 @@ def vae_context(db: Session, dossier: VaeDossier) -> dict[str, Any]:
             "reference": dossier.reference,
             "state": dossier.state,
             "state_label": VAE_STATE_LABELS[dossier.state],
-            "structure_name": structure.name,
-            "structure_siret": structure.siret,
-            "structure_address": structure.address,
-            "structure_email": structure.email,
+            **structure_fields(structure),
             "certification_title": cert.title,
             "certification_code": cert.code,
             "candidate_reference": candidate.reference,

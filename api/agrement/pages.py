@@ -13,7 +13,7 @@ from api.web.actions import register, stored_file
 from api.web.forms import (
     OFFICERS,
     MANDATAIRES,
-    COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, reason, text
+    COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, reason, text, with_reason
 )
 from api.web.pages import certification_of, structure_name
 from api.web.prefect_links import links as prefect_links
@@ -172,7 +172,7 @@ REQUEST_ACTIONS = actions_of(
                done="Les compléments ont été transmis ; la recevabilité de la demande va être examinée à nouveau.",
                button="Confirmer et transmettre"),
     FormAction("retirer", "Retirer la demande", MANDATAIRES, "withdraw", (REASON,), reason,
-               lambda s, actor, i, v: requests_svc.withdraw(s, actor, i, v["reason"]),
+               with_reason(requests_svc.withdraw),
                done="La demande a été retirée.", button="Confirmer le retrait de la demande"),
 )
 
@@ -248,13 +248,12 @@ def _parse_renewal(form, ctx) -> Parsed:
 
 AGREMENT_ACTIONS = actions_of(
     FormAction("suspendre", "Suspendre l'agrément", OFFICERS, "suspend", (REASON,), reason,
-               lambda s, actor, i, v: lifecycle.suspend(s, actor, i, v["reason"]),
-               done="L'agrément a été suspendu.", button="Confirmer la suspension"),
+               with_reason(lifecycle.suspend), done="L'agrément a été suspendu.", button="Confirmer la suspension"),
     FormAction("lever", "Lever la suspension", OFFICERS, "reinstate", (REASON,), reason,
-               lambda s, actor, i, v: lifecycle.reinstate(s, actor, i, v["reason"]),
+               with_reason(lifecycle.reinstate),
                done="La suspension a été levée : l'agrément est de nouveau en vigueur."),
     FormAction("retirer", "Retirer l'agrément", OFFICERS, "withdraw", (REASON,), reason,
-               lambda s, actor, i, v: lifecycle.withdraw(s, actor, i, v["reason"]),
+               with_reason(lifecycle.withdraw),
                done="L'agrément a été retiré.", button="Confirmer le retrait définitif"),
     FormAction("controle", "Planifier un contrôle sur demande", OFFICERS, "plan-controle",
                (Input("reason", "Motif du contrôle (facultatif)", "textarea"),), _parse_plan,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.certification_schemas import CertificationCode
+from api.pagination import Page
 from api.dossier import progress_of
-from api.deps import Mandataire, Officer, Principal, current_principal
+from api.deps import Mandataire, Officer, Principal
 from api.idempotency import Call, Responder
-from api.uploads import MULTIPART_DOC, documents_out, parse_metadata, read_multipart, store_pieces
+from api.uploads import MULTIPART_DOC, documents_out, dossier_upload, parse_metadata, read_multipart, store_pieces
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.agrement.schemas import (
@@ -30,7 +28,6 @@ from api.agrement.schemas import (
 from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
-from certification.db import session_scope
 from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
@@ -134,25 +131,12 @@ async def submit(
     return responder(call, principal, (body, [(p.kind, p.sha256) for p in pieces]), action, 201)
 
 
-@router.get("", response_model=Page[RequestSummary], summary="Lister les demandes visibles (paginé, plus récentes d'abord)")
-def list_requests(
-    pager: Pager = Depends(),
-    state: RequestState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
-    since: date | None = since_query("Déposées"),
-    until: date | None = until_query("Déposées"),
-    principal: Principal = Depends(current_principal),
-) -> Page[RequestSummary]:
-    with session_scope() as db:
-        cert_ids = certification_ids(db, certification_code)
-        return pager.page(
-            agrement_queries.list_requests(db, principal.actor, state=state),
-            lambda r: RequestSummary(**_summary(db, r)), key=lambda r: (-r.id,),
-            text=lambda r: (r.reference, db.get(Structure, r.structure_id).name),
-            where=lambda r: (structure_id in (None, r.structure_id) and r.certification_id in cert_ids
-                             and in_range(r.submitted_at, since, until)),
-        )
+list_route(
+    router, name="list_requests", response_model=Page[RequestSummary], rows=agrement_queries.list_requests,
+    summary="Lister les demandes visibles (paginé, plus récentes d'abord)", render=summary_of(RequestSummary, _summary),
+    text=lambda db, r: (r.reference, db.get(Structure, r.structure_id).name), key=lambda r: (-r.id,),
+    filters=[state_filter(RequestState), STRUCTURE, CERTIFICATION, period("Déposées", "submitted_at")],
+)
 
 
 def _request_events(db: Session, principal: Principal, request: AgrementRequest) -> list:
@@ -186,10 +170,8 @@ async def provide_complements(
     call: Call,
     principal: Mandataire,
 ) -> JSONResponse:
-    with session_scope() as db:  # 404 before reading and storing any upload
-        agrement_queries.get_request(db, principal.actor, request_id)
-    raw, files = await read_multipart(call.http)
-    body = parse_metadata(ComplementsIn, raw)
+    body, files = await dossier_upload(call.http, agrement_queries.get_request, principal.actor, request_id,
+                                       ComplementsIn)
     pieces = store_pieces(files)
     return responder(
         call, principal, (request_id, body, [(p.kind, p.sha256) for p in pieces]),

@@ -3,20 +3,18 @@ withdrawal) and the renewal request of a mandataire."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
-from api.certification_schemas import CertificationCode
+from api.pagination import Page
 from api.dossier import progress_of
-from api.deps import Mandataire, Officer, Principal, current_principal
+from api.deps import Mandataire, Officer, Principal
 from api.idempotency import Call, Responder
 from api.agrement.router import agrement_out
 from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, RequestOut
@@ -64,24 +62,12 @@ responder = Responder(agrement_detail, "agrement_changed")  # then its lifecycle
 # --- reading -------------------------------------------------------------------------------
 
 
-@router.get("", response_model=Page[AgrementOut], summary="Lister les agréments visibles (paginé)")
-def list_agrements(
-    pager: Pager = Depends(),
-    state: AgrementState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
-    since: date | None = since_query("Accordés"),
-    until: date | None = until_query("Accordés"),
-    principal: Principal = Depends(current_principal),
-) -> Page[AgrementOut]:
-    with session_scope() as db:
-        cert_ids = certification_ids(db, certification_code)
-        return pager.page(
-            agrement_queries.list_agrements(db, principal.actor), lambda a: agrement_out(db, a),
-            text=lambda a: (a.number, db.get(Structure, a.structure_id).name),
-            where=lambda a: (state in (None, a.state) and structure_id in (None, a.structure_id)
-                             and a.certification_id in cert_ids and in_range(a.granted_at, since, until)),
-        )
+list_route(
+    router, name="list_agrements", response_model=Page[AgrementOut], summary="Lister les agréments visibles (paginé)",
+    rows=agrement_queries.list_agrements, render=lambda db, principal, a: agrement_out(db, a),
+    text=lambda db, a: (a.number, db.get(Structure, a.structure_id).name),
+    filters=[state_filter(AgrementState, queried=False), STRUCTURE, CERTIFICATION, period("Accordés", "granted_at")],
+)
 
 
 reads = DossierReads(router, id_param="agrement_id", get=agrement_queries.get_agrement,

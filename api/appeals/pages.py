@@ -10,7 +10,9 @@ from sqlmodel import Session
 
 from api.web.actions import register
 from api.web.deliberation import parse_bloc_results
-from api.web.forms import DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, reason, text
+from api.web.forms import (
+    DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, reason, text, with_reason,
+)
 from api.web.pages import person
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -82,10 +84,10 @@ APPEAL_ACTIONS = actions_of(
                lambda s, actor, i, v: appeals_svc.declare_admissible(s, actor, i),
                done="Le recours a été déclaré recevable.", dispatch=_jury_flow),
     FormAction("irrecevable", "Déclarer le recours irrecevable", OFFICERS, "inadmissible", (REASON,), reason,
-               lambda s, actor, i, v: appeals_svc.declare_inadmissible(s, actor, i, v["reason"]),
+               with_reason(appeals_svc.declare_inadmissible),
                done="Le recours a été déclaré irrecevable ; la lettre est envoyée.", dispatch=_jury_flow),
     FormAction("rejeter", "Rejeter le recours", OFFICERS, "reject", (REASON,), reason,
-               lambda s, actor, i, v: appeals_svc.reject(s, actor, i, v["reason"]),
+               with_reason(appeals_svc.reject),
                done="Le recours a été rejeté ; la lettre est envoyée.", dispatch=_jury_flow),
     FormAction("fonde", "Déclarer le recours fondé", OFFICERS, "uphold", (
         Input("bloc", "Nouveau résultat par bloc", "matrix", required=True, choices=tuple(DELIBERATION_RESULTS.items()),

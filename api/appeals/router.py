@@ -5,21 +5,19 @@ of an appeal runs the flow of its session."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.appeals.schemas import AppealIn, AppealOut, UpholdIn
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page
 from api.dossier import progress_of
 from api.deps import Officer, Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
+from api.listing import SESSION, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.uploads import documents_out
 from certification.appeals.actions import appeal_actions
-from certification.db import session_scope
 from certification.appeals.models import Appeal
 from certification.appeals.read_model import appeal_view
 from certification.models import Role
@@ -64,23 +62,13 @@ def file_appeal(body: AppealIn, call: Call, principal: StructureOrOfficer):
     ), status=201)
 
 
-@router.get("", response_model=Page[AppealOut],
-            summary="Lister les recours (chargé·e : tous ; structure : les siens ; paginé)")
-def list_appeals(
-    pager: Pager = Depends(),
-    state: AppealState | None = Query(default=None, description="Filtrer par état"),
-    session_id: int | None = Query(default=None, ge=1, description="Filtrer par session de jury"),
-    since: date | None = since_query("Déposés"),
-    until: date | None = until_query("Déposés"),
-    principal: Principal = Depends(require(*READERS)),
-):
-    with session_scope() as db:
-        return pager.page(
-            appeal_queries.list_appeals(db, principal.actor), lambda a: appeal_out(db, principal, a),
-            text=lambda a: (a.reference,),
-            where=lambda a: (state in (None, a.state) and session_id in (None, a.session_id)
-                             and in_range(a.filed_at, since, until)),
-        )
+list_route(
+    router, name="list_appeals", response_model=Page[AppealOut],
+    summary="Lister les recours (chargé·e : tous ; structure : les siens ; paginé)",
+    rows=appeal_queries.list_appeals, render=appeal_out, text=lambda db, a: (a.reference,),
+    filters=[state_filter(AppealState, queried=False), SESSION, period("Déposés", "filed_at")],
+    reader=Depends(require(*READERS)),
+)
 
 
 reads = DossierReads(router, id_param="appeal_id", get=appeal_queries.get_appeal, entity_type=ENTITY,

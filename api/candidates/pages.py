@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from api.web.actions import register
 from api.web.forms import (
-    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text
+    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, pick, reason, row_values, text, with_reason
 )
 from api.web.pages import certification_of, structure_name
 from api.web.session import WebUser
@@ -216,13 +216,12 @@ CANDIDATE_ACTIONS = actions_of(
                lambda s, actor, i, v: candidates_svc.mark_ready(s, actor, i),
                done="Le candidat est prêt pour le jury ; le certificateur l'inscrira à une session."),
     FormAction("ajourner", "Ajourner le candidat", ST_O, "postpone", (REASON,), reason,
-               lambda s, actor, i, v: candidates_svc.postpone(s, actor, i, v["reason"]),
-               done="Le candidat est ajourné."),
+               with_reason(candidates_svc.postpone), done="Le candidat est ajourné."),
     FormAction("reprendre", "Reprendre la formation", ST_O, "resume", (),
                _parse_step("le candidat reprend sa formation"),
                lambda s, actor, i, v: candidates_svc.resume(s, actor, i), done="Le candidat a repris sa formation."),
     FormAction("retirer", "Retirer le candidat", ST_O, "withdraw", (REASON,), reason,
-               lambda s, actor, i, v: candidates_svc.withdraw(s, actor, i, v["reason"]),
+               with_reason(candidates_svc.withdraw),
                done="Le candidat a été retiré.", button="Confirmer le retrait définitif"),
 )
 

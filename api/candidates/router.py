@@ -4,9 +4,7 @@ his sessions (read only)."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
@@ -14,15 +12,15 @@ from api.candidates.schemas import (
     CandidateIn, CandidateJuryOut, CandidateOut, CandidateSummary, EvaluationIn, EvaluationOut, EvidenceFileOut,
     HeldBlocOut,
 )
-from api.certification_schemas import CertificationCode
-from api.pagination import Page, Pager, certification_ids, in_range, since_query, until_query
+from api.pagination import Page
 from api.contract import PDF, binary, multipart_body, pdf_files
 from api.dossier import progress_of
 from api.deps import Principal, StructureOrOfficer, require
 from api.idempotency import Call, Responder
+from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
 from api.reads import DossierReads
 from api.routes import DossierActions
-from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from api.uploads import dossier_upload, file_response, store_pieces
 from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
 from certification.db import session_scope
@@ -137,24 +135,14 @@ def register(body: CandidateIn, call: Call, principal: StructureOrOfficer):
     return responder(call, principal, (body,), action, status=201)
 
 
-@router.get("", response_model=Page[CandidateSummary], summary="Lister les candidats visibles (paginé)")
-def list_candidates(
-    pager: Pager = Depends(),
-    state: CandidateState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    certification_code: CertificationCode | None = Query(default=None, description="Filtrer par certification"),
-    since: date | None = since_query("Inscrits"),
-    until: date | None = until_query("Inscrits"),
-    principal: Principal = Depends(require(Role.officer, Role.structure, Role.jury_member)),
-):
-    with session_scope() as db:
-        cert_ids = certification_ids(db, certification_code)
-        return pager.page(
-            candidate_queries.list_candidates(db, principal.actor, state=state), lambda c: summary(db, c),
-            text=lambda c: (c.reference, c.last_name, c.first_names),
-            where=lambda c: (structure_id in (None, c.structure_id) and c.certification_id in cert_ids
-                             and in_range(c.registered_at, since, until)),
-        )
+list_route(
+    router, name="list_candidates", response_model=Page[CandidateSummary],
+    summary="Lister les candidats visibles (paginé)",
+    rows=candidate_queries.list_candidates, render=lambda db, principal, c: summary(db, c),
+    text=lambda db, c: (c.reference, c.last_name, c.first_names),
+    filters=[state_filter(CandidateState), STRUCTURE, CERTIFICATION, period("Inscrits", "registered_at")],
+    reader=Depends(require(Role.officer, Role.structure, Role.jury_member)),
+)
 
 
 reads = DossierReads(router, id_param="candidate_id", get=candidate_queries.get_candidate,
@@ -200,10 +188,8 @@ def download_evidence(candidate_id: int, evaluation_id: int, index: int,
 @router.post("/{candidate_id}/evaluations", status_code=201, response_model=CandidateOut, openapi_extra=EVALUATION_DOC,
              summary="Saisir l'évaluation d'un bloc : métadonnées JSON + PDF « evidence » (facultatifs)")
 async def add_evaluation(candidate_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as db:  # 404 before storing anything
-        candidate_queries.get_candidate(db, principal.actor, candidate_id)
-    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
-    body = parse_metadata(EvaluationIn, raw)
+    body, files = await dossier_upload(call.http, candidate_queries.get_candidate, principal.actor, candidate_id,
+                                       EvaluationIn, EVIDENCE_FILES)
     stored = store_pieces(files)
 
     def action(db: Session) -> Candidate:

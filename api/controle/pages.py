@@ -12,7 +12,7 @@ from api.web.actions import register, stored_file
 from api.web.forms import (
     OFFICERS,
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, day, optional_comment, pick,
-    reason, text
+    reason, text, with_reason
 )
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
@@ -204,7 +204,7 @@ CONTROLE_ACTIONS = actions_of(
                lambda s, actor, i, v: controles_svc.close_action_plan(s, actor, i, v["comment"]),
                done="Le plan d'actions est clôturé."),
     FormAction("annuler", "Annuler le contrôle", OFFICERS, "cancel", (REASON,), reason,
-               lambda s, actor, i, v: controles_svc.cancel(s, actor, i, v["reason"]), done="Le contrôle a été annulé."),
+               with_reason(controles_svc.cancel), done="Le contrôle a été annulé."),
 )
 
 

@@ -4,9 +4,8 @@ decision, action plan. Contrôleurs see only the contrôles entrusted to them.""
 from __future__ import annotations
 
 import logging
-from datetime import date
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.controle.schemas import (
@@ -21,15 +20,16 @@ from api.controle.schemas import (
     SampleIn,
 )
 from api.contract import multipart_body, pdf_files
-from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
+from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, require
 from api.dossier import progress_of
 from api.flow_helpers import controle_waiting_for as waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.schemas import CommentIn
-from api.uploads import documents_out, parse_metadata, read_multipart, store_pieces
+from api.uploads import documents_out, dossier_upload, store_pieces
 from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
@@ -105,21 +105,12 @@ def sample(body: SampleIn, call: Call, principal: Officer):
     return response
 
 
-@router.get("", response_model=Page[ControleSummary], summary="Lister les contrôles visibles (paginé)")
-def list_controles(
-    pager: Pager = Depends(),
-    state: ControleState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    since: date | None = since_query("Ouverts"),
-    until: date | None = until_query("Ouverts"),
-    principal: Principal = Depends(current_principal),
-):
-    with session_scope() as db:
-        return pager.page(
-            controle_queries.list_controles(db, principal.actor, state=state), lambda c: ControleSummary(**_summary(db, c)),
-            text=lambda c: (c.reference, db.get(Structure, c.structure_id).name),
-            where=lambda c: structure_id in (None, c.structure_id) and in_range(c.created_at, since, until),
-        )
+list_route(
+    router, name="list_controles", response_model=Page[ControleSummary], rows=controle_queries.list_controles,
+    summary="Lister les contrôles visibles (paginé)", render=summary_of(ControleSummary, _summary),
+    text=lambda db, c: (c.reference, db.get(Structure, c.structure_id).name),
+    filters=[state_filter(ControleState), STRUCTURE, period("Ouverts", "created_at")],
+)
 
 
 reads = DossierReads(router, id_param="controle_id", get=controle_queries.get_controle,
@@ -159,10 +150,8 @@ dossier_actions.visit(svc.schedule_visit, principal=ControleurOrOfficer,
              summary="Déposer le rapport (contrôleur désigné) : métadonnées JSON + PDF « rapport »")
 async def submit_report(controle_id: int, call: Call,
                         principal: Principal = Depends(require(Role.controleur))):
-    with session_scope() as db:  # 404 before storing anything
-        controle_queries.get_controle(db, principal.actor, controle_id)
-    raw, files = await read_multipart(call.http, REPORT_FILES)
-    body = parse_metadata(ReportIn, raw)
+    body, files = await dossier_upload(call.http, controle_queries.get_controle, principal.actor, controle_id,
+                                       ReportIn, REPORT_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
                      lambda s: svc.submit_report(s, principal.actor, controle_id,
@@ -185,10 +174,8 @@ def decide(controle_id: int, body: ControleDecisionIn, call: Call, principal: Of
 @router.post("/{controle_id}/evidence", response_model=ControleOut, openapi_extra=EVIDENCE_DOC,
              summary="Déposer des preuves du plan d'actions (structure) : PDF « evidence »")
 async def add_evidence(controle_id: int, call: Call, principal: StructureOrOfficer):
-    with session_scope() as db:
-        controle_queries.get_controle(db, principal.actor, controle_id)
-    raw, files = await read_multipart(call.http, EVIDENCE_FILES)
-    body = parse_metadata(EvidenceIn, raw)
+    body, files = await dossier_upload(call.http, controle_queries.get_controle, principal.actor, controle_id,
+                                       EvidenceIn, EVIDENCE_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
                      lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))

@@ -8,7 +8,9 @@ from typing import Any
 from sqlmodel import Session
 
 from api.web.actions import register
-from api.web.forms import DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, day, reason, text
+from api.web.forms import (
+    DossierKind, FormAction, Input, OFFICERS, Parsed, REASON, actions_of, day, reason, text, with_reason,
+)
 from api.web.pages import certification_of
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -115,8 +117,7 @@ def _parse_revoke(form, ctx) -> Parsed:
 
 CERTIFICATE_ACTIONS = actions_of(
     FormAction("duplicata", "Délivrer un duplicata", OFFICERS, "duplicate", (REASON,), _parse_duplicate,
-               lambda s, actor, i, v: issuance.duplicate(s, actor, i, v["reason"]),
-               done="Le duplicata va être établi et envoyé."),
+               with_reason(issuance.duplicate), done="Le duplicata va être établi et envoyé."),
     FormAction("corriger", "Corriger l'identité du titulaire", OFFICERS, "correct", (
         Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),),
               default=lambda ctx, _i: ctx["k"].holder_last_name),
@@ -129,7 +130,7 @@ CERTIFICATE_ACTIONS = actions_of(
     ), _parse_correct, _apply_correct, done="La correction est enregistrée ; les anciennes valeurs restent dans "
                                              "l'historique."),
     FormAction("revoquer", "Révoquer", OFFICERS, "revoke", (REASON,), _parse_revoke,
-               lambda s, actor, i, v: issuance.revoke(s, actor, i, v["reason"]),
+               with_reason(issuance.revoke),
                done="Le document est révoqué.", button="Confirmer la révocation définitive"),
 )
 

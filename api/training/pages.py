@@ -13,7 +13,7 @@ from api.flow_helpers import training_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, optional_comment, pick,
-    reason, row_values, text
+    reason, row_values, text, with_reason
 )
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
@@ -301,7 +301,7 @@ TRAINING_ACTIONS = actions_of(
                lambda s, actor, i, v: training_svc.close(s, actor, i, v["comment"]),
                done="La session est clôturée.", button="Clôturer la session"),
     FormAction("annuler", "Annuler la session", FORMATEUR_OR_OFFICER, "cancel", (REASON,), reason,
-               lambda s, actor, i, v: training_svc.cancel(s, actor, i, v["reason"]),
+               with_reason(training_svc.cancel),
                done="La session a été annulée ; les encadrants inscrits en sont informés."),
 )
 

@@ -11,7 +11,7 @@ from api.flow_helpers import appui_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, pick,
-    reason, text
+    reason, text, with_reason
 )
 from api.web.pages import structure_name, user_name
 from api.web.prefect_links import links as prefect_links
@@ -110,7 +110,7 @@ APPUI_ACTIONS = actions_of(
         Input("compte_rendu", "Compte rendu signé (PDF, facultatif)", "file"),
     ), _parse_report, _apply_report, done="Le compte rendu a été déposé ; la structure le reçoit."),
     FormAction("annuler", "Annuler l'appui", frozenset({Role.officer, Role.structure}), "cancel", (REASON,), reason,
-               lambda s, actor, i, v: appuis_svc.cancel(s, actor, i, v["reason"]), done="L'appui a été annulé."),
+               with_reason(appuis_svc.cancel), done="L'appui a été annulé."),
 )
 
 APPUI_CREATIONS = actions_of(

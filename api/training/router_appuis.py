@@ -4,10 +4,9 @@ its own; officers all."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.contract import PDF, binary
@@ -15,11 +14,12 @@ from api.deps import FormateurOrOfficer, Officer, Principal, StructureOrOfficer,
 from api.dossier import progress_of
 from api.flow_helpers import appui_waiting_for
 from api.idempotency import Call, Responder
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.routes import DossierActions
 from api.training.schemas import AppuiAssignIn, AppuiFileOut, AppuiIn, AppuiOut, AppuiReportIn, AppuiSummary
-from api.uploads import file_response, parse_metadata, read_multipart, store_pieces
+from api.uploads import dossier_upload, file_response, store_pieces
 from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Role, Structure, User
@@ -70,21 +70,12 @@ def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
         s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
 
-@router.get("", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)")
-def list_appuis(
-    pager: Pager = Depends(),
-    state: AppuiState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    since: date | None = since_query("Demandés"),
-    until: date | None = until_query("Demandés"),
-    principal: Principal = Depends(current_principal),
-):
-    with session_scope() as db:
-        return pager.page(
-            training_queries.list_appuis(db, principal.actor, state=state), lambda a: AppuiSummary(**_summary(db, a)),
-            text=lambda a: (a.reference, a.subject, db.get(Structure, a.structure_id).name),
-            where=lambda a: structure_id in (None, a.structure_id) and in_range(a.created_at, since, until),
-        )
+list_route(
+    router, name="list_appuis", response_model=Page[AppuiSummary], summary="Lister les appuis visibles (paginé)",
+    rows=training_queries.list_appuis, render=summary_of(AppuiSummary, _summary),
+    text=lambda db, a: (a.reference, a.subject, db.get(Structure, a.structure_id).name),
+    filters=[state_filter(AppuiState), STRUCTURE, period("Demandés", "created_at")],
+)
 
 
 reads = DossierReads(router, id_param="appui_id", get=training_queries.get_appui, entity_type=Appui.__tablename__)
@@ -114,10 +105,8 @@ dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
              summary="Déposer le compte rendu (formateur désigné) : métadonnées JSON + PDF « compte_rendu » facultatif")
 async def report(appui_id: int, call: Call,
                  principal: Principal = Depends(require(Role.formateur))):
-    with session_scope() as db:  # 404 before storing anything
-        training_queries.get_appui(db, principal.actor, appui_id)
-    raw, files = await read_multipart(call.http, REPORT_FILES)
-    body = parse_metadata(AppuiReportIn, raw)
+    body, files = await dossier_upload(call.http, training_queries.get_appui, principal.actor, appui_id,
+                                       AppuiReportIn, REPORT_FILES)
     if len(files) > 1:
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
     stored = store_pieces(files)

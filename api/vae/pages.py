@@ -12,7 +12,8 @@ from api.flow_helpers import vae_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     OFFICERS,
-    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, moment, pick, reason, row_values, text
+    REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, moment, pick, reason, row_values, text,
+    with_reason
 )
 from api.web.pages import structure_name
 from api.web.prefect_links import links as prefect_links
@@ -184,8 +185,7 @@ VAE_ACTIONS = actions_of(
         s, actor, i, interview_at=v["at"], notes=v["notes"]),
         done="L'entretien est enregistré ; le jury peut délibérer sur les blocs demandés."),
     FormAction("abandonner", "Abandonner la démarche de VAE", ST_O, "abandon", (REASON,), reason,
-               lambda s, actor, i, v: vae_svc.abandon(s, actor, i, v["reason"]),
-               done="La démarche de VAE est abandonnée."),
+               with_reason(vae_svc.abandon), done="La démarche de VAE est abandonnée."),
 )
 
 

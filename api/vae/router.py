@@ -5,9 +5,7 @@ candidates of their own sessions (404 otherwise); the deliberation is the jury's
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.contract import PDF, binary, multipart_body
@@ -15,7 +13,8 @@ from api.dossier import progress_of
 from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
 from api.flow_helpers import vae_waiting_for as waiting_for
 from api.idempotency import Call, Responder
-from api.pagination import Page, Pager, in_range, since_query, until_query
+from api.pagination import Page
+from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
 from api.reads import DossierReads
 from api.schemas import ReasonIn
 from api.uploads import documents_out, file_response, read_multipart, store_pieces
@@ -84,22 +83,12 @@ def file_request(body: VaeRequestIn, call: Call, principal: StructureOrOfficer):
         status=201)
 
 
-@router.get("", response_model=Page[VaeSummary], summary="Lister les dossiers de VAE visibles (paginé)")
-def list_dossiers(
-    pager: Pager = Depends(),
-    state: VaeState | None = Query(default=None, description="Filtrer par état"),
-    structure_id: int | None = Query(default=None, ge=1, description="Filtrer par structure"),
-    since: date | None = since_query("Déposés"),
-    until: date | None = until_query("Déposés"),
-    principal: Principal = Depends(current_principal),
-):
-    with session_scope() as db:
-        return pager.page(
-            vae_queries.list_dossiers(db, principal.actor, state=state),
-            lambda d: VaeSummary(**_summary(db, d)),
-            text=lambda d: (d.reference, db.get(Candidate, d.candidate_id).last_name),
-            where=lambda d: structure_id in (None, d.structure_id) and in_range(d.filed_at, since, until),
-        )
+list_route(
+    router, name="list_dossiers", response_model=Page[VaeSummary], rows=vae_queries.list_dossiers,
+    summary="Lister les dossiers de VAE visibles (paginé)", render=summary_of(VaeSummary, _summary),
+    text=lambda db, d: (d.reference, db.get(Candidate, d.candidate_id).last_name),
+    filters=[state_filter(VaeState), STRUCTURE, period("Déposés", "filed_at")],
+)
 
 
 reads = DossierReads(router, id_param="dossier_id", get=vae_queries.get_dossier, entity_type=VaeDossier.__tablename__)

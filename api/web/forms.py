@@ -198,6 +198,11 @@ def reason(form: Mapping[str, str], label: str = "Motif") -> Parsed:
 
 
 REASON = Input("reason", "Motif", "textarea", required=True)
+
+
+def with_reason(do: Callable[[Session, Actor, int, str], Any]) -> Callable[[Session, Actor, int | None, dict], Any]:
+    """The apply of an action taken with a reason: the service ``do(db, actor, dossier_id, reason)``."""
+    return lambda db, actor, dossier_id, values: do(db, actor, dossier_id, values["reason"])
 COMMENT = Input("comment", "Commentaire (facultatif)", "textarea")
 
 

@@ -11,6 +11,17 @@ SAMPLE_STRUCTURE_NAME = "<script>alert('x')</script> & Fils"
 SAMPLE_CERTIFIER_NAME = "Organisme certificateur CQP de la branche des ACI"
 
 
+def sample_structure(name: str = SAMPLE_STRUCTURE_NAME) -> dict[str, str]:
+    """A structure as the letters and e-mails name it (the keys of ``flows.context.structure_fields``)."""
+    return {
+        "structure_name": name,
+        "structure_siret": "73282932000074",
+        "structure_address": "12 rue de l'Église\n69007 Lyon",
+        "structure_region": "Auvergne-Rhône-Alpes",
+        "structure_email": "contact@aci-exemple.fr",
+    }
+
+
 def sample_letter_context(key: str, sample: dict[str, Any], today: date, **extra: Any) -> dict[str, Any]:
     """A letter/e-mail context: the certifier, the day of the letter, a process's ``sample`` dict
     under ``key``, and the ``extra`` variables of its templates (``action_url``, ``recipient_name``...)."""
@@ -21,11 +32,7 @@ def sample_request(**overrides: Any) -> dict[str, Any]:
     """A complete ``request`` dict (every key any letter or e-mail may use)."""
     request: dict[str, Any] = {
         "reference": "AGR-2026-00001",
-        "structure_name": SAMPLE_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_address": "12 rue de l'Église\n69007 Lyon",
-        "structure_region": "Auvergne-Rhône-Alpes",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(),
         "certification_code": "CQP_SP",
         "certification_title": "CQP Salarié Polyvalent",
         "mandataire_name": "Hélène Lefèvre",
@@ -76,9 +83,7 @@ def sample_agrement(**overrides: Any) -> dict[str, Any]:
     """A complete ``agrement`` dict (lifecycle e-mails: échéance, expiration, suspension...)."""
     agrement: dict[str, Any] = {
         "number": "AGR-CQP_SP-2026-0001",
-        "structure_name": SAMPLE_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(),
         "certification_title": "CQP Salarié Polyvalent",
         "certification_code": "CQP_SP",
         "start_date": date(2026, 1, 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_STRUCTURE_NAME, sample_letter_context
+from documents.samples.common import sample_letter_context, sample_structure
 
 
 def sample_controle(**overrides: Any) -> dict[str, Any]:
@@ -18,11 +18,7 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
         "kind": "periodic",
         "kind_label": "contrôle périodique",
         "reason": "Contrôle à mi-parcours de l'agrément (18 mois après son début).",
-        "structure_name": SAMPLE_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_address": "12 rue de l'Église\n69007 Lyon",
-        "structure_region": "Auvergne-Rhône-Alpes",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(),
         "certification_title": "CQP Salarié Polyvalent",
         "certification_code": "CQP_SP",
         "agrement_number": "AGR-CQP_SP-2026-0001",

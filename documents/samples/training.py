@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_CERTIFIER_NAME, SAMPLE_OTHER_STRUCTURE_NAME, sample_letter_context
+from documents.samples.common import (
+    SAMPLE_CERTIFIER_NAME,
+    SAMPLE_OTHER_STRUCTURE_NAME,
+    sample_letter_context,
+    sample_structure,
+)
 
 
 def sample_training(**overrides: Any) -> dict[str, Any]:
@@ -46,11 +51,7 @@ def sample_enrollment(**overrides: Any) -> dict[str, Any]:
         "first_names": "Éloïse",
         "name": "Éloïse N'Diaye-Lefèvre",
         "email": "eloise.ndiaye@aci-exemple.fr",
-        "structure_name": SAMPLE_OTHER_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_address": "12 rue de l'Église\n69007 Lyon",
-        "structure_region": "Auvergne-Rhône-Alpes",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(SAMPLE_OTHER_STRUCTURE_NAME),
         "attendance": [{"day": d, "present": True} for d in days],
         "days_attended": 2,
         "hours_attended": 14,
@@ -93,11 +94,7 @@ def sample_appui(**overrides: Any) -> dict[str, Any]:
         "state_label": "compte rendu déposé",
         "requested_by": "Aïssatou Diallo",
         "requested_at": datetime(2026, 4, 2, 8, 0, tzinfo=UTC),
-        "structure_name": SAMPLE_OTHER_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_address": "12 rue de l'Église\n69007 Lyon",
-        "structure_region": "Auvergne-Rhône-Alpes",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(SAMPLE_OTHER_STRUCTURE_NAME),
         "formateur_name": "Zoë Ærøskøbing",
         "formateur_email": "zoe.aeroskobing@formateurs.example.org",
         "formateur_sex": "F",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import SAMPLE_STRUCTURE_NAME, sample_letter_context
+from documents.samples.common import sample_letter_context, sample_structure
 
 
 def sample_vae(**overrides: Any) -> dict[str, Any]:
@@ -15,10 +15,7 @@ def sample_vae(**overrides: Any) -> dict[str, Any]:
         "reference": "VAE-2026-0001",
         "state": "recevable",
         "state_label": "demande recevable : livret 2 attendu",
-        "structure_name": SAMPLE_STRUCTURE_NAME,
-        "structure_siret": "73282932000074",
-        "structure_address": "12 rue de l'Église\n69007 Lyon",
-        "structure_email": "contact@aci-exemple.fr",
+        **sample_structure(),
         "certification_title": "CQP Salarié Polyvalent",
         "certification_code": "CQP_SP",
         "candidate_reference": "CAND-2026-00001",
