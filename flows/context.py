@@ -40,6 +40,16 @@ def structure_fields(structure: Structure) -> dict[str, str]:
     }
 
 
+def person_fields(key: str, user: User | None) -> dict[str, str | None]:
+    """A person as the letters and e-mails name them: ``<key>_name``, ``<key>_email`` and ``<key>_sex``
+    (M | F, for the agreement: « contrôleur »/« contrôleuse »), all None when nobody holds the part yet."""
+    return {
+        f"{key}_name": user.full_name if user else None,
+        f"{key}_email": user.email if user else None,
+        f"{key}_sex": user.sex if user else None,
+    }
+
+
 def _submitted_at(db: Session, request: AgrementRequest, round: int) -> datetime | None:
     """When round ``round`` was submitted: the first submission, or its compléments."""
     if round <= 1:

@@ -28,7 +28,7 @@ from certification.models import Certification, Structure, User
 from certification.agrement.models import Agrement
 from certification.settings import get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
-from flows.context import letter_context, structure_fields
+from flows.context import letter_context, person_fields, structure_fields
 from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = Controle.__tablename__
@@ -82,9 +82,7 @@ def controle_context(db: Session, controle: Controle) -> dict[str, Any]:
             "agrement_number": agrement.number,
             "agrement_start_date": agrement.start_date,
             "agrement_end_date": agrement.end_date,
-            "controleur_name": controleur.full_name if controleur else None,
-            "controleur_email": controleur.email if controleur else None,
-            "controleur_sex": controleur.sex if controleur else None,  # M | F: « contrôleur »/« contrôleuse »
+            **person_fields("controleur", controleur),
             "visit_at": controle.visit_at,
             "visit_end": controle.visit_end,
             "visit_place": controle.visit_place,
@@ -127,8 +125,7 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     step, payload = effect.step, effect.payload
     if step == "assign" and payload.get("controleur_id"):
         controleur = db.get(User, payload["controleur_id"])
-        fx.mail({**ctx, "controle": {**c, "controleur_name": controleur.full_name,
-                                     "controleur_email": controleur.email, "controleur_sex": controleur.sex}},
+        fx.mail({**ctx, "controle": {**c, **person_fields("controleur", controleur)}},
                 f"mission:u{controleur.id}", "controle/mission_controle", [controleur.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", controle.visit_sequence)

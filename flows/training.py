@@ -43,7 +43,7 @@ from certification.training.states import (
     TrainingState,
 )
 from flows.common import advance_task, advance_then_deliver, dossier_flow, sweep_flow, visit_invitation
-from flows.context import letter_context, structure_fields
+from flows.context import letter_context, person_fields, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
@@ -78,9 +78,7 @@ def training_context(db: Session, training: TrainingSession) -> dict[str, Any]:
         training={
             "reference": training.reference,
             "title": training.title,
-            "formateur_name": formateur.full_name,
-            "formateur_email": formateur.email,
-            "formateur_sex": formateur.sex,
+            **person_fields("formateur", formateur),
             "days": training_queries.days_of(training),
             "start_date": training.start_date,
             "end_date": training.end_date,
@@ -155,9 +153,7 @@ def appui_context(db: Session, appui: Appui) -> dict[str, Any]:
             "requested_by": requester.full_name if requester else "",
             "requested_at": appui.created_at,
             **structure_fields(structure),
-            "formateur_name": formateur.full_name if formateur else None,
-            "formateur_email": formateur.email if formateur else None,
-            "formateur_sex": formateur.sex if formateur else None,  # M | F: « formateur »/« formatrice »
+            **person_fields("formateur", formateur),
             "visit_at": appui.visit_at,
             "visit_end": appui.visit_end,
             "visit_place": appui.visit_place,
@@ -334,8 +330,7 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
         fx.mail(ctx, "requested", "training/appui_demande", officers, cc=structure)
     elif step == "assign" and payload.get("formateur_id"):
         assigned = db.get(User, payload["formateur_id"])
-        fx.mail({**ctx, "appui": {**a, "formateur_name": assigned.full_name, "formateur_email": assigned.email,
-                                 "formateur_sex": assigned.sex}},
+        fx.mail({**ctx, "appui": {**a, **person_fields("formateur", assigned)}},
                 f"mission:u{assigned.id}", "training/appui_mission", [assigned.email])
     elif step == "schedule_visit":
         sequence = payload.get("visit_sequence", appui.visit_sequence)
