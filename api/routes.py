@@ -65,7 +65,7 @@ class DossierActions:
             args: tuple = (dossier_id,) if body is None else (dossier_id, body.reason if reason else body)
             actor: Actor = principal.actor
             return self.responder(call, principal, digest if body is None else (*digest, body),
-                                  lambda s: do(s, actor, *args))
+                                  lambda db: do(db, actor, *args))
 
         parameters = [parameter(self.id_param, int)]
         if reason or model is not None:
@@ -79,5 +79,5 @@ class DossierActions:
         """``POST /{id}/visit`` (``schedule_visit``): programme or move the dossier's visit, the
         service's ``schedule(db, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
         body's planning fields."""
-        self.add("visit", lambda s, actor, i, visit: schedule(s, actor, i, **visit.planning()), model=VisitIn,
+        self.add("visit", lambda db, actor, i, visit: schedule(db, actor, i, **visit.planning()), model=VisitIn,
                  name="schedule_visit", principal=principal, summary=summary)

@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     from certification.db import session_scope
     from certification.agrement.models import AgrementRequest
 
-    with session_scope() as s:
-        stored = s.exec(select(func.count()).select_from(AgrementRequest)).one()
+    with session_scope() as db:
+        stored = db.exec(select(func.count()).select_from(AgrementRequest)).one()
     submitted = results["submit"]["requests"] - sum(results["submit"]["errors"].values())
     assert stored == args.dossiers + submitted, (stored, args.dossiers, submitted)
     h = results["health"]

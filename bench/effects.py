@@ -51,8 +51,8 @@ def idle_runs(size: int, runs: int) -> dict:
     grant_agrement(people, 1)
     structure_account(people, siret(1))
     sid = deliberated_session(people, ready_candidates(people["structure"], size), sign=False)
-    with session_scope() as s:
-        jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
+    with session_scope() as db:
+        jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
     first = advance_jury(sid)
     assert first.state == "results_notified"
     timings = []
@@ -86,21 +86,21 @@ def unrelated_latency(size: int) -> dict:
     pdf = sample_pdf("Dossier", "Pièce de la demande.")
 
     def sent(key_end: str) -> bool:
-        with session_scope() as s:
-            return s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.endswith(key_end),
+        with session_scope() as db:
+            return db.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.endswith(key_end),
                                                          OutboxMessage.status == "sent")).first() is not None
 
     def jury_done() -> bool:
-        with session_scope() as s:
-            pending = s.exec(select(OutboxMessage.id).where(OutboxMessage.entity_type == "jury_sessions",
+        with session_scope() as db:
+            pending = db.exec(select(OutboxMessage.id).where(OutboxMessage.entity_type == "jury_sessions",
                                                             OutboxMessage.status != "sent")).first()
-            results = s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.contains(":results:"))).first()
+            results = db.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.contains(":results:"))).first()
         return pending is None and results is not None
 
     async def scenario() -> dict:
         t0 = time.perf_counter()
-        with session_scope() as s:
-            jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
+        with session_scope() as db:
+            jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
         await dispatch.changed("jury", sid)
         await asyncio.sleep(1.0)  # the jury's run is under way
         t1 = time.perf_counter()

@@ -145,14 +145,14 @@ def _parse_provide(form, ctx) -> Parsed:
 REQUEST_ACTIONS = actions_of(
     FormAction("recevable", "Déclarer la demande recevable", OFFICERS, "admissible",
                (Input("comment", "Commentaire (facultatif)", "textarea", id="admissible-comment"),),
-               _parse_admissible, lambda s, actor, i, v: requests_svc.declare_admissible(s, actor, i, v["comment"]),
+               _parse_admissible, lambda db, actor, i, v: requests_svc.declare_admissible(db, actor, i, v["comment"]),
                done="La demande a été déclarée recevable.", submit="Déclarer recevable"),
     FormAction("complements", "Demander des compléments", OFFICERS, "request-complements",
                (Input("message", "Pièces ou précisions attendues", "textarea", required=True),
                 Input("deadline_days", "Délai de réponse (jours)", "number",
                       default=lambda ctx, _: str(ctx["complements_days"]), attrs=(("min", "1"), ("max", "180")))),
                _parse_complements,
-               lambda s, actor, i, v: requests_svc.request_complements(s, actor, i, v["message"], deadline_days=v["days"]),
+               lambda db, actor, i, v: requests_svc.request_complements(db, actor, i, v["message"], deadline_days=v["days"]),
                done="La demande de compléments a été envoyée.", button="Confirmer et envoyer la demande"),
     FormAction("decision", "Décider", OFFICERS, "decision",
                (Input("decision", "Décision", "radio", required=True,
@@ -162,13 +162,13 @@ REQUEST_ACTIONS = actions_of(
     FormAction("avis", "Rendre l'avis", MANDATAIRES, "avis",
                (Input("avis", "Avis", "radio", required=True, choices=tuple(AVIS.items())),
                 Input("comment", "Motivation (obligatoire pour un avis défavorable)", "textarea")),
-               _parse_avis, lambda s, actor, i, v: requests_svc.give_avis(s, actor, i, v["avis"], v["comment"]),
+               _parse_avis, lambda db, actor, i, v: requests_svc.give_avis(db, actor, i, v["avis"], v["comment"]),
                done="Votre avis a été enregistré."),
     FormAction("transmettre", "Transmettre les compléments", MANDATAIRES, "complements",
                (*_with_help(PIECE_INPUTS, "Un ou plusieurs PDF par type de pièce ; laissez vides les autres types."),
                 COMMENT),
-               _parse_provide, lambda s, actor, i, v: requests_svc.provide_complements(
-                   s, actor, i, comment=v["comment"], pieces=v["pieces"]),
+               _parse_provide, lambda db, actor, i, v: requests_svc.provide_complements(
+                   db, actor, i, comment=v["comment"], pieces=v["pieces"]),
                done="Les compléments ont été transmis ; la recevabilité de la demande va être examinée à nouveau.",
                button="Confirmer et transmettre"),
     FormAction("retirer", "Retirer la demande", MANDATAIRES, "withdraw", (REASON,), reason,
@@ -257,7 +257,7 @@ AGREMENT_ACTIONS = actions_of(
                done="L'agrément a été retiré.", button="Confirmer le retrait définitif"),
     FormAction("controle", "Planifier un contrôle sur demande", OFFICERS, "plan-controle",
                (Input("reason", "Motif du contrôle (facultatif)", "textarea"),), _parse_plan,
-               lambda s, actor, i, v: controles_svc.plan_controle(s, actor, i, kind="on_demand", reason=v["reason"]),
+               lambda db, actor, i, v: controles_svc.plan_controle(db, actor, i, kind="on_demand", reason=v["reason"]),
                done="Le contrôle a été planifié.", submit="Planifier un contrôle",
                redirect=lambda c: f"/app/controles/{c.id}?fait=planifie",
                dispatch=lambda _i, _v, c: [("controle_changed", c.id)]),
@@ -265,8 +265,8 @@ AGREMENT_ACTIONS = actions_of(
         Input("motivation", "Motivation (facultatif)", "textarea"),
         *_with_help(PIECE_INPUTS, "Les pièces de la demande précédente sont reprises : joignez seulement les "
                                   "nouvelles ou celles qui changent."),
-    ), _parse_renewal, lambda s, actor, i, v: requests_svc.request_renewal(
-        s, actor, i, pieces=v["pieces"], motivation=v["motivation"]),
+    ), _parse_renewal, lambda db, actor, i, v: requests_svc.request_renewal(
+        db, actor, i, pieces=v["pieces"], motivation=v["motivation"]),
         done="La demande de renouvellement a été déposée.", button="Confirmer et déposer la demande",
         redirect=lambda r: f"/app/demandes/{r.id}?fait=renouvellement",
         dispatch=lambda _i, _v, r: [("agrement_request_changed", r.id)]),

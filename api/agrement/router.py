@@ -175,19 +175,19 @@ async def provide_complements(
     pieces = store_pieces(files)
     return responder(
         call, principal, (request_id, body, [(p.kind, p.sha256) for p in pieces]),
-        lambda s: svc.provide_complements(s, principal.actor, request_id, comment=body.comment, pieces=pieces),
+        lambda db: svc.provide_complements(db, principal.actor, request_id, comment=body.comment, pieces=pieces),
     )
 
 
 dossier_actions = DossierActions(router, id_param="request_id", responder=responder, response_model=RequestOut,
                                  principal=Officer, digest_path=False)
-dossier_actions.add("request-complements", lambda s, actor, i, body: svc.request_complements(
-    s, actor, i, body.message, deadline_days=body.deadline_days), model=ComplementsRequestIn,
+dossier_actions.add("request-complements", lambda db, actor, i, body: svc.request_complements(
+    db, actor, i, body.message, deadline_days=body.deadline_days), model=ComplementsRequestIn,
     summary="Demander des compléments (chargé·e de certification)")
-dossier_actions.add("admissible", lambda s, actor, i, body: svc.declare_admissible(s, actor, i, body.comment),
+dossier_actions.add("admissible", lambda db, actor, i, body: svc.declare_admissible(db, actor, i, body.comment),
                     model=CommentIn, name="declare_admissible",
                     summary="Déclarer la demande recevable (chargé·e de certification)")
-dossier_actions.add("avis", lambda s, actor, i, body: svc.give_avis(s, actor, i, body.avis, body.comment),
+dossier_actions.add("avis", lambda db, actor, i, body: svc.give_avis(db, actor, i, body.avis, body.comment),
                     model=AvisIn, name="give_avis", principal=Mandataire, summary="Rendre l'avis (mandataire)")
 
 

@@ -118,8 +118,8 @@ async def request_renewal(
     pieces = store_pieces(files)
     return request_responder(
         call, principal, (agrement_id, body, [(p.kind, p.sha256) for p in pieces]),
-        lambda s: svc.request_renewal(
-            s, principal.actor, agrement_id, pieces=pieces, motivation=body.motivation
+        lambda db: svc.request_renewal(
+            db, principal.actor, agrement_id, pieces=pieces, motivation=body.motivation
         ),
         201,
     )

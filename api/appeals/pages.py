@@ -81,7 +81,7 @@ def _jury_flow(_appeal_id, _values, appeal) -> list[tuple[str, int]]:
 
 APPEAL_ACTIONS = actions_of(
     FormAction("recevable", "Déclarer le recours recevable", OFFICERS, "admissible", (), _parse_admissible,
-               lambda s, actor, i, v: appeals_svc.declare_admissible(s, actor, i),
+               lambda db, actor, i, v: appeals_svc.declare_admissible(db, actor, i),
                done="Le recours a été déclaré recevable.", dispatch=_jury_flow),
     FormAction("irrecevable", "Déclarer le recours irrecevable", OFFICERS, "inadmissible", (REASON,), reason,
                with_reason(appeals_svc.declare_inadmissible),
@@ -94,7 +94,7 @@ APPEAL_ACTIONS = actions_of(
               rows=lambda ctx, _item: [(b, f"{b} — {ctx['bloc_titles'].get(b, '')}", ctx["results"].get(b, ""))
                                        for b in ctx["blocs"]]),
         REASON,
-    ), _parse_uphold, lambda s, actor, i, v: appeals_svc.uphold(s, actor, i, results=v["results"], reason=v["reason"]),
+    ), _parse_uphold, lambda db, actor, i, v: appeals_svc.uphold(db, actor, i, results=v["results"], reason=v["reason"]),
         done="Le recours est fondé : nouveau PV et nouveaux documents.", dispatch=_jury_flow),
 )
 

@@ -57,8 +57,8 @@ responder = Responder(appeal_out, "jury_changed", flow_of=lambda appeal: appeal.
              summary="Déposer un recours (structure du candidat ou chargé·e), dans les 2 mois des résultats",
              responses={409: {"description": "Délai expiré (appeal_too_late), résultats non notifiés, recours en cours"}})
 def file_appeal(body: AppealIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (body,), lambda s: svc.file_appeal(
-        s, principal.actor, candidate_id=body.candidate_id, jury_session_id=body.session_id, grounds=body.grounds,
+    return responder(call, principal, (body,), lambda db: svc.file_appeal(
+        db, principal.actor, candidate_id=body.candidate_id, jury_session_id=body.session_id, grounds=body.grounds,
     ), status=201)
 
 
@@ -91,4 +91,4 @@ dossier_actions.add("reject", svc.reject, reason=True, summary="Rejeter le recou
              summary="Déclarer le recours fondé : nouveaux résultats, nouveau PV et nouveaux documents (chargé·e)")
 def uphold(appeal_id: int, body: UpholdIn, call: Call, principal: Officer):
     return responder(call, principal, (appeal_id, "uphold", body),
-                     lambda s: svc.uphold(s, principal.actor, appeal_id, results=body.results, reason=body.reason))
+                     lambda db: svc.uphold(db, principal.actor, appeal_id, results=body.results, reason=body.reason))

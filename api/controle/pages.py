@@ -167,11 +167,11 @@ def _decision_flows(controle_id, values, c) -> list[tuple[str, int]]:
 CONTROLE_ACTIONS = actions_of(
     FormAction("confier", "Confier le contrôle", OFFICERS, "assign",
                (Input("controleur_id", "Contrôleur", "select", required=True, choices=_controleur_options),),
-               _parse_assign, lambda s, actor, i, v: controles_svc.assign(s, actor, i, v["controleur_id"]),
+               _parse_assign, lambda db, actor, i, v: controles_svc.assign(db, actor, i, v["controleur_id"]),
                done="Le contrôle a été confié.", refusal="assign"),
     FormAction("visite", "Programmer la visite", frozenset({Role.controleur, Role.officer}), "visit", VISIT_INPUTS,
-               parse_visit, lambda s, actor, i, v: controles_svc.schedule_visit(
-                   s, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
+               parse_visit, lambda db, actor, i, v: controles_svc.schedule_visit(
+                   db, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
                    duration_minutes=v["minutes"]),
                done="La visite est programmée ; la structure reçoit sa convocation avec l'invitation.",
                button="Confirmer et envoyer la convocation"),
@@ -183,25 +183,25 @@ CONTROLE_ACTIONS = actions_of(
         ), help="Les lignes sans statut ni commentaire sont ignorées."),
         Input("summary", "Synthèse du rapport", "textarea", required=True),
         Input("rapport", "Rapport signé (PDF, facultatif)", "file"),
-    ), _parse_report, lambda s, actor, i, v: controles_svc.submit_report(
-        s, actor, i, findings=v["findings"], summary=v["summary"], files=v["pieces"]),
+    ), _parse_report, lambda db, actor, i, v: controles_svc.submit_report(
+        db, actor, i, findings=v["findings"], summary=v["summary"], files=v["pieces"]),
         done="Le rapport a été déposé."),
     FormAction("decision", "Décider sur le rapport", OFFICERS, "decision", (
         Input("decision", "Décision", "radio", required=True, choices=tuple(DECISIONS.items())),
         Input("reason", "Motif (obligatoire pour une suspension ou un retrait)", "textarea"),
         Input("action_plan_items", "Plan d'actions : actions attendues", "textarea"),
         Input("action_plan_deadline", "Plan d'actions : échéance", "date"),
-    ), _parse_decision, lambda s, actor, i, v: controles_svc.decide(
-        s, actor, i, decision=v["decision"], reason=v["reason"], action_plan_items=v["items"],
+    ), _parse_decision, lambda db, actor, i, v: controles_svc.decide(
+        db, actor, i, decision=v["decision"], reason=v["reason"], action_plan_items=v["items"],
         action_plan_deadline=v["deadline"]),
         done="La décision a été enregistrée ; la structure en reçoit la lettre.", dispatch=_decision_flows),
     FormAction("preuves", "Déposer des preuves du plan d'actions", frozenset({Role.structure, Role.officer}),
                "evidence", (Input("evidence", "Preuves (PDF, plusieurs fichiers possibles)", "file", required=True,
                                   attrs=(("multiple", "multiple"),)), COMMENT),
-               _parse_evidence, lambda s, actor, i, v: controles_svc.add_evidence(s, actor, i, v["pieces"], v["comment"]),
+               _parse_evidence, lambda db, actor, i, v: controles_svc.add_evidence(db, actor, i, v["pieces"], v["comment"]),
                done="Les preuves ont été déposées."),
     FormAction("cloturer", "Clôturer le plan d'actions", OFFICERS, "close-action-plan", (COMMENT,), optional_comment,
-               lambda s, actor, i, v: controles_svc.close_action_plan(s, actor, i, v["comment"]),
+               lambda db, actor, i, v: controles_svc.close_action_plan(db, actor, i, v["comment"]),
                done="Le plan d'actions est clôturé."),
     FormAction("annuler", "Annuler le contrôle", OFFICERS, "cancel", (REASON,), reason,
                with_reason(controles_svc.cancel), done="Le contrôle a été annulé."),

@@ -83,7 +83,7 @@ responder = Responder(controle_out, "controle_changed")
 def plan(body: ControlePlanIn, call: Call, principal: Officer):
     return responder(
         call, principal, (body,),
-        lambda s: svc.plan_controle(s, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
+        lambda db: svc.plan_controle(db, principal.actor, body.agrement_id, kind="on_demand", reason=body.reason),
         status=201,
     )
 
@@ -131,7 +131,7 @@ reads.uploaded_file(path="files", file_param="file_id", files_of=controle_querie
 def assign(controle_id: int, body: AssignIn, call: Call, principal: Officer):
     try:
         return responder(call, principal, (controle_id, body),
-                         lambda s: svc.assign(s, principal.actor, controle_id, body.controleur_id))
+                         lambda db: svc.assign(db, principal.actor, controle_id, body.controleur_id))
     except conflicts.ConflictOfInterest as exc:
         log.warning("assignment refused for contrôle %s: %s", controle_id, exc.message)
         with session_scope() as db:
@@ -154,7 +154,7 @@ async def submit_report(controle_id: int, call: Call,
                                        ReportIn, REPORT_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
-                     lambda s: svc.submit_report(s, principal.actor, controle_id,
+                     lambda db: svc.submit_report(db, principal.actor, controle_id,
                                                 findings=[f.model_dump() for f in body.findings],
                                                 summary=body.summary, files=stored))
 
@@ -178,9 +178,9 @@ async def add_evidence(controle_id: int, call: Call, principal: StructureOrOffic
                                        EvidenceIn, EVIDENCE_FILES)
     stored = store_pieces(files)
     return responder(call, principal, (controle_id, body, [f.sha256 for f in stored]),
-                     lambda s: svc.add_evidence(s, principal.actor, controle_id, stored, body.comment))
+                     lambda db: svc.add_evidence(db, principal.actor, controle_id, stored, body.comment))
 
 
-dossier_actions.add("close-action-plan", lambda s, actor, i, body: svc.close_action_plan(s, actor, i, body.comment),
+dossier_actions.add("close-action-plan", lambda db, actor, i, body: svc.close_action_plan(db, actor, i, body.comment),
                     model=CommentIn, summary="Clôturer le plan d'actions sur preuves (chargé·e)")
 dossier_actions.add("cancel", svc.cancel, reason=True, summary="Annuler le contrôle (chargé·e)")

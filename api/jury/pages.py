@@ -225,42 +225,42 @@ JURY_ACTIONS = actions_of(
         Input("user_id", "Membre de jury", "select", required=True, choices=_member_options),
         Input("college", "Collège", "radio", required=True, choices=tuple(COLLEGES.items())),
         Input("is_president", "Président·e du jury", "checkbox"),
-    ), _parse_member, lambda s, actor, i, v: jury_svc.add_member(
-        s, actor, i, user_id=v["user_id"], college=v["college"], is_president=v["president"]),
+    ), _parse_member, lambda db, actor, i, v: jury_svc.add_member(
+        db, actor, i, user_id=v["user_id"], college=v["college"], is_president=v["president"]),
         done="Le membre a été désigné.", refusal="add_member"),
     FormAction("candidats", "Inscrire des candidats prêts", OFFICERS, "candidates", (
         Input("candidat", "Candidats prêts pour le jury, sans session", "checkboxes",
               rows=lambda ctx, _item: [(c["id"], c["label"]) for c in ctx["ready"]],
               empty="Aucun candidat prêt à inscrire."),
-    ), _parse_candidates, lambda s, actor, i, v: jury_svc.add_candidates(s, actor, i, v["ids"]),
+    ), _parse_candidates, lambda db, actor, i, v: jury_svc.add_candidates(db, actor, i, v["ids"]),
         done="Les candidats ont été inscrits ; chacun est évalué sur les blocs qu'il ne détient pas encore.",
         refusal="add_candidates"),
     FormAction("convoquer", "Convoquer les membres", OFFICERS, "convene", (), _parse_convene,
-               lambda s, actor, i, v: jury_svc.convene(s, actor, i),
+               lambda db, actor, i, v: jury_svc.convene(db, actor, i),
                done="Les membres sont convoqués.", button="Confirmer et envoyer les convocations"),
     FormAction("presences", "Saisir les présences", OFFICERS, "attendance", (
         Input("present", "Présence des membres", "matrix", choices=tuple(ATTENDANCE.items()),
               rows=lambda ctx, _item: [(m.user_id, m.full_name, "" if m.present is None else str(int(m.present)))
                                        for m in ctx["members"]]),
-    ), _parse_attendance, lambda s, actor, i, v: jury_svc.record_attendance(s, actor, i, v["present"]),
+    ), _parse_attendance, lambda db, actor, i, v: jury_svc.record_attendance(db, actor, i, v["present"]),
         done="Les présences ont été enregistrées."),
     FormAction("composition", "Vérifier la composition", OFFICERS, "check-composition", (), _parse_check,
-               lambda s, actor, i, v: jury_svc.check_composition(s, actor, i),
+               lambda db, actor, i, v: jury_svc.check_composition(db, actor, i),
                done="La composition est vérifiée : le jury peut délibérer."),
     FormAction("resultats", "Enregistrer les résultats", O_J, "results", (
         Input("bloc", "Résultat par bloc", "matrix", required=True, choices=tuple(DELIBERATION_RESULTS.items()),
               rows=_bloc_rows),
         Input("comment", "Commentaire (facultatif)", "textarea"),
-    ), _parse_results, lambda s, actor, i, v: jury_svc.record_results(
-        s, actor, i, v["candidate_id"], v["results"], v["comment"]),
+    ), _parse_results, lambda db, actor, i, v: jury_svc.record_results(
+        db, actor, i, v["candidate_id"], v["results"], v["comment"]),
         done="Les résultats ont été enregistrés.", per=_candidate_items, per_field="candidate_id"),
     FormAction("cloturer", "Clore la délibération", O_J, "close-deliberation", (), _parse_close,
-               lambda s, actor, i, v: jury_svc.close_deliberation(s, actor, i), done="La délibération est close."),
+               lambda db, actor, i, v: jury_svc.close_deliberation(db, actor, i), done="La délibération est close."),
     FormAction("signer", "Signer le procès-verbal", O_J, "sign-pv", (), _parse_sign,
-               lambda s, actor, i, v: jury_svc.sign_pv(s, actor, i),
+               lambda db, actor, i, v: jury_svc.sign_pv(db, actor, i),
                done="Le procès-verbal est signé ; les résultats vont être notifiés.", button="Signer le procès-verbal"),
     FormAction("annuler", "Annuler la session", OFFICERS, "cancel", (REASON,), reason,
-               lambda s, actor, i, v: jury_svc.cancel(s, actor, i, v["reason"]), done="La session a été annulée."),
+               lambda db, actor, i, v: jury_svc.cancel(db, actor, i, v["reason"]), done="La session a été annulée."),
 )
 
 JURY_CREATIONS = actions_of(
@@ -272,8 +272,8 @@ JURY_CREATIONS = actions_of(
         Input("video_link", "Lien de visioconférence (https://…)", attrs=(("maxlength", "500"),)),
         Input("quorum", "Quorum (membres)", "number", default="3", attrs=(("min", "3"), ("max", "20"))),
         Input("duration_minutes", "Durée (minutes)", "number", default="240", attrs=(("min", "30"), ("max", "720"))),
-    ), _parse_plan, lambda s, actor, _i, v: jury_svc.plan_session(
-        s, actor, certification_code=v["code"], scheduled_at=v["at"], place=v["place"], video_link=v["video"],
+    ), _parse_plan, lambda db, actor, _i, v: jury_svc.plan_session(
+        db, actor, certification_code=v["code"], scheduled_at=v["at"], place=v["place"], video_link=v["video"],
         quorum=v["quorum"], duration_minutes=v["minutes"]),
         done="La session a été planifiée.", redirect=lambda j: f"/app/jurys/{j.id}?fait=planifier"),
 )

@@ -119,9 +119,9 @@ def _composing(call: Call, principal: Principal, session_id: int, key: tuple, ac
                change: Callable[[Session], object]) -> JSONResponse:
     """Add members or candidates to the session (``change``), then answer the session; a conflict of
     interest refused is traced (``action``) before it answers 409."""
-    def apply(s: Session) -> JurySession:
-        change(s)
-        return jury_queries.get_jury_session(s, principal.actor, session_id)
+    def apply(db: Session) -> JurySession:
+        change(db)
+        return jury_queries.get_jury_session(db, principal.actor, session_id)
 
     try:
         return responder(call, principal, (session_id, *key), apply)
@@ -135,8 +135,8 @@ def _composing(call: Call, principal: Principal, session_id: int, key: tuple, ac
 
 @router.post("", status_code=201, response_model=JuryOut, summary="Planifier une session de jury (chargé·e)")
 def plan(body: JuryPlanIn, call: Call, principal: Officer):
-    return responder(call, principal, (body,), lambda s: svc.plan_session(
-        s, principal.actor, certification_code=body.certification_code, scheduled_at=body.scheduled_at,
+    return responder(call, principal, (body,), lambda db: svc.plan_session(
+        db, principal.actor, certification_code=body.certification_code, scheduled_at=body.scheduled_at,
         place=body.place, video_link=body.video_link, quorum=body.quorum, duration_minutes=body.duration_minutes,
     ), status=201)
 
@@ -173,8 +173,8 @@ reads.timeline(summary="Historique de la session (paginé, plus anciens d'abord)
              summary="Désigner un membre (collège, président) (chargé·e)",
              responses={409: {"description": "Conflit d'intérêts, membre déjà désigné ou président déjà désigné"}})
 def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
-    return _composing(call, principal, session_id, ("members", body), "add_member", lambda s: svc.add_member(
-        s, principal.actor, session_id, user_id=body.user_id, college=body.college, is_president=body.is_president))
+    return _composing(call, principal, session_id, ("members", body), "add_member", lambda db: svc.add_member(
+        db, principal.actor, session_id, user_id=body.user_id, college=body.college, is_president=body.is_president))
 
 
 @router.post("/{session_id}/candidates", response_model=JuryOut,
@@ -183,7 +183,7 @@ def add_member(session_id: int, body: MemberIn, call: Call, principal: Officer):
                                              "ou conflit d'intérêts d'un membre"}})
 def add_candidates(session_id: int, body: JuryCandidatesIn, call: Call, principal: Officer):
     return _composing(call, principal, session_id, ("candidates", body), "add_candidates",
-                      lambda s: svc.add_candidates(s, principal.actor, session_id, body.candidate_ids))
+                      lambda db: svc.add_candidates(db, principal.actor, session_id, body.candidate_ids))
 
 
 dossier_actions.add("convene", svc.convene, summary="Convoquer les membres (convocations avec invitation .ics) (chargé·e)")
@@ -193,20 +193,20 @@ dossier_actions.add("convene", svc.convene, summary="Convoquer les membres (conv
              summary="Saisir la présence des membres : {\"present\": {user_id: true|false}} (chargé·e)")
 def attendance(session_id: int, body: AttendanceIn, call: Call, principal: Officer):
     return responder(call, principal, (session_id, "attendance", body),
-                     lambda s: svc.record_attendance(s, principal.actor, session_id, body.present))
+                     lambda db: svc.record_attendance(db, principal.actor, session_id, body.present))
 
 
 @router.post("/{session_id}/check-composition", response_model=JuryOut,
              summary="Vérifier la composition : président, deux collèges paritaires, quorum, indépendance (chargé·e)",
              responses={409: {"description": "Composition irrégulière ; details.problems en donne la liste"}})
 def check_composition(session_id: int, call: Call, principal: Officer):
-    def action(s: Session) -> JurySession:
+    def action(db: Session) -> JurySession:
         try:
-            return svc.check_composition(s, principal.actor, session_id)
+            return svc.check_composition(db, principal.actor, session_id)
         except InvalidTransition as exc:
             if exc.code != "guard_failed":
                 raise
-            problems = svc.composition_problems(s, jury_queries.get_jury_session(s, principal.actor, session_id))
+            problems = svc.composition_problems(db, jury_queries.get_jury_session(db, principal.actor, session_id))
             raise Conflict(exc.message, code="composition_irregular", details={"problems": problems}) from None
 
     return responder(call, principal, (session_id, "check-composition"), action)
@@ -218,9 +218,9 @@ def check_composition(session_id: int, call: Call, principal: Officer):
 @router.post("/{session_id}/results", response_model=JuryOut,
              summary="Enregistrer les résultats d'un candidat par bloc (chargé·e ou président du jury)")
 def record_results(session_id: int, body: ResultsIn, call: Call, principal: OfficerOrJuryMember):
-    def action(s: Session) -> JurySession:
-        svc.record_results(s, principal.actor, session_id, body.candidate_id, body.results, body.comment)
-        return jury_queries.get_jury_session(s, principal.actor, session_id)
+    def action(db: Session) -> JurySession:
+        svc.record_results(db, principal.actor, session_id, body.candidate_id, body.results, body.comment)
+        return jury_queries.get_jury_session(db, principal.actor, session_id)
 
     return responder(call, principal, (session_id, "results", body), action)
 

@@ -103,7 +103,7 @@ dossier_actions.add("duplicate", svc.duplicate, reason=True,
              summary="Corriger l'identité du titulaire (anciennes valeurs gardées dans l'historique) (chargé·e)")
 def correct(certificate_id: int, body: CorrectionIn, call: Call, principal: Officer):
     return responder(call, principal, (certificate_id, "correct", body),
-                     lambda s: svc.correct(s, principal.actor, certificate_id, reason=body.reason,
+                     lambda db: svc.correct(db, principal.actor, certificate_id, reason=body.reason,
                                           last_name=body.last_name, first_names=body.first_names,
                                           birth_date=body.birth_date, sex=body.sex))
 

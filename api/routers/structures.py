@@ -31,9 +31,9 @@ def list_structures(pager: Pager = Depends(),
                                                description="Filtrer par région (nom exact)"),
                     _principal: Principal = Depends(officer)):
     with session_scope() as db:
-        return pager.page(db.exec(select(Structure)), lambda s: StructureOut.model_validate(s, from_attributes=True),
-                          key=lambda s: (s.name, s.id), text=lambda s: (s.name, s.siret),
-                          where=lambda s: region in (None, s.region))
+        return pager.page(db.exec(select(Structure)), lambda db: StructureOut.model_validate(db, from_attributes=True),
+                          key=lambda db: (db.name, db.id), text=lambda db: (db.name, db.siret),
+                          where=lambda db: region in (None, db.region))
 
 
 @router.get("/{structure_id}/links", response_model=Page[LinkOut], summary="Liens déclarés avec la structure (paginé)")

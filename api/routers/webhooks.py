@@ -98,7 +98,7 @@ def subscribe(body: SubscriptionIn, principal: Principal = Depends(OFFICER)):
 @router.get("", response_model=Page[SubscriptionOut], summary="Lister les abonnements (chargé·e ; paginé)")
 def list_subscriptions(pager: Pager = Depends(), _principal: Principal = Depends(OFFICER)):
     with session_scope() as db:
-        return pager.page(db.exec(select(WebhookSubscription)), _out, text=lambda s: (s.url, s.description))
+        return pager.page(db.exec(select(WebhookSubscription)), _out, text=lambda db: (db.url, db.description))
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionOut, summary="Consulter un abonnement (chargé·e)")

@@ -266,8 +266,8 @@ TRAINING_ACTIONS = actions_of(
         Input("last_name", "Nom", required=True, attrs=(("maxlength", "100"),)),
         Input("first_names", "Prénom(s)", required=True, attrs=(("maxlength", "150"),)),
         Input("email", "Adresse e-mail", "email", required=True, attrs=(("maxlength", "254"),)),
-    ), _parse_enroll, lambda s, actor, i, v: training_svc.enroll(
-        s, actor, i, structure_id=v["structure_id"], last_name=v["last_name"], first_names=v["first_names"],
+    ), _parse_enroll, lambda db, actor, i, v: training_svc.enroll(
+        db, actor, i, structure_id=v["structure_id"], last_name=v["last_name"], first_names=v["first_names"],
         email=v["email"]), done="L'encadrant est inscrit ; sa convocation lui est envoyée."),
     FormAction("reprogrammer", "Modifier les dates ou le lieu", FORMATEUR_OR_OFFICER, "reschedule", (
         Input("jour", "Journées de formation", "grid", rows=_day_rows, columns=(Input("date", "Date", "date"),),
@@ -275,30 +275,30 @@ TRAINING_ACTIONS = actions_of(
         Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),), default=lambda ctx, _i: ctx["t"].place),
         Input("hours", "Horaires (facultatif)", attrs=(("maxlength", "100"),),
               default=lambda ctx, _i: ctx["t"].hours or ""),
-    ), _parse_reschedule, lambda s, actor, i, v: training_svc.reschedule(
-        s, actor, i, days=v["days"], place=v["place"], hours=v["hours"]),
+    ), _parse_reschedule, lambda db, actor, i, v: training_svc.reschedule(
+        db, actor, i, days=v["days"], place=v["place"], hours=v["hours"]),
         done="La session est reprogrammée ; les encadrants inscrits reçoivent une nouvelle convocation.",
         button="Confirmer et envoyer les nouvelles convocations"),
     FormAction("ouvrir", "Ouvrir la session", FORMATEUR_OR_OFFICER, "start", (), _parse_start,
-               lambda s, actor, i, v: training_svc.start(s, actor, i), done="La session est ouverte."),
+               lambda db, actor, i, v: training_svc.start(db, actor, i), done="La session est ouverte."),
     FormAction("presences", "Relever les présences", FORMATEUR_OR_OFFICER, "attendance", (
         Input("day", "Journée", "select", required=True, choices=_attendance_days,
               default=lambda _ctx, _item: today().isoformat()),
         Input("present", "Présence des encadrants", "matrix", choices=(("1", "présent"), ("0", "absent")),
               rows=_attendance_rows, empty="Aucun encadrant en attente de résultat."),
-    ), _parse_attendance, lambda s, actor, i, v: training_svc.record_attendance(
-        s, actor, i, day=v["day"], present=v["present"]), done="Les présences ont été enregistrées."),
+    ), _parse_attendance, lambda db, actor, i, v: training_svc.record_attendance(
+        db, actor, i, day=v["day"], present=v["present"]), done="Les présences ont été enregistrées."),
     FormAction("resultat", "Enregistrer le résultat", FORMATEUR_OR_OFFICER, "outcome", (
         Input("completed", "Résultat", "radio", required=True, choices=tuple(OUTCOMES.items())),
         Input("reason", "Motif (obligatoire si la formation n'est pas achevée)", "textarea"),
-    ), _parse_outcome, lambda s, actor, i, v: training_svc.record_outcome(
-        s, actor, i, v["enrollment_id"], completed=v["completed"], reason=v["reason"]),
+    ), _parse_outcome, lambda db, actor, i, v: training_svc.record_outcome(
+        db, actor, i, v["enrollment_id"], completed=v["completed"], reason=v["reason"]),
         done="Le résultat est enregistré.", per=_outcome_items, per_field="enrollment_id"),
     FormAction("desinscrire", "Désinscrire", FORMATEUR_OR_OFFICER, "unenroll", (REASON,), _parse_unenroll,
-               lambda s, actor, i, v: training_svc.withdraw(s, actor, i, v["enrollment_id"], v["reason"]),
+               lambda db, actor, i, v: training_svc.withdraw(db, actor, i, v["enrollment_id"], v["reason"]),
                done="L'encadrant a été désinscrit.", per=_unenroll_items, per_field="enrollment_id"),
     FormAction("cloturer", "Clôturer la session", FORMATEUR_OR_OFFICER, "close", (COMMENT,), _parse_close,
-               lambda s, actor, i, v: training_svc.close(s, actor, i, v["comment"]),
+               lambda db, actor, i, v: training_svc.close(db, actor, i, v["comment"]),
                done="La session est clôturée.", button="Clôturer la session"),
     FormAction("annuler", "Annuler la session", FORMATEUR_OR_OFFICER, "cancel", (REASON,), reason,
                with_reason(training_svc.cancel),
@@ -315,8 +315,8 @@ TRAINING_CREATIONS = actions_of(
         Input("place", "Lieu", required=True, attrs=(("maxlength", "300"),)),
         Input("hours", "Horaires (facultatif)", attrs=(("maxlength", "100"),)),
         Input("capacity", "Capacité (encadrants)", "number", default="12", attrs=(("min", "1"), ("max", "50"))),
-    ), _parse_plan, lambda s, actor, _i, v: training_svc.plan_session(
-        s, actor, days=v["days"], place=v["place"], formateur_id=v["formateur_id"], hours=v["hours"],
+    ), _parse_plan, lambda db, actor, _i, v: training_svc.plan_session(
+        db, actor, days=v["days"], place=v["place"], formateur_id=v["formateur_id"], hours=v["hours"],
         capacity=v["capacity"]), done="La session a été programmée.",
         redirect=lambda t: f"/app/formations/{t.id}?fait=programmer"),
 )

@@ -97,11 +97,11 @@ def _apply_report(db: Session, actor, appui_id: int, v: dict) -> Appui:
 APPUI_ACTIONS = actions_of(
     FormAction("confier", "Confier l'appui à un formateur", OFFICERS, "assign",
                (Input("formateur_id", "Formateur EPSP", "select", required=True, choices=select_options("formateurs")),),
-               _parse_assign, lambda s, actor, i, v: appuis_svc.assign(s, actor, i, v["formateur_id"]),
+               _parse_assign, lambda db, actor, i, v: appuis_svc.assign(db, actor, i, v["formateur_id"]),
                done="L'appui a été confié ; le formateur reçoit sa mission."),
     FormAction("visite", "Programmer la visite", FORMATEUR_OR_OFFICER, "visit", VISIT_INPUTS, parse_visit,
-               lambda s, actor, i, v: appuis_svc.schedule_visit(
-                   s, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
+               lambda db, actor, i, v: appuis_svc.schedule_visit(
+                   db, actor, i, visit_at=v["visit_at"], place=v["place"], notes=v["notes"],
                    duration_minutes=v["minutes"]),
                done="La visite est programmée ; la structure reçoit le programme et l'invitation.",
                button="Confirmer et envoyer l'invitation"),
@@ -119,8 +119,8 @@ APPUI_CREATIONS = actions_of(
               default=lambda ctx, _item: str(ctx["structures"][0]["id"]) if len(ctx["structures"]) == 1 else ""),
         Input("subject", "Objet", required=True, attrs=(("maxlength", "200"),)),
         Input("need", "Description du besoin", "textarea", required=True),
-    ), _parse_request, lambda s, actor, _i, v: appuis_svc.request_appui(
-        s, actor, subject=v["subject"], need=v["need"], structure_id=v["structure_id"]),
+    ), _parse_request, lambda db, actor, _i, v: appuis_svc.request_appui(
+        db, actor, subject=v["subject"], need=v["need"], structure_id=v["structure_id"]),
         done="La demande d'appui a été enregistrée.", redirect=lambda a: f"/app/appuis/{a.id}?fait=demander"),
 )
 

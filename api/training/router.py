@@ -103,8 +103,8 @@ def _session(db: Session, session_id: int) -> TrainingSession:
              summary="Programmer une session de formation EPSP (formateur : la sienne ; chargé·e : pour un formateur)")
 def plan(body: TrainingSessionIn, call: Call,
          principal: Principal = Depends(actors)):
-    return responder(call, principal, (body,), lambda s: svc.plan_session(
-        s, principal.actor, days=body.days, place=body.place, formateur_id=body.formateur_id, title=body.title,
+    return responder(call, principal, (body,), lambda db: svc.plan_session(
+        db, principal.actor, days=body.days, place=body.place, formateur_id=body.formateur_id, title=body.title,
         hours=body.hours, hours_per_day=body.hours_per_day, capacity=body.capacity, notes=body.notes), status=201)
 
 
@@ -178,8 +178,8 @@ def download_attestation(session_id: int, enrollment_id: int, document_id: int,
              summary="Modifier les dates ou le lieu d'une session programmée (nouvelle convocation)")
 def reschedule(session_id: int, body: RescheduleIn, call: Call,
                principal: Principal = Depends(actors)):
-    return responder(call, principal, (session_id, body), lambda s: svc.reschedule(
-        s, principal.actor, session_id, days=body.days, place=body.place, hours=body.hours, notes=body.notes))
+    return responder(call, principal, (session_id, body), lambda db: svc.reschedule(
+        db, principal.actor, session_id, days=body.days, place=body.place, hours=body.hours, notes=body.notes))
 
 
 @router.post("/{session_id}/enrollments", status_code=201, response_model=TrainingSessionOut,
@@ -187,10 +187,10 @@ def reschedule(session_id: int, body: RescheduleIn, call: Call,
              responses={409: {"description": "Déjà inscrit, déjà formé ou session complète"}})
 def enroll(session_id: int, body: EnrollmentIn, call: Call,
            principal: Principal = Depends(actors)):
-    def action(s: Session) -> TrainingSession:
-        svc.enroll(s, principal.actor, session_id, structure_id=body.structure_id, last_name=body.last_name,
+    def action(db: Session) -> TrainingSession:
+        svc.enroll(db, principal.actor, session_id, structure_id=body.structure_id, last_name=body.last_name,
                    first_names=body.first_names, email=str(body.email))
-        return _session(s, session_id)
+        return _session(db, session_id)
 
     return responder(call, principal, (session_id, body), action, status=201)
 
@@ -199,25 +199,25 @@ def enroll(session_id: int, body: EnrollmentIn, call: Call,
 def start(session_id: int, call: Call,
           principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id,),
-                     lambda s: svc.start(s, principal.actor, session_id))
+                     lambda db: svc.start(db, principal.actor, session_id))
 
 
 @router.post("/{session_id}/attendance", response_model=TrainingSessionOut,
              summary="Relever les présences d'une journée (ouvre la session le premier jour)")
 def attendance(session_id: int, body: AttendanceIn, call: Call,
                principal: Principal = Depends(actors)):
-    return responder(call, principal, (session_id, body), lambda s: svc.record_attendance(
-        s, principal.actor, session_id, day=body.day, present=body.present))
+    return responder(call, principal, (session_id, body), lambda db: svc.record_attendance(
+        db, principal.actor, session_id, day=body.day, present=body.present))
 
 
 @router.post("/{session_id}/enrollments/{enrollment_id}/outcome", response_model=TrainingSessionOut,
              summary="Enregistrer le résultat : formation achevée (présence à chaque journée) ou non achevée (motif)")
 def outcome(session_id: int, enrollment_id: int, body: OutcomeIn, call: Call,
             principal: Principal = Depends(actors)):
-    def action(s: Session) -> TrainingSession:
-        svc.record_outcome(s, principal.actor, session_id, enrollment_id, completed=body.completed,
+    def action(db: Session) -> TrainingSession:
+        svc.record_outcome(db, principal.actor, session_id, enrollment_id, completed=body.completed,
                            reason=body.reason)
-        return _session(s, session_id)
+        return _session(db, session_id)
 
     return responder(call, principal, (session_id, enrollment_id, body), action)
 
@@ -226,9 +226,9 @@ def outcome(session_id: int, enrollment_id: int, body: OutcomeIn, call: Call,
              summary="Désinscrire un encadrant")
 def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, call: Call,
              principal: Principal = Depends(actors)):
-    def action(s: Session) -> TrainingSession:
-        svc.withdraw(s, principal.actor, session_id, enrollment_id, body.reason)
-        return _session(s, session_id)
+    def action(db: Session) -> TrainingSession:
+        svc.withdraw(db, principal.actor, session_id, enrollment_id, body.reason)
+        return _session(db, session_id)
 
     return responder(call, principal, (session_id, enrollment_id, body), action)
 
@@ -238,11 +238,11 @@ def withdraw(session_id: int, enrollment_id: int, body: ReasonIn, call: Call,
 def close(session_id: int, body: CommentIn, call: Call,
           principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id, body),
-                     lambda s: svc.close(s, principal.actor, session_id, body.comment))
+                     lambda db: svc.close(db, principal.actor, session_id, body.comment))
 
 
 @router.post("/{session_id}/cancel", response_model=TrainingSessionOut, summary="Annuler la session")
 def cancel(session_id: int, body: ReasonIn, call: Call,
            principal: Principal = Depends(actors)):
     return responder(call, principal, (session_id, body),
-                     lambda s: svc.cancel(s, principal.actor, session_id, body.reason))
+                     lambda db: svc.cancel(db, principal.actor, session_id, body.reason))

@@ -66,8 +66,8 @@ responder = Responder(appui_out, "appui_changed")
 @router.post("", status_code=201, response_model=AppuiOut,
              summary="Demander un appui pédagogique (structure : pour elle-même ; chargé·e : pour une structure)")
 def request_appui(body: AppuiIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (body,), lambda s: svc.request_appui(
-        s, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
+    return responder(call, principal, (body,), lambda db: svc.request_appui(
+        db, principal.actor, subject=body.subject, need=body.need, structure_id=body.structure_id), status=201)
 
 
 list_route(
@@ -95,7 +95,7 @@ def download_file(appui_id: int, principal: Principal = Depends(current_principa
 
 dossier_actions = DossierActions(router, id_param="appui_id", responder=responder, response_model=AppuiOut,
                                  principal=Officer, digest_path=False)
-dossier_actions.add("assign", lambda s, actor, i, body: svc.assign(s, actor, i, body.formateur_id),
+dossier_actions.add("assign", lambda db, actor, i, body: svc.assign(db, actor, i, body.formateur_id),
                     model=AppuiAssignIn, summary="Confier l'appui à un formateur EPSP (chargé·e)")
 dossier_actions.visit(svc.schedule_visit, principal=FormateurOrOfficer,
                     summary="Programmer ou déplacer l'intervention (formateur désigné ou chargé·e)")
@@ -111,7 +111,7 @@ async def report(appui_id: int, call: Call,
         raise ValidationFailed("Un seul fichier de compte rendu (PDF).", code="too_many_files")
     stored = store_pieces(files)
     return responder(call, principal, (appui_id, body, [f.sha256 for f in stored]),
-                     lambda s: svc.report(s, principal.actor, appui_id, text=body.text,
+                     lambda db: svc.report(db, principal.actor, appui_id, text=body.text,
                                          file=stored[0] if stored else None))
 
 

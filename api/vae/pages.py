@@ -153,8 +153,8 @@ VAE_CREATIONS = actions_of(
         Input("bloc", "Blocs demandés", "checkboxes", rows=lambda ctx, _item: ctx["blocs"],
               help="Aucun bloc coché : tous ceux que le candidat ne détient pas."),
         Input("experience", "Expérience en rapport avec les blocs demandés (facultatif)", "textarea"),
-    ), _parse_request, lambda s, actor, _i, v: vae_svc.file_request(
-        s, actor, v["candidate_id"], requested_blocs=v["blocs"] or None, experience=v["experience"]),
+    ), _parse_request, lambda db, actor, _i, v: vae_svc.file_request(
+        db, actor, v["candidate_id"], requested_blocs=v["blocs"] or None, experience=v["experience"]),
         done="La demande de VAE est déposée ; l'accusé de réception est envoyé.",
         redirect=lambda d: f"/app/vae/{d.id}?fait=deposer", dispatch=lambda _i, _v, d: [("vae_changed", d.id)]),
 )
@@ -163,15 +163,15 @@ VAE_ACTIONS = actions_of(
     FormAction("recevabilite", "Décider de la recevabilité", OFFICERS, "recevabilite", (
         Input("decision", "Décision", "radio", required=True, choices=tuple(DECISIONS.items())),
         Input("reason", "Motifs (obligatoires pour une non-recevabilité)", "textarea"),
-    ), _parse_decision, lambda s, actor, i, v: vae_svc.decide_recevabilite(
-        s, actor, i, decision=v["decision"], reason=v["reason"]),
+    ), _parse_decision, lambda db, actor, i, v: vae_svc.decide_recevabilite(
+        db, actor, i, decision=v["decision"], reason=v["reason"]),
         done="La décision est enregistrée ; le candidat et la structure en reçoivent la lettre."),
     FormAction("accompagnement", "Renseigner l'accompagnement", ST_O, "accompaniment", (
         Input("accompanist_name", "Accompagnateur", required=True, attrs=(("maxlength", "200"),)),
         Input("organisation", "Organisme (facultatif)", attrs=(("maxlength", "200"),)),
         Input("hours", "Durée en heures (facultatif)", "number", attrs=(("min", "1"), ("max", "1000"))),
-    ), _parse_accompaniment, lambda s, actor, i, v: vae_svc.record_accompaniment(
-        s, actor, i, accompanist_name=v["name"], organisation=v["organisation"], hours=v["hours"]),
+    ), _parse_accompaniment, lambda db, actor, i, v: vae_svc.record_accompaniment(
+        db, actor, i, accompanist_name=v["name"], organisation=v["organisation"], hours=v["hours"]),
         done="L'accompagnement est enregistré."),
     FormAction("livret2", "Déposer le livret 2", ST_O, "livret2", (
         Input("livret2", "Livret 2 : dossier de validation (PDF)", "file", required=True),
@@ -181,8 +181,8 @@ VAE_ACTIONS = actions_of(
                "interview", (
         Input("interview_at", "Date et heure de l'entretien (heure de Paris)", "datetime", required=True),
         Input("notes", "Observations (facultatif)", "textarea"),
-    ), _parse_interview, lambda s, actor, i, v: vae_svc.record_interview(
-        s, actor, i, interview_at=v["at"], notes=v["notes"]),
+    ), _parse_interview, lambda db, actor, i, v: vae_svc.record_interview(
+        db, actor, i, interview_at=v["at"], notes=v["notes"]),
         done="L'entretien est enregistré ; le jury peut délibérer sur les blocs demandés."),
     FormAction("abandonner", "Abandonner la démarche de VAE", ST_O, "abandon", (REASON,), reason,
                with_reason(vae_svc.abandon), done="La démarche de VAE est abandonnée."),

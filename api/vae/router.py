@@ -78,8 +78,8 @@ responder = Responder(vae_out, "vae_changed")
              summary="Déposer la demande de VAE d'un candidat inscrit en VAE (structure, ou chargé·e)",
              responses={409: {"description": "Candidat non inscrit en VAE, ou demande déjà déposée"}})
 def file_request(body: VaeRequestIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (body,), lambda s: svc.file_request(
-        s, principal.actor, body.candidate_id, requested_blocs=body.requested_blocs, experience=body.experience),
+    return responder(call, principal, (body,), lambda db: svc.file_request(
+        db, principal.actor, body.candidate_id, requested_blocs=body.requested_blocs, experience=body.experience),
         status=201)
 
 
@@ -111,15 +111,15 @@ def download_livret2(dossier_id: int, principal: Principal = Depends(current_pri
 @router.post("/{dossier_id}/recevabilite", response_model=VaeOut,
              summary="Décider de la recevabilité de la demande (chargé·e) : lettre de décision")
 def decide_recevabilite(dossier_id: int, body: RecevabiliteIn, call: Call, principal: Officer):
-    return responder(call, principal, (dossier_id, body), lambda s: svc.decide_recevabilite(
-        s, principal.actor, dossier_id, decision=body.decision, reason=body.reason))
+    return responder(call, principal, (dossier_id, body), lambda db: svc.decide_recevabilite(
+        db, principal.actor, dossier_id, decision=body.decision, reason=body.reason))
 
 
 @router.post("/{dossier_id}/accompaniment", response_model=VaeOut,
              summary="Renseigner l'accompagnement du candidat (facultatif ; structure ou chargé·e)")
 def record_accompaniment(dossier_id: int, body: AccompanimentIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (dossier_id, body), lambda s: svc.record_accompaniment(
-        s, principal.actor, dossier_id, accompanist_name=body.accompanist_name, organisation=body.organisation,
+    return responder(call, principal, (dossier_id, body), lambda db: svc.record_accompaniment(
+        db, principal.actor, dossier_id, accompanist_name=body.accompanist_name, organisation=body.organisation,
         hours=body.hours))
 
 
@@ -133,16 +133,16 @@ async def deposit_livret2(dossier_id: int, call: Call, principal: StructureOrOff
         raise ValidationFailed("Joignez le livret 2 : un seul fichier PDF, champ « livret2 ».", code="livret2_required")
     (stored,) = store_pieces(files)
     return responder(call, principal, (dossier_id, stored.sha256),
-                     lambda s: svc.deposit_livret2(s, principal.actor, dossier_id, stored))
+                     lambda db: svc.deposit_livret2(db, principal.actor, dossier_id, stored))
 
 
 @router.post("/{dossier_id}/interview", response_model=VaeOut,
              summary="Enregistrer l'entretien avec le jury (président du jury du candidat, ou chargé·e)")
 def record_interview(dossier_id: int, body: InterviewIn, call: Call, principal: OfficerOrJuryMember):
-    return responder(call, principal, (dossier_id, body), lambda s: svc.record_interview(
-        s, principal.actor, dossier_id, interview_at=body.interview_at, notes=body.notes))
+    return responder(call, principal, (dossier_id, body), lambda db: svc.record_interview(
+        db, principal.actor, dossier_id, interview_at=body.interview_at, notes=body.notes))
 
 
 @router.post("/{dossier_id}/abandon", response_model=VaeOut, summary="Abandonner la démarche de VAE (structure ou chargé·e)")
 def abandon(dossier_id: int, body: ReasonIn, call: Call, principal: StructureOrOfficer):
-    return responder(call, principal, (dossier_id, body), lambda s: svc.abandon(s, principal.actor, dossier_id, body.reason))
+    return responder(call, principal, (dossier_id, body), lambda db: svc.abandon(db, principal.actor, dossier_id, body.reason))
