@@ -17,15 +17,14 @@ from sqlmodel import Session
 
 from certification.audit import SYSTEM
 from certification.clock import today
-from certification.controle import queries as controle_queries
 from certification.controle import service as svc
 from certification.controle.models import Controle
+from certification.controle.read_model import ControleView, controle_view
 from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict
-from certification.models import Certification, Structure, User
-from certification.agrement.models import Agrement
+from certification.models import User
 from certification.settings import get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
 from flows.context import letter_context, person_fields, structure_fields
@@ -61,11 +60,10 @@ class ControleOutcome(RunOutcome):
     controle_id: int
 
 
-def controle_context(db: Session, controle: Controle) -> dict[str, Any]:
-    structure = db.get(Structure, controle.structure_id)
-    agrement = db.get(Agrement, controle.agrement_id)
-    cert = db.get(Certification, agrement.certification_id)
-    controleur = db.get(User, controle.controleur_id) if controle.controleur_id else None
+def controle_context(view: ControleView) -> dict[str, Any]:
+    """The contrôle as its letters and e-mails show it, mapped from its read model
+    (:mod:`certification.controle.read_model`)."""
+    controle, agrement, cert = view.controle, view.agrement, view.certification
     deadline = controle.action_plan_deadline
     return letter_context(
         f"/app/controles/{controle.id}",
@@ -76,13 +74,13 @@ def controle_context(db: Session, controle: Controle) -> dict[str, Any]:
             "reason": controle.reason,
             "state": controle.state,
             "state_label": CONTROLE_STATE_LABELS[controle.state],
-            **structure_fields(structure),
+            **structure_fields(view.structure),
             "certification_title": cert.title,
             "certification_code": cert.code,
             "agrement_number": agrement.number,
             "agrement_start_date": agrement.start_date,
             "agrement_end_date": agrement.end_date,
-            **person_fields("controleur", controleur),
+            **person_fields("controleur", view.controleur),
             "visit_at": controle.visit_at,
             "visit_end": controle.visit_end,
             "visit_place": controle.visit_place,
@@ -96,10 +94,7 @@ def controle_context(db: Session, controle: Controle) -> dict[str, Any]:
             "action_plan_items": controle.action_plan_items,
             "action_plan_deadline": deadline,
             "days_left": (deadline - today()).days if deadline else None,
-            "evidence": [
-                {"filename": f.original_name, "uploaded_at": f.uploaded_at}
-                for f in controle_queries.files_of(db, controle.id, "evidence")
-            ],
+            "evidence": [{"filename": f.original_name, "uploaded_at": f.uploaded_at} for f in view.evidence],
         },
     )
 
@@ -118,7 +113,7 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """The letters and e-mails one step of the contrôle owes, whatever its state is now."""
     settings = get_settings()
     controle = db.get(Controle, effect.dossier_id)
-    ctx = controle_context(db, controle)
+    ctx = controle_context(controle_view(db, controle))
     c = ctx["controle"]
     structure, officers = [c["structure_email"]], [settings.officers_mailbox]
     fx = Effects(db, ENTITY, controle.id, controle.reference)
@@ -154,7 +149,7 @@ def _reminders(db: Session, controle: Controle, out: ControleOutcome) -> None:
         return
     fx = Effects(db, ENTITY, controle.id, controle.reference)
     settings = get_settings()
-    ctx = controle_context(db, controle)
+    ctx = controle_context(controle_view(db, controle))
     structure = [ctx["controle"]["structure_email"]]
     deadline = controle.action_plan_deadline
     days = latest_due_reminder(settings.action_plan_reminder_days_before, deadline)

@@ -19,12 +19,10 @@ from sqlmodel import Session
 
 from certification.clock import today
 from certification.db import session_scope
-from certification.candidates.models import Candidate
 from certification.effects import OwedEffect
-from certification.models import Certification, Structure, User
-from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae.models import VaeDossier
+from certification.vae.read_model import VaeView, vae_view
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
 from flows.context import letter_context, structure_fields
@@ -45,12 +43,10 @@ class VaeOutcome(RunOutcome):
     dossier_id: int
 
 
-def vae_context(db: Session, dossier: VaeDossier) -> dict[str, Any]:
-    candidate = db.get(Candidate, dossier.candidate_id)
-    structure = db.get(Structure, dossier.structure_id)
-    cert = db.get(Certification, candidate.certification_id)
-    titles = bloc_titles(db, candidate)
-    decided_by = db.get(User, dossier.decided_by_id) if dossier.decided_by_id else None
+def vae_context(view: VaeView) -> dict[str, Any]:
+    """The dossier as its letters and e-mails show it, mapped from its read model
+    (:mod:`certification.vae.read_model`)."""
+    dossier, candidate, cert, decided_by = view.dossier, view.candidate, view.certification, view.decided_by
     due = dossier.recevabilite_due_on
     return letter_context(
         f"/app/vae/{dossier.id}",
@@ -58,14 +54,14 @@ def vae_context(db: Session, dossier: VaeDossier) -> dict[str, Any]:
             "reference": dossier.reference,
             "state": dossier.state,
             "state_label": VAE_STATE_LABELS[dossier.state],
-            **structure_fields(structure),
+            **structure_fields(view.structure),
             "certification_title": cert.title,
             "certification_code": cert.code,
             "candidate_reference": candidate.reference,
-            "candidate_name": f"{candidate.first_names} {candidate.last_name}",
+            "candidate_name": view.candidate_name,
             "candidate_sex": candidate.sex,
             "candidate_email": candidate.email,
-            "blocs": [{"code": b, "title": titles.get(b, b)} for b in dossier.requested_blocs],
+            "blocs": [{"code": code, "title": title} for code, title in view.requested_blocs],
             "experience": dossier.experience,
             "filed_at": dossier.filed_at,
             "recevabilite_due_on": due,
@@ -88,7 +84,7 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """The letters and e-mails one step of the dossier owes, whatever its state is now."""
     officers = [get_settings().officers_mailbox]
     dossier = db.get(VaeDossier, effect.dossier_id)
-    ctx = vae_context(db, dossier)
+    ctx = vae_context(vae_view(db, dossier))
     v = ctx["vae"]
     to = [v["structure_email"], v["candidate_email"]]
     fx = Effects(db, ENTITY, dossier.id, dossier.reference)
@@ -109,7 +105,7 @@ def _reminders(db: Session, dossier: VaeDossier, fx: Effects) -> None:
     """Reminders owed today by the calendar while the dossier still waits (keyed: sent once)."""
     settings = get_settings()
     if dossier.state == VaeState.demande_deposee:
-        ctx = vae_context(db, dossier)
+        ctx = vae_context(vae_view(db, dossier))
         due: date = dossier.recevabilite_due_on
         days = latest_due_reminder(settings.vae_recevabilite_reminder_days_before, due)
         if days is not None:
@@ -117,7 +113,7 @@ def _reminders(db: Session, dossier: VaeDossier, fx: Effects) -> None:
         elif today() > due:
             fx.mail(ctx, "recevabilite-overdue", "vae/relance_recevabilite", [settings.officers_mailbox])
     elif dossier.state == VaeState.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
-        ctx = vae_context(db, dossier)
+        ctx = vae_context(vae_view(db, dossier))
         v = ctx["vae"]
         fx.mail(ctx, "livret2-reminder", "vae/relance_livret2", [v["structure_email"], v["candidate_email"]],
                 cc=[settings.officers_mailbox])

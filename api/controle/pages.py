@@ -23,10 +23,10 @@ from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.actions import controle_actions
 from certification.controle.models import Controle
+from certification.controle.read_model import controle_view
 from certification.controle.states import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS
 from certification.errors import ValidationFailed
-from certification.models import Role, Structure, User
-from certification.agrement.models import Agrement
+from certification.models import Role, User
 from certification.services import conflicts
 from documents.formatting import date_fr
 from documents.service import list_documents
@@ -60,18 +60,20 @@ def controleur_choices(db: Session, c: Controle) -> list[dict[str, Any]]:
 
 
 def controle_context(db: Session, current: WebUser, controle_id: int) -> dict[str, Any]:
+    """The contrôle's page, mapped from its read model (:mod:`certification.controle.read_model`)."""
     c = controle_queries.get_controle(db, current.actor, controle_id)
+    view = controle_view(db, c)
     actions = controle_actions(db, current.actor, c)
     return {
         "c": c,
-        "structure": db.get(Structure, c.structure_id),
-        "agrement": db.get(Agrement, c.agrement_id),
-        "controleur": db.get(User, c.controleur_id) if c.controleur_id else None,
+        "structure": view.structure,
+        "agrement": view.agrement,
+        "controleur": view.controleur,
         "kind_label": KIND_LABELS.get(c.kind, c.kind),
         "state_label": CONTROLE_STATE_LABELS[c.state],
         "waiting_for": controle_waiting_for(c),
         "final": CONTROLE.is_final(c.state),
-        "files": controle_queries.files_of(db, c.id),
+        "files": list(view.files),
         "documents": list_documents(db, Controle.__tablename__, c.id),
         "timeline": timeline_rows(db, (Controle.__tablename__, c.id, "contrôle")),
         "actions": actions,

@@ -34,6 +34,7 @@ from certification.controle import actions
 from certification.controle import queries as controle_queries
 from certification.controle import service as svc
 from certification.controle.models import Controle
+from certification.controle.read_model import controle_view
 from certification.controle.states import CONTROLE_STATE_LABELS, ControleState
 from certification.db import session_scope
 from certification.models import Role, Structure, User
@@ -50,10 +51,7 @@ EVIDENCE_DOC = multipart_body({"evidence": pdf_files("PDF : preuves de réalisat
                               required=["evidence"])
 
 
-def _summary(db: Session, c: Controle) -> dict:
-    agrement = db.get(Agrement, c.agrement_id)
-    structure = db.get(Structure, c.structure_id)
-    controleur = db.get(User, c.controleur_id) if c.controleur_id else None
+def _summary_of(c: Controle, agrement: Agrement, structure: Structure, controleur: User | None) -> dict:
     return {
         "id": c.id, "reference": c.reference, "kind": c.kind, "state": c.state,
         "state_label": CONTROLE_STATE_LABELS[c.state], "agrement_id": c.agrement_id,
@@ -63,14 +61,23 @@ def _summary(db: Session, c: Controle) -> dict:
     }
 
 
+def _summary(db: Session, c: Controle) -> dict:
+    """A contrôle in the listing (its agrément, structure and contrôleur only, not its read model)."""
+    return _summary_of(c, db.get(Agrement, c.agrement_id), db.get(Structure, c.structure_id),
+                       db.get(User, c.controleur_id) if c.controleur_id else None)
+
+
 def controle_out(db: Session, principal: Principal, c: Controle) -> ControleOut:
+    """The API's view of the contrôle, mapped from its read model (with its progress, documents and
+    the actions this principal may take)."""
+    view = controle_view(db, c)
     return ControleOut(
         progress=progress_of(db, Controle.__tablename__, c.id),
-        **_summary(db, c),
+        **_summary_of(c, view.agrement, view.structure, view.controleur),
         reason=c.reason, visit_end=c.visit_end, visit_place=c.visit_place, visit_notes=c.visit_notes,
         findings=c.findings, report_summary=c.report_summary, report_submitted_at=c.report_submitted_at,
         decision=c.decision, decision_reason=c.decision_reason, action_plan_items=c.action_plan_items,
-        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in controle_queries.files_of(db, c.id)],
+        files=[ControleFileOut.model_validate(f, from_attributes=True) for f in view.files],
         documents=documents_out(db, f"/controles/{c.id}", Controle.__tablename__, c.id),
         allowed_actions=actions.controle_actions(db, principal.actor, c),
     )

@@ -20,7 +20,7 @@ from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Role, Structure, User
+from certification.models import Role
 from certification.candidates.models import Candidate
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as candidates_svc
@@ -30,6 +30,7 @@ from certification.vae import queries as vae_queries
 from certification.vae import service as vae_svc
 from certification.vae.actions import vae_actions
 from certification.vae.models import VaeDossier
+from certification.vae.read_model import vae_view
 from certification.vae.states import VAE, VAE_STATE_LABELS
 from documents.formatting import date_fr, datetime_fr
 from documents.service import list_documents
@@ -43,18 +44,18 @@ def _person(c: Candidate) -> str:
 
 
 def vae_context(db: Session, current: WebUser, dossier_id: int) -> dict[str, Any]:
+    """The dossier's page, mapped from its read model (:mod:`certification.vae.read_model`)."""
     d = vae_queries.get_dossier(db, current.actor, dossier_id)
-    candidate = db.get(Candidate, d.candidate_id)
-    titles = bloc_titles(db, candidate)
+    view = vae_view(db, d)
     return {
         "d": d,
-        "candidate": candidate,
-        "structure": db.get(Structure, d.structure_id),
-        "blocs": [(b, titles.get(b, b)) for b in d.requested_blocs],
+        "candidate": view.candidate,
+        "structure": view.structure,
+        "blocs": view.requested_blocs,
         "state_label": VAE_STATE_LABELS[d.state],
         "waiting_for": vae_waiting_for(d),
         "final": VAE.is_final(d.state),
-        "decided_by": db.get(User, d.decided_by_id) if d.decided_by_id else None,
+        "decided_by": view.decided_by,
         "documents": list_documents(db, VaeDossier.__tablename__, d.id),
         "timeline": timeline_rows(db, (VaeDossier.__tablename__, d.id, "dossier de VAE")),
         "actions": vae_actions(db, current.actor, d),

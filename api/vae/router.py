@@ -25,12 +25,12 @@ from certification.db import session_scope
 from certification.errors import NotFound, ValidationFailed
 from certification.models import Structure
 from certification.candidates.models import Candidate
-from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae import queries as vae_queries
 from certification.vae import service as svc
 from certification.vae.actions import vae_actions
 from certification.vae.models import VaeDossier
+from certification.vae.read_model import vae_view
 from certification.vae.states import VAE_STATE_LABELS, VaeState
 
 router = APIRouter(prefix="/vae-dossiers", tags=["VAE"])
@@ -41,9 +41,7 @@ LIVRET2_DOC = multipart_body({"livret2": {"type": "string", "format": "binary",
                              required=["livret2"])
 
 
-def _summary(db: Session, d: VaeDossier) -> dict:
-    candidate = db.get(Candidate, d.candidate_id)
-    structure = db.get(Structure, d.structure_id)
+def _summary_of(d: VaeDossier, candidate: Candidate, structure: Structure) -> dict:
     return {
         "id": d.id, "reference": d.reference, "state": d.state, "state_label": VAE_STATE_LABELS[d.state],
         "candidate_id": d.candidate_id, "candidate_reference": candidate.reference,
@@ -52,15 +50,22 @@ def _summary(db: Session, d: VaeDossier) -> dict:
     }
 
 
+def _summary(db: Session, d: VaeDossier) -> dict:
+    """A dossier in the listing (its candidate and structure only, not its read model)."""
+    return _summary_of(d, db.get(Candidate, d.candidate_id), db.get(Structure, d.structure_id))
+
+
 def vae_out(db: Session, principal: Principal, d: VaeDossier) -> VaeOut:
-    titles = bloc_titles(db, db.get(Candidate, d.candidate_id))
+    """The API's view of the dossier, mapped from its read model (with its progress, documents and
+    the actions this principal may take)."""
+    view = vae_view(db, d)
     livret2 = Livret2Out(original_name=d.livret2_name, size=d.livret2_size, sha256=d.livret2_sha256,
                          deposited_at=d.livret2_deposited_at, url=f"/vae-dossiers/{d.id}/livret2") \
         if d.livret2_path else None
     return VaeOut(
         progress=progress_of(db, VaeDossier.__tablename__, d.id),
-        **_summary(db, d),
-        requested_blocs=[BlocOut(code=b, title=titles.get(b, b)) for b in d.requested_blocs],
+        **_summary_of(d, view.candidate, view.structure),
+        requested_blocs=[BlocOut(code=code, title=title) for code, title in view.requested_blocs],
         experience=d.experience, filed_at=d.filed_at, decision_reason=d.decision_reason, decided_at=d.decided_at,
         livret2_due_on=d.livret2_due_on, accompanist_name=d.accompanist_name,
         accompanist_organisation=d.accompanist_organisation, accompaniment_hours=d.accompaniment_hours,
