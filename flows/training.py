@@ -29,11 +29,11 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import AuditEvent, Certification, Structure, User
+from certification.models import AuditEvent, Certification, User
 from certification.settings import get_settings
 from certification.training import service as svc
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
-from certification.training.read_model import EnrollmentView, TrainingView, training_view
+from certification.training.read_model import AppuiView, EnrollmentView, TrainingView, appui_view, training_view
 from certification.training.states import (
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
@@ -136,10 +136,8 @@ def attestation_context(ctx: dict[str, Any], entry: dict[str, Any]) -> dict[str,
     }
 
 
-def appui_context(db: Session, appui: Appui) -> dict[str, Any]:
-    structure = db.get(Structure, appui.structure_id)
-    formateur = db.get(User, appui.formateur_id) if appui.formateur_id else None
-    requester = db.get(User, appui.requested_by_id)
+def appui_context(view: AppuiView) -> dict[str, Any]:
+    appui, structure, formateur, requester = view.appui, view.structure, view.formateur, view.requester
     return letter_context(
         f"/app/appuis/{appui.id}",
         appui={
@@ -317,7 +315,7 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the appui owes, whatever its state is now."""
     settings = get_settings()
     appui = db.get(Appui, effect.dossier_id)
-    ctx = appui_context(db, appui)
+    ctx = appui_context(appui_view(db, appui))
     a = ctx["appui"]
     structure, officers = [a["structure_email"]], [settings.officers_mailbox]
     formateur = [a["formateur_email"]] if a["formateur_email"] else []

@@ -1,12 +1,19 @@
-"""The one read model of an EPSP training session (issue #11): the session, its formateur, its days,
-its enrollments (with their encadrant and structure) and the EPSP certification its attestations
-name, read at once in a bounded number of queries whatever the number of encadrants.
+"""The read models of the EPSP training (issue #11).
+
+A training session: the session, its formateur, its days, its enrollments (with their encadrant
+and structure) and the EPSP certification its attestations name, read at once in a bounded number
+of queries whatever the number of encadrants.
 
 The API's response (:func:`api.training.router.session_out`), the back-office page
 (:func:`api.training.pages.training_context`) and the letters' and e-mails' context
 (:func:`flows.training.training_context`, :func:`flows.training.enrollment_entry`) are mapped from
 one :class:`TrainingView`; none of them reads these rows again. The attestations (generated
 documents) are not part of it: the readers list them.
+
+An appui pédagogique: the appui, its structure, its formateur and who asked for it. The API's
+response (:func:`api.training.router_appuis.appui_out`), the back-office page
+(:func:`api.training.pages_appuis.appui_context`) and the e-mails' context
+(:func:`flows.training.appui_context`) are mapped from one :class:`AppuiView`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from sqlmodel import Session, col, select
 from certification.audit import Actor
 from certification.models import Certification, Role, Structure, User
 from certification.training import queries as training_queries
-from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.visibility import structure_of
 
 EPSP = "CQP_EPSP"
@@ -87,3 +94,23 @@ def training_view(db: Session, training: TrainingSession, actor: Actor | None = 
         enrolled=sum(1 for e in everyone if e.state in training_queries.ACTIVE_ENROLLMENT_STATES),
         certification=db.exec(select(Certification).where(Certification.code == EPSP)).first(),
     )
+
+
+@dataclass(frozen=True)
+class AppuiView:
+    """An appui pédagogique as every reader shows it (see the module's docstring)."""
+
+    appui: Appui
+    structure: Structure
+    formateur: User | None  # None until the officer entrusts it to a formateur
+    requester: User | None  # the account that asked for it
+
+
+def appui_view(db: Session, appui: Appui) -> AppuiView:
+    """The appui read at once."""
+    users: dict[int, User] = _by_id(db, User, {i for i in (appui.formateur_id, appui.requested_by_id) if i})
+    structure = db.get(Structure, appui.structure_id)
+    assert structure is not None  # a foreign key
+    return AppuiView(appui=appui, structure=structure,
+                     formateur=users.get(appui.formateur_id) if appui.formateur_id else None,
+                     requester=users.get(appui.requested_by_id))

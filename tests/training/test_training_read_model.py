@@ -1,21 +1,24 @@
-"""The one read model of an EPSP training session (certification/training/read_model.py): read in a
+"""The read models of the EPSP training (certification/training/read_model.py): a session read in a
 bounded number of queries whatever the number of encadrants, and the API's response, the
-back-office page and the letters' context all mapped from it."""
+back-office page and the letters' context all mapped from it; an appui pédagogique likewise."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from api.training.pages import training_context as page_context
+from api.training.pages_appuis import appui_context as appui_page
+from api.training.router_appuis import appui_out
 from api.training.router import session_out
 from api.web.pages import principal
 from api.web.session import WebUser
 from certification.clock import today
 from certification.db import session_scope
 from certification.models import Role, User
-from certification.training.models import TrainingSession
-from certification.training.read_model import training_view
-from flows.training import enrollment_entry, training_context
+from certification.training import appuis as ap
+from certification.training.models import Appui, TrainingSession
+from certification.training.read_model import appui_view, training_view
+from flows.training import appui_context, enrollment_entry, training_context
 from tests.factories import add_structure, enroll_encadrant, plan_training, siret, structure_account
 from tests.jury.test_jury_read_model import counted
 
@@ -75,3 +78,27 @@ def test_the_api_the_page_and_the_letters_show_one_reading(people):
     assert [e["name"] for e in entries][:2] == ["Éloïse N'Diaye-Lefèvre", "Ophélie d'Harcourt"]
     assert [e["structure_name"] for e in entries][:2] == ["L'Œuvre d'Harcourt", "Les Jardins de l'Étang"]
     assert letters["days"] == out.days and [a["day"] for a in entries[0]["attendance"]] == out.days
+
+
+def test_an_appui_is_read_once_for_the_api_the_page_and_the_e_mails(people):
+    add_structure(1, name="L'Œuvre d'Harcourt")
+    structure_account(people, siret(1), "structure1")
+    with session_scope() as db:
+        appui_id = ap.request_appui(db, people["structure1"]["actor"], subject="Tutorat de l'équipe d'Éloïse",
+                                    need="Accompagner Ophélie d'Harcourt").id
+        ap.assign(db, people["officer"]["actor"], appui_id, people["formateur"]["id"])
+    with session_scope() as db:
+        appui = db.get(Appui, appui_id)
+        with counted() as statements:
+            view = appui_view(db, appui)
+        assert len(statements) <= 2, statements  # the structure; the formateur and the requester at once
+        assert view.structure.name == "L'Œuvre d'Harcourt" and view.formateur is not None
+        for key in ("officer", "formateur", "structure1"):
+            current = _current(db, people, key)
+            out = appui_out(db, principal(current), appui)
+            page = appui_page(db, current, appui_id)
+            assert out.structure_name == page["structure"].name == "L'Œuvre d'Harcourt"
+            assert out.formateur_name == page["formateur"] == "Océane Perrin"
+        e_mails = appui_context(view)["appui"]
+    assert e_mails["structure_name"] == out.structure_name and e_mails["formateur_name"] == out.formateur_name
+    assert e_mails["requested_by"] == page["requested_by"] == view.requester.full_name
