@@ -29,11 +29,11 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import AuditEvent, Certification, Structure, User
+from certification.models import AuditEvent, Certification, User
 from certification.settings import get_settings
-from certification.training import queries as training_queries
 from certification.training import service as svc
-from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.models import Appui, TrainingEnrollment, TrainingSession
+from certification.training.read_model import AppuiView, EnrollmentView, TrainingView, appui_view, training_view
 from certification.training.states import (
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
@@ -65,21 +65,21 @@ class Outcome(RunOutcome):
 # --- contexts ------------------------------------------------------------------------------
 
 
-def _epsp_certification(db: Session) -> dict[str, str]:
-    cert = db.exec(select(Certification).where(Certification.code == "CQP_EPSP")).first()
+def _epsp_certification(certification: Certification | None) -> dict[str, str]:
+    cert = certification
     return {"certification_code": cert.code if cert else "CQP_EPSP",
             "certification_title": cert.title if cert else "CQP Encadrant Pédagogique en Situation de Production"}
 
 
-def training_context(db: Session, training: TrainingSession) -> dict[str, Any]:
-    formateur = db.get(User, training.formateur_id)
+def training_context(view: TrainingView) -> dict[str, Any]:
+    training = view.training
     return letter_context(
         f"/app/formations/{training.id}",
         training={
             "reference": training.reference,
             "title": training.title,
-            **person_fields("formateur", formateur),
-            "days": training_queries.days_of(training),
+            **person_fields("formateur", view.formateur),
+            "days": list(view.days),
             "start_date": training.start_date,
             "end_date": training.end_date,
             "hours": training.hours,
@@ -90,16 +90,14 @@ def training_context(db: Session, training: TrainingSession) -> dict[str, Any]:
             "state_label": TRAINING_STATE_LABELS[training.state],
             "schedule_sequence": training.schedule_sequence,
             "cancel_reason": training.cancel_reason,
-            **_epsp_certification(db),
+            **_epsp_certification(view.certification),
         },
     )
 
 
-def enrollment_entry(db: Session, training: TrainingSession, enrollment: TrainingEnrollment) -> dict[str, Any]:
-    encadrant = db.get(Encadrant, enrollment.encadrant_id)
-    structure = db.get(Structure, enrollment.structure_id)
-    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())}
-                  for d in training_queries.days_of(training)]
+def enrollment_entry(view: TrainingView, ev: EnrollmentView) -> dict[str, Any]:
+    enrollment, encadrant = ev.enrollment, ev.encadrant
+    attendance = [{"day": d, "present": enrollment.attendance.get(d.isoformat())} for d in view.days]
     attended = sum(1 for a in attendance if a["present"] is True)
     return {
         "id": enrollment.id,
@@ -107,12 +105,12 @@ def enrollment_entry(db: Session, training: TrainingSession, enrollment: Trainin
         "state_label": ENROLLMENT_STATE_LABELS[enrollment.state],
         "last_name": encadrant.last_name,
         "first_names": encadrant.first_names,
-        "name": f"{encadrant.first_names} {encadrant.last_name}",
+        "name": ev.name,
         "email": encadrant.email,
-        **structure_fields(structure),
+        **structure_fields(ev.structure),
         "attendance": attendance,
         "days_attended": attended,
-        "hours_attended": attended * training.hours_per_day,
+        "hours_attended": attended * view.training.hours_per_day,
         "outcome_reason": enrollment.outcome_reason,
         "completed_at": enrollment.completed_at,
         "attestation_number": enrollment.attestation_number,
@@ -138,10 +136,8 @@ def attestation_context(ctx: dict[str, Any], entry: dict[str, Any]) -> dict[str,
     }
 
 
-def appui_context(db: Session, appui: Appui) -> dict[str, Any]:
-    structure = db.get(Structure, appui.structure_id)
-    formateur = db.get(User, appui.formateur_id) if appui.formateur_id else None
-    requester = db.get(User, appui.requested_by_id)
+def appui_context(view: AppuiView) -> dict[str, Any]:
+    appui, structure, formateur, requester = view.appui, view.structure, view.formateur, view.requester
     return letter_context(
         f"/app/appuis/{appui.id}",
         appui={
@@ -204,15 +200,14 @@ def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollme
     return ics_attachment(settings.data_dir, path, data, method=method)
 
 
-def _convene(db: Session, training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
-             sequence: int) -> Effects:
-    entry = enrollment_entry(db, training, enrollment)
-    fx = _enrollment_fx(db, training, enrollment)
+def _convene(db: Session, view: TrainingView, ev: EnrollmentView, ctx: dict[str, Any], sequence: int) -> Effects:
+    entry = enrollment_entry(view, ev)
+    fx = _enrollment_fx(db, view.training, ev.enrollment)
     name = f"convocation:s{sequence}"
     if not fx.sent(name):
         fx.mail(ctx, name, "training/convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
                 extra={"enrollment": entry},
-                attach=[_training_invitation(training, enrollment, ctx, entry, sequence=sequence)])
+                attach=[_training_invitation(view.training, ev.enrollment, ctx, entry, sequence=sequence)])
     return fx
 
 
@@ -221,12 +216,12 @@ def _enrollment_fx(db: Session, training: TrainingSession, enrollment: TrainingE
     return Effects(db, ENROLLMENT_ENTITY, enrollment.id, reference)
 
 
-def _enrolled_at(db: Session, training: TrainingSession, audit_event_id: int | None) -> list[TrainingEnrollment]:
+def _enrolled_at(db: Session, view: TrainingView, audit_event_id: int | None) -> list[EnrollmentView]:
     """The enrollments still registered when the session's step was recorded (by the audit trail:
     registered before it, and neither completed, failed nor withdrawn before it)."""
-    enrollments = training_queries.enrollments_of(db, training.id)
+    enrollments = view.enrollments
     if audit_event_id is None:
-        return [e for e in enrollments if e.state == E.registered.value]
+        return [e for e in enrollments if e.enrollment.state == E.registered.value]
     events = db.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
         AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.entity_id.in_([e.id for e in enrollments]),
         AuditEvent.id < audit_event_id))
@@ -241,32 +236,32 @@ def _enrolled_at(db: Session, training: TrainingSession, audit_event_id: int | N
 
 def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the session (or of an enrollment) owes, whatever the states are now."""
-    training = db.get(TrainingSession, effect.dossier_id)
-    ctx = training_context(db, training)
+    view = training_view(db, db.get(TrainingSession, effect.dossier_id))
+    training, ctx = view.training, training_context(view)
     if effect.entity_type == ENROLLMENT_ENTITY:
-        enrollment = db.get(TrainingEnrollment, effect.entity_id)
+        ev = view.enrollment(effect.entity_id)
         if effect.step == "register":
-            if _convened(_enrollment_fx(db, training, enrollment), training):
+            if _convened(_enrollment_fx(db, training, ev.enrollment), training):
                 return []
-            return [_convene(db, training, enrollment, ctx, training.schedule_sequence)]
-        entry = enrollment_entry(db, training, enrollment)  # complete
-        fx = _enrollment_fx(db, training, enrollment)
+            return [_convene(db, view, ev, ctx, training.schedule_sequence)]
+        entry = enrollment_entry(view, ev)  # complete
+        fx = _enrollment_fx(db, training, ev.enrollment)
         letter = fx.letter(attestation_context(ctx, entry), ATTESTATION, template=ATTESTATION_TEMPLATE)
         fx.mail(ctx, "attestation", "training/attestation_formation", [entry["email"], entry["structure_email"]],
                 attach=[letter], extra={"enrollment": entry})
         return [fx]
-    enrolled = _enrolled_at(db, training, effect.audit_event_id)
+    enrolled = _enrolled_at(db, view, effect.audit_event_id)
     if effect.step == "reschedule":
         sequence = effect.payload.get("schedule_sequence", training.schedule_sequence)
-        return [_convene(db, training, e, ctx, sequence) for e in enrolled]
+        return [_convene(db, view, e, ctx, sequence) for e in enrolled]
     done = []  # cancel: every encadrant convened and still enrolled then gets the cancellation
-    for enrollment in enrolled:
-        fx = _enrollment_fx(db, training, enrollment)
+    for ev in enrolled:
+        fx = _enrollment_fx(db, training, ev.enrollment)
         if _convened(fx, training):
-            entry = enrollment_entry(db, training, enrollment)
+            entry = enrollment_entry(view, ev)
             fx.mail(ctx, "cancelled", "training/formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
                     extra={"enrollment": entry},
-                    attach=[_training_invitation(training, enrollment, ctx, entry, cancelled=True)])
+                    attach=[_training_invitation(training, ev.enrollment, ctx, entry, cancelled=True)])
         done.append(fx)
     return done
 
@@ -320,7 +315,7 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
     """What one step of the appui owes, whatever its state is now."""
     settings = get_settings()
     appui = db.get(Appui, effect.dossier_id)
-    ctx = appui_context(db, appui)
+    ctx = appui_context(appui_view(db, appui))
     a = ctx["appui"]
     structure, officers = [a["structure_email"]], [settings.officers_mailbox]
     formateur = [a["formateur_email"]] if a["formateur_email"] else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.web.actions import register
 from api.web.forms import (
@@ -18,8 +18,7 @@ from api.web.timeline import rows as timeline_rows
 from certification.candidates.actions import candidate_actions
 from certification.clock import today
 from certification.errors import NotFound, ValidationFailed
-from certification.jury.models import Certificate
-from certification.models import Certification, CertificationVersion, Role, Structure
+from certification.models import Certification, Role
 from certification.agrement.models import Agrement
 from certification.agrement.states import VALID_AGREMENT_STATES
 from certification.candidates.models import Candidate
@@ -28,9 +27,9 @@ from certification.candidates.states import CANDIDATE, CANDIDATE_STATE_LABELS, E
 from certification.agrement import queries as agrement_queries
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as candidates_svc
+from certification.candidates.read_model import CandidateView, candidate_view
 from certification.services.referential import blocs_of
 from certification.settings import get_settings
-from certification.vae.queries import vae_dossier_id
 from documents.formatting import date_fr
 
 ST_O = frozenset({Role.structure, Role.officer})
@@ -45,12 +44,12 @@ def person(c: Candidate) -> str:
     return f"{c.first_names} {c.last_name}"
 
 
-def _evidence(db: Session, c: Candidate, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
+def _evidence(view: CandidateView, readable: bool) -> list[tuple[Any, str, list[tuple[int, dict]]]]:
     """Each evaluation with its label and its evidence files, numbered across the candidate's
     evaluations (evaluations are only added: a number always names the same file). The evidence
     is read by the structure and the officer only, as in the API (not by the jury's members)."""
     out, n = [], 0
-    for e in candidate_queries.evaluations_of(db, c.id):
+    for e in view.evaluations:
         files = []
         for f in e.files if readable else ():
             n += 1
@@ -61,24 +60,22 @@ def _evidence(db: Session, c: Candidate, readable: bool) -> list[tuple[Any, str,
 
 def candidate_context(db: Session, current: WebUser, candidate_id: int) -> dict[str, Any]:
     c = candidate_queries.get_candidate(db, current.actor, candidate_id)
+    view = candidate_view(db, c)
     certificates = []
     if current.role in ST_O:
-        certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in db.exec(
-            select(Certificate).where(Certificate.candidate_id == c.id).order_by(Certificate.id))]
-    cert = certification_of(db, c.certification_id)
+        certificates = [(k, KIND_LABELS[k.kind], CERTIFICATE_STATE_LABELS[k.state]) for k in view.certificates]
     return {
-        "c": c, "structure": db.get(Structure, c.structure_id), "certification": cert,
-        "version": db.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None,
+        "c": c, "structure": view.structure, "certification": view.certification, "version": view.version,
         "state_label": CANDIDATE_STATE_LABELS[c.state], "final": CANDIDATE.is_final(c.state),
-        "evaluations": _evidence(db, c, current.role in ST_O),
-        "held": sorted(candidates_svc.held_blocs(db, c).items()),
-        "missing": candidates_svc.missing_blocs(db, c),
-        "bloc_titles": {b.code: b.title for b in blocs_of(db, cert.id, c.certification_version_id)},
+        "evaluations": _evidence(view, current.role in ST_O),
+        "held": sorted(view.held.items()),
+        "missing": view.missing,
+        "bloc_titles": dict(view.bloc_titles),
         "certificates": certificates, "sex_label": SEXES.get(c.sex or "", "non renseigné"),
         "actions": candidate_actions(db, current.actor, c),
         "timeline": timeline_rows(db, (Candidate.__tablename__, c.id, "candidat")),
         "pathway_label": candidates_svc.PATHWAYS.get(c.pathway, c.pathway),
-        "vae_dossier_id": vae_dossier_id(db, c.id),
+        "vae_dossier_id": view.vae_dossier_id,
     }
 
 

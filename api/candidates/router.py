@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.candidates.schemas import (
     CandidateIn, CandidateJuryOut, CandidateOut, CandidateSummary, EvaluationIn, EvaluationOut, EvidenceFileOut,
@@ -25,17 +25,15 @@ from certification.candidates.actions import candidate_actions
 from certification.audit import record_event
 from certification.db import session_scope
 from certification.errors import Forbidden, NotFound, ValidationFailed
-from certification.models import Certification, CertificationVersion, Role, Structure
-from certification.jury.models import JuryCandidate, JurySession
-from certification.agrement.models import Agrement
+from certification.models import Certification, Role, Structure
 from certification.candidates.models import Candidate
 from certification.candidates.states import CANDIDATE_STATE_LABELS, EVALUATION_RESULTS, CandidateState
 from certification.jury.states import OUTCOME_LABELS
 from certification.candidates import service as svc
 from certification.candidates import queries as candidate_queries
-from certification.services.referential import blocs_of, version_title
+from certification.candidates.read_model import candidate_view
+from certification.services.referential import version_title
 from certification.settings import get_settings
-from certification.vae.queries import vae_dossier_id
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
 
@@ -46,15 +44,17 @@ EVALUATION_DOC = multipart_body({
 }, required=["metadata"])
 
 
-def summary(db: Session, c: Candidate) -> CandidateSummary:
-    structure = db.get(Structure, c.structure_id)
-    cert = db.get(Certification, c.certification_id)
+def _summary(c: Candidate, structure: Structure, cert: Certification) -> CandidateSummary:
     return CandidateSummary(
         id=c.id, reference=c.reference, state=c.state, state_label=CANDIDATE_STATE_LABELS[c.state],
         last_name=c.last_name, first_names=c.first_names, birth_date=c.birth_date, structure_id=c.structure_id,
         structure_name=structure.name, certification_code=cert.code, registered_at=c.registered_at,
         pathway=c.pathway,
     )
+
+
+def summary(db: Session, c: Candidate) -> CandidateSummary:
+    return _summary(c, db.get(Structure, c.structure_id), db.get(Certification, c.certification_id))
 
 
 def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
@@ -72,38 +72,31 @@ def _evaluation_out(candidate_id: int, e) -> EvaluationOut:
 
 
 def candidate_out(db: Session, principal: Principal, c: Candidate) -> CandidateOut:
-    cert = db.get(Certification, c.certification_id)
-    agrement = db.get(Agrement, c.agrement_id)
-    titles = {b.code: b.title for b in blocs_of(db, cert.id, c.certification_version_id)}
-    version = db.get(CertificationVersion, c.certification_version_id) if c.certification_version_id else None
-    held = svc.held_blocs(db, c)
-    juries = db.exec(
-        select(JuryCandidate, JurySession).join(JurySession, JurySession.id == JuryCandidate.session_id)
-        .where(JuryCandidate.candidate_id == c.id).order_by(JurySession.scheduled_at)
-    ).all()
+    view = candidate_view(db, c)
+    version, titles = view.version, view.bloc_titles
     return CandidateOut(
         progress=progress_of(db, Candidate.__tablename__, c.id),
-        **summary(db, c).model_dump(),
+        **_summary(c, view.structure, view.certification).model_dump(),
         birth_place=c.birth_place, sex=c.sex, email=c.email, contract_type=c.contract_type,
         contract_start=c.contract_start,
-        contract_end=c.contract_end, certification_title=version_title(cert, version),
+        contract_end=c.contract_end, certification_title=version_title(view.certification, version),
         certification_version=version.label if version else None, agrement_id=c.agrement_id,
-        agrement_number=agrement.number, blocs=list(c.blocs),
-        evaluations=[_evaluation_out(c.id, e) for e in candidate_queries.evaluations_of(db, c.id)],
+        agrement_number=view.agrement.number, blocs=list(c.blocs),
+        evaluations=[_evaluation_out(c.id, e) for e in view.evaluations],
         held_blocs=[
             HeldBlocOut(bloc_code=code, title=titles.get(code, code), acquired_on=a.acquired_on,
                         valid_until=a.valid_until, session_id=a.session_id)
-            for code, a in held.items()
+            for code, a in view.held.items()
         ],
-        missing_blocs=svc.missing_blocs(db, c),
+        missing_blocs=view.missing,
         juries=[
             CandidateJuryOut(session_id=j.id, session_reference=j.reference, scheduled_at=j.scheduled_at,
                              blocs=list(row.blocs), outcome=row.outcome,
                              outcome_label=OUTCOME_LABELS.get(row.outcome) if row.outcome else None)
-            for row, j in juries
+            for row, j in view.juries
         ],
         timeline_url=f"/candidates/{c.id}/timeline",
-        vae_dossier_id=vae_dossier_id(db, c.id),
+        vae_dossier_id=view.vae_dossier_id,
         allowed_actions=candidate_actions(db, principal.actor, c),
     )
 

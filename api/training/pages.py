@@ -15,7 +15,7 @@ from api.web.forms import (
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, optional_comment, pick,
     reason, row_values, text, with_reason
 )
-from api.web.pages import structure_name, user_name
+from api.web.pages import user_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
@@ -25,7 +25,8 @@ from certification.models import Role, Structure, User
 from certification.training import queries as training_queries
 from certification.training import service as training_svc
 from certification.training.actions import enrollment_actions, training_actions
-from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.models import TrainingEnrollment, TrainingSession
+from certification.training.read_model import training_view
 from certification.training.states import (
     ENROLLMENT_STATE_LABELS,
     MAX_DAYS,
@@ -65,28 +66,28 @@ def select_options(key: str):
 
 def training_context(db: Session, current: WebUser, training_id: int) -> dict[str, Any]:
     t = training_queries.get_training_session(db, current.actor, training_id)
-    days = training_queries.days_of(t)
+    view = training_view(db, t, current.actor)
+    days = list(view.days)
     enrollments, entities = [], []
     if current.role is not Role.structure:  # the session's history names every structure's encadrants
         entities.append((SESSION_ENTITY, t.id, "session"))
-    for e in training_queries.enrollments_of(db, t.id, current.actor):
-        encadrant = db.get(Encadrant, e.encadrant_id)
-        name = f"{encadrant.first_names} {encadrant.last_name}"
+    for ev in view.enrollments:
+        e = ev.enrollment
         enrollments.append({
-            "id": e.id, "name": name, "email": encadrant.email, "structure": structure_name(db, e.structure_id),
+            "id": e.id, "name": ev.name, "email": ev.encadrant.email, "structure": ev.structure.name,
             "state": e.state, "state_label": ENROLLMENT_STATE_LABELS[e.state],
             "attendance": [e.attendance.get(d.isoformat()) for d in days], "reason": e.outcome_reason,
             "attestation": e.attestation_number, "actions": enrollment_actions(db, current.actor, e),
-            "documents": list_documents(db, ENROLLMENT_ENTITY, e.id),
+            "documents": list_documents(db, ENROLLMENT_ENTITY, ev.id),
         })
-        entities.append((ENROLLMENT_ENTITY, e.id, f"inscription de {name}"))
+        entities.append((ENROLLMENT_ENTITY, ev.id, f"inscription de {ev.name}"))
     actions = training_actions(db, current.actor, t)
     if any({"complete", "fail"} & set(e["actions"]) for e in enrollments):
         actions.append("outcome")
     if any("withdraw" in e["actions"] for e in enrollments):
         actions.append("unenroll")
     return {
-        "t": t, "formateur": user_name(db, t.formateur_id), "state_label": TRAINING_STATE_LABELS[t.state],
+        "t": t, "formateur": view.formateur.full_name, "state_label": TRAINING_STATE_LABELS[t.state],
         "final": TRAINING_SESSION.is_final(t.state), "waiting_for": training_waiting_for(t), "days": days,
         "enrollments": enrollments, "actions": actions,
         "registered": [e for e in enrollments if e["state"] == EnrollmentState.registered],

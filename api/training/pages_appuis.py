@@ -19,12 +19,13 @@ from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
 from api.web.visits import VISIT_INPUTS, parse_visit
 from certification.errors import NotFound, ValidationFailed
-from certification.models import Role, Structure
+from certification.models import Role
 from certification.settings import get_settings
 from certification.training import appuis as appuis_svc
 from certification.training import queries as training_queries
 from certification.training.actions import appui_actions
 from certification.training.models import Appui
+from certification.training.read_model import appui_view
 from certification.training.states import (
     APPUI,
     APPUI_STATE_LABELS,
@@ -38,10 +39,11 @@ from api.training.pages import FORMATEUR_OR_OFFICER, formateur_choices, select_o
 
 def appui_context(db: Session, current: WebUser, appui_id: int) -> dict[str, Any]:
     a = training_queries.get_appui(db, current.actor, appui_id)
+    view = appui_view(db, a)
     actions = appui_actions(db, current.actor, a)
     return {
-        "a": a, "structure": db.get(Structure, a.structure_id), "formateur": user_name(db, a.formateur_id),
-        "requested_by": user_name(db, a.requested_by_id), "state_label": APPUI_STATE_LABELS[a.state],
+        "a": a, "structure": view.structure, "formateur": view.formateur.full_name if view.formateur else None,
+        "requested_by": view.requester.full_name if view.requester else None, "state_label": APPUI_STATE_LABELS[a.state],
         "final": APPUI.is_final(a.state), "waiting_for": appui_waiting_for(a), "actions": actions,
         "visit_scheduled": a.visit_at is not None,
         "formateurs": [{"id": f["id"], "name": f["name"] + (" (actuel)" if f["id"] == a.formateur_id else "")}

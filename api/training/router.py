@@ -38,6 +38,7 @@ from certification.training import actions
 from certification.training import queries as training_queries
 from certification.training import service as svc
 from certification.training.models import Encadrant, TrainingEnrollment, TrainingSession
+from certification.training.read_model import EnrollmentView, TrainingView, training_view
 from certification.training.states import (
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
@@ -52,27 +53,30 @@ actors = require(Role.formateur, Role.officer)
 
 
 
-def _summary(db: Session, t: TrainingSession, enrollments: list[TrainingEnrollment]) -> dict:
-    formateur = db.get(User, t.formateur_id)
+def _summary(t: TrainingSession, formateur: User, enrolled: int) -> dict:
     return {
         "id": t.id, "reference": t.reference, "title": t.title, "state": t.state,
         "state_label": TRAINING_STATE_LABELS[t.state], "formateur_id": t.formateur_id,
         "formateur_name": formateur.full_name, "days": training_queries.days_of(t), "start_date": t.start_date,
-        "end_date": t.end_date, "place": t.place, "capacity": t.capacity,
-        "enrolled": sum(1 for e in enrollments if e.state in training_queries.ACTIVE_ENROLLMENT_STATES),
+        "end_date": t.end_date, "place": t.place, "capacity": t.capacity, "enrolled": enrolled,
         "waiting_for": training_waiting_for(t),
     }
 
 
-def _enrollment_out(db: Session, principal: Principal, t: TrainingSession, e: TrainingEnrollment) -> EnrollmentOut:
-    encadrant = db.get(Encadrant, e.encadrant_id)
-    structure = db.get(Structure, e.structure_id)
-    doc = get_document(db, entity_type=ENROLLMENT_ENTITY, entity_id=e.id, kind=training_attestation_kind(), version=1)
+def _listed(db: Session, t: TrainingSession) -> TrainingSessionSummary:
+    enrolled = sum(1 for e in training_queries.enrollments_of(db, t.id)
+                   if e.state in training_queries.ACTIVE_ENROLLMENT_STATES)
+    return TrainingSessionSummary(**_summary(t, db.get(User, t.formateur_id), enrolled))
+
+
+def _enrollment_out(db: Session, principal: Principal, view: TrainingView, ev: EnrollmentView) -> EnrollmentOut:
+    t, e, encadrant, structure = view.training, ev.enrollment, ev.encadrant, ev.structure
+    doc = get_document(db, entity_type=ENROLLMENT_ENTITY, entity_id=ev.id, kind=training_attestation_kind(), version=1)
     return EnrollmentOut(
         id=e.id, encadrant_id=encadrant.id, structure_id=structure.id, structure_name=structure.name,
         last_name=encadrant.last_name, first_names=encadrant.first_names, email=encadrant.email, state=e.state,
         state_label=ENROLLMENT_STATE_LABELS[e.state],
-        attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in training_queries.days_of(t)],
+        attendance=[AttendanceOut(day=d, present=e.attendance.get(d.isoformat())) for d in view.days],
         outcome_reason=e.outcome_reason, completed_at=e.completed_at, attestation_number=e.attestation_number,
         attestation=document_out(f"/training-sessions/{t.id}/enrollments/{e.id}", doc) if doc else None,
         allowed_actions=actions.enrollment_actions(db, principal.actor, e),
@@ -81,13 +85,12 @@ def _enrollment_out(db: Session, principal: Principal, t: TrainingSession, e: Tr
 
 def session_out(db: Session, principal: Principal, t: TrainingSession) -> TrainingSessionOut:
     db.refresh(t)
-    mine = training_queries.enrollments_of(db, t.id, principal.actor)
-    everyone = training_queries.enrollments_of(db, t.id)
+    view = training_view(db, t, principal.actor)
     return TrainingSessionOut(
         progress=progress_of(db, TrainingSession.__tablename__, t.id),
-        **_summary(db, t, everyone),
+        **_summary(t, view.formateur, view.enrolled),
         hours=t.hours, hours_per_day=t.hours_per_day, notes=t.notes, cancel_reason=t.cancel_reason,
-        closed_at=t.closed_at, enrollments=[_enrollment_out(db, principal, t, e) for e in mine],
+        closed_at=t.closed_at, enrollments=[_enrollment_out(db, principal, view, e) for e in view.enrollments],
         allowed_actions=actions.training_actions(db, principal.actor, t),
     )
 
@@ -119,7 +122,7 @@ def list_sessions(
     with session_scope() as db:
         return pager.page(
             training_queries.list_sessions(db, principal.actor, state=state),
-            lambda t: TrainingSessionSummary(**_summary(db, t, training_queries.enrollments_of(db, t.id))),
+            lambda t: _listed(db, t),
             text=lambda t: (t.reference, t.title, t.place), where=lambda t: in_range(t.start_date, since, until),
         )
 

@@ -28,6 +28,7 @@ from certification.training import actions
 from certification.training import appuis as svc
 from certification.training import queries as training_queries
 from certification.training.models import Appui
+from certification.training.read_model import appui_view
 from certification.training.states import APPUI_STATE_LABELS, AppuiState
 
 router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
@@ -35,9 +36,7 @@ router = APIRouter(prefix="/appuis", tags=["appuis pédagogiques"])
 REPORT_FILES = {"compte_rendu": "compte rendu de l'appui (PDF, facultatif)"}
 
 
-def _summary(db: Session, a: Appui) -> dict:
-    structure = db.get(Structure, a.structure_id)
-    formateur = db.get(User, a.formateur_id) if a.formateur_id else None
+def _fields(a: Appui, structure: Structure, formateur: User | None) -> dict:
     return {
         "id": a.id, "reference": a.reference, "state": a.state, "state_label": APPUI_STATE_LABELS[a.state],
         "subject": a.subject, "structure_id": a.structure_id, "structure_name": structure.name,
@@ -47,11 +46,16 @@ def _summary(db: Session, a: Appui) -> dict:
     }
 
 
+def _summary(db: Session, a: Appui) -> dict:
+    return _fields(a, db.get(Structure, a.structure_id), db.get(User, a.formateur_id) if a.formateur_id else None)
+
+
 def appui_out(db: Session, principal: Principal, a: Appui) -> AppuiOut:
+    view = appui_view(db, a)
     f = a.report_file
     return AppuiOut(
         progress=progress_of(db, Appui.__tablename__, a.id),
-        **_summary(db, a),
+        **_fields(a, view.structure, view.formateur),
         need=a.need, visit_end=a.visit_end, visit_place=a.visit_place, visit_notes=a.visit_notes,
         report_text=a.report_text, cancel_reason=a.cancel_reason,
         report_file=AppuiFileOut(original_name=f["original_name"], size=f["size"], sha256=f["sha256"],
