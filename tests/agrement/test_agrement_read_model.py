@@ -1,19 +1,24 @@
-"""The one read model of an agrément request (certification/agrement/read_model.py): the API's
-response, the back-office page and the letters' context all mapped from it."""
+"""The read models of the agrément (certification/agrement/read_model.py), a request's and a granted
+agrément's: the API's response, the back-office page and the letters' and e-mails' context all
+mapped from each."""
 
 from __future__ import annotations
 
+from api.agrement.pages import agrement_context as agrement_page
 from api.agrement.pages import request_context as page_context
 from api.agrement.router import request_out
+from api.agrement.router_agrements import agrement_detail
 from api.web.pages import principal
 from api.web.session import WebUser
+from certification.agrement import lifecycle
 from certification.agrement import service as svc
-from certification.agrement.models import AgrementRequest
-from certification.agrement.read_model import request_view
+from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.read_model import agrement_view, request_view
 from certification.db import session_scope
 from certification.models import User
+from flows.agrement_lifecycle import agrement_context
 from flows.context import request_context
-from tests.factories import pieces, submit_request
+from tests.factories import grant_agrement, pieces, submit_request
 
 
 def test_the_api_the_page_and_the_letters_show_one_reading(people):
@@ -40,3 +45,22 @@ def test_the_api_the_page_and_the_letters_show_one_reading(people):
     assert first["submitted_at"] == request.submitted_at and second["submitted_at"] == view.complements_at[0]
     assert out.certification_code == page["certification"].code == second["certification_code"] == "CQP_SP"
     assert second["scope"][0].startswith("SP-B1 — ") and len(second["scope"]) == len(out.scope)
+
+
+def test_a_granted_agrement_is_shown_from_one_reading(people):
+    officer, mandataire = people["officer"], people["mandataire"]
+    agrement_id = grant_agrement(people, 1, name="Ophélie d'Harcourt")
+    with session_scope() as db:
+        lifecycle.suspend(db, officer["actor"], agrement_id, "Manquement à l'obligation d'information.")
+    with session_scope() as db:
+        current = WebUser(db.get(User, officer["id"]), officer["actor"], "jeton")
+        page = agrement_page(db, current, agrement_id)
+        view = agrement_view(db, db.get(Agrement, agrement_id))
+        out, mail = agrement_detail(db, principal(current), view.agrement), agrement_context(view)["agrement"]
+    assert view.mandataire is not None and view.mandataire.id == mandataire["id"]
+    assert view.renewal is None and view.successor is None and view.request is page["request_row"]
+    assert out.structure_name == page["structure"].name == mail["structure_name"] == "Ophélie d'Harcourt"
+    assert out.certification_title == page["certification"].title == mail["certification_title"]
+    assert out.days_left == mail["days_left"] == view.days_left
+    assert out.state_label == mail["state_label"] == "suspendu" and out.request_id == view.request.id
+    assert mail["reason"] == view.last_reason == "Manquement à l'obligation d'information."
