@@ -19,6 +19,7 @@ from certification.audit import SYSTEM
 from certification.clock import today
 from certification.errors import Conflict
 from certification.agrement.models import AgrementRequest
+from certification.agrement.read_model import RequestView, request_view
 from certification.agrement.states import REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.settings import get_settings
@@ -58,8 +59,9 @@ def _applicants(ctx: dict) -> list[str]:
     return [ctx["request"]["structure_email"], ctx["request"]["mandataire_email"]]
 
 
-def _context(db: Session, request: AgrementRequest, round: int | None = None) -> dict:
-    return {**request_context(db, request, round), "action_url": _action_url(request)}
+def _context(view: RequestView, round: int | None = None) -> dict:
+    """The context of the request's letters and e-mails, mapped from its read model."""
+    return {**request_context(view, round), "action_url": _action_url(view.request)}
 
 
 def _avis_extra(request: AgrementRequest) -> dict:
@@ -72,7 +74,7 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     settings = get_settings()
     request = db.get(AgrementRequest, effect.dossier_id)
     round = effect.payload.get("round") or request.round
-    ctx = _context(db, request, round)
+    ctx = _context(request_view(db, request), round)
     fx = Effects(db, ENTITY, request.id, request.reference)
     step = effect.step
     if step in ("submit", "provide_complements"):  # every submission round gets its accusé de réception
@@ -103,7 +105,7 @@ def _reminders(db: Session, request: AgrementRequest, out: Outcome) -> None:
         days = latest_due_reminder(settings.complements_reminder_days_before, deadline)
         if days is None:
             return
-        ctx = _context(db, request)
+        ctx = _context(request_view(db, request))
         fx = Effects(db, ENTITY, request.id, request.reference)
         fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "agrement/relance_complements", _applicants(ctx),
                 extra={"days_left": (deadline - today()).days})
@@ -112,7 +114,7 @@ def _reminders(db: Session, request: AgrementRequest, out: Outcome) -> None:
         days_left = extra["days_left"]
         if not (0 <= days_left <= settings.avis_reminder_days_before or days_left < 0):
             return
-        ctx = _context(db, request)
+        ctx = _context(request_view(db, request))
         fx = Effects(db, ENTITY, request.id, request.reference)
         mandataire = [ctx["request"]["mandataire_email"]]
         if days_left >= 0:

@@ -28,8 +28,9 @@ from certification.audit import SYSTEM
 from certification.clock import today
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import AuditEvent, Certification, Structure, User
-from certification.agrement.models import Agrement, AgrementRequest
+from certification.models import AuditEvent
+from certification.agrement.models import Agrement
+from certification.agrement.read_model import AgrementView, agrement_view
 from certification.agrement.states import AGREMENT_STATE_LABELS, VALID_AGREMENT_STATES, AgrementState
 from certification.agrement import lifecycle as svc
 from certification.effects import OwedEffect, dossiers_owed
@@ -67,31 +68,13 @@ def decision_mail(event: AuditEvent) -> str:
     return f"{DECISION_MAILS[event.action][0]}:e{event.id}"
 
 
-def _last_reason(db: Session, agrement: Agrement) -> str | None:
-    """Why the agrément is in its current state (reason of the transition that led there)."""
-    event = db.exec(
-        select(AuditEvent)
-        .where(
-            AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == agrement.id,
-            AuditEvent.to_state == agrement.state, AuditEvent.from_state.is_not(None),
-        )
-        .order_by(AuditEvent.id.desc())
-    ).first()
-    return event.reason if event else None
-
-
-def mandataire_of(db: Session, agrement: Agrement) -> User | None:
-    request = db.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
-    return db.get(User, request.mandataire_id) if request else None
-
-
-def agrement_context(db: Session, agrement: Agrement, *, reason: str | None = None) -> dict[str, Any]:
-    """Template context of the lifecycle e-mails of ``agrement``.
+def agrement_context(view: AgrementView, *, reason: str | None = None) -> dict[str, Any]:
+    """Template context of the lifecycle e-mails of the agrément, mapped from its read model
+    (:mod:`certification.agrement.read_model`).
 
     ``reason`` defaults to the reason of the transition that led to the current state.
     """
-    structure = db.get(Structure, agrement.structure_id)
-    cert = db.get(Certification, agrement.certification_id)
+    agrement, structure, cert = view.agrement, view.structure, view.certification
     context = letter_context(
         f"/app/agrements/{agrement.id}",
         agrement={
@@ -106,8 +89,8 @@ def agrement_context(db: Session, agrement: Agrement, *, reason: str | None = No
             "end_date": agrement.end_date,
             "state": agrement.state,
             "state_label": AGREMENT_STATE_LABELS[agrement.state],
-            "days_left": (agrement.end_date - today()).days,
-            "reason": reason if reason is not None else _last_reason(db, agrement),
+            "days_left": view.days_left,
+            "reason": reason if reason is not None else view.last_reason,
         },
     )
     return {**context, "recipient_name": ""}
@@ -130,8 +113,9 @@ def _decision_events(db: Session, agrement_ids: list[int] | None = None) -> list
 def _side_effects(db: Session, agrement: Agrement, out: Outcome) -> None:
     """Queue the e-mails the agrément is owed now; every call is a no-op once done."""
     settings = get_settings()
-    ctx = agrement_context(db, agrement)
-    mandataire = mandataire_of(db, agrement)
+    view = agrement_view(db, agrement)
+    ctx = agrement_context(view)
+    mandataire = view.mandataire
     applicants = [a for a in (ctx["agrement"]["structure_email"], mandataire.email if mandataire else "") if a]
     to = applicants or [settings.officers_mailbox]
     officers = [settings.officers_mailbox]

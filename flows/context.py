@@ -3,17 +3,12 @@ every process's context shares: its head (:func:`letter_context`) and the struct
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from certification.clock import today
-from certification.models import AuditEvent, Bloc, Certification, Structure, User
-from certification.agrement.models import AgrementRequest
+from certification.models import Structure, User
+from certification.agrement.read_model import RequestView
 from certification.agrement.states import PIECE_KINDS
-from certification.agrement.queries import agrement_of, pieces_of
-from certification.services.referential import blocs_of
 from certification.settings import get_settings
 
 
@@ -50,31 +45,13 @@ def person_fields(key: str, user: User | None) -> dict[str, str | None]:
     }
 
 
-def _submitted_at(db: Session, request: AgrementRequest, round: int) -> datetime | None:
-    """When round ``round`` was submitted: the first submission, or its compléments."""
-    if round <= 1:
-        return request.submitted_at
-    events = list(db.exec(select(AuditEvent.at).where(
-        AuditEvent.entity_type == AgrementRequest.__tablename__, AuditEvent.entity_id == request.id,
-        AuditEvent.action == "provide_complements").order_by(AuditEvent.id)))
-    return events[round - 2] if len(events) >= round - 1 else request.last_submitted_at
-
-
-def request_context(db: Session, request: AgrementRequest, round: int | None = None) -> dict[str, Any]:
-    """The request as its letters and e-mails show it; ``round``: the submission round they are
-    about (default: the current one), so that a round's accusé de réception lists its own pieces."""
+def request_context(view: RequestView, round: int | None = None) -> dict[str, Any]:
+    """The request as its letters and e-mails show it, mapped from its read model
+    (:mod:`certification.agrement.read_model`); ``round``: the submission round they are about
+    (default: the current one), so that a round's accusé de réception lists its own pieces."""
+    request, cert, mandataire, agrement = view.request, view.certification, view.mandataire, view.agrement
     round = round or request.round
-    structure = db.get(Structure, request.structure_id)
-    cert = db.get(Certification, request.certification_id)
-    mandataire = db.get(User, request.mandataire_id)
-    agrement = agrement_of(db, request.id)
-    # The scope's blocs titled as the version in force words them, else as the latest version having them
-    # (an agrément granted on an earlier version keeps its codes).
-    blocs: dict[str, Bloc] = {b.code: b for b in db.exec(
-        select(Bloc).where(Bloc.certification_id == cert.id).order_by(col(Bloc.id)))}
-    blocs.update({b.code: b for b in blocs_of(db, cert.id)})
-    scope_codes = agrement.scope if agrement else request.scope
-    pieces = [p for p in pieces_of(db, request.id) if p.round == round]
+    titles = view.bloc_titles
     return letter_context(
         request={
             "id": request.id,
@@ -82,12 +59,12 @@ def request_context(db: Session, request: AgrementRequest, round: int | None = N
             "kind": request.kind,
             "state": request.state,
             "round": round,
-            **structure_fields(structure),
+            **structure_fields(view.structure),
             "certification_code": cert.code,
             "certification_title": cert.title,
             "mandataire_name": mandataire.full_name,
             "mandataire_email": mandataire.email,
-            "submitted_at": _submitted_at(db, request, round),
+            "submitted_at": view.submitted_at(round),
             "pieces": [
                 {
                     "filename": p.original_name,
@@ -95,7 +72,7 @@ def request_context(db: Session, request: AgrementRequest, round: int | None = N
                     "size": p.size,
                     "kind_label": PIECE_KINDS.get(p.kind, p.kind),
                 }
-                for p in pieces
+                for p in view.pieces_of_round(round)
             ],
             "complement_request": request.complement_request,
             "complements_deadline": request.complements_deadline,
@@ -106,6 +83,6 @@ def request_context(db: Session, request: AgrementRequest, round: int | None = N
             "agrement_number": agrement.number if agrement else None,
             "start_date": agrement.start_date if agrement else None,
             "end_date": agrement.end_date if agrement else None,
-            "scope": [f"{code} — {blocs[code].title}" if code in blocs else code for code in scope_codes],
+            "scope": [f"{code} — {titles[code]}" if code in titles else code for code in view.scope],
         },
     )

@@ -26,7 +26,7 @@ from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
 from certification.controle.states import CONTROLE_STATE_LABELS
 from certification.errors import ValidationFailed
-from certification.models import Role, Structure, User
+from certification.models import Role
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.states import (
     AGREMENT,
@@ -38,6 +38,7 @@ from certification.agrement.states import (
 from certification.agrement import service as requests_svc
 from certification.agrement import queries as agrement_queries
 from certification.agrement import lifecycle
+from certification.agrement.read_model import agrement_view, request_view
 from certification.settings import get_settings
 from documents.formatting import date_fr
 from documents.service import list_documents
@@ -47,20 +48,22 @@ from documents.service import list_documents
 
 
 def request_context(db: Session, current: WebUser, request_id: int) -> dict[str, Any]:
+    """The request's page, mapped from its read model (:mod:`certification.agrement.read_model`)."""
     r = agrement_queries.get_request(db, current.actor, request_id)
-    agrement = agrement_queries.agrement_of(db, r.id)
+    view = request_view(db, r)
+    agrement = view.agrement
     entities = [(AgrementRequest.__tablename__, r.id, "demande")]
     if agrement:
         entities.append((Agrement.__tablename__, agrement.id, "agrément"))
     return {
         "r": r,
-        "structure": db.get(Structure, r.structure_id),
-        "certification": certification_of(db, r.certification_id),
-        "mandataire": db.get(User, r.mandataire_id),
+        "structure": view.structure,
+        "certification": view.certification,
+        "mandataire": view.mandataire,
         "state_label": REQUEST_STATE_LABELS[r.state],
         "waiting_for": request_waiting_for(r),
         "final": AGREMENT_REQUEST.is_final(r.state),
-        "pieces": agrement_queries.pieces_of(db, r.id),
+        "pieces": list(view.pieces),
         "piece_kinds": PIECE_KINDS,
         "documents": list_documents(db, AgrementRequest.__tablename__, r.id),
         "agrement": agrement,
@@ -197,20 +200,21 @@ def _plannable(db: Session, current: WebUser, a: Agrement) -> bool:
 
 
 def agrement_context(db: Session, current: WebUser, agrement_id: int) -> dict[str, Any]:
+    """The agrément's page, mapped from its read model (:mod:`certification.agrement.read_model`)."""
     a = agrement_queries.get_agrement(db, current.actor, agrement_id)
+    view = agrement_view(db, a)
     controles = []
     if current.role in SECTION_ROLES["controles"]:
         controles = [c for c in controle_queries.list_controles(db, current.actor) if c.agrement_id == a.id]
-    renewal = agrement_queries.open_renewal_of(db, a.id)
     actions = agrement_actions(db, current.actor, a)
     if _plannable(db, current, a):
         actions.append("plan-controle")
     return {
-        "a": a, "structure": db.get(Structure, a.structure_id),
-        "certification": certification_of(db, a.certification_id), "state_label": AGREMENT_STATE_LABELS[a.state],
+        "a": a, "structure": view.structure,
+        "certification": view.certification, "state_label": AGREMENT_STATE_LABELS[a.state],
         "final": AGREMENT.is_final(a.state),
-        "request_row": db.get(AgrementRequest, a.request_id) if a.request_id else None,
-        "renewal": renewal, "controles": [(c, CONTROLE_STATE_LABELS[c.state]) for c in controles],
+        "request_row": view.request,
+        "renewal": view.renewal, "controles": [(c, CONTROLE_STATE_LABELS[c.state]) for c in controles],
         "documents": list_documents(db, Agrement.__tablename__, a.id),
         "timeline": timeline_rows(db, (Agrement.__tablename__, a.id, "agrément")),
         "prefect": prefect_links("agrement", a.id), "actions": actions,

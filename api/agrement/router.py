@@ -28,8 +28,9 @@ from api.agrement.schemas import (
 from api.schemas import CommentIn
 from certification.agrement import actions
 from certification.audit import timeline
-from certification.models import Certification, Structure, User
+from certification.models import Certification, Structure
 from certification.agrement.models import Agrement, AgrementRequest
+from certification.agrement.read_model import request_view
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
@@ -38,9 +39,7 @@ from api.flow_helpers import request_waiting_for as waiting_for
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
 
 
-def _summary(db: Session, request: AgrementRequest) -> dict:
-    structure = db.get(Structure, request.structure_id)
-    cert = db.get(Certification, request.certification_id)
+def _summary_of(request: AgrementRequest, structure: Structure, cert: Certification) -> dict:
     return {
         "id": request.id,
         "reference": request.reference,
@@ -55,8 +54,13 @@ def _summary(db: Session, request: AgrementRequest) -> dict:
     }
 
 
-def agrement_out(db: Session, agrement: Agrement) -> AgrementOut:
-    cert = db.get(Certification, agrement.certification_id)
+def _summary(db: Session, request: AgrementRequest) -> dict:
+    return _summary_of(request, db.get(Structure, request.structure_id),
+                       db.get(Certification, request.certification_id))
+
+
+def agrement_summary(agrement: Agrement, cert: Certification) -> AgrementOut:
+    """An agrément as the lists and its request show it (``cert``: its certification)."""
     return AgrementOut(
         id=agrement.id, number=agrement.number, state=agrement.state,
         state_label=AGREMENT_STATE_LABELS[agrement.state], structure_id=agrement.structure_id,
@@ -65,16 +69,21 @@ def agrement_out(db: Session, agrement: Agrement) -> AgrementOut:
     )
 
 
+def agrement_out(db: Session, agrement: Agrement) -> AgrementOut:
+    return agrement_summary(agrement, db.get(Certification, agrement.certification_id))
+
+
 def request_out(db: Session, principal: Principal, request: AgrementRequest) -> RequestOut:
-    agrement = agrement_queries.agrement_of(db, request.id)
-    mandataire = db.get(User, request.mandataire_id)
+    """The API's view of the request, mapped from its read model (with its progress, documents and
+    the actions this principal may take)."""
+    view = request_view(db, request)
     return RequestOut(
         progress=progress_of(db, AgrementRequest.__tablename__, request.id),
-        **_summary(db, request),
+        **_summary_of(request, view.structure, view.certification),
         kind=request.kind,
         round=request.round,
         mandataire_id=request.mandataire_id,
-        mandataire_name=mandataire.full_name,
+        mandataire_name=view.mandataire.full_name,
         scope=request.scope,
         motivation=request.motivation,
         last_submitted_at=request.last_submitted_at,
@@ -85,8 +94,8 @@ def request_out(db: Session, principal: Principal, request: AgrementRequest) -> 
         avis_deadline=request.avis_deadline,
         decision_reason=request.decision_reason,
         decided_at=request.decided_at,
-        agrement=agrement_out(db, agrement) if agrement else None,
-        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in agrement_queries.pieces_of(db, request.id)],
+        agrement=agrement_summary(view.agrement, view.certification) if view.agrement else None,
+        pieces=[PieceOut.model_validate(p, from_attributes=True) for p in view.pieces],
         documents=documents_out(db, f"/agrement-requests/{request.id}", AgrementRequest.__tablename__, request.id),
         allowed_actions=actions.request_actions(db, principal.actor, request),
     )

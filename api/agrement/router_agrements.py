@@ -11,7 +11,7 @@ from api.pagination import Page
 from api.dossier import progress_of
 from api.deps import Mandataire, Officer, Principal
 from api.idempotency import Call, Responder
-from api.agrement.router import agrement_out
+from api.agrement.router import agrement_out, agrement_summary
 from api.agrement.router import responder as request_responder
 from api.uploads import MULTIPART_DOC, parse_metadata, read_multipart, store_pieces
 from api.listing import CERTIFICATION, STRUCTURE, list_route, period, state_filter
@@ -21,8 +21,9 @@ from api.agrement.schemas import AgrementDetailOut, AgrementOut, RenewalIn, Requ
 from certification.agrement import actions
 from certification.clock import today
 from certification.db import session_scope
-from certification.models import Certification, Structure
-from certification.agrement.models import Agrement, AgrementRequest
+from certification.models import Structure
+from certification.agrement.models import Agrement
+from certification.agrement.read_model import agrement_view
 from certification.agrement.states import AgrementState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
@@ -34,22 +35,21 @@ RENEWAL_DOC = {"requestBody": {**MULTIPART_DOC["requestBody"], "required": False
 
 
 def agrement_detail(db: Session, principal: Principal, agrement: Agrement) -> AgrementDetailOut:
-    structure = db.get(Structure, agrement.structure_id)
-    cert = db.get(Certification, agrement.certification_id)
-    request = db.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
-    successor = agrement_queries.successor_of(db, agrement.id)
-    renewal = agrement_queries.open_renewal_of(db, agrement.id)
+    """The API's view of the agrément, mapped from its read model (with its progress and the
+    actions this principal may take)."""
+    view = agrement_view(db, agrement)
+    structure, cert, request = view.structure, view.certification, view.request
     on = today()
     return AgrementDetailOut(
         progress=progress_of(db, Agrement.__tablename__, agrement.id),
-        **agrement_out(db, agrement).model_dump(),
+        **agrement_summary(agrement, cert).model_dump(),
         structure_name=structure.name,
         structure_siret=structure.siret,
         certification_title=cert.title,
         request_id=agrement.request_id,
         renews_agrement_id=request.previous_agrement_id if request else None,
-        renewed_by_agrement_id=successor.id if successor else None,
-        renewal_request_id=renewal.id if renewal else None,
+        renewed_by_agrement_id=view.successor.id if view.successor else None,
+        renewal_request_id=view.renewal.id if view.renewal else None,
         days_left=(agrement.end_date - on).days,
         registration_allowed=agrement_queries.registration_allowed(db, agrement.structure_id, cert.id, on),
         allowed_actions=actions.agrement_actions(db, principal.actor, agrement),

@@ -19,6 +19,7 @@ from certification.audit import timeline
 from certification.clock import today
 from certification.db import session_scope
 from certification.agrement.models import Agrement
+from certification.agrement.read_model import agrement_view
 from certification.agrement import service as agrement_service
 from certification.agrement import lifecycle
 from certification.settings import reset_settings_cache
@@ -202,7 +203,7 @@ def test_renewed_agrement_gets_no_more_reminders(people, agrement_id):
 def test_agrement_context(people, agrement_id):
     with time_machine.travel(before_end(30), tick=False), session_scope() as s:
         lifecycle.suspend(s, people["officer"]["actor"], agrement_id, "Motif de suspension")
-        ctx = agrement_context(s, s.get(Agrement, agrement_id))
+        ctx = agrement_context(agrement_view(s, s.get(Agrement, agrement_id)))
         assert ctx["today"] == today()
     a = ctx["agrement"]
     assert a["number"].startswith("AGR-SP-") and a["structure_email"] == "aci1@example.org"

@@ -157,11 +157,12 @@ def test_api_reads_the_candidates_version(people, mixed_session):
 
 def test_an_agrement_granted_on_version_1_keeps_its_bloc_titles(people, mixed_session):
     from certification.agrement.models import AgrementRequest
+    from certification.agrement.read_model import request_view
     from flows.context import request_context
 
     with session_scope() as s:
         request = s.exec(select(AgrementRequest)).first()
-        scope = request_context(s, request)["request"]["scope"]
+        scope = request_context(request_view(s, request))["request"]["scope"]
     assert scope[0] == f"SP-B1 — {V1_B1}" and scope[-2:] == [f"TST-B1 — {V2_B1}", "TST-B2 — Bloc d'essai deux de "
                                                                                     "la version deux"]
 
