@@ -10,13 +10,17 @@ from email.utils import parseaddr
 from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio
+from sqlmodel import Session
 from prefect import Flow, Task, flow, get_run_logger, task
 
 from certification.clock import today
 from certification.db import get_engine, session_scope
 from certification.services.files import referenced_uploads
+from certification.models import User
 from certification.settings import get_settings
 from documents.storage import collect_orphans
+from flows.context import person_fields
+from flows.effects import Effects
 from flows.monitoring import monitored
 from notifications.ics import build_invitation, ics_attachment
 from notifications.outbox import DeliveryReport, deliver_pending, deliver_while
@@ -103,6 +107,26 @@ def visit_invitation(
     suffix = "annulation" if cancelled else "visite"
     path = f"generated/{entity}/{dossier.id}/{suffix}-s{sequence}.ics"
     return ics_attachment(settings.data_dir, path, data, method=method)
+
+
+def mail_mission(db: Session, fx: Effects, ctx: dict, key: str, person: str, payload: dict, template: str) -> None:
+    """The e-mail that entrusts a dossier with a visit (``key``: a contrôle, an appui) to its visitor
+    (``person``: contrôleur, formateur): to the one the step's payload names (a later reassignment owes
+    its own e-mail), once per person."""
+    visitor = db.get(User, payload[f"{person}_id"])
+    assert visitor is not None  # a foreign key
+    fx.mail({**ctx, key: {**ctx[key], **person_fields(person, visitor)}}, f"mission:u{visitor.id}", template,
+            [visitor.email])
+
+
+def mail_visit(fx: Effects, ctx: dict, dossier: Any, payload: dict, template: str, to: list[str], *,
+               cc: list[str], invitation: Callable[[int], dict]) -> None:
+    """The convocation to a dossier's visit with its .ics ``invitation(sequence)``, once per scheduling
+    of the visit (the SEQUENCE the step's payload recorded)."""
+    sequence = payload.get("visit_sequence", dossier.visit_sequence)
+    name = f"visit:s{sequence}"
+    if not fx.sent(name):
+        fx.mail(ctx, name, template, to, cc=cc, attach=[invitation(sequence)])
 
 
 def latest_due_reminder(days_before: list[int], deadline: date | None) -> int | None:

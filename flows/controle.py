@@ -24,9 +24,17 @@ from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, Co
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.errors import Conflict
-from certification.models import User
 from certification.settings import get_settings
-from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep, visit_invitation
+from flows.common import (
+    advance_task,
+    advance_then_deliver,
+    dossier_flow,
+    latest_due_reminder,
+    mail_mission,
+    mail_visit,
+    sweep,
+    visit_invitation,
+)
 from flows.context import letter_context, person_fields, structure_fields
 from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
@@ -119,15 +127,10 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     fx = Effects(db, ENTITY, controle.id, controle.reference)
     step, payload = effect.step, effect.payload
     if step == "assign" and payload.get("controleur_id"):
-        controleur = db.get(User, payload["controleur_id"])
-        fx.mail({**ctx, "controle": {**c, **person_fields("controleur", controleur)}},
-                f"mission:u{controleur.id}", "controle/mission_controle", [controleur.email])
+        mail_mission(db, fx, ctx, "controle", "controleur", payload, "controle/mission_controle")
     elif step == "schedule_visit":
-        sequence = payload.get("visit_sequence", controle.visit_sequence)
-        name = f"visit:s{sequence}"
-        if not fx.sent(name):
-            fx.mail(ctx, name, "controle/convocation_visite", structure, cc=[c["controleur_email"]],
-                    attach=[_invitation(controle, c, sequence)])
+        mail_visit(fx, ctx, controle, payload, "controle/convocation_visite", structure, cc=[c["controleur_email"]],
+                   invitation=lambda sequence: _invitation(controle, c, sequence))
     elif step == "submit_report":
         report = fx.letter(ctx, "rapport_controle", template=letter_template("rapport_controle"))
         fx.mail(ctx, "report", "controle/rapport_depose", officers, attach=[report])

@@ -29,7 +29,7 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed
 from certification.errors import Conflict
-from certification.models import AuditEvent, Certification, User
+from certification.models import AuditEvent, Certification
 from certification.settings import get_settings
 from certification.training import service as svc
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
@@ -42,7 +42,15 @@ from certification.training.states import (
     EnrollmentState,
     TrainingState,
 )
-from flows.common import advance_task, advance_then_deliver, dossier_flow, sweep_flow, visit_invitation
+from flows.common import (
+    advance_task,
+    advance_then_deliver,
+    dossier_flow,
+    mail_mission,
+    mail_visit,
+    sweep_flow,
+    visit_invitation,
+)
 from flows.context import letter_context, person_fields, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, day_spans, ics_attachment
@@ -324,15 +332,10 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
     if step == "request":
         fx.mail(ctx, "requested", "training/appui_demande", officers, cc=structure)
     elif step == "assign" and payload.get("formateur_id"):
-        assigned = db.get(User, payload["formateur_id"])
-        fx.mail({**ctx, "appui": {**a, **person_fields("formateur", assigned)}},
-                f"mission:u{assigned.id}", "training/appui_mission", [assigned.email])
+        mail_mission(db, fx, ctx, "appui", "formateur", payload, "training/appui_mission")
     elif step == "schedule_visit":
-        sequence = payload.get("visit_sequence", appui.visit_sequence)
-        name = f"visit:s{sequence}"
-        if not fx.sent(name):
-            fx.mail(ctx, name, "training/appui_programme", structure, cc=formateur,
-                    attach=[_appui_invitation(appui, a, sequence=sequence)])
+        mail_visit(fx, ctx, appui, payload, "training/appui_programme", structure, cc=formateur,
+                   invitation=lambda sequence: _appui_invitation(appui, a, sequence=sequence))
     elif step == "report":
         attach = []
         if appui.report_file:
