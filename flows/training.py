@@ -58,7 +58,6 @@ from notifications.ics import build_invitation, day_spans, ics_attachment
 ENTITY = TrainingSession.__tablename__
 ENROLLMENT_ENTITY = TrainingEnrollment.__tablename__
 APPUI_ENTITY = Appui.__tablename__
-T, E, A = TrainingState, EnrollmentState, AppuiState
 ATTESTATION = "attestation_formation_epsp"  # the document kind (stored rows, timeline labels)
 ATTESTATION_TEMPLATE = f"training/{ATTESTATION}.html"
 PROCESS = "training_session"
@@ -229,7 +228,7 @@ def _enrolled_at(db: Session, view: TrainingView, audit_event_id: int | None) ->
     registered before it, and neither completed, failed nor withdrawn before it)."""
     enrollments = view.enrollments
     if audit_event_id is None:
-        return [e for e in enrollments if e.enrollment.state == E.registered.value]
+        return [e for e in enrollments if e.enrollment.state == EnrollmentState.registered.value]
     events = db.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
         AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.entity_id.in_([e.id for e in enrollments]),
         AuditEvent.id < audit_event_id))
@@ -276,9 +275,9 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
 
 def training_waiting_for(training: TrainingSession) -> str | None:
     return {
-        T.planned: f"formateur : inscriptions, puis session à partir du {training.start_date:%d/%m/%Y}",
-        T.in_progress: "formateur : présences et résultats, puis clôture",
-    }.get(T(training.state))
+        TrainingState.planned: f"formateur : inscriptions, puis session à partir du {training.start_date:%d/%m/%Y}",
+        TrainingState.in_progress: "formateur : présences et résultats, puis clôture",
+    }.get(TrainingState(training.state))
 
 
 def advance_training_session(session_id: int, engine: Engine | None = None) -> Outcome:
@@ -288,7 +287,7 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
         training = db.get(TrainingSession, session_id)
         if training is None:
             raise LookupError(f"training session {session_id} does not exist")
-        if training.state == T.planned and today() >= training.start_date:
+        if training.state == TrainingState.planned and today() >= training.start_date:
             try:
                 svc.start(db, SYSTEM, training.id)
                 out.transitions.append("start")
@@ -304,7 +303,7 @@ def advance_training_session(session_id: int, engine: Engine | None = None) -> O
 
 def training_sessions_needing_attention(engine: Engine | None = None) -> list[int]:
     """Sessions to open on their first day, and those with effects still owed (lost runs)."""
-    return open_or_owed(engine, PROCESS, TrainingSession, [T.planned.value])
+    return open_or_owed(engine, PROCESS, TrainingSession, [TrainingState.planned.value])
 
 
 # --- appuis pédagogiques -------------------------------------------------------------------
@@ -351,10 +350,10 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
 
 def appui_waiting_for(appui: Appui) -> str | None:
     return {
-        A.requested: "chargé·e de certification : désigner un formateur",
-        A.assigned: "formateur : programmer la visite",
-        A.scheduled: "formateur : visite puis compte rendu",
-    }.get(A(appui.state))
+        AppuiState.requested: "chargé·e de certification : désigner un formateur",
+        AppuiState.assigned: "formateur : programmer la visite",
+        AppuiState.scheduled: "formateur : visite puis compte rendu",
+    }.get(AppuiState(appui.state))
 
 
 def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:
