@@ -148,8 +148,11 @@ def enqueue(
     cc: Sequence[str] = (),
     entity_type: str | None = None,
     entity_id: int | None = None,
+    looked_up: bool = False,
 ) -> OutboxMessage:
-    """Record an e-mail to send; returns the existing message if ``dedupe_key`` is known.
+    """Record an e-mail to send; returns the existing message if ``dedupe_key`` is known
+    (``looked_up``: the caller has just found it unknown in this transaction, not read again; an
+    insert of the same key meanwhile is still absorbed).
 
     The message is rendered now (the outbox keeps what was promised, even if templates
     change later). Attachments are ``{"filename", "relative_path", "content_type"}``
@@ -158,7 +161,7 @@ def enqueue(
     """
     if len(dedupe_key) > 200:
         raise ValueError("dedupe_key longer than 200 characters")
-    existing = get_by_dedupe_key(db, dedupe_key)
+    existing = None if looked_up else get_by_dedupe_key(db, dedupe_key)
     if existing is not None:
         return existing
     recipients = [addr for addr in to if addr]
