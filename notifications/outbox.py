@@ -28,7 +28,7 @@ from email import policy
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -113,12 +113,13 @@ def document_attachment(document: Any, *, root: Path | None = None, data_dir: Pa
     ``root`` is the directory the document was generated under (``ensure_document(root=...)``,
     default ``data_dir``); outbox attachment paths are relative to ``data_dir``.
     """
-    data_dir = Path(data_dir if data_dir is not None else get_settings().data_dir).resolve()
-    root = Path(root).resolve() if root is not None else data_dir
-    path = root.joinpath(*checked_relative_path(document.relative_path).parts)
+    relative = checked_relative_path(document.relative_path)
+    if root is not None:  # generated elsewhere: its path from data_dir (resolved: no system call otherwise)
+        data_dir = Path(data_dir if data_dir is not None else get_settings().data_dir).resolve()
+        relative = PurePosixPath(Path(root).resolve().joinpath(*relative.parts).relative_to(data_dir))
     return {
         "filename": document.filename,
-        "relative_path": path.relative_to(data_dir).as_posix(),
+        "relative_path": relative.as_posix(),
         "content_type": document.content_type,
     }
 

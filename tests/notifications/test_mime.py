@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 from email import policy
+from email.generator import BytesGenerator
 
 from certification.db import session_scope
-from notifications.mime import as_bytes
+from notifications.mime import _Generator, as_bytes
 from notifications.models import OutboxMessage
 from notifications.outbox import build_email, enqueue
 from notifications.transport import FileTransport
@@ -43,12 +45,27 @@ def _message(engine, settings, context, pdf_bytes) -> int:
 async def test_flattened_as_the_standard_library_does(engine, settings, context, pdf_bytes, tmp_path) -> None:
     message_id = _message(engine, settings, context, pdf_bytes)
     with session_scope(engine) as db:
-        built = build_email(db.get(OutboxMessage, message_id), settings.data_dir)
-
-    data = as_bytes(built)  # the first flattening draws the boundaries; the second reuses them
-    assert data == built.as_bytes(policy=policy.SMTP)
+        row = db.get(OutboxMessage, message_id)
+        built, standard = build_email(row, settings.data_dir), build_email(row, settings.data_dir)
+    random.seed(10)  # the same boundaries drawn
+    data = as_bytes(built)
+    random.seed(10)
+    assert data == standard.as_bytes(policy=policy.SMTP)
     assert data.count(b"\r\n") > 500 and b"\n" not in data.replace(b"\r\n", b"")
+    assert as_bytes(built) == data  # the boundaries kept
 
     transport = FileTransport(tmp_path)
     await transport.send(built)
     assert transport.path_for(built).read_bytes() == data
+
+
+def test_a_boundary_found_in_the_text_is_suffixed_as_the_standard_library_does() -> None:
+    random.seed(3)
+    boundary = BytesGenerator._make_boundary()
+    for text in [b"", b"--" + boundary.encode(), b"x\r\n--" + boundary.encode() + b"--\r\n",
+                 b"--" + boundary.encode() + b"\n--" + boundary.encode() + b".0\n--" + boundary.encode() + b".1--\n"]:
+        random.seed(3)
+        expected = BytesGenerator._make_boundary(text)
+        random.seed(3)
+        assert _Generator._make_boundary(text) == expected, text
+    assert expected == boundary + ".2"
