@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -237,8 +238,15 @@ class EncodedSubject(str):
     def fold(self, *, policy) -> str:
         if self.isascii():
             return policy.fold(self.name, str(self))
-        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
-        return f"{self.name}: {encoded}{policy.linesep}"
+        return _encoded_subject(str(self), policy.linesep)
+
+
+@lru_cache(maxsize=256)
+def _encoded_subject(subject: str, linesep: str) -> str:
+    """The folded header of an accented subject (``Header`` encodes it character by character: the
+    results e-mails of a jury share their subject, encoded once)."""
+    encoded = Header(subject, "utf-8", header_name=EncodedSubject.name).encode(linesep=linesep)
+    return f"{EncodedSubject.name}: {encoded}{linesep}"
 
 
 def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = None) -> EmailMessage:
