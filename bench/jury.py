@@ -3,6 +3,7 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
 
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
+    .venv/bin/python -m bench.jury --sizes 130 --profile /tmp/jury.prof  # + CPU profile (pstats)
 
 Engine = the president's signature (``jury.service.sign_pv``: results applied and certificate
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
