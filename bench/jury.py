@@ -3,6 +3,7 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
 
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
+    .venv/bin/python -m bench.jury --sizes 130 --profile /tmp/jury.prof  # + CPU profile (pstats)
 
 Engine = the president's signature (``jury.service.sign_pv``: results applied and certificate
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
@@ -26,14 +27,80 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import json
+import os
+import pstats
+import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
 from bench import _env
 
 TARGET_RATIO = 0.65
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _self_cpu() -> float:
+    """Core-seconds used so far by this process (every thread), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu() -> float:
+    """Core-seconds used so far by the render pool's live workers (``/proc/<pid>/stat``)."""
+    from documents import pool
+
+    total = 0.0
+    for pid in list(getattr(pool._pool, "_processes", None) or {}):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    return total
+
+
+class _ThreadProfiles:
+    """``--profile``: one cProfile per thread that runs while enabled (the flow runs in a worker
+    thread, the deliveries in others), merged into one ``pstats`` file."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+
+    def _start(self, *_: object) -> None:
+        profile = cProfile.Profile(time.thread_time)  # CPU time of its thread, not wall time
+        self.profiles.append(profile)
+        profile.enable()
+
+    def __enter__(self) -> _ThreadProfiles:
+        threading.setprofile(self._start)
+        self._start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        threading.setprofile(None)  # type: ignore[arg-type]
+        self.profiles[0].disable()
+
+    def dump(self, path: Path) -> None:
+        stats = None
+        for profile in self.profiles:
+            profile.snapshot_stats()
+            stats = pstats.Stats(_Snapshot(profile.stats)) if stats is None else stats.add(_Snapshot(profile.stats))
+        assert stats is not None
+        stats.dump_stats(str(path))
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(40)
+
+
+class _Snapshot:
+    def __init__(self, stats: dict) -> None:
+        self.stats = stats
+
+    def create_stats(self) -> None:
+        pass
 
 
 def build_session(size: int) -> tuple[int, float]:
@@ -59,7 +126,7 @@ def transport_for(settings, smtp):
     return FileTransport(settings.outbox_dir)
 
 
-def run_size(size: int, use_smtp: bool) -> dict:
+def run_size(size: int, use_smtp: bool, profile: Path | None = None) -> dict:
     data_dir = _env.prepare(f"jury{size}")
     from certification.db import session_scope
     from certification.jury.models import JurySession
@@ -82,7 +149,12 @@ def run_size(size: int, use_smtp: bool) -> dict:
         from documents import pool
 
         pool.warm()
-        engine = _engine_run(sid, people, smtp)
+        if profile is None:
+            engine = _engine_run(sid, people, smtp)
+        else:
+            with _ThreadProfiles() as profiles:
+                engine = _engine_run(sid, people, smtp)
+            profiles.dump(profile)
         bare = _bare_run(sid, data_dir, smtp)
     finally:
         if smtp:
@@ -111,15 +183,20 @@ def _engine_run(sid: int, people: dict, smtp) -> dict:
         advanced, early_sent = time.perf_counter(), early.sent
         return outcome, advanced, early_sent, early.add(await deliver_pending(engine, transport, limit=10**6))
 
+    cpu0, workers0 = _self_cpu(), _workers_cpu()
     t0 = time.perf_counter()
     with session_scope() as db:
         jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
     t_signed = time.perf_counter()
+    cpu_signed = _self_cpu()
     outcome, t1, early_sent, report = asyncio.run(advance_and_deliver())
     t2 = time.perf_counter()
+    cpu2, workers2 = _self_cpu(), _workers_cpu()
     assert outcome.state == "results_notified", outcome.state
     assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
-    return {"t0": t0, "signed": t_signed, "advanced": t1, "delivered": t2, "early_sent": early_sent}
+    return {"t0": t0, "signed": t_signed, "advanced": t1, "delivered": t2, "early_sent": early_sent,
+            "cpu": {"sign_s": cpu_signed - cpu0, "flow_and_delivery_s": cpu2 - cpu_signed,
+                    "render_workers_s": workers2 - workers0}}
 
 
 def _bare_work(sid: int) -> tuple[list, list, list]:
@@ -220,6 +297,10 @@ def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict)
                     "credentials": bare["credentials"],
                     "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, documents - 1), 1),
                     "pades_per_pdf_ms": round(1000 * seal_s / max(1, documents), 1)},
+        "engine_cpu": {  # core-seconds, meaningful on a loaded machine where wall times are not
+            **{k: round(v, 2) for k, v in engine["cpu"].items()},
+            "main_process_per_candidate_ms": round(
+                1000 * (engine["cpu"]["sign_s"] + engine["cpu"]["flow_and_delivery_s"]) / size, 1)},
         "ratio": round(engine_s / bare_s, 3),
         "ratio_documents": round((t1 - t0) / (t4 - t3), 3),  # sign + advance (with early e-mails) / bare render
         "target": TARGET_RATIO,
@@ -229,6 +310,10 @@ def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict)
           f"{engine['early_sent']} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
           f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
           f"(target ≤ {TARGET_RATIO}x) — {documents} documents, {bare['emails']} e-mails", flush=True)
+    cpu = engine["cpu"]
+    print(f"[{size}] engine CPU: signature {cpu['sign_s']:.2f} s, flow + delivery {cpu['flow_and_delivery_s']:.2f} s "
+          f"({result['engine_cpu']['main_process_per_candidate_ms']} ms per candidate in the main process), "
+          f"render workers {cpu['render_workers_s']:.2f} s", flush=True)
     return result
 
 
@@ -236,10 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[130, 1000])
     parser.add_argument("--smtp", action="store_true", help="deliver through a local aiosmtpd instead of .eml files")
+    parser.add_argument("--profile", type=Path, metavar="PATH",
+                        help="cProfile the engine's own process (every thread) into PATH (pstats; one size only)")
     args = parser.parse_args(argv)
+    if args.profile and len(args.sizes) > 1:
+        parser.error("--profile takes one size")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
-        results = [run_size(size, args.smtp) for size in args.sizes]
+        results = [run_size(size, args.smtp, args.profile) for size in args.sizes]
     finally:
         _env.cleanup()
     path = _env.write("jury" + ("-smtp" if args.smtp else ""), {"runs": results})

@@ -23,7 +23,7 @@ from certification.models_credentials import Credential
 from certification.services import credentials as credential_svc
 from certification.services.referential import bloc_titles, version_of, version_title
 from certification.settings import get_settings
-from documents.storage import DocumentStore
+from documents.storage import DocumentStore, checked_relative_path
 
 KEYWORD = "openbadgecredential"
 SIZE = 400
@@ -136,12 +136,16 @@ def relative_path(certificate: Certificate, credential: Credential) -> str:
 def badge_file(db: Session, credential: Credential, data_dir: Path) -> tuple[Path, str]:
     """The baked badge of a credential, written under the data folder if missing: (path, filename)."""
     certificate = db.get(Certificate, credential.certificate_id)
-    name = filename_for(certificate, credential)
-    relative = relative_path(certificate, credential)
     store = DocumentStore(data_dir)
+    return store.path(_written(db, store, certificate, credential)), filename_for(certificate, credential)
+
+
+def _written(db: Session, store: DocumentStore, certificate: Certificate, credential: Credential) -> str:
+    """Where the credential's baked badge is stored (relative path), written if missing."""
+    relative = relative_path(certificate, credential)
     if store.digest(relative) is None:
         store.write(relative, badge_for(db, credential))
-    return store.path(relative), name
+    return relative
 
 
 def badge_jobs(db: Session, certificate: Certificate, data_dir: Path) -> list[tuple[str, str, str, str, str]]:
@@ -162,10 +166,11 @@ def badge_attachments(db: Session, certificate: Certificate, data_dir: Path) -> 
     """The baked badges of the certificate's current version, written under the data folder
     (idempotent: same credential, same file), as outbox attachment entries."""
     out = []
+    store = DocumentStore(data_dir)
     for credential in credential_svc.credentials_of(db, certificate.id, version=certificate.version):
         if credential.revoked_at is not None:
             continue
-        path, name = badge_file(db, credential, data_dir)
-        out.append({"filename": name, "relative_path": path.relative_to(data_dir).as_posix(),
+        relative = checked_relative_path(_written(db, store, certificate, credential)).as_posix()
+        out.append({"filename": filename_for(certificate, credential), "relative_path": relative,
                     "content_type": "image/png"})
     return out

@@ -48,7 +48,13 @@ def _matches_file(store: DocumentStore, row: GeneratedDocument) -> bool:
     return store.digest(row.relative_path) == (row.sha256, row.size)
 
 
-def ensure_document(
+def ensure_document(db: Session, **key_and_content: Any) -> GeneratedDocument:
+    """Return the document for this key, rendering and storing it only if needed (the arguments
+    and the rules of :func:`ensure_document_row`, which also says whether its row is new)."""
+    return ensure_document_row(db, **key_and_content)[0]
+
+
+def ensure_document_row(
     db: Session,
     *,
     entity_type: str,
@@ -60,8 +66,9 @@ def ensure_document(
     filename: str,
     root: Path,
     pdf: bytes | None = None,
-) -> GeneratedDocument:
-    """Return the document for this key, rendering and storing it only if needed.
+) -> tuple[GeneratedDocument, bool]:
+    """The document for this key, rendering and storing it only if needed, and whether no row of
+    this key existed when it was looked up (the caller records its creation then).
 
     * row present and file intact (same sha256): returned as is, nothing rendered;
     * row present but file missing or altered: re-rendered, rewritten, row updated;
@@ -80,7 +87,7 @@ def ensure_document(
     key = dict(entity_type=entity_type, entity_id=entity_id, kind=kind, version=version)
     row = get_document(db, **key)
     if row is not None and _matches_file(store, row):
-        return row
+        return row, False
 
     relative_path = generated_path(entity_type, entity_id, kind, version)
     if pdf is None:
@@ -105,10 +112,10 @@ def ensure_document(
                 row.sha256, row.size = store.digest(relative_path) or (sha256, size)
                 db.add(row)
                 db.flush()
-        return row
+        return row, True
 
     for field, value in values.items():
         setattr(row, field, value)
     db.add(row)
     db.flush()
-    return row
+    return row, False

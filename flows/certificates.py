@@ -4,6 +4,7 @@ documents are rendered by the jury flow, :mod:`flows.jury`, with the same contex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -33,16 +34,25 @@ def letter_template(kind: str) -> str:
     return f"jury/{kind}"
 
 
-def _version_event(db: Session, certificate: Certificate) -> AuditEvent | None:
-    events = db.exec(select(AuditEvent).where(
-        AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id == certificate.id,
-        AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)).all()
+def version_events(db: Session, certificate_ids: Sequence[int | None]) -> dict[int | None, list[AuditEvent]]:
+    """The duplicates and corrections of these certificates (their audit rows, oldest first)."""
+    events: dict[int | None, list[AuditEvent]] = {i: [] for i in certificate_ids}
+    for event in db.exec(select(AuditEvent).where(
+            AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id.in_(certificate_ids),
+            AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)):
+        events[event.entity_id].append(event)
+    return events
+
+
+def _version_event(events: list[AuditEvent], certificate: Certificate) -> AuditEvent | None:
     return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
 
 
-def certificate_context(db: Session, certificate: Certificate, *, qr: bool = True) -> dict[str, Any]:
+def certificate_context(db: Session, certificate: Certificate, *, qr: bool = True,
+                        events: list[AuditEvent] | None = None) -> dict[str, Any]:
     """What the certificate's template reads (``qr=False``: without the QR code's drawing, that a
-    renderer process draws from ``verification_url``)."""
+    renderer process draws from ``verification_url``; ``events``: its duplicates and corrections,
+    when the caller has read them for many certificates, ``version_events``)."""
     cert = db.get(Certification, certificate.certification_id)
     jury = db.get(JurySession, certificate.session_id)
     candidate = db.get(Candidate, certificate.candidate_id)
@@ -51,7 +61,8 @@ def certificate_context(db: Session, certificate: Certificate, *, qr: bool = Tru
     held = held_blocs(db, candidate, on=jury.scheduled_at.date())
     equivalent = held_by_equivalence(db, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
-    event = _version_event(db, certificate)
+    event = _version_event(version_events(db, [certificate.id])[certificate.id] if events is None else events,
+                           certificate)
     return letter_context(
         certificate={
             "id": certificate.id, "number": certificate.number, "kind": certificate.kind,

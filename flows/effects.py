@@ -25,7 +25,7 @@ from certification.db import session_scope
 from certification.effects import OwedEffect, dossiers_owed, owed_ids
 from certification.settings import get_settings
 from documents.models import GeneratedDocument
-from documents.service import ensure_document
+from documents.service import ensure_document_row
 from notifications.models import OutboxMessage
 from notifications.outbox import document_attachment, enqueue
 
@@ -52,12 +52,7 @@ class Effects:
         """The PDF ``kind`` (template ``<kind>.html`` unless ``template`` names it, e.g. in a process's
         folder ``controle/``), rendered once per version (``pdf``: already rendered from the same
         template and context, e.g. by ``documents.pool``)."""
-        key = (
-            GeneratedDocument.entity_type == self.entity_type, GeneratedDocument.entity_id == self.entity_id,
-            GeneratedDocument.kind == kind, GeneratedDocument.version == version,
-        )
-        existed = self.db.exec(select(GeneratedDocument.id).where(*key)).first() is not None
-        doc = ensure_document(
+        doc, new = ensure_document_row(  # new: no row of this key when it looked it up
             self.db,
             entity_type=self.entity_type,
             entity_id=self.entity_id,
@@ -69,7 +64,7 @@ class Effects:
             root=get_settings().data_dir,
             pdf=pdf,
         )
-        if not existed:
+        if new:
             self._event("document_generated", {
                 "kind": kind, "version": version, "sha256": doc.sha256, "path": doc.relative_path,
             })
@@ -109,6 +104,7 @@ class Effects:
             attachments=attachments,
             entity_type=self.entity_type,
             entity_id=self.entity_id,
+            looked_up=True,  # self.sent(name) just did
         )
         self._event("mail_queued", {"template": template, "to": recipients, "key": key})
         self.mails.append(name)

@@ -39,7 +39,8 @@ from documents.storage import DocumentStore
 from flows.common import advance_task, deliver_task, dossier_flow, sweep_flow, while_delivering
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
-from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template
+from flows.certificates import (CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template,
+                                version_events)
 from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, ics_attachment
@@ -192,7 +193,7 @@ def _certificate_document(db: Session, jury: JurySession, candidate_id: int,
 def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
     """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
     whose document is not stored yet, in the order of ``candidate_ids``."""
-    from documents.service import get_document
+    from documents.models import GeneratedDocument
 
     pending = {}
     data_dir = get_settings().data_dir
@@ -202,11 +203,16 @@ def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[in
     held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
     held += list(db.exec(select(Certification).where(
         Certification.id.in_({c.certification_id for c in certificates}))))
+    ids = [c.id for c in certificates]
+    stored = {tuple(row) for row in db.exec(select(
+        GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
+        GeneratedDocument.entity_type == CERT_ENTITY, GeneratedDocument.entity_id.in_(ids)))}
+    events = version_events(db, ids)
     for certificate in certificates:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        if get_document(db, entity_type=CERT_ENTITY, entity_id=certificate.id, kind=kind,
-                        version=certificate.version) is None:
-            pending[certificate.candidate_id] = (letter_template(kind), certificate_context(db, certificate, qr=False),
+        if (certificate.id, kind, certificate.version) not in stored:
+            context = certificate_context(db, certificate, qr=False, events=events[certificate.id])
+            pending[certificate.candidate_id] = (letter_template(kind), context,
                                                  badge.badge_jobs(db, certificate, data_dir))
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 

@@ -24,11 +24,11 @@ import mimetypes
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
-from pathlib import Path
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -52,6 +52,7 @@ from notifications.models import (
     STATUS_SENT,
     OutboxMessage,
 )
+from notifications import mime
 from notifications.claimer import current_claimer, is_dead
 from notifications.transport import DEDUPE_HEADER, PermanentDeliveryError, Transport
 
@@ -113,12 +114,13 @@ def document_attachment(document: Any, *, root: Path | None = None, data_dir: Pa
     ``root`` is the directory the document was generated under (``ensure_document(root=...)``,
     default ``data_dir``); outbox attachment paths are relative to ``data_dir``.
     """
-    data_dir = Path(data_dir if data_dir is not None else get_settings().data_dir).resolve()
-    root = Path(root).resolve() if root is not None else data_dir
-    path = root.joinpath(*checked_relative_path(document.relative_path).parts)
+    relative = checked_relative_path(document.relative_path)
+    if root is not None:  # generated elsewhere: its path from data_dir (resolved: no system call otherwise)
+        data_dir = Path(data_dir if data_dir is not None else get_settings().data_dir).resolve()
+        relative = PurePosixPath(Path(root).resolve().joinpath(*relative.parts).relative_to(data_dir))
     return {
         "filename": document.filename,
-        "relative_path": path.relative_to(data_dir).as_posix(),
+        "relative_path": relative.as_posix(),
         "content_type": document.content_type,
     }
 
@@ -148,8 +150,11 @@ def enqueue(
     cc: Sequence[str] = (),
     entity_type: str | None = None,
     entity_id: int | None = None,
+    looked_up: bool = False,
 ) -> OutboxMessage:
-    """Record an e-mail to send; returns the existing message if ``dedupe_key`` is known.
+    """Record an e-mail to send; returns the existing message if ``dedupe_key`` is known
+    (``looked_up``: the caller has just found it unknown in this transaction, not read again; an
+    insert of the same key meanwhile is still absorbed).
 
     The message is rendered now (the outbox keeps what was promised, even if templates
     change later). Attachments are ``{"filename", "relative_path", "content_type"}``
@@ -158,7 +163,7 @@ def enqueue(
     """
     if len(dedupe_key) > 200:
         raise ValueError("dedupe_key longer than 200 characters")
-    existing = get_by_dedupe_key(db, dedupe_key)
+    existing = None if looked_up else get_by_dedupe_key(db, dedupe_key)
     if existing is not None:
         return existing
     recipients = [addr for addr in to if addr]
@@ -233,13 +238,20 @@ class EncodedSubject(str):
     def fold(self, *, policy) -> str:
         if self.isascii():
             return policy.fold(self.name, str(self))
-        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
-        return f"{self.name}: {encoded}{policy.linesep}"
+        return _encoded_subject(str(self), policy.linesep)
+
+
+@lru_cache(maxsize=256)
+def _encoded_subject(subject: str, linesep: str) -> str:
+    """The folded header of an accented subject (``Header`` encodes it character by character: the
+    results e-mails of a jury share their subject, encoded once)."""
+    encoded = Header(subject, "utf-8", header_name=EncodedSubject.name).encode(linesep=linesep)
+    return f"{EncodedSubject.name}: {encoded}{linesep}"
 
 
 def build_email(msg: OutboxMessage, data_dir: Path, *, mail_from: str | None = None) -> EmailMessage:
     """The MIME message: text and HTML alternatives, attachments read from ``data_dir``."""
-    email = EmailMessage(policy=policy.SMTP)
+    email = EmailMessage(policy=mime.SMTP)  # policy.SMTP, each header parsed once
     email["From"] = mail_from or get_settings().mail_from
     email["To"] = ", ".join(msg.to_addrs)
     if msg.cc_addrs:

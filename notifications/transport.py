@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import logging
 import re
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -15,6 +14,7 @@ import aiosmtplib
 
 from certification.settings import Settings
 from documents.storage import atomic_write
+from notifications import mime
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class FileTransport:
 
     async def send(self, msg: EmailMessage) -> None:
         target = self.path_for(msg)
-        data = msg.as_bytes(policy=policy.SMTP)
+        data = mime.as_bytes(msg)  # msg.as_bytes(policy=policy.SMTP), at a fraction of its cost
         await asyncio.to_thread(atomic_write, target, data)
 
 
