@@ -37,7 +37,7 @@ from certification.effects import OwedEffect, dossiers_owed
 from certification.jury.service import flag_pending_sessions
 from certification.settings import Settings, get_settings
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
-from flows.context import letter_context
+from flows.context import certification_fields, letter_context, state_fields
 from flows import dispatch
 from flows.effects import Effects, RunOutcome, fulfil_owed, mail_key, mails_still_owed
 
@@ -83,12 +83,10 @@ def agrement_context(view: AgrementView, *, reason: str | None = None) -> dict[s
             "structure_name": structure.name,
             "structure_siret": structure.siret,
             "structure_email": structure.email,
-            "certification_title": cert.title,
-            "certification_code": cert.code,
+            **certification_fields(cert),
             "start_date": agrement.start_date,
             "end_date": agrement.end_date,
-            "state": agrement.state,
-            "state_label": AGREMENT_STATE_LABELS[agrement.state],
+            **state_fields(agrement, AGREMENT_STATE_LABELS),
             "days_left": view.days_left,
             "reason": reason if reason is not None else view.last_reason,
         },

@@ -18,7 +18,7 @@ from certification.appeals.read_model import AppealView, appeal_view
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.effects import OwedEffect
 from certification.settings import get_settings
-from flows.context import letter_context
+from flows.context import letter_context, state_fields
 from flows.effects import Effects
 
 APPEAL_ENTITY = Appeal.__tablename__
@@ -41,7 +41,7 @@ def appeal_context(view: AppealView) -> dict[str, Any]:
             "structure_name": view.structure.name,
             "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
             "certification_title": view.certification.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
-            "state": appeal.state, "state_label": APPEAL_STATE_LABELS[appeal.state],
+            **state_fields(appeal, APPEAL_STATE_LABELS),
             "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
             "deadline": view.deadline,
         },

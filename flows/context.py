@@ -3,10 +3,11 @@ every process's context shares: its head (:func:`letter_context`) and the struct
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from certification.clock import today
-from certification.models import Structure, User
+from certification.models import Certification, Structure, User
 from certification.agrement.read_model import RequestView
 from certification.agrement.states import PIECE_KINDS
 from certification.settings import get_settings
@@ -35,6 +36,18 @@ def structure_fields(structure: Structure) -> dict[str, str]:
     }
 
 
+def state_fields(dossier: Any, labels: Mapping[Any, str]) -> dict[str, str]:
+    """A dossier's state as its letters and e-mails show it: ``state`` (the code) and ``state_label``
+    (its French label in ``labels``, the process's)."""
+    return {"state": dossier.state, "state_label": labels[dossier.state]}
+
+
+def certification_fields(cert: Certification) -> dict[str, str]:
+    """A certification as the letters and e-mails of every process name it (``certification_code``,
+    ``certification_title``)."""
+    return {"certification_code": cert.code, "certification_title": cert.title}
+
+
 def person_fields(key: str, user: User | None) -> dict[str, str | None]:
     """A person as the letters and e-mails name them: ``<key>_name``, ``<key>_email`` and ``<key>_sex``
     (M | F, for the agreement: « contrôleur »/« contrôleuse »), all None when nobody holds the part yet."""
@@ -60,8 +73,7 @@ def request_context(view: RequestView, round: int | None = None) -> dict[str, An
             "state": request.state,
             "round": round,
             **structure_fields(view.structure),
-            "certification_code": cert.code,
-            "certification_title": cert.title,
+            **certification_fields(cert),
             "mandataire_name": mandataire.full_name,
             "mandataire_email": mandataire.email,
             "submitted_at": view.submitted_at(round),

@@ -35,7 +35,7 @@ from flows.common import (
     sweep,
     visit_invitation,
 )
-from flows.context import letter_context, person_fields, structure_fields
+from flows.context import certification_fields, letter_context, person_fields, state_fields, structure_fields
 from flows.effects import Calendar, Effects, RunOutcome, open_or_owed
 
 ENTITY = Controle.__tablename__
@@ -80,11 +80,9 @@ def controle_context(view: ControleView) -> dict[str, Any]:
             "kind": controle.kind,
             "kind_label": KIND_LABELS[controle.kind],
             "reason": controle.reason,
-            "state": controle.state,
-            "state_label": CONTROLE_STATE_LABELS[controle.state],
+            **state_fields(controle, CONTROLE_STATE_LABELS),
             **structure_fields(view.structure),
-            "certification_title": cert.title,
-            "certification_code": cert.code,
+            **certification_fields(cert),
             "agrement_number": agrement.number,
             "agrement_start_date": agrement.start_date,
             "agrement_end_date": agrement.end_date,

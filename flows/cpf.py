@@ -52,6 +52,7 @@ from certification.services.referential import get_certification, parse_registry
 from certification.settings import get_settings
 from documents.storage import write_generated
 from flows.common import deliver_task
+from flows.context import certification_fields
 from flows.effects import Effects
 
 
@@ -116,8 +117,7 @@ def back_office_url() -> str:
 
 def certification_context(cert: Certification) -> dict[str, Any]:
     parsed = parse_registry_code(cert.registry_code)
-    return {"certification_code": cert.code, "certification_title": cert.title,
-            "registry_code": parsed[1] if parsed else None}
+    return {**certification_fields(cert), "registry_code": parsed[1] if parsed else None}
 
 
 def alert_rows(db: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ from flows.common import (
     sweep_flow,
     visit_invitation,
 )
-from flows.context import letter_context, person_fields, structure_fields
+from flows.context import letter_context, person_fields, state_fields, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, day_spans, ics_attachment
 
@@ -93,8 +93,7 @@ def training_context(view: TrainingView) -> dict[str, Any]:
             "hours_per_day": training.hours_per_day,
             "place": training.place,
             "notes": training.notes,
-            "state": training.state,
-            "state_label": TRAINING_STATE_LABELS[training.state],
+            **state_fields(training, TRAINING_STATE_LABELS),
             "schedule_sequence": training.schedule_sequence,
             "cancel_reason": training.cancel_reason,
             **_epsp_certification(view.certification),
@@ -151,8 +150,7 @@ def appui_context(view: AppuiView) -> dict[str, Any]:
             "reference": appui.reference,
             "subject": appui.subject,
             "need": appui.need,
-            "state": appui.state,
-            "state_label": APPUI_STATE_LABELS[appui.state],
+            **state_fields(appui, APPUI_STATE_LABELS),
             "requested_by": requester.full_name if requester else "",
             "requested_at": appui.created_at,
             **structure_fields(structure),

@@ -25,7 +25,7 @@ from certification.vae.models import VaeDossier
 from certification.vae.read_model import VaeView, vae_view
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
 from flows.common import advance_task, advance_then_deliver, dossier_flow, latest_due_reminder, sweep_flow
-from flows.context import letter_context, structure_fields
+from flows.context import certification_fields, letter_context, state_fields, structure_fields
 from flows.effects import Effects, RunOutcome, fulfil_owed, open_or_owed
 
 ENTITY = VaeDossier.__tablename__
@@ -52,11 +52,9 @@ def vae_context(view: VaeView) -> dict[str, Any]:
         f"/app/vae/{dossier.id}",
         vae={
             "reference": dossier.reference,
-            "state": dossier.state,
-            "state_label": VAE_STATE_LABELS[dossier.state],
+            **state_fields(dossier, VAE_STATE_LABELS),
             **structure_fields(view.structure),
-            "certification_title": cert.title,
-            "certification_code": cert.code,
+            **certification_fields(cert),
             "candidate_reference": candidate.reference,
             "candidate_name": view.candidate_name,
             "candidate_sex": candidate.sex,
