@@ -85,11 +85,11 @@ def instruct(request_id: int, people: dict) -> None:
     from certification.agrement import service as svc
     from certification.agrement import queries as agrement_queries
 
-    with session_scope() as s:
-        mandataire_id = agrement_queries.get_request(s, SYSTEM, request_id).mandataire_id
-        svc.declare_admissible(s, people["officer"]["actor"], request_id)
+    with session_scope() as db:
+        mandataire_id = agrement_queries.get_request(db, SYSTEM, request_id).mandataire_id
+        svc.declare_admissible(db, people["officer"]["actor"], request_id)
         mandataire = next(p["actor"] for p in people.values() if p["id"] == mandataire_id)
-        svc.give_avis(s, mandataire, request_id, "favorable")
+        svc.give_avis(db, mandataire, request_id, "favorable")
 
 
 def grant_request(request_id: int, people: dict, *, start=None, end=None) -> int:
@@ -97,8 +97,8 @@ def grant_request(request_id: int, people: dict, *, start=None, end=None) -> int
     from certification.agrement import service as svc
 
     instruct(request_id, people)
-    with session_scope() as s:
-        _, agrement = svc.grant(s, people["officer"]["actor"], request_id, start_date=start, end_date=end)
+    with session_scope() as db:
+        _, agrement = svc.grant(db, people["officer"]["actor"], request_id, start_date=start, end_date=end)
         return agrement.id
 
 
@@ -413,20 +413,20 @@ class ReportRows:
         if region in self.structures:
             return self.structures[region]
         n = 900 + len(self.structures)
-        with session_scope() as s:
+        with session_scope() as db:
             st = Structure(siret=siret(n), name=f"ACI {region or 'sans région'}", region=region)
-            s.add(st)
-            s.flush()
+            db.add(st)
+            db.flush()
             ag = Agrement(number=f"AGR-TEST-{n}", structure_id=st.id, certification_id=self.certification_id,
                           state="active", start_date=date(2020, 1, 1), end_date=date(2030, 1, 1), scope=[])
-            s.add(ag)
-            s.flush()
+            db.add(ag)
+            db.flush()
             cand = Candidate(reference=f"CAND-TEST-{n}", structure_id=st.id, certification_id=self.certification_id,
                              agrement_id=ag.id, last_name="Le Bihan", first_names="Maël", birth_date=date(1990, 5, 4),
                              contract_type="CDDI", contract_start=date(2020, 1, 6), blocs=["SP-B1", "SP-B2", "SP-B3"],
                              state="certified", registered_by_id=self.officer_id)
-            s.add(cand)
-            s.flush()
+            db.add(cand)
+            db.flush()
             self.structures[region] = {"structure_id": st.id, "agrement_id": ag.id, "candidate_id": cand.id}
         return self.structures[region]
 
@@ -439,14 +439,14 @@ class ReportRows:
         target = self.structure(region)
         extra = target.setdefault("more", [target["candidate_id"]])
         while len(extra) <= k:
-            with session_scope() as s:
+            with session_scope() as db:
                 cand = Candidate(reference=f"CAND-TEST-{self._next():05d}", structure_id=target["structure_id"],
                                  certification_id=self.certification_id, agrement_id=target["agrement_id"],
                                  last_name="Le Bihan", first_names="Nolwenn", birth_date=date(1992, 3, 8),
                                  contract_type="CDDI", contract_start=date(2020, 1, 6), blocs=["SP-B1"],
                                  state="certified", registered_by_id=self.officer_id)
-                s.add(cand)
-                s.flush()
+                db.add(cand)
+                db.flush()
                 extra.append(cand.id)
         return extra[k]
 
@@ -465,18 +465,18 @@ class ReportRows:
             seen[r] = seen.get(r, 0) + 1
         signed = at if state in ("pv_signed", "results_notified") else None
         ids = []
-        with session_scope() as s:
+        with session_scope() as db:
             for _ in range(count):
                 jury = JurySession(reference=f"JURY-TEST-{self._next():05d}", certification_id=self.certification_id,
                                    scheduled_at=at, place="Rennes", state=state, pv_signed_at=signed,
                                    results_notified_at=at if state == "results_notified" else None,
                                    created_by_id=self.officer_id)
-                s.add(jury)
-                s.flush()
+                db.add(jury)
+                db.flush()
                 for cid in dict.fromkeys(candidate_ids):
-                    s.add(JuryCandidate(session_id=jury.id, candidate_id=cid, blocs=["SP-B1"], outcome="certified"))
+                    db.add(JuryCandidate(session_id=jury.id, candidate_id=cid, blocs=["SP-B1"], outcome="certified"))
                 if signed_event_at is not None:
-                    event = record_event(s, entity_type="jury_sessions", entity_id=jury.id, action="sign_pv",
+                    event = record_event(db, entity_type="jury_sessions", entity_id=jury.id, action="sign_pv",
                                          actor=SYSTEM, from_state="deliberated", to_state="pv_signed")
                     event.at = signed_event_at
                 ids.append(jury.id)
@@ -488,9 +488,9 @@ class ReportRows:
         target = self.structure(region)
         decision = {"compliant": "compliant", "action_plan": "action_plan", "closed": "action_plan",
                     "escalated": "action_plan", "suspended": "suspension", "withdrawn": "withdrawal"}.get(state)
-        with session_scope() as s:
+        with session_scope() as db:
             for _ in range(count):
-                s.add(Controle(reference=f"CTRL-TEST-{self._next():05d}", agrement_id=target["agrement_id"],
+                db.add(Controle(reference=f"CTRL-TEST-{self._next():05d}", agrement_id=target["agrement_id"],
                                structure_id=target["structure_id"], kind="periodic", state=state,
                                decision=decision, decided_at=at if decision else None, created_at=at, updated_at=at))
 
@@ -498,9 +498,9 @@ class ReportRows:
         from certification.agrement.models import AgrementRequest
 
         target = self.structure(region)
-        with session_scope() as s:
+        with session_scope() as db:
             for _ in range(count):
-                s.add(AgrementRequest(reference=f"DA-TEST-{self._next():05d}", structure_id=target["structure_id"],
+                db.add(AgrementRequest(reference=f"DA-TEST-{self._next():05d}", structure_id=target["structure_id"],
                                       certification_id=self.certification_id, mandataire_id=self.mandataire_id,
                                       state=state, submitted_at=at, last_submitted_at=at, created_at=at,
                                       updated_at=at))
@@ -513,9 +513,9 @@ class ReportRows:
         if appui is None:
             return False
         target = self.structure(region)
-        with session_scope() as s:
+        with session_scope() as db:
             for _ in range(count):
-                s.add(appui(reference=f"APP-TEST-{self._next():05d}", structure_id=target["structure_id"],
+                db.add(appui(reference=f"APP-TEST-{self._next():05d}", structure_id=target["structure_id"],
                             subject="Transmettre les gestes professionnels", need="Accueil de nouveaux salariés",
                             requested_by_id=self.officer_id, state="reported" if reported else "scheduled",
                             reported_at=at if reported else None, report_text="Compte rendu" if reported else None,
@@ -530,9 +530,9 @@ class ReportRows:
         target = self.structure(region)
         # one (planned, so uncounted) session per document: a candidate has one document per session
         jury_ids = self.juries(count, issued_on_dt(issued_on), region=region, state="planned")
-        with session_scope() as s:
+        with session_scope() as db:
             for jury_id in jury_ids:
-                s.add(Certificate(number=f"SP-TEST-{self._next():06d}", kind=kind, certification_id=self.certification_id,
+                db.add(Certificate(number=f"SP-TEST-{self._next():06d}", kind=kind, certification_id=self.certification_id,
                                   candidate_id=target["candidate_id"], session_id=jury_id, blocs=["SP-B1"],
                                   holder_last_name="Le Bihan", holder_first_names="Maël",
                                   holder_birth_date=date(1990, 5, 4), issued_on=issued_on, state="valid"))

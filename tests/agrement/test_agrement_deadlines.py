@@ -26,8 +26,8 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def mail_keys(rid: int) -> list[str]:
-    with session_scope() as s:
-        rows = s.exec(select(OutboxMessage).where(OutboxMessage.entity_id == rid).order_by(OutboxMessage.id))
+    with session_scope() as db:
+        rows = db.exec(select(OutboxMessage).where(OutboxMessage.entity_id == rid).order_by(OutboxMessage.id))
         return [m.dedupe_key.split(":", 2)[2] for m in rows]
 
 
@@ -42,8 +42,8 @@ def incomplete_request():
     people = make_users()
     with time_machine.travel(START, tick=False):
         rid = submit_request(people["mandataire"]["actor"])
-        with session_scope() as s:
-            svc.request_complements(s, people["officer"]["actor"], rid,
+        with session_scope() as db:
+            svc.request_complements(db, people["officer"]["actor"], rid,
                                     "Merci de joindre les statuts <à jour> de l'association.", deadline_days=30)
         advance_request(rid)
     return rid, people
@@ -52,9 +52,9 @@ def incomplete_request():
 def test_complements_reminders_are_sent_once_each_then_the_request_is_closed(incomplete_request, settings):
     rid, _ = incomplete_request
     assert mail_keys(rid) == ["ack:r1", "complements:r1"]
-    with session_scope() as s:
-        letter = s.exec(select(GeneratedDocument).where(GeneratedDocument.kind == "demande_complements")).one()
-        assert s.get(AgrementRequest, rid).complements_deadline == (START + timedelta(days=30)).date()
+    with session_scope() as db:
+        letter = db.exec(select(GeneratedDocument).where(GeneratedDocument.kind == "demande_complements")).one()
+        assert db.get(AgrementRequest, rid).complements_deadline == (START + timedelta(days=30)).date()
     text = pdf_text((settings.data_dir / letter.relative_path).read_bytes())
     assert "Merci de joindre les statuts <à jour> de l'association." in text and "au plus tard le 1er avril 2026" in text
 
@@ -67,15 +67,15 @@ def test_complements_reminders_are_sent_once_each_then_the_request_is_closed(inc
     sweep_at(START + timedelta(days=27))
     assert mail_keys(rid)[2:] == ["complements-reminder:r1:d15", "complements-reminder:r1:d5"]
     sweep_at(START + timedelta(days=30))  # the deadline day itself: still open
-    with session_scope() as s:
-        assert s.get(AgrementRequest, rid).state == "incomplete"
+    with session_scope() as db:
+        assert db.get(AgrementRequest, rid).state == "incomplete"
 
     sweep_at(START + timedelta(days=31))
     sweep_at(START + timedelta(days=32))
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert request.state == "closed"
-        last = [e for e in timeline(s, "agrement_requests", rid) if e.to_state == "closed"]
+        last = [e for e in timeline(db, "agrement_requests", rid) if e.to_state == "closed"]
         assert [(e.action, e.actor_role) for e in last] == [("close_unanswered", "system")]
         assert "01/04/2026" in last[0].reason
     assert mail_keys(rid)[-1] == "closed"
@@ -91,12 +91,12 @@ def test_late_sweep_sends_only_the_latest_reminder(incomplete_request):
 
 def test_answer_before_deadline_stops_the_reminders(incomplete_request):
     rid, people = incomplete_request
-    with time_machine.travel(START + timedelta(days=3), tick=False), session_scope() as s:
-        svc.provide_complements(s, people["mandataire"]["actor"], rid, comment="Statuts joints")
+    with time_machine.travel(START + timedelta(days=3), tick=False), session_scope() as db:
+        svc.provide_complements(db, people["mandataire"]["actor"], rid, comment="Statuts joints")
     sweep_at(START + timedelta(days=3))
     sweep_at(START + timedelta(days=40))
-    with session_scope() as s:
-        assert s.get(AgrementRequest, rid).state == "submitted"
+    with session_scope() as db:
+        assert db.get(AgrementRequest, rid).state == "submitted"
     assert mail_keys(rid) == ["ack:r1", "complements:r1", "ack:r2"]
 
 
@@ -104,8 +104,8 @@ def test_avis_is_reminded_before_and_after_its_deadline_once_each(settings):
     people = make_users()
     with time_machine.travel(START, tick=False):
         rid = submit_request(people["mandataire"]["actor"])
-        with session_scope() as s:
-            svc.declare_admissible(s, people["officer"]["actor"], rid)
+        with session_scope() as db:
+            svc.declare_admissible(db, people["officer"]["actor"], rid)
         advance_request(rid)
     assert mail_keys(rid) == ["ack:r1", "avis-request"]
     days = settings.avis_deadline_days
@@ -117,11 +117,11 @@ def test_avis_is_reminded_before_and_after_its_deadline_once_each(settings):
     sweep_at(START + timedelta(days=days + 1))
     sweep_at(START + timedelta(days=days + 8))
     assert mail_keys(rid) == ["ack:r1", "avis-request", "avis-reminder", "avis-overdue"]
-    with session_scope() as s:
-        overdue = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-overdue"))).one()
+    with session_scope() as db:
+        overdue = db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-overdue"))).one()
         assert overdue.cc_addrs == [settings.officers_mailbox]
         assert "Avis en retard" in overdue.subject
         assert "est dépassée de 1 jour." in overdue.body_text
-        reminder = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-reminder"))).one()
+        reminder = db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.endswith("avis-reminder"))).one()
         assert f"Il reste {settings.avis_reminder_days_before} jours" in reminder.body_text
-        assert s.get(AgrementRequest, rid).state == "under_review"  # an avis is never skipped
+        assert db.get(AgrementRequest, rid).state == "under_review"  # an avis is never skipped

@@ -30,8 +30,8 @@ def people():
 
 
 def documents(rid: int) -> dict[str, GeneratedDocument]:
-    with session_scope() as s:
-        rows = s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_id == rid)).all()
+    with session_scope() as db:
+        rows = db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_id == rid)).all()
     return {f"{d.kind}-v{d.version}": d for d in rows}
 
 
@@ -62,21 +62,21 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     html = ack.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
 
-    with session_scope() as s:
+    with session_scope() as db:
         # The review opens in the officer's own transaction: the avis may be given at once.
-        assert svc.declare_admissible(s, officer, rid).state == "under_review"
+        assert svc.declare_admissible(db, officer, rid).state == "under_review"
     result = await agrement_request_flow(rid)
     assert result["transitions"] == [] and result["state"] == "under_review"
     assert result["waiting_for"].startswith("mandataire : avis attendu")
     assert smtp.recipients(-1) == ["helene.dubois@cqp.test"]
 
-    with session_scope() as s:
-        svc.give_avis(s, mandataire, rid, "favorable", "Encadrement formé à l'EPSP")
+    with session_scope() as db:
+        svc.give_avis(db, mandataire, rid, "favorable", "Encadrement formé à l'EPSP")
     await agrement_request_flow(rid)
     assert smtp.recipients(-1) == [settings.officers_mailbox]
 
-    with session_scope() as s:
-        _, agrement = svc.grant(s, officer, rid)
+    with session_scope() as db:
+        _, agrement = svc.grant(db, officer, rid)
         number = agrement.number
     result = await agrement_request_flow(rid)
     assert result["state"] == "granted" and result["waiting_for"] is None
@@ -93,11 +93,11 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     assert len(smtp.messages) == 4
     assert len({m["Message-ID"] for m in smtp.messages}) == 4
 
-    with session_scope() as s:
-        actions = [e.action for e in timeline(s, "agrement_requests", rid)]
+    with session_scope() as db:
+        actions = [e.action for e in timeline(db, "agrement_requests", rid)]
     assert actions.count("document_generated") == 2 and actions.count("mail_queued") == 4
-    with session_scope() as s:  # the back-office timeline says which document, which mail, to whom
-        shown = [row.what for row in timeline_rows(s, ("agrement_requests", rid, ""))]
+    with session_scope() as db:  # the back-office timeline says which document, which mail, to whom
+        shown = [row.what for row in timeline_rows(db, ("agrement_requests", rid, ""))]
     assert "Document généré : accusé de réception" in shown and "Document généré : décision d'agrément" in shown
     queued = [w for w in shown if w.startswith("Courriel mis en file : « [")]
     assert len(queued) == 4 and any(f" à {settings.officers_mailbox}" in w for w in queued)
@@ -113,10 +113,10 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
 async def test_refusal_letter_escapes_and_keeps_the_reasons(prefect_server, smtp, people, settings):
     officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
     rid = submit_request(mandataire)
-    with session_scope() as s:
-        svc.declare_admissible(s, officer, rid)
-        svc.give_avis(s, mandataire, rid, "defavorable", "Pas d'encadrant formé")
-        svc.refuse(s, officer, rid, "Encadrement <b>insuffisant</b>.\nAucun encadrant formé à l'EPSP.")
+    with session_scope() as db:
+        svc.declare_admissible(db, officer, rid)
+        svc.give_avis(db, mandataire, rid, "defavorable", "Pas d'encadrant formé")
+        svc.refuse(db, officer, rid, "Encadrement <b>insuffisant</b>.\nAucun encadrant formé à l'EPSP.")
     await agrement_request_flow(rid)
     text = pdf_of(documents(rid)["refus_agrement-v1"], settings)
     assert "refus d'agrément" in text.lower()
@@ -152,16 +152,16 @@ async def test_smtp_outage_then_sweep_delivers_once(prefect_server, smtp, people
     smtp.stop()
     result = await agrement_request_flow(rid)
     assert result["delivery"]["sent"] == 0 and result["delivery"]["retried"] == 1
-    with session_scope() as s:
-        msg = s.exec(select(OutboxMessage)).one()
+    with session_scope() as db:
+        msg = db.exec(select(OutboxMessage)).one()
         assert (msg.status, msg.attempts) == ("pending", 1) and msg.last_error
         msg.next_attempt_at = msg.created_at  # the backoff delay has passed
-        s.add(msg)
+        db.add(msg)
     smtp.start()
     summary = await agrement_sweep_flow()
     assert summary["delivery"]["sent"] == 1
     await agrement_sweep_flow()
     assert len(smtp.messages) == 1
-    with session_scope() as s:
-        assert s.exec(select(OutboxMessage)).one().status == "sent"
-        assert s.get(AgrementRequest, rid).state == "submitted"
+    with session_scope() as db:
+        assert db.exec(select(OutboxMessage)).one().status == "sent"
+        assert db.get(AgrementRequest, rid).state == "submitted"

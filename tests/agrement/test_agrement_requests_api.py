@@ -12,8 +12,8 @@ from tests.factories import auth
 
 
 def count_requests() -> int:
-    with session_scope() as s:
-        return len(s.exec(select(AgrementRequest)).all())
+    with session_scope() as db:
+        return len(db.exec(select(AgrementRequest)).all())
 
 
 def test_authentication(client, people):
@@ -39,8 +39,8 @@ def test_submission_stores_pieces_and_answers_the_dossier(submit, people, pdf_by
     pieces = {p["kind"]: p for p in body["pieces"]}
     assert pieces["dossier"]["sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
     assert pieces["attestation_epsp"]["original_name"] == "Attestation EPSP – Zoé.pdf"
-    with session_scope() as s:
-        piece = s.exec(select(Piece).where(Piece.kind == "dossier")).one()
+    with session_scope() as db:
+        piece = db.exec(select(Piece).where(Piece.kind == "dossier")).one()
     assert (settings.data_dir / piece.relative_path).read_bytes() == pdf_bytes
 
 
@@ -201,8 +201,8 @@ def test_files_of_a_refused_action_are_collected_after_the_grace_period(client, 
     files = {p.relative_to(uploads).as_posix(): p for p in uploads.rglob("*.pdf")}
     digest = hashlib.sha256(stray).hexdigest()
     assert any(digest in name for name in files)  # stored before the domain refused the action
-    with session_scope() as s:
-        pieces = s.exec(select(Piece).where(Piece.request_id == rid)).all()
+    with session_scope() as db:
+        pieces = db.exec(select(Piece).where(Piece.request_id == rid)).all()
     assert len(pieces) == 2 and all(digest not in p.relative_path for p in pieces)
 
     assert collect_orphan_uploads() == {"removed": 0}  # within the grace period: untouched

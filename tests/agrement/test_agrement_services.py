@@ -28,15 +28,15 @@ def submit(actor, n=1, pieces=PIECES, **kw) -> int:
 def test_submission_is_recorded_with_reference_pieces_link_and_audit(people):
     mandataire = people["mandataire"]["actor"]
     rid = submit(mandataire)
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert request.reference.startswith("DA-") and request.reference.endswith("-00001")
         assert request.state == "submitted" and request.round == 1
         assert request.scope == ["SP-B1", "SP-B2", "SP-B3"]
-        assert {p.kind for p in agrement_queries.pieces_of(s, rid)} == {"dossier", "attestation_epsp"}
-        link = s.exec(select(StructureLink).where(StructureLink.user_id == mandataire.user_id)).one()
+        assert {p.kind for p in agrement_queries.pieces_of(db, rid)} == {"dossier", "attestation_epsp"}
+        link = db.exec(select(StructureLink).where(StructureLink.user_id == mandataire.user_id)).one()
         assert link.kind == "mandataire" and link.structure_id == request.structure_id
-        (event,) = timeline(s, "agrement_requests", rid)
+        (event,) = timeline(db, "agrement_requests", rid)
         assert (event.action, event.from_state, event.to_state) == ("submit", None, "submitted")
         assert (event.actor_id, event.actor_role, event.actor_label) == (
             mandataire.user_id, "mandataire", "Hélène Dubois-Lefèvre")
@@ -44,20 +44,20 @@ def test_submission_is_recorded_with_reference_pieces_link_and_audit(people):
 
 def test_second_reference_follows_the_first(people):
     first, second = submit(people["mandataire"]["actor"], 1), submit(people["mandataire"]["actor"], 2)
-    with session_scope() as s:
-        refs = [s.get(AgrementRequest, i).reference for i in (first, second)]
+    with session_scope() as db:
+        refs = [db.get(AgrementRequest, i).reference for i in (first, second)]
     assert [r[-5:] for r in refs] == ["00001", "00002"]
 
 
 def test_invalid_siret_is_refused_and_nothing_is_written(people):
-    with pytest.raises(ValidationFailed, match="SIRET"), session_scope() as s:
+    with pytest.raises(ValidationFailed, match="SIRET"), session_scope() as db:
         svc.submit_request(
-            s, people["mandataire"]["actor"], structure=svc.StructureIn(siret="73282932000075", name="X"),
+            db, people["mandataire"]["actor"], structure=svc.StructureIn(siret="73282932000075", name="X"),
             certification_code="CQP_SP", pieces=PIECES,
         )
-    with session_scope() as s:
-        assert s.exec(select(AgrementRequest)).all() == []
-        assert s.exec(select(AuditEvent)).all() == []
+    with session_scope() as db:
+        assert db.exec(select(AgrementRequest)).all() == []
+        assert db.exec(select(AuditEvent)).all() == []
 
 
 def test_only_mandataires_submit(people):
@@ -80,21 +80,21 @@ def test_unknown_bloc_in_scope(people):
 def test_full_path_to_granted_agrement_with_audit_trail(people):
     officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
     rid = submit(mandataire)
-    with session_scope() as s:
-        svc.declare_admissible(s, officer, rid, "Dossier complet")
-    with session_scope() as s:
-        svc.give_avis(s, mandataire, rid, "favorable", "Très bon plateau technique")
-    with session_scope() as s:
-        request, agrement = svc.grant(s, officer, rid, start_date=date(2027, 1, 1))
+    with session_scope() as db:
+        svc.declare_admissible(db, officer, rid, "Dossier complet")
+    with session_scope() as db:
+        svc.give_avis(db, mandataire, rid, "favorable", "Très bon plateau technique")
+    with session_scope() as db:
+        request, agrement = svc.grant(db, officer, rid, start_date=date(2027, 1, 1))
         number = agrement.number
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
-        agrement = s.exec(select(Agrement).where(Agrement.request_id == rid)).one()
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
+        agrement = db.exec(select(Agrement).where(Agrement.request_id == rid)).one()
         assert request.state == "granted" and request.decided_by_id == officer.user_id
         assert agrement.number == number and agrement.number.startswith("AGR-SP-")
         assert (agrement.start_date, agrement.end_date) == (date(2027, 1, 1), date(2029, 12, 31))
         assert agrement.state == "active" and agrement.scope == request.scope
-        steps = transitions(s, "agrement_requests", rid)
+        steps = transitions(db, "agrement_requests", rid)
         assert steps == [
             ("submit", None, "submitted", "mandataire"),
             ("declare_admissible", "submitted", "admissible", "officer"),
@@ -102,43 +102,43 @@ def test_full_path_to_granted_agrement_with_audit_trail(people):
             ("give_avis", "under_review", "under_review", "mandataire"),
             ("grant", "under_review", "granted", "officer"),
         ]
-        (created,) = timeline(s, "agrements", agrement.id)
+        (created,) = timeline(db, "agrements", agrement.id)
         assert created.to_state == "active" and created.data["request"] == request.reference
 
 
 def test_complements_round_trip(people):
     officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
     rid = submit(mandataire, pieces=PIECES[:1])
-    with session_scope() as s:
+    with session_scope() as db:
         with pytest.raises(Conflict, match="attestation de formation EPSP"):
-            svc.declare_admissible(s, officer, rid)
-    with session_scope() as s:
-        svc.request_complements(s, officer, rid, "Merci de joindre l'attestation EPSP.", deadline_days=20)
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+            svc.declare_admissible(db, officer, rid)
+    with session_scope() as db:
+        svc.request_complements(db, officer, rid, "Merci de joindre l'attestation EPSP.", deadline_days=20)
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert request.state == "incomplete" and request.complements_deadline is not None
-        svc.provide_complements(s, mandataire, rid, comment="Voici l'attestation.", pieces=PIECES[1:])
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+        svc.provide_complements(db, mandataire, rid, comment="Voici l'attestation.", pieces=PIECES[1:])
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert (request.state, request.round) == ("submitted", 2)
-        assert [(p.kind, p.round) for p in agrement_queries.pieces_of(s, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
-        svc.declare_admissible(s, officer, rid)
-        last = timeline(s, "agrement_requests", rid)[-3]
+        assert [(p.kind, p.round) for p in agrement_queries.pieces_of(db, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
+        svc.declare_admissible(db, officer, rid)
+        last = timeline(db, "agrement_requests", rid)[-3]
         assert (last.action, last.reason) == ("provide_complements", "Voici l'attestation.")
 
 
 def test_another_mandataire_neither_sees_nor_acts(people):
     rid = submit(people["mandataire"]["actor"])
     other = people["other_mandataire"]["actor"]
-    with session_scope() as s:
+    with session_scope() as db:
         with pytest.raises(NotFound):
-            agrement_queries.get_request(s, other, rid)
+            agrement_queries.get_request(db, other, rid)
         with pytest.raises(NotFound):
-            svc.withdraw(s, other, rid, "non")
-        assert agrement_queries.list_requests(s, other) == []
-        assert [r.id for r in agrement_queries.list_requests(s, people["officer"]["actor"])] == [rid]
+            svc.withdraw(db, other, rid, "non")
+        assert agrement_queries.list_requests(db, other) == []
+        assert [r.id for r in agrement_queries.list_requests(db, people["officer"]["actor"])] == [rid]
         with pytest.raises(Forbidden):
-            agrement_queries.list_requests(s, people["controleur"]["actor"])
+            agrement_queries.list_requests(db, people["controleur"]["actor"])
 
 
 def test_concurrent_actions_on_the_same_request_fire_once(people):
@@ -157,44 +157,44 @@ def test_concurrent_actions_on_the_same_request_fire_once(people):
     finally:
         first.close()
         second.close()
-    with session_scope() as s:
-        assert [e.action for e in timeline(s, "agrement_requests", rid)] == ["submit", "declare_admissible", "start_review"]
+    with session_scope() as db:
+        assert [e.action for e in timeline(db, "agrement_requests", rid)] == ["submit", "declare_admissible", "start_review"]
 
 
 def test_failure_mid_transition_leaves_no_half_state(people, monkeypatch):
     officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
     rid = submit(mandataire)
-    with session_scope() as s:
-        svc.declare_admissible(s, officer, rid)
-        svc.give_avis(s, mandataire, rid, "favorable")
+    with session_scope() as db:
+        svc.declare_admissible(db, officer, rid)
+        svc.give_avis(db, mandataire, rid, "favorable")
 
     def broken(*_a, **_k):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(svc, "next_value", broken)  # fails after the transition was applied
-    with pytest.raises(RuntimeError), session_scope() as s:
-        svc.grant(s, officer, rid)
-    with session_scope() as s:
-        assert s.get(AgrementRequest, rid).state == "under_review"
-        assert s.exec(select(Agrement)).all() == []
-        assert timeline(s, "agrement_requests", rid)[-1].action == "give_avis"
+    with pytest.raises(RuntimeError), session_scope() as db:
+        svc.grant(db, officer, rid)
+    with session_scope() as db:
+        assert db.get(AgrementRequest, rid).state == "under_review"
+        assert db.exec(select(Agrement)).all() == []
+        assert timeline(db, "agrement_requests", rid)[-1].action == "give_avis"
 
 
 def test_defavorable_avis_must_be_motivated_and_refusal_needs_reason(people):
     officer, mandataire = people["officer"]["actor"], people["mandataire"]["actor"]
     rid = submit(mandataire)
-    with session_scope() as s:
-        svc.declare_admissible(s, officer, rid)
+    with session_scope() as db:
+        svc.declare_admissible(db, officer, rid)
         with pytest.raises(ValidationFailed):
-            svc.give_avis(s, mandataire, rid, "defavorable", "")
-        svc.give_avis(s, mandataire, rid, "defavorable", "Encadrement insuffisant")
+            svc.give_avis(db, mandataire, rid, "defavorable", "")
+        svc.give_avis(db, mandataire, rid, "defavorable", "Encadrement insuffisant")
         with pytest.raises(Conflict, match="déjà été rendu"):
-            svc.give_avis(s, mandataire, rid, "favorable")
+            svc.give_avis(db, mandataire, rid, "favorable")
         with pytest.raises(ValidationFailed):
-            svc.refuse(s, officer, rid, " ")
-        svc.refuse(s, officer, rid, "Encadrement <b>insuffisant</b>")
-    with session_scope() as s:
-        assert s.get(AgrementRequest, rid).decision_reason == "Encadrement <b>insuffisant</b>"
+            svc.refuse(db, officer, rid, " ")
+        svc.refuse(db, officer, rid, "Encadrement <b>insuffisant</b>")
+    with session_scope() as db:
+        assert db.get(AgrementRequest, rid).decision_reason == "Encadrement <b>insuffisant</b>"
 
 
 def test_numbers_never_repeat_nor_skip_under_concurrency(engine):
@@ -204,8 +204,8 @@ def test_numbers_never_repeat_nor_skip_under_concurrency(engine):
     def worker():
         try:
             for _ in range(10):
-                with session_scope() as s:
-                    results.append(next_value(s, "test", 2026))
+                with session_scope() as db:
+                    results.append(next_value(db, "test", 2026))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -219,9 +219,9 @@ def test_numbers_never_repeat_nor_skip_under_concurrency(engine):
 
 
 def test_rolled_back_number_is_given_again(engine):
-    with pytest.raises(RuntimeError), session_scope() as s:
-        next_value(s, "rollback", 2026)
+    with pytest.raises(RuntimeError), session_scope() as db:
+        next_value(db, "rollback", 2026)
         raise RuntimeError
-    with session_scope() as s:
-        assert next_value(s, "rollback", 2026) == 1
-        assert s.get(Counter, ("rollback", 2026)).value == 1
+    with session_scope() as db:
+        assert next_value(db, "rollback", 2026) == 1
+        assert db.get(Counter, ("rollback", 2026)).value == 1

@@ -43,11 +43,11 @@ def triggered(monkeypatch):
 
 @pytest.fixture
 def structure_user(people, agrement_id):
-    with session_scope() as s:
-        agrement = s.get(Agrement, agrement_id)
-        user = create_user(s, email="direction@aci1.example.org", full_name="Direction ACI", role=Role.structure,
+    with session_scope() as db:
+        agrement = db.get(Agrement, agrement_id)
+        user = create_user(db, email="direction@aci1.example.org", full_name="Direction ACI", role=Role.structure,
                            password="structure-2026", structure_id=agrement.structure_id)
-        return {"token": issue_token(s, user)}
+        return {"token": issue_token(db, user)}
 
 
 def post(client, people, who, agrement_id, action, reason="Grilles d'évaluation absentes.", headers=None):
@@ -94,8 +94,8 @@ def test_decisions_need_authentication_and_a_known_agrement(client, people, agre
                         headers={"Authorization": f"Bearer {structure_user['token']}"})
         assert r.status_code == 403
         assert post(client, people, "officer", 9999, action).status_code == 404
-    with session_scope() as s:
-        assert s.get(Agrement, agrement_id).state == "active"
+    with session_scope() as db:
+        assert db.get(Agrement, agrement_id).state == "active"
 
 
 @pytest.mark.parametrize("action", DECISIONS)
@@ -147,9 +147,9 @@ def test_mandataire_requests_the_renewal_with_new_pieces(client, people, agremen
     assert all(p["round"] == 1 for p in body["pieces"])
     assert body["pieces"][-1]["sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
     assert triggered == [("agrement_request", body["id"])]
-    with session_scope() as s:
-        piece = s.exec(select(Piece).where(Piece.kind == "programme")).one()
-        assert s.get(AgrementRequest, body["id"]).previous_agrement_id == agrement_id
+    with session_scope() as db:
+        piece = db.exec(select(Piece).where(Piece.kind == "programme")).one()
+        assert db.get(AgrementRequest, body["id"]).previous_agrement_id == agrement_id
     assert (settings.data_dir / piece.relative_path).read_bytes() == pdf_bytes
 
     detail = client.get(f"/agrements/{agrement_id}", headers=auth(people["mandataire"])).json()
@@ -175,8 +175,8 @@ def test_renewal_roles_and_visibility(client, people, agrement_id, pdf_bytes, st
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people["other_mandataire"]), files=files)
     assert r.status_code == 404 and r.json()["code"] == "agrement_not_found"
     assert client.post("/agrements/9999/renewal", headers=auth(people["mandataire"])).status_code == 404
-    with session_scope() as s:
-        assert s.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).all() == []
+    with session_scope() as db:
+        assert db.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).all() == []
 
 
 def test_renewal_bad_input(client, people, agrement_id):

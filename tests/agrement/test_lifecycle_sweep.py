@@ -58,8 +58,8 @@ def agrement_id(people):
 
 def mails(aid: int) -> list[str]:
     """The lifecycle e-mails of the agrément, by name (``agrements:<id>:<name>``)."""
-    with session_scope() as s:
-        rows = s.exec(
+    with session_scope() as db:
+        rows = db.exec(
             select(OutboxMessage)
             .where(OutboxMessage.entity_type == "agrements", OutboxMessage.entity_id == aid)
             .order_by(OutboxMessage.id)
@@ -68,13 +68,13 @@ def mails(aid: int) -> list[str]:
 
 
 def message(aid: int, name: str) -> OutboxMessage:
-    with session_scope() as s:
-        return s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"agrements:{aid}:{name}")).one()
+    with session_scope() as db:
+        return db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"agrements:{aid}:{name}")).one()
 
 
 def state(aid: int) -> str:
-    with session_scope() as s:
-        return s.get(Agrement, aid).state
+    with session_scope() as db:
+        return db.get(Agrement, aid).state
 
 
 def sweep_at(when: datetime) -> list[dict]:
@@ -113,8 +113,8 @@ def test_reminders_once_each_then_expiring_then_expired(agrement_id, settings):
     with time_machine.travel(at(END + timedelta(days=41)), tick=False):
         assert agrements_needing_attention() == []  # nothing after expiry
 
-    with session_scope() as s:
-        trail = [(e.action, e.actor_role) for e in timeline(s, "agrements", agrement_id)]
+    with session_scope() as db:
+        trail = [(e.action, e.actor_role) for e in timeline(db, "agrements", agrement_id)]
     assert [a for a, _ in trail if a in ("mark_expiring", "expire")] == ["mark_expiring", "expire"]
     assert all(role == "system" for a, role in trail if a != "create")
     assert sum(1 for a, _ in trail if a == "mail_queued") == 4
@@ -142,23 +142,23 @@ def test_an_outage_past_the_end_date_expires_without_reminders(agrement_id):
 def test_decisions_are_notified_once_per_transition(people, agrement_id, settings):
     officer = people["officer"]["actor"]
     with time_machine.travel(at(date(2026, 5, 4)), tick=False):
-        with session_scope() as s:
-            lifecycle.suspend(s, officer, agrement_id, "Absence de <b>grilles</b> d'évaluation.")
+        with session_scope() as db:
+            lifecycle.suspend(db, officer, agrement_id, "Absence de <b>grilles</b> d'évaluation.")
         assert advance_agrement(agrement_id)["mails"][0].startswith("suspended:e")
         assert advance_agrement(agrement_id)["mails"] == []
-        with session_scope() as s:
-            lifecycle.reinstate(s, officer, agrement_id, "Grilles transmises.")
-            lifecycle.suspend(s, officer, agrement_id, "Nouveau manquement.")
+        with session_scope() as db:
+            lifecycle.reinstate(db, officer, agrement_id, "Grilles transmises.")
+            lifecycle.suspend(db, officer, agrement_id, "Nouveau manquement.")
         advance_agrement(agrement_id)
-        with session_scope() as s:
-            lifecycle.reinstate(s, officer, agrement_id, "Levée.")
-            lifecycle.withdraw(s, officer, agrement_id, "Retrait après contrôle.")
+        with session_scope() as db:
+            lifecycle.reinstate(db, officer, agrement_id, "Levée.")
+            lifecycle.withdraw(db, officer, agrement_id, "Retrait après contrôle.")
         assert agrements_needing_attention() == [agrement_id]  # the sweep catches up lost runs
         advance_agrement(agrement_id)
         assert agrements_needing_attention() == []
     ids = defaultdict(list)
-    with session_scope() as s:
-        for e in timeline(s, "agrements", agrement_id):
+    with session_scope() as db:
+        for e in timeline(db, "agrements", agrement_id):
             ids[e.action].append(e.id)
     s1, s2 = ids["suspend"]
     r1, r2 = ids["reinstate"]
@@ -177,8 +177,8 @@ def test_decisions_are_notified_once_per_transition(people, agrement_id, setting
 
 
 def test_no_reminder_while_suspended_and_no_expiry(people, agrement_id):
-    with time_machine.travel(before_end(100), tick=False), session_scope() as s:
-        lifecycle.suspend(s, people["officer"]["actor"], agrement_id, "Contrôle")
+    with time_machine.travel(before_end(100), tick=False), session_scope() as db:
+        lifecycle.suspend(db, people["officer"]["actor"], agrement_id, "Contrôle")
     sweep_at(before_end(100))
     sweep_at(before_end(30))
     sweep_at(at(END + timedelta(days=3)))
@@ -189,21 +189,21 @@ def test_renewed_agrement_gets_no_more_reminders(people, agrement_id):
     from tests.factories import grant_request
 
     with time_machine.travel(before_end(120), tick=False):
-        with session_scope() as s:
-            request = agrement_service.request_renewal(s, people["mandataire"]["actor"], agrement_id)
+        with session_scope() as db:
+            request = agrement_service.request_renewal(db, people["mandataire"]["actor"], agrement_id)
         new_id = grant_request(request.id, people)
     sweep_at(before_end(90))
     sweep_at(at(END + timedelta(days=2)))
     assert mails(agrement_id) == [] and state(agrement_id) == "renewed"
-    with session_scope() as s:
-        assert s.get(Agrement, new_id).start_date == END + timedelta(days=1)
+    with session_scope() as db:
+        assert db.get(Agrement, new_id).start_date == END + timedelta(days=1)
     assert mails(new_id) == [] and state(new_id) == "active"
 
 
 def test_agrement_context(people, agrement_id):
-    with time_machine.travel(before_end(30), tick=False), session_scope() as s:
-        lifecycle.suspend(s, people["officer"]["actor"], agrement_id, "Motif de suspension")
-        ctx = agrement_context(agrement_view(s, s.get(Agrement, agrement_id)))
+    with time_machine.travel(before_end(30), tick=False), session_scope() as db:
+        lifecycle.suspend(db, people["officer"]["actor"], agrement_id, "Motif de suspension")
+        ctx = agrement_context(agrement_view(db, db.get(Agrement, agrement_id)))
         assert ctx["today"] == today()
     a = ctx["agrement"]
     assert a["number"].startswith("AGR-SP-") and a["structure_email"] == "aci1@example.org"
@@ -229,8 +229,8 @@ async def test_lifecycle_flows_deliver_the_mails(prefect_server, smtp, people, s
     assert set(smtp.recipients(0)) == {"aci1@example.org", "helene.dubois@cqp.test"}
     assert state(soon) == "expiring" and state(later) == "active"
 
-    with session_scope() as s:
-        lifecycle.suspend(s, people["officer"]["actor"], later, "Manquements constatés lors du contrôle.")
+    with session_scope() as db:
+        lifecycle.suspend(db, people["officer"]["actor"], later, "Manquements constatés lors du contrôle.")
     result = await agrement_lifecycle_flow(later)
     assert result["state"] == "suspended" and result["delivery"]["sent"] == 1
     suspension = smtp.messages[-1]
@@ -260,8 +260,8 @@ def test_api_decision_runs_the_lifecycle_flow_inline(prefect_server, smtp, peopl
     withdraw_inline(people, aid, monkeypatch)
     assert [m.split(":")[0] for m in mails(aid)] == ["withdrawn"]
     assert str(smtp.messages[-1]["Subject"]).endswith("Retrait de votre agrément")
-    with session_scope() as s:
-        assert [e.action for e in timeline(s, "agrements", aid)][-2:] == ["withdraw", "mail_queued"]
+    with session_scope() as db:
+        assert [e.action for e in timeline(db, "agrements", aid)][-2:] == ["withdraw", "mail_queued"]
 
 
 @pytest.mark.integration
@@ -277,8 +277,8 @@ def test_api_withdrawal_flags_pending_juries_and_tells_the_officer_inline(prefec
     structure_account(people, siret(1))
     sid = deliberated_session(people, ready_candidates(people["structure"], 1), sign=False)
     withdraw_inline(people, aid, monkeypatch)
-    with session_scope() as s:
-        jury = s.get(JurySession, sid)
+    with session_scope() as db:
+        jury = db.get(JurySession, sid)
         assert "agrément retiré" in jury.flag_reason
     flagged = [m for m in smtp.messages if "signalée : vérification nécessaire" in str(m["Subject"])]
     assert [str(m["Subject"]).split("]")[0] for m in flagged] == [f"[{jury.reference}"]

@@ -61,8 +61,8 @@ def test_registry_code_set_normalised_and_audited(client, people):
 def certified(people):
     """Two CQP SP holders, the second registered without his sex (before it was collected)."""
     certified_holders(people, 2, names=[("L'Hôpital <Zoé>", "Anaïs"), ("Ndiaye", "Moussa")], sexes=["F", None])
-    with session_scope() as s:
-        return {c.holder_last_name: c.id for c in s.exec(select(Certificate))}
+    with session_scope() as db:
+        return {c.holder_last_name: c.id for c in db.exec(select(Certificate))}
 
 
 def test_holder_without_sex_held_back_then_sent_once_corrected(client, people, certified, settings):

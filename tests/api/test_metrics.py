@@ -20,11 +20,11 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_metrics_expose_runs_outbox_and_latency_without_personal_data():
     people = make_users()
-    with session_scope() as s:
-        s.add(FlowRunRecord(process="jury", entity_id=4, state="failed", failures_in_a_row=1, error="x"))
-        s.add(FlowRunRecord(process="jury", entity_id=4, state="completed"))
-        s.add(FlowRunRecord(process="sweep", state="completed"))
-        enqueue(s, dedupe_key="k:1", to=["candidate.personne@example.org"], template="agrement/accuse_reception",
+    with session_scope() as db:
+        db.add(FlowRunRecord(process="jury", entity_id=4, state="failed", failures_in_a_row=1, error="x"))
+        db.add(FlowRunRecord(process="jury", entity_id=4, state="completed"))
+        db.add(FlowRunRecord(process="sweep", state="completed"))
+        enqueue(db, dedupe_key="k:1", to=["candidate.personne@example.org"], template="agrement/accuse_reception",
                 context=sample_context())
     with TestClient(create_app()) as client:
         me = client.get("/auth/me", headers={"Authorization": f"Bearer {people['officer']['token']}"})

@@ -20,8 +20,8 @@ def issued(people):
     _, (zoe, joao) = certified_holders(
         people, 2, names=[("Lefèvre-Éluard", "Zoé"), ("Da Silva", "João")],
         results=[ALL, {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}])
-    with session_scope() as s:
-        rows = {c.candidate_id: c for c in s.exec(select(Certificate))}
+    with session_scope() as db:
+        rows = {c.candidate_id: c for c in db.exec(select(Certificate))}
     return {"certificate": rows[zoe], "attestation": rows[joao]}
 
 

@@ -24,24 +24,24 @@ def test_appeal_within_two_months_upheld_changes_results(world):
     sid = deliberated_session(people, [cid], {cid: PARTIAL})
     issue_each(sid)
     structure, officer = people["structure"]["actor"], people["officer"]["actor"]
-    with session_scope() as s:
+    with session_scope() as db:
         with pytest.raises(Conflict, match="pas encore été notifiés"):
-            appeals.file_appeal(s, structure, candidate_id=cid, jury_session_id=sid, grounds="Erreur")
-        svc.notify_results(s, sid)
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, structure, candidate_id=cid, jury_session_id=sid,
+            appeals.file_appeal(db, structure, candidate_id=cid, jury_session_id=sid, grounds="Erreur")
+        svc.notify_results(db, sid)
+    with session_scope() as db:
+        appeal = appeals.file_appeal(db, structure, candidate_id=cid, jury_session_id=sid,
                                      grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
-        appeals.declare_admissible(s, officer, appeal.id)
-        appeals.uphold(s, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
+        appeals.declare_admissible(db, officer, appeal.id)
+        appeals.uphold(db, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
                                                        "SP-B3": "validated"}, reason="Erreur d'évaluation reconnue")
-    with session_scope() as s:
-        jury = s.get(JurySession, sid)
+    with session_scope() as db:
+        jury = db.get(JurySession, sid)
         assert (jury.state, jury.pv_version) == ("pv_signed", 2)
     issued = issue_each(sid)
-    with session_scope() as s:
-        kinds = {c.kind: c.state for c in s.exec(select(Certificate))}
+    with session_scope() as db:
+        kinds = {c.kind: c.state for c in db.exec(select(Certificate))}
         assert kinds == {"attestation": "superseded", "certificate": "valid"}
-        assert s.get(Candidate, cid).state == "certified"
+        assert db.get(Candidate, cid).state == "certified"
     assert [c.kind for c in issued] == ["certificate"]
 
 
@@ -50,9 +50,9 @@ def test_appeal_after_two_months_is_refused(world):
     (cid,) = ready_candidates(people["structure"], 1)
     sid = deliberated_session(people, [cid])
     issue_each(sid)
-    with session_scope() as s:
-        svc.notify_results(s, sid)
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as s:
+    with session_scope() as db:
+        svc.notify_results(db, sid)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=63)), session_scope() as db:
         with pytest.raises(Conflict, match="délai de recours a expiré") as exc:
-            appeals.file_appeal(s, people["structure"]["actor"], candidate_id=cid, jury_session_id=sid, grounds="x")
+            appeals.file_appeal(db, people["structure"]["actor"], candidate_id=cid, jury_session_id=sid, grounds="x")
     assert exc.value.code == "appeal_too_late"

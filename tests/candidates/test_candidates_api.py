@@ -110,8 +110,8 @@ def test_registration_refused_without_valid_agrement(client, people):
     r = register(client, structure, last_name="Martin")
     assert r.status_code == 409 and r.json()["code"] == "no_valid_agrement"
     assert "agrément en vigueur" in r.json()["detail"]
-    with session_scope() as s:
-        assert len(s.exec(select(Candidate)).all()) == 1
+    with session_scope() as db:
+        assert len(db.exec(select(Candidate)).all()) == 1
 
 
 def test_malformed_and_invalid_input(client, setup):
@@ -137,8 +137,8 @@ def test_malformed_and_invalid_input(client, setup):
         assert r.headers["content-type"] == "application/problem+json"
         assert error["code"] == "invalid_input" and [f["pointer"] for f in error["errors"]] == ["/sex"]
         assert "Sexe invalide : « M » (masculin) ou « F » (féminin)" in error["detail"]
-    with session_scope() as s:
-        assert s.exec(select(Candidate)).all() == []
+    with session_scope() as db:
+        assert db.exec(select(Candidate)).all() == []
     r = register(client, people["structure"], sex=None)  # not given: registered, held back at the CPF export
     assert r.status_code == 201 and r.json()["sex"] is None
 
@@ -152,8 +152,8 @@ def test_idempotent_registration(client, setup):
     assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == first.json()["id"]
     r = client.post("/candidates", headers=headers, json={**IDENTITY, "last_name": "Autre"})
     assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
-    with session_scope() as s:
-        assert len(s.exec(select(Candidate)).all()) == 1
+    with session_scope() as db:
+        assert len(db.exec(select(Candidate)).all()) == 1
 
 
 def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
@@ -204,8 +204,8 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     assert client.post(f"/candidates/{cid}/resume", headers=structure).json()["state"] == "in_training"
     r = client.post(f"/candidates/{cid}/withdraw", headers=structure, json={"reason": "Fin de contrat anticipée"})
     assert r.status_code == 200 and r.json()["state"] == "withdrawn" and r.json()["allowed_actions"] == []
-    with session_scope() as s:
-        actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.entity_id == cid,
+    with session_scope() as db:
+        actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_id == cid,
                                                                        AuditEvent.entity_type == "candidates"))]
     assert actions == ["register", "start_training", "evaluation", "evaluation", "mark_ready", "postpone",
                        "resume", "withdraw"]

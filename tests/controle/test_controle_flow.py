@@ -31,8 +31,8 @@ def world():
     people = make_users()
     people["controleur2"] = add_user("bruno.lemaitre@cqp.test", "Bruno Lemaître", Role.controleur)
     agrement_id = grant_agrement(people, name="<i>Régie</i> de Quartier l'Envol")
-    with session_scope() as s:
-        cid = svc.plan_controle(s, people["officer"]["actor"], agrement_id, reason="Contrôle sur demande").id
+    with session_scope() as db:
+        cid = svc.plan_controle(db, people["officer"]["actor"], agrement_id, reason="Contrôle sur demande").id
     return people, agrement_id, cid
 
 
@@ -44,14 +44,14 @@ def invitation(message) -> Calendar:
 async def test_controle_to_action_plan(prefect_server, smtp, world, settings):
     people, agrement_id, cid = world
     officer, ctrl = people["officer"]["actor"], people["controleur"]["actor"]
-    with session_scope() as s:
-        svc.assign(s, officer, cid, ctrl.user_id)
+    with session_scope() as db:
+        svc.assign(db, officer, cid, ctrl.user_id)
     result = await controle_flow(cid)
     assert result["mails"] == ["mission:u%d" % ctrl.user_id] and smtp.recipients(-1) == ["gaelle.legoff@cqp.test"]
 
     visit_at = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
-    with session_scope() as s:
-        svc.schedule_visit(s, ctrl, cid, visit_at=visit_at, place="12 rue de l'Écluse, Lyon")
+    with session_scope() as db:
+        svc.schedule_visit(db, ctrl, cid, visit_at=visit_at, place="12 rue de l'Écluse, Lyon")
     await controle_flow(cid)
     convocation = smtp.messages[-1]
     assert set(smtp.recipients(-1)) == {"aci1@example.org", "gaelle.legoff@cqp.test"}
@@ -59,15 +59,15 @@ async def test_controle_to_action_plan(prefect_server, smtp, world, settings):
     assert int(event["SEQUENCE"]) == 0 and event.decoded("DTSTART") == visit_at
     assert str(event["LOCATION"]) == "12 rue de l'Écluse, Lyon"
 
-    with session_scope() as s:  # the visit is moved
-        svc.schedule_visit(s, ctrl, cid, visit_at=visit_at + timedelta(days=1), place="12 rue de l'Écluse, Lyon")
+    with session_scope() as db:  # the visit is moved
+        svc.schedule_visit(db, ctrl, cid, visit_at=visit_at + timedelta(days=1), place="12 rue de l'Écluse, Lyon")
     await controle_flow(cid)
     moved = invitation(smtp.messages[-1]).walk("VEVENT")[0]
     assert int(moved["SEQUENCE"]) == 1 and str(moved["UID"]) == str(event["UID"])
     assert "Modification" in str(smtp.messages[-1]["Subject"])
 
-    with time_machine.travel(visit_at + timedelta(days=2), tick=False), session_scope() as s:
-        svc.submit_report(s, ctrl, cid, findings=FINDINGS, summary="Suivi des blocs à reprendre.")
+    with time_machine.travel(visit_at + timedelta(days=2), tick=False), session_scope() as db:
+        svc.submit_report(db, ctrl, cid, findings=FINDINGS, summary="Suivi des blocs à reprendre.")
     result = await controle_flow(cid)
     assert result["documents"] == ["rapport_controle-v1"] and smtp.recipients(-1) == [settings.officers_mailbox]
     report_pdf = _attachment_pdf(smtp.messages[-1])
@@ -75,8 +75,8 @@ async def test_controle_to_action_plan(prefect_server, smtp, world, settings):
     assert "<i>Régie</i> de Quartier l'Envol" in report_pdf
 
     deadline = date.today() + timedelta(days=45)
-    with session_scope() as s:
-        svc.decide(s, officer, cid, decision="action_plan", reason="Écarts sur le suivi",
+    with session_scope() as db:
+        svc.decide(db, officer, cid, decision="action_plan", reason="Écarts sur le suivi",
                    action_plan_items="Mettre à jour les livrets\nFormer un tuteur", action_plan_deadline=deadline)
     result = await controle_flow(cid)
     assert result["documents"] == ["decision_plan_actions-v1"]
@@ -98,14 +98,14 @@ def test_action_plan_reminders_escalation_and_suspension(world, settings):
     people, agrement_id, cid = world
     officer, ctrl = people["officer"]["actor"], people["controleur"]["actor"]
     t0 = datetime.now(UTC)
-    with session_scope() as s:
-        svc.assign(s, officer, cid, ctrl.user_id)
-        svc.schedule_visit(s, ctrl, cid, visit_at=t0 + timedelta(days=1), place="Lyon")
-    with time_machine.travel(t0 + timedelta(days=2), tick=False), session_scope() as s:
-        svc.submit_report(s, ctrl, cid, findings=FINDINGS, summary="Écarts")
+    with session_scope() as db:
+        svc.assign(db, officer, cid, ctrl.user_id)
+        svc.schedule_visit(db, ctrl, cid, visit_at=t0 + timedelta(days=1), place="Lyon")
+    with time_machine.travel(t0 + timedelta(days=2), tick=False), session_scope() as db:
+        svc.submit_report(db, ctrl, cid, findings=FINDINGS, summary="Écarts")
     deadline = (t0 + timedelta(days=30)).date()
-    with session_scope() as s:
-        svc.decide(s, officer, cid, decision="action_plan", reason="Écarts",
+    with session_scope() as db:
+        svc.decide(db, officer, cid, decision="action_plan", reason="Écarts",
                    action_plan_items="Livrets", action_plan_deadline=deadline)
 
     def sweep(days_after_deadline: int):
@@ -120,26 +120,26 @@ def test_action_plan_reminders_escalation_and_suspension(world, settings):
     sweep(-3)
     sweep(1)
     sweep(settings.action_plan_grace_days)
-    with session_scope() as s:
-        assert s.get(Controle, cid).state == "action_plan"
+    with session_scope() as db:
+        assert db.get(Controle, cid).state == "action_plan"
     sweep(settings.action_plan_grace_days + 1)
     sweep(settings.action_plan_grace_days + 2)
-    with session_scope() as s:
-        keys = [m.dedupe_key.split(":", 2)[2] for m in s.exec(
+    with session_scope() as db:
+        keys = [m.dedupe_key.split(":", 2)[2] for m in db.exec(
             select(OutboxMessage).where(OutboxMessage.entity_type == "controles").order_by(OutboxMessage.id))]
-        assert s.get(Controle, cid).state == "escalated"
+        assert db.get(Controle, cid).state == "escalated"
     assert keys.count("plan-reminder:d14") == 1 and keys.count("plan-reminder:d3") == 1
     assert keys.count("plan-overdue") == 1 and keys[-1] == "plan-escalated"
     assert keys.index("plan-reminder:d14") < keys.index("plan-reminder:d3") < keys.index("plan-overdue")
 
     # The officer decides the suspension on the escalated plan: contrôle and agrément move together.
-    with session_scope() as s:
-        svc.decide(s, officer, cid, decision="suspension", reason="Plan d'actions non réalisé")
+    with session_scope() as db:
+        svc.decide(db, officer, cid, decision="suspension", reason="Plan d'actions non réalisé")
     result = advance_controle(cid)
     assert result.documents == ["decision_suspension-v1"] and result.mails == ["decision:suspension"]
-    with session_scope() as s:
-        assert s.get(Controle, cid).state == "suspended"
-        assert s.get(Agrement, agrement_id).state == "suspended"
+    with session_scope() as db:
+        assert db.get(Controle, cid).state == "suspended"
+        assert db.get(Agrement, agrement_id).state == "suspended"
     assert controles_needing_attention() == []
     from flows.agrement_lifecycle import advance_agrement
 

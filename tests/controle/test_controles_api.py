@@ -52,8 +52,8 @@ def test_roles_on_controles(client, people, agrement_id):
 
 def test_conflict_of_interest_gives_409_and_is_traced(client, people, agrement_id):
     c = plan(client, people, agrement_id)
-    with session_scope() as s:
-        structure_id = s.exec(select(Structure.id)).one()
+    with session_scope() as db:
+        structure_id = db.exec(select(Structure.id)).one()
     r = client.post(f"/structures/{structure_id}/links", headers=auth(people["officer"]),
                     json={"user_id": people["controleur"]["id"], "kind": "formateur",
                           "reason": "A formé les encadrants à l'EPSP en 2025"})
@@ -62,10 +62,10 @@ def test_conflict_of_interest_gives_409_and_is_traced(client, people, agrement_i
                     json={"controleur_id": people["controleur"]["id"]})
     assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
     assert "formé le personnel" in r.json()["detail"]
-    with session_scope() as s:
-        refusal = s.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one()
+    with session_scope() as db:
+        refusal = db.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one()
         assert refusal.entity_id == c["id"] and refusal.actor_role == "officer"
-        assert s.get(Controle, c["id"]).state == "planned"
+        assert db.get(Controle, c["id"]).state == "planned"
     links = client.get(f"/structures/{structure_id}/links", headers=auth(people["officer"])).json()["items"]
     assert {link["kind"] for link in links} == {"mandataire", "formateur"}
     assert client.get(f"/structures/{structure_id}/links", headers=auth(people["controleur"])).status_code == 403
@@ -99,8 +99,8 @@ def test_report_decision_and_evidence(client, people, agrement_id, pdf_bytes):
                           "action_plan_items": "Compléter les livrets", "action_plan_deadline": deadline})
     assert r.status_code == 200 and r.json()["state"] == "action_plan"
 
-    with session_scope() as s:
-        siret = s.exec(select(Structure.siret)).one()
+    with session_scope() as db:
+        siret = db.exec(select(Structure.siret)).one()
     client.post("/users", headers=auth(people["officer"]), json={
         "email": "direction@aci.example.org", "full_name": "Direction", "role": "structure",
         "password": "structure-2026", "structure_siret": siret})

@@ -30,10 +30,10 @@ def registered_structure(people: dict[str, Any], code: str) -> dict[str, Any]:
     """The account of an agréée structure, once CQP SP is registered under ``code``."""
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+    with session_scope() as db:
+        cert = db.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
         cert.registry_code = code
-        s.add(cert)
+        db.add(cert)
     return structure
 
 
@@ -54,8 +54,8 @@ def certify(people, structure, names, *, first=1, partial=(), sexes=None):
                            sexes=sexes if sexes is not None else ["F"] * len(names))
     results = {ids[i]: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for i in partial}
     issue_results(deliberate(people, ids, results))
-    with session_scope() as s:
-        rows = s.exec(select(Certificate).where(Certificate.candidate_id.in_(ids))).all()
+    with session_scope() as db:
+        rows = db.exec(select(Certificate).where(Certificate.candidate_id.in_(ids))).all()
         return {c.holder_last_name: c.id for c in rows if c.kind == "certificate"}
 
 
@@ -69,19 +69,19 @@ def deliberate(people, ids, results) -> int:
     officer_actor = people["officer"]["actor"]
     members = [("presidente", "employeur", True), ("employeur2", "employeur", False), ("salarie1", "salarie", False),
                ("salarie2", "salarie", False)]
-    with session_scope() as s:
-        jury = plan_past_session(s, officer_actor, place="Rennes")
+    with session_scope() as db:
+        jury = plan_past_session(db, officer_actor, place="Rennes")
         for key, college, president in members:
-            jury_svc.add_member(s, officer_actor, jury.id, user_id=people[key]["id"], college=college,
+            jury_svc.add_member(db, officer_actor, jury.id, user_id=people[key]["id"], college=college,
                                 is_president=president)
-        rows = jury_svc.add_candidates(s, officer_actor, jury.id, ids)
-        jury_svc.convene(s, officer_actor, jury.id)
-        jury_svc.check_composition(s, officer_actor, jury.id)
+        rows = jury_svc.add_candidates(db, officer_actor, jury.id, ids)
+        jury_svc.convene(db, officer_actor, jury.id)
+        jury_svc.check_composition(db, officer_actor, jury.id)
         for row in rows:
-            jury_svc.record_results(s, officer_actor, jury.id, row.candidate_id,
+            jury_svc.record_results(db, officer_actor, jury.id, row.candidate_id,
                                     (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs})
-        jury_svc.close_deliberation(s, officer_actor, jury.id)
-        jury_svc.sign_pv(s, people["presidente"]["actor"], jury.id)
+        jury_svc.close_deliberation(db, officer_actor, jury.id)
+        jury_svc.sign_pv(db, people["presidente"]["actor"], jury.id)
         return jury.id
 
 
@@ -95,13 +95,13 @@ def passages(root) -> dict[str, ET.Element]:
 
 
 def states() -> dict[str, str]:
-    with session_scope() as s:
-        return {r.technical_id: r.state for r in s.exec(select(CpfRecord))}
+    with session_scope() as db:
+        return {r.technical_id: r.state for r in db.exec(select(CpfRecord))}
 
 
 def numbers() -> dict[str, str]:
-    with session_scope() as s:
-        return {c.holder_last_name: c.number for c in s.exec(select(Certificate).where(Certificate.kind == "certificate"))}
+    with session_scope() as db:
+        return {c.holder_last_name: c.number for c in db.exec(select(Certificate).where(Certificate.kind == "certificate"))}
 
 
 def xml_report(reference: str, lines) -> bytes:
@@ -128,10 +128,10 @@ def officer(people):
 
 
 def events(entity: str, entity_id: int) -> list[tuple[str, str | None]]:
-    with session_scope() as s:
-        return [(e.action, e.reason) for e in timeline(s, entity, entity_id)]
+    with session_scope() as db:
+        return [(e.action, e.reason) for e in timeline(db, entity, entity_id)]
 
 
 def record_of(technical_id: str) -> CpfRecord:
-    with session_scope() as s:
-        return s.exec(select(CpfRecord).where(CpfRecord.technical_id == technical_id)).one()
+    with session_scope() as db:
+        return db.exec(select(CpfRecord).where(CpfRecord.technical_id == technical_id)).one()

@@ -27,11 +27,11 @@ from tests.cpf.holders import NAMES, NS, XSI_NIL, certify, csv_report, numbers, 
 def test_xml_flux_as_the_data_dictionary(world, settings):
     people, structure = world
     certify(people, structure, NAMES, partial=[2])  # Le Goff only gets an attestation: not declared
-    with session_scope() as s:
-        s.exec(select(Candidate).where(Candidate.last_name == "Le Goff")).one()
-        c = s.exec(select(Candidate).where(Candidate.last_name == NAMES[0][0])).one()
+    with session_scope() as db:
+        db.exec(select(Candidate).where(Candidate.last_name == "Le Goff")).one()
+        c = db.exec(select(Candidate).where(Candidate.last_name == NAMES[0][0])).one()
         c.birth_place = "Saint-Étienne (42)"
-        s.add(c)
+        db.add(c)
 
     summary = export_once("CQP_SP", officer(people))
     assert summary["reference"].startswith(f"CPF-SP-{datetime.now(UTC).year}-0001")
@@ -62,8 +62,8 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
     assert holder.find("cpf:nomUsage", NS).get(XSI_NIL) == "true"
     assert holder.findtext("cpf:libelleCommuneNaissance", namespaces=NS) == "Saint-Étienne (42)"
     assert holder.find("cpf:codeCommuneNaissance/cpf:codePostalNaissance/cpf:codePostal", NS).get(XSI_NIL) == "true"
-    with session_scope() as s:
-        cert = s.exec(select(Certificate).where(Certificate.number == nums[NAMES[0][0]])).one()
+    with session_scope() as db:
+        cert = db.exec(select(Certificate).where(Certificate.number == nums[NAMES[0][0]])).one()
     born = cert.holder_birth_date
     assert [holder.findtext(f"cpf:{k}Naissance", namespaces=NS) for k in ("annee", "mois", "jour")] == [
         str(born.year), str(born.month), str(born.day)]
@@ -78,12 +78,12 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
     assert flux.flux_errors(data) == []  # the written flux is valid against the data dictionary's schema
 
     assert states() == {nums[NAMES[0][0]]: "sent", nums[NAMES[1][0]]: "sent"}
-    with session_scope() as s:
-        batch = s.exec(select(CpfExportBatch)).one()
+    with session_scope() as db:
+        batch = db.exec(select(CpfExportBatch)).one()
         assert (batch.record_count, batch.resent_count, batch.size) == (2, 0, len(data))
-        assert [e.action for e in timeline(s, "cpf_export_batches", batch.id)] == ["generate"]
-        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == nums[NAMES[0][0]])).one()
-        assert [e.action for e in timeline(s, "cpf_records", record.id)] == ["send"]
+        assert [e.action for e in timeline(db, "cpf_export_batches", batch.id)] == ["generate"]
+        record = db.exec(select(CpfRecord).where(CpfRecord.technical_id == nums[NAMES[0][0]])).one()
+        assert [e.action for e in timeline(db, "cpf_records", record.id)] == ["send"]
         assert record.due_on == cpf_states.add_months(cert.issued_on, 3)
 
 
@@ -95,33 +95,33 @@ def test_second_export_with_nothing_new_writes_nothing(world, settings):
     assert export_once("CQP_SP") is None
     assert export_once("CQP_SP", officer(people)) is None
     assert sorted(p.name for p in (settings.data_dir / "exports").rglob("*")) == before
-    with session_scope() as s:
-        assert len(s.exec(select(CpfExportBatch)).all()) == 1
-    with session_scope() as s, pytest.raises(ValidationFailed):  # EPSP has no registry code
-        service.prepare_batch(s, SYSTEM, "CQP_EPSP")
+    with session_scope() as db:
+        assert len(db.exec(select(CpfExportBatch)).all()) == 1
+    with session_scope() as db, pytest.raises(ValidationFailed):  # EPSP has no registry code
+        service.prepare_batch(db, SYSTEM, "CQP_EPSP")
 
 
 def test_revoked_certificate_is_not_declared(world, settings):
     people, structure = world
     ids = certify(people, structure, NAMES, sexes=["F", "M", None])
     nums = numbers()
-    with session_scope() as s:
-        queries.list_records(s, officer(people))  # followed from now on (the third held back: no sex)
-        issuance.revoke(s, officer(people), ids[NAMES[0][0]], "Fraude avérée")
-        issuance.revoke(s, officer(people), ids[NAMES[2][0]], "Erreur de jury")
+    with session_scope() as db:
+        queries.list_records(db, officer(people))  # followed from now on (the third held back: no sex)
+        issuance.revoke(db, officer(people), ids[NAMES[0][0]], "Fraude avérée")
+        issuance.revoke(db, officer(people), ids[NAMES[2][0]], "Erreur de jury")
     summary = export_once("CQP_SP")
     _, root = read_flux(settings, summary)
     assert list(passages(root)) == [nums[NAMES[1][0]]]
     assert states() == {nums[NAMES[0][0]]: "cancelled", nums[NAMES[1][0]]: "sent", nums[NAMES[2][0]]: "cancelled"}
     assert record_of(nums[NAMES[2][0]]).held_reason is None  # no longer owed: no longer held either
-    with session_scope() as s:
-        assert queries.list_records(s, officer(people), held=True) == []
+    with session_scope() as db:
+        assert queries.list_records(db, officer(people), held=True) == []
 
 
 def test_registry_code_and_roles(world):
     people, _ = world
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+    with session_scope() as db:
+        cert = db.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
         assert service.registry_of(cert) == ("RNCP", "RNCP34567")
         for code, expected in [("rs5286", ("RS", "RS5286")), ("RNCP", None), ("", None), ("CPF206", None)]:
             cert.registry_code = code
@@ -130,9 +130,9 @@ def test_registry_code_and_roles(world):
             else:
                 with pytest.raises(ValidationFailed):
                     service.registry_of(cert)
-        s.rollback()
-    with session_scope() as s, pytest.raises(Exception) as exc:
-        service.prepare_batch(s, people["mandataire"]["actor"], "CQP_SP")
+        db.rollback()
+    with session_scope() as db, pytest.raises(Exception) as exc:
+        service.prepare_batch(db, people["mandataire"]["actor"], "CQP_SP")
     assert exc.value.status_code == 403
 
 
@@ -152,8 +152,8 @@ def test_two_exports_at_once_send_each_record_once(world, settings):
     results = [o for o in outcomes if not isinstance(o, Conflict)]
     made = [r for r in results if r]
     assert len(made) == 1 and len(made) + len(errors) + results.count(None) == 2
-    with session_scope() as s:
-        assert len(s.exec(select(CpfBatchItem)).all()) == 2
+    with session_scope() as db:
+        assert len(db.exec(select(CpfBatchItem)).all()) == 2
     files = list((settings.data_dir / "exports").rglob("*.xml"))
     assert [f.name for f in files] == [made[0]["filename"]]
 
@@ -165,10 +165,10 @@ def test_rejected_record_goes_again_when_the_registry_code_is_fixed(world, setti
     first = export_once("CQP_SP")
     import_report_once(first["id"], csv_report([(a, "REJETE", "Code RNCP inconnu")]), "cr.csv", officer(people))
     assert export_once("CQP_SP") is None  # nothing changed
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+    with session_scope() as db:
+        cert = db.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
         cert.registry_code = "RS5286"
-        s.add(cert)
+        db.add(cert)
     second = export_once("CQP_SP")
     assert (second["registry_code"], second["record_count"], second["resent_count"]) == ("RS5286", 1, 1)
     assert states() == {a: "resent"}

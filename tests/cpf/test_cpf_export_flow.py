@@ -34,8 +34,8 @@ def registered(code: str = "RS5286"):
 
 
 def alerts() -> list[OutboxMessage]:
-    with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte")
+    with session_scope() as db:
+        return list(db.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte")
                            .order_by(OutboxMessage.id)))
 
 
@@ -60,9 +60,9 @@ async def test_export_flow_writes_each_batch_once(prefect_server, settings):
     assert everything["certifications"]["CQP_SP"] == {"batch": None, "error": None, "alerts": [], "reminders": []}
     assert path.stat().st_mtime_ns == written
     assert [p.name for p in (settings.data_dir / "exports").rglob("*.xml")] == [path.name]
-    with session_scope() as s:
-        assert len(s.exec(select(CpfExportBatch)).all()) == 1
-        assert {r.state for r in s.exec(select(CpfRecord))} == {"sent"}
+    with session_scope() as db:
+        assert len(db.exec(select(CpfExportBatch)).all()) == 1
+        assert {r.state for r in db.exec(select(CpfRecord))} == {"sent"}
 
 
 async def test_scheduled_export_alerts_the_officers_once(prefect_server, smtp, settings):
@@ -84,8 +84,8 @@ async def test_scheduled_export_alerts_the_officers_once(prefect_server, smtp, s
     assert str(message["Subject"]) == "[CPF CQP_SP] 1 certifié à déclarer à la Caisse des Dépôts"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    with session_scope() as s:
-        number = s.exec(select(Certificate.number).where(Certificate.holder_last_name == "D'Arc <b>")).one()
+    with session_scope() as db:
+        number = db.exec(select(Certificate.number).where(Certificate.holder_last_name == "D'Arc <b>")).one()
     assert number in text and "Jeanne D'ARC <B>" in text
     assert "sexe du titulaire non renseigné (M ou F)" in text and "RS5286" in text
     assert "Jeanne D&#39;ARC &lt;B&gt;" in html and "<B>" not in html
@@ -96,8 +96,8 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):
         ids = ready_candidates(structure, 2, names=[("Éluard", "Paul"), ("Darc", "Jeanne")], sexes=["M", None])
         issue_results(deliberated_session(people, ids))
-    with session_scope() as s:
-        certificates = {c.holder_last_name: c for c in s.exec(select(Certificate))}
+    with session_scope() as db:
+        certificates = {c.holder_last_name: c for c in db.exec(select(Certificate))}
     darc = certificates["Darc"]
     assert darc.issued_on == date(2027, 3, 1)  # due on 1 June 2027
 
@@ -117,8 +117,8 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     assert len(run(date(2027, 6, 2))["alerts"]) == 1  # overdue
     assert run(date(2027, 6, 3))["alerts"] == []
 
-    with session_scope() as s:
-        issuance.correct(s, people["officer"]["actor"], darc.id, reason="Sexe recueilli", sex="F")
+    with session_scope() as db:
+        issuance.correct(db, people["officer"]["actor"], darc.id, reason="Sexe recueilli", sex="F")
     sent = run(date(2027, 6, 4))  # sent (late), but not declared until a report accepts it: still overdue
     assert sent["batch"]["record_count"] == 1 and len(sent["alerts"]) == 1
     assert run(date(2027, 6, 4))["alerts"] == []
@@ -127,9 +127,9 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     assert len(run(date(2027, 6, 5))["alerts"]) == 1  # rejected and overdue: owed again
 
     # An export that fails (the schema refuses the flux) is said once, nothing recorded.
-    with session_scope() as s:
-        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == darc.number)).one()
-        service.request_resend(s, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
+    with session_scope() as db:
+        record = db.exec(select(CpfRecord).where(CpfRecord.technical_id == darc.number)).one()
+        service.request_resend(db, people["officer"]["actor"], record.id, "Nom vérifié : rejet à tort")
     monkeypatch.setenv("CQP_CPF_ID_CLIENT", "1234567")
     reset_settings_cache()
     failed = run(date(2027, 6, 6))
@@ -159,9 +159,9 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     assert "L'export automatique du flux de cette certification a échoué" in mails[5].body_text
     assert "idClient" in mails[5].body_text
     assert all(f"Accéder au back-office\u00a0: {settings.public_base_url}/app/\n" in m.body_text for m in mails)
-    with session_scope() as s:
-        assert len(s.exec(select(CpfExportBatch)).all()) == 2
-        assert s.exec(select(CpfRecord.state).where(CpfRecord.technical_id == darc.number)).one() == "rejected"
+    with session_scope() as db:
+        assert len(db.exec(select(CpfExportBatch)).all()) == 2
+        assert db.exec(select(CpfRecord.state).where(CpfRecord.technical_id == darc.number)).one() == "rejected"
 
 
 def test_the_export_is_scheduled(prefect_server, monkeypatch):
@@ -184,8 +184,8 @@ def test_the_export_is_scheduled(prefect_server, monkeypatch):
 
 
 def reminders() -> list[OutboxMessage]:
-    with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/rappel_compte_rendu")
+    with session_scope() as db:
+        return list(db.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/rappel_compte_rendu")
                            .order_by(OutboxMessage.id)))
 
 
@@ -196,21 +196,21 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
         ids = ready_candidates(structure, 3, names=[("Éluard", "Paul"), ("Darc", "Jeanne"), ("Brel", "Jacques")],
                                sexes=["M", None, "M"])
         issue_results(deliberated_session(people, ids))
-    with session_scope() as s:
-        darc = s.exec(select(Certificate).where(Certificate.holder_last_name == "Darc")).one()
+    with session_scope() as db:
+        darc = db.exec(select(Certificate).where(Certificate.holder_last_name == "Darc")).one()
 
     def run(day: date) -> list[str]:
         with time_machine.travel(datetime.combine(day, time(9), UTC), tick=False):
             return export_and_alert("CQP_SP")["reminders"]
 
     def batch_of(reference: str) -> CpfExportBatch:
-        with session_scope() as s:
-            return s.exec(select(CpfExportBatch).where(CpfExportBatch.reference == reference)).one()
+        with session_scope() as db:
+            return db.exec(select(CpfExportBatch).where(CpfExportBatch.reference == reference)).one()
 
     a, b = "CPF-SP-2027-0001", "CPF-SP-2027-0002"
     assert run(date(2027, 3, 2)) == []  # batch A: Éluard and Brel; Darc held back (no sex)
-    with session_scope() as s:
-        issuance.correct(s, officer, darc.id, reason="Sexe recueilli", sex="F")
+    with session_scope() as db:
+        issuance.correct(db, officer, darc.id, reason="Sexe recueilli", sex="F")
     assert run(date(2027, 3, 10)) == []  # batch B: Darc
     assert batch_of(a).record_count == 2 and batch_of(b).record_count == 1
     assert run(date(2027, 3, 16)) == []  # 14 days
@@ -220,8 +220,8 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
 
     # The officer says A was deposited (the next reminder words it); B's report is imported: B is done.
     with time_machine.travel(datetime(2027, 3, 26, 9, tzinfo=UTC), tick=False):
-        with session_scope() as s:
-            service.declare_deposit(s, officer, batch_of(a).id, date(2027, 3, 18))
+        with session_scope() as db:
+            service.declare_deposit(db, officer, batch_of(a).id, date(2027, 3, 18))
         import_report_once(batch_of(b).id, f"idTechnique;statut\n{darc.number};ACCEPTE\n".encode(), "cr.csv", officer)
     assert run(date(2027, 3, 31)) == []
     assert run(date(2027, 4, 1)) == [f"{a}:report-reminder-2"]  # 30 days: the last one
@@ -249,8 +249,8 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
     assert f"Accéder au back-office\u00a0: {settings.public_base_url}/app/\n" in first
     assert "déposé sur la plateforme de la Caisse des Dépôts le 18 mars 2027" in last
     assert "n'a pas été déclaré" not in last and "C'est le dernier rappel pour ce lot" in last
-    with session_scope() as s:  # each reminder in the batch's audit trail, with the declared deposit
-        trail = [e.action for e in queries.batch_timeline(s, officer, batch_of(a).id)]
+    with session_scope() as db:  # each reminder in the batch's audit trail, with the declared deposit
+        trail = [e.action for e in queries.batch_timeline(db, officer, batch_of(a).id)]
     assert trail == ["generate", "mail_queued", "declare_deposit", "mail_queued"]
 
 
@@ -281,8 +281,8 @@ async def test_the_scheduled_flow_delivers_each_reminder_once(prefect_server, sm
     assert produced["record_count"] == 2 and smtp.messages == []
     reference = produced["reference"]
 
-    with session_scope() as s:
-        produced_on = states.produced_on(s.get(CpfExportBatch, produced["id"]))
+    with session_scope() as db:
+        produced_on = states.produced_on(db.get(CpfExportBatch, produced["id"]))
     later = datetime.combine(produced_on + timedelta(days=15), time(12), states.PARIS)
     with time_machine.travel(later, tick=True):  # the flow runs for real, 15 days after the batch
         runs = [await cpf_export_all_flow() for _ in range(2)]

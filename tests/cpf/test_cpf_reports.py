@@ -31,10 +31,10 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     outcome = import_report_once(first["id"], report, "compte-rendu.xml", officer(people))
     assert (outcome["accepted"], outcome["rejected"]) == ([a], [b])
     assert states() == {a: "accepted", b: "rejected", c: "sent"}
-    with session_scope() as s:
-        rb = s.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
+    with session_scope() as db:
+        rb = db.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
         assert rb.error_message == "Nom de naissance : caractère interdit"
-        batch = s.get(CpfExportBatch, first["id"])
+        batch = db.get(CpfExportBatch, first["id"])
         assert (batch.state, batch.accepted_count, batch.rejected_count) == ("report_imported", 1, 1)
         assert (settings.data_dir / batch.report_relative_path).read_bytes() == report
     again = import_report_once(first["id"], report, "compte-rendu.xml", officer(people))  # same report twice
@@ -44,8 +44,8 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     assert export_once("CQP_SP") is None
 
     # B's identity corrected on the certificate: B alone goes again, as a re-sending.
-    with session_scope() as s:
-        issuance.correct(s, officer(people), ids[NAMES[1][0]], reason="Erreur de saisie", last_name="N'Guessan")
+    with session_scope() as db:
+        issuance.correct(db, officer(people), ids[NAMES[1][0]], reason="Erreur de saisie", last_name="N'Guessan")
     second = export_once("CQP_SP")
     assert (second["record_count"], second["resent_count"]) == (1, 1)
     _, root = read_flux(settings, second)
@@ -74,17 +74,17 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
                        officer(people))
     assert states()[c] == "rejected"
     assert export_once("CQP_SP") is None
-    with session_scope() as s:
-        record = s.exec(select(CpfRecord).where(CpfRecord.technical_id == c)).one()
-        service.request_resend(s, officer(people), record.id, "Incident de la plateforme résolu")
+    with session_scope() as db:
+        record = db.exec(select(CpfRecord).where(CpfRecord.technical_id == c)).one()
+        service.request_resend(db, officer(people), record.id, "Incident de la plateforme résolu")
         with pytest.raises(InvalidTransition):
-            service.request_resend(s, officer(people), s.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
+            service.request_resend(db, officer(people), db.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
                                "déjà accepté")
     fourth = export_once("CQP_SP")
     _, root = read_flux(settings, fourth)
     assert list(passages(root)) == [c]
-    with session_scope() as s:
-        items = s.exec(select(CpfBatchItem).where(CpfBatchItem.technical_id == c)).all()
+    with session_scope() as db:
+        items = db.exec(select(CpfBatchItem).where(CpfBatchItem.technical_id == c)).all()
         assert [(i.resend, i.outcome) for i in items] == [(False, "rejected"), (True, None)]
 
 
@@ -95,8 +95,8 @@ def test_report_formats_and_refusals(world, settings):
     a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
 
     def imp(data):
-        with session_scope() as s:
-            return service.import_report(s, officer(people), batch["id"], data, filename="cr")
+        with session_scope() as db:
+            return service.import_report(db, officer(people), batch["id"], data, filename="cr")
 
     for bad, code in [
         (b"", "report_empty"),
@@ -118,8 +118,8 @@ def test_report_formats_and_refusals(world, settings):
            "SP-1999-000001,OK,,\r\n".encode("cp1252")
     outcome = imp(data)
     assert (outcome.accepted, outcome.rejected, outcome.unknown) == ([a], [b], ["SP-1999-000001"])
-    with session_scope() as s:
-        rb = s.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
+    with session_scope() as db:
+        rb = db.exec(select(CpfRecord).where(CpfRecord.technical_id == b)).one()
         assert rb.error_message == "E12 ; Date de naissance incohérente"
     # An accepted record contradicted later stays accepted.
     outcome = imp(csv_report([(a, "REJETE", "?")]))
@@ -133,12 +133,12 @@ def test_overdue_three_months_after_issue(world, settings):
     a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
 
     def overdue():
-        with session_scope() as s:
-            return sorted(r.technical_id for r in queries.overdue_records(s, officer(people)))
+        with session_scope() as db:
+            return sorted(r.technical_id for r in queries.overdue_records(db, officer(people)))
 
     with time_machine.travel(datetime(2027, 3, 2, 10, tzinfo=UTC), tick=False):
-        with session_scope() as s:
-            records = queries.list_records(s, officer(people))
+        with session_scope() as db:
+            records = queries.list_records(db, officer(people))
         assert {(r.technical_id, r.issued_on, r.due_on) for r in records} == {
             (a, date(2027, 3, 1), date(2027, 6, 1)), (b, date(2027, 3, 1), date(2027, 6, 1))}
         assert overdue() == []
@@ -150,14 +150,14 @@ def test_overdue_three_months_after_issue(world, settings):
         # Sent (the file is written), but nothing says the Caisse des Dépôts accepted them: not
         # declared yet, still overdue in the listing and in the officers' alerts.
         assert overdue() == sorted([a, b])
-        with session_scope() as s:
-            assert all(cpf_states.is_overdue(r) for r in queries.list_records(s, officer(people), state="sent"))
-            assert sorted(r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP")) == sorted([a, b])
+        with session_scope() as db:
+            assert all(cpf_states.is_overdue(r) for r in queries.list_records(db, officer(people), state="sent"))
+            assert sorted(r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP")) == sorted([a, b])
         import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
                            officer(people))
         assert overdue() == [b]  # accepted: declared; rejected: still owed
-        with session_scope() as s:
-            assert not cpf_states.is_overdue(s.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
+        with session_scope() as db:
+            assert not cpf_states.is_overdue(db.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
     assert cpf_states.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
     assert cpf_states.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
 
@@ -173,8 +173,8 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
 
     def attention(day: date) -> list[str]:
         with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), \
-                session_scope() as s:
-            return [r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP", days_before=30)]
+                session_scope() as db:
+            return [r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP", days_before=30)]
 
     assert attention(date(2027, 5, 20)) == []  # due within 30 days, but sent: its batch is followed
     assert attention(date(2027, 6, 1)) == []  # due today
@@ -182,8 +182,8 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
 
 
 def summary_ids(summary) -> list[str]:
-    with session_scope() as s:
-        return [i.technical_id for i in queries.items_of(s, summary["id"])]
+    with session_scope() as db:
+        return [i.technical_id for i in queries.items_of(db, summary["id"])]
 
 
 def test_report_reminder_steps(world, settings):
@@ -191,16 +191,16 @@ def test_report_reminder_steps(world, settings):
     certify(people, structure, NAMES[:1])
     with time_machine.travel(datetime(2027, 3, 1, 23, 30, tzinfo=UTC), tick=False):  # 2 March in Paris
         summary = export_once("CQP_SP")
-    with session_scope() as s:
-        batch = s.get(CpfExportBatch, summary["id"])
+    with session_scope() as db:
+        batch = db.get(CpfExportBatch, summary["id"])
     assert cpf_states.produced_on(batch) == date(2027, 3, 2)
     days = [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 17), date(2027, 3, 31), date(2027, 4, 1),
             date(2027, 9, 1)]
     assert [cpf_states.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
     assert [cpf_states.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
     import_report_once(batch.id, csv_report([(summary_ids(summary)[0], "ACCEPTE", "")]), "cr.csv", officer(people))
-    with session_scope() as s:
-        batch = s.get(CpfExportBatch, summary["id"])
+    with session_scope() as db:
+        batch = db.get(CpfExportBatch, summary["id"])
     assert [cpf_states.report_reminder_step(batch, d, 15) for d in days] == [0] * 6  # report imported
 
 
@@ -212,26 +212,26 @@ def test_the_officer_declares_the_deposit(world, settings):
     with time_machine.travel(datetime(2027, 3, 5, 9, tzinfo=UTC), tick=False):
         refused = []
         for day in (date(2027, 3, 1), date(2027, 3, 6)):  # before the batch was produced; in the future
-            with session_scope() as s, pytest.raises(ValidationFailed) as exc:
-                service.declare_deposit(s, officer(people), summary["id"], day)
+            with session_scope() as db, pytest.raises(ValidationFailed) as exc:
+                service.declare_deposit(db, officer(people), summary["id"], day)
             refused.append((exc.value.code, exc.value.status_code, exc.value.message))
         assert refused == [
             ("deposit_before_batch", 422, f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
                                           "pas avoir été déposé avant cette date."),
             ("deposit_in_future", 422, "La date de dépôt ne peut pas être postérieure à aujourd'hui."),
         ]
-        with session_scope() as s, pytest.raises(Exception) as exc:
-            service.declare_deposit(s, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
+        with session_scope() as db, pytest.raises(Exception) as exc:
+            service.declare_deposit(db, people["mandataire"]["actor"], summary["id"], date(2027, 3, 3))
         assert exc.value.status_code == 403
         for day in (date(2027, 3, 3), date(2027, 3, 3), date(2027, 3, 2)):  # the same date twice, then corrected
-            with session_scope() as s:
-                batch = service.declare_deposit(s, officer(people), summary["id"], day)
+            with session_scope() as db:
+                batch = service.declare_deposit(db, officer(people), summary["id"], day)
         assert batch.deposited_on == date(2027, 3, 2)
-    with session_scope() as s:
-        trail = [(e.action, e.actor_role, e.data) for e in queries.batch_timeline(s, officer(people), summary["id"])]
+    with session_scope() as db:
+        trail = [(e.action, e.actor_role, e.data) for e in queries.batch_timeline(db, officer(people), summary["id"])]
         assert trail[0][0] == "generate" and trail[1:] == [
             ("declare_deposit", "officer", {"deposited_on": "2027-03-03", "previous": None}),
             ("declare_deposit", "officer", {"deposited_on": "2027-03-02", "previous": "2027-03-03"}),
         ]
-        assert s.get(CpfExportBatch, summary["id"]).state == "generated"  # still awaiting its report
+        assert db.get(CpfExportBatch, summary["id"]).state == "generated"  # still awaiting its report
     assert set(states().values()) == {"sent"}  # a deposit declares nothing: the report does

@@ -37,11 +37,11 @@ def test_holder_without_sex_is_held_back_until_corrected(world, settings):
     held = record_of(b)
     assert "sexe du titulaire non renseigné (M ou F)" in held.held_reason
     assert "corrigez le certificat" in held.held_reason and held.held_since is not None
-    with session_scope() as s:  # listed for the officer, with the reason
-        listed = queries.list_records(s, officer(people), held=True)
+    with session_scope() as db:  # listed for the officer, with the reason
+        listed = queries.list_records(db, officer(people), held=True)
         assert [(r.technical_id, r.held_reason) for r in listed] == [(b, held.held_reason)]
-        assert {r.technical_id for r in queries.list_records(s, officer(people), held=False)} == {a, c}
-        assert [r.technical_id for r in queries.attention_records(s, officer(people), "CQP_SP", days_before=0)] == [b]
+        assert {r.technical_id for r in queries.list_records(db, officer(people), held=False)} == {a, c}
+        assert [r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP", days_before=0)] == [b]
     assert [a for a, _ in events("cpf_records", held.id)] == ["hold"]
 
     # Nothing corrected: nothing to send, and the hold is not written again.
@@ -50,16 +50,16 @@ def test_holder_without_sex_is_held_back_until_corrected(world, settings):
 
     # The officer corrects the certificate: no new document version (the sex is not printed),
     # the candidate keeps it for any later issue, and B goes in the next flux.
-    with session_scope() as s:
-        cert = issuance.correct(s, officer(people), ids[NAMES[1][0]], reason="Sexe recueilli auprès de la structure",
+    with session_scope() as db:
+        cert = issuance.correct(db, officer(people), ids[NAMES[1][0]], reason="Sexe recueilli auprès de la structure",
                                 sex="M")
         assert (cert.holder_sex, cert.version) == ("M", 1)
-        assert s.get(Candidate, cert.candidate_id).sex == "M"
-        event = timeline(s, "certificates", cert.id)[-1]
+        assert db.get(Candidate, cert.candidate_id).sex == "M"
+        event = timeline(db, "certificates", cert.id)[-1]
         assert (event.action, event.data["before"], event.data["after"]) == (
             "correct", {"holder_sex": "None"}, {"holder_sex": "M"})
         with pytest.raises(ValidationFailed) as exc:
-            issuance.correct(s, officer(people), cert.id, reason="?", sex="H")
+            issuance.correct(db, officer(people), cert.id, reason="?", sex="H")
         assert exc.value.code == "bad_sex"
     second = export_once("CQP_SP")
     data, root = read_flux(settings, second)
@@ -75,14 +75,14 @@ def test_birth_date_outside_the_dictionary_holds_back(world, settings):
     people, structure = world
     ids = certify(people, structure, NAMES[:2])
     a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
-    with session_scope() as s:
-        issuance.correct(s, officer(people), ids[NAMES[0][0]], reason="Saisie", birth_date=date(1899, 12, 31))
+    with session_scope() as db:
+        issuance.correct(db, officer(people), ids[NAMES[0][0]], reason="Saisie", birth_date=date(1899, 12, 31))
     summary = export_once("CQP_SP")
     _, root = read_flux(settings, summary)
     assert list(passages(root)) == [b]
     assert "date de naissance du titulaire absente ou hors des bornes" in record_of(a).held_reason
-    with session_scope() as s:
-        issuance.correct(s, officer(people), ids[NAMES[0][0]], reason="Saisie", birth_date=date(1989, 12, 31))
+    with session_scope() as db:
+        issuance.correct(db, officer(people), ids[NAMES[0][0]], reason="Saisie", birth_date=date(1989, 12, 31))
     summary = export_once("CQP_SP")
     _, root = read_flux(settings, summary)
     assert passages(root)[a].findtext(".//cpf:anneeNaissance", namespaces=NS) == "1989"
@@ -173,8 +173,8 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
     people, structure = world
     certify(people, structure, NAMES[:2])
     a, b = numbers()[NAMES[0][0]], numbers()[NAMES[1][0]]
-    with session_scope() as s:
-        queries.list_records(s, officer(people))  # followed from now on
+    with session_scope() as db:
+        queries.list_records(db, officer(people))  # followed from now on
 
     monkeypatch.setenv("CQP_CPF_MODALITE_ACCES", "APPRENTISSAGE_EN_ENTREPRISE")  # not in the dictionary
     reset_settings_cache()
@@ -196,8 +196,8 @@ def test_invalid_flux_is_never_recorded_nor_written(world, settings, monkeypatch
 
     # Nothing was recorded nor written; the reference was not consumed.
     assert states() == {a: "pending", b: "pending"}
-    with session_scope() as s:
-        assert s.exec(select(CpfExportBatch)).all() == [] and s.exec(select(CpfBatchItem)).all() == []
+    with session_scope() as db:
+        assert db.exec(select(CpfExportBatch)).all() == [] and db.exec(select(CpfBatchItem)).all() == []
     assert list((settings.data_dir / "exports").rglob("*.xml")) == []
     monkeypatch.delenv("CQP_CPF_ID_CLIENT")
     reset_settings_cache()

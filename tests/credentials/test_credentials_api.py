@@ -29,9 +29,9 @@ def issued(people):
     ids = ready_candidates(people["structure"], 2)
     sid = deliberated_session(people, ids, {ids[1]: PARTIAL})
     issue_results(sid)
-    with session_scope() as s:
-        certificates = {c.kind: c for c in s.exec(select(Certificate))}
-        rows = list(s.exec(select(Credential).order_by(Credential.id)))
+    with session_scope() as db:
+        certificates = {c.kind: c for c in db.exec(select(Certificate))}
+        rows = list(db.exec(select(Credential).order_by(Credential.id)))
     return certificates, rows
 
 

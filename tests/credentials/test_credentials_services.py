@@ -44,23 +44,23 @@ def issued(people):
 
 
 def all_credentials() -> list[Credential]:
-    with session_scope() as s:
-        return list(s.exec(select(Credential).order_by(Credential.id)))
+    with session_scope() as db:
+        return list(db.exec(select(Credential).order_by(Credential.id)))
 
 
 def signed_status_list() -> str:
-    with session_scope() as s:
-        return credentials.signed_status_list(s)
+    with session_scope() as db:
+        return credentials.signed_status_list(db)
 
 
 def verify(token: str) -> credentials.CredentialCheck:
-    with session_scope() as s:
-        return credentials.verify_credential(s, token)
+    with session_scope() as db:
+        return credentials.verify_credential(db, token)
 
 
 def certificate_of(certificate_id: int) -> Certificate:
-    with session_scope() as s:
-        return s.get(Certificate, certificate_id)
+    with session_scope() as db:
+        return db.get(Certificate, certificate_id)
 
 
 def test_every_issued_credential_verifies_independently(issued):
@@ -80,10 +80,10 @@ def test_every_issued_credential_verifies_independently(issued):
         assert (row.bloc_code or "CQP_SP") == achievement["humanCode"]
         assert achievement["criteria"]["narrative"]
         email_id, name_id = subject["identifier"]
-        with session_scope() as s:
+        with session_scope() as db:
             from certification.candidates.models import Candidate
 
-            email = s.get(Candidate, certificate.candidate_id).email
+            email = db.get(Candidate, certificate.candidate_id).email
         # the e-mail never in clear: sha256(e-mail + salt), as OB 3.0 IdentityObject says
         assert email not in json.dumps(payload) and "@example.org" not in json.dumps(payload)
         expected = hashlib.sha256((email + email_id["salt"]).encode()).hexdigest()
@@ -102,31 +102,31 @@ def test_credentials_are_issued_once_and_audited(issued):
     people, ids, sid = issued
     before = len(all_credentials())
     issue_results(sid, notify=False)  # the flow re-run after a restart
-    with session_scope() as s:
-        certificate = s.exec(select(Certificate).where(Certificate.candidate_id == ids[0])).one()
-        issuance.issue_for(s, sid, ids[0])
-        assert len(credentials.issue(s, certificate)) == 4
+    with session_scope() as db:
+        certificate = db.exec(select(Certificate).where(Certificate.candidate_id == ids[0])).one()
+        issuance.issue_for(db, sid, ids[0])
+        assert len(credentials.issue(db, certificate)) == 4
     assert len(all_credentials()) == before == 10
-    with session_scope() as s:
+    with session_scope() as db:
         from certification.audit import timeline
 
-        actions = [e.action for e in timeline(s, Certificate.__tablename__, certificate.id)]
+        actions = [e.action for e in timeline(db, Certificate.__tablename__, certificate.id)]
     assert actions.count("credentials_issued") == 1
 
 
 def test_revocation_sets_the_status_bit_in_the_same_transaction(issued):
     people, ids, sid = issued
     officer = people["officer"]["actor"]
-    with session_scope() as s:
-        certificate_id = s.exec(select(Certificate.id).where(Certificate.candidate_id == ids[0])).one()
-        issuance.revoke(s, officer, certificate_id, "Fraude constatée lors de l'évaluation")
+    with session_scope() as db:
+        certificate_id = db.exec(select(Certificate.id).where(Certificate.candidate_id == ids[0])).one()
+        issuance.revoke(db, officer, certificate_id, "Fraude constatée lors de l'évaluation")
         # before commit, this transaction's status list already carries the bits
-        inside = credentials.status_list_credential(s)["credentialSubject"]["encodedList"]
-        s.rollback()
+        inside = credentials.status_list_credential(db)["credentialSubject"]["encodedList"]
+        db.rollback()
     assert inside != credentials.encode_bitstring([])
     assert all(r.revoked_at is None for r in all_credentials())  # rolled back: nothing revoked
-    with session_scope() as s:
-        issuance.revoke(s, officer, certificate_id, "Fraude constatée lors de l'évaluation")
+    with session_scope() as db:
+        issuance.revoke(db, officer, certificate_id, "Fraude constatée lors de l'évaluation")
     jwks, status_list = keys.public_jwks(), signed_status_list()
     for row in all_credentials():
         revoked = row.certificate_id == certificate_id
@@ -140,10 +140,10 @@ def test_revocation_sets_the_status_bit_in_the_same_transaction(issued):
 def test_correction_reissues_and_revokes_the_former_version(issued):
     people, ids, sid = issued
     officer = people["officer"]["actor"]
-    with session_scope() as s:
-        certificate = s.exec(select(Certificate).where(Certificate.candidate_id == ids[0])).one()
-        issuance.correct(s, officer, certificate.id, reason="Erreur de saisie du nom", last_name="Martin-Nguessan")
-        version = s.get(Certificate, certificate.id).version
+    with session_scope() as db:
+        certificate = db.exec(select(Certificate).where(Certificate.candidate_id == ids[0])).one()
+        issuance.correct(db, officer, certificate.id, reason="Erreur de saisie du nom", last_name="Martin-Nguessan")
+        version = db.get(Certificate, certificate.id).version
     rows = [r for r in all_credentials() if r.certificate_id == certificate.id]
     old = [r for r in rows if r.certificate_version < version]
     new = [r for r in rows if r.certificate_version == version]
@@ -153,8 +153,8 @@ def test_correction_reissues_and_revokes_the_former_version(issued):
     assert {verify(r.jwt).status for r in new} == {"valid"}
     _, payload = decode_verified(new[0].jwt, keys.public_jwks())
     assert payload["credentialSubject"]["identifier"][-1]["identityHash"].endswith("Martin-Nguessan")
-    with session_scope() as s:  # a duplicate re-issues for its version; the corrected ones stay valid
-        issuance.duplicate(s, officer, certificate.id, "Perte de l'original")
+    with session_scope() as db:  # a duplicate re-issues for its version; the corrected ones stay valid
+        issuance.duplicate(db, officer, certificate.id, "Perte de l'original")
     rows = [r for r in all_credentials() if r.certificate_id == certificate.id]
     assert len(rows) == 12 and sum(r.revoked_at is None for r in rows) == 8
 
@@ -203,9 +203,9 @@ def test_rotation_keeps_former_credentials_verifiable(issued):
     assert [k["kid"] for k in jwks["keys"]] == [former.kid, rotated.kid]
     assert verify(first.jwt).status == "valid"
     decode_verified(first.jwt, jwks)
-    with session_scope() as s:
-        certificate = s.get(Certificate, first.certificate_id)
-        issuance.duplicate(s, people["officer"]["actor"], certificate.id, "Perte")
+    with session_scope() as db:
+        certificate = db.get(Certificate, first.certificate_id)
+        issuance.duplicate(db, people["officer"]["actor"], certificate.id, "Perte")
     newest = all_credentials()[-1]
     assert newest.kid == rotated.kid and verify(newest.jwt).status == "valid"
 
@@ -241,5 +241,5 @@ def test_production_mode_creates_nothing(monkeypatch, tmp_path):
 
 
 def test_credentials_count_matches_the_register(issued):
-    with session_scope() as s:
-        assert s.exec(select(func.count()).select_from(Credential)).one() == 10
+    with session_scope() as db:
+        assert db.exec(select(func.count()).select_from(Credential)).one() == 10

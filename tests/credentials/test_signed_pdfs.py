@@ -81,8 +81,8 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     ids = ready_candidates(people["structure"], 3)
     sid = deliberated_session(people, ids, {ids[2]: PARTIAL})
     assert advance_jury(sid).state == "results_notified"
-    with session_scope() as s:
-        documents = list(s.exec(select(GeneratedDocument)))
+    with session_scope() as db:
+        documents = list(db.exec(select(GeneratedDocument)))
     assert sorted(d.kind for d in documents) == ["attestation_blocs", "certificat", "certificat", "pv_jury"]
     for doc in documents:
         assert pdf_is_valid(stored(settings, doc), keys.seal().ca_file), doc.kind
@@ -91,10 +91,10 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
     from documents.badge import unbake
     from notifications.models import OutboxMessage
 
-    with session_scope() as s:
-        mails = [m for m in s.exec(select(OutboxMessage)) if ":results:c" in m.dedupe_key]
-        (to_structure,) = [m for m in s.exec(select(OutboxMessage)) if ":results:s" in m.dedupe_key]
-        credentials = {c.jwt for c in s.exec(select(Credential))}
+    with session_scope() as db:
+        mails = [m for m in db.exec(select(OutboxMessage)) if ":results:c" in m.dedupe_key]
+        (to_structure,) = [m for m in db.exec(select(OutboxMessage)) if ":results:s" in m.dedupe_key]
+        credentials = {c.jwt for c in db.exec(select(Credential))}
     assert [a["content_type"] for a in to_structure.attachments] == ["application/pdf"] * 3
     baked = [unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
              if a["content_type"] == "image/png"]

@@ -40,5 +40,5 @@ def smtp(monkeypatch):
 
 def generated_documents(entity_type: str) -> list[GeneratedDocument]:
     """The documents generated for the dossiers of ``entity_type``, as stored."""
-    with session_scope() as s:
-        return list(s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))
+    with session_scope() as db:
+        return list(db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == entity_type)))

@@ -18,8 +18,8 @@ async def test_daily_sweep_twice_sends_each_reminder_once(prefect_server, smtp):
     people = make_users()
     grant_agrement(people, 2)
     rid = submit_request(people["mandataire"]["actor"], 1)
-    with session_scope() as s:  # deadline in 5 days: the 5-day reminder is due today
-        svc.request_complements(s, people["officer"]["actor"], rid, "Statuts manquants", deadline_days=5)
+    with session_scope() as db:  # deadline in 5 days: the 5-day reminder is due today
+        svc.request_complements(db, people["officer"]["actor"], rid, "Statuts manquants", deadline_days=5)
 
     first = await daily_sweep_flow()
     assert first["agrement_requests"]["runs"] == 2 and first["agrement_requests"]["mails"] >= 3
@@ -32,7 +32,7 @@ async def test_daily_sweep_twice_sends_each_reminder_once(prefect_server, smtp):
     assert all(second[p]["mails"] == 0 and second[p]["delivery"]["sent"] == 0 for p in processes)
     assert second["orphan_uploads"] == {"removed": 0}
 
-    with session_scope() as s:
-        keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
+    with session_scope() as db:
+        keys = [m.dedupe_key for m in db.exec(select(OutboxMessage))]
     assert keys.count(f"agrement_requests:{rid}:complements-reminder:r1:d5") == 1
     assert len(smtp.messages) == len(keys) == len(set(keys))

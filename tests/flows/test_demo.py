@@ -39,9 +39,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _counts() -> tuple[int, int, int, int]:
-    with session_scope() as s:
-        return (len(s.exec(select(GeneratedDocument)).all()), len(s.exec(select(OutboxMessage)).all()),
-                len(s.exec(select(Certificate)).all()), len(s.exec(select(AuditEvent)).all()))
+    with session_scope() as db:
+        return (len(db.exec(select(GeneratedDocument)).all()), len(db.exec(select(OutboxMessage)).all()),
+                len(db.exec(select(Certificate)).all()), len(db.exec(select(AuditEvent)).all()))
 
 
 def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
@@ -53,10 +53,10 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     assert result.state == "granted" and result.agrement_number == "AGR-SP-2026-0001"
     assert result.jury_state == "results_notified" and len(result.certificates) == 3
     assert result.controle_reference and result.training_reference
-    with session_scope() as s:
-        docs = {(d.entity_type, d.kind): d for d in s.exec(select(GeneratedDocument).order_by(GeneratedDocument.id))
+    with session_scope() as db:
+        docs = {(d.entity_type, d.kind): d for d in db.exec(select(GeneratedDocument).order_by(GeneratedDocument.id))
                 if (d.entity_type, d.kind) not in {("jury_sessions", "pv_jury")} or d.entity_id == 1}
-        kinds = sorted(c.kind for c in s.exec(select(Certificate)))
+        kinds = sorted(c.kind for c in db.exec(select(Certificate)))
     assert kinds == ["attestation", "certificate", "certificate"]
     data_dir = get_settings().data_dir
     pv = pdf_text((data_dir / docs[("jury_sessions", "pv_jury")].relative_path).read_bytes())
@@ -65,9 +65,9 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     assert "João Da Silva" in attestation
 
     # Every queued e-mail reached the SMTP server once (results, convocations with .ics, letters).
-    with session_scope() as s:
-        keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
-        assert all(m.status == "sent" for m in s.exec(select(OutboxMessage)))
+    with session_scope() as db:
+        keys = [m.dedupe_key for m in db.exec(select(OutboxMessage))]
+        assert all(m.status == "sent" for m in db.exec(select(OutboxMessage)))
     assert len(smtp.messages) == len(keys) == len(set(keys)) >= 12
 
     with TestClient(app) as client:  # the printed verification link works, without login
@@ -102,8 +102,8 @@ def _every_mail_link_opens_a_page(app) -> None:
     login, straight to the page), the public verification page for the others."""
     base = get_settings().public_base_url
     accounts = {email for email, _name, _role in DEMO_USERS} | {email for email, *_ in DEMO_JURY}
-    with session_scope() as s:
-        mails = [(m.to_addrs, m.body_text, m.body_html) for m in s.exec(select(OutboxMessage))]
+    with session_scope() as db:
+        mails = [(m.to_addrs, m.body_text, m.body_html) for m in db.exec(select(OutboxMessage))]
     links = {(link.rstrip(".,;)"), tuple(to)) for to, text, html in mails for link in LINK.findall(text)}
     assert links and all(link.startswith(base) for link, _ in links), links
     assert not any("/jury-sessions/" in link or "/agrement-requests/" in link for link, _ in links)
@@ -127,9 +127,9 @@ def _every_mail_and_document_reads_as_correct_french() -> None:
     known |= {name: DEMO_JURY_SEXES[email] for email, name, *_ in DEMO_JURY}
     known |= {f"{first} {last}": sex for last, first, sex, _ in DEMO_CANDIDATES + DEMO_LATER_CANDIDATES}
     found = []
-    with session_scope() as s:
-        mails = [(m.template, m.subject, m.body_text, m.body_html) for m in s.exec(select(OutboxMessage))]
-        documents = [(d.kind, d.relative_path) for d in s.exec(select(GeneratedDocument))
+    with session_scope() as db:
+        mails = [(m.template, m.subject, m.body_text, m.body_html) for m in db.exec(select(OutboxMessage))]
+        documents = [(d.kind, d.relative_path) for d in db.exec(select(GeneratedDocument))
                      if d.content_type == "application/pdf"]
     for template, subject, text, html in mails:
         neutral = bool(template) and proof.neutral_allowed(outbox.env, proof.MAIL_DIR, f"{template}.txt.j2")
@@ -161,8 +161,8 @@ def _every_history_reads_in_french() -> None:
     process (not the action's name, nor another process's label)."""
     from api.web.timeline import EFFECT_ACTIONS, MACHINES, action_label
 
-    with session_scope() as s:
-        recorded = {(e.entity_type, e.action) for e in s.exec(select(AuditEvent))
+    with session_scope() as db:
+        recorded = {(e.entity_type, e.action) for e in db.exec(select(AuditEvent))
                     if e.entity_type in MACHINES and e.action not in EFFECT_ACTIONS}
     unlabelled = sorted(pair for pair in recorded if action_label(*pair) is None)
     assert unlabelled == [], unlabelled

@@ -43,8 +43,8 @@ def login(app, user: dict) -> TestClient:
 
 
 def runs(sid: int) -> list[FlowRunRecord]:
-    with session_scope() as s:
-        return list(s.exec(select(FlowRunRecord).where(FlowRunRecord.process == "jury", FlowRunRecord.entity_id == sid)
+    with session_scope() as db:
+        return list(db.exec(select(FlowRunRecord).where(FlowRunRecord.process == "jury", FlowRunRecord.entity_id == sid)
                            .order_by(FlowRunRecord.id)))
 
 
@@ -105,12 +105,12 @@ async def test_a_failing_flow_alerts_once_and_is_relaunched_by_the_officer(
         assert officer.get("/app/operations/relancer").status_code in (404, 405)
 
     assert runs(sid)[-1].state == "completed" and runs(sid)[-1].failures_in_a_row == 0
-    with session_scope() as s:
-        assert s.get(JurySession, sid).state == "results_notified"
-        documents = list(s.exec(select(GeneratedDocument)))
-        [audit] = s.exec(select(AuditEvent).where(AuditEvent.action == "relaunch_flow")).all()
+    with session_scope() as db:
+        assert db.get(JurySession, sid).state == "results_notified"
+        documents = list(db.exec(select(GeneratedDocument)))
+        [audit] = db.exec(select(AuditEvent).where(AuditEvent.action == "relaunch_flow")).all()
         assert (audit.entity_type, audit.entity_id, audit.actor_id) == ("jury_sessions", sid, world["officer"]["id"])
-        assert monitoring.open_flow_incidents(s) == []
+        assert monitoring.open_flow_incidents(db) == []
     keys = Counter((d.entity_type, d.entity_id, d.kind, d.version) for d in documents)
     assert len(documents) == len(ids) + 1 and set(keys.values()) == {1}
     for d in documents:

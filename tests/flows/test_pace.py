@@ -119,11 +119,11 @@ def _run(app, pause: str, seed: int = 0) -> tuple[dict, list[str]]:
 
 def _record() -> dict:
     """Every document and every e-mail the engine produced (keyed), and what is still owed."""
-    with session_scope() as s:
-        documents = sorted((d.entity_type, d.entity_id, d.kind, d.version) for d in s.exec(select(GeneratedDocument)))
+    with session_scope() as db:
+        documents = sorted((d.entity_type, d.entity_id, d.kind, d.version) for d in db.exec(select(GeneratedDocument)))
         mails = sorted((m.dedupe_key, tuple(m.to_addrs), m.status if m.status == "sent" else
-                        f"{m.status} after {m.attempts} attempts: {m.last_error}") for m in s.exec(select(OutboxMessage)))
-        owed = [(e.process, e.step) for e in s.exec(select(OwedEffect).where(OwedEffect.done_at.is_(None)))]
+                        f"{m.status} after {m.attempts} attempts: {m.last_error}") for m in db.exec(select(OutboxMessage)))
+        owed = [(e.process, e.step) for e in db.exec(select(OwedEffect).where(OwedEffect.done_at.is_(None)))]
     return {"documents": documents, "mails": mails, "owed": owed}
 
 
@@ -155,8 +155,8 @@ def _twice(delivered: list, caplog) -> list:
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if not repeated:
         return []
-    with session_scope() as s:
-        rows = {m.message_id: m for m in s.exec(select(OutboxMessage).where(OutboxMessage.message_id.in_(repeated)))}
+    with session_scope() as db:
+        rows = {m.message_id: m for m in db.exec(select(OutboxMessage).where(OutboxMessage.message_id.in_(repeated)))}
     found = []
     for message_id in repeated:
         copies = [m for m in delivered if m["Message-ID"] == message_id]

@@ -39,10 +39,10 @@ async def test_runs_of_dead_processes_are_crashed_on_the_server(prefect_server, 
 
     async with get_client() as client:
         dead, alive, foreign = (await running(client, 1), await running(client, 2), await running(client, 3))
-        with session_scope() as s:
-            s.add(FlowRunRecord(process="jury", entity_id=1, prefect_run_id=str(dead.id), runner=dead_runner()))
-            s.add(FlowRunRecord(process="jury", entity_id=2, prefect_run_id=str(alive.id), runner=current_claimer()))
-            s.add(FlowRunRecord(process="jury", entity_id=3, prefect_run_id=str(foreign.id),
+        with session_scope() as db:
+            db.add(FlowRunRecord(process="jury", entity_id=1, prefect_run_id=str(dead.id), runner=dead_runner()))
+            db.add(FlowRunRecord(process="jury", entity_id=2, prefect_run_id=str(alive.id), runner=current_claimer()))
+            db.add(FlowRunRecord(process="jury", entity_id=3, prefect_run_id=str(foreign.id),
                                 runner="worker-2.example|4242|x"))  # another host: only its silence counts
 
         assert monitoring.prefect_server_configured()

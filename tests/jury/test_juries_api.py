@@ -253,8 +253,8 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
                     json={"user_id": people["outsider"]["id"], "college": "salarie"})
     assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
     assert "travaille pour la structure" in r.json()["detail"]
-    with session_scope() as s:
-        refusal = s.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
+    with session_scope() as db:
+        refusal = db.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
         assert refusal.entity_type == "jury_sessions" and refusal.entity_id == sid
         assert refusal.actor_role == "officer" and refusal.data["structure_id"] == people["structure"]["structure_id"]
     assert client.get(f"/jury-sessions/{sid}", headers=officer).json()["members"] == []
@@ -266,8 +266,8 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
     r = client.post(f"/jury-sessions/{other['id']}/candidates", headers=officer,
                     json={"candidate_ids": [people["cand_a"]]})
     assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
-    with session_scope() as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "add_candidates_refused")).one().entity_id \
+    with session_scope() as db:
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "add_candidates_refused")).one().entity_id \
             == other["id"]
 
 
@@ -275,8 +275,8 @@ def _generated(entity_type: str, entity_id: int, kind: str, filename: str, conte
     root = get_settings().data_dir
     relative = f"generated/{entity_type}/{entity_id}/{kind}-v1.pdf"
     sha256, size = write_generated(root, relative, content)
-    with session_scope() as s:
-        s.add(GeneratedDocument(entity_type=entity_type, entity_id=entity_id, kind=kind, version=1,
+    with session_scope() as db:
+        db.add(GeneratedDocument(entity_type=entity_type, entity_id=entity_id, kind=kind, version=1,
                                 filename=filename, relative_path=relative, sha256=sha256, size=size))
 
 
@@ -285,9 +285,9 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     sid = deliberated_session(people, [people["cand_a"], people["cand_b"]],
                               {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL})
     issue_results(sid)
-    with session_scope() as s:
-        certs = {c.candidate_id: c.id for c in s.exec(select(Certificate))}
-        reference = s.get(JurySession, sid).reference
+    with session_scope() as db:
+        certs = {c.candidate_id: c.id for c in db.exec(select(Certificate))}
+        reference = db.get(JurySession, sid).reference
     _generated("jury_sessions", sid, "pv_jury", f"PV {reference}.pdf", pdf_bytes)
     _generated("certificates", certs[people["cand_a"]], "certificat", "Certificat Lefèvre.pdf", pdf_bytes + b"%a")
     _generated("certificates", certs[people["cand_b"]], "attestation_blocs", "Attestation Da Silva.pdf",

@@ -39,17 +39,17 @@ async def test_a_jury_of_130_candidates(prefect_server, smtp):
     # A second run owes nothing: it does nothing (and does not rebuild the session).
     assert again["documents"] == [] and again["mails"] == [] and again["certificates"] == []
 
-    with session_scope() as s:
+    with session_scope() as db:
         def count(model, *where):
-            return s.exec(select(func.count()).select_from(model).where(*where)).one()
+            return db.exec(select(func.count()).select_from(model).where(*where)).one()
 
         assert count(Certificate) == SIZE
         assert count(Certificate, Certificate.kind == "attestation") == len(partial)
         assert count(Candidate, Candidate.state == "certified") == SIZE - len(partial)
-        numbers = list(s.exec(select(Certificate.number)))
+        numbers = list(db.exec(select(Certificate.number)))
         assert len(set(numbers)) == SIZE
         assert count(GeneratedDocument) == SIZE + 1  # one PV
-        keys = list(s.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.contains(":results:"))))
+        keys = list(db.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.contains(":results:"))))
         # one e-mail per candidate, one for their structure (not 130 to the structure)
         assert len(keys) == len(set(keys)) == SIZE + 1
         assert count(OutboxMessage, OutboxMessage.status != "sent") == 0

@@ -23,8 +23,8 @@ def test_convocations_with_ics_once(world, settings):
     sid = deliberated_session(people, ids, convene_only=True)
     first, second = advance_jury(sid), advance_jury(sid)
     assert len(first.mails) == 4 and second.mails == []
-    with session_scope() as s:
-        mails = s.exec(select(OutboxMessage).where(OutboxMessage.template == "jury/convocation_jury")).all()
+    with session_scope() as db:
+        mails = db.exec(select(OutboxMessage).where(OutboxMessage.template == "jury/convocation_jury")).all()
     assert {m.to_addrs[0] for m in mails} == {f"{k}@jury.example.org" for k in
                                                ("presidente", "employeur2", "salarie1", "salarie2")}
     assert all(a["filename"] == "invitation.ics" for m in mails for a in m.attachments)
@@ -33,8 +33,8 @@ def test_convocations_with_ics_once(world, settings):
 def _candidates(ids):
     from certification.candidates.models import Candidate
 
-    with session_scope() as s:
-        return [s.get(Candidate, i) for i in ids]
+    with session_scope() as db:
+        return [db.get(Candidate, i) for i in ids]
 
 
 async def test_jury_to_certificates_and_results(prefect_server, smtp, world, settings):
@@ -51,9 +51,9 @@ async def test_jury_to_certificates_and_results(prefect_server, smtp, world, set
     text = pdf_text((settings.data_dir / pv.relative_path).read_bytes())
     assert "Procès-verbal" in text and "<b>O'Brien</b>-Lefèvre" in text and "Jean-Éudes" in text
 
-    with session_scope() as s:
-        certificate = s.exec(select(Certificate).where(Certificate.kind == "certificate")).one()
-        attestation = s.exec(select(Certificate).where(Certificate.kind == "attestation")).one()
+    with session_scope() as db:
+        certificate = db.exec(select(Certificate).where(Certificate.kind == "certificate")).one()
+        attestation = db.exec(select(Certificate).where(Certificate.kind == "attestation")).one()
     results = smtp.by_subject("sultats")
     assert len(results) == 3  # one per candidate with an address, one for their structure
     (to_structure,) = [m for m in results if "2 candidats" in m["Subject"]]
@@ -94,9 +94,9 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
     monkeypatch.setattr(flow_effects, "enqueue", real_enqueue)
     outcome = advance_jury(sid)
     assert outcome.state == "results_notified"
-    with session_scope() as s:
-        numbers = [c.number for c in s.exec(select(Certificate))]
-        keys = [m.dedupe_key for m in s.exec(select(OutboxMessage))]
+    with session_scope() as db:
+        numbers = [c.number for c in db.exec(select(Certificate))]
+        keys = [m.dedupe_key for m in db.exec(select(OutboxMessage))]
     assert len(numbers) == len(set(numbers)) == 5
     # five candidates, one structure
     assert len([k for k in keys if ":results:c" in k]) == 5 and len([k for k in keys if ":results:s" in k]) == 1

@@ -39,13 +39,13 @@ WORKER = "import sys; from flows.jury import advance_jury; print(advance_jury(in
 
 
 def _certificates() -> int:
-    with session_scope() as s:
-        return s.exec(select(func.count()).select_from(Certificate)).one()
+    with session_scope() as db:
+        return db.exec(select(func.count()).select_from(Certificate)).one()
 
 
 def _documents() -> int:
-    with session_scope() as s:
-        return s.exec(select(func.count()).select_from(GeneratedDocument)).one()
+    with session_scope() as db:
+        return db.exec(select(func.count()).select_from(GeneratedDocument)).one()
 
 
 def _worker(session_id: int) -> subprocess.Popen:
@@ -119,15 +119,15 @@ def test_backup_during_issuance_then_restore_check_and_verify(tmp_path, empty_in
     assert check.exit_code == 0, check.output
     assert "Aucune anomalie." in check.output and str(restored_dir.resolve()) in check.output
 
-    with session_scope() as s:
-        numbers = [c.number for c in s.exec(select(Certificate).order_by(Certificate.number))]
-        assert s.exec(select(JurySession)).one().id == session_id
+    with session_scope() as db:
+        numbers = [c.number for c in db.exec(select(Certificate).order_by(Certificate.number))]
+        assert db.exec(select(JurySession)).one().id == session_id
     # The jury's certificates are numbered together, before their PDFs are rendered: the snapshot, taken
     # once the first PDFs were stored, holds every one of the 130 (and nothing issued after it).
     assert len(numbers) == SIZE <= at_backup_end[0]
     assert len(set(numbers)) == SIZE
-    with session_scope() as s:
-        restored_documents = s.exec(select(func.count()).select_from(GeneratedDocument)).one()
+    with session_scope() as db:
+        restored_documents = db.exec(select(func.count()).select_from(GeneratedDocument)).one()
     assert 5 <= restored_documents <= at_backup_end[1]
     with TestClient(create_app()) as client:
         for number in numbers:

@@ -46,13 +46,13 @@ def test_a_sound_installation_passes(issued):
     code, output = _check()
     assert code == 0, output
     assert "chaîne intacte" in output and "Aucune anomalie." in output
-    with session_scope() as s:
-        assert len(s.exec(select(Certificate)).all()) == 3
+    with session_scope() as db:
+        assert len(db.exec(select(Certificate)).all()) == 3
 
 
 def test_an_altered_audit_row_is_named(issued, engine):
-    with session_scope() as s:
-        target = s.exec(select(AuditEvent).where(AuditEvent.entity_type == "certificates")
+    with session_scope() as db:
+        target = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "certificates")
                         .order_by(AuditEvent.id)).first()
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET actor_label = 'Quelqu''un d''autre' WHERE id = :id"),
@@ -64,8 +64,8 @@ def test_an_altered_audit_row_is_named(issued, engine):
 
 
 def test_a_missing_or_altered_file_is_named(issued, settings):
-    with session_scope() as s:
-        first, second = s.exec(select(GeneratedDocument).order_by(GeneratedDocument.id).limit(2)).all()
+    with session_scope() as db:
+        first, second = db.exec(select(GeneratedDocument).order_by(GeneratedDocument.id).limit(2)).all()
     (settings.data_dir / first.relative_path).unlink()
     (settings.data_dir / second.relative_path).write_bytes(b"%PDF-1.7 autre contenu")
     code, output = _check()
@@ -75,8 +75,8 @@ def test_a_missing_or_altered_file_is_named(issued, settings):
 
 
 def test_a_gap_in_the_register_is_named(issued, engine):
-    with session_scope() as s:
-        number = s.exec(select(Certificate.number).order_by(Certificate.number)).first()
+    with session_scope() as db:
+        number = db.exec(select(Certificate.number).order_by(Certificate.number)).first()
     short, year, n = number.rsplit("-", 2)
     with engine.begin() as conn:  # the first number vanishes: renumbered past the counter
         conn.execute(text("UPDATE certificates SET number = :new WHERE number = :old"),
@@ -87,8 +87,8 @@ def test_a_gap_in_the_register_is_named(issued, engine):
 
 
 def test_the_officer_page_shows_the_first_broken_link(issued, engine):
-    with session_scope() as s:
-        target = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    with session_scope() as db:
+        target = db.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     app = create_app()
     with TestClient(app, follow_redirects=False) as client:
         page = client.get("/app/login")

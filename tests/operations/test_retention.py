@@ -49,11 +49,11 @@ def _evidence(candidate_id: int) -> list[str]:
     path = get_settings().data_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    with session_scope() as s:
-        evaluation = s.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id)).first()
+    with session_scope() as db:
+        evaluation = db.exec(select(Evaluation).where(Evaluation.candidate_id == candidate_id)).first()
         evaluation.files = [{"original_name": "preuve.pdf", "sha256": sha, "size": len(data),
                              "relative_path": relative, "content_type": "application/pdf"}]
-        s.add(evaluation)
+        db.add(evaluation)
     return [relative]
 
 
@@ -76,16 +76,16 @@ def _world() -> dict:
     mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
     refused, withdrawn, open_request = (submit_request(mandataire, n, pieces_in=_own_pieces(n)) for n in (2, 3, 4))
     instruct(refused, people)
-    with session_scope() as s:
-        agrement_svc.refuse(s, officer, refused, "Dossier incomplet.")
-        agrement_svc.withdraw(s, mandataire, withdrawn, "Désistement de la structure.")
+    with session_scope() as db:
+        agrement_svc.refuse(db, officer, refused, "Dossier incomplet.")
+        agrement_svc.withdraw(db, mandataire, withdrawn, "Désistement de la structure.")
     give_pieces_their_files()
-    with session_scope() as s:
-        user = s.get(User, people["controleur"]["id"])
-        issue_token(s, user, ttl_hours=1)  # expires in an hour
-        revoked = s.exec(select(ApiToken).where(ApiToken.user_id == user.id)).first()
+    with session_scope() as db:
+        user = db.get(User, people["controleur"]["id"])
+        issue_token(db, user, ttl_hours=1)  # expires in an hour
+        revoked = db.exec(select(ApiToken).where(ApiToken.user_id == user.id)).first()
         revoked.revoked_at = START
-        s.add(revoked)
+        db.add(revoked)
     return {"people": people, "certified": certified, "in_training": in_training, "refused": refused,
             "withdrawn": withdrawn, "open": open_request,
             "evidence": {c: _evidence(c) for c in (certified[0], in_training)}}
@@ -93,7 +93,7 @@ def _world() -> dict:
 
 def _outbox(certified_id: int) -> tuple[int, int]:
     """One sent e-mail (with its .eml copy) and one still pending, about a candidate."""
-    with session_scope() as s:
+    with session_scope() as db:
         sent = OutboxMessage(dedupe_key="retention-test/sent", to_addrs=["candidat1@example.org"],
                              subject="Vos résultats", body_text="Madame, …", body_html="<p>Madame, …</p>",
                              status="sent", sent_at=START, message_id="<sent@cqp>", entity_type="candidates",
@@ -101,9 +101,9 @@ def _outbox(certified_id: int) -> tuple[int, int]:
         pending = OutboxMessage(dedupe_key="retention-test/pending", to_addrs=["candidat2@example.org"],
                                 subject="Convocation", body_text="…", body_html="…", message_id="<pending@cqp>",
                                 entity_type="candidates", entity_id=certified_id)
-        s.add(sent)
-        s.add(pending)
-        s.flush()
+        db.add(sent)
+        db.add(pending)
+        db.flush()
         ids = sent.id, pending.id
     eml = get_settings().outbox_dir / eml_filename("retention-test/sent")
     eml.parent.mkdir(parents=True, exist_ok=True)
@@ -112,21 +112,21 @@ def _outbox(certified_id: int) -> tuple[int, int]:
 
 
 def _piece_files(*request_ids: int) -> set[str]:
-    with session_scope() as s:
-        return {p.relative_path for p in s.exec(select(Piece).where(Piece.request_id.in_(request_ids)))}
+    with session_scope() as db:
+        return {p.relative_path for p in db.exec(select(Piece).where(Piece.request_id.in_(request_ids)))}
 
 
 def _state() -> dict:
-    with session_scope() as s:
+    with session_scope() as db:
         return {
-            "pieces": set(s.exec(select(Piece.request_id).distinct()).all()),
-            "evidence": {e.candidate_id for e in s.exec(select(Evaluation)) if e.files},
-            "tokens": s.exec(select(func.count()).select_from(ApiToken)).one(),
-            "certificates": s.exec(select(func.count()).select_from(Certificate)).one(),
-            "deliberations": s.exec(select(func.count()).select_from(Deliberation)).one(),
-            "blocs": s.exec(select(func.count()).select_from(BlocAcquisition)).one(),
-            "evaluations": s.exec(select(func.count()).select_from(Evaluation)).one(),
-            "purges": [(e.entity_type, e.entity_id, e.data) for e in s.exec(
+            "pieces": set(db.exec(select(Piece.request_id).distinct()).all()),
+            "evidence": {e.candidate_id for e in db.exec(select(Evaluation)) if e.files},
+            "tokens": db.exec(select(func.count()).select_from(ApiToken)).one(),
+            "certificates": db.exec(select(func.count()).select_from(Certificate)).one(),
+            "deliberations": db.exec(select(func.count()).select_from(Deliberation)).one(),
+            "blocs": db.exec(select(func.count()).select_from(BlocAcquisition)).one(),
+            "evaluations": db.exec(select(func.count()).select_from(Evaluation)).one(),
+            "purges": [(e.entity_type, e.entity_id, e.data) for e in db.exec(
                 select(AuditEvent).where(AuditEvent.action == "retention_purge").order_by(AuditEvent.id))],
         }
 
@@ -163,8 +163,8 @@ def test_each_period_deletes_exactly_its_data():
     assert after["evidence"] == {world["in_training"]}  # still in training: kept
     assert not (data_dir / world["evidence"][world["certified"][0]][0]).exists()
     assert (data_dir / world["evidence"][world["in_training"]][0]).exists()
-    with session_scope() as s:
-        sent, pending = s.get(OutboxMessage, sent_id), s.get(OutboxMessage, pending_id)
+    with session_scope() as db:
+        sent, pending = db.get(OutboxMessage, sent_id), db.get(OutboxMessage, pending_id)
         assert sent.to_addrs == [] and sent.body_text == "" and "Vos résultats" not in sent.subject
         assert sent.dedupe_key == "retention-test/sent"  # still known: never sent twice
         assert pending.to_addrs == ["candidat2@example.org"] and pending.subject == "Convocation"
@@ -183,8 +183,8 @@ def test_each_period_deletes_exactly_its_data():
                      ("agrement_requests", "ended_request_pieces"), ("agrement_requests", "ended_request_pieces")]
     text = json.dumps(after["purges"], ensure_ascii=False)
     assert "candidat1@example.org" not in text and "preuve" not in text and "Vos résultats" not in text
-    with session_scope() as s:
-        purge_events = s.exec(select(AuditEvent).where(AuditEvent.action == "retention_purge")).all()
+    with session_scope() as db:
+        purge_events = db.exec(select(AuditEvent).where(AuditEvent.action == "retention_purge")).all()
     assert all(e.actor_role == SYSTEM.role.value and e.reason for e in purge_events)
 
     with _at(732):  # idempotent; and the installation is still sound
@@ -198,22 +198,22 @@ def test_ended_webhook_deliveries_go_with_their_attempts_after_their_period():
     from certification.webhooks import subscribe
 
     people = make_users()
-    with session_scope() as s:
-        sub = subscribe(s, people["officer"]["actor"], url="https://integrateur.example.org/cqp",
+    with session_scope() as db:
+        sub = subscribe(db, people["officer"]["actor"], url="https://integrateur.example.org/cqp",
                         events=["dossier.state_changed"])
-        s.flush()
+        db.flush()
         for status in ("delivered", "failed", "pending"):
             delivery = WebhookDelivery(subscription_id=sub.id, event_id=f"evt_{status}", event="dossier.state_changed",
                                        payload="{}", status=status, attempts=1)
-            s.add(delivery)
-            s.flush()
-            s.add(WebhookAttempt(delivery_id=delivery.id, status_code=200 if status == "delivered" else 500))
+            db.add(delivery)
+            db.flush()
+            db.add(WebhookAttempt(delivery_id=delivery.id, status_code=200 if status == "delivered" else 500))
         sub_id = sub.id
 
     def left() -> tuple[list[str], int]:
-        with session_scope() as s:
-            deliveries = s.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
-            return [d.event_id for d in deliveries], len(s.exec(select(WebhookAttempt)).all())
+        with session_scope() as db:
+            deliveries = db.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+            return [d.event_id for d in deliveries], len(db.exec(select(WebhookAttempt)).all())
 
     with _at(89):
         assert apply_retention_rules() == {}
@@ -221,8 +221,8 @@ def test_ended_webhook_deliveries_go_with_their_attempts_after_their_period():
     with _at(91):  # the ended ones and their log; the one still owed stays
         assert apply_retention_rules() == {"webhook_deliveries": 2}
     assert left() == (["evt_pending"], 1)
-    with session_scope() as s:
-        (purge,) = s.exec(select(AuditEvent).where(AuditEvent.action == "retention_purge")).all()
+    with session_scope() as db:
+        (purge,) = db.exec(select(AuditEvent).where(AuditEvent.action == "retention_purge")).all()
         assert (purge.entity_type, purge.entity_id, purge.data) == (
             "webhook_subscriptions", sub_id, {"rule": "webhook_deliveries", "deliveries": 2})
         assert purge.reason == "Durée de conservation des livraisons d'événements écoulée."

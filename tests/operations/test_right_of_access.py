@@ -42,11 +42,11 @@ def test_export_of_one_candidate_holds_their_data_and_nobody_elses():
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     data = json.loads(archive.read("donnees.json"))
-    with session_scope() as s:
-        me, them = s.get(Candidate, mine), s.get(Candidate, other)
-        my_numbers = [c.number for c in s.exec(select(Certificate).where(Certificate.candidate_id == mine))]
-        their_numbers = [c.number for c in s.exec(select(Certificate).where(Certificate.candidate_id == other))]
-        exported = s.exec(select(AuditEvent).where(AuditEvent.action == "personal_data_export")).one()
+    with session_scope() as db:
+        me, them = db.get(Candidate, mine), db.get(Candidate, other)
+        my_numbers = [c.number for c in db.exec(select(Certificate).where(Certificate.candidate_id == mine))]
+        their_numbers = [c.number for c in db.exec(select(Certificate).where(Certificate.candidate_id == other))]
+        exported = db.exec(select(AuditEvent).where(AuditEvent.action == "personal_data_export")).one()
     assert exported.entity_id == mine and exported.actor_id == people["officer"]["id"]
 
     assert data["candidate"]["last_name"] == "Abdallah-Moreau" and data["candidate"]["email"] == me.email

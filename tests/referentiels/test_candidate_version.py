@@ -44,17 +44,17 @@ V2_TITLE = "Intitulé d'essai de la version 2"
 
 
 def activate_test_v2(people: dict) -> None:
-    with session_scope() as s:
-        service.load_version(s, people["officer"]["actor"], parse(V2_FILE.read_bytes(), V2_FILE.name),
+    with session_scope() as db:
+        service.load_version(db, people["officer"]["actor"], parse(V2_FILE.read_bytes(), V2_FILE.name),
                              source=V2_FILE.name, activate_on=today(), reason="essai")
 
 
 def widen_scope(codes: list[str]) -> None:
     """The structure's agrément covers the new blocs too (as a renewed agrément would)."""
-    with session_scope() as s:
-        for agrement in s.exec(select(Agrement)):
+    with session_scope() as db:
+        for agrement in db.exec(select(Agrement)):
             agrement.scope = [*agrement.scope, *codes]
-            s.add(agrement)
+            db.add(agrement)
 
 
 def _payload(jwt: str) -> dict:
@@ -74,17 +74,17 @@ def mixed_session(people):
     [new] = ready_candidates(structure, 1, first=2, names=[("Nouveau", "Éloi")], sexes=["M"])
     jury_id = deliberated_session(people, [old, new])
     issue_results(jury_id)
-    with session_scope() as s:
-        certificates = {c.holder_last_name: c.id for c in s.exec(select(Certificate))}
+    with session_scope() as db:
+        certificates = {c.holder_last_name: c.id for c in db.exec(select(Certificate))}
     return jury_id, old, new, certificates
 
 
 def test_pv_and_certificates_print_each_candidates_version(people, mixed_session):
     jury_id, _, _, certificates = mixed_session
-    with session_scope() as s:
-        ctx = jury_context(s, s.get(JurySession, jury_id))
-        old_ctx = certificate_context(s, s.get(Certificate, certificates["Ancien"]))
-        new_ctx = certificate_context(s, s.get(Certificate, certificates["Nouveau"]))
+    with session_scope() as db:
+        ctx = jury_context(db, db.get(JurySession, jury_id))
+        old_ctx = certificate_context(db, db.get(Certificate, certificates["Ancien"]))
+        new_ctx = certificate_context(db, db.get(Certificate, certificates["Nouveau"]))
     pv = pdf_text(render_pdf("jury/pv_jury.html", ctx))
     assert "référentiel version 1" in pv and "référentiel version 2" in pv
     assert "SP-B1 (version 1) : " + V1_B1 in pv and "TST-B1 (version 2) : " + V2_B1 in pv
@@ -100,14 +100,14 @@ def test_pv_and_certificates_print_each_candidates_version(people, mixed_session
 
 def test_verification_badges_and_credentials_of_each_version(people, mixed_session):
     _, _, _, certificates = mixed_session
-    with session_scope() as s:
-        old, new = s.get(Certificate, certificates["Ancien"]), s.get(Certificate, certificates["Nouveau"])
-        checked = issuance.verify(s, old.number, issuance.checksum(old.number))
+    with session_scope() as db:
+        old, new = db.get(Certificate, certificates["Ancien"]), db.get(Certificate, certificates["Nouveau"])
+        checked = issuance.verify(db, old.number, issuance.checksum(old.number))
         assert checked.blocs[0] == f"SP-B1 — {V1_B1}" and checked.certification_title == "CQP Salarié Polyvalent"
-        checked = issuance.verify(s, new.number, issuance.checksum(new.number))
+        checked = issuance.verify(db, new.number, issuance.checksum(new.number))
         assert checked.blocs[0] == f"TST-B1 — {V2_B1}" and checked.certification_title == V2_TITLE
-        old_creds = credentials.credentials_of(s, old.id)
-        new_creds = credentials.credentials_of(s, new.id)
+        old_creds = credentials.credentials_of(db, old.id)
+        new_creds = credentials.credentials_of(db, new.id)
         assert [c.bloc_code for c in old_creds] == [None, "SP-B1", "SP-B2", "SP-B3"]
         assert [c.bloc_code for c in new_creds] == [None, "TST-B1", "TST-B2"]
         old_b1 = _payload(old_creds[1].jwt)["credentialSubject"]["achievement"]
@@ -115,20 +115,20 @@ def test_verification_badges_and_credentials_of_each_version(people, mixed_sessi
         new_cert = _payload(new_creds[0].jwt)["credentialSubject"]["achievement"]
         assert new_cert["name"] == V2_TITLE
         assert new_cert["alignment"][0]["targetCode"] == "RS9999"
-        assert badge.badge_parts(s, old_creds[1]) == ("SP-B1", V1_B1)
-        assert badge.badge_parts(s, new_creds[1]) == ("TST-B1", V2_B1)
-        assert s.exec(select(Credential)).first() is not None
+        assert badge.badge_parts(db, old_creds[1]) == ("SP-B1", V1_B1)
+        assert badge.badge_parts(db, new_creds[1]) == ("TST-B1", V2_B1)
+        assert db.exec(select(Credential)).first() is not None
 
 
 def test_cpf_export_declares_each_holder_under_the_record_of_their_version(people, mixed_session):
     _, _, _, certificates = mixed_session
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+    with session_scope() as db:
+        cert = db.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
         cert.registry_code = "RNCP34567"  # the certification's own record (version 1 has none)
-        s.add(cert)
-    with session_scope() as s:
-        batch, data = cpf_service.prepare_batch(s, people["officer"]["actor"], "CQP_SP")
-        numbers = {c.holder_last_name: c.number for c in s.exec(select(Certificate))}
+        db.add(cert)
+    with session_scope() as db:
+        batch, data = cpf_service.prepare_batch(db, people["officer"]["actor"], "CQP_SP")
+        numbers = {c.holder_last_name: c.number for c in db.exec(select(Certificate))}
     ns = {"cpf": cpf_flux.NS}
     found = {
         element.findtext("cpf:code", namespaces=ns): [p.findtext("cpf:idTechnique", namespaces=ns)
@@ -160,9 +160,9 @@ def test_an_agrement_granted_on_version_1_keeps_its_bloc_titles(people, mixed_se
     from certification.agrement.read_model import request_view
     from flows.context import request_context
 
-    with session_scope() as s:
-        request = s.exec(select(AgrementRequest)).first()
-        scope = request_context(request_view(s, request))["request"]["scope"]
+    with session_scope() as db:
+        request = db.exec(select(AgrementRequest)).first()
+        scope = request_context(request_view(db, request))["request"]["scope"]
     assert scope[0] == f"SP-B1 — {V1_B1}" and scope[-2:] == [f"TST-B1 — {V2_B1}", "TST-B2 — Bloc d'essai deux de "
                                                                                     "la version deux"]
 

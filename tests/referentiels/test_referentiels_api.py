@@ -104,9 +104,9 @@ def test_a_candidate_shows_the_version_of_its_registration(client, people):
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
-    with session_scope() as s:
+    with session_scope() as db:
         candidate_id = cand.register_candidate(
-            s, structure["actor"], certification_code="CQP_SP", last_name="Roux", first_names="Léa",
+            db, structure["actor"], certification_code="CQP_SP", last_name="Roux", first_names="Léa",
             birth_date=date(1991, 2, 3), contract_type="CDDI", contract_start=date(2026, 1, 5)).id
     r = client.get(f"/candidates/{candidate_id}", headers=auth(structure))
     assert r.status_code == 200, r.text

@@ -20,8 +20,8 @@ V2 = (Path(__file__).parent / "data" / "CQP_SP-test-v2-equivalences.yaml").read_
 
 
 def _versions() -> list[tuple[str, str]]:
-    with session_scope() as s:
-        return [(v.label, service.state_of(s, v)) for v in service.versions_of(s, get_certification(s, "CQP_SP").id)]
+    with session_scope() as db:
+        return [(v.label, service.state_of(db, v)) for v in service.versions_of(db, get_certification(db, "CQP_SP").id)]
 
 
 def _fits(page, selector: str) -> bool:

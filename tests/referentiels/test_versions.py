@@ -23,33 +23,33 @@ from tests.factories import grant_agrement, siret, structure_account
 
 
 def _versions(code: str = "CQP_SP") -> list[tuple[str, str, date | None, date | None]]:
-    with session_scope() as s:
-        cert = get_certification(s, code)
-        return [(v.label, v.status, v.valid_from, v.valid_until) for v in service.versions_of(s, cert.id)]
+    with session_scope() as db:
+        cert = get_certification(db, code)
+        return [(v.label, v.status, v.valid_from, v.valid_until) for v in service.versions_of(db, cert.id)]
 
 
 def test_initial_versions_created_once_with_their_blocs(people):
-    with session_scope() as s:
-        ensure_referential(s)  # again: nothing more
+    with session_scope() as db:
+        ensure_referential(db)  # again: nothing more
     assert _versions() == [("1", "active", None, None)]
     assert _versions("CQP_EPSP") == [("1", "active", None, None)]
-    with session_scope() as s:
-        cert = get_certification(s, "CQP_SP")
-        version = service.version_in_force(s, cert.id)
+    with session_scope() as db:
+        cert = get_certification(db, "CQP_SP")
+        version = service.version_in_force(db, cert.id)
         assert (version.label, version.source, version.title) == ("1", "installation", "CQP Salarié Polyvalent")
         assert version.content_hash == read_file(shipped_files()[1]).content_hash()
-        assert [b.code for b in blocs_of(s, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
-        assert all(b.version_id == version.id for b in blocs_of(s, cert.id))
+        assert [b.code for b in blocs_of(db, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
+        assert all(b.version_id == version.id for b in blocs_of(db, cert.id))
         # the draft « Socle » is shipped, never loaded by the engine's start
-        assert s.exec(select(CertificationVersion).where(CertificationVersion.label == "2")).first() is None
+        assert db.exec(select(CertificationVersion).where(CertificationVersion.label == "2")).first() is None
 
 
 def test_preview_writes_nothing_and_tells_the_changes(people, v2_text):
     officer = people["officer"]["actor"]
     text = v2_text.replace("  - code: SP-B3\n    title: Appliquer les règles d'hygiène, de sécurité et de "
                            "préservation de l'environnement\n", "  - code: SP-B4\n    title: Nouveau bloc\n")
-    with session_scope() as s:
-        found = service.preview(s, officer, parse(text.encode(), "CQP_SP-2.yaml"))
+    with session_scope() as db:
+        found = service.preview(db, officer, parse(text.encode(), "CQP_SP-2.yaml"))
     assert (found.compared_with, found.same_as, found.label_taken, found.new_certification) == ("1", None, False, False)
     assert (found.blocs_added, found.blocs_removed) == (["SP-B4"], ["SP-B3"])
     assert found.blocs_renamed == [{"code": "SP-B1",
@@ -64,91 +64,91 @@ def test_preview_writes_nothing_and_tells_the_changes(people, v2_text):
     assert "  bloc ajouté : SP-B4" in lines and "  bloc retiré : SP-B3" in lines
     assert "  fiche : — (sans numéro) → RS RS9999" in lines
     assert _versions() == [("1", "active", None, None)]
-    with session_scope() as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.entity_type == "certifications")).first() is None
+    with session_scope() as db:
+        assert db.exec(select(AuditEvent).where(AuditEvent.entity_type == "certifications")).first() is None
         with pytest.raises(Forbidden):
-            service.preview(s, people["mandataire"]["actor"], parse(text.encode(), "f.yaml"))
+            service.preview(db, people["mandataire"]["actor"], parse(text.encode(), "f.yaml"))
 
 
 def test_load_is_a_draft_and_reloading_the_same_content_changes_nothing(people, v2_text):
     officer = people["officer"]["actor"]
     model = parse(v2_text.encode(), "CQP_SP-2.yaml")
-    with session_scope() as s:
-        version, created = service.load_version(s, officer, model, source="CQP_SP-2.yaml", reason="Rénovation")
+    with session_scope() as db:
+        version, created = service.load_version(db, officer, model, source="CQP_SP-2.yaml", reason="Rénovation")
         assert created and version.status == "draft"
-        assert [b.code for b in service.blocs_of_version(s, version.id)] == ["SP-B1", "SP-B2", "SP-B3"]
+        assert [b.code for b in service.blocs_of_version(db, version.id)] == ["SP-B1", "SP-B2", "SP-B3"]
         cert_id = version.certification_id
         # the blocs in force stay those of version 1
-        assert blocs_of(s, cert_id)[0].title.endswith("dans le respect des consignes")
-    with session_scope() as s:
-        again, created = service.load_version(s, officer, model, source="copie.yaml")
+        assert blocs_of(db, cert_id)[0].title.endswith("dans le respect des consignes")
+    with session_scope() as db:
+        again, created = service.load_version(db, officer, model, source="copie.yaml")
         assert not created and again.label == "2"
-        assert service.preview(s, officer, model).same_as == "2"
-    with session_scope() as s:
-        events = [(e.action, e.to_state, e.actor_role, e.reason) for e in timeline(s, "certifications", cert_id)]
+        assert service.preview(db, officer, model).same_as == "2"
+    with session_scope() as db:
+        events = [(e.action, e.to_state, e.actor_role, e.reason) for e in timeline(db, "certifications", cert_id)]
     assert events == [("load_version", "2", "officer", "Rénovation")]
     other = parse(v2_text.replace("RS9999", "RS9998").encode(), "CQP_SP-2b.yaml")
-    with session_scope() as s, pytest.raises(Conflict, match="existe déjà avec un autre contenu"):
-        service.load_version(s, officer, other, source="CQP_SP-2b.yaml")
-    with session_scope() as s, pytest.raises(Forbidden):
-        service.load_version(s, people["formateur"]["actor"], model, source="x.yaml")
+    with session_scope() as db, pytest.raises(Conflict, match="existe déjà avec un autre contenu"):
+        service.load_version(db, officer, other, source="CQP_SP-2b.yaml")
+    with session_scope() as db, pytest.raises(Forbidden):
+        service.load_version(db, people["formateur"]["actor"], model, source="x.yaml")
 
 
 def test_activation_on_a_date_ends_the_previous_version_and_is_audited(people, v2_text):
     officer = people["officer"]["actor"]
     start = today() + timedelta(days=10)
-    with session_scope() as s:
-        service.load_version(s, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
-    with session_scope() as s:
+    with session_scope() as db:
+        service.load_version(db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
+    with session_scope() as db:
         with pytest.raises(ValidationFailed, match="ne peut pas être passée"):
-            service.activate_version(s, officer, "CQP_SP", "2", on=today() - timedelta(days=1))
+            service.activate_version(db, officer, "CQP_SP", "2", on=today() - timedelta(days=1))
         with pytest.raises(ValidationFailed, match="Date d'entrée en vigueur obligatoire"):
-            service.activate_version(s, officer, "CQP_SP", "2")
+            service.activate_version(db, officer, "CQP_SP", "2")
         with pytest.raises(Forbidden):
-            service.activate_version(s, people["mandataire"]["actor"], "CQP_SP", "2", on=start)
-    with session_scope() as s:
-        version = service.activate_version(s, officer, "CQP_SP", "2", on=start, reason="Arrêté du 1er mars")
-        assert service.state_of(s, version) == "programmée"
-        assert service.activate_version(s, officer, "CQP_SP", "2", on=start) is version  # same date: nothing
+            service.activate_version(db, people["mandataire"]["actor"], "CQP_SP", "2", on=start)
+    with session_scope() as db:
+        version = service.activate_version(db, officer, "CQP_SP", "2", on=start, reason="Arrêté du 1er mars")
+        assert service.state_of(db, version) == "programmée"
+        assert service.activate_version(db, officer, "CQP_SP", "2", on=start) is version  # same date: nothing
     assert _versions() == [("1", "active", None, start - timedelta(days=1)), ("2", "active", start, None)]
-    with session_scope() as s:
-        cert = get_certification(s, "CQP_SP")
-        assert service.version_in_force(s, cert.id).label == "1"
-        assert service.version_in_force(s, cert.id, start).label == "2"
-        event = timeline(s, "certifications", cert.id)[-1]
+    with session_scope() as db:
+        cert = get_certification(db, "CQP_SP")
+        assert service.version_in_force(db, cert.id).label == "1"
+        assert service.version_in_force(db, cert.id, start).label == "2"
+        event = timeline(db, "certifications", cert.id)[-1]
         assert (event.action, event.from_state, event.to_state, event.actor_role, event.actor_id, event.reason) == (
             "activate_version", "1", "2", "officer", officer.user_id, "Arrêté du 1er mars")
         assert event.data["valid_from"] == start.isoformat()
         assert event.data["previous_until"] == (start - timedelta(days=1)).isoformat()
         with pytest.raises(Conflict, match="déjà active"):
-            service.activate_version(s, officer, "CQP_SP", "2", on=start + timedelta(days=1))
+            service.activate_version(db, officer, "CQP_SP", "2", on=start + timedelta(days=1))
 
 
 def test_activation_is_atomic(people, v2_text, monkeypatch):
     officer = people["officer"]["actor"]
-    with session_scope() as s:
-        service.load_version(s, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
+    with session_scope() as db:
+        service.load_version(db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
 
     def broken(*args, **kwargs):
         raise RuntimeError("panne au milieu de l'activation")
 
     monkeypatch.setattr(service, "record_event", broken)  # after the rows were changed and flushed
-    with pytest.raises(RuntimeError), session_scope() as s:
-        service.activate_version(s, officer, "CQP_SP", "2", on=today())
+    with pytest.raises(RuntimeError), session_scope() as db:
+        service.activate_version(db, officer, "CQP_SP", "2", on=today())
     assert _versions() == [("1", "active", None, None), ("2", "draft", None, None)]
-    with session_scope() as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "activate_version")).first() is None
+    with session_scope() as db:
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "activate_version")).first() is None
 
 
 def test_the_socle_draft_loads_but_cannot_be_activated(people):
     officer = people["officer"]["actor"]
     socle = read_file(next(p for p in shipped_files() if "socle" in p.name))
-    with session_scope() as s:
-        version, created = service.load_version(s, officer, socle, source="CQP_SP-2-socle.yaml")
+    with session_scope() as db:
+        version, created = service.load_version(db, officer, socle, source="CQP_SP-2-socle.yaml")
         assert created and (version.title, version.registry_kind, version.registry_code) == (
             "Socle de compétences transversales pour l'employabilité", "RS", "")
-    with session_scope() as s, pytest.raises(Conflict, match="contenu à compléter par le certificateur") as caught:
-        service.activate_version(s, officer, "CQP_SP", "2", on=today())
+    with session_scope() as db, pytest.raises(Conflict, match="contenu à compléter par le certificateur") as caught:
+        service.activate_version(db, officer, "CQP_SP", "2", on=today())
     assert caught.value.code == "version_incomplete"
     assert _versions() == [("1", "active", None, None), ("2", "draft", None, None)]
 
@@ -161,29 +161,29 @@ def test_a_candidate_records_the_version_in_force_at_registration(people, v2_tex
     officer = people["officer"]["actor"]
 
     def register(n: int) -> Candidate:
-        with session_scope() as s:
+        with session_scope() as db:
             c = cand.register_candidate(
-                s, structure["actor"], certification_code="CQP_SP", last_name=f"Nguyen {n}", first_names="Zoé",
+                db, structure["actor"], certification_code="CQP_SP", last_name=f"Nguyen {n}", first_names="Zoé",
                 birth_date=date(1990, 1, n), contract_type="CDDI", contract_start=date(2026, 1, 5))
-            version = s.get(CertificationVersion, c.certification_version_id)
+            version = db.get(CertificationVersion, c.certification_version_id)
             return c.id, version.label, c.blocs
 
     start = today() + timedelta(days=3)
-    with session_scope() as s:
-        service.load_version(s, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml",
+    with session_scope() as db:
+        service.load_version(db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml",
                              activate_on=start)
     before_id, label, blocs = register(1)
     assert (label, blocs) == ("1", ["SP-B1", "SP-B2", "SP-B3"])
     with time_machine.travel(datetime.combine(start, datetime.min.time(), UTC) + timedelta(hours=9), tick=False):
         after_id, label, _ = register(2)
         assert label == "2"
-        with session_scope() as s:
-            assert blocs_of(s, get_certification(s, "CQP_SP").id)[0].title == (
+        with session_scope() as db:
+            assert blocs_of(db, get_certification(db, "CQP_SP").id)[0].title == (
                 "Réaliser les activités de production ou de service")
-            assert s.get(Candidate, before_id).certification_version_id != s.get(
+            assert db.get(Candidate, before_id).certification_version_id != db.get(
                 Candidate, after_id).certification_version_id
-            assert s.get(CertificationVersion, s.get(Candidate, before_id).certification_version_id).label == "1"
-            event = timeline(s, "candidates", after_id)[0]
+            assert db.get(CertificationVersion, db.get(Candidate, before_id).certification_version_id).label == "1"
+            event = timeline(db, "candidates", after_id)[0]
             assert event.data["version"] == "2"
 
 
@@ -192,18 +192,18 @@ def test_no_version_in_force_refuses_registration(people):
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
-    with session_scope() as s:
-        cert = s.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
-        for v in service.versions_of(s, cert.id):
+    with session_scope() as db:
+        cert = db.exec(select(Certification).where(Certification.code == "CQP_SP")).one()
+        for v in service.versions_of(db, cert.id):
             v.valid_until = today() - timedelta(days=1)
-            s.add(v)
-    with session_scope() as s, pytest.raises(Conflict, match="Aucune version du référentiel du CQP Salarié Polyvalent"):
-        cand.register_candidate(s, structure["actor"], certification_code="CQP_SP", last_name="Roux",
+            db.add(v)
+    with session_scope() as db, pytest.raises(Conflict, match="Aucune version du référentiel du CQP Salarié Polyvalent"):
+        cand.register_candidate(db, structure["actor"], certification_code="CQP_SP", last_name="Roux",
                                 first_names="Léa", birth_date=date(1991, 2, 3), contract_type="CDDI",
                                 contract_start=date(2026, 1, 5))
-    with session_scope() as s:  # the blocs stay those of the latest version started
-        assert [b.code for b in blocs_of(s, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
-        assert s.exec(select(Bloc)).first() is not None
+    with session_scope() as db:  # the blocs stay those of the latest version started
+        assert [b.code for b in blocs_of(db, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
+        assert db.exec(select(Bloc)).first() is not None
 
 
 def test_two_officers_activating_at_once_make_one_activation(people, v2_text, monkeypatch):
@@ -217,8 +217,8 @@ def test_two_officers_activating_at_once_make_one_activation(people, v2_text, mo
     if not is_postgres(get_engine()):
         pytest.skip("row locks: PostgreSQL")
     officer = people["officer"]["actor"]
-    with session_scope() as s:
-        service.load_version(s, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
+    with session_scope() as db:
+        service.load_version(db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml")
     record = service.record_event
 
     def slow(*args, **kwargs):
@@ -230,8 +230,8 @@ def test_two_officers_activating_at_once_make_one_activation(people, v2_text, mo
 
     def activate() -> None:
         try:
-            with session_scope() as s:
-                service.activate_version(s, officer, "CQP_SP", "2", on=today())
+            with session_scope() as db:
+                service.activate_version(db, officer, "CQP_SP", "2", on=today())
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
 
@@ -241,6 +241,6 @@ def test_two_officers_activating_at_once_make_one_activation(people, v2_text, mo
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
-    with session_scope() as s:
-        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "activate_version")).all()) == 1
+    with session_scope() as db:
+        assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "activate_version")).all()) == 1
     assert _versions() == [("1", "active", None, today() - timedelta(days=1)), ("2", "active", today(), None)]

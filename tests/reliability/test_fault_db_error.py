@@ -62,18 +62,18 @@ def database_fails_on(statement_prefix: str, *, after: str) -> Iterator[list[str
 
 
 def snapshot(session_id: int) -> dict:
-    with session_scope() as s:
-        jury = s.get(JurySession, session_id)
+    with session_scope() as db:
+        jury = db.get(JurySession, session_id)
         return {
             "jury": (jury.state, jury.version, jury.pv_version, jury.pv_signed_at, jury.pv_signed_by_id),
-            "appeals": [(a.id, a.state, a.version, a.decision_reason) for a in s.exec(select(Appeal))],
+            "appeals": [(a.id, a.state, a.version, a.decision_reason) for a in db.exec(select(Appeal))],
             "deliberations": sorted((d.candidate_id, d.bloc_code, d.result, d.comment)
-                                    for d in s.exec(select(Deliberation))),
-            "outcomes": sorted((r.candidate_id, r.outcome) for r in s.exec(select(JuryCandidate))),
-            "events": [(e.entity_type, e.entity_id, e.action) for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))],
-            "acquisitions": sorted((a.candidate_id, a.bloc_code, a.cancelled) for a in s.exec(select(BlocAcquisition))),
-            "certificates": sorted((c.number, c.state) for c in s.exec(select(Certificate))),
-            "idempotency": len(list(s.exec(select(IdempotencyRecord)))),
+                                    for d in db.exec(select(Deliberation))),
+            "outcomes": sorted((r.candidate_id, r.outcome) for r in db.exec(select(JuryCandidate))),
+            "events": [(e.entity_type, e.entity_id, e.action) for e in db.exec(select(AuditEvent).order_by(AuditEvent.id))],
+            "acquisitions": sorted((a.candidate_id, a.bloc_code, a.cancelled) for a in db.exec(select(BlocAcquisition))),
+            "certificates": sorted((c.number, c.state) for c in db.exec(select(Certificate))),
+            "idempotency": len(list(db.exec(select(IdempotencyRecord)))),
         }
 
 
@@ -84,14 +84,14 @@ def test_sign_pv_fails_after_the_state_update(world):
     assert before["jury"][0] == "deliberated"
 
     with database_fails_on("INSERT INTO audit_events", after="UPDATE jury_sessions") as seen, \
-            pytest.raises(OperationalError), session_scope() as s:
-        jury_svc.sign_pv(s, world["presidente"]["actor"], sid)
+            pytest.raises(OperationalError), session_scope() as db:
+        jury_svc.sign_pv(db, world["presidente"]["actor"], sid)
     assert any(q.startswith("UPDATE JURY_SESSIONS") for q in seen)
     assert snapshot(sid) == before
 
     # The same action succeeds afterwards, exactly once.
-    with session_scope() as s:
-        jury_svc.sign_pv(s, world["presidente"]["actor"], sid)
+    with session_scope() as db:
+        jury_svc.sign_pv(db, world["presidente"]["actor"], sid)
     after = snapshot(sid)
     assert after["jury"][0] == "pv_signed" and after["jury"][1] == before["jury"][1] + 1
     n = len(before["events"])
@@ -123,24 +123,24 @@ def test_appeal_uphold_fails_after_the_first_writes(world):
     sid = deliberated_session(world, [cid], {cid: PARTIAL})
     advance_jury(sid)  # results applied, attestation issued, results notified
     officer = world["officer"]["actor"]
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, world["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
+    with session_scope() as db:
+        appeal = appeals.file_appeal(db, world["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
                                      grounds="Le bloc SP-B2 a été évalué sur un autre référentiel.")
-        appeals.declare_admissible(s, officer, appeal.id)
+        appeals.declare_admissible(db, officer, appeal.id)
     before = snapshot(sid)
     assert before["jury"][0] == "results_notified" and before["jury"][2] == 1
 
     # uphold writes the appeal (UPDATE appeals + its audit row), then the jury (UPDATE jury_sessions,
     # new PV version + audit row), then the deliberations: the database fails on the latter.
     with database_fails_on("UPDATE deliberations", after="UPDATE appeals") as seen, \
-            pytest.raises(OperationalError), session_scope() as s:
-        appeals.uphold(s, officer, appeal.id, reason="Erreur matérielle reconnue",
+            pytest.raises(OperationalError), session_scope() as db:
+        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue",
                        results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
     assert any(q.startswith("UPDATE JURY_SESSIONS") for q in seen)
     assert any(q.startswith("INSERT INTO AUDIT_EVENTS") for q in seen)
     assert snapshot(sid) == before
-    with session_scope() as s:
-        assert [e.action for e in timeline(s, "appeals", appeal.id)] == ["file", "declare_admissible"]
+    with session_scope() as db:
+        assert [e.action for e in timeline(db, "appeals", appeal.id)] == ["file", "declare_admissible"]
 
     # Nothing owed by the flow either: no new PV, no new certificate.
     outcome = advance_jury(sid)
@@ -148,8 +148,8 @@ def test_appeal_uphold_fails_after_the_first_writes(world):
     assert outcome.mails == ["received"]  # owed by the filing of the appeal, nothing by the failed uphold
 
     # Retried after the incident: applied once, in full.
-    with session_scope() as s:
-        appeals.uphold(s, officer, appeal.id, reason="Erreur matérielle reconnue",
+    with session_scope() as db:
+        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue",
                        results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
     after = snapshot(sid)
     assert after["jury"][2] == 2 and after["appeals"][0][1] == "upheld"

@@ -34,8 +34,8 @@ ACCEPTED_BEFORE_OUTAGE = 7
 
 
 def outbox() -> list[OutboxMessage]:
-    with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+    with session_scope() as db:
+        return list(db.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 async def deliver_until_empty(rounds: int = 5) -> int:

@@ -39,13 +39,13 @@ WORKER = "import sys; from flows.jury import advance_jury; print(advance_jury(in
 
 
 def counts(session_id: int) -> dict[str, int]:
-    with session_scope() as s:
+    with session_scope() as db:
         return {
-            "certificates": s.exec(select(func.count()).select_from(Certificate)).one(),
-            "documents": s.exec(select(func.count()).select_from(GeneratedDocument)).one(),
-            "mails": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
-            "credentials": s.exec(select(func.count()).select_from(Credential)).one(),
-            "state": s.get(JurySession, session_id).state,
+            "certificates": db.exec(select(func.count()).select_from(Certificate)).one(),
+            "documents": db.exec(select(func.count()).select_from(GeneratedDocument)).one(),
+            "mails": db.exec(select(func.count()).select_from(OutboxMessage)).one(),
+            "credentials": db.exec(select(func.count()).select_from(Credential)).one(),
+            "state": db.get(JurySession, session_id).state,
         }
 
 
@@ -92,11 +92,11 @@ def test_worker_killed_mid_results_then_restarted(world, settings, what, thresho
     assert restarted.returncode == 0, err[-3000:]
     assert out.strip() == "results_notified"
 
-    with session_scope() as s:
-        certificates = list(s.exec(select(Certificate).order_by(Certificate.id)))
-        documents = list(s.exec(select(GeneratedDocument)))
-        mails = list(s.exec(select(OutboxMessage)))
-        assert s.get(JurySession, sid).state == "results_notified"
+    with session_scope() as db:
+        certificates = list(db.exec(select(Certificate).order_by(Certificate.id)))
+        documents = list(db.exec(select(GeneratedDocument)))
+        mails = list(db.exec(select(OutboxMessage)))
+        assert db.get(JurySession, sid).state == "results_notified"
 
     # Certificates: one per candidate, numbers 1..N, contiguous, never repeated.
     assert sorted(c.candidate_id for c in certificates) == sorted(ids)
@@ -151,9 +151,9 @@ def check_credentials_once(certificates, documents, mails, settings) -> None:
     from documents.badge import unbake
     from tests.credentials.independent import check_open_badge, decode_verified, pdf_is_valid, status_bit
 
-    with session_scope() as s:
-        rows = list(s.exec(select(Credential)))
-        status_list = credential_svc.signed_status_list(s)
+    with session_scope() as db:
+        rows = list(db.exec(select(Credential)))
+        status_list = credential_svc.signed_status_list(db)
     per_certificate = Counter(r.certificate_id for r in rows)
     assert set(per_certificate) == {c.id for c in certificates} and set(per_certificate.values()) == {4}
     assert len({(r.certificate_id, r.achievement_key) for r in rows}) == len(rows)

@@ -110,11 +110,11 @@ def test_the_activity_report_holds_no_personal_data(client, people, published):
     from certification.models import User
     from certification.jury.models import Certificate
 
-    with session_scope() as s:
-        personal = {v for c in s.exec(select(Candidate)) for v in (c.last_name, c.first_names, c.email, c.reference)}
-        personal |= {v for c in s.exec(select(Certificate))
+    with session_scope() as db:
+        personal = {v for c in db.exec(select(Candidate)) for v in (c.last_name, c.first_names, c.email, c.reference)}
+        personal |= {v for c in db.exec(select(Certificate))
                      for v in (c.number, c.holder_last_name, c.holder_first_names)}
-        personal |= {v for u in s.exec(select(User)) for v in (u.email, u.full_name)}
+        personal |= {v for u in db.exec(select(User)) for v in (u.email, u.full_name)}
     personal = {v for v in personal if v and len(v) > 3}
     assert any("@" in v for v in personal) and len(personal) > 10
     outputs = [get(client, people, year=2023, format=f).text for f in ("json", "csv")] + [get(client, people).text]

@@ -67,8 +67,8 @@ def mails(smtp, key: str) -> list:
 def check_the_acknowledgement(smtp, settings, mandataire_email: str, rid: int, reference: str):
     """The accusé de réception of request ``rid``: one row, one file, one e-mail with the PDF;
     returns the request's folder of generated documents."""
-    with session_scope() as s:
-        (ack,) = s.exec(select(GeneratedDocument).where(
+    with session_scope() as db:
+        (ack,) = db.exec(select(GeneratedDocument).where(
             GeneratedDocument.entity_id == rid, GeneratedDocument.kind == "accuse_reception")).all()
     folder = settings.data_dir / "generated" / "agrement_requests" / str(rid)
     assert [p.name for p in folder.glob("accuse_reception*.pdf")] == [ack.relative_path.rsplit("/", 1)[1]]
@@ -144,8 +144,8 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     (avis_mail,) = mails(smtp, f"agrement_requests:{rid}:avis-request")
     assert avis_mail["To"] == people["mandataire"]["email"]
     assert len(mails(smtp, f"agrement_requests:{rid}:ack:r1")) == 1 and len(smtp.messages) == 2
-    with session_scope() as s:
-        kinds = [d.kind for d in s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_id == rid))]
+    with session_scope() as db:
+        kinds = [d.kind for d in db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_id == rid))]
     assert kinds == ["accuse_reception"]
     assert len(list(folder.glob("*.pdf"))) == 1
     r = httpx.get(f"{cluster.api_url}/agrement-requests/{rid}", headers=auth(people["officer"]), timeout=30)

@@ -147,14 +147,14 @@ def _vae_dossier(owner_structure: dict, officer) -> int:
     from flows.vae import advance_vae
 
     livret2 = store_pieces([("livret2", "livret 2.pdf", HTML(string="<h1>Livret 2</h1>").write_pdf())])[0]
-    with session_scope() as s:
+    with session_scope() as db:
         candidate = cand.register_candidate(
-            s, owner_structure["actor"], certification_code="CQP_SP", last_name="N'Diaye", first_names="Aïssatou",
+            db, owner_structure["actor"], certification_code="CQP_SP", last_name="N'Diaye", first_names="Aïssatou",
             birth_date=date(1985, 4, 2), contract_type="CDDI", contract_start=date(2026, 1, 5), sex="F",
             pathway="vae")
-        dossier_id = vae_svc.file_request(s, owner_structure["actor"], candidate.id).id
-        vae_svc.decide_recevabilite(s, officer, dossier_id, decision="recevable")
-        vae_svc.deposit_livret2(s, owner_structure["actor"], dossier_id, livret2)
+        dossier_id = vae_svc.file_request(db, owner_structure["actor"], candidate.id).id
+        vae_svc.decide_recevabilite(db, officer, dossier_id, decision="recevable")
+        vae_svc.deposit_livret2(db, owner_structure["actor"], dossier_id, livret2)
     advance_vae(dossier_id)  # the décision de recevabilité
     return dossier_id
 
@@ -184,22 +184,22 @@ def world() -> World:
     sid = deliberated_session(people, [c1, c2], {c2: PARTIAL})
     advance_jury(sid)  # certificates, attestation, PV, results notified
     officer = people["officer"]["actor"]
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, owner_structure["actor"], candidate_id=c2, jury_session_id=sid,
+    with session_scope() as db:
+        appeal = appeals.file_appeal(db, owner_structure["actor"], candidate_id=c2, jury_session_id=sid,
                                      grounds="Bloc SP-B2 contesté.")
-        appeals.declare_admissible(s, officer, appeal.id)
-        appeals.reject(s, officer, appeal.id, "Évaluation conforme au référentiel.")
-        controle = controle_svc.plan_controle(s, officer, agrement_id, reason="Signalement")
-        controle_svc.assign(s, officer, controle.id, people["owner_controleur"]["id"])
+        appeals.declare_admissible(db, officer, appeal.id)
+        appeals.reject(db, officer, appeal.id, "Évaluation conforme au référentiel.")
+        controle = controle_svc.plan_controle(db, officer, agrement_id, reason="Signalement")
+        controle_svc.assign(db, officer, controle.id, people["owner_controleur"]["id"])
     advance_jury(sid)  # the appeal's letters
     vae_dossier = _vae_dossier(owner_structure, officer)
 
     w = World(people)
-    with session_scope() as s:
-        certificate = s.exec(select(Certificate).where(Certificate.candidate_id == c1)).one()
-        piece = s.exec(select(Piece).where(Piece.request_id == open_request)).first()
-        evaluation = s.exec(select(Evaluation).where(Evaluation.candidate_id == c1)).first()
-        controle_file = s.exec(select(ControleFile)).first()
+    with session_scope() as db:
+        certificate = db.exec(select(Certificate).where(Certificate.candidate_id == c1)).one()
+        piece = db.exec(select(Piece).where(Piece.request_id == open_request)).first()
+        evaluation = db.exec(select(Evaluation).where(Evaluation.candidate_id == c1)).first()
+        controle_file = db.exec(select(ControleFile)).first()
         w.ids = {
             "request_id": open_request, "agrement_id": agrement_id, "controle_id": controle.id,
             "candidate_id": c1, "session_id": sid, "certificate_id": certificate.id, "appeal_id": appeal.id,
@@ -214,11 +214,11 @@ def world() -> World:
                     "jury-sessions": (JurySession, sid), "certificates": (Certificate, certificate.id),
                     "appeals": (Appeal, appeal.id), "vae-dossiers": (VaeDossier, vae_dossier)}
         for prefix, (model, entity_id) in entities.items():
-            doc = s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == model.__tablename__,
+            doc = db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == model.__tablename__,
                                                          GeneratedDocument.entity_id == entity_id)).first()
             if doc is not None:
                 w.documents[prefix] = doc.id
-        any_doc = s.exec(select(GeneratedDocument.id)).first()
+        any_doc = db.exec(select(GeneratedDocument.id)).first()
         w.ids["document_id"] = any_doc
     w.callers = {
         "anonymous": None,

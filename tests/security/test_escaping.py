@@ -91,24 +91,24 @@ def hostile_world(settings):
     # Agrément 1: complements, admissible, avis, granted (the structure's name is hostile).
     rid = submit_request(mandataire, 1, name=hostile("structure"), motivation=hostile("motivation"))
     advance_request(rid)
-    with session_scope() as s:
-        agr.request_complements(s, officer, rid, hostile("complements"))
+    with session_scope() as db:
+        agr.request_complements(db, officer, rid, hostile("complements"))
     advance_request(rid)
-    with session_scope() as s:
-        agr.provide_complements(s, mandataire, rid, comment=hostile("answer"))
-        agr.declare_admissible(s, officer, rid, hostile("admissible"))
-        agr.give_avis(s, mandataire, rid, "favorable", hostile("avis"))
+    with session_scope() as db:
+        agr.provide_complements(db, mandataire, rid, comment=hostile("answer"))
+        agr.declare_admissible(db, officer, rid, hostile("admissible"))
+        agr.give_avis(db, mandataire, rid, "favorable", hostile("avis"))
     advance_request(rid)
-    with session_scope() as s:
-        _, agrement = agr.grant(s, officer, rid, comment=hostile("grant"))
+    with session_scope() as db:
+        _, agrement = agr.grant(db, officer, rid, comment=hostile("grant"))
     advance_request(rid)
 
     # Agrément 2: refused with a hostile reason.
     refused = submit_request(mandataire, 2, name=hostile("structure2"))
-    with session_scope() as s:
-        agr.declare_admissible(s, officer, refused)
-        agr.give_avis(s, mandataire, refused, "defavorable", hostile("avis2"))
-        agr.refuse(s, officer, refused, hostile("refusal"))
+    with session_scope() as db:
+        agr.declare_admissible(db, officer, refused)
+        agr.give_avis(db, mandataire, refused, "defavorable", hostile("avis2"))
+        agr.refuse(db, officer, refused, hostile("refusal"))
     advance_request(refused)
 
     # Candidates with hostile names, a jury at a hostile place with hostile comments, an appeal.
@@ -117,13 +117,13 @@ def hostile_world(settings):
                                                      ("Dupont", hostile("firstname2"))])
     sid = deliberated_session(people, [c1, c2], {c2: PARTIAL})
     advance_jury(sid)
-    with session_scope() as s:
-        appeal = appeals.file_appeal(s, structure["actor"], candidate_id=c2, jury_session_id=sid,
+    with session_scope() as db:
+        appeal = appeals.file_appeal(db, structure["actor"], candidate_id=c2, jury_session_id=sid,
                                      grounds=hostile("grounds"))
-        appeals.declare_admissible(s, officer, appeal.id)
-        appeals.reject(s, officer, appeal.id, hostile("appealreason"))
-        certificate = s.exec(select(Certificate).where(Certificate.candidate_id == c1)).one()
-        issuance.correct(s, officer, certificate.id, reason=hostile("correction"), first_names=hostile("corrected"))
+        appeals.declare_admissible(db, officer, appeal.id)
+        appeals.reject(db, officer, appeal.id, hostile("appealreason"))
+        certificate = db.exec(select(Certificate).where(Certificate.candidate_id == c1)).one()
+        issuance.correct(db, officer, certificate.id, reason=hostile("correction"), first_names=hostile("corrected"))
     advance_jury(sid)
     advance_certificate(certificate.id)
 
@@ -131,18 +131,18 @@ def hostile_world(settings):
     people["controleur_x"] = add_user("controleur.x@cqp.test", "Contrôleur X", Role.controleur)
     ctrl = people["controleur_x"]["actor"]
     visit_at = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
-    with session_scope() as s:
-        cid = ctl.plan_controle(s, officer, agrement.id, reason=hostile("controlereason")).id
-        ctl.assign(s, officer, cid, ctrl.user_id)
-        ctl.schedule_visit(s, ctrl, cid, visit_at=visit_at, place=hostile("place"), notes=hostile("notes"))
+    with session_scope() as db:
+        cid = ctl.plan_controle(db, officer, agrement.id, reason=hostile("controlereason")).id
+        ctl.assign(db, officer, cid, ctrl.user_id)
+        ctl.schedule_visit(db, ctrl, cid, visit_at=visit_at, place=hostile("place"), notes=hostile("notes"))
     advance_controle(cid)
     with time_machine.travel(visit_at + timedelta(days=2), tick=False):
-        with session_scope() as s:
-            ctl.submit_report(s, ctrl, cid, summary=hostile("summary"), findings=[
+        with session_scope() as db:
+            ctl.submit_report(db, ctrl, cid, summary=hostile("summary"), findings=[
                 {"criterion": hostile("criterion"), "status": "non_conforme", "comment": hostile("finding")}])
         advance_controle(cid)
-        with session_scope() as s:
-            ctl.decide(s, officer, cid, decision="action_plan", reason=hostile("decision"),
+        with session_scope() as db:
+            ctl.decide(db, officer, cid, decision="action_plan", reason=hostile("decision"),
                        action_plan_items=hostile("plan"), action_plan_deadline=(visit_at + timedelta(days=60)).date())
         advance_controle(cid)
 
@@ -153,9 +153,9 @@ def hostile_world(settings):
 
 
 def test_hostile_texts_are_literal_in_pdfs_and_escaped_in_emails(hostile_world, settings):
-    with session_scope() as s:
-        documents = list(s.exec(select(GeneratedDocument)))
-        mails = list(s.exec(select(OutboxMessage)))
+    with session_scope() as db:
+        documents = list(db.exec(select(GeneratedDocument)))
+        mails = list(db.exec(select(OutboxMessage)))
     assert len(documents) >= 8 and len(mails) >= 8
 
     in_pdfs: set[str] = set()

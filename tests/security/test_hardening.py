@@ -195,8 +195,8 @@ def test_logout_revokes_the_token_used(client, people):
     assert client.get("/auth/me", headers=first).status_code == 401
     assert client.post("/auth/logout", headers=first).status_code == 401
     assert client.get("/auth/me", headers=second).status_code == 200  # another session stays open
-    with session_scope() as s:
-        actions = s.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "users",
+    with session_scope() as db:
+        actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "users",
                                                          AuditEvent.entity_id == people["mandataire"]["id"])).all()
     assert "logout" in actions
 
@@ -211,8 +211,8 @@ def test_an_officer_revokes_every_token_of_a_user(client, people):
         assert client.get("/auth/me", headers=headers).status_code == 401
     assert client.get("/auth/me", headers=auth(people["officer"])).status_code == 200
     assert client.post("/users/999999/revoke-tokens", headers=auth(people["officer"])).status_code == 404
-    with session_scope() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "revoke_tokens")).one()
+    with session_scope() as db:
+        event = db.exec(select(AuditEvent).where(AuditEvent.action == "revoke_tokens")).one()
     assert event.entity_id == user_id and event.actor_id == people["officer"]["id"]
 
 

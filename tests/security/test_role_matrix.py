@@ -54,8 +54,8 @@ def is_public(path: str) -> bool:
 
 def writes_by(user_ids: set[int]) -> list[tuple]:
     """The audit trail written by these users (every state change of every process is audited)."""
-    with session_scope() as s:
-        return [(e.entity_type, e.entity_id, e.action, e.actor_id) for e in s.exec(
+    with session_scope() as db:
+        return [(e.entity_type, e.entity_id, e.action, e.actor_id) for e in db.exec(
             select(AuditEvent).where(AuditEvent.actor_id.in_(user_ids)).order_by(AuditEvent.id))]
 
 

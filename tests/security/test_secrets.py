@@ -187,21 +187,21 @@ def test_smtp_password_is_never_shown_nor_logged(smtp_with_auth, monkeypatch, ca
     caplog.set_level(logging.DEBUG)
     for name in ("aiosmtplib", "notifications", "mail.log", "aiosmtpd"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    with session_scope() as s:
+    with session_scope() as db:
         for i in (1, 2):
-            _enqueue_plain(s, i)
+            _enqueue_plain(db, i)
     report = asyncio.run(deliver_pending(get_engine(), build_transport(settings)))
     assert report.sent == 2 and len(smtp_with_auth.envelopes) == 2  # authenticated with the password
 
     # A wrong password: the error is recorded and logged, the password is not.
     monkeypatch.setenv("CQP_SMTP_PASSWORD", PASSWORD + "-faux")
     reset_settings_cache()
-    with session_scope() as s:
-        _enqueue_plain(s, 3)
+    with session_scope() as db:
+        _enqueue_plain(db, 3)
     report = asyncio.run(deliver_pending(get_engine(), build_transport(get_settings())))
     assert report.sent == 0 and report.retried + report.failed == 1
-    with session_scope() as s:
-        errors = " ".join(m.last_error or "" for m in s.exec(select(OutboxMessage)))
+    with session_scope() as db:
+        errors = " ".join(m.last_error or "" for m in db.exec(select(OutboxMessage)))
     assert "535" in errors and "not sent" in caplog.text  # the failure is recorded and logged
     text = caplog.text + errors
     for secret in encoded | {PASSWORD + "-faux"}:

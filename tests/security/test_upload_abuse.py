@@ -39,8 +39,8 @@ def small_limits(monkeypatch):
 
 def stored(settings) -> dict:
     """Rows of every table, and the files under the uploads directory."""
-    with session_scope() as s:
-        rows = {t.name: s.execute(select(func.count()).select_from(t)).scalar_one()
+    with session_scope() as db:
+        rows = {t.name: db.execute(select(func.count()).select_from(t)).scalar_one()
                 for t in SQLModel.metadata.sorted_tables}
     root = settings.uploads_dir
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []

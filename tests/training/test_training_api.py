@@ -153,8 +153,8 @@ def check_the_attestation(client, people, sid: int, s1: int, enrollments, d2, fi
     # (the completion was recorded at a travelled time, later than the flow's events)
     # the registration owed the convocation, the completion the attestation and its e-mail
     assert sorted(actions) == sorted(["register", "complete", "document_generated", "mail_queued", "mail_queued"])
-    with session_scope() as s:
-        link = s.exec(select(StructureLink).where(StructureLink.user_id == people["formateur"]["id"])).one()
+    with session_scope() as db:
+        link = db.exec(select(StructureLink).where(StructureLink.user_id == people["formateur"]["id"])).one()
         assert (link.structure_id, link.kind) == (s1, "formateur")
 
 
@@ -222,8 +222,8 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     timeline = client.get(f"/appuis/{aid}/timeline", headers=auth(people["officer"])).json()["items"]
     actions = [e["action"] for e in timeline]
     assert sorted(actions) == sorted(["request", "assign", "schedule_visit", "report"])
-    with session_scope() as s:
-        events = s.exec(select(AuditEvent).where(AuditEvent.entity_type == "appuis")).all()
+    with session_scope() as db:
+        events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "appuis")).all()
         assert {e.actor_role for e in events} == {"structure", "officer", "formateur"}
 
 

@@ -77,11 +77,11 @@ async def test_completed_training_with_real_prefect_and_smtp(prefect_server, smt
     html = convocation.get_body(("html",)).get_content()
     assert "&lt;i&gt;L&#39;Hôpital&lt;/i&gt;" in html and "<i>L'Hôpital</i>" not in html
 
-    with session_scope() as s:
+    with session_scope() as db:
         for day in days:
-            tr.record_attendance(s, formateur, sid, day=day, present={eid: True})
-        tr.record_outcome(s, formateur, sid, eid, completed=True)
-        number = s.get(tr.TrainingEnrollment, eid).attestation_number
+            tr.record_attendance(db, formateur, sid, day=day, present={eid: True})
+        tr.record_outcome(db, formateur, sid, eid, completed=True)
+        number = db.get(tr.TrainingEnrollment, eid).attestation_number
 
     result = await training_session_flow(sid)
     assert result["documents"] == ["attestation_formation_epsp-v1"] and result["mails"] == ["attestation"]
@@ -95,17 +95,17 @@ async def test_completed_training_with_real_prefect_and_smtp(prefect_server, smt
     assert "Océane Perrin" in text and "14 heures" in text
 
     # Run again (and close the session): nothing is produced or sent twice.
-    with session_scope() as s:
-        tr.close(s, formateur, sid)
+    with session_scope() as db:
+        tr.close(db, formateur, sid)
     before = len(smtp.messages)
     again = await training_session_flow(sid)
     assert again["mails"] == [] and again["documents"] == [] and again["state"] == "closed"
     assert len(smtp.messages) == before
-    with session_scope() as s:
-        documents = s.exec(select(func.count()).select_from(GeneratedDocument).where(
+    with session_scope() as db:
+        documents = db.exec(select(func.count()).select_from(GeneratedDocument).where(
             GeneratedDocument.entity_type == "training_enrollments")).one()
         assert documents == 1
-        keys = s.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.entity_type == "training_enrollments")).all()
+        keys = db.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.entity_type == "training_enrollments")).all()
         assert sorted(keys) == sorted([f"training_enrollments:{eid}:convocation:s0",
                                        f"training_enrollments:{eid}:attestation"])
     assert training_sessions_needing_attention() == []
@@ -122,21 +122,21 @@ def test_reschedule_convocations_cancellation_and_sweep(world):
     assert training_sessions_needing_attention() == [sid]
     assert advance_training_session(sid).mails == ["convocation:s0"]
     assert advance_training_session(sid).mails == []
-    with session_scope() as s:
-        tr.reschedule(s, people["formateur"]["actor"], sid, days=[d1 + timedelta(days=1)], place="Lorient, salle 2")
+    with session_scope() as db:
+        tr.reschedule(db, people["formateur"]["actor"], sid, days=[d1 + timedelta(days=1)], place="Lorient, salle 2")
     assert advance_training_session(sid).mails == ["convocation:s1"]
     late = enroll_encadrant(people, sid, structure_id, first_names="Marc", last_name="Rémy", email="marc@example.org")
-    with session_scope() as s:
-        tr.withdraw(s, people["formateur"]["actor"], sid, late, "Inscrit par erreur")
-    with session_scope() as s:
-        tr.cancel(s, people["officer"]["actor"], sid, "Formateur indisponible")
+    with session_scope() as db:
+        tr.withdraw(db, people["formateur"]["actor"], sid, late, "Inscrit par erreur")
+    with session_scope() as db:
+        tr.cancel(db, people["officer"]["actor"], sid, "Formateur indisponible")
     assert sid in training_sessions_needing_attention()
     # Marc's registration owed his convocation, whatever happened next (as for a client who waits
     # between steps); the cancellation goes to the encadrant still enrolled when it came.
     assert advance_training_session(sid).mails == ["convocation:s1", "cancelled"]
     assert training_sessions_needing_attention() == []
-    with session_scope() as s:
-        messages = s.exec(select(OutboxMessage).where(OutboxMessage.entity_type == "training_enrollments")
+    with session_scope() as db:
+        messages = db.exec(select(OutboxMessage).where(OutboxMessage.entity_type == "training_enrollments")
                           .order_by(OutboxMessage.id)).all()
     assert [(m.entity_id, m.dedupe_key.split(":", 2)[2]) for m in messages] == [
         (eid, "convocation:s0"), (eid, "convocation:s1"), (late, "convocation:s1"), (eid, "cancelled")]
@@ -146,27 +146,27 @@ def test_reschedule_convocations_cancellation_and_sweep(world):
 async def test_appui_flow_with_invitations_and_report(prefect_server, smtp, world, settings, pdf_bytes):
     people, structure_id = world
     structure, officer, formateur = people["structure"]["actor"], people["officer"]["actor"], people["formateur"]["actor"]
-    with session_scope() as s:
-        aid = ap.request_appui(s, structure, subject="Évaluation <en situation>",
+    with session_scope() as db:
+        aid = ap.request_appui(db, structure, subject="Évaluation <en situation>",
                                need="Aider nos encadrants à évaluer les blocs.").id
     result = await appui_flow(aid)
     assert result["mails"] == ["requested"] and smtp.recipients(-1) == [settings.officers_mailbox, "aci1@example.org"]
 
-    with session_scope() as s:
-        ap.assign(s, officer, aid, formateur.user_id)
+    with session_scope() as db:
+        ap.assign(db, officer, aid, formateur.user_id)
     result = await appui_flow(aid)
     assert result["mails"] == [f"mission:u{formateur.user_id}"] and smtp.recipients(-1) == ["oceane.perrin@cqp.test"]
 
     visit_at = (datetime.now(UTC) + timedelta(days=6)).replace(microsecond=0)
-    with session_scope() as s:
-        ap.schedule_visit(s, formateur, aid, visit_at=visit_at, place="Atelier de l'Envol, Lorient")
+    with session_scope() as db:
+        ap.schedule_visit(db, formateur, aid, visit_at=visit_at, place="Atelier de l'Envol, Lorient")
     await appui_flow(aid)
     assert set(smtp.recipients(-1)) == {"aci1@example.org", "oceane.perrin@cqp.test"}
     event = invitation(smtp.messages[-1]).walk("VEVENT")[0]
     assert int(event["SEQUENCE"]) == 0 and event.decoded("DTSTART") == visit_at
     assert str(event["LOCATION"]) == "Atelier de l'Envol, Lorient"
-    with session_scope() as s:  # moved
-        ap.schedule_visit(s, formateur, aid, visit_at=visit_at + timedelta(days=1), place="Atelier de l'Envol, Lorient")
+    with session_scope() as db:  # moved
+        ap.schedule_visit(db, formateur, aid, visit_at=visit_at + timedelta(days=1), place="Atelier de l'Envol, Lorient")
     await appui_flow(aid)
     moved = invitation(smtp.messages[-1]).walk("VEVENT")[0]
     assert int(moved["SEQUENCE"]) == 1 and str(moved["UID"]) == str(event["UID"])
@@ -176,8 +176,8 @@ async def test_appui_flow_with_invitations_and_report(prefect_server, smtp, worl
                           root=settings.uploads_dir)
     relative = str((settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir))
     piece = PieceIn("compte_rendu", stored.original_name, stored.content_type, stored.size, stored.sha256, relative)
-    with time_machine.travel(visit_at + timedelta(days=1, hours=4)), session_scope() as s:
-        ap.report(s, formateur, aid, text="Grille d'évaluation <remise>.\nSuivi dans 3 mois.", file=piece)
+    with time_machine.travel(visit_at + timedelta(days=1, hours=4)), session_scope() as db:
+        ap.report(db, formateur, aid, text="Grille d'évaluation <remise>.\nSuivi dans 3 mois.", file=piece)
     result = await appui_flow(aid)
     assert result["mails"] == ["report"] and result["state"] == "reported"
     report = smtp.messages[-1]
@@ -198,19 +198,19 @@ def test_appui_cancelled_after_scheduling_sends_a_cancel_invitation(world, setti
     people, structure_id = world
     people["formateur2"] = add_user("yann.kerleau@cqp.test", "Yann Kerléau", Role.formateur)
     officer, formateur = people["officer"]["actor"], people["formateur"]["actor"]
-    with session_scope() as s:
-        aid = ap.request_appui(s, officer, subject="Tutorat", need="Former un tuteur", structure_id=structure_id).id
-        ap.assign(s, officer, aid, formateur.user_id)
-    with session_scope() as s:
-        ap.schedule_visit(s, formateur, aid, visit_at=datetime.now(UTC) + timedelta(days=3), place="Lorient")
+    with session_scope() as db:
+        aid = ap.request_appui(db, officer, subject="Tutorat", need="Former un tuteur", structure_id=structure_id).id
+        ap.assign(db, officer, aid, formateur.user_id)
+    with session_scope() as db:
+        ap.schedule_visit(db, formateur, aid, visit_at=datetime.now(UTC) + timedelta(days=3), place="Lorient")
     assert advance_appui(aid).mails == ["requested", f"mission:u{formateur.user_id}", "visit:s0"]
-    with session_scope() as s:
-        ap.cancel(s, officer, aid, "La structure a fermé")
+    with session_scope() as db:
+        ap.cancel(db, officer, aid, "La structure a fermé")
     assert aid in appuis_needing_attention()
     assert advance_appui(aid).mails == ["cancelled"]
     assert advance_appui(aid).mails == [] and appuis_needing_attention() == []
-    with session_scope() as s:
-        message = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"appuis:{aid}:cancelled")).one()
+    with session_scope() as db:
+        message = db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"appuis:{aid}:cancelled")).one()
     (ics,) = [a for a in message.attachments if a["content_type"].startswith("text/calendar")]
     assert "method=CANCEL" in ics["content_type"]
     calendar = Calendar.from_ical((settings.data_dir / ics["relative_path"]).read_bytes())
@@ -227,8 +227,8 @@ async def test_convocation_invitations_follow_the_session_moved_then_cancelled(p
     sid = plan_training(people, days=[d1, d1 + timedelta(days=1)], place="Lorient, salle Groix", hours="9 h – 17 h")
     eid = enroll_encadrant(people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>",
                            email="zoe@envol.example.org")
-    with session_scope() as s:
-        reference = s.get(tr.TrainingSession, sid).reference
+    with session_scope() as db:
+        reference = db.get(tr.TrainingSession, sid).reference
     uid = f"{reference}-I{eid}@cqp-engine.local"
 
     assert (await training_session_flow(sid))["mails"] == ["convocation:s0"]
@@ -248,8 +248,8 @@ async def test_convocation_invitations_follow_the_session_moved_then_cancelled(p
 
     # Moved to two days a week apart: same UID, SEQUENCE 1, the second day as a further occurrence.
     moved_days = [d1 + timedelta(days=7), d1 + timedelta(days=14)]
-    with session_scope() as s:
-        tr.reschedule(s, people["formateur"]["actor"], sid, days=moved_days, place="Lorient, salle Belle-Île")
+    with session_scope() as db:
+        tr.reschedule(db, people["formateur"]["actor"], sid, days=moved_days, place="Lorient, salle Belle-Île")
     assert (await training_session_flow(sid))["mails"] == ["convocation:s1"]
     (moved,) = invitation(smtp.messages[-1]).walk("VEVENT")
     assert str(moved["UID"]) == uid and int(moved["SEQUENCE"]) == 1
@@ -259,8 +259,8 @@ async def test_convocation_invitations_follow_the_session_moved_then_cancelled(p
     assert "met à jour" in smtp.messages[-1].get_body(("plain",)).get_content()
 
     # Cancelled: METHOD:CANCEL with the same UID and a higher SEQUENCE, once.
-    with session_scope() as s:
-        tr.cancel(s, people["officer"]["actor"], sid, "Formateur indisponible")
+    with session_scope() as db:
+        tr.cancel(db, people["officer"]["actor"], sid, "Formateur indisponible")
     assert (await training_session_flow(sid))["mails"] == ["cancelled"]
     (part,) = [p for p in smtp.messages[-1].iter_attachments() if p.get_content_type() == "text/calendar"]
     assert part.get_param("method") == "CANCEL"

@@ -38,8 +38,8 @@ def test_a_vae_request_decided_and_its_livret_2_deposited_in_a_real_browser(serv
     assert "SP-B1" in page.inner_text("#blocs") and "SP-B3" not in page.inner_text("#blocs")
     assert "Éloïse N'Diaye-Lefèvre" in page.inner_text("#candidate")
     assert not page.problems, page.problems
-    with session_scope() as s:
-        (dossier,) = s.exec(select(VaeDossier)).all()
+    with session_scope() as db:
+        (dossier,) = db.exec(select(VaeDossier)).all()
         did, reference = dossier.id, dossier.reference
     url = f"/app/vae/{did}"
     assert page.url == f"{server}{url}?fait=deposer"

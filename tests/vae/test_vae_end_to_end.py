@@ -94,8 +94,8 @@ def test_a_vae_candidate_from_request_to_certificate(prefect_server, smtp, world
         check_the_certificate(client, people, candidate["id"])
         assert smtp.by_subject("sultats")  # the results, as for any candidate
 
-    with session_scope() as s:
-        row = activity_report(s, datetime.now(UTC).year).totals[0]
+    with session_scope() as db:
+        row = activity_report(db, datetime.now(UTC).year).totals[0]
     assert (row.vae_requests, row.vae_recevables, row.vae_certified) == (1, 1, 1)
 
 

@@ -19,8 +19,8 @@ from tests.vae.helpers import register_vae
 
 
 def outbox(dossier_id: int) -> list[OutboxMessage]:
-    with session_scope() as s:
-        return list(s.exec(select(OutboxMessage).where(OutboxMessage.entity_type == "vae_dossiers",
+    with session_scope() as db:
+        return list(db.exec(select(OutboxMessage).where(OutboxMessage.entity_type == "vae_dossiers",
                                                        OutboxMessage.entity_id == dossier_id)
                            .order_by(OutboxMessage.id)))
 
@@ -28,8 +28,8 @@ def outbox(dossier_id: int) -> list[OutboxMessage]:
 def test_each_step_owes_its_letter_and_mails_once(world, settings):
     structure, officer = world["structure"]["actor"], world["officer"]["actor"]
     candidate_id = register_vae(world["structure"])
-    with session_scope() as s:
-        dossier_id = svc.file_request(s, structure, candidate_id, requested_blocs=["SP-B1"]).id
+    with session_scope() as db:
+        dossier_id = svc.file_request(db, structure, candidate_id, requested_blocs=["SP-B1"]).id
     first, again = advance_vae(dossier_id), advance_vae(dossier_id)
     assert first.mails == ["receipt"] and again.mails == [] and again.documents == []
     (receipt,) = outbox(dossier_id)
@@ -37,14 +37,14 @@ def test_each_step_owes_its_letter_and_mails_once(world, settings):
     assert receipt.template == "vae/accuse_reception_vae" and settings.officers_mailbox in receipt.cc_addrs
     assert "Accusé de réception de la demande de VAE d'Aïssatou N'Diaye" in receipt.subject
 
-    with session_scope() as s:
-        svc.decide_recevabilite(s, officer, dossier_id, decision="non_recevable",
+    with session_scope() as db:
+        svc.decide_recevabilite(db, officer, dossier_id, decision="non_recevable",
                                 reason="Moins d'un an d'activité en rapport avec le bloc demandé.")
     result = advance_vae(dossier_id)
     assert result.documents == ["decision_non_recevabilite-v1"] and result.mails == ["decision:non_recevable"]
     assert result.state == "non_recevable" and result.waiting_for is None
-    with session_scope() as s:
-        (letter,) = s.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == "vae_dossiers")).all()
+    with session_scope() as db:
+        (letter,) = db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == "vae_dossiers")).all()
     text = pdf_text((settings.data_dir / letter.relative_path).read_bytes())
     assert "Décision de non-recevabilité de votre demande de VAE" in text and "non recevable" in text
     assert "Moins d'un an d'activité" in text and "SP-B1" in text and "Madame Aïssatou N'Diaye" in text
@@ -58,8 +58,8 @@ def test_each_step_owes_its_letter_and_mails_once(world, settings):
 def test_reminders_of_the_recevabilite_deadline_and_of_the_livret2(world, settings):
     structure, officer = world["structure"]["actor"], world["officer"]["actor"]
     candidate_id = register_vae(world["structure"])
-    with session_scope() as s:
-        dossier = svc.file_request(s, structure, candidate_id)
+    with session_scope() as db:
+        dossier = svc.file_request(db, structure, candidate_id)
         dossier_id, due = dossier.id, dossier.recevabilite_due_on
     advance_vae(dossier_id)
     assert dossier_id in vae_needing_attention()
@@ -77,8 +77,8 @@ def test_reminders_of_the_recevabilite_deadline_and_of_the_livret2(world, settin
     assert "Rappel : recevabilité de la demande de VAE à décider avant le" in reminders[0].subject
     assert "Délai de recevabilité dépassé" in reminders[-1].subject
 
-    with session_scope() as s:
-        svc.decide_recevabilite(s, officer, dossier_id, decision="recevable")
+    with session_scope() as db:
+        svc.decide_recevabilite(db, officer, dossier_id, decision="recevable")
     assert advance_vae(dossier_id).documents == ["decision_recevabilite-v1"]
     reminder_day = today() + timedelta(days=settings.vae_livret2_reminder_after_days)
     with time_machine.travel(reminder_day - timedelta(days=1), tick=False):

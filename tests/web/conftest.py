@@ -68,5 +68,5 @@ def hidden_fields(html: str) -> dict[str, str]:
 
 def state_of(request_id: int) -> str:
     """The state of an agrément request, read from the database."""
-    with session_scope() as s:
-        return s.get(AgrementRequest, request_id).state
+    with session_scope() as db:
+        return db.get(AgrementRequest, request_id).state

@@ -167,8 +167,8 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     page.wait_for_selector("#confirm")
     assert "Confirmer : déclarer la demande recevable" in page.inner_text("h1")
     assert "attestation EPSP à jour" in page.inner_text("#summary")
-    with session_scope() as s:
-        assert s.get(AgrementRequest, waiting).state == "submitted"
+    with session_scope() as db:
+        assert db.get(AgrementRequest, waiting).state == "submitted"
     shot("04-confirmation")
     page.click("#confirm")
     page.wait_for_url(f"{server}/app/demandes/{waiting}?fait=recevable")
@@ -183,9 +183,9 @@ def test_officer_declares_a_request_admissible_in_a_real_browser(server, chromiu
     shot("05-historique")
     assert not page.problems, page.problems
 
-    with session_scope() as s:
-        assert s.get(AgrementRequest, waiting).state == "under_review"
-        events = s.exec(select(AuditEvent).where(AuditEvent.entity_id == waiting,
+    with session_scope() as db:
+        assert db.get(AgrementRequest, waiting).state == "under_review"
+        events = db.exec(select(AuditEvent).where(AuditEvent.entity_id == waiting,
                                                  AuditEvent.action == "declare_admissible")).all()
         assert len(events) == 1 and events[0].actor_id == people["officer"]["id"]
 
@@ -200,12 +200,12 @@ def overdue_and_waiting_requests(people) -> tuple[tuple[int, str], tuple[int, st
     mandataire, officer = people["mandataire"]["actor"], people["officer"]["actor"]
     late = submit_request(mandataire, 1, name="Jardins de l'Étang — Saint-Brieuc")
     waiting = submit_request(mandataire, 2, name="Ressourcerie Éco'Logis")
-    with session_scope() as s:
-        svc.request_complements(s, officer, late, "Attestation EPSP de l'encadrante", deadline_days=30)
-        s.execute(update(AgrementRequest).where(AgrementRequest.id == late)
+    with session_scope() as db:
+        svc.request_complements(db, officer, late, "Attestation EPSP de l'encadrante", deadline_days=30)
+        db.execute(update(AgrementRequest).where(AgrementRequest.id == late)
                   .values(complements_deadline=today() - timedelta(days=3)))
-        late_ref = s.get(AgrementRequest, late).reference
-        waiting_ref = s.get(AgrementRequest, waiting).reference
+        late_ref = db.get(AgrementRequest, late).reference
+        waiting_ref = db.get(AgrementRequest, waiting).reference
     return (late, late_ref), (waiting, waiting_ref)
 
 
@@ -232,17 +232,17 @@ def mandataire_sends_the_overdue_complements(chromium, server, mandataire: dict,
     inbox = page.inner_text("main")
     assert "1 étape en attente" in inbox and "Rendre l'avis" in inbox
     assert not page.problems, page.problems
-    with session_scope() as s:
-        request = s.get(AgrementRequest, late)
-        stored = [p for p in agrement_queries.pieces_of(s, late) if p.round == 2]
+    with session_scope() as db:
+        request = db.get(AgrementRequest, late)
+        stored = [p for p in agrement_queries.pieces_of(db, late) if p.round == 2]
         assert (request.state, request.round) == ("submitted", 2)
         assert [(p.kind, p.original_name, p.size) for p in stored] == [
             ("attestation_epsp", "attestation EPSP signée.pdf", len(scenarios.PDF))]
 
 
 def reference_of(model, entity_id: int) -> str:
-    with session_scope() as s:
-        return s.get(model, entity_id).reference
+    with session_scope() as db:
+        return db.get(model, entity_id).reference
 
 
 def from_inbox(chromium, server: str, scenario: str, user: dict, reference: str, step: str, url: str):
@@ -285,9 +285,9 @@ def test_formateur_records_the_outcome_and_closes_his_session(server, chromium):
     page.goto(f"{server}/app/")
     assert "Aucune action en attente." in page.inner_text("main")
     assert not page.problems, page.problems
-    with session_scope() as s:
-        assert s.get(TrainingSession, t["id"]).state == "closed"
-        assert s.get(TrainingEnrollment, t["enrollment_id"]).attestation_number.startswith("AF-EPSP-")
+    with session_scope() as db:
+        assert db.get(TrainingSession, t["id"]).state == "closed"
+        assert db.get(TrainingEnrollment, t["enrollment_id"]).attestation_number.startswith("AF-EPSP-")
 
 
 def test_controleur_schedules_a_visit(server, chromium):
@@ -308,8 +308,8 @@ def test_controleur_schedules_a_visit(server, chromium):
     assert "12 rue de la Mulatière" in page.inner_text("main")
     assert "Programmer la visite" in page.locator("ol.timeline li.event").last.inner_text()
     assert not page.problems, page.problems
-    with session_scope() as s:
-        row = s.get(Controle, c["id"])
+    with session_scope() as db:
+        row = db.get(Controle, c["id"])
         assert to_local(row.visit_at) == when and (row.visit_end - row.visit_at) == timedelta(minutes=150)
 
 
@@ -329,8 +329,8 @@ def test_jury_president_signs_the_pv(server, chromium):
     last = page.locator("ol.timeline li.event").last.inner_text()
     assert "Signer le procès-verbal" in last and "Anne-Sophie Président" in last and "membre de jury" in last
     assert not page.problems, page.problems
-    with session_scope() as s:
-        jury = s.get(JurySession, j["id"])
+    with session_scope() as db:
+        jury = db.get(JurySession, j["id"])
         assert jury.state == "pv_signed" and jury.pv_signed_by_id == people["presidente"]["id"]
 
 
@@ -353,7 +353,7 @@ def test_officer_upholds_a_recours(server, chromium):
     last = page.locator("ol.timeline li.event").last.inner_text()
     assert "Déclarer fondé" in last and "Motif : Le livret d'évaluation produit" in last
     assert not page.problems, page.problems
-    with session_scope() as s:
-        assert s.get(JurySession, a["session_id"]).pv_version == 2
-        assert {d.bloc_code: d.result for d in s.exec(select(Deliberation).where(
+    with session_scope() as db:
+        assert db.get(JurySession, a["session_id"]).pv_version == 2
+        assert {d.bloc_code: d.result for d in db.exec(select(Deliberation).where(
             Deliberation.session_id == a["session_id"]))}["SP-B2"] == "validated"

@@ -43,9 +43,9 @@ def prefect_ui(tmp_path, monkeypatch):
 def test_operations_page_and_the_prefect_link_of_a_dossier(server, chromium, prefect_ui, monkeypatch):  # noqa: F811
     people = make_users()
     rid = submit_request(people["mandataire"]["actor"])
-    with session_scope() as s:
+    with session_scope() as db:
         for streak in (1, 2, 3):
-            s.add(FlowRunRecord(process="agrement_request", entity_id=rid, state="failed", failures_in_a_row=streak,
+            db.add(FlowRunRecord(process="agrement_request", entity_id=rid, state="failed", failures_in_a_row=streak,
                                 error="PermissionError: [Errno 13] Permission denied: 'var/generated'",
                                 incident_id=1))
     monkeypatch.setenv("PREFECT_UI_URL", prefect_ui.ui_url)
@@ -68,8 +68,8 @@ def test_operations_page_and_the_prefect_link_of_a_dossier(server, chromium, pre
     page.click("#confirm")
     page.wait_for_selector(".flash")
     assert "Traitement relancé" in page.inner_text(".flash")
-    with session_scope() as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "relaunch_flow")).one().entity_id == rid
+    with session_scope() as db:
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "relaunch_flow")).one().entity_id == rid
 
     page.goto(f"{server}/app/demandes/{rid}")
     link = page.locator(".prefect a", has_text="exécutions de ce dossier")

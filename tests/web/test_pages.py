@@ -33,13 +33,13 @@ def inbox_references(html: str) -> list[str]:
 
 
 def reference_of(request_id: int) -> str:
-    with session_scope() as s:
-        return s.get(AgrementRequest, request_id).reference
+    with session_scope() as db:
+        return db.get(AgrementRequest, request_id).reference
 
 
 def set_request(request_id: int, **values) -> None:
-    with session_scope() as s:
-        s.execute(update(AgrementRequest).where(AgrementRequest.id == request_id).values(**values))
+    with session_scope() as db:
+        db.execute(update(AgrementRequest).where(AgrementRequest.id == request_id).values(**values))
 
 
 # --- login, sessions, CSRF -------------------------------------------------------------------
@@ -111,8 +111,8 @@ def test_csrf_is_checked_on_actions(browser, people):
 def test_each_role_sees_its_own_dossiers_only(browser, people):
     mine = submit_request(people["mandataire"]["actor"], 1, name="Atelier Hélène")
     theirs = submit_request(people["other_mandataire"]["actor"], 2, name="Chantier Jean-François")
-    with session_scope() as s:
-        svc.request_complements(s, people["officer"]["actor"], mine, "Statuts signés", deadline_days=10)
+    with session_scope() as db:
+        svc.request_complements(db, people["officer"]["actor"], mine, "Statuts signés", deadline_days=10)
 
     mandataire = browser(people["mandataire"])
     html = mandataire.get("/app/").text
@@ -143,11 +143,11 @@ def test_a_controleur_sees_only_his_controles(browser, people):
     officer = people["officer"]["actor"]
     a1 = grant_agrement(people, 1)
     a2 = grant_agrement(people, 2)
-    with session_scope() as s:
-        c1 = controle_svc.plan_controle(s, officer, a1, reason="Signalement")
-        c2 = controle_svc.plan_controle(s, officer, a2, reason="Échantillon")
-        controle_svc.assign(s, officer, c1.id, people["controleur"]["id"])
-        controle_svc.assign(s, officer, c2.id, people["controleur2"]["id"])
+    with session_scope() as db:
+        c1 = controle_svc.plan_controle(db, officer, a1, reason="Signalement")
+        c2 = controle_svc.plan_controle(db, officer, a2, reason="Échantillon")
+        controle_svc.assign(db, officer, c1.id, people["controleur"]["id"])
+        controle_svc.assign(db, officer, c2.id, people["controleur2"]["id"])
         c1_id, c1_ref, c2_id = c1.id, c1.reference, c2.id
     gaelle = browser(people["controleur"])
     html = gaelle.get("/app/").text
@@ -168,14 +168,14 @@ def test_inbox_lists_overdue_first_then_by_deadline(browser, people):
     review = submit_request(mandataire, 4)
     decide = submit_request(mandataire, 5)
     done = submit_request(mandataire, 6)
-    with session_scope() as s:
-        svc.request_complements(s, officer, late, "Attestation EPSP lisible", deadline_days=30)
-        svc.request_complements(s, officer, soon, "Programme de formation", deadline_days=3)
+    with session_scope() as db:
+        svc.request_complements(db, officer, late, "Attestation EPSP lisible", deadline_days=30)
+        svc.request_complements(db, officer, soon, "Programme de formation", deadline_days=3)
         for rid in (review, decide, done):
-            svc.declare_admissible(s, officer, rid, avis_deadline_days=10)
-        svc.give_avis(s, mandataire, decide, "favorable")
-        svc.give_avis(s, mandataire, done, "favorable")
-        svc.refuse(s, officer, done, "Encadrement non formé")
+            svc.declare_admissible(db, officer, rid, avis_deadline_days=10)
+        svc.give_avis(db, mandataire, decide, "favorable")
+        svc.give_avis(db, mandataire, done, "favorable")
+        svc.refuse(db, officer, done, "Encadrement non formé")
     set_request(late, complements_deadline=today() - timedelta(days=2))
 
     client = browser(people["officer"])

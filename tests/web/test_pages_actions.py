@@ -32,8 +32,8 @@ FLOWS = ("agrement_request_changed", "agrement_changed", "controle_changed", "ju
 
 
 def audit_count() -> int:
-    with session_scope() as s:
-        return len(s.exec(select(AuditEvent.id)).all())
+    with session_scope() as db:
+        return len(db.exec(select(AuditEvent.id)).all())
 
 
 @pytest.fixture
@@ -99,8 +99,8 @@ def test_action_with_confirmation(case, browser, people, flows):
     location = case.location(e, after) if case.location else f"{e['page']}?fait={e['post'].rsplit('/', 1)[1]}"
     assert r.headers["location"] == location
     assert flows == case.flows(e, after)
-    with session_scope() as s:
-        mine = s.exec(select(AuditEvent).where(AuditEvent.actor_id == people[case.actor]["id"])
+    with session_scope() as db:
+        mine = db.exec(select(AuditEvent).where(AuditEvent.actor_id == people[case.actor]["id"])
                       .order_by(AuditEvent.id.desc())).first()
         assert mine is not None and mine.actor_role == people[case.actor]["actor"].role.value
     applied = audit_count()
@@ -141,27 +141,27 @@ def test_inbox_of_each_role(browser, people):
     j = jury(people, "checked")  # its candidate is placed; the president has results to enter
     unplaced = ready_candidates(people["structure"], 2, first=20)
     suspended, expiring = grant_agrement(people, 2), grant_agrement(people, 3)
-    with session_scope() as s:
-        lifecycle.suspend(s, officer, suspended, "Contrôle : plan d'actions non réalisé")
-        lifecycle.mark_expiring(s, SYSTEM, expiring)
-        expiring_number, end = s.get(Agrement, expiring).number, s.get(Agrement, expiring).end_date
+    with session_scope() as db:
+        lifecycle.suspend(db, officer, suspended, "Contrôle : plan d'actions non réalisé")
+        lifecycle.mark_expiring(db, SYSTEM, expiring)
+        expiring_number, end = db.get(Agrement, expiring).number, db.get(Agrement, expiring).end_date
     structure_7 = add_structure(7)
     future = plan_training(people, days=[today() + timedelta(days=8)])
     with time_machine.travel(now() - timedelta(days=6)):  # held three days ago, results not recorded
         late = plan_training(people, days=[today() + timedelta(days=3)])
         enrollment = enroll_encadrant(people, late, structure_7)
     with time_machine.travel(now() - timedelta(days=3)):
-        with session_scope() as s:
-            training_svc.record_attendance(s, formateur, late, day=today(), present={enrollment: True})
+        with session_scope() as db:
+            training_svc.record_attendance(db, formateur, late, day=today(), present={enrollment: True})
     requested = appui(people, "requested")["id"]
-    with session_scope() as s:
-        assigned = appuis_svc.request_appui(s, officer, subject="Tutorat", need="Accueil", structure_id=structure_7).id
-        appuis_svc.assign(s, officer, assigned, people["formateur"]["id"])
-        refs = {k: s.get(m, i).reference for k, (m, i) in {
+    with session_scope() as db:
+        assigned = appuis_svc.request_appui(db, officer, subject="Tutorat", need="Accueil", structure_id=structure_7).id
+        appuis_svc.assign(db, officer, assigned, people["formateur"]["id"])
+        refs = {k: db.get(m, i).reference for k, (m, i) in {
             "future": (TrainingSession, future), "late": (TrainingSession, late), "requested": (Appui, requested),
             "assigned": (Appui, assigned), "controle": (Controle, c["id"])}.items()}
-        jury_ref = s.get(JurySession, j["id"]).reference
-        candidate_ref = s.get(Candidate, present).reference
+        jury_ref = db.get(JurySession, j["id"]).reference
+        candidate_ref = db.get(Candidate, present).reference
 
     # The formateur: the late session first, then by deadline, then his appui without a deadline.
     html = browser(people["formateur"]).get("/app/").text

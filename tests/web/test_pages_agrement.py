@@ -56,8 +56,8 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
     r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
     assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
     assert state_of(rid) == "under_review" and triggered == [rid]
-    with session_scope() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).one()
+    with session_scope() as db:
+        event = db.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).one()
         assert (event.entity_id, event.actor_id, event.actor_role) == (rid, people["officer"]["id"], "officer")
         assert (event.from_state, event.to_state, event.reason) == ("submitted", "admissible",
                                                                     "Dossier complet, pièces lisibles.")
@@ -72,8 +72,8 @@ def test_declare_admissible_through_the_confirmation(browser, people, monkeypatc
     r = officer.post(f"/app/demandes/{rid}/recevable", data=hidden)
     assert r.status_code == 303 and r.headers["location"] == f"/app/demandes/{rid}?fait=recevable"
     assert triggered == [rid]
-    with session_scope() as s:
-        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).all()) == 1
+    with session_scope() as db:
+        assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "declare_admissible")).all()) == 1
     # Another confirmation of the same action: a French error, not a 500, and nothing else changes.
     r = officer.post(f"/app/demandes/{rid}/recevable", data={**hidden, "nonce": "une-autre-confirmation-0001"})
     assert r.status_code == 409 and "impossible : le dossier est à l'état « en instruction »" in unescape(r.text)
@@ -94,8 +94,8 @@ def test_complements_and_decision_with_errors_in_french(browser, people):
     assert r.status_code == 200 and "15 jours, soit jusqu'au" in unescape(r.text)
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
     assert officer.post(f"/app/demandes/{rid}/complements", data=hidden).status_code == 303
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert request.state == "incomplete" and request.complements_deadline == today() + timedelta(days=15)
 
     # Decision: a refusal must be motivated; a stale confirmation is refused.
@@ -131,8 +131,8 @@ def test_grant_from_the_decision_form(browser, people):
 
 def test_mandataire_gives_avis(browser, people):
     rid = submit_request(people["mandataire"]["actor"])
-    with session_scope() as s:
-        svc.declare_admissible(s, people["officer"]["actor"], rid)
+    with session_scope() as db:
+        svc.declare_admissible(db, people["officer"]["actor"], rid)
     mandataire = browser(people["mandataire"])
     page = mandataire.get(f"/app/demandes/{rid}").text
     assert 'id="form-avis"' in page and 'id="form-recevable"' not in page
@@ -142,21 +142,21 @@ def test_mandataire_gives_avis(browser, people):
                                                             "comment": "Équipe formée et motivée."})
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
     assert mandataire.post(f"/app/demandes/{rid}/avis", data=hidden).status_code == 303
-    with session_scope() as s:
-        assert s.get(AgrementRequest, rid).avis == "favorable"
+    with session_scope() as db:
+        assert db.get(AgrementRequest, rid).avis == "favorable"
 
 
 def test_assign_controle_with_conflict_of_interest(browser, people):
     people["controleur2"] = add_user("bruno.lemaitre@cqp.test", "Bruno Lemaître", Role.controleur)
     agrement_id = grant_agrement(people)
-    with session_scope() as s:
-        controle = controle_svc.plan_controle(s, people["officer"]["actor"], agrement_id, reason="Signalement")
+    with session_scope() as db:
+        controle = controle_svc.plan_controle(db, people["officer"]["actor"], agrement_id, reason="Signalement")
         cid = controle.id
-        structure_id = s.exec(select(Structure.id)).one()
+        structure_id = db.exec(select(Structure.id)).one()
         from certification.models import LinkKind
         from certification.services import conflicts
 
-        conflicts.link(s, people["controleur"]["id"], structure_id, LinkKind.formateur)
+        conflicts.link(db, people["controleur"]["id"], structure_id, LinkKind.formateur)
     officer = browser(people["officer"])
     page = officer.get(f"/app/controles/{cid}").text
     assert 'id="form-confier"' in page and "Confier le contrôle à un contrôleur" not in page
@@ -171,9 +171,9 @@ def test_assign_controle_with_conflict_of_interest(browser, people):
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
     r = officer.post(f"/app/controles/{cid}/confier", data=hidden)
     assert r.status_code == 409 and "Conflit d'intérêts : Gaëlle Le Goff ne peut pas contrôler" in unescape(r.text)
-    with session_scope() as s:
-        assert s.get(Controle, cid).state == "planned"
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one().entity_id == cid
+    with session_scope() as db:
+        assert db.get(Controle, cid).state == "planned"
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "assign_refused")).one().entity_id == cid
     # An independent one.
     r = officer.post(f"/app/controles/{cid}/confier",
                      data={"csrf_token": token, "controleur_id": str(people["controleur2"]["id"])})
@@ -228,11 +228,11 @@ def test_mandataire_sends_complements_with_pdf_pieces(browser, people, monkeypat
     assert state_of(rid) == "incomplete"
     r = mandataire.post(f"{url}/transmettre", data=hidden_fields(r.text))
     assert r.status_code == 303 and r.headers["location"] == f"{url}?fait=transmettre"
-    with session_scope() as s:
-        request = s.get(AgrementRequest, rid)
+    with session_scope() as db:
+        request = db.get(AgrementRequest, rid)
         assert (request.state, request.round) == ("submitted", 2)
-        new = [(p.kind, p.original_name, p.round) for p in agrement_queries.pieces_of(s, rid) if p.round == 2]
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "provide_complements")).one()
+        new = [(p.kind, p.original_name, p.round) for p in agrement_queries.pieces_of(db, rid) if p.round == 2]
+        event = db.exec(select(AuditEvent).where(AuditEvent.action == "provide_complements")).one()
     assert sorted(new) == [("programme", "programme.pdf", 2), ("statuts", "statuts signés.pdf", 2)]
     assert (event.actor_id, event.from_state, event.to_state, event.reason) == (
         people["mandataire"]["id"], "incomplete", "submitted", "Statuts et programme.")
@@ -264,9 +264,9 @@ def test_renewal_reuses_the_previous_pieces_and_is_asked_once(browser, people):
     assert r.status_code == 200 and "dossier d'agrément.pdf (dossier de demande d'agrément)" in summary
     hidden = hidden_fields(r.text)
     assert mandataire.post(f"/app/agrements/{aid}/renouveler", data=hidden).status_code == 303
-    with session_scope() as s:
-        renewal = s.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).one()
-        assert len(agrement_queries.pieces_of(s, renewal.id)) == 2 and renewal.previous_agrement_id == aid
+    with session_scope() as db:
+        renewal = db.exec(select(AgrementRequest).where(AgrementRequest.kind == "renewal")).one()
+        assert len(agrement_queries.pieces_of(db, renewal.id)) == 2 and renewal.previous_agrement_id == aid
     page = mandataire.get(f"/app/agrements/{aid}").text
     assert 'id="form-renouveler"' not in page and renewal.reference in page
     # A second renewal: refused (409), in French, and the officer may not ask for one (403).

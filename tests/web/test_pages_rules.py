@@ -37,8 +37,8 @@ def test_conflicts_of_interest_on_the_jury_are_refused_and_traced(browser, peopl
     j = jury(people, "planned", members=False)  # a candidate of structure 1 is presented
     structure_id = structure_id_of(1)
     marc = next(uid for uid in j["members"] if uid == people["employeur2"]["id"])
-    with session_scope() as s:
-        conflicts.link(s, marc, structure_id, LinkKind.employee)
+    with session_scope() as db:
+        conflicts.link(db, marc, structure_id, LinkKind.employee)
     officer = browser(people["officer"])
     page = officer.get(f"/app/jurys/{j['id']}").text
     assert "Marc D'Alembert — conflit d'intérêts : travaille pour la structure" in unescape(page)
@@ -48,9 +48,9 @@ def test_conflicts_of_interest_on_the_jury_are_refused_and_traced(browser, peopl
     r = officer.post(f"/app/jurys/{j['id']}/membre", data=hidden_fields(r.text))
     assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
     assert "Conflit d'intérêts : Marc D'Alembert ne peut pas siéger au jury d'un candidat de" in unescape(r.text)
-    with session_scope() as s:
-        assert s.exec(select(JuryMember)).all() == []
-        refused = s.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
+    with session_scope() as db:
+        assert db.exec(select(JuryMember)).all() == []
+        refused = db.exec(select(AuditEvent).where(AuditEvent.action == "add_member_refused")).one()
         assert (refused.entity_id, refused.actor_id) == (j["id"], people["officer"]["id"])
     timeline = officer.get(f"/app/jurys/{j['id']}").text.split('id="historique"')[1]
     assert "Désignation refusée (conflit d'intérêts)" in unescape(timeline)
@@ -75,8 +75,8 @@ def test_validation_errors_are_french_and_change_nothing(browser, people):
                     files={"rapport": ("rapport.pdf", PDF, "application/pdf")})
     assert r.status_code == 409 and "impossible" in r.text
     assert 'id="form-rapport"' not in r.text and 'id="form-visite"' in r.text
-    with session_scope() as s:
-        assert s.get(Controle, c["id"]).state == "assigned"
+    with session_scope() as db:
+        assert db.get(Controle, c["id"]).state == "assigned"
 
 
 def test_uploads_of_the_back_office(browser, people):
@@ -121,14 +121,14 @@ def test_uploads_of_the_back_office(browser, people):
     assert len(collect_orphans(uploads, set(), grace_seconds=-60)) == 2  # both stored files, nothing refers to them
     r = gaelle.post(f"{url}/rapport", data=late_hidden)
     assert r.status_code == 422 and "ne sont plus disponibles" in unescape(r.text)
-    with session_scope() as s:
-        assert s.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).all() == []
+    with session_scope() as db:
+        assert db.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).all() == []
     r = gaelle.post(f"{url}/rapport", data=fields, files={"rapport": ("rapport signé.pdf", PDF, "application/pdf")})
     hidden = hidden_fields(r.text)
     r = gaelle.post(f"{url}/rapport", data=hidden)
     assert r.status_code == 303
-    with session_scope() as s:
-        f = s.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).one()
+    with session_scope() as db:
+        f = db.exec(select(ControleFile).where(ControleFile.controle_id == c["id"])).one()
         assert (f.kind, f.original_name, f.size) == ("rapport", "rapport signé.pdf", len(PDF))
     download = gaelle.get(f"{url}/fichiers/{f.id}")
     assert download.status_code == 200 and download.content == PDF
@@ -255,10 +255,10 @@ def test_candidate_registration_evaluation_evidence_and_rules(browser, people):
     assert structure.get(f"{url}/fichiers/2").status_code == 404
     assert client.get(f"{url}/fichiers/1").status_code == 404  # another structure
     j = scenarios.jury(people, "planned")  # a jury member reads the candidates of his sessions, not their evidence
-    with session_scope() as s:
+    with session_scope() as db:
         from certification.jury.models import JuryCandidate
 
-        s.add(JuryCandidate(session_id=j["id"], candidate_id=c["id"], blocs=["SP-B1"]))
+        db.add(JuryCandidate(session_id=j["id"], candidate_id=c["id"], blocs=["SP-B1"]))
     member = browser(people["salarie1"])
     shown = member.get(url)
     assert shown.status_code == 200 and "Yann Le Gall" in shown.text and "grille.pdf" not in shown.text
@@ -279,10 +279,10 @@ def test_certificate_page_correction_rules_and_readers(browser, people):
     assert all(f'id="form-{a}"' in page for a in ("duplicata", "corriger", "revoquer"))
     assert "/verify/" in page and "Délivrance" in unescape(page.split('id="historique"')[1])
     token = csrf_of(page)
-    with session_scope() as s:
+    with session_scope() as db:
         from certification.jury.models import Certificate
 
-        row = s.get(Certificate, k["id"])
+        row = db.get(Certificate, k["id"])
         current = {"last_name": row.holder_last_name, "first_names": row.holder_first_names,
                    "birth_date": row.holder_birth_date.isoformat(), "sex": row.holder_sex}
     r = officer.post(f"{url}/corriger", data={"csrf_token": token, **current, "reason": "rien"})
@@ -294,10 +294,10 @@ def test_certificate_page_correction_rules_and_readers(browser, people):
     r = officer.post(f"{url}/corriger", data={"csrf_token": token, **current, "sex": other, "reason": "état civil"})
     assert "pas de nouvelle version" in unescape(r.text)
     assert officer.post(f"{url}/corriger", data=hidden_fields(r.text)).status_code == 303
-    with session_scope() as s:
-        row = s.get(Certificate, k["id"])
+    with session_scope() as db:
+        row = db.get(Certificate, k["id"])
         assert (row.holder_sex, row.version) == (other, 1)
-        assert s.get(Candidate, row.candidate_id).sex == other
+        assert db.get(Candidate, row.candidate_id).sex == other
     # The structure reads its candidate's certificate, without any action; a jury member may not.
     structure = browser(people["structure"])
     page = structure.get(url)
@@ -321,10 +321,10 @@ def test_rescheduling_a_training_session(browser, people):
     formateur = browser(people["formateur"])
     url = f"/app/formations/{t['id']}"
     page = formateur.get(url).text
-    with session_scope() as s:
+    with session_scope() as db:
         from certification.training.models import TrainingSession
 
-        days = s.get(TrainingSession, t["id"]).days
+        days = db.get(TrainingSession, t["id"]).days
     form = page.split('id="form-reprogrammer"')[1].split("</form>")[0]
     assert f'value="{days[0]}"' in form and f'value="{days[1]}"' in form and 'value="Rennes, salle Bréhat"' in form
     fields = {"csrf_token": csrf_of(page), "jour_1_date": days[0], "jour_2_date": days[1],
@@ -337,8 +337,8 @@ def test_rescheduling_a_training_session(browser, people):
     summary = unescape(r.text.split('id="summary"')[1])
     assert "(au lieu de :" in summary and "1 encadrant(s) inscrit(s)" in summary
     assert formateur.post(f"{url}/reprogrammer", data=hidden_fields(r.text)).status_code == 303
-    with session_scope() as s:
-        row = s.get(TrainingSession, t["id"])
+    with session_scope() as db:
+        row = db.get(TrainingSession, t["id"])
         assert (row.days, row.schedule_sequence) == ([days[0]], 1)
     timeline = unescape(formateur.get(url).text.split('id="historique"')[1])
     assert "Modifier les dates ou le lieu" in timeline and "journées précédentes" in timeline

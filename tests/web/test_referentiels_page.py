@@ -19,9 +19,9 @@ V2 = (Path(__file__).parents[1] / "referentiels" / "data" / "CQP_SP-test-v2-equi
 
 
 def _versions() -> list[tuple[str, str]]:
-    with session_scope() as s:
-        return [(v.label, service.state_of(s, v))
-                for v in service.versions_of(s, get_certification(s, "CQP_SP").id)]
+    with session_scope() as db:
+        return [(v.label, service.state_of(db, v))
+                for v in service.versions_of(db, get_certification(db, "CQP_SP").id)]
 
 
 def _hidden(html: str) -> dict[str, str]:

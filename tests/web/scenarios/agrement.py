@@ -25,8 +25,8 @@ from tests.web.scenarios.common import PDF, EVIL, Case, dossier_env, eq, state
 def agrement(people, suspended: bool = False) -> dict:
     aid = grant_agrement(people)
     if suspended:
-        with session_scope() as s:
-            lifecycle.suspend(s, people["officer"]["actor"], aid, "Contrôle en cours")
+        with session_scope() as db:
+            lifecycle.suspend(db, people["officer"]["actor"], aid, "Contrôle en cours")
     return {"id": aid}
 
 
@@ -35,16 +35,16 @@ def structure_one(people) -> tuple[int, dict]:
     if "structure" not in people:
         grant_agrement(people, 1)
         structure_account(people, siret(1))
-    with session_scope() as s:
-        aid = s.exec(select(Agrement.id).where(Agrement.structure_id == structure_id_of(1))).first()
+    with session_scope() as db:
+        aid = db.exec(select(Agrement.id).where(Agrement.structure_id == structure_id_of(1))).first()
     return aid, people["structure"]
 
 
 def incomplete_request(people, n: int = 1) -> dict:
     """A request of the mandataire (for structure ``n``) whose compléments the officer asked for."""
     rid = submit_request(people["mandataire"]["actor"], n)
-    with session_scope() as s:
-        requests_svc.request_complements(s, people["officer"]["actor"], rid, "Statuts signés de l'association",
+    with session_scope() as db:
+        requests_svc.request_complements(db, people["officer"]["actor"], rid, "Statuts signés de l'association",
                                          deadline_days=15)
     return {"id": rid}
 
@@ -59,8 +59,8 @@ def _agrement_case(key, suspended, expected):
 
 
 def _open_controle(aid: int) -> int | None:
-    with session_scope() as s:
-        c = controle_queries.open_controle_of(s, aid)
+    with session_scope() as db:
+        c = controle_queries.open_controle_of(db, aid)
         return c.id if c else None
 
 
@@ -69,21 +69,21 @@ def _plan_controle_env(people) -> dict:
 
 
 def _request_row(e):
-    with session_scope() as s:
-        r = s.get(AgrementRequest, e["id"])
-        return r.state, r.round, len(agrement_queries.pieces_of(s, r.id))
+    with session_scope() as db:
+        r = db.get(AgrementRequest, e["id"])
+        return r.state, r.round, len(agrement_queries.pieces_of(db, r.id))
 
 
 def _renewal_of(e):
-    with session_scope() as s:
-        r = agrement_queries.open_renewal_of(s, e["id"])
+    with session_scope() as db:
+        r = agrement_queries.open_renewal_of(db, e["id"])
         return r.id if r else None
 
 
 def _renewal_check(_e, after):
-    with session_scope() as s:
-        r = s.get(AgrementRequest, after)
-        pieces_kinds = sorted(p.kind for p in agrement_queries.pieces_of(s, r.id))
+    with session_scope() as db:
+        r = db.get(AgrementRequest, after)
+        pieces_kinds = sorted(p.kind for p in agrement_queries.pieces_of(db, r.id))
     eq((r.state, r.kind, pieces_kinds), ("submitted", "renewal", ["attestation_epsp", "dossier", "programme"]))
 
 

@@ -12,11 +12,11 @@ from tests.web.scenarios.jury import jury
 
 def appeal(people, admissible: bool = False) -> dict:
     j = jury(people, "notified", results=PARTIAL)
-    with session_scope() as s:
-        a = appeals_svc.file_appeal(s, people["structure"]["actor"], candidate_id=j["candidate_id"],
+    with session_scope() as db:
+        a = appeals_svc.file_appeal(db, people["structure"]["actor"], candidate_id=j["candidate_id"],
                                     jury_session_id=j["id"], grounds="Le bloc SP-B2 a été évalué sans le livret.")
         if admissible:
-            appeals_svc.declare_admissible(s, people["officer"]["actor"], a.id)
+            appeals_svc.declare_admissible(db, people["officer"]["actor"], a.id)
         return {"id": a.id, "session_id": j["id"]}
 
 
@@ -25,8 +25,8 @@ def _appeal_env(people, admissible, key):
 
 
 def _appeal_row(e):
-    with session_scope() as s:
-        return s.get(Appeal, e["id"]).state, s.get(JurySession, e["session_id"]).pv_version
+    with session_scope() as db:
+        return db.get(Appeal, e["id"]).state, db.get(JurySession, e["session_id"]).pv_version
 
 
 APPEAL_CASES: list[Case] = [

@@ -21,15 +21,15 @@ def candidate(people, stage: str) -> dict:
     (no evaluation yet) or « postponed »."""
     _, structure = structure_one(people)
     actor = structure["actor"]
-    with session_scope() as s:
+    with session_scope() as db:
         cid = candidates_svc.register_candidate(
-            s, actor, certification_code="CQP_SP", last_name="Le Floc'h", first_names="Maëlys",
+            db, actor, certification_code="CQP_SP", last_name="Le Floc'h", first_names="Maëlys",
             birth_date=today().replace(year=today().year - 30), contract_type="CDDI", contract_start=today(),
             sex="F").id
         if stage != "registered":
-            candidates_svc.start_training(s, actor, cid)
+            candidates_svc.start_training(db, actor, cid)
         if stage == "postponed":
-            candidates_svc.postpone(s, actor, cid, "Arrêt maladie")
+            candidates_svc.postpone(db, actor, cid, "Arrêt maladie")
     return {"id": cid}
 
 
@@ -38,9 +38,9 @@ def _candidate_env(people, stage: str, key: str, form: str | None = None) -> dic
 
 
 def _candidate_row(e):
-    with session_scope() as s:
-        rows = s.exec(select(Evaluation).where(Evaluation.candidate_id == e["id"])).all()
-        return s.get(Candidate, e["id"]).state, [(r.bloc_code, r.result, len(r.files)) for r in rows]
+    with session_scope() as db:
+        rows = db.exec(select(Evaluation).where(Evaluation.candidate_id == e["id"])).all()
+        return db.get(Candidate, e["id"]).state, [(r.bloc_code, r.result, len(r.files)) for r in rows]
 
 
 def _presenter_env(people) -> dict:

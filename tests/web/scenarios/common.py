@@ -35,26 +35,26 @@ def local_input(moment: datetime) -> str:
 
 
 def state(model, entity_id: int) -> str:
-    with session_scope() as s:
-        return s.get(model, entity_id).state
+    with session_scope() as db:
+        return db.get(model, entity_id).state
 
 
 def count(model, *where) -> int:
-    with session_scope() as s:
-        return s.exec(select(func.count()).select_from(model).where(*where)).one()
+    with session_scope() as db:
+        return db.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def events_of(model, entity_id: int) -> list[tuple[str, int | None, str]]:
-    with session_scope() as s:
-        rows = s.exec(select(AuditEvent).where(AuditEvent.entity_type == model.__tablename__,
+    with session_scope() as db:
+        rows = db.exec(select(AuditEvent).where(AuditEvent.entity_type == model.__tablename__,
                                                AuditEvent.entity_id == entity_id).order_by(AuditEvent.id))
         return [(e.action, e.actor_id, e.actor_role) for e in rows]
 
 
 def touch(model, entity_id: int) -> None:
     """Someone else changes the dossier in between: an audited action (as the sweep's signalements)."""
-    with session_scope() as s:
-        record_event(s, entity_type=model.__tablename__, entity_id=entity_id, action="flag", actor=SYSTEM,
+    with session_scope() as db:
+        record_event(db, entity_type=model.__tablename__, entity_id=entity_id, action="flag", actor=SYSTEM,
                      reason="Modification concurrente (test)")
 
 
@@ -96,6 +96,6 @@ def visit_fields(_e):
 
 def created(model):
     def observe(_e):
-        with session_scope() as s:
-            return s.exec(select(model.id).order_by(model.id.desc())).first()
+        with session_scope() as db:
+            return db.exec(select(model.id).order_by(model.id.desc())).first()
     return observe

@@ -25,29 +25,29 @@ def controle(people, stage: str) -> dict:
     """A contrôle of the agrément of structure 1 (which has an account), up to ``stage``."""
     officer, controleur = people["officer"]["actor"], people["controleur"]["actor"]
     aid, structure = structure_one(people)
-    with session_scope() as s:
-        cid = controles_svc.plan_controle(s, officer, aid, reason="Signalement").id
+    with session_scope() as db:
+        cid = controles_svc.plan_controle(db, officer, aid, reason="Signalement").id
     reached = STAGES.index(stage)
     if reached >= 1:
-        with session_scope() as s:
-            controles_svc.assign(s, officer, cid, people["controleur"]["id"])
+        with session_scope() as db:
+            controles_svc.assign(db, officer, cid, people["controleur"]["id"])
     if reached >= 2:  # a visit five days ago
         with time_machine.travel(now() - timedelta(days=10)):
-            with session_scope() as s:
-                controles_svc.schedule_visit(s, controleur, cid, visit_at=datetime.now(UTC) + timedelta(days=5),
+            with session_scope() as db:
+                controles_svc.schedule_visit(db, controleur, cid, visit_at=datetime.now(UTC) + timedelta(days=5),
                                              place="Saint-Étienne")
     if reached >= 3:
-        with session_scope() as s:
-            controles_svc.submit_report(s, controleur, cid, summary="Écarts mineurs.", findings=[
+        with session_scope() as db:
+            controles_svc.submit_report(db, controleur, cid, summary="Écarts mineurs.", findings=[
                 {"criterion": "Livret d'évaluation des blocs", "status": "non_conforme", "comment": "Absent"}])
     if reached >= 4:
-        with session_scope() as s:
-            controles_svc.decide(s, officer, cid, decision="action_plan", reason="Livret à mettre en place",
+        with session_scope() as db:
+            controles_svc.decide(db, officer, cid, decision="action_plan", reason="Livret à mettre en place",
                                  action_plan_items="Livret pour chaque salarié",
                                  action_plan_deadline=today() + timedelta(days=30))
     if reached >= 5:
-        with session_scope() as s:
-            controles_svc.add_evidence(s, structure["actor"], cid, pieces()[:1], "Livrets")
+        with session_scope() as db:
+            controles_svc.add_evidence(db, structure["actor"], cid, pieces()[:1], "Livrets")
     return {"id": cid, "agrement_id": aid}
 
 
@@ -56,10 +56,10 @@ def _controle_env(people, stage, key):
 
 
 def _controle_row(e):
-    with session_scope() as s:
-        c = s.get(Controle, e["id"])
+    with session_scope() as db:
+        c = db.get(Controle, e["id"])
         return (c.state, c.visit_place, len(c.findings or []), c.decision,
-                len(controle_queries.files_of(s, c.id)), c.version)
+                len(controle_queries.files_of(db, c.id)), c.version)
 
 
 CONTROLE_CASES: list[Case] = [

@@ -31,27 +31,27 @@ def jury(people, stage: str, *, members: bool = True, candidates: bool = True, r
     candidate_ids = ready_candidates(structure, 1)
     team = jury_members(people)
     reached = JURY_STAGES.index(stage)
-    with session_scope() as s:
+    with session_scope() as db:
         # the session sat two hours ago: attendance, results and the PV come after its date
-        sid = plan_past_session(s, officer, days_ago=1 / 12, place="Lyon, salle Gerland").id
+        sid = plan_past_session(db, officer, days_ago=1 / 12, place="Lyon, salle Gerland").id
         if reached >= 1 or members:
             for m in team:
-                jury_svc.add_member(s, officer, sid, user_id=m["user"]["id"], college=m["college"],
+                jury_svc.add_member(db, officer, sid, user_id=m["user"]["id"], college=m["college"],
                                     is_president=m["is_president"])
         if reached >= 1 or candidates:
-            jury_svc.add_candidates(s, officer, sid, candidate_ids)
+            jury_svc.add_candidates(db, officer, sid, candidate_ids)
         if reached >= 2:
-            jury_svc.convene(s, officer, sid)
+            jury_svc.convene(db, officer, sid)
         if reached >= 3:
-            jury_svc.check_composition(s, officer, sid)
+            jury_svc.check_composition(db, officer, sid)
         if reached >= 4:
-            for row in jury_queries.candidates_of(s, sid):
-                jury_svc.record_results(s, officer, sid, row.candidate_id,
+            for row in jury_queries.candidates_of(db, sid):
+                jury_svc.record_results(db, officer, sid, row.candidate_id,
                                         results or {b: "validated" for b in row.blocs})
         if reached >= 5:
-            jury_svc.close_deliberation(s, officer, sid)
+            jury_svc.close_deliberation(db, officer, sid)
         if reached >= 6:
-            jury_svc.sign_pv(s, people["presidente"]["actor"], sid)
+            jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
     if reached >= 6:
         issue_results(sid)
     return {"id": sid, "candidate_id": candidate_ids[0], "members": [m["user"]["id"] for m in team]}
@@ -60,8 +60,8 @@ def jury(people, stage: str, *, members: bool = True, candidates: bool = True, r
 def certificate(people) -> dict:
     """The certificate of the candidate of a session whose results are notified (all blocs validated)."""
     j = jury(people, "notified")
-    with session_scope() as s:
-        return {"id": s.exec(select(Certificate.id).where(Certificate.candidate_id == j["candidate_id"])).one()}
+    with session_scope() as db:
+        return {"id": db.exec(select(Certificate.id).where(Certificate.candidate_id == j["candidate_id"])).one()}
 
 
 def _jury_env(people, stage, key, **kw):
@@ -73,9 +73,9 @@ def _per_candidate(e: dict) -> dict:
 
 
 def _jury_row(e):
-    with session_scope() as s:
-        j = s.get(JurySession, e["id"])
-        members = s.exec(select(JuryMember).where(JuryMember.session_id == j.id).order_by(JuryMember.id)).all()
+    with session_scope() as db:
+        j = db.get(JurySession, e["id"])
+        members = db.exec(select(JuryMember).where(JuryMember.session_id == j.id).order_by(JuryMember.id)).all()
         return (j.state, len(members), tuple(m.present for m in members),
                 count(JuryCandidate, JuryCandidate.session_id == j.id),
                 count(Deliberation, Deliberation.session_id == j.id))
@@ -86,8 +86,8 @@ def _certificate_env(people, key: str) -> dict:
 
 
 def _certificate_row(e):
-    with session_scope() as s:
-        k = s.get(Certificate, e["id"])
+    with session_scope() as db:
+        k = db.get(Certificate, e["id"])
         return k.state, k.version, k.holder_last_name, k.holder_sex
 
 

@@ -36,11 +36,11 @@ def training(people, stage: str) -> dict:
         out["enrollment_id"] = enroll_encadrant(people, sid, structure_id)
     formateur = people["formateur"]["actor"]
     if stage in ("attended", "completed"):
-        with session_scope() as s:
-            training_svc.record_attendance(s, formateur, sid, day=today(), present={out["enrollment_id"]: True})
+        with session_scope() as db:
+            training_svc.record_attendance(db, formateur, sid, day=today(), present={out["enrollment_id"]: True})
     if stage == "completed":
-        with session_scope() as s:
-            training_svc.record_outcome(s, formateur, sid, out["enrollment_id"], completed=True)
+        with session_scope() as db:
+            training_svc.record_outcome(db, formateur, sid, out["enrollment_id"], completed=True)
     return out
 
 
@@ -49,15 +49,15 @@ def appui(people, stage: str) -> dict:
     « visited » (a visit five days ago)."""
     structure_id = add_structure(8, name="Ressourcerie de Quimper")
     structure = structure_account(people, siret(8), "structure_8")
-    with session_scope() as s:
-        aid = appuis_svc.request_appui(s, structure["actor"], subject="Accueil des nouveaux salariés",
+    with session_scope() as db:
+        aid = appuis_svc.request_appui(db, structure["actor"], subject="Accueil des nouveaux salariés",
                                        need="Transmettre les gestes professionnels.").id
         if stage != "requested":
-            appuis_svc.assign(s, people["officer"]["actor"], aid, people["formateur"]["id"])
+            appuis_svc.assign(db, people["officer"]["actor"], aid, people["formateur"]["id"])
     if stage == "visited":
         with time_machine.travel(now() - timedelta(days=10)):
-            with session_scope() as s:
-                appuis_svc.schedule_visit(s, people["formateur"]["actor"], aid,
+            with session_scope() as db:
+                appuis_svc.schedule_visit(db, people["formateur"]["actor"], aid,
                                           visit_at=datetime.now(UTC) + timedelta(days=5), place="Quimper")
     return {"id": aid, "structure_id": structure_id}
 
@@ -68,16 +68,16 @@ def _training_env(people, stage, key, *, per: str | None = None):
 
 
 def _training_row(e):
-    with session_scope() as s:
-        t = s.get(TrainingSession, e["id"])
-        rows = s.exec(select(TrainingEnrollment).where(TrainingEnrollment.session_id == t.id)
+    with session_scope() as db:
+        t = db.get(TrainingSession, e["id"])
+        rows = db.exec(select(TrainingEnrollment).where(TrainingEnrollment.session_id == t.id)
                       .order_by(TrainingEnrollment.id)).all()
         return t.state, tuple((r.state, tuple(sorted(r.attendance.items()))) for r in rows)
 
 
 def _schedule_row(e):
-    with session_scope() as s:
-        t = s.get(TrainingSession, e["id"])
+    with session_scope() as db:
+        t = db.get(TrainingSession, e["id"])
         return tuple(t.days), t.place, t.schedule_sequence
 
 
@@ -86,8 +86,8 @@ def _appui_env(people, stage, key):
 
 
 def _appui_row(e):
-    with session_scope() as s:
-        a = s.get(Appui, e["id"])
+    with session_scope() as db:
+        a = db.get(Appui, e["id"])
         return a.state, a.formateur_id, a.visit_place, a.report_text, bool(a.report_file)
 
 
