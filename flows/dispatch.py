@@ -22,7 +22,7 @@ import asyncio
 import importlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -162,41 +162,28 @@ async def changed(kind: str, entity_id: int) -> None:
         await _deployment_run(kind, entity_id)
 
 
-async def agrement_request_changed(request_id: int) -> None:
-    await changed("agrement_request", request_id)
+def _hook(kind: str) -> Callable[[int], Awaitable[None]]:
+    """``<kind>_changed(entity_id)``: entity ``entity_id`` of process ``kind`` changed, run its flow
+    (:func:`changed`). The responders look the hooks up by name, and tests replace them by name."""
+    async def hook(entity_id: int) -> None:
+        await changed(kind, entity_id)
+
+    hook.__name__ = hook.__qualname__ = f"{kind}_changed"
+    return hook
 
 
-async def agrement_changed(agrement_id: int) -> None:
-    """A granted agrément changed (suspension, reinstatement, withdrawal): run its lifecycle flow."""
-    await changed("agrement", agrement_id)
-
-
-async def controle_changed(controle_id: int) -> None:
-    await changed("controle", controle_id)
-
-
-async def vae_changed(dossier_id: int) -> None:
-    """A dossier de VAE changed: run its flow (letters, e-mails)."""
-    await changed("vae", dossier_id)
-
-
-async def jury_changed(session_id: int) -> None:
-    """A jury session changed (or an appeal against it): run the session's flow."""
-    await changed("jury", session_id)
-
-
-async def certificate_changed(certificate_id: int) -> None:
-    """A certificate was duplicated, corrected or revoked: run its flow (new document version)."""
-    await changed("certificate", certificate_id)
-
-
-async def training_session_changed(session_id: int) -> None:
-    """An EPSP training session (or one of its enrollments) changed: run the session's flow."""
-    await changed("training_session", session_id)
-
-
-async def appui_changed(appui_id: int) -> None:
-    await changed("appui", appui_id)
+# One hook per process: an agrément request; a granted agrément (suspension, reinstatement,
+# withdrawal: its lifecycle flow); a contrôle; a dossier de VAE (letters, e-mails); a jury session
+# (or an appeal against it); a certificate (duplicated, corrected or revoked: its new document
+# version); an EPSP training session (or one of its enrollments); an appui pédagogique.
+agrement_request_changed = _hook("agrement_request")
+agrement_changed = _hook("agrement")
+controle_changed = _hook("controle")
+vae_changed = _hook("vae")
+jury_changed = _hook("jury")
+certificate_changed = _hook("certificate")
+training_session_changed = _hook("training_session")
+appui_changed = _hook("appui")
 
 
 async def drain_background() -> None:
