@@ -13,7 +13,7 @@ from certification.db import session_scope
 from certification.models import User
 from tests.factories import (PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates, siret,
                              structure_account)
-from tests.jury.test_jury_read_model import counted
+from tests.statements import counted
 
 NAMES = [("N'Diaye-Lefèvre", "Éloïse"), ("d'Harcourt", "Ophélie")]
 

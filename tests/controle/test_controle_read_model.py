@@ -20,7 +20,7 @@ from certification.models import Role, User
 from certification.services.files import PieceIn
 from flows.controle import controle_context
 from tests.factories import add_user, grant_agrement, make_users
-from tests.jury.test_jury_read_model import counted
+from tests.statements import counted
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 FINDINGS = [{"criterion": "Livret d'évaluation des blocs", "status": "non_conforme", "comment": "Absent"}]

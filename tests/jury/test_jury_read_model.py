@@ -4,39 +4,21 @@ and the documents' context all mapped from it."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from api.jury.router import jury_out
 from api.web.pages import principal
 from api.web.session import WebUser
 from api.jury.pages import jury_page_context
-from certification.db import get_engine, session_scope
+from certification.db import session_scope
 from certification.jury.models import JurySession
 from certification.jury.read_model import jury_view
 from certification.models import User
 from flows.jury import jury_context
+from tests.statements import counted
 from tests.factories import (PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates, siret,
                              structure_account)
 
 NAMES = [("N'Diaye-Lefèvre", "Éloïse"), ("d'Harcourt", "Ophélie"), ("Martin", "Jean"), ("Ébène", "Anaïs"),
          ("Da Silva", "João")]
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _session(people: dict) -> tuple[int, list[int]]:

@@ -20,7 +20,7 @@ from certification.training.models import Appui, TrainingSession
 from certification.training.read_model import appui_view, training_view
 from flows.training import appui_context, enrollment_entry, training_context
 from tests.factories import add_structure, enroll_encadrant, plan_training, siret, structure_account
-from tests.jury.test_jury_read_model import counted
+from tests.statements import counted
 
 NAMES = [("N'Diaye-Lefèvre", "Éloïse", 1), ("d'Harcourt", "Ophélie", 2), ("Da Silva", "João", 2),
          ("Ébène", "Anaïs", 1)]
