@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
 from certification.agrement.models import Agrement, AgrementRequest, Piece
 from certification.agrement.queries import agrement_of, open_renewal_of, pieces_of, successor_of
 from certification.clock import today
+from certification.reading import referenced
 from certification.models import AuditEvent, Bloc, Certification, Structure, User
 from certification.services.referential import blocs_of
 
@@ -78,15 +78,6 @@ class AgrementView:
         return (self.agrement.end_date - today()).days
 
 
-T = TypeVar("T")
-
-
-def _get(db: Session, model: type[T], ident: int) -> T:
-    row = db.get(model, ident)
-    assert row is not None  # a foreign key
-    return row
-
-
 def _bloc_titles(db: Session, certification_id: int) -> dict[str, str]:
     """The certification's blocs titled as the version in force words them, else as the latest
     version having them (an agrément granted on an earlier version keeps its codes)."""
@@ -106,9 +97,9 @@ def request_view(db: Session, request: AgrementRequest) -> RequestView:
     """The request read at once."""
     assert request.id is not None  # a stored request
     return RequestView(
-        request=request, structure=_get(db, Structure, request.structure_id),
-        certification=_get(db, Certification, request.certification_id),
-        mandataire=_get(db, User, request.mandataire_id), agrement=agrement_of(db, request.id),
+        request=request, structure=referenced(db, Structure, request.structure_id),
+        certification=referenced(db, Certification, request.certification_id),
+        mandataire=referenced(db, User, request.mandataire_id), agrement=agrement_of(db, request.id),
         pieces=pieces_of(db, request.id), complements_at=_complements_at(db, request),
         bloc_titles=_bloc_titles(db, request.certification_id),
     )
@@ -133,8 +124,8 @@ def agrement_view(db: Session, agrement: Agrement) -> AgrementView:
     request = db.get(AgrementRequest, agrement.request_id) if agrement.request_id else None
     return AgrementView(
         agrement=agrement, request=request, mandataire=db.get(User, request.mandataire_id) if request else None,
-        structure=_get(db, Structure, agrement.structure_id),
-        certification=_get(db, Certification, agrement.certification_id),
+        structure=referenced(db, Structure, agrement.structure_id),
+        certification=referenced(db, Certification, agrement.certification_id),
         renewal=open_renewal_of(db, agrement.id), successor=successor_of(db, agrement.id),
         last_reason=_last_reason(db, agrement),
     )

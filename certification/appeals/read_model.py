@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 from sqlmodel import Session, select
 
@@ -23,10 +22,8 @@ from certification.candidates.models import Candidate
 from certification.jury import queries as jury_queries
 from certification.jury.models import JuryCandidate, JurySession
 from certification.models import Certification, Structure
+from certification.reading import referenced
 from certification.services.referential import bloc_titles
-
-T = TypeVar("T")
-
 
 @dataclass(frozen=True)
 class AppealView:
@@ -51,22 +48,16 @@ class AppealView:
         return deadline_of(self.jury)
 
 
-def _get(db: Session, model: type[T], ident: int) -> T:
-    row = db.get(model, ident)
-    assert row is not None  # a foreign key
-    return row
-
-
 def appeal_view(db: Session, appeal: Appeal) -> AppealView:
     """The appeal read at once."""
-    jury = _get(db, JurySession, appeal.session_id)
-    candidate = _get(db, Candidate, appeal.candidate_id)
+    jury = referenced(db, JurySession, appeal.session_id)
+    candidate = referenced(db, Candidate, appeal.candidate_id)
     registration = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == appeal.session_id,
                                                        JuryCandidate.candidate_id == appeal.candidate_id)).first()
     results = {d.bloc_code: d.result
                for d in jury_queries.deliberations_of(db, appeal.session_id, appeal.candidate_id)}
     return AppealView(
-        appeal=appeal, jury=jury, certification=_get(db, Certification, jury.certification_id),
-        candidate=candidate, structure=_get(db, Structure, candidate.structure_id), registration=registration,
+        appeal=appeal, jury=jury, certification=referenced(db, Certification, jury.certification_id),
+        candidate=candidate, structure=referenced(db, Structure, candidate.structure_id), registration=registration,
         results=results, bloc_titles=bloc_titles(db, candidate),
     )

@@ -22,6 +22,7 @@ from certification.candidates import service as candidates_svc
 from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import BlocAcquisition, Certificate, JuryCandidate, JurySession
 from certification.models import Certification, CertificationVersion, Structure
+from certification.reading import referenced
 from certification.services.referential import blocs_of
 from certification.vae.queries import vae_dossier_id
 
@@ -51,10 +52,9 @@ class CandidateView:
 def candidate_view(db: Session, candidate: Candidate) -> CandidateView:
     """The candidate read at once."""
     assert candidate.id is not None  # a candidate read from the database
-    structure = db.get(Structure, candidate.structure_id)
-    certification = db.get(Certification, candidate.certification_id)
-    agrement = db.get(Agrement, candidate.agrement_id)
-    assert structure is not None and certification is not None and agrement is not None  # foreign keys
+    structure = referenced(db, Structure, candidate.structure_id)
+    certification = referenced(db, Certification, candidate.certification_id)
+    agrement = referenced(db, Agrement, candidate.agrement_id)
     version_id = candidate.certification_version_id
     juries = db.exec(
         select(JuryCandidate, JurySession).join(JurySession, col(JurySession.id) == JuryCandidate.session_id)

@@ -18,6 +18,7 @@ from certification.agrement.models import Agrement
 from certification.controle import queries as controle_queries
 from certification.controle.models import Controle, ControleFile
 from certification.models import Certification, Structure, User
+from certification.reading import referenced
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,10 @@ class ControleView:
 def controle_view(db: Session, controle: Controle) -> ControleView:
     """The contrôle read at once."""
     assert controle.id is not None  # a contrôle read from the database
-    agrement, structure = db.get(Agrement, controle.agrement_id), db.get(Structure, controle.structure_id)
-    assert agrement is not None and structure is not None  # foreign keys
-    certification = db.get(Certification, agrement.certification_id)
-    assert certification is not None  # a foreign key
+    agrement = referenced(db, Agrement, controle.agrement_id)
     return ControleView(
         controle=controle, files=tuple(controle_queries.files_of(db, controle.id)), agrement=agrement,
         controleur=db.get(User, controle.controleur_id) if controle.controleur_id else None,
-        structure=structure, certification=certification,
+        structure=referenced(db, Structure, controle.structure_id),
+        certification=referenced(db, Certification, agrement.certification_id),
     )

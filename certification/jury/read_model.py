@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -24,6 +23,7 @@ from certification.jury import service as jury_svc
 from certification.jury.models import Certificate, JuryCandidate, JuryMember, JurySession
 from certification.jury.states import JuryState
 from certification.models import Bloc, Certification, CertificationVersion, Structure, User
+from certification.reading import rows_by_id, stored_id
 from certification.services.referential import candidate_blocs, version_of
 
 # While the composition may still change, the view says what keeps the jury from deliberating.
@@ -92,15 +92,6 @@ class JuryView:
         return {code: title for c in self.candidates for code, title in c.bloc_titles.items()}
 
 
-def _id(jury: JurySession) -> int:
-    assert jury.id is not None  # a session read from the database
-    return jury.id
-
-
-def _by_id(db: Session, model: Any, ids: set[int]) -> dict[int, Any]:
-    return {row.id: row for row in db.exec(select(model).where(model.id.in_(ids)))} if ids else {}
-
-
 def _certificates(db: Session, jury_session_id: int) -> dict[int, Certificate]:
     """Candidate id -> the first valid certificate or attestation of the session."""
     certificates: dict[int, Certificate] = {}
@@ -113,10 +104,10 @@ def _certificates(db: Session, jury_session_id: int) -> dict[int, Certificate]:
 def _candidates(db: Session, jury: JurySession, *, equivalences: bool) -> tuple[CandidateView, ...]:
     """The session's candidates, their structures, results and certificates read at once; their
     version and its blocs read once per version (all the candidates of a version share them)."""
-    session_id = _id(jury)
+    session_id = stored_id(jury)
     rows = jury_queries.candidates_of(db, session_id)
-    people: dict[int, Candidate] = _by_id(db, Candidate, {r.candidate_id for r in rows})
-    structures: dict[int, Structure] = _by_id(db, Structure, {c.structure_id for c in people.values()})
+    people: dict[int, Candidate] = rows_by_id(db, Candidate, {r.candidate_id for r in rows})
+    structures: dict[int, Structure] = rows_by_id(db, Structure, {c.structure_id for c in people.values()})
     results = jury_queries.results_by_candidate(db, session_id)
     certificates = _certificates(db, session_id)
     versions: dict[tuple[int | None, int], tuple[CertificationVersion | None, dict[str, Bloc]]] = {}
@@ -139,8 +130,8 @@ def jury_view(db: Session, jury: JurySession, *, equivalences: bool = False, che
     equivalence (only the documents show them: a query or two per candidate); ``checks``: what keeps
     the jury from deliberating or closing, by the domain's rules (the API and the page show them,
     the documents do not)."""
-    members = jury_queries.members_of(db, _id(jury))
-    users: dict[int, User] = _by_id(db, User, {m.user_id for m in members} | (
+    members = jury_queries.members_of(db, stored_id(jury))
+    users: dict[int, User] = rows_by_id(db, User, {m.user_id for m in members} | (
         {jury.pv_signed_by_id} if jury.pv_signed_by_id else set()))
     certification = db.get(Certification, jury.certification_id)
     assert certification is not None  # a foreign key

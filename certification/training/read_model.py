@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from certification.audit import Actor
 from certification.models import Certification, Role, Structure, User
+from certification.reading import rows_by_id, stored_id
 from certification.training import queries as training_queries
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.visibility import structure_of
@@ -68,24 +68,15 @@ class TrainingView:
         return next(e for e in self.enrollments if e.id == enrollment_id)
 
 
-def _id(training: TrainingSession) -> int:
-    assert training.id is not None  # a session read from the database
-    return training.id
-
-
-def _by_id(db: Session, model: Any, ids: set[int]) -> dict[int, Any]:
-    return {row.id: row for row in db.exec(select(model).where(col(model.id).in_(ids)))} if ids else {}
-
-
 def training_view(db: Session, training: TrainingSession, actor: Actor | None = None) -> TrainingView:
     """The session read at once, its enrollments as ``actor`` may see them (all without an actor)."""
-    everyone = training_queries.enrollments_of(db, _id(training))
+    everyone = training_queries.enrollments_of(db, stored_id(training))
     mine = everyone
     if actor is not None and actor.role is Role.structure:
         own = structure_of(db, actor) or -1
         mine = [e for e in everyone if e.structure_id == own]
-    encadrants: dict[int, Encadrant] = _by_id(db, Encadrant, {e.encadrant_id for e in mine})
-    structures: dict[int, Structure] = _by_id(db, Structure, {e.structure_id for e in mine})
+    encadrants: dict[int, Encadrant] = rows_by_id(db, Encadrant, {e.encadrant_id for e in mine})
+    structures: dict[int, Structure] = rows_by_id(db, Structure, {e.structure_id for e in mine})
     formateur = db.get(User, training.formateur_id)
     assert formateur is not None  # a foreign key
     return TrainingView(
@@ -108,7 +99,7 @@ class AppuiView:
 
 def appui_view(db: Session, appui: Appui) -> AppuiView:
     """The appui read at once."""
-    users: dict[int, User] = _by_id(db, User, {i for i in (appui.formateur_id, appui.requested_by_id) if i})
+    users: dict[int, User] = rows_by_id(db, User, {i for i in (appui.formateur_id, appui.requested_by_id) if i})
     structure = db.get(Structure, appui.structure_id)
     assert structure is not None  # a foreign key
     return AppuiView(appui=appui, structure=structure,

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from certification.candidates.models import Candidate
 from certification.models import Certification, Structure, User
+from certification.reading import referenced
 from certification.services.referential import bloc_titles
 from certification.vae.models import VaeDossier
 
@@ -44,12 +45,10 @@ class VaeView:
 
 def vae_view(db: Session, dossier: VaeDossier) -> VaeView:
     """The dossier read at once."""
-    candidate, structure = db.get(Candidate, dossier.candidate_id), db.get(Structure, dossier.structure_id)
-    assert candidate is not None and structure is not None  # foreign keys
-    certification = db.get(Certification, candidate.certification_id)
-    assert certification is not None  # a foreign key
+    candidate = referenced(db, Candidate, dossier.candidate_id)
     return VaeView(
         dossier=dossier, bloc_titles=bloc_titles(db, candidate), candidate=candidate,
         decided_by=db.get(User, dossier.decided_by_id) if dossier.decided_by_id else None,
-        structure=structure, certification=certification,
+        structure=referenced(db, Structure, dossier.structure_id),
+        certification=referenced(db, Certification, candidate.certification_id),
     )
