@@ -4,13 +4,13 @@ jury's and the certificates' bodies share (theirs: :mod:`api.candidates.schemas`
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BeforeValidator
 
 from api.errors import french_error
 from certification.candidates.service import SEX_MESSAGE, SEXES
+from certification.jury.issuance import Verification
 
 CertificationCode = Literal["CQP_SP", "CQP_EPSP"]
 BlocResult = Literal["validated", "not_validated", "absent"]
@@ -29,14 +29,5 @@ Sex = Annotated[Literal["M", "F"] | None, BeforeValidator(_sex)]
 # --- public verification ---------------------------------------------------------------------
 
 
-class VerificationOut(BaseModel):
-    status: Literal["valid", "revoked", "unknown"]
-    number: str
-    holder_initials: str | None = None
-    certification_title: str | None = None
-    kind_label: str | None = None
-    issued_on: date | None = None
-    revoked_on: date | None = None
-    revoked_reason: str | None = None
-    blocs: list[str] = []
+class VerificationOut(Verification):
     certifier_name: str

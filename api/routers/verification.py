@@ -9,7 +9,6 @@ or ``?format=json``); never cached, never indexed.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Header, Query
@@ -88,11 +87,11 @@ def verify(
             badges = holder_badges(db, result.number, key)
     certifier = get_settings().certifier_name
     if wants_json(accept, format):
-        body = VerificationOut(**asdict(result), certifier_name=certifier)
+        body = VerificationOut(**result.model_dump(), certifier_name=certifier)
         return JSONResponse(body.model_dump(mode="json"), headers=HEADERS)
     nonce = secrets.token_urlsafe(16)  # the page's only style sheet is inline, allowed by this nonce
     html = public_templates().get_template("verification.html").render(
-        certifier_name=certifier, result=asdict(result), csp_nonce=nonce, badges=badges)
+        certifier_name=certifier, result=result.model_dump(), csp_nonce=nonce, badges=badges)
     csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; form-action 'none'; "
            "frame-ancestors 'none'; base-uri 'none'")
     return HTMLResponse(html, headers={**HEADERS, "Content-Security-Policy": csp})

@@ -19,7 +19,6 @@ from certification.agrement.states import (
     AgrementState,
 )
 from certification.audit import Actor
-from certification.errors import NotFound
 from certification.models import Role
 from certification.visibility import in_state, open_dossier, seen_by, structure_of, visible_one
 
@@ -72,11 +71,9 @@ def list_agrements(db: Session, actor: Actor) -> list[Agrement]:
 
 
 def get_agrement(db: Session, actor: Actor, agrement_id: int) -> Agrement:
-    """The agrément if ``actor`` may see it (404 otherwise); a role that sees no agrément gets 403."""
-    agrement = db.exec(_agrements_query(db, actor).where(Agrement.id == agrement_id)).first()
-    if agrement is None:
-        raise NotFound("Agrément introuvable.", code="agrement_not_found")
-    return agrement
+    """The agrément if ``actor`` may see it (404 otherwise, as for a role that sees no agrément)."""
+    return visible_one(db, actor, _agrements_query, Agrement, agrement_id, missing="Agrément introuvable.",
+                       code="agrement_not_found")
 
 
 def successor_of(db: Session, agrement_id: int) -> Agrement | None:

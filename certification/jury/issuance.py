@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
+from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from certification import chronology
@@ -183,9 +184,10 @@ def revoke(db: Session, actor: Actor, certificate_id: int, reason: str) -> Certi
 # --- public verification ---------------------------------------------------------------------
 
 
-@dataclass
-class Verification:
-    status: str  # valid | revoked | unknown
+class Verification(BaseModel):
+    """What the public verification of a number shows (the API's answer adds the certifier's name)."""
+
+    status: Literal["valid", "revoked", "unknown"]
     number: str
     holder_initials: str | None = None
     certification_title: str | None = None
@@ -193,7 +195,7 @@ class Verification:
     issued_on: date | None = None
     revoked_on: date | None = None
     revoked_reason: str | None = None
-    blocs: list[str] = field(default_factory=list)
+    blocs: list[str] = []
 
 
 def _initials(first_names: str, last_name: str) -> str:
