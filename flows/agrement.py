@@ -18,6 +18,7 @@ from sqlmodel import Session
 from certification.audit import SYSTEM
 from certification.clock import today
 from certification.errors import Conflict
+from certification.agrement.actions import request_waiting_for
 from certification.agrement.models import AgrementRequest
 from certification.agrement.read_model import RequestView, request_view
 from certification.agrement.states import REQUEST_STATE_LABELS, RequestState
@@ -141,20 +142,6 @@ def _system_transition(db: Session, request: AgrementRequest) -> str | None:
     return None
 
 
-def waiting_for(request: AgrementRequest) -> str | None:
-    state = RequestState(request.state)
-    if state is RequestState.submitted:
-        return "chargé·e de certification : examen de la recevabilité"
-    if state is RequestState.incomplete:
-        return f"mandataire : compléments attendus avant le {request.complements_deadline:%d/%m/%Y}"
-    if state is RequestState.under_review and not request.avis:
-        deadline = f" avant le {request.avis_deadline:%d/%m/%Y}" if request.avis_deadline else ""
-        return f"mandataire : avis attendu{deadline}"
-    if state is RequestState.under_review:
-        return "chargé·e de certification : décision"
-    return None
-
-
 CALENDAR = Calendar(PROCESS, AgrementRequest, "agrément request", fulfil_step, _reminders, _system_transition)
 
 
@@ -162,7 +149,7 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
     """Fulfil what the request's steps owe, then the calendar's reminders and deadlines."""
     out = Outcome(request_id)
     request = CALENDAR.advance(engine, request_id, out, rounds=len(REQUEST_STATE_LABELS))
-    out.waiting_for = waiting_for(request)
+    out.waiting_for = request_waiting_for(request)
     return out
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from certification.audit import SYSTEM
 from certification.clock import today
 from certification.controle import service as svc
+from certification.controle.actions import controle_waiting_for
 from certification.controle.models import Controle
 from certification.controle.read_model import ControleView, controle_view
 from certification.controle.states import CONTROLE_STATE_LABELS, KIND_LABELS, ControleState
@@ -174,19 +175,6 @@ def _system_transition(db: Session, controle: Controle) -> str | None:
     return "escalate"
 
 
-def waiting_for(controle: Controle) -> str | None:
-    state = ControleState(controle.state)
-    return {
-        ControleState.planned: "chargé·e de certification : désigner un contrôleur",
-        ControleState.assigned: "contrôleur : programmer la visite",
-        ControleState.visit_scheduled: "contrôleur : visite puis dépôt du rapport",
-        ControleState.report_submitted: "chargé·e de certification : décision",
-        ControleState.action_plan: f"structure : plan d'actions avant le {controle.action_plan_deadline:%d/%m/%Y}"
-        if controle.action_plan_deadline else None,
-        ControleState.escalated: "chargé·e de certification : plan d'actions échu, décision",
-    }.get(state)
-
-
 CALENDAR = Calendar(PROCESS, Controle, "contrôle", fulfil_step, _reminders, _system_transition)
 
 
@@ -194,7 +182,7 @@ def advance_controle(controle_id: int, engine: Engine | None = None) -> Controle
     """Fulfil what the contrôle's steps owe, then the calendar's reminders and escalation."""
     out = ControleOutcome(controle_id)
     controle = CALENDAR.advance(engine, controle_id, out, rounds=3)
-    out.waiting_for = waiting_for(controle)
+    out.waiting_for = controle_waiting_for(controle)
     return out
 
 

@@ -32,13 +32,13 @@ from certification.errors import Conflict
 from certification.models import AuditEvent, Certification
 from certification.settings import get_settings
 from certification.training import service as svc
+from certification.training.actions import appui_waiting_for, training_waiting_for
 from certification.training.models import Appui, TrainingEnrollment, TrainingSession
 from certification.training.read_model import AppuiView, EnrollmentView, TrainingView, appui_view, training_view
 from certification.training.states import (
     APPUI_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
     TRAINING_STATE_LABELS,
-    AppuiState,
     EnrollmentState,
     TrainingState,
 )
@@ -271,13 +271,6 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     return done
 
 
-def training_waiting_for(training: TrainingSession) -> str | None:
-    return {
-        TrainingState.planned: f"formateur : inscriptions, puis session à partir du {training.start_date:%d/%m/%Y}",
-        TrainingState.in_progress: "formateur : présences et résultats, puis clôture",
-    }.get(TrainingState(training.state))
-
-
 def advance_training_session(session_id: int, engine: Engine | None = None) -> Outcome:
     """Open the session on its first day, then fulfil what its steps owe (Prefect wraps it)."""
     out = Outcome(session_id)
@@ -344,14 +337,6 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
         attach = [_appui_invitation(appui, a, cancelled=True)] if appui.visit_at is not None else []
         fx.mail(ctx, "cancelled", "training/appui_annule", structure, cc=officers + formateur, attach=attach)
     return [fx]
-
-
-def appui_waiting_for(appui: Appui) -> str | None:
-    return {
-        AppuiState.requested: "chargé·e de certification : désigner un formateur",
-        AppuiState.assigned: "formateur : programmer la visite",
-        AppuiState.scheduled: "formateur : visite puis compte rendu",
-    }.get(AppuiState(appui.state))
 
 
 def advance_appui(appui_id: int, engine: Engine | None = None) -> Outcome:

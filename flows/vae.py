@@ -21,6 +21,7 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.effects import OwedEffect
 from certification.settings import get_settings
+from certification.vae.actions import vae_waiting_for
 from certification.vae.models import VaeDossier
 from certification.vae.read_model import VaeView, vae_view
 from certification.vae.states import OPEN_VAE_STATES, VAE_STATE_LABELS, VaeState
@@ -117,17 +118,6 @@ def _reminders(db: Session, dossier: VaeDossier, fx: Effects) -> None:
                 cc=[settings.officers_mailbox])
 
 
-def waiting_for(dossier: VaeDossier) -> str | None:
-    state = VaeState(dossier.state)
-    return {
-        VaeState.demande_deposee: f"chargé·e de certification : décision de recevabilité avant le "
-                           f"{dossier.recevabilite_due_on:%d/%m/%Y}",
-        VaeState.recevable: "structure : dépôt du livret 2",
-        VaeState.livret2_depose: "chargé·e de certification : inscription à une session de jury, puis entretien",
-        VaeState.entretien_realise: "jury : délibération sur les blocs demandés",
-    }.get(state)
-
-
 def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
     """Fulfil what the dossier's steps owe, then the calendar's reminders."""
     out = VaeOutcome(dossier_id)
@@ -140,7 +130,7 @@ def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
         _reminders(db, dossier, fx)
         out.mails += fx.mails
         out.state = dossier.state
-        out.waiting_for = waiting_for(dossier)
+        out.waiting_for = vae_waiting_for(dossier)
     return out
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.flow_helpers import request_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
     OFFICERS,
@@ -20,7 +19,7 @@ from api.web.prefect_links import links as prefect_links
 from api.web.render import SECTION_ROLES
 from api.web.session import WebUser
 from api.web.timeline import rows as timeline_rows
-from certification.agrement.actions import agrement_actions, request_actions
+from certification.agrement.actions import agrement_actions, request_actions, request_waiting_for
 from certification.clock import today
 from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc

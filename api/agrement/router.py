@@ -26,6 +26,7 @@ from api.agrement.schemas import (
     SubmissionIn,
 )
 from api.schemas import CommentIn
+from certification.agrement.actions import request_waiting_for
 from certification.agrement import actions
 from certification.audit import timeline
 from certification.models import Certification, Structure
@@ -34,7 +35,6 @@ from certification.agrement.read_model import request_view
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, RequestState
 from certification.agrement import service as svc
 from certification.agrement import queries as agrement_queries
-from api.flow_helpers import request_waiting_for as waiting_for
 
 router = APIRouter(prefix="/agrement-requests", tags=["demandes d'agrément"])
 
@@ -50,7 +50,7 @@ def _summary_of(request: AgrementRequest, structure: Structure, cert: Certificat
         "structure_region": structure.region,
         "certification_code": cert.code,
         "submitted_at": request.submitted_at,
-        "waiting_for": waiting_for(request),
+        "waiting_for": request_waiting_for(request),
     }
 
 

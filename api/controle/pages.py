@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.flow_helpers import controle_waiting_for
 from api.web.actions import register, stored_file
 from api.web.forms import (
     OFFICERS,
@@ -21,7 +20,7 @@ from api.web.timeline import rows as timeline_rows
 from api.web.visits import VISIT_INPUTS, parse_visit
 from certification.controle import queries as controle_queries
 from certification.controle import service as controles_svc
-from certification.controle.actions import controle_actions
+from certification.controle.actions import controle_actions, controle_waiting_for
 from certification.controle.models import Controle
 from certification.controle.read_model import controle_view
 from certification.controle.states import CONTROLE, CONTROLE_STATE_LABELS, FINDING_STATUSES, KIND_LABELS

@@ -22,7 +22,7 @@ from api.controle.schemas import (
 from api.contract import multipart_body, pdf_files
 from api.deps import ControleurOrOfficer, Officer, Principal, StructureOrOfficer, require
 from api.dossier import progress_of
-from api.flow_helpers import controle_waiting_for as waiting_for
+from certification.controle.actions import controle_waiting_for
 from api.idempotency import Call, Responder, fingerprint, run_idempotent
 from api.pagination import Page
 from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
@@ -57,7 +57,7 @@ def _summary_of(c: Controle, agrement: Agrement, structure: Structure, controleu
         "state_label": CONTROLE_STATE_LABELS[c.state], "agrement_id": c.agrement_id,
         "agrement_number": agrement.number, "structure_id": c.structure_id, "structure_name": structure.name,
         "controleur_id": c.controleur_id, "controleur_name": controleur.full_name if controleur else None,
-        "visit_at": c.visit_at, "action_plan_deadline": c.action_plan_deadline, "waiting_for": waiting_for(c),
+        "visit_at": c.visit_at, "action_plan_deadline": c.action_plan_deadline, "waiting_for": controle_waiting_for(c),
     }
 
 

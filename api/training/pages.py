@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.flow_helpers import training_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     COMMENT, REASON, DossierKind, FormAction, Input, Parsed, actions_of, choice, integer, optional_comment, pick,
@@ -24,7 +23,7 @@ from certification.errors import Conflict, ValidationFailed
 from certification.models import Role, Structure, User
 from certification.training import queries as training_queries
 from certification.training import service as training_svc
-from certification.training.actions import enrollment_actions, training_actions
+from certification.training.actions import enrollment_actions, training_actions, training_waiting_for
 from certification.training.models import TrainingEnrollment, TrainingSession
 from certification.training.read_model import training_view
 from certification.training.states import (

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.flow_helpers import appui_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     REASON, DossierKind, FormAction, Input, Parsed, actions_of, pick,
@@ -23,7 +22,7 @@ from certification.models import Role
 from certification.settings import get_settings
 from certification.training import appuis as appuis_svc
 from certification.training import queries as training_queries
-from certification.training.actions import appui_actions
+from certification.training.actions import appui_actions, appui_waiting_for
 from certification.training.models import Appui
 from certification.training.read_model import appui_view
 from certification.training.states import (

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from api.contract import PDF, binary
 from api.deps import Principal, current_principal, require
 from api.dossier import progress_of
-from api.flow_helpers import training_attestation_kind, training_waiting_for
+from certification.training.actions import training_waiting_for
+from api.flow_helpers import training_attestation_kind
 from api.idempotency import Call, Responder
 from api.pagination import Page, Pager, in_range, since_query, until_query
 from api.reads import DossierReads

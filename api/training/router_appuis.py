@@ -12,7 +12,7 @@ from sqlmodel import Session
 from api.contract import PDF, binary
 from api.deps import FormateurOrOfficer, Officer, Principal, StructureOrOfficer, current_principal, require
 from api.dossier import progress_of
-from api.flow_helpers import appui_waiting_for
+from certification.training.actions import appui_waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page
 from api.listing import STRUCTURE, list_route, period, state_filter, summary_of

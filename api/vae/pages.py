@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.flow_helpers import vae_waiting_for
 from api.web.actions import register
 from api.web.forms import (
     OFFICERS,
@@ -28,7 +27,7 @@ from certification.services.referential import bloc_titles
 from certification.settings import get_settings
 from certification.vae import queries as vae_queries
 from certification.vae import service as vae_svc
-from certification.vae.actions import vae_actions
+from certification.vae.actions import vae_actions, vae_waiting_for
 from certification.vae.models import VaeDossier
 from certification.vae.read_model import vae_view
 from certification.vae.states import VAE, VAE_STATE_LABELS

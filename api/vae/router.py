@@ -11,7 +11,6 @@ from sqlmodel import Session
 from api.contract import PDF, binary, multipart_body
 from api.dossier import progress_of
 from api.deps import Officer, OfficerOrJuryMember, Principal, StructureOrOfficer, current_principal
-from api.flow_helpers import vae_waiting_for as waiting_for
 from api.idempotency import Call, Responder
 from api.pagination import Page
 from api.listing import STRUCTURE, list_route, period, state_filter, summary_of
@@ -28,7 +27,7 @@ from certification.candidates.models import Candidate
 from certification.settings import get_settings
 from certification.vae import queries as vae_queries
 from certification.vae import service as svc
-from certification.vae.actions import vae_actions
+from certification.vae.actions import vae_actions, vae_waiting_for
 from certification.vae.models import VaeDossier
 from certification.vae.read_model import vae_view
 from certification.vae.states import VAE_STATE_LABELS, VaeState
@@ -46,7 +45,7 @@ def _summary_of(d: VaeDossier, candidate: Candidate, structure: Structure) -> di
         "id": d.id, "reference": d.reference, "state": d.state, "state_label": VAE_STATE_LABELS[d.state],
         "candidate_id": d.candidate_id, "candidate_reference": candidate.reference,
         "candidate_name": f"{candidate.first_names} {candidate.last_name}", "structure_id": d.structure_id,
-        "structure_name": structure.name, "recevabilite_due_on": d.recevabilite_due_on, "waiting_for": waiting_for(d),
+        "structure_name": structure.name, "recevabilite_due_on": d.recevabilite_due_on, "waiting_for": vae_waiting_for(d),
     }
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from certification.actions import available_transitions, named_actions
 from certification.agrement.models import Agrement, AgrementRequest
 from certification.agrement.queries import open_renewal_of
-from certification.agrement.states import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES
+from certification.agrement.states import AGREMENT, AGREMENT_REQUEST, VALID_AGREMENT_STATES, RequestState
 from certification.audit import Actor
 from certification.models import Role
 
@@ -48,3 +48,17 @@ def agrement_actions(db: Session, actor: Actor, agrement: Agrement) -> list[str]
         renewable = agrement.state in VALID_AGREMENT_STATES and open_renewal_of(db, agrement.id) is None
         return ["renewal"] if renewable else []
     return named_actions(AGREMENT_ACTIONS, available_transitions(AGREMENT, agrement.state, actor.role))
+
+
+def request_waiting_for(request: AgrementRequest) -> str | None:
+    state = RequestState(request.state)
+    if state is RequestState.submitted:
+        return "chargé·e de certification : examen de la recevabilité"
+    if state is RequestState.incomplete:
+        return f"mandataire : compléments attendus avant le {request.complements_deadline:%d/%m/%Y}"
+    if state is RequestState.under_review and not request.avis:
+        deadline = f" avant le {request.avis_deadline:%d/%m/%Y}" if request.avis_deadline else ""
+        return f"mandataire : avis attendu{deadline}"
+    if state is RequestState.under_review:
+        return "chargé·e de certification : décision"
+    return None

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from certification.actions import available_transitions, named_actions
 from certification.audit import Actor
 from certification.controle.models import Controle
-from certification.controle.states import CONTROLE
+from certification.controle.states import CONTROLE, ControleState
 from certification.models import Role
 
 # Action name -> transition name (the actions that are transitions of the contrôle's machine).
@@ -29,3 +29,16 @@ def controle_actions(_session: Session, actor: Actor, controle: Controle) -> lis
     if actor.role is Role.structure and controle.state in ("action_plan", "escalated"):
         actions.append("evidence")
     return actions
+
+
+def controle_waiting_for(controle: Controle) -> str | None:
+    state = ControleState(controle.state)
+    return {
+        ControleState.planned: "chargé·e de certification : désigner un contrôleur",
+        ControleState.assigned: "contrôleur : programmer la visite",
+        ControleState.visit_scheduled: "contrôleur : visite puis dépôt du rapport",
+        ControleState.report_submitted: "chargé·e de certification : décision",
+        ControleState.action_plan: f"structure : plan d'actions avant le {controle.action_plan_deadline:%d/%m/%Y}"
+        if controle.action_plan_deadline else None,
+        ControleState.escalated: "chargé·e de certification : plan d'actions échu, décision",
+    }.get(state)

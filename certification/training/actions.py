@@ -44,3 +44,18 @@ def appui_actions(_session: Session, actor: Actor, appui: Appui) -> list[str]:
     if actor.role is Role.structure and appui.state != AppuiState.requested:
         names.discard("cancel")
     return named_actions(APPUI_ACTIONS, names)
+
+
+def training_waiting_for(training: TrainingSession) -> str | None:
+    return {
+        TrainingState.planned: f"formateur : inscriptions, puis session à partir du {training.start_date:%d/%m/%Y}",
+        TrainingState.in_progress: "formateur : présences et résultats, puis clôture",
+    }.get(TrainingState(training.state))
+
+
+def appui_waiting_for(appui: Appui) -> str | None:
+    return {
+        AppuiState.requested: "chargé·e de certification : désigner un formateur",
+        AppuiState.assigned: "formateur : programmer la visite",
+        AppuiState.scheduled: "formateur : visite puis compte rendu",
+    }.get(AppuiState(appui.state))

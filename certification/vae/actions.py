@@ -35,3 +35,14 @@ def vae_actions(db: Session, actor: Actor, dossier: VaeDossier) -> list[str]:
     if actor.role in (Role.structure, Role.officer) and dossier.state in (VaeState.recevable, VaeState.livret2_depose):
         actions.append("accompaniment")
     return actions
+
+
+def vae_waiting_for(dossier: VaeDossier) -> str | None:
+    state = VaeState(dossier.state)
+    return {
+        VaeState.demande_deposee: f"chargé·e de certification : décision de recevabilité avant le "
+                           f"{dossier.recevabilite_due_on:%d/%m/%Y}",
+        VaeState.recevable: "structure : dépôt du livret 2",
+        VaeState.livret2_depose: "chargé·e de certification : inscription à une session de jury, puis entretien",
+        VaeState.entretien_realise: "jury : délibération sur les blocs demandés",
+    }.get(state)
