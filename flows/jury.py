@@ -217,7 +217,22 @@ def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[in
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 
 
-def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutcome) -> None:
+class _RunContexts:
+    """The session's letter and e-mail context, built once per run and shared by its steps: a run
+    changes nothing that context shows (the steps send, the signature's results were applied by
+    the signature), so a fast client's three steps owed at once cost one reading of the session,
+    as a paced client's one step does."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[int, dict[str, Any]] = {}
+
+    def of(self, db: Session, jury: JurySession) -> dict[str, Any]:
+        if jury.id not in self._contexts:
+            self._contexts[jury.id] = jury_context(db, jury)
+        return self._contexts[jury.id]
+
+
+def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutcome, contexts: _RunContexts) -> None:
     """The PV of this version, every certificate's document, one results e-mail per structure
     (its candidates, documents attached) and one per candidate who has an address.
 
@@ -230,7 +245,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
 
     with session_scope(engine) as db:
         jury = db.get(JurySession, jury_id)
-        ctx = jury_context(db, jury)
+        ctx = contexts.of(db, jury)
         pv_missing = get_document(db, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury",
                                   version=pv_version) is None
         recipients = _notified_candidates(db, jury, pv_version)
@@ -282,25 +297,26 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
             out.mails += fx.mails
 
 
-def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
+def fulfil_step(db: Session, effect: OwedEffect, contexts: _RunContexts | None = None) -> list[Effects]:
     """What one step of the session (or of an appeal against it) owes, whatever its state now.
 
     The PV and results of a signature are done apart (``_results``: many transactions); here a
-    signature step owes nothing more once they are.
+    signature step owes nothing more once they are. ``contexts``: the run's, shared by its steps.
     """
     settings = get_settings()
+    contexts = contexts or _RunContexts()
     if effect.entity_type == APPEAL_ENTITY:
         return [appeal_step(db, effect)]
     jury = db.get(JurySession, effect.dossier_id)
     fx = Effects(db, ENTITY, jury.id, jury.reference)
     if effect.step == "convene":
-        _convocations(db, jury, jury_context(db, jury), fx)
+        _convocations(db, jury, contexts.of(db, jury), fx)
     elif effect.step == "flag" and jury.flag_reason:
         digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
-        fx.mail(jury_context(db, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
+        fx.mail(contexts.of(db, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
                 extra={"flag_reason": jury.flag_reason})
     elif effect.step == "close_deliberation":
-        ctx = jury_context(db, jury)
+        ctx = contexts.of(db, jury)
         pv_version = effect.payload.get("pv_version") or jury.pv_version
         president = [m["email"] for m in ctx["jury"]["members"] if m["is_president"]]
         fx.mail(ctx, f"pv-to-sign:v{pv_version}", "jury/pv_a_signer", president, cc=[settings.officers_mailbox])
@@ -320,9 +336,10 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
             raise LookupError(f"jury session {session_id} does not exist")
         signatures = [(e.id, e.payload.get("pv_version")) for e in owed(db, PROCESS, session_id)
                       if e.step in SIGNATURE_STEPS]
+    contexts = _RunContexts()
     for _, pv_version in signatures:
-        _results(engine, session_id, pv_version or 1, out)
-    fulfil_owed(engine, PROCESS, session_id, fulfil_step).add_to(out)
+        _results(engine, session_id, pv_version or 1, out, contexts)
+    fulfil_owed(engine, PROCESS, session_id, lambda db, effect: fulfil_step(db, effect, contexts)).add_to(out)
     with session_scope(engine) as db:
         jury = db.get(JurySession, session_id)
         if signatures and jury.state == JuryState.pv_signed.value:

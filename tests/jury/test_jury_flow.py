@@ -103,3 +103,23 @@ def test_killed_mid_results_restarts_without_duplicates(world, monkeypatch, sett
     assert len(keys) == len(set(keys))
     assert len(generated_documents("certificates")) == 5 and len(generated_documents("jury_sessions")) == 1
     assert advance_jury(sid).mails == []
+
+
+def test_steps_owed_at_once_read_the_session_once(world, monkeypatch, settings):
+    """A fast client's convocation, « PV à signer » and signature, all owed when the run starts,
+    are fulfilled from one reading of the session (a paced client's run reads it once per step)."""
+    import flows.jury as jury_flow
+
+    people = world
+    ids = ready_candidates(people["structure"], 3)
+    sid = deliberated_session(people, ids)
+    reads = []
+    real_view = jury_flow.jury_view
+    monkeypatch.setattr(jury_flow, "jury_view", lambda db, jury, **kw: reads.append(jury.id) or real_view(db, jury, **kw))
+    outcome = advance_jury(sid)
+    assert outcome.state == "results_notified"
+    assert reads == [sid]
+    with session_scope() as db:
+        templates = sorted(m.template for m in db.exec(select(OutboxMessage)))
+    assert templates.count("jury/convocation_jury") == 4 and templates.count("jury/pv_a_signer") == 1
+    assert templates.count("jury/resultats_jury") == 3 and templates.count("jury/resultats_jury_structure") == 1
