@@ -36,7 +36,22 @@ def _processes() -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def _warm_up() -> None:  # pragma: no cover - runs in the workers
+PARENT_CHECK_S = 1.0  # how often a worker looks whether the process that started it still lives
+
+
+def _exit_with(parent: int) -> None:  # pragma: no cover - runs in the workers
+    """End this worker once ``parent`` is gone. A parent killed outright (SIGKILL, out of memory)
+    runs no exit handler, and its workers, waiting for work that never comes, would otherwise stay
+    for ever, each holding its memory, one pool more at every restart of the flow's process."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+def _warm_up(parent: int) -> None:  # pragma: no cover - runs in the workers
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     import weasyprint  # noqa: F401  (the import is most of a worker's start)
 
 
@@ -47,7 +62,7 @@ def _pool_of(size: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             _pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm_up)
+                                        initializer=_warm_up, initargs=(os.getpid(),))
             _pool_size = size
         return _pool
 
