@@ -17,7 +17,6 @@ from api.web.forms import (
     text
 )
 from api.web.deliberation import parse_bloc_results
-from api.web.inbox import unplaced_ready_candidates
 from api.web.pages import certification_of, person, principal, structure_name
 from api.web.prefect_links import links as prefect_links
 from api.web.session import WebUser
@@ -86,7 +85,7 @@ def jury_page_context(db: Session, current: WebUser, session_id: int) -> dict[st
         "result_labels": DELIBERATION_RESULTS,
         "member_choices": _member_choices(db, view, out.members) if "members" in out.allowed_actions else [],
         "ready": [{"id": c.id, "label": f"{c.reference} — {person(c)} ({structure_name(db, c.structure_id)})"}
-                  for c in unplaced_ready_candidates(db, j.certification_id)]
+                  for c in jury_queries.unplaced_ready_candidates(db, j.certification_id)]
         if "candidates" in out.allowed_actions else [],
         "documents": session_documents(db, j) if current.role is Role.officer
         else list_documents(db, ENTITY, j.id),

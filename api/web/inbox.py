@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from certification.audit import Actor
 from certification.clock import now, today
@@ -16,8 +16,7 @@ from certification.errors import Forbidden
 from certification.models import ROLE_LABELS_FR, Certification, Role, Structure, User
 from certification.candidates.models import Candidate
 from certification.agrement.states import AGREMENT_STATE_LABELS, REQUEST_STATE_LABELS, AgrementState, RequestState
-from certification.jury.states import JURY_STATE_LABELS, PENDING_JURY_STATES, JuryState
-from certification.jury.models import JuryCandidate, JurySession
+from certification.jury.states import JURY_STATE_LABELS, JuryState
 from certification.appeals.states import APPEAL_STATE_LABELS, AppealState
 from certification.candidates.states import CANDIDATE_STATE_LABELS, CandidateState
 from certification.training.states import (
@@ -209,24 +208,13 @@ def _agrements(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     return items
 
 
-def unplaced_ready_candidates(db: Session, certification_id: int | None = None) -> list[Candidate]:
-    """Candidates ready for a jury who are not registered in a pending session."""
-    placed = select(JuryCandidate.candidate_id).join(JurySession, JurySession.id == JuryCandidate.session_id).where(
-        JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
-    query = select(Candidate).where(Candidate.state == CandidateState.ready_for_jury.value,
-                                    Candidate.id.not_in(placed)).order_by(Candidate.id)
-    if certification_id is not None:
-        query = query.where(Candidate.certification_id == certification_id)
-    return list(db.exec(query))
-
-
 def _ready_candidates(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
     """Officer: candidates ready for a jury and registered in no pending session, per certification,
     with the session to register them in (or the planning of one)."""
     if actor.role is not Role.officer:
         return []
     by_certification: dict[int, list[Candidate]] = {}
-    for c in unplaced_ready_candidates(db):
+    for c in jury_queries.unplaced_ready_candidates(db):
         by_certification.setdefault(c.certification_id, []).append(c)
     items = []
     open_sessions = [j for j in jury_queries.list_sessions(db, actor) if j.state in (JuryState.planned,
@@ -252,16 +240,13 @@ def _candidates(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
         return []
     items = []
     for c in candidate_queries.list_candidates(db, actor, state=CandidateState.in_training.value):
-        acquired = {e.bloc_code for e in candidate_queries.evaluations_of(db, c.id) if e.result == "acquis"}
-        if not acquired:  # nothing evaluated « acquis » yet: no need to look up the blocs already held
-            continue
-        missing = candidates_svc.missing_blocs(db, c)
-        if missing and set(missing) <= acquired:
+        blocs = candidates_svc.ready_to_present(db, c)
+        if blocs:
             items.append(InboxItem(
                 kind="candidat", kind_label="Candidat", url=f"/app/candidats/{c.id}", reference=c.reference,
                 subject=f"{c.first_names} {c.last_name} — {names.structure(c.structure_id)}",
                 step="Présenter au jury (blocs évalués)", who=Role.structure,
-                state_label=CANDIDATE_STATE_LABELS[CandidateState(c.state)], note="blocs : " + ", ".join(missing),
+                state_label=CANDIDATE_STATE_LABELS[CandidateState(c.state)], note="blocs : " + ", ".join(blocs),
             ))
     return items
 

@@ -21,7 +21,7 @@ from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import BlocAcquisition
 from certification.candidates.queries import evaluations_of, get_candidate
 from certification.visibility import structure_of
-from certification.candidates.states import CANDIDATE, EVALUATION_RESULTS, CandidateState
+from certification.candidates.states import CANDIDATE, EVALUATION_RESULTS, CandidateState, evaluations_refusal
 from certification.numbering import next_value
 from certification.services.files import PieceIn
 from certification.referentiel.service import equivalences_of, version_in_force
@@ -313,11 +313,24 @@ def start_training(db: Session, actor: Actor, candidate_id: int) -> Candidate:
     return _fire(db, actor, candidate_id, "start_training")
 
 
+def _evaluated_blocs(db: Session, candidate: Candidate) -> set[str]:
+    return {e.bloc_code for e in evaluations_of(db, candidate.id) if e.result == "acquis"}
+
+
 def mark_ready(db: Session, actor: Actor, candidate_id: int) -> Candidate:
     candidate = _acting_on(db, actor, candidate_id)
-    evaluated = {e.bloc_code for e in evaluations_of(db, candidate.id) if e.result == "acquis"}
-    return _fire(db, actor, candidate_id, "mark_ready",
-                 context={"blocs_to_assess": missing_blocs(db, candidate), "evaluated_blocs": evaluated})
+    return _fire(db, actor, candidate_id, "mark_ready", context={
+        "blocs_to_assess": missing_blocs(db, candidate), "evaluated_blocs": _evaluated_blocs(db, candidate)})
+
+
+def ready_to_present(db: Session, candidate: Candidate) -> list[str]:
+    """The blocs the candidate in training may be presented to a jury for now (« présenter au
+    jury » would be allowed: every bloc still to assess is evaluated « acquis »), else []."""
+    evaluated = _evaluated_blocs(db, candidate)
+    if not evaluated:  # nothing evaluated « acquis » yet: no need to look up the blocs already held
+        return []
+    context = {"blocs_to_assess": missing_blocs(db, candidate), "evaluated_blocs": evaluated}
+    return [] if evaluations_refusal(candidate, context) else context["blocs_to_assess"]
 
 
 def postpone(db: Session, actor: Actor, candidate_id: int, reason: str) -> Candidate:

@@ -32,7 +32,9 @@ CANDIDATE_STATE_LABELS = {
 EVALUATION_RESULTS = {"acquis": "acquis", "en_cours": "en cours d'acquisition", "non_acquis": "non acquis"}
 
 
-def _evaluated(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
+def evaluations_refusal(candidate: Any, ctx: Mapping[str, Any]) -> str | None:
+    """Why the candidate may not be presented to a jury yet (``ctx``: the blocs to assess, those
+    evaluated « acquis »), or None."""
     missing = [b for b in ctx.get("blocs_to_assess", ()) if b not in set(ctx.get("evaluated_blocs", ()))]
     if not ctx.get("blocs_to_assess"):
         return "Tous les blocs sont déjà acquis : aucun bloc à présenter au jury."
@@ -47,7 +49,7 @@ CANDIDATE = StateMachine(
     transitions=[
         transition("start_training", [CandidateState.registered], CandidateState.in_training, [Role.structure, Role.officer], "commencer la formation"),
         transition("mark_ready", [CandidateState.in_training], CandidateState.ready_for_jury, [Role.structure, Role.officer], "présenter au jury",
-                   guards=[_evaluated]),
+                   guards=[evaluations_refusal]),
         transition("postpone", [CandidateState.registered, CandidateState.in_training, CandidateState.ready_for_jury], CandidateState.postponed, [Role.structure, Role.officer], "ajourner",
                    requires_reason=True),
         transition("resume", [CandidateState.postponed], CandidateState.in_training, [Role.structure, Role.officer], "reprendre la formation"),

@@ -11,7 +11,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from certification.audit import Actor
 from certification.jury.models import Certificate, Deliberation, JuryCandidate, JuryMember, JurySession
+from certification.jury.states import PENDING_JURY_STATES
+from certification.candidates.models import Candidate
 from certification.candidates.queries import candidates_of_structure
+from certification.candidates.states import CandidateState
 from certification.models import Role
 from certification.visibility import seen_by, structure_of, visible_one
 
@@ -78,3 +81,14 @@ def list_certificates(db: Session, actor: Actor, *, jury_session_id: int | None 
 
 def get_certificate(db: Session, actor: Actor, certificate_id: int) -> Certificate:
     return visible_one(db, actor, _certificates_query, Certificate, certificate_id, missing="Certificat introuvable.", code="certificate_not_found")
+
+
+def unplaced_ready_candidates(db: Session, certification_id: int | None = None) -> list[Candidate]:
+    """Candidates ready for a jury who are not registered in a pending session."""
+    placed = select(JuryCandidate.candidate_id).join(JurySession, JurySession.id == JuryCandidate.session_id).where(
+        JurySession.state.in_([s.value for s in PENDING_JURY_STATES]))
+    query = select(Candidate).where(Candidate.state == CandidateState.ready_for_jury.value,
+                                    Candidate.id.not_in(placed)).order_by(Candidate.id)
+    if certification_id is not None:
+        query = query.where(Candidate.certification_id == certification_id)
+    return list(db.exec(query))

@@ -83,9 +83,15 @@ def test_ready_needs_evaluations_of_every_bloc(world):
                             evaluator_name="Tuteur")
         with pytest.raises(InvalidTransition, match="SP-B2, SP-B3"):
             cand.mark_ready(db, actor, c.id)
+        assert cand.ready_to_present(db, c) == []  # the inbox proposes no presentation yet
         with pytest.raises(ValidationFailed):
             cand.add_evaluation(db, actor, c.id, bloc_code="EPSP-B1", evaluated_on=today(),
                                 result="acquis", evaluator_name="Tuteur")
+        for bloc in ("SP-B2", "SP-B3"):
+            cand.add_evaluation(db, actor, c.id, bloc_code=bloc, evaluated_on=today(), result="acquis",
+                                evaluator_name="Tuteur")
+        assert cand.ready_to_present(db, c) == ["SP-B1", "SP-B2", "SP-B3"]  # the guard's reading, the same
+        assert cand.mark_ready(db, actor, c.id).state == "ready_for_jury"
 
 
 def test_structures_see_only_their_candidates(world):
