@@ -31,6 +31,7 @@ from certification.appeals import queries as appeal_queries
 from certification.candidates import queries as candidate_queries
 from certification.candidates import service as candidates_svc
 from certification.jury import queries as jury_queries
+from certification.jury.actions import jury_actions
 from certification.training import queries as training_queries
 from certification.vae import queries as vae_queries
 from certification.vae.states import VAE_STATE_LABELS, VaeState
@@ -158,9 +159,7 @@ def _juries(db: Session, actor: Actor, names: _Names) -> list[InboxItem]:
             continue
         step, who = JURY_STEPS[state]
         if actor.role is Role.jury_member:
-            # Among the members, only the president records results, closes and signs.
-            president = any(m.user_id == actor.user_id and m.is_president for m in jury_queries.members_of(db, j.id))
-            if not president or state in (JuryState.planned, JuryState.convened):
+            if not jury_actions(db, actor, j):  # among the members, the president's steps only
                 continue
             who = Role.jury_member
         items.append(InboxItem(

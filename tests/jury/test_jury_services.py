@@ -338,3 +338,24 @@ def test_expiry_flags_pending_sessions(world):
     assert "expire" in outcome["transitions"] and outcome["flagged_juries"] == [sid]
     (flag,) = _flags(sid)
     assert "agrément expiré" in flag.reason
+
+
+def test_the_inbox_gives_the_signature_to_the_president_only(world):
+    """The inbox asks a jury member for what the domain lets him do now (``jury_actions``): the
+    president signs the PV of a closed deliberation; another member has nothing to do."""
+    from api.web.inbox import build_inbox
+    from certification.models import User
+
+    people, _ = world
+    ids = ready_candidates(people["structure"], 1)
+    sid = deliberated_session(people, ids, sign=False)
+    with session_scope() as db:
+        reference = db.get(JurySession, sid).reference
+
+        def steps(key: str) -> list[tuple[str, str]]:
+            user = db.get(User, people[key]["id"])
+            return [(i.reference, i.step) for i in build_inbox(db, user, people[key]["actor"]) if i.kind == "jury"]
+
+        assert steps("presidente") == [(reference, "Signer le procès-verbal")]
+        assert steps("employeur2") == []
+        assert steps("salarie1") == []
