@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator
 
 from api.errors import french_error
 from certification.candidates.service import SEX_MESSAGE, SEXES
@@ -24,6 +24,18 @@ def _sex(value: Any) -> Any:
 
 # The holder's sex (M | F, as the SI CPF data dictionary codes it), optional; other values: 422 in French.
 Sex = Annotated[Literal["M", "F"] | None, BeforeValidator(_sex)]
+
+
+class CandidateDossierOut(BaseModel):
+    """What every dossier about one candidate (an appeal, a dossier de VAE) says first."""
+
+    id: int
+    reference: str
+    state: str
+    state_label: str
+    candidate_id: int
+    candidate_reference: str
+    candidate_name: str
 
 
 # --- public verification ---------------------------------------------------------------------

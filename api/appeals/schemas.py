@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.certification_schemas import BlocResult
+from api.certification_schemas import BlocResult, CandidateDossierOut
 from api.dossier import ProgressOut
 from api.schemas import DocumentOut, Strict
 from api.types import UtcDateTime
@@ -24,15 +24,8 @@ class UpholdIn(Strict):
     reason: str = Field(min_length=1, max_length=10000)
 
 
-class AppealOut(BaseModel):
+class AppealOut(CandidateDossierOut):
     progress: ProgressOut = Field(description="Travail du moteur encore dû sur ce dossier")
-    id: int
-    reference: str
-    state: str
-    state_label: str
-    candidate_id: int
-    candidate_reference: str
-    candidate_name: str
     session_id: int
     session_reference: str
     grounds: str

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.certification_schemas import CandidateDossierOut
 from api.dossier import ProgressOut
 from api.schemas import DocumentOut, Strict
 from api.types import UtcDateTime
@@ -50,14 +51,7 @@ class Livret2Out(BaseModel):
     url: str
 
 
-class VaeSummary(BaseModel):
-    id: int
-    reference: str
-    state: str
-    state_label: str
-    candidate_id: int
-    candidate_reference: str
-    candidate_name: str
+class VaeSummary(CandidateDossierOut):
     structure_id: int
     structure_name: str
     recevabilite_due_on: date
