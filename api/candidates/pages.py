@@ -250,7 +250,7 @@ CANDIDATE_CREATIONS = actions_of(
 )
 
 CANDIDATES = register(DossierKind(
-    "candidats", "Les candidats", "candidate_id", "candidate.html", candidate_context, "c", None,
+    "candidats", "Les candidats", "candidate_id", "candidates/candidate.html", candidate_context, "c", None,
     Candidate.__tablename__, CANDIDATE_ACTIONS, listing=candidate_listing, creations=CANDIDATE_CREATIONS,
     files=_candidate_file,
 ))

@@ -210,7 +210,7 @@ CONTROLE_ACTIONS = actions_of(
 
 
 CONTROLES = register(DossierKind(
-    "controles", "Les contrôles", "controle_id", "controle.html", controle_context, "c", "controle_changed",
+    "controles", "Les contrôles", "controle_id", "controle/controle.html", controle_context, "c", "controle_changed",
     Controle.__tablename__, CONTROLE_ACTIONS, listing=controle_listing,
     documents=lambda _s, ctx: {(Controle.__tablename__, ctx["c"].id)},
     files=lambda _s, ctx, file_id: stored_file(ctx["files"], file_id),

@@ -278,7 +278,7 @@ JURY_CREATIONS = actions_of(
 )
 
 JURIES = register(DossierKind(
-    "jurys", "Les sessions de jury", "session_id", "jury.html", jury_page_context, "j", "jury_changed", ENTITY,
+    "jurys", "Les sessions de jury", "session_id", "jury/jury.html", jury_page_context, "j", "jury_changed", ENTITY,
     JURY_ACTIONS, listing=jury_listing, creations=JURY_CREATIONS,
     documents=lambda _s, ctx: {(d.entity_type, d.entity_id) for d in ctx["documents"]},
 ))

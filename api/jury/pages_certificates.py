@@ -145,7 +145,7 @@ def _certificate_badge(db: Session, ctx: dict, credential_id: int):
 
 
 CERTIFICATES = register(DossierKind(
-    "certificats", "Les certificats et attestations", "certificate_id", "certificate.html", certificate_context, "k",
+    "certificats", "Les certificats et attestations", "certificate_id", "jury/certificate.html", certificate_context, "k",
     "certificate_changed", Certificate.__tablename__, CERTIFICATE_ACTIONS, listing=certificate_listing,
     documents=lambda _s, ctx: {(Certificate.__tablename__, ctx["k"].id)}, files=_certificate_badge,
 ))

@@ -47,7 +47,7 @@ def report_page(request: Request, annee: str = "", current: WebUser = Depends(we
     report, years = _report(current, annee)
     if report.year and report.year not in years:
         years = sorted({*years, report.year})
-    return render(request, "report.html", section="rapport", year_choices=years,
+    return render(request, "reporting/report.html", section="rapport", year_choices=years,
                   csv_url=_url(f"{BASE}/activite.csv", report.year), pdf_url=_url(f"{BASE}/activite.pdf", report.year),
                   **layout.activity_context(report))
 

@@ -327,7 +327,7 @@ def _training_documents(_session: Session, ctx: dict) -> set[tuple[str, int]]:
 
 
 TRAINING = register(DossierKind(
-    "formations", "Les formations EPSP", "training_id", "training.html", training_context, "t",
+    "formations", "Les formations EPSP", "training_id", "training/training.html", training_context, "t",
     "training_session_changed", SESSION_ENTITY, TRAINING_ACTIONS, listing=training_listing,
     creations=TRAINING_CREATIONS, documents=_training_documents,
 ))

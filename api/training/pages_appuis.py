@@ -134,7 +134,7 @@ def _appui_file(_session: Session, ctx: dict, file_id: int):
 
 
 APPUIS = register(DossierKind(
-    "appuis", "Les appuis pédagogiques", "appui_id", "appui.html", appui_context, "a", "appui_changed",
+    "appuis", "Les appuis pédagogiques", "appui_id", "training/appui.html", appui_context, "a", "appui_changed",
     Appui.__tablename__, APPUI_ACTIONS, listing=appui_listing, creations=APPUI_CREATIONS,
     documents=lambda _s, ctx: {(Appui.__tablename__, ctx["a"].id)}, files=_appui_file,
 ))

@@ -197,7 +197,7 @@ def _livret2_file(_session: Session, ctx: dict, file_id: int) -> tuple[Any, str,
 
 
 VAE_PAGES = register(DossierKind(
-    "vae", "Les dossiers de VAE", "dossier_id", "vae.html", vae_context, "d", "vae_changed",
+    "vae", "Les dossiers de VAE", "dossier_id", "vae/vae.html", vae_context, "d", "vae_changed",
     VaeDossier.__tablename__, VAE_ACTIONS, listing=vae_listing, creations=VAE_CREATIONS,
     documents=lambda _s, ctx: {(VaeDossier.__tablename__, ctx["d"].id)},
     files=_livret2_file,
