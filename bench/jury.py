@@ -4,6 +4,7 @@ loop of rendering the same PDFs and sending the same e-mails, in the same run.
     .venv/bin/python -m bench.jury                 # 130 and 1,000 candidates, file outbox
     .venv/bin/python -m bench.jury --sizes 130 --smtp    # through a local SMTP server (aiosmtpd)
     .venv/bin/python -m bench.jury --sizes 130 --profile /tmp/jury.prof  # + CPU profile (pstats)
+    .venv/bin/python -m bench.jury --sizes 1000 --repeat 3   # three juries: median and spread of the ratio
 
 Engine = the president's signature (``jury.service.sign_pv``: results applied and certificate
 numbers drawn in its transaction) + ``flows.jury.advance_jury`` (what the session's steps owe:
@@ -317,21 +318,36 @@ def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict)
     return result
 
 
+def spread(size: int, ratios: list[float]) -> dict:
+    """The ratios of the runs of one size: their median and range, and how many met the target."""
+    ordered = sorted(ratios)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {"candidates": size, "runs": len(ordered), "median": round(median, 3), "min": ordered[0],
+            "max": ordered[-1], "within_target": sum(r <= TARGET_RATIO for r in ordered)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[130, 1000])
     parser.add_argument("--smtp", action="store_true", help="deliver through a local aiosmtpd instead of .eml files")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each size N times (a fresh jury each time) and state the ratios' median and spread")
     parser.add_argument("--profile", type=Path, metavar="PATH",
                         help="cProfile the engine's own process (every thread) into PATH (pstats; one size only)")
     args = parser.parse_args(argv)
-    if args.profile and len(args.sizes) > 1:
-        parser.error("--profile takes one size")
+    if args.profile and (len(args.sizes) > 1 or args.repeat > 1):
+        parser.error("--profile takes one size, once")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
-        results = [run_size(size, args.smtp, args.profile) for size in args.sizes]
+        results = [run_size(size, args.smtp, args.profile) for size in args.sizes for _ in range(args.repeat)]
     finally:
         _env.cleanup()
-    path = _env.write("jury" + ("-smtp" if args.smtp else ""), {"runs": results})
+    summary = [spread(size, [r["ratio"] for r in results if r["candidates"] == size]) for size in args.sizes]
+    for line in summary:
+        print(f"[{line['candidates']}] ratio over {line['runs']} run(s): median {line['median']}x, "
+              f"{line['min']}–{line['max']}x; within ≤ {TARGET_RATIO}x in {line['within_target']}", flush=True)
+    path = _env.write("jury" + ("-smtp" if args.smtp else ""), {"runs": results, "summary": summary})
     print(f"results: {path}")
     return 0
 
