@@ -22,7 +22,7 @@ from certification.candidates import service as candidates_svc
 from certification.candidates.models import Candidate, Evaluation
 from certification.jury.models import BlocAcquisition, Certificate, JuryCandidate, JurySession
 from certification.models import Certification, CertificationVersion, Structure
-from certification.reading import referenced
+from certification.reading import referenced, stored_id
 from certification.services.referential import blocs_of
 from certification.vae.queries import vae_dossier_id
 
@@ -51,23 +51,23 @@ class CandidateView:
 
 def candidate_view(db: Session, candidate: Candidate) -> CandidateView:
     """The candidate read at once."""
-    assert candidate.id is not None  # a candidate read from the database
+    candidate_id = stored_id(candidate)
     structure = referenced(db, Structure, candidate.structure_id)
     certification = referenced(db, Certification, candidate.certification_id)
     agrement = referenced(db, Agrement, candidate.agrement_id)
     version_id = candidate.certification_version_id
     juries = db.exec(
         select(JuryCandidate, JurySession).join(JurySession, col(JurySession.id) == JuryCandidate.session_id)
-        .where(JuryCandidate.candidate_id == candidate.id).order_by(col(JurySession.scheduled_at))
+        .where(JuryCandidate.candidate_id == candidate_id).order_by(col(JurySession.scheduled_at))
     ).all()
     return CandidateView(
         candidate=candidate, structure=structure, certification=certification,
         version=db.get(CertificationVersion, version_id) if version_id else None, agrement=agrement,
-        bloc_titles={b.code: b.title for b in blocs_of(db, certification.id or 0, version_id)},
-        evaluations=tuple(candidate_queries.evaluations_of(db, candidate.id)),
+        bloc_titles={b.code: b.title for b in blocs_of(db, stored_id(certification), version_id)},
+        evaluations=tuple(candidate_queries.evaluations_of(db, candidate_id)),
         held=candidates_svc.held_blocs(db, candidate),
         juries=tuple((row, jury) for row, jury in juries),
-        certificates=tuple(db.exec(select(Certificate).where(Certificate.candidate_id == candidate.id)
+        certificates=tuple(db.exec(select(Certificate).where(Certificate.candidate_id == candidate_id)
                                    .order_by(col(Certificate.id)))),
-        vae_dossier_id=vae_dossier_id(db, candidate.id),
+        vae_dossier_id=vae_dossier_id(db, candidate_id),
     )

@@ -18,7 +18,7 @@ from certification.agrement.models import Agrement
 from certification.controle import queries as controle_queries
 from certification.controle.models import Controle, ControleFile
 from certification.models import Certification, Structure, User
-from certification.reading import referenced
+from certification.reading import referenced, stored_id
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,9 @@ class ControleView:
 
 def controle_view(db: Session, controle: Controle) -> ControleView:
     """The contrôle read at once."""
-    assert controle.id is not None  # a contrôle read from the database
     agrement = referenced(db, Agrement, controle.agrement_id)
     return ControleView(
-        controle=controle, files=tuple(controle_queries.files_of(db, controle.id)), agrement=agrement,
+        controle=controle, files=tuple(controle_queries.files_of(db, stored_id(controle))), agrement=agrement,
         controleur=db.get(User, controle.controleur_id) if controle.controleur_id else None,
         structure=referenced(db, Structure, controle.structure_id),
         certification=referenced(db, Certification, agrement.certification_id),

@@ -23,7 +23,7 @@ from certification.jury import service as jury_svc
 from certification.jury.models import Certificate, JuryCandidate, JuryMember, JurySession
 from certification.jury.states import JuryState
 from certification.models import Bloc, Certification, CertificationVersion, Structure, User
-from certification.reading import rows_by_id, stored_id
+from certification.reading import referenced, rows_by_id, stored_id
 from certification.services.referential import candidate_blocs, version_of
 
 # While the composition may still change, the view says what keeps the jury from deliberating.
@@ -133,8 +133,7 @@ def jury_view(db: Session, jury: JurySession, *, equivalences: bool = False, che
     members = jury_queries.members_of(db, stored_id(jury))
     users: dict[int, User] = rows_by_id(db, User, {m.user_id for m in members} | (
         {jury.pv_signed_by_id} if jury.pv_signed_by_id else set()))
-    certification = db.get(Certification, jury.certification_id)
-    assert certification is not None  # a foreign key
+    certification = referenced(db, Certification, jury.certification_id)
     return JuryView(
         jury=jury, certification=certification,
         members=tuple(MemberView(m, users[m.user_id]) for m in members),

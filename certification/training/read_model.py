@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from certification.audit import Actor
 from certification.models import Certification, Role, Structure, User
-from certification.reading import rows_by_id, stored_id
+from certification.reading import referenced, rows_by_id, stored_id
 from certification.training import queries as training_queries
 from certification.training.models import Appui, Encadrant, TrainingEnrollment, TrainingSession
 from certification.visibility import structure_of
@@ -43,8 +43,7 @@ class EnrollmentView:
 
     @property
     def id(self) -> int:
-        assert self.enrollment.id is not None  # a row read from the database
-        return self.enrollment.id
+        return stored_id(self.enrollment)
 
     @property
     def name(self) -> str:
@@ -77,8 +76,7 @@ def training_view(db: Session, training: TrainingSession, actor: Actor | None = 
         mine = [e for e in everyone if e.structure_id == own]
     encadrants: dict[int, Encadrant] = rows_by_id(db, Encadrant, {e.encadrant_id for e in mine})
     structures: dict[int, Structure] = rows_by_id(db, Structure, {e.structure_id for e in mine})
-    formateur = db.get(User, training.formateur_id)
-    assert formateur is not None  # a foreign key
+    formateur = referenced(db, User, training.formateur_id)
     return TrainingView(
         training=training, formateur=formateur, days=tuple(training_queries.days_of(training)),
         enrollments=tuple(EnrollmentView(e, encadrants[e.encadrant_id], structures[e.structure_id]) for e in mine),
@@ -100,8 +98,7 @@ class AppuiView:
 def appui_view(db: Session, appui: Appui) -> AppuiView:
     """The appui read at once."""
     users: dict[int, User] = rows_by_id(db, User, {i for i in (appui.formateur_id, appui.requested_by_id) if i})
-    structure = db.get(Structure, appui.structure_id)
-    assert structure is not None  # a foreign key
+    structure = referenced(db, Structure, appui.structure_id)
     return AppuiView(appui=appui, structure=structure,
                      formateur=users.get(appui.formateur_id) if appui.formateur_id else None,
                      requester=users.get(appui.requested_by_id))
