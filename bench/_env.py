@@ -22,18 +22,20 @@ def prepare(name: str, **env: str) -> Path:
     _dirs.append(root)
     data = root / "data"
     data.mkdir()
-    os.environ.update({
-        "CQP_DATA_DIR": str(data),
-        "CQP_DATABASE_URL": f"sqlite:///{root / 'cqp.db'}",
-        "CQP_MAIL_TRANSPORT": "outbox",
-        "CQP_FLOW_DISPATCH": "none",
-        "PREFECT_HOME": str(root / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "DO_NOT_TRACK": "1",
-        **env,
-    })
+    os.environ.update(
+        {
+            "CQP_DATA_DIR": str(data),
+            "CQP_DATABASE_URL": f"sqlite:///{root / 'cqp.db'}",
+            "CQP_MAIL_TRANSPORT": "outbox",
+            "CQP_FLOW_DISPATCH": "none",
+            "PREFECT_HOME": str(root / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "DO_NOT_TRACK": "1",
+            **env,
+        }
+    )
     from certification.db import dispose_engines
     from certification.migrate import upgrade
     from certification.settings import get_settings, reset_settings_cache
@@ -57,15 +59,21 @@ def cleanup() -> None:
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def write(name: str, payload: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"machine": machine(), **payload}, indent=2, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 

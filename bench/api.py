@@ -40,9 +40,22 @@ def seed(reads: int) -> dict:
 
 def start_server(port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -88,14 +101,21 @@ async def scenario(name: str, base: str, make_request, *, clients: int, total: i
     done = len(latencies)
     ms = [1000 * x for x in latencies]
     result = {
-        "requests": done, "errors": errors, "duration_s": round(elapsed, 2),
+        "requests": done,
+        "errors": errors,
+        "duration_s": round(elapsed, 2),
         "throughput_rps": round(done / elapsed, 1),
-        "p50_ms": round(_env.percentile(ms, 0.50), 1), "p95_ms": round(_env.percentile(ms, 0.95), 1),
-        "p99_ms": round(_env.percentile(ms, 0.99), 1), "max_ms": round(max(ms), 1) if ms else None,
+        "p50_ms": round(_env.percentile(ms, 0.50), 1),
+        "p95_ms": round(_env.percentile(ms, 0.95), 1),
+        "p99_ms": round(_env.percentile(ms, 0.99), 1),
+        "max_ms": round(max(ms), 1) if ms else None,
     }
-    print(f"{name:8} {done:5} req in {elapsed:5.1f} s  {result['throughput_rps']:7.1f} req/s  "
-          f"p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
-          f"  errors {errors or 0}", flush=True)
+    print(
+        f"{name:8} {done:5} req in {elapsed:5.1f} s  {result['throughput_rps']:7.1f} req/s  "
+        f"p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
+        f"  errors {errors or 0}",
+        flush=True,
+    )
     return result
 
 
@@ -120,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     rng = random.Random(2026)
     try:
+
         def health(_i):
             return "GET", "/health", {}, 200
 
@@ -128,14 +149,30 @@ def main(argv: list[str] | None = None) -> int:
 
         def submit(i):
             n = world["next_siret"] + i
-            metadata = {"structure": {"siret": siret(n), "name": f"Chantier d'insertion n°{n}", "region": "Bretagne",
-                                      "email": f"aci{n}@example.org"}, "certification_code": "CQP_SP",
-                        "motivation": "Qualifier nos salariés polyvalents."}
-            files = [("dossier", ("dossier.pdf", pdf, "application/pdf")),
-                     ("attestation_epsp", ("attestation EPSP.pdf", pdf + f"\n%{n}".encode(), "application/pdf"))]
-            return "POST", "/agrement-requests", {
-                "headers": {**headers, "Idempotency-Key": f"bench-{n}"},
-                "data": {"metadata": json.dumps(metadata)}, "files": files}, 201
+            metadata = {
+                "structure": {
+                    "siret": siret(n),
+                    "name": f"Chantier d'insertion n°{n}",
+                    "region": "Bretagne",
+                    "email": f"aci{n}@example.org",
+                },
+                "certification_code": "CQP_SP",
+                "motivation": "Qualifier nos salariés polyvalents.",
+            }
+            files = [
+                ("dossier", ("dossier.pdf", pdf, "application/pdf")),
+                ("attestation_epsp", ("attestation EPSP.pdf", pdf + f"\n%{n}".encode(), "application/pdf")),
+            ]
+            return (
+                "POST",
+                "/agrement-requests",
+                {
+                    "headers": {**headers, "Idempotency-Key": f"bench-{n}"},
+                    "data": {"metadata": json.dumps(metadata)},
+                    "files": files,
+                },
+                201,
+            )
 
         kw = {"clients": args.clients, "seconds": args.seconds}
         results = {
@@ -164,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("read", "submit")
     }
     print("ratios:", ", ".join(f"{k} {v}x" for k, v in ratios.items()))
-    path = _env.write("api", {"clients": args.clients, "server": "uvicorn, 1 process, SQLite, flows not triggered",
-                              "scenarios": results, "ratios": ratios})
+    path = _env.write(
+        "api",
+        {
+            "clients": args.clients,
+            "server": "uvicorn, 1 process, SQLite, flows not triggered",
+            "scenarios": results,
+            "ratios": ratios,
+        },
+    )
     _env.cleanup()
     print(f"results: {path}")
     return 0

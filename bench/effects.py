@@ -44,13 +44,9 @@ def idle_runs(size: int, runs: int) -> dict:
     from certification.db import session_scope
     from certification.jury import service as jury_svc
     from flows.jury import advance_jury
-    from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
-        structure_account
+    from tests.factories import closed_jury
 
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    sid = deliberated_session(people, ready_candidates(people["structure"], size), sign=False)
+    people, sid = closed_jury(size)
     with session_scope() as db:
         jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
     first = advance_jury(sid)
@@ -61,9 +57,14 @@ def idle_runs(size: int, runs: int) -> dict:
         outcome = advance_jury(sid)
         timings.append(time.perf_counter() - t0)
         assert outcome.mails == [] and outcome.documents == []
-    return {"candidates": size, "runs": runs, "median_ms": round(1000 * statistics.median(timings), 2),
-            "p95_ms": round(1000 * _env.percentile(timings, 0.95), 2),
-            "min_ms": round(1000 * min(timings), 2), "max_ms": round(1000 * max(timings), 2)}
+    return {
+        "candidates": size,
+        "runs": runs,
+        "median_ms": round(1000 * statistics.median(timings), 2),
+        "p95_ms": round(1000 * _env.percentile(timings, 0.95), 2),
+        "min_ms": round(1000 * min(timings), 2),
+        "max_ms": round(1000 * max(timings), 2),
+    }
 
 
 def unrelated_latency(size: int) -> dict:
@@ -76,24 +77,29 @@ def unrelated_latency(size: int) -> dict:
     from certification.jury import service as jury_svc
     from flows import dispatch
     from notifications.models import OutboxMessage
-    from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
-        structure_account
+    from tests.factories import closed_jury, siret
 
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    sid = deliberated_session(people, ready_candidates(people["structure"], size), sign=False)
+    people, sid = closed_jury(size)
     pdf = sample_pdf("Dossier", "Pièce de la demande.")
 
     def sent(key_end: str) -> bool:
         with session_scope() as db:
-            return db.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.endswith(key_end),
-                                                         OutboxMessage.status == "sent")).first() is not None
+            return (
+                db.exec(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.dedupe_key.endswith(key_end), OutboxMessage.status == "sent"
+                    )
+                ).first()
+                is not None
+            )
 
     def jury_done() -> bool:
         with session_scope() as db:
-            pending = db.exec(select(OutboxMessage.id).where(OutboxMessage.entity_type == "jury_sessions",
-                                                            OutboxMessage.status != "sent")).first()
+            pending = db.exec(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.entity_type == "jury_sessions", OutboxMessage.status != "sent"
+                )
+            ).first()
             results = db.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.contains(":results:"))).first()
         return pending is None and results is not None
 
@@ -110,13 +116,25 @@ def unrelated_latency(size: int) -> dict:
 
         from api.app import create_app
 
-        metadata = {"structure": {"siret": siret(2), "name": "L'Atelier du Port", "region": "Bretagne",
-                                  "email": "atelier@example.org"}, "certification_code": "CQP_SP"}
+        metadata = {
+            "structure": {
+                "siret": siret(2),
+                "name": "L'Atelier du Port",
+                "region": "Bretagne",
+                "email": "atelier@example.org",
+            },
+            "certification_code": "CQP_SP",
+        }
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://bench") as c:
-            answer = await c.post("/agrement-requests", headers={"Authorization": f"Bearer {people['mandataire']['token']}"},
-                                  data={"metadata": json.dumps(metadata)},
-                                  files=[("dossier", ("dossier.pdf", pdf, "application/pdf")),
-                                         ("attestation_epsp", ("epsp.pdf", pdf + b"\n%2", "application/pdf"))])
+            answer = await c.post(
+                "/agrement-requests",
+                headers={"Authorization": f"Bearer {people['mandataire']['token']}"},
+                data={"metadata": json.dumps(metadata)},
+                files=[
+                    ("dossier", ("dossier.pdf", pdf, "application/pdf")),
+                    ("attestation_epsp", ("epsp.pdf", pdf + b"\n%2", "application/pdf")),
+                ],
+            )
         assert answer.status_code == 201, answer.text
         rid, reference = answer.json()["id"], answer.json()["reference"]
         ack_s = None  # the API's action started the request's flow (background dispatch)
@@ -128,8 +146,12 @@ def unrelated_latency(size: int) -> dict:
             await asyncio.sleep(0.1)
         jury_s = time.perf_counter() - t0
         await dispatch.drain_background()
-        return {"jury_candidates": size, "ack_after_s": round(ack_s, 2) if ack_s else None,
-                "jury_total_s": round(jury_s, 2), "request": reference}
+        return {
+            "jury_candidates": size,
+            "ack_after_s": round(ack_s, 2) if ack_s else None,
+            "jury_total_s": round(jury_s, 2),
+            "request": reference,
+        }
 
     with prefect_test_harness(server_startup_timeout=120):
         return asyncio.run(scenario())
@@ -144,19 +166,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         small, big = idle_runs(1, args.runs), idle_runs(args.size, args.runs)
         ratio = round(big["median_ms"] / small["median_ms"], 2)
-        print(f"idle run: {big['median_ms']} ms median (p95 {big['p95_ms']}) at {args.size} candidates vs "
-              f"{small['median_ms']} ms (p95 {small['p95_ms']}) at 1: ratio {ratio}x (target < {IDLE_RATIO_TARGET}x)",
-              flush=True)
+        print(
+            f"idle run: {big['median_ms']} ms median (p95 {big['p95_ms']}) at {args.size} candidates vs "
+            f"{small['median_ms']} ms (p95 {small['p95_ms']}) at 1: ratio {ratio}x (target < {IDLE_RATIO_TARGET}x)",
+            flush=True,
+        )
         latency = unrelated_latency(args.size)
-        print(f"unrelated accusé de réception sent {latency['ack_after_s']} s after its submission while a "
-              f"{args.size}-candidate jury was issued (jury total {latency['jury_total_s']} s; target < "
-              f"{LATENCY_TARGET_S} s)", flush=True)
+        print(
+            f"unrelated accusé de réception sent {latency['ack_after_s']} s after its submission while a "
+            f"{args.size}-candidate jury was issued (jury total {latency['jury_total_s']} s; target < "
+            f"{LATENCY_TARGET_S} s)",
+            flush=True,
+        )
     finally:
         _env.cleanup()
-    path = _env.write("effects", {
-        "idle_run": {"one_candidate": small, "big": big, "ratio": ratio, "target": IDLE_RATIO_TARGET},
-        "unrelated_latency": {**latency, "target_s": LATENCY_TARGET_S},
-    })
+    path = _env.write(
+        "effects",
+        {
+            "idle_run": {"one_candidate": small, "big": big, "ratio": ratio, "target": IDLE_RATIO_TARGET},
+            "unrelated_latency": {**latency, "target_s": LATENCY_TARGET_S},
+        },
+    )
     print(f"results: {path}")
     return 0
 

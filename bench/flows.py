@@ -23,8 +23,13 @@ from bench import _env
 
 def timings(values: list[float]) -> dict:
     ms = [1000 * v for v in values]
-    return {"runs": len(ms), "mean_ms": round(statistics.mean(ms), 2), "median_ms": round(statistics.median(ms), 2),
-            "p95_ms": round(_env.percentile(ms, 0.95), 2), "min_ms": round(min(ms), 2)}
+    return {
+        "runs": len(ms),
+        "mean_ms": round(statistics.mean(ms), 2),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(_env.percentile(ms, 0.95), 2),
+        "min_ms": round(min(ms), 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,16 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["ratio_flow_vs_advance"] = round(result["flow_run"]["median_ms"] / result["advance_request"]["median_ms"], 1)
     result["ratio_flow_vs_advance_and_delivery"] = round(
-        result["flow_run"]["median_ms"] / result["advance_request_and_delivery"]["median_ms"], 1)
+        result["flow_run"]["median_ms"] / result["advance_request_and_delivery"]["median_ms"], 1
+    )
     result["prefect_overhead_per_run_ms"] = round(
-        result["flow_run"]["median_ms"] - result["advance_request_and_delivery"]["median_ms"], 1)
+        result["flow_run"]["median_ms"] - result["advance_request_and_delivery"]["median_ms"], 1
+    )
     print(f"first flow run (server start): {startup:.1f} s")
     for key in ("flow_run", "advance_request", "advance_request_and_delivery"):
         t = result[key]
         print(f"{key:30} median {t['median_ms']:8.1f} ms  p95 {t['p95_ms']:8.1f} ms  mean {t['mean_ms']:8.1f} ms")
-    print(f"ratio flow / advance_request: {result['ratio_flow_vs_advance']}x; flow / advance + delivery: "
-          f"{result['ratio_flow_vs_advance_and_delivery']}x; Prefect overhead ≈ {result['prefect_overhead_per_run_ms']} ms"
-          " per run")
+    print(
+        f"ratio flow / advance_request: {result['ratio_flow_vs_advance']}x; flow / advance + delivery: "
+        f"{result['ratio_flow_vs_advance_and_delivery']}x; Prefect overhead ≈ {result['prefect_overhead_per_run_ms']} ms"
+        " per run"
+    )
     path = _env.write("flows", result)
     _env.cleanup()
     print(f"results: {path}")

@@ -104,18 +104,13 @@ class _Snapshot:
         pass
 
 
-def build_session(size: int) -> tuple[int, float]:
-    """A signed jury of ``size`` candidates (one in ten with a partial result); returns (id, seconds)."""
-    from tests.factories import deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
-        structure_account
+def build_session(size: int) -> tuple[int, float, dict]:
+    """A closed jury of ``size`` candidates (one in ten with a partial result), to be signed;
+    returns (id, seconds, people)."""
+    from tests.factories import closed_jury
 
     started = time.perf_counter()
-    people = make_users()
-    grant_agrement(people, 1)
-    structure_account(people, siret(1))
-    ids = ready_candidates(people["structure"], size)
-    partial = {cid: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for cid in ids[::10]}
-    sid = deliberated_session(people, ids, partial, sign=False)
+    people, sid = closed_jury(size, partial_every=10)
     return sid, time.perf_counter() - started, people
 
 
@@ -195,9 +190,18 @@ def _engine_run(sid: int, people: dict, smtp) -> dict:
     cpu2, workers2 = _self_cpu(), _workers_cpu()
     assert outcome.state == "results_notified", outcome.state
     assert report.sent == len(outcome.mails) and report.failed == report.retried == 0, report
-    return {"t0": t0, "signed": t_signed, "advanced": t1, "delivered": t2, "early_sent": early_sent,
-            "cpu": {"sign_s": cpu_signed - cpu0, "flow_and_delivery_s": cpu2 - cpu_signed,
-                    "render_workers_s": workers2 - workers0}}
+    return {
+        "t0": t0,
+        "signed": t_signed,
+        "advanced": t1,
+        "delivered": t2,
+        "early_sent": early_sent,
+        "cpu": {
+            "sign_s": cpu_signed - cpu0,
+            "flow_and_delivery_s": cpu2 - cpu_signed,
+            "render_workers_s": workers2 - workers0,
+        },
+    }
 
 
 def _bare_work(sid: int) -> tuple[list, list, list]:
@@ -225,8 +229,10 @@ def _bare_work(sid: int) -> tuple[list, list, list]:
                 work.append((CERTIFICATE_TEMPLATES[certificate.kind], certificate_context(db, certificate)))
         messages = list(db.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
         # the Open Badges: each credential signed again and baked into its badge image
-        badges = [(json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")),
-                   badge.badge_parts(db, c)) for c in db.exec(select(Credential).order_by(Credential.id))]
+        badges = [
+            (json.loads(base64.urlsafe_b64decode(c.jwt.split(".")[1] + "==")), badge.badge_parts(db, c))
+            for c in db.exec(select(Credential).order_by(Credential.id))
+        ]
     return work, messages, badges
 
 
@@ -249,8 +255,10 @@ def _bare_run(sid: int, data_dir: Path, smtp) -> dict:
     t3 = time.perf_counter()
     for i, (kind, ctx) in enumerate(work):
         if "certificate" in ctx:  # the QR code is part of the PDF: the bare loop draws it too
-            ctx = {**ctx, "certificate": {**ctx["certificate"],
-                                          "qr_svg": qr_svg(ctx["certificate"]["verification_url"])}}
+            ctx = {
+                **ctx,
+                "certificate": {**ctx["certificate"], "qr_svg": qr_svg(ctx["certificate"]["verification_url"])},
+            }
         data = render_pdf(f"jury/{kind}.html", ctx)
         started = time.perf_counter()  # the PAdES seal, as documents.service does before storing
         if signing.should_seal(kind):
@@ -276,8 +284,16 @@ def _bare_run(sid: int, data_dir: Path, smtp) -> dict:
         assert len(smtp.handler.envelopes) == 2 * len(messages)
     else:
         assert len(list(settings.outbox_dir.glob("*.eml"))) == len(messages)
-    return {"t3": t3, "rendered": t4, "sent": t5, "seal_s": seal_s, "badges_s": badges_s,
-            "documents": len(work), "emails": len(messages), "credentials": len(badges)}
+    return {
+        "t3": t3,
+        "rendered": t4,
+        "sent": t5,
+        "seal_s": seal_s,
+        "badges_s": badges_s,
+        "documents": len(work),
+        "emails": len(messages),
+        "credentials": len(badges),
+    }
 
 
 def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict) -> dict:
@@ -286,35 +302,57 @@ def _result(size: int, use_smtp: bool, setup_s: float, engine: dict, bare: dict)
     seal_s, badges_s, documents = bare["seal_s"], bare["badges_s"], bare["documents"]
     engine_s, bare_s = t2 - t0, t5 - t3
     result = {
-        "candidates": size, "documents": documents, "emails": bare["emails"],
+        "candidates": size,
+        "documents": documents,
+        "emails": bare["emails"],
         "transport": "smtp (aiosmtpd on 127.0.0.1)" if use_smtp else "file outbox (.eml)",
         "setup_s": round(setup_s, 2),
-        "engine": {"total_s": round(engine_s, 2), "sign_s": round(t_signed - t0, 2),
-                   "sign_and_advance_jury_s": round(t1 - t0, 2), "deliver_after_s": round(t2 - t1, 2),
-                   "early_emails": engine["early_sent"], "per_candidate_ms": round(1000 * engine_s / size, 1)},
-        "bare": {"total_s": round(bare_s, 2), "render_s": round(t4 - t3, 2), "send_s": round(t5 - t4, 2),
-                 "per_candidate_ms": round(1000 * bare_s / size, 1)},
-        "signing": {"pades_s": round(seal_s, 2), "credentials_and_badges_s": round(badges_s, 2),
-                    "credentials": bare["credentials"],
-                    "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, documents - 1), 1),
-                    "pades_per_pdf_ms": round(1000 * seal_s / max(1, documents), 1)},
+        "engine": {
+            "total_s": round(engine_s, 2),
+            "sign_s": round(t_signed - t0, 2),
+            "sign_and_advance_jury_s": round(t1 - t0, 2),
+            "deliver_after_s": round(t2 - t1, 2),
+            "early_emails": engine["early_sent"],
+            "per_candidate_ms": round(1000 * engine_s / size, 1),
+        },
+        "bare": {
+            "total_s": round(bare_s, 2),
+            "render_s": round(t4 - t3, 2),
+            "send_s": round(t5 - t4, 2),
+            "per_candidate_ms": round(1000 * bare_s / size, 1),
+        },
+        "signing": {
+            "pades_s": round(seal_s, 2),
+            "credentials_and_badges_s": round(badges_s, 2),
+            "credentials": bare["credentials"],
+            "per_certificate_ms": round(1000 * (seal_s + badges_s) / max(1, documents - 1), 1),
+            "pades_per_pdf_ms": round(1000 * seal_s / max(1, documents), 1),
+        },
         "engine_cpu": {  # core-seconds, meaningful on a loaded machine where wall times are not
             **{k: round(v, 2) for k, v in engine["cpu"].items()},
             "main_process_per_candidate_ms": round(
-                1000 * (engine["cpu"]["sign_s"] + engine["cpu"]["flow_and_delivery_s"]) / size, 1)},
+                1000 * (engine["cpu"]["sign_s"] + engine["cpu"]["flow_and_delivery_s"]) / size, 1
+            ),
+        },
         "ratio": round(engine_s / bare_s, 3),
         "ratio_documents": round((t1 - t0) / (t4 - t3), 3),  # sign + advance (with early e-mails) / bare render
         "target": TARGET_RATIO,
     }
     result["within_target"] = result["ratio"] <= TARGET_RATIO
-    print(f"[{size}] engine {engine_s:.1f} s (sign {t_signed - t0:.1f}, advance {t1 - t_signed:.1f} with "
-          f"{engine['early_sent']} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
-          f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
-          f"(target ≤ {TARGET_RATIO}x) — {documents} documents, {bare['emails']} e-mails", flush=True)
+    print(
+        f"[{size}] engine {engine_s:.1f} s (sign {t_signed - t0:.1f}, advance {t1 - t_signed:.1f} with "
+        f"{engine['early_sent']} e-mails sent meanwhile, then deliver {t2 - t1:.1f}) vs bare "
+        f"{bare_s:.1f} s (render {t4 - t3:.1f} + send {t5 - t4:.1f}): ratio {result['ratio']:.2f}x "
+        f"(target ≤ {TARGET_RATIO}x) — {documents} documents, {bare['emails']} e-mails",
+        flush=True,
+    )
     cpu = engine["cpu"]
-    print(f"[{size}] engine CPU: signature {cpu['sign_s']:.2f} s, flow + delivery {cpu['flow_and_delivery_s']:.2f} s "
-          f"({result['engine_cpu']['main_process_per_candidate_ms']} ms per candidate in the main process), "
-          f"render workers {cpu['render_workers_s']:.2f} s", flush=True)
+    print(
+        f"[{size}] engine CPU: signature {cpu['sign_s']:.2f} s, flow + delivery {cpu['flow_and_delivery_s']:.2f} s "
+        f"({result['engine_cpu']['main_process_per_candidate_ms']} ms per candidate in the main process), "
+        f"render workers {cpu['render_workers_s']:.2f} s",
+        flush=True,
+    )
     return result
 
 
@@ -323,18 +361,33 @@ def spread(size: int, ratios: list[float]) -> dict:
     ordered = sorted(ratios)
     middle = len(ordered) // 2
     median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return {"candidates": size, "runs": len(ordered), "median": round(median, 3), "min": ordered[0],
-            "max": ordered[-1], "within_target": sum(r <= TARGET_RATIO for r in ordered)}
+    return {
+        "candidates": size,
+        "runs": len(ordered),
+        "median": round(median, 3),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "within_target": sum(r <= TARGET_RATIO for r in ordered),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[130, 1000])
     parser.add_argument("--smtp", action="store_true", help="deliver through a local aiosmtpd instead of .eml files")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run each size N times (a fresh jury each time) and state the ratios' median and spread")
-    parser.add_argument("--profile", type=Path, metavar="PATH",
-                        help="cProfile the engine's own process (every thread) into PATH (pstats; one size only)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each size N times (a fresh jury each time) and state the ratios' median and spread",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PATH",
+        help="cProfile the engine's own process (every thread) into PATH (pstats; one size only)",
+    )
     args = parser.parse_args(argv)
     if args.profile and (len(args.sizes) > 1 or args.repeat > 1):
         parser.error("--profile takes one size, once")
@@ -345,8 +398,11 @@ def main(argv: list[str] | None = None) -> int:
         _env.cleanup()
     summary = [spread(size, [r["ratio"] for r in results if r["candidates"] == size]) for size in args.sizes]
     for line in summary:
-        print(f"[{line['candidates']}] ratio over {line['runs']} run(s): median {line['median']}x, "
-              f"{line['min']}–{line['max']}x; within ≤ {TARGET_RATIO}x in {line['within_target']}", flush=True)
+        print(
+            f"[{line['candidates']}] ratio over {line['runs']} run(s): median {line['median']}x, "
+            f"{line['min']}–{line['max']}x; within ≤ {TARGET_RATIO}x in {line['within_target']}",
+            flush=True,
+        )
     path = _env.write("jury" + ("-smtp" if args.smtp else ""), {"runs": results, "summary": summary})
     print(f"results: {path}")
     return 0

@@ -41,8 +41,13 @@ def _free_port() -> int:
 
 def launch(source: Path, data: Path, timeout: float = 300) -> dict:
     api_port, prefect_port = _free_port(), _free_port()
-    env = {**os.environ, "CQP_DATA_DIR": str(data), "PYTHONPATH": str(source), "PYTHONUNBUFFERED": "1",
-           "CQP_CPF_EXPORT_INTERVAL_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "CQP_DATA_DIR": str(data),
+        "PYTHONPATH": str(source),
+        "PYTHONUNBUFFERED": "1",
+        "CQP_CPF_EXPORT_INTERVAL_SECONDS": "0",
+    }
     for name in ("CQP_DATABASE_URL", "PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_HOME", "CQP_FLOW_DISPATCH"):
         env.pop(name, None)
     args = [sys.executable, "-m", "api.cli", "run", "--no-demo", "--port", str(api_port)]
@@ -74,8 +79,9 @@ def launches(source: Path, count: int) -> list[dict]:
     data = Path(tempfile.mkdtemp(prefix="cqp-bench-startup-"))
     env = {**os.environ, "CQP_DATA_DIR": str(data), "PYTHONPATH": str(source)}
     env.pop("CQP_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=source, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # a set-up machine: the schema exists
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "migrate"], cwd=source, env=env, check=True, stdout=subprocess.DEVNULL
+    )  # a set-up machine: the schema exists
     results = []
     for _ in range(count):
         results.append(launch(source, data))
@@ -87,8 +93,12 @@ def summary(values: list[float | None]) -> dict:
     seen = [v for v in values if v is not None]
     if not seen:
         return {}
-    return {"median_s": round(sorted(seen)[len(seen) // 2], 2), "min_s": min(seen), "max_s": max(seen),
-            "values": values}
+    return {
+        "median_s": round(sorted(seen)[len(seen) // 2], 2),
+        "min_s": min(seen),
+        "max_s": max(seen),
+        "values": values,
+    }
 
 
 def overhead(runs: int, local: bool) -> dict:
@@ -136,9 +146,12 @@ def overhead(runs: int, local: bool) -> dict:
             os.environ.pop("PREFECT_UI_URL", None)
         _env.cleanup()
     overheads = sorted(1000 * (f - statistics_median(bare)) for f in flows)
-    return {"flow_run": timings(flows), "advance_and_delivery": timings(bare),
-            "overhead_median_ms": round(overheads[len(overheads) // 2], 1),
-            "overhead_p95_ms": round(_env.percentile(overheads, 0.95), 1)}
+    return {
+        "flow_run": timings(flows),
+        "advance_and_delivery": timings(bare),
+        "overhead_median_ms": round(overheads[len(overheads) // 2], 1),
+        "overhead_p95_ms": round(_env.percentile(overheads, 0.95), 1),
+    }
 
 
 def statistics_median(values: list[float]) -> float:
@@ -173,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         if key not in result:
             continue
         r = result[key]
-        print(f"{key:32} flow median {r['flow_run']['median_ms']} ms p95 {r['flow_run']['p95_ms']} ms; overhead "
-              f"median {r['overhead_median_ms']} ms p95 {r['overhead_p95_ms']} ms")
+        print(
+            f"{key:32} flow median {r['flow_run']['median_ms']} ms p95 {r['flow_run']['p95_ms']} ms; overhead "
+            f"median {r['overhead_median_ms']} ms p95 {r['overhead_p95_ms']} ms"
+        )
     print(f"results: {_env.write(args.name, result)}")
     return 0
 

@@ -68,7 +68,9 @@ def charts(report: ActivityReport) -> dict[str, Any]:
     rows = report.regions_of(focus) if focus else []
     if rows:
         regions_chart = hbar_chart_svg(
-            [r.region for r in rows], [r.juries for r in rows], title=f"Jurys tenus par région en {focus}",
+            [r.region for r in rows],
+            [r.juries for r in rows],
+            title=f"Jurys tenus par région en {focus}",
         )
     return {"years_chart": years_chart, "regions_chart": regions_chart, "regions_year": focus}
 

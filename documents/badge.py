@@ -64,9 +64,9 @@ def _chunks(png: bytes):
     """(type, data, raw bytes) of each chunk of a PNG."""
     at = len(PNG_SIGNATURE)
     while at + 12 <= len(png):
-        length = int.from_bytes(png[at:at + 4], "big")
-        kind = png[at + 4:at + 8]
-        yield kind, png[at + 8:at + 8 + length], png[at:at + 12 + length]
+        length = int.from_bytes(png[at : at + 4], "big")
+        kind = png[at + 4 : at + 8]
+        yield kind, png[at + 8 : at + 8 + length], png[at : at + 12 + length]
         at += 12 + length
 
 
@@ -105,8 +105,7 @@ def unbake(data: bytes) -> str | None:
     return str(value).strip() if value else None
 
 
-def badge_parts(db: Session, credential: Credential,
-                titles: dict[str, str] | None = None) -> tuple[str, str]:
+def badge_parts(db: Session, credential: Credential, titles: dict[str, str] | None = None) -> tuple[str, str]:
     """(heading, title) drawn on the badge of a credential (``titles``: the blocs' titles, when
     the caller has read them)."""
     certificate = db.get(Certificate, credential.certificate_id)
@@ -157,8 +156,7 @@ def badge_jobs(db: Session, certificate: Certificate, data_dir: Path) -> list[tu
     for credential in credential_svc.credentials_of(db, certificate.id, version=certificate.version):
         relative = relative_path(certificate, credential)
         if credential.revoked_at is None and store.digest(relative) is None:
-            jobs.append((relative, *badge_parts(db, credential, titles), get_settings().certifier_name,
-                         credential.jwt))
+            jobs.append((relative, *badge_parts(db, credential, titles), get_settings().certifier_name, credential.jwt))
     return jobs
 
 
@@ -171,6 +169,7 @@ def badge_attachments(db: Session, certificate: Certificate, data_dir: Path) -> 
         if credential.revoked_at is not None:
             continue
         relative = checked_relative_path(_written(db, store, certificate, credential)).as_posix()
-        out.append({"filename": filename_for(certificate, credential), "relative_path": relative,
-                    "content_type": "image/png"})
+        out.append(
+            {"filename": filename_for(certificate, credential), "relative_path": relative, "content_type": "image/png"}
+        )
     return out

@@ -41,8 +41,10 @@ def _chart_opening(width: int, height: int, title: str) -> list[str]:
         f"<title>{escape(title or 'graphique')}</title>",
     ]
     if title:
-        out.append(f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="13" '
-                   f'font-weight="bold" fill="#1a1a1a">{escape(title)}</text>')
+        out.append(
+            f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="13" '
+            f'font-weight="bold" fill="#1a1a1a">{escape(title)}</text>'
+        )
     return out
 
 
@@ -71,13 +73,18 @@ def bar_chart_svg(
     tick = 0.0
     while tick <= top_value + 1e-9:
         y = top + plot_h - tick * scale
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#dde3ea" '
-                   'stroke-width="0.8"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 3.5:.1f}" text-anchor="end" font-size="9" '
-                   f'fill="#555555">{escape(_thousands(int(tick)))}</text>')
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#dde3ea" stroke-width="0.8"/>'
+        )
+        out.append(
+            f'<text x="{left - 6}" y="{y + 3.5:.1f}" text-anchor="end" font-size="9" '
+            f'fill="#555555">{escape(_thousands(int(tick)))}</text>'
+        )
         tick += step
-    out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
-               'stroke="#333333" stroke-width="1"/>')
+    out.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+        'stroke="#333333" stroke-width="1"/>'
+    )
     # Bars.
     n_cat, n_ser = max(1, len(categories)), max(1, len(series))
     group_w = plot_w / n_cat
@@ -89,13 +96,19 @@ def bar_chart_svg(
             h = value * scale
             x, y = x0 + s * bar_w, top + plot_h - h
             color = colors[s % len(colors)]
-            out.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" '
-                       f'height="{h:.1f}" fill="{color}"><title>{escape(f"{category} — {name} : {value}")}'
-                       '</title></rect>')
-            out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="9" '
-                       f'fill="#1a1a1a">{escape(_thousands(value))}</text>')
-        out.append(f'<text x="{left + c * group_w + group_w / 2:.1f}" y="{top + plot_h + 14}" '
-                   f'text-anchor="middle" font-size="10" fill="#1a1a1a">{escape(str(category))}</text>')
+            out.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" '
+                f'height="{h:.1f}" fill="{color}"><title>{escape(f"{category} — {name} : {value}")}'
+                "</title></rect>"
+            )
+            out.append(
+                f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="9" '
+                f'fill="#1a1a1a">{escape(_thousands(value))}</text>'
+            )
+        out.append(
+            f'<text x="{left + c * group_w + group_w / 2:.1f}" y="{top + plot_h + 14}" '
+            f'text-anchor="middle" font-size="10" fill="#1a1a1a">{escape(str(category))}</text>'
+        )
     # Legend.
     column_w = (width - left - right) / legend_columns
     for s, (name, _) in enumerate(series):
@@ -128,13 +141,21 @@ def hbar_chart_svg(
     for i, (label, value) in enumerate(zip(labels, values, strict=False)):
         y = top + i * row_h
         w = plot_w * value / maximum
-        out.append(f'<text x="{label_width - 8}" y="{y + bar_height - 4}" text-anchor="end" font-size="10" '
-                   f'fill="#1a1a1a">{escape(str(label))}</text>')
-        out.append(f'<rect class="bar" x="{label_width}" y="{y}" width="{max(w, 0.5):.1f}" height="{bar_height}" '
-                   f'fill="{color}"><title>{escape(f"{label} : {value}")}</title></rect>')
-        out.append(f'<text x="{label_width + w + 5:.1f}" y="{y + bar_height - 4}" font-size="10" '
-                   f'fill="#1a1a1a">{escape(_thousands(value))}</text>')
-    out.append(f'<line x1="{label_width}" y1="{top - 2}" x2="{label_width}" y2="{height - 8}" stroke="#333333" '
-               'stroke-width="1"/>')
+        out.append(
+            f'<text x="{label_width - 8}" y="{y + bar_height - 4}" text-anchor="end" font-size="10" '
+            f'fill="#1a1a1a">{escape(str(label))}</text>'
+        )
+        out.append(
+            f'<rect class="bar" x="{label_width}" y="{y}" width="{max(w, 0.5):.1f}" height="{bar_height}" '
+            f'fill="{color}"><title>{escape(f"{label} : {value}")}</title></rect>'
+        )
+        out.append(
+            f'<text x="{label_width + w + 5:.1f}" y="{y + bar_height - 4}" font-size="10" '
+            f'fill="#1a1a1a">{escape(_thousands(value))}</text>'
+        )
+    out.append(
+        f'<line x1="{label_width}" y1="{top - 2}" x2="{label_width}" y2="{height - 8}" stroke="#333333" '
+        'stroke-width="1"/>'
+    )
     out.append("</svg>")
     return Markup("".join(out))

@@ -21,9 +21,35 @@ NNBSP = "\u202f"  # espace fine insécable: before ; ! ? and inside « »
 NBSP = "\u00a0"  # espace insécable: before :
 
 # Words starting with an h that is *not* mute (h aspiré): no elision before them.
-H_ASPIRE = frozenset({"hache", "haie", "hall", "halle", "hameau", "handicap", "hangar", "harcourt", "hardi",
-                      "haut", "haute", "hauteur", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande",
-                      "homard", "honte", "hors", "hublot", "huit", "hurlement", "hutte"})
+H_ASPIRE = frozenset(
+    {
+        "hache",
+        "haie",
+        "hall",
+        "halle",
+        "hameau",
+        "handicap",
+        "hangar",
+        "harcourt",
+        "hardi",
+        "haut",
+        "haute",
+        "hauteur",
+        "havre",
+        "hérisson",
+        "héros",
+        "hêtre",
+        "hibou",
+        "hollande",
+        "homard",
+        "honte",
+        "hors",
+        "hublot",
+        "huit",
+        "hurlement",
+        "hutte",
+    }
+)
 # Words starting with a vowel letter that is pronounced as a consonant: no elision either.
 VOWEL_AS_CONSONANT = frozenset({"yaourt", "yacht", "yoga", "ouistiti", "onze", "onzième", "ouate"})
 
@@ -63,8 +89,20 @@ def elide(article: str, word: Any) -> str:
     The article keeps its capital letter: ``elide("De", "Éloïse")`` -> ``"D'Éloïse"``.
     """
     text = str(word) if word is not None else ""
-    if article.lower() in {"de", "le", "la", "que", "je", "ne", "se", "me", "te", "jusque", "lorsque", "puisque"} \
-            and starts_with_vowel_sound(text):
+    if article.lower() in {
+        "de",
+        "le",
+        "la",
+        "que",
+        "je",
+        "ne",
+        "se",
+        "me",
+        "te",
+        "jusque",
+        "lorsque",
+        "puisque",
+    } and starts_with_vowel_sound(text):
         return f"{article[:-1]}'{text}"
     return f"{article} {text}"
 
@@ -107,7 +145,7 @@ def normalized_sex(sex: Any) -> str | None:
 def neutral_form(masculine: str, feminine: str) -> str:
     """``("président", "présidente")`` -> ``"président·e"``; unrelated forms -> ``"masculine ou feminine"``."""
     if feminine.startswith(masculine):
-        return f"{masculine}·{feminine[len(masculine):]}"
+        return f"{masculine}·{feminine[len(masculine) :]}"
     common = 0
     while common < min(len(masculine), len(feminine)) and masculine[common] == feminine[common]:
         common += 1
@@ -156,8 +194,9 @@ def article_for(name: str, article: str | None = None) -> str:
     ``"le"`` otherwise (an explicit ``"la"`` or ``"les"`` is kept)."""
     if article:
         article = article.strip()
-        return "l'" if article in {"l'", "l’"} or (article in {"le", "la"} and starts_with_vowel_sound(name)) \
-            else article
+        return (
+            "l'" if article in {"l'", "l’"} or (article in {"le", "la"} and starts_with_vowel_sound(name)) else article
+        )
     return "l'" if starts_with_vowel_sound(name) else "le"
 
 
@@ -226,9 +265,13 @@ def certifier_from_settings(settings: Any = None) -> Certifier:
         settings = get_settings()
     name = settings.certifier_name
     return Certifier(
-        name=name, article=article_for(name, settings.certifier_article), address=settings.certifier_address,
-        signatory_name=settings.signatory_name, signatory_title=settings.signatory_title,
-        signatory_sex=settings.signatory_sex, logo_path=settings.certifier_logo,
+        name=name,
+        article=article_for(name, settings.certifier_article),
+        address=settings.certifier_address,
+        signatory_name=settings.signatory_name,
+        signatory_title=settings.signatory_title,
+        signatory_sex=settings.signatory_sex,
+        logo_path=settings.certifier_logo,
     )
 
 
@@ -270,7 +313,7 @@ def typography_html(html: str) -> str:
     """:func:`typography` on the text of an HTML document, leaving tags, styles and scripts alone."""
     out, position = [], 0
     for raw in _RAW_HTML_BLOCK.finditer(html):
-        out.append(_typography_outside_tags(html[position:raw.start()]))
+        out.append(_typography_outside_tags(html[position : raw.start()]))
         out.append(raw.group(0))
         position = raw.end()
     out.append(_typography_outside_tags(html[position:]))
@@ -278,8 +321,9 @@ def typography_html(html: str) -> str:
 
 
 def _typography_outside_tags(html: str) -> str:
-    return "".join(piece if piece.startswith("<") else _typography_text(piece)
-                   for piece in _HTML_TAG_OR_TEXT.split(html))
+    return "".join(
+        piece if piece.startswith("<") else _typography_text(piece) for piece in _HTML_TAG_OR_TEXT.split(html)
+    )
 
 
 def typography_filter(value: Any) -> Any:

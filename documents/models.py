@@ -18,9 +18,7 @@ class GeneratedDocument(SQLModel, table=True):
     """
 
     __tablename__ = "generated_documents"
-    __table_args__ = (
-        UniqueConstraint("entity_type", "entity_id", "kind", "version", name="uq_generated_document"),
-    )
+    __table_args__ = (UniqueConstraint("entity_type", "entity_id", "kind", "version", name="uq_generated_document"),)
 
     id: int | None = Field(default=None, primary_key=True)
     entity_type: str = Field(max_length=40)
@@ -32,6 +30,4 @@ class GeneratedDocument(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int
     content_type: str = Field(default="application/pdf", max_length=100)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -61,8 +61,9 @@ def _pool_of(size: int) -> ProcessPoolExecutor:
         if _pool is None or _pool_size != size:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm_up, initargs=(os.getpid(),))
+            _pool = ProcessPoolExecutor(
+                size, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up, initargs=(os.getpid(),)
+            )
             _pool_size = size
         return _pool
 
@@ -97,7 +98,9 @@ atexit.register(shutdown)
 BadgeJob = tuple[str, str, str, str, str]  # (relative path, heading, title, certifier name, signed credential)
 
 
-def render_iter(items: Sequence[tuple[str, Mapping[str, Any], Sequence[BadgeJob]]]) -> Iterator[tuple[bytes, list[bytes]]]:
+def render_iter(
+    items: Sequence[tuple[str, Mapping[str, Any], Sequence[BadgeJob]]],
+) -> Iterator[tuple[bytes, list[bytes]]]:
     """For each (template, context, badge jobs), the template named without ``.html`` and maybe in
     its process's folder (``jury/certificat``; the document kind is its last part): the sealed PDF and the baked badge images, yielded in
     order as soon as each is ready, so that the caller stores the first documents while the
@@ -121,7 +124,9 @@ def _render_bundle(item: tuple[str, Mapping[str, Any], Sequence[BadgeJob]]) -> t
 
         context = {**context, "certificate": {**certificate, "qr_svg": qr_svg(certificate["verification_url"])}}
     pdf = _render((kind, context))
-    return pdf, [badge.bake(badge.draw(heading, title, certifier), token) for _, heading, title, certifier, token in jobs]
+    return pdf, [
+        badge.bake(badge.draw(heading, title, certifier), token) for _, heading, title, certifier, token in jobs
+    ]
 
 
 def _render(item: tuple[str, Mapping[str, Any]]) -> bytes:

@@ -20,9 +20,7 @@ def generated_path(entity_type: str, entity_id: int, kind: str, version: int) ->
     return f"generated/{entity_type}/{entity_id}/{kind}-v{version}.pdf"
 
 
-def get_document(
-    db: Session, *, entity_type: str, entity_id: int, kind: str, version: int
-) -> GeneratedDocument | None:
+def get_document(db: Session, *, entity_type: str, entity_id: int, kind: str, version: int) -> GeneratedDocument | None:
     return db.exec(
         select(GeneratedDocument).where(
             GeneratedDocument.entity_type == entity_type,

@@ -34,11 +34,13 @@ def _signer():
     with _lock:
         if seal not in _signers:
             if seal.pkcs12_file is not None:
-                signer = signers.SimpleSigner.load_pkcs12(str(seal.pkcs12_file),
-                                                          passphrase=get_settings().pkcs12_password())
+                signer = signers.SimpleSigner.load_pkcs12(
+                    str(seal.pkcs12_file), passphrase=get_settings().pkcs12_password()
+                )
             else:
-                signer = signers.SimpleSigner.load(str(seal.key_file), str(seal.cert_file),
-                                                   ca_chain_files=(str(seal.ca_file),))
+                signer = signers.SimpleSigner.load(
+                    str(seal.key_file), str(seal.cert_file), ca_chain_files=(str(seal.ca_file),)
+                )
             if signer is None:
                 raise keys.KeyConfigurationError("the certifier's signing key could not be loaded")
             _signers[seal] = signer
@@ -56,8 +58,10 @@ def signature_reason(kind: str, context: Mapping[str, Any]) -> str:
         jury = context.get("jury") or {}
         signer, at = jury.get("pv_signed_by") or jury.get("president_name"), jury.get("pv_signed_at")
         if signer and at:
-            return (f"Procès-verbal du jury {jury.get('reference', '')} signé par son président, {signer}, "
-                    f"le {_when(at)} dans l'espace de gestion ; scellé par le certificateur.")
+            return (
+                f"Procès-verbal du jury {jury.get('reference', '')} signé par son président, {signer}, "
+                f"le {_when(at)} dans l'espace de gestion ; scellé par le certificateur."
+            )
         return f"Procès-verbal du jury {jury.get('reference', '')} scellé par le certificateur."
     certificate = context.get("certificate") or {}
     return f"Document n° {certificate.get('number', '')} délivré et scellé par le certificateur."
@@ -69,8 +73,7 @@ def _stamp_style(text: str):
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.stamp import TextStampStyle
 
-    return TextStampStyle(stamp_text=text.replace("%", "%%"), text_box_style=TextBoxStyle(font_size=7),
-                          border_width=1)
+    return TextStampStyle(stamp_text=text.replace("%", "%%"), text_box_style=TextBoxStyle(font_size=7), border_width=1)
 
 
 def seal_pdf(data: bytes, *, kind: str, context: Mapping[str, Any]) -> bytes:
@@ -84,15 +87,23 @@ def seal_pdf(data: bytes, *, kind: str, context: Mapping[str, Any]) -> bytes:
     if kind == "pv_jury":
         jury = context.get("jury") or {}
         if jury.get("pv_signed_at"):
-            stamp += f"\nPV signé par {jury.get('pv_signed_by') or jury.get('president_name')}" \
-                     f" le {_when(jury['pv_signed_at'])}"
+            stamp += (
+                f"\nPV signé par {jury.get('pv_signed_by') or jury.get('president_name')}"
+                f" le {_when(jury['pv_signed_at'])}"
+            )
     metadata = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason=signature_reason(kind, context), location="France", name=settings.certifier_name,
+        field_name=FIELD_NAME,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=signature_reason(kind, context),
+        location="France",
+        name=settings.certifier_name,
     )
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
     pdf_signer = signers.PdfSigner(
-        metadata, signer=_signer(), stamp_style=_stamp_style(stamp),
+        metadata,
+        signer=_signer(),
+        stamp_style=_stamp_style(stamp),
         new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=-1, box=STAMP_BOX),
     )
     out = BytesIO()

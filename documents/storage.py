@@ -113,7 +113,8 @@ def sanitize_filename(name: str | None) -> str:
         raise UploadRejected(
             f"Le nom de fichier « {shown} » contient un chemin (« / » ou « \\ ») : "
             "envoyez le fichier sous son seul nom.",
-            status_code=422, code="invalid_filename",
+            status_code=422,
+            code="invalid_filename",
         )
     if cleaned in ("", ".", ".."):
         raise UploadRejected(
@@ -248,12 +249,14 @@ def _refuse_active_pdf(name: str, stream: BinaryIO) -> None:
         raise UploadRejected(
             f"Le fichier « {name} » contient {found} (contenu actif) : il est refusé. "
             "Enregistrez-le de nouveau en PDF simple (impression en PDF) puis déposez-le.",
-            status_code=415, code="active_pdf",
+            status_code=415,
+            code="active_pdf",
         )
 
 
-def check_upload(data: bytes, filename: str | None, *, allowed: Iterable[str] = ("application/pdf",),
-                 max_bytes: int) -> FileType:
+def check_upload(
+    data: bytes, filename: str | None, *, allowed: Iterable[str] = ("application/pdf",), max_bytes: int
+) -> FileType:
     """Every check of :func:`store_upload` (name, emptiness, size, type), without storing: to
     refuse a whole multi-file upload before any of its files is stored."""
     name = sanitize_filename(filename)
@@ -342,8 +345,7 @@ def store_upload(
     return store_upload_stream(io.BytesIO(data), filename, allowed=allowed, max_bytes=max_bytes, root=root)
 
 
-def collect_orphans(root: Path, referenced: set[str], *, grace_seconds: float,
-                    now: float | None = None) -> list[str]:
+def collect_orphans(root: Path, referenced: set[str], *, grace_seconds: float, now: float | None = None) -> list[str]:
     """Delete the files under ``root`` that no record refers to and that are older than
     ``grace_seconds``; return their paths relative to ``root`` (POSIX), sorted.
 

@@ -85,7 +85,13 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
         letter = fx.letter(ctx, "demande_complements", round, template=letter_template("demande_complements"))
         fx.mail(ctx, f"complements:r{round}", "agrement/demande_complements", _applicants(ctx), attach=[letter])
     elif step == "start_review":
-        fx.mail(ctx, "avis-request", "agrement/demande_avis", [ctx["request"]["mandataire_email"]], extra=_avis_extra(request))
+        fx.mail(
+            ctx,
+            "avis-request",
+            "agrement/demande_avis",
+            [ctx["request"]["mandataire_email"]],
+            extra=_avis_extra(request),
+        )
     elif step == "give_avis":
         fx.mail(ctx, "avis-given", "agrement/avis_rendu", [settings.officers_mailbox], extra=_avis_extra(request))
     elif step in STEP_FINAL:
@@ -108,8 +114,13 @@ def _reminders(db: Session, request: AgrementRequest, out: Outcome) -> None:
             return
         ctx = _context(request_view(db, request))
         fx = Effects(db, ENTITY, request.id, request.reference)
-        fx.mail(ctx, f"complements-reminder:r{request.round}:d{days}", "agrement/relance_complements", _applicants(ctx),
-                extra={"days_left": (deadline - today()).days})
+        fx.mail(
+            ctx,
+            f"complements-reminder:r{request.round}:d{days}",
+            "agrement/relance_complements",
+            _applicants(ctx),
+            extra={"days_left": (deadline - today()).days},
+        )
     elif state is RequestState.under_review and request.avis is None and request.avis_deadline:
         extra = _avis_extra(request)
         days_left = extra["days_left"]
@@ -121,7 +132,9 @@ def _reminders(db: Session, request: AgrementRequest, out: Outcome) -> None:
         if days_left >= 0:
             fx.mail(ctx, "avis-reminder", "agrement/relance_avis", mandataire, extra=extra)
         else:
-            fx.mail(ctx, "avis-overdue", "agrement/relance_avis", mandataire, cc=[settings.officers_mailbox], extra=extra)
+            fx.mail(
+                ctx, "avis-overdue", "agrement/relance_avis", mandataire, cc=[settings.officers_mailbox], extra=extra
+            )
     else:
         return
     out.mails += fx.mails
@@ -155,7 +168,11 @@ def advance_request(request_id: int, engine: Engine | None = None) -> Outcome:
 
 def requests_needing_attention(engine: Engine | None = None) -> list[int]:
     """Open requests (deadlines, reminders) and those with effects still owed (lost runs)."""
-    open_states = [s.value for s in RequestState if s not in (RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn)]
+    open_states = [
+        s.value
+        for s in RequestState
+        if s not in (RequestState.granted, RequestState.refused, RequestState.closed, RequestState.withdrawn)
+    ]
     return open_or_owed(engine, PROCESS, AgrementRequest, open_states)
 
 
@@ -171,5 +188,9 @@ async def agrement_request_flow(request_id: int) -> dict:
     return await advance_then_deliver(advance_request_task, request_id, "request")
 
 
-agrement_sweep_flow = sweep_flow("agrement-sweep", requests_needing_attention, advance_request_task,
-                                 "Deadlines, reminders and lost runs of the agrément requests, then the outbox.")
+agrement_sweep_flow = sweep_flow(
+    "agrement-sweep",
+    requests_needing_attention,
+    advance_request_task,
+    "Deadlines, reminders and lost runs of the agrément requests, then the outbox.",
+)

@@ -97,9 +97,7 @@ def agrement_context(view: AgrementView, *, reason: str | None = None) -> dict[s
 def _decision_events(db: Session, agrement_ids: list[int] | None = None) -> list[AuditEvent]:
     """Officers' decisions owed an e-mail. A decision taken on a contrôle is left out: the
     contrôle's decision letter already tells the structure (one notice, not two)."""
-    query = select(AuditEvent).where(
-        AuditEvent.entity_type == ENTITY, AuditEvent.action.in_(list(DECISION_MAILS))
-    )
+    query = select(AuditEvent).where(AuditEvent.entity_type == ENTITY, AuditEvent.action.in_(list(DECISION_MAILS)))
     if agrement_ids is not None:
         query = query.where(AuditEvent.entity_id.in_(agrement_ids))
     return [e for e in db.exec(query.order_by(AuditEvent.id)) if not e.data.get("controle_id")]
@@ -197,11 +195,7 @@ def agrements_needing_attention(engine: Engine | None = None) -> list[int]:
     """Agréments in force (calendar), expired ones without their mail, unnotified decisions, and
     those that still owe the flagging of their jury sessions."""
     with session_scope(engine) as db:
-        ids = set(
-            db.exec(
-                select(Agrement.id).where(Agrement.state.in_([s.value for s in VALID_AGREMENT_STATES]))
-            )
-        )
+        ids = set(db.exec(select(Agrement.id).where(Agrement.state.in_([s.value for s in VALID_AGREMENT_STATES]))))
         owed: dict[str, int] = {
             mail_key(ENTITY, i, EXPIRED_MAIL): i
             for i in db.exec(select(Agrement.id).where(Agrement.state == AgrementState.expired.value))
@@ -224,7 +218,10 @@ async def agrement_lifecycle_flow(agrement_id: int) -> dict:
     """Bring agrément ``agrement_id`` up to date (after an officer's decision, for instance), then
     run the flows of the jury sessions it flagged (their « session signalée » e-mail)."""
     outcome = await advance_then_deliver(
-        advance_agrement_task, agrement_id, "agrément", logged=("state", "transitions", "mails", "flagged_juries"),
+        advance_agrement_task,
+        agrement_id,
+        "agrément",
+        logged=("state", "transitions", "mails", "flagged_juries"),
     )
     for jury_session_id in outcome["flagged_juries"]:
         await dispatch.jury_changed(jury_session_id)
@@ -232,6 +229,8 @@ async def agrement_lifecycle_flow(agrement_id: int) -> dict:
 
 
 agrement_lifecycle_sweep_flow = sweep_flow(
-    "agrement-lifecycle-sweep", agrements_needing_attention, advance_agrement_task,
+    "agrement-lifecycle-sweep",
+    agrements_needing_attention,
+    advance_agrement_task,
     "Reminders, échéance, expiry and unsent notifications of the agréments, then the outbox.",
 )

@@ -22,7 +22,11 @@ from flows.context import letter_context, state_fields
 from flows.effects import Effects
 
 APPEAL_ENTITY = Appeal.__tablename__
-APPEAL_FINAL = {AppealState.inadmissible: "inadmissible", AppealState.rejected: "rejected", AppealState.upheld: "upheld"}
+APPEAL_FINAL = {
+    AppealState.inadmissible: "inadmissible",
+    AppealState.rejected: "rejected",
+    AppealState.upheld: "upheld",
+}
 
 
 def letter_template(kind: str) -> str:
@@ -36,13 +40,18 @@ def appeal_context(view: AppealView) -> dict[str, Any]:
     appeal, jury = view.appeal, view.jury
     return letter_context(
         recours={
-            "reference": appeal.reference, "candidate_name": view.candidate_name,
+            "reference": appeal.reference,
+            "candidate_name": view.candidate_name,
             "candidate_sex": view.candidate.sex,
             "structure_name": view.structure.name,
-            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "certification_title": view.certification.title, "filed_at": appeal.filed_at, "grounds": appeal.grounds,
+            "jury_reference": jury.reference,
+            "jury_date": jury.scheduled_at.date(),
+            "certification_title": view.certification.title,
+            "filed_at": appeal.filed_at,
+            "grounds": appeal.grounds,
             **state_fields(appeal, APPEAL_STATE_LABELS),
-            "decision": APPEAL_FINAL.get(AppealState(appeal.state)), "decision_reason": appeal.decision_reason,
+            "decision": APPEAL_FINAL.get(AppealState(appeal.state)),
+            "decision_reason": appeal.decision_reason,
             "deadline": view.deadline,
         },
     )

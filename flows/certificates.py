@@ -25,7 +25,10 @@ from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed
 
 CERT_ENTITY = Certificate.__tablename__
-CERTIFICATE_TEMPLATES = {"certificate": "certificat", "attestation": "attestation_blocs"}  # certificate kind -> document kind
+CERTIFICATE_TEMPLATES = {
+    "certificate": "certificat",
+    "attestation": "attestation_blocs",
+}  # certificate kind -> document kind
 
 
 def letter_template(kind: str) -> str:
@@ -37,9 +40,15 @@ def letter_template(kind: str) -> str:
 def version_events(db: Session, certificate_ids: Sequence[int | None]) -> dict[int | None, list[AuditEvent]]:
     """The duplicates and corrections of these certificates (their audit rows, oldest first)."""
     events: dict[int | None, list[AuditEvent]] = {i: [] for i in certificate_ids}
-    for event in db.exec(select(AuditEvent).where(
-            AuditEvent.entity_type == CERT_ENTITY, AuditEvent.entity_id.in_(certificate_ids),
-            AuditEvent.action.in_(["duplicate", "correct"])).order_by(AuditEvent.id)):
+    for event in db.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == CERT_ENTITY,
+            AuditEvent.entity_id.in_(certificate_ids),
+            AuditEvent.action.in_(["duplicate", "correct"]),
+        )
+        .order_by(AuditEvent.id)
+    ):
         events[event.entity_id].append(event)
     return events
 
@@ -48,8 +57,9 @@ def _version_event(events: list[AuditEvent], certificate: Certificate) -> AuditE
     return next((e for e in reversed(events) if e.data.get("version") == certificate.version), None)
 
 
-def certificate_context(db: Session, certificate: Certificate, *, qr: bool = True,
-                        events: list[AuditEvent] | None = None) -> dict[str, Any]:
+def certificate_context(
+    db: Session, certificate: Certificate, *, qr: bool = True, events: list[AuditEvent] | None = None
+) -> dict[str, Any]:
     """What the certificate's template reads (``qr=False``: without the QR code's drawing, that a
     renderer process draws from ``verification_url``; ``events``: its duplicates and corrections,
     when the caller has read them for many certificates, ``version_events``)."""
@@ -61,31 +71,47 @@ def certificate_context(db: Session, certificate: Certificate, *, qr: bool = Tru
     held = held_blocs(db, candidate, on=jury.scheduled_at.date())
     equivalent = held_by_equivalence(db, candidate, on=jury.scheduled_at.date())
     url = issuance.verification_url(certificate.number)
-    event = _version_event(version_events(db, [certificate.id])[certificate.id] if events is None else events,
-                           certificate)
+    event = _version_event(
+        version_events(db, [certificate.id])[certificate.id] if events is None else events, certificate
+    )
     return letter_context(
         certificate={
-            "id": certificate.id, "number": certificate.number, "kind": certificate.kind,
+            "id": certificate.id,
+            "number": certificate.number,
+            "kind": certificate.kind,
             "kind_label": KIND_LABELS[certificate.kind],
-            "holder_last_name": certificate.holder_last_name, "holder_first_names": certificate.holder_first_names,
-            "holder_birth_date": certificate.holder_birth_date, "holder_sex": certificate.holder_sex,
-            "certification_code": cert.code, "certification_title": version_title(cert, version),
+            "holder_last_name": certificate.holder_last_name,
+            "holder_first_names": certificate.holder_first_names,
+            "holder_birth_date": certificate.holder_birth_date,
+            "holder_sex": certificate.holder_sex,
+            "certification_code": cert.code,
+            "certification_title": version_title(cert, version),
             "registry_code": version_registry_code(cert, version),
             "version_label": version.label if version else None,
             "blocs": [
-                {"code": code, "title": blocs[code].title if code in blocs else code,
-                 "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
-                 "valid_until": held[code].valid_until if code in held and certificate.kind == "attestation" else None,
-                 "equivalence": _equivalence(db, equivalent[code])
-                 if code in equivalent and held.get(code) is equivalent[code] else None}
+                {
+                    "code": code,
+                    "title": blocs[code].title if code in blocs else code,
+                    "acquired_on": held[code].acquired_on if code in held else jury.scheduled_at.date(),
+                    "valid_until": held[code].valid_until
+                    if code in held and certificate.kind == "attestation"
+                    else None,
+                    "equivalence": _equivalence(db, equivalent[code])
+                    if code in equivalent and held.get(code) is equivalent[code]
+                    else None,
+                }
                 for code in certificate.blocs
             ],
-            "jury_reference": jury.reference, "jury_date": jury.scheduled_at.date(),
-            "issued_on": certificate.issued_on, "verification_url": url, "qr_svg": qr_svg(url) if qr else None,
+            "jury_reference": jury.reference,
+            "jury_date": jury.scheduled_at.date(),
+            "issued_on": certificate.issued_on,
+            "verification_url": url,
+            "qr_svg": qr_svg(url) if qr else None,
             "version": certificate.version,
             "duplicate": bool(event and event.action == "duplicate"),
             "correction_note": f"Document rectifié le {event.at:%d/%m/%Y} : {event.reason}"
-            if event and event.action == "correct" else None,
+            if event and event.action == "correct"
+            else None,
             "state": certificate.state,
         },
     )
@@ -94,8 +120,11 @@ def certificate_context(db: Session, certificate: Certificate, *, qr: bool = Tru
 def _equivalence(db: Session, acquisition: BlocAcquisition) -> dict[str, Any]:
     """A bloc held by equivalence: the bloc of the earlier version, its jury and date."""
     jury = db.get(JurySession, acquisition.session_id)
-    return {"from_code": acquisition.bloc_code, "jury_reference": jury.reference if jury else "",
-            "acquired_on": acquisition.acquired_on}
+    return {
+        "from_code": acquisition.bloc_code,
+        "jury_reference": jury.reference if jury else "",
+        "acquired_on": acquisition.acquired_on,
+    }
 
 
 def _certificate_step(db: Session, effect: OwedEffect) -> list[Effects]:
@@ -114,8 +143,13 @@ def advance_certificate(certificate_id: int, engine: Engine | None = None) -> di
     produced = fulfil_owed(engine, "certificate", certificate_id, _certificate_step)
     with session_scope(engine) as db:
         certificate = db.get(Certificate, certificate_id)
-        return {"certificate_id": certificate_id, "state": certificate.state, "documents": produced.documents,
-                "mails": [], "transitions": []}
+        return {
+            "certificate_id": certificate_id,
+            "state": certificate.state,
+            "documents": produced.documents,
+            "mails": [],
+            "transitions": [],
+        }
 
 
 advance_certificate_task = advance_task("advance-certificate", advance_certificate, retries=1)

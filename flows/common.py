@@ -38,8 +38,11 @@ AdvanceTask = Task[[int], Coroutine[Any, Any, dict]]
 def _delivery_options() -> dict[str, Any]:
     """What every delivery pass of a flow uses: the batch size and the settings' retry policy."""
     settings = get_settings()
-    return {"limit": DELIVERY_BATCH, "max_attempts": settings.mail_max_attempts,
-            "backoff_seconds": settings.mail_backoff_seconds}
+    return {
+        "limit": DELIVERY_BATCH,
+        "max_attempts": settings.mail_max_attempts,
+        "backoff_seconds": settings.mail_backoff_seconds,
+    }
 
 
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=2)
@@ -72,7 +75,8 @@ def collect_orphan_uploads() -> dict:
     root = settings.uploads_dir
     prefix = root.relative_to(settings.data_dir).as_posix() + "/"
     removed = collect_orphans(
-        root, {p.removeprefix(prefix) for p in referenced if p.startswith(prefix)},
+        root,
+        {p.removeprefix(prefix) for p in referenced if p.startswith(prefix)},
         grace_seconds=settings.upload_orphan_grace_hours * 3600,
     )
     return {"removed": len(removed)}
@@ -84,7 +88,13 @@ async def collect_orphan_uploads_task() -> dict:
 
 
 def visit_invitation(
-    dossier: Any, entity: str, *, sequence: int, summary: str, description: str, attendees: Iterable[str],
+    dossier: Any,
+    entity: str,
+    *,
+    sequence: int,
+    summary: str,
+    description: str,
+    attendees: Iterable[str],
     cancelled: bool = False,
 ) -> dict:
     """The .ics invitation (an outbox attachment) to the visit of ``dossier`` (a contrôle, an appui):
@@ -115,12 +125,25 @@ def mail_mission(db: Session, fx: Effects, ctx: dict, key: str, person: str, pay
     its own e-mail), once per person."""
     visitor = db.get(User, payload[f"{person}_id"])
     assert visitor is not None  # a foreign key
-    fx.mail({**ctx, key: {**ctx[key], **person_fields(person, visitor)}}, f"mission:u{visitor.id}", template,
-            [visitor.email])
+    fx.mail(
+        {**ctx, key: {**ctx[key], **person_fields(person, visitor)}},
+        f"mission:u{visitor.id}",
+        template,
+        [visitor.email],
+    )
 
 
-def mail_visit(fx: Effects, ctx: dict, dossier: Any, payload: dict, template: str, to: list[str], *,
-               cc: list[str], invitation: Callable[[int], dict]) -> None:
+def mail_visit(
+    fx: Effects,
+    ctx: dict,
+    dossier: Any,
+    payload: dict,
+    template: str,
+    to: list[str],
+    *,
+    cc: list[str],
+    invitation: Callable[[int], dict],
+) -> None:
     """The convocation to a dossier's visit with its .ics ``invitation(sequence)``, once per scheduling
     of the visit (the SEQUENCE the step's payload recorded)."""
     sequence = payload.get("visit_sequence", dossier.visit_sequence)
@@ -173,7 +196,10 @@ async def sweep(find: Callable[[], list[int]], advance: Callable[[int], Awaitabl
 
 
 def sweep_flow(
-    name: str, find: Callable[[], list[int]], advance: AdvanceTask, description: str | None = None,
+    name: str,
+    find: Callable[[], list[int]],
+    advance: AdvanceTask,
+    description: str | None = None,
 ) -> Flow[[], Coroutine[Any, Any, dict]]:
     """The Prefect flow ``name`` sweeping one process (a subflow of the daily sweep): advance every
     dossier ``find()`` returns with ``advance``, then deliver."""
@@ -185,7 +211,10 @@ def sweep_flow(
 
 
 async def advance_then_deliver(
-    advance: AdvanceTask, dossier_id: int, label: str, logged: Sequence[str] = OUTCOME_LOGGED,
+    advance: AdvanceTask,
+    dossier_id: int,
+    label: str,
+    logged: Sequence[str] = OUTCOME_LOGGED,
 ) -> dict[str, Any]:
     """The body of a dossier's flow: run its ``advance`` task, deliver the outbox, log the dossier's id
     and the outcome's ``logged`` fields (``<label> 12: state=… waiting for: …``); the outcome with the

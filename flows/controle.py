@@ -59,7 +59,9 @@ def letter_template(kind: str) -> str:
 PROCESS = "controle"
 DECISION_STEPS = ("conclude_compliant", "require_action_plan", "suspend", "withdraw")
 FINAL_MAIL = {
-    ControleState.compliant: "decision:compliant", ControleState.suspended: "decision:suspension", ControleState.withdrawn: "decision:withdrawal",
+    ControleState.compliant: "decision:compliant",
+    ControleState.suspended: "decision:suspension",
+    ControleState.withdrawn: "decision:withdrawal",
     ControleState.closed: "plan-closed",
 }
 
@@ -108,7 +110,9 @@ def controle_context(view: ControleView) -> dict[str, Any]:
 
 def _invitation(controle: Controle, c: dict, sequence: int) -> dict:
     return visit_invitation(
-        controle, ENTITY, sequence=sequence,
+        controle,
+        ENTITY,
+        sequence=sequence,
         summary=f"Visite de contrôle d'agrément {controle.reference} — {c['structure_name']}",
         description=f"Contrôle de l'agrément {c['agrement_number']} ({c['certification_title']}) "
         f"par {c['controleur_name']}.",
@@ -128,8 +132,16 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
     if step == "assign" and payload.get("controleur_id"):
         mail_mission(db, fx, ctx, "controle", "controleur", payload, "controle/mission_controle")
     elif step == "schedule_visit":
-        mail_visit(fx, ctx, controle, payload, "controle/convocation_visite", structure, cc=[c["controleur_email"]],
-                   invitation=lambda sequence: _invitation(controle, c, sequence))
+        mail_visit(
+            fx,
+            ctx,
+            controle,
+            payload,
+            "controle/convocation_visite",
+            structure,
+            cc=[c["controleur_email"]],
+            invitation=lambda sequence: _invitation(controle, c, sequence),
+        )
     elif step == "submit_report":
         report = fx.letter(ctx, "rapport_controle", template=letter_template("rapport_controle"))
         fx.mail(ctx, "report", "controle/rapport_depose", officers, attach=[report])

@@ -58,10 +58,18 @@ from flows.effects import Effects
 
 def batch_summary(batch: CpfExportBatch, certification_code: str) -> dict[str, Any]:
     return {
-        "id": batch.id, "reference": batch.reference, "certification_code": certification_code,
-        "registry_type": batch.registry_type, "registry_code": batch.registry_code, "state": batch.state,
-        "record_count": batch.record_count, "resent_count": batch.resent_count, "filename": batch.filename,
-        "relative_path": batch.relative_path, "sha256": batch.sha256, "size": batch.size,
+        "id": batch.id,
+        "reference": batch.reference,
+        "certification_code": certification_code,
+        "registry_type": batch.registry_type,
+        "registry_code": batch.registry_code,
+        "state": batch.state,
+        "record_count": batch.record_count,
+        "resent_count": batch.resent_count,
+        "filename": batch.filename,
+        "relative_path": batch.relative_path,
+        "sha256": batch.sha256,
+        "size": batch.size,
         "created_at": batch.created_at,
     }
 
@@ -87,8 +95,7 @@ def report_path(batch: CpfExportBatch, data: bytes) -> str:
     return f"{folder}/{batch.reference}-compte-rendu-{hashlib.sha256(data).hexdigest()[:12]}.{ext}"
 
 
-def import_report_once(batch_id: int, data: bytes, filename: str, actor: Actor,
-                       engine: Engine | None = None) -> dict:
+def import_report_once(batch_id: int, data: bytes, filename: str, actor: Actor, engine: Engine | None = None) -> dict:
     """Apply a processing report and keep its file beside the batch (same transaction)."""
     data_dir = get_settings().data_dir
     with session_scope(engine) as db:
@@ -103,8 +110,7 @@ def import_report_once(batch_id: int, data: bytes, filename: str, actor: Actor,
 def registered_certifications(engine: Engine | None = None) -> list[str]:
     """Codes of the certifications with an RNCP/RS code (those that must be declared)."""
     with session_scope(engine) as db:
-        return [c.code for c in db.exec(select(Certification).order_by(Certification.code))
-                if c.registry_code.strip()]
+        return [c.code for c in db.exec(select(Certification).order_by(Certification.code)) if c.registry_code.strip()]
 
 
 # --- alerts to the officers -----------------------------------------------------------------------
@@ -121,24 +127,37 @@ def certification_context(cert: Certification) -> dict[str, Any]:
 
 
 def alert_rows(db: Session, records: list, on: date, horizon_days: int) -> list[dict[str, Any]]:
-    certificates = {c.id: c for c in db.exec(
-        select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))} if records else {}
+    certificates = (
+        {c.id: c for c in db.exec(select(Certificate).where(Certificate.id.in_([r.certificate_id for r in records])))}
+        if records
+        else {}
+    )
     batch_ids = {r.last_batch_id for r in records if r.state in AWAITING_REPORT_STATES}
-    batches = {b.id: b for b in db.exec(
-        select(CpfExportBatch).where(CpfExportBatch.id.in_(batch_ids)))} if batch_ids else {}
+    batches = (
+        {b.id: b for b in db.exec(select(CpfExportBatch).where(CpfExportBatch.id.in_(batch_ids)))} if batch_ids else {}
+    )
     rows = []
     for r in records:
         c = certificates[r.certificate_id]
         batch = batches.get(r.last_batch_id) if r.state in AWAITING_REPORT_STATES else None
-        rows.append({
-            "technical_id": r.technical_id, "holder": f"{c.holder_first_names} {c.holder_last_name.upper()}",
-            "issued_on": r.issued_on, "due_on": r.due_on, "days_left": (r.due_on - on).days,
-            "overdue": r.due_on < on, "state_label": CPF_STATE_LABELS[r.state], "held_reason": r.held_reason,
-            "error_message": r.error_message, "awaiting_report": batch is not None,
-            "batch": batch.reference if batch else None, "batch_produced_on": produced_on(batch) if batch else None,
-            "batch_deposited_on": batch.deposited_on if batch else None,
-            "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
-        })
+        rows.append(
+            {
+                "technical_id": r.technical_id,
+                "holder": f"{c.holder_first_names} {c.holder_last_name.upper()}",
+                "issued_on": r.issued_on,
+                "due_on": r.due_on,
+                "days_left": (r.due_on - on).days,
+                "overdue": r.due_on < on,
+                "state_label": CPF_STATE_LABELS[r.state],
+                "held_reason": r.held_reason,
+                "error_message": r.error_message,
+                "awaiting_report": batch is not None,
+                "batch": batch.reference if batch else None,
+                "batch_produced_on": produced_on(batch) if batch else None,
+                "batch_deposited_on": batch.deposited_on if batch else None,
+                "stage": "overdue" if r.due_on < on else "due_soon" if (r.due_on - on).days <= horizon_days else "held",
+            }
+        )
     return sorted(rows, key=lambda row: (row["due_on"], row["technical_id"]))
 
 
@@ -153,21 +172,27 @@ def alert_once(certification_code: str, export_error: str | None = None, engine:
     on = today()
     with session_scope(engine) as db:
         cert = get_certification(db, certification_code)
-        records = queries.attention_records(db, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before)
+        records = queries.attention_records(
+            db, SYSTEM, certification_code, on=on, days_before=settings.cpf_alert_days_before
+        )
         if not records and not export_error:
             return []
         rows = alert_rows(db, records, on, settings.cpf_alert_days_before)
-        situation = [[r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
-                     for r in rows] + [export_error or ""]
+        situation = [
+            [r["technical_id"], r["stage"], r["state_label"], r["held_reason"] or "", r["error_message"] or ""]
+            for r in rows
+        ] + [export_error or ""]
         digest = hashlib.sha256(json.dumps(situation, ensure_ascii=False).encode()).hexdigest()[:16]
         context = {
             "cpf": {
-                **certification_context(cert), "days_before": settings.cpf_alert_days_before,
+                **certification_context(cert),
+                "days_before": settings.cpf_alert_days_before,
                 "overdue_count": sum(r["overdue"] for r in rows),
                 "held_count": sum(bool(r["held_reason"]) for r in rows),
                 "awaiting_count": sum(r["awaiting_report"] for r in rows),
                 "owed_count": sum(not r["awaiting_report"] for r in rows),
-                "export_error": export_error, "records": rows,
+                "export_error": export_error,
+                "records": rows,
             },
             "action_url": back_office_url(),
         }
@@ -195,11 +220,19 @@ def remind_reports_once(certification_code: str, engine: Engine | None = None) -
             produced = produced_on(batch)
             context = {
                 "cpf": {
-                    **certification_context(cert), "batch_id": batch.id, "reference": batch.reference,
-                    "filename": batch.filename, "relative_path": batch.relative_path,
-                    "record_count": batch.record_count, "resent_count": batch.resent_count,
-                    "awaiting_count": len(records), "produced_on": produced, "days_since": (on - produced).days,
-                    "deposited_on": batch.deposited_on, "step": step, "last": step == REPORT_REMINDER_STEPS,
+                    **certification_context(cert),
+                    "batch_id": batch.id,
+                    "reference": batch.reference,
+                    "filename": batch.filename,
+                    "relative_path": batch.relative_path,
+                    "record_count": batch.record_count,
+                    "resent_count": batch.resent_count,
+                    "awaiting_count": len(records),
+                    "produced_on": produced,
+                    "days_since": (on - produced).days,
+                    "deposited_on": batch.deposited_on,
+                    "step": step,
+                    "last": step == REPORT_REMINDER_STEPS,
                     "next_on": produced + timedelta(days=every * (step + 1)),
                     "earliest_due_on": records[0].due_on if records else None,
                 },
@@ -222,8 +255,12 @@ def export_and_alert(certification_code: str, engine: Engine | None = None) -> d
         batch = None
     except DomainError as exc:
         batch, error = None, exc.message
-    return {"batch": batch, "error": error, "alerts": alert_once(certification_code, error, engine),
-            "reminders": remind_reports_once(certification_code, engine)}
+    return {
+        "batch": batch,
+        "error": error,
+        "alerts": alert_once(certification_code, error, engine),
+        "reminders": remind_reports_once(certification_code, engine),
+    }
 
 
 # --- Prefect -------------------------------------------------------------------------------------
@@ -242,8 +279,14 @@ async def cpf_export_flow(certification_code: str) -> dict:
     if batch is None:
         logger.info("cpf export %s: nothing to send", certification_code)
     else:
-        logger.info("cpf export %s: batch %s, %d records (%d re-sent), %s", certification_code, batch["reference"],
-                    batch["record_count"], batch["resent_count"], batch["relative_path"])
+        logger.info(
+            "cpf export %s: batch %s, %d records (%d re-sent), %s",
+            certification_code,
+            batch["reference"],
+            batch["record_count"],
+            batch["resent_count"],
+            batch["relative_path"],
+        )
     return {"certification_code": certification_code, "batch": batch}
 
 

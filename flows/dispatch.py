@@ -40,13 +40,19 @@ class Process:
 
 
 PROCESSES = {
-    "agrement_request": Process("flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"),
-    "agrement": Process("flows.agrement_lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"),
+    "agrement_request": Process(
+        "flows.agrement:agrement_request_flow", "request_id", "agrement-request/agrement-request"
+    ),
+    "agrement": Process(
+        "flows.agrement_lifecycle:agrement_lifecycle_flow", "agrement_id", "agrement-lifecycle/agrement-lifecycle"
+    ),
     "controle": Process("flows.controle:controle_flow", "controle_id", "controle/controle"),
     "vae": Process("flows.vae:vae_flow", "dossier_id", "vae/vae"),
     "jury": Process("flows.jury:jury_session_flow", "session_id", "jury-session/jury-session"),
     "certificate": Process("flows.certificates:certificate_flow", "certificate_id", "certificate/certificate"),
-    "training_session": Process("flows.training:training_session_flow", "session_id", "training-session/training-session"),
+    "training_session": Process(
+        "flows.training:training_session_flow", "session_id", "training-session/training-session"
+    ),
     "appui": Process("flows.training:appui_flow", "appui_id", "appui/appui"),
 }
 
@@ -142,7 +148,9 @@ async def _deployment_run(kind: str, entity_id: int) -> None:
     process = PROCESSES[kind]
     try:
         await run_deployment(  # type: ignore[misc]  # sync-compatible: awaitable when called in a loop
-            process.deployment, parameters={process.parameter: entity_id}, timeout=0,
+            process.deployment,
+            parameters={process.parameter: entity_id},
+            timeout=0,
             tags=[run_tag(kind, entity_id)],
         )
     except Exception:  # the action is committed: the sweep catches the dossier up
@@ -165,6 +173,7 @@ async def changed(kind: str, entity_id: int) -> None:
 def _hook(kind: str) -> Callable[[int], Awaitable[None]]:
     """``<kind>_changed(entity_id)``: entity ``entity_id`` of process ``kind`` changed, run its flow
     (:func:`changed`). The responders look the hooks up by name, and tests replace them by name."""
+
     async def hook(entity_id: int) -> None:
         await changed(kind, entity_id)
 

@@ -46,7 +46,12 @@ class Effects:
     mails: list[str] = field(default_factory=list)
 
     def letter(
-        self, context: Mapping[str, Any], kind: str, version: int = 1, *, pdf: bytes | None = None,
+        self,
+        context: Mapping[str, Any],
+        kind: str,
+        version: int = 1,
+        *,
+        pdf: bytes | None = None,
         template: str | None = None,
     ) -> GeneratedDocument:
         """The PDF ``kind`` (template ``<kind>.html`` unless ``template`` names it, e.g. in a process's
@@ -65,9 +70,15 @@ class Effects:
             pdf=pdf,
         )
         if new:
-            self._event("document_generated", {
-                "kind": kind, "version": version, "sha256": doc.sha256, "path": doc.relative_path,
-            })
+            self._event(
+                "document_generated",
+                {
+                    "kind": kind,
+                    "version": version,
+                    "sha256": doc.sha256,
+                    "path": doc.relative_path,
+                },
+            )
             self.documents.append(f"{kind}-v{version}")
         return doc
 
@@ -90,9 +101,7 @@ class Effects:
         if self.sent(name):
             return
         recipients = [a for a in dict.fromkeys(to) if a]
-        attachments = [
-            document_attachment(a) if isinstance(a, GeneratedDocument) else dict(a) for a in attach
-        ]
+        attachments = [document_attachment(a) if isinstance(a, GeneratedDocument) else dict(a) for a in attach]
         key = mail_key(self.entity_type, self.entity_id, name)
         enqueue(
             self.db,
@@ -111,8 +120,12 @@ class Effects:
 
     def _event(self, action: str, data: dict) -> None:
         record_event(
-            self.db, entity_type=self.entity_type, entity_id=self.entity_id, action=action,
-            actor=SYSTEM, data=data,
+            self.db,
+            entity_type=self.entity_type,
+            entity_id=self.entity_id,
+            action=action,
+            actor=SYSTEM,
+            data=data,
         )
 
 

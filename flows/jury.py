@@ -39,8 +39,7 @@ from documents.storage import DocumentStore
 from flows.common import advance_task, deliver_task, dossier_flow, sweep_flow, while_delivering
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
-from flows.certificates import (CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template,
-                                version_events)
+from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template, version_events
 from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed, open_or_owed
 from notifications.ics import build_invitation, ics_attachment
@@ -87,14 +86,19 @@ def candidate_entry(c: CandidateView, *, show_version: bool = False) -> dict[str
     candidate, version = c.candidate, c.version
     outcome = c.row.outcome or "none"
     return {
-        "id": candidate.id, "reference": candidate.reference, "last_name": candidate.last_name,
-        "first_names": candidate.first_names, "birth_date": candidate.birth_date, "email": candidate.email,
+        "id": candidate.id,
+        "reference": candidate.reference,
+        "last_name": candidate.last_name,
+        "first_names": candidate.first_names,
+        "birth_date": candidate.birth_date,
+        "email": candidate.email,
         "structure_id": candidate.structure_id,
         "sex": candidate.sex,
         "structure_name": c.structure.name,
         "structure_email": c.structure.email,
         "blocs": [_bloc_entry(c, code) for code in candidate.blocs],
-        "outcome": outcome, "outcome_label": outcome_label(outcome, candidate.sex),
+        "outcome": outcome,
+        "outcome_label": outcome_label(outcome, candidate.sex),
         "certificate_number": c.certificate.number if c.certificate else None,
         "version_label": version.label if version else None,
         "version_note": f"version {version.label}" if show_version and version else None,
@@ -103,9 +107,16 @@ def candidate_entry(c: CandidateView, *, show_version: bool = False) -> dict[str
 
 def _member_entry(m: MemberView) -> dict[str, Any]:
     user, member = m.user, m.member
-    return {"user_id": user.id, "name": user.full_name, "email": user.email, "sex": user.sex,
-            "college": member.college, "college_label": COLLEGES[member.college],
-            "is_president": member.is_president, "present": member.present}
+    return {
+        "user_id": user.id,
+        "name": user.full_name,
+        "email": user.email,
+        "sex": user.sex,
+        "college": member.college,
+        "college_label": COLLEGES[member.college],
+        "is_president": member.is_president,
+        "present": member.present,
+    }
 
 
 def jury_context(db: Session, jury: JurySession) -> dict[str, Any]:
@@ -113,20 +124,29 @@ def jury_context(db: Session, jury: JurySession) -> dict[str, Any]:
     (:mod:`certification.jury.read_model`), with the appeals upheld against it."""
     view = jury_view(db, jury, equivalences=True, checks=False)
     cert, president, signer, mixed = view.certification, view.president, view.signer, view.mixed_versions
-    appeals = [a.reference for a in db.exec(select(Appeal).where(
-        Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))]
+    appeals = [
+        a.reference
+        for a in db.exec(select(Appeal).where(Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value))
+    ]
     return letter_context(
         f"/app/jurys/{jury.id}",
         jury={
-            "reference": jury.reference, "certification_code": cert.code, "certification_title": cert.title,
-            "scheduled_at": jury.scheduled_at, "place": jury.place, "video_link": jury.video_link,
-            "quorum": jury.quorum, "president_name": president.user.full_name if president else None,
+            "reference": jury.reference,
+            "certification_code": cert.code,
+            "certification_title": cert.title,
+            "scheduled_at": jury.scheduled_at,
+            "place": jury.place,
+            "video_link": jury.video_link,
+            "quorum": jury.quorum,
+            "president_name": president.user.full_name if president else None,
             "members": [_member_entry(m) for m in view.members],
             "candidates": [candidate_entry(c, show_version=mixed) for c in view.candidates],
             "mixed_versions": mixed,
-            "pv_version": jury.pv_version, "pv_signed_at": jury.pv_signed_at,
+            "pv_version": jury.pv_version,
+            "pv_signed_at": jury.pv_signed_at,
             "pv_signed_by": signer.full_name if signer else None,
-            "recours_note": f"PV modificatif après recours {', '.join(appeals)}" if jury.pv_version > 1 and appeals
+            "recours_note": f"PV modificatif après recours {', '.join(appeals)}"
+            if jury.pv_version > 1 and appeals
             else None,
         },
     )
@@ -143,13 +163,19 @@ def _convocations(db: Session, jury: JurySession, ctx: dict, fx: Effects) -> Non
         if fx.sent(name):
             continue
         ics = build_invitation(
-            uid=f"{jury.reference}@cqp-engine.local", sequence=0, start=jury.scheduled_at,
+            uid=f"{jury.reference}@cqp-engine.local",
+            sequence=0,
+            start=jury.scheduled_at,
             end=jury.scheduled_at + timedelta(minutes=jury.duration_minutes),
             summary=f"Jury {j['certification_title']} — {jury.reference}",
-            location=jury.place or jury.video_link or "", description=f"Session de jury {jury.reference}.",
-            organizer=parseaddr(settings.mail_from)[1], attendees=[member["email"]],
+            location=jury.place or jury.video_link or "",
+            description=f"Session de jury {jury.reference}.",
+            organizer=parseaddr(settings.mail_from)[1],
+            attendees=[member["email"]],
         )
-        attachment = ics_attachment(settings.data_dir, f"generated/{ENTITY}/{jury.id}/convocation-u{member['user_id']}.ics", ics)
+        attachment = ics_attachment(
+            settings.data_dir, f"generated/{ENTITY}/{jury.id}/convocation-u{member['user_id']}.ics", ics
+        )
         fx.mail(ctx, name, "jury/convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
 
 
@@ -157,19 +183,27 @@ def _notified_candidates(db: Session, jury: JurySession, pv_version: int) -> set
     """Who gets a results e-mail for this PV version: everyone at v1, appellants afterwards."""
     if pv_version == 1:
         return None
-    return set(db.exec(select(Appeal.candidate_id).where(
-        Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)))
+    return set(
+        db.exec(
+            select(Appeal.candidate_id).where(Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)
+        )
+    )
 
 
-def _certificate_document(db: Session, jury: JurySession, candidate_id: int,
-                          rendered: tuple[dict, bytes, list[tuple[str, bytes]]] | None = None,
-                          ) -> tuple[Any, dict | None, list[str], list[dict]]:
+def _certificate_document(
+    db: Session,
+    jury: JurySession,
+    candidate_id: int,
+    rendered: tuple[dict, bytes, list[tuple[str, bytes]]] | None = None,
+) -> tuple[Any, dict | None, list[str], list[dict]]:
     """The candidate's certificate or attestation of this session, stored once, with its Open
     Badges (baked PNG attachments); (None, None, [], []) when the session issued none.
     ``rendered``: (context, PDF, [(badge path, image)]) made by a renderer process (``documents.pool``)."""
-    certificate = db.exec(select(Certificate).where(
-        Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id,
-        Certificate.state == "valid")).first()
+    certificate = db.exec(
+        select(Certificate).where(
+            Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id, Certificate.state == "valid"
+        )
+    ).first()
     if certificate is None:
         return None, None, [], []
     data_dir = get_settings().data_dir
@@ -185,8 +219,11 @@ def _certificate_document(db: Session, jury: JurySession, candidate_id: int,
     kind = CERTIFICATE_TEMPLATES[certificate.kind]
     document = cfx.letter(cctx, kind, certificate.version, pdf=pdf, template=f"{letter_template(kind)}.html")
     badges = badge.badge_attachments(db, certificate, data_dir)
-    certificate_ctx = {**{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"}, "badges": len(badges),
-                       "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify"}
+    certificate_ctx = {
+        **{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"},
+        "badges": len(badges),
+        "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify",
+    }
     return document, certificate_ctx, cfx.documents, badges
 
 
@@ -197,23 +234,37 @@ def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[in
 
     pending = {}
     data_dir = get_settings().data_dir
-    certificates = list(db.exec(select(Certificate).where(
-        Certificate.session_id == jury.id, Certificate.state == "valid", Certificate.candidate_id.in_(candidate_ids))))
+    certificates = list(
+        db.exec(
+            select(Certificate).where(
+                Certificate.session_id == jury.id,
+                Certificate.state == "valid",
+                Certificate.candidate_id.in_(candidate_ids),
+            )
+        )
+    )
     # held while the contexts are built (session.get then finds them in the identity map)
     held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
-    held += list(db.exec(select(Certification).where(
-        Certification.id.in_({c.certification_id for c in certificates}))))
+    held += list(db.exec(select(Certification).where(Certification.id.in_({c.certification_id for c in certificates}))))
     ids = [c.id for c in certificates]
-    stored = {tuple(row) for row in db.exec(select(
-        GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
-        GeneratedDocument.entity_type == CERT_ENTITY, GeneratedDocument.entity_id.in_(ids)))}
+    stored = {
+        tuple(row)
+        for row in db.exec(
+            select(GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
+                GeneratedDocument.entity_type == CERT_ENTITY, GeneratedDocument.entity_id.in_(ids)
+            )
+        )
+    }
     events = version_events(db, ids)
     for certificate in certificates:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
         if (certificate.id, kind, certificate.version) not in stored:
             context = certificate_context(db, certificate, qr=False, events=events[certificate.id])
-            pending[certificate.candidate_id] = (letter_template(kind), context,
-                                                 badge.badge_jobs(db, certificate, data_dir))
+            pending[certificate.candidate_id] = (
+                letter_template(kind),
+                context,
+                badge.badge_jobs(db, certificate, data_dir),
+            )
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
 
 
@@ -246,8 +297,7 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
     with session_scope(engine) as db:
         jury = db.get(JurySession, jury_id)
         ctx = contexts.of(db, jury)
-        pv_missing = get_document(db, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury",
-                                  version=pv_version) is None
+        pv_missing = get_document(db, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury", version=pv_version) is None
         recipients = _notified_candidates(db, jury, pv_version)
         entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
         pending = _pending_certificates(db, jury, [e["id"] for e in entries])
@@ -275,25 +325,41 @@ def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutc
                 out.certificates.append(certificate_ctx["number"])
             fx = Effects(db, ENTITY, jury.id, jury.reference)
             if entry["email"]:
-                fx.mail(ctx, f"results:c{entry['id']}:v{pv_version}", "jury/resultats_jury", [entry["email"]],
-                        attach=[document, *badges] if document else [],
-                        extra={"candidate": entry, "certificate": certificate_ctx, "recipient_name": "",
-                               "action_url": certificate_ctx["verification_url"] if certificate_ctx else ""})
+                fx.mail(
+                    ctx,
+                    f"results:c{entry['id']}:v{pv_version}",
+                    "jury/resultats_jury",
+                    [entry["email"]],
+                    attach=[document, *badges] if document else [],
+                    extra={
+                        "candidate": entry,
+                        "certificate": certificate_ctx,
+                        "recipient_name": "",
+                        "action_url": certificate_ctx["verification_url"] if certificate_ctx else "",
+                    },
+                )
             out.mails += fx.mails
         by_structure.setdefault(entry["structure_id"], []).append(
-            {**entry, "certificate": certificate_ctx, "document": document})
+            {**entry, "certificate": certificate_ctx, "document": document}
+        )
     for structure_id, listed in by_structure.items():
         with session_scope(engine) as db:
             jury = db.get(JurySession, jury_id)
             fx = Effects(db, ENTITY, jury.id, jury.reference)
             documents = [c["document"] for c in listed if c["document"] is not None]
             attach = documents if len(documents) <= RESULTS_ATTACHMENTS_MAX else []
-            fx.mail(ctx, f"results:s{structure_id}:v{pv_version}", "jury/resultats_jury_structure",
-                    [listed[0]["structure_email"]],
-                    attach=attach,
-                    extra={"structure_name": listed[0]["structure_name"], "listed": [
-                        {k: v for k, v in c.items() if k != "document"} for c in listed],
-                        "documents_attached": bool(attach)})
+            fx.mail(
+                ctx,
+                f"results:s{structure_id}:v{pv_version}",
+                "jury/resultats_jury_structure",
+                [listed[0]["structure_email"]],
+                attach=attach,
+                extra={
+                    "structure_name": listed[0]["structure_name"],
+                    "listed": [{k: v for k, v in c.items() if k != "document"} for c in listed],
+                    "documents_attached": bool(attach),
+                },
+            )
             out.mails += fx.mails
 
 
@@ -313,8 +379,13 @@ def fulfil_step(db: Session, effect: OwedEffect, contexts: _RunContexts | None =
         _convocations(db, jury, contexts.of(db, jury), fx)
     elif effect.step == "flag" and jury.flag_reason:
         digest = hashlib.sha256(jury.flag_reason.encode()).hexdigest()[:12]
-        fx.mail(contexts.of(db, jury), f"flag:{digest}", "jury/jury_signale", [settings.officers_mailbox],
-                extra={"flag_reason": jury.flag_reason})
+        fx.mail(
+            contexts.of(db, jury),
+            f"flag:{digest}",
+            "jury/jury_signale",
+            [settings.officers_mailbox],
+            extra={"flag_reason": jury.flag_reason},
+        )
     elif effect.step == "close_deliberation":
         ctx = contexts.of(db, jury)
         pv_version = effect.payload.get("pv_version") or jury.pv_version
@@ -334,8 +405,9 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
     with session_scope(engine) as db:
         if db.get(JurySession, session_id) is None:
             raise LookupError(f"jury session {session_id} does not exist")
-        signatures = [(e.id, e.payload.get("pv_version")) for e in owed(db, PROCESS, session_id)
-                      if e.step in SIGNATURE_STEPS]
+        signatures = [
+            (e.id, e.payload.get("pv_version")) for e in owed(db, PROCESS, session_id) if e.step in SIGNATURE_STEPS
+        ]
     contexts = _RunContexts()
     for _, pv_version in signatures:
         _results(engine, session_id, pv_version or 1, out, contexts)
@@ -374,8 +446,12 @@ async def jury_session_flow(session_id: int) -> dict:
     delivery["retried"] += early.retried
     delivery["failed"] += early.failed
     get_run_logger().info(
-        "jury %s: state=%s documents=%d mails=%d certificates=%d", session_id, outcome["state"],
-        len(outcome["documents"]), len(outcome["mails"]), len(outcome["certificates"]),
+        "jury %s: state=%s documents=%d mails=%d certificates=%d",
+        session_id,
+        outcome["state"],
+        len(outcome["documents"]),
+        len(outcome["mails"]),
+        len(outcome["certificates"]),
     )
     return {**outcome, "delivery": delivery}
 

@@ -64,11 +64,13 @@ def _prefect_run_id() -> str | None:
         return None
 
 
-def start_run(process: str, entity_id: int | None, prefect_run_id: str | None = None,
-              engine: Engine | None = None) -> int:
+def start_run(
+    process: str, entity_id: int | None, prefect_run_id: str | None = None, engine: Engine | None = None
+) -> int:
     with session_scope(engine) as db:
-        record = FlowRunRecord(process=process, entity_id=entity_id, prefect_run_id=prefect_run_id,
-                               runner=current_claimer())
+        record = FlowRunRecord(
+            process=process, entity_id=entity_id, prefect_run_id=prefect_run_id, runner=current_claimer()
+        )
         db.add(record)
         db.flush()
         return record.id
@@ -77,14 +79,17 @@ def start_run(process: str, entity_id: int | None, prefect_run_id: str | None = 
 def _previous(db: Session, record: FlowRunRecord) -> FlowRunRecord | None:
     return db.exec(
         select(FlowRunRecord)
-        .where(FlowRunRecord.process == record.process, FlowRunRecord.entity_id == record.entity_id,
-               FlowRunRecord.id < record.id, FlowRunRecord.state != RUN_RUNNING)
+        .where(
+            FlowRunRecord.process == record.process,
+            FlowRunRecord.entity_id == record.entity_id,
+            FlowRunRecord.id < record.id,
+            FlowRunRecord.state != RUN_RUNNING,
+        )
         .order_by(FlowRunRecord.id.desc())
     ).first()
 
 
-def _close(db: Session, record: FlowRunRecord, state: str, error: str | None = None,
-           result: Any = None) -> None:
+def _close(db: Session, record: FlowRunRecord, state: str, error: str | None = None, result: Any = None) -> None:
     """Final state of ``record``; a failure extends the dossier's streak and may raise its alert."""
     record.state, record.finished_at, record.error, record.result = state, now(), error, result
     if state in FAILED_STATES:
@@ -98,13 +103,17 @@ def _close(db: Session, record: FlowRunRecord, state: str, error: str | None = N
         record.failures_in_a_row, record.incident_id = 0, None
     db.add(record)
     db.flush()
-    if state in FAILED_STATES and record.process != SWEEP \
-            and record.failures_in_a_row >= get_settings().alert_flow_failures:
+    if (
+        state in FAILED_STATES
+        and record.process != SWEEP
+        and record.failures_in_a_row >= get_settings().alert_flow_failures
+    ):
         _flow_alert(db, record)
 
 
-def finish_run(record_id: int, *, error: BaseException | None = None, result: Any = None,
-               engine: Engine | None = None) -> None:
+def finish_run(
+    record_id: int, *, error: BaseException | None = None, result: Any = None, engine: Engine | None = None
+) -> None:
     with session_scope(engine) as db:
         record = db.get(FlowRunRecord, record_id)
         if error is None:
@@ -165,16 +174,26 @@ def flow_alert_key(record: FlowRunRecord) -> str:
     return f"alerts:flow:{record.process}:{record.entity_id}:{record.incident_id}"
 
 
+def _alert(
+    db: Session, key: str, template: str, reference: str, alert: dict[str, Any], entity: tuple[str, int]
+) -> None:
+    """An alert e-mail to the officers' mailbox, once per ``key``, about ``entity`` (type, id)."""
+    context = {"mail_reference": reference, "alert": alert}
+    to = [get_settings().officers_mailbox]
+    enqueue(db, dedupe_key=key, to=to, template=template, context=context, entity_type=entity[0], entity_id=entity[1])
+
+
 def _flow_alert(db: Session, record: FlowRunRecord) -> None:
-    settings = get_settings()
-    enqueue(
-        db, dedupe_key=flow_alert_key(record), to=[settings.officers_mailbox], template="alerte_flux",
-        context={"mail_reference": f"{record.process}:{record.entity_id}", "alert": {
-            "process": record.process, "process_label": PROCESS_LABELS.get(record.process, record.process),
-            "entity_id": record.entity_id, "failures": record.failures_in_a_row, "error": record.error,
-            "since": _incident_start(db, record)}},
-        entity_type="flow_run_records", entity_id=record.incident_id,
-    )
+    alert = {
+        "process": record.process,
+        "process_label": PROCESS_LABELS.get(record.process, record.process),
+        "entity_id": record.entity_id,
+        "failures": record.failures_in_a_row,
+        "error": record.error,
+        "since": _incident_start(db, record),
+    }
+    reference = f"{record.process}:{record.entity_id}"
+    _alert(db, flow_alert_key(record), "alerte_flux", reference, alert, ("flow_run_records", record.incident_id))
 
 
 def _incident_start(db: Session, record: FlowRunRecord) -> datetime:
@@ -183,35 +202,47 @@ def _incident_start(db: Session, record: FlowRunRecord) -> datetime:
 
 
 def resends(db: Session, message_id: int) -> int:
-    return db.exec(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity_type == OUTBOX_ENTITY, AuditEvent.entity_id == message_id,
-        AuditEvent.action == RESEND_ACTION)).one()
+    return _count(
+        db,
+        AuditEvent,
+        AuditEvent.entity_type == OUTBOX_ENTITY,
+        AuditEvent.entity_id == message_id,
+        AuditEvent.action == RESEND_ACTION,
+    )
+
+
+def _count(db: Session, model: Any, *conditions: Any) -> int:
+    return db.exec(select(func.count()).select_from(model).where(*conditions)).one()
 
 
 def undeliverable(db: Session) -> list[OutboxMessage]:
     """Messages not sent after ``alert_mail_attempts`` attempts (alerts themselves excluded)."""
-    return list(db.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.status != STATUS_SENT,
-               OutboxMessage.attempts >= get_settings().alert_mail_attempts,
-               OutboxMessage.template.not_in(ALERT_TEMPLATES) | OutboxMessage.template.is_(None))
-        .order_by(OutboxMessage.id)
-    ).all())
+    return list(
+        db.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status != STATUS_SENT,
+                OutboxMessage.attempts >= get_settings().alert_mail_attempts,
+                OutboxMessage.template.not_in(ALERT_TEMPLATES) | OutboxMessage.template.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+        ).all()
+    )
 
 
 def mail_alerts(db: Session) -> int:
     """One alert per undeliverable message and per incident (a resend starts a new one)."""
-    settings = get_settings()
     messages = undeliverable(db)
     for message in messages:
-        enqueue(
-            db, dedupe_key=f"alerts:mail:{message.id}:{resends(db, message.id)}",
-            to=[settings.officers_mailbox], template="alerte_courriel",
-            context={"mail_reference": f"courriel {message.id}", "alert": {
-                "subject": message.subject, "attempts": message.attempts, "error": message.last_error,
-                "status": message.status, "created_at": message.created_at}},
-            entity_type=OUTBOX_ENTITY, entity_id=message.id,
-        )
+        alert = {
+            "subject": message.subject,
+            "attempts": message.attempts,
+            "error": message.last_error,
+            "status": message.status,
+            "created_at": message.created_at,
+        }
+        key = f"alerts:mail:{message.id}:{resends(db, message.id)}"
+        _alert(db, key, "alerte_courriel", f"courriel {message.id}", alert, (OUTBOX_ENTITY, message.id))
     return len(messages)
 
 
@@ -281,25 +312,37 @@ PROCESS_LABELS = {
 
 def last_runs(db: Session) -> list[FlowRunRecord]:
     """The latest finished run of each dossier (and of the sweep)."""
-    latest = (select(func.max(FlowRunRecord.id))
-              .where(FlowRunRecord.state != RUN_RUNNING)
-              .group_by(FlowRunRecord.process, FlowRunRecord.entity_id))
+    latest = (
+        select(func.max(FlowRunRecord.id))
+        .where(FlowRunRecord.state != RUN_RUNNING)
+        .group_by(FlowRunRecord.process, FlowRunRecord.entity_id)
+    )
     return list(db.exec(select(FlowRunRecord).where(FlowRunRecord.id.in_(latest))).all())
 
 
 def open_flow_incidents(db: Session) -> list[FlowRunRecord]:
     """Dossiers whose last run failed ``alert_flow_failures`` times in a row or more (alerted)."""
     threshold = get_settings().alert_flow_failures
-    return sorted((r for r in last_runs(db)
-                   if r.state in FAILED_STATES and r.process != SWEEP and r.failures_in_a_row >= threshold),
-                  key=lambda r: r.id, reverse=True)
+    return sorted(
+        (
+            r
+            for r in last_runs(db)
+            if r.state in FAILED_STATES and r.process != SWEEP and r.failures_in_a_row >= threshold
+        ),
+        key=lambda r: r.id,
+        reverse=True,
+    )
 
 
 def failed_runs(db: Session, limit: int = 20) -> list[FlowRunRecord]:
-    return list(db.exec(
-        select(FlowRunRecord).where(FlowRunRecord.state.in_(FAILED_STATES))
-        .order_by(FlowRunRecord.id.desc()).limit(limit)
-    ).all())
+    return list(
+        db.exec(
+            select(FlowRunRecord)
+            .where(FlowRunRecord.state.in_(FAILED_STATES))
+            .order_by(FlowRunRecord.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def last_sweep(db: Session) -> FlowRunRecord | None:
@@ -324,10 +367,15 @@ def _finders() -> dict[str, Callable[[], list[int]]]:
     from flows.training import appuis_needing_attention, training_sessions_needing_attention
     from flows.vae import vae_needing_attention
 
-    return {"agrement_request": requests_needing_attention, "agrement": agrements_needing_attention,
-            "controle": controles_needing_attention, "jury": juries_needing_attention,
-            "training_session": training_sessions_needing_attention, "appui": appuis_needing_attention,
-            "vae": vae_needing_attention}
+    return {
+        "agrement_request": requests_needing_attention,
+        "agrement": agrements_needing_attention,
+        "controle": controles_needing_attention,
+        "jury": juries_needing_attention,
+        "training_session": training_sessions_needing_attention,
+        "appui": appuis_needing_attention,
+        "vae": vae_needing_attention,
+    }
 
 
 def waiting_dossiers(db: Session) -> list[Waiting]:
@@ -338,27 +386,48 @@ def waiting_dossiers(db: Session) -> list[Waiting]:
     from certification.training.models import Appui, TrainingSession
     from certification.vae.models import VaeDossier
 
-    models = {"agrement_request": AgrementRequest, "agrement": Agrement, "controle": Controle,
-              "jury": JurySession, "training_session": TrainingSession, "appui": Appui, "vae": VaeDossier}
+    models = {
+        "agrement_request": AgrementRequest,
+        "agrement": Agrement,
+        "controle": Controle,
+        "jury": JurySession,
+        "training_session": TrainingSession,
+        "appui": Appui,
+        "vae": VaeDossier,
+    }
     waiting = []
     for process, find in _finders().items():
         model = models[process]
         for entity_id in find():
             entity = db.get(model, entity_id)
-            waiting.append(Waiting(process, entity_id, getattr(entity, "updated_at", None),
-                                   _pending_for(db, model.__tablename__, entity_id)))
+            waiting.append(
+                Waiting(
+                    process,
+                    entity_id,
+                    getattr(entity, "updated_at", None),
+                    _pending_for(db, model.__tablename__, entity_id),
+                )
+            )
     return sorted(waiting, key=lambda w: (w.since is None, w.since or now()))
 
 
 def _pending_for(db: Session, entity_type: str, entity_id: int) -> int:
-    return db.exec(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == entity_id,
-        OutboxMessage.status != STATUS_SENT)).one()
+    return _count(
+        db,
+        OutboxMessage,
+        OutboxMessage.entity_type == entity_type,
+        OutboxMessage.entity_id == entity_id,
+        OutboxMessage.status != STATUS_SENT,
+    )
 
 
 def mail_queue(db: Session, limit: int = 50) -> list[OutboxMessage]:
     """Messages pending, being sent or failed, the oldest first."""
-    return list(db.exec(
-        select(OutboxMessage).where(OutboxMessage.status != STATUS_SENT)
-        .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
-    ).all())
+    return list(
+        db.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.status != STATUS_SENT)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            .limit(limit)
+        ).all()
+    )

@@ -70,7 +70,9 @@ async def crash_abandoned_runs() -> list[tuple[str, int]]:
     async with get_client() as client:
         runs = await client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=sorted(flows))),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
+            ),
             limit=200,
         )
         verdicts = await anyio.to_thread.run_sync(_local_verdicts, [str(r.id) for r in runs])
@@ -83,8 +85,9 @@ async def crash_abandoned_runs() -> list[tuple[str, int]]:
                 gone = run.updated is not None and as_utc(run.updated) < stale_before
             if not gone:
                 continue
-            await client.set_flow_run_state(run.id, Crashed(message="Processus arrêté pendant l'exécution "
-                                                                    "(constaté par le balayage)"), force=True)
+            await client.set_flow_run_state(
+                run.id, Crashed(message="Processus arrêté pendant l'exécution (constaté par le balayage)"), force=True
+            )
             log.warning("flow run %s (%s) marked crashed: its process is gone", run.id, run.name)
             dossier = _dossier(run.tags, set(flows.values()))
             if dossier is not None:

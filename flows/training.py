@@ -74,8 +74,10 @@ class Outcome(RunOutcome):
 
 def _epsp_certification(certification: Certification | None) -> dict[str, str]:
     cert = certification
-    return {"certification_code": cert.code if cert else "CQP_EPSP",
-            "certification_title": cert.title if cert else "CQP Encadrant Pédagogique en Situation de Production"}
+    return {
+        "certification_code": cert.code if cert else "CQP_EPSP",
+        "certification_title": cert.title if cert else "CQP Encadrant Pédagogique en Situation de Production",
+    }
 
 
 def training_context(view: TrainingView) -> dict[str, Any]:
@@ -174,8 +176,15 @@ def _convened(fx: Effects, training: TrainingSession) -> bool:
     return any(fx.sent(f"convocation:s{k}") for k in range(training.schedule_sequence + 1))
 
 
-def _training_invitation(training: TrainingSession, enrollment: TrainingEnrollment, ctx: dict[str, Any],
-                         entry: dict[str, Any], *, cancelled: bool = False, sequence: int | None = None) -> dict:
+def _training_invitation(
+    training: TrainingSession,
+    enrollment: TrainingEnrollment,
+    ctx: dict[str, Any],
+    entry: dict[str, Any],
+    *,
+    cancelled: bool = False,
+    sequence: int | None = None,
+) -> dict:
     """The encadrant's invitation to the session's days (whole days: the hours are free text).
 
     One UID per enrollment (each encadrant's event is his own, also in his structure's calendar);
@@ -210,9 +219,15 @@ def _convene(db: Session, view: TrainingView, ev: EnrollmentView, ctx: dict[str,
     fx = _enrollment_fx(db, view.training, ev.enrollment)
     name = f"convocation:s{sequence}"
     if not fx.sent(name):
-        fx.mail(ctx, name, "training/convocation_formation", [entry["email"]], cc=[entry["structure_email"]],
-                extra={"enrollment": entry},
-                attach=[_training_invitation(view.training, ev.enrollment, ctx, entry, sequence=sequence)])
+        fx.mail(
+            ctx,
+            name,
+            "training/convocation_formation",
+            [entry["email"]],
+            cc=[entry["structure_email"]],
+            extra={"enrollment": entry},
+            attach=[_training_invitation(view.training, ev.enrollment, ctx, entry, sequence=sequence)],
+        )
     return fx
 
 
@@ -227,9 +242,13 @@ def _enrolled_at(db: Session, view: TrainingView, audit_event_id: int | None) ->
     enrollments = view.enrollments
     if audit_event_id is None:
         return [e for e in enrollments if e.enrollment.state == EnrollmentState.registered.value]
-    events = db.exec(select(AuditEvent.entity_id, AuditEvent.action).where(
-        AuditEvent.entity_type == ENROLLMENT_ENTITY, AuditEvent.entity_id.in_([e.id for e in enrollments]),
-        AuditEvent.id < audit_event_id))
+    events = db.exec(
+        select(AuditEvent.entity_id, AuditEvent.action).where(
+            AuditEvent.entity_type == ENROLLMENT_ENTITY,
+            AuditEvent.entity_id.in_([e.id for e in enrollments]),
+            AuditEvent.id < audit_event_id,
+        )
+    )
     registered, left = set(), set()
     for entity_id, action in events:
         if action == "register":
@@ -252,8 +271,14 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
         entry = enrollment_entry(view, ev)  # complete
         fx = _enrollment_fx(db, training, ev.enrollment)
         letter = fx.letter(attestation_context(ctx, entry), ATTESTATION, template=ATTESTATION_TEMPLATE)
-        fx.mail(ctx, "attestation", "training/attestation_formation", [entry["email"], entry["structure_email"]],
-                attach=[letter], extra={"enrollment": entry})
+        fx.mail(
+            ctx,
+            "attestation",
+            "training/attestation_formation",
+            [entry["email"], entry["structure_email"]],
+            attach=[letter],
+            extra={"enrollment": entry},
+        )
         return [fx]
     enrolled = _enrolled_at(db, view, effect.audit_event_id)
     if effect.step == "reschedule":
@@ -264,9 +289,15 @@ def fulfil_step(db: Session, effect: OwedEffect) -> list[Effects]:
         fx = _enrollment_fx(db, training, ev.enrollment)
         if _convened(fx, training):
             entry = enrollment_entry(view, ev)
-            fx.mail(ctx, "cancelled", "training/formation_annulee", [entry["email"]], cc=[entry["structure_email"]],
-                    extra={"enrollment": entry},
-                    attach=[_training_invitation(training, ev.enrollment, ctx, entry, cancelled=True)])
+            fx.mail(
+                ctx,
+                "cancelled",
+                "training/formation_annulee",
+                [entry["email"]],
+                cc=[entry["structure_email"]],
+                extra={"enrollment": entry},
+                attach=[_training_invitation(training, ev.enrollment, ctx, entry, cancelled=True)],
+            )
         done.append(fx)
     return done
 
@@ -302,10 +333,13 @@ def training_sessions_needing_attention(engine: Engine | None = None) -> list[in
 
 def _appui_invitation(appui: Appui, a: dict, *, cancelled: bool = False, sequence: int | None = None) -> dict:
     return visit_invitation(
-        appui, APPUI_ENTITY, sequence=(appui.visit_sequence if sequence is None else sequence) + (1 if cancelled else 0),
+        appui,
+        APPUI_ENTITY,
+        sequence=(appui.visit_sequence if sequence is None else sequence) + (1 if cancelled else 0),
         summary=f"Appui pédagogique {appui.reference} — {a['structure_name']}",
         description=f"{a['subject']} (formateur EPSP : {a['formateur_name'] or 'à désigner'}).",
-        attendees=(a["structure_email"], a["formateur_email"]), cancelled=cancelled,
+        attendees=(a["structure_email"], a["formateur_email"]),
+        cancelled=cancelled,
     )
 
 
@@ -324,14 +358,23 @@ def fulfil_appui_step(db: Session, effect: OwedEffect) -> list[Effects]:
     elif step == "assign" and payload.get("formateur_id"):
         mail_mission(db, fx, ctx, "appui", "formateur", payload, "training/appui_mission")
     elif step == "schedule_visit":
-        mail_visit(fx, ctx, appui, payload, "training/appui_programme", structure, cc=formateur,
-                   invitation=lambda sequence: _appui_invitation(appui, a, sequence=sequence))
+        mail_visit(
+            fx,
+            ctx,
+            appui,
+            payload,
+            "training/appui_programme",
+            structure,
+            cc=formateur,
+            invitation=lambda sequence: _appui_invitation(appui, a, sequence=sequence),
+        )
     elif step == "report":
         attach = []
         if appui.report_file:
             f = appui.report_file
-            attach.append({"filename": f["original_name"], "relative_path": f["relative_path"],
-                           "content_type": f["content_type"]})
+            attach.append(
+                {"filename": f["original_name"], "relative_path": f["relative_path"], "content_type": f["content_type"]}
+            )
         fx.mail(ctx, "report", "training/appui_compte_rendu", structure, cc=officers + formateur, attach=attach)
     elif step == "cancel":
         attach = [_appui_invitation(appui, a, cancelled=True)] if appui.visit_at is not None else []
@@ -378,8 +421,11 @@ async def appui_flow(appui_id: int) -> dict:
 
 
 training_sweep_flow = sweep_flow(
-    "training-sweep", training_sessions_needing_attention, advance_training_session_task,
+    "training-sweep",
+    training_sessions_needing_attention,
+    advance_training_session_task,
     "Sessions to open on their first day, convocations and attestations owed, lost runs; then the outbox.",
 )
-appui_sweep_flow = sweep_flow("appui-sweep", appuis_needing_attention, advance_appui_task,
-                              "Appui e-mails owed (lost runs); then the outbox.")
+appui_sweep_flow = sweep_flow(
+    "appui-sweep", appuis_needing_attention, advance_appui_task, "Appui e-mails owed (lost runs); then the outbox."
+)

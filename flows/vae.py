@@ -114,8 +114,13 @@ def _reminders(db: Session, dossier: VaeDossier, fx: Effects) -> None:
     elif dossier.state == VaeState.recevable and dossier.livret2_due_on and today() >= dossier.livret2_due_on:
         ctx = vae_context(vae_view(db, dossier))
         v = ctx["vae"]
-        fx.mail(ctx, "livret2-reminder", "vae/relance_livret2", [v["structure_email"], v["candidate_email"]],
-                cc=[settings.officers_mailbox])
+        fx.mail(
+            ctx,
+            "livret2-reminder",
+            "vae/relance_livret2",
+            [v["structure_email"], v["candidate_email"]],
+            cc=[settings.officers_mailbox],
+        )
 
 
 def advance_vae(dossier_id: int, engine: Engine | None = None) -> VaeOutcome:
@@ -149,9 +154,16 @@ advance_vae_task = advance_task("advance-vae", advance_vae)
 async def vae_flow(dossier_id: int) -> dict:
     """Drive dossier de VAE ``dossier_id`` as far as it can go without a human."""
     return await advance_then_deliver(
-        advance_vae_task, dossier_id, "VAE", logged=("state", "documents", "mails", "waiting_for"),
+        advance_vae_task,
+        dossier_id,
+        "VAE",
+        logged=("state", "documents", "mails", "waiting_for"),
     )
 
 
-vae_sweep_flow = sweep_flow("vae-sweep", vae_needing_attention, advance_vae_task,
-                            "Recevabilité deadlines, livret 2 reminders, lost runs; then the outbox.")
+vae_sweep_flow = sweep_flow(
+    "vae-sweep",
+    vae_needing_attention,
+    advance_vae_task,
+    "Recevabilité deadlines, livret 2 reminders, lost runs; then the outbox.",
+)

@@ -34,7 +34,7 @@ def _calendar_address(address: str, *, role: str | None = None) -> vCalAddress:
     if any(ord(c) < 32 or ord(c) == 127 for c in address):
         raise ValueError(f"Invalid e-mail address for a calendar invitation: {address!r}")
     name, email = parseaddr(address)
-    if not email or email.count("@") != 1 or any(c in email for c in " <>\":;,"):
+    if not email or email.count("@") != 1 or any(c in email for c in ' <>":;,'):
         raise ValueError(f"Invalid e-mail address for a calendar invitation: {address!r}")
     cal_address = vCalAddress(f"mailto:{email}")
     name = " ".join(name.replace('"', "'").split())  # a parameter value cannot hold DQUOTE or breaks

@@ -346,8 +346,9 @@ def reclaim_orphaned(engine: Engine | None = None, *, now: datetime | None = Non
     now = as_utc(now) if now is not None else wall_clock()
     with session_scope(engine) as db:
         claims = db.exec(
-            select(OutboxMessage.id, OutboxMessage.claimed_by)
-            .where(OutboxMessage.status == STATUS_SENDING, OutboxMessage.claimed_by.is_not(None))
+            select(OutboxMessage.id, OutboxMessage.claimed_by).where(
+                OutboxMessage.status == STATUS_SENDING, OutboxMessage.claimed_by.is_not(None)
+            )
         ).all()
     reclaimed = []
     for message_id, claimer in claims:
@@ -356,8 +357,11 @@ def reclaim_orphaned(engine: Engine | None = None, *, now: datetime | None = Non
         with session_scope(engine) as db:
             result = db.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == STATUS_SENDING,
-                       OutboxMessage.claimed_by == claimer)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status == STATUS_SENDING,
+                    OutboxMessage.claimed_by == claimer,
+                )
                 .values(status=STATUS_PENDING, next_attempt_at=now, claimed_by=None)
                 .execution_options(synchronize_session=False)
             )
@@ -393,15 +397,22 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
 def _record_success(engine: Engine, message_id: int) -> None:
     with session_scope(engine) as db:
         db.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id)
-            .values(status=STATUS_SENT, attempts=OutboxMessage.attempts + 1, sent_at=utcnow(), last_error=None,
-                    claimed_by=None)
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status=STATUS_SENT,
+                attempts=OutboxMessage.attempts + 1,
+                sent_at=utcnow(),
+                last_error=None,
+                claimed_by=None,
+            )
             .execution_options(synchronize_session=False)
         )
 
 
-def _claim_and_build(engine: Engine, message_id: int, now: datetime, data_dir: Path,
-                     mail_from: str | None) -> tuple[OutboxMessage | None, EmailMessage | BaseException | None]:
+def _claim_and_build(
+    engine: Engine, message_id: int, now: datetime, data_dir: Path, mail_from: str | None
+) -> tuple[OutboxMessage | None, EmailMessage | BaseException | None]:
     """The claim, then the e-mail built (or why it could not be), in one trip to a worker thread."""
     message = _claim(engine, message_id, now)
     if message is None:
@@ -473,8 +484,13 @@ async def deliver_pending(
             await transport.send(built)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried or failed
             status = await asyncio.to_thread(
-                _record_failure, engine, message_id, exc,
-                now=clock(), max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+                _record_failure,
+                engine,
+                message_id,
+                exc,
+                now=clock(),
+                max_attempts=max_attempts,
+                backoff_seconds=backoff_seconds,
             )
             log = logger.error if status == STATUS_FAILED else logger.warning
             log("Outbox message %s (%s) not sent, now %s: %s", message_id, message.dedupe_key, status, exc)
@@ -502,12 +518,15 @@ async def _record_success_retrying(engine: Engine, message_id: int) -> None:
         except OperationalError as exc:  # database locked or connection lost: transient
             if pause is None:
                 raise
-            logger.warning("Outbox message %s sent, recording it failed (%s): retried in %.1f s", message_id, exc, pause)
+            logger.warning(
+                "Outbox message %s sent, recording it failed (%s): retried in %.1f s", message_id, exc, pause
+            )
             await asyncio.sleep(pause)
 
 
-async def deliver_while(running: asyncio.Future[Any], engine: Engine, transport: Transport, *,
-                        pause: float = 1.0, **options: Any) -> DeliveryReport:
+async def deliver_while(
+    running: asyncio.Future[Any], engine: Engine, transport: Transport, *, pause: float = 1.0, **options: Any
+) -> DeliveryReport:
     """Deliver in passes while ``running`` is not done, so that what a long step enqueues as it
     goes (the results e-mails of a big jury, one per candidate as its document is stored) leaves
     while the step still works; the caller delivers once more when it is done. ``options`` go to
@@ -518,4 +537,3 @@ async def deliver_while(running: asyncio.Future[Any], engine: Engine, transport:
         if not running.done():
             report.add(await deliver_pending(engine, transport, **options))
     return report
-

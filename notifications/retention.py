@@ -28,9 +28,11 @@ def scrub_sent_emails(db: Session) -> tuple[int, list[Path]]:
     cutoff = retention_cutoff("sent_emails")
     if cutoff is None:
         return 0, []
-    messages = db.exec(select(OutboxMessage).where(
-        OutboxMessage.status == STATUS_SENT, OutboxMessage.sent_at <= cutoff,
-        OutboxMessage.subject != ERASED)).all()
+    messages = db.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.status == STATUS_SENT, OutboxMessage.sent_at <= cutoff, OutboxMessage.subject != ERASED
+        )
+    ).all()
     files, per_dossier = [], {}
     for message in messages:
         files.append(get_settings().outbox_dir / eml_filename(message.dedupe_key))
@@ -41,9 +43,15 @@ def scrub_sent_emails(db: Session) -> tuple[int, list[Path]]:
         key = (message.entity_type or "outbox_messages", message.entity_id or message.id)
         per_dossier[key] = per_dossier.get(key, 0) + 1
     for (entity_type, entity_id), count in per_dossier.items():
-        record_event(db, entity_type=entity_type, entity_id=entity_id, action="retention_purge",
-                     actor=SYSTEM, reason="Durée de conservation des e-mails envoyés écoulée.",
-                     data={"rule": "sent_emails", "emails": count})
+        record_event(
+            db,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action="retention_purge",
+            actor=SYSTEM,
+            reason="Durée de conservation des e-mails envoyés écoulée.",
+            data={"rule": "sent_emails", "emails": count},
+        )
     return len(messages), files
 
 
@@ -55,18 +63,27 @@ def purge_webhook_deliveries(db: Session) -> int:
     cutoff = retention_cutoff("webhook_deliveries")
     if cutoff is None:
         return 0
-    ended = db.exec(select(WebhookDelivery).where(
-        col(WebhookDelivery.status).in_(ENDED_DELIVERIES), WebhookDelivery.created_at <= cutoff)).all()
+    ended = db.exec(
+        select(WebhookDelivery).where(
+            col(WebhookDelivery.status).in_(ENDED_DELIVERIES), WebhookDelivery.created_at <= cutoff
+        )
+    ).all()
     per_subscription: dict[int, int] = {}
     for delivery in ended:
         per_subscription[delivery.subscription_id] = per_subscription.get(delivery.subscription_id, 0) + 1
     ids = [delivery.id for delivery in ended]
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         db.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(chunk)))
         db.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(chunk)))
     for subscription_id, count in per_subscription.items():
-        record_event(db, entity_type="webhook_subscriptions", entity_id=subscription_id, action="retention_purge",
-                     actor=SYSTEM, reason="Durée de conservation des livraisons d'événements écoulée.",
-                     data={"rule": "webhook_deliveries", "deliveries": count})
+        record_event(
+            db,
+            entity_type="webhook_subscriptions",
+            entity_id=subscription_id,
+            action="retention_purge",
+            actor=SYSTEM,
+            reason="Durée de conservation des livraisons d'événements écoulée.",
+            data={"rule": "webhook_deliveries", "deliveries": count},
+        )
     return len(ended)

@@ -38,11 +38,14 @@ class WebhookReport:
 
 def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
     with session_scope(engine) as db:
-        return list(db.exec(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status.in_(ACTIVE), WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-        ).all())
+        return list(
+            db.exec(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status.in_(ACTIVE), WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit)
+            ).all()
+        )
 
 
 def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, str, str, str] | None:
@@ -50,8 +53,11 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, str, s
     with session_scope(engine) as db:
         result = db.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, or_(*(WebhookDelivery.status == s for s in ACTIVE)),
-                   WebhookDelivery.next_attempt_at <= now)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                or_(*(WebhookDelivery.status == s for s in ACTIVE)),
+                WebhookDelivery.next_attempt_at <= now,
+            )
             .values(status="sending", next_attempt_at=now + CLAIM_LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -62,8 +68,15 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, str, s
         return sub.url, sub.secret, delivery.event_id, delivery.payload
 
 
-def _record(engine: Engine, delivery_id: int, *, status_code: int | None, error: str | None,
-            max_attempts: int, backoff_seconds: float) -> str:
+def _record(
+    engine: Engine,
+    delivery_id: int,
+    *,
+    status_code: int | None,
+    error: str | None,
+    max_attempts: int,
+    backoff_seconds: float,
+) -> str:
     with session_scope(engine) as db:
         delivery = db.get(WebhookDelivery, delivery_id)
         delivery.attempts += 1
@@ -81,8 +94,12 @@ def _record(engine: Engine, delivery_id: int, *, status_code: int | None, error:
 
 async def _post(client: httpx.AsyncClient, url: str, secret: str, event_id: str, payload: str) -> int:
     body = payload.encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "cqp-webhooks/1",
-               SIGNATURE_HEADER: sign(secret, body, int(time.time())), "X-CQP-Event-Id": event_id}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "cqp-webhooks/1",
+        SIGNATURE_HEADER: sign(secret, body, int(time.time())),
+        "X-CQP-Event-Id": event_id,
+    }
     response = await client.post(url, content=body, headers=headers)
     return response.status_code
 
@@ -104,8 +121,13 @@ async def deliver_webhooks(engine: Engine, *, limit: int = 200) -> WebhookReport
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
             status = await asyncio.to_thread(
-                _record, engine, delivery_id, status_code=status_code, error=error,
-                max_attempts=settings.webhook_max_attempts, backoff_seconds=settings.webhook_backoff_seconds,
+                _record,
+                engine,
+                delivery_id,
+                status_code=status_code,
+                error=error,
+                max_attempts=settings.webhook_max_attempts,
+                backoff_seconds=settings.webhook_backoff_seconds,
             )
             if status == "delivered":
                 report.delivered += 1

@@ -144,6 +144,17 @@ def users_and_agreed_structure() -> dict[str, dict]:
     return people
 
 
+def closed_jury(size: int, *, partial_every: int = 0) -> tuple[dict, int]:
+    """``users_and_agreed_structure`` and a jury session of ``size`` of its candidates, deliberated
+    and not yet signed (every bloc validated, but for one candidate in ``partial_every``, who
+    validates two blocs of three): (people, session id). Where the benchmarks start."""
+    people = users_and_agreed_structure()
+    ids = ready_candidates(people["structure"], size)
+    partial = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
+    results = {cid: partial for cid in ids[::partial_every]} if partial_every else None
+    return people, deliberated_session(people, ids, results, sign=False)
+
+
 def ready_candidates(structure: dict, count: int, *, first: int = 1, names=None, sexes=None,
                      mark_ready: bool = True) -> list[int]:
     """Register ``count`` CQP SP candidates, evaluate every bloc « acquis » and mark them ready

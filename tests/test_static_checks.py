@@ -61,3 +61,30 @@ def test_import_contracts_refuse_fastapi_in_the_domain(tmp_path: Path) -> None:
     broken = _lint_imports(tmp_path)
     assert broken.returncode != 0, broken.stdout
     assert "certification.leak -> fastapi" in broken.stdout, broken.stdout
+
+
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+def _formatted_folders() -> list[str]:
+    import re
+
+    found = re.search(r"^FORMATTED=\((.*)\)$", (ROOT / "scripts" / "check.sh").read_text(), re.M)
+    assert found, "scripts/check.sh names the folders whose layout the formatter checks"
+    return found.group(1).split()
+
+
+def test_the_formatter_check_refuses_a_hand_laid_module(tmp_path: Path) -> None:
+    """The folders check.sh formats are formatted, and a module laid out by hand among them fails."""
+    folders = _formatted_folders()
+    assert {"flows", "documents", "notifications", "bench"} <= set(folders)
+    check = [str(RUFF), "format", "--check", *folders]
+    clean = subprocess.run(check, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    shutil.copytree(ROOT / "flows", tmp_path / "flows", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "flows" / "hand_laid.py").write_text("STEPS = {'convene':1,\n    'sign': 2}\n")
+    broken = subprocess.run([str(RUFF), "format", "--check", "flows"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert broken.returncode == 1
+    assert "hand_laid.py" in broken.stdout + broken.stderr

@@ -9,6 +9,7 @@ from typing import Any
 
 SAMPLE_STRUCTURE_NAME = "<script>alert('x')</script> & Fils"
 SAMPLE_CERTIFIER_NAME = "Organisme certificateur CQP de la branche des ACI"
+SAMPLE_SITE = "https://cqp.example.org"
 
 
 def sample_structure(name: str = SAMPLE_STRUCTURE_NAME) -> dict[str, str]:
@@ -26,6 +27,12 @@ def sample_letter_context(key: str, sample: dict[str, Any], today: date, **extra
     """A letter/e-mail context: the certifier, the day of the letter, a process's ``sample`` dict
     under ``key``, and the ``extra`` variables of its templates (``action_url``, ``recipient_name``...)."""
     return {"certifier_name": SAMPLE_CERTIFIER_NAME, "today": today, key: sample, **extra}
+
+
+def sample_dossier_context(key: str, sample: dict[str, Any], today: date, path: str, **extra: Any) -> dict[str, Any]:
+    """:func:`sample_letter_context` of a dossier's letter or e-mail: no named recipient, and the
+    link to the dossier's page ``path`` on the sample site."""
+    return sample_letter_context(key, sample, today, recipient_name=None, action_url=f"{SAMPLE_SITE}{path}", **extra)
 
 
 def sample_request(**overrides: Any) -> dict[str, Any]:
@@ -72,11 +79,8 @@ def sample_request(**overrides: Any) -> dict[str, Any]:
 
 def sample_context(**request_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_request`."""
-    return sample_letter_context(
-        "request", sample_request(**request_overrides), date(2026, 11, 23), recipient_name=None,
-        action_url="https://cqp.example.org/agrement-requests/1", days_left=5, avis_deadline=date(2026, 12, 14),
-    )
-
+    request, deadlines = sample_request(**request_overrides), {"days_left": 5, "avis_deadline": date(2026, 12, 14)}
+    return sample_dossier_context("request", request, date(2026, 11, 23), "/agrement-requests/1", **deadlines)
 
 
 def sample_agrement(**overrides: Any) -> dict[str, Any]:
@@ -99,8 +103,7 @@ def sample_agrement(**overrides: Any) -> dict[str, Any]:
 
 def sample_agrement_context(**agrement_overrides: Any) -> dict[str, Any]:
     """An e-mail context around :func:`sample_agrement`."""
-    return sample_letter_context("agrement", sample_agrement(**agrement_overrides), date(2028, 12, 1),
-                                 recipient_name=None, action_url="https://cqp.example.org/agrements/1")
+    return sample_dossier_context("agrement", sample_agrement(**agrement_overrides), date(2028, 12, 1), "/agrements/1")
 
 
 # --- Juries, certificates and recours ------------------------------------------------
@@ -128,7 +131,18 @@ OUTCOME_LABELS = {
     "none": "Aucun bloc validé",
     "absent": "Absent",
 }
-_SAMPLE_LAST_NAMES = ("Martin", "Bernard", "Lefèvre", "Nguyen", "Da Silva", "N'Guessan", "Müller", "Ørsted", "García", "Côté")
+_SAMPLE_LAST_NAMES = (
+    "Martin",
+    "Bernard",
+    "Lefèvre",
+    "Nguyen",
+    "Da Silva",
+    "N'Guessan",
+    "Müller",
+    "Ørsted",
+    "García",
+    "Côté",
+)
 _SAMPLE_FIRST_NAMES = ("Zoé", "Jean-Baptiste", "Aïssatou", "Loïc", "Hélène", "François", "Anaïs", "Noël")
 
 
@@ -186,14 +200,38 @@ def sample_jury(n_candidates: int = 3, **overrides: Any) -> dict[str, Any]:
         "quorum": 3,
         "president_name": "Hélène Lefèvre",
         "members": [
-            {"name": "Hélène Lefèvre", "college": "employeur", "college_label": "collège employeurs",
-             "is_president": True, "present": True, "sex": "F"},
-            {"name": "Jean-Michel D'Arcy", "college": "employeur", "college_label": "collège employeurs",
-             "is_president": False, "present": True, "sex": "M"},
-            {"name": "Fatoumata Koné", "college": "salarie", "college_label": "collège salariés",
-             "is_president": False, "present": True, "sex": None},
-            {"name": "Anne-Sophie L'Hôte <em>", "college": "salarie", "college_label": "collège salariés",
-             "is_president": False, "present": False, "sex": "F"},
+            {
+                "name": "Hélène Lefèvre",
+                "college": "employeur",
+                "college_label": "collège employeurs",
+                "is_president": True,
+                "present": True,
+                "sex": "F",
+            },
+            {
+                "name": "Jean-Michel D'Arcy",
+                "college": "employeur",
+                "college_label": "collège employeurs",
+                "is_president": False,
+                "present": True,
+                "sex": "M",
+            },
+            {
+                "name": "Fatoumata Koné",
+                "college": "salarie",
+                "college_label": "collège salariés",
+                "is_president": False,
+                "present": True,
+                "sex": None,
+            },
+            {
+                "name": "Anne-Sophie L'Hôte <em>",
+                "college": "salarie",
+                "college_label": "collège salariés",
+                "is_president": False,
+                "present": False,
+                "sex": "F",
+            },
         ],
         "candidates": [_sample_candidate(i) for i in range(n_candidates)],
         "mixed_versions": False,
@@ -230,8 +268,13 @@ def sample_certificate(**overrides: Any) -> dict[str, Any]:
         "certification_title": "CQP Salarié Polyvalent",
         "registry_code": "RS6149",
         "blocs": [
-            {"code": code, "title": title, "valid_until": None, "equivalence": None,
-             "acquired_on": date(2025, 11, 20) if code == "BC02" else date(2026, 6, 12)}
+            {
+                "code": code,
+                "title": title,
+                "valid_until": None,
+                "equivalence": None,
+                "acquired_on": date(2025, 11, 20) if code == "BC02" else date(2026, 6, 12),
+            }
             for code, title in SAMPLE_BLOCS
         ],
         "jury_reference": "JURY-2026-0001",
@@ -256,10 +299,20 @@ def sample_attestation(**overrides: Any) -> dict[str, Any]:
         "kind": "attestation",
         "kind_label": "Attestation de validation de blocs de compétences",
         "blocs": [
-            {"code": "BC01", "title": SAMPLE_BLOCS[0][1], "acquired_on": date(2026, 6, 12),
-             "valid_until": date(2031, 6, 12), "equivalence": None},
-            {"code": "BC03", "title": SAMPLE_BLOCS[2][1], "acquired_on": date(2025, 11, 20),
-             "valid_until": date(2030, 11, 20), "equivalence": None},
+            {
+                "code": "BC01",
+                "title": SAMPLE_BLOCS[0][1],
+                "acquired_on": date(2026, 6, 12),
+                "valid_until": date(2031, 6, 12),
+                "equivalence": None,
+            },
+            {
+                "code": "BC03",
+                "title": SAMPLE_BLOCS[2][1],
+                "acquired_on": date(2025, 11, 20),
+                "valid_until": date(2030, 11, 20),
+                "equivalence": None,
+            },
         ],
         "verification_url": "https://cqp.example.org/verification/SP-2026-000124",
     }
@@ -284,8 +337,7 @@ def sample_recours(**overrides: Any) -> dict[str, Any]:
         "certification_title": "CQP Salarié Polyvalent",
         "filed_at": datetime(2026, 7, 1, 8, 15, tzinfo=UTC),  # 10 h 15 in Paris
         "grounds": (
-            "Le bloc BC02 n'a pas été évalué <b>équitablement</b>.\n"
-            "L'évaluateur était mon encadrant & tuteur."
+            "Le bloc BC02 n'a pas été évalué <b>équitablement</b>.\nL'évaluateur était mon encadrant & tuteur."
         ),
         "state": "decided",
         "decision": "rejected",
@@ -320,8 +372,14 @@ def sample_verification_context(status: str = "valid", **result_overrides: Any) 
     if status == "revoked":
         result.update(revoked_on=date(2026, 9, 1), revoked_reason="Fraude constatée <b>après</b> délibération.")
     elif status == "unknown":
-        result.update(number="SP-2026-<script>", holder_initials=None, certification_title=None,
-                      kind_label=None, issued_on=None, blocs=[])
+        result.update(
+            number="SP-2026-<script>",
+            holder_initials=None,
+            certification_title=None,
+            kind_label=None,
+            issued_on=None,
+            blocs=[],
+        )
     result.update(result_overrides)
     return {"certifier_name": SAMPLE_CERTIFIER_NAME, "result": result}
 
@@ -346,8 +404,8 @@ def sample_alert(**overrides: Any) -> dict[str, Any]:
 
 
 def sample_alert_context(**alert_overrides: Any) -> dict[str, Any]:
-    return sample_letter_context("alert", sample_alert(**alert_overrides), date(2026, 6, 13),
-                                 action_url="https://cqp.example.org/app/", mail_reference="jury:1")
+    alert, links = sample_alert(**alert_overrides), {"action_url": f"{SAMPLE_SITE}/app/", "mail_reference": "jury:1"}
+    return sample_letter_context("alert", alert, date(2026, 6, 13), **links)
 
 
 def sample_activity_context() -> dict[str, Any]:
@@ -356,8 +414,11 @@ def sample_activity_context() -> dict[str, Any]:
     from documents.activity_report import activity_context
 
     totals = [ActivityRow(2025, None, 120, 20, 8, 1, 300, 40), ActivityRow(2026, None, 130, 22, 9, 2, 310, 45)]
-    regions = [ActivityRow(2026, "Auvergne-Rhône-Alpes", 50, 9, 4, 1, 120, 15),
-               ActivityRow(2026, "Île-de-France", 60, 10, 3, 1, 140, 20),
-               ActivityRow(2026, "Occitanie", 20, 3, 2, 0, 50, 10)]
-    return activity_context(ActivityReport(years=[2025, 2026], totals=totals, regions=regions,
-                                           appuis_available=True, year=2026))
+    regions = [
+        ActivityRow(2026, "Auvergne-Rhône-Alpes", 50, 9, 4, 1, 120, 15),
+        ActivityRow(2026, "Île-de-France", 60, 10, 3, 1, 140, 20),
+        ActivityRow(2026, "Occitanie", 20, 3, 2, 0, 50, 10),
+    ]
+    return activity_context(
+        ActivityReport(years=[2025, 2026], totals=totals, regions=regions, appuis_available=True, year=2026)
+    )

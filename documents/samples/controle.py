@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import sample_letter_context, sample_structure
+from documents.samples.common import sample_dossier_context, sample_structure
 
 
 def sample_controle(**overrides: Any) -> dict[str, Any]:
@@ -71,5 +71,4 @@ def sample_controle(**overrides: Any) -> dict[str, Any]:
 
 def sample_controle_context(**controle_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_controle`."""
-    return sample_letter_context("controle", sample_controle(**controle_overrides), date(2026, 3, 23),
-                                 recipient_name=None, action_url="https://cqp.example.org/controles/1")
+    return sample_dossier_context("controle", sample_controle(**controle_overrides), date(2026, 3, 23), "/controles/1")

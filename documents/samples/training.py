@@ -112,5 +112,6 @@ def sample_appui(**overrides: Any) -> dict[str, Any]:
 
 
 def sample_appui_context(**appui_overrides: Any) -> dict[str, Any]:
-    return sample_letter_context("appui", sample_appui(**appui_overrides), date(2026, 4, 21),
-                                 action_url="https://cqp.example.org/app/appuis/1")
+    return sample_letter_context(
+        "appui", sample_appui(**appui_overrides), date(2026, 4, 21), action_url="https://cqp.example.org/app/appuis/1"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, UTC
 from typing import Any
 
-from documents.samples.common import sample_letter_context, sample_structure
+from documents.samples.common import sample_dossier_context, sample_structure
 
 
 def sample_vae(**overrides: Any) -> dict[str, Any]:
@@ -47,5 +47,4 @@ def sample_vae(**overrides: Any) -> dict[str, Any]:
 
 def sample_vae_context(**vae_overrides: Any) -> dict[str, Any]:
     """A letter/e-mail context around :func:`sample_vae`."""
-    return sample_letter_context("vae", sample_vae(**vae_overrides), date(2026, 3, 2),
-                                 recipient_name=None, action_url="https://cqp.example.org/app/vae/1")
+    return sample_dossier_context("vae", sample_vae(**vae_overrides), date(2026, 3, 2), "/app/vae/1")
