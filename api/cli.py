@@ -264,13 +264,14 @@ def sweep() -> None:
 
 
 def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
-    """The deployments ``serve-flows`` serves: one per process, the daily sweep and the export of
-    certified holders to the Caisse des Dépôts on their cron schedules. Entrypoints are module
+    """The deployments ``serve-flows`` serves: one per process, the parts of a big jury's results,
+    the daily sweep and the export of certified holders to the Caisse des Dépôts on their cron schedules. Entrypoints are module
     paths (``flows.agrement.…``), so a worker does not depend on its working directory."""
     from prefect.types.entrypoint import EntrypointType
 
     from flows.cpf import cpf_export_all_flow
     from flows.dispatch import PROCESSES, load_flow
+    from flows.jury_results import PART_DEPLOYMENT, jury_results_part_flow
     from flows.sweep import daily_sweep_flow
 
     module = EntrypointType.MODULE_PATH
@@ -280,6 +281,8 @@ def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
     ]
     return [
         *deployments,
+        # a part of a big jury's certificates, handed over by the jury's run to any worker
+        jury_results_part_flow.to_deployment(name=PART_DEPLOYMENT.split("/")[1], entrypoint_type=module),
         daily_sweep_flow.to_deployment(name="daily-sweep", cron=sweep_cron, entrypoint_type=module),
         cpf_export_all_flow.to_deployment(name="cpf-export-all", cron=cpf_export_cron, entrypoint_type=module),
     ]

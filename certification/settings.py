@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     flow_concurrency: int = 0
     # Processes rendering a big batch of documents (a jury's certificates); 0: one per core.
     render_processes: int = 0
+    # Deployment dispatch (scale-out): a jury with more certificates to render than this hands
+    # them, in parts of this size beyond its own first one, to runs of the ``jury-results-part``
+    # deployment that other workers take; 0: never (every certificate rendered where the jury runs).
+    render_part_size: int = 250
+    # How long a jury's run waits without a document stored by its parts before rendering the rest
+    # itself (a part that no worker took, or whose worker died).
+    render_part_wait_seconds: int = 120
     sweep_interval_seconds: int = 300
     # Alerts to the officers' mailbox (one e-mail per incident, on top of the inbox until resolved):
     # a dossier's flow failed this many times in a row; a message still not sent after this many attempts.

@@ -1,10 +1,12 @@
-"""The jury session flow (re-entrant from the database state); the certificates' documents and the
-certificate flow (duplicates, corrections) are in :mod:`flows.certificates`.
+"""The jury session flow (re-entrant from the database state); the results of a signed PV (its
+documents and e-mails, spread over the workers in the scale-out mode) are in
+:mod:`flows.jury_results`; the certificates' documents and the certificate flow (duplicates,
+corrections) in :mod:`flows.certificates`.
 
 A jury run sends the convocations (.ics), asks the president to sign, and once the PV is signed
-applies the results candidate by candidate (blocs acquired, certificate or attestation with its
-number), renders the PV and every document, notifies each candidate's results, then marks the
-results notified. Each step is keyed: killed at candidate 77 of 130 and restarted, it finishes
+(the signature applied the results and numbered the certificates and attestations in its own
+transaction) renders the PV and every document, notifies each candidate's results, then marks
+the results notified. Each step is keyed: killed at candidate 77 of 130 and restarted, it finishes
 the other 53 and redoes nothing. Appeals of the session get their acknowledgement and decision
 letters from the same flow (their steps in :mod:`flows.appeals`).
 """
@@ -12,7 +14,6 @@ letters from the same flow (their steps in :mod:`flows.appeals`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -23,9 +24,6 @@ from sqlmodel import Session, select
 
 from certification.db import session_scope
 from certification.errors import Conflict
-from certification.models import Certification
-from certification.candidates.models import Candidate
-from certification.jury.models import Certificate
 from certification.jury.models import JurySession
 from certification.appeals.states import AppealState
 from certification.jury.states import COLLEGES, DELIBERATION_RESULTS, OUTCOME_LABELS, JuryState
@@ -33,33 +31,18 @@ from certification.jury import service as svc
 from certification.jury.read_model import CandidateView, MemberView, jury_view
 from certification.appeals.models import Appeal
 from certification.settings import get_settings
-from documents import badge
 from documents.french import agree
-from documents.storage import DocumentStore
 from flows.common import advance_task, deliver_task, dossier_flow, sweep_flow, while_delivering
 from certification.effects import OwedEffect, owed
 from flows.appeals import APPEAL_ENTITY, appeal_step
-from flows.certificates import CERT_ENTITY, CERTIFICATE_TEMPLATES, certificate_context, letter_template, version_events
 from flows.context import letter_context
 from flows.effects import Effects, fulfil_owed, open_or_owed
+from flows.jury_results import JuryOutcome, results
 from notifications.ics import build_invitation, ics_attachment
 
 ENTITY = JurySession.__tablename__
 PROCESS = "jury"
 SIGNATURE_STEPS = ("sign_pv", "amend_after_appeal")
-RESULTS_ATTACHMENTS_MAX = 20  # a structure's results e-mail attaches its documents up to this many
-
-
-@dataclass
-class JuryOutcome:
-    session_id: int
-    state: str = ""
-    transitions: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    mails: list[str] = field(default_factory=list)
-    certificates: list[str] = field(default_factory=list)
-
-
 # --- contexts ------------------------------------------------------------------------------
 
 
@@ -179,95 +162,6 @@ def _convocations(db: Session, jury: JurySession, ctx: dict, fx: Effects) -> Non
         fx.mail(ctx, name, "jury/convocation_jury", [member["email"]], attach=[attachment], extra={"member": member})
 
 
-def _notified_candidates(db: Session, jury: JurySession, pv_version: int) -> set[int] | None:
-    """Who gets a results e-mail for this PV version: everyone at v1, appellants afterwards."""
-    if pv_version == 1:
-        return None
-    return set(
-        db.exec(
-            select(Appeal.candidate_id).where(Appeal.session_id == jury.id, Appeal.state == AppealState.upheld.value)
-        )
-    )
-
-
-def _certificate_document(
-    db: Session,
-    jury: JurySession,
-    candidate_id: int,
-    rendered: tuple[dict, bytes, list[tuple[str, bytes]]] | None = None,
-) -> tuple[Any, dict | None, list[str], list[dict]]:
-    """The candidate's certificate or attestation of this session, stored once, with its Open
-    Badges (baked PNG attachments); (None, None, [], []) when the session issued none.
-    ``rendered``: (context, PDF, [(badge path, image)]) made by a renderer process (``documents.pool``)."""
-    certificate = db.exec(
-        select(Certificate).where(
-            Certificate.candidate_id == candidate_id, Certificate.session_id == jury.id, Certificate.state == "valid"
-        )
-    ).first()
-    if certificate is None:
-        return None, None, [], []
-    data_dir = get_settings().data_dir
-    if rendered is not None:
-        cctx, pdf, images = rendered
-        store = DocumentStore(data_dir)
-        for relative, image in images:
-            if store.digest(relative) is None:
-                store.write(relative, image)
-    else:
-        cctx, pdf = certificate_context(db, certificate), None
-    cfx = Effects(db, CERT_ENTITY, certificate.id, certificate.number)
-    kind = CERTIFICATE_TEMPLATES[certificate.kind]
-    document = cfx.letter(cctx, kind, certificate.version, pdf=pdf, template=f"{letter_template(kind)}.html")
-    badges = badge.badge_attachments(db, certificate, data_dir)
-    certificate_ctx = {
-        **{k: v for k, v in cctx["certificate"].items() if k != "qr_svg"},
-        "badges": len(badges),
-        "credentials_verify_url": f"{get_settings().public_base_url}/credentials/verify",
-    }
-    return document, certificate_ctx, cfx.documents, badges
-
-
-def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
-    """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
-    whose document is not stored yet, in the order of ``candidate_ids``."""
-    from documents.models import GeneratedDocument
-
-    pending = {}
-    data_dir = get_settings().data_dir
-    certificates = list(
-        db.exec(
-            select(Certificate).where(
-                Certificate.session_id == jury.id,
-                Certificate.state == "valid",
-                Certificate.candidate_id.in_(candidate_ids),
-            )
-        )
-    )
-    # held while the contexts are built (session.get then finds them in the identity map)
-    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
-    held += list(db.exec(select(Certification).where(Certification.id.in_({c.certification_id for c in certificates}))))
-    ids = [c.id for c in certificates]
-    stored = {
-        tuple(row)
-        for row in db.exec(
-            select(GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
-                GeneratedDocument.entity_type == CERT_ENTITY, GeneratedDocument.entity_id.in_(ids)
-            )
-        )
-    }
-    events = version_events(db, ids)
-    for certificate in certificates:
-        kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        if (certificate.id, kind, certificate.version) not in stored:
-            context = certificate_context(db, certificate, qr=False, events=events[certificate.id])
-            pending[certificate.candidate_id] = (
-                letter_template(kind),
-                context,
-                badge.badge_jobs(db, certificate, data_dir),
-            )
-    return {cid: pending[cid] for cid in candidate_ids if cid in pending}
-
-
 class _RunContexts:
     """The session's letter and e-mail context, built once per run and shared by its steps: a run
     changes nothing that context shows (the steps send, the signature's results were applied by
@@ -281,86 +175,6 @@ class _RunContexts:
         if jury.id not in self._contexts:
             self._contexts[jury.id] = jury_context(db, jury)
         return self._contexts[jury.id]
-
-
-def _results(engine: Engine | None, jury_id: int, pv_version: int, out: JuryOutcome, contexts: _RunContexts) -> None:
-    """The PV of this version, every certificate's document, one results e-mail per structure
-    (its candidates, documents attached) and one per candidate who has an address.
-
-    The PV, the certificates and their badges are rendered on every core (a process pool,
-    ``documents.pool``) while this process stores each one as it arrives and mails its
-    candidate, one candidate per transaction: a restart resumes where it stopped.
-    """
-    from documents.pool import render_iter
-    from documents.service import get_document
-
-    with session_scope(engine) as db:
-        jury = db.get(JurySession, jury_id)
-        ctx = contexts.of(db, jury)
-        pv_missing = get_document(db, entity_type=ENTITY, entity_id=jury.id, kind="pv_jury", version=pv_version) is None
-        recipients = _notified_candidates(db, jury, pv_version)
-        entries = [c for c in ctx["jury"]["candidates"] if recipients is None or c["id"] in recipients]
-        pending = _pending_certificates(db, jury, [e["id"] for e in entries])
-        reference = jury.reference
-    work = ([(letter_template("pv_jury"), ctx, [])] if pv_missing else []) + list(pending.values())
-    rendered = iter(render_iter(work))
-    if pv_missing:
-        pv_pdf, _ = next(rendered)
-        with session_scope(engine) as db:
-            fx = Effects(db, ENTITY, jury_id, reference)
-            fx.letter(ctx, "pv_jury", pv_version, pdf=pv_pdf, template=f"{letter_template('pv_jury')}.html")
-            out.documents += fx.documents
-    by_structure: dict[int, list[dict]] = {}
-    for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
-        made = None
-        if entry["id"] in pending:
-            _, context, jobs = pending[entry["id"]]
-            pdf, images = next(rendered)
-            made = (context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)])
-        with session_scope(engine) as db:
-            jury = db.get(JurySession, jury_id)
-            document, certificate_ctx, documents, badges = _certificate_document(db, jury, entry["id"], made)
-            out.documents += documents
-            if certificate_ctx and certificate_ctx["number"] not in out.certificates:
-                out.certificates.append(certificate_ctx["number"])
-            fx = Effects(db, ENTITY, jury.id, jury.reference)
-            if entry["email"]:
-                fx.mail(
-                    ctx,
-                    f"results:c{entry['id']}:v{pv_version}",
-                    "jury/resultats_jury",
-                    [entry["email"]],
-                    attach=[document, *badges] if document else [],
-                    extra={
-                        "candidate": entry,
-                        "certificate": certificate_ctx,
-                        "recipient_name": "",
-                        "action_url": certificate_ctx["verification_url"] if certificate_ctx else "",
-                    },
-                )
-            out.mails += fx.mails
-        by_structure.setdefault(entry["structure_id"], []).append(
-            {**entry, "certificate": certificate_ctx, "document": document}
-        )
-    for structure_id, listed in by_structure.items():
-        with session_scope(engine) as db:
-            jury = db.get(JurySession, jury_id)
-            fx = Effects(db, ENTITY, jury.id, jury.reference)
-            documents = [c["document"] for c in listed if c["document"] is not None]
-            attach = documents if len(documents) <= RESULTS_ATTACHMENTS_MAX else []
-            fx.mail(
-                ctx,
-                f"results:s{structure_id}:v{pv_version}",
-                "jury/resultats_jury_structure",
-                [listed[0]["structure_email"]],
-                attach=attach,
-                extra={
-                    "structure_name": listed[0]["structure_name"],
-                    "listed": [{k: v for k, v in c.items() if k != "document"} for c in listed],
-                    "documents_attached": bool(attach),
-                },
-            )
-            out.mails += fx.mails
 
 
 def fulfil_step(db: Session, effect: OwedEffect, contexts: _RunContexts | None = None) -> list[Effects]:
@@ -410,7 +224,7 @@ def advance_jury(session_id: int, engine: Engine | None = None) -> JuryOutcome:
         ]
     contexts = _RunContexts()
     for _, pv_version in signatures:
-        _results(engine, session_id, pv_version or 1, out, contexts)
+        results(engine, session_id, pv_version or 1, out, contexts.of)
     fulfil_owed(engine, PROCESS, session_id, lambda db, effect: fulfil_step(db, effect, contexts)).add_to(out)
     with session_scope(engine) as db:
         jury = db.get(JurySession, session_id)

@@ -158,9 +158,10 @@ class Cluster:
         wait_until("the Prefect server", lambda: _healthy(f"{self.prefect_api}/health"), START_TIMEOUT, server)
         return server
 
-    def worker(self, name: str) -> Process:
+    def worker(self, name: str, **settings: str) -> Process:
+        """``cqp serve-flows``; ``settings``: further CQP_* variables of this worker."""
         env = self.env(name, **self.cqp_env, PREFECT_API_URL=self.prefect_api,
-                       PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_LOGGING_LEVEL="INFO")
+                       PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_LOGGING_LEVEL="INFO", **settings)
         return self.start(name, [str(BIN / "cqp"), "serve-flows"], env)
 
     def api(self) -> Process:

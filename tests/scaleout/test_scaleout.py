@@ -163,3 +163,44 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     for process in PROCESSES.values():
         flow_name, name = process.deployment.split("/")
         assert prefect(cluster, "GET", f"/deployments/name/{flow_name}/{name}")["paused"] is False
+
+
+def test_a_big_jurys_certificates_are_spread_over_the_workers(cluster, smtp, settings):
+    """Parts of 3: a jury of 7 certificates keeps 3 for its own run and hands 3 and 1 over to runs
+    of the ``jury-results-part`` deployment, which the workers take; every document and results
+    e-mail exists once."""
+    from certification.jury import service as jury_svc
+    from flows.certificates import CERT_ENTITY
+    from flows.jury_results import PART_DEPLOYMENT
+    from tests.factories import closed_jury
+    from tests.flows.conftest import generated_documents
+
+    cluster.migrate()
+    server = cluster.prefect_server()
+    workers = [cluster.worker(name, CQP_RENDER_PART_SIZE="3") for name in ("worker-a", "worker-b")]
+    for w in workers:
+        wait_until(f"{w.name} serving", lambda w=w: "deployments are being served" in w.output(),
+                   START_TIMEOUT, w, server)
+    people, sid = closed_jury(7)  # in the case database the workers share
+    with session_scope() as db:
+        jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
+    tag = run_tag("jury", sid)
+    jury = prefect(cluster, "GET", f"/deployments/name/{PROCESSES['jury'].deployment}")
+    part = prefect(cluster, "GET", f"/deployments/name/{PART_DEPLOYMENT}")
+    prefect(cluster, "POST", f"/deployments/{jury['id']}/create_flow_run",
+            json={"parameters": {"session_id": sid}, "tags": [tag]})
+
+    runs = wait_until("the jury's run and its two parts", lambda: finished_runs(cluster, tag, 3), RUN_TIMEOUT,
+                      server, *workers)
+    assert [r["state"]["type"] for r in runs] == ["COMPLETED"] * 3, [r["state"] for r in runs]
+    parts = [r for r in runs if r["deployment_id"] == part["id"]]
+    assert sorted(len(p["parameters"]["candidate_ids"]) for p in parts) == [1, 3]
+    assert all(p["parameters"]["session_id"] == sid for p in parts)
+    for run in runs:  # each taken by one worker
+        assert len(ran_on(run["id"], *workers)) == 1, run["id"]
+
+    certificates = generated_documents(CERT_ENTITY)
+    assert len(certificates) == 7 == len({d.entity_id for d in certificates})
+    assert len(generated_documents("jury_sessions")) == 1  # the PV
+    results = [m[DEDUPE_HEADER] for m in smtp.messages if ":results:" in (m[DEDUPE_HEADER] or "")]
+    assert len(results) == len(set(results)) == 8  # each candidate's, and the structure's
