@@ -33,5 +33,3 @@ def available_transitions(machine: StateMachine, state: str, role: Role) -> set[
 def named_actions(actions: Mapping[str, str], transitions: set[str]) -> list[str]:
     """The action names (in their declared order) whose transition is among ``transitions``."""
     return [action for action, transition in actions.items() if transition in transitions]
-
-

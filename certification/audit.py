@@ -67,11 +67,29 @@ def record_event(
     )
     seal(db, event)  # added, chained to the entity's previous row, in this transaction
     # The effects this step owes (letters, e-mails) are recorded with it, in the same transaction.
-    owe_step(db, entity_type=entity_type, entity_id=entity_id, step=action, audit_event_id=event.id, data=data)
+    owe_step(db, event, data)
     from certification.webhooks import enqueue_for  # webhooks import the models; imported late
 
     enqueue_for(db, event)
     return event
+
+
+def record_on(db: Session, row: Any, action: str, actor: Actor, *, created: bool = False, **details: Any) -> AuditEvent:
+    """:func:`record_event` of ``action`` on ``row`` (a table row with ``id`` and ``state``): its
+    creation (``created``: from no state) or a step that leaves its state as it is; ``details``:
+    ``reason`` and ``data``."""
+    state = row.state
+    table = type(row).__tablename__
+    return record_event(
+        db,
+        entity_type=table,
+        entity_id=row.id,
+        action=action,
+        actor=actor,
+        from_state=None if created else state,
+        to_state=state,
+        **details,
+    )
 
 
 def compare_and_set(db: Session, entity: Any, values: Mapping[str, Any], *conditions: Any, conflict: str) -> None:
@@ -115,7 +133,10 @@ def apply_transition(
         values.setdefault("updated_at", now())
     db.flush()
     compare_and_set(
-        db, entity, values, model.state == current,
+        db,
+        entity,
+        values,
+        model.state == current,
         conflict="Le dossier a été modifié entre-temps par une autre action ; rechargez-le et recommencez.",
     )
     return record_event(

@@ -34,10 +34,16 @@ _BATCH = 5000
 def canonical(event: AuditEvent) -> bytes:
     """The row's content as canonical JSON (sorted keys, UTC time, JSON-normalised data)."""
     content: dict[str, Any] = {
-        "entity_type": event.entity_type, "entity_id": int(event.entity_id), "action": event.action,
-        "from_state": event.from_state, "to_state": event.to_state, "actor_id": event.actor_id,
-        "actor_role": event.actor_role, "actor_label": event.actor_label,
-        "at": as_utc(event.at).isoformat(timespec="microseconds"), "reason": event.reason,
+        "entity_type": event.entity_type,
+        "entity_id": int(event.entity_id),
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "actor_label": event.actor_label,
+        "at": as_utc(event.at).isoformat(timespec="microseconds"),
+        "reason": event.reason,
         "data": json.loads(json.dumps(event.data or {}, sort_keys=True, default=str)),
     }
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
@@ -50,8 +56,7 @@ def row_hash(prev_hash: str, event: AuditEvent) -> str:
 def _lock_entity(db: Session, entity_type: str, entity_id: int) -> None:
     if db.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(entity_type.encode()) - 2**31  # int4 range
-        db.execute(text("SELECT pg_advisory_xact_lock(:k, :i)"),
-                        {"k": key, "i": int(entity_id) % 2**31})
+        db.execute(text("SELECT pg_advisory_xact_lock(:k, :i)"), {"k": key, "i": int(entity_id) % 2**31})
 
 
 def _write_locked(db: Session) -> bool:
@@ -82,7 +87,8 @@ def seal(db: Session, event: AuditEvent) -> None:
         _lock_entity(db, event.entity_type, event.entity_id)
         db.flush()
         latest = select(AuditEvent.row_hash).where(
-            AuditEvent.entity_type == event.entity_type, AuditEvent.entity_id == event.entity_id)
+            AuditEvent.entity_type == event.entity_type, AuditEvent.entity_id == event.entity_id
+        )
         if not _write_locked(db):
             db.add(event)
             db.flush()
@@ -138,8 +144,10 @@ def check_events(events: Iterable[AuditEvent]) -> ChainReport:
         if event.row_hash is None:
             reason = "ligne non scellée (empreinte absente)"
         elif event.prev_hash != expected_prev:
-            reason = ("le lien vers la ligne précédente de ce dossier est rompu "
-                      "(ligne supprimée, insérée ou réécrite avant elle)")
+            reason = (
+                "le lien vers la ligne précédente de ce dossier est rompu "
+                "(ligne supprimée, insérée ou réécrite avant elle)"
+            )
         elif event.row_hash != row_hash(event.prev_hash, event):
             reason = "son contenu a été modifié après son enregistrement (empreinte différente)"
         else:
@@ -163,11 +171,23 @@ def seal_existing(connection: Connection) -> int:
 
     from certification.types import UTCDateTime
 
-    events = table("audit_events", Column("id", Integer), Column("entity_type", String), Column("entity_id", Integer),
-                   Column("action", String), Column("from_state", String), Column("to_state", String),
-                   Column("actor_id", Integer), Column("actor_role", String), Column("actor_label", String),
-                   Column("at", UTCDateTime()), Column("reason", Text), Column("data", JSON),
-                   Column("prev_hash", String), Column("row_hash", String))
+    events = table(
+        "audit_events",
+        Column("id", Integer),
+        Column("entity_type", String),
+        Column("entity_id", Integer),
+        Column("action", String),
+        Column("from_state", String),
+        Column("to_state", String),
+        Column("actor_id", Integer),
+        Column("actor_role", String),
+        Column("actor_label", String),
+        Column("at", UTCDateTime()),
+        Column("reason", Text),
+        Column("data", JSON),
+        Column("prev_hash", String),
+        Column("row_hash", String),
+    )
     heads: dict[tuple[str, int], str] = {}
     count, last = 0, 0
     while True:
@@ -184,7 +204,11 @@ def seal_existing(connection: Connection) -> int:
                 sealed.append({"key_id": event.id, "p": event.prev_hash, "h": event.row_hash})
             heads[key] = event.row_hash
         if sealed:
-            connection.execute(update(events).where(events.c.id == bindparam("key_id"))
-                               .values(prev_hash=bindparam("p"), row_hash=bindparam("h")), sealed)
+            connection.execute(
+                update(events)
+                .where(events.c.id == bindparam("key_id"))
+                .values(prev_hash=bindparam("p"), row_hash=bindparam("h")),
+                sealed,
+            )
             count += len(sealed)
         last = rows[-1].id

@@ -30,18 +30,22 @@ def _fr_time(value: datetime) -> str:
     return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
 
 
-def check_evaluation_date(evaluated_on: date, *, registered_at: datetime, agrement_start: date,
-                          agrement_end: date) -> None:
+def check_evaluation_date(
+    evaluated_on: date, *, registered_at: datetime, agrement_start: date, agrement_end: date
+) -> None:
     """An evaluation is dated on or after the candidate's registration, within the agrément."""
     registered = as_utc(registered_at).date()  # the domain's calendar (clock.today) is UTC
     if evaluated_on < registered:
         raise ValidationFailed(
             f"Une évaluation ne peut pas être antérieure à l'inscription du candidat ({_fr(registered)}).",
-            code="evaluation_before_registration")
+            code="evaluation_before_registration",
+        )
     if not agrement_start <= evaluated_on <= agrement_end:
         raise ValidationFailed(
             f"La date d'évaluation doit se situer dans la période de validité de l'agrément "
-            f"(du {_fr(agrement_start)} au {_fr(agrement_end)}).", code="evaluation_outside_agrement")
+            f"(du {_fr(agrement_start)} au {_fr(agrement_end)}).",
+            code="evaluation_outside_agrement",
+        )
 
 
 def check_session_started(scheduled_at: datetime, what: str) -> None:
@@ -50,8 +54,10 @@ def check_session_started(scheduled_at: datetime, what: str) -> None:
     ``what``: the step, as the subject of the French message (« La délibération »).
     """
     if now() < as_utc(scheduled_at):
-        raise Conflict(f"{what} ne peut pas avoir lieu avant la séance du jury, fixée au "
-                       f"{_fr_time(scheduled_at)}.", code="before_jury_date")
+        raise Conflict(
+            f"{what} ne peut pas avoir lieu avant la séance du jury, fixée au {_fr_time(scheduled_at)}.",
+            code="before_jury_date",
+        )
 
 
 def issue_date(scheduled_at: datetime, pv_signed_at: datetime | None) -> date:

@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Index, Text, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from certification.clock import now
 from certification.types import Row, UTCDateTime
+
+if TYPE_CHECKING:
+    from certification.models import AuditEvent
 
 
 class OwedEffect(Row, table=True):
@@ -81,51 +84,83 @@ OWED_STEPS: dict[str, Owner] = {
     # sessions (certification.agrement.lifecycle.FLAGGED_DECISIONS), done by its lifecycle flow
     "agrements": Owner("agrement", _self, frozenset({"suspend", "withdraw", "expire"})),
     "agrement_requests": Owner(
-        "agrement_request", _self,
-        frozenset({"submit", "provide_complements", "request_complements", "start_review", "give_avis",
-                   "grant", "refuse", "close_unanswered"}),
+        "agrement_request",
+        _self,
+        frozenset(
+            {
+                "submit",
+                "provide_complements",
+                "request_complements",
+                "start_review",
+                "give_avis",
+                "grant",
+                "refuse",
+                "close_unanswered",
+            }
+        ),
         ("round",),
     ),
     "controles": Owner(
-        "controle", _self,
-        frozenset({"assign", "schedule_visit", "submit_report", "conclude_compliant", "require_action_plan",
-                   "suspend", "withdraw", "escalate", "close_action_plan"}),
+        "controle",
+        _self,
+        frozenset(
+            {
+                "assign",
+                "schedule_visit",
+                "submit_report",
+                "conclude_compliant",
+                "require_action_plan",
+                "suspend",
+                "withdraw",
+                "escalate",
+                "close_action_plan",
+            }
+        ),
         ("controleur_id", "visit_sequence", "decision"),
     ),
     "vae_dossiers": Owner(
-        "vae", _self,
+        "vae",
+        _self,
         frozenset({"file", "declare_recevable", "declare_non_recevable", "deposit_livret2", "record_interview"}),
     ),
     "jury_sessions": Owner(
-        "jury", _self, frozenset({"convene", "flag", "close_deliberation", "sign_pv", "amend_after_appeal"}),
+        "jury",
+        _self,
+        frozenset({"convene", "flag", "close_deliberation", "sign_pv", "amend_after_appeal"}),
         ("pv_version",),
     ),
     "appeals": Owner(
-        "jury", _parent("appeals", "session_id"),
+        "jury",
+        _parent("appeals", "session_id"),
         frozenset({"file", "declare_inadmissible", "reject", "uphold"}),
     ),
     "certificates": Owner("certificate", _self, frozenset({"duplicate", "correct"}), ("version",)),
     "training_sessions": Owner(
-        "training_session", _self, frozenset({"reschedule", "cancel"}), ("schedule_sequence",),
+        "training_session",
+        _self,
+        frozenset({"reschedule", "cancel"}),
+        ("schedule_sequence",),
     ),
     "training_enrollments": Owner(
-        "training_session", _parent("training_enrollments", "session_id"),
+        "training_session",
+        _parent("training_enrollments", "session_id"),
         frozenset({"register", "complete"}),
     ),
     "appuis": Owner(
-        "appui", _self, frozenset({"request", "assign", "schedule_visit", "report", "cancel"}),
+        "appui",
+        _self,
+        frozenset({"request", "assign", "schedule_visit", "report", "cancel"}),
         ("formateur_id", "visit_sequence"),
     ),
 }
 
 
-def owe_step(
-    db: Session, *, entity_type: str, entity_id: int, step: str, audit_event_id: int | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> OwedEffect | None:
-    """Record that ``step`` of the entity owes its effects (no-op for steps that owe nothing)."""
+def owe_step(db: Session, event: AuditEvent, data: Mapping[str, Any] | None = None) -> OwedEffect | None:
+    """Record that the step ``event`` audits owes its effects (no-op for steps that owe nothing);
+    ``data``: the step's own values, kept in the owed row's payload."""
+    entity_type, entity_id = event.entity_type, event.entity_id
     owner = OWED_STEPS.get(entity_type)
-    if owner is None or step not in owner.steps:
+    if owner is None or event.action not in owner.steps:
         return None
     dossier_id = owner.dossier_of(db, entity_id)
     if dossier_id is None:
@@ -133,37 +168,48 @@ def owe_step(
     db.flush()
     payload: dict[str, Any] = dict(_columns(db, entity_type, entity_id, owner.snapshot) or {}) if owner.snapshot else {}
     payload.update({k: v for k, v in (data or {}).items() if isinstance(v, (str, int, float, bool, type(None)))})
-    effect = OwedEffect(
-        process=owner.process, dossier_id=dossier_id, entity_type=entity_type, entity_id=entity_id,
-        step=step, payload=payload, audit_event_id=audit_event_id,
-    )
+    where = {"entity_type": entity_type, "entity_id": entity_id, "audit_event_id": event.id}
+    effect = OwedEffect(process=owner.process, dossier_id=dossier_id, step=event.action, payload=payload, **where)
     db.add(effect)
     return effect
 
 
 def owed(db: Session, process: str, dossier_id: int) -> list[OwedEffect]:
     """The dossier's effects still owed, oldest first."""
-    return list(db.exec(
-        select(OwedEffect).where(
-            OwedEffect.process == process, OwedEffect.dossier_id == dossier_id, OwedEffect.done_at.is_(None),
-        ).order_by(OwedEffect.id)
-    ))
+    return list(
+        db.exec(
+            select(OwedEffect)
+            .where(
+                OwedEffect.process == process,
+                OwedEffect.dossier_id == dossier_id,
+                OwedEffect.done_at.is_(None),
+            )
+            .order_by(OwedEffect.id)
+        )
+    )
 
 
 def owed_ids(db: Session, process: str, dossier_id: int) -> list[int]:
-    return list(db.exec(
-        select(OwedEffect.id).where(
-            OwedEffect.process == process, OwedEffect.dossier_id == dossier_id, OwedEffect.done_at.is_(None),
-        ).order_by(OwedEffect.id)
-    ))
+    return list(
+        db.exec(
+            select(OwedEffect.id)
+            .where(
+                OwedEffect.process == process,
+                OwedEffect.dossier_id == dossier_id,
+                OwedEffect.done_at.is_(None),
+            )
+            .order_by(OwedEffect.id)
+        )
+    )
 
 
 def dossiers_owed(db: Session, process: str) -> list[int]:
     """Dossiers of ``process`` with an effect still owed (what the sweep catches up)."""
-    return sorted(db.exec(
-        select(OwedEffect.dossier_id).where(OwedEffect.process == process, OwedEffect.done_at.is_(None))
-        .distinct()
-    ))
+    return sorted(
+        db.exec(
+            select(OwedEffect.dossier_id).where(OwedEffect.process == process, OwedEffect.done_at.is_(None)).distinct()
+        )
+    )
 
 
 def pending_effects(db: Session, entity_type: str, entity_id: int) -> list[dict[str, Any]]:
@@ -172,13 +218,23 @@ def pending_effects(db: Session, entity_type: str, entity_id: int) -> list[dict[
     if owner is None:
         return []
     rows = db.exec(
-        select(OwedEffect).where(
-            OwedEffect.process == owner.process, OwedEffect.dossier_id == entity_id, OwedEffect.done_at.is_(None),
-        ).order_by(OwedEffect.id)
+        select(OwedEffect)
+        .where(
+            OwedEffect.process == owner.process,
+            OwedEffect.dossier_id == entity_id,
+            OwedEffect.done_at.is_(None),
+        )
+        .order_by(OwedEffect.id)
     )
     return [
-        {"kind": "step", "name": r.step, "status": "failed" if r.last_error else "owed", "created_at": r.created_at,
-         "attempts": r.attempts, "last_error": r.last_error}
+        {
+            "kind": "step",
+            "name": r.step,
+            "status": "failed" if r.last_error else "owed",
+            "created_at": r.created_at,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+        }
         for r in rows
     ]
 

@@ -28,8 +28,10 @@ def register_problems(db: Session) -> list[str]:
             problems.append(f"Registre : le numéro {number} n'a pas la forme attendue pour {code}.")
             continue
         seen[(code, int(match["year"]))].append(int(match["n"]))
-    counters = {(c.name.removeprefix("certificate-"), c.year): c.value
-                for c in db.exec(select(Counter).where(Counter.name.startswith("certificate-")))}
+    counters = {
+        (c.name.removeprefix("certificate-"), c.year): c.value
+        for c in db.exec(select(Counter).where(Counter.name.startswith("certificate-")))
+    }
     for key in sorted(set(seen) | set(counters)):
         code, year = key
         values = sorted(seen.get(key, []))
@@ -42,8 +44,9 @@ def register_problems(db: Session) -> list[str]:
             shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
             problems.append(f"Registre {code} {year} : numéros manquants : {shown}.")
         if values and values[-1] > counters.get(key, 0):
-            problems.append(f"Registre {code} {year} : le numéro {values[-1]} dépasse le compteur "
-                            f"({counters.get(key, 0)}).")
+            problems.append(
+                f"Registre {code} {year} : le numéro {values[-1]} dépasse le compteur ({counters.get(key, 0)})."
+            )
     return problems
 
 

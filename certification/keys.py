@@ -65,8 +65,14 @@ class CredentialKey:
         return self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     def public_jwk(self) -> dict[str, str]:
-        return {"kty": "OKP", "crv": "Ed25519", "x": b64url(self.public_bytes), "kid": self.kid,
-                "alg": "EdDSA", "use": "sig"}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public_bytes),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        }
 
     def __repr__(self) -> str:  # never print the private key
         return f"CredentialKey(kid={self.kid!r}, created={self.created!r})"
@@ -74,8 +80,9 @@ class CredentialKey:
 
 def key_id(public_raw: bytes) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 public key."""
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)},
-                           separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}, separators=(",", ":"), sort_keys=True
+    )
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
@@ -118,8 +125,9 @@ def _publish_dir(build: Callable[[Path], object], target: Path) -> None:
 
 
 def _pem(private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _new_credential_key_file(folder: Path) -> Path:
@@ -233,25 +241,47 @@ class Seal:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, get_settings().certifier_name[:64]),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, get_settings().certifier_name[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+        ]
+    )
 
 
-def _certificate(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
-                 signer: ec.EllipticCurvePrivateKey, *, ca: bool) -> x509.Certificate:
+def _certificate(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    signer: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+) -> x509.Certificate:
     builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         # Wide validity: the embedded keys serve demonstrations and tests, which move the clock.
-        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC)).not_valid_after(datetime(2060, 1, 1, tzinfo=UTC))
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2060, 1, 1, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=not ca, content_commitment=not ca, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=not ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     return builder.sign(signer, hashes.SHA256())
@@ -262,8 +292,9 @@ def _build_seal(folder: Path) -> None:
     ca_name = _name("AC locale CQP (NON PRODUCTION)")
     ca_cert = _certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _certificate(_name(f"{get_settings().certifier_name} (NON PRODUCTION)"), ca_name, key.public_key(),
-                        ca_key, ca=False)
+    cert = _certificate(
+        _name(f"{get_settings().certifier_name} (NON PRODUCTION)"), ca_name, key.public_key(), ca_key, ca=False
+    )
     _write_private(folder / "ca-key.pem", _pem(ca_key))
     _write_private(folder / "certifier-key.pem", _pem(key))
     (folder / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -280,17 +311,23 @@ def seal() -> Seal:
         if settings.signing_pkcs12_path is not None:
             if not settings.signing_pkcs12_path.is_file():
                 raise KeyConfigurationError("the PKCS#12 file of CQP_SIGNING_PKCS12_PATH does not exist")
-            result = Seal(pkcs12_file=settings.signing_pkcs12_path, embedded=False,
-                          fingerprint=hashlib.sha256(settings.signing_pkcs12_path.read_bytes()).hexdigest(),
-                          stamp=_stamp(settings.signing_pkcs12_path))
+            result = Seal(
+                pkcs12_file=settings.signing_pkcs12_path,
+                embedded=False,
+                fingerprint=hashlib.sha256(settings.signing_pkcs12_path.read_bytes()).hexdigest(),
+                stamp=_stamp(settings.signing_pkcs12_path),
+            )
         elif settings.keys_mode != "embedded":
             raise KeyConfigurationError("CQP_SIGNING_PKCS12_PATH is required in production mode")
         else:
             folder = _embedded_root() / "seal"
             _publish_dir(_build_seal, folder)
-            result = Seal(key_file=folder / "certifier-key.pem", cert_file=folder / "certifier.pem",
-                          ca_file=folder / "ca.pem",
-                          fingerprint=hashlib.sha256((folder / "certifier.pem").read_bytes()).hexdigest(),
-                          stamp=_stamp(folder / "certifier.pem"))
+            result = Seal(
+                key_file=folder / "certifier-key.pem",
+                cert_file=folder / "certifier.pem",
+                ca_file=folder / "ca.pem",
+                fingerprint=hashlib.sha256((folder / "certifier.pem").read_bytes()).hexdigest(),
+                stamp=_stamp(folder / "certifier.pem"),
+            )
         _seal_cache[cache_key] = result
         return result

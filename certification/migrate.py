@@ -25,7 +25,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 _REVISION = re.compile(r'^revision(?:: str)? = ["\']([^"\']+)["\']', re.M)
-_DOWN = re.compile(r'^down_revision[^=]*= (.+)$', re.M)
+_DOWN = re.compile(r"^down_revision[^=]*= (.+)$", re.M)
 
 
 def script_head() -> str | None:

@@ -37,4 +37,3 @@ class Credential(Row, table=True):
     issued_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=20)  # revoked | corrected | superseded
-

@@ -16,18 +16,20 @@ from certification.models import Counter
 
 def next_value(db: Session, name: str, year: int, count: int = 1) -> int:
     """The next value of the counter (``count`` > 1: reserves that many, returns the last of them)."""
-    bump = (update(Counter).where(Counter.name == name, Counter.year == year)
-            .values(value=Counter.value + count).returning(Counter.value)
-            # no ORM synchronisation: it would scan every object the session holds, at each number
-            .execution_options(synchronize_session=False))
+    bump = (
+        update(Counter)
+        .where(Counter.name == name, Counter.year == year)
+        .values(value=Counter.value + count)
+        .returning(Counter.value)
+        # no ORM synchronisation: it would scan every object the session holds, at each number
+        .execution_options(synchronize_session=False)
+    )
     value = db.execute(bump).scalar_one_or_none()
     if value is not None:
         return value
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.execute(
-        insert(Counter).values(name=name, year=year, value=0).on_conflict_do_nothing(
-            index_elements=["name", "year"]
-        )
+        insert(Counter).values(name=name, year=year, value=0).on_conflict_do_nothing(index_elements=["name", "year"])
     )
     return db.execute(bump).scalar_one()

@@ -150,16 +150,20 @@ class Settings(BaseSettings):
     # The certifier's identity, printed on every letter, certificate and e-mail
     certifier_name: str = Field(
         default="Organisme certificateur CQP de la branche des ACI",
-        description="Legal name, without its article (documents print « l'Organisme… », « de l'Organisme… »).")
+        description="Legal name, without its article (documents print « l'Organisme… », « de l'Organisme… »).",
+    )
     certifier_article: str | None = Field(
-        default=None, description="Definite article of the name: « le », « la », « l' », « les »; "
-        "default: « l' » before a vowel sound, « le » otherwise.")
+        default=None,
+        description="Definite article of the name: « le », « la », « l' », « les »; "
+        "default: « l' » before a vowel sound, « le » otherwise.",
+    )
     certifier_address: str = "12 rue de la Certification\n75011 Paris"
     signatory_name: str = Field(default="Claire Martin", description="Who signs letters and certificates.")
     signatory_title: str = "responsable de la certification"
     signatory_sex: Literal["M", "F"] | None = "F"
     certifier_logo: str | None = Field(
-        default=None, description="Logo file name under documents/templates (PNG or SVG); none: text letterhead.")
+        default=None, description="Logo file name under documents/templates (PNG or SVG); none: text letterhead."
+    )
 
     # Signing keys (certification/keys.py). "embedded": keys and a local CA created on first use
     # under <data_dir>/keys/ (NOT FOR PRODUCTION); "production": the keys below must exist.

@@ -51,9 +51,7 @@ def transition(
     guards: Iterable[Guard] = (),
     requires_reason: bool = False,
 ) -> Transition:
-    return Transition(
-        name, frozenset(sources), target, frozenset(roles), label, tuple(guards), requires_reason
-    )
+    return Transition(name, frozenset(sources), target, frozenset(roles), label, tuple(guards), requires_reason)
 
 
 @dataclass

@@ -25,8 +25,9 @@ BAD_DURATION = "Durée de visite invalide (15 minutes à 12 heures)."
 def check_moment(visit_at: datetime) -> None:
     """A visit is programmed in the future, at a time with its time zone."""
     if visit_at.tzinfo is None:
-        raise ValidationFailed("Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).",
-                               code="naive_datetime")
+        raise ValidationFailed(
+            "Indiquez le fuseau horaire de la visite (ex. 2027-01-12T09:30:00+01:00).", code="naive_datetime"
+        )
     if visit_at <= now():
         raise ValidationFailed("La visite doit être programmée dans le futur.", code="visit_in_past")
 
@@ -61,9 +62,16 @@ def entrust(db: Session, machine: StateMachine, dossier: Any, actor: Actor, visi
     assert visitor.id is not None  # a stored account
     visitor_field = f"{kind.value}_id"
     apply_transition(
-        db, machine, dossier, "assign", actor,
-        data={visitor_field: visitor.id, kind.value: visitor.full_name,
-              f"previous_{visitor_field}": getattr(dossier, visitor_field)},
+        db,
+        machine,
+        dossier,
+        "assign",
+        actor,
+        data={
+            visitor_field: visitor.id,
+            kind.value: visitor.full_name,
+            f"previous_{visitor_field}": getattr(dossier, visitor_field),
+        },
         changes={visitor_field: visitor.id, "visit_at": None, "visit_end": None},
     )
     conflicts.link(db, visitor.id, dossier.structure_id, kind)
@@ -86,10 +94,17 @@ def schedule(
     minutes = check_visit(visit_at, place, duration_minutes)
     sequence = dossier.visit_sequence + 1
     apply_transition(
-        db, machine, dossier, "schedule_visit", actor,
+        db,
+        machine,
+        dossier,
+        "schedule_visit",
+        actor,
         data={"visit_at": visit_at.isoformat(), "place": place.strip(), "sequence": sequence},
         changes={
-            "visit_at": visit_at, "visit_end": visit_at + timedelta(minutes=minutes),
-            "visit_place": place.strip(), "visit_notes": notes.strip() or None, "visit_sequence": sequence,
+            "visit_at": visit_at,
+            "visit_end": visit_at + timedelta(minutes=minutes),
+            "visit_place": place.strip(),
+            "visit_notes": notes.strip() or None,
+            "visit_sequence": sequence,
         },
     )

@@ -44,8 +44,12 @@ def events_of(event: AuditEvent) -> list[str]:
 
 def _payload(event_id: str, name: str, event: AuditEvent) -> str:
     data: dict[str, Any] = {
-        "entity_type": event.entity_type, "entity_id": event.entity_id, "action": event.action,
-        "from_state": event.from_state, "to_state": event.to_state, "reason": event.reason,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "reason": event.reason,
     }
     if name == "document.issued":
         data["document"] = {k: (event.data or {}).get(k) for k in ("kind", "version", "sha256")}
@@ -71,8 +75,9 @@ def enqueue_for(db: Session, event: AuditEvent) -> list[WebhookDelivery]:
         for name in names:
             if name in sub.events:
                 event_id = f"evt_{uuid.uuid4().hex}"
-                delivery = WebhookDelivery(subscription_id=sub.id, event_id=event_id, event=name,
-                                           payload=_payload(event_id, name, event))
+                delivery = WebhookDelivery(
+                    subscription_id=sub.id, event_id=event_id, event=name, payload=_payload(event_id, name, event)
+                )
                 db.add(delivery)
                 deliveries.append(delivery)
     return deliveries
@@ -102,18 +107,30 @@ def subscribe(db: Session, actor: Actor, *, url: str, events: list[str], descrip
     from certification.audit import record_event
 
     if actor.role is not Role.officer:
-        raise Forbidden("Seul·e un·e chargé·e de certification abonne un système aux événements.",
-                        code="role_not_allowed")
+        raise Forbidden(
+            "Seul·e un·e chargé·e de certification abonne un système aux événements.", code="role_not_allowed"
+        )
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
         raise ValidationFailed(f"Événements parmi : {', '.join(EVENTS)}.", code="unknown_event")
-    sub = WebhookSubscription(url=url, events=sorted(set(events)), secret=f"whsec_{secrets.token_urlsafe(32)}",
-                              description=description, created_by_id=actor.user_id)
+    sub = WebhookSubscription(
+        url=url,
+        events=sorted(set(events)),
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        description=description,
+        created_by_id=actor.user_id,
+    )
     db.add(sub)
     db.flush()
     transaction_cache(db, "webhook_subscriptions").clear()
-    record_event(db, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="subscribe",
-                 actor=actor, data={"url": url, "events": sub.events})
+    record_event(
+        db,
+        entity_type=WebhookSubscription.__tablename__,
+        entity_id=sub.id,
+        action="subscribe",
+        actor=actor,
+        data={"url": url, "events": sub.events},
+    )
     return sub
 
 
@@ -131,8 +148,7 @@ def unsubscribe(db: Session, actor: Actor, subscription_id: int) -> WebhookSubsc
     sub.active = False
     db.add(sub)
     transaction_cache(db, "webhook_subscriptions").clear()
-    record_event(db, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="unsubscribe",
-                 actor=actor)
+    record_event(db, entity_type=WebhookSubscription.__tablename__, entity_id=sub.id, action="unsubscribe", actor=actor)
     return sub
 
 

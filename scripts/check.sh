@@ -25,7 +25,8 @@ run_check() {
 
 # the folders whose layout is the formatter's; the others join as their repeated shapes are
 # factored out (see [tool.ruff.lint] in pyproject.toml)
-FORMATTED=(flows documents notifications bench)
+FORMATTED=(flows documents notifications bench certification/*.py certification/appeals certification/reporting
+    certification/schemas certification/data)
 
 run_check ruff "$BIN/ruff" check .
 run_check ruff-format "$BIN/ruff" format --check "${FORMATTED[@]}"

@@ -69,9 +69,11 @@ RUFF = Path(sys.executable).with_name("ruff")
 def _formatted_folders() -> list[str]:
     import re
 
-    found = re.search(r"^FORMATTED=\((.*)\)$", (ROOT / "scripts" / "check.sh").read_text(), re.M)
+    found = re.search(r"^FORMATTED=\(([^)]*)\)$", (ROOT / "scripts" / "check.sh").read_text(), re.M)
     assert found, "scripts/check.sh names the folders whose layout the formatter checks"
-    return found.group(1).split()
+    paths = [str(p.relative_to(ROOT)) for entry in found.group(1).split() for p in sorted(ROOT.glob(entry))]
+    assert paths, found.group(1)
+    return paths
 
 
 def test_the_formatter_check_refuses_a_hand_laid_module(tmp_path: Path) -> None:

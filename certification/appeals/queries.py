@@ -14,9 +14,14 @@ from certification.visibility import seen_by, structure_of, visible_one
 
 
 def _query(db: Session, actor: Actor) -> SelectOfScalar[Appeal]:
-    return seen_by(actor, select(Appeal).order_by(Appeal.id), {
-        Role.structure: lambda: Appeal.candidate_id.in_(candidates_of_structure(structure_of(db, actor) or -1)),
-    }, refused="Votre rôle ne donne pas accès aux recours.")
+    return seen_by(
+        actor,
+        select(Appeal).order_by(Appeal.id),
+        {
+            Role.structure: lambda: Appeal.candidate_id.in_(candidates_of_structure(structure_of(db, actor) or -1)),
+        },
+        refused="Votre rôle ne donne pas accès aux recours.",
+    )
 
 
 def list_appeals(db: Session, actor: Actor) -> list[Appeal]:

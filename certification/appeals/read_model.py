@@ -25,6 +25,7 @@ from certification.models import Certification, Structure
 from certification.reading import referenced
 from certification.services.referential import bloc_titles
 
+
 @dataclass(frozen=True)
 class AppealView:
     """An appeal as every reader shows it (see the module's docstring)."""
@@ -52,12 +53,19 @@ def appeal_view(db: Session, appeal: Appeal) -> AppealView:
     """The appeal read at once."""
     jury = referenced(db, JurySession, appeal.session_id)
     candidate = referenced(db, Candidate, appeal.candidate_id)
-    registration = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == appeal.session_id,
-                                                       JuryCandidate.candidate_id == appeal.candidate_id)).first()
-    results = {d.bloc_code: d.result
-               for d in jury_queries.deliberations_of(db, appeal.session_id, appeal.candidate_id)}
+    registration = db.exec(
+        select(JuryCandidate).where(
+            JuryCandidate.session_id == appeal.session_id, JuryCandidate.candidate_id == appeal.candidate_id
+        )
+    ).first()
+    results = {d.bloc_code: d.result for d in jury_queries.deliberations_of(db, appeal.session_id, appeal.candidate_id)}
     return AppealView(
-        appeal=appeal, jury=jury, certification=referenced(db, Certification, jury.certification_id),
-        candidate=candidate, structure=referenced(db, Structure, candidate.structure_id), registration=registration,
-        results=results, bloc_titles=bloc_titles(db, candidate),
+        appeal=appeal,
+        jury=jury,
+        certification=referenced(db, Certification, jury.certification_id),
+        candidate=candidate,
+        structure=referenced(db, Structure, candidate.structure_id),
+        registration=registration,
+        results=results,
+        bloc_titles=bloc_titles(db, candidate),
     )

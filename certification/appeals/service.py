@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, record_on
 from certification.clock import now
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certification.appeals.models import Appeal
@@ -47,8 +47,15 @@ def file_appeal(db: Session, actor: Actor, *, candidate_id: int, jury_session_id
         raise Forbidden("Le recours est déposé par la structure ou le certificateur.", code="role_not_allowed")
     candidate = get_candidate(db, actor, candidate_id)
     jury = db.get(JurySession, jury_session_id)
-    row = db.exec(select(JuryCandidate).where(
-        JuryCandidate.session_id == jury_session_id, JuryCandidate.candidate_id == candidate.id)).first() if jury else None
+    row = (
+        db.exec(
+            select(JuryCandidate).where(
+                JuryCandidate.session_id == jury_session_id, JuryCandidate.candidate_id == candidate.id
+            )
+        ).first()
+        if jury
+        else None
+    )
     if row is None:
         raise NotFound("Ce candidat n'a pas été présenté à cette session.", code="candidate_not_in_session")
     deadline = deadline_of(jury)
@@ -59,17 +66,25 @@ def file_appeal(db: Session, actor: Actor, *, candidate_id: int, jury_session_id
     if not grounds.strip():
         raise ValidationFailed("Exposez les motifs du recours.", code="grounds_required")
     open_states = [AppealState.filed.value, AppealState.admissible.value]
-    if db.exec(select(Appeal).where(Appeal.candidate_id == candidate.id, Appeal.session_id == jury_session_id,
-                                         Appeal.state.in_(open_states))).first():
+    if db.exec(
+        select(Appeal).where(
+            Appeal.candidate_id == candidate.id, Appeal.session_id == jury_session_id, Appeal.state.in_(open_states)
+        )
+    ).first():
         raise Conflict("Un recours est déjà en cours pour ce candidat et cette session.", code="appeal_already_open")
     year = now().year
-    appeal = Appeal(reference=f"REC-{year}-{next_value(db, 'appeal', year):04d}", candidate_id=candidate.id,
-                    session_id=jury_session_id, grounds=grounds.strip(), state=AppealState.filed.value,
-                    filed_by_id=actor.user_id)
+    appeal = Appeal(
+        reference=f"REC-{year}-{next_value(db, 'appeal', year):04d}",
+        candidate_id=candidate.id,
+        session_id=jury_session_id,
+        grounds=grounds.strip(),
+        state=AppealState.filed.value,
+        filed_by_id=actor.user_id,
+    )
     db.add(appeal)
     db.flush()
-    record_event(db, entity_type=ENTITY, entity_id=appeal.id, action="file", actor=actor, from_state=None,
-                 to_state=appeal.state, data={"reference": appeal.reference, "deadline": deadline.isoformat()})
+    filed = {"reference": appeal.reference, "deadline": deadline.isoformat()}
+    record_on(db, appeal, "file", actor, created=True, data=filed)
     return appeal
 
 
@@ -110,18 +125,40 @@ def uphold(db: Session, actor: Actor, appeal_id: int, *, results: Mapping[str, s
     jury = db.get(JurySession, appeal.session_id)
     if jury.state != JuryState.results_notified:
         raise Conflict("La session doit avoir notifié ses résultats.", code="results_not_notified")
-    apply_transition(db, APPEAL, appeal, "uphold", actor, reason=(reason or "").strip(),
-                     data={"results": dict(results)}, changes={"decision_reason": (reason or "").strip()})
-    row = db.exec(select(JuryCandidate).where(JuryCandidate.session_id == jury.id,
-                                                   JuryCandidate.candidate_id == appeal.candidate_id)).one()
+    apply_transition(
+        db,
+        APPEAL,
+        appeal,
+        "uphold",
+        actor,
+        reason=(reason or "").strip(),
+        data={"results": dict(results)},
+        changes={"decision_reason": (reason or "").strip()},
+    )
+    row = db.exec(
+        select(JuryCandidate).where(
+            JuryCandidate.session_id == jury.id, JuryCandidate.candidate_id == appeal.candidate_id
+        )
+    ).one()
     if set(results) != set(row.blocs) or not set(results.values()) <= {"validated", "not_validated", "absent"}:
         raise ValidationFailed(f"Indiquez le nouveau résultat des blocs {', '.join(row.blocs)}.", code="bad_blocs")
-    apply_transition(db, JURY, jury, "amend_after_appeal", actor, reason=f"Recours {appeal.reference} fondé",
-                     data={"appeal": appeal.reference, "pv_version": jury.pv_version + 1},
-                     changes={"pv_version": jury.pv_version + 1, "pv_signed_at": now(), "pv_signed_by_id": actor.user_id})
+    apply_transition(
+        db,
+        JURY,
+        jury,
+        "amend_after_appeal",
+        actor,
+        reason=f"Recours {appeal.reference} fondé",
+        data={"appeal": appeal.reference, "pv_version": jury.pv_version + 1},
+        changes={"pv_version": jury.pv_version + 1, "pv_signed_at": now(), "pv_signed_by_id": actor.user_id},
+    )
     for d in jury_queries.deliberations_of(db, jury.id, appeal.candidate_id):
         d.result, d.comment, d.recorded_by_id, d.recorded_at = (
-            results[d.bloc_code], f"Recours {appeal.reference}", actor.user_id, now())
+            results[d.bloc_code],
+            f"Recours {appeal.reference}",
+            actor.user_id,
+            now(),
+        )
         db.add(d)
     db.flush()
     row.outcome = jury_svc.outcome_of(db, row)

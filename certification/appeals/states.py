@@ -28,10 +28,27 @@ APPEAL = StateMachine(
     name="appeal",
     states=APPEAL_STATE_LABELS,
     transitions=[
-        transition("declare_admissible", [AppealState.filed], AppealState.admissible, [Role.officer], "déclarer recevable"),
-        transition("declare_inadmissible", [AppealState.filed], AppealState.inadmissible, [Role.officer], "déclarer irrecevable",
-                   requires_reason=True),
-        transition("uphold", [AppealState.admissible], AppealState.upheld, [Role.officer], "déclarer fondé", requires_reason=True),
-        transition("reject", [AppealState.admissible], AppealState.rejected, [Role.officer], "rejeter", requires_reason=True),
+        transition(
+            "declare_admissible", [AppealState.filed], AppealState.admissible, [Role.officer], "déclarer recevable"
+        ),
+        transition(
+            "declare_inadmissible",
+            [AppealState.filed],
+            AppealState.inadmissible,
+            [Role.officer],
+            "déclarer irrecevable",
+            requires_reason=True,
+        ),
+        transition(
+            "uphold",
+            [AppealState.admissible],
+            AppealState.upheld,
+            [Role.officer],
+            "déclarer fondé",
+            requires_reason=True,
+        ),
+        transition(
+            "reject", [AppealState.admissible], AppealState.rejected, [Role.officer], "rejeter", requires_reason=True
+        ),
     ],
 )

@@ -41,7 +41,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, record_event, record_on
 from certification.clock import now
 from certification.cpf.flux import build_flux, clean_text, passage_digest, passage_element, validate_flux
 from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
@@ -54,7 +54,6 @@ from certification.cpf.states import (
     BATCH_REPORTED,
     CPF_RECORD,
     PARIS,
-    RECORD_ENTITY,
     CpfState,
     paris_today,
     produced_on,
@@ -95,8 +94,7 @@ def request_resend(db: Session, actor: Actor, record_id: int, reason: str) -> Cp
     record.resend_requested = True
     record.updated_at = now()
     db.add(record)
-    record_event(db, entity_type=RECORD_ENTITY, entity_id=record.id, action="request_resend", actor=actor,
-                 from_state=record.state, to_state=record.state, reason=reason.strip())
+    record_on(db, record, "request_resend", actor, reason=reason.strip())
     db.flush()
     return record
 
@@ -230,10 +228,8 @@ def declare_deposit(db: Session, actor: Actor, batch_id: int, deposited_on: date
                                code="deposit_in_future", details={"today": on.isoformat()})
     if batch.deposited_on == deposited_on:
         return batch
-    record_event(db, entity_type=BATCH_ENTITY, entity_id=batch.id, action="declare_deposit", actor=actor,
-                 from_state=batch.state, to_state=batch.state,
-                 data={"deposited_on": deposited_on.isoformat(),
-                       "previous": batch.deposited_on.isoformat() if batch.deposited_on else None})
+    previous = batch.deposited_on.isoformat() if batch.deposited_on else None
+    record_on(db, batch, "declare_deposit", actor, data={"deposited_on": deposited_on.isoformat(), "previous": previous})
     batch.deposited_on = deposited_on
     batch.updated_at = now()
     db.add(batch)

@@ -49,10 +49,17 @@ PARIS = ZoneInfo("Europe/Paris")
 NO_REGION = "Région non renseignée"
 
 HELD_JURY_STATES = (JuryState.pv_signed.value, JuryState.results_notified.value)
-CONCLUDED_CONTROLE_STATES = tuple(s.value for s in (
-    ControleState.compliant, ControleState.action_plan, ControleState.escalated, ControleState.closed,
-    ControleState.suspended, ControleState.withdrawn,
-))
+CONCLUDED_CONTROLE_STATES = tuple(
+    s.value
+    for s in (
+        ControleState.compliant,
+        ControleState.action_plan,
+        ControleState.escalated,
+        ControleState.closed,
+        ControleState.suspended,
+        ControleState.withdrawn,
+    )
+)
 DECISION_ACTIONS = ("conclude_compliant", "require_action_plan", "suspend", "withdraw")
 
 # Indicator key -> French label (column headers of the page, the CSV and the PDF), in the
@@ -163,8 +170,9 @@ class _Tally:
         }
         self.counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
 
-    def add(self, indicator: str, when: datetime | date | None, structure_id: int | None = None,
-            region: str | None = None) -> None:
+    def add(
+        self, indicator: str, when: datetime | date | None, structure_id: int | None = None, region: str | None = None
+    ) -> None:
         year = year_of(when)
         if year is None or (self.year is not None and year != self.year):
             return
@@ -175,10 +183,13 @@ class _Tally:
 
 def _juries(db: Session, tally: _Tally) -> None:
     first_signed = _first_events(db, JurySession.__tablename__, ["sign_pv"])
-    sessions = list(db.exec(
-        select(JurySession.id, JurySession.pv_signed_at, JurySession.results_notified_at)
-        .where(JurySession.state.in_(HELD_JURY_STATES))
-    ))
+    sessions = list(
+        db.exec(
+            select(JurySession.id, JurySession.pv_signed_at, JurySession.results_notified_at).where(
+                JurySession.state.in_(HELD_JURY_STATES)
+            )
+        )
+    )
     if not sessions:
         return
     structures: dict[int, Counter] = defaultdict(Counter)
@@ -199,8 +210,9 @@ def _juries(db: Session, tally: _Tally) -> None:
 def _controles(db: Session, tally: _Tally) -> None:
     first_decision = _first_events(db, Controle.__tablename__, DECISION_ACTIONS)
     for controle_id, structure_id, decided_at, closed_at, updated_at in db.exec(
-        select(Controle.id, Controle.structure_id, Controle.decided_at, Controle.closed_at, Controle.updated_at)
-        .where(Controle.state.in_(CONCLUDED_CONTROLE_STATES))
+        select(Controle.id, Controle.structure_id, Controle.decided_at, Controle.closed_at, Controle.updated_at).where(
+            Controle.state.in_(CONCLUDED_CONTROLE_STATES)
+        )
     ):
         concluded = first_decision.get(controle_id) or decided_at or closed_at or updated_at
         tally.add("controles", concluded, structure_id)
@@ -229,13 +241,13 @@ def _appuis(db: Session, tally: _Tally) -> bool:
 
 
 def _certificates(db: Session, tally: _Tally) -> None:
-    query = (
-        select(Certificate.kind, Certificate.issued_on, Candidate.structure_id, Candidate.pathway)
-        .join(Candidate, Candidate.id == Certificate.candidate_id)
+    query = select(Certificate.kind, Certificate.issued_on, Candidate.structure_id, Candidate.pathway).join(
+        Candidate, Candidate.id == Certificate.candidate_id
     )
     if tally.year is not None:
-        query = query.where(Certificate.issued_on >= date(tally.year, 1, 1),
-                            Certificate.issued_on <= date(tally.year, 12, 31))
+        query = query.where(
+            Certificate.issued_on >= date(tally.year, 1, 1), Certificate.issued_on <= date(tally.year, 12, 31)
+        )
     for kind, issued_on, structure_id, pathway in db.exec(query):
         tally.add("certificates" if kind == "certificate" else "attestations", issued_on, structure_id)
         if kind == "certificate" and pathway == "vae":
@@ -265,7 +277,9 @@ def activity_report(db: Session, year: int | None = None) -> ActivityReport:
     keys = [f.name for f in fields(ActivityRow) if f.name in INDICATORS]
     regions = [
         ActivityRow(y, region, **{k: counts[k] for k in keys})
-        for (y, region), counts in sorted(tally.counts.items(), key=lambda item: (item[0][0], region_sort_key(item[0][1])))
+        for (y, region), counts in sorted(
+            tally.counts.items(), key=lambda item: (item[0][0], region_sort_key(item[0][1]))
+        )
     ]
     totals = []
     for y in years:

@@ -29,7 +29,7 @@ from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
 from certification import keys
-from certification.audit import SYSTEM, record_event
+from certification.audit import SYSTEM, record_on
 from certification.clock import now
 from certification.candidates.models import Candidate
 from certification.models import Certification, CertificationVersion
@@ -288,10 +288,8 @@ def issue(db: Session, row: Certificate, *, new: bool = False) -> list[Credentia
         db.add(credential)
         out.append(credential)
     db.flush()
-    record_event(db, entity_type=ENTITY, entity_id=row.id, action="credentials_issued", actor=SYSTEM,
-                 from_state=row.state, to_state=row.state,
-                 data={"version": row.version, "credentials": [c.achievement_key for c in out],
-                       "status_indexes": [c.status_index for c in out]})
+    issued_now = {"credentials": [c.achievement_key for c in out], "status_indexes": [c.status_index for c in out]}
+    record_on(db, row, "credentials_issued", SYSTEM, data={"version": row.version, **issued_now})
     return out
 
 
@@ -308,9 +306,8 @@ def revoke(db: Session, row: Certificate, reason: str, *, before_version: int | 
         db.add(credential)
     if revoked:
         db.flush()
-        record_event(db, entity_type=ENTITY, entity_id=row.id, action="credentials_revoked", actor=SYSTEM,
-                     from_state=row.state, to_state=row.state,
-                     data={"reason": reason, "status_indexes": [c.status_index for c in revoked]})
+        revoked_now = {"reason": reason, "status_indexes": [c.status_index for c in revoked]}
+        record_on(db, row, "credentials_revoked", SYSTEM, data=revoked_now)
     return len(revoked)
 
 

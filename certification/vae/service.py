@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, record_on
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, ValidationFailed
 from certification.models import Role
@@ -73,12 +73,8 @@ def file_request(
     )
     db.add(dossier)
     db.flush()
-    record_event(
-        db, entity_type=ENTITY, entity_id=dossier.id, action="file", actor=actor, from_state=None,
-        to_state=dossier.state,
-        data={"reference": dossier.reference, "candidate": candidate.reference, "blocs": dossier.requested_blocs,
-              "due_on": dossier.recevabilite_due_on.isoformat()},
-    )
+    filed = {"reference": dossier.reference, "candidate": candidate.reference, "blocs": dossier.requested_blocs}
+    record_on(db, dossier, "file", actor, created=True, data={**filed, "due_on": dossier.recevabilite_due_on.isoformat()})
     return dossier
 
 
@@ -118,9 +114,8 @@ def record_accompaniment(
     dossier.accompanist_name, dossier.accompanist_organisation = name[:200], organisation[:200] or None
     dossier.accompaniment_hours, dossier.updated_at = hours, now()
     db.add(dossier)
-    record_event(db, entity_type=ENTITY, entity_id=dossier.id, action="accompaniment", actor=actor,
-                 from_state=dossier.state, to_state=dossier.state,
-                 data={"accompanist": name, "organisation": organisation or None, "hours": hours})
+    accompaniment = {"accompanist": name, "organisation": organisation or None, "hours": hours}
+    record_on(db, dossier, "accompaniment", actor, data=accompaniment)
     db.flush()
     return dossier
 
