@@ -111,9 +111,27 @@ def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | 
     install_error_handlers(app)
     metrics.install(app)
     install_contract(app)
-    for module in (auth, users, structures, agrement_requests, agrements, controles, candidates, vae_dossiers,
-                   juries, certificates, appeals, training, appuis, reports, certifications, exports, credentials,
-                   verification, webhooks):
+    for module in (
+        auth,
+        users,
+        structures,
+        agrement_requests,
+        agrements,
+        controles,
+        candidates,
+        vae_dossiers,
+        juries,
+        certificates,
+        appeals,
+        training,
+        appuis,
+        reports,
+        certifications,
+        exports,
+        credentials,
+        verification,
+        webhooks,
+    ):
         app.include_router(module.router, dependencies=[Depends(strict_query)])
     app.mount("/app/static", web.static_files(), name="web-static")  # before the pages' catch-all
     app.include_router(web.router)
@@ -124,8 +142,12 @@ def create_app(*, sweeper: bool = False, ready: Callable[[], Awaitable[None]] | 
     def health() -> dict:
         return {"status": "ok"}
 
-    @app.get("/health/ready", tags=["supervision"], summary="Disponibilité : la base de données répond",
-             responses={503: {"model": dict, "description": "Base de données injoignable"}})
+    @app.get(
+        "/health/ready",
+        tags=["supervision"],
+        summary="Disponibilité : la base de données répond",
+        responses={503: {"model": dict, "description": "Base de données injoignable"}},
+    )
     def readiness():
         from sqlalchemy import text
 

@@ -50,10 +50,15 @@ def _demo() -> None:
         f"Démonstration : demande {result.reference} -> état « {state} »"
         + (f", agrément {result.agrement_number}" if result.agrement_number else "")
         + (" (déjà faite)" if result.skipped else ""),
-        *([f"Jury {result.jury_reference} -> « {jury_state} », certificats et attestations : {', '.join(result.certificates)}",
-           f"Vérification publique : {result.verification_url}",
-           f"Contrôle {result.controle_reference} confié au contrôleur ; formation EPSP {result.training_reference}"]
-          if result.jury_reference else []),
+        *(
+            [
+                f"Jury {result.jury_reference} -> « {jury_state} », certificats et attestations : {', '.join(result.certificates)}",
+                f"Vérification publique : {result.verification_url}",
+                f"Contrôle {result.controle_reference} confié au contrôleur ; formation EPSP {result.training_reference}",
+            ]
+            if result.jury_reference
+            else []
+        ),
         f"PDF générés      : {generated.resolve()}",
         f"E-mails envoyés  : {outbox.resolve() if settings.mail_transport == 'outbox' else settings.smtp_host}",
         f"Comptes de démo (mot de passe « {DEMO_PASSWORD} ») :",
@@ -65,8 +70,10 @@ def _demo() -> None:
     _banner(lines)
 
 
-@app.command(help="Données de démonstration : chaque processus mené par l'API réelle, une étape en attente "
-                  "dans chaque boîte de réception.")
+@app.command(
+    help="Données de démonstration : chaque processus mené par l'API réelle, une étape en attente "
+    "dans chaque boîte de réception."
+)
 def demo() -> None:
     """Sample data and one agrément request driven to a granted agrément."""
     prepare_database()
@@ -95,8 +102,9 @@ def _demo_pending() -> bool:
 
     with session_scope() as db:
         structure = db.exec(select(Structure).where(Structure.siret == DEMO_SIRET)).first()
-        return not (structure and db.exec(
-            select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)).first())
+        return not (
+            structure and db.exec(select(AgrementRequest).where(AgrementRequest.structure_id == structure.id)).first()
+        )
 
 
 def _announce_when_ready(url: str, lines: list[str], then=None) -> None:
@@ -117,8 +125,10 @@ def _announce_when_ready(url: str, lines: list[str], then=None) -> None:
         then()
 
 
-@app.command(help="Le service principal : migrations, démonstration au premier lancement, puis l'API, le "
-                  "back-office, les flux et le balayage périodique des échéances.")
+@app.command(
+    help="Le service principal : migrations, démonstration au premier lancement, puis l'API, le "
+    "back-office, les flux et le balayage périodique des échéances."
+)
 def run(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute de l'API"),
     port: int = typer.Option(8000, help="Port de l'API"),
@@ -196,21 +206,38 @@ def _serve(host: str, port: int, dispatch_mode: str, server, verbose: bool) -> N
     settings = get_settings()
     lines = [
         f"API : http://{host}:{port}  (documentation : http://{host}:{port}/docs)",
-        f"Interface Prefect : {server.ui_url} (démarrage en arrière-plan)" if server is not None else
-        f"Serveur Prefect : {settings.prefect_api_url or 'éphémère'}",
+        f"Interface Prefect : {server.ui_url} (démarrage en arrière-plan)"
+        if server is not None
+        else f"Serveur Prefect : {settings.prefect_api_url or 'éphémère'}",
         f"Base : {settings.sqlalchemy_url}",
         f"Balayage des échéances toutes les {settings.sweep_interval_seconds} s ; Ctrl-C pour arrêter."
-        if sweeper else "Flux et balayage exécutés par les workers (cqp serve-flows) ; Ctrl-C pour arrêter.",
-        (f"Export des certifiés vers la Caisse des Dépôts toutes les {settings.cpf_export_interval_seconds} s "
-         f"(flux dans {(settings.data_dir / 'exports' / 'cpf').resolve()})"
-         if settings.cpf_export_interval_seconds > 0 else "Export vers la Caisse des Dépôts : désactivé")
-        if sweeper else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
+        if sweeper
+        else "Flux et balayage exécutés par les workers (cqp serve-flows) ; Ctrl-C pour arrêter.",
+        (
+            f"Export des certifiés vers la Caisse des Dépôts toutes les {settings.cpf_export_interval_seconds} s "
+            f"(flux dans {(settings.data_dir / 'exports' / 'cpf').resolve()})"
+            if settings.cpf_export_interval_seconds > 0
+            else "Export vers la Caisse des Dépôts : désactivé"
+        )
+        if sweeper
+        else "Export vers la Caisse des Dépôts : planifié sur les workers (cqp serve-flows)",
     ]
-    threading.Thread(target=_announce_when_ready, args=(f"http://{host}:{port}", lines),
-                     kwargs={"then": server.start if server is not None else None}, daemon=True).start()
+    threading.Thread(
+        target=_announce_when_ready,
+        args=(f"http://{host}:{port}", lines),
+        kwargs={"then": server.start if server is not None else None},
+        daemon=True,
+    ).start()
     # X-Forwarded-For is read by api.security.client_address from the configured proxies only.
-    web = uvicorn.Server(uvicorn.Config(create_app(sweeper=sweeper, ready=prefect_ready), host=host, port=port,
-                                        log_level="info" if verbose else "warning", proxy_headers=False))
+    web = uvicorn.Server(
+        uvicorn.Config(
+            create_app(sweeper=sweeper, ready=prefect_ready),
+            host=host,
+            port=port,
+            log_level="info" if verbose else "warning",
+            proxy_headers=False,
+        )
+    )
     _serve_until_signalled(web)
 
 
@@ -288,13 +315,18 @@ def scheduled_deployments(sweep_cron: str, cpf_export_cron: str) -> list:
     ]
 
 
-@app.command("serve-flows", help="Worker de montée en charge : sert les flux comme déploiements d'un serveur "
-                                  "Prefect (PREFECT_API_URL), avec le balayage et l'export vers la Caisse des Dépôts.")
+@app.command(
+    "serve-flows",
+    help="Worker de montée en charge : sert les flux comme déploiements d'un serveur "
+    "Prefect (PREFECT_API_URL), avec le balayage et l'export vers la Caisse des Dépôts.",
+)
 def serve_flows(
     sweep_cron: str = typer.Option("0 6 * * *", help="Planification cron du balayage quotidien"),
     cpf_export_cron: str | None = typer.Option(
-        None, help="Planification cron de l'export des certifiés vers la Caisse des Dépôts "
-                   "(défaut : CQP_CPF_EXPORT_CRON, « 0 7 * * * »)"),
+        None,
+        help="Planification cron de l'export des certifiés vers la Caisse des Dépôts "
+        "(défaut : CQP_CPF_EXPORT_CRON, « 0 7 * * * »)",
+    ),
 ) -> None:
     """Scale-out worker: serve the flows as deployments of a Prefect server (PREFECT_API_URL).
 
@@ -308,12 +340,15 @@ def serve_flows(
     from flows.monitoring import recover
 
     asyncio.run(recover())  # messages and runs left by a process of this host that died
-    serve(*scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron),
-          pause_on_shutdown=False)
+    serve(
+        *scheduled_deployments(sweep_cron, cpf_export_cron or get_settings().cpf_export_cron), pause_on_shutdown=False
+    )
 
 
-@app.command(help="Vérifie l'installation : fichiers et leur empreinte SHA-256, registre des numéros de "
-                  "certificat, chaîne du journal d'audit. Code de sortie 1 à la moindre anomalie.")
+@app.command(
+    help="Vérifie l'installation : fichiers et leur empreinte SHA-256, registre des numéros de "
+    "certificat, chaîne du journal d'audit. Code de sortie 1 à la moindre anomalie."
+)
 def check() -> None:
     """Verify the installation: files and their SHA-256, the register of certificate numbers, the
     audit chain. Exit code 1 on any problem."""
@@ -323,9 +358,13 @@ def check() -> None:
     report = check_installation()
     typer.echo(f"Vérification de l'installation ({get_settings().data_dir.resolve()}) :")
     typer.echo(f"  fichiers : {'conformes' if not report.files else f'{len(report.files)} anomalie(s)'}")
-    typer.echo(f"  registre des numéros : {'complet' if not report.register else f'{len(report.register)} anomalie(s)'}")
-    typer.echo(f"  journal d'audit : {report.chain.checked} ligne(s), "
-               + ("chaîne intacte" if report.chain.intact else "chaîne rompue"))
+    typer.echo(
+        f"  registre des numéros : {'complet' if not report.register else f'{len(report.register)} anomalie(s)'}"
+    )
+    typer.echo(
+        f"  journal d'audit : {report.chain.checked} ligne(s), "
+        + ("chaîne intacte" if report.chain.intact else "chaîne rompue")
+    )
     for problem in report.problems:
         typer.echo(f"  - {problem}")
     if not report.ok:
@@ -334,13 +373,16 @@ def check() -> None:
     typer.echo("Aucune anomalie.")
 
 
-@app.command("backup", help="Écrit une archive datée (base, fichiers, configuration, manifeste) pendant que le "
-                            "moteur fonctionne.")
+@app.command(
+    "backup",
+    help="Écrit une archive datée (base, fichiers, configuration, manifeste) pendant que le moteur fonctionne.",
+)
 def backup_cmd(
     to: str | None = typer.Option(None, "--to", help="Dossier des archives (défaut : CQP_BACKUP_DIR)"),
     with_secrets: bool = typer.Option(False, "--with-secrets", help="Inclure les secrets, chiffrés"),
-    passphrase: str | None = typer.Option(None, help="Phrase de passe du chiffrement des secrets "
-                                                     "(défaut : CQP_BACKUP_PASSPHRASE)"),
+    passphrase: str | None = typer.Option(
+        None, help="Phrase de passe du chiffrement des secrets (défaut : CQP_BACKUP_PASSPHRASE)"
+    ),
 ) -> None:
     """Write one dated archive (database, files, configuration, manifest) while the engine runs."""
     from pathlib import Path
@@ -381,19 +423,30 @@ def restore_cmd(
 def create_user_cmd(
     email: str = typer.Option(...),
     name: str = typer.Option(..., help="Nom complet"),
-    role: str = typer.Option(..., help="Rôle : officer (chargé·e de certification), mandataire, controleur, "
-                                       "formateur, jury_member (membre de jury), structure"),
-    sex: str | None = typer.Option(None, help="Sexe (M ou F), facultatif : formules « Madame »/« Monsieur » et accords"),
-    password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,
-                                 help="Mot de passe (demandé s'il n'est pas donné)"),
+    role: str = typer.Option(
+        ...,
+        help="Rôle : officer (chargé·e de certification), mandataire, controleur, "
+        "formateur, jury_member (membre de jury), structure",
+    ),
+    sex: str | None = typer.Option(
+        None, help="Sexe (M ou F), facultatif : formules « Madame »/« Monsieur » et accords"
+    ),
+    password: str = typer.Option(
+        ...,
+        prompt="Mot de passe",
+        hide_input=True,
+        confirmation_prompt=True,
+        help="Mot de passe (demandé s'il n'est pas donné)",
+    ),
 ) -> None:
     """Create an account."""
     from certification.db import session_scope
     from certification.services.users import create_user
 
     with session_scope() as db:
-        user = create_user(db, email=email, full_name=name, role=role, password=password,
-                           sex=sex.upper() if sex else None)
+        user = create_user(
+            db, email=email, full_name=name, role=role, password=password, sex=sex.upper() if sex else None
+        )
         typer.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
 
 

@@ -19,7 +19,9 @@ def prepare_database() -> None:
 
 referentiels = typer.Typer(
     help="Référentiels des certifications : vérifier un fichier, le charger (brouillon), l'activer à une date, "
-         "lister les versions.", no_args_is_help=True)
+    "lister les versions.",
+    no_args_is_help=True,
+)
 
 
 def _fail(message: str) -> None:
@@ -61,8 +63,11 @@ def _read(path: str):
     return parse(file.read_bytes(), file.name)
 
 
-@referentiels.command("check", help="Vérifie un ou plusieurs fichiers de référentiel (sans base de données) ; "
-                                    "code de sortie 1 à la moindre erreur, chacune avec sa ligne et son champ.")
+@referentiels.command(
+    "check",
+    help="Vérifie un ou plusieurs fichiers de référentiel (sans base de données) ; "
+    "code de sortie 1 à la moindre erreur, chacune avec sa ligne et son champ.",
+)
 def referentiels_check(files: list[str] = typer.Argument(..., help="Fichiers YAML (ou JSON)")) -> None:
     from certification.referentiel.schema import ReferentielInvalid
 
@@ -75,16 +80,20 @@ def referentiels_check(files: list[str] = typer.Argument(..., help="Fichiers YAM
             for line in exc.errors:
                 typer.echo(line, err=True)
             continue
-        typer.echo(f"{path} : conforme ({model.certification.code}, version « {model.version} », "
-                   f"{len(model.blocs)} bloc(s))")
+        typer.echo(
+            f"{path} : conforme ({model.certification.code}, version « {model.version} », {len(model.blocs)} bloc(s))"
+        )
         for item in model.placeholders():
             typer.echo(f"  à compléter : {item}")
     if failed:
         raise typer.Exit(1)
 
 
-@referentiels.command("load", help="Charge un fichier comme nouvelle version (brouillon) d'une certification, "
-                                   "l'active à une date si demandé ; recharger le même contenu ne change rien.")
+@referentiels.command(
+    "load",
+    help="Charge un fichier comme nouvelle version (brouillon) d'une certification, "
+    "l'active à une date si demandé ; recharger le même contenu ne change rien.",
+)
 def referentiels_load(
     file: str = typer.Argument(..., help="Fichier YAML (ou JSON) de la version"),
     officer: str = typer.Option(..., "--officer", help="Adresse du compte de chargé·e de certification (journal)"),
@@ -110,14 +119,18 @@ def referentiels_load(
                 db.rollback()
                 typer.echo("Simulation : rien n'a été enregistré.")
                 return
-            version, created = service.load_version(db, actor, model, source=Path(file).name,
-                                                    activate_on=on, reason=reason)
+            version, created = service.load_version(
+                db, actor, model, source=Path(file).name, activate_on=on, reason=reason
+            )
             state = service.state_of(db, version)
             label, since = version.label, version.valid_from
     except DomainError as exc:
         _fail(exc.message)
-    typer.echo(f"Version « {label} » {'chargée' if created else 'déjà chargée'} : {state}"
-               + (f" à compter du {since:%d/%m/%Y}" if since else "") + ".")
+    typer.echo(
+        f"Version « {label} » {'chargée' if created else 'déjà chargée'} : {state}"
+        + (f" à compter du {since:%d/%m/%Y}" if since else "")
+        + "."
+    )
 
 
 def _read_or_fail(path: str):
@@ -133,8 +146,9 @@ def _read_or_fail(path: str):
 def referentiels_activate(
     certification: str = typer.Argument(..., help="Code de la certification (ex. CQP_SP)"),
     version: str = typer.Argument(..., help="Libellé de la version"),
-    on: str | None = typer.Option(None, "--on", help="Date d'entrée en vigueur (AAAA-MM-JJ ; défaut : valid_from "
-                                                    "du fichier)"),
+    on: str | None = typer.Option(
+        None, "--on", help="Date d'entrée en vigueur (AAAA-MM-JJ ; défaut : valid_from du fichier)"
+    ),
     officer: str = typer.Option(..., "--officer", help="Adresse du compte de chargé·e de certification (journal)"),
     reason: str | None = typer.Option(None, "--reason", help="Motif, inscrit au journal"),
 ) -> None:
@@ -146,8 +160,7 @@ def referentiels_activate(
     prepare_database()
     try:
         with session_scope() as db:
-            row = service.activate_version(db, _officer(db, officer), certification, version, on=day,
-                                           reason=reason)
+            row = service.activate_version(db, _officer(db, officer), certification, version, on=day, reason=reason)
             since = row.valid_from
     except DomainError as exc:
         _fail(exc.message)
@@ -174,8 +187,11 @@ def referentiels_list(certification: str | None = typer.Argument(None, help="Cod
             typer.echo(f"{cert.code} — {cert.title}")
             for v in service.versions_of(db, cert.id):
                 period = (f"du {v.valid_from:%d/%m/%Y}" if v.valid_from else "depuis l'origine") + (
-                    f" au {v.valid_until:%d/%m/%Y}" if v.valid_until else "")
+                    f" au {v.valid_until:%d/%m/%Y}" if v.valid_until else ""
+                )
                 registry = f"{v.registry_kind or '—'} {v.registry_code or '(sans numéro)'}"
-                typer.echo(f"  version « {v.label} » : {service.state_of(db, v)}"
-                           + (f", {period}" if v.status == "active" else "")
-                           + f" ; {v.title} ; {registry} ; {v.source}")
+                typer.echo(
+                    f"  version « {v.label} » : {service.state_of(db, v)}"
+                    + (f", {period}" if v.status == "active" else "")
+                    + f" ; {v.title} ; {registry} ; {v.source}"
+                )

@@ -142,8 +142,10 @@ def install_contract(app: FastAPI) -> None:
                     entry.setdefault("description", TITLES.get(status, "Erreur"))
                     declared = entry.get("content") or {}
                     # a public HTML page may answer its refusals as the page itself (declared by the route)
-                    entry["content"] = {**{m: c for m, c in declared.items() if m == "text/html"},
-                                        **_problem(status)["content"]}
+                    entry["content"] = {
+                        **{m: c for m, c in declared.items() if m == "text/html"},
+                        **_problem(status)["content"],
+                    }
                 content = responses.get("200", {}).get("content", {})
                 if any(c.get("schema", {}).get("format") == "binary" for c in content.values()):
                     content.pop("application/json", None)

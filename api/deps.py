@@ -50,7 +50,9 @@ def require(*roles: Role) -> Callable[..., Principal]:
 
 def idempotency_key(
     key: str | None = Header(
-        default=None, alias="Idempotency-Key", max_length=200,
+        default=None,
+        alias="Idempotency-Key",
+        max_length=200,
         description="Clé unique choisie par le client : un nouvel envoi avec la même clé rejoue la réponse.",
     ),
 ) -> str | None:

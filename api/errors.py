@@ -26,10 +26,18 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TITLES = {
-    400: "Requête invalide", 401: "Authentification requise", 403: "Action non autorisée",
-    404: "Ressource introuvable", 405: "Méthode non autorisée", 406: "Format de réponse non disponible",
-    409: "Conflit avec l'état du dossier", 413: "Requête trop volumineuse", 415: "Type de contenu non pris en charge",
-    422: "Données invalides", 429: "Trop de requêtes", 500: "Erreur interne",
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Action non autorisée",
+    404: "Ressource introuvable",
+    405: "Méthode non autorisée",
+    406: "Format de réponse non disponible",
+    409: "Conflit avec l'état du dossier",
+    413: "Requête trop volumineuse",
+    415: "Type de contenu non pris en charge",
+    422: "Données invalides",
+    429: "Trop de requêtes",
+    500: "Erreur interne",
 }
 
 
@@ -72,10 +80,24 @@ def french_error(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message, {"fr": True})
 
 
-def problem_response(status: int, code: str, detail: str, *, errors: list[dict] | None = None,
-                     details: dict | None = None, headers: dict | None = None) -> JSONResponse:
-    body = {"type": f"urn:cqp:problem:{code}", "title": TITLES.get(status, "Erreur"), "status": status,
-            "detail": detail, "code": code, "errors": errors or [], "details": details or {}}
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict] | None = None,
+    details: dict | None = None,
+    headers: dict | None = None,
+) -> JSONResponse:
+    body = {
+        "type": f"urn:cqp:problem:{code}",
+        "title": TITLES.get(status, "Erreur"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors or [],
+        "details": details or {},
+    }
     return JSONResponse(status_code=status, content=body, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -88,6 +110,7 @@ def database_unavailable(exc: BaseException) -> bool:
     invalidated, SQLite file unreadable or locked too long) rather than a bug or bad input."""
     try:
         import psycopg
+
         driver_errors: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
     except ImportError:  # pragma: no cover - psycopg is a dependency
         driver_errors = ()
@@ -105,7 +128,8 @@ def database_unavailable(exc: BaseException) -> bool:
 def unavailable_response() -> JSONResponse:
     seconds = get_settings().db_retry_after_seconds
     return error_response(
-        503, "database_unavailable",
+        503,
+        "database_unavailable",
         "Service momentanément indisponible (base de données injoignable). Réessayez dans quelques instants.",
         headers={"Retry-After": str(seconds)},
     )
@@ -196,8 +220,9 @@ def _escape(part: Any) -> str:
 
 # How Pydantic names the member of a union that failed (``function-after[_email(), constrained-str]``,
 # ``literal['']``, ``str``): not a field, so not a step of the JSON pointer.
-_UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9-]*\[.*\]|[a-z]+(?:-[a-z]+)+|str|int|float|bool|bytes|none|date|datetime)$",
-                           re.S)
+_UNION_MEMBER = re.compile(
+    r"^(?:[a-z][a-z0-9-]*\[.*\]|[a-z]+(?:-[a-z]+)+|str|int|float|bool|bytes|none|date|datetime)$", re.S
+)
 
 
 def _union_member(part: Any, index: int, error: dict) -> bool:
@@ -206,12 +231,17 @@ def _union_member(part: Any, index: int, error: dict) -> bool:
 
 
 def field_error(error: dict) -> dict:
-    loc = [p for i, p in enumerate(error.get("loc", ()))
-           if p != "[key]" and not _union_member(p, i, error)]  # a dict key's own error points at the key
+    loc = [
+        p for i, p in enumerate(error.get("loc", ())) if p != "[key]" and not _union_member(p, i, error)
+    ]  # a dict key's own error points at the key
     location = str(loc[0]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else "body"
     parts = loc[1:] if loc and loc[0] == location else loc
-    return {"location": location, "pointer": "".join(f"/{_escape(p)}" for p in parts),
-            "message": french_message(error), "type": error.get("type", "")}
+    return {
+        "location": location,
+        "pointer": "".join(f"/{_escape(p)}" for p in parts),
+        "message": french_message(error),
+        "type": error.get("type", ""),
+    }
 
 
 def _summary(fields: list[dict]) -> str:
@@ -243,7 +273,9 @@ def install_error_handlers(app: FastAPI) -> None:
         messages = {404: "Ressource introuvable.", 405: "Méthode non autorisée.", 413: "Requête trop volumineuse."}
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages else None
         return problem_response(
-            exc.status_code, f"http_{exc.status_code}", message or messages.get(exc.status_code, str(exc.detail)),
+            exc.status_code,
+            f"http_{exc.status_code}",
+            message or messages.get(exc.status_code, str(exc.detail)),
             headers=getattr(exc, "headers", None),
         )
 

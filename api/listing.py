@@ -42,8 +42,9 @@ class Filter:
     queried: bool = False
 
     def parameters(self) -> list[inspect.Parameter]:
-        return [parameter(self.name, self.annotation | None,
-                          Query(default=None, ge=self.ge, description=self.description))]
+        return [
+            parameter(self.name, self.annotation | None, Query(default=None, ge=self.ge, description=self.description))
+        ]
 
     def match(self, db: Session, values: dict[str, Any]) -> Match:
         """Which rows the values asked keep (every row when none is asked)."""
@@ -64,8 +65,10 @@ class Period(Filter):
     names these dates in the parameters' descriptions: « Ouverts »…)."""
 
     def parameters(self) -> list[inspect.Parameter]:
-        return [parameter("since", date | None, since_query(self.description)),
-                parameter("until", date | None, until_query(self.description))]
+        return [
+            parameter("since", date | None, since_query(self.description)),
+            parameter("until", date | None, until_query(self.description)),
+        ]
 
     def match(self, db: Session, values: dict[str, Any]) -> Match:
         since, until = values["since"], values["until"]
@@ -99,9 +102,19 @@ def summary_of(model: Callable[..., Any], fields: Callable[[Session, Any], dict[
     return lambda db, principal, row: model(**fields(db, row))
 
 
-def list_route(router: APIRouter, *, name: str, rows: Rows, render: Render, text: Text, filters: list[Filter],
-               response_model: Any, summary: str, key: Callable[[Any], Any] | None = None,
-               reader: Any = None) -> None:
+def list_route(
+    router: APIRouter,
+    *,
+    name: str,
+    rows: Rows,
+    render: Render,
+    text: Text,
+    filters: list[Filter],
+    response_model: Any,
+    summary: str,
+    key: Callable[[Any], Any] | None = None,
+    reader: Any = None,
+) -> None:
     """``GET ""`` (endpoint ``name``): a page of ``rows`` rendered by ``render``, searched in
     ``text``, kept by ``filters`` (their parameters in this order, the period last), ordered by
     ``key`` (the id by default). ``reader`` is the principal's dependency (every authenticated user
@@ -113,8 +126,10 @@ def list_route(router: APIRouter, *, name: str, rows: Rows, render: Render, text
             queried = {f.name: values[f.name] for f in filters if f.queried}
             matches = [f.match(db, values) for f in filters if not f.queried]
             return pager.page(
-                rows(db, actor, **queried), lambda row: render(db, principal, row),
-                text=lambda row: text(db, row), where=lambda row: all(match(row) for match in matches),
+                rows(db, actor, **queried),
+                lambda row: render(db, principal, row),
+                text=lambda row: text(db, row),
+                where=lambda row: all(match(row) for match in matches),
                 **({"key": key} if key else {}),
             )
 
@@ -123,5 +138,6 @@ def list_route(router: APIRouter, *, name: str, rows: Rows, render: Render, text
         *(p for f in filters for p in f.parameters()),
         parameter("principal", Principal, reader if reader is not None else Depends(current_principal)),
     ]
-    router.add_api_route("", endpoint(name, parameters, body), methods=["GET"], response_model=response_model,
-                         summary=summary)
+    router.add_api_route(
+        "", endpoint(name, parameters, body), methods=["GET"], response_model=response_model, summary=summary
+    )

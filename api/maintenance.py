@@ -22,8 +22,11 @@ class CheckReport:
 
     @property
     def problems(self) -> list[str]:
-        chain = ([] if self.chain.intact else
-                 [f"Journal d'audit : première rupture de la chaîne à la {self.chain.first_break.describe()}."])
+        chain = (
+            []
+            if self.chain.intact
+            else [f"Journal d'audit : première rupture de la chaîne à la {self.chain.first_break.describe()}."]
+        )
         return [*self.files, *self.register, *chain]
 
     @property

@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 registry = CollectorRegistry()
 REQUEST_LATENCY = Histogram(
-    "cqp_http_request_duration_seconds", "Durée de traitement des requêtes HTTP",
-    ["method", "route", "status"], registry=registry,
+    "cqp_http_request_duration_seconds",
+    "Durée de traitement des requêtes HTTP",
+    ["method", "route", "status"],
+    registry=registry,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
@@ -46,18 +48,21 @@ class DatabaseCollector:
 
         try:
             with session_scope() as db:
-                runs = db.exec(select(FlowRunRecord.process, FlowRunRecord.state, func.count())
-                                    .group_by(FlowRunRecord.process, FlowRunRecord.state)).all()
-                outbox = db.exec(select(OutboxMessage.status, func.count())
-                                      .group_by(OutboxMessage.status)).all()
+                runs = db.exec(
+                    select(FlowRunRecord.process, FlowRunRecord.state, func.count()).group_by(
+                        FlowRunRecord.process, FlowRunRecord.state
+                    )
+                ).all()
+                outbox = db.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
                 undeliverable = len(monitoring.undeliverable(db))
                 incidents = len(monitoring.open_flow_incidents(db))
                 waiting = Counter(w.process for w in monitoring.waiting_dossiers(db))
         except Exception:  # noqa: BLE001 - a scrape never fails the API
             log.exception("metrics: the database could not be read")
             return
-        family = GaugeMetricFamily("cqp_flow_runs", "Exécutions enregistrées par processus et état final",
-                                   labels=["process", "state"])
+        family = GaugeMetricFamily(
+            "cqp_flow_runs", "Exécutions enregistrées par processus et état final", labels=["process", "state"]
+        )
         for process, state, count in runs:
             family.add_metric([process, state], count)
         yield family
@@ -66,12 +71,15 @@ class DatabaseCollector:
         for status in ("pending", "sending", "failed", "sent"):
             family.add_metric([status], counts.get(status, 0))
         yield family
-        yield GaugeMetricFamily("cqp_outbox_undeliverable", "Courriels non distribués après le seuil d'alerte",
-                                value=undeliverable)
-        yield GaugeMetricFamily("cqp_flow_incidents_open", "Dossiers dont le traitement échoue de façon répétée",
-                                value=incidents)
-        family = GaugeMetricFamily("cqp_dossiers_waiting", "Dossiers en attente d'une étape automatique",
-                                   labels=["process"])
+        yield GaugeMetricFamily(
+            "cqp_outbox_undeliverable", "Courriels non distribués après le seuil d'alerte", value=undeliverable
+        )
+        yield GaugeMetricFamily(
+            "cqp_flow_incidents_open", "Dossiers dont le traitement échoue de façon répétée", value=incidents
+        )
+        family = GaugeMetricFamily(
+            "cqp_dossiers_waiting", "Dossiers en attente d'une étape automatique", labels=["process"]
+        )
         for process in sorted(monitoring.PROCESS_LABELS):
             if process != monitoring.SWEEP:
                 family.add_metric([process], waiting.get(process, 0))
@@ -91,7 +99,8 @@ def install(app: FastAPI) -> None:
         route = request.scope.get("route")
         template = getattr(route, "path", None) or "(inconnue)"
         REQUEST_LATENCY.labels(request.method, template, f"{response.status_code // 100}xx").observe(
-            time.perf_counter() - start)
+            time.perf_counter() - start
+        )
         return response
 
     @app.get("/metrics", tags=["supervision"], summary="Métriques Prometheus", response_class=Response)

@@ -44,8 +44,9 @@ def _decode(cursor: str) -> tuple:
     except (binascii.Error, ValueError):
         key = None
     if not isinstance(key, list) or not key or not all(isinstance(k, (int, str)) for k in key):
-        raise ValidationFailed("Curseur de pagination invalide : reprenez le lien « next » d'une page.",
-                               code="invalid_cursor")
+        raise ValidationFailed(
+            "Curseur de pagination invalide : reprenez le lien « next » d'une page.", code="invalid_cursor"
+        )
     return tuple(key)
 
 
@@ -66,10 +67,19 @@ class Pager:
         request: Request,
         response: Response,
         limit: int = Query(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Taille de la page (1 à 200)"),
-        cursor: str | None = Query(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
-                                   description="Curseur opaque : reprendre l'URL « next » de la page précédente"),
-        q: str | None = Query(default=None, min_length=1, max_length=100,
-                              description="Recherche dans les noms et références (sans casse ni accents)"),
+        cursor: str | None = Query(
+            default=None,
+            min_length=1,
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="Curseur opaque : reprendre l'URL « next » de la page précédente",
+        ),
+        q: str | None = Query(
+            default=None,
+            min_length=1,
+            max_length=100,
+            description="Recherche dans les noms et références (sans casse ni accents)",
+        ),
     ):
         self.request, self.response, self.limit, self.cursor, self.q = request, response, limit, cursor, q
 
@@ -95,8 +105,9 @@ class Pager:
             try:
                 rows = [row for row in rows if tuple(key(row)) > after]
             except TypeError:
-                raise ValidationFailed("Curseur de pagination invalide : reprenez le lien « next » d'une page.",
-                                       code="invalid_cursor") from None
+                raise ValidationFailed(
+                    "Curseur de pagination invalide : reprenez le lien « next » d'une page.", code="invalid_cursor"
+                ) from None
         shown = rows[: self.limit]
         next_url = None
         if len(rows) > self.limit:

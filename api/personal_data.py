@@ -43,17 +43,36 @@ def personal_data(db: Session, candidate_id: int) -> tuple[dict, list[tuple[str,
     certificates = _all(db, Certificate, Certificate.candidate_id == candidate.id)
     appeals = _all(db, Appeal, Appeal.candidate_id == candidate.id)
     evaluations = _all(db, Evaluation, Evaluation.candidate_id == candidate.id)
-    juries = {j.id: j.reference for j in db.exec(select(JurySession).where(JurySession.id.in_(
-        select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate.id))))}
+    juries = {
+        j.id: j.reference
+        for j in db.exec(
+            select(JurySession).where(
+                JurySession.id.in_(select(JuryCandidate.session_id).where(JuryCandidate.candidate_id == candidate.id))
+            )
+        )
+    }
     vae = dossier_of_candidate(db, candidate.id)
-    entities = {("candidates", candidate.id), *(("certificates", c.id) for c in certificates),
-                *(("appeals", a.id) for a in appeals), *((("vae_dossiers", vae.id),) if vae else ())}
-    events = [e for e in _all(db, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))
-              if (e.entity_type, e.entity_id) in entities]
-    documents = [d for d in _all(db, GeneratedDocument, GeneratedDocument.entity_id.in_([i for _, i in entities]))
-                 if (d.entity_type, d.entity_id) in entities]
-    emails = [m for m in _all(db, OutboxMessage, OutboxMessage.entity_id.in_([i for _, i in entities]))
-              if (m.entity_type, m.entity_id) in entities and m.to_addrs == [candidate.email]]
+    entities = {
+        ("candidates", candidate.id),
+        *(("certificates", c.id) for c in certificates),
+        *(("appeals", a.id) for a in appeals),
+        *((("vae_dossiers", vae.id),) if vae else ()),
+    }
+    events = [
+        e
+        for e in _all(db, AuditEvent, AuditEvent.entity_id.in_([i for _, i in entities]))
+        if (e.entity_type, e.entity_id) in entities
+    ]
+    documents = [
+        d
+        for d in _all(db, GeneratedDocument, GeneratedDocument.entity_id.in_([i for _, i in entities]))
+        if (d.entity_type, d.entity_id) in entities
+    ]
+    emails = [
+        m
+        for m in _all(db, OutboxMessage, OutboxMessage.entity_id.in_([i for _, i in entities]))
+        if (m.entity_type, m.entity_id) in entities and m.to_addrs == [candidate.email]
+    ]
     structure = db.get(Structure, candidate.structure_id)
     document = {
         "exported_at": now().isoformat(),
@@ -61,25 +80,43 @@ def personal_data(db: Session, candidate_id: int) -> tuple[dict, list[tuple[str,
         "certification": db.get(Certification, candidate.certification_id).code,
         "structure": {"siret": structure.siret, "name": structure.name} if structure else None,
         "evaluations": [_row(e) for e in evaluations],
-        "jury_sessions": [{"reference": juries[r.session_id], "blocs": r.blocs, "outcome": r.outcome}
-                          for r in _all(db, JuryCandidate, JuryCandidate.candidate_id == candidate.id)],
-        "bloc_results": [{**_row(d, drop=("recorded_by_id",)), "session": juries.get(d.session_id)}
-                         for d in _all(db, Deliberation, Deliberation.candidate_id == candidate.id)],
+        "jury_sessions": [
+            {"reference": juries[r.session_id], "blocs": r.blocs, "outcome": r.outcome}
+            for r in _all(db, JuryCandidate, JuryCandidate.candidate_id == candidate.id)
+        ],
+        "bloc_results": [
+            {**_row(d, drop=("recorded_by_id",)), "session": juries.get(d.session_id)}
+            for d in _all(db, Deliberation, Deliberation.candidate_id == candidate.id)
+        ],
         "blocs_acquired": [_row(b) for b in _all(db, BlocAcquisition, BlocAcquisition.candidate_id == candidate.id)],
         "certificates": [_row(c) for c in certificates],
         "appeals": [_row(a, drop=("filed_by_id",)) for a in appeals],
         "vae_dossier": _row(vae, drop=("filed_by_id", "decided_by_id", "interview_recorded_by_id", "livret2_path"))
-        if vae else None,
-        "emails": [{"subject": m.subject, "to": m.to_addrs, "status": m.status,
-                    "sent_at": m.sent_at.isoformat() if m.sent_at else None, "body": m.body_text} for m in emails],
+        if vae
+        else None,
+        "emails": [
+            {
+                "subject": m.subject,
+                "to": m.to_addrs,
+                "status": m.status,
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "body": m.body_text,
+            }
+            for m in emails
+        ],
         "audit_trail": [{k: v for k, v in _row(e).items() if k in AUDIT_FIELDS} for e in events],
     }
-    files = [(f"documents/{d.entity_type}-{d.entity_id}-v{d.version}-{d.filename}", Path(d.relative_path))
-             for d in documents]
+    files = [
+        (f"documents/{d.entity_type}-{d.entity_id}-v{d.version}-{d.filename}", Path(d.relative_path)) for d in documents
+    ]
     for evaluation in evaluations:
         for index, f in enumerate(evaluation.files or ()):
-            files.append((f"preuves/evaluation-{evaluation.id}-{index}-{Path(f['original_name']).name}",
-                          Path(f["relative_path"])))
+            files.append(
+                (
+                    f"preuves/evaluation-{evaluation.id}-{index}-{Path(f['original_name']).name}",
+                    Path(f["relative_path"]),
+                )
+            )
     if vae is not None and vae.livret2_path:
         files.append((f"vae/livret2-{Path(vae.livret2_name or 'livret2.pdf').name}", Path(vae.livret2_path)))
     return document, files

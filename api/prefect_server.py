@@ -59,8 +59,14 @@ class LocalPrefectServer:
         }
         env.pop("PREFECT_API_URL", None)
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - kept open for the subprocess's life
-        self.process = subprocess.Popen(self._command(), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            self._command(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.configure()
 
     def healthy(self) -> bool:

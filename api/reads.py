@@ -37,15 +37,17 @@ Render = Callable[[Session, Principal, Any], Any]
 Events = Callable[[Session, Principal, Any], list]
 
 
-def dossier_read(conditional: Conditional, principal: Principal, get: Getter, render: Render,
-                 dossier_id: int) -> Response:
+def dossier_read(
+    conditional: Conditional, principal: Principal, get: Getter, render: Render, dossier_id: int
+) -> Response:
     """``render(db, principal, dossier)``, with its ETag (304 when the client's copy is current)."""
     with session_scope() as db:
         return conditional.respond(render(db, principal, get(db, principal.actor, dossier_id)))
 
 
-def dossier_timeline(pager: Pager, principal: Principal, get: Getter, entity_type: str,
-                     dossier_id: int, events: Events | None = None) -> Page[EventOut]:
+def dossier_timeline(
+    pager: Pager, principal: Principal, get: Getter, entity_type: str, dossier_id: int, events: Events | None = None
+) -> Page[EventOut]:
     """The dossier's history, a page of its audit events (oldest first): those of ``entity_type``,
     or ``events(db, principal, dossier)`` when given."""
     with session_scope() as db:
@@ -54,8 +56,9 @@ def dossier_timeline(pager: Pager, principal: Principal, get: Getter, entity_typ
         return timeline_page(pager, found)
 
 
-def dossier_document(principal: Principal, get: Getter, entity_type: str, dossier_id: int,
-                     document_id: int) -> FileResponse:
+def dossier_document(
+    principal: Principal, get: Getter, entity_type: str, dossier_id: int, document_id: int
+) -> FileResponse:
     """A generated document of the dossier (404 when it is another dossier's)."""
     with session_scope() as db:
         dossier = get(db, principal.actor, dossier_id)
@@ -71,8 +74,7 @@ class DossierReads:
     is the principal's dependency (every authenticated user by default; the dossier's ``get``
     decides what each one sees)."""
 
-    def __init__(self, router: APIRouter, *, id_param: str, get: Getter, entity_type: str,
-                 reader: Any = None) -> None:
+    def __init__(self, router: APIRouter, *, id_param: str, get: Getter, entity_type: str, reader: Any = None) -> None:
         self.router, self.id_param, self.get, self.entity_type = router, id_param, get, entity_type
         self.reader = reader if reader is not None else Depends(current_principal)
 
@@ -89,9 +91,15 @@ class DossierReads:
             return dossier_read(conditional, principal, self.get, render, ids[self.id_param])
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}", endpoint("read", [
-                self._id(), self._principal(reader), parameter("conditional", Conditional, Depends())], body),
-            methods=["GET"], response_model=response_model, summary=summary, responses=CONDITIONAL)
+            f"/{{{self.id_param}}}",
+            endpoint(
+                "read", [self._id(), self._principal(reader), parameter("conditional", Conditional, Depends())], body
+            ),
+            methods=["GET"],
+            response_model=response_model,
+            summary=summary,
+            responses=CONDITIONAL,
+        )
 
     def timeline(self, *, summary: str, events: Events | None = None, reader: Any = None) -> None:
         """``GET /{id}/timeline``: a page of the dossier's audit events (oldest first), or of
@@ -101,9 +109,14 @@ class DossierReads:
             return dossier_timeline(pager, principal, self.get, self.entity_type, ids[self.id_param], events)
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}/timeline", endpoint("read_timeline", [
-                self._id(), parameter("pager", Pager, Depends()), self._principal(reader)], body),
-            methods=["GET"], response_model=Page[EventOut], summary=summary)
+            f"/{{{self.id_param}}}/timeline",
+            endpoint(
+                "read_timeline", [self._id(), parameter("pager", Pager, Depends()), self._principal(reader)], body
+            ),
+            methods=["GET"],
+            response_model=Page[EventOut],
+            summary=summary,
+        )
 
     def document(self, *, summary: str, reader: Any = None) -> None:
         """``GET /{id}/documents/{document_id}``: a generated document of the dossier (PDF)."""
@@ -112,12 +125,16 @@ class DossierReads:
             return dossier_document(principal, self.get, self.entity_type, ids[self.id_param], document_id)
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}/documents/{{document_id}}", endpoint("download_document", [
-                self._id(), parameter("document_id", int), self._principal(reader)], body),
-            methods=["GET"], summary=summary, responses=binary(PDF))
+            f"/{{{self.id_param}}}/documents/{{document_id}}",
+            endpoint("download_document", [self._id(), parameter("document_id", int), self._principal(reader)], body),
+            methods=["GET"],
+            summary=summary,
+            responses=binary(PDF),
+        )
 
-    def uploaded_file(self, *, path: str, file_param: str, files_of: FilesOf, missing: str, code: str,
-                      name: str, summary: str) -> None:
+    def uploaded_file(
+        self, *, path: str, file_param: str, files_of: FilesOf, missing: str, code: str, name: str, summary: str
+    ) -> None:
         """``GET /{id}/<path>/{<file_param>}`` (endpoint ``name``): a file uploaded to the dossier,
         one of ``files_of(db, dossier_id)`` (404 ``missing`` with ``code`` when it is not)."""
 
@@ -128,6 +145,9 @@ class DossierReads:
             return file_response(*stored_path(found))
 
         self.router.add_api_route(
-            f"/{{{self.id_param}}}/{path}/{{{file_param}}}", endpoint(name, [
-                self._id(), parameter(file_param, int), self._principal(None)], body),
-            methods=["GET"], summary=summary, responses=binary(PDF))
+            f"/{{{self.id_param}}}/{path}/{{{file_param}}}",
+            endpoint(name, [self._id(), parameter(file_param, int), self._principal(None)], body),
+            methods=["GET"],
+            summary=summary,
+            responses=binary(PDF),
+        )

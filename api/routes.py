@@ -47,14 +47,31 @@ class DossierActions:
     idempotency digest is the id, the path when ``digest_path`` (as the router has always had it)
     and the body."""
 
-    def __init__(self, router: APIRouter, *, id_param: str, responder: Responder, response_model: Any,
-                 principal: Any, digest_path: bool = True) -> None:
+    def __init__(
+        self,
+        router: APIRouter,
+        *,
+        id_param: str,
+        responder: Responder,
+        response_model: Any,
+        principal: Any,
+        digest_path: bool = True,
+    ) -> None:
         self.router, self.id_param, self.responder = router, id_param, responder
         self.response_model, self.principal, self.digest_path = response_model, principal, digest_path
 
-    def add(self, path: str, do: Callable[..., Any], *, summary: str, name: str | None = None,
-            reason: bool = False, model: type[BaseModel] | None = None, principal: Any = None,
-            **route: Any) -> None:
+    def add(
+        self,
+        path: str,
+        do: Callable[..., Any],
+        *,
+        summary: str,
+        name: str | None = None,
+        reason: bool = False,
+        model: type[BaseModel] | None = None,
+        principal: Any = None,
+        **route: Any,
+    ) -> None:
         """``POST /{id}/<path>``, its endpoint named ``name`` (``path`` with underscores by default),
         its body a ``model`` (given whole to ``do``) or, with ``reason``, a :class:`~api.schemas.ReasonIn`
         (its reason given to ``do``), ``route`` the other options of the route (``responses``…)."""
@@ -64,20 +81,33 @@ class DossierActions:
             digest = (dossier_id, path) if self.digest_path else (dossier_id,)
             args: tuple = (dossier_id,) if body is None else (dossier_id, body.reason if reason else body)
             actor: Actor = principal.actor
-            return self.responder(call, principal, digest if body is None else (*digest, body),
-                                  lambda db: do(db, actor, *args))
+            return self.responder(
+                call, principal, digest if body is None else (*digest, body), lambda db: do(db, actor, *args)
+            )
 
         parameters = [parameter(self.id_param, int)]
         if reason or model is not None:
             parameters.append(parameter("body", ReasonIn if reason else model))
         parameters += [parameter("call", Call), parameter("principal", principal or self.principal)]
         name = name or path.replace("-", "_")
-        self.router.add_api_route(f"/{{{self.id_param}}}/{path}", endpoint(name, parameters, respond),
-                                  methods=["POST"], response_model=self.response_model, summary=summary, **route)
+        self.router.add_api_route(
+            f"/{{{self.id_param}}}/{path}",
+            endpoint(name, parameters, respond),
+            methods=["POST"],
+            response_model=self.response_model,
+            summary=summary,
+            **route,
+        )
 
     def visit(self, schedule: Callable[..., Any], *, summary: str, principal: Any = None) -> None:
         """``POST /{id}/visit`` (``schedule_visit``): programme or move the dossier's visit, the
         service's ``schedule(db, actor, id, **planning)`` given the :class:`~api.schemas.VisitIn`
         body's planning fields."""
-        self.add("visit", lambda db, actor, i, visit: schedule(db, actor, i, **visit.planning()), model=VisitIn,
-                 name="schedule_visit", principal=principal, summary=summary)
+        self.add(
+            "visit",
+            lambda db, actor, i, visit: schedule(db, actor, i, **visit.planning()),
+            model=VisitIn,
+            name="schedule_visit",
+            principal=principal,
+            summary=summary,
+        )

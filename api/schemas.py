@@ -63,7 +63,8 @@ class UserIn(Strict):
     password: str | None = Field(default=None, max_length=200)  # policy: certification.passwords
     structure_siret: str | None = None
     sex: Literal["M", "F"] | None = Field(
-        default=None, description="M or F, optional: « Madame »/« Monsieur » and agreed forms in letters and e-mails.")
+        default=None, description="M or F, optional: « Madame »/« Monsieur » and agreed forms in letters and e-mails."
+    )
 
 
 class DocumentOut(BaseModel):
@@ -101,7 +102,9 @@ def timeline_page(pager: Pager, events: Iterable[Any]) -> Page[EventOut]:
     """A dossier's timeline (its audit events, oldest first) as one page of ``pager``; ``q`` searches the
     action, the states, the actor and the reason."""
     return pager.page(
-        events, lambda e: EventOut.model_validate(e, from_attributes=True), key=_event_key,
+        events,
+        lambda e: EventOut.model_validate(e, from_attributes=True),
+        key=_event_key,
         text=lambda e: (e.action, e.from_state, e.to_state, e.actor_label, e.reason),
     )
 
@@ -117,8 +120,12 @@ class VisitIn(Strict):
 
     def planning(self) -> dict:
         """The visit's planning fields, as the services' ``schedule_visit`` takes them."""
-        return {"visit_at": self.visit_at, "place": self.place, "notes": self.notes,
-                "duration_minutes": self.duration_minutes}
+        return {
+            "visit_at": self.visit_at,
+            "place": self.place,
+            "notes": self.notes,
+            "duration_minutes": self.duration_minutes,
+        }
 
 
 class LinkIn(Strict):

@@ -16,8 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certification.settings import get_settings
 
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_PREFIXES = ("/docs", "/redoc")  # Swagger UI loads its scripts from a CDN: left to FastAPI's defaults
 
@@ -47,8 +49,10 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *[(k, v) for k, v in extra.items() if k not in present]]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *[(k, v) for k, v in extra.items() if k not in present],
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -36,8 +36,10 @@ class LoginThrottle:
     @staticmethod
     def _keys(email: str, client: str) -> list[tuple[tuple[str, str], int]]:
         s = get_settings()
-        return [(("email", email.strip().lower()), s.login_max_failures),
-                (("client", client), s.login_max_failures_per_client)]
+        return [
+            (("email", email.strip().lower()), s.login_max_failures),
+            (("client", client), s.login_max_failures_per_client),
+        ]
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         window = get_settings().login_window_minutes * 60

@@ -19,16 +19,19 @@ def utc_iso(value: datetime) -> str:
 UtcDateTime = Annotated[
     datetime,
     PlainSerializer(utc_iso, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": "Horodatage UTC (ISO 8601, suffixe Z)"},
-                   mode="serialization"),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "Horodatage UTC (ISO 8601, suffixe Z)"},
+        mode="serialization",
+    ),
 ]
 
 
 def _email(value: str) -> str:
     """A syntactically valid address; test and local domains are accepted (no deliverability check)."""
     try:
-        return validate_email(value, check_deliverability=False, globally_deliverable=False,
-                              test_environment=True).normalized
+        return validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        ).normalized
     except EmailNotValidError:
         raise ValueError("adresse e-mail invalide") from None
 

@@ -29,10 +29,12 @@ from documents.models import GeneratedDocument
 from documents.service import list_documents
 from documents.storage import check_upload, store_upload
 
-MULTIPART_DOC = multipart_body({
-    "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
-    **{kind: pdf_files(f"PDF : {label}") for kind, label in PIECE_KINDS.items()},
-})
+MULTIPART_DOC = multipart_body(
+    {
+        "metadata": {"type": "string", "description": "JSON (voir SubmissionIn / ComplementsIn)"},
+        **{kind: pdf_files(f"PDF : {label}") for kind, label in PIECE_KINDS.items()},
+    }
+)
 
 
 async def read_multipart(
@@ -66,11 +68,14 @@ async def read_form(
     if length and length.isdigit() and int(length) > limit:
         raise too_large
     try:
-        form = await _limited(request, limit, too_large).form(max_files=settings.upload_max_files,
-                                                              max_fields=max_fields)
+        form = await _limited(request, limit, too_large).form(
+            max_files=settings.upload_max_files, max_fields=max_fields
+        )
     except StarletteHTTPException:  # Starlette's multipart limits, worded in English
-        raise ValidationFailed(f"Formulaire trop chargé : au plus {settings.upload_max_files} fichiers et "
-                               f"{max_fields} champs.", code="too_many_parts") from None
+        raise ValidationFailed(
+            f"Formulaire trop chargé : au plus {settings.upload_max_files} fichiers et {max_fields} champs.",
+            code="too_many_parts",
+        ) from None
     try:
         texts: dict[str, str] = {}
         files: list[tuple[str, str, bytes]] = []
@@ -82,8 +87,9 @@ async def read_form(
                         code="unknown_piece_kind",
                     )
                 if any(unicodedata.category(ch) == "Cc" for ch in value.filename or ""):
-                    raise ValidationFailed("Un nom de fichier contient des caractères de contrôle.",
-                                           code="invalid_filename")
+                    raise ValidationFailed(
+                        "Un nom de fichier contient des caractères de contrôle.", code="invalid_filename"
+                    )
                 data = await value.read(settings.upload_max_bytes + 1)
                 if skip_empty and not value.filename and not data:
                     continue
@@ -127,7 +133,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def dossier_upload(
-    request: Request, get: Callable[[Session, Actor, int], Any], actor: Actor, dossier_id: int, model: type[M],
+    request: Request,
+    get: Callable[[Session, Actor, int], Any],
+    actor: Actor,
+    dossier_id: int,
+    model: type[M],
     kinds: Mapping[str, str] = PIECE_KINDS,
 ) -> tuple[M, list[tuple[str, str, bytes]]]:
     """The metadata (a ``model``) and the files (their kinds among ``kinds``) of a multipart upload to
@@ -146,14 +156,21 @@ def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
     pieces = []
     for kind, filename, data in files:
         stored = store_upload(
-            data, filename, allowed=("application/pdf",), max_bytes=settings.upload_max_bytes,
+            data,
+            filename,
+            allowed=("application/pdf",),
+            max_bytes=settings.upload_max_bytes,
             root=settings.uploads_dir,
         )
         relative = (settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir)
         pieces.append(
             PieceIn(
-                kind=kind, original_name=stored.original_name, content_type=stored.content_type,
-                size=stored.size, sha256=stored.sha256, relative_path=str(relative),
+                kind=kind,
+                original_name=stored.original_name,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                relative_path=str(relative),
             )
         )
     return pieces
@@ -162,8 +179,14 @@ def store_pieces(files: list[tuple[str, str, bytes]]) -> list[PieceIn]:
 def document_out(base_url: str, doc: GeneratedDocument) -> DocumentOut:
     """A generated document, downloadable at ``<base_url>/documents/<id>``."""
     return DocumentOut(
-        id=doc.id, kind=doc.kind, version=doc.version, filename=doc.filename, sha256=doc.sha256,
-        size=doc.size, created_at=doc.created_at, url=f"{base_url}/documents/{doc.id}",
+        id=doc.id,
+        kind=doc.kind,
+        version=doc.version,
+        filename=doc.filename,
+        sha256=doc.sha256,
+        size=doc.size,
+        created_at=doc.created_at,
+        url=f"{base_url}/documents/{doc.id}",
     )
 
 
@@ -185,8 +208,9 @@ def document_response(doc: GeneratedDocument) -> FileResponse:
     return file_response(get_settings().data_dir / doc.relative_path, doc.filename, doc.content_type)
 
 
-def uploaded_file(files: Iterable[Any], file_id: int, message: str = "Fichier introuvable.",
-                  code: str | None = None) -> Any:
+def uploaded_file(
+    files: Iterable[Any], file_id: int, message: str = "Fichier introuvable.", code: str | None = None
+) -> Any:
     """The uploaded file ``file_id`` among a dossier's ``files`` (rows with the stored-file columns),
     404 with ``message`` when it is not one of them."""
     found = next((f for f in files if f.id == file_id), None)

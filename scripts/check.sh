@@ -25,8 +25,17 @@ run_check() {
 
 # the folders whose layout is the formatter's; the others join as their repeated shapes are
 # factored out (see [tool.ruff.lint] in pyproject.toml)
-FORMATTED=(flows documents notifications bench certification/*.py certification/appeals certification/reporting
-    certification/schemas certification/data)
+FORMATTED=(
+    flows documents notifications bench
+    certification/*.py certification/appeals certification/reporting certification/schemas certification/data
+    api/__init__.py api/app.py api/certification_schemas.py api/cli.py api/cli_referentiels.py api/contract.py
+    api/deps.py api/dossier.py api/errors.py api/flow_helpers.py api/listing.py api/maintenance.py api/metrics.py
+    api/pagination.py api/personal_data.py api/prefect_server.py api/public_templates.py api/reads.py api/routes.py
+    api/schemas.py api/security.py api/throttle.py api/types.py api/uploads.py api/reporting
+    tests/conftest.py tests/probes.py tests/smtp.py tests/statements.py tests/texts.py tests/test_*.py
+    tests/agrement tests/api tests/cpf tests/documents tests/flows tests/notifications tests/reporting tests/scaleout
+    tests/training
+)
 
 run_check ruff "$BIN/ruff" check .
 run_check ruff-format "$BIN/ruff" format --check "${FORMATTED[@]}"

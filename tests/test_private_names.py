@@ -39,24 +39,33 @@ def private_uses(path: Path, root: Path = ROOT) -> list[str]:
                 if _first_party(alias.name):
                     imported.add(alias.asname or alias.name.split(".")[0])
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and _private(node.attr)
-                and isinstance(node.value, ast.Name) and node.value.id in imported):
+        if (
+            isinstance(node, ast.Attribute)
+            and _private(node.attr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+        ):
             found.append(f"{where}:{node.lineno}: {node.value.id}.{node.attr}")
     return found
 
 
 def test_no_module_uses_the_private_names_of_another() -> None:
-    offenders = [use for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
-                 for use in private_uses(path)]
+    offenders = [
+        use for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py")) for use in private_uses(path)
+    ]
     assert not offenders, "private names used outside their module:\n" + "\n".join(offenders)
 
 
 def test_the_check_sees_both_forms(tmp_path: Path) -> None:
     module = tmp_path / "leak.py"
-    module.write_text("from certification.services.jury import _query\n"
-                      "from certification.services import jury as svc\n"
-                      "svc._editable(None)\n"
-                      "from certification.services.jury import get_session\n"
-                      "from fastapi.openapi.utils import _get_api_route_for_openapi\n")
+    module.write_text(
+        "from certification.services.jury import _query\n"
+        "from certification.services import jury as svc\n"
+        "svc._editable(None)\n"
+        "from certification.services.jury import get_session\n"
+        "from fastapi.openapi.utils import _get_api_route_for_openapi\n"
+    )
     assert private_uses(module, tmp_path) == [
-        "leak.py:1: from certification.services.jury import _query", "leak.py:3: svc._editable"]
+        "leak.py:1: from certification.services.jury import _query",
+        "leak.py:3: svc._editable",
+    ]

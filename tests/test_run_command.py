@@ -35,14 +35,32 @@ def test_cqp_run_serves_the_api_then_prefect_and_its_first_sweep(tmp_path):
     import sqlite3
 
     api_port, prefect_port = free_port(), free_port()
-    env = {**os.environ, "CQP_DATA_DIR": str(tmp_path), "CQP_FLOW_DISPATCH": "background",
-           "CQP_SWEEP_INTERVAL_SECONDS": "3600", "CQP_CPF_EXPORT_INTERVAL_SECONDS": "0", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "CQP_DATA_DIR": str(tmp_path),
+        "CQP_FLOW_DISPATCH": "background",
+        "CQP_SWEEP_INTERVAL_SECONDS": "3600",
+        "CQP_CPF_EXPORT_INTERVAL_SECONDS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
     for name in ("CQP_DATABASE_URL", "PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_LOGGING_LEVEL"):
         env.pop(name, None)
     out = open(tmp_path / "run.out", "w+")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("cqp")), "run", "--no-demo", "--port", str(api_port),
-                             "--prefect-port", str(prefect_port)], cwd=ROOT, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("cqp")),
+            "run",
+            "--no-demo",
+            "--port",
+            str(api_port),
+            "--prefect-port",
+            str(prefect_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait("the API", lambda: answers(f"http://127.0.0.1:{api_port}/health"), proc)
         wait("the Prefect server", lambda: answers(f"http://127.0.0.1:{prefect_port}/api/health"), proc)
@@ -50,8 +68,12 @@ def test_cqp_run_serves_the_api_then_prefect_and_its_first_sweep(tmp_path):
 
         def swept() -> bool:
             with sqlite3.connect(tmp_path / "cqp.db") as db:
-                return db.execute("SELECT count(*) FROM flow_run_records WHERE process = 'sweep' "
-                                  "AND state = 'completed'").fetchone()[0] > 0
+                return (
+                    db.execute(
+                        "SELECT count(*) FROM flow_run_records WHERE process = 'sweep' AND state = 'completed'"
+                    ).fetchone()[0]
+                    > 0
+                )
 
         wait("the first sweep", swept, proc)
 

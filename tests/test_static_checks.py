@@ -43,15 +43,23 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(tree / "pyproject.toml")],
-        cwd=tree, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_import_contracts_refuse_fastapi_in_the_domain(tmp_path: Path) -> None:
     """A copy of the tree passes the contracts of pyproject.toml until ``certification`` imports FastAPI."""
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.pyc", "__pycache__"),
-                        ignore_dangling_symlinks=True)
+        shutil.copytree(
+            ROOT / package,
+            tmp_path / package,
+            ignore=shutil.ignore_patterns("*.pyc", "__pycache__"),
+            ignore_dangling_symlinks=True,
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
 
     clean = _lint_imports(tmp_path)
@@ -86,7 +94,8 @@ def test_the_formatter_check_refuses_a_hand_laid_module(tmp_path: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     shutil.copytree(ROOT / "flows", tmp_path / "flows", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "flows" / "hand_laid.py").write_text("STEPS = {'convene':1,\n    'sign': 2}\n")
-    broken = subprocess.run([str(RUFF), "format", "--check", "flows"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    broken = subprocess.run(
+        [str(RUFF), "format", "--check", "flows"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert broken.returncode == 1
     assert "hand_laid.py" in broken.stdout + broken.stderr

@@ -47,21 +47,33 @@ def report_page(request: Request, annee: str = "", current: WebUser = Depends(we
     report, years = _report(current, annee)
     if report.year and report.year not in years:
         years = sorted({*years, report.year})
-    return render(request, "reporting/report.html", section="rapport", year_choices=years,
-                  csv_url=_url(f"{BASE}/activite.csv", report.year), pdf_url=_url(f"{BASE}/activite.pdf", report.year),
-                  **layout.activity_context(report))
+    return render(
+        request,
+        "reporting/report.html",
+        section="rapport",
+        year_choices=years,
+        csv_url=_url(f"{BASE}/activite.csv", report.year),
+        pdf_url=_url(f"{BASE}/activite.pdf", report.year),
+        **layout.activity_context(report),
+    )
 
 
 @router.get("/rapport/activite.csv", summary="Rapport d'activité (CSV)")
 def report_csv(annee: str = "", current: WebUser = Depends(web_user)):
     report, _ = _report(current, annee)
-    return Response(layout.activity_csv(report), media_type="text/csv; charset=utf-8", headers={
-        **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{layout.csv_filename(report)}"'})
+    return Response(
+        layout.activity_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{layout.csv_filename(report)}"'},
+    )
 
 
 @router.get("/rapport/activite.pdf", summary="Rapport d'activité (PDF)")
 async def report_pdf(annee: str = "", current: WebUser = Depends(web_user)):
     report, _ = await run_in_threadpool(_report, current, annee)
     pdf = await run_in_threadpool(layout.activity_pdf, report)
-    return Response(pdf, media_type="application/pdf", headers={
-        **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{layout.pdf_filename(report)}"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{layout.pdf_filename(report)}"'},
+    )

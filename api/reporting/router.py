@@ -30,7 +30,8 @@ def render_page(report) -> str:
     context = layout.activity_context(report)
     context |= {
         "links": {fmt: _url(report.year, fmt) for fmt in ("csv", "pdf", "json")},
-        "year_links": [{"year": y, "url": _url(y, "html")} for y in report.years] if not report.year
+        "year_links": [{"year": y, "url": _url(y, "html")} for y in report.years]
+        if not report.year
         else [{"year": report.year, "url": _url(report.year, "html")}],
         "all_years_url": _url(None, "html"),
     }
@@ -40,8 +41,12 @@ def render_page(report) -> str:
 @router.get(
     "/activity",
     summary="Rapport d'activité annuel (jurys, contrôles, demandes d'agrément, appuis, certificats) (chargé·e)",
-    responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}, "application/json": {}},
-                     "description": "Par année et par région ; sans `year`, toutes les années"}},
+    responses={
+        200: {
+            "content": {"text/html": {}, "text/csv": {}, "application/pdf": {}, "application/json": {}},
+            "description": "Par année et par région ; sans `year`, toutes les années",
+        }
+    },
 )
 def activity(
     year: int | None = Query(default=None, ge=2000, le=2100, description="Année (toutes si absente)"),
@@ -53,9 +58,15 @@ def activity(
     if format == "json":
         return JSONResponse(layout.activity_json(report), headers=HEADERS)
     if format == "csv":
-        return Response(layout.activity_csv(report), media_type="text/csv; charset=utf-8", headers={
-            **HEADERS, "Content-Disposition": f'attachment; filename="{layout.csv_filename(report)}"'})
+        return Response(
+            layout.activity_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{layout.csv_filename(report)}"'},
+        )
     if format == "pdf":
-        return Response(layout.activity_pdf(report), media_type="application/pdf", headers={
-            **HEADERS, "Content-Disposition": f'attachment; filename="{layout.pdf_filename(report)}"'})
+        return Response(
+            layout.activity_pdf(report),
+            media_type="application/pdf",
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{layout.pdf_filename(report)}"'},
+        )
     return HTMLResponse(render_page(report), headers=HEADERS)

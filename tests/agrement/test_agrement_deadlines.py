@@ -43,8 +43,13 @@ def incomplete_request():
     with time_machine.travel(START, tick=False):
         rid = submit_request(people["mandataire"]["actor"])
         with session_scope() as db:
-            svc.request_complements(db, people["officer"]["actor"], rid,
-                                    "Merci de joindre les statuts <à jour> de l'association.", deadline_days=30)
+            svc.request_complements(
+                db,
+                people["officer"]["actor"],
+                rid,
+                "Merci de joindre les statuts <à jour> de l'association.",
+                deadline_days=30,
+            )
         advance_request(rid)
     return rid, people
 
@@ -56,7 +61,9 @@ def test_complements_reminders_are_sent_once_each_then_the_request_is_closed(inc
         letter = db.exec(select(GeneratedDocument).where(GeneratedDocument.kind == "demande_complements")).one()
         assert db.get(AgrementRequest, rid).complements_deadline == (START + timedelta(days=30)).date()
     text = pdf_text((settings.data_dir / letter.relative_path).read_bytes())
-    assert "Merci de joindre les statuts <à jour> de l'association." in text and "au plus tard le 1er avril 2026" in text
+    assert (
+        "Merci de joindre les statuts <à jour> de l'association." in text and "au plus tard le 1er avril 2026" in text
+    )
 
     sweep_at(START + timedelta(days=10))  # 20 days left: nothing due yet
     assert mail_keys(rid) == ["ack:r1", "complements:r1"]

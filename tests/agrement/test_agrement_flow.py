@@ -54,7 +54,10 @@ async def test_request_to_granted_agrement(prefect_server, smtp, people, setting
     assert "Accusé de réception" in str(ack["Subject"]) and "DA-" in str(ack["Subject"])
     assert set(smtp.recipients(0)) == {"aci1@example.org", "helene.dubois@cqp.test"}
     ((filename, data),) = attachments(ack)
-    assert filename.endswith(".pdf") and data == (settings.data_dir / documents(rid)["accuse_reception-v1"].relative_path).read_bytes()
+    assert (
+        filename.endswith(".pdf")
+        and data == (settings.data_dir / documents(rid)["accuse_reception-v1"].relative_path).read_bytes()
+    )
     text = pdf_text(data)
     assert "Accusé de réception" in text and "CQP Salarié Polyvalent" in text
     assert "<script>alert('x')</script> Les Jardins de l'Étang & Fils" in text  # escaped, shown as typed

@@ -51,7 +51,9 @@ def test_expiry_reminder_counts_the_days_and_explains_renewal(days_left, fragmen
     assert "mandataire du certificateur" in text
 
 
-@pytest.mark.parametrize("template", ["agrement/agrement_suspendu", "agrement/agrement_retabli", "agrement/agrement_retire"])
+@pytest.mark.parametrize(
+    "template", ["agrement/agrement_suspendu", "agrement/agrement_retabli", "agrement/agrement_retire"]
+)
 def test_lifecycle_mails_give_the_reason_escaped_or_nothing(template, agrement_context) -> None:
     _, text, html = render_message(template, agrement_context)
     assert "Motifs\u00a0:\n\nPlan d'actions non réalisé à l'échéance.\nAbsence de <b>grilles</b> d'évaluation." in text

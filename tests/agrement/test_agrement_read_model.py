@@ -26,8 +26,9 @@ def test_the_api_the_page_and_the_letters_show_one_reading(people):
     request_id = submit_request(mandataire["actor"], 1, name="Éloïse N'Diaye-Lefèvre")
     with session_scope() as db:
         svc.request_complements(db, officer["actor"], request_id, "L'attestation est illisible.", deadline_days=15)
-        svc.provide_complements(db, mandataire["actor"], request_id, comment="Voici l'attestation d'Ophélie.",
-                                pieces=pieces()[1:])
+        svc.provide_complements(
+            db, mandataire["actor"], request_id, comment="Voici l'attestation d'Ophélie.", pieces=pieces()[1:]
+        )
     with session_scope() as db:
         request = db.get(AgrementRequest, request_id)
         view = request_view(db, request)
@@ -38,8 +39,11 @@ def test_the_api_the_page_and_the_letters_show_one_reading(people):
     assert view.agrement is None and len(view.complements_at) == 1
     assert out.structure_name == page["structure"].name == second["structure_name"] == "Éloïse N'Diaye-Lefèvre"
     assert out.mandataire_name == page["mandataire"].full_name == second["mandataire_name"] == "Hélène Dubois-Lefèvre"
-    assert [p.original_name for p in out.pieces] == [p.original_name for p in page["pieces"]] == [
-        "dossier d'agrément.pdf", "attestation EPSP.pdf", "attestation EPSP.pdf"]
+    assert (
+        [p.original_name for p in out.pieces]
+        == [p.original_name for p in page["pieces"]]
+        == ["dossier d'agrément.pdf", "attestation EPSP.pdf", "attestation EPSP.pdf"]
+    )
     assert [p["filename"] for p in first["pieces"]] == ["dossier d'agrément.pdf", "attestation EPSP.pdf"]
     assert [p["filename"] for p in second["pieces"]] == ["attestation EPSP.pdf"] and second["round"] == 2
     assert first["submitted_at"] == request.submitted_at and second["submitted_at"] == view.complements_at[0]

@@ -97,8 +97,11 @@ def test_malformed_json_and_unknown_fields(client, people, submission):
     r = client.post("/agrement-requests", headers=auth(people["mandataire"]), **parts)
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/metadata/unexpected"
 
-    r = client.post("/agrement-requests/1/avis", headers={**auth(people["mandataire"]),
-                    "Content-Type": "application/json"}, content=b"{avis: favorable")
+    r = client.post(
+        "/agrement-requests/1/avis",
+        headers={**auth(people["mandataire"]), "Content-Type": "application/json"},
+        content=b"{avis: favorable",
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
 
 
@@ -138,8 +141,12 @@ def test_roles_are_enforced(client, people, submit):
     assert r.status_code == 403
     assert client.get("/agrement-requests", headers=auth(people["controleur"])).status_code == 403
     assert client.get(f"/agrement-requests/{rid}", headers=auth(people["officer"])).status_code == 200
-    assert client.post("/users", headers=auth(people["mandataire"]),
-                       json={"email": "x@y.fr", "full_name": "X", "role": "officer"}).status_code == 403
+    assert (
+        client.post(
+            "/users", headers=auth(people["mandataire"]), json={"email": "x@y.fr", "full_name": "X", "role": "officer"}
+        ).status_code
+        == 403
+    )
 
 
 def test_instruction_to_decision_through_the_api(client, people, submit):
@@ -149,20 +156,28 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
     assert r.status_code == 200 and r.json()["state"] == "under_review"  # the review opens at once
     r = client.post(f"/agrement-requests/{rid}/decision", headers=officer, json={"decision": "grant"})
     assert r.status_code == 409 and "avis" in r.json()["detail"]
-    r = client.post(f"/agrement-requests/{rid}/avis", headers=mandataire,
-                    json={"avis": "favorable", "comment": "Équipe d'encadrement formée"})
+    r = client.post(
+        f"/agrement-requests/{rid}/avis",
+        headers=mandataire,
+        json={"avis": "favorable", "comment": "Équipe d'encadrement formée"},
+    )
     assert r.status_code == 200 and r.json()["avis"] == "favorable"
     assert client.get(f"/agrement-requests/{rid}", headers=officer).json()["allowed_actions"] == ["decision"]
-    r = client.post(f"/agrement-requests/{rid}/decision", headers=officer,
-                    json={"decision": "grant", "start_date": "2027-01-01"})
+    r = client.post(
+        f"/agrement-requests/{rid}/decision", headers=officer, json={"decision": "grant", "start_date": "2027-01-01"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["state"] == "granted" and body["agrement"]["number"].startswith("AGR-SP-")
     assert body["agrement"]["end_date"] == "2029-12-31"
     timeline = client.get(f"/agrement-requests/{rid}/timeline", headers=mandataire).json()["items"]
     assert [(e["action"], e["actor_role"]) for e in timeline] == [
-        ("submit", "mandataire"), ("declare_admissible", "officer"), ("start_review", "system"),
-        ("give_avis", "mandataire"), ("grant", "officer"), ("create", "officer"),
+        ("submit", "mandataire"),
+        ("declare_admissible", "officer"),
+        ("start_review", "system"),
+        ("give_avis", "mandataire"),
+        ("grant", "officer"),
+        ("create", "officer"),
     ]
     agrements = client.get("/agrements", headers=mandataire).json()["items"]
     assert [a["number"] for a in agrements] == [body["agrement"]["number"]]
@@ -172,30 +187,41 @@ def test_instruction_to_decision_through_the_api(client, people, submit):
 def test_complements_through_the_api(client, people, submit, pdf_bytes):
     officer, mandataire = auth(people["officer"]), auth(people["mandataire"])
     rid = submit().json()["id"]
-    r = client.post(f"/agrement-requests/{rid}/request-complements", headers=officer,
-                    json={"message": "Joindre les statuts de l'association.", "deadline_days": 15})
+    r = client.post(
+        f"/agrement-requests/{rid}/request-complements",
+        headers=officer,
+        json={"message": "Joindre les statuts de l'association.", "deadline_days": 15},
+    )
     assert r.status_code == 200 and r.json()["state"] == "incomplete"
-    r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
-                    data={"metadata": '{"comment": "Statuts joints"}'},
-                    files=[("statuts", ("statuts.pdf", pdf_bytes, "application/pdf"))])
+    r = client.post(
+        f"/agrement-requests/{rid}/complements",
+        headers=mandataire,
+        data={"metadata": '{"comment": "Statuts joints"}'},
+        files=[("statuts", ("statuts.pdf", pdf_bytes, "application/pdf"))],
+    )
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "submitted" and r.json()["round"] == 2
-    r = client.post(f"/agrement-requests/{rid}/complements", headers=mandataire,
-                    data={"metadata": '{"comment": "encore"}'})
+    r = client.post(
+        f"/agrement-requests/{rid}/complements", headers=mandataire, data={"metadata": '{"comment": "encore"}'}
+    )
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
 
 
-def test_files_of_a_refused_action_are_collected_after_the_grace_period(client, people, submit, pdf_bytes,
-                                                                       settings, monkeypatch):
+def test_files_of_a_refused_action_are_collected_after_the_grace_period(
+    client, people, submit, pdf_bytes, settings, monkeypatch
+):
     """An upload checked and stored, then refused by the domain (409), leaves a file no dossier
     refers to: the sweep's collector deletes it once past the grace period, never a referenced one."""
     from flows.common import collect_orphan_uploads
 
     rid = submit().json()["id"]
     stray = pdf_bytes + b"\n% piece of a refused action"
-    r = client.post(f"/agrement-requests/{rid}/complements", headers=auth(people["mandataire"]),
-                    data={"metadata": '{"comment": "hors délai"}'},
-                    files=[("statuts", ("statuts.pdf", stray, "application/pdf"))])
+    r = client.post(
+        f"/agrement-requests/{rid}/complements",
+        headers=auth(people["mandataire"]),
+        data={"metadata": '{"comment": "hors délai"}'},
+        files=[("statuts", ("statuts.pdf", stray, "application/pdf"))],
+    )
     assert r.status_code == 409, r.text
     uploads = settings.uploads_dir
     files = {p.relative_to(uploads).as_posix(): p for p in uploads.rglob("*.pdf")}
@@ -216,12 +242,22 @@ def test_files_of_a_refused_action_are_collected_after_the_grace_period(client, 
 
 
 def test_officer_creates_accounts(client, people):
-    r = client.post("/users", headers=auth(people["officer"]),
-                    json={"email": "nouveau.mandataire@example.org", "full_name": "Loïc L'Hénoret",
-                          "role": "mandataire", "password": "un-mot-de-passe"})
+    r = client.post(
+        "/users",
+        headers=auth(people["officer"]),
+        json={
+            "email": "nouveau.mandataire@example.org",
+            "full_name": "Loïc L'Hénoret",
+            "role": "mandataire",
+            "password": "un-mot-de-passe",
+        },
+    )
     assert r.status_code == 201 and r.json()["full_name"] == "Loïc L'Hénoret"
-    again = client.post("/users", headers=auth(people["officer"]),
-                        json={"email": "nouveau.mandataire@example.org", "full_name": "X", "role": "mandataire"})
+    again = client.post(
+        "/users",
+        headers=auth(people["officer"]),
+        json={"email": "nouveau.mandataire@example.org", "full_name": "X", "role": "mandataire"},
+    )
     assert again.status_code == 409
 
 
@@ -229,12 +265,21 @@ def test_a_structure_account_reads_its_own_dossiers_only(client, people, submit)
     mine = submit(1).json()
     submit(2)  # another structure's request
     officer = auth(people["officer"])
-    r = client.post("/users", headers=officer, json={
-        "email": "direction@jardins.example.org", "full_name": "Direction des Jardins", "role": "structure",
-        "password": "structure-2026", "structure_siret": mine["structure_siret"]})
+    r = client.post(
+        "/users",
+        headers=officer,
+        json={
+            "email": "direction@jardins.example.org",
+            "full_name": "Direction des Jardins",
+            "role": "structure",
+            "password": "structure-2026",
+            "structure_siret": mine["structure_siret"],
+        },
+    )
     assert r.status_code == 201, r.text
-    token = client.post("/auth/token", json={"email": "direction@jardins.example.org",
-                                             "password": "structure-2026"}).json()["access_token"]
+    token = client.post(
+        "/auth/token", json={"email": "direction@jardins.example.org", "password": "structure-2026"}
+    ).json()["access_token"]
     structure = {"Authorization": f"Bearer {token}"}
     assert [d["id"] for d in client.get("/agrement-requests", headers=structure).json()["items"]] == [mine["id"]]
     detail = client.get(f"/agrement-requests/{mine['id']}", headers=structure).json()

@@ -39,7 +39,10 @@ def test_submission_is_recorded_with_reference_pieces_link_and_audit(people):
         (event,) = timeline(db, "agrement_requests", rid)
         assert (event.action, event.from_state, event.to_state) == ("submit", None, "submitted")
         assert (event.actor_id, event.actor_role, event.actor_label) == (
-            mandataire.user_id, "mandataire", "Hélène Dubois-Lefèvre")
+            mandataire.user_id,
+            "mandataire",
+            "Hélène Dubois-Lefèvre",
+        )
 
 
 def test_second_reference_follows_the_first(people):
@@ -52,8 +55,11 @@ def test_second_reference_follows_the_first(people):
 def test_invalid_siret_is_refused_and_nothing_is_written(people):
     with pytest.raises(ValidationFailed, match="SIRET"), session_scope() as db:
         svc.submit_request(
-            db, people["mandataire"]["actor"], structure=svc.StructureIn(siret="73282932000075", name="X"),
-            certification_code="CQP_SP", pieces=PIECES,
+            db,
+            people["mandataire"]["actor"],
+            structure=svc.StructureIn(siret="73282932000075", name="X"),
+            certification_code="CQP_SP",
+            pieces=PIECES,
         )
     with session_scope() as db:
         assert db.exec(select(AgrementRequest)).all() == []
@@ -121,7 +127,10 @@ def test_complements_round_trip(people):
     with session_scope() as db:
         request = db.get(AgrementRequest, rid)
         assert (request.state, request.round) == ("submitted", 2)
-        assert [(p.kind, p.round) for p in agrement_queries.pieces_of(db, rid)] == [("dossier", 1), ("attestation_epsp", 2)]
+        assert [(p.kind, p.round) for p in agrement_queries.pieces_of(db, rid)] == [
+            ("dossier", 1),
+            ("attestation_epsp", 2),
+        ]
         svc.declare_admissible(db, officer, rid)
         last = timeline(db, "agrement_requests", rid)[-3]
         assert (last.action, last.reason) == ("provide_complements", "Voici l'attestation.")
@@ -158,7 +167,11 @@ def test_concurrent_actions_on_the_same_request_fire_once(people):
         first.close()
         second.close()
     with session_scope() as db:
-        assert [e.action for e in timeline(db, "agrement_requests", rid)] == ["submit", "declare_admissible", "start_review"]
+        assert [e.action for e in timeline(db, "agrement_requests", rid)] == [
+            "submit",
+            "declare_admissible",
+            "start_review",
+        ]
 
 
 def test_failure_mid_transition_leaves_no_half_state(people, monkeypatch):

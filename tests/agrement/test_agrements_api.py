@@ -45,15 +45,22 @@ def triggered(monkeypatch):
 def structure_user(people, agrement_id):
     with session_scope() as db:
         agrement = db.get(Agrement, agrement_id)
-        user = create_user(db, email="direction@aci1.example.org", full_name="Direction ACI", role=Role.structure,
-                           password="structure-2026", structure_id=agrement.structure_id)
+        user = create_user(
+            db,
+            email="direction@aci1.example.org",
+            full_name="Direction ACI",
+            role=Role.structure,
+            password="structure-2026",
+            structure_id=agrement.structure_id,
+        )
         return {"token": issue_token(db, user)}
 
 
 def post(client, people, who, agrement_id, action, reason="Grilles d'évaluation absentes.", headers=None):
     body = {} if reason is None else {"reason": reason}
-    return client.post(f"/agrements/{agrement_id}/{action}", json=body,
-                       headers={**auth(people[who]), **(headers or {})})
+    return client.post(
+        f"/agrements/{agrement_id}/{action}", json=body, headers={**auth(people[who]), **(headers or {})}
+    )
 
 
 def test_officer_suspends_reinstates_then_withdraws(client, people, agrement_id, triggered):
@@ -72,7 +79,9 @@ def test_officer_suspends_reinstates_then_withdraws(client, people, agrement_id,
 
     timeline = client.get(f"/agrements/{agrement_id}/timeline", headers=auth(people["officer"])).json()["items"]
     assert [(e["action"], e["reason"]) for e in timeline[1:]] == [
-        ("suspend", "Grilles absentes."), ("reinstate", "Plan d'actions réalisé."), ("withdraw", "Manquements répétés."),
+        ("suspend", "Grilles absentes."),
+        ("reinstate", "Plan d'actions réalisé."),
+        ("withdraw", "Manquements répétés."),
     ]
     assert timeline[1]["actor_label"] == "Camille Martin"
     r = post(client, people, "officer", agrement_id, "reinstate")
@@ -90,8 +99,11 @@ def test_decisions_are_for_the_officer_only(client, people, agrement_id, action,
 def test_decisions_need_authentication_and_a_known_agrement(client, people, agrement_id, structure_user):
     for action in DECISIONS:
         assert client.post(f"/agrements/{agrement_id}/{action}", json={"reason": "x"}).status_code == 401
-        r = client.post(f"/agrements/{agrement_id}/{action}", json={"reason": "x"},
-                        headers={"Authorization": f"Bearer {structure_user['token']}"})
+        r = client.post(
+            f"/agrements/{agrement_id}/{action}",
+            json={"reason": "x"},
+            headers={"Authorization": f"Bearer {structure_user['token']}"},
+        )
         assert r.status_code == 403
         assert post(client, people, "officer", 9999, action).status_code == 404
     with session_scope() as db:
@@ -135,14 +147,18 @@ def test_read_shows_actions_per_role_and_hides_other_mandataires(client, people,
 
 def test_mandataire_requests_the_renewal_with_new_pieces(client, people, agrement_id, pdf_bytes, triggered, settings):
     r = client.post(
-        f"/agrements/{agrement_id}/renewal", headers=auth(people["mandataire"]),
+        f"/agrements/{agrement_id}/renewal",
+        headers=auth(people["mandataire"]),
         data={"metadata": json.dumps({"motivation": "Poursuivre la qualification des salariés."})},
         files=[("programme", ("programme 2029.pdf", pdf_bytes, "application/pdf"))],
     )
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["kind"], body["state"], body["motivation"]) == (
-        "renewal", "submitted", "Poursuivre la qualification des salariés.")
+        "renewal",
+        "submitted",
+        "Poursuivre la qualification des salariés.",
+    )
     assert [p["kind"] for p in body["pieces"]] == ["dossier", "attestation_epsp", "programme"]
     assert all(p["round"] == 1 for p in body["pieces"])
     assert body["pieces"][-1]["sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
@@ -169,8 +185,9 @@ def test_renewal_roles_and_visibility(client, people, agrement_id, pdf_bytes, st
     for who in ("officer", "controleur", "formateur"):
         r = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people[who]), files=files)
         assert r.status_code == 403, who
-    r = client.post(f"/agrements/{agrement_id}/renewal",
-                    headers={"Authorization": f"Bearer {structure_user['token']}"}, files=files)
+    r = client.post(
+        f"/agrements/{agrement_id}/renewal", headers={"Authorization": f"Bearer {structure_user['token']}"}, files=files
+    )
     assert r.status_code == 403
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=auth(people["other_mandataire"]), files=files)
     assert r.status_code == 404 and r.json()["code"] == "agrement_not_found"
@@ -186,8 +203,11 @@ def test_renewal_bad_input(client, people, agrement_id):
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=headers, data={"metadata": '{"scope": []}'})
     assert r.status_code == 422
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
-    r = client.post(f"/agrements/{agrement_id}/renewal", headers=headers,
-                    files=[("dossier", ("dossier.pdf", png, "application/pdf"))])
+    r = client.post(
+        f"/agrements/{agrement_id}/renewal",
+        headers=headers,
+        files=[("dossier", ("dossier.pdf", png, "application/pdf"))],
+    )
     assert r.status_code == 415
     r = client.post(f"/agrements/{agrement_id}/renewal", headers=headers, json={"motivation": "x"})
     assert r.status_code == 415

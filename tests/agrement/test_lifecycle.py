@@ -134,7 +134,11 @@ def test_expiring_then_expired_are_fired_by_the_system_only(people, agrement_id,
         lifecycle.expire(db, SYSTEM, agrement_id)
     assert state_of(agrement_id) == "expired"
     *_, expiring, expired = events(agrement_id)
-    assert (expiring.action, expiring.actor_role, expiring.reason) == ("mark_expiring", "system", "Échéance le 31/12/2028.")
+    assert (expiring.action, expiring.actor_role, expiring.reason) == (
+        "mark_expiring",
+        "system",
+        "Échéance le 31/12/2028.",
+    )
     assert (expired.action, expired.from_state, expired.to_state) == ("expire", "expiring", "expired")
     with pytest.raises(InvalidTransition), session_scope() as db:
         lifecycle.suspend(db, people["officer"]["actor"], agrement_id, "Trop tard")
@@ -211,7 +215,11 @@ def test_renewal_reuses_the_previous_file(people):
         assert copied == [(p.kind, p.original_name, p.sha256, p.relative_path, p.size) for p in old]
         assert {p.id for p in new}.isdisjoint({p.id for p in old})
         assert all(p.round == 1 and p.request_id == renewal.id for p in new)
-        assert (new[-1].kind, new[-1].sha256, new[-1].uploaded_by_id) == ("programme", "c" * 64, people["mandataire"]["id"])
+        assert (new[-1].kind, new[-1].sha256, new[-1].uploaded_by_id) == (
+            "programme",
+            "c" * 64,
+            people["mandataire"]["id"],
+        )
         (submitted,) = timeline(db, "agrement_requests", renewal.id)
         assert submitted.data["kind"] == "renewal" and submitted.data["pieces_copied"] == 2
         assert timeline(db, "agrements", agrement_id)[-1].action == "renewal_requested"

@@ -164,7 +164,11 @@ def test_decisions_are_notified_once_per_transition(people, agrement_id, setting
     r1, r2 = ids["reinstate"]
     (w,) = ids["withdraw"]
     assert mails(agrement_id) == [
-        f"suspended:e{s1}", f"reinstated:e{r1}", f"suspended:e{s2}", f"reinstated:e{r2}", f"withdrawn:e{w}",
+        f"suspended:e{s1}",
+        f"reinstated:e{r1}",
+        f"suspended:e{s2}",
+        f"reinstated:e{r2}",
+        f"withdrawn:e{w}",
     ]
     first = message(agrement_id, f"suspended:e{s1}")
     assert first.template == "agrement/agrement_suspendu" and first.cc_addrs == [settings.officers_mailbox]
@@ -248,8 +252,11 @@ def withdraw_inline(people: dict, aid: int, monkeypatch) -> None:
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
     reset_settings_cache()
     with TestClient(create_app()) as client:
-        r = client.post(f"/agrements/{aid}/withdraw", json={"reason": "Retrait décidé après contrôle."},
-                        headers=auth(people["officer"]))
+        r = client.post(
+            f"/agrements/{aid}/withdraw",
+            json={"reason": "Retrait décidé après contrôle."},
+            headers=auth(people["officer"]),
+        )
     assert r.status_code == 200, r.text
 
 
@@ -265,8 +272,9 @@ def test_api_decision_runs_the_lifecycle_flow_inline(prefect_server, smtp, peopl
 
 
 @pytest.mark.integration
-def test_api_withdrawal_flags_pending_juries_and_tells_the_officer_inline(prefect_server, smtp, people, settings,
-                                                                          monkeypatch):
+def test_api_withdrawal_flags_pending_juries_and_tells_the_officer_inline(
+    prefect_server, smtp, people, settings, monkeypatch
+):
     """The withdrawal owes the flagging of the structure's pending jury sessions: the lifecycle flow
     flags them and runs their flows, so the officer gets « session signalée » without waiting
     for the daily sweep."""

@@ -15,21 +15,27 @@ from tests.factories import auth, certified_holders
 
 
 def put_code(client, who, code, certification="CQP_SP", **extra):
-    return client.put(f"/certifications/{certification}/registry-code", headers=auth(who),
-                      json={"registry_code": code, **extra})
+    return client.put(
+        f"/certifications/{certification}/registry-code", headers=auth(who), json={"registry_code": code, **extra}
+    )
 
 
 def test_registry_code_set_normalised_and_audited(client, people):
     officer = people["officer"]
     listed = client.get("/certifications", headers=auth(officer)).json()["items"]
     assert [(c["code"], c["registry_code"], c["cpf_declared"]) for c in listed] == [
-        ("CQP_EPSP", None, False), ("CQP_SP", None, False)]
+        ("CQP_EPSP", None, False),
+        ("CQP_SP", None, False),
+    ]
     assert [b["code"] for b in listed[1]["blocs"]] == ["SP-B1", "SP-B2", "SP-B3"]
 
     r = put_code(client, officer, " rncp 34567 ", reason="Fiche publiée")
     assert r.status_code == 200, r.text
     assert (r.json()["registry_code"], r.json()["registry_type"], r.json()["cpf_declared"]) == (
-        "RNCP34567", "RNCP", True)
+        "RNCP34567",
+        "RNCP",
+        True,
+    )
     assert put_code(client, officer, "RNCP34567").status_code == 200  # the same code again: no new event
     r = put_code(client, officer, "rs5286")
     assert (r.json()["registry_code"], r.json()["registry_type"]) == ("RS5286", "RS")
@@ -46,7 +52,8 @@ def test_registry_code_set_normalised_and_audited(client, people):
     events = client.get("/certifications/CQP_SP/timeline", headers=auth(officer)).json()["items"]
     assert [(e["action"], e["from_state"], e["to_state"], e["actor_role"], e["reason"]) for e in events] == [
         ("set_registry_code", None, "RNCP34567", "officer", "Fiche publiée"),
-        ("set_registry_code", "RNCP34567", "RS5286", "officer", None)]
+        ("set_registry_code", "RNCP34567", "RS5286", "officer", None),
+    ]
     assert events[1]["data"] == {"from": "RNCP34567", "to": "RS5286", "registry": "RS"}
 
     for who in ("mandataire", "controleur", "formateur"):
@@ -79,8 +86,10 @@ def test_holder_without_sex_held_back_then_sent_once_corrected(client, people, c
     held = client.get("/exports/cpf/records", params={"held": "true"}, headers=officer).json()["items"]
     assert len(held) == 1 and held[0]["state"] == "pending"
     assert "sexe du titulaire non renseigné (M ou F)" in held[0]["held_reason"] and held[0]["held_since"]
-    assert [r["held_reason"] for r in client.get("/exports/cpf/records", params={"held": "false"},
-                                                   headers=officer).json()["items"]] == [None]
+    assert [
+        r["held_reason"]
+        for r in client.get("/exports/cpf/records", params={"held": "false"}, headers=officer).json()["items"]
+    ] == [None]
 
     # The certificate's correction: a French 422 for anything but M or F, then the sex is recorded.
     cid = certified["Ndiaye"]

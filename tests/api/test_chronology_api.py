@@ -20,9 +20,16 @@ from tests.factories import auth, certified_holders, grant_agrement, siret, stru
 def _candidate_in_training(people) -> tuple[dict, int]:
     account = structure_account(people, siret(1))
     with session_scope() as db:
-        c = cand.register_candidate(db, account["actor"], certification_code="CQP_SP", last_name="N'Diaye",
-                                    first_names="Éloïse", birth_date=datetime(1995, 3, 2).date(),
-                                    contract_type="CDDI", contract_start=today() - timedelta(days=40))
+        c = cand.register_candidate(
+            db,
+            account["actor"],
+            certification_code="CQP_SP",
+            last_name="N'Diaye",
+            first_names="Éloïse",
+            birth_date=datetime(1995, 3, 2).date(),
+            contract_type="CDDI",
+            contract_start=today() - timedelta(days=40),
+        )
         cand.start_training(db, account["actor"], c.id)
         return account, c.id
 
@@ -66,7 +73,9 @@ def test_certificates_are_dated_from_the_signed_pv_never_before_the_jury(client,
 
 def test_a_controle_visit_before_its_assignment_is_refused(client, people):
     agrement_id = grant_agrement(people)
-    r = client.post("/controles", headers=auth(people["officer"]), json={"agrement_id": agrement_id, "reason": "Signalement"})
+    r = client.post(
+        "/controles", headers=auth(people["officer"]), json={"agrement_id": agrement_id, "reason": "Signalement"}
+    )
     assert r.status_code == 201
     visit = {"visit_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(), "place": "Atelier"}
     r = client.post(f"/controles/{r.json()['id']}/visit", headers=auth(people["officer"]), json=visit)

@@ -12,10 +12,10 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 def test_validation_errors_are_french_problem_details_with_json_pointers(client, people, submission):
     parts = submission(1)
-    meta = parts["data"]["metadata"].replace('"siret": "', '"siret": 12, "x": "').replace(
-        '"CQP_SP"', '"CQP_XX"')
-    r = client.post("/agrement-requests", headers=auth(people["mandataire"]),
-                    data={"metadata": meta}, files=parts["files"])
+    meta = parts["data"]["metadata"].replace('"siret": "', '"siret": 12, "x": "').replace('"CQP_SP"', '"CQP_XX"')
+    r = client.post(
+        "/agrement-requests", headers=auth(people["mandataire"]), data={"metadata": meta}, files=parts["files"]
+    )
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     body = r.json()
     assert {"type", "title", "status", "detail", "code", "errors"} <= set(body)
@@ -30,13 +30,20 @@ def test_query_and_path_errors_point_at_the_parameter(client, people):
     officer = auth(people["officer"])
     r = client.get("/candidates/abc", headers=officer)
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"location": "path", "pointer": "/candidate_id",
-                                   "message": "un nombre entier est attendu", "type": "int_parsing"}]
+    assert r.json()["errors"] == [
+        {
+            "location": "path",
+            "pointer": "/candidate_id",
+            "message": "un nombre entier est attendu",
+            "type": "int_parsing",
+        }
+    ]
     r = client.get("/candidates?since=hier", headers=officer)
     assert r.json()["errors"][0]["message"] == "une date AAAA-MM-JJ est attendue"
     r = client.post("/auth/token", json={"email": "x@example.org"})
-    assert r.json()["errors"] == [{"location": "body", "pointer": "/password", "message": "champ obligatoire",
-                                   "type": "missing"}]
+    assert r.json()["errors"] == [
+        {"location": "body", "pointer": "/password", "message": "champ obligatoire", "type": "missing"}
+    ]
     r = client.get("/candidates")
     assert r.status_code == 401 and r.json()["code"] == "unauthorized" and r.json()["title"]
 
@@ -54,8 +61,11 @@ def test_every_operation_declares_its_problems_and_files_their_media_type(client
                 if status >= "4":
                     media = list(response["content"])
                     assert "application/problem+json" in media, (method, path, status)
-                    assert set(media) <= {"application/problem+json", *(["text/html"] if pages else [])}, \
-                        (method, path, status)
+                    assert set(media) <= {"application/problem+json", *(["text/html"] if pages else [])}, (
+                        method,
+                        path,
+                        status,
+                    )
             if operation.get("security"):
                 assert {"401", "403"} <= set(responses), (method, path)
     pdf = spec["paths"]["/certificates/{certificate_id}/documents/{document_id}"]["get"]["responses"]["200"]
@@ -89,7 +99,8 @@ def test_unknown_or_repeated_query_parameters_are_refused(client, people):
     officer = auth(people["officer"])
     r = client.get("/candidates?stat=ready_for_jury", headers=officer)  # misspelt: not silently ignored
     assert r.status_code == 422 and r.json()["errors"] == [
-        {"location": "query", "pointer": "/stat", "message": "champ inconnu", "type": "extra_forbidden"}]
+        {"location": "query", "pointer": "/stat", "message": "champ inconnu", "type": "extra_forbidden"}
+    ]
     r = client.get("/candidates?limit=5&limit=6", headers=officer)
     assert r.status_code == 422 and r.json()["errors"][0]["message"] == "paramètre donné plusieurs fois"
     assert client.get("/candidates?limit=5", headers=officer).status_code == 200
@@ -106,11 +117,20 @@ def test_blank_texts_are_refused_as_the_spec_says(client, people):
 def test_a_union_field_gets_one_error_at_its_own_pointer(client, people):
     """``email: Email | ""``: Pydantic reports one error per member of the union, under member names
     (``function-after[...]``, ``literal['']``); the client sees one French error at ``/email``."""
-    body = {"last_name": "Martin", "first_names": "Zoé", "birth_date": "1990-01-01", "email": "pas-une-adresse",
-            "contract_type": "CDDI", "contract_start": "2026-01-05", "certification_code": "CQP_SP",
-            "extra-field[x]": 1}
+    body = {
+        "last_name": "Martin",
+        "first_names": "Zoé",
+        "birth_date": "1990-01-01",
+        "email": "pas-une-adresse",
+        "contract_type": "CDDI",
+        "contract_start": "2026-01-05",
+        "certification_code": "CQP_SP",
+        "extra-field[x]": 1,
+    }
     r = client.post("/candidates", headers=auth(people["officer"]), json=body)
     assert r.status_code == 422, r.text
     assert [(e["pointer"], e["message"]) for e in r.json()["errors"]] == [
-        ("/email", "adresse e-mail invalide"), ("/extra-field[x]", "champ inconnu")]
+        ("/email", "adresse e-mail invalide"),
+        ("/extra-field[x]", "champ inconnu"),
+    ]
     assert r.json()["detail"] == "Données invalides : email — adresse e-mail invalide ; extra-field[x] — champ inconnu."

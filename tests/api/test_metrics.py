@@ -14,8 +14,11 @@ from tests.factories import make_users
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_metrics_expose_runs_outbox_and_latency_without_personal_data():
@@ -24,8 +27,13 @@ def test_metrics_expose_runs_outbox_and_latency_without_personal_data():
         db.add(FlowRunRecord(process="jury", entity_id=4, state="failed", failures_in_a_row=1, error="x"))
         db.add(FlowRunRecord(process="jury", entity_id=4, state="completed"))
         db.add(FlowRunRecord(process="sweep", state="completed"))
-        enqueue(db, dedupe_key="k:1", to=["candidate.personne@example.org"], template="agrement/accuse_reception",
-                context=sample_context())
+        enqueue(
+            db,
+            dedupe_key="k:1",
+            to=["candidate.personne@example.org"],
+            template="agrement/accuse_reception",
+            context=sample_context(),
+        )
     with TestClient(create_app()) as client:
         me = client.get("/auth/me", headers={"Authorization": f"Bearer {people['officer']['token']}"})
         assert me.status_code == 200

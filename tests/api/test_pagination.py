@@ -19,9 +19,15 @@ def _register(structure: dict, count: int, *, names=lambda i: (f"Dupont {i}", "�
         for i in range(count):
             last, first = names(i)
             cand.register_candidate(
-                db, structure["actor"], certification_code="CQP_SP", last_name=last, first_names=first,
-                birth_date=date(1980, 1, 1) + timedelta(days=i), contract_type="CDDI",
-                contract_start=date(2026, 1, 5), sex="F",
+                db,
+                structure["actor"],
+                certification_code="CQP_SP",
+                last_name=last,
+                first_names=first,
+                birth_date=date(1980, 1, 1) + timedelta(days=i),
+                contract_type="CDDI",
+                contract_start=date(2026, 1, 5),
+                sex="F",
             )
 
 
@@ -93,8 +99,12 @@ def test_limits_cursor_and_filters(client, people):
 
 def test_state_filters_are_the_process_enums_in_the_spec(client):
     spec = client.get("/openapi.json").json()
-    for path, states in (("/agrement-requests", {"submitted", "granted"}), ("/appuis", {"requested", "reported"}),
-                         ("/candidates", {"registered", "ready_for_jury"}), ("/controles", {"planned"})):
+    for path, states in (
+        ("/agrement-requests", {"submitted", "granted"}),
+        ("/appuis", {"requested", "reported"}),
+        ("/candidates", {"registered", "ready_for_jury"}),
+        ("/controles", {"planned"}),
+    ):
         (param,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "state"]
         schema = param["schema"]["anyOf"][0]
         enum = schema.get("enum") or spec["components"]["schemas"][schema["$ref"].split("/")[-1]]["enum"]
@@ -121,9 +131,15 @@ def test_every_json_list_of_the_spec_is_a_page(client):
                     names = {p["name"] for p in operation.get("parameters", [])}
                     assert {"limit", "cursor"} <= names, (method, path)
                     lists.append(path)
-    for expected in ("/candidates", "/candidates/{candidate_id}/timeline", "/agrement-requests/{request_id}/timeline",
-                     "/jury-sessions/{session_id}/timeline", "/webhooks/{subscription_id}/deliveries",
-                     "/certificates/{certificate_id}/credentials", "/structures/{structure_id}/links"):
+    for expected in (
+        "/candidates",
+        "/candidates/{candidate_id}/timeline",
+        "/agrement-requests/{request_id}/timeline",
+        "/jury-sessions/{session_id}/timeline",
+        "/webhooks/{subscription_id}/deliveries",
+        "/certificates/{certificate_id}/credentials",
+        "/structures/{structure_id}/links",
+    ):
         assert expected in lists, expected
 
 
@@ -137,8 +153,14 @@ def test_a_timeline_is_walked_in_pages_oldest_first(client, people):
     with session_scope() as db:
         candidate_id = db.exec(select(Candidate.id)).one()
         for i in range(129):  # and « register »: 130 events
-            record_event(db, entity_type=Candidate.__tablename__, entity_id=candidate_id, action="note",
-                         actor=SYSTEM, reason=f"Note {i}")
+            record_event(
+                db,
+                entity_type=Candidate.__tablename__,
+                entity_id=candidate_id,
+                action="note",
+                actor=SYSTEM,
+                reason=f"Note {i}",
+            )
     officer = auth(people["officer"])
 
     first = client.get(f"/candidates/{candidate_id}/timeline", headers=officer)

@@ -46,8 +46,14 @@ def readme_api(client, people, monkeypatch):
 def test_the_readme_shows_the_four_things_a_client_needs():
     section = _section()
     assert len(_blocks("python")) == 3 and len(_blocks("json")) == 1
-    for needle in ('page["next"]', "If-None-Match", "304", "X-CQP-Signature", "hmac.compare_digest",
-                   "application/problem+json"):
+    for needle in (
+        'page["next"]',
+        "If-None-Match",
+        "304",
+        "X-CQP-Signature",
+        "hmac.compare_digest",
+        "application/problem+json",
+    ):
         assert needle in section, needle
 
 
@@ -93,8 +99,9 @@ def test_the_readme_snippets_run_against_the_engine(client, people, submit, read
     # A webhook subscription, and the README's receiver-side check on a real delivery.
     receiver = Receiver()
     try:
-        monkeypatch.setattr(webhook_tests, "verify",
-                            lambda secret, body, header, now: namespace["verified"](body, header))
+        monkeypatch.setattr(
+            webhook_tests, "verify", lambda secret, body, header, now: namespace["verified"](body, header)
+        )
         exec(webhook.replace("https://si.example.org/cqp", receiver.url), namespace)
         assert namespace["sub"]["events"] == ["dossier.state_changed"] and namespace["secret"].startswith("whsec_")
         submit(2)  # a state change: its event queued for the subscription
@@ -117,7 +124,6 @@ def test_the_readme_problem_example_is_what_the_engine_answers(client, people, s
     assert '"email": "pas-une-adresse"' in _section()
     metadata["structure"]["email"] = "pas-une-adresse"
     parts["data"]["metadata"] = json.dumps(metadata)
-    r = client.post("/agrement-requests", headers={"Authorization": f"Bearer {people['mandataire']['token']}"},
-                    **parts)
+    r = client.post("/agrement-requests", headers={"Authorization": f"Bearer {people['mandataire']['token']}"}, **parts)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert r.json() == json.loads(example)

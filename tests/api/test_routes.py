@@ -27,8 +27,14 @@ class _Recorder:
 
 def _actions(digest_path: bool) -> tuple[APIRouter, _Recorder]:
     router, recorder = APIRouter(), _Recorder()
-    actions = DossierActions(router, id_param="appeal_id", responder=recorder, response_model=None,
-                             principal=Officer, digest_path=digest_path)
+    actions = DossierActions(
+        router,
+        id_param="appeal_id",
+        responder=recorder,
+        response_model=None,
+        principal=Officer,
+        digest_path=digest_path,
+    )
     actions.add("start-over", lambda s, actor, i: (s, actor, i), summary="Recommencer")
     actions.add("reject", lambda s, actor, i, reason: (s, actor, i, reason), reason=True, summary="Rejeter")
     return router, recorder
@@ -41,7 +47,11 @@ def test_an_action_route_is_named_and_typed_as_a_written_one():
     assert with_reason.path == "/{appeal_id}/reject" and with_reason.name == "reject"
     parameters = inspect.signature(with_reason.endpoint).parameters
     assert [(p.name, p.annotation) for p in parameters.values()] == [
-        ("appeal_id", int), ("body", ReasonIn), ("call", Call), ("principal", Officer)]
+        ("appeal_id", int),
+        ("body", ReasonIn),
+        ("call", Call),
+        ("principal", Officer),
+    ]
     assert plain.endpoint.__doc__ is None  # else FastAPI would make it the route's description
 
 
@@ -53,4 +63,6 @@ def test_an_action_applies_the_service_with_the_digest_of_the_written_routes():
         router.routes[1].endpoint(appeal_id=7, body=body, call="call", principal=principal)
         assert [digest for digest, _ in recorder.calls] == expected
         assert [done for _, done in recorder.calls] == [
-            ("session", "actor", 7), ("session", "actor", 7, "Pièces manquantes au dossier")]
+            ("session", "actor", 7),
+            ("session", "actor", 7, "Pièces manquantes au dossier"),
+        ]

@@ -18,8 +18,11 @@ ALL = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
 def issued(people):
     """A certificate (all blocs) and an attestation (partial), issued after a signed PV."""
     _, (zoe, joao) = certified_holders(
-        people, 2, names=[("Lefèvre-Éluard", "Zoé"), ("Da Silva", "João")],
-        results=[ALL, {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}])
+        people,
+        2,
+        names=[("Lefèvre-Éluard", "Zoé"), ("Da Silva", "João")],
+        results=[ALL, {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}],
+    )
     with session_scope() as db:
         rows = {c.candidate_id: c for c in db.exec(select(Certificate))}
     return {"certificate": rows[zoe], "attestation": rows[joao]}
@@ -54,12 +57,16 @@ def test_valid_certificate_html_and_json(client, issued):
     assert len(body["blocs"]) == 3 and body["blocs"][0].startswith("SP-B1 — ")
     assert "Lefèvre" not in r.text
     # ?format=json wins over a browser's Accept header
-    r = client.get(url(cert.number, checksum(cert.number)) + "&format=json",
-                   headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    r = client.get(
+        url(cert.number, checksum(cert.number)) + "&format=json",
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
     assert r.json()["status"] == "valid"
     # a browser gets HTML
-    r = client.get(url(cert.number, checksum(cert.number)),
-                   headers={"Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"})
+    r = client.get(
+        url(cert.number, checksum(cert.number)),
+        headers={"Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"},
+    )
     assert r.headers["content-type"].startswith("text/html")
 
 
@@ -73,8 +80,11 @@ def test_attestation_lists_only_validated_blocs(client, issued):
 
 def test_revoked_after_revocation(client, people, issued):
     cert = issued["certificate"]
-    r = client.post(f"/certificates/{cert.id}/revoke", headers=auth(people["officer"]),
-                    json={"reason": "Fraude à l'évaluation <b>établie</b>"})
+    r = client.post(
+        f"/certificates/{cert.id}/revoke",
+        headers=auth(people["officer"]),
+        json={"reason": "Fraude à l'évaluation <b>établie</b>"},
+    )
     assert r.status_code == 200
     r = client.get(url(cert.number, checksum(cert.number)), headers={"Accept": "application/json"})
     body = r.json()
@@ -113,6 +123,7 @@ def test_unknown_and_oversized_numbers(client, issued):
 
 def test_no_authentication_required_nor_used(client, people, issued):
     cert = issued["certificate"]
-    r = client.get(url(cert.number, checksum(cert.number)) + "&format=json",
-                   headers={"Authorization": "Bearer invalid-token"})
+    r = client.get(
+        url(cert.number, checksum(cert.number)) + "&format=json", headers={"Authorization": "Bearer invalid-token"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "valid"

@@ -39,8 +39,9 @@ class Receiver:
                     receiver.fail_next -= 1
                     self.send_response(503)
                 else:
-                    receiver.received.append({"valid": ok, "body": json.loads(body),
-                                              "event_id": self.headers["X-CQP-Event-Id"]})
+                    receiver.received.append(
+                        {"valid": ok, "body": json.loads(body), "event_id": self.headers["X-CQP-Event-Id"]}
+                    )
                     self.send_response(204 if ok else 400)
                 self.end_headers()
 
@@ -61,13 +62,18 @@ def receiver():
 
 def test_signed_events_delivered_to_a_real_receiver_with_retries(client, people, submit, receiver):
     officer = auth(people["officer"])
-    r = client.post("/webhooks", headers=officer, json={"url": receiver.url, "description": "SI du réseau",
-                                                         "events": ["dossier.state_changed"]})
+    r = client.post(
+        "/webhooks",
+        headers=officer,
+        json={"url": receiver.url, "description": "SI du réseau", "events": ["dossier.state_changed"]},
+    )
     assert r.status_code == 201, r.text
     sub = r.json()
     receiver.secret = sub["secret"]
-    assert sub["secret"].startswith("whsec_") and "secret" not in client.get(f"/webhooks/{sub['id']}",
-                                                                                headers=officer).json()
+    assert (
+        sub["secret"].startswith("whsec_")
+        and "secret" not in client.get(f"/webhooks/{sub['id']}", headers=officer).json()
+    )
     listed = client.get("/webhooks", headers=officer).json()
     assert listed["total"] == 1 and "secret" not in listed["items"][0]
 
@@ -76,8 +82,7 @@ def test_signed_events_delivered_to_a_real_receiver_with_retries(client, people,
     first = asyncio.run(deliver_webhooks(get_engine()))
     assert (first.delivered, first.retried, first.failed) == (0, 1, 0) and receiver.received == []
     log = client.get(f"/webhooks/{sub['id']}/deliveries", headers=officer).json()["items"]
-    assert [(d["status"], d["attempts"], [a["status_code"] for a in d["log"]]) for d in log] == [
-        ("pending", 1, [503])]
+    assert [(d["status"], d["attempts"], [a["status_code"] for a in d["log"]]) for d in log] == [("pending", 1, [503])]
     assert asyncio.run(deliver_webhooks(get_engine())).delivered == 0  # not due yet: backoff
 
     with session_scope() as db:  # the backoff elapses
@@ -90,7 +95,11 @@ def test_signed_events_delivered_to_a_real_receiver_with_retries(client, people,
     assert got["valid"] is True and got["event_id"] == got["body"]["id"] == log[0]["event_id"]
     assert got["body"]["type"] == "dossier.state_changed" and got["body"]["created_at"].endswith("Z")
     data = got["body"]["data"]
-    assert (data["entity_type"], data["entity_id"], data["to_state"]) == ("agrement_requests", request["id"], "submitted")
+    assert (data["entity_type"], data["entity_id"], data["to_state"]) == (
+        "agrement_requests",
+        request["id"],
+        "submitted",
+    )
     log = client.get(f"/webhooks/{sub['id']}/deliveries", headers=officer).json()["items"]
     assert [(d["status"], [a["status_code"] for a in d["log"]]) for d in log] == [("delivered", [503, 204])]
 
@@ -110,8 +119,11 @@ def test_subscriptions_are_for_officers_with_known_events(client, people):
         r = client.post("/webhooks", headers=auth(people["officer"]), json={**body, "url": url})
         assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/url", url
         assert "adresse URL invalide (http ou https)" in r.json()["detail"]
-    r = client.post("/webhooks", headers=auth(people["officer"]),
-                    json={**body, "url": "https://si.example.org:8443/hooks?jeton=a%C3%A9"})
+    r = client.post(
+        "/webhooks",
+        headers=auth(people["officer"]),
+        json={**body, "url": "https://si.example.org:8443/hooks?jeton=a%C3%A9"},
+    )
     assert r.status_code == 201 and r.json()["url"] == "https://si.example.org:8443/hooks?jeton=a%C3%A9"
 
 

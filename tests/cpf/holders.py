@@ -46,12 +46,12 @@ NAMES = [
 ]
 
 
-
 def certify(people, structure, names, *, first=1, partial=(), sexes=None):
     """Register, deliberate and issue: certificates for every candidate, attestations for ``partial``
     (indexes). Returns {last name: certificate id} of the certificates."""
-    ids = ready_candidates(structure, len(names), first=first, names=names,
-                           sexes=sexes if sexes is not None else ["F"] * len(names))
+    ids = ready_candidates(
+        structure, len(names), first=first, names=names, sexes=sexes if sexes is not None else ["F"] * len(names)
+    )
     results = {ids[i]: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"} for i in partial}
     issue_results(deliberate(people, ids, results))
     with session_scope() as db:
@@ -67,19 +67,29 @@ def deliberate(people, ids, results) -> int:
     from certification.jury import service as jury_svc
 
     officer_actor = people["officer"]["actor"]
-    members = [("presidente", "employeur", True), ("employeur2", "employeur", False), ("salarie1", "salarie", False),
-               ("salarie2", "salarie", False)]
+    members = [
+        ("presidente", "employeur", True),
+        ("employeur2", "employeur", False),
+        ("salarie1", "salarie", False),
+        ("salarie2", "salarie", False),
+    ]
     with session_scope() as db:
         jury = plan_past_session(db, officer_actor, place="Rennes")
         for key, college, president in members:
-            jury_svc.add_member(db, officer_actor, jury.id, user_id=people[key]["id"], college=college,
-                                is_president=president)
+            jury_svc.add_member(
+                db, officer_actor, jury.id, user_id=people[key]["id"], college=college, is_president=president
+            )
         rows = jury_svc.add_candidates(db, officer_actor, jury.id, ids)
         jury_svc.convene(db, officer_actor, jury.id)
         jury_svc.check_composition(db, officer_actor, jury.id)
         for row in rows:
-            jury_svc.record_results(db, officer_actor, jury.id, row.candidate_id,
-                                    (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs})
+            jury_svc.record_results(
+                db,
+                officer_actor,
+                jury.id,
+                row.candidate_id,
+                (results or {}).get(row.candidate_id) or {b: "validated" for b in row.blocs},
+            )
         jury_svc.close_deliberation(db, officer_actor, jury.id)
         jury_svc.sign_pv(db, people["presidente"]["actor"], jury.id)
         return jury.id
@@ -101,7 +111,9 @@ def states() -> dict[str, str]:
 
 def numbers() -> dict[str, str]:
     with session_scope() as db:
-        return {c.holder_last_name: c.number for c in db.exec(select(Certificate).where(Certificate.kind == "certificate"))}
+        return {
+            c.holder_last_name: c.number for c in db.exec(select(Certificate).where(Certificate.kind == "certificate"))
+        }
 
 
 def xml_report(reference: str, lines) -> bytes:
@@ -119,7 +131,8 @@ def xml_report(reference: str, lines) -> bytes:
 
 def csv_report(lines) -> bytes:
     body = "Identifiant technique;Statut;Libellé de l'erreur\r\n" + "".join(
-        f"{tid};{status};{message}\r\n" for tid, status, message in lines)
+        f"{tid};{status};{message}\r\n" for tid, status, message in lines
+    )
     return body.encode("utf-8-sig")
 
 

@@ -18,8 +18,14 @@ OFFICER = Actor(1, Role.officer, "Camille Martin")
 
 
 def record(state: CpfState) -> CpfRecord:
-    return CpfRecord(certificate_id=1, certification_id=1, technical_id="CQP-SP-2026-0001", state=state.value,
-                     issued_on=date(2026, 1, 5), due_on=date(2026, 4, 5))
+    return CpfRecord(
+        certificate_id=1,
+        certification_id=1,
+        technical_id="CQP-SP-2026-0001",
+        state=state.value,
+        issued_on=date(2026, 1, 5),
+        due_on=date(2026, 4, 5),
+    )
 
 
 @pytest.mark.parametrize("state", list(CpfState))
@@ -31,9 +37,16 @@ def test_only_a_rejected_record_may_be_resent_by_an_officer(state):
 
 
 def test_an_officer_declares_the_deposit_and_imports_the_report_of_a_batch():
-    batch = CpfExportBatch(reference="CPF-SP-2026-0001", certification_id=1, registry_type="RNCP",
-                           registry_code="RNCP34567", state="generated", filename="f.xml", relative_path="f.xml",
-                           sha256="0" * 64)
+    batch = CpfExportBatch(
+        reference="CPF-SP-2026-0001",
+        certification_id=1,
+        registry_type="RNCP",
+        registry_code="RNCP34567",
+        state="generated",
+        filename="f.xml",
+        relative_path="f.xml",
+        sha256="0" * 64,
+    )
     assert batch_actions(None, OFFICER, batch) == ["deposit", "report"]
     assert batch_actions(None, Actor(2, Role.structure, "Structure"), batch) == []
     assert batch_actions(None, SYSTEM, batch) == []

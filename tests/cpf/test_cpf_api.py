@@ -42,8 +42,11 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     assert client.get("/exports/cpf/overdue", headers=officer).json()["items"] == []
 
     report = f"idTechnique;statut;message\n{ids[0]};ACCEPTE;\n{ids[1]};REJETE;Prénom invalide\n".encode()
-    imported = client.post(f"/exports/cpf/{batch['id']}/report", headers=officer,
-                           files={"report": ("compte-rendu.csv", report, "text/csv")})
+    imported = client.post(
+        f"/exports/cpf/{batch['id']}/report",
+        headers=officer,
+        files={"report": ("compte-rendu.csv", report, "text/csv")},
+    )
     assert imported.status_code == 200, imported.text
     body = imported.json()
     assert (body["accepted"], body["rejected"]) == ([ids[0]], [ids[1]])
@@ -54,17 +57,22 @@ def test_cpf_export_round_trip(client, people, certified, settings):
     again = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer)
     assert again.status_code == 200 and again.json()["batch"] is None  # nothing corrected: no new file
 
-    rejected = next(r for r in client.get("/exports/cpf/records", headers=officer).json()["items"] if r["state"] == "rejected")
+    rejected = next(
+        r for r in client.get("/exports/cpf/records", headers=officer).json()["items"] if r["state"] == "rejected"
+    )
     assert rejected["error_message"] == "Prénom invalide"
-    resend = client.post(f"/exports/cpf/records/{rejected['id']}/resend", json={"reason": "Erreur côté plateforme"},
-                         headers=officer)
+    resend = client.post(
+        f"/exports/cpf/records/{rejected['id']}/resend", json={"reason": "Erreur côté plateforme"}, headers=officer
+    )
     assert resend.status_code == 200 and resend.json()["resend_requested"]
     second = client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=officer).json()["batch"]
     assert (second["record_count"], second["resent_count"]) == (1, 1)
 
-    bad = client.post(f"/exports/cpf/{batch['id']}/report", headers=officer,
-                      files={"report": ("cr.xml", b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY b 'c'>]><a/>",
-                                        "application/xml")})
+    bad = client.post(
+        f"/exports/cpf/{batch['id']}/report",
+        headers=officer,
+        files={"report": ("cr.xml", b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY b 'c'>]><a/>", "application/xml")},
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "report_doctype"
     assert client.get("/exports/cpf/9999", headers=officer).status_code == 404
     assert client.get("/exports/cpf/9999/file", headers=officer).status_code == 404
@@ -86,10 +94,14 @@ def test_cpf_deposit_is_declared_and_traced(client, people, certified):
     assert before.status_code == 422 and before.json()["code"] == "deposit_before_batch"
     for body in ({"deposited_on": "31/12/2026"}, {}, {"deposited_on": today.isoformat(), "by": "x"}):
         assert client.post(url, json=body, headers=officer).status_code == 422
-    assert client.post(url, json={"deposited_on": today.isoformat()},
-                       headers=auth(people["mandataire"])).status_code == 403
-    assert client.post("/exports/cpf/9999/deposit", json={"deposited_on": today.isoformat()},
-                       headers=officer).status_code == 404
+    assert (
+        client.post(url, json={"deposited_on": today.isoformat()}, headers=auth(people["mandataire"])).status_code
+        == 403
+    )
+    assert (
+        client.post("/exports/cpf/9999/deposit", json={"deposited_on": today.isoformat()}, headers=officer).status_code
+        == 404
+    )
 
     for _ in range(2):  # the same date again changes nothing
         declared = client.post(url, json={"deposited_on": today.isoformat()}, headers=officer)

@@ -21,7 +21,19 @@ from certification.cpf import states as cpf_states
 from certification.cpf.models import CpfBatchItem, CpfExportBatch, CpfRecord
 from certification.jury import issuance
 from flows.cpf import export_once, import_report_once
-from tests.cpf.holders import NAMES, NS, XSI_NIL, certify, csv_report, numbers, officer, passages, read_flux, record_of, states
+from tests.cpf.holders import (
+    NAMES,
+    NS,
+    XSI_NIL,
+    certify,
+    csv_report,
+    numbers,
+    officer,
+    passages,
+    read_flux,
+    record_of,
+    states,
+)
 
 
 def test_xml_flux_as_the_data_dictionary(world, settings):
@@ -66,14 +78,20 @@ def test_xml_flux_as_the_data_dictionary(world, settings):
         cert = db.exec(select(Certificate).where(Certificate.number == nums[NAMES[0][0]])).one()
     born = cert.holder_birth_date
     assert [holder.findtext(f"cpf:{k}Naissance", namespaces=NS) for k in ("annee", "mois", "jour")] == [
-        str(born.year), str(born.month), str(born.day)]
+        str(born.year),
+        str(born.month),
+        str(born.day),
+    ]
     assert first.findtext("cpf:dateDebutValidite", namespaces=NS) == cert.issued_on.isoformat()
     assert first.find("cpf:dateFinValidite", NS).get(XSI_NIL) == "true"
     assert first.findtext("cpf:obtentionCertification", namespaces=NS) == "PAR_ADMISSION"
     assert first.findtext("cpf:donneeCertifiee", namespaces=NS) == "true"
     second = found[nums[NAMES[1][0]]].find("cpf:identificationTitulaire/cpf:titulaire", NS)
     assert [second.findtext(f"cpf:prenom{i}", namespaces=NS) for i in (1, 2, 3)] == [
-        "Jean-François", "Éloi", "Maël Noé"]
+        "Jean-François",
+        "Éloi",
+        "Maël Noé",
+    ]
     assert second.find("cpf:libelleCommuneNaissance", NS) is None
     assert flux.flux_errors(data) == []  # the written flux is valid against the data dictionary's schema
 

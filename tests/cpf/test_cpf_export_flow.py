@@ -35,8 +35,9 @@ def registered(code: str = "RS5286"):
 
 def alerts() -> list[OutboxMessage]:
     with session_scope() as db:
-        return list(db.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte")
-                           .order_by(OutboxMessage.id)))
+        return list(
+            db.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/alerte").order_by(OutboxMessage.id))
+        )
 
 
 async def test_export_flow_writes_each_batch_once(prefect_server, settings):
@@ -108,8 +109,12 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     first = run(date(2027, 3, 2))  # Éluard sent; Darc held back (no sex): announced
     assert first["batch"]["record_count"] == 1 and len(first["alerts"]) == 1
     with time_machine.travel(datetime(2027, 3, 5, 9, tzinfo=UTC), tick=False):  # Éluard accepted: declared
-        import_report_once(first["batch"]["id"], f"idTechnique;statut\n{certificates['Éluard'].number};OK\n".encode(),
-                           "cr.csv", people["officer"]["actor"])
+        import_report_once(
+            first["batch"]["id"],
+            f"idTechnique;statut\n{certificates['Éluard'].number};OK\n".encode(),
+            "cr.csv",
+            people["officer"]["actor"],
+        )
     for day in (date(2027, 3, 3), date(2027, 5, 1)):  # nothing new; still 31 days before the due date
         assert run(day) == {"batch": None, "error": None, "alerts": [], "reminders": []}
     assert len(run(date(2027, 5, 2))["alerts"]) == 1  # due within 30 days
@@ -122,8 +127,12 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     sent = run(date(2027, 6, 4))  # sent (late), but not declared until a report accepts it: still overdue
     assert sent["batch"]["record_count"] == 1 and len(sent["alerts"]) == 1
     assert run(date(2027, 6, 4))["alerts"] == []
-    import_report_once(sent["batch"]["id"], f"idTechnique;statut;message\n{darc.number};REJETE;Nom inconnu\n".encode(),
-                       "cr.csv", people["officer"]["actor"])
+    import_report_once(
+        sent["batch"]["id"],
+        f"idTechnique;statut;message\n{darc.number};REJETE;Nom inconnu\n".encode(),
+        "cr.csv",
+        people["officer"]["actor"],
+    )
     assert len(run(date(2027, 6, 5))["alerts"]) == 1  # rejected and overdue: owed again
 
     # An export that fails (the schema refuses the flux) is said once, nothing recorded.
@@ -149,12 +158,19 @@ def test_alerts_follow_each_stage_of_a_record_once(settings, monkeypatch):
     assert "échéance le 1er juin 2027, dans 91 jours" in mails[0].body_text
     assert "retenu" in mails[0].body_text.lower() and "sexe du titulaire" in mails[1].body_text
     assert "DÉPASSÉE de 1 jour" in mails[2].body_text and "Corrigez les données manquantes" in mails[2].body_text
-    assert f"{darc.number}, Jeanne DARC, délivré le 1er mars 2027 — échéance le 1er juin 2027, DÉPASSÉE de 3 jours\u202f; " \
+    assert (
+        f"{darc.number}, Jeanne DARC, délivré le 1er mars 2027 — échéance le 1er juin 2027, DÉPASSÉE de 3 jours\u202f; "
         "transmis, en attente du compte rendu\n" in mails[3].body_text
-    assert f"Lot {sent['batch']['reference']} produit le 4 juin 2027, dépôt non déclaré\u00a0: compte rendu de traitement " \
+    )
+    assert (
+        f"Lot {sent['batch']['reference']} produit le 4 juin 2027, dépôt non déclaré\u00a0: compte rendu de traitement "
         "non importé" in mails[3].body_text
-    assert "déposez le lot sur la plateforme de la Caisse des Dépôts si ce n'est pas fait, puis importez son compte " \
-        "rendu" in mails[3].body_text and "Corrigez les données manquantes" not in mails[3].body_text
+    )
+    assert (
+        "déposez le lot sur la plateforme de la Caisse des Dépôts si ce n'est pas fait, puis importez son compte rendu"
+        in mails[3].body_text
+        and "Corrigez les données manquantes" not in mails[3].body_text
+    )
     assert "Motif du rejet\u00a0: Nom inconnu" in mails[4].body_text and "sexe du titulaire" not in mails[4].body_text
     assert "L'export automatique du flux de cette certification a échoué" in mails[5].body_text
     assert "idClient" in mails[5].body_text
@@ -185,16 +201,22 @@ def test_the_export_is_scheduled(prefect_server, monkeypatch):
 
 def reminders() -> list[OutboxMessage]:
     with session_scope() as db:
-        return list(db.exec(select(OutboxMessage).where(OutboxMessage.template == "cpf/rappel_compte_rendu")
-                           .order_by(OutboxMessage.id)))
+        return list(
+            db.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.template == "cpf/rappel_compte_rendu")
+                .order_by(OutboxMessage.id)
+            )
+        )
 
 
 def test_a_batch_without_report_is_reminded_once_per_step(settings):
     people, structure = registered("RNCP34567")
     officer = people["officer"]["actor"]
     with time_machine.travel(datetime(2027, 3, 1, 10, tzinfo=UTC), tick=False):
-        ids = ready_candidates(structure, 3, names=[("Éluard", "Paul"), ("Darc", "Jeanne"), ("Brel", "Jacques")],
-                               sexes=["M", None, "M"])
+        ids = ready_candidates(
+            structure, 3, names=[("Éluard", "Paul"), ("Darc", "Jeanne"), ("Brel", "Jacques")], sexes=["M", None, "M"]
+        )
         issue_results(deliberated_session(people, ids))
     with session_scope() as db:
         darc = db.exec(select(Certificate).where(Certificate.holder_last_name == "Darc")).one()
@@ -230,18 +252,32 @@ def test_a_batch_without_report_is_reminded_once_per_step(settings):
 
     mails = reminders()
     assert [(m.subject, m.dedupe_key, m.to_addrs) for m in mails] == [
-        (f"[CPF CQP_SP] Rappel : lot {a} sans compte rendu importé depuis 15 jours",
-         f"cpf_export_batches:{batch_of(a).id}:report-reminder-1", [settings.officers_mailbox]),
-        (f"[CPF CQP_SP] Rappel : lot {b} sans compte rendu importé depuis 15 jours",
-         f"cpf_export_batches:{batch_of(b).id}:report-reminder-1", [settings.officers_mailbox]),
-        (f"[CPF CQP_SP] Dernier rappel : lot {a} sans compte rendu importé depuis 30 jours",
-         f"cpf_export_batches:{batch_of(a).id}:report-reminder-2", [settings.officers_mailbox]),
+        (
+            f"[CPF CQP_SP] Rappel : lot {a} sans compte rendu importé depuis 15 jours",
+            f"cpf_export_batches:{batch_of(a).id}:report-reminder-1",
+            [settings.officers_mailbox],
+        ),
+        (
+            f"[CPF CQP_SP] Rappel : lot {b} sans compte rendu importé depuis 15 jours",
+            f"cpf_export_batches:{batch_of(b).id}:report-reminder-1",
+            [settings.officers_mailbox],
+        ),
+        (
+            f"[CPF CQP_SP] Dernier rappel : lot {a} sans compte rendu importé depuis 30 jours",
+            f"cpf_export_batches:{batch_of(a).id}:report-reminder-2",
+            [settings.officers_mailbox],
+        ),
     ]
     first, _, last = (m.body_text for m in mails)
-    assert f"Lot\u00a0: {a} (fichier {a}.xml)" in first and "Certification\u00a0: CQP Salarié Polyvalent (RNCP34567)" in first
-    assert f"Le lot {a}, produit le 2 mars 2027, déclare 2 certifiés. Son compte rendu de traitement n'a toujours pas " \
-        "été importé, 15 jours plus tard\u00a0: tant qu'il ne l'est pas, 2 certifiés de ce lot ne sont pas comptés comme " \
+    assert (
+        f"Lot\u00a0: {a} (fichier {a}.xml)" in first
+        and "Certification\u00a0: CQP Salarié Polyvalent (RNCP34567)" in first
+    )
+    assert (
+        f"Le lot {a}, produit le 2 mars 2027, déclare 2 certifiés. Son compte rendu de traitement n'a toujours pas "
+        "été importé, 15 jours plus tard\u00a0: tant qu'il ne l'est pas, 2 certifiés de ce lot ne sont pas comptés comme "
         "déclarés à la Caisse des Dépôts (échéance la plus proche\u00a0: 1er juin 2027)." in first
+    )
     assert "Son dépôt sur la plateforme de la Caisse des Dépôts n'a pas été déclaré" in first
     assert f"déposez le fichier {a}.xml (répertoire de données\u00a0: exports/cpf/CQP_SP/{a}.xml)" in first
     assert f"POST /exports/cpf/{batch_of(a).id}/deposit" in first
@@ -270,13 +306,15 @@ def test_after_a_pause_only_the_latest_reminder_is_sent(settings, monkeypatch):
         assert export_and_alert("CQP_SP")["reminders"] == ["CPF-SP-2027-0001:report-reminder-2"]
         assert export_and_alert("CQP_SP")["reminders"] == []
     assert [m.subject for m in reminders()] == [
-        "[CPF CQP_SP] Dernier rappel : lot CPF-SP-2027-0001 sans compte rendu importé depuis 49 jours"]
+        "[CPF CQP_SP] Dernier rappel : lot CPF-SP-2027-0001 sans compte rendu importé depuis 49 jours"
+    ]
 
 
 async def test_the_scheduled_flow_delivers_each_reminder_once(prefect_server, smtp, settings):
     people, structure = registered()
-    issue_results(deliberated_session(people, ready_candidates(structure, 2, names=[("Éluard", "Paul"),
-                                                                                     ("Ferré <i>", "Léo")])))
+    issue_results(
+        deliberated_session(people, ready_candidates(structure, 2, names=[("Éluard", "Paul"), ("Ferré <i>", "Léo")]))
+    )
     produced = (await cpf_export_all_flow())["certifications"]["CQP_SP"]["batch"]
     assert produced["record_count"] == 2 and smtp.messages == []
     reference = produced["reference"]
@@ -296,8 +334,10 @@ async def test_the_scheduled_flow_delivers_each_reminder_once(prefect_server, sm
     # (whitespace folded: the standard library folds a long header before an encoded word leaving a
     # space on both sides of the fold, which a reader unfolds into two)
     subjects = [" ".join(str(m["Subject"]).split()) for m in smtp.messages]
-    assert subjects == [f"[CPF CQP_SP] Rappel : lot {reference} sans compte rendu importé depuis 15 jours",
-                        f"[CPF CQP_SP] Dernier rappel : lot {reference} sans compte rendu importé depuis 30 jours"]
+    assert subjects == [
+        f"[CPF CQP_SP] Rappel : lot {reference} sans compte rendu importé depuis 15 jours",
+        f"[CPF CQP_SP] Dernier rappel : lot {reference} sans compte rendu importé depuis 30 jours",
+    ]
     text = smtp.messages[0].get_body(("plain",)).get_content()
     html = smtp.messages[0].get_body(("html",)).get_content()
     assert f"Le lot {reference}, produit le" in text and "déclare 2 certifiés" in text

@@ -27,7 +27,9 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     first = export_once("CQP_SP", officer(people))
 
     # The report of the first batch: A accepted, B rejected, C not in the report yet.
-    report = xml_report(first["reference"], [(a, "ACCEPTE", ""), (b, "REJETE", "Nom de naissance : caractère interdit")])
+    report = xml_report(
+        first["reference"], [(a, "ACCEPTE", ""), (b, "REJETE", "Nom de naissance : caractère interdit")]
+    )
     outcome = import_report_once(first["id"], report, "compte-rendu.xml", officer(people))
     assert (outcome["accepted"], outcome["rejected"]) == ([a], [b])
     assert states() == {a: "accepted", b: "rejected", c: "sent"}
@@ -58,8 +60,9 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     outcome = import_report_once(second["id"], csv_report([(b, "Accepté", "")]), "cr.csv", officer(people))
     assert outcome["accepted"] == [b]
     # A late report of the first batch about B changes nothing any more (B went again since).
-    late = import_report_once(first["id"], xml_report(first["reference"], [(b, "REJETE", "autre motif")]),
-                              "cr2.xml", officer(people))
+    late = import_report_once(
+        first["id"], xml_report(first["reference"], [(b, "REJETE", "autre motif")]), "cr2.xml", officer(people)
+    )
     assert late["superseded"] == [b]
     assert states() == {a: "accepted", b: "accepted", c: "sent"}
 
@@ -70,16 +73,21 @@ def test_accepted_never_resent_and_rejected_resent_after_correction(world, setti
     assert list(passages(root)) == [numbers()["Kerouac"]]
 
     # C rejected for a reason outside our data: re-sent only when the officer asks for it.
-    import_report_once(first["id"], xml_report(first["reference"], [(c, "KO", "Service indisponible")]), "cr3.xml",
-                       officer(people))
+    import_report_once(
+        first["id"], xml_report(first["reference"], [(c, "KO", "Service indisponible")]), "cr3.xml", officer(people)
+    )
     assert states()[c] == "rejected"
     assert export_once("CQP_SP") is None
     with session_scope() as db:
         record = db.exec(select(CpfRecord).where(CpfRecord.technical_id == c)).one()
         service.request_resend(db, officer(people), record.id, "Incident de la plateforme résolu")
         with pytest.raises(InvalidTransition):
-            service.request_resend(db, officer(people), db.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
-                               "déjà accepté")
+            service.request_resend(
+                db,
+                officer(people),
+                db.exec(select(CpfRecord.id).where(CpfRecord.technical_id == a)).one(),
+                "déjà accepté",
+            )
     fourth = export_once("CQP_SP")
     _, root = read_flux(settings, fourth)
     assert list(passages(root)) == [c]
@@ -114,8 +122,10 @@ def test_report_formats_and_refusals(world, settings):
     assert states() == {a: "sent", b: "sent"}
 
     # CSV with commas, Windows-1252, unknown ids reported, messages kept.
-    data = f"idTechnique,statut,codeErreur,message\r\n{a},OK,,\r\n{b},KO,E12,Date de naissance incohérente\r\n" \
-           "SP-1999-000001,OK,,\r\n".encode("cp1252")
+    data = (
+        f"idTechnique,statut,codeErreur,message\r\n{a},OK,,\r\n{b},KO,E12,Date de naissance incohérente\r\n"
+        "SP-1999-000001,OK,,\r\n".encode("cp1252")
+    )
     outcome = imp(data)
     assert (outcome.accepted, outcome.rejected, outcome.unknown) == ([a], [b], ["SP-1999-000001"])
     with session_scope() as db:
@@ -140,7 +150,9 @@ def test_overdue_three_months_after_issue(world, settings):
         with session_scope() as db:
             records = queries.list_records(db, officer(people))
         assert {(r.technical_id, r.issued_on, r.due_on) for r in records} == {
-            (a, date(2027, 3, 1), date(2027, 6, 1)), (b, date(2027, 3, 1), date(2027, 6, 1))}
+            (a, date(2027, 3, 1), date(2027, 6, 1)),
+            (b, date(2027, 3, 1), date(2027, 6, 1)),
+        }
         assert overdue() == []
     with time_machine.travel(datetime(2027, 6, 1, 12, tzinfo=UTC), tick=False):
         assert overdue() == []  # due today
@@ -152,9 +164,12 @@ def test_overdue_three_months_after_issue(world, settings):
         assert overdue() == sorted([a, b])
         with session_scope() as db:
             assert all(cpf_states.is_overdue(r) for r in queries.list_records(db, officer(people), state="sent"))
-            assert sorted(r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP")) == sorted([a, b])
-        import_report_once(batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv",
-                           officer(people))
+            assert sorted(r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP")) == sorted(
+                [a, b]
+            )
+        import_report_once(
+            batch["id"], csv_report([(a, "ACCEPTE", ""), (b, "REJETE", "Prénom manquant")]), "cr.csv", officer(people)
+        )
         assert overdue() == [b]  # accepted: declared; rejected: still owed
         with session_scope() as db:
             assert not cpf_states.is_overdue(db.exec(select(CpfRecord).where(CpfRecord.technical_id == a)).one())
@@ -172,8 +187,7 @@ def test_sent_records_are_alerted_only_once_overdue(world, settings):
     (a,) = numbers().values()
 
     def attention(day: date) -> list[str]:
-        with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), \
-                session_scope() as db:
+        with time_machine.travel(datetime.combine(day, datetime.min.time(), UTC), tick=False), session_scope() as db:
             return [r.technical_id for r in queries.attention_records(db, officer(people), "CQP_SP", days_before=30)]
 
     assert attention(date(2027, 5, 20)) == []  # due within 30 days, but sent: its batch is followed
@@ -194,8 +208,14 @@ def test_report_reminder_steps(world, settings):
     with session_scope() as db:
         batch = db.get(CpfExportBatch, summary["id"])
     assert cpf_states.produced_on(batch) == date(2027, 3, 2)
-    days = [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 17), date(2027, 3, 31), date(2027, 4, 1),
-            date(2027, 9, 1)]
+    days = [
+        date(2027, 3, 2),
+        date(2027, 3, 16),
+        date(2027, 3, 17),
+        date(2027, 3, 31),
+        date(2027, 4, 1),
+        date(2027, 9, 1),
+    ]
     assert [cpf_states.report_reminder_step(batch, d, 15) for d in days] == [0, 0, 1, 1, 2, 2]  # two at most
     assert [cpf_states.report_reminder_step(batch, d, 0) for d in days] == [0] * 6  # reminders turned off
     import_report_once(batch.id, csv_report([(summary_ids(summary)[0], "ACCEPTE", "")]), "cr.csv", officer(people))
@@ -216,8 +236,12 @@ def test_the_officer_declares_the_deposit(world, settings):
                 service.declare_deposit(db, officer(people), summary["id"], day)
             refused.append((exc.value.code, exc.value.status_code, exc.value.message))
         assert refused == [
-            ("deposit_before_batch", 422, f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
-                                          "pas avoir été déposé avant cette date."),
+            (
+                "deposit_before_batch",
+                422,
+                f"Le lot {summary['reference']} a été produit le 02/03/2027 : il ne peut "
+                "pas avoir été déposé avant cette date.",
+            ),
             ("deposit_in_future", 422, "La date de dépôt ne peut pas être postérieure à aujourd'hui."),
         ]
         with session_scope() as db, pytest.raises(Exception) as exc:

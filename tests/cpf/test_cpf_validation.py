@@ -51,13 +51,17 @@ def test_holder_without_sex_is_held_back_until_corrected(world, settings):
     # The officer corrects the certificate: no new document version (the sex is not printed),
     # the candidate keeps it for any later issue, and B goes in the next flux.
     with session_scope() as db:
-        cert = issuance.correct(db, officer(people), ids[NAMES[1][0]], reason="Sexe recueilli auprès de la structure",
-                                sex="M")
+        cert = issuance.correct(
+            db, officer(people), ids[NAMES[1][0]], reason="Sexe recueilli auprès de la structure", sex="M"
+        )
         assert (cert.holder_sex, cert.version) == ("M", 1)
         assert db.get(Candidate, cert.candidate_id).sex == "M"
         event = timeline(db, "certificates", cert.id)[-1]
         assert (event.action, event.data["before"], event.data["after"]) == (
-            "correct", {"holder_sex": "None"}, {"holder_sex": "M"})
+            "correct",
+            {"holder_sex": "None"},
+            {"holder_sex": "M"},
+        )
         with pytest.raises(ValidationFailed) as exc:
             issuance.correct(db, officer(people), cert.id, reason="?", sex="H")
         assert exc.value.code == "bad_sex"
@@ -101,13 +105,18 @@ def test_generated_flux_validates_and_escaping_survives(world, settings):
     flux.validate_flux(data)
     assert b"<script>" not in data and b"&lt;script&gt;alert('x')&lt;/script&gt; &amp; Fils" in data
     holders = {p.findtext(".//cpf:nomNaissance", namespaces=NS): p for p in passages(root).values()}
-    assert set(holders) == {"O'Brien <Zoé> & Cie", "N'Guessan-Lefèvre", "<script>alert('x')</script> & Fils",
-                            "Ñúñez Çelik"}
+    assert set(holders) == {
+        "O'Brien <Zoé> & Cie",
+        "N'Guessan-Lefèvre",
+        "<script>alert('x')</script> & Fils",
+        "Ñúñez Çelik",
+    }
     assert holders["<script>alert('x')</script> & Fils"].findtext(".//cpf:prenom2", namespaces=NS) == "d'Ornano"
     # The schema's own parse of the document gives the same names back.
     decoded = flux.flux_schema().to_dict(data)
     passages_ = decoded["cpf:emetteur"]["cpf:certificateurs"]["cpf:certificateur"]["cpf:certifications"][
-        "cpf:certification"][0]["cpf:passageCertifications"]["cpf:passageCertification"]
+        "cpf:certification"
+    ][0]["cpf:passageCertifications"]["cpf:passageCertification"]
     assert {p["cpf:identificationTitulaire"]["cpf:titulaire"]["cpf:nomNaissance"] for p in passages_} == set(holders)
 
 
@@ -129,21 +138,35 @@ def test_hand_broken_documents_are_rejected(world, settings):
         (b"<cpf:sexe>F</cpf:sexe>", b"", tid, "identificationTitulaire/titulaire"),
         (b"<cpf:sexe>F</cpf:sexe>", b"<cpf:sexe>X</cpf:sexe>", tid, "identificationTitulaire/titulaire/sexe"),
         (b"<cpf:sexe>F</cpf:sexe>", b"<cpf:sexe />", tid, "identificationTitulaire/titulaire/sexe"),
-        (b"<cpf:nomNaissance>O'Brien &lt;Zo\xc3\xa9&gt; &amp; Cie</cpf:nomNaissance>",
-         b"<cpf:nomNaissance>" + "é".encode() * 61 + b"</cpf:nomNaissance>", tid,
-         "identificationTitulaire/titulaire/nomNaissance"),
-        (b"<cpf:nomNaissance>O'Brien &lt;Zo\xc3\xa9&gt; &amp; Cie</cpf:nomNaissance>",
-         b"<cpf:nomNaissance" + nil, tid, "identificationTitulaire/titulaire/nomNaissance"),  # not nillable
-        (b"<cpf:obtentionCertification>PAR_ADMISSION<", b"<cpf:obtentionCertification>PAR_CONCOURS<", tid,
-         "obtentionCertification"),
+        (
+            b"<cpf:nomNaissance>O'Brien &lt;Zo\xc3\xa9&gt; &amp; Cie</cpf:nomNaissance>",
+            b"<cpf:nomNaissance>" + "é".encode() * 61 + b"</cpf:nomNaissance>",
+            tid,
+            "identificationTitulaire/titulaire/nomNaissance",
+        ),
+        (
+            b"<cpf:nomNaissance>O'Brien &lt;Zo\xc3\xa9&gt; &amp; Cie</cpf:nomNaissance>",
+            b"<cpf:nomNaissance" + nil,
+            tid,
+            "identificationTitulaire/titulaire/nomNaissance",
+        ),  # not nillable
+        (
+            b"<cpf:obtentionCertification>PAR_ADMISSION<",
+            b"<cpf:obtentionCertification>PAR_CONCOURS<",
+            tid,
+            "obtentionCertification",
+        ),
         (b"<cpf:dateFinValidite" + nil, b"", tid, None),  # required even when nil
         (b"<cpf:donneeCertifiee>true<", b"<cpf:donneeCertifiee>oui<", tid, "donneeCertifiee"),
         (b"<cpf:anneeNaissance>", b"<cpf:anneeNaissance>1", tid, "identificationTitulaire/titulaire/anneeNaissance"),
         (b"<cpf:idTechnique>", b"<cpf:libre>x</cpf:libre><cpf:idTechnique>", tid, None),  # unknown element
-        (b"<cpf:type>RNCP</cpf:type>", b"<cpf:type>CPF</cpf:type>", None,
-         "emetteur/certificateurs/certificateur/certifications/certification/type"),
-        (b"<cpf:idClient>00000000</cpf:idClient>", b"<cpf:idClient>0000000</cpf:idClient>", None,
-         "emetteur/idClient"),
+        (
+            b"<cpf:type>RNCP</cpf:type>",
+            b"<cpf:type>CPF</cpf:type>",
+            None,
+            "emetteur/certificateurs/certificateur/certifications/certification/type",
+        ),
+        (b"<cpf:idClient>00000000</cpf:idClient>", b"<cpf:idClient>0000000</cpf:idClient>", None, "emetteur/idClient"),
     ]
     for old, new, record, where in cases:
         with pytest.raises(ValidationFailed) as exc:
@@ -156,8 +179,10 @@ def test_hand_broken_documents_are_rejected(world, settings):
         assert exc.value.message.startswith("Flux CPF-TEST refusé par le schéma cpf-accrochage.xsd")
         assert (f"enregistrement {record}" in exc.value.message) == (record is not None)
     # Dates and time stamps in the dictionary's formats only.
-    for old, new in [(b"<cpf:dateDebutValidite>", b"<cpf:dateDebutValidite>1"),
-                     (b"<cpf:horodatage>", b"<cpf:horodatage>x")]:
+    for old, new in [
+        (b"<cpf:dateDebutValidite>", b"<cpf:dateDebutValidite>1"),
+        (b"<cpf:horodatage>", b"<cpf:horodatage>x"),
+    ]:
         with pytest.raises(ValidationFailed):
             flux.validate_flux(_broken(data, old, new))
     horodatage = re.search(rb"<cpf:horodatage>([^<]+)</cpf:horodatage>", data).group(1)

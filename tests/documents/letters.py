@@ -20,6 +20,7 @@ def _controle(decision: str | None, **extra) -> Callable[[], dict]:
         if decision:
             context["controle"].update(decision=decision, **extra)
         return context
+
     return build
 
 
@@ -46,8 +47,9 @@ LETTERS: dict[str, Callable[[], dict]] = {
     "agrement/decision_agrement.html": sample_context,
     "agrement/refus_agrement.html": sample_context,
     "controle/rapport_controle.html": _controle(None),
-    "controle/decision_maintien.html": _controle("compliant", decision_reason=None, action_plan_items=None,
-                                       action_plan_deadline=None),
+    "controle/decision_maintien.html": _controle(
+        "compliant", decision_reason=None, action_plan_items=None, action_plan_deadline=None
+    ),
     "controle/decision_plan_actions.html": _controle("action_plan"),
     "controle/decision_suspension.html": _controle("suspension", decision_reason="Plan d'actions non réalisé."),
     "controle/decision_retrait.html": _controle("withdrawal", decision_reason="Manquements graves et répétés."),

@@ -74,8 +74,14 @@ MEMBERS = [  # (name, sex, college, president)
 SCENARIOS = {
     "known": {},  # every sex recorded
     "unknown": {"unknown_sex": True, "controle": "compliant", "recours": "rejected"},
-    "suspension": {"controle": "suspension", "recours": "upheld", "attestation": True, "rescheduled": True,
-                   "days_left": 1, "last_reminder": True},
+    "suspension": {
+        "controle": "suspension",
+        "recours": "upheld",
+        "attestation": True,
+        "rescheduled": True,
+        "days_left": 1,
+        "last_reminder": True,
+    },
     "withdrawal": {"controle": "withdrawal", "recours": "inadmissible", "days_left": -3, "candidate": 1},
 }
 
@@ -85,18 +91,34 @@ def proofread_jury(options: dict[str, Any], sex: Callable[[str | None], str | No
     letters are about and his certificate (or attestation)."""
     from flows.jury import outcome_label
 
-    jury = sample_jury(len(CANDIDATES), president_name=PRESIDENT, pv_signed_by=PRESIDENT,
-                       place="Hôtel de la Région, 1 esplanade François-Mitterrand, 69002 Lyon")
+    jury = sample_jury(
+        len(CANDIDATES),
+        president_name=PRESIDENT,
+        pv_signed_by=PRESIDENT,
+        place="Hôtel de la Région, 1 esplanade François-Mitterrand, 69002 Lyon",
+    )
     jury["members"] = [
-        {"name": name, "sex": sex(member_sex), "college": college, "is_president": president, "present": True,
-         "college_label": "collège employeurs" if college == "employeur" else "collège salariés"}
+        {
+            "name": name,
+            "sex": sex(member_sex),
+            "college": college,
+            "is_president": president,
+            "present": True,
+            "college_label": "collège employeurs" if college == "employeur" else "collège salariés",
+        }
         for name, member_sex, college, president in MEMBERS
     ]
     for candidate, (first, last, candidate_sex) in zip(jury["candidates"], CANDIDATES):
-        candidate.update(first_names=first, last_name=last, sex=sex(candidate_sex),
-                         structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
-                         outcome_label=outcome_label(candidate["outcome"], sex(candidate_sex)),
-                         email="candidat@example.org", structure_email="contact@aci-exemple.fr", certificate=None)
+        candidate.update(
+            first_names=first,
+            last_name=last,
+            sex=sex(candidate_sex),
+            structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+            outcome_label=outcome_label(candidate["outcome"], sex(candidate_sex)),
+            email="candidat@example.org",
+            structure_email="contact@aci-exemple.fr",
+            certificate=None,
+        )
     candidate = jury["candidates"][options.get("candidate", 4)]
     holder = {"holder_first_names": CANDIDATE[0], "holder_last_name": CANDIDATE[1], "holder_sex": sex("M")}
     certificate = sample_attestation(**holder) if options.get("attestation") else sample_certificate(**holder)
@@ -115,17 +137,26 @@ def universe(scenario: str = "known") -> dict[str, Any]:
     jury, candidate, certificate = proofread_jury(options, sex)
 
     days_left = options.get("days_left", 5)
-    controle = sample_controle(controleur_name="Aïssatou Diallo", controleur_sex=sex("F"),
-                               structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
-                               days_left=days_left, visit_sequence=1 if options.get("rescheduled") else 0)
+    controle = sample_controle(
+        controleur_name="Aïssatou Diallo",
+        controleur_sex=sex("F"),
+        structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+        days_left=days_left,
+        visit_sequence=1 if options.get("rescheduled") else 0,
+    )
     decision = options.get("controle", "action_plan")
     controle["decision"] = decision
     if decision == "compliant":  # maintained without reason (the plan's fields stay for the plan's letter)
         controle.update(decision_reason=None)
-    training_context = sample_training_context(schedule_sequence=1 if options.get("rescheduled") else 0,
-                                               formateur_name=FORMATEUR, formateur_sex=sex("F"))
-    enrollment = sample_enrollment(first_names=ENCADRANT[0], last_name=ENCADRANT[1], name=" ".join(ENCADRANT),
-                                   structure_name=SAMPLE_OTHER_STRUCTURE_NAME)
+    training_context = sample_training_context(
+        schedule_sequence=1 if options.get("rescheduled") else 0, formateur_name=FORMATEUR, formateur_sex=sex("F")
+    )
+    enrollment = sample_enrollment(
+        first_names=ENCADRANT[0],
+        last_name=ENCADRANT[1],
+        name=" ".join(ENCADRANT),
+        structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+    )
     training_context["attestation"]["structure_name"] = SAMPLE_OTHER_STRUCTURE_NAME
     context: dict[str, Any] = {
         **sample_activity_context(),
@@ -138,21 +169,31 @@ def universe(scenario: str = "known") -> dict[str, Any]:
         "days_left": days_left,
         "avis_deadline": sample_request()["avis_deadline"],
         "mail_reference": "jury:1",
-        "request": sample_request(mandataire_name=APPELLANT, structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
-                                  avis="défavorable" if scenario == "suspension" else "favorable"),
+        "request": sample_request(
+            mandataire_name=APPELLANT,
+            structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+            avis="défavorable" if scenario == "suspension" else "favorable",
+        ),
         "controle": controle,
-        "vae": sample_vae(structure_name=SAMPLE_OTHER_STRUCTURE_NAME, days_left=days_left,
-                          decision="non_recevable" if scenario in ("suspension", "withdrawal") else "recevable",
-                          candidate_name="Éloïse N'Diaye-Lefèvre", candidate_sex=sex("F"),
-                          accompanist_name=None if unknown else "Hélène Dubois"),
+        "vae": sample_vae(
+            structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+            days_left=days_left,
+            decision="non_recevable" if scenario in ("suspension", "withdrawal") else "recevable",
+            candidate_name="Éloïse N'Diaye-Lefèvre",
+            candidate_sex=sex("F"),
+            accompanist_name=None if unknown else "Hélène Dubois",
+        ),
         "agrement": sample_agrement(structure_name=SAMPLE_OTHER_STRUCTURE_NAME, days_left=days_left),
         "jury": jury,
         "member": jury["members"][0],
         "candidate": candidate,
         "certificate": certificate,
-        "recours": sample_recours(candidate_name=APPELLANT, candidate_sex=sex("F"),
-                                  structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
-                                  decision=options.get("recours", "rejected")),
+        "recours": sample_recours(
+            candidate_name=APPELLANT,
+            candidate_sex=sex("F"),
+            structure_name=SAMPLE_OTHER_STRUCTURE_NAME,
+            decision=options.get("recours", "rejected"),
+        ),
         "flag_reason": "Agrément de la structure retiré le 2 juin 2026.",
         "structure_name": SAMPLE_OTHER_STRUCTURE_NAME,
         "listed": jury["candidates"],
@@ -160,12 +201,19 @@ def universe(scenario: str = "known") -> dict[str, Any]:
         "training": training_context["training"],
         "enrollment": enrollment,
         "attestation": training_context["attestation"],
-        "appui": sample_appui(formateur_name=FORMATEUR, formateur_sex=sex("F"), requested_by="Aïssatou Diallo",
-                              visit_sequence=1 if options.get("rescheduled") else 0),
-        "cpf": sample_cpf(last=options.get("last_reminder", False),
-                          deposited_on=sample_cpf()["produced_on"] if options.get("last_reminder") else None,
-                          export_error="Le flux est refusé par le schéma : champ idClient manquant."
-                          if options.get("last_reminder") else None),
+        "appui": sample_appui(
+            formateur_name=FORMATEUR,
+            formateur_sex=sex("F"),
+            requested_by="Aïssatou Diallo",
+            visit_sequence=1 if options.get("rescheduled") else 0,
+        ),
+        "cpf": sample_cpf(
+            last=options.get("last_reminder", False),
+            deposited_on=sample_cpf()["produced_on"] if options.get("last_reminder") else None,
+            export_error="Le flux est refusé par le schéma : champ idClient manquant."
+            if options.get("last_reminder")
+            else None,
+        ),
         "alert": sample_alert(status="failed" if options.get("last_reminder") else "pending"),
     }
     return copy.deepcopy(context)
@@ -197,8 +245,9 @@ def _references(env: Environment, directory: Path, name: str) -> set[str]:
 
 def template_files(directory: Path, suffixes: tuple[str, ...]) -> list[str]:
     """The template names under ``directory``, its process folders included (``controle/…``)."""
-    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                  if p.is_file() and p.name.endswith(suffixes))
+    return sorted(
+        p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file() and p.name.endswith(suffixes)
+    )
 
 
 def entry_points(env: Environment, directory: Path, suffixes: tuple[str, ...]) -> list[str]:
@@ -241,8 +290,10 @@ def document_template_of(kind: str) -> str | None:
 
 # --- Text of a rendering --------------------------------------------------------------------
 
-_BLOCK_TAGS = re.compile(r"(?i)<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h\d|/?td|/?th|dt|/dd|/?section|/?header|"
-                         r"/?footer|/?table|/?tbody|/?thead|/?caption|/?figure|/?figcaption|/?svg)\b[^>]*>")
+_BLOCK_TAGS = re.compile(
+    r"(?i)<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h\d|/?td|/?th|dt|/dd|/?section|/?header|"
+    r"/?footer|/?table|/?tbody|/?thead|/?caption|/?figure|/?figcaption|/?svg)\b[^>]*>"
+)
 
 
 def html_lines(html: str) -> list[str]:
@@ -273,22 +324,70 @@ def text_lines(text: str) -> list[str]:
 # --- The checks -----------------------------------------------------------------------------
 
 VOWEL = "AEIOUYÉÈÊËÀÂÎÏÔÙÛÜŒÆØÅaeiouéèêëàâîïôùûüœæøå"
-UNELIDED = re.compile(rf"(?<![\w'’-])([Dd]e|[Ll]e|[Ll]a|[Qq]ue|[Jj]usque|[Ll]orsque|[Pp]uisque) "
-                      rf"([{VOWEL}][\w'’-]*|[Hh][\w'’-]*)")
+UNELIDED = re.compile(
+    rf"(?<![\w'’-])([Dd]e|[Ll]e|[Ll]a|[Qq]ue|[Jj]usque|[Ll]orsque|[Pp]uisque) "
+    rf"([{VOWEL}][\w'’-]*|[Hh][\w'’-]*)"
+)
 #: Words after which « de », « le »… stay whole: h aspiré (documents.french.H_ASPIRE) and « Le Hir »,
 #: a surname whose « Le » is not an article.
 NO_ELISION = H_ASPIRE | {"hir"}
 Y_CONSONANT = re.compile(r"^[Yy][aeiouàâéèêëîïôöûü]")  # « de Yannick », « le yaourt »; but « d'Yves »
 ENGLISH = (
     # timeline and technical words
-    "Document generated", "Mail queued", "generated", "queued", "pending", "granted", "refused", "submitted",
-    "scheduled", "deliberated", "signed", "notified", "results_notified", "validated", "not_validated",
-    "previously_acquired", "certified", "partial", "withdrawn", "withdrawal", "suspended", "suspension_lifted",
-    "expired", "expiring", "draft", "compliant", "action_plan", "upheld", "rejected", "inadmissible", "decided",
-    "cancelled", "completed", "enrolled", "requested", "assigned", "reported", "failed", "sending", "sent",
-    "periodic", "sampling", "on_demand", "revoked", "valid", "certificate", "attestation_blocs",
+    "Document generated",
+    "Mail queued",
+    "generated",
+    "queued",
+    "pending",
+    "granted",
+    "refused",
+    "submitted",
+    "scheduled",
+    "deliberated",
+    "signed",
+    "notified",
+    "results_notified",
+    "validated",
+    "not_validated",
+    "previously_acquired",
+    "certified",
+    "partial",
+    "withdrawn",
+    "withdrawal",
+    "suspended",
+    "suspension_lifted",
+    "expired",
+    "expiring",
+    "draft",
+    "compliant",
+    "action_plan",
+    "upheld",
+    "rejected",
+    "inadmissible",
+    "decided",
+    "cancelled",
+    "completed",
+    "enrolled",
+    "requested",
+    "assigned",
+    "reported",
+    "failed",
+    "sending",
+    "sent",
+    "periodic",
+    "sampling",
+    "on_demand",
+    "revoked",
+    "valid",
+    "certificate",
+    "attestation_blocs",
     # values printed raw
-    "None", "True", "False", "null", "undefined", "nan",
+    "None",
+    "True",
+    "False",
+    "null",
+    "undefined",
+    "nan",
 )
 _ENGLISH = re.compile(r"(?<![\w/.@-])(" + "|".join(re.escape(w) for w in ENGLISH) + r")(?![\w/.@-])")
 _SNAKE_CASE = re.compile(r"(?<![\w/.@-])[a-z]+(?:_[a-z]+)+(?![\w/.@-])")  # an identifier: « results_notified »
@@ -296,10 +395,19 @@ _JINJA = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 _EMPTY_PLACEHOLDER = re.compile(r"[ \u00a0\u202f][,.](?=\s|$)|\(\s*\)|«[\s\u202f]*»|n°\s*(?:[,.;)]|$)|\S {2,}\S")
 
 #: (masculine, feminine) forms that must agree with a person's recorded sex.
-GENDERED = [("président", "présidente"), ("présent", "présente"), ("absent", "absente"), ("né", "née"),
-            ("candidat", "candidate"), ("convoqué", "convoquée"), ("désigné", "désignée"),
-            ("formateur", "formatrice"), ("contrôleur", "contrôleuse"), ("inscrit", "inscrite"),
-            ("Monsieur", "Madame")]
+GENDERED = [
+    ("président", "présidente"),
+    ("présent", "présente"),
+    ("absent", "absente"),
+    ("né", "née"),
+    ("candidat", "candidate"),
+    ("convoqué", "convoquée"),
+    ("désigné", "désignée"),
+    ("formateur", "formatrice"),
+    ("contrôleur", "contrôleuse"),
+    ("inscrit", "inscrite"),
+    ("Monsieur", "Madame"),
+]
 #: Neutral forms (« président·e », « (e) », « La ou le candidat·e »), right only when the sex is unknown.
 NEUTRAL = re.compile(r"\w·\w|\(e\)|\(ne\)|\bLa ou le\b|\bla ou le\b|\belle ou il\b|\bElle ou il\b")
 
@@ -325,7 +433,7 @@ def _certifier_without_article(lines: list[str], certifier: str) -> list[str]:
     found = []
     for line in lines:
         for match in re.finditer(re.escape(certifier), line):
-            before = line[:match.start()]
+            before = line[: match.start()]
             if line.strip() != certifier and not _ARTICLE_BEFORE.search(before) and not before.endswith("– "):
                 found.append(f"nom du certificateur sans article : « {line[:120]} »")
         if re.search(rf"\b(?:[dD]e|[àÀ]) (?:le|les) {re.escape(certifier)}", line):
@@ -347,8 +455,8 @@ def _agreement(lines: list[str], known: dict[str, str]) -> list[str]:
             sex = known[match.group(0)]
             start = matches[index - 1].end() if index else max(0, match.start() - 30)
             end = matches[index + 1].start() if index + 1 < len(matches) else match.end() + 60
-            before = line[max(start, match.start() - 30):match.start()]
-            after = line[match.end():min(end, match.end() + 60)]
+            before = line[max(start, match.start() - 30) : match.start()]
+            after = line[match.end() : min(end, match.end() + 60)]
             after = re.split(r"[.;]\s|\s[–—]\s(?!présent|absent)", after, maxsplit=1)[0]
             for masculine, feminine in GENDERED:
                 wrong = masculine if sex == "F" else feminine
@@ -360,9 +468,16 @@ def _agreement(lines: list[str], known: dict[str, str]) -> list[str]:
     return found
 
 
-def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, str] | None = None,
-             neutral_allowed: bool = False, layout: bool = True, mail: bool = False,
-             certifier: str = CERTIFIER) -> list[str]:
+def problems(
+    lines: list[str],
+    *,
+    scenario: str | None = None,
+    known: dict[str, str] | None = None,
+    neutral_allowed: bool = False,
+    layout: bool = True,
+    mail: bool = False,
+    certifier: str = CERTIFIER,
+) -> list[str]:
     """What an officer would send back in these lines of a rendered document or e-mail.
 
     ``known``: full name -> recorded sex of the people named (default: those of ``scenario``);
@@ -382,8 +497,9 @@ def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, 
     known = people(scenario) if known is None and scenario else known or {}
     if known:
         if not neutral_allowed:
-            found += [f"forme neutre alors que le sexe est connu : « {line[:120]} »"
-                      for line in lines if NEUTRAL.search(line)]
+            found += [
+                f"forme neutre alors que le sexe est connu : « {line[:120]} »" for line in lines if NEUTRAL.search(line)
+            ]
         found += _agreement(lines, known)
         if mail and "Madame, Monsieur" in text:
             found.append("« Madame, Monsieur » alors que le destinataire est connu")
@@ -395,8 +511,10 @@ def problems(lines: list[str], *, scenario: str | None = None, known: dict[str, 
 _TYPOGRAPHY = [
     (re.compile(r" [:;!?»]"), "espace ordinaire avant « : ; ! ? » » (espace insécable attendue)"),
     (re.compile(r"« "), "espace ordinaire après « « » (espace insécable attendue)"),
-    (re.compile(r"[^\s\u00a0\u202f/]([;!?])(?=\s|$)|(?<![\s\u00a0\u202f])(?<!https)(?<!http):(?=\s|$)"),
-     "ponctuation haute collée au mot"),
+    (
+        re.compile(r"[^\s\u00a0\u202f/]([;!?])(?=\s|$)|(?<![\s\u00a0\u202f])(?<!https)(?<!http):(?=\s|$)"),
+        "ponctuation haute collée au mot",
+    ),
     (re.compile(r"«(?![\u202f\u00a0])|(?<![\u202f\u00a0])»"), "guillemet sans espace insécable"),
 ]
 
@@ -404,5 +522,9 @@ _TYPOGRAPHY = [
 def typography_faults(lines: list[str]) -> list[str]:
     """French typography of a rendered text: a non-breaking space (U+00A0 before « : », U+202F
     before « ; ! ? » and inside « ») and never an ordinary one, never none."""
-    return [f"{label} : « {line[:120]} »" for line in lines for pattern, label in _TYPOGRAPHY
-            if pattern.search(line.replace("://", "//"))]
+    return [
+        f"{label} : « {line[:120]} »"
+        for line in lines
+        for pattern, label in _TYPOGRAPHY
+        if pattern.search(line.replace("://", "//"))
+    ]

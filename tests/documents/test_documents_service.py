@@ -29,7 +29,9 @@ def render_calls(monkeypatch) -> list[str]:
 
 
 def ensure(db, root, context, **overrides):
-    args = dict(KEY, template="agrement/accuse_reception.html", context=context, filename="AGR-2026-00001-ar.pdf", root=root)
+    args = dict(
+        KEY, template="agrement/accuse_reception.html", context=context, filename="AGR-2026-00001-ar.pdf", root=root
+    )
     return ensure_document(db, **{**args, **overrides})
 
 

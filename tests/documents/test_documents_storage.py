@@ -131,8 +131,14 @@ def test_empty_upload_is_refused_with_422(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["../../etc/passwd.pdf", "C:\\Users\\marie\\Bureau\\bilan 2026.pdf", "/tmp/x/../y/z.pdf",
-            "dossier/piece.pdf", "..\\evil.pdf"],
+    "raw",
+    [
+        "../../etc/passwd.pdf",
+        "C:\\Users\\marie\\Bureau\\bilan 2026.pdf",
+        "/tmp/x/../y/z.pdf",
+        "dossier/piece.pdf",
+        "..\\evil.pdf",
+    ],
 )
 def test_names_with_a_path_are_refused_before_storage(tmp_path, raw) -> None:
     root = tmp_path / "uploads"

@@ -21,21 +21,24 @@ from documents.french import (
 from documents.render import env
 
 
-@pytest.mark.parametrize(("article", "word", "expected"), [
-    ("de", "Éloïse N'Diaye-Lefèvre", "d'Éloïse N'Diaye-Lefèvre"),
-    ("de", "Aïssatou", "d'Aïssatou"),
-    ("de", "Ophélie d'Harcourt", "d'Ophélie d'Harcourt"),
-    ("de", "Zoë Ærøskøbing", "de Zoë Ærøskøbing"),
-    ("de", "Ærøskøbing", "d'Ærøskøbing"),
-    ("de", "Hélène", "d'Hélène"),
-    ("de", "Harcourt", "de Harcourt"),  # h aspiré
-    ("de", "Yannick", "de Yannick"),
-    ("le", "Organisme", "l'Organisme"),
-    ("la", "Île", "l'Île"),
-    ("que", "Ulysse", "qu'Ulysse"),
-    ("De", "Œuvre", "D'Œuvre"),
-    ("de", "Marc", "de Marc"),
-])
+@pytest.mark.parametrize(
+    ("article", "word", "expected"),
+    [
+        ("de", "Éloïse N'Diaye-Lefèvre", "d'Éloïse N'Diaye-Lefèvre"),
+        ("de", "Aïssatou", "d'Aïssatou"),
+        ("de", "Ophélie d'Harcourt", "d'Ophélie d'Harcourt"),
+        ("de", "Zoë Ærøskøbing", "de Zoë Ærøskøbing"),
+        ("de", "Ærøskøbing", "d'Ærøskøbing"),
+        ("de", "Hélène", "d'Hélène"),
+        ("de", "Harcourt", "de Harcourt"),  # h aspiré
+        ("de", "Yannick", "de Yannick"),
+        ("le", "Organisme", "l'Organisme"),
+        ("la", "Île", "l'Île"),
+        ("que", "Ulysse", "qu'Ulysse"),
+        ("De", "Œuvre", "D'Œuvre"),
+        ("de", "Marc", "de Marc"),
+    ],
+)
 def test_elision(article: str, word: str, expected: str) -> None:
     assert elide(article, word) == expected
 
@@ -45,8 +48,10 @@ def test_article_alone_before_a_word_printed_in_bold() -> None:
     assert article_of("Éloïse", "que") == "qu'" and article_of("Marc", "que") == "que "
 
 
-@pytest.mark.parametrize(("sex", "expected"), [("F", "présidente"), ("M", "président"), (None, "président·e"),
-                                                ("", "président·e"), ("f", "présidente")])
+@pytest.mark.parametrize(
+    ("sex", "expected"),
+    [("F", "présidente"), ("M", "président"), (None, "président·e"), ("", "président·e"), ("f", "présidente")],
+)
 def test_agreement_with_the_recorded_sex(sex, expected: str) -> None:
     assert agree(sex, "président", "présidente") == expected
 
@@ -62,15 +67,33 @@ def test_salutation_only_falls_back_to_both_when_unknown() -> None:
     assert salutation(None) == "Madame, Monsieur,"
 
 
-@pytest.mark.parametrize(("name", "article", "the", "of", "to"), [
-    ("Organisme certificateur CQP", None, "l'Organisme certificateur CQP", "de l'Organisme certificateur CQP",
-     "à l'Organisme certificateur CQP"),
-    ("Conseil de la certification", None, "le Conseil de la certification", "du Conseil de la certification",
-     "au Conseil de la certification"),
-    ("Fédération des ACI", "la", "la Fédération des ACI", "de la Fédération des ACI", "à la Fédération des ACI"),
-    ("Association Chantier école", "la", "l'Association Chantier école", "de l'Association Chantier école",
-     "à l'Association Chantier école"),
-])
+@pytest.mark.parametrize(
+    ("name", "article", "the", "of", "to"),
+    [
+        (
+            "Organisme certificateur CQP",
+            None,
+            "l'Organisme certificateur CQP",
+            "de l'Organisme certificateur CQP",
+            "à l'Organisme certificateur CQP",
+        ),
+        (
+            "Conseil de la certification",
+            None,
+            "le Conseil de la certification",
+            "du Conseil de la certification",
+            "au Conseil de la certification",
+        ),
+        ("Fédération des ACI", "la", "la Fédération des ACI", "de la Fédération des ACI", "à la Fédération des ACI"),
+        (
+            "Association Chantier école",
+            "la",
+            "l'Association Chantier école",
+            "de l'Association Chantier école",
+            "à l'Association Chantier école",
+        ),
+    ],
+)
 def test_certifier_name_with_its_article(name: str, article, the: str, of: str, to: str) -> None:
     phrase = NounPhrase(name, article_for(name, article))
     assert (phrase.the, phrase.of, phrase.to, phrase.by) == (the, of, to, f"par {the}")
@@ -78,14 +101,16 @@ def test_certifier_name_with_its_article(name: str, article, the: str, of: str, 
 
 
 def test_signatory_line() -> None:
-    certifier = Certifier("Organisme CQP", "l'", signatory_name="Claire Martin",
-                          signatory_title="responsable de la certification")
+    certifier = Certifier(
+        "Organisme CQP", "l'", signatory_name="Claire Martin", signatory_title="responsable de la certification"
+    )
     assert certifier.signed_for == "Pour l'Organisme CQP, Claire Martin, responsable de la certification"
 
 
 def test_typography_puts_non_breaking_spaces() -> None:
     assert typography("Objet : recours ; « oui » ! Vraiment ?") == (
-        f"Objet{NBSP}: recours{NNBSP}; «{NNBSP}oui{NNBSP}»{NNBSP}! Vraiment{NNBSP}?")
+        f"Objet{NBSP}: recours{NNBSP}; «{NNBSP}oui{NNBSP}»{NNBSP}! Vraiment{NNBSP}?"
+    )
     assert typography("https://x.org/a?b=1 et 10:30") == "https://x.org/a?b=1 et 10:30"
 
 

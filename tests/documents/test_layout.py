@@ -22,8 +22,11 @@ def _overflowing_words(data: bytes) -> list[tuple[int, str, float]]:
             words = page.extract_words(use_text_flow=True)
             for table in page.find_tables():
                 for x0, top, x1, bottom in table.cells:
-                    out += [(number, w["text"], round(w["x1"] - x1, 1)) for w in words
-                            if x0 - 1 <= w["x0"] < x1 and top - 1 <= w["top"] < bottom and w["x1"] > x1 + 0.5]
+                    out += [
+                        (number, w["text"], round(w["x1"] - x1, 1))
+                        for w in words
+                        if x0 - 1 <= w["x0"] < x1 and top - 1 <= w["top"] < bottom and w["x1"] > x1 + 0.5
+                    ]
     return out
 
 
@@ -35,7 +38,7 @@ def _words_before_signature(data: bytes) -> list[int]:
             text = " ".join((page.extract_text() or "").split())
             found = [text.index(m) for m in SIGNATURE_MARKERS if m in text]
             if found:
-                counts.append(len(text[:min(found)].split()))
+                counts.append(len(text[: min(found)].split()))
     return counts
 
 

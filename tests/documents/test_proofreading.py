@@ -76,8 +76,11 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _dates(text: str, after: str) -> list[date]:
-    return [date(int(y), MONTHS_FR.index(m) + 1, int(d)) for d, m, y in DATE.findall(text.split(after, 1)[1])][:1] \
-        if after in text else []
+    return (
+        [date(int(y), MONTHS_FR.index(m) + 1, int(d)) for d, m, y in DATE.findall(text.split(after, 1)[1])][:1]
+        if after in text
+        else []
+    )
 
 
 # --- Every template, enumerated from the template directories ---------------------------------
@@ -87,9 +90,12 @@ def test_every_template_file_is_proofread() -> None:
     """Each file of documents/templates and notifications/templates is rendered below: either it is an
     entry point (a PDF template, one of the three parts of an e-mail) or one of them builds on it."""
     documents = proof.document_templates()
-    assert {"jury/pv_jury.html", "jury/certificat.html", "reporting/rapport_activite.html",
-            "training/attestation_formation_epsp.html"} \
-        <= set(documents) and "base.html" not in documents
+    assert {
+        "jury/pv_jury.html",
+        "jury/certificat.html",
+        "reporting/rapport_activite.html",
+        "training/attestation_formation_epsp.html",
+    } <= set(documents) and "base.html" not in documents
     covered = proof.reachable(render.env, proof.DOCUMENT_DIR, documents)
     assert set(proof.template_files(proof.DOCUMENT_DIR, (".html",))) - covered == set()
     mails = proof.mail_templates()
@@ -149,15 +155,33 @@ def test_every_document_has_french_typography(template: str) -> None:
     assert proof.typography_faults(proof.html_lines(render.render_html(template, proof.universe("known")))) == []
 
 
-@pytest.mark.parametrize("line", ["Objet : décision", "Objet: décision", "Pourquoi ?", "Pourquoi?",
-                                  "« Les Jardins »", "«\u202fLes Jardins»", "Fin ; suite"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Objet : décision",
+        "Objet: décision",
+        "Pourquoi ?",
+        "Pourquoi?",
+        "« Les Jardins »",
+        "«\u202fLes Jardins»",
+        "Fin ; suite",
+    ],
+)
 def test_the_typography_check_catches_each_fault(line: str) -> None:
     assert proof.typography_faults([line])
 
 
 def test_the_typography_check_accepts_french_typography_and_urls() -> None:
-    assert proof.typography_faults(["Objet\u00a0: décision\u202f; pourquoi\u202f? «\u202fLes Jardins\u202f»",
-                                    "Lien\u00a0: https://cqp.example.org/verify?c=1", "9 h 30"]) == []
+    assert (
+        proof.typography_faults(
+            [
+                "Objet\u00a0: décision\u202f; pourquoi\u202f? «\u202fLes Jardins\u202f»",
+                "Lien\u00a0: https://cqp.example.org/verify?c=1",
+                "9 h 30",
+            ]
+        )
+        == []
+    )
 
 
 def test_guillemets_get_thin_spaces_in_both_parts() -> None:
@@ -193,14 +217,32 @@ def _mail_contexts() -> dict[str, dict]:
     agrement = {**sample_context(), "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"}
     agrement["request"].update(mandataire_name="Éloïse N'Diaye-Lefèvre")
     return {
-        **{f"agrement/{name}": agrement for name in ("accuse_reception", "demande_complements", "relance_complements",
-                                       "classement_sans_suite", "demande_avis", "relance_avis", "avis_rendu",
-                                       "decision_agrement", "refus_agrement")},
+        **{
+            f"agrement/{name}": agrement
+            for name in (
+                "accuse_reception",
+                "demande_complements",
+                "relance_complements",
+                "classement_sans_suite",
+                "demande_avis",
+                "relance_avis",
+                "avis_rendu",
+                "decision_agrement",
+                "refus_agrement",
+            )
+        },
         "jury/convocation_jury": {**jury, "member": president},
-        "jury/resultats_jury": {**jury, "candidate": male,
-                           "certificate": sample_certificate(holder_first_names="Hugo", holder_last_name="Ernaux")},
+        "jury/resultats_jury": {
+            **jury,
+            "candidate": male,
+            "certificate": sample_certificate(holder_first_names="Hugo", holder_last_name="Ernaux"),
+        },
         "jury/pv_a_signer": {**jury, "recipient_name": "Ophélie d'Harcourt", "recipient_sex": "F"},
-        "controle/mission_controle": {**sample_controle_context(), "recipient_name": "Aïssatou Diallo", "recipient_sex": "F"},
+        "controle/mission_controle": {
+            **sample_controle_context(),
+            "recipient_name": "Aïssatou Diallo",
+            "recipient_sex": "F",
+        },
     }
 
 
@@ -216,7 +258,9 @@ def test_mails_agree_with_the_recipient() -> None:
     assert "\nMadame,\n" in text and "Madame, Monsieur" not in text  # the recipient's sex is known
     assert "Nous vous prions d'agréer, Madame, l'expression" in text
     assert "Le service de la certification de l'Organisme certificateur" in text
-    _, text, _ = render_message("agrement/accuse_reception", {**contexts["agrement/accuse_reception"], "recipient_sex": None})
+    _, text, _ = render_message(
+        "agrement/accuse_reception", {**contexts["agrement/accuse_reception"], "recipient_sex": None}
+    )
     assert "\nMadame, Monsieur,\n" in text  # unknown: both
 
 
@@ -238,44 +282,50 @@ def test_a_certifier_name_with_another_article(monkeypatch) -> None:
     assert "Le service de la certification du Conseil paritaire" in text and "de le " not in text
 
 
-@pytest.mark.parametrize(("line", "fault"), [
-    ("Le parcours de Aïssatou Diallo.", "« de Aïssatou » sans élision"),
-    ("Le dossier de Éloïse N'Diaye-Lefèvre.", "« de Éloïse » sans élision"),
-    ("Nous confirmons que il est convoqué.", "« que il » sans élision"),
-    ("Décision de Organisme certificateur CQP de la branche des ACI.", "« de Organisme » sans élision"),
-    ("Organisme certificateur CQP de la branche des ACI décide d'accorder l'agrément.", "sans article"),
-    ("Document generated : décision.pdf", "mot anglais ou valeur brute « Document generated »"),
-    ("Mail queued pour la structure.", "mot anglais ou valeur brute « Mail queued »"),
-    ("Statut : granted", "mot anglais ou valeur brute « granted »"),
-    ("Avis : None", "mot anglais ou valeur brute « None »"),
-    ("Présence : True", "mot anglais ou valeur brute « True »"),
-    ("État : results_notified", "identifiant technique « results_notified »"),
-    ("Lieu : {{ jury.place }}", "reste de gabarit"),
-    ("{% if jury.place %}Lieu", "reste de gabarit"),
-    ("Structure : Atelier , 69007 Lyon", "valeur vide"),
-    ("Le jury réuni le .", "valeur vide"),
-    ("Décision n° , notifiée", "valeur vide"),
-    ("Ophélie d'Harcourt, président du jury – présente", "accord : « président » après Ophélie d'Harcourt"),
-    ("Hugo Ernaux – présente", "accord : « présente » après Hugo Ernaux"),
-    ("Candidat : Éloïse N'Diaye-Lefèvre", "accord : « candidat » avant Éloïse N'Diaye-Lefèvre"),
-    ("Zoë Ærøskøbing, formateur EPSP", "accord : « formateur » après Zoë Ærøskøbing"),
-    ("Ophélie d'Harcourt, né·e le 3 mars 1980", "forme neutre alors que le sexe est connu"),
-    ("Hugo Ernaux, candidat(e) libre", "forme neutre alors que le sexe est connu"),
-    ("Madame, Monsieur,", "« Madame, Monsieur » alors que le destinataire est connu"),
-])
+@pytest.mark.parametrize(
+    ("line", "fault"),
+    [
+        ("Le parcours de Aïssatou Diallo.", "« de Aïssatou » sans élision"),
+        ("Le dossier de Éloïse N'Diaye-Lefèvre.", "« de Éloïse » sans élision"),
+        ("Nous confirmons que il est convoqué.", "« que il » sans élision"),
+        ("Décision de Organisme certificateur CQP de la branche des ACI.", "« de Organisme » sans élision"),
+        ("Organisme certificateur CQP de la branche des ACI décide d'accorder l'agrément.", "sans article"),
+        ("Document generated : décision.pdf", "mot anglais ou valeur brute « Document generated »"),
+        ("Mail queued pour la structure.", "mot anglais ou valeur brute « Mail queued »"),
+        ("Statut : granted", "mot anglais ou valeur brute « granted »"),
+        ("Avis : None", "mot anglais ou valeur brute « None »"),
+        ("Présence : True", "mot anglais ou valeur brute « True »"),
+        ("État : results_notified", "identifiant technique « results_notified »"),
+        ("Lieu : {{ jury.place }}", "reste de gabarit"),
+        ("{% if jury.place %}Lieu", "reste de gabarit"),
+        ("Structure : Atelier , 69007 Lyon", "valeur vide"),
+        ("Le jury réuni le .", "valeur vide"),
+        ("Décision n° , notifiée", "valeur vide"),
+        ("Ophélie d'Harcourt, président du jury – présente", "accord : « président » après Ophélie d'Harcourt"),
+        ("Hugo Ernaux – présente", "accord : « présente » après Hugo Ernaux"),
+        ("Candidat : Éloïse N'Diaye-Lefèvre", "accord : « candidat » avant Éloïse N'Diaye-Lefèvre"),
+        ("Zoë Ærøskøbing, formateur EPSP", "accord : « formateur » après Zoë Ærøskøbing"),
+        ("Ophélie d'Harcourt, né·e le 3 mars 1980", "forme neutre alors que le sexe est connu"),
+        ("Hugo Ernaux, candidat(e) libre", "forme neutre alors que le sexe est connu"),
+        ("Madame, Monsieur,", "« Madame, Monsieur » alors que le destinataire est connu"),
+    ],
+)
 def test_the_proofreader_catches_each_fault(line: str, fault: str) -> None:
     """Each rule of the proofreading can fail: a line with the fault is reported."""
     found = proof.problems([line], scenario="known", mail=True)
     assert any(fault in problem for problem in found), found
 
 
-@pytest.mark.parametrize("line", [
-    "Le parcours d'Aïssatou Diallo, de Zoë Ærøskøbing et d'Ophélie d'Harcourt.",
-    "Le jury de Harcourt, de Yannick Le Hir ; le huit.",
-    "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin",
-    "Ophélie d'Harcourt, présidente du jury – présente ; Hugo Ernaux – présent",
-    "Lien : https://cqp.example.org/verify/SP-2026-000123?c=abc, fichier livret_accueil_2026.pdf",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Le parcours d'Aïssatou Diallo, de Zoë Ærøskøbing et d'Ophélie d'Harcourt.",
+        "Le jury de Harcourt, de Yannick Le Hir ; le huit.",
+        "Pour l'Organisme certificateur CQP de la branche des ACI, Claire Martin",
+        "Ophélie d'Harcourt, présidente du jury – présente ; Hugo Ernaux – présent",
+        "Lien : https://cqp.example.org/verify/SP-2026-000123?c=abc, fichier livret_accueil_2026.pdf",
+    ],
+)
 def test_the_proofreader_accepts_correct_french(line: str) -> None:
     assert proof.problems([line], scenario="known", mail=True) == []
 
@@ -293,8 +343,11 @@ def test_results_mail_greets_the_candidate_by_the_recorded_sex(index, greeting: 
     assert f"Nous vous prions d'agréer, {greeting[:-1]}, l'expression" in text
 
 
-OTHER_CERTIFIERS = ["Conseil paritaire de la certification des ACI", "Union des employeurs de l'insertion",
-                    "Hôtel des métiers de l'insertion"]
+OTHER_CERTIFIERS = [
+    "Conseil paritaire de la certification des ACI",
+    "Union des employeurs de l'insertion",
+    "Hôtel des métiers de l'insertion",
+]
 
 
 @pytest.mark.parametrize("name", OTHER_CERTIFIERS)
@@ -310,16 +363,20 @@ def test_every_template_with_another_certifier_name(name: str, monkeypatch) -> N
         found = []
         for template in proof.document_templates():
             lines = proof.html_lines(render.render_html(template, context))
-            found += [f"{template}: {p}" for p in proof.problems(lines, scenario="known", certifier=name,
-                                                                 neutral_allowed=True) if "certificateur" in p
-                      or "élision" in p or "de le" in p]
+            found += [
+                f"{template}: {p}"
+                for p in proof.problems(lines, scenario="known", certifier=name, neutral_allowed=True)
+                if "certificateur" in p or "élision" in p or "de le" in p
+            ]
             assert any(name in line for line in lines), template
         for template in proof.mail_templates():
             subject, text, html = render_message(template, context)
             for lines in ([subject], proof.text_lines(text), proof.html_lines(html)):
-                found += [f"{template}: {p}" for p in proof.problems(lines, scenario="known", certifier=name,
-                                                                     neutral_allowed=True) if "certificateur" in p
-                          or "élision" in p or "de le" in p]
+                found += [
+                    f"{template}: {p}"
+                    for p in proof.problems(lines, scenario="known", certifier=name, neutral_allowed=True)
+                    if "certificateur" in p or "élision" in p or "de le" in p
+                ]
     finally:
         monkeypatch.delenv("CQP_CERTIFIER_NAME")
         reset_settings_cache()
@@ -331,14 +388,24 @@ def test_the_proofreader_catches_a_certifier_without_its_article() -> None:
     assert proof.problems([f"La décision de le {name}."], scenario="known", certifier=name)
     assert proof.problems([f"{name} décide d'accorder l'agrément."], scenario="known", certifier=name)
     assert proof.problems([f"Délivré par {name}."], scenario="known", certifier=name)
-    assert proof.problems([f"Le {name} décide ; pour le {name} ; délivré au {name}, du {name}."],
-                          scenario="known", certifier=name) == []
+    assert (
+        proof.problems(
+            [f"Le {name} décide ; pour le {name} ; délivré au {name}, du {name}."], scenario="known", certifier=name
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize(("line", "faulty"), [
-    ("Le dossier de Hélène Martin.", True), ("Le dossier d'Hélène Martin.", False),
-    ("Le dossier de Yves Martin.", True), ("Le dossier de Yannick Le Hir.", False),
-    ("Le jury de la Haute-Savoie, le hameau.", False), ("La attestation est jointe.", True),
-])
+@pytest.mark.parametrize(
+    ("line", "faulty"),
+    [
+        ("Le dossier de Hélène Martin.", True),
+        ("Le dossier d'Hélène Martin.", False),
+        ("Le dossier de Yves Martin.", True),
+        ("Le dossier de Yannick Le Hir.", False),
+        ("Le jury de la Haute-Savoie, le hameau.", False),
+        ("La attestation est jointe.", True),
+    ],
+)
 def test_the_elision_check_knows_h_and_y(line: str, faulty: bool) -> None:
     assert any("élision" in p for p in proof.problems([line], scenario="unknown")) is faulty

@@ -40,8 +40,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def _counts() -> tuple[int, int, int, int]:
     with session_scope() as db:
-        return (len(db.exec(select(GeneratedDocument)).all()), len(db.exec(select(OutboxMessage)).all()),
-                len(db.exec(select(Certificate)).all()), len(db.exec(select(AuditEvent)).all()))
+        return (
+            len(db.exec(select(GeneratedDocument)).all()),
+            len(db.exec(select(OutboxMessage)).all()),
+            len(db.exec(select(Certificate)).all()),
+            len(db.exec(select(AuditEvent)).all()),
+        )
 
 
 def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
@@ -54,8 +58,11 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     assert result.jury_state == "results_notified" and len(result.certificates) == 3
     assert result.controle_reference and result.training_reference
     with session_scope() as db:
-        docs = {(d.entity_type, d.kind): d for d in db.exec(select(GeneratedDocument).order_by(GeneratedDocument.id))
-                if (d.entity_type, d.kind) not in {("jury_sessions", "pv_jury")} or d.entity_id == 1}
+        docs = {
+            (d.entity_type, d.kind): d
+            for d in db.exec(select(GeneratedDocument).order_by(GeneratedDocument.id))
+            if (d.entity_type, d.kind) not in {("jury_sessions", "pv_jury")} or d.entity_id == 1
+        }
         kinds = sorted(c.kind for c in db.exec(select(Certificate)))
     assert kinds == ["attestation", "certificate", "certificate"]
     data_dir = get_settings().data_dir
@@ -71,8 +78,9 @@ def test_demo_drives_every_process_once(prefect_server, smtp, monkeypatch):
     assert len(smtp.messages) == len(keys) == len(set(keys)) >= 12
 
     with TestClient(app) as client:  # the printed verification link works, without login
-        r = client.get(result.verification_url.replace(get_settings().public_base_url, ""),
-                       headers={"Accept": "application/json"})
+        r = client.get(
+            result.verification_url.replace(get_settings().public_base_url, ""), headers={"Accept": "application/json"}
+        )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "valid"
 
@@ -91,8 +99,15 @@ def _login(client: TestClient, email: str, next_url: str) -> str:
     """Log in through the form with ``next``; returns where the login redirects."""
     page = client.get(f"/app/login?next={next_url}")
     assert page.status_code == 200
-    r = client.post("/app/login", data={"email": email, "password": DEMO_PASSWORD, "next": next_url,
-                                        "csrf_token": CSRF.search(page.text).group(1)})
+    r = client.post(
+        "/app/login",
+        data={
+            "email": email,
+            "password": DEMO_PASSWORD,
+            "next": next_url,
+            "csrf_token": CSRF.search(page.text).group(1),
+        },
+    )
     assert r.status_code == 303, r.text
     return r.headers["location"]
 
@@ -108,11 +123,14 @@ def _every_mail_link_opens_a_page(app) -> None:
     assert links and all(link.startswith(base) for link, _ in links), links
     assert not any("/jury-sessions/" in link or "/agrement-requests/" in link for link, _ in links)
     for link, to in sorted(links):
-        path = link[len(base):]
+        path = link[len(base) :]
         with TestClient(app, follow_redirects=False) as client:
             if path.startswith("/app/"):
                 r = client.get(path)
-                assert r.status_code in (302, 303) and "/app/login?next=" in r.headers["location"], (link, r.status_code)
+                assert r.status_code in (302, 303) and "/app/login?next=" in r.headers["location"], (
+                    link,
+                    r.status_code,
+                )
                 who = next((a for a in to if a in accounts), DEMO_USERS[0][0])
                 assert _login(client, who, urlsplit(path).path) == urlsplit(path).path
             r = client.get(path, headers={"Accept": "text/html"})
@@ -129,8 +147,9 @@ def _every_mail_and_document_reads_as_correct_french() -> None:
     found = []
     with session_scope() as db:
         mails = [(m.template, m.subject, m.body_text, m.body_html) for m in db.exec(select(OutboxMessage))]
-        documents = [(d.kind, d.relative_path) for d in db.exec(select(GeneratedDocument))
-                     if d.content_type == "application/pdf"]
+        documents = [
+            (d.kind, d.relative_path) for d in db.exec(select(GeneratedDocument)) if d.content_type == "application/pdf"
+        ]
     for template, subject, text, html in mails:
         neutral = bool(template) and proof.neutral_allowed(outbox.env, proof.MAIL_DIR, f"{template}.txt.j2")
         for lines in ([subject], proof.text_lines(text), proof.html_lines(html)):
@@ -162,8 +181,11 @@ def _every_history_reads_in_french() -> None:
     from api.web.timeline import EFFECT_ACTIONS, MACHINES, action_label
 
     with session_scope() as db:
-        recorded = {(e.entity_type, e.action) for e in db.exec(select(AuditEvent))
-                    if e.entity_type in MACHINES and e.action not in EFFECT_ACTIONS}
+        recorded = {
+            (e.entity_type, e.action)
+            for e in db.exec(select(AuditEvent))
+            if e.entity_type in MACHINES and e.action not in EFFECT_ACTIONS
+        }
     unlabelled = sorted(pair for pair in recorded if action_label(*pair) is None)
     assert unlabelled == [], unlabelled
     assert len(recorded) > 20  # every process of the demo

@@ -44,12 +44,20 @@ async def test_inline_dispatch_tags_the_run_with_the_dossier(prefect_server, smt
     people = make_users()
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
     reset_settings_cache()
-    meta = ('{"structure": {"siret": "%s", "name": "Les Jardins", "region": "Bretagne", "email": "aci@example.org"},'
-            ' "certification_code": "CQP_SP"}' % siret(41))
+    meta = (
+        '{"structure": {"siret": "%s", "name": "Les Jardins", "region": "Bretagne", "email": "aci@example.org"},'
+        ' "certification_code": "CQP_SP"}' % siret(41)
+    )
     with TestClient(create_app()) as client:
-        r = client.post("/agrement-requests", headers=auth(people["mandataire"]), data={"metadata": meta},
-                        files=[("dossier", ("dossier.pdf", pdf_bytes, "application/pdf")),
-                               ("attestation_epsp", ("epsp.pdf", pdf_bytes + b"\n%2", "application/pdf"))])
+        r = client.post(
+            "/agrement-requests",
+            headers=auth(people["mandataire"]),
+            data={"metadata": meta},
+            files=[
+                ("dossier", ("dossier.pdf", pdf_bytes, "application/pdf")),
+                ("attestation_epsp", ("epsp.pdf", pdf_bytes + b"\n%2", "application/pdf")),
+            ],
+        )
         assert r.status_code == 201, r.text
         rid = r.json()["id"]
         r = client.post(f"/agrement-requests/{rid}/admissible", headers=auth(people["officer"]), json={})
@@ -72,7 +80,7 @@ async def test_background_dispatch_tags_the_run_with_the_dossier(prefect_server,
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
 
-    (name, run), = await runs_tagged(run_tag("training_session", sid), since)
+    ((name, run),) = await runs_tagged(run_tag("training_session", sid), since)
     assert name == "training-session" and run.state.is_completed()
     assert run.parameters == {"session_id": sid}
 
@@ -89,10 +97,14 @@ def test_deployment_dispatch_without_a_prefect_server_keeps_the_action(monkeypat
     reset_settings_cache()
     body = {"days": [(today() + timedelta(days=30)).isoformat()], "place": "Rennes"}
     nowhere = f"http://127.0.0.1:{free_port()}/api"
-    with temporary_settings({PREFECT_API_URL: nowhere, PREFECT_CLIENT_MAX_RETRIES: 0}), \
-            TestClient(create_app()) as client:
+    with (
+        temporary_settings({PREFECT_API_URL: nowhere, PREFECT_CLIENT_MAX_RETRIES: 0}),
+        TestClient(create_app()) as client,
+    ):
         r = client.post("/training-sessions", headers=auth(people["formateur"]), json=body)
         assert r.status_code == 201, r.text
         assert client.get(f"/training-sessions/{r.json()['id']}", headers=auth(people["formateur"])).status_code == 200
-    assert f"could not start deployment training-session/training-session for training_session:{r.json()['id']}" \
+    assert (
+        f"could not start deployment training-session/training-session for training_session:{r.json()['id']}"
         in caplog.text
+    )

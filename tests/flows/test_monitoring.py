@@ -13,7 +13,6 @@ import shutil
 from collections import Counter
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
@@ -28,24 +27,20 @@ from flows.jury import jury_session_flow
 from notifications.outbox import deliver_pending
 from notifications.transport import build_transport
 from tests.factories import deliberated_session, ready_candidates
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.web.conftest import csrf_of, signed_in
 
 pytestmark = pytest.mark.integration
 
 
-def login(app, user: dict) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/app/login")
-    r = client.post("/app/login", data={"email": user["email"], "password": PASSWORD,
-                                        "csrf_token": csrf_of(page.text), "next": "/app/"})
-    assert r.status_code == 303, r.text
-    return client
-
-
 def runs(sid: int) -> list[FlowRunRecord]:
     with session_scope() as db:
-        return list(db.exec(select(FlowRunRecord).where(FlowRunRecord.process == "jury", FlowRunRecord.entity_id == sid)
-                           .order_by(FlowRunRecord.id)))
+        return list(
+            db.exec(
+                select(FlowRunRecord)
+                .where(FlowRunRecord.process == "jury", FlowRunRecord.entity_id == sid)
+                .order_by(FlowRunRecord.id)
+            )
+        )
 
 
 async def deliver() -> None:
@@ -53,7 +48,8 @@ async def deliver() -> None:
 
 
 async def test_a_failing_flow_alerts_once_and_is_relaunched_by_the_officer(
-        prefect_server, smtp, world, settings, monkeypatch):
+    prefect_server, smtp, world, settings, monkeypatch
+):
     monkeypatch.setenv("CQP_ALERT_FLOW_FAILURES", "2")
     monkeypatch.setenv("CQP_FLOW_DISPATCH", "inline")
     reset_settings_cache()
@@ -78,7 +74,7 @@ async def test_a_failing_flow_alerts_once_and_is_relaunched_by_the_officer(
     assert smtp.recipients(index) == [settings.officers_mailbox]
 
     app = create_app()
-    with login(app, world["officer"]) as officer:
+    with signed_in(app, world["officer"]) as officer:
         page = officer.get("/app/operations")
         assert page.status_code == 200
         alerts = page.text.split('id="alerts"', 1)[1].split("</table>", 1)[0]
@@ -91,12 +87,16 @@ async def test_a_failing_flow_alerts_once_and_is_relaunched_by_the_officer(
 
         generated.unlink()  # the administrator fixes the folder
 
-        form = officer.post("/app/operations/relancer", data={
-            "csrf_token": csrf_of(page.text), "process": "jury", "entity_id": str(sid)})
+        form = officer.post(
+            "/app/operations/relancer",
+            data={"csrf_token": csrf_of(page.text), "process": "jury", "entity_id": str(sid)},
+        )
         assert form.status_code == 200 and 'id="confirm"' in form.text  # nothing done yet
         assert len(runs(sid)) == 3
-        done = officer.post("/app/operations/relancer", data={
-            "csrf_token": csrf_of(page.text), "process": "jury", "entity_id": str(sid), "confirm": "1"})
+        done = officer.post(
+            "/app/operations/relancer",
+            data={"csrf_token": csrf_of(page.text), "process": "jury", "entity_id": str(sid), "confirm": "1"},
+        )
         assert done.status_code == 303 and done.headers["location"] == "/app/operations?fait=relance"
 
         after = officer.get("/app/operations").text

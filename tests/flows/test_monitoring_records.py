@@ -10,7 +10,6 @@ import sys
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
@@ -24,7 +23,7 @@ from flows import monitoring
 from notifications.models import OutboxMessage
 from notifications.outbox import deliver_pending, enqueue
 from tests.factories import make_users
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.web.conftest import csrf_of, signed_in
 
 
 class Failing:
@@ -32,19 +31,12 @@ class Failing:
         raise ConnectionRefusedError("Connexion refusée par le relais")
 
 
-def login(user: dict) -> TestClient:
-    client = TestClient(create_app(), follow_redirects=False)
-    page = client.get("/app/login")
-    r = client.post("/app/login", data={"email": user["email"], "password": PASSWORD,
-                                        "csrf_token": csrf_of(page.text), "next": "/app/"})
-    assert r.status_code == 303, r.text
-    return client
-
-
 def records() -> list[tuple[str, int | None, str, int, int | None]]:
     with session_scope() as db:
-        return [(r.process, r.entity_id, r.state, r.failures_in_a_row, r.incident_id)
-                for r in db.exec(select(FlowRunRecord).order_by(FlowRunRecord.id))]
+        return [
+            (r.process, r.entity_id, r.state, r.failures_in_a_row, r.incident_id)
+            for r in db.exec(select(FlowRunRecord).order_by(FlowRunRecord.id))
+        ]
 
 
 async def test_streaks_and_incidents_per_dossier():
@@ -62,9 +54,13 @@ async def test_streaks_and_incidents_per_dossier():
         except OSError:
             pass
     ids = [r[4] for r in records()]
-    assert [r[:4] for r in records()] == [("jury", 7, "completed", 0), ("jury", 7, "failed", 1),
-                                          ("jury", 7, "failed", 2), ("jury", 7, "completed", 0),
-                                          ("jury", 7, "failed", 1)]
+    assert [r[:4] for r in records()] == [
+        ("jury", 7, "completed", 0),
+        ("jury", 7, "failed", 1),
+        ("jury", 7, "failed", 2),
+        ("jury", 7, "completed", 0),
+        ("jury", 7, "failed", 1),
+    ]
     with session_scope() as db:
         first_streak = db.exec(select(FlowRunRecord).where(FlowRunRecord.id == 2)).one()
     assert ids[1] == ids[2] == first_streak.id and ids[4] not in (None, ids[1])
@@ -112,8 +108,13 @@ async def test_an_undeliverable_mail_alerts_once_per_incident_and_the_officer_re
     reset_settings_cache()
     people = make_users()
     with session_scope() as db:
-        message = enqueue(db, dedupe_key="k:1", to=["structure@example.org"], template="agrement/accuse_reception",
-                          context=sample_context())
+        message = enqueue(
+            db,
+            dedupe_key="k:1",
+            to=["structure@example.org"],
+            template="agrement/accuse_reception",
+            context=sample_context(),
+        )
         db.flush()
         message_id = message.id
 
@@ -131,33 +132,50 @@ async def test_an_undeliverable_mail_alerts_once_per_incident_and_the_officer_re
         alerts = db.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.template == "alerte_courriel")).all()
     assert alerts == [f"alerts:mail:{message_id}:0"]
 
-    with login(people["officer"]) as officer:
+    with signed_in(create_app(), people["officer"]) as officer:
         page = officer.get("/app/operations")
         assert f'id="resend-{message_id}"' in page.text and "Connexion refusée par le relais" in page.text
         csrf = csrf_of(page.text)
         shown = officer.post(f"/app/operations/courriels/{message_id}/renvoyer", data={"csrf_token": csrf})
         assert shown.status_code == 200 and 'id="confirm"' in shown.text and "structure@example.org" in shown.text
-        done = officer.post(f"/app/operations/courriels/{message_id}/renvoyer",
-                            data={"csrf_token": csrf, "confirm": "1"})
+        done = officer.post(
+            f"/app/operations/courriels/{message_id}/renvoyer", data={"csrf_token": csrf, "confirm": "1"}
+        )
         assert done.status_code == 303
-        again = officer.post(f"/app/operations/courriels/{message_id}/renvoyer",
-                             data={"csrf_token": csrf, "confirm": "1"})
+        again = officer.post(
+            f"/app/operations/courriels/{message_id}/renvoyer", data={"csrf_token": csrf, "confirm": "1"}
+        )
         assert again.status_code == 409 and "pas en échec" in again.text
-        assert officer.post(f"/app/operations/courriels/{message_id}/renvoyer",
-                            data={"csrf_token": "faux", "confirm": "1"}).status_code == 403
-    with login(people["mandataire"]) as mandataire:
+        assert (
+            officer.post(
+                f"/app/operations/courriels/{message_id}/renvoyer", data={"csrf_token": "faux", "confirm": "1"}
+            ).status_code
+            == 403
+        )
+    with signed_in(create_app(), people["mandataire"]) as mandataire:
         assert mandataire.get("/app/operations").status_code == 403
-        assert mandataire.post(f"/app/operations/courriels/{message_id}/renvoyer",
-                               data={"csrf_token": csrf, "confirm": "1"}).status_code == 403
+        assert (
+            mandataire.post(
+                f"/app/operations/courriels/{message_id}/renvoyer", data={"csrf_token": csrf, "confirm": "1"}
+            ).status_code
+            == 403
+        )
     with session_scope() as db:
         message = db.get(OutboxMessage, message_id)
         assert (message.status, message.attempts) == ("pending", 0)
         [event] = db.exec(select(AuditEvent).where(AuditEvent.action == "resend")).all()
         assert (event.entity_id, event.from_state, event.to_state, event.actor_id) == (
-            message_id, "failed", "pending", people["officer"]["id"])
+            message_id,
+            "failed",
+            "pending",
+            people["officer"]["id"],
+        )
 
     await fail_until_given_up()  # fails again: a new incident, a second alert
     with session_scope() as db:
-        alerts = db.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.template == "alerte_courriel")
-                        .order_by(OutboxMessage.id)).all()
+        alerts = db.exec(
+            select(OutboxMessage.dedupe_key)
+            .where(OutboxMessage.template == "alerte_courriel")
+            .order_by(OutboxMessage.id)
+        ).all()
     assert alerts == [f"alerts:mail:{message_id}:0", f"alerts:mail:{message_id}:1"]

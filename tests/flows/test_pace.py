@@ -72,35 +72,79 @@ async def _more_steps(client: httpx.AsyncClient) -> None:
     (controle,) = _ok(await client.get("/controles", headers=officer))["items"]
     cid = controle["id"]
     structure_id = controle["structure_id"]
+
     def soon() -> str:
         return (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0).isoformat()
 
-    _ok(await client.post(f"/controles/{cid}/visit", headers=controleur, json={"visit_at": soon(), "place": "Sur le chantier"}))
-    appui = _ok(await client.post("/appuis", headers=officer, json={
-        "structure_id": structure_id, "subject": "Tutorat", "need": "Former une tutrice à l'évaluation."}))
-    _ok(await client.post(f"/appuis/{appui['id']}/assign", headers=officer,
-                          json={"formateur_id": users[DEMO_USERS[4][0]]["id"]}))
-    _ok(await client.post(f"/appuis/{appui['id']}/visit", headers=formateur, json={"visit_at": soon(), "place": "Villeurbanne"}))
+    _ok(
+        await client.post(
+            f"/controles/{cid}/visit", headers=controleur, json={"visit_at": soon(), "place": "Sur le chantier"}
+        )
+    )
+    appui = _ok(
+        await client.post(
+            "/appuis",
+            headers=officer,
+            json={"structure_id": structure_id, "subject": "Tutorat", "need": "Former une tutrice à l'évaluation."},
+        )
+    )
+    _ok(
+        await client.post(
+            f"/appuis/{appui['id']}/assign", headers=officer, json={"formateur_id": users[DEMO_USERS[4][0]]["id"]}
+        )
+    )
+    _ok(
+        await client.post(
+            f"/appuis/{appui['id']}/visit", headers=formateur, json={"visit_at": soon(), "place": "Villeurbanne"}
+        )
+    )
     await asyncio.sleep(4)  # the visits took place (real time: the engine's own clock is not moved)
     report = sample_pdf("Rapport de contrôle", "Visite du chantier, entretien avec l'encadrante.")
-    findings = {"summary": "Conforme au référentiel.", "findings": [
-        {"criterion": "Encadrement", "status": "conforme", "comment": "Encadrante formée EPSP."}]}
-    _ok(await client.post(f"/controles/{cid}/report", headers=controleur,
-                          data={"metadata": json.dumps(findings)},
-                          files=[("rapport", ("rapport.pdf", report, "application/pdf"))]))
-    _ok(await client.post(f"/controles/{cid}/decision", headers=officer,
-                          json={"decision": "compliant", "reason": "Aucun écart constaté."}))
-    _ok(await client.post(f"/appuis/{appui['id']}/report", headers=formateur,
-                          data={"metadata": json.dumps({"text": "Séance de tutorat menée."})}))
+    findings = {
+        "summary": "Conforme au référentiel.",
+        "findings": [{"criterion": "Encadrement", "status": "conforme", "comment": "Encadrante formée EPSP."}],
+    }
+    _ok(
+        await client.post(
+            f"/controles/{cid}/report",
+            headers=controleur,
+            data={"metadata": json.dumps(findings)},
+            files=[("rapport", ("rapport.pdf", report, "application/pdf"))],
+        )
+    )
+    _ok(
+        await client.post(
+            f"/controles/{cid}/decision",
+            headers=officer,
+            json={"decision": "compliant", "reason": "Aucun écart constaté."},
+        )
+    )
+    _ok(
+        await client.post(
+            f"/appuis/{appui['id']}/report",
+            headers=formateur,
+            data={"metadata": json.dumps({"text": "Séance de tutorat menée."})},
+        )
+    )
 
     (training,) = _ok(await client.get("/training-sessions", headers=formateur))["items"]
     tid = training["id"]
     detail = _ok(await client.get(f"/training-sessions/{tid}", headers=formateur))
-    _ok(await client.post(f"/training-sessions/{tid}/reschedule", headers=formateur, json={
-        "days": [str(today() + timedelta(days=28))], "place": "Lyon, salle Fourvière"}))
+    _ok(
+        await client.post(
+            f"/training-sessions/{tid}/reschedule",
+            headers=formateur,
+            json={"days": [str(today() + timedelta(days=28))], "place": "Lyon, salle Fourvière"},
+        )
+    )
     (enrollment,) = detail["enrollments"]
-    _ok(await client.post(f"/training-sessions/{tid}/enrollments/{enrollment['id']}/withdraw", headers=formateur,
-                          json={"reason": "Encadrante indisponible à ces dates."}))
+    _ok(
+        await client.post(
+            f"/training-sessions/{tid}/enrollments/{enrollment['id']}/withdraw",
+            headers=formateur,
+            json={"reason": "Encadrante indisponible à ces dates."},
+        )
+    )
 
 
 def _run(app, pause: str, seed: int = 0) -> tuple[dict, list[str]]:
@@ -121,8 +165,14 @@ def _record() -> dict:
     """Every document and every e-mail the engine produced (keyed), and what is still owed."""
     with session_scope() as db:
         documents = sorted((d.entity_type, d.entity_id, d.kind, d.version) for d in db.exec(select(GeneratedDocument)))
-        mails = sorted((m.dedupe_key, tuple(m.to_addrs), m.status if m.status == "sent" else
-                        f"{m.status} after {m.attempts} attempts: {m.last_error}") for m in db.exec(select(OutboxMessage)))
+        mails = sorted(
+            (
+                m.dedupe_key,
+                tuple(m.to_addrs),
+                m.status if m.status == "sent" else f"{m.status} after {m.attempts} attempts: {m.last_error}",
+            )
+            for m in db.exec(select(OutboxMessage))
+        )
         owed = [(e.process, e.step) for e in db.exec(select(OwedEffect).where(OwedEffect.done_at.is_(None)))]
     return {"documents": documents, "mails": mails, "owed": owed}
 
@@ -144,8 +194,13 @@ def _fresh(engine) -> None:
     data_dir.mkdir(parents=True)
 
 
-CONFIGURATIONS = [("inline", "wait"), ("inline", "none"), ("background", "wait"), ("background", "none"),
-                  ("background", "random")]
+CONFIGURATIONS = [
+    ("inline", "wait"),
+    ("inline", "none"),
+    ("background", "wait"),
+    ("background", "none"),
+    ("background", "random"),
+]
 
 
 def _twice(delivered: list, caplog) -> list:
@@ -161,8 +216,13 @@ def _twice(delivered: list, caplog) -> list:
     for message_id in repeated:
         copies = [m for m in delivered if m["Message-ID"] == message_id]
         row = rows.get(message_id)
-        found.append((str(copies[0]["Subject"]), [str(m["Date"]) for m in copies],
-                      row and (row.status, row.attempts, row.last_error)))
+        found.append(
+            (
+                str(copies[0]["Subject"]),
+                [str(m["Date"]) for m in copies],
+                row and (row.status, row.attempts, row.last_error),
+            )
+        )
     outbox_log = [r.getMessage() for r in caplog.records if r.name.startswith("notifications")]
     return [*found, ("outbox log", outbox_log[-20:])]
 
@@ -184,7 +244,8 @@ def test_same_documents_and_mails_at_any_pace(prefect_server, smtp, monkeypatch,
         assert twice == [], f"{mode}/{pause}: delivered more than once: {twice}"
         assert len(delivered) == len(record["mails"]), (
             f"{mode}/{pause}: {len(delivered)} delivered for {len(record['mails'])} recorded: "
-            f"{sorted((m['Subject'], m['To']) for m in delivered)}")
+            f"{sorted((m['Subject'], m['To']) for m in delivered)}"
+        )
         records[(mode, pause)] = record
 
     reference = records[("inline", "wait")]

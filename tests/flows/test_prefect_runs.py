@@ -29,8 +29,9 @@ def dead_runner() -> str:
 async def running(client, session_id: int):
     from prefect.states import Running
 
-    return await client.create_flow_run(jury_session_flow, parameters={"session_id": session_id},
-                                        tags=[f"jury:{session_id}"], state=Running())
+    return await client.create_flow_run(
+        jury_session_flow, parameters={"session_id": session_id}, tags=[f"jury:{session_id}"], state=Running()
+    )
 
 
 async def test_runs_of_dead_processes_are_crashed_on_the_server(prefect_server, monkeypatch):
@@ -42,13 +43,18 @@ async def test_runs_of_dead_processes_are_crashed_on_the_server(prefect_server, 
         with session_scope() as db:
             db.add(FlowRunRecord(process="jury", entity_id=1, prefect_run_id=str(dead.id), runner=dead_runner()))
             db.add(FlowRunRecord(process="jury", entity_id=2, prefect_run_id=str(alive.id), runner=current_claimer()))
-            db.add(FlowRunRecord(process="jury", entity_id=3, prefect_run_id=str(foreign.id),
-                                runner="worker-2.example|4242|x"))  # another host: only its silence counts
+            db.add(
+                FlowRunRecord(
+                    process="jury", entity_id=3, prefect_run_id=str(foreign.id), runner="worker-2.example|4242|x"
+                )
+            )  # another host: only its silence counts
 
         assert monitoring.prefect_server_configured()
         assert await crash_abandoned_runs() == [("jury", 1)]
-        states = {n: (await client.read_flow_run(r.id)).state.type for n, r in
-                  (("dead", dead), ("alive", alive), ("foreign", foreign))}
+        states = {
+            n: (await client.read_flow_run(r.id)).state.type
+            for n, r in (("dead", dead), ("alive", alive), ("foreign", foreign))
+        }
         assert states == {"dead": StateType.CRASHED, "alive": StateType.RUNNING, "foreign": StateType.RUNNING}
 
         # The server has heard nothing of the foreign run for longer than the setting: crashed too.

@@ -127,7 +127,10 @@ def test_invalid_invitations_are_refused(overrides) -> None:
 def test_whole_days_make_one_span_or_single_days_with_rdate() -> None:
     d = date(2026, 3, 16)
     assert day_spans([d + timedelta(days=2), d, d + timedelta(days=1)]) == {
-        "start": d, "end": d + timedelta(days=3), "rdates": []}
+        "start": d,
+        "end": d + timedelta(days=3),
+        "rdates": [],
+    }
     assert day_spans([d]) == {"start": d, "end": d + timedelta(days=1), "rdates": []}
     apart = [d, d + timedelta(days=1), d + timedelta(days=8)]
     assert day_spans(apart) == {"start": d, "end": d + timedelta(days=1), "rdates": apart[1:]}

@@ -138,7 +138,10 @@ async def test_gives_up_after_max_attempts(engine, settings, context) -> None:
     later = await deliver_pending(engine, transport, now=now + timedelta(days=1), max_attempts=2)
 
     assert (first, early, second, later) == (
-        DeliveryReport(retried=1), DeliveryReport(), DeliveryReport(failed=1), DeliveryReport()
+        DeliveryReport(retried=1),
+        DeliveryReport(),
+        DeliveryReport(failed=1),
+        DeliveryReport(),
     )
     row = load(engine, message_id)
     assert (row.status, row.attempts) == ("failed", 2)
@@ -180,11 +183,13 @@ async def test_a_message_left_sending_by_a_crashed_sender_is_reclaimed(engine, s
     with session_scope(engine) as db:
         # "stale": claimed 11 minutes ago (lease over); "fresh": being sent right now elsewhere.
         db.execute(
-            update(OutboxMessage).where(OutboxMessage.id == stale)
+            update(OutboxMessage)
+            .where(OutboxMessage.id == stale)
             .values(status="sending", next_attempt_at=now - timedelta(minutes=1))
         )
         db.execute(
-            update(OutboxMessage).where(OutboxMessage.id == fresh)
+            update(OutboxMessage)
+            .where(OutboxMessage.id == fresh)
             .values(status="sending", next_attempt_at=now + timedelta(minutes=9))
         )
     transport = RecordingTransport()
@@ -237,13 +242,23 @@ def test_build_transport_follows_the_settings(tmp_path) -> None:
 
     relay = build_transport(
         Settings(
-            mail_transport="smtp", smtp_host="smtp.example.org", smtp_port=587, smtp_username="cqp",
-            smtp_password="s3cret", smtp_starttls=True, smtp_timeout_seconds=7,
+            mail_transport="smtp",
+            smtp_host="smtp.example.org",
+            smtp_port=587,
+            smtp_username="cqp",
+            smtp_password="s3cret",
+            smtp_starttls=True,
+            smtp_timeout_seconds=7,
         )
     )
     assert isinstance(relay, SmtpTransport)
     assert (relay.host, relay.port, relay.username, relay.password, relay.starttls, relay.timeout) == (
-        "smtp.example.org", 587, "cqp", "s3cret", True, 7
+        "smtp.example.org",
+        587,
+        "cqp",
+        "s3cret",
+        True,
+        7,
     )
 
 
@@ -294,7 +309,8 @@ async def test_one_flow_run_delivers_more_than_one_pass_of_messages(engine, sett
 
 
 async def test_a_sent_message_whose_record_fails_once_is_recorded_not_sent_again(
-        engine, settings, context, smtp_server, monkeypatch) -> None:
+    engine, settings, context, smtp_server, monkeypatch
+) -> None:
     """The database busy when a sent message is recorded: the record is retried, so the message
     does not stay 'sending' until its lease expires and leave a second time."""
     from sqlalchemy.exc import OperationalError

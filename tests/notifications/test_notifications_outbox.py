@@ -136,13 +136,16 @@ def test_document_attachment_paths_are_relative_to_the_data_dir(settings) -> Non
     }
 
 
-@pytest.mark.parametrize("subject", [
-    "[CPF CQP_SP] Dernier rappel : lot CPF-SP-2026-0001 sans compte rendu importé depuis 30 jours",
-    "[JURY-2026-0001] Résultats de Zoé-Hélène Martin-N'Guessan à la session du jury paritaire « CQP Salarié "
-    "Polyvalent » — attestation de blocs de compétences délivrée",
-    "Short ASCII subject",
-    "x" * 120,
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "[CPF CQP_SP] Dernier rappel : lot CPF-SP-2026-0001 sans compte rendu importé depuis 30 jours",
+        "[JURY-2026-0001] Résultats de Zoé-Hélène Martin-N'Guessan à la session du jury paritaire « CQP Salarié "
+        "Polyvalent » — attestation de blocs de compétences délivrée",
+        "Short ASCII subject",
+        "x" * 120,
+    ],
+)
 def test_long_subjects_read_back_exactly_as_written(db, settings, context, subject) -> None:
     """A folded accented subject is read back without a doubled space (Python 3.11's folding puts
     one before the line break and one after it, around an encoded word)."""

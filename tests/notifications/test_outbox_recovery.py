@@ -81,13 +81,19 @@ def test_a_gone_or_reused_pid_is_dead_and_another_host_is_not_judged():
 
 
 async def test_a_sender_killed_during_data_is_reclaimed_at_once_with_the_same_message_id(
-        engine, settings, context, smtp_server):
+    engine, settings, context, smtp_server
+):
     smtp_server.handler = handler = HoldingHandler()
     smtp_server.start()
     message_id = queue(engine, settings, context, key="agrement_requests:1:ack:r1")
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(smtp_server.port)], cwd=ROOT,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(smtp_server.port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         while not handler.holding.wait(0.1):
             if sender.poll() is not None:
@@ -115,14 +121,22 @@ async def test_a_sender_killed_during_data_is_reclaimed_at_once_with_the_same_me
 
 
 async def test_a_claim_of_a_live_sender_or_another_host_waits_for_its_lease(engine, settings, context):
-    mine, elsewhere, gone = (queue(engine, settings, context, key=f"k:{name}") for name in ("mine", "elsewhere", "gone"))
+    mine, elsewhere, gone = (
+        queue(engine, settings, context, key=f"k:{name}") for name in ("mine", "elsewhere", "gone")
+    )
     lease_end = utcnow() + timedelta(minutes=10)
-    claimers = {mine: current_claimer(), elsewhere: f"another-host.example|{os.getpid()}|x",
-                gone: f"{socket.gethostname()}|{dead_pid()}|x"}
+    claimers = {
+        mine: current_claimer(),
+        elsewhere: f"another-host.example|{os.getpid()}|x",
+        gone: f"{socket.gethostname()}|{dead_pid()}|x",
+    }
     with session_scope(engine) as db:
         for message_id, claimer in claimers.items():
-            db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                            .values(status="sending", next_attempt_at=lease_end, claimed_by=claimer))
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(status="sending", next_attempt_at=lease_end, claimed_by=claimer)
+            )
 
     assert reclaim_orphaned(engine) == [gone]
     transport = RecordingTransport()

@@ -72,11 +72,14 @@ def test_published_tables_reproduced(people):
     several = report()
     assert several.years == [2020, 2021, 2022, 2023]
     assert [(t.juries, t.controles, t.agrement_requests) for t in several.totals] == [
-        PUBLISHED[y][:3] for y in several.years]
+        PUBLISHED[y][:3] for y in several.years
+    ]
 
     if not appuis_available:
-        pytest.skip("appuis pédagogiques : la table des appuis (certification.training.models) n'existe pas encore ; "
-                    "les autres colonnes sont vérifiées, relancer quand le module de formation EPSP sera là")
+        pytest.skip(
+            "appuis pédagogiques : la table des appuis (certification.training.models) n'existe pas encore ; "
+            "les autres colonnes sont vérifiées, relancer quand le module de formation EPSP sera là"
+        )
     assert report(2023).appuis_available
     assert report(2023).total(2023).appuis == 2
     assert report(2022).total(2022).appuis == 8

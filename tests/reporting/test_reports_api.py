@@ -20,9 +20,19 @@ from tests.factories import (
 
 PUBLISHED = {2023: (130, 22, 9, 2), 2022: (113, 24, 15, 8)}
 REGIONS = ["Bretagne", "Île-de-France", "Provence-Alpes-Côte d'Azur"]
-HEADERS = ["Année", "Région", "Jurys tenus", "Contrôles d'agrément", "Demandes d'agrément", "Appuis pédagogiques",
-           "Certificats délivrés", "Attestations de blocs délivrées", "Demandes de VAE", "Demandes de VAE recevables",
-           "Certificats obtenus par la VAE"]
+HEADERS = [
+    "Année",
+    "Région",
+    "Jurys tenus",
+    "Contrôles d'agrément",
+    "Demandes d'agrément",
+    "Appuis pédagogiques",
+    "Certificats délivrés",
+    "Attestations de blocs délivrées",
+    "Demandes de VAE",
+    "Demandes de VAE recevables",
+    "Certificats obtenus par la VAE",
+]
 
 
 @pytest.fixture
@@ -60,7 +70,7 @@ def pdf_drawing(data: bytes) -> tuple[str, int]:
     def walk(resources):
         nonlocal images
         xobjects = (resources or {}).get("/XObject")
-        for ref in (xobjects.get_object().values() if xobjects else ()):
+        for ref in xobjects.get_object().values() if xobjects else ():
             obj = ref.get_object()
             if obj.get("/Subtype") == "/Image":
                 images += 1
@@ -112,8 +122,9 @@ def test_the_activity_report_holds_no_personal_data(client, people, published):
 
     with session_scope() as db:
         personal = {v for c in db.exec(select(Candidate)) for v in (c.last_name, c.first_names, c.email, c.reference)}
-        personal |= {v for c in db.exec(select(Certificate))
-                     for v in (c.number, c.holder_last_name, c.holder_first_names)}
+        personal |= {
+            v for c in db.exec(select(Certificate)) for v in (c.number, c.holder_last_name, c.holder_first_names)
+        }
         personal |= {v for u in db.exec(select(User)) for v in (u.email, u.full_name)}
     personal = {v for v in personal if v and len(v) > 3}
     assert any("@" in v for v in personal) and len(personal) > 10
@@ -141,8 +152,9 @@ def test_csv_for_excel(client, people, published):
     assert by_region["Provence-Alpes-Côte d'Azur"][2] == "43"  # 130 = 44 + 43 + 43
     assert sum(int(r[2]) for r in rows[2:]) == 130
 
-    everything = list(csv.reader(io.StringIO(get(client, people, format="csv").content.decode("utf-8-sig")),
-                                 delimiter=";"))
+    everything = list(
+        csv.reader(io.StringIO(get(client, people, format="csv").content.decode("utf-8-sig")), delimiter=";")
+    )
     totals = {r[0]: r for r in everything[1:] if r[1] == "Toutes régions"}
     assert totals["2022"][2:5] == ["113", "24", "15"]
     if published:
@@ -163,7 +175,7 @@ def test_pdf_with_figures_and_vector_chart(client, people, published):
     assert images == 0  # no raster image: the chart is vector
     colors = fill_colors(content)
     for hex_color in PALETTE[:4]:  # one bar colour per published indicator
-        rgb = tuple(int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        rgb = tuple(int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
         assert any(all(abs(a - b) < 0.002 for a, b in zip(c, rgb, strict=True)) for c in colors), hex_color
     assert len(re.findall(r" re\b", content)) >= 8  # the bars (and cells)
 
@@ -179,8 +191,10 @@ def test_only_officers(client, people):
         for fmt in ("html", "csv", "pdf", "json"):
             assert get(client, people, who, format=fmt).status_code == 403
         assert client.get("/exports/cpf", headers=auth(people[who])).status_code == 403
-        assert client.post("/exports/cpf", json={"certification_code": "CQP_SP"},
-                           headers=auth(people[who])).status_code == 403
+        assert (
+            client.post("/exports/cpf", json={"certification_code": "CQP_SP"}, headers=auth(people[who])).status_code
+            == 403
+        )
         assert client.get("/exports/cpf/overdue", headers=auth(people[who])).status_code == 403
     assert client.get("/reports/activity").status_code == 401
     assert client.get("/exports/cpf/records").status_code == 401
@@ -191,10 +205,11 @@ def test_only_officers(client, people):
 def test_escaping_of_region_names(client, people):
     rows = ReportRows(people)
     rows.juries(2, datetime(2023, 5, 1, tzinfo=UTC), region="<script>alert('x')</script>")
-    rows.juries(1, datetime(2023, 5, 1, tzinfo=UTC), region="=HYPERLINK(\"http://x\")")
+    rows.juries(1, datetime(2023, 5, 1, tzinfo=UTC), region='=HYPERLINK("http://x")')
     html = get(client, people, year=2023).text
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
-    rows_csv = list(csv.reader(io.StringIO(get(client, people, year=2023, format="csv").content.decode("utf-8-sig")),
-                               delimiter=";"))
-    assert "'=HYPERLINK(\"http://x\")" in [r[1] for r in rows_csv]
+    rows_csv = list(
+        csv.reader(io.StringIO(get(client, people, year=2023, format="csv").content.decode("utf-8-sig")), delimiter=";")
+    )
+    assert '\'=HYPERLINK("http://x")' in [r[1] for r in rows_csv]
     assert get(client, people, year=2023, format="pdf").status_code == 200

@@ -41,8 +41,15 @@ class Process:
         self.name, self.log = name, log
         cwd.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as out:
-            self.popen = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+            self.popen = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int:
@@ -80,8 +87,7 @@ class Process:
         return self.popen.wait(timeout=30)
 
 
-def wait_until(what: str, check: Callable[[], object], timeout: float, *processes: Process,
-               interval: float = 0.25):
+def wait_until(what: str, check: Callable[[], object], timeout: float, *processes: Process, interval: float = 0.25):
     """Poll ``check()`` until it returns something truthy; fail with the processes' logs otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,8 +133,14 @@ class Cluster:
     def env(self, home: str, **extra: str) -> dict[str, str]:
         """A clean environment: no CQP_/PREFECT_ setting of the test process leaks in."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("CQP_", "PREFECT_"))}
-        return {**base, "PYTHONUNBUFFERED": "1", "DO_NOT_TRACK": "1",
-                "PREFECT_HOME": str(self.root / home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
+        return {
+            **base,
+            "PYTHONUNBUFFERED": "1",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_HOME": str(self.root / home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            **extra,
+        }
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> Process:
         process = Process(name, argv, env, self.root / name, self.root / f"{name}.log")
@@ -146,28 +158,40 @@ class Cluster:
         return self.run([str(BIN / "cqp"), "migrate"], self.env("migrate", **self.cqp_env))
 
     def create_user(self, email: str, name: str, role: str, password: str) -> str:
-        return self.run([str(BIN / "cqp"), "create-user", "--email", email, "--name", name, "--role", role,
-                         "--password", password], self.env("migrate", **self.cqp_env))
+        return self.run(
+            [str(BIN / "cqp"), "create-user", "--email", email, "--name", name, "--role", role, "--password", password],
+            self.env("migrate", **self.cqp_env),
+        )
 
     def prefect_server(self) -> Process:
         extra = {}
         if self.prefect_database_url:
             extra["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.prefect_database_url
-        server = self.start("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                               "--port", str(self.prefect_port)], self.env("prefect-server", **extra))
+        server = self.start(
+            "prefect-server",
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.prefect_port)],
+            self.env("prefect-server", **extra),
+        )
         wait_until("the Prefect server", lambda: _healthy(f"{self.prefect_api}/health"), START_TIMEOUT, server)
         return server
 
     def worker(self, name: str, **settings: str) -> Process:
         """``cqp serve-flows``; ``settings``: further CQP_* variables of this worker."""
-        env = self.env(name, **self.cqp_env, PREFECT_API_URL=self.prefect_api,
-                       PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_LOGGING_LEVEL="INFO", **settings)
+        env = self.env(
+            name,
+            **self.cqp_env,
+            PREFECT_API_URL=self.prefect_api,
+            PREFECT_RUNNER_POLL_FREQUENCY="1",
+            PREFECT_LOGGING_LEVEL="INFO",
+            **settings,
+        )
         return self.start(name, [str(BIN / "cqp"), "serve-flows"], env)
 
     def api(self) -> Process:
         env = self.env("api", **self.cqp_env, PREFECT_API_URL=self.prefect_api, CQP_FLOW_DISPATCH="deployment")
-        api = self.start("api", [str(BIN / "cqp"), "run", "--no-demo", "--host", "127.0.0.1",
-                                 "--port", str(self.api_port)], env)
+        api = self.start(
+            "api", [str(BIN / "cqp"), "run", "--no-demo", "--host", "127.0.0.1", "--port", str(self.api_port)], env
+        )
         wait_until("the API", lambda: _healthy(f"{self.api_url}/health"), START_TIMEOUT, api)
         return api
 

@@ -28,8 +28,10 @@ from tests.scaleout.conftest import START_TIMEOUT, wait_until
 
 pytestmark = pytest.mark.integration
 RUN_TIMEOUT = 180  # from the API call to the end of the run on a worker (a run spawns a Python process)
-ACCOUNTS = [("mandataire", "helene.dubois@mandataires.example.org", "Hélène Dubois", "mandataire"),
-            ("officer", "camille.martin@cqp-aci.example.org", "Camille Martin", "officer")]
+ACCOUNTS = [
+    ("mandataire", "helene.dubois@mandataires.example.org", "Hélène Dubois", "mandataire"),
+    ("officer", "camille.martin@cqp-aci.example.org", "Camille Martin", "officer"),
+]
 
 
 def prefect(cluster, method: str, path: str, **kw):
@@ -41,8 +43,11 @@ def prefect(cluster, method: str, path: str, **kw):
 def finished_runs(cluster, tag: str, count: int):
     """The flow runs tagged ``tag`` once ``count`` of them are in a final state, else None."""
     runs = prefect(cluster, "POST", "/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [tag]}}})
-    return runs if len(runs) >= count and all(r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED")
-                                              for r in runs) else None
+    return (
+        runs
+        if len(runs) >= count and all(r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED") for r in runs)
+        else None
+    )
 
 
 def ran_on(run_id: str, *workers) -> list[str]:
@@ -68,8 +73,11 @@ def check_the_acknowledgement(smtp, settings, mandataire_email: str, rid: int, r
     """The accusé de réception of request ``rid``: one row, one file, one e-mail with the PDF;
     returns the request's folder of generated documents."""
     with session_scope() as db:
-        (ack,) = db.exec(select(GeneratedDocument).where(
-            GeneratedDocument.entity_id == rid, GeneratedDocument.kind == "accuse_reception")).all()
+        (ack,) = db.exec(
+            select(GeneratedDocument).where(
+                GeneratedDocument.entity_id == rid, GeneratedDocument.kind == "accuse_reception"
+            )
+        ).all()
     folder = settings.data_dir / "generated" / "agrement_requests" / str(rid)
     assert [p.name for p in folder.glob("accuse_reception*.pdf")] == [ack.relative_path.rsplit("/", 1)[1]]
     text = pdf_text((settings.data_dir / ack.relative_path).read_bytes())
@@ -88,8 +96,9 @@ def runs_stored_by_prefect(cluster, tag: str) -> int:
 
     url = make_url(cluster.prefect_database_url).set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
-        return conn.execute("SELECT count(*) FROM flow_run WHERE %s = ANY(SELECT jsonb_array_elements_text(tags))",
-                            (tag,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM flow_run WHERE %s = ANY(SELECT jsonb_array_elements_text(tags))", (tag,)
+        ).fetchone()[0]
 
 
 def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp, settings, pdf_bytes):
@@ -98,20 +107,35 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     server = cluster.prefect_server()
     workers = [cluster.worker("worker-a"), cluster.worker("worker-b")]
     for w in workers:
-        wait_until(f"{w.name} serving", lambda w=w: "deployments are being served" in w.output(),
-                   START_TIMEOUT, w, server)
+        wait_until(
+            f"{w.name} serving", lambda w=w: "deployments are being served" in w.output(), START_TIMEOUT, w, server
+        )
     deployment = prefect(cluster, "GET", "/deployments/name/agrement-request/agrement-request")
     assert deployment["entrypoint"] == "flows.agrement.agrement_request_flow"  # no working directory involved
     api = cluster.api()
     people = {key: account(cluster, email, name, role) for key, email, name, role in ACCOUNTS}
 
     # 1. The mandataire files a request through the API: a worker runs the deployment.
-    meta = {"structure": {"siret": siret(7), "name": "L'Atelier d'Insertion", "region": "Bretagne",
-                          "email": "aci7@example.org"}, "certification_code": "CQP_SP"}
-    files = [("dossier", ("dossier.pdf", pdf_bytes, "application/pdf")),
-             ("attestation_epsp", ("attestation.pdf", pdf_bytes + b"\n%2", "application/pdf"))]
-    r = httpx.post(f"{cluster.api_url}/agrement-requests", headers=auth(people["mandataire"]),
-                   data={"metadata": json.dumps(meta)}, files=files, timeout=60)
+    meta = {
+        "structure": {
+            "siret": siret(7),
+            "name": "L'Atelier d'Insertion",
+            "region": "Bretagne",
+            "email": "aci7@example.org",
+        },
+        "certification_code": "CQP_SP",
+    }
+    files = [
+        ("dossier", ("dossier.pdf", pdf_bytes, "application/pdf")),
+        ("attestation_epsp", ("attestation.pdf", pdf_bytes + b"\n%2", "application/pdf")),
+    ]
+    r = httpx.post(
+        f"{cluster.api_url}/agrement-requests",
+        headers=auth(people["mandataire"]),
+        data={"metadata": json.dumps(meta)},
+        files=files,
+        timeout=60,
+    )
     assert r.status_code == 201, r.text
     rid, reference = r.json()["id"], r.json()["reference"]
     tag = run_tag("agrement_request", rid)
@@ -131,8 +155,9 @@ def test_two_workers_serve_the_api_actions_and_one_survives_a_kill(cluster, smtp
     survivor = next(w for w in workers if w is not killed)
     killed.kill()
     assert killed.popen.returncode == -signal.SIGKILL
-    r = httpx.post(f"{cluster.api_url}/agrement-requests/{rid}/admissible", headers=auth(people["officer"]),
-                   json={}, timeout=60)
+    r = httpx.post(
+        f"{cluster.api_url}/agrement-requests/{rid}/admissible", headers=auth(people["officer"]), json={}, timeout=60
+    )
     assert r.status_code == 200, r.text
     runs = wait_until("the second run", lambda: finished_runs(cluster, tag, 2), RUN_TIMEOUT, server, api, survivor)
     second = next(x for x in runs if x["id"] != run["id"])
@@ -179,19 +204,25 @@ def test_a_big_jurys_certificates_are_spread_over_the_workers(cluster, smtp, set
     server = cluster.prefect_server()
     workers = [cluster.worker(name, CQP_RENDER_PART_SIZE="3") for name in ("worker-a", "worker-b")]
     for w in workers:
-        wait_until(f"{w.name} serving", lambda w=w: "deployments are being served" in w.output(),
-                   START_TIMEOUT, w, server)
+        wait_until(
+            f"{w.name} serving", lambda w=w: "deployments are being served" in w.output(), START_TIMEOUT, w, server
+        )
     people, sid = closed_jury(7)  # in the case database the workers share
     with session_scope() as db:
         jury_svc.sign_pv(db, people["presidente"]["actor"], sid)
     tag = run_tag("jury", sid)
     jury = prefect(cluster, "GET", f"/deployments/name/{PROCESSES['jury'].deployment}")
     part = prefect(cluster, "GET", f"/deployments/name/{PART_DEPLOYMENT}")
-    prefect(cluster, "POST", f"/deployments/{jury['id']}/create_flow_run",
-            json={"parameters": {"session_id": sid}, "tags": [tag]})
+    prefect(
+        cluster,
+        "POST",
+        f"/deployments/{jury['id']}/create_flow_run",
+        json={"parameters": {"session_id": sid}, "tags": [tag]},
+    )
 
-    runs = wait_until("the jury's run and its two parts", lambda: finished_runs(cluster, tag, 3), RUN_TIMEOUT,
-                      server, *workers)
+    runs = wait_until(
+        "the jury's run and its two parts", lambda: finished_runs(cluster, tag, 3), RUN_TIMEOUT, server, *workers
+    )
     assert [r["state"]["type"] for r in runs] == ["COMPLETED"] * 3, [r["state"] for r in runs]
     parts = [r for r in runs if r["deployment_id"] == part["id"]]
     assert sorted(len(p["parameters"]["candidate_ids"]) for p in parts) == [1, 3]

@@ -77,8 +77,11 @@ def plan_and_enroll(client, people, s1: int, s2: int, days) -> tuple[int, int, i
     r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["formateur"]), json=encadrant)
     assert r.status_code == 201, r.text
     e1 = r.json()["enrollments"][0]["id"]
-    r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["officer"]),
-                    json={**encadrant, "structure_id": s2, "email": "marc@regie.example.org", "last_name": "D'Alembert"})
+    r = client.post(
+        f"/training-sessions/{sid}/enrollments",
+        headers=auth(people["officer"]),
+        json={**encadrant, "structure_id": s2, "email": "marc@regie.example.org", "last_name": "D'Alembert"},
+    )
     assert r.status_code == 201 and r.json()["enrolled"] == 2
     e2 = r.json()["enrollments"][1]["id"]
     r = client.post(f"/training-sessions/{sid}/enrollments", headers=auth(people["formateur"]), json=encadrant)
@@ -91,7 +94,9 @@ def check_what_a_structure_reads(client, people, sid: int, e1: int) -> None:
     mine = client.get(f"/training-sessions/{sid}", headers=auth(people["structure1"])).json()
     assert [e["id"] for e in mine["enrollments"]] == [e1] and mine["allowed_actions"] == []
     assert mine["enrollments"][0]["allowed_actions"] == []
-    assert [t["id"] for t in client.get("/training-sessions", headers=auth(people["structure2"])).json()["items"]] == [sid]
+    assert [t["id"] for t in client.get("/training-sessions", headers=auth(people["structure2"])).json()["items"]] == [
+        sid
+    ]
     encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure2"])).json()["items"]
     assert [(e["last_name"], e["epsp_trained"]) for e in encadrants] == [("D'Alembert", False)]
     assert client.get("/training-sessions/encadrants", headers=auth(people["mandataire"])).status_code == 403
@@ -103,27 +108,44 @@ def attend_and_complete(client, people, sid: int, day_1, day_2) -> dict:
     """Both present the first day, e2 absent the second: e1 completes (attestation number), e2 does not."""
     (d1, e1), (d2, e2) = day_1, day_2
     with time_machine.travel(_noon(d1), tick=False):
-        r = client.post(f"/training-sessions/{sid}/attendance", headers=auth(people["formateur"]),
-                        json={"day": d1.isoformat(), "present": {str(e1): True, str(e2): True}})
+        r = client.post(
+            f"/training-sessions/{sid}/attendance",
+            headers=auth(people["formateur"]),
+            json={"day": d1.isoformat(), "present": {str(e1): True, str(e2): True}},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "in_progress"
     with time_machine.travel(_noon(d2), tick=False):
-        r = client.post(f"/training-sessions/{sid}/attendance", headers=auth(people["formateur"]),
-                        json={"day": d2.isoformat(), "present": {str(e1): True, str(e2): False}})
+        r = client.post(
+            f"/training-sessions/{sid}/attendance",
+            headers=auth(people["formateur"]),
+            json={"day": d2.isoformat(), "present": {str(e1): True, str(e2): False}},
+        )
         assert r.status_code == 200
-        r = client.post(f"/training-sessions/{sid}/enrollments/{e2}/outcome", headers=auth(people["formateur"]),
-                        json={"completed": True})
+        r = client.post(
+            f"/training-sessions/{sid}/enrollments/{e2}/outcome",
+            headers=auth(people["formateur"]),
+            json={"completed": True},
+        )
         assert r.status_code == 409 and "présence à chaque journée" in r.json()["detail"]
-        r = client.post(f"/training-sessions/{sid}/enrollments/{e2}/outcome", headers=auth(people["formateur"]),
-                        json={"completed": False, "reason": "Absent le second jour"})
+        r = client.post(
+            f"/training-sessions/{sid}/enrollments/{e2}/outcome",
+            headers=auth(people["formateur"]),
+            json={"completed": False, "reason": "Absent le second jour"},
+        )
         assert r.status_code == 200
-        r = client.post(f"/training-sessions/{sid}/enrollments/{e1}/outcome", headers=auth(people["formateur"]),
-                        json={"completed": True}, )
+        r = client.post(
+            f"/training-sessions/{sid}/enrollments/{e1}/outcome",
+            headers=auth(people["formateur"]),
+            json={"completed": True},
+        )
         assert r.status_code == 200
         first = next(e for e in r.json()["enrollments"] if e["id"] == e1)
         assert first["state"] == "completed" and first["attestation_number"].startswith("AF-EPSP-")
-        assert first["attendance"] == [{"day": d1.isoformat(), "present": True},
-                                       {"day": d2.isoformat(), "present": True}]
+        assert first["attendance"] == [
+            {"day": d1.isoformat(), "present": True},
+            {"day": d2.isoformat(), "present": True},
+        ]
         r = client.post(f"/training-sessions/{sid}/close", headers=auth(people["formateur"]), json={})
         assert r.status_code == 200 and r.json()["state"] == "closed"
     return first
@@ -147,9 +169,14 @@ def check_the_attestation(client, people, sid: int, s1: int, enrollments, d2, fi
     assert client.get(other, headers=auth(people["officer"])).status_code == 404
     encadrants = client.get("/training-sessions/encadrants", headers=auth(people["structure1"])).json()["items"]
     assert [(e["first_names"], e["epsp_trained"], e["epsp_trained_on"]) for e in encadrants] == [
-        ("Zoé", True, d2.isoformat())]
-    actions = [e["action"] for e in client.get(f"/training-sessions/{sid}/enrollments/{e1}/timeline",
-                                               headers=auth(people["structure1"])).json()["items"]]
+        ("Zoé", True, d2.isoformat())
+    ]
+    actions = [
+        e["action"]
+        for e in client.get(
+            f"/training-sessions/{sid}/enrollments/{e1}/timeline", headers=auth(people["structure1"])
+        ).json()["items"]
+    ]
     # (the completion was recorded at a travelled time, later than the flow's events)
     # the registration owed the convocation, the completion the attestation and its e-mail
     assert sorted(actions) == sorted(["register", "complete", "document_generated", "mail_queued", "mail_queued"])
@@ -191,8 +218,9 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     assert client.get("/appuis", headers=auth(people["structure2"])).json()["items"] == []
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure2"])).status_code == 404
     assert client.get(f"/appuis/{aid}", headers=auth(people["formateur"])).status_code == 404
-    assigned = assign_by_the_officer_only(client, people, f"/appuis/{aid}", "structure1",
-                                          formateur_id=people["formateur"]["id"])
+    assigned = assign_by_the_officer_only(
+        client, people, f"/appuis/{aid}", "structure1", formateur_id=people["formateur"]["id"]
+    )
     assert assigned["formateur_name"] == "Océane Perrin"
     assert client.get(f"/appuis/{aid}", headers=auth(people["structure1"])).json()["allowed_actions"] == []
     assert [x["id"] for x in client.get("/appuis", headers=auth(people["formateur"])).json()["items"]] == [aid]
@@ -203,8 +231,10 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
     assert client.post(f"/appuis/{aid}/visit", headers=auth(people["formateur2"]), json=visit).status_code == 404
     r = client.post(f"/appuis/{aid}/visit", headers=auth(people["formateur"]), json=visit)
     assert r.status_code == 200 and r.json()["state"] == "scheduled"
-    parts = {"data": {"metadata": json.dumps({"text": "Grille d'évaluation remise."})},
-             "files": [("compte_rendu", ("compte rendu.pdf", pdf_bytes, "application/pdf"))]}
+    parts = {
+        "data": {"metadata": json.dumps({"text": "Grille d'évaluation remise."})},
+        "files": [("compte_rendu", ("compte rendu.pdf", pdf_bytes, "application/pdf"))],
+    }
     r = client.post(f"/appuis/{aid}/report", headers=auth(people["formateur"]), **parts)
     assert r.status_code == 409 and "après la visite" in r.json()["detail"]
     with time_machine.travel(visit_at + timedelta(hours=4)):
@@ -215,7 +245,9 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
         r = client.post(f"/appuis/{aid}/report", headers=auth(people["formateur"]), **parts)
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["state"] == "reported" and out["reported_at"] and out["report_file"]["original_name"] == "compte rendu.pdf"
+    assert (
+        out["state"] == "reported" and out["reported_at"] and out["report_file"]["original_name"] == "compte rendu.pdf"
+    )
     r = client.get(f"/appuis/{aid}/file", headers=auth(people["structure1"]))
     assert r.status_code == 200 and r.content == pdf_bytes
     assert client.get(f"/appuis/{aid}/file", headers=auth(people["structure2"])).status_code == 404
@@ -229,8 +261,11 @@ def test_appuis_roles_report_upload_and_idempotency(client, world, pdf_bytes):
 
 def test_structure_cancels_its_request(client, world):
     people, s1, _ = world
-    r = client.post("/appuis", headers=auth(people["officer"]),
-                    json={"subject": "Tutorat", "need": "Former un tuteur", "structure_id": s1})
+    r = client.post(
+        "/appuis",
+        headers=auth(people["officer"]),
+        json={"subject": "Tutorat", "need": "Former un tuteur", "structure_id": s1},
+    )
     aid = r.json()["id"]
     r = client.post(f"/appuis/{aid}/cancel", headers=auth(people["structure2"]), json={"reason": "x"})
     assert r.status_code == 404

@@ -29,7 +29,15 @@ from flows.training import (
     training_sweep_flow,
 )
 from notifications.models import OutboxMessage
-from tests.factories import add_structure, add_user, enroll_encadrant, make_users, plan_training, siret, structure_account
+from tests.factories import (
+    add_structure,
+    add_user,
+    enroll_encadrant,
+    make_users,
+    plan_training,
+    siret,
+    structure_account,
+)
 from tests.flows.conftest import pdf_text
 
 pytestmark = pytest.mark.integration
@@ -64,8 +72,9 @@ async def test_completed_training_with_real_prefect_and_smtp(prefect_server, smt
     days = [today() - timedelta(days=1), today()]
     with time_machine.travel(_noon(today() - timedelta(days=7))):
         sid = plan_training(people, days=days, hours="9 h – 17 h")
-        eid = enroll_encadrant(people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>",
-                               email="zoe@envol.example.org")
+        eid = enroll_encadrant(
+            people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>", email="zoe@envol.example.org"
+        )
 
     # First run: the session opens on its first day, the encadrant gets his convocation.
     result = await training_session_flow(sid)
@@ -102,12 +111,18 @@ async def test_completed_training_with_real_prefect_and_smtp(prefect_server, smt
     assert again["mails"] == [] and again["documents"] == [] and again["state"] == "closed"
     assert len(smtp.messages) == before
     with session_scope() as db:
-        documents = db.exec(select(func.count()).select_from(GeneratedDocument).where(
-            GeneratedDocument.entity_type == "training_enrollments")).one()
+        documents = db.exec(
+            select(func.count())
+            .select_from(GeneratedDocument)
+            .where(GeneratedDocument.entity_type == "training_enrollments")
+        ).one()
         assert documents == 1
-        keys = db.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.entity_type == "training_enrollments")).all()
-        assert sorted(keys) == sorted([f"training_enrollments:{eid}:convocation:s0",
-                                       f"training_enrollments:{eid}:attestation"])
+        keys = db.exec(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.entity_type == "training_enrollments")
+        ).all()
+        assert sorted(keys) == sorted(
+            [f"training_enrollments:{eid}:convocation:s0", f"training_enrollments:{eid}:attestation"]
+        )
     assert training_sessions_needing_attention() == []
     swept = await training_sweep_flow()
     assert swept["runs"] == 0 and swept["delivery"]["sent"] == 0
@@ -136,19 +151,29 @@ def test_reschedule_convocations_cancellation_and_sweep(world):
     assert advance_training_session(sid).mails == ["convocation:s1", "cancelled"]
     assert training_sessions_needing_attention() == []
     with session_scope() as db:
-        messages = db.exec(select(OutboxMessage).where(OutboxMessage.entity_type == "training_enrollments")
-                          .order_by(OutboxMessage.id)).all()
+        messages = db.exec(
+            select(OutboxMessage).where(OutboxMessage.entity_type == "training_enrollments").order_by(OutboxMessage.id)
+        ).all()
     assert [(m.entity_id, m.dedupe_key.split(":", 2)[2]) for m in messages] == [
-        (eid, "convocation:s0"), (eid, "convocation:s1"), (late, "convocation:s1"), (eid, "cancelled")]
+        (eid, "convocation:s0"),
+        (eid, "convocation:s1"),
+        (late, "convocation:s1"),
+        (eid, "cancelled"),
+    ]
     assert "Modification" in messages[1].subject and "Formateur indisponible" in messages[3].body_text
 
 
 async def test_appui_flow_with_invitations_and_report(prefect_server, smtp, world, settings, pdf_bytes):
     people, structure_id = world
-    structure, officer, formateur = people["structure"]["actor"], people["officer"]["actor"], people["formateur"]["actor"]
+    structure, officer, formateur = (
+        people["structure"]["actor"],
+        people["officer"]["actor"],
+        people["formateur"]["actor"],
+    )
     with session_scope() as db:
-        aid = ap.request_appui(db, structure, subject="Évaluation <en situation>",
-                               need="Aider nos encadrants à évaluer les blocs.").id
+        aid = ap.request_appui(
+            db, structure, subject="Évaluation <en situation>", need="Aider nos encadrants à évaluer les blocs."
+        ).id
     result = await appui_flow(aid)
     assert result["mails"] == ["requested"] and smtp.recipients(-1) == [settings.officers_mailbox, "aci1@example.org"]
 
@@ -166,14 +191,17 @@ async def test_appui_flow_with_invitations_and_report(prefect_server, smtp, worl
     assert int(event["SEQUENCE"]) == 0 and event.decoded("DTSTART") == visit_at
     assert str(event["LOCATION"]) == "Atelier de l'Envol, Lorient"
     with session_scope() as db:  # moved
-        ap.schedule_visit(db, formateur, aid, visit_at=visit_at + timedelta(days=1), place="Atelier de l'Envol, Lorient")
+        ap.schedule_visit(
+            db, formateur, aid, visit_at=visit_at + timedelta(days=1), place="Atelier de l'Envol, Lorient"
+        )
     await appui_flow(aid)
     moved = invitation(smtp.messages[-1]).walk("VEVENT")[0]
     assert int(moved["SEQUENCE"]) == 1 and str(moved["UID"]) == str(event["UID"])
     assert "Modification" in str(smtp.messages[-1]["Subject"])
 
-    stored = store_upload(pdf_bytes, "compte rendu.pdf", allowed=("application/pdf",), max_bytes=10**7,
-                          root=settings.uploads_dir)
+    stored = store_upload(
+        pdf_bytes, "compte rendu.pdf", allowed=("application/pdf",), max_bytes=10**7, root=settings.uploads_dir
+    )
     relative = str((settings.uploads_dir / stored.relative_path).relative_to(settings.data_dir))
     piece = PieceIn("compte_rendu", stored.original_name, stored.content_type, stored.size, stored.sha256, relative)
     with time_machine.travel(visit_at + timedelta(days=1, hours=4)), session_scope() as db:
@@ -225,8 +253,9 @@ async def test_convocation_invitations_follow_the_session_moved_then_cancelled(p
     people, structure_id = world
     d1 = today() + timedelta(days=20)
     sid = plan_training(people, days=[d1, d1 + timedelta(days=1)], place="Lorient, salle Groix", hours="9 h – 17 h")
-    eid = enroll_encadrant(people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>",
-                           email="zoe@envol.example.org")
+    eid = enroll_encadrant(
+        people, sid, structure_id, first_names="Zoé", last_name="<i>L'Hôpital</i>", email="zoe@envol.example.org"
+    )
     with session_scope() as db:
         reference = db.get(tr.TrainingSession, sid).reference
     uid = f"{reference}-I{eid}@cqp-engine.local"
@@ -272,5 +301,8 @@ async def test_convocation_invitations_follow_the_session_moved_then_cancelled(p
     assert (await training_sweep_flow())["runs"] == 0
 
     folder = settings.data_dir / "generated" / "training_enrollments" / str(eid)
-    assert sorted(p.name for p in folder.glob("*.ics")) == ["annulation-s2.ics", "convocation-s0.ics",
-                                                            "convocation-s1.ics"]
+    assert sorted(p.name for p in folder.glob("*.ics")) == [
+        "annulation-s2.ics",
+        "convocation-s0.ics",
+        "convocation-s1.ics",
+    ]

@@ -22,8 +22,7 @@ from flows.training import appui_context, enrollment_entry, training_context
 from tests.factories import add_structure, enroll_encadrant, plan_training, siret, structure_account
 from tests.statements import counted
 
-NAMES = [("N'Diaye-Lefèvre", "Éloïse", 1), ("d'Harcourt", "Ophélie", 2), ("Da Silva", "João", 2),
-         ("Ébène", "Anaïs", 1)]
+NAMES = [("N'Diaye-Lefèvre", "Éloïse", 1), ("d'Harcourt", "Ophélie", 2), ("Da Silva", "João", 2), ("Ébène", "Anaïs", 1)]
 
 
 def _session(people: dict) -> int:
@@ -32,8 +31,14 @@ def _session(people: dict) -> int:
     days = [today() + timedelta(days=7), today() + timedelta(days=8)]
     session_id = plan_training(people, days=days, hours="9 h – 17 h")
     for n, (last, first, structure) in enumerate(NAMES):
-        enroll_encadrant(people, session_id, structures[structure], last_name=last, first_names=first,
-                         email=f"encadrant{n}@example.org")
+        enroll_encadrant(
+            people,
+            session_id,
+            structures[structure],
+            last_name=last,
+            first_names=first,
+            email=f"encadrant{n}@example.org",
+        )
     return session_id
 
 
@@ -49,7 +54,11 @@ def test_a_session_is_read_in_a_bounded_number_of_queries(people):
             view = training_view(db, training)
         assert [e.name for e in view.enrollments] == [f"{first} {last}" for last, first, _ in NAMES]
         assert [e.structure.name for e in view.enrollments] == [
-            "L'Œuvre d'Harcourt", "Les Jardins de l'Étang", "Les Jardins de l'Étang", "L'Œuvre d'Harcourt"]
+            "L'Œuvre d'Harcourt",
+            "Les Jardins de l'Étang",
+            "Les Jardins de l'Étang",
+            "L'Œuvre d'Harcourt",
+        ]
         assert view.formateur.full_name == "Océane Perrin" and view.enrolled == 4 and len(view.days) == 2
         # the enrollments, their encadrants, their structures, the formateur, the certification:
         # none per encadrant
@@ -67,7 +76,8 @@ def test_the_api_the_page_and_the_letters_show_one_reading(people):
             out = session_out(db, principal(current), training)
             page = page_context(db, current, session_id)
             assert [(e.id, f"{e.first_names} {e.last_name}", e.structure_name) for e in out.enrollments] == [
-                (e["id"], e["name"], e["structure"]) for e in page["enrollments"]]
+                (e["id"], e["name"], e["structure"]) for e in page["enrollments"]
+            ]
             assert out.formateur_name == page["formateur"] == "Océane Perrin"
             assert out.days == page["days"]
             assert current.role is not Role.structure or len(out.enrollments) == 2
@@ -84,8 +94,12 @@ def test_an_appui_is_read_once_for_the_api_the_page_and_the_e_mails(people):
     add_structure(1, name="L'Œuvre d'Harcourt")
     structure_account(people, siret(1), "structure1")
     with session_scope() as db:
-        appui_id = ap.request_appui(db, people["structure1"]["actor"], subject="Tutorat de l'équipe d'Éloïse",
-                                    need="Accompagner Ophélie d'Harcourt").id
+        appui_id = ap.request_appui(
+            db,
+            people["structure1"]["actor"],
+            subject="Tutorat de l'équipe d'Éloïse",
+            need="Accompagner Ophélie d'Harcourt",
+        ).id
         ap.assign(db, people["officer"]["actor"], appui_id, people["formateur"]["id"])
     with session_scope() as db:
         appui = db.get(Appui, appui_id)

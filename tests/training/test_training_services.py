@@ -61,7 +61,9 @@ def test_full_training_path_with_audit_trail(world):
     people, sid, s1, s2 = world
     with time_machine.travel(T0, tick=False):
         e1 = enroll_encadrant(people, sid, s1)
-        e2 = enroll_encadrant(people, sid, s2, first_names="Marc", last_name="D'Alembert", email="marc@regie.example.org")
+        e2 = enroll_encadrant(
+            people, sid, s2, first_names="Marc", last_name="D'Alembert", email="marc@regie.example.org"
+        )
         with session_scope() as db, pytest.raises(ValidationFailed, match="à l'avance"):
             tr.record_attendance(db, actor(people), sid, day=D1, present={e1: True})
         with session_scope() as db, pytest.raises(InvalidTransition, match="ne commence que"):
@@ -103,10 +105,15 @@ def test_full_training_path_with_audit_trail(world):
             ("close", "in_progress", "closed", "formateur"),
         ]
         assert [(e.action, e.to_state) for e in timeline(db, "training_enrollments", e1)] == [
-            ("register", "registered"), ("complete", "completed")]
+            ("register", "registered"),
+            ("complete", "completed"),
+        ]
         assert timeline(db, "training_enrollments", e2)[-1].reason == "Absent le 9 mars (maladie)"
-        links = db.exec(select(StructureLink.structure_id, StructureLink.kind).where(
-            StructureLink.user_id == people["formateur"]["id"])).all()
+        links = db.exec(
+            select(StructureLink.structure_id, StructureLink.kind).where(
+                StructureLink.user_id == people["formateur"]["id"]
+            )
+        ).all()
         assert links == [(s1, "formateur")]  # the structure whose encadrant completed, only
 
 
@@ -132,10 +139,12 @@ def test_a_formateur_sees_and_acts_on_his_own_sessions_only(world):
             with pytest.raises(ValidationFailed, match="Désignez le formateur"):
                 tr.plan_session(db, actor(people, "officer"), days=[D1], place="Brest")
             with pytest.raises(ValidationFailed, match="formateur EPSP actif"):
-                tr.plan_session(db, actor(people, "officer"), days=[D1], place="Brest",
-                                formateur_id=people["controleur"]["id"])
-            by_officer = tr.plan_session(db, actor(people, "officer"), days=[D1], place="Brest",
-                                         formateur_id=people["formateur2"]["id"])
+                tr.plan_session(
+                    db, actor(people, "officer"), days=[D1], place="Brest", formateur_id=people["controleur"]["id"]
+                )
+            by_officer = tr.plan_session(
+                db, actor(people, "officer"), days=[D1], place="Brest", formateur_id=people["formateur2"]["id"]
+            )
             assert [t.id for t in training_queries.list_sessions(db, other)] == [by_officer.id]
         e1 = enroll_encadrant(people, sid, s1)
         enroll_encadrant(people, sid, s2, email="autre@regie.example.org")
@@ -260,8 +269,9 @@ def test_appui_path_roles_and_audit(world):
                 ap.request_appui(db, actor(people, "mandataire"), subject="x", need="y")
             with pytest.raises(Forbidden):
                 ap.request_appui(db, structure1, subject="x", need="y", structure_id=s2)
-            appui = ap.request_appui(db, structure1, subject="Évaluation des blocs",
-                                     need="Aide à l'évaluation <en situation> de production")
+            appui = ap.request_appui(
+                db, structure1, subject="Évaluation des blocs", need="Aide à l'évaluation <en situation> de production"
+            )
             aid = appui.id
             assert appui.reference == "AP-2027-0001" and appui.structure_id == s1
         with session_scope() as db:
@@ -312,8 +322,9 @@ def test_appui_path_roles_and_audit(world):
 def test_a_structure_cancels_its_request_before_assignment(world):
     people, _, s1, _ = world
     with session_scope() as db:
-        aid = ap.request_appui(db, actor(people, "officer"), subject="Tutorat", need="Former un tuteur",
-                               structure_id=s1).id
+        aid = ap.request_appui(
+            db, actor(people, "officer"), subject="Tutorat", need="Former un tuteur", structure_id=s1
+        ).id
     with session_scope() as db:
         ap.cancel(db, actor(people, "structure1"), aid, "Besoin couvert en interne")
     with session_scope() as db:

@@ -28,6 +28,15 @@ def people():
     return make_users()
 
 
+def signed_in(app, user: dict) -> TestClient:
+    """A client of ``app`` with its own cookie jar, signed in to the back-office as ``user``."""
+    client = TestClient(app, follow_redirects=False)
+    form = {"email": user["email"], "password": PASSWORD, "next": "/app/"}
+    r = client.post("/app/login", data={**form, "csrf_token": csrf_of(client.get("/app/login").text)})
+    assert r.status_code == 303, r.text
+    return client
+
+
 @pytest.fixture
 def app():
     return create_app()
