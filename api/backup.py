@@ -63,9 +63,11 @@ class RestoreResult:
 
 def secret_settings(settings: Settings) -> dict[str, str]:
     """The secret settings that are set, as ``CQP_<NAME>`` environment variables."""
-    return {f"CQP_{name.upper()}": value.get_secret_value()
-            for name in type(settings).model_fields
-            if name != "backup_passphrase" and isinstance(value := getattr(settings, name), SecretStr)}
+    return {
+        f"CQP_{name.upper()}": value.get_secret_value()
+        for name in type(settings).model_fields
+        if name != "backup_passphrase" and isinstance(value := getattr(settings, name), SecretStr)
+    }
 
 
 def _key(passphrase: str, salt: bytes) -> bytes:
@@ -79,9 +81,14 @@ def encrypt(data: bytes, passphrase: str) -> bytes:
 
     salt, nonce = os.urandom(16), os.urandom(12)
     sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, data, _AAD)
-    return json.dumps({"kdf": "scrypt", **_SCRYPT, "cipher": "AES-256-GCM",
-                       **{k: base64.b64encode(v).decode() for k, v in
-                          (("salt", salt), ("nonce", nonce), ("ciphertext", sealed))}}).encode()
+    return json.dumps(
+        {
+            "kdf": "scrypt",
+            **_SCRYPT,
+            "cipher": "AES-256-GCM",
+            **{k: base64.b64encode(v).decode() for k, v in (("salt", salt), ("nonce", nonce), ("ciphertext", sealed))},
+        }
+    ).encode()
 
 
 def decrypt(blob: bytes, passphrase: str) -> bytes:
@@ -93,7 +100,9 @@ def decrypt(blob: bytes, passphrase: str) -> bytes:
     try:
         return AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, _AAD)
     except InvalidTag:
-        raise BackupError("Phrase de passe incorrecte : les secrets de la sauvegarde ne peuvent pas être lus.") from None
+        raise BackupError(
+            "Phrase de passe incorrecte : les secrets de la sauvegarde ne peuvent pas être lus."
+        ) from None
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -132,13 +141,18 @@ def _dump_database(settings: Settings, target_dir: Path) -> str:
             destination.close()
             source.close()
         return "cqp.db"
-    libpq, env = _pg_target(url)
-    result = subprocess.run([_pg_tool(settings, "pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                             f"--file={target_dir / 'cqp.dump'}", f"--dbname={libpq}"],
-                            env=env, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
-        raise BackupError(f"pg_dump a échoué : {result.stderr.strip()[-500:]}")
+    _run_pg_tool(settings, "pg_dump", url, ["--format=custom", f"--file={target_dir / 'cqp.dump'}"])
     return "cqp.dump"
+
+
+def _run_pg_tool(settings: Settings, tool: str, url: str, options: list[str], files: tuple[str, ...] = ()) -> None:
+    """``pg_dump`` or ``pg_restore`` on the database ``url``, without owners nor privileges (the
+    password in the environment, not on the command line); BackupError if it fails."""
+    libpq, env = _pg_target(url)
+    command = [_pg_tool(settings, tool), "--no-owner", "--no-privileges", *options, f"--dbname={libpq}", *files]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise BackupError(f"{tool} a échoué : {result.stderr.strip()[-500:]}")
 
 
 def _schema_revision() -> str | None:
@@ -160,7 +174,12 @@ def _data_files(data_dir: Path, excluded: set[Path]) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and (Path(root) / d).resolve() not in excluded)
         for name in sorted(names):
             path = Path(root) / name
-            if path.resolve() in excluded or name in SKIPPED_NAMES or name.startswith(".tmp-") or name.endswith((".part", "-wal", "-shm")):
+            if (
+                path.resolve() in excluded
+                or name in SKIPPED_NAMES
+                or name.startswith(".tmp-")
+                or name.endswith((".part", "-wal", "-shm"))
+            ):
                 continue
             files.append(path)
     return files
@@ -185,8 +204,9 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> tuple[str, int]:
 
 def secret_fields(settings: Settings) -> set[str]:
     """Names of the secret settings (typed ``SecretStr``, set or not) and the database URL (its password)."""
-    return {name for name, field in type(settings).model_fields.items()
-            if "SecretStr" in str(field.annotation)} | {"database_url"}
+    return {name for name, field in type(settings).model_fields.items() if "SecretStr" in str(field.annotation)} | {
+        "database_url"
+    }
 
 
 def public_config(settings: Settings) -> dict:
@@ -197,16 +217,23 @@ def public_config(settings: Settings) -> dict:
     return values
 
 
-def backup(target_dir: Path | None = None, *, with_secrets: bool | None = None, passphrase: str | None = None,
-           now: datetime | None = None) -> Path:
+def backup(
+    target_dir: Path | None = None,
+    *,
+    with_secrets: bool | None = None,
+    passphrase: str | None = None,
+    now: datetime | None = None,
+) -> Path:
     """Write one archive of the installation into ``target_dir``; returns its path."""
     settings = get_settings()
     target_dir = Path(target_dir or settings.backups_dir)
     with_secrets = settings.backup_sealed_settings if with_secrets is None else with_secrets
     passphrase = passphrase or (settings.backup_passphrase.get_secret_value() if settings.backup_passphrase else None)
     if with_secrets and not passphrase:
-        raise BackupError("Les secrets ne sont sauvegardés que chiffrés : indiquez une phrase de passe "
-                          "(CQP_BACKUP_PASSPHRASE ou --passphrase).")
+        raise BackupError(
+            "Les secrets ne sont sauvegardés que chiffrés : indiquez une phrase de passe "
+            "(CQP_BACKUP_PASSPHRASE ou --passphrase)."
+        )
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     target_dir.mkdir(parents=True, exist_ok=True)
     archive = target_dir / f"{ARCHIVE_PREFIX}{stamp}.tar.gz"
@@ -215,12 +242,18 @@ def backup(target_dir: Path | None = None, *, with_secrets: bool | None = None, 
     excluded = {target_dir.resolve()}
     if settings.sqlalchemy_url.startswith("sqlite"):
         excluded.add(_sqlite_path(settings.sqlalchemy_url).resolve())
-    manifest: dict = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat(),
-                      "schema_revision": _schema_revision(), "files": {}}
+    manifest: dict = {
+        "format": FORMAT,
+        "created_at": datetime.now(UTC).isoformat(),
+        "schema_revision": _schema_revision(),
+        "files": {},
+    }
     with tempfile.TemporaryDirectory(prefix="cqp-backup-") as staging:
         database = _dump_database(settings, Path(staging) / "database")  # first: see the module docstring
-        manifest["database"] = {"backend": make_url(settings.sqlalchemy_url).get_backend_name(),
-                                "file": f"database/{database}"}
+        manifest["database"] = {
+            "backend": make_url(settings.sqlalchemy_url).get_backend_name(),
+            "file": f"database/{database}",
+        }
         with tarfile.open(partial, "w:gz") as tar:
             digest, size = _add_file(tar, f"database/{database}", Path(staging) / "database" / database)
             manifest["files"][f"database/{database}"] = {"sha256": digest, "size": size}
@@ -283,11 +316,13 @@ def restore(archive: Path, *, passphrase: str | None = None) -> RestoreResult:
     settings = get_settings()
     data_dir, url = settings.data_dir, settings.sqlalchemy_url
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise BackupError(f"Le dossier de données {data_dir} n'est pas vide : la restauration se fait "
-                          "dans une installation vide.")
+        raise BackupError(
+            f"Le dossier de données {data_dir} n'est pas vide : la restauration se fait dans une installation vide."
+        )
     if not _database_is_empty(url):
-        raise BackupError("La base de données cible contient déjà des tables : la restauration se fait "
-                          "dans une base vide.")
+        raise BackupError(
+            "La base de données cible contient déjà des tables : la restauration se fait dans une base vide."
+        )
     with tempfile.TemporaryDirectory(prefix="cqp-restore-") as staging, tarfile.open(archive, "r:gz") as tar:
         _check_members(tar)
         tar.extractall(staging, filter="data")
@@ -299,8 +334,9 @@ def restore(archive: Path, *, passphrase: str | None = None) -> RestoreResult:
                     raise BackupError(f"Archive altérée : l'empreinte de {name} ne correspond pas au manifeste.")
         backend = make_url(url).get_backend_name()
         if manifest["database"]["backend"] != backend:
-            raise BackupError(f"La sauvegarde est une base {manifest['database']['backend']}, "
-                              f"la cible une base {backend}.")
+            raise BackupError(
+                f"La sauvegarde est une base {manifest['database']['backend']}, la cible une base {backend}."
+            )
         _restore_database(settings, root / manifest["database"]["file"], url)
         data_dir.mkdir(parents=True, exist_ok=True)
         count = 0
@@ -325,11 +361,7 @@ def _restore_database(settings: Settings, dump: Path, url: str) -> None:
 
         dispose_engines()  # the emptiness check opened the old file
         return
-    libpq, env = _pg_target(url)
-    result = subprocess.run([_pg_tool(settings, "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                             f"--dbname={libpq}", str(dump)], env=env, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore a échoué : {result.stderr.strip()[-500:]}")
+    _run_pg_tool(settings, "pg_restore", url, ["--exit-on-error"], (str(dump),))
 
 
 def _restore_secrets(root: Path, data_dir: Path, passphrase: str | None) -> Path | None:

@@ -60,12 +60,8 @@ def run_idempotent(
             status, body = work(db)
             body = jsonable_encoder(body)
             if key:
-                db.add(
-                    IdempotencyRecord(
-                        user_id=user_id, key=key, method=method, path=path, request_hash=digest,
-                        status_code=status, response_body=body,
-                    )
-                )
+                request = {"user_id": user_id, "key": key, "method": method, "path": path, "request_hash": digest}
+                db.add(IdempotencyRecord(**request, status_code=status, response_body=body))
                 db.flush()
     except IntegrityError:
         if not key:
@@ -102,8 +98,12 @@ def respond(
         return status, render(db, entity)
 
     response = run_idempotent(
-        user_id=user_id, key=key, method=http.method, path=http.url.path,
-        digest=fingerprint(*digest_parts), work=work,
+        user_id=user_id,
+        key=key,
+        method=http.method,
+        path=http.url.path,
+        digest=fingerprint(*digest_parts),
+        work=work,
     )
     if on_change is not None:
         for entity_id in touched:
@@ -121,8 +121,7 @@ class ActionCall:
     key: str | None
 
 
-def _action_call(http: Request, background: BackgroundTasks,
-                 key: str | None = Depends(idempotency_key)) -> ActionCall:
+def _action_call(http: Request, background: BackgroundTasks, key: str | None = Depends(idempotency_key)) -> ActionCall:
     return ActionCall(http, background, key)
 
 
@@ -135,14 +134,31 @@ class Responder:
     and then runs the dossier's flow: the function ``flow`` of :mod:`flows.dispatch` (looked up at
     each call), for ``flow_of(dossier)`` (by default the dossier's id); ``None`` runs no flow."""
 
-    def __init__(self, render: Callable[[Session, Principal, Any], Any], flow: str | None,
-                 flow_of: Callable[[Any], int] = lambda entity: entity.id) -> None:
+    def __init__(
+        self,
+        render: Callable[[Session, Principal, Any], Any],
+        flow: str | None,
+        flow_of: Callable[[Any], int] = lambda entity: entity.id,
+    ) -> None:
         self.render, self.flow, self.flow_of = render, flow, flow_of
 
-    def __call__(self, call: ActionCall, principal: Principal, digest_parts: tuple,
-                 action: Callable[[Session], Any], status: int = 200) -> JSONResponse:
+    def __call__(
+        self,
+        call: ActionCall,
+        principal: Principal,
+        digest_parts: tuple,
+        action: Callable[[Session], Any],
+        status: int = 200,
+    ) -> JSONResponse:
         return respond(
-            call.http, call.background, user_id=principal.actor.user_id, key=call.key, digest_parts=digest_parts,
-            action=action, render=lambda db, dossier: self.render(db, principal, dossier),
-            on_change=getattr(dispatch, self.flow) if self.flow else None, status=status, flow_of=self.flow_of,
+            call.http,
+            call.background,
+            user_id=principal.actor.user_id,
+            key=call.key,
+            digest_parts=digest_parts,
+            action=action,
+            render=lambda db, dossier: self.render(db, principal, dossier),
+            on_change=getattr(dispatch, self.flow) if self.flow else None,
+            status=status,
+            flow_of=self.flow_of,
         )

@@ -31,10 +31,11 @@ FORMATTED=(
     api/__init__.py api/app.py api/certification_schemas.py api/cli.py api/cli_referentiels.py api/contract.py
     api/deps.py api/dossier.py api/errors.py api/flow_helpers.py api/listing.py api/maintenance.py api/metrics.py
     api/pagination.py api/personal_data.py api/prefect_server.py api/public_templates.py api/reads.py api/routes.py
-    api/schemas.py api/security.py api/throttle.py api/types.py api/uploads.py api/reporting
+    api/schemas.py api/security.py api/throttle.py api/types.py api/uploads.py api/reporting api/backup.py
+    api/idempotency.py
     tests/conftest.py tests/probes.py tests/smtp.py tests/statements.py tests/texts.py tests/test_*.py
     tests/agrement tests/api tests/cpf tests/documents tests/flows tests/notifications tests/reporting tests/scaleout
-    tests/training
+    tests/training tests/appeals tests/candidates tests/certification tests/reliability
 )
 
 run_check ruff "$BIN/ruff" check .

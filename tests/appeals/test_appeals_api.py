@@ -26,8 +26,9 @@ def world(people):
 
 def test_appeals(client, world):
     people = world
-    sid = deliberated_session(people, [people["cand_a"], people["cand_b"]],
-                              {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL})
+    sid = deliberated_session(
+        people, [people["cand_a"], people["cand_b"]], {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL}
+    )
     issue_results(sid)
     officer, structure_b = auth(people["officer"]), auth(people["other_structure"])
     body = {"candidate_id": people["cand_b"], "session_id": sid, "grounds": "Le bloc 2 a été évalué hors référentiel."}
@@ -49,16 +50,24 @@ def test_appeals(client, world):
     assert [a["id"] for a in client.get("/appeals", headers=structure_b).json()["items"]] == [appeal["id"]]
     assert client.get(f"/appeals/{appeal['id']}", headers=structure_b).json()["allowed_actions"] == []
     assert client.get(f"/appeals/{appeal['id']}", headers=officer).json()["allowed_actions"] == [
-        "admissible", "inadmissible"]
+        "admissible",
+        "inadmissible",
+    ]
 
     assert client.post(f"/appeals/{appeal['id']}/admissible", headers=structure_b).status_code == 403
     r = client.post(f"/appeals/{appeal['id']}/admissible", headers=officer)
     assert r.status_code == 200 and r.json()["state"] == "admissible"
-    r = client.post(f"/appeals/{appeal['id']}/uphold", headers=officer,
-                    json={"results": {"SP-B1": "validated"}, "reason": "Erreur d'évaluation"})
+    r = client.post(
+        f"/appeals/{appeal['id']}/uphold",
+        headers=officer,
+        json={"results": {"SP-B1": "validated"}, "reason": "Erreur d'évaluation"},
+    )
     assert r.status_code == 422
-    r = client.post(f"/appeals/{appeal['id']}/uphold", headers=officer,
-                    json={"results": ALL_VALIDATED, "reason": "Le bloc 2 était acquis selon le référentiel."})
+    r = client.post(
+        f"/appeals/{appeal['id']}/uphold",
+        headers=officer,
+        json={"results": ALL_VALIDATED, "reason": "Le bloc 2 était acquis selon le référentiel."},
+    )
     assert r.status_code == 200 and r.json()["state"] == "upheld"
     jury = client.get(f"/jury-sessions/{sid}", headers=officer).json()
     assert jury["state"] == "pv_signed" and jury["pv_version"] == 2
@@ -81,6 +90,9 @@ def test_appeal_before_results_notified(client, world):
     people = world
     sid = deliberated_session(people, [people["cand_b"]], {people["cand_b"]: PARTIAL})
     issue_results(sid, notify=False)
-    r = client.post("/appeals", headers=auth(people["other_structure"]),
-                    json={"candidate_id": people["cand_b"], "session_id": sid, "grounds": "x"})
+    r = client.post(
+        "/appeals",
+        headers=auth(people["other_structure"]),
+        json={"candidate_id": people["cand_b"], "session_id": sid, "grounds": "x"},
+    )
     assert r.status_code == 409 and r.json()["code"] == "results_not_notified"

@@ -33,20 +33,23 @@ def test_recours_decision_letter(decision, heading, expected, pdf_text) -> None:
     html = render.render_html("appeals/recours_decision.html", context)
 
     assert data.startswith(b"%PDF-")
-    assert_contains(text, [
-        heading,
-        expected,
-        f"Objet : Décision sur votre recours : {heading[0].lower()}{heading[1:]}",
-        f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",
-        SAMPLE_STRUCTURE_NAME,
-        "REC-2026-0001 CQP Salarié Polyvalent JURY-2026-0001 du 12 juin 2026 1er juillet 2026 à 10 h 15",
-        "prend fin le 12 août 2026",
-        # Grounds and reasons: escaped, line breaks kept.
-        "Le bloc BC02 n'a pas été évalué <b>équitablement</b>. L'évaluateur était mon encadrant & tuteur.",
-        "Motifs de la décision",
-        "avec le <i>membre</i> du jury",
-        "Réf. REC-2026-0001",
-    ])
+    assert_contains(
+        text,
+        [
+            heading,
+            expected,
+            f"Objet : Décision sur votre recours : {heading[0].lower()}{heading[1:]}",
+            f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",
+            SAMPLE_STRUCTURE_NAME,
+            "REC-2026-0001 CQP Salarié Polyvalent JURY-2026-0001 du 12 juin 2026 1er juillet 2026 à 10 h 15",
+            "prend fin le 12 août 2026",
+            # Grounds and reasons: escaped, line breaks kept.
+            "Le bloc BC02 n'a pas été évalué <b>équitablement</b>. L'évaluateur était mon encadrant & tuteur.",
+            "Motifs de la décision",
+            "avec le <i>membre</i> du jury",
+            "Réf. REC-2026-0001",
+        ],
+    )
     assert "évalué &lt;b&gt;équitablement&lt;/b&gt;.<br>\nL&#39;évaluateur" in html
     assert "<script>" not in html and "<b>" not in html and "<i>" not in html
     assert ("Voies de recours" in text) is (decision != "upheld")

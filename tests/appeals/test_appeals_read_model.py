@@ -21,9 +21,9 @@ def test_the_api_the_page_and_the_letters_show_one_reading():
     sid = deliberated_session(people, [cid], {cid: PARTIAL})
     issue_results(sid)
     officer = people["officer"]
+    structure, grounds = people["structure"]["actor"], "Évaluation du bloc SP-B2 contestée."
     with session_scope() as db:
-        appeal = appeals.file_appeal(db, people["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
-                                     grounds="Évaluation du bloc SP-B2 contestée.")
+        appeal = appeals.file_appeal(db, structure, candidate_id=cid, jury_session_id=sid, grounds=grounds)
         appeal_id = appeal.id
     with session_scope() as db:
         appeal = appeals.declare_admissible(db, officer["actor"], appeal_id)

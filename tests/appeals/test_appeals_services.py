@@ -29,11 +29,21 @@ def test_appeal_within_two_months_upheld_changes_results(world):
             appeals.file_appeal(db, structure, candidate_id=cid, jury_session_id=sid, grounds="Erreur")
         svc.notify_results(db, sid)
     with session_scope() as db:
-        appeal = appeals.file_appeal(db, structure, candidate_id=cid, jury_session_id=sid,
-                                     grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.")
+        appeal = appeals.file_appeal(
+            db,
+            structure,
+            candidate_id=cid,
+            jury_session_id=sid,
+            grounds="Le bloc SP-B2 a été évalué sur une activité non prévue.",
+        )
         appeals.declare_admissible(db, officer, appeal.id)
-        appeals.uphold(db, officer, appeal.id, results={"SP-B1": "validated", "SP-B2": "validated",
-                                                       "SP-B3": "validated"}, reason="Erreur d'évaluation reconnue")
+        appeals.uphold(
+            db,
+            officer,
+            appeal.id,
+            results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"},
+            reason="Erreur d'évaluation reconnue",
+        )
     with session_scope() as db:
         jury = db.get(JurySession, sid)
         assert (jury.state, jury.pv_version) == ("pv_signed", 2)

@@ -12,24 +12,20 @@ from certification.clock import today
 from certification.db import session_scope
 from certification.models import AuditEvent, Role
 from certification.candidates.models import Candidate
-from tests.factories import (
-    PARTIAL,
-    add_user,
-    auth,
-    deliberated_session,
-    grant_agrement,
-    issue_results,
-    ready_candidates,
-    siret,
-    structure_account,
-    structure_id_of,
-    submit_request,
-)
+from tests.factories import PARTIAL, add_user, auth, deliberated_session, grant_agrement, issue_results
+from tests.factories import ready_candidates, siret, structure_account, structure_id_of, submit_request
 
 IDENTITY = {
-    "last_name": "N'Guessan", "first_names": "Aïssatou Marie", "birth_date": "1991-03-08",
-    "birth_place": "Saint-Étienne (42)", "sex": "F", "email": "aissatou@example.org", "contract_type": "CDDI",
-    "contract_start": "2025-09-01", "contract_end": "2026-08-31", "certification_code": "CQP_SP",
+    "last_name": "N'Guessan",
+    "first_names": "Aïssatou Marie",
+    "birth_date": "1991-03-08",
+    "birth_place": "Saint-Étienne (42)",
+    "sex": "F",
+    "email": "aissatou@example.org",
+    "contract_type": "CDDI",
+    "contract_start": "2025-09-01",
+    "contract_end": "2026-08-31",
+    "certification_code": "CQP_SP",
 }
 
 
@@ -104,8 +100,11 @@ def test_registration_refused_without_valid_agrement(client, people):
     agrement_id = grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
     assert register(client, structure).status_code == 201
-    r = client.post(f"/agrements/{agrement_id}/suspend", headers=auth(people["officer"]),
-                    json={"reason": "Contrôle : encadrement non formé"})
+    r = client.post(
+        f"/agrements/{agrement_id}/suspend",
+        headers=auth(people["officer"]),
+        json={"reason": "Contrôle : encadrement non formé"},
+    )
     assert r.status_code == 200
     r = register(client, structure, last_name="Martin")
     assert r.status_code == 409 and r.json()["code"] == "no_valid_agrement"
@@ -164,10 +163,16 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     assert c["blocs"] == ["SP-B1", "SP-B2"]
 
     def evaluate(bloc: str, result: str = "acquis", files=None, who=structure):
-        meta = {"bloc_code": bloc, "evaluated_on": today().isoformat(), "result": result,
-                "evaluator_name": "Paul Encadrant", "comment": "Mise en situation sur chantier"}
-        return client.post(f"/candidates/{cid}/evaluations", headers=who, data={"metadata": json.dumps(meta)},
-                           files=files or [])
+        meta = {
+            "bloc_code": bloc,
+            "evaluated_on": today().isoformat(),
+            "result": result,
+            "evaluator_name": "Paul Encadrant",
+            "comment": "Mise en situation sur chantier",
+        }
+        return client.post(
+            f"/candidates/{cid}/evaluations", headers=who, data={"metadata": json.dumps(meta)}, files=files or []
+        )
 
     r = client.post(f"/candidates/{cid}/ready", headers=structure)
     assert r.status_code == 409  # still « inscrit »
@@ -178,7 +183,9 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     r = evaluate("SP-B1", files=[("evidence", ("grille d'évaluation.pdf", pdf_bytes, "application/pdf"))])
     assert r.status_code == 201, r.text
     evaluation = r.json()["evaluations"][0]
-    assert evaluation["result_label"] == "acquis" and evaluation["files"][0]["original_name"] == "grille d'évaluation.pdf"
+    assert (
+        evaluation["result_label"] == "acquis" and evaluation["files"][0]["original_name"] == "grille d'évaluation.pdf"
+    )
     download = client.get(evaluation["files"][0]["url"], headers=structure)
     assert download.status_code == 200 and download.content == pdf_bytes
     assert client.get(evaluation["files"][0]["url"], headers=auth(people["other_structure"])).status_code == 404
@@ -205,10 +212,22 @@ def test_training_evaluations_and_evidence(client, setup, pdf_bytes):
     r = client.post(f"/candidates/{cid}/withdraw", headers=structure, json={"reason": "Fin de contrat anticipée"})
     assert r.status_code == 200 and r.json()["state"] == "withdrawn" and r.json()["allowed_actions"] == []
     with session_scope() as db:
-        actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_id == cid,
-                                                                       AuditEvent.entity_type == "candidates"))]
-    assert actions == ["register", "start_training", "evaluation", "evaluation", "mark_ready", "postpone",
-                       "resume", "withdraw"]
+        actions = [
+            e.action
+            for e in db.exec(
+                select(AuditEvent).where(AuditEvent.entity_id == cid, AuditEvent.entity_type == "candidates")
+            )
+        ]
+    assert actions == [
+        "register",
+        "start_training",
+        "evaluation",
+        "evaluation",
+        "mark_ready",
+        "postpone",
+        "resume",
+        "withdraw",
+    ]
 
 
 def test_candidate_shows_jury_and_held_blocs(client, setup):

@@ -11,8 +11,8 @@ from certification.candidates.models import Candidate
 from certification.candidates.read_model import candidate_view
 from certification.db import session_scope
 from certification.models import User
-from tests.factories import (PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates, siret,
-                             structure_account)
+from tests.factories import PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates
+from tests.factories import siret, structure_account
 from tests.statements import counted
 
 NAMES = [("N'Diaye-Lefèvre", "Éloïse"), ("d'Harcourt", "Ophélie")]

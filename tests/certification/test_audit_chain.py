@@ -24,8 +24,15 @@ def _world() -> list[AuditEvent]:
         request_id = submit_request(people["mandataire"]["actor"], n)
         with session_scope() as db:
             for i in range(3):
-                record_event(db, entity_type="agrement_requests", entity_id=request_id, action="note",
-                             actor=SYSTEM, reason=f"Note n° {i} — « accentuée »", data={"n": i, "d": {"z": 1, "a": [1, 2]}})
+                record_event(
+                    db,
+                    entity_type="agrement_requests",
+                    entity_id=request_id,
+                    action="note",
+                    actor=SYSTEM,
+                    reason=f"Note n° {i} — « accentuée »",
+                    data={"n": i, "d": {"z": 1, "a": [1, 2]}},
+                )
     return _events()
 
 
@@ -70,8 +77,10 @@ def test_a_rehashed_row_breaks_the_next_link(engine):
     forged = notes[0]
     forged.reason = "Falsifié"
     with engine.begin() as conn:  # the forger recomputes the row's own hash
-        conn.execute(text("UPDATE audit_events SET reason = :r, row_hash = :h WHERE id = :id"),
-                     {"r": forged.reason, "h": row_hash(forged.prev_hash, forged), "id": forged.id})
+        conn.execute(
+            text("UPDATE audit_events SET reason = :r, row_hash = :h WHERE id = :id"),
+            {"r": forged.reason, "h": row_hash(forged.prev_hash, forged), "id": forged.id},
+        )
     with session_scope() as db:
         report = verify_chain(db)
     assert report.first_break.event_id == notes[1].id

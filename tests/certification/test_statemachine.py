@@ -18,7 +18,10 @@ class Req:
 
 def test_officer_declares_admissible_with_required_pieces():
     t = AGREMENT_REQUEST.check(
-        "declare_admissible", RequestState.submitted, Role.officer, entity=Req(),
+        "declare_admissible",
+        RequestState.submitted,
+        Role.officer,
+        entity=Req(),
         context={"piece_kinds": {"dossier", "attestation_epsp"}},
     )
     assert t.target == RequestState.admissible
@@ -27,7 +30,11 @@ def test_officer_declares_admissible_with_required_pieces():
 def test_admissibility_needs_the_epsp_attestation():
     with pytest.raises(InvalidTransition, match="attestation de formation EPSP"):
         AGREMENT_REQUEST.check(
-            "declare_admissible", RequestState.submitted, Role.officer, entity=Req(), context={"piece_kinds": {"dossier"}}
+            "declare_admissible",
+            RequestState.submitted,
+            Role.officer,
+            entity=Req(),
+            context={"piece_kinds": {"dossier"}},
         )
 
 
@@ -45,7 +52,9 @@ def test_decision_requires_the_avis():
 
 def test_refusal_requires_a_reason():
     with pytest.raises(ValidationFailed):
-        AGREMENT_REQUEST.check("refuse", RequestState.under_review, Role.officer, entity=Req(avis="defavorable"), reason="  ")
+        AGREMENT_REQUEST.check(
+            "refuse", RequestState.under_review, Role.officer, entity=Req(avis="defavorable"), reason="  "
+        )
 
 
 def test_no_transition_from_a_final_state():
@@ -58,11 +67,16 @@ def test_no_transition_from_a_final_state():
 
 def test_closing_waits_for_the_deadline():
     req = Req(complements_deadline=date(2026, 3, 1))
+
+    def close_on(day: date):
+        context = {"today": day}
+        return AGREMENT_REQUEST.check(
+            "close_unanswered", RequestState.incomplete, Role.system, entity=req, context=context, reason="r"
+        )
+
     with pytest.raises(InvalidTransition, match="pas échu"):
-        AGREMENT_REQUEST.check("close_unanswered", RequestState.incomplete, Role.system, entity=req,
-                               context={"today": date(2026, 3, 1)}, reason="r")
-    AGREMENT_REQUEST.check("close_unanswered", RequestState.incomplete, Role.system, entity=req,
-                           context={"today": date(2026, 3, 2)}, reason="r")
+        close_on(date(2026, 3, 1))
+    assert close_on(date(2026, 3, 2)).target == RequestState.closed
 
 
 def test_agrement_lifecycle_roles():
@@ -79,7 +93,9 @@ def test_machine_definition_is_checked():
 
 
 def test_initial_and_final_states_follow_from_the_definition():
-    machine = StateMachine("m", {"a": "A", "b": "B", "c": "C"}, [transition("go", ["a", "b"], "c", [Role.officer], "x")])
+    machine = StateMachine(
+        "m", {"a": "A", "b": "B", "c": "C"}, [transition("go", ["a", "b"], "c", [Role.officer], "x")]
+    )
     assert (machine.initial, machine.final) == ("a", frozenset({"c"}))
     assert AGREMENT_REQUEST.initial == RequestState.submitted
     assert AGREMENT.final == {"renewed", "expired", "withdrawn"}

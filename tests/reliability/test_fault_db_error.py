@@ -31,6 +31,7 @@ from flows.jury import advance_jury
 from tests.factories import auth, deliberated_session, ready_candidates
 
 PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
+ALL_VALIDATED = {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"}
 
 
 @contextmanager
@@ -67,11 +68,16 @@ def snapshot(session_id: int) -> dict:
         return {
             "jury": (jury.state, jury.version, jury.pv_version, jury.pv_signed_at, jury.pv_signed_by_id),
             "appeals": [(a.id, a.state, a.version, a.decision_reason) for a in db.exec(select(Appeal))],
-            "deliberations": sorted((d.candidate_id, d.bloc_code, d.result, d.comment)
-                                    for d in db.exec(select(Deliberation))),
+            "deliberations": sorted(
+                (d.candidate_id, d.bloc_code, d.result, d.comment) for d in db.exec(select(Deliberation))
+            ),
             "outcomes": sorted((r.candidate_id, r.outcome) for r in db.exec(select(JuryCandidate))),
-            "events": [(e.entity_type, e.entity_id, e.action) for e in db.exec(select(AuditEvent).order_by(AuditEvent.id))],
-            "acquisitions": sorted((a.candidate_id, a.bloc_code, a.cancelled) for a in db.exec(select(BlocAcquisition))),
+            "events": [
+                (e.entity_type, e.entity_id, e.action) for e in db.exec(select(AuditEvent).order_by(AuditEvent.id))
+            ],
+            "acquisitions": sorted(
+                (a.candidate_id, a.bloc_code, a.cancelled) for a in db.exec(select(BlocAcquisition))
+            ),
             "certificates": sorted((c.number, c.state) for c in db.exec(select(Certificate))),
             "idempotency": len(list(db.exec(select(IdempotencyRecord)))),
         }
@@ -83,8 +89,11 @@ def test_sign_pv_fails_after_the_state_update(world):
     before = snapshot(sid)
     assert before["jury"][0] == "deliberated"
 
-    with database_fails_on("INSERT INTO audit_events", after="UPDATE jury_sessions") as seen, \
-            pytest.raises(OperationalError), session_scope() as db:
+    with (
+        database_fails_on("INSERT INTO audit_events", after="UPDATE jury_sessions") as seen,
+        pytest.raises(OperationalError),
+        session_scope() as db,
+    ):
         jury_svc.sign_pv(db, world["presidente"]["actor"], sid)
     assert any(q.startswith("UPDATE JURY_SESSIONS") for q in seen)
     assert snapshot(sid) == before
@@ -95,10 +104,16 @@ def test_sign_pv_fails_after_the_state_update(world):
     after = snapshot(sid)
     assert after["jury"][0] == "pv_signed" and after["jury"][1] == before["jury"][1] + 1
     n = len(before["events"])
-    assert after["events"][:n + 1] == before["events"] + [("jury_sessions", sid, "sign_pv")]
+    assert after["events"][: n + 1] == before["events"] + [("jury_sessions", sid, "sign_pv")]
     # the results applied to the register in the same transaction: each candidate certified once
-    assert sorted(action for _, _, action in after["events"][n + 1:]) == [
-        "certify", "certify", "credentials_issued", "credentials_issued", "issue", "issue"]
+    assert sorted(action for _, _, action in after["events"][n + 1 :]) == [
+        "certify",
+        "certify",
+        "credentials_issued",
+        "credentials_issued",
+        "issue",
+        "issue",
+    ]
 
 
 def test_sign_pv_through_the_api_fails_cleanly(world):
@@ -124,18 +139,25 @@ def test_appeal_uphold_fails_after_the_first_writes(world):
     advance_jury(sid)  # results applied, attestation issued, results notified
     officer = world["officer"]["actor"]
     with session_scope() as db:
-        appeal = appeals.file_appeal(db, world["structure"]["actor"], candidate_id=cid, jury_session_id=sid,
-                                     grounds="Le bloc SP-B2 a été évalué sur un autre référentiel.")
+        appeal = appeals.file_appeal(
+            db,
+            world["structure"]["actor"],
+            candidate_id=cid,
+            jury_session_id=sid,
+            grounds="Le bloc SP-B2 a été évalué sur un autre référentiel.",
+        )
         appeals.declare_admissible(db, officer, appeal.id)
     before = snapshot(sid)
     assert before["jury"][0] == "results_notified" and before["jury"][2] == 1
 
     # uphold writes the appeal (UPDATE appeals + its audit row), then the jury (UPDATE jury_sessions,
     # new PV version + audit row), then the deliberations: the database fails on the latter.
-    with database_fails_on("UPDATE deliberations", after="UPDATE appeals") as seen, \
-            pytest.raises(OperationalError), session_scope() as db:
-        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue",
-                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
+    with (
+        database_fails_on("UPDATE deliberations", after="UPDATE appeals") as seen,
+        pytest.raises(OperationalError),
+        session_scope() as db,
+    ):
+        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue", results=ALL_VALIDATED)
     assert any(q.startswith("UPDATE JURY_SESSIONS") for q in seen)
     assert any(q.startswith("INSERT INTO AUDIT_EVENTS") for q in seen)
     assert snapshot(sid) == before
@@ -149,8 +171,7 @@ def test_appeal_uphold_fails_after_the_first_writes(world):
 
     # Retried after the incident: applied once, in full.
     with session_scope() as db:
-        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue",
-                       results={"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "validated"})
+        appeals.uphold(db, officer, appeal.id, reason="Erreur matérielle reconnue", results=ALL_VALIDATED)
     after = snapshot(sid)
     assert after["jury"][2] == 2 and after["appeals"][0][1] == "upheld"
     assert {d[2] for d in after["deliberations"]} == {"validated"}

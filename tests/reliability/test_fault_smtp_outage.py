@@ -80,8 +80,9 @@ async def test_smtp_outage_during_results_then_recovery(prefect_server, failing_
         for m in outbox():
             if m.status == "pending":
                 assert m.attempts == 2
-                assert as_utc(m.next_attempt_at) >= now() + backoff_delay(2, settings.mail_backoff_seconds) \
-                    - timedelta(seconds=5)
+                assert as_utc(m.next_attempt_at) >= now() + backoff_delay(2, settings.mail_backoff_seconds) - timedelta(
+                    seconds=5
+                )
         smtp.handler.recover()  # the relay is back
         assert (await deliver_task.fn())["sent"] == 0  # still within the second backoff
 

@@ -51,8 +51,14 @@ def counts(session_id: int) -> dict[str, int]:
 
 def worker(session_id: int) -> subprocess.Popen:
     env = {**os.environ, "CQP_FLOW_DISPATCH": "none", "CQP_MAIL_TRANSPORT": "outbox", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(session_id)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(session_id)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when(proc: subprocess.Popen, session_id: int, what: str, threshold: int, timeout: float = 120) -> dict:
@@ -71,9 +77,11 @@ def kill_when(proc: subprocess.Popen, session_id: int, what: str, threshold: int
     pytest.fail(f"{what} never reached {threshold}")
 
 
-@pytest.mark.parametrize(("what", "threshold", "size"), [("certificates", 8, SIZE), ("documents", 12, SIZE),
-                                                        ("certificates", 77, 130)],
-                         ids=["while-issuing", "while-rendering-and-mailing", "130-candidates-killed-at-77"])
+@pytest.mark.parametrize(
+    ("what", "threshold", "size"),
+    [("certificates", 8, SIZE), ("documents", 12, SIZE), ("certificates", 77, 130)],
+    ids=["while-issuing", "while-rendering-and-mailing", "130-candidates-killed-at-77"],
+)
 def test_worker_killed_mid_results_then_restarted(world, settings, what, threshold, size):
     SIZE = size  # noqa: N806 - the module's default size, or the 130 of a real jury
     ids = ready_candidates(world["structure"], SIZE)
@@ -141,8 +149,13 @@ def test_worker_killed_mid_results_then_restarted(world, settings, what, thresho
     again = worker(sid)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-3000:]
-    assert counts(sid) == {"certificates": SIZE, "documents": SIZE + 1, "mails": len(mails),
-                           "credentials": 4 * SIZE, "state": "results_notified"}
+    assert counts(sid) == {
+        "certificates": SIZE,
+        "documents": SIZE + 1,
+        "mails": len(mails),
+        "credentials": 4 * SIZE,
+        "state": "results_notified",
+    }
 
 
 def check_credentials_once(certificates, documents, mails, settings) -> None:
@@ -163,8 +176,12 @@ def check_credentials_once(certificates, documents, mails, settings) -> None:
     for row in rows:
         check_open_badge(decode_verified(row.jwt, jwks)[1])
         assert status_bit(status_list, jwks, row.status_index) is False
-    baked = {unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
-             if a["content_type"] == "image/png"}
+    baked = {
+        unbake((settings.data_dir / a["relative_path"]).read_bytes())
+        for m in mails
+        for a in m.attachments
+        if a["content_type"] == "image/png"
+    }
     assert baked == {r.jwt for r in rows}
     ca = keys.seal().ca_file
     for d in documents:  # every PDF sealed, once, and valid
