@@ -35,7 +35,7 @@ FORMATTED=(
     api/idempotency.py
     tests/conftest.py tests/probes.py tests/smtp.py tests/statements.py tests/texts.py tests/test_*.py
     tests/agrement tests/api tests/cpf tests/documents tests/flows tests/notifications tests/reporting tests/scaleout
-    tests/training tests/appeals tests/candidates tests/certification tests/reliability
+    tests/training tests/appeals tests/candidates tests/certification tests/reliability tests/jury tests/credentials
 )
 
 run_check ruff "$BIN/ruff" check .

@@ -16,8 +16,8 @@ from certification.jury.issuance import checksum
 from documents import badge
 from tests.credentials.independent import check_open_badge, decode_verified, status_bit
 from tests.credentials.test_credentials_services import forge, tamper
-from tests.factories import PARTIAL, auth, deliberated_session, grant_agrement, issue_results, ready_candidates, \
-    siret, structure_account
+from tests.factories import PARTIAL, auth, deliberated_session, grant_agrement, issue_results, ready_candidates
+from tests.factories import siret, structure_account
 
 JSON = {"Accept": "application/json"}
 
@@ -45,7 +45,9 @@ def test_public_material_lets_anyone_verify(client, issued):
         _, payload = decode_verified(row.jwt, jwks)
         check_open_badge(payload)
         assert status_bit(status_list.text, jwks, row.status_index) is False
-        achievement = client.get(payload["credentialSubject"]["achievement"]["id"].removeprefix("http://127.0.0.1:8000"))
+        achievement = client.get(
+            payload["credentialSubject"]["achievement"]["id"].removeprefix("http://127.0.0.1:8000")
+        )
         assert achievement.status_code == 200 and achievement.json()["name"] == payload["name"]
     profile = client.get("/credentials/issuer").json()
     assert profile["id"] == payload["issuer"]["id"] and profile["type"] == ["Profile"]
@@ -56,17 +58,22 @@ def test_verification_as_json_and_html(client, people, issued):
     certificates, rows = issued
     token = rows[0].jwt
     body = client.post("/credentials/verify", data={"credential": token}, headers=JSON).json()
-    assert body["status"] == "valid" and body["label"] == "valide" and body["number"] == certificates["certificate"].number
+    assert (
+        body["status"] == "valid" and body["label"] == "valide" and body["number"] == certificates["certificate"].number
+    )
     page = client.post("/credentials/verify", data={"credential": token})
     assert "Justificatif valide" in page.text and "<textarea" in page.text
-    for forged, status, words in [(tamper(token), "altered", "altéré"),
-                                  (forge(token, kid="cle-etrangere"), "unknown_issuer", "Émetteur inconnu")]:
+    for forged, status, words in [
+        (tamper(token), "altered", "altéré"),
+        (forge(token, kid="cle-etrangere"), "unknown_issuer", "Émetteur inconnu"),
+    ]:
         body = client.post("/credentials/verify", data={"credential": forged}, headers=JSON).json()
         assert body["status"] == status and words in body["message"]
         assert words in client.post("/credentials/verify", data={"credential": forged}).text
     officer = auth(people["officer"])
-    revoked = client.post(f"/certificates/{certificates['certificate'].id}/revoke",
-                          json={"reason": "Fraude avérée"}, headers=officer)
+    revoked = client.post(
+        f"/certificates/{certificates['certificate'].id}/revoke", json={"reason": "Fraude avérée"}, headers=officer
+    )
     assert revoked.status_code == 200, revoked.text
     body = client.post("/credentials/verify", data={"credential": token}, headers=JSON).json()
     assert (body["status"], body["label"]) == ("revoked", "révoqué")
@@ -95,8 +102,9 @@ def test_badges_for_the_officer_the_structure_and_the_holder(client, people, iss
     assert len(links) == 4
     image = client.get(links[0].replace("&amp;", "&"))
     assert image.status_code == 200
-    verdict = client.post("/credentials/verify", files={"image": ("badge.png", image.content, "image/png")},
-                          headers=JSON).json()
+    verdict = client.post(
+        "/credentials/verify", files={"image": ("badge.png", image.content, "image/png")}, headers=JSON
+    ).json()
     assert verdict["status"] == "valid"
     assert client.get(links[0].split("?")[0] + "?c=0000000000000000").status_code == 404
     not_png = client.post("/credentials/verify", files={"image": ("x.png", b"GIF89a....", "image/png")}, headers=JSON)

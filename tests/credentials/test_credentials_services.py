@@ -20,8 +20,15 @@ from certification.models_credentials import Credential
 from certification.services import credentials
 from certification.jury import issuance
 from tests.credentials.independent import check_open_badge, decode_verified, signature_fails, status_bit
-from tests.factories import deliberated_session, grant_agrement, issue_results, make_users, ready_candidates, siret, \
-    structure_account
+from tests.factories import (
+    deliberated_session,
+    grant_agrement,
+    issue_results,
+    make_users,
+    ready_candidates,
+    siret,
+    structure_account,
+)
 
 PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
 
@@ -66,7 +73,9 @@ def certificate_of(certificate_id: int) -> Certificate:
 def test_every_issued_credential_verifies_independently(issued):
     jwks = keys.public_jwks()
     rows = all_credentials()
-    assert sorted((r.bloc_code or "*") for r in rows) == sorted(["*", "SP-B1", "SP-B2", "SP-B3"] * 2 + ["SP-B1", "SP-B3"])
+    assert sorted((r.bloc_code or "*") for r in rows) == sorted(
+        ["*", "SP-B1", "SP-B2", "SP-B3"] * 2 + ["SP-B1", "SP-B3"]
+    )
     status_list = signed_status_list()
     for row in rows:
         header, payload = decode_verified(row.jwt, jwks)
@@ -87,8 +96,13 @@ def test_every_issued_credential_verifies_independently(issued):
         # the e-mail never in clear: sha256(e-mail + salt), as OB 3.0 IdentityObject says
         assert email not in json.dumps(payload) and "@example.org" not in json.dumps(payload)
         expected = hashlib.sha256((email + email_id["salt"]).encode()).hexdigest()
-        assert email_id == {"type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
-                            "salt": email_id["salt"], "identityHash": f"sha256${expected}"}
+        assert email_id == {
+            "type": "IdentityObject",
+            "identityType": "emailAddress",
+            "hashed": True,
+            "salt": email_id["salt"],
+            "identityHash": f"sha256${expected}",
+        }
         assert name_id["identityHash"] == f"{certificate.holder_first_names} {certificate.holder_last_name}"
         assert payload["credentialStatus"]["statusListIndex"] == str(row.status_index)
         assert status_bit(status_list, jwks, row.status_index) is False
@@ -215,7 +229,10 @@ def test_keys_are_private_files_marked_not_for_production(issued, settings):
     root = settings.keys_dir
     assert "NOT FOR PRODUCTION" in (root / keys.MARKER).read_text()
     assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
-    private = list((root / "credentials").glob("*.pem")) + [root / "seal" / "certifier-key.pem", root / "seal" / "ca-key.pem"]
+    private = list((root / "credentials").glob("*.pem")) + [
+        root / "seal" / "certifier-key.pem",
+        root / "seal" / "ca-key.pem",
+    ]
     assert len(private) == 3
     for path in private:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

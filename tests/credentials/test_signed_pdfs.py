@@ -15,10 +15,26 @@ from documents.samples import sample_certificate_context, sample_jury_context
 from documents.service import ensure_document
 from flows.jury import advance_jury
 from tests.credentials.independent import pdf_is_valid, pdf_signature_status
-from tests.factories import PARTIAL, deliberated_session, grant_agrement, make_users, ready_candidates, siret, \
-    structure_account
+from tests.factories import PARTIAL, deliberated_session, grant_agrement, make_users, ready_candidates
+from tests.factories import siret, structure_account
 
 pytestmark = pytest.mark.integration
+
+
+def _ensure(s, settings, document: tuple[str, str, str], context: dict):
+    """Document 1 of (entity type, kind, template), version 1, stored through the documents' service."""
+    entity_type, kind, template = document
+    return ensure_document(
+        s,
+        entity_type=entity_type,
+        entity_id=1,
+        kind=kind,
+        version=1,
+        template=template,
+        context=context,
+        filename=f"{kind}.pdf",
+        root=settings.data_dir,
+    )
 
 
 def stored(settings, doc: GeneratedDocument) -> bytes:
@@ -34,9 +50,7 @@ def one_byte_changed(data: bytes, at: int) -> bytes:
 def test_a_stored_certificate_is_sealed_and_a_byte_changed_breaks_it(engine, settings):
     context = sample_certificate_context()
     with new_session(engine) as s:
-        doc = ensure_document(s, entity_type="certificates", entity_id=1, kind="certificat", version=1,
-                              template="jury/certificat.html", context=context, filename="SP-certificat.pdf",
-                              root=settings.data_dir)
+        doc = _ensure(s, settings, ("certificates", "certificat", "jury/certificat.html"), context)
         s.commit()
     data = stored(settings, doc)
     ca = keys.seal().ca_file
@@ -54,8 +68,7 @@ def test_the_pv_carries_the_presidents_signature_act(engine, settings):
     context = sample_jury_context(3)
     context["jury"]["pv_signed_at"] = datetime(2026, 6, 12, 14, 10, tzinfo=UTC)
     with new_session(engine) as s:
-        doc = ensure_document(s, entity_type="jury_sessions", entity_id=1, kind="pv_jury", version=1,
-                              template="jury/pv_jury.html", context=context, filename="pv.pdf", root=settings.data_dir)
+        doc = _ensure(s, settings, ("jury_sessions", "pv_jury", "jury/pv_jury.html"), context)
         s.commit()
     signature, status = pdf_signature_status(stored(settings, doc), keys.seal().ca_file)
     assert status.bottom_line
@@ -67,9 +80,9 @@ def test_other_letters_are_not_sealed(engine, settings):
     from documents.samples import sample_context
 
     with new_session(engine) as s:
-        doc = ensure_document(s, entity_type="agrement_requests", entity_id=1, kind="accuse_reception", version=1,
-                              template="agrement/accuse_reception.html", context=sample_context(), filename="ar.pdf",
-                              root=settings.data_dir)
+        doc = _ensure(
+            s, settings, ("agrement_requests", "accuse_reception", "agrement/accuse_reception.html"), sample_context()
+        )
         s.commit()
     assert b"/ByteRange" not in stored(settings, doc)
 
@@ -96,11 +109,20 @@ def test_a_jury_seals_its_documents_and_mails_the_badges(settings):
         (to_structure,) = [m for m in db.exec(select(OutboxMessage)) if ":results:s" in m.dedupe_key]
         credentials = {c.jwt for c in db.exec(select(Credential))}
     assert [a["content_type"] for a in to_structure.attachments] == ["application/pdf"] * 3
-    baked = [unbake((settings.data_dir / a["relative_path"]).read_bytes()) for m in mails for a in m.attachments
-             if a["content_type"] == "image/png"]
+    baked = [
+        unbake((settings.data_dir / a["relative_path"]).read_bytes())
+        for m in mails
+        for a in m.attachments
+        if a["content_type"] == "image/png"
+    ]
     assert sorted(len(m.attachments) for m in mails) == [3, 5, 5] and set(baked) == credentials and len(baked) == 10
-    assert sum("Les badges numériques (Open Badges) du document et de chaque bloc acquis sont joints" in m.body_text
-               for m in mails) == 3
+    assert (
+        sum(
+            "Les badges numériques (Open Badges) du document et de chaque bloc acquis sont joints" in m.body_text
+            for m in mails
+        )
+        == 3
+    )
     assert all("/credentials/verify" in m.body_text and "/credentials/verify" in m.body_html for m in mails)
 
 
@@ -118,8 +140,11 @@ def test_production_seal_from_a_pkcs12_file(monkeypatch, tmp_path, settings):
     cert = x509.load_pem_x509_certificate(embedded.cert_file.read_bytes())
     ca = x509.load_pem_x509_certificate(embedded.ca_file.read_bytes())
     p12 = tmp_path / "cachet.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"cachet", key, cert, [ca], serialization.BestAvailableEncryption(b"mot de passe")))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"cachet", key, cert, [ca], serialization.BestAvailableEncryption(b"mot de passe")
+        )
+    )
     (tmp_path / "password").write_text("mot de passe\n")
     monkeypatch.setenv("CQP_KEYS_MODE", "production")
     monkeypatch.setenv("CQP_SIGNING_PKCS12_PATH", str(p12))

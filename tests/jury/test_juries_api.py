@@ -40,8 +40,13 @@ def scheduled(days: int = 14) -> str:
 
 
 def plan(client, people, **overrides) -> dict:
-    body = {"certification_code": "CQP_SP", "scheduled_at": scheduled(), "place": "Maison de la branche, Lyon",
-            "quorum": 3, **overrides}
+    body = {
+        "certification_code": "CQP_SP",
+        "scheduled_at": scheduled(),
+        "place": "Maison de la branche, Lyon",
+        "quorum": 3,
+        **overrides,
+    }
     r = client.post("/jury-sessions", headers=auth(people["officer"]), json=body)
     assert r.status_code == 201, r.text
     return r.json()
@@ -62,14 +67,21 @@ def test_full_jury_through_the_api(client, world, request):
 def plan_refusing_bad_input(client, people) -> int:
     """Planning: naive datetime, past date, no place are refused; the session is planned in two hours."""
     officer = auth(people["officer"])
-    r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
-                                                               "scheduled_at": "2027-03-02T09:00:00", "place": "x"})
+    r = client.post(
+        "/jury-sessions",
+        headers=officer,
+        json={"certification_code": "CQP_SP", "scheduled_at": "2027-03-02T09:00:00", "place": "x"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "naive_datetime"
-    r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
-                                                               "scheduled_at": scheduled(-1), "place": "x"})
+    r = client.post(
+        "/jury-sessions",
+        headers=officer,
+        json={"certification_code": "CQP_SP", "scheduled_at": scheduled(-1), "place": "x"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "session_in_past"
-    r = client.post("/jury-sessions", headers=officer, json={"certification_code": "CQP_SP",
-                                                               "scheduled_at": scheduled()})
+    r = client.post(
+        "/jury-sessions", headers=officer, json={"certification_code": "CQP_SP", "scheduled_at": scheduled()}
+    )
     assert r.status_code == 422 and r.json()["code"] == "place_required"
     jury = plan(client, people, scheduled_at=(datetime.now(UTC) + timedelta(hours=2)).isoformat())
     sid = jury["id"]
@@ -81,26 +93,40 @@ def plan_refusing_bad_input(client, people) -> int:
 def add_candidates_and_members(client, people, sid: int, seats: list[dict]) -> None:
     officer = auth(people["officer"])
     # candidates, then members of both colleges with a president
-    r = client.post(f"/jury-sessions/{sid}/candidates", headers=officer,
-                    json={"candidate_ids": [people["cand_a"], people["cand_b"]]})
+    r = client.post(
+        f"/jury-sessions/{sid}/candidates",
+        headers=officer,
+        json={"candidate_ids": [people["cand_a"], people["cand_b"]]},
+    )
     assert r.status_code == 200, r.text
     assert [c["blocs"] for c in r.json()["candidates"]] == [["SP-B1", "SP-B2", "SP-B3"]] * 2
     r = client.post(f"/jury-sessions/{sid}/convene", headers=officer)
     assert r.status_code == 409 and "Au moins 3 membres" in r.json()["detail"]
     for seat in seats:
-        r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
-                        json={"user_id": seat["user"]["id"], "college": seat["college"],
-                              "is_president": seat["is_president"]})
+        r = client.post(
+            f"/jury-sessions/{sid}/members",
+            headers=officer,
+            json={"user_id": seat["user"]["id"], "college": seat["college"], "is_president": seat["is_president"]},
+        )
         assert r.status_code == 200, r.text
     detail = r.json()
     assert {(m["full_name"], m["college"], m["is_president"]) for m in detail["members"]} == {
-        ("Anne-Sophie Président", "employeur", True), ("Marc D'Alembert", "employeur", False),
-        ("Fatou N'Diaye", "salarie", False), ("Élodie Rémy", "salarie", False)}
-    r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
-                    json={"user_id": people["outsider"]["id"], "college": "salarie", "is_president": True})
+        ("Anne-Sophie Président", "employeur", True),
+        ("Marc D'Alembert", "employeur", False),
+        ("Fatou N'Diaye", "salarie", False),
+        ("Élodie Rémy", "salarie", False),
+    }
+    r = client.post(
+        f"/jury-sessions/{sid}/members",
+        headers=officer,
+        json={"user_id": people["outsider"]["id"], "college": "salarie", "is_president": True},
+    )
     assert r.status_code == 409 and r.json()["code"] == "president_exists"
-    r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
-                    json={"user_id": people["controleur"]["id"], "college": "salarie"})
+    r = client.post(
+        f"/jury-sessions/{sid}/members",
+        headers=officer,
+        json={"user_id": people["controleur"]["id"], "college": "salarie"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "not_a_jury_member"
 
 
@@ -123,8 +149,11 @@ def attendance_and_composition(client, people, sid: int, seats: list[dict], requ
     officer = auth(people["officer"])
     president = auth(people["presidente"])
     # chronology: nothing of the session itself before its date and time
-    r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
-                    json={"present": {str(seat["user"]["id"]): True for seat in seats}})
+    r = client.post(
+        f"/jury-sessions/{sid}/attendance",
+        headers=officer,
+        json={"present": {str(seat["user"]["id"]): True for seat in seats}},
+    )
     assert r.status_code == 409 and r.json()["code"] == "before_jury_date"
     assert "ne peut pas avoir lieu avant la séance du jury, fixée au" in r.json()["detail"]
     traveller = time_machine.travel(datetime.now(UTC) + timedelta(hours=2, minutes=5), tick=True)
@@ -132,25 +161,32 @@ def attendance_and_composition(client, people, sid: int, seats: list[dict], requ
     request.addfinalizer(traveller.stop)
 
     # attendance: the president is absent -> composition refused with the list of problems
-    r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
-                    json={"present": {str(people["presidente"]["id"]): False}})
+    r = client.post(
+        f"/jury-sessions/{sid}/attendance", headers=officer, json={"present": {str(people["presidente"]["id"]): False}}
+    )
     assert r.status_code == 200
     r = client.post(f"/jury-sessions/{sid}/check-composition", headers=officer)
     assert r.status_code == 409 and r.json()["code"] == "composition_irregular"
     problems = r.json()["details"]["problems"]
     assert problems == ["un président présent est requis"]
     assert client.get(f"/jury-sessions/{sid}", headers=officer).json()["state"] == "convened"
-    r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
-                    json={"present": {str(seat["user"]["id"]): True for seat in seats}})
+    r = client.post(
+        f"/jury-sessions/{sid}/attendance",
+        headers=officer,
+        json={"present": {str(seat["user"]["id"]): True for seat in seats}},
+    )
     assert r.status_code == 200 and all(m["present"] for m in r.json()["members"])
-    r = client.post(f"/jury-sessions/{sid}/attendance", headers=officer,
-                    json={"present": {str(people["outsider"]["id"]): True}})
+    r = client.post(
+        f"/jury-sessions/{sid}/attendance", headers=officer, json={"present": {str(people["outsider"]["id"]): True}}
+    )
     assert r.status_code == 422 and r.json()["code"] == "unknown_member"
     r = client.post(f"/jury-sessions/{sid}/check-composition", headers=officer)
     assert r.status_code == 200 and r.json()["state"] == "composition_checked"
     assert r.json()["composition_problems"] == []
     assert client.get(f"/jury-sessions/{sid}", headers=president).json()["allowed_actions"] == [
-        "results", "close-deliberation"]
+        "results",
+        "close-deliberation",
+    ]
 
 
 def deliberate_and_sign(client, people, sid: int) -> None:
@@ -164,17 +200,26 @@ def deliberate_and_sign(client, people, sid: int) -> None:
     assert r.status_code == 404
     r = client.post(f"/jury-sessions/{sid}/results", headers=auth(people["structure"]), json=results_a)
     assert r.status_code == 403
-    r = client.post(f"/jury-sessions/{sid}/results", headers=president,
-                    json={"candidate_id": people["cand_a"], "results": {"SP-B1": "validated"}})
+    r = client.post(
+        f"/jury-sessions/{sid}/results",
+        headers=president,
+        json={"candidate_id": people["cand_a"], "results": {"SP-B1": "validated"}},
+    )
     assert r.status_code == 422 and r.json()["code"] == "bad_blocs"
-    r = client.post(f"/jury-sessions/{sid}/results", headers=president,
-                    json={"candidate_id": people["cand_a"], "results": {**ALL_VALIDATED, "SP-B2": "maybe"}})
+    r = client.post(
+        f"/jury-sessions/{sid}/results",
+        headers=president,
+        json={"candidate_id": people["cand_a"], "results": {**ALL_VALIDATED, "SP-B2": "maybe"}},
+    )
     assert r.status_code == 422
     assert client.post(f"/jury-sessions/{sid}/results", headers=president, json=results_a).status_code == 200
     r = client.post(f"/jury-sessions/{sid}/close-deliberation", headers=president)
     assert r.status_code == 409 and r.json()["code"] == "guard_failed"
-    r = client.post(f"/jury-sessions/{sid}/results", headers=officer,
-                    json={"candidate_id": people["cand_b"], "results": PARTIAL, "comment": "Bloc 2 à retravailler"})
+    r = client.post(
+        f"/jury-sessions/{sid}/results",
+        headers=officer,
+        json={"candidate_id": people["cand_b"], "results": PARTIAL, "comment": "Bloc 2 à retravailler"},
+    )
     assert r.status_code == 200
     by_id = {c["candidate_id"]: c for c in r.json()["candidates"]}
     assert by_id[people["cand_b"]]["results"] == PARTIAL and r.json()["missing_results"] == []
@@ -202,7 +247,9 @@ def check_timeline_and_issuance(client, people, sid: int) -> None:
     issue_results(sid, notify=False)
     certificates = client.get("/certificates", headers=officer).json()["items"]
     assert {(c["candidate_id"], c["kind"]) for c in certificates} == {
-        (people["cand_a"], "certificate"), (people["cand_b"], "attestation")}
+        (people["cand_a"], "certificate"),
+        (people["cand_b"], "attestation"),
+    }
     attestation = next(c for c in certificates if c["kind"] == "attestation")
     assert attestation["blocs"] == ["SP-B1", "SP-B3"]
     candidate = client.get(f"/candidates/{people['cand_a']}", headers=auth(people["structure"])).json()
@@ -222,18 +269,31 @@ def test_roles_on_jury_sessions(client, world):
     for who in ("mandataire", "controleur", "formateur", "structure"):
         assert client.get(f"/jury-sessions/{sid}", headers=auth(people[who])).status_code == 404
         assert client.post(f"/jury-sessions/{sid}/convene", headers=auth(people[who])).status_code == 403
-        assert client.post(f"/jury-sessions/{sid}/results", headers=auth(people[who]),
-                           json={"candidate_id": 1, "results": {"SP-B1": "validated"}}).status_code == 403
+        assert (
+            client.post(
+                f"/jury-sessions/{sid}/results",
+                headers=auth(people[who]),
+                json={"candidate_id": 1, "results": {"SP-B1": "validated"}},
+            ).status_code
+            == 403
+        )
         assert client.get(f"/jury-sessions/{sid}/documents.zip", headers=auth(people[who])).status_code == 403
     president = auth(people["presidente"])
-    assert client.post(f"/jury-sessions/{sid}/members", headers=president,
-                       json={"user_id": people["presidente"]["id"], "college": "employeur"}).status_code == 403
+    assert (
+        client.post(
+            f"/jury-sessions/{sid}/members",
+            headers=president,
+            json={"user_id": people["presidente"]["id"], "college": "employeur"},
+        ).status_code
+        == 403
+    )
     assert client.get(f"/jury-sessions/{sid}/documents.zip", headers=president).status_code == 403
     assert client.get("/jury-sessions").status_code == 401
     r = client.post(f"/jury-sessions/{sid}/cancel", headers=auth(people["officer"]), json={"reason": ""})
     assert r.status_code == 422
-    r = client.post(f"/jury-sessions/{sid}/cancel", headers=auth(people["officer"]),
-                    json={"reason": "Salle indisponible"})
+    r = client.post(
+        f"/jury-sessions/{sid}/cancel", headers=auth(people["officer"]), json={"reason": "Salle indisponible"}
+    )
     assert r.status_code == 200 and r.json()["state"] == "cancelled" and r.json()["allowed_actions"] == []
     headers = {**auth(people["officer"]), "Content-Type": "application/json"}
     assert client.post("/jury-sessions", headers=headers, content=b"{oops").status_code == 400
@@ -245,12 +305,21 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
     jury = plan(client, people)
     sid = jury["id"]
     client.post(f"/jury-sessions/{sid}/candidates", headers=officer, json={"candidate_ids": [people["cand_a"]]})
-    r = client.post(f"/structures/{people['structure']['structure_id']}/links", headers=officer,
-                    json={"user_id": people["outsider"]["id"], "kind": "employee",
-                          "reason": "Encadrant technique salarié de la structure"})
+    r = client.post(
+        f"/structures/{people['structure']['structure_id']}/links",
+        headers=officer,
+        json={
+            "user_id": people["outsider"]["id"],
+            "kind": "employee",
+            "reason": "Encadrant technique salarié de la structure",
+        },
+    )
     assert r.status_code == 201
-    r = client.post(f"/jury-sessions/{sid}/members", headers=officer,
-                    json={"user_id": people["outsider"]["id"], "college": "salarie"})
+    r = client.post(
+        f"/jury-sessions/{sid}/members",
+        headers=officer,
+        json={"user_id": people["outsider"]["id"], "college": "salarie"},
+    )
     assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
     assert "travaille pour la structure" in r.json()["detail"]
     with session_scope() as db:
@@ -261,14 +330,20 @@ def test_conflict_of_interest_is_refused_and_traced(client, world):
 
     # the same member seated first: the candidate of his structure is refused
     other = plan(client, people)
-    client.post(f"/jury-sessions/{other['id']}/members", headers=officer,
-                json={"user_id": people["outsider"]["id"], "college": "salarie"})
-    r = client.post(f"/jury-sessions/{other['id']}/candidates", headers=officer,
-                    json={"candidate_ids": [people["cand_a"]]})
+    client.post(
+        f"/jury-sessions/{other['id']}/members",
+        headers=officer,
+        json={"user_id": people["outsider"]["id"], "college": "salarie"},
+    )
+    r = client.post(
+        f"/jury-sessions/{other['id']}/candidates", headers=officer, json={"candidate_ids": [people["cand_a"]]}
+    )
     assert r.status_code == 409 and r.json()["code"] == "conflict_of_interest"
     with session_scope() as db:
-        assert db.exec(select(AuditEvent).where(AuditEvent.action == "add_candidates_refused")).one().entity_id \
+        assert (
+            db.exec(select(AuditEvent).where(AuditEvent.action == "add_candidates_refused")).one().entity_id
             == other["id"]
+        )
 
 
 def _generated(entity_type: str, entity_id: int, kind: str, filename: str, content: bytes) -> None:
@@ -276,22 +351,34 @@ def _generated(entity_type: str, entity_id: int, kind: str, filename: str, conte
     relative = f"generated/{entity_type}/{entity_id}/{kind}-v1.pdf"
     sha256, size = write_generated(root, relative, content)
     with session_scope() as db:
-        db.add(GeneratedDocument(entity_type=entity_type, entity_id=entity_id, kind=kind, version=1,
-                                filename=filename, relative_path=relative, sha256=sha256, size=size))
+        db.add(
+            GeneratedDocument(
+                entity_type=entity_type,
+                entity_id=entity_id,
+                kind=kind,
+                version=1,
+                filename=filename,
+                relative_path=relative,
+                sha256=sha256,
+                size=size,
+            )
+        )
 
 
 def test_documents_zip_and_certificates(client, world, pdf_bytes):
     people = world
-    sid = deliberated_session(people, [people["cand_a"], people["cand_b"]],
-                              {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL})
+    sid = deliberated_session(
+        people, [people["cand_a"], people["cand_b"]], {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL}
+    )
     issue_results(sid)
     with session_scope() as db:
         certs = {c.candidate_id: c.id for c in db.exec(select(Certificate))}
         reference = db.get(JurySession, sid).reference
     _generated("jury_sessions", sid, "pv_jury", f"PV {reference}.pdf", pdf_bytes)
     _generated("certificates", certs[people["cand_a"]], "certificat", "Certificat Lefèvre.pdf", pdf_bytes + b"%a")
-    _generated("certificates", certs[people["cand_b"]], "attestation_blocs", "Attestation Da Silva.pdf",
-               pdf_bytes + b"%b")
+    _generated(
+        "certificates", certs[people["cand_b"]], "attestation_blocs", "Attestation Da Silva.pdf", pdf_bytes + b"%b"
+    )
     _generated("jury_sessions", sid + 1000, "pv_jury", "PV d'une autre session.pdf", pdf_bytes)
 
     r = client.get(f"/jury-sessions/{sid}/documents.zip", headers=auth(people["officer"]))
@@ -299,8 +386,9 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
     assert f"{reference}-documents.zip" in r.headers["content-disposition"]
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     assert archive.testzip() is None
-    assert sorted(archive.namelist()) == sorted([
-        f"PV/PV {reference}.pdf", "certificats/Certificat Lefèvre.pdf", "certificats/Attestation Da Silva.pdf"])
+    assert sorted(archive.namelist()) == sorted(
+        [f"PV/PV {reference}.pdf", "certificats/Certificat Lefèvre.pdf", "certificats/Attestation Da Silva.pdf"]
+    )
     assert archive.read(f"PV/PV {reference}.pdf") == pdf_bytes
     assert archive.read("certificats/Attestation Da Silva.pdf") == pdf_bytes + b"%b"
     assert client.get(f"/jury-sessions/{sid + 99}/documents.zip", headers=auth(people["officer"])).status_code == 404
@@ -332,24 +420,37 @@ def test_documents_zip_and_certificates(client, world, pdf_bytes):
 
     # officer's actions: duplicate, correction (history keeps the former values), revocation
     officer = auth(people["officer"])
-    r = client.post(f"/certificates/{cert_b}/duplicate", headers=auth(people["other_structure"]),
-                    json={"reason": "Perte"})
+    r = client.post(
+        f"/certificates/{cert_b}/duplicate", headers=auth(people["other_structure"]), json={"reason": "Perte"}
+    )
     assert r.status_code == 403
     r = client.post(f"/certificates/{cert_b}/duplicate", headers=officer, json={"reason": "Perte de l'original"})
     assert r.status_code == 200 and r.json()["version"] == 2
     r = client.post(f"/certificates/{cert_b}/correct", headers=officer, json={"reason": "Erreur de saisie"})
     assert r.status_code == 422 and r.json()["code"] == "nothing_to_correct"
-    r = client.post(f"/certificates/{cert_b}/correct", headers=officer,
-                    json={"reason": "Erreur de saisie", "first_names": "João Pedro"})
+    r = client.post(
+        f"/certificates/{cert_b}/correct",
+        headers=officer,
+        json={"reason": "Erreur de saisie", "first_names": "João Pedro"},
+    )
     assert r.status_code == 200 and r.json()["holder_first_names"] == "João Pedro" and r.json()["version"] == 3
     correction = [h for h in r.json()["history"] if h["action"] == "correct"][-1]  # (then its Open Badges, #15)
     assert correction["data"]["before"] == {"holder_first_names": "João"}
     r = client.post(f"/certificates/{cert_b}/revoke", headers=officer, json={"reason": "Fraude avérée"})
     assert r.status_code == 200 and r.json()["state"] == "revoked" and r.json()["allowed_actions"] == []
     assert [h["action"] for h in r.json()["history"] if not h["action"].startswith("credentials_")] == [
-        "issue", "duplicate", "correct", "revoke"]
+        "issue",
+        "duplicate",
+        "correct",
+        "revoke",
+    ]
     assert [h["action"] for h in r.json()["history"] if h["action"].startswith("credentials_")] == [  # #15
-        "credentials_issued", "credentials_issued", "credentials_revoked", "credentials_issued", "credentials_revoked"]
+        "credentials_issued",
+        "credentials_issued",
+        "credentials_revoked",
+        "credentials_issued",
+        "credentials_revoked",
+    ]
     r = client.post(f"/certificates/{cert_b}/revoke", headers=officer, json={"reason": "encore"})
     assert r.status_code == 409
 
@@ -360,8 +461,9 @@ def test_documents_zip_with_the_documents_of_the_jury_flow(client, world):
     from flows.jury import advance_jury
 
     people = world
-    sid = deliberated_session(people, [people["cand_a"], people["cand_b"]],
-                              {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL})
+    sid = deliberated_session(
+        people, [people["cand_a"], people["cand_b"]], {people["cand_a"]: ALL_VALIDATED, people["cand_b"]: PARTIAL}
+    )
     advance_jury(sid)
     jury = client.get(f"/jury-sessions/{sid}", headers=auth(people["officer"])).json()
     assert jury["state"] == "results_notified" and [d["kind"] for d in jury["documents"]] == ["pv_jury"]
@@ -373,5 +475,7 @@ def test_documents_zip_with_the_documents_of_the_jury_flow(client, world):
     assert names[0] == f"PV/{jury['reference']}-pv_jury-v1.pdf"
     assert all(archive.read(n).startswith(b"%PDF") for n in names)
     certificates = client.get(f"/certificates?session_id={sid}", headers=auth(people["officer"])).json()["items"]
-    assert {f"certificats/{c['number']}-{'certificat' if c['kind'] == 'certificate' else 'attestation_blocs'}-v1.pdf"
-            for c in certificates} == set(names[1:])
+    assert {
+        f"certificats/{c['number']}-{'certificat' if c['kind'] == 'certificate' else 'attestation_blocs'}-v1.pdf"
+        for c in certificates
+    } == set(names[1:])

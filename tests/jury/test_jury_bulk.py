@@ -31,8 +31,10 @@ async def test_a_jury_of_130_candidates(prefect_server, smtp):
     started = time.perf_counter()
     result = await jury_session_flow(sid)
     elapsed = time.perf_counter() - started
-    print(f"\n130-candidate jury: {elapsed:.1f} s for {len(result['documents'])} documents "
-          f"and {len(result['mails'])} e-mails")
+    print(
+        f"\n130-candidate jury: {elapsed:.1f} s for {len(result['documents'])} documents "
+        f"and {len(result['mails'])} e-mails"
+    )
     assert result["state"] == "results_notified"
     again = await jury_session_flow(sid)
     assert len(result["certificates"]) == SIZE
@@ -40,6 +42,7 @@ async def test_a_jury_of_130_candidates(prefect_server, smtp):
     assert again["documents"] == [] and again["mails"] == [] and again["certificates"] == []
 
     with session_scope() as db:
+
         def count(model, *where):
             return db.exec(select(func.count()).select_from(model).where(*where)).one()
 

@@ -87,28 +87,31 @@ def test_pv_gives_session_composition_quorum_results_and_signature(pdf_text, pdf
 
     assert data.startswith(b"%PDF-")
     assert "PV modificatif" not in text
-    assert_contains(text, [
-        "Procès-verbal de jury",
-        "JURY-2026-0001 CQP Salarié Polyvalent (CQP_SP) 12 juin 2026 à 9 h 30 (heure de Paris)",
-        "Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon",
-        "https://visio.example.org/jury/2026-0001?code=A1&lang=fr",
-        # Composition by college, president, presence, quorum.
-        "Collège employeurs Hélène Lefèvre, présidente du jury – présente Jean-Michel D'Arcy – présent",
-        "Collège salariés Fatoumata Koné – présent·e Anne-Sophie L'Hôte <em> – absente",
-        "Membres présents : 3 sur 4 ; quorum fixé à 3. Quorum atteint",
-        # Results: the union of the blocs as columns, one row per candidate.
-        "Résultats de la délibération (4 candidats)",
-        "N° Candidat Structure BC01 BC02 BC03 BC04 Décision N° de document",
-        f"1 {SAMPLE_HOLDER_LAST_NAME} {SAMPLE_HOLDER_FIRST_NAMES}",
-        "<b>Durand</b> & D'Arcy Jean-Émile",
-        "Certifié SP-2026-000123",
-        "Validation partielle SP-2026-000124",
-        "Absent Absent Absent Absent Absent –",
-        "Synthèse : 4 candidats présentés ; 1 certifié ; 1 validation partielle ; 1 sans bloc validé ; 1 absent.",
-        "Procès-verbal signé par Hélène Lefèvre le 12 juin 2026 à 16 h 10.",
-        "Réf. JURY-2026-0001",
-        "Page 1 / ",
-    ])
+    assert_contains(
+        text,
+        [
+            "Procès-verbal de jury",
+            "JURY-2026-0001 CQP Salarié Polyvalent (CQP_SP) 12 juin 2026 à 9 h 30 (heure de Paris)",
+            "Maison de l'Emploi, 3 rue de l'Église, 69007 Lyon",
+            "https://visio.example.org/jury/2026-0001?code=A1&lang=fr",
+            # Composition by college, president, presence, quorum.
+            "Collège employeurs Hélène Lefèvre, présidente du jury – présente Jean-Michel D'Arcy – présent",
+            "Collège salariés Fatoumata Koné – présent·e Anne-Sophie L'Hôte <em> – absente",
+            "Membres présents : 3 sur 4 ; quorum fixé à 3. Quorum atteint",
+            # Results: the union of the blocs as columns, one row per candidate.
+            "Résultats de la délibération (4 candidats)",
+            "N° Candidat Structure BC01 BC02 BC03 BC04 Décision N° de document",
+            f"1 {SAMPLE_HOLDER_LAST_NAME} {SAMPLE_HOLDER_FIRST_NAMES}",
+            "<b>Durand</b> & D'Arcy Jean-Émile",
+            "Certifié SP-2026-000123",
+            "Validation partielle SP-2026-000124",
+            "Absent Absent Absent Absent Absent –",
+            "Synthèse : 4 candidats présentés ; 1 certifié ; 1 validation partielle ; 1 sans bloc validé ; 1 absent.",
+            "Procès-verbal signé par Hélène Lefèvre le 12 juin 2026 à 16 h 10.",
+            "Réf. JURY-2026-0001",
+            "Page 1 / ",
+        ],
+    )
     # The structure name is printed literally (its narrow column may wrap it after "</").
     assert SAMPLE_STRUCTURE_NAME.replace(" ", "") in text.replace(" ", "")  # wrapped in its column
     # Every user text is escaped.
@@ -120,8 +123,11 @@ def test_pv_gives_session_composition_quorum_results_and_signature(pdf_text, pdf
 
 def test_pv_modificatif_after_an_upheld_recours(pdf_text) -> None:
     context = sample_jury_context(
-        2, pv_version=2, recours_note="PV modificatif après recours R-2026-0001.\nCandidat <n°1> rétabli.",
-        pv_signed_at=None, pv_signed_by=None,
+        2,
+        pv_version=2,
+        recours_note="PV modificatif après recours R-2026-0001.\nCandidat <n°1> rétabli.",
+        pv_signed_at=None,
+        pv_signed_by=None,
     )
     text = pdf_text(render.render_pdf("jury/pv_jury.html", context))
     html = render.render_html("jury/pv_jury.html", context)
@@ -188,19 +194,22 @@ def test_certificat_is_one_landscape_page_with_holder_blocs_number_and_qr(pdf_te
     assert float(box.width) > float(box.height)  # A4 landscape
     assert round(float(box.width) / 72 * 25.4) == 297
     text = pdf_text(data)
-    assert_contains(text, [
-        "Certificat de qualification professionnelle est décerné à",
-        f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",  # hostile name, literal
-        "née le 1er janvier 1980",
-        "pour la certification CQP Salarié Polyvalent",
-        "enregistrée au Répertoire spécifique sous le code RS6149",
-        "BC02 Réaliser des travaux d'entretien et de maintenance acquis le 20 novembre 2025",
-        "BC03 Travailler en équipe & rendre compte de son activité",
-        "Sur décision du jury paritaire JURY-2026-0001 réuni le 12 juin 2026.",
-        "Délivré le 15 juin 2026",
-        "N° SP-2026-000123",
-        f"Vérifier l'authenticité : {URL}",
-    ])
+    assert_contains(
+        text,
+        [
+            "Certificat de qualification professionnelle est décerné à",
+            f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",  # hostile name, literal
+            "née le 1er janvier 1980",
+            "pour la certification CQP Salarié Polyvalent",
+            "enregistrée au Répertoire spécifique sous le code RS6149",
+            "BC02 Réaliser des travaux d'entretien et de maintenance acquis le 20 novembre 2025",
+            "BC03 Travailler en équipe & rendre compte de son activité",
+            "Sur décision du jury paritaire JURY-2026-0001 réuni le 12 juin 2026.",
+            "Délivré le 15 juin 2026",
+            "N° SP-2026-000123",
+            f"Vérifier l'authenticité : {URL}",
+        ],
+    )
     for absent in ("DUPLICATA", "RÉVOQUÉ", "rectifié"):
         assert absent not in text
     html = render.render_html("jury/certificat.html", context)
@@ -208,7 +217,9 @@ def test_certificat_is_one_landscape_page_with_holder_blocs_number_and_qr(pdf_te
     # The QR code is drawn as vector paths, not as an image.
     assert context["certificate"]["qr_svg"] in html
     assert _image_count(data) == 0
-    without_qr = render.render_pdf("jury/certificat.html", {**context, "certificate": {**context["certificate"], "qr_svg": ""}})
+    without_qr = render.render_pdf(
+        "jury/certificat.html", {**context, "certificate": {**context["certificate"], "qr_svg": ""}}
+    )
     assert _line_ops(data) - _line_ops(without_qr) > 100
 
 
@@ -219,7 +230,9 @@ def test_certificat_without_registry_code(pdf_text) -> None:
 
 
 def test_duplicate_and_corrected_certificat_say_so(pdf_text, pdf_pages) -> None:
-    context = sample_certificate_context(duplicate=True, version=2, correction_note="Prénom rectifié :\n<Marie-Noëlle>.")
+    context = sample_certificate_context(
+        duplicate=True, version=2, correction_note="Prénom rectifié :\n<Marie-Noëlle>."
+    )
     data = render.render_pdf("jury/certificat.html", context)
     text = pdf_text(data)
 
@@ -247,18 +260,21 @@ def test_attestation_lists_acquired_blocs_with_validity(pdf_text, pdf_pages) -> 
     text = pdf_text(data)
 
     assert pdf_pages(data) == 1
-    assert_contains(text, [
-        "Attestation de validation de blocs de compétences est délivrée à",
-        f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",
-        "qui a validé les blocs de compétences suivants de la certification CQP Salarié Polyvalent",
-        "Bloc Intitulé Acquis le Valable jusqu'au",
-        "BC01 Accueillir et informer les publics 12 juin 2026 12 juin 2031",
-        "BC03 Travailler en équipe & rendre compte de son activité 20 novembre 2025 20 novembre 2030",
-        "conservés pendant cinq ans",
-        "le certificat de qualification professionnelle lui sera délivré lorsqu'il détiendra l'ensemble des blocs",
-        "N° SP-2026-000124",
-        "Vérifier l'authenticité : https://cqp.example.org/verification/SP-2026-000124",
-    ])
+    assert_contains(
+        text,
+        [
+            "Attestation de validation de blocs de compétences est délivrée à",
+            f"{SAMPLE_HOLDER_FIRST_NAMES} {SAMPLE_HOLDER_LAST_NAME}",
+            "qui a validé les blocs de compétences suivants de la certification CQP Salarié Polyvalent",
+            "Bloc Intitulé Acquis le Valable jusqu'au",
+            "BC01 Accueillir et informer les publics 12 juin 2026 12 juin 2031",
+            "BC03 Travailler en équipe & rendre compte de son activité 20 novembre 2025 20 novembre 2030",
+            "conservés pendant cinq ans",
+            "le certificat de qualification professionnelle lui sera délivré lorsqu'il détiendra l'ensemble des blocs",
+            "N° SP-2026-000124",
+            "Vérifier l'authenticité : https://cqp.example.org/verification/SP-2026-000124",
+        ],
+    )
     assert "BC02" not in text
     assert _image_count(data) == 0
 
@@ -267,7 +283,8 @@ def test_attestation_with_one_bloc_and_no_limit(pdf_text) -> None:
     context = sample_certificate_context()
     context["certificate"] = sample_attestation(
         blocs=[{"code": "BC04", "title": "Hygiène", "acquired_on": datetime(2026, 6, 12).date(), "valid_until": None}],
-        duplicate=True, state="revoked",
+        duplicate=True,
+        state="revoked",
     )
     text = pdf_text(render.render_pdf("jury/attestation_blocs.html", context))
 
@@ -316,7 +333,10 @@ def test_verification_page_unknown_number_is_escaped(verification_env) -> None:
     html = _render_verification(verification_env, "unknown")
     text = html_lib.unescape(html)
 
-    assert "Numéro inconnu : ce document n'a pas été délivré par l'Organisme certificateur CQP de la branche des ACI" in text
+    assert (
+        "Numéro inconnu : ce document n'a pas été délivré par l'Organisme certificateur CQP de la branche des ACI"
+        in text
+    )
     assert "SP-2026-&lt;script&gt;" in html and "<script>" not in html
     assert "Document authentique" not in text and "Titulaire" not in text
 

@@ -25,8 +25,9 @@ def test_convocations_with_ics_once(world, settings):
     assert len(first.mails) == 4 and second.mails == []
     with session_scope() as db:
         mails = db.exec(select(OutboxMessage).where(OutboxMessage.template == "jury/convocation_jury")).all()
-    assert {m.to_addrs[0] for m in mails} == {f"{k}@jury.example.org" for k in
-                                               ("presidente", "employeur2", "salarie1", "salarie2")}
+    assert {m.to_addrs[0] for m in mails} == {
+        f"{k}@jury.example.org" for k in ("presidente", "employeur2", "salarie1", "salarie2")
+    }
     assert all(a["filename"] == "invitation.ics" for m in mails for a in m.attachments)
 
 
@@ -58,8 +59,7 @@ async def test_jury_to_certificates_and_results(prefect_server, smtp, world, set
     assert len(results) == 3  # one per candidate with an address, one for their structure
     (to_structure,) = [m for m in results if "2 candidats" in m["Subject"]]
     assert [p.get_content_type() for p in to_structure.iter_attachments()] == ["application/pdf"] * 2
-    assert {str(m["To"]) for m in results if m is not to_structure} == {
-        str(c.email) for c in _candidates(ids)}
+    assert {str(m["To"]) for m in results if m is not to_structure} == {str(c.email) for c in _candidates(ids)}
     by_candidate = {m["To"]: m for m in results if m is not to_structure}
     mail = next(m for to, m in by_candidate.items() if "candidat1@" in str(to))
     (pdf_part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
@@ -115,7 +115,9 @@ def test_steps_owed_at_once_read_the_session_once(world, monkeypatch, settings):
     sid = deliberated_session(people, ids)
     reads = []
     real_view = jury_flow.jury_view
-    monkeypatch.setattr(jury_flow, "jury_view", lambda db, jury, **kw: reads.append(jury.id) or real_view(db, jury, **kw))
+    monkeypatch.setattr(
+        jury_flow, "jury_view", lambda db, jury, **kw: reads.append(jury.id) or real_view(db, jury, **kw)
+    )
     outcome = advance_jury(sid)
     assert outcome.state == "results_notified"
     assert reads == [sid]

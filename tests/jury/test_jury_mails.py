@@ -120,23 +120,29 @@ def test_results_of_a_certified_candidate_with_the_certificate() -> None:
     context = {**_jury_context("jury/resultats_jury"), "attachment_names": ["SP-2026-000123.pdf"]}
     _, text, html = render_message("jury/resultats_jury", context)
 
-    assert_contains(text, [
-        f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})",
-        "Décision du jury\u00a0: Certifié.",
-        "Félicitations",
-        "- BC02 – Réaliser des travaux d'entretien et de maintenance\u00a0: Acquis antérieurement",
-        "- BC03 – Travailler en équipe & rendre compte de son activité\u00a0: Validé",
-        "Document délivré\u00a0: Certificat de qualification professionnelle n° SP-2026-000123 (joint à ce message",
-        "https://cqp.example.org/verification/SP-2026-000123",
-        "recours auprès du certificateur dans un délai de deux mois",
-        "Pièce jointe\u00a0: SP-2026-000123.pdf",
-    ])
-    assert_contains(html, [
-        ESCAPED_HOLDER,
-        ESCAPED_STRUCTURE,
-        "Travailler en équipe &amp; rendre compte",
-        'href="https://cqp.example.org/verification/SP-2026-000123"',
-    ])
+    assert_contains(
+        text,
+        [
+            f"a délibéré sur le parcours de {HOLDER} (candidate CAND-2026-00001, structure {SAMPLE_STRUCTURE_NAME})",
+            "Décision du jury\u00a0: Certifié.",
+            "Félicitations",
+            "- BC02 – Réaliser des travaux d'entretien et de maintenance\u00a0: Acquis antérieurement",
+            "- BC03 – Travailler en équipe & rendre compte de son activité\u00a0: Validé",
+            "Document délivré\u00a0: Certificat de qualification professionnelle n° SP-2026-000123 (joint à ce message",
+            "https://cqp.example.org/verification/SP-2026-000123",
+            "recours auprès du certificateur dans un délai de deux mois",
+            "Pièce jointe\u00a0: SP-2026-000123.pdf",
+        ],
+    )
+    assert_contains(
+        html,
+        [
+            ESCAPED_HOLDER,
+            ESCAPED_STRUCTURE,
+            "Travailler en équipe &amp; rendre compte",
+            'href="https://cqp.example.org/verification/SP-2026-000123"',
+        ],
+    )
 
 
 def test_results_of_a_partial_validation_with_the_attestation() -> None:
@@ -172,7 +178,10 @@ def test_pv_a_signer_counts_outcomes_and_names_the_president() -> None:
     context = sample_jury_context(8)
     _, text, html = render_message("jury/pv_a_signer", context)
 
-    assert "Le procès-verbal de la session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30) est prêt à être signé." in text
+    assert (
+        "Le procès-verbal de la session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30) est prêt à être signé."
+        in text
+    )
     assert "Candidats\u00a0: 8 (2 certifiés, 2 validations partielles, 2 sans bloc validé, 2 absents)" in text
     assert "La présidence du jury (Hélène Lefèvre) est invitée à relire le procès-verbal" in text
     assert "Accéder au dossier" not in text  # no action_url given
@@ -185,19 +194,25 @@ def test_pv_modificatif_a_signer() -> None:
     subject, text, html = render_message("jury/pv_a_signer", context)
 
     assert subject == "[JURY-2026-0001] PV modificatif n° 2 du jury du 12 juin 2026 à signer"
-    assert_contains(text, [
-        "Le procès-verbal modificatif n° 2 (version 3)",
-        "PV modificatif après recours R-2026-0001 <candidat 1>.",
-        "Présidence du jury\u00a0: non désignée",
-        "La présidence du jury est invitée",
-    ])
+    assert_contains(
+        text,
+        [
+            "Le procès-verbal modificatif n° 2 (version 3)",
+            "PV modificatif après recours R-2026-0001 <candidat 1>.",
+            "Présidence du jury\u00a0: non désignée",
+            "La présidence du jury est invitée",
+        ],
+    )
     assert "R-2026-0001 &lt;candidat 1&gt;." in html
 
 
 def test_jury_signale_quotes_the_reason() -> None:
     _, text, html = render_message("jury/jury_signale", _jury_context("jury/jury_signale"))
 
-    assert "La session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30, 3 candidats) a été signalée" in text
+    assert (
+        "La session du jury JURY-2026-0001 (CQP Salarié Polyvalent, 12 juin 2026 à 9 h 30, 3 candidats) a été signalée"
+        in text
+    )
     assert "Agrément de la structure <b>retiré</b> le 2 juin 2026.\n2 candidats concernés." in text
     assert "Agrément de la structure &lt;b&gt;retiré&lt;/b&gt; le 2 juin 2026.<br>\n2 candidats concernés." in html
     assert "Examiner la session" in text

@@ -56,11 +56,15 @@ def _check_everything_once(sid: int, size: int) -> None:
     assert len(certificates) == size == len({d.entity_id for d in certificates})
     assert len(generated_documents("jury_sessions")) == 1
     with session_scope() as db:
-        generated = db.exec(select(AuditEvent.entity_id).where(
-            AuditEvent.entity_type == CERT_ENTITY, AuditEvent.action == "document_generated")).all()
+        generated = db.exec(
+            select(AuditEvent.entity_id).where(
+                AuditEvent.entity_type == CERT_ENTITY, AuditEvent.action == "document_generated"
+            )
+        ).all()
         results = db.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.contains(":results:"))).all()
-        numbers = list(db.exec(select(Certificate.number).where(Certificate.session_id == sid).order_by(
-            Certificate.candidate_id)))
+        numbers = list(
+            db.exec(select(Certificate.number).where(Certificate.session_id == sid).order_by(Certificate.candidate_id))
+        )
     assert sorted(generated) == sorted(d.entity_id for d in certificates)
     keys = [m.dedupe_key for m in results]
     assert len(keys) == len(set(keys)) == size + 1
@@ -124,8 +128,12 @@ def test_a_part_no_worker_takes_is_rendered_by_the_jurys_own_run(deployment_mode
 
 def test_a_jury_is_not_split_outside_the_scale_out_mode_nor_when_small(monkeypatch):
     monkeypatch.setenv("CQP_RENDER_PART_SIZE", "3")
-    for mode, ids, parts in [("background", list(range(7)), 1), ("inline", list(range(7)), 1),
-                             ("deployment", list(range(3)), 1), ("deployment", list(range(7)), 3)]:
+    for mode, ids, parts in [
+        ("background", list(range(7)), 1),
+        ("inline", list(range(7)), 1),
+        ("deployment", list(range(3)), 1),
+        ("deployment", list(range(7)), 3),
+    ]:
         monkeypatch.setenv("CQP_FLOW_DISPATCH", mode)
         reset_settings_cache()
         split = jury_results._parts(ids)

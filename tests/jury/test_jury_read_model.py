@@ -14,19 +14,25 @@ from certification.jury.read_model import jury_view
 from certification.models import User
 from flows.jury import jury_context
 from tests.statements import counted
-from tests.factories import (PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates, siret,
-                             structure_account)
+from tests.factories import PARTIAL, deliberated_session, grant_agrement, issue_results, ready_candidates
+from tests.factories import siret, structure_account
 
-NAMES = [("N'Diaye-Lefèvre", "Éloïse"), ("d'Harcourt", "Ophélie"), ("Martin", "Jean"), ("Ébène", "Anaïs"),
-         ("Da Silva", "João")]
+NAMES = [
+    ("N'Diaye-Lefèvre", "Éloïse"),
+    ("d'Harcourt", "Ophélie"),
+    ("Martin", "Jean"),
+    ("Ébène", "Anaïs"),
+    ("Da Silva", "João"),
+]
 
 
 def _session(people: dict) -> tuple[int, list[int]]:
     grant_agrement(people, 1)
     grant_agrement(people, 2, name="L'Œuvre d'Harcourt")
     first = ready_candidates(structure_account(people, siret(1)), 2, names=NAMES[:2], sexes=["F", "F"])
-    other = ready_candidates(structure_account(people, siret(2), "other"), 3, first=3, names=NAMES[2:],
-                             sexes=["M", "F", "M"])
+    other = ready_candidates(
+        structure_account(people, siret(2), "other"), 3, first=3, names=NAMES[2:], sexes=["M", "F", "M"]
+    )
     ids = first + other
     session_id = deliberated_session(people, ids, {ids[0]: PARTIAL})
     issue_results(session_id)
@@ -41,7 +47,8 @@ def test_a_session_is_read_in_a_bounded_number_of_queries(people):
             view = jury_view(db, jury, checks=False)
         assert [c.candidate.id for c in view.candidates] == ids
         assert [c.structure.name for c in view.candidates] == ["Chantier d'insertion n°1 — Saint-Étienne"] * 2 + [
-            "L'Œuvre d'Harcourt"] * 3
+            "L'Œuvre d'Harcourt"
+        ] * 3
         assert [s.name for s in view.structures] == ["Chantier d'insertion n°1 — Saint-Étienne", "L'Œuvre d'Harcourt"]
         assert view.president is not None and view.president.user.full_name == "Anne-Sophie Président"
         assert view.signer is not None and view.signer.id == people["presidente"]["id"]
@@ -61,13 +68,21 @@ def test_the_api_the_page_and_the_documents_show_one_reading(people):
         out = jury_out(db, principal(current), jury)
         page = jury_page_context(db, current, session_id)
         documents = jury_context(db, jury)["jury"]
-    assert [c.candidate_id for c in out.candidates] == [c["id"] for c in page["candidates"]] == \
-        [c["id"] for c in documents["candidates"]] == ids
+    assert (
+        [c.candidate_id for c in out.candidates]
+        == [c["id"] for c in page["candidates"]]
+        == [c["id"] for c in documents["candidates"]]
+        == ids
+    )
     assert [c["name"] for c in page["candidates"]][:2] == ["Éloïse N'Diaye-Lefèvre", "Ophélie d'Harcourt"]
     assert [(c.outcome, c.outcome_label) for c in out.candidates][:2] == [
-        ("partial", "validation partielle"), ("certified", "certification obtenue")]
-    assert [c["outcome_label"] for c in documents["candidates"]][:2] == ["validation partielle",
-                                                                        "certification obtenue"]
+        ("partial", "validation partielle"),
+        ("certified", "certification obtenue"),
+    ]
+    assert [c["outcome_label"] for c in documents["candidates"]][:2] == [
+        "validation partielle",
+        "certification obtenue",
+    ]
     assert [m.full_name for m in out.members] == [m["name"] for m in documents["members"]]
     assert documents["president_name"] == "Anne-Sophie Président" == documents["pv_signed_by"]
     assert page["bloc_titles"] == out.candidates[0].bloc_titles

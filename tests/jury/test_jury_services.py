@@ -42,6 +42,16 @@ from tests.factories import (
 )
 
 
+# a candidate to register (her contract a CDDI)
+LEA = {
+    "last_name": "Durand",
+    "first_names": "Léa",
+    "birth_date": date(1995, 3, 2),
+    "contract_type": "CDDI",
+    "contract_start": date(2026, 1, 1),
+}
+
+
 @pytest.fixture
 def world():
     people = make_users()
@@ -57,39 +67,43 @@ def test_registration_needs_a_valid_agrement(world):
         lifecycle.suspend(db, people["officer"]["actor"], other, "Contrôle défavorable")
     structure_account(people, siret(2), "structure2")
     with session_scope() as db, pytest.raises(Conflict, match="agrément en vigueur") as exc:
-        cand.register_candidate(db, people["structure2"]["actor"], certification_code="CQP_SP", last_name="Durand",
-                                first_names="Léa", birth_date=date(1995, 3, 2), contract_type="CDDI",
-                                contract_start=date(2026, 1, 1))
+        cand.register_candidate(db, people["structure2"]["actor"], certification_code="CQP_SP", **LEA)
     assert exc.value.code == "no_valid_agrement"
     with session_scope() as db, pytest.raises(Conflict):  # no agrément at all for the EPSP
-        cand.register_candidate(db, people["structure"]["actor"], certification_code="CQP_EPSP", last_name="Durand",
-                                first_names="Léa", birth_date=date(1995, 3, 2), contract_type="CDDI",
-                                contract_start=date(2026, 1, 1))
+        cand.register_candidate(db, people["structure"]["actor"], certification_code="CQP_EPSP", **LEA)
     with session_scope() as db, pytest.raises(Forbidden):
-        cand.register_candidate(db, people["mandataire"]["actor"], certification_code="CQP_SP", last_name="X",
-                                first_names="Y", birth_date=date(1995, 3, 2), contract_type="CDDI",
-                                contract_start=date(2026, 1, 1))
+        cand.register_candidate(db, people["mandataire"]["actor"], certification_code="CQP_SP", **LEA)
 
 
 def test_ready_needs_evaluations_of_every_bloc(world):
     people, _ = world
     actor = people["structure"]["actor"]
     with session_scope() as db:
-        c = cand.register_candidate(db, actor, certification_code="CQP_SP", last_name="Le Gall",
-                                    first_names="Maël", birth_date=date(1998, 7, 14), contract_type="CDDI",
-                                    contract_start=date(2026, 2, 1))
+        c = cand.register_candidate(
+            db,
+            actor,
+            certification_code="CQP_SP",
+            last_name="Le Gall",
+            first_names="Maël",
+            birth_date=date(1998, 7, 14),
+            contract_type="CDDI",
+            contract_start=date(2026, 2, 1),
+        )
         cand.start_training(db, actor, c.id)
-        cand.add_evaluation(db, actor, c.id, bloc_code="SP-B1", evaluated_on=today(), result="acquis",
-                            evaluator_name="Tuteur")
+        cand.add_evaluation(
+            db, actor, c.id, bloc_code="SP-B1", evaluated_on=today(), result="acquis", evaluator_name="Tuteur"
+        )
         with pytest.raises(InvalidTransition, match="SP-B2, SP-B3"):
             cand.mark_ready(db, actor, c.id)
         assert cand.ready_to_present(db, c) == []  # the inbox proposes no presentation yet
         with pytest.raises(ValidationFailed):
-            cand.add_evaluation(db, actor, c.id, bloc_code="EPSP-B1", evaluated_on=today(),
-                                result="acquis", evaluator_name="Tuteur")
+            cand.add_evaluation(
+                db, actor, c.id, bloc_code="EPSP-B1", evaluated_on=today(), result="acquis", evaluator_name="Tuteur"
+            )
         for bloc in ("SP-B2", "SP-B3"):
-            cand.add_evaluation(db, actor, c.id, bloc_code=bloc, evaluated_on=today(), result="acquis",
-                                evaluator_name="Tuteur")
+            cand.add_evaluation(
+                db, actor, c.id, bloc_code=bloc, evaluated_on=today(), result="acquis", evaluator_name="Tuteur"
+            )
         assert cand.ready_to_present(db, c) == ["SP-B1", "SP-B2", "SP-B3"]  # the guard's reading, the same
         assert cand.mark_ready(db, actor, c.id).state == "ready_for_jury"
 
@@ -135,10 +149,17 @@ def test_a_linked_member_cannot_sit(world):
     member = add_user("ancien.formateur@jury.example.org", "Paul Ancien", Role.jury_member)
     with session_scope() as db:
         structure_id = db.exec(select(Structure.id).where(Structure.siret == siret(1))).one()
-        conflicts.declare_link(db, officer, user_id=member["id"], structure_id=structure_id, kind="formateur",
-                               reason="A formé les encadrants")
-        jury = svc.plan_session(db, officer, certification_code="CQP_SP",
-                                scheduled_at=datetime.now(UTC) + timedelta(days=3), place="Lyon")
+        conflicts.declare_link(
+            db,
+            officer,
+            user_id=member["id"],
+            structure_id=structure_id,
+            kind="formateur",
+            reason="A formé les encadrants",
+        )
+        jury = svc.plan_session(
+            db, officer, certification_code="CQP_SP", scheduled_at=datetime.now(UTC) + timedelta(days=3), place="Lyon"
+        )
         svc.add_candidates(db, officer, jury.id, ids)
         with pytest.raises(conflicts.ConflictOfInterest, match="Paul Ancien"):
             svc.add_member(db, officer, jury.id, user_id=member["id"], college="employeur")
@@ -163,8 +184,9 @@ def test_full_validation_issues_one_certificate(world):
 def test_partial_validation_then_return_on_missing_blocs_only(world):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1)
-    first = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                      "SP-B3": "validated"}})
+    first = deliberated_session(
+        people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}}
+    )
     (attestation,) = issue_each(first)
     assert attestation.kind == "attestation" and attestation.blocs == ["SP-B1", "SP-B3"]
     with session_scope() as db:
@@ -206,8 +228,9 @@ def _second_session(people, cid) -> int:
 def test_blocs_expire_after_five_years(world):
     people, _ = world
     (cid,) = ready_candidates(people["structure"], 1)
-    sid = deliberated_session(people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated",
-                                                    "SP-B3": "not_validated"}})
+    sid = deliberated_session(
+        people, [cid], {cid: {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "not_validated"}}
+    )
     issue_each(sid)
     with session_scope() as db:
         candidate = db.get(Candidate, cid)
@@ -270,7 +293,10 @@ def test_verification_valid_revoked_forged(world, settings):
     with session_scope() as db:
         ok = issuance.verify(db, c.number, key)
         assert (ok.status, ok.holder_initials, ok.kind_label) == (
-            "valid", "M. O.", "Certificat de qualification professionnelle")
+            "valid",
+            "M. O.",
+            "Certificat de qualification professionnelle",
+        )
         assert issuance.verify(db, c.number, "0" * 16).status == "unknown"  # forged key
         assert issuance.verify(db, c.number, None).status == "unknown"
         assert issuance.verify(db, "SP-2026-999999", key).status == "unknown"
@@ -313,7 +339,8 @@ def test_suspension_owes_the_flagging_of_pending_sessions_done_once_by_the_lifec
         assert db.get(JurySession, sid).flag_reason is None
         owed = db.exec(select(OwedEffect).where(OwedEffect.entity_type == "agrements")).all()
         assert [(e.process, e.dossier_id, e.step, e.done_at) for e in owed] == [
-            ("agrement", agrement_id, "suspend", None)]
+            ("agrement", agrement_id, "suspend", None)
+        ]
     assert advance_agrement(agrement_id)["flagged_juries"] == [sid]
     assert advance_agrement(agrement_id)["flagged_juries"] == []  # once, whatever reruns
     with session_scope() as db:
