@@ -36,6 +36,7 @@ FORMATTED=(
     tests/conftest.py tests/probes.py tests/smtp.py tests/statements.py tests/texts.py tests/test_*.py
     tests/agrement tests/api tests/cpf tests/documents tests/flows tests/notifications tests/reporting tests/scaleout
     tests/training tests/appeals tests/candidates tests/certification tests/reliability tests/jury tests/credentials
+    tests/referentiels tests/security
 )
 
 run_check ruff "$BIN/ruff" check .

@@ -144,6 +144,24 @@ def users_and_agreed_structure() -> dict[str, dict]:
     return people
 
 
+def register_sp(db, actor: Actor, last_name: str, first_names: str, birth_date, **fields):
+    """``candidates.service.register_candidate`` of a CQP SP candidate in CDDI since 2026-01-05,
+    unless ``fields`` say otherwise."""
+    from datetime import date
+
+    from certification.candidates import service as cand
+
+    fields = {"certification_code": "CQP_SP", "contract_type": "CDDI", "contract_start": date(2026, 1, 5), **fields}
+    return cand.register_candidate(db, actor, last_name=last_name, first_names=first_names, birth_date=birth_date,
+                                   **fields)
+
+
+def create_account(client, officer: dict, email: str, full_name: str, password: str, role: str = "mandataire"):
+    """``POST /users`` by ``officer``: the API's answer."""
+    account = {"email": email, "full_name": full_name, "role": role, "password": password}
+    return client.post("/users", headers=auth(officer), json=account)
+
+
 def closed_jury(size: int, *, partial_every: int = 0) -> tuple[dict, int]:
     """``users_and_agreed_structure`` and a jury session of ``size`` of its candidates, deliberated
     and not yet signed (every bloc validated, but for one candidate in ``partial_every``, who

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from certification.db import session_scope
 from certification.agrement.models import AgrementRequest, Piece
-from tests.factories import auth
+from tests.factories import auth, create_account
 
 
 def count_requests() -> int:
@@ -242,16 +242,7 @@ def test_files_of_a_refused_action_are_collected_after_the_grace_period(
 
 
 def test_officer_creates_accounts(client, people):
-    r = client.post(
-        "/users",
-        headers=auth(people["officer"]),
-        json={
-            "email": "nouveau.mandataire@example.org",
-            "full_name": "Loïc L'Hénoret",
-            "role": "mandataire",
-            "password": "un-mot-de-passe",
-        },
-    )
+    r = create_account(client, people["officer"], "nouveau.mandataire@example.org", "Loïc L'Hénoret", "un-mot-de-passe")
     assert r.status_code == 201 and r.json()["full_name"] == "Loïc L'Hénoret"
     again = client.post(
         "/users",

@@ -14,22 +14,14 @@ from certification.clock import as_utc, today
 from certification.db import session_scope
 from certification.jury.models import Certificate, JurySession
 from certification.candidates import service as cand
-from tests.factories import auth, certified_holders, grant_agrement, siret, structure_account
+from tests.factories import auth, certified_holders, grant_agrement, register_sp, siret, structure_account
 
 
 def _candidate_in_training(people) -> tuple[dict, int]:
     account = structure_account(people, siret(1))
     with session_scope() as db:
-        c = cand.register_candidate(
-            db,
-            account["actor"],
-            certification_code="CQP_SP",
-            last_name="N'Diaye",
-            first_names="Éloïse",
-            birth_date=datetime(1995, 3, 2).date(),
-            contract_type="CDDI",
-            contract_start=today() - timedelta(days=40),
-        )
+        since = today() - timedelta(days=40)
+        c = register_sp(db, account["actor"], "N'Diaye", "Éloïse", datetime(1995, 3, 2).date(), contract_start=since)
         cand.start_training(db, account["actor"], c.id)
         return account, c.id
 

@@ -28,18 +28,8 @@ from certification.candidates import service as cand
 from certification.jury import service as svc
 from certification.candidates import queries as candidate_queries
 from flows.agrement_lifecycle import advance_agrement
-from tests.factories import (
-    issue_each,
-    add_user,
-    plan_past_session,
-    deliberated_session,
-    grant_agrement,
-    jury_members,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-)
+from tests.factories import issue_each, add_user, plan_past_session, deliberated_session, grant_agrement
+from tests.factories import jury_members, make_users, ready_candidates, register_sp, siret, structure_account
 
 
 # a candidate to register (her contract a CDDI)
@@ -79,16 +69,7 @@ def test_ready_needs_evaluations_of_every_bloc(world):
     people, _ = world
     actor = people["structure"]["actor"]
     with session_scope() as db:
-        c = cand.register_candidate(
-            db,
-            actor,
-            certification_code="CQP_SP",
-            last_name="Le Gall",
-            first_names="Maël",
-            birth_date=date(1998, 7, 14),
-            contract_type="CDDI",
-            contract_start=date(2026, 2, 1),
-        )
+        c = register_sp(db, actor, "Le Gall", "Maël", date(1998, 7, 14), contract_start=date(2026, 2, 1))
         cand.start_training(db, actor, c.id)
         cand.add_evaluation(
             db, actor, c.id, bloc_code="SP-B1", evaluated_on=today(), result="acquis", evaluator_name="Tuteur"

@@ -31,8 +31,8 @@ from documents.render import render_pdf
 from flows.certificates import certificate_context
 from flows.jury import jury_context
 from certification.jury.models import JurySession
-from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
-    structure_account
+from tests.factories import auth, deliberated_session, grant_agrement, issue_results, ready_candidates
+from tests.factories import siret, structure_account
 from tests.flows.conftest import pdf_text
 
 pytestmark = pytest.mark.integration
@@ -45,8 +45,14 @@ V2_TITLE = "Intitulé d'essai de la version 2"
 
 def activate_test_v2(people: dict) -> None:
     with session_scope() as db:
-        service.load_version(db, people["officer"]["actor"], parse(V2_FILE.read_bytes(), V2_FILE.name),
-                             source=V2_FILE.name, activate_on=today(), reason="essai")
+        service.load_version(
+            db,
+            people["officer"]["actor"],
+            parse(V2_FILE.read_bytes(), V2_FILE.name),
+            source=V2_FILE.name,
+            activate_on=today(),
+            reason="essai",
+        )
 
 
 def widen_scope(codes: list[str]) -> None:
@@ -131,8 +137,9 @@ def test_cpf_export_declares_each_holder_under_the_record_of_their_version(peopl
         numbers = {c.holder_last_name: c.number for c in db.exec(select(Certificate))}
     ns = {"cpf": cpf_flux.NS}
     found = {
-        element.findtext("cpf:code", namespaces=ns): [p.findtext("cpf:idTechnique", namespaces=ns)
-                                                      for p in element.iter(f"{{{cpf_flux.NS}}}passageCertification")]
+        element.findtext("cpf:code", namespaces=ns): [
+            p.findtext("cpf:idTechnique", namespaces=ns) for p in element.iter(f"{{{cpf_flux.NS}}}passageCertification")
+        ]
         for element in ET.fromstring(data).iter(f"{{{cpf_flux.NS}}}certification")
     }
     assert found == {"RNCP34567": [numbers["Ancien"]], "RS9999": [numbers["Nouveau"]]}
@@ -163,8 +170,10 @@ def test_an_agrement_granted_on_version_1_keeps_its_bloc_titles(people, mixed_se
     with session_scope() as db:
         request = db.exec(select(AgrementRequest)).first()
         scope = request_context(request_view(db, request))["request"]["scope"]
-    assert scope[0] == f"SP-B1 — {V1_B1}" and scope[-2:] == [f"TST-B1 — {V2_B1}", "TST-B2 — Bloc d'essai deux de "
-                                                                                    "la version deux"]
+    assert scope[0] == f"SP-B1 — {V1_B1}" and scope[-2:] == [
+        f"TST-B1 — {V2_B1}",
+        "TST-B2 — Bloc d'essai deux de la version deux",
+    ]
 
 
 def test_the_back_office_jury_page_names_each_candidates_version(people, mixed_session):
@@ -173,7 +182,14 @@ def test_the_back_office_jury_page_names_each_candidates_version(people, mixed_s
     jury_id, *_ = mixed_session
     with TestClient(create_app(), follow_redirects=False) as client:
         page = client.get("/app/login")
-        client.post("/app/login", data={"email": people["officer"]["email"], "password": PASSWORD,
-                                        "csrf_token": csrf_of(page.text), "next": "/app/"})
+        client.post(
+            "/app/login",
+            data={
+                "email": people["officer"]["email"],
+                "password": PASSWORD,
+                "csrf_token": csrf_of(page.text),
+                "next": "/app/",
+            },
+        )
         html = client.get(f"/app/jurys/{jury_id}").text
     assert "référentiel version 1" in html and "référentiel version 2" in html

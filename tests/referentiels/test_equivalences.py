@@ -23,8 +23,8 @@ from documents.formatting import date_fr
 from documents.render import render_pdf
 from flows.certificates import certificate_context
 from flows.jury import jury_context
-from tests.factories import deliberated_session, grant_agrement, issue_results, ready_candidates, siret, \
-    structure_account
+from tests.factories import deliberated_session, grant_agrement, issue_results, ready_candidates, siret
+from tests.factories import structure_account
 from tests.flows.conftest import pdf_text
 
 FILE = Path(__file__).parent / "data" / "CQP_SP-test-v2-equivalences.yaml"
@@ -35,8 +35,7 @@ def test_the_table_is_checked_with_each_place_named(people):
     bad_to = TEXT.replace("to: [TST-B2]", "to: [TST-B9]")
     with pytest.raises(ReferentielInvalid) as err:
         parse(bad_to.encode(), "v2.yaml")
-    assert err.value.errors == ["v2.yaml, ligne 23 : equivalences[2].to[1] : bloc TST-B9 inconnu dans la "
-                                "version « 2 »"]
+    assert err.value.errors == ["v2.yaml, ligne 23 : equivalences[2].to[1] : bloc TST-B9 inconnu dans la version « 2 »"]
     no_from = TEXT.replace('from_version: "1"\n', "")
     with pytest.raises(ReferentielInvalid, match="equivalences : indiquez « from_version »"):
         parse(no_from.encode(), "v2.yaml")
@@ -53,8 +52,10 @@ def test_the_table_is_checked_with_each_place_named(people):
         assert found.equivalences[0] == {"from": "SP-B1", "to": ["TST-B1"]}
         assert "  SP-B1 → TST-B1" in service.describe(found)
         version, _ = service.load_version(db, officer, parse(TEXT.encode(), FILE.name), source=FILE.name)
-        assert service.equivalences_of(version) == ("1", {"SP-B1": ["TST-B1"], "SP-B2": ["TST-B2"],
-                                                           "SP-B3": ["TST-B3"]})
+        assert service.equivalences_of(version) == (
+            "1",
+            {"SP-B1": ["TST-B1"], "SP-B2": ["TST-B2"], "SP-B3": ["TST-B3"]},
+        )
     # a file without table keeps the content (and hash) it had before tables existed
     plain = parse(TEXT.split("from_version")[0].encode(), "plain.yaml")
     assert "equivalences" not in plain.content() and "from_version" not in plain.content()
@@ -66,12 +67,18 @@ def _second_session(people: dict, candidate_id: int) -> int:
     at = datetime.now(UTC) - timedelta(hours=3)
     with session_scope() as db:
         with time_machine.travel(at - timedelta(days=1), tick=True):
-            jury = jury_svc.plan_session(db, officer, certification_code="CQP_SP", scheduled_at=at,
-                                         place="Lyon, salle Gerland")
-        for key, college, president in (("presidente", "employeur", True), ("employeur2", "employeur", False),
-                                        ("salarie1", "salarie", False), ("salarie2", "salarie", False)):
-            jury_svc.add_member(db, officer, jury.id, user_id=people[key]["id"], college=college,
-                                is_president=president)
+            jury = jury_svc.plan_session(
+                db, officer, certification_code="CQP_SP", scheduled_at=at, place="Lyon, salle Gerland"
+            )
+        for key, college, president in (
+            ("presidente", "employeur", True),
+            ("employeur2", "employeur", False),
+            ("salarie1", "salarie", False),
+            ("salarie2", "salarie", False),
+        ):
+            jury_svc.add_member(
+                db, officer, jury.id, user_id=people[key]["id"], college=college, is_president=president
+            )
         [row] = jury_svc.add_candidates(db, officer, jury.id, [candidate_id])
         assert row.blocs == ["TST-B3"]  # assessed only on the bloc not held by equivalence
         jury_svc.convene(db, officer, jury.id)
@@ -87,12 +94,14 @@ def test_a_returning_candidate_keeps_the_blocs_held_by_equivalence(people):
     grant_agrement(people, 1)  # its scope: the blocs of version 1
     structure = structure_account(people, siret(1))
     [first] = ready_candidates(structure, 1, names=[("Retour", "Zoé")], sexes=["F"])
-    first_jury = deliberated_session(people, [first], results={
-        first: {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "not_validated"}})
+    first_jury = deliberated_session(
+        people, [first], results={first: {"SP-B1": "validated", "SP-B2": "validated", "SP-B3": "not_validated"}}
+    )
     issue_results(first_jury)
     with session_scope() as db:
-        service.load_version(db, people["officer"]["actor"], parse(TEXT.encode(), FILE.name), source=FILE.name,
-                             activate_on=today())
+        service.load_version(
+            db, people["officer"]["actor"], parse(TEXT.encode(), FILE.name), source=FILE.name, activate_on=today()
+        )
         first_ref = db.get(JurySession, first_jury).reference
         first_day = db.get(JurySession, first_jury).scheduled_at.date()
     # the same person registers again: version 2, in the agrément's scope through the table

@@ -13,11 +13,17 @@ def test_shipped_files_validate_and_keep_the_codes():
     assert set(models) == {"CQP_SP-1.yaml", "CQP_EPSP-1.yaml", "CQP_SP-2-socle.yaml"}
     sp, epsp = models["CQP_SP-1.yaml"], models["CQP_EPSP-1.yaml"]
     assert (sp.certification.code, sp.certification.title, sp.version, sp.initial) == (
-        "CQP_SP", "CQP Salarié Polyvalent", "1", True)
+        "CQP_SP",
+        "CQP Salarié Polyvalent",
+        "1",
+        True,
+    )
     assert [b.code for b in sp.blocs] == ["SP-B1", "SP-B2", "SP-B3"]
     assert sp.blocs[0].title == "Réaliser les activités de production ou de service dans le respect des consignes"
     assert (epsp.certification.title, [b.code for b in epsp.blocs]) == (
-        "CQP Encadrant Pédagogique en Situation de Production", ["EPSP-B1", "EPSP-B2", "EPSP-B3"])
+        "CQP Encadrant Pédagogique en Situation de Production",
+        ["EPSP-B1", "EPSP-B2", "EPSP-B3"],
+    )
     assert sp.placeholders() == [] and epsp.placeholders() == []
     assert sp.required_blocs == ["SP-B1", "SP-B2", "SP-B3"]
 
@@ -42,27 +48,40 @@ blocs:
 """
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (GOOD.replace("  - code: SP-B2\n", "  - \n"), "CQP_SP-3.yaml, ligne 9 : blocs[2].code : champ obligatoire"),
-    (GOOD.replace("version: \"3\"\n", ""), "CQP_SP-3.yaml, ligne 1 : version : champ obligatoire"),
-    (GOOD.replace("code: SP-B2", "code: sp b2"),
-     "CQP_SP-3.yaml, ligne 8 : blocs[2].code : code invalide (majuscules, chiffres, « - » ou « _ », "
-     "20 caractères au plus)"),
-    (GOOD + "valid_from: 2027-13-01\n", "CQP_SP-3.yaml, ligne 10 : valid_from : date attendue (AAAA-MM-JJ)"),
-    (GOOD + "registry:\n  kind: RX\n", "CQP_SP-3.yaml, ligne 11 : registry.kind : valeur parmi : RNCP, RS"),
-    (GOOD + "registry:\n  code: RNCP12\n  kind: RS\n",
-     "CQP_SP-3.yaml, ligne 10 : registry : le code RNCP12 n'est pas du répertoire RS"),
-    (GOOD + "valid_from: 2027-02-01\nvalid_until: 2027-01-31\n",
-     "CQP_SP-3.yaml, ligne 11 : valid_until : la fin de validité précède valid_from"),
-    (GOOD + "blocz: []\n", "CQP_SP-3.yaml, ligne 10 : blocz : champ inconnu"),
-    (GOOD + "version: \"4\"\n", "CQP_SP-3.yaml, ligne 10 : version : clé en double"),
-    (GOOD.replace("SP-B2", "SP-B1"), "CQP_SP-3.yaml, ligne 5 : blocs : code de bloc en double : SP-B1"),
-    (GOOD + "certificate_rule:\n  all_blocs: false\n  required_blocs: [SP-B9]\n",
-     "CQP_SP-3.yaml, ligne 1 : certificate_rule.required_blocs : bloc inconnu SP-B9"),
-    (GOOD.replace("    title: Deuxième bloc\n", "    title: [Deuxième\n"),
-     "CQP_SP-3.yaml, ligne 10, colonne 1 : syntaxe YAML invalide (indentation, « : » ou guillemets)"),
-    ("- une liste\n", "CQP_SP-3.yaml, ligne 1 : le fichier doit décrire une version"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("  - code: SP-B2\n", "  - \n"), "CQP_SP-3.yaml, ligne 9 : blocs[2].code : champ obligatoire"),
+        (GOOD.replace('version: "3"\n', ""), "CQP_SP-3.yaml, ligne 1 : version : champ obligatoire"),
+        (
+            GOOD.replace("code: SP-B2", "code: sp b2"),
+            "CQP_SP-3.yaml, ligne 8 : blocs[2].code : code invalide (majuscules, chiffres, « - » ou « _ », "
+            "20 caractères au plus)",
+        ),
+        (GOOD + "valid_from: 2027-13-01\n", "CQP_SP-3.yaml, ligne 10 : valid_from : date attendue (AAAA-MM-JJ)"),
+        (GOOD + "registry:\n  kind: RX\n", "CQP_SP-3.yaml, ligne 11 : registry.kind : valeur parmi : RNCP, RS"),
+        (
+            GOOD + "registry:\n  code: RNCP12\n  kind: RS\n",
+            "CQP_SP-3.yaml, ligne 10 : registry : le code RNCP12 n'est pas du répertoire RS",
+        ),
+        (
+            GOOD + "valid_from: 2027-02-01\nvalid_until: 2027-01-31\n",
+            "CQP_SP-3.yaml, ligne 11 : valid_until : la fin de validité précède valid_from",
+        ),
+        (GOOD + "blocz: []\n", "CQP_SP-3.yaml, ligne 10 : blocz : champ inconnu"),
+        (GOOD + 'version: "4"\n', "CQP_SP-3.yaml, ligne 10 : version : clé en double"),
+        (GOOD.replace("SP-B2", "SP-B1"), "CQP_SP-3.yaml, ligne 5 : blocs : code de bloc en double : SP-B1"),
+        (
+            GOOD + "certificate_rule:\n  all_blocs: false\n  required_blocs: [SP-B9]\n",
+            "CQP_SP-3.yaml, ligne 1 : certificate_rule.required_blocs : bloc inconnu SP-B9",
+        ),
+        (
+            GOOD.replace("    title: Deuxième bloc\n", "    title: [Deuxième\n"),
+            "CQP_SP-3.yaml, ligne 10, colonne 1 : syntaxe YAML invalide (indentation, « : » ou guillemets)",
+        ),
+        ("- une liste\n", "CQP_SP-3.yaml, ligne 1 : le fichier doit décrire une version"),
+    ],
+)
 def test_malformed_file_refused_naming_the_place(text, expected):
     with pytest.raises(ReferentielInvalid) as caught:
         parse(text.encode(), "CQP_SP-3.yaml")

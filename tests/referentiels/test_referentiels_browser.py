@@ -43,18 +43,24 @@ def test_officer_loads_and_programs_a_version_in_a_real_browser(server, chromium
     shot("02-versions")
 
     # A wrong file: refused, its error named at its place in French, nothing recorded.
-    page.set_input_files("#upload input[type=file]", files=[{
-        "name": "v2.yaml", "mimeType": "application/yaml", "buffer": V2.replace(b"to: [TST-B2]", b"to: [TST-B9]")}])
+    page.set_input_files(
+        "#upload input[type=file]",
+        files=[
+            {"name": "v2.yaml", "mimeType": "application/yaml", "buffer": V2.replace(b"to: [TST-B2]", b"to: [TST-B9]")}
+        ],
+    )
     page.click("#upload button[type=submit]")
     page.wait_for_selector("#upload-errors")
     assert "v2.yaml, ligne 23 : equivalences[2].to[1] : bloc TST-B9 inconnu dans la version « 2 »" in page.inner_text(
-        "#upload-errors")
+        "#upload-errors"
+    )
     page.problems.clear()  # the 422 of the refused file is the expected answer
     shot("03-fichier-refuse")
 
     # The right file: the changes, nothing recorded yet; then confirmed, the draft is listed.
-    page.set_input_files("#upload input[type=file]", files=[{
-        "name": "CQP_SP-2.yaml", "mimeType": "application/yaml", "buffer": V2}])
+    page.set_input_files(
+        "#upload input[type=file]", files=[{"name": "CQP_SP-2.yaml", "mimeType": "application/yaml", "buffer": V2}]
+    )
     page.click("#upload button[type=submit]")
     page.wait_for_selector("#confirm")
     text = page.inner_text("main")

@@ -29,8 +29,9 @@ def test_check_names_each_error_and_fails(cqp, tmp_path):
     assert "à compléter : registry.code — numéro de la fiche au Répertoire spécifique" in result.output
 
     bad = tmp_path / "CQP_SP-3.yaml"
-    bad.write_text("certification:\n  code: CQP_SP\n  title: CQP\nversion: '3'\nblocs:\n  - title: Sans code\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "certification:\n  code: CQP_SP\n  title: CQP\nversion: '3'\nblocs:\n  - title: Sans code\n", encoding="utf-8"
+    )
     result = cqp("check", str(bad))
     assert result.exit_code == 1
     assert "CQP_SP-3.yaml, ligne 6 : blocs[1].code : champ obligatoire" in result.output
@@ -66,10 +67,14 @@ def test_load_activate_list(cqp, people, tmp_path, v2_text):
 
     listed = cqp("list").output
     assert "CQP_EPSP — CQP Encadrant Pédagogique en Situation de Production" in listed
-    assert (f"  version « 1 » : en vigueur, depuis l'origine au {start - timedelta(days=1):%d/%m/%Y} ; "
-            "CQP Salarié Polyvalent ; — (sans numéro) ; installation") in listed
-    assert f"  version « 2 » : programmée, du {start:%d/%m/%Y} ; CQP Salarié Polyvalent ; RS RS9999 ; CQP_SP-2.yaml" \
+    assert (
+        f"  version « 1 » : en vigueur, depuis l'origine au {start - timedelta(days=1):%d/%m/%Y} ; "
+        "CQP Salarié Polyvalent ; — (sans numéro) ; installation"
+    ) in listed
+    assert (
+        f"  version « 2 » : programmée, du {start:%d/%m/%Y} ; CQP Salarié Polyvalent ; RS RS9999 ; CQP_SP-2.yaml"
         in listed
+    )
     assert cqp("list", "CQP_XX").exit_code == 1
 
 

@@ -19,7 +19,7 @@ from certification.referentiel import service
 from certification.referentiel.schema import parse
 from certification.referentiel.service import read_file, shipped_files
 from certification.services.referential import blocs_of, ensure_referential, get_certification
-from tests.factories import grant_agrement, siret, structure_account
+from tests.factories import grant_agrement, register_sp, siret, structure_account
 
 
 def _versions(code: str = "CQP_SP") -> list[tuple[str, str, date | None, date | None]]:
@@ -46,16 +46,22 @@ def test_initial_versions_created_once_with_their_blocs(people):
 
 def test_preview_writes_nothing_and_tells_the_changes(people, v2_text):
     officer = people["officer"]["actor"]
-    text = v2_text.replace("  - code: SP-B3\n    title: Appliquer les règles d'hygiène, de sécurité et de "
-                           "préservation de l'environnement\n", "  - code: SP-B4\n    title: Nouveau bloc\n")
+    text = v2_text.replace(
+        "  - code: SP-B3\n    title: Appliquer les règles d'hygiène, de sécurité et de "
+        "préservation de l'environnement\n",
+        "  - code: SP-B4\n    title: Nouveau bloc\n",
+    )
     with session_scope() as db:
         found = service.preview(db, officer, parse(text.encode(), "CQP_SP-2.yaml"))
     assert (found.compared_with, found.same_as, found.label_taken, found.new_certification) == ("1", None, False, False)
     assert (found.blocs_added, found.blocs_removed) == (["SP-B4"], ["SP-B3"])
-    assert found.blocs_renamed == [{"code": "SP-B1",
-                                    "from": "Réaliser les activités de production ou de service dans le respect "
-                                            "des consignes",
-                                    "to": "Réaliser les activités de production ou de service"}]
+    assert found.blocs_renamed == [
+        {
+            "code": "SP-B1",
+            "from": "Réaliser les activités de production ou de service dans le respect des consignes",
+            "to": "Réaliser les activités de production ou de service",
+        }
+    ]
     assert found.blocs_content_changed == ["SP-B1"]
     assert found.rule_changed == {"from": ["SP-B1", "SP-B2", "SP-B3"], "to": ["SP-B1", "SP-B2"]}
     assert found.registry_changed == {"from": {"kind": None, "code": ""}, "to": {"kind": "RS", "code": "RS9999"}}
@@ -117,7 +123,13 @@ def test_activation_on_a_date_ends_the_previous_version_and_is_audited(people, v
         assert service.version_in_force(db, cert.id, start).label == "2"
         event = timeline(db, "certifications", cert.id)[-1]
         assert (event.action, event.from_state, event.to_state, event.actor_role, event.actor_id, event.reason) == (
-            "activate_version", "1", "2", "officer", officer.user_id, "Arrêté du 1er mars")
+            "activate_version",
+            "1",
+            "2",
+            "officer",
+            officer.user_id,
+            "Arrêté du 1er mars",
+        )
         assert event.data["valid_from"] == start.isoformat()
         assert event.data["previous_until"] == (start - timedelta(days=1)).isoformat()
         with pytest.raises(Conflict, match="déjà active"):
@@ -146,7 +158,10 @@ def test_the_socle_draft_loads_but_cannot_be_activated(people):
     with session_scope() as db:
         version, created = service.load_version(db, officer, socle, source="CQP_SP-2-socle.yaml")
         assert created and (version.title, version.registry_kind, version.registry_code) == (
-            "Socle de compétences transversales pour l'employabilité", "RS", "")
+            "Socle de compétences transversales pour l'employabilité",
+            "RS",
+            "",
+        )
     with session_scope() as db, pytest.raises(Conflict, match="contenu à compléter par le certificateur") as caught:
         service.activate_version(db, officer, "CQP_SP", "2", on=today())
     assert caught.value.code == "version_incomplete"
@@ -154,7 +169,6 @@ def test_the_socle_draft_loads_but_cannot_be_activated(people):
 
 
 def test_a_candidate_records_the_version_in_force_at_registration(people, v2_text):
-    from certification.candidates import service as cand
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
@@ -162,16 +176,15 @@ def test_a_candidate_records_the_version_in_force_at_registration(people, v2_tex
 
     def register(n: int) -> Candidate:
         with session_scope() as db:
-            c = cand.register_candidate(
-                db, structure["actor"], certification_code="CQP_SP", last_name=f"Nguyen {n}", first_names="Zoé",
-                birth_date=date(1990, 1, n), contract_type="CDDI", contract_start=date(2026, 1, 5))
+            c = register_sp(db, structure["actor"], f"Nguyen {n}", "Zoé", date(1990, 1, n))
             version = db.get(CertificationVersion, c.certification_version_id)
             return c.id, version.label, c.blocs
 
     start = today() + timedelta(days=3)
     with session_scope() as db:
-        service.load_version(db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml",
-                             activate_on=start)
+        service.load_version(
+            db, officer, parse(v2_text.encode(), "CQP_SP-2.yaml"), source="CQP_SP-2.yaml", activate_on=start
+        )
     before_id, label, blocs = register(1)
     assert (label, blocs) == ("1", ["SP-B1", "SP-B2", "SP-B3"])
     with time_machine.travel(datetime.combine(start, datetime.min.time(), UTC) + timedelta(hours=9), tick=False):
@@ -179,16 +192,18 @@ def test_a_candidate_records_the_version_in_force_at_registration(people, v2_tex
         assert label == "2"
         with session_scope() as db:
             assert blocs_of(db, get_certification(db, "CQP_SP").id)[0].title == (
-                "Réaliser les activités de production ou de service")
-            assert db.get(Candidate, before_id).certification_version_id != db.get(
-                Candidate, after_id).certification_version_id
+                "Réaliser les activités de production ou de service"
+            )
+            assert (
+                db.get(Candidate, before_id).certification_version_id
+                != db.get(Candidate, after_id).certification_version_id
+            )
             assert db.get(CertificationVersion, db.get(Candidate, before_id).certification_version_id).label == "1"
             event = timeline(db, "candidates", after_id)[0]
             assert event.data["version"] == "2"
 
 
 def test_no_version_in_force_refuses_registration(people):
-    from certification.candidates import service as cand
 
     grant_agrement(people, 1)
     structure = structure_account(people, siret(1))
@@ -197,10 +212,11 @@ def test_no_version_in_force_refuses_registration(people):
         for v in service.versions_of(db, cert.id):
             v.valid_until = today() - timedelta(days=1)
             db.add(v)
-    with session_scope() as db, pytest.raises(Conflict, match="Aucune version du référentiel du CQP Salarié Polyvalent"):
-        cand.register_candidate(db, structure["actor"], certification_code="CQP_SP", last_name="Roux",
-                                first_names="Léa", birth_date=date(1991, 2, 3), contract_type="CDDI",
-                                contract_start=date(2026, 1, 5))
+    with (
+        session_scope() as db,
+        pytest.raises(Conflict, match="Aucune version du référentiel du CQP Salarié Polyvalent"),
+    ):
+        register_sp(db, structure["actor"], "Roux", "Léa", date(1991, 2, 3))
     with session_scope() as db:  # the blocs stay those of the latest version started
         assert [b.code for b in blocs_of(db, cert.id)] == ["SP-B1", "SP-B2", "SP-B3"]
         assert db.exec(select(Bloc)).first() is not None

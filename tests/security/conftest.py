@@ -22,17 +22,8 @@ from certification.appeals.models import Appeal
 from certification.candidates.models import Candidate, Evaluation
 from certification.vae.models import VaeDossier
 from documents.models import GeneratedDocument
-from tests.factories import (
-    add_user,
-    deliberated_session,
-    grant_agrement,
-    make_users,
-    ready_candidates,
-    siret,
-    structure_account,
-    structure_id_of,
-    submit_request,
-)
+from tests.factories import add_user, deliberated_session, grant_agrement, make_users, ready_candidates, register_sp
+from tests.factories import siret, structure_account, structure_id_of, submit_request
 
 TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PARTIAL = {"SP-B1": "validated", "SP-B2": "not_validated", "SP-B3": "validated"}
@@ -61,12 +52,14 @@ def api_routes(app) -> list[RouteInfo]:
     for original, effective in contexts:
         if not isinstance(original, APIRoute):
             continue
-        routes.append(RouteInfo(
-            path=getattr(effective, "path", None) or original.path,
-            methods=frozenset(getattr(effective, "methods", None) or original.methods),
-            dependant=getattr(effective, "dependant", None) or original.dependant,
-            body_field=getattr(original, "body_field", None),
-        ))
+        routes.append(
+            RouteInfo(
+                path=getattr(effective, "path", None) or original.path,
+                methods=frozenset(getattr(effective, "methods", None) or original.methods),
+                dependant=getattr(effective, "dependant", None) or original.dependant,
+                body_field=getattr(original, "body_field", None),
+            )
+        )
     return routes
 
 
@@ -142,16 +135,14 @@ def _vae_dossier(owner_structure: dict, officer) -> int:
     from weasyprint import HTML
 
     from api.uploads import store_pieces
-    from certification.candidates import service as cand
     from certification.vae import service as vae_svc
     from flows.vae import advance_vae
 
     livret2 = store_pieces([("livret2", "livret 2.pdf", HTML(string="<h1>Livret 2</h1>").write_pdf())])[0]
     with session_scope() as db:
-        candidate = cand.register_candidate(
-            db, owner_structure["actor"], certification_code="CQP_SP", last_name="N'Diaye", first_names="Aïssatou",
-            birth_date=date(1985, 4, 2), contract_type="CDDI", contract_start=date(2026, 1, 5), sex="F",
-            pathway="vae")
+        candidate = register_sp(
+            db, owner_structure["actor"], "N'Diaye", "Aïssatou", date(1985, 4, 2), sex="F", pathway="vae"
+        )
         dossier_id = vae_svc.file_request(db, owner_structure["actor"], candidate.id).id
         vae_svc.decide_recevabilite(db, officer, dossier_id, decision="recevable")
         vae_svc.deposit_livret2(db, owner_structure["actor"], dossier_id, livret2)
@@ -185,8 +176,9 @@ def world() -> World:
     advance_jury(sid)  # certificates, attestation, PV, results notified
     officer = people["officer"]["actor"]
     with session_scope() as db:
-        appeal = appeals.file_appeal(db, owner_structure["actor"], candidate_id=c2, jury_session_id=sid,
-                                     grounds="Bloc SP-B2 contesté.")
+        appeal = appeals.file_appeal(
+            db, owner_structure["actor"], candidate_id=c2, jury_session_id=sid, grounds="Bloc SP-B2 contesté."
+        )
         appeals.declare_admissible(db, officer, appeal.id)
         appeals.reject(db, officer, appeal.id, "Évaluation conforme au référentiel.")
         controle = controle_svc.plan_controle(db, officer, agrement_id, reason="Signalement")
@@ -201,21 +193,42 @@ def world() -> World:
         evaluation = db.exec(select(Evaluation).where(Evaluation.candidate_id == c1)).first()
         controle_file = db.exec(select(ControleFile)).first()
         w.ids = {
-            "request_id": open_request, "agrement_id": agrement_id, "controle_id": controle.id,
-            "candidate_id": c1, "session_id": sid, "certificate_id": certificate.id, "appeal_id": appeal.id,
-            "structure_id": structure_id_of(1), "piece_id": piece.id, "evaluation_id": evaluation.id,
-            "file_id": controle_file.id if controle_file else 1, "user_id": owner_mandataire["id"],
-            "controleur_id": people["owner_controleur"]["id"], "number": certificate.number, "index": 0,
-            "key": certificate.number, "year": certificate.issued_on.year, "certification_code": "CQP_SP",
+            "request_id": open_request,
+            "agrement_id": agrement_id,
+            "controle_id": controle.id,
+            "candidate_id": c1,
+            "session_id": sid,
+            "certificate_id": certificate.id,
+            "appeal_id": appeal.id,
+            "structure_id": structure_id_of(1),
+            "piece_id": piece.id,
+            "evaluation_id": evaluation.id,
+            "file_id": controle_file.id if controle_file else 1,
+            "user_id": owner_mandataire["id"],
+            "controleur_id": people["owner_controleur"]["id"],
+            "number": certificate.number,
+            "index": 0,
+            "key": certificate.number,
+            "year": certificate.issued_on.year,
+            "certification_code": "CQP_SP",
             "dossier_id": vae_dossier,
         }
-        entities = {"agrement-requests": (AgrementRequest, open_request), "agrements": (Agrement, agrement_id),
-                    "controles": (Controle, controle.id), "candidates": (Candidate, c1),
-                    "jury-sessions": (JurySession, sid), "certificates": (Certificate, certificate.id),
-                    "appeals": (Appeal, appeal.id), "vae-dossiers": (VaeDossier, vae_dossier)}
+        entities = {
+            "agrement-requests": (AgrementRequest, open_request),
+            "agrements": (Agrement, agrement_id),
+            "controles": (Controle, controle.id),
+            "candidates": (Candidate, c1),
+            "jury-sessions": (JurySession, sid),
+            "certificates": (Certificate, certificate.id),
+            "appeals": (Appeal, appeal.id),
+            "vae-dossiers": (VaeDossier, vae_dossier),
+        }
         for prefix, (model, entity_id) in entities.items():
-            doc = db.exec(select(GeneratedDocument).where(GeneratedDocument.entity_type == model.__tablename__,
-                                                         GeneratedDocument.entity_id == entity_id)).first()
+            doc = db.exec(
+                select(GeneratedDocument).where(
+                    GeneratedDocument.entity_type == model.__tablename__, GeneratedDocument.entity_id == entity_id
+                )
+            ).first()
             if doc is not None:
                 w.documents[prefix] = doc.id
         any_doc = db.exec(select(GeneratedDocument.id)).first()
@@ -231,8 +244,12 @@ def world() -> World:
     }
     people["owner_formateur"] = add_user("formatrice.titulaire@cqp.test", "Inès Formatrice", Role.formateur)
     w.owners = {
-        "officer": people["officer"], "mandataire": owner_mandataire, "controleur": people["owner_controleur"],
-        "formateur": people["owner_formateur"], "jury_member": people["presidente"], "structure": owner_structure,
+        "officer": people["officer"],
+        "mandataire": owner_mandataire,
+        "controleur": people["owner_controleur"],
+        "formateur": people["owner_formateur"],
+        "jury_member": people["presidente"],
+        "structure": owner_structure,
     }
     return w
 

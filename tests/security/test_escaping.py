@@ -113,13 +113,15 @@ def hostile_world(settings):
 
     # Candidates with hostile names, a jury at a hostile place with hostile comments, an appeal.
     structure = structure_account(people, siret(1))
-    (c1, c2) = ready_candidates(structure, 2, names=[(hostile("lastname"), hostile("firstname")),
-                                                     ("Dupont", hostile("firstname2"))])
+    (c1, c2) = ready_candidates(
+        structure, 2, names=[(hostile("lastname"), hostile("firstname")), ("Dupont", hostile("firstname2"))]
+    )
     sid = deliberated_session(people, [c1, c2], {c2: PARTIAL})
     advance_jury(sid)
     with session_scope() as db:
-        appeal = appeals.file_appeal(db, structure["actor"], candidate_id=c2, jury_session_id=sid,
-                                     grounds=hostile("grounds"))
+        appeal = appeals.file_appeal(
+            db, structure["actor"], candidate_id=c2, jury_session_id=sid, grounds=hostile("grounds")
+        )
         appeals.declare_admissible(db, officer, appeal.id)
         appeals.reject(db, officer, appeal.id, hostile("appealreason"))
         certificate = db.exec(select(Certificate).where(Certificate.candidate_id == c1)).one()
@@ -138,17 +140,38 @@ def hostile_world(settings):
     advance_controle(cid)
     with time_machine.travel(visit_at + timedelta(days=2), tick=False):
         with session_scope() as db:
-            ctl.submit_report(db, ctrl, cid, summary=hostile("summary"), findings=[
-                {"criterion": hostile("criterion"), "status": "non_conforme", "comment": hostile("finding")}])
+            ctl.submit_report(
+                db,
+                ctrl,
+                cid,
+                summary=hostile("summary"),
+                findings=[{"criterion": hostile("criterion"), "status": "non_conforme", "comment": hostile("finding")}],
+            )
         advance_controle(cid)
         with session_scope() as db:
-            ctl.decide(db, officer, cid, decision="action_plan", reason=hostile("decision"),
-                       action_plan_items=hostile("plan"), action_plan_deadline=(visit_at + timedelta(days=60)).date())
+            ctl.decide(
+                db,
+                officer,
+                cid,
+                decision="action_plan",
+                reason=hostile("decision"),
+                action_plan_items=hostile("plan"),
+                action_plan_deadline=(visit_at + timedelta(days=60)).date(),
+            )
         advance_controle(cid)
 
-    ids = {"request_id": rid, "agrement_id": agrement.id, "candidate_id": c1, "session_id": sid,
-           "appeal_id": appeal.id, "certificate_id": certificate.id, "controle_id": cid, "number": certificate.number,
-           "structure_id": agrement.structure_id, "document_id": 1}
+    ids = {
+        "request_id": rid,
+        "agrement_id": agrement.id,
+        "candidate_id": c1,
+        "session_id": sid,
+        "appeal_id": appeal.id,
+        "certificate_id": certificate.id,
+        "controle_id": cid,
+        "number": certificate.number,
+        "structure_id": agrement.structure_id,
+        "document_id": 1,
+    }
     return people, certificate.number, ids
 
 
@@ -168,8 +191,20 @@ def test_hostile_texts_are_literal_in_pdfs_and_escaped_in_emails(hostile_world, 
         check_literal(m.subject, f"{m.dedupe_key} (subject)")
     print(f"\nhostile fields shown literally in PDFs: {sorted(in_pdfs)}\nescaped in e-mails: {sorted(in_mails)}")
     # The texts that reach the letters and e-mails were all seen (and checked).
-    assert {"structure", "lastname", "firstname", "refusal", "complements", "grounds", "appealreason",
-            "correction", "summary", "finding", "decision", "place"} <= in_pdfs | in_mails
+    assert {
+        "structure",
+        "lastname",
+        "firstname",
+        "refusal",
+        "complements",
+        "grounds",
+        "appealreason",
+        "correction",
+        "summary",
+        "finding",
+        "decision",
+        "place",
+    } <= in_pdfs | in_mails
     assert {"structure", "lastname", "refusal", "complements"} <= in_pdfs
 
 
@@ -179,7 +214,9 @@ def test_hostile_texts_are_escaped_in_html_pages(hostile_world):
         key = issuance.checksum(number)
         page = client.get(f"/verify/{number}?c={key}", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-        assert "<script>" not in page.text.split("</head>")[-1] and "&lt;. " in page.text  # the initials of « <script… »
+        assert (
+            "<script>" not in page.text.split("</head>")[-1] and "&lt;. " in page.text
+        )  # the initials of « <script… »
         check_escaped_html(page.text, "verify page")
 
         # Every other HTML page (found from the routes: the activity report, the back-office pages
@@ -187,8 +224,11 @@ def test_hostile_texts_are_escaped_in_html_pages(hostile_world):
         builder = Builder(client.get("/openapi.json").json(), World(people, ids=ids, documents={}))
         pages = []
         for route in api_routes(client.app):
-            if "GET" not in route.methods or route.path.startswith(("/verify", "/docs", "/redoc")) \
-                    or route.path.endswith("/logout"):
+            if (
+                "GET" not in route.methods
+                or route.path.startswith(("/verify", "/docs", "/redoc"))
+                or route.path.endswith("/logout")
+            ):
                 continue
             req = builder.request_as(route, "GET", people["officer"])
             r = client.get(req["url"], headers=req["headers"], params=req["params"], follow_redirects=False)

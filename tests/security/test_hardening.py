@@ -24,7 +24,7 @@ from api.security import client_address
 from certification.db import session_scope
 from certification.models import AuditEvent
 from certification.settings import reset_settings_cache
-from tests.factories import auth, siret
+from tests.factories import auth, create_account, siret
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,22 +51,30 @@ def _assert_unavailable(response) -> None:
     assert "indisponible" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql+psycopg://postgres@127.0.0.1:9/cqp?connect_timeout=3",  # nothing listens: refused
-    "sqlite:///{data_dir}",  # a directory, not a database file: « unable to open database file »
-], ids=["postgresql-closed-port", "sqlite-unreadable"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:9/cqp?connect_timeout=3",  # nothing listens: refused
+        "sqlite:///{data_dir}",  # a directory, not a database file: « unable to open database file »
+    ],
+    ids=["postgresql-closed-port", "sqlite-unreadable"],
+)
 def test_database_unreachable_answers_503_and_liveness_stays_up(client, people, settings, monkeypatch, url):
     _point_database_at(monkeypatch, url.format(data_dir=settings.data_dir.resolve()))
     assert client.get("/health").status_code == 200  # liveness: the process answers
     _assert_unavailable(client.get("/health/ready"))
     _assert_unavailable(client.get("/auth/me", headers=auth(people["officer"])))  # a read
-    _assert_unavailable(client.post("/auth/token", json={"email": people["officer"]["email"],
-                                                         "password": PASSWORD}))  # a write
-    _assert_unavailable(client.post("/users", headers=auth(people["officer"]), json={
-        "email": "nouveau.compte@example.org", "full_name": "Nouveau Compte", "role": "mandataire",
-        "password": "une-phrase-de-passe-longue"}))
-    _assert_page_unavailable(client.get("/app/", headers={"Cookie": f"cqp_session={people['officer']['token']}"},
-                                        follow_redirects=False))
+    _assert_unavailable(
+        client.post("/auth/token", json={"email": people["officer"]["email"], "password": PASSWORD})
+    )  # a write
+    _assert_unavailable(
+        create_account(
+            client, people["officer"], "nouveau.compte@example.org", "Nouveau Compte", "une-phrase-de-passe-longue"
+        )
+    )
+    _assert_page_unavailable(
+        client.get("/app/", headers={"Cookie": f"cqp_session={people['officer']['token']}"}, follow_redirects=False)
+    )
 
 
 def _assert_page_unavailable(response) -> None:
@@ -78,8 +86,9 @@ def _assert_page_unavailable(response) -> None:
 
 def _pg(*args: str, port: int | None = None) -> None:
     env = {**os.environ, **({"CQP_PG_PORT": str(port)} if port else {})}
-    subprocess.run(["bash", str(ROOT / "scripts" / "pg.sh"), *args], check=True, env=env,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pg.sh"), *args], check=True, env=env, capture_output=True, timeout=120
+    )
 
 
 def test_postgresql_stopped_during_reads_and_a_write(client, people, settings):
@@ -94,20 +103,41 @@ def test_postgresql_stopped_during_reads_and_a_write(client, people, settings):
         for _ in range(10):
             _assert_unavailable(client.get("/auth/me", headers=officer))
             _assert_unavailable(client.get("/agrement-requests", headers=officer))
-        _assert_unavailable(client.post("/users", headers=officer, json={
-            "email": "nouveau.compte@example.org", "full_name": "Nouveau Compte", "role": "mandataire",
-            "password": "une-phrase-de-passe-longue"}))
+        _assert_unavailable(
+            client.post(
+                "/users",
+                headers=officer,
+                json={
+                    "email": "nouveau.compte@example.org",
+                    "full_name": "Nouveau Compte",
+                    "role": "mandataire",
+                    "password": "une-phrase-de-passe-longue",
+                },
+            )
+        )
         assert client.get("/health").status_code == 200
         _assert_unavailable(client.get("/health/ready"))
-        _assert_page_unavailable(client.get("/app/candidats", follow_redirects=False,
-                                            headers={"Cookie": f"cqp_session={people['officer']['token']}"}))
+        _assert_page_unavailable(
+            client.get(
+                "/app/candidats",
+                follow_redirects=False,
+                headers={"Cookie": f"cqp_session={people['officer']['token']}"},
+            )
+        )
     finally:
         _pg("start", port=url.port)
     assert client.get("/health/ready").status_code == 200
     assert client.get("/auth/me", headers=officer).status_code == 200  # recovered by itself
-    r = client.post("/users", headers=officer, json={  # the refused write is not half-done
-        "email": "nouveau.compte@example.org", "full_name": "Nouveau Compte", "role": "mandataire",
-        "password": "une-phrase-de-passe-longue"})
+    r = client.post(
+        "/users",
+        headers=officer,
+        json={  # the refused write is not half-done
+            "email": "nouveau.compte@example.org",
+            "full_name": "Nouveau Compte",
+            "role": "mandataire",
+            "password": "une-phrase-de-passe-longue",
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -140,44 +170,68 @@ def test_known_and_unknown_addresses_take_comparable_time(client, people, settin
 # --- password policy ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("password", "expected"), [
-    ("aaaaaaaaaa", "au moins 12 caractères"),
-    ("1234567890", "au moins 12 caractères"),
-    ("password12", "au moins 12 caractères"),
-    ("aaaaaaaaaaaaaaaa", "trop répétitif"),
-    ("password2026!", "les plus courants"),
-    ("azertyuiop123", "les plus courants"),
-    ("claire.fontaine@example.org", "adresse e-mail"),
-    ("claire.fontaine-2026", "adresse e-mail"),
-])
+@pytest.mark.parametrize(
+    ("password", "expected"),
+    [
+        ("aaaaaaaaaa", "au moins 12 caractères"),
+        ("1234567890", "au moins 12 caractères"),
+        ("password12", "au moins 12 caractères"),
+        ("aaaaaaaaaaaaaaaa", "trop répétitif"),
+        ("password2026!", "les plus courants"),
+        ("azertyuiop123", "les plus courants"),
+        ("claire.fontaine@example.org", "adresse e-mail"),
+        ("claire.fontaine-2026", "adresse e-mail"),
+    ],
+)
 def test_weak_passwords_are_refused_in_french(client, people, password, expected):
-    r = client.post("/users", headers=auth(people["officer"]), json={
-        "email": "claire.fontaine@example.org", "full_name": "Claire Fontaine", "role": "mandataire",
-        "password": password})
+    r = client.post(
+        "/users",
+        headers=auth(people["officer"]),
+        json={
+            "email": "claire.fontaine@example.org",
+            "full_name": "Claire Fontaine",
+            "role": "mandataire",
+            "password": password,
+        },
+    )
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "weak_password"
     assert expected in r.json()["detail"]
 
 
 def test_a_strong_password_is_accepted_and_can_be_changed_under_the_same_policy(client, people):
-    r = client.post("/users", headers=auth(people["officer"]), json={
-        "email": "claire.fontaine@example.org", "full_name": "Claire Fontaine", "role": "mandataire",
-        "password": "Brume sur la Rance 1987"})
+    r = create_account(
+        client, people["officer"], "claire.fontaine@example.org", "Claire Fontaine", "Brume sur la Rance 1987"
+    )
     assert r.status_code == 201, r.text
-    token = client.post("/auth/token", json={"email": "claire.fontaine@example.org",
-                                             "password": "Brume sur la Rance 1987"}).json()["access_token"]
+    token = client.post(
+        "/auth/token", json={"email": "claire.fontaine@example.org", "password": "Brume sur la Rance 1987"}
+    ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    r = client.post("/auth/password", headers=headers, json={"current_password": "Brume sur la Rance 1987",
-                                                             "new_password": "motdepasse123"})
+    r = client.post(
+        "/auth/password",
+        headers=headers,
+        json={"current_password": "Brume sur la Rance 1987", "new_password": "motdepasse123"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "weak_password"
-    r = client.post("/auth/password", headers=headers, json={"current_password": "faux-mot-de-passe",
-                                                             "new_password": "Marée haute à Cancale"})
+    r = client.post(
+        "/auth/password",
+        headers=headers,
+        json={"current_password": "faux-mot-de-passe", "new_password": "Marée haute à Cancale"},
+    )
     assert r.status_code == 422 and "actuel est incorrect" in r.json()["detail"]
-    r = client.post("/auth/password", headers=headers, json={"current_password": "Brume sur la Rance 1987",
-                                                             "new_password": "Marée haute à Cancale"})
+    r = client.post(
+        "/auth/password",
+        headers=headers,
+        json={"current_password": "Brume sur la Rance 1987", "new_password": "Marée haute à Cancale"},
+    )
     assert r.status_code == 204, r.text
-    assert client.post("/auth/token", json={"email": "claire.fontaine@example.org",
-                                            "password": "Marée haute à Cancale"}).status_code == 200
+    assert (
+        client.post(
+            "/auth/token", json={"email": "claire.fontaine@example.org", "password": "Marée haute à Cancale"}
+        ).status_code
+        == 200
+    )
 
 
 # --- logout and revocation ----------------------------------------------------------------------
@@ -196,8 +250,11 @@ def test_logout_revokes_the_token_used(client, people):
     assert client.post("/auth/logout", headers=first).status_code == 401
     assert client.get("/auth/me", headers=second).status_code == 200  # another session stays open
     with session_scope() as db:
-        actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "users",
-                                                         AuditEvent.entity_id == people["mandataire"]["id"])).all()
+        actions = db.exec(
+            select(AuditEvent.action).where(
+                AuditEvent.entity_type == "users", AuditEvent.entity_id == people["mandataire"]["id"]
+            )
+        ).all()
     assert "logout" in actions
 
 
@@ -224,11 +281,17 @@ def test_forwarded_header_from_an_untrusted_peer_does_not_escape_the_throttle(pe
     assert settings.trusted_proxies == []
     with TestClient(create_app(), client=("127.0.0.1", 40000)) as local:
         for i in range(4):
-            r = local.post("/auth/token", headers={"X-Forwarded-For": f"203.0.113.{i}"},
-                           json={"email": f"inconnu{i}@example.org", "password": "x"})
+            r = local.post(
+                "/auth/token",
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                json={"email": f"inconnu{i}@example.org", "password": "x"},
+            )
             assert r.status_code == 401
-        r = local.post("/auth/token", headers={"X-Forwarded-For": "203.0.113.99"},
-                       json={"email": people["officer"]["email"], "password": PASSWORD})
+        r = local.post(
+            "/auth/token",
+            headers={"X-Forwarded-For": "203.0.113.99"},
+            json={"email": people["officer"]["email"], "password": PASSWORD},
+        )
         assert r.status_code == 429 and "Retry-After" in r.headers
 
 
@@ -237,8 +300,11 @@ def test_forwarded_header_is_read_from_a_configured_proxy_only(people, settings,
     monkeypatch.setattr(settings, "trusted_proxies", ["127.0.0.1", "10.0.0.0/8"])
     with TestClient(create_app(), client=("127.0.0.1", 40000)) as proxied:
         for i in range(6):  # six clients behind the proxy, one failure each: none is throttled
-            r = proxied.post("/auth/token", headers={"X-Forwarded-For": f"198.51.100.7, 203.0.113.{i}, 10.1.2.3"},
-                             json={"email": f"inconnu{i}@example.org", "password": "x"})
+            r = proxied.post(
+                "/auth/token",
+                headers={"X-Forwarded-For": f"198.51.100.7, 203.0.113.{i}, 10.1.2.3"},
+                json={"email": f"inconnu{i}@example.org", "password": "x"},
+            )
             assert r.status_code == 401, r.text
         r = proxied.post("/auth/token", json={"email": people["officer"]["email"], "password": PASSWORD})
         assert r.status_code == 200
@@ -267,21 +333,39 @@ def _pdf(mutate) -> bytes:
 
 
 def _open_action_js(writer: PdfWriter) -> None:
-    writer._root_object[NameObject("/OpenAction")] = DictionaryObject({  # noqa: SLF001
-        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x')")})
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {  # noqa: SLF001
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('x')"),
+        }
+    )
 
 
 def _launch(writer: PdfWriter) -> None:
-    writer._root_object[NameObject("/OpenAction")] = DictionaryObject({  # noqa: SLF001
-        NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")})
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {  # noqa: SLF001
+            NameObject("/S"): NameObject("/Launch"),
+            NameObject("/F"): TextStringObject("calc.exe"),
+        }
+    )
 
 
 def _names_javascript(writer: PdfWriter) -> None:
-    action = writer._add_object(DictionaryObject({  # noqa: SLF001 - an indirect object, as readers expect
-        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x')")}))
-    writer._root_object[NameObject("/Names")] = DictionaryObject({  # noqa: SLF001
-        NameObject("/JavaScript"): DictionaryObject({NameObject("/Names"): ArrayObject([
-            TextStringObject("ouverture"), action])})})
+    action = writer._add_object(
+        DictionaryObject(
+            {  # noqa: SLF001 - an indirect object, as readers expect
+                NameObject("/S"): NameObject("/JavaScript"),
+                NameObject("/JS"): TextStringObject("app.alert('x')"),
+            }
+        )
+    )
+    writer._root_object[NameObject("/Names")] = DictionaryObject(
+        {  # noqa: SLF001
+            NameObject("/JavaScript"): DictionaryObject(
+                {NameObject("/Names"): ArrayObject([TextStringObject("ouverture"), action])}
+            )
+        }
+    )
 
 
 def _page_aa(writer: PdfWriter) -> None:
@@ -294,21 +378,31 @@ ACTIVE_PDFS = {
     "launch": (lambda: _pdf(_launch), "lancement d'application"),
     "embedded-file": (lambda: _pdf(lambda w: w.add_attachment("x.exe", b"MZ")), "incorpor"),
     "page-aa": (lambda: _pdf(_page_aa), "actions automatiques"),
-    "hex-escaped-name": (lambda: b"%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/J#61vaScript/JS(x)>>>>endobj\n"
-                                 b"trailer<</Root 1 0 R>>\n%%EOF\n", "JavaScript"),
+    "hex-escaped-name": (
+        lambda: (
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/J#61vaScript/JS(x)>>>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n"
+        ),
+        "JavaScript",
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", list(ACTIVE_PDFS))
 def test_active_pdfs_are_refused_on_upload(client, people, pdf_bytes, settings, kind):
     build, said = ACTIVE_PDFS[kind]
-    metadata = {"structure": {"siret": siret(1), "name": "ACI du Port", "region": "Bretagne",
-                              "email": "aci1@example.org"},
-                "certification_code": "CQP_SP", "motivation": "Qualifier nos salariés."}
-    files = [("dossier", ("dossier.pdf", build(), "application/pdf")),
-             ("attestation_epsp", ("attestation.pdf", pdf_bytes, "application/pdf"))]
-    r = client.post("/agrement-requests", headers=auth(people["mandataire"]),
-                    data={"metadata": json.dumps(metadata)}, files=files)
+    metadata = {
+        "structure": {"siret": siret(1), "name": "ACI du Port", "region": "Bretagne", "email": "aci1@example.org"},
+        "certification_code": "CQP_SP",
+        "motivation": "Qualifier nos salariés.",
+    }
+    files = [
+        ("dossier", ("dossier.pdf", build(), "application/pdf")),
+        ("attestation_epsp", ("attestation.pdf", pdf_bytes, "application/pdf")),
+    ]
+    r = client.post(
+        "/agrement-requests", headers=auth(people["mandataire"]), data={"metadata": json.dumps(metadata)}, files=files
+    )
     assert r.status_code == 415, r.text
     body = r.json()
     assert body["code"] == "active_pdf" and "dossier.pdf" in body["detail"] and said in body["detail"]
@@ -317,13 +411,18 @@ def test_active_pdfs_are_refused_on_upload(client, people, pdf_bytes, settings, 
 
 
 def test_plain_pdfs_are_still_accepted(client, people, pdf_bytes):
-    metadata = {"structure": {"siret": siret(1), "name": "ACI du Port", "region": "Bretagne",
-                              "email": "aci1@example.org"},
-                "certification_code": "CQP_SP", "motivation": "Qualifier nos salariés."}
-    files = [("dossier", ("dossier.pdf", _pdf(lambda _w: None), "application/pdf")),
-             ("attestation_epsp", ("attestation.pdf", pdf_bytes, "application/pdf"))]
-    r = client.post("/agrement-requests", headers=auth(people["mandataire"]),
-                    data={"metadata": json.dumps(metadata)}, files=files)
+    metadata = {
+        "structure": {"siret": siret(1), "name": "ACI du Port", "region": "Bretagne", "email": "aci1@example.org"},
+        "certification_code": "CQP_SP",
+        "motivation": "Qualifier nos salariés.",
+    }
+    files = [
+        ("dossier", ("dossier.pdf", _pdf(lambda _w: None), "application/pdf")),
+        ("attestation_epsp", ("attestation.pdf", pdf_bytes, "application/pdf")),
+    ]
+    r = client.post(
+        "/agrement-requests", headers=auth(people["mandataire"]), data={"metadata": json.dumps(metadata)}, files=files
+    )
     assert r.status_code == 201, r.text
     piece_id = r.json()["pieces"][0]["id"]
     r = client.get(f"/agrement-requests/{r.json()['id']}/pieces/{piece_id}", headers=auth(people["mandataire"]))

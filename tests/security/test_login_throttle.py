@@ -71,8 +71,11 @@ def test_back_office_form_is_throttled_too(client, people):
 
     def post(password):
         page = client.get("/app/login")
-        return client.post("/app/login", follow_redirects=False, data={
-            "email": email, "password": password, "csrf_token": csrf_of(page.text), "next": "/app/"})
+        return client.post(
+            "/app/login",
+            follow_redirects=False,
+            data={"email": email, "password": password, "csrf_token": csrf_of(page.text), "next": "/app/"},
+        )
 
     for _ in range(5):
         assert post("mauvais").status_code == 401

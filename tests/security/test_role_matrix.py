@@ -28,16 +28,40 @@ from certification.models import AuditEvent, Role
 from tests.factories import auth
 from tests.security.conftest import WEB_PREFIX, Builder, api_routes, needs_login, route_roles
 
-PUBLIC_PREFIXES = ("/health", "/auth/token", "/verify/", "/docs", "/redoc", "/openapi.json", "/app/login",
-                   "/static", "/app/static", "/credentials/", "/.well-known/",  # Open Badges: public (#15)
-                   "/metrics")  # Prometheus scrape, unauthenticated by design (README: monitoring network only)
+PUBLIC_PREFIXES = (
+    "/health",
+    "/auth/token",
+    "/verify/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/app/login",
+    "/static",
+    "/app/static",
+    "/credentials/",
+    "/.well-known/",  # Open Badges: public (#15)
+    "/metrics",
+)  # Prometheus scrape, unauthenticated by design (README: monitoring network only)
 ORDER = ["anonymous", "formateur", "controleur", "mandataire", "jury_member", "structure", "officer"]
-ROLE_OF = {"formateur": Role.formateur, "controleur": Role.controleur, "mandataire": Role.mandataire,
-           "jury_member": Role.jury_member, "structure": Role.structure, "officer": Role.officer}
+ROLE_OF = {
+    "formateur": Role.formateur,
+    "controleur": Role.controleur,
+    "mandataire": Role.mandataire,
+    "jury_member": Role.jury_member,
+    "structure": Role.structure,
+    "officer": Role.officer,
+}
 INPUT_ERRORS = {400, 413, 415, 422}
 # Body fields naming another's dossier: a caller may not act on it through a creation route either.
-FOREIGN_BODY_IDS = {"candidate_id", "request_id", "agrement_id", "controle_id", "certificate_id", "appeal_id",
-                    "previous_agrement_id"}
+FOREIGN_BODY_IDS = {
+    "candidate_id",
+    "request_id",
+    "agrement_id",
+    "controle_id",
+    "certificate_id",
+    "appeal_id",
+    "previous_agrement_id",
+}
 
 
 # Routes that end sessions (the caller's token, or every token of a user): calling them would sign the
@@ -55,8 +79,10 @@ def is_public(path: str) -> bool:
 def writes_by(user_ids: set[int]) -> list[tuple]:
     """The audit trail written by these users (every state change of every process is audited)."""
     with session_scope() as db:
-        return [(e.entity_type, e.entity_id, e.action, e.actor_id) for e in db.exec(
-            select(AuditEvent).where(AuditEvent.actor_id.in_(user_ids)).order_by(AuditEvent.id))]
+        return [
+            (e.entity_type, e.entity_id, e.action, e.actor_id)
+            for e in db.exec(select(AuditEvent).where(AuditEvent.actor_id.in_(user_ids)).order_by(AuditEvent.id))
+        ]
 
 
 def expectation(route, method: str, role_name: str, body: Any = None) -> set[int] | str:
@@ -95,8 +121,12 @@ def test_role_endpoint_matrix(client, world, capsys):
     builder = Builder(spec, world)
     routes = sorted(api_routes(client.app), key=lambda r: (r.path, sorted(r.methods)))
     assert len(routes) > 50
-    operations = [(route, method) for route in routes for method in sorted(route.methods - {"HEAD", "OPTIONS"})
-                  if (method, route.path) not in SESSION_ENDING]
+    operations = [
+        (route, method)
+        for route in routes
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"})
+        if (method, route.path) not in SESSION_ENDING
+    ]
     on_ids = [(r, m) for r, m in operations if r.dependant.path_params]
     without_ids = [(r, m) for r, m in operations if not r.dependant.path_params]
     create_the_owners_dossiers(client, builder, world, without_ids)
@@ -112,8 +142,10 @@ def test_role_endpoint_matrix(client, world, capsys):
             ok = response.headers.get("location", "").startswith(WEB_PREFIX + "/login")
         cells.setdefault((method, route.path), {})[role_name] = f"{status}{'' if ok else '!'}"
         if not ok:
-            violations.append(f"{role_name:11} {method:6} {route.path}: {status} (expected "
-                              f"{sorted(expected) if expected != 'any' else '< 500'}) {response.text[:200]}")
+            violations.append(
+                f"{role_name:11} {method:6} {route.path}: {status} (expected "
+                f"{sorted(expected) if expected != 'any' else '< 500'}) {response.text[:200]}"
+            )
 
     # 1. Everyone but the officer on the dossiers of others: refused, and nothing changes.
     callers = {u["id"] for name, u in world.callers.items() if u and name != "officer"}
@@ -132,13 +164,17 @@ def test_role_endpoint_matrix(client, world, capsys):
     check_the_dossiers_of_others_are_not_found(client, world)
 
     # The certifications' registry codes (RNCP / RS) are the officer's alone: 403 for every other role.
-    certification_routes = [("GET", "/certifications"), ("PUT", "/certifications/{certification_code}/registry-code"),
-                            ("GET", "/certifications/{certification_code}/timeline")]
+    certification_routes = [
+        ("GET", "/certifications"),
+        ("PUT", "/certifications/{certification_code}/registry-code"),
+        ("GET", "/certifications/{certification_code}/timeline"),
+    ]
     assert all(op in cells for op in certification_routes)
     for role in ORDER[1:-1]:
         assert [cells[op][role] for op in certification_routes] == ["403"] * 3, role
-        response = client.put("/certifications/CQP_SP/registry-code", json={"registry_code": "RS5286"},
-                              headers=auth(world.callers[role]))
+        response = client.put(
+            "/certifications/CQP_SP/registry-code", json={"registry_code": "RS5286"}, headers=auth(world.callers[role])
+        )
         assert response.status_code == 403, (role, response.text)
     summary = matrix_summary(cells, routes, violations)
     with capsys.disabled():
@@ -159,6 +195,7 @@ def create_the_owners_dossiers(client, builder, world, without_ids) -> None:
 
 def check_the_dossiers_of_others_are_not_found(client, world) -> None:
     """The dossiers of others, read by id: 404 (their existence does not leak)."""
+
     def status(role: str, url: str) -> int:
         return client.get(url, headers=auth(world.callers[role])).status_code
 
@@ -178,7 +215,12 @@ def matrix_summary(cells, routes, violations) -> str:
     lines = [f"{'route':{width}} " + " ".join(f"{r[:11]:>11}" for r in ORDER)]
     for (method, path), row in cells.items():
         roles = route_roles(next(r for r in routes if r.path == path and method in r.methods))
-        lines.append(f"{method + ' ' + path:{width}} " + " ".join(f"{row.get(r, '-'):>11}" for r in ORDER)
-                     + (f"   [{', '.join(sorted(x.value for x in roles))}]" if roles else ""))
-    return (f"\nRole × endpoint matrix: {len(cells)} operations × {len(ORDER)} callers "
-            f"= {len(cells) * len(ORDER)} calls, {len(violations)} violation(s) ('!')\n" + "\n".join(lines))
+        lines.append(
+            f"{method + ' ' + path:{width}} "
+            + " ".join(f"{row.get(r, '-'):>11}" for r in ORDER)
+            + (f"   [{', '.join(sorted(x.value for x in roles))}]" if roles else "")
+        )
+    return (
+        f"\nRole × endpoint matrix: {len(cells)} operations × {len(ORDER)} callers "
+        f"= {len(cells) * len(ORDER)} calls, {len(violations)} violation(s) ('!')\n" + "\n".join(lines)
+    )

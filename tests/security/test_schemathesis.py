@@ -62,15 +62,18 @@ def positive_data_acceptance_unless_a_business_rule(ctx, response, case):
             return None
     if case.media_type == "multipart/form-data" and response.status_code in (400, 413, 415, 422):
         problem = response.json()
-        if problem.get("code") in UPLOAD_CODES and all(e["pointer"].startswith(("/metadata", "/image"))
-                                                        for e in problem.get("errors", [])):
+        if problem.get("code") in UPLOAD_CODES and all(
+            e["pointer"].startswith(("/metadata", "/image")) for e in problem.get("errors", [])
+        ):
             return None
     return positive_data_acceptance(ctx, response, case)
 
 
 # ``--checks all``, with the business-rule allowance above.
-ALL_CHECKS = [positive_data_acceptance_unless_a_business_rule if check is positive_data_acceptance else check
-              for check in CHECKS.get_all()]
+ALL_CHECKS = [
+    positive_data_acceptance_unless_a_business_rule if check is positive_data_acceptance else check
+    for check in CHECKS.get_all()
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -91,16 +94,24 @@ def test_every_check_passes_on_any_generated_input(world, capsys, role):
         names = [p.name for p in operation.path_parameters]
         real = {n: world.ids.get(n, 1) for n in names}
         if "document_id" in real:
-            real["document_id"] = world.documents.get(operation.path.strip("/").split("/")[0],
-                                                      world.ids["document_id"])
-        strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                      operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)]
+            real["document_id"] = world.documents.get(operation.path.strip("/").split("/")[0], world.ids["document_id"])
+        strategies = [
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        ]
         if names:
             strategies.append(operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=real))
 
         for strategy in strategies:
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=DERANDOMIZE,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=strategy)
             def fuzz(case):
                 calls["n"] += 1
@@ -116,6 +127,8 @@ def test_every_check_passes_on_any_generated_input(world, capsys, role):
 
     elapsed = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\nschemathesis ({role}): {len(operations)} operations, {calls['n']} generated requests in {elapsed:.1f} s, "
-              f"{len(failures)} failing operation(s)")
+        print(
+            f"\nschemathesis ({role}): {len(operations)} operations, {calls['n']} generated requests in {elapsed:.1f} s, "
+            f"{len(failures)} failing operation(s)"
+        )
     assert not failures, "\n\n".join(failures)

@@ -25,10 +25,12 @@ from tests.smtp import CollectingHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("certification", "flows", "api", "documents", "notifications")
-SECRET_NAME = re.compile(r"(^|_)(pass(word|wd|phrase)?|pwd|secret|api_?key|private_?key|credentials?|token)s?($|_)",
-                         re.I)
-NOT_A_SECRET_NAME = re.compile(r"_(type|field|header|name|label|url|path|prefix|length|hours|minutes|seconds|kind)$",
-                               re.I)
+SECRET_NAME = re.compile(
+    r"(^|_)(pass(word|wd|phrase)?|pwd|secret|api_?key|private_?key|credentials?|token)s?($|_)", re.I
+)
+NOT_A_SECRET_NAME = re.compile(
+    r"_(type|field|header|name|label|url|path|prefix|length|hours|minutes|seconds|kind)$", re.I
+)
 # The documented exceptions: the development default of the verification key (README: « set it in
 # production ») and the password of the demo accounts created by ``cqp demo``.
 ALLOWED = {
@@ -38,8 +40,10 @@ ALLOWED = {
 PATTERNS = {
     "credentials in a URL": re.compile(r"[a-z+]+://[^/\s:@'\"]+:[^@\s'\"/]+@"),
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    "cloud or forge key": re.compile(r"\b(AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|"
-                                     r"sk_live_[A-Za-z0-9]{10,})\b"),
+    "cloud or forge key": re.compile(
+        r"\b(AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|"
+        r"sk_live_[A-Za-z0-9]{10,})\b"
+    ),
 }
 URL_PLACEHOLDERS = ("://user:pass@",)  # the example in the description of database_url
 
@@ -67,8 +71,13 @@ def secret_literals(path: Path) -> list[tuple[int, str, str]]:
 
     def check(name: str | None, value_node, line: int) -> None:
         value = literal(value_node)
-        if name and value is not None and SECRET_NAME.search(name) and not NOT_A_SECRET_NAME.search(name) \
-                and looks_secret(value):
+        if (
+            name
+            and value is not None
+            and SECRET_NAME.search(name)
+            and not NOT_A_SECRET_NAME.search(name)
+            and looks_secret(value)
+        ):
             found.append((line, name, value))
 
     for node in ast.walk(tree):
@@ -86,7 +95,7 @@ def secret_literals(path: Path) -> list[tuple[int, str, str]]:
                 check(literal(key) if key is not None else None, value, value.lineno)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = node.args.posonlyargs + node.args.args
-            for arg, default in zip(args[len(args) - len(node.args.defaults):], node.args.defaults, strict=True):
+            for arg, default in zip(args[len(args) - len(node.args.defaults) :], node.args.defaults, strict=True):
                 check(arg.arg, default, default.lineno)
             for arg, default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
                 if default is not None:
@@ -131,9 +140,12 @@ def test_the_scanner_finds_what_it_looks_for(tmp_path):
         'conf = {"secret": "s3cr3t-value"}\n'
         'key = SecretStr("another-one")\n'
         'token_type = "bearer"\n'
-        'password_label = "Mot de passe"\n', encoding="utf-8")
-    assert sorted(v for _, _, v in secret_literals(sample)) == sorted([
-        "hunter2-prod", "Tr0ub4dor&3", "abcdef123456", "s3cr3t-value", "another-one"])
+        'password_label = "Mot de passe"\n',
+        encoding="utf-8",
+    )
+    assert sorted(v for _, _, v in secret_literals(sample)) == sorted(
+        ["hunter2-prod", "Tr0ub4dor&3", "abcdef123456", "s3cr3t-value", "another-one"]
+    )
     assert PATTERNS["credentials in a URL"].search("postgresql://cqp:motdepasse@db/cqp")
     assert not PATTERNS["credentials in a URL"].search("http://127.0.0.1:8000/verify")
 
@@ -162,11 +174,22 @@ class Auth:
 def smtp_with_auth(monkeypatch):
     port = free_port()
     handler = CollectingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=Auth(PASSWORD),
-                            auth_required=True, auth_require_tls=False)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=Auth(PASSWORD),
+        auth_required=True,
+        auth_require_tls=False,
+    )
     controller.start()
-    for key, value in {"CQP_MAIL_TRANSPORT": "smtp", "CQP_SMTP_HOST": "127.0.0.1", "CQP_SMTP_PORT": str(port),
-                       "CQP_SMTP_USERNAME": USER, "CQP_SMTP_PASSWORD": PASSWORD}.items():
+    for key, value in {
+        "CQP_MAIL_TRANSPORT": "smtp",
+        "CQP_SMTP_HOST": "127.0.0.1",
+        "CQP_SMTP_PORT": str(port),
+        "CQP_SMTP_USERNAME": USER,
+        "CQP_SMTP_PASSWORD": PASSWORD,
+    }.items():
         monkeypatch.setenv(key, value)
     reset_settings_cache()
     yield handler
@@ -178,10 +201,20 @@ def test_smtp_password_is_never_shown_nor_logged(smtp_with_auth, monkeypatch, ca
     settings = get_settings()
     assert isinstance(settings.smtp_password, SecretStr)
     assert settings.smtp_password.get_secret_value() == PASSWORD
-    encoded = {PASSWORD, base64.b64encode(PASSWORD.encode()).decode(),
-               base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()}
-    shown = " ".join([repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump()),
-                      repr(build_transport(settings))])
+    encoded = {
+        PASSWORD,
+        base64.b64encode(PASSWORD.encode()).decode(),
+        base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode(),
+    }
+    shown = " ".join(
+        [
+            repr(settings),
+            str(settings),
+            settings.model_dump_json(),
+            str(settings.model_dump()),
+            repr(build_transport(settings)),
+        ]
+    )
     assert not any(e in shown for e in encoded)
 
     caplog.set_level(logging.DEBUG)
@@ -212,6 +245,16 @@ def _enqueue_plain(db, i: int) -> None:
     """An outbox message without a template (the test is about the transport, not the wording)."""
     from notifications.outbox import message_id_for
 
-    db.add(OutboxMessage(dedupe_key=f"secret-test:{i}", to_addrs=["dest@example.org"], cc_addrs=[],
-                              subject="Test", body_text="Bonjour", body_html="<p>Bonjour</p>", attachments=[],
-                              message_id=message_id_for(f"secret-test:{i}"), template="test"))
+    db.add(
+        OutboxMessage(
+            dedupe_key=f"secret-test:{i}",
+            to_addrs=["dest@example.org"],
+            cc_addrs=[],
+            subject="Test",
+            body_text="Bonjour",
+            body_html="<p>Bonjour</p>",
+            attachments=[],
+            message_id=message_id_for(f"secret-test:{i}"),
+            template="test",
+        )
+    )
