@@ -10,7 +10,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from certification import chronology
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, record_event, record_on
 from certification.clock import now, today
 from certification.db import get_kept
 from certification.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -294,11 +294,8 @@ def add_evaluation(
     )
     db.add(evaluation)
     db.flush()
-    record_event(
-        db, entity_type=ENTITY, entity_id=candidate.id, action="evaluation", actor=actor,
-        from_state=candidate.state, to_state=candidate.state,
-        data={"bloc": bloc_code, "result": result, "evaluation_id": evaluation.id, "files": len(files)},
-    )
+    record_on(db, candidate, "evaluation", actor,
+              data={"bloc": bloc_code, "result": result, "evaluation_id": evaluation.id, "files": len(files)})
     return evaluation
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from certification import visits
-from certification.audit import Actor, apply_transition, record_event
+from certification.audit import Actor, apply_transition, record_event, record_on
 from certification.clock import now, today
 from certification.controle.models import Controle, ControleFile
 from certification.controle.queries import files_of, get_controle, open_controle_of
@@ -272,11 +272,8 @@ def add_evidence(db: Session, actor: Actor, controle_id: int, files: Sequence[Pi
     if not files:
         raise ValidationFailed("Joignez au moins une preuve (PDF).", code="pieces_required")
     _add_files(db, controle, actor, files, "evidence")
-    record_event(
-        db, entity_type=ENTITY, entity_id=controle.id, action="add_evidence", actor=actor,
-        from_state=controle.state, to_state=controle.state, reason=comment.strip() or None,
-        data={"files": [f.original_name for f in files]},
-    )
+    record_on(db, controle, "add_evidence", actor, reason=comment.strip() or None,
+              data={"files": [f.original_name for f in files]})
     db.flush()
     return controle
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from certification.audit import SYSTEM, apply_transition, record_event
+from certification.audit import SYSTEM, apply_transition, record_on
 from certification.clock import now
 from certification.cpf.flux import hold_reasons
 from certification.cpf.models import CpfRecord
-from certification.cpf.states import CPF_RECORD, OWED_STATES, RECORD_ENTITY, CpfState, due_date
+from certification.cpf.states import CPF_RECORD, OWED_STATES, CpfState, due_date
 from certification.jury.models import Certificate
 from certification.jury.states import CertificateState
 
@@ -60,10 +60,9 @@ def _set_hold(db: Session, record: CpfRecord, reasons: list[str]) -> None:
     reason = f"Retenu : {' ; '.join(reasons)} — {HOLD_FIX}." if reasons else None
     if reason == record.held_reason:
         return
-    record_event(db, entity_type=RECORD_ENTITY, entity_id=record.id, action="hold" if reason else "release",
-                 actor=SYSTEM, from_state=record.state, to_state=record.state,
-                 reason=reason or "Données du titulaire complétées : enregistrement à transmettre.",
-                 data={"previous": record.held_reason} if record.held_reason else {})
+    record_on(db, record, "hold" if reason else "release", SYSTEM,
+              reason=reason or "Données du titulaire complétées : enregistrement à transmettre.",
+              data={"previous": record.held_reason} if record.held_reason else {})
     record.held_since = (record.held_since or now()) if reason else None
     record.held_reason = reason
     record.updated_at = now()

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from certification import chronology
-from certification.audit import SYSTEM, Actor, apply_transition, compare_and_set, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, compare_and_set, record_event, record_on
 from certification.clock import now
 from certification.errors import NotFound, ValidationFailed
 from certification.candidates.models import Candidate
@@ -154,9 +154,8 @@ def correct(db: Session, actor: Actor, certificate_id: int, *, reason: str, last
         CERTIFICATE.check("correct", row.state, actor.role, entity=row, reason=reason)
         compare_and_set(db, row, {**changes, "updated_at": now()}, Certificate.state == row.state,
                         conflict="Le certificat a été modifié entre-temps ; rechargez-le et recommencez.")
-        record_event(db, entity_type=ENTITY, entity_id=row.id, action="correct", actor=actor,
-                     from_state=row.state, to_state=row.state, reason=reason,
-                     data={"before": before, "after": after, "printed": False})
+        record_on(db, row, "correct", actor, reason=reason,
+                  data={"before": before, "after": after, "printed": False})
     candidate = db.get(Candidate, row.candidate_id)
     if "holder_sex" in changes and candidate.sex != row.holder_sex:  # a later issue copies it from there
         candidate.sex = row.holder_sex

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from certification import chronology
-from certification.audit import SYSTEM, Actor, apply_transition, record_event
+from certification.audit import SYSTEM, Actor, apply_transition, record_event, record_on
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.candidates.models import Candidate
@@ -115,9 +115,8 @@ def add_member(db: Session, actor: Actor, jury_session_id: int, *, user_id: int,
     member = JuryMember(session_id=jury.id, user_id=user.id, college=college, is_president=is_president)
     db.add(member)
     db.flush()
-    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="add_member", actor=actor,
-                 from_state=jury.state, to_state=jury.state,
-                 data={"user_id": user.id, "name": user.full_name, "college": college, "president": is_president})
+    record_on(db, jury, "add_member", actor,
+              data={"user_id": user.id, "name": user.full_name, "college": college, "president": is_president})
     return member
 
 
@@ -149,8 +148,7 @@ def add_candidates(db: Session, actor: Actor, jury_session_id: int, candidate_id
         db.add(row)
         added.append(row)
     db.flush()
-    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="add_candidates", actor=actor,
-                 from_state=jury.state, to_state=jury.state, data={"candidates": [r.candidate_id for r in added]})
+    record_on(db, jury, "add_candidates", actor, data={"candidates": [r.candidate_id for r in added]})
     return added
 
 
@@ -174,8 +172,7 @@ def record_attendance(db: Session, actor: Actor, jury_session_id: int, present: 
     for user_id, is_present in present.items():
         members[user_id].present = bool(is_present)
         db.add(members[user_id])
-    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="attendance", actor=actor,
-                 from_state=jury.state, to_state=jury.state, data={str(k): v for k, v in present.items()})
+    record_on(db, jury, "attendance", actor, data={str(k): v for k, v in present.items()})
     db.flush()
     return jury
 
@@ -258,9 +255,8 @@ def record_results(
             code="invalid_transition", details={"state": jury.state, "transition": "record_results"},
         )
     db.exec(select(JuryCandidate).where(JuryCandidate.id == row.id).with_for_update())
-    record_event(db, entity_type=ENTITY, entity_id=jury.id, action="record_results", actor=actor,
-                 from_state=jury.state, to_state=jury.state, reason=comment.strip() or None,
-                 data={"candidate_id": candidate_id, "results": dict(results)})
+    record_on(db, jury, "record_results", actor, reason=comment.strip() or None,
+              data={"candidate_id": candidate_id, "results": dict(results)})
     existing = {d.bloc_code: d for d in deliberations_of(db, jury.id, candidate_id)}
     for bloc, result in results.items():
         row_d = existing.get(bloc) or Deliberation(session_id=jury.id, candidate_id=candidate_id, bloc_code=bloc,
@@ -395,8 +391,7 @@ def flag_pending_sessions(db: Session, actor: Actor, structure_id: int, reason: 
     for jury in pending:
         jury.flag_reason = "\n".join(filter(None, [jury.flag_reason, text]))
         db.add(jury)
-        record_event(db, entity_type=ENTITY, entity_id=jury.id, action="flag", actor=actor,
-                     from_state=jury.state, to_state=jury.state, reason=text, data={"structure_id": structure_id})
+        record_on(db, jury, "flag", actor, reason=text, data={"structure_id": structure_id})
     db.flush()
     return list(pending)
 

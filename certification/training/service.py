@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from certification.audit import Actor, apply_transition, compare_and_set, record_event
+from certification.audit import Actor, apply_transition, compare_and_set, record_event, record_on
 from certification.clock import now, today
 from certification.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from certification.models import LinkKind, Role, Structure, User
@@ -239,9 +239,8 @@ def enroll(
     db.flush()
     record_event(db, entity_type=ENROLLMENT_ENTITY, entity_id=enrollment.id, action="register", actor=actor,
                  to_state=enrollment.state, data={"session": training.reference, "encadrant_id": encadrant.id})
-    record_event(db, entity_type=ENTITY, entity_id=training.id, action="enroll", actor=actor,
-                 from_state=training.state, to_state=training.state,
-                 data={"enrollment_id": enrollment.id, "encadrant": name, "structure": structure.name})
+    record_on(db, training, "enroll", actor,
+              data={"enrollment_id": enrollment.id, "encadrant": name, "structure": structure.name})
     return enrollment
 
 
@@ -259,9 +258,8 @@ def withdraw(db: Session, actor: Actor, training_session_id: int, enrollment_id:
     reason = (reason or "").strip()
     apply_transition(db, ENROLLMENT, enrollment, "withdraw", actor, reason=reason,
                      changes={"outcome_reason": reason})
-    record_event(db, entity_type=ENTITY, entity_id=training.id, action="withdraw_enrollment", actor=actor,
-                 from_state=training.state, to_state=training.state, reason=reason,
-                 data={"enrollment_id": enrollment.id})
+    record_on(db, training, "withdraw_enrollment", actor, reason=reason,
+              data={"enrollment_id": enrollment.id})
     return enrollment
 
 
@@ -298,12 +296,9 @@ def record_attendance(
             TrainingEnrollment.state == EnrollmentState.registered.value,
             conflict="L'inscription a été modifiée entre-temps ; rechargez et recommencez.",
         )
-    record_event(
-        db, entity_type=ENTITY, entity_id=training.id, action="record_attendance", actor=actor,
-        from_state=training.state, to_state=training.state,
-        data={"day": day.isoformat(), "present": sorted(i for i, p in present.items() if p),
-              "absent": sorted(i for i, p in present.items() if not p)},
-    )
+    record_on(db, training, "record_attendance", actor,
+              data={"day": day.isoformat(), "present": sorted(i for i, p in present.items() if p),
+                    "absent": sorted(i for i, p in present.items() if not p)})
     return training
 
 
