@@ -14,7 +14,7 @@ that died). Every document and e-mail is keyed: exactly once, whoever renders it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -99,45 +99,59 @@ def _certificate_document(
     return document, certificate_ctx, cfx.documents, badges
 
 
-def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
-    """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
-    whose document is not stored yet, in the order of ``candidate_ids``."""
+def _unstored_certificates(db: Session, session_id: int, candidate_ids: list[int]) -> list[Certificate]:
+    """The session's valid certificates of these candidates whose current version has no stored
+    document yet."""
     from documents.models import GeneratedDocument
 
-    pending = {}
-    data_dir = get_settings().data_dir
     certificates = list(
         db.exec(
             select(Certificate).where(
-                Certificate.session_id == jury.id,
+                Certificate.session_id == session_id,
                 Certificate.state == "valid",
                 Certificate.candidate_id.in_(candidate_ids),
             )
         )
     )
-    # held while the contexts are built (session.get then finds them in the identity map)
-    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
-    held += list(db.exec(select(Certification).where(Certification.id.in_({c.certification_id for c in certificates}))))
-    ids = [c.id for c in certificates]
     stored = {
         tuple(row)
         for row in db.exec(
             select(GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
-                GeneratedDocument.entity_type == CERT_ENTITY, GeneratedDocument.entity_id.in_(ids)
+                GeneratedDocument.entity_type == CERT_ENTITY,
+                GeneratedDocument.entity_id.in_([c.id for c in certificates]),
             )
         )
     }
-    events = version_events(db, ids)
+    return [c for c in certificates if (c.id, CERTIFICATE_TEMPLATES[c.kind], c.version) not in stored]
+
+
+def _pending_certificates(db: Session, jury: JurySession, candidate_ids: list[int]) -> dict[int, tuple]:
+    """candidate id → (template, context without the QR drawing, badge jobs) of the certificates
+    whose document is not stored yet, in the order of ``candidate_ids``."""
+    data_dir = get_settings().data_dir
+    certificates = _unstored_certificates(db, jury.id, candidate_ids)
+    # held while the contexts are built (session.get then finds them in the identity map)
+    held: list[Any] = list(db.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))))
+    held += list(db.exec(select(Certification).where(Certification.id.in_({c.certification_id for c in certificates}))))
+    events = version_events(db, [c.id for c in certificates])
+    pending = {}
     for certificate in certificates:
         kind = CERTIFICATE_TEMPLATES[certificate.kind]
-        if (certificate.id, kind, certificate.version) not in stored:
-            context = certificate_context(db, certificate, qr=False, events=events[certificate.id])
-            pending[certificate.candidate_id] = (
-                letter_template(kind),
-                context,
-                badge.badge_jobs(db, certificate, data_dir),
-            )
+        context = certificate_context(db, certificate, qr=False, events=events[certificate.id])
+        pending[certificate.candidate_id] = (
+            letter_template(kind),
+            context,
+            badge.badge_jobs(db, certificate, data_dir),
+        )
     return {cid: pending[cid] for cid in candidate_ids if cid in pending}
+
+
+def _made(item: tuple, rendered: Iterator[tuple[bytes, list[bytes]]]) -> tuple[dict, bytes, list[tuple[str, bytes]]]:
+    """The next of ``rendered`` for the pending ``item`` (template, context, badge jobs): (context,
+    PDF, [(badge path, image)]), as ``_certificate_document`` stores them."""
+    _, context, jobs = item
+    pdf, images = next(rendered)
+    return context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)]
 
 
 def results(
@@ -230,11 +244,7 @@ def _candidates_results(
     in the same order; else already stored) and its results e-mail; what its structure's e-mail
     lists of it goes into ``listed``."""
     for entry in entries:  # one transaction per candidate: a restart resumes where it stopped
-        made = None
-        if entry["id"] in pending:
-            _, context, jobs = pending[entry["id"]]
-            pdf, images = next(rendered)
-            made = (context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)])
+        made = _made(pending[entry["id"]], rendered) if entry["id"] in pending else None
         with session_scope(engine) as db:
             jury = db.get(JurySession, jury_id)
             document, certificate_ctx, documents, badges = _certificate_document(db, jury, entry["id"], made)
@@ -320,39 +330,14 @@ def _runs_over(runs: list[str]) -> bool:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        return all((client.read_flow_run(UUID(run)).state or _NO_STATE).is_final() for run in runs)
-
-
-class _NoState:
-    @staticmethod
-    def is_final() -> bool:
-        return False
-
-
-_NO_STATE = _NoState()
+        states = [client.read_flow_run(UUID(run)).state for run in runs]
+    return all(state is not None and state.is_final() for state in states)
 
 
 def _unstored(engine: Engine | None, session_id: int, candidate_ids: list[int]) -> int:
     """How many of these candidates' certificates of the session have no stored document yet."""
-    from documents.models import GeneratedDocument
-
     with session_scope(engine) as db:
-        certificates = db.exec(
-            select(Certificate.id, Certificate.kind, Certificate.version).where(
-                Certificate.session_id == session_id,
-                Certificate.state == "valid",
-                Certificate.candidate_id.in_(candidate_ids),
-            )
-        ).all()
-        stored = set(
-            db.exec(
-                select(GeneratedDocument.entity_id, GeneratedDocument.kind, GeneratedDocument.version).where(
-                    GeneratedDocument.entity_type == CERT_ENTITY,
-                    GeneratedDocument.entity_id.in_([c[0] for c in certificates]),
-                )
-            ).all()
-        )
-    return sum((cid, CERTIFICATE_TEMPLATES[kind], version) not in stored for cid, kind, version in certificates)
+        return len(_unstored_certificates(db, session_id, candidate_ids))
 
 
 def _await_parts(engine: Engine | None, session_id: int, candidate_ids: list[int], runs: list[str]) -> None:
@@ -384,9 +369,8 @@ def store_certificates(session_id: int, candidate_ids: list[int], engine: Engine
     with session_scope(engine) as db:
         pending = _pending_certificates(db, db.get(JurySession, session_id), candidate_ids)
     rendered = iter(render_iter(list(pending.values())))
-    for candidate_id, (_, context, jobs) in pending.items():
-        pdf, images = next(rendered)
-        made = (context, pdf, [(job[0], image) for job, image in zip(jobs, images, strict=True)])
+    for candidate_id, item in pending.items():
+        made = _made(item, rendered)
         with session_scope(engine) as db:
             _, certificate_ctx, documents, _ = _certificate_document(
                 db, db.get(JurySession, session_id), candidate_id, made
